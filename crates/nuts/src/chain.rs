@@ -1,0 +1,279 @@
+//! The life of one chain: initial values, warmup, sampling.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::density::LogDensity;
+use crate::hamiltonian::{Hamiltonian, Point};
+use crate::sampler::ChainEvent;
+use crate::settings::SamplerSettings;
+use crate::trajectory::Nuts;
+use crate::warmup::{make_strategy, TransitionInfo, Tunable};
+
+/// Why a chain stopped without finishing.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ChainError {
+    /// No initial value had a finite log density and gradient.
+    #[error(
+        "no finite log density or gradient at {tries} random initial values drawn uniformly \
+         from (-{radius}, {radius}) on the unconstrained scale; last problem: {last_problem}"
+    )]
+    InitFailed {
+        /// How many initial values were tried.
+        tries: usize,
+        /// Half-width of the interval the values were drawn from.
+        radius: f64,
+        /// What went wrong at the last one (the density's error or a non-finite value).
+        last_problem: String,
+    },
+    /// The step-size search grew the step beyond 1e7: the density does not decay.
+    #[error("the posterior is improper: the step size search grew beyond 1e7")]
+    ImproperPosterior,
+    /// The step-size search shrank the step to 0.
+    #[error(
+        "no acceptable small step size could be found; perhaps the posterior is not continuous"
+    )]
+    NoStepSize,
+    /// The adapted mass matrix was not finite.
+    #[error(
+        "numerical overflow in mass matrix adaptation: the draws reached extreme values on \
+         the unconstrained scale; the posterior may be too wide or improper"
+    )]
+    MetricOverflow,
+}
+
+/// Stan's per-draw sampler statistics (the `__` columns of a CmdStan CSV).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DrawStats {
+    /// `lp__`: the log density at the draw.
+    pub lp: f64,
+    /// `accept_stat__`: mean Metropolis acceptance probability over the trajectory.
+    pub accept_stat: f64,
+    /// `stepsize__`: the step size used by this transition.
+    pub step_size: f64,
+    /// `treedepth__`: depth of the trajectory tree.
+    pub tree_depth: u32,
+    /// `n_leapfrog__`: leapfrog steps (gradient evaluations) in the trajectory.
+    pub n_leapfrog: u32,
+    /// `divergent__`: whether the trajectory diverged.
+    pub divergent: bool,
+    /// `energy__`: the Hamiltonian at the draw.
+    pub energy: f64,
+}
+
+/// One iteration of a chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Draw {
+    /// Iteration index from 0, warmup included.
+    pub iteration: usize,
+    /// Whether the iteration belongs to warmup.
+    pub is_warmup: bool,
+    /// The position on the unconstrained scale.
+    pub position: Vec<f64>,
+    /// Sampler statistics.
+    pub stats: DrawStats,
+}
+
+/// The result of warmup, kept for sampling (written as CmdStan's adaptation comments).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adaptation {
+    /// The step size used for sampling.
+    pub step_size: f64,
+    /// The diagonal of the inverse mass matrix used for sampling.
+    pub inv_mass_matrix: Vec<f64>,
+}
+
+/// Everything one chain produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChainRun {
+    /// The chain's index.
+    pub chain: usize,
+    /// The initial position (unconstrained).
+    pub init: Vec<f64>,
+    /// Every iteration, warmup first.
+    pub draws: Vec<Draw>,
+    /// Step size and metric after warmup; `None` if stopped during warmup.
+    pub adaptation: Option<Adaptation>,
+    /// Log-density-and-gradient evaluations, including initialization and step-size
+    /// searches.
+    pub grad_evals: u64,
+    /// Wall time of warmup (including initialization).
+    pub warmup_time: Duration,
+    /// Wall time of the sampling phase.
+    pub sampling_time: Duration,
+    /// Whether the stop flag ended the chain early.
+    pub interrupted: bool,
+}
+
+/// The RNG of chain `chain`: one ChaCha stream per chain under the run's seed, so the
+/// draws depend on `(seed, chain)` only, never on thread scheduling.
+pub(crate) fn chain_rng(seed: u64, chain: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(chain as u64);
+    rng
+}
+
+/// Draws initial values until the density and gradient are finite.
+fn initial_point<D: LogDensity>(
+    hamiltonian: &mut Hamiltonian<D>,
+    rng: &mut ChaCha8Rng,
+    settings: &SamplerSettings,
+) -> Result<Point, ChainError> {
+    let dim = hamiltonian.density.dim();
+    let mut point = Point::zeros(dim);
+    let radius = settings.init_radius;
+    let mut last_problem = String::from("no tries allowed (max_init_tries = 0)");
+    for _ in 0..settings.max_init_tries {
+        for q in &mut point.position {
+            *q = if radius > 0.0 {
+                rng.random_range(-radius..radius)
+            } else {
+                0.0
+            };
+        }
+        hamiltonian.grad_evals += 1;
+        match hamiltonian
+            .density
+            .logp_and_grad(&point.position, &mut point.grad)
+        {
+            Ok(logp) if !logp.is_finite() => {
+                last_problem = format!("log density is {logp}");
+            }
+            Ok(_) if point.grad.iter().any(|g| !g.is_finite()) => {
+                last_problem = String::from("gradient is not finite");
+            }
+            Ok(logp) => {
+                point.logp = logp;
+                return Ok(point);
+            }
+            Err(error) => last_problem = error.to_string(),
+        }
+    }
+    Err(ChainError::InitFailed {
+        tries: settings.max_init_tries,
+        radius,
+        last_problem,
+    })
+}
+
+/// Runs chain `chain` to the end (or until `stop` is set), reporting each iteration.
+pub(crate) fn run_chain<D: LogDensity>(
+    chain: usize,
+    density: D,
+    settings: &SamplerSettings,
+    on_event: &(dyn Fn(ChainEvent<'_>) + Sync),
+    stop: &AtomicBool,
+) -> Result<ChainRun, ChainError> {
+    let start = Instant::now();
+    let mut rng = chain_rng(settings.seed, chain);
+    let mut hamiltonian = Hamiltonian::new(density);
+    let init = initial_point(&mut hamiltonian, &mut rng, settings)?;
+    let init_position = init.position.clone();
+    on_event(ChainEvent::Started {
+        chain,
+        init: &init_position,
+    });
+    let dim = init_position.len();
+    let mut nuts = Nuts::new(
+        hamiltonian,
+        init,
+        rng,
+        settings.initial_step_size,
+        settings.max_depth,
+        settings.max_energy_error,
+    );
+
+    let mut strategy = make_strategy(settings, dim);
+    if settings.num_warmup > 0 {
+        strategy.start(&mut nuts)?;
+    } else {
+        // Without warmup there is nothing to adapt, but Stan still searches a step size.
+        nuts.find_initial_step_size()?;
+    }
+
+    let total = settings.num_warmup + settings.num_draws;
+    let mut draws = Vec::with_capacity(total);
+    let mut adaptation = None;
+    let mut warmup_time = Duration::ZERO;
+    let mut sampling_start = Instant::now();
+    let mut interrupted = false;
+    if settings.num_warmup == 0 {
+        let adapted = Adaptation {
+            step_size: nuts.step_size,
+            inv_mass_matrix: nuts.hamiltonian.inv_mass.clone(),
+        };
+        on_event(ChainEvent::WarmupDone {
+            chain,
+            adaptation: &adapted,
+        });
+        adaptation = Some(adapted);
+        warmup_time = start.elapsed();
+    }
+    for iteration in 0..total {
+        if stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            break;
+        }
+        let is_warmup = iteration < settings.num_warmup;
+        let transition = nuts.transition();
+        let draw = Draw {
+            iteration,
+            is_warmup,
+            position: nuts.current.position.clone(),
+            stats: DrawStats {
+                lp: nuts.current.logp,
+                accept_stat: transition.accept_stat,
+                step_size: transition.step_size,
+                tree_depth: transition.tree_depth,
+                n_leapfrog: transition.n_leapfrog,
+                divergent: transition.divergent,
+                energy: transition.energy,
+            },
+        };
+        if is_warmup {
+            let info = TransitionInfo {
+                accept_stat: transition.accept_stat,
+                divergent: transition.divergent,
+                n_leapfrog: transition.n_leapfrog,
+            };
+            strategy.learn(&mut nuts, iteration, &info)?;
+        }
+        on_event(ChainEvent::Draw { chain, draw: &draw });
+        draws.push(draw);
+        if iteration + 1 == settings.num_warmup {
+            strategy.finish(&mut nuts);
+            let adapted = Adaptation {
+                step_size: nuts.step_size(),
+                inv_mass_matrix: nuts.inv_mass_matrix().to_vec(),
+            };
+            on_event(ChainEvent::WarmupDone {
+                chain,
+                adaptation: &adapted,
+            });
+            adaptation = Some(adapted);
+            warmup_time = start.elapsed();
+            sampling_start = Instant::now();
+        }
+    }
+    if settings.num_warmup > 0 && adaptation.is_none() {
+        warmup_time = start.elapsed();
+    }
+    let sampling_time = if adaptation.is_some() {
+        sampling_start.elapsed()
+    } else {
+        Duration::ZERO
+    };
+    Ok(ChainRun {
+        chain,
+        init: init_position,
+        draws,
+        adaptation,
+        grad_evals: nuts.hamiltonian.grad_evals,
+        warmup_time,
+        sampling_time,
+        interrupted,
+    })
+}

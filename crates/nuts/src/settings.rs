@@ -1,0 +1,98 @@
+//! Sampler settings; every default is Stan's (CmdStan 2.3x) unless a comment says otherwise.
+
+/// Everything that controls a sampling run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SamplerSettings {
+    /// Warmup (adaptation) iterations per chain. Stan: 1000.
+    pub num_warmup: usize,
+    /// Draws kept after warmup per chain. Stan: 1000.
+    pub num_draws: usize,
+    /// Number of chains. Stan (CmdStanPy, cmdstanr): 4.
+    pub num_chains: usize,
+    /// Threads the chains run on; 0 means one per chain, up to the number of cores.
+    /// Draws do not depend on this: chain `k` always runs on one thread with its own RNG.
+    pub num_threads: usize,
+    /// Seed of the run; chain `k`'s random stream is derived from `(seed, k)` alone.
+    /// Stan picks a random seed when none is given; here the default is 0 so that library
+    /// callers are reproducible, and the command line chooses a seed when the user does not.
+    pub seed: u64,
+    /// Maximum tree depth: a trajectory has at most `2^max_depth` leapfrog steps. Stan: 10.
+    pub max_depth: u32,
+    /// Energy error above which a trajectory is declared divergent. Stan: 1000.
+    pub max_energy_error: f64,
+    /// Target mean acceptance statistic of the step-size adaptation (Stan's `delta`,
+    /// `adapt_delta`). Stan: 0.8.
+    pub target_accept: f64,
+    /// Step size before the initial step-size search. Stan: 1.
+    pub initial_step_size: f64,
+    /// Initial values are drawn uniformly from `(-init_radius, init_radius)` on the
+    /// unconstrained scale. Stan: 2.
+    pub init_radius: f64,
+    /// How many initial values to try before a chain gives up because the density or its
+    /// gradient is never finite. Stan: 100.
+    pub max_init_tries: usize,
+    /// Which warmup strategy adapts the step size and mass matrix.
+    pub warmup: WarmupKind,
+    /// The knobs of Stan's warmup, used when `warmup` is [`WarmupKind::Stan`].
+    pub stan_warmup: StanWarmupSettings,
+}
+
+impl Default for SamplerSettings {
+    fn default() -> Self {
+        Self {
+            num_warmup: 1000,
+            num_draws: 1000,
+            num_chains: 4,
+            num_threads: 0,
+            seed: 0,
+            max_depth: 10,
+            max_energy_error: 1000.0,
+            target_accept: 0.8,
+            initial_step_size: 1.0,
+            init_radius: 2.0,
+            max_init_tries: 100,
+            warmup: WarmupKind::Stan,
+            stan_warmup: StanWarmupSettings::default(),
+        }
+    }
+}
+
+/// The available warmup strategies. Nutpie's gradient-based adaptation is meant to join
+/// Stan's here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WarmupKind {
+    /// Stan's: dual-averaging step size and a diagonal mass matrix from the variance of
+    /// the draws in windows of doubling length.
+    #[default]
+    Stan,
+}
+
+/// The parameters of Stan's warmup (Stan reference manual, "HMC algorithm parameters").
+#[derive(Clone, Debug, PartialEq)]
+pub struct StanWarmupSettings {
+    /// Dual-averaging regularization scale. Stan: 0.05.
+    pub gamma: f64,
+    /// Dual-averaging iteration offset, damping early iterations. Stan: 10.
+    pub t0: f64,
+    /// Dual-averaging relaxation exponent. Stan: 0.75.
+    pub kappa: f64,
+    /// Iterations at the start of warmup that adapt only the step size. Stan: 75.
+    pub init_buffer: usize,
+    /// Iterations at the end of warmup that adapt only the step size. Stan: 50.
+    pub term_buffer: usize,
+    /// Length of the first mass-matrix window; each following window doubles. Stan: 25.
+    pub base_window: usize,
+}
+
+impl Default for StanWarmupSettings {
+    fn default() -> Self {
+        Self {
+            gamma: 0.05,
+            t0: 10.0,
+            kappa: 0.75,
+            init_buffer: 75,
+            term_buffer: 50,
+            base_window: 25,
+        }
+    }
+}

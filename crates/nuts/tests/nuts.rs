@@ -1,0 +1,509 @@
+//! The sampler on densities whose answers are known.
+//!
+//! Every test goes through `run`, the one place that touches the public API. Tests marked
+//! slow in their name run full-length (Stan's default) chains only with `RLC_SLOW_TESTS=1`;
+//! without it they run shorter chains with correspondingly looser checks.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use rlc_nuts::{sample, ChainError, ChainEvent, ChainRun, LogDensity, SamplerSettings};
+
+fn slow_tests() -> bool {
+    std::env::var("RLC_SLOW_TESTS").is_ok_and(|v| v == "1")
+}
+
+/// A Gaussian with mean zero and a given precision matrix (dense, row-major).
+#[derive(Clone)]
+struct Gaussian {
+    precision: Vec<f64>,
+    dim: usize,
+}
+
+impl Gaussian {
+    fn standard(dim: usize) -> Self {
+        Self::diagonal(&vec![1.0; dim])
+    }
+
+    fn diagonal(sds: &[f64]) -> Self {
+        let dim = sds.len();
+        let mut precision = vec![0.0; dim * dim];
+        for (i, sd) in sds.iter().enumerate() {
+            precision[i * dim + i] = 1.0 / (sd * sd);
+        }
+        Self { precision, dim }
+    }
+
+    /// Two coordinates with standard deviations `sd` and correlation `corr`.
+    fn correlated(sd: [f64; 2], corr: f64) -> Self {
+        let cov = [
+            sd[0] * sd[0],
+            corr * sd[0] * sd[1],
+            corr * sd[0] * sd[1],
+            sd[1] * sd[1],
+        ];
+        let det = cov[0] * cov[3] - cov[1] * cov[2];
+        let precision = vec![cov[3] / det, -cov[1] / det, -cov[2] / det, cov[0] / det];
+        Self { precision, dim: 2 }
+    }
+}
+
+impl LogDensity for Gaussian {
+    type Error = Infallible;
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn logp_and_grad(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, Infallible> {
+        let mut logp = 0.0;
+        for i in 0..self.dim {
+            let row = &self.precision[i * self.dim..(i + 1) * self.dim];
+            let px: f64 = row.iter().zip(x).map(|(p, x)| p * x).sum();
+            grad[i] = -px;
+            logp -= 0.5 * x[i] * px;
+        }
+        Ok(logp)
+    }
+}
+
+/// Neal's funnel, centered: `y ~ N(0, 3)`, `x_i ~ N(0, exp(y / 2))`.
+struct Funnel {
+    dim: usize,
+}
+
+impl LogDensity for Funnel {
+    type Error = Infallible;
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn logp_and_grad(&mut self, q: &[f64], grad: &mut [f64]) -> Result<f64, Infallible> {
+        let y = q[0];
+        let n = (self.dim - 1) as f64;
+        let inv_var = (-y).exp();
+        let sum_sq: f64 = q[1..].iter().map(|x| x * x).sum();
+        grad[0] = -y / 9.0 + 0.5 * sum_sq * inv_var - 0.5 * n;
+        for (g, x) in grad[1..].iter_mut().zip(&q[1..]) {
+            *g = -x * inv_var;
+        }
+        Ok(-y * y / 18.0 - 0.5 * sum_sq * inv_var - 0.5 * n * y)
+    }
+}
+
+/// A standard normal whose evaluation fails outside a box (as a model's `reject` would).
+struct Walled {
+    dim: usize,
+    wall: f64,
+}
+
+impl LogDensity for Walled {
+    type Error = String;
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn logp_and_grad(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, String> {
+        if x.iter().any(|x| x.abs() > self.wall) {
+            return Err(format!("outside the box |x| <= {}", self.wall));
+        }
+        for (g, x) in grad.iter_mut().zip(x) {
+            *g = -x;
+        }
+        Ok(-0.5 * x.iter().map(|x| x * x).sum::<f64>())
+    }
+}
+
+/// Runs the sampler with `settings`, collecting the chains and the streamed events.
+struct Run {
+    chains: Vec<ChainRun>,
+    streamed_draws: usize,
+    warmup_done_events: usize,
+}
+
+fn run<D: LogDensity>(settings: &SamplerSettings, make: impl Fn(usize) -> D + Sync) -> Run {
+    let streamed = AtomicUsize::new(0);
+    let warmup_done = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let results = sample(
+        settings,
+        make,
+        |event| match event {
+            ChainEvent::Draw { .. } => {
+                streamed.fetch_add(1, Ordering::Relaxed);
+            }
+            ChainEvent::WarmupDone { .. } => {
+                warmup_done.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        },
+        &stop,
+    );
+    let chains = results
+        .into_iter()
+        .map(|r| r.expect("chain failed"))
+        .collect();
+    Run {
+        chains,
+        streamed_draws: streamed.into_inner(),
+        warmup_done_events: warmup_done.into_inner(),
+    }
+}
+
+/// Post-warmup values of coordinate `i`, one vector per chain.
+fn coordinate(chains: &[ChainRun], i: usize) -> Vec<Vec<f64>> {
+    chains
+        .iter()
+        .map(|c| {
+            c.draws
+                .iter()
+                .filter(|d| !d.is_warmup)
+                .map(|d| d.position[i])
+                .collect()
+        })
+        .collect()
+}
+
+fn mean(x: &[f64]) -> f64 {
+    x.iter().sum::<f64>() / x.len() as f64
+}
+
+fn variance(x: &[f64]) -> f64 {
+    let m = mean(x);
+    x.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (x.len() - 1) as f64
+}
+
+/// Mean over all chains and its Monte Carlo standard error by batch means (the
+/// diagnostics crate is deliberately not a dependency of the sampler, even for tests).
+fn mean_and_mcse(chains: &[Vec<f64>]) -> (f64, f64) {
+    let batches: Vec<f64> = chains
+        .iter()
+        .flat_map(|c| c.chunks(c.len() / 10).map(mean).collect::<Vec<_>>())
+        .collect();
+    (
+        mean(&batches),
+        (variance(&batches) / batches.len() as f64).sqrt(),
+    )
+}
+
+/// Split R-hat (Gelman et al., BDA3), without rank normalization.
+fn split_rhat(chains: &[Vec<f64>]) -> f64 {
+    let half = chains[0].len() / 2;
+    let parts: Vec<&[f64]> = chains
+        .iter()
+        .flat_map(|c| [&c[..half], &c[c.len() - half..]])
+        .collect();
+    let n = half as f64;
+    let means: Vec<f64> = parts.iter().map(|p| mean(p)).collect();
+    let within = mean(&parts.iter().map(|p| variance(p)).collect::<Vec<_>>());
+    let between = n * variance(&means);
+    (((n - 1.0) / n * within + between / n) / within).sqrt()
+}
+
+/// Checks mean and variance of each coordinate against the truth, within `z` MCSEs.
+fn check_moments(chains: &[ChainRun], true_sds: &[f64], z: f64) {
+    for (i, sd) in true_sds.iter().enumerate() {
+        let x = coordinate(chains, i);
+        let (m, mcse) = mean_and_mcse(&x);
+        assert!(
+            m.abs() < z * mcse,
+            "coordinate {i}: mean {m} not within {z} MCSE ({mcse}) of 0"
+        );
+        let squares: Vec<Vec<f64>> = x
+            .iter()
+            .map(|c| c.iter().map(|v| v * v).collect())
+            .collect();
+        let (m2, mcse2) = mean_and_mcse(&squares);
+        assert!(
+            (m2 - sd * sd).abs() < z * mcse2,
+            "coordinate {i}: E[x^2] {m2} not within {z} MCSE ({mcse2}) of {}",
+            sd * sd
+        );
+        let rhat = split_rhat(&x);
+        assert!(rhat < 1.01, "coordinate {i}: R-hat {rhat}");
+    }
+}
+
+fn settings(warmup: usize, draws: usize, seed: u64) -> SamplerSettings {
+    SamplerSettings {
+        num_warmup: warmup,
+        num_draws: draws,
+        seed,
+        ..SamplerSettings::default()
+    }
+}
+
+#[test]
+fn standard_normal_1d() {
+    let s = settings(1000, 1000, 1);
+    let result = run(&s, |_| Gaussian::standard(1));
+    assert_eq!(result.chains.len(), 4);
+    assert_eq!(result.streamed_draws, 4 * 2000);
+    assert_eq!(result.warmup_done_events, 4);
+    check_moments(&result.chains, &[1.0], 4.0);
+    for chain in &result.chains {
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        assert!(
+            (0.5..3.0).contains(&adaptation.step_size),
+            "step size {}",
+            adaptation.step_size
+        );
+        assert!((0.6..1.6).contains(&adaptation.inv_mass_matrix[0]));
+        let accept = mean(
+            &chain
+                .draws
+                .iter()
+                .filter(|d| !d.is_warmup)
+                .map(|d| d.stats.accept_stat)
+                .collect::<Vec<_>>(),
+        );
+        assert!((0.7..0.97).contains(&accept), "mean accept_stat {accept}");
+        // Every leapfrog step of every draw was a gradient evaluation, plus a few more.
+        let leapfrogs: u64 = chain
+            .draws
+            .iter()
+            .map(|d| u64::from(d.stats.n_leapfrog))
+            .sum();
+        assert!(chain.grad_evals > leapfrogs && chain.grad_evals < leapfrogs + 200);
+    }
+}
+
+#[test]
+fn standard_normal_100d() {
+    // 100 dimensions take a while in an unoptimized build; the short run still adapts.
+    let (warmup, draws) = if slow_tests() {
+        (1000, 1000)
+    } else {
+        (400, 400)
+    };
+    let s = settings(warmup, draws, 2);
+    let result = run(&s, |_| Gaussian::standard(100));
+    check_moments(&result.chains, &[1.0; 100], 5.0);
+    for chain in &result.chains {
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        assert!(
+            (0.2..1.0).contains(&adaptation.step_size),
+            "step size {}",
+            adaptation.step_size
+        );
+        for v in &adaptation.inv_mass_matrix {
+            assert!((0.6..1.6).contains(v), "inverse mass {v}");
+        }
+        // Early warmup tries large step sizes and may diverge; sampling must not.
+        for d in chain.draws.iter().filter(|d| !d.is_warmup) {
+            assert!(!d.stats.divergent);
+            assert!(d.stats.tree_depth <= 10);
+            assert!(d.stats.n_leapfrog < 1 << (d.stats.tree_depth + 1));
+        }
+    }
+}
+
+#[test]
+fn correlated_gaussian() {
+    let s = settings(1000, 1000, 3);
+    let result = run(&s, |_| Gaussian::correlated([1.0, 2.0], 0.9));
+    check_moments(&result.chains, &[1.0, 2.0], 4.0);
+    let x = coordinate(&result.chains, 0).concat();
+    let y = coordinate(&result.chains, 1).concat();
+    let (mx, my) = (mean(&x), mean(&y));
+    let cov = x
+        .iter()
+        .zip(&y)
+        .map(|(a, b)| (a - mx) * (b - my))
+        .sum::<f64>()
+        / (x.len() - 1) as f64;
+    assert!((cov - 1.8).abs() < 0.15, "covariance {cov}, expected 1.8");
+    for chain in &result.chains {
+        let inv_mass = &chain
+            .adaptation
+            .as_ref()
+            .expect("warmup finished")
+            .inv_mass_matrix;
+        // A diagonal metric estimates the marginal variances, 1 and 4.
+        assert!((0.6..1.6).contains(&inv_mass[0]), "{inv_mass:?}");
+        assert!((2.4..6.4).contains(&inv_mass[1]), "{inv_mass:?}");
+    }
+}
+
+#[test]
+fn badly_scaled_gaussian() {
+    let sds = [0.01, 0.1, 1.0, 10.0, 100.0];
+    let s = settings(1000, 1000, 4);
+    let result = run(&s, |_| Gaussian::diagonal(&sds));
+    check_moments(&result.chains, &sds, 4.0);
+    for chain in &result.chains {
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        for (v, sd) in adaptation.inv_mass_matrix.iter().zip(&sds) {
+            let ratio = v / (sd * sd);
+            assert!((0.6..1.6).contains(&ratio), "inverse mass {v} for sd {sd}");
+        }
+        // With the metric adapted the problem is a standard normal again.
+        assert!((0.4..2.0).contains(&adaptation.step_size));
+    }
+}
+
+#[test]
+fn funnel_divergences_are_counted() {
+    let s = settings(1000, 1000, 5);
+    let result = run(&s, |_| Funnel { dim: 10 });
+    let divergent: usize = result
+        .chains
+        .iter()
+        .flat_map(|c| &c.draws)
+        .filter(|d| !d.is_warmup && d.stats.divergent)
+        .count();
+    assert!(divergent > 0, "the centered funnel should diverge");
+    // A divergence ends the trajectory: the subtree it happened in is not counted in the
+    // depth, so the leapfrog steps are fewer than twice the completed tree's.
+    for d in result.chains.iter().flat_map(|c| &c.draws) {
+        if d.stats.divergent {
+            assert!(d.stats.n_leapfrog < 1 << (d.stats.tree_depth + 1));
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_draws_whatever_the_threads() {
+    let base = settings(150, 100, 42);
+    let one = run(
+        &SamplerSettings {
+            num_threads: 1,
+            ..base.clone()
+        },
+        |_| Gaussian::correlated([1.0, 3.0], 0.5),
+    );
+    let four = run(
+        &SamplerSettings {
+            num_threads: 4,
+            ..base.clone()
+        },
+        |_| Gaussian::correlated([1.0, 3.0], 0.5),
+    );
+    for (a, b) in one.chains.iter().zip(&four.chains) {
+        assert_eq!(a.init, b.init);
+        assert_eq!(a.draws.len(), b.draws.len());
+        for (x, y) in a.draws.iter().zip(&b.draws) {
+            let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&x.position), bits(&y.position));
+            assert_eq!(x.stats.energy.to_bits(), y.stats.energy.to_bits());
+        }
+        assert_eq!(a.adaptation, b.adaptation);
+    }
+    // Different chains differ, and a different seed gives different draws.
+    assert_ne!(one.chains[0].init, one.chains[1].init);
+    let other = run(&SamplerSettings { seed: 43, ..base }, |_| {
+        Gaussian::correlated([1.0, 3.0], 0.5)
+    });
+    assert_ne!(other.chains[0].init, one.chains[0].init);
+}
+
+#[test]
+fn failed_evaluations_are_divergences_not_crashes() {
+    let s = settings(300, 300, 6);
+    let result = run(&s, |_| Walled { dim: 3, wall: 1.5 });
+    let divergent = result
+        .chains
+        .iter()
+        .flat_map(|c| &c.draws)
+        .filter(|d| d.stats.divergent)
+        .count();
+    assert!(divergent > 0);
+    for d in result.chains.iter().flat_map(|c| &c.draws) {
+        assert!(d.position.iter().all(|x| x.abs() <= 1.5));
+        assert!(d.stats.lp.is_finite());
+    }
+}
+
+#[test]
+fn initial_values_are_retried_then_fail_clearly() {
+    // Finite only on a small corner of the (-2, 2)^2 box: found after a few tries.
+    struct Corner;
+    impl LogDensity for Corner {
+        type Error = &'static str;
+        fn dim(&self) -> usize {
+            2
+        }
+        fn logp_and_grad(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, Self::Error> {
+            if x[0] < 1.0 || x[1] < 1.0 {
+                return Ok(f64::NEG_INFINITY);
+            }
+            grad.fill(0.0);
+            Ok(0.0)
+        }
+    }
+    let s = settings(0, 1, 7);
+    let runs = sample(&s, |_| Corner, |_| {}, &AtomicBool::new(false));
+    for r in &runs {
+        let chain = r.as_ref().expect("a finite corner exists");
+        assert!(chain.init.iter().all(|x| *x >= 1.0));
+    }
+
+    struct Never;
+    impl LogDensity for Never {
+        type Error = &'static str;
+        fn dim(&self) -> usize {
+            1
+        }
+        fn logp_and_grad(&mut self, _: &[f64], _: &mut [f64]) -> Result<f64, Self::Error> {
+            Err("log of a negative number")
+        }
+    }
+    let failures = Mutex::new(0);
+    let runs = sample(
+        &s,
+        |_| Never,
+        |event| {
+            if let ChainEvent::Failed { .. } = event {
+                *failures.lock().expect("not poisoned") += 1;
+            }
+        },
+        &AtomicBool::new(false),
+    );
+    assert_eq!(*failures.lock().expect("not poisoned"), 4);
+    for r in runs {
+        let error = r.expect_err("no finite value anywhere");
+        assert!(matches!(error, ChainError::InitFailed { tries: 100, .. }));
+        let message = error.to_string();
+        assert!(message.contains("100") && message.contains("log of a negative number"));
+    }
+}
+
+#[test]
+fn stop_flag_keeps_what_was_drawn() {
+    let stop = AtomicBool::new(false);
+    let drawn = AtomicUsize::new(0);
+    let s = SamplerSettings {
+        num_threads: 2,
+        ..settings(1000, 1000, 8)
+    };
+    let runs = sample(
+        &s,
+        |_| Gaussian::standard(2),
+        |event| {
+            if let ChainEvent::Draw { .. } = event {
+                if drawn.fetch_add(1, Ordering::Relaxed) == 100 {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+        },
+        &stop,
+    );
+    let kept: usize = runs
+        .iter()
+        .map(|r| r.as_ref().expect("no failure").draws.len())
+        .sum();
+    assert_eq!(kept, drawn.load(Ordering::Relaxed));
+    assert!(kept < 200);
+    assert!(runs.iter().all(|r| r
+        .as_ref()
+        .is_ok_and(|c| c.interrupted && c.adaptation.is_none())));
+}
+
+#[test]
+fn zero_dimensions_and_zero_warmup() {
+    let s = settings(0, 20, 9);
+    let result = run(&s, |_| Gaussian::standard(0));
+    for chain in &result.chains {
+        assert_eq!(chain.draws.len(), 20);
+        assert!(chain.adaptation.is_some());
+    }
+    let result = run(&s, |_| Gaussian::standard(3));
+    assert_eq!(result.warmup_done_events, 4);
+}
