@@ -1,0 +1,88 @@
+//! Syntax errors as typed values, each turned into a [`Diagnostic`] here.
+
+use crate::ast::Span;
+use crate::diagnostic::{Diagnostic, Label};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyntaxError {
+    /// Characters that are no token of the language.
+    InvalidCharacter { span: Span, text: String },
+    /// A number literal that does not fit (e.g. an integer beyond 2^63).
+    BadNumber { span: Span, text: String },
+    /// A token where the grammar expects something else.
+    UnexpectedToken {
+        span: Span,
+        found: String,
+        expected: Vec<String>,
+    },
+    /// The file ends inside a declaration, statement or bracket.
+    UnexpectedEnd { span: Span, expected: Vec<String> },
+}
+
+impl SyntaxError {
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        match self {
+            SyntaxError::InvalidCharacter { span, text } => {
+                Diagnostic::error("E0001", format!("unexpected character `{text}`"))
+                    .with_label(Label::primary(*span, "this is not part of the language"))
+            }
+            SyntaxError::BadNumber { span, text } => {
+                Diagnostic::error("E0002", format!("the number `{text}` is out of range"))
+                    .with_label(Label::primary(*span, "too large to represent"))
+            }
+            SyntaxError::UnexpectedToken {
+                span,
+                found,
+                expected,
+            } => {
+                let d = Diagnostic::error("E0003", format!("unexpected {found}"))
+                    .with_label(Label::primary(*span, expected_message(expected)));
+                match hint_for(found, expected) {
+                    Some(hint) => d.with_hint(hint),
+                    None => d,
+                }
+            }
+            SyntaxError::UnexpectedEnd { span, expected } => {
+                Diagnostic::error("E0004", "the file ends in the middle of a statement")
+                    .with_label(Label::primary(*span, expected_message(expected)))
+                    .with_hint("check for an unclosed `(`, `[` or `{`")
+            }
+        }
+    }
+}
+
+fn expected_message(expected: &[String]) -> String {
+    match expected.split_last() {
+        None => "not expected here".to_string(),
+        Some((last, [])) => format!("expected {last}"),
+        Some((last, rest)) if expected.len() <= 6 => {
+            format!("expected {} or {last}", rest.join(", "))
+        }
+        Some(_) => "not expected here".to_string(),
+    }
+}
+
+fn hint_for(found: &str, expected: &[String]) -> Option<String> {
+    if found == "the end of the statement" && !expected.is_empty() {
+        return Some(
+            "a line break ends a statement here; break long lines after an operator or inside parentheses"
+                .to_string(),
+        );
+    }
+    if found == "`=`" && expected.iter().any(|e| e == "`~`") {
+        return Some("bind a value with `let x = …`; observe data with `x ~ Dist(…)`".to_string());
+    }
+    None
+}
+
+/// Describes one of lalrpop's expected-token names in the user's words.
+pub(crate) fn describe_expected(raw: &str) -> String {
+    match raw {
+        "IDENT" => "a name".to_string(),
+        "INT" => "an integer".to_string(),
+        "REAL" => "a number".to_string(),
+        "Sep" => "a line break or `;`".to_string(),
+        "Newline" => "a line break".to_string(),
+        quoted => format!("`{}`", quoted.trim_matches('"')),
+    }
+}

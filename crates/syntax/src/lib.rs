@@ -1,0 +1,117 @@
+//! The syntax of the `.rlm` model language: a logos lexer, the lalrpop
+//! grammar (in the workspace's `grammar/rlm.lalrpop`), the AST with byte
+//! spans, and [`Diagnostic`]s with their one renderer (ariadne).
+//!
+//! Parsing never fails: [`parse`] returns the tree (with error nodes where it
+//! recovered) together with every syntax error, so one run reports all of
+//! them. This crate knows nothing of types, shapes, the IR or files: the
+//! caller passes source text in. Its tests are unit tests here and the UI
+//! corpus in the workspace's `tests/check/` (run by the `rlc-check` crate).
+
+pub mod ast;
+pub mod diagnostic;
+pub mod error;
+pub mod lexer;
+mod parser_support;
+pub mod token;
+
+pub use diagnostic::{render, Diagnostic, Label, Severity};
+pub use error::SyntaxError;
+
+use ast::{IdGen, Program, Span};
+use lalrpop_util::ParseError;
+use token::Tok;
+
+lalrpop_util::lalrpop_mod!(
+    #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_parens)]
+    grammar,
+    "/rlm.rs"
+);
+
+/// The result of parsing: a tree (possibly with error nodes) and the errors.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub program: Program,
+    pub errors: Vec<SyntaxError>,
+}
+
+/// Parses a whole model file.
+pub fn parse(source: &str) -> Parsed {
+    let (tokens, lex_errors) = lexer::lex(source);
+    let mut errors: Vec<SyntaxError> = lex_errors
+        .into_iter()
+        .map(|e| SyntaxError::InvalidCharacter {
+            span: e.span,
+            text: e.text,
+        })
+        .collect();
+    let ids = IdGen::default();
+    let mut recovered = Vec::new();
+    let result = grammar::ProgramParser::new().parse(
+        &mut recovered,
+        &ids,
+        tokens.into_iter().map(Ok::<_, lexer::LexError>),
+    );
+    for recovery in recovered {
+        errors.push(convert(recovery.error, source.len()));
+    }
+    let program = match result {
+        Ok(program) => program,
+        Err(error) => {
+            errors.push(convert(error, source.len()));
+            Program {
+                items: Vec::new(),
+                expr_count: ids.count(),
+            }
+        }
+    };
+    errors.sort_by_key(|e| match e {
+        SyntaxError::InvalidCharacter { span, .. }
+        | SyntaxError::BadNumber { span, .. }
+        | SyntaxError::UnexpectedToken { span, .. }
+        | SyntaxError::UnexpectedEnd { span, .. } => span.start,
+    });
+    errors.dedup();
+    Parsed { program, errors }
+}
+
+fn convert(error: ParseError<usize, Tok<'_>, lexer::LexError>, source_len: usize) -> SyntaxError {
+    let describe = |expected: Vec<String>| -> Vec<String> {
+        let mut names: Vec<String> = expected
+            .iter()
+            .map(|e| error::describe_expected(e))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    match error {
+        ParseError::InvalidToken { location } => SyntaxError::InvalidCharacter {
+            span: Span::new(location, location + 1),
+            text: String::new(),
+        },
+        ParseError::UnrecognizedEof { location, expected } => SyntaxError::UnexpectedEnd {
+            span: Span::new(location.min(source_len), source_len),
+            expected: describe(expected),
+        },
+        ParseError::UnrecognizedToken {
+            token: (start, tok, end),
+            expected,
+        } => SyntaxError::UnexpectedToken {
+            span: Span::new(start, end),
+            found: tok.to_string(),
+            expected: describe(expected),
+        },
+        ParseError::ExtraToken {
+            token: (start, tok, end),
+        } => SyntaxError::UnexpectedToken {
+            span: Span::new(start, end),
+            found: tok.to_string(),
+            expected: Vec::new(),
+        },
+        ParseError::User { error } => SyntaxError::BadNumber {
+            span: error.span,
+            text: error.text,
+        },
+    }
+}

@@ -1,0 +1,139 @@
+//! Parser tests: the spec's examples parse cleanly, errors are located and
+//! several are reported, and no input makes the front end panic.
+
+use proptest::prelude::*;
+use rlc_syntax::ast::{ExprKind, Item, Stmt};
+use rlc_syntax::{parse, render, SyntaxError};
+use std::path::PathBuf;
+
+fn models_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models")
+}
+
+fn example_sources() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(models_dir()).expect("models/ exists") {
+        let path = entry.expect("readable dir entry").path();
+        if path.extension().is_some_and(|e| e == "rlm") {
+            let source = std::fs::read_to_string(&path).expect("model is UTF-8");
+            out.push((path.display().to_string(), source));
+        }
+    }
+    out.sort();
+    assert!(!out.is_empty());
+    out
+}
+
+#[test]
+fn every_bundled_model_parses_without_errors() {
+    for (name, source) in example_sources() {
+        let parsed = parse(&source);
+        assert!(
+            parsed.errors.is_empty(),
+            "{name}:\n{}",
+            render(
+                &parsed.errors.iter().map(|e| e.to_diagnostic()).collect::<Vec<_>>(),
+                &name,
+                &source,
+                false
+            )
+        );
+    }
+}
+
+#[test]
+fn scan_body_value_is_the_last_expression() {
+    let parsed = parse("scan (q = [0.5, 0.5]; a in action) {\n a ~ Bernoulli(p = q[0])\n q\n}\n");
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    let Item::Stmt(Stmt::Expr(e)) = &parsed.program.items[0] else {
+        panic!("expected an expression statement")
+    };
+    let ExprKind::Scan { body, .. } = &e.kind else {
+        panic!("expected a scan")
+    };
+    assert_eq!(body.stmts.len(), 1);
+    assert!(body.value.is_some());
+}
+
+#[test]
+fn power_binds_tighter_than_unary_minus() {
+    let parsed = parse("let y = -x ^ 2");
+    let Item::Stmt(Stmt::Let { value, .. }) = &parsed.program.items[0] else {
+        panic!("expected let")
+    };
+    assert!(matches!(value.kind, ExprKind::Unary { .. }));
+}
+
+#[test]
+fn several_syntax_errors_are_all_reported() {
+    let parsed = parse("let a = (1 +\nlet b = 2\nlet c = * 3\nlet d = 4 $\n");
+    assert!(parsed.errors.len() >= 2, "{:?}", parsed.errors);
+    assert!(parsed
+        .errors
+        .iter()
+        .any(|e| matches!(e, SyntaxError::InvalidCharacter { .. })));
+}
+
+#[test]
+fn expression_ids_are_dense_and_unique() {
+    for (_, source) in example_sources() {
+        let parsed = parse(&source);
+        let mut seen = vec![false; parsed.program.expr_count];
+        rlc_syntax::ast::visit_exprs(&parsed.program, &mut |e| {
+            let i = e.id.0 as usize;
+            assert!(!seen[i], "duplicate id {i}");
+            seen[i] = true;
+        });
+        assert!(seen.iter().all(|s| *s));
+    }
+}
+
+fn check_spans(source: &str) {
+    let parsed = parse(source);
+    for error in &parsed.errors {
+        let d = error.to_diagnostic();
+        for label in &d.labels {
+            assert!(label.span.start <= label.span.end && label.span.end <= source.len());
+        }
+    }
+    rlc_syntax::ast::visit_exprs(&parsed.program, &mut |e| {
+        assert!(e.span.start <= e.span.end && e.span.end <= source.len());
+    });
+    // Rendering must not panic either.
+    let diagnostics: Vec<_> = parsed.errors.iter().map(|e| e.to_diagnostic()).collect();
+    let _ = render(&diagnostics, "fuzz.rlm", source, false);
+}
+
+const TOKENS: &[&str] = &[
+    "size", "data", "param", "let", "out", "target", "+=", "scan", "for", "in", "if", "else",
+    "x", "T", "Normal", "(", ")", "[", "]", "{", "}", ",", ";", ":", "?", "~", "=", "+", "-",
+    "*", "/", "^", "==", "<", "&&", "||", "!", "..", "1", "0.5", "inf", "true", "int", "real",
+    "\n", " ", "//c\n", "@", "é", "99999999999999999999",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn token_soup_never_panics(picks in proptest::collection::vec(0..TOKENS.len(), 0..60)) {
+        let source: String = picks.iter().map(|&i| TOKENS[i]).collect::<Vec<_>>().join(" ");
+        check_spans(&source);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(source in "\\PC{0,200}") {
+        check_spans(&source);
+    }
+
+    #[test]
+    fn mutated_examples_never_panic(which in 0usize..16, cut in 0usize..2000, len in 0usize..40, insert in 0..TOKENS.len()) {
+        let examples = example_sources();
+        let (_, source) = &examples[which % examples.len()];
+        let mut bytes: Vec<char> = source.chars().collect();
+        let at = cut.min(bytes.len());
+        let end = (at + len).min(bytes.len());
+        bytes.splice(at..end, TOKENS[insert].chars());
+        let mutated: String = bytes.into_iter().collect();
+        check_spans(&mutated);
+    }
+}
