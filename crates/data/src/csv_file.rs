@@ -1,0 +1,515 @@
+//! Reading long-format CSV: one column per variable, rows grouped by `size N by COLUMN`.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use crate::cell::{check_cell, is_missing_text, RawCell};
+use crate::error::{DataError, ErrorKind, LoadError, Location, SizeSource};
+use crate::loaded::LoadedData;
+use crate::sizes::{SizeTable, MAX_CELLS};
+use crate::spec::{DataDecl, DataSpec, DimSpec, SizeDecl};
+use crate::{assemble, Filled};
+
+/// An error before it is given the file's name.
+type Failure = (Location, ErrorKind);
+
+pub(crate) fn load(
+    spec: &DataSpec,
+    file: &str,
+    bytes: &[u8],
+    delimiter: Option<u8>,
+) -> Result<LoadedData, LoadError> {
+    let with_file = |(location, kind): Failure| DataError {
+        file: file.to_string(),
+        location,
+        kind,
+    };
+    let table = Table::read(bytes, delimiter).map_err(|failure| LoadError {
+        errors: vec![with_file(failure)],
+    })?;
+
+    let mut errors = Vec::new();
+    let mut sizes = SizeTable::new(spec);
+    let mut groupings: Vec<Grouping> = Vec::new();
+    // Sizes whose grouping failed: variables shaped by them are skipped, not reported twice.
+    let mut failed_sizes: Vec<&str> = Vec::new();
+    for size in &spec.sizes {
+        let Some(column) = &size.group_by else {
+            continue;
+        };
+        match Grouping::read(&table, size, column) {
+            Ok(grouping) => {
+                let count = grouping.groups.len();
+                match sizes.unify(&size.name, count, || SizeSource::CsvGroups {
+                    column: column.clone(),
+                }) {
+                    Ok(()) => groupings.push(grouping),
+                    Err(kind) => {
+                        errors.push(with_file((Location::File, kind)));
+                        failed_sizes.push(&size.name);
+                    }
+                }
+            }
+            Err(failure) => {
+                errors.push(with_file(failure));
+                failed_sizes.push(&size.name);
+            }
+        }
+    }
+
+    let mut filled = Vec::with_capacity(spec.variables.len());
+    for decl in &spec.variables {
+        let uses_failed_size = decl
+            .shape
+            .iter()
+            .any(|dim| matches!(dim, DimSpec::Size(name) if failed_sizes.contains(&name.as_str())));
+        if uses_failed_size {
+            filled.push(None);
+            continue;
+        }
+        match read_variable(&table, decl, &groupings, &mut sizes) {
+            Ok(cells) => filled.push(Some(cells)),
+            Err(failure) => {
+                errors.push(with_file(failure));
+                filled.push(None);
+            }
+        }
+    }
+
+    let mut notes = Vec::new();
+    let ignored: Vec<&str> = table
+        .columns
+        .iter()
+        .map(String::as_str)
+        .filter(|&name| {
+            !name.is_empty()
+                && !spec.variables.iter().any(|d| d.name == name)
+                && !spec
+                    .sizes
+                    .iter()
+                    .any(|s| s.group_by.as_deref() == Some(name))
+        })
+        .collect();
+    if !ignored.is_empty() {
+        notes.push(format!(
+            "columns in {file} that no declaration reads were ignored: {}",
+            ignored.join(", ")
+        ));
+    }
+    assemble(spec, file, &sizes, filled, errors, notes)
+}
+
+/// The file's header and data rows.
+struct Table {
+    columns: Vec<String>,
+    header_line: usize,
+    rows: Vec<Row>,
+}
+
+struct Row {
+    /// The line the row starts on, header = line 1.
+    line: usize,
+    record: csv::ByteRecord,
+}
+
+impl Table {
+    fn read(bytes: &[u8], delimiter: Option<u8>) -> Result<Table, Failure> {
+        let content = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if content.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err((Location::File, ErrorKind::Empty));
+        }
+        let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(content));
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .trim(csv::Trim::All)
+            .from_reader(content);
+        let mut header: Option<(usize, Vec<String>)> = None;
+        let mut rows = Vec::new();
+        loop {
+            let mut record = csv::ByteRecord::new();
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let location = match e.position() {
+                        Some(p) => Location::Line {
+                            line: line_number(p),
+                        },
+                        None => Location::File,
+                    };
+                    return Err((
+                        location,
+                        ErrorKind::Syntax {
+                            message: e.to_string(),
+                        },
+                    ));
+                }
+            }
+            let line = record.position().map_or(0, line_number);
+            match &header {
+                None => {
+                    let names = record.iter().map(|f| text(f).into_owned()).collect();
+                    header = Some((line, names));
+                }
+                Some((_, names)) => {
+                    if record.iter().all(|f| f.is_empty()) {
+                        continue;
+                    }
+                    if record.len() != names.len() {
+                        return Err((
+                            Location::Line { line },
+                            ErrorKind::FieldCount {
+                                expected: names.len(),
+                                found: record.len(),
+                            },
+                        ));
+                    }
+                    rows.push(Row { line, record });
+                }
+            }
+        }
+        let Some((header_line, columns)) = header else {
+            return Err((Location::File, ErrorKind::Empty));
+        };
+        if rows.is_empty() {
+            return Err((Location::File, ErrorKind::HeaderOnly));
+        }
+        Ok(Table {
+            columns,
+            header_line,
+            rows,
+        })
+    }
+
+    /// The index of the column named `name`: `Ok(None)` if there is none.
+    fn column(&self, name: &str) -> Result<Option<usize>, Failure> {
+        let mut found = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.as_str() == name);
+        let first = found.next().map(|(i, _)| i);
+        if found.next().is_some() {
+            return Err((
+                Location::Line {
+                    line: self.header_line,
+                },
+                ErrorKind::DuplicateColumn {
+                    column: name.to_string(),
+                },
+            ));
+        }
+        Ok(first)
+    }
+}
+
+/// The text of a row's cell (rows all have the header's number of fields).
+fn cell_text(row: &Row, column: usize) -> Cow<'_, str> {
+    text(row.record.get(column).unwrap_or_default())
+}
+
+/// A field as text; bytes that are not UTF-8 show as U+FFFD (and then fail as numbers).
+fn text(field: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(field)
+}
+
+fn line_number(position: &csv::Position) -> usize {
+    usize::try_from(position.line()).unwrap_or(usize::MAX)
+}
+
+/// The most frequent of tab, comma and semicolon on the header line (comma if none).
+fn detect_delimiter(content: &[u8]) -> u8 {
+    let header = content.split(|&b| b == b'\n').next().unwrap_or_default();
+    let count = |d: u8| header.iter().filter(|&&b| b == d).count();
+    let mut best = (b',', 0);
+    for d in [b'\t', b',', b';'] {
+        let n = count(d);
+        if n > best.1 {
+            best = (d, n);
+        }
+    }
+    best.0
+}
+
+/// The rows of a CSV file grouped by one column's values, as `size N by COLUMN` asks.
+struct Grouping {
+    size: String,
+    column: String,
+    groups: Vec<Group>,
+}
+
+struct Group {
+    /// The group column's text on the group's rows.
+    key: String,
+    /// Indices into `Table::rows`, in file order.
+    rows: Vec<usize>,
+}
+
+impl Grouping {
+    fn read(table: &Table, size: &SizeDecl, column: &str) -> Result<Grouping, Failure> {
+        let Some(index) = table.column(column)? else {
+            return Err((
+                Location::Line {
+                    line: table.header_line,
+                },
+                ErrorKind::MissingGroupColumn {
+                    size: size.clone(),
+                    columns: table.columns.clone(),
+                },
+            ));
+        };
+        let mut groups: Vec<Group> = Vec::new();
+        let mut by_key: HashMap<String, usize> = HashMap::new();
+        for (r, row) in table.rows.iter().enumerate() {
+            let key = cell_text(row, index);
+            if is_missing_text(&key) {
+                return Err((
+                    Location::Cell {
+                        line: row.line,
+                        column: column.to_string(),
+                    },
+                    ErrorKind::MissingGroupKey { size: size.clone() },
+                ));
+            }
+            match by_key.get(key.as_ref()) {
+                Some(&g) => {
+                    if let Some(group) = groups.get_mut(g) {
+                        group.rows.push(r);
+                    }
+                }
+                None => {
+                    by_key.insert(key.to_string(), groups.len());
+                    groups.push(Group {
+                        key: key.into_owned(),
+                        rows: vec![r],
+                    });
+                }
+            }
+        }
+        Ok(Grouping {
+            size: size.name.clone(),
+            column: column.to_string(),
+            groups,
+        })
+    }
+}
+
+/// How a declaration's shape is read from long-format rows.
+enum Reading<'a> {
+    /// `data x: real`: one value, the same on every row.
+    Scalar,
+    /// `[T]`: the column in row order.
+    Column,
+    /// `[N]` with `size N by COL`: one value per group.
+    PerGroup(&'a Grouping),
+    /// `[N, T]` with `size N by COL`: group n's rows as row n.
+    Grouped(&'a Grouping),
+}
+
+fn reading<'a>(decl: &DataDecl, groupings: &'a [Grouping]) -> Option<Reading<'a>> {
+    let grouping = |dim: &DimSpec| match dim {
+        DimSpec::Size(name) => groupings.iter().find(|g| &g.size == name),
+        DimSpec::Const(_) => None,
+    };
+    match decl.shape.as_slice() {
+        [] => Some(Reading::Scalar),
+        [dim] => Some(match grouping(dim) {
+            Some(g) => Reading::PerGroup(g),
+            None => Reading::Column,
+        }),
+        [outer, inner] => match (grouping(outer), grouping(inner)) {
+            (Some(g), None) => Some(Reading::Grouped(g)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn read_variable(
+    table: &Table,
+    decl: &DataDecl,
+    groupings: &[Grouping],
+    sizes: &mut SizeTable,
+) -> Result<Filled, Failure> {
+    let Some(reading) = reading(decl, groupings) else {
+        return Err((
+            Location::File,
+            ErrorKind::ShapeNotInCsv {
+                declaration: decl.clone(),
+            },
+        ));
+    };
+    let Some(column) = table.column(&decl.name)? else {
+        return Err((
+            Location::Line {
+                line: table.header_line,
+            },
+            ErrorKind::MissingColumn {
+                declaration: decl.clone(),
+                columns: table.columns.clone(),
+            },
+        ));
+    };
+    let whole_column = || Location::Column {
+        column: decl.name.clone(),
+    };
+    let cell = |row: &Row| -> Result<Option<f64>, Failure> {
+        let text = cell_text(row, column);
+        check_cell(RawCell::Text(&text), decl).map_err(|kind| {
+            (
+                Location::Cell {
+                    line: row.line,
+                    column: decl.name.clone(),
+                },
+                kind,
+            )
+        })
+    };
+    // The one value of a run of rows that must agree, or the first row where they do not.
+    let constant = |rows: &mut dyn Iterator<Item = &Row>,
+                    varies: &dyn Fn(usize, String, String) -> ErrorKind|
+     -> Result<Option<f64>, Failure> {
+        let mut first: Option<(&Row, Option<f64>)> = None;
+        for row in rows {
+            let value = cell(row)?;
+            match first {
+                None => first = Some((row, value)),
+                Some((first_row, first_value)) if first_value != value => {
+                    return Err((
+                        Location::Cell {
+                            line: row.line,
+                            column: decl.name.clone(),
+                        },
+                        varies(
+                            first_row.line,
+                            cell_text(first_row, column).into_owned(),
+                            cell_text(row, column).into_owned(),
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(first.and_then(|(_, value)| value))
+    };
+
+    match reading {
+        Reading::Scalar => {
+            let value = constant(&mut table.rows.iter(), &|first_line, first_text, text| {
+                ErrorKind::ScalarVaries {
+                    declaration: decl.clone(),
+                    first_line,
+                    first_text,
+                    text,
+                }
+            })?;
+            let mut filled = Filled::with_capacity(1);
+            filled.push(value);
+            Ok(filled)
+        }
+        Reading::Column => {
+            sizes
+                .unify_dim(decl, 0, table.rows.len(), || SizeSource::CsvRows {
+                    variable: decl.name.clone(),
+                })
+                .map_err(|kind| (whole_column(), kind))?;
+            let mut filled = Filled::with_capacity(table.rows.len());
+            for row in &table.rows {
+                filled.push(cell(row)?);
+            }
+            Ok(filled)
+        }
+        Reading::PerGroup(grouping) => {
+            let mut filled = Filled::with_capacity(grouping.groups.len());
+            for group in &grouping.groups {
+                let mut rows = group.rows.iter().filter_map(|&r| table.rows.get(r));
+                let value = constant(&mut rows, &|first_line, first_text, text| {
+                    ErrorKind::GroupValueVaries {
+                        declaration: decl.clone(),
+                        column: grouping.column.clone(),
+                        group: group.key.clone(),
+                        first_line,
+                        first_text,
+                        text,
+                    }
+                })?;
+                filled.push(value);
+            }
+            Ok(filled)
+        }
+        Reading::Grouped(grouping) => read_grouped(table, decl, grouping, sizes, &cell),
+    }
+}
+
+/// `[N, T]`: group n's rows as row n, padded with missing cells to the longest group.
+fn read_grouped(
+    table: &Table,
+    decl: &DataDecl,
+    grouping: &Grouping,
+    sizes: &mut SizeTable,
+    cell: &dyn Fn(&Row) -> Result<Option<f64>, Failure>,
+) -> Result<Filled, Failure> {
+    let whole_column = || Location::Column {
+        column: decl.name.clone(),
+    };
+    let mut longest: Option<&Group> = None;
+    for group in &grouping.groups {
+        if longest.is_none_or(|l| group.rows.len() > l.rows.len()) {
+            longest = Some(group);
+        }
+    }
+    let length = longest.map_or(0, |g| g.rows.len());
+    sizes
+        .unify_dim(decl, 1, length, || SizeSource::CsvLongestGroup {
+            variable: decl.name.clone(),
+            column: grouping.column.clone(),
+            group: longest.map(|g| g.key.clone()).unwrap_or_default(),
+        })
+        .map_err(|kind| (whole_column(), kind))?;
+    if !decl.optional {
+        if let Some(short) = grouping.groups.iter().find(|g| g.rows.len() < length) {
+            let size = match decl.shape.get(1) {
+                Some(dim) => dim.to_string(),
+                None => String::new(),
+            };
+            return Err((
+                whole_column(),
+                ErrorKind::RaggedGroups {
+                    declaration: decl.clone(),
+                    column: grouping.column.clone(),
+                    group: short.key.clone(),
+                    group_len: short.rows.len(),
+                    size,
+                    size_value: length,
+                },
+            ));
+        }
+    }
+    let cells = (grouping.groups.len() as u128).saturating_mul(length as u128);
+    if cells > MAX_CELLS {
+        return Err((
+            whole_column(),
+            ErrorKind::TooLarge {
+                declaration: decl.clone(),
+                cells,
+            },
+        ));
+    }
+    // `cells` is at most MAX_CELLS, so it fits in usize.
+    let mut filled = Filled::with_capacity(usize::try_from(cells).unwrap_or(0));
+    for group in &grouping.groups {
+        for &r in &group.rows {
+            let value = match table.rows.get(r) {
+                Some(row) => cell(row)?,
+                None => None,
+            };
+            filled.push(value);
+        }
+        for _ in group.rows.len()..length {
+            filled.push(None);
+        }
+    }
+    Ok(filled)
+}

@@ -1,0 +1,467 @@
+//! The errors of data loading: typed values with one `Display` that a user reads.
+
+use std::fmt;
+
+use crate::spec::{DataDecl, SizeDecl};
+
+/// Where in the file an error is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// The file as a whole.
+    File,
+    /// A CSV line, 1-based as an editor numbers it (the header is line 1).
+    Line { line: usize },
+    /// A CSV column as a whole.
+    Column { column: String },
+    /// A CSV cell: its line (header = line 1) and its column's header name.
+    Cell { line: usize, column: String },
+    /// A position in a JSON text that is not valid JSON, 1-based line and column.
+    JsonText { line: usize, column: usize },
+    /// A JSON value by its path, `choice[3][17]`, with 0-based indices as in the JSON arrays.
+    JsonValue { path: String },
+}
+
+/// What determined a size's value, so that a conflict can name both sides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SizeSource {
+    /// The JSON key of the same name, `"T": 150`.
+    JsonKey,
+    /// The length of a JSON array: the value at `path` (`choice`, `choice[3]`).
+    JsonLength { path: String },
+    /// The number of CSV data rows, read into `variable`.
+    CsvRows { variable: String },
+    /// The number of distinct values of a CSV column.
+    CsvGroups { column: String },
+    /// The longest group's number of rows, read into `variable`.
+    CsvLongestGroup {
+        variable: String,
+        column: String,
+        group: String,
+    },
+}
+
+/// What is wrong. Each variant names the declaration it concerns, where there is one.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ErrorKind {
+    /// The file has no content (or only whitespace).
+    Empty,
+    /// The CSV file has a header line but no data rows.
+    HeaderOnly,
+    /// The text is not valid CSV or JSON.
+    Syntax { message: String },
+    /// The JSON text is valid but its top level is not an object.
+    NotAnObject,
+    /// A CSV row has a different number of fields from the header.
+    FieldCount { expected: usize, found: usize },
+    /// The header names a column twice, and a declaration reads it.
+    DuplicateColumn { column: String },
+    /// The CSV file has no column for a data declaration; `columns` are the header's names.
+    MissingColumn {
+        declaration: DataDecl,
+        columns: Vec<String>,
+    },
+    /// The CSV file has no column that a `size N by COLUMN` groups by.
+    MissingGroupColumn {
+        size: SizeDecl,
+        columns: Vec<String>,
+    },
+    /// A group column's cell is missing, so its row belongs to no group.
+    MissingGroupKey { size: SizeDecl },
+    /// The JSON object has no key for a data declaration.
+    MissingKey { declaration: DataDecl },
+    /// A cell that should be a number is not one.
+    NotANumber { text: String, declaration: DataDecl },
+    /// An `int` cell holds a number that is not an integer (or is too large to be exact).
+    NotAnInteger { value: f64, declaration: DataDecl },
+    /// A `bool` cell holds something other than true/false/0/1.
+    NotABool { text: String, declaration: DataDecl },
+    /// An `int` cell is outside the declared half-open range.
+    OutOfRange { value: f64, declaration: DataDecl },
+    /// A `real` cell is outside the declared open bounds.
+    OutOfBounds { value: f64, declaration: DataDecl },
+    /// A cell is missing but the declaration's type is not optional.
+    MissingValue { declaration: DataDecl },
+    /// A JSON value has the wrong nesting: `expected` is "an array" or "a number".
+    WrongShape {
+        expected: &'static str,
+        declaration: DataDecl,
+    },
+    /// Groups have different lengths but the declaration's type is not optional, so the
+    /// cells past a shorter group's end cannot be missing.
+    RaggedGroups {
+        declaration: DataDecl,
+        column: String,
+        group: String,
+        group_len: usize,
+        size: String,
+        size_value: usize,
+    },
+    /// A per-group variable (`[N]` with `size N by COLUMN`) takes two values in one group.
+    GroupValueVaries {
+        declaration: DataDecl,
+        column: String,
+        group: String,
+        first_line: usize,
+        first_text: String,
+        text: String,
+    },
+    /// A scalar read from CSV takes two values on different rows.
+    ScalarVaries {
+        declaration: DataDecl,
+        first_line: usize,
+        first_text: String,
+        text: String,
+    },
+    /// The declaration's shape has no reading from a long-format CSV file.
+    ShapeNotInCsv { declaration: DataDecl },
+    /// Two parts of the file give a size different values.
+    SizeMismatch {
+        size: String,
+        first: usize,
+        first_source: SizeSource,
+        second: usize,
+        second_source: SizeSource,
+    },
+    /// A constant dimension does not match the data's length along it.
+    ConstDimMismatch {
+        declaration: DataDecl,
+        axis: usize,
+        expected: usize,
+        found: usize,
+    },
+    /// Nothing in the file determines this size.
+    UndeterminedSize { size: SizeDecl },
+    /// A JSON size key's value is not a non-negative integer.
+    BadSize { size: String, text: String },
+    /// A declaration's shape names a size that the spec does not declare (a caller bug).
+    UnknownSize { declaration: DataDecl, size: String },
+    /// The array would have more cells than this loader accepts.
+    TooLarge { declaration: DataDecl, cells: u128 },
+}
+
+/// One error, with the file's display name and where in it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataError {
+    /// The file's display name, as the caller gave it.
+    pub file: String,
+    /// Where in the file.
+    pub location: Location,
+    /// What is wrong.
+    pub kind: ErrorKind,
+}
+
+/// Every independent error found in one file (at least one; at most one per declaration).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadError {
+    pub errors: Vec<DataError>,
+}
+
+impl ErrorKind {
+    /// A stable code for documentation, `D0001`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorKind::Empty => "D0001",
+            ErrorKind::HeaderOnly => "D0002",
+            ErrorKind::Syntax { .. } => "D0003",
+            ErrorKind::NotAnObject => "D0004",
+            ErrorKind::FieldCount { .. } => "D0005",
+            ErrorKind::DuplicateColumn { .. } => "D0006",
+            ErrorKind::MissingColumn { .. } => "D0007",
+            ErrorKind::MissingGroupColumn { .. } => "D0008",
+            ErrorKind::MissingGroupKey { .. } => "D0009",
+            ErrorKind::MissingKey { .. } => "D0010",
+            ErrorKind::NotANumber { .. } => "D0011",
+            ErrorKind::NotAnInteger { .. } => "D0012",
+            ErrorKind::NotABool { .. } => "D0013",
+            ErrorKind::OutOfRange { .. } => "D0014",
+            ErrorKind::OutOfBounds { .. } => "D0015",
+            ErrorKind::MissingValue { .. } => "D0016",
+            ErrorKind::WrongShape { .. } => "D0017",
+            ErrorKind::RaggedGroups { .. } => "D0018",
+            ErrorKind::GroupValueVaries { .. } => "D0019",
+            ErrorKind::ScalarVaries { .. } => "D0020",
+            ErrorKind::ShapeNotInCsv { .. } => "D0021",
+            ErrorKind::SizeMismatch { .. } => "D0022",
+            ErrorKind::ConstDimMismatch { .. } => "D0023",
+            ErrorKind::UndeterminedSize { .. } => "D0024",
+            ErrorKind::BadSize { .. } => "D0025",
+            ErrorKind::UnknownSize { .. } => "D0026",
+            ErrorKind::TooLarge { .. } => "D0027",
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File => Ok(()),
+            Location::Line { line } => write!(f, ", line {line}"),
+            Location::Column { column } => write!(f, ", column \"{column}\""),
+            Location::Cell { line, column } => write!(f, ", line {line}, column \"{column}\""),
+            Location::JsonText { line, column } => write!(f, ", line {line}, column {column}"),
+            Location::JsonValue { path } => write!(f, ", at {path}"),
+        }
+    }
+}
+
+impl fmt::Display for SizeSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SizeSource::JsonKey => f.write_str("given in the file"),
+            SizeSource::JsonLength { path } => write!(f, "the length of {path}"),
+            SizeSource::CsvRows { variable } => {
+                write!(f, "the number of rows, read into `{variable}`")
+            }
+            SizeSource::CsvGroups { column } => {
+                write!(f, "the number of distinct values in column \"{column}\"")
+            }
+            SizeSource::CsvLongestGroup {
+                variable,
+                column,
+                group,
+            } => write!(
+                f,
+                "the rows of the longest group ({column} = {group}), read into `{variable}`"
+            ),
+        }
+    }
+}
+
+/// Formats a cell value the way a user typed it: integers without a fraction.
+fn number(value: f64) -> String {
+    if value.is_finite() && value.fract() == 0.0 && value.abs() < 1e16 {
+        format!("{value:.0}")
+    } else {
+        format!("{value}")
+    }
+}
+
+/// The type part of a declaration, for hints: `int?[N, T]`.
+fn optional_type(declaration: &DataDecl) -> String {
+    let text = DataDecl {
+        optional: true,
+        int_range: None,
+        real_bounds: None,
+        ..declaration.clone()
+    }
+    .to_string();
+    let prefix = format!("data {}: ", declaration.name);
+    text.strip_prefix(&prefix).unwrap_or(&text).to_string()
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::Empty => f.write_str("the file is empty"),
+            ErrorKind::HeaderOnly => {
+                f.write_str("the file has a header line but no data rows")
+            }
+            ErrorKind::Syntax { message } => write!(f, "cannot be read: {message}"),
+            ErrorKind::NotAnObject => f.write_str(
+                "a JSON data file must be an object of named values, like {\"T\": 3, \"y\": [1, 2, 3]}",
+            ),
+            ErrorKind::FieldCount { expected, found } => write!(
+                f,
+                "this row has {found} field{} but the header has {expected}",
+                if *found == 1 { "" } else { "s" }
+            ),
+            ErrorKind::DuplicateColumn { column } => {
+                write!(f, "the header names column \"{column}\" more than once")
+            }
+            ErrorKind::MissingColumn {
+                declaration,
+                columns,
+            } => write!(
+                f,
+                "there is no column \"{}\" for `{declaration}` (the header has {})",
+                declaration.name,
+                column_list(columns)
+            ),
+            ErrorKind::MissingGroupColumn { size, columns } => write!(
+                f,
+                "there is no column \"{}\" to group the rows by, as `{size}` asks (the header has {})",
+                size.group_by.as_deref().unwrap_or_default(),
+                column_list(columns)
+            ),
+            ErrorKind::MissingGroupKey { size } => write!(
+                f,
+                "the value is missing, so the row belongs to no group of `{size}`"
+            ),
+            ErrorKind::MissingKey { declaration } => write!(
+                f,
+                "there is no key \"{}\" for `{declaration}`",
+                declaration.name
+            ),
+            ErrorKind::NotANumber { text, declaration } => write!(
+                f,
+                "{} is not a number, as `{declaration}` needs",
+                quote(text)
+            ),
+            ErrorKind::NotAnInteger { value, declaration } => write!(
+                f,
+                "value {} is not an integer (exactly representable, at most 2^53), as `{declaration}` needs",
+                number(*value)
+            ),
+            ErrorKind::NotABool { text, declaration } => write!(
+                f,
+                "{} is not a bool (true, false, 1 or 0), as `{declaration}` needs",
+                quote(text)
+            ),
+            ErrorKind::OutOfRange { value, declaration } => {
+                let range = declaration
+                    .int_range
+                    .map(|(lo, hi)| format!("{lo}..{hi}"))
+                    .unwrap_or_default();
+                write!(
+                    f,
+                    "value {} is outside the declared range {range} of `{declaration}` (the upper end is excluded)",
+                    number(*value)
+                )
+            }
+            ErrorKind::OutOfBounds { value, declaration } => write!(
+                f,
+                "value {} is outside the declared bounds of `{declaration}` (the bounds are excluded)",
+                number(*value)
+            ),
+            ErrorKind::MissingValue { declaration } => write!(
+                f,
+                "the value is missing, but `{declaration}` is not optional; declare it as `{}` if values may be missing",
+                optional_type(declaration)
+            ),
+            ErrorKind::WrongShape {
+                expected,
+                declaration,
+            } => write!(f, "expected {expected} here, for `{declaration}`"),
+            ErrorKind::RaggedGroups {
+                declaration,
+                column,
+                group,
+                group_len,
+                size,
+                size_value,
+            } => write!(
+                f,
+                "group {column} = {group} has {group_len} row{} but {size} is {size_value}, \
+                 so its cells past row {group_len} would be missing, and `{declaration}` is not optional; \
+                 declare it as `{}` to allow groups of different lengths",
+                if *group_len == 1 { "" } else { "s" },
+                optional_type(declaration)
+            ),
+            ErrorKind::GroupValueVaries {
+                declaration,
+                column,
+                group,
+                first_line,
+                first_text,
+                text,
+            } => write!(
+                f,
+                "`{declaration}` takes one value per group, but group {column} = {group} has {} on line {first_line} and {} here",
+                quote(first_text),
+                quote(text)
+            ),
+            ErrorKind::ScalarVaries {
+                declaration,
+                first_line,
+                first_text,
+                text,
+            } => write!(
+                f,
+                "`{declaration}` is a scalar, so its column must hold one value, but it has {} on line {first_line} and {} here",
+                quote(first_text),
+                quote(text)
+            ),
+            ErrorKind::ShapeNotInCsv { declaration } => write!(
+                f,
+                "`{declaration}` cannot be read from a CSV file, which holds a scalar, a column [T], \
+                 one value per group [N] or one row per group [N, T] (with `size N by COLUMN`); use a JSON data file"
+            ),
+            ErrorKind::SizeMismatch {
+                size,
+                first,
+                first_source,
+                second,
+                second_source,
+            } => write!(
+                f,
+                "inconsistent sizes: {size} is {first} ({first_source}) but {second} ({second_source})"
+            ),
+            ErrorKind::ConstDimMismatch {
+                declaration,
+                axis,
+                expected,
+                found,
+            } => write!(
+                f,
+                "found {found} elements along axis {axis}, but `{declaration}` says {expected}"
+            ),
+            ErrorKind::UndeterminedSize { size } => match &size.group_by {
+                Some(_) => write!(f, "nothing in the file gives `{size}` a value"),
+                None => write!(
+                    f,
+                    "nothing in the file gives `{size}` a value: give it as a key \"{}\" in a JSON file, \
+                     or use it in the shape of a data variable",
+                    size.name
+                ),
+            },
+            ErrorKind::BadSize { size, text } => write!(
+                f,
+                "size {size} must be a non-negative integer, not {text}"
+            ),
+            ErrorKind::UnknownSize { declaration, size } => write!(
+                f,
+                "`{declaration}` uses size {size}, which is not declared"
+            ),
+            ErrorKind::TooLarge { declaration, cells } => write!(
+                f,
+                "`{declaration}` would have {cells} cells, more than a data file may hold"
+            ),
+        }
+    }
+}
+
+/// The header's column names for a message: `"subjID", "trial"`.
+fn column_list(columns: &[String]) -> String {
+    const LIMIT: usize = 12;
+    let mut list: Vec<String> = columns.iter().take(LIMIT).map(|c| quote(c)).collect();
+    if columns.len() > LIMIT {
+        list.push(format!("and {} more", columns.len() - LIMIT));
+    }
+    if list.is_empty() {
+        "no columns".to_string()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// Quotes a cell's text for a message, shortening a long one.
+fn quote(text: &str) -> String {
+    const LIMIT: usize = 40;
+    if text.chars().count() > LIMIT {
+        let head: String = text.chars().take(LIMIT).collect();
+        format!("{head:?}…")
+    } else {
+        format!("{text:?}")
+    }
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}: {}", self.file, self.location, self.kind)
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DataError {}
+impl std::error::Error for LoadError {}

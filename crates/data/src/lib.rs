@@ -1,0 +1,235 @@
+//! The data loader of rlc (SPEC §4): it reads a model's observed data from Stan-format JSON
+//! or long-format CSV/TSV text, checks every value against its declaration, and returns
+//! concrete sizes and one dense row-major array per data variable, or typed errors that name
+//! the file, the line and column (or JSON path) and the declaration violated. It owns the
+//! file formats and their validation. It knows nothing of the `.rlm` language or of any other
+//! rlc crate: the caller converts the compiler's declarations into a [`DataSpec`]. It does no
+//! IO either: it takes the file's bytes and a display name, so it is tested on strings, in
+//! `tests/load.rs` (one integration-test binary, including a proptest that no input panics).
+//!
+//! # Conventions
+//! * **Lines.** A CSV error gives the line number an editor shows, counting the header as
+//!   line 1, so the first data row is line 2. A JSON value is named by its path with 0-based
+//!   indices, `choice[3][17]`, as NumPy and the language index; a JSON syntax error gives
+//!   serde_json's 1-based line and column.
+//! * **Missing cells.** CSV cells that are empty, `NA` or `NaN` (any case), and JSON `null`
+//!   (or the string `"NaN"`), are missing; a missing cell is stored as NaN and flagged in
+//!   [`DataArray::missing`]. A missing cell in a non-optional declaration is an error.
+//! * **Numbers.** Ints must be integral (`2` and `2.0` both read as 2) and at most 2^53 in
+//!   magnitude, so that they are exact as `f64`. Bools are `true`/`false` (any case in CSV) or
+//!   `0`/`1`. Reals may be `inf`/`-inf` (JSON: the strings `"Inf"`, `"-Inf"`), unless bounded.
+//! * **CSV shapes.** The delimiter is detected from the header line (the most frequent of
+//!   tab, comma and semicolon) unless the caller forces one; cells and header names are
+//!   trimmed; a row whose fields are all empty is skipped; a row with a different number of
+//!   fields from the header is an error. A variable reads the column of its own name, as:
+//!   a scalar (`data x: real`), whose column must hold the same value on every row (a
+//!   constant column, else an error naming two lines); `[T]`, the column in row order, with
+//!   `T` the number of rows; `[N]` with `size N by COL`, one value per group, the same on all
+//!   the group's rows; `[N, T]` with `size N by COL`, group n's rows as row n, with `T` the
+//!   longest group and the cells past a shorter group's end missing. Groups are the distinct
+//!   texts of `COL`, in order of first appearance. Other shapes need a JSON file.
+//! * **Sizes.** JSON sizes may be given as keys or inferred from array lengths; every source
+//!   must agree, and a conflict names both. A size that nothing in the file determines is an
+//!   error. Keys and columns that no declaration reads are ignored with a note.
+//! * **Errors.** Loading goes on after an error in one declaration to report the others, so
+//!   [`LoadError`] holds every independent error (at most one per declaration).
+
+// An error ends a load and is made at most once per declaration, so the size of
+// `Result<_, ErrorKind>` costs nothing measurable; boxing every error would only add noise.
+#![allow(clippy::result_large_err)]
+
+mod cell;
+mod csv_file;
+mod error;
+mod json_file;
+mod loaded;
+mod sizes;
+mod spec;
+
+pub use error::{DataError, ErrorKind, LoadError, Location, SizeSource};
+pub use loaded::{DataArray, LoadedData};
+pub use spec::{DataDecl, DataSpec, DimSpec, ElemType, SizeDecl};
+
+use sizes::{cell_count, SizeTable};
+
+/// The format of a data file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Stan-format JSON: `{"T": 150, "action": [0, 1, …]}`.
+    Json,
+    /// Long-format delimited text with a header line.
+    Csv {
+        /// The field delimiter (`b','`, `b'\t'`, `b';'`, …); `None` detects it from the header.
+        delimiter: Option<u8>,
+    },
+}
+
+impl Format {
+    /// The format a file's name suggests (`.json` is JSON; `.csv`, `.tsv` and `.txt` are
+    /// delimited text), or else its content does (a text starting with `{` is JSON).
+    pub fn guess(file_name: &str, bytes: &[u8]) -> Format {
+        let lower = file_name.to_ascii_lowercase();
+        if lower.ends_with(".json") {
+            return Format::Json;
+        }
+        if lower.ends_with(".csv") || lower.ends_with(".txt") {
+            return Format::Csv { delimiter: None };
+        }
+        if lower.ends_with(".tsv") {
+            return Format::Csv {
+                delimiter: Some(b'\t'),
+            };
+        }
+        let content = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        match content.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => Format::Json,
+            _ => Format::Csv { delimiter: None },
+        }
+    }
+}
+
+/// Loads the data that `spec` declares from the bytes of one file, named `file_name` in
+/// messages.
+pub fn load(
+    spec: &DataSpec,
+    file_name: &str,
+    bytes: &[u8],
+    format: Format,
+) -> Result<LoadedData, LoadError> {
+    match format {
+        Format::Json => load_json(spec, file_name, bytes),
+        Format::Csv { delimiter } => load_csv(spec, file_name, bytes, delimiter),
+    }
+}
+
+/// Loads Stan-format JSON.
+pub fn load_json(spec: &DataSpec, file_name: &str, bytes: &[u8]) -> Result<LoadedData, LoadError> {
+    check_spec(spec, file_name)?;
+    json_file::load(spec, file_name, bytes)
+}
+
+/// Loads long-format CSV (or TSV, …); `delimiter: None` detects it from the header line.
+pub fn load_csv(
+    spec: &DataSpec,
+    file_name: &str,
+    bytes: &[u8],
+    delimiter: Option<u8>,
+) -> Result<LoadedData, LoadError> {
+    check_spec(spec, file_name)?;
+    csv_file::load(spec, file_name, bytes, delimiter)
+}
+
+/// Rejects a spec whose shapes name undeclared sizes (a bug in the caller's conversion).
+fn check_spec(spec: &DataSpec, file_name: &str) -> Result<(), LoadError> {
+    let mut errors = Vec::new();
+    for decl in &spec.variables {
+        for dim in &decl.shape {
+            if let DimSpec::Size(name) = dim {
+                if !spec.sizes.iter().any(|s| &s.name == name) {
+                    errors.push(DataError {
+                        file: file_name.to_string(),
+                        location: Location::File,
+                        kind: ErrorKind::UnknownSize {
+                            declaration: decl.clone(),
+                            size: name.clone(),
+                        },
+                    });
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(LoadError { errors })
+    }
+}
+
+/// The cells read for one variable, in row-major order.
+pub(crate) struct Filled {
+    pub(crate) values: Vec<f64>,
+    pub(crate) missing: Vec<bool>,
+}
+
+impl Filled {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Filled {
+            values: Vec::with_capacity(n),
+            missing: Vec::with_capacity(n),
+        }
+    }
+
+    pub(crate) fn push(&mut self, value: Option<f64>) {
+        self.values.push(value.unwrap_or(f64::NAN));
+        self.missing.push(value.is_none());
+    }
+}
+
+/// Puts the sizes and the cells read for each variable together, or reports what failed.
+/// `filled` has one entry per declaration, `None` where that declaration had an error.
+pub(crate) fn assemble(
+    spec: &DataSpec,
+    file_name: &str,
+    sizes: &SizeTable,
+    filled: Vec<Option<Filled>>,
+    mut errors: Vec<DataError>,
+    notes: Vec<String>,
+) -> Result<LoadedData, LoadError> {
+    let error = |location, kind| DataError {
+        file: file_name.to_string(),
+        location,
+        kind,
+    };
+    let known_sizes = match sizes.finish() {
+        Ok(known) => known,
+        Err(unknown) => {
+            // A size left unknown because its variable failed is not a separate error.
+            if errors.is_empty() {
+                for size in spec.sizes.iter().filter(|s| unknown.contains(&s.name)) {
+                    errors.push(error(
+                        Location::File,
+                        ErrorKind::UndeterminedSize { size: size.clone() },
+                    ));
+                }
+            }
+            Vec::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(LoadError { errors });
+    }
+    let mut values = Vec::with_capacity(spec.variables.len());
+    for (decl, filled) in spec.variables.iter().zip(filled) {
+        let Some(filled) = filled else { continue };
+        let shape = sizes.shape_of(decl).unwrap_or_default();
+        if cell_count(&shape) != filled.values.len() as u128 {
+            // The readers keep arrays rectangular, so this would be a bug; report it anyway.
+            errors.push(error(
+                Location::File,
+                ErrorKind::WrongShape {
+                    expected: "a rectangular array",
+                    declaration: decl.clone(),
+                },
+            ));
+            continue;
+        }
+        let missing = filled.missing.iter().any(|&m| m).then_some(filled.missing);
+        values.push((
+            decl.name.clone(),
+            DataArray {
+                elem: decl.elem,
+                shape,
+                values: filled.values,
+                missing,
+            },
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(LoadError { errors });
+    }
+    Ok(LoadedData {
+        sizes: known_sizes,
+        values,
+        notes,
+    })
+}

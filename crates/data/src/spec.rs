@@ -1,0 +1,174 @@
+//! What the model expects of its data: the sizes and data declarations, in this crate's own
+//! terms (the caller converts the compiler's declarations into these).
+
+use std::fmt;
+
+/// Everything a model declares about its data, in declaration order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DataSpec {
+    /// The `size` declarations.
+    pub sizes: Vec<SizeDecl>,
+    /// The `data` declarations.
+    pub variables: Vec<DataDecl>,
+}
+
+/// `size N` or `size N by subjID`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SizeDecl {
+    /// The size's name, `N`.
+    pub name: String,
+    /// The CSV column whose distinct values are the groups counted by this size, `subjID`.
+    pub group_by: Option<String>,
+}
+
+/// The element type of a data variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElemType {
+    /// `int`: stored exactly as an `f64` (values beyond ±2^53 are rejected).
+    Int,
+    /// `real`.
+    Real,
+    /// `bool`: stored as `0.0` or `1.0`.
+    Bool,
+}
+
+/// One dimension of a data variable's shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DimSpec {
+    /// A declared size, `T`.
+    Size(String),
+    /// A constant, `2`.
+    Const(usize),
+}
+
+/// `data choice: int?[N, T] in 1..3`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataDecl {
+    /// The variable's name, which is also its JSON key and its CSV column.
+    pub name: String,
+    /// The element type.
+    pub elem: ElemType,
+    /// Whether cells may be missing (`int?`).
+    pub optional: bool,
+    /// The dimensions, outermost first; empty for a scalar.
+    pub shape: Vec<DimSpec>,
+    /// `in LO..HI` on an `int`: every present value `v` has `LO <= v < HI`.
+    pub int_range: Option<(i64, i64)>,
+    /// `in (LO, HI)` on a `real`: every present value `v` has `LO < v < HI`.
+    pub real_bounds: Option<(f64, f64)>,
+}
+
+impl SizeDecl {
+    /// `size T`.
+    pub fn new(name: &str) -> Self {
+        SizeDecl {
+            name: name.to_string(),
+            group_by: None,
+        }
+    }
+
+    /// `size N by COLUMN`.
+    pub fn grouped_by(name: &str, column: &str) -> Self {
+        SizeDecl {
+            name: name.to_string(),
+            group_by: Some(column.to_string()),
+        }
+    }
+}
+
+impl DataDecl {
+    /// A data declaration with no range or bounds; `shape` lists size names.
+    pub fn new(name: &str, elem: ElemType, optional: bool, shape: &[&str]) -> Self {
+        DataDecl {
+            name: name.to_string(),
+            elem,
+            optional,
+            shape: shape.iter().map(|s| DimSpec::Size(s.to_string())).collect(),
+            int_range: None,
+            real_bounds: None,
+        }
+    }
+
+    /// The same declaration with `in LO..HI`.
+    pub fn with_int_range(mut self, lo: i64, hi: i64) -> Self {
+        self.int_range = Some((lo, hi));
+        self
+    }
+
+    /// The same declaration with `in (LO, HI)`.
+    pub fn with_real_bounds(mut self, lo: f64, hi: f64) -> Self {
+        self.real_bounds = Some((lo, hi));
+        self
+    }
+}
+
+impl fmt::Display for SizeDecl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "size {}", self.name)?;
+        if let Some(column) = &self.group_by {
+            write!(f, " by {column}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ElemType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ElemType::Int => "int",
+            ElemType::Real => "real",
+            ElemType::Bool => "bool",
+        })
+    }
+}
+
+impl fmt::Display for DimSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DimSpec::Size(name) => f.write_str(name),
+            DimSpec::Const(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// Writes a real bound as the language spells it (`inf`, `-inf`, `0`, `0.5`).
+fn write_bound(f: &mut fmt::Formatter<'_>, x: f64) -> fmt::Result {
+    if x == f64::INFINITY {
+        f.write_str("inf")
+    } else if x == f64::NEG_INFINITY {
+        f.write_str("-inf")
+    } else {
+        write!(f, "{x}")
+    }
+}
+
+/// The declaration as written in a model: `data choice: int?[N, T] in 1..3`.
+impl fmt::Display for DataDecl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "data {}: {}", self.name, self.elem)?;
+        if self.optional {
+            f.write_str("?")?;
+        }
+        if !self.shape.is_empty() {
+            f.write_str("[")?;
+            for (i, dim) in self.shape.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{dim}")?;
+            }
+            f.write_str("]")?;
+        }
+        if let Some((lo, hi)) = self.int_range {
+            write!(f, " in {lo}..{hi}")?;
+        }
+        if let Some((lo, hi)) = self.real_bounds {
+            f.write_str(" in (")?;
+            write_bound(f, lo)?;
+            f.write_str(", ")?;
+            write_bound(f, hi)?;
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,838 @@
+//! The data loader's tests: the reference data sets, hBayesDM's files, one test per kind of
+//! bad input, and a proptest that no input panics.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use proptest::prelude::*;
+use rlc_data::{
+    load, load_csv, load_json, DataDecl, DataSpec, DimSpec, ElemType, ErrorKind, Format, LoadError,
+    LoadedData, Location, SizeDecl,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The specs of the example models, as the CLI would convert them.
+
+/// `rl_single.rlm`: `size T; data action: int[T] in 0..2; data reward: real[T]`.
+fn rl_single() -> DataSpec {
+    DataSpec {
+        sizes: vec![SizeDecl::new("T")],
+        variables: vec![
+            DataDecl::new("action", ElemType::Int, false, &["T"]).with_int_range(0, 2),
+            DataDecl::new("reward", ElemType::Real, false, &["T"]),
+        ],
+    }
+}
+
+/// `eight_schools.rlm`: `size J; data y: real[J]; data sigma: real[J]`.
+fn eight_schools() -> DataSpec {
+    DataSpec {
+        sizes: vec![SizeDecl::new("J")],
+        variables: vec![
+            DataDecl::new("y", ElemType::Real, false, &["J"]),
+            DataDecl::new("sigma", ElemType::Real, false, &["J"]),
+        ],
+    }
+}
+
+/// `rl_hier.rlm`: `size N by subjID; size T; data choice: int?[N, T] in 1..3;
+/// data outcome: real?[N, T]`.
+fn rl_hier() -> DataSpec {
+    DataSpec {
+        sizes: vec![SizeDecl::grouped_by("N", "subjID"), SizeDecl::new("T")],
+        variables: vec![
+            DataDecl::new("choice", ElemType::Int, true, &["N", "T"]).with_int_range(1, 3),
+            DataDecl::new("outcome", ElemType::Real, true, &["N", "T"]),
+        ],
+    }
+}
+
+fn test_data(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The hBayesDM example files, read in place from `../shared` (they are not ours to copy).
+fn hbayesdm(name: &str) -> Option<Vec<u8>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/hbayesdm")
+        .join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            println!("skipped: ../shared not found");
+            None
+        }
+    }
+}
+
+fn csv(spec: &DataSpec, text: &str) -> Result<LoadedData, LoadError> {
+    load_csv(spec, "obs.csv", text.as_bytes(), None)
+}
+
+fn json(spec: &DataSpec, text: &str) -> Result<LoadedData, LoadError> {
+    load_json(spec, "obs.json", text.as_bytes())
+}
+
+/// The only error of a load that must fail, and its rendered message.
+fn only_error(result: Result<LoadedData, LoadError>) -> (ErrorKind, Location, String) {
+    match result {
+        Ok(data) => panic!("expected an error, loaded {data:?}"),
+        Err(e) => {
+            assert_eq!(e.errors.len(), 1, "expected one error, got:\n{e}");
+            let error = &e.errors[0];
+            (
+                error.kind.clone(),
+                error.location.clone(),
+                error.to_string(),
+            )
+        }
+    }
+}
+
+fn loaded(result: Result<LoadedData, LoadError>) -> LoadedData {
+    match result {
+        Ok(data) => data,
+        Err(e) => panic!("expected data, got:\n{e}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference data sets: JSON and CSV agree.
+
+fn assert_same(a: &LoadedData, b: &LoadedData) {
+    assert_eq!(a.sizes, b.sizes);
+    assert_eq!(a.values.len(), b.values.len());
+    for ((na, va), (nb, vb)) in a.values.iter().zip(&b.values) {
+        assert_eq!(na, nb);
+        assert_eq!(va.shape, vb.shape, "{na}");
+        assert_eq!(va.missing, vb.missing, "{na}");
+        assert_eq!(va.values, vb.values, "{na}");
+    }
+}
+
+#[test]
+fn rl_single_json_and_csv_agree() {
+    let spec = rl_single();
+    let from_json = loaded(load_json(
+        &spec,
+        "rlc.json",
+        &test_data("rl_single_150.json"),
+    ));
+    let from_csv = loaded(load_csv(
+        &spec,
+        "rlc.csv",
+        &test_data("rl_single_150.csv"),
+        None,
+    ));
+    assert_same(&from_json, &from_csv);
+    assert_eq!(from_json.size("T"), Some(150));
+    let action = from_json.value("action").expect("action");
+    assert_eq!(action.shape, vec![150]);
+    assert!(action.values.iter().all(|&a| a == 0.0 || a == 1.0));
+    assert_eq!(action.missing, None);
+    assert!(from_json.notes.is_empty());
+    // The CSV's `trial` column is read by nothing, and the user is told.
+    assert_eq!(from_csv.notes.len(), 1);
+    assert!(from_csv.notes[0].contains("trial"), "{:?}", from_csv.notes);
+}
+
+#[test]
+fn eight_schools_json_and_csv_agree() {
+    let spec = eight_schools();
+    let from_json = loaded(load_json(
+        &spec,
+        "rlc.json",
+        &test_data("eight_schools_noncentered.json"),
+    ));
+    let from_csv = loaded(load_csv(
+        &spec,
+        "rlc.csv",
+        &test_data("eight_schools_noncentered.csv"),
+        None,
+    ));
+    assert_same(&from_json, &from_csv);
+    assert_eq!(from_json.size("J"), Some(8));
+    let y = from_json.value("y").expect("y");
+    assert_eq!(y.values, vec![28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0]);
+}
+
+#[test]
+fn rl_hier_json_and_csv_agree() {
+    let spec = rl_hier();
+    let from_json = loaded(load_json(
+        &spec,
+        "rlc.json",
+        &test_data("rl_hier_20x100.json"),
+    ));
+    let from_csv = loaded(load_csv(
+        &spec,
+        "rlc.csv",
+        &test_data("rl_hier_20x100.csv"),
+        None,
+    ));
+    assert_same(&from_json, &from_csv);
+    assert_eq!(
+        from_csv.sizes,
+        vec![("N".to_string(), 20), ("T".to_string(), 100)]
+    );
+    let choice = from_csv.value("choice").expect("choice");
+    assert_eq!(choice.shape, vec![20, 100]);
+    assert_eq!(choice.get(&[0, 0]), Some(1.0));
+    assert_eq!(choice.get(&[0, 1]), Some(2.0));
+    assert_eq!(choice.get(&[20, 0]), None);
+}
+
+#[test]
+fn format_is_guessed_from_name_then_content() {
+    assert_eq!(Format::guess("obs.json", b""), Format::Json);
+    assert_eq!(
+        Format::guess("obs.CSV", b"{"),
+        Format::Csv { delimiter: None }
+    );
+    assert_eq!(Format::guess("data", b"  {\"T\": 1}"), Format::Json);
+    assert_eq!(
+        Format::guess("data", b"T,x"),
+        Format::Csv { delimiter: None }
+    );
+    let bytes = test_data("rl_single_150.json");
+    let data = loaded(load(&rl_single(), "x", &bytes, Format::guess("x", &bytes)));
+    assert_eq!(data.size("T"), Some(150));
+}
+
+// ---------------------------------------------------------------------------------------------
+// hBayesDM's tab-separated files, read in place.
+
+#[test]
+fn hbayesdm_bandit2arm_loads_with_rl_hier_spec() {
+    let Some(bytes) = hbayesdm("bandit2arm_exampleData.txt") else {
+        return;
+    };
+    let start = Instant::now();
+    let data = loaded(load_csv(
+        &rl_hier(),
+        "bandit2arm_exampleData.txt",
+        &bytes,
+        None,
+    ));
+    println!(
+        "bandit2arm_exampleData.txt ({} bytes) loaded in {:?}",
+        bytes.len(),
+        start.elapsed()
+    );
+    assert_eq!(data.size("N"), Some(20));
+    assert_eq!(data.size("T"), Some(100));
+    let choice = data.value("choice").expect("choice");
+    assert_eq!(choice.missing, None);
+    assert!(choice.values.iter().all(|&c| c == 1.0 || c == 2.0));
+    let outcome = data.value("outcome").expect("outcome");
+    assert!(outcome.values.iter().all(|&o| o == 1.0 || o == -1.0));
+    // First rows of the file: subject 1, choices 1, 2 with outcomes 1, -1.
+    assert_eq!(choice.get(&[0, 0]), Some(1.0));
+    assert_eq!(choice.get(&[0, 1]), Some(2.0));
+    assert_eq!(outcome.get(&[0, 1]), Some(-1.0));
+}
+
+#[test]
+fn hbayesdm_bandit4arm2_loads_with_four_arms() {
+    let Some(bytes) = hbayesdm("bandit4arm2_exampleData.txt") else {
+        return;
+    };
+    let spec = DataSpec {
+        sizes: vec![SizeDecl::grouped_by("N", "subjID"), SizeDecl::new("T")],
+        variables: vec![
+            DataDecl::new("choice", ElemType::Int, true, &["N", "T"]).with_int_range(1, 5),
+            DataDecl::new("outcome", ElemType::Real, true, &["N", "T"]),
+        ],
+    };
+    let data = loaded(load_csv(&spec, "bandit4arm2_exampleData.txt", &bytes, None));
+    assert_eq!(data.size("N"), Some(10));
+    assert_eq!(data.size("T"), Some(300));
+    // And the 2-arm range rejects the 4-arm choices, naming the line.
+    let (kind, location, message) = only_error(load_csv(
+        &rl_hier(),
+        "bandit4arm2_exampleData.txt",
+        &bytes,
+        None,
+    ));
+    assert!(matches!(kind, ErrorKind::OutOfRange { .. }), "{message}");
+    assert!(
+        matches!(location, Location::Cell { line: 2, .. }),
+        "{message}"
+    );
+}
+
+#[test]
+fn hbayesdm_bandit4arm_per_subject_and_grouped_columns() {
+    let Some(bytes) = hbayesdm("bandit4arm_exampleData.txt") else {
+        return;
+    };
+    let spec = DataSpec {
+        sizes: vec![SizeDecl::grouped_by("N", "subjID"), SizeDecl::new("T")],
+        variables: vec![
+            DataDecl::new("subjID", ElemType::Int, false, &["N"]),
+            DataDecl::new("gain", ElemType::Real, true, &["N", "T"]),
+            DataDecl::new("loss", ElemType::Real, true, &["N", "T"]),
+            DataDecl::new("choice", ElemType::Int, true, &["N", "T"]).with_int_range(1, 5),
+        ],
+    };
+    let data = loaded(load_csv(&spec, "bandit4arm_exampleData.txt", &bytes, None));
+    assert_eq!(data.size("N"), Some(10));
+    let subjects = data.value("subjID").expect("subjID");
+    assert_eq!(subjects.values.first(), Some(&102.0));
+    assert!(data.notes.is_empty(), "{:?}", data.notes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV reading rules.
+
+#[test]
+fn ragged_groups_with_optional_type_are_padded_with_missing() {
+    let data = loaded(csv(
+        &rl_hier(),
+        "subjID,choice,outcome\n\
+         a,1,1.0\n\
+         a,2,-1\n\
+         a,1,1\n\
+         b,2,0.5\n\
+         b,NA,\n\
+         c,1,NaN\n",
+    ));
+    assert_eq!(data.sizes, vec![("N".to_string(), 3), ("T".to_string(), 3)]);
+    let choice = data.value("choice").expect("choice");
+    assert_eq!(choice.shape, vec![3, 3]);
+    let missing = choice.missing.as_ref().expect("missing cells");
+    assert_eq!(
+        missing,
+        &vec![false, false, false, false, true, true, false, true, true]
+    );
+    assert_eq!(choice.get(&[1, 0]), Some(2.0));
+    assert_eq!(choice.get(&[1, 1]), None);
+    assert!(choice.values[4].is_nan());
+    assert_eq!(choice.missing_count(), 4);
+    let outcome = data.value("outcome").expect("outcome");
+    assert_eq!(outcome.missing_count(), 5);
+}
+
+#[test]
+fn groups_are_in_order_of_first_appearance_even_when_interleaved() {
+    let data = loaded(csv(
+        &rl_hier(),
+        "subjID;choice;outcome\n9;1;0\n3;2;1\n9;2;1\n3;1;0\n",
+    ));
+    let choice = data.value("choice").expect("choice");
+    assert_eq!(choice.values, vec![1.0, 2.0, 2.0, 1.0]);
+}
+
+#[test]
+fn forced_delimiter_and_quoted_fields() {
+    let spec = eight_schools();
+    let data = loaded(load_csv(
+        &spec,
+        "obs.txt",
+        b"y|sigma|note\n1|2|\"a|b\"\n3|4|x\n",
+        Some(b'|'),
+    ));
+    assert_eq!(data.value("sigma").expect("sigma").values, vec![2.0, 4.0]);
+}
+
+#[test]
+fn scalar_from_csv_must_be_constant() {
+    let spec = DataSpec {
+        sizes: vec![SizeDecl::new("T")],
+        variables: vec![
+            DataDecl::new("K", ElemType::Int, false, &[]),
+            DataDecl::new("y", ElemType::Real, false, &["T"]),
+        ],
+    };
+    let data = loaded(csv(&spec, "K,y\n2,0.5\n2.0,1.5\n"));
+    assert_eq!(data.value("K").expect("K").values, vec![2.0]);
+    let (kind, location, message) = only_error(csv(&spec, "K,y\n2,0.5\n3,1.5\n"));
+    assert!(
+        matches!(kind, ErrorKind::ScalarVaries { first_line: 2, .. }),
+        "{message}"
+    );
+    assert_eq!(
+        location,
+        Location::Cell {
+            line: 3,
+            column: "K".to_string()
+        }
+    );
+}
+
+#[test]
+fn bools_read_as_words_or_digits() {
+    let spec = DataSpec {
+        sizes: vec![SizeDecl::new("T")],
+        variables: vec![DataDecl::new("hit", ElemType::Bool, false, &["T"])],
+    };
+    let data = loaded(csv(&spec, "hit\nTRUE\nfalse\n1\n0\n"));
+    assert_eq!(
+        data.value("hit").expect("hit").values,
+        vec![1.0, 0.0, 1.0, 0.0]
+    );
+    let data = loaded(json(&spec, r#"{"hit": [true, 0, 1, false]}"#));
+    assert_eq!(
+        data.value("hit").expect("hit").values,
+        vec![1.0, 0.0, 1.0, 0.0]
+    );
+    let (kind, _, message) = only_error(csv(&spec, "hit\nyes\n"));
+    assert!(matches!(kind, ErrorKind::NotABool { .. }), "{message}");
+    let (kind, _, message) = only_error(json(&spec, r#"{"hit": [2]}"#));
+    assert!(matches!(kind, ErrorKind::NotABool { .. }), "{message}");
+}
+
+#[test]
+fn crlf_bom_blank_lines_and_padding_are_tolerated() {
+    let data = loaded(csv(
+        &eight_schools(),
+        "\u{feff} y , sigma \r\n1,2\r\n\r\n,\r\n 3 ,4\r\n",
+    ));
+    assert_eq!(data.value("y").expect("y").values, vec![1.0, 3.0]);
+}
+
+#[test]
+fn declaration_text_renders_as_written() {
+    let choice = DataDecl::new("choice", ElemType::Int, true, &["N", "T"]).with_int_range(1, 3);
+    assert_eq!(choice.to_string(), "data choice: int?[N, T] in 1..3");
+    let mut q =
+        DataDecl::new("q", ElemType::Real, false, &["T"]).with_real_bounds(0.0, f64::INFINITY);
+    q.shape.push(DimSpec::Const(2));
+    assert_eq!(q.to_string(), "data q: real[T, 2] in (0, inf)");
+    assert_eq!(
+        DataDecl::new("k", ElemType::Bool, false, &[]).to_string(),
+        "data k: bool"
+    );
+    assert_eq!(
+        SizeDecl::grouped_by("N", "subjID").to_string(),
+        "size N by subjID"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// One test per kind of bad input.
+
+#[test]
+fn value_outside_range() {
+    let (kind, location, message) =
+        only_error(csv(&rl_hier(), "subjID,choice,outcome\n1,1,0\n1,3,1\n"));
+    assert!(matches!(kind, ErrorKind::OutOfRange { value, .. } if value == 3.0));
+    assert_eq!(
+        location,
+        Location::Cell {
+            line: 3,
+            column: "choice".to_string()
+        }
+    );
+    assert_eq!(
+        message,
+        "obs.csv, line 3, column \"choice\": value 3 is outside the declared range 1..3 of \
+         `data choice: int?[N, T] in 1..3` (the upper end is excluded)"
+    );
+}
+
+#[test]
+fn real_outside_bounds() {
+    let spec = DataSpec {
+        sizes: vec![SizeDecl::new("J")],
+        variables: vec![DataDecl::new("sigma", ElemType::Real, false, &["J"])
+            .with_real_bounds(0.0, f64::INFINITY)],
+    };
+    let (kind, _, message) = only_error(json(&spec, r#"{"sigma": [1.5, 0]}"#));
+    assert!(matches!(kind, ErrorKind::OutOfBounds { .. }), "{message}");
+    assert!(message.contains("at sigma[1]"), "{message}");
+}
+
+#[test]
+fn missing_column() {
+    let (kind, location, message) = only_error(csv(&rl_single(), "trial,action\n1,0\n"));
+    assert!(
+        matches!(&kind, ErrorKind::MissingColumn { declaration, .. } if declaration.name == "reward"),
+        "{message}"
+    );
+    assert_eq!(location, Location::Line { line: 1 });
+    assert_eq!(
+        message,
+        "obs.csv, line 1: there is no column \"reward\" for `data reward: real[T]` \
+         (the header has \"trial\", \"action\")"
+    );
+    let (kind, _, message) = only_error(csv(&rl_hier(), "subject,choice,outcome\n1,1,0\n"));
+    assert!(
+        matches!(kind, ErrorKind::MissingGroupColumn { .. }),
+        "{message}"
+    );
+    assert!(message.contains("`size N by subjID`"), "{message}");
+}
+
+#[test]
+fn every_independent_error_is_reported() {
+    let result = csv(&rl_single(), "trial\n1\n");
+    let errors = result.expect_err("two missing columns").errors;
+    assert_eq!(errors.len(), 2);
+}
+
+#[test]
+fn non_number() {
+    let (kind, location, message) = only_error(csv(&rl_single(), "action,reward\n0,1\n1,one\n"));
+    assert!(matches!(&kind, ErrorKind::NotANumber { text, .. } if text == "one"));
+    assert_eq!(
+        location,
+        Location::Cell {
+            line: 3,
+            column: "reward".to_string()
+        }
+    );
+    assert!(message.contains("\"one\" is not a number"), "{message}");
+    let (kind, _, message) = only_error(json(
+        &rl_single(),
+        r#"{"action": [0, 1], "reward": [1, "x"]}"#,
+    ));
+    assert!(matches!(kind, ErrorKind::NotANumber { .. }), "{message}");
+    assert!(message.starts_with("obs.json, at reward[1]:"), "{message}");
+}
+
+#[test]
+fn empty_file() {
+    for text in ["", "  \n\n"] {
+        let (kind, _, message) = only_error(csv(&rl_single(), text));
+        assert_eq!(kind, ErrorKind::Empty);
+        assert_eq!(message, "obs.csv: the file is empty");
+        let (kind, _, _) = only_error(json(&rl_single(), text));
+        assert_eq!(kind, ErrorKind::Empty);
+    }
+}
+
+#[test]
+fn header_only() {
+    for text in ["action,reward", "action,reward\n", "action,reward\n,\n"] {
+        let (kind, _, message) = only_error(csv(&rl_single(), text));
+        assert_eq!(kind, ErrorKind::HeaderOnly, "{message}");
+    }
+}
+
+#[test]
+fn missing_value_in_non_optional_variable() {
+    let (kind, location, message) = only_error(csv(&rl_single(), "action,reward\n0,1\nNA,0\n"));
+    assert!(matches!(kind, ErrorKind::MissingValue { .. }), "{message}");
+    assert_eq!(
+        location,
+        Location::Cell {
+            line: 3,
+            column: "action".to_string()
+        }
+    );
+    assert!(message.contains("declare it as `int?[T]`"), "{message}");
+    let (kind, _, message) = only_error(json(
+        &rl_single(),
+        r#"{"action": [0, null], "reward": [1, 0]}"#,
+    ));
+    assert!(matches!(kind, ErrorKind::MissingValue { .. }), "{message}");
+}
+
+#[test]
+fn ragged_groups_without_optional_type() {
+    let spec = DataSpec {
+        sizes: vec![SizeDecl::grouped_by("N", "subjID"), SizeDecl::new("T")],
+        variables: vec![
+            DataDecl::new("choice", ElemType::Int, false, &["N", "T"]).with_int_range(1, 3)
+        ],
+    };
+    let (kind, _, message) = only_error(csv(&spec, "subjID,choice\n7,1\n7,2\n8,1\n"));
+    assert!(
+        matches!(&kind, ErrorKind::RaggedGroups { group, group_len: 1, size_value: 2, .. } if group == "8"),
+        "{message}"
+    );
+    assert!(message.contains("subjID = 8"), "{message}");
+    assert!(message.contains("`int?[N, T]`"), "{message}");
+    // Groups of one length need no `?`.
+    let data = loaded(csv(&spec, "subjID,choice\n7,1\n7,2\n8,1\n8,1\n"));
+    assert_eq!(data.size("T"), Some(2));
+}
+
+#[test]
+fn per_group_value_must_be_constant_within_its_group() {
+    let spec = DataSpec {
+        sizes: vec![SizeDecl::grouped_by("N", "subjID")],
+        variables: vec![DataDecl::new("age", ElemType::Int, false, &["N"])],
+    };
+    let data = loaded(csv(&spec, "subjID,age\n1,30\n1,30\n2,41\n"));
+    assert_eq!(data.value("age").expect("age").values, vec![30.0, 41.0]);
+    let (kind, location, message) = only_error(csv(&spec, "subjID,age\n1,30\n2,41\n2,42\n"));
+    assert!(
+        matches!(&kind, ErrorKind::GroupValueVaries { group, first_line: 3, .. } if group == "2"),
+        "{message}"
+    );
+    assert_eq!(
+        location,
+        Location::Cell {
+            line: 4,
+            column: "age".to_string()
+        }
+    );
+}
+
+#[test]
+fn json_size_mismatch_names_both_sources() {
+    let (kind, _, message) = only_error(json(
+        &rl_single(),
+        r#"{"T": 3, "action": [0, 1, 1], "reward": [1, 0]}"#,
+    ));
+    assert!(
+        matches!(
+            kind,
+            ErrorKind::SizeMismatch {
+                first: 3,
+                second: 2,
+                ..
+            }
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        message,
+        "obs.json, at reward: inconsistent sizes: T is 3 (given in the file) but 2 (the length of reward)"
+    );
+    // Rows of a 2-D array of different lengths; each variable's error is reported.
+    let errors = json(
+        &rl_hier(),
+        r#"{"choice": [[1, 2], [1]], "outcome": [[0, 0], [0]]}"#,
+    )
+    .expect_err("ragged rows")
+    .errors;
+    assert_eq!(errors.len(), 2);
+    assert_eq!(
+        errors[0].to_string(),
+        "obs.json, at choice[1]: inconsistent sizes: T is 2 (the length of choice[0]) \
+         but 1 (the length of choice[1])"
+    );
+}
+
+#[test]
+fn csv_size_mismatch_between_row_count_and_groups() {
+    let spec = DataSpec {
+        sizes: vec![SizeDecl::grouped_by("N", "subjID"), SizeDecl::new("T")],
+        variables: vec![
+            DataDecl::new("choice", ElemType::Int, true, &["N", "T"]),
+            DataDecl::new("rt", ElemType::Real, false, &["T"]),
+        ],
+    };
+    let (kind, _, message) = only_error(csv(&spec, "subjID,choice,rt\n1,1,0.5\n2,1,0.4\n"));
+    assert!(matches!(kind, ErrorKind::SizeMismatch { .. }), "{message}");
+}
+
+#[test]
+fn json_non_integer_for_int() {
+    let (kind, _, message) = only_error(json(
+        &rl_single(),
+        r#"{"action": [0, 1.5], "reward": [1, 0]}"#,
+    ));
+    assert!(matches!(kind, ErrorKind::NotAnInteger { value, .. } if value == 1.5));
+    assert!(
+        message.starts_with("obs.json, at action[1]: value 1.5 is not an integer"),
+        "{message}"
+    );
+    // Integral floats are integers.
+    let data = loaded(json(
+        &rl_single(),
+        r#"{"action": [0, 1.0], "reward": [1, 0]}"#,
+    ));
+    assert_eq!(data.value("action").expect("action").values, vec![0.0, 1.0]);
+}
+
+#[test]
+fn json_unknown_key_is_a_note() {
+    let data = loaded(json(
+        &rl_single(),
+        r#"{"T": 2, "action": [0, 1], "reward": [1, 0], "subject": "ab"}"#,
+    ));
+    assert_eq!(
+        data.notes,
+        vec!["key `subject` in obs.json names no declaration; ignored"]
+    );
+}
+
+#[test]
+fn json_structure_errors() {
+    let (kind, location, _) =
+        only_error(json(&rl_single(), r#"{"action": [0, 1], "reward": [1, 0]"#));
+    assert!(matches!(kind, ErrorKind::Syntax { .. }));
+    assert!(matches!(location, Location::JsonText { line: 1, .. }));
+    let (kind, _, _) = only_error(json(&rl_single(), "[1, 2]"));
+    assert_eq!(kind, ErrorKind::NotAnObject);
+    let (kind, _, message) = only_error(json(
+        &rl_single(),
+        r#"{"action": [[0], [1]], "reward": [1, 0]}"#,
+    ));
+    assert!(matches!(kind, ErrorKind::WrongShape { .. }), "{message}");
+    let (kind, _, message) = only_error(json(&rl_single(), r#"{"action": [0, 1]}"#));
+    assert!(matches!(kind, ErrorKind::MissingKey { .. }), "{message}");
+    let (kind, _, message) = only_error(json(
+        &rl_single(),
+        r#"{"T": -1, "action": [], "reward": []}"#,
+    ));
+    assert!(matches!(kind, ErrorKind::BadSize { .. }), "{message}");
+}
+
+#[test]
+fn undetermined_size() {
+    let spec = DataSpec {
+        sizes: vec![SizeDecl::new("T"), SizeDecl::new("K")],
+        variables: vec![DataDecl::new("y", ElemType::Real, false, &["T"])],
+    };
+    let (kind, _, message) = only_error(csv(&spec, "y\n1\n"));
+    assert!(
+        matches!(&kind, ErrorKind::UndeterminedSize { size } if size.name == "K"),
+        "{message}"
+    );
+    let data = loaded(json(&spec, r#"{"K": 4, "y": [1]}"#));
+    assert_eq!(data.sizes, vec![("T".to_string(), 1), ("K".to_string(), 4)]);
+}
+
+#[test]
+fn csv_row_with_wrong_field_count() {
+    let (kind, location, message) = only_error(csv(&rl_single(), "action,reward\n0,1\n1\n"));
+    assert_eq!(
+        kind,
+        ErrorKind::FieldCount {
+            expected: 2,
+            found: 1
+        },
+        "{message}"
+    );
+    assert_eq!(location, Location::Line { line: 3 });
+}
+
+#[test]
+fn shapes_that_csv_cannot_hold_need_json() {
+    let mut decl = DataDecl::new("q", ElemType::Real, false, &["T"]);
+    decl.shape.push(DimSpec::Const(2));
+    let spec = DataSpec {
+        sizes: vec![SizeDecl::new("T")],
+        variables: vec![decl],
+    };
+    let (kind, _, _) = only_error(csv(&spec, "q\n1\n"));
+    assert!(matches!(kind, ErrorKind::ShapeNotInCsv { .. }));
+    let data = loaded(json(&spec, r#"{"q": [[1, 2], [3, 4], [5, 6]]}"#));
+    let q = data.value("q").expect("q");
+    assert_eq!(q.shape, vec![3, 2]);
+    assert_eq!(q.get(&[2, 1]), Some(6.0));
+    let (kind, _, _) = only_error(json(&spec, r#"{"q": [[1, 2, 3]]}"#));
+    assert!(matches!(
+        kind,
+        ErrorKind::ConstDimMismatch {
+            expected: 2,
+            found: 3,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn spec_with_undeclared_size_is_rejected() {
+    let spec = DataSpec {
+        sizes: vec![],
+        variables: vec![DataDecl::new("y", ElemType::Real, false, &["J"])],
+    };
+    let (kind, _, _) = only_error(json(&spec, r#"{"y": [1]}"#));
+    assert!(matches!(kind, ErrorKind::UnknownSize { .. }));
+}
+
+#[test]
+fn error_codes_are_distinct() {
+    let kinds = [
+        ErrorKind::Empty,
+        ErrorKind::HeaderOnly,
+        ErrorKind::NotAnObject,
+    ];
+    let codes: std::collections::HashSet<_> = kinds.iter().map(ErrorKind::code).collect();
+    assert_eq!(codes.len(), kinds.len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Robustness: no input panics.
+
+fn all_specs() -> Vec<DataSpec> {
+    let mut scalar = eight_schools();
+    scalar
+        .variables
+        .push(DataDecl::new("K", ElemType::Bool, true, &[]));
+    scalar.sizes.push(SizeDecl::grouped_by("G", "y"));
+    scalar
+        .variables
+        .push(DataDecl::new("g", ElemType::Int, false, &["G"]).with_int_range(-2, 9));
+    vec![rl_single(), eight_schools(), rl_hier(), scalar]
+}
+
+fn load_everything(bytes: &[u8]) {
+    for spec in all_specs() {
+        for format in [
+            Format::Json,
+            Format::Csv { delimiter: None },
+            Format::Csv {
+                delimiter: Some(b'\t'),
+            },
+        ] {
+            if let Err(e) = load(&spec, "fuzz", bytes, format) {
+                // Rendering every error must not panic either.
+                let _ = e.to_string();
+            }
+        }
+    }
+}
+
+/// A valid file with some bytes replaced, inserted or deleted.
+fn mutate(base: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
+    let mut bytes = base.to_vec();
+    for &(at, op, byte) in edits {
+        let at = if bytes.is_empty() {
+            0
+        } else {
+            at % (bytes.len() + 1)
+        };
+        match op % 3 {
+            0 if at < bytes.len() => bytes[at] = byte,
+            1 => bytes.insert(at, byte),
+            _ if at < bytes.len() => {
+                bytes.remove(at);
+            }
+            _ => {}
+        }
+    }
+    bytes
+}
+
+const FUZZ_BYTES: &[u8] = b"0123456789,;\t\n\r\"{}[]:.-eE NAnulltrue ";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        load_everything(&bytes);
+    }
+
+    #[test]
+    fn random_texts_of_data_characters_never_panic(
+        picks in proptest::collection::vec(0..FUZZ_BYTES.len(), 0..300)
+    ) {
+        let bytes: Vec<u8> = picks.iter().filter_map(|&i| FUZZ_BYTES.get(i).copied()).collect();
+        load_everything(&bytes);
+    }
+
+    #[test]
+    fn mutated_valid_files_never_panic(
+        which in 0..4usize,
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..8)
+    ) {
+        let base: &[u8] = match which {
+            0 => b"subjID,trial,choice,outcome\n1,1,1,-1.0\n1,2,2,1.0\n2,1,NA,\n2,2,1,1\n3,1,2,0\n",
+            1 => b"{\"N\": 2, \"T\": 2, \"choice\": [[1, 2], [null, 1]], \"outcome\": [[0.5, 1], [1, -1]]}",
+            2 => b"{\"J\": 2, \"y\": [28.0, 8.0], \"sigma\": [15.0, 10.0], \"K\": true, \"G\": 1, \"g\": [3]}",
+            _ => b"trial\taction\treward\n1\t1\t1\n2\t0\t0\n3\t1\t0.5\n",
+        };
+        load_everything(&mutate(base, &edits));
+    }
+}
