@@ -148,15 +148,16 @@ impl Table {
                 }
             }
             let line = record.position().map_or(0, line_number);
+            // Rows of empty fields (`,,,` or spaces) carry nothing, before the header or after.
+            if record.iter().all(|f| f.is_empty()) {
+                continue;
+            }
             match &header {
                 None => {
                     let names = record.iter().map(|f| text(f).into_owned()).collect();
                     header = Some((line, names));
                 }
                 Some((_, names)) => {
-                    if record.iter().all(|f| f.is_empty()) {
-                        continue;
-                    }
                     if record.len() != names.len() {
                         return Err((
                             Location::Line { line },
@@ -221,7 +222,11 @@ fn line_number(position: &csv::Position) -> usize {
 
 /// The most frequent of tab, comma and semicolon on the header line (comma if none).
 fn detect_delimiter(content: &[u8]) -> u8 {
-    let header = content.split(|&b| b == b'\n').next().unwrap_or_default();
+    // The csv reader skips blank lines, so the header is the first line with a field.
+    let header = content
+        .split(|&b| b == b'\n')
+        .find(|line| !line.iter().all(|b| b.is_ascii_whitespace()))
+        .unwrap_or_default();
     let count = |d: u8| header.iter().filter(|&&b| b == d).count();
     let mut best = (b',', 0);
     for d in [b'\t', b',', b';'] {

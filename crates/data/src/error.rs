@@ -297,11 +297,20 @@ impl fmt::Display for ErrorKind {
                 "{} is not a number, as `{declaration}` needs",
                 quote(text)
             ),
-            ErrorKind::NotAnInteger { value, declaration } => write!(
-                f,
-                "value {} is not an integer (exactly representable, at most 2^53), as `{declaration}` needs",
-                number(*value)
-            ),
+            ErrorKind::NotAnInteger { value, declaration } => {
+                if value.is_finite() && value.fract() == 0.0 {
+                    write!(
+                        f,
+                        "value {value:e} is too large for `{declaration}`: ints are at most 2^53 in magnitude"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "value {} is not an integer, as `{declaration}` needs",
+                        number(*value)
+                    )
+                }
+            }
             ErrorKind::NotABool { text, declaration } => write!(
                 f,
                 "{} is not a bool (true, false, 1 or 0), as `{declaration}` needs",

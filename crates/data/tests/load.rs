@@ -395,6 +395,58 @@ fn crlf_bom_blank_lines_and_padding_are_tolerated() {
 }
 
 #[test]
+fn leading_blank_lines_before_the_header_are_skipped() {
+    let data = loaded(csv(&eight_schools(), "\n   \n  y\tsigma\n1\t2\n"));
+    assert_eq!(data.value("sigma").expect("sigma").values, vec![2.0]);
+    let (_, location, _) = only_error(csv(&eight_schools(), "\n\ny,sigma\n1,x\n"));
+    assert_eq!(
+        location,
+        Location::Cell {
+            line: 4,
+            column: "sigma".to_string()
+        }
+    );
+}
+
+/// A large long-format file (10,000 subjects × 100 trials) loads, and how long it takes is
+/// printed; gated because it measures rather than checks.
+#[test]
+fn large_file_load_time() {
+    if std::env::var_os("RLC_SLOW_TESTS").is_none() {
+        return;
+    }
+    let mut text = String::from("subjID\ttrial\tchoice\toutcome\n");
+    for subject in 0..10_000 {
+        for trial in 0..100 {
+            let choice = 1 + (subject + trial) % 2;
+            let outcome = if trial % 3 == 0 { "-1" } else { "1" };
+            text.push_str(&format!("{subject}\t{trial}\t{choice}\t{outcome}\n"));
+        }
+    }
+    let start = Instant::now();
+    let data = loaded(csv(&rl_hier(), &text));
+    println!(
+        "{} MB CSV loaded in {:?}",
+        text.len() / 1_000_000,
+        start.elapsed()
+    );
+    assert_eq!(data.size("N"), Some(10_000));
+    let json_text = format!(
+        "{{\"choice\": {:?}, \"outcome\": {:?}}}",
+        vec![vec![1; 100]; 10_000],
+        vec![vec![0.5; 100]; 10_000]
+    );
+    let start = Instant::now();
+    let data = loaded(json(&rl_hier(), &json_text));
+    println!(
+        "{} MB JSON loaded in {:?}",
+        json_text.len() / 1_000_000,
+        start.elapsed()
+    );
+    assert_eq!(data.size("T"), Some(100));
+}
+
+#[test]
 fn declaration_text_renders_as_written() {
     let choice = DataDecl::new("choice", ElemType::Int, true, &["N", "T"]).with_int_range(1, 3);
     assert_eq!(choice.to_string(), "data choice: int?[N, T] in 1..3");
