@@ -1,0 +1,412 @@
+//! MCMC diagnostics: rank-normalized split R-hat, bulk and tail effective sample sizes,
+//! Monte Carlo standard errors, posterior summaries, and the sampler checks (divergences,
+//! tree-depth hits, E-BFMI).
+//!
+//! This crate owns the arithmetic of convergence diagnosis as in Vehtari, Gelman, Simpson,
+//! Carpenter and Bürkner (2021), computed exactly as ArviZ 0.23 does (`az.rhat(method=
+//! "rank")`, `az.ess(method="bulk" | "tail" | "mean")`, `az.mcse(method="mean")`). It knows
+//! nothing of the rlc language or of the sampler (it sees plain numbers: one slice of draws
+//! per chain), and does no file IO and no printing. Its tests, in `tests/diagnostics.rs`,
+//! compare against values ArviZ computed once for the draw sets in `tests/data/` (see the
+//! README there); the tests themselves need no Python.
+//!
+//! Chains are given as any slice of `AsRef<[f64]>` (`&[Vec<f64>]`, `&[&[f64]]`), one entry
+//! per chain in draw order. Chains of unequal length (an interrupted run) are cut to the
+//! shortest. Statistics that cannot be computed (fewer than 4 draws, a NaN draw) are NaN.
+
+mod normal;
+mod ranks;
+
+pub use normal::inverse_normal_cdf;
+
+/// Draws as a chains × draws matrix, row-major.
+#[derive(Clone, Debug)]
+struct Draws {
+    chains: usize,
+    draws: usize,
+    values: Vec<f64>,
+}
+
+impl Draws {
+    fn new<C: AsRef<[f64]>>(chains: &[C]) -> Self {
+        let draws = chains.iter().map(|c| c.as_ref().len()).min().unwrap_or(0);
+        let values = chains
+            .iter()
+            .flat_map(|c| c.as_ref()[..draws].iter().copied())
+            .collect();
+        Self {
+            chains: chains.len(),
+            draws,
+            values,
+        }
+    }
+
+    fn chain(&self, i: usize) -> &[f64] {
+        &self.values[i * self.draws..(i + 1) * self.draws]
+    }
+
+    fn map(&self, f: impl Fn(f64) -> f64) -> Self {
+        Self {
+            values: self.values.iter().map(|&v| f(v)).collect(),
+            ..*self
+        }
+    }
+
+    /// Splits each chain into its first and last halves (dropping the middle draw of an
+    /// odd-length chain), so that a drift within a chain shows up as disagreement.
+    fn split(&self) -> Self {
+        let half = self.draws / 2;
+        let mut values = Vec::with_capacity(2 * self.chains * half);
+        for i in 0..self.chains {
+            let chain = self.chain(i);
+            values.extend_from_slice(&chain[..half]);
+            values.extend_from_slice(&chain[self.draws - half..]);
+        }
+        Self {
+            chains: 2 * self.chains,
+            draws: half,
+            values,
+        }
+    }
+
+    /// Replaces each value by the normal quantile of its pooled fractional rank (Blom's
+    /// offset 3/8), which makes R-hat and ESS well defined for heavy tails.
+    fn rank_normalize(&self) -> Self {
+        let ranks = ranks::average_ranks(&self.values);
+        let size = self.values.len() as f64;
+        let values = ranks
+            .into_iter()
+            .map(|r| inverse_normal_cdf((r - 0.375) / (size + 0.25)))
+            .collect();
+        Self { values, ..*self }
+    }
+
+    /// Too few draws or a NaN: ArviZ's `_not_valid` with `min_draws=4`.
+    fn invalid(&self) -> bool {
+        self.draws < 4 || self.chains == 0 || self.values.iter().any(|v| v.is_nan())
+    }
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// Sample variance with denominator `n - 1`.
+fn sample_variance(values: &[f64]) -> f64 {
+    let m = mean(values);
+    values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (values.len() as f64 - 1.0)
+}
+
+/// The classic potential scale reduction factor of the given (already split) chains.
+fn basic_rhat(draws: &Draws) -> f64 {
+    let n = draws.draws as f64;
+    let chain_means: Vec<f64> = (0..draws.chains).map(|i| mean(draws.chain(i))).collect();
+    let within = mean(
+        &(0..draws.chains)
+            .map(|i| sample_variance(draws.chain(i)))
+            .collect::<Vec<_>>(),
+    );
+    let between = n * sample_variance(&chain_means);
+    ((between / within + n - 1.0) / n).sqrt()
+}
+
+/// Effective sample size of the given (already split) chains: Geyer's initial monotone
+/// sequence over the multi-chain autocorrelation, exactly as ArviZ's `_ess`.
+///
+/// ArviZ computes every autocovariance by FFT; here each lag is summed directly, and only
+/// the lags Geyer's truncation reaches are computed, which agrees to rounding error.
+fn basic_ess(draws: &Draws) -> f64 {
+    if draws.invalid_for_ess() {
+        return f64::NAN;
+    }
+    let size = draws.values.len() as f64;
+    let (min, max) = draws
+        .values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    // A constant sequence: numpy's float resolution, as ArviZ.
+    if max - min < 1e-15 {
+        return size;
+    }
+    let chains = draws.chains;
+    let n = draws.draws;
+    let nf = n as f64;
+    let chain_means: Vec<f64> = (0..chains).map(|i| mean(draws.chain(i))).collect();
+    let centered: Vec<Vec<f64>> = (0..chains)
+        .map(|i| draws.chain(i).iter().map(|v| v - chain_means[i]).collect())
+        .collect();
+    // The "biased" autocovariance (divided by n at every lag), averaged over chains.
+    let mean_acov = |lag: usize| -> f64 {
+        centered
+            .iter()
+            .map(|x| {
+                x[..n - lag]
+                    .iter()
+                    .zip(&x[lag..])
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>()
+                    / nf
+            })
+            .sum::<f64>()
+            / chains as f64
+    };
+
+    let mean_var = mean_acov(0) * nf / (nf - 1.0);
+    let mut var_plus = mean_var * (nf - 1.0) / nf;
+    if chains > 1 {
+        var_plus += sample_variance(&chain_means);
+    }
+    let autocorrelation = |lag: usize| 1.0 - (mean_var - mean_acov(lag)) / var_plus;
+
+    let mut rho = vec![0.0; n];
+    let mut rho_even = 1.0;
+    rho[0] = rho_even;
+    let mut rho_odd = autocorrelation(1);
+    rho[1] = rho_odd;
+
+    // Geyer's initial positive sequence: sum pairs of lags while their sum is positive.
+    let mut t = 1;
+    while t + 3 < n && rho_even + rho_odd > 0.0 {
+        rho_even = autocorrelation(t + 1);
+        rho_odd = autocorrelation(t + 2);
+        if rho_even + rho_odd >= 0.0 {
+            rho[t + 1] = rho_even;
+            rho[t + 2] = rho_odd;
+        }
+        t += 2;
+    }
+    // `max_t` is -1 when no pair was added (ArviZ's Python indexing then still works).
+    let max_t = t as i64 - 2;
+    let after_last = (max_t + 1) as usize;
+    if rho_even > 0.0 {
+        rho[after_last] = rho_even;
+    }
+    // Geyer's initial monotone sequence: pair sums may not increase.
+    let mut t = 1;
+    while (t as i64) <= max_t - 2 {
+        if rho[t + 1] + rho[t + 2] > rho[t - 1] + rho[t] {
+            rho[t + 1] = (rho[t - 1] + rho[t]) / 2.0;
+            rho[t + 2] = rho[t + 1];
+        }
+        t += 2;
+    }
+
+    let tau = -1.0 + 2.0 * rho[..after_last].iter().sum::<f64>() + rho[after_last];
+    // Caps the ESS at size * log10(size) for antithetic chains.
+    let tau = tau.max(1.0 / size.log10());
+    let ess = size / tau;
+    if rho.iter().any(|r| r.is_nan()) {
+        f64::NAN
+    } else {
+        ess
+    }
+}
+
+impl Draws {
+    fn invalid_for_ess(&self) -> bool {
+        self.draws < 2 || self.values.iter().any(|v| v.is_nan())
+    }
+}
+
+/// Rank-normalized split R-hat: the larger of the bulk R-hat (of rank-normalized split
+/// chains) and the tail R-hat (of the same after folding around the median), as ArviZ's
+/// `rhat(method="rank")`.
+///
+/// Unlike ArviZ, which returns NaN for a single chain, one chain is split in two and
+/// diagnosed like two, as Stan's `posterior` package does.
+pub fn rhat<C: AsRef<[f64]>>(chains: &[C]) -> f64 {
+    let draws = Draws::new(chains);
+    if draws.invalid() {
+        return f64::NAN;
+    }
+    let split = draws.split();
+    let bulk = basic_rhat(&split.rank_normalize());
+    let median = median(&split.values);
+    let tail = basic_rhat(&split.map(|v| (v - median).abs()).rank_normalize());
+    bulk.max(tail)
+}
+
+/// Bulk effective sample size: the ESS of the rank-normalized split chains.
+pub fn ess_bulk<C: AsRef<[f64]>>(chains: &[C]) -> f64 {
+    let draws = Draws::new(chains);
+    if draws.invalid() {
+        return f64::NAN;
+    }
+    basic_ess(&draws.split().rank_normalize())
+}
+
+/// Tail effective sample size: the smaller ESS of the indicators of being below the 5%
+/// and the 95% quantile.
+pub fn ess_tail<C: AsRef<[f64]>>(chains: &[C]) -> f64 {
+    let draws = Draws::new(chains);
+    if draws.invalid() {
+        return f64::NAN;
+    }
+    ess_quantile(&draws, 0.05).min(ess_quantile(&draws, 0.95))
+}
+
+fn ess_quantile(draws: &Draws, prob: f64) -> f64 {
+    let threshold = quantile_mquantiles(&draws.values, prob);
+    let indicator = draws.map(|v| if v <= threshold { 1.0 } else { 0.0 });
+    basic_ess(&indicator.split())
+}
+
+/// Effective sample size for the mean: the ESS of the split chains, not rank-normalized.
+pub fn ess_mean<C: AsRef<[f64]>>(chains: &[C]) -> f64 {
+    let draws = Draws::new(chains);
+    if draws.invalid() {
+        return f64::NAN;
+    }
+    basic_ess(&draws.split())
+}
+
+/// Monte Carlo standard error of the mean: `sd / sqrt(ess_mean)`.
+pub fn mcse_mean<C: AsRef<[f64]>>(chains: &[C]) -> f64 {
+    let draws = Draws::new(chains);
+    if draws.invalid() {
+        return f64::NAN;
+    }
+    sample_variance(&draws.values).sqrt() / basic_ess(&draws.split()).sqrt()
+}
+
+/// The `prob` quantile of `values` by linear interpolation between order statistics
+/// (numpy's default, R's type 7). NaN for an empty slice.
+pub fn quantile(values: &[f64], prob: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    quantile_sorted(&sorted, prob)
+}
+
+fn quantile_sorted(sorted: &[f64], prob: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let h = (n - 1) as f64 * prob.clamp(0.0, 1.0);
+    let lo = (h.floor() as usize).min(n - 1);
+    let hi = (lo + 1).min(n - 1);
+    let t = h - lo as f64;
+    let (a, b) = (sorted[lo], sorted[hi]);
+    // numpy's `_lerp`, which interpolates from the nearer end.
+    if t >= 0.5 {
+        b - (b - a) * (1.0 - t)
+    } else {
+        a + (b - a) * t
+    }
+}
+
+/// scipy's `mquantiles(alphap=1, betap=1)`, which ArviZ uses for the tail-ESS thresholds;
+/// it is type 7 too, but rounds differently from numpy, which matters for ties.
+fn quantile_mquantiles(values: &[f64], prob: f64) -> f64 {
+    let mut x = values.to_vec();
+    x.sort_by(f64::total_cmp);
+    let n = x.len();
+    if n == 1 {
+        return x[0];
+    }
+    let nf = n as f64;
+    // scipy's `m = alphap + p * (1 - alphap - betap)` with alphap = betap = 1.
+    let m = 1.0 - prob;
+    let aleph = nf * prob + m;
+    let k = aleph.clamp(1.0, nf - 1.0).floor();
+    let gamma = (aleph - k).clamp(0.0, 1.0);
+    let k = k as usize;
+    (1.0 - gamma) * x[k - 1] + gamma * x[k]
+}
+
+/// The median (the mean of the two middle values for an even count).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => f64::NAN,
+        // numpy's `median` averages the middle pair as `(a + b) / 2`, which can differ in
+        // the last bit from interpolating; the folded R-hat depends on which values tie.
+        _ if n % 2 == 0 => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        _ => sorted[n / 2],
+    }
+}
+
+/// The median absolute deviation from the median, scaled by 1.4826 so that it estimates
+/// the standard deviation of a normal distribution, as Stan's `posterior::mad` and
+/// CmdStan's `stansummary` report it.
+pub fn mad(values: &[f64]) -> f64 {
+    let center = median(values);
+    let deviations: Vec<f64> = values.iter().map(|v| (v - center).abs()).collect();
+    1.4826 * median(&deviations)
+}
+
+/// Energy Bayesian fraction of missing information of one chain (Stan's formula):
+/// `sum((E[i] - E[i-1])^2) / sum((E[i] - mean(E))^2)`. Below 0.3 suggests the momentum
+/// resampling cannot move the chain across energy levels efficiently.
+pub fn e_bfmi(energy: &[f64]) -> f64 {
+    if energy.len() < 2 {
+        return f64::NAN;
+    }
+    let numerator: f64 = energy.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+    let m = mean(energy);
+    let denominator: f64 = energy.iter().map(|e| (e - m).powi(2)).sum();
+    numerator / denominator
+}
+
+/// How many draws diverged.
+pub fn divergences(divergent: &[bool]) -> usize {
+    divergent.iter().filter(|d| **d).count()
+}
+
+/// How many draws stopped at the maximum tree depth (their trajectories were cut short).
+pub fn max_tree_depth_hits(tree_depths: &[u32], max_depth: u32) -> usize {
+    tree_depths.iter().filter(|d| **d >= max_depth).count()
+}
+
+/// One row of a posterior summary, with stansummary's columns.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    /// Mean over all chains.
+    pub mean: f64,
+    /// Monte Carlo standard error of the mean ([`mcse_mean`]).
+    pub mcse_mean: f64,
+    /// Standard deviation over all chains (denominator `n - 1`).
+    pub sd: f64,
+    /// Scaled median absolute deviation ([`mad`]).
+    pub mad: f64,
+    /// 5% quantile.
+    pub q5: f64,
+    /// Median.
+    pub q50: f64,
+    /// 95% quantile.
+    pub q95: f64,
+    /// Bulk effective sample size ([`ess_bulk`]).
+    pub ess_bulk: f64,
+    /// Tail effective sample size ([`ess_tail`]).
+    pub ess_tail: f64,
+    /// Rank-normalized split R-hat ([`rhat`]).
+    pub rhat: f64,
+}
+
+/// Summarizes one scalar quantity from its draws, one slice per chain.
+pub fn summarize<C: AsRef<[f64]>>(chains: &[C]) -> Summary {
+    let draws = Draws::new(chains);
+    let all = &draws.values;
+    let mut sorted = all.clone();
+    sorted.sort_by(f64::total_cmp);
+    Summary {
+        mean: if all.is_empty() { f64::NAN } else { mean(all) },
+        mcse_mean: mcse_mean(chains),
+        sd: if all.len() < 2 {
+            f64::NAN
+        } else {
+            sample_variance(all).sqrt()
+        },
+        mad: mad(all),
+        q5: quantile_sorted(&sorted, 0.05),
+        q50: quantile_sorted(&sorted, 0.5),
+        q95: quantile_sorted(&sorted, 0.95),
+        ess_bulk: ess_bulk(chains),
+        ess_tail: ess_tail(chains),
+        rhat: rhat(chains),
+    }
+}

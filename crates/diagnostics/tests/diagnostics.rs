@@ -1,0 +1,140 @@
+//! The diagnostics against values ArviZ computed for fixed draw sets.
+//!
+//! `tests/data/reference.json` holds the draws and ArviZ's results (made once by
+//! `tests/data/make_reference.py`; see the README there). `check_set` is the one place the
+//! tests touch the API; every value must agree to 1e-6 relative.
+
+use rlc_diagnostics as diag;
+use serde_json::Value;
+
+const TOLERANCE: f64 = 1e-6;
+
+fn reference() -> Value {
+    let text = include_str!("data/reference.json");
+    serde_json::from_str(text).expect("reference.json is valid JSON")
+}
+
+fn number(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} is not a number"))
+}
+
+fn assert_close(name: &str, what: &str, actual: f64, expected: f64) {
+    let scale = expected.abs().max(1e-12);
+    assert!(
+        ((actual - expected) / scale).abs() < TOLERANCE,
+        "{name}: {what} = {actual}, ArviZ says {expected}"
+    );
+}
+
+fn draws(set: &Value) -> Vec<Vec<f64>> {
+    set["draws"]
+        .as_array()
+        .expect("draws is an array of chains")
+        .iter()
+        .map(|chain| {
+            chain
+                .as_array()
+                .expect("a chain is an array")
+                .iter()
+                .map(|v| v.as_f64().expect("a draw is a number"))
+                .collect()
+        })
+        .collect()
+}
+
+fn check_set(set: &Value) {
+    let name = set["name"].as_str().expect("sets are named");
+    let chains = draws(set);
+    let summary = diag::summarize(&chains);
+
+    match set["rhat"].as_f64() {
+        Some(rhat) => assert_close(name, "rhat", summary.rhat, rhat),
+        None => assert_close(
+            name,
+            "rhat (one chain, split)",
+            summary.rhat,
+            number(set, "rhat_one_chain_split"),
+        ),
+    }
+    assert_close(name, "ess_bulk", summary.ess_bulk, number(set, "ess_bulk"));
+    assert_close(name, "ess_tail", summary.ess_tail, number(set, "ess_tail"));
+    assert_close(
+        name,
+        "ess_mean",
+        diag::ess_mean(&chains),
+        number(set, "ess_mean"),
+    );
+    assert_close(
+        name,
+        "mcse_mean",
+        summary.mcse_mean,
+        number(set, "mcse_mean"),
+    );
+    assert_close(name, "mean", summary.mean, number(set, "mean"));
+    assert_close(name, "sd", summary.sd, number(set, "sd"));
+    assert_close(name, "q5", summary.q5, number(set, "q5"));
+    assert_close(name, "q50", summary.q50, number(set, "q50"));
+    assert_close(name, "q95", summary.q95, number(set, "q95"));
+    assert_close(name, "mad", summary.mad, number(set, "mad"));
+
+    let bfmi = set["e_bfmi"].as_array().expect("one E-BFMI per chain");
+    for (chain, expected) in chains.iter().zip(bfmi) {
+        let expected = expected.as_f64().expect("E-BFMI is a number");
+        assert_close(name, "e_bfmi", diag::e_bfmi(chain), expected);
+    }
+}
+
+#[test]
+fn agrees_with_arviz_on_every_reference_set() {
+    let reference = reference();
+    let sets = reference["sets"].as_array().expect("sets");
+    assert!(sets.len() >= 8);
+    for set in sets {
+        check_set(set);
+    }
+}
+
+#[test]
+fn normal_quantiles_agree_with_scipy() {
+    let reference = reference();
+    for pair in reference["normal_quantiles"].as_array().expect("pairs") {
+        let p = pair[0].as_f64().expect("p");
+        let z = pair[1].as_f64().expect("z");
+        let ours = diag::inverse_normal_cdf(p);
+        assert!(
+            ((ours - z) / z.abs().max(1e-300)).abs() < 1e-14 || (ours - z).abs() < 1e-15,
+            "Phi^-1({p}) = {ours}, scipy says {z}"
+        );
+    }
+    assert_eq!(diag::inverse_normal_cdf(0.0), f64::NEG_INFINITY);
+    assert_eq!(diag::inverse_normal_cdf(1.0), f64::INFINITY);
+    assert!(diag::inverse_normal_cdf(1.5).is_nan());
+}
+
+#[test]
+fn degenerate_inputs_give_nan_not_panics() {
+    let empty: Vec<Vec<f64>> = Vec::new();
+    assert!(diag::rhat(&empty).is_nan());
+    assert!(diag::ess_bulk(&[vec![1.0, 2.0, 3.0]]).is_nan());
+    assert!(diag::ess_tail(&[vec![1.0, f64::NAN, 3.0, 4.0, 5.0]]).is_nan());
+    let summary = diag::summarize(&[Vec::<f64>::new()]);
+    assert!(summary.mean.is_nan() && summary.q50.is_nan());
+    // A constant quantity: ArviZ reports the full sample size.
+    let constant = vec![vec![2.0; 100]; 4];
+    assert_eq!(diag::ess_bulk(&constant), 400.0);
+    // Chains of unequal length (an interrupted run) are cut to the shortest.
+    let ragged = [vec![0.1, 0.5, -0.3, 0.9, 1.2], vec![0.2, -0.4, 0.8, 0.3]];
+    let cut = [vec![0.1, 0.5, -0.3, 0.9], vec![0.2, -0.4, 0.8, 0.3]];
+    assert_eq!(diag::summarize(&ragged), diag::summarize(&cut));
+}
+
+#[test]
+fn sampler_checks() {
+    assert_eq!(diag::divergences(&[true, false, true]), 2);
+    assert_eq!(diag::max_tree_depth_hits(&[3, 10, 10, 9], 10), 2);
+    // White noise has E-BFMI near 2; a slow random walk far below 0.3.
+    let walk: Vec<f64> = (0..100).map(|i| f64::from(i) * 0.1).collect();
+    assert!(diag::e_bfmi(&walk) < 0.3);
+}
