@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::chain::ChainError;
 use crate::density::LogDensity;
-use crate::hamiltonian::{log_sum_exp, Hamiltonian, Point};
+use crate::hamiltonian::{log_sum_exp, sum4, Hamiltonian, Point};
 
 /// What one transition reports, in Stan's sampler-parameter vocabulary.
 #[derive(Clone, Copy, Debug)]
@@ -289,13 +289,11 @@ impl<D: LogDensity> Nuts<D> {
 /// `v_a . (x + y) > 0 && v_b . (x + y) > 0`: the momentum summed over a span (given as
 /// two parts) still points forward from both of its ends.
 fn no_u_turn(velocity_a: &[f64], velocity_b: &[f64], x: &[f64], y: &[f64]) -> bool {
-    let mut dot_a = 0.0;
-    let mut dot_b = 0.0;
-    for i in 0..x.len() {
-        let rho = x[i] + y[i];
-        dot_a += velocity_a[i] * rho;
-        dot_b += velocity_b[i] * rho;
-    }
+    let n = x.len();
+    // Equal lengths up front let the compiler drop the bounds checks in the sums.
+    let (velocity_a, velocity_b, y) = (&velocity_a[..n], &velocity_b[..n], &y[..n]);
+    let dot_a = sum4(n, |i| velocity_a[i] * (x[i] + y[i]));
+    let dot_b = sum4(n, |i| velocity_b[i] * (x[i] + y[i]));
     dot_a > 0.0 && dot_b > 0.0
 }
 
@@ -418,7 +416,9 @@ impl<D: LogDensity> TreeBuilder<'_, D> {
     ) -> bool {
         self.ham.leapfrog(self.z, self.step);
         self.n_leapfrog += 1;
-        let h = self.ham.energy(self.z);
+        let h = self
+            .ham
+            .energy_and_velocity(self.z, &mut *edges.begin_velocity);
         if h - self.h0 > self.max_energy_error {
             self.divergent = true;
         }
@@ -430,8 +430,6 @@ impl<D: LogDensity> TreeBuilder<'_, D> {
             log_weight.exp()
         };
         propose.copy_from(self.z);
-        self.ham
-            .velocity(&self.z.momentum, &mut *edges.begin_velocity);
         edges.end_velocity.copy_from_slice(edges.begin_velocity);
         edges.begin_momentum.copy_from_slice(&self.z.momentum);
         edges.end_momentum.copy_from_slice(&self.z.momentum);
