@@ -96,7 +96,14 @@ pub(crate) fn load(
             ignored.join(", ")
         ));
     }
-    assemble(spec, file, &sizes, filled, errors, notes)
+    let groups = groupings
+        .iter()
+        .map(|g| {
+            let keys = g.groups.iter().map(|group| group.key.clone()).collect();
+            (g.size.clone(), keys)
+        })
+        .collect();
+    assemble(spec, file, &sizes, filled, errors, notes, groups)
 }
 
 /// The file's header and data rows. The rows' fields are stored end to end in one buffer,

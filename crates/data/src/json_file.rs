@@ -110,7 +110,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
             }
         }
     }
-    assemble(spec, file, &sizes, filled, errors, notes)
+    assemble(spec, file, &sizes, filled, errors, notes, Vec::new())
 }
 
 /// A size key's value: a non-negative integral number that fits in memory's address range.

@@ -174,6 +174,7 @@ pub(crate) fn assemble(
     filled: Vec<Option<Filled>>,
     mut errors: Vec<DataError>,
     notes: Vec<String>,
+    groups: Vec<(String, Vec<String>)>,
 ) -> Result<LoadedData, LoadError> {
     let error = |location, kind| DataError {
         file: file_name.to_string(),
@@ -231,5 +232,6 @@ pub(crate) fn assemble(
         sizes: known_sizes,
         values,
         notes,
+        groups,
     })
 }

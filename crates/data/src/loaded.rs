@@ -68,6 +68,10 @@ pub struct LoadedData {
     pub sizes: Vec<(String, usize)>,
     /// Every data variable and its values, in declaration order.
     pub values: Vec<(String, DataArray)>,
+    /// For each `size N by COLUMN` read from CSV, the group column's text of each group in
+    /// order (group n's key is `keys[n]`), so that output can say which subject `A[3]` is.
+    /// Empty for JSON.
+    pub groups: Vec<(String, Vec<String>)>,
     /// Things the user may want to know that are not errors, e.g. ignored JSON keys.
     pub notes: Vec<String>,
 }
@@ -79,6 +83,14 @@ impl LoadedData {
             .iter()
             .find(|(n, _)| n == name)
             .map(|&(_, value)| value)
+    }
+
+    /// The group keys of a `size N by COLUMN`, by the size's name.
+    pub fn group_keys(&self, size: &str) -> Option<&[String]> {
+        self.groups
+            .iter()
+            .find(|(n, _)| n == size)
+            .map(|(_, keys)| keys.as_slice())
     }
 
     /// The values of a data variable, by name.

@@ -282,6 +282,9 @@ fn hbayesdm_bandit4arm_per_subject_and_grouped_columns() {
     assert_eq!(data.size("N"), Some(10));
     let subjects = data.value("subjID").expect("subjID");
     assert_eq!(subjects.values.first(), Some(&102.0));
+    let keys = data.group_keys("N").expect("group keys");
+    assert_eq!(keys.len(), 10);
+    assert_eq!(keys[0], "102");
     assert!(data.notes.is_empty(), "{:?}", data.notes);
 }
 
@@ -324,6 +327,10 @@ fn groups_are_in_order_of_first_appearance_even_when_interleaved() {
     ));
     let choice = data.value("choice").expect("choice");
     assert_eq!(choice.values, vec![1.0, 2.0, 2.0, 1.0]);
+    assert_eq!(
+        data.group_keys("N"),
+        Some(&["9".to_string(), "3".to_string()][..])
+    );
 }
 
 #[test]
