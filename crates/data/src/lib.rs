@@ -27,7 +27,9 @@
 //!   `T` the number of rows; `[N]` with `size N by COL`, one value per group, the same on all
 //!   the group's rows; `[N, T]` with `size N by COL`, group n's rows as row n, with `T` the
 //!   longest group and the cells past a shorter group's end missing. Groups are the distinct
-//!   texts of `COL`, in order of first appearance. Other shapes need a JSON file.
+//!   texts of `COL` (so `1` and `1.0` are two groups), in order of first appearance; their
+//!   keys are kept in [`LoadedData::groups`]. A missing `COL` cell is an error. Other shapes
+//!   need a JSON file.
 //! * **Sizes.** JSON sizes may be given as keys or inferred from array lengths; every source
 //!   must agree, and a conflict names both. A size that nothing in the file determines is an
 //!   error. Keys and columns that no declaration reads are ignored with a note.
