@@ -147,11 +147,7 @@ pub enum Stmt {
         span: Span,
     },
     /// `e ~ Dist(args)`.
-    Tilde {
-        lhs: Expr,
-        dist: Expr,
-        span: Span,
-    },
+    Tilde { lhs: Expr, dist: Expr, span: Span },
     /// `target += e`.
     TargetAdd { value: Expr, span: Span },
     /// `for i in lo..hi { … }`.
@@ -416,9 +412,10 @@ pub fn visit_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             for index in indices {
                 match index {
                     IndexItem::Single(i) => visit_expr(i, f),
-                    IndexItem::Slice { start, stop, .. } => {
-                        start.iter().chain(stop.iter()).for_each(|x| visit_expr(x, f))
-                    }
+                    IndexItem::Slice { start, stop, .. } => start
+                        .iter()
+                        .chain(stop.iter())
+                        .for_each(|x| visit_expr(x, f)),
                 }
             }
         }

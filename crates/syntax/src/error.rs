@@ -63,7 +63,7 @@ fn expected_message(expected: &[String]) -> String {
 }
 
 fn hint_for(found: &str, expected: &[String]) -> Option<String> {
-    if found == "the end of the statement" && !expected.is_empty() {
+    if found == "end of the statement" && !expected.is_empty() {
         return Some(
             "a line break ends a statement here; break long lines after an operator or inside parentheses"
                 .to_string(),

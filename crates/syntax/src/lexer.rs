@@ -64,7 +64,9 @@ fn insert_separators(raw: Vec<Spanned<'_>>) -> Vec<Spanned<'_>> {
             continue;
         }
         if let Some(at) = pending_break.take() {
-            let ends = out.last().is_some_and(|(_, prev, _)| prev.can_end_statement());
+            let ends = out
+                .last()
+                .is_some_and(|(_, prev, _)| prev.can_end_statement());
             if ends && !tok.continues_line() {
                 push_separator(&mut out, at, at + 1);
             }
@@ -104,7 +106,11 @@ mod tests {
     use super::*;
 
     fn kinds(source: &str) -> Vec<String> {
-        lex(source).0.iter().map(|(_, t, _)| format!("{t:?}")).collect()
+        lex(source)
+            .0
+            .iter()
+            .map(|(_, t, _)| format!("{t:?}"))
+            .collect()
     }
 
     #[test]

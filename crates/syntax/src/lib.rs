@@ -23,7 +23,13 @@ use lalrpop_util::ParseError;
 use token::Tok;
 
 lalrpop_util::lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_parens)]
+    #[allow(
+        clippy::all,
+        clippy::pedantic,
+        clippy::unwrap_used,
+        unused_qualifications,
+        unused_parens
+    )]
     grammar,
     "/rlm.rs"
 );
@@ -72,7 +78,29 @@ pub fn parse(source: &str) -> Parsed {
         | SyntaxError::UnexpectedEnd { span, .. } => span.start,
     });
     errors.dedup();
+    suppress_cascades(&mut errors, source);
     Parsed { program, errors }
+}
+
+/// A dropped invalid character usually makes the rest of its line
+/// unparsable; report the character, not the confusion it causes.
+fn suppress_cascades(errors: &mut Vec<SyntaxError>, source: &str) {
+    let invalid: Vec<Span> = errors
+        .iter()
+        .filter_map(|e| match e {
+            SyntaxError::InvalidCharacter { span, .. } => Some(*span),
+            _ => None,
+        })
+        .collect();
+    errors.retain(|e| match e {
+        SyntaxError::UnexpectedToken { span, .. } => !invalid.iter().any(|bad| {
+            bad.end <= span.start
+                && source
+                    .get(bad.end..span.start)
+                    .is_some_and(|between| !between.contains('\n'))
+        }),
+        _ => true,
+    });
 }
 
 fn convert(error: ParseError<usize, Tok<'_>, lexer::LexError>, source_len: usize) -> SyntaxError {

@@ -178,8 +178,8 @@ impl Tok<'_> {
 impl fmt::Display for Tok<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = match self {
-            Tok::Newline => "a line break",
-            Tok::Sep => "the end of the statement",
+            Tok::Newline => "line break",
+            Tok::Sep => "end of the statement",
             Tok::Size => "`size`",
             Tok::By => "`by`",
             Tok::Data => "`data`",
@@ -198,8 +198,8 @@ impl fmt::Display for Tok<'_> {
             Tok::IntType => "`int`",
             Tok::RealType => "`real`",
             Tok::BoolType => "`bool`",
-            Tok::Ident(name) => return write!(f, "the name `{name}`"),
-            Tok::Int(text) | Tok::Real(text) => return write!(f, "the number `{text}`"),
+            Tok::Ident(name) => return write!(f, "name `{name}`"),
+            Tok::Int(text) | Tok::Real(text) => return write!(f, "number `{text}`"),
             Tok::LParen => "`(`",
             Tok::RParen => "`)`",
             Tok::LBracket => "`[`",

@@ -32,7 +32,11 @@ fn every_bundled_model_parses_without_errors() {
             parsed.errors.is_empty(),
             "{name}:\n{}",
             render(
-                &parsed.errors.iter().map(|e| e.to_diagnostic()).collect::<Vec<_>>(),
+                &parsed
+                    .errors
+                    .iter()
+                    .map(|e| e.to_diagnostic())
+                    .collect::<Vec<_>>(),
                 &name,
                 &source,
                 false
@@ -105,10 +109,56 @@ fn check_spans(source: &str) {
 }
 
 const TOKENS: &[&str] = &[
-    "size", "data", "param", "let", "out", "target", "+=", "scan", "for", "in", "if", "else",
-    "x", "T", "Normal", "(", ")", "[", "]", "{", "}", ",", ";", ":", "?", "~", "=", "+", "-",
-    "*", "/", "^", "==", "<", "&&", "||", "!", "..", "1", "0.5", "inf", "true", "int", "real",
-    "\n", " ", "//c\n", "@", "é", "99999999999999999999",
+    "size",
+    "data",
+    "param",
+    "let",
+    "out",
+    "target",
+    "+=",
+    "scan",
+    "for",
+    "in",
+    "if",
+    "else",
+    "x",
+    "T",
+    "Normal",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ";",
+    ":",
+    "?",
+    "~",
+    "=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "^",
+    "==",
+    "<",
+    "&&",
+    "||",
+    "!",
+    "..",
+    "1",
+    "0.5",
+    "inf",
+    "true",
+    "int",
+    "real",
+    "\n",
+    " ",
+    "//c\n",
+    "@",
+    "é",
+    "99999999999999999999",
 ];
 
 proptest! {

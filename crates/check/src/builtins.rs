@@ -1,0 +1,290 @@
+//! The table of built-in functions and distributions: their argument names
+//! and the rule that gives their result's shape. The checker applies the
+//! rules in one place (`Checker::apply_rule`); adding a function is a row
+//! here, not new checking code.
+
+/// A built-in function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    Exp,
+    Log,
+    Log1p,
+    Expm1,
+    Sqrt,
+    Abs,
+    Logistic,
+    Logit,
+    Phi,
+    PhiApprox,
+    Lgamma,
+    Pow,
+    Softmax,
+    LogSoftmax,
+    LogSumExp,
+    Sum,
+    Mean,
+    Prod,
+    Min,
+    Max,
+    Dot,
+    Matmul,
+    Concat,
+    Stack,
+    Where,
+    Arange,
+    Zeros,
+    Ones,
+    Fill,
+}
+
+/// How a function's result shape and element type follow from its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShapeRule {
+    /// Elementwise on one numeric argument; the result is real.
+    UnaryReal,
+    /// Elementwise on one numeric argument; the element type is kept.
+    UnaryKeep,
+    /// Elementwise on two broadcast numeric arguments; the result is real.
+    BinaryReal,
+    /// Along one axis (`axis=`, default -1); the shape is kept.
+    AlongAxis,
+    /// A reduction over `axis=` (all axes by default), with `keepdims=`.
+    /// `real_result` is true for reductions whose result is real on ints.
+    Reduce { real_result: bool },
+    /// `dot(a, b)` of two vectors of one length.
+    Dot,
+    /// `matmul(a, b)` as NumPy's `@` for 1-D and 2-D operands.
+    Matmul,
+    /// Joins arrays along an existing axis (`axis=`, default 0).
+    Concat,
+    /// Stacks equal-shaped arrays along a new axis (`axis=`, default 0).
+    Stack,
+    /// `where(cond, a, b)`, all broadcast.
+    Where,
+    /// `arange(n)`: `int[n]` with values in `0..n`.
+    Arange,
+    /// `zeros(d1, …)`, `ones(d1, …)`: a real array of the given dimensions.
+    Constant,
+    /// `fill(value, d1, …)`.
+    Fill,
+}
+
+/// A function's signature: positional parameter names (the last one repeats
+/// when `variadic`), the keyword options it takes, and its shape rule.
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionSig {
+    pub function: Function,
+    pub name: &'static str,
+    pub params: &'static [&'static str],
+    pub variadic: bool,
+    pub takes_axis: bool,
+    pub takes_keepdims: bool,
+    pub rule: ShapeRule,
+}
+
+const fn f(
+    function: Function,
+    name: &'static str,
+    params: &'static [&'static str],
+    rule: ShapeRule,
+) -> FunctionSig {
+    FunctionSig {
+        function,
+        name,
+        params,
+        variadic: false,
+        takes_axis: false,
+        takes_keepdims: false,
+        rule,
+    }
+}
+
+const fn reduce(function: Function, name: &'static str, real_result: bool) -> FunctionSig {
+    FunctionSig {
+        takes_axis: true,
+        takes_keepdims: true,
+        ..f(function, name, &["x"], ShapeRule::Reduce { real_result })
+    }
+}
+
+const fn variadic(mut sig: FunctionSig) -> FunctionSig {
+    sig.variadic = true;
+    sig
+}
+
+const fn with_axis(mut sig: FunctionSig) -> FunctionSig {
+    sig.takes_axis = true;
+    sig
+}
+
+use Function as F;
+use ShapeRule as R;
+
+pub static FUNCTIONS: &[FunctionSig] = &[
+    f(F::Exp, "exp", &["x"], R::UnaryReal),
+    f(F::Log, "log", &["x"], R::UnaryReal),
+    f(F::Log1p, "log1p", &["x"], R::UnaryReal),
+    f(F::Expm1, "expm1", &["x"], R::UnaryReal),
+    f(F::Sqrt, "sqrt", &["x"], R::UnaryReal),
+    f(F::Abs, "abs", &["x"], R::UnaryKeep),
+    f(F::Logistic, "logistic", &["x"], R::UnaryReal),
+    f(F::Logit, "logit", &["x"], R::UnaryReal),
+    f(F::Phi, "Phi", &["x"], R::UnaryReal),
+    f(F::PhiApprox, "Phi_approx", &["x"], R::UnaryReal),
+    f(F::Lgamma, "lgamma", &["x"], R::UnaryReal),
+    f(F::Pow, "pow", &["x", "y"], R::BinaryReal),
+    with_axis(f(F::Softmax, "softmax", &["x"], R::AlongAxis)),
+    with_axis(f(F::LogSoftmax, "log_softmax", &["x"], R::AlongAxis)),
+    reduce(F::LogSumExp, "logsumexp", true),
+    reduce(F::Sum, "sum", false),
+    reduce(F::Mean, "mean", true),
+    reduce(F::Prod, "prod", false),
+    reduce(F::Min, "min", false),
+    reduce(F::Max, "max", false),
+    f(F::Dot, "dot", &["a", "b"], R::Dot),
+    f(F::Matmul, "matmul", &["a", "b"], R::Matmul),
+    with_axis(variadic(f(F::Concat, "concat", &["arrays"], R::Concat))),
+    with_axis(variadic(f(F::Stack, "stack", &["arrays"], R::Stack))),
+    f(F::Where, "where", &["condition", "x", "y"], R::Where),
+    f(F::Arange, "arange", &["n"], R::Arange),
+    variadic(f(F::Zeros, "zeros", &["dims"], R::Constant)),
+    variadic(f(F::Ones, "ones", &["dims"], R::Constant)),
+    variadic(f(F::Fill, "fill", &["value", "dims"], R::Fill)),
+];
+
+/// A built-in distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Distribution {
+    Normal,
+    HalfNormal,
+    StudentT,
+    Cauchy,
+    HalfCauchy,
+    LogNormal,
+    Exponential,
+    Gamma,
+    InverseGamma,
+    Beta,
+    Uniform,
+    Bernoulli,
+    Binomial,
+    Poisson,
+    Categorical,
+}
+
+/// The values a distribution puts mass on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    /// The real line.
+    Real,
+    /// `(0, inf)`.
+    Positive,
+    /// `(0, 1)`.
+    UnitInterval,
+    /// `(lower, upper)` given by the first two arguments.
+    BetweenArgs,
+    /// `0` or `1` (or `false`/`true`).
+    Binary,
+    /// `0, 1, …, n` with `n` the first argument.
+    UpToFirstArg,
+    /// `0, 1, 2, …`.
+    Counts,
+    /// `0..K`, with `K` the last axis of the probability argument.
+    Categories,
+}
+
+impl Support {
+    pub fn is_discrete(self) -> bool {
+        matches!(
+            self,
+            Support::Binary | Support::UpToFirstArg | Support::Counts | Support::Categories
+        )
+    }
+}
+
+/// A distribution's signature: one or more parameterizations (argument name
+/// lists, selected by keyword), and its support.
+#[derive(Debug, Clone, Copy)]
+pub struct DistributionSig {
+    pub distribution: Distribution,
+    pub name: &'static str,
+    pub parameterizations: &'static [&'static [&'static str]],
+    /// For each argument name, whether it must be an integer.
+    pub int_params: &'static [&'static str],
+    pub support: Support,
+}
+
+const fn d(
+    distribution: Distribution,
+    name: &'static str,
+    parameterizations: &'static [&'static [&'static str]],
+    support: Support,
+) -> DistributionSig {
+    DistributionSig {
+        distribution,
+        name,
+        parameterizations,
+        int_params: &[],
+        support,
+    }
+}
+
+use Distribution as D;
+use Support as S;
+
+pub static DISTRIBUTIONS: &[DistributionSig] = &[
+    d(D::Normal, "Normal", &[&["mu", "sigma"]], S::Real),
+    d(D::HalfNormal, "HalfNormal", &[&["sigma"]], S::Positive),
+    d(D::StudentT, "StudentT", &[&["nu", "mu", "sigma"]], S::Real),
+    d(D::Cauchy, "Cauchy", &[&["mu", "sigma"]], S::Real),
+    d(D::HalfCauchy, "HalfCauchy", &[&["sigma"]], S::Positive),
+    d(D::LogNormal, "LogNormal", &[&["mu", "sigma"]], S::Positive),
+    d(D::Exponential, "Exponential", &[&["rate"]], S::Positive),
+    d(D::Gamma, "Gamma", &[&["alpha", "beta"]], S::Positive),
+    d(
+        D::InverseGamma,
+        "InverseGamma",
+        &[&["alpha", "beta"]],
+        S::Positive,
+    ),
+    d(D::Beta, "Beta", &[&["alpha", "beta"]], S::UnitInterval),
+    d(
+        D::Uniform,
+        "Uniform",
+        &[&["lower", "upper"]],
+        S::BetweenArgs,
+    ),
+    d(D::Bernoulli, "Bernoulli", &[&["p"], &["logits"]], S::Binary),
+    DistributionSig {
+        int_params: &["n"],
+        ..d(
+            D::Binomial,
+            "Binomial",
+            &[&["n", "p"], &["n", "logits"]],
+            S::UpToFirstArg,
+        )
+    },
+    d(
+        D::Poisson,
+        "Poisson",
+        &[&["rate"], &["log_rate"]],
+        S::Counts,
+    ),
+    d(
+        D::Categorical,
+        "Categorical",
+        &[&["p"], &["logits"]],
+        S::Categories,
+    ),
+];
+
+pub fn function(name: &str) -> Option<&'static FunctionSig> {
+    FUNCTIONS.iter().find(|s| s.name == name)
+}
+
+pub fn distribution(name: &str) -> Option<&'static DistributionSig> {
+    DISTRIBUTIONS.iter().find(|s| s.name == name)
+}
+
+/// The names that are special forms rather than table entries.
+pub const SPECIAL_FORMS: &[&str] = &["present", "set_subtensor", "inc_subtensor"];

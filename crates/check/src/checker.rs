@@ -1,0 +1,2600 @@
+//! The checker: one pass over the program in source order (declarations
+//! must come before use), resolving names, inferring each expression's
+//! [`ExprInfo`], and collecting every error instead of stopping at the first.
+//! An expression whose check failed has no info (`None`), and nothing is
+//! reported about its uses, so one mistake gives one error.
+
+use crate::builtins::{self, DistributionSig, FunctionSig, ShapeRule, Support};
+use crate::dim::{broadcast, shape_to_string, Dim};
+use crate::error::{CheckError, Operand};
+use crate::model::*;
+use crate::types::{ElemType, ExprInfo, IntRange, ShapeOrigin, Type};
+use rlc_syntax::ast::*;
+use std::collections::{HashMap, HashSet};
+
+pub(crate) struct Checker {
+    infos: Vec<Option<ExprInfo>>,
+    symbols: Vec<Symbol>,
+    names: HashMap<ExprId, SymbolId>,
+    bindings: HashMap<usize, SymbolId>,
+    calls: HashMap<ExprId, CallInfo>,
+    indexes: HashMap<ExprId, IndexInfo>,
+    sizes: Vec<SymbolId>,
+    data: Vec<DataInfo>,
+    params: Vec<ParamInfo>,
+    outs: Vec<SymbolId>,
+    requirements: Vec<SizeRequirement>,
+    scopes: Vec<HashMap<String, SymbolId>>,
+    /// Optional symbols known to be present here (inside `if present(x)`).
+    narrowed: Vec<HashSet<SymbolId>>,
+    /// Names whose definition failed to check: their uses report nothing more.
+    poisoned: HashSet<SymbolId>,
+    pub(crate) errors: Vec<CheckError>,
+}
+
+/// Result of binding call arguments to a signature's parameter names.
+struct BoundArgs<'a> {
+    /// In signature order; variadic extras appended.
+    args: Vec<&'a Expr>,
+    names: Vec<&'static str>,
+    axis: Option<&'a Expr>,
+    keepdims: Option<&'a Expr>,
+}
+
+fn join_elem(a: ElemType, b: ElemType) -> Option<ElemType> {
+    match (a, b) {
+        (ElemType::Int, ElemType::Int) => Some(ElemType::Int),
+        (ElemType::Bool, ElemType::Bool) => Some(ElemType::Bool),
+        (ElemType::Real, ElemType::Real | ElemType::Int) | (ElemType::Int, ElemType::Real) => {
+            Some(ElemType::Real)
+        }
+        _ => None,
+    }
+}
+
+/// The edit distance with adjacent transpositions counted as one edit
+/// (`alpah` is one edit from `alpha`), for "did you mean" suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    let limit = name.chars().count().div_ceil(3);
+    candidates
+        .filter(|c| *c != name)
+        .map(|c| {
+            let d = if c.eq_ignore_ascii_case(name) {
+                0
+            } else {
+                edit_distance(name, c)
+            };
+            (d, c)
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c.to_string())
+}
+
+/// An integer literal, possibly negated: the form `axis=` takes.
+fn int_literal(e: &Expr) -> Option<i64> {
+    match &e.kind {
+        ExprKind::Int(v) => Some(*v),
+        ExprKind::Unary {
+            op: UnaryOp::Neg,
+            operand,
+        } => int_literal(operand).map(|v| -v),
+        _ => None,
+    }
+}
+
+/// A numeric literal (possibly negated, `inf` included): bounds take it.
+fn real_literal(e: &Expr) -> Option<f64> {
+    match &e.kind {
+        ExprKind::Int(v) => Some(*v as f64),
+        ExprKind::Real(v) => Some(*v),
+        ExprKind::Unary {
+            op: UnaryOp::Neg,
+            operand,
+        } => real_literal(operand).map(|v| -v),
+        _ => None,
+    }
+}
+
+fn normalize_axis(axis: i64, ndim: usize) -> Option<usize> {
+    let n = ndim as i64;
+    let a = if axis < 0 { axis + n } else { axis };
+    (0..n).contains(&a).then_some(a as usize)
+}
+
+impl Checker {
+    pub(crate) fn new(expr_count: usize) -> Checker {
+        Checker {
+            infos: vec![None; expr_count],
+            symbols: Vec::new(),
+            names: HashMap::new(),
+            bindings: HashMap::new(),
+            calls: HashMap::new(),
+            indexes: HashMap::new(),
+            sizes: Vec::new(),
+            data: Vec::new(),
+            params: Vec::new(),
+            outs: Vec::new(),
+            requirements: Vec::new(),
+            scopes: vec![HashMap::new()],
+            narrowed: Vec::new(),
+            poisoned: HashSet::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub(crate) fn finish(mut self, program: Program) -> (Model, Vec<CheckError>) {
+        self.requirements
+            .dedup_by(|a, b| a.nonnegative == b.nonnegative && a.span == b.span);
+        let model = Model {
+            program,
+            exprs: self.infos,
+            symbols: self.symbols,
+            names: self.names,
+            bindings: self.bindings,
+            calls: self.calls,
+            indexes: self.indexes,
+            sizes: self.sizes,
+            data: self.data,
+            params: self.params,
+            outs: self.outs,
+            size_requirements: self.requirements,
+        };
+        (model, self.errors)
+    }
+
+    fn error(&mut self, e: CheckError) {
+        self.errors.push(e);
+    }
+
+    // ---- Scopes -----------------------------------------------------------
+
+    fn define(
+        &mut self,
+        name: &Ident,
+        kind: SymbolKind,
+        info: ExprInfo,
+        shape_span: Span,
+    ) -> SymbolId {
+        let id = SymbolId(self.symbols.len() as u32);
+        let scope_len = self.scopes.len();
+        if let Some(previous) = self.scopes.last().and_then(|s| s.get(&name.name)) {
+            let previous = self.symbols[previous.0 as usize].span;
+            // Redefinition in one scope is an error; an inner scope may shadow.
+            self.error(CheckError::Duplicate {
+                span: name.span,
+                name: name.name.clone(),
+                previous,
+            });
+        } else if scope_len > 1 && self.scopes[0].contains_key(&name.name) {
+            // Shadowing a declaration (data, parameter) hides a model-level
+            // name; allowed, like Rust's `let`, and visible in `--emit shapes`.
+        }
+        self.symbols.push(Symbol {
+            name: name.name.clone(),
+            kind,
+            info,
+            span: name.span,
+            shape_span,
+            top_level: scope_len == 1,
+        });
+        self.bindings.insert(name.span.start, id);
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.insert(name.name.clone(), id);
+        }
+        id
+    }
+
+    fn lookup(&self, name: &str) -> Option<SymbolId> {
+        self.scopes.iter().rev().find_map(|s| s.get(name).copied())
+    }
+
+    fn visible_names(&self) -> Vec<String> {
+        self.scopes.iter().flat_map(|s| s.keys().cloned()).collect()
+    }
+
+    fn is_narrowed(&self, id: SymbolId) -> bool {
+        self.narrowed.iter().any(|set| set.contains(&id))
+    }
+
+    fn record(&mut self, e: &Expr, info: Option<ExprInfo>) -> Option<ExprInfo> {
+        if let Some(slot) = self.infos.get_mut(e.id.0 as usize) {
+            slot.clone_from(&info);
+        }
+        info
+    }
+
+    fn require(&mut self, nonnegative: Dim, span: Span, why: String) -> bool {
+        if nonnegative.provably_nonnegative() {
+            return true;
+        }
+        if nonnegative.provably_negative() {
+            return false;
+        }
+        self.requirements.push(SizeRequirement {
+            nonnegative,
+            span,
+            why,
+        });
+        true
+    }
+
+    // ---- Items and statements ----------------------------------------------
+
+    pub(crate) fn program(&mut self, program: &Program) {
+        for item in &program.items {
+            match item {
+                Item::Size(s) => self.size_decl(s),
+                Item::Data(d) => self.data_decl(d),
+                Item::Param(p) => self.param_decl(p),
+                Item::Stmt(s) => self.stmt(s, true),
+            }
+        }
+    }
+
+    fn size_decl(&mut self, s: &SizeDecl) {
+        let value = Dim::size(&s.name.name);
+        let info = ExprInfo {
+            range: IntRange::single(&value),
+            value: Some(value),
+            ..ExprInfo::of(Type::scalar(ElemType::Int))
+        };
+        let kind = SymbolKind::Size {
+            group_by: s.group_by.as_ref().map(|g| g.name.clone()),
+        };
+        let id = self.define(&s.name, kind, info, s.span);
+        self.sizes.push(id);
+    }
+
+    /// The shape written in a type, as size expressions.
+    fn written_shape(&mut self, ty: &TypeExpr) -> Option<Vec<Dim>> {
+        let mut shape = Vec::new();
+        let mut ok = true;
+        for dim in &ty.dims {
+            match self.expr(dim) {
+                Some(info) if info.ty.elem == ElemType::Int && info.value.is_some() => {
+                    let value = info.value.unwrap_or_default();
+                    if !self.require(
+                        value.clone(),
+                        dim.span,
+                        format!("the dimension `{value}` must not be negative"),
+                    ) {
+                        self.error(CheckError::NotASizeExpression {
+                            span: dim.span,
+                            context: "a dimension (it is negative here)".into(),
+                        });
+                        ok = false;
+                    }
+                    shape.push(value);
+                }
+                Some(_) => {
+                    self.error(CheckError::NotASizeExpression {
+                        span: dim.span,
+                        context: "a dimension".into(),
+                    });
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(shape)
+    }
+
+    fn data_decl(&mut self, d: &DataDecl) {
+        let shape = self.written_shape(&d.ty);
+        let ty = Type {
+            elem: d.ty.elem,
+            optional: d.ty.optional,
+            shape: shape.clone().unwrap_or_default(),
+        };
+        let mut int_range = None;
+        let mut interval = None;
+        match &d.bounds {
+            None => {}
+            Some(Bounds::IntRange { lo, hi, span }) => {
+                let lo_info = self.expr(lo);
+                let hi_info = self.expr(hi);
+                if d.ty.elem != ElemType::Int {
+                    self.error(CheckError::TypeMismatch {
+                        span: *span,
+                        context: "an integer range `LO..HI`".into(),
+                        expected: "`int` data".into(),
+                        found: ty.clone(),
+                        hint: Some("bound real data with an interval: `in (0, 1)`".into()),
+                    });
+                } else {
+                    match (lo_info.and_then(|i| i.value), hi_info.and_then(|i| i.value)) {
+                        (Some(lo), Some(hi)) => int_range = Some(IntRange { lo, hi }),
+                        _ => self.error(CheckError::NotASizeExpression {
+                            span: *span,
+                            context: "a data range".into(),
+                        }),
+                    }
+                }
+            }
+            Some(Bounds::Interval { lo, hi, span }) => {
+                self.expr(lo);
+                self.expr(hi);
+                match (real_literal(lo), real_literal(hi)) {
+                    (Some(l), Some(h)) if l < h => interval = Some((l, h)),
+                    _ => self.error(CheckError::TypeMismatch {
+                        span: *span,
+                        context: "the bounds of data".into(),
+                        expected: "two numbers `(LO, HI)` with LO < HI".into(),
+                        found: Type::scalar(ElemType::Real),
+                        hint: None,
+                    }),
+                }
+            }
+        }
+        let info = ExprInfo {
+            range: int_range.clone(),
+            ..ExprInfo::of(ty)
+        };
+        let id = self.define(&d.name, SymbolKind::Data, info, d.ty.span);
+        self.data.push(DataInfo {
+            symbol: id,
+            int_range,
+            interval,
+        });
+    }
+
+    fn param_decl(&mut self, p: &ParamDecl) {
+        let mut ty = Type::scalar(ElemType::Real);
+        let mut shape_span = p.name.span;
+        if let Some(t) = &p.ty {
+            shape_span = t.span;
+            if t.elem != ElemType::Real || t.optional {
+                self.error(CheckError::TypeMismatch {
+                    span: t.span,
+                    context: "a parameter's type".into(),
+                    expected: "`real` (parameters are continuous and never missing)".into(),
+                    found: Type {
+                        elem: t.elem,
+                        optional: t.optional,
+                        shape: Vec::new(),
+                    },
+                    hint: None,
+                });
+            }
+            ty.shape = self.written_shape(t).unwrap_or_default();
+        }
+        let mut constraint = Constraint::default();
+        let mut explicit = None;
+        if let Some(bounds) = &p.bounds {
+            match bounds {
+                Bounds::Interval { lo, hi, span } => {
+                    let lo_bound = self.bound(lo);
+                    let hi_bound = self.bound(hi);
+                    if let (Some(Bound::Const(l)), Some(Bound::Const(h))) = (&lo_bound, &hi_bound) {
+                        if l >= h {
+                            self.error(CheckError::TypeMismatch {
+                                span: *span,
+                                context: "a parameter's bounds".into(),
+                                expected: "`(LO, HI)` with LO < HI".into(),
+                                found: Type::scalar(ElemType::Real),
+                                hint: None,
+                            });
+                        }
+                        explicit = Some((*l, *h, *span));
+                    }
+                    constraint.lower = lo_bound;
+                    constraint.upper = hi_bound;
+                }
+                Bounds::IntRange { span, .. } => self.error(CheckError::TypeMismatch {
+                    span: *span,
+                    context: "a parameter's bounds".into(),
+                    expected: "an open interval `(LO, HI)`".into(),
+                    found: Type::scalar(ElemType::Int),
+                    hint: Some("parameters are real: write `in (0, 1)`".into()),
+                }),
+            }
+        }
+        let mut prior_id = None;
+        if let Some(prior) = &p.prior {
+            let target = ExprInfo::of(ty.clone());
+            if let Some((sig, call)) = self.distribution(prior, &target, p.name.span, true) {
+                prior_id = Some(prior.id);
+                let support_bounds = match sig.support {
+                    Support::Positive => Some((Some(Bound::Const(0.0)), None)),
+                    Support::UnitInterval => {
+                        Some((Some(Bound::Const(0.0)), Some(Bound::Const(1.0))))
+                    }
+                    Support::BetweenArgs => {
+                        let bound_of = |i: usize| -> Option<Bound> {
+                            let ExprKind::Call { args, .. } = &prior.kind else {
+                                return None;
+                            };
+                            let id = call.args.get(i)?;
+                            let arg = args.iter().find(|a| a.value.id == *id)?;
+                            Some(match real_literal(&arg.value) {
+                                Some(c) => Bound::Const(c),
+                                None => Bound::Expr(*id, arg.value.span),
+                            })
+                        };
+                        let lower = bound_of(0);
+                        let upper = bound_of(1);
+                        Some((lower, upper))
+                    }
+                    _ => None,
+                };
+                match (explicit, &support_bounds) {
+                    (None, Some((lower, upper))) if p.bounds.is_none() => {
+                        constraint.lower = lower.clone();
+                        constraint.upper = upper.clone();
+                    }
+                    (Some((l, h, span)), Some((lower, upper))) => {
+                        let lower_c = match lower {
+                            Some(Bound::Const(c)) => *c,
+                            _ => f64::NEG_INFINITY,
+                        };
+                        let upper_c = match upper {
+                            Some(Bound::Const(c)) => *c,
+                            _ => f64::INFINITY,
+                        };
+                        let known = !matches!(lower, Some(Bound::Expr(..)))
+                            && !matches!(upper, Some(Bound::Expr(..)));
+                        if known && (l < lower_c || h > upper_c) {
+                            self.error(CheckError::BoundsOutsideSupport {
+                                span,
+                                bounds: format!("({l}, {h})"),
+                                distribution: sig.name.to_string(),
+                                support: format!("({lower_c}, {upper_c})"),
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let info = ExprInfo {
+            depends_on_param: true,
+            ..ExprInfo::of(ty)
+        };
+        let id = self.define(&p.name, SymbolKind::Param, info, shape_span);
+        self.params.push(ParamInfo {
+            symbol: id,
+            constraint,
+            prior: prior_id,
+        });
+    }
+
+    fn bound(&mut self, e: &Expr) -> Option<Bound> {
+        let info = self.expr(e)?;
+        if !info.ty.is_scalar() || !info.ty.is_numeric() || info.ty.optional {
+            self.error(CheckError::TypeMismatch {
+                span: e.span,
+                context: "a parameter's bound".into(),
+                expected: "a real scalar".into(),
+                found: info.ty,
+                hint: None,
+            });
+            return None;
+        }
+        Some(match real_literal(e) {
+            Some(c) => Bound::Const(c),
+            None => Bound::Expr(e.id, e.span),
+        })
+    }
+
+    fn stmt(&mut self, s: &Stmt, top_level: bool) {
+        match s {
+            Stmt::Let {
+                name,
+                value,
+                is_out,
+                span,
+            } => {
+                if *is_out && !top_level {
+                    self.error(CheckError::NotAllowedHere {
+                        span: *span,
+                        what: "`out` inside a loop or branch".into(),
+                        hint: Some(
+                            "compute the value with `scan` and write `out x = …` at the top level"
+                                .into(),
+                        ),
+                    });
+                }
+                let Some(mut info) = self.expr(value) else {
+                    let kind = if *is_out {
+                        SymbolKind::Out
+                    } else {
+                        SymbolKind::Let
+                    };
+                    let placeholder = ExprInfo::of(Type::scalar(ElemType::Real));
+                    let id = self.define(name, kind, placeholder, value.span);
+                    self.poisoned.insert(id);
+                    return;
+                };
+                if *is_out && info.ty.optional {
+                    self.optional_used(value, &info);
+                }
+                // Values bound to names keep their shape's origin as the name's.
+                info.origin = None;
+                let kind = if *is_out {
+                    SymbolKind::Out
+                } else {
+                    SymbolKind::Let
+                };
+                let id = self.define(name, kind, info, value.span);
+                if *is_out && top_level {
+                    self.outs.push(id);
+                }
+            }
+            Stmt::Tilde { lhs, dist, .. } => {
+                let Some(info) = self.expr(lhs) else {
+                    // Still check the distribution's own arguments.
+                    if let ExprKind::Call { args, .. } = &dist.kind {
+                        for a in args {
+                            self.expr(&a.value);
+                        }
+                    }
+                    return;
+                };
+                if info.ty.optional {
+                    self.optional_used(lhs, &info);
+                }
+                if info.depends_on_param {
+                    let params = self.params_in(lhs);
+                    let is_declared_param = match &lhs.kind {
+                        ExprKind::Name(n) => self
+                            .names
+                            .get(&lhs.id)
+                            .filter(|id| self.symbols[id.0 as usize].kind == SymbolKind::Param)
+                            .map(|_| n.name.clone()),
+                        _ => None,
+                    };
+                    self.error(CheckError::ObservedDependsOnParam {
+                        span: lhs.span,
+                        params,
+                        is_declared_param,
+                    });
+                }
+                self.distribution(dist, &info, lhs.span, false);
+            }
+            Stmt::TargetAdd { value, .. } => {
+                let Some(info) = self.expr(value) else {
+                    return;
+                };
+                if !self.numeric(value, &info, "`target +=`") {
+                    return;
+                }
+                if !info.ty.is_scalar() {
+                    self.error(CheckError::ShapeMismatch {
+                        span: value.span,
+                        context: "`target +=` adds one number".into(),
+                        expected: Vec::new(),
+                        found: info.ty.shape,
+                        expected_from: None,
+                        hint: Some("sum the terms: `target += sum(…)`".into()),
+                    });
+                }
+            }
+            Stmt::For {
+                var, lo, hi, body, ..
+            } => {
+                let range = self.loop_range(lo, hi);
+                self.scopes.push(HashMap::new());
+                let info = ExprInfo {
+                    range,
+                    ..ExprInfo::of(Type::scalar(ElemType::Int))
+                };
+                self.define(var, SymbolKind::LoopVar, info, var.span);
+                self.block_stmts(body);
+                if let Some(v) = &body.value {
+                    self.expr_stmt(v);
+                }
+                self.scopes.pop();
+            }
+            Stmt::Expr(e) => self.expr_stmt(e),
+            Stmt::Error(_) => {}
+        }
+    }
+
+    /// An expression whose value is not used: `scan` and `if` run for their
+    /// `~` statements; anything else is probably a mistake.
+    fn expr_stmt(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Scan { .. } => {
+                self.expr(e);
+            }
+            ExprKind::If { .. } => {
+                self.if_expr(e, false);
+            }
+            ExprKind::Error => {}
+            _ => {
+                if self.expr(e).is_some() {
+                    self.error(CheckError::UnusedValue { span: e.span });
+                }
+            }
+        }
+    }
+
+    fn block_stmts(&mut self, b: &Block) {
+        for s in &b.stmts {
+            self.stmt(s, false);
+        }
+    }
+
+    /// `lo..hi` of a loop: the loop variable's range when both are known.
+    fn loop_range(&mut self, lo: &Expr, hi: &Expr) -> Option<IntRange> {
+        let l = self.expr(lo);
+        let h = self.expr(hi);
+        let mut values = Vec::new();
+        for (e, info) in [(lo, l), (hi, h)] {
+            let info = info?;
+            if info.ty.optional {
+                self.optional_used(e, &info);
+                return None;
+            }
+            if info.ty.elem != ElemType::Int || !info.ty.is_scalar() {
+                self.error(CheckError::TypeMismatch {
+                    span: e.span,
+                    context: "a loop bound".into(),
+                    expected: "an integer".into(),
+                    found: info.ty,
+                    hint: None,
+                });
+                return None;
+            }
+            values.push(info.value);
+        }
+        match (values[0].clone(), values[1].clone()) {
+            (Some(lo), Some(hi)) => Some(IntRange { lo, hi }),
+            _ => None,
+        }
+    }
+
+    fn params_in(&self, e: &Expr) -> Vec<(String, Span, bool)> {
+        let mut out: Vec<(String, Span, bool)> = Vec::new();
+        visit_expr(e, &mut |x| {
+            if let Some(id) = self.names.get(&x.id) {
+                let sym = &self.symbols[id.0 as usize];
+                if sym.info.depends_on_param && !out.iter().any(|(n, _, _)| n == &sym.name) {
+                    out.push((sym.name.clone(), sym.span, sym.kind == SymbolKind::Param));
+                }
+            }
+        });
+        out
+    }
+
+    // ---- Common requirements -------------------------------------------------
+
+    fn optional_used(&mut self, e: &Expr, info: &ExprInfo) {
+        let (name, declared) = match &e.kind {
+            ExprKind::Name(n) => (
+                Some(n.name.clone()),
+                self.names
+                    .get(&e.id)
+                    .map(|id| self.symbols[id.0 as usize].shape_span),
+            ),
+            _ => (None, None),
+        };
+        self.error(CheckError::OptionalUsed {
+            span: e.span,
+            name,
+            found: info.ty.clone(),
+            declared,
+        });
+    }
+
+    /// Requires a present (non-optional) number; reports and returns false otherwise.
+    fn numeric(&mut self, e: &Expr, info: &ExprInfo, context: &str) -> bool {
+        if info.ty.optional {
+            self.optional_used(e, info);
+            return false;
+        }
+        if !info.ty.is_numeric() {
+            self.error(CheckError::TypeMismatch {
+                span: e.span,
+                context: context.to_string(),
+                expected: "a number".into(),
+                found: info.ty.clone(),
+                hint: Some(
+                    "`bool` values are not numbers; use `if`/`where` to choose between numbers"
+                        .into(),
+                ),
+            });
+            return false;
+        }
+        true
+    }
+
+    fn boolean(&mut self, e: &Expr, info: &ExprInfo, context: &str) -> bool {
+        if info.ty.optional {
+            self.optional_used(e, info);
+            return false;
+        }
+        if info.ty.elem != ElemType::Bool {
+            self.error(CheckError::TypeMismatch {
+                span: e.span,
+                context: context.to_string(),
+                expected: "a `bool`".into(),
+                found: info.ty.clone(),
+                hint: Some("compare it: `x > 0`".into()),
+            });
+            return false;
+        }
+        true
+    }
+
+    fn broadcast_or_report(
+        &mut self,
+        span: Span,
+        operation: &str,
+        left: (&Expr, &ExprInfo),
+        right: (&Expr, &ExprInfo),
+    ) -> Option<Vec<Dim>> {
+        if let Some(shape) = broadcast(&left.1.ty.shape, &right.1.ty.shape) {
+            return Some(shape);
+        }
+        let hint = [left, right].iter().find_map(|(_, info)| {
+            let axis = info.reduced_axis?;
+            let mut kept = info.ty.shape.clone();
+            kept.insert(axis.min(kept.len()), Dim::constant(1));
+            let other = if std::ptr::eq(*info, left.1) { right.1 } else { left.1 };
+            broadcast(&kept, &other.ty.shape).map(|_| {
+                format!(
+                    "the reduction removed axis {axis}; pass `keepdims=true` to keep it with length 1, so that {} broadcasts against {}",
+                    shape_to_string(&kept),
+                    shape_to_string(&other.ty.shape)
+                )
+            })
+        });
+        self.error(CheckError::BroadcastMismatch {
+            span,
+            operation: operation.to_string(),
+            left: Operand {
+                span: left.0.span,
+                shape: left.1.ty.shape.clone(),
+                origin: left.1.origin.clone(),
+            },
+            right: Operand {
+                span: right.0.span,
+                shape: right.1.ty.shape.clone(),
+                origin: right.1.origin.clone(),
+            },
+            hint,
+        });
+        None
+    }
+
+    // ---- Expressions -------------------------------------------------------------
+
+    pub(crate) fn expr(&mut self, e: &Expr) -> Option<ExprInfo> {
+        let info = self.expr_inner(e);
+        self.record(e, info)
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Option<ExprInfo> {
+        match &e.kind {
+            ExprKind::Int(v) => {
+                let value = Dim::constant(*v);
+                Some(ExprInfo {
+                    range: IntRange::single(&value),
+                    value: Some(value),
+                    ..ExprInfo::of(Type::scalar(ElemType::Int))
+                })
+            }
+            ExprKind::Real(_) => Some(ExprInfo::of(Type::scalar(ElemType::Real))),
+            ExprKind::Bool(_) => Some(ExprInfo::of(Type::scalar(ElemType::Bool))),
+            ExprKind::Name(ident) => self.name(e, ident),
+            ExprKind::Array(items) => self.array(e, items),
+            ExprKind::Unary { op, operand } => self.unary(*op, operand),
+            ExprKind::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => self.binary(*op, *op_span, lhs, rhs),
+            ExprKind::Call { callee, args } => self.call(e, callee, args),
+            ExprKind::Index { base, indices } => self.index(e, base, indices),
+            ExprKind::Scan {
+                carry,
+                init,
+                sequences,
+                body,
+            } => self.scan(e, carry, init, sequences, body),
+            ExprKind::If { .. } => self.if_expr(e, true),
+            ExprKind::Error => None,
+        }
+    }
+
+    fn name(&mut self, e: &Expr, ident: &Ident) -> Option<ExprInfo> {
+        let Some(id) = self.lookup(&ident.name) else {
+            let candidates = self.visible_names();
+            let suggestion = suggest(&ident.name, candidates.iter().map(|s| s.as_str()));
+            let is_function = builtins::function(&ident.name).is_some();
+            let suggestion = if is_function {
+                Some(format!("{}(…)", ident.name))
+            } else {
+                suggestion
+            };
+            self.error(CheckError::UnknownName {
+                span: ident.span,
+                name: ident.name.clone(),
+                suggestion,
+            });
+            return None;
+        };
+        self.names.insert(e.id, id);
+        if self.poisoned.contains(&id) {
+            return None;
+        }
+        let narrowed = self.is_narrowed(id);
+        let sym = &self.symbols[id.0 as usize];
+        let mut info = sym.info.clone();
+        if narrowed {
+            info.ty.optional = false;
+        }
+        if !info.ty.is_scalar() {
+            info.origin = Some(ShapeOrigin {
+                span: sym.shape_span,
+                note: format!(
+                    "`{}` gets shape {} here",
+                    sym.name,
+                    shape_to_string(&info.ty.shape)
+                ),
+            });
+        }
+        info.reduced_axis = None;
+        Some(info)
+    }
+
+    fn array(&mut self, e: &Expr, items: &[Expr]) -> Option<ExprInfo> {
+        let infos: Vec<Option<ExprInfo>> = items.iter().map(|i| self.expr(i)).collect();
+        if items.is_empty() {
+            self.error(CheckError::MissingValue {
+                span: e.span,
+                context: "an empty array literal".into(),
+                hint: Some("use `zeros(n)` for an empty or zero-filled array".into()),
+            });
+            return None;
+        }
+        let infos: Vec<ExprInfo> = infos.into_iter().collect::<Option<_>>()?;
+        let first = &infos[0];
+        let mut elem = first.ty.elem;
+        let mut depends = false;
+        let mut range = first.range.clone();
+        for (item, info) in items.iter().zip(&infos) {
+            if info.ty.optional {
+                self.optional_used(item, info);
+                return None;
+            }
+            if info.ty.shape != first.ty.shape {
+                self.error(CheckError::ShapeMismatch {
+                    span: item.span,
+                    context: "the elements of an array literal must have one shape".into(),
+                    expected: first.ty.shape.clone(),
+                    found: info.ty.shape.clone(),
+                    expected_from: Some(ShapeOrigin {
+                        span: items[0].span,
+                        note: format!(
+                            "the first element has shape {}",
+                            shape_to_string(&first.ty.shape)
+                        ),
+                    }),
+                    hint: None,
+                });
+                return None;
+            }
+            let Some(joined) = join_elem(elem, info.ty.elem) else {
+                self.error(CheckError::TypeMismatch {
+                    span: item.span,
+                    context: "the elements of an array literal".into(),
+                    expected: format!("{elem}"),
+                    found: info.ty.clone(),
+                    hint: None,
+                });
+                return None;
+            };
+            elem = joined;
+            depends |= info.depends_on_param;
+            range = match (range, &info.range) {
+                (Some(a), Some(b)) => union_range(&a, b),
+                _ => None,
+            };
+        }
+        let mut shape = vec![Dim::constant(items.len() as i64)];
+        shape.extend(first.ty.shape.iter().cloned());
+        Some(ExprInfo {
+            depends_on_param: depends,
+            range: if elem == ElemType::Int { range } else { None },
+            ..ExprInfo::of(Type::array(elem, shape))
+        })
+    }
+
+    fn unary(&mut self, op: UnaryOp, operand: &Expr) -> Option<ExprInfo> {
+        let info = self.expr(operand)?;
+        match op {
+            UnaryOp::Neg => {
+                if !self.numeric(operand, &info, "negation") {
+                    return None;
+                }
+                let value = info.value.as_ref().and_then(|v| v.scale(-1));
+                let range = info.range.as_ref().and_then(|r| {
+                    Some(IntRange {
+                        lo: r.hi.offset(-1)?.scale(-1)?,
+                        hi: r.lo.scale(-1)?.offset(1)?,
+                    })
+                });
+                Some(ExprInfo {
+                    value,
+                    range,
+                    origin: None,
+                    reduced_axis: None,
+                    ..info
+                })
+            }
+            UnaryOp::Not => {
+                if !self.boolean(operand, &info, "`!`") {
+                    return None;
+                }
+                Some(ExprInfo {
+                    origin: None,
+                    reduced_axis: None,
+                    ..info
+                })
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinaryOp, op_span: Span, lhs: &Expr, rhs: &Expr) -> Option<ExprInfo> {
+        let l = self.expr(lhs);
+        let r = if op == BinaryOp::And {
+            // `present(x) && x > 0`: the right side sees `x` as present.
+            let narrowed = self.narrowings(lhs);
+            self.narrowed.push(narrowed);
+            let r = self.expr(rhs);
+            self.narrowed.pop();
+            r
+        } else {
+            self.expr(rhs)
+        };
+        let (l, r) = (l?, r?);
+        let operation = format!("`{}`", op.symbol());
+        let (elem, operands_ok) = match op {
+            BinaryOp::And | BinaryOp::Or => {
+                let ok = self.boolean(lhs, &l, &operation) & self.boolean(rhs, &r, &operation);
+                (ElemType::Bool, ok)
+            }
+            BinaryOp::Eq | BinaryOp::Ne
+                if l.ty.elem == ElemType::Bool && r.ty.elem == ElemType::Bool =>
+            {
+                let ok = self.boolean(lhs, &l, &operation) & self.boolean(rhs, &r, &operation);
+                (ElemType::Bool, ok)
+            }
+            _ => {
+                let ok = self.numeric(lhs, &l, &operation) & self.numeric(rhs, &r, &operation);
+                let elem = match op {
+                    BinaryOp::Eq
+                    | BinaryOp::Ne
+                    | BinaryOp::Lt
+                    | BinaryOp::Le
+                    | BinaryOp::Gt
+                    | BinaryOp::Ge => ElemType::Bool,
+                    BinaryOp::Div | BinaryOp::Pow => ElemType::Real,
+                    _ => join_elem(l.ty.elem, r.ty.elem).unwrap_or(ElemType::Real),
+                };
+                (elem, ok)
+            }
+        };
+        if !operands_ok {
+            return None;
+        }
+        let shape = self.broadcast_or_report(op_span, &operation, (lhs, &l), (rhs, &r))?;
+        let mut info = ExprInfo {
+            depends_on_param: l.depends_on_param || r.depends_on_param,
+            ..ExprInfo::of(Type::array(elem, shape))
+        };
+        if elem == ElemType::Int {
+            info.value = match (op, &l.value, &r.value) {
+                (BinaryOp::Add, Some(a), Some(b)) => a.add(b),
+                (BinaryOp::Sub, Some(a), Some(b)) => a.sub(b),
+                (BinaryOp::Mul, Some(a), Some(b)) => a.mul(b),
+                _ => None,
+            };
+            info.range = match (op, &l.range, &r.range) {
+                (BinaryOp::Add, Some(a), Some(b)) => (|| {
+                    Some(IntRange {
+                        lo: a.lo.add(&b.lo)?,
+                        hi: a.hi.add(&b.hi)?.offset(-1)?,
+                    })
+                })(),
+                (BinaryOp::Sub, Some(a), Some(b)) => (|| {
+                    Some(IntRange {
+                        lo: a.lo.sub(&b.hi)?.offset(1)?,
+                        hi: a.hi.sub(&b.lo)?,
+                    })
+                })(),
+                (BinaryOp::Mul, Some(a), Some(b)) => {
+                    let factor = |x: &IntRange| {
+                        x.hi.sub(&x.lo)?
+                            .as_constant()
+                            .filter(|w| *w == 1)
+                            .and(x.lo.as_constant())
+                    };
+                    match (factor(a), factor(b)) {
+                        (Some(k), _) if k > 0 => (|| {
+                            Some(IntRange {
+                                lo: b.lo.scale(k)?,
+                                hi: b.hi.offset(-1)?.scale(k)?.offset(1)?,
+                            })
+                        })(),
+                        (_, Some(k)) if k > 0 => (|| {
+                            Some(IntRange {
+                                lo: a.lo.scale(k)?,
+                                hi: a.hi.offset(-1)?.scale(k)?.offset(1)?,
+                            })
+                        })(),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+        }
+        Some(info)
+    }
+
+    /// The optional names that `cond` proves present when it is true.
+    fn narrowings(&self, cond: &Expr) -> HashSet<SymbolId> {
+        let mut out = HashSet::new();
+        match &cond.kind {
+            ExprKind::Call { callee, args } if callee.name == "present" => {
+                if let [Arg { name: None, value }] = args.as_slice() {
+                    if let ExprKind::Name(n) = &value.kind {
+                        if let Some(id) = self.lookup(&n.name) {
+                            out.insert(id);
+                        }
+                    }
+                }
+            }
+            ExprKind::Binary {
+                op: BinaryOp::And,
+                lhs,
+                rhs,
+                ..
+            } => {
+                out.extend(self.narrowings(lhs));
+                out.extend(self.narrowings(rhs));
+            }
+            _ => {}
+        }
+        out
+    }
+
+    fn if_expr(&mut self, e: &Expr, want_value: bool) -> Option<ExprInfo> {
+        let ExprKind::If {
+            cond,
+            then_block,
+            else_block,
+        } = &e.kind
+        else {
+            return None;
+        };
+        let cond_info = self.expr(cond);
+        let cond_ok = match &cond_info {
+            Some(info) => {
+                let ok = self.boolean(cond, info, "an `if` condition");
+                if ok && !info.ty.is_scalar() {
+                    self.error(CheckError::ShapeMismatch {
+                        span: cond.span,
+                        context: "an `if` condition is one `bool`".into(),
+                        expected: Vec::new(),
+                        found: info.ty.shape.clone(),
+                        expected_from: None,
+                        hint: Some("for an elementwise choice use `where(cond, a, b)`".into()),
+                    });
+                    false
+                } else {
+                    ok
+                }
+            }
+            None => false,
+        };
+        let narrowed = self.narrowings(cond);
+        self.narrowed.push(narrowed);
+        let then_info = self.block(then_block, want_value);
+        self.narrowed.pop();
+        let else_info = else_block.as_ref().map(|b| self.block(b, want_value));
+        let info = if want_value {
+            let Some(else_info) = else_info else {
+                self.error(CheckError::MissingValue {
+                    span: e.span,
+                    context: "an `if` without `else`".into(),
+                    hint: Some("add an `else { … }` branch with a value of the same shape".into()),
+                });
+                return None;
+            };
+            let (t, f) = (then_info?, else_info?);
+            if t.ty.shape != f.ty.shape {
+                let else_span = else_block
+                    .as_ref()
+                    .and_then(|b| b.value.as_ref())
+                    .map_or(e.span, |v| v.span);
+                let then_span = then_block
+                    .value
+                    .as_ref()
+                    .map_or(then_block.span, |v| v.span);
+                self.error(CheckError::ShapeMismatch {
+                    span: else_span,
+                    context: "the branches of `if` must have one shape".into(),
+                    expected: t.ty.shape.clone(),
+                    found: f.ty.shape.clone(),
+                    expected_from: Some(ShapeOrigin {
+                        span: then_span,
+                        note: format!(
+                            "the `then` branch has shape {}",
+                            shape_to_string(&t.ty.shape)
+                        ),
+                    }),
+                    hint: None,
+                });
+                return None;
+            }
+            let Some(elem) = join_elem(t.ty.elem, f.ty.elem) else {
+                self.error(CheckError::TypeMismatch {
+                    span: e.span,
+                    context: "the branches of `if`".into(),
+                    expected: format!("{}", t.ty),
+                    found: f.ty,
+                    hint: None,
+                });
+                return None;
+            };
+            let depends = t.depends_on_param
+                || f.depends_on_param
+                || cond_info.as_ref().is_some_and(|c| c.depends_on_param);
+            Some(ExprInfo {
+                depends_on_param: depends,
+                ..ExprInfo::of(Type {
+                    elem,
+                    optional: t.ty.optional || f.ty.optional,
+                    shape: t.ty.shape,
+                })
+            })
+        } else {
+            None
+        };
+        if !cond_ok {
+            return None;
+        }
+        info
+    }
+
+    fn block(&mut self, b: &Block, want_value: bool) -> Option<ExprInfo> {
+        self.scopes.push(HashMap::new());
+        self.block_stmts(b);
+        let value = match (&b.value, want_value) {
+            (Some(v), true) => self.expr(v),
+            (Some(v), false) => {
+                self.expr_stmt(v);
+                None
+            }
+            (None, true) => {
+                self.error(CheckError::MissingValue {
+                    span: b.span,
+                    context: "this block".into(),
+                    hint: Some("end the block with the value it produces".into()),
+                });
+                None
+            }
+            (None, false) => None,
+        };
+        self.scopes.pop();
+        value
+    }
+
+    // ---- Scan ----------------------------------------------------------------------
+
+    fn scan(
+        &mut self,
+        e: &Expr,
+        carry: &Ident,
+        init: &Expr,
+        sequences: &[Sequence],
+        body: &Block,
+    ) -> Option<ExprInfo> {
+        let init_info = self.expr(init);
+        let mut elements = Vec::new();
+        let mut lengths: Vec<(Span, String, Dim)> = Vec::new();
+        let mut ok = true;
+        for seq in sequences {
+            match &seq.source {
+                SequenceSource::Array(xs) => match self.expr(xs) {
+                    Some(info) if !info.ty.is_scalar() => {
+                        let mut element = info.clone();
+                        element.ty.shape.remove(0);
+                        element.origin = None;
+                        element.value = None;
+                        lengths.push((xs.span, seq.var.name.clone(), info.ty.shape[0].clone()));
+                        elements.push((seq, element));
+                    }
+                    Some(info) => {
+                        self.error(CheckError::ShapeMismatch {
+                            span: xs.span,
+                            context: "a scan sequence must be an array".into(),
+                            expected: vec![Dim::size("n")],
+                            found: info.ty.shape,
+                            expected_from: None,
+                            hint: Some("to loop over numbers write `t in 0..T`".into()),
+                        });
+                        ok = false;
+                    }
+                    None => ok = false,
+                },
+                SequenceSource::Range { lo, hi } => {
+                    let range = self.loop_range(lo, hi);
+                    match &range {
+                        Some(r) => match r.hi.sub(&r.lo) {
+                            Some(len) => {
+                                self.require(
+                                    len.clone(),
+                                    lo.span.to(hi.span),
+                                    format!("the range {r} must not be empty backwards"),
+                                );
+                                lengths.push((lo.span.to(hi.span), seq.var.name.clone(), len));
+                            }
+                            None => ok = false,
+                        },
+                        None => {
+                            self.error(CheckError::NotASizeExpression {
+                                span: lo.span.to(hi.span),
+                                context: "the range of a scan sequence".into(),
+                            });
+                            ok = false;
+                        }
+                    }
+                    let element = ExprInfo {
+                        range,
+                        ..ExprInfo::of(Type::scalar(ElemType::Int))
+                    };
+                    elements.push((seq, element));
+                }
+            }
+        }
+        if sequences.is_empty() {
+            self.error(CheckError::MissingValue {
+                span: e.span,
+                context: "a scan without sequences".into(),
+                hint: Some("give it something to loop over, e.g. `t in 0..T`".into()),
+            });
+            ok = false;
+        }
+        if let Some((_, _, first)) = lengths.first() {
+            if lengths.iter().any(|(_, _, len)| len != first) {
+                let header = sequences.first().map_or(e.span, |s| {
+                    s.var.span.to(lengths.last().map_or(s.var.span, |l| l.0))
+                });
+                self.error(CheckError::ScanLengthMismatch {
+                    span: header,
+                    sequences: lengths.clone(),
+                });
+                ok = false;
+            }
+        }
+        let init_info = match init_info {
+            Some(info) if info.ty.optional => {
+                self.optional_used(init, &info);
+                None
+            }
+            other => other,
+        };
+        let mut carry_info = ExprInfo {
+            range: None,
+            value: None,
+            origin: None,
+            reduced_axis: None,
+            ..init_info.clone()?
+        };
+        // Check the body once with the carry as initialized; if the body turns
+        // an integer carry into a real one, or makes it depend on a parameter,
+        // check again with the widened carry (discarding the first pass's errors).
+        let mut body_info;
+        let mut pass = 0;
+        loop {
+            let errors_before = self.errors.len();
+            self.scopes.push(HashMap::new());
+            self.define(carry, SymbolKind::ScanCarry, carry_info.clone(), init.span);
+            for (seq, element) in &elements {
+                self.define(
+                    &seq.var,
+                    SymbolKind::ScanElement,
+                    element.clone(),
+                    seq.var.span,
+                );
+            }
+            body_info = self.block(body, true);
+            self.scopes.pop();
+            pass += 1;
+            let Some(b) = &body_info else { break };
+            let widen_elem = carry_info.ty.elem == ElemType::Int && b.ty.elem == ElemType::Real;
+            let widen_dep = b.depends_on_param && !carry_info.depends_on_param;
+            if pass >= 2 || !(widen_elem || widen_dep) {
+                break;
+            }
+            self.errors.truncate(errors_before);
+            if widen_elem {
+                carry_info.ty.elem = ElemType::Real;
+            }
+            carry_info.depends_on_param |= b.depends_on_param;
+        }
+        let body_info = body_info?;
+        let body_span = body.value.as_ref().map_or(body.span, |v| v.span);
+        let same_elem = body_info.ty.elem == carry_info.ty.elem
+            || (carry_info.ty.elem == ElemType::Real && body_info.ty.elem == ElemType::Int);
+        if !same_elem || body_info.ty.shape != carry_info.ty.shape || body_info.ty.optional {
+            let hint = if body_info.ty.optional {
+                Some("the next carry must never be missing: handle the missing case with `if present(…)`".to_string())
+            } else if body_info.ty.shape.len() + 1 == carry_info.ty.shape.len() {
+                Some("a reduction dropped an axis; `keepdims=true` keeps it".to_string())
+            } else {
+                None
+            };
+            self.error(CheckError::ScanCarryChanged {
+                span: body_span,
+                init_span: init.span,
+                carry: carry_info.ty.clone(),
+                body: body_info.ty.clone(),
+                hint,
+            });
+            return None;
+        }
+        if !ok {
+            return None;
+        }
+        let len = lengths.first().map(|(_, _, l)| l.clone())?;
+        let mut shape = vec![len];
+        shape.extend(carry_info.ty.shape.iter().cloned());
+        Some(ExprInfo {
+            depends_on_param: carry_info.depends_on_param || body_info.depends_on_param,
+            ..ExprInfo::of(Type::array(carry_info.ty.elem, shape))
+        })
+    }
+
+    // ---- Indexing ----------------------------------------------------------------------
+
+    fn index(&mut self, e: &Expr, base: &Expr, indices: &[IndexItem]) -> Option<ExprInfo> {
+        let base_info = self.expr(base);
+        let mut index_infos = Vec::new();
+        for item in indices {
+            match item {
+                IndexItem::Single(i) => index_infos.push(self.expr(i)),
+                IndexItem::Slice { start, stop, .. } => {
+                    // Check both bounds even when the first fails, to report both.
+                    let checked: Vec<bool> = [start, stop]
+                        .into_iter()
+                        .flatten()
+                        .map(|x| self.expr(x).is_some())
+                        .collect();
+                    let bounds_ok = checked.iter().all(|ok| *ok);
+                    index_infos.push(bounds_ok.then(|| ExprInfo::of(Type::scalar(ElemType::Int))));
+                }
+            }
+        }
+        let base_info = base_info?;
+        let shape = &base_info.ty.shape;
+        if indices.len() > shape.len() {
+            self.error(CheckError::TooManyIndices {
+                span: e.span,
+                base_span: base.span,
+                base_type: base_info.ty.clone(),
+                count: indices.len(),
+            });
+            return None;
+        }
+        // The output is built from parts: kept axes, and the broadcast shape
+        // of the advanced (array and, alongside arrays, scalar) indices.
+        enum Part {
+            Kept(Dim),
+            Advanced,
+        }
+        let mut parts: Vec<Part> = Vec::new();
+        let mut axes = Vec::new();
+        let mut advanced_shape: Vec<Dim> = Vec::new();
+        let mut advanced_positions = Vec::new();
+        let mut has_gather = false;
+        let mut depends = base_info.depends_on_param;
+        let mut ok = true;
+        for (axis, (item, info)) in indices.iter().zip(index_infos).enumerate() {
+            let len = &shape[axis];
+            match item {
+                IndexItem::Single(ix) => {
+                    let Some(info) = info else {
+                        ok = false;
+                        continue;
+                    };
+                    if info.ty.optional {
+                        self.optional_used(ix, &info);
+                        ok = false;
+                        continue;
+                    }
+                    if info.ty.elem != ElemType::Int {
+                        self.error(CheckError::NonIntegerIndex {
+                            span: ix.span,
+                            found: info.ty.clone(),
+                        });
+                        ok = false;
+                        continue;
+                    }
+                    depends |= info.depends_on_param;
+                    // A negative literal counts from the end, as in NumPy.
+                    let constant = match info.value.as_ref().and_then(|v| v.as_constant()) {
+                        Some(c) if c < 0 => len.offset(c),
+                        _ => info.value.clone(),
+                    };
+                    let range = match &constant {
+                        Some(c) => IntRange::single(c),
+                        None => info.range.clone(),
+                    };
+                    let needs_check =
+                        match self.check_bounds(ix.span, range, len, axis, base, &base_info) {
+                            Some(n) => n,
+                            None => {
+                                ok = false;
+                                continue;
+                            }
+                        };
+                    if info.ty.is_scalar() {
+                        axes.push(AxisIndex::Scalar {
+                            constant,
+                            needs_bounds_check: needs_check,
+                        });
+                    } else {
+                        has_gather = true;
+                        axes.push(AxisIndex::Gather {
+                            needs_bounds_check: needs_check,
+                        });
+                    }
+                    match broadcast(&advanced_shape, &info.ty.shape) {
+                        Some(s) => advanced_shape = s,
+                        None => {
+                            self.error(CheckError::ShapeMismatch {
+                                span: ix.span,
+                                context: "index arrays must broadcast together".into(),
+                                expected: advanced_shape.clone(),
+                                found: info.ty.shape.clone(),
+                                expected_from: None,
+                                hint: None,
+                            });
+                            ok = false;
+                        }
+                    }
+                    advanced_positions.push(parts.len());
+                    parts.push(Part::Advanced);
+                }
+                IndexItem::Slice { start, stop, span } => {
+                    if info.is_none() {
+                        ok = false;
+                        continue;
+                    }
+                    let bound = |x: &Option<Expr>, default: Dim, me: &Self| -> Option<Dim> {
+                        match x {
+                            None => Some(default),
+                            Some(x) => {
+                                let info = me.infos.get(x.id.0 as usize)?.as_ref()?;
+                                let v = info.value.clone()?;
+                                match v.as_constant() {
+                                    Some(c) if c < 0 => len.offset(c),
+                                    _ => Some(v),
+                                }
+                            }
+                        }
+                    };
+                    let (Some(lo), Some(hi)) = (
+                        bound(start, Dim::constant(0), self),
+                        bound(stop, len.clone(), self),
+                    ) else {
+                        self.error(CheckError::NonStaticSlice { span: *span });
+                        ok = false;
+                        continue;
+                    };
+                    let checks = [
+                        (
+                            lo.clone(),
+                            format!("the slice start {lo} must not be negative"),
+                        ),
+                        (
+                            hi.sub(&lo).unwrap_or_default(),
+                            format!("the slice {lo}:{hi} must not end before it starts"),
+                        ),
+                        (
+                            len.sub(&hi).unwrap_or_default(),
+                            format!("the slice end {hi} must not pass the axis length {len}"),
+                        ),
+                    ];
+                    for (requirement, why) in checks {
+                        if !self.require(requirement, *span, why) {
+                            self.error(CheckError::IndexOutOfRange {
+                                span: *span,
+                                range: IntRange {
+                                    lo: lo.clone(),
+                                    hi: hi.clone(),
+                                },
+                                axis,
+                                axis_len: len.clone(),
+                                base_span: base.span,
+                                base_type: base_info.ty.clone(),
+                                hint: None,
+                            });
+                            ok = false;
+                            break;
+                        }
+                    }
+                    let Some(new_len) = hi.sub(&lo) else {
+                        ok = false;
+                        continue;
+                    };
+                    axes.push(AxisIndex::Slice {
+                        start: lo,
+                        stop: hi,
+                    });
+                    parts.push(Part::Kept(new_len));
+                }
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let mut out_shape = Vec::new();
+        let contiguous = advanced_positions.windows(2).all(|w| w[1] == w[0] + 1);
+        if has_gather && !contiguous {
+            out_shape.extend(advanced_shape.iter().cloned());
+        }
+        for (i, part) in parts.iter().enumerate() {
+            match part {
+                Part::Kept(d) => out_shape.push(d.clone()),
+                Part::Advanced
+                    if has_gather && contiguous && advanced_positions.first() == Some(&i) =>
+                {
+                    out_shape.extend(advanced_shape.iter().cloned())
+                }
+                Part::Advanced => {}
+            }
+        }
+        out_shape.extend(shape[indices.len()..].iter().cloned());
+        self.indexes.insert(e.id, IndexInfo { axes });
+        Some(ExprInfo {
+            depends_on_param: depends,
+            range: base_info.range.clone(),
+            ..ExprInfo::of(Type {
+                elem: base_info.ty.elem,
+                optional: base_info.ty.optional,
+                shape: out_shape,
+            })
+        })
+    }
+
+    /// Proves `range` within `0..len` (returns `Some(false)`: no check
+    /// needed), leaves it to run time (`Some(true)`), or reports an index
+    /// that is provably out of range (`None`).
+    fn check_bounds(
+        &mut self,
+        span: Span,
+        range: Option<IntRange>,
+        len: &Dim,
+        axis: usize,
+        base: &Expr,
+        base_info: &ExprInfo,
+    ) -> Option<bool> {
+        let Some(range) = range else {
+            return Some(true);
+        };
+        let lo_ok = range.lo.provably_nonnegative();
+        let hi_slack = len.sub(&range.hi);
+        let hi_ok = hi_slack.as_ref().is_some_and(|d| d.provably_nonnegative());
+        if lo_ok && hi_ok {
+            return Some(false);
+        }
+        let lo_bad = range.lo.provably_negative();
+        let hi_bad = hi_slack.as_ref().is_some_and(|d| d.provably_negative());
+        if lo_bad || hi_bad {
+            let one_based =
+                range.lo.as_constant() == Some(1) && len.offset(1).as_ref() == Some(&range.hi);
+            let hint = one_based.then(|| {
+                "the values are 1-based but indices start at 0: subtract 1 (`c - 1`)".to_string()
+            });
+            self.error(CheckError::IndexOutOfRange {
+                span,
+                range,
+                axis,
+                axis_len: len.clone(),
+                base_span: base.span,
+                base_type: base_info.ty.clone(),
+                hint,
+            });
+            return None;
+        }
+        Some(true)
+    }
+
+    // ---- Calls -----------------------------------------------------------------------------
+
+    fn call(&mut self, e: &Expr, callee: &Ident, args: &[Arg]) -> Option<ExprInfo> {
+        match callee.name.as_str() {
+            "present" => return self.present(e, callee, args),
+            "set_subtensor" | "inc_subtensor" => return self.set_subtensor(e, callee, args),
+            _ => {}
+        }
+        let Some(sig) = builtins::function(&callee.name) else {
+            for a in args {
+                self.expr(&a.value);
+            }
+            let is_distribution = builtins::distribution(&callee.name).is_some();
+            let names = builtins::FUNCTIONS
+                .iter()
+                .map(|f| f.name)
+                .chain(builtins::SPECIAL_FORMS.iter().copied());
+            self.error(CheckError::UnknownFunction {
+                span: callee.span,
+                name: callee.name.clone(),
+                suggestion: suggest(&callee.name, names),
+                is_distribution,
+            });
+            return None;
+        };
+        let infos: Vec<Option<ExprInfo>> = args.iter().map(|a| self.expr(&a.value)).collect();
+        let bound = self.bind_function_args(e, sig, args)?;
+        let info_of = |x: &Expr| -> Option<ExprInfo> {
+            args.iter()
+                .position(|a| std::ptr::eq(&a.value, x))
+                .and_then(|i| infos[i].clone())
+        };
+        let arg_infos: Vec<ExprInfo> = bound
+            .args
+            .iter()
+            .map(|x| info_of(x))
+            .collect::<Option<_>>()?;
+        let axis_raw = match bound.axis {
+            Some(a) => match int_literal(a) {
+                Some(v) => Some((v, a.span)),
+                None => {
+                    self.error(CheckError::BadOption {
+                        span: a.span,
+                        option: "axis",
+                        reason: "must be an integer literal such as `1` or `-1`".into(),
+                    });
+                    return None;
+                }
+            },
+            None => None,
+        };
+        let keepdims = match bound.keepdims {
+            Some(k) => match &k.kind {
+                ExprKind::Bool(b) => *b,
+                _ => {
+                    self.error(CheckError::BadOption {
+                        span: k.span,
+                        option: "keepdims",
+                        reason: "must be `true` or `false`".into(),
+                    });
+                    return None;
+                }
+            },
+            None => false,
+        };
+        let (info, axis) = self.apply_rule(e, sig, &bound.args, &arg_infos, axis_raw, keepdims)?;
+        self.calls.insert(
+            e.id,
+            CallInfo {
+                callee: Callee::Function(sig.function),
+                args: bound.args.iter().map(|a| a.id).collect(),
+                parameterization: 0,
+                arg_names: bound.names,
+                axis,
+                keepdims,
+            },
+        );
+        Some(info)
+    }
+
+    fn bind_function_args<'a>(
+        &mut self,
+        e: &Expr,
+        sig: &FunctionSig,
+        args: &'a [Arg],
+    ) -> Option<BoundArgs<'a>> {
+        let mut bound = BoundArgs {
+            args: Vec::new(),
+            names: Vec::new(),
+            axis: None,
+            keepdims: None,
+        };
+        let mut named: Vec<(&'static str, &'a Expr)> = Vec::new();
+        let mut positional = Vec::new();
+        let mut ok = true;
+        for a in args {
+            match &a.name {
+                None => positional.push(&a.value),
+                Some(n) if n.name == "axis" && sig.takes_axis => bound.axis = Some(&a.value),
+                Some(n) if n.name == "keepdims" && sig.takes_keepdims => {
+                    bound.keepdims = Some(&a.value)
+                }
+                Some(n) => match sig
+                    .params
+                    .iter()
+                    .find(|p| **p == n.name)
+                    .filter(|_| !sig.variadic)
+                {
+                    Some(p) => named.push((p, &a.value)),
+                    None => {
+                        let mut accepted: Vec<String> =
+                            sig.params.iter().map(|p| p.to_string()).collect();
+                        if sig.takes_axis {
+                            accepted.push("axis".into());
+                        }
+                        if sig.takes_keepdims {
+                            accepted.push("keepdims".into());
+                        }
+                        self.error(CheckError::UnknownArgument {
+                            span: n.span,
+                            callee: sig.name.to_string(),
+                            argument: n.name.clone(),
+                            suggestion: suggest(&n.name, accepted.iter().map(|s| s.as_str())),
+                            accepted,
+                        });
+                        ok = false;
+                    }
+                },
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let expected = if sig.variadic {
+            format!(
+                "at least {} argument{}",
+                sig.params.len(),
+                if sig.params.len() == 1 { "" } else { "s" }
+            )
+        } else {
+            format!(
+                "{} argument{}",
+                sig.params.len(),
+                if sig.params.len() == 1 { "" } else { "s" }
+            )
+        };
+        if sig.variadic {
+            if positional.len() < sig.params.len() {
+                self.error(CheckError::WrongArity {
+                    span: e.span,
+                    callee: sig.name.to_string(),
+                    expected,
+                    found: positional.len(),
+                });
+                return None;
+            }
+            for (i, p) in positional.into_iter().enumerate() {
+                bound.names.push(sig.params[i.min(sig.params.len() - 1)]);
+                bound.args.push(p);
+            }
+            return Some(bound);
+        }
+        if positional.len() > sig.params.len() {
+            self.error(CheckError::WrongArity {
+                span: e.span,
+                callee: sig.name.to_string(),
+                expected,
+                found: positional.len() + named.len(),
+            });
+            return None;
+        }
+        for (i, p) in sig.params.iter().enumerate() {
+            let value = positional
+                .get(i)
+                .copied()
+                .or_else(|| named.iter().find(|(n, _)| n == p).map(|(_, v)| *v));
+            match value {
+                Some(v) => {
+                    bound.args.push(v);
+                    bound.names.push(p);
+                }
+                None => {
+                    self.error(CheckError::MissingArgument {
+                        span: e.span,
+                        callee: sig.name.to_string(),
+                        argument: p.to_string(),
+                    });
+                    return None;
+                }
+            }
+        }
+        Some(bound)
+    }
+
+    /// Applies a function's shape rule. Returns the result and the axis the
+    /// function works along (normalized), if it takes one.
+    fn apply_rule(
+        &mut self,
+        e: &Expr,
+        sig: &FunctionSig,
+        args: &[&Expr],
+        infos: &[ExprInfo],
+        axis: Option<(i64, Span)>,
+        keepdims: bool,
+    ) -> Option<(ExprInfo, Option<usize>)> {
+        let depends = infos.iter().any(|i| i.depends_on_param);
+        let context = format!("`{}`", sig.name);
+        let numeric_args = |me: &mut Self, which: &[usize]| -> bool {
+            which
+                .iter()
+                .fold(true, |ok, &i| ok & me.numeric(args[i], &infos[i], &context))
+        };
+        let axis_of =
+            |me: &mut Self, ndim: usize, default: Option<i64>| -> Result<Option<usize>, ()> {
+                match axis.map(|(a, _)| a).or(default) {
+                    None => Ok(None),
+                    Some(a) => match normalize_axis(a, ndim) {
+                        Some(n) => Ok(Some(n)),
+                        None => {
+                            me.error(CheckError::BadOption {
+                                span: axis.map_or(e.span, |(_, s)| s),
+                                option: "axis",
+                                reason: format!(
+                                    "axis {a} does not exist in a value with {ndim} dimensions"
+                                ),
+                            });
+                            Err(())
+                        }
+                    },
+                }
+            };
+        let result = |ty: Type| ExprInfo {
+            depends_on_param: depends,
+            ..ExprInfo::of(ty)
+        };
+        let size_value = |me: &mut Self, i: usize| -> Option<Dim> {
+            let info = &infos[i];
+            match (&info.value, info.ty.elem, info.ty.is_scalar()) {
+                (Some(v), ElemType::Int, true) => {
+                    if !me.require(
+                        v.clone(),
+                        args[i].span,
+                        format!("the length `{v}` must not be negative"),
+                    ) {
+                        me.error(CheckError::NotASizeExpression {
+                            span: args[i].span,
+                            context: "a length (it is negative here)".into(),
+                        });
+                        return None;
+                    }
+                    Some(v.clone())
+                }
+                _ => {
+                    me.error(CheckError::NotASizeExpression {
+                        span: args[i].span,
+                        context: format!("the length passed to `{}`", sig.name),
+                    });
+                    None
+                }
+            }
+        };
+        match sig.rule {
+            ShapeRule::UnaryReal | ShapeRule::UnaryKeep => {
+                if !numeric_args(self, &[0]) {
+                    return None;
+                }
+                let elem = if sig.rule == ShapeRule::UnaryReal {
+                    ElemType::Real
+                } else {
+                    infos[0].ty.elem
+                };
+                Some((result(Type::array(elem, infos[0].ty.shape.clone())), None))
+            }
+            ShapeRule::BinaryReal => {
+                if !numeric_args(self, &[0, 1]) {
+                    return None;
+                }
+                let shape = self.broadcast_or_report(
+                    e.span,
+                    &context,
+                    (args[0], &infos[0]),
+                    (args[1], &infos[1]),
+                )?;
+                Some((result(Type::array(ElemType::Real, shape)), None))
+            }
+            ShapeRule::AlongAxis => {
+                if !numeric_args(self, &[0]) {
+                    return None;
+                }
+                let shape = infos[0].ty.shape.clone();
+                if shape.is_empty() {
+                    self.error(CheckError::ShapeMismatch {
+                        span: args[0].span,
+                        context: format!("`{}` needs an array", sig.name),
+                        expected: vec![Dim::size("K")],
+                        found: shape,
+                        expected_from: None,
+                        hint: None,
+                    });
+                    return None;
+                }
+                let a = axis_of(self, shape.len(), Some(-1)).ok()?;
+                Some((result(Type::array(ElemType::Real, shape)), a))
+            }
+            ShapeRule::Reduce { real_result } => {
+                if !numeric_args(self, &[0]) {
+                    return None;
+                }
+                let input = &infos[0].ty.shape;
+                let a = axis_of(self, input.len().max(1), None).ok()?;
+                let elem = if real_result {
+                    ElemType::Real
+                } else {
+                    infos[0].ty.elem
+                };
+                let mut info = match a {
+                    None if keepdims => {
+                        result(Type::array(elem, vec![Dim::constant(1); input.len()]))
+                    }
+                    None => result(Type::scalar(elem)),
+                    Some(_) if input.is_empty() => result(Type::scalar(elem)),
+                    Some(ax) => {
+                        let mut shape = input.clone();
+                        if keepdims {
+                            shape[ax] = Dim::constant(1);
+                            result(Type::array(elem, shape))
+                        } else {
+                            shape.remove(ax);
+                            let mut info = result(Type::array(elem, shape.clone()));
+                            info.reduced_axis = Some(ax);
+                            info.origin = Some(ShapeOrigin {
+                                span: e.span,
+                                note: format!(
+                                    "`{}` over axis {ax} removes that axis: {} becomes {}",
+                                    sig.name,
+                                    shape_to_string(input),
+                                    shape_to_string(&shape)
+                                ),
+                            });
+                            info
+                        }
+                    }
+                };
+                if !real_result
+                    && elem == ElemType::Int
+                    && matches!(
+                        sig.function,
+                        builtins::Function::Min | builtins::Function::Max
+                    )
+                {
+                    info.range = infos[0].range.clone();
+                }
+                Some((info, a))
+            }
+            ShapeRule::Dot => {
+                if !numeric_args(self, &[0, 1]) {
+                    return None;
+                }
+                let (a, b) = (&infos[0].ty.shape, &infos[1].ty.shape);
+                if a.len() != 1 || b.len() != 1 || a != b {
+                    self.error(CheckError::ShapeMismatch {
+                        span: args[1].span,
+                        context: "`dot` takes two vectors of one length".into(),
+                        expected: a.clone(),
+                        found: b.clone(),
+                        expected_from: Some(ShapeOrigin {
+                            span: args[0].span,
+                            note: format!("this has shape {}", shape_to_string(a)),
+                        }),
+                        hint: Some("for matrices use `matmul`".into()),
+                    });
+                    return None;
+                }
+                let elem = join_elem(infos[0].ty.elem, infos[1].ty.elem).unwrap_or(ElemType::Real);
+                Some((result(Type::scalar(elem)), None))
+            }
+            ShapeRule::Matmul => {
+                if !numeric_args(self, &[0, 1]) {
+                    return None;
+                }
+                let (a, b) = (&infos[0].ty.shape, &infos[1].ty.shape);
+                let inner_a = a.last();
+                let inner_b = match b.len() {
+                    1 => b.first(),
+                    2 => b.first(),
+                    _ => None,
+                };
+                let shape = match (a.len(), b.len()) {
+                    (1 | 2, 1 | 2) if inner_a == inner_b => {
+                        let mut s: Vec<Dim> = a[..a.len() - 1].to_vec();
+                        s.extend(b[1..].iter().cloned());
+                        Some(s)
+                    }
+                    _ => None,
+                };
+                let Some(shape) = shape else {
+                    self.error(CheckError::ShapeMismatch {
+                        span: args[1].span,
+                        context: "`matmul` needs the last axis of `a` to match the first of `b`"
+                            .into(),
+                        expected: inner_a.cloned().into_iter().collect(),
+                        found: b.clone(),
+                        expected_from: Some(ShapeOrigin {
+                            span: args[0].span,
+                            note: format!("this has shape {}", shape_to_string(a)),
+                        }),
+                        hint: None,
+                    });
+                    return None;
+                };
+                let elem = join_elem(infos[0].ty.elem, infos[1].ty.elem).unwrap_or(ElemType::Real);
+                Some((result(Type::array(elem, shape)), None))
+            }
+            ShapeRule::Concat | ShapeRule::Stack => {
+                let all: Vec<usize> = (0..args.len()).collect();
+                if !numeric_args(self, &all) {
+                    return None;
+                }
+                let first = infos[0].ty.shape.clone();
+                let mut elem = infos[0].ty.elem;
+                let stack = sig.rule == ShapeRule::Stack;
+                let ndim = if stack { first.len() + 1 } else { first.len() };
+                if !stack && first.is_empty() {
+                    self.error(CheckError::ShapeMismatch {
+                        span: args[0].span,
+                        context: "`concat` joins arrays".into(),
+                        expected: vec![Dim::size("n")],
+                        found: first,
+                        expected_from: None,
+                        hint: Some("to build an array from numbers use `[a, b]` or `stack`".into()),
+                    });
+                    return None;
+                }
+                let ax = axis_of(self, ndim, Some(0)).ok()?.unwrap_or(0);
+                let mut total = Some(Dim::constant(0));
+                for (i, info) in infos.iter().enumerate() {
+                    elem = join_elem(elem, info.ty.elem).unwrap_or(ElemType::Real);
+                    let s = &info.ty.shape;
+                    let fits = if stack {
+                        *s == first
+                    } else {
+                        s.len() == first.len()
+                            && s.iter()
+                                .zip(&first)
+                                .enumerate()
+                                .all(|(k, (x, y))| k == ax || x == y)
+                    };
+                    if !fits {
+                        self.error(CheckError::ShapeMismatch {
+                            span: args[i].span,
+                            context: format!("`{}` needs compatible shapes", sig.name),
+                            expected: first.clone(),
+                            found: s.clone(),
+                            expected_from: Some(ShapeOrigin {
+                                span: args[0].span,
+                                note: format!(
+                                    "the first array has shape {}",
+                                    shape_to_string(&first)
+                                ),
+                            }),
+                            hint: None,
+                        });
+                        return None;
+                    }
+                    if !stack {
+                        total = total.and_then(|t| t.add(&s[ax]));
+                    }
+                }
+                let mut shape = first.clone();
+                if stack {
+                    shape.insert(ax, Dim::constant(args.len() as i64));
+                } else {
+                    shape[ax] = total?;
+                }
+                Some((result(Type::array(elem, shape)), Some(ax)))
+            }
+            ShapeRule::Where => {
+                let cond_ok = self.boolean(args[0], &infos[0], "the condition of `where`");
+                let values_ok = numeric_args(self, &[1, 2]);
+                if !(cond_ok && values_ok) {
+                    return None;
+                }
+                let xy = self.broadcast_or_report(
+                    e.span,
+                    &context,
+                    (args[1], &infos[1]),
+                    (args[2], &infos[2]),
+                )?;
+                let xy_info = ExprInfo::of(Type::array(ElemType::Real, xy));
+                let shape = self.broadcast_or_report(
+                    e.span,
+                    &context,
+                    (args[0], &infos[0]),
+                    (args[1], &xy_info),
+                )?;
+                let elem = join_elem(infos[1].ty.elem, infos[2].ty.elem).unwrap_or(ElemType::Real);
+                Some((result(Type::array(elem, shape)), None))
+            }
+            ShapeRule::Arange => {
+                let n = size_value(self, 0)?;
+                let mut info = result(Type::array(ElemType::Int, vec![n.clone()]));
+                info.range = Some(IntRange {
+                    lo: Dim::constant(0),
+                    hi: n,
+                });
+                Some((info, None))
+            }
+            ShapeRule::Constant => {
+                let dims: Vec<Dim> = (0..args.len())
+                    .map(|i| size_value(self, i))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .collect::<Option<_>>()?;
+                Some((result(Type::array(ElemType::Real, dims)), None))
+            }
+            ShapeRule::Fill => {
+                if !numeric_args(self, &[0]) {
+                    return None;
+                }
+                if !infos[0].ty.is_scalar() {
+                    self.error(CheckError::ShapeMismatch {
+                        span: args[0].span,
+                        context: "`fill` takes one number to repeat".into(),
+                        expected: Vec::new(),
+                        found: infos[0].ty.shape.clone(),
+                        expected_from: None,
+                        hint: None,
+                    });
+                    return None;
+                }
+                let dims: Vec<Dim> = (1..args.len())
+                    .map(|i| size_value(self, i))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .collect::<Option<_>>()?;
+                let mut info = result(Type::array(infos[0].ty.elem, dims));
+                info.range = infos[0].range.clone();
+                Some((info, None))
+            }
+        }
+    }
+
+    fn present(&mut self, e: &Expr, callee: &Ident, args: &[Arg]) -> Option<ExprInfo> {
+        let infos: Vec<Option<ExprInfo>> = args.iter().map(|a| self.expr(&a.value)).collect();
+        let [Arg { name: None, value }] = args else {
+            self.error(CheckError::WrongArity {
+                span: e.span,
+                callee: callee.name.clone(),
+                expected: "1 argument".into(),
+                found: args.len(),
+            });
+            return None;
+        };
+        let info = infos.into_iter().next().flatten()?;
+        self.calls.insert(
+            e.id,
+            CallInfo {
+                callee: Callee::Present,
+                args: vec![value.id],
+                parameterization: 0,
+                arg_names: vec!["x"],
+                axis: None,
+                keepdims: false,
+            },
+        );
+        Some(ExprInfo {
+            depends_on_param: info.depends_on_param,
+            ..ExprInfo::of(Type::array(ElemType::Bool, info.ty.shape))
+        })
+    }
+
+    fn set_subtensor(&mut self, e: &Expr, callee: &Ident, args: &[Arg]) -> Option<ExprInfo> {
+        let infos: Vec<Option<ExprInfo>> = args.iter().map(|a| self.expr(&a.value)).collect();
+        let (target, value) = match args {
+            [Arg {
+                name: None,
+                value: t,
+            }, Arg {
+                name: None,
+                value: v,
+            }] => (t, v),
+            _ => {
+                self.error(CheckError::WrongArity {
+                    span: e.span,
+                    callee: callee.name.clone(),
+                    expected: "2 arguments (`x[…]` and the new value)".into(),
+                    found: args.len(),
+                });
+                return None;
+            }
+        };
+        let ExprKind::Index { base, .. } = &target.kind else {
+            self.error(CheckError::TypeMismatch {
+                span: target.span,
+                context: format!("the first argument of `{}`", callee.name),
+                expected: "an indexed array such as `q[a]`".into(),
+                found: infos[0]
+                    .clone()
+                    .map_or(Type::scalar(ElemType::Real), |i| i.ty),
+                hint: Some(format!("write `{}(q[a], value)`", callee.name)),
+            });
+            return None;
+        };
+        let part = infos[0].clone()?;
+        let new_value = infos[1].clone()?;
+        let base_info = self.infos.get(base.id.0 as usize).cloned().flatten()?;
+        if base_info.ty.optional {
+            self.optional_used(base, &base_info);
+            return None;
+        }
+        if !self.numeric(
+            value,
+            &new_value,
+            &format!("the value of `{}`", callee.name),
+        ) {
+            return None;
+        }
+        if base_info.ty.elem == ElemType::Int && new_value.ty.elem == ElemType::Real {
+            self.error(CheckError::TypeMismatch {
+                span: value.span,
+                context: format!("`{}` into an `int` array", callee.name),
+                expected: "an `int` value".into(),
+                found: new_value.ty.clone(),
+                hint: Some("start from a real array, e.g. `[0.0, 0.0]`".into()),
+            });
+            return None;
+        }
+        if broadcast(&part.ty.shape, &new_value.ty.shape).as_ref() != Some(&part.ty.shape) {
+            self.error(CheckError::ShapeMismatch {
+                span: value.span,
+                context: "the new value must fit the indexed part".into(),
+                expected: part.ty.shape.clone(),
+                found: new_value.ty.shape.clone(),
+                expected_from: Some(ShapeOrigin {
+                    span: target.span,
+                    note: format!(
+                        "the indexed part has shape {}",
+                        shape_to_string(&part.ty.shape)
+                    ),
+                }),
+                hint: None,
+            });
+            return None;
+        }
+        let callee_kind = if callee.name == "set_subtensor" {
+            Callee::SetSubtensor
+        } else {
+            Callee::IncSubtensor
+        };
+        self.calls.insert(
+            e.id,
+            CallInfo {
+                callee: callee_kind,
+                args: vec![target.id, value.id],
+                parameterization: 0,
+                arg_names: vec!["x", "value"],
+                axis: None,
+                keepdims: false,
+            },
+        );
+        Some(ExprInfo {
+            depends_on_param: part.depends_on_param || new_value.depends_on_param,
+            ..ExprInfo::of(base_info.ty)
+        })
+    }
+
+    // ---- Distributions ---------------------------------------------------------------------
+
+    /// Checks `dist` as the distribution of a value of type `target` (the
+    /// observed left side of `~`, or a parameter for a prior).
+    fn distribution(
+        &mut self,
+        dist: &Expr,
+        target: &ExprInfo,
+        target_span: Span,
+        is_prior: bool,
+    ) -> Option<(&'static DistributionSig, CallInfo)> {
+        let ExprKind::Call { callee, args } = &dist.kind else {
+            return None;
+        };
+        let infos: Vec<Option<ExprInfo>> = args.iter().map(|a| self.expr(&a.value)).collect();
+        let Some(sig) = builtins::distribution(&callee.name) else {
+            let names = builtins::DISTRIBUTIONS.iter().map(|d| d.name);
+            self.error(CheckError::UnknownDistribution {
+                span: callee.span,
+                name: callee.name.clone(),
+                suggestion: suggest(&callee.name, names),
+                is_function: builtins::function(&callee.name).is_some(),
+            });
+            return None;
+        };
+        // Keyword arguments choose the parameterization; positional ones fill it in order.
+        let keywords: Vec<&Ident> = args.iter().filter_map(|a| a.name.as_ref()).collect();
+        let choice = sig
+            .parameterizations
+            .iter()
+            .position(|names| keywords.iter().all(|k| names.contains(&k.name.as_str())));
+        let Some(choice) = choice else {
+            let accepted: Vec<String> = sig
+                .parameterizations
+                .iter()
+                .flat_map(|p| p.iter())
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>();
+            let mut accepted_unique = accepted.clone();
+            accepted_unique.dedup();
+            let bad = keywords
+                .iter()
+                .find(|k| !accepted.iter().any(|a| a == &k.name))
+                .or(keywords.last())
+                .copied();
+            if let Some(bad) = bad {
+                self.error(CheckError::UnknownArgument {
+                    span: bad.span,
+                    callee: sig.name.to_string(),
+                    argument: bad.name.clone(),
+                    suggestion: suggest(&bad.name, accepted.iter().map(|s| s.as_str())),
+                    accepted: sig
+                        .parameterizations
+                        .iter()
+                        .map(|p| format!("({})", p.join(", ")))
+                        .collect(),
+                });
+            }
+            return None;
+        };
+        let names = sig.parameterizations[choice];
+        let positional: Vec<usize> = (0..args.len())
+            .filter(|i| args[*i].name.is_none())
+            .collect();
+        if positional.len() > names.len() {
+            self.error(CheckError::WrongArity {
+                span: dist.span,
+                callee: sig.name.to_string(),
+                expected: format!(
+                    "{} argument{} ({})",
+                    names.len(),
+                    if names.len() == 1 { "" } else { "s" },
+                    names.join(", ")
+                ),
+                found: args.len(),
+            });
+            return None;
+        }
+        let mut order = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let index = positional.get(i).copied().or_else(|| {
+                args.iter()
+                    .position(|a| a.name.as_ref().is_some_and(|n| n.name == *name))
+            });
+            match index {
+                Some(k) => order.push(k),
+                None => {
+                    self.error(CheckError::MissingArgument {
+                        span: dist.span,
+                        callee: sig.name.to_string(),
+                        argument: name.to_string(),
+                    });
+                    return None;
+                }
+            }
+        }
+        let mut arg_infos = Vec::new();
+        let mut ok = true;
+        for (k, name) in order.iter().zip(names) {
+            let Some(info) = infos[*k].clone() else {
+                ok = false;
+                continue;
+            };
+            let value = &args[*k].value;
+            if !self.numeric(value, &info, &format!("the `{name}` of `{}`", sig.name)) {
+                ok = false;
+                continue;
+            }
+            if sig.int_params.contains(name) && info.ty.elem != ElemType::Int {
+                self.error(CheckError::TypeMismatch {
+                    span: value.span,
+                    context: format!("the `{name}` of `{}`", sig.name),
+                    expected: "an integer".into(),
+                    found: info.ty.clone(),
+                    hint: None,
+                });
+                ok = false;
+                continue;
+            }
+            arg_infos.push((value, info));
+        }
+        if !ok {
+            return None;
+        }
+        // The batch shape of the arguments, and for Categorical the number of categories.
+        let mut categories = None;
+        let mut batch: Vec<Dim> = Vec::new();
+        let mut batch_from: Option<(&Expr, ExprInfo)> = None;
+        for (value, info) in &arg_infos {
+            let mut shape = info.ty.shape.clone();
+            if sig.support == Support::Categories {
+                match shape.pop() {
+                    Some(k) => categories = Some(k),
+                    None => {
+                        self.error(CheckError::ShapeMismatch {
+                            span: value.span,
+                            context: format!(
+                                "`{}` needs its probabilities along the last axis",
+                                sig.name
+                            ),
+                            expected: vec![Dim::size("K")],
+                            found: Vec::new(),
+                            expected_from: None,
+                            hint: None,
+                        });
+                        return None;
+                    }
+                }
+            }
+            let as_info = ExprInfo {
+                ty: Type::array(ElemType::Real, shape.clone()),
+                ..(*info).clone()
+            };
+            batch = match &batch_from {
+                None => shape,
+                Some((prev_expr, prev_info)) => {
+                    let prev_info = prev_info.clone();
+                    self.broadcast_or_report(
+                        dist.span,
+                        &format!("the arguments of `{}`", sig.name),
+                        (prev_expr, &prev_info),
+                        (value, &as_info),
+                    )?
+                }
+            };
+            batch_from = Some((
+                value,
+                ExprInfo {
+                    ty: Type::array(ElemType::Real, batch.clone()),
+                    ..as_info
+                },
+            ));
+        }
+        // The arguments must not expand the observed value (or parameter).
+        if broadcast(&target.ty.shape, &batch).as_ref() != Some(&target.ty.shape) {
+            let what = if is_prior {
+                "the parameter"
+            } else {
+                "the observed value"
+            };
+            self.error(CheckError::ShapeMismatch {
+                span: dist.span,
+                context: format!(
+                    "the arguments of `{}` must broadcast to the shape of {what}",
+                    sig.name
+                ),
+                expected: target.ty.shape.clone(),
+                found: batch,
+                expected_from: Some(ShapeOrigin {
+                    span: target_span,
+                    note: format!("{what} has shape {}", shape_to_string(&target.ty.shape)),
+                }),
+                hint: is_prior
+                    .then(|| "declare the parameter's shape: `param x: real[J] ~ …`".to_string()),
+            });
+            return None;
+        }
+        if is_prior && sig.support.is_discrete() {
+            self.error(CheckError::DiscretePrior {
+                span: dist.span,
+                distribution: sig.name.to_string(),
+            });
+            return None;
+        }
+        if !is_prior {
+            self.check_observed_support(sig, target, target_span, categories.as_ref())?;
+        }
+        let call = CallInfo {
+            callee: Callee::Distribution(sig.distribution),
+            args: order.iter().map(|k| args[*k].value.id).collect(),
+            parameterization: choice,
+            arg_names: names.to_vec(),
+            axis: None,
+            keepdims: false,
+        };
+        self.calls.insert(dist.id, call.clone());
+        Some((sig, call))
+    }
+
+    fn check_observed_support(
+        &mut self,
+        sig: &DistributionSig,
+        target: &ExprInfo,
+        span: Span,
+        categories: Option<&Dim>,
+    ) -> Option<()> {
+        let elem = target.ty.elem;
+        let ok_elem = match sig.support {
+            Support::Binary => matches!(elem, ElemType::Int | ElemType::Bool),
+            s if s.is_discrete() => elem == ElemType::Int,
+            _ => matches!(elem, ElemType::Int | ElemType::Real),
+        };
+        if !ok_elem {
+            self.error(CheckError::TypeMismatch {
+                span,
+                context: format!("a value observed with `{}`", sig.name),
+                expected: if sig.support.is_discrete() {
+                    "integers".into()
+                } else {
+                    "numbers".into()
+                },
+                found: target.ty.clone(),
+                hint: None,
+            });
+            return None;
+        }
+        let Some(range) = target.range.clone() else {
+            return Some(());
+        };
+        let upper = match sig.support {
+            Support::Binary => Some(Dim::constant(2)),
+            Support::Categories => categories.cloned(),
+            _ => None,
+        };
+        let lo_bad = matches!(
+            sig.support,
+            Support::Binary | Support::Categories | Support::Counts | Support::UpToFirstArg
+        ) && range.lo.provably_negative();
+        let hi_bad = upper
+            .as_ref()
+            .and_then(|u| u.sub(&range.hi))
+            .is_some_and(|d| d.provably_negative());
+        if lo_bad || hi_bad {
+            let support = match (&sig.support, &upper) {
+                (_, Some(u)) => format!("0..{u}"),
+                _ => "0, 1, 2, …".to_string(),
+            };
+            let hint = (range.lo.as_constant() == Some(1)).then(|| {
+                format!("`{}` outcomes are 0-based; 1-based codes (as in hBayesDM's data) become `c - 1`", sig.name)
+            });
+            self.error(CheckError::OutcomeOutsideSupport {
+                span,
+                range,
+                support,
+                hint,
+            });
+            return None;
+        }
+        Some(())
+    }
+}
+
+/// The smallest range holding both, when the comparison is provable.
+fn union_range(a: &IntRange, b: &IntRange) -> Option<IntRange> {
+    let pick = |x: &Dim, y: &Dim, smaller: bool| -> Option<Dim> {
+        let d = x.sub(y)?;
+        if d.provably_nonnegative() {
+            Some(if smaller { y.clone() } else { x.clone() })
+        } else if d.provably_negative() {
+            Some(if smaller { x.clone() } else { y.clone() })
+        } else {
+            None
+        }
+    };
+    Some(IntRange {
+        lo: pick(&a.lo, &b.lo, true)?,
+        hi: pick(&a.hi, &b.hi, false)?,
+    })
+}

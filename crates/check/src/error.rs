@@ -1,0 +1,537 @@
+//! Check errors as typed values. Each variant keeps the spans and facts
+//! (both shapes, the ranges) and becomes a plain [`Diagnostic`] in
+//! [`CheckError::to_diagnostic`], the only place their wording lives.
+//! Codes are explained in `docs/errors.md`.
+
+use crate::dim::{shape_to_string, Dim};
+use crate::types::{IntRange, ShapeOrigin, Type};
+use rlc_syntax::ast::Span;
+use rlc_syntax::{Diagnostic, Label};
+
+/// One side of a broadcast: where it is, its shape, where the shape came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operand {
+    pub span: Span,
+    pub shape: Vec<Dim>,
+    pub origin: Option<ShapeOrigin>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckError {
+    UnknownName {
+        span: Span,
+        name: String,
+        suggestion: Option<String>,
+    },
+    Duplicate {
+        span: Span,
+        name: String,
+        previous: Span,
+    },
+    UnknownFunction {
+        span: Span,
+        name: String,
+        suggestion: Option<String>,
+        is_distribution: bool,
+    },
+    UnknownDistribution {
+        span: Span,
+        name: String,
+        suggestion: Option<String>,
+        is_function: bool,
+    },
+    WrongArity {
+        span: Span,
+        callee: String,
+        expected: String,
+        found: usize,
+    },
+    UnknownArgument {
+        span: Span,
+        callee: String,
+        argument: String,
+        accepted: Vec<String>,
+        suggestion: Option<String>,
+    },
+    MissingArgument {
+        span: Span,
+        callee: String,
+        argument: String,
+    },
+    BadOption {
+        span: Span,
+        option: &'static str,
+        reason: String,
+    },
+    BroadcastMismatch {
+        span: Span,
+        operation: String,
+        left: Operand,
+        right: Operand,
+        hint: Option<String>,
+    },
+    ShapeMismatch {
+        span: Span,
+        context: String,
+        expected: Vec<Dim>,
+        found: Vec<Dim>,
+        expected_from: Option<ShapeOrigin>,
+        hint: Option<String>,
+    },
+    ScanLengthMismatch {
+        span: Span,
+        sequences: Vec<(Span, String, Dim)>,
+    },
+    ScanCarryChanged {
+        span: Span,
+        init_span: Span,
+        carry: Type,
+        body: Type,
+        hint: Option<String>,
+    },
+    MissingValue {
+        span: Span,
+        context: String,
+        hint: Option<String>,
+    },
+    IndexOutOfRange {
+        span: Span,
+        range: IntRange,
+        axis: usize,
+        axis_len: Dim,
+        base_span: Span,
+        base_type: Type,
+        hint: Option<String>,
+    },
+    NonIntegerIndex {
+        span: Span,
+        found: Type,
+    },
+    TooManyIndices {
+        span: Span,
+        base_span: Span,
+        base_type: Type,
+        count: usize,
+    },
+    NonStaticSlice {
+        span: Span,
+    },
+    OptionalUsed {
+        span: Span,
+        name: Option<String>,
+        found: Type,
+        declared: Option<Span>,
+    },
+    ObservedDependsOnParam {
+        span: Span,
+        /// The names involved, and whether each is itself a parameter.
+        params: Vec<(String, Span, bool)>,
+        is_declared_param: Option<String>,
+    },
+    DiscretePrior {
+        span: Span,
+        distribution: String,
+    },
+    BoundsOutsideSupport {
+        span: Span,
+        bounds: String,
+        distribution: String,
+        support: String,
+    },
+    TypeMismatch {
+        span: Span,
+        context: String,
+        expected: String,
+        found: Type,
+        hint: Option<String>,
+    },
+    NotASizeExpression {
+        span: Span,
+        context: String,
+    },
+    NotAllowedHere {
+        span: Span,
+        what: String,
+        hint: Option<String>,
+    },
+    OutcomeOutsideSupport {
+        span: Span,
+        range: IntRange,
+        support: String,
+        hint: Option<String>,
+    },
+    UnusedValue {
+        span: Span,
+    },
+}
+
+fn dims(shape: &[Dim]) -> String {
+    shape_to_string(shape)
+}
+
+fn operand_label(operand: &Operand) -> Label {
+    let shape = dims(&operand.shape);
+    match &operand.origin {
+        Some(origin) if origin.span == operand.span => Label::secondary(
+            operand.span,
+            format!("this has shape {shape}: {}", origin.note),
+        ),
+        _ => Label::secondary(operand.span, format!("this has shape {shape}")),
+    }
+}
+
+fn with_hint(d: Diagnostic, hint: &Option<String>) -> Diagnostic {
+    match hint {
+        Some(h) => d.with_hint(h.clone()),
+        None => d,
+    }
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> Option<String> {
+    suggestion.as_ref().map(|s| format!("did you mean `{s}`?"))
+}
+
+impl CheckError {
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        use CheckError as E;
+        match self {
+            E::UnknownName {
+                span,
+                name,
+                suggestion,
+            } => with_hint(
+                Diagnostic::error("E0101", format!("unknown name `{name}`"))
+                    .with_label(Label::primary(*span, "not declared before this point")),
+                &did_you_mean(suggestion),
+            ),
+            E::Duplicate {
+                span,
+                name,
+                previous,
+            } => Diagnostic::error("E0102", format!("`{name}` is declared twice"))
+                .with_label(Label::primary(*span, "declared again here"))
+                .with_label(Label::secondary(*previous, "first declared here"))
+                .with_hint("give the second one another name"),
+            E::UnknownFunction {
+                span,
+                name,
+                suggestion,
+                is_distribution,
+            } => {
+                let d = Diagnostic::error("E0110", format!("unknown function `{name}`"))
+                    .with_label(Label::primary(*span, "no built-in function has this name"));
+                if *is_distribution {
+                    d.with_hint(format!(
+                        "`{name}` is a distribution: use it on the right of `~` (`x ~ {name}(…)`)"
+                    ))
+                } else {
+                    with_hint(d, &did_you_mean(suggestion))
+                }
+            }
+            E::UnknownDistribution {
+                span,
+                name,
+                suggestion,
+                is_function,
+            } => {
+                let d = Diagnostic::error("E0111", format!("unknown distribution `{name}`"))
+                    .with_label(Label::primary(*span, "no built-in distribution has this name"));
+                if *is_function {
+                    d.with_hint(format!("`{name}` is a function, not a distribution; to add an arbitrary term to the log density write `target += …`"))
+                } else {
+                    with_hint(d, &did_you_mean(suggestion))
+                }
+            }
+            E::WrongArity {
+                span,
+                callee,
+                expected,
+                found,
+            } => Diagnostic::error(
+                "E0112",
+                format!("`{callee}` takes {expected}, but {found} were given"),
+            )
+            .with_label(Label::primary(*span, format!("{found} arguments"))),
+            E::UnknownArgument {
+                span,
+                callee,
+                argument,
+                accepted,
+                suggestion,
+            } => {
+                let d = Diagnostic::error(
+                    "E0113",
+                    format!("`{callee}` has no argument named `{argument}`"),
+                )
+                .with_label(Label::primary(*span, "unknown argument"));
+                match did_you_mean(suggestion) {
+                    Some(h) => d.with_hint(h),
+                    None => d.with_hint(format!("`{callee}` takes: {}", accepted.join(", "))),
+                }
+            }
+            E::MissingArgument {
+                span,
+                callee,
+                argument,
+            } => Diagnostic::error(
+                "E0114",
+                format!("`{callee}` is missing its argument `{argument}`"),
+            )
+            .with_label(Label::primary(*span, format!("`{argument}` is not given"))),
+            E::BadOption {
+                span,
+                option,
+                reason,
+            } => Diagnostic::error("E0115", format!("invalid `{option}=`: {reason}"))
+                .with_label(Label::primary(*span, reason.clone())),
+            E::BroadcastMismatch {
+                span,
+                operation,
+                left,
+                right,
+                hint,
+            } => {
+                let mut d = Diagnostic::error(
+                    "E0120",
+                    format!(
+                        "shapes {} and {} cannot be broadcast together in {operation}",
+                        dims(&left.shape),
+                        dims(&right.shape)
+                    ),
+                )
+                .with_label(Label::primary(*span, "these operands do not broadcast"))
+                .with_label(operand_label(left))
+                .with_label(operand_label(right));
+                for operand in [left, right] {
+                    if let Some(origin) = operand.origin.as_ref().filter(|o| o.span != operand.span) {
+                        d = d.with_label(Label::secondary(origin.span, origin.note.clone()));
+                    }
+                }
+                with_hint(d, hint)
+            }
+            E::ShapeMismatch {
+                span,
+                context,
+                expected,
+                found,
+                expected_from,
+                hint,
+            } => {
+                let mut d = Diagnostic::error(
+                    "E0121",
+                    format!(
+                        "{context}: expected shape {}, found {}",
+                        dims(expected),
+                        dims(found)
+                    ),
+                )
+                .with_label(Label::primary(
+                    *span,
+                    format!("this has shape {}", dims(found)),
+                ));
+                if let Some(origin) = expected_from {
+                    d = d.with_label(Label::secondary(origin.span, origin.note.clone()));
+                }
+                with_hint(d, hint)
+            }
+            E::ScanLengthMismatch { span, sequences } => {
+                let mut d = Diagnostic::error(
+                    "E0130",
+                    "the sequences of this scan have different lengths",
+                )
+                .with_label(Label::primary(*span, "scan over sequences of unequal length"));
+                for (seq_span, name, len) in sequences {
+                    d = d.with_label(Label::secondary(
+                        *seq_span,
+                        format!("`{name}` has length {len}"),
+                    ));
+                }
+                d.with_hint("slice the sequences to one length, e.g. `x[1:]` and `y[:-1]`")
+            }
+            E::ScanCarryChanged {
+                span,
+                init_span,
+                carry,
+                body,
+                hint,
+            } => with_hint(
+                Diagnostic::error(
+                    "E0131",
+                    format!("the scan body changes the carry from {carry} to {body}"),
+                )
+                .with_label(Label::primary(*span, format!("the next carry is {body}")))
+                .with_label(Label::secondary(
+                    *init_span,
+                    format!("the carry starts as {carry}"),
+                )),
+                hint,
+            ),
+            E::MissingValue {
+                span,
+                context,
+                hint,
+            } => with_hint(
+                Diagnostic::error("E0132", format!("{context} has no value"))
+                    .with_label(Label::primary(*span, "a value is needed here")),
+                hint,
+            ),
+            E::IndexOutOfRange {
+                span,
+                range,
+                axis,
+                axis_len,
+                base_span,
+                base_type,
+                hint,
+            } => with_hint(
+                Diagnostic::error(
+                    "E0140",
+                    format!("index out of range: axis {axis} has length {axis_len}"),
+                )
+                .with_label(Label::primary(*span, format!("this index is in {range}")))
+                .with_label(Label::secondary(
+                    *base_span,
+                    format!("this has type {base_type}"),
+                )),
+                hint,
+            ),
+            E::NonIntegerIndex { span, found } => Diagnostic::error(
+                "E0141",
+                format!("an index must be an integer, found {found}"),
+            )
+            .with_label(Label::primary(*span, format!("this is {found}"))),
+            E::TooManyIndices {
+                span,
+                base_span,
+                base_type,
+                count,
+            } => Diagnostic::error(
+                "E0142",
+                format!(
+                    "{count} indices for a value with {} dimensions",
+                    base_type.shape.len()
+                ),
+            )
+            .with_label(Label::primary(*span, "too many indices"))
+            .with_label(Label::secondary(
+                *base_span,
+                format!("this has type {base_type}"),
+            )),
+            E::NonStaticSlice { span } => Diagnostic::error(
+                "E0143",
+                "slice bounds must be integer constants or size expressions",
+            )
+            .with_label(Label::primary(*span, "the length of this slice is not known when compiling"))
+            .with_hint("use a gather index (`x[arange(n)]`) or `where` for data-dependent selections"),
+            E::OptionalUsed {
+                span,
+                name,
+                found,
+                declared,
+            } => {
+                let what = name
+                    .as_ref()
+                    .map(|n| format!("`{n}`"))
+                    .unwrap_or_else(|| "this value".to_string());
+                let mut d = Diagnostic::error(
+                    "E0150",
+                    format!("{what} may be missing ({found}) and is used without `present`"),
+                )
+                .with_label(Label::primary(*span, format!("{what} may be missing here")));
+                if let Some(decl) = declared {
+                    d = d.with_label(Label::secondary(*decl, "declared optional here"));
+                }
+                let hint = match name {
+                    Some(n) => format!(
+                        "handle the missing case: `if present({n}) {{ … }} else {{ … }}`"
+                    ),
+                    None => "bind it to a name with `let` and test it with `present(…)`".into(),
+                };
+                d.with_hint(hint)
+            }
+            E::ObservedDependsOnParam {
+                span,
+                params,
+                is_declared_param,
+            } => {
+                let mut d = Diagnostic::error(
+                    "E0160",
+                    "the left side of `~` depends on a parameter",
+                )
+                .with_label(Label::primary(*span, "this must be observed data"));
+                for (name, decl, is_param) in params {
+                    let note = if *is_param {
+                        format!("`{name}` is a parameter")
+                    } else {
+                        format!("`{name}` depends on a parameter")
+                    };
+                    d = d.with_label(Label::secondary(*decl, note));
+                }
+                match is_declared_param {
+                    Some(name) => d.with_hint(format!(
+                        "priors belong to the declaration: write `param {name} ~ Dist(…)` (with its type) instead of a separate `{name} ~ …` statement"
+                    )),
+                    None => d.with_hint("to add a term that depends on parameters, write `target += …`"),
+                }
+            }
+            E::DiscretePrior { span, distribution } => Diagnostic::error(
+                "E0161",
+                format!("`{distribution}` is a discrete distribution and cannot be a parameter's prior"),
+            )
+            .with_label(Label::primary(*span, "parameters are continuous"))
+            .with_hint("discrete unknowns must be marginalized out with `target += logsumexp(…)`"),
+            E::BoundsOutsideSupport {
+                span,
+                bounds,
+                distribution,
+                support,
+            } => Diagnostic::error(
+                "E0162",
+                format!("the bounds {bounds} are wider than the support {support} of `{distribution}`"),
+            )
+            .with_label(Label::primary(*span, "outside the prior's support"))
+            .with_hint(format!("remove the bounds: `{distribution}` already constrains the parameter to {support}")),
+            E::TypeMismatch {
+                span,
+                context,
+                expected,
+                found,
+                hint,
+            } => with_hint(
+                Diagnostic::error(
+                    "E0170",
+                    format!("{context}: expected {expected}, found {found}"),
+                )
+                .with_label(Label::primary(*span, format!("this is {found}"))),
+                hint,
+            ),
+            E::NotASizeExpression { span, context } => Diagnostic::error(
+                "E0171",
+                format!("{context} must be a size expression"),
+            )
+            .with_label(Label::primary(*span, "not known when the model is compiled"))
+            .with_hint("use integer literals and declared sizes with `+`, `-` and `*`, e.g. `T - 1`"),
+            E::NotAllowedHere { span, what, hint } => with_hint(
+                Diagnostic::error("E0180", format!("{what} is not allowed here"))
+                    .with_label(Label::primary(*span, "not allowed here")),
+                hint,
+            ),
+            E::OutcomeOutsideSupport {
+                span,
+                range,
+                support,
+                hint,
+            } => with_hint(
+                Diagnostic::error(
+                    "E0163",
+                    format!("observed values in {range} fall outside the distribution's support {support}"),
+                )
+                .with_label(Label::primary(*span, format!("this is in {range}"))),
+                hint,
+            ),
+            E::UnusedValue { span } => Diagnostic::warning("W0101", "this value is never used")
+                .with_label(Label::primary(*span, "computed and discarded"))
+                .with_hint("bind it with `let`, or observe it with `~`"),
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The checker of `.rlm` programs: name resolution (with "did you mean"),
+//! element types, symbolic shapes over the declared sizes with NumPy
+//! broadcasting, integer ranges proved against array bounds, optionality
+//! narrowed by `present(…)`, the shapes of built-in functions and
+//! distributions (a table, `builtins`), scan rules, and the rule that the
+//! left side of `~` is observed data.
+//!
+//! Checking never stops at the first error: [`check`] returns the [`Model`]
+//! (the AST plus side tables of inferred facts, the input of IR lowering)
+//! together with every error found. This crate knows nothing of the IR,
+//! the data files or the terminal. Its tests: unit tests here, and the UI
+//! corpus in the workspace's `tests/check/{ok,err}/` run by `tests/ui.rs`.
+
+pub mod builtins;
+mod checker;
+pub mod dim;
+pub mod error;
+pub mod model;
+mod report;
+pub mod types;
+
+pub use dim::Dim;
+pub use error::CheckError;
+pub use model::*;
+pub use report::shapes_report;
+pub use types::{ExprInfo, IntRange, Type};
+
+use rlc_syntax::ast::Program;
+use rlc_syntax::Diagnostic;
+
+/// Checks a parsed program.
+pub fn check(program: Program) -> (Model, Vec<CheckError>) {
+    let mut checker = checker::Checker::new(program.expr_count);
+    checker.program(&program);
+    checker.finish(program)
+}
+
+/// The front end in one call: parse and check `source`, returning the model
+/// (when there are no errors) and all diagnostics (errors and warnings).
+pub fn compile(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
+    let parsed = rlc_syntax::parse(source);
+    let mut diagnostics: Vec<Diagnostic> =
+        parsed.errors.iter().map(|e| e.to_diagnostic()).collect();
+    let (model, errors) = check(parsed.program);
+    diagnostics.extend(errors.iter().map(|e| e.to_diagnostic()));
+    let failed = diagnostics.iter().any(|d| d.is_error());
+    (if failed { None } else { Some(model) }, diagnostics)
+}

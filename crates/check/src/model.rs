@@ -1,0 +1,153 @@
+//! The checked model: the AST together with side tables of everything the
+//! checker inferred. This is the input of IR lowering, which therefore never
+//! re-derives a type, a shape or a name resolution.
+
+use crate::builtins::{Distribution, Function};
+use crate::dim::Dim;
+use crate::types::{ExprInfo, IntRange};
+use rlc_syntax::ast::{ExprId, Program, Span};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SymbolId(pub u32);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SymbolKind {
+    Size { group_by: Option<String> },
+    Data,
+    Param,
+    Let,
+    Out,
+    LoopVar,
+    ScanCarry,
+    ScanElement,
+}
+
+/// A named value and what is known about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Symbol {
+    pub name: String,
+    pub kind: SymbolKind,
+    pub info: ExprInfo,
+    /// The name at its definition.
+    pub span: Span,
+    /// Where its shape was decided (the declared type or the bound value).
+    pub shape_span: Span,
+    /// Declared at the model level (not inside a loop, scan or branch).
+    pub top_level: bool,
+}
+
+/// What a call resolved to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callee {
+    Function(Function),
+    Distribution(Distribution),
+    Present,
+    SetSubtensor,
+    IncSubtensor,
+}
+
+/// A resolved call: arguments in the signature's order (keyword arguments
+/// placed at their position), and the options as constants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallInfo {
+    pub callee: Callee,
+    pub args: Vec<ExprId>,
+    /// For distributions, which parameterization (`p` or `logits`, …).
+    pub parameterization: usize,
+    /// The parameter names of the chosen parameterization, in `args` order.
+    pub arg_names: Vec<&'static str>,
+    /// `axis=`, normalized to be non-negative.
+    pub axis: Option<usize>,
+    pub keepdims: bool,
+}
+
+/// How one position of `x[…]` indexes its axis, in source order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AxisIndex {
+    /// One element; `constant` is set for a literal index, with negative
+    /// literals already counted from the end.
+    Scalar {
+        constant: Option<Dim>,
+        needs_bounds_check: bool,
+    },
+    /// A slice with static bounds, negative bounds already resolved.
+    Slice { start: Dim, stop: Dim },
+    /// An integer array of indices.
+    Gather { needs_bounds_check: bool },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexInfo {
+    pub axes: Vec<AxisIndex>,
+}
+
+/// One end of a parameter's constraint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    Const(f64),
+    /// An expression (e.g. `Uniform(a, b)`'s arguments), with its span.
+    Expr(ExprId, Span),
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Constraint {
+    pub lower: Option<Bound>,
+    pub upper: Option<Bound>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamInfo {
+    pub symbol: SymbolId,
+    pub constraint: Constraint,
+    /// The prior's call expression (resolved in `calls`).
+    pub prior: Option<ExprId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataInfo {
+    pub symbol: SymbolId,
+    pub int_range: Option<IntRange>,
+    pub interval: Option<(f64, f64)>,
+}
+
+/// A fact about the sizes that the compiler could not prove and the data
+/// loader must check: `expr >= 0`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizeRequirement {
+    pub nonnegative: Dim,
+    pub span: Span,
+    pub why: String,
+}
+
+/// A checked program.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub program: Program,
+    /// Indexed by `ExprId`; `None` where checking failed.
+    pub exprs: Vec<Option<ExprInfo>>,
+    pub symbols: Vec<Symbol>,
+    /// The symbol each name expression refers to.
+    pub names: HashMap<ExprId, SymbolId>,
+    /// The symbol each definition introduces, keyed by its name's start offset.
+    pub bindings: HashMap<usize, SymbolId>,
+    pub calls: HashMap<ExprId, CallInfo>,
+    pub indexes: HashMap<ExprId, IndexInfo>,
+    pub sizes: Vec<SymbolId>,
+    pub data: Vec<DataInfo>,
+    pub params: Vec<ParamInfo>,
+    pub outs: Vec<SymbolId>,
+    pub size_requirements: Vec<SizeRequirement>,
+}
+
+impl Model {
+    pub fn symbol(&self, id: SymbolId) -> &Symbol {
+        &self.symbols[id.0 as usize]
+    }
+    pub fn info(&self, id: ExprId) -> Option<&ExprInfo> {
+        self.exprs.get(id.0 as usize).and_then(|i| i.as_ref())
+    }
+    pub fn binding(&self, name_span: Span) -> Option<SymbolId> {
+        self.bindings.get(&name_span.start).copied()
+    }
+}

@@ -1,0 +1,81 @@
+//! `rlc check --emit shapes`: each model-level binding with its inferred type.
+
+use crate::model::{Bound, Model, SymbolKind};
+use std::fmt::Write;
+
+/// One line per model-level declaration or binding, in source order:
+/// `kind name: type`, with integer ranges and parameter constraints.
+pub fn shapes_report(model: &Model, source: &str) -> String {
+    let mut out = String::new();
+    let mut top_level: Vec<_> = model
+        .bindings
+        .values()
+        .map(|id| (*id, model.symbol(*id)))
+        .filter(|(_, s)| s.top_level)
+        .collect();
+    top_level.sort_by_key(|(_, s)| s.span.start);
+    let bound_text = |b: &Bound| match b {
+        Bound::Const(c) if c.is_infinite() => {
+            if *c > 0.0 {
+                "inf".to_string()
+            } else {
+                "-inf".to_string()
+            }
+        }
+        Bound::Const(c) => format!("{c}"),
+        Bound::Expr(_, span) => source.get(span.range()).unwrap_or("…").to_string(),
+    };
+    for (id, sym) in top_level {
+        let kind = match &sym.kind {
+            SymbolKind::Size { .. } => "size",
+            SymbolKind::Data => "data",
+            SymbolKind::Param => "param",
+            SymbolKind::Let => "let",
+            SymbolKind::Out => "out",
+            _ => continue,
+        };
+        let _ = write!(out, "{kind:<5} {}: {}", sym.name, sym.info.ty);
+        match &sym.kind {
+            SymbolKind::Size { group_by } => {
+                if let Some(col) = group_by {
+                    let _ = write!(out, " (rows grouped by column `{col}`)");
+                }
+            }
+            SymbolKind::Param => {
+                if let Some(p) = model.params.iter().find(|p| p.symbol == id) {
+                    let c = &p.constraint;
+                    if c.lower.is_some() || c.upper.is_some() {
+                        let lo = c.lower.as_ref().map_or("-inf".to_string(), bound_text);
+                        let hi = c.upper.as_ref().map_or("inf".to_string(), bound_text);
+                        let _ = write!(out, " in ({lo}, {hi})");
+                    }
+                }
+            }
+            _ => {
+                if let Some(range) = &sym.info.range {
+                    let _ = write!(out, " in {range}");
+                }
+                if let Some(d) = model.data.iter().find(|d| d.symbol == id) {
+                    if let Some((lo, hi)) = d.interval {
+                        let _ = write!(out, " in ({lo}, {hi})");
+                    }
+                }
+                if sym.info.depends_on_param {
+                    out.push_str("  (depends on parameters)");
+                }
+            }
+        }
+        out.push('\n');
+    }
+    if !model.size_requirements.is_empty() {
+        out.push_str("checked when data loads:\n");
+        let mut seen = Vec::new();
+        for r in &model.size_requirements {
+            if !seen.contains(&&r.nonnegative) {
+                seen.push(&r.nonnegative);
+                let _ = writeln!(out, "  {} >= 0 ({})", r.nonnegative, r.why);
+            }
+        }
+    }
+    out
+}
