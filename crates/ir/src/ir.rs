@@ -1,0 +1,309 @@
+//! The IR's in-memory form: functions made of regions of SSA operations on
+//! typed tensors with symbolic shapes.
+//!
+//! Conventions every pass relies on (checked by `verify`):
+//! * Every value has one definition: a region argument or an op result.
+//!   Its type (element type and symbolic shape) is in `Function::values`.
+//! * A region uses only its own arguments and values defined earlier in
+//!   itself. Nothing is captured implicitly: loops and branches receive the
+//!   outer values they need as explicit *captures*, so a region's free
+//!   variables are exactly its arguments.
+//! * Elementwise ops take operands of identical shape; broadcasting is an
+//!   explicit `BroadcastTo` (whose adjoint is `SumTo`).
+//! * Integers and booleans are carried as `Int`/`Bool` values; a missing
+//!   data cell is NaN, tested by `IsPresent`.
+
+pub use rlc_check::model::AxisIndex;
+pub use rlc_check::Dim;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Elem {
+    Real,
+    Int,
+    Bool,
+}
+
+impl fmt::Display for Elem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Elem::Real => "real",
+            Elem::Int => "int",
+            Elem::Bool => "bool",
+        })
+    }
+}
+
+/// The type of a value: element type and symbolic shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TensorType {
+    pub elem: Elem,
+    pub shape: Vec<Dim>,
+}
+
+impl TensorType {
+    pub fn scalar(elem: Elem) -> TensorType {
+        TensorType {
+            elem,
+            shape: Vec::new(),
+        }
+    }
+    pub fn new(elem: Elem, shape: Vec<Dim>) -> TensorType {
+        TensorType { elem, shape }
+    }
+    pub fn real(shape: Vec<Dim>) -> TensorType {
+        TensorType::new(Elem::Real, shape)
+    }
+    pub fn is_scalar(&self) -> bool {
+        self.shape.is_empty()
+    }
+}
+
+impl fmt::Display for TensorType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.elem)?;
+        if !self.shape.is_empty() {
+            let dims: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
+            write!(f, "[{}]", dims.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// A value: an index into `Function::values`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueId(pub u32);
+
+impl fmt::Display for ValueId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "%{}", self.0)
+    }
+}
+
+/// Elementwise operations of one operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Neg,
+    /// Boolean negation.
+    Not,
+    Exp,
+    Log,
+    Log1p,
+    Expm1,
+    Sqrt,
+    Abs,
+    /// `log(1 + exp(x))`, computed without overflow (softplus).
+    Log1pExp,
+    /// `1 / (1 + exp(-x))`.
+    Logistic,
+    Lgamma,
+    /// The derivative of `Lgamma`.
+    Digamma,
+    /// The derivative of `Digamma`.
+    Trigamma,
+    /// The standard normal CDF.
+    Phi,
+}
+
+/// Elementwise operations of two operands of one shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Max,
+    Min,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReduceOp {
+    Sum,
+    Prod,
+    Max,
+    Min,
+    /// `log(sum(exp(x)))`, stabilized by the maximum.
+    LogSumExp,
+}
+
+/// A sequence of operations with arguments and results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub args: Vec<ValueId>,
+    pub ops: Vec<Op>,
+    pub results: Vec<ValueId>,
+}
+
+/// One operation: its kind, operands and result values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Op {
+    pub kind: OpKind,
+    pub args: Vec<ValueId>,
+    pub results: Vec<ValueId>,
+}
+
+/// What an operation computes. Result types are in `Function::values`; the
+/// comment on each kind gives its operands (`args`) and results.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpKind {
+    /// A scalar constant of the result's element type. No args.
+    Const(f64),
+    /// The integer value of a size expression such as `T - 1` (an `int`
+    /// scalar), known when the data's sizes are. No args.
+    SizeOf(Dim),
+    /// `arange`: the result `int[n]` holds `0, 1, …, n-1`. No args.
+    Iota,
+    /// The result shape filled with the scalar `args[0]`.
+    Fill,
+    /// `args[0]` broadcast (NumPy rules) to the result shape.
+    BroadcastTo,
+    /// The adjoint of `BroadcastTo`: `args[0]` summed over the axes that
+    /// broadcasting would add or stretch, giving the (smaller) result shape.
+    SumTo,
+    /// `args[0]` with the result's shape and the same elements in row-major order.
+    Reshape,
+    /// Swaps the two axes of a matrix `args[0]`.
+    Transpose,
+    /// Joins `args` along `axis`.
+    Concat { axis: usize },
+    /// Elementwise on `args[0]`.
+    Unary(UnaryOp),
+    /// Elementwise on `args[0]`, `args[1]` of one shape.
+    Binary(BinaryOp),
+    /// Elementwise `args[0] ? args[1] : args[2]`, all of one shape.
+    Select,
+    /// `args[0]` converted to the result's element type (int/bool to real).
+    Cast,
+    /// Elementwise: `args[0]` is not a missing (NaN) cell.
+    IsPresent,
+    /// Reduces `args[0]` over `axis` (removing it), or over all axes to a scalar.
+    Reduce { op: ReduceOp, axis: Option<usize> },
+    /// Matrix product of `args[0]` and `args[1]` (1-D or 2-D, as NumPy's `@`).
+    Matmul,
+    /// `args[0][plan]`: one `AxisIndex` per leading axis; the dynamic
+    /// indices (scalar indices without a constant, and gathers) follow in
+    /// `args[1..]` in plan order. When the plan has gathers, every index is a
+    /// gather and all index arrays have one shape (the lowering broadcasts
+    /// them); the result places that shape as NumPy does.
+    Index { plan: Vec<AxisIndex> },
+    /// `set_subtensor(args[0][plan], args[1])`: a copy of `args[0]` with the
+    /// indexed part replaced by `args[1]` (already of the part's shape);
+    /// dynamic indices follow in `args[2..]`.
+    IndexSet { plan: Vec<AxisIndex> },
+    /// `inc_subtensor(args[0][plan], args[1])`: a copy of `args[0]` with
+    /// `args[1]` added to the indexed part; repeated indices accumulate.
+    IndexInc { plan: Vec<AxisIndex> },
+    /// The parameters' unconstrained coordinates `theta[offset ..]`, as many
+    /// as the result has elements, reshaped row-major. `args[0]` is `theta`.
+    ThetaSlice { offset: Dim },
+    /// A loop carrying values across steps. `args` = carry inits, then
+    /// sequences (stepped along their leading axis, all of one length), then
+    /// captures. The body's args are the carries, one element of each
+    /// sequence, and the captures; its results are the next carries, then
+    /// per-step outputs. The op's results are the final carries, then each
+    /// per-step output stacked along a new leading axis. With `reverse` the
+    /// steps run from the last element to the first (outputs still stacked
+    /// by element index).
+    Scan {
+        body: Region,
+        carries: usize,
+        sequences: usize,
+        reverse: bool,
+    },
+    /// A loop with independent iterations over `args[0]..args[1]` (ints).
+    /// The body's args are the iteration index and the captures `args[2..]`;
+    /// its results are real tensors (of the op's result types), summed over
+    /// the iterations into the op's results (zeros when there are none).
+    /// Iterations may run in any order or in parallel.
+    For { body: Region },
+    /// Runs `then_region` if the bool scalar `args[0]` is true, else
+    /// `else_region`; both take the captures `args[1..]` and yield the results.
+    If {
+        then_region: Region,
+        else_region: Region,
+    },
+}
+
+/// What a function argument is bound to when the function is called.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The unconstrained parameter vector (`real[dim]`).
+    Theta,
+    /// A data variable, by its declared name.
+    Data(String),
+}
+
+/// A function: its body's arguments are bound to `inputs` in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    pub name: String,
+    pub values: Vec<TensorType>,
+    pub inputs: Vec<Input>,
+    pub body: Region,
+}
+
+impl Function {
+    pub fn new(name: impl Into<String>) -> Function {
+        Function {
+            name: name.into(),
+            values: Vec::new(),
+            inputs: Vec::new(),
+            body: Region {
+                args: Vec::new(),
+                ops: Vec::new(),
+                results: Vec::new(),
+            },
+        }
+    }
+
+    /// A fresh value of type `ty`.
+    pub fn new_value(&mut self, ty: TensorType) -> ValueId {
+        let id = ValueId(self.values.len() as u32);
+        self.values.push(ty);
+        id
+    }
+
+    pub fn ty(&self, v: ValueId) -> &TensorType {
+        &self.values[v.0 as usize]
+    }
+}
+
+/// The compiled forms of a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelIr {
+    /// `theta, data… -> (lp)`: the log density on the unconstrained scale,
+    /// log-Jacobians included.
+    pub log_density: Function,
+    /// `theta, data… -> (params…, outs…)`: the constrained parameters and the
+    /// `out` values, for writing draws.
+    pub generated: Function,
+    /// The parameters in declaration order with their shapes and their
+    /// offsets in `theta` (row-major).
+    pub params: Vec<ParamLayout>,
+    /// The `out` values in declaration order.
+    pub outs: Vec<OutLayout>,
+    /// The number of unconstrained coordinates.
+    pub dim: Dim,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamLayout {
+    pub name: String,
+    pub shape: Vec<Dim>,
+    pub offset: Dim,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutLayout {
+    pub name: String,
+    pub ty: TensorType,
+}

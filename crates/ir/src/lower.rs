@@ -1,0 +1,1592 @@
+//! Lowering: from the checked model (AST plus the checker's side tables) to
+//! the IR. This is the only module of the IR crate that reads the AST.
+//!
+//! The log density is threaded explicitly: every `~` and `target +=` adds
+//! to the current region's accumulated target; a scan whose body observes
+//! data carries its target as an extra real carry, a `for` loop returns the
+//! sum of its iterations' targets, and an `if` returns its branch's target.
+//! Parameters are read from `theta` on the unconstrained scale and mapped to
+//! their constraint (Stan's transforms), with the log-Jacobian added.
+
+use crate::ir::*;
+use rlc_check::builtins::{Distribution as D, Function as F};
+use rlc_check::dim::broadcast;
+use rlc_check::model::{AxisIndex, Bound, Callee, Model, SymbolId, SymbolKind};
+use rlc_check::types::ElemType;
+use rlc_check::ExprInfo;
+use rlc_syntax::ast::{self, Block, Expr, ExprKind, IndexItem, Item, SequenceSource, Stmt};
+use std::collections::{HashMap, HashSet};
+use std::f64::consts::PI;
+use std::fmt;
+
+/// A model the lowering cannot handle yet (the checker accepted it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LowerError {
+    pub message: String,
+    pub span: ast::Span,
+}
+
+impl fmt::Display for LowerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+type Result<T> = std::result::Result<T, LowerError>;
+
+fn unsupported(span: ast::Span, message: impl Into<String>) -> LowerError {
+    LowerError {
+        message: message.into(),
+        span,
+    }
+}
+
+/// Lowers a checked model to its log-density and generated-quantities functions.
+pub fn lower(model: &Model) -> Result<ModelIr> {
+    let mut params = Vec::new();
+    let mut offset = Dim::constant(0);
+    for p in &model.params {
+        let sym = model.symbol(p.symbol);
+        let shape = sym.info.ty.shape.clone();
+        let count = shape
+            .iter()
+            .try_fold(Dim::constant(1), |acc, d| acc.mul(d))
+            .ok_or_else(|| {
+                unsupported(
+                    sym.span,
+                    format!(
+                        "parameter `{}` has a shape whose size is a product of two sizes; only one size per parameter is supported",
+                        sym.name
+                    ),
+                )
+            })?;
+        params.push(ParamLayout {
+            name: sym.name.clone(),
+            shape,
+            offset: offset.clone(),
+        });
+        offset = offset
+            .add(&count)
+            .ok_or_else(|| unsupported(sym.span, "too many parameters"))?;
+    }
+    let outs = model
+        .outs
+        .iter()
+        .map(|id| {
+            let sym = model.symbol(*id);
+            OutLayout {
+                name: sym.name.clone(),
+                ty: tensor_type(&sym.info),
+            }
+        })
+        .collect();
+    let log_density = Lowering::new(model, &params, true).run()?;
+    let generated = Lowering::new(model, &params, false).run()?;
+    Ok(ModelIr {
+        log_density,
+        generated,
+        params,
+        outs,
+        dim: offset,
+    })
+}
+
+fn elem_of(e: ElemType) -> Elem {
+    match e {
+        ElemType::Int => Elem::Int,
+        ElemType::Real => Elem::Real,
+        ElemType::Bool => Elem::Bool,
+    }
+}
+
+fn tensor_type(info: &ExprInfo) -> TensorType {
+    TensorType::new(elem_of(info.ty.elem), info.ty.shape.clone())
+}
+
+/// One region being built: its ops, which values it can see, and the outer
+/// values it captures (outer value in the parent, argument here).
+struct Frame {
+    fixed_args: Vec<ValueId>,
+    ops: Vec<Op>,
+    defined: HashSet<ValueId>,
+    captures: Vec<(ValueId, ValueId)>,
+    capture_map: HashMap<ValueId, ValueId>,
+    /// The log density accumulated in this region so far.
+    target: Option<ValueId>,
+}
+
+impl Frame {
+    fn new(fixed_args: Vec<ValueId>) -> Frame {
+        Frame {
+            defined: fixed_args.iter().copied().collect(),
+            fixed_args,
+            ops: Vec::new(),
+            captures: Vec::new(),
+            capture_map: HashMap::new(),
+            target: None,
+        }
+    }
+}
+
+struct Lowering<'m> {
+    model: &'m Model,
+    params: &'m [ParamLayout],
+    /// Whether `~`/`target +=` are lowered (the log density) or skipped
+    /// (generated quantities).
+    with_target: bool,
+    func: Function,
+    frames: Vec<Frame>,
+    env: HashMap<SymbolId, ValueId>,
+}
+
+impl<'m> Lowering<'m> {
+    fn new(model: &'m Model, params: &'m [ParamLayout], with_target: bool) -> Lowering<'m> {
+        let name = if with_target {
+            "log_density"
+        } else {
+            "generated"
+        };
+        Lowering {
+            model,
+            params,
+            with_target,
+            func: Function::new(name),
+            frames: Vec::new(),
+            env: HashMap::new(),
+        }
+    }
+
+    // ---- Building blocks ---------------------------------------------------------
+
+    fn frame(&mut self) -> &mut Frame {
+        self.frames.last_mut().expect("lowering always has a frame")
+    }
+
+    /// The value `v` as seen from the current region, capturing it through
+    /// every enclosing region that does not define it.
+    fn use_value(&mut self, v: ValueId) -> ValueId {
+        let level = self.frames.len() - 1;
+        self.resolve(v, level)
+    }
+
+    fn resolve(&mut self, v: ValueId, level: usize) -> ValueId {
+        let frame = &self.frames[level];
+        if frame.defined.contains(&v) {
+            return v;
+        }
+        if let Some(local) = frame.capture_map.get(&v) {
+            return *local;
+        }
+        if level == 0 {
+            // A value defined in no enclosing region is a lowering bug; the
+            // verifier reports it with the printed function.
+            return v;
+        }
+        let outer = self.resolve(v, level - 1);
+        let ty = self.func.ty(v).clone();
+        let arg = self.func.new_value(ty);
+        let frame = &mut self.frames[level];
+        frame.captures.push((outer, arg));
+        frame.capture_map.insert(v, arg);
+        frame.defined.insert(arg);
+        arg
+    }
+
+    fn emit(
+        &mut self,
+        kind: OpKind,
+        args: &[ValueId],
+        result_types: Vec<TensorType>,
+    ) -> Vec<ValueId> {
+        let args: Vec<ValueId> = args.iter().map(|a| self.use_value(*a)).collect();
+        let results: Vec<ValueId> = result_types
+            .into_iter()
+            .map(|t| self.func.new_value(t))
+            .collect();
+        let frame = self.frame();
+        frame.defined.extend(results.iter().copied());
+        frame.ops.push(Op {
+            kind,
+            args,
+            results: results.clone(),
+        });
+        results
+    }
+
+    fn emit1(&mut self, kind: OpKind, args: &[ValueId], ty: TensorType) -> ValueId {
+        self.emit(kind, args, vec![ty])[0]
+    }
+
+    fn ty(&self, v: ValueId) -> TensorType {
+        self.func.ty(v).clone()
+    }
+
+    fn real(&mut self, c: f64) -> ValueId {
+        self.emit1(OpKind::Const(c), &[], TensorType::scalar(Elem::Real))
+    }
+
+    fn int(&mut self, c: i64) -> ValueId {
+        self.emit1(OpKind::Const(c as f64), &[], TensorType::scalar(Elem::Int))
+    }
+
+    fn size_of(&mut self, d: &Dim) -> ValueId {
+        match d.as_constant() {
+            Some(c) => self.int(c),
+            None => self.emit1(
+                OpKind::SizeOf(d.clone()),
+                &[],
+                TensorType::scalar(Elem::Int),
+            ),
+        }
+    }
+
+    fn cast(&mut self, v: ValueId, elem: Elem) -> ValueId {
+        let ty = self.ty(v);
+        if ty.elem == elem {
+            return v;
+        }
+        self.emit1(OpKind::Cast, &[v], TensorType::new(elem, ty.shape))
+    }
+
+    fn broadcast_to(&mut self, v: ValueId, shape: &[Dim]) -> ValueId {
+        let ty = self.ty(v);
+        if ty.shape == shape {
+            return v;
+        }
+        self.emit1(
+            OpKind::BroadcastTo,
+            &[v],
+            TensorType::new(ty.elem, shape.to_vec()),
+        )
+    }
+
+    fn reshape(&mut self, v: ValueId, shape: Vec<Dim>) -> ValueId {
+        let ty = self.ty(v);
+        if ty.shape == shape {
+            return v;
+        }
+        self.emit1(OpKind::Reshape, &[v], TensorType::new(ty.elem, shape))
+    }
+
+    fn unary(&mut self, op: UnaryOp, v: ValueId) -> ValueId {
+        let ty = self.ty(v);
+        let elem = match op {
+            UnaryOp::Neg | UnaryOp::Abs => ty.elem,
+            UnaryOp::Not => Elem::Bool,
+            _ => Elem::Real,
+        };
+        let v = if elem == Elem::Real {
+            self.cast(v, Elem::Real)
+        } else {
+            v
+        };
+        self.emit1(OpKind::Unary(op), &[v], TensorType::new(elem, ty.shape))
+    }
+
+    /// A binary op with NumPy broadcasting and numeric promotion.
+    fn binary(&mut self, op: BinaryOp, a: ValueId, b: ValueId) -> ValueId {
+        let (ta, tb) = (self.ty(a), self.ty(b));
+        let shape = broadcast(&ta.shape, &tb.shape).unwrap_or_else(|| ta.shape.clone());
+        let operand_elem = match op {
+            BinaryOp::And | BinaryOp::Or => Elem::Bool,
+            BinaryOp::Div | BinaryOp::Pow => Elem::Real,
+            _ if ta.elem == Elem::Real || tb.elem == Elem::Real => Elem::Real,
+            _ if ta.elem == Elem::Bool && tb.elem == Elem::Bool => Elem::Bool,
+            _ => Elem::Int,
+        };
+        let result_elem = match op {
+            BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::Eq
+            | BinaryOp::Ne => Elem::Bool,
+            _ => operand_elem,
+        };
+        let a = self.cast(a, operand_elem);
+        let b = self.cast(b, operand_elem);
+        let a = self.broadcast_to(a, &shape);
+        let b = self.broadcast_to(b, &shape);
+        self.emit1(
+            OpKind::Binary(op),
+            &[a, b],
+            TensorType::new(result_elem, shape),
+        )
+    }
+
+    fn add(&mut self, a: ValueId, b: ValueId) -> ValueId {
+        self.binary(BinaryOp::Add, a, b)
+    }
+    fn sub(&mut self, a: ValueId, b: ValueId) -> ValueId {
+        self.binary(BinaryOp::Sub, a, b)
+    }
+    fn mul(&mut self, a: ValueId, b: ValueId) -> ValueId {
+        self.binary(BinaryOp::Mul, a, b)
+    }
+    fn div(&mut self, a: ValueId, b: ValueId) -> ValueId {
+        self.binary(BinaryOp::Div, a, b)
+    }
+
+    fn reduce(&mut self, op: ReduceOp, v: ValueId, axis: Option<usize>) -> ValueId {
+        let ty = self.ty(v);
+        if axis.is_none() && ty.is_scalar() {
+            return v;
+        }
+        let shape = match axis {
+            None => Vec::new(),
+            Some(a) => {
+                let mut s = ty.shape.clone();
+                s.remove(a);
+                s
+            }
+        };
+        self.emit1(
+            OpKind::Reduce { op, axis },
+            &[v],
+            TensorType::new(ty.elem, shape),
+        )
+    }
+
+    fn sum_all(&mut self, v: ValueId) -> ValueId {
+        self.reduce(ReduceOp::Sum, v, None)
+    }
+
+    fn add_target(&mut self, term: ValueId) {
+        let term = self.cast(term, Elem::Real);
+        let term = self.sum_all(term);
+        let next = match self.frame().target {
+            None => term,
+            Some(current) => self.add(current, term),
+        };
+        self.frame().target = Some(next);
+    }
+
+    fn push_frame(&mut self, fixed_args: Vec<ValueId>) {
+        self.frames.push(Frame::new(fixed_args));
+    }
+
+    /// Closes the current region with `results`; returns it and the outer
+    /// values of its captures (in its argument order after the fixed args).
+    fn pop_frame(&mut self, results: Vec<ValueId>) -> (Region, Vec<ValueId>, Vec<ValueId>) {
+        let results: Vec<ValueId> = results.iter().map(|r| self.use_value(*r)).collect();
+        let frame = self.frames.pop().expect("pop matches push");
+        let mut args = frame.fixed_args.clone();
+        let mut outer = Vec::new();
+        let mut inner = Vec::new();
+        for (o, i) in &frame.captures {
+            args.push(*i);
+            outer.push(*o);
+            inner.push(*i);
+        }
+        (
+            Region {
+                args,
+                ops: frame.ops,
+                results,
+            },
+            outer,
+            inner,
+        )
+    }
+
+    // ---- The model -------------------------------------------------------------
+
+    fn run(mut self) -> Result<Function> {
+        let theta_ty =
+            TensorType::real(vec![self.params.iter().fold(Dim::constant(0), |acc, p| {
+                let n = p
+                    .shape
+                    .iter()
+                    .try_fold(Dim::constant(1), |a, d| a.mul(d))
+                    .unwrap_or_default();
+                acc.add(&n).unwrap_or_default()
+            })]);
+        let theta = self.func.new_value(theta_ty);
+        let mut fixed = vec![theta];
+        self.func.inputs.push(Input::Theta);
+        for d in &self.model.data {
+            let sym = self.model.symbol(d.symbol);
+            let v = self.func.new_value(tensor_type(&sym.info));
+            self.func.inputs.push(Input::Data(sym.name.clone()));
+            self.env.insert(d.symbol, v);
+            fixed.push(v);
+        }
+        self.push_frame(fixed);
+        let mut param_index = 0;
+        let mut results = Vec::new();
+        for item in &self.model.program.items {
+            match item {
+                Item::Size(_) | Item::Data(_) => {}
+                Item::Param(p) => {
+                    let value = self.param(p, theta, param_index)?;
+                    if !self.with_target {
+                        results.push(value);
+                    }
+                    param_index += 1;
+                }
+                Item::Stmt(s) => self.stmt(s)?,
+            }
+        }
+        if self.with_target {
+            let lp = match self.frame().target {
+                Some(t) => t,
+                None => self.real(0.0),
+            };
+            results = vec![lp];
+        } else {
+            for id in &self.model.outs {
+                let v = self.env.get(id).copied().ok_or_else(|| {
+                    unsupported(
+                        self.model.symbol(*id).span,
+                        "an `out` value was not computed",
+                    )
+                })?;
+                results.push(v);
+            }
+        }
+        let (region, _, _) = self.pop_frame(results);
+        self.func.body = region;
+        Ok(self.func)
+    }
+
+    fn param(&mut self, p: &ast::ParamDecl, theta: ValueId, index: usize) -> Result<ValueId> {
+        let layout = &self.params[index];
+        let info = self.model.params[index].clone();
+        let shape = layout.shape.clone();
+        let ty = TensorType::real(shape.clone());
+        let u = self.emit1(
+            OpKind::ThetaSlice {
+                offset: layout.offset.clone(),
+            },
+            &[theta],
+            ty,
+        );
+        let bound = |me: &mut Self, b: &Option<Bound>| -> Result<Option<ValueId>> {
+            Ok(match b {
+                None => None,
+                Some(Bound::Const(c)) if c.is_infinite() => None,
+                Some(Bound::Const(c)) => Some(me.real(*c)),
+                Some(Bound::Expr(id, span)) => {
+                    let e = find_expr(&me.model.program, *id)
+                        .ok_or_else(|| unsupported(*span, "bound expression not found"))?;
+                    let v = me.expr(e)?;
+                    Some(me.cast(v, Elem::Real))
+                }
+            })
+        };
+        let lower = bound(self, &info.constraint.lower)?;
+        let upper = bound(self, &info.constraint.upper)?;
+        let (x, log_jacobian) = match (lower, upper) {
+            (None, None) => (u, None),
+            (Some(a), None) => {
+                let e = self.unary(UnaryOp::Exp, u);
+                (self.add(a, e), Some(u))
+            }
+            (None, Some(b)) => {
+                let e = self.unary(UnaryOp::Exp, u);
+                (self.sub(b, e), Some(u))
+            }
+            (Some(a), Some(b)) => {
+                let width = self.sub(b, a);
+                let s = self.unary(UnaryOp::Logistic, u);
+                let scaled = self.mul(width, s);
+                let x = self.add(a, scaled);
+                // log(b - a) + log σ(u) + log σ(-u) = log(b - a) - softplus(-u) - softplus(u)
+                let neg_u = self.unary(UnaryOp::Neg, u);
+                let sp_neg = self.unary(UnaryOp::Log1pExp, neg_u);
+                let sp_pos = self.unary(UnaryOp::Log1pExp, u);
+                let log_width = self.unary(UnaryOp::Log, width);
+                let lw = self.broadcast_to(log_width, &shape);
+                let t = self.sub(lw, sp_neg);
+                (x, Some(self.sub(t, sp_pos)))
+            }
+        };
+        if self.with_target {
+            if let Some(j) = log_jacobian {
+                self.add_target(j);
+            }
+            if let Some(prior) = &p.prior {
+                let lp = self.distribution(prior, x)?;
+                self.add_target(lp);
+            }
+        }
+        self.env.insert(info.symbol, x);
+        Ok(x)
+    }
+
+    // ---- Statements ------------------------------------------------------------
+
+    fn stmt(&mut self, s: &Stmt) -> Result<()> {
+        match s {
+            Stmt::Let { name, value, .. } => {
+                let v = self.expr(value)?;
+                let sym = self.binding(name)?;
+                self.env.insert(sym, v);
+            }
+            Stmt::Tilde { lhs, dist, .. } => {
+                if self.with_target {
+                    let y = self.expr(lhs)?;
+                    let lp = self.distribution(dist, y)?;
+                    self.add_target(lp);
+                }
+            }
+            Stmt::TargetAdd { value, .. } => {
+                if self.with_target {
+                    let v = self.expr(value)?;
+                    self.add_target(v);
+                }
+            }
+            Stmt::For {
+                var, lo, hi, body, ..
+            } => {
+                if self.with_target && block_has_target(body) {
+                    self.for_loop(var, lo, hi, body)?;
+                }
+            }
+            Stmt::Expr(e) => self.effect(e)?,
+            Stmt::Error(span) => return Err(unsupported(*span, "syntax error")),
+        }
+        Ok(())
+    }
+
+    /// An expression statement: only its effect on the target matters.
+    fn effect(&mut self, e: &Expr) -> Result<()> {
+        match &e.kind {
+            ExprKind::Scan { .. } | ExprKind::If { .. }
+                if self.with_target && expr_has_target(e) =>
+            {
+                self.expr_maybe_value(e, false)?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn binding(&self, name: &ast::Ident) -> Result<SymbolId> {
+        self.model
+            .binding(name.span)
+            .ok_or_else(|| unsupported(name.span, format!("`{}` has no symbol", name.name)))
+    }
+
+    fn block_stmts(&mut self, b: &Block) -> Result<()> {
+        for s in &b.stmts {
+            self.stmt(s)?;
+        }
+        Ok(())
+    }
+
+    fn for_loop(&mut self, var: &ast::Ident, lo: &Expr, hi: &Expr, body: &Block) -> Result<()> {
+        let lo_v = self.expr(lo)?;
+        let hi_v = self.expr(hi)?;
+        let i = self.func.new_value(TensorType::scalar(Elem::Int));
+        self.push_frame(vec![i]);
+        let sym = self.binding(var)?;
+        self.env.insert(sym, i);
+        self.block_stmts(body)?;
+        if let Some(v) = &body.value {
+            self.effect(v)?;
+        }
+        let contribution = match self.frame().target {
+            Some(t) => t,
+            None => self.real(0.0),
+        };
+        let (region, outer, _) = self.pop_frame(vec![contribution]);
+        let mut args = vec![lo_v, hi_v];
+        args.extend(outer);
+        let total = self.emit1(
+            OpKind::For { body: region },
+            &args,
+            TensorType::scalar(Elem::Real),
+        );
+        self.add_target(total);
+        Ok(())
+    }
+
+    // ---- Expressions -------------------------------------------------------------
+
+    fn info(&self, e: &Expr) -> Result<&'m ExprInfo> {
+        self.model
+            .info(e.id)
+            .ok_or_else(|| unsupported(e.span, "expression without a checked type"))
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<ValueId> {
+        self.expr_maybe_value(e, true)?
+            .ok_or_else(|| unsupported(e.span, "expression has no value"))
+    }
+
+    fn expr_maybe_value(&mut self, e: &Expr, want_value: bool) -> Result<Option<ValueId>> {
+        // Integer expressions of sizes and literals are constants once sizes are known.
+        if let Ok(info) = self.info(e) {
+            if let (Some(value), true) = (&info.value, info.ty.is_scalar()) {
+                if !matches!(e.kind, ExprKind::Name(_)) || self.is_size(e) {
+                    return Ok(Some(self.size_of(value)));
+                }
+            }
+        }
+        let v = match &e.kind {
+            ExprKind::Int(v) => self.int(*v),
+            ExprKind::Real(v) => self.real(*v),
+            ExprKind::Bool(b) => self.emit1(
+                OpKind::Const(f64::from(u8::from(*b))),
+                &[],
+                TensorType::scalar(Elem::Bool),
+            ),
+            ExprKind::Name(ident) => {
+                let sym = self.model.names.get(&e.id).copied().ok_or_else(|| {
+                    unsupported(ident.span, format!("unresolved name `{}`", ident.name))
+                })?;
+                match self.env.get(&sym) {
+                    Some(v) => *v,
+                    None => {
+                        return Err(unsupported(
+                            ident.span,
+                            format!("`{}` has no value here", ident.name),
+                        ))
+                    }
+                }
+            }
+            ExprKind::Array(items) => self.array(e, items)?,
+            ExprKind::Unary { op, operand } => {
+                let v = self.expr(operand)?;
+                match op {
+                    ast::UnaryOp::Neg => self.unary(UnaryOp::Neg, v),
+                    ast::UnaryOp::Not => self.unary(UnaryOp::Not, v),
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs, .. } => {
+                let a = self.expr(lhs)?;
+                let b = self.expr(rhs)?;
+                let op = match op {
+                    ast::BinaryOp::Add => BinaryOp::Add,
+                    ast::BinaryOp::Sub => BinaryOp::Sub,
+                    ast::BinaryOp::Mul => BinaryOp::Mul,
+                    ast::BinaryOp::Div => BinaryOp::Div,
+                    ast::BinaryOp::Pow => BinaryOp::Pow,
+                    ast::BinaryOp::Eq => BinaryOp::Eq,
+                    ast::BinaryOp::Ne => BinaryOp::Ne,
+                    ast::BinaryOp::Lt => BinaryOp::Lt,
+                    ast::BinaryOp::Le => BinaryOp::Le,
+                    ast::BinaryOp::Gt => BinaryOp::Gt,
+                    ast::BinaryOp::Ge => BinaryOp::Ge,
+                    ast::BinaryOp::And => BinaryOp::And,
+                    ast::BinaryOp::Or => BinaryOp::Or,
+                };
+                self.binary(op, a, b)
+            }
+            ExprKind::Call { .. } => self.call(e)?,
+            ExprKind::Index { base, indices } => self.index(e, base, indices)?,
+            ExprKind::Scan {
+                carry,
+                init,
+                sequences,
+                body,
+            } => self.scan(e, carry, init, sequences, body)?,
+            ExprKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                return self.if_expr(e, cond, then_block, else_block.as_ref(), want_value);
+            }
+            ExprKind::Error => return Err(unsupported(e.span, "syntax error")),
+        };
+        Ok(Some(v))
+    }
+
+    fn is_size(&self, e: &Expr) -> bool {
+        self.model
+            .names
+            .get(&e.id)
+            .is_some_and(|id| matches!(self.model.symbol(*id).kind, SymbolKind::Size { .. }))
+    }
+
+    fn array(&mut self, e: &Expr, items: &[Expr]) -> Result<ValueId> {
+        let ty = tensor_type(self.info(e)?);
+        let mut parts = Vec::new();
+        for item in items {
+            let v = self.expr(item)?;
+            let v = self.cast(v, ty.elem);
+            let mut shape = vec![Dim::constant(1)];
+            shape.extend(self.ty(v).shape);
+            parts.push(self.reshape(v, shape));
+        }
+        if parts.len() == 1 {
+            return Ok(parts[0]);
+        }
+        Ok(self.emit1(OpKind::Concat { axis: 0 }, &parts, ty))
+    }
+
+    fn call(&mut self, e: &Expr) -> Result<ValueId> {
+        let call = self
+            .model
+            .calls
+            .get(&e.id)
+            .cloned()
+            .ok_or_else(|| unsupported(e.span, "unresolved call"))?;
+        let ExprKind::Call { args, .. } = &e.kind else {
+            return Err(unsupported(e.span, "not a call"));
+        };
+        let arg_expr = |id: ast::ExprId| args.iter().map(|a| &a.value).find(|v| v.id == id);
+        let result_ty = tensor_type(self.info(e)?);
+        match call.callee {
+            Callee::Present => {
+                let x = self
+                    .expr(arg_expr(call.args[0]).ok_or_else(|| unsupported(e.span, "argument"))?)?;
+                Ok(self.emit1(OpKind::IsPresent, &[x], result_ty))
+            }
+            Callee::SetSubtensor | Callee::IncSubtensor => {
+                let target =
+                    arg_expr(call.args[0]).ok_or_else(|| unsupported(e.span, "argument"))?;
+                let value_expr =
+                    arg_expr(call.args[1]).ok_or_else(|| unsupported(e.span, "argument"))?;
+                let ExprKind::Index { base, indices } = &target.kind else {
+                    return Err(unsupported(
+                        target.span,
+                        "set_subtensor needs an indexed array",
+                    ));
+                };
+                let part_ty = tensor_type(self.info(target)?);
+                let base_v = self.expr(base)?;
+                let (plan, index_args) = self.index_plan(target, indices)?;
+                let value = self.expr(value_expr)?;
+                let value = self.cast(value, result_ty.elem);
+                let value = self.broadcast_to(value, &part_ty.shape);
+                let mut op_args = vec![base_v, value];
+                op_args.extend(index_args);
+                let kind = if call.callee == Callee::SetSubtensor {
+                    OpKind::IndexSet { plan }
+                } else {
+                    OpKind::IndexInc { plan }
+                };
+                Ok(self.emit1(kind, &op_args, result_ty))
+            }
+            Callee::Distribution(_) => Err(unsupported(e.span, "a distribution used as a value")),
+            Callee::Function(f) => {
+                let mut values = Vec::new();
+                for id in &call.args {
+                    let a = arg_expr(*id).ok_or_else(|| unsupported(e.span, "argument"))?;
+                    values.push(a);
+                }
+                self.function(e, f, &values, &call, result_ty)
+            }
+        }
+    }
+
+    fn function(
+        &mut self,
+        e: &Expr,
+        f: F,
+        arg_exprs: &[&Expr],
+        call: &rlc_check::CallInfo,
+        result_ty: TensorType,
+    ) -> Result<ValueId> {
+        // Constructors take sizes, not values.
+        match f {
+            F::Arange => return Ok(self.emit1(OpKind::Iota, &[], result_ty)),
+            F::Zeros | F::Ones => {
+                let c = self.real(if f == F::Zeros { 0.0 } else { 1.0 });
+                return Ok(self.emit1(OpKind::Fill, &[c], result_ty));
+            }
+            F::Fill => {
+                let v = self.expr(arg_exprs[0])?;
+                let v = self.cast(v, result_ty.elem);
+                return Ok(self.emit1(OpKind::Fill, &[v], result_ty));
+            }
+            _ => {}
+        }
+        let mut args = Vec::new();
+        for a in arg_exprs {
+            args.push(self.expr(a)?);
+        }
+        let x = args[0];
+        let unary = |me: &mut Self, op| me.unary(op, x);
+        let v = match f {
+            F::Exp => unary(self, UnaryOp::Exp),
+            F::Log => unary(self, UnaryOp::Log),
+            F::Log1p => unary(self, UnaryOp::Log1p),
+            F::Expm1 => unary(self, UnaryOp::Expm1),
+            F::Sqrt => unary(self, UnaryOp::Sqrt),
+            F::Abs => unary(self, UnaryOp::Abs),
+            F::Logistic => unary(self, UnaryOp::Logistic),
+            F::Lgamma => unary(self, UnaryOp::Lgamma),
+            F::Phi => unary(self, UnaryOp::Phi),
+            F::Logit => {
+                let l = self.unary(UnaryOp::Log, x);
+                let n = self.unary(UnaryOp::Neg, x);
+                let l1 = self.unary(UnaryOp::Log1p, n);
+                self.sub(l, l1)
+            }
+            F::PhiApprox => {
+                // Stan's Phi_approx: logistic(0.07056 x^3 + 1.5976 x).
+                let x = self.cast(x, Elem::Real);
+                let x2 = self.mul(x, x);
+                let x3 = self.mul(x2, x);
+                let c3 = self.real(0.07056);
+                let c1 = self.real(1.5976);
+                let a = self.mul(c3, x3);
+                let b = self.mul(c1, x);
+                let s = self.add(a, b);
+                self.unary(UnaryOp::Logistic, s)
+            }
+            F::Pow => self.binary(BinaryOp::Pow, args[0], args[1]),
+            F::LogSumExp | F::Sum | F::Prod | F::Min | F::Max | F::Mean => {
+                let x = if matches!(f, F::LogSumExp | F::Mean) {
+                    self.cast(x, Elem::Real)
+                } else {
+                    x
+                };
+                let op = match f {
+                    F::LogSumExp => ReduceOp::LogSumExp,
+                    F::Prod => ReduceOp::Prod,
+                    F::Min => ReduceOp::Min,
+                    F::Max => ReduceOp::Max,
+                    _ => ReduceOp::Sum,
+                };
+                let input_shape = self.ty(x).shape;
+                let mut r = self.reduce(op, x, call.axis);
+                if f == F::Mean {
+                    let dims: Vec<Dim> = match call.axis {
+                        Some(a) => vec![input_shape[a].clone()],
+                        None => input_shape.clone(),
+                    };
+                    let mut count = self.real(1.0);
+                    for d in &dims {
+                        let n = self.size_of(d);
+                        count = self.mul(count, n);
+                    }
+                    r = self.div(r, count);
+                }
+                if call.keepdims {
+                    self.reshape(r, result_ty.shape.clone())
+                } else {
+                    r
+                }
+            }
+            F::Softmax | F::LogSoftmax => {
+                let x = self.cast(x, Elem::Real);
+                let shape = self.ty(x).shape;
+                let axis = call.axis.unwrap_or(shape.len().saturating_sub(1));
+                let lse = self.reduce(ReduceOp::LogSumExp, x, Some(axis));
+                let mut kept = shape.clone();
+                kept[axis] = Dim::constant(1);
+                let lse = self.reshape(lse, kept);
+                let lse = self.broadcast_to(lse, &shape);
+                let log_p = self.sub(x, lse);
+                if f == F::Softmax {
+                    self.unary(UnaryOp::Exp, log_p)
+                } else {
+                    log_p
+                }
+            }
+            F::Dot => {
+                let p = self.mul(args[0], args[1]);
+                self.sum_all(p)
+            }
+            F::Matmul => {
+                let a = self.cast(args[0], result_ty.elem);
+                let b = self.cast(args[1], result_ty.elem);
+                self.emit1(OpKind::Matmul, &[a, b], result_ty.clone())
+            }
+            F::Concat | F::Stack => {
+                let axis = call.axis.unwrap_or(0);
+                let mut parts = Vec::new();
+                for a in &args {
+                    let v = self.cast(*a, result_ty.elem);
+                    let v = if f == F::Stack {
+                        let mut shape = self.ty(v).shape;
+                        shape.insert(axis, Dim::constant(1));
+                        self.reshape(v, shape)
+                    } else {
+                        v
+                    };
+                    parts.push(v);
+                }
+                self.emit1(OpKind::Concat { axis }, &parts, result_ty.clone())
+            }
+            F::Where => {
+                let shape = result_ty.shape.clone();
+                let c = self.broadcast_to(args[0], &shape);
+                let a = self.cast(args[1], result_ty.elem);
+                let b = self.cast(args[2], result_ty.elem);
+                let a = self.broadcast_to(a, &shape);
+                let b = self.broadcast_to(b, &shape);
+                self.emit1(OpKind::Select, &[c, a, b], result_ty.clone())
+            }
+            F::Arange | F::Zeros | F::Ones | F::Fill => {
+                return Err(unsupported(e.span, "constructor"))
+            }
+        };
+        Ok(v)
+    }
+
+    /// The IR plan and dynamic index values of `x[indices]`.
+    fn index_plan(
+        &mut self,
+        e: &Expr,
+        indices: &[IndexItem],
+    ) -> Result<(Vec<AxisIndex>, Vec<ValueId>)> {
+        let info = self
+            .model
+            .indexes
+            .get(&e.id)
+            .cloned()
+            .ok_or_else(|| unsupported(e.span, "unchecked index"))?;
+        let has_gather = info
+            .axes
+            .iter()
+            .any(|a| matches!(a, AxisIndex::Gather { .. }));
+        let mut plan = Vec::new();
+        let mut values = Vec::new();
+        for (axis, item) in info.axes.iter().zip(indices) {
+            match (axis, item) {
+                (AxisIndex::Slice { .. }, _) => plan.push(axis.clone()),
+                (
+                    AxisIndex::Scalar {
+                        constant,
+                        needs_bounds_check,
+                    },
+                    IndexItem::Single(ix),
+                ) => {
+                    if has_gather {
+                        let v = match constant {
+                            Some(c) => self.size_of(c),
+                            None => self.expr(ix)?,
+                        };
+                        values.push(v);
+                        plan.push(AxisIndex::Gather {
+                            needs_bounds_check: *needs_bounds_check,
+                        });
+                    } else if constant.is_some() {
+                        plan.push(axis.clone());
+                    } else {
+                        values.push(self.expr(ix)?);
+                        plan.push(axis.clone());
+                    }
+                }
+                (AxisIndex::Gather { .. }, IndexItem::Single(ix)) => {
+                    values.push(self.expr(ix)?);
+                    plan.push(axis.clone());
+                }
+                _ => return Err(unsupported(e.span, "index plan does not match the indices")),
+            }
+        }
+        if has_gather {
+            let mut g: Vec<Dim> = Vec::new();
+            for v in &values {
+                let s = self.ty(*v).shape;
+                g = broadcast(&g, &s)
+                    .ok_or_else(|| unsupported(e.span, "index arrays do not broadcast"))?;
+            }
+            values = values
+                .into_iter()
+                .map(|v| self.broadcast_to(v, &g))
+                .collect();
+        }
+        Ok((plan, values))
+    }
+
+    fn index(&mut self, e: &Expr, base: &Expr, indices: &[IndexItem]) -> Result<ValueId> {
+        let ty = tensor_type(self.info(e)?);
+        let b = self.expr(base)?;
+        let (plan, index_args) = self.index_plan(e, indices)?;
+        let mut args = vec![b];
+        args.extend(index_args);
+        Ok(self.emit1(OpKind::Index { plan }, &args, ty))
+    }
+
+    fn scan(
+        &mut self,
+        e: &Expr,
+        carry: &ast::Ident,
+        init: &Expr,
+        sequences: &[ast::Sequence],
+        body: &Block,
+    ) -> Result<ValueId> {
+        let stacked_ty = tensor_type(self.info(e)?);
+        let carry_ty = TensorType::new(stacked_ty.elem, stacked_ty.shape[1..].to_vec());
+        let len = stacked_ty.shape[0].clone();
+        let init_v = self.expr(init)?;
+        let init_v = self.cast(init_v, carry_ty.elem);
+        let mut seqs = Vec::new();
+        for s in sequences {
+            let v = match &s.source {
+                SequenceSource::Array(xs) => self.expr(xs)?,
+                SequenceSource::Range { lo, .. } => {
+                    let iota = self.emit1(
+                        OpKind::Iota,
+                        &[],
+                        TensorType::new(Elem::Int, vec![len.clone()]),
+                    );
+                    let lo_v = self.expr(lo)?;
+                    self.add(iota, lo_v)
+                }
+            };
+            seqs.push(v);
+        }
+        let observes = self.with_target && block_has_target(body);
+        let carry_arg = self.func.new_value(carry_ty.clone());
+        let lp_arg = observes.then(|| self.func.new_value(TensorType::scalar(Elem::Real)));
+        let element_args: Vec<ValueId> = seqs
+            .iter()
+            .map(|s| {
+                let t = self.ty(*s);
+                self.func
+                    .new_value(TensorType::new(t.elem, t.shape[1..].to_vec()))
+            })
+            .collect();
+        let mut fixed = vec![carry_arg];
+        fixed.extend(lp_arg);
+        fixed.extend(element_args.iter().copied());
+        self.push_frame(fixed);
+        self.frame().target = lp_arg;
+        let carry_sym = self.binding(carry)?;
+        self.env.insert(carry_sym, carry_arg);
+        for (s, arg) in sequences.iter().zip(&element_args) {
+            let sym = self.binding(&s.var)?;
+            self.env.insert(sym, *arg);
+        }
+        self.block_stmts(body)?;
+        let value_expr = body
+            .value
+            .as_ref()
+            .ok_or_else(|| unsupported(body.span, "scan body without a value"))?;
+        let next = self.expr(value_expr)?;
+        let next = self.cast(next, carry_ty.elem);
+        let mut results = vec![next];
+        if observes {
+            let lp_out = self.frame().target.unwrap_or(carry_arg);
+            results.push(lp_out);
+        }
+        results.push(next);
+        let (region, outer, _) = self.pop_frame(results);
+        let mut args = vec![init_v];
+        if observes {
+            args.push(self.real(0.0));
+        }
+        args.extend(seqs.iter().copied());
+        args.extend(outer);
+        let mut result_types = vec![carry_ty.clone()];
+        if observes {
+            result_types.push(TensorType::scalar(Elem::Real));
+        }
+        result_types.push(stacked_ty);
+        let carries = if observes { 2 } else { 1 };
+        let results = self.emit(
+            OpKind::Scan {
+                body: region,
+                carries,
+                sequences: seqs.len(),
+                reverse: false,
+            },
+            &args,
+            result_types,
+        );
+        if observes {
+            self.add_target(results[1]);
+        }
+        Ok(results[results.len() - 1])
+    }
+
+    fn if_expr(
+        &mut self,
+        e: &Expr,
+        cond: &Expr,
+        then_block: &Block,
+        else_block: Option<&Block>,
+        want_value: bool,
+    ) -> Result<Option<ValueId>> {
+        let value_ty = if want_value {
+            Some(tensor_type(self.info(e)?))
+        } else {
+            None
+        };
+        let observes = self.with_target
+            && (block_has_target(then_block) || else_block.is_some_and(block_has_target));
+        if value_ty.is_none() && !observes {
+            return Ok(None);
+        }
+        let c = self.expr(cond)?;
+        let mut branches = Vec::new();
+        for block in [Some(then_block), else_block] {
+            self.push_frame(Vec::new());
+            let mut results = Vec::new();
+            if let Some(b) = block {
+                self.block_stmts(b)?;
+                if let Some(ty) = &value_ty {
+                    let v = b
+                        .value
+                        .as_ref()
+                        .ok_or_else(|| unsupported(b.span, "branch without a value"))?;
+                    let v = self.expr(v)?;
+                    results.push(self.cast(v, ty.elem));
+                } else if let Some(v) = &b.value {
+                    self.effect(v)?;
+                }
+            }
+            if observes {
+                let lp = match self.frame().target {
+                    Some(t) => t,
+                    None => self.real(0.0),
+                };
+                results.push(lp);
+            }
+            let (region, outer, inner) = self.pop_frame(results);
+            branches.push((region, outer, inner));
+        }
+        // Both branches take the union of their captures, in one order.
+        let mut union: Vec<ValueId> = Vec::new();
+        for (_, outer, _) in &branches {
+            for o in outer {
+                if !union.contains(o) {
+                    union.push(*o);
+                }
+            }
+        }
+        let mut regions = Vec::new();
+        for (mut region, outer, inner) in branches {
+            let mut args = Vec::new();
+            for u in &union {
+                match outer.iter().position(|o| o == u) {
+                    Some(k) => args.push(inner[k]),
+                    None => {
+                        let ty = self.func.ty(*u).clone();
+                        args.push(self.func.new_value(ty));
+                    }
+                }
+            }
+            region.args = args;
+            regions.push(region);
+        }
+        let else_region = regions
+            .pop()
+            .ok_or_else(|| unsupported(e.span, "if without branches"))?;
+        let then_region = regions
+            .pop()
+            .ok_or_else(|| unsupported(e.span, "if without branches"))?;
+        let mut args = vec![c];
+        args.extend(union);
+        let mut result_types = Vec::new();
+        if let Some(ty) = &value_ty {
+            result_types.push(ty.clone());
+        }
+        if observes {
+            result_types.push(TensorType::scalar(Elem::Real));
+        }
+        let results = self.emit(
+            OpKind::If {
+                then_region,
+                else_region,
+            },
+            &args,
+            result_types,
+        );
+        if observes {
+            self.add_target(results[results.len() - 1]);
+        }
+        Ok(value_ty.map(|_| results[0]))
+    }
+
+    // ---- Distributions -----------------------------------------------------------
+
+    /// The elementwise log density of `y` (already lowered) under `dist`,
+    /// with full normalizing constants, in the shape of `y`.
+    fn distribution(&mut self, dist: &Expr, y: ValueId) -> Result<ValueId> {
+        let call = self
+            .model
+            .calls
+            .get(&dist.id)
+            .cloned()
+            .ok_or_else(|| unsupported(dist.span, "unresolved distribution"))?;
+        let Callee::Distribution(d) = call.callee else {
+            return Err(unsupported(dist.span, "not a distribution"));
+        };
+        let ExprKind::Call { args, .. } = &dist.kind else {
+            return Err(unsupported(dist.span, "not a call"));
+        };
+        let shape = self.ty(y).shape;
+        let mut a = Vec::new();
+        for id in &call.args {
+            let arg = args
+                .iter()
+                .map(|x| &x.value)
+                .find(|v| v.id == *id)
+                .ok_or_else(|| unsupported(dist.span, "argument"))?;
+            a.push(self.expr(arg)?);
+        }
+        let logits = call.arg_names.contains(&"logits") || call.arg_names.contains(&"log_rate");
+        if d == D::Categorical {
+            return self.categorical(y, a[0], logits, &shape);
+        }
+        // All other densities are elementwise in the broadcast shape of y.
+        let a: Vec<ValueId> = a
+            .into_iter()
+            .map(|v| {
+                let v = if call.arg_names.contains(&"n") && self.ty(v).elem == Elem::Int {
+                    v
+                } else {
+                    self.cast(v, Elem::Real)
+                };
+                self.broadcast_to(v, &shape)
+            })
+            .collect();
+        let yr = self.cast(y, Elem::Real);
+        let half_log_2pi = 0.5 * (2.0 * PI).ln();
+        let lp = match d {
+            D::Normal => self.normal(yr, a[0], a[1], half_log_2pi, &shape),
+            D::HalfNormal => {
+                let zero = self.real(0.0);
+                let zero = self.broadcast_to(zero, &shape);
+                let n = self.normal(yr, zero, a[0], half_log_2pi, &shape);
+                let ln2 = self.real(std::f64::consts::LN_2);
+                self.add(n, ln2)
+            }
+            D::StudentT => {
+                // lgamma((ν+1)/2) - lgamma(ν/2) - ½log(νπ) - log σ - (ν+1)/2 · log1p(z²/ν)
+                let (nu, mu, sigma) = (a[0], a[1], a[2]);
+                let z = self.standardized(yr, mu, sigma);
+                let z2 = self.mul(z, z);
+                let q = self.div(z2, nu);
+                let l = self.unary(UnaryOp::Log1p, q);
+                let one = self.real(1.0);
+                let half = self.real(0.5);
+                let nu1 = self.add(nu, one);
+                let h1 = self.mul(nu1, half);
+                let h0 = self.mul(nu, half);
+                let g1 = self.unary(UnaryOp::Lgamma, h1);
+                let g0 = self.unary(UnaryOp::Lgamma, h0);
+                let pi = self.real(PI);
+                let nupi = self.mul(nu, pi);
+                let lnupi = self.unary(UnaryOp::Log, nupi);
+                let hl = self.mul(half, lnupi);
+                let ls = self.unary(UnaryOp::Log, sigma);
+                let tail = self.mul(h1, l);
+                let t = self.sub(g1, g0);
+                let t = self.sub(t, hl);
+                let t = self.sub(t, ls);
+                self.sub(t, tail)
+            }
+            D::Cauchy => self.cauchy(yr, a[0], a[1]),
+            D::HalfCauchy => {
+                let zero = self.real(0.0);
+                let zero = self.broadcast_to(zero, &shape);
+                let c = self.cauchy(yr, zero, a[0]);
+                let ln2 = self.real(std::f64::consts::LN_2);
+                self.add(c, ln2)
+            }
+            D::LogNormal => {
+                let ly = self.unary(UnaryOp::Log, yr);
+                let n = self.normal(ly, a[0], a[1], half_log_2pi, &shape);
+                self.sub(n, ly)
+            }
+            D::Exponential => {
+                let lr = self.unary(UnaryOp::Log, a[0]);
+                let ry = self.mul(a[0], yr);
+                self.sub(lr, ry)
+            }
+            D::Gamma => {
+                // α log β - lgamma(α) + (α-1) log y - β y
+                let (al, be) = (a[0], a[1]);
+                let lb = self.unary(UnaryOp::Log, be);
+                let t1 = self.mul(al, lb);
+                let g = self.unary(UnaryOp::Lgamma, al);
+                let one = self.real(1.0);
+                let am1 = self.sub(al, one);
+                let ly = self.unary(UnaryOp::Log, yr);
+                let t3 = self.mul(am1, ly);
+                let t4 = self.mul(be, yr);
+                let t = self.sub(t1, g);
+                let t = self.add(t, t3);
+                self.sub(t, t4)
+            }
+            D::InverseGamma => {
+                // α log β - lgamma(α) - (α+1) log y - β / y
+                let (al, be) = (a[0], a[1]);
+                let lb = self.unary(UnaryOp::Log, be);
+                let t1 = self.mul(al, lb);
+                let g = self.unary(UnaryOp::Lgamma, al);
+                let one = self.real(1.0);
+                let ap1 = self.add(al, one);
+                let ly = self.unary(UnaryOp::Log, yr);
+                let t3 = self.mul(ap1, ly);
+                let t4 = self.div(be, yr);
+                let t = self.sub(t1, g);
+                let t = self.sub(t, t3);
+                self.sub(t, t4)
+            }
+            D::Beta => {
+                // lgamma(α+β) - lgamma(α) - lgamma(β) + (α-1) log y + (β-1) log1p(-y)
+                let (al, be) = (a[0], a[1]);
+                let s = self.add(al, be);
+                let gs = self.unary(UnaryOp::Lgamma, s);
+                let ga = self.unary(UnaryOp::Lgamma, al);
+                let gb = self.unary(UnaryOp::Lgamma, be);
+                let one = self.real(1.0);
+                let am1 = self.sub(al, one);
+                let bm1 = self.sub(be, one);
+                let ly = self.unary(UnaryOp::Log, yr);
+                let ny = self.unary(UnaryOp::Neg, yr);
+                let l1y = self.unary(UnaryOp::Log1p, ny);
+                let t1 = self.mul(am1, ly);
+                let t2 = self.mul(bm1, l1y);
+                let t = self.sub(gs, ga);
+                let t = self.sub(t, gb);
+                let t = self.add(t, t1);
+                self.add(t, t2)
+            }
+            D::Uniform => {
+                let w = self.sub(a[1], a[0]);
+                let lw = self.unary(UnaryOp::Log, w);
+                let zero = self.real(0.0);
+                let zero = self.broadcast_to(zero, &shape);
+                self.sub(zero, lw)
+            }
+            D::Bernoulli => {
+                let one = self.real(1.0);
+                if logits {
+                    // y·l - log(1 + e^l)
+                    let yl = self.mul(yr, a[0]);
+                    let sp = self.unary(UnaryOp::Log1pExp, a[0]);
+                    self.sub(yl, sp)
+                } else {
+                    // y log p + (1 - y) log1p(-p)
+                    let lp = self.unary(UnaryOp::Log, a[0]);
+                    let np = self.unary(UnaryOp::Neg, a[0]);
+                    let l1p = self.unary(UnaryOp::Log1p, np);
+                    let t1 = self.mul(yr, lp);
+                    let omy = self.sub(one, yr);
+                    let t2 = self.mul(omy, l1p);
+                    self.add(t1, t2)
+                }
+            }
+            D::Binomial => {
+                let n = self.cast(a[0], Elem::Real);
+                let one = self.real(1.0);
+                // log C(n, y) = lgamma(n+1) - lgamma(y+1) - lgamma(n-y+1)
+                let n1 = self.add(n, one);
+                let y1 = self.add(yr, one);
+                let nmy = self.sub(n, yr);
+                let nmy1 = self.add(nmy, one);
+                let g1 = self.unary(UnaryOp::Lgamma, n1);
+                let g2 = self.unary(UnaryOp::Lgamma, y1);
+                let g3 = self.unary(UnaryOp::Lgamma, nmy1);
+                let c = self.sub(g1, g2);
+                let choose = self.sub(c, g3);
+                let body = if logits {
+                    // y·l - n log(1 + e^l)
+                    let yl = self.mul(yr, a[1]);
+                    let sp = self.unary(UnaryOp::Log1pExp, a[1]);
+                    let nsp = self.mul(n, sp);
+                    self.sub(yl, nsp)
+                } else {
+                    let lp = self.unary(UnaryOp::Log, a[1]);
+                    let np = self.unary(UnaryOp::Neg, a[1]);
+                    let l1p = self.unary(UnaryOp::Log1p, np);
+                    let t1 = self.mul(yr, lp);
+                    let t2 = self.mul(nmy, l1p);
+                    self.add(t1, t2)
+                };
+                self.add(choose, body)
+            }
+            D::Poisson => {
+                let one = self.real(1.0);
+                let y1 = self.add(yr, one);
+                let g = self.unary(UnaryOp::Lgamma, y1);
+                let body = if logits {
+                    // y·a - e^a
+                    let ya = self.mul(yr, a[0]);
+                    let ea = self.unary(UnaryOp::Exp, a[0]);
+                    self.sub(ya, ea)
+                } else {
+                    let lr = self.unary(UnaryOp::Log, a[0]);
+                    let ylr = self.mul(yr, lr);
+                    self.sub(ylr, a[0])
+                };
+                self.sub(body, g)
+            }
+            D::Categorical => return Err(unsupported(dist.span, "categorical handled above")),
+        };
+        Ok(lp)
+    }
+
+    fn standardized(&mut self, y: ValueId, mu: ValueId, sigma: ValueId) -> ValueId {
+        let d = self.sub(y, mu);
+        self.div(d, sigma)
+    }
+
+    fn normal(
+        &mut self,
+        y: ValueId,
+        mu: ValueId,
+        sigma: ValueId,
+        half_log_2pi: f64,
+        shape: &[Dim],
+    ) -> ValueId {
+        // -½z² - log σ - ½log 2π
+        let z = self.standardized(y, mu, sigma);
+        let z2 = self.mul(z, z);
+        let mhalf = self.real(-0.5);
+        let t = self.mul(mhalf, z2);
+        let ls = self.unary(UnaryOp::Log, sigma);
+        let c = self.real(half_log_2pi);
+        let c = self.broadcast_to(c, shape);
+        let t = self.sub(t, ls);
+        self.sub(t, c)
+    }
+
+    fn cauchy(&mut self, y: ValueId, mu: ValueId, sigma: ValueId) -> ValueId {
+        // -log π - log σ - log1p(z²)
+        let z = self.standardized(y, mu, sigma);
+        let z2 = self.mul(z, z);
+        let l = self.unary(UnaryOp::Log1p, z2);
+        let ls = self.unary(UnaryOp::Log, sigma);
+        let lpi = self.real(PI.ln());
+        let t = self.add(ls, l);
+        let t = self.add(t, lpi);
+        self.unary(UnaryOp::Neg, t)
+    }
+
+    /// `y ~ Categorical(logits = L)`: `L[…, y] - logsumexp(L, axis=-1)`;
+    /// with `p`, `log(p[…, y])`.
+    fn categorical(
+        &mut self,
+        y: ValueId,
+        probs: ValueId,
+        logits: bool,
+        batch: &[Dim],
+    ) -> Result<ValueId> {
+        let probs = self.cast(probs, Elem::Real);
+        let k =
+            self.ty(probs).shape.last().cloned().ok_or_else(|| {
+                unsupported(ast::Span::default(), "categorical without categories")
+            })?;
+        let mut full = batch.to_vec();
+        full.push(k);
+        let probs = self.broadcast_to(probs, &full);
+        let picked = if batch.is_empty() {
+            self.emit1(
+                OpKind::Index {
+                    plan: vec![AxisIndex::Scalar {
+                        constant: None,
+                        needs_bounds_check: true,
+                    }],
+                },
+                &[probs, y],
+                TensorType::scalar(Elem::Real),
+            )
+        } else {
+            // Take along the last axis: gather with an arange per batch axis.
+            let mut index_args = Vec::new();
+            for (axis, d) in batch.iter().enumerate() {
+                let iota = self.emit1(
+                    OpKind::Iota,
+                    &[],
+                    TensorType::new(Elem::Int, vec![d.clone()]),
+                );
+                let mut shape = vec![Dim::constant(1); batch.len()];
+                shape[axis] = d.clone();
+                let iota = self.reshape(iota, shape);
+                index_args.push(self.broadcast_to(iota, batch));
+            }
+            index_args.push(y);
+            let mut args = vec![probs];
+            args.extend(index_args);
+            let plan = vec![
+                AxisIndex::Gather {
+                    needs_bounds_check: true
+                };
+                batch.len() + 1
+            ];
+            self.emit1(
+                OpKind::Index { plan },
+                &args,
+                TensorType::real(batch.to_vec()),
+            )
+        };
+        if logits {
+            let lse = self.reduce(ReduceOp::LogSumExp, probs, Some(batch.len()));
+            Ok(self.sub(picked, lse))
+        } else {
+            Ok(self.unary(UnaryOp::Log, picked))
+        }
+    }
+}
+
+/// Whether a block (or anything nested in it) adds to the log density.
+fn block_has_target(b: &Block) -> bool {
+    b.stmts.iter().any(stmt_has_target) || b.value.as_ref().is_some_and(|v| expr_has_target(v))
+}
+
+fn stmt_has_target(s: &Stmt) -> bool {
+    match s {
+        Stmt::Tilde { .. } | Stmt::TargetAdd { .. } => true,
+        Stmt::For { body, .. } => block_has_target(body),
+        Stmt::Let { value, .. } | Stmt::Expr(value) => expr_has_target(value),
+        Stmt::Error(_) => false,
+    }
+}
+
+fn expr_has_target(e: &Expr) -> bool {
+    let mut found = false;
+    ast::visit_expr(e, &mut |x| match &x.kind {
+        ExprKind::Scan { body, .. } => found |= body.stmts.iter().any(stmt_has_target),
+        ExprKind::If {
+            then_block,
+            else_block,
+            ..
+        } => {
+            found |= then_block.stmts.iter().any(stmt_has_target)
+                || else_block
+                    .as_ref()
+                    .is_some_and(|b| b.stmts.iter().any(stmt_has_target));
+        }
+        _ => {}
+    });
+    found
+}
+
+/// The expression with id `id` among the parameters' bounds and priors
+/// (the only places a constraint's expression can come from).
+fn find_expr(program: &ast::Program, id: ast::ExprId) -> Option<&Expr> {
+    find_in_items(&program.items, id)
+}
+
+fn find_in_items(items: &[Item], id: ast::ExprId) -> Option<&Expr> {
+    for item in items {
+        if let Item::Param(p) = item {
+            if let Some(prior) = &p.prior {
+                if let ExprKind::Call { args, .. } = &prior.kind {
+                    for a in args {
+                        if let Some(e) = find_in_expr(&a.value, id) {
+                            return Some(e);
+                        }
+                    }
+                }
+            }
+            if let Some(ast::Bounds::Interval { lo, hi, .. }) = &p.bounds {
+                for e in [lo, hi] {
+                    if let Some(found) = find_in_expr(e, id) {
+                        return Some(found);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+fn find_in_expr(e: &Expr, id: ast::ExprId) -> Option<&Expr> {
+    if e.id == id {
+        return Some(e);
+    }
+    match &e.kind {
+        ExprKind::Unary { operand, .. } => find_in_expr(operand, id),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            find_in_expr(lhs, id).or_else(|| find_in_expr(rhs, id))
+        }
+        ExprKind::Call { args, .. } => args.iter().find_map(|a| find_in_expr(&a.value, id)),
+        ExprKind::Array(items) => items.iter().find_map(|i| find_in_expr(i, id)),
+        ExprKind::Index { base, .. } => find_in_expr(base, id),
+        _ => None,
+    }
+}
