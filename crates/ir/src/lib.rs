@@ -1,0 +1,15 @@
+//! The IR of rlc: a typed, shape-explicit SSA form of a model's log density
+//! with structured loops (`scan` as a region with carries, `for` with
+//! independent iterations, `if` with two regions) — see `ir.rs` for its
+//! conventions. This crate owns the IR data structures, the lowering from a
+//! checked model (`lower`, the only module that reads the AST), the text
+//! form (`print`), the verifier (`verify`) and the reference interpreter
+//! (`interp`). It knows nothing of autodiff, Cranelift, files or sampling.
+//! Tests: `tests/` (interpreter and verifier on hand-built functions, and the
+//! lowered example models).
+
+pub mod ir;
+pub mod lower;
+
+pub use ir::*;
+pub use lower::{lower, LowerError};
