@@ -23,7 +23,8 @@ enum Kind {
 
 /// One fenced example: where it is, what it must do, and its text.
 struct Example {
-    file: PathBuf,
+    /// The file, relative to the workspace: `docs/language.md`.
+    file: String,
     /// The 1-based line of the example's first source line.
     line: usize,
     kind: Kind,
@@ -32,7 +33,7 @@ struct Example {
 
 impl Example {
     fn place(&self) -> String {
-        format!("{}:{}", self.file.display(), self.line)
+        format!("{}:{}", self.file, self.line)
     }
 
     /// The codes the first line declares after `// error:` or `// warning:`.
@@ -53,9 +54,11 @@ impl Example {
     }
 }
 
-/// The ```rlm and ```rlm-error blocks of one Markdown file, in order.
-fn examples(path: &Path) -> Vec<Example> {
-    let text = std::fs::read_to_string(path)
+/// The ```rlm and ```rlm-error blocks of one Markdown file (a path relative
+/// to the workspace), in order.
+fn examples(file: &str) -> Vec<Example> {
+    let path = workspace().join(file);
+    let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let mut out = Vec::new();
     let mut open: Option<(Option<Kind>, usize, String)> = None;
@@ -78,7 +81,7 @@ fn examples(path: &Path) -> Vec<Example> {
                 if fence.trim_end() == "```" {
                     if let Some(kind) = kind {
                         out.push(Example {
-                            file: path.to_path_buf(),
+                            file: file.to_string(),
                             line: first_line,
                             kind,
                             source,
@@ -92,30 +95,34 @@ fn examples(path: &Path) -> Vec<Example> {
             }
         }
     }
-    assert!(
-        open.is_none(),
-        "{}: a code block is not closed",
-        path.display()
-    );
+    assert!(open.is_none(), "{file}: a code block is not closed");
     out
 }
 
-fn documentation_files() -> Vec<PathBuf> {
+/// `docs/*.md` and `README.md`, relative to the workspace.
+fn documentation_files() -> Vec<String> {
     let docs = workspace().join("docs");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&docs)
+    let mut files: Vec<String> = std::fs::read_dir(&docs)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", docs.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .filter_map(|p| {
+            p.file_name()
+                .map(|n| format!("docs/{}", n.to_string_lossy()))
+        })
         .collect();
     files.sort();
-    files.push(workspace().join("README.md"));
+    files.push("README.md".to_string());
     files
 }
 
 /// The one place these tests touch the compiler's API: whether the example
 /// compiled, the codes of its errors and warnings, and the rendered report.
 fn compile(example: &Example) -> (bool, Vec<&'static str>, Vec<&'static str>, String) {
-    let (model, diagnostics) = rlc_check::compile(&example.source);
+    // Blank lines in front of the example make the report's line numbers those
+    // of the Markdown file; they change nothing else.
+    let padded = format!("{}{}", "\n".repeat(example.line - 1), example.source);
+    let (model, diagnostics) = rlc_check::compile(&padded);
     let errors = diagnostics
         .iter()
         .filter(|d| d.is_error())
@@ -126,8 +133,7 @@ fn compile(example: &Example) -> (bool, Vec<&'static str>, Vec<&'static str>, St
         .filter(|d| !d.is_error())
         .map(|d| d.code)
         .collect();
-    let name = example.place();
-    let rendered = rlc_syntax::render(&diagnostics, &name, &example.source, false);
+    let rendered = rlc_syntax::render(&diagnostics, &example.file, &padded, false);
     (model.is_some(), errors, warnings, rendered)
 }
 
@@ -158,7 +164,9 @@ fn problem(example: &Example) -> Option<String> {
         Kind::Fails => {
             let declared = example.declared_codes("error:");
             if compiled {
-                return Some(format!("should fail to compile, but it compiles\n{rendered}"));
+                return Some(format!(
+                    "should fail to compile, but it compiles\n{rendered}"
+                ));
             }
             let absent: Vec<_> = declared
                 .iter()
