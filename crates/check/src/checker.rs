@@ -1253,12 +1253,20 @@ impl Checker {
                     match &range {
                         Some(r) => match r.hi.sub(&r.lo) {
                             Some(len) => {
-                                self.require(
+                                let span = lo.span.to(hi.span);
+                                if self.require(
                                     len.clone(),
-                                    lo.span.to(hi.span),
-                                    format!("the range {r} must not be empty backwards"),
-                                );
-                                lengths.push((lo.span.to(hi.span), seq.var.name.clone(), len));
+                                    span,
+                                    format!("the range {r} must not run backwards"),
+                                ) {
+                                    lengths.push((span, seq.var.name.clone(), len));
+                                } else {
+                                    self.error(CheckError::BackwardsRange {
+                                        span,
+                                        range: r.clone(),
+                                    });
+                                    ok = false;
+                                }
                             }
                             None => ok = false,
                         },

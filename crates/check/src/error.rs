@@ -89,6 +89,10 @@ pub enum CheckError {
         body: Type,
         hint: Option<String>,
     },
+    BackwardsRange {
+        span: Span,
+        range: IntRange,
+    },
     MissingValue {
         span: Span,
         context: String,
@@ -366,6 +370,12 @@ impl CheckError {
                 )),
                 hint,
             ),
+            E::BackwardsRange { span, range } => Diagnostic::error(
+                "E0133",
+                format!("the range {range} runs backwards"),
+            )
+            .with_label(Label::primary(*span, "its end is before its start"))
+            .with_hint("ranges count up: write `lo..hi` with lo <= hi"),
             E::MissingValue {
                 span,
                 context,

@@ -324,98 +324,109 @@ pub enum ExprKind {
 
 /// Calls `f` on every expression of the program, parents before children.
 pub fn visit_exprs(program: &Program, f: &mut dyn FnMut(&Expr)) {
+    visit_top_level_exprs(program, &mut |e| visit_expr(e, &mut *f));
+}
+
+/// Calls `f` on each outermost expression of the program (those not inside
+/// another expression), in source order.
+pub fn visit_top_level_exprs<'a>(program: &'a Program, f: &mut dyn FnMut(&'a Expr)) {
+    fn stmt<'a>(s: &'a Stmt, f: &mut dyn FnMut(&'a Expr)) {
+        match s {
+            Stmt::Let { value, .. } | Stmt::TargetAdd { value, .. } | Stmt::Expr(value) => f(value),
+            Stmt::Tilde { lhs, dist, .. } => {
+                f(lhs);
+                f(dist);
+            }
+            Stmt::For { lo, hi, body, .. } => {
+                f(lo);
+                f(hi);
+                for s in &body.stmts {
+                    stmt(s, f);
+                }
+                if let Some(v) = &body.value {
+                    f(v);
+                }
+            }
+            Stmt::Error(_) => {}
+        }
+    }
     for item in &program.items {
         match item {
             Item::Size(_) => {}
             Item::Data(d) => {
-                visit_type(&d.ty, f);
-                if let Some(b) = &d.bounds {
-                    visit_bounds(b, f);
+                d.ty.dims.iter().for_each(&mut *f);
+                if let Some(Bounds::IntRange { lo, hi, .. } | Bounds::Interval { lo, hi, .. }) =
+                    &d.bounds
+                {
+                    f(lo);
+                    f(hi);
                 }
             }
             Item::Param(p) => {
                 if let Some(t) = &p.ty {
-                    visit_type(t, f);
+                    t.dims.iter().for_each(&mut *f);
                 }
-                if let Some(b) = &p.bounds {
-                    visit_bounds(b, f);
+                if let Some(Bounds::IntRange { lo, hi, .. } | Bounds::Interval { lo, hi, .. }) =
+                    &p.bounds
+                {
+                    f(lo);
+                    f(hi);
                 }
                 if let Some(prior) = &p.prior {
-                    visit_expr(prior, f);
+                    f(prior);
                 }
             }
-            Item::Stmt(s) => visit_stmt(s, f),
+            Item::Stmt(s) => stmt(s, f),
         }
     }
 }
 
-fn visit_type(t: &TypeExpr, f: &mut dyn FnMut(&Expr)) {
-    for d in &t.dims {
-        visit_expr(d, f);
-    }
-}
-
-fn visit_bounds(b: &Bounds, f: &mut dyn FnMut(&Expr)) {
-    match b {
-        Bounds::IntRange { lo, hi, .. } | Bounds::Interval { lo, hi, .. } => {
-            visit_expr(lo, f);
-            visit_expr(hi, f);
+/// Calls `f` on each direct sub-expression of `e` (statements inside
+/// blocks included), without recursing further.
+pub fn for_each_child<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
+    fn block<'a>(b: &'a Block, f: &mut dyn FnMut(&'a Expr)) {
+        for s in &b.stmts {
+            match s {
+                Stmt::Let { value, .. } | Stmt::TargetAdd { value, .. } | Stmt::Expr(value) => {
+                    f(value)
+                }
+                Stmt::Tilde { lhs, dist, .. } => {
+                    f(lhs);
+                    f(dist);
+                }
+                Stmt::For { lo, hi, body, .. } => {
+                    f(lo);
+                    f(hi);
+                    block(body, f);
+                }
+                Stmt::Error(_) => {}
+            }
+        }
+        if let Some(v) = &b.value {
+            f(v);
         }
     }
-}
-
-fn visit_stmt(s: &Stmt, f: &mut dyn FnMut(&Expr)) {
-    match s {
-        Stmt::Let { value, .. } | Stmt::TargetAdd { value, .. } | Stmt::Expr(value) => {
-            visit_expr(value, f)
-        }
-        Stmt::Tilde { lhs, dist, .. } => {
-            visit_expr(lhs, f);
-            visit_expr(dist, f);
-        }
-        Stmt::For { lo, hi, body, .. } => {
-            visit_expr(lo, f);
-            visit_expr(hi, f);
-            visit_block(body, f);
-        }
-        Stmt::Error(_) => {}
-    }
-}
-
-fn visit_block(b: &Block, f: &mut dyn FnMut(&Expr)) {
-    for s in &b.stmts {
-        visit_stmt(s, f);
-    }
-    if let Some(v) = &b.value {
-        visit_expr(v, f);
-    }
-}
-
-/// Calls `f` on `e` and every expression inside it.
-pub fn visit_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
     match &e.kind {
         ExprKind::Int(_)
         | ExprKind::Real(_)
         | ExprKind::Bool(_)
         | ExprKind::Name(_)
         | ExprKind::Error => {}
-        ExprKind::Array(items) => items.iter().for_each(|i| visit_expr(i, f)),
-        ExprKind::Unary { operand, .. } => visit_expr(operand, f),
+        ExprKind::Array(items) => items.iter().for_each(&mut *f),
+        ExprKind::Unary { operand, .. } => f(operand),
         ExprKind::Binary { lhs, rhs, .. } => {
-            visit_expr(lhs, f);
-            visit_expr(rhs, f);
+            f(lhs);
+            f(rhs);
         }
-        ExprKind::Call { args, .. } => args.iter().for_each(|a| visit_expr(&a.value, f)),
+        ExprKind::Call { args, .. } => args.iter().for_each(|a| f(&a.value)),
         ExprKind::Index { base, indices } => {
-            visit_expr(base, f);
+            f(base);
             for index in indices {
                 match index {
-                    IndexItem::Single(i) => visit_expr(i, f),
-                    IndexItem::Slice { start, stop, .. } => start
-                        .iter()
-                        .chain(stop.iter())
-                        .for_each(|x| visit_expr(x, f)),
+                    IndexItem::Single(i) => f(i),
+                    IndexItem::Slice { start, stop, .. } => {
+                        start.iter().chain(stop.iter()).for_each(&mut *f)
+                    }
                 }
             }
         }
@@ -425,28 +436,34 @@ pub fn visit_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             body,
             ..
         } => {
-            visit_expr(init, f);
+            f(init);
             for s in sequences {
                 match &s.source {
-                    SequenceSource::Array(x) => visit_expr(x, f),
+                    SequenceSource::Array(x) => f(x),
                     SequenceSource::Range { lo, hi } => {
-                        visit_expr(lo, f);
-                        visit_expr(hi, f);
+                        f(lo);
+                        f(hi);
                     }
                 }
             }
-            visit_block(body, f);
+            block(body, f);
         }
         ExprKind::If {
             cond,
             then_block,
             else_block,
         } => {
-            visit_expr(cond, f);
-            visit_block(then_block, f);
+            f(cond);
+            block(then_block, f);
             if let Some(b) = else_block {
-                visit_block(b, f);
+                block(b, f);
             }
         }
     }
+}
+
+/// Calls `f` on `e` and every expression inside it, parents first.
+pub fn visit_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    for_each_child(e, &mut |c| visit_expr(c, &mut *f));
 }

@@ -17,6 +17,8 @@ pub enum SyntaxError {
     },
     /// The file ends inside a declaration, statement or bracket.
     UnexpectedEnd { span: Span, expected: Vec<String> },
+    /// An expression nested more deeply than the compiler accepts.
+    TooDeep { span: Span, limit: usize },
 }
 
 impl SyntaxError {
@@ -42,6 +44,12 @@ impl SyntaxError {
                     None => d,
                 }
             }
+            SyntaxError::TooDeep { span, limit } => Diagnostic::error(
+                "E0005",
+                format!("this expression nests more than {limit} levels deep"),
+            )
+            .with_label(Label::primary(*span, "nested too deeply"))
+            .with_hint("split it into several `let` bindings, or use `sum(…)` over an array"),
             SyntaxError::UnexpectedEnd { span, expected } => {
                 Diagnostic::error("E0004", "the file ends in the middle of a statement")
                     .with_label(Label::primary(*span, expected_message(expected)))

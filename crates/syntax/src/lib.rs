@@ -75,11 +75,47 @@ pub fn parse(source: &str) -> Parsed {
         SyntaxError::InvalidCharacter { span, .. }
         | SyntaxError::BadNumber { span, .. }
         | SyntaxError::UnexpectedToken { span, .. }
-        | SyntaxError::UnexpectedEnd { span, .. } => span.start,
+        | SyntaxError::UnexpectedEnd { span, .. }
+        | SyntaxError::TooDeep { span, .. } => span.start,
     });
     errors.dedup();
     suppress_cascades(&mut errors, source);
+    if let Some(span) = too_deep(&program) {
+        errors.push(SyntaxError::TooDeep {
+            span,
+            limit: MAX_NESTING,
+        });
+        // Later stages recurse over the tree; a tree this deep is not checked.
+        let program = Program {
+            items: Vec::new(),
+            expr_count: program.expr_count,
+        };
+        return Parsed { program, errors };
+    }
     Parsed { program, errors }
+}
+
+/// How deeply expressions may nest (`1 + 1 + … + 1` nests once per `+`).
+/// The checker and lowering recurse over the tree, so a limit keeps any
+/// input from exhausting the stack.
+pub const MAX_NESTING: usize = 512;
+
+/// The span of the first expression nested deeper than [`MAX_NESTING`].
+fn too_deep(program: &Program) -> Option<Span> {
+    // An explicit stack: measuring depth must not recurse itself.
+    let mut stack: Vec<(&ast::Expr, usize)> = Vec::new();
+    let mut roots: Vec<&ast::Expr> = Vec::new();
+    ast::visit_top_level_exprs(program, &mut |e| roots.push(e));
+    for root in roots {
+        stack.push((root, 1));
+        while let Some((e, depth)) = stack.pop() {
+            if depth > MAX_NESTING {
+                return Some(e.span);
+            }
+            ast::for_each_child(e, &mut |c| stack.push((c, depth + 1)));
+        }
+    }
+    None
 }
 
 /// A dropped invalid character usually makes the rest of its line

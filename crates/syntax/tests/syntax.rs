@@ -187,3 +187,21 @@ proptest! {
         check_spans(&mutated);
     }
 }
+
+#[test]
+fn very_deep_expressions_are_an_error_not_a_crash() {
+    for source in [
+        format!("let a = 1{}", " + 1".repeat(5000)),
+        format!("let a = {}1", "-".repeat(5000)),
+    ] {
+        let parsed = parse(&source);
+        assert!(
+            parsed
+                .errors
+                .iter()
+                .any(|e| matches!(e, SyntaxError::TooDeep { .. })),
+            "{:?}",
+            parsed.errors.first()
+        );
+    }
+}
