@@ -1,0 +1,1663 @@
+//! Lowering of one IR function, specialized on concrete sizes, to one
+//! Cranelift function `extern "C" fn(workspace: *mut f64) -> i64`.
+//!
+//! Every IR element (real, int or bool) is an `f64` (bools are 0.0 / 1.0).
+//! An IR value is represented (`Repr`) as
+//! * `Regs`: up to `SMALL` SSA values, one per element (row-major), fully
+//!   unrolled elementwise;
+//! * `Splat`: one SSA value that every element equals (`Fill`, broadcast
+//!   scalars), never materialized unless a consumer needs memory;
+//! * `Buf`: a run of the workspace (a `Vec<f64>` allocated once per compiled
+//!   function) at an element offset that may be dynamic (a row of a matrix
+//!   selected by a data index, a step's slice of a scan sequence).
+//!
+//! Any value may be in any representation; ops read elements through `load`
+//! and write through a `Dest`. Loops over more than `SMALL` elements are real
+//! loops (the innermost axes whose product is at most `SMALL` are unrolled).
+//! Buffers are never reused, so a value's buffer holds it until the function
+//! returns (values inside loop bodies are overwritten each iteration, which
+//! SSA makes safe).
+//!
+//! Every data-dependent index is checked in the generated code: an index out
+//! of range stores the index into workspace slot `ERROR_SLOT` and returns
+//! `1 + site`, where `site` indexes `Compiled::sites`.
+
+use crate::exec::Code;
+use crate::runtime;
+use crate::{ErrorSite, JitError};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::types::{F64, I64};
+use cranelift_codegen::ir::{
+    AbiParam, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, UserFuncName, Value,
+};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, Linkage, Module};
+use rlc_ir::{
+    AxisIndex, BinaryOp, Dim, Function, Input, Op, OpKind, ReduceOp, Region, UnaryOp, ValueId,
+};
+use std::collections::HashMap;
+
+/// Values of at most this many elements live in registers; loops of at most
+/// this many iterations are unrolled.
+const SMALL: usize = 8;
+
+/// The workspace slot receiving the offending index of a runtime error.
+pub(crate) const ERROR_SLOT: usize = 0;
+
+type Result<T> = std::result::Result<T, JitError>;
+
+/// A flat element index or offset: known at compile time or computed (i64).
+#[derive(Clone, Copy, Debug)]
+enum Ix {
+    C(i64),
+    V(Value),
+}
+
+#[derive(Clone, Debug)]
+enum Repr {
+    Regs(Vec<Value>),
+    Splat(Value),
+    Buf(Ix),
+}
+
+/// Where an op writes its result's elements.
+enum Dest {
+    Regs(Vec<Value>),
+    Buf(Ix),
+}
+
+/// The compiled function and where its inputs and results live in the workspace.
+pub(crate) struct Compiled {
+    pub code: Code,
+    pub workspace_len: usize,
+    /// `(offset, len)` of the theta input, if the function has one.
+    pub theta: Option<(usize, usize)>,
+    /// `(offset, values)` of each data input, copied in once.
+    pub data: Vec<(usize, Vec<f64>)>,
+    /// `(offset, len)` of each result.
+    pub results: Vec<(usize, usize)>,
+    pub sites: Vec<ErrorSite>,
+}
+
+pub(crate) fn compile(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    data: &[&[f64]],
+) -> Result<Compiled> {
+    let codegen = |e: &dyn std::fmt::Display| JitError::Codegen(e.to_string());
+    let mut flags = settings::builder();
+    flags.set("opt_level", "speed").map_err(|e| codegen(&e))?;
+    flags.set("is_pic", "false").map_err(|e| codegen(&e))?;
+    let isa = cranelift_native::builder()
+        .map_err(|e| codegen(&e))?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| codegen(&e))?;
+    let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
+    for op in runtime::CALLED_UNARY {
+        if let Some((name, addr)) = runtime::unary_symbol(op) {
+            jb.symbol(name, addr);
+        }
+    }
+    jb.symbol(runtime::POW_SYMBOL, runtime::pow_address());
+    let mut module = JITModule::new(jb);
+
+    let ptr = module.target_config().pointer_type();
+    let mut unary_sig = module.make_signature();
+    unary_sig.params.push(AbiParam::new(F64));
+    unary_sig.returns.push(AbiParam::new(F64));
+    let mut pow_sig = unary_sig.clone();
+    pow_sig.params.push(AbiParam::new(F64));
+
+    let mut ctx = module.make_context();
+    let mut sig = Signature::new(module.isa().default_call_conv());
+    sig.params.push(AbiParam::new(ptr));
+    sig.returns.push(AbiParam::new(I64));
+    ctx.func.signature = sig.clone();
+    ctx.func.name = UserFuncName::user(0, 0);
+
+    let mut unary_refs = HashMap::new();
+    for op in runtime::CALLED_UNARY {
+        if let Some((name, _)) = runtime::unary_symbol(op) {
+            let id = module
+                .declare_function(name, Linkage::Import, &unary_sig)
+                .map_err(|e| codegen(&e))?;
+            unary_refs.insert(op, module.declare_func_in_func(id, &mut ctx.func));
+        }
+    }
+    let pow_id = module
+        .declare_function(runtime::POW_SYMBOL, Linkage::Import, &pow_sig)
+        .map_err(|e| codegen(&e))?;
+    let pow_ref = module.declare_func_in_func(pow_id, &mut ctx.func);
+
+    let mut fctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let ws = b.block_params(entry)[0];
+    let mut g = Gen {
+        f,
+        sizes,
+        b,
+        ws,
+        reprs: vec![None; f.values.len()],
+        workspace_len: ERROR_SLOT + 1,
+        sites: Vec::new(),
+        unary_refs,
+        pow_ref,
+        cse: vec![HashMap::new()],
+    };
+    let (theta, data_slots, results) = g.function(data)?;
+    g.b.seal_all_blocks();
+    let workspace_len = g.workspace_len;
+    let sites = std::mem::take(&mut g.sites);
+    let frontend_config = module.target_config();
+    g.b.finalize(frontend_config);
+
+    let id = module
+        .declare_function(&f.name, Linkage::Export, &sig)
+        .map_err(|e| codegen(&e))?;
+    module
+        .define_function(id, &mut ctx)
+        .map_err(|e| JitError::Codegen(format!("{e:?}")))?;
+    module.clear_context(&mut ctx);
+    module.finalize_definitions().map_err(|e| codegen(&e))?;
+    let entry_ptr = module.get_finalized_function(id);
+    Ok(Compiled {
+        code: Code::new(module, entry_ptr, workspace_len),
+        workspace_len,
+        theta,
+        data: data_slots,
+        results,
+        sites,
+    })
+}
+
+struct Gen<'a, 'b> {
+    f: &'a Function,
+    sizes: &'a HashMap<String, i64>,
+    b: FunctionBuilder<'b>,
+    ws: Value,
+    reprs: Vec<Option<Repr>>,
+    workspace_len: usize,
+    sites: Vec<ErrorSite>,
+    unary_refs: HashMap<UnaryOp, FuncRef>,
+    pow_ref: FuncRef,
+    /// Calls already made, per enclosing region (a stack of scopes whose
+    /// entries dominate everything emitted while they are on the stack).
+    cse: Vec<HashMap<(UnaryOp, Value), Value>>,
+}
+
+type Taken = (Option<(usize, usize)>, Vec<(usize, Vec<f64>)>, Vec<(usize, usize)>);
+
+/// The element offsets of an indexing op's part: a fixed offset plus, per
+/// axis of the part, either a stride or (for gathers) an index array.
+struct Access {
+    base: Ix,
+    /// The part's shape.
+    shape: Vec<usize>,
+    /// Per part axis, the source stride (for the non-gather axes).
+    strides: Vec<usize>,
+    /// Gathers: the index arrays, the source axis lengths and strides, and
+    /// the number of leading part axes that the gather shape spans.
+    gathers: Vec<(Repr, usize, usize)>,
+    gather_rank: usize,
+    op: &'static str,
+    result: ValueId,
+}
+
+fn product(dims: &[usize]) -> usize {
+    dims.iter().product()
+}
+
+fn strides(dims: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; dims.len()];
+    for a in (0..dims.len().saturating_sub(1)).rev() {
+        s[a] = s[a + 1] * dims[a + 1];
+    }
+    s
+}
+
+fn unsupported(what: impl Into<String>) -> JitError {
+    JitError::Unsupported(what.into())
+}
+
+impl Gen<'_, '_> {
+    // ---- Shapes and workspace -------------------------------------------------
+
+    fn dim(&self, d: &Dim) -> Result<usize> {
+        let v = d
+            .eval(self.sizes)
+            .ok_or_else(|| JitError::Size(format!("the size `{d}` is not given")))?;
+        usize::try_from(v).map_err(|_| JitError::Size(format!("the size `{d}` is {v}")))
+    }
+
+    fn shape(&self, v: ValueId) -> Result<Vec<usize>> {
+        self.f.ty(v).shape.iter().map(|d| self.dim(d)).collect()
+    }
+
+    fn len(&self, v: ValueId) -> Result<usize> {
+        Ok(product(&self.shape(v)?))
+    }
+
+    fn alloc(&mut self, n: usize) -> usize {
+        let off = self.workspace_len;
+        self.workspace_len += n;
+        off
+    }
+
+    fn get(&self, v: ValueId) -> Result<Repr> {
+        self.reprs[v.0 as usize]
+            .clone()
+            .ok_or_else(|| JitError::Codegen(format!("{v} used before its definition")))
+    }
+
+    fn set(&mut self, v: ValueId, r: Repr) {
+        self.reprs[v.0 as usize] = Some(r);
+    }
+
+    // ---- Scalars and indices --------------------------------------------------
+
+    fn fconst(&mut self, x: f64) -> Value {
+        self.b.ins().f64const(x)
+    }
+
+    fn ix_value(&mut self, i: Ix) -> Value {
+        match i {
+            Ix::C(c) => self.b.ins().iconst(I64, c),
+            Ix::V(v) => v,
+        }
+    }
+
+    fn ix_add(&mut self, a: Ix, b: Ix) -> Ix {
+        match (a, b) {
+            (Ix::C(x), Ix::C(y)) => Ix::C(x + y),
+            (Ix::C(0), y) | (y, Ix::C(0)) => y,
+            (Ix::V(v), Ix::C(c)) | (Ix::C(c), Ix::V(v)) => Ix::V(self.b.ins().iadd_imm_s(v, c)),
+            (Ix::V(x), Ix::V(y)) => Ix::V(self.b.ins().iadd(x, y)),
+        }
+    }
+
+    fn ix_mul(&mut self, a: Ix, c: usize) -> Ix {
+        match a {
+            Ix::C(x) => Ix::C(x * c as i64),
+            Ix::V(_) if c == 0 => Ix::C(0),
+            Ix::V(v) if c == 1 => Ix::V(v),
+            Ix::V(v) => Ix::V(self.b.ins().imul_imm_s(v, c as i64)),
+        }
+    }
+
+    /// `Σ idx[a] * strides[a]`.
+    fn linear(&mut self, idx: &[Ix], strides: &[usize]) -> Ix {
+        let mut acc = Ix::C(0);
+        for (i, s) in idx.iter().zip(strides) {
+            let t = self.ix_mul(*i, *s);
+            acc = self.ix_add(acc, t);
+        }
+        acc
+    }
+
+    fn ix_to_f64(&mut self, i: Ix) -> Value {
+        match i {
+            Ix::C(c) => self.fconst(c as f64),
+            Ix::V(v) => self.b.ins().fcvt_from_sint(F64, v),
+        }
+    }
+
+    fn bool_to_f64(&mut self, c: Value) -> Value {
+        let one = self.fconst(1.0);
+        let zero = self.fconst(0.0);
+        self.b.ins().select(c, one, zero)
+    }
+
+    fn truthy(&mut self, x: Value) -> Value {
+        let zero = self.fconst(0.0);
+        self.b.ins().fcmp(FloatCC::NotEqual, x, zero)
+    }
+
+    /// The i64 index `x` (an f64), checked to be in `0..len`; out of range
+    /// (or NaN) exits the function with the error of `site`.
+    fn checked_index(&mut self, x: Value, len: usize, site: ErrorSite) -> Value {
+        let zero = self.fconst(0.0);
+        let n = self.fconst(len as f64);
+        let ge = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
+        let lt = self.b.ins().fcmp(FloatCC::LessThan, x, n);
+        let ok = self.b.ins().band(ge, lt);
+        let cont = self.b.create_block();
+        let fail = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(ok, cont, &[], fail, &[]);
+        self.b.switch_to_block(fail);
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), x, self.ws, (ERROR_SLOT * 8) as i32);
+        self.sites.push(site);
+        let code = self.b.ins().iconst(I64, self.sites.len() as i64);
+        self.b.ins().return_(&[code]);
+        self.b.switch_to_block(cont);
+        self.b.ins().fcvt_to_sint_sat(I64, x)
+    }
+
+    // ---- Element access -------------------------------------------------------
+
+    fn address(&mut self, base: Ix, flat: Ix) -> (Value, i32) {
+        match self.ix_add(base, flat) {
+            Ix::C(k) => (self.ws, (k * 8) as i32),
+            Ix::V(v) => {
+                let bytes = self.b.ins().ishl_imm_s(v, 3);
+                (self.b.ins().iadd(self.ws, bytes), 0)
+            }
+        }
+    }
+
+    /// A select chain picking `elems[i]`; `i` is known to be in range.
+    fn pick(&mut self, elems: &[Value], i: Value) -> Value {
+        let mut r = elems[0];
+        for (j, e) in elems.iter().enumerate().skip(1) {
+            let c = self.b.ins().icmp_imm_s(IntCC::Equal, i, j as i64);
+            r = self.b.ins().select(c, *e, r);
+        }
+        r
+    }
+
+    fn load(&mut self, r: &Repr, flat: Ix) -> Value {
+        match r {
+            Repr::Regs(v) => match flat {
+                Ix::C(i) => v[i as usize],
+                Ix::V(i) => self.pick(v, i),
+            },
+            Repr::Splat(x) => *x,
+            Repr::Buf(base) => {
+                let (p, off) = self.address(*base, flat);
+                self.b.ins().load(F64, MemFlagsData::trusted(), p, off)
+            }
+        }
+    }
+
+    fn store_buf(&mut self, base: Ix, flat: Ix, x: Value) {
+        let (p, off) = self.address(base, flat);
+        self.b.ins().store(MemFlagsData::trusted(), x, p, off);
+    }
+
+    fn regs(&mut self, r: &Repr, n: usize) -> Vec<Value> {
+        match r {
+            Repr::Regs(v) => v.clone(),
+            Repr::Splat(x) => vec![*x; n],
+            Repr::Buf(_) => (0..n).map(|i| self.load(r, Ix::C(i as i64))).collect(),
+        }
+    }
+
+    fn splat(x: Value, n: usize) -> Repr {
+        if n == 1 {
+            Repr::Regs(vec![x])
+        } else {
+            Repr::Splat(x)
+        }
+    }
+
+    /// A destination for `n` elements: registers if `regs_ok` (every write
+    /// happens in unrolled code) and `n` is small, else a fresh buffer.
+    fn dest(&mut self, n: usize, regs_ok: bool) -> Dest {
+        if regs_ok && n <= SMALL {
+            let zero = self.fconst(0.0);
+            Dest::Regs(vec![zero; n])
+        } else {
+            Dest::Buf(Ix::C(self.alloc(n) as i64))
+        }
+    }
+
+    fn dest_store(&mut self, d: &mut Dest, flat: Ix, x: Value) {
+        match d {
+            Dest::Regs(v) => match flat {
+                Ix::C(i) => v[i as usize] = x,
+                Ix::V(i) => {
+                    for (j, e) in v.iter_mut().enumerate() {
+                        let c = self.b.ins().icmp_imm_s(IntCC::Equal, i, j as i64);
+                        *e = self.b.ins().select(c, x, *e);
+                    }
+                }
+            },
+            Dest::Buf(base) => self.store_buf(*base, flat, x),
+        }
+    }
+
+    fn dest_load(&mut self, d: &Dest, flat: Ix) -> Value {
+        match d {
+            Dest::Regs(v) => self.load(&Repr::Regs(v.clone()), flat),
+            Dest::Buf(base) => self.load(&Repr::Buf(*base), flat),
+        }
+    }
+
+    fn finish(d: Dest) -> Repr {
+        match d {
+            Dest::Regs(v) => Repr::Regs(v),
+            Dest::Buf(b) => Repr::Buf(b),
+        }
+    }
+
+    /// Copies `n` elements of `src` into the buffer at `base`.
+    fn copy_into(&mut self, src: &Repr, base: Ix, n: usize) -> Result<()> {
+        self.for_each(&[n], &mut |g, idx| {
+            let x = g.load(src, idx[0]);
+            g.store_buf(base, idx[0], x);
+            Ok(())
+        })
+    }
+
+    // ---- Loops ----------------------------------------------------------------
+
+    /// A counted loop over `0..n` (or `n-1` down to 0 when `reverse`) with
+    /// `carried` f64 values as block parameters; `body` gets the index and
+    /// the carried values and returns the next ones. Returns the final ones.
+    fn emit_loop(
+        &mut self,
+        n: Ix,
+        reverse: bool,
+        carried: Vec<Value>,
+        body: &mut dyn FnMut(&mut Self, Value, Vec<Value>) -> Result<Vec<Value>>,
+    ) -> Result<Vec<Value>> {
+        let header = self.b.create_block();
+        let body_block = self.b.create_block();
+        let exit = self.b.create_block();
+        let k = self.b.append_block_param(header, I64);
+        let params: Vec<Value> = carried
+            .iter()
+            .map(|_| self.b.append_block_param(header, F64))
+            .collect();
+        let outs: Vec<Value> = carried
+            .iter()
+            .map(|_| self.b.append_block_param(exit, F64))
+            .collect();
+        let zero = self.b.ins().iconst(I64, 0);
+        let mut args = vec![BlockArg::Value(zero)];
+        args.extend(carried.iter().map(|v| BlockArg::Value(*v)));
+        self.b.ins().jump(header, &args);
+
+        self.b.switch_to_block(header);
+        let n_value = self.ix_value(n);
+        let go = self.b.ins().icmp(IntCC::SignedLessThan, k, n_value);
+        let exit_args: Vec<BlockArg> = params.iter().map(|v| BlockArg::Value(*v)).collect();
+        self.b.ins().brif(go, body_block, &[], exit, &exit_args);
+
+        self.b.switch_to_block(body_block);
+        let i = if reverse {
+            let last = self.b.ins().iadd_imm_s(n_value, -1);
+            self.b.ins().isub(last, k)
+        } else {
+            k
+        };
+        self.cse.push(HashMap::new());
+        let next = body(self, i, params);
+        self.cse.pop();
+        let next = next?;
+        let k1 = self.b.ins().iadd_imm_s(k, 1);
+        let mut args = vec![BlockArg::Value(k1)];
+        args.extend(next.iter().map(|v| BlockArg::Value(*v)));
+        self.b.ins().jump(header, &args);
+
+        self.b.switch_to_block(exit);
+        Ok(outs)
+    }
+
+    /// Visits every multi-index of `dims` in row-major order, threading the
+    /// accumulators `acc`. The innermost axes (product at most `SMALL`) are
+    /// unrolled, the others are loops.
+    fn fold(
+        &mut self,
+        dims: &[usize],
+        acc: Vec<Value>,
+        f: &mut dyn FnMut(&mut Self, &[Ix], Vec<Value>) -> Result<Vec<Value>>,
+    ) -> Result<Vec<Value>> {
+        let mut k = dims.len();
+        let mut inner = 1;
+        while k > 0 && inner * dims[k - 1] <= SMALL {
+            inner *= dims[k - 1];
+            k -= 1;
+        }
+        let mut idx = Vec::with_capacity(dims.len());
+        self.fold_from(dims, 0, k, &mut idx, acc, f)
+    }
+
+    fn fold_from(
+        &mut self,
+        dims: &[usize],
+        axis: usize,
+        looped: usize,
+        idx: &mut Vec<Ix>,
+        acc: Vec<Value>,
+        f: &mut dyn FnMut(&mut Self, &[Ix], Vec<Value>) -> Result<Vec<Value>>,
+    ) -> Result<Vec<Value>> {
+        if axis < looped {
+            return self.emit_loop(Ix::C(dims[axis] as i64), false, acc, &mut |g, i, acc| {
+                idx.push(Ix::V(i));
+                let r = g.fold_from(dims, axis + 1, looped, idx, acc, f);
+                idx.pop();
+                r
+            });
+        }
+        let inner = &dims[looped..];
+        let mut acc = acc;
+        let count = product(inner);
+        let st = strides(inner);
+        for flat in 0..count {
+            let depth = idx.len();
+            for (a, s) in st.iter().enumerate() {
+                idx.push(Ix::C(((flat / s) % inner[a]) as i64));
+            }
+            acc = f(self, idx, acc)?;
+            idx.truncate(depth);
+        }
+        Ok(acc)
+    }
+
+    fn for_each(
+        &mut self,
+        dims: &[usize],
+        f: &mut dyn FnMut(&mut Self, &[Ix]) -> Result<()>,
+    ) -> Result<()> {
+        self.fold(dims, Vec::new(), &mut |g, idx, acc| {
+            f(g, idx)?;
+            Ok(acc)
+        })?;
+        Ok(())
+    }
+
+    /// Whether `for_each` over `n` elements is fully unrolled.
+    fn unrolled(n: usize) -> bool {
+        n <= SMALL
+    }
+
+    // ---- Elementwise helpers --------------------------------------------------
+
+    fn call_unary(&mut self, op: UnaryOp, x: Value) -> Result<Value> {
+        for scope in self.cse.iter().rev() {
+            if let Some(v) = scope.get(&(op, x)) {
+                return Ok(*v);
+            }
+        }
+        let fref = *self
+            .unary_refs
+            .get(&op)
+            .ok_or_else(|| unsupported(format!("{op:?}")))?;
+        let call = self.b.ins().call(fref, &[x]);
+        let r = self.b.inst_results(call)[0];
+        if let Some(scope) = self.cse.last_mut() {
+            scope.insert((op, x), r);
+        }
+        Ok(r)
+    }
+
+    fn unary(&mut self, op: UnaryOp, x: Value) -> Result<Value> {
+        Ok(match op {
+            UnaryOp::Neg => self.b.ins().fneg(x),
+            UnaryOp::Not => {
+                let one = self.fconst(1.0);
+                self.b.ins().fsub(one, x)
+            }
+            UnaryOp::Sqrt => self.b.ins().sqrt(x),
+            UnaryOp::Abs => self.b.ins().fabs(x),
+            _ => self.call_unary(op, x)?,
+        })
+    }
+
+    /// `f64::max`: the larger, ignoring a NaN operand.
+    fn max(&mut self, a: Value, b: Value) -> Value {
+        let b_nan = self.b.ins().fcmp(FloatCC::Unordered, b, b);
+        let gt = self.b.ins().fcmp(FloatCC::GreaterThan, a, b);
+        let take_a = self.b.ins().bor(b_nan, gt);
+        self.b.ins().select(take_a, a, b)
+    }
+
+    /// `f64::min`: the smaller, ignoring a NaN operand.
+    fn min(&mut self, a: Value, b: Value) -> Value {
+        let b_nan = self.b.ins().fcmp(FloatCC::Unordered, b, b);
+        let lt = self.b.ins().fcmp(FloatCC::LessThan, a, b);
+        let take_a = self.b.ins().bor(b_nan, lt);
+        self.b.ins().select(take_a, a, b)
+    }
+
+    fn binary(&mut self, op: BinaryOp, a: Value, b: Value) -> Value {
+        let cmp = |cc| Some(cc);
+        let cc = match op {
+            BinaryOp::Lt => cmp(FloatCC::LessThan),
+            BinaryOp::Le => cmp(FloatCC::LessThanOrEqual),
+            BinaryOp::Gt => cmp(FloatCC::GreaterThan),
+            BinaryOp::Ge => cmp(FloatCC::GreaterThanOrEqual),
+            BinaryOp::Eq => cmp(FloatCC::Equal),
+            BinaryOp::Ne => cmp(FloatCC::NotEqual),
+            _ => None,
+        };
+        if let Some(cc) = cc {
+            let c = self.b.ins().fcmp(cc, a, b);
+            return self.bool_to_f64(c);
+        }
+        match op {
+            BinaryOp::Add => self.b.ins().fadd(a, b),
+            BinaryOp::Sub => self.b.ins().fsub(a, b),
+            BinaryOp::Mul => self.b.ins().fmul(a, b),
+            BinaryOp::Div => self.b.ins().fdiv(a, b),
+            BinaryOp::Pow => {
+                let call = self.b.ins().call(self.pow_ref, &[a, b]);
+                self.b.inst_results(call)[0]
+            }
+            BinaryOp::Max => self.max(a, b),
+            BinaryOp::Min => self.min(a, b),
+            BinaryOp::And | BinaryOp::Or => {
+                let x = self.truthy(a);
+                let y = self.truthy(b);
+                let c = if op == BinaryOp::And {
+                    self.b.ins().band(x, y)
+                } else {
+                    self.b.ins().bor(x, y)
+                };
+                self.bool_to_f64(c)
+            }
+            BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::Eq
+            | BinaryOp::Ne => unreachable!("comparisons are handled above"),
+        }
+    }
+
+    /// An elementwise op of `args` (all of `n` elements).
+    fn elementwise(
+        &mut self,
+        args: &[Repr],
+        n: usize,
+        f: &mut dyn FnMut(&mut Self, &[Value]) -> Result<Value>,
+    ) -> Result<Repr> {
+        if args.iter().all(|a| matches!(a, Repr::Splat(_))) {
+            let xs: Vec<Value> = args.iter().map(|a| self.load(a, Ix::C(0))).collect();
+            return Ok(Self::splat(f(self, &xs)?, n));
+        }
+        let mut d = self.dest(n, Self::unrolled(n));
+        self.for_each(&[n], &mut |g, idx| {
+            let xs: Vec<Value> = args.iter().map(|a| g.load(a, idx[0])).collect();
+            let y = f(g, &xs)?;
+            g.dest_store(&mut d, idx[0], y);
+            Ok(())
+        })?;
+        Ok(Self::finish(d))
+    }
+
+    // ---- Functions and regions ------------------------------------------------
+
+    fn function(&mut self, data: &[&[f64]]) -> Result<Taken> {
+        let f = self.f;
+        if f.inputs.len() != f.body.args.len() {
+            return Err(JitError::Codegen(
+                "the function's inputs and arguments differ in number".into(),
+            ));
+        }
+        if data.len() != f.inputs.len() {
+            return Err(JitError::Data(format!(
+                "{} data tensors given for {} inputs",
+                data.len(),
+                f.inputs.len()
+            )));
+        }
+        let mut theta = None;
+        let mut data_slots = Vec::new();
+        let mut args = Vec::new();
+        for ((input, arg), values) in f.inputs.iter().zip(&f.body.args).zip(data) {
+            let n = self.len(*arg)?;
+            let off = self.alloc(n);
+            match input {
+                Input::Theta => theta = Some((off, n)),
+                Input::Data(name) => {
+                    if values.len() != n {
+                        return Err(JitError::Data(format!(
+                            "`{name}` has {} values, its shape needs {n}",
+                            values.len()
+                        )));
+                    }
+                    data_slots.push((off, values.to_vec()));
+                }
+            }
+            let buf = Repr::Buf(Ix::C(off as i64));
+            args.push(if n <= SMALL {
+                Repr::Regs(self.regs(&buf, n))
+            } else {
+                buf
+            });
+        }
+        let results = self.region(&f.body, args)?;
+        let mut slots = Vec::new();
+        for (v, r) in f.body.results.iter().zip(&results) {
+            let n = self.len(*v)?;
+            let off = self.alloc(n);
+            self.copy_into(r, Ix::C(off as i64), n)?;
+            slots.push((off, n));
+        }
+        let ok = self.b.ins().iconst(I64, 0);
+        self.b.ins().return_(&[ok]);
+        Ok((theta, data_slots, slots))
+    }
+
+    fn region(&mut self, r: &Region, args: Vec<Repr>) -> Result<Vec<Repr>> {
+        for (a, rep) in r.args.iter().zip(args) {
+            self.set(*a, rep);
+        }
+        for op in &r.ops {
+            self.op(op)?;
+        }
+        r.results.iter().map(|v| self.get(*v)).collect()
+    }
+
+    fn arg(&self, op: &Op, i: usize) -> Result<Repr> {
+        let v = op
+            .args
+            .get(i)
+            .ok_or_else(|| JitError::Codegen(format!("{:?} lacks operand {i}", op.kind)))?;
+        self.get(*v)
+    }
+
+    fn result(op: &Op, i: usize) -> Result<ValueId> {
+        op.results
+            .get(i)
+            .copied()
+            .ok_or_else(|| JitError::Codegen(format!("{:?} lacks result {i}", op.kind)))
+    }
+
+    fn scalar(&mut self, op: &Op, i: usize) -> Result<Value> {
+        let r = self.arg(op, i)?;
+        Ok(self.load(&r, Ix::C(0)))
+    }
+
+    fn op(&mut self, op: &Op) -> Result<()> {
+        let res = Self::result(op, 0);
+        match &op.kind {
+            OpKind::Const(c) => {
+                let res = res?;
+                let n = self.len(res)?;
+                let x = self.fconst(*c);
+                self.set(res, Self::splat(x, n));
+            }
+            OpKind::SizeOf(d) => {
+                let res = res?;
+                let v = d
+                    .eval(self.sizes)
+                    .ok_or_else(|| JitError::Size(format!("the size `{d}` is not given")))?;
+                let x = self.fconst(v as f64);
+                self.set(res, Repr::Regs(vec![x]));
+            }
+            OpKind::Iota => {
+                let res = res?;
+                let n = self.len(res)?;
+                let mut d = self.dest(n, Self::unrolled(n));
+                self.for_each(&[n], &mut |g, idx| {
+                    let x = g.ix_to_f64(idx[0]);
+                    g.dest_store(&mut d, idx[0], x);
+                    Ok(())
+                })?;
+                self.set(res, Self::finish(d));
+            }
+            OpKind::Fill => {
+                let res = res?;
+                let n = self.len(res)?;
+                let x = self.scalar(op, 0)?;
+                self.set(res, Self::splat(x, n));
+            }
+            OpKind::BroadcastTo => self.broadcast(op)?,
+            OpKind::SumTo => self.sum_to(op)?,
+            OpKind::Reshape | OpKind::Cast => {
+                let src = self.arg(op, 0)?;
+                self.set(res?, src);
+            }
+            OpKind::Transpose => {
+                let res = res?;
+                let src = self.arg(op, 0)?;
+                let s = self.shape(op.args[0])?;
+                if s.len() != 2 {
+                    return Err(unsupported("transpose of a non-matrix"));
+                }
+                let n = s[0] * s[1];
+                let mut d = self.dest(n, Self::unrolled(n));
+                let cols = s[1];
+                let rows = s[0];
+                self.for_each(&[cols, rows], &mut |g, idx| {
+                    let from = g.linear(&[idx[1], idx[0]], &[cols, 1]);
+                    let x = g.load(&src, from);
+                    let to = g.linear(idx, &[rows, 1]);
+                    g.dest_store(&mut d, to, x);
+                    Ok(())
+                })?;
+                self.set(res, Self::finish(d));
+            }
+            OpKind::Concat { axis } => self.concat(op, *axis)?,
+            OpKind::Unary(u) => {
+                let res = res?;
+                let n = self.len(res)?;
+                let a = self.arg(op, 0)?;
+                let u = *u;
+                let r = self.elementwise(&[a], n, &mut |g, xs| g.unary(u, xs[0]))?;
+                self.set(res, r);
+            }
+            OpKind::Binary(bop) => {
+                let res = res?;
+                let n = self.len(res)?;
+                let a = self.arg(op, 0)?;
+                let b = self.arg(op, 1)?;
+                let bop = *bop;
+                let r = self.elementwise(&[a, b], n, &mut |g, xs| Ok(g.binary(bop, xs[0], xs[1])))?;
+                self.set(res, r);
+            }
+            OpKind::Select => {
+                let res = res?;
+                let n = self.len(res)?;
+                let args = vec![self.arg(op, 0)?, self.arg(op, 1)?, self.arg(op, 2)?];
+                let r = self.elementwise(&args, n, &mut |g, xs| {
+                    let c = g.truthy(xs[0]);
+                    Ok(g.b.ins().select(c, xs[1], xs[2]))
+                })?;
+                self.set(res, r);
+            }
+            OpKind::IsPresent => {
+                let res = res?;
+                let n = self.len(res)?;
+                let a = self.arg(op, 0)?;
+                let r = self.elementwise(&[a], n, &mut |g, xs| {
+                    let c = g.b.ins().fcmp(FloatCC::Ordered, xs[0], xs[0]);
+                    Ok(g.bool_to_f64(c))
+                })?;
+                self.set(res, r);
+            }
+            OpKind::Reduce { op: rop, axis } => self.reduce(op, *rop, *axis)?,
+            OpKind::Matmul => self.matmul(op)?,
+            OpKind::Index { plan } => self.index(op, plan)?,
+            OpKind::IndexSet { plan } => self.index_update(op, plan, false)?,
+            OpKind::IndexInc { plan } => self.index_update(op, plan, true)?,
+            OpKind::ThetaSlice { offset } => {
+                let res = res?;
+                let n = self.len(res)?;
+                let off = self.dim(offset)?;
+                let theta_len = self.len(op.args[0])?;
+                if off + n > theta_len {
+                    return Err(JitError::Codegen(format!(
+                        "theta slice {off}..{} beyond theta's {theta_len} coordinates",
+                        off + n
+                    )));
+                }
+                let theta = self.arg(op, 0)?;
+                let r = match theta {
+                    Repr::Buf(base) if n > SMALL => {
+                        Repr::Buf(self.ix_add(base, Ix::C(off as i64)))
+                    }
+                    t => Repr::Regs(
+                        (0..n)
+                            .map(|i| self.load(&t, Ix::C((off + i) as i64)))
+                            .collect(),
+                    ),
+                };
+                self.set(res, r);
+            }
+            OpKind::Scan {
+                body,
+                carries,
+                sequences,
+                reverse,
+            } => self.scan(op, body, *carries, *sequences, *reverse)?,
+            OpKind::For { body } => self.for_loop(op, body)?,
+            OpKind::If {
+                then_region,
+                else_region,
+            } => self.branch(op, then_region, else_region)?,
+        }
+        Ok(())
+    }
+
+    // ---- Shape ops ------------------------------------------------------------
+
+    fn broadcast(&mut self, op: &Op) -> Result<()> {
+        let res = Self::result(op, 0)?;
+        let src = self.arg(op, 0)?;
+        let s = self.shape(op.args[0])?;
+        let r = self.shape(res)?;
+        let n = product(&r);
+        if s == r {
+            self.set(res, src);
+            return Ok(());
+        }
+        if product(&s) == 1 || matches!(src, Repr::Splat(_)) {
+            let x = self.load(&src, Ix::C(0));
+            self.set(res, Self::splat(x, n));
+            return Ok(());
+        }
+        if s.len() > r.len() {
+            return Err(JitError::Codegen("broadcast to a lower rank".into()));
+        }
+        let lead = r.len() - s.len();
+        let ss = strides(&s);
+        let mut d = self.dest(n, Self::unrolled(n));
+        let rs = strides(&r);
+        self.for_each(&r, &mut |g, idx| {
+            let mut from = Ix::C(0);
+            for a in 0..s.len() {
+                if s[a] != 1 {
+                    let t = g.ix_mul(idx[lead + a], ss[a]);
+                    from = g.ix_add(from, t);
+                }
+            }
+            let x = g.load(&src, from);
+            let to = g.linear(idx, &rs);
+            g.dest_store(&mut d, to, x);
+            Ok(())
+        })?;
+        self.set(res, Self::finish(d));
+        Ok(())
+    }
+
+    fn sum_to(&mut self, op: &Op) -> Result<()> {
+        let res = Self::result(op, 0)?;
+        let src = self.arg(op, 0)?;
+        let s = self.shape(op.args[0])?;
+        let r = self.shape(res)?;
+        if s == r {
+            self.set(res, src);
+            return Ok(());
+        }
+        if r.len() > s.len() {
+            return Err(JitError::Codegen("sum_to a higher rank".into()));
+        }
+        let lead = s.len() - r.len();
+        let ss = strides(&s);
+        // Source axes summed over, and the source axis of each result axis
+        // (None where the result's axis has length 1 and is summed).
+        let mut summed = Vec::new();
+        let mut kept = Vec::new();
+        for a in 0..s.len() {
+            if a < lead || (r[a - lead] == 1 && s[a] != 1) {
+                summed.push(a);
+                if a >= lead {
+                    kept.push(None);
+                }
+            } else {
+                kept.push(Some(a));
+            }
+        }
+        let sum_dims: Vec<usize> = summed.iter().map(|a| s[*a]).collect();
+        let n = product(&r);
+        let mut d = self.dest(n, Self::unrolled(n));
+        let rs = strides(&r);
+        self.for_each(&r, &mut |g, idx| {
+            let mut base = Ix::C(0);
+            for (ra, k) in kept.iter().enumerate() {
+                if let Some(a) = k {
+                    let t = g.ix_mul(idx[ra], ss[*a]);
+                    base = g.ix_add(base, t);
+                }
+            }
+            let zero = g.fconst(0.0);
+            let total = g.fold(&sum_dims, vec![zero], &mut |g, sidx, acc| {
+                let mut from = base;
+                for (j, a) in summed.iter().enumerate() {
+                    let t = g.ix_mul(sidx[j], ss[*a]);
+                    from = g.ix_add(from, t);
+                }
+                let x = g.load(&src, from);
+                Ok(vec![g.b.ins().fadd(acc[0], x)])
+            })?;
+            let to = g.linear(idx, &rs);
+            g.dest_store(&mut d, to, total[0]);
+            Ok(())
+        })?;
+        self.set(res, Self::finish(d));
+        Ok(())
+    }
+
+    fn concat(&mut self, op: &Op, axis: usize) -> Result<()> {
+        let res = Self::result(op, 0)?;
+        let r = self.shape(res)?;
+        let n = product(&r);
+        let rs = strides(&r);
+        let mut d = self.dest(n, Self::unrolled(n));
+        let mut offset = 0;
+        for (i, v) in op.args.iter().enumerate() {
+            let s = self.shape(*v)?;
+            let src = self.arg(op, i)?;
+            let ss = strides(&s);
+            let off = offset;
+            self.for_each(&s, &mut |g, idx| {
+                let from = g.linear(idx, &ss);
+                let x = g.load(&src, from);
+                let mut to_idx = idx.to_vec();
+                to_idx[axis] = g.ix_add(idx[axis], Ix::C(off as i64));
+                let to = g.linear(&to_idx, &rs);
+                g.dest_store(&mut d, to, x);
+                Ok(())
+            })?;
+            offset += s.get(axis).copied().unwrap_or(0);
+        }
+        self.set(res, Self::finish(d));
+        Ok(())
+    }
+
+    fn reduce(&mut self, op: &Op, rop: ReduceOp, axis: Option<usize>) -> Result<()> {
+        let res = Self::result(op, 0)?;
+        let src = self.arg(op, 0)?;
+        let s = self.shape(op.args[0])?;
+        let ss = strides(&s);
+        let (outer, along, stride): (Vec<usize>, usize, usize) = match axis {
+            None => (Vec::new(), product(&s), 1),
+            Some(a) if a < s.len() => {
+                let mut o = s.clone();
+                o.remove(a);
+                (o, s[a], ss[a])
+            }
+            Some(a) => return Err(JitError::Codegen(format!("reduce over axis {a}"))),
+        };
+        // Source strides of the kept axes.
+        let outer_strides: Vec<usize> = match axis {
+            None => Vec::new(),
+            Some(a) => ss
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != a)
+                .map(|(_, s)| *s)
+                .collect(),
+        };
+        let n = product(&outer);
+        let os = strides(&outer);
+        let mut d = self.dest(n, Self::unrolled(n));
+        self.for_each(&outer, &mut |g, idx| {
+            let base = g.linear(idx, &outer_strides);
+            let y = g.reduce_run(&src, base, along, stride, rop)?;
+            let to = g.linear(idx, &os);
+            g.dest_store(&mut d, to, y);
+            Ok(())
+        })?;
+        self.set(res, Self::finish(d));
+        Ok(())
+    }
+
+    /// Reduces the `len` elements of `src` at `base + k * stride`.
+    fn reduce_run(
+        &mut self,
+        src: &Repr,
+        base: Ix,
+        len: usize,
+        stride: usize,
+        rop: ReduceOp,
+    ) -> Result<Value> {
+        let element = |g: &mut Self, k: Ix| {
+            let t = g.ix_mul(k, stride);
+            let at = g.ix_add(base, t);
+            g.load(src, at)
+        };
+        let simple = |g: &mut Self, init: f64, rop: ReduceOp| -> Result<Value> {
+            let init = g.fconst(init);
+            let r = g.fold(&[len], vec![init], &mut |g, idx, acc| {
+                let x = element(g, idx[0]);
+                Ok(vec![match rop {
+                    ReduceOp::Sum => g.b.ins().fadd(acc[0], x),
+                    ReduceOp::Prod => g.b.ins().fmul(acc[0], x),
+                    ReduceOp::Max => g.max(acc[0], x),
+                    _ => g.min(acc[0], x),
+                }])
+            })?;
+            Ok(r[0])
+        };
+        match rop {
+            ReduceOp::Sum => simple(self, 0.0, rop),
+            ReduceOp::Prod => simple(self, 1.0, rop),
+            ReduceOp::Max => simple(self, f64::NEG_INFINITY, rop),
+            ReduceOp::Min => simple(self, f64::INFINITY, rop),
+            ReduceOp::LogSumExp => {
+                let m = simple(self, f64::NEG_INFINITY, ReduceOp::Max)?;
+                let zero = self.fconst(0.0);
+                let total = self.fold(&[len], vec![zero], &mut |g, idx, acc| {
+                    let x = element(g, idx[0]);
+                    let shifted = g.b.ins().fsub(x, m);
+                    let e = g.call_unary(UnaryOp::Exp, shifted)?;
+                    Ok(vec![g.b.ins().fadd(acc[0], e)])
+                })?;
+                let l = self.call_unary(UnaryOp::Log, total[0])?;
+                let y = self.b.ins().fadd(m, l);
+                // An all -inf run (or an empty one) has log-sum-exp -inf.
+                let inf = self.fconst(f64::NEG_INFINITY);
+                let finite = self.b.ins().fcmp(FloatCC::NotEqual, m, inf);
+                Ok(self.b.ins().select(finite, y, m))
+            }
+        }
+    }
+
+    fn matmul(&mut self, op: &Op) -> Result<()> {
+        let res = Self::result(op, 0)?;
+        let a = self.arg(op, 0)?;
+        let b = self.arg(op, 1)?;
+        let sa = self.shape(op.args[0])?;
+        let sb = self.shape(op.args[1])?;
+        // (rows, inner) of a and (inner, cols) of b, vectors as 1-row / 1-column.
+        let (rows, k) = match sa.as_slice() {
+            [k] => (1, *k),
+            [m, k] => (*m, *k),
+            _ => return Err(unsupported("matmul of rank > 2")),
+        };
+        let cols = match sb.as_slice() {
+            [_] => 1,
+            [_, c] => *c,
+            _ => return Err(unsupported("matmul of rank > 2")),
+        };
+        let n = rows * cols;
+        let mut d = self.dest(n, Self::unrolled(n));
+        self.for_each(&[rows, cols], &mut |g, idx| {
+            let zero = g.fconst(0.0);
+            let (i, j) = (idx[0], idx[1]);
+            let s = g.fold(&[k], vec![zero], &mut |g, kk, acc| {
+                let ai = g.linear(&[i, kk[0]], &[k, 1]);
+                let bi = g.linear(&[kk[0], j], &[cols, 1]);
+                let x = g.load(&a, ai);
+                let y = g.load(&b, bi);
+                let p = g.b.ins().fmul(x, y);
+                Ok(vec![g.b.ins().fadd(acc[0], p)])
+            })?;
+            let to = g.linear(&[i, j], &[cols, 1]);
+            g.dest_store(&mut d, to, s[0]);
+            Ok(())
+        })?;
+        self.set(res, Self::finish(d));
+        Ok(())
+    }
+
+    // ---- Indexing -------------------------------------------------------------
+
+    /// How `op`'s plan addresses its source (`args[0]`); the dynamic indices
+    /// start at `args[first_dynamic]`. Scalar indices are checked here.
+    fn access(
+        &mut self,
+        op: &Op,
+        plan: &[AxisIndex],
+        first_dynamic: usize,
+        name: &'static str,
+    ) -> Result<Access> {
+        let result = Self::result(op, 0)?;
+        let s = self.shape(op.args[0])?;
+        if plan.len() > s.len() {
+            return Err(JitError::Codegen(format!("{name} with more indices than axes")));
+        }
+        let ss = strides(&s);
+        let mut base = Ix::C(0);
+        let mut shape = Vec::new();
+        let mut part_strides = Vec::new();
+        let mut gathers = Vec::new();
+        let mut gather_shape: Option<Vec<usize>> = None;
+        let mut next = first_dynamic;
+        for (a, ix) in plan.iter().enumerate() {
+            match ix {
+                AxisIndex::Scalar { constant, .. } => {
+                    let k = match constant {
+                        Some(d) => {
+                            let c = d.eval(self.sizes).ok_or_else(|| {
+                                JitError::Size(format!("the size `{d}` is not given"))
+                            })?;
+                            if c < 0 || c as usize >= s[a] {
+                                return Err(JitError::IndexOutOfRange(format!(
+                                    "constant index {c} out of range for axis {a} of length {} ({name} defining {result})",
+                                    s[a]
+                                )));
+                            }
+                            Ix::C(c)
+                        }
+                        None => {
+                            let x = self.scalar(op, next)?;
+                            next += 1;
+                            let site = ErrorSite {
+                                op: name,
+                                result,
+                                axis: a,
+                                len: s[a],
+                            };
+                            Ix::V(self.checked_index(x, s[a], site))
+                        }
+                    };
+                    let t = self.ix_mul(k, ss[a]);
+                    base = self.ix_add(base, t);
+                }
+                AxisIndex::Slice { start, stop } => {
+                    let (lo, hi) = (self.dim(start)?, self.dim(stop)?);
+                    if lo > hi || hi > s[a] {
+                        return Err(JitError::IndexOutOfRange(format!(
+                            "slice {lo}..{hi} out of range for axis {a} of length {} ({name} defining {result})",
+                            s[a]
+                        )));
+                    }
+                    base = self.ix_add(base, Ix::C((lo * ss[a]) as i64));
+                    shape.push(hi - lo);
+                    part_strides.push(ss[a]);
+                }
+                AxisIndex::Gather { .. } => {
+                    let v = *op.args.get(next).ok_or_else(|| {
+                        JitError::Codegen(format!("{name} lacks an index operand"))
+                    })?;
+                    next += 1;
+                    let gs = self.shape(v)?;
+                    if gather_shape.as_ref().is_some_and(|g| *g != gs) {
+                        return Err(JitError::Codegen(format!(
+                            "{name} with index arrays of different shapes"
+                        )));
+                    }
+                    gather_shape = Some(gs);
+                    gathers.push((self.get(v)?, a));
+                }
+            }
+        }
+        let mut gather_rank = 0;
+        let mut gather_list = Vec::new();
+        if let Some(gs) = gather_shape {
+            if gathers.len() != plan.len() {
+                return Err(unsupported(format!("{name} mixing gathers with other indices")));
+            }
+            gather_rank = gs.len();
+            let mut full = gs;
+            full.extend(shape);
+            shape = full;
+            let mut st = vec![0; gather_rank];
+            st.extend(part_strides);
+            part_strides = st;
+            gather_list = gathers
+                .into_iter()
+                .map(|(r, a)| (r, s[a], ss[a]))
+                .collect();
+        }
+        for a in plan.len()..s.len() {
+            shape.push(s[a]);
+            part_strides.push(ss[a]);
+        }
+        Ok(Access {
+            base,
+            shape,
+            strides: part_strides,
+            gathers: gather_list,
+            gather_rank,
+            op: name,
+            result,
+        })
+    }
+
+    /// The source offset of the part element at `idx`.
+    fn access_at(&mut self, acc: &Access, idx: &[Ix]) -> Ix {
+        let mut at = acc.base;
+        if !acc.gathers.is_empty() {
+            let gs = strides(&acc.shape[..acc.gather_rank]);
+            let gflat = self.linear(&idx[..acc.gather_rank], &gs);
+            for (axis, (r, len, stride)) in acc.gathers.iter().enumerate() {
+                let x = self.load(r, gflat);
+                let site = ErrorSite {
+                    op: acc.op,
+                    result: acc.result,
+                    axis,
+                    len: *len,
+                };
+                let k = self.checked_index(x, *len, site);
+                let t = self.ix_mul(Ix::V(k), *stride);
+                at = self.ix_add(at, t);
+            }
+        }
+        for (i, s) in idx.iter().zip(&acc.strides).skip(acc.gather_rank) {
+            let t = self.ix_mul(*i, *s);
+            at = self.ix_add(at, t);
+        }
+        at
+    }
+
+    fn index(&mut self, op: &Op, plan: &[AxisIndex]) -> Result<()> {
+        let res = Self::result(op, 0)?;
+        let src = self.arg(op, 0)?;
+        let acc = self.access(op, plan, 1, "index")?;
+        let n = product(&acc.shape);
+        // A contiguous part of a buffer is a view of it.
+        let contiguous = acc.gathers.is_empty() && {
+            let mut expect = 1;
+            let mut ok = true;
+            for (d, s) in acc.shape.iter().zip(&acc.strides).rev() {
+                if *d != 1 && *s != expect {
+                    ok = false;
+                }
+                expect *= d;
+            }
+            ok
+        };
+        if contiguous {
+            match &src {
+                Repr::Buf(b) if n > SMALL => {
+                    let view = self.ix_add(*b, acc.base);
+                    self.set(res, Repr::Buf(view));
+                    return Ok(());
+                }
+                Repr::Splat(x) => {
+                    self.set(res, Self::splat(*x, n));
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+        let ps = strides(&acc.shape);
+        let mut d = self.dest(n, Self::unrolled(n));
+        let shape = acc.shape.clone();
+        self.for_each(&shape, &mut |g, idx| {
+            let from = g.access_at(&acc, idx);
+            let x = g.load(&src, from);
+            let to = g.linear(idx, &ps);
+            g.dest_store(&mut d, to, x);
+            Ok(())
+        })?;
+        self.set(res, Self::finish(d));
+        Ok(())
+    }
+
+    fn index_update(&mut self, op: &Op, plan: &[AxisIndex], inc: bool) -> Result<()> {
+        let name = if inc { "inc_subtensor" } else { "set_subtensor" };
+        let res = Self::result(op, 0)?;
+        let src = self.arg(op, 0)?;
+        let part = self.arg(op, 1)?;
+        let n = self.len(op.args[0])?;
+        let acc = self.access(op, plan, 2, name)?;
+        let part_n = product(&acc.shape);
+        if part_n != self.len(op.args[1])? {
+            return Err(JitError::Codegen(format!(
+                "{name} with a part of the wrong shape"
+            )));
+        }
+        let mut d = self.dest(n, Self::unrolled(n) && Self::unrolled(part_n));
+        match &mut d {
+            Dest::Regs(v) => *v = self.regs(&src, n),
+            Dest::Buf(b) => {
+                let b = *b;
+                self.copy_into(&src, b, n)?;
+            }
+        }
+        let ps = strides(&acc.shape);
+        let shape = acc.shape.clone();
+        self.for_each(&shape, &mut |g, idx| {
+            let to = g.access_at(&acc, idx);
+            let from = g.linear(idx, &ps);
+            let mut x = g.load(&part, from);
+            if inc {
+                let old = g.dest_load(&d, to);
+                x = g.b.ins().fadd(old, x);
+            }
+            g.dest_store(&mut d, to, x);
+            Ok(())
+        })?;
+        self.set(res, Self::finish(d));
+        Ok(())
+    }
+
+    // ---- Control flow ---------------------------------------------------------
+
+    fn scan(
+        &mut self,
+        op: &Op,
+        body: &Region,
+        carries: usize,
+        sequences: usize,
+        reverse: bool,
+    ) -> Result<()> {
+        if sequences == 0 {
+            return Err(unsupported("a scan without sequences"));
+        }
+        let seq_len = self.shape(op.args[carries])?.first().copied().ok_or_else(|| {
+            JitError::Codegen("a scan sequence without a leading axis".into())
+        })?;
+        // Carries: registers (loop block parameters) when small, else a fixed buffer.
+        let mut carry_reprs = Vec::new(); // None: registers
+        let mut carried = Vec::new();
+        let mut carry_lens = Vec::new();
+        for i in 0..carries {
+            let n = self.len(op.args[i])?;
+            let init = self.arg(op, i)?;
+            carry_lens.push(n);
+            if n <= SMALL {
+                carried.extend(self.regs(&init, n));
+                carry_reprs.push(None);
+            } else {
+                let off = Ix::C(self.alloc(n) as i64);
+                self.copy_into(&init, off, n)?;
+                carry_reprs.push(Some(off));
+            }
+        }
+        // Sequences: in memory (stepping needs addresses).
+        let mut seqs = Vec::new();
+        for i in carries..carries + sequences {
+            let n = self.len(op.args[i])?;
+            let r = match self.arg(op, i)? {
+                Repr::Regs(v) => {
+                    let off = Ix::C(self.alloc(n) as i64);
+                    self.copy_into(&Repr::Regs(v), off, n)?;
+                    Repr::Buf(off)
+                }
+                r => r,
+            };
+            let len0 = self.shape(op.args[i])?.first().copied().unwrap_or(0);
+            if len0 != seq_len {
+                return Err(JitError::Codegen("scan sequences of different lengths".into()));
+            }
+            seqs.push((r, n / seq_len.max(1)));
+        }
+        let captures: Vec<Repr> = (carries + sequences..op.args.len())
+            .map(|i| self.arg(op, i))
+            .collect::<Result<_>>()?;
+        // Stacked outputs: buffers of seq_len steps.
+        let mut stacked = Vec::new();
+        for (k, v) in body.results.iter().enumerate().skip(carries) {
+            let n = self.len(*v)?;
+            let off = Ix::C(self.alloc(n * seq_len) as i64);
+            stacked.push((off, n));
+            let _ = k;
+        }
+        let finals = self.emit_loop(Ix::C(seq_len as i64), reverse, carried, &mut |g, i, params| {
+            let mut args = Vec::new();
+            let mut p = 0;
+            for (c, n) in carry_reprs.iter().zip(&carry_lens) {
+                args.push(match c {
+                    None => {
+                        let r = Repr::Regs(params[p..p + n].to_vec());
+                        p += n;
+                        r
+                    }
+                    Some(off) => Repr::Buf(*off),
+                });
+            }
+            for (r, m) in &seqs {
+                let start = g.ix_mul(Ix::V(i), *m);
+                args.push(match r {
+                    Repr::Splat(x) => Self::splat(*x, *m),
+                    Repr::Buf(b) => {
+                        let view = g.ix_add(*b, start);
+                        if *m <= SMALL {
+                            let v = Repr::Buf(view);
+                            Repr::Regs(g.regs(&v, *m))
+                        } else {
+                            Repr::Buf(view)
+                        }
+                    }
+                    Repr::Regs(_) => unreachable!("register sequences were spilled"),
+                });
+            }
+            args.extend(captures.iter().cloned());
+            let results = g.region(body, args)?;
+            for ((off, n), r) in stacked.iter().zip(&results[carries..]) {
+                let start = g.ix_mul(Ix::V(i), *n);
+                let at = g.ix_add(*off, start);
+                g.copy_into(r, at, *n)?;
+            }
+            // Buffer carries: copy the next values in, through registers
+            // first so that a result aliasing another carry is read before
+            // that carry is overwritten.
+            let mut staged = Vec::new();
+            for ((c, n), r) in carry_reprs.iter().zip(&carry_lens).zip(&results) {
+                if let Some(off) = c {
+                    let same = matches!((r, off), (Repr::Buf(Ix::C(a)), Ix::C(b)) if a == b);
+                    if !same {
+                        let tmp = Ix::C(g.alloc(*n) as i64);
+                        g.copy_into(r, tmp, *n)?;
+                        staged.push((tmp, *off, *n));
+                    }
+                }
+            }
+            for (tmp, off, n) in staged {
+                g.copy_into(&Repr::Buf(tmp), off, n)?;
+            }
+            let mut next = Vec::new();
+            for ((c, n), r) in carry_reprs.iter().zip(&carry_lens).zip(&results) {
+                if c.is_none() {
+                    next.extend(g.regs(r, *n));
+                }
+            }
+            Ok(next)
+        })?;
+        let mut p = 0;
+        for (k, (c, n)) in carry_reprs.iter().zip(&carry_lens).enumerate() {
+            let r = match c {
+                None => {
+                    let r = Repr::Regs(finals[p..p + n].to_vec());
+                    p += n;
+                    r
+                }
+                Some(off) => Repr::Buf(*off),
+            };
+            self.set(Self::result(op, k)?, r);
+        }
+        for (k, (off, _)) in stacked.iter().enumerate() {
+            self.set(Self::result(op, carries + k)?, Repr::Buf(*off));
+        }
+        Ok(())
+    }
+
+    fn for_loop(&mut self, op: &Op, body: &Region) -> Result<()> {
+        let lo = self.scalar(op, 0)?;
+        let hi = self.scalar(op, 1)?;
+        let lo_i = self.b.ins().fcvt_to_sint_sat(I64, lo);
+        let hi_i = self.b.ins().fcvt_to_sint_sat(I64, hi);
+        let count = self.b.ins().isub(hi_i, lo_i);
+        let captures: Vec<Repr> = (2..op.args.len())
+            .map(|i| self.arg(op, i))
+            .collect::<Result<_>>()?;
+        // Accumulators: registers when small, else zeroed buffers.
+        let mut accs = Vec::new(); // None: registers
+        let mut lens = Vec::new();
+        let mut carried = Vec::new();
+        for v in &op.results {
+            let n = self.len(*v)?;
+            lens.push(n);
+            if n <= SMALL {
+                let zero = self.fconst(0.0);
+                carried.extend(std::iter::repeat_n(zero, n));
+                accs.push(None);
+            } else {
+                let off = Ix::C(self.alloc(n) as i64);
+                let zero = self.fconst(0.0);
+                self.copy_into(&Repr::Splat(zero), off, n)?;
+                accs.push(Some(off));
+            }
+        }
+        let finals = self.emit_loop(Ix::V(count), false, carried, &mut |g, k, params| {
+            let i = g.b.ins().iadd(k, lo_i);
+            let iv = g.b.ins().fcvt_from_sint(F64, i);
+            let mut args = vec![Repr::Regs(vec![iv])];
+            args.extend(captures.iter().cloned());
+            let results = g.region(body, args)?;
+            let mut next = Vec::new();
+            let mut p = 0;
+            for ((a, n), r) in accs.iter().zip(&lens).zip(&results) {
+                match a {
+                    None => {
+                        for j in 0..*n {
+                            let x = g.load(r, Ix::C(j as i64));
+                            next.push(g.b.ins().fadd(params[p + j], x));
+                        }
+                        p += n;
+                    }
+                    Some(off) => {
+                        let (off, r) = (*off, r.clone());
+                        g.for_each(&[*n], &mut |g, idx| {
+                            let acc = g.load(&Repr::Buf(off), idx[0]);
+                            let x = g.load(&r, idx[0]);
+                            let y = g.b.ins().fadd(acc, x);
+                            g.store_buf(off, idx[0], y);
+                            Ok(())
+                        })?;
+                    }
+                }
+            }
+            Ok(next)
+        })?;
+        let mut p = 0;
+        for (k, (a, n)) in accs.iter().zip(&lens).enumerate() {
+            let r = match a {
+                None => {
+                    let r = Repr::Regs(finals[p..p + n].to_vec());
+                    p += n;
+                    r
+                }
+                Some(off) => Repr::Buf(*off),
+            };
+            self.set(Self::result(op, k)?, r);
+        }
+        Ok(())
+    }
+
+    fn branch(&mut self, op: &Op, then_region: &Region, else_region: &Region) -> Result<()> {
+        let c = self.scalar(op, 0)?;
+        let cond = self.truthy(c);
+        let captures: Vec<Repr> = (1..op.args.len())
+            .map(|i| self.arg(op, i))
+            .collect::<Result<_>>()?;
+        let mut outs = Vec::new(); // None: registers (merge block parameters)
+        let mut lens = Vec::new();
+        for v in &op.results {
+            let n = self.len(*v)?;
+            lens.push(n);
+            outs.push(if n <= SMALL {
+                None
+            } else {
+                Some(Ix::C(self.alloc(n) as i64))
+            });
+        }
+        let then_block = self.b.create_block();
+        let else_block = self.b.create_block();
+        let merge = self.b.create_block();
+        let mut params = Vec::new();
+        for (o, n) in outs.iter().zip(&lens) {
+            if o.is_none() {
+                for _ in 0..*n {
+                    params.push(self.b.append_block_param(merge, F64));
+                }
+            }
+        }
+        self.b.ins().brif(cond, then_block, &[], else_block, &[]);
+        for (block, region) in [(then_block, then_region), (else_block, else_region)] {
+            self.b.switch_to_block(block);
+            self.cse.push(HashMap::new());
+            let results = self.region(region, captures.clone());
+            self.cse.pop();
+            let results = results?;
+            let mut args = Vec::new();
+            for ((o, n), r) in outs.iter().zip(&lens).zip(&results) {
+                match o {
+                    None => args.extend(self.regs(r, *n).into_iter().map(BlockArg::Value)),
+                    Some(off) => self.copy_into(r, *off, *n)?,
+                }
+            }
+            self.b.ins().jump(merge, &args);
+        }
+        self.b.switch_to_block(merge);
+        let mut p = 0;
+        for (k, (o, n)) in outs.iter().zip(&lens).enumerate() {
+            let r = match o {
+                None => {
+                    let r = Repr::Regs(params[p..p + n].to_vec());
+                    p += n;
+                    r
+                }
+                Some(off) => Repr::Buf(*off),
+            };
+            self.set(Self::result(op, k)?, r);
+        }
+        Ok(())
+    }
+}

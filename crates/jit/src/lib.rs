@@ -1,0 +1,231 @@
+//! The native backend of rlc: compiles an IR `Function` (a log density, its
+//! gradient function, or generated quantities) with Cranelift into machine
+//! code specialized on the data's concrete sizes, with the data bound once.
+//! This crate owns the code generator (`codegen`: value representations,
+//! loops, bounds checks), the special functions the code calls (`runtime`)
+//! and the one unsafe module that owns and calls the code (`exec`). It knows
+//! nothing of the language's syntax, the checker, the sampler or files: its
+//! input is the IR, sizes and flat `f64` data. Its tests (`tests/jit.rs`)
+//! compare it with the reference interpreter on every example model; its
+//! benchmark is `benches/jit.rs`.
+//!
+//! ```ignore
+//! let mut f = JitFunction::compile(&grad_ir, &sizes, &data)?;
+//! let (mut lp, mut grad) = ([0.0], vec![0.0; dim]);
+//! f.call(&theta, &mut [&mut lp, &mut grad])?;
+//! ```
+
+mod codegen;
+mod exec;
+mod runtime;
+
+mod tensor_stub { pub struct Tensor { pub shape: Vec<usize>, pub data: Vec<f64> } }
+use tensor_stub::Tensor;
+use rlc_ir::{Function, ValueId};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Why a function could not be compiled. The caller may fall back to the
+/// interpreter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JitError {
+    /// An op or op form the JIT does not implement.
+    Unsupported(String),
+    /// A size the function's shapes need is missing or negative.
+    Size(String),
+    /// The data do not match the function's inputs.
+    Data(String),
+    /// A constant index or slice is out of range for the given sizes.
+    IndexOutOfRange(String),
+    /// Cranelift rejected the generated code (a bug of this crate).
+    Codegen(String),
+}
+
+impl fmt::Display for JitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JitError::Unsupported(m) => write!(f, "the JIT does not support {m}"),
+            JitError::Size(m) | JitError::Data(m) | JitError::IndexOutOfRange(m) => {
+                f.write_str(m)
+            }
+            JitError::Codegen(m) => write!(f, "code generation failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for JitError {}
+
+/// A run of compiled code that failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuntimeError {
+    /// A data-dependent index was out of range (or not a number).
+    IndexOutOfRange {
+        /// The indexing op: `index`, `set_subtensor` or `inc_subtensor`.
+        op: &'static str,
+        /// The value the op defines.
+        result: ValueId,
+        /// The indexed axis (for a gather, which index array).
+        axis: usize,
+        /// The index found.
+        index: f64,
+        /// The axis length.
+        len: usize,
+    },
+    /// `theta` or an output has the wrong length, or the outputs are too few.
+    Length { what: String, expected: usize, got: usize },
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuntimeError::IndexOutOfRange {
+                op,
+                result,
+                axis,
+                index,
+                len,
+            } => write!(
+                f,
+                "index {index} out of range for axis {axis} of length {len} ({op} defining {result})"
+            ),
+            RuntimeError::Length {
+                what,
+                expected,
+                got,
+            } => write!(f, "{what} has length {got}, expected {expected}"),
+        }
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// Where a runtime index check sits: reported with the index found.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ErrorSite {
+    pub op: &'static str,
+    pub result: ValueId,
+    pub axis: usize,
+    pub len: usize,
+}
+
+/// An IR function compiled to native code for fixed sizes and data. It owns
+/// its workspace (every intermediate buffer, allocated once), so `call`
+/// allocates nothing; clone-free sharing of the code is through an `Arc`.
+pub struct JitFunction {
+    compiled: Arc<codegen::Compiled>,
+    workspace: Vec<f64>,
+}
+
+impl JitFunction {
+    /// Specializes `f` on concrete `sizes` and binds its non-theta inputs:
+    /// `data` has one tensor per entry of `f.inputs` (row-major `f64`s, ints
+    /// and bools as `f64`, missing cells NaN); the theta slot is ignored.
+    pub fn compile(
+        f: &Function,
+        sizes: &HashMap<String, i64>,
+        data: &[Tensor],
+    ) -> Result<JitFunction, JitError> {
+        let slices: Vec<&[f64]> = data.iter().map(|t| t.data.as_slice()).collect();
+        Self::compile_flat(f, sizes, &slices)
+    }
+
+    /// `compile` with the data as flat slices (each checked only for length).
+    pub fn compile_flat(
+        f: &Function,
+        sizes: &HashMap<String, i64>,
+        data: &[&[f64]],
+    ) -> Result<JitFunction, JitError> {
+        let mut data = data.to_vec();
+        // The theta slot may be given as an empty tensor.
+        for (i, input) in f.inputs.iter().enumerate() {
+            if *input == rlc_ir::Input::Theta && i < data.len() {
+                data[i] = &[];
+            }
+        }
+        let compiled = codegen::compile(f, sizes, &data)?;
+        let mut workspace = vec![0.0; compiled.workspace_len];
+        for (off, values) in &compiled.data {
+            workspace[*off..*off + values.len()].copy_from_slice(values);
+        }
+        Ok(JitFunction {
+            compiled: Arc::new(compiled),
+            workspace,
+        })
+    }
+
+    /// The number of theta coordinates the function takes (0 if it has none).
+    pub fn theta_len(&self) -> usize {
+        self.compiled.theta.map_or(0, |(_, n)| n)
+    }
+
+    /// The number of elements of each result.
+    pub fn result_lens(&self) -> Vec<usize> {
+        self.compiled.results.iter().map(|(_, n)| *n).collect()
+    }
+
+    /// Runs the function at `theta`; `outputs[i]` receives result `i`
+    /// flattened row-major (a log density: length 1; a gradient: length dim).
+    pub fn call(&mut self, theta: &[f64], outputs: &mut [&mut [f64]]) -> Result<(), RuntimeError> {
+        let c = &*self.compiled;
+        if let Some((off, n)) = c.theta {
+            if theta.len() != n {
+                return Err(RuntimeError::Length {
+                    what: "theta".into(),
+                    expected: n,
+                    got: theta.len(),
+                });
+            }
+            self.workspace[off..off + n].copy_from_slice(theta);
+        }
+        if outputs.len() < c.results.len() {
+            return Err(RuntimeError::Length {
+                what: "the outputs".into(),
+                expected: c.results.len(),
+                got: outputs.len(),
+            });
+        }
+        for (i, ((_, n), out)) in c.results.iter().zip(outputs.iter()).enumerate() {
+            if out.len() != *n {
+                return Err(RuntimeError::Length {
+                    what: format!("output {i}"),
+                    expected: *n,
+                    got: out.len(),
+                });
+            }
+        }
+        let status = c.code.run(&mut self.workspace);
+        if status != 0 {
+            let site = usize::try_from(status - 1)
+                .ok()
+                .and_then(|s| c.sites.get(s))
+                .cloned()
+                .ok_or_else(|| RuntimeError::Length {
+                    what: "an unknown error site".into(),
+                    expected: c.sites.len(),
+                    got: status as usize,
+                })?;
+            return Err(RuntimeError::IndexOutOfRange {
+                op: site.op,
+                result: site.result,
+                axis: site.axis,
+                index: self.workspace[codegen::ERROR_SLOT],
+                len: site.len,
+            });
+        }
+        for ((off, n), out) in c.results.iter().zip(outputs.iter_mut()) {
+            out.copy_from_slice(&self.workspace[*off..*off + n]);
+        }
+        Ok(())
+    }
+}
+
+impl Clone for JitFunction {
+    /// Shares the code; the clone has its own workspace (for another thread).
+    fn clone(&self) -> JitFunction {
+        JitFunction {
+            compiled: Arc::clone(&self.compiled),
+            workspace: self.workspace.clone(),
+        }
+    }
+}
