@@ -317,14 +317,16 @@ impl Gen<'_, '_> {
         self.b.ins().fcmp(FloatCC::NotEqual, x, zero)
     }
 
-    /// The i64 index `x` (an f64), checked to be in `0..len`; out of range
-    /// (or NaN) exits the function with the error of `site`.
+    /// The i64 index `x` (an f64), checked to be an integer in `0..len`;
+    /// otherwise (NaN, fractional, out of range) the function exits with the
+    /// error of `site`.
     fn checked_index(&mut self, x: Value, len: usize, site: ErrorSite) -> Value {
-        let zero = self.fconst(0.0);
-        let n = self.fconst(len as f64);
-        let ge = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
-        let lt = self.b.ins().fcmp(FloatCC::LessThan, x, n);
-        let ok = self.b.ins().band(ge, lt);
+        let i = self.b.ins().fcvt_to_sint_sat(I64, x);
+        let back = self.b.ins().fcvt_from_sint(F64, i);
+        let integral = self.b.ins().fcmp(FloatCC::Equal, back, x);
+        // Negative indices are huge as unsigned numbers.
+        let in_range = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, i, len as i64);
+        let ok = self.b.ins().band(integral, in_range);
         let cont = self.b.create_block();
         let fail = self.b.create_block();
         self.b.set_cold_block(fail);
@@ -337,7 +339,7 @@ impl Gen<'_, '_> {
         let code = self.b.ins().iconst(I64, self.sites.len() as i64);
         self.b.ins().return_(&[code]);
         self.b.switch_to_block(cont);
-        self.b.ins().fcvt_to_sint_sat(I64, x)
+        i
     }
 
     // ---- Element access -------------------------------------------------------
@@ -593,8 +595,9 @@ impl Gen<'_, '_> {
         Ok(match op {
             UnaryOp::Neg => self.b.ins().fneg(x),
             UnaryOp::Not => {
-                let one = self.fconst(1.0);
-                self.b.ins().fsub(one, x)
+                let zero = self.fconst(0.0);
+                let c = self.b.ins().fcmp(FloatCC::Equal, x, zero);
+                self.bool_to_f64(c)
             }
             UnaryOp::Sqrt => self.b.ins().sqrt(x),
             UnaryOp::Abs => self.b.ins().fabs(x),
@@ -602,20 +605,14 @@ impl Gen<'_, '_> {
         })
     }
 
-    /// `f64::max`: the larger, ignoring a NaN operand.
+    /// The larger operand, NaN if either is NaN (the interpreter's `Max`).
     fn max(&mut self, a: Value, b: Value) -> Value {
-        let b_nan = self.b.ins().fcmp(FloatCC::Unordered, b, b);
-        let gt = self.b.ins().fcmp(FloatCC::GreaterThan, a, b);
-        let take_a = self.b.ins().bor(b_nan, gt);
-        self.b.ins().select(take_a, a, b)
+        self.b.ins().fmax(a, b)
     }
 
-    /// `f64::min`: the smaller, ignoring a NaN operand.
+    /// The smaller operand, NaN if either is NaN (the interpreter's `Min`).
     fn min(&mut self, a: Value, b: Value) -> Value {
-        let b_nan = self.b.ins().fcmp(FloatCC::Unordered, b, b);
-        let lt = self.b.ins().fcmp(FloatCC::LessThan, a, b);
-        let take_a = self.b.ins().bor(b_nan, lt);
-        self.b.ins().select(take_a, a, b)
+        self.b.ins().fmin(a, b)
     }
 
     fn binary(&mut self, op: BinaryOp, a: Value, b: Value) -> Value {
@@ -1108,18 +1105,31 @@ impl Gen<'_, '_> {
             ReduceOp::Min => simple(self, f64::INFINITY, rop),
             ReduceOp::LogSumExp => {
                 let m = simple(self, f64::NEG_INFINITY, ReduceOp::Max)?;
-                let zero = self.fconst(0.0);
-                let total = self.fold(&[len], vec![zero], &mut |g, idx, acc| {
-                    let x = element(g, idx[0]);
-                    let shifted = g.b.ins().fsub(x, m);
-                    let e = g.call_unary(UnaryOp::Exp, shifted)?;
-                    Ok(vec![g.b.ins().fadd(acc[0], e)])
-                })?;
-                let l = self.call_unary(UnaryOp::Log, total[0])?;
+                let total = if len == 2 {
+                    // One of the two terms is exp(0) = 1 exactly, so this is
+                    // the interpreter's sum with one `exp` fewer.
+                    let a = element(self, Ix::C(0));
+                    let b = element(self, Ix::C(1));
+                    let low = self.min(a, b);
+                    let shifted = self.b.ins().fsub(low, m);
+                    let e = self.call_unary(UnaryOp::Exp, shifted)?;
+                    let one = self.fconst(1.0);
+                    self.b.ins().fadd(one, e)
+                } else {
+                    let zero = self.fconst(0.0);
+                    self.fold(&[len], vec![zero], &mut |g, idx, acc| {
+                        let x = element(g, idx[0]);
+                        let shifted = g.b.ins().fsub(x, m);
+                        let e = g.call_unary(UnaryOp::Exp, shifted)?;
+                        Ok(vec![g.b.ins().fadd(acc[0], e)])
+                    })?[0]
+                };
+                let l = self.call_unary(UnaryOp::Log, total)?;
                 let y = self.b.ins().fadd(m, l);
-                // An all -inf run (or an empty one) has log-sum-exp -inf.
-                let inf = self.fconst(f64::NEG_INFINITY);
-                let finite = self.b.ins().fcmp(FloatCC::NotEqual, m, inf);
+                // NaN, ±inf (and an empty run's -inf) are their own log-sum-exp.
+                let d = self.b.ins().fsub(m, m);
+                let zero = self.fconst(0.0);
+                let finite = self.b.ins().fcmp(FloatCC::Equal, d, zero);
                 Ok(self.b.ins().select(finite, y, m))
             }
         }

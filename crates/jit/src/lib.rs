@@ -19,8 +19,7 @@ mod codegen;
 mod exec;
 mod runtime;
 
-mod tensor_stub { pub struct Tensor { pub shape: Vec<usize>, pub data: Vec<f64> } }
-use tensor_stub::Tensor;
+use rlc_ir::interp::Tensor;
 use rlc_ir::{Function, ValueId};
 use std::collections::HashMap;
 use std::fmt;

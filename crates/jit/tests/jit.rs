@@ -2,125 +2,12 @@
 //! generated data at random points (log density and gradient functions),
 //! the reference data sets, and runtime index errors.
 
-use rlc_check::model::{Model, SymbolKind};
-use rlc_check::types::ElemType;
-use rlc_ir::{Function, Input, ModelIr};
-use rlc_jit::{JitFunction, RuntimeError};
+mod support;
+
+use rlc_jit::RuntimeError;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.next()
-    }
-}
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn models() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for dir in ["models", "tests/check/ok"] {
-        for entry in std::fs::read_dir(workspace().join(dir)).expect("folder exists") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "rlm") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-type Data = HashMap<String, Vec<f64>>;
-
-/// Random data that fits the declarations: sizes 3 or 4, ints in their
-/// declared range (else 0..3), reals in (0.1, 0.9), a fifth of optional cells missing.
-fn generate_data(model: &Model, rng: &mut Rng) -> (HashMap<String, i64>, Data) {
-    let mut sizes = HashMap::new();
-    for id in &model.sizes {
-        let sym = model.symbol(*id);
-        if let SymbolKind::Size { .. } = sym.kind {
-            sizes.insert(sym.name.clone(), 3 + (rng.next() * 2.0) as i64);
-        }
-    }
-    let mut data = HashMap::new();
-    for d in &model.data {
-        let sym = model.symbol(d.symbol);
-        let count: i64 = sym
-            .info
-            .ty
-            .shape
-            .iter()
-            .map(|dim| dim.eval(&sizes).expect("size"))
-            .product();
-        let values = (0..count)
-            .map(|_| {
-                if sym.info.ty.optional && rng.next() < 0.2 {
-                    return f64::NAN;
-                }
-                match sym.info.ty.elem {
-                    ElemType::Int => {
-                        let (lo, hi) = d
-                            .int_range
-                            .as_ref()
-                            .and_then(|r| Some((r.lo.eval(&sizes)?, r.hi.eval(&sizes)?)))
-                            .unwrap_or((0, 3));
-                        (lo as f64 + (rng.next() * (hi - lo) as f64).floor()).min(hi as f64 - 1.0)
-                    }
-                    ElemType::Real => rng.uniform(0.1, 0.9),
-                    ElemType::Bool => f64::from(u8::from(rng.next() < 0.5)),
-                }
-            })
-            .collect();
-        data.insert(sym.name.clone(), values);
-    }
-    (sizes, data)
-}
-
-fn compile_model(source: &str) -> (Model, ModelIr, Function) {
-    let (model, diagnostics) = rlc_check::compile(source);
-    let model = model.unwrap_or_else(|| panic!("does not compile: {diagnostics:?}"));
-    let ir = rlc_ir::lower(&model).unwrap_or_else(|e| panic!("lowering failed: {e}"));
-    let grad = rlc_autodiff::gradient(&ir.log_density).unwrap_or_else(|e| panic!("autodiff: {e}"));
-    (model, ir, grad)
-}
-
-fn data_slices<'a>(f: &Function, data: &'a Data) -> Vec<&'a [f64]> {
-    f.inputs
-        .iter()
-        .map(|i| match i {
-            Input::Theta => &[][..],
-            Input::Data(name) => data[name].as_slice(),
-        })
-        .collect()
-}
-
-fn jit(f: &Function, sizes: &HashMap<String, i64>, data: &Data) -> JitFunction {
-    JitFunction::compile_flat(f, sizes, &data_slices(f, data))
-        .unwrap_or_else(|e| panic!("{}: {e}", f.name))
-}
-
-fn run(f: &mut JitFunction, theta: &[f64]) -> Vec<Vec<f64>> {
-    let mut outs: Vec<Vec<f64>> = f.result_lens().iter().map(|n| vec![0.0; *n]).collect();
-    let mut refs: Vec<&mut [f64]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
-    f.call(theta, &mut refs).unwrap_or_else(|e| panic!("{e}"));
-    outs
-}
-
-fn close(a: f64, b: f64, rel: f64) -> bool {
-    a == b || (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300)
-}
+use std::path::Path;
+use support::*;
 
 fn check_model(path: &Path) {
     let source = std::fs::read_to_string(path).expect("UTF-8");
@@ -136,6 +23,9 @@ fn check_model(path: &Path) {
             let lp = run(&mut lp_fn, &theta)[0][0];
             let g = run(&mut grad_fn, &theta);
             assert!(lp.is_finite(), "{}: lp {lp} (trial {trial})", path.display());
+            let name = path.display().to_string();
+            assert_matches_interpreter(&name, &[vec![lp]], &interpret(&ir.log_density, &sizes, &theta, &data));
+            assert_matches_interpreter(&name, &g, &interpret(&grad, &sizes, &theta, &data));
             assert!(close(g[0][0], lp, 1e-12), "{}: lp {lp} vs {}", path.display(), g[0][0]);
             for i in 0..dim {
                 let h = 1e-6 * theta[i].abs().max(1.0);
@@ -156,8 +46,69 @@ fn check_model(path: &Path) {
     }
 }
 
+/// The JIT's results equal the interpreter's to 1e-12 relative. Most agree
+/// bit for bit (same operations in the same order, same special functions);
+/// the tolerance allows for Cranelift contracting nothing but reassociating
+/// nothing either, so in practice it only guards against future changes.
+fn assert_matches_interpreter(what: &str, jit: &[Vec<f64>], interp: &[Vec<f64>]) {
+    assert_eq!(jit.len(), interp.len(), "{what}: number of results");
+    for (k, (a, b)) in jit.iter().zip(interp).enumerate() {
+        assert_eq!(a.len(), b.len(), "{what}: result {k} length");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                close(*x, *y, 1e-12) || (x.is_nan() && y.is_nan()),
+                "{what}: result {k}[{i}]: jit {x} vs interpreter {y}"
+            );
+        }
+    }
+}
+
+/// A model on reference data: the JIT equals the interpreter at several
+/// points, and its gradient equals Stan's at Stan's points.
+fn check_reference(model: &str, data: &str, stan_points: &str) {
+    let source = std::fs::read_to_string(model_file(model)).expect("model");
+    let (_, ir, grad) = compile_model(&source);
+    let (sizes, data) = load_json(&data_file(data));
+    let dim = ir.dim.eval(&sizes).expect("dim") as usize;
+    let mut lp_fn = jit(&ir.log_density, &sizes, &data);
+    let mut grad_fn = jit(&grad, &sizes, &data);
+    let mut rng = Rng(42);
+    for _ in 0..3 {
+        let theta: Vec<f64> = (0..dim).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let lp = run(&mut lp_fn, &theta);
+        assert_matches_interpreter(model, &lp, &interpret(&ir.log_density, &sizes, &theta, &data));
+        let g = run(&mut grad_fn, &theta);
+        assert_matches_interpreter(model, &g, &interpret(&grad, &sizes, &theta, &data));
+    }
+    let text = std::fs::read_to_string(data_file(stan_points)).expect("points");
+    let points: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let floats = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    };
+    for p in points["points"].as_array().expect("points") {
+        let theta = floats(&p["x"]);
+        let g = run(&mut grad_fn, &theta);
+        for (i, (ours, stan)) in g[1].iter().zip(floats(&p["grad"])).enumerate() {
+            assert!(
+                (ours - stan).abs() <= 1e-8 * (1.0 + stan.abs()),
+                "{model}: coordinate {i} at {theta:?}: {ours} vs Stan's {stan}"
+            );
+        }
+    }
+}
+
 #[test]
-fn jit_gradients_match_finite_differences_on_every_model() {
+fn rl_single_on_reference_data() {
+    check_reference("rl_single.rlm", "rl_single_150.json", "rl_single_150_stan_points.json");
+}
+
+#[test]
+fn rl_hier_on_reference_data() {
+    check_reference("rl_hier.rlm", "rl_hier_20x100.json", "rl_hier_20x100_stan_points.json");
+}
+
+#[test]
+fn jit_matches_interpreter_and_finite_differences_on_every_model() {
     for path in models() {
         check_model(&path);
     }

@@ -1,0 +1,198 @@
+//! Shared by the integration tests and the benchmark: the example models,
+//! a data generator, the pipeline from source to IR, JSON data, and running
+//! compiled functions.
+#![allow(dead_code)]
+
+use rlc_check::model::{Model, SymbolKind};
+use rlc_check::types::ElemType;
+use rlc_ir::{Function, Input, ModelIr};
+use rlc_jit::JitFunction;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// A small deterministic generator (xorshift64*), so failures reproduce.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next()
+    }
+}
+
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn models() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in ["models", "tests/check/ok"] {
+        for entry in std::fs::read_dir(workspace().join(dir)).expect("folder exists") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "rlm") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub type Data = HashMap<String, Vec<f64>>;
+
+/// Random data that fits the declarations: sizes 3 or 4, ints in their
+/// declared range (else 0..3), reals in (0.1, 0.9), a fifth of optional cells missing.
+pub fn generate_data(model: &Model, rng: &mut Rng) -> (HashMap<String, i64>, Data) {
+    let mut sizes = HashMap::new();
+    for id in &model.sizes {
+        let sym = model.symbol(*id);
+        if let SymbolKind::Size { .. } = sym.kind {
+            sizes.insert(sym.name.clone(), 3 + (rng.next() * 2.0) as i64);
+        }
+    }
+    let mut data = HashMap::new();
+    for d in &model.data {
+        let sym = model.symbol(d.symbol);
+        let count: i64 = sym
+            .info
+            .ty
+            .shape
+            .iter()
+            .map(|dim| dim.eval(&sizes).expect("size"))
+            .product();
+        let values = (0..count)
+            .map(|_| {
+                if sym.info.ty.optional && rng.next() < 0.2 {
+                    return f64::NAN;
+                }
+                match sym.info.ty.elem {
+                    ElemType::Int => {
+                        let (lo, hi) = d
+                            .int_range
+                            .as_ref()
+                            .and_then(|r| Some((r.lo.eval(&sizes)?, r.hi.eval(&sizes)?)))
+                            .unwrap_or((0, 3));
+                        (lo as f64 + (rng.next() * (hi - lo) as f64).floor()).min(hi as f64 - 1.0)
+                    }
+                    ElemType::Real => rng.uniform(0.1, 0.9),
+                    ElemType::Bool => f64::from(u8::from(rng.next() < 0.5)),
+                }
+            })
+            .collect();
+        data.insert(sym.name.clone(), values);
+    }
+    (sizes, data)
+}
+
+pub fn compile_model(source: &str) -> (Model, ModelIr, Function) {
+    let (model, diagnostics) = rlc_check::compile(source);
+    let model = model.unwrap_or_else(|| panic!("does not compile: {diagnostics:?}"));
+    let ir = rlc_ir::lower(&model).unwrap_or_else(|e| panic!("lowering failed: {e}"));
+    let grad = rlc_autodiff::gradient(&ir.log_density).unwrap_or_else(|e| panic!("autodiff: {e}"));
+    (model, ir, grad)
+}
+
+pub fn data_slices<'a>(f: &Function, data: &'a Data) -> Vec<&'a [f64]> {
+    f.inputs
+        .iter()
+        .map(|i| match i {
+            Input::Theta => &[][..],
+            Input::Data(name) => data[name].as_slice(),
+        })
+        .collect()
+}
+
+pub fn jit(f: &Function, sizes: &HashMap<String, i64>, data: &Data) -> JitFunction {
+    JitFunction::compile_flat(f, sizes, &data_slices(f, data))
+        .unwrap_or_else(|e| panic!("{}: {e}", f.name))
+}
+
+pub fn run(f: &mut JitFunction, theta: &[f64]) -> Vec<Vec<f64>> {
+    let mut outs: Vec<Vec<f64>> = f.result_lens().iter().map(|n| vec![0.0; *n]).collect();
+    let mut refs: Vec<&mut [f64]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
+    f.call(theta, &mut refs).unwrap_or_else(|e| panic!("{e}"));
+    outs
+}
+
+pub fn close(a: f64, b: f64, rel: f64) -> bool {
+    a == b || (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300)
+}
+
+
+/// Sizes and data from a Stan-format JSON file: integer top-level numbers
+/// are sizes, arrays (nested row-major, `null` missing) are data.
+pub fn load_json(path: &std::path::Path) -> (HashMap<String, i64>, Data) {
+    let text = std::fs::read_to_string(path).expect("data file");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let mut sizes = HashMap::new();
+    let mut data = HashMap::new();
+    fn flatten(v: &serde_json::Value, out: &mut Vec<f64>) {
+        match v {
+            serde_json::Value::Array(items) => items.iter().for_each(|i| flatten(i, out)),
+            serde_json::Value::Number(n) => out.push(n.as_f64().unwrap_or(f64::NAN)),
+            _ => out.push(f64::NAN),
+        }
+    }
+    for (key, v) in value.as_object().expect("an object") {
+        match v {
+            serde_json::Value::Number(n) if n.is_i64() => {
+                sizes.insert(key.clone(), n.as_i64().unwrap_or(0));
+                data.insert(key.clone(), vec![n.as_f64().unwrap_or(0.0)]);
+            }
+            _ => {
+                let mut out = Vec::new();
+                flatten(v, &mut out);
+                data.insert(key.clone(), out);
+            }
+        }
+    }
+    (sizes, data)
+}
+
+pub fn data_file(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+pub fn model_file(name: &str) -> PathBuf {
+    workspace().join("models").join(name)
+}
+
+/// The interpreter's inputs for `f`: theta and the data, shaped by `f`'s argument types.
+pub fn interp_inputs(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    theta: &[f64],
+    data: &Data,
+) -> Vec<rlc_ir::interp::Tensor> {
+    f.inputs
+        .iter()
+        .zip(&f.body.args)
+        .map(|(input, arg)| {
+            let shape: Vec<usize> = f
+                .ty(*arg)
+                .shape
+                .iter()
+                .map(|d| d.eval(sizes).expect("size") as usize)
+                .collect();
+            let values = match input {
+                Input::Theta => theta.to_vec(),
+                Input::Data(name) => data[name].clone(),
+            };
+            rlc_ir::interp::Tensor::new(shape, values)
+        })
+        .collect()
+}
+
+/// The interpreter's results of `f`, flattened.
+pub fn interpret(f: &Function, sizes: &HashMap<String, i64>, theta: &[f64], data: &Data) -> Vec<Vec<f64>> {
+    rlc_ir::interp::eval(f, sizes, &interp_inputs(f, sizes, theta, data))
+        .unwrap_or_else(|e| panic!("{}: {e}", f.name))
+        .into_iter()
+        .map(|t| t.data)
+        .collect()
+}
