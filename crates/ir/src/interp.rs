@@ -163,7 +163,7 @@ pub fn eval(f: &Function, sizes: &HashMap<String, i64>, inputs: &[Tensor]) -> Re
         let count: usize = input.shape.iter().product();
         if input.data.len() != count {
             return Err(EvalError::ShapeMismatch {
-                what: format!("input {i} ({name}), with {} values,", input.data.len()),
+                what: format!("the data of input {i} ({name})"),
                 expected: vec![count],
                 found: vec![input.data.len()],
             });

@@ -68,7 +68,7 @@ pub fn op_line(f: &Function, op: &Op) -> String {
         line.push_str(&results.join(", "));
         line.push_str(" = ");
     }
-    line.push_str(&op_text(op));
+    line.push_str(&op_text(f, op));
     if has_regions(&op.kind) {
         line.push_str(" {");
     }
@@ -138,10 +138,22 @@ fn join(values: &[ValueId]) -> String {
 }
 
 /// The op's name, attributes and operands.
-fn op_text(op: &Op) -> String {
+fn op_text(f: &Function, op: &Op) -> String {
     let args = value_list(&op.args);
     match &op.kind {
-        OpKind::Const(c) => format!("const {c:?}"),
+        OpKind::Const(c) => {
+            let elem = op
+                .results
+                .first()
+                .and_then(|v| f.values.get(v.0 as usize))
+                .map(|ty| ty.elem);
+            match elem {
+                Some(Elem::Int) if c.fract() == 0.0 => format!("const {c}"),
+                Some(Elem::Bool) if *c == 0.0 => "const false".to_string(),
+                Some(Elem::Bool) if *c == 1.0 => "const true".to_string(),
+                _ => format!("const {c:?}"),
+            }
+        }
         OpKind::SizeOf(d) => format!("size_of {d}"),
         OpKind::Iota => format!("iota{args}"),
         OpKind::Fill => format!("fill{args}"),

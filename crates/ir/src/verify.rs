@@ -48,7 +48,8 @@
 //!     operand; the result is `bool` of its shape.
 //! 16. `Reduce { op, axis }`: one operand; `axis < rank`; the result's shape
 //!     is the operand's without `axis` (a scalar when `axis` is `None`); the
-//!     element type is kept, and `LogSumExp` is `real`.
+//!     element type is kept; `Sum` and `Prod` take `int` or `real` (a sum of
+//!     bools is not a bool), and `LogSumExp` takes `real`.
 //! 17. `Matmul`: two operands of rank 1 or 2 of the result's element type,
 //!     inner dimensions equal; the result shape follows NumPy's `@`.
 //! 18. `Index`, `IndexSet`, `IndexInc`: the plan is no longer than the
@@ -517,8 +518,12 @@ impl<'a, 'f> OpCheck<'a, 'f> {
                     if let Some(shape) = shape {
                         self.expect_type("the result", r, &TensorType::new(x.elem, shape));
                     }
-                    if *reduce == ReduceOp::LogSumExp {
-                        self.expect_elem("the operand", x, &[Elem::Real]);
+                    match reduce {
+                        ReduceOp::LogSumExp => self.expect_elem("the operand", x, &[Elem::Real]),
+                        ReduceOp::Sum | ReduceOp::Prod => {
+                            self.expect_elem("the operand", x, &[Elem::Int, Elem::Real])
+                        }
+                        ReduceOp::Max | ReduceOp::Min => {}
                     }
                 }
             }

@@ -947,3 +947,84 @@ fn printer_snapshot() {
     assert_eq!(text, f.to_string());
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn printer_shows_every_attribute() {
+    let mut b = Builder::new();
+    let n = Dim::size("N");
+    let x = b.data("x", TensorType::real(vec![n.clone(), Dim::constant(2)]));
+    let ix = b.data("ix", int(&[3]));
+    let size = b.op1(OpKind::SizeOf(n.offset(-1).expect("small")), &[], int(&[]));
+    let iota = b.op1(OpKind::Iota, &[], int(&[3]));
+    let yes = b.op1(OpKind::Const(1.0), &[], boolean(&[]));
+    let mask = b.op1(OpKind::Fill, &[yes], boolean(&[3]));
+    let one = b.int_const(1);
+    let ones = b.op1(OpKind::BroadcastTo, &[one], int(&[3]));
+    let shifted = b.binary(BinaryOp::Add, iota, ones);
+    let picked = b.op1(OpKind::Select, &[mask, shifted, ix], int(&[3]));
+    let rows = b.op1(
+        OpKind::Index {
+            plan: vec![AxisIndex::Gather {
+                needs_bounds_check: false,
+            }],
+        },
+        &[x, picked],
+        real(&[3, 2]),
+    );
+    let xt = b.op1(OpKind::Transpose, &[rows], real(&[2, 3]));
+    let flat = b.op1(OpKind::Reshape, &[xt], real(&[6]));
+    let both = b.op1(OpKind::Concat { axis: 0 }, &[flat, flat], real(&[12]));
+    let present = b.op1(OpKind::IsPresent, &[both], boolean(&[12]));
+    let as_real = b.op1(OpKind::Cast, &[present], real(&[12]));
+    let gram = b.op1(OpKind::Matmul, &[xt, rows], real(&[2, 2]));
+    let col = b.op1(OpKind::SumTo, &[gram], real(&[1, 2]));
+    let top = b.op1(
+        OpKind::Reduce {
+            op: ReduceOp::Max,
+            axis: Some(0),
+        },
+        &[col],
+        real(&[2]),
+    );
+    let zeros = b.op1(OpKind::Fill, &[one], int(&[3]));
+    let set = b.op1(
+        OpKind::IndexSet {
+            plan: vec![AxisIndex::Slice {
+                start: Dim::constant(0),
+                stop: Dim::constant(3),
+            }],
+        },
+        &[zeros, ix],
+        int(&[3]),
+    );
+    let lo = b.int_const(0);
+    let body = b.region(vec![int(&[]), real(&[12])], |b, args| {
+        let v = b.op1(
+            OpKind::Index {
+                plan: vec![scalar_ix(None)],
+            },
+            &[args[1], args[0]],
+            real(&[]),
+        );
+        vec![v]
+    });
+    let total = b.op1(OpKind::For { body }, &[lo, size, as_real], real(&[]));
+    let zero = b.konst(0.0);
+    let body = b.region(vec![real(&[]), real(&[])], |b, args| {
+        let next = b.binary(BinaryOp::Max, args[0], args[1]);
+        vec![next]
+    });
+    let suffix_max = b.op(
+        OpKind::Scan {
+            body,
+            carries: 1,
+            sequences: 1,
+            reverse: true,
+        },
+        &[zero, top],
+        vec![real(&[])],
+    );
+    let f = b.finish(&[total, suffix_max[0], set]);
+    assert_eq!(verify(&f), Ok(()));
+    insta::assert_snapshot!(print_function(&f));
+}
