@@ -89,7 +89,9 @@ use std::fmt;
 /// function itself) and what is wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifyError {
+    /// The first line of the op's text form, as `print` writes it.
     pub op: Option<String>,
+    /// What is wrong, in a sentence.
     pub message: String,
 }
 
