@@ -37,7 +37,7 @@ use cranelift_module::{default_libcall_names, Linkage, Module};
 use rlc_ir::{
     AxisIndex, BinaryOp, Dim, Function, Input, Op, OpKind, ReduceOp, Region, UnaryOp, ValueId,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Values of at most this many elements live in registers; loops of at most
 /// this many iterations are unrolled.
@@ -148,6 +148,9 @@ pub(crate) fn compile(
         unary_refs,
         pow_ref,
         cse: vec![HashMap::new()],
+        fresh: HashSet::new(),
+        owner: HashMap::new(),
+        dying: HashSet::new(),
     };
     let (theta, data_slots, results) = g.function(data)?;
     g.b.seal_all_blocks();
@@ -188,6 +191,13 @@ struct Gen<'a, 'b> {
     /// Calls already made, per enclosing region (a stack of scopes whose
     /// entries dominate everything emitted while they are on the stack).
     cse: Vec<HashMap<(UnaryOp, Value), Value>>,
+    /// Buffers allocated for a result and not yet claimed by a value.
+    fresh: HashSet<i64>,
+    /// The value that alone refers to each buffer (no view of it exists):
+    /// at its last use, an op may overwrite it in place.
+    owner: HashMap<i64, ValueId>,
+    /// The operands whose last use is the op being emitted.
+    dying: HashSet<ValueId>,
 }
 
 type Taken = (Option<(usize, usize)>, Vec<(usize, Vec<f64>)>, Vec<(usize, usize)>);
@@ -255,7 +265,35 @@ impl Gen<'_, '_> {
     }
 
     fn set(&mut self, v: ValueId, r: Repr) {
+        if let Repr::Buf(Ix::C(off)) = r {
+            if self.fresh.remove(&off) {
+                self.owner.insert(off, v);
+            } else {
+                // A second value on a buffer: nobody owns it any more.
+                self.owner.remove(&off);
+            }
+        }
         self.reprs[v.0 as usize] = Some(r);
+    }
+
+    /// Gives up in-place updates of `v`'s buffer (a view of it exists).
+    fn disown(&mut self, v: ValueId) {
+        if let Some(Repr::Buf(Ix::C(off))) = self.reprs[v.0 as usize] {
+            self.owner.remove(&off);
+        }
+    }
+
+    /// The buffer of `op.args[i]` if the op may overwrite it: the value owns
+    /// it, dies at this op and is not another operand too.
+    fn reusable(&self, op: &Op, i: usize) -> Option<Ix> {
+        let v = *op.args.get(i)?;
+        if !self.dying.contains(&v) || op.args.iter().filter(|a| **a == v).count() != 1 {
+            return None;
+        }
+        match self.reprs[v.0 as usize] {
+            Some(Repr::Buf(Ix::C(off))) if self.owner.get(&off) == Some(&v) => Some(Ix::C(off)),
+            _ => None,
+        }
     }
 
     // ---- Scalars and indices --------------------------------------------------
@@ -406,7 +444,9 @@ impl Gen<'_, '_> {
             let zero = self.fconst(0.0);
             Dest::Regs(vec![zero; n])
         } else {
-            Dest::Buf(Ix::C(self.alloc(n) as i64))
+            let off = self.alloc(n) as i64;
+            self.fresh.insert(off);
+            Dest::Buf(Ix::C(off))
         }
     }
 
@@ -664,6 +704,7 @@ impl Gen<'_, '_> {
     fn elementwise(
         &mut self,
         args: &[Repr],
+        reuse: Option<Ix>,
         n: usize,
         f: &mut dyn FnMut(&mut Self, &[Value]) -> Result<Value>,
     ) -> Result<Repr> {
@@ -671,7 +712,12 @@ impl Gen<'_, '_> {
             let xs: Vec<Value> = args.iter().map(|a| self.load(a, Ix::C(0))).collect();
             return Ok(Self::splat(f(self, &xs)?, n));
         }
-        let mut d = self.dest(n, Self::unrolled(n));
+        // Each element is read before it is written, so the first operand's
+        // buffer can take the result when that operand dies here.
+        let mut d = match reuse {
+            Some(base) if n > SMALL => Dest::Buf(base),
+            _ => self.dest(n, Self::unrolled(n)),
+        };
         self.for_each(&[n], &mut |g, idx| {
             let xs: Vec<Value> = args.iter().map(|a| g.load(a, idx[0])).collect();
             let y = f(g, &xs)?;
@@ -739,9 +785,26 @@ impl Gen<'_, '_> {
         for (a, rep) in r.args.iter().zip(args) {
             self.set(*a, rep);
         }
-        for op in &r.ops {
+        let mut last_use = HashMap::new();
+        for (j, op) in r.ops.iter().enumerate() {
+            for a in &op.args {
+                last_use.insert(*a, j);
+            }
+        }
+        for v in &r.results {
+            last_use.insert(*v, r.ops.len());
+        }
+        let outer_dying = std::mem::take(&mut self.dying);
+        for (j, op) in r.ops.iter().enumerate() {
+            self.dying = op
+                .args
+                .iter()
+                .filter(|a| last_use.get(*a) == Some(&j))
+                .copied()
+                .collect();
             self.op(op)?;
         }
+        self.dying = outer_dying;
         r.results.iter().map(|v| self.get(*v)).collect()
     }
 
@@ -803,6 +866,7 @@ impl Gen<'_, '_> {
             OpKind::SumTo => self.sum_to(op)?,
             OpKind::Reshape | OpKind::Cast => {
                 let src = self.arg(op, 0)?;
+                self.disown(op.args[0]);
                 self.set(res?, src);
             }
             OpKind::Transpose => {
@@ -831,7 +895,8 @@ impl Gen<'_, '_> {
                 let n = self.len(res)?;
                 let a = self.arg(op, 0)?;
                 let u = *u;
-                let r = self.elementwise(&[a], n, &mut |g, xs| g.unary(u, xs[0]))?;
+                let reuse = self.reusable(op, 0);
+                let r = self.elementwise(&[a], reuse, n, &mut |g, xs| g.unary(u, xs[0]))?;
                 self.set(res, r);
             }
             OpKind::Binary(bop) => {
@@ -840,14 +905,15 @@ impl Gen<'_, '_> {
                 let a = self.arg(op, 0)?;
                 let b = self.arg(op, 1)?;
                 let bop = *bop;
-                let r = self.elementwise(&[a, b], n, &mut |g, xs| Ok(g.binary(bop, xs[0], xs[1])))?;
+                let reuse = self.reusable(op, 0).or_else(|| self.reusable(op, 1));
+                let r = self.elementwise(&[a, b], reuse, n, &mut |g, xs| Ok(g.binary(bop, xs[0], xs[1])))?;
                 self.set(res, r);
             }
             OpKind::Select => {
                 let res = res?;
                 let n = self.len(res)?;
                 let args = vec![self.arg(op, 0)?, self.arg(op, 1)?, self.arg(op, 2)?];
-                let r = self.elementwise(&args, n, &mut |g, xs| {
+                let r = self.elementwise(&args, None, n, &mut |g, xs| {
                     let c = g.truthy(xs[0]);
                     Ok(g.b.ins().select(c, xs[1], xs[2]))
                 })?;
@@ -857,7 +923,7 @@ impl Gen<'_, '_> {
                 let res = res?;
                 let n = self.len(res)?;
                 let a = self.arg(op, 0)?;
-                let r = self.elementwise(&[a], n, &mut |g, xs| {
+                let r = self.elementwise(&[a], None, n, &mut |g, xs| {
                     let c = g.b.ins().fcmp(FloatCC::Ordered, xs[0], xs[0]);
                     Ok(g.bool_to_f64(c))
                 })?;
@@ -916,6 +982,7 @@ impl Gen<'_, '_> {
         let r = self.shape(res)?;
         let n = product(&r);
         if s == r {
+            self.disown(op.args[0]);
             self.set(res, src);
             return Ok(());
         }
@@ -954,6 +1021,7 @@ impl Gen<'_, '_> {
         let s = self.shape(op.args[0])?;
         let r = self.shape(res)?;
         if s == r {
+            self.disown(op.args[0]);
             self.set(res, src);
             return Ok(());
         }
@@ -1334,6 +1402,7 @@ impl Gen<'_, '_> {
         if contiguous {
             match &src {
                 Repr::Buf(b) if n > SMALL => {
+                    self.disown(op.args[0]);
                     let view = self.ix_add(*b, acc.base);
                     self.set(res, Repr::Buf(view));
                     return Ok(());
@@ -1372,9 +1441,14 @@ impl Gen<'_, '_> {
                 "{name} with a part of the wrong shape"
             )));
         }
-        let mut d = self.dest(n, Self::unrolled(n) && Self::unrolled(part_n));
+        let reuse = self.reusable(op, 0).filter(|_| n > SMALL);
+        let mut d = match reuse {
+            Some(base) => Dest::Buf(base),
+            None => self.dest(n, Self::unrolled(n) && Self::unrolled(part_n)),
+        };
         match &mut d {
             Dest::Regs(v) => *v = self.regs(&src, n),
+            Dest::Buf(_) if reuse.is_some() => {}
             Dest::Buf(b) => {
                 let b = *b;
                 self.copy_into(&src, b, n)?;
@@ -1472,6 +1546,11 @@ impl Gen<'_, '_> {
                     Some(off) => Repr::Buf(*off),
                 });
             }
+            for (arg, c) in body.args.iter().zip(&carry_reprs) {
+                if let Some(Ix::C(off)) = c {
+                    g.owner.insert(*off, *arg);
+                }
+            }
             for (r, m) in &seqs {
                 let start = g.ix_mul(Ix::V(i), *m);
                 args.push(match r {
@@ -1498,25 +1577,40 @@ impl Gen<'_, '_> {
             // Buffer carries: copy the next values in, through registers
             // first so that a result aliasing another carry is read before
             // that carry is overwritten.
-            let mut staged = Vec::new();
-            for ((c, n), r) in carry_reprs.iter().zip(&carry_lens).zip(&results) {
-                if let Some(off) = c {
-                    let same = matches!((r, off), (Repr::Buf(Ix::C(a)), Ix::C(b)) if a == b);
-                    if !same {
-                        let tmp = Ix::C(g.alloc(*n) as i64);
-                        g.copy_into(r, tmp, *n)?;
-                        staged.push((tmp, *off, *n));
-                    }
-                }
-            }
-            for (tmp, off, n) in staged {
-                g.copy_into(&Repr::Buf(tmp), off, n)?;
-            }
+            // Next carries: registers are read first; results in memory that
+            // may alias a carry buffer are staged before any carry buffer is
+            // overwritten.
             let mut next = Vec::new();
             for ((c, n), r) in carry_reprs.iter().zip(&carry_lens).zip(&results) {
                 if c.is_none() {
                     next.extend(g.regs(r, *n));
                 }
+            }
+            let mut staged = Vec::new();
+            let mut direct = Vec::new();
+            for ((c, n), r) in carry_reprs.iter().zip(&carry_lens).zip(&results) {
+                let Some(off) = c else { continue };
+                if matches!((r, off), (Repr::Buf(Ix::C(a)), Ix::C(b)) if a == b) {
+                    continue;
+                }
+                let separate = match r {
+                    Repr::Buf(Ix::C(a)) => carry_reprs.iter().zip(&carry_lens).all(|(c, m)| match c {
+                        Some(Ix::C(b)) => a + *n as i64 <= *b || b + *m as i64 <= *a,
+                        _ => true,
+                    }),
+                    Repr::Regs(_) | Repr::Splat(_) => true,
+                    Repr::Buf(Ix::V(_)) => false,
+                };
+                if separate {
+                    direct.push((r.clone(), *off, *n));
+                } else {
+                    let tmp = Ix::C(g.alloc(*n) as i64);
+                    g.copy_into(r, tmp, *n)?;
+                    staged.push((Repr::Buf(tmp), *off, *n));
+                }
+            }
+            for (r, off, n) in direct.into_iter().chain(staged) {
+                g.copy_into(&r, off, n)?;
             }
             Ok(next)
         })?;
