@@ -97,7 +97,7 @@ struct Scope {
 }
 
 impl Scope {
-    fn new(&self, old: ValueId) -> ValueId {
+    fn renamed(&self, old: ValueId) -> ValueId {
         self.renamed.get(&old).copied().unwrap_or(old)
     }
 }
@@ -254,7 +254,7 @@ impl Ad {
                 self.adjoint(op, copied, &mut scope)?;
             }
         }
-        let results = region.results.iter().map(|r| scope.new(*r)).collect();
+        let results = region.results.iter().map(|r| scope.renamed(*r)).collect();
         let bars = region
             .args
             .iter()
@@ -267,7 +267,7 @@ impl Ad {
     /// scan, the extra stacked outputs the backward pass needs), and marks
     /// its results active when they depend on active values.
     fn forward_op(&mut self, op: &Op, scope: &mut Scope) -> Result<Op> {
-        let args: Vec<ValueId> = op.args.iter().map(|a| scope.new(*a)).collect();
+        let args: Vec<ValueId> = op.args.iter().map(|a| scope.renamed(*a)).collect();
         let any_active = op.args.iter().any(|a| scope.active.contains(a));
         let mut results: Vec<ValueId> = op.results.iter().map(|r| self.fresh(*r)).collect();
         let kind = match &op.kind {

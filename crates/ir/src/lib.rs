@@ -8,8 +8,11 @@
 //! Tests: `tests/` (interpreter and verifier on hand-built functions, and the
 //! lowered example models).
 
+pub mod interp;
 pub mod ir;
 pub mod lower;
+pub mod print;
+pub mod verify;
 
 pub use ir::*;
 pub use lower::{lower, LowerError};

@@ -3,7 +3,15 @@
 //! that does file IO or knows about exit codes; the stages below it are
 //! pure libraries. Its tests (`tests/cli.rs`) run the built binary.
 
+mod bench;
+mod data;
+mod density;
 mod exit;
+mod logp;
+mod output;
+mod pipeline;
+mod run;
+mod summary;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use exit::{ExitCode, Failure};
@@ -46,6 +54,110 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// The log density (log-Jacobian included) and its gradient with respect
+    /// to the unconstrained coordinates, at one point.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Logp {
+        /// The model file (.rlm).
+        model: PathBuf,
+        /// The data file: Stan-format JSON, CSV, or tab-separated text.
+        #[arg(long)]
+        data: PathBuf,
+        /// Constrained parameter values: 'alpha=0.3,beta=2,w=[0.1,0.2]'.
+        #[arg(
+            long,
+            conflicts_with = "unconstrained",
+            required_unless_present = "unconstrained"
+        )]
+        at: Option<String>,
+        /// Unconstrained coordinates in declaration order, arrays row-major: '0.1,1.2'.
+        #[arg(long, allow_hyphen_values = true)]
+        unconstrained: Option<String>,
+        /// Print `{"logp": …, "gradient": […], "coordinates": […]}`.
+        #[arg(long)]
+        json: bool,
+        /// The CSV delimiter, when not detected from the header line.
+        #[arg(long, value_parser = parse_delimiter)]
+        delimiter: Option<u8>,
+        /// Colored diagnostics.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Sample the posterior with NUTS: write one CmdStan CSV per chain and
+    /// print a summary with convergence warnings.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Run(RunArgs),
+    /// Time compilation and one log-density+gradient evaluation.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Bench {
+        /// The model file (.rlm).
+        model: PathBuf,
+        /// The data file: Stan-format JSON, CSV, or tab-separated text.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print `{"compile_ms": …, "grad_eval_us": …, "interp_grad_eval_us": …}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the summary table of CmdStan-format CSV files (rlc's or CmdStan's).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Summary {
+        /// One CSV file per chain.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The maximum tree depth the run used (for the tree-depth warning).
+        #[arg(long, default_value_t = 10)]
+        max_depth: u32,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The model file (.rlm).
+    model: PathBuf,
+    /// The data file: Stan-format JSON, CSV, or tab-separated text.
+    #[arg(long)]
+    data: PathBuf,
+    /// Number of chains, run in parallel.
+    #[arg(long, default_value_t = 4)]
+    chains: usize,
+    /// Warmup iterations per chain.
+    #[arg(long, default_value_t = 1000)]
+    warmup: usize,
+    /// Draws per chain after warmup.
+    #[arg(long, default_value_t = 1000)]
+    draws: usize,
+    /// Random seed (default: from the clock; printed so a run can be repeated).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where the CSV files (one per chain) are written.
+    #[arg(long, default_value = "output")]
+    output_dir: PathBuf,
+    /// Maximum NUTS tree depth.
+    #[arg(long, default_value_t = 10)]
+    max_depth: u32,
+    /// Target acceptance rate of step-size adaptation.
+    #[arg(long, default_value_t = 0.8)]
+    adapt_delta: f64,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
+    /// The CSV delimiter, when not detected from the header line.
+    #[arg(long, value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// Colored diagnostics.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        "comma" => Ok(b','),
+        "semicolon" => Ok(b';'),
+        t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
+        _ => Err("a single character, or `tab`, `comma`, `semicolon`".to_string()),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -54,6 +166,10 @@ enum Emit {
     Shapes,
     /// The syntax tree, as the parser produced it.
     Ast,
+    /// The lowered IR of the log density and of the generated quantities.
+    Ir,
+    /// The IR of the log density's gradient (after autodiff).
+    GradIr,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -90,24 +206,121 @@ fn main() {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Check { model, emit, color } => check(&model, emit, color.enabled()),
+        Command::Logp {
+            model,
+            data,
+            at,
+            unconstrained,
+            json,
+            delimiter,
+            color,
+        } => {
+            let source = pipeline::read_model(&model)?;
+            let compiled = pipeline::compile(&source, &display_name(&model), color.enabled())?;
+            let loaded = data::load(&compiled.model, &data, delimiter)?;
+            let mut density = density::Density::new(&compiled, &loaded)?;
+            let point = match (at, unconstrained) {
+                (Some(at), _) => logp::Point::Constrained(at),
+                (None, Some(u)) => logp::Point::Unconstrained(u),
+                (None, None) => return Err(Failure::usage("error: give --at or --unconstrained")),
+            };
+            logp::run(&mut density, &point, json)
+        }
+        Command::Run(args) => run_command(args),
+        Command::Bench { model, data, json } => {
+            let source = pipeline::read_model(&model)?;
+            let compiled = pipeline::compile(&source, &display_name(&model), false)?;
+            let loaded = data::load(&compiled.model, &data, None)?;
+            let mut density = density::Density::new(&compiled, &loaded)?;
+            bench::run(&compiled, &mut density, json)
+        }
+        Command::Summary { files, max_depth } => summary_command(&files, max_depth),
     }
 }
 
-/// Reads a model file, with a readable error for a missing or non-UTF-8 file.
-fn read_model(path: &Path) -> Result<String, Failure> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Failure::usage(format!(
-            "error: cannot read the model file {}: {e}",
-            path.display()
-        ))
-    })?;
-    String::from_utf8(bytes).map_err(|e| {
-        Failure::usage(format!(
-            "error: the model file {} is not UTF-8 text (invalid byte at offset {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        ))
-    })
+fn run_command(args: RunArgs) -> Result<(), Failure> {
+    if args.chains == 0 {
+        return Err(Failure::usage("error: --chains must be at least 1"));
+    }
+    if !(args.adapt_delta > 0.0 && args.adapt_delta < 1.0) {
+        return Err(Failure::usage(
+            "error: --adapt-delta must be between 0 and 1",
+        ));
+    }
+    let source = pipeline::read_model(&args.model)?;
+    let compiled = pipeline::compile(&source, &display_name(&args.model), args.color.enabled())?;
+    let loaded = data::load(&compiled.model, &args.data, args.delimiter)?;
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64 % 1_000_000_000)
+            .unwrap_or(0)
+    });
+    if args.seed.is_none() && !args.quiet {
+        eprintln!("seed: {seed} (pass --seed {seed} to repeat this run)");
+    }
+    let model_name = args
+        .model
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".to_string());
+    let options = run::RunOptions {
+        chains: args.chains,
+        warmup: args.warmup,
+        draws: args.draws,
+        seed,
+        output_dir: args.output_dir.clone(),
+        max_depth: args.max_depth,
+        adapt_delta: args.adapt_delta,
+        quiet: args.quiet,
+        data_file: args.data.display().to_string(),
+        model_name,
+    };
+    run::run(&|| density::Density::new(&compiled, &loaded), &options)
+}
+
+fn summary_command(files: &[PathBuf], max_depth: u32) -> Result<(), Failure> {
+    let mut chains = Vec::new();
+    let mut columns: Option<Vec<String>> = None;
+    for path in files {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("error: cannot read {}: {e}", path.display())))?;
+        let chain = output::read_chain(&text).map_err(|e| {
+            Failure::new(
+                ExitCode::DataError,
+                format!("error: {}: {e}", path.display()),
+            )
+        })?;
+        match &columns {
+            None => columns = Some(chain.columns.clone()),
+            Some(c) if *c != chain.columns => {
+                return Err(Failure::new(
+                    ExitCode::DataError,
+                    format!(
+                        "error: {} has different columns from {}",
+                        path.display(),
+                        files[0].display()
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+        let n = chain.columns.len();
+        let by_column: Vec<Vec<f64>> = (0..n)
+            .map(|k| chain.rows.iter().map(|r| r[k]).collect())
+            .collect();
+        chains.push(by_column);
+    }
+    let draws = summary::RunDraws {
+        columns: columns.unwrap_or_default(),
+        chains,
+        sampling_seconds: None,
+    };
+    println!("{}", summary::table(&draws));
+    for w in summary::warnings(&draws, max_depth) {
+        println!("warning: {w}");
+    }
+    Ok(())
 }
 
 fn display_name(path: &Path) -> String {
@@ -115,32 +328,32 @@ fn display_name(path: &Path) -> String {
 }
 
 fn check(path: &Path, emit: Option<Emit>, color: bool) -> Result<(), Failure> {
-    let source = read_model(path)?;
+    let source = pipeline::read_model(path)?;
     let name = display_name(path);
-    if let Some(Emit::Ast) = emit {
-        println!("{:#?}", rlc_syntax::parse(&source).program);
-    }
-    let (model, diagnostics) = rlc_check::compile(&source);
-    if !diagnostics.is_empty() {
-        eprint!(
-            "{}",
-            rlc_syntax::render(&diagnostics, &name, &source, color)
-        );
-    }
-    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    match model {
-        Some(model) => {
-            if let Some(Emit::Shapes) = emit {
-                print!("{}", rlc_check::shapes_report(&model, &source));
-            }
-            Ok(())
+    match emit {
+        Some(Emit::Ast) => {
+            println!("{:#?}", rlc_syntax::parse(&source).program);
+            pipeline::check(&source, &name, color)?;
         }
-        None => Err(Failure::new(
-            ExitCode::ModelError,
-            format!(
-                "error: {name} has {errors} error{}",
-                if errors == 1 { "" } else { "s" }
-            ),
-        )),
+        Some(Emit::Shapes) => {
+            let model = pipeline::check(&source, &name, color)?;
+            print!("{}", rlc_check::shapes_report(&model, &source));
+        }
+        Some(Emit::Ir) => {
+            let compiled = pipeline::compile(&source, &name, color)?;
+            println!(
+                "{}",
+                rlc_ir::print::print_function(&compiled.ir.log_density)
+            );
+            println!("{}", rlc_ir::print::print_function(&compiled.ir.generated));
+        }
+        Some(Emit::GradIr) => {
+            let compiled = pipeline::compile(&source, &name, color)?;
+            println!("{}", rlc_ir::print::print_function(&compiled.gradient));
+        }
+        None => {
+            pipeline::check(&source, &name, color)?;
+        }
     }
+    Ok(())
 }

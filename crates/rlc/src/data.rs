@@ -1,0 +1,194 @@
+//! Loading a data file for a checked model: the model's declarations become
+//! the data loader's description, and the loaded arrays become the inputs of
+//! the compiled functions.
+
+use crate::exit::{ExitCode, Failure};
+use rlc_check::model::SymbolKind;
+use rlc_check::types::ElemType;
+use rlc_check::Model;
+use rlc_data::{DataDecl, DataSpec, DimSpec, Format, LoadedData, SizeDecl};
+use rlc_ir::interp::Tensor;
+use rlc_ir::{Function, Input};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The loaded data: concrete sizes and one array per data variable.
+pub struct Data {
+    pub sizes: HashMap<String, i64>,
+    pub loaded: LoadedData,
+}
+
+/// The data loader's description of a model's `size` and `data` declarations.
+pub fn data_spec(model: &Model) -> Result<DataSpec, Failure> {
+    let mut spec = DataSpec {
+        sizes: Vec::new(),
+        variables: Vec::new(),
+    };
+    for id in &model.sizes {
+        let sym = model.symbol(*id);
+        if let SymbolKind::Size { group_by } = &sym.kind {
+            spec.sizes.push(SizeDecl {
+                name: sym.name.clone(),
+                group_by: group_by.clone(),
+            });
+        }
+    }
+    for d in &model.data {
+        let sym = model.symbol(d.symbol);
+        let mut shape = Vec::new();
+        for dim in &sym.info.ty.shape {
+            let spec_dim = match (dim.as_constant(), dim.terms().collect::<Vec<_>>().as_slice()) {
+                (Some(c), _) if c >= 0 => DimSpec::Const(c as usize),
+                (None, [(name, 1)]) if dim.constant_part() == 0 => DimSpec::Size(name.to_string()),
+                _ => {
+                    return Err(Failure::new(
+                        ExitCode::ModelError,
+                        format!(
+                            "error: data `{}` has the dimension `{dim}`; data dimensions must be a declared size or a constant",
+                            sym.name
+                        ),
+                    ))
+                }
+            };
+            shape.push(spec_dim);
+        }
+        let elem = match sym.info.ty.elem {
+            ElemType::Int => rlc_data::ElemType::Int,
+            ElemType::Real => rlc_data::ElemType::Real,
+            ElemType::Bool => rlc_data::ElemType::Bool,
+        };
+        let int_range = d
+            .int_range
+            .as_ref()
+            .and_then(|r| Some((r.lo.as_constant()?, r.hi.as_constant()?)));
+        spec.variables.push(DataDecl {
+            name: sym.name.clone(),
+            elem,
+            optional: sym.info.ty.optional,
+            shape,
+            int_range,
+            real_bounds: d.interval,
+        });
+    }
+    Ok(spec)
+}
+
+/// Reads and validates a data file against the model; checks the facts
+/// about sizes the compiler left for load time (`T - 1 >= 0`).
+pub fn load(model: &Model, path: &Path, delimiter: Option<u8>) -> Result<Data, Failure> {
+    let spec = data_spec(model)?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Failure::usage(format!(
+            "error: cannot read the data file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let name = path.display().to_string();
+    let format = match (Format::guess(&name, &bytes), delimiter) {
+        (Format::Csv { .. }, Some(d)) => Format::Csv { delimiter: Some(d) },
+        (f, _) => f,
+    };
+    let loaded = rlc_data::load(&spec, &name, &bytes, format).map_err(|e| {
+        let count = e.errors.len();
+        Failure::new(
+            ExitCode::DataError,
+            format!(
+                "{e}\nerror: {name} does not fit the model ({count} error{})",
+                if count == 1 { "" } else { "s" }
+            ),
+        )
+    })?;
+    for note in &loaded.notes {
+        eprintln!("note: {note}");
+    }
+    let sizes: HashMap<String, i64> = loaded
+        .sizes
+        .iter()
+        .map(|(n, v)| (n.clone(), *v as i64))
+        .collect();
+    for requirement in &model.size_requirements {
+        match requirement.nonnegative.eval(&sizes) {
+            Some(v) if v >= 0 => {}
+            _ => {
+                let values: Vec<String> = requirement
+                    .nonnegative
+                    .terms()
+                    .map(|(n, _)| format!("{n} = {}", sizes.get(n).copied().unwrap_or_default()))
+                    .collect();
+                return Err(Failure::new(
+                    ExitCode::DataError,
+                    format!(
+                        "error: {name}: the model needs {} >= 0 ({}), but {}",
+                        requirement.nonnegative,
+                        requirement.why,
+                        values.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    check_size_ranges(model, &name, &loaded, &sizes)?;
+    Ok(Data { sizes, loaded })
+}
+
+/// Integer ranges that mention sizes (`in 0..K`) are checked here, once the
+/// sizes are known; the loader checks the constant ones. The checker relies
+/// on these ranges to leave index checks out.
+fn check_size_ranges(
+    model: &Model,
+    file: &str,
+    loaded: &LoadedData,
+    sizes: &HashMap<String, i64>,
+) -> Result<(), Failure> {
+    for d in &model.data {
+        let Some(range) = &d.int_range else { continue };
+        if range.lo.as_constant().is_some() && range.hi.as_constant().is_some() {
+            continue;
+        }
+        let sym = model.symbol(d.symbol);
+        let (Some(lo), Some(hi)) = (range.lo.eval(sizes), range.hi.eval(sizes)) else {
+            continue;
+        };
+        let Some(array) = loaded.value(&sym.name) else {
+            continue;
+        };
+        if let Some((k, v)) = array
+            .values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_nan() && (**v < lo as f64 || **v >= hi as f64))
+        {
+            return Err(Failure::new(
+                ExitCode::DataError,
+                format!(
+                    "error: {file}: element {k} (row-major) of `{}` is {v}, outside its declared range {range} = {lo}..{hi}",
+                    sym.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The data tensors in the order a function's inputs name them (after theta).
+pub fn inputs(function: &Function, data: &Data) -> Result<Vec<(usize, Tensor)>, Failure> {
+    let mut out = Vec::new();
+    for (i, input) in function.inputs.iter().enumerate() {
+        if let Input::Data(name) = input {
+            let array = data.loaded.value(name).ok_or_else(|| {
+                Failure::new(
+                    ExitCode::InternalError,
+                    format!("internal error: data `{name}` was not loaded"),
+                )
+            })?;
+            out.push((
+                i,
+                Tensor {
+                    shape: array.shape.clone(),
+                    data: array.values.clone(),
+                },
+            ));
+        }
+    }
+    Ok(out)
+}

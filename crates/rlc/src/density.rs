@@ -1,0 +1,222 @@
+//! A compiled model bound to its data: the log density and its gradient on
+//! the unconstrained scale, and the constrained parameters and `out` values
+//! of a draw. Evaluated by the reference interpreter.
+
+use crate::data::{self, Data};
+use crate::exit::{ExitCode, Failure};
+use crate::pipeline::Compiled;
+use rlc_check::model::Bound;
+use rlc_ir::interp::{eval, EvalError, Tensor};
+use rlc_ir::{Function, Input};
+use std::collections::HashMap;
+
+/// One compiled function with its inputs filled in, except theta.
+pub struct BoundFunction {
+    function: Function,
+    sizes: HashMap<String, i64>,
+    inputs: Vec<Tensor>,
+    theta_index: usize,
+}
+
+impl BoundFunction {
+    fn new(function: &Function, data: &Data, dim: usize) -> Result<BoundFunction, Failure> {
+        let theta_index = function
+            .inputs
+            .iter()
+            .position(|i| *i == Input::Theta)
+            .ok_or_else(|| {
+                Failure::new(ExitCode::InternalError, "internal error: no theta input")
+            })?;
+        let mut inputs: Vec<Tensor> = function
+            .inputs
+            .iter()
+            .map(|_| Tensor {
+                shape: Vec::new(),
+                data: Vec::new(),
+            })
+            .collect();
+        inputs[theta_index] = Tensor {
+            shape: vec![dim],
+            data: vec![0.0; dim],
+        };
+        for (i, tensor) in data::inputs(function, data)? {
+            inputs[i] = tensor;
+        }
+        Ok(BoundFunction {
+            function: function.clone(),
+            sizes: data.sizes.clone(),
+            inputs,
+            theta_index,
+        })
+    }
+
+    fn call(&mut self, theta: &[f64]) -> Result<Vec<Tensor>, EvalError> {
+        self.inputs[self.theta_index].data.copy_from_slice(theta);
+        eval(&self.function, &self.sizes, &self.inputs)
+    }
+}
+
+/// A parameter's name and concrete shape, and its bounds when they are
+/// constants (`None` where a bound is an expression of other values).
+pub struct ParamShape {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub bounds: Option<(Option<f64>, Option<f64>)>,
+}
+
+/// The model's density and generated quantities on one data set.
+pub struct Density {
+    gradient: BoundFunction,
+    generated: BoundFunction,
+    pub dim: usize,
+    /// The unconstrained coordinates' names (`alpha`, `A_pr.1`, …), 1-based.
+    pub coordinates: Vec<String>,
+    /// Each parameter's name, concrete shape and constant bounds.
+    pub params: Vec<ParamShape>,
+    /// Each `out` value's name and concrete shape.
+    pub outs: Vec<(String, Vec<usize>)>,
+}
+
+/// Names `name.i.j` (1-based) of the elements of an array of `shape`, row-major.
+pub fn element_names(name: &str, shape: &[usize]) -> Vec<String> {
+    let count: usize = shape.iter().product();
+    (0..count)
+        .map(|mut flat| {
+            let mut index = vec![0; shape.len()];
+            for (k, d) in shape.iter().enumerate().rev() {
+                index[k] = flat % d.max(&1);
+                flat /= d.max(&1);
+            }
+            let mut s = name.to_string();
+            for i in index {
+                s.push_str(&format!(".{}", i + 1));
+            }
+            s
+        })
+        .collect()
+}
+
+impl Density {
+    pub fn new(compiled: &Compiled, data: &Data) -> Result<Density, Failure> {
+        let dim = compiled
+            .ir
+            .dim
+            .eval(&data.sizes)
+            .filter(|d| *d >= 0)
+            .ok_or_else(|| {
+                Failure::new(
+                    ExitCode::DataError,
+                    "error: the data's sizes give no valid parameter count",
+                )
+            })? as usize;
+        let mut coordinates = Vec::new();
+        let mut params = Vec::new();
+        for (layout, info) in compiled.ir.params.iter().zip(&compiled.model.params) {
+            let shape: Vec<usize> = layout
+                .shape
+                .iter()
+                .map(|d| d.eval(&data.sizes).unwrap_or(0).max(0) as usize)
+                .collect();
+            coordinates.extend(element_names(&layout.name, &shape));
+            let constant = |b: &Option<Bound>| match b {
+                None => Some(None),
+                Some(Bound::Const(c)) if c.is_infinite() => Some(None),
+                Some(Bound::Const(c)) => Some(Some(*c)),
+                Some(Bound::Expr(..)) => None,
+            };
+            let c = &info.constraint;
+            let constant_bounds = constant(&c.lower).zip(constant(&c.upper));
+            params.push(ParamShape {
+                name: layout.name.clone(),
+                shape,
+                bounds: constant_bounds,
+            });
+        }
+        let outs = compiled
+            .ir
+            .outs
+            .iter()
+            .map(|o| {
+                let shape =
+                    o.ty.shape
+                        .iter()
+                        .map(|d| d.eval(&data.sizes).unwrap_or(0).max(0) as usize)
+                        .collect();
+                (o.name.clone(), shape)
+            })
+            .collect();
+        Ok(Density {
+            outs,
+            gradient: BoundFunction::new(&compiled.gradient, data, dim)?,
+            generated: BoundFunction::new(&compiled.ir.generated, data, dim)?,
+            dim,
+            coordinates,
+            params,
+        })
+    }
+
+    /// The log density (log-Jacobian included) and its gradient at `theta`.
+    pub fn logp_grad(&mut self, theta: &[f64], grad: &mut [f64]) -> Result<f64, EvalError> {
+        let results = self.gradient.call(theta)?;
+        let lp = results
+            .first()
+            .and_then(|t| t.data.first())
+            .copied()
+            .unwrap_or(f64::NAN);
+        if let Some(g) = results.get(1) {
+            grad.copy_from_slice(&g.data);
+        }
+        Ok(lp)
+    }
+
+    /// The constrained parameters, then the `out` values, each flattened row-major.
+    pub fn generated(&mut self, theta: &[f64]) -> Result<Vec<Tensor>, EvalError> {
+        self.generated.call(theta)
+    }
+
+    /// Maps constrained parameter values to the unconstrained coordinates
+    /// (Stan's inverse transforms). `values` gives each parameter's elements.
+    pub fn unconstrain(&self, values: &HashMap<String, Vec<f64>>) -> Result<Vec<f64>, String> {
+        let mut theta = Vec::with_capacity(self.dim);
+        for ParamShape {
+            name,
+            shape,
+            bounds,
+        } in &self.params
+        {
+            let count: usize = shape.iter().product();
+            let v = values
+                .get(name)
+                .ok_or_else(|| format!("no value given for parameter `{name}`"))?;
+            if v.len() != count {
+                return Err(format!(
+                    "parameter `{name}` has {count} elements, {} were given",
+                    v.len()
+                ));
+            }
+            let (lower, upper) = bounds.ok_or_else(|| {
+                format!("parameter `{name}` has bounds that depend on other values; give --unconstrained coordinates instead")
+            })?;
+            for x in v {
+                let u = match (lower, upper) {
+                    (None, None) => *x,
+                    (Some(a), None) if *x > a => (x - a).ln(),
+                    (None, Some(b)) if *x < b => (b - x).ln(),
+                    (Some(a), Some(b)) if *x > a && *x < b => {
+                        let p = (x - a) / (b - a);
+                        (p / (1.0 - p)).ln()
+                    }
+                    _ => {
+                        let lo = lower.map_or("-inf".to_string(), |a| a.to_string());
+                        let hi = upper.map_or("inf".to_string(), |b| b.to_string());
+                        return Err(format!(
+                            "parameter `{name}` = {x} is outside its support ({lo}, {hi})"
+                        ));
+                    }
+                };
+                theta.push(u);
+            }
+        }
+        Ok(theta)
+    }
+}

@@ -1,0 +1,281 @@
+//! Draws in CmdStan's CSV format, one file per chain, streamed as they are
+//! made: the comment header with the settings, the column names, the
+//! adaptation results after warmup, one row per draw, the elapsed times.
+//! ArviZ's `from_cmdstan`, cmdstanpy's `from_csv` and R's posterior read it.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Duration;
+
+/// The sampler statistics columns, in CmdStan's order.
+pub const STAT_COLUMNS: [&str; 7] = [
+    "lp__",
+    "accept_stat__",
+    "stepsize__",
+    "treedepth__",
+    "n_leapfrog__",
+    "divergent__",
+    "energy__",
+];
+
+/// One named array in the output (a parameter or an `out` value).
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub shape: Vec<usize>,
+}
+
+/// The CSV column names of `columns`: `name.i.j`, 1-based, in CmdStan's
+/// column-major order; and for each, its position in the row-major values.
+pub fn column_names(columns: &[Column]) -> (Vec<String>, Vec<usize>) {
+    let mut names = Vec::new();
+    let mut order = Vec::new();
+    let mut base = 0;
+    for c in columns {
+        let count: usize = c.shape.iter().product();
+        for k in 0..count {
+            // k counts in column-major order: the first index varies fastest.
+            let mut rest = k;
+            let mut index = vec![0; c.shape.len()];
+            for (axis, d) in c.shape.iter().enumerate() {
+                index[axis] = rest % d;
+                rest /= d;
+            }
+            let mut row_major = 0;
+            for (axis, d) in c.shape.iter().enumerate() {
+                row_major = row_major * d + index[axis];
+            }
+            let mut name = c.name.clone();
+            for i in &index {
+                name.push_str(&format!(".{}", i + 1));
+            }
+            names.push(name);
+            order.push(base + row_major);
+        }
+        base += count;
+    }
+    (names, order)
+}
+
+/// What the header records about a run.
+pub struct RunSettings {
+    pub model_name: String,
+    pub data_file: String,
+    pub num_warmup: usize,
+    pub num_draws: usize,
+    pub max_depth: u32,
+    pub adapt_delta: f64,
+    pub seed: u64,
+    pub init_radius: f64,
+}
+
+/// A chain's CSV file, written as the chain runs.
+pub struct ChainWriter {
+    out: BufWriter<File>,
+    order: Vec<usize>,
+}
+
+/// Formats like CmdStan's default output (6 significant digits).
+fn number(x: f64) -> String {
+    if x.is_nan() {
+        "nan".into()
+    } else if x.is_infinite() {
+        if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
+    } else if x == x.trunc() && x.abs() < 1e15 {
+        format!("{x}")
+    } else {
+        let s = format!("{x:.6e}");
+        // Plain decimals read better where they are short.
+        match s.parse::<f64>() {
+            Ok(v) if (1e-4..1e6).contains(&v.abs()) => {
+                let digits = 6 - 1 - v.abs().log10().floor() as i32;
+                format!("{:.*}", digits.max(0) as usize, v)
+            }
+            _ => s,
+        }
+    }
+}
+
+impl ChainWriter {
+    pub fn create(
+        dir: &Path,
+        chain: usize,
+        settings: &RunSettings,
+        columns: &[Column],
+    ) -> std::io::Result<ChainWriter> {
+        let path = dir.join(format!("{}_{}.csv", settings.model_name, chain + 1));
+        let mut out = BufWriter::new(File::create(&path)?);
+        let (names, order) = column_names(columns);
+        let s = settings;
+        writeln!(out, "# stan_version_major = 2")?;
+        writeln!(out, "# stan_version_minor = 36")?;
+        writeln!(out, "# stan_version_patch = 0")?;
+        writeln!(out, "# model = {}_model", s.model_name)?;
+        writeln!(out, "# written by = rlc {}", env!("CARGO_PKG_VERSION"))?;
+        writeln!(out, "# method = sample (Default)")?;
+        writeln!(out, "#   sample")?;
+        writeln!(out, "#     num_samples = {}", s.num_draws)?;
+        writeln!(out, "#     num_warmup = {}", s.num_warmup)?;
+        writeln!(out, "#     save_warmup = false (Default)")?;
+        writeln!(out, "#     thin = 1 (Default)")?;
+        writeln!(out, "#     adapt")?;
+        writeln!(out, "#       engaged = true (Default)")?;
+        writeln!(out, "#       gamma = 0.05 (Default)")?;
+        writeln!(out, "#       delta = {}", s.adapt_delta)?;
+        writeln!(out, "#       kappa = 0.75 (Default)")?;
+        writeln!(out, "#       t0 = 10 (Default)")?;
+        writeln!(out, "#       init_buffer = 75 (Default)")?;
+        writeln!(out, "#       term_buffer = 50 (Default)")?;
+        writeln!(out, "#       window = 25 (Default)")?;
+        writeln!(out, "#       save_metric = false (Default)")?;
+        writeln!(out, "#     algorithm = hmc (Default)")?;
+        writeln!(out, "#       hmc")?;
+        writeln!(out, "#         engine = nuts (Default)")?;
+        writeln!(out, "#           nuts")?;
+        writeln!(out, "#             max_depth = {}", s.max_depth)?;
+        writeln!(out, "#         metric = diag_e (Default)")?;
+        writeln!(out, "#         metric_file =  (Default)")?;
+        writeln!(out, "#         stepsize = 1 (Default)")?;
+        writeln!(out, "#         stepsize_jitter = 0 (Default)")?;
+        writeln!(out, "#     num_chains = 1 (Default)")?;
+        writeln!(out, "# id = {}", chain + 1)?;
+        writeln!(out, "# data")?;
+        writeln!(out, "#   file = {}", s.data_file)?;
+        writeln!(out, "# init = {}", s.init_radius)?;
+        writeln!(out, "# random")?;
+        writeln!(out, "#   seed = {}", s.seed)?;
+        writeln!(out, "# output")?;
+        writeln!(out, "#   file = {}", path.display())?;
+        writeln!(out, "#   diagnostic_file =  (Default)")?;
+        writeln!(out, "#   refresh = 100 (Default)")?;
+        writeln!(out, "#   sig_figs = -1 (Default)")?;
+        writeln!(out, "#   profile_file = profile.csv (Default)")?;
+        writeln!(out, "#   save_cmdstan_config = false (Default)")?;
+        writeln!(out, "# num_threads = 1 (Default)")?;
+        writeln!(out, "# stanc_version = rlc {}", env!("CARGO_PKG_VERSION"))?;
+        writeln!(out, "# stancflags = ")?;
+        let mut header: Vec<String> = STAT_COLUMNS.iter().map(|s| s.to_string()).collect();
+        header.extend(names);
+        writeln!(out, "{}", header.join(","))?;
+        out.flush()?;
+        Ok(ChainWriter { out, order })
+    }
+
+    /// The adaptation results, written when warmup ends.
+    pub fn adaptation(&mut self, step_size: f64, inv_mass_matrix: &[f64]) -> std::io::Result<()> {
+        writeln!(self.out, "# Adaptation terminated")?;
+        writeln!(self.out, "# Step size = {}", number(step_size))?;
+        writeln!(self.out, "# Diagonal elements of inverse mass matrix:")?;
+        let m: Vec<String> = inv_mass_matrix.iter().map(|x| number(*x)).collect();
+        writeln!(self.out, "# {}", m.join(", "))?;
+        self.out.flush()
+    }
+
+    /// One draw: the sampler statistics, then the values (row-major per array).
+    pub fn draw(&mut self, stats: &[f64; 7], values: &[f64]) -> std::io::Result<()> {
+        let mut row: Vec<String> = Vec::with_capacity(7 + self.order.len());
+        for (i, s) in stats.iter().enumerate() {
+            // treedepth__, n_leapfrog__ and divergent__ are integers.
+            row.push(if (3..=5).contains(&i) {
+                format!("{}", *s as i64)
+            } else {
+                number(*s)
+            });
+        }
+        for &k in &self.order {
+            row.push(number(values.get(k).copied().unwrap_or(f64::NAN)));
+        }
+        writeln!(self.out, "{}", row.join(","))?;
+        // Flushing per draw keeps an interrupted run's file complete.
+        self.out.flush()
+    }
+
+    pub fn finish(
+        &mut self,
+        warmup: Duration,
+        sampling: Duration,
+        interrupted: bool,
+    ) -> std::io::Result<()> {
+        writeln!(self.out, "# ")?;
+        if interrupted {
+            writeln!(
+                self.out,
+                "# Interrupted: the chain was stopped before all draws were made."
+            )?;
+        }
+        writeln!(
+            self.out,
+            "#  Elapsed Time: {:.3} seconds (Warm-up)",
+            warmup.as_secs_f64()
+        )?;
+        writeln!(
+            self.out,
+            "#                {:.3} seconds (Sampling)",
+            sampling.as_secs_f64()
+        )?;
+        writeln!(
+            self.out,
+            "#                {:.3} seconds (Total)",
+            (warmup + sampling).as_secs_f64()
+        )?;
+        writeln!(self.out, "# ")?;
+        self.out.flush()
+    }
+}
+
+/// Draws read back from CmdStan-format CSV files (rlc's or CmdStan's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainDraws {
+    pub columns: Vec<String>,
+    /// One row per draw.
+    pub rows: Vec<Vec<f64>>,
+}
+
+/// Parses one CmdStan CSV: comment lines are skipped, the first other line
+/// is the header, the rest are draws.
+pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
+    let mut columns: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    for (line_no, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match &columns {
+            None => columns = Some(line.split(',').map(|s| s.trim().to_string()).collect()),
+            Some(cols) => {
+                let row: Result<Vec<f64>, String> = line
+                    .split(',')
+                    .map(|s| {
+                        let s = s.trim();
+                        match s {
+                            "nan" | "NaN" => Ok(f64::NAN),
+                            "inf" => Ok(f64::INFINITY),
+                            "-inf" => Ok(f64::NEG_INFINITY),
+                            _ => s.parse::<f64>().map_err(|_| {
+                                format!("line {}: `{s}` is not a number", line_no + 1)
+                            }),
+                        }
+                    })
+                    .collect();
+                let row = row?;
+                if row.len() != cols.len() {
+                    return Err(format!(
+                        "line {}: {} values for {} columns",
+                        line_no + 1,
+                        row.len(),
+                        cols.len()
+                    ));
+                }
+                rows.push(row);
+            }
+        }
+    }
+    let columns = columns.ok_or_else(|| "no header line".to_string())?;
+    Ok(ChainDraws { columns, rows })
+}

@@ -1,0 +1,187 @@
+//! The summary table (stansummary's columns) and the warnings a Stan user
+//! expects after a run: divergences, max tree depth hits, R-hat, ESS, E-BFMI.
+
+use rlc_diagnostics::{divergences, e_bfmi, max_tree_depth_hits, summarize};
+use std::fmt::Write;
+
+/// The draws of a run, per chain, by column name.
+pub struct RunDraws {
+    pub columns: Vec<String>,
+    /// `chains[c][k]` holds column k's draws of chain c.
+    pub chains: Vec<Vec<Vec<f64>>>,
+    /// Sampling time in seconds (for ESS per second), if known.
+    pub sampling_seconds: Option<f64>,
+}
+
+impl RunDraws {
+    fn column(&self, k: usize) -> Vec<&[f64]> {
+        self.chains.iter().map(|c| c[k].as_slice()).collect()
+    }
+    fn find(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+}
+
+fn fmt(x: f64) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    let a = x.abs();
+    if a != 0.0 && !(1e-3..1e6).contains(&a) {
+        format!("{x:.2e}")
+    } else if a >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// The table: one row for `lp__` and each parameter and `out` element.
+pub fn table(draws: &RunDraws) -> String {
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    for (k, name) in draws.columns.iter().enumerate() {
+        if name.ends_with("__") && name != "lp__" {
+            continue;
+        }
+        let chains = draws.column(k);
+        let s = summarize(&chains);
+        let per_second = draws
+            .sampling_seconds
+            .filter(|t| *t > 0.0)
+            .map_or("-".to_string(), |t| format!("{:.0}", s.ess_bulk / t));
+        rows.push((
+            name.clone(),
+            vec![
+                fmt(s.mean),
+                fmt(s.mcse_mean),
+                fmt(s.sd),
+                fmt(s.mad),
+                fmt(s.q5),
+                fmt(s.q50),
+                fmt(s.q95),
+                format!("{:.0}", s.ess_bulk),
+                format!("{:.0}", s.ess_tail),
+                per_second,
+                format!("{:.3}", s.rhat),
+            ],
+        ));
+    }
+    let headers = [
+        "Mean",
+        "MCSE",
+        "StdDev",
+        "MAD",
+        "5%",
+        "50%",
+        "95%",
+        "ESS_bulk",
+        "ESS_tail",
+        "ESS_bulk/s",
+        "R_hat",
+    ];
+    let name_width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(4).max(4);
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for (_, cells) in &rows {
+        for (w, c) in widths.iter_mut().zip(cells) {
+            *w = (*w).max(c.len());
+        }
+    }
+    let mut out = String::new();
+    let _ = write!(out, "{:name_width$}", "");
+    for (h, w) in headers.iter().zip(&widths) {
+        let _ = write!(out, "  {h:>w$}");
+    }
+    out.push('\n');
+    for (name, cells) in rows {
+        let _ = write!(out, "{name:name_width$}");
+        for (c, w) in cells.iter().zip(&widths) {
+            let _ = write!(out, "  {c:>w$}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The warnings Stan would print, each one line (empty when all is well).
+pub fn warnings(draws: &RunDraws, max_depth: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    let total: usize = draws
+        .chains
+        .iter()
+        .map(|c| c.first().map_or(0, |v| v.len()))
+        .sum();
+    if let Some(k) = draws.find("divergent__") {
+        let n: usize = draws
+            .column(k)
+            .iter()
+            .map(|c| divergences(&c.iter().map(|x| *x != 0.0).collect::<Vec<_>>()))
+            .sum();
+        if n > 0 {
+            out.push(format!(
+                "{n} of {total} draws ({:.1}%) ended with a divergence; the posterior may be biased. Reparameterize (e.g. non-centered) or raise --adapt-delta.",
+                100.0 * n as f64 / total.max(1) as f64
+            ));
+        }
+    }
+    if let Some(k) = draws.find("treedepth__") {
+        let n: usize = draws
+            .column(k)
+            .iter()
+            .map(|c| {
+                max_tree_depth_hits(&c.iter().map(|x| *x as u32).collect::<Vec<_>>(), max_depth)
+            })
+            .sum();
+        if n > 0 {
+            out.push(format!(
+                "{n} of {total} draws hit the maximum tree depth of {max_depth}; sampling is inefficient. Consider raising --max-depth or reparameterizing."
+            ));
+        }
+    }
+    if let Some(k) = draws.find("energy__") {
+        for (c, energy) in draws.column(k).iter().enumerate() {
+            let b = e_bfmi(energy);
+            if b.is_finite() && b < 0.3 {
+                out.push(format!(
+                    "chain {} has a low E-BFMI of {b:.2}; the posterior may have heavy tails.",
+                    c + 1
+                ));
+            }
+        }
+    }
+    let mut high_rhat = Vec::new();
+    let mut low_ess = Vec::new();
+    for (k, name) in draws.columns.iter().enumerate() {
+        if name.ends_with("__") {
+            continue;
+        }
+        let chains = draws.column(k);
+        let s = summarize(&chains);
+        if s.rhat > 1.01 {
+            high_rhat.push(format!("{name} ({:.3})", s.rhat));
+        }
+        if s.ess_bulk < 400.0 || s.ess_tail < 400.0 {
+            low_ess.push(format!("{name} ({:.0})", s.ess_bulk.min(s.ess_tail)));
+        }
+    }
+    if !high_rhat.is_empty() {
+        out.push(format!(
+            "R-hat above 1.01 for {}: the chains have not mixed; run longer or check the model.",
+            list(&high_rhat)
+        ));
+    }
+    if !low_ess.is_empty() {
+        out.push(format!(
+            "effective sample size below 400 for {}: estimates are imprecise; run more draws.",
+            list(&low_ess)
+        ));
+    }
+    out
+}
+
+fn list(items: &[String]) -> String {
+    if items.len() <= 5 {
+        items.join(", ")
+    } else {
+        format!("{} and {} more", items[..5].join(", "), items.len() - 5)
+    }
+}
