@@ -85,7 +85,10 @@ fn main() {
         let source = std::fs::read_to_string(&path).expect("model");
         let (model, _, _) = compile_model(&source);
         let (sizes, data) = generate_data(&model, &mut Rng(7));
-        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         println!("  {name:<28} {:7.2} ms", compile_ms(&source, &sizes, &data));
     }
 
@@ -107,7 +110,21 @@ fn main() {
         );
     }
 
-    let (mut f, dim, sizes, _) = reference("rl_hier.rlm", "rl_hier_20x100.json");
+    let source = std::fs::read_to_string(model_file("rl_single.rlm")).expect("model");
+    let (_, _, grad_ir) = compile_model(&source);
+    let (sizes, data) = load_json(&data_file("rl_single_150.json"));
+    let inputs = interp_inputs(&grad_ir, &sizes, &[0.1, 1.2], &data);
+    let interp_s = time_per_call(200, |_| {
+        let out = rlc_ir::interp::eval(&grad_ir, &sizes, &inputs).expect("eval");
+        std::hint::black_box(&out);
+    });
+    println!(
+        "rl_single, 150 trials: {:.1} µs interpreter; interpreter / JIT = {:.0}",
+        interp_s * 1e6,
+        interp_s / jit_s
+    );
+
+    let (mut f, dim, sizes, data) = reference("rl_hier.rlm", "rl_hier_20x100.json");
     let trials = (sizes["N"] * sizes["T"]) as f64;
     let mut lp = [0.0];
     let mut grad = vec![0.0; dim];
@@ -120,5 +137,17 @@ fn main() {
         "rl_hier, 20×100: {:.1} µs per gradient, {:.1} ns per trial (JIT)",
         s * 1e6,
         s * 1e9 / trials
+    );
+    let source = std::fs::read_to_string(model_file("rl_hier.rlm")).expect("model");
+    let (_, _, grad_ir) = compile_model(&source);
+    let inputs = interp_inputs(&grad_ir, &sizes, &theta, &data);
+    let interp_s = time_per_call(5, |_| {
+        let out = rlc_ir::interp::eval(&grad_ir, &sizes, &inputs).expect("eval");
+        std::hint::black_box(&out);
+    });
+    println!(
+        "rl_hier, 20×100: {:.1} ns per trial interpreter; interpreter / JIT = {:.0}",
+        interp_s * 1e9 / trials,
+        interp_s / s
     );
 }

@@ -200,7 +200,11 @@ struct Gen<'a, 'b> {
     dying: HashSet<ValueId>,
 }
 
-type Taken = (Option<(usize, usize)>, Vec<(usize, Vec<f64>)>, Vec<(usize, usize)>);
+type Taken = (
+    Option<(usize, usize)>,
+    Vec<(usize, Vec<f64>)>,
+    Vec<(usize, usize)>,
+);
 
 /// The element offsets of an indexing op's part: a fixed offset plus, per
 /// axis of the part, either a stride or (for gathers) an index array.
@@ -234,7 +238,14 @@ fn unsupported(what: impl Into<String>) -> JitError {
     JitError::Unsupported(what.into())
 }
 
-impl Gen<'_, '_> {
+/// A loop body: the index, the carried values in, the next ones out.
+type LoopBody<'f, 'a, 'b> =
+    dyn FnMut(&mut Gen<'a, 'b>, Value, Vec<Value>) -> Result<Vec<Value>> + 'f;
+/// A fold step: the multi-index, the accumulators in, the next ones out.
+type FoldBody<'f, 'a, 'b> =
+    dyn FnMut(&mut Gen<'a, 'b>, &[Ix], Vec<Value>) -> Result<Vec<Value>> + 'f;
+
+impl<'a, 'b> Gen<'a, 'b> {
     // ---- Shapes and workspace -------------------------------------------------
 
     fn dim(&self, d: &Dim) -> Result<usize> {
@@ -363,7 +374,10 @@ impl Gen<'_, '_> {
         let back = self.b.ins().fcvt_from_sint(F64, i);
         let integral = self.b.ins().fcmp(FloatCC::Equal, back, x);
         // Negative indices are huge as unsigned numbers.
-        let in_range = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, i, len as i64);
+        let in_range = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, i, len as i64);
         let ok = self.b.ins().band(integral, in_range);
         let cont = self.b.create_block();
         let fail = self.b.create_block();
@@ -498,7 +512,7 @@ impl Gen<'_, '_> {
         n: Ix,
         reverse: bool,
         carried: Vec<Value>,
-        body: &mut dyn FnMut(&mut Self, Value, Vec<Value>) -> Result<Vec<Value>>,
+        body: &mut LoopBody<'_, 'a, 'b>,
     ) -> Result<Vec<Value>> {
         let header = self.b.create_block();
         let body_block = self.b.create_block();
@@ -550,7 +564,7 @@ impl Gen<'_, '_> {
         &mut self,
         dims: &[usize],
         acc: Vec<Value>,
-        f: &mut dyn FnMut(&mut Self, &[Ix], Vec<Value>) -> Result<Vec<Value>>,
+        f: &mut FoldBody<'_, 'a, 'b>,
     ) -> Result<Vec<Value>> {
         let mut k = dims.len();
         let mut inner = 1;
@@ -569,7 +583,7 @@ impl Gen<'_, '_> {
         looped: usize,
         idx: &mut Vec<Ix>,
         acc: Vec<Value>,
-        f: &mut dyn FnMut(&mut Self, &[Ix], Vec<Value>) -> Result<Vec<Value>>,
+        f: &mut FoldBody<'_, 'a, 'b>,
     ) -> Result<Vec<Value>> {
         if axis < looped {
             return self.emit_loop(Ix::C(dims[axis] as i64), false, acc, &mut |g, i, acc| {
@@ -906,7 +920,9 @@ impl Gen<'_, '_> {
                 let b = self.arg(op, 1)?;
                 let bop = *bop;
                 let reuse = self.reusable(op, 0).or_else(|| self.reusable(op, 1));
-                let r = self.elementwise(&[a, b], reuse, n, &mut |g, xs| Ok(g.binary(bop, xs[0], xs[1])))?;
+                let r = self.elementwise(&[a, b], reuse, n, &mut |g, xs| {
+                    Ok(g.binary(bop, xs[0], xs[1]))
+                })?;
                 self.set(res, r);
             }
             OpKind::Select => {
@@ -947,9 +963,7 @@ impl Gen<'_, '_> {
                 }
                 let theta = self.arg(op, 0)?;
                 let r = match theta {
-                    Repr::Buf(base) if n > SMALL => {
-                        Repr::Buf(self.ix_add(base, Ix::C(off as i64)))
-                    }
+                    Repr::Buf(base) if n > SMALL => Repr::Buf(self.ix_add(base, Ix::C(off as i64))),
                     t => Repr::Regs(
                         (0..n)
                             .map(|i| self.load(&t, Ix::C((off + i) as i64)))
@@ -1255,7 +1269,9 @@ impl Gen<'_, '_> {
         let result = Self::result(op, 0)?;
         let s = self.shape(op.args[0])?;
         if plan.len() > s.len() {
-            return Err(JitError::Codegen(format!("{name} with more indices than axes")));
+            return Err(JitError::Codegen(format!(
+                "{name} with more indices than axes"
+            )));
         }
         let ss = strides(&s);
         let mut base = Ix::C(0);
@@ -1327,7 +1343,9 @@ impl Gen<'_, '_> {
         let mut gather_list = Vec::new();
         if let Some(gs) = gather_shape {
             if gathers.len() != plan.len() {
-                return Err(unsupported(format!("{name} mixing gathers with other indices")));
+                return Err(unsupported(format!(
+                    "{name} mixing gathers with other indices"
+                )));
             }
             gather_rank = gs.len();
             let mut full = gs;
@@ -1336,10 +1354,7 @@ impl Gen<'_, '_> {
             let mut st = vec![0; gather_rank];
             st.extend(part_strides);
             part_strides = st;
-            gather_list = gathers
-                .into_iter()
-                .map(|(r, a)| (r, s[a], ss[a]))
-                .collect();
+            gather_list = gathers.into_iter().map(|(r, a)| (r, s[a], ss[a])).collect();
         }
         for a in plan.len()..s.len() {
             shape.push(s[a]);
@@ -1429,7 +1444,11 @@ impl Gen<'_, '_> {
     }
 
     fn index_update(&mut self, op: &Op, plan: &[AxisIndex], inc: bool) -> Result<()> {
-        let name = if inc { "inc_subtensor" } else { "set_subtensor" };
+        let name = if inc {
+            "inc_subtensor"
+        } else {
+            "set_subtensor"
+        };
         let res = Self::result(op, 0)?;
         let src = self.arg(op, 0)?;
         let part = self.arg(op, 1)?;
@@ -1484,9 +1503,11 @@ impl Gen<'_, '_> {
         if sequences == 0 {
             return Err(unsupported("a scan without sequences"));
         }
-        let seq_len = self.shape(op.args[carries])?.first().copied().ok_or_else(|| {
-            JitError::Codegen("a scan sequence without a leading axis".into())
-        })?;
+        let seq_len = self
+            .shape(op.args[carries])?
+            .first()
+            .copied()
+            .ok_or_else(|| JitError::Codegen("a scan sequence without a leading axis".into()))?;
         // Carries: registers (loop block parameters) when small, else a fixed buffer.
         let mut carry_reprs = Vec::new(); // None: registers
         let mut carried = Vec::new();
@@ -1518,7 +1539,9 @@ impl Gen<'_, '_> {
             };
             let len0 = self.shape(op.args[i])?.first().copied().unwrap_or(0);
             if len0 != seq_len {
-                return Err(JitError::Codegen("scan sequences of different lengths".into()));
+                return Err(JitError::Codegen(
+                    "scan sequences of different lengths".into(),
+                ));
             }
             seqs.push((r, n / seq_len.max(1)));
         }
@@ -1533,87 +1556,94 @@ impl Gen<'_, '_> {
             stacked.push((off, n));
             let _ = k;
         }
-        let finals = self.emit_loop(Ix::C(seq_len as i64), reverse, carried, &mut |g, i, params| {
-            let mut args = Vec::new();
-            let mut p = 0;
-            for (c, n) in carry_reprs.iter().zip(&carry_lens) {
-                args.push(match c {
-                    None => {
-                        let r = Repr::Regs(params[p..p + n].to_vec());
-                        p += n;
-                        r
-                    }
-                    Some(off) => Repr::Buf(*off),
-                });
-            }
-            for (arg, c) in body.args.iter().zip(&carry_reprs) {
-                if let Some(Ix::C(off)) = c {
-                    g.owner.insert(*off, *arg);
-                }
-            }
-            for (r, m) in &seqs {
-                let start = g.ix_mul(Ix::V(i), *m);
-                args.push(match r {
-                    Repr::Splat(x) => Self::splat(*x, *m),
-                    Repr::Buf(b) => {
-                        let view = g.ix_add(*b, start);
-                        if *m <= SMALL {
-                            let v = Repr::Buf(view);
-                            Repr::Regs(g.regs(&v, *m))
-                        } else {
-                            Repr::Buf(view)
+        let finals = self.emit_loop(
+            Ix::C(seq_len as i64),
+            reverse,
+            carried,
+            &mut |g, i, params| {
+                let mut args = Vec::new();
+                let mut p = 0;
+                for (c, n) in carry_reprs.iter().zip(&carry_lens) {
+                    args.push(match c {
+                        None => {
+                            let r = Repr::Regs(params[p..p + n].to_vec());
+                            p += n;
+                            r
                         }
+                        Some(off) => Repr::Buf(*off),
+                    });
+                }
+                for (arg, c) in body.args.iter().zip(&carry_reprs) {
+                    if let Some(Ix::C(off)) = c {
+                        g.owner.insert(*off, *arg);
                     }
-                    Repr::Regs(_) => unreachable!("register sequences were spilled"),
-                });
-            }
-            args.extend(captures.iter().cloned());
-            let results = g.region(body, args)?;
-            for ((off, n), r) in stacked.iter().zip(&results[carries..]) {
-                let start = g.ix_mul(Ix::V(i), *n);
-                let at = g.ix_add(*off, start);
-                g.copy_into(r, at, *n)?;
-            }
-            // Buffer carries: copy the next values in, through registers
-            // first so that a result aliasing another carry is read before
-            // that carry is overwritten.
-            // Next carries: registers are read first; results in memory that
-            // may alias a carry buffer are staged before any carry buffer is
-            // overwritten.
-            let mut next = Vec::new();
-            for ((c, n), r) in carry_reprs.iter().zip(&carry_lens).zip(&results) {
-                if c.is_none() {
-                    next.extend(g.regs(r, *n));
                 }
-            }
-            let mut staged = Vec::new();
-            let mut direct = Vec::new();
-            for ((c, n), r) in carry_reprs.iter().zip(&carry_lens).zip(&results) {
-                let Some(off) = c else { continue };
-                if matches!((r, off), (Repr::Buf(Ix::C(a)), Ix::C(b)) if a == b) {
-                    continue;
+                for (r, m) in &seqs {
+                    let start = g.ix_mul(Ix::V(i), *m);
+                    args.push(match r {
+                        Repr::Splat(x) => Self::splat(*x, *m),
+                        Repr::Buf(b) => {
+                            let view = g.ix_add(*b, start);
+                            if *m <= SMALL {
+                                let v = Repr::Buf(view);
+                                Repr::Regs(g.regs(&v, *m))
+                            } else {
+                                Repr::Buf(view)
+                            }
+                        }
+                        Repr::Regs(_) => unreachable!("register sequences were spilled"),
+                    });
                 }
-                let separate = match r {
-                    Repr::Buf(Ix::C(a)) => carry_reprs.iter().zip(&carry_lens).all(|(c, m)| match c {
-                        Some(Ix::C(b)) => a + *n as i64 <= *b || b + *m as i64 <= *a,
-                        _ => true,
-                    }),
-                    Repr::Regs(_) | Repr::Splat(_) => true,
-                    Repr::Buf(Ix::V(_)) => false,
-                };
-                if separate {
-                    direct.push((r.clone(), *off, *n));
-                } else {
-                    let tmp = Ix::C(g.alloc(*n) as i64);
-                    g.copy_into(r, tmp, *n)?;
-                    staged.push((Repr::Buf(tmp), *off, *n));
+                args.extend(captures.iter().cloned());
+                let results = g.region(body, args)?;
+                for ((off, n), r) in stacked.iter().zip(&results[carries..]) {
+                    let start = g.ix_mul(Ix::V(i), *n);
+                    let at = g.ix_add(*off, start);
+                    g.copy_into(r, at, *n)?;
                 }
-            }
-            for (r, off, n) in direct.into_iter().chain(staged) {
-                g.copy_into(&r, off, n)?;
-            }
-            Ok(next)
-        })?;
+                // Buffer carries: copy the next values in, through registers
+                // first so that a result aliasing another carry is read before
+                // that carry is overwritten.
+                // Next carries: registers are read first; results in memory that
+                // may alias a carry buffer are staged before any carry buffer is
+                // overwritten.
+                let mut next = Vec::new();
+                for ((c, n), r) in carry_reprs.iter().zip(&carry_lens).zip(&results) {
+                    if c.is_none() {
+                        next.extend(g.regs(r, *n));
+                    }
+                }
+                let mut staged = Vec::new();
+                let mut direct = Vec::new();
+                for ((c, n), r) in carry_reprs.iter().zip(&carry_lens).zip(&results) {
+                    let Some(off) = c else { continue };
+                    if matches!((r, off), (Repr::Buf(Ix::C(a)), Ix::C(b)) if a == b) {
+                        continue;
+                    }
+                    let separate = match r {
+                        Repr::Buf(Ix::C(a)) => {
+                            carry_reprs.iter().zip(&carry_lens).all(|(c, m)| match c {
+                                Some(Ix::C(b)) => a + *n as i64 <= *b || b + *m as i64 <= *a,
+                                _ => true,
+                            })
+                        }
+                        Repr::Regs(_) | Repr::Splat(_) => true,
+                        Repr::Buf(Ix::V(_)) => false,
+                    };
+                    if separate {
+                        direct.push((r.clone(), *off, *n));
+                    } else {
+                        let tmp = Ix::C(g.alloc(*n) as i64);
+                        g.copy_into(r, tmp, *n)?;
+                        staged.push((Repr::Buf(tmp), *off, *n));
+                    }
+                }
+                for (r, off, n) in direct.into_iter().chain(staged) {
+                    g.copy_into(&r, off, n)?;
+                }
+                Ok(next)
+            },
+        )?;
         let mut p = 0;
         for (k, (c, n)) in carry_reprs.iter().zip(&carry_lens).enumerate() {
             let r = match c {

@@ -45,9 +45,7 @@ impl fmt::Display for JitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JitError::Unsupported(m) => write!(f, "the JIT does not support {m}"),
-            JitError::Size(m) | JitError::Data(m) | JitError::IndexOutOfRange(m) => {
-                f.write_str(m)
-            }
+            JitError::Size(m) | JitError::Data(m) | JitError::IndexOutOfRange(m) => f.write_str(m),
             JitError::Codegen(m) => write!(f, "code generation failed: {m}"),
         }
     }
@@ -72,7 +70,11 @@ pub enum RuntimeError {
         len: usize,
     },
     /// `theta` or an output has the wrong length, or the outputs are too few.
-    Length { what: String, expected: usize, got: usize },
+    Length {
+        what: String,
+        expected: usize,
+        got: usize,
+    },
 }
 
 impl fmt::Display for RuntimeError {

@@ -123,7 +123,6 @@ pub fn close(a: f64, b: f64, rel: f64) -> bool {
     a == b || (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300)
 }
 
-
 /// Sizes and data from a Stan-format JSON file: integer top-level numbers
 /// are sizes, arrays (nested row-major, `null` missing) are data.
 pub fn load_json(path: &std::path::Path) -> (HashMap<String, i64>, Data) {
@@ -155,7 +154,9 @@ pub fn load_json(path: &std::path::Path) -> (HashMap<String, i64>, Data) {
 }
 
 pub fn data_file(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 pub fn model_file(name: &str) -> PathBuf {
@@ -189,7 +190,12 @@ pub fn interp_inputs(
 }
 
 /// The interpreter's results of `f`, flattened.
-pub fn interpret(f: &Function, sizes: &HashMap<String, i64>, theta: &[f64], data: &Data) -> Vec<Vec<f64>> {
+pub fn interpret(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    theta: &[f64],
+    data: &Data,
+) -> Vec<Vec<f64>> {
     rlc_ir::interp::eval(f, sizes, &interp_inputs(f, sizes, theta, data))
         .unwrap_or_else(|e| panic!("{}: {e}", f.name))
         .into_iter()
