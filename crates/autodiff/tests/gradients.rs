@@ -187,3 +187,24 @@ fn gradients_match_finite_differences_on_every_model() {
     }
     assert!(checked > 100, "only {checked} coordinates checked");
 }
+
+/// The lowered and the differentiated IR of the spec's example models, as
+/// text: a change in lowering or autodiff shows up as a reviewable diff.
+#[test]
+fn example_models_ir_snapshots() {
+    for name in ["rl_single", "eight_schools", "rl_hier"] {
+        let path = workspace().join("models").join(format!("{name}.rlm"));
+        let source = std::fs::read_to_string(&path).expect("model");
+        let (model, _) = rlc_check::compile(&source);
+        let ir = rlc_ir::lower(&model.expect("compiles")).expect("lowers");
+        let grad = rlc_autodiff::gradient(&ir.log_density).expect("differentiates");
+        insta::assert_snapshot!(
+            format!("{name}_lowered"),
+            rlc_ir::print::print_function(&ir.log_density)
+        );
+        insta::assert_snapshot!(
+            format!("{name}_gradient"),
+            rlc_ir::print::print_function(&grad)
+        );
+    }
+}

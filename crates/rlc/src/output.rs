@@ -76,7 +76,7 @@ pub struct ChainWriter {
     order: Vec<usize>,
 }
 
-/// Formats like CmdStan's default output (6 significant digits).
+/// The shortest text that reads back as exactly `x` (so draws round-trip).
 fn number(x: f64) -> String {
     if x.is_nan() {
         "nan".into()
@@ -86,18 +86,8 @@ fn number(x: f64) -> String {
         } else {
             "-inf".into()
         }
-    } else if x == x.trunc() && x.abs() < 1e15 {
-        format!("{x}")
     } else {
-        let s = format!("{x:.6e}");
-        // Plain decimals read better where they are short.
-        match s.parse::<f64>() {
-            Ok(v) if (1e-4..1e6).contains(&v.abs()) => {
-                let digits = 6 - 1 - v.abs().log10().floor() as i32;
-                format!("{:.*}", digits.max(0) as usize, v)
-            }
-            _ => s,
-        }
+        format!("{x:?}")
     }
 }
 
@@ -278,4 +268,108 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
     }
     let columns = columns.ok_or_else(|| "no header line".to_string())?;
     Ok(ChainDraws { columns, rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> RunSettings {
+        RunSettings {
+            model_name: "m".into(),
+            data_file: "d.csv".into(),
+            num_warmup: 10,
+            num_draws: 3,
+            max_depth: 10,
+            adapt_delta: 0.8,
+            seed: 7,
+            init_radius: 2.0,
+        }
+    }
+
+    #[test]
+    fn column_names_are_one_based_and_column_major() {
+        let columns = [
+            Column {
+                name: "a".into(),
+                shape: vec![],
+            },
+            Column {
+                name: "w".into(),
+                shape: vec![2, 3],
+            },
+        ];
+        let (names, order) = column_names(&columns);
+        assert_eq!(
+            names,
+            ["a", "w.1.1", "w.2.1", "w.1.2", "w.2.2", "w.1.3", "w.2.3"]
+        );
+        // Row-major positions (after `a`): w[0,0]=1, w[1,0]=4, w[0,1]=2, …
+        assert_eq!(order, [0, 1, 4, 2, 5, 3, 6]);
+    }
+
+    #[test]
+    fn a_written_file_parses_back_into_the_same_draws() {
+        let dir = std::env::temp_dir().join(format!("rlc-output-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let columns = [
+            Column {
+                name: "alpha".into(),
+                shape: vec![],
+            },
+            Column {
+                name: "w".into(),
+                shape: vec![2],
+            },
+        ];
+        let mut writer = ChainWriter::create(&dir, 0, &settings(), &columns).expect("create");
+        writer
+            .adaptation(0.123456789, &[1.5, 0.25, 3.0])
+            .expect("write");
+        let draws = [
+            (
+                [-12.3456789012345, 0.9, 0.5, 3.0, 7.0, 0.0, 13.1],
+                [0.1, 1e-300, -2.5e17],
+            ),
+            (
+                [-11.0, 0.8, 0.5, 2.0, 3.0, 1.0, 12.0],
+                [0.30000000000000004, f64::MIN_POSITIVE, 7.0],
+            ),
+        ];
+        for (stats, values) in &draws {
+            writer.draw(stats, values).expect("write");
+        }
+        writer
+            .finish(
+                std::time::Duration::from_millis(5),
+                std::time::Duration::from_millis(7),
+                false,
+            )
+            .expect("finish");
+        let text = std::fs::read_to_string(dir.join("m_1.csv")).expect("read");
+        let back = read_chain(&text).expect("parses");
+        assert_eq!(
+            back.columns,
+            [
+                "lp__",
+                "accept_stat__",
+                "stepsize__",
+                "treedepth__",
+                "n_leapfrog__",
+                "divergent__",
+                "energy__",
+                "alpha",
+                "w.1",
+                "w.2"
+            ]
+        );
+        for ((stats, values), row) in draws.iter().zip(&back.rows) {
+            let expected: Vec<f64> = stats.iter().chain(values.iter()).copied().collect();
+            assert_eq!(&expected, row);
+        }
+        assert!(text.contains("# Step size = 0.123456789"));
+        assert!(text.contains("# Diagonal elements of inverse mass matrix:\n# 1.5, 0.25, 3.0"));
+        assert!(text.contains("Elapsed Time"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -134,6 +134,7 @@ pub fn run(
     let sampler = SamplerSettings {
         num_warmup: options.warmup,
         num_draws: options.draws,
+        num_chains: options.chains,
         seed: options.seed,
         max_depth: options.max_depth,
         target_accept: options.adapt_delta,

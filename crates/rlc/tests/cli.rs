@@ -90,3 +90,240 @@ fn help_lists_commands_and_exit_codes() {
             && stdout.contains("data error")
     );
 }
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rlc-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn run_writes_one_cmdstan_csv_per_chain_and_a_summary() {
+    let out_dir = temp_dir("run");
+    let out = rlc()
+        .args([
+            "run",
+            "models/rl_single.rlm",
+            "--data",
+            "models/data/rl_single.csv",
+        ])
+        .args([
+            "--chains",
+            "2",
+            "--warmup",
+            "150",
+            "--draws",
+            "100",
+            "--seed",
+            "11",
+            "--quiet",
+            "--output-dir",
+        ])
+        .arg(&out_dir)
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for header in [
+        "Mean",
+        "MCSE",
+        "StdDev",
+        "MAD",
+        "5%",
+        "50%",
+        "95%",
+        "ESS_bulk",
+        "ESS_tail",
+        "ESS_bulk/s",
+        "R_hat",
+    ] {
+        assert!(stdout.contains(header), "{stdout}");
+    }
+    assert!(
+        stdout.lines().any(|l| l.starts_with("alpha "))
+            && stdout.lines().any(|l| l.starts_with("beta "))
+    );
+    let mut files = Vec::new();
+    for chain in 1..=2 {
+        let path = out_dir.join(format!("rl_single_{chain}.csv"));
+        let text = std::fs::read_to_string(&path).expect("chain file written");
+        let header: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .take(1)
+            .collect();
+        assert_eq!(header, ["lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,energy__,alpha,beta"]);
+        assert!(text.contains("# method = sample") && text.contains("#     num_samples = 100"));
+        assert!(
+            text.contains("# Step size = ")
+                && text.contains("# Diagonal elements of inverse mass matrix:")
+        );
+        assert!(text.contains("Elapsed Time"));
+        let rows = text.lines().filter(|l| !l.starts_with('#')).count() - 1;
+        assert_eq!(rows, 100);
+        files.push(path);
+    }
+    // `rlc summary` reads the files back and prints the same table rows.
+    let summary = rlc()
+        .arg("summary")
+        .args(&files)
+        .output()
+        .expect("rlc runs");
+    assert_eq!(summary.status.code(), Some(0));
+    let again = String::from_utf8_lossy(&summary.stdout);
+    let row = |text: &str| -> Vec<String> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("alpha "))
+            .expect("alpha row")
+            .to_string();
+        // All columns but ESS_bulk/s, which needs the run's timing.
+        let cells: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        [&cells[..10], &cells[11..]].concat()
+    };
+    assert_eq!(row(&stdout), row(&again));
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_draws() {
+    let mut texts = Vec::new();
+    for name in ["seed-a", "seed-b"] {
+        let dir = temp_dir(name);
+        let out = rlc()
+            .args([
+                "run",
+                "models/eight_schools.rlm",
+                "--data",
+                "models/data/eight_schools.json",
+            ])
+            .args([
+                "--chains",
+                "2",
+                "--warmup",
+                "50",
+                "--draws",
+                "20",
+                "--seed",
+                "5",
+                "--quiet",
+                "--output-dir",
+            ])
+            .arg(&dir)
+            .current_dir(workspace())
+            .output()
+            .expect("rlc runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(dir.join("eight_schools_2.csv")).expect("written");
+        texts.push(
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert_eq!(texts[0], texts[1]);
+}
+
+/// Each kind of bad data file is a data error (exit 3) naming the problem, and nothing is sampled.
+#[test]
+fn bad_data_is_a_located_data_error() {
+    let dir = temp_dir("bad-data");
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "range.csv",
+            "action,reward\n0,1\n2,0\n",
+            "outside the declared range",
+        ),
+        ("missing_column.csv", "action,rewards\n0,1\n1,0\n", "reward"),
+        ("not_a_number.csv", "action,reward\n0,1\n1,abc\n", "abc"),
+        ("empty.csv", "", "empty"),
+        ("missing_value.csv", "action,reward\n0,1\n,0\n", "missing"),
+    ];
+    for (file, content, expected) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, content).expect("write");
+        let out = rlc()
+            .args(["run", "models/rl_single.rlm", "--quiet", "--output-dir"])
+            .arg(dir.join("out"))
+            .arg("--data")
+            .arg(&path)
+            .current_dir(workspace())
+            .output()
+            .expect("rlc runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{file}: {stderr}");
+        assert!(stderr.contains(file), "{file}: {stderr}");
+        assert!(stderr.to_lowercase().contains(expected), "{file}: {stderr}");
+        assert!(!dir.join("out").exists(), "{file}: sampling must not start");
+    }
+    // Ragged groups need an optional element type.
+    let model = dir.join("ragged.rlm");
+    std::fs::write(
+        &model,
+        "size N by subj\nsize T\ndata y: real[N, T]\nparam mu ~ Normal(0, 1)\ny ~ Normal(mu, 1)\n",
+    )
+    .expect("write");
+    let data = dir.join("ragged.csv");
+    std::fs::write(&data, "subj,y\n1,0.5\n1,0.7\n2,0.1\n").expect("write");
+    let out = rlc()
+        .arg("run")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .args(["--quiet"])
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("real?"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn logp_reports_the_gradient_by_coordinate_name() {
+    let out = rlc()
+        .args(["logp", "models/rl_hier.rlm", "--data", "models/data/rl_hier.csv", "--json", "--at"])
+        .arg("mu_pr=[0.1,-0.2],sigma=[0.3,0.2],A_pr=[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],tau_pr=[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]")
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\"coordinates\": [\"mu_pr.1\", \"mu_pr.2\", \"sigma.1\""),
+        "{stdout}"
+    );
+    let bad = rlc()
+        .args([
+            "logp",
+            "models/rl_single.rlm",
+            "--data",
+            "models/data/rl_single.csv",
+            "--at",
+            "alpha=1.5,beta=2",
+        ])
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("outside its support"));
+}
