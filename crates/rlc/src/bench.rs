@@ -1,12 +1,14 @@
-//! `rlc bench`: how long compiling takes, stage by stage, and the median
-//! time of one log-density+gradient evaluation on the given data.
+//! `rlc bench`: how long compiling takes, stage by stage (front end,
+//! lowering, autodiff, JIT), and the median time of one
+//! log-density+gradient evaluation with the JIT and with the interpreter.
 
-use crate::density::Density;
+use crate::data::Data;
+use crate::density::{Backend, Density};
 use crate::exit::{ExitCode, Failure};
 use crate::pipeline::Compiled;
 use std::time::{Duration, Instant};
 
-/// The median time of one call of `f`, over enough calls to last about `budget`.
+/// The median time of one call of `f`, over batches lasting about `budget` in all.
 pub fn median_time(mut f: impl FnMut(), budget: Duration) -> Duration {
     let start = Instant::now();
     f();
@@ -14,7 +16,7 @@ pub fn median_time(mut f: impl FnMut(), budget: Duration) -> Duration {
     // Batches of calls long enough to time reliably, at least 11 batches.
     let per_batch = ((Duration::from_millis(2).as_nanos() / once.as_nanos()).max(1)) as u32;
     let batches =
-        ((budget.as_nanos() / (once.as_nanos() * u128::from(per_batch))).clamp(11, 501)) as usize;
+        (budget.as_nanos() / (once.as_nanos() * u128::from(per_batch))).clamp(11, 501) as usize;
     let mut times: Vec<Duration> = (0..batches)
         .map(|_| {
             let t = Instant::now();
@@ -28,7 +30,7 @@ pub fn median_time(mut f: impl FnMut(), budget: Duration) -> Duration {
     times[times.len() / 2]
 }
 
-pub fn run(compiled: &Compiled, density: &mut Density, json: bool) -> Result<(), Failure> {
+fn time_evaluation(density: &mut Density, budget: Duration) -> Result<Duration, Failure> {
     let theta = vec![0.1; density.dim];
     let mut grad = vec![0.0; density.dim];
     density.logp_grad(&theta, &mut grad).map_err(|e| {
@@ -37,35 +39,48 @@ pub fn run(compiled: &Compiled, density: &mut Density, json: bool) -> Result<(),
             format!("error: evaluating the log density: {e}"),
         )
     })?;
-    let interp = median_time(
+    Ok(median_time(
         || {
             let _ = density.logp_grad(&theta, &mut grad);
         },
-        Duration::from_secs(2),
-    );
+        budget,
+    ))
+}
+
+pub fn run(compiled: &Compiled, data: &Data, json: bool) -> Result<(), Failure> {
+    let start = Instant::now();
+    let mut jit = Density::new(compiled, data, Backend::Jit)?;
+    let jit_compile = start.elapsed();
+    let jit_time = time_evaluation(&mut jit, Duration::from_secs(2))?;
+    let mut interp = Density::new(compiled, data, Backend::Interp)?;
+    let interp_time = time_evaluation(&mut interp, Duration::from_secs(2))?;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let compile = compiled.front_end + compiled.lowering + compiled.autodiff;
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let compile = compiled.front_end + compiled.lowering + compiled.autodiff + jit_compile;
     if json {
         println!(
-            "{{\"compile_ms\": {:.3}, \"front_end_ms\": {:.3}, \"lowering_ms\": {:.3}, \"autodiff_ms\": {:.3}, \"grad_eval_us\": {:.3}, \"interp_grad_eval_us\": {:.3}, \"backend\": \"interp\"}}",
+            "{{\"compile_ms\": {:.3}, \"front_end_ms\": {:.3}, \"lowering_ms\": {:.3}, \"autodiff_ms\": {:.3}, \"jit_ms\": {:.3}, \"grad_eval_us\": {:.4}, \"interp_grad_eval_us\": {:.4}}}",
             ms(compile),
             ms(compiled.front_end),
             ms(compiled.lowering),
             ms(compiled.autodiff),
-            interp.as_secs_f64() * 1e6,
-            interp.as_secs_f64() * 1e6
+            ms(jit_compile),
+            us(jit_time),
+            us(interp_time)
         );
     } else {
         println!(
-            "compile: {:.2} ms (front end {:.2}, lowering {:.2}, autodiff {:.2})",
+            "compile: {:.2} ms (front end {:.2}, lowering {:.2}, autodiff {:.2}, JIT {:.2})",
             ms(compile),
             ms(compiled.front_end),
             ms(compiled.lowering),
-            ms(compiled.autodiff)
+            ms(compiled.autodiff),
+            ms(jit_compile)
         );
         println!(
-            "one log density + gradient (interpreter): {:.2} µs",
-            interp.as_secs_f64() * 1e6
+            "one log density + gradient: {:.3} µs (JIT), {:.1} µs (interpreter)",
+            us(jit_time),
+            us(interp_time)
         );
     }
     Ok(())

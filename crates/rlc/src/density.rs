@@ -1,6 +1,7 @@
 //! A compiled model bound to its data: the log density and its gradient on
 //! the unconstrained scale, and the constrained parameters and `out` values
-//! of a draw. Evaluated by the reference interpreter.
+//! of a draw. Evaluated by native code (the Cranelift JIT, the default) or
+//! by the reference interpreter (`--backend interp`).
 
 use crate::data::{self, Data};
 use crate::exit::{ExitCode, Failure};
@@ -10,8 +11,103 @@ use rlc_ir::interp::{eval, EvalError, Tensor};
 use rlc_ir::{Function, Input};
 use std::collections::HashMap;
 
+/// Which engine evaluates the compiled functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Native code compiled with Cranelift, specialized on the data's sizes.
+    Jit,
+    /// The reference interpreter (slow; for checking).
+    Interp,
+}
+
+/// Why an evaluation failed.
+#[derive(Debug)]
+pub enum EvalFailure {
+    Interp(EvalError),
+    Jit(rlc_jit::RuntimeError),
+}
+
+impl std::fmt::Display for EvalFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EvalFailure::Interp(e) => write!(f, "{e}"),
+            EvalFailure::Jit(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// A compiled function bound to its data, on one backend.
+enum Evaluator {
+    Jit {
+        function: rlc_jit::JitFunction,
+        outputs: Vec<Vec<f64>>,
+    },
+    Interp(BoundFunction),
+}
+
+impl Evaluator {
+    fn new(
+        function: &Function,
+        data: &Data,
+        dim: usize,
+        backend: Backend,
+    ) -> Result<Evaluator, Failure> {
+        if backend == Backend::Jit {
+            let mut tensors: Vec<Tensor> = function
+                .inputs
+                .iter()
+                .map(|_| Tensor {
+                    shape: vec![],
+                    data: vec![],
+                })
+                .collect();
+            for (i, t) in data::inputs(function, data)? {
+                tensors[i] = t;
+            }
+            match rlc_jit::JitFunction::compile(function, &data.sizes, &tensors) {
+                Ok(jit) => {
+                    let outputs = jit
+                        .result_lens()
+                        .into_iter()
+                        .map(|n| vec![0.0; n])
+                        .collect();
+                    return Ok(Evaluator::Jit {
+                        function: jit,
+                        outputs,
+                    });
+                }
+                Err(rlc_jit::JitError::Unsupported(what)) => {
+                    eprintln!("note: the JIT does not support {what}; using the interpreter");
+                }
+                Err(e) => return Err(Failure::new(ExitCode::DataError, format!("error: {e}"))),
+            }
+        }
+        Ok(Evaluator::Interp(BoundFunction::new(function, data, dim)?))
+    }
+
+    /// The function's results at `theta`, each flattened.
+    fn call(&mut self, theta: &[f64]) -> Result<Vec<&[f64]>, EvalFailure> {
+        match self {
+            Evaluator::Jit { function, outputs } => {
+                let mut slices: Vec<&mut [f64]> =
+                    outputs.iter_mut().map(|o| o.as_mut_slice()).collect();
+                function
+                    .call(theta, &mut slices)
+                    .map_err(EvalFailure::Jit)?;
+                Ok(outputs.iter().map(|o| o.as_slice()).collect())
+            }
+            Evaluator::Interp(bound) => {
+                let results = bound.call(theta).map_err(EvalFailure::Interp)?;
+                bound.last = results;
+                Ok(bound.last.iter().map(|t| t.data.as_slice()).collect())
+            }
+        }
+    }
+}
+
 /// One compiled function with its inputs filled in, except theta.
 pub struct BoundFunction {
+    last: Vec<Tensor>,
     function: Function,
     sizes: HashMap<String, i64>,
     inputs: Vec<Tensor>,
@@ -43,6 +139,7 @@ impl BoundFunction {
             inputs[i] = tensor;
         }
         Ok(BoundFunction {
+            last: Vec::new(),
             function: function.clone(),
             sizes: data.sizes.clone(),
             inputs,
@@ -66,8 +163,8 @@ pub struct ParamShape {
 
 /// The model's density and generated quantities on one data set.
 pub struct Density {
-    gradient: BoundFunction,
-    generated: BoundFunction,
+    gradient: Evaluator,
+    generated: Evaluator,
     pub dim: usize,
     /// The unconstrained coordinates' names (`alpha`, `A_pr.1`, …), 1-based.
     pub coordinates: Vec<String>,
@@ -97,7 +194,7 @@ pub fn element_names(name: &str, shape: &[usize]) -> Vec<String> {
 }
 
 impl Density {
-    pub fn new(compiled: &Compiled, data: &Data) -> Result<Density, Failure> {
+    pub fn new(compiled: &Compiled, data: &Data, backend: Backend) -> Result<Density, Failure> {
         let dim = compiled
             .ir
             .dim
@@ -147,8 +244,8 @@ impl Density {
             .collect();
         Ok(Density {
             outs,
-            gradient: BoundFunction::new(&compiled.gradient, data, dim)?,
-            generated: BoundFunction::new(&compiled.ir.generated, data, dim)?,
+            gradient: Evaluator::new(&compiled.gradient, data, dim, backend)?,
+            generated: Evaluator::new(&compiled.ir.generated, data, dim, backend)?,
             dim,
             coordinates,
             params,
@@ -156,22 +253,22 @@ impl Density {
     }
 
     /// The log density (log-Jacobian included) and its gradient at `theta`.
-    pub fn logp_grad(&mut self, theta: &[f64], grad: &mut [f64]) -> Result<f64, EvalError> {
+    pub fn logp_grad(&mut self, theta: &[f64], grad: &mut [f64]) -> Result<f64, EvalFailure> {
         let results = self.gradient.call(theta)?;
         let lp = results
             .first()
-            .and_then(|t| t.data.first())
-            .copied()
+            .and_then(|t| t.first().copied())
             .unwrap_or(f64::NAN);
         if let Some(g) = results.get(1) {
-            grad.copy_from_slice(&g.data);
+            grad.copy_from_slice(g);
         }
         Ok(lp)
     }
 
-    /// The constrained parameters, then the `out` values, each flattened row-major.
-    pub fn generated(&mut self, theta: &[f64]) -> Result<Vec<Tensor>, EvalError> {
-        self.generated.call(theta)
+    /// The constrained parameters, then the `out` values, all flattened
+    /// row-major into one vector.
+    pub fn generated(&mut self, theta: &[f64]) -> Result<Vec<f64>, EvalFailure> {
+        Ok(self.generated.call(theta)?.concat())
     }
 
     /// Maps constrained parameter values to the unconstrained coordinates

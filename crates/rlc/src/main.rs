@@ -76,6 +76,9 @@ enum Command {
         /// Print `{"logp": …, "gradient": […], "coordinates": […]}`.
         #[arg(long)]
         json: bool,
+        /// The evaluation engine.
+        #[arg(long, value_enum, default_value_t = density::Backend::Jit)]
+        backend: density::Backend,
         /// The CSV delimiter, when not detected from the header line.
         #[arg(long, value_parser = parse_delimiter)]
         delimiter: Option<u8>,
@@ -142,6 +145,9 @@ struct RunArgs {
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
+    /// The evaluation engine.
+    #[arg(long, value_enum, default_value_t = density::Backend::Jit)]
+    backend: density::Backend,
     /// The CSV delimiter, when not detected from the header line.
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
@@ -212,13 +218,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             at,
             unconstrained,
             json,
+            backend,
             delimiter,
             color,
         } => {
             let source = pipeline::read_model(&model)?;
             let compiled = pipeline::compile(&source, &display_name(&model), color.enabled())?;
             let loaded = data::load(&compiled.model, &data, delimiter)?;
-            let mut density = density::Density::new(&compiled, &loaded)?;
+            let mut density = density::Density::new(&compiled, &loaded, backend)?;
             let point = match (at, unconstrained) {
                 (Some(at), _) => logp::Point::Constrained(at),
                 (None, Some(u)) => logp::Point::Unconstrained(u),
@@ -231,8 +238,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let source = pipeline::read_model(&model)?;
             let compiled = pipeline::compile(&source, &display_name(&model), false)?;
             let loaded = data::load(&compiled.model, &data, None)?;
-            let mut density = density::Density::new(&compiled, &loaded)?;
-            bench::run(&compiled, &mut density, json)
+            bench::run(&compiled, &loaded, json)
         }
         Command::Summary { files, max_depth } => summary_command(&files, max_depth),
     }
@@ -276,7 +282,11 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         data_file: args.data.display().to_string(),
         model_name,
     };
-    run::run(&|| density::Density::new(&compiled, &loaded), &options)
+    let backend = args.backend;
+    run::run(
+        &|| density::Density::new(&compiled, &loaded, backend),
+        &options,
+    )
 }
 
 fn summary_command(files: &[PathBuf], max_depth: u32) -> Result<(), Failure> {

@@ -178,7 +178,7 @@ pub fn run(
                 st.energy,
             ];
             let values: Vec<f64> = match s.generated.generated(&draw.position) {
-                Ok(tensors) => tensors.into_iter().flat_map(|t| t.data).collect(),
+                Ok(values) => values,
                 Err(e) => {
                     s.error
                         .get_or_insert(format!("computing the outputs of a draw: {e}"));
