@@ -11,6 +11,7 @@
 pub mod interp;
 pub mod ir;
 pub mod lower;
+pub mod opt;
 pub mod print;
 pub mod verify;
 

@@ -41,7 +41,8 @@ fn unsupported(span: ast::Span, message: impl Into<String>) -> LowerError {
     }
 }
 
-/// Lowers a checked model to its log-density and generated-quantities functions.
+/// Lowers a checked model to its log-density and generated-quantities
+/// functions, optimized by [`crate::opt::optimize`].
 pub fn lower(model: &Model) -> Result<ModelIr> {
     let mut params = Vec::new();
     let mut offset = Dim::constant(0);
@@ -80,8 +81,10 @@ pub fn lower(model: &Model) -> Result<ModelIr> {
             }
         })
         .collect();
-    let log_density = Lowering::new(model, &params, true).run()?;
-    let generated = Lowering::new(model, &params, false).run()?;
+    let mut log_density = Lowering::new(model, &params, true).run()?;
+    let mut generated = Lowering::new(model, &params, false).run()?;
+    crate::opt::optimize(&mut log_density);
+    crate::opt::optimize(&mut generated);
     Ok(ModelIr {
         log_density,
         generated,

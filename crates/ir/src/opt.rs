@@ -1,0 +1,286 @@
+//! Optimization passes, each a function from IR to IR (in place).
+//!
+//! * [`hoist_loop_invariants`] moves computations that do not change from
+//!   one step of a `scan` to the next out of its body (`tau[n]` inside a
+//!   subject's trial loop), so the body, and its derivative, work on a
+//!   captured scalar instead of indexing a captured array every step. This
+//!   matters most for the gradient: the adjoint of a captured array is an
+//!   array-sized accumulator carried through the reverse loop, the adjoint
+//!   of a captured scalar is one number.
+//! * [`drop_unused_captures`] removes loop and branch captures their
+//!   regions no longer use.
+//!
+//! A hoisted operation runs once even when the loop runs zero times; only
+//! pure operations are hoisted, and an index that would be out of range is
+//! then reported even for an empty loop (the data would be wrong anyway).
+
+use crate::ir::*;
+use std::collections::{HashMap, HashSet};
+
+/// All passes, in order.
+pub fn optimize(f: &mut Function) {
+    hoist_loop_invariants(f);
+    drop_unused_captures(f);
+}
+
+/// Moves loop-invariant operations out of `scan` bodies, innermost first.
+pub fn hoist_loop_invariants(f: &mut Function) {
+    let mut values = std::mem::take(&mut f.values);
+    hoist_in_region(&mut f.body, &mut values);
+    f.values = values;
+}
+
+fn nested_regions(kind: &mut OpKind) -> Vec<&mut Region> {
+    match kind {
+        OpKind::Scan { body, .. } | OpKind::For { body } => vec![body],
+        OpKind::If {
+            then_region,
+            else_region,
+        } => vec![then_region, else_region],
+        _ => Vec::new(),
+    }
+}
+
+fn hoist_in_region(region: &mut Region, values: &mut Vec<TensorType>) {
+    let ops = std::mem::take(&mut region.ops);
+    let mut out = Vec::with_capacity(ops.len());
+    for mut op in ops {
+        for nested in nested_regions(&mut op.kind) {
+            hoist_in_region(nested, values);
+        }
+        if let OpKind::Scan {
+            body,
+            carries,
+            sequences,
+            ..
+        } = &mut op.kind
+        {
+            let first_capture = *carries + *sequences;
+            let hoisted = hoist_from_body(body, first_capture, &mut op.args, values);
+            out.extend(hoisted);
+        }
+        out.push(op);
+    }
+    region.ops = out;
+}
+
+/// Takes the invariant ops out of a scan's `body` (whose args from
+/// `first_capture` on are captures of `outer_args`), including those in the
+/// branches of an `if` directly in the body, returning them for the parent
+/// region; their results are captured instead.
+fn hoist_from_body(
+    body: &mut Region,
+    first_capture: usize,
+    outer_args: &mut Vec<ValueId>,
+    values: &mut Vec<TensorType>,
+) -> Vec<Op> {
+    // A loop-invariant value inside, and the value it stands for outside.
+    let mut outside: HashMap<ValueId, ValueId> = HashMap::new();
+    for (k, arg) in body.args.iter().enumerate().skip(first_capture) {
+        outside.insert(*arg, outer_args[k]);
+    }
+    let mut hoisted = Vec::new();
+    let mut kept = Vec::with_capacity(body.ops.len());
+    for mut op in std::mem::take(&mut body.ops) {
+        if is_movable(&op, &outside) {
+            hoisted.push(take_out(op, &mut outside));
+            continue;
+        }
+        if let OpKind::If {
+            then_region,
+            else_region,
+        } = &mut op.kind
+        {
+            for branch in [then_region, else_region] {
+                // A branch arg is invariant when the capture it receives is.
+                let mut branch_outside: HashMap<ValueId, ValueId> = HashMap::new();
+                for (k, arg) in branch.args.iter().enumerate() {
+                    if let Some(o) = op.args.get(1 + k).and_then(|a| outside.get(a)) {
+                        branch_outside.insert(*arg, *o);
+                    }
+                }
+                let mut branch_kept = Vec::with_capacity(branch.ops.len());
+                for inner in std::mem::take(&mut branch.ops) {
+                    if is_movable(&inner, &branch_outside) {
+                        let moved = take_out(inner, &mut branch_outside);
+                        for r in &moved.results {
+                            outside.insert(*r, *r);
+                        }
+                        hoisted.push(moved);
+                    } else {
+                        branch_kept.push(inner);
+                    }
+                }
+                branch.ops = branch_kept;
+            }
+        }
+        kept.push(op);
+    }
+    body.ops = kept;
+    let moved: Vec<ValueId> = hoisted
+        .iter()
+        .flat_map(|op| op.results.iter().copied())
+        .collect();
+    if moved.is_empty() {
+        return hoisted;
+    }
+    // The body captures each moved value it (or an `if` in it) still uses.
+    let fresh = |v: ValueId, values: &mut Vec<TensorType>| {
+        let id = ValueId(values.len() as u32);
+        values.push(values[v.0 as usize].clone());
+        id
+    };
+    for r in moved {
+        let used_here = uses(body).contains(&r);
+        let used_in_branches = body.ops.iter().any(|op| match &op.kind {
+            OpKind::If {
+                then_region,
+                else_region,
+            } => uses(then_region).contains(&r) || uses(else_region).contains(&r),
+            _ => false,
+        });
+        if !used_here && !used_in_branches {
+            continue;
+        }
+        let local = fresh(r, values);
+        body.args.push(local);
+        outer_args.push(r);
+        for op in &mut body.ops {
+            op.args
+                .iter_mut()
+                .filter(|a| **a == r)
+                .for_each(|a| *a = local);
+            if let OpKind::If {
+                then_region,
+                else_region,
+            } = &mut op.kind
+            {
+                if uses(then_region).contains(&r) || uses(else_region).contains(&r) {
+                    op.args.push(local);
+                    for branch in [then_region, else_region] {
+                        let arg = fresh(r, values);
+                        branch.args.push(arg);
+                        for inner in &mut branch.ops {
+                            inner
+                                .args
+                                .iter_mut()
+                                .filter(|a| **a == r)
+                                .for_each(|a| *a = arg);
+                        }
+                        branch
+                            .results
+                            .iter_mut()
+                            .filter(|a| **a == r)
+                            .for_each(|a| *a = arg);
+                    }
+                }
+            }
+        }
+        body.results
+            .iter_mut()
+            .filter(|a| **a == r)
+            .for_each(|a| *a = local);
+    }
+    hoisted
+}
+
+/// A pure op without regions whose operands are all loop-invariant.
+fn is_movable(op: &Op, outside: &HashMap<ValueId, ValueId>) -> bool {
+    !op.args.is_empty()
+        && nested_is_empty(&op.kind)
+        && op.args.iter().all(|a| outside.contains_key(a))
+}
+
+/// The op with its operands renamed to the outer values; its results keep
+/// their ids and become invariant themselves.
+fn take_out(op: Op, outside: &mut HashMap<ValueId, ValueId>) -> Op {
+    let args = op.args.iter().map(|a| outside[a]).collect();
+    for r in &op.results {
+        outside.insert(*r, *r);
+    }
+    Op {
+        kind: op.kind,
+        args,
+        results: op.results,
+    }
+}
+
+fn nested_is_empty(kind: &OpKind) -> bool {
+    !matches!(
+        kind,
+        OpKind::Scan { .. } | OpKind::For { .. } | OpKind::If { .. }
+    )
+}
+
+/// The values a region's own ops and results use (not its nested regions').
+fn uses(region: &Region) -> HashSet<ValueId> {
+    let mut used: HashSet<ValueId> = region.results.iter().copied().collect();
+    for op in &region.ops {
+        used.extend(op.args.iter().copied());
+    }
+    used
+}
+
+/// Removes captures that a loop's or branch's regions do not use.
+pub fn drop_unused_captures(f: &mut Function) {
+    drop_in_region(&mut f.body);
+}
+
+fn drop_in_region(region: &mut Region) {
+    for op in &mut region.ops {
+        for nested in nested_regions(&mut op.kind) {
+            drop_in_region(nested);
+        }
+        match &mut op.kind {
+            OpKind::Scan {
+                body,
+                carries,
+                sequences,
+                ..
+            } => {
+                let first = *carries + *sequences;
+                let used = uses(body);
+                let keep: Vec<bool> = (0..body.args.len())
+                    .map(|k| k < first || used.contains(&body.args[k]))
+                    .collect();
+                retain_by(&mut body.args, &keep);
+                retain_by(&mut op.args, &keep);
+            }
+            OpKind::For { body } => {
+                // args: lo, hi, captures; body args: index, captures.
+                let used = uses(body);
+                let keep_body: Vec<bool> = (0..body.args.len())
+                    .map(|k| k == 0 || used.contains(&body.args[k]))
+                    .collect();
+                let mut keep_op = vec![true, true];
+                keep_op.extend(keep_body[1..].iter().copied());
+                retain_by(&mut body.args, &keep_body);
+                retain_by(&mut op.args, &keep_op);
+            }
+            OpKind::If {
+                then_region,
+                else_region,
+            } => {
+                let (a, b) = (uses(then_region), uses(else_region));
+                let keep: Vec<bool> = (0..then_region.args.len())
+                    .map(|k| a.contains(&then_region.args[k]) || b.contains(&else_region.args[k]))
+                    .collect();
+                retain_by(&mut then_region.args, &keep);
+                retain_by(&mut else_region.args, &keep);
+                let mut keep_op = vec![true];
+                keep_op.extend(keep);
+                retain_by(&mut op.args, &keep_op);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn retain_by<T>(items: &mut Vec<T>, keep: &[bool]) {
+    let mut k = 0;
+    items.retain(|_| {
+        let keep_it = keep.get(k).copied().unwrap_or(true);
+        k += 1;
+        keep_it
+    });
+}
