@@ -1,0 +1,128 @@
+//! End to end: `rlc run` with CmdStan's defaults (4 chains × 1000 warmup +
+//! 1000 draws) on each reference data set, compared with Stan's long-run
+//! reference posterior (`tests/data/reference/*/summary.json`): posterior
+//! means within 4 combined Monte Carlo standard errors, standard deviations
+//! within 10%, R-hat below 1.01, and no divergences on the models that are
+//! not funnel-shaped.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Per column of the run's summary table: mean, MCSE, sd, R-hat.
+fn run(model: &str, data: &str, out: &str) -> (HashMap<String, [f64; 4]>, String) {
+    let dir = std::env::temp_dir().join(format!("rlc-posterior-{out}-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args([
+            "run",
+            model,
+            "--data",
+            data,
+            "--seed",
+            "20240",
+            "--quiet",
+            "--output-dir",
+        ])
+        .arg(&dir)
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut table = HashMap::new();
+    for line in stdout.lines() {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        if cells.len() == 12 {
+            let num = |i: usize| cells[i].parse::<f64>().unwrap_or(f64::NAN);
+            table.insert(cells[0].to_string(), [num(1), num(2), num(3), num(11)]);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    (table, stdout)
+}
+
+fn check(dataset: &str, model: &str, data: &str, allow_divergences: bool) {
+    let text = std::fs::read_to_string(
+        workspace()
+            .join("tests/data/reference")
+            .join(dataset)
+            .join("summary.json"),
+    )
+    .expect("reference summary");
+    let reference: Value = serde_json::from_str(&text).expect("JSON");
+    let (table, stdout) = run(model, data, dataset);
+    let params = reference["params"].as_object().expect("params");
+    let mut compared = 0;
+    for (name, r) in params {
+        // The reference names elements 0-based (`theta.0`); CmdStan's are 1-based.
+        let ours = match name.rsplit_once('.') {
+            Some((base, i)) => format!("{base}.{}", i.parse::<usize>().expect("index") + 1),
+            None => name.clone(),
+        };
+        let Some([mean, mcse, sd, rhat]) = table.get(&ours).copied() else {
+            panic!("{dataset}: {ours} missing from the summary:\n{stdout}");
+        };
+        let ref_mean = r["mean"].as_f64().expect("mean");
+        let ref_sd = r["sd"].as_f64().expect("sd");
+        let ref_mcse = r["mcse_mean"].as_f64().expect("mcse");
+        let combined = (mcse * mcse + ref_mcse * ref_mcse).sqrt();
+        // The table prints 3 decimals; allow for that rounding too.
+        assert!(
+            (mean - ref_mean).abs() <= 4.0 * combined + 0.0005,
+            "{dataset}: {ours} mean {mean} vs reference {ref_mean} (combined MCSE {combined})\n{stdout}"
+        );
+        assert!(
+            (sd - ref_sd).abs() <= 0.1 * ref_sd + 0.0005,
+            "{dataset}: {ours} sd {sd} vs reference {ref_sd}\n{stdout}"
+        );
+        assert!(rhat < 1.01, "{dataset}: {ours} R-hat {rhat}\n{stdout}");
+        compared += 1;
+    }
+    assert!(compared >= 2);
+    if !allow_divergences {
+        assert!(
+            !stdout.contains("divergence"),
+            "{dataset}: divergences\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn rl_single_matches_the_reference_posterior() {
+    check(
+        "rl_single_150",
+        "models/rl_single.rlm",
+        "tests/data/reference/rl_single_150/rlc.csv",
+        false,
+    );
+}
+
+#[test]
+fn eight_schools_matches_the_reference_posterior() {
+    // The non-centered form still has a mild funnel; a few divergences are expected.
+    check(
+        "eight_schools_noncentered",
+        "models/eight_schools.rlm",
+        "tests/data/reference/eight_schools_noncentered/rlc.json",
+        true,
+    );
+}
+
+#[test]
+fn rl_hier_matches_the_reference_posterior() {
+    check(
+        "rl_hier_20x100",
+        "models/rl_hier.rlm",
+        "tests/data/reference/rl_hier_20x100/rlc.csv",
+        false,
+    );
+}
