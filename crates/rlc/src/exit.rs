@@ -13,6 +13,8 @@ pub enum ExitCode {
     UsageError = 2,
     DataError = 3,
     SamplingFailure = 4,
+    /// Stopped by Ctrl-C; the files hold the draws made so far.
+    Interrupted = 130,
     InternalError = 70,
 }
 

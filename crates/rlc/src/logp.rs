@@ -125,6 +125,7 @@ pub fn run(density: &mut Density, point: &Point, json: bool) -> Result<(), Failu
             .coordinates
             .iter()
             .map(|c| c.len())
+            .chain(["coordinate".len()])
             .max()
             .unwrap_or(0);
         println!(

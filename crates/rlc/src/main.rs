@@ -25,6 +25,7 @@ Exit codes:
   2  usage error: bad command-line arguments, or a file that cannot be read
   3  data error: the data file does not fit the model's declarations
   4  sampling failure: no chain could start or finish
+130  interrupted (Ctrl-C): the output files hold the draws made so far
  70  internal error: a bug in rlc (please report it)";
 
 #[derive(Parser)]
@@ -197,7 +198,19 @@ impl Color {
     }
 }
 
+/// Lets a closed pipe end the program quietly (`rlc run … | head`), as
+/// command-line tools do, instead of failing on the next print.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at the start of `main`, before any thread exists;
+    // setting a signal's disposition to its default has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(()) => ExitCode::Success,
