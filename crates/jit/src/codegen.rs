@@ -151,7 +151,9 @@ pub(crate) fn compile(
         fresh: HashSet::new(),
         owner: HashMap::new(),
         dying: HashSet::new(),
+        dead: HashSet::new(),
     };
+    mark_dead(&f.body, None, &mut g.dead);
     let (theta, data_slots, results) = g.function(data)?;
     g.b.seal_all_blocks();
     let workspace_len = g.workspace_len;
@@ -178,6 +180,56 @@ pub(crate) fn compile(
     })
 }
 
+/// Whether an op may report a runtime error (a data-dependent index, which
+/// the generated code checks), itself or in its regions.
+fn has_effect(op: &Op) -> bool {
+    let regions_effect = |r: &Region| r.ops.iter().any(has_effect);
+    match &op.kind {
+        OpKind::Index { .. } => op.args.len() > 1,
+        OpKind::IndexSet { .. } | OpKind::IndexInc { .. } => op.args.len() > 2,
+        OpKind::Scan { body, .. } | OpKind::For { body } => regions_effect(body),
+        OpKind::If {
+            then_region,
+            else_region,
+        } => regions_effect(then_region) || regions_effect(else_region),
+        _ => false,
+    }
+}
+
+/// Dead-code elimination: adds to `dead` the ops of `r` (and its nested
+/// regions) whose results nothing needs and that have no effect. `needed`
+/// says which of the region's results are used (all when `None`; loop
+/// bodies keep all theirs, since carries feed back).
+fn mark_dead(r: &Region, needed: Option<&[bool]>, dead: &mut HashSet<*const Op>) {
+    let mut used: HashSet<ValueId> = r
+        .results
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| needed.is_none_or(|n| n.get(*i).copied().unwrap_or(true)))
+        .map(|(_, v)| *v)
+        .collect();
+    for op in r.ops.iter().rev() {
+        let live = op.results.iter().any(|v| used.contains(v)) || has_effect(op);
+        if !live {
+            dead.insert(op as *const Op);
+            continue;
+        }
+        match &op.kind {
+            OpKind::Scan { body, .. } | OpKind::For { body } => mark_dead(body, None, dead),
+            OpKind::If {
+                then_region,
+                else_region,
+            } => {
+                let n: Vec<bool> = op.results.iter().map(|v| used.contains(v)).collect();
+                mark_dead(then_region, Some(&n), dead);
+                mark_dead(else_region, Some(&n), dead);
+            }
+            _ => {}
+        }
+        used.extend(op.args.iter().copied());
+    }
+}
+
 struct Gen<'a, 'b> {
     f: &'a Function,
     sizes: &'a HashMap<String, i64>,
@@ -198,6 +250,8 @@ struct Gen<'a, 'b> {
     owner: HashMap<i64, ValueId>,
     /// The operands whose last use is the op being emitted.
     dying: HashSet<ValueId>,
+    /// Ops whose results nothing needs and that check no index: not emitted.
+    dead: HashSet<*const Op>,
 }
 
 type Taken = (
@@ -816,10 +870,29 @@ impl<'a, 'b> Gen<'a, 'b> {
                 .filter(|a| last_use.get(*a) == Some(&j))
                 .copied()
                 .collect();
-            self.op(op)?;
+            if !self.dead.contains(&(op as *const Op)) {
+                self.op(op)?;
+            }
         }
         self.dying = outer_dying;
-        r.results.iter().map(|v| self.get(*v)).collect()
+        // A result no one needs (its op was not emitted) is any value: zero.
+        let unneeded: HashSet<ValueId> = r
+            .ops
+            .iter()
+            .filter(|op| self.dead.contains(&(*op as *const Op)))
+            .flat_map(|op| op.results.iter().copied())
+            .collect();
+        r.results
+            .iter()
+            .map(|v| {
+                if unneeded.contains(v) {
+                    let zero = self.fconst(0.0);
+                    Ok(Self::splat(zero, self.len(*v)?))
+                } else {
+                    self.get(*v)
+                }
+            })
+            .collect()
     }
 
     fn arg(&self, op: &Op, i: usize) -> Result<Repr> {
