@@ -176,17 +176,17 @@ fn prl_fictitious() -> DataSet {
 }
 
 /// Rescorla-Wagner plus a choice kernel (models/choice_kernel.rlm), Wilson & Collins'
-/// Model 5, on a two-armed bandit whose reward probabilities (0.2 and 0.8) swap every
+/// Model 5, on a two-armed bandit whose reward probabilities (0.25 and 0.75) swap every
 /// 100 trials.
 fn choice_kernel() -> DataSet {
-    let (alpha, beta, alpha_c, beta_c) = (0.3, 5.0, 0.25, 2.0);
-    let trials = 600;
+    let (alpha, beta, alpha_c, beta_c) = (0.3, 3.0, 0.25, 1.5);
+    let trials = 500;
     let mut rng = rng_for(4);
     let mut q = [0.5, 0.5];
     let mut k = [0.0, 0.0];
     let mut rows = Vec::new();
     for t in 0..trials {
-        let p_reward = if (t / 100) % 2 == 0 { [0.2, 0.8] } else { [0.8, 0.2] };
+        let p_reward = if (t / 100) % 2 == 0 { [0.25, 0.75] } else { [0.75, 0.25] };
         let logits = [beta * q[0] + beta_c * k[0], beta * q[1] + beta_c * k[1]];
         let a = categorical(&mut rng, &logits);
         let r = if bernoulli(&mut rng, p_reward[a]) { 1.0 } else { 0.0 };
