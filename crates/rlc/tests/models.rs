@@ -140,7 +140,9 @@ fn check_model(stem: &str) -> Result<String, String> {
                 row.rhat
             ));
         }
-        if !((true_value - row.mean).abs() <= 4.0 * row.sd) {
+        // NaN (a broken summary) fails too.
+        let within = (true_value - row.mean).abs() <= 4.0 * row.sd;
+        if !within {
             problems.push(format!(
                 "{name}: true value {true_value} is more than 4 sd from the posterior mean {} (sd {})",
                 row.mean, row.sd
