@@ -327,3 +327,39 @@ fn logp_reports_the_gradient_by_coordinate_name() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("outside its support"));
 }
+
+#[test]
+fn a_density_that_is_never_finite_is_a_sampling_failure_with_a_reason() {
+    let dir = temp_dir("never-finite");
+    std::fs::write(
+        dir.join("bad.rlm"),
+        "data y: real\nparam s ~ HalfNormal(1)\ny ~ Normal(0, -s)\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("bad.json"), "{\"y\": 1.0}").expect("write");
+    let out = rlc()
+        .arg("run")
+        .arg(dir.join("bad.rlm"))
+        .arg("--data")
+        .arg(dir.join("bad.json"))
+        .args([
+            "--quiet",
+            "--chains",
+            "2",
+            "--warmup",
+            "20",
+            "--draws",
+            "20",
+            "--output-dir",
+        ])
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("no finite log density") && stderr.contains("NaN"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
