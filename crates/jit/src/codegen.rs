@@ -152,8 +152,12 @@ pub(crate) fn compile(
         owner: HashMap::new(),
         dying: HashSet::new(),
         dead: HashSet::new(),
+        defs: HashMap::new(),
+        last_lse: None,
+        lse: HashMap::new(),
     };
     mark_dead(&f.body, None, &mut g.dead);
+    collect_defs(&f.body, &mut g.defs);
     let (theta, data_slots, results) = g.function(data)?;
     g.b.seal_all_blocks();
     let workspace_len = g.workspace_len;
@@ -230,6 +234,36 @@ fn mark_dead(r: &Region, needed: Option<&[bool]>, dead: &mut HashSet<*const Op>)
     }
 }
 
+/// A 2-term log-sum-exp `m + log(1 + e)` of `(a0, a1)`: `m` the larger,
+/// `e = exp(smaller - m)`, `total = 1 + e`, `finite` whether `m` is finite.
+#[derive(Clone, Copy, Debug)]
+struct Lse {
+    a0: Value,
+    a1: Value,
+    e: Value,
+    total: Value,
+    finite: Value,
+}
+
+fn collect_defs<'a>(r: &'a Region, defs: &mut HashMap<ValueId, &'a Op>) {
+    for op in &r.ops {
+        for v in &op.results {
+            defs.insert(*v, op);
+        }
+        match &op.kind {
+            OpKind::Scan { body, .. } | OpKind::For { body } => collect_defs(body, defs),
+            OpKind::If {
+                then_region,
+                else_region,
+            } => {
+                collect_defs(then_region, defs);
+                collect_defs(else_region, defs);
+            }
+            _ => {}
+        }
+    }
+}
+
 struct Gen<'a, 'b> {
     f: &'a Function,
     sizes: &'a HashMap<String, i64>,
@@ -252,6 +286,13 @@ struct Gen<'a, 'b> {
     dying: HashSet<ValueId>,
     /// Ops whose results nothing needs and that check no index: not emitted.
     dead: HashSet<*const Op>,
+    /// The defining op of every value defined by an op (in any region).
+    defs: HashMap<ValueId, &'a Op>,
+    /// The pieces of the last 2-term log-sum-exp emitted by `reduce_run`.
+    last_lse: Option<Lse>,
+    /// The pieces of each emitted whole-vector 2-term log-sum-exp, by the
+    /// value it defines (valid where that value is: like `reprs`).
+    lse: HashMap<ValueId, (ValueId, Lse)>,
 }
 
 type Taken = (
@@ -977,6 +1018,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.set(res, Self::finish(d));
             }
             OpKind::Concat { axis } => self.concat(op, *axis)?,
+            OpKind::Unary(UnaryOp::Exp) if self.softmax2(op)? => {}
             OpKind::Unary(u) => {
                 let res = res?;
                 let n = self.len(res)?;
@@ -1188,6 +1230,70 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(())
     }
 
+    /// `exp(a - broadcast(logsumexp(a)))` of a 2-vector `a` (the softmax that
+    /// reverse mode makes of a log-sum-exp) from the log-sum-exp's own
+    /// `e = exp(low - max)`: `1 / (1 + e)` and `e / (1 + e)`, no `exp`. The
+    /// results differ from the interpreter's `exp(a_i - lse)` by a few ulps.
+    /// Non-finite maxima take the general path. Returns whether it applied.
+    fn softmax2(&mut self, op: &Op) -> Result<bool> {
+        let res = Self::result(op, 0)?;
+        let x = op.args[0];
+        let Some(sub) = self.defs.get(&x).copied() else {
+            return Ok(false);
+        };
+        if sub.kind != OpKind::Binary(BinaryOp::Sub) || self.shape(x)? != [2] {
+            return Ok(false);
+        }
+        let (a, mut l) = (sub.args[0], sub.args[1]);
+        // Through the broadcast (and reshape) of the scalar.
+        while let Some(d) = self.defs.get(&l) {
+            if matches!(d.kind, OpKind::BroadcastTo | OpKind::Reshape | OpKind::Fill)
+                && self.len(d.args[0])? <= 2
+            {
+                l = d.args[0];
+            } else {
+                break;
+            }
+        }
+        let lse = match self.lse.get(&l) {
+            Some((src, lse)) if *src == a && self.len(l)? == 1 => *lse,
+            _ => return Ok(false),
+        };
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        let r0 = self.b.append_block_param(join, F64);
+        let r1 = self.b.append_block_param(join, F64);
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(lse.finite, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(slow);
+        let xs = self.get(x)?;
+        let mut args = Vec::new();
+        for i in 0..2 {
+            let xi = self.load(&xs, Ix::C(i));
+            let call = self.b.ins().call(self.unary_refs[&UnaryOp::Exp], &[xi]);
+            args.push(BlockArg::Value(self.b.inst_results(call)[0]));
+        }
+        self.b.ins().jump(join, &args);
+
+        self.b.switch_to_block(fast);
+        let one = self.fconst(1.0);
+        let high = self.b.ins().fdiv(one, lse.total);
+        let low = self.b.ins().fdiv(lse.e, lse.total);
+        // a1 is the maximum when a0 < a1 (on a tie both are 1/2).
+        let first_low = self.b.ins().fcmp(FloatCC::LessThan, lse.a0, lse.a1);
+        let y0 = self.b.ins().select(first_low, low, high);
+        let y1 = self.b.ins().select(first_low, high, low);
+        self.b
+            .ins()
+            .jump(join, &[BlockArg::Value(y0), BlockArg::Value(y1)]);
+
+        self.b.switch_to_block(join);
+        self.set(res, Repr::Regs(vec![r0, r1]));
+        Ok(true)
+    }
+
     fn reduce(&mut self, op: &Op, rop: ReduceOp, axis: Option<usize>) -> Result<()> {
         let res = Self::result(op, 0)?;
         let src = self.arg(op, 0)?;
@@ -1215,6 +1321,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         let n = product(&outer);
         let os = strides(&outer);
         let mut d = self.dest(n, Self::unrolled(n));
+        self.last_lse = None;
         self.for_each(&outer, &mut |g, idx| {
             let base = g.linear(idx, &outer_strides);
             let y = g.reduce_run(&src, base, along, stride, rop)?;
@@ -1223,6 +1330,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             Ok(())
         })?;
         self.set(res, Self::finish(d));
+        if let Some(lse) = self.last_lse.take() {
+            if rop == ReduceOp::LogSumExp && n == 1 && along == 2 && stride == 1 {
+                self.lse.insert(res, (op.args[0], lse));
+            }
+        }
         Ok(())
     }
 
@@ -1260,6 +1372,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             ReduceOp::Min => simple(self, f64::INFINITY, rop),
             ReduceOp::LogSumExp => {
                 let m = simple(self, f64::NEG_INFINITY, ReduceOp::Max)?;
+                let mut lse2 = None;
                 let total = if len == 2 {
                     // One of the two terms is exp(0) = 1 exactly, so this is
                     // the interpreter's sum with one `exp` fewer.
@@ -1269,7 +1382,9 @@ impl<'a, 'b> Gen<'a, 'b> {
                     let shifted = self.b.ins().fsub(low, m);
                     let e = self.call_unary(UnaryOp::Exp, shifted)?;
                     let one = self.fconst(1.0);
-                    self.b.ins().fadd(one, e)
+                    let total = self.b.ins().fadd(one, e);
+                    lse2 = Some((a, b, e, total));
+                    total
                 } else {
                     let zero = self.fconst(0.0);
                     self.fold(&[len], vec![zero], &mut |g, idx, acc| {
@@ -1285,6 +1400,13 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let d = self.b.ins().fsub(m, m);
                 let zero = self.fconst(0.0);
                 let finite = self.b.ins().fcmp(FloatCC::Equal, d, zero);
+                self.last_lse = lse2.map(|(a0, a1, e, total)| Lse {
+                    a0,
+                    a1,
+                    e,
+                    total,
+                    finite,
+                });
                 Ok(self.b.ins().select(finite, y, m))
             }
         }

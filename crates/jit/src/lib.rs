@@ -9,7 +9,7 @@
 //! compare it with the reference interpreter on every example model; its
 //! benchmark is `benches/jit.rs`.
 //!
-//! ```ignore
+//! ```text
 //! let mut f = JitFunction::compile(&grad_ir, &sizes, &data)?;
 //! let (mut lp, mut grad) = ([0.0], vec![0.0; dim]);
 //! f.call(&theta, &mut [&mut lp, &mut grad])?;
