@@ -81,7 +81,11 @@ fn rl_pos_neg() -> DataSet {
     let mut rows = Vec::new();
     for _ in 0..trials {
         let a = categorical(&mut rng, &[beta * q[0], beta * q[1]]);
-        let r = if bernoulli(&mut rng, p_reward[a]) { 1.0 } else { 0.0 };
+        let r = if bernoulli(&mut rng, p_reward[a]) {
+            1.0
+        } else {
+            0.0
+        };
         let delta = r - q[a];
         q[a] += if delta > 0.0 { alpha_pos } else { alpha_neg } * delta;
         rows.push(vec![a.to_string(), format!("{r}")]);
@@ -113,8 +117,16 @@ fn bandit4arm() -> DataSet {
     for _ in 0..trials {
         let logits: Vec<f64> = (0..4).map(|k| qr[k] + qp[k]).collect();
         let c = categorical(&mut rng, &logits);
-        let gain = if bernoulli(&mut rng, p_gain[c]) { 1.0 } else { 0.0 };
-        let loss = if bernoulli(&mut rng, p_loss[c]) { -1.0 } else { 0.0 };
+        let gain = if bernoulli(&mut rng, p_gain[c]) {
+            1.0
+        } else {
+            0.0
+        };
+        let loss = if bernoulli(&mut rng, p_loss[c]) {
+            -1.0
+        } else {
+            0.0
+        };
         let (old_r, old_p) = (qr[c], qp[c]);
         for k in 0..4 {
             qr[k] *= 1.0 - arew;
@@ -161,7 +173,11 @@ fn prl_fictitious() -> DataSet {
         let better = (t / 40) % 2;
         let c = categorical(&mut rng, &[beta * ev[0], beta * ev[1]]);
         let p_win = if c == better { 0.8 } else { 0.2 };
-        let o: f64 = if bernoulli(&mut rng, p_win) { 1.0 } else { -1.0 };
+        let o: f64 = if bernoulli(&mut rng, p_win) {
+            1.0
+        } else {
+            -1.0
+        };
         let u = 1 - c;
         ev[c] += eta * (o - ev[c]);
         ev[u] += eta * (-o - ev[u]);
@@ -186,10 +202,18 @@ fn choice_kernel() -> DataSet {
     let mut k = [0.0, 0.0];
     let mut rows = Vec::new();
     for t in 0..trials {
-        let p_reward = if (t / 100) % 2 == 0 { [0.25, 0.75] } else { [0.75, 0.25] };
+        let p_reward = if (t / 100) % 2 == 0 {
+            [0.25, 0.75]
+        } else {
+            [0.75, 0.25]
+        };
         let logits = [beta * q[0] + beta_c * k[0], beta * q[1] + beta_c * k[1]];
         let a = categorical(&mut rng, &logits);
-        let r = if bernoulli(&mut rng, p_reward[a]) { 1.0 } else { 0.0 };
+        let r = if bernoulli(&mut rng, p_reward[a]) {
+            1.0
+        } else {
+            0.0
+        };
         q[a] += alpha * (r - q[a]);
         for kernel in k.iter_mut() {
             *kernel *= 1.0 - alpha_c;
@@ -222,7 +246,11 @@ fn tutorial() -> DataSet {
     let mut rows = Vec::new();
     for t in 0..trials {
         let a = categorical(&mut rng, &[beta * q[0], beta * q[1]]);
-        let r = if bernoulli(&mut rng, p_reward[a]) { 1.0 } else { 0.0 };
+        let r = if bernoulli(&mut rng, p_reward[a]) {
+            1.0
+        } else {
+            0.0
+        };
         q[a] += alpha * (r - q[a]);
         rows.push(vec![(t + 1).to_string(), a.to_string(), format!("{r}")]);
     }
@@ -230,7 +258,10 @@ fn tutorial() -> DataSet {
         model: "tutorial",
         file: "tutorial.csv".into(),
         text: csv(&["trial", "action", "reward"], &rows),
-        truth: vec![("alpha", Value::Scalar(alpha)), ("beta", Value::Scalar(beta))],
+        truth: vec![
+            ("alpha", Value::Scalar(alpha)),
+            ("beta", Value::Scalar(beta)),
+        ],
     }
 }
 
@@ -267,7 +298,10 @@ fn logistic_regression() -> DataSet {
         model: "logistic_regression",
         file: "logistic_regression.json".into(),
         text,
-        truth: vec![("alpha", Value::Scalar(alpha)), ("w", Value::Vector(w.to_vec()))],
+        truth: vec![
+            ("alpha", Value::Scalar(alpha)),
+            ("w", Value::Vector(w.to_vec())),
+        ],
     }
 }
 
@@ -293,7 +327,11 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<(), String> {
 }
 
 fn main() {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "models/data".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "models/data".into()),
+    );
     let result = (|| -> Result<(), String> {
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -306,7 +344,11 @@ fn main() {
             tutorial(),
         ] {
             write(&dir, &set.file, &set.text)?;
-            write(&dir, &format!("{}.truth.json", set.model), &truth_json(&set.truth))?;
+            write(
+                &dir,
+                &format!("{}.truth.json", set.model),
+                &truth_json(&set.truth),
+            )?;
         }
         Ok(())
     })();
