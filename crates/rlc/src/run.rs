@@ -191,9 +191,10 @@ pub fn run(
             for (k, x) in stats.iter().enumerate() {
                 s.columns[k].push(*x);
             }
-            let order = s.order.clone();
-            for (k, &i) in order.iter().enumerate() {
-                s.columns[STAT_COLUMNS.len() + k].push(values.get(i).copied().unwrap_or(f64::NAN));
+            let state = &mut *s;
+            for (k, &i) in state.order.iter().enumerate() {
+                state.columns[STAT_COLUMNS.len() + k]
+                    .push(values.get(i).copied().unwrap_or(f64::NAN));
             }
         }
         ChainEvent::Failed { chain, error } => {
