@@ -60,6 +60,7 @@ pub fn gradient(f: &Function) -> Result<Function> {
     let mut ad = Ad {
         values: f.values.clone(),
         ops: vec![Vec::new()],
+        spans: f.spans.clone(),
     };
     let args: Vec<ValueId> = f.body.args.iter().map(|a| ad.fresh(*a)).collect();
     let active: Vec<bool> = (0..args.len()).map(|i| i == theta_index).collect();
@@ -80,6 +81,7 @@ pub fn gradient(f: &Function) -> Result<Function> {
             ops,
             results: vec![results[0], grad],
         },
+        spans: ad.spans,
     })
 }
 
@@ -87,6 +89,9 @@ struct Ad {
     values: Vec<TensorType>,
     /// The op lists being built, innermost region last.
     ops: Vec<Vec<Op>>,
+    /// Source spans: copies of a value, and the adjoint ops of the op that
+    /// defines it, point where the value does.
+    spans: HashMap<ValueId, (usize, usize)>,
 }
 
 /// Where a forward value's renamed copy and its adjoint live.
@@ -115,10 +120,14 @@ impl Ad {
         id
     }
 
-    /// A fresh value with the type of `old`.
+    /// A fresh value with the type (and source span) of `old`.
     fn fresh(&mut self, old: ValueId) -> ValueId {
         let ty = self.ty(old);
-        self.new_value(ty)
+        let new = self.new_value(ty);
+        if let Some(span) = self.spans.get(&old).copied() {
+            self.spans.insert(new, span);
+        }
+        new
     }
 
     fn emit(&mut self, kind: OpKind, args: Vec<ValueId>, types: Vec<TensorType>) -> Vec<ValueId> {
@@ -447,6 +456,17 @@ impl Ad {
     /// Emits the adjoint of `op` (whose forward copy is `fwd`), adding to the
     /// adjoints of its active arguments.
     fn adjoint(&mut self, op: &Op, fwd: &Op, scope: &mut Scope) -> Result<()> {
+        let first_new = self.values.len() as u32;
+        self.adjoint_rule(op, fwd, scope)?;
+        if let Some(span) = op.results.first().and_then(|r| self.spans.get(r)).copied() {
+            for v in first_new..self.values.len() as u32 {
+                self.spans.entry(ValueId(v)).or_insert(span);
+            }
+        }
+        Ok(())
+    }
+
+    fn adjoint_rule(&mut self, op: &Op, fwd: &Op, scope: &mut Scope) -> Result<()> {
         let bar = |i: usize, scope: &Scope| scope.bars.get(&op.results[i]).copied();
         let x = |i: usize| fwd.args[i];
         let y = fwd.results[0];

@@ -15,6 +15,7 @@
 
 pub use rlc_check::model::AxisIndex;
 pub use rlc_check::Dim;
+use std::collections::HashMap;
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -249,6 +250,9 @@ pub struct Function {
     pub values: Vec<TensorType>,
     pub inputs: Vec<Input>,
     pub body: Region,
+    /// The source byte range of the model expression that defines a value,
+    /// where known: run-time errors (an index out of range) point there.
+    pub spans: HashMap<ValueId, (usize, usize)>,
 }
 
 impl Function {
@@ -262,6 +266,7 @@ impl Function {
                 ops: Vec::new(),
                 results: Vec::new(),
             },
+            spans: HashMap::new(),
         }
     }
 

@@ -619,6 +619,17 @@ impl<'m> Lowering<'m> {
     }
 
     fn expr_maybe_value(&mut self, e: &Expr, want_value: bool) -> Result<Option<ValueId>> {
+        let value = self.expr_value(e, want_value)?;
+        if let Some(v) = value {
+            self.func
+                .spans
+                .entry(v)
+                .or_insert((e.span.start, e.span.end));
+        }
+        Ok(value)
+    }
+
+    fn expr_value(&mut self, e: &Expr, want_value: bool) -> Result<Option<ValueId>> {
         // Integer expressions of sizes and literals are constants once sizes are known.
         if let Ok(info) = self.info(e) {
             if let (Some(value), true) = (&info.value, info.ty.is_scalar()) {
@@ -1219,7 +1230,16 @@ impl<'m> Lowering<'m> {
         }
         let logits = call.arg_names.contains(&"logits") || call.arg_names.contains(&"log_rate");
         if d == D::Categorical {
-            return self.categorical(y, a[0], logits, &shape);
+            let first = self.func.values.len() as u32;
+            let lp = self.categorical(y, a[0], logits, &shape)?;
+            // The outcome indexes the categories: its errors point at the distribution.
+            for v in first..self.func.values.len() as u32 {
+                self.func
+                    .spans
+                    .entry(ValueId(v))
+                    .or_insert((dist.span.start, dist.span.end));
+            }
+            return Ok(lp);
         }
         // All other densities are elementwise in the broadcast shape of y.
         let a: Vec<ValueId> = a

@@ -8,7 +8,7 @@ use crate::exit::{ExitCode, Failure};
 use crate::pipeline::Compiled;
 use rlc_check::model::Bound;
 use rlc_ir::interp::{eval, EvalError, Tensor};
-use rlc_ir::{Function, Input};
+use rlc_ir::{Function, Input, ValueId};
 use std::collections::HashMap;
 
 /// Which engine evaluates the compiled functions.
@@ -20,18 +20,28 @@ pub enum Backend {
     Interp,
 }
 
-/// Why an evaluation failed.
+/// Why an evaluation failed, and where in the model, when known.
 #[derive(Debug)]
 pub enum EvalFailure {
     Interp(EvalError),
-    Jit(rlc_jit::RuntimeError),
+    Jit {
+        error: rlc_jit::RuntimeError,
+        location: Option<String>,
+    },
 }
 
 impl std::fmt::Display for EvalFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EvalFailure::Interp(e) => write!(f, "{e}"),
-            EvalFailure::Jit(e) => write!(f, "{e}"),
+            EvalFailure::Jit {
+                error: rlc_jit::RuntimeError::IndexOutOfRange { index, axis, len, .. },
+                location: Some(at),
+            } => write!(
+                f,
+                "at {at}: index {index} is out of range for axis {axis} of length {len} (check the data's values against the model's indexing)"
+            ),
+            EvalFailure::Jit { error, .. } => write!(f, "{error}"),
         }
     }
 }
@@ -41,12 +51,15 @@ enum Evaluator {
     Jit {
         function: rlc_jit::JitFunction,
         outputs: Vec<Vec<f64>>,
+        /// Where each value comes from in the model, for run-time errors.
+        locations: HashMap<ValueId, String>,
     },
     Interp(BoundFunction),
 }
 
 impl Evaluator {
     fn new(
+        compiled: &Compiled,
         function: &Function,
         data: &Data,
         dim: usize,
@@ -71,9 +84,15 @@ impl Evaluator {
                         .into_iter()
                         .map(|n| vec![0.0; n])
                         .collect();
+                    let locations = function
+                        .spans
+                        .iter()
+                        .map(|(v, span)| (*v, compiled.locate(*span)))
+                        .collect();
                     return Ok(Evaluator::Jit {
                         function: jit,
                         outputs,
+                        locations,
                     });
                 }
                 Err(rlc_jit::JitError::Unsupported(what)) => {
@@ -88,12 +107,22 @@ impl Evaluator {
     /// The function's results at `theta`, each flattened.
     fn call(&mut self, theta: &[f64]) -> Result<Vec<&[f64]>, EvalFailure> {
         match self {
-            Evaluator::Jit { function, outputs } => {
+            Evaluator::Jit {
+                function,
+                outputs,
+                locations,
+            } => {
                 let mut slices: Vec<&mut [f64]> =
                     outputs.iter_mut().map(|o| o.as_mut_slice()).collect();
-                function
-                    .call(theta, &mut slices)
-                    .map_err(EvalFailure::Jit)?;
+                function.call(theta, &mut slices).map_err(|error| {
+                    let location = match &error {
+                        rlc_jit::RuntimeError::IndexOutOfRange { result, .. } => {
+                            locations.get(result).cloned()
+                        }
+                        rlc_jit::RuntimeError::Length { .. } => None,
+                    };
+                    EvalFailure::Jit { error, location }
+                })?;
                 Ok(outputs.iter().map(|o| o.as_slice()).collect())
             }
             Evaluator::Interp(bound) => {
@@ -244,8 +273,8 @@ impl Density {
             .collect();
         Ok(Density {
             outs,
-            gradient: Evaluator::new(&compiled.gradient, data, dim, backend)?,
-            generated: Evaluator::new(&compiled.ir.generated, data, dim, backend)?,
+            gradient: Evaluator::new(compiled, &compiled.gradient, data, dim, backend)?,
+            generated: Evaluator::new(compiled, &compiled.ir.generated, data, dim, backend)?,
             dim,
             coordinates,
             params,

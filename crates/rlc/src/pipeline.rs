@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 /// A model compiled down to its gradient function.
 pub struct Compiled {
+    /// The model's file name and text, for locating run-time errors.
+    pub name: String,
+    pub source: String,
     pub model: Model,
     pub ir: ModelIr,
     pub gradient: Function,
@@ -95,6 +98,8 @@ pub fn compile(source: &str, name: &str, color: bool) -> Result<Compiled, Failur
         }
     }
     Ok(Compiled {
+        name: name.to_string(),
+        source: source.to_string(),
         model,
         ir,
         gradient,
@@ -102,4 +107,17 @@ pub fn compile(source: &str, name: &str, color: bool) -> Result<Compiled, Failur
         lowering,
         autodiff,
     })
+}
+
+impl Compiled {
+    /// `file:line:column (`source text`)` for a byte range of the model.
+    pub fn locate(&self, span: (usize, usize)) -> String {
+        let start = span.0.min(self.source.len());
+        let before = self.source.get(..start).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let text = self.source.get(span.0..span.1).unwrap_or("").trim();
+        let text: String = text.chars().take(60).collect();
+        format!("{}:{line}:{column} (`{text}`)", self.name)
+    }
 }

@@ -363,3 +363,40 @@ fn a_density_that_is_never_finite_is_a_sampling_failure_with_a_reason() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An index the checker could not prove in range, given data that puts it
+/// out of range, is a clean error that points into the model, not a crash.
+#[test]
+fn an_out_of_range_data_index_names_its_place_in_the_model() {
+    let dir = temp_dir("index");
+    let model = dir.join("index.rlm");
+    std::fs::write(
+        &model,
+        "size T\nsize K\ndata k: int[T]\nparam w: real[K] ~ Normal(0, 1)\ntarget += sum(w[k])\n",
+    )
+    .expect("write");
+    let data = dir.join("index.json");
+    std::fs::write(&data, r#"{"T": 2, "K": 3, "k": [1, 5]}"#).expect("write");
+    for backend in ["jit", "interp"] {
+        let out = rlc()
+            .args(["logp", "--backend", backend, "--unconstrained", "0,0,0"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .expect("rlc runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{backend}: {stderr}");
+        assert!(
+            stderr.contains('5') && stderr.contains("out of"),
+            "{backend}: {stderr}"
+        );
+        if backend == "jit" {
+            assert!(
+                stderr.contains("index.rlm:5:15") && stderr.contains("w[k]"),
+                "{stderr}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
