@@ -185,16 +185,14 @@ impl Checker {
         let scope_len = self.scopes.len();
         if let Some(previous) = self.scopes.last().and_then(|s| s.get(&name.name)) {
             let previous = self.symbols[previous.0 as usize].span;
-            // Redefinition in one scope is an error; an inner scope may shadow.
+            // Redefinition in one scope is an error.
             self.error(CheckError::Duplicate {
                 span: name.span,
                 name: name.name.clone(),
                 previous,
             });
-        } else if scope_len > 1 && self.scopes[0].contains_key(&name.name) {
-            // Shadowing a declaration (data, parameter) hides a model-level
-            // name; allowed, like Rust's `let`, and visible in `--emit shapes`.
         }
+        // A name in an inner scope may shadow an outer one, as Rust's `let` does.
         self.symbols.push(Symbol {
             name: name.name.clone(),
             kind,
