@@ -1,7 +1,19 @@
-//! The model library (`models/`) end to end: every `models/<stem>.rlm` that has a
-//! `models/data/<stem>.truth.json` (the parameters `crates/simulate` simulated its data
-//! with) is fitted with `rlc run` to `models/data/<stem>.csv` (or `.json`), with a short
-//! run (2 chains × 300 warmup + 300 draws). The test checks that
+//! The model library (`models/`) end to end: every truth file
+//! `models/data/<name>.truth.json` (the parameters `crates/simulate` simulated a data set
+//! with) names a model and a data set, which are fitted with `rlc run`, with a short run
+//! (2 chains × 300 warmup + 300 draws). A truth file is either
+//!
+//! * a plain object of true values (`{"alpha": 0.3, "w": [1.0, -0.7]}`): the model is
+//!   `models/<name>.rlm` (a truth file without such a model is skipped) and the data are
+//!   `models/data/<name>.csv` (or `.json`); or
+//! * an object with a `params` key, for data simulated from a model that already has
+//!   a data file of its own stem: `{"model": "rl_single.rlm", "data": "rl_single_sim.csv",
+//!   "params": {...}}`, with `model` relative to `models/` and `data` to `models/data/`.
+//!   Optional keys: `warmup` (warmup iterations instead of 300, for a model that adapts
+//!   slowly) and `unchecked` (true values recorded for reference only, such as group
+//!   scales too weakly identified by a small simulated group to be checked).
+//!
+//! The test checks that
 //!
 //! * the run succeeds and the data file loads without a note or a warning (apart from
 //!   the note that lists columns no declaration reads);
@@ -57,13 +69,65 @@ fn parse_summary(stdout: &str) -> HashMap<String, Row> {
     rows
 }
 
+/// One truth file: the model and data paths (relative to the workspace), the warmup,
+/// and the true values to check.
+struct Truth {
+    /// The truth file's stem, naming the check in messages.
+    name: String,
+    model: String,
+    data: String,
+    warmup: u64,
+    values: Vec<(String, f64)>,
+}
+
+/// Reads `models/data/<name>.truth.json`; `None` for a plain truth file whose
+/// `models/<name>.rlm` does not exist (a data set kept for the documentation).
+fn read_truth(root: &Path, name: &str) -> Option<Truth> {
+    let path = root.join(format!("models/data/{name}.truth.json"));
+    let text = std::fs::read_to_string(&path).expect("truth file");
+    let value: Value = serde_json::from_str(&text).expect("truth file is JSON");
+    let object = value.as_object().expect("truth file is an object");
+    if let Some(params) = object.get("params") {
+        let key = |k: &str| {
+            object
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("{name}.truth.json: no \"{k}\" string"))
+        };
+        return Some(Truth {
+            name: name.to_string(),
+            model: format!("models/{}", key("model")),
+            data: format!("models/data/{}", key("data")),
+            warmup: object.get("warmup").map_or(300, |w| {
+                w.as_u64()
+                    .unwrap_or_else(|| panic!("{name}.truth.json: warmup is not a count"))
+            }),
+            values: truth_values(params),
+        });
+    }
+    let model = format!("models/{name}.rlm");
+    if !root.join(&model).exists() {
+        return None;
+    }
+    let data = ["csv", "json"]
+        .iter()
+        .map(|ext| format!("models/data/{name}.{ext}"))
+        .find(|p| root.join(p).exists())
+        .unwrap_or_else(|| panic!("{name}: no models/data/{name}.csv or .json"));
+    Some(Truth {
+        name: name.to_string(),
+        model,
+        data,
+        warmup: 300,
+        values: truth_values(&value),
+    })
+}
+
 /// The true values by summary-table name: a scalar `beta` is `beta`, a vector `w` is
 /// `w.1`, `w.2`, … (CmdStan's 1-based names).
-fn truth(path: &Path) -> Vec<(String, f64)> {
-    let text = std::fs::read_to_string(path).expect("truth file");
-    let value: Value = serde_json::from_str(&text).expect("truth file is JSON");
+fn truth_values(value: &Value) -> Vec<(String, f64)> {
     let mut out = Vec::new();
-    for (name, v) in value.as_object().expect("truth file is an object") {
+    for (name, v) in value.as_object().expect("true values are an object") {
         match v {
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
@@ -77,19 +141,20 @@ fn truth(path: &Path) -> Vec<(String, f64)> {
 }
 
 /// Fits one model; returns a description of what went wrong, if anything.
-fn check_model(stem: &str) -> Result<String, String> {
+fn check_model(truth: &Truth) -> Result<String, String> {
     let root = workspace();
-    let data = ["csv", "json"]
-        .iter()
-        .map(|ext| format!("models/data/{stem}.{ext}"))
-        .find(|p| root.join(p).exists())
-        .ok_or_else(|| format!("{stem}: no models/data/{stem}.csv or .json"))?;
+    let stem = truth.name.as_str();
+    for path in [&truth.model, &truth.data] {
+        if !root.join(path).exists() {
+            return Err(format!("{stem}: {path} does not exist"));
+        }
+    }
     let out_dir = std::env::temp_dir().join(format!("rlc-models-{stem}-{}", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .args(["run", &format!("models/{stem}.rlm"), "--data", &data])
-        .args([
-            "--chains", "2", "--warmup", "300", "--draws", "300", "--seed", "1",
-        ])
+        .args(["run", &truth.model, "--data", &truth.data])
+        .args(["--chains", "2", "--warmup"])
+        .arg(truth.warmup.to_string())
+        .args(["--draws", "300", "--seed", "1"])
         .arg("--quiet")
         .arg("--output-dir")
         .arg(&out_dir)
@@ -115,12 +180,12 @@ fn check_model(stem: &str) -> Result<String, String> {
         }
     }
     let table = parse_summary(&stdout);
-    let truth = truth(&root.join(format!("models/data/{stem}.truth.json")));
+    let truth = &truth.values;
     assert!(!truth.is_empty(), "{stem}: empty truth file");
     let mut inside = 0;
     let mut report = String::new();
     let mut problems = Vec::new();
-    for (name, true_value) in &truth {
+    for (name, true_value) in truth {
         let Some(row) = table.get(name) else {
             return Err(format!("{stem}: {name} is not in the summary:\n{stdout}"));
         };
@@ -169,24 +234,30 @@ fn check_model(stem: &str) -> Result<String, String> {
 #[test]
 fn every_model_recovers_its_true_parameters() {
     let root = workspace();
-    let mut stems: Vec<String> = std::fs::read_dir(root.join("models"))
-        .expect("models/")
+    let mut names: Vec<String> = std::fs::read_dir(root.join("models/data"))
+        .expect("models/data/")
         .filter_map(|e| {
-            let path = e.ok()?.path();
-            (path.extension()? == "rlm").then(|| path.file_stem()?.to_str().map(str::to_string))?
+            let file = e.ok()?.file_name();
+            file.to_str()?
+                .strip_suffix(".truth.json")
+                .map(str::to_string)
         })
-        .filter(|stem| root.join(format!("models/data/{stem}.truth.json")).exists())
         .collect();
-    stems.sort();
+    names.sort();
+    let truths: Vec<Truth> = names
+        .iter()
+        .filter_map(|name| read_truth(&root, name))
+        .collect();
+    let checked: Vec<&str> = truths.iter().map(|t| t.name.as_str()).collect();
     assert!(
-        stems.len() >= 5,
-        "expected at least five models with a truth file, found {stems:?}"
+        truths.len() >= 5,
+        "expected at least five models with a truth file, found {checked:?}"
     );
     // The models are independent: fit them on parallel threads.
     let results: Vec<Result<String, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = stems
+        let handles: Vec<_> = truths
             .iter()
-            .map(|stem| scope.spawn(move || check_model(stem)))
+            .map(|truth| scope.spawn(move || check_model(truth)))
             .collect();
         handles
             .into_iter()

@@ -7,7 +7,11 @@
 //!
 //! For each model `models/<name>.rlm` it writes the data (`<name>.csv`, or `<name>.json`
 //! when a variable is a matrix) and `<name>.truth.json`, the parameter values the data
-//! were simulated with. `crates/rlc/tests/models.rs` fits each model to its data and
+//! were simulated with. A model whose data file of its own stem is not simulated (the
+//! example data sets `rl_single.csv` and `rl_hier.csv`) gets `<name>_sim.csv` and a
+//! `<name>_sim.truth.json` that names the model and the data file. Each data set draws
+//! from its own random stream, so adding one leaves the others unchanged.
+//! `crates/rlc/tests/models.rs` fits each model to its data and
 //! checks that the posterior recovers those values. The simulators follow the models'
 //! generative stories line by line; each model's header comment gives the paper.
 
@@ -28,10 +32,25 @@ enum Value {
 
 /// One simulated data set: the file's name and text, and the true parameters.
 struct DataSet {
+    /// The truth file's stem (`<model>.truth.json`); also the model's stem unless
+    /// `fit` names the model.
     model: &'static str,
     file: String,
     text: String,
     truth: Vec<(&'static str, Value)>,
+    /// For a data set of a model that already has a `<stem>` data file: the model file
+    /// (`rl_single.rlm`), recorded in the truth file with the data file's name, and
+    /// what the recovery test needs to know about the fit.
+    fit: Option<Fit>,
+}
+
+/// The extra keys of a truth file that names its model and data.
+struct Fit {
+    model: &'static str,
+    /// Warmup iterations the recovery test should use instead of its default.
+    warmup: Option<u32>,
+    /// True values recorded for reference but not checked by the recovery test.
+    unchecked: Vec<(&'static str, Value)>,
 }
 
 fn rng_for(stream: u64) -> ChaCha8Rng {
@@ -91,6 +110,7 @@ fn rl_pos_neg() -> DataSet {
         rows.push(vec![a.to_string(), format!("{r}")]);
     }
     DataSet {
+        fit: None,
         model: "rl_pos_neg",
         file: "rl_pos_neg.csv".into(),
         text: csv(&["action", "reward"], &rows),
@@ -148,6 +168,7 @@ fn bandit4arm() -> DataSet {
         }
     }
     DataSet {
+        fit: None,
         model: "bandit4arm",
         file: "bandit4arm.csv".into(),
         text: csv(&["choice", "gain", "loss"], &rows),
@@ -184,6 +205,7 @@ fn prl_fictitious() -> DataSet {
         rows.push(vec![c.to_string(), format!("{o}")]);
     }
     DataSet {
+        fit: None,
         model: "prl_fictitious",
         file: "prl_fictitious.csv".into(),
         text: csv(&["choice", "outcome"], &rows),
@@ -222,6 +244,7 @@ fn choice_kernel() -> DataSet {
         rows.push(vec![a.to_string(), format!("{r}")]);
     }
     DataSet {
+        fit: None,
         model: "choice_kernel",
         file: "choice_kernel.csv".into(),
         text: csv(&["action", "reward"], &rows),
@@ -255,6 +278,7 @@ fn tutorial() -> DataSet {
         rows.push(vec![(t + 1).to_string(), a.to_string(), format!("{r}")]);
     }
     DataSet {
+        fit: None,
         model: "tutorial",
         file: "tutorial.csv".into(),
         text: csv(&["trial", "action", "reward"], &rows),
@@ -262,6 +286,121 @@ fn tutorial() -> DataSet {
             ("alpha", Value::Scalar(alpha)),
             ("beta", Value::Scalar(beta)),
         ],
+    }
+}
+
+/// Plain Q-learning (models/rl_single.rlm) with alpha = 0.35 and beta = 4 on 200 trials
+/// of a two-armed bandit that pays 1 with probabilities 0.2 and 0.8, swapped every 50
+/// trials. `rl_single.csv` is the PyMC notebook's data set, without known true
+/// values, so these data are `rl_single_sim.csv`.
+fn rl_single_sim() -> DataSet {
+    let (alpha, beta) = (0.35, 4.0);
+    let trials = 200;
+    let mut rng = rng_for(7);
+    let mut q = [0.5, 0.5];
+    let mut rows = Vec::new();
+    for t in 0..trials {
+        let p_reward = if (t / 50) % 2 == 0 {
+            [0.2, 0.8]
+        } else {
+            [0.8, 0.2]
+        };
+        let a = categorical(&mut rng, &[beta * q[0], beta * q[1]]);
+        let r = if bernoulli(&mut rng, p_reward[a]) {
+            1.0
+        } else {
+            0.0
+        };
+        q[a] += alpha * (r - q[a]);
+        rows.push(vec![(t + 1).to_string(), a.to_string(), format!("{r}")]);
+    }
+    DataSet {
+        model: "rl_single_sim",
+        file: "rl_single_sim.csv".into(),
+        text: csv(&["trial", "action", "reward"], &rows),
+        truth: vec![
+            ("alpha", Value::Scalar(alpha)),
+            ("beta", Value::Scalar(beta)),
+        ],
+        fit: Some(Fit {
+            model: "rl_single.rlm",
+            warmup: None,
+            unchecked: Vec::new(),
+        }),
+    }
+}
+
+/// Stan's `Phi_approx`: the logistic approximation of the normal CDF.
+fn phi_approx(x: f64) -> f64 {
+    1.0 / (1.0 + (-(0.07056 * x * x * x + 1.5976 * x)).exp())
+}
+
+/// Hierarchical Q-learning on a two-armed bandit (models/rl_hier.rlm, hBayesDM's
+/// bandit2arm_delta) in long format: 8 subjects × 80 trials, except subject 5 with 50
+/// (ragged groups); about 4% of the responses are missed (empty choice and outcome
+/// cells). Arm 1 pays +1 with probability 0.7 (else -1), arm 2 with 0.3. The subjects'
+/// learning rates A and inverse temperatures tau follow the model's non-centred
+/// parameterisation from the group-level mu_pr and sigma. `rl_hier.csv` is the
+/// hBayesDM example data set, without known true values, so these data are
+/// `rl_hier_sim.csv`.
+fn rl_hier_sim() -> DataSet {
+    let mu_pr = [-0.3, -0.5];
+    let sigma = [0.2, 0.2];
+    let subjects = 8;
+    let p_win = [0.7, 0.3];
+    let mut rng = rng_for(8);
+    let (mut a_true, mut tau_true) = (Vec::new(), Vec::new());
+    let mut rows = Vec::new();
+    for s in 0..subjects {
+        let a_pr: f64 = rng.sample(StandardNormal);
+        let tau_pr: f64 = rng.sample(StandardNormal);
+        let a_s = phi_approx(mu_pr[0] + sigma[0] * a_pr);
+        let tau_s = phi_approx(mu_pr[1] + sigma[1] * tau_pr) * 5.0;
+        // Rounded so that the truth file is readable; the data follow the rounded values.
+        let a_s = (a_s * 1000.0).round() / 1000.0;
+        let tau_s = (tau_s * 1000.0).round() / 1000.0;
+        a_true.push(a_s);
+        tau_true.push(tau_s);
+        let trials = if s == 4 { 50 } else { 80 };
+        let mut ev = [0.0, 0.0];
+        for t in 0..trials {
+            let missed = bernoulli(&mut rng, 0.04);
+            let k = categorical(&mut rng, &[tau_s * ev[0], tau_s * ev[1]]);
+            let o: f64 = if bernoulli(&mut rng, p_win[k]) {
+                1.0
+            } else {
+                -1.0
+            };
+            let (choice, outcome) = if missed {
+                (String::new(), String::new())
+            } else {
+                ev[k] += a_s * (o - ev[k]);
+                ((k + 1).to_string(), format!("{o:?}"))
+            };
+            rows.push(vec![
+                (s + 1).to_string(),
+                (t + 1).to_string(),
+                choice,
+                outcome,
+            ]);
+        }
+    }
+    DataSet {
+        model: "rl_hier_sim",
+        file: "rl_hier_sim.csv".into(),
+        text: csv(&["subjID", "trial", "choice", "outcome"], &rows),
+        truth: vec![
+            ("mu_pr", Value::Vector(mu_pr.to_vec())),
+            ("A", Value::Vector(a_true)),
+            ("tau", Value::Vector(tau_true)),
+        ],
+        // With 8 subjects the group sds are weakly identified (their posterior is
+        // mostly the HalfNormal(0.2) prior), so the test does not check them.
+        fit: Some(Fit {
+            model: "rl_hier.rlm",
+            warmup: Some(500),
+            unchecked: vec![("sigma", Value::Vector(sigma.to_vec()))],
+        }),
     }
 }
 
@@ -295,6 +434,7 @@ fn logistic_regression() -> DataSet {
     let ys: Vec<String> = y.iter().map(|v| v.to_string()).collect();
     let _ = writeln!(text, "  ],\n  \"y\": [{}]\n}}", ys.join(", "));
     DataSet {
+        fit: None,
         model: "logistic_regression",
         file: "logistic_regression.json".into(),
         text,
@@ -305,17 +445,44 @@ fn logistic_regression() -> DataSet {
     }
 }
 
-fn truth_json(truth: &[(&str, Value)]) -> String {
+/// A JSON object of true values, its entries indented by `indent` spaces.
+fn values_json(truth: &[(&str, Value)], indent: usize) -> String {
+    let pad = " ".repeat(indent);
     let entries: Vec<String> = truth
         .iter()
         .map(|(name, value)| match value {
-            Value::Scalar(v) => format!("  \"{name}\": {v:?}"),
+            Value::Scalar(v) => format!("{pad}  \"{name}\": {v:?}"),
             Value::Vector(vs) => {
                 let cells: Vec<String> = vs.iter().map(|v| format!("{v:?}")).collect();
-                format!("  \"{name}\": [{}]", cells.join(", "))
+                format!("{pad}  \"{name}\": [{}]", cells.join(", "))
             }
         })
         .collect();
+    format!("{{\n{}\n{pad}}}", entries.join(",\n"))
+}
+
+/// The truth file: the true values alone (for `models/<model>.rlm` fitted to the data
+/// file of the same stem), or, when the data set names its model, an object with the
+/// model, the data file, the checked values (`params`), the unchecked ones and the
+/// warmup override.
+fn truth_json(set: &DataSet) -> String {
+    let Some(fit) = &set.fit else {
+        return format!("{}\n", values_json(&set.truth, 0));
+    };
+    let mut entries = vec![
+        format!("  \"model\": \"{}\"", fit.model),
+        format!("  \"data\": \"{}\"", set.file),
+    ];
+    if let Some(warmup) = fit.warmup {
+        entries.push(format!("  \"warmup\": {warmup}"));
+    }
+    entries.push(format!("  \"params\": {}", values_json(&set.truth, 2)));
+    if !fit.unchecked.is_empty() {
+        entries.push(format!(
+            "  \"unchecked\": {}",
+            values_json(&fit.unchecked, 2)
+        ));
+    }
     format!("{{\n{}\n}}\n", entries.join(",\n"))
 }
 
@@ -342,12 +509,14 @@ fn main() {
             choice_kernel(),
             logistic_regression(),
             tutorial(),
+            rl_single_sim(),
+            rl_hier_sim(),
         ] {
             write(&dir, &set.file, &set.text)?;
             write(
                 &dir,
                 &format!("{}.truth.json", set.model),
-                &truth_json(&set.truth),
+                &truth_json(&set),
             )?;
         }
         Ok(())
