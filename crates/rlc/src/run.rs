@@ -252,6 +252,12 @@ pub fn run(
     for f in &failures {
         eprintln!("error: {f}");
     }
+    if chains.is_empty() && interrupted {
+        return Err(Failure::new(
+            ExitCode::Interrupted,
+            "interrupted during warmup: no draws were made",
+        ));
+    }
     if chains.is_empty() {
         return Err(Failure::new(
             ExitCode::SamplingFailure,
@@ -277,17 +283,19 @@ pub fn run(
         println!("warning: {w}");
     }
     println!(
-        "{} chains × {} draws in {:.2} s ({} gradient evaluations); draws written to {}",
+        "{} chains × {} draws in {:.2} s ({} gradient evaluations, seed {}); draws written to {}",
         draws.chains.len(),
         shortest,
         elapsed.as_secs_f64(),
         grad_evals,
+        options.seed,
         options.output_dir.display()
     );
     if interrupted {
-        println!(
-            "interrupted: the chains were stopped early; the files hold the draws made so far"
-        );
+        return Err(Failure::new(
+            ExitCode::Interrupted,
+            "interrupted: the chains were stopped early; the files hold the draws made so far",
+        ));
     }
     if !failures.is_empty() && draws.chains.len() < options.chains {
         return Err(Failure::new(

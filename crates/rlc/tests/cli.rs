@@ -400,3 +400,51 @@ fn an_out_of_range_data_index_names_its_place_in_the_model() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Ctrl-C (SIGINT) stops the chains; the files keep what was written, with
+/// their header, and rlc exits with 130.
+#[test]
+fn an_interrupted_run_keeps_its_files_and_exits_130() {
+    let dir = temp_dir("interrupt");
+    let mut child = rlc()
+        .args([
+            "run",
+            "models/rl_hier.rlm",
+            "--data",
+            "models/data/rl_hier.csv",
+            "--seed",
+            "3",
+            "--quiet",
+            "--output-dir",
+        ])
+        .arg(&dir)
+        .current_dir(workspace())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rlc starts");
+    // Wait until the chains have started writing, then interrupt.
+    let first = dir.join("rl_hier_1.csv");
+    for _ in 0..200 {
+        if std::fs::read_to_string(&first).is_ok_and(|t| t.contains("lp__")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("rlc ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let text = std::fs::read_to_string(&first).expect("file kept");
+    assert!(
+        text.contains("lp__,accept_stat__") && text.contains("Elapsed Time"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
