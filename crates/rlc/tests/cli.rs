@@ -406,7 +406,7 @@ fn an_out_of_range_data_index_names_its_place_in_the_model() {
 #[test]
 fn an_interrupted_run_keeps_its_files_and_exits_130() {
     let dir = temp_dir("interrupt");
-    let mut child = rlc()
+    let child = rlc()
         .args([
             "run",
             "models/rl_hier.rlm",
