@@ -935,12 +935,8 @@ impl Ad {
         let active_carries: Vec<usize> = (0..carries)
             .filter(|j| scope.active.contains(&op.results[*j]))
             .collect();
-        let active_seqs: Vec<usize> = (0..sequences)
-            .filter(|s| scope.active.contains(&op.args[carries + s]))
-            .collect();
-        let active_caps: Vec<usize> = (0..captures)
-            .filter(|k| scope.active.contains(&op.args[carries + sequences + k]))
-            .collect();
+        let active_seqs = active_positions(&op.args[carries..carries + sequences], scope);
+        let active_caps = active_positions(&op.args[carries + sequences..], scope);
         let ys_with_bars: Vec<usize> = (0..n_ys)
             .filter(|y| scope.bars.contains_key(&op.results[carries + y]))
             .collect();
@@ -1054,20 +1050,24 @@ impl Ad {
         Ok(())
     }
 
-    fn for_adjoint(&mut self, op: &Op, fwd: &Op, body: &Region, scope: &mut Scope) -> Result<()> {
-        let captures = &op.args[2..];
-        let active_caps: Vec<usize> = (0..captures.len())
-            .filter(|k| scope.active.contains(&captures[*k]))
-            .collect();
-        if active_caps.is_empty() {
-            return Ok(());
-        }
-        let result_bars: Vec<ValueId> = (0..op.results.len())
+    /// The adjoint of each result of `op` (zeros where it has none), for
+    /// an adjoint loop or branch that takes them all as captures.
+    fn result_bars_or_zeros(&mut self, op: &Op, fwd: &Op, scope: &Scope) -> Vec<ValueId> {
+        (0..op.results.len())
             .map(|i| match scope.bars.get(&op.results[i]) {
                 Some(b) => *b,
                 None => self.zeros(fwd.results[i]),
             })
-            .collect::<Vec<_>>();
+            .collect()
+    }
+
+    fn for_adjoint(&mut self, op: &Op, fwd: &Op, body: &Region, scope: &mut Scope) -> Result<()> {
+        let captures = &op.args[2..];
+        let active_caps = active_positions(captures, scope);
+        if active_caps.is_empty() {
+            return Ok(());
+        }
+        let result_bars = self.result_bars_or_zeros(op, fwd, scope);
         let caps: Vec<ValueId> = fwd.args[2..].to_vec();
         let mut arg_types = vec![TensorType::scalar(Elem::Int)];
         arg_types.extend(caps.iter().map(|c| self.ty(*c)));
@@ -1110,18 +1110,11 @@ impl Ad {
         scope: &mut Scope,
     ) -> Result<()> {
         let captures = &op.args[1..];
-        let active_caps: Vec<usize> = (0..captures.len())
-            .filter(|k| scope.active.contains(&captures[*k]))
-            .collect();
+        let active_caps = active_positions(captures, scope);
         if active_caps.is_empty() {
             return Ok(());
         }
-        let result_bars: Vec<ValueId> = (0..op.results.len())
-            .map(|i| match scope.bars.get(&op.results[i]) {
-                Some(b) => *b,
-                None => self.zeros(fwd.results[i]),
-            })
-            .collect();
+        let result_bars = self.result_bars_or_zeros(op, fwd, scope);
         let caps: Vec<ValueId> = fwd.args[1..].to_vec();
         let n_caps = caps.len();
         let flags: Vec<bool> = (0..n_caps).map(|k| active_caps.contains(&k)).collect();
@@ -1166,6 +1159,13 @@ impl Ad {
         }
         Ok(())
     }
+}
+
+/// The positions in `values` of the active ones.
+fn active_positions(values: &[ValueId], scope: &Scope) -> Vec<usize> {
+    (0..values.len())
+        .filter(|k| scope.active.contains(&values[*k]))
+        .collect()
 }
 
 /// Which results of `region` are active given which args are.
