@@ -47,6 +47,7 @@ impl std::fmt::Display for EvalFailure {
 }
 
 /// A compiled function bound to its data, on one backend.
+#[derive(Clone)]
 enum Evaluator {
     Jit {
         function: rlc_jit::JitFunction,
@@ -135,6 +136,7 @@ impl Evaluator {
 }
 
 /// One compiled function with its inputs filled in, except theta.
+#[derive(Clone)]
 pub struct BoundFunction {
     last: Vec<Tensor>,
     function: Function,
@@ -184,6 +186,7 @@ impl BoundFunction {
 
 /// A parameter's name and concrete shape, and its bounds when they are
 /// constants (`None` where a bound is an expression of other values).
+#[derive(Clone)]
 pub struct ParamShape {
     pub name: String,
     pub shape: Vec<usize>,
@@ -191,6 +194,9 @@ pub struct ParamShape {
 }
 
 /// The model's density and generated quantities on one data set.
+/// Cloning shares the compiled code and copies the work buffers, so each
+/// chain gets its own without compiling again.
+#[derive(Clone)]
 pub struct Density {
     gradient: Evaluator,
     generated: Evaluator,

@@ -113,7 +113,7 @@ pub fn run(
         bar.set_message("warmup");
         states.push(Mutex::new(ChainState {
             writer,
-            generated: make_density()?,
+            generated: probe.clone(),
             columns: vec![
                 Vec::with_capacity(options.draws);
                 STAT_COLUMNS.len() + value_names.len()
@@ -123,7 +123,7 @@ pub fn run(
             bar,
             divergences: 0,
         }));
-        densities.push(Mutex::new(Some(SamplerDensity(make_density()?))));
+        densities.push(Mutex::new(Some(SamplerDensity(probe.clone()))));
     }
     let stop = Arc::new(AtomicBool::new(false));
     {
