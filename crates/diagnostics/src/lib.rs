@@ -325,7 +325,7 @@ pub fn median(values: &[f64]) -> f64 {
         0 => f64::NAN,
         // numpy's `median` averages the middle pair as `(a + b) / 2`, which can differ in
         // the last bit from interpolating; the folded R-hat depends on which values tie.
-        _ if n % 2 == 0 => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        _ if n.is_multiple_of(2) => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
         _ => sorted[n / 2],
     }
 }
