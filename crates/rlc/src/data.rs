@@ -170,25 +170,29 @@ fn check_size_ranges(
     Ok(())
 }
 
-/// The data tensors in the order a function's inputs name them (after theta).
-pub fn inputs(function: &Function, data: &Data) -> Result<Vec<(usize, Tensor)>, Failure> {
-    let mut out = Vec::new();
-    for (i, input) in function.inputs.iter().enumerate() {
-        if let Input::Data(name) = input {
-            let array = data.loaded.value(name).ok_or_else(|| {
-                Failure::new(
-                    ExitCode::InternalError,
-                    format!("internal error: data `{name}` was not loaded"),
-                )
-            })?;
-            out.push((
-                i,
-                Tensor {
+/// One tensor per input of `function`: the data arrays it names, and for
+/// theta a zero vector of length `dim` (filled in at each call).
+pub fn inputs(function: &Function, data: &Data, dim: usize) -> Result<Vec<Tensor>, Failure> {
+    function
+        .inputs
+        .iter()
+        .map(|input| match input {
+            Input::Theta => Ok(Tensor {
+                shape: vec![dim],
+                data: vec![0.0; dim],
+            }),
+            Input::Data(name) => {
+                let array = data.loaded.value(name).ok_or_else(|| {
+                    Failure::new(
+                        ExitCode::InternalError,
+                        format!("internal error: data `{name}` was not loaded"),
+                    )
+                })?;
+                Ok(Tensor {
                     shape: array.shape.clone(),
                     data: array.values.clone(),
-                },
-            ));
-        }
-    }
-    Ok(out)
+                })
+            }
+        })
+        .collect()
 }

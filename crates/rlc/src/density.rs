@@ -67,17 +67,7 @@ impl Evaluator {
         backend: Backend,
     ) -> Result<Evaluator, Failure> {
         if backend == Backend::Jit {
-            let mut tensors: Vec<Tensor> = function
-                .inputs
-                .iter()
-                .map(|_| Tensor {
-                    shape: vec![],
-                    data: vec![],
-                })
-                .collect();
-            for (i, t) in data::inputs(function, data)? {
-                tensors[i] = t;
-            }
+            let tensors = data::inputs(function, data, dim)?;
             match rlc_jit::JitFunction::compile(function, &data.sizes, &tensors) {
                 Ok(jit) => {
                     let outputs = jit
@@ -154,21 +144,7 @@ impl BoundFunction {
             .ok_or_else(|| {
                 Failure::new(ExitCode::InternalError, "internal error: no theta input")
             })?;
-        let mut inputs: Vec<Tensor> = function
-            .inputs
-            .iter()
-            .map(|_| Tensor {
-                shape: Vec::new(),
-                data: Vec::new(),
-            })
-            .collect();
-        inputs[theta_index] = Tensor {
-            shape: vec![dim],
-            data: vec![0.0; dim],
-        };
-        for (i, tensor) in data::inputs(function, data)? {
-            inputs[i] = tensor;
-        }
+        let inputs = data::inputs(function, data, dim)?;
         Ok(BoundFunction {
             last: Vec::new(),
             function: function.clone(),
