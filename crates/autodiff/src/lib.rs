@@ -72,7 +72,7 @@ pub fn gradient(f: &Function) -> Result<Function> {
         None => ad.zeros(theta),
     };
     let ops = ad.ops.pop().unwrap_or_default();
-    Ok(Function {
+    let mut grad = Function {
         name: format!("{}_grad", f.name),
         values: ad.values,
         inputs: f.inputs.clone(),
@@ -82,7 +82,12 @@ pub fn gradient(f: &Function) -> Result<Function> {
             results: vec![results[0], grad],
         },
         spans: ad.spans,
-    })
+    };
+    // The forward copies inside backward loops compute more than the
+    // backward pass reads (a re-run step's log-density term, say).
+    rlc_ir::opt::eliminate_dead_code(&mut grad);
+    rlc_ir::opt::drop_unused_captures(&mut grad);
+    Ok(grad)
 }
 
 struct Ad {

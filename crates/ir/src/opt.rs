@@ -7,6 +7,13 @@
 //!   matters most for the gradient: the adjoint of a captured array is an
 //!   array-sized accumulator carried through the reverse loop, the adjoint
 //!   of a captured scalar is one number.
+//! * [`eliminate_dead_code`] removes operations nothing needs, and the
+//!   results of loops and branches nothing reads: a scan's carry goes when
+//!   neither its final value nor any needed step reads it, with what
+//!   computed it (the reverse-mode copy of a forward loop that the
+//!   backward pass re-runs only for its stacked carries keeps no
+//!   log-density sum). Operations that check an index stay: they report
+//!   bad data.
 //! * [`drop_unused_captures`] removes loop and branch captures their
 //!   regions no longer use.
 //!
@@ -20,7 +27,138 @@ use std::collections::{HashMap, HashSet};
 /// All passes, in order.
 pub fn optimize(f: &mut Function) {
     hoist_loop_invariants(f);
+    eliminate_dead_code(f);
     drop_unused_captures(f);
+}
+
+/// Removes the operations, and the results of loops and branches, that the
+/// function's results do not need (see the module documentation).
+pub fn eliminate_dead_code(f: &mut Function) {
+    let needed = vec![true; f.body.results.len()];
+    prune_region(&mut f.body, &needed);
+}
+
+/// Whether an op may report a run-time error (an index whose range the
+/// checker could not prove), itself or in its regions: it must run even
+/// when nothing reads its results.
+pub fn checks_an_index(op: &Op) -> bool {
+    let checked = |plan: &[AxisIndex]| {
+        plan.iter().any(|a| match a {
+            AxisIndex::Scalar {
+                constant: None,
+                needs_bounds_check,
+            }
+            | AxisIndex::Gather { needs_bounds_check } => *needs_bounds_check,
+            _ => false,
+        })
+    };
+    let in_region = |r: &Region| r.ops.iter().any(checks_an_index);
+    match &op.kind {
+        OpKind::Index { plan } | OpKind::IndexSet { plan } | OpKind::IndexInc { plan } => {
+            checked(plan)
+        }
+        OpKind::Scan { body, .. } | OpKind::For { body } => in_region(body),
+        OpKind::If {
+            then_region,
+            else_region,
+        } => in_region(then_region) || in_region(else_region),
+        _ => false,
+    }
+}
+
+/// Removes the ops of `region` that neither its `needed` results nor an
+/// index check need, shrinking the loops and branches it keeps to their
+/// needed results. The unneeded results stay in `region.results` (the
+/// caller removes them). Returns the values the kept ops and results use.
+fn prune_region(region: &mut Region, needed: &[bool]) -> HashSet<ValueId> {
+    let mut used: HashSet<ValueId> = region
+        .results
+        .iter()
+        .zip(needed)
+        .filter(|(_, n)| **n)
+        .map(|(r, _)| *r)
+        .collect();
+    let mut kept = Vec::with_capacity(region.ops.len());
+    for mut op in std::mem::take(&mut region.ops).into_iter().rev() {
+        let wanted: Vec<bool> = op.results.iter().map(|r| used.contains(r)).collect();
+        if !wanted.iter().any(|w| *w) && !checks_an_index(&op) {
+            continue;
+        }
+        prune_op(&mut op, &wanted);
+        used.extend(op.args.iter().copied());
+        kept.push(op);
+    }
+    kept.reverse();
+    region.ops = kept;
+    used
+}
+
+/// Shrinks a kept op with regions to its `wanted` results.
+fn prune_op(op: &mut Op, wanted: &[bool]) {
+    match &mut op.kind {
+        OpKind::Scan {
+            body,
+            carries,
+            sequences,
+            ..
+        } => {
+            let n = *carries;
+            // A carry is needed when its final value is, or when a needed
+            // step result reads it (through the previous step): a fixpoint.
+            let mut keep = wanted.to_vec();
+            loop {
+                let used = prune_region(&mut body.clone(), &keep);
+                let mut changed = false;
+                for (kept, arg) in keep.iter_mut().zip(&body.args).take(n) {
+                    if !*kept && used.contains(arg) {
+                        *kept = true;
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+            prune_region(body, &keep);
+            let keep_carries = &keep[..n];
+            retain_by(&mut op.args, keep_carries);
+            retain_by(&mut body.args, keep_carries);
+            retain_by(&mut body.results, &keep);
+            retain_by(&mut op.results, &keep);
+            *carries = keep_carries.iter().filter(|k| **k).count();
+            // Sequences no step reads, but one: it gives the number of steps.
+            let first = *carries;
+            let reads = uses_deep(body);
+            let mut keep_args = vec![true; op.args.len()];
+            let mut left = *sequences;
+            let steps = keep_args.iter_mut().zip(&body.args);
+            for (kept, arg) in steps.skip(first).take(*sequences) {
+                if left > 1 && !reads.contains(arg) {
+                    *kept = false;
+                    left -= 1;
+                }
+            }
+            retain_by(&mut op.args, &keep_args);
+            retain_by(&mut body.args, &keep_args);
+            *sequences = left;
+        }
+        OpKind::For { body } => {
+            prune_region(body, wanted);
+            retain_by(&mut body.results, wanted);
+            retain_by(&mut op.results, wanted);
+        }
+        OpKind::If {
+            then_region,
+            else_region,
+        } => {
+            for branch in [then_region, else_region] {
+                prune_region(branch, wanted);
+                retain_by(&mut branch.results, wanted);
+            }
+            retain_by(&mut op.results, wanted);
+        }
+        _ => {}
+    }
 }
 
 /// Moves loop-invariant operations out of `scan` bodies, innermost first.
@@ -217,6 +355,25 @@ fn uses(region: &Region) -> HashSet<ValueId> {
     let mut used: HashSet<ValueId> = region.results.iter().copied().collect();
     for op in &region.ops {
         used.extend(op.args.iter().copied());
+    }
+    used
+}
+
+/// The values a region's ops, results and nested regions use.
+fn uses_deep(region: &Region) -> HashSet<ValueId> {
+    let mut used = uses(region);
+    for op in &region.ops {
+        match &op.kind {
+            OpKind::Scan { body, .. } | OpKind::For { body } => used.extend(uses_deep(body)),
+            OpKind::If {
+                then_region,
+                else_region,
+            } => {
+                used.extend(uses_deep(then_region));
+                used.extend(uses_deep(else_region));
+            }
+            _ => {}
+        }
     }
     used
 }
