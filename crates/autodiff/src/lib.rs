@@ -61,6 +61,7 @@ pub fn gradient(f: &Function) -> Result<Function> {
         values: f.values.clone(),
         ops: vec![Vec::new()],
         spans: f.spans.clone(),
+        loop_twins: Vec::new(),
     };
     let args: Vec<ValueId> = f.body.args.iter().map(|a| ad.fresh(*a)).collect();
     let active: Vec<bool> = (0..args.len()).map(|i| i == theta_index).collect();
@@ -74,15 +75,16 @@ pub fn gradient(f: &Function) -> Result<Function> {
     let ops = ad.ops.pop().unwrap_or_default();
     let mut grad = Function {
         name: format!("{}_grad", f.name),
-        values: ad.values,
+        values: std::mem::take(&mut ad.values),
         inputs: f.inputs.clone(),
         body: Region {
             args,
             ops,
             results: vec![results[0], grad],
         },
-        spans: ad.spans,
+        spans: std::mem::take(&mut ad.spans),
     };
+    fuse_loop_twins(&mut grad.body, &ad.loop_twins);
     // The forward copies inside backward loops compute more than the
     // backward pass reads (a re-run step's log-density term, say).
     rlc_ir::opt::eliminate_dead_code(&mut grad);
@@ -92,11 +94,80 @@ pub fn gradient(f: &Function) -> Result<Function> {
 
 struct Ad {
     values: Vec<TensorType>,
+    /// `for` loops whose adjoint loop also computes their results.
+    loop_twins: Vec<LoopTwin>,
     /// The op lists being built, innermost region last.
     ops: Vec<Vec<Op>>,
     /// Source spans: copies of a value, and the adjoint ops of the op that
     /// defines it, point where the value does.
     spans: HashMap<ValueId, (usize, usize)>,
+}
+
+/// A `for` loop (by its results) and the adjoint loop that re-runs its
+/// body and returns its sums as well (`sums`, the adjoint loop's last results).
+struct LoopTwin {
+    forward: Vec<ValueId>,
+    sums: Vec<ValueId>,
+}
+
+/// Replaces each `for` loop by its adjoint twin where the twin can run in
+/// its place (its operands, the adjoints of the loop's results among them,
+/// are known there: as when the loop adds to the log density). A model's
+/// loop over subjects then runs each subject's trials forward once, not
+/// twice. Where it cannot, dead-code elimination drops the twin's sums.
+fn fuse_loop_twins(region: &mut Region, twins: &[LoopTwin]) {
+    for op in &mut region.ops {
+        match &mut op.kind {
+            OpKind::Scan { body, .. } | OpKind::For { body } => fuse_loop_twins(body, twins),
+            OpKind::If {
+                then_region,
+                else_region,
+            } => {
+                fuse_loop_twins(then_region, twins);
+                fuse_loop_twins(else_region, twins);
+            }
+            _ => {}
+        }
+    }
+    for twin in twins {
+        let Some(i) = region.ops.iter().position(|o| o.results == twin.forward) else {
+            continue;
+        };
+        let Some(j) = region
+            .ops
+            .iter()
+            .position(|o| o.results.ends_with(&twin.sums))
+        else {
+            continue;
+        };
+        if j <= i {
+            continue;
+        }
+        let between: HashSet<ValueId> = region.ops[i..j]
+            .iter()
+            .flat_map(|o| o.results.iter().copied())
+            .collect();
+        if region.ops[j].args.iter().any(|a| between.contains(a)) {
+            continue;
+        }
+        let adjoint = region.ops.remove(j);
+        region.ops[i] = adjoint;
+        let renamed: HashMap<ValueId, ValueId> = twin
+            .forward
+            .iter()
+            .copied()
+            .zip(twin.sums.iter().copied())
+            .collect();
+        let rename = |v: &mut ValueId| {
+            if let Some(n) = renamed.get(v) {
+                *v = *n;
+            }
+        };
+        for later in &mut region.ops[i + 1..] {
+            later.args.iter_mut().for_each(rename);
+        }
+        region.results.iter_mut().for_each(rename);
+    }
 }
 
 /// Where a forward value's renamed copy and its adjoint live.
@@ -1085,7 +1156,7 @@ impl Ad {
             let mut flags = vec![false];
             flags.extend(cap_flags.iter().copied());
             let bars: Vec<Option<ValueId>> = args[1 + n_caps..].iter().map(|b| Some(*b)).collect();
-            let (_, arg_bars) = me.differentiate(body, &body_args, &flags, &bars)?;
+            let (forward_results, arg_bars) = me.differentiate(body, &body_args, &flags, &bars)?;
             let mut results = Vec::new();
             for &k in &active_caps {
                 results.push(match arg_bars[1 + k] {
@@ -1093,15 +1164,24 @@ impl Ad {
                     None => me.zeros(args[1 + k]),
                 });
             }
+            // The forward sums too, for `fuse_loop_twins`.
+            results.extend(forward_results);
             Ok(results)
         })?;
         let mut args = vec![fwd.args[0], fwd.args[1]];
         args.extend(caps.iter().copied());
         args.extend(result_bars);
-        let types: Vec<TensorType> = active_caps.iter().map(|k| self.ty(caps[*k])).collect();
+        let mut types: Vec<TensorType> = active_caps.iter().map(|k| self.ty(caps[*k])).collect();
+        types.extend(fwd.results.iter().map(|r| self.ty(*r)));
         let results = self.emit(OpKind::For { body: region }, args, types);
         for (i, &k) in active_caps.iter().enumerate() {
             self.accumulate(scope, captures[k], results[i]);
+        }
+        if !fwd.results.is_empty() {
+            self.loop_twins.push(LoopTwin {
+                forward: fwd.results.clone(),
+                sums: results[active_caps.len()..].to_vec(),
+            });
         }
         Ok(())
     }

@@ -155,9 +155,12 @@ pub(crate) fn compile(
         defs: HashMap::new(),
         last_lse: None,
         lse: HashMap::new(),
+        lse_without_log: HashSet::new(),
+        skip_lse_log: false,
     };
     mark_dead(&f.body, None, &mut g.dead);
     collect_defs(&f.body, &mut g.defs);
+    g.lse_without_log = lse_only_for_softmax(f, sizes, &g.dead, &g.defs)?;
     let (theta, data_slots, results) = g.function(data)?;
     g.b.seal_all_blocks();
     let workspace_len = g.workspace_len;
@@ -245,6 +248,145 @@ struct Lse {
     finite: Value,
 }
 
+/// For `exp(a - broadcast(l))` of a 2-vector (`op` the `exp`): `a` and the
+/// scalar `l`, seen through the broadcast (and reshapes) of `l`.
+fn softmax2_operands(
+    op: &Op,
+    defs: &HashMap<ValueId, &Op>,
+    shape: &dyn Fn(ValueId) -> Result<Vec<usize>>,
+) -> Result<Option<(ValueId, ValueId)>> {
+    if op.kind != OpKind::Unary(UnaryOp::Exp) {
+        return Ok(None);
+    }
+    let x = op.args[0];
+    let Some(sub) = defs.get(&x).copied() else {
+        return Ok(None);
+    };
+    if sub.kind != OpKind::Binary(BinaryOp::Sub) || shape(x)? != [2] {
+        return Ok(None);
+    }
+    let (a, mut l) = (sub.args[0], sub.args[1]);
+    while let Some(d) = defs.get(&l) {
+        if matches!(d.kind, OpKind::BroadcastTo | OpKind::Reshape | OpKind::Fill)
+            && product(&shape(d.args[0])?) <= 2
+        {
+            l = d.args[0];
+        } else {
+            break;
+        }
+    }
+    Ok(Some((a, l)))
+}
+
+/// Where each value is used by a live op (`None`: as a region's result).
+fn collect_uses<'a>(
+    r: &'a Region,
+    dead: &HashSet<*const Op>,
+    uses: &mut HashMap<ValueId, Vec<Option<&'a Op>>>,
+) {
+    for op in &r.ops {
+        if dead.contains(&(op as *const Op)) {
+            continue;
+        }
+        for a in &op.args {
+            uses.entry(*a).or_default().push(Some(op));
+        }
+        match &op.kind {
+            OpKind::Scan { body, .. } | OpKind::For { body } => collect_uses(body, dead, uses),
+            OpKind::If {
+                then_region,
+                else_region,
+            } => {
+                collect_uses(then_region, dead, uses);
+                collect_uses(else_region, dead, uses);
+            }
+            _ => {}
+        }
+    }
+    for v in &r.results {
+        uses.entry(*v).or_default().push(None);
+    }
+}
+
+/// The 2-term log-sum-exps whose value only feeds the softmaxes that
+/// `softmax2` makes without it (the backward pass's re-run of a step needs
+/// `exp(a - lse)`, not `lse`): their `log` is never taken.
+fn lse_only_for_softmax(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    dead: &HashSet<*const Op>,
+    defs: &HashMap<ValueId, &Op>,
+) -> Result<HashSet<ValueId>> {
+    let shape = |v: ValueId| -> Result<Vec<usize>> {
+        f.ty(v)
+            .shape
+            .iter()
+            .map(|d| {
+                d.eval(sizes)
+                    .map(|n| n.max(0) as usize)
+                    .ok_or_else(|| JitError::Size(format!("the size `{d}` is not given")))
+            })
+            .collect()
+    };
+    let mut uses = HashMap::new();
+    collect_uses(&f.body, dead, &mut uses);
+    let mut out = HashSet::new();
+    for (v, op) in defs {
+        let is_lse2 = matches!(
+            op.kind,
+            OpKind::Reduce {
+                op: ReduceOp::LogSumExp,
+                ..
+            }
+        ) && shape(op.args[0])? == [2]
+            && shape(*v)?.is_empty();
+        if is_lse2
+            && !dead.contains(&(*op as *const Op))
+            && feeds_only_softmaxes(*v, *v, op.args[0], &uses, defs, &shape)?
+        {
+            out.insert(*v);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether every use of `v` (the log-sum-exp `lse` of `a`, or a broadcast
+/// of it) is on the way into a softmax of `a` that `softmax2` recognizes.
+fn feeds_only_softmaxes(
+    v: ValueId,
+    lse: ValueId,
+    a: ValueId,
+    uses: &HashMap<ValueId, Vec<Option<&Op>>>,
+    defs: &HashMap<ValueId, &Op>,
+    shape: &dyn Fn(ValueId) -> Result<Vec<usize>>,
+) -> Result<bool> {
+    for user in uses.get(&v).map(Vec::as_slice).unwrap_or(&[]) {
+        let Some(user) = user else {
+            return Ok(false);
+        };
+        let ok = match &user.kind {
+            OpKind::BroadcastTo | OpKind::Reshape | OpKind::Fill => {
+                feeds_only_softmaxes(user.results[0], lse, a, uses, defs, shape)?
+            }
+            OpKind::Binary(BinaryOp::Sub) if user.args[1] == v && user.args[0] != v => {
+                let mut all = true;
+                for exp in uses.get(&user.results[0]).map(Vec::as_slice).unwrap_or(&[]) {
+                    all &= match exp {
+                        Some(exp) => softmax2_operands(exp, defs, shape)? == Some((a, lse)),
+                        None => false,
+                    };
+                }
+                all
+            }
+            _ => false,
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 fn collect_defs<'a>(r: &'a Region, defs: &mut HashMap<ValueId, &'a Op>) {
     for op in &r.ops {
         for v in &op.results {
@@ -293,6 +435,12 @@ struct Gen<'a, 'b> {
     /// The pieces of each emitted whole-vector 2-term log-sum-exp, by the
     /// value it defines (valid where that value is: like `reprs`).
     lse: HashMap<ValueId, (ValueId, Lse)>,
+    /// The log-sum-exps only softmaxes use (see `lse_only_for_softmax`):
+    /// they stand for their maximum, which is what they are when it is not
+    /// finite (the only case in which `softmax2` reads them).
+    lse_without_log: HashSet<ValueId>,
+    /// Set while such a log-sum-exp is emitted.
+    skip_lse_log: bool,
 }
 
 type Taken = (
@@ -1238,23 +1386,9 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn softmax2(&mut self, op: &Op) -> Result<bool> {
         let res = Self::result(op, 0)?;
         let x = op.args[0];
-        let Some(sub) = self.defs.get(&x).copied() else {
+        let Some((a, l)) = softmax2_operands(op, &self.defs, &|v| self.shape(v))? else {
             return Ok(false);
         };
-        if sub.kind != OpKind::Binary(BinaryOp::Sub) || self.shape(x)? != [2] {
-            return Ok(false);
-        }
-        let (a, mut l) = (sub.args[0], sub.args[1]);
-        // Through the broadcast (and reshape) of the scalar.
-        while let Some(d) = self.defs.get(&l) {
-            if matches!(d.kind, OpKind::BroadcastTo | OpKind::Reshape | OpKind::Fill)
-                && self.len(d.args[0])? <= 2
-            {
-                l = d.args[0];
-            } else {
-                break;
-            }
-        }
         let lse = match self.lse.get(&l) {
             Some((src, lse)) if *src == a && self.len(l)? == 1 => *lse,
             _ => return Ok(false),
@@ -1322,6 +1456,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         let os = strides(&outer);
         let mut d = self.dest(n, Self::unrolled(n));
         self.last_lse = None;
+        self.skip_lse_log = self.lse_without_log.contains(&res);
         self.for_each(&outer, &mut |g, idx| {
             let base = g.linear(idx, &outer_strides);
             let y = g.reduce_run(&src, base, along, stride, rop)?;
@@ -1372,6 +1507,10 @@ impl<'a, 'b> Gen<'a, 'b> {
             ReduceOp::Min => simple(self, f64::INFINITY, rop),
             ReduceOp::LogSumExp => {
                 let m = simple(self, f64::NEG_INFINITY, ReduceOp::Max)?;
+                // NaN, ±inf (and an empty run's -inf) are their own log-sum-exp.
+                let d = self.b.ins().fsub(m, m);
+                let zero = self.fconst(0.0);
+                let finite = self.b.ins().fcmp(FloatCC::Equal, d, zero);
                 let mut lse2 = None;
                 let total = if len == 2 {
                     // One of the two terms is exp(0) = 1 exactly, so this is
@@ -1394,12 +1533,6 @@ impl<'a, 'b> Gen<'a, 'b> {
                         Ok(vec![g.b.ins().fadd(acc[0], e)])
                     })?[0]
                 };
-                let l = self.call_unary(UnaryOp::Log, total)?;
-                let y = self.b.ins().fadd(m, l);
-                // NaN, ±inf (and an empty run's -inf) are their own log-sum-exp.
-                let d = self.b.ins().fsub(m, m);
-                let zero = self.fconst(0.0);
-                let finite = self.b.ins().fcmp(FloatCC::Equal, d, zero);
                 self.last_lse = lse2.map(|(a0, a1, e, total)| Lse {
                     a0,
                     a1,
@@ -1407,6 +1540,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                     total,
                     finite,
                 });
+                if lse2.is_some() && self.skip_lse_log {
+                    return Ok(m);
+                }
+                let l = self.call_unary(UnaryOp::Log, total)?;
+                let y = self.b.ins().fadd(m, l);
                 Ok(self.b.ins().select(finite, y, m))
             }
         }

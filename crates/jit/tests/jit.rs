@@ -168,3 +168,83 @@ fn out_of_range_data_index_is_a_runtime_error() {
         }
     }
 }
+
+/// `exp(a - broadcast(logsumexp(a)))` of a 2-vector `a = theta`, returning
+/// the softmax and, if `with_lse`, the log-sum-exp too: the JIT makes the
+/// softmax from the log-sum-exp's own `exp`, and takes no `log` when only
+/// the softmax is used. Both agree with the interpreter, non-finite logits
+/// included.
+fn softmax_function(with_lse: bool) -> rlc_ir::Function {
+    use rlc_ir::*;
+    let mut f = Function::new("softmax");
+    let two = Dim::constant(2);
+    let theta = f.new_value(TensorType::real(vec![two.clone()]));
+    let a = f.new_value(TensorType::real(vec![two.clone()]));
+    let lse = f.new_value(TensorType::scalar(Elem::Real));
+    let lse1 = f.new_value(TensorType::real(vec![Dim::constant(1)]));
+    let wide = f.new_value(TensorType::real(vec![two.clone()]));
+    let shifted = f.new_value(TensorType::real(vec![two.clone()]));
+    let p = f.new_value(TensorType::real(vec![two]));
+    let op = |kind, args, results| Op {
+        kind,
+        args,
+        results,
+    };
+    f.inputs = vec![Input::Theta];
+    f.body = Region {
+        args: vec![theta],
+        ops: vec![
+            op(
+                OpKind::ThetaSlice {
+                    offset: Dim::constant(0),
+                },
+                vec![theta],
+                vec![a],
+            ),
+            op(
+                OpKind::Reduce {
+                    op: ReduceOp::LogSumExp,
+                    axis: Some(0),
+                },
+                vec![a],
+                vec![lse],
+            ),
+            op(OpKind::Reshape, vec![lse], vec![lse1]),
+            op(OpKind::BroadcastTo, vec![lse1], vec![wide]),
+            op(OpKind::Binary(BinaryOp::Sub), vec![a, wide], vec![shifted]),
+            op(OpKind::Unary(UnaryOp::Exp), vec![shifted], vec![p]),
+        ],
+        results: if with_lse { vec![p, lse] } else { vec![p] },
+    };
+    f
+}
+
+#[test]
+fn two_term_softmax_matches_interpreter_with_or_without_its_log_sum_exp() {
+    let points = [
+        [0.3, -1.2],
+        [-700.0, 40.0],
+        [5.0, 5.0],
+        [f64::INFINITY, 0.0],
+        [f64::NEG_INFINITY, f64::NEG_INFINITY],
+        [f64::NAN, 1.0],
+        [1e308, -1e308],
+    ];
+    for with_lse in [false, true] {
+        let f = softmax_function(with_lse);
+        rlc_ir::verify::verify(&f).expect("valid IR");
+        let sizes = HashMap::new();
+        let mut j = jit(&f, &sizes, &HashMap::new());
+        for theta in points {
+            let got = run(&mut j, &theta);
+            let want = interpret(&f, &sizes, &theta, &HashMap::new());
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().flatten().zip(want.iter().flatten()) {
+                assert!(
+                    (g.is_nan() && w.is_nan()) || close(*g, *w, 1e-15),
+                    "theta {theta:?} (log-sum-exp returned: {with_lse}): JIT {got:?}, interpreter {want:?}"
+                );
+            }
+        }
+    }
+}
