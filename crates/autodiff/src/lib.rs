@@ -23,6 +23,8 @@
 //! knows nothing of the language, the JIT or the sampler. Its tests
 //! (`tests/`) check gradients against finite differences.
 
+mod stash;
+
 use rlc_ir::*;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -85,6 +87,11 @@ pub fn gradient(f: &Function) -> Result<Function> {
         spans: std::mem::take(&mut ad.spans),
     };
     fuse_loop_twins(&mut grad.body, &ad.loop_twins);
+    // Residuals come as a second `if` on a step's condition, computing
+    // again what the step's own `if` computes: join, then share.
+    rlc_ir::opt::eliminate_common_subexpressions(&mut grad);
+    rlc_ir::opt::merge_branches(&mut grad);
+    rlc_ir::opt::eliminate_common_subexpressions(&mut grad);
     // The forward copies inside backward loops compute more than the
     // backward pass reads (a re-run step's log-density term, say).
     rlc_ir::opt::eliminate_dead_code(&mut grad);
@@ -1092,8 +1099,12 @@ impl Ad {
             }
             Ok(results)
         })?;
+        let mut region = region;
+        let residuals = self.stash_residuals(fwd, &mut region, n_init, n_seq, sequences);
+        let n_seq = n_seq + residuals.len();
         let mut args = init;
         args.extend(seqs);
+        args.extend(residuals);
         args.extend(caps);
         let mut result_types: Vec<TensorType> =
             args[..n_init].iter().map(|v| self.ty(*v)).collect();
@@ -1124,6 +1135,43 @@ impl Ad {
             self.accumulate(scope, op.args[carries + s], results[n_init + i]);
         }
         Ok(())
+    }
+
+    /// Lets the forward scan `fwd` (already emitted) stack the costly
+    /// values that the backward body `backward` would recompute (see
+    /// `stash`); returns them, as the backward scan's new sequences.
+    fn stash_residuals(
+        &mut self,
+        fwd: &Op,
+        backward: &mut Region,
+        carries: usize,
+        sequences: usize,
+        forward_sequences: usize,
+    ) -> Vec<ValueId> {
+        let OpKind::Scan {
+            carries: forward_carries,
+            ..
+        } = &fwd.kind
+        else {
+            return Vec::new();
+        };
+        let layout = stash::BackwardLayout {
+            carries,
+            sequences,
+            forward_carries: *forward_carries,
+            forward_sequences,
+            forward_captures: fwd.args.len() - forward_carries - forward_sequences,
+        };
+        let Ad {
+            values, spans, ops, ..
+        } = self;
+        let Some(forward) = ops
+            .last_mut()
+            .and_then(|list| list.iter_mut().find(|o| o.results == fwd.results))
+        else {
+            return Vec::new();
+        };
+        stash::Stash { values, spans }.stash(forward, backward, &layout)
     }
 
     /// The adjoint of each result of `op` (zeros where it has none), for

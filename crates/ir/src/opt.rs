@@ -38,6 +38,12 @@ pub fn eliminate_dead_code(f: &mut Function) {
     prune_region(&mut f.body, &needed);
 }
 
+/// Dead-code elimination in one region, all of whose results are needed.
+pub fn eliminate_dead_code_in(region: &mut Region) {
+    let needed = vec![true; region.results.len()];
+    prune_region(region, &needed);
+}
+
 /// Whether an op may report a run-time error (an index whose range the
 /// checker could not prove), itself or in its regions: it must run even
 /// when nothing reads its results.
@@ -357,6 +363,163 @@ fn uses(region: &Region) -> HashSet<ValueId> {
         used.extend(op.args.iter().copied());
     }
     used
+}
+
+/// Replaces each pure op that repeats an earlier op of its region (same
+/// kind, operands and result types) by that op's results. Regions are
+/// handled separately (their values are their own: captures are explicit).
+pub fn eliminate_common_subexpressions(f: &mut Function) {
+    let values = std::mem::take(&mut f.values);
+    common_in_region(&mut f.body, &values);
+    f.values = values;
+}
+
+fn common_in_region(region: &mut Region, values: &[TensorType]) {
+    let mut seen: HashMap<String, Vec<ValueId>> = HashMap::new();
+    let mut renamed: HashMap<ValueId, ValueId> = HashMap::new();
+    let mut kept = Vec::with_capacity(region.ops.len());
+    for mut op in std::mem::take(&mut region.ops) {
+        for a in &mut op.args {
+            if let Some(n) = renamed.get(a) {
+                *a = *n;
+            }
+        }
+        for nested in nested_regions(&mut op.kind) {
+            common_in_region(nested, values);
+        }
+        if nested_is_empty(&op.kind) {
+            let types: Vec<&TensorType> =
+                op.results.iter().map(|r| &values[r.0 as usize]).collect();
+            let key = format!("{:?} {:?} {:?}", op.kind, op.args, types);
+            if let Some(earlier) = seen.get(&key) {
+                for (r, e) in op.results.iter().zip(earlier) {
+                    renamed.insert(*r, *e);
+                }
+                continue;
+            }
+            seen.insert(key, op.results.clone());
+        }
+        kept.push(op);
+    }
+    region.ops = kept;
+    for r in &mut region.results {
+        if let Some(n) = renamed.get(r) {
+            *r = *n;
+        }
+    }
+}
+
+/// Joins the `if`s of a region that test the same condition into the
+/// first of them, when the later one's operands are known there; then
+/// passes each outer value to a branch once. (The residuals that reverse
+/// mode adds to a forward loop body come as a second `if` on the
+/// condition the step's own `if` tests; once joined, the two share work.)
+pub fn merge_branches(f: &mut Function) {
+    merge_in_region(&mut f.body);
+}
+
+fn merge_in_region(region: &mut Region) {
+    for op in &mut region.ops {
+        for nested in nested_regions(&mut op.kind) {
+            merge_in_region(nested);
+        }
+    }
+    while let Some((i, j)) = mergeable_pair(region) {
+        let later = region.ops.remove(j);
+        let first = &mut region.ops[i];
+        let (
+            OpKind::If {
+                then_region: t1,
+                else_region: e1,
+            },
+            OpKind::If {
+                then_region: t2,
+                else_region: e2,
+            },
+        ) = (&mut first.kind, later.kind)
+        else {
+            unreachable!("mergeable_pair returns two ifs");
+        };
+        for (into, from) in [(t1, t2), (e1, e2)] {
+            into.args.extend(from.args);
+            into.ops.extend(from.ops);
+            into.results.extend(from.results);
+        }
+        first.args.extend(later.args[1..].iter().copied());
+        first.results.extend(later.results);
+    }
+    for op in &mut region.ops {
+        pass_captures_once(op);
+    }
+}
+
+/// Two `if`s at `i < j` on one condition, all of whose operands at `j`
+/// are defined before `i`.
+fn mergeable_pair(region: &Region) -> Option<(usize, usize)> {
+    for (i, a) in region.ops.iter().enumerate() {
+        if !matches!(a.kind, OpKind::If { .. }) {
+            continue;
+        }
+        let mut defined_since: HashSet<ValueId> = HashSet::new();
+        for (j, b) in region.ops.iter().enumerate().skip(i) {
+            if j > i
+                && matches!(b.kind, OpKind::If { .. })
+                && b.args[0] == a.args[0]
+                && !b.args.iter().any(|x| defined_since.contains(x))
+            {
+                return Some((i, j));
+            }
+            defined_since.extend(b.results.iter().copied());
+        }
+    }
+    None
+}
+
+/// An `if` that passes one outer value twice keeps the first branch arg.
+fn pass_captures_once(op: &mut Op) {
+    let OpKind::If {
+        then_region,
+        else_region,
+    } = &mut op.kind
+    else {
+        return;
+    };
+    let mut first_at: HashMap<ValueId, usize> = HashMap::new();
+    let mut keep = vec![true; then_region.args.len()];
+    let (mut then_renamed, mut else_renamed) = (HashMap::new(), HashMap::new());
+    for (k, outer) in op.args[1..].iter().enumerate() {
+        match first_at.get(outer) {
+            Some(&f) => {
+                keep[k] = false;
+                then_renamed.insert(then_region.args[k], then_region.args[f]);
+                else_renamed.insert(else_region.args[k], else_region.args[f]);
+            }
+            None => {
+                first_at.insert(*outer, k);
+            }
+        }
+    }
+    if then_renamed.is_empty() {
+        return;
+    }
+    for (branch, renamed) in [(then_region, then_renamed), (else_region, else_renamed)] {
+        for inner in &mut branch.ops {
+            for a in &mut inner.args {
+                if let Some(n) = renamed.get(a) {
+                    *a = *n;
+                }
+            }
+        }
+        for r in &mut branch.results {
+            if let Some(n) = renamed.get(r) {
+                *r = *n;
+            }
+        }
+        retain_by(&mut branch.args, &keep);
+    }
+    let mut keep_op = vec![true];
+    keep_op.extend(keep);
+    retain_by(&mut op.args, &keep_op);
 }
 
 /// The values a region's ops, results and nested regions use.
