@@ -140,3 +140,144 @@ fn unread_carries_and_outputs_go_index_checks_stay() {
     assert!(e1.is_err(), "{e1:?}");
     assert_eq!(e1, e2, "the index error survives");
 }
+
+fn count_ops(region: &Region, what: &dyn Fn(&OpKind) -> bool) -> usize {
+    region.ops.iter().filter(|o| what(&o.kind)).count()
+}
+
+/// `f(theta: real[1])`: `x = theta[0]`, `exp(x)` twice, and the scalar
+/// `1.0` filled into a `real[2]` and a `real[3]` (equal kinds and operands,
+/// different types: both stay).
+#[test]
+fn repeated_pure_ops_are_computed_once() {
+    let mut f = Function::new("f");
+    let theta = f.new_value(TensorType::real(vec![Dim::constant(1)]));
+    let (x, e1, e2, s, one) = (
+        f.new_value(real()),
+        f.new_value(real()),
+        f.new_value(real()),
+        f.new_value(real()),
+        f.new_value(real()),
+    );
+    let two = f.new_value(TensorType::real(vec![Dim::constant(2)]));
+    let three = f.new_value(TensorType::real(vec![Dim::constant(3)]));
+    f.inputs = vec![Input::Theta];
+    f.body = Region {
+        args: vec![theta],
+        ops: vec![
+            op(
+                OpKind::ThetaSlice {
+                    offset: Dim::constant(0),
+                },
+                vec![theta],
+                vec![x],
+            ),
+            op(OpKind::Unary(UnaryOp::Exp), vec![x], vec![e1]),
+            op(OpKind::Unary(UnaryOp::Exp), vec![x], vec![e2]),
+            op(OpKind::Binary(BinaryOp::Sub), vec![e1, e2], vec![s]),
+            op(OpKind::Const(1.0), vec![], vec![one]),
+            op(OpKind::Fill, vec![one], vec![two]),
+            op(OpKind::Fill, vec![one], vec![three]),
+        ],
+        results: vec![s, e2, two, three],
+    };
+    let mut after = f.clone();
+    opt::eliminate_common_subexpressions(&mut after);
+    verify::verify(&after).expect("valid after");
+    let exp = |k: &OpKind| *k == OpKind::Unary(UnaryOp::Exp);
+    assert_eq!(count_ops(&after.body, &exp), 1);
+    assert_eq!(count_ops(&after.body, &|k| *k == OpKind::Fill), 2);
+    let theta = [Tensor::vector(vec![0.7])];
+    let sizes = HashMap::new();
+    assert_eq!(
+        eval(&f, &sizes, &theta).map_err(|e| e.to_string()),
+        eval(&after, &sizes, &theta).map_err(|e| e.to_string())
+    );
+}
+
+/// `f(theta: real[1])` with two `if`s on `theta[0] > 0`: the second one's
+/// operands are known before the first, so they join (the value passed to
+/// both is passed once); a third `if`, reading the first's result, stays.
+#[test]
+fn ifs_on_one_condition_join() {
+    let mut f = Function::new("f");
+    let theta = f.new_value(TensorType::real(vec![Dim::constant(1)]));
+    let (x, zero, cond) = (
+        f.new_value(real()),
+        f.new_value(real()),
+        f.new_value(TensorType::scalar(Elem::Bool)),
+    );
+    let mut branch = |f: &mut Function, kind: OpKind| -> (Region, Region, ValueId) {
+        let (a, b, r1, r2) = (
+            f.new_value(real()),
+            f.new_value(real()),
+            f.new_value(real()),
+            f.new_value(real()),
+        );
+        let then_r = Region {
+            args: vec![a],
+            ops: vec![op(kind, vec![a], vec![r1])],
+            results: vec![r1],
+        };
+        let else_r = Region {
+            args: vec![b],
+            ops: vec![op(OpKind::Unary(UnaryOp::Neg), vec![b], vec![r2])],
+            results: vec![r2],
+        };
+        (then_r, else_r, f.new_value(real()))
+    };
+    let (t1, e1, y1) = branch(&mut f, OpKind::Unary(UnaryOp::Exp));
+    let (t2, e2, y2) = branch(&mut f, OpKind::Unary(UnaryOp::Log1pExp));
+    let (t3, e3, y3) = branch(&mut f, OpKind::Unary(UnaryOp::Exp));
+    let (s, total) = (f.new_value(real()), f.new_value(real()));
+    let if_op = |t, e, args, y| Op {
+        kind: OpKind::If {
+            then_region: t,
+            else_region: e,
+        },
+        args,
+        results: vec![y],
+    };
+    f.inputs = vec![Input::Theta];
+    f.body = Region {
+        args: vec![theta],
+        ops: vec![
+            op(
+                OpKind::ThetaSlice {
+                    offset: Dim::constant(0),
+                },
+                vec![theta],
+                vec![x],
+            ),
+            op(OpKind::Const(0.0), vec![], vec![zero]),
+            op(OpKind::Binary(BinaryOp::Gt), vec![x, zero], vec![cond]),
+            if_op(t1, e1, vec![cond, x], y1),
+            if_op(t2, e2, vec![cond, x], y2),
+            if_op(t3, e3, vec![cond, y1], y3),
+            op(OpKind::Binary(BinaryOp::Add), vec![y1, y2], vec![s]),
+            op(OpKind::Binary(BinaryOp::Add), vec![s, y3], vec![total]),
+        ],
+        results: vec![total],
+    };
+    verify::verify(&f).expect("valid before");
+    let mut after = f.clone();
+    opt::merge_branches(&mut after);
+    verify::verify(&after).expect("valid after");
+    let ifs: Vec<&Op> = after
+        .body
+        .ops
+        .iter()
+        .filter(|o| matches!(o.kind, OpKind::If { .. }))
+        .collect();
+    assert_eq!(ifs.len(), 2, "the first two join, the third stays");
+    assert_eq!(ifs[0].args, vec![cond, x], "x is passed once");
+    assert_eq!(ifs[0].results, vec![y1, y2]);
+    let sizes = HashMap::new();
+    for t in [0.4, -0.4] {
+        let theta = [Tensor::vector(vec![t])];
+        assert_eq!(
+            eval(&f, &sizes, &theta).map_err(|e| e.to_string()),
+            eval(&after, &sizes, &theta).map_err(|e| e.to_string())
+        );
+    }
+}

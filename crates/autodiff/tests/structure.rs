@@ -1,0 +1,117 @@
+//! The shape of the gradient code where speed depends on it (measured by
+//! `rlc bench`, guarded here without timing): the backward pass of a trial
+//! loop calls no special function (the forward pass stacks the softmax it
+//! needs), and a model's loop over subjects runs each subject forward once.
+
+use rlc_ir::{Function, OpKind, Region, UnaryOp};
+use std::path::PathBuf;
+
+fn gradient_of(model: &str) -> Function {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../models/{model}.rlm"));
+    let source = std::fs::read_to_string(&path).expect("model file");
+    let (model, diagnostics) = rlc_check::compile(&source);
+    let model = model.unwrap_or_else(|| panic!("{diagnostics:?}"));
+    let ir = rlc_ir::lower(&model).expect("lowers");
+    let grad = rlc_autodiff::gradient(&ir.log_density).expect("differentiates");
+    rlc_ir::verify::verify(&grad).expect("valid gradient IR");
+    grad
+}
+
+/// Every op kind in a region and the regions nested in it.
+fn kinds(region: &Region, out: &mut Vec<OpKind>) {
+    for op in &region.ops {
+        match &op.kind {
+            OpKind::Scan { body, .. } | OpKind::For { body } => kinds(body, out),
+            OpKind::If {
+                then_region,
+                else_region,
+            } => {
+                kinds(then_region, out);
+                kinds(else_region, out);
+            }
+            _ => {}
+        }
+        out.push(op.kind.clone());
+    }
+}
+
+fn calls_special_function(kind: &OpKind) -> bool {
+    match kind {
+        OpKind::Unary(u) => !matches!(u, UnaryOp::Neg | UnaryOp::Not | UnaryOp::Abs),
+        OpKind::Reduce { op, .. } => *op == rlc_ir::ReduceOp::LogSumExp,
+        _ => false,
+    }
+}
+
+/// The scans of a region and its nested regions: (is it a reverse scan, body).
+fn scans(region: &Region, out: &mut Vec<(bool, Region)>) {
+    for op in &region.ops {
+        match &op.kind {
+            OpKind::Scan { body, reverse, .. } => {
+                out.push((*reverse, body.clone()));
+                scans(body, out);
+            }
+            OpKind::For { body } => scans(body, out),
+            OpKind::If {
+                then_region,
+                else_region,
+            } => {
+                scans(then_region, out);
+                scans(else_region, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn count(region: &Region, what: &dyn Fn(&OpKind) -> bool) -> usize {
+    let mut all = Vec::new();
+    kinds(region, &mut all);
+    all.iter().filter(|k| what(k)).count()
+}
+
+#[test]
+fn backward_trial_loops_call_no_special_function() {
+    // (rl_single_pytensor scores its choices after the loop, vectorized.)
+    for (model, scored_in_loop) in [
+        ("rl_single", true),
+        ("rl_hier", true),
+        ("rl_pos_neg", true),
+        ("bandit4arm", true),
+        ("prl_fictitious", true),
+        ("choice_kernel", true),
+        ("rl_single_pytensor", false),
+    ] {
+        let grad = gradient_of(model);
+        let mut all = Vec::new();
+        scans(&grad.body, &mut all);
+        let (backward, forward): (Vec<_>, Vec<_>) = all.iter().partition(|(reverse, _)| *reverse);
+        assert_eq!((forward.len(), backward.len()), (1, 1), "{model}");
+        let in_backward = count(&backward[0].1, &calls_special_function);
+        assert_eq!(
+            in_backward, 0,
+            "{model}: the backward trial loop calls special functions"
+        );
+        let in_forward = count(&forward[0].1, &calls_special_function);
+        assert_eq!(
+            in_forward >= 2,
+            scored_in_loop,
+            "{model}: the forward loop makes the log-sum-exp and its softmax"
+        );
+    }
+}
+
+#[test]
+fn the_loop_over_subjects_runs_once() {
+    let grad = gradient_of("rl_hier");
+    let loops = grad
+        .body
+        .ops
+        .iter()
+        .filter(|op| matches!(op.kind, OpKind::For { .. }))
+        .count();
+    assert_eq!(
+        loops, 1,
+        "the forward loop over subjects is fused into its adjoint"
+    );
+}
