@@ -207,7 +207,7 @@ fn ifs_on_one_condition_join() {
         f.new_value(real()),
         f.new_value(TensorType::scalar(Elem::Bool)),
     );
-    let mut branch = |f: &mut Function, kind: OpKind| -> (Region, Region, ValueId) {
+    let branch = |f: &mut Function, kind: OpKind| -> (Region, Region, ValueId) {
         let (a, b, r1, r2) = (
             f.new_value(real()),
             f.new_value(real()),
