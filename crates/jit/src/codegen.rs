@@ -148,6 +148,7 @@ pub(crate) fn compile(
         unary_refs,
         pow_ref,
         cse: vec![HashMap::new()],
+        conditions: HashMap::new(),
         fresh: HashSet::new(),
         owner: HashMap::new(),
         dying: HashSet::new(),
@@ -185,6 +186,15 @@ pub(crate) fn compile(
         results,
         sites,
     })
+}
+
+/// What a scope of the generated code has computed already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Known {
+    /// The result of a special function of a value.
+    Call(UnaryOp, Value),
+    /// An index value checked against a length: its i64.
+    CheckedIndex(Value, usize),
 }
 
 /// Whether an op may report a runtime error (a data-dependent index, which
@@ -416,9 +426,12 @@ struct Gen<'a, 'b> {
     sites: Vec<ErrorSite>,
     unary_refs: HashMap<UnaryOp, FuncRef>,
     pow_ref: FuncRef,
-    /// Calls already made, per enclosing region (a stack of scopes whose
-    /// entries dominate everything emitted while they are on the stack).
-    cse: Vec<HashMap<(UnaryOp, Value), Value>>,
+    /// Calls already made and indices already checked, per enclosing
+    /// region (a stack of scopes whose entries dominate everything emitted
+    /// while they are on the stack).
+    cse: Vec<HashMap<Known, Value>>,
+    /// The conditions behind bools held as 0.0/1.0.
+    conditions: HashMap<Value, Value>,
     /// Buffers allocated for a result and not yet claimed by a value.
     fresh: HashSet<i64>,
     /// The value that alone refers to each buffer (no view of it exists):
@@ -598,13 +611,33 @@ impl<'a, 'b> Gen<'a, 'b> {
         }
     }
 
+    fn known(&self, what: Known) -> Option<Value> {
+        self.cse
+            .iter()
+            .rev()
+            .find_map(|scope| scope.get(&what).copied())
+    }
+
+    fn remember(&mut self, what: Known, v: Value) {
+        if let Some(scope) = self.cse.last_mut() {
+            scope.insert(what, v);
+        }
+    }
+
     fn bool_to_f64(&mut self, c: Value) -> Value {
         let one = self.fconst(1.0);
         let zero = self.fconst(0.0);
-        self.b.ins().select(c, one, zero)
+        let x = self.b.ins().select(c, one, zero);
+        self.conditions.insert(x, c);
+        x
     }
 
+    /// The condition `x != 0`: for a bool made here, the condition it came
+    /// from (an SSA value dominates its uses, so it is at hand wherever `x` is).
     fn truthy(&mut self, x: Value) -> Value {
+        if let Some(c) = self.conditions.get(&x) {
+            return *c;
+        }
         let zero = self.fconst(0.0);
         self.b.ins().fcmp(FloatCC::NotEqual, x, zero)
     }
@@ -613,6 +646,9 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// otherwise (NaN, fractional, out of range) the function exits with the
     /// error of `site`.
     fn checked_index(&mut self, x: Value, len: usize, site: ErrorSite) -> Value {
+        if let Some(i) = self.known(Known::CheckedIndex(x, len)) {
+            return i;
+        }
         let i = self.b.ins().fcvt_to_sint_sat(I64, x);
         let back = self.b.ins().fcvt_from_sint(F64, i);
         let integral = self.b.ins().fcmp(FloatCC::Equal, back, x);
@@ -634,6 +670,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         let code = self.b.ins().iconst(I64, self.sites.len() as i64);
         self.b.ins().return_(&[code]);
         self.b.switch_to_block(cont);
+        self.remember(Known::CheckedIndex(x, len), i);
         i
     }
 
@@ -871,10 +908,8 @@ impl<'a, 'b> Gen<'a, 'b> {
     // ---- Elementwise helpers --------------------------------------------------
 
     fn call_unary(&mut self, op: UnaryOp, x: Value) -> Result<Value> {
-        for scope in self.cse.iter().rev() {
-            if let Some(v) = scope.get(&(op, x)) {
-                return Ok(*v);
-            }
+        if let Some(v) = self.known(Known::Call(op, x)) {
+            return Ok(v);
         }
         let fref = *self
             .unary_refs
@@ -882,9 +917,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             .ok_or_else(|| unsupported(format!("{op:?}")))?;
         let call = self.b.ins().call(fref, &[x]);
         let r = self.b.inst_results(call)[0];
-        if let Some(scope) = self.cse.last_mut() {
-            scope.insert((op, x), r);
-        }
+        self.remember(Known::Call(op, x), r);
         Ok(r)
     }
 
