@@ -14,9 +14,14 @@
 //! is the derivative of the forward body (recomputing that step's forward
 //! values from its stored carries), with the carries' adjoints as its loop
 //! state and the adjoints of captured values (parameters such as `alpha`)
-//! accumulated as extra carries. A `for` loop's adjoint is a `for` loop of
-//! the body's derivative whose summed results are the captures' adjoints. An
-//! `if` differentiates the branch that ran.
+//! accumulated as extra carries. The forward scan also stacks the costly
+//! values (an `exp`, a `log`) that the backward body would otherwise
+//! recompute (`stash`). A `for` loop's adjoint is a `for` loop of the body's
+//! derivative whose summed results are the captures' adjoints; it also sums
+//! the body's results, and replaces the forward loop where it can run in
+//! its place (`fuse_loop_twins`), so each iteration runs forward once. An
+//! `if` differentiates the branch that ran. The result is cleaned by the IR
+//! passes of `rlc_ir::opt` (common subexpressions, joined `if`s, dead code).
 //!
 //! The adjoint rules are one exhaustive `match` over the op kinds (no `_`
 //! arm): an op cannot be added to the IR without its derivative. This crate
