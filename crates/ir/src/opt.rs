@@ -58,18 +58,26 @@ pub fn checks_an_index(op: &Op) -> bool {
             _ => false,
         })
     };
-    let in_region = |r: &Region| r.ops.iter().any(checks_an_index);
-    match &op.kind {
+    contains_op(op, &|o| match &o.kind {
         OpKind::Index { plan } | OpKind::IndexSet { plan } | OpKind::IndexInc { plan } => {
             checked(plan)
         }
-        OpKind::Scan { body, .. } | OpKind::For { body } => in_region(body),
-        OpKind::If {
-            then_region,
-            else_region,
-        } => in_region(then_region) || in_region(else_region),
         _ => false,
-    }
+    })
+}
+
+/// Whether `op` or an op in its regions (at any depth) satisfies `test`.
+pub fn contains_op(op: &Op, test: &dyn Fn(&Op) -> bool) -> bool {
+    let in_region = |r: &Region| r.ops.iter().any(|o| contains_op(o, test));
+    test(op)
+        || match &op.kind {
+            OpKind::Scan { body, .. } | OpKind::For { body } => in_region(body),
+            OpKind::If {
+                then_region,
+                else_region,
+            } => in_region(then_region) || in_region(else_region),
+            _ => false,
+        }
 }
 
 /// Removes the ops of `region` that neither its `needed` results nor an

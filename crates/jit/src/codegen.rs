@@ -200,17 +200,11 @@ enum Known {
 /// Whether an op may report a runtime error (a data-dependent index, which
 /// the generated code checks), itself or in its regions.
 fn has_effect(op: &Op) -> bool {
-    let regions_effect = |r: &Region| r.ops.iter().any(has_effect);
-    match &op.kind {
-        OpKind::Index { .. } => op.args.len() > 1,
-        OpKind::IndexSet { .. } | OpKind::IndexInc { .. } => op.args.len() > 2,
-        OpKind::Scan { body, .. } | OpKind::For { body } => regions_effect(body),
-        OpKind::If {
-            then_region,
-            else_region,
-        } => regions_effect(then_region) || regions_effect(else_region),
+    rlc_ir::opt::contains_op(op, &|o| match &o.kind {
+        OpKind::Index { .. } => o.args.len() > 1,
+        OpKind::IndexSet { .. } | OpKind::IndexInc { .. } => o.args.len() > 2,
         _ => false,
-    }
+    })
 }
 
 /// Dead-code elimination: adds to `dead` the ops of `r` (and its nested
