@@ -18,6 +18,9 @@
 use rlc_ir::*;
 use std::collections::{HashMap, HashSet};
 
+/// The most elements of a value of constant shape stacked per step.
+const MAX_STACKED_ELEMENTS: i64 = 64;
+
 /// Where things are in a backward scan body built by `scan_adjoint`.
 pub(crate) struct BackwardLayout {
     /// The reverse scan's carries (the forward carries' adjoints and the
@@ -103,7 +106,15 @@ impl Stash<'_> {
         rlc_ir::opt::eliminate_dead_code_in(backward);
         let primal_args: HashSet<ValueId> = to_forward.keys().copied().collect();
         let top = primal_and_costly(backward, &primal_args);
-        let mut wanted: Vec<(Place, ValueId)> = frontier(backward, &top, self.values)
+        // A stacked value costs memory (a number per element per step): no
+        // more than a carry, whose values are stacked already, or a few.
+        let carry_shapes: Vec<Vec<Dim>> = (0..fc).map(|j| self.ty(fbody.args[j]).shape).collect();
+        let small = |shape: &[Dim]| {
+            let constant: Option<i64> = shape.iter().map(Dim::as_constant).product();
+            constant.is_some_and(|n| n <= MAX_STACKED_ELEMENTS)
+                || carry_shapes.iter().any(|c| c.as_slice() == shape)
+        };
+        let mut wanted: Vec<(Place, ValueId)> = frontier(backward, &top, self.values, &small)
             .into_iter()
             .map(|v| (Place::Top, v))
             .collect();
@@ -127,7 +138,7 @@ impl Stash<'_> {
                     .map(|(a, _)| *a)
                     .collect();
                 let inner = primal_and_costly(branch, &args);
-                for v in frontier(branch, &inner, self.values) {
+                for v in frontier(branch, &inner, self.values, &small) {
                     wanted.push((Place::Branch { op: i, then_branch }, v));
                 }
             }
@@ -359,7 +370,12 @@ fn primal_and_costly(region: &Region, args: &HashSet<ValueId>) -> Primal {
 
 /// The costly primal real values that something not primal reads (the
 /// adjoint rules, a nested region, the region's results), in op order.
-fn frontier(region: &Region, p: &Primal, values: &[TensorType]) -> Vec<ValueId> {
+fn frontier(
+    region: &Region,
+    p: &Primal,
+    values: &[TensorType],
+    small: &dyn Fn(&[Dim]) -> bool,
+) -> Vec<ValueId> {
     let mut read_by_adjoint: HashSet<ValueId> = region.results.iter().copied().collect();
     for op in &region.ops {
         let op_is_primal = op.results.first().is_some_and(|r| p.primal.contains(r));
@@ -370,9 +386,11 @@ fn frontier(region: &Region, p: &Primal, values: &[TensorType]) -> Vec<ValueId> 
     let mut out = Vec::new();
     for op in &region.ops {
         for r in &op.results {
+            let ty = &values[r.0 as usize];
             if p.costly.contains(r)
                 && read_by_adjoint.contains(r)
-                && values[r.0 as usize].elem == Elem::Real
+                && ty.elem == Elem::Real
+                && small(&ty.shape)
             {
                 out.push(*r);
             }
