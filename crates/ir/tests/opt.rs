@@ -281,3 +281,21 @@ fn ifs_on_one_condition_join() {
         );
     }
 }
+
+#[test]
+fn a_loop_kept_only_for_its_index_check_still_checks() {
+    let mut f = scan_with_dead_parts();
+    let zero = f.body.ops[0].results[0];
+    f.body.results = vec![zero];
+    opt::eliminate_dead_code(&mut f);
+    verify::verify(&f).expect("valid after");
+    let scan = f
+        .body
+        .ops
+        .iter()
+        .find(|o| matches!(o.kind, OpKind::Scan { .. }))
+        .expect("the scan stays for its index check");
+    assert!(scan.results.is_empty(), "nothing reads its results");
+    assert!(run(&f, vec![0.0, 1.0, 1.0]).is_ok());
+    assert!(run(&f, vec![0.0, 5.0, 1.0]).is_err());
+}

@@ -248,3 +248,67 @@ fn two_term_softmax_matches_interpreter_with_or_without_its_log_sum_exp() {
         }
     }
 }
+
+/// A scan with no results, kept (by dead-code elimination) only because
+/// its body checks a data index: the JIT runs it and reports a bad index.
+#[test]
+fn a_loop_without_results_still_checks_its_indices() {
+    use rlc_ir::*;
+    let mut f = Function::new("checks");
+    let theta = f.new_value(TensorType::real(vec![Dim::constant(1)]));
+    let k = f.new_value(TensorType::new(Elem::Int, vec![Dim::constant(3)]));
+    let zero = f.new_value(TensorType::scalar(Elem::Real));
+    let w = f.new_value(TensorType::real(vec![Dim::constant(2)]));
+    let (ki, wc, picked) = (
+        f.new_value(TensorType::scalar(Elem::Int)),
+        f.new_value(TensorType::real(vec![Dim::constant(2)])),
+        f.new_value(TensorType::scalar(Elem::Real)),
+    );
+    let op = |kind, args, results| Op {
+        kind,
+        args,
+        results,
+    };
+    let body = Region {
+        args: vec![ki, wc],
+        ops: vec![op(
+            OpKind::Index {
+                plan: vec![AxisIndex::Scalar {
+                    constant: None,
+                    needs_bounds_check: true,
+                }],
+            },
+            vec![wc, ki],
+            vec![picked],
+        )],
+        results: vec![],
+    };
+    f.inputs = vec![Input::Theta, Input::Data("k".into())];
+    f.body = Region {
+        args: vec![theta, k],
+        ops: vec![
+            op(OpKind::Const(0.0), vec![], vec![zero]),
+            op(OpKind::Fill, vec![zero], vec![w]),
+            op(
+                OpKind::Scan {
+                    body,
+                    carries: 0,
+                    sequences: 1,
+                    reverse: false,
+                },
+                vec![k, w],
+                vec![],
+            ),
+        ],
+        results: vec![zero],
+    };
+    rlc_ir::verify::verify(&f).expect("valid IR");
+    let sizes = HashMap::new();
+    for (k, ok) in [(vec![0.0, 1.0, 1.0], true), (vec![0.0, 2.0, 1.0], false)] {
+        let data = HashMap::from([("k".to_string(), k)]);
+        let mut j = jit(&f, &sizes, &data);
+        let mut out = [0.0];
+        let result = j.call(&[0.5], &mut [&mut out]);
+        assert_eq!(result.is_ok(), ok, "{result:?}");
+    }
+}
