@@ -241,20 +241,25 @@ fn mark_dead(r: &Region, needed: Option<&[bool]>, dead: &mut HashSet<*const Op>)
     }
 }
 
-/// A 2-term log-sum-exp `m + log(1 + e)` of `(a0, a1)`: `m` the larger,
-/// `e = exp(smaller - m)`, `total = 1 + e`, `finite` whether `m` is finite.
-#[derive(Clone, Copy, Debug)]
+/// A log-sum-exp of a short vector (`len <= SMALL`), `m + log(total)`:
+/// `m` the maximum, `terms[i] = exp(a[i] - m)` (for two values, one of them
+/// is exactly 1 and only the other is an `exp`), `total` their sum, and
+/// `finite` whether `m` is finite.
+#[derive(Clone, Debug)]
 struct Lse {
-    a0: Value,
-    a1: Value,
-    e: Value,
+    terms: Vec<Value>,
     total: Value,
     finite: Value,
 }
 
-/// For `exp(a - broadcast(l))` of a 2-vector (`op` the `exp`): `a` and the
-/// scalar `l`, seen through the broadcast (and reshapes) of `l`.
-fn softmax2_operands(
+/// A vector of 2 to `SMALL` elements: its log-sum-exp is kept in registers.
+fn is_short_vector(shape: &[usize]) -> bool {
+    shape.len() == 1 && (2..=SMALL).contains(&shape[0])
+}
+
+/// For `exp(a - broadcast(l))` of a short vector (`op` the `exp`): `a` and
+/// the scalar `l`, seen through the broadcast (and reshapes) of `l`.
+fn softmax_operands(
     op: &Op,
     defs: &HashMap<ValueId, &Op>,
     shape: &dyn Fn(ValueId) -> Result<Vec<usize>>,
@@ -266,13 +271,13 @@ fn softmax2_operands(
     let Some(sub) = defs.get(&x).copied() else {
         return Ok(None);
     };
-    if sub.kind != OpKind::Binary(BinaryOp::Sub) || shape(x)? != [2] {
+    if sub.kind != OpKind::Binary(BinaryOp::Sub) || !is_short_vector(&shape(x)?) {
         return Ok(None);
     }
     let (a, mut l) = (sub.args[0], sub.args[1]);
     while let Some(d) = defs.get(&l) {
         if matches!(d.kind, OpKind::BroadcastTo | OpKind::Reshape | OpKind::Fill)
-            && product(&shape(d.args[0])?) <= 2
+            && product(&shape(d.args[0])?) == 1
         {
             l = d.args[0];
         } else {
@@ -312,8 +317,8 @@ fn collect_uses<'a>(
     }
 }
 
-/// The 2-term log-sum-exps whose value only feeds the softmaxes that
-/// `softmax2` makes without it (the backward pass's re-run of a step needs
+/// The short log-sum-exps whose value only feeds the softmaxes that
+/// `softmax_from_lse` makes without it (the backward pass's re-run of a step needs
 /// `exp(a - lse)`, not `lse`): their `log` is never taken.
 fn lse_only_for_softmax(
     f: &Function,
@@ -336,15 +341,15 @@ fn lse_only_for_softmax(
     collect_uses(&f.body, dead, &mut uses);
     let mut out = HashSet::new();
     for (v, op) in defs {
-        let is_lse2 = matches!(
+        let is_short_lse = matches!(
             op.kind,
             OpKind::Reduce {
                 op: ReduceOp::LogSumExp,
                 ..
             }
-        ) && shape(op.args[0])? == [2]
+        ) && is_short_vector(&shape(op.args[0])?)
             && shape(*v)?.is_empty();
-        if is_lse2
+        if is_short_lse
             && !dead.contains(&(*op as *const Op))
             && feeds_only_softmaxes(*v, *v, op.args[0], &uses, defs, &shape)?
         {
@@ -355,7 +360,7 @@ fn lse_only_for_softmax(
 }
 
 /// Whether every use of `v` (the log-sum-exp `lse` of `a`, or a broadcast
-/// of it) is on the way into a softmax of `a` that `softmax2` recognizes.
+/// of it) is on the way into a softmax of `a` that `softmax_from_lse` recognizes.
 fn feeds_only_softmaxes(
     v: ValueId,
     lse: ValueId,
@@ -376,7 +381,7 @@ fn feeds_only_softmaxes(
                 let mut all = true;
                 for exp in uses.get(&user.results[0]).map(Vec::as_slice).unwrap_or(&[]) {
                     all &= match exp {
-                        Some(exp) => softmax2_operands(exp, defs, shape)? == Some((a, lse)),
+                        Some(exp) => softmax_operands(exp, defs, shape)? == Some((a, lse)),
                         None => false,
                     };
                 }
@@ -444,7 +449,7 @@ struct Gen<'a, 'b> {
     lse: HashMap<ValueId, (ValueId, Lse)>,
     /// The log-sum-exps only softmaxes use (see `lse_only_for_softmax`):
     /// they stand for their maximum, which is what they are when it is not
-    /// finite (the only case in which `softmax2` reads them).
+    /// finite (the only case in which `softmax_from_lse` reads them).
     lse_without_log: HashSet<ValueId>,
     /// Set while such a log-sum-exp is emitted.
     skip_lse_log: bool,
@@ -1193,7 +1198,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.set(res, Self::finish(d));
             }
             OpKind::Concat { axis } => self.concat(op, *axis)?,
-            OpKind::Unary(UnaryOp::Exp) if self.softmax2(op)? => {}
+            OpKind::Unary(UnaryOp::Exp) if self.softmax_from_lse(op)? => {}
             OpKind::Unary(u) => {
                 let res = res?;
                 let n = self.len(res)?;
@@ -1405,53 +1410,55 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(())
     }
 
-    /// `exp(a - broadcast(logsumexp(a)))` of a 2-vector `a` (the softmax that
-    /// reverse mode makes of a log-sum-exp) from the log-sum-exp's own
-    /// `e = exp(low - max)`: `1 / (1 + e)` and `e / (1 + e)`, no `exp`. The
-    /// results differ from the interpreter's `exp(a_i - lse)` by a few ulps.
-    /// Non-finite maxima take the general path. Returns whether it applied.
-    fn softmax2(&mut self, op: &Op) -> Result<bool> {
+    /// `exp(a - broadcast(logsumexp(a)))` of a short vector `a` (the softmax
+    /// that reverse mode makes of a log-sum-exp) from the log-sum-exp's own
+    /// terms: `exp(a[i] - m) / total`, no `exp` (for two values,
+    /// `1 / (1 + e)` and `e / (1 + e)`). The results differ from the
+    /// interpreter's `exp(a[i] - lse)` by a few ulps. Non-finite maxima take
+    /// the general path. Returns whether it applied.
+    fn softmax_from_lse(&mut self, op: &Op) -> Result<bool> {
         let res = Self::result(op, 0)?;
         let x = op.args[0];
-        let Some((a, l)) = softmax2_operands(op, &self.defs, &|v| self.shape(v))? else {
+        let Some((a, l)) = softmax_operands(op, &self.defs, &|v| self.shape(v))? else {
             return Ok(false);
         };
         let lse = match self.lse.get(&l) {
-            Some((src, lse)) if *src == a && self.len(l)? == 1 => *lse,
+            Some((src, lse)) if *src == a && self.len(l)? == 1 => lse.clone(),
             _ => return Ok(false),
         };
+        let n = lse.terms.len();
+        if self.len(x)? != n {
+            return Ok(false);
+        }
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let join = self.b.create_block();
-        let r0 = self.b.append_block_param(join, F64);
-        let r1 = self.b.append_block_param(join, F64);
+        let results: Vec<Value> = (0..n)
+            .map(|_| self.b.append_block_param(join, F64))
+            .collect();
         self.b.set_cold_block(slow);
         self.b.ins().brif(lse.finite, fast, &[], slow, &[]);
 
         self.b.switch_to_block(slow);
         let xs = self.get(x)?;
         let mut args = Vec::new();
-        for i in 0..2 {
-            let xi = self.load(&xs, Ix::C(i));
+        for i in 0..n {
+            let xi = self.load(&xs, Ix::C(i as i64));
             let call = self.b.ins().call(self.unary_refs[&UnaryOp::Exp], &[xi]);
             args.push(BlockArg::Value(self.b.inst_results(call)[0]));
         }
         self.b.ins().jump(join, &args);
 
         self.b.switch_to_block(fast);
-        let one = self.fconst(1.0);
-        let high = self.b.ins().fdiv(one, lse.total);
-        let low = self.b.ins().fdiv(lse.e, lse.total);
-        // a1 is the maximum when a0 < a1 (on a tie both are 1/2).
-        let first_low = self.b.ins().fcmp(FloatCC::LessThan, lse.a0, lse.a1);
-        let y0 = self.b.ins().select(first_low, low, high);
-        let y1 = self.b.ins().select(first_low, high, low);
-        self.b
-            .ins()
-            .jump(join, &[BlockArg::Value(y0), BlockArg::Value(y1)]);
+        let args: Vec<BlockArg> = lse
+            .terms
+            .iter()
+            .map(|t| BlockArg::Value(self.b.ins().fdiv(*t, lse.total)))
+            .collect();
+        self.b.ins().jump(join, &args);
 
         self.b.switch_to_block(join);
-        self.set(res, Repr::Regs(vec![r0, r1]));
+        self.set(res, Repr::Regs(results));
         Ok(true)
     }
 
@@ -1493,7 +1500,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         })?;
         self.set(res, Self::finish(d));
         if let Some(lse) = self.last_lse.take() {
-            if rop == ReduceOp::LogSumExp && n == 1 && along == 2 && stride == 1 {
+            if rop == ReduceOp::LogSumExp && n == 1 && stride == 1 {
                 self.lse.insert(res, (op.args[0], lse));
             }
         }
@@ -1538,7 +1545,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let d = self.b.ins().fsub(m, m);
                 let zero = self.fconst(0.0);
                 let finite = self.b.ins().fcmp(FloatCC::Equal, d, zero);
-                let mut lse2 = None;
+                let mut terms = Vec::new();
                 let total = if len == 2 {
                     // One of the two terms is exp(0) = 1 exactly, so this is
                     // the interpreter's sum with one `exp` fewer.
@@ -1548,26 +1555,30 @@ impl<'a, 'b> Gen<'a, 'b> {
                     let shifted = self.b.ins().fsub(low, m);
                     let e = self.call_unary(UnaryOp::Exp, shifted)?;
                     let one = self.fconst(1.0);
-                    let total = self.b.ins().fadd(one, e);
-                    lse2 = Some((a, b, e, total));
-                    total
+                    // a1 is the maximum when a0 < a1 (on a tie both terms are 1).
+                    let first_low = self.b.ins().fcmp(FloatCC::LessThan, a, b);
+                    terms.push(self.b.ins().select(first_low, e, one));
+                    terms.push(self.b.ins().select(first_low, one, e));
+                    self.b.ins().fadd(one, e)
                 } else {
                     let zero = self.fconst(0.0);
                     self.fold(&[len], vec![zero], &mut |g, idx, acc| {
                         let x = element(g, idx[0]);
                         let shifted = g.b.ins().fsub(x, m);
                         let e = g.call_unary(UnaryOp::Exp, shifted)?;
+                        if len <= SMALL {
+                            terms.push(e);
+                        }
                         Ok(vec![g.b.ins().fadd(acc[0], e)])
                     })?[0]
                 };
-                self.last_lse = lse2.map(|(a0, a1, e, total)| Lse {
-                    a0,
-                    a1,
-                    e,
+                let short = terms.len() == len && len >= 2;
+                self.last_lse = short.then_some(Lse {
+                    terms,
                     total,
                     finite,
                 });
-                if lse2.is_some() && self.skip_lse_log {
+                if short && self.skip_lse_log {
                     return Ok(m);
                 }
                 let l = self.call_unary(UnaryOp::Log, total)?;
