@@ -102,6 +102,9 @@ enum Command {
         /// Print `{"compile_ms": …, "grad_eval_us": …, "interp_grad_eval_us": …}`.
         #[arg(long)]
         json: bool,
+        /// The CSV delimiter, when not detected from the header line.
+        #[arg(long, value_parser = parse_delimiter)]
+        delimiter: Option<u8>,
     },
     /// Print the summary table of CmdStan-format CSV files (rlc's or CmdStan's).
     #[command(after_help = EXIT_CODES_HELP)]
@@ -109,9 +112,10 @@ enum Command {
         /// One CSV file per chain.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// The maximum tree depth the run used (for the tree-depth warning).
-        #[arg(long, default_value_t = 10)]
-        max_depth: u32,
+        /// The maximum tree depth the run used, for the tree-depth warning
+        /// [default: the `max_depth` in the files' header, else 10].
+        #[arg(long)]
+        max_depth: Option<u32>,
     },
 }
 
@@ -247,10 +251,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             logp::run(&mut density, &point, json)
         }
         Command::Run(args) => run_command(args),
-        Command::Bench { model, data, json } => {
+        Command::Bench {
+            model,
+            data,
+            json,
+            delimiter,
+        } => {
             let source = pipeline::read_model(&model)?;
             let compiled = pipeline::compile(&source, &display_name(&model), false)?;
-            let loaded = data::load(&compiled.model, &data, None)?;
+            let loaded = data::load(&compiled.model, &data, delimiter)?;
             bench::run(&compiled, &loaded, json)
         }
         Command::Summary { files, max_depth } => summary_command(&files, max_depth),
@@ -302,9 +311,10 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     )
 }
 
-fn summary_command(files: &[PathBuf], max_depth: u32) -> Result<(), Failure> {
+fn summary_command(files: &[PathBuf], max_depth: Option<u32>) -> Result<(), Failure> {
     let mut chains = Vec::new();
     let mut columns: Option<Vec<String>> = None;
+    let mut header_depth = None;
     for path in files {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Failure::usage(format!("error: cannot read {}: {e}", path.display())))?;
@@ -328,6 +338,7 @@ fn summary_command(files: &[PathBuf], max_depth: u32) -> Result<(), Failure> {
             }
             Some(_) => {}
         }
+        header_depth = header_depth.or(chain.max_depth);
         let n = chain.columns.len();
         let by_column: Vec<Vec<f64>> = (0..n)
             .map(|k| chain.rows.iter().map(|r| r[k]).collect())
@@ -340,6 +351,7 @@ fn summary_command(files: &[PathBuf], max_depth: u32) -> Result<(), Failure> {
         sampling_seconds: None,
     };
     println!("{}", summary::table(&draws));
+    let max_depth = max_depth.or(header_depth).unwrap_or(10);
     for w in summary::warnings(&draws, max_depth) {
         println!("warning: {w}");
     }

@@ -224,6 +224,18 @@ pub struct ChainDraws {
     pub columns: Vec<String>,
     /// One row per draw.
     pub rows: Vec<Vec<f64>>,
+    /// The run's maximum tree depth, from the header comments
+    /// (`max_depth = 10`, as rlc and CmdStan write it), if given.
+    pub max_depth: Option<u32>,
+}
+
+/// The value of a header comment `# key = value …` (CmdStan may follow the
+/// value with `(Default)`).
+fn header_value<'t>(line: &'t str, key: &str) -> Option<&'t str> {
+    let (k, v) = line.trim_start_matches('#').split_once('=')?;
+    (k.trim() == key)
+        .then(|| v.split_whitespace().next())
+        .flatten()
 }
 
 /// Parses one CmdStan CSV: comment lines are skipped, the first other line
@@ -231,9 +243,16 @@ pub struct ChainDraws {
 pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
     let mut columns: Option<Vec<String>> = None;
     let mut rows = Vec::new();
+    let mut max_depth = None;
     for (line_no, line) in text.lines().enumerate() {
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+        if line.starts_with('#') {
+            if let Some(depth) = header_value(line, "max_depth").and_then(|v| v.parse().ok()) {
+                max_depth = Some(depth);
+            }
+            continue;
+        }
+        if line.is_empty() {
             continue;
         }
         match &columns {
@@ -267,12 +286,30 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
         }
     }
     let columns = columns.ok_or_else(|| "no header line".to_string())?;
-    Ok(ChainDraws { columns, rows })
+    Ok(ChainDraws {
+        columns,
+        rows,
+        max_depth,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_depth_is_read_from_rlc_and_cmdstan_headers() {
+        let body = "lp__,x\n1,2\n";
+        for (header, depth) in [
+            ("#             max_depth = 7\n", Some(7)),
+            ("#       max_depth = 12 (Default)\n", Some(12)),
+            ("# max_depth_other = 3\n", None),
+            ("", None),
+        ] {
+            let chain = read_chain(&format!("{header}{body}")).expect("parses");
+            assert_eq!(chain.max_depth, depth, "{header}");
+        }
+    }
 
     fn settings() -> RunSettings {
         RunSettings {

@@ -448,3 +448,97 @@ fn an_interrupted_run_keeps_its_files_and_exits_130() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn summary_takes_the_maximum_tree_depth_from_the_files() {
+    let dir = temp_dir("summary-depth");
+    let out = rlc()
+        .args([
+            "run",
+            "models/rl_single.rlm",
+            "--data",
+            "models/data/rl_single.csv",
+        ])
+        .args([
+            "--max-depth",
+            "2",
+            "--warmup",
+            "100",
+            "--draws",
+            "100",
+            "--chains",
+            "1",
+        ])
+        .args(["--seed", "1", "--quiet", "--output-dir"])
+        .arg(&dir)
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let warned = |text: &[u8], depth: u32| {
+        String::from_utf8_lossy(text).contains(&format!("hit the maximum tree depth of {depth};"))
+    };
+    assert!(
+        warned(&out.stdout, 2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let file = dir.join("rl_single_1.csv");
+    let summary = rlc().arg("summary").arg(&file).output().expect("rlc runs");
+    assert!(
+        warned(&summary.stdout, 2),
+        "the header's max_depth = 2 is used"
+    );
+    let summary = rlc()
+        .arg("summary")
+        .arg(&file)
+        .args(["--max-depth", "5"])
+        .output()
+        .expect("rlc runs");
+    assert!(
+        !warned(&summary.stdout, 2),
+        "--max-depth overrides the header"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bench_takes_a_delimiter() {
+    let dir = temp_dir("bench-delimiter");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let text = std::fs::read_to_string(workspace().join("models/data/rl_single.csv"))
+        .expect("bundled data");
+    // `|` is not one of the delimiters detected from the header line.
+    let data = dir.join("pipes.txt");
+    std::fs::write(&data, text.replace(',', "|")).expect("write");
+    let bench = |delimiter: Option<&str>| {
+        let mut cmd = rlc();
+        cmd.args(["bench", "models/rl_single.rlm", "--json", "--data"])
+            .arg(&data)
+            .current_dir(workspace());
+        if let Some(d) = delimiter {
+            cmd.args(["--delimiter", d]);
+        }
+        cmd.output().expect("rlc runs")
+    };
+    let without = bench(None);
+    assert_eq!(
+        without.status.code(),
+        Some(3),
+        "a data error without the flag"
+    );
+    let with = bench(Some("|"));
+    assert_eq!(
+        with.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    assert!(String::from_utf8_lossy(&with.stdout).contains("\"grad_eval_us\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}
