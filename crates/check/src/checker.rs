@@ -1459,7 +1459,7 @@ impl Checker {
                         None => info.range.clone(),
                     };
                     let needs_check =
-                        match self.check_bounds(ix.span, range, len, axis, base, &base_info) {
+                        match self.check_bounds(ix, range, len, axis, base, &base_info) {
                             Some(n) => n,
                             None => {
                                 ok = false;
@@ -1601,7 +1601,7 @@ impl Checker {
     /// that is provably out of range (`None`).
     fn check_bounds(
         &mut self,
-        span: Span,
+        index: &Expr,
         range: Option<IntRange>,
         len: &Dim,
         axis: usize,
@@ -1620,13 +1620,9 @@ impl Checker {
         let lo_bad = range.lo.provably_negative();
         let hi_bad = hi_slack.as_ref().is_some_and(|d| d.provably_negative());
         if lo_bad || hi_bad {
-            let one_based =
-                range.lo.as_constant() == Some(1) && len.offset(1).as_ref() == Some(&range.hi);
-            let hint = one_based.then(|| {
-                "the values are 1-based but indices start at 0: subtract 1 (`c - 1`)".to_string()
-            });
+            let hint = self.out_of_range_hint(index, &range, len);
             self.error(CheckError::IndexOutOfRange {
-                span,
+                span: index.span,
                 range,
                 axis,
                 axis_len: len.clone(),
@@ -1637,6 +1633,39 @@ impl Checker {
             return None;
         }
         Some(true)
+    }
+
+    /// What to do about an index whose values run one past the end: a
+    /// shifted loop index (`t + 1` over `0..T`) or 1-based codes.
+    fn out_of_range_hint(&self, index: &Expr, range: &IntRange, len: &Dim) -> Option<String> {
+        let past_by = |k: i64| len.offset(k).as_ref() == Some(&range.hi);
+        if let ExprKind::Binary {
+            op: BinaryOp::Add,
+            lhs,
+            rhs,
+            ..
+        } = &index.kind
+        {
+            if let (ExprKind::Name(name), ExprKind::Int(k)) = (&lhs.kind, &rhs.kind) {
+                if *k <= 0 || !past_by(*k) {
+                    return None;
+                }
+                let (start, stop) = (range.lo.offset(-k)?, len.offset(-k)?);
+                let last = if *k == 1 {
+                    "value".to_string()
+                } else {
+                    format!("{k} values")
+                };
+                return Some(format!(
+                    "`{n} + {k}` is past the end at the last {last} of `{n}`: loop `{n}` over \
+                     `{start}..{stop}`",
+                    n = name.name,
+                ));
+            }
+        }
+        (past_by(1) && range.lo.as_constant() == Some(1)).then(|| {
+            "the values are 1-based but indices start at 0: subtract 1 (`c - 1`)".to_string()
+        })
     }
 
     // ---- Calls -----------------------------------------------------------------------------
