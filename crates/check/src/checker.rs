@@ -608,6 +608,13 @@ impl Checker {
                     self.expr_stmt(v);
                 }
                 self.scopes.pop();
+                if !block_observes(body) {
+                    let head = Span {
+                        start: s.span().start,
+                        end: hi.span.end,
+                    };
+                    self.error(CheckError::NoEffect { span: head });
+                }
             }
             Stmt::Expr(e) => self.expr_stmt(e),
             Stmt::Error(_) => {}
@@ -615,11 +622,19 @@ impl Checker {
     }
 
     /// An expression whose value is not used: `scan` and `if` run for their
-    /// `~` statements; anything else is probably a mistake.
+    /// `~` statements (a `scan` without any is a warning); anything else is
+    /// probably a mistake.
     fn expr_stmt(&mut self, e: &Expr) {
         match &e.kind {
-            ExprKind::Scan { .. } => {
-                self.expr(e);
+            ExprKind::Scan { body, .. } => {
+                if self.expr(e).is_some() && !block_observes(body) {
+                    // The `scan` keyword.
+                    let head = Span {
+                        start: e.span.start,
+                        end: e.span.start + "scan".len(),
+                    };
+                    self.error(CheckError::NoEffect { span: head });
+                }
             }
             ExprKind::If { .. } => {
                 self.if_expr(e, false);
@@ -2632,4 +2647,31 @@ fn union_range(a: &IntRange, b: &IntRange) -> Option<IntRange> {
         lo: pick(&a.lo, &b.lo, true)?,
         hi: pick(&a.hi, &b.hi, false)?,
     })
+}
+
+/// Whether a block observes anything (`~` or `target +=`) at any depth.
+/// Code that did not parse, and an `out` (an error inside a loop), count
+/// as observing: no warning on top of errors.
+fn block_observes(b: &Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        Stmt::Tilde { .. } | Stmt::TargetAdd { .. } | Stmt::Error(_) => true,
+        Stmt::Let { is_out: true, .. } => true,
+        Stmt::For { body, .. } => block_observes(body),
+        Stmt::Let { value, .. } | Stmt::Expr(value) => expr_observes(value),
+    }) || b.value.as_deref().is_some_and(expr_observes)
+}
+
+fn expr_observes(e: &Expr) -> bool {
+    let mut found = false;
+    visit_expr(e, &mut |x| match &x.kind {
+        ExprKind::Scan { body, .. } => found |= block_observes(body),
+        ExprKind::If {
+            then_block,
+            else_block,
+            ..
+        } => found |= block_observes(then_block) || else_block.as_ref().is_some_and(block_observes),
+        ExprKind::Error => found = true,
+        _ => {}
+    });
+    found
 }

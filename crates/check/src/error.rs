@@ -167,6 +167,10 @@ pub enum CheckError {
     UnusedValue {
         span: Span,
     },
+    /// A loop statement that observes nothing and whose value is unused.
+    NoEffect {
+        span: Span,
+    },
 }
 
 fn dims(shape: &[Dim]) -> String {
@@ -542,6 +546,16 @@ impl CheckError {
             E::UnusedValue { span } => Diagnostic::warning("W0101", "this value is never used")
                 .with_label(Label::primary(*span, "computed and discarded"))
                 .with_hint("bind it with `let`, or observe it with `~`"),
+            E::NoEffect { span } => Diagnostic::warning("W0102", "this loop has no effect")
+                .with_label(Label::primary(
+                    *span,
+                    "nothing in it is observed with `~` or added with `target +=`",
+                ))
+                .with_hint(
+                    "a loop statement runs for its `~` and `target +=`; this one is skipped \
+                     (and its indices are never checked): add what it should observe, bind \
+                     its value with `let`, or remove it",
+                ),
         }
     }
 }
