@@ -3,90 +3,21 @@
 //! compiled functions.
 #![allow(dead_code)]
 
-use rlc_check::model::{Model, SymbolKind};
-use rlc_check::types::ElemType;
+use rlc_check::model::Model;
 use rlc_ir::{Function, Input, ModelIr};
 use rlc_jit::JitFunction;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.next()
-    }
-}
-
-pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-pub fn models() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for dir in ["models", "tests/check/ok"] {
-        for entry in std::fs::read_dir(workspace().join(dir)).expect("folder exists") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "rlm") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+pub use rlc_testkit::{models, workspace, Rng};
 
 pub type Data = HashMap<String, Vec<f64>>;
 
-/// Random data that fits the declarations: sizes 3 or 4, ints in their
-/// declared range (else 0..3), reals in (0.1, 0.9), a fifth of optional cells missing.
+/// Random data for `model` (see `rlc_testkit::generate_data`), flat.
 pub fn generate_data(model: &Model, rng: &mut Rng) -> (HashMap<String, i64>, Data) {
-    let mut sizes = HashMap::new();
-    for id in &model.sizes {
-        let sym = model.symbol(*id);
-        if let SymbolKind::Size { .. } = sym.kind {
-            sizes.insert(sym.name.clone(), 3 + (rng.next() * 2.0) as i64);
-        }
-    }
-    let mut data = HashMap::new();
-    for d in &model.data {
-        let sym = model.symbol(d.symbol);
-        let count: i64 = sym
-            .info
-            .ty
-            .shape
-            .iter()
-            .map(|dim| dim.eval(&sizes).expect("size"))
-            .product();
-        let values = (0..count)
-            .map(|_| {
-                if sym.info.ty.optional && rng.next() < 0.2 {
-                    return f64::NAN;
-                }
-                match sym.info.ty.elem {
-                    ElemType::Int => {
-                        let (lo, hi) = d
-                            .int_range
-                            .as_ref()
-                            .and_then(|r| Some((r.lo.eval(&sizes)?, r.hi.eval(&sizes)?)))
-                            .unwrap_or((0, 3));
-                        (lo as f64 + (rng.next() * (hi - lo) as f64).floor()).min(hi as f64 - 1.0)
-                    }
-                    ElemType::Real => rng.uniform(0.1, 0.9),
-                    ElemType::Bool => f64::from(u8::from(rng.next() < 0.5)),
-                }
-            })
-            .collect();
-        data.insert(sym.name.clone(), values);
-    }
-    (sizes, data)
+    let (sizes, data) = rlc_testkit::generate_data(model, rng);
+    let flat = data.into_iter().map(|(name, v)| (name, v.values)).collect();
+    (sizes, flat)
 }
 
 pub fn compile_model(source: &str) -> (Model, ModelIr, Function) {
