@@ -1,25 +1,7 @@
 //! Every bundled model and accepted UI-test model lowers to IR that passes
 //! the verifier; the lowered example models' text form is snapshotted.
 
-use std::path::PathBuf;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn models() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for dir in ["models", "tests/check/ok"] {
-        for entry in std::fs::read_dir(workspace().join(dir)).expect("folder exists") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "rlm") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use rlc_testkit::models;
 
 #[test]
 fn every_model_lowers() {
