@@ -117,9 +117,16 @@ const Z_P001: f64 = 3.29;
 /// A running fit: the process, its folder, the true values.
 type Fit = (Child, PathBuf, Vec<(&'static str, f64)>);
 
-fn start_fit(model: &str, dir: &Path, seed: u64) -> Child {
+fn start_fit(model: &str, dir: &Path, seed: u64, warmup: usize) -> Child {
     Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .args(["run", model, "--chains", "1", "--warmup", "300"])
+        .args([
+            "run",
+            model,
+            "--chains",
+            "1",
+            "--warmup",
+            &warmup.to_string(),
+        ])
         .args(["--draws", &DRAWS.to_string(), "--seed", &seed.to_string()])
         .arg("--data")
         .arg(dir.join(if dir.join("data.csv").exists() {
@@ -164,7 +171,7 @@ fn ranks(dir: &Path, stem: &str, truth: &[(&str, f64)]) -> Vec<usize> {
         .collect()
 }
 
-fn calibrate(stem: &str, replications: usize, simulate: fn(&mut Rng) -> Simulated) {
+fn calibrate(stem: &str, replications: usize, warmup: usize, simulate: fn(&mut Rng) -> Simulated) {
     let model = format!("models/{stem}.rlm");
     let root = std::env::temp_dir().join(format!("rlc-sbc-{stem}-{}", std::process::id()));
     let mut rng = Rng(0x5bc0_2026 ^ stem.len() as u64);
@@ -193,7 +200,11 @@ fn calibrate(stem: &str, replications: usize, simulate: fn(&mut Rng) -> Simulate
         let dir = root.join(format!("rep{i}"));
         std::fs::create_dir_all(&dir).expect("temp dir");
         std::fs::write(dir.join(sim.file), &sim.text).expect("write data");
-        pending.push((start_fit(&model, &dir, 1000 + i as u64), dir, sim.truth));
+        pending.push((
+            start_fit(&model, &dir, 1000 + i as u64, warmup),
+            dir,
+            sim.truth,
+        ));
         if pending.len() == 2 {
             for job in pending.drain(..) {
                 finish(job);
@@ -244,10 +255,10 @@ fn calibrate(stem: &str, replications: usize, simulate: fn(&mut Rng) -> Simulate
 
 #[test]
 fn rl_single_is_calibrated() {
-    calibrate("rl_single", 200, rl_single);
+    calibrate("rl_single", 200, 300, rl_single);
 }
 
 #[test]
 fn logistic_regression_is_calibrated() {
-    calibrate("logistic_regression", 200, logistic_regression);
+    calibrate("logistic_regression", 200, 300, logistic_regression);
 }
