@@ -11,74 +11,7 @@ use support::*;
 
 fn check_model(path: &Path) {
     let source = std::fs::read_to_string(path).expect("UTF-8");
-    let (model, ir, grad) = compile_model(&source);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ source.len() as u64);
-    for trial in 0..3 {
-        let (sizes, data) = generate_data(&model, &mut rng);
-        let dim = ir.dim.eval(&sizes).expect("dim") as usize;
-        let mut lp_fn = jit(&ir.log_density, &sizes, &data);
-        let mut grad_fn = jit(&grad, &sizes, &data);
-        for _ in 0..3 {
-            let theta: Vec<f64> = (0..dim).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            let lp = run(&mut lp_fn, &theta)[0][0];
-            let g = run(&mut grad_fn, &theta);
-            assert!(
-                lp.is_finite(),
-                "{}: lp {lp} (trial {trial})",
-                path.display()
-            );
-            let name = path.display().to_string();
-            assert_matches_interpreter(
-                &name,
-                &[vec![lp]],
-                &interpret(&ir.log_density, &sizes, &theta, &data),
-            );
-            assert_matches_interpreter(&name, &g, &interpret(&grad, &sizes, &theta, &data));
-            assert!(
-                close(g[0][0], lp, 1e-12),
-                "{}: lp {lp} vs {}",
-                path.display(),
-                g[0][0]
-            );
-            for i in 0..dim {
-                let h = 1e-6 * theta[i].abs().max(1.0);
-                let mut plus = theta.clone();
-                plus[i] += h;
-                let mut minus = theta.clone();
-                minus[i] -= h;
-                let fd = (run(&mut lp_fn, &plus)[0][0] - run(&mut lp_fn, &minus)[0][0]) / (2.0 * h);
-                let tolerance = 1e-6 * (1.0 + fd.abs().max(g[1][i].abs())) + 1e-7 * lp.abs();
-                assert!(
-                    (fd - g[1][i]).abs() <= tolerance,
-                    "{}: coordinate {i}: jit gradient {} vs finite difference {fd}",
-                    path.display(),
-                    g[1][i]
-                );
-            }
-        }
-    }
-}
-
-/// The JIT's results equal the interpreter's to 1e-12 relative. They agree
-/// bit for bit except where the JIT legitimately orders the operations
-/// differently: the softmax `exp(a - logsumexp(a))` of a vector of up to 8
-/// values is computed from the log-sum-exp's own terms `exp(a[i] - max)` as
-/// `exp(a[i] - max) / sum` (for two values, `1 / (1 + e)` and `e / (1 + e)`),
-/// which is more accurate than the interpreter's form (off by about |lse|
-/// ulps); otherwise the same operations in the same order, the
-/// interpreter's own special functions, the 2-term log-sum-exp skipping
-/// only an exact `exp(0)`.
-fn assert_matches_interpreter(what: &str, jit: &[Vec<f64>], interp: &[Vec<f64>]) {
-    assert_eq!(jit.len(), interp.len(), "{what}: number of results");
-    for (k, (a, b)) in jit.iter().zip(interp).enumerate() {
-        assert_eq!(a.len(), b.len(), "{what}: result {k} length");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                close(*x, *y, 1e-12) || (x.is_nan() && y.is_nan()),
-                "{what}: result {k}[{i}]: jit {x} vs interpreter {y}"
-            );
-        }
-    }
+    check_source(&path.display().to_string(), &source);
 }
 
 /// A model on reference data: the JIT equals the interpreter at several
