@@ -99,3 +99,27 @@ pub fn generate_data(
     }
     (sizes, data)
 }
+
+/// Checks a gradient against central finite differences of `log_density` at `theta`
+/// (step `1e-6` relative), to `1e-6` relative plus `1e-7 |lp|` absolute; returns the
+/// first coordinate that disagrees, with both values.
+pub fn finite_difference_mismatch(
+    log_density: &mut dyn FnMut(&[f64]) -> f64,
+    theta: &[f64],
+    gradient: &[f64],
+) -> Option<(usize, f64, f64)> {
+    let lp = log_density(theta);
+    for (i, g) in gradient.iter().enumerate() {
+        let h = 1e-6 * theta[i].abs().max(1.0);
+        let mut plus = theta.to_vec();
+        plus[i] += h;
+        let mut minus = theta.to_vec();
+        minus[i] -= h;
+        let fd = (log_density(&plus) - log_density(&minus)) / (2.0 * h);
+        let tolerance = 1e-6 * (1.0 + fd.abs().max(g.abs())) + 1e-7 * lp.abs();
+        if (fd - g).abs() > tolerance {
+            return Some((i, *g, fd));
+        }
+    }
+    None
+}

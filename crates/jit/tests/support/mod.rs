@@ -163,20 +163,10 @@ pub fn check_source(name: &str, source: &str) {
                 name,
                 g[0][0]
             );
-            for i in 0..dim {
-                let h = 1e-6 * theta[i].abs().max(1.0);
-                let mut plus = theta.clone();
-                plus[i] += h;
-                let mut minus = theta.clone();
-                minus[i] -= h;
-                let fd = (run(&mut lp_fn, &plus)[0][0] - run(&mut lp_fn, &minus)[0][0]) / (2.0 * h);
-                let tolerance = 1e-6 * (1.0 + fd.abs().max(g[1][i].abs())) + 1e-7 * lp.abs();
-                assert!(
-                    (fd - g[1][i]).abs() <= tolerance,
-                    "{}: coordinate {i}: jit gradient {} vs finite difference {fd}",
-                    name,
-                    g[1][i]
-                );
+            let mut f = |t: &[f64]| run(&mut lp_fn, t)[0][0];
+            if let Some((i, g, fd)) = rlc_testkit::finite_difference_mismatch(&mut f, &theta, &g[1])
+            {
+                panic!("{name}: coordinate {i}: jit gradient {g} vs finite difference {fd}");
             }
         }
     }
