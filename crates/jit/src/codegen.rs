@@ -158,10 +158,13 @@ pub(crate) fn compile(
         lse: HashMap::new(),
         lse_without_log: HashSet::new(),
         skip_lse_log: false,
+        row_lse_wanted: HashSet::new(),
+        row_lse: HashMap::new(),
     };
     mark_dead(&f.body, None, &mut g.dead);
     collect_defs(&f.body, &mut g.defs);
     g.lse_without_log = lse_only_for_softmax(f, sizes, &g.dead, &g.defs)?;
+    g.row_lse_wanted = row_lse_with_softmax(f, sizes, &g.dead, &g.defs)?;
     let (theta, data_slots, results) = g.function(data)?;
     g.b.seal_all_blocks();
     let workspace_len = g.workspace_len;
@@ -320,23 +323,87 @@ fn collect_uses<'a>(
 /// The short log-sum-exps whose value only feeds the softmaxes that
 /// `softmax_from_lse` makes without it (the backward pass's re-run of a step needs
 /// `exp(a - lse)`, not `lse`): their `log` is never taken.
+/// The concrete shape of `v` for these sizes.
+fn concrete_shape(f: &Function, sizes: &HashMap<String, i64>, v: ValueId) -> Result<Vec<usize>> {
+    f.ty(v)
+        .shape
+        .iter()
+        .map(|d| {
+            d.eval(sizes)
+                .map(|n| n.max(0) as usize)
+                .ok_or_else(|| JitError::Size(format!("the size `{d}` is not given")))
+        })
+        .collect()
+}
+
+/// For `exp(a - broadcast(l))` of a matrix `a` of short rows (`op` the
+/// `exp`), where `l` is the row-wise log-sum-exp of `a`: `a` and `l`.
+fn row_softmax_operands(
+    op: &Op,
+    defs: &HashMap<ValueId, &Op>,
+    shape: &dyn Fn(ValueId) -> Result<Vec<usize>>,
+) -> Result<Option<(ValueId, ValueId)>> {
+    if op.kind != OpKind::Unary(UnaryOp::Exp) {
+        return Ok(None);
+    }
+    let x = op.args[0];
+    let Some(sub) = defs.get(&x).copied() else {
+        return Ok(None);
+    };
+    let xs = shape(x)?;
+    if sub.kind != OpKind::Binary(BinaryOp::Sub) || xs.len() != 2 || !is_short_vector(&xs[1..]) {
+        return Ok(None);
+    }
+    let (a, mut l) = (sub.args[0], sub.args[1]);
+    while let Some(d) = defs.get(&l) {
+        if matches!(d.kind, OpKind::BroadcastTo | OpKind::Reshape | OpKind::Fill)
+            && product(&shape(d.args[0])?) == xs[0]
+            && shape(l)? != [xs[0]]
+        {
+            l = d.args[0];
+        } else {
+            break;
+        }
+    }
+    let is_row_lse = defs.get(&l).is_some_and(|d| {
+        d.kind
+            == OpKind::Reduce {
+                op: ReduceOp::LogSumExp,
+                axis: Some(1),
+            }
+            && d.args[0] == a
+    });
+    Ok((is_row_lse && shape(l)? == [xs[0]]).then_some((a, l)))
+}
+
+/// The row-wise log-sum-exps of short rows whose softmax is taken (by a live
+/// `exp`): their terms are kept in a buffer for `row_softmax_from_lse`.
+fn row_lse_with_softmax(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    dead: &HashSet<*const Op>,
+    defs: &HashMap<ValueId, &Op>,
+) -> Result<HashSet<ValueId>> {
+    let shape = |v: ValueId| concrete_shape(f, sizes, v);
+    let mut out = HashSet::new();
+    for op in defs.values() {
+        if dead.contains(&(*op as *const Op)) {
+            continue;
+        }
+        if let Some((_, l)) = row_softmax_operands(op, defs, &shape)? {
+            out.insert(l);
+        }
+    }
+    Ok(out)
+}
+
 fn lse_only_for_softmax(
     f: &Function,
     sizes: &HashMap<String, i64>,
     dead: &HashSet<*const Op>,
     defs: &HashMap<ValueId, &Op>,
 ) -> Result<HashSet<ValueId>> {
-    let shape = |v: ValueId| -> Result<Vec<usize>> {
-        f.ty(v)
-            .shape
-            .iter()
-            .map(|d| {
-                d.eval(sizes)
-                    .map(|n| n.max(0) as usize)
-                    .ok_or_else(|| JitError::Size(format!("the size `{d}` is not given")))
-            })
-            .collect()
-    };
+    let shape = |v: ValueId| concrete_shape(f, sizes, v);
     let mut uses = HashMap::new();
     collect_uses(&f.body, dead, &mut uses);
     let mut out = HashSet::new();
@@ -453,6 +520,23 @@ struct Gen<'a, 'b> {
     lse_without_log: HashSet<ValueId>,
     /// Set while such a log-sum-exp is emitted.
     skip_lse_log: bool,
+    /// Row-wise log-sum-exps whose softmax is taken (`row_lse_with_softmax`),
+    /// and, once emitted, where their terms are.
+    row_lse_wanted: HashSet<ValueId>,
+    row_lse: HashMap<ValueId, RowLse>,
+}
+
+/// The terms of a row-wise log-sum-exp of the matrix `src` (`rows` rows of
+/// `len`), kept in the workspace: `terms[i * len + j] = exp(src[i, j] -
+/// max_i)`, `totals[i]` their sum, `finite[i]` 1 where `max_i` is finite.
+#[derive(Clone, Copy, Debug)]
+struct RowLse {
+    src: ValueId,
+    rows: usize,
+    len: usize,
+    terms: i64,
+    totals: i64,
+    finite: i64,
 }
 
 type Taken = (
@@ -1199,6 +1283,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             OpKind::Concat { axis } => self.concat(op, *axis)?,
             OpKind::Unary(UnaryOp::Exp) if self.softmax_from_lse(op)? => {}
+            OpKind::Unary(UnaryOp::Exp) if self.row_softmax_from_lse(op)? => {}
             OpKind::Unary(u) => {
                 let res = res?;
                 let n = self.len(res)?;
@@ -1462,6 +1547,66 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(true)
     }
 
+    /// `exp(a - broadcast(logsumexp(a, axis=1)))` of a matrix of short rows,
+    /// row by row from the terms the log-sum-exp kept (`RowLse`): as
+    /// `softmax_from_lse` does for one vector. Returns whether it applied.
+    fn row_softmax_from_lse(&mut self, op: &Op) -> Result<bool> {
+        let res = Self::result(op, 0)?;
+        let x = op.args[0];
+        let Some((a, l)) = row_softmax_operands(op, &self.defs, &|v| self.shape(v))? else {
+            return Ok(false);
+        };
+        let rows = match self.row_lse.get(&l) {
+            Some(r) if r.src == a && self.shape(x)? == [r.rows, r.len] => *r,
+            _ => return Ok(false),
+        };
+        let xs = self.get(x)?;
+        let len = rows.len;
+        let mut d = self.dest(rows.rows * len, false);
+        self.for_each(&[rows.rows], &mut |g, idx| {
+            let base = g.ix_mul(idx[0], len);
+            let fast = g.b.create_block();
+            let slow = g.b.create_block();
+            let join = g.b.create_block();
+            let results: Vec<Value> = (0..len)
+                .map(|_| g.b.append_block_param(join, F64))
+                .collect();
+            let finite = g.load(&Repr::Buf(Ix::C(rows.finite)), idx[0]);
+            let finite = g.truthy(finite);
+            g.b.set_cold_block(slow);
+            g.b.ins().brif(finite, fast, &[], slow, &[]);
+
+            g.b.switch_to_block(slow);
+            let mut args = Vec::new();
+            for j in 0..len {
+                let at = g.ix_add(base, Ix::C(j as i64));
+                let xj = g.load(&xs, at);
+                let call = g.b.ins().call(g.unary_refs[&UnaryOp::Exp], &[xj]);
+                args.push(BlockArg::Value(g.b.inst_results(call)[0]));
+            }
+            g.b.ins().jump(join, &args);
+
+            g.b.switch_to_block(fast);
+            let total = g.load(&Repr::Buf(Ix::C(rows.totals)), idx[0]);
+            let mut args = Vec::new();
+            for j in 0..len {
+                let at = g.ix_add(base, Ix::C(j as i64));
+                let t = g.load(&Repr::Buf(Ix::C(rows.terms)), at);
+                args.push(BlockArg::Value(g.b.ins().fdiv(t, total)));
+            }
+            g.b.ins().jump(join, &args);
+
+            g.b.switch_to_block(join);
+            for (j, r) in results.iter().enumerate() {
+                let at = g.ix_add(base, Ix::C(j as i64));
+                g.dest_store(&mut d, at, *r);
+            }
+            Ok(())
+        })?;
+        self.set(res, Self::finish(d));
+        Ok(true)
+    }
+
     fn reduce(&mut self, op: &Op, rop: ReduceOp, axis: Option<usize>) -> Result<()> {
         let res = Self::result(op, 0)?;
         let src = self.arg(op, 0)?;
@@ -1491,14 +1636,43 @@ impl<'a, 'b> Gen<'a, 'b> {
         let mut d = self.dest(n, Self::unrolled(n));
         self.last_lse = None;
         self.skip_lse_log = self.lse_without_log.contains(&res);
+        let keep_rows = (self.row_lse_wanted.contains(&res)
+            && rop == ReduceOp::LogSumExp
+            && axis == Some(1)
+            && s.len() == 2
+            && (2..=SMALL).contains(&along))
+        .then(|| RowLse {
+            src: op.args[0],
+            rows: n,
+            len: along,
+            terms: self.alloc(n * along) as i64,
+            totals: self.alloc(n) as i64,
+            finite: self.alloc(n) as i64,
+        });
         self.for_each(&outer, &mut |g, idx| {
             let base = g.linear(idx, &outer_strides);
             let y = g.reduce_run(&src, base, along, stride, rop)?;
             let to = g.linear(idx, &os);
             g.dest_store(&mut d, to, y);
+            // (Only then: a single vector's log-sum-exp keeps its terms in
+            // `last_lse` for `softmax_from_lse`.)
+            if let Some(rows) = &keep_rows {
+                if let Some(lse) = g.last_lse.take() {
+                    for (j, t) in lse.terms.iter().enumerate() {
+                        let at = g.ix_add(base, Ix::C(j as i64));
+                        g.store_buf(Ix::C(rows.terms), at, *t);
+                    }
+                    g.store_buf(Ix::C(rows.totals), to, lse.total);
+                    let finite = g.bool_to_f64(lse.finite);
+                    g.store_buf(Ix::C(rows.finite), to, finite);
+                }
+            }
             Ok(())
         })?;
         self.set(res, Self::finish(d));
+        if let Some(rows) = keep_rows {
+            self.row_lse.insert(res, rows);
+        }
         if let Some(lse) = self.last_lse.take() {
             if rop == ReduceOp::LogSumExp && n == 1 && stride == 1 {
                 self.lse.insert(res, (op.args[0], lse));

@@ -257,3 +257,86 @@ fn a_loop_without_results_still_checks_its_indices() {
         assert_eq!(result.is_ok(), ok, "{result:?}");
     }
 }
+
+/// `exp(a - broadcast(logsumexp(a, axis=1)))` of a `rows × k` matrix `a` (theta,
+/// reshaped), with the log-sum-exps returned too: the JIT keeps each row's
+/// terms and makes the softmax from them.
+fn row_softmax_function(rows: i64, k: i64) -> rlc_ir::Function {
+    use rlc_ir::*;
+    let mut f = Function::new("row_softmax");
+    let (r, kk) = (Dim::constant(rows), Dim::constant(k));
+    let theta = f.new_value(TensorType::real(vec![Dim::constant(rows * k)]));
+    let a = f.new_value(TensorType::real(vec![r.clone(), kk.clone()]));
+    let lse = f.new_value(TensorType::real(vec![r.clone()]));
+    let lse1 = f.new_value(TensorType::real(vec![r.clone(), Dim::constant(1)]));
+    let wide = f.new_value(TensorType::real(vec![r.clone(), kk.clone()]));
+    let shifted = f.new_value(TensorType::real(vec![r.clone(), kk.clone()]));
+    let p = f.new_value(TensorType::real(vec![r, kk]));
+    let op = |kind, args, results| Op {
+        kind,
+        args,
+        results,
+    };
+    f.inputs = vec![Input::Theta];
+    f.body = Region {
+        args: vec![theta],
+        ops: vec![
+            op(
+                OpKind::ThetaSlice {
+                    offset: Dim::constant(0),
+                },
+                vec![theta],
+                vec![a],
+            ),
+            op(
+                OpKind::Reduce {
+                    op: ReduceOp::LogSumExp,
+                    axis: Some(1),
+                },
+                vec![a],
+                vec![lse],
+            ),
+            op(OpKind::Reshape, vec![lse], vec![lse1]),
+            op(OpKind::BroadcastTo, vec![lse1], vec![wide]),
+            op(OpKind::Binary(BinaryOp::Sub), vec![a, wide], vec![shifted]),
+            op(OpKind::Unary(UnaryOp::Exp), vec![shifted], vec![p]),
+        ],
+        results: vec![p, lse],
+    };
+    f
+}
+
+#[test]
+fn row_softmax_matches_interpreter() {
+    let rows = [
+        [0.3, -1.2, 2.0, 0.0],
+        [-700.0, 40.0, 1.0, 1.0],
+        [f64::INFINITY, 0.0, 1.0, 2.0],
+        [
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ],
+        [f64::NAN, 1.0, 0.5, 0.25],
+        [5.0, 5.0, 5.0, 5.0],
+    ];
+    for k in [2usize, 3, 4] {
+        // Two matrices of three rows each, so that every row kind is met.
+        for chunk in rows.chunks(3) {
+            let theta: Vec<f64> = chunk.iter().flat_map(|r| r[..k].to_vec()).collect();
+            let f = row_softmax_function(3, k as i64);
+            rlc_ir::verify::verify(&f).expect("valid IR");
+            let sizes = HashMap::new();
+            let mut j = jit(&f, &sizes, &HashMap::new());
+            let got = run(&mut j, &theta);
+            let want = interpret(&f, &sizes, &theta, &HashMap::new());
+            for (g, w) in got.iter().flatten().zip(want.iter().flatten()) {
+                assert!(
+                    (g.is_nan() && w.is_nan()) || close(*g, *w, 1e-13),
+                    "k = {k}, theta {theta:?}: JIT {got:?}, interpreter {want:?}"
+                );
+            }
+        }
+    }
+}
