@@ -156,14 +156,11 @@ pub(crate) fn compile(
         defs: HashMap::new(),
         last_lse: None,
         lse: HashMap::new(),
-        lse_without_log: HashSet::new(),
-        skip_lse_log: false,
         row_lse_wanted: HashSet::new(),
         row_lse: HashMap::new(),
     };
     mark_dead(&f.body, None, &mut g.dead);
     collect_defs(&f.body, &mut g.defs);
-    g.lse_without_log = lse_only_for_softmax(f, sizes, &g.dead, &g.defs)?;
     g.row_lse_wanted = row_lse_with_softmax(f, sizes, &g.dead, &g.defs)?;
     let (theta, data_slots, results) = g.function(data)?;
     g.b.seal_all_blocks();
@@ -290,39 +287,6 @@ fn softmax_operands(
     Ok(Some((a, l)))
 }
 
-/// Where each value is used by a live op (`None`: as a region's result).
-fn collect_uses<'a>(
-    r: &'a Region,
-    dead: &HashSet<*const Op>,
-    uses: &mut HashMap<ValueId, Vec<Option<&'a Op>>>,
-) {
-    for op in &r.ops {
-        if dead.contains(&(op as *const Op)) {
-            continue;
-        }
-        for a in &op.args {
-            uses.entry(*a).or_default().push(Some(op));
-        }
-        match &op.kind {
-            OpKind::Scan { body, .. } | OpKind::For { body } => collect_uses(body, dead, uses),
-            OpKind::If {
-                then_region,
-                else_region,
-            } => {
-                collect_uses(then_region, dead, uses);
-                collect_uses(else_region, dead, uses);
-            }
-            _ => {}
-        }
-    }
-    for v in &r.results {
-        uses.entry(*v).or_default().push(None);
-    }
-}
-
-/// The short log-sum-exps whose value only feeds the softmaxes that
-/// `softmax_from_lse` makes without it (the backward pass's re-run of a step needs
-/// `exp(a - lse)`, not `lse`): their `log` is never taken.
 /// The concrete shape of `v` for these sizes.
 fn concrete_shape(f: &Function, sizes: &HashMap<String, i64>, v: ValueId) -> Result<Vec<usize>> {
     f.ty(v)
@@ -397,72 +361,6 @@ fn row_lse_with_softmax(
     Ok(out)
 }
 
-fn lse_only_for_softmax(
-    f: &Function,
-    sizes: &HashMap<String, i64>,
-    dead: &HashSet<*const Op>,
-    defs: &HashMap<ValueId, &Op>,
-) -> Result<HashSet<ValueId>> {
-    let shape = |v: ValueId| concrete_shape(f, sizes, v);
-    let mut uses = HashMap::new();
-    collect_uses(&f.body, dead, &mut uses);
-    let mut out = HashSet::new();
-    for (v, op) in defs {
-        let is_short_lse = matches!(
-            op.kind,
-            OpKind::Reduce {
-                op: ReduceOp::LogSumExp,
-                ..
-            }
-        ) && is_short_vector(&shape(op.args[0])?)
-            && shape(*v)?.is_empty();
-        if is_short_lse
-            && !dead.contains(&(*op as *const Op))
-            && feeds_only_softmaxes(*v, *v, op.args[0], &uses, defs, &shape)?
-        {
-            out.insert(*v);
-        }
-    }
-    Ok(out)
-}
-
-/// Whether every use of `v` (the log-sum-exp `lse` of `a`, or a broadcast
-/// of it) is on the way into a softmax of `a` that `softmax_from_lse` recognizes.
-fn feeds_only_softmaxes(
-    v: ValueId,
-    lse: ValueId,
-    a: ValueId,
-    uses: &HashMap<ValueId, Vec<Option<&Op>>>,
-    defs: &HashMap<ValueId, &Op>,
-    shape: &dyn Fn(ValueId) -> Result<Vec<usize>>,
-) -> Result<bool> {
-    for user in uses.get(&v).map(Vec::as_slice).unwrap_or(&[]) {
-        let Some(user) = user else {
-            return Ok(false);
-        };
-        let ok = match &user.kind {
-            OpKind::BroadcastTo | OpKind::Reshape | OpKind::Fill => {
-                feeds_only_softmaxes(user.results[0], lse, a, uses, defs, shape)?
-            }
-            OpKind::Binary(BinaryOp::Sub) if user.args[1] == v && user.args[0] != v => {
-                let mut all = true;
-                for exp in uses.get(&user.results[0]).map(Vec::as_slice).unwrap_or(&[]) {
-                    all &= match exp {
-                        Some(exp) => softmax_operands(exp, defs, shape)? == Some((a, lse)),
-                        None => false,
-                    };
-                }
-                all
-            }
-            _ => false,
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 fn collect_defs<'a>(r: &'a Region, defs: &mut HashMap<ValueId, &'a Op>) {
     for op in &r.ops {
         for v in &op.results {
@@ -514,12 +412,6 @@ struct Gen<'a, 'b> {
     /// The pieces of each emitted whole-vector 2-term log-sum-exp, by the
     /// value it defines (valid where that value is: like `reprs`).
     lse: HashMap<ValueId, (ValueId, Lse)>,
-    /// The log-sum-exps only softmaxes use (see `lse_only_for_softmax`):
-    /// they stand for their maximum, which is what they are when it is not
-    /// finite (the only case in which `softmax_from_lse` reads them).
-    lse_without_log: HashSet<ValueId>,
-    /// Set while such a log-sum-exp is emitted.
-    skip_lse_log: bool,
     /// Row-wise log-sum-exps whose softmax is taken (`row_lse_with_softmax`),
     /// and, once emitted, where their terms are.
     row_lse_wanted: HashSet<ValueId>,
@@ -1635,7 +1527,6 @@ impl<'a, 'b> Gen<'a, 'b> {
         let os = strides(&outer);
         let mut d = self.dest(n, Self::unrolled(n));
         self.last_lse = None;
-        self.skip_lse_log = self.lse_without_log.contains(&res);
         let keep_rows = (self.row_lse_wanted.contains(&res)
             && rop == ReduceOp::LogSumExp
             && axis == Some(1)
@@ -1752,9 +1643,6 @@ impl<'a, 'b> Gen<'a, 'b> {
                     total,
                     finite,
                 });
-                if short && self.skip_lse_log {
-                    return Ok(m);
-                }
                 let l = self.call_unary(UnaryOp::Log, total)?;
                 let y = self.b.ins().fadd(m, l);
                 Ok(self.b.ins().select(finite, y, m))

@@ -106,9 +106,9 @@ fn out_of_range_data_index_is_a_runtime_error() {
 
 /// `exp(a - broadcast(logsumexp(a)))` of an `n`-vector `a = theta`,
 /// returning the softmax and, if `with_lse`, the log-sum-exp too: the JIT
-/// makes the softmax from the log-sum-exp's own `exp`s, and takes no `log`
-/// when only the softmax is used. Both agree with the interpreter,
-/// non-finite logits included.
+/// makes the softmax from the log-sum-exp's own `exp`s, whether or not the
+/// log-sum-exp itself is used. Both agree with the interpreter, non-finite
+/// logits included.
 fn softmax_function(n: i64, with_lse: bool) -> rlc_ir::Function {
     use rlc_ir::*;
     let mut f = Function::new("softmax");
