@@ -453,6 +453,24 @@ struct Access {
     result: ValueId,
 }
 
+/// The representations of values held either in a buffer (`Some(offset)`)
+/// or, for `None`, as their `lens[k]` next values of `regs`, in order.
+fn unpack(slots: &[Option<Ix>], lens: &[usize], regs: &[Value]) -> Vec<Repr> {
+    let mut p = 0;
+    slots
+        .iter()
+        .zip(lens)
+        .map(|(slot, n)| match slot {
+            None => {
+                let r = Repr::Regs(regs[p..p + n].to_vec());
+                p += n;
+                r
+            }
+            Some(off) => Repr::Buf(*off),
+        })
+        .collect()
+}
+
 fn product(dims: &[usize]) -> usize {
     dims.iter().product()
 }
@@ -1387,6 +1405,48 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(())
     }
 
+    /// The softmax of a short vector from its log-sum-exp's pieces: where the
+    /// maximum is `finite`, each `term / total` (`fast` gives them); else the
+    /// general `exp(x_i)` of `a - lse` (`slow` loads the `x_i`, in a cold block).
+    fn softmax_or_exp(
+        &mut self,
+        n: usize,
+        finite: Value,
+        fast: &mut dyn FnMut(&mut Self) -> (Vec<Value>, Value),
+        slow: &mut dyn FnMut(&mut Self) -> Vec<Value>,
+    ) -> Vec<Value> {
+        let fast_block = self.b.create_block();
+        let slow_block = self.b.create_block();
+        let join = self.b.create_block();
+        let results = (0..n)
+            .map(|_| self.b.append_block_param(join, F64))
+            .collect();
+        self.b.set_cold_block(slow_block);
+        self.b.ins().brif(finite, fast_block, &[], slow_block, &[]);
+
+        self.b.switch_to_block(slow_block);
+        let xs = slow(self);
+        let args: Vec<BlockArg> = xs
+            .into_iter()
+            .map(|x| {
+                let call = self.b.ins().call(self.unary_refs[&UnaryOp::Exp], &[x]);
+                BlockArg::Value(self.b.inst_results(call)[0])
+            })
+            .collect();
+        self.b.ins().jump(join, &args);
+
+        self.b.switch_to_block(fast_block);
+        let (terms, total) = fast(self);
+        let args: Vec<BlockArg> = terms
+            .iter()
+            .map(|t| BlockArg::Value(self.b.ins().fdiv(*t, total)))
+            .collect();
+        self.b.ins().jump(join, &args);
+
+        self.b.switch_to_block(join);
+        results
+    }
+
     /// `exp(a - broadcast(logsumexp(a)))` of a short vector `a` (the softmax
     /// that reverse mode makes of a log-sum-exp) from the log-sum-exp's own
     /// terms: `exp(a[i] - m) / total`, no `exp` (for two values,
@@ -1407,34 +1467,13 @@ impl<'a, 'b> Gen<'a, 'b> {
         if self.len(x)? != n {
             return Ok(false);
         }
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        let join = self.b.create_block();
-        let results: Vec<Value> = (0..n)
-            .map(|_| self.b.append_block_param(join, F64))
-            .collect();
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(lse.finite, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(slow);
         let xs = self.get(x)?;
-        let mut args = Vec::new();
-        for i in 0..n {
-            let xi = self.load(&xs, Ix::C(i as i64));
-            let call = self.b.ins().call(self.unary_refs[&UnaryOp::Exp], &[xi]);
-            args.push(BlockArg::Value(self.b.inst_results(call)[0]));
-        }
-        self.b.ins().jump(join, &args);
-
-        self.b.switch_to_block(fast);
-        let args: Vec<BlockArg> = lse
-            .terms
-            .iter()
-            .map(|t| BlockArg::Value(self.b.ins().fdiv(*t, lse.total)))
-            .collect();
-        self.b.ins().jump(join, &args);
-
-        self.b.switch_to_block(join);
+        let results = self.softmax_or_exp(
+            n,
+            lse.finite,
+            &mut |_| (lse.terms.clone(), lse.total),
+            &mut |g| (0..n).map(|i| g.load(&xs, Ix::C(i as i64))).collect(),
+        );
         self.set(res, Repr::Regs(results));
         Ok(true)
     }
@@ -1457,38 +1496,30 @@ impl<'a, 'b> Gen<'a, 'b> {
         let mut d = self.dest(rows.rows * len, false);
         self.for_each(&[rows.rows], &mut |g, idx| {
             let base = g.ix_mul(idx[0], len);
-            let fast = g.b.create_block();
-            let slow = g.b.create_block();
-            let join = g.b.create_block();
-            let results: Vec<Value> = (0..len)
-                .map(|_| g.b.append_block_param(join, F64))
-                .collect();
+            let at = |g: &mut Self, j: usize| g.ix_add(base, Ix::C(j as i64));
             let finite = g.load(&Repr::Buf(Ix::C(rows.finite)), idx[0]);
             let finite = g.truthy(finite);
-            g.b.set_cold_block(slow);
-            g.b.ins().brif(finite, fast, &[], slow, &[]);
-
-            g.b.switch_to_block(slow);
-            let mut args = Vec::new();
-            for j in 0..len {
-                let at = g.ix_add(base, Ix::C(j as i64));
-                let xj = g.load(&xs, at);
-                let call = g.b.ins().call(g.unary_refs[&UnaryOp::Exp], &[xj]);
-                args.push(BlockArg::Value(g.b.inst_results(call)[0]));
-            }
-            g.b.ins().jump(join, &args);
-
-            g.b.switch_to_block(fast);
-            let total = g.load(&Repr::Buf(Ix::C(rows.totals)), idx[0]);
-            let mut args = Vec::new();
-            for j in 0..len {
-                let at = g.ix_add(base, Ix::C(j as i64));
-                let t = g.load(&Repr::Buf(Ix::C(rows.terms)), at);
-                args.push(BlockArg::Value(g.b.ins().fdiv(t, total)));
-            }
-            g.b.ins().jump(join, &args);
-
-            g.b.switch_to_block(join);
+            let results = g.softmax_or_exp(
+                len,
+                finite,
+                &mut |g| {
+                    let terms = (0..len)
+                        .map(|j| {
+                            let k = at(g, j);
+                            g.load(&Repr::Buf(Ix::C(rows.terms)), k)
+                        })
+                        .collect();
+                    (terms, g.load(&Repr::Buf(Ix::C(rows.totals)), idx[0]))
+                },
+                &mut |g| {
+                    (0..len)
+                        .map(|j| {
+                            let k = at(g, j);
+                            g.load(&xs, k)
+                        })
+                        .collect()
+                },
+            );
             for (j, r) in results.iter().enumerate() {
                 let at = g.ix_add(base, Ix::C(j as i64));
                 g.dest_store(&mut d, at, *r);
@@ -1995,17 +2026,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             carried,
             &mut |g, i, params| {
                 let mut args = Vec::new();
-                let mut p = 0;
-                for (c, n) in carry_reprs.iter().zip(&carry_lens) {
-                    args.push(match c {
-                        None => {
-                            let r = Repr::Regs(params[p..p + n].to_vec());
-                            p += n;
-                            r
-                        }
-                        Some(off) => Repr::Buf(*off),
-                    });
-                }
+                args.extend(unpack(&carry_reprs, &carry_lens, &params));
                 for (arg, c) in body.args.iter().zip(&carry_reprs) {
                     if let Some(Ix::C(off)) = c {
                         g.owner.insert(*off, *arg);
@@ -2077,16 +2098,10 @@ impl<'a, 'b> Gen<'a, 'b> {
                 Ok(next)
             },
         )?;
-        let mut p = 0;
-        for (k, (c, n)) in carry_reprs.iter().zip(&carry_lens).enumerate() {
-            let r = match c {
-                None => {
-                    let r = Repr::Regs(finals[p..p + n].to_vec());
-                    p += n;
-                    r
-                }
-                Some(off) => Repr::Buf(*off),
-            };
+        for (k, r) in unpack(&carry_reprs, &carry_lens, &finals)
+            .into_iter()
+            .enumerate()
+        {
             self.set(Self::result(op, k)?, r);
         }
         for (k, (off, _)) in stacked.iter().enumerate() {
@@ -2153,16 +2168,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             Ok(next)
         })?;
-        let mut p = 0;
-        for (k, (a, n)) in accs.iter().zip(&lens).enumerate() {
-            let r = match a {
-                None => {
-                    let r = Repr::Regs(finals[p..p + n].to_vec());
-                    p += n;
-                    r
-                }
-                Some(off) => Repr::Buf(*off),
-            };
+        for (k, r) in unpack(&accs, &lens, &finals).into_iter().enumerate() {
             self.set(Self::result(op, k)?, r);
         }
         Ok(())
@@ -2213,16 +2219,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             self.b.ins().jump(merge, &args);
         }
         self.b.switch_to_block(merge);
-        let mut p = 0;
-        for (k, (o, n)) in outs.iter().zip(&lens).enumerate() {
-            let r = match o {
-                None => {
-                    let r = Repr::Regs(params[p..p + n].to_vec());
-                    p += n;
-                    r
-                }
-                Some(off) => Repr::Buf(*off),
-            };
+        for (k, r) in unpack(&outs, &lens, &params).into_iter().enumerate() {
             self.set(Self::result(op, k)?, r);
         }
         Ok(())
