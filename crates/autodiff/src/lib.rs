@@ -129,16 +129,8 @@ struct LoopTwin {
 /// twice. Where it cannot, dead-code elimination drops the twin's sums.
 fn fuse_loop_twins(region: &mut Region, twins: &[LoopTwin]) {
     for op in &mut region.ops {
-        match &mut op.kind {
-            OpKind::Scan { body, .. } | OpKind::For { body } => fuse_loop_twins(body, twins),
-            OpKind::If {
-                then_region,
-                else_region,
-            } => {
-                fuse_loop_twins(then_region, twins);
-                fuse_loop_twins(else_region, twins);
-            }
-            _ => {}
+        for nested in op.kind.regions_mut() {
+            fuse_loop_twins(nested, twins);
         }
     }
     for twin in twins {
@@ -164,21 +156,14 @@ fn fuse_loop_twins(region: &mut Region, twins: &[LoopTwin]) {
         }
         let adjoint = region.ops.remove(j);
         region.ops[i] = adjoint;
+        // (Only ops after `i` can read the forward loop's results.)
         let renamed: HashMap<ValueId, ValueId> = twin
             .forward
             .iter()
             .copied()
             .zip(twin.sums.iter().copied())
             .collect();
-        let rename = |v: &mut ValueId| {
-            if let Some(n) = renamed.get(v) {
-                *v = *n;
-            }
-        };
-        for later in &mut region.ops[i + 1..] {
-            later.args.iter_mut().for_each(rename);
-        }
-        region.results.iter_mut().for_each(rename);
+        region.rename_uses(&renamed);
     }
 }
 
@@ -1167,16 +1152,19 @@ impl Ad {
             forward_sequences,
             forward_captures: fwd.args.len() - forward_carries - forward_sequences,
         };
-        let Ad {
-            values, spans, ops, ..
-        } = self;
-        let Some(forward) = ops
-            .last_mut()
-            .and_then(|list| list.iter_mut().find(|o| o.results == fwd.results))
-        else {
+        // Taken out of its op list while `stash` makes values.
+        let Some(list) = self.ops.last_mut() else {
             return Vec::new();
         };
-        stash::Stash { values, spans }.stash(forward, backward, &layout)
+        let Some(at) = list.iter().position(|o| o.results == fwd.results) else {
+            return Vec::new();
+        };
+        let mut forward = std::mem::replace(&mut list[at], fwd.clone());
+        let residuals = self.stash(&mut forward, backward, &layout);
+        if let Some(list) = self.ops.last_mut() {
+            list[at] = forward;
+        }
+        residuals
     }
 
     /// The adjoint of each result of `op` (zeros where it has none), for

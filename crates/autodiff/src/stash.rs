@@ -35,11 +35,6 @@ pub(crate) struct BackwardLayout {
     pub forward_captures: usize,
 }
 
-pub(crate) struct Stash<'a> {
-    pub values: &'a mut Vec<TensorType>,
-    pub spans: &'a mut HashMap<ValueId, (usize, usize)>,
-}
-
 /// A value to stack: where it is in the backward body (at the top, or in a
 /// branch of the `if` at an op index) and the value.
 #[derive(Clone, Copy, PartialEq)]
@@ -48,31 +43,12 @@ enum Place {
     Branch { op: usize, then_branch: bool },
 }
 
-impl Stash<'_> {
-    fn fresh(&mut self, like: ValueId) -> ValueId {
-        let id = ValueId(self.values.len() as u32);
-        self.values.push(self.values[like.0 as usize].clone());
-        if let Some(span) = self.spans.get(&like).copied() {
-            self.spans.insert(id, span);
-        }
-        id
-    }
-
-    fn new_value(&mut self, ty: TensorType) -> ValueId {
-        let id = ValueId(self.values.len() as u32);
-        self.values.push(ty);
-        id
-    }
-
-    fn ty(&self, v: ValueId) -> TensorType {
-        self.values[v.0 as usize].clone()
-    }
-
+impl crate::Ad {
     /// Moves the costly primal values of `backward` (the body of the
     /// reverse scan) into `forward` (the forward scan op), returning the
     /// forward scan's new stacked outputs; `backward` gets one new sequence
     /// arg for each (after its other sequences).
-    pub fn stash(
+    pub(crate) fn stash(
         &mut self,
         forward: &mut Op,
         backward: &mut Region,
@@ -114,7 +90,7 @@ impl Stash<'_> {
             constant.is_some_and(|n| n <= MAX_STACKED_ELEMENTS)
                 || carry_shapes.iter().any(|c| c.as_slice() == shape)
         };
-        let mut wanted: Vec<(Place, ValueId)> = frontier(backward, &top, self.values, &small)
+        let mut wanted: Vec<(Place, ValueId)> = frontier(backward, &top, &self.values, &small)
             .into_iter()
             .map(|v| (Place::Top, v))
             .collect();
@@ -138,7 +114,7 @@ impl Stash<'_> {
                     .map(|(a, _)| *a)
                     .collect();
                 let inner = primal_and_costly(branch, &args);
-                for v in frontier(branch, &inner, self.values, &small) {
+                for v in frontier(branch, &inner, &self.values, &small) {
                     wanted.push((Place::Branch { op: i, then_branch }, v));
                 }
             }
@@ -280,11 +256,11 @@ impl Stash<'_> {
                     } else {
                         (else_region, inner_else)
                     };
-                    rename_uses(branch, &HashMap::from([(*v, inner)]));
+                    branch.rename_uses(&HashMap::from([(*v, inner)]));
                 }
             }
         }
-        rename_uses(backward, &top_renamed);
+        backward.rename_uses(&top_renamed);
         for (k, arg) in new_args.into_iter().enumerate() {
             backward.args.insert(insert_at + k, arg);
         }
@@ -298,7 +274,7 @@ impl Stash<'_> {
     fn copy_cone(
         &mut self,
         v: ValueId,
-        defs: &HashMap<ValueId, Op>,
+        defs: &HashMap<ValueId, &Op>,
         memo: &mut HashMap<ValueId, ValueId>,
         out: &mut Vec<Op>,
     ) -> ValueId {
@@ -357,7 +333,7 @@ fn primal_and_costly(region: &Region, args: &HashSet<ValueId>) -> Primal {
     let mut primal = args.clone();
     let mut costly = HashSet::new();
     for op in &region.ops {
-        if has_regions(&op.kind) || !op.args.iter().all(|a| primal.contains(a)) {
+        if op.kind.has_regions() || !op.args.iter().all(|a| primal.contains(a)) {
             continue;
         }
         primal.extend(op.results.iter().copied());
@@ -399,39 +375,15 @@ fn frontier(
     out
 }
 
-fn definitions(region: &Region) -> HashMap<ValueId, Op> {
+/// The op defining each value of `region` (not of its loops and branches).
+fn definitions(region: &Region) -> HashMap<ValueId, &Op> {
     let mut defs = HashMap::new();
-    for op in &region.ops {
-        if has_regions(&op.kind) {
-            continue;
-        }
+    for op in region.ops.iter().filter(|op| !op.kind.has_regions()) {
         for r in &op.results {
-            defs.insert(*r, op.clone());
+            defs.insert(*r, op);
         }
     }
     defs
-}
-
-fn rename_uses(region: &mut Region, renamed: &HashMap<ValueId, ValueId>) {
-    if renamed.is_empty() {
-        return;
-    }
-    let rename = |v: &mut ValueId| {
-        if let Some(n) = renamed.get(v) {
-            *v = *n;
-        }
-    };
-    for op in &mut region.ops {
-        op.args.iter_mut().for_each(rename);
-    }
-    region.results.iter_mut().for_each(rename);
-}
-
-fn has_regions(kind: &OpKind) -> bool {
-    matches!(
-        kind,
-        OpKind::Scan { .. } | OpKind::For { .. } | OpKind::If { .. }
-    )
 }
 
 /// Ops that call a special function (or several): worth a stored number.

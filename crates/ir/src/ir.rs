@@ -152,6 +152,59 @@ pub struct Op {
     pub results: Vec<ValueId>,
 }
 
+impl Region {
+    /// Renames the uses of values in this region's own ops and results (its
+    /// nested regions see outer values only through captures, which are
+    /// their op's operands here).
+    pub fn rename_uses(&mut self, renamed: &HashMap<ValueId, ValueId>) {
+        if renamed.is_empty() {
+            return;
+        }
+        let rename = |v: &mut ValueId| {
+            if let Some(n) = renamed.get(v) {
+                *v = *n;
+            }
+        };
+        for op in &mut self.ops {
+            op.args.iter_mut().for_each(rename);
+        }
+        self.results.iter_mut().for_each(rename);
+    }
+}
+
+impl OpKind {
+    /// The regions of a loop or branch (none for other ops).
+    pub fn regions(&self) -> Vec<&Region> {
+        match self {
+            OpKind::Scan { body, .. } | OpKind::For { body } => vec![body],
+            OpKind::If {
+                then_region,
+                else_region,
+            } => vec![then_region, else_region],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn regions_mut(&mut self) -> Vec<&mut Region> {
+        match self {
+            OpKind::Scan { body, .. } | OpKind::For { body } => vec![body],
+            OpKind::If {
+                then_region,
+                else_region,
+            } => vec![then_region, else_region],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the op is a loop or a branch.
+    pub fn has_regions(&self) -> bool {
+        matches!(
+            self,
+            OpKind::Scan { .. } | OpKind::For { .. } | OpKind::If { .. }
+        )
+    }
+}
+
 /// What an operation computes. Result types are in `Function::values`; the
 /// comment on each kind gives its operands (`args`) and results.
 #[derive(Debug, Clone, PartialEq)]

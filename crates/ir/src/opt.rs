@@ -34,8 +34,7 @@ pub fn optimize(f: &mut Function) {
 /// Removes the operations, and the results of loops and branches, that the
 /// function's results do not need (see the module documentation).
 pub fn eliminate_dead_code(f: &mut Function) {
-    let needed = vec![true; f.body.results.len()];
-    prune_region(&mut f.body, &needed);
+    eliminate_dead_code_in(&mut f.body);
 }
 
 /// Dead-code elimination in one region, all of whose results are needed.
@@ -68,16 +67,12 @@ pub fn checks_an_index(op: &Op) -> bool {
 
 /// Whether `op` or an op in its regions (at any depth) satisfies `test`.
 pub fn contains_op(op: &Op, test: &dyn Fn(&Op) -> bool) -> bool {
-    let in_region = |r: &Region| r.ops.iter().any(|o| contains_op(o, test));
     test(op)
-        || match &op.kind {
-            OpKind::Scan { body, .. } | OpKind::For { body } => in_region(body),
-            OpKind::If {
-                then_region,
-                else_region,
-            } => in_region(then_region) || in_region(else_region),
-            _ => false,
-        }
+        || op
+            .kind
+            .regions()
+            .iter()
+            .any(|r| r.ops.iter().any(|o| contains_op(o, test)))
 }
 
 /// Removes the ops of `region` that neither its `needed` results nor an
@@ -142,7 +137,7 @@ fn prune_op(op: &mut Op, wanted: &[bool]) {
             *carries = keep_carries.iter().filter(|k| **k).count();
             // Sequences no step reads, but one: it gives the number of steps.
             let first = *carries;
-            let reads = uses_deep(body);
+            let reads = uses(body);
             let mut keep_args = vec![true; op.args.len()];
             let mut left = *sequences;
             let steps = keep_args.iter_mut().zip(&body.args);
@@ -182,22 +177,11 @@ pub fn hoist_loop_invariants(f: &mut Function) {
     f.values = values;
 }
 
-fn nested_regions(kind: &mut OpKind) -> Vec<&mut Region> {
-    match kind {
-        OpKind::Scan { body, .. } | OpKind::For { body } => vec![body],
-        OpKind::If {
-            then_region,
-            else_region,
-        } => vec![then_region, else_region],
-        _ => Vec::new(),
-    }
-}
-
 fn hoist_in_region(region: &mut Region, values: &mut Vec<TensorType>) {
     let ops = std::mem::take(&mut region.ops);
     let mut out = Vec::with_capacity(ops.len());
     for mut op in ops {
-        for nested in nested_regions(&mut op.kind) {
+        for nested in op.kind.regions_mut() {
             hoist_in_region(nested, values);
         }
         if let OpKind::Scan {
@@ -338,9 +322,7 @@ fn hoist_from_body(
 
 /// A pure op without regions whose operands are all loop-invariant.
 fn is_movable(op: &Op, outside: &HashMap<ValueId, ValueId>) -> bool {
-    !op.args.is_empty()
-        && nested_is_empty(&op.kind)
-        && op.args.iter().all(|a| outside.contains_key(a))
+    !op.args.is_empty() && !op.kind.has_regions() && op.args.iter().all(|a| outside.contains_key(a))
 }
 
 /// The op with its operands renamed to the outer values; its results keep
@@ -355,13 +337,6 @@ fn take_out(op: Op, outside: &mut HashMap<ValueId, ValueId>) -> Op {
         args,
         results: op.results,
     }
-}
-
-fn nested_is_empty(kind: &OpKind) -> bool {
-    !matches!(
-        kind,
-        OpKind::Scan { .. } | OpKind::For { .. } | OpKind::If { .. }
-    )
 }
 
 /// The values a region's own ops and results use (not its nested regions').
@@ -392,10 +367,10 @@ fn common_in_region(region: &mut Region, values: &[TensorType]) {
                 *a = *n;
             }
         }
-        for nested in nested_regions(&mut op.kind) {
+        for nested in op.kind.regions_mut() {
             common_in_region(nested, values);
         }
-        if nested_is_empty(&op.kind) {
+        if !op.kind.has_regions() {
             let types: Vec<&TensorType> =
                 op.results.iter().map(|r| &values[r.0 as usize]).collect();
             let key = format!("{:?} {:?} {:?}", op.kind, op.args, types);
@@ -428,7 +403,7 @@ pub fn merge_branches(f: &mut Function) {
 
 fn merge_in_region(region: &mut Region) {
     for op in &mut region.ops {
-        for nested in nested_regions(&mut op.kind) {
+        for nested in op.kind.regions_mut() {
             merge_in_region(nested);
         }
     }
@@ -511,42 +486,12 @@ fn pass_captures_once(op: &mut Op) {
         return;
     }
     for (branch, renamed) in [(then_region, then_renamed), (else_region, else_renamed)] {
-        for inner in &mut branch.ops {
-            for a in &mut inner.args {
-                if let Some(n) = renamed.get(a) {
-                    *a = *n;
-                }
-            }
-        }
-        for r in &mut branch.results {
-            if let Some(n) = renamed.get(r) {
-                *r = *n;
-            }
-        }
+        branch.rename_uses(&renamed);
         retain_by(&mut branch.args, &keep);
     }
     let mut keep_op = vec![true];
     keep_op.extend(keep);
     retain_by(&mut op.args, &keep_op);
-}
-
-/// The values a region's ops, results and nested regions use.
-fn uses_deep(region: &Region) -> HashSet<ValueId> {
-    let mut used = uses(region);
-    for op in &region.ops {
-        match &op.kind {
-            OpKind::Scan { body, .. } | OpKind::For { body } => used.extend(uses_deep(body)),
-            OpKind::If {
-                then_region,
-                else_region,
-            } => {
-                used.extend(uses_deep(then_region));
-                used.extend(uses_deep(else_region));
-            }
-            _ => {}
-        }
-    }
-    used
 }
 
 /// Removes captures that a loop's or branch's regions do not use.
@@ -556,7 +501,7 @@ pub fn drop_unused_captures(f: &mut Function) {
 
 fn drop_in_region(region: &mut Region) {
     for op in &mut region.ops {
-        for nested in nested_regions(&mut op.kind) {
+        for nested in op.kind.regions_mut() {
             drop_in_region(nested);
         }
         match &mut op.kind {

@@ -69,17 +69,10 @@ pub fn op_line(f: &Function, op: &Op) -> String {
         line.push_str(" = ");
     }
     line.push_str(&op_text(f, op));
-    if has_regions(&op.kind) {
+    if op.kind.has_regions() {
         line.push_str(" {");
     }
     line
-}
-
-fn has_regions(kind: &OpKind) -> bool {
-    matches!(
-        kind,
-        OpKind::Scan { .. } | OpKind::For { .. } | OpKind::If { .. }
-    )
 }
 
 fn print_op(f: &Function, op: &Op, depth: usize, out: &mut String) {

@@ -366,16 +366,8 @@ fn collect_defs<'a>(r: &'a Region, defs: &mut HashMap<ValueId, &'a Op>) {
         for v in &op.results {
             defs.insert(*v, op);
         }
-        match &op.kind {
-            OpKind::Scan { body, .. } | OpKind::For { body } => collect_defs(body, defs),
-            OpKind::If {
-                then_region,
-                else_region,
-            } => {
-                collect_defs(then_region, defs);
-                collect_defs(else_region, defs);
-            }
-            _ => {}
+        for nested in op.kind.regions() {
+            collect_defs(nested, defs);
         }
     }
 }
