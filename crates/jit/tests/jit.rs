@@ -104,22 +104,28 @@ fn out_of_range_data_index_is_a_runtime_error() {
     }
 }
 
-/// `exp(a - broadcast(logsumexp(a)))` of an `n`-vector `a = theta`,
-/// returning the softmax and, if `with_lse`, the log-sum-exp too: the JIT
-/// makes the softmax from the log-sum-exp's own `exp`s, whether or not the
+/// `exp(a - broadcast(logsumexp(a, axis = last)))` of `a = theta` reshaped to
+/// `shape` (a vector, or a matrix of rows), returning the softmax and, if
+/// `with_lse`, the log-sum-exp too: the JIT makes the softmax from the
+/// log-sum-exp's own `exp`s (row by row for a matrix), whether or not the
 /// log-sum-exp itself is used. Both agree with the interpreter, non-finite
 /// logits included.
-fn softmax_function(n: i64, with_lse: bool) -> rlc_ir::Function {
+fn softmax_function(shape: &[i64], with_lse: bool) -> rlc_ir::Function {
     use rlc_ir::*;
     let mut f = Function::new("softmax");
-    let two = Dim::constant(n);
-    let theta = f.new_value(TensorType::real(vec![two.clone()]));
-    let a = f.new_value(TensorType::real(vec![two.clone()]));
-    let lse = f.new_value(TensorType::scalar(Elem::Real));
-    let lse1 = f.new_value(TensorType::real(vec![Dim::constant(1)]));
-    let wide = f.new_value(TensorType::real(vec![two.clone()]));
-    let shifted = f.new_value(TensorType::real(vec![two.clone()]));
-    let p = f.new_value(TensorType::real(vec![two]));
+    let dims: Vec<Dim> = shape.iter().map(|n| Dim::constant(*n)).collect();
+    let lse_dims = dims[..dims.len() - 1].to_vec();
+    let mut kept = lse_dims.clone();
+    kept.push(Dim::constant(1));
+    let theta = f.new_value(TensorType::real(vec![Dim::constant(
+        shape.iter().product(),
+    )]));
+    let a = f.new_value(TensorType::real(dims.clone()));
+    let lse = f.new_value(TensorType::real(lse_dims));
+    let lse1 = f.new_value(TensorType::real(kept));
+    let wide = f.new_value(TensorType::real(dims.clone()));
+    let shifted = f.new_value(TensorType::real(dims.clone()));
+    let p = f.new_value(TensorType::real(dims));
     let op = |kind, args, results| Op {
         kind,
         args,
@@ -139,7 +145,7 @@ fn softmax_function(n: i64, with_lse: bool) -> rlc_ir::Function {
             op(
                 OpKind::Reduce {
                     op: ReduceOp::LogSumExp,
-                    axis: Some(0),
+                    axis: Some(shape.len() - 1),
                 },
                 vec![a],
                 vec![lse],
@@ -173,7 +179,7 @@ fn short_softmax_matches_interpreter_with_or_without_its_log_sum_exp() {
         points.push(vec![p[1], p[0], 2.0, 2.0, -1.0, 0.5, p[0], 7.0]);
     }
     for (n, with_lse) in [2, 4, 8].into_iter().flat_map(|n| [(n, false), (n, true)]) {
-        let f = softmax_function(n, with_lse);
+        let f = softmax_function(&[n], with_lse);
         rlc_ir::verify::verify(&f).expect("valid IR");
         let sizes = HashMap::new();
         let mut j = jit(&f, &sizes, &HashMap::new());
@@ -258,54 +264,6 @@ fn a_loop_without_results_still_checks_its_indices() {
     }
 }
 
-/// `exp(a - broadcast(logsumexp(a, axis=1)))` of a `rows × k` matrix `a` (theta,
-/// reshaped), with the log-sum-exps returned too: the JIT keeps each row's
-/// terms and makes the softmax from them.
-fn row_softmax_function(rows: i64, k: i64) -> rlc_ir::Function {
-    use rlc_ir::*;
-    let mut f = Function::new("row_softmax");
-    let (r, kk) = (Dim::constant(rows), Dim::constant(k));
-    let theta = f.new_value(TensorType::real(vec![Dim::constant(rows * k)]));
-    let a = f.new_value(TensorType::real(vec![r.clone(), kk.clone()]));
-    let lse = f.new_value(TensorType::real(vec![r.clone()]));
-    let lse1 = f.new_value(TensorType::real(vec![r.clone(), Dim::constant(1)]));
-    let wide = f.new_value(TensorType::real(vec![r.clone(), kk.clone()]));
-    let shifted = f.new_value(TensorType::real(vec![r.clone(), kk.clone()]));
-    let p = f.new_value(TensorType::real(vec![r, kk]));
-    let op = |kind, args, results| Op {
-        kind,
-        args,
-        results,
-    };
-    f.inputs = vec![Input::Theta];
-    f.body = Region {
-        args: vec![theta],
-        ops: vec![
-            op(
-                OpKind::ThetaSlice {
-                    offset: Dim::constant(0),
-                },
-                vec![theta],
-                vec![a],
-            ),
-            op(
-                OpKind::Reduce {
-                    op: ReduceOp::LogSumExp,
-                    axis: Some(1),
-                },
-                vec![a],
-                vec![lse],
-            ),
-            op(OpKind::Reshape, vec![lse], vec![lse1]),
-            op(OpKind::BroadcastTo, vec![lse1], vec![wide]),
-            op(OpKind::Binary(BinaryOp::Sub), vec![a, wide], vec![shifted]),
-            op(OpKind::Unary(UnaryOp::Exp), vec![shifted], vec![p]),
-        ],
-        results: vec![p, lse],
-    };
-    f
-}
-
 #[test]
 fn row_softmax_matches_interpreter() {
     let rows = [
@@ -325,7 +283,7 @@ fn row_softmax_matches_interpreter() {
         // Two matrices of three rows each, so that every row kind is met.
         for chunk in rows.chunks(3) {
             let theta: Vec<f64> = chunk.iter().flat_map(|r| r[..k].to_vec()).collect();
-            let f = row_softmax_function(3, k as i64);
+            let f = softmax_function(&[3, k as i64], true);
             rlc_ir::verify::verify(&f).expect("valid IR");
             let sizes = HashMap::new();
             let mut j = jit(&f, &sizes, &HashMap::new());
