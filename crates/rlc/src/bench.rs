@@ -2,10 +2,8 @@
 //! lowering, autodiff, JIT), and the median time of one
 //! log-density+gradient evaluation with the JIT and with the interpreter.
 
-use crate::data::Data;
-use crate::density::{Backend, Density};
 use crate::exit::{ExitCode, Failure};
-use crate::pipeline::Compiled;
+use rlc_driver::{Backend, Compiled, Data, Density};
 use std::time::{Duration, Instant};
 
 /// The median time of one call of `f`, over batches lasting about `budget` in all.

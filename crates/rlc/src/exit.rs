@@ -38,6 +38,21 @@ impl Failure {
     }
 }
 
+impl From<rlc_driver::Error> for Failure {
+    fn from(error: rlc_driver::Error) -> Failure {
+        use rlc_driver::ErrorKind as K;
+        let code = match error.kind {
+            K::Model => ExitCode::ModelError,
+            K::Data => ExitCode::DataError,
+            K::Usage => ExitCode::UsageError,
+            K::Sampling => ExitCode::SamplingFailure,
+            K::Interrupted => ExitCode::Interrupted,
+            K::Internal => ExitCode::InternalError,
+        };
+        Failure::new(code, error.message)
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

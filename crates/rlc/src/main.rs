@@ -1,20 +1,18 @@
-//! `rlc`, the command-line program: it reads files, talks to the terminal,
-//! and drives the compiler stages and the sampler. It is the only crate
-//! that does file IO or knows about exit codes; the stages below it are
-//! pure libraries. Its tests (`tests/cli.rs`) run the built binary.
+//! `rlc`, the command-line program: a thin front end over the driver
+//! library (`rlc-driver`). It parses flags, reads and writes files, renders
+//! diagnostics, draws progress bars, prints tables and chooses exit codes;
+//! the compiling, loading and sampling are the driver's. Its tests
+//! (`tests/cli.rs` and the others in `tests/`) run the built binary.
 
 mod bench;
-mod data;
-mod density;
 mod exit;
 mod logp;
 mod output;
-mod pipeline;
 mod run;
-mod summary;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use exit::{ExitCode, Failure};
+use rlc_driver::{summary, Compiled, Data};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -78,8 +76,8 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// The evaluation engine.
-        #[arg(long, value_enum, default_value_t = density::Backend::Jit)]
-        backend: density::Backend,
+        #[arg(long, value_enum, default_value_t = Backend::Jit)]
+        backend: Backend,
         /// The CSV delimiter, when not detected from the header line.
         #[arg(long, value_parser = parse_delimiter)]
         delimiter: Option<u8>,
@@ -151,8 +149,8 @@ struct RunArgs {
     #[arg(long)]
     quiet: bool,
     /// The evaluation engine.
-    #[arg(long, value_enum, default_value_t = density::Backend::Jit)]
-    backend: density::Backend,
+    #[arg(long, value_enum, default_value_t = Backend::Jit)]
+    backend: Backend,
     /// The CSV delimiter, when not detected from the header line.
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
@@ -168,6 +166,24 @@ fn parse_delimiter(text: &str) -> Result<u8, String> {
         "semicolon" => Ok(b';'),
         t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
         _ => Err("a single character, or `tab`, `comma`, `semicolon`".to_string()),
+    }
+}
+
+/// Which engine evaluates the compiled functions.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    /// Native code compiled with Cranelift, specialized on the data's sizes.
+    Jit,
+    /// The reference interpreter (slow; for checking).
+    Interp,
+}
+
+impl From<Backend> for rlc_driver::Backend {
+    fn from(backend: Backend) -> Self {
+        match backend {
+            Backend::Jit => rlc_driver::Backend::Jit,
+            Backend::Interp => rlc_driver::Backend::Interp,
+        }
     }
 }
 
@@ -239,13 +255,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             delimiter,
             color,
         } => {
-            let source = pipeline::read_model(&model)?;
-            let compiled = pipeline::compile(&source, &display_name(&model), color.enabled())?;
-            let loaded = data::load(&compiled.model, &data, delimiter)?;
-            let mut density = density::Density::new(&compiled, &loaded, backend)?;
+            let compiled = compile_file(&model, color.enabled())?;
+            let loaded = load_data(&compiled, &data, delimiter)?;
+            let mut density = bind(&compiled, &loaded, backend)?;
             let point = match (at, unconstrained) {
-                (Some(at), _) => logp::Point::Constrained(at),
-                (None, Some(u)) => logp::Point::Unconstrained(u),
+                (Some(at), _) => rlc_driver::point::Point::Constrained(
+                    rlc_driver::point::parse_assignments(&at)?,
+                ),
+                (None, Some(u)) => rlc_driver::point::Point::Unconstrained(
+                    rlc_driver::point::parse_coordinates(&u)?,
+                ),
                 (None, None) => return Err(Failure::usage("error: give --at or --unconstrained")),
             };
             logp::run(&mut density, &point, json)
@@ -257,9 +276,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             json,
             delimiter,
         } => {
-            let source = pipeline::read_model(&model)?;
-            let compiled = pipeline::compile(&source, &display_name(&model), false)?;
-            let loaded = data::load(&compiled.model, &data, delimiter)?;
+            let compiled = compile_file(&model, false)?;
+            let loaded = load_data(&compiled, &data, delimiter)?;
             bench::run(&compiled, &loaded, json)
         }
         Command::Summary { files, max_depth } => summary_command(&files, max_depth),
@@ -267,23 +285,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn run_command(args: RunArgs) -> Result<(), Failure> {
-    if args.chains == 0 {
-        return Err(Failure::usage("error: --chains must be at least 1"));
-    }
-    if !(args.adapt_delta > 0.0 && args.adapt_delta < 1.0) {
-        return Err(Failure::usage(
-            "error: --adapt-delta must be between 0 and 1",
-        ));
-    }
-    let source = pipeline::read_model(&args.model)?;
-    let compiled = pipeline::compile(&source, &display_name(&args.model), args.color.enabled())?;
-    let loaded = data::load(&compiled.model, &args.data, args.delimiter)?;
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64 % 1_000_000_000)
             .unwrap_or(0)
     });
+    let sample = rlc_driver::sample::SampleSettings {
+        chains: args.chains,
+        warmup: args.warmup,
+        draws: args.draws,
+        seed,
+        max_depth: args.max_depth,
+        adapt_delta: args.adapt_delta,
+        threads: 0,
+    };
+    sample.validate()?;
+    let compiled = compile_file(&args.model, args.color.enabled())?;
+    let loaded = load_data(&compiled, &args.data, args.delimiter)?;
     if args.seed.is_none() && !args.quiet {
         eprintln!("seed: {seed} (pass --seed {seed} to repeat this run)");
     }
@@ -293,22 +312,97 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model".to_string());
     let options = run::RunOptions {
-        chains: args.chains,
-        warmup: args.warmup,
-        draws: args.draws,
-        seed,
+        sample,
         output_dir: args.output_dir.clone(),
-        max_depth: args.max_depth,
-        adapt_delta: args.adapt_delta,
         quiet: args.quiet,
         data_file: args.data.display().to_string(),
         model_name,
     };
-    let backend = args.backend;
-    run::run(
-        &|| density::Density::new(&compiled, &loaded, backend),
-        &options,
-    )
+    let density = bind(&compiled, &loaded, args.backend)?;
+    run::run(&density, &options)
+}
+
+/// Reads a model file, with a readable error for a missing or non-UTF-8 file.
+fn read_model(path: &Path) -> Result<String, Failure> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Failure::usage(format!(
+            "error: cannot read the model file {}: {e}",
+            path.display()
+        ))
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        Failure::usage(format!(
+            "error: the model file {} is not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// Prints a model error's diagnostics (stderr) and turns it into a failure.
+fn report(error: rlc_driver::Error, color: bool) -> Failure {
+    if let Some(report) = error.model_report() {
+        if !report.diagnostics.is_empty() {
+            eprint!("{}", report.render(color));
+        }
+    }
+    error.into()
+}
+
+/// Checks a model file, printing its diagnostics.
+fn check_file(path: &Path, color: bool) -> Result<(String, rlc_check::Model), Failure> {
+    let source = read_model(path)?;
+    let checked =
+        rlc_driver::compile::check(&source, &display_name(path)).map_err(|e| report(e, color))?;
+    if !checked.warnings.is_empty() {
+        eprint!(
+            "{}",
+            rlc_syntax::render(&checked.warnings, &display_name(path), &source, color)
+        );
+    }
+    Ok((source, checked.model))
+}
+
+/// Compiles a model file, printing its diagnostics.
+fn compile_file(path: &Path, color: bool) -> Result<Compiled, Failure> {
+    let source = read_model(path)?;
+    let compiled =
+        rlc_driver::compile(&source, &display_name(path)).map_err(|e| report(e, color))?;
+    eprint!("{}", compiled.render_warnings(color));
+    Ok(compiled)
+}
+
+/// Reads and validates a data file for a compiled model, printing the loader's notes.
+fn load_data(compiled: &Compiled, path: &Path, delimiter: Option<u8>) -> Result<Data, Failure> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Failure::usage(format!(
+            "error: cannot read the data file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let data = rlc_driver::data::load(
+        &compiled.model,
+        &path.display().to_string(),
+        &bytes,
+        delimiter,
+    )?;
+    for note in &data.loaded.notes {
+        eprintln!("note: {note}");
+    }
+    Ok(data)
+}
+
+/// Binds a compiled model to its data on a backend, printing the notes.
+fn bind(
+    compiled: &Compiled,
+    data: &Data,
+    backend: Backend,
+) -> Result<rlc_driver::Density, Failure> {
+    let density = rlc_driver::Density::new(compiled, data, backend.into())?;
+    for note in &density.notes {
+        eprintln!("note: {note}");
+    }
+    Ok(density)
 }
 
 fn summary_command(files: &[PathBuf], max_depth: Option<u32>) -> Result<(), Failure> {
@@ -363,19 +457,18 @@ fn display_name(path: &Path) -> String {
 }
 
 fn check(path: &Path, emit: Option<Emit>, color: bool) -> Result<(), Failure> {
-    let source = pipeline::read_model(path)?;
-    let name = display_name(path);
     match emit {
         Some(Emit::Ast) => {
+            let source = read_model(path)?;
             println!("{:#?}", rlc_syntax::parse(&source).program);
-            pipeline::check(&source, &name, color)?;
+            check_file(path, color)?;
         }
         Some(Emit::Shapes) => {
-            let model = pipeline::check(&source, &name, color)?;
+            let (source, model) = check_file(path, color)?;
             print!("{}", rlc_check::shapes_report(&model, &source));
         }
         Some(Emit::Ir) => {
-            let compiled = pipeline::compile(&source, &name, color)?;
+            let compiled = compile_file(path, color)?;
             println!(
                 "{}",
                 rlc_ir::print::print_function(&compiled.ir.log_density)
@@ -383,11 +476,11 @@ fn check(path: &Path, emit: Option<Emit>, color: bool) -> Result<(), Failure> {
             println!("{}", rlc_ir::print::print_function(&compiled.ir.generated));
         }
         Some(Emit::GradIr) => {
-            let compiled = pipeline::compile(&source, &name, color)?;
+            let compiled = compile_file(path, color)?;
             println!("{}", rlc_ir::print::print_function(&compiled.gradient));
         }
         None => {
-            pipeline::check(&source, &name, color)?;
+            check_file(path, color)?;
         }
     }
     Ok(())

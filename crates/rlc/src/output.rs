@@ -8,55 +8,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Duration;
 
-/// The sampler statistics columns, in CmdStan's order.
-pub const STAT_COLUMNS: [&str; 7] = [
-    "lp__",
-    "accept_stat__",
-    "stepsize__",
-    "treedepth__",
-    "n_leapfrog__",
-    "divergent__",
-    "energy__",
-];
-
-/// One named array in the output (a parameter or an `out` value).
-#[derive(Debug, Clone)]
-pub struct Column {
-    pub name: String,
-    pub shape: Vec<usize>,
-}
-
-/// The CSV column names of `columns`: `name.i.j`, 1-based, in CmdStan's
-/// column-major order; and for each, its position in the row-major values.
-pub fn column_names(columns: &[Column]) -> (Vec<String>, Vec<usize>) {
-    let mut names = Vec::new();
-    let mut order = Vec::new();
-    let mut base = 0;
-    for c in columns {
-        let count: usize = c.shape.iter().product();
-        for k in 0..count {
-            // k counts in column-major order: the first index varies fastest.
-            let mut rest = k;
-            let mut index = vec![0; c.shape.len()];
-            for (axis, d) in c.shape.iter().enumerate() {
-                index[axis] = rest % d;
-                rest /= d;
-            }
-            let mut row_major = 0;
-            for (axis, d) in c.shape.iter().enumerate() {
-                row_major = row_major * d + index[axis];
-            }
-            let mut name = c.name.clone();
-            for i in &index {
-                name.push_str(&format!(".{}", i + 1));
-            }
-            names.push(name);
-            order.push(base + row_major);
-        }
-        base += count;
-    }
-    (names, order)
-}
+pub use rlc_driver::sample::{column_names, Variable as Column, STAT_COLUMNS};
 
 /// What the header records about a run.
 pub struct RunSettings {
@@ -324,18 +276,17 @@ mod tests {
         }
     }
 
+    fn column(name: &str, shape: Vec<usize>) -> Column {
+        Column {
+            name: name.into(),
+            shape,
+            kind: rlc_driver::sample::VariableKind::Parameter,
+        }
+    }
+
     #[test]
     fn column_names_are_one_based_and_column_major() {
-        let columns = [
-            Column {
-                name: "a".into(),
-                shape: vec![],
-            },
-            Column {
-                name: "w".into(),
-                shape: vec![2, 3],
-            },
-        ];
+        let columns = [column("a", vec![]), column("w", vec![2, 3])];
         let (names, order) = column_names(&columns);
         assert_eq!(
             names,
@@ -349,16 +300,7 @@ mod tests {
     fn a_written_file_parses_back_into_the_same_draws() {
         let dir = std::env::temp_dir().join(format!("rlc-output-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let columns = [
-            Column {
-                name: "alpha".into(),
-                shape: vec![],
-            },
-            Column {
-                name: "w".into(),
-                shape: vec![2],
-            },
-        ];
+        let columns = [column("alpha", vec![]), column("w", vec![2])];
         let mut writer = ChainWriter::create(&dir, 0, &settings(), &columns).expect("create");
         writer
             .adaptation(0.123456789, &[1.5, 0.25, 3.0])

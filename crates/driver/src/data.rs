@@ -2,7 +2,7 @@
 //! the data loader's description, and the loaded arrays become the inputs of
 //! the compiled functions.
 
-use crate::exit::{ExitCode, Failure};
+use crate::error::{Error, ErrorDetail, ErrorKind};
 use rlc_check::model::SymbolKind;
 use rlc_check::types::ElemType;
 use rlc_check::Model;
@@ -10,16 +10,18 @@ use rlc_data::{DataDecl, DataSpec, DimSpec, Format, LoadedData, SizeDecl};
 use rlc_ir::interp::Tensor;
 use rlc_ir::{Function, Input};
 use std::collections::HashMap;
-use std::path::Path;
 
 /// The loaded data: concrete sizes and one array per data variable.
+#[derive(Debug, Clone)]
 pub struct Data {
     pub sizes: HashMap<String, i64>,
     pub loaded: LoadedData,
+    /// The file's display name, as errors and output headers name it.
+    pub name: String,
 }
 
 /// The data loader's description of a model's `size` and `data` declarations.
-pub fn data_spec(model: &Model) -> Result<DataSpec, Failure> {
+pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
     let mut spec = DataSpec {
         sizes: Vec::new(),
         variables: Vec::new(),
@@ -41,8 +43,8 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Failure> {
                 (Some(c), _) if c >= 0 => DimSpec::Const(c as usize),
                 (None, [(name, 1)]) if dim.constant_part() == 0 => DimSpec::Size(name.to_string()),
                 _ => {
-                    return Err(Failure::new(
-                        ExitCode::ModelError,
+                    return Err(Error::new(
+                        ErrorKind::Model,
                         format!(
                             "error: data `{}` has the dimension `{dim}`; data dimensions must be a declared size or a constant",
                             sym.name
@@ -73,34 +75,29 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Failure> {
     Ok(spec)
 }
 
-/// Reads and validates a data file against the model; checks the facts
-/// about sizes the compiler left for load time (`T - 1 >= 0`).
-pub fn load(model: &Model, path: &Path, delimiter: Option<u8>) -> Result<Data, Failure> {
+/// Validates a data file's bytes against the model (`name` is how errors
+/// name the file; its extension, else its content, tells the format; a
+/// `delimiter` overrides the detected one of delimited text); checks the
+/// facts about sizes the compiler left for load time (`T - 1 >= 0`). The
+/// loader's notes (ignored columns, …) are in `loaded.notes`.
+pub fn load(model: &Model, name: &str, bytes: &[u8], delimiter: Option<u8>) -> Result<Data, Error> {
     let spec = data_spec(model)?;
-    let bytes = std::fs::read(path).map_err(|e| {
-        Failure::usage(format!(
-            "error: cannot read the data file {}: {e}",
-            path.display()
-        ))
-    })?;
-    let name = path.display().to_string();
-    let format = match (Format::guess(&name, &bytes), delimiter) {
+    let name = name.to_string();
+    let format = match (Format::guess(&name, bytes), delimiter) {
         (Format::Csv { .. }, Some(d)) => Format::Csv { delimiter: Some(d) },
         (f, _) => f,
     };
-    let loaded = rlc_data::load(&spec, &name, &bytes, format).map_err(|e| {
+    let loaded = rlc_data::load(&spec, &name, bytes, format).map_err(|e| {
         let count = e.errors.len();
-        Failure::new(
-            ExitCode::DataError,
-            format!(
+        Error {
+            kind: ErrorKind::Data,
+            message: format!(
                 "{e}\nerror: {name} does not fit the model ({count} error{})",
                 if count == 1 { "" } else { "s" }
             ),
-        )
+            detail: ErrorDetail::Data(e.errors.clone()),
+        }
     })?;
-    for note in &loaded.notes {
-        eprintln!("note: {note}");
-    }
     let sizes: HashMap<String, i64> = loaded
         .sizes
         .iter()
@@ -115,20 +112,21 @@ pub fn load(model: &Model, path: &Path, delimiter: Option<u8>) -> Result<Data, F
                     .terms()
                     .map(|(n, _)| format!("{n} = {}", sizes.get(n).copied().unwrap_or_default()))
                     .collect();
-                return Err(Failure::new(
-                    ExitCode::DataError,
-                    format!(
-                        "error: {name}: the model needs {} >= 0 ({}), but {}",
-                        requirement.nonnegative,
-                        requirement.why,
-                        values.join(", ")
-                    ),
-                ));
+                return Err(Error::data(format!(
+                    "error: {name}: the model needs {} >= 0 ({}), but {}",
+                    requirement.nonnegative,
+                    requirement.why,
+                    values.join(", ")
+                )));
             }
         }
     }
     check_size_ranges(model, &name, &loaded, &sizes)?;
-    Ok(Data { sizes, loaded })
+    Ok(Data {
+        sizes,
+        loaded,
+        name,
+    })
 }
 
 /// Integer ranges that mention sizes (`in 0..K`) are checked here, once the
@@ -139,7 +137,7 @@ fn check_size_ranges(
     file: &str,
     loaded: &LoadedData,
     sizes: &HashMap<String, i64>,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     for d in &model.data {
         let Some(range) = &d.int_range else { continue };
         if range.lo.as_constant().is_some() && range.hi.as_constant().is_some() {
@@ -158,8 +156,7 @@ fn check_size_ranges(
             .enumerate()
             .find(|(_, v)| !v.is_nan() && (**v < lo as f64 || **v >= hi as f64))
         {
-            return Err(Failure::new(
-                ExitCode::DataError,
+            return Err(Error::data(
                 format!(
                     "error: {file}: element {k} (row-major) of `{}` is {v}, outside its declared range {range} = {lo}..{hi}",
                     sym.name
@@ -172,7 +169,7 @@ fn check_size_ranges(
 
 /// One tensor per input of `function`: the data arrays it names, and for
 /// theta a zero vector of length `dim` (filled in at each call).
-pub fn inputs(function: &Function, data: &Data, dim: usize) -> Result<Vec<Tensor>, Failure> {
+pub fn inputs(function: &Function, data: &Data, dim: usize) -> Result<Vec<Tensor>, Error> {
     function
         .inputs
         .iter()
@@ -183,10 +180,7 @@ pub fn inputs(function: &Function, data: &Data, dim: usize) -> Result<Vec<Tensor
             }),
             Input::Data(name) => {
                 let array = data.loaded.value(name).ok_or_else(|| {
-                    Failure::new(
-                        ExitCode::InternalError,
-                        format!("internal error: data `{name}` was not loaded"),
-                    )
+                    Error::internal(format!("internal error: data `{name}` was not loaded"))
                 })?;
                 Ok(Tensor {
                     shape: array.shape.clone(),

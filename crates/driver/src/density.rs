@@ -3,17 +3,18 @@
 //! of a draw. Evaluated by native code (the Cranelift JIT, the default) or
 //! by the reference interpreter (`--backend interp`).
 
+use crate::compile::Compiled;
 use crate::data::{self, Data};
-use crate::exit::{ExitCode, Failure};
-use crate::pipeline::Compiled;
+use crate::error::Error;
 use rlc_check::model::Bound;
 use rlc_ir::interp::{eval, EvalError, Tensor};
 use rlc_ir::{Function, Input, ValueId};
 use std::collections::HashMap;
 
 /// Which engine evaluates the compiled functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
+    #[default]
     /// Native code compiled with Cranelift, specialized on the data's sizes.
     Jit,
     /// The reference interpreter (slow; for checking).
@@ -65,7 +66,8 @@ impl Evaluator {
         data: &Data,
         dim: usize,
         backend: Backend,
-    ) -> Result<Evaluator, Failure> {
+        notes: &mut Vec<String>,
+    ) -> Result<Evaluator, Error> {
         if backend == Backend::Jit {
             let tensors = data::inputs(function, data, dim)?;
             match rlc_jit::JitFunction::compile(function, &data.sizes, &tensors) {
@@ -87,9 +89,11 @@ impl Evaluator {
                     });
                 }
                 Err(rlc_jit::JitError::Unsupported(what)) => {
-                    eprintln!("note: the JIT does not support {what}; using the interpreter");
+                    notes.push(format!(
+                        "the JIT does not support {what}; using the interpreter"
+                    ));
                 }
-                Err(e) => return Err(Failure::new(ExitCode::DataError, format!("error: {e}"))),
+                Err(e) => return Err(Error::data(format!("error: {e}"))),
             }
         }
         Ok(Evaluator::Interp(BoundFunction::new(function, data, dim)?))
@@ -136,14 +140,12 @@ pub struct BoundFunction {
 }
 
 impl BoundFunction {
-    fn new(function: &Function, data: &Data, dim: usize) -> Result<BoundFunction, Failure> {
+    fn new(function: &Function, data: &Data, dim: usize) -> Result<BoundFunction, Error> {
         let theta_index = function
             .inputs
             .iter()
             .position(|i| *i == Input::Theta)
-            .ok_or_else(|| {
-                Failure::new(ExitCode::InternalError, "internal error: no theta input")
-            })?;
+            .ok_or_else(|| Error::internal("internal error: no theta input"))?;
         let inputs = data::inputs(function, data, dim)?;
         Ok(BoundFunction {
             last: Vec::new(),
@@ -183,6 +185,8 @@ pub struct Density {
     pub params: Vec<ParamShape>,
     /// Each `out` value's name and concrete shape.
     pub outs: Vec<(String, Vec<usize>)>,
+    /// What the user may want to know (the JIT fell back to the interpreter, …).
+    pub notes: Vec<String>,
 }
 
 /// Names `name.i.j` (1-based) of the elements of an array of `shape`, row-major.
@@ -205,18 +209,14 @@ pub fn element_names(name: &str, shape: &[usize]) -> Vec<String> {
 }
 
 impl Density {
-    pub fn new(compiled: &Compiled, data: &Data, backend: Backend) -> Result<Density, Failure> {
+    pub fn new(compiled: &Compiled, data: &Data, backend: Backend) -> Result<Density, Error> {
         let dim = compiled
             .ir
             .dim
             .eval(&data.sizes)
             .filter(|d| *d >= 0)
-            .ok_or_else(|| {
-                Failure::new(
-                    ExitCode::DataError,
-                    "error: the data's sizes give no valid parameter count",
-                )
-            })? as usize;
+            .ok_or_else(|| Error::data("error: the data's sizes give no valid parameter count"))?
+            as usize;
         let mut coordinates = Vec::new();
         let mut params = Vec::new();
         for (layout, info) in compiled.ir.params.iter().zip(&compiled.model.params) {
@@ -253,13 +253,25 @@ impl Density {
                 (o.name.clone(), shape)
             })
             .collect();
+        let mut notes = Vec::new();
+        let gradient =
+            Evaluator::new(compiled, &compiled.gradient, data, dim, backend, &mut notes)?;
+        let generated = Evaluator::new(
+            compiled,
+            &compiled.ir.generated,
+            data,
+            dim,
+            backend,
+            &mut notes,
+        )?;
         Ok(Density {
             outs,
-            gradient: Evaluator::new(compiled, &compiled.gradient, data, dim, backend)?,
-            generated: Evaluator::new(compiled, &compiled.ir.generated, data, dim, backend)?,
+            gradient,
+            generated,
             dim,
             coordinates,
             params,
+            notes,
         })
     }
 

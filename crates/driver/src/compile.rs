@@ -1,0 +1,136 @@
+//! The compiler pipeline: source → checked model → IR → gradient IR, each
+//! stage verified, with diagnostics returned as data.
+
+use crate::error::{Error, ErrorDetail, ErrorKind, ModelReport};
+use rlc_check::Model;
+use rlc_ir::{Function, ModelIr};
+use rlc_syntax::Diagnostic;
+use std::time::{Duration, Instant};
+
+/// A model compiled down to its gradient function.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The model's display name (file name) and text, for locating run-time errors.
+    pub name: String,
+    pub source: String,
+    pub model: Model,
+    pub ir: ModelIr,
+    pub gradient: Function,
+    /// The warnings of a model that compiles (errors make [`compile`] fail).
+    pub warnings: Vec<Diagnostic>,
+    /// Time spent in the front end, lowering and autodiff.
+    pub front_end: Duration,
+    pub lowering: Duration,
+    pub autodiff: Duration,
+}
+
+/// A checked model and its warnings.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub model: Model,
+    pub warnings: Vec<Diagnostic>,
+}
+
+fn model_error(name: &str, source: &str, diagnostics: Vec<Diagnostic>, message: String) -> Error {
+    Error {
+        kind: ErrorKind::Model,
+        message,
+        detail: ErrorDetail::Model(Box::new(ModelReport {
+            name: name.to_string(),
+            source: source.to_string(),
+            diagnostics,
+        })),
+    }
+}
+
+/// Parses and checks `source` (displayed as `name` in diagnostics): the
+/// checked model and its warnings, or a model error holding every diagnostic.
+pub fn check(source: &str, name: &str) -> Result<Checked, Error> {
+    let (model, diagnostics) = rlc_check::compile(source);
+    match model {
+        Some(model) => Ok(Checked {
+            model,
+            warnings: diagnostics,
+        }),
+        None => {
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            let message = format!(
+                "error: {name} has {errors} error{}",
+                if errors == 1 { "" } else { "s" }
+            );
+            Err(model_error(name, source, diagnostics, message))
+        }
+    }
+}
+
+/// The whole compiler: front end, lowering, autodiff, each verified.
+pub fn compile(source: &str, name: &str) -> Result<Compiled, Error> {
+    let start = Instant::now();
+    let Checked { model, warnings } = check(source, name)?;
+    let front_end = start.elapsed();
+    let start = Instant::now();
+    let ir = rlc_ir::lower(&model).map_err(|e| {
+        let diagnostic = Diagnostic::error(
+            "E0190",
+            format!("this model cannot be compiled yet: {}", e.message),
+        )
+        .with_label(rlc_syntax::Label::primary(e.span, "not supported"));
+        let mut diagnostics = warnings.clone();
+        diagnostics.push(diagnostic);
+        model_error(
+            name,
+            source,
+            diagnostics,
+            format!("error: {name} uses a feature the compiler does not support yet"),
+        )
+    })?;
+    let lowering = start.elapsed();
+    let start = Instant::now();
+    let gradient = rlc_autodiff::gradient(&ir.log_density)
+        .map_err(|e| Error::internal(format!("internal error: differentiating {name}: {e}")))?;
+    let autodiff = start.elapsed();
+    if cfg!(debug_assertions) {
+        for f in [&ir.log_density, &ir.generated, &gradient] {
+            if let Err(errors) = rlc_ir::verify::verify(f) {
+                let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                return Err(Error::internal(format!(
+                    "internal error: the IR of {name} is invalid:\n{}",
+                    list.join("\n")
+                )));
+            }
+        }
+    }
+    Ok(Compiled {
+        name: name.to_string(),
+        source: source.to_string(),
+        model,
+        ir,
+        gradient,
+        warnings,
+        front_end,
+        lowering,
+        autodiff,
+    })
+}
+
+impl Compiled {
+    /// `file:line:column (`source text`)` for a byte range of the model.
+    pub fn locate(&self, span: (usize, usize)) -> String {
+        let start = span.0.min(self.source.len());
+        let before = self.source.get(..start).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let text = self.source.get(span.0..span.1).unwrap_or("").trim();
+        let text: String = text.chars().take(60).collect();
+        format!("{}:{line}:{column} (`{text}`)", self.name)
+    }
+
+    /// The model's warnings, rendered as `rlc check` prints them (empty when none).
+    pub fn render_warnings(&self, color: bool) -> String {
+        if self.warnings.is_empty() {
+            String::new()
+        } else {
+            rlc_syntax::render(&self.warnings, &self.name, &self.source, color)
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! Sampling a bound model with NUTS: chains in parallel, each draw reported
+//! to an [`Observer`] as it is made (to stream it to a file or move a
+//! progress bar) and the whole fit returned in memory.
+
+use crate::density::Density;
+use crate::error::{Error, ErrorKind};
+use crate::summary::RunDraws;
+use rlc_nuts::{ChainEvent, LogDensity, SamplerSettings};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub use rlc_nuts::Adaptation;
+
+/// The sampler statistics columns, in CmdStan's order.
+pub const STAT_COLUMNS: [&str; 7] = [
+    "lp__",
+    "accept_stat__",
+    "stepsize__",
+    "treedepth__",
+    "n_leapfrog__",
+    "divergent__",
+    "energy__",
+];
+
+/// The settings of a run; the defaults are CmdStan's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleSettings {
+    /// Number of chains, run in parallel. Stan: 4.
+    pub chains: usize,
+    /// Warmup iterations per chain. Stan: 1000.
+    pub warmup: usize,
+    /// Draws per chain after warmup. Stan: 1000.
+    pub draws: usize,
+    /// The run's seed; chain `k`'s randomness depends on `(seed, k)` only.
+    pub seed: u64,
+    /// Maximum NUTS tree depth. Stan: 10.
+    pub max_depth: u32,
+    /// Target acceptance rate of step-size adaptation. Stan: 0.8.
+    pub adapt_delta: f64,
+    /// Threads the chains run on; 0 means one per chain up to the number of
+    /// cores. The draws do not depend on it.
+    pub threads: usize,
+}
+
+impl Default for SampleSettings {
+    fn default() -> Self {
+        SampleSettings {
+            chains: 4,
+            warmup: 1000,
+            draws: 1000,
+            seed: 0,
+            max_depth: 10,
+            adapt_delta: 0.8,
+            threads: 0,
+        }
+    }
+}
+
+impl SampleSettings {
+    /// A usage error for settings no run can have.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.chains == 0 {
+            return Err(Error::usage("error: --chains must be at least 1"));
+        }
+        if !(self.adapt_delta > 0.0 && self.adapt_delta < 1.0) {
+            return Err(Error::usage("error: --adapt-delta must be between 0 and 1"));
+        }
+        Ok(())
+    }
+}
+
+/// What a value in a draw is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariableKind {
+    /// A parameter, on its constrained scale.
+    Parameter,
+    /// An `out` value.
+    Out,
+}
+
+/// One named array written with every draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub kind: VariableKind,
+}
+
+impl Variable {
+    /// The number of elements (1 for a scalar).
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The parameters, then the `out` values, of a bound model, in the order a
+/// draw's values hold them.
+pub fn variables(density: &Density) -> Vec<Variable> {
+    density
+        .params
+        .iter()
+        .map(|p| Variable {
+            name: p.name.clone(),
+            shape: p.shape.clone(),
+            kind: VariableKind::Parameter,
+        })
+        .chain(density.outs.iter().map(|(name, shape)| Variable {
+            name: name.clone(),
+            shape: shape.clone(),
+            kind: VariableKind::Out,
+        }))
+        .collect()
+}
+
+/// The CmdStan CSV column names of `variables`: `name.i.j`, 1-based, in
+/// CmdStan's column-major order; and for each, its position in a draw's
+/// row-major values.
+pub fn column_names(variables: &[Variable]) -> (Vec<String>, Vec<usize>) {
+    let mut names = Vec::new();
+    let mut order = Vec::new();
+    let mut base = 0;
+    for v in variables {
+        let count = v.len();
+        for k in 0..count {
+            // k counts in column-major order: the first index varies fastest.
+            let mut rest = k;
+            let mut index = vec![0; v.shape.len()];
+            for (axis, d) in v.shape.iter().enumerate() {
+                index[axis] = rest % d;
+                rest /= d;
+            }
+            let mut row_major = 0;
+            for (axis, d) in v.shape.iter().enumerate() {
+                row_major = row_major * d + index[axis];
+            }
+            let mut name = v.name.clone();
+            for i in &index {
+                name.push_str(&format!(".{}", i + 1));
+            }
+            names.push(name);
+            order.push(base + row_major);
+        }
+        base += count;
+    }
+    (names, order)
+}
+
+/// One iteration as the observer sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct DrawRecord<'a> {
+    pub chain: usize,
+    /// Iteration index from 0, warmup included.
+    pub iteration: usize,
+    pub is_warmup: bool,
+    /// The values of [`STAT_COLUMNS`].
+    pub stats: [f64; 7],
+    /// The variables' values, row-major one after the other (empty during warmup).
+    pub values: &'a [f64],
+}
+
+/// Receives a run's progress as it happens, from the chains' threads; events
+/// of one chain arrive in order. Every method has an empty default.
+pub trait Observer: Sync {
+    /// Warmup ended; sampling uses this step size and metric.
+    fn warmup_done(&self, _chain: usize, _adaptation: &Adaptation) {}
+    /// An iteration finished.
+    fn draw(&self, _draw: &DrawRecord<'_>) {}
+    /// The chain stopped with an error (the others go on).
+    fn failed(&self, _chain: usize, _error: &str) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Everything one chain produced.
+#[derive(Debug, Clone, Default)]
+pub struct ChainFit {
+    pub chain: usize,
+    /// The sampler statistics of each draw after warmup.
+    pub stats: Vec<[f64; 7]>,
+    /// Each draw's variable values, row-major one after the other.
+    pub values: Vec<Vec<f64>>,
+    /// Step size and inverse metric after warmup (`None` if stopped before).
+    pub adaptation: Option<Adaptation>,
+    pub grad_evals: u64,
+    pub warmup_time: Duration,
+    pub sampling_time: Duration,
+    /// Whether the stop flag ended the chain early.
+    pub interrupted: bool,
+    /// Why the chain failed, or why its outputs could not be computed.
+    pub error: Option<String>,
+}
+
+/// A whole run, in memory.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    pub variables: Vec<Variable>,
+    pub chains: Vec<ChainFit>,
+    pub settings: SampleSettings,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+    /// Whether the stop flag ended the run early.
+    pub interrupted: bool,
+}
+
+impl Fit {
+    /// The chains that made draws, by column (CmdStan names: statistics,
+    /// then the variables' elements in CSV order), cut to their common
+    /// length, for the summary.
+    pub fn run_draws(&self) -> RunDraws {
+        let (value_names, order) = column_names(&self.variables);
+        let with_draws: Vec<&ChainFit> =
+            self.chains.iter().filter(|c| !c.stats.is_empty()).collect();
+        let shortest = with_draws.iter().map(|c| c.stats.len()).min().unwrap_or(0);
+        let chains = with_draws
+            .iter()
+            .map(|c| {
+                let mut columns: Vec<Vec<f64>> = (0..STAT_COLUMNS.len())
+                    .map(|k| c.stats[..shortest].iter().map(|s| s[k]).collect())
+                    .collect();
+                columns.extend(order.iter().map(|&i| {
+                    c.values[..shortest]
+                        .iter()
+                        .map(|v| v.get(i).copied().unwrap_or(f64::NAN))
+                        .collect()
+                }));
+                columns
+            })
+            .collect();
+        let mut names: Vec<String> = STAT_COLUMNS.iter().map(|s| s.to_string()).collect();
+        names.extend(value_names);
+        RunDraws {
+            columns: names,
+            chains,
+            sampling_seconds: Some(
+                self.chains
+                    .iter()
+                    .map(|c| c.sampling_time.as_secs_f64())
+                    .fold(0.0, f64::max),
+            ),
+        }
+    }
+
+    /// The number of draws of the shortest chain that made any.
+    pub fn draws_per_chain(&self) -> usize {
+        self.chains
+            .iter()
+            .filter(|c| !c.stats.is_empty())
+            .map(|c| c.stats.len())
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Gradient evaluations of all chains together.
+    pub fn grad_evals(&self) -> u64 {
+        self.chains.iter().map(|c| c.grad_evals).sum()
+    }
+}
+
+/// The sampler's view of a model: a log density on the unconstrained scale.
+struct SamplerDensity(Density);
+
+impl LogDensity for SamplerDensity {
+    type Error = String;
+    fn dim(&self) -> usize {
+        self.0.dim
+    }
+    fn logp_and_grad(&mut self, position: &[f64], grad: &mut [f64]) -> Result<f64, String> {
+        self.0.logp_grad(position, grad).map_err(|e| e.to_string())
+    }
+}
+
+/// What each chain's event handler owns: a density for the variables of
+/// each draw and the draws so far.
+struct ChainState {
+    generated: Density,
+    fit: ChainFit,
+}
+
+/// Samples `density`'s posterior. Each chain gets its own copy of the
+/// compiled code's work buffers. Setting `stop` ends every chain after its
+/// current iteration, keeping its draws. Fails only when no chain made a draw.
+pub fn sample(
+    density: &Density,
+    settings: &SampleSettings,
+    observer: &dyn Observer,
+    stop: &AtomicBool,
+) -> Result<Fit, Error> {
+    settings.validate()?;
+    let variables = variables(density);
+    let value_count: usize = variables.iter().map(Variable::len).sum();
+    let states: Vec<Mutex<ChainState>> = (0..settings.chains)
+        .map(|chain| {
+            Mutex::new(ChainState {
+                generated: density.clone(),
+                fit: ChainFit {
+                    chain,
+                    stats: Vec::with_capacity(settings.draws),
+                    values: Vec::with_capacity(settings.draws),
+                    ..ChainFit::default()
+                },
+            })
+        })
+        .collect();
+    let densities: Vec<Mutex<Option<SamplerDensity>>> = (0..settings.chains)
+        .map(|_| Mutex::new(Some(SamplerDensity(density.clone()))))
+        .collect();
+    let sampler = SamplerSettings {
+        num_warmup: settings.warmup,
+        num_draws: settings.draws,
+        num_chains: settings.chains,
+        num_threads: settings.threads,
+        seed: settings.seed,
+        max_depth: settings.max_depth,
+        target_accept: settings.adapt_delta,
+        ..SamplerSettings::default()
+    };
+    let started = Instant::now();
+    let on_event = |event: ChainEvent<'_>| match event {
+        ChainEvent::Started { .. } => {}
+        ChainEvent::WarmupDone { chain, adaptation } => {
+            observer.warmup_done(chain, adaptation);
+        }
+        ChainEvent::Draw { chain, draw } => {
+            let st = &draw.stats;
+            let stats = [
+                st.lp,
+                st.accept_stat,
+                st.step_size,
+                f64::from(st.tree_depth),
+                f64::from(st.n_leapfrog),
+                f64::from(u8::from(st.divergent)),
+                st.energy,
+            ];
+            if draw.is_warmup {
+                observer.draw(&DrawRecord {
+                    chain,
+                    iteration: draw.iteration,
+                    is_warmup: true,
+                    stats,
+                    values: &[],
+                });
+                return;
+            }
+            let Ok(mut s) = states[chain].lock() else {
+                return;
+            };
+            let values: Vec<f64> = match s.generated.generated(&draw.position) {
+                Ok(values) => values,
+                Err(e) => {
+                    s.fit
+                        .error
+                        .get_or_insert(format!("computing the outputs of a draw: {e}"));
+                    vec![f64::NAN; value_count]
+                }
+            };
+            observer.draw(&DrawRecord {
+                chain,
+                iteration: draw.iteration,
+                is_warmup: false,
+                stats,
+                values: &values,
+            });
+            s.fit.stats.push(stats);
+            s.fit.values.push(values);
+        }
+        ChainEvent::Failed { chain, error } => {
+            observer.failed(chain, &error.to_string());
+        }
+    };
+    let make = |chain: usize| {
+        densities[chain]
+            .lock()
+            .ok()
+            .and_then(|mut d| d.take())
+            .expect("each chain's density is taken once")
+    };
+    let results = rlc_nuts::sample(&sampler, make, on_event, stop);
+    let elapsed = started.elapsed();
+    let mut chains = Vec::with_capacity(settings.chains);
+    for (result, state) in results.into_iter().zip(states) {
+        let mut fit = state
+            .into_inner()
+            .map_err(|_| Error::internal("internal error: a chain's state was poisoned"))?
+            .fit;
+        match result {
+            Ok(run) => {
+                fit.adaptation = run.adaptation;
+                fit.grad_evals = run.grad_evals;
+                fit.warmup_time = run.warmup_time;
+                fit.sampling_time = run.sampling_time;
+                fit.interrupted = run.interrupted;
+            }
+            Err(e) => {
+                fit.error = Some(e.to_string());
+            }
+        }
+        chains.push(fit);
+    }
+    let interrupted = stop.load(Ordering::SeqCst);
+    let fit = Fit {
+        variables,
+        chains,
+        settings: settings.clone(),
+        elapsed,
+        interrupted,
+    };
+    if fit.chains.iter().all(|c| c.stats.is_empty()) {
+        let failures: Vec<String> = fit
+            .chains
+            .iter()
+            .filter_map(|c| {
+                c.error
+                    .as_ref()
+                    .map(|e| format!("error: chain {}: {e}", c.chain + 1))
+            })
+            .collect();
+        let (kind, last) = if interrupted {
+            (
+                ErrorKind::Interrupted,
+                "interrupted during warmup: no draws were made".to_string(),
+            )
+        } else {
+            (
+                ErrorKind::Sampling,
+                "error: no chain produced draws".to_string(),
+            )
+        };
+        let mut message = failures.join("\n");
+        if !message.is_empty() {
+            message.push('\n');
+        }
+        message.push_str(&last);
+        return Err(Error::new(kind, message));
+    }
+    Ok(fit)
+}
