@@ -13,10 +13,21 @@
 //! Chains are given as any slice of `AsRef<[f64]>` (`&[Vec<f64>]`, `&[&[f64]]`), one entry
 //! per chain in draw order. Chains of unequal length (an interrupted run) are cut to the
 //! shortest. Statistics that cannot be computed (fewer than 4 draws, a NaN draw) are NaN.
+//!
+//! The `loo` module adds model assessment from pointwise log-likelihood draws: Pareto
+//! smoothed importance sampling ([`psis`]), approximate leave-one-out cross-validation
+//! ([`loo`]) with its Pareto k diagnostics, and the comparison of models ([`compare`]), as
+//! the R package `loo` documents them and ArviZ computes them (its tests compare against
+//! ArviZ too). Those functions return a typed [`LooError`] instead of NaN for unusable input.
 
+mod loo;
 mod normal;
 mod ranks;
 
+pub use loo::{
+    compare, loo, pareto_k_threshold, psis, psis_tail_length, relative_efficiency, CompareRow,
+    LooError, LooResult, ParetoKCounts, Psis, RelativeEfficiency, TailFit,
+};
 pub use normal::inverse_normal_cdf;
 
 /// Draws as a chains × draws matrix, row-major.

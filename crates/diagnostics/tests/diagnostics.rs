@@ -3,6 +3,11 @@
 //! `tests/data/reference.json` holds the draws and ArviZ's results (made once by
 //! `tests/data/make_reference.py`; see the README there). `check_set` is the one place the
 //! tests touch the API; every value must agree to 1e-6 relative.
+//!
+//! PSIS-LOO and model comparison are tested in the `loo` module (`tests/loo/mod.rs`),
+//! against ArviZ's values for the matrices in `tests/data/loo/`.
+
+mod loo;
 
 use rlc_diagnostics as diag;
 use serde_json::Value;
