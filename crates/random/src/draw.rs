@@ -22,8 +22,8 @@ const NAN_ATTEMPTS: usize = 64;
 /// panic. Whole-number families return the number as an `f64`. A continuous draw is always
 /// inside the family's open support: one that rounds to a boundary (a `Gamma(0.01, 1)`
 /// draw below `5e-324`, say, or a `Beta(0.1, 0.1)` draw within `1e-17` of 1) is returned as
-/// the nearest `f64` inside it, and overflow gives `±f64::MAX`, so the model's own log
-/// density is finite at every draw.
+/// the nearest `f64` inside it, and overflow gives `±f64::MAX`. So a positive family never
+/// gives 0 and Beta never gives 0 or 1, where the model's log density would be infinite.
 ///
 /// The same RNG state gives the same draw: the algorithms consume the generator's output
 /// deterministically, and nothing else is random.
