@@ -1,0 +1,192 @@
+//! The scalar distribution families, their arguments and what each argument may be.
+
+/// A scalar distribution family with one parameterization, as the language names it.
+///
+/// The arguments are given in the language's order and follow Stan's functions
+/// reference, which is also what the model's log density uses. A distribution with two
+/// parameterizations (`Bernoulli(p)` and `Bernoulli(logits = …)`) is two families here.
+/// `Categorical` takes a vector and is drawn by [`crate::draw_categorical`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// `Normal(mu, sigma)`: mean `mu`, standard deviation `sigma > 0`.
+    Normal,
+    /// `HalfNormal(sigma)`: `|x|` for `x ~ Normal(0, sigma)`.
+    HalfNormal,
+    /// `StudentT(nu, mu, sigma)`: `nu > 0` degrees of freedom, location, scale.
+    StudentT,
+    /// `Cauchy(mu, sigma)`: location and scale `sigma > 0`.
+    Cauchy,
+    /// `HalfCauchy(sigma)`: `|x|` for `x ~ Cauchy(0, sigma)`.
+    HalfCauchy,
+    /// `LogNormal(mu, sigma)`: `exp(x)` for `x ~ Normal(mu, sigma)`.
+    LogNormal,
+    /// `Exponential(rate)`: mean `1 / rate`.
+    Exponential,
+    /// `Gamma(alpha, beta)`: shape `alpha > 0` and **rate** `beta > 0` (mean `alpha / beta`).
+    Gamma,
+    /// `InverseGamma(alpha, beta)`: shape `alpha > 0` and **scale** `beta > 0`
+    /// (`beta / x` for `x ~ Gamma(alpha, 1)`).
+    InverseGamma,
+    /// `Beta(alpha, beta)`: two shapes `> 0`, values in `(0, 1)`.
+    Beta,
+    /// `Uniform(lower, upper)`: values in `(lower, upper)`.
+    Uniform,
+    /// `Bernoulli(p)`: `1` with probability `p ∈ [0, 1]`, else `0`.
+    BernoulliP,
+    /// `Bernoulli(logits = l)`: `1` with probability `logistic(l)`; `l = ±inf` is allowed.
+    BernoulliLogits,
+    /// `Binomial(n, p)`: successes in `n` trials (`n` a whole number `≤ 2^53`).
+    BinomialP,
+    /// `Binomial(n, logits = l)`: success probability `logistic(l)`.
+    BinomialLogits,
+    /// `Poisson(rate)`: `rate ∈ [0, 2^52]`; rate 0 always gives 0.
+    PoissonRate,
+    /// `Poisson(log_rate = a)`: rate `exp(a)`; `a = -inf` always gives 0.
+    PoissonLogRate,
+}
+
+/// What one argument of a family may be; checked before every draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArgumentKind {
+    /// Any finite number.
+    Real,
+    /// Finite and `> 0`.
+    Positive,
+    /// In `[0, 1]`.
+    Probability,
+    /// Any number but NaN: `±inf` are the probabilities 1 and 0.
+    Logit,
+    /// A whole number in `[0, MAX_TRIALS]`.
+    Trials,
+    /// A Poisson rate in `[0, MAX_POISSON_RATE]`.
+    PoissonRate,
+    /// A log Poisson rate: not NaN, at most `ln MAX_POISSON_RATE`.
+    LogPoissonRate,
+}
+
+/// The values a family's draws take, used to keep every draw inside the open support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Support {
+    Real,
+    Positive,
+    UnitInterval,
+    /// Between the first two arguments.
+    BetweenArgs,
+    /// Whole numbers; the samplers produce them exactly.
+    Discrete,
+}
+
+/// The largest number of Binomial trials: every whole number up to `2^53` is exact in an
+/// `f64`, so draws are exact too.
+pub const MAX_TRIALS: f64 = 9_007_199_254_740_992.0;
+
+/// The largest Poisson rate: `2^52`, so that a draw exceeds `2^53` (where whole numbers stop
+/// being exact in an `f64`) with a probability far below anything observable.
+pub const MAX_POISSON_RATE: f64 = 4_503_599_627_370_496.0;
+
+impl Family {
+    /// Every scalar family, in declaration order.
+    pub const ALL: [Family; 17] = [
+        Family::Normal,
+        Family::HalfNormal,
+        Family::StudentT,
+        Family::Cauchy,
+        Family::HalfCauchy,
+        Family::LogNormal,
+        Family::Exponential,
+        Family::Gamma,
+        Family::InverseGamma,
+        Family::Beta,
+        Family::Uniform,
+        Family::BernoulliP,
+        Family::BernoulliLogits,
+        Family::BinomialP,
+        Family::BinomialLogits,
+        Family::PoissonRate,
+        Family::PoissonLogRate,
+    ];
+
+    /// The number of arguments.
+    pub fn arity(self) -> usize {
+        self.argument_names().len()
+    }
+
+    /// The distribution's name in the language (`Bernoulli` for both parameterizations).
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Normal => "Normal",
+            Family::HalfNormal => "HalfNormal",
+            Family::StudentT => "StudentT",
+            Family::Cauchy => "Cauchy",
+            Family::HalfCauchy => "HalfCauchy",
+            Family::LogNormal => "LogNormal",
+            Family::Exponential => "Exponential",
+            Family::Gamma => "Gamma",
+            Family::InverseGamma => "InverseGamma",
+            Family::Beta => "Beta",
+            Family::Uniform => "Uniform",
+            Family::BernoulliP | Family::BernoulliLogits => "Bernoulli",
+            Family::BinomialP | Family::BinomialLogits => "Binomial",
+            Family::PoissonRate | Family::PoissonLogRate => "Poisson",
+        }
+    }
+
+    /// The argument names in the language's order (those of `rlc-check`'s table).
+    pub fn argument_names(self) -> &'static [&'static str] {
+        match self {
+            Family::Normal | Family::Cauchy | Family::LogNormal => &["mu", "sigma"],
+            Family::HalfNormal | Family::HalfCauchy => &["sigma"],
+            Family::StudentT => &["nu", "mu", "sigma"],
+            Family::Exponential | Family::PoissonRate => &["rate"],
+            Family::Gamma | Family::InverseGamma | Family::Beta => &["alpha", "beta"],
+            Family::Uniform => &["lower", "upper"],
+            Family::BernoulliP => &["p"],
+            Family::BernoulliLogits => &["logits"],
+            Family::BinomialP => &["n", "p"],
+            Family::BinomialLogits => &["n", "logits"],
+            Family::PoissonLogRate => &["log_rate"],
+        }
+    }
+
+    /// Whether draws are whole numbers (returned as `f64`).
+    pub fn is_discrete(self) -> bool {
+        self.support() == Support::Discrete
+    }
+
+    pub(crate) fn argument_kinds(self) -> &'static [ArgumentKind] {
+        use ArgumentKind as K;
+        match self {
+            Family::Normal | Family::Cauchy | Family::LogNormal => &[K::Real, K::Positive],
+            Family::HalfNormal | Family::HalfCauchy | Family::Exponential => &[K::Positive],
+            Family::StudentT => &[K::Positive, K::Real, K::Positive],
+            Family::Gamma | Family::InverseGamma | Family::Beta => &[K::Positive, K::Positive],
+            Family::Uniform => &[K::Real, K::Real],
+            Family::BernoulliP => &[K::Probability],
+            Family::BernoulliLogits => &[K::Logit],
+            Family::BinomialP => &[K::Trials, K::Probability],
+            Family::BinomialLogits => &[K::Trials, K::Logit],
+            Family::PoissonRate => &[K::PoissonRate],
+            Family::PoissonLogRate => &[K::LogPoissonRate],
+        }
+    }
+
+    pub(crate) fn support(self) -> Support {
+        match self {
+            Family::Normal | Family::StudentT | Family::Cauchy => Support::Real,
+            Family::HalfNormal
+            | Family::HalfCauchy
+            | Family::LogNormal
+            | Family::Exponential
+            | Family::Gamma
+            | Family::InverseGamma => Support::Positive,
+            Family::Beta => Support::UnitInterval,
+            Family::Uniform => Support::BetweenArgs,
+            Family::BernoulliP
+            | Family::BernoulliLogits
+            | Family::BinomialP
+            | Family::BinomialLogits
+            | Family::PoissonRate
+            | Family::PoissonLogRate => Support::Discrete,
+        }
+    }
+}
