@@ -27,6 +27,7 @@
 
 use crate::ir::*;
 use crate::print::op_line;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::f64::consts::PI;
 use std::fmt;
@@ -91,6 +92,18 @@ pub enum EvalError {
     BadIndex { axis: usize, value: f64 },
     /// IR that breaks the verifier's invariants.
     Malformed { op: String, message: String },
+    /// A `Random` op ran without a random source (a function that draws
+    /// must be evaluated with `eval_random`).
+    NoRandomSource,
+    /// A draw's arguments are invalid (`value` is the op's result, whose
+    /// source span locates it in the model).
+    Draw { value: ValueId, message: String },
+    /// A truncated draw found no value inside its bounds.
+    Truncation {
+        value: ValueId,
+        lower: f64,
+        upper: f64,
+    },
 }
 
 impl fmt::Display for EvalError {
@@ -118,6 +131,14 @@ impl fmt::Display for EvalError {
             EvalError::Malformed { op, message } => {
                 write!(f, "malformed IR: {message}\n    in `{op}`")
             }
+            EvalError::NoRandomSource => {
+                write!(f, "the function draws random values but was given no random source")
+            }
+            EvalError::Draw { message, .. } => write!(f, "cannot draw: {message}"),
+            EvalError::Truncation { lower, upper, .. } => write!(
+                f,
+                "no draw of the prior fell inside the bounds ({lower}, {upper}) in {TRUNCATION_TRIES} tries"
+            ),
         }
     }
 }
@@ -126,9 +147,32 @@ impl std::error::Error for EvalError {}
 
 type Result<T> = std::result::Result<T, EvalError>;
 
+/// How many times a truncated draw is tried before giving up.
+pub const TRUNCATION_TRIES: usize = 10_000;
+
 /// Runs `f` on `inputs` (one per `f.inputs`, in order), with `sizes` giving
 /// the value of every size its shapes mention; returns the body's results.
 pub fn eval(f: &Function, sizes: &HashMap<String, i64>, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+    eval_inner(f, sizes, inputs, None)
+}
+
+/// [`eval`] for a function with `Random` ops, drawing from `rng` in the
+/// order the ops run (so a seed fixes every draw).
+pub fn eval_random(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    inputs: &[Tensor],
+    rng: &mut dyn rand::RngCore,
+) -> Result<Vec<Tensor>> {
+    eval_inner(f, sizes, inputs, Some(rng))
+}
+
+fn eval_inner<'a>(
+    f: &'a Function,
+    sizes: &'a HashMap<String, i64>,
+    inputs: &'a [Tensor],
+    rng: Option<&'a mut dyn rand::RngCore>,
+) -> Result<Vec<Tensor>> {
     if inputs.len() != f.inputs.len() {
         return Err(EvalError::BadInputCount {
             expected: f.inputs.len(),
@@ -154,6 +198,7 @@ pub fn eval(f: &Function, sizes: &HashMap<String, i64>, inputs: &[Tensor]) -> Re
             .map(|ty| eval_shape(&ty.shape, sizes).ok())
             .collect(),
         env: vec![None; f.values.len()],
+        rng: rng.map(RefCell::new),
     };
     for (i, (arg, input)) in f.body.args.iter().zip(inputs).enumerate() {
         let name = match &f.inputs[i] {
@@ -227,6 +272,8 @@ struct Interp<'a> {
     /// The current value of each `ValueId` (values in loop bodies are
     /// overwritten at each step).
     env: Vec<Option<Val<'a>>>,
+    /// Where `Random` ops draw from (`None`: the function must not draw).
+    rng: Option<RefCell<&'a mut dyn rand::RngCore>>,
 }
 
 fn eval_shape(shape: &[Dim], sizes: &HashMap<String, i64>) -> Result<Vec<usize>> {
@@ -450,12 +497,83 @@ impl<'a> Interp<'a> {
         Ok(())
     }
 
+    /// A `Random` op: one draw per element of the result, row-major.
+    fn random(&self, op: &Op, dist: RandomDist, truncated: bool) -> Result<Tensor> {
+        let out = op.results[0];
+        let shape = self.declared(out)?;
+        let count: usize = shape.iter().product();
+        let arity = dist.arity();
+        let args = (0..arity + if truncated { 2 } else { 0 })
+            .map(|i| self.arg(op, i))
+            .collect::<Result<Vec<_>>>()?;
+        let cell = self.rng.as_ref().ok_or(EvalError::NoRandomSource)?;
+        let mut rng = cell.borrow_mut();
+        let draw_error = |e: rlc_random::DrawError| EvalError::Draw {
+            value: out,
+            message: e.to_string(),
+        };
+        let mut data = Vec::with_capacity(count);
+        match dist {
+            RandomDist::Categorical { logits } => {
+                let weights = &args[0];
+                let k = weights.shape.last().copied().unwrap_or(0);
+                if weights.data.len() != count * k {
+                    return Err(self.malformed(op, "the categorical weights do not fit the result"));
+                }
+                let kind = if logits {
+                    rlc_random::CategoricalArgs::Logits
+                } else {
+                    rlc_random::CategoricalArgs::Probabilities
+                };
+                for i in 0..count {
+                    let w = &weights.data[i * k..(i + 1) * k];
+                    let c = rlc_random::draw_categorical(w, kind, &mut **rng).map_err(draw_error)?;
+                    data.push(c as f64);
+                }
+            }
+            RandomDist::Scalar(family) => {
+                if args.iter().any(|a| a.data.len() != count) {
+                    return Err(self.malformed(op, "a draw's arguments do not have its shape"));
+                }
+                let mut params = vec![0.0; arity];
+                for i in 0..count {
+                    for (p, a) in params.iter_mut().zip(&args) {
+                        *p = a.data[i];
+                    }
+                    let (lower, upper) = if truncated {
+                        (args[arity].data[i], args[arity + 1].data[i])
+                    } else {
+                        (f64::NEG_INFINITY, f64::INFINITY)
+                    };
+                    let mut tries = 0;
+                    let x = loop {
+                        let x = rlc_random::draw(family, &params, &mut **rng).map_err(draw_error)?;
+                        if x > lower && x < upper {
+                            break x;
+                        }
+                        tries += 1;
+                        if tries >= TRUNCATION_TRIES {
+                            return Err(EvalError::Truncation {
+                                value: out,
+                                lower,
+                                upper,
+                            });
+                        }
+                    };
+                    data.push(x);
+                }
+            }
+        }
+        Ok(Tensor::new(shape, data))
+    }
+
     /// Ops without regions, which give one result.
     fn simple(&self, op: &Op) -> Result<Tensor> {
         let out = op.results[0];
         match &op.kind {
             OpKind::Const(c) => Ok(Tensor::scalar(*c)),
             OpKind::SizeOf(d) => Ok(Tensor::scalar(eval_dim(d, self.sizes)? as f64)),
+            OpKind::Random { dist, truncated } => self.random(op, *dist, *truncated),
             OpKind::Iota => {
                 let shape = self.declared(out)?;
                 let n = shape.iter().product::<usize>();
