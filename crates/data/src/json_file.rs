@@ -82,6 +82,11 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
     let mut filled = Vec::with_capacity(spec.variables.len());
     for decl in &spec.variables {
         let result = match object.get(&decl.name) {
+            None if decl.absent_fill.is_some() => {
+                let mut f = Filled::with_capacity(0);
+                f.absent = decl.absent_fill;
+                Ok(f)
+            }
             None => Err((
                 Location::File,
                 ErrorKind::MissingKey {

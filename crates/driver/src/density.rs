@@ -7,7 +7,7 @@ use crate::compile::Compiled;
 use crate::data::{self, Data};
 use crate::error::Error;
 use rlc_check::model::Bound;
-use rlc_ir::interp::{eval, EvalError, Tensor};
+use rlc_ir::interp::{eval, eval_random, EvalError, Tensor};
 use rlc_ir::{Function, Input, ValueId};
 use std::collections::HashMap;
 
@@ -49,7 +49,7 @@ impl std::fmt::Display for EvalFailure {
 
 /// A compiled function bound to its data, on one backend.
 #[derive(Clone)]
-enum Evaluator {
+pub(crate) enum Evaluator {
     Jit {
         function: rlc_jit::JitFunction,
         outputs: Vec<Vec<f64>>,
@@ -60,7 +60,7 @@ enum Evaluator {
 }
 
 impl Evaluator {
-    fn new(
+    pub(crate) fn new(
         compiled: &Compiled,
         function: &Function,
         data: &Data,
@@ -68,7 +68,8 @@ impl Evaluator {
         backend: Backend,
         notes: &mut Vec<String>,
     ) -> Result<Evaluator, Error> {
-        if backend == Backend::Jit {
+        // Random draws run on the interpreter, which holds the random source.
+        if backend == Backend::Jit && !has_random(&function.body) {
             let tensors = data::inputs(function, data, dim)?;
             match rlc_jit::JitFunction::compile(function, &data.sizes, &tensors) {
                 Ok(jit) => {
@@ -99,8 +100,26 @@ impl Evaluator {
         Ok(Evaluator::Interp(BoundFunction::new(function, data, dim)?))
     }
 
+    /// The results of a function that draws, at `theta`, drawing from `rng`.
+    pub(crate) fn call_random(
+        &mut self,
+        theta: &[f64],
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Vec<&[f64]>, EvalFailure> {
+        match self {
+            Evaluator::Interp(bound) => {
+                bound.inputs[bound.theta_index].data.copy_from_slice(theta);
+                let results = eval_random(&bound.function, &bound.sizes, &bound.inputs, rng)
+                    .map_err(EvalFailure::Interp)?;
+                bound.last = results;
+                Ok(bound.last.iter().map(|t| t.data.as_slice()).collect())
+            }
+            Evaluator::Jit { .. } => self.call(theta),
+        }
+    }
+
     /// The function's results at `theta`, each flattened.
-    fn call(&mut self, theta: &[f64]) -> Result<Vec<&[f64]>, EvalFailure> {
+    pub(crate) fn call(&mut self, theta: &[f64]) -> Result<Vec<&[f64]>, EvalFailure> {
         match self {
             Evaluator::Jit {
                 function,
@@ -127,6 +146,14 @@ impl Evaluator {
             }
         }
     }
+}
+
+/// Whether a region (or one nested in it) draws random values.
+fn has_random(region: &rlc_ir::Region) -> bool {
+    region.ops.iter().any(|op| {
+        matches!(op.kind, rlc_ir::OpKind::Random { .. })
+            || op.kind.regions().into_iter().any(has_random)
+    })
 }
 
 /// One compiled function with its inputs filled in, except theta.
@@ -208,37 +235,115 @@ pub fn element_names(name: &str, shape: &[usize]) -> Vec<String> {
         .collect()
 }
 
+/// The number of unconstrained coordinates of a model on its data.
+pub fn dimension(compiled: &Compiled, data: &Data) -> Result<usize, Error> {
+    compiled
+        .ir
+        .dim
+        .eval(&data.sizes)
+        .filter(|d| *d >= 0)
+        .map(|d| d as usize)
+        .ok_or_else(|| Error::data("error: the data's sizes give no valid parameter count"))
+}
+
+/// Each parameter's name, concrete shape and constant bounds on a data set.
+pub fn param_shapes(compiled: &Compiled, data: &Data) -> Vec<ParamShape> {
+    let mut params = Vec::new();
+    for (layout, info) in compiled.ir.params.iter().zip(&compiled.model.params) {
+        let shape: Vec<usize> = layout
+            .shape
+            .iter()
+            .map(|d| d.eval(&data.sizes).unwrap_or(0).max(0) as usize)
+            .collect();
+        let constant = |b: &Option<Bound>| match b {
+            None => Some(None),
+            Some(Bound::Const(c)) if c.is_infinite() => Some(None),
+            Some(Bound::Const(c)) => Some(Some(*c)),
+            Some(Bound::Expr(..)) => None,
+        };
+        let c = &info.constraint;
+        let constant_bounds = constant(&c.lower).zip(constant(&c.upper));
+        params.push(ParamShape {
+            name: layout.name.clone(),
+            shape,
+            bounds: constant_bounds,
+        });
+    }
+    params
+}
+
+/// Maps constrained parameter values to the unconstrained coordinates
+/// (Stan's inverse transforms). `values` gives each parameter's elements.
+pub fn unconstrain(
+    params: &[ParamShape],
+    values: &HashMap<String, Vec<f64>>,
+) -> Result<Vec<f64>, String> {
+    if let Some(unknown) = values
+        .keys()
+        .find(|k| !params.iter().any(|p| &p.name == *k))
+    {
+        let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+        return Err(format!(
+            "the model has no parameter `{unknown}` (its parameters: {})",
+            names.join(", ")
+        ));
+    }
+    let mut theta = Vec::new();
+    for ParamShape {
+        name,
+        shape,
+        bounds,
+    } in params
+    {
+        let count: usize = shape.iter().product();
+        let v = values
+            .get(name)
+            .ok_or_else(|| format!("no value given for parameter `{name}`"))?;
+        let v: Vec<f64> = if v.len() == 1 && count > 1 {
+            // One value for every element, as a scalar broadcasts.
+            vec![v[0]; count]
+        } else {
+            v.clone()
+        };
+        if v.len() != count {
+            return Err(format!(
+                "parameter `{name}` has {count} elements, {} were given",
+                v.len()
+            ));
+        }
+        let (lower, upper) = bounds.ok_or_else(|| {
+            format!("parameter `{name}` has bounds that depend on other values; give --unconstrained coordinates instead")
+        })?;
+        for x in &v {
+            let u = match (lower, upper) {
+                (None, None) => *x,
+                (Some(a), None) if *x > a => (x - a).ln(),
+                (None, Some(b)) if *x < b => (b - x).ln(),
+                (Some(a), Some(b)) if *x > a && *x < b => {
+                    let p = (x - a) / (b - a);
+                    (p / (1.0 - p)).ln()
+                }
+                _ => {
+                    let lo = lower.map_or("-inf".to_string(), |a| a.to_string());
+                    let hi = upper.map_or("inf".to_string(), |b| b.to_string());
+                    return Err(format!(
+                        "parameter `{name}` = {x} is outside its support ({lo}, {hi})"
+                    ));
+                }
+            };
+            theta.push(u);
+        }
+    }
+    Ok(theta)
+}
+
 impl Density {
     pub fn new(compiled: &Compiled, data: &Data, backend: Backend) -> Result<Density, Error> {
-        let dim = compiled
-            .ir
-            .dim
-            .eval(&data.sizes)
-            .filter(|d| *d >= 0)
-            .ok_or_else(|| Error::data("error: the data's sizes give no valid parameter count"))?
-            as usize;
+        let dim = dimension(compiled, data)?;
+        let params = param_shapes(compiled, data);
         let mut coordinates = Vec::new();
-        let mut params = Vec::new();
-        for (layout, info) in compiled.ir.params.iter().zip(&compiled.model.params) {
-            let shape: Vec<usize> = layout
-                .shape
-                .iter()
-                .map(|d| d.eval(&data.sizes).unwrap_or(0).max(0) as usize)
-                .collect();
-            coordinates.extend(element_names(&layout.name, &shape));
-            let constant = |b: &Option<Bound>| match b {
-                None => Some(None),
-                Some(Bound::Const(c)) if c.is_infinite() => Some(None),
-                Some(Bound::Const(c)) => Some(Some(*c)),
-                Some(Bound::Expr(..)) => None,
-            };
-            let c = &info.constraint;
-            let constant_bounds = constant(&c.lower).zip(constant(&c.upper));
-            params.push(ParamShape {
-                name: layout.name.clone(),
-                shape,
-                bounds: constant_bounds,
-            });
+        for p in &params {
+            coordinates.extend(element_names(&p.name, &p.shape));
         }
         let outs = compiled
             .ir
@@ -297,46 +402,6 @@ impl Density {
     /// Maps constrained parameter values to the unconstrained coordinates
     /// (Stan's inverse transforms). `values` gives each parameter's elements.
     pub fn unconstrain(&self, values: &HashMap<String, Vec<f64>>) -> Result<Vec<f64>, String> {
-        let mut theta = Vec::with_capacity(self.dim);
-        for ParamShape {
-            name,
-            shape,
-            bounds,
-        } in &self.params
-        {
-            let count: usize = shape.iter().product();
-            let v = values
-                .get(name)
-                .ok_or_else(|| format!("no value given for parameter `{name}`"))?;
-            if v.len() != count {
-                return Err(format!(
-                    "parameter `{name}` has {count} elements, {} were given",
-                    v.len()
-                ));
-            }
-            let (lower, upper) = bounds.ok_or_else(|| {
-                format!("parameter `{name}` has bounds that depend on other values; give --unconstrained coordinates instead")
-            })?;
-            for x in v {
-                let u = match (lower, upper) {
-                    (None, None) => *x,
-                    (Some(a), None) if *x > a => (x - a).ln(),
-                    (None, Some(b)) if *x < b => (b - x).ln(),
-                    (Some(a), Some(b)) if *x > a && *x < b => {
-                        let p = (x - a) / (b - a);
-                        (p / (1.0 - p)).ln()
-                    }
-                    _ => {
-                        let lo = lower.map_or("-inf".to_string(), |a| a.to_string());
-                        let hi = upper.map_or("inf".to_string(), |b| b.to_string());
-                        return Err(format!(
-                            "parameter `{name}` = {x} is outside its support ({lo}, {hi})"
-                        ));
-                    }
-                };
-                theta.push(u);
-            }
-        }
-        Ok(theta)
+        unconstrain(&self.params, values)
     }
 }

@@ -25,6 +25,7 @@ pub mod compile;
 pub mod data;
 pub mod density;
 mod error;
+pub mod generate;
 pub mod labels;
 pub mod point;
 pub mod sample;

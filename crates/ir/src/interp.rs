@@ -527,7 +527,8 @@ impl<'a> Interp<'a> {
                 };
                 for i in 0..count {
                     let w = &weights.data[i * k..(i + 1) * k];
-                    let c = rlc_random::draw_categorical(w, kind, &mut **rng).map_err(draw_error)?;
+                    let c =
+                        rlc_random::draw_categorical(w, kind, &mut **rng).map_err(draw_error)?;
                     data.push(c as f64);
                 }
             }
@@ -547,7 +548,8 @@ impl<'a> Interp<'a> {
                     };
                     let mut tries = 0;
                     let x = loop {
-                        let x = rlc_random::draw(family, &params, &mut **rng).map_err(draw_error)?;
+                        let x =
+                            rlc_random::draw(family, &params, &mut **rng).map_err(draw_error)?;
                         if x > lower && x < upper {
                             break x;
                         }

@@ -411,7 +411,11 @@ impl<'a, 'f> OpCheck<'a, 'f> {
                 let args = dist.arity() + if *truncated { 2 } else { 0 };
                 if self.arity(args, 1) {
                     let r = self.result(0);
-                    let want = if dist.is_discrete() { Elem::Int } else { Elem::Real };
+                    let want = if dist.is_discrete() {
+                        Elem::Int
+                    } else {
+                        Elem::Real
+                    };
                     if r.elem != want {
                         self.error(format!("the result is {r}, expected {want} draws"));
                     }

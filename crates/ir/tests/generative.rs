@@ -32,7 +32,11 @@ fn explore() {
                 }
             };
             if let Err(errors) = rlc_ir::verify::verify(&g.function) {
-                println!("{}: INVALID {:?}", path.display(), errors.iter().map(|e| e.to_string()).collect::<Vec<_>>());
+                println!(
+                    "{}: INVALID {:?}",
+                    path.display(),
+                    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>()
+                );
                 println!("{}", rlc_ir::print::print_function(&g.function));
                 continue;
             }
@@ -58,7 +62,9 @@ fn explore() {
                     "{}: {:?}: ok {:?}",
                     path.file_name().unwrap().to_string_lossy(),
                     (opts.draw, opts.write_back, opts.log_lik),
-                    out.iter().map(|t| t.data.iter().take(6).copied().collect::<Vec<_>>()).collect::<Vec<_>>()
+                    out.iter()
+                        .map(|t| t.data.iter().take(6).copied().collect::<Vec<_>>())
+                        .collect::<Vec<_>>()
                 ),
                 Err(e) => println!("{}: eval error {e}", path.display()),
             }

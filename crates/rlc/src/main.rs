@@ -9,6 +9,7 @@ mod exit;
 mod logp;
 mod output;
 mod run;
+mod simulate;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use exit::{ExitCode, Failure};
@@ -104,6 +105,11 @@ enum Command {
         #[arg(long, value_parser = parse_delimiter)]
         delimiter: Option<u8>,
     },
+    /// Simulate data sets from the model: each `~` on data draws its left side
+    /// (in program order, so later trials see earlier draws), on the trials of a
+    /// design file, with given parameter values or values drawn from the priors.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Simulate(SimulateArgs),
     /// Print the summary table of CmdStan-format CSV files (rlc's or CmdStan's).
     #[command(after_help = EXIT_CODES_HELP)]
     Summary {
@@ -154,6 +160,49 @@ struct RunArgs {
     /// The CSV delimiter, when not detected from the header line.
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
+    /// Colored diagnostics.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// The model file (.rlm).
+    model: PathBuf,
+    /// The design: a data file whose observed columns (the left sides of `~`)
+    /// may be absent; the other columns (rewards, trial structure) are kept.
+    #[arg(long)]
+    data: PathBuf,
+    /// Constrained parameter values: 'alpha=0.3,beta=2,w=[0.1,0.2]'.
+    #[arg(long, group = "source")]
+    at: Option<String>,
+    /// Parameter values from a JSON file (`{"alpha": 0.3}`, or a truth file).
+    #[arg(long, group = "source")]
+    params: Option<PathBuf>,
+    /// Unconstrained coordinates in declaration order: '0.1,1.2'.
+    #[arg(long, group = "source", allow_hyphen_values = true)]
+    unconstrained: Option<String>,
+    /// Draw the parameters from their priors (a new draw for each data set).
+    #[arg(long, group = "source")]
+    prior: bool,
+    /// How many data sets.
+    #[arg(long = "n", default_value_t = 1)]
+    count: usize,
+    /// Random seed (default: from the clock; printed so a run can be repeated).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to write the one data set [default: <model>_sim.<design's extension>].
+    #[arg(long, conflicts_with = "output_dir")]
+    output: Option<PathBuf>,
+    /// Where to write several data sets (`<model>_sim_<k>.<ext>` and their truth files).
+    #[arg(long)]
+    output_dir: Option<PathBuf>,
+    /// The CSV delimiter, when not detected from the header line.
+    #[arg(long, value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
     /// Colored diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -270,6 +319,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             logp::run(&mut density, &point, json)
         }
         Command::Run(args) => run_command(args),
+        Command::Simulate(args) => simulate_command(args),
         Command::Bench {
             model,
             data,
@@ -285,12 +335,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn run_command(args: RunArgs) -> Result<(), Failure> {
-    let seed = args.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64 % 1_000_000_000)
-            .unwrap_or(0)
-    });
+    let seed = args.seed.unwrap_or_else(clock_seed);
     let sample = rlc_driver::sample::SampleSettings {
         chains: args.chains,
         warmup: args.warmup,
@@ -320,6 +365,67 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     };
     let density = bind(&compiled, &loaded, args.backend)?;
     run::run(&density, &options)
+}
+
+fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {
+    use rlc_driver::generate::ParamValues;
+    use rlc_driver::point::{self, Point};
+    if args.count == 0 {
+        return Err(Failure::usage("error: --n must be at least 1"));
+    }
+    let compiled = compile_file(&args.model, args.color.enabled())?;
+    let params = match (&args.at, &args.params, &args.unconstrained, args.prior) {
+        (Some(at), _, _, _) => ParamValues::Point(Point::Constrained(point::parse_assignments(at)?)),
+        (_, Some(path), _, _) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::usage(format!("error: cannot read {}: {e}", path.display()))
+            })?;
+            ParamValues::Point(Point::Constrained(
+                rlc_driver::generate::parse_values_json(&text).map_err(|e| {
+                    Failure::usage(format!("{}: {}", path.display(), e.message))
+                })?,
+            ))
+        }
+        (_, _, Some(u), _) => ParamValues::Point(Point::Unconstrained(point::parse_coordinates(u)?)),
+        (_, _, _, true) => ParamValues::Prior,
+        _ => {
+            return Err(Failure::usage(
+                "error: give the parameter values (--at 'alpha=0.3,beta=2', --params FILE.json or --unconstrained '0.1,1.2') or draw them from the priors (--prior)",
+            ))
+        }
+    };
+    if args.count > 1 && !matches!(params, ParamValues::Prior) && !args.quiet {
+        eprintln!(
+            "note: the {} data sets share the given parameter values",
+            args.count
+        );
+    }
+    let seed = args.seed.unwrap_or_else(clock_seed);
+    if args.seed.is_none() && !args.quiet {
+        eprintln!("seed: {seed} (pass --seed {seed} to repeat this simulation)");
+    }
+    simulate::run(
+        &compiled,
+        &simulate::SimulateOptions {
+            design: args.data,
+            delimiter: args.delimiter,
+            params,
+            count: args.count,
+            seed,
+            output: args.output,
+            output_dir: args.output_dir,
+            model_file: args.model,
+            quiet: args.quiet,
+        },
+    )
+}
+
+/// A seed from the clock, for runs the user did not give one.
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64 % 1_000_000_000)
+        .unwrap_or(0)
 }
 
 /// Reads a model file, with a readable error for a missing or non-UTF-8 file.

@@ -475,7 +475,12 @@ impl<'m> Lowering<'m> {
     }
 
     /// The current value of `base`'s `channel`.
-    pub(super) fn channel(&self, base: SymbolId, channel: Channel, span: ast::Span) -> Result<ValueId> {
+    pub(super) fn channel(
+        &self,
+        base: SymbolId,
+        channel: Channel,
+        span: ast::Span,
+    ) -> Result<ValueId> {
         let v = match channel {
             Channel::Value => self.env.get(&base).copied(),
             _ => self
@@ -510,7 +515,11 @@ impl<'m> Lowering<'m> {
     }
 
     /// Every channel of every base in `bases`, with its current value.
-    pub(super) fn slots(&self, bases: &[SymbolId], span: ast::Span) -> Result<Vec<((SymbolId, Channel), ValueId)>> {
+    pub(super) fn slots(
+        &self,
+        bases: &[SymbolId],
+        span: ast::Span,
+    ) -> Result<Vec<((SymbolId, Channel), ValueId)>> {
         let mut out = Vec::new();
         for b in bases {
             for ch in self.channel_list() {
@@ -563,7 +572,14 @@ impl<'m> Lowering<'m> {
     }
 
     /// Writes `v` at `place` of `base`'s `channel` (`inc`: adds instead).
-    fn write_place(&mut self, place: &Place<'m>, channel: Channel, v: ValueId, inc: bool, span: ast::Span) -> Result<()> {
+    fn write_place(
+        &mut self,
+        place: &Place<'m>,
+        channel: Channel,
+        v: ValueId,
+        inc: bool,
+        span: ast::Span,
+    ) -> Result<()> {
         let current = self.channel(place.base, channel, span)?;
         let ty = self.ty(current);
         let v = self.cast(v, ty.elem);
@@ -629,7 +645,11 @@ impl<'m> Lowering<'m> {
                     })
                     .collect(),
             };
-            let elem = if family.is_discrete() { Elem::Int } else { Elem::Real };
+            let elem = if family.is_discrete() {
+                Elem::Int
+            } else {
+                Elem::Real
+            };
             let drawn = self.emit1(
                 OpKind::Random {
                     dist: family,
@@ -638,7 +658,9 @@ impl<'m> Lowering<'m> {
                 &args,
                 TensorType::new(elem, shape),
             );
-            self.func.spans.insert(drawn, (dist.span.start, dist.span.end));
+            self.func
+                .spans
+                .insert(drawn, (dist.span.start, dist.span.end));
             // The left side is `base + offset`: the base gets `draw - offset`.
             let stored = if place.offset != 0.0 {
                 let off = self.real(place.offset);
@@ -721,7 +743,10 @@ impl<'m> Lowering<'m> {
         let (d, logits, args) = self.distribution_args(prior)?;
         let family = random_dist(d, logits);
         if matches!(family, RandomDist::Categorical { .. }) || family.is_discrete() {
-            return Err(unsupported(prior.span, "a parameter's prior must be continuous"));
+            return Err(unsupported(
+                prior.span,
+                "a parameter's prior must be continuous",
+            ));
         }
         let mut args: Vec<ValueId> = args
             .into_iter()
