@@ -439,3 +439,174 @@ pub fn parse_values_json(text: &str) -> Result<HashMap<String, Vec<f64>>, Error>
         .map_err(|e| Error::usage(format!("error: the parameter file is not valid JSON: {e}")))?;
     Ok(value)
 }
+
+/// The unit of the pointwise log-likelihood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLikUnit {
+    /// One column per `~` element (a trial).
+    Observation,
+    /// One column per subject (the first axis of the observed variables,
+    /// a size grouped from a long file), summing its observations: for
+    /// leave-one-subject-out, which stays valid when trials depend on each other.
+    Subject,
+}
+
+/// Which posterior predictive draws to make with each posterior draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PredictKind {
+    /// Each observation drawn given the observed history (hBayesDM's `y_pred`).
+    OneStep,
+    /// Whole sessions: the agent plays the task, later trials see its own draws.
+    Full,
+}
+
+/// The quantities to compute for every posterior draw besides the
+/// parameters and `out` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DrawExtras {
+    pub log_lik: Option<LogLikUnit>,
+    pub predict: Option<PredictKind>,
+}
+
+/// The extra arrays of each draw, ready to compute per chain.
+#[derive(Clone)]
+pub struct DrawOutputs {
+    log_lik: Option<LogLikColumns>,
+    predict: Option<(BoundGenerative, Channel)>,
+    /// The arrays these add to a draw, in the order of their values.
+    pub variables: Vec<crate::sample::Variable>,
+}
+
+/// The pointwise log-likelihood function and which of its cells make each column.
+#[derive(Clone)]
+struct LogLikColumns {
+    function: BoundGenerative,
+    /// For each column, the (observed variable, cell) pairs summed into it.
+    columns: Vec<Vec<(usize, usize)>>,
+}
+
+impl DrawOutputs {
+    /// No extras.
+    pub fn none() -> DrawOutputs {
+        DrawOutputs {
+            log_lik: None,
+            predict: None,
+            variables: Vec::new(),
+        }
+    }
+
+    pub fn new(compiled: &Compiled, data: &Data, extras: DrawExtras) -> Result<DrawOutputs, Error> {
+        use crate::sample::{Variable, VariableKind};
+        let mut out = DrawOutputs::none();
+        if let Some(unit) = extras.log_lik {
+            let options = GenerativeOptions {
+                params: ParamSource::Theta,
+                draw: false,
+                write_back: false,
+                log_lik: true,
+            };
+            let ir = generative(compiled, options)?;
+            let mut function = BoundGenerative::new(compiled, &ir, data)?;
+            // Which cells are scored depends on the data only (which cells are present).
+            let dim = density::dimension(compiled, data)?;
+            let run = function.run(&vec![0.0; dim], &mut rng(0, 0))?;
+            let dims = crate::labels::dims(compiled, data);
+            let mut columns: Vec<Vec<(usize, usize)>> = Vec::new();
+            let mut by_subject: std::collections::BTreeMap<usize, Vec<(usize, usize)>> =
+                Default::default();
+            for (k, o) in ir.observed.iter().enumerate() {
+                let mask = function.channel(&run, k, Channel::Mask).unwrap_or(&[]);
+                let shape = &function.observed_shapes[k];
+                let inner: usize = shape.iter().skip(1).product();
+                let subject_axis = dims
+                    .data
+                    .iter()
+                    .find(|d| d.name == o.name)
+                    .and_then(|d| d.dims.first())
+                    .filter(|d| dims.labels(d).is_some());
+                if unit == LogLikUnit::Subject && subject_axis.is_none() {
+                    return Err(Error::usage(format!(
+                        "error: --log-lik subject needs subjects: the first axis of `{}` must be a size grouped from the data file (`size N by subjID`)",
+                        o.name
+                    )));
+                }
+                for (cell, m) in mask.iter().enumerate() {
+                    if *m == 0.0 {
+                        continue;
+                    }
+                    match unit {
+                        LogLikUnit::Observation => columns.push(vec![(k, cell)]),
+                        LogLikUnit::Subject => by_subject
+                            .entry(cell / inner.max(1))
+                            .or_default()
+                            .push((k, cell)),
+                    }
+                }
+            }
+            if unit == LogLikUnit::Subject {
+                columns = by_subject.into_values().collect();
+            }
+            out.variables.push(Variable {
+                name: "log_lik".to_string(),
+                shape: vec![columns.len()],
+                kind: VariableKind::LogLik,
+            });
+            out.log_lik = Some(LogLikColumns { function, columns });
+        }
+        if let Some(kind) = extras.predict {
+            let options = GenerativeOptions {
+                params: ParamSource::Theta,
+                draw: true,
+                write_back: kind == PredictKind::Full,
+                log_lik: false,
+            };
+            let ir = generative(compiled, options)?;
+            let function = BoundGenerative::new(compiled, &ir, data)?;
+            for (o, shape) in ir.observed.iter().zip(&function.observed_shapes) {
+                out.variables.push(Variable {
+                    name: format!("{}_rep", o.name),
+                    shape: shape.clone(),
+                    kind: VariableKind::Predicted,
+                });
+            }
+            let channel = match kind {
+                PredictKind::OneStep => Channel::Replica,
+                PredictKind::Full => Channel::Value,
+            };
+            out.predict = Some((function, channel));
+        }
+        Ok(out)
+    }
+
+    /// The extra values of the draw at `theta`, in the order of `variables`.
+    pub fn compute(&mut self, theta: &[f64], rng: &mut ChaCha8Rng) -> Result<Vec<f64>, Error> {
+        let mut values = Vec::new();
+        if let Some(ll) = &mut self.log_lik {
+            let run = ll.function.run(theta, rng)?;
+            for column in &ll.columns {
+                let mut total = 0.0;
+                for (k, cell) in column {
+                    total += ll
+                        .function
+                        .channel(&run, *k, Channel::LogLik)
+                        .and_then(|c| c.get(*cell))
+                        .copied()
+                        .unwrap_or(f64::NAN);
+                }
+                values.push(total);
+            }
+        }
+        if let Some((function, channel)) = &mut self.predict {
+            let run = function.run(theta, rng)?;
+            for k in 0..function.observed.len() {
+                values.extend_from_slice(function.channel(&run, k, *channel).unwrap_or(&[]));
+            }
+        }
+        Ok(values)
+    }
+
+    /// Whether there is anything to compute.
+    pub fn is_empty(&self) -> bool {
+        self.variables.is_empty()
+    }
+}

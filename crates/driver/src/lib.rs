@@ -28,6 +28,7 @@ mod error;
 pub mod generate;
 pub mod labels;
 pub mod point;
+pub mod predictive;
 pub mod sample;
 pub mod summary;
 

@@ -4,6 +4,7 @@
 
 use crate::density::Density;
 use crate::error::{Error, ErrorKind};
+use crate::generate::DrawOutputs;
 use crate::summary::RunDraws;
 use rlc_nuts::{ChainEvent, LogDensity, SamplerSettings};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,6 +78,10 @@ pub enum VariableKind {
     Parameter,
     /// An `out` value.
     Out,
+    /// The pointwise log-likelihood (`log_lik`).
+    LogLik,
+    /// A posterior predictive draw of an observed variable (`{name}_rep`).
+    Predicted,
 }
 
 /// One named array written with every draw.
@@ -194,6 +199,8 @@ pub struct ChainFit {
     pub interrupted: bool,
     /// Why the chain failed, or why its outputs could not be computed.
     pub error: Option<String>,
+    /// Each draw's position on the unconstrained scale.
+    pub positions: Vec<Vec<f64>>,
 }
 
 /// A whole run, in memory.
@@ -213,7 +220,14 @@ impl Fit {
     /// then the variables' elements in CSV order), cut to their common
     /// length, for the summary.
     pub fn run_draws(&self) -> RunDraws {
-        let (value_names, order) = column_names(&self.variables);
+        // The summary shows parameters and `out` values, not the per-draw extras.
+        let shown: Vec<Variable> = self
+            .variables
+            .iter()
+            .filter(|v| matches!(v.kind, VariableKind::Parameter | VariableKind::Out))
+            .cloned()
+            .collect();
+        let (value_names, order) = column_names(&shown);
         let with_draws: Vec<&ChainFit> =
             self.chains.iter().filter(|c| !c.stats.is_empty()).collect();
         let shortest = with_draws.iter().map(|c| c.stats.len()).min().unwrap_or(0);
@@ -276,10 +290,18 @@ impl LogDensity for SamplerDensity {
 }
 
 /// What each chain's event handler owns: a density for the variables of
-/// each draw and the draws so far.
+/// each draw, the extras and their random stream, and the draws so far.
 struct ChainState {
     generated: Density,
+    extras: DrawOutputs,
+    rng: rand_chacha::ChaCha8Rng,
     fit: ChainFit,
+}
+
+/// The random stream of chain `chain`'s predictive draws: apart from the
+/// sampler's, so asking for them leaves the posterior draws unchanged.
+fn extras_rng(seed: u64, chain: usize) -> rand_chacha::ChaCha8Rng {
+    crate::generate::rng(seed, (1 << 32) + chain as u64)
 }
 
 /// Samples `density`'s posterior. Each chain gets its own copy of the
@@ -291,13 +313,28 @@ pub fn sample(
     observer: &dyn Observer,
     stop: &AtomicBool,
 ) -> Result<Fit, Error> {
+    sample_with(density, &DrawOutputs::none(), settings, observer, stop)
+}
+
+/// [`sample`] with extra quantities (pointwise log-likelihood, predictive
+/// draws) computed for every draw and written after its variables.
+pub fn sample_with(
+    density: &Density,
+    extras: &DrawOutputs,
+    settings: &SampleSettings,
+    observer: &dyn Observer,
+    stop: &AtomicBool,
+) -> Result<Fit, Error> {
     settings.validate()?;
-    let variables = variables(density);
+    let mut variables = variables(density);
+    variables.extend(extras.variables.iter().cloned());
     let value_count: usize = variables.iter().map(Variable::len).sum();
     let states: Vec<Mutex<ChainState>> = (0..settings.chains)
         .map(|chain| {
             Mutex::new(ChainState {
                 generated: density.clone(),
+                extras: extras.clone(),
+                rng: extras_rng(settings.seed, chain),
                 fit: ChainFit {
                     chain,
                     stats: Vec::with_capacity(settings.draws),
@@ -350,7 +387,7 @@ pub fn sample(
             let Ok(mut s) = states[chain].lock() else {
                 return;
             };
-            let values: Vec<f64> = match s.generated.generated(&draw.position) {
+            let mut values: Vec<f64> = match s.generated.generated(&draw.position) {
                 Ok(values) => values,
                 Err(e) => {
                     s.fit
@@ -359,6 +396,19 @@ pub fn sample(
                     vec![f64::NAN; value_count]
                 }
             };
+            if !s.extras.is_empty() {
+                let state = &mut *s;
+                match state.extras.compute(&draw.position, &mut state.rng) {
+                    Ok(extra) => values.extend(extra),
+                    Err(e) => {
+                        state
+                            .fit
+                            .error
+                            .get_or_insert(format!("computing the extras of a draw: {e}"));
+                    }
+                }
+                values.resize(value_count, f64::NAN);
+            }
             observer.draw(&DrawRecord {
                 chain,
                 iteration: draw.iteration,
@@ -368,6 +418,7 @@ pub fn sample(
             });
             s.fit.stats.push(stats);
             s.fit.values.push(values);
+            s.fit.positions.push(draw.position.clone());
         }
         ChainEvent::Failed { chain, error } => {
             observer.failed(chain, &error.to_string());

@@ -7,6 +7,7 @@
 mod bench;
 mod exit;
 mod logp;
+mod loo;
 mod output;
 mod run;
 mod simulate;
@@ -110,6 +111,27 @@ enum Command {
     /// design file, with given parameter values or values drawn from the priors.
     #[command(after_help = EXIT_CODES_HELP)]
     Simulate(SimulateArgs),
+    /// PSIS-LOO of a run's pointwise log-likelihood (`rlc run --log-lik`):
+    /// elpd_loo, p_loo, LOOIC and the Pareto k diagnostics.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Loo {
+        /// The run's output folder (or one CSV file).
+        dir: PathBuf,
+        /// Print `{"elpd_loo", "se_elpd_loo", "p_loo", "looic", "pareto_k": [...]}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare the predictive accuracy (PSIS-LOO) of runs of several models on
+    /// the same data, as `loo_compare` / `az.compare` do.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Compare {
+        /// The runs' output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Print the table as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the summary table of CmdStan-format CSV files (rlc's or CmdStan's).
     #[command(after_help = EXIT_CODES_HELP)]
     Summary {
@@ -163,6 +185,34 @@ struct RunArgs {
     /// Colored diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Also write each observation's log density per draw (columns
+    /// `log_lik.i`), per `~` element (`observation`) or summed per subject.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "observation")]
+    log_lik: Option<LogLikArg>,
+    /// Also write posterior predictive draws of every observed variable
+    /// (`{name}_rep`): each trial given the observed history (`one-step`), or
+    /// whole simulated sessions (`full`); and print a predictive check.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "one-step")]
+    predict: Option<PredictArg>,
+    /// Compute PSIS-LOO after the run (implies --log-lik).
+    #[arg(long)]
+    loo: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogLikArg {
+    /// One column per `~` element (a trial).
+    Observation,
+    /// One column per subject (leave-one-subject-out).
+    Subject,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PredictArg {
+    /// Each observation given the observed history.
+    OneStep,
+    /// Whole simulated sessions.
+    Full,
 }
 
 #[derive(clap::Args)]
@@ -320,6 +370,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Run(args) => run_command(args),
         Command::Simulate(args) => simulate_command(args),
+        Command::Loo { dir, json } => loo::loo_command(&dir, json),
+        Command::Compare { dirs, json } => loo::compare_command(&dirs, json),
         Command::Bench {
             model,
             data,
@@ -356,7 +408,22 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model".to_string());
+    use rlc_driver::generate::{DrawExtras, LogLikUnit, PredictKind};
+    let log_lik = match (args.log_lik, args.loo) {
+        (Some(LogLikArg::Subject), _) => Some(LogLikUnit::Subject),
+        (Some(LogLikArg::Observation), _) | (None, true) => Some(LogLikUnit::Observation),
+        (None, false) => None,
+    };
+    let extras = DrawExtras {
+        log_lik,
+        predict: args.predict.map(|p| match p {
+            PredictArg::OneStep => PredictKind::OneStep,
+            PredictArg::Full => PredictKind::Full,
+        }),
+    };
     let options = run::RunOptions {
+        extras,
+        loo: args.loo,
         sample,
         output_dir: args.output_dir.clone(),
         quiet: args.quiet,
@@ -364,7 +431,7 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         model_name,
     };
     let density = bind(&compiled, &loaded, args.backend)?;
-    run::run(&density, &options)
+    run::run(&compiled, &loaded, &density, &options)
 }
 
 fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {

@@ -20,6 +20,10 @@ pub struct RunSettings {
     pub adapt_delta: f64,
     pub seed: u64,
     pub init_radius: f64,
+    /// `--log-lik`'s unit, if pointwise log-likelihood columns are written.
+    pub log_lik: Option<&'static str>,
+    /// `--predict`'s kind, if predictive draws are written.
+    pub predict: Option<&'static str>,
 }
 
 /// A chain's CSV file, written as the chain runs.
@@ -100,6 +104,12 @@ impl ChainWriter {
         writeln!(out, "#   save_cmdstan_config = false (Default)")?;
         writeln!(out, "# num_threads = 1 (Default)")?;
         writeln!(out, "# stanc_version = rlc {}", env!("CARGO_PKG_VERSION"))?;
+        if let Some(unit) = s.log_lik {
+            writeln!(out, "# log_lik = {unit}")?;
+        }
+        if let Some(kind) = s.predict {
+            writeln!(out, "# predict = {kind}")?;
+        }
         writeln!(out, "# stancflags = ")?;
         let mut header: Vec<String> = STAT_COLUMNS.iter().map(|s| s.to_string()).collect();
         header.extend(names);
@@ -273,6 +283,8 @@ mod tests {
             adapt_delta: 0.8,
             seed: 7,
             init_radius: 2.0,
+            log_lik: None,
+            predict: None,
         }
     }
 

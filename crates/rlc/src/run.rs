@@ -6,14 +6,19 @@
 use crate::exit::{ExitCode, Failure};
 use crate::output::{ChainWriter, RunSettings};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
 use rlc_driver::sample::{self, Adaptation, DrawRecord, Observer, SampleSettings};
-use rlc_driver::{summary, Density};
+use rlc_driver::{summary, Compiled, Data, Density};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The settings of a run beyond the sampler's.
 pub struct RunOptions {
+    /// The per-draw extras (pointwise log-likelihood, predictive draws).
+    pub extras: DrawExtras,
+    /// Print PSIS-LOO after the run.
+    pub loo: bool,
     pub sample: SampleSettings,
     pub output_dir: PathBuf,
     pub quiet: bool,
@@ -72,15 +77,22 @@ impl Observer for Terminal {
     }
 }
 
-pub fn run(density: &Density, options: &RunOptions) -> Result<(), Failure> {
+pub fn run(
+    compiled: &Compiled,
+    data: &Data,
+    density: &Density,
+    options: &RunOptions,
+) -> Result<(), Failure> {
     options.sample.validate()?;
+    let extras = DrawOutputs::new(compiled, data, options.extras)?;
     std::fs::create_dir_all(&options.output_dir).map_err(|e| {
         Failure::usage(format!(
             "error: cannot create the output folder {}: {e}",
             options.output_dir.display()
         ))
     })?;
-    let columns = sample::variables(density);
+    let mut columns = sample::variables(density);
+    columns.extend(extras.variables.iter().cloned());
     let s = &options.sample;
     let settings = RunSettings {
         model_name: options.model_name.clone(),
@@ -91,6 +103,14 @@ pub fn run(density: &Density, options: &RunOptions) -> Result<(), Failure> {
         adapt_delta: s.adapt_delta,
         seed: s.seed,
         init_radius: 2.0,
+        log_lik: options.extras.log_lik.map(|u| match u {
+            LogLikUnit::Observation => "observation",
+            LogLikUnit::Subject => "subject",
+        }),
+        predict: options.extras.predict.map(|p| match p {
+            PredictKind::OneStep => "one-step",
+            PredictKind::Full => "full",
+        }),
     };
     let progress = MultiProgress::with_draw_target(
         if options.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -128,7 +148,7 @@ pub fn run(density: &Density, options: &RunOptions) -> Result<(), Failure> {
         // A second handler cannot be installed in one process (tests call run once).
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let result = sample::sample(density, s, &terminal, &stop);
+    let result = sample::sample_with(density, &extras, s, &terminal, &stop);
     let mut outputs = Vec::new();
     for c in terminal.chains {
         outputs.push(c.into_inner().map_err(|_| {
@@ -185,6 +205,21 @@ pub fn run(density: &Density, options: &RunOptions) -> Result<(), Failure> {
         s.seed,
         options.output_dir.display()
     );
+    if options.extras.predict.is_some() {
+        print_check(&fit, data, compiled);
+    }
+    if options.loo {
+        match rlc_driver::predictive::log_lik_matrix(&fit)
+            .map(|(m, chains)| rlc_driver::predictive::psis_loo(&m, chains))
+        {
+            Some(Ok(result)) => {
+                println!();
+                crate::loo::print_loo(&result);
+            }
+            Some(Err(e)) => eprintln!("error: PSIS-LOO: {e}"),
+            None => {}
+        }
+    }
     if fit.interrupted {
         return Err(Failure::new(
             ExitCode::Interrupted,
@@ -198,4 +233,50 @@ pub fn run(density: &Density, options: &RunOptions) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// The posterior predictive check: observed against predicted statistics,
+/// overall and per subject (the subjects outside their interval first).
+fn print_check(fit: &rlc_driver::sample::Fit, data: &Data, compiled: &Compiled) {
+    let dims = rlc_driver::labels::dims(compiled, data);
+    let rows = rlc_driver::predictive::check(fit, data, &dims);
+    if rows.is_empty() {
+        return;
+    }
+    println!();
+    println!("Posterior predictive check (observed vs predicted, 90% interval):");
+    let width = rows
+        .iter()
+        .map(|r| r.variable.len() + r.statistic.len() + 2)
+        .max()
+        .unwrap_or(10);
+    let overall: Vec<_> = rows.iter().filter(|r| !r.variable.contains('[')).collect();
+    let subjects: Vec<_> = rows.iter().filter(|r| r.variable.contains('[')).collect();
+    let line = |r: &rlc_driver::predictive::CheckRow| {
+        println!(
+            "  {:width$}  observed {:>7.3}  predicted {:>7.3} [{:.3}, {:.3}]{}",
+            format!("{} {}", r.variable, r.statistic),
+            r.observed,
+            r.predicted_mean,
+            r.q5,
+            r.q95,
+            if r.is_outside() { "  outside" } else { "" }
+        );
+    };
+    overall.iter().for_each(|r| line(r));
+    if !subjects.is_empty() {
+        let outside: Vec<_> = subjects.iter().filter(|r| r.is_outside()).collect();
+        println!(
+            "  per subject: {} of {} statistics outside their 90% interval (about {:.0} expected by chance)",
+            outside.len(),
+            subjects.len(),
+            0.1 * subjects.len() as f64
+        );
+        for r in outside.iter().take(10) {
+            line(r);
+        }
+        if outside.len() > 10 {
+            println!("  … and {} more", outside.len() - 10);
+        }
+    }
 }
