@@ -29,6 +29,7 @@ pub mod generate;
 pub mod labels;
 pub mod point;
 pub mod predictive;
+pub mod recover;
 pub mod sample;
 pub mod summary;
 

@@ -9,6 +9,7 @@ mod exit;
 mod logp;
 mod loo;
 mod output;
+mod recover;
 mod run;
 mod simulate;
 
@@ -111,6 +112,11 @@ enum Command {
     /// design file, with given parameter values or values drawn from the priors.
     #[command(after_help = EXIT_CODES_HELP)]
     Simulate(SimulateArgs),
+    /// A parameter-recovery and calibration study: simulate data sets from the
+    /// priors on a design, fit each (in parallel), and compare the truths with
+    /// their posteriors (correlation, interval coverage, SBC ranks).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Recover(RecoverArgs),
     /// PSIS-LOO of a run's pointwise log-likelihood (`rlc run --log-lik`):
     /// elpd_loo, p_loo, LOOIC and the Pareto k diagnostics.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -213,6 +219,54 @@ enum PredictArg {
     OneStep,
     /// Whole simulated sessions.
     Full,
+}
+
+#[derive(clap::Args)]
+struct RecoverArgs {
+    /// The model file (.rlm).
+    model: PathBuf,
+    /// The design: a data file whose observed columns may be absent.
+    #[arg(long)]
+    data: PathBuf,
+    /// How many data sets to simulate and fit.
+    #[arg(long, default_value_t = 100)]
+    fits: usize,
+    /// Chains per fit.
+    #[arg(long, default_value_t = 2)]
+    chains: usize,
+    /// Warmup iterations per chain.
+    #[arg(long, default_value_t = 500)]
+    warmup: usize,
+    /// Draws per chain after warmup.
+    #[arg(long, default_value_t = 500)]
+    draws: usize,
+    /// Maximum NUTS tree depth.
+    #[arg(long, default_value_t = 10)]
+    max_depth: u32,
+    /// Target acceptance rate of step-size adaptation.
+    #[arg(long, default_value_t = 0.8)]
+    adapt_delta: f64,
+    /// Keep every THIN-th draw for the ranks [default: enough for about 100 per fit].
+    #[arg(long, default_value_t = 0)]
+    thin: usize,
+    /// Fits run at once [default: one per core].
+    #[arg(long, default_value_t = 0)]
+    jobs: usize,
+    /// The study's seed (default: from the clock; printed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to write every fit's truth and summary.
+    #[arg(long, default_value = "recover.csv")]
+    output: PathBuf,
+    /// The CSV delimiter, when not detected from the header line.
+    #[arg(long, value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Colored diagnostics.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
 }
 
 #[derive(clap::Args)]
@@ -370,6 +424,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Run(args) => run_command(args),
         Command::Simulate(args) => simulate_command(args),
+        Command::Recover(args) => recover_command(args),
         Command::Loo { dir, json } => loo::loo_command(&dir, json),
         Command::Compare { dirs, json } => loo::compare_command(&dirs, json),
         Command::Bench {
@@ -484,6 +539,36 @@ fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {
             model_file: args.model,
             quiet: args.quiet,
         },
+    )
+}
+
+fn recover_command(args: RecoverArgs) -> Result<(), Failure> {
+    let compiled = compile_file(&args.model, args.color.enabled())?;
+    let seed = args.seed.unwrap_or_else(clock_seed);
+    if args.seed.is_none() && !args.quiet {
+        eprintln!("seed: {seed} (pass --seed {seed} to repeat this study)");
+    }
+    let settings = rlc_driver::recover::RecoverSettings {
+        fits: args.fits,
+        seed,
+        sample: rlc_driver::sample::SampleSettings {
+            chains: args.chains,
+            warmup: args.warmup,
+            draws: args.draws,
+            max_depth: args.max_depth,
+            adapt_delta: args.adapt_delta,
+            ..Default::default()
+        },
+        jobs: args.jobs,
+        thin: args.thin,
+    };
+    recover::run(
+        &compiled,
+        &args.data,
+        args.delimiter,
+        &settings,
+        &args.output,
+        args.quiet,
     )
 }
 
