@@ -109,6 +109,7 @@ pub(crate) fn load(
         .collect();
     let mut loaded = assemble(spec, file, &sizes, filled, errors, notes, groups)?;
     loaded.row_cells = row_cells;
+    loaded.row_lines = table.rows.iter().map(|r| r.line).collect();
     Ok(loaded)
 }
 

@@ -328,6 +328,7 @@ pub(crate) fn assemble(
         notes,
         groups,
         row_cells: Vec::new(),
+        row_lines: Vec::new(),
     })
 }
 

@@ -78,6 +78,9 @@ pub struct LoadedData {
     /// into (a scalar's rows all read cell 0, a per-group value's rows their
     /// group's), so that values can be written back row by row. Empty for JSON.
     pub row_cells: Vec<(String, Vec<usize>)>,
+    /// For CSV: the line each data row starts on (the header is line 1), for
+    /// messages about a row. Empty for JSON.
+    pub row_lines: Vec<usize>,
 }
 
 impl LoadedData {

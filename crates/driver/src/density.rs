@@ -214,6 +214,7 @@ pub struct Density {
     pub outs: Vec<(String, Vec<usize>)>,
     /// What the user may want to know (the JIT fell back to the interpreter, …).
     pub notes: Vec<String>,
+    explainer: Explainer,
 }
 
 /// Names `name.i.j` (1-based) of the elements of an array of `shape`, row-major.
@@ -369,7 +370,7 @@ impl Density {
             backend,
             &mut notes,
         )?;
-        Ok(Density {
+        let mut density = Density {
             outs,
             gradient,
             generated,
@@ -377,7 +378,20 @@ impl Density {
             coordinates,
             params,
             notes,
-        })
+            explainer: Explainer::new(compiled, data, dim)?,
+        };
+        // An index out of range does not depend on the parameters: it is a
+        // data error, found before sampling and explained by the data's rows.
+        let zeros = vec![0.0; dim];
+        let mut grad = vec![0.0; dim];
+        if let Err(e) = density.logp_grad(&zeros, &mut grad) {
+            let message = density
+                .explainer
+                .index_error(&zeros)
+                .unwrap_or_else(|| format!("error: evaluating the log density: {e}"));
+            return Err(Error::data(message));
+        }
+        Ok(density)
     }
 
     /// The log density (log-Jacobian included) and its gradient at `theta`.
@@ -393,6 +407,12 @@ impl Density {
         Ok(lp)
     }
 
+    /// Why the log density or its gradient is not finite (or fails) at
+    /// `theta`: the first term that is not, where, and the parameter values.
+    pub fn explain(&self, theta: &[f64]) -> Option<String> {
+        self.explainer.non_finite(theta)
+    }
+
     /// The constrained parameters, then the `out` values, all flattened
     /// row-major into one vector.
     pub fn generated(&mut self, theta: &[f64]) -> Result<Vec<f64>, EvalFailure> {
@@ -403,5 +423,233 @@ impl Density {
     /// (Stan's inverse transforms). `values` gives each parameter's elements.
     pub fn unconstrain(&self, values: &HashMap<String, Vec<f64>>) -> Result<Vec<f64>, String> {
         unconstrain(&self.params, values)
+    }
+}
+
+/// What explaining a failed or non-finite evaluation needs: the log
+/// density's and gradient's IR with their inputs (run on the interpreter,
+/// traced), where each value comes from in the model, and the data's rows.
+#[derive(Clone)]
+pub(crate) struct Explainer(std::sync::Arc<ExplainerData>);
+
+struct ExplainerData {
+    log_density: BoundFunction,
+    gradient: BoundFunction,
+    generated: BoundFunction,
+    model: rlc_check::Model,
+    name: String,
+    source: String,
+    data: Data,
+    params: Vec<ParamShape>,
+}
+
+impl Explainer {
+    pub(crate) fn new(compiled: &Compiled, data: &Data, dim: usize) -> Result<Explainer, Error> {
+        Ok(Explainer(std::sync::Arc::new(ExplainerData {
+            log_density: BoundFunction::new(&compiled.ir.log_density, data, dim)?,
+            gradient: BoundFunction::new(&compiled.gradient, data, dim)?,
+            generated: BoundFunction::new(&compiled.ir.generated, data, dim)?,
+            model: compiled.model.clone(),
+            name: compiled.name.clone(),
+            source: compiled.source.clone(),
+            data: data.clone(),
+            params: param_shapes(compiled, data),
+        })))
+    }
+
+    /// `file:line:column (`text`)` of a value of `function`.
+    fn locate(&self, function: &Function, value: ValueId) -> Option<(String, (usize, usize))> {
+        let span = *function.spans.get(&value)?;
+        let d = &self.0;
+        let start = span.0.min(d.source.len());
+        let before = d.source.get(..start).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let text: String = d
+            .source
+            .get(span.0..span.1)
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(60)
+            .collect();
+        Some((format!("{}:{line}:{column} (`{text}`)", d.name), span))
+    }
+
+    /// The constrained parameter values at `theta`, as `alpha = 0.3, w = [0.1, …]`.
+    fn point(&self, theta: &[f64]) -> String {
+        let d = &self.0;
+        let mut generated = BoundFunction {
+            last: Vec::new(),
+            ..d.generated.clone()
+        };
+        let Ok(values) = generated.call(theta) else {
+            return String::new();
+        };
+        let show = |x: f64| format!("{x:.4}");
+        d.params
+            .iter()
+            .zip(values)
+            .map(|(p, t)| {
+                if p.shape.is_empty() {
+                    format!(
+                        "{} = {}",
+                        p.name,
+                        t.data.first().map_or("?".into(), |x| show(*x))
+                    )
+                } else {
+                    let items: Vec<String> = t.data.iter().take(4).map(|x| show(*x)).collect();
+                    let more = if t.data.len() > 4 { ", …" } else { "" };
+                    format!("{} = [{}{more}]", p.name, items.join(", "))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Why the log density or its gradient is not finite at `theta`: the
+    /// first term that is not, where in the model, and the parameter values.
+    pub(crate) fn non_finite(&self, theta: &[f64]) -> Option<String> {
+        let d = &self.0;
+        for (function, bound, what) in [
+            (&d.log_density.function, &d.log_density, "log density"),
+            (&d.gradient.function, &d.gradient, "gradient"),
+        ] {
+            let mut inputs = bound.inputs.clone();
+            inputs[bound.theta_index].data.copy_from_slice(theta);
+            let (result, traced) = rlc_ir::interp::eval_traced(function, &d.data.sizes, &inputs);
+            let finite = match &result {
+                Ok(r) => r.iter().all(|t| t.data.iter().all(|x| x.is_finite())),
+                Err(_) => false,
+            };
+            if finite {
+                continue;
+            }
+            let value = match (&result, &traced.failed) {
+                (Err(e), Some(origin)) => {
+                    let at = self
+                        .locate(function, origin.value)
+                        .map_or_else(String::new, |(at, _)| format!(" at {at}"));
+                    return Some(format!("evaluating the {what} failed{at}: {e}"));
+                }
+                (Ok(r), _) => r
+                    .first()
+                    .and_then(|t| t.data.first())
+                    .copied()
+                    .unwrap_or(f64::NAN),
+                (Err(e), None) => return Some(format!("evaluating the {what} failed: {e}")),
+            };
+            let origin = traced.non_finite?;
+            let at = self
+                .locate(function, origin.value)
+                .map_or_else(|| "an unlocated term".to_string(), |(at, _)| at);
+            let iterations = if origin.iterations.is_empty() {
+                String::new()
+            } else {
+                let i: Vec<String> = origin.iterations.iter().map(|i| i.to_string()).collect();
+                format!(" in loop iteration {} (outermost first)", i.join(", "))
+            };
+            let head = if what == "log density" {
+                format!("the log density is {value}")
+            } else {
+                "the gradient is not finite".to_string()
+            };
+            return Some(format!(
+                "{head} at {}: the first value that is not finite is {} in {at}{iterations}",
+                self.point(theta),
+                origin.result
+            ));
+        }
+        None
+    }
+
+    /// An index out of range, explained by the data rows that hold the bad
+    /// values when the index comes from the data.
+    pub(crate) fn index_error(&self, theta: &[f64]) -> Option<String> {
+        let d = &self.0;
+        let bound = &d.log_density;
+        let mut inputs = bound.inputs.clone();
+        inputs[bound.theta_index].data.copy_from_slice(theta);
+        let (result, traced) = rlc_ir::interp::eval_traced(&bound.function, &d.data.sizes, &inputs);
+        let (Err(EvalError::IndexOutOfBounds { axis, index, len }), Some(origin)) =
+            (&result, &traced.failed)
+        else {
+            return None;
+        };
+        let (at, span) = self.locate(&bound.function, origin.value)?;
+        let mut message = format!(
+            "error: at {at}: index {index} is out of range for axis {axis} of length {len}"
+        );
+        for source in rlc_ir::lower::index_sources(&d.model, span) {
+            if source.axis != *axis && source.axis != usize::MAX {
+                continue;
+            }
+            let Some(array) = d.data.loaded.value(&source.data) else {
+                continue;
+            };
+            let (lo, hi) = (0.0 - source.offset + 0.0, *len as f64 - source.offset);
+            let bad: Vec<usize> = (0..array.len())
+                .filter(|k| !array.is_missing(*k))
+                .filter(|k| {
+                    let v = array.values[*k];
+                    v.is_finite() && (v < lo || v >= hi)
+                })
+                .collect();
+            if bad.is_empty() {
+                continue;
+            }
+            let places = self.cells_in_file(&source.data, &bad);
+            let first = array.values[bad[0]];
+            message = format!(
+                "error: {}: `{}` holds {first} {places}, but the model uses it as an index at {at}, which needs its values in {lo}..{hi}",
+                d.data.name, source.data
+            );
+            if lo == 0.0 && (first - hi).abs() < 0.5 {
+                message.push_str(&format!(
+                    "\nhelp: the values look 1-based (as in hBayesDM's files): declare the range, e.g. `data {}: int[…] in 1..{}`, and index with `{} - 1`",
+                    source.data,
+                    hi as i64 + 1,
+                    source.data
+                ));
+            }
+            break;
+        }
+        Some(message)
+    }
+
+    /// Where cells of a data variable are in its file: `at line 5 (and 3 more
+    /// rows)` for CSV, `at choice[3][17] (and 3 more cells)` for JSON.
+    fn cells_in_file(&self, variable: &str, cells: &[usize]) -> String {
+        let loaded = &self.0.data.loaded;
+        let more = |n: usize, what: &str| {
+            if n > 1 {
+                format!(" (and {} more {what})", n - 1)
+            } else {
+                String::new()
+            }
+        };
+        if let Some((_, rows)) = loaded.row_cells.iter().find(|(n, _)| n == variable) {
+            let lines: Vec<usize> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| cells.contains(c))
+                .filter_map(|(r, _)| loaded.row_lines.get(r).copied())
+                .collect();
+            if let Some(first) = lines.first() {
+                return format!("at line {first}{}", more(lines.len(), "rows"));
+            }
+        }
+        let Some(array) = loaded.value(variable) else {
+            return String::new();
+        };
+        let mut index = Vec::new();
+        let mut flat = cells[0];
+        for d in array.shape.iter().rev() {
+            index.push(flat % d.max(&1));
+            flat /= d.max(&1);
+        }
+        index.reverse();
+        let path: String = index.iter().map(|i| format!("[{i}]")).collect();
+        format!("at {variable}{path}{}", more(cells.len(), "cells"))
     }
 }

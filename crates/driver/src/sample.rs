@@ -276,6 +276,24 @@ impl Fit {
     }
 }
 
+/// An explanation of why the log density is not finite where the chains
+/// start: at the origin of the unconstrained scale, or else at the first of
+/// a few points drawn as initial values are.
+fn explain_initial_values(density: &Density) -> Option<String> {
+    use rand::Rng;
+    let mut rng = crate::generate::rng(0, 0);
+    let mut theta = vec![0.0; density.dim];
+    for _ in 0..20 {
+        if let Some(why) = density.explain(&theta) {
+            return Some(why);
+        }
+        for x in &mut theta {
+            *x = rng.random_range(-2.0..2.0);
+        }
+    }
+    None
+}
+
 /// The sampler's view of a model: a log density on the unconstrained scale.
 struct SamplerDensity(Density);
 
@@ -462,15 +480,29 @@ pub fn sample_with(
         interrupted,
     };
     if fit.chains.iter().all(|c| c.stats.is_empty()) {
-        let failures: Vec<String> = fit
+        let errors: Vec<(usize, &String)> = fit
             .chains
             .iter()
-            .filter_map(|c| {
-                c.error
-                    .as_ref()
-                    .map(|e| format!("error: chain {}: {e}", c.chain + 1))
-            })
+            .filter_map(|c| c.error.as_ref().map(|e| (c.chain, e)))
             .collect();
+        // The same error in every chain is said once.
+        let mut failures: Vec<String> = match errors.as_slice() {
+            [(_, first), rest @ ..] if !rest.is_empty() && rest.iter().all(|(_, e)| e == first) => {
+                vec![format!("error: all {} chains: {first}", errors.len())]
+            }
+            _ => errors
+                .iter()
+                .map(|(c, e)| format!("error: chain {}: {e}", c + 1))
+                .collect(),
+        };
+        if errors
+            .iter()
+            .any(|(_, e)| e.starts_with("no finite log density"))
+        {
+            if let Some(why) = explain_initial_values(density) {
+                failures.push(format!("  why: {why}"));
+            }
+        }
         let (kind, last) = if interrupted {
             (
                 ErrorKind::Interrupted,

@@ -167,11 +167,74 @@ pub fn eval_random(
     eval_inner(f, sizes, inputs, Some(rng))
 }
 
+/// Where a non-finite value first appeared in an evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    /// The op's (first) result, whose source span says where in the model.
+    pub value: ValueId,
+    /// The op, as the IR prints it.
+    pub op: String,
+    /// Its first non-finite element.
+    pub result: f64,
+    /// The iteration of each enclosing loop (`for` index or scan step),
+    /// outermost first.
+    pub iterations: Vec<usize>,
+}
+
+/// [`eval`] that also finds the first op (in execution order) whose real
+/// result is not finite although its real operands are: where a log density
+/// that came out NaN or infinite went wrong.
+/// When the evaluation fails, the origin also says which op failed and in
+/// which iterations (`failed`).
+pub fn eval_traced(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    inputs: &[Tensor],
+) -> (Result<Vec<Tensor>>, Traced) {
+    let trace = RefCell::new(Trace::default());
+    let result = eval_with(f, sizes, inputs, None, Some(&trace));
+    let t = trace.into_inner();
+    (
+        result,
+        Traced {
+            non_finite: t.first,
+            failed: t.failed,
+        },
+    )
+}
+
+/// What [`eval_traced`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Traced {
+    /// The first op that made a non-finite value from finite operands.
+    pub non_finite: Option<Origin>,
+    /// The op whose error ended the evaluation.
+    pub failed: Option<Origin>,
+}
+
+/// The tracing state of [`eval_traced`].
+#[derive(Default)]
+struct Trace {
+    iterations: Vec<usize>,
+    first: Option<Origin>,
+    failed: Option<Origin>,
+}
+
 fn eval_inner<'a>(
     f: &'a Function,
     sizes: &'a HashMap<String, i64>,
     inputs: &'a [Tensor],
     rng: Option<&'a mut dyn rand::RngCore>,
+) -> Result<Vec<Tensor>> {
+    eval_with(f, sizes, inputs, rng, None)
+}
+
+fn eval_with<'a>(
+    f: &'a Function,
+    sizes: &'a HashMap<String, i64>,
+    inputs: &'a [Tensor],
+    rng: Option<&'a mut dyn rand::RngCore>,
+    trace: Option<&'a RefCell<Trace>>,
 ) -> Result<Vec<Tensor>> {
     if inputs.len() != f.inputs.len() {
         return Err(EvalError::BadInputCount {
@@ -199,6 +262,7 @@ fn eval_inner<'a>(
             .collect(),
         env: vec![None; f.values.len()],
         rng: rng.map(RefCell::new),
+        trace,
     };
     for (i, (arg, input)) in f.body.args.iter().zip(inputs).enumerate() {
         let name = match &f.inputs[i] {
@@ -274,6 +338,8 @@ struct Interp<'a> {
     env: Vec<Option<Val<'a>>>,
     /// Where `Random` ops draw from (`None`: the function must not draw).
     rng: Option<RefCell<&'a mut dyn rand::RngCore>>,
+    /// Set by [`eval_traced`].
+    trace: Option<&'a RefCell<Trace>>,
 }
 
 fn eval_shape(shape: &[Dim], sizes: &HashMap<String, i64>) -> Result<Vec<usize>> {
@@ -474,7 +540,25 @@ impl<'a> Interp<'a> {
                 if op.results.len() != 1 {
                     return Err(self.malformed(op, "expected one result"));
                 }
-                vec![self.simple(op)?]
+                let result = match self.simple(op) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        if let Some(t) = self.trace {
+                            let mut t = t.borrow_mut();
+                            if t.failed.is_none() {
+                                t.failed = Some(Origin {
+                                    value: op.results[0],
+                                    op: op_line(self.f, op),
+                                    result: f64::NAN,
+                                    iterations: t.iterations.clone(),
+                                });
+                            }
+                        }
+                        return Err(e);
+                    }
+                };
+                self.trace_op(op, &result)?;
+                vec![result]
             }
         };
         if results.len() != op.results.len() {
@@ -495,6 +579,47 @@ impl<'a> Interp<'a> {
             self.bind(*v, t.into())?;
         }
         Ok(())
+    }
+
+    /// Records `op` as the origin of a non-finite value when it made one from
+    /// finite operands and none was recorded before.
+    fn trace_op(&self, op: &Op, result: &Tensor) -> Result<()> {
+        let Some(trace) = self.trace else {
+            return Ok(());
+        };
+        if trace.borrow().first.is_some() || self.f.ty(op.results[0]).elem != Elem::Real {
+            return Ok(());
+        }
+        let Some(bad) = result.data.iter().find(|x| !x.is_finite()) else {
+            return Ok(());
+        };
+        for (i, a) in op.args.iter().enumerate() {
+            if self.f.ty(*a).elem == Elem::Real
+                && self.arg(op, i)?.data.iter().any(|x| !x.is_finite())
+            {
+                return Ok(());
+            }
+        }
+        let mut t = trace.borrow_mut();
+        t.first = Some(Origin {
+            value: op.results[0],
+            op: op_line(self.f, op),
+            result: *bad,
+            iterations: t.iterations.clone(),
+        });
+        Ok(())
+    }
+
+    fn enter_iteration(&self, i: usize) {
+        if let Some(t) = self.trace {
+            t.borrow_mut().iterations.push(i);
+        }
+    }
+
+    fn leave_iteration(&self) {
+        if let Some(t) = self.trace {
+            t.borrow_mut().iterations.pop();
+        }
     }
 
     /// A `Random` op: one draw per element of the result, row-major.
@@ -932,7 +1057,10 @@ impl<'a> Interp<'a> {
                 );
                 self.bind(body.args[carries + k], element.into())?;
             }
-            self.region(body)?;
+            self.enter_iteration(t);
+            let ran = self.region(body);
+            self.leave_iteration();
+            ran?;
             let mut yielded = self.region_results(op, body)?;
             let outputs = yielded.split_off(carries);
             carry = yielded;
@@ -983,7 +1111,10 @@ impl<'a> Interp<'a> {
             .collect::<Result<Vec<Tensor>>>()?;
         for i in lo..hi {
             self.bind(body.args[0], Tensor::scalar(i as f64).into())?;
-            self.region(body)?;
+            self.enter_iteration(usize::try_from(i).unwrap_or(0));
+            let ran = self.region(body);
+            self.leave_iteration();
+            ran?;
             for (sum, v) in sums.iter_mut().zip(self.region_results(op, body)?) {
                 if sum.shape != v.shape {
                     return Err(EvalError::ShapeMismatch {

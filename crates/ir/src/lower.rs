@@ -10,7 +10,10 @@
 
 mod generative;
 
-pub use generative::{Channel, GenerativeIr, GenerativeOptions, ObservedLayout, ParamSource};
+pub use generative::{
+    index_sources, Channel, GenerativeIr, GenerativeOptions, IndexSource, ObservedLayout,
+    ParamSource,
+};
 
 use crate::ir::*;
 use generative::{Analysis, Gen};
@@ -430,6 +433,18 @@ impl<'m> Lowering<'m> {
         self.frame().target = Some(next);
     }
 
+    /// Gives the values made since `first` that have no source span the
+    /// span of the statement that made them (a term's internals: where a
+    /// run-time problem in them is reported).
+    fn locate_new_values(&mut self, first: usize, span: ast::Span) {
+        for v in first..self.func.values.len() {
+            self.func
+                .spans
+                .entry(ValueId(v as u32))
+                .or_insert((span.start, span.end));
+        }
+    }
+
     fn push_frame(&mut self, fixed_args: Vec<ValueId>) {
         self.frames.push(Frame::new(fixed_args));
     }
@@ -536,6 +551,7 @@ impl<'m> Lowering<'m> {
     }
 
     fn param(&mut self, p: &'m ast::ParamDecl, theta: ValueId, index: usize) -> Result<ValueId> {
+        let first_value = self.func.values.len();
         let layout = &self.params[index];
         let info = self.model.params[index].clone();
         let shape = layout.shape.clone();
@@ -601,10 +617,14 @@ impl<'m> Lowering<'m> {
                 self.add_target(j);
             }
             if let Some(prior) = &p.prior {
+                let first = self.func.values.len();
                 let lp = self.distribution(prior, x)?;
                 self.add_target(lp);
+                self.locate_new_values(first, p.span);
             }
         }
+        // The transform and its Jacobian belong to the declaration.
+        self.locate_new_values(first_value, p.span);
         self.env.insert(info.symbol, x);
         Ok(x)
     }
@@ -625,17 +645,21 @@ impl<'m> Lowering<'m> {
             Stmt::For {
                 var, lo, hi, body, ..
             } if self.gen.is_some() => self.gen_for(var, lo, hi, body)?,
-            Stmt::Tilde { lhs, dist, .. } => {
+            Stmt::Tilde { lhs, dist, span } => {
                 if self.with_target {
+                    let first = self.func.values.len();
                     let y = self.expr(lhs)?;
                     let lp = self.distribution(dist, y)?;
                     self.add_target(lp);
+                    self.locate_new_values(first, *span);
                 }
             }
-            Stmt::TargetAdd { value, .. } => {
+            Stmt::TargetAdd { value, span } => {
                 if self.with_target {
+                    let first = self.func.values.len();
                     let v = self.expr(value)?;
                     self.add_target(v);
+                    self.locate_new_values(first, *span);
                 }
             }
             Stmt::For {

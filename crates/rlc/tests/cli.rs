@@ -365,9 +365,11 @@ fn a_density_that_is_never_finite_is_a_sampling_failure_with_a_reason() {
 }
 
 /// An index the checker could not prove in range, given data that puts it
-/// out of range, is a clean error that points into the model, not a crash.
+/// out of range, is a data error found before sampling (exit 3), that names
+/// the data's place (a JSON path, a CSV line) and the model's, not a crash
+/// or a sampling failure repeated per chain.
 #[test]
-fn an_out_of_range_data_index_names_its_place_in_the_model() {
+fn an_out_of_range_data_index_names_its_row_and_its_place_in_the_model() {
     let dir = temp_dir("index");
     let model = dir.join("index.rlm");
     std::fs::write(
@@ -386,18 +388,87 @@ fn an_out_of_range_data_index_names_its_place_in_the_model() {
             .output()
             .expect("rlc runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(4), "{backend}: {stderr}");
+        assert_eq!(out.status.code(), Some(3), "{backend}: {stderr}");
         assert!(
-            stderr.contains('5') && stderr.contains("out of"),
+            stderr.contains("`k` holds 5 at k[1]")
+                && stderr.contains("index.rlm:5:15")
+                && stderr.contains("w[k]")
+                && stderr.contains("0..3"),
             "{backend}: {stderr}"
         );
-        if backend == "jit" {
-            assert!(
-                stderr.contains("index.rlm:5:15") && stderr.contains("w[k]"),
-                "{stderr}"
-            );
-        }
     }
+    // A CSV file: the line of the row, and how many more rows are wrong.
+    let model = dir.join("rows.rlm");
+    std::fs::write(
+        &model,
+        "size T\ndata choice: int[T]\nparam q: real[2] ~ Normal(0, 1)\ntarget += sum(q[choice])\n",
+    )
+    .expect("write");
+    let data = dir.join("rows.csv");
+    std::fs::write(&data, "choice\n1\n2\n1\n2\n").expect("write");
+    let out = rlc()
+        .args(["run", "--quiet", "--output-dir"])
+        .arg(dir.join("out"))
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("`choice` holds 2 at line 3 (and 1 more rows)")
+            && stderr.contains("1-based")
+            && !stderr.contains("chain"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A density that is not finite: `rlc run` says why once (not per chain),
+/// naming the first term that is not finite and the parameter values there,
+/// and `rlc logp` fails (exit 4) with the same reason instead of printing NaN.
+#[test]
+fn a_non_finite_density_names_its_first_bad_term() {
+    let dir = temp_dir("bad-term");
+    std::fs::write(
+        dir.join("bad.rlm"),
+        "data y: real\nparam s ~ HalfNormal(1)\ny ~ Normal(0, -s)\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("bad.json"), "{\"y\": 1.0}").expect("write");
+    let run = rlc()
+        .arg("run")
+        .arg(dir.join("bad.rlm"))
+        .arg("--data")
+        .arg(dir.join("bad.json"))
+        .args(["--quiet", "--warmup", "10", "--draws", "10", "--output-dir"])
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("all 4 chains")
+            && !stderr.contains("chain 2:")
+            && stderr.contains("bad.rlm:3:1 (`y ~ Normal(0, -s)`)")
+            && stderr.contains("s = "),
+        "{stderr}"
+    );
+    let logp = rlc()
+        .args(["logp", "--at", "s=0.5"])
+        .arg(dir.join("bad.rlm"))
+        .arg("--data")
+        .arg(dir.join("bad.json"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&logp.stderr);
+    assert_eq!(logp.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("the log density is NaN at s = 0.5000")
+            && stderr.contains("`y ~ Normal(0, -s)`"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

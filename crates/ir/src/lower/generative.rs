@@ -120,6 +120,8 @@ pub(super) struct Analysis<'m> {
     elements: HashMap<SymbolId, &'m Expr>,
     /// The observed data variables, in declaration order.
     pub observed: Vec<SymbolId>,
+    /// Every `~` statement's left side and distribution.
+    tildes: Vec<(&'m Expr, &'m Expr)>,
 }
 
 fn literal(e: &Expr) -> Option<f64> {
@@ -141,6 +143,7 @@ impl<'m> Analysis<'m> {
             lets: HashMap::new(),
             elements: HashMap::new(),
             observed: Vec::new(),
+            tildes: Vec::new(),
         };
         let mut tildes: Vec<&'m Expr> = Vec::new();
         for item in &model.program.items {
@@ -193,6 +196,7 @@ impl<'m> Analysis<'m> {
             }
             Stmt::Tilde { lhs, dist, .. } => {
                 tildes.push(lhs);
+                self.tildes.push((lhs, dist));
                 self.collect_expr(lhs, tildes);
                 self.collect_expr(dist, tildes);
             }
@@ -318,6 +322,25 @@ impl<'m> Analysis<'m> {
         }
     }
 
+    /// The analysis for [`index_sources`]: places only (a model whose `~`
+    /// cannot be run forward still has places for its indices).
+    fn new_for_places(model: &'m Model) -> Result<Analysis<'m>> {
+        let mut a = Analysis {
+            model,
+            lets: HashMap::new(),
+            elements: HashMap::new(),
+            observed: Vec::new(),
+            tildes: Vec::new(),
+        };
+        let mut tildes = Vec::new();
+        for item in &model.program.items {
+            if let Item::Stmt(s) = item {
+                a.collect_stmt(s, &mut tildes);
+            }
+        }
+        Ok(a)
+    }
+
     /// The place a scan element variable's array lives at.
     pub fn source_place(&self, element: SymbolId) -> Option<Place<'m>> {
         self.place_of(self.elements.get(&element)?)
@@ -417,6 +440,53 @@ impl<'m> Analysis<'m> {
             _ => ast::for_each_child(e, &mut |c| self.walk_expr(c, bases, local)),
         }
     }
+}
+
+/// The data behind an index that went out of range: the index on `axis` of
+/// the expression at a source span is `data[cell] + offset`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexSource {
+    pub axis: usize,
+    /// The data variable.
+    pub data: String,
+    pub offset: f64,
+}
+
+/// Which data variables feed the indices of the expression at `span` (an
+/// index `x[i, j]`, or a `~ Categorical(…)` whose outcome indexes its
+/// categories), for explaining an index out of range by the data's rows.
+pub fn index_sources(model: &Model, span: (usize, usize)) -> Vec<IndexSource> {
+    let Ok(analysis) = Analysis::new_for_places(model) else {
+        return Vec::new();
+    };
+    let source = |axis: usize, e: &'_ Expr| -> Option<IndexSource> {
+        let p = analysis.place_of(e)?;
+        let root = analysis.root(p.base)?;
+        Some(IndexSource {
+            axis,
+            data: model.symbol(root).name.clone(),
+            offset: p.offset,
+        })
+    };
+    let mut out = Vec::new();
+    ast::visit_exprs(&model.program, &mut |e| {
+        if (e.span.start, e.span.end) != span {
+            return;
+        }
+        if let ExprKind::Index { indices, .. } = &e.kind {
+            for (axis, item) in indices.iter().enumerate() {
+                if let IndexItem::Single(ix) = item {
+                    out.extend(source(axis, ix));
+                }
+            }
+        }
+    });
+    for (lhs, dist) in &analysis.tildes {
+        if (dist.span.start, dist.span.end) == span {
+            out.extend(source(usize::MAX, lhs));
+        }
+    }
+    out
 }
 
 /// The generative lowering's state beside the ordinary environment.
