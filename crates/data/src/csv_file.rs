@@ -23,6 +23,7 @@ pub(crate) fn load(
         file: file.to_string(),
         location,
         kind,
+        more: 0,
     };
     let table = Table::read(bytes, delimiter).map_err(|failure| LoadError {
         errors: vec![with_file(failure)],
@@ -74,7 +75,14 @@ pub(crate) fn load(
         match read_variable(&table, decl, &groupings, &mut sizes) {
             Ok(cells) => filled.push(Some(cells)),
             Err(failure) => {
-                errors.push(with_file(failure));
+                // A bad cell is reported once, with how many more the column has.
+                let more = match failure.0 {
+                    Location::Cell { .. } => bad_cells(&table, decl).saturating_sub(1),
+                    _ => 0,
+                };
+                let mut error = with_file(failure);
+                error.more = more;
+                errors.push(error);
                 filled.push(None);
             }
         }
@@ -111,6 +119,18 @@ pub(crate) fn load(
     loaded.row_cells = row_cells;
     loaded.row_lines = table.rows.iter().map(|r| r.line).collect();
     Ok(loaded)
+}
+
+/// How many of a variable's cells do not fit its declaration.
+fn bad_cells(table: &Table, decl: &DataDecl) -> usize {
+    let Ok(Some(column)) = table.column(&decl.name) else {
+        return 0;
+    };
+    table
+        .rows
+        .iter()
+        .filter(|row| check_cell(RawCell::Text(&cell_text(table, row, column)), decl).is_err())
+        .count()
 }
 
 /// For each data row, the row-major cell of the variable it is read into.

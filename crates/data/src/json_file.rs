@@ -15,6 +15,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
             file: file.to_string(),
             location,
             kind,
+            more: 0,
         }],
     };
     let content = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -75,6 +76,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
                 file: file.to_string(),
                 location,
                 kind,
+                more: 0,
             });
         }
     }
@@ -110,6 +112,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
                     file: file.to_string(),
                     location,
                     kind,
+                    more: 0,
                 });
                 filled.push(None);
             }

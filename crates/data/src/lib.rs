@@ -124,6 +124,7 @@ pub fn rewrite_csv(
             file: file_name.to_string(),
             location,
             kind,
+            more: 0,
         }],
     })
 }
@@ -205,6 +206,7 @@ fn check_spec(spec: &DataSpec, file_name: &str) -> Result<(), LoadError> {
                             declaration: decl.clone(),
                             size: name.clone(),
                         },
+                        more: 0,
                     });
                 }
             }
@@ -256,6 +258,7 @@ pub(crate) fn assemble(
         file: file_name.to_string(),
         location,
         kind,
+        more: 0,
     };
     let known_sizes = match sizes.finish() {
         Ok(known) => known,

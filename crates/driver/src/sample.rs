@@ -64,6 +64,11 @@ impl SampleSettings {
         if self.chains == 0 {
             return Err(Error::usage("error: --chains must be at least 1"));
         }
+        if self.draws == 0 {
+            return Err(Error::usage(
+                "error: --draws must be at least 1 (the draws after warmup are what a run is for)",
+            ));
+        }
         if !(self.adapt_delta > 0.0 && self.adapt_delta < 1.0) {
             return Err(Error::usage("error: --adapt-delta must be between 0 and 1"));
         }

@@ -66,11 +66,7 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
         /// Constrained parameter values: 'alpha=0.3,beta=2,w=[0.1,0.2]'.
-        #[arg(
-            long,
-            conflicts_with = "unconstrained",
-            required_unless_present = "unconstrained"
-        )]
+        #[arg(long, conflicts_with = "unconstrained")]
         at: Option<String>,
         /// Unconstrained coordinates in declaration order, arrays row-major: '0.1,1.2'.
         #[arg(long, allow_hyphen_values = true)]
@@ -148,6 +144,13 @@ enum Command {
         /// [default: the `max_depth` in the files' header, else 10].
         #[arg(long)]
         max_depth: Option<u32>,
+        /// How to name array elements: CmdStan's `A.1` or the model's `A[0]`
+        /// (with subject ids when rlc wrote the files).
+        #[arg(long, value_enum, default_value_t = Labels::Cmdstan)]
+        labels: Labels,
+        /// Show only these variables: 'alpha,beta'.
+        #[arg(long, value_delimiter = ',')]
+        vars: Vec<String>,
     },
 }
 
@@ -203,6 +206,47 @@ struct RunArgs {
     /// Compute PSIS-LOO after the run (implies --log-lik).
     #[arg(long)]
     loo: bool,
+    /// How the summary names array elements: as the CSV files do (CmdStan's
+    /// 1-based `A.1`) or as the model does (0-based `A[0]`, subject ids for
+    /// axes grouped from the data: `A[S07]`).
+    #[arg(long, value_enum, default_value_t = Labels::Cmdstan)]
+    labels: Labels,
+    /// Show only these variables in the summary: 'alpha,beta'.
+    #[arg(long, value_delimiter = ',')]
+    vars: Vec<String>,
+}
+
+/// How a summary table names array elements.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Labels {
+    /// CmdStan's 1-based `name.i.j`, as in the CSV files.
+    Cmdstan,
+    /// The model's 0-based `name[i, j]`, with subject ids where the data gives them.
+    Model,
+}
+
+/// Prints the summary table and, for CmdStan names, how they relate to the model's.
+pub fn print_table(
+    draws: &summary::RunDraws,
+    labels: Labels,
+    dims: &std::collections::HashMap<String, Vec<String>>,
+    coords: &std::collections::HashMap<String, Vec<String>>,
+) {
+    match labels {
+        Labels::Model => {
+            let names = summary::model_labels(&draws.columns, dims, coords);
+            println!("{}", summary::table_with_labels(draws, &names));
+        }
+        Labels::Cmdstan => {
+            println!("{}", summary::table(draws));
+            if summary::has_arrays(draws) {
+                println!(
+                    "(array elements are named as in the CSV files, from 1: `A.1` is the model's `A[0]`; --labels model shows the model's names{})",
+                    if coords.is_empty() { "" } else { " and subject ids" }
+                );
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -418,7 +462,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 (None, Some(u)) => rlc_driver::point::Point::Unconstrained(
                     rlc_driver::point::parse_coordinates(&u)?,
                 ),
-                (None, None) => return Err(Failure::usage("error: give --at or --unconstrained")),
+                (None, None) => {
+                    return Err(Failure::usage(
+                        "error: give the point to evaluate at: --at 'alpha=0.3,beta=2' (parameter values on their own scale) or --unconstrained '0.1,1.2' (the sampler's coordinates, in declaration order)",
+                    ))
+                }
             };
             logp::run(&mut density, &point, json)
         }
@@ -437,7 +485,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let loaded = load_data(&compiled, &data, delimiter)?;
             bench::run(&compiled, &loaded, json)
         }
-        Command::Summary { files, max_depth } => summary_command(&files, max_depth),
+        Command::Summary {
+            files,
+            max_depth,
+            labels,
+            vars,
+        } => summary_command(&files, max_depth, labels, &vars),
     }
 }
 
@@ -484,6 +537,8 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         quiet: args.quiet,
         data_file: args.data.display().to_string(),
         model_name,
+        labels: args.labels,
+        vars: args.vars.clone(),
     };
     let density = bind(&compiled, &loaded, args.backend)?;
     run::run(&compiled, &loaded, &density, &options)
@@ -663,10 +718,17 @@ fn bind(
     Ok(density)
 }
 
-fn summary_command(files: &[PathBuf], max_depth: Option<u32>) -> Result<(), Failure> {
+fn summary_command(
+    files: &[PathBuf],
+    max_depth: Option<u32>,
+    labels: Labels,
+    vars: &[String],
+) -> Result<(), Failure> {
     let mut chains = Vec::new();
     let mut columns: Option<Vec<String>> = None;
     let mut header_depth = None;
+    let mut dims = std::collections::HashMap::new();
+    let mut coords = std::collections::HashMap::new();
     for path in files {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Failure::usage(format!("error: cannot read {}: {e}", path.display())))?;
@@ -690,7 +752,20 @@ fn summary_command(files: &[PathBuf], max_depth: Option<u32>) -> Result<(), Fail
             }
             Some(_) => {}
         }
+        if !chain.columns.iter().any(|c| c == "lp__") {
+            return Err(Failure::new(
+                ExitCode::DataError,
+                format!(
+                    "error: {} is not a file of draws: it has no `lp__` column (rlc summary reads the CSV files `rlc run` or CmdStan write, not data files)",
+                    path.display()
+                ),
+            ));
+        }
         header_depth = header_depth.or(chain.max_depth);
+        if dims.is_empty() {
+            dims = chain.dims.clone();
+            coords = chain.coords.clone();
+        }
         let n = chain.columns.len();
         let by_column: Vec<Vec<f64>> = (0..n)
             .map(|k| chain.rows.iter().map(|r| r[k]).collect())
@@ -702,7 +777,25 @@ fn summary_command(files: &[PathBuf], max_depth: Option<u32>) -> Result<(), Fail
         chains,
         sampling_seconds: None,
     };
-    println!("{}", summary::table(&draws));
+    // The per-draw extras (pointwise log-likelihood, predictive draws) are
+    // not summarized unless asked for by name.
+    let shown: Vec<String> = if vars.is_empty() {
+        let mut v: Vec<String> = draws
+            .columns
+            .iter()
+            .filter(|c| !c.ends_with("__"))
+            .map(|c| c.split('.').next().unwrap_or("").to_string())
+            .filter(|v| v != "log_lik" && !v.ends_with("_rep"))
+            .collect();
+        v.dedup();
+        v
+    } else {
+        vars.to_vec()
+    };
+    let draws = draws
+        .select(&shown)
+        .map_err(|e| Failure::usage(format!("error: --vars: {e}")))?;
+    print_table(&draws, labels, &dims, &coords);
     let max_depth = max_depth.or(header_depth).unwrap_or(10);
     for w in summary::warnings(&draws, max_depth) {
         println!("warning: {w}");

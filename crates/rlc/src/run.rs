@@ -24,6 +24,9 @@ pub struct RunOptions {
     pub quiet: bool,
     pub data_file: String,
     pub model_name: String,
+    /// How the summary names array elements, and which variables it shows.
+    pub labels: crate::Labels,
+    pub vars: Vec<String>,
 }
 
 /// One chain's file and progress bar.
@@ -111,7 +114,31 @@ pub fn run(
             PredictKind::OneStep => "one-step",
             PredictKind::Full => "full",
         }),
+        dims: Vec::new(),
+        coords: Vec::new(),
     };
+    let dims = rlc_driver::labels::dims(compiled, data);
+    let mut settings = settings;
+    for (array, variable) in dims.variables.iter().zip(&columns) {
+        if !array.dims.is_empty() {
+            settings
+                .dims
+                .push((variable.name.clone(), array.dims.clone()));
+        }
+    }
+    for variable in &columns {
+        // A replica has the axes of the data it replicates.
+        if let Some(data_dims) = variable
+            .name
+            .strip_suffix("_rep")
+            .and_then(|n| dims.data.iter().find(|d| d.name == n))
+        {
+            settings
+                .dims
+                .push((variable.name.clone(), data_dims.dims.clone()));
+        }
+    }
+    settings.coords = dims.coords.clone();
     let progress = MultiProgress::with_draw_target(
         if options.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             ProgressDrawTarget::hidden()
@@ -192,7 +219,16 @@ pub fn run(
         eprintln!("error: {f}");
     }
     let draws = fit.run_draws();
-    println!("{}", summary::table(&draws));
+    let draws = if options.vars.is_empty() {
+        draws
+    } else {
+        draws
+            .select(&options.vars)
+            .map_err(|e| Failure::usage(format!("error: --vars: {e}")))?
+    };
+    let dims_by_name = settings.dims.iter().cloned().collect();
+    let coords = settings.coords.iter().cloned().collect();
+    crate::print_table(&draws, options.labels, &dims_by_name, &coords);
     for w in summary::warnings(&draws, s.max_depth) {
         println!("warning: {w}");
     }

@@ -613,3 +613,138 @@ fn bench_takes_a_delimiter() {
     assert!(String::from_utf8_lossy(&with.stdout).contains("\"grad_eval_us\""));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The small things a new user trips on: each gets its exit code and a
+/// message that says what to do.
+#[test]
+fn a_new_users_small_mistakes_get_answers() {
+    let dir = temp_dir("small-mistakes");
+    let root = workspace();
+    let model = root.join("models/rl_single.rlm");
+    let data = root.join("models/data/rl_single.csv");
+    // `rlc summary` on a data file is a data error, not a table.
+    let out = rlc().arg("summary").arg(&data).output().expect("rlc runs");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no `lp__` column"));
+    // `--draws 0` is a usage error.
+    let out = rlc()
+        .arg("run")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .args(["--draws", "0", "--quiet", "--output-dir"])
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--draws must be at least 1"));
+    // `rlc logp` without a point names both ways to give one.
+    let out = rlc()
+        .arg("logp")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .expect("rlc runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--at") && stderr.contains("--unconstrained"),
+        "{stderr}"
+    );
+    // Bad cells are reported once per column, with how many more there are;
+    // a decimal comma gets a hint.
+    std::fs::write(dir.join("bad.csv"), "action;reward\n0;0,5\n3;1\n5;0\n1;0\n").expect("write");
+    let out = rlc()
+        .arg("run")
+        .arg(&model)
+        .arg("--data")
+        .arg(dir.join("bad.csv"))
+        .args(["--quiet", "--output-dir"])
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("line 3") && stderr.contains("(and 1 more row like it)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("decimal comma"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The summary can show the model's own names (0-based, subject ids from
+/// `size N by subjID`) and only the variables asked for; `rlc summary` reads
+/// the ids back from the files' header.
+#[test]
+fn the_summary_shows_the_models_names_and_selected_variables() {
+    let dir = temp_dir("labels");
+    let root = workspace();
+    std::fs::write(
+        dir.join("hier.csv"),
+        "subjID,choice,outcome\nS07,1,1\nS07,2,-1\nS07,1,1\nS11,2,1\nS11,1,-1\nS11,2,1\n",
+    )
+    .expect("write");
+    let out = rlc()
+        .arg("run")
+        .arg(root.join("models/rl_hier.rlm"))
+        .arg("--data")
+        .arg(dir.join("hier.csv"))
+        .args([
+            "--quiet", "--chains", "2", "--warmup", "50", "--draws", "50",
+        ])
+        .args(["--seed", "3", "--labels", "model", "--vars", "A,sigma"])
+        .arg("--output-dir")
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("A[S07]") && stdout.contains("A[S11]") && stdout.contains("sigma[0]"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("tau") && !stdout.contains("mu_pr"),
+        "{stdout}"
+    );
+    let files: Vec<PathBuf> = std::fs::read_dir(dir.join("out"))
+        .expect("out")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    let out = rlc()
+        .arg("summary")
+        .args(&files)
+        .args(["--labels", "model", "--vars", "tau"])
+        .output()
+        .expect("rlc runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("tau[S11]") && !stdout.contains("A[S07]"),
+        "{stdout}"
+    );
+    // CmdStan's names (the default) say how they relate to the model's.
+    let out = rlc()
+        .arg("summary")
+        .args(&files)
+        .output()
+        .expect("rlc runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("A.1") && stdout.contains("--labels model"),
+        "{stdout}"
+    );
+    let out = rlc()
+        .arg("summary")
+        .args(&files)
+        .args(["--vars", "nope"])
+        .output()
+        .expect("rlc runs");
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
