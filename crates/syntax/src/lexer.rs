@@ -23,12 +23,20 @@ pub struct LexError {
     pub text: String,
 }
 
+/// The UTF-8 byte-order mark that Windows editors put at the start of a file.
+const BYTE_ORDER_MARK: char = '\u{FEFF}';
+
 /// Lexes `source`, returning the tokens (with statement separators inserted)
 /// and every lexical error; lexing never stops at the first error.
 pub fn lex(source: &str) -> (Vec<Spanned<'_>>, Vec<LexError>) {
     let mut raw = Vec::new();
     let mut errors = Vec::new();
     let mut lexer = Tok::lexer(source);
+    // A byte-order mark at the start is skipped rather than cut off, so that
+    // every span still counts bytes from the start of the file as read.
+    if source.starts_with(BYTE_ORDER_MARK) {
+        lexer.bump(BYTE_ORDER_MARK.len_utf8());
+    }
     while let Some(result) = lexer.next() {
         let range = lexer.span();
         match result {
@@ -122,6 +130,21 @@ mod tests {
     fn operator_at_line_start_continues() {
         assert!(!kinds("a\n && b").contains(&"Sep".to_string()));
         assert!(kinds("a\n b").contains(&"Sep".to_string()));
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_skipped_and_spans_stay_in_the_file() {
+        let source = "\u{FEFF}size T\nlet x = T";
+        let (tokens, errors) = lex(source);
+        assert!(errors.is_empty(), "{errors:?}");
+        let (start, tok, end) = tokens[0];
+        assert_eq!(tok, Tok::Size);
+        assert_eq!(&source[start..end], "size");
+    }
+
+    #[test]
+    fn a_byte_order_mark_elsewhere_is_an_error() {
+        assert_eq!(lex("size T\u{FEFF}").1.len(), 1);
     }
 
     #[test]

@@ -205,3 +205,25 @@ fn very_deep_expressions_are_an_error_not_a_crash() {
         );
     }
 }
+
+#[test]
+fn a_byte_order_mark_is_skipped_and_spans_still_point_at_the_text() {
+    let source = "\u{FEFF}let a = 1 $ 2\nlet b = a\n";
+    let parsed = parse(source);
+    let spans: Vec<&str> = parsed
+        .errors
+        .iter()
+        .map(|e| &source[e.to_diagnostic().primary_span().range()])
+        .collect();
+    assert_eq!(spans, ["$"], "{:?}", parsed.errors);
+    let clean = parse("\u{FEFF}size T\ndata y: real[T]\n");
+    assert!(clean.errors.is_empty(), "{:?}", clean.errors);
+    let rendered = render(
+        &[parsed.errors[0].to_diagnostic()],
+        "bom.rlm",
+        source,
+        false,
+    );
+    // Columns count from the first visible character: `$` is the 11th.
+    assert!(rendered.contains("bom.rlm:1:11"), "{rendered}");
+}
