@@ -202,8 +202,42 @@ impl Support {
     }
 }
 
+/// The values an argument of a distribution may take, as in Stan's functions
+/// reference. Where an argument's value is known when compiling, the checker
+/// compares it with this (`Checker::check_argument_ranges`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgRange {
+    /// Any finite number (a location, a logit).
+    Finite,
+    /// Finite and `> 0` (a scale, a shape, a rate).
+    Positive,
+    /// Finite and `>= 0` (a count, a Poisson rate).
+    NonNegative,
+    /// In `[0, 1]`.
+    Probability,
+    /// Probabilities in `[0, 1]` that sum to 1 along the last axis.
+    Simplex,
+    /// Finite and greater than the named argument (`upper > lower`).
+    Above(&'static str),
+}
+
+impl ArgRange {
+    /// The requirement in words, after the argument's name: "`sigma` must be …".
+    pub fn describe(self) -> String {
+        match self {
+            ArgRange::Finite => "finite".to_string(),
+            ArgRange::Positive => "> 0".to_string(),
+            ArgRange::NonNegative => ">= 0".to_string(),
+            ArgRange::Probability => "in [0, 1]".to_string(),
+            ArgRange::Simplex => "in [0, 1], summing to 1 along the last axis".to_string(),
+            ArgRange::Above(other) => format!("> `{other}`"),
+        }
+    }
+}
+
 /// A distribution's signature: one or more parameterizations (argument name
-/// lists, selected by keyword), and its support.
+/// lists, selected by keyword), the allowed values of each argument, and
+/// its support.
 #[derive(Debug, Clone, Copy)]
 pub struct DistributionSig {
     pub distribution: Distribution,
@@ -211,13 +245,26 @@ pub struct DistributionSig {
     pub parameterizations: &'static [&'static [&'static str]],
     /// For each argument name, whether it must be an integer.
     pub int_params: &'static [&'static str],
+    /// The allowed values of each argument name (of every parameterization).
+    pub ranges: &'static [(&'static str, ArgRange)],
     pub support: Support,
+}
+
+impl DistributionSig {
+    /// The allowed values of the argument `name`.
+    pub fn range(&self, name: &str) -> Option<ArgRange> {
+        self.ranges
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, r)| *r)
+    }
 }
 
 const fn d(
     distribution: Distribution,
     name: &'static str,
     parameterizations: &'static [&'static [&'static str]],
+    ranges: &'static [(&'static str, ArgRange)],
     support: Support,
 ) -> DistributionSig {
     DistributionSig {
@@ -225,42 +272,110 @@ const fn d(
         name,
         parameterizations,
         int_params: &[],
+        ranges,
         support,
     }
 }
 
+use ArgRange::{Above, Finite, NonNegative, Positive, Probability, Simplex};
 use Distribution as D;
 use Support as S;
 
+const LOCATION_SCALE: &[(&str, ArgRange)] = &[("mu", Finite), ("sigma", Positive)];
+const SHAPES: &[(&str, ArgRange)] = &[("alpha", Positive), ("beta", Positive)];
+
 pub static DISTRIBUTIONS: &[DistributionSig] = &[
-    d(D::Normal, "Normal", &[&["mu", "sigma"]], S::Real),
-    d(D::HalfNormal, "HalfNormal", &[&["sigma"]], S::Positive),
-    d(D::StudentT, "StudentT", &[&["nu", "mu", "sigma"]], S::Real),
-    d(D::Cauchy, "Cauchy", &[&["mu", "sigma"]], S::Real),
-    d(D::HalfCauchy, "HalfCauchy", &[&["sigma"]], S::Positive),
-    d(D::LogNormal, "LogNormal", &[&["mu", "sigma"]], S::Positive),
-    d(D::Exponential, "Exponential", &[&["rate"]], S::Positive),
-    d(D::Gamma, "Gamma", &[&["alpha", "beta"]], S::Positive),
+    d(
+        D::Normal,
+        "Normal",
+        &[&["mu", "sigma"]],
+        LOCATION_SCALE,
+        S::Real,
+    ),
+    d(
+        D::HalfNormal,
+        "HalfNormal",
+        &[&["sigma"]],
+        &[("sigma", Positive)],
+        S::Positive,
+    ),
+    d(
+        D::StudentT,
+        "StudentT",
+        &[&["nu", "mu", "sigma"]],
+        &[("nu", Positive), ("mu", Finite), ("sigma", Positive)],
+        S::Real,
+    ),
+    d(
+        D::Cauchy,
+        "Cauchy",
+        &[&["mu", "sigma"]],
+        LOCATION_SCALE,
+        S::Real,
+    ),
+    d(
+        D::HalfCauchy,
+        "HalfCauchy",
+        &[&["sigma"]],
+        &[("sigma", Positive)],
+        S::Positive,
+    ),
+    d(
+        D::LogNormal,
+        "LogNormal",
+        &[&["mu", "sigma"]],
+        LOCATION_SCALE,
+        S::Positive,
+    ),
+    d(
+        D::Exponential,
+        "Exponential",
+        &[&["rate"]],
+        &[("rate", Positive)],
+        S::Positive,
+    ),
+    d(
+        D::Gamma,
+        "Gamma",
+        &[&["alpha", "beta"]],
+        SHAPES,
+        S::Positive,
+    ),
     d(
         D::InverseGamma,
         "InverseGamma",
         &[&["alpha", "beta"]],
+        SHAPES,
         S::Positive,
     ),
-    d(D::Beta, "Beta", &[&["alpha", "beta"]], S::UnitInterval),
+    d(
+        D::Beta,
+        "Beta",
+        &[&["alpha", "beta"]],
+        SHAPES,
+        S::UnitInterval,
+    ),
     d(
         D::Uniform,
         "Uniform",
         &[&["lower", "upper"]],
+        &[("lower", Finite), ("upper", Above("lower"))],
         S::BetweenArgs,
     ),
-    d(D::Bernoulli, "Bernoulli", &[&["p"], &["logits"]], S::Binary),
+    d(
+        D::Bernoulli,
+        "Bernoulli",
+        &[&["p"], &["logits"]],
+        &[("p", Probability), ("logits", Finite)],
+        S::Binary,
+    ),
     DistributionSig {
         int_params: &["n"],
         ..d(
             D::Binomial,
             "Binomial",
             &[&["n", "p"], &["n", "logits"]],
+            &[("n", NonNegative), ("p", Probability), ("logits", Finite)],
             S::UpToFirstArg,
         )
     },
@@ -268,12 +383,14 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         D::Poisson,
         "Poisson",
         &[&["rate"], &["log_rate"]],
+        &[("rate", NonNegative), ("log_rate", Finite)],
         S::Counts,
     ),
     d(
         D::Categorical,
         "Categorical",
         &[&["p"], &["logits"]],
+        &[("p", Simplex), ("logits", Finite)],
         S::Categories,
     ),
 ];
@@ -288,3 +405,22 @@ pub fn distribution(name: &str) -> Option<&'static DistributionSig> {
 
 /// The names that are special forms rather than table entries.
 pub const SPECIAL_FORMS: &[&str] = &["present", "set_subtensor", "inc_subtensor"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_distribution_argument_has_an_allowed_range() {
+        for sig in DISTRIBUTIONS {
+            for name in sig.parameterizations.iter().flat_map(|p| p.iter()) {
+                assert!(sig.range(name).is_some(), "{}: `{name}`", sig.name);
+            }
+            for (name, range) in sig.ranges {
+                if let ArgRange::Above(other) = range {
+                    assert!(sig.range(other).is_some(), "{}: `{name}`", sig.name);
+                }
+            }
+        }
+    }
+}

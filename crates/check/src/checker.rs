@@ -4,7 +4,8 @@
 //! An expression whose check failed has no info (`None`), and nothing is
 //! reported about its uses, so one mistake gives one error.
 
-use crate::builtins::{self, DistributionSig, FunctionSig, ShapeRule, Support};
+use crate::builtins::{self, ArgRange, DistributionSig, FunctionSig, ShapeRule, Support};
+use crate::constant::Constant;
 use crate::dim::{broadcast, shape_to_string, Dim};
 use crate::error::{CheckError, Operand};
 use crate::model::*;
@@ -29,6 +30,8 @@ pub(crate) struct Checker {
     narrowed: Vec<HashSet<SymbolId>>,
     /// Names whose definition failed to check: their uses report nothing more.
     poisoned: HashSet<SymbolId>,
+    /// `let` names bound to values known when compiling.
+    constants: HashMap<SymbolId, Constant>,
     pub(crate) errors: Vec<CheckError>,
 }
 
@@ -144,6 +147,7 @@ impl Checker {
             scopes: vec![HashMap::new()],
             narrowed: Vec::new(),
             poisoned: HashSet::new(),
+            constants: HashMap::new(),
             errors: Vec::new(),
         }
     }
@@ -539,7 +543,11 @@ impl Checker {
                 } else {
                     SymbolKind::Let
                 };
+                let constant = self.constant(value);
                 let id = self.define(name, kind, info, value.span);
+                if let Some(c) = constant {
+                    self.constants.insert(id, c);
+                }
                 if *is_out && top_level {
                     self.outs.push(id);
                 }
@@ -2445,6 +2453,8 @@ impl Checker {
                 }
             }
         }
+        let values: Vec<&Expr> = order.iter().map(|k| &args[*k].value).collect();
+        self.check_argument_ranges(sig, names, &values);
         let mut arg_infos = Vec::new();
         let mut ok = true;
         for (k, name) in order.iter().zip(names) {
@@ -2566,6 +2576,48 @@ impl Checker {
         };
         self.calls.insert(dist.id, call.clone());
         Some((sig, call))
+    }
+
+    /// The value of `e` when it is known when compiling.
+    fn constant(&self, e: &Expr) -> Option<Constant> {
+        Constant::of(e, &|name: &Expr| {
+            let id = self.names.get(&name.id)?;
+            self.constants.get(id).cloned()
+        })
+    }
+
+    /// Reports the arguments whose value is known and outside what the
+    /// distribution allows (`sigma > 0`, `p` in `[0, 1]`, …), as the table
+    /// in `builtins` gives it. `names` and `values` are in signature order.
+    fn check_argument_ranges(
+        &mut self,
+        sig: &'static DistributionSig,
+        names: &'static [&'static str],
+        values: &[&Expr],
+    ) {
+        let constants: Vec<Option<Constant>> = values.iter().map(|v| self.constant(v)).collect();
+        for (i, name) in names.iter().enumerate() {
+            let (Some(range), Some(Some(value))) = (sig.range(name), constants.get(i)) else {
+                continue;
+            };
+            let other = match range {
+                ArgRange::Above(other) => names.iter().position(|n| *n == other),
+                _ => None,
+            };
+            let other_value = other.and_then(|j| constants.get(j)?.as_ref());
+            let Some(violation) = value.violation(range, other_value) else {
+                continue;
+            };
+            self.error(CheckError::ArgumentOutsideRange {
+                span: values[i].span,
+                distribution: sig.name,
+                parameterization: names,
+                argument: name,
+                requirement: violation.requirement,
+                found: violation.found,
+                other: other.map(|j| (values[j].span, names[j])),
+            });
+        }
     }
 
     fn check_observed_support(

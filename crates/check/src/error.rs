@@ -3,6 +3,7 @@
 //! [`CheckError::to_diagnostic`], the only place their wording lives.
 //! Codes are explained in `docs/errors.md`.
 
+use crate::builtins;
 use crate::dim::{shape_to_string, Dim};
 use crate::types::{IntRange, ShapeOrigin, Type};
 use rlc_syntax::ast::Span;
@@ -135,6 +136,21 @@ pub enum CheckError {
     DiscretePrior {
         span: Span,
         distribution: String,
+    },
+    /// A distribution argument whose value is known when compiling and
+    /// outside what the distribution allows (`HalfNormal(-10)`).
+    ArgumentOutsideRange {
+        span: Span,
+        distribution: &'static str,
+        /// The argument names of the parameterization used, for the hint.
+        parameterization: &'static [&'static str],
+        argument: &'static str,
+        /// What the argument must be: "> 0", "in [0, 1]".
+        requirement: String,
+        /// What it is: "it is -10", "its element [1] is -0.5".
+        found: String,
+        /// The argument the requirement refers to (`lower` for `upper`).
+        other: Option<(Span, &'static str)>,
     },
     BoundsOutsideSupport {
         span: Span,
@@ -494,6 +510,40 @@ impl CheckError {
             )
             .with_label(Label::primary(*span, "parameters are continuous"))
             .with_hint("discrete unknowns must be marginalized out with `target += logsumexp(…)`"),
+            E::ArgumentOutsideRange {
+                span,
+                distribution,
+                parameterization,
+                argument,
+                requirement,
+                found,
+                other,
+            } => {
+                let mut d = Diagnostic::error(
+                    "E0164",
+                    format!("`{argument}` of {distribution} must be {requirement}, but {found}"),
+                )
+                .with_label(Label::primary(
+                    *span,
+                    format!("`{argument}` must be {requirement}"),
+                ));
+                if let Some((other_span, other_name)) = other {
+                    d = d.with_label(Label::secondary(*other_span, format!("this is `{other_name}`")));
+                }
+                let needs: Vec<String> = builtins::distribution(distribution)
+                    .map(|sig| {
+                        parameterization
+                            .iter()
+                            .filter_map(|n| Some(format!("{n} {}", sig.range(n)?.describe())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                d.with_hint(format!(
+                    "`{distribution}({})` needs {} (as in Stan's functions reference)",
+                    parameterization.join(", "),
+                    needs.join(", ")
+                ))
+            }
             E::BoundsOutsideSupport {
                 span,
                 bounds,

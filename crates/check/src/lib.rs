@@ -13,6 +13,7 @@
 
 pub mod builtins;
 mod checker;
+mod constant;
 pub mod dim;
 pub mod error;
 pub mod model;
