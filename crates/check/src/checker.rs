@@ -11,7 +11,7 @@ use crate::error::{CheckError, Operand};
 use crate::model::*;
 use crate::types::{ElemType, ExprInfo, IntRange, ShapeOrigin, Type};
 use rlc_syntax::ast::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 pub(crate) struct Checker {
     infos: Vec<Option<ExprInfo>>,
@@ -32,6 +32,16 @@ pub(crate) struct Checker {
     poisoned: HashSet<SymbolId>,
     /// `let` names bound to values known when compiling.
     constants: HashMap<SymbolId, Constant>,
+    /// The parameters that some term of the log density depends on (a `~`
+    /// statement's sides, a `target +=`, another parameter's prior).
+    density_params: BTreeSet<SymbolId>,
+    /// The parameters of the enclosing `if` conditions: a term inside a
+    /// branch depends on them too.
+    conditions: Vec<BTreeSet<SymbolId>>,
+    /// Where each name is first used.
+    first_use: HashMap<SymbolId, Span>,
+    /// Whether the parser left an error node: the program is incomplete.
+    incomplete: bool,
     pub(crate) errors: Vec<CheckError>,
 }
 
@@ -148,11 +158,16 @@ impl Checker {
             narrowed: Vec::new(),
             poisoned: HashSet::new(),
             constants: HashMap::new(),
+            density_params: BTreeSet::new(),
+            conditions: Vec::new(),
+            first_use: HashMap::new(),
+            incomplete: false,
             errors: Vec::new(),
         }
     }
 
     pub(crate) fn finish(mut self, program: Program) -> (Model, Vec<CheckError>) {
+        self.check_posterior_is_proper();
         self.requirements
             .dedup_by(|a, b| a.nonnegative == b.nonnegative && a.span == b.span);
         let model = Model {
@@ -174,6 +189,70 @@ impl Checker {
 
     fn error(&mut self, e: CheckError) {
         self.errors.push(e);
+    }
+
+    /// Records the parameters that `terms` (parts of one term of the log
+    /// density) and the enclosing `if` conditions depend on.
+    fn density_term<'e>(&mut self, terms: impl IntoIterator<Item = &'e Expr>) {
+        for e in terms {
+            if let Some(Some(info)) = self.infos.get(e.id.0 as usize) {
+                self.density_params.extend(info.params.iter().copied());
+            }
+        }
+        for condition in &self.conditions {
+            self.density_params.extend(condition.iter().copied());
+        }
+    }
+
+    /// A parameter with a flat prior on an unbounded support (no `~` prior,
+    /// no bounds or an infinite one) makes the posterior improper unless a
+    /// term of the log density depends on it. Checked only on a complete
+    /// program without errors: a term that failed to check has unknown
+    /// dependencies, and a false alarm would bury the real error.
+    fn check_posterior_is_proper(&mut self) {
+        if self.incomplete || self.errors.iter().any(|e| e.to_diagnostic().is_error()) {
+            return;
+        }
+        let mut improper = Vec::new();
+        for param in &self.params {
+            let unbounded = |b: &Option<Bound>, infinity: f64| match b {
+                None => true,
+                Some(Bound::Const(c)) => *c == infinity,
+                Some(Bound::Expr(..)) => false,
+            };
+            let c = &param.constraint;
+            let flat_and_unbounded = param.prior.is_none()
+                && (unbounded(&c.lower, f64::NEG_INFINITY) || unbounded(&c.upper, f64::INFINITY));
+            if !flat_and_unbounded || self.density_params.contains(&param.symbol) {
+                continue;
+            }
+            let sym = &self.symbols[param.symbol.0 as usize];
+            let end = |b: &Option<Bound>, infinity: &str| match b {
+                None => infinity.to_string(),
+                Some(Bound::Const(c)) => format!("{c}"),
+                Some(Bound::Expr(..)) => "…".to_string(),
+            };
+            let support = match (&c.lower, &c.upper) {
+                (None, None) => "the real line".to_string(),
+                (lower, upper) => format!("({}, {})", end(lower, "-inf"), end(upper, "inf")),
+            };
+            improper.push(CheckError::ImproperPosterior {
+                span: sym.span,
+                name: sym.name.clone(),
+                support,
+                used: self.first_use.get(&param.symbol).copied(),
+                example_prior: match (&c.lower, &c.upper) {
+                    (Some(Bound::Const(l)), None) if *l == 0.0 => "HalfNormal(1)",
+                    (Some(Bound::Const(l)), Some(Bound::Const(h)))
+                        if *l == 0.0 && h.is_infinite() =>
+                    {
+                        "HalfNormal(1)"
+                    }
+                    _ => "Normal(0, 1)",
+                },
+            });
+        }
+        self.errors.extend(improper);
     }
 
     // ---- Scopes -----------------------------------------------------------
@@ -420,7 +499,9 @@ impl Checker {
         let mut prior_id = None;
         if let Some(prior) = &p.prior {
             let target = ExprInfo::of(ty.clone());
-            if let Some((sig, call)) = self.distribution(prior, &target, p.name.span, true) {
+            let checked = self.distribution(prior, &target, p.name.span, true);
+            self.density_term(call_args(prior));
+            if let Some((sig, call)) = checked {
                 prior_id = Some(prior.id);
                 let support_bounds = match sig.support {
                     Support::Positive => Some((Some(Bound::Const(0.0)), None)),
@@ -474,11 +555,9 @@ impl Checker {
                 }
             }
         }
-        let info = ExprInfo {
-            depends_on_param: true,
-            ..ExprInfo::of(ty)
-        };
-        let id = self.define(&p.name, SymbolKind::Param, info, shape_span);
+        let id = self.define(&p.name, SymbolKind::Param, ExprInfo::of(ty), shape_span);
+        // A parameter depends on itself.
+        self.symbols[id.0 as usize].info.params.insert(id);
         self.params.push(ParamInfo {
             symbol: id,
             constraint,
@@ -565,7 +644,7 @@ impl Checker {
                 if info.ty.optional {
                     self.optional_used(lhs, &info);
                 }
-                if info.depends_on_param {
+                if info.depends_on_param() {
                     let params = self.params_in(lhs);
                     let is_declared_param = match &lhs.kind {
                         ExprKind::Name(n) => self
@@ -582,11 +661,13 @@ impl Checker {
                     });
                 }
                 self.distribution(dist, &info, lhs.span, false);
+                self.density_term(std::iter::once(lhs).chain(call_args(dist)));
             }
             Stmt::TargetAdd { value, .. } => {
                 let Some(info) = self.expr(value) else {
                     return;
                 };
+                self.density_term([value]);
                 if !self.numeric(value, &info, "`target +=`") {
                     return;
                 }
@@ -625,7 +706,7 @@ impl Checker {
                 }
             }
             Stmt::Expr(e) => self.expr_stmt(e),
-            Stmt::Error(_) => {}
+            Stmt::Error(_) => self.incomplete = true,
         }
     }
 
@@ -696,7 +777,7 @@ impl Checker {
         visit_expr(e, &mut |x| {
             if let Some(id) = self.names.get(&x.id) {
                 let sym = &self.symbols[id.0 as usize];
-                if sym.info.depends_on_param && !out.iter().any(|(n, _, _)| n == &sym.name) {
+                if sym.info.depends_on_param() && !out.iter().any(|(n, _, _)| n == &sym.name) {
                     out.push((sym.name.clone(), sym.span, sym.kind == SymbolKind::Param));
                 }
             }
@@ -842,7 +923,10 @@ impl Checker {
                 body,
             } => self.scan(e, carry, init, sequences, body),
             ExprKind::If { .. } => self.if_expr(e, true),
-            ExprKind::Error => None,
+            ExprKind::Error => {
+                self.incomplete = true;
+                None
+            }
         }
     }
 
@@ -864,6 +948,7 @@ impl Checker {
             return None;
         };
         self.names.insert(e.id, id);
+        self.first_use.entry(id).or_insert(ident.span);
         if self.poisoned.contains(&id) {
             return None;
         }
@@ -900,7 +985,7 @@ impl Checker {
         let infos: Vec<ExprInfo> = infos.into_iter().collect::<Option<_>>()?;
         let first = &infos[0];
         let mut elem = first.ty.elem;
-        let mut depends = false;
+        let mut params = BTreeSet::new();
         let mut range = first.range.clone();
         for (item, info) in items.iter().zip(&infos) {
             if info.ty.optional {
@@ -935,7 +1020,7 @@ impl Checker {
                 return None;
             };
             elem = joined;
-            depends |= info.depends_on_param;
+            params.extend(info.params.iter().copied());
             range = match (range, &info.range) {
                 (Some(a), Some(b)) => union_range(&a, b),
                 _ => None,
@@ -944,7 +1029,7 @@ impl Checker {
         let mut shape = vec![Dim::constant(items.len() as i64)];
         shape.extend(first.ty.shape.iter().cloned());
         Some(ExprInfo {
-            depends_on_param: depends,
+            params,
             range: if elem == ElemType::Int { range } else { None },
             ..ExprInfo::of(Type::array(elem, shape))
         })
@@ -1030,7 +1115,7 @@ impl Checker {
         }
         let shape = self.broadcast_or_report(op_span, &operation, (lhs, &l), (rhs, &r))?;
         let mut info = ExprInfo {
-            depends_on_param: l.depends_on_param || r.depends_on_param,
+            params: l.params.union(&r.params).copied().collect(),
             ..ExprInfo::of(Type::array(elem, shape))
         };
         if elem == ElemType::Int {
@@ -1140,9 +1225,12 @@ impl Checker {
         };
         let narrowed = self.narrowings(cond);
         self.narrowed.push(narrowed);
+        let condition_params = cond_info.as_ref().map(|c| c.params.clone());
+        self.conditions.push(condition_params.unwrap_or_default());
         let then_info = self.block(then_block, want_value);
         self.narrowed.pop();
         let else_info = else_block.as_ref().map(|b| self.block(b, want_value));
+        self.conditions.pop();
         let info = if want_value {
             let Some(else_info) = else_info else {
                 self.error(CheckError::MissingValue {
@@ -1188,11 +1276,12 @@ impl Checker {
                 });
                 return None;
             };
-            let depends = t.depends_on_param
-                || f.depends_on_param
-                || cond_info.as_ref().is_some_and(|c| c.depends_on_param);
+            let mut params: BTreeSet<SymbolId> = t.params.union(&f.params).copied().collect();
+            if let Some(c) = &cond_info {
+                params.extend(c.params.iter().copied());
+            }
             Some(ExprInfo {
-                depends_on_param: depends,
+                params,
                 ..ExprInfo::of(Type {
                     elem,
                     optional: t.ty.optional || f.ty.optional,
@@ -1363,7 +1452,7 @@ impl Checker {
             pass += 1;
             let Some(b) = &body_info else { break };
             let widen_elem = carry_info.ty.elem == ElemType::Int && b.ty.elem == ElemType::Real;
-            let widen_dep = b.depends_on_param && !carry_info.depends_on_param;
+            let widen_dep = !b.params.is_subset(&carry_info.params);
             if pass >= 2 || !(widen_elem || widen_dep) {
                 break;
             }
@@ -1371,7 +1460,7 @@ impl Checker {
             if widen_elem {
                 carry_info.ty.elem = ElemType::Real;
             }
-            carry_info.depends_on_param |= b.depends_on_param;
+            carry_info.params.extend(b.params.iter().copied());
         }
         let body_info = body_info?;
         let body_span = body.value.as_ref().map_or(body.span, |v| v.span);
@@ -1401,7 +1490,11 @@ impl Checker {
         let mut shape = vec![len];
         shape.extend(carry_info.ty.shape.iter().cloned());
         Some(ExprInfo {
-            depends_on_param: carry_info.depends_on_param || body_info.depends_on_param,
+            params: carry_info
+                .params
+                .union(&body_info.params)
+                .copied()
+                .collect(),
             ..ExprInfo::of(Type::array(carry_info.ty.elem, shape))
         })
     }
@@ -1448,7 +1541,7 @@ impl Checker {
         let mut advanced_shape: Vec<Dim> = Vec::new();
         let mut advanced_positions = Vec::new();
         let mut has_gather = false;
-        let mut depends = base_info.depends_on_param;
+        let mut params = base_info.params.clone();
         let mut ok = true;
         for (axis, (item, info)) in indices.iter().zip(index_infos).enumerate() {
             let len = &shape[axis];
@@ -1471,7 +1564,7 @@ impl Checker {
                         ok = false;
                         continue;
                     }
-                    depends |= info.depends_on_param;
+                    params.extend(info.params.iter().copied());
                     // A negative literal counts from the end, as in NumPy.
                     let constant = match info.value.as_ref().and_then(|v| v.as_constant()) {
                         Some(c) if c < 0 => len.offset(c),
@@ -1609,7 +1702,7 @@ impl Checker {
         out_shape.extend(shape[indices.len()..].iter().cloned());
         self.indexes.insert(e.id, IndexInfo { axes });
         Some(ExprInfo {
-            depends_on_param: depends,
+            params,
             range: base_info.range.clone(),
             ..ExprInfo::of(Type {
                 elem: base_info.ty.elem,
@@ -1896,7 +1989,10 @@ impl Checker {
         axis: Option<(i64, Span)>,
         keepdims: bool,
     ) -> Option<(ExprInfo, Option<usize>)> {
-        let depends = infos.iter().any(|i| i.depends_on_param);
+        let params: BTreeSet<SymbolId> = infos
+            .iter()
+            .flat_map(|i| i.params.iter().copied())
+            .collect();
         let context = format!("`{}`", sig.name);
         let numeric_args = |me: &mut Self, which: &[usize]| -> bool {
             which
@@ -1923,7 +2019,7 @@ impl Checker {
                 }
             };
         let result = |ty: Type| ExprInfo {
-            depends_on_param: depends,
+            params: params.clone(),
             ..ExprInfo::of(ty)
         };
         let size_value = |me: &mut Self, i: usize| -> Option<Dim> {
@@ -2257,7 +2353,7 @@ impl Checker {
             },
         );
         Some(ExprInfo {
-            depends_on_param: info.depends_on_param,
+            params: info.params,
             ..ExprInfo::of(Type::array(ElemType::Bool, info.ty.shape))
         })
     }
@@ -2352,7 +2448,7 @@ impl Checker {
             },
         );
         Some(ExprInfo {
-            depends_on_param: part.depends_on_param || new_value.depends_on_param,
+            params: part.params.union(&new_value.params).copied().collect(),
             ..ExprInfo::of(base_info.ty)
         })
     }
@@ -2681,6 +2777,15 @@ impl Checker {
         }
         Some(())
     }
+}
+
+/// The argument values of a call (a distribution), in source order.
+fn call_args(call: &Expr) -> impl Iterator<Item = &Expr> {
+    let args = match &call.kind {
+        ExprKind::Call { args, .. } => args.as_slice(),
+        _ => &[],
+    };
+    args.iter().map(|a| &a.value)
 }
 
 /// The smallest range holding both, when the comparison is provable.

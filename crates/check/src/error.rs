@@ -152,6 +152,18 @@ pub enum CheckError {
         /// The argument the requirement refers to (`lower` for `upper`).
         other: Option<(Span, &'static str)>,
     },
+    /// A parameter with a flat prior on an unbounded support that no term
+    /// of the log density depends on: the posterior is improper.
+    ImproperPosterior {
+        span: Span,
+        name: String,
+        /// The support the flat prior is on: "the real line", "(0, inf)".
+        support: String,
+        /// Where it is used (by an `out`, or a `let` that no term uses).
+        used: Option<Span>,
+        /// A proper prior for the hint: `HalfNormal(1)` on `(0, inf)`.
+        example_prior: &'static str,
+    },
     BoundsOutsideSupport {
         span: Span,
         bounds: String,
@@ -542,6 +554,33 @@ impl CheckError {
                     "`{distribution}({})` needs {} (as in Stan's functions reference)",
                     parameterization.join(", "),
                     needs.join(", ")
+                ))
+            }
+            E::ImproperPosterior {
+                span,
+                name,
+                support,
+                used,
+                example_prior,
+            } => {
+                let mut d = Diagnostic::error(
+                    "E0165",
+                    format!("the posterior is improper: nothing in the log density depends on `{name}`"),
+                )
+                .with_label(Label::primary(
+                    *span,
+                    format!("`{name}` has a flat prior on {support}, and no `~` or `target +=` uses it"),
+                ));
+                if let Some(used) = used {
+                    d = d.with_label(Label::secondary(
+                        *used,
+                        "used here, but this adds nothing to the log density",
+                    ));
+                }
+                d.with_hint(format!(
+                    "give `{name}` a prior: end its declaration with `~ {example_prior}`; or use it \
+                     in the model, in a `~` statement or `target += …` (an `out` alone does not \
+                     count)"
                 ))
             }
             E::BoundsOutsideSupport {
