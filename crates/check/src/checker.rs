@@ -42,7 +42,29 @@ pub(crate) struct Checker {
     first_use: HashMap<SymbolId, Span>,
     /// Whether the parser left an error node: the program is incomplete.
     incomplete: bool,
+    /// Name expressions written where a size is expected (a dimension, a
+    /// range end, `zeros(…)`'s arguments): an unknown one is a missing `size`.
+    size_positions: HashSet<ExprId>,
+    /// Uses of names that are not declared, reported together at the end:
+    /// one error per name, however often it is used.
+    unknown_uses: Vec<UnknownUse>,
     pub(crate) errors: Vec<CheckError>,
+}
+
+/// One use of a name that is not declared.
+struct UnknownUse {
+    name: String,
+    span: Span,
+    /// Written where a size is expected.
+    as_size: bool,
+    suggestion: Option<String>,
+}
+
+/// How far checking had got, to undo a pass over a scan body that is
+/// checked again (with a widened carry).
+struct Mark {
+    errors: usize,
+    unknown_uses: usize,
 }
 
 /// Result of binding call arguments to a signature's parameter names.
@@ -93,6 +115,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    // Any one-letter name is one edit from any other: `T` (a size) and `q` (a
+    // carry) are not typos of each other.
+    if name.chars().count() < 2 {
+        return None;
+    }
     let limit = name.chars().count().div_ceil(3);
     candidates
         .filter(|c| *c != name)
@@ -162,11 +189,14 @@ impl Checker {
             conditions: Vec::new(),
             first_use: HashMap::new(),
             incomplete: false,
+            size_positions: HashSet::new(),
+            unknown_uses: Vec::new(),
             errors: Vec::new(),
         }
     }
 
     pub(crate) fn finish(mut self, program: Program) -> (Model, Vec<CheckError>) {
+        self.report_unknown_names();
         self.check_posterior_is_proper();
         self.requirements
             .dedup_by(|a, b| a.nonnegative == b.nonnegative && a.span == b.span);
@@ -189,6 +219,87 @@ impl Checker {
 
     fn error(&mut self, e: CheckError) {
         self.errors.push(e);
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            errors: self.errors.len(),
+            unknown_uses: self.unknown_uses.len(),
+        }
+    }
+
+    fn rollback(&mut self, mark: &Mark) {
+        self.errors.truncate(mark.errors);
+        self.unknown_uses.truncate(mark.unknown_uses);
+    }
+
+    /// Marks the names of a size expression (`T`, `T - 1`, `2*N`) as written
+    /// where a size is expected, before it is checked.
+    fn size_position(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Name(_) => {
+                self.size_positions.insert(e.id);
+            }
+            ExprKind::Unary {
+                op: UnaryOp::Neg,
+                operand,
+            } => self.size_position(operand),
+            ExprKind::Binary {
+                op: BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul,
+                lhs,
+                rhs,
+                ..
+            } => {
+                self.size_position(lhs);
+                self.size_position(rhs);
+            }
+            _ => {}
+        }
+    }
+
+    /// One error per unknown name, at its first use, with the other uses as
+    /// secondary labels. A name used as a size anywhere is a missing `size`
+    /// declaration.
+    fn report_unknown_names(&mut self) {
+        let mut names: Vec<&str> = Vec::new();
+        for u in &self.unknown_uses {
+            if !names.contains(&u.name.as_str()) {
+                names.push(&u.name);
+            }
+        }
+        let mut errors = Vec::new();
+        for name in names {
+            let uses: Vec<&UnknownUse> = self
+                .unknown_uses
+                .iter()
+                .filter(|u| u.name == name)
+                .collect();
+            let Some(first) = uses.iter().find(|u| u.as_size).or(uses.first()) else {
+                continue;
+            };
+            let mut other_uses: Vec<Span> = uses
+                .iter()
+                .map(|u| u.span)
+                .filter(|s| *s != first.span)
+                .collect();
+            other_uses.dedup();
+            errors.push(if first.as_size {
+                CheckError::UndeclaredSize {
+                    span: first.span,
+                    name: name.to_string(),
+                    other_uses,
+                    suggestion: first.suggestion.clone(),
+                }
+            } else {
+                CheckError::UnknownName {
+                    span: first.span,
+                    name: name.to_string(),
+                    suggestion: first.suggestion.clone(),
+                    other_uses,
+                }
+            });
+        }
+        self.errors.extend(errors);
     }
 
     /// Records the parameters that `terms` (parts of one term of the log
@@ -357,6 +468,7 @@ impl Checker {
         let mut shape = Vec::new();
         let mut ok = true;
         for dim in &ty.dims {
+            self.size_position(dim);
             match self.expr(dim) {
                 Some(info) if info.ty.elem == ElemType::Int && info.value.is_some() => {
                     let value = info.value.unwrap_or_default();
@@ -398,6 +510,8 @@ impl Checker {
         match &d.bounds {
             None => {}
             Some(Bounds::IntRange { lo, hi, span }) => {
+                self.size_position(lo);
+                self.size_position(hi);
                 let lo_info = self.expr(lo);
                 let hi_info = self.expr(hi);
                 if d.ty.elem != ElemType::Int {
@@ -438,6 +552,10 @@ impl Checker {
             ..ExprInfo::of(ty)
         };
         let id = self.define(&d.name, SymbolKind::Data, info, d.ty.span);
+        if shape.is_none() {
+            // Its shape is unknown: uses of it report nothing more.
+            self.poisoned.insert(id);
+        }
         self.data.push(DataInfo {
             symbol: id,
             int_range,
@@ -446,6 +564,7 @@ impl Checker {
     }
 
     fn param_decl(&mut self, p: &ParamDecl) {
+        let mut shape_failed = false;
         let mut ty = Type::scalar(ElemType::Real);
         let mut shape_span = p.name.span;
         if let Some(t) = &p.ty {
@@ -463,7 +582,10 @@ impl Checker {
                     hint: None,
                 });
             }
-            ty.shape = self.written_shape(t).unwrap_or_default();
+            match self.written_shape(t) {
+                Some(shape) => ty.shape = shape,
+                None => shape_failed = true,
+            }
         }
         let mut constraint = Constraint::default();
         let mut explicit = None;
@@ -497,7 +619,12 @@ impl Checker {
             }
         }
         let mut prior_id = None;
-        if let Some(prior) = &p.prior {
+        if let (true, Some(prior)) = (shape_failed, &p.prior) {
+            // Against an unknown shape only the prior's own arguments are checked.
+            for arg in call_args(prior) {
+                self.expr(arg);
+            }
+        } else if let Some(prior) = &p.prior {
             let target = ExprInfo::of(ty.clone());
             let checked = self.distribution(prior, &target, p.name.span, true);
             self.density_term(call_args(prior));
@@ -558,6 +685,9 @@ impl Checker {
         let id = self.define(&p.name, SymbolKind::Param, ExprInfo::of(ty), shape_span);
         // A parameter depends on itself.
         self.symbols[id.0 as usize].info.params.insert(id);
+        if shape_failed {
+            self.poisoned.insert(id);
+        }
         self.params.push(ParamInfo {
             symbol: id,
             constraint,
@@ -745,6 +875,8 @@ impl Checker {
 
     /// `lo..hi` of a loop: the loop variable's range when both are known.
     fn loop_range(&mut self, lo: &Expr, hi: &Expr) -> Option<IntRange> {
+        self.size_position(lo);
+        self.size_position(hi);
         let l = self.expr(lo);
         let h = self.expr(hi);
         let mut values = Vec::new();
@@ -932,17 +1064,25 @@ impl Checker {
 
     fn name(&mut self, e: &Expr, ident: &Ident) -> Option<ExprInfo> {
         let Some(id) = self.lookup(&ident.name) else {
-            let candidates = self.visible_names();
-            let suggestion = suggest(&ident.name, candidates.iter().map(|s| s.as_str()));
-            let is_function = builtins::function(&ident.name).is_some();
-            let suggestion = if is_function {
+            let as_size = self.size_positions.contains(&e.id);
+            // Where a size is expected only sizes are suggested: `T` is not a typo of `q`.
+            let candidates: Vec<String> = if as_size {
+                self.sizes
+                    .iter()
+                    .map(|id| self.symbols[id.0 as usize].name.clone())
+                    .collect()
+            } else {
+                self.visible_names()
+            };
+            let suggestion = if !as_size && builtins::function(&ident.name).is_some() {
                 Some(format!("{}(…)", ident.name))
             } else {
-                suggestion
+                suggest(&ident.name, candidates.iter().map(|s| s.as_str()))
             };
-            self.error(CheckError::UnknownName {
-                span: ident.span,
+            self.unknown_uses.push(UnknownUse {
                 name: ident.name.clone(),
+                span: ident.span,
+                as_size,
                 suggestion,
             });
             return None;
@@ -1333,10 +1473,17 @@ impl Checker {
         let init_info = self.expr(init);
         let mut elements = Vec::new();
         let mut lengths: Vec<(Span, String, Dim)> = Vec::new();
+        // Sequences that failed to check: their elements exist in the body
+        // but report nothing more.
+        let mut failed: Vec<&Sequence> = Vec::new();
         let mut ok = true;
         for seq in sequences {
             match &seq.source {
                 SequenceSource::Array(xs) => match self.expr(xs) {
+                    None => {
+                        failed.push(seq);
+                        ok = false;
+                    }
                     Some(info) if !info.ty.is_scalar() => {
                         let mut element = info.clone();
                         element.ty.shape.remove(0);
@@ -1354,9 +1501,9 @@ impl Checker {
                             expected_from: None,
                             hint: Some("to loop over numbers write `t in 0..T`".into()),
                         });
+                        failed.push(seq);
                         ok = false;
                     }
-                    None => ok = false,
                 },
                 SequenceSource::Range { lo, hi } => {
                     let range = self.loop_range(lo, hi);
@@ -1436,7 +1583,7 @@ impl Checker {
         let mut body_info;
         let mut pass = 0;
         loop {
-            let errors_before = self.errors.len();
+            let mark = self.mark();
             self.scopes.push(HashMap::new());
             self.define(carry, SymbolKind::ScanCarry, carry_info.clone(), init.span);
             for (seq, element) in &elements {
@@ -1447,6 +1594,11 @@ impl Checker {
                     seq.var.span,
                 );
             }
+            for seq in &failed {
+                let placeholder = ExprInfo::of(Type::scalar(ElemType::Real));
+                let id = self.define(&seq.var, SymbolKind::ScanElement, placeholder, seq.var.span);
+                self.poisoned.insert(id);
+            }
             body_info = self.block(body, true);
             self.scopes.pop();
             pass += 1;
@@ -1456,7 +1608,7 @@ impl Checker {
             if pass >= 2 || !(widen_elem || widen_dep) {
                 break;
             }
-            self.errors.truncate(errors_before);
+            self.rollback(&mark);
             if widen_elem {
                 carry_info.ty.elem = ElemType::Real;
             }
@@ -1512,7 +1664,10 @@ impl Checker {
                     let checked: Vec<bool> = [start, stop]
                         .into_iter()
                         .flatten()
-                        .map(|x| self.expr(x).is_some())
+                        .map(|x| {
+                            self.size_position(x);
+                            self.expr(x).is_some()
+                        })
                         .collect();
                     let bounds_ok = checked.iter().all(|ok| *ok);
                     index_infos.push(bounds_ok.then(|| ExprInfo::of(Type::scalar(ElemType::Int))));
@@ -1809,6 +1964,17 @@ impl Checker {
             });
             return None;
         };
+        // The dimensions given to `arange`, `zeros`, `ones` and `fill` are sizes.
+        let first_size = match sig.rule {
+            ShapeRule::Arange | ShapeRule::Constant => Some(0),
+            ShapeRule::Fill => Some(1),
+            _ => None,
+        };
+        for (i, a) in args.iter().enumerate() {
+            if a.name.is_none() && first_size.is_some_and(|first| i >= first) {
+                self.size_position(&a.value);
+            }
+        }
         let infos: Vec<Option<ExprInfo>> = args.iter().map(|a| self.expr(&a.value)).collect();
         let bound = self.bind_function_args(e, sig, args)?;
         let info_of = |x: &Expr| -> Option<ExprInfo> {

@@ -23,6 +23,17 @@ pub enum CheckError {
         span: Span,
         name: String,
         suggestion: Option<String>,
+        /// Its other uses: one error per name.
+        other_uses: Vec<Span>,
+    },
+    /// A name used as a size (a dimension, a range end, `zeros(T)`) that is
+    /// not declared.
+    UndeclaredSize {
+        span: Span,
+        name: String,
+        other_uses: Vec<Span>,
+        /// A declared size with a similar name.
+        suggestion: Option<String>,
     },
     Duplicate {
         span: Span,
@@ -223,6 +234,14 @@ fn with_hint(d: Diagnostic, hint: &Option<String>) -> Diagnostic {
     }
 }
 
+/// The other uses of a name an error is about, as secondary labels.
+fn also_used_here(mut d: Diagnostic, other_uses: &[Span]) -> Diagnostic {
+    for span in other_uses {
+        d = d.with_label(Label::secondary(*span, "also used here"));
+    }
+    d
+}
+
 fn did_you_mean(suggestion: &Option<String>) -> Option<String> {
     suggestion.as_ref().map(|s| format!("did you mean `{s}`?"))
 }
@@ -235,11 +254,32 @@ impl CheckError {
                 span,
                 name,
                 suggestion,
+                other_uses,
             } => with_hint(
-                Diagnostic::error("E0101", format!("unknown name `{name}`"))
-                    .with_label(Label::primary(*span, "not declared before this point")),
+                also_used_here(
+                    Diagnostic::error("E0101", format!("unknown name `{name}`"))
+                        .with_label(Label::primary(*span, "not declared before this point")),
+                    other_uses,
+                ),
                 &did_you_mean(suggestion),
             ),
+            E::UndeclaredSize {
+                span,
+                name,
+                other_uses,
+                suggestion,
+            } => {
+                let declare = format!("declare it before its first use: `size {name}`");
+                also_used_here(
+                    Diagnostic::error("E0103", format!("`{name}` is not declared"))
+                        .with_label(Label::primary(*span, "used as a size here")),
+                    other_uses,
+                )
+                .with_hint(match suggestion {
+                    Some(s) => format!("did you mean the size `{s}`? If not, {declare}"),
+                    None => declare,
+                })
+            }
             E::Duplicate {
                 span,
                 name,
