@@ -7,7 +7,7 @@
 use crate::builtins::{self, ArgRange, DistributionSig, FunctionSig, ShapeRule, Support};
 use crate::constant::Constant;
 use crate::dim::{broadcast, shape_to_string, Dim};
-use crate::error::{CheckError, Operand};
+use crate::error::{CheckError, MissingValueFix, Operand};
 use crate::model::*;
 use crate::types::{ElemType, ExprInfo, IntRange, ShapeOrigin, Type};
 use rlc_syntax::ast::*;
@@ -48,6 +48,13 @@ pub(crate) struct Checker {
     /// Uses of names that are not declared, reported together at the end:
     /// one error per name, however often it is used.
     unknown_uses: Vec<UnknownUse>,
+    /// Optional values used without `present`, reported together at the
+    /// end: one error per variable and loop.
+    optional_uses: Vec<OptionalUse>,
+    /// The enclosing loops (`for` bodies and scan bodies), innermost last.
+    loops: Vec<LoopContext>,
+    /// How many loops have been entered, to give each its own id.
+    loop_count: u32,
     pub(crate) errors: Vec<CheckError>,
 }
 
@@ -60,11 +67,38 @@ struct UnknownUse {
     suggestion: Option<String>,
 }
 
+/// One use of a possibly-missing value where a present one is needed.
+struct OptionalUse {
+    span: Span,
+    /// The name, when the value is one.
+    name: Option<String>,
+    /// The variable the value is, or is an element of (`choice[t]`).
+    variable: Option<SymbolId>,
+    found: Type,
+    /// Where the variable is declared optional.
+    declared: Option<Span>,
+    /// The innermost enclosing loop (0 at the model level).
+    loop_id: u32,
+    /// The carry of the innermost enclosing loop, when it is a scan.
+    carry: Option<String>,
+    /// For an element of an optional array: its text (`choice[t]`) and a
+    /// name to bind it to.
+    element: Option<(String, String)>,
+}
+
+/// A `for` or scan body being checked.
+struct LoopContext {
+    id: u32,
+    /// The carry's name, for a scan.
+    carry: Option<String>,
+}
+
 /// How far checking had got, to undo a pass over a scan body that is
 /// checked again (with a widened carry).
 struct Mark {
     errors: usize,
     unknown_uses: usize,
+    optional_uses: usize,
 }
 
 /// Result of binding call arguments to a signature's parameter names.
@@ -191,12 +225,16 @@ impl Checker {
             incomplete: false,
             size_positions: HashSet::new(),
             unknown_uses: Vec::new(),
+            optional_uses: Vec::new(),
+            loops: Vec::new(),
+            loop_count: 0,
             errors: Vec::new(),
         }
     }
 
     pub(crate) fn finish(mut self, program: Program) -> (Model, Vec<CheckError>) {
         self.report_unknown_names();
+        self.report_optional_uses();
         self.check_posterior_is_proper();
         self.requirements
             .dedup_by(|a, b| a.nonnegative == b.nonnegative && a.span == b.span);
@@ -225,12 +263,27 @@ impl Checker {
         Mark {
             errors: self.errors.len(),
             unknown_uses: self.unknown_uses.len(),
+            optional_uses: self.optional_uses.len(),
         }
     }
 
     fn rollback(&mut self, mark: &Mark) {
         self.errors.truncate(mark.errors);
         self.unknown_uses.truncate(mark.unknown_uses);
+        self.optional_uses.truncate(mark.optional_uses);
+    }
+
+    /// Enters a `for` body (no carry) or a scan body.
+    fn enter_loop(&mut self, carry: Option<&Ident>) {
+        self.loop_count += 1;
+        self.loops.push(LoopContext {
+            id: self.loop_count,
+            carry: carry.map(|c| c.name.clone()),
+        });
+    }
+
+    fn leave_loop(&mut self) {
+        self.loops.pop();
     }
 
     /// Marks the names of a size expression (`T`, `T - 1`, `2*N`) as written
@@ -764,10 +817,9 @@ impl Checker {
             Stmt::Tilde { lhs, dist, .. } => {
                 let Some(info) = self.expr(lhs) else {
                     // Still check the distribution's own arguments.
-                    if let ExprKind::Call { args, .. } = &dist.kind {
-                        for a in args {
-                            self.expr(&a.value);
-                        }
+                    for arg in call_args(dist) {
+                        let info = self.expr(arg);
+                        self.report_optional(&[(arg, info.as_ref())]);
                     }
                     return;
                 };
@@ -822,10 +874,12 @@ impl Checker {
                     ..ExprInfo::of(Type::scalar(ElemType::Int))
                 };
                 self.define(var, SymbolKind::LoopVar, info, var.span);
+                self.enter_loop(None);
                 self.block_stmts(body);
                 if let Some(v) = &body.value {
                     self.expr_stmt(v);
                 }
+                self.leave_loop();
                 self.scopes.pop();
                 if !block_observes(body) {
                     let head = Span {
@@ -879,14 +933,17 @@ impl Checker {
         self.size_position(hi);
         let l = self.expr(lo);
         let h = self.expr(hi);
+        // Both ends are checked, so that each reports its own mistake.
         let mut values = Vec::new();
         for (e, info) in [(lo, l), (hi, h)] {
-            let info = info?;
+            let Some(info) = info else {
+                values.push(None);
+                continue;
+            };
             if info.ty.optional {
                 self.optional_used(e, &info);
-                return None;
-            }
-            if info.ty.elem != ElemType::Int || !info.ty.is_scalar() {
+                values.push(None);
+            } else if info.ty.elem != ElemType::Int || !info.ty.is_scalar() {
                 self.error(CheckError::TypeMismatch {
                     span: e.span,
                     context: "a loop bound".into(),
@@ -894,11 +951,15 @@ impl Checker {
                     found: info.ty,
                     hint: None,
                 });
-                return None;
+                values.push(None);
+            } else {
+                values.push(info.value);
             }
-            values.push(info.value);
         }
-        match (values[0].clone(), values[1].clone()) {
+        match (
+            values.first().cloned().flatten(),
+            values.get(1).cloned().flatten(),
+        ) {
             (Some(lo), Some(hi)) => Some(IntRange { lo, hi }),
             _ => None,
         }
@@ -919,22 +980,135 @@ impl Checker {
 
     // ---- Common requirements -------------------------------------------------
 
+    /// Records a possibly-missing value used where a present one is needed;
+    /// the uses are reported together at the end.
     fn optional_used(&mut self, e: &Expr, info: &ExprInfo) {
-        let (name, declared) = match &e.kind {
-            ExprKind::Name(n) => (
-                Some(n.name.clone()),
-                self.names
-                    .get(&e.id)
-                    .map(|id| self.symbols[id.0 as usize].shape_span),
-            ),
-            _ => (None, None),
+        let variable = root_name(e).and_then(|root| self.names.get(&root.id).copied());
+        let name = match &e.kind {
+            ExprKind::Name(n) => Some(n.name.clone()),
+            _ => None,
         };
-        self.error(CheckError::OptionalUsed {
+        let element = match (&e.kind, variable) {
+            (ExprKind::Index { indices, .. }, Some(id)) => simple_text(e).map(|text| {
+                let root = &self.symbols[id.0 as usize].name;
+                let index_names: String = indices
+                    .iter()
+                    .filter_map(|i| match i {
+                        IndexItem::Single(Expr {
+                            kind: ExprKind::Name(n),
+                            ..
+                        }) => Some(n.name.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                (text, self.fresh_name(root, &index_names))
+            }),
+            _ => None,
+        };
+        let (loop_id, carry) = self
+            .loops
+            .last()
+            .map_or((0, None), |l| (l.id, l.carry.clone()));
+        self.optional_uses.push(OptionalUse {
             span: e.span,
             name,
+            variable,
             found: info.ty.clone(),
-            declared,
+            declared: variable.map(|id| self.symbols[id.0 as usize].shape_span),
+            loop_id,
+            carry,
+            element,
         });
+    }
+
+    /// A short name, not yet visible, for an element of `array` (indexed
+    /// by the names `index_names`, joined) in a hint: `c` for `choice[t]`,
+    /// `yt` for `y[t]` when `y` is taken.
+    fn fresh_name(&self, array: &str, index_names: &str) -> String {
+        let initial: String = array.chars().take(1).collect();
+        [initial.clone(), format!("{initial}{index_names}")]
+            .into_iter()
+            .find(|n| !n.is_empty() && self.lookup(n).is_none())
+            .unwrap_or_else(|| format!("{array}_value"))
+    }
+
+    /// Reports the optional values among `operands` (those that checked),
+    /// for an operation that gives up because another operand failed: every
+    /// missing-value mistake of a statement is reported in one run.
+    fn report_optional(&mut self, operands: &[(&Expr, Option<&ExprInfo>)]) {
+        for (e, info) in operands {
+            if let Some(info) = info.filter(|i| i.ty.optional) {
+                self.optional_used(e, info);
+            }
+        }
+    }
+
+    /// One E0150 per variable and loop: the first use is the primary label,
+    /// the others secondary ones, and the hint names every optional value
+    /// of that loop, so that one fix handles them all.
+    fn report_optional_uses(&mut self) {
+        let mut groups: Vec<Vec<&OptionalUse>> = Vec::new();
+        for u in &self.optional_uses {
+            let same = |g: &&mut Vec<&OptionalUse>| {
+                g.first().is_some_and(|f| {
+                    u.variable.is_some() && f.variable == u.variable && f.loop_id == u.loop_id
+                })
+            };
+            match groups.iter_mut().find(same) {
+                Some(group) => group.push(u),
+                None => groups.push(vec![u]),
+            }
+        }
+        let mut errors = Vec::new();
+        for group in &groups {
+            let Some(first) = group.first() else { continue };
+            // The optional scalars of this loop that are tested by name.
+            let mut names: Vec<String> = Vec::new();
+            for u in &self.optional_uses {
+                if u.loop_id == first.loop_id && u.found.is_scalar() {
+                    if let Some(n) = &u.name {
+                        if !names.contains(n) {
+                            names.push(n.clone());
+                        }
+                    }
+                }
+            }
+            let fix = match (&first.name, &first.element) {
+                (Some(name), _) if !first.found.is_scalar() => MissingValueFix::Array {
+                    name: name.clone(),
+                    length: first
+                        .found
+                        .shape
+                        .first()
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                },
+                (Some(_), _) => MissingValueFix::Test {
+                    names,
+                    carry: first.carry.clone(),
+                },
+                (None, Some((text, binding))) if first.found.is_scalar() => MissingValueFix::Bind {
+                    text: text.clone(),
+                    binding: binding.clone(),
+                    carry: first.carry.clone(),
+                },
+                _ => MissingValueFix::Unnamed,
+            };
+            let mut other_uses: Vec<Span> = group.iter().skip(1).map(|u| u.span).collect();
+            other_uses.dedup();
+            errors.push(CheckError::OptionalUsed {
+                span: first.span,
+                name: first
+                    .name
+                    .clone()
+                    .or_else(|| first.element.as_ref().map(|(text, _)| text.clone())),
+                found: first.found.clone(),
+                declared: first.declared,
+                other_uses,
+                fix,
+            });
+        }
+        self.errors.extend(errors);
     }
 
     /// Requires a present (non-optional) number; reports and returns false otherwise.
@@ -1122,16 +1296,21 @@ impl Checker {
             });
             return None;
         }
+        if infos
+            .iter()
+            .any(|i| i.as_ref().is_none_or(|i| i.ty.optional))
+        {
+            let operands: Vec<(&Expr, Option<&ExprInfo>)> =
+                items.iter().zip(infos.iter().map(|i| i.as_ref())).collect();
+            self.report_optional(&operands);
+            return None;
+        }
         let infos: Vec<ExprInfo> = infos.into_iter().collect::<Option<_>>()?;
         let first = &infos[0];
         let mut elem = first.ty.elem;
         let mut params = BTreeSet::new();
         let mut range = first.range.clone();
         for (item, info) in items.iter().zip(&infos) {
-            if info.ty.optional {
-                self.optional_used(item, info);
-                return None;
-            }
             if info.ty.shape != first.ty.shape {
                 self.error(CheckError::ShapeMismatch {
                     span: item.span,
@@ -1222,7 +1401,13 @@ impl Checker {
         } else {
             self.expr(rhs)
         };
-        let (l, r) = (l?, r?);
+        let (l, r) = match (l, r) {
+            (Some(l), Some(r)) => (l, r),
+            (l, r) => {
+                self.report_optional(&[(lhs, l.as_ref()), (rhs, r.as_ref())]);
+                return None;
+            }
+        };
         let operation = format!("`{}`", op.symbol());
         let (elem, operands_ok) = match op {
             BinaryOp::And | BinaryOp::Or => {
@@ -1599,7 +1784,9 @@ impl Checker {
                 let id = self.define(&seq.var, SymbolKind::ScanElement, placeholder, seq.var.span);
                 self.poisoned.insert(id);
             }
+            self.enter_loop(Some(carry));
             body_info = self.block(body, true);
+            self.leave_loop();
             self.scopes.pop();
             pass += 1;
             let Some(b) = &body_info else { break };
@@ -1674,7 +1861,18 @@ impl Checker {
                 }
             }
         }
-        let base_info = base_info?;
+        let Some(base_info) = base_info else {
+            let operands: Vec<(&Expr, Option<&ExprInfo>)> = indices
+                .iter()
+                .zip(&index_infos)
+                .filter_map(|(item, info)| match item {
+                    IndexItem::Single(i) => Some((i, info.as_ref())),
+                    IndexItem::Slice { .. } => None,
+                })
+                .collect();
+            self.report_optional(&operands);
+            return None;
+        };
         let shape = &base_info.ty.shape;
         if indices.len() > shape.len() {
             self.error(CheckError::TooManyIndices {
@@ -1976,7 +2174,17 @@ impl Checker {
             }
         }
         let infos: Vec<Option<ExprInfo>> = args.iter().map(|a| self.expr(&a.value)).collect();
-        let bound = self.bind_function_args(e, sig, args)?;
+        let bound = self.bind_function_args(e, sig, args);
+        if bound.is_none() || infos.iter().any(|i| i.is_none()) {
+            let operands: Vec<(&Expr, Option<&ExprInfo>)> = args
+                .iter()
+                .map(|a| &a.value)
+                .zip(infos.iter().map(|i| i.as_ref()))
+                .collect();
+            self.report_optional(&operands);
+            return None;
+        }
+        let bound = bound?;
         let info_of = |x: &Expr| -> Option<ExprInfo> {
             args.iter()
                 .position(|a| std::ptr::eq(&a.value, x))
@@ -2942,6 +3150,15 @@ impl Checker {
             return None;
         }
         Some(())
+    }
+}
+
+/// The name an expression is, or is an element of: `choice` in `choice[n, t]`.
+fn root_name(e: &Expr) -> Option<&Expr> {
+    match &e.kind {
+        ExprKind::Name(_) => Some(e),
+        ExprKind::Index { base, .. } => root_name(base),
+        _ => None,
     }
 }
 

@@ -17,6 +17,80 @@ pub struct Operand {
     pub origin: Option<ShapeOrigin>,
 }
 
+/// How to handle a possibly-missing value, for the hint of E0150.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MissingValueFix {
+    /// Test the optional names (all those of the loop) with `present`; in a
+    /// scan body, the `else` branch keeps the `carry`.
+    Test {
+        names: Vec<String>,
+        carry: Option<String>,
+    },
+    /// An element of an optional array (`choice[t]`): bind it to a name
+    /// and test that.
+    Bind {
+        text: String,
+        binding: String,
+        carry: Option<String>,
+    },
+    /// An optional array: test its elements one by one in a loop.
+    Array { name: String, length: String },
+    /// No name to test.
+    Unnamed,
+}
+
+impl MissingValueFix {
+    fn hint(&self) -> String {
+        let keep_carry = |carry: &str| {
+            format!(
+                " else {{ {carry} }}`: the `else` branch must give the carry `{carry}` unchanged, \
+                 so that a missing trial leaves the learning state as it was"
+            )
+        };
+        match self {
+            MissingValueFix::Test { names, carry } => {
+                let tests: Vec<String> = names.iter().map(|n| format!("present({n})")).collect();
+                let test = format!("if {} {{ … }}", tests.join(" && "));
+                match carry {
+                    Some(c) => format!(
+                        "in a scan, test every value of the step that may be missing: `{test}{}",
+                        keep_carry(c)
+                    ),
+                    None => format!(
+                        "handle the missing case: `{test}` (with an `else` branch where the `if` \
+                         must give a value)"
+                    ),
+                }
+            }
+            MissingValueFix::Bind {
+                text,
+                binding,
+                carry,
+            } => {
+                let test = format!("if present({binding}) {{ … }}");
+                match carry {
+                    Some(c) => format!(
+                        "only names can be tested: bind the element, `let {binding} = {text}`, \
+                         then `{test}{}",
+                        keep_carry(c)
+                    ),
+                    None => format!(
+                        "only names can be tested: bind the element, `let {binding} = {text}`, \
+                         then `{test}`"
+                    ),
+                }
+            }
+            MissingValueFix::Array { name, length } => format!(
+                "`{name}` is an array whose elements may be missing: test them one by one, \
+                 `for i in 0..{length} {{ let v = {name}[i]; if present(v) {{ … }} }}`"
+            ),
+            MissingValueFix::Unnamed => {
+                "bind it to a name with `let` and test it with `present(…)`".to_string()
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckError {
     UnknownName {
@@ -137,6 +211,9 @@ pub enum CheckError {
         name: Option<String>,
         found: Type,
         declared: Option<Span>,
+        /// The variable's other uses in the same loop.
+        other_uses: Vec<Span>,
+        fix: MissingValueFix,
     },
     ObservedDependsOnParam {
         span: Span,
@@ -510,6 +587,8 @@ impl CheckError {
                 name,
                 found,
                 declared,
+                other_uses,
+                fix,
             } => {
                 let what = name
                     .as_ref()
@@ -520,16 +599,13 @@ impl CheckError {
                     format!("{what} may be missing ({found}) and is used without `present`"),
                 )
                 .with_label(Label::primary(*span, format!("{what} may be missing here")));
+                for other in other_uses {
+                    d = d.with_label(Label::secondary(*other, "also used here without `present`"));
+                }
                 if let Some(decl) = declared {
                     d = d.with_label(Label::secondary(*decl, "declared optional here"));
                 }
-                let hint = match name {
-                    Some(n) => format!(
-                        "handle the missing case: `if present({n}) {{ … }} else {{ … }}`"
-                    ),
-                    None => "bind it to a name with `let` and test it with `present(…)`".into(),
-                };
-                d.with_hint(hint)
+                d.with_hint(fix.hint())
             }
             E::ObservedDependsOnParam {
                 span,

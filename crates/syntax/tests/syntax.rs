@@ -227,3 +227,15 @@ fn a_byte_order_mark_is_skipped_and_spans_still_point_at_the_text() {
     // Columns count from the first visible character: `$` is the 11th.
     assert!(rendered.contains("bom.rlm:1:11"), "{rendered}");
 }
+
+#[test]
+fn simple_expressions_are_written_back_as_text() {
+    let parsed = parse("let x = choice[n, t - 1] + (a - b) * -2.0 + f(y, axis = 1)");
+    let Item::Stmt(Stmt::Let { value, .. }) = &parsed.program.items[0] else {
+        panic!("expected let")
+    };
+    assert_eq!(
+        rlc_syntax::ast::simple_text(value).as_deref(),
+        Some("(choice[n, t - 1] + ((a - b) * -2.0)) + f(y, axis = 1)")
+    );
+}
