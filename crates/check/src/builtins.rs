@@ -406,6 +406,200 @@ pub fn distribution(name: &str) -> Option<&'static DistributionSig> {
 /// The names that are special forms rather than table entries.
 pub const SPECIAL_FORMS: &[&str] = &["present", "set_subtensor", "inc_subtensor"];
 
+/// Names from Python, NumPy, PyTensor, PyMC and Stan that rlc spells
+/// otherwise, with how. An unknown name, function or distribution found here
+/// gets this as its help rather than a "did you mean".
+static FOREIGN_NAMES: &[(&str, &str)] = &[
+    // Python
+    ("True", "write `true`"),
+    ("False", "write `false`"),
+    (
+        "None",
+        "rlc has no `None`: a value that may be missing is a type, `int?`, tested with \
+         `present(…)`",
+    ),
+    (
+        "range",
+        "Python's `range(n)` is `0..n` in a `for` or `scan` header, or `arange(n)` for an array \
+         of indices",
+    ),
+    (
+        "len",
+        "write the size the array is declared with (`T` for `data x: real[T]`)",
+    ),
+    (
+        "print",
+        "there is no printing: `out x = …` writes a value with every draw",
+    ),
+    (
+        "float",
+        "`int` converts to `real` by itself where a real is expected",
+    ),
+    // NumPy, PyTensor
+    (
+        "nan",
+        "rlc has no NaN: a value that may be missing is a type, `real?`, tested with `present(…)`",
+    ),
+    (
+        "NaN",
+        "rlc has no NaN: a value that may be missing is a type, `real?`, tested with `present(…)`",
+    ),
+    (
+        "pi",
+        "rlc has no named constants: write `3.141592653589793`",
+    ),
+    (
+        "maximum",
+        "the elementwise maximum of `a` and `b` is `where(a > b, a, b)`",
+    ),
+    (
+        "minimum",
+        "the elementwise minimum of `a` and `b` is `where(a < b, a, b)`",
+    ),
+    (
+        "fmax",
+        "the elementwise maximum of `a` and `b` is `where(a > b, a, b)`",
+    ),
+    (
+        "fmin",
+        "the elementwise minimum of `a` and `b` is `where(a < b, a, b)`",
+    ),
+    ("switch", "PyTensor's `switch(c, a, b)` is `where(c, a, b)`"),
+    ("power", "write `x ^ y` or `pow(x, y)`"),
+    ("square", "write `x ^ 2`"),
+    ("sigmoid", "the logistic sigmoid is `logistic(x)`"),
+    ("expit", "the logistic sigmoid is `logistic(x)`"),
+    ("invlogit", "the logistic sigmoid is `logistic(x)`"),
+    ("inv_logit", "Stan's `inv_logit` is `logistic(x)`"),
+    (
+        "log_sum_exp",
+        "write `logsumexp(x)` (with `axis=` and `keepdims=` as in NumPy)",
+    ),
+    ("logaddexp", "write `logsumexp(stack(a, b), axis=0)`"),
+    (
+        "zeros_like",
+        "write `zeros(T)` with the array's declared size",
+    ),
+    (
+        "ones_like",
+        "write `ones(T)` with the array's declared size",
+    ),
+    ("full", "write `fill(value, d1, …)`"),
+    ("rep_vector", "Stan's `rep_vector(x, n)` is `fill(x, n)`"),
+    ("rep_array", "Stan's `rep_array(x, n)` is `fill(x, n)`"),
+    (
+        "rep_matrix",
+        "Stan's `rep_matrix(x, m, n)` is `fill(x, m, n)`",
+    ),
+    ("to_vector", "arrays need no conversion: drop `to_vector`"),
+    ("num_elements", "write the sizes the array is declared with"),
+    ("rows", "write the size the array is declared with"),
+    ("cols", "write the size the array is declared with"),
+    (
+        "cumsum",
+        "a running sum is a `scan`: `scan (s = 0.0; v in x) { s + v }`",
+    ),
+    ("exp2", "write `2 ^ x`"),
+    ("inv", "write `1 / x`"),
+    // PyMC
+    ("Deterministic", "PyMC's `Deterministic` is `out name = …`"),
+    ("Potential", "PyMC's `Potential` is `target += …`"),
+    (
+        "Data",
+        "data are declared at the top level: `data x: real[T]`",
+    ),
+    (
+        "MutableData",
+        "data are declared at the top level: `data x: real[T]`",
+    ),
+    (
+        "ConstantData",
+        "data are declared at the top level: `data x: real[T]`",
+    ),
+    (
+        "sample",
+        "models are sampled from the command line: `rlc run model.rlm --data …`",
+    ),
+    // Stan's distributions whose rlc names differ by more than capitals
+    (
+        "student_t",
+        "Stan's `student_t` is `StudentT(nu, mu, sigma)`",
+    ),
+    ("lognormal", "Stan's `lognormal` is `LogNormal(mu, sigma)`"),
+    (
+        "inv_gamma",
+        "Stan's `inv_gamma` is `InverseGamma(alpha, beta)`",
+    ),
+    (
+        "bernoulli_logit",
+        "Stan's `bernoulli_logit(l)` is `Bernoulli(logits = l)`",
+    ),
+    (
+        "binomial_logit",
+        "Stan's `binomial_logit(n, l)` is `Binomial(n, logits = l)`",
+    ),
+    (
+        "poisson_log",
+        "Stan's `poisson_log(a)` is `Poisson(log_rate = a)`",
+    ),
+    (
+        "categorical_logit",
+        "Stan's `categorical_logit(l)` is `Categorical(logits = l)` (0-based outcomes)",
+    ),
+    ("half_normal", "write `HalfNormal(sigma)`"),
+    ("half_cauchy", "write `HalfCauchy(sigma)`"),
+    (
+        "HalfStudentT",
+        "rlc has no `HalfStudentT`; `StudentT` with bounds `in (0, inf)` on the parameter is one",
+    ),
+];
+
+/// How rlc spells `name`, a name from another language, when it does.
+pub fn foreign_name(name: &str) -> Option<String> {
+    if let Some((_, hint)) = FOREIGN_NAMES.iter().find(|(n, _)| *n == name) {
+        return Some(hint.to_string());
+    }
+    // Stan's density functions: `normal_lpdf(y | mu, sigma)` is `y ~ Normal(mu, sigma)`.
+    for suffix in ["_lpdf", "_lpmf", "_lupdf", "_lupmf", "_log"] {
+        if let Some(stem) = name.strip_suffix(suffix) {
+            let rlc = stan_distribution(stem)?;
+            return Some(format!(
+                "Stan's `{name}(y | …)` is written `y ~ {rlc}(…)`, or `target += …` with the \
+                 density written out"
+            ));
+        }
+    }
+    if name.ends_with("_rng") {
+        return Some(
+            "a log density draws no random numbers: rlc has no `_rng` functions; simulate data \
+             outside the model"
+                .to_string(),
+        );
+    }
+    // Stan's lower-case distribution names.
+    stan_distribution(name).map(|rlc| format!("distributions are capitalized: write `{rlc}(…)`"))
+}
+
+/// rlc's name for one of Stan's distributions, in Stan's spelling.
+fn stan_distribution(stan: &str) -> Option<&'static str> {
+    let alias = match stan {
+        "student_t" => Some("StudentT"),
+        "lognormal" => Some("LogNormal"),
+        "inv_gamma" => Some("InverseGamma"),
+        "bernoulli_logit" => Some("Bernoulli"),
+        "binomial_logit" => Some("Binomial"),
+        "poisson_log" => Some("Poisson"),
+        "categorical_logit" => Some("Categorical"),
+        _ => None,
+    };
+    alias.or_else(|| {
+        DISTRIBUTIONS
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(stan) && d.name != stan)
+            .map(|d| d.name)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

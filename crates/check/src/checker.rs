@@ -348,6 +348,7 @@ impl Checker {
                     span: first.span,
                     name: name.to_string(),
                     suggestion: first.suggestion.clone(),
+                    foreign: builtins::foreign_name(name),
                     other_uses,
                 }
             });
@@ -2146,18 +2147,25 @@ impl Checker {
             _ => {}
         }
         let Some(sig) = builtins::function(&callee.name) else {
-            for a in args {
-                self.expr(&a.value);
-            }
+            let infos: Vec<Option<ExprInfo>> = args.iter().map(|a| self.expr(&a.value)).collect();
             let is_distribution = builtins::distribution(&callee.name).is_some();
             let names = builtins::FUNCTIONS
                 .iter()
                 .map(|f| f.name)
                 .chain(builtins::SPECIAL_FORMS.iter().copied());
+            // Python's `len(x)` is the size `x` is declared with, which is known here.
+            let length = match (callee.name.as_str(), args, infos.first()) {
+                ("len", [arg], Some(Some(info))) => info.ty.shape.first().map(|len| {
+                    let what = simple_text(&arg.value).unwrap_or_else(|| "it".to_string());
+                    format!("the length of `{what}` is the size it is declared with: write `{len}`")
+                }),
+                _ => None,
+            };
             self.error(CheckError::UnknownFunction {
                 span: callee.span,
                 name: callee.name.clone(),
                 suggestion: suggest(&callee.name, names),
+                foreign: length.or_else(|| builtins::foreign_name(&callee.name)),
                 is_distribution,
             });
             return None;
@@ -2848,6 +2856,7 @@ impl Checker {
                 span: callee.span,
                 name: callee.name.clone(),
                 suggestion: suggest(&callee.name, names),
+                foreign: builtins::foreign_name(&callee.name),
                 is_function: builtins::function(&callee.name).is_some(),
             });
             return None;

@@ -97,6 +97,8 @@ pub enum CheckError {
         span: Span,
         name: String,
         suggestion: Option<String>,
+        /// How rlc spells it, for a name from another language (`True`).
+        foreign: Option<String>,
         /// Its other uses: one error per name.
         other_uses: Vec<Span>,
     },
@@ -118,12 +120,16 @@ pub enum CheckError {
         span: Span,
         name: String,
         suggestion: Option<String>,
+        /// How rlc spells it, for a function from another language.
+        foreign: Option<String>,
         is_distribution: bool,
     },
     UnknownDistribution {
         span: Span,
         name: String,
         suggestion: Option<String>,
+        /// How rlc spells it, for a distribution from another language.
+        foreign: Option<String>,
         is_function: bool,
     },
     WrongArity {
@@ -331,6 +337,7 @@ impl CheckError {
                 span,
                 name,
                 suggestion,
+                foreign,
                 other_uses,
             } => with_hint(
                 also_used_here(
@@ -338,7 +345,7 @@ impl CheckError {
                         .with_label(Label::primary(*span, "not declared before this point")),
                     other_uses,
                 ),
-                &did_you_mean(suggestion),
+                &foreign.clone().or_else(|| did_you_mean(suggestion)),
             ),
             E::UndeclaredSize {
                 span,
@@ -369,11 +376,14 @@ impl CheckError {
                 span,
                 name,
                 suggestion,
+                foreign,
                 is_distribution,
             } => {
                 let d = Diagnostic::error("E0110", format!("unknown function `{name}`"))
                     .with_label(Label::primary(*span, "no built-in function has this name"));
-                if *is_distribution {
+                if let Some(foreign) = foreign {
+                    d.with_hint(foreign.clone())
+                } else if *is_distribution {
                     d.with_hint(format!(
                         "`{name}` is a distribution: use it on the right of `~` (`x ~ {name}(…)`)"
                     ))
@@ -385,11 +395,14 @@ impl CheckError {
                 span,
                 name,
                 suggestion,
+                foreign,
                 is_function,
             } => {
                 let d = Diagnostic::error("E0111", format!("unknown distribution `{name}`"))
                     .with_label(Label::primary(*span, "no built-in distribution has this name"));
-                if *is_function {
+                if let Some(foreign) = foreign {
+                    d.with_hint(foreign.clone())
+                } else if *is_function {
                     d.with_hint(format!("`{name}` is a function, not a distribution; to add an arbitrary term to the log density write `target += …`"))
                 } else {
                     with_hint(d, &did_you_mean(suggestion))

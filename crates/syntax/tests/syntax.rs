@@ -159,6 +159,20 @@ const TOKENS: &[&str] = &[
     "@",
     "é",
     "99999999999999999999",
+    // Habits from other languages, which the parser recognizes.
+    "**",
+    ".",
+    "# comment",
+    "np.exp(",
+    "x.shape",
+    "range(T)",
+    "<lower=0>",
+    "vector[T]",
+    "array[T] int",
+    "target()",
+    "and",
+    "|",
+    "\u{FEFF}",
 ];
 
 proptest! {
