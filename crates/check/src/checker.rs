@@ -336,12 +336,19 @@ impl Checker {
                 .filter(|s| *s != first.span)
                 .collect();
             other_uses.dedup();
+            // Declarations are read in order: one below its first use is too late.
+            let declared_later = self
+                .symbols
+                .iter()
+                .find(|s| s.top_level && s.name == name && s.span.start > first.span.start)
+                .map(|s| s.span);
             errors.push(if first.as_size {
                 CheckError::UndeclaredSize {
                     span: first.span,
                     name: name.to_string(),
                     other_uses,
                     suggestion: first.suggestion.clone(),
+                    declared_later,
                 }
             } else {
                 CheckError::UnknownName {
@@ -350,6 +357,7 @@ impl Checker {
                     suggestion: first.suggestion.clone(),
                     foreign: builtins::foreign_name(name),
                     other_uses,
+                    declared_later,
                 }
             });
         }

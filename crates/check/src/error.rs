@@ -101,6 +101,8 @@ pub enum CheckError {
         foreign: Option<String>,
         /// Its other uses: one error per name.
         other_uses: Vec<Span>,
+        /// A model-level declaration of the name below its first use.
+        declared_later: Option<Span>,
     },
     /// A name used as a size (a dimension, a range end, `zeros(T)`) that is
     /// not declared.
@@ -110,6 +112,8 @@ pub enum CheckError {
         other_uses: Vec<Span>,
         /// A declared size with a similar name.
         suggestion: Option<String>,
+        /// Its declaration, below its first use.
+        declared_later: Option<Span>,
     },
     Duplicate {
         span: Span,
@@ -317,6 +321,17 @@ fn with_hint(d: Diagnostic, hint: &Option<String>) -> Diagnostic {
     }
 }
 
+/// A name used above its declaration: where it is declared, and the fix.
+fn moved_up(d: Diagnostic, name: &str, declaration: Span) -> Diagnostic {
+    d.with_label(Label::secondary(
+        declaration,
+        "declared here, below its first use",
+    ))
+    .with_hint(format!(
+        "declarations are read in order: move the declaration of `{name}` above its first use"
+    ))
+}
+
 /// The other uses of a name an error is about, as secondary labels.
 fn also_used_here(mut d: Diagnostic, other_uses: &[Span]) -> Diagnostic {
     for span in other_uses {
@@ -339,30 +354,46 @@ impl CheckError {
                 suggestion,
                 foreign,
                 other_uses,
-            } => with_hint(
-                also_used_here(
-                    Diagnostic::error("E0101", format!("unknown name `{name}`"))
+                declared_later,
+            } => {
+                let message = match declared_later {
+                    Some(_) => format!("`{name}` is used before it is declared"),
+                    None => format!("unknown name `{name}`"),
+                };
+                let d = also_used_here(
+                    Diagnostic::error("E0101", message)
                         .with_label(Label::primary(*span, "not declared before this point")),
                     other_uses,
-                ),
-                &foreign.clone().or_else(|| did_you_mean(suggestion)),
-            ),
+                );
+                match declared_later {
+                    Some(later) => moved_up(d, name, *later),
+                    None => with_hint(d, &foreign.clone().or_else(|| did_you_mean(suggestion))),
+                }
+            }
             E::UndeclaredSize {
                 span,
                 name,
                 other_uses,
                 suggestion,
+                declared_later,
             } => {
-                let declare = format!("declare it before its first use: `size {name}`");
-                also_used_here(
-                    Diagnostic::error("E0103", format!("`{name}` is not declared"))
+                let message = match declared_later {
+                    Some(_) => format!("the size `{name}` is used before it is declared"),
+                    None => format!("`{name}` is not declared"),
+                };
+                let d = also_used_here(
+                    Diagnostic::error("E0103", message)
                         .with_label(Label::primary(*span, "used as a size here")),
                     other_uses,
-                )
-                .with_hint(match suggestion {
-                    Some(s) => format!("did you mean the size `{s}`? If not, {declare}"),
-                    None => declare,
-                })
+                );
+                let declare = format!("declare it before its first use: `size {name}`");
+                match (declared_later, suggestion) {
+                    (Some(later), _) => moved_up(d, name, *later),
+                    (None, Some(s)) => {
+                        d.with_hint(format!("did you mean the size `{s}`? If not, {declare}"))
+                    }
+                    (None, None) => d.with_hint(declare),
+                }
             }
             E::Duplicate {
                 span,
