@@ -281,6 +281,10 @@ pub(crate) fn unexpected_token_hint(
         (Some(Tok::Data | Tok::Param), Tok::Ident(name)) if foreign_type(name).is_some() => {
             "the name comes first, then the type: `data y: real[N]`, `param mu: real`"
         }
+        (_, Tok::Dot) => {
+            "a number has digits on both sides of its point (`0.5`, `1.0`), and rlc values \
+             have no attributes or methods"
+        }
         (_, Tok::Colon) if expects("`{`") => {
             "blocks are written in braces, `for t in 0..T { … }`, not with `:` and indentation"
         }
