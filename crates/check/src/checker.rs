@@ -2858,88 +2858,18 @@ impl Checker {
             return None;
         };
         let infos: Vec<Option<ExprInfo>> = args.iter().map(|a| self.expr(&a.value)).collect();
-        let Some(sig) = builtins::distribution(&callee.name) else {
-            let names = builtins::DISTRIBUTIONS.iter().map(|d| d.name);
-            self.error(CheckError::UnknownDistribution {
-                span: callee.span,
-                name: callee.name.clone(),
-                suggestion: suggest(&callee.name, names),
-                foreign: builtins::foreign_name(&callee.name),
-                is_function: builtins::function(&callee.name).is_some(),
-            });
-            return None;
-        };
-        // Keyword arguments choose the parameterization; positional ones fill it in order.
-        let keywords: Vec<&Ident> = args.iter().filter_map(|a| a.name.as_ref()).collect();
-        let choice = sig
-            .parameterizations
-            .iter()
-            .position(|names| keywords.iter().all(|k| names.contains(&k.name.as_str())));
-        let Some(choice) = choice else {
-            let accepted: Vec<String> = sig
-                .parameterizations
+        let Some((sig, choice, order)) = self.bind_distribution_args(dist, callee, args) else {
+            // The arguments are not checked against the distribution; their
+            // missing values are still reported.
+            let operands: Vec<(&Expr, Option<&ExprInfo>)> = args
                 .iter()
-                .flat_map(|p| p.iter())
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>();
-            let mut accepted_unique = accepted.clone();
-            accepted_unique.dedup();
-            let bad = keywords
-                .iter()
-                .find(|k| !accepted.iter().any(|a| a == &k.name))
-                .or(keywords.last())
-                .copied();
-            if let Some(bad) = bad {
-                self.error(CheckError::UnknownArgument {
-                    span: bad.span,
-                    callee: sig.name.to_string(),
-                    argument: bad.name.clone(),
-                    suggestion: suggest(&bad.name, accepted.iter().map(|s| s.as_str())),
-                    accepted: sig
-                        .parameterizations
-                        .iter()
-                        .map(|p| format!("({})", p.join(", ")))
-                        .collect(),
-                });
-            }
+                .map(|a| &a.value)
+                .zip(infos.iter().map(|i| i.as_ref()))
+                .collect();
+            self.report_optional(&operands);
             return None;
         };
         let names = sig.parameterizations[choice];
-        let positional: Vec<usize> = (0..args.len())
-            .filter(|i| args[*i].name.is_none())
-            .collect();
-        if positional.len() > names.len() {
-            self.error(CheckError::WrongArity {
-                span: dist.span,
-                callee: sig.name.to_string(),
-                expected: format!(
-                    "{} argument{} ({})",
-                    names.len(),
-                    if names.len() == 1 { "" } else { "s" },
-                    names.join(", ")
-                ),
-                found: args.len(),
-            });
-            return None;
-        }
-        let mut order = Vec::new();
-        for (i, name) in names.iter().enumerate() {
-            let index = positional.get(i).copied().or_else(|| {
-                args.iter()
-                    .position(|a| a.name.as_ref().is_some_and(|n| n.name == *name))
-            });
-            match index {
-                Some(k) => order.push(k),
-                None => {
-                    self.error(CheckError::MissingArgument {
-                        span: dist.span,
-                        callee: sig.name.to_string(),
-                        argument: name.to_string(),
-                    });
-                    return None;
-                }
-            }
-        }
         let values: Vec<&Expr> = order.iter().map(|k| &args[*k].value).collect();
         self.check_argument_ranges(sig, names, &values);
         let mut arg_infos = Vec::new();
@@ -3063,6 +2993,100 @@ impl Checker {
         };
         self.calls.insert(dist.id, call.clone());
         Some((sig, call))
+    }
+
+    /// Resolves a distribution call: its signature, the parameterization its
+    /// keywords choose, and for each argument name of it the index of the
+    /// argument that gives it. Reports unknown names and wrong arities.
+    fn bind_distribution_args(
+        &mut self,
+        dist: &Expr,
+        callee: &Ident,
+        args: &[Arg],
+    ) -> Option<(&'static DistributionSig, usize, Vec<usize>)> {
+        let Some(sig) = builtins::distribution(&callee.name) else {
+            let names = builtins::DISTRIBUTIONS.iter().map(|d| d.name);
+            self.error(CheckError::UnknownDistribution {
+                span: callee.span,
+                name: callee.name.clone(),
+                suggestion: suggest(&callee.name, names),
+                foreign: builtins::foreign_name(&callee.name),
+                is_function: builtins::function(&callee.name).is_some(),
+            });
+            return None;
+        };
+        // Keyword arguments choose the parameterization; positional ones fill it in order.
+        let keywords: Vec<&Ident> = args.iter().filter_map(|a| a.name.as_ref()).collect();
+        let choice = sig
+            .parameterizations
+            .iter()
+            .position(|names| keywords.iter().all(|k| names.contains(&k.name.as_str())));
+        let Some(choice) = choice else {
+            let accepted: Vec<String> = sig
+                .parameterizations
+                .iter()
+                .flat_map(|p| p.iter())
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>();
+            let mut accepted_unique = accepted.clone();
+            accepted_unique.dedup();
+            let bad = keywords
+                .iter()
+                .find(|k| !accepted.iter().any(|a| a == &k.name))
+                .or(keywords.last())
+                .copied();
+            if let Some(bad) = bad {
+                self.error(CheckError::UnknownArgument {
+                    span: bad.span,
+                    callee: sig.name.to_string(),
+                    argument: bad.name.clone(),
+                    suggestion: suggest(&bad.name, accepted.iter().map(|s| s.as_str())),
+                    accepted: sig
+                        .parameterizations
+                        .iter()
+                        .map(|p| format!("({})", p.join(", ")))
+                        .collect(),
+                });
+            }
+            return None;
+        };
+        let names = sig.parameterizations[choice];
+        let positional: Vec<usize> = (0..args.len())
+            .filter(|i| args[*i].name.is_none())
+            .collect();
+        if positional.len() > names.len() {
+            self.error(CheckError::WrongArity {
+                span: dist.span,
+                callee: sig.name.to_string(),
+                expected: format!(
+                    "{} argument{} ({})",
+                    names.len(),
+                    if names.len() == 1 { "" } else { "s" },
+                    names.join(", ")
+                ),
+                found: args.len(),
+            });
+            return None;
+        }
+        let mut order = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let index = positional.get(i).copied().or_else(|| {
+                args.iter()
+                    .position(|a| a.name.as_ref().is_some_and(|n| n.name == *name))
+            });
+            match index {
+                Some(k) => order.push(k),
+                None => {
+                    self.error(CheckError::MissingArgument {
+                        span: dist.span,
+                        callee: sig.name.to_string(),
+                        argument: name.to_string(),
+                    });
+                    return None;
+                }
+            }
+        }
+        Some((sig, choice, order))
     }
 
     /// The value of `e` when it is known when compiling.
