@@ -245,7 +245,7 @@ pub enum CheckError {
         argument: &'static str,
         /// What the argument must be: "> 0", "in [0, 1]".
         requirement: String,
-        /// What it is: "it is -10", "its element [1] is -0.5".
+        /// What it is: `it is -10`, `its element [1] is -0.5`.
         found: String,
         /// The argument the requirement refers to (`lower` for `upper`).
         other: Option<(Span, &'static str)>,

@@ -2,8 +2,10 @@
 //! element types, symbolic shapes over the declared sizes with NumPy
 //! broadcasting, integer ranges proved against array bounds, optionality
 //! narrowed by `present(…)`, the shapes of built-in functions and
-//! distributions (a table, `builtins`), scan rules, and the rule that the
-//! left side of `~` is observed data.
+//! distributions (a table, `builtins`, which also gives the allowed values
+//! of distribution arguments and the spellings of other languages' names),
+//! scan rules, the rule that the left side of `~` is observed data, and the
+//! rule that every parameter with a flat, unbounded prior is in the density.
 //!
 //! Checking never stops at the first error: [`check`] returns the [`Model`]
 //! (the AST plus side tables of inferred facts, the input of IR lowering)

@@ -4,7 +4,8 @@
 //!
 //! Parsing never fails: [`parse`] returns the tree (with error nodes where it
 //! recovered) together with every syntax error, so one run reports all of
-//! them. This crate knows nothing of types, shapes, the IR or files: the
+//! them. Constructs from Python, NumPy, PyMC and Stan are recognized
+//! ([`habit`]) and reported with rlc's spelling. This crate knows nothing of types, shapes, the IR or files: the
 //! caller passes source text in. Its tests are unit tests here and the UI
 //! corpus in the workspace's `tests/check/` (run by the `rlc-check` crate).
 

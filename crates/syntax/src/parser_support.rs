@@ -1,4 +1,6 @@
-//! Small constructors the grammar's actions share.
+//! Small constructors the grammar's actions share, and the readings of
+//! habits from other languages (`np.exp`, `range(T)`, `real<lower=0>`),
+//! which record an error and go on with rlc's spelling.
 
 use crate::ast::{
     simple_text, Arg, BinaryOp, Block, ElemType, Expr, ExprKind, IdGen, Ident, Span, Stmt,
