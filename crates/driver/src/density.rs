@@ -384,12 +384,24 @@ impl Density {
         // data error, found before sampling and explained by the data's rows.
         let zeros = vec![0.0; dim];
         let mut grad = vec![0.0; dim];
-        if let Err(e) = density.logp_grad(&zeros, &mut grad) {
-            let message = density
-                .explainer
-                .index_error(&zeros)
-                .unwrap_or_else(|| format!("error: evaluating the log density: {e}"));
-            return Err(Error::data(message));
+        match density.logp_grad(&zeros, &mut grad) {
+            Err(e) => {
+                let message = density
+                    .explainer
+                    .index_error(&zeros)
+                    .unwrap_or_else(|| format!("error: evaluating the log density: {e}"));
+                return Err(Error::data(message));
+            }
+            // Data outside a distribution's support is wrong whatever the
+            // parameters: a data error before sampling.
+            Ok(lp) if !lp.is_finite() => {
+                if let Some(why) = density.explain(&zeros) {
+                    if why.contains("outside the support") {
+                        return Err(Error::data(format!("error: {}: {why}", data.name)));
+                    }
+                }
+            }
+            Ok(_) => {}
         }
         Ok(density)
     }
@@ -554,6 +566,11 @@ impl Explainer {
             } else {
                 "the gradient is not finite".to_string()
             };
+            if origin.op.contains("= select ") {
+                return Some(format!(
+                    "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
+                ));
+            }
             return Some(format!(
                 "{head} at {}: the first value that is not finite is {} in {at}{iterations}",
                 self.point(theta),

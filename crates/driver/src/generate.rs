@@ -66,6 +66,20 @@ fn trim_reason(message: &str) -> &str {
         .unwrap_or(message)
 }
 
+/// What running the model forward leaves out, as notes: its `target +=`
+/// statements, which add to the log density but do not say how data arise.
+pub fn forward_notes(compiled: &Compiled) -> Vec<String> {
+    rlc_ir::lower::target_statements(&compiled.model)
+        .into_iter()
+        .map(|span| {
+            format!(
+                "{} adds to the log density but says nothing of how data arise; running the model forward ignores it (write a prior on the parameter's declaration, and data as `y ~ …`, to simulate them)",
+                compiled.locate((span.start, span.end))
+            )
+        })
+        .collect()
+}
+
 /// The names of the data variables a model observes with `~` (those a
 /// simulation draws, and a design file may leave out).
 pub fn observed_variables(compiled: &Compiled) -> Result<Vec<String>, Error> {

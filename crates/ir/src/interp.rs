@@ -593,6 +593,32 @@ impl<'a> Interp<'a> {
         let Some(bad) = result.data.iter().find(|x| !x.is_finite()) else {
             return Ok(());
         };
+        // A constant is meant (the `-inf` outside a support); a select that
+        // picks it over a finite value is where the problem shows.
+        if op.args.is_empty() {
+            return Ok(());
+        }
+        if op.kind == OpKind::Select {
+            let (c, t, e) = (self.arg(op, 0)?, self.arg(op, 1)?, self.arg(op, 2)?);
+            let picked = (0..result.data.len()).any(|i| {
+                let (chosen, other) = if c.data.get(i).copied().unwrap_or(0.0) != 0.0 {
+                    (t.data.get(i), e.data.get(i))
+                } else {
+                    (e.data.get(i), t.data.get(i))
+                };
+                matches!((chosen, other), (Some(x), Some(y)) if !x.is_finite() && y.is_finite())
+            });
+            if picked {
+                let mut tr = trace.borrow_mut();
+                tr.first = Some(Origin {
+                    value: op.results[0],
+                    op: op_line(self.f, op),
+                    result: *bad,
+                    iterations: tr.iterations.clone(),
+                });
+            }
+            return Ok(());
+        }
         for (i, a) in op.args.iter().enumerate() {
             if self.f.ty(*a).elem == Elem::Real
                 && self.arg(op, i)?.data.iter().any(|x| !x.is_finite())

@@ -11,8 +11,8 @@
 mod generative;
 
 pub use generative::{
-    index_sources, Channel, GenerativeIr, GenerativeOptions, IndexSource, ObservedLayout,
-    ParamSource,
+    index_sources, target_statements, Channel, GenerativeIr, GenerativeOptions, IndexSource,
+    ObservedLayout, ParamSource,
 };
 
 use crate::ir::*;
@@ -649,7 +649,7 @@ impl<'m> Lowering<'m> {
                 if self.with_target {
                     let first = self.func.values.len();
                     let y = self.expr(lhs)?;
-                    let lp = self.distribution(dist, y)?;
+                    let lp = self.observation(dist, y)?;
                     self.add_target(lp);
                     self.locate_new_values(first, *span);
                 }
@@ -1563,6 +1563,18 @@ impl<'m> Lowering<'m> {
     /// The elementwise log density of `y` (already lowered) under `dist`,
     /// with full normalizing constants, in the shape of `y`.
     fn distribution(&mut self, dist: &'m Expr, y: ValueId) -> Result<ValueId> {
+        self.density(dist, y, false)
+    }
+
+    /// The elementwise log density of an observed `y`: `-inf` where `y` is
+    /// outside the distribution's support (a Bernoulli outcome of 2, a
+    /// negative count, a waiting time below 0), which the formulas alone
+    /// would score as finite.
+    fn observation(&mut self, dist: &'m Expr, y: ValueId) -> Result<ValueId> {
+        self.density(dist, y, true)
+    }
+
+    fn density(&mut self, dist: &'m Expr, y: ValueId, check_support: bool) -> Result<ValueId> {
         let (d, logits, a) = self.distribution_args(dist)?;
         let shape = self.ty(y).shape;
         if d == D::Categorical {
@@ -1766,7 +1778,60 @@ impl<'m> Lowering<'m> {
             }
             D::Categorical => return Err(unsupported(dist.span, "categorical handled above")),
         };
-        Ok(lp)
+        if !check_support {
+            return Ok(lp);
+        }
+        let constant = |me: &mut Self, c: f64| {
+            let v = me.real(c);
+            me.broadcast_to(v, &shape)
+        };
+        let inside = match d {
+            D::HalfNormal | D::HalfCauchy | D::Exponential | D::Poisson => {
+                let zero = constant(self, 0.0);
+                Some(self.binary(BinaryOp::Ge, yr, zero))
+            }
+            D::LogNormal | D::Gamma | D::InverseGamma => {
+                let zero = constant(self, 0.0);
+                Some(self.binary(BinaryOp::Gt, yr, zero))
+            }
+            D::Beta => {
+                let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
+                let lo = self.binary(BinaryOp::Ge, yr, zero);
+                let hi = self.binary(BinaryOp::Le, yr, one);
+                Some(self.binary(BinaryOp::And, lo, hi))
+            }
+            D::Bernoulli => {
+                let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
+                let is0 = self.binary(BinaryOp::Eq, yr, zero);
+                let is1 = self.binary(BinaryOp::Eq, yr, one);
+                Some(self.binary(BinaryOp::Or, is0, is1))
+            }
+            D::Binomial => {
+                let zero = constant(self, 0.0);
+                let n = self.cast(a[0], Elem::Real);
+                let lo = self.binary(BinaryOp::Ge, yr, zero);
+                let hi = self.binary(BinaryOp::Le, yr, n);
+                Some(self.binary(BinaryOp::And, lo, hi))
+            }
+            D::Uniform => {
+                let lo = self.binary(BinaryOp::Ge, yr, a[0]);
+                let hi = self.binary(BinaryOp::Le, yr, a[1]);
+                Some(self.binary(BinaryOp::And, lo, hi))
+            }
+            D::Normal | D::StudentT | D::Cauchy | D::Categorical => None,
+        };
+        Ok(match inside {
+            None => lp,
+            Some(inside) => {
+                let outside = self.real(f64::NEG_INFINITY);
+                let outside = self.broadcast_to(outside, &shape);
+                self.emit1(
+                    OpKind::Select,
+                    &[inside, lp, outside],
+                    TensorType::real(shape.clone()),
+                )
+            }
+        })
     }
 
     fn standardized(&mut self, y: ValueId, mu: ValueId, sigma: ValueId) -> ValueId {

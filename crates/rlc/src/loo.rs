@@ -33,10 +33,49 @@ fn chain_files(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
     Ok(files)
 }
 
-/// The `log_lik.*` matrix of a run's files (draws of all chains, one row
-/// each) and the number of chains.
-pub fn read_log_lik(dir: &Path) -> Result<(Vec<Vec<f64>>, usize), Failure> {
+/// A run's pointwise log-likelihood: the draws of all chains (one row each),
+/// the number of chains, and the unit of an observation (`observation` or
+/// `subject`, from the files' header).
+pub struct LogLik {
+    pub matrix: Vec<Vec<f64>>,
+    pub chains: usize,
+    pub unit: Option<String>,
+}
+
+/// The value of a header comment `# key = value`.
+fn header(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| {
+            let (k, v) = l.trim_start_matches('#').split_once('=')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+}
+
+/// The `log_lik.*` matrix of a run's files.
+pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
     let files = chain_files(dir)?;
+    // Runs of several models in one folder (each run writes `<model>_<chain>.csv`
+    // into `output/` by default) must not be pooled.
+    let mut models: Vec<String> = Vec::new();
+    let mut unit = None;
+    for path in &files {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("error: cannot read {}: {e}", path.display())))?;
+        let model = header(&text, "model").unwrap_or_default();
+        if !models.contains(&model) {
+            models.push(model);
+        }
+        unit = unit.or(header(&text, "log_lik"));
+    }
+    if models.len() > 1 {
+        return Err(Failure::usage(format!(
+            "error: {} holds the draws of {} models ({}); give each run its own --output-dir",
+            dir.display(),
+            models.len(),
+            models.join(", ")
+        )));
+    }
     let mut rows = Vec::new();
     let mut chains = 0;
     let mut per_chain = None;
@@ -92,22 +131,38 @@ pub fn read_log_lik(dir: &Path) -> Result<(Vec<Vec<f64>>, usize), Failure> {
         .into_iter()
         .flat_map(|c| c.into_iter().take(n))
         .collect();
-    Ok((matrix, chains))
+    Ok(LogLik {
+        matrix,
+        chains,
+        unit,
+    })
 }
 
-/// PSIS-LOO of a run's folder.
-pub fn loo_of(dir: &Path) -> Result<LooResult, Failure> {
-    let (matrix, chains) = read_log_lik(dir)?;
-    rlc_driver::predictive::psis_loo(&matrix, chains).map_err(|e| {
+/// PSIS-LOO of a run's folder, and its unit of observation.
+pub fn loo_of(dir: &Path) -> Result<(LooResult, Option<String>), Failure> {
+    let ll = read_log_lik(dir)?;
+    let result = rlc_driver::predictive::psis_loo(&ll.matrix, ll.chains).map_err(|e| {
         Failure::new(
             ExitCode::DataError,
             format!("error: PSIS-LOO of {}: {e}", dir.display()),
         )
-    })
+    })?;
+    Ok((result, ll.unit))
+}
+
+/// The warning of a LOO result, without the advice to leave out subjects
+/// when the observations are subjects already.
+fn warning(result: &LooResult, unit: Option<&str>) -> Option<String> {
+    let w = result.warning()?;
+    if unit == Some("subject") {
+        let advice = " For models of sequences, such as a learner's trials, leaving out one trial is not the question to ask: use leave-one-subject-out cross-validation.";
+        return Some(w.replace(advice, ""));
+    }
+    Some(w)
 }
 
 /// The LOO table as `loo` prints it, and its warning.
-pub fn print_loo(result: &LooResult) {
+pub fn print_loo(result: &LooResult, unit: Option<&str>) {
     println!(
         "Computed from {} posterior draws and {} observations (PSIS-LOO).",
         result.draws, result.observations
@@ -141,7 +196,15 @@ pub fn print_loo(result: &LooResult) {
         c.very_bad,
         100.0 * c.very_bad as f64 / n
     );
-    if let Some(w) = result.warning() {
+    let constant = (0..result.observations)
+        .filter(|&i| result.tail_fit[i] == rlc_driver::predictive::TailFit::ConstantTail)
+        .count();
+    if constant > 0 {
+        println!(
+            "  ({constant} of the very bad have the same log-likelihood in every draw: their leave-one-out estimate is exact, not a problem)"
+        );
+    }
+    if let Some(w) = warning(result, unit) {
         println!("warning: {w}");
     }
 }
@@ -151,8 +214,6 @@ pub fn loo_json(result: &LooResult) -> String {
     let number = |x: f64| {
         if x.is_finite() {
             format!("{x:?}")
-        } else if x > 0.0 {
-            "\"Infinity\"".to_string()
         } else {
             "null".to_string()
         }
@@ -172,11 +233,11 @@ pub fn loo_json(result: &LooResult) -> String {
 }
 
 pub fn loo_command(dir: &Path, json: bool) -> Result<(), Failure> {
-    let result = loo_of(dir)?;
+    let (result, unit) = loo_of(dir)?;
     if json {
         println!("{}", loo_json(&result));
     } else {
-        print_loo(&result);
+        print_loo(&result, unit.as_deref());
     }
     Ok(())
 }
@@ -191,7 +252,8 @@ pub fn compare_command(dirs: &[PathBuf], json: bool) -> Result<(), Failure> {
     for dir in dirs {
         results.push((dir.display().to_string(), loo_of(dir)?));
     }
-    let named: Vec<(&str, &LooResult)> = results.iter().map(|(n, r)| (n.as_str(), r)).collect();
+    let named: Vec<(&str, &LooResult)> =
+        results.iter().map(|(n, (r, _))| (n.as_str(), r)).collect();
     let rows =
         compare(&named).map_err(|e| Failure::new(ExitCode::DataError, format!("error: {e}")))?;
     if json {
@@ -235,8 +297,8 @@ pub fn compare_command(dirs: &[PathBuf], json: bool) -> Result<(), Failure> {
             best.name, second.name, -second.elpd_diff, z
         );
     }
-    for (name, r) in &results {
-        if let Some(w) = r.warning() {
+    for (name, (r, unit)) in &results {
+        if let Some(w) = warning(r, unit.as_deref()) {
             println!("warning: {name}: {w}");
         }
     }

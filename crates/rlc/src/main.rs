@@ -652,13 +652,15 @@ fn read_model(path: &Path) -> Result<String, Failure> {
     })
 }
 
-/// Prints a model error's diagnostics (stderr) and turns it into a failure.
-fn report(error: rlc_driver::Error, color: bool) -> Failure {
+/// Prints a model error's diagnostics (stderr, in color if asked) and turns
+/// it into a failure that carries only the summary line.
+fn report(mut error: rlc_driver::Error, color: bool) -> Failure {
     if let Some(report) = error.model_report() {
         if !report.diagnostics.is_empty() {
             eprint!("{}", report.render(color));
         }
     }
+    error.detail = rlc_driver::ErrorDetail::None;
     error.into()
 }
 

@@ -30,6 +30,11 @@ pub fn run(
         ))
     })?;
     let observed = rlc_driver::generate::observed_variables(compiled)?;
+    if !quiet {
+        for note in rlc_driver::generate::forward_notes(compiled) {
+            eprintln!("note: {note}");
+        }
+    }
     let design = rlc_driver::data::load_design(
         &compiled.model,
         &design_path.display().to_string(),

@@ -87,7 +87,23 @@ pub fn run(
     options: &RunOptions,
 ) -> Result<(), Failure> {
     options.sample.validate()?;
+    // A misspelled --vars is found before the run, not after it.
+    let names: Vec<String> = sample::variables(density)
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
+    if let Some(unknown) = options.vars.iter().find(|v| !names.contains(v)) {
+        return Err(Failure::usage(format!(
+            "error: --vars: the model has no parameter or `out` value `{unknown}` (it has {})",
+            names.join(", ")
+        )));
+    }
     let extras = DrawOutputs::new(compiled, data, options.extras)?;
+    if options.extras.predict.is_some() && !options.quiet {
+        for note in rlc_driver::generate::forward_notes(compiled) {
+            eprintln!("note: {note}");
+        }
+    }
     std::fs::create_dir_all(&options.output_dir).map_err(|e| {
         Failure::usage(format!(
             "error: cannot create the output folder {}: {e}",
@@ -250,7 +266,11 @@ pub fn run(
         {
             Some(Ok(result)) => {
                 println!();
-                crate::loo::print_loo(&result);
+                let unit = options.extras.log_lik.map(|u| match u {
+                    LogLikUnit::Observation => "observation",
+                    LogLikUnit::Subject => "subject",
+                });
+                crate::loo::print_loo(&result, unit);
             }
             Some(Err(e)) => eprintln!("error: PSIS-LOO: {e}"),
             None => {}

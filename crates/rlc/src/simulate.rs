@@ -52,6 +52,11 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
         ))
     })?;
     let observed = generate::observed_variables(compiled)?;
+    if !options.quiet {
+        for note in generate::forward_notes(compiled) {
+            eprintln!("note: {note}");
+        }
+    }
     let design = rlc_driver::data::load_design(
         &compiled.model,
         &options.design.display().to_string(),

@@ -748,3 +748,94 @@ fn the_summary_shows_the_models_names_and_selected_variables() {
     assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Observed data outside a distribution's support is a data error found
+/// before sampling (the formulas alone would score it as finite): a negative
+/// waiting time under Exponential, a Bernoulli outcome of 2.
+#[test]
+fn data_outside_a_support_is_a_data_error() {
+    let dir = temp_dir("support");
+    for (model, data, place) in [
+        (
+            "size T\ndata y: real[T]\nparam lam ~ HalfNormal(1)\ny ~ Exponential(lam)\n",
+            "y\n0.5\n-0.3\n",
+            "`y ~ Exponential(lam)`",
+        ),
+        (
+            "size T\ndata y: int[T]\nparam p ~ Beta(1, 1)\nscan (s = 0.0; yi in y) {\n  yi ~ Bernoulli(p)\n  s\n}\n",
+            "y\n0\n1\n2\n",
+            "`yi ~ Bernoulli(p)`",
+        ),
+    ] {
+        std::fs::write(dir.join("m.rlm"), model).expect("write");
+        std::fs::write(dir.join("d.csv"), data).expect("write");
+        let out = rlc()
+            .arg("run")
+            .arg(dir.join("m.rlm"))
+            .arg("--data")
+            .arg(dir.join("d.csv"))
+            .args(["--quiet", "--output-dir"])
+            .arg(dir.join("out"))
+            .output()
+            .expect("rlc runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains("outside the support") && stderr.contains(place),
+            "{stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `rlc loo` refuses a folder holding the runs of two models (the default
+/// `output/` collects them), and `--vars` is checked before sampling.
+#[test]
+fn loo_does_not_pool_two_models_and_vars_are_checked_first() {
+    let dir = temp_dir("loo-pool");
+    let root = workspace();
+    for model in ["models/rl_single.rlm", "models/rl_pos_neg.rlm"] {
+        let out = rlc()
+            .arg("run")
+            .arg(root.join(model))
+            .arg("--data")
+            .arg(root.join("models/data/rl_single.csv"))
+            .args([
+                "--quiet", "--chains", "1", "--warmup", "50", "--draws", "50",
+            ])
+            .args(["--log-lik", "--seed", "1", "--output-dir"])
+            .arg(dir.join("out"))
+            .output()
+            .expect("rlc runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = rlc()
+        .arg("loo")
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("2 models"), "{stderr}");
+    let out = rlc()
+        .arg("run")
+        .arg(root.join("models/rl_single.rlm"))
+        .arg("--data")
+        .arg(root.join("models/data/rl_single.csv"))
+        .args(["--quiet", "--vars", "alpah", "--output-dir"])
+        .arg(dir.join("vars"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("alpah") && stderr.contains("alpha, beta"),
+        "{stderr}"
+    );
+    assert!(!dir.join("vars").exists(), "no run started");
+    let _ = std::fs::remove_dir_all(&dir);
+}

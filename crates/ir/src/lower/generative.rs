@@ -489,6 +489,60 @@ pub fn index_sources(model: &Model, span: (usize, usize)) -> Vec<IndexSource> {
     out
 }
 
+/// The `target +=` statements of a model: they add to the log density but
+/// say nothing of how data arise, so running the model forward ignores them
+/// (a prior written as `target +=` is not drawn from).
+pub fn target_statements(model: &Model) -> Vec<ast::Span> {
+    fn block(b: &Block, out: &mut Vec<ast::Span>) {
+        for s in &b.stmts {
+            stmt(s, out);
+        }
+        if let Some(v) = &b.value {
+            expr(v, out);
+        }
+    }
+    fn stmt(s: &Stmt, out: &mut Vec<ast::Span>) {
+        match s {
+            Stmt::TargetAdd { span, .. } => out.push(*span),
+            Stmt::For { body, .. } => block(body, out),
+            Stmt::Let { value, .. } | Stmt::Expr(value) => expr(value, out),
+            Stmt::Tilde { .. } | Stmt::Error(_) => {}
+        }
+    }
+    fn expr(e: &Expr, out: &mut Vec<ast::Span>) {
+        ast::visit_expr(e, &mut |x| match &x.kind {
+            ExprKind::Scan { body, .. } => body.stmts.iter().for_each(|s| {
+                if let Stmt::TargetAdd { span, .. } = s {
+                    out.push(*span);
+                }
+            }),
+            ExprKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                for b in std::iter::once(then_block).chain(else_block.iter()) {
+                    b.stmts.iter().for_each(|s| {
+                        if let Stmt::TargetAdd { span, .. } = s {
+                            out.push(*span);
+                        }
+                    });
+                }
+            }
+            _ => {}
+        });
+    }
+    let mut out = Vec::new();
+    for item in &model.program.items {
+        if let Item::Stmt(s) = item {
+            stmt(s, &mut out);
+        }
+    }
+    out.sort_by_key(|s| s.start);
+    out.dedup();
+    out
+}
+
 /// The generative lowering's state beside the ordinary environment.
 pub(super) struct Gen<'m> {
     pub options: GenerativeOptions,
@@ -691,7 +745,7 @@ impl<'m> Lowering<'m> {
         let lhs_ty = super::tensor_type(self.info(lhs)?);
         if options.log_lik {
             let y = self.expr(lhs)?;
-            let lp = self.distribution(dist, y)?;
+            let lp = self.observation(dist, y)?;
             self.write_place(&place, Channel::LogLik, lp, true, lhs.span)?;
             let one = self.real(1.0);
             self.write_place(&place, Channel::Mask, one, false, lhs.span)?;
