@@ -46,6 +46,12 @@ const SIMULATE_PRIOR: GenerativeOptions = GenerativeOptions {
     params: ParamSource::Prior,
     ..SIMULATE
 };
+/// A simulation that also scores its draws (`rlc simulate`: the mask tells
+/// which cells were drawn).
+const SIMULATE_SCORED: GenerativeOptions = GenerativeOptions {
+    log_lik: true,
+    ..SIMULATE
+};
 /// One-step predictive draws with the scores (`rlc run --predict --log-lik`).
 const ONE_STEP: GenerativeOptions = GenerativeOptions {
     params: ParamSource::Theta,
@@ -343,7 +349,7 @@ fn every_bundled_model_in_models_lowers_as_expected() {
         "every model in models/ must be listed in MODELS (and nothing else)"
     );
     for (case, (_, observed, _)) in bundled.iter().zip(MODELS) {
-        for options in [LOG_LIK, SIMULATE, SIMULATE_PRIOR, ONE_STEP] {
+        for options in [LOG_LIK, SIMULATE, SIMULATE_PRIOR, SIMULATE_SCORED, ONE_STEP] {
             let g = case.lower(options);
             assert_eq!(names(&g), *observed, "{}: {options:?}", case.name);
             for o in &g.observed {
@@ -359,7 +365,7 @@ fn every_bundled_model_scores_its_data_and_runs_forward_or_says_why_not() {
         let g = case.lower(LOG_LIK);
         let one_step = case.lower(ONE_STEP);
         assert_eq!(names(&g), names(&one_step), "{}", case.name);
-        for options in [SIMULATE, SIMULATE_PRIOR] {
+        for options in [SIMULATE, SIMULATE_PRIOR, SIMULATE_SCORED] {
             match lower_generative(&case.model, options) {
                 Ok(sim) => {
                     case.lower(options);
@@ -671,4 +677,96 @@ fn one_step_draws_leave_the_observed_values_alone() {
         }
     }
     assert!(cells >= 30, "only {cells} discrete cells checked");
+}
+
+#[test]
+fn a_simulation_scores_its_own_draws() {
+    let mut checked = 0;
+    for case in cases() {
+        let Ok(scored) = lower_generative(&case.model, SIMULATE_SCORED) else {
+            continue;
+        };
+        let plain = case.lower(SIMULATE);
+        let scores = case.lower(LOG_LIK);
+        for seed in 1..=3 {
+            let data = random_data(&case.model, seed);
+            let theta = random_theta(&case.model, &data.sizes, seed);
+            let drawn = run(&scored, &data, &theta, seed).expect("draws");
+            let without = run(&plain, &data, &theta, seed).expect("draws");
+            // Scoring draws nothing: the same seed gives the same data set.
+            assert_eq!(drawn.values.len(), without.values.len());
+            let mut simulated = data.clone();
+            for name in names(&scored) {
+                let value = drawn.get(&name, Channel::Value);
+                assert!(
+                    same(value, without.get(&name, Channel::Value)),
+                    "{}",
+                    case.name
+                );
+                simulated.values.insert(name.clone(), value.clone());
+            }
+            // The scores of the draws are those of the simulated data set.
+            let rescored = run(&scores, &simulated, &theta, 0).expect("scores");
+            for name in names(&scored) {
+                let mask = drawn.get(&name, Channel::Mask);
+                assert!(
+                    same(mask, rescored.get(&name, Channel::Mask)),
+                    "{}: {name}",
+                    case.name
+                );
+                let (a, b) = (
+                    drawn.get(&name, Channel::LogLik),
+                    rescored.get(&name, Channel::LogLik),
+                );
+                for (x, y) in a.data.iter().zip(&b.data) {
+                    assert!(
+                        (x - y).abs() <= 1e-12 * (1.0 + x.abs()),
+                        "{}: {name}: {x} vs {y}",
+                        case.name
+                    );
+                }
+                // A cell that was not drawn kept its input value.
+                for (cell, m) in mask.data.iter().enumerate() {
+                    if *m == 0.0 {
+                        let (v, x) = (
+                            drawn.get(&name, Channel::Value).data[cell],
+                            data.values[&name].data[cell],
+                        );
+                        assert!(v.to_bits() == x.to_bits(), "{}: {name}[{cell}]", case.name);
+                    }
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} models checked");
+}
+
+/// rl_hier draws a choice only where the outcome is present too: a trial
+/// with a choice but no outcome is skipped, and its cell is not drawn (the
+/// driver writes it as missing rather than the design's value).
+#[test]
+fn a_skipped_trial_is_not_marked_drawn() {
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "models/rl_hier.rlm")
+        .expect("rl_hier");
+    let g = case.lower(SIMULATE_SCORED);
+    let mut skipped = 0;
+    for seed in 1..=4 {
+        let data = random_data(&case.model, seed);
+        let theta = random_theta(&case.model, &data.sizes, seed);
+        let drawn = run(&g, &data, &theta, seed).expect("draws");
+        let mask = &drawn.get("choice", Channel::Mask).data;
+        let (choice, outcome) = (&data.values["choice"].data, &data.values["outcome"].data);
+        for cell in 0..mask.len() {
+            let made = !choice[cell].is_nan() && !outcome[cell].is_nan();
+            assert_eq!(mask[cell] == 1.0, made, "seed {seed}, cell {cell}");
+            skipped += usize::from(!choice[cell].is_nan() && outcome[cell].is_nan());
+        }
+    }
+    assert!(
+        skipped > 0,
+        "no trial with a choice and no outcome in the random data"
+    );
 }

@@ -809,3 +809,53 @@ fn simulated_data_sets_recover_their_parameters_at_the_nominal_rate() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A design without the observed column: every cell exists until the model
+/// skips it. rl_hier draws a choice only where the outcome is present, so the
+/// missed trials (no outcome) stay missing rather than taking the loader's
+/// placeholder choice.
+#[test]
+fn simulate_leaves_the_trials_the_model_skips_missing() {
+    let dir = temp_dir("skipped");
+    let rows = csv_rows(&workspace().join("models/data/rl_hier_sim.csv"));
+    let mut design = String::from("subjID,trial,outcome\n");
+    for row in &rows {
+        design.push_str(&format!(
+            "{},{},{}\n",
+            row["subjID"], row["trial"], row["outcome"]
+        ));
+    }
+    let design_path = dir.join("design.csv");
+    std::fs::write(&design_path, design).expect("write");
+    let data = dir.join("sim.csv");
+    rlc(&[
+        "simulate",
+        "models/rl_hier.rlm",
+        "--data",
+        path_str(&design_path),
+        "--prior",
+        "--seed",
+        "3",
+        "--quiet",
+        "--output",
+        path_str(&data),
+    ]);
+    let simulated = csv_rows(&data);
+    assert_eq!(simulated.len(), rows.len());
+    let mut skipped = 0;
+    for (row, design_row) in simulated.iter().zip(&rows) {
+        assert_eq!(row["outcome"], design_row["outcome"]);
+        if is_missing(&row["outcome"]) {
+            skipped += 1;
+            assert!(
+                is_missing(&row["choice"]),
+                "a choice {} on a missed trial",
+                row["choice"]
+            );
+        } else {
+            assert!(["1", "2"].contains(&row["choice"].as_str()), "{row:?}");
+        }
+    }
+    assert!(skipped > 0, "the design has no missed trials");
+    let _ = std::fs::remove_dir_all(&dir);
+}
