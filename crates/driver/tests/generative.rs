@@ -223,3 +223,29 @@ fn categorical_draws_have_their_frequencies() {
         check_moments(dist, &draws, (mean, var));
     }
 }
+
+#[test]
+fn a_model_scored_only_with_target_cannot_run_forward() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/rl_single_pytensor.rlm"
+    );
+    let source = std::fs::read_to_string(path).expect("model file");
+    let compiled = rlc_driver::compile(&source, "rl_single_pytensor.rlm").expect("compiles");
+    for write_back in [true, false] {
+        let options = rlc_ir::GenerativeOptions {
+            params: rlc_ir::ParamSource::Theta,
+            draw: true,
+            write_back,
+            log_lik: !write_back,
+        };
+        let e = generate::generative(&compiled, options).expect_err("nothing to draw");
+        assert_eq!(e.kind, rlc_driver::ErrorKind::Model);
+        assert!(
+            e.message.contains("observes no data with `~`")
+                && e.message.contains("a `target +=` cannot be run forward"),
+            "{}",
+            e.message
+        );
+    }
+}
