@@ -263,7 +263,8 @@ pub fn simulate(
         },
         draw: true,
         write_back: true,
-        log_lik: false,
+        // The mask of the draws' scores tells which cells were drawn.
+        log_lik: true,
     };
     let ir = generative(compiled, options)?;
     let mut bound = BoundGenerative::new(compiled, &ir, design)?;
@@ -313,12 +314,24 @@ pub fn simulate(
         let Some(values) = bound.channel(&run, k, Channel::Value) else {
             continue;
         };
+        // A cell the model never drew (a trial it skips, such as one whose
+        // outcome is missing) is missing: the design's value, or the
+        // placeholder of a variable absent from the design, is not a draw.
+        let drawn = bound.channel(&run, k, Channel::Mask).unwrap_or(&[]);
+        let values: Vec<f64> = values
+            .iter()
+            .enumerate()
+            .map(|(cell, v)| match drawn.get(cell) {
+                Some(m) if *m == 1.0 => *v,
+                _ => f64::NAN,
+            })
+            .collect();
         if let Some((_, array)) = data.values.iter_mut().find(|(n, _)| *n == o.name) {
             let missing: Vec<bool> = values.iter().map(|v| v.is_nan()).collect();
             *array = DataArray {
                 elem: array.elem,
                 shape: array.shape.clone(),
-                values: values.to_vec(),
+                values,
                 missing: missing.iter().any(|m| *m).then_some(missing),
             };
         }

@@ -1,73 +1,773 @@
-//! The generative functions: the bundled models run forward.
+//! The generative functions (`lower_generative`) of every bundled model
+//! (`models/` and `tests/check/ok/`), run on the reference interpreter with
+//! random data that fits each model's declarations:
+//!
+//! * each model lowers in the modes it should (the pointwise log-likelihood
+//!   for every model; simulation for the models that observe their data in
+//!   order), or fails with a clear error that points at the reason, and the
+//!   lowered IR verifies;
+//! * the pointwise log-likelihood is the likelihood: for a model without
+//!   `target +=`, the log density minus the scored cells' log-likelihoods
+//!   (priors and Jacobians) does not change when the observed values do;
+//! * a simulation is fixed by its seed and changes with it; missing cells
+//!   stay missing and are never scored;
+//! * one-step predictive draws (replicas) leave the observed values alone:
+//!   the scores are those of the observed data, and each draw of a discrete
+//!   observation equals the observed value with the probability its
+//!   log-likelihood gives, which a full simulation would not.
 
 use rand::SeedableRng;
-use rlc_ir::interp::{eval_random, Tensor};
-use rlc_ir::{lower_generative, GenerativeOptions, Input, ParamSource};
+use rlc_check::model::Model;
+use rlc_check::types::ElemType;
+use rlc_ir::interp::{eval, eval_random, EvalError, Tensor};
+use rlc_ir::{
+    lower_generative, Channel, Function, GenerativeIr, GenerativeOptions, Input, ParamSource,
+};
 use rlc_testkit::{generate_data, models, Rng};
+use std::collections::HashMap;
+use std::path::Path;
 
-fn options(params: ParamSource, draw: bool, write_back: bool, log_lik: bool) -> GenerativeOptions {
-    GenerativeOptions {
-        params,
-        draw,
-        write_back,
-        log_lik,
+/// The pointwise log-likelihood alone (`rlc run --log-lik`).
+const LOG_LIK: GenerativeOptions = GenerativeOptions {
+    params: ParamSource::Theta,
+    draw: false,
+    write_back: false,
+    log_lik: true,
+};
+/// A simulation at given parameters (`rlc simulate --at`, `--predict full`).
+const SIMULATE: GenerativeOptions = GenerativeOptions {
+    params: ParamSource::Theta,
+    draw: true,
+    write_back: true,
+    log_lik: false,
+};
+/// A simulation from the priors (`rlc simulate --prior`).
+const SIMULATE_PRIOR: GenerativeOptions = GenerativeOptions {
+    params: ParamSource::Prior,
+    ..SIMULATE
+};
+/// A simulation that also scores its draws (`rlc simulate`: the mask tells
+/// which cells were drawn).
+const SIMULATE_SCORED: GenerativeOptions = GenerativeOptions {
+    log_lik: true,
+    ..SIMULATE
+};
+/// One-step predictive draws with the scores (`rlc run --predict --log-lik`).
+const ONE_STEP: GenerativeOptions = GenerativeOptions {
+    params: ParamSource::Theta,
+    draw: true,
+    write_back: false,
+    log_lik: true,
+};
+
+/// A bundled model: its file name, source and checked form.
+struct Case {
+    name: String,
+    source: String,
+    model: Model,
+}
+
+fn compile(name: &str, source: &str) -> Case {
+    let (model, diagnostics) = rlc_check::compile(source);
+    let model = model.unwrap_or_else(|| panic!("{name} does not compile: {diagnostics:?}"));
+    Case {
+        name: name.to_string(),
+        source: source.to_string(),
+        model,
+    }
+}
+
+/// Every bundled model, named by its folder and file (`models/rl_single.rlm`).
+fn cases() -> Vec<Case> {
+    models()
+        .iter()
+        .map(|path| {
+            let source = std::fs::read_to_string(path).expect("model file");
+            compile(&short_name(path), &source)
+        })
+        .collect()
+}
+
+fn short_name(path: &Path) -> String {
+    let file = path.file_name().map(|f| f.to_string_lossy().into_owned());
+    let folder = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|f| f.to_string_lossy());
+    match (folder, file) {
+        (Some(folder), Some(file)) if folder == "models" => format!("models/{file}"),
+        (Some(_), Some(file)) => format!("tests/check/ok/{file}"),
+        _ => path.display().to_string(),
+    }
+}
+
+impl Case {
+    /// Whether the program has a `target +=` (outside comments).
+    fn has_target_add(&self) -> bool {
+        self.source.lines().any(|line| {
+            let code = line.split("//").next().unwrap_or("");
+            code.replace(' ', "").contains("target+=")
+        })
+    }
+
+    fn lower(&self, options: GenerativeOptions) -> GenerativeIr {
+        let g = lower_generative(&self.model, options)
+            .unwrap_or_else(|e| panic!("{}: {options:?}: {}", self.name, e.message));
+        if let Err(errors) = rlc_ir::verify::verify(&g.function) {
+            panic!(
+                "{}: {options:?}: the IR does not verify: {:?}\n{}",
+                self.name,
+                errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+                rlc_ir::print::print_function(&g.function)
+            );
+        }
+        g
+    }
+
+    /// Whether some left side of `~` (outside `param` lines and comments)
+    /// appears twice: a cell drawn twice keeps its last draw but is scored by
+    /// both, so its draws do not follow its summed log-likelihood.
+    fn scores_a_cell_twice(&self) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        self.source.lines().any(|line| {
+            let code = line.split("//").next().unwrap_or("").trim();
+            match code.split_once(" ~ ") {
+                Some((lhs, _)) if !code.starts_with("param ") => !seen.insert(lhs.to_string()),
+                _ => false,
+            }
+        })
+    }
+
+    /// The text of the model that a lowering error points at.
+    fn at(&self, span: rlc_syntax::ast::Span) -> &str {
+        self.source
+            .get(span.start..span.end)
+            .unwrap_or("<bad span>")
+    }
+}
+
+/// A data set: the sizes and each data variable's tensor (NaN: missing).
+#[derive(Clone)]
+struct DataSet {
+    sizes: HashMap<String, i64>,
+    values: HashMap<String, Tensor>,
+}
+
+fn random_data(model: &Model, seed: u64) -> DataSet {
+    let (sizes, data) = generate_data(model, &mut Rng(seed));
+    let values = data
+        .into_iter()
+        .map(|(name, v)| (name, Tensor::new(v.shape, v.values)))
+        .collect();
+    DataSet { sizes, values }
+}
+
+/// A value for one cell of data variable `name` that fits its declaration
+/// (as `generate_data` makes them): an int in its range, else a real in (0.1, 0.9).
+fn fresh_cell(model: &Model, name: &str, sizes: &HashMap<String, i64>, rng: &mut Rng) -> f64 {
+    let decl = model
+        .data
+        .iter()
+        .find(|d| model.symbol(d.symbol).name == name)
+        .expect("a data declaration");
+    match model.symbol(decl.symbol).info.ty.elem {
+        ElemType::Int => {
+            let (lo, hi) = decl
+                .int_range
+                .as_ref()
+                .and_then(|r| Some((r.lo.eval(sizes)?, r.hi.eval(sizes)?)))
+                .unwrap_or((0, 3));
+            (lo as f64 + (rng.unit() * (hi - lo) as f64).floor()).min(hi as f64 - 1.0)
+        }
+        ElemType::Real => rng.uniform(0.1, 0.9),
+        ElemType::Bool => f64::from(u8::from(rng.unit() < 0.5)),
+    }
+}
+
+/// The declared range of int data variable `name` (`None` for reals).
+fn int_range(model: &Model, name: &str, sizes: &HashMap<String, i64>) -> Option<(i64, i64)> {
+    let decl = model
+        .data
+        .iter()
+        .find(|d| model.symbol(d.symbol).name == name)?;
+    if model.symbol(decl.symbol).info.ty.elem != ElemType::Int {
+        return None;
+    }
+    let range = decl.int_range.as_ref()?;
+    Some((range.lo.eval(sizes)?, range.hi.eval(sizes)?))
+}
+
+/// `data` with every present cell of the variables in `observed` given a
+/// new value (the missing pattern is kept).
+fn new_observations(model: &Model, data: &DataSet, observed: &[String], seed: u64) -> DataSet {
+    let mut rng = Rng(seed);
+    let mut out = data.clone();
+    for name in observed {
+        let tensor = out.values.get_mut(name).expect("observed data");
+        for cell in tensor.data.iter_mut().filter(|c| !c.is_nan()) {
+            *cell = fresh_cell(model, name, &data.sizes, &mut rng);
+        }
+    }
+    out
+}
+
+/// Unconstrained coordinates in (-1, 1).
+fn random_theta(model: &Model, sizes: &HashMap<String, i64>, seed: u64) -> Vec<f64> {
+    let ir = rlc_ir::lower(model).expect("lowers");
+    let dim = ir.dim.eval(sizes).expect("dim") as usize;
+    let mut rng = Rng(seed);
+    (0..dim).map(|_| rng.uniform(-1.0, 1.0)).collect()
+}
+
+fn inputs(f: &Function, data: &DataSet, theta: &[f64]) -> Vec<Tensor> {
+    f.inputs
+        .iter()
+        .map(|i| match i {
+            Input::Theta => Tensor::vector(theta.to_vec()),
+            Input::Data(name) => data.values[name].clone(),
+        })
+        .collect()
+}
+
+/// One run of a generative function: the parameters and `out` values, then
+/// each observed variable's channels by name.
+#[derive(Debug, Clone)]
+struct Run {
+    values: Vec<Tensor>,
+    channels: HashMap<(String, Channel), Tensor>,
+}
+
+/// Bit for bit (a missing cell, NaN, equals itself).
+fn same(a: &Tensor, b: &Tensor) -> bool {
+    a.shape == b.shape
+        && a.data.len() == b.data.len()
+        && a.data
+            .iter()
+            .zip(&b.data)
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+impl PartialEq for Run {
+    fn eq(&self, other: &Run) -> bool {
+        self.values.len() == other.values.len()
+            && self
+                .values
+                .iter()
+                .zip(&other.values)
+                .all(|(a, b)| same(a, b))
+            && self.channels.len() == other.channels.len()
+            && self
+                .channels
+                .iter()
+                .all(|(k, a)| other.channels.get(k).is_some_and(|b| same(a, b)))
+    }
+}
+
+impl Run {
+    fn get(&self, name: &str, channel: Channel) -> &Tensor {
+        &self.channels[&(name.to_string(), channel)]
+    }
+}
+
+fn run(g: &GenerativeIr, data: &DataSet, theta: &[f64], seed: u64) -> Result<Run, EvalError> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let results = eval_random(
+        &g.function,
+        &data.sizes,
+        &inputs(&g.function, data, theta),
+        &mut rng,
+    )?;
+    let channel_count: usize = g.observed.iter().map(|o| o.channels.len()).sum();
+    let split = results.len() - channel_count;
+    let mut rest = results[split..].iter();
+    let mut channels = HashMap::new();
+    for o in &g.observed {
+        for c in &o.channels {
+            let tensor = rest.next().expect("one result per channel").clone();
+            channels.insert((o.name.clone(), *c), tensor);
+        }
+    }
+    Ok(Run {
+        values: results[..split].to_vec(),
+        channels,
+    })
+}
+
+fn log_density(model: &Model, data: &DataSet, theta: &[f64]) -> f64 {
+    let ir = rlc_ir::lower(model).expect("lowers");
+    let f = &ir.log_density;
+    eval(f, &data.sizes, &inputs(f, data, theta)).expect("evaluates")[0].data[0]
+}
+
+/// The sum of the scored cells' log-likelihoods of a run.
+fn scored_sum(g: &GenerativeIr, run: &Run) -> (f64, usize) {
+    let mut total = 0.0;
+    let mut count = 0;
+    for o in &g.observed {
+        let ll = run.get(&o.name, Channel::LogLik);
+        let mask = run.get(&o.name, Channel::Mask);
+        for (l, m) in ll.data.iter().zip(&mask.data) {
+            if *m == 1.0 {
+                total += l;
+                count += 1;
+            }
+        }
+    }
+    (total, count)
+}
+
+fn names(g: &GenerativeIr) -> Vec<String> {
+    g.observed.iter().map(|o| o.name.clone()).collect()
+}
+
+/// What each bundled model in `models/` observes with `~`; every one lowers
+/// in every mode.
+const MODELS: &[(&str, &[&str])] = &[
+    ("bandit4arm.rlm", &["choice"]),
+    ("choice_kernel.rlm", &["action"]),
+    ("eight_schools.rlm", &["y"]),
+    ("logistic_regression.rlm", &["y"]),
+    ("prl_fictitious.rlm", &["choice"]),
+    ("rl_hier.rlm", &["choice"]),
+    ("rl_pos_neg.rlm", &["action"]),
+    ("rl_single.rlm", &["action"]),
+    // Scored with `target +=` only: nothing is observed with `~`, so there is
+    // nothing to draw or score (the driver turns this into a model error,
+    // checked in `crates/driver/tests/generative.rs`).
+    ("rl_single_pytensor.rlm", &[]),
+];
+
+#[test]
+fn every_bundled_model_in_models_lowers_as_expected() {
+    let bundled: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| c.name.starts_with("models/"))
+        .collect();
+    let listed: Vec<String> = MODELS.iter().map(|(n, _)| format!("models/{n}")).collect();
+    let found: Vec<String> = bundled.iter().map(|c| c.name.clone()).collect();
+    assert_eq!(
+        found, listed,
+        "every model in models/ must be listed in MODELS (and nothing else)"
+    );
+    for (case, (_, observed)) in bundled.iter().zip(MODELS) {
+        for options in [LOG_LIK, SIMULATE, SIMULATE_PRIOR, SIMULATE_SCORED, ONE_STEP] {
+            let g = case.lower(options);
+            assert_eq!(names(&g), *observed, "{}: {options:?}", case.name);
+            for o in &g.observed {
+                assert_eq!(o.channels, options.channels(), "{}", case.name);
+            }
+        }
     }
 }
 
 #[test]
-fn explore() {
-    for path in models() {
-        let source = std::fs::read_to_string(&path).expect("read");
-        let (model, _) = rlc_check::compile(&source);
-        let Some(model) = model else { continue };
-        for opts in [
-            options(ParamSource::Prior, true, true, false),
-            options(ParamSource::Theta, true, false, true),
-        ] {
-            let g = match lower_generative(&model, opts) {
-                Ok(g) => g,
-                Err(e) => {
-                    println!("{}: {:?}: {}", path.display(), opts, e.message);
-                    continue;
+fn every_bundled_model_scores_its_data_and_runs_forward_or_says_why_not() {
+    for case in cases() {
+        let g = case.lower(LOG_LIK);
+        let one_step = case.lower(ONE_STEP);
+        assert_eq!(names(&g), names(&one_step), "{}", case.name);
+        for options in [SIMULATE, SIMULATE_PRIOR, SIMULATE_SCORED] {
+            match lower_generative(&case.model, options) {
+                Ok(sim) => {
+                    case.lower(options);
+                    assert_eq!(names(&sim), names(&g), "{}: {options:?}", case.name);
                 }
-            };
-            if let Err(errors) = rlc_ir::verify::verify(&g.function) {
-                println!(
-                    "{}: INVALID {:?}",
-                    path.display(),
-                    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>()
-                );
-                println!("{}", rlc_ir::print::print_function(&g.function));
-                continue;
-            }
-            let mut rng = Rng(7);
-            let (sizes, data) = generate_data(&model, &mut rng);
-            let ir = rlc_ir::lower(&model).expect("lowers");
-            let dim = ir.dim.eval(&sizes).expect("dim") as usize;
-            let inputs: Vec<Tensor> = g
-                .function
-                .inputs
-                .iter()
-                .map(|i| match i {
-                    Input::Theta => Tensor::new(vec![dim], vec![0.1; dim]),
-                    Input::Data(n) => {
-                        let v = &data[n];
-                        Tensor::new(v.shape.clone(), v.values.clone())
-                    }
-                })
-                .collect();
-            let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-            match eval_random(&g.function, &sizes, &inputs, &mut r) {
-                Ok(out) => println!(
-                    "{}: {:?}: ok {:?}",
-                    path.file_name().unwrap().to_string_lossy(),
-                    (opts.draw, opts.write_back, opts.log_lik),
-                    out.iter()
-                        .map(|t| t.data.iter().take(6).copied().collect::<Vec<_>>())
-                        .collect::<Vec<_>>()
-                ),
-                Err(e) => println!("{}: eval error {e}", path.display()),
+                Err(e) => {
+                    // The only reasons a model that can be scored cannot run
+                    // forward: a value read before its draw, or a flat prior.
+                    let flat = e.message.contains("has no prior to draw from")
+                        && options.params == ParamSource::Prior;
+                    let order = e.message.starts_with("this model cannot be run forward")
+                        && e.message.contains("before the `~` that draws it");
+                    assert!(
+                        flat || order,
+                        "{}: {options:?}: unexpected error {}",
+                        case.name,
+                        e.message
+                    );
+                    assert!(!case.at(e.span).is_empty(), "{}: empty span", case.name);
+                }
             }
         }
     }
+}
+
+/// Rescorla-Wagner written the vectorized way, with a `~` on all the choices
+/// at once after the scan has read them: the scores are defined, but a
+/// simulation cannot draw a choice before the scan uses it.
+const VECTORIZED: &str = "size T
+data action: int[T] in 0..2
+data reward: real[T]
+param alpha ~ Beta(1, 1)
+param beta ~ HalfNormal(10)
+let Qs = scan (q = [0.5, 0.5]; a in action, r in reward) {
+  set_subtensor(q[a], q[a] + alpha * (r - q[a]))
+}
+let logits = beta * Qs[:-1]
+action[1:] ~ Categorical(logits = logits)
+";
+
+#[test]
+fn a_vectorized_model_is_scored_but_cannot_be_simulated() {
+    let case = compile("vectorized", VECTORIZED);
+    for options in [LOG_LIK, ONE_STEP] {
+        assert_eq!(names(&case.lower(options)), ["action"]);
+    }
+    for options in [SIMULATE, SIMULATE_PRIOR] {
+        let e = lower_generative(&case.model, options).expect_err("cannot run forward");
+        assert!(
+            e.message.starts_with("this model cannot be run forward")
+                && e.message
+                    .contains("`action` is used here before the `~` that draws it")
+                && e.message.contains("write the trials as a `scan`"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            case.at(e.span),
+            "action",
+            "the error points at the first read"
+        );
+    }
+}
+
+#[test]
+fn a_tilde_whose_left_side_is_not_a_view_of_data_is_an_error_in_every_mode() {
+    for (source, lhs) in [
+        (
+            "size N\ndata y: real[N]\nparam mu ~ Normal(0, 1)\n2 * y ~ Normal(mu, 1)\n",
+            "2 * y",
+        ),
+        (
+            "size N\ndata y: real[N]\nparam mu ~ Normal(0, 1)\nsum(y) ~ Normal(mu, 1)\n",
+            "sum(y)",
+        ),
+    ] {
+        let case = compile(lhs, source);
+        for options in [LOG_LIK, SIMULATE, ONE_STEP] {
+            let e = lower_generative(&case.model, options).expect_err("no place for a draw");
+            assert!(
+                e.message.contains("cannot be put back into the data"),
+                "{lhs}: {}",
+                e.message
+            );
+            assert_eq!(case.at(e.span), lhs);
+        }
+    }
+}
+
+#[test]
+fn the_pointwise_log_likelihood_is_the_likelihood() {
+    let mut checked = 0;
+    for case in cases() {
+        if case.has_target_add() {
+            continue;
+        }
+        let g = case.lower(LOG_LIK);
+        if g.observed.is_empty() {
+            continue;
+        }
+        let mut changed = false;
+        for seed in 1..=3 {
+            let data = random_data(&case.model, seed);
+            let other = new_observations(&case.model, &data, &names(&g), 100 + seed);
+            for theta_seed in [7, 8] {
+                let theta = random_theta(&case.model, &data.sizes, theta_seed);
+                let mut rest = Vec::new();
+                for d in [&data, &other] {
+                    let lp = log_density(&case.model, d, &theta);
+                    let run = run(&g, d, &theta, 0).expect("scores");
+                    let (scored, count) = scored_sum(&g, &run);
+                    assert!(count > 0, "{}: nothing scored", case.name);
+                    // Scoring the observed values is deterministic.
+                    let again = self::run(&g, d, &theta, 99).expect("scores");
+                    assert_eq!(run, again, "{}: the scores depend on the seed", case.name);
+                    rest.push((lp - scored, lp));
+                }
+                let ((a, lp_a), (b, lp_b)) = (rest[0], rest[1]);
+                changed |= lp_a != lp_b;
+                assert!(
+                    (a - b).abs() <= 1e-9 * (1.0 + lp_a.abs().max(lp_b.abs())),
+                    "{}: log density minus the pointwise log-likelihood depends on the observed values: {a} vs {b}",
+                    case.name
+                );
+            }
+        }
+        assert!(
+            changed,
+            "{}: the new observations never changed the log density",
+            case.name
+        );
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} models checked");
+}
+
+#[test]
+fn a_simulation_is_fixed_by_its_seed_and_changes_with_it() {
+    let mut checked = 0;
+    for case in cases() {
+        for options in [SIMULATE, SIMULATE_PRIOR] {
+            let Ok(g) = lower_generative(&case.model, options) else {
+                continue;
+            };
+            if g.observed.is_empty() {
+                continue;
+            }
+            let data = random_data(&case.model, 3);
+            let theta = random_theta(&case.model, &data.sizes, 5);
+            let first = run(&g, &data, &theta, 11).expect("runs");
+            assert_eq!(
+                first,
+                run(&g, &data, &theta, 11).expect("runs"),
+                "{}",
+                case.name
+            );
+            // Small discrete data sets can repeat by chance; ten seeds cannot all agree.
+            let differs = (12..22).any(|seed| run(&g, &data, &theta, seed).expect("runs") != first);
+            assert!(
+                differs,
+                "{}: {options:?}: every seed gives the same draws",
+                case.name
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} model and mode pairs checked");
+}
+
+#[test]
+fn missing_cells_stay_missing_and_are_never_scored() {
+    let mut with_missing = 0;
+    for case in cases() {
+        let scores = case.lower(LOG_LIK);
+        let one_step = case.lower(ONE_STEP);
+        let simulate = lower_generative(&case.model, SIMULATE).ok();
+        for seed in 1..=4 {
+            let data = random_data(&case.model, seed);
+            let theta = random_theta(&case.model, &data.sizes, seed);
+            let scored = run(&scores, &data, &theta, seed).expect("scores");
+            let replicas = run(&one_step, &data, &theta, seed).expect("draws");
+            let simulated = simulate
+                .as_ref()
+                .map(|g| run(g, &data, &theta, seed).expect("draws"));
+            for name in names(&scores) {
+                let observed = &data.values[&name];
+                for (cell, x) in observed.data.iter().enumerate() {
+                    let mask = scored.get(&name, Channel::Mask).data[cell];
+                    let ll = scored.get(&name, Channel::LogLik).data[cell];
+                    assert!(mask == 0.0 || mask == 1.0, "{}: mask {mask}", case.name);
+                    if mask == 0.0 {
+                        assert_eq!(ll, 0.0, "{}: unscored cell has a score", case.name);
+                    } else {
+                        assert!(ll.is_finite(), "{}: {name}[{cell}] scores {ll}", case.name);
+                    }
+                    let rep = replicas.get(&name, Channel::Replica).data[cell];
+                    if x.is_nan() {
+                        with_missing += 1;
+                        assert_eq!(
+                            mask, 0.0,
+                            "{}: {name}[{cell}] is missing but scored",
+                            case.name
+                        );
+                        assert!(
+                            rep.is_nan(),
+                            "{}: {name}[{cell}] is missing but drawn",
+                            case.name
+                        );
+                        if let Some(sim) = &simulated {
+                            let v = sim.get(&name, Channel::Value).data[cell];
+                            assert!(
+                                v.is_nan(),
+                                "{}: {name}[{cell}] is missing but simulated as {v}",
+                                case.name
+                            );
+                        }
+                    } else if let Some(sim) = &simulated {
+                        let v = sim.get(&name, Channel::Value).data[cell];
+                        assert!(
+                            !v.is_nan(),
+                            "{}: present {name}[{cell}] became missing",
+                            case.name
+                        );
+                        if let Some((lo, hi)) = int_range(&case.model, &name, &data.sizes) {
+                            assert!(
+                                v.fract() == 0.0 && lo as f64 <= v && v < hi as f64,
+                                "{}: {name}[{cell}] simulated as {v}, outside {lo}..{hi}",
+                                case.name
+                            );
+                        }
+                    }
+                    // One step scores and draws the same cells.
+                    assert_eq!(mask == 1.0, !rep.is_nan(), "{}: {name}[{cell}]", case.name);
+                }
+            }
+        }
+    }
+    assert!(with_missing >= 10, "only {with_missing} missing cells seen");
+}
+
+#[test]
+fn one_step_draws_leave_the_observed_values_alone() {
+    const RUNS: usize = 1500;
+    let mut cells = 0;
+    for case in cases() {
+        let scores = case.lower(LOG_LIK);
+        let one_step = case.lower(ONE_STEP);
+        let frequencies = !case.scores_a_cell_twice();
+        let data = random_data(&case.model, 21);
+        let theta = random_theta(&case.model, &data.sizes, 22);
+        let scored = run(&scores, &data, &theta, 0).expect("scores");
+        let mut hits: HashMap<(String, usize), usize> = HashMap::new();
+        for seed in 0..RUNS as u64 {
+            let drawn = run(&one_step, &data, &theta, seed).expect("draws");
+            // Drawing changes neither the parameters and `out` values nor the scores.
+            assert_eq!(drawn.values, scored.values, "{}", case.name);
+            for name in names(&scores) {
+                for channel in [Channel::LogLik, Channel::Mask] {
+                    assert_eq!(
+                        drawn.get(&name, channel),
+                        scored.get(&name, channel),
+                        "{}: {name} {channel:?}",
+                        case.name
+                    );
+                }
+                let observed = &data.values[&name];
+                let replica = &drawn.get(&name, Channel::Replica).data;
+                for (cell, (x, r)) in observed.data.iter().zip(replica).enumerate() {
+                    *hits.entry((name.clone(), cell)).or_default() += usize::from(x == r);
+                }
+            }
+            if seed > 0
+                && !(frequencies
+                    && one_step
+                        .observed
+                        .iter()
+                        .any(|o| o.ty.elem == rlc_ir::Elem::Int))
+            {
+                break;
+            }
+        }
+        if !frequencies {
+            continue;
+        }
+        // Each discrete draw is of its trial given the observed history: it
+        // equals the observed value with probability exp(log-likelihood).
+        for o in one_step
+            .observed
+            .iter()
+            .filter(|o| o.ty.elem == rlc_ir::Elem::Int)
+        {
+            let ll = &scored.get(&o.name, Channel::LogLik).data;
+            let mask = &scored.get(&o.name, Channel::Mask).data;
+            for (cell, (l, m)) in ll.iter().zip(mask).enumerate() {
+                if *m == 0.0 {
+                    continue;
+                }
+                let p = l.exp();
+                let freq = hits[&(o.name.clone(), cell)] as f64 / RUNS as f64;
+                let se = (p * (1.0 - p) / RUNS as f64).sqrt();
+                assert!(
+                    (freq - p).abs() <= 5.0 * se + 1e-9,
+                    "{}: {}[{cell}]: the replica equals the observation in {freq} of the draws, but its probability is {p}",
+                    case.name,
+                    o.name
+                );
+                cells += 1;
+            }
+        }
+    }
+    assert!(cells >= 30, "only {cells} discrete cells checked");
+}
+
+#[test]
+fn a_simulation_scores_its_own_draws() {
+    let mut checked = 0;
+    for case in cases() {
+        let Ok(scored) = lower_generative(&case.model, SIMULATE_SCORED) else {
+            continue;
+        };
+        let plain = case.lower(SIMULATE);
+        let scores = case.lower(LOG_LIK);
+        for seed in 1..=3 {
+            let data = random_data(&case.model, seed);
+            let theta = random_theta(&case.model, &data.sizes, seed);
+            let drawn = run(&scored, &data, &theta, seed).expect("draws");
+            let without = run(&plain, &data, &theta, seed).expect("draws");
+            // Scoring draws nothing: the same seed gives the same data set.
+            assert_eq!(drawn.values.len(), without.values.len());
+            let mut simulated = data.clone();
+            for name in names(&scored) {
+                let value = drawn.get(&name, Channel::Value);
+                assert!(
+                    same(value, without.get(&name, Channel::Value)),
+                    "{}",
+                    case.name
+                );
+                simulated.values.insert(name.clone(), value.clone());
+            }
+            // The scores of the draws are those of the simulated data set.
+            let rescored = run(&scores, &simulated, &theta, 0).expect("scores");
+            for name in names(&scored) {
+                let mask = drawn.get(&name, Channel::Mask);
+                assert!(
+                    same(mask, rescored.get(&name, Channel::Mask)),
+                    "{}: {name}",
+                    case.name
+                );
+                let (a, b) = (
+                    drawn.get(&name, Channel::LogLik),
+                    rescored.get(&name, Channel::LogLik),
+                );
+                for (x, y) in a.data.iter().zip(&b.data) {
+                    assert!(
+                        (x - y).abs() <= 1e-12 * (1.0 + x.abs()),
+                        "{}: {name}: {x} vs {y}",
+                        case.name
+                    );
+                }
+                // A cell that was not drawn kept its input value.
+                for (cell, m) in mask.data.iter().enumerate() {
+                    if *m == 0.0 {
+                        let (v, x) = (
+                            drawn.get(&name, Channel::Value).data[cell],
+                            data.values[&name].data[cell],
+                        );
+                        assert!(v.to_bits() == x.to_bits(), "{}: {name}[{cell}]", case.name);
+                    }
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} models checked");
+}
+
+/// rl_hier draws a choice only where the outcome is present too: a trial
+/// with a choice but no outcome is skipped, and its cell is not drawn (the
+/// driver writes it as missing rather than the design's value).
+#[test]
+fn a_skipped_trial_is_not_marked_drawn() {
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "models/rl_hier.rlm")
+        .expect("rl_hier");
+    let g = case.lower(SIMULATE_SCORED);
+    let mut skipped = 0;
+    for seed in 1..=4 {
+        let data = random_data(&case.model, seed);
+        let theta = random_theta(&case.model, &data.sizes, seed);
+        let drawn = run(&g, &data, &theta, seed).expect("draws");
+        let mask = &drawn.get("choice", Channel::Mask).data;
+        let (choice, outcome) = (&data.values["choice"].data, &data.values["outcome"].data);
+        for cell in 0..mask.len() {
+            let made = !choice[cell].is_nan() && !outcome[cell].is_nan();
+            assert_eq!(mask[cell] == 1.0, made, "seed {seed}, cell {cell}");
+            skipped += usize::from(!choice[cell].is_nan() && outcome[cell].is_nan());
+        }
+    }
+    assert!(
+        skipped > 0,
+        "no trial with a choice and no outcome in the random data"
+    );
 }

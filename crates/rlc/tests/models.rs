@@ -1,27 +1,23 @@
 //! The model library (`models/`) end to end: every truth file
-//! `models/data/<name>.truth.json` (the parameters `crates/simulate` simulated a data set
-//! with) names a model and a data set, which are fitted with `rlc run`, with a short run
-//! (2 chains × 300 warmup + 300 draws). A truth file is either
-//!
-//! * a plain object of true values (`{"alpha": 0.3, "w": [1.0, -0.7]}`): the model is
-//!   `models/<name>.rlm` (a truth file without such a model is skipped) and the data are
-//!   `models/data/<name>.csv` (or `.json`); or
-//! * an object with a `params` key, for data simulated from a model that already has
-//!   a data file of its own stem: `{"model": "rl_single.rlm", "data": "rl_single_sim.csv",
-//!   "params": {...}}`, with `model` relative to `models/` and `data` to `models/data/`.
-//!   Optional keys: `warmup` (warmup iterations instead of 300, for a model that adapts
-//!   slowly) and `unchecked` (true values recorded for reference only, such as group
-//!   scales too weakly identified by a small simulated group to be checked).
+//! `models/data/<name>.truth.json`, written by `rlc simulate` beside the data set it
+//! simulated (`models/data/simulate.sh`), names a model and a data set, which are fitted
+//! with `rlc run`, with a short run (2 chains × 300 warmup + 300 draws; `WARMUP` lists
+//! the data sets that need more). A truth file is
+//! `{"model": "models/rl_single.rlm", "data": "rl_single_sim.csv", "seed": 7,
+//! "stream": 0, "params": {...}, "outs": {...}}`, with `model` relative to the
+//! repository root and `data` to the truth file's folder; every parameter and `out`
+//! value in it is checked. `ALSO_FITTED` fits some data sets with a second model that
+//! has the same parameters (rl_single_pytensor, which cannot simulate).
 //!
 //! The test checks that
 //!
 //! * the run succeeds and the data file loads without a note or a warning (apart from
 //!   the note that lists columns no declaration reads);
-//! * every parameter in the truth file appears in the summary table with a finite R-hat
-//!   below 1.1 (a broken sampler or model would not mix);
+//! * every true value appears in the summary table with a finite R-hat below 1.1 (a
+//!   broken sampler or model would not mix);
 //! * parameter recovery: the true value lies inside the 90% posterior interval
-//!   [5%, 95%] for at least 75% of each model's scalar parameters (all of them for a
-//!   model with fewer than four), and the true value is never further than 4 posterior
+//!   [5%, 95%] for at least 75% of each fit's scalar values (all of them for a fit
+//!   with fewer than four), and the true value is never further than 4 posterior
 //!   standard deviations from the posterior mean;
 //! * at least five models were checked, so that renaming the data files cannot make the
 //!   test pass vacuously.
@@ -69,10 +65,11 @@ fn parse_summary(stdout: &str) -> HashMap<String, Row> {
     rows
 }
 
-/// One truth file: the model and data paths (relative to the workspace), the warmup,
-/// and the true values to check.
+/// One fit to check: the model and data paths (relative to the workspace), the
+/// warmup, and the true values.
 struct Truth {
-    /// The truth file's stem, naming the check in messages.
+    /// The truth file's stem (joined by the second model's, for `ALSO_FITTED`), naming
+    /// the check in messages.
     name: String,
     model: String,
     data: String,
@@ -80,47 +77,40 @@ struct Truth {
     values: Vec<(String, f64)>,
 }
 
-/// Reads `models/data/<name>.truth.json`; `None` for a plain truth file whose
-/// `models/<name>.rlm` does not exist (a data set kept for the documentation).
-fn read_truth(root: &Path, name: &str) -> Option<Truth> {
+/// Data sets whose fit needs a longer warmup than 300: the hierarchical model adapts
+/// slowly.
+const WARMUP: &[(&str, u64)] = &[("rl_hier_sim", 500)];
+
+/// Data sets also fitted with another model of the same parameters: (truth file stem,
+/// model).
+const ALSO_FITTED: &[(&str, &str)] = &[("rl_single_sim", "models/rl_single_pytensor.rlm")];
+
+/// Reads `models/data/<name>.truth.json`.
+fn read_truth(root: &Path, name: &str) -> Truth {
     let path = root.join(format!("models/data/{name}.truth.json"));
     let text = std::fs::read_to_string(&path).expect("truth file");
     let value: Value = serde_json::from_str(&text).expect("truth file is JSON");
     let object = value.as_object().expect("truth file is an object");
-    if let Some(params) = object.get("params") {
-        let key = |k: &str| {
-            object
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_else(|| panic!("{name}.truth.json: no \"{k}\" string"))
-        };
-        return Some(Truth {
-            name: name.to_string(),
-            model: format!("models/{}", key("model")),
-            data: format!("models/data/{}", key("data")),
-            warmup: object.get("warmup").map_or(300, |w| {
-                w.as_u64()
-                    .unwrap_or_else(|| panic!("{name}.truth.json: warmup is not a count"))
-            }),
-            values: truth_values(params),
-        });
+    let key = |k: &str| {
+        object
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{name}.truth.json: no \"{k}\" string"))
+    };
+    let mut values = truth_values(object.get("params").expect("params"));
+    if let Some(outs) = object.get("outs") {
+        values.extend(truth_values(outs));
     }
-    let model = format!("models/{name}.rlm");
-    if !root.join(&model).exists() {
-        return None;
-    }
-    let data = ["csv", "json"]
-        .iter()
-        .map(|ext| format!("models/data/{name}.{ext}"))
-        .find(|p| root.join(p).exists())
-        .unwrap_or_else(|| panic!("{name}: no models/data/{name}.csv or .json"));
-    Some(Truth {
+    Truth {
         name: name.to_string(),
-        model,
-        data,
-        warmup: 300,
-        values: truth_values(&value),
-    })
+        model: key("model").to_string(),
+        data: format!("models/data/{}", key("data")),
+        warmup: WARMUP
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(300, |(_, w)| *w),
+        values,
+    }
 }
 
 /// The true values by summary-table name: a scalar `beta` is `beta`, a vector `w` is
@@ -244,10 +234,14 @@ fn every_model_recovers_its_true_parameters() {
         })
         .collect();
     names.sort();
-    let truths: Vec<Truth> = names
-        .iter()
-        .filter_map(|name| read_truth(&root, name))
-        .collect();
+    let mut truths: Vec<Truth> = names.iter().map(|name| read_truth(&root, name)).collect();
+    for (name, model) in ALSO_FITTED {
+        let mut truth = read_truth(&root, name);
+        let stem = Path::new(model).file_stem().and_then(|s| s.to_str());
+        truth.name = format!("{name}-{}", stem.expect("a model file"));
+        truth.model = model.to_string();
+        truths.push(truth);
+    }
     let checked: Vec<&str> = truths.iter().map(|t| t.name.as_str()).collect();
     assert!(
         truths.len() >= 5,

@@ -47,7 +47,9 @@ pub struct GenerativeOptions {
     /// Write draws back into the observed variables (later statements see
     /// them) rather than into replicas.
     pub write_back: bool,
-    /// Score the observed values: pointwise log-likelihood and mask.
+    /// Score the observed values: pointwise log-likelihood and mask. With
+    /// `draw` and `write_back`, score the drawn values instead, so that the
+    /// mask marks the cells a simulation drew.
     pub log_lik: bool,
 }
 
@@ -743,12 +745,12 @@ impl<'m> Lowering<'m> {
             return Ok(());
         };
         let lhs_ty = super::tensor_type(self.info(lhs)?);
-        if options.log_lik {
+        // A simulation that scores scores its own draws (the observed values
+        // are not drawn yet), after drawing them.
+        let score_draws = options.draw && options.write_back;
+        if options.log_lik && !score_draws {
             let y = self.expr(lhs)?;
-            let lp = self.observation(dist, y)?;
-            self.write_place(&place, Channel::LogLik, lp, true, lhs.span)?;
-            let one = self.real(1.0);
-            self.write_place(&place, Channel::Mask, one, false, lhs.span)?;
+            self.score(&place, dist, y, lhs.span)?;
         }
         if options.draw {
             let (d, logits, args) = self.distribution_args(dist)?;
@@ -807,12 +809,31 @@ impl<'m> Lowering<'m> {
                     }
                 }
                 self.gen_mut().undrawn.remove(&place.base);
+                if options.log_lik {
+                    let y = self.cast(drawn, lhs_ty.elem);
+                    self.score(&place, dist, y, lhs.span)?;
+                }
             } else {
                 let r = self.cast(stored, Elem::Real);
                 self.write_place(&place, Channel::Replica, r, false, lhs.span)?;
             }
         }
         Ok(())
+    }
+
+    /// Adds the log density of `y` under `dist` to `place`'s log-likelihood
+    /// and marks it scored.
+    fn score(
+        &mut self,
+        place: &Place<'m>,
+        dist: &'m Expr,
+        y: ValueId,
+        span: ast::Span,
+    ) -> Result<()> {
+        let lp = self.observation(dist, y)?;
+        self.write_place(place, Channel::LogLik, lp, true, span)?;
+        let one = self.real(1.0);
+        self.write_place(place, Channel::Mask, one, false, span)
     }
 
     /// After a scan: each drawn element's stacked channel goes back into the

@@ -1,0 +1,861 @@
+//! The model run forward, through the `rlc` binary:
+//!
+//! * `rlc run --log-lik --predict` writes the pointwise log-likelihood and the
+//!   predictive draws in CmdStan's naming (`log_lik.i`, `choice_rep.i.j`),
+//!   says so in the header, keeps them out of the summary table, sums a
+//!   subject's trials with `--log-lik subject`, and leaves the posterior
+//!   draws exactly as a run without them;
+//! * `rlc loo --json` prints the PSIS-LOO keys, one Pareto k per observation;
+//! * `rlc compare` prefers the model that simulated the data over the same
+//!   model without learning, by several standard errors;
+//! * simulate → fit round trips: every bundled model that can run forward
+//!   simulates data sets from its priors on its own design (`rlc simulate
+//!   --prior --n K`), each is fitted with `rlc run`, and the true values fall
+//!   inside their 90% intervals at a rate an exact binomial test accepts as
+//!   0.9. (Shifting every true value by one posterior standard deviation
+//!   fails that test: about 74% coverage.) `RLC_SLOW_TESTS=1` fits three
+//!   times as many data sets and uses rl_hier's full example design.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn slow() -> bool {
+    std::env::var_os("RLC_SLOW_TESTS").is_some_and(|v| v == "1")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rlc-gen-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Runs `rlc` with `args` from the repository root; panics unless it succeeds.
+fn rlc(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    assert!(
+        out.status.success(),
+        "rlc {} failed ({}):\n{}\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+/// A chain's CSV: its `#` lines, its column names, and the rows as text.
+struct Chain {
+    comments: Vec<String>,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Chain {
+    fn read(path: &Path) -> Chain {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let mut comments = Vec::new();
+        let mut columns = Vec::new();
+        for line in lines.by_ref() {
+            if line.starts_with('#') {
+                comments.push(line.to_string());
+            } else {
+                columns = line.split(',').map(str::to_string).collect();
+                break;
+            }
+        }
+        let rows = lines
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect();
+        Chain {
+            comments,
+            columns,
+            rows,
+        }
+    }
+
+    fn column(&self, name: &str) -> usize {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    }
+
+    fn value(&self, row: usize, column: usize) -> f64 {
+        match self.rows[row][column].as_str() {
+            "nan" | "NaN" => f64::NAN,
+            text => text
+                .parse()
+                .unwrap_or_else(|_| panic!("`{text}` is not a number")),
+        }
+    }
+}
+
+/// The names of the columns that start with `prefix`, in file order.
+fn columns_with(chain: &Chain, prefix: &str) -> Vec<String> {
+    chain
+        .columns
+        .iter()
+        .filter(|c| c.starts_with(prefix))
+        .cloned()
+        .collect()
+}
+
+/// A long CSV file's rows as maps from column name to cell.
+fn csv_rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).expect("data file");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            header
+                .iter()
+                .zip(l.split(','))
+                .map(|(h, c)| (h.to_string(), c.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn is_missing(cell: &str) -> bool {
+    matches!(cell.trim(), "" | "NA" | "NaN" | "nan")
+}
+
+#[test]
+fn log_lik_and_replicas_are_written_in_cmdstan_naming() {
+    let dir = temp_dir("naming");
+    let data = "models/data/rl_hier_sim.csv";
+    let run = |unit: &str, out: &Path| {
+        stdout(&rlc(&[
+            "run",
+            "models/rl_hier.rlm",
+            "--data",
+            data,
+            "--chains",
+            "1",
+            "--warmup",
+            "100",
+            "--draws",
+            "20",
+            "--seed",
+            "5",
+            "--quiet",
+            "--log-lik",
+            unit,
+            "--predict",
+            "--output-dir",
+            path_str(out),
+        ]))
+    };
+    let by_trial = dir.join("trial");
+    let table = run("observation", &by_trial);
+    let chain = Chain::read(&by_trial.join("rl_hier_1.csv"));
+    assert!(chain
+        .comments
+        .iter()
+        .any(|c| c == "# log_lik = observation"));
+    assert!(chain.comments.iter().any(|c| c == "# predict = one-step"));
+
+    // The design: subjects in order of appearance, each one's trials in order.
+    let rows = csv_rows(&workspace().join(data));
+    let mut subjects: Vec<String> = Vec::new();
+    let mut cells: Vec<Vec<bool>> = Vec::new();
+    for row in &rows {
+        let subject = &row["subjID"];
+        if subjects.last() != Some(subject) {
+            subjects.push(subject.clone());
+            cells.push(Vec::new());
+        }
+        let present = !is_missing(&row["choice"]) && !is_missing(&row["outcome"]);
+        cells.last_mut().expect("a subject").push(present);
+    }
+    let (n, t) = (
+        subjects.len(),
+        cells.iter().map(Vec::len).max().unwrap_or(0),
+    );
+    let present: usize = cells.iter().flatten().filter(|p| **p).count();
+    assert!(present < n * t, "the design should have missing cells");
+
+    // One log_lik column per scored trial, 1-based, in order.
+    let log_lik = columns_with(&chain, "log_lik");
+    let expected: Vec<String> = (1..=present).map(|i| format!("log_lik.{i}")).collect();
+    assert_eq!(log_lik, expected);
+    // One replica per cell of choice[N, T], 1-based, column-major like every column.
+    let replicas = columns_with(&chain, "choice_rep");
+    let mut expected = Vec::new();
+    for j in 1..=t {
+        for i in 1..=n {
+            expected.push(format!("choice_rep.{i}.{j}"));
+        }
+    }
+    assert_eq!(replicas, expected);
+    for row in 0..chain.rows.len() {
+        for (s, trials) in cells.iter().enumerate() {
+            for j in 0..t {
+                let x = chain.value(
+                    row,
+                    chain.column(&format!("choice_rep.{}.{}", s + 1, j + 1)),
+                );
+                if trials.get(j).copied().unwrap_or(false) {
+                    assert!(x == 1.0 || x == 2.0, "a replica choice of {x}");
+                } else {
+                    assert!(x.is_nan(), "a replica {x} of a trial that was not made");
+                }
+            }
+        }
+        for name in &log_lik {
+            let l = chain.value(row, chain.column(name));
+            assert!(l.is_finite() && l < 0.0, "{name} = {l}");
+        }
+    }
+    // The summary table shows the parameters and `out` values only.
+    for line in table.lines() {
+        assert!(
+            !line.starts_with("log_lik") && !line.contains("_rep"),
+            "the summary lists {line}"
+        );
+    }
+
+    // Per subject: one column per subject, the sum of that subject's trials
+    // (the same seed gives the same draws).
+    let by_subject = dir.join("subject");
+    run("subject", &by_subject);
+    let summed = Chain::read(&by_subject.join("rl_hier_1.csv"));
+    assert!(summed.comments.iter().any(|c| c == "# log_lik = subject"));
+    let expected: Vec<String> = (1..=n).map(|i| format!("log_lik.{i}")).collect();
+    assert_eq!(columns_with(&summed, "log_lik"), expected);
+    for row in 0..chain.rows.len() {
+        let mut k = 0;
+        for (s, trials) in cells.iter().enumerate() {
+            let count = trials.iter().filter(|p| **p).count();
+            let total: f64 = (k..k + count)
+                .map(|i| chain.value(row, chain.column(&format!("log_lik.{}", i + 1))))
+                .sum();
+            k += count;
+            let subject = summed.value(row, summed.column(&format!("log_lik.{}", s + 1)));
+            assert!(
+                (subject - total).abs() <= 1e-9 * total.abs(),
+                "subject {}: {subject} is not the sum of its trials, {total}",
+                s + 1
+            );
+        }
+    }
+    let loo = rlc(&["loo", path_str(&by_subject), "--json"]);
+    let loo: Value = serde_json::from_str(&stdout(&loo)).expect("JSON");
+    assert_eq!(loo["pareto_k"].as_array().map(Vec::len), Some(n));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The sampler's statistics and the parameters of every chain file in `dir`.
+fn posterior_columns(dir: &Path, model: &str, chains: usize) -> Vec<Vec<Vec<String>>> {
+    (1..=chains)
+        .map(|c| {
+            let chain = Chain::read(&dir.join(format!("{model}_{c}.csv")));
+            let keep: Vec<usize> = chain
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| !name.starts_with("log_lik") && !name.contains("_rep"))
+                .map(|(k, _)| k)
+                .collect();
+            assert!(keep.len() >= 9, "{:?}", chain.columns);
+            chain
+                .rows
+                .iter()
+                .map(|r| keep.iter().map(|&k| r[k].clone()).collect())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn predictive_draws_and_log_lik_leave_the_posterior_draws_unchanged() {
+    let dir = temp_dir("unchanged");
+    let fit = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "run",
+            "models/rl_single.rlm",
+            "--data",
+            "models/data/rl_single.csv",
+            "--chains",
+            "2",
+            "--warmup",
+            "100",
+            "--draws",
+            "50",
+            "--seed",
+            "9",
+            "--quiet",
+            "--output-dir",
+            path_str(&out),
+        ];
+        args.extend_from_slice(extra);
+        rlc(&args);
+        posterior_columns(&out, "rl_single", 2)
+    };
+    let plain = fit("plain", &[]);
+    assert_eq!(plain[0].len(), 50);
+    for extra in [
+        &["--predict"][..],
+        &["--predict", "full", "--log-lik"],
+        &["--log-lik", "--loo"],
+    ] {
+        assert!(
+            fit(&extra.join(""), extra) == plain,
+            "{extra:?} changed the posterior draws"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn loo_json_has_its_keys_and_one_pareto_k_per_observation() {
+    let dir = temp_dir("loo");
+    let run = rlc(&[
+        "run",
+        "models/rl_single.rlm",
+        "--data",
+        "models/data/rl_single.csv",
+        "--chains",
+        "2",
+        "--warmup",
+        "200",
+        "--draws",
+        "200",
+        "--seed",
+        "3",
+        "--quiet",
+        "--loo",
+        "--output-dir",
+        path_str(&dir),
+    ]);
+    let out = rlc(&["loo", path_str(&dir), "--json"]);
+    let loo: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    let number = |key: &str| {
+        loo[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} is not a number: {loo}"))
+    };
+    let observations = csv_rows(&workspace().join("models/data/rl_single.csv")).len();
+    let ks = loo["pareto_k"].as_array().expect("pareto_k is an array");
+    assert_eq!(ks.len(), observations);
+    // A k is a number, or "Infinity" for an observation whose log-likelihood
+    // is the same in every draw (rl_single's first choice).
+    assert!(ks.iter().all(|k| k.is_f64() || k == "Infinity"), "{ks:?}");
+    assert!(ks.iter().filter(|k| k.is_f64()).count() >= observations - 1);
+    let elpd = number("elpd_loo");
+    assert!(elpd < 0.0 && number("se_elpd_loo") > 0.0 && number("p_loo") > 0.0);
+    assert!((number("looic") + 2.0 * elpd).abs() < 1e-9 * elpd.abs());
+    // `rlc run --loo` printed the same estimate.
+    let printed = stdout(&run);
+    let line = printed
+        .lines()
+        .find(|l| l.starts_with("elpd_loo"))
+        .expect("the run prints elpd_loo");
+    let shown: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .expect("estimate")
+        .parse()
+        .expect("number");
+    assert!((shown - elpd).abs() <= 0.05 + 1e-9, "{line} vs {elpd}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// rl_single's learner (the same lines as `models/rl_single.rlm`) playing a
+/// two-armed bandit: arm 0 pays 1 with probability 0.2, arm 1 with 0.8. The
+/// `~` on the reward is a constant in the log density, but in a simulation
+/// it draws the reward of the arm just chosen.
+const LEARNER_AND_BANDIT: &str = "size T
+data action: int[T] in 0..2
+data reward: int[T] in 0..2
+param alpha ~ Beta(1, 1)
+param beta ~ HalfNormal(10)
+scan (q = [0.5, 0.5]; a in action, r in reward) {
+  a ~ Categorical(logits = beta * q)
+  r ~ Bernoulli(0.2 + 0.6 * a)
+  set_subtensor(q[a], q[a] + alpha * (r - q[a]))
+}
+";
+
+/// rl_single with one wrong assumption: no learning (alpha fixed to 0).
+const NO_LEARNING: &str = "size T
+data action: int[T] in 0..2
+data reward: real[T]
+param beta ~ HalfNormal(10)
+let alpha = 0.0
+scan (q = [0.5, 0.5]; a in action, r in reward) {
+  a ~ Categorical(logits = beta * q)
+  set_subtensor(q[a], q[a] + alpha * (r - q[a]))
+}
+";
+
+#[test]
+fn compare_prefers_the_model_that_made_the_data() {
+    let dir = temp_dir("compare");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let bandit = write("bandit.rlm", LEARNER_AND_BANDIT);
+    let no_learning = write("no_learning.rlm", NO_LEARNING);
+    let trials: String = (1..=300).map(|t| format!("{t}\n")).collect();
+    let design = write("design.csv", &format!("trial\n{trials}"));
+    let data = dir.join("sim.csv");
+    rlc(&[
+        "simulate",
+        path_str(&bandit),
+        "--data",
+        path_str(&design),
+        "--at",
+        "alpha=0.3,beta=4",
+        "--seed",
+        "5",
+        "--quiet",
+        "--output",
+        path_str(&data),
+    ]);
+    // The rewards follow the arms chosen.
+    let rows = csv_rows(&data);
+    assert_eq!(rows.len(), 300);
+    for (arm, p) in [("0", 0.2), ("1", 0.8)] {
+        let rewards: Vec<f64> = rows
+            .iter()
+            .filter(|r| r["action"] == arm)
+            .map(|r| r["reward"].parse().expect("a reward"))
+            .collect();
+        let n = rewards.len() as f64;
+        assert!(n >= 10.0, "arm {arm} chosen {n} times");
+        let rate = rewards.iter().sum::<f64>() / n;
+        let se = (p * (1.0 - p) / n).sqrt();
+        assert!(
+            (rate - p).abs() <= 5.0 * se,
+            "arm {arm} paid {rate}, not {p}"
+        );
+    }
+    let mut fits = Vec::new();
+    for (name, model) in [
+        ("rl_single", workspace().join("models/rl_single.rlm")),
+        ("no_learning", no_learning.clone()),
+    ] {
+        let out = dir.join(name);
+        rlc(&[
+            "run",
+            path_str(&model),
+            "--data",
+            path_str(&data),
+            "--chains",
+            "2",
+            "--warmup",
+            "300",
+            "--draws",
+            "300",
+            "--seed",
+            "1",
+            "--quiet",
+            "--log-lik",
+            "--output-dir",
+            path_str(&out),
+        ]);
+        fits.push(out);
+    }
+    // Given in the worse order: compare sorts them.
+    let table = rlc(&["compare", path_str(&fits[1]), path_str(&fits[0]), "--json"]);
+    let rows: Value = serde_json::from_str(&stdout(&table)).expect("JSON");
+    let rows = rows.as_array().expect("one row per run");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["name"], path_str(&fits[0]), "{rows:?}");
+    assert_eq!(rows[0]["elpd_diff"], 0.0);
+    let diff = rows[1]["elpd_diff"].as_f64().expect("elpd_diff");
+    let se = rows[1]["se_diff"].as_f64().expect("se_diff");
+    assert!(
+        diff < 0.0 && -diff > 4.0 * se,
+        "rl_single is ahead by {} ({se} standard errors of the difference)",
+        -diff
+    );
+    let text = stdout(&rlc(&["compare", path_str(&fits[0]), path_str(&fits[1])]));
+    assert!(
+        text.contains(&format!("{} predicts best", path_str(&fits[0]))),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One summary row: 5% and 95% quantiles, mean, sd and R-hat.
+#[derive(Debug, Clone, Copy)]
+struct Interval {
+    q5: f64,
+    q95: f64,
+    mean: f64,
+    sd: f64,
+    rhat: f64,
+}
+
+/// The rows of rlc's summary table (name Mean MCSE StdDev MAD 5% 50% 95%
+/// ESS_bulk ESS_tail ESS_bulk/s R_hat), by name.
+fn summary_rows(stdout: &str) -> HashMap<String, Interval> {
+    let mut rows = HashMap::new();
+    for line in stdout.lines() {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        if cells.len() != 12 || cells[1] == "Mean" {
+            continue;
+        }
+        let num = |i: usize| cells[i].parse::<f64>().unwrap_or(f64::NAN);
+        rows.insert(
+            cells[0].to_string(),
+            Interval {
+                q5: num(5),
+                q95: num(7),
+                mean: num(1),
+                sd: num(3),
+                rhat: num(11),
+            },
+        );
+    }
+    rows
+}
+
+/// A truth file's values by CmdStan column name (`beta`, `w.2`, `z.1.3`):
+/// nested arrays are indexed 1-based from the outside in.
+fn flatten(name: &str, value: &Value, out: &mut Vec<(String, f64)>) {
+    match value {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten(&format!("{name}.{}", i + 1), item, out);
+            }
+        }
+        other => out.push((name.to_string(), other.as_f64().expect("a number"))),
+    }
+}
+
+/// A bundled model, the design its data sets are simulated on (the model's
+/// own data file unless listed in `DESIGNS`), and how many data sets.
+struct RoundTrip {
+    model: String,
+    design: String,
+    count: usize,
+}
+
+/// Designs other than the model's own data file: rl_hier's example data
+/// (20 subjects × 100 trials) take 10 s a fit, so by default its data sets
+/// are simulated on the design of `rl_hier_sim.csv` (8 subjects, ragged,
+/// with missed responses).
+const DESIGNS: &[(&str, &str)] = &[("rl_hier", "rl_hier_sim.csv")];
+
+/// Every bundled model with a data file of its own stem.
+fn round_trips(count: usize) -> Vec<RoundTrip> {
+    let root = workspace();
+    let mut out = Vec::new();
+    let mut models: Vec<PathBuf> = std::fs::read_dir(root.join("models"))
+        .expect("models/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rlm"))
+        .collect();
+    models.sort();
+    for path in models {
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("stem")
+            .to_string();
+        let listed = DESIGNS.iter().find(|(m, _)| *m == stem).filter(|_| !slow());
+        let design = match listed {
+            Some((_, design)) => format!("models/data/{design}"),
+            None => match ["csv", "json"]
+                .iter()
+                .map(|ext| format!("models/data/{stem}.{ext}"))
+                .find(|p| root.join(p).exists())
+            {
+                Some(design) => design,
+                None => continue,
+            },
+        };
+        out.push(RoundTrip {
+            model: format!("models/{stem}.rlm"),
+            design,
+            count,
+        });
+    }
+    out
+}
+
+/// The two-sided exact binomial test of `k` successes in `n` trials with
+/// success probability `p` (the outcomes no likelier than `k`, as R's
+/// `binom.test`).
+fn binomial_test(k: usize, n: usize, p: f64) -> f64 {
+    let ln_fact: Vec<f64> = (0..=n)
+        .scan(0.0, |acc, i| {
+            if i > 0 {
+                *acc += (i as f64).ln();
+            }
+            Some(*acc)
+        })
+        .collect();
+    let pmf = |j: usize| {
+        (ln_fact[n] - ln_fact[j] - ln_fact[n - j]
+            + j as f64 * p.ln()
+            + (n - j) as f64 * (1.0 - p).ln())
+        .exp()
+    };
+    let observed = pmf(k);
+    (0..=n)
+        .map(pmf)
+        .filter(|q| *q <= observed * (1.0 + 1e-7))
+        .sum::<f64>()
+        .min(1.0)
+}
+
+#[test]
+fn the_binomial_test_is_exact() {
+    // R's binom.test rule evaluated in exact rational arithmetic (Python's
+    // fractions and math.comb).
+    for (k, n, p, expected) in [
+        (80, 100, 0.9, 0.002_300_248_918_965_346),
+        (85, 100, 0.9, 0.096_284_047_928_357_53),
+        (270, 300, 0.9, 1.0),
+        (3, 10, 0.5, 0.343_75),
+        (240, 290, 0.9, 0.000_169_207_580_338_527_7),
+    ] {
+        let got = binomial_test(k, n, p);
+        assert!(
+            (got - expected).abs() <= 1e-6 * expected.max(1e-3),
+            "binom.test({k}, {n}, {p}): {got}, expected {expected}"
+        );
+    }
+}
+
+/// One fitted data set: each scalar parameter's true value and interval.
+type Fitted = Vec<(String, f64, Interval)>;
+
+/// Simulates `trip.count` data sets from the priors and fits each; returns
+/// every data set's true values with their intervals.
+fn simulate_and_fit(trip: &RoundTrip, dir: &Path, seed: u64) -> Vec<(String, Fitted)> {
+    let stem = Path::new(&trip.model)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("stem");
+    let sims = dir.join(stem);
+    rlc(&[
+        "simulate",
+        &trip.model,
+        "--data",
+        &trip.design,
+        "--prior",
+        "--n",
+        &trip.count.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--quiet",
+        "--output-dir",
+        path_str(&sims),
+    ]);
+    let extension = Path::new(&trip.design)
+        .extension()
+        .and_then(|e| e.to_str())
+        .expect("extension");
+    (1..=trip.count)
+        .map(|k| {
+            let data = sims.join(format!("{stem}_sim_{k}.{extension}"));
+            let truth_path = sims.join(format!("{stem}_sim_{k}.truth.json"));
+            let truth: Value =
+                serde_json::from_str(&std::fs::read_to_string(&truth_path).expect("a truth file"))
+                    .expect("JSON");
+            assert_eq!(truth["model"], trip.model.as_str());
+            assert_eq!(truth["stream"], (k - 1) as u64);
+            assert_eq!(truth["seed"], seed);
+            let data_name = data.file_name().and_then(|n| n.to_str()).expect("name");
+            assert_eq!(truth["data"], data_name);
+            let mut values = Vec::new();
+            for (name, value) in truth["params"].as_object().expect("params") {
+                flatten(name, value, &mut values);
+            }
+            // The simulated file loads back into `rlc run` unchanged.
+            let out = rlc(&[
+                "run",
+                &trip.model,
+                "--data",
+                path_str(&data),
+                "--chains",
+                "2",
+                "--warmup",
+                "300",
+                "--draws",
+                "300",
+                "--seed",
+                &k.to_string(),
+                "--quiet",
+                "--output-dir",
+                path_str(&sims.join(format!("fit_{k}"))),
+            ]);
+            let table = summary_rows(&stdout(&out));
+            let fitted = values
+                .into_iter()
+                .map(|(name, v)| {
+                    let row = *table
+                        .get(&name)
+                        .unwrap_or_else(|| panic!("{stem}: {name} is not in the summary"));
+                    (name, v, row)
+                })
+                .collect();
+            (format!("{stem}_sim_{k}"), fitted)
+        })
+        .collect()
+}
+
+#[test]
+fn simulated_data_sets_recover_their_parameters_at_the_nominal_rate() {
+    let dir = temp_dir("round-trips");
+    let count = if slow() { 18 } else { 6 };
+    let trips = round_trips(count);
+    let names: Vec<&str> = trips.iter().map(|t| t.model.as_str()).collect();
+    for expected in [
+        "models/rl_single.rlm",
+        "models/rl_pos_neg.rlm",
+        "models/choice_kernel.rlm",
+        "models/bandit4arm.rlm",
+        "models/prl_fictitious.rlm",
+        "models/rl_hier.rlm",
+    ] {
+        assert!(names.contains(&expected), "{expected} is not in {names:?}");
+    }
+    // Models that cannot run forward (scored with `target +=` only) are
+    // left out, with the reason `rlc simulate` gives.
+    let mut runnable = Vec::new();
+    for trip in trips {
+        let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
+            .args(["simulate", &trip.model, "--data", &trip.design, "--prior"])
+            .args(["--seed", "1", "--quiet", "--output"])
+            .arg(dir.join("probe.data"))
+            .current_dir(workspace())
+            .output()
+            .expect("rlc runs");
+        if out.status.success() {
+            runnable.push(trip);
+        } else {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("observes no data with `~`"),
+                "{}: {stderr}",
+                trip.model
+            );
+        }
+    }
+    // Two workers, one fit at a time each: both cores stay busy.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(trip) = runnable.get(i) else { break };
+                let fitted = simulate_and_fit(trip, &dir, 100 + i as u64);
+                results.lock().expect("no panic").extend(fitted);
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("no panic");
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut report = String::new();
+    let (mut inside, mut pairs) = (0, 0);
+    for (set, fitted) in &results {
+        for (name, truth, row) in fitted {
+            let covered = row.q5 <= *truth && *truth <= row.q95;
+            inside += usize::from(covered);
+            pairs += 1;
+            report.push_str(&format!(
+                "{set:24} {name:10} true {truth:9.3}  90% [{:9.3}, {:9.3}]  mean {:9.3}  sd {:8.3}  R-hat {:.3}{}\n",
+                row.q5,
+                row.q95,
+                row.mean,
+                row.sd,
+                row.rhat,
+                if covered { "" } else { "  outside" }
+            ));
+        }
+    }
+    let p = binomial_test(inside, pairs, 0.9);
+    eprintln!(
+        "{report}{inside} of {pairs} true values inside their 90% intervals ({:.1}%); binomial test p = {p:.4}",
+        100.0 * inside as f64 / pairs as f64
+    );
+    assert!(pairs >= 120, "only {pairs} (data set, parameter) pairs");
+    assert!(
+        p > 0.001,
+        "{inside} of {pairs} true values inside their 90% intervals: p = {p:.2e} against 0.9"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A design without the observed column: every cell exists until the model
+/// skips it. rl_hier draws a choice only where the outcome is present, so the
+/// missed trials (no outcome) stay missing rather than taking the loader's
+/// placeholder choice.
+#[test]
+fn simulate_leaves_the_trials_the_model_skips_missing() {
+    let dir = temp_dir("skipped");
+    let rows = csv_rows(&workspace().join("models/data/rl_hier_sim.csv"));
+    let mut design = String::from("subjID,trial,outcome\n");
+    for row in &rows {
+        design.push_str(&format!(
+            "{},{},{}\n",
+            row["subjID"], row["trial"], row["outcome"]
+        ));
+    }
+    let design_path = dir.join("design.csv");
+    std::fs::write(&design_path, design).expect("write");
+    let data = dir.join("sim.csv");
+    rlc(&[
+        "simulate",
+        "models/rl_hier.rlm",
+        "--data",
+        path_str(&design_path),
+        "--prior",
+        "--seed",
+        "3",
+        "--quiet",
+        "--output",
+        path_str(&data),
+    ]);
+    let simulated = csv_rows(&data);
+    assert_eq!(simulated.len(), rows.len());
+    let mut skipped = 0;
+    for (row, design_row) in simulated.iter().zip(&rows) {
+        assert_eq!(row["outcome"], design_row["outcome"]);
+        if is_missing(&row["outcome"]) {
+            skipped += 1;
+            assert!(
+                is_missing(&row["choice"]),
+                "a choice {} on a missed trial",
+                row["choice"]
+            );
+        } else {
+            assert!(["1", "2"].contains(&row["choice"].as_str()), "{row:?}");
+        }
+    }
+    assert!(skipped > 0, "the design has no missed trials");
+    let _ = std::fs::remove_dir_all(&dir);
+}

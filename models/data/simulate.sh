@@ -1,0 +1,31 @@
+#!/bin/sh
+# Regenerates the simulated data sets of models/data with `rlc simulate`, from
+# the bundled models at fixed parameter values and seeds (see README.md).
+# Run it from the repository root:
+#
+#     sh models/data/simulate.sh
+#
+# Each data set is simulated on its own file as the design: the columns the
+# model observes with `~` (the choices) are drawn again, the others (rewards,
+# outcomes, covariates, the trial structure and which responses were missed)
+# are kept, so running the script twice gives the same files.
+set -eu
+rlc=${RLC:-target/release/rlc}
+if [ ! -x "$rlc" ]; then
+    cargo build --release -p rlc
+fi
+
+simulate() {
+    model=$1 data=$2 seed=$3 at=$4
+    "$rlc" simulate "models/$model.rlm" --data "models/data/$data" \
+        --at "$at" --seed "$seed" --output "models/data/$data"
+}
+
+simulate rl_pos_neg rl_pos_neg.csv 1 'alpha_pos=0.4,alpha_neg=0.15,beta=5'
+simulate bandit4arm bandit4arm.csv 2 'Arew=0.3,Apun=0.2,R=5,P=3'
+simulate prl_fictitious prl_fictitious.csv 3 'eta=0.35,beta=3'
+simulate choice_kernel choice_kernel.csv 4 'alpha=0.3,beta=3,alpha_c=0.25,beta_c=1.5'
+simulate logistic_regression logistic_regression.json 5 'alpha=-0.5,w=[1,-0.7,0.3]'
+simulate rl_single tutorial.csv 6 'alpha=0.5,beta=5'
+simulate rl_single rl_single_sim.csv 7 'alpha=0.35,beta=4'
+simulate rl_hier rl_hier_sim.csv 8 'mu_pr=[-0.3,-0.5],sigma=[0.2,0.2],A_pr=[-1.2,0.9,-0.4,1.5,0.2,-0.7,0.6,-1.6],tau_pr=[0.8,-1.1,1.3,-0.2,-1.7,0.4,1.0,-0.5]'
