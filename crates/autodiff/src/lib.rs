@@ -751,9 +751,15 @@ impl Ad {
                             self.accumulate(scope, op.args[0], d);
                         }
                         if active(1, scope) {
-                            // y · log a
+                            // y · log a, which is 0 where y is (a zero base with
+                            // a positive exponent: 0 · log 0 has the limit 0, as
+                            // the utility of a zero outcome has no slope in its
+                            // exponent).
                             let l = self.unary(UnaryOp::Log, a);
                             let d = self.mul(y, l);
+                            let zero = self.zeros(y);
+                            let y_is_zero = self.binary(BinaryOp::Eq, y, zero);
+                            let d = self.select(y_is_zero, zero, d);
                             let d = self.mul(yb, d);
                             self.accumulate(scope, op.args[1], d);
                         }
@@ -820,9 +826,43 @@ impl Ad {
                 let d = match reduce {
                     ReduceOp::Sum => ybb,
                     ReduceOp::Prod => {
-                        let yy = self.reshape(y, kept);
-                        let yy = self.broadcast_to(yy, &shape);
-                        let q = self.binary(BinaryOp::Div, yy, xv);
+                        // The product of the other factors, without dividing by
+                        // a zero: with no zero factor it is y / x_i; with one,
+                        // the product of the non-zero factors at the zero and 0
+                        // elsewhere; with two or more, 0 everywhere.
+                        let xty = self.ty(xv);
+                        let zero = self.constant(0.0, &xty);
+                        let one = self.constant(1.0, &xty);
+                        let is_zero = self.binary(BinaryOp::Eq, xv, zero);
+                        let nonzero = self.select(is_zero, one, xv);
+                        let zero_flags = self.select(is_zero, one, zero);
+                        let reduced = self.ty(y);
+                        let product = self.emit1(
+                            OpKind::Reduce {
+                                op: ReduceOp::Prod,
+                                axis: *axis,
+                            },
+                            vec![nonzero],
+                            reduced.clone(),
+                        );
+                        let zeros = self.emit1(
+                            OpKind::Reduce {
+                                op: ReduceOp::Sum,
+                                axis: *axis,
+                            },
+                            vec![zero_flags],
+                            reduced,
+                        );
+                        let product = self.reshape(product, kept.clone());
+                        let product = self.broadcast_to(product, &shape);
+                        let zeros = self.reshape(zeros, kept);
+                        let zeros = self.broadcast_to(zeros, &shape);
+                        let others = self.binary(BinaryOp::Div, product, nonzero);
+                        let none = self.binary(BinaryOp::Eq, zeros, zero);
+                        let only_this = self.binary(BinaryOp::Eq, zeros, one);
+                        let only_this = self.binary(BinaryOp::And, only_this, is_zero);
+                        let at_zero = self.select(only_this, product, zero);
+                        let q = self.select(none, others, at_zero);
                         self.mul(ybb, q)
                     }
                     ReduceOp::Max | ReduceOp::Min => {

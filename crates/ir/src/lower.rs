@@ -1548,16 +1548,37 @@ impl<'m> Lowering<'m> {
             return Err(unsupported(dist.span, "not a call"));
         };
         let mut a = Vec::new();
-        for id in &call.args {
+        let mut logits = call.arg_names.contains(&"logits") || call.arg_names.contains(&"log_rate");
+        for (k, id) in call.args.iter().enumerate() {
             let arg = args
                 .iter()
                 .map(|x| &x.value)
                 .find(|v| v.id == *id)
                 .ok_or_else(|| unsupported(dist.span, "argument"))?;
+            // `p = logistic(x)` is scored as `logits = x`: the probability
+            // rounds to 0 or 1 once |x| passes about 37, the logit does not.
+            if matches!(d, D::Bernoulli | D::Binomial) && call.arg_names.get(k) == Some(&"p") {
+                if let Some(inner) = self.logistic_argument(arg) {
+                    a.push(self.expr(inner)?);
+                    logits = true;
+                    continue;
+                }
+            }
             a.push(self.expr(arg)?);
         }
-        let logits = call.arg_names.contains(&"logits") || call.arg_names.contains(&"log_rate");
         Ok((d, logits, a))
+    }
+
+    /// `x` when `e` is `logistic(x)`.
+    fn logistic_argument(&self, e: &'m Expr) -> Option<&'m Expr> {
+        let call = self.model.calls.get(&e.id)?;
+        if call.callee != Callee::Function(F::Logistic) {
+            return None;
+        }
+        let ExprKind::Call { args, .. } = &e.kind else {
+            return None;
+        };
+        args.first().map(|a| &a.value)
     }
 
     /// The elementwise log density of `y` (already lowered) under `dist`,
@@ -1696,11 +1717,11 @@ impl<'m> Lowering<'m> {
                 let one = self.real(1.0);
                 let am1 = self.sub(al, one);
                 let bm1 = self.sub(be, one);
-                let ly = self.unary(UnaryOp::Log, yr);
-                let ny = self.unary(UnaryOp::Neg, yr);
-                let l1y = self.unary(UnaryOp::Log1p, ny);
-                let t1 = self.mul(am1, ly);
-                let t2 = self.mul(bm1, l1y);
+                // 0 · log 0 = 0: Beta(1, 1) at a value that rounds to 0 or 1.
+                let zero = self.real(0.0);
+                let zero = self.broadcast_to(zero, &shape);
+                let t1 = self.times_log(am1, yr, false, zero);
+                let t2 = self.times_log(bm1, yr, true, zero);
                 let t = self.sub(gs, ga);
                 let t = self.sub(t, gb);
                 let t = self.add(t, t1);
@@ -1721,13 +1742,13 @@ impl<'m> Lowering<'m> {
                     let sp = self.unary(UnaryOp::Log1pExp, a[0]);
                     self.sub(yl, sp)
                 } else {
-                    // y log p + (1 - y) log1p(-p)
-                    let lp = self.unary(UnaryOp::Log, a[0]);
-                    let np = self.unary(UnaryOp::Neg, a[0]);
-                    let l1p = self.unary(UnaryOp::Log1p, np);
-                    let t1 = self.mul(yr, lp);
+                    // y log p + (1 - y) log1p(-p), with 0 · log 0 = 0: a certain
+                    // outcome (p of exactly 0 or 1) scores 0, as in Stan.
+                    let zero = self.real(0.0);
+                    let zero = self.broadcast_to(zero, &shape);
+                    let t1 = self.times_log(yr, a[0], false, zero);
                     let omy = self.sub(one, yr);
-                    let t2 = self.mul(omy, l1p);
+                    let t2 = self.times_log(omy, a[0], true, zero);
                     self.add(t1, t2)
                 }
             }
@@ -1751,11 +1772,10 @@ impl<'m> Lowering<'m> {
                     let nsp = self.mul(n, sp);
                     self.sub(yl, nsp)
                 } else {
-                    let lp = self.unary(UnaryOp::Log, a[1]);
-                    let np = self.unary(UnaryOp::Neg, a[1]);
-                    let l1p = self.unary(UnaryOp::Log1p, np);
-                    let t1 = self.mul(yr, lp);
-                    let t2 = self.mul(nmy, l1p);
+                    let zero = self.real(0.0);
+                    let zero = self.broadcast_to(zero, &shape);
+                    let t1 = self.times_log(yr, a[1], false, zero);
+                    let t2 = self.times_log(nmy, a[1], true, zero);
                     self.add(t1, t2)
                 };
                 self.add(choose, body)
@@ -1832,6 +1852,43 @@ impl<'m> Lowering<'m> {
                 )
             }
         })
+    }
+
+    /// `k · log p` (or `k · log1p(-p)` with `complement`), 0 where `k` is 0
+    /// whatever `p` is — and with a gradient that is 0 there too: the log
+    /// takes a safe argument in the cells that are not chosen, so that no
+    /// `0 · inf` reaches the adjoint.
+    fn times_log(&mut self, k: ValueId, p: ValueId, complement: bool, zero: ValueId) -> ValueId {
+        let k_is_zero = self.binary(BinaryOp::Eq, k, zero);
+        let safe = if complement {
+            zero
+        } else {
+            self.broadcast_one(zero)
+        };
+        let p_safe = self.emit1(
+            OpKind::Select,
+            &[k_is_zero, safe, p],
+            TensorType::real(self.ty(p).shape),
+        );
+        let l = if complement {
+            let np = self.unary(UnaryOp::Neg, p_safe);
+            self.unary(UnaryOp::Log1p, np)
+        } else {
+            self.unary(UnaryOp::Log, p_safe)
+        };
+        let t = self.mul(k, l);
+        self.emit1(
+            OpKind::Select,
+            &[k_is_zero, zero, t],
+            TensorType::real(self.ty(t).shape),
+        )
+    }
+
+    /// Ones of the shape of `like`.
+    fn broadcast_one(&mut self, like: ValueId) -> ValueId {
+        let one = self.real(1.0);
+        let shape = self.ty(like).shape;
+        self.broadcast_to(one, &shape)
     }
 
     fn standardized(&mut self, y: ValueId, mu: ValueId, sigma: ValueId) -> ValueId {
