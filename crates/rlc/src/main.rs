@@ -9,6 +9,7 @@ mod exit;
 mod logp;
 mod output;
 mod run;
+mod zarr;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use exit::{ExitCode, Failure};
@@ -136,9 +137,14 @@ struct RunArgs {
     /// Random seed (default: from the clock; printed so a run can be repeated).
     #[arg(long)]
     seed: Option<u64>,
-    /// Where the CSV files (one per chain) are written.
+    /// Where the CSV files (one per chain) or the Zarr store are written.
     #[arg(long, default_value = "output")]
     output_dir: PathBuf,
+    /// `csv`: one CmdStan CSV per chain, streamed as the draws are made;
+    /// `zarr`: one Zarr store, `<model>.zarr`, holding the run as an ArviZ
+    /// DataTree (posterior, sample_stats, observed_data), written at the end.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
+    output_format: OutputFormat,
     /// Maximum NUTS tree depth.
     #[arg(long, default_value_t = 10)]
     max_depth: u32,
@@ -185,6 +191,15 @@ impl From<Backend> for rlc_driver::Backend {
             Backend::Interp => rlc_driver::Backend::Interp,
         }
     }
+}
+
+/// The format of `rlc run`'s output.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// One CmdStan CSV per chain.
+    Csv,
+    /// One Zarr store with the run as an ArviZ DataTree.
+    Zarr,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -317,9 +332,13 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         quiet: args.quiet,
         data_file: args.data.display().to_string(),
         model_name,
+        format: match args.output_format {
+            OutputFormat::Csv => run::OutputFormat::Csv,
+            OutputFormat::Zarr => run::OutputFormat::Zarr,
+        },
     };
     let density = bind(&compiled, &loaded, args.backend)?;
-    run::run(&density, &options)
+    run::run(&compiled, &loaded, &density, &options)
 }
 
 /// Reads a model file, with a readable error for a missing or non-UTF-8 file.
