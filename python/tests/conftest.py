@@ -59,7 +59,8 @@ def read_cmdstan(folder: Path, model: str) -> list[pd.DataFrame]:
     """The CSV files `rlc run` wrote for `model`, one DataFrame per chain,
     every number parsed exactly (the files hold shortest round-trip text)."""
     files = sorted(glob.glob(str(folder / f"{model}_*.csv")), key=lambda f: int(f.rsplit("_", 1)[1][:-4]))
-    return [pd.read_csv(f, comment="#", float_precision="round_trip") for f in files]
+    # Python's float() rounds correctly, whatever pandas' own parser does.
+    return [pd.read_csv(f, comment="#", dtype=str).apply(lambda column: column.map(float)) for f in files]
 
 
 def column_name(variable: str, index: tuple) -> str:
