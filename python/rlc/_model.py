@@ -14,7 +14,7 @@ import xarray as xr
 
 from . import _rlc
 from ._data import data_bytes
-from ._errors import ConvergenceWarning, Diagnostic
+from ._errors import ConvergenceWarning, Diagnostic, UsageError
 from ._progress import Progress
 from ._tree import build_tree
 
@@ -124,13 +124,11 @@ class Model:
         raises ``KeyboardInterrupt``. Stan's warnings (divergences, tree depth,
         E-BFMI, R-hat, ESS) are issued as :class:`rlc.ConvergenceWarning`.
         """
-        compiled = self._compile()
-        loaded = self._load(data)
         if seed is None:
             seed = time.time_ns() % 1_000_000_000
-        for name, value in [("chains", chains), ("draws", draws), ("warmup", warmup), ("max_depth", max_depth)]:
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise TypeError(f"{name} must be a non-negative integer, not {value!r}")
+        _check_settings(chains=chains, draws=draws, warmup=warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta)
+        compiled = self._compile()
+        loaded = self._load(data)
         run = _rlc.start(
             compiled,
             loaded,
@@ -212,6 +210,22 @@ class Model:
         compiled = self._compile()
         loaded = self._load(data)
         return _rlc.coordinates(compiled, loaded)
+
+
+def _check_settings(**settings) -> None:
+    """Rejects settings no run can have, in the words of the Python API (the
+    driver would name the CLI's flags)."""
+    for name, value in settings.items():
+        if name == "adapt_delta":
+            if not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < 1:
+                raise UsageError(f"adapt_delta must be strictly between 0 and 1, not {value!r}")
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer, not {value!r}")
+        if value < 0:
+            raise UsageError(f"{name} must not be negative, not {value}")
+    if settings["chains"] < 1:
+        raise UsageError("chains must be at least 1")
 
 
 def _wait(run, bar: Progress) -> None:

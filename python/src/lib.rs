@@ -35,6 +35,8 @@ enum Source {
 /// `rlc.Error`. The classes live in `rlc/_errors.py`; their constructors take
 /// the message and the structured items built here.
 fn to_py_err(py: Python<'_>, error: Error, source: Source) -> PyErr {
+    // Failing to build the exception (the package's Python half cannot be
+    // imported) is itself the error to report.
     match build_py_err(py, error, source) {
         Ok(err) => err,
         Err(err) => err,
@@ -233,14 +235,6 @@ fn compile(py: Python<'_>, source: &str, name: &str) -> PyResult<CompiledModel> 
 struct LoadedData {
     data: Arc<Data>,
     source: Source,
-}
-
-#[pymethods]
-impl LoadedData {
-    /// The loader's notes (ignored columns, …).
-    fn notes(&self) -> Vec<String> {
-        self.data.loaded.notes.clone()
-    }
 }
 
 /// Loads a data file's bytes for `model` through the CLI's loader. `name`

@@ -103,6 +103,12 @@ def test_bad_point_is_a_usage_error():
         model.grad([0.0, 0.0, 0.0], data=data)
     with pytest.raises(rlc.UsageError, match="chains must be at least 1"):
         model.sample(data=data, chains=0, progress=False)
+    with pytest.raises(rlc.UsageError, match="adapt_delta must be strictly between 0 and 1"):
+        model.sample(data=data, adapt_delta=1.0, progress=False)
+    with pytest.raises(rlc.UsageError, match="seed must not be negative"):
+        model.sample(data=data, seed=-1, progress=False)
+    with pytest.raises(TypeError, match="draws must be an integer"):
+        model.sample(data=data, draws=10.5, progress=False)
 
 
 def test_sampling_error_when_no_chain_can_start():
