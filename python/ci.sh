@@ -14,7 +14,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 python="${PYTHON:-python3}"
 
 start=$(date +%s)
-# The CLI the tests compare against (a no-op when .ci/run built it).
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --manifest-path python/Cargo.toml -- --check
+fi
+# The CLI the tests compare against: a no-op when .ci/run has run this same
+# command (python/Cargo.toml enables the features of this build's graph on
+# the shared dependencies, so that the package's build reuses it).
 cargo build --release --locked -p rlc
 export RLC_BIN="$CARGO_TARGET_DIR/release/rlc"
 

@@ -21,7 +21,10 @@ import pandas as pd
 
 
 def data_bytes(data: Any) -> tuple[str, bytes, bool]:
-    """The display name, the bytes, and whether they come from a DataFrame."""
+    """The display name, the bytes, and whether they come from a DataFrame.
+    ``None`` is no data at all, for a model that declares none."""
+    if data is None:
+        return "dict", b"{}", False
     if isinstance(data, pd.DataFrame):
         return "DataFrame", frame_csv(data), True
     if isinstance(data, Mapping):

@@ -80,7 +80,7 @@ class Model:
 
     def sample(
         self,
-        data: Any,
+        data: Any = None,
         chains: int = 4,
         draws: int = 1000,
         warmup: int = 1000,
@@ -89,6 +89,8 @@ class Model:
         adapt_delta: float = 0.8,
         progress: bool = True,
         backend: str = "jit",
+        # A test hook: stop once this many draws (all chains) are made, as
+        # Ctrl-C would, without depending on timing.
         _stop_after: Optional[int] = None,
     ) -> xr.DataTree:
         """Samples the posterior with NUTS (Stan's algorithm and warmup) and
@@ -97,9 +99,10 @@ class Model:
         ``data`` is a pandas DataFrame in long format (one row per trial,
         grouped as the model's ``size N by COL`` says), a dict of arrays,
         lists and scalars (Stan JSON's layout; NaN or None for a missing cell),
-        or the path of a CSV, TSV or JSON data file. It is loaded and checked
-        exactly as ``rlc run`` loads a file; errors raise
-        :class:`rlc.DataError`.
+        or the path of a CSV, TSV or JSON data file (``None``: no data, for a
+        model that declares none). It is loaded and checked exactly as
+        ``rlc run`` loads a file; errors raise :class:`rlc.DataError`.
+        Columns and keys that no declaration reads are ignored.
 
         The settings are ``rlc run``'s flags, with CmdStan's defaults: the
         number of ``chains`` (run in parallel), ``warmup`` iterations and

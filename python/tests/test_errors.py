@@ -36,7 +36,7 @@ def test_compile_error_is_the_clis_report(run_cli, monkeypatch):
     assert any(label.text == "logsumexp(logits, axis=1)" for label in diagnostic.labels)
     # Sampling the same model raises the same error.
     with pytest.raises(rlc.CompileError):
-        model.sample(data={}, progress=False)
+        model.sample(progress=False)
 
 
 def test_check_returns_warnings_of_a_clean_model():
@@ -114,7 +114,7 @@ def test_bad_point_is_a_usage_error():
 def test_sampling_error_when_no_chain_can_start():
     model = rlc.Model("param x ~ Normal(0, 1)\ntarget += log(x - x - 1)\n", name="nan.rlm")
     with pytest.raises(rlc.SamplingError) as caught:
-        model.sample(data={}, chains=2, warmup=10, draws=10, seed=1, progress=False)
+        model.sample(chains=2, warmup=10, draws=10, seed=1, progress=False)
     assert str(caught.value).splitlines()[-1] == "error: no chain produced draws"
     assert isinstance(caught.value, rlc.Error)
 
