@@ -68,3 +68,24 @@ def test_sigint_stops_the_chains_and_returns_the_draws():
     draws = tree["posterior"].sizes["draw"]
     assert 0 < draws < 1_000_000
     assert any(issubclass(w.category, UserWarning) and "interrupted" in str(w.message) for w in caught)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to one's own process is POSIX")
+def test_sigint_during_warmup_raises_keyboard_interrupt():
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    frame = pd.read_csv(DATA / "rl_single.csv")
+
+    def interrupt_in_warmup():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            run = model._run
+            if run is not None and sum(run.progress()[0]) >= 10:
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=interrupt_in_warmup, daemon=True)
+    thread.start()
+    with pytest.raises(KeyboardInterrupt, match="no draws were made"):
+        model.sample(data=frame, chains=2, warmup=10_000_000, draws=10, seed=2, progress=False)
+    thread.join()
