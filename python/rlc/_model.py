@@ -89,6 +89,8 @@ class Model:
         adapt_delta: float = 0.8,
         progress: bool = True,
         backend: str = "jit",
+        log_likelihood: Union[bool, str] = False,
+        predict: Optional[str] = None,
         # A test hook: stop once this many draws (all chains) are made, as
         # Ctrl-C would, without depending on timing.
         _stop_after: Optional[int] = None,
@@ -112,10 +114,21 @@ class Model:
         in the attributes. ``backend="interp"`` runs the reference
         interpreter instead of native code. ``progress=False`` draws no bar.
 
-        The tree has three groups: ``posterior`` (each parameter and ``out``
+        ``log_likelihood=True`` (or ``"observation"``) also computes each
+        observation's log-likelihood per draw, the ``log_likelihood`` group
+        that ``az.loo`` reads (``log_lik``, one column per scored cell);
+        ``"subject"`` sums them per subject, for leave-one-subject-out
+        (``rlc run --log-lik``). ``predict="one-step"`` draws each observed
+        variable given the observed history, ``"full"`` whole simulated
+        sessions, into the ``posterior_predictive`` group under the observed
+        variables' names and axes (``rlc run --predict``). Neither changes the
+        posterior draws.
+
+        The tree's groups are ``posterior`` (each parameter and ``out``
         value with dims ``("chain", "draw", *axes)``, the axes named after the
         model's sizes, the subject ids of ``size N by subjID`` as ``N``'s
-        coordinates), ``sample_stats`` (ArviZ's names: ``lp``,
+        coordinates), ``posterior_predictive`` and ``log_likelihood`` (when
+        asked for), ``sample_stats`` (ArviZ's names: ``lp``,
         ``acceptance_rate``, ``step_size``, ``tree_depth``, ``n_steps``,
         ``diverging``, ``energy``) and ``observed_data`` (the data as loaded,
         missing cells NaN). Settings, seed, timing and adaptation are in the
@@ -142,6 +155,8 @@ class Model:
             int(max_depth),
             float(adapt_delta),
             backend,
+            _log_lik_unit(log_likelihood),
+            predict,
             None if _stop_after is None else int(_stop_after),
         )
         self._run = run
@@ -213,6 +228,14 @@ class Model:
         compiled = self._compile()
         loaded = self._load(data)
         return _rlc.coordinates(compiled, loaded)
+
+
+def _log_lik_unit(log_likelihood: Union[bool, str]) -> Optional[str]:
+    if log_likelihood is True:
+        return "observation"
+    if log_likelihood is False or log_likelihood is None:
+        return None
+    return log_likelihood
 
 
 def _check_settings(**settings) -> None:

@@ -460,7 +460,7 @@ impl Run {
 /// Binds the model to the data and starts sampling on a new thread;
 /// returns at once. Errors in the settings or in binding raise here.
 #[pyfunction]
-#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", stop_after=None))]
+#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None))]
 #[allow(clippy::too_many_arguments)]
 fn start(
     py: Python<'_>,
@@ -473,8 +473,34 @@ fn start(
     max_depth: u32,
     adapt_delta: f64,
     backend_name: &str,
+    log_lik: Option<&str>,
+    predict: Option<&str>,
     stop_after: Option<u64>,
 ) -> PyResult<Run> {
+    use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
+    let value_error = |what: &str, value: &str, allowed: &str| {
+        pyo3::exceptions::PyValueError::new_err(format!("{what} must be {allowed}, not {value:?}"))
+    };
+    let extras = DrawExtras {
+        log_lik: match log_lik {
+            None => None,
+            Some("observation") => Some(LogLikUnit::Observation),
+            Some("subject") => Some(LogLikUnit::Subject),
+            Some(other) => {
+                return Err(value_error(
+                    "log_likelihood",
+                    other,
+                    "\"observation\" or \"subject\"",
+                ))
+            }
+        },
+        predict: match predict {
+            None => None,
+            Some("one-step") => Some(PredictKind::OneStep),
+            Some("full") => Some(PredictKind::Full),
+            Some(other) => return Err(value_error("predict", other, "\"one-step\" or \"full\"")),
+        },
+    };
     let settings = SampleSettings {
         chains,
         warmup,
@@ -488,6 +514,8 @@ fn start(
         .validate()
         .map_err(|e| to_py_err(py, e, data.source))?;
     let density = bind(py, model, data, backend(backend_name)?)?;
+    let outputs = DrawOutputs::new(&model.compiled, &data.data, extras)
+        .map_err(|e| to_py_err(py, e, data.source))?;
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(Progress {
         iterations: (0..chains).map(|_| AtomicU64::new(0)).collect(),
@@ -502,7 +530,9 @@ fn start(
         let stop = stop.clone();
         std::thread::Builder::new()
             .name("rlc-sampler".into())
-            .spawn(move || sample::sample(&density, &settings, progress.as_ref(), &stop))
+            .spawn(move || {
+                sample::sample_with(&density, &outputs, &settings, progress.as_ref(), &stop)
+            })
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start the sampler thread: {e}")))?
     };
     Ok(Run {

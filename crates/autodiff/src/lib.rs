@@ -545,6 +545,11 @@ impl Ad {
         let y = fwd.results[0];
         let active = |i: usize, scope: &Scope| scope.active.contains(&op.args[i]);
         match &op.kind {
+            OpKind::Random { .. } => {
+                return Err(AdError {
+                    message: "a random draw has no derivative (a log density never draws)".into(),
+                })
+            }
             OpKind::Const(_)
             | OpKind::SizeOf(_)
             | OpKind::Iota

@@ -202,8 +202,42 @@ impl Support {
     }
 }
 
+/// The values an argument of a distribution may take, as in Stan's functions
+/// reference. Where an argument's value is known when compiling, the checker
+/// compares it with this (`Checker::check_argument_ranges`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgRange {
+    /// Any finite number (a location, a logit).
+    Finite,
+    /// Finite and `> 0` (a scale, a shape, a rate).
+    Positive,
+    /// Finite and `>= 0` (a count, a Poisson rate).
+    NonNegative,
+    /// In `[0, 1]`.
+    Probability,
+    /// Probabilities in `[0, 1]` that sum to 1 along the last axis.
+    Simplex,
+    /// Finite and greater than the named argument (`upper > lower`).
+    Above(&'static str),
+}
+
+impl ArgRange {
+    /// The requirement in words, after the argument's name: "`sigma` must be …".
+    pub fn describe(self) -> String {
+        match self {
+            ArgRange::Finite => "finite".to_string(),
+            ArgRange::Positive => "> 0".to_string(),
+            ArgRange::NonNegative => ">= 0".to_string(),
+            ArgRange::Probability => "in [0, 1]".to_string(),
+            ArgRange::Simplex => "in [0, 1], summing to 1 along the last axis".to_string(),
+            ArgRange::Above(other) => format!("> `{other}`"),
+        }
+    }
+}
+
 /// A distribution's signature: one or more parameterizations (argument name
-/// lists, selected by keyword), and its support.
+/// lists, selected by keyword), the allowed values of each argument, and
+/// its support.
 #[derive(Debug, Clone, Copy)]
 pub struct DistributionSig {
     pub distribution: Distribution,
@@ -211,13 +245,26 @@ pub struct DistributionSig {
     pub parameterizations: &'static [&'static [&'static str]],
     /// For each argument name, whether it must be an integer.
     pub int_params: &'static [&'static str],
+    /// The allowed values of each argument name (of every parameterization).
+    pub ranges: &'static [(&'static str, ArgRange)],
     pub support: Support,
+}
+
+impl DistributionSig {
+    /// The allowed values of the argument `name`.
+    pub fn range(&self, name: &str) -> Option<ArgRange> {
+        self.ranges
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, r)| *r)
+    }
 }
 
 const fn d(
     distribution: Distribution,
     name: &'static str,
     parameterizations: &'static [&'static [&'static str]],
+    ranges: &'static [(&'static str, ArgRange)],
     support: Support,
 ) -> DistributionSig {
     DistributionSig {
@@ -225,42 +272,110 @@ const fn d(
         name,
         parameterizations,
         int_params: &[],
+        ranges,
         support,
     }
 }
 
+use ArgRange::{Above, Finite, NonNegative, Positive, Probability, Simplex};
 use Distribution as D;
 use Support as S;
 
+const LOCATION_SCALE: &[(&str, ArgRange)] = &[("mu", Finite), ("sigma", Positive)];
+const SHAPES: &[(&str, ArgRange)] = &[("alpha", Positive), ("beta", Positive)];
+
 pub static DISTRIBUTIONS: &[DistributionSig] = &[
-    d(D::Normal, "Normal", &[&["mu", "sigma"]], S::Real),
-    d(D::HalfNormal, "HalfNormal", &[&["sigma"]], S::Positive),
-    d(D::StudentT, "StudentT", &[&["nu", "mu", "sigma"]], S::Real),
-    d(D::Cauchy, "Cauchy", &[&["mu", "sigma"]], S::Real),
-    d(D::HalfCauchy, "HalfCauchy", &[&["sigma"]], S::Positive),
-    d(D::LogNormal, "LogNormal", &[&["mu", "sigma"]], S::Positive),
-    d(D::Exponential, "Exponential", &[&["rate"]], S::Positive),
-    d(D::Gamma, "Gamma", &[&["alpha", "beta"]], S::Positive),
+    d(
+        D::Normal,
+        "Normal",
+        &[&["mu", "sigma"]],
+        LOCATION_SCALE,
+        S::Real,
+    ),
+    d(
+        D::HalfNormal,
+        "HalfNormal",
+        &[&["sigma"]],
+        &[("sigma", Positive)],
+        S::Positive,
+    ),
+    d(
+        D::StudentT,
+        "StudentT",
+        &[&["nu", "mu", "sigma"]],
+        &[("nu", Positive), ("mu", Finite), ("sigma", Positive)],
+        S::Real,
+    ),
+    d(
+        D::Cauchy,
+        "Cauchy",
+        &[&["mu", "sigma"]],
+        LOCATION_SCALE,
+        S::Real,
+    ),
+    d(
+        D::HalfCauchy,
+        "HalfCauchy",
+        &[&["sigma"]],
+        &[("sigma", Positive)],
+        S::Positive,
+    ),
+    d(
+        D::LogNormal,
+        "LogNormal",
+        &[&["mu", "sigma"]],
+        LOCATION_SCALE,
+        S::Positive,
+    ),
+    d(
+        D::Exponential,
+        "Exponential",
+        &[&["rate"]],
+        &[("rate", Positive)],
+        S::Positive,
+    ),
+    d(
+        D::Gamma,
+        "Gamma",
+        &[&["alpha", "beta"]],
+        SHAPES,
+        S::Positive,
+    ),
     d(
         D::InverseGamma,
         "InverseGamma",
         &[&["alpha", "beta"]],
+        SHAPES,
         S::Positive,
     ),
-    d(D::Beta, "Beta", &[&["alpha", "beta"]], S::UnitInterval),
+    d(
+        D::Beta,
+        "Beta",
+        &[&["alpha", "beta"]],
+        SHAPES,
+        S::UnitInterval,
+    ),
     d(
         D::Uniform,
         "Uniform",
         &[&["lower", "upper"]],
+        &[("lower", Finite), ("upper", Above("lower"))],
         S::BetweenArgs,
     ),
-    d(D::Bernoulli, "Bernoulli", &[&["p"], &["logits"]], S::Binary),
+    d(
+        D::Bernoulli,
+        "Bernoulli",
+        &[&["p"], &["logits"]],
+        &[("p", Probability), ("logits", Finite)],
+        S::Binary,
+    ),
     DistributionSig {
         int_params: &["n"],
         ..d(
             D::Binomial,
             "Binomial",
             &[&["n", "p"], &["n", "logits"]],
+            &[("n", NonNegative), ("p", Probability), ("logits", Finite)],
             S::UpToFirstArg,
         )
     },
@@ -268,12 +383,14 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         D::Poisson,
         "Poisson",
         &[&["rate"], &["log_rate"]],
+        &[("rate", NonNegative), ("log_rate", Finite)],
         S::Counts,
     ),
     d(
         D::Categorical,
         "Categorical",
         &[&["p"], &["logits"]],
+        &[("p", Simplex), ("logits", Finite)],
         S::Categories,
     ),
 ];
@@ -288,3 +405,216 @@ pub fn distribution(name: &str) -> Option<&'static DistributionSig> {
 
 /// The names that are special forms rather than table entries.
 pub const SPECIAL_FORMS: &[&str] = &["present", "set_subtensor", "inc_subtensor"];
+
+/// Names from Python, NumPy, PyTensor, PyMC and Stan that rlc spells
+/// otherwise, with how. An unknown name, function or distribution found here
+/// gets this as its help rather than a "did you mean".
+static FOREIGN_NAMES: &[(&str, &str)] = &[
+    // Python
+    ("True", "write `true`"),
+    ("False", "write `false`"),
+    (
+        "None",
+        "rlc has no `None`: a value that may be missing is a type, `int?`, tested with \
+         `present(…)`",
+    ),
+    (
+        "range",
+        "Python's `range(n)` is `0..n` in a `for` or `scan` header, or `arange(n)` for an array \
+         of indices",
+    ),
+    (
+        "len",
+        "write the size the array is declared with (`T` for `data x: real[T]`)",
+    ),
+    (
+        "print",
+        "there is no printing: `out x = …` writes a value with every draw",
+    ),
+    (
+        "float",
+        "`int` converts to `real` by itself where a real is expected",
+    ),
+    // NumPy, PyTensor
+    (
+        "nan",
+        "rlc has no NaN: a value that may be missing is a type, `real?`, tested with `present(…)`",
+    ),
+    (
+        "NaN",
+        "rlc has no NaN: a value that may be missing is a type, `real?`, tested with `present(…)`",
+    ),
+    (
+        "pi",
+        "rlc has no named constants: write `3.141592653589793`",
+    ),
+    (
+        "maximum",
+        "the elementwise maximum of `a` and `b` is `where(a > b, a, b)`",
+    ),
+    (
+        "minimum",
+        "the elementwise minimum of `a` and `b` is `where(a < b, a, b)`",
+    ),
+    (
+        "fmax",
+        "the elementwise maximum of `a` and `b` is `where(a > b, a, b)`",
+    ),
+    (
+        "fmin",
+        "the elementwise minimum of `a` and `b` is `where(a < b, a, b)`",
+    ),
+    ("switch", "PyTensor's `switch(c, a, b)` is `where(c, a, b)`"),
+    ("power", "write `x ^ y` or `pow(x, y)`"),
+    ("square", "write `x ^ 2`"),
+    ("sigmoid", "the logistic sigmoid is `logistic(x)`"),
+    ("expit", "the logistic sigmoid is `logistic(x)`"),
+    ("invlogit", "the logistic sigmoid is `logistic(x)`"),
+    ("inv_logit", "Stan's `inv_logit` is `logistic(x)`"),
+    (
+        "log_sum_exp",
+        "write `logsumexp(x)` (with `axis=` and `keepdims=` as in NumPy)",
+    ),
+    ("logaddexp", "write `logsumexp(stack(a, b), axis=0)`"),
+    (
+        "zeros_like",
+        "write `zeros(T)` with the array's declared size",
+    ),
+    (
+        "ones_like",
+        "write `ones(T)` with the array's declared size",
+    ),
+    ("full", "write `fill(value, d1, …)`"),
+    ("rep_vector", "Stan's `rep_vector(x, n)` is `fill(x, n)`"),
+    ("rep_array", "Stan's `rep_array(x, n)` is `fill(x, n)`"),
+    (
+        "rep_matrix",
+        "Stan's `rep_matrix(x, m, n)` is `fill(x, m, n)`",
+    ),
+    ("to_vector", "arrays need no conversion: drop `to_vector`"),
+    ("num_elements", "write the sizes the array is declared with"),
+    ("rows", "write the size the array is declared with"),
+    ("cols", "write the size the array is declared with"),
+    (
+        "cumsum",
+        "a running sum is a `scan`: `scan (s = 0.0; v in x) { s + v }`",
+    ),
+    ("exp2", "write `2 ^ x`"),
+    ("inv", "write `1 / x`"),
+    // PyMC
+    ("Deterministic", "PyMC's `Deterministic` is `out name = …`"),
+    ("Potential", "PyMC's `Potential` is `target += …`"),
+    (
+        "Data",
+        "data are declared at the top level: `data x: real[T]`",
+    ),
+    (
+        "MutableData",
+        "data are declared at the top level: `data x: real[T]`",
+    ),
+    (
+        "ConstantData",
+        "data are declared at the top level: `data x: real[T]`",
+    ),
+    (
+        "sample",
+        "models are sampled from the command line: `rlc run model.rlm --data …`",
+    ),
+    // Stan's distributions whose rlc names differ by more than capitals
+    (
+        "student_t",
+        "Stan's `student_t` is `StudentT(nu, mu, sigma)`",
+    ),
+    ("lognormal", "Stan's `lognormal` is `LogNormal(mu, sigma)`"),
+    (
+        "inv_gamma",
+        "Stan's `inv_gamma` is `InverseGamma(alpha, beta)`",
+    ),
+    (
+        "bernoulli_logit",
+        "Stan's `bernoulli_logit(l)` is `Bernoulli(logits = l)`",
+    ),
+    (
+        "binomial_logit",
+        "Stan's `binomial_logit(n, l)` is `Binomial(n, logits = l)`",
+    ),
+    (
+        "poisson_log",
+        "Stan's `poisson_log(a)` is `Poisson(log_rate = a)`",
+    ),
+    (
+        "categorical_logit",
+        "Stan's `categorical_logit(l)` is `Categorical(logits = l)` (0-based outcomes)",
+    ),
+    ("half_normal", "write `HalfNormal(sigma)`"),
+    ("half_cauchy", "write `HalfCauchy(sigma)`"),
+    (
+        "HalfStudentT",
+        "rlc has no `HalfStudentT`; `StudentT` with bounds `in (0, inf)` on the parameter is one",
+    ),
+];
+
+/// How rlc spells `name`, a name from another language, when it does.
+pub fn foreign_name(name: &str) -> Option<String> {
+    if let Some((_, hint)) = FOREIGN_NAMES.iter().find(|(n, _)| *n == name) {
+        return Some(hint.to_string());
+    }
+    // Stan's density functions: `normal_lpdf(y | mu, sigma)` is `y ~ Normal(mu, sigma)`.
+    for suffix in ["_lpdf", "_lpmf", "_lupdf", "_lupmf", "_log"] {
+        if let Some(stem) = name.strip_suffix(suffix) {
+            let rlc = stan_distribution(stem)?;
+            return Some(format!(
+                "Stan's `{name}(y | …)` is written `y ~ {rlc}(…)`, or `target += …` with the \
+                 density written out"
+            ));
+        }
+    }
+    if name.ends_with("_rng") {
+        return Some(
+            "a log density draws no random numbers: rlc has no `_rng` functions; simulate data \
+             outside the model"
+                .to_string(),
+        );
+    }
+    // Stan's lower-case distribution names.
+    stan_distribution(name).map(|rlc| format!("distributions are capitalized: write `{rlc}(…)`"))
+}
+
+/// rlc's name for one of Stan's distributions, in Stan's spelling.
+fn stan_distribution(stan: &str) -> Option<&'static str> {
+    let alias = match stan {
+        "student_t" => Some("StudentT"),
+        "lognormal" => Some("LogNormal"),
+        "inv_gamma" => Some("InverseGamma"),
+        "bernoulli_logit" => Some("Bernoulli"),
+        "binomial_logit" => Some("Binomial"),
+        "poisson_log" => Some("Poisson"),
+        "categorical_logit" => Some("Categorical"),
+        _ => None,
+    };
+    alias.or_else(|| {
+        DISTRIBUTIONS
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(stan) && d.name != stan)
+            .map(|d| d.name)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_distribution_argument_has_an_allowed_range() {
+        for sig in DISTRIBUTIONS {
+            for name in sig.parameterizations.iter().flat_map(|p| p.iter()) {
+                assert!(sig.range(name).is_some(), "{}: `{name}`", sig.name);
+            }
+            for (name, range) in sig.ranges {
+                if let ArgRange::Above(other) = range {
+                    assert!(sig.range(other).is_some(), "{}: `{name}`", sig.name);
+                }
+            }
+        }
+    }
+}

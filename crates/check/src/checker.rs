@@ -4,13 +4,14 @@
 //! An expression whose check failed has no info (`None`), and nothing is
 //! reported about its uses, so one mistake gives one error.
 
-use crate::builtins::{self, DistributionSig, FunctionSig, ShapeRule, Support};
+use crate::builtins::{self, ArgRange, DistributionSig, FunctionSig, ShapeRule, Support};
+use crate::constant::Constant;
 use crate::dim::{broadcast, shape_to_string, Dim};
-use crate::error::{CheckError, Operand};
+use crate::error::{CheckError, MissingValueFix, Operand};
 use crate::model::*;
 use crate::types::{ElemType, ExprInfo, IntRange, ShapeOrigin, Type};
 use rlc_syntax::ast::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 pub(crate) struct Checker {
     infos: Vec<Option<ExprInfo>>,
@@ -29,7 +30,75 @@ pub(crate) struct Checker {
     narrowed: Vec<HashSet<SymbolId>>,
     /// Names whose definition failed to check: their uses report nothing more.
     poisoned: HashSet<SymbolId>,
+    /// `let` names bound to values known when compiling.
+    constants: HashMap<SymbolId, Constant>,
+    /// The parameters that some term of the log density depends on (a `~`
+    /// statement's sides, a `target +=`, another parameter's prior).
+    density_params: BTreeSet<SymbolId>,
+    /// The parameters of the enclosing `if` conditions: a term inside a
+    /// branch depends on them too.
+    conditions: Vec<BTreeSet<SymbolId>>,
+    /// Where each name is first used.
+    first_use: HashMap<SymbolId, Span>,
+    /// Whether the parser left an error node: the program is incomplete.
+    incomplete: bool,
+    /// Name expressions written where a size is expected (a dimension, a
+    /// range end, `zeros(…)`'s arguments): an unknown one is a missing `size`.
+    size_positions: HashSet<ExprId>,
+    /// Uses of names that are not declared, reported together at the end:
+    /// one error per name, however often it is used.
+    unknown_uses: Vec<UnknownUse>,
+    /// Optional values used without `present`, reported together at the
+    /// end: one error per variable and loop.
+    optional_uses: Vec<OptionalUse>,
+    /// The enclosing loops (`for` bodies and scan bodies), innermost last.
+    loops: Vec<LoopContext>,
+    /// How many loops have been entered, to give each its own id.
+    loop_count: u32,
     pub(crate) errors: Vec<CheckError>,
+}
+
+/// One use of a name that is not declared.
+struct UnknownUse {
+    name: String,
+    span: Span,
+    /// Written where a size is expected.
+    as_size: bool,
+    suggestion: Option<String>,
+}
+
+/// One use of a possibly-missing value where a present one is needed.
+struct OptionalUse {
+    span: Span,
+    /// The name, when the value is one.
+    name: Option<String>,
+    /// The variable the value is, or is an element of (`choice[t]`).
+    variable: Option<SymbolId>,
+    found: Type,
+    /// Where the variable is declared optional.
+    declared: Option<Span>,
+    /// The innermost enclosing loop (0 at the model level).
+    loop_id: u32,
+    /// The carry of the innermost enclosing loop, when it is a scan.
+    carry: Option<String>,
+    /// For an element of an optional array: its text (`choice[t]`) and a
+    /// name to bind it to.
+    element: Option<(String, String)>,
+}
+
+/// A `for` or scan body being checked.
+struct LoopContext {
+    id: u32,
+    /// The carry's name, for a scan.
+    carry: Option<String>,
+}
+
+/// How far checking had got, to undo a pass over a scan body that is
+/// checked again (with a widened carry).
+struct Mark {
+    errors: usize,
+    unknown_uses: usize,
+    optional_uses: usize,
 }
 
 /// Result of binding call arguments to a signature's parameter names.
@@ -80,6 +149,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    // Any one-letter name is one edit from any other: `T` (a size) and `q` (a
+    // carry) are not typos of each other.
+    if name.chars().count() < 2 {
+        return None;
+    }
     let limit = name.chars().count().div_ceil(3);
     candidates
         .filter(|c| *c != name)
@@ -144,11 +218,24 @@ impl Checker {
             scopes: vec![HashMap::new()],
             narrowed: Vec::new(),
             poisoned: HashSet::new(),
+            constants: HashMap::new(),
+            density_params: BTreeSet::new(),
+            conditions: Vec::new(),
+            first_use: HashMap::new(),
+            incomplete: false,
+            size_positions: HashSet::new(),
+            unknown_uses: Vec::new(),
+            optional_uses: Vec::new(),
+            loops: Vec::new(),
+            loop_count: 0,
             errors: Vec::new(),
         }
     }
 
     pub(crate) fn finish(mut self, program: Program) -> (Model, Vec<CheckError>) {
+        self.report_unknown_names();
+        self.report_optional_uses();
+        self.check_posterior_is_proper();
         self.requirements
             .dedup_by(|a, b| a.nonnegative == b.nonnegative && a.span == b.span);
         let model = Model {
@@ -170,6 +257,175 @@ impl Checker {
 
     fn error(&mut self, e: CheckError) {
         self.errors.push(e);
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            errors: self.errors.len(),
+            unknown_uses: self.unknown_uses.len(),
+            optional_uses: self.optional_uses.len(),
+        }
+    }
+
+    fn rollback(&mut self, mark: &Mark) {
+        self.errors.truncate(mark.errors);
+        self.unknown_uses.truncate(mark.unknown_uses);
+        self.optional_uses.truncate(mark.optional_uses);
+    }
+
+    /// Enters a `for` body (no carry) or a scan body.
+    fn enter_loop(&mut self, carry: Option<&Ident>) {
+        self.loop_count += 1;
+        self.loops.push(LoopContext {
+            id: self.loop_count,
+            carry: carry.map(|c| c.name.clone()),
+        });
+    }
+
+    fn leave_loop(&mut self) {
+        self.loops.pop();
+    }
+
+    /// Marks the names of a size expression (`T`, `T - 1`, `2*N`) as written
+    /// where a size is expected, before it is checked.
+    fn size_position(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Name(_) => {
+                self.size_positions.insert(e.id);
+            }
+            ExprKind::Unary {
+                op: UnaryOp::Neg,
+                operand,
+            } => self.size_position(operand),
+            ExprKind::Binary {
+                op: BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul,
+                lhs,
+                rhs,
+                ..
+            } => {
+                self.size_position(lhs);
+                self.size_position(rhs);
+            }
+            _ => {}
+        }
+    }
+
+    /// One error per unknown name, at its first use, with the other uses as
+    /// secondary labels. A name used as a size anywhere is a missing `size`
+    /// declaration.
+    fn report_unknown_names(&mut self) {
+        let mut names: Vec<&str> = Vec::new();
+        for u in &self.unknown_uses {
+            if !names.contains(&u.name.as_str()) {
+                names.push(&u.name);
+            }
+        }
+        let mut errors = Vec::new();
+        for name in names {
+            let uses: Vec<&UnknownUse> = self
+                .unknown_uses
+                .iter()
+                .filter(|u| u.name == name)
+                .collect();
+            let Some(first) = uses.iter().find(|u| u.as_size).or(uses.first()) else {
+                continue;
+            };
+            let mut other_uses: Vec<Span> = uses
+                .iter()
+                .map(|u| u.span)
+                .filter(|s| *s != first.span)
+                .collect();
+            other_uses.dedup();
+            // Declarations are read in order: one below its first use is too late.
+            let declared_later = self
+                .symbols
+                .iter()
+                .find(|s| s.top_level && s.name == name && s.span.start > first.span.start)
+                .map(|s| s.span);
+            errors.push(if first.as_size {
+                CheckError::UndeclaredSize {
+                    span: first.span,
+                    name: name.to_string(),
+                    other_uses,
+                    suggestion: first.suggestion.clone(),
+                    declared_later,
+                }
+            } else {
+                CheckError::UnknownName {
+                    span: first.span,
+                    name: name.to_string(),
+                    suggestion: first.suggestion.clone(),
+                    foreign: builtins::foreign_name(name),
+                    other_uses,
+                    declared_later,
+                }
+            });
+        }
+        self.errors.extend(errors);
+    }
+
+    /// Records the parameters that `terms` (parts of one term of the log
+    /// density) and the enclosing `if` conditions depend on.
+    fn density_term<'e>(&mut self, terms: impl IntoIterator<Item = &'e Expr>) {
+        for e in terms {
+            if let Some(Some(info)) = self.infos.get(e.id.0 as usize) {
+                self.density_params.extend(info.params.iter().copied());
+            }
+        }
+        for condition in &self.conditions {
+            self.density_params.extend(condition.iter().copied());
+        }
+    }
+
+    /// A parameter with a flat prior on an unbounded support (no `~` prior,
+    /// no bounds or an infinite one) makes the posterior improper unless a
+    /// term of the log density depends on it. Checked only on a complete
+    /// program without errors: a term that failed to check has unknown
+    /// dependencies, and a false alarm would bury the real error.
+    fn check_posterior_is_proper(&mut self) {
+        if self.incomplete || self.errors.iter().any(|e| e.to_diagnostic().is_error()) {
+            return;
+        }
+        let mut improper = Vec::new();
+        for param in &self.params {
+            let unbounded = |b: &Option<Bound>, infinity: f64| match b {
+                None => true,
+                Some(Bound::Const(c)) => *c == infinity,
+                Some(Bound::Expr(..)) => false,
+            };
+            let c = &param.constraint;
+            let flat_and_unbounded = param.prior.is_none()
+                && (unbounded(&c.lower, f64::NEG_INFINITY) || unbounded(&c.upper, f64::INFINITY));
+            if !flat_and_unbounded || self.density_params.contains(&param.symbol) {
+                continue;
+            }
+            let sym = &self.symbols[param.symbol.0 as usize];
+            let end = |b: &Option<Bound>, infinity: &str| match b {
+                None => infinity.to_string(),
+                Some(Bound::Const(c)) => format!("{c}"),
+                Some(Bound::Expr(..)) => "…".to_string(),
+            };
+            let support = match (&c.lower, &c.upper) {
+                (None, None) => "the real line".to_string(),
+                (lower, upper) => format!("({}, {})", end(lower, "-inf"), end(upper, "inf")),
+            };
+            improper.push(CheckError::ImproperPosterior {
+                span: sym.span,
+                name: sym.name.clone(),
+                support,
+                used: self.first_use.get(&param.symbol).copied(),
+                example_prior: match (&c.lower, &c.upper) {
+                    (Some(Bound::Const(l)), None) if *l == 0.0 => "HalfNormal(1)",
+                    (Some(Bound::Const(l)), Some(Bound::Const(h)))
+                        if *l == 0.0 && h.is_infinite() =>
+                    {
+                        "HalfNormal(1)"
+                    }
+                    _ => "Normal(0, 1)",
+                },
+            });
+        }
+        self.errors.extend(improper);
     }
 
     // ---- Scopes -----------------------------------------------------------
@@ -274,6 +530,7 @@ impl Checker {
         let mut shape = Vec::new();
         let mut ok = true;
         for dim in &ty.dims {
+            self.size_position(dim);
             match self.expr(dim) {
                 Some(info) if info.ty.elem == ElemType::Int && info.value.is_some() => {
                     let value = info.value.unwrap_or_default();
@@ -315,6 +572,8 @@ impl Checker {
         match &d.bounds {
             None => {}
             Some(Bounds::IntRange { lo, hi, span }) => {
+                self.size_position(lo);
+                self.size_position(hi);
                 let lo_info = self.expr(lo);
                 let hi_info = self.expr(hi);
                 if d.ty.elem != ElemType::Int {
@@ -355,6 +614,10 @@ impl Checker {
             ..ExprInfo::of(ty)
         };
         let id = self.define(&d.name, SymbolKind::Data, info, d.ty.span);
+        if shape.is_none() {
+            // Its shape is unknown: uses of it report nothing more.
+            self.poisoned.insert(id);
+        }
         self.data.push(DataInfo {
             symbol: id,
             int_range,
@@ -363,6 +626,7 @@ impl Checker {
     }
 
     fn param_decl(&mut self, p: &ParamDecl) {
+        let mut shape_failed = false;
         let mut ty = Type::scalar(ElemType::Real);
         let mut shape_span = p.name.span;
         if let Some(t) = &p.ty {
@@ -380,7 +644,10 @@ impl Checker {
                     hint: None,
                 });
             }
-            ty.shape = self.written_shape(t).unwrap_or_default();
+            match self.written_shape(t) {
+                Some(shape) => ty.shape = shape,
+                None => shape_failed = true,
+            }
         }
         let mut constraint = Constraint::default();
         let mut explicit = None;
@@ -414,9 +681,16 @@ impl Checker {
             }
         }
         let mut prior_id = None;
-        if let Some(prior) = &p.prior {
+        if let (true, Some(prior)) = (shape_failed, &p.prior) {
+            // Against an unknown shape only the prior's own arguments are checked.
+            for arg in call_args(prior) {
+                self.expr(arg);
+            }
+        } else if let Some(prior) = &p.prior {
             let target = ExprInfo::of(ty.clone());
-            if let Some((sig, call)) = self.distribution(prior, &target, p.name.span, true) {
+            let checked = self.distribution(prior, &target, p.name.span, true);
+            self.density_term(call_args(prior));
+            if let Some((sig, call)) = checked {
                 prior_id = Some(prior.id);
                 let support_bounds = match sig.support {
                     Support::Positive => Some((Some(Bound::Const(0.0)), None)),
@@ -470,11 +744,12 @@ impl Checker {
                 }
             }
         }
-        let info = ExprInfo {
-            depends_on_param: true,
-            ..ExprInfo::of(ty)
-        };
-        let id = self.define(&p.name, SymbolKind::Param, info, shape_span);
+        let id = self.define(&p.name, SymbolKind::Param, ExprInfo::of(ty), shape_span);
+        // A parameter depends on itself.
+        self.symbols[id.0 as usize].info.params.insert(id);
+        if shape_failed {
+            self.poisoned.insert(id);
+        }
         self.params.push(ParamInfo {
             symbol: id,
             constraint,
@@ -539,7 +814,11 @@ impl Checker {
                 } else {
                     SymbolKind::Let
                 };
+                let constant = self.constant(value);
                 let id = self.define(name, kind, info, value.span);
+                if let Some(c) = constant {
+                    self.constants.insert(id, c);
+                }
                 if *is_out && top_level {
                     self.outs.push(id);
                 }
@@ -547,17 +826,16 @@ impl Checker {
             Stmt::Tilde { lhs, dist, .. } => {
                 let Some(info) = self.expr(lhs) else {
                     // Still check the distribution's own arguments.
-                    if let ExprKind::Call { args, .. } = &dist.kind {
-                        for a in args {
-                            self.expr(&a.value);
-                        }
+                    for arg in call_args(dist) {
+                        let info = self.expr(arg);
+                        self.report_optional(&[(arg, info.as_ref())]);
                     }
                     return;
                 };
                 if info.ty.optional {
                     self.optional_used(lhs, &info);
                 }
-                if info.depends_on_param {
+                if info.depends_on_param() {
                     let params = self.params_in(lhs);
                     let is_declared_param = match &lhs.kind {
                         ExprKind::Name(n) => self
@@ -574,11 +852,13 @@ impl Checker {
                     });
                 }
                 self.distribution(dist, &info, lhs.span, false);
+                self.density_term(std::iter::once(lhs).chain(call_args(dist)));
             }
             Stmt::TargetAdd { value, .. } => {
                 let Some(info) = self.expr(value) else {
                     return;
                 };
+                self.density_term([value]);
                 if !self.numeric(value, &info, "`target +=`") {
                     return;
                 }
@@ -603,10 +883,12 @@ impl Checker {
                     ..ExprInfo::of(Type::scalar(ElemType::Int))
                 };
                 self.define(var, SymbolKind::LoopVar, info, var.span);
+                self.enter_loop(None);
                 self.block_stmts(body);
                 if let Some(v) = &body.value {
                     self.expr_stmt(v);
                 }
+                self.leave_loop();
                 self.scopes.pop();
                 if !block_observes(body) {
                     let head = Span {
@@ -617,7 +899,7 @@ impl Checker {
                 }
             }
             Stmt::Expr(e) => self.expr_stmt(e),
-            Stmt::Error(_) => {}
+            Stmt::Error(_) => self.incomplete = true,
         }
     }
 
@@ -656,16 +938,21 @@ impl Checker {
 
     /// `lo..hi` of a loop: the loop variable's range when both are known.
     fn loop_range(&mut self, lo: &Expr, hi: &Expr) -> Option<IntRange> {
+        self.size_position(lo);
+        self.size_position(hi);
         let l = self.expr(lo);
         let h = self.expr(hi);
+        // Both ends are checked, so that each reports its own mistake.
         let mut values = Vec::new();
         for (e, info) in [(lo, l), (hi, h)] {
-            let info = info?;
+            let Some(info) = info else {
+                values.push(None);
+                continue;
+            };
             if info.ty.optional {
                 self.optional_used(e, &info);
-                return None;
-            }
-            if info.ty.elem != ElemType::Int || !info.ty.is_scalar() {
+                values.push(None);
+            } else if info.ty.elem != ElemType::Int || !info.ty.is_scalar() {
                 self.error(CheckError::TypeMismatch {
                     span: e.span,
                     context: "a loop bound".into(),
@@ -673,11 +960,15 @@ impl Checker {
                     found: info.ty,
                     hint: None,
                 });
-                return None;
+                values.push(None);
+            } else {
+                values.push(info.value);
             }
-            values.push(info.value);
         }
-        match (values[0].clone(), values[1].clone()) {
+        match (
+            values.first().cloned().flatten(),
+            values.get(1).cloned().flatten(),
+        ) {
             (Some(lo), Some(hi)) => Some(IntRange { lo, hi }),
             _ => None,
         }
@@ -688,7 +979,7 @@ impl Checker {
         visit_expr(e, &mut |x| {
             if let Some(id) = self.names.get(&x.id) {
                 let sym = &self.symbols[id.0 as usize];
-                if sym.info.depends_on_param && !out.iter().any(|(n, _, _)| n == &sym.name) {
+                if sym.info.depends_on_param() && !out.iter().any(|(n, _, _)| n == &sym.name) {
                     out.push((sym.name.clone(), sym.span, sym.kind == SymbolKind::Param));
                 }
             }
@@ -698,22 +989,135 @@ impl Checker {
 
     // ---- Common requirements -------------------------------------------------
 
+    /// Records a possibly-missing value used where a present one is needed;
+    /// the uses are reported together at the end.
     fn optional_used(&mut self, e: &Expr, info: &ExprInfo) {
-        let (name, declared) = match &e.kind {
-            ExprKind::Name(n) => (
-                Some(n.name.clone()),
-                self.names
-                    .get(&e.id)
-                    .map(|id| self.symbols[id.0 as usize].shape_span),
-            ),
-            _ => (None, None),
+        let variable = root_name(e).and_then(|root| self.names.get(&root.id).copied());
+        let name = match &e.kind {
+            ExprKind::Name(n) => Some(n.name.clone()),
+            _ => None,
         };
-        self.error(CheckError::OptionalUsed {
+        let element = match (&e.kind, variable) {
+            (ExprKind::Index { indices, .. }, Some(id)) => simple_text(e).map(|text| {
+                let root = &self.symbols[id.0 as usize].name;
+                let index_names: String = indices
+                    .iter()
+                    .filter_map(|i| match i {
+                        IndexItem::Single(Expr {
+                            kind: ExprKind::Name(n),
+                            ..
+                        }) => Some(n.name.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                (text, self.fresh_name(root, &index_names))
+            }),
+            _ => None,
+        };
+        let (loop_id, carry) = self
+            .loops
+            .last()
+            .map_or((0, None), |l| (l.id, l.carry.clone()));
+        self.optional_uses.push(OptionalUse {
             span: e.span,
             name,
+            variable,
             found: info.ty.clone(),
-            declared,
+            declared: variable.map(|id| self.symbols[id.0 as usize].shape_span),
+            loop_id,
+            carry,
+            element,
         });
+    }
+
+    /// A short name, not yet visible, for an element of `array` (indexed
+    /// by the names `index_names`, joined) in a hint: `c` for `choice[t]`,
+    /// `yt` for `y[t]` when `y` is taken.
+    fn fresh_name(&self, array: &str, index_names: &str) -> String {
+        let initial: String = array.chars().take(1).collect();
+        [initial.clone(), format!("{initial}{index_names}")]
+            .into_iter()
+            .find(|n| !n.is_empty() && self.lookup(n).is_none())
+            .unwrap_or_else(|| format!("{array}_value"))
+    }
+
+    /// Reports the optional values among `operands` (those that checked),
+    /// for an operation that gives up because another operand failed: every
+    /// missing-value mistake of a statement is reported in one run.
+    fn report_optional(&mut self, operands: &[(&Expr, Option<&ExprInfo>)]) {
+        for (e, info) in operands {
+            if let Some(info) = info.filter(|i| i.ty.optional) {
+                self.optional_used(e, info);
+            }
+        }
+    }
+
+    /// One E0150 per variable and loop: the first use is the primary label,
+    /// the others secondary ones, and the hint names every optional value
+    /// of that loop, so that one fix handles them all.
+    fn report_optional_uses(&mut self) {
+        let mut groups: Vec<Vec<&OptionalUse>> = Vec::new();
+        for u in &self.optional_uses {
+            let same = |g: &&mut Vec<&OptionalUse>| {
+                g.first().is_some_and(|f| {
+                    u.variable.is_some() && f.variable == u.variable && f.loop_id == u.loop_id
+                })
+            };
+            match groups.iter_mut().find(same) {
+                Some(group) => group.push(u),
+                None => groups.push(vec![u]),
+            }
+        }
+        let mut errors = Vec::new();
+        for group in &groups {
+            let Some(first) = group.first() else { continue };
+            // The optional scalars of this loop that are tested by name.
+            let mut names: Vec<String> = Vec::new();
+            for u in &self.optional_uses {
+                if u.loop_id == first.loop_id && u.found.is_scalar() {
+                    if let Some(n) = &u.name {
+                        if !names.contains(n) {
+                            names.push(n.clone());
+                        }
+                    }
+                }
+            }
+            let fix = match (&first.name, &first.element) {
+                (Some(name), _) if !first.found.is_scalar() => MissingValueFix::Array {
+                    name: name.clone(),
+                    length: first
+                        .found
+                        .shape
+                        .first()
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                },
+                (Some(_), _) => MissingValueFix::Test {
+                    names,
+                    carry: first.carry.clone(),
+                },
+                (None, Some((text, binding))) if first.found.is_scalar() => MissingValueFix::Bind {
+                    text: text.clone(),
+                    binding: binding.clone(),
+                    carry: first.carry.clone(),
+                },
+                _ => MissingValueFix::Unnamed,
+            };
+            let mut other_uses: Vec<Span> = group.iter().skip(1).map(|u| u.span).collect();
+            other_uses.dedup();
+            errors.push(CheckError::OptionalUsed {
+                span: first.span,
+                name: first
+                    .name
+                    .clone()
+                    .or_else(|| first.element.as_ref().map(|(text, _)| text.clone())),
+                found: first.found.clone(),
+                declared: first.declared,
+                other_uses,
+                fix,
+            });
+        }
+        self.errors.extend(errors);
     }
 
     /// Requires a present (non-optional) number; reports and returns false otherwise.
@@ -834,28 +1238,40 @@ impl Checker {
                 body,
             } => self.scan(e, carry, init, sequences, body),
             ExprKind::If { .. } => self.if_expr(e, true),
-            ExprKind::Error => None,
+            ExprKind::Error => {
+                self.incomplete = true;
+                None
+            }
         }
     }
 
     fn name(&mut self, e: &Expr, ident: &Ident) -> Option<ExprInfo> {
         let Some(id) = self.lookup(&ident.name) else {
-            let candidates = self.visible_names();
-            let suggestion = suggest(&ident.name, candidates.iter().map(|s| s.as_str()));
-            let is_function = builtins::function(&ident.name).is_some();
-            let suggestion = if is_function {
+            let as_size = self.size_positions.contains(&e.id);
+            // Where a size is expected only sizes are suggested: `T` is not a typo of `q`.
+            let candidates: Vec<String> = if as_size {
+                self.sizes
+                    .iter()
+                    .map(|id| self.symbols[id.0 as usize].name.clone())
+                    .collect()
+            } else {
+                self.visible_names()
+            };
+            let suggestion = if !as_size && builtins::function(&ident.name).is_some() {
                 Some(format!("{}(…)", ident.name))
             } else {
-                suggestion
+                suggest(&ident.name, candidates.iter().map(|s| s.as_str()))
             };
-            self.error(CheckError::UnknownName {
-                span: ident.span,
+            self.unknown_uses.push(UnknownUse {
                 name: ident.name.clone(),
+                span: ident.span,
+                as_size,
                 suggestion,
             });
             return None;
         };
         self.names.insert(e.id, id);
+        self.first_use.entry(id).or_insert(ident.span);
         if self.poisoned.contains(&id) {
             return None;
         }
@@ -889,16 +1305,21 @@ impl Checker {
             });
             return None;
         }
+        if infos
+            .iter()
+            .any(|i| i.as_ref().is_none_or(|i| i.ty.optional))
+        {
+            let operands: Vec<(&Expr, Option<&ExprInfo>)> =
+                items.iter().zip(infos.iter().map(|i| i.as_ref())).collect();
+            self.report_optional(&operands);
+            return None;
+        }
         let infos: Vec<ExprInfo> = infos.into_iter().collect::<Option<_>>()?;
         let first = &infos[0];
         let mut elem = first.ty.elem;
-        let mut depends = false;
+        let mut params = BTreeSet::new();
         let mut range = first.range.clone();
         for (item, info) in items.iter().zip(&infos) {
-            if info.ty.optional {
-                self.optional_used(item, info);
-                return None;
-            }
             if info.ty.shape != first.ty.shape {
                 self.error(CheckError::ShapeMismatch {
                     span: item.span,
@@ -927,7 +1348,7 @@ impl Checker {
                 return None;
             };
             elem = joined;
-            depends |= info.depends_on_param;
+            params.extend(info.params.iter().copied());
             range = match (range, &info.range) {
                 (Some(a), Some(b)) => union_range(&a, b),
                 _ => None,
@@ -936,7 +1357,7 @@ impl Checker {
         let mut shape = vec![Dim::constant(items.len() as i64)];
         shape.extend(first.ty.shape.iter().cloned());
         Some(ExprInfo {
-            depends_on_param: depends,
+            params,
             range: if elem == ElemType::Int { range } else { None },
             ..ExprInfo::of(Type::array(elem, shape))
         })
@@ -989,7 +1410,13 @@ impl Checker {
         } else {
             self.expr(rhs)
         };
-        let (l, r) = (l?, r?);
+        let (l, r) = match (l, r) {
+            (Some(l), Some(r)) => (l, r),
+            (l, r) => {
+                self.report_optional(&[(lhs, l.as_ref()), (rhs, r.as_ref())]);
+                return None;
+            }
+        };
         let operation = format!("`{}`", op.symbol());
         let (elem, operands_ok) = match op {
             BinaryOp::And | BinaryOp::Or => {
@@ -1022,7 +1449,7 @@ impl Checker {
         }
         let shape = self.broadcast_or_report(op_span, &operation, (lhs, &l), (rhs, &r))?;
         let mut info = ExprInfo {
-            depends_on_param: l.depends_on_param || r.depends_on_param,
+            params: l.params.union(&r.params).copied().collect(),
             ..ExprInfo::of(Type::array(elem, shape))
         };
         if elem == ElemType::Int {
@@ -1132,9 +1559,12 @@ impl Checker {
         };
         let narrowed = self.narrowings(cond);
         self.narrowed.push(narrowed);
+        let condition_params = cond_info.as_ref().map(|c| c.params.clone());
+        self.conditions.push(condition_params.unwrap_or_default());
         let then_info = self.block(then_block, want_value);
         self.narrowed.pop();
         let else_info = else_block.as_ref().map(|b| self.block(b, want_value));
+        self.conditions.pop();
         let info = if want_value {
             let Some(else_info) = else_info else {
                 self.error(CheckError::MissingValue {
@@ -1180,11 +1610,12 @@ impl Checker {
                 });
                 return None;
             };
-            let depends = t.depends_on_param
-                || f.depends_on_param
-                || cond_info.as_ref().is_some_and(|c| c.depends_on_param);
+            let mut params: BTreeSet<SymbolId> = t.params.union(&f.params).copied().collect();
+            if let Some(c) = &cond_info {
+                params.extend(c.params.iter().copied());
+            }
             Some(ExprInfo {
-                depends_on_param: depends,
+                params,
                 ..ExprInfo::of(Type {
                     elem,
                     optional: t.ty.optional || f.ty.optional,
@@ -1236,10 +1667,17 @@ impl Checker {
         let init_info = self.expr(init);
         let mut elements = Vec::new();
         let mut lengths: Vec<(Span, String, Dim)> = Vec::new();
+        // Sequences that failed to check: their elements exist in the body
+        // but report nothing more.
+        let mut failed: Vec<&Sequence> = Vec::new();
         let mut ok = true;
         for seq in sequences {
             match &seq.source {
                 SequenceSource::Array(xs) => match self.expr(xs) {
+                    None => {
+                        failed.push(seq);
+                        ok = false;
+                    }
                     Some(info) if !info.ty.is_scalar() => {
                         let mut element = info.clone();
                         element.ty.shape.remove(0);
@@ -1257,9 +1695,9 @@ impl Checker {
                             expected_from: None,
                             hint: Some("to loop over numbers write `t in 0..T`".into()),
                         });
+                        failed.push(seq);
                         ok = false;
                     }
-                    None => ok = false,
                 },
                 SequenceSource::Range { lo, hi } => {
                     let range = self.loop_range(lo, hi);
@@ -1339,7 +1777,7 @@ impl Checker {
         let mut body_info;
         let mut pass = 0;
         loop {
-            let errors_before = self.errors.len();
+            let mark = self.mark();
             self.scopes.push(HashMap::new());
             self.define(carry, SymbolKind::ScanCarry, carry_info.clone(), init.span);
             for (seq, element) in &elements {
@@ -1350,20 +1788,27 @@ impl Checker {
                     seq.var.span,
                 );
             }
+            for seq in &failed {
+                let placeholder = ExprInfo::of(Type::scalar(ElemType::Real));
+                let id = self.define(&seq.var, SymbolKind::ScanElement, placeholder, seq.var.span);
+                self.poisoned.insert(id);
+            }
+            self.enter_loop(Some(carry));
             body_info = self.block(body, true);
+            self.leave_loop();
             self.scopes.pop();
             pass += 1;
             let Some(b) = &body_info else { break };
             let widen_elem = carry_info.ty.elem == ElemType::Int && b.ty.elem == ElemType::Real;
-            let widen_dep = b.depends_on_param && !carry_info.depends_on_param;
+            let widen_dep = !b.params.is_subset(&carry_info.params);
             if pass >= 2 || !(widen_elem || widen_dep) {
                 break;
             }
-            self.errors.truncate(errors_before);
+            self.rollback(&mark);
             if widen_elem {
                 carry_info.ty.elem = ElemType::Real;
             }
-            carry_info.depends_on_param |= b.depends_on_param;
+            carry_info.params.extend(b.params.iter().copied());
         }
         let body_info = body_info?;
         let body_span = body.value.as_ref().map_or(body.span, |v| v.span);
@@ -1393,7 +1838,11 @@ impl Checker {
         let mut shape = vec![len];
         shape.extend(carry_info.ty.shape.iter().cloned());
         Some(ExprInfo {
-            depends_on_param: carry_info.depends_on_param || body_info.depends_on_param,
+            params: carry_info
+                .params
+                .union(&body_info.params)
+                .copied()
+                .collect(),
             ..ExprInfo::of(Type::array(carry_info.ty.elem, shape))
         })
     }
@@ -1411,14 +1860,28 @@ impl Checker {
                     let checked: Vec<bool> = [start, stop]
                         .into_iter()
                         .flatten()
-                        .map(|x| self.expr(x).is_some())
+                        .map(|x| {
+                            self.size_position(x);
+                            self.expr(x).is_some()
+                        })
                         .collect();
                     let bounds_ok = checked.iter().all(|ok| *ok);
                     index_infos.push(bounds_ok.then(|| ExprInfo::of(Type::scalar(ElemType::Int))));
                 }
             }
         }
-        let base_info = base_info?;
+        let Some(base_info) = base_info else {
+            let operands: Vec<(&Expr, Option<&ExprInfo>)> = indices
+                .iter()
+                .zip(&index_infos)
+                .filter_map(|(item, info)| match item {
+                    IndexItem::Single(i) => Some((i, info.as_ref())),
+                    IndexItem::Slice { .. } => None,
+                })
+                .collect();
+            self.report_optional(&operands);
+            return None;
+        };
         let shape = &base_info.ty.shape;
         if indices.len() > shape.len() {
             self.error(CheckError::TooManyIndices {
@@ -1440,7 +1903,7 @@ impl Checker {
         let mut advanced_shape: Vec<Dim> = Vec::new();
         let mut advanced_positions = Vec::new();
         let mut has_gather = false;
-        let mut depends = base_info.depends_on_param;
+        let mut params = base_info.params.clone();
         let mut ok = true;
         for (axis, (item, info)) in indices.iter().zip(index_infos).enumerate() {
             let len = &shape[axis];
@@ -1463,7 +1926,7 @@ impl Checker {
                         ok = false;
                         continue;
                     }
-                    depends |= info.depends_on_param;
+                    params.extend(info.params.iter().copied());
                     // A negative literal counts from the end, as in NumPy.
                     let constant = match info.value.as_ref().and_then(|v| v.as_constant()) {
                         Some(c) if c < 0 => len.offset(c),
@@ -1601,7 +2064,7 @@ impl Checker {
         out_shape.extend(shape[indices.len()..].iter().cloned());
         self.indexes.insert(e.id, IndexInfo { axes });
         Some(ExprInfo {
-            depends_on_param: depends,
+            params,
             range: base_info.range.clone(),
             ..ExprInfo::of(Type {
                 elem: base_info.ty.elem,
@@ -1692,24 +2155,52 @@ impl Checker {
             _ => {}
         }
         let Some(sig) = builtins::function(&callee.name) else {
-            for a in args {
-                self.expr(&a.value);
-            }
+            let infos: Vec<Option<ExprInfo>> = args.iter().map(|a| self.expr(&a.value)).collect();
             let is_distribution = builtins::distribution(&callee.name).is_some();
             let names = builtins::FUNCTIONS
                 .iter()
                 .map(|f| f.name)
                 .chain(builtins::SPECIAL_FORMS.iter().copied());
+            // Python's `len(x)` is the size `x` is declared with, which is known here.
+            let length = match (callee.name.as_str(), args, infos.first()) {
+                ("len", [arg], Some(Some(info))) => info.ty.shape.first().map(|len| {
+                    let what = simple_text(&arg.value).unwrap_or_else(|| "it".to_string());
+                    format!("the length of `{what}` is the size it is declared with: write `{len}`")
+                }),
+                _ => None,
+            };
             self.error(CheckError::UnknownFunction {
                 span: callee.span,
                 name: callee.name.clone(),
                 suggestion: suggest(&callee.name, names),
+                foreign: length.or_else(|| builtins::foreign_name(&callee.name)),
                 is_distribution,
             });
             return None;
         };
+        // The dimensions given to `arange`, `zeros`, `ones` and `fill` are sizes.
+        let first_size = match sig.rule {
+            ShapeRule::Arange | ShapeRule::Constant => Some(0),
+            ShapeRule::Fill => Some(1),
+            _ => None,
+        };
+        for (i, a) in args.iter().enumerate() {
+            if a.name.is_none() && first_size.is_some_and(|first| i >= first) {
+                self.size_position(&a.value);
+            }
+        }
         let infos: Vec<Option<ExprInfo>> = args.iter().map(|a| self.expr(&a.value)).collect();
-        let bound = self.bind_function_args(e, sig, args)?;
+        let bound = self.bind_function_args(e, sig, args);
+        if bound.is_none() || infos.iter().any(|i| i.is_none()) {
+            let operands: Vec<(&Expr, Option<&ExprInfo>)> = args
+                .iter()
+                .map(|a| &a.value)
+                .zip(infos.iter().map(|i| i.as_ref()))
+                .collect();
+            self.report_optional(&operands);
+            return None;
+        }
+        let bound = bound?;
         let info_of = |x: &Expr| -> Option<ExprInfo> {
             args.iter()
                 .position(|a| std::ptr::eq(&a.value, x))
@@ -1888,7 +2379,10 @@ impl Checker {
         axis: Option<(i64, Span)>,
         keepdims: bool,
     ) -> Option<(ExprInfo, Option<usize>)> {
-        let depends = infos.iter().any(|i| i.depends_on_param);
+        let params: BTreeSet<SymbolId> = infos
+            .iter()
+            .flat_map(|i| i.params.iter().copied())
+            .collect();
         let context = format!("`{}`", sig.name);
         let numeric_args = |me: &mut Self, which: &[usize]| -> bool {
             which
@@ -1915,7 +2409,7 @@ impl Checker {
                 }
             };
         let result = |ty: Type| ExprInfo {
-            depends_on_param: depends,
+            params: params.clone(),
             ..ExprInfo::of(ty)
         };
         let size_value = |me: &mut Self, i: usize| -> Option<Dim> {
@@ -2249,7 +2743,7 @@ impl Checker {
             },
         );
         Some(ExprInfo {
-            depends_on_param: info.depends_on_param,
+            params: info.params,
             ..ExprInfo::of(Type::array(ElemType::Bool, info.ty.shape))
         })
     }
@@ -2344,7 +2838,7 @@ impl Checker {
             },
         );
         Some(ExprInfo {
-            depends_on_param: part.depends_on_param || new_value.depends_on_param,
+            params: part.params.union(&new_value.params).copied().collect(),
             ..ExprInfo::of(base_info.ty)
         })
     }
@@ -2364,87 +2858,20 @@ impl Checker {
             return None;
         };
         let infos: Vec<Option<ExprInfo>> = args.iter().map(|a| self.expr(&a.value)).collect();
-        let Some(sig) = builtins::distribution(&callee.name) else {
-            let names = builtins::DISTRIBUTIONS.iter().map(|d| d.name);
-            self.error(CheckError::UnknownDistribution {
-                span: callee.span,
-                name: callee.name.clone(),
-                suggestion: suggest(&callee.name, names),
-                is_function: builtins::function(&callee.name).is_some(),
-            });
-            return None;
-        };
-        // Keyword arguments choose the parameterization; positional ones fill it in order.
-        let keywords: Vec<&Ident> = args.iter().filter_map(|a| a.name.as_ref()).collect();
-        let choice = sig
-            .parameterizations
-            .iter()
-            .position(|names| keywords.iter().all(|k| names.contains(&k.name.as_str())));
-        let Some(choice) = choice else {
-            let accepted: Vec<String> = sig
-                .parameterizations
+        let Some((sig, choice, order)) = self.bind_distribution_args(dist, callee, args) else {
+            // The arguments are not checked against the distribution; their
+            // missing values are still reported.
+            let operands: Vec<(&Expr, Option<&ExprInfo>)> = args
                 .iter()
-                .flat_map(|p| p.iter())
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>();
-            let mut accepted_unique = accepted.clone();
-            accepted_unique.dedup();
-            let bad = keywords
-                .iter()
-                .find(|k| !accepted.iter().any(|a| a == &k.name))
-                .or(keywords.last())
-                .copied();
-            if let Some(bad) = bad {
-                self.error(CheckError::UnknownArgument {
-                    span: bad.span,
-                    callee: sig.name.to_string(),
-                    argument: bad.name.clone(),
-                    suggestion: suggest(&bad.name, accepted.iter().map(|s| s.as_str())),
-                    accepted: sig
-                        .parameterizations
-                        .iter()
-                        .map(|p| format!("({})", p.join(", ")))
-                        .collect(),
-                });
-            }
+                .map(|a| &a.value)
+                .zip(infos.iter().map(|i| i.as_ref()))
+                .collect();
+            self.report_optional(&operands);
             return None;
         };
         let names = sig.parameterizations[choice];
-        let positional: Vec<usize> = (0..args.len())
-            .filter(|i| args[*i].name.is_none())
-            .collect();
-        if positional.len() > names.len() {
-            self.error(CheckError::WrongArity {
-                span: dist.span,
-                callee: sig.name.to_string(),
-                expected: format!(
-                    "{} argument{} ({})",
-                    names.len(),
-                    if names.len() == 1 { "" } else { "s" },
-                    names.join(", ")
-                ),
-                found: args.len(),
-            });
-            return None;
-        }
-        let mut order = Vec::new();
-        for (i, name) in names.iter().enumerate() {
-            let index = positional.get(i).copied().or_else(|| {
-                args.iter()
-                    .position(|a| a.name.as_ref().is_some_and(|n| n.name == *name))
-            });
-            match index {
-                Some(k) => order.push(k),
-                None => {
-                    self.error(CheckError::MissingArgument {
-                        span: dist.span,
-                        callee: sig.name.to_string(),
-                        argument: name.to_string(),
-                    });
-                    return None;
-                }
-            }
-        }
+        let values: Vec<&Expr> = order.iter().map(|k| &args[*k].value).collect();
+        self.check_argument_ranges(sig, names, &values);
         let mut arg_infos = Vec::new();
         let mut ok = true;
         for (k, name) in order.iter().zip(names) {
@@ -2568,6 +2995,142 @@ impl Checker {
         Some((sig, call))
     }
 
+    /// Resolves a distribution call: its signature, the parameterization its
+    /// keywords choose, and for each argument name of it the index of the
+    /// argument that gives it. Reports unknown names and wrong arities.
+    fn bind_distribution_args(
+        &mut self,
+        dist: &Expr,
+        callee: &Ident,
+        args: &[Arg],
+    ) -> Option<(&'static DistributionSig, usize, Vec<usize>)> {
+        let Some(sig) = builtins::distribution(&callee.name) else {
+            let names = builtins::DISTRIBUTIONS.iter().map(|d| d.name);
+            self.error(CheckError::UnknownDistribution {
+                span: callee.span,
+                name: callee.name.clone(),
+                suggestion: suggest(&callee.name, names),
+                foreign: builtins::foreign_name(&callee.name),
+                is_function: builtins::function(&callee.name).is_some(),
+            });
+            return None;
+        };
+        // Keyword arguments choose the parameterization; positional ones fill it in order.
+        let keywords: Vec<&Ident> = args.iter().filter_map(|a| a.name.as_ref()).collect();
+        let choice = sig
+            .parameterizations
+            .iter()
+            .position(|names| keywords.iter().all(|k| names.contains(&k.name.as_str())));
+        let Some(choice) = choice else {
+            let accepted: Vec<String> = sig
+                .parameterizations
+                .iter()
+                .flat_map(|p| p.iter())
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>();
+            let mut accepted_unique = accepted.clone();
+            accepted_unique.dedup();
+            let bad = keywords
+                .iter()
+                .find(|k| !accepted.iter().any(|a| a == &k.name))
+                .or(keywords.last())
+                .copied();
+            if let Some(bad) = bad {
+                self.error(CheckError::UnknownArgument {
+                    span: bad.span,
+                    callee: sig.name.to_string(),
+                    argument: bad.name.clone(),
+                    suggestion: suggest(&bad.name, accepted.iter().map(|s| s.as_str())),
+                    accepted: sig
+                        .parameterizations
+                        .iter()
+                        .map(|p| format!("({})", p.join(", ")))
+                        .collect(),
+                });
+            }
+            return None;
+        };
+        let names = sig.parameterizations[choice];
+        let positional: Vec<usize> = (0..args.len())
+            .filter(|i| args[*i].name.is_none())
+            .collect();
+        if positional.len() > names.len() {
+            self.error(CheckError::WrongArity {
+                span: dist.span,
+                callee: sig.name.to_string(),
+                expected: format!(
+                    "{} argument{} ({})",
+                    names.len(),
+                    if names.len() == 1 { "" } else { "s" },
+                    names.join(", ")
+                ),
+                found: args.len(),
+            });
+            return None;
+        }
+        let mut order = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let index = positional.get(i).copied().or_else(|| {
+                args.iter()
+                    .position(|a| a.name.as_ref().is_some_and(|n| n.name == *name))
+            });
+            match index {
+                Some(k) => order.push(k),
+                None => {
+                    self.error(CheckError::MissingArgument {
+                        span: dist.span,
+                        callee: sig.name.to_string(),
+                        argument: name.to_string(),
+                    });
+                    return None;
+                }
+            }
+        }
+        Some((sig, choice, order))
+    }
+
+    /// The value of `e` when it is known when compiling.
+    fn constant(&self, e: &Expr) -> Option<Constant> {
+        Constant::of(e, &|name: &Expr| {
+            let id = self.names.get(&name.id)?;
+            self.constants.get(id).cloned()
+        })
+    }
+
+    /// Reports the arguments whose value is known and outside what the
+    /// distribution allows (`sigma > 0`, `p` in `[0, 1]`, …), as the table
+    /// in `builtins` gives it. `names` and `values` are in signature order.
+    fn check_argument_ranges(
+        &mut self,
+        sig: &'static DistributionSig,
+        names: &'static [&'static str],
+        values: &[&Expr],
+    ) {
+        let constants: Vec<Option<Constant>> = values.iter().map(|v| self.constant(v)).collect();
+        for (i, name) in names.iter().enumerate() {
+            let (Some(range), Some(Some(value))) = (sig.range(name), constants.get(i)) else {
+                continue;
+            };
+            let other = match range {
+                ArgRange::Above(other) => names.iter().position(|n| *n == other),
+                _ => None,
+            };
+            let other_value = other.and_then(|j| constants.get(j)?.as_ref());
+            let Some(violation) = value.violation(range, other_value) else {
+                continue;
+            };
+            self.error(CheckError::ArgumentOutsideRange {
+                span: values[i].span,
+                distribution: sig.name,
+                parameterization: names,
+                argument: name,
+                requirement: violation.requirement,
+                found: violation.found,
+                other: other.map(|j| (values[j].span, names[j])),
+            });
+        }
+    }
+
     fn check_observed_support(
         &mut self,
         sig: &DistributionSig,
@@ -2629,6 +3192,24 @@ impl Checker {
         }
         Some(())
     }
+}
+
+/// The name an expression is, or is an element of: `choice` in `choice[n, t]`.
+fn root_name(e: &Expr) -> Option<&Expr> {
+    match &e.kind {
+        ExprKind::Name(_) => Some(e),
+        ExprKind::Index { base, .. } => root_name(base),
+        _ => None,
+    }
+}
+
+/// The argument values of a call (a distribution), in source order.
+fn call_args(call: &Expr) -> impl Iterator<Item = &Expr> {
+    let args = match &call.kind {
+        ExprKind::Call { args, .. } => args.as_slice(),
+        _ => &[],
+    };
+    args.iter().map(|a| &a.value)
 }
 
 /// The smallest range holding both, when the comparison is provable.

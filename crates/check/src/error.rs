@@ -3,6 +3,7 @@
 //! [`CheckError::to_diagnostic`], the only place their wording lives.
 //! Codes are explained in `docs/errors.md`.
 
+use crate::builtins;
 use crate::dim::{shape_to_string, Dim};
 use crate::types::{IntRange, ShapeOrigin, Type};
 use rlc_syntax::ast::Span;
@@ -16,12 +17,103 @@ pub struct Operand {
     pub origin: Option<ShapeOrigin>,
 }
 
+/// How to handle a possibly-missing value, for the hint of E0150.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MissingValueFix {
+    /// Test the optional names (all those of the loop) with `present`; in a
+    /// scan body, the `else` branch keeps the `carry`.
+    Test {
+        names: Vec<String>,
+        carry: Option<String>,
+    },
+    /// An element of an optional array (`choice[t]`): bind it to a name
+    /// and test that.
+    Bind {
+        text: String,
+        binding: String,
+        carry: Option<String>,
+    },
+    /// An optional array: test its elements one by one in a loop.
+    Array { name: String, length: String },
+    /// No name to test.
+    Unnamed,
+}
+
+impl MissingValueFix {
+    fn hint(&self) -> String {
+        let keep_carry = |carry: &str| {
+            format!(
+                " else {{ {carry} }}`: the `else` branch must give the carry `{carry}` unchanged, \
+                 so that a missing trial leaves the learning state as it was"
+            )
+        };
+        match self {
+            MissingValueFix::Test { names, carry } => {
+                let tests: Vec<String> = names.iter().map(|n| format!("present({n})")).collect();
+                let test = format!("if {} {{ … }}", tests.join(" && "));
+                match carry {
+                    Some(c) => format!(
+                        "in a scan, test every value of the step that may be missing: `{test}{}",
+                        keep_carry(c)
+                    ),
+                    None => format!(
+                        "handle the missing case: `{test}` (with an `else` branch where the `if` \
+                         must give a value)"
+                    ),
+                }
+            }
+            MissingValueFix::Bind {
+                text,
+                binding,
+                carry,
+            } => {
+                let test = format!("if present({binding}) {{ … }}");
+                match carry {
+                    Some(c) => format!(
+                        "only names can be tested: bind the element, `let {binding} = {text}`, \
+                         then `{test}{}",
+                        keep_carry(c)
+                    ),
+                    None => format!(
+                        "only names can be tested: bind the element, `let {binding} = {text}`, \
+                         then `{test}`"
+                    ),
+                }
+            }
+            MissingValueFix::Array { name, length } => format!(
+                "`{name}` is an array whose elements may be missing: test them one by one, \
+                 `for i in 0..{length} {{ let v = {name}[i]; if present(v) {{ … }} }}`"
+            ),
+            MissingValueFix::Unnamed => {
+                "bind it to a name with `let` and test it with `present(…)`".to_string()
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckError {
     UnknownName {
         span: Span,
         name: String,
         suggestion: Option<String>,
+        /// How rlc spells it, for a name from another language (`True`).
+        foreign: Option<String>,
+        /// Its other uses: one error per name.
+        other_uses: Vec<Span>,
+        /// A model-level declaration of the name below its first use.
+        declared_later: Option<Span>,
+    },
+    /// A name used as a size (a dimension, a range end, `zeros(T)`) that is
+    /// not declared.
+    UndeclaredSize {
+        span: Span,
+        name: String,
+        other_uses: Vec<Span>,
+        /// A declared size with a similar name.
+        suggestion: Option<String>,
+        /// Its declaration, below its first use.
+        declared_later: Option<Span>,
     },
     Duplicate {
         span: Span,
@@ -32,12 +124,16 @@ pub enum CheckError {
         span: Span,
         name: String,
         suggestion: Option<String>,
+        /// How rlc spells it, for a function from another language.
+        foreign: Option<String>,
         is_distribution: bool,
     },
     UnknownDistribution {
         span: Span,
         name: String,
         suggestion: Option<String>,
+        /// How rlc spells it, for a distribution from another language.
+        foreign: Option<String>,
         is_function: bool,
     },
     WrongArity {
@@ -125,6 +221,9 @@ pub enum CheckError {
         name: Option<String>,
         found: Type,
         declared: Option<Span>,
+        /// The variable's other uses in the same loop.
+        other_uses: Vec<Span>,
+        fix: MissingValueFix,
     },
     ObservedDependsOnParam {
         span: Span,
@@ -135,6 +234,33 @@ pub enum CheckError {
     DiscretePrior {
         span: Span,
         distribution: String,
+    },
+    /// A distribution argument whose value is known when compiling and
+    /// outside what the distribution allows (`HalfNormal(-10)`).
+    ArgumentOutsideRange {
+        span: Span,
+        distribution: &'static str,
+        /// The argument names of the parameterization used, for the hint.
+        parameterization: &'static [&'static str],
+        argument: &'static str,
+        /// What the argument must be: "> 0", "in [0, 1]".
+        requirement: String,
+        /// What it is: `it is -10`, `its element [1] is -0.5`.
+        found: String,
+        /// The argument the requirement refers to (`lower` for `upper`).
+        other: Option<(Span, &'static str)>,
+    },
+    /// A parameter with a flat prior on an unbounded support that no term
+    /// of the log density depends on: the posterior is improper.
+    ImproperPosterior {
+        span: Span,
+        name: String,
+        /// The support the flat prior is on: "the real line", "(0, inf)".
+        support: String,
+        /// Where it is used (by an `out`, or a `let` that no term uses).
+        used: Option<Span>,
+        /// A proper prior for the hint: `HalfNormal(1)` on `(0, inf)`.
+        example_prior: &'static str,
     },
     BoundsOutsideSupport {
         span: Span,
@@ -195,6 +321,25 @@ fn with_hint(d: Diagnostic, hint: &Option<String>) -> Diagnostic {
     }
 }
 
+/// A name used above its declaration: where it is declared, and the fix.
+fn moved_up(d: Diagnostic, name: &str, declaration: Span) -> Diagnostic {
+    d.with_label(Label::secondary(
+        declaration,
+        "declared here, below its first use",
+    ))
+    .with_hint(format!(
+        "declarations are read in order: move the declaration of `{name}` above its first use"
+    ))
+}
+
+/// The other uses of a name an error is about, as secondary labels.
+fn also_used_here(mut d: Diagnostic, other_uses: &[Span]) -> Diagnostic {
+    for span in other_uses {
+        d = d.with_label(Label::secondary(*span, "also used here"));
+    }
+    d
+}
+
 fn did_you_mean(suggestion: &Option<String>) -> Option<String> {
     suggestion.as_ref().map(|s| format!("did you mean `{s}`?"))
 }
@@ -207,11 +352,49 @@ impl CheckError {
                 span,
                 name,
                 suggestion,
-            } => with_hint(
-                Diagnostic::error("E0101", format!("unknown name `{name}`"))
-                    .with_label(Label::primary(*span, "not declared before this point")),
-                &did_you_mean(suggestion),
-            ),
+                foreign,
+                other_uses,
+                declared_later,
+            } => {
+                let message = match declared_later {
+                    Some(_) => format!("`{name}` is used before it is declared"),
+                    None => format!("unknown name `{name}`"),
+                };
+                let d = also_used_here(
+                    Diagnostic::error("E0101", message)
+                        .with_label(Label::primary(*span, "not declared before this point")),
+                    other_uses,
+                );
+                match declared_later {
+                    Some(later) => moved_up(d, name, *later),
+                    None => with_hint(d, &foreign.clone().or_else(|| did_you_mean(suggestion))),
+                }
+            }
+            E::UndeclaredSize {
+                span,
+                name,
+                other_uses,
+                suggestion,
+                declared_later,
+            } => {
+                let message = match declared_later {
+                    Some(_) => format!("the size `{name}` is used before it is declared"),
+                    None => format!("`{name}` is not declared"),
+                };
+                let d = also_used_here(
+                    Diagnostic::error("E0103", message)
+                        .with_label(Label::primary(*span, "used as a size here")),
+                    other_uses,
+                );
+                let declare = format!("declare it before its first use: `size {name}`");
+                match (declared_later, suggestion) {
+                    (Some(later), _) => moved_up(d, name, *later),
+                    (None, Some(s)) => {
+                        d.with_hint(format!("did you mean the size `{s}`? If not, {declare}"))
+                    }
+                    (None, None) => d.with_hint(declare),
+                }
+            }
             E::Duplicate {
                 span,
                 name,
@@ -224,11 +407,14 @@ impl CheckError {
                 span,
                 name,
                 suggestion,
+                foreign,
                 is_distribution,
             } => {
                 let d = Diagnostic::error("E0110", format!("unknown function `{name}`"))
                     .with_label(Label::primary(*span, "no built-in function has this name"));
-                if *is_distribution {
+                if let Some(foreign) = foreign {
+                    d.with_hint(foreign.clone())
+                } else if *is_distribution {
                     d.with_hint(format!(
                         "`{name}` is a distribution: use it on the right of `~` (`x ~ {name}(…)`)"
                     ))
@@ -240,11 +426,14 @@ impl CheckError {
                 span,
                 name,
                 suggestion,
+                foreign,
                 is_function,
             } => {
                 let d = Diagnostic::error("E0111", format!("unknown distribution `{name}`"))
                     .with_label(Label::primary(*span, "no built-in distribution has this name"));
-                if *is_function {
+                if let Some(foreign) = foreign {
+                    d.with_hint(foreign.clone())
+                } else if *is_function {
                     d.with_hint(format!("`{name}` is a function, not a distribution; to add an arbitrary term to the log density write `target += …`"))
                 } else {
                     with_hint(d, &did_you_mean(suggestion))
@@ -442,6 +631,8 @@ impl CheckError {
                 name,
                 found,
                 declared,
+                other_uses,
+                fix,
             } => {
                 let what = name
                     .as_ref()
@@ -452,16 +643,13 @@ impl CheckError {
                     format!("{what} may be missing ({found}) and is used without `present`"),
                 )
                 .with_label(Label::primary(*span, format!("{what} may be missing here")));
+                for other in other_uses {
+                    d = d.with_label(Label::secondary(*other, "also used here without `present`"));
+                }
                 if let Some(decl) = declared {
                     d = d.with_label(Label::secondary(*decl, "declared optional here"));
                 }
-                let hint = match name {
-                    Some(n) => format!(
-                        "handle the missing case: `if present({n}) {{ … }} else {{ … }}`"
-                    ),
-                    None => "bind it to a name with `let` and test it with `present(…)`".into(),
-                };
-                d.with_hint(hint)
+                d.with_hint(fix.hint())
             }
             E::ObservedDependsOnParam {
                 span,
@@ -494,6 +682,67 @@ impl CheckError {
             )
             .with_label(Label::primary(*span, "parameters are continuous"))
             .with_hint("discrete unknowns must be marginalized out with `target += logsumexp(…)`"),
+            E::ArgumentOutsideRange {
+                span,
+                distribution,
+                parameterization,
+                argument,
+                requirement,
+                found,
+                other,
+            } => {
+                let mut d = Diagnostic::error(
+                    "E0164",
+                    format!("`{argument}` of {distribution} must be {requirement}, but {found}"),
+                )
+                .with_label(Label::primary(
+                    *span,
+                    format!("`{argument}` must be {requirement}"),
+                ));
+                if let Some((other_span, other_name)) = other {
+                    d = d.with_label(Label::secondary(*other_span, format!("this is `{other_name}`")));
+                }
+                let needs: Vec<String> = builtins::distribution(distribution)
+                    .map(|sig| {
+                        parameterization
+                            .iter()
+                            .filter_map(|n| Some(format!("{n} {}", sig.range(n)?.describe())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                d.with_hint(format!(
+                    "`{distribution}({})` needs {} (as in Stan's functions reference)",
+                    parameterization.join(", "),
+                    needs.join(", ")
+                ))
+            }
+            E::ImproperPosterior {
+                span,
+                name,
+                support,
+                used,
+                example_prior,
+            } => {
+                let mut d = Diagnostic::error(
+                    "E0165",
+                    format!("the posterior is improper: nothing in the log density depends on `{name}`"),
+                )
+                .with_label(Label::primary(
+                    *span,
+                    format!("`{name}` has a flat prior on {support}, and no `~` or `target +=` uses it"),
+                ));
+                if let Some(used) = used {
+                    d = d.with_label(Label::secondary(
+                        *used,
+                        "used here, but this adds nothing to the log density",
+                    ));
+                }
+                d.with_hint(format!(
+                    "give `{name}` a prior: end its declaration with `~ {example_prior}`; or use it \
+                     in the model, in a `~` statement or `target += …` (an `out` alone does not \
+                     count)"
+                ))
+            }
             E::BoundsOutsideSupport {
                 span,
                 bounds,

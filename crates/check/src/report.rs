@@ -60,7 +60,7 @@ pub fn shapes_report(model: &Model, source: &str) -> String {
                         let _ = write!(out, " in ({lo}, {hi})");
                     }
                 }
-                if sym.info.depends_on_param {
+                if sym.info.depends_on_param() {
                     out.push_str("  (depends on parameters)");
                 }
             }

@@ -2,8 +2,10 @@
 //! shape, and for integers their range and (for size arithmetic) their value.
 
 use crate::dim::{shape_to_string, Dim};
+use crate::model::SymbolId;
 pub use rlc_syntax::ast::ElemType;
 use rlc_syntax::ast::Span;
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// The type of a value: `real[T - 1, 2]`, `int?`, `bool[N]`.
@@ -87,8 +89,11 @@ pub struct ExprInfo {
     pub value: Option<Dim>,
     /// A range that every integer element is known to lie in.
     pub range: Option<IntRange>,
-    /// Whether the value depends on a parameter (so it cannot be observed).
-    pub depends_on_param: bool,
+    /// The parameters the value depends on, through any chain of operations,
+    /// `let` bindings and scan carries: a value with any cannot be observed,
+    /// and a parameter that no term of the log density depends on makes the
+    /// posterior improper.
+    pub params: BTreeSet<SymbolId>,
     /// Where the shape came from, when that is not the expression itself.
     pub origin: Option<ShapeOrigin>,
     /// A reduction without `keepdims` dropped this axis of its input.
@@ -101,9 +106,14 @@ impl ExprInfo {
             ty,
             value: None,
             range: None,
-            depends_on_param: false,
+            params: BTreeSet::new(),
             origin: None,
             reduced_axis: None,
         }
+    }
+
+    /// Whether the value depends on a parameter (so it cannot be observed).
+    pub fn depends_on_param(&self) -> bool {
+        !self.params.is_empty()
     }
 }

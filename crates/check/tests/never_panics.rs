@@ -76,6 +76,21 @@ const PIECES: &[&str] = &[
     "arange(T)",
     "zeros(T, 2)",
     "matmul(y, y)",
+    // Habits from other languages, and the constructs the new checks read.
+    "x.shape[0]",
+    "np.exp(a)",
+    "a ** 2",
+    "for t in range(T) {",
+    "param s: real<lower=0>",
+    "data z: vector[T]",
+    "keepdims=True",
+    "param f",
+    "HalfNormal(-1)",
+    "Categorical(p = [0.5, -0.5])",
+    "Uniform(1, 0)",
+    "if present(v) && present(c) {",
+    "# comment",
+    "len(x)",
 ];
 
 proptest! {

@@ -23,6 +23,7 @@ pub(crate) fn load(
         file: file.to_string(),
         location,
         kind,
+        more: 0,
     };
     let table = Table::read(bytes, delimiter).map_err(|failure| LoadError {
         errors: vec![with_file(failure)],
@@ -58,7 +59,11 @@ pub(crate) fn load(
     }
 
     let mut filled = Vec::with_capacity(spec.variables.len());
+    let mut row_cells = Vec::with_capacity(spec.variables.len());
     for decl in &spec.variables {
+        if let Some(reading) = reading(decl, &groupings) {
+            row_cells.push((decl.name.clone(), cells_of_rows(&reading, table.rows.len())));
+        }
         let uses_failed_size = decl
             .shape
             .iter()
@@ -70,7 +75,14 @@ pub(crate) fn load(
         match read_variable(&table, decl, &groupings, &mut sizes) {
             Ok(cells) => filled.push(Some(cells)),
             Err(failure) => {
-                errors.push(with_file(failure));
+                // A bad cell is reported once, with how many more the column has.
+                let more = match failure.0 {
+                    Location::Cell { .. } => bad_cells(&table, decl).saturating_sub(1),
+                    _ => 0,
+                };
+                let mut error = with_file(failure);
+                error.more = more;
+                errors.push(error);
                 filled.push(None);
             }
         }
@@ -103,7 +115,116 @@ pub(crate) fn load(
             (g.size.clone(), keys)
         })
         .collect();
-    assemble(spec, file, &sizes, filled, errors, notes, groups)
+    let mut loaded = assemble(spec, file, &sizes, filled, errors, notes, groups)?;
+    loaded.row_cells = row_cells;
+    loaded.row_lines = table.rows.iter().map(|r| r.line).collect();
+    Ok(loaded)
+}
+
+/// How many of a variable's cells do not fit its declaration.
+fn bad_cells(table: &Table, decl: &DataDecl) -> usize {
+    let Ok(Some(column)) = table.column(&decl.name) else {
+        return 0;
+    };
+    table
+        .rows
+        .iter()
+        .filter(|row| check_cell(RawCell::Text(&cell_text(table, row, column)), decl).is_err())
+        .count()
+}
+
+/// For each data row, the row-major cell of the variable it is read into.
+fn cells_of_rows(reading: &Reading<'_>, rows: usize) -> Vec<usize> {
+    match reading {
+        Reading::Scalar => vec![0; rows],
+        Reading::Column => (0..rows).collect(),
+        Reading::PerGroup(grouping) | Reading::Grouped(grouping) => {
+            let length = grouping
+                .groups
+                .iter()
+                .map(|g| g.rows.len())
+                .max()
+                .unwrap_or(0);
+            let mut cells = vec![0; rows];
+            for (n, group) in grouping.groups.iter().enumerate() {
+                for (t, &r) in group.rows.iter().enumerate() {
+                    if let Some(c) = cells.get_mut(r) {
+                        *c = match reading {
+                            Reading::Grouped(_) => n * length + t,
+                            _ => n,
+                        };
+                    }
+                }
+            }
+            cells
+        }
+    }
+}
+
+/// The file with the named columns' cells replaced by `values` (one text per
+/// data row; a column the file lacks is added at the end), every other byte
+/// of every other field kept. Quoting follows RFC 4180.
+pub(crate) fn rewrite(
+    bytes: &[u8],
+    delimiter: Option<u8>,
+    columns: &[(String, Vec<String>)],
+) -> Result<Vec<u8>, Failure> {
+    let table = Table::read(bytes, delimiter)?;
+    let content = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(content));
+    let mut header = table.columns.clone();
+    let mut targets = Vec::with_capacity(columns.len());
+    for (name, values) in columns {
+        if values.len() != table.rows.len() {
+            return Err((
+                Location::File,
+                ErrorKind::Syntax {
+                    message: format!(
+                        "{} values for column \"{name}\" but the file has {} rows",
+                        values.len(),
+                        table.rows.len()
+                    ),
+                },
+            ));
+        }
+        let index = match table.column(name)? {
+            Some(i) => i,
+            None => {
+                header.push(name.clone());
+                header.len() - 1
+            }
+        };
+        targets.push((index, values));
+    }
+    let quote = |field: &str| -> String {
+        if field
+            .bytes()
+            .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+        {
+            format!("\"{}\"", field.replace('"', "\"\""))
+        } else {
+            field.to_string()
+        }
+    };
+    let d = char::from(delimiter);
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 4);
+    let names: Vec<String> = header.iter().map(|h| quote(h)).collect();
+    out.push_str(&names.join(&d.to_string()));
+    out.push('\n');
+    for (r, row) in table.rows.iter().enumerate() {
+        let mut fields: Vec<String> = (0..table.columns.len())
+            .map(|c| quote(&cell_text(&table, row, c)))
+            .collect();
+        fields.resize(header.len(), String::new());
+        for (index, values) in &targets {
+            if let (Some(field), Some(v)) = (fields.get_mut(*index), values.get(r)) {
+                *field = quote(v);
+            }
+        }
+        out.push_str(&fields.join(&d.to_string()));
+        out.push('\n');
+    }
+    Ok(out.into_bytes())
 }
 
 /// The file's header and data rows. The rows' fields are stored end to end in one buffer,
@@ -376,7 +497,8 @@ fn read_variable(
             },
         ));
     };
-    let Some(column) = table.column(&decl.name)? else {
+    let column = table.column(&decl.name)?;
+    if column.is_none() && decl.absent_fill.is_none() {
         return Err((
             Location::Line {
                 line: table.header_line,
@@ -386,11 +508,14 @@ fn read_variable(
                 columns: table.columns.clone(),
             },
         ));
-    };
+    }
     let whole_column = || Location::Column {
         column: decl.name.clone(),
     };
     let cell = |row: &Row| -> Result<Option<f64>, Failure> {
+        let Some(column) = column else {
+            return Ok(decl.absent_fill);
+        };
         let text = cell_text(table, row, column);
         check_cell(RawCell::Text(&text), decl).map_err(|kind| {
             (
@@ -419,8 +544,10 @@ fn read_variable(
                         },
                         varies(
                             first_row.line,
-                            cell_text(table, first_row, column).into_owned(),
-                            cell_text(table, row, column).into_owned(),
+                            column.map_or(String::new(), |c| {
+                                cell_text(table, first_row, c).into_owned()
+                            }),
+                            column.map_or(String::new(), |c| cell_text(table, row, c).into_owned()),
                         ),
                     ));
                 }

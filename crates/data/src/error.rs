@@ -148,6 +148,8 @@ pub struct DataError {
     pub location: Location,
     /// What is wrong.
     pub kind: ErrorKind,
+    /// How many more cells of the same variable are wrong (reported once, here).
+    pub more: usize,
 }
 
 /// Every independent error found in one file (at least one; at most one per declaration).
@@ -292,11 +294,25 @@ impl fmt::Display for ErrorKind {
                 "there is no key \"{}\" for `{declaration}`",
                 declaration.name
             ),
-            ErrorKind::NotANumber { text, declaration } => write!(
-                f,
-                "{} is not a number, as `{declaration}` needs",
-                quote(text)
-            ),
+            ErrorKind::NotANumber { text, declaration } => {
+                write!(
+                    f,
+                    "{} is not a number, as `{declaration}` needs",
+                    quote(text)
+                )?;
+                // `0,5`: a decimal comma, as spreadsheets in many locales write numbers.
+                let mut parts = text.trim().trim_start_matches('-').split(',');
+                let decimal_comma = matches!(
+                    (parts.next(), parts.next(), parts.next()),
+                    (Some(a), Some(b), None) if !a.is_empty() && !b.is_empty()
+                        && a.bytes().all(|c| c.is_ascii_digit())
+                        && b.bytes().all(|c| c.is_ascii_digit())
+                );
+                if decimal_comma {
+                    f.write_str(" (it looks like a decimal comma: rlc reads numbers with a decimal point; save the file with `.` as the decimal mark, e.g. pandas `df.to_csv(path, sep=\";\", decimal=\".\")`)")?;
+                }
+                Ok(())
+            }
             ErrorKind::NotAnInteger { value, declaration } => {
                 if value.is_finite() && value.fract() == 0.0 {
                     write!(
@@ -456,7 +472,12 @@ fn quote(text: &str) -> String {
 
 impl fmt::Display for DataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}: {}", self.file, self.location, self.kind)
+        write!(f, "{}{}: {}", self.file, self.location, self.kind)?;
+        match self.more {
+            0 => Ok(()),
+            1 => f.write_str(" (and 1 more row like it)"),
+            n => write!(f, " (and {n} more rows like it)"),
+        }
     }
 }
 

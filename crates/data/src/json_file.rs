@@ -15,6 +15,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
             file: file.to_string(),
             location,
             kind,
+            more: 0,
         }],
     };
     let content = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -75,6 +76,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
                 file: file.to_string(),
                 location,
                 kind,
+                more: 0,
             });
         }
     }
@@ -82,6 +84,11 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
     let mut filled = Vec::with_capacity(spec.variables.len());
     for decl in &spec.variables {
         let result = match object.get(&decl.name) {
+            None if decl.absent_fill.is_some() => {
+                let mut f = Filled::with_capacity(0);
+                f.absent = decl.absent_fill;
+                Ok(f)
+            }
             None => Err((
                 Location::File,
                 ErrorKind::MissingKey {
@@ -105,6 +112,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
                     file: file.to_string(),
                     location,
                     kind,
+                    more: 0,
                 });
                 filled.push(None);
             }

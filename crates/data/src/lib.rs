@@ -110,6 +110,77 @@ pub fn load_json(spec: &DataSpec, file_name: &str, bytes: &[u8]) -> Result<Loade
     json_file::load(spec, file_name, bytes)
 }
 
+/// The CSV/TSV file `bytes` with the named columns replaced (or added at the
+/// end) by one text per data row, every other field kept as it was: how a
+/// simulated variable is written back into a long-format design file.
+pub fn rewrite_csv(
+    file_name: &str,
+    bytes: &[u8],
+    delimiter: Option<u8>,
+    columns: &[(String, Vec<String>)],
+) -> Result<Vec<u8>, LoadError> {
+    csv_file::rewrite(bytes, delimiter, columns).map_err(|(location, kind)| LoadError {
+        errors: vec![DataError {
+            file: file_name.to_string(),
+            location,
+            kind,
+            more: 0,
+        }],
+    })
+}
+
+/// Stan-format JSON of `sizes` and `values` (nested arrays row-major, `null`
+/// for a missing cell, integers without a fraction), which [`load_json`]
+/// reads back into the same data.
+pub fn write_json(sizes: &[(String, usize)], values: &[(String, DataArray)]) -> String {
+    fn number(x: f64, elem: ElemType) -> String {
+        if x.is_nan() {
+            "null".into()
+        } else if x.is_infinite() {
+            if x > 0.0 { "\"Inf\"" } else { "\"-Inf\"" }.into()
+        } else if elem == ElemType::Bool {
+            if x != 0.0 { "true" } else { "false" }.into()
+        } else if elem == ElemType::Int || (x.fract() == 0.0 && x.abs() < 1e15) {
+            format!("{}", x as i64)
+        } else {
+            format!("{x:?}")
+        }
+    }
+    fn nested(out: &mut String, array: &DataArray, axis: usize, offset: usize) {
+        if axis == array.shape.len() {
+            let x = if array.is_missing(offset) {
+                f64::NAN
+            } else {
+                array.values.get(offset).copied().unwrap_or(f64::NAN)
+            };
+            out.push_str(&number(x, array.elem));
+            return;
+        }
+        let stride: usize = array.shape[axis + 1..].iter().product();
+        out.push('[');
+        for i in 0..array.shape[axis] {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            nested(out, array, axis + 1, offset + i * stride);
+        }
+        out.push(']');
+    }
+    let mut out = String::from("{\n");
+    let mut entries: Vec<String> = sizes
+        .iter()
+        .map(|(name, n)| format!("  \"{name}\": {n}"))
+        .collect();
+    for (name, array) in values {
+        let mut text = format!("  \"{name}\": ");
+        nested(&mut text, array, 0, 0);
+        entries.push(text);
+    }
+    out.push_str(&entries.join(",\n"));
+    out.push_str("\n}\n");
+    out
+}
+
 /// Loads long-format CSV (or TSV, …); `delimiter: None` detects it from the header line.
 pub fn load_csv(
     spec: &DataSpec,
@@ -135,6 +206,7 @@ fn check_spec(spec: &DataSpec, file_name: &str) -> Result<(), LoadError> {
                             declaration: decl.clone(),
                             size: name.clone(),
                         },
+                        more: 0,
                     });
                 }
             }
@@ -151,6 +223,9 @@ fn check_spec(spec: &DataSpec, file_name: &str) -> Result<(), LoadError> {
 pub(crate) struct Filled {
     pub(crate) values: Vec<f64>,
     pub(crate) missing: Vec<bool>,
+    /// The variable is absent from a JSON file and every cell reads as this
+    /// value, once the sizes are known.
+    pub(crate) absent: Option<f64>,
 }
 
 impl Filled {
@@ -158,6 +233,7 @@ impl Filled {
         Filled {
             values: Vec::with_capacity(n),
             missing: Vec::with_capacity(n),
+            absent: None,
         }
     }
 
@@ -182,6 +258,7 @@ pub(crate) fn assemble(
         file: file_name.to_string(),
         location,
         kind,
+        more: 0,
     };
     let known_sizes = match sizes.finish() {
         Ok(known) => known,
@@ -203,8 +280,26 @@ pub(crate) fn assemble(
     }
     let mut values = Vec::with_capacity(spec.variables.len());
     for (decl, filled) in spec.variables.iter().zip(filled) {
-        let Some(filled) = filled else { continue };
+        let Some(mut filled) = filled else { continue };
         let shape = sizes.shape_of(decl).unwrap_or_default();
+        if let Some(fill) = filled.absent {
+            // An absent variable takes its shape from the sizes the rest of the file gave.
+            let count = usize::try_from(cell_count(&shape)).unwrap_or(usize::MAX);
+            if cell_count(&shape) > sizes::MAX_CELLS {
+                errors.push(error(
+                    Location::File,
+                    ErrorKind::TooLarge {
+                        declaration: decl.clone(),
+                        cells: cell_count(&shape),
+                    },
+                ));
+                continue;
+            }
+            filled = Filled::with_capacity(count);
+            for _ in 0..count {
+                filled.push(Some(fill));
+            }
+        }
         if cell_count(&shape) != filled.values.len() as u128 {
             // The readers keep arrays rectangular, so this would be a bug; report it anyway.
             errors.push(error(
@@ -235,5 +330,49 @@ pub(crate) fn assemble(
         values,
         notes,
         groups,
+        row_cells: Vec::new(),
+        row_lines: Vec::new(),
     })
+}
+
+/// A JSON object of named numbers and nested arrays of numbers (`{"alpha":
+/// 0.3, "w": [[1, 2], [3, 4]]}`), each flattened row-major; an object with a
+/// `params` key (a simulation's truth file) is read from that key. Used for
+/// parameter values, not data.
+pub fn parse_json_numbers(
+    text: &str,
+) -> Result<std::collections::HashMap<String, Vec<f64>>, String> {
+    fn flatten(value: &serde_json::Value, out: &mut Vec<f64>) -> Result<(), String> {
+        match value {
+            serde_json::Value::Number(n) => {
+                out.push(n.as_f64().ok_or_else(|| format!("{n} is not a number"))?);
+                Ok(())
+            }
+            serde_json::Value::Array(items) => items.iter().try_for_each(|v| flatten(v, out)),
+            serde_json::Value::String(s) if s == "Inf" || s == "inf" => {
+                out.push(f64::INFINITY);
+                Ok(())
+            }
+            serde_json::Value::String(s) if s == "-Inf" || s == "-inf" => {
+                out.push(f64::NEG_INFINITY);
+                Ok(())
+            }
+            other => Err(format!("{other} is not a number or an array of numbers")),
+        }
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let object = match value.get("params") {
+        Some(params) => params,
+        None => &value,
+    };
+    let serde_json::Value::Object(map) = object else {
+        return Err("expected an object of named values, like {\"alpha\": 0.3}".to_string());
+    };
+    let mut out = std::collections::HashMap::new();
+    for (name, v) in map {
+        let mut numbers = Vec::new();
+        flatten(v, &mut numbers).map_err(|e| format!("`{name}`: {e}"))?;
+        out.insert(name.clone(), numbers);
+    }
+    Ok(out)
 }

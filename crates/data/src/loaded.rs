@@ -74,6 +74,13 @@ pub struct LoadedData {
     pub groups: Vec<(String, Vec<String>)>,
     /// Things the user may want to know that are not errors, e.g. ignored JSON keys.
     pub notes: Vec<String>,
+    /// For CSV: for each variable, the row-major cell each data row is read
+    /// into (a scalar's rows all read cell 0, a per-group value's rows their
+    /// group's), so that values can be written back row by row. Empty for JSON.
+    pub row_cells: Vec<(String, Vec<usize>)>,
+    /// For CSV: the line each data row starts on (the header is line 1), for
+    /// messages about a row. Empty for JSON.
+    pub row_lines: Vec<usize>,
 }
 
 impl LoadedData {

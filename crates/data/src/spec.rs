@@ -56,6 +56,10 @@ pub struct DataDecl {
     pub int_range: Option<(i64, i64)>,
     /// `in (LO, HI)` on a `real`: every present value `v` has `LO < v < HI`.
     pub real_bounds: Option<(f64, f64)>,
+    /// When the file lacks the variable (no column, no key), every cell it
+    /// would have is read as this value instead of failing: a variable the
+    /// caller will simulate. CSV cells past a short group's end stay missing.
+    pub absent_fill: Option<f64>,
 }
 
 impl SizeDecl {
@@ -86,6 +90,7 @@ impl DataDecl {
             shape: shape.iter().map(|s| DimSpec::Size(s.to_string())).collect(),
             int_range: None,
             real_bounds: None,
+            absent_fill: None,
         }
     }
 

@@ -19,16 +19,20 @@
 //! ([`loo`]) with its Pareto k diagnostics, and the comparison of models ([`compare`]), as
 //! the R package `loo` documents them and ArviZ computes them (its tests compare against
 //! ArviZ too). Those functions return a typed [`LooError`] instead of NaN for unusable input.
+//! The `sbc` module tests the ranks of simulation-based calibration for uniformity
+//! ([`rank_uniformity`]).
 
 mod loo;
 mod normal;
 mod ranks;
+mod sbc;
 
 pub use loo::{
     compare, loo, pareto_k_threshold, psis, psis_tail_length, relative_efficiency, CompareRow,
     LooError, LooResult, ParetoKCounts, Psis, RelativeEfficiency, TailFit,
 };
 pub use normal::inverse_normal_cdf;
+pub use sbc::{chi_square_survival, rank_uniformity, RankTest};
 
 /// Draws as a chains × draws matrix, row-major.
 #[derive(Clone, Debug)]

@@ -70,6 +70,7 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
             shape,
             int_range,
             real_bounds: d.interval,
+            absent_fill: None,
         });
     }
     Ok(spec)
@@ -81,7 +82,25 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
 /// facts about sizes the compiler left for load time (`T - 1 >= 0`). The
 /// loader's notes (ignored columns, …) are in `loaded.notes`.
 pub fn load(model: &Model, name: &str, bytes: &[u8], delimiter: Option<u8>) -> Result<Data, Error> {
-    let spec = data_spec(model)?;
+    load_design(model, name, bytes, delimiter, &[])
+}
+
+/// [`load`] for a simulation's design: the variables named in `simulated`
+/// may be absent from the file (every cell they would have then exists, with
+/// a placeholder value: the lower end of an int's range, else 0).
+pub fn load_design(
+    model: &Model,
+    name: &str,
+    bytes: &[u8],
+    delimiter: Option<u8>,
+    simulated: &[String],
+) -> Result<Data, Error> {
+    let mut spec = data_spec(model)?;
+    for decl in &mut spec.variables {
+        if simulated.contains(&decl.name) {
+            decl.absent_fill = Some(decl.int_range.map_or(0.0, |(lo, _)| lo as f64));
+        }
+    }
     let name = name.to_string();
     let format = match (Format::guess(&name, bytes), delimiter) {
         (Format::Csv { .. }, Some(d)) => Format::Csv { delimiter: Some(d) },

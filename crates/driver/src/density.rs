@@ -7,7 +7,7 @@ use crate::compile::Compiled;
 use crate::data::{self, Data};
 use crate::error::Error;
 use rlc_check::model::Bound;
-use rlc_ir::interp::{eval, EvalError, Tensor};
+use rlc_ir::interp::{eval, eval_random, EvalError, Tensor};
 use rlc_ir::{Function, Input, ValueId};
 use std::collections::HashMap;
 
@@ -49,7 +49,7 @@ impl std::fmt::Display for EvalFailure {
 
 /// A compiled function bound to its data, on one backend.
 #[derive(Clone)]
-enum Evaluator {
+pub(crate) enum Evaluator {
     Jit {
         function: rlc_jit::JitFunction,
         outputs: Vec<Vec<f64>>,
@@ -60,7 +60,7 @@ enum Evaluator {
 }
 
 impl Evaluator {
-    fn new(
+    pub(crate) fn new(
         compiled: &Compiled,
         function: &Function,
         data: &Data,
@@ -68,7 +68,8 @@ impl Evaluator {
         backend: Backend,
         notes: &mut Vec<String>,
     ) -> Result<Evaluator, Error> {
-        if backend == Backend::Jit {
+        // Random draws run on the interpreter, which holds the random source.
+        if backend == Backend::Jit && !has_random(&function.body) {
             let tensors = data::inputs(function, data, dim)?;
             match rlc_jit::JitFunction::compile(function, &data.sizes, &tensors) {
                 Ok(jit) => {
@@ -99,8 +100,26 @@ impl Evaluator {
         Ok(Evaluator::Interp(BoundFunction::new(function, data, dim)?))
     }
 
+    /// The results of a function that draws, at `theta`, drawing from `rng`.
+    pub(crate) fn call_random(
+        &mut self,
+        theta: &[f64],
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Vec<&[f64]>, EvalFailure> {
+        match self {
+            Evaluator::Interp(bound) => {
+                bound.inputs[bound.theta_index].data.copy_from_slice(theta);
+                let results = eval_random(&bound.function, &bound.sizes, &bound.inputs, rng)
+                    .map_err(EvalFailure::Interp)?;
+                bound.last = results;
+                Ok(bound.last.iter().map(|t| t.data.as_slice()).collect())
+            }
+            Evaluator::Jit { .. } => self.call(theta),
+        }
+    }
+
     /// The function's results at `theta`, each flattened.
-    fn call(&mut self, theta: &[f64]) -> Result<Vec<&[f64]>, EvalFailure> {
+    pub(crate) fn call(&mut self, theta: &[f64]) -> Result<Vec<&[f64]>, EvalFailure> {
         match self {
             Evaluator::Jit {
                 function,
@@ -127,6 +146,14 @@ impl Evaluator {
             }
         }
     }
+}
+
+/// Whether a region (or one nested in it) draws random values.
+fn has_random(region: &rlc_ir::Region) -> bool {
+    region.ops.iter().any(|op| {
+        matches!(op.kind, rlc_ir::OpKind::Random { .. })
+            || op.kind.regions().into_iter().any(has_random)
+    })
 }
 
 /// One compiled function with its inputs filled in, except theta.
@@ -187,6 +214,7 @@ pub struct Density {
     pub outs: Vec<(String, Vec<usize>)>,
     /// What the user may want to know (the JIT fell back to the interpreter, …).
     pub notes: Vec<String>,
+    explainer: Explainer,
 }
 
 /// Names `name.i.j` (1-based) of the elements of an array of `shape`, row-major.
@@ -208,37 +236,115 @@ pub fn element_names(name: &str, shape: &[usize]) -> Vec<String> {
         .collect()
 }
 
+/// The number of unconstrained coordinates of a model on its data.
+pub fn dimension(compiled: &Compiled, data: &Data) -> Result<usize, Error> {
+    compiled
+        .ir
+        .dim
+        .eval(&data.sizes)
+        .filter(|d| *d >= 0)
+        .map(|d| d as usize)
+        .ok_or_else(|| Error::data("error: the data's sizes give no valid parameter count"))
+}
+
+/// Each parameter's name, concrete shape and constant bounds on a data set.
+pub fn param_shapes(compiled: &Compiled, data: &Data) -> Vec<ParamShape> {
+    let mut params = Vec::new();
+    for (layout, info) in compiled.ir.params.iter().zip(&compiled.model.params) {
+        let shape: Vec<usize> = layout
+            .shape
+            .iter()
+            .map(|d| d.eval(&data.sizes).unwrap_or(0).max(0) as usize)
+            .collect();
+        let constant = |b: &Option<Bound>| match b {
+            None => Some(None),
+            Some(Bound::Const(c)) if c.is_infinite() => Some(None),
+            Some(Bound::Const(c)) => Some(Some(*c)),
+            Some(Bound::Expr(..)) => None,
+        };
+        let c = &info.constraint;
+        let constant_bounds = constant(&c.lower).zip(constant(&c.upper));
+        params.push(ParamShape {
+            name: layout.name.clone(),
+            shape,
+            bounds: constant_bounds,
+        });
+    }
+    params
+}
+
+/// Maps constrained parameter values to the unconstrained coordinates
+/// (Stan's inverse transforms). `values` gives each parameter's elements.
+pub fn unconstrain(
+    params: &[ParamShape],
+    values: &HashMap<String, Vec<f64>>,
+) -> Result<Vec<f64>, String> {
+    if let Some(unknown) = values
+        .keys()
+        .find(|k| !params.iter().any(|p| &p.name == *k))
+    {
+        let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+        return Err(format!(
+            "the model has no parameter `{unknown}` (its parameters: {})",
+            names.join(", ")
+        ));
+    }
+    let mut theta = Vec::new();
+    for ParamShape {
+        name,
+        shape,
+        bounds,
+    } in params
+    {
+        let count: usize = shape.iter().product();
+        let v = values
+            .get(name)
+            .ok_or_else(|| format!("no value given for parameter `{name}`"))?;
+        let v: Vec<f64> = if v.len() == 1 && count > 1 {
+            // One value for every element, as a scalar broadcasts.
+            vec![v[0]; count]
+        } else {
+            v.clone()
+        };
+        if v.len() != count {
+            return Err(format!(
+                "parameter `{name}` has {count} elements, {} were given",
+                v.len()
+            ));
+        }
+        let (lower, upper) = bounds.ok_or_else(|| {
+            format!("parameter `{name}` has bounds that depend on other values; give --unconstrained coordinates instead")
+        })?;
+        for x in &v {
+            let u = match (lower, upper) {
+                (None, None) => *x,
+                (Some(a), None) if *x > a => (x - a).ln(),
+                (None, Some(b)) if *x < b => (b - x).ln(),
+                (Some(a), Some(b)) if *x > a && *x < b => {
+                    let p = (x - a) / (b - a);
+                    (p / (1.0 - p)).ln()
+                }
+                _ => {
+                    let lo = lower.map_or("-inf".to_string(), |a| a.to_string());
+                    let hi = upper.map_or("inf".to_string(), |b| b.to_string());
+                    return Err(format!(
+                        "parameter `{name}` = {x} is outside its support ({lo}, {hi})"
+                    ));
+                }
+            };
+            theta.push(u);
+        }
+    }
+    Ok(theta)
+}
+
 impl Density {
     pub fn new(compiled: &Compiled, data: &Data, backend: Backend) -> Result<Density, Error> {
-        let dim = compiled
-            .ir
-            .dim
-            .eval(&data.sizes)
-            .filter(|d| *d >= 0)
-            .ok_or_else(|| Error::data("error: the data's sizes give no valid parameter count"))?
-            as usize;
+        let dim = dimension(compiled, data)?;
+        let params = param_shapes(compiled, data);
         let mut coordinates = Vec::new();
-        let mut params = Vec::new();
-        for (layout, info) in compiled.ir.params.iter().zip(&compiled.model.params) {
-            let shape: Vec<usize> = layout
-                .shape
-                .iter()
-                .map(|d| d.eval(&data.sizes).unwrap_or(0).max(0) as usize)
-                .collect();
-            coordinates.extend(element_names(&layout.name, &shape));
-            let constant = |b: &Option<Bound>| match b {
-                None => Some(None),
-                Some(Bound::Const(c)) if c.is_infinite() => Some(None),
-                Some(Bound::Const(c)) => Some(Some(*c)),
-                Some(Bound::Expr(..)) => None,
-            };
-            let c = &info.constraint;
-            let constant_bounds = constant(&c.lower).zip(constant(&c.upper));
-            params.push(ParamShape {
-                name: layout.name.clone(),
-                shape,
-                bounds: constant_bounds,
-            });
+        for p in &params {
+            coordinates.extend(element_names(&p.name, &p.shape));
         }
         let outs = compiled
             .ir
@@ -264,7 +370,7 @@ impl Density {
             backend,
             &mut notes,
         )?;
-        Ok(Density {
+        let mut density = Density {
             outs,
             gradient,
             generated,
@@ -272,7 +378,32 @@ impl Density {
             coordinates,
             params,
             notes,
-        })
+            explainer: Explainer::new(compiled, data, dim)?,
+        };
+        // An index out of range does not depend on the parameters: it is a
+        // data error, found before sampling and explained by the data's rows.
+        let zeros = vec![0.0; dim];
+        let mut grad = vec![0.0; dim];
+        match density.logp_grad(&zeros, &mut grad) {
+            Err(e) => {
+                let message = density
+                    .explainer
+                    .index_error(&zeros)
+                    .unwrap_or_else(|| format!("error: evaluating the log density: {e}"));
+                return Err(Error::data(message));
+            }
+            // Data outside a distribution's support is wrong whatever the
+            // parameters: a data error before sampling.
+            Ok(lp) if !lp.is_finite() => {
+                if let Some(why) = density.explain(&zeros) {
+                    if why.contains("outside the support") {
+                        return Err(Error::data(format!("error: {}: {why}", data.name)));
+                    }
+                }
+            }
+            Ok(_) => {}
+        }
+        Ok(density)
     }
 
     /// The log density (log-Jacobian included) and its gradient at `theta`.
@@ -288,6 +419,12 @@ impl Density {
         Ok(lp)
     }
 
+    /// Why the log density or its gradient is not finite (or fails) at
+    /// `theta`: the first term that is not, where, and the parameter values.
+    pub fn explain(&self, theta: &[f64]) -> Option<String> {
+        self.explainer.non_finite(theta)
+    }
+
     /// The constrained parameters, then the `out` values, all flattened
     /// row-major into one vector.
     pub fn generated(&mut self, theta: &[f64]) -> Result<Vec<f64>, EvalFailure> {
@@ -297,46 +434,239 @@ impl Density {
     /// Maps constrained parameter values to the unconstrained coordinates
     /// (Stan's inverse transforms). `values` gives each parameter's elements.
     pub fn unconstrain(&self, values: &HashMap<String, Vec<f64>>) -> Result<Vec<f64>, String> {
-        let mut theta = Vec::with_capacity(self.dim);
-        for ParamShape {
-            name,
-            shape,
-            bounds,
-        } in &self.params
-        {
-            let count: usize = shape.iter().product();
-            let v = values
-                .get(name)
-                .ok_or_else(|| format!("no value given for parameter `{name}`"))?;
-            if v.len() != count {
-                return Err(format!(
-                    "parameter `{name}` has {count} elements, {} were given",
-                    v.len()
+        unconstrain(&self.params, values)
+    }
+}
+
+/// What explaining a failed or non-finite evaluation needs: the log
+/// density's and gradient's IR with their inputs (run on the interpreter,
+/// traced), where each value comes from in the model, and the data's rows.
+#[derive(Clone)]
+pub(crate) struct Explainer(std::sync::Arc<ExplainerData>);
+
+struct ExplainerData {
+    log_density: BoundFunction,
+    gradient: BoundFunction,
+    generated: BoundFunction,
+    model: rlc_check::Model,
+    name: String,
+    source: String,
+    data: Data,
+    params: Vec<ParamShape>,
+}
+
+impl Explainer {
+    pub(crate) fn new(compiled: &Compiled, data: &Data, dim: usize) -> Result<Explainer, Error> {
+        Ok(Explainer(std::sync::Arc::new(ExplainerData {
+            log_density: BoundFunction::new(&compiled.ir.log_density, data, dim)?,
+            gradient: BoundFunction::new(&compiled.gradient, data, dim)?,
+            generated: BoundFunction::new(&compiled.ir.generated, data, dim)?,
+            model: compiled.model.clone(),
+            name: compiled.name.clone(),
+            source: compiled.source.clone(),
+            data: data.clone(),
+            params: param_shapes(compiled, data),
+        })))
+    }
+
+    /// `file:line:column (`text`)` of a value of `function`.
+    fn locate(&self, function: &Function, value: ValueId) -> Option<(String, (usize, usize))> {
+        let span = *function.spans.get(&value)?;
+        let d = &self.0;
+        let start = span.0.min(d.source.len());
+        let before = d.source.get(..start).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let text: String = d
+            .source
+            .get(span.0..span.1)
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(60)
+            .collect();
+        Some((format!("{}:{line}:{column} (`{text}`)", d.name), span))
+    }
+
+    /// The constrained parameter values at `theta`, as `alpha = 0.3, w = [0.1, …]`.
+    fn point(&self, theta: &[f64]) -> String {
+        let d = &self.0;
+        let mut generated = BoundFunction {
+            last: Vec::new(),
+            ..d.generated.clone()
+        };
+        let Ok(values) = generated.call(theta) else {
+            return String::new();
+        };
+        let show = |x: f64| format!("{x:.4}");
+        d.params
+            .iter()
+            .zip(values)
+            .map(|(p, t)| {
+                if p.shape.is_empty() {
+                    format!(
+                        "{} = {}",
+                        p.name,
+                        t.data.first().map_or("?".into(), |x| show(*x))
+                    )
+                } else {
+                    let items: Vec<String> = t.data.iter().take(4).map(|x| show(*x)).collect();
+                    let more = if t.data.len() > 4 { ", …" } else { "" };
+                    format!("{} = [{}{more}]", p.name, items.join(", "))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Why the log density or its gradient is not finite at `theta`: the
+    /// first term that is not, where in the model, and the parameter values.
+    pub(crate) fn non_finite(&self, theta: &[f64]) -> Option<String> {
+        let d = &self.0;
+        for (function, bound, what) in [
+            (&d.log_density.function, &d.log_density, "log density"),
+            (&d.gradient.function, &d.gradient, "gradient"),
+        ] {
+            let mut inputs = bound.inputs.clone();
+            inputs[bound.theta_index].data.copy_from_slice(theta);
+            let (result, traced) = rlc_ir::interp::eval_traced(function, &d.data.sizes, &inputs);
+            let finite = match &result {
+                Ok(r) => r.iter().all(|t| t.data.iter().all(|x| x.is_finite())),
+                Err(_) => false,
+            };
+            if finite {
+                continue;
+            }
+            let value = match (&result, &traced.failed) {
+                (Err(e), Some(origin)) => {
+                    let at = self
+                        .locate(function, origin.value)
+                        .map_or_else(String::new, |(at, _)| format!(" at {at}"));
+                    return Some(format!("evaluating the {what} failed{at}: {e}"));
+                }
+                (Ok(r), _) => r
+                    .first()
+                    .and_then(|t| t.data.first())
+                    .copied()
+                    .unwrap_or(f64::NAN),
+                (Err(e), None) => return Some(format!("evaluating the {what} failed: {e}")),
+            };
+            let origin = traced.non_finite?;
+            let at = self
+                .locate(function, origin.value)
+                .map_or_else(|| "an unlocated term".to_string(), |(at, _)| at);
+            let iterations = if origin.iterations.is_empty() {
+                String::new()
+            } else {
+                let i: Vec<String> = origin.iterations.iter().map(|i| i.to_string()).collect();
+                format!(" in loop iteration {} (outermost first)", i.join(", "))
+            };
+            let head = if what == "log density" {
+                format!("the log density is {value}")
+            } else {
+                "the gradient is not finite".to_string()
+            };
+            if origin.op.contains("= select ") {
+                return Some(format!(
+                    "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
                 ));
             }
-            let (lower, upper) = bounds.ok_or_else(|| {
-                format!("parameter `{name}` has bounds that depend on other values; give --unconstrained coordinates instead")
-            })?;
-            for x in v {
-                let u = match (lower, upper) {
-                    (None, None) => *x,
-                    (Some(a), None) if *x > a => (x - a).ln(),
-                    (None, Some(b)) if *x < b => (b - x).ln(),
-                    (Some(a), Some(b)) if *x > a && *x < b => {
-                        let p = (x - a) / (b - a);
-                        (p / (1.0 - p)).ln()
-                    }
-                    _ => {
-                        let lo = lower.map_or("-inf".to_string(), |a| a.to_string());
-                        let hi = upper.map_or("inf".to_string(), |b| b.to_string());
-                        return Err(format!(
-                            "parameter `{name}` = {x} is outside its support ({lo}, {hi})"
-                        ));
-                    }
-                };
-                theta.push(u);
+            return Some(format!(
+                "{head} at {}: the first value that is not finite is {} in {at}{iterations}",
+                self.point(theta),
+                origin.result
+            ));
+        }
+        None
+    }
+
+    /// An index out of range, explained by the data rows that hold the bad
+    /// values when the index comes from the data.
+    pub(crate) fn index_error(&self, theta: &[f64]) -> Option<String> {
+        let d = &self.0;
+        let bound = &d.log_density;
+        let mut inputs = bound.inputs.clone();
+        inputs[bound.theta_index].data.copy_from_slice(theta);
+        let (result, traced) = rlc_ir::interp::eval_traced(&bound.function, &d.data.sizes, &inputs);
+        let (Err(EvalError::IndexOutOfBounds { axis, index, len }), Some(origin)) =
+            (&result, &traced.failed)
+        else {
+            return None;
+        };
+        let (at, span) = self.locate(&bound.function, origin.value)?;
+        let mut message = format!(
+            "error: at {at}: index {index} is out of range for axis {axis} of length {len}"
+        );
+        for source in rlc_ir::lower::index_sources(&d.model, span) {
+            if source.axis != *axis && source.axis != usize::MAX {
+                continue;
+            }
+            let Some(array) = d.data.loaded.value(&source.data) else {
+                continue;
+            };
+            let (lo, hi) = (0.0 - source.offset + 0.0, *len as f64 - source.offset);
+            let bad: Vec<usize> = (0..array.len())
+                .filter(|k| !array.is_missing(*k))
+                .filter(|k| {
+                    let v = array.values[*k];
+                    v.is_finite() && (v < lo || v >= hi)
+                })
+                .collect();
+            if bad.is_empty() {
+                continue;
+            }
+            let places = self.cells_in_file(&source.data, &bad);
+            let first = array.values[bad[0]];
+            message = format!(
+                "error: {}: `{}` holds {first} {places}, but the model uses it as an index at {at}, which needs its values in {lo}..{hi}",
+                d.data.name, source.data
+            );
+            if lo == 0.0 && (first - hi).abs() < 0.5 {
+                message.push_str(&format!(
+                    "\nhelp: the values look 1-based (as in hBayesDM's files): declare the range, e.g. `data {}: int[…] in 1..{}`, and index with `{} - 1`",
+                    source.data,
+                    hi as i64 + 1,
+                    source.data
+                ));
+            }
+            break;
+        }
+        Some(message)
+    }
+
+    /// Where cells of a data variable are in its file: `at line 5 (and 3 more
+    /// rows)` for CSV, `at choice[3][17] (and 3 more cells)` for JSON.
+    fn cells_in_file(&self, variable: &str, cells: &[usize]) -> String {
+        let loaded = &self.0.data.loaded;
+        let more = |n: usize, what: &str| {
+            if n > 1 {
+                format!(" (and {} more {what})", n - 1)
+            } else {
+                String::new()
+            }
+        };
+        if let Some((_, rows)) = loaded.row_cells.iter().find(|(n, _)| n == variable) {
+            let lines: Vec<usize> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| cells.contains(c))
+                .filter_map(|(r, _)| loaded.row_lines.get(r).copied())
+                .collect();
+            if let Some(first) = lines.first() {
+                return format!("at line {first}{}", more(lines.len(), "rows"));
             }
         }
-        Ok(theta)
+        let Some(array) = loaded.value(variable) else {
+            return String::new();
+        };
+        let mut index = Vec::new();
+        let mut flat = cells[0];
+        for d in array.shape.iter().rev() {
+            index.push(flat % d.max(&1));
+            flat /= d.max(&1);
+        }
+        index.reverse();
+        let path: String = index.iter().map(|i| format!("[{i}]")).collect();
+        format!("at {variable}{path}{}", more(cells.len(), "cells"))
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::density::Density;
 use crate::error::{Error, ErrorKind};
+use crate::generate::DrawOutputs;
 use crate::summary::RunDraws;
 use rlc_nuts::{ChainEvent, LogDensity, SamplerSettings};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,6 +64,11 @@ impl SampleSettings {
         if self.chains == 0 {
             return Err(Error::usage("error: --chains must be at least 1"));
         }
+        if self.draws == 0 {
+            return Err(Error::usage(
+                "error: --draws must be at least 1 (the draws after warmup are what a run is for)",
+            ));
+        }
         if !(self.adapt_delta > 0.0 && self.adapt_delta < 1.0) {
             return Err(Error::usage("error: --adapt-delta must be between 0 and 1"));
         }
@@ -77,6 +83,10 @@ pub enum VariableKind {
     Parameter,
     /// An `out` value.
     Out,
+    /// The pointwise log-likelihood (`log_lik`).
+    LogLik,
+    /// A posterior predictive draw of an observed variable (`{name}_rep`).
+    Predicted,
 }
 
 /// One named array written with every draw.
@@ -194,6 +204,8 @@ pub struct ChainFit {
     pub interrupted: bool,
     /// Why the chain failed, or why its outputs could not be computed.
     pub error: Option<String>,
+    /// Each draw's position on the unconstrained scale.
+    pub positions: Vec<Vec<f64>>,
 }
 
 /// A whole run, in memory.
@@ -213,7 +225,14 @@ impl Fit {
     /// then the variables' elements in CSV order), cut to their common
     /// length, for the summary.
     pub fn run_draws(&self) -> RunDraws {
-        let (value_names, order) = column_names(&self.variables);
+        // The summary shows parameters and `out` values, not the per-draw extras.
+        let shown: Vec<Variable> = self
+            .variables
+            .iter()
+            .filter(|v| matches!(v.kind, VariableKind::Parameter | VariableKind::Out))
+            .cloned()
+            .collect();
+        let (value_names, order) = column_names(&shown);
         let with_draws: Vec<&ChainFit> =
             self.chains.iter().filter(|c| !c.stats.is_empty()).collect();
         let shortest = with_draws.iter().map(|c| c.stats.len()).min().unwrap_or(0);
@@ -262,6 +281,24 @@ impl Fit {
     }
 }
 
+/// An explanation of why the log density is not finite where the chains
+/// start: at the origin of the unconstrained scale, or else at the first of
+/// a few points drawn as initial values are.
+fn explain_initial_values(density: &Density) -> Option<String> {
+    use rand::Rng;
+    let mut rng = crate::generate::rng(0, 0);
+    let mut theta = vec![0.0; density.dim];
+    for _ in 0..20 {
+        if let Some(why) = density.explain(&theta) {
+            return Some(why);
+        }
+        for x in &mut theta {
+            *x = rng.random_range(-2.0..2.0);
+        }
+    }
+    None
+}
+
 /// The sampler's view of a model: a log density on the unconstrained scale.
 struct SamplerDensity(Density);
 
@@ -276,10 +313,18 @@ impl LogDensity for SamplerDensity {
 }
 
 /// What each chain's event handler owns: a density for the variables of
-/// each draw and the draws so far.
+/// each draw, the extras and their random stream, and the draws so far.
 struct ChainState {
     generated: Density,
+    extras: DrawOutputs,
+    rng: rand_chacha::ChaCha8Rng,
     fit: ChainFit,
+}
+
+/// The random stream of chain `chain`'s predictive draws: apart from the
+/// sampler's, so asking for them leaves the posterior draws unchanged.
+fn extras_rng(seed: u64, chain: usize) -> rand_chacha::ChaCha8Rng {
+    crate::generate::rng(seed, (1 << 32) + chain as u64)
 }
 
 /// Samples `density`'s posterior. Each chain gets its own copy of the
@@ -291,13 +336,28 @@ pub fn sample(
     observer: &dyn Observer,
     stop: &AtomicBool,
 ) -> Result<Fit, Error> {
+    sample_with(density, &DrawOutputs::none(), settings, observer, stop)
+}
+
+/// [`sample`] with extra quantities (pointwise log-likelihood, predictive
+/// draws) computed for every draw and written after its variables.
+pub fn sample_with(
+    density: &Density,
+    extras: &DrawOutputs,
+    settings: &SampleSettings,
+    observer: &dyn Observer,
+    stop: &AtomicBool,
+) -> Result<Fit, Error> {
     settings.validate()?;
-    let variables = variables(density);
+    let mut variables = variables(density);
+    variables.extend(extras.variables.iter().cloned());
     let value_count: usize = variables.iter().map(Variable::len).sum();
     let states: Vec<Mutex<ChainState>> = (0..settings.chains)
         .map(|chain| {
             Mutex::new(ChainState {
                 generated: density.clone(),
+                extras: extras.clone(),
+                rng: extras_rng(settings.seed, chain),
                 fit: ChainFit {
                     chain,
                     stats: Vec::with_capacity(settings.draws),
@@ -350,7 +410,7 @@ pub fn sample(
             let Ok(mut s) = states[chain].lock() else {
                 return;
             };
-            let values: Vec<f64> = match s.generated.generated(&draw.position) {
+            let mut values: Vec<f64> = match s.generated.generated(&draw.position) {
                 Ok(values) => values,
                 Err(e) => {
                     s.fit
@@ -359,6 +419,19 @@ pub fn sample(
                     vec![f64::NAN; value_count]
                 }
             };
+            if !s.extras.is_empty() {
+                let state = &mut *s;
+                match state.extras.compute(&draw.position, &mut state.rng) {
+                    Ok(extra) => values.extend(extra),
+                    Err(e) => {
+                        state
+                            .fit
+                            .error
+                            .get_or_insert(format!("computing the extras of a draw: {e}"));
+                    }
+                }
+                values.resize(value_count, f64::NAN);
+            }
             observer.draw(&DrawRecord {
                 chain,
                 iteration: draw.iteration,
@@ -368,6 +441,7 @@ pub fn sample(
             });
             s.fit.stats.push(stats);
             s.fit.values.push(values);
+            s.fit.positions.push(draw.position.clone());
         }
         ChainEvent::Failed { chain, error } => {
             observer.failed(chain, &error.to_string());
@@ -411,15 +485,29 @@ pub fn sample(
         interrupted,
     };
     if fit.chains.iter().all(|c| c.stats.is_empty()) {
-        let failures: Vec<String> = fit
+        let errors: Vec<(usize, &String)> = fit
             .chains
             .iter()
-            .filter_map(|c| {
-                c.error
-                    .as_ref()
-                    .map(|e| format!("error: chain {}: {e}", c.chain + 1))
-            })
+            .filter_map(|c| c.error.as_ref().map(|e| (c.chain, e)))
             .collect();
+        // The same error in every chain is said once.
+        let mut failures: Vec<String> = match errors.as_slice() {
+            [(_, first), rest @ ..] if !rest.is_empty() && rest.iter().all(|(_, e)| e == first) => {
+                vec![format!("error: all {} chains: {first}", errors.len())]
+            }
+            _ => errors
+                .iter()
+                .map(|(c, e)| format!("error: chain {}: {e}", c + 1))
+                .collect(),
+        };
+        if errors
+            .iter()
+            .any(|(_, e)| e.starts_with("no finite log density"))
+        {
+            if let Some(why) = explain_initial_values(density) {
+                failures.push(format!("  why: {why}"));
+            }
+        }
         let (kind, last) = if interrupted {
             (
                 ErrorKind::Interrupted,

@@ -14,6 +14,44 @@ pub struct RunDraws {
 }
 
 impl RunDraws {
+    /// Only the statistics columns and the columns of the variables named
+    /// in `vars` (`alpha`, `A`: every element of `A`); an unknown name is an
+    /// error listing the variables there are.
+    pub fn select(&self, vars: &[String]) -> Result<RunDraws, String> {
+        let variable = |column: &str| column.split(['.', '[']).next().unwrap_or("").to_string();
+        let known: Vec<String> = {
+            let mut v: Vec<String> = self
+                .columns
+                .iter()
+                .filter(|c| !c.ends_with("__"))
+                .map(|c| variable(c))
+                .collect();
+            v.dedup();
+            v
+        };
+        if let Some(unknown) = vars.iter().find(|v| !known.contains(v)) {
+            return Err(format!(
+                "there is no variable `{unknown}` in the draws (they hold {})",
+                known.join(", ")
+            ));
+        }
+        let keep: Vec<usize> = (0..self.columns.len())
+            .filter(|&k| {
+                let c = &self.columns[k];
+                c.ends_with("__") || vars.contains(&variable(c))
+            })
+            .collect();
+        Ok(RunDraws {
+            columns: keep.iter().map(|&k| self.columns[k].clone()).collect(),
+            chains: self
+                .chains
+                .iter()
+                .map(|c| keep.iter().map(|&k| c[k].clone()).collect())
+                .collect(),
+            sampling_seconds: self.sampling_seconds,
+        })
+    }
+
     fn column(&self, k: usize) -> Vec<&[f64]> {
         self.chains.iter().map(|c| c[k].as_slice()).collect()
     }
@@ -36,8 +74,15 @@ fn fmt(x: f64) -> String {
     }
 }
 
-/// The table: one row for `lp__` and each parameter and `out` element.
+/// The table: one row for `lp__` and each parameter and `out` element,
+/// named as the CSV files name them.
 pub fn table(draws: &RunDraws) -> String {
+    table_with_labels(draws, &draws.columns)
+}
+
+/// [`table`] with other row names (`labels[k]` for column `k`): the model's
+/// own, 0-based and with subject ids (see [`model_labels`]).
+pub fn table_with_labels(draws: &RunDraws, labels: &[String]) -> String {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     for (k, name) in draws.columns.iter().enumerate() {
         if name.ends_with("__") && name != "lp__" {
@@ -50,7 +95,7 @@ pub fn table(draws: &RunDraws) -> String {
             .filter(|t| *t > 0.0)
             .map_or("-".to_string(), |t| format!("{:.0}", s.ess_bulk / t));
         rows.push((
-            name.clone(),
+            labels.get(k).cloned().unwrap_or_else(|| name.clone()),
             vec![
                 fmt(s.mean),
                 fmt(s.mcse_mean),
@@ -184,4 +229,48 @@ fn list(items: &[String]) -> String {
     } else {
         format!("{} and {} more", items[..5].join(", "), items.len() - 5)
     }
+}
+
+/// The model's names of CmdStan columns: `A.3` → `A[2]` (0-based, as the
+/// language indexes), and `A[S07]` where the axis is grouped from the data
+/// (`dims` gives each variable's axis names, `coords` each grouped axis's
+/// labels); scalars and statistics keep their names.
+pub fn model_labels(
+    columns: &[String],
+    dims: &std::collections::HashMap<String, Vec<String>>,
+    coords: &std::collections::HashMap<String, Vec<String>>,
+) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| {
+            let mut parts = c.split('.');
+            let name = parts.next().unwrap_or("");
+            let indices: Vec<usize> = parts.filter_map(|p| p.parse().ok()).collect();
+            if indices.is_empty() || c.ends_with("__") {
+                return c.clone();
+            }
+            let axes = dims.get(name);
+            let shown: Vec<String> = indices
+                .iter()
+                .enumerate()
+                .map(|(axis, i)| {
+                    let zero_based = i.saturating_sub(1);
+                    axes.and_then(|a| a.get(axis))
+                        .and_then(|d| coords.get(d))
+                        .and_then(|labels| labels.get(zero_based))
+                        .cloned()
+                        .unwrap_or_else(|| zero_based.to_string())
+                })
+                .collect();
+            format!("{name}[{}]", shown.join(", "))
+        })
+        .collect()
+}
+
+/// Whether any column is an array element (named `name.i…`).
+pub fn has_arrays(draws: &RunDraws) -> bool {
+    draws
+        .columns
+        .iter()
+        .any(|c| !c.ends_with("__") && c.contains('.'))
 }

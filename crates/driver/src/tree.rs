@@ -1,7 +1,8 @@
 //! A run as the groups of an ArviZ `DataTree`: `posterior` (the parameters
-//! and `out` values by chain and draw), `sample_stats` (the sampler
-//! statistics under ArviZ's names) and `observed_data` (the data the model
-//! was fitted to), each array with named axes and every axis with its
+//! and `out` values by chain and draw), `posterior_predictive` and
+//! `log_likelihood` (when the run computed them), `sample_stats` (the
+//! sampler statistics under ArviZ's names) and `observed_data` (the data the
+//! model was fitted to), each array with named axes and every axis with its
 //! coordinate values, and the run's settings and adaptation as attributes.
 //!
 //! This is the one description of the layout: the Python package turns it
@@ -106,9 +107,16 @@ pub fn build(compiled: &Compiled, data: &Data, fit: &Fit) -> Tree {
     let chain_ids: Vec<i64> = chains.iter().map(|c| c.chain as i64).collect();
     let common = common_attrs(compiled, data);
 
+    // Each variable of a draw goes to its group: parameters and `out` values
+    // to `posterior`, the pointwise log-likelihood to `log_likelihood`, and
+    // predictive draws (`choice_rep`) to `posterior_predictive` under the
+    // observed variable's name and axes, as ArviZ lays them out.
     let mut posterior = Vec::new();
+    let mut log_likelihood = Vec::new();
+    let mut predictive = Vec::new();
     let mut offset = 0;
-    for (index, variable) in fit.variables.iter().enumerate() {
+    let mut model_variable = 0;
+    for variable in &fit.variables {
         let len = variable.len();
         let mut values = Vec::with_capacity(chains.len() * draws * len);
         for chain in &chains {
@@ -121,13 +129,28 @@ pub fn build(compiled: &Compiled, data: &Data, fit: &Fit) -> Tree {
             }
         }
         offset += len;
-        let axes = dims
-            .variables
-            .get(index)
-            .map(|a| a.dims.clone())
-            .unwrap_or_else(|| default_dims(&variable.name, variable.shape.len()));
-        posterior.push(Array {
-            name: variable.name.clone(),
+        let (name, axes, group) = match variable.kind {
+            VariableKind::Parameter | VariableKind::Out => {
+                let axes = dims.variables.get(model_variable).map(|a| a.dims.clone());
+                model_variable += 1;
+                (variable.name.clone(), axes, &mut posterior)
+            }
+            VariableKind::LogLik => (variable.name.clone(), None, &mut log_likelihood),
+            VariableKind::Predicted => {
+                let observed = variable.name.strip_suffix("_rep").unwrap_or(&variable.name);
+                let axes = dims
+                    .data
+                    .iter()
+                    .find(|d| d.name == observed)
+                    .map(|d| d.dims.clone());
+                (observed.to_string(), axes, &mut predictive)
+            }
+        };
+        let axes = axes
+            .filter(|a| a.len() == variable.shape.len())
+            .unwrap_or_else(|| default_dims(&name, variable.shape.len()));
+        group.push(Array {
+            name,
             dims: ["chain", "draw"]
                 .iter()
                 .map(|s| s.to_string())
@@ -203,13 +226,20 @@ pub fn build(compiled: &Compiled, data: &Data, fit: &Fit) -> Tree {
             attrs,
         }
     };
-    Tree {
-        groups: vec![
-            group("posterior", posterior, posterior_attrs),
-            group("sample_stats", sample_stats, stats_attrs),
-            group("observed_data", observed, observed_attrs),
-        ],
+    let mut groups = vec![group("posterior", posterior, posterior_attrs.clone())];
+    if !predictive.is_empty() {
+        groups.push(group(
+            "posterior_predictive",
+            predictive,
+            posterior_attrs.clone(),
+        ));
     }
+    if !log_likelihood.is_empty() {
+        groups.push(group("log_likelihood", log_likelihood, posterior_attrs));
+    }
+    groups.push(group("sample_stats", sample_stats, stats_attrs));
+    groups.push(group("observed_data", observed, observed_attrs));
+    Tree { groups }
 }
 
 fn default_dims(name: &str, rank: usize) -> Vec<String> {

@@ -27,6 +27,7 @@
 
 use crate::ir::*;
 use crate::print::op_line;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::f64::consts::PI;
 use std::fmt;
@@ -91,6 +92,18 @@ pub enum EvalError {
     BadIndex { axis: usize, value: f64 },
     /// IR that breaks the verifier's invariants.
     Malformed { op: String, message: String },
+    /// A `Random` op ran without a random source (a function that draws
+    /// must be evaluated with `eval_random`).
+    NoRandomSource,
+    /// A draw's arguments are invalid (`value` is the op's result, whose
+    /// source span locates it in the model).
+    Draw { value: ValueId, message: String },
+    /// A truncated draw found no value inside its bounds.
+    Truncation {
+        value: ValueId,
+        lower: f64,
+        upper: f64,
+    },
 }
 
 impl fmt::Display for EvalError {
@@ -118,6 +131,14 @@ impl fmt::Display for EvalError {
             EvalError::Malformed { op, message } => {
                 write!(f, "malformed IR: {message}\n    in `{op}`")
             }
+            EvalError::NoRandomSource => {
+                write!(f, "the function draws random values but was given no random source")
+            }
+            EvalError::Draw { message, .. } => write!(f, "cannot draw: {message}"),
+            EvalError::Truncation { lower, upper, .. } => write!(
+                f,
+                "no draw of the prior fell inside the bounds ({lower}, {upper}) in {TRUNCATION_TRIES} tries"
+            ),
         }
     }
 }
@@ -126,9 +147,95 @@ impl std::error::Error for EvalError {}
 
 type Result<T> = std::result::Result<T, EvalError>;
 
+/// How many times a truncated draw is tried before giving up.
+pub const TRUNCATION_TRIES: usize = 10_000;
+
 /// Runs `f` on `inputs` (one per `f.inputs`, in order), with `sizes` giving
 /// the value of every size its shapes mention; returns the body's results.
 pub fn eval(f: &Function, sizes: &HashMap<String, i64>, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+    eval_inner(f, sizes, inputs, None)
+}
+
+/// [`eval`] for a function with `Random` ops, drawing from `rng` in the
+/// order the ops run (so a seed fixes every draw).
+pub fn eval_random(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    inputs: &[Tensor],
+    rng: &mut dyn rand::RngCore,
+) -> Result<Vec<Tensor>> {
+    eval_inner(f, sizes, inputs, Some(rng))
+}
+
+/// Where a non-finite value first appeared in an evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    /// The op's (first) result, whose source span says where in the model.
+    pub value: ValueId,
+    /// The op, as the IR prints it.
+    pub op: String,
+    /// Its first non-finite element.
+    pub result: f64,
+    /// The iteration of each enclosing loop (`for` index or scan step),
+    /// outermost first.
+    pub iterations: Vec<usize>,
+}
+
+/// [`eval`] that also finds the first op (in execution order) whose real
+/// result is not finite although its real operands are: where a log density
+/// that came out NaN or infinite went wrong.
+/// When the evaluation fails, the origin also says which op failed and in
+/// which iterations (`failed`).
+pub fn eval_traced(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    inputs: &[Tensor],
+) -> (Result<Vec<Tensor>>, Traced) {
+    let trace = RefCell::new(Trace::default());
+    let result = eval_with(f, sizes, inputs, None, Some(&trace));
+    let t = trace.into_inner();
+    (
+        result,
+        Traced {
+            non_finite: t.first,
+            failed: t.failed,
+        },
+    )
+}
+
+/// What [`eval_traced`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Traced {
+    /// The first op that made a non-finite value from finite operands.
+    pub non_finite: Option<Origin>,
+    /// The op whose error ended the evaluation.
+    pub failed: Option<Origin>,
+}
+
+/// The tracing state of [`eval_traced`].
+#[derive(Default)]
+struct Trace {
+    iterations: Vec<usize>,
+    first: Option<Origin>,
+    failed: Option<Origin>,
+}
+
+fn eval_inner<'a>(
+    f: &'a Function,
+    sizes: &'a HashMap<String, i64>,
+    inputs: &'a [Tensor],
+    rng: Option<&'a mut dyn rand::RngCore>,
+) -> Result<Vec<Tensor>> {
+    eval_with(f, sizes, inputs, rng, None)
+}
+
+fn eval_with<'a>(
+    f: &'a Function,
+    sizes: &'a HashMap<String, i64>,
+    inputs: &'a [Tensor],
+    rng: Option<&'a mut dyn rand::RngCore>,
+    trace: Option<&'a RefCell<Trace>>,
+) -> Result<Vec<Tensor>> {
     if inputs.len() != f.inputs.len() {
         return Err(EvalError::BadInputCount {
             expected: f.inputs.len(),
@@ -154,6 +261,8 @@ pub fn eval(f: &Function, sizes: &HashMap<String, i64>, inputs: &[Tensor]) -> Re
             .map(|ty| eval_shape(&ty.shape, sizes).ok())
             .collect(),
         env: vec![None; f.values.len()],
+        rng: rng.map(RefCell::new),
+        trace,
     };
     for (i, (arg, input)) in f.body.args.iter().zip(inputs).enumerate() {
         let name = match &f.inputs[i] {
@@ -227,6 +336,10 @@ struct Interp<'a> {
     /// The current value of each `ValueId` (values in loop bodies are
     /// overwritten at each step).
     env: Vec<Option<Val<'a>>>,
+    /// Where `Random` ops draw from (`None`: the function must not draw).
+    rng: Option<RefCell<&'a mut dyn rand::RngCore>>,
+    /// Set by [`eval_traced`].
+    trace: Option<&'a RefCell<Trace>>,
 }
 
 fn eval_shape(shape: &[Dim], sizes: &HashMap<String, i64>) -> Result<Vec<usize>> {
@@ -427,7 +540,25 @@ impl<'a> Interp<'a> {
                 if op.results.len() != 1 {
                     return Err(self.malformed(op, "expected one result"));
                 }
-                vec![self.simple(op)?]
+                let result = match self.simple(op) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        if let Some(t) = self.trace {
+                            let mut t = t.borrow_mut();
+                            if t.failed.is_none() {
+                                t.failed = Some(Origin {
+                                    value: op.results[0],
+                                    op: op_line(self.f, op),
+                                    result: f64::NAN,
+                                    iterations: t.iterations.clone(),
+                                });
+                            }
+                        }
+                        return Err(e);
+                    }
+                };
+                self.trace_op(op, &result)?;
+                vec![result]
             }
         };
         if results.len() != op.results.len() {
@@ -450,12 +581,152 @@ impl<'a> Interp<'a> {
         Ok(())
     }
 
+    /// Records `op` as the origin of a non-finite value when it made one from
+    /// finite operands and none was recorded before.
+    fn trace_op(&self, op: &Op, result: &Tensor) -> Result<()> {
+        let Some(trace) = self.trace else {
+            return Ok(());
+        };
+        if trace.borrow().first.is_some() || self.f.ty(op.results[0]).elem != Elem::Real {
+            return Ok(());
+        }
+        let Some(bad) = result.data.iter().find(|x| !x.is_finite()) else {
+            return Ok(());
+        };
+        // A constant is meant (the `-inf` outside a support); a select that
+        // picks it over a finite value is where the problem shows.
+        if op.args.is_empty() {
+            return Ok(());
+        }
+        if op.kind == OpKind::Select {
+            let (c, t, e) = (self.arg(op, 0)?, self.arg(op, 1)?, self.arg(op, 2)?);
+            let picked = (0..result.data.len()).any(|i| {
+                let (chosen, other) = if c.data.get(i).copied().unwrap_or(0.0) != 0.0 {
+                    (t.data.get(i), e.data.get(i))
+                } else {
+                    (e.data.get(i), t.data.get(i))
+                };
+                matches!((chosen, other), (Some(x), Some(y)) if !x.is_finite() && y.is_finite())
+            });
+            if picked {
+                let mut tr = trace.borrow_mut();
+                tr.first = Some(Origin {
+                    value: op.results[0],
+                    op: op_line(self.f, op),
+                    result: *bad,
+                    iterations: tr.iterations.clone(),
+                });
+            }
+            return Ok(());
+        }
+        for (i, a) in op.args.iter().enumerate() {
+            if self.f.ty(*a).elem == Elem::Real
+                && self.arg(op, i)?.data.iter().any(|x| !x.is_finite())
+            {
+                return Ok(());
+            }
+        }
+        let mut t = trace.borrow_mut();
+        t.first = Some(Origin {
+            value: op.results[0],
+            op: op_line(self.f, op),
+            result: *bad,
+            iterations: t.iterations.clone(),
+        });
+        Ok(())
+    }
+
+    fn enter_iteration(&self, i: usize) {
+        if let Some(t) = self.trace {
+            t.borrow_mut().iterations.push(i);
+        }
+    }
+
+    fn leave_iteration(&self) {
+        if let Some(t) = self.trace {
+            t.borrow_mut().iterations.pop();
+        }
+    }
+
+    /// A `Random` op: one draw per element of the result, row-major.
+    fn random(&self, op: &Op, dist: RandomDist, truncated: bool) -> Result<Tensor> {
+        let out = op.results[0];
+        let shape = self.declared(out)?;
+        let count: usize = shape.iter().product();
+        let arity = dist.arity();
+        let args = (0..arity + if truncated { 2 } else { 0 })
+            .map(|i| self.arg(op, i))
+            .collect::<Result<Vec<_>>>()?;
+        let cell = self.rng.as_ref().ok_or(EvalError::NoRandomSource)?;
+        let mut rng = cell.borrow_mut();
+        let draw_error = |e: rlc_random::DrawError| EvalError::Draw {
+            value: out,
+            message: e.to_string(),
+        };
+        let mut data = Vec::with_capacity(count);
+        match dist {
+            RandomDist::Categorical { logits } => {
+                let weights = &args[0];
+                let k = weights.shape.last().copied().unwrap_or(0);
+                if weights.data.len() != count * k {
+                    return Err(self.malformed(op, "the categorical weights do not fit the result"));
+                }
+                let kind = if logits {
+                    rlc_random::CategoricalArgs::Logits
+                } else {
+                    rlc_random::CategoricalArgs::Probabilities
+                };
+                for i in 0..count {
+                    let w = &weights.data[i * k..(i + 1) * k];
+                    let c =
+                        rlc_random::draw_categorical(w, kind, &mut **rng).map_err(draw_error)?;
+                    data.push(c as f64);
+                }
+            }
+            RandomDist::Scalar(family) => {
+                if args.iter().any(|a| a.data.len() != count) {
+                    return Err(self.malformed(op, "a draw's arguments do not have its shape"));
+                }
+                let mut params = vec![0.0; arity];
+                for i in 0..count {
+                    for (p, a) in params.iter_mut().zip(&args) {
+                        *p = a.data[i];
+                    }
+                    let (lower, upper) = if truncated {
+                        (args[arity].data[i], args[arity + 1].data[i])
+                    } else {
+                        (f64::NEG_INFINITY, f64::INFINITY)
+                    };
+                    let mut tries = 0;
+                    let x = loop {
+                        let x =
+                            rlc_random::draw(family, &params, &mut **rng).map_err(draw_error)?;
+                        if x > lower && x < upper {
+                            break x;
+                        }
+                        tries += 1;
+                        if tries >= TRUNCATION_TRIES {
+                            return Err(EvalError::Truncation {
+                                value: out,
+                                lower,
+                                upper,
+                            });
+                        }
+                    };
+                    data.push(x);
+                }
+            }
+        }
+        Ok(Tensor::new(shape, data))
+    }
+
     /// Ops without regions, which give one result.
     fn simple(&self, op: &Op) -> Result<Tensor> {
         let out = op.results[0];
         match &op.kind {
             OpKind::Const(c) => Ok(Tensor::scalar(*c)),
             OpKind::SizeOf(d) => Ok(Tensor::scalar(eval_dim(d, self.sizes)? as f64)),
+            OpKind::Random { dist, truncated } => self.random(op, *dist, *truncated),
             OpKind::Iota => {
                 let shape = self.declared(out)?;
                 let n = shape.iter().product::<usize>();
@@ -812,7 +1083,10 @@ impl<'a> Interp<'a> {
                 );
                 self.bind(body.args[carries + k], element.into())?;
             }
-            self.region(body)?;
+            self.enter_iteration(t);
+            let ran = self.region(body);
+            self.leave_iteration();
+            ran?;
             let mut yielded = self.region_results(op, body)?;
             let outputs = yielded.split_off(carries);
             carry = yielded;
@@ -863,7 +1137,10 @@ impl<'a> Interp<'a> {
             .collect::<Result<Vec<Tensor>>>()?;
         for i in lo..hi {
             self.bind(body.args[0], Tensor::scalar(i as f64).into())?;
-            self.region(body)?;
+            self.enter_iteration(usize::try_from(i).unwrap_or(0));
+            let ran = self.region(body);
+            self.leave_iteration();
+            ran?;
             for (sum, v) in sums.iter_mut().zip(self.region_results(op, body)?) {
                 if sum.shape != v.shape {
                     return Err(EvalError::ShapeMismatch {

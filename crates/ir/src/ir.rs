@@ -136,6 +136,32 @@ pub enum ReduceOp {
     LogSumExp,
 }
 
+/// The distribution a `Random` op draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RandomDist {
+    /// A family of scalar draws (Normal, Bernoulli with `p`, …).
+    Scalar(rlc_random::Family),
+    /// A 0-based category from probabilities or logits along the last axis.
+    Categorical { logits: bool },
+}
+
+impl RandomDist {
+    /// The number of distribution arguments (before any truncation bounds).
+    pub fn arity(self) -> usize {
+        match self {
+            RandomDist::Scalar(f) => f.arity(),
+            RandomDist::Categorical { .. } => 1,
+        }
+    }
+    /// Whether the draws are integers.
+    pub fn is_discrete(self) -> bool {
+        match self {
+            RandomDist::Scalar(f) => f.is_discrete(),
+            RandomDist::Categorical { .. } => true,
+        }
+    }
+}
+
 /// A sequence of operations with arguments and results.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Region {
@@ -259,6 +285,14 @@ pub enum OpKind {
     /// The parameters' unconstrained coordinates `theta[offset ..]`, as many
     /// as the result has elements, reshaped row-major. `args[0]` is `theta`.
     ThetaSlice { offset: Dim },
+    /// Random draws of the result's shape, from the caller's random source.
+    /// For a scalar family `args` are its arguments, each of the result's
+    /// shape; for `Categorical` the one argument has the result's shape plus
+    /// a last axis of categories. With `truncated`, two more args (real, of
+    /// the result's shape) are lower and upper bounds, and a draw outside
+    /// them is drawn again (a bounded parameter's prior). A draw is not a
+    /// pure value: passes never merge, hoist or differentiate it.
+    Random { dist: RandomDist, truncated: bool },
     /// A loop carrying values across steps. `args` = carry inits, then
     /// sequences (stepped along their leading axis, all of one length), then
     /// captures. The body's args are the carries, one element of each

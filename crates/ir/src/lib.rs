@@ -16,4 +16,7 @@ pub mod print;
 pub mod verify;
 
 pub use ir::*;
-pub use lower::{lower, LowerError};
+pub use lower::{
+    lower, lower_generative, Channel, GenerativeIr, GenerativeOptions, LowerError, ObservedLayout,
+    ParamSource,
+};

@@ -8,7 +8,15 @@
 //! Parameters are read from `theta` on the unconstrained scale and mapped to
 //! their constraint (Stan's transforms), with the log-Jacobian added.
 
+mod generative;
+
+pub use generative::{
+    index_sources, target_statements, Channel, GenerativeIr, GenerativeOptions, IndexSource,
+    ObservedLayout, ParamSource,
+};
+
 use crate::ir::*;
+use generative::{Analysis, Gen};
 use rlc_check::builtins::{Distribution as D, Function as F};
 use rlc_check::dim::broadcast;
 use rlc_check::model::{AxisIndex, Bound, Callee, Model, SymbolId, SymbolKind};
@@ -94,6 +102,39 @@ pub fn lower(model: &Model) -> Result<ModelIr> {
     })
 }
 
+/// Lowers a checked model to a generative function (see `generative.rs`):
+/// the model run forward with `options`, returning the parameters, the
+/// `out` values and the channels of every observed data variable.
+pub fn lower_generative(model: &Model, options: GenerativeOptions) -> Result<GenerativeIr> {
+    let ir = lower(model)?;
+    let lowering = Lowering::generative(model, &ir.params, options)?;
+    let observed: Vec<ObservedLayout> = lowering
+        .gen
+        .as_ref()
+        .map(|g| {
+            g.analysis
+                .observed
+                .iter()
+                .map(|s| {
+                    let sym = model.symbol(*s);
+                    ObservedLayout {
+                        name: sym.name.clone(),
+                        ty: tensor_type(&sym.info),
+                        channels: options.channels(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut function = lowering.run()?;
+    crate::opt::optimize(&mut function);
+    Ok(GenerativeIr {
+        function,
+        options,
+        observed,
+    })
+}
+
 fn elem_of(e: ElemType) -> Elem {
     match e {
         ElemType::Int => Elem::Int,
@@ -140,6 +181,9 @@ struct Lowering<'m> {
     func: Function,
     frames: Vec<Frame>,
     env: HashMap<SymbolId, ValueId>,
+    /// The generative mode's state (`None` for the log density and the
+    /// generated quantities).
+    gen: Option<Gen<'m>>,
 }
 
 impl<'m> Lowering<'m> {
@@ -156,7 +200,32 @@ impl<'m> Lowering<'m> {
             func: Function::new(name),
             frames: Vec::new(),
             env: HashMap::new(),
+            gen: None,
         }
+    }
+
+    fn generative(
+        model: &'m Model,
+        params: &'m [ParamLayout],
+        options: GenerativeOptions,
+    ) -> Result<Lowering<'m>> {
+        let mut lowering = Lowering::new(model, params, false);
+        lowering.func.name = "generative".to_string();
+        let analysis = Analysis::new(model)?;
+        let undrawn = if options.write_back {
+            analysis.observed.iter().copied().collect()
+        } else {
+            HashSet::new()
+        };
+        lowering.gen = Some(Gen {
+            options,
+            analysis,
+            channels: HashMap::new(),
+            undrawn,
+            aliases: HashSet::new(),
+            exempt: 0,
+        });
+        Ok(lowering)
     }
 
     // ---- Building blocks ---------------------------------------------------------
@@ -364,6 +433,18 @@ impl<'m> Lowering<'m> {
         self.frame().target = Some(next);
     }
 
+    /// Gives the values made since `first` that have no source span the
+    /// span of the statement that made them (a term's internals: where a
+    /// run-time problem in them is reported).
+    fn locate_new_values(&mut self, first: usize, span: ast::Span) {
+        for v in first..self.func.values.len() {
+            self.func
+                .spans
+                .entry(ValueId(v as u32))
+                .or_insert((span.start, span.end));
+        }
+    }
+
     fn push_frame(&mut self, fixed_args: Vec<ValueId>) {
         self.frames.push(Frame::new(fixed_args));
     }
@@ -415,6 +496,18 @@ impl<'m> Lowering<'m> {
             fixed.push(v);
         }
         self.push_frame(fixed);
+        let observed: Vec<SymbolId> = self
+            .gen
+            .as_ref()
+            .map(|g| g.analysis.observed.clone())
+            .unwrap_or_default();
+        for x in &observed {
+            let value = self.env[x];
+            for ch in self.channel_list() {
+                let init = self.initial_channel(ch, value);
+                self.set_channel(*x, ch, init);
+            }
+        }
         let mut param_index = 0;
         let mut results = Vec::new();
         for item in &self.model.program.items {
@@ -446,13 +539,19 @@ impl<'m> Lowering<'m> {
                 })?;
                 results.push(v);
             }
+            for x in &observed {
+                for ch in self.channel_list() {
+                    results.push(self.channel(*x, ch, self.model.symbol(*x).span)?);
+                }
+            }
         }
         let (region, _, _) = self.pop_frame(results);
         self.func.body = region;
         Ok(self.func)
     }
 
-    fn param(&mut self, p: &ast::ParamDecl, theta: ValueId, index: usize) -> Result<ValueId> {
+    fn param(&mut self, p: &'m ast::ParamDecl, theta: ValueId, index: usize) -> Result<ValueId> {
+        let first_value = self.func.values.len();
         let layout = &self.params[index];
         let info = self.model.params[index].clone();
         let shape = layout.shape.clone();
@@ -479,6 +578,15 @@ impl<'m> Lowering<'m> {
         };
         let lower = bound(self, &info.constraint.lower)?;
         let upper = bound(self, &info.constraint.upper)?;
+        if self
+            .gen
+            .as_ref()
+            .is_some_and(|g| g.options.params == ParamSource::Prior)
+        {
+            let x = self.draw_prior(p, &shape, lower, upper)?;
+            self.env.insert(info.symbol, x);
+            return Ok(x);
+        }
         let (x, log_jacobian) = match (lower, upper) {
             (None, None) => (u, None),
             (Some(a), None) => {
@@ -509,34 +617,49 @@ impl<'m> Lowering<'m> {
                 self.add_target(j);
             }
             if let Some(prior) = &p.prior {
+                let first = self.func.values.len();
                 let lp = self.distribution(prior, x)?;
                 self.add_target(lp);
+                self.locate_new_values(first, p.span);
             }
         }
+        // The transform and its Jacobian belong to the declaration.
+        self.locate_new_values(first_value, p.span);
         self.env.insert(info.symbol, x);
         Ok(x)
     }
 
     // ---- Statements ------------------------------------------------------------
 
-    fn stmt(&mut self, s: &Stmt) -> Result<()> {
+    fn stmt(&mut self, s: &'m Stmt) -> Result<()> {
         match s {
             Stmt::Let { name, value, .. } => {
-                let v = self.expr(value)?;
                 let sym = self.binding(name)?;
+                if self.gen_alias(sym, value) {
+                    return Ok(());
+                }
+                let v = self.expr(value)?;
                 self.env.insert(sym, v);
             }
-            Stmt::Tilde { lhs, dist, .. } => {
+            Stmt::Tilde { lhs, dist, .. } if self.gen.is_some() => self.gen_tilde(lhs, dist)?,
+            Stmt::For {
+                var, lo, hi, body, ..
+            } if self.gen.is_some() => self.gen_for(var, lo, hi, body)?,
+            Stmt::Tilde { lhs, dist, span } => {
                 if self.with_target {
+                    let first = self.func.values.len();
                     let y = self.expr(lhs)?;
-                    let lp = self.distribution(dist, y)?;
+                    let lp = self.observation(dist, y)?;
                     self.add_target(lp);
+                    self.locate_new_values(first, *span);
                 }
             }
-            Stmt::TargetAdd { value, .. } => {
+            Stmt::TargetAdd { value, span } => {
                 if self.with_target {
+                    let first = self.func.values.len();
                     let v = self.expr(value)?;
                     self.add_target(v);
+                    self.locate_new_values(first, *span);
                 }
             }
             Stmt::For {
@@ -553,10 +676,10 @@ impl<'m> Lowering<'m> {
     }
 
     /// An expression statement: only its effect on the target matters.
-    fn effect(&mut self, e: &Expr) -> Result<()> {
+    fn effect(&mut self, e: &'m Expr) -> Result<()> {
         match &e.kind {
             ExprKind::Scan { .. } | ExprKind::If { .. }
-                if self.with_target && expr_has_target(e) =>
+                if (self.with_target || self.gen.is_some()) && expr_has_target(e) =>
             {
                 self.expr_maybe_value(e, false)?;
                 Ok(())
@@ -571,14 +694,20 @@ impl<'m> Lowering<'m> {
             .ok_or_else(|| unsupported(name.span, format!("`{}` has no symbol", name.name)))
     }
 
-    fn block_stmts(&mut self, b: &Block) -> Result<()> {
+    fn block_stmts(&mut self, b: &'m Block) -> Result<()> {
         for s in &b.stmts {
             self.stmt(s)?;
         }
         Ok(())
     }
 
-    fn for_loop(&mut self, var: &ast::Ident, lo: &Expr, hi: &Expr, body: &Block) -> Result<()> {
+    fn for_loop(
+        &mut self,
+        var: &ast::Ident,
+        lo: &'m Expr,
+        hi: &'m Expr,
+        body: &'m Block,
+    ) -> Result<()> {
         let lo_v = self.expr(lo)?;
         let hi_v = self.expr(hi)?;
         let i = self.func.new_value(TensorType::scalar(Elem::Int));
@@ -607,18 +736,18 @@ impl<'m> Lowering<'m> {
 
     // ---- Expressions -------------------------------------------------------------
 
-    fn info(&self, e: &Expr) -> Result<&'m ExprInfo> {
+    fn info(&self, e: &'m Expr) -> Result<&'m ExprInfo> {
         self.model
             .info(e.id)
             .ok_or_else(|| unsupported(e.span, "expression without a checked type"))
     }
 
-    fn expr(&mut self, e: &Expr) -> Result<ValueId> {
+    fn expr(&mut self, e: &'m Expr) -> Result<ValueId> {
         self.expr_maybe_value(e, true)?
             .ok_or_else(|| unsupported(e.span, "expression has no value"))
     }
 
-    fn expr_maybe_value(&mut self, e: &Expr, want_value: bool) -> Result<Option<ValueId>> {
+    fn expr_maybe_value(&mut self, e: &'m Expr, want_value: bool) -> Result<Option<ValueId>> {
         let value = self.expr_value(e, want_value)?;
         if let Some(v) = value {
             self.func
@@ -629,7 +758,7 @@ impl<'m> Lowering<'m> {
         Ok(value)
     }
 
-    fn expr_value(&mut self, e: &Expr, want_value: bool) -> Result<Option<ValueId>> {
+    fn expr_value(&mut self, e: &'m Expr, want_value: bool) -> Result<Option<ValueId>> {
         // Integer expressions of sizes and literals are constants once sizes are known.
         if let Ok(info) = self.info(e) {
             if let (Some(value), true) = (&info.value, info.ty.is_scalar()) {
@@ -650,6 +779,9 @@ impl<'m> Lowering<'m> {
                 let sym = self.model.names.get(&e.id).copied().ok_or_else(|| {
                     unsupported(ident.span, format!("unresolved name `{}`", ident.name))
                 })?;
+                if let Some(v) = self.check_drawn(sym, e)? {
+                    return Ok(Some(v));
+                }
                 match self.env.get(&sym) {
                     Some(v) => *v,
                     None => {
@@ -708,14 +840,14 @@ impl<'m> Lowering<'m> {
         Ok(Some(v))
     }
 
-    fn is_size(&self, e: &Expr) -> bool {
+    fn is_size(&self, e: &'m Expr) -> bool {
         self.model
             .names
             .get(&e.id)
             .is_some_and(|id| matches!(self.model.symbol(*id).kind, SymbolKind::Size { .. }))
     }
 
-    fn array(&mut self, e: &Expr, items: &[Expr]) -> Result<ValueId> {
+    fn array(&mut self, e: &'m Expr, items: &'m [Expr]) -> Result<ValueId> {
         let ty = tensor_type(self.info(e)?);
         let mut parts = Vec::new();
         for item in items {
@@ -731,7 +863,7 @@ impl<'m> Lowering<'m> {
         Ok(self.emit1(OpKind::Concat { axis: 0 }, &parts, ty))
     }
 
-    fn call(&mut self, e: &Expr) -> Result<ValueId> {
+    fn call(&mut self, e: &'m Expr) -> Result<ValueId> {
         let call = self
             .model
             .calls
@@ -745,9 +877,12 @@ impl<'m> Lowering<'m> {
         let result_ty = tensor_type(self.info(e)?);
         match call.callee {
             Callee::Present => {
-                let x = self
-                    .expr(arg_expr(call.args[0]).ok_or_else(|| unsupported(e.span, "argument"))?)?;
-                Ok(self.emit1(OpKind::IsPresent, &[x], result_ty))
+                let arg = arg_expr(call.args[0]).ok_or_else(|| unsupported(e.span, "argument"))?;
+                // Whether a cell exists is known before it is drawn.
+                self.gen_exempt(1);
+                let x = self.expr(arg);
+                self.gen_exempt(-1);
+                Ok(self.emit1(OpKind::IsPresent, &[x?], result_ty))
             }
             Callee::SetSubtensor | Callee::IncSubtensor => {
                 let target =
@@ -789,9 +924,9 @@ impl<'m> Lowering<'m> {
 
     fn function(
         &mut self,
-        e: &Expr,
+        e: &'m Expr,
         f: F,
-        arg_exprs: &[&Expr],
+        arg_exprs: &[&'m Expr],
         call: &rlc_check::CallInfo,
         result_ty: TensorType,
     ) -> Result<ValueId> {
@@ -937,8 +1072,8 @@ impl<'m> Lowering<'m> {
     /// The IR plan and dynamic index values of `x[indices]`.
     fn index_plan(
         &mut self,
-        e: &Expr,
-        indices: &[IndexItem],
+        e: &'m Expr,
+        indices: &'m [IndexItem],
     ) -> Result<(Vec<AxisIndex>, Vec<ValueId>)> {
         let info = self
             .model
@@ -1000,7 +1135,7 @@ impl<'m> Lowering<'m> {
         Ok((plan, values))
     }
 
-    fn index(&mut self, e: &Expr, base: &Expr, indices: &[IndexItem]) -> Result<ValueId> {
+    fn index(&mut self, e: &'m Expr, base: &'m Expr, indices: &'m [IndexItem]) -> Result<ValueId> {
         let ty = tensor_type(self.info(e)?);
         let b = self.expr(base)?;
         let (plan, index_args) = self.index_plan(e, indices)?;
@@ -1011,36 +1146,65 @@ impl<'m> Lowering<'m> {
 
     fn scan(
         &mut self,
-        e: &Expr,
+        e: &'m Expr,
         carry: &ast::Ident,
-        init: &Expr,
-        sequences: &[ast::Sequence],
-        body: &Block,
+        init: &'m Expr,
+        sequences: &'m [ast::Sequence],
+        body: &'m Block,
     ) -> Result<ValueId> {
         let stacked_ty = tensor_type(self.info(e)?);
         let carry_ty = TensorType::new(stacked_ty.elem, stacked_ty.shape[1..].to_vec());
         let len = stacked_ty.shape[0].clone();
         let init_v = self.expr(init)?;
         let init_v = self.cast(init_v, carry_ty.elem);
+        // Generative mode: the elements the body draws or scores (stacked
+        // and written back after the loop), and the outer arrays it changes
+        // (carried).
+        let (drawn, outer_bases) = match self.gen() {
+            Some(g) => {
+                let drawn = g.analysis.drawn_elements(sequences, body);
+                let mut outer = g.analysis.modified_bases(body);
+                outer.retain(|b| !drawn.contains(b));
+                (drawn, outer)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
         let mut seqs = Vec::new();
         for s in sequences {
+            let exempt = self
+                .model
+                .binding(s.var.span)
+                .is_some_and(|sym| drawn.contains(&sym));
+            if exempt {
+                self.gen_exempt(1);
+            }
             let v = match &s.source {
-                SequenceSource::Array(xs) => self.expr(xs)?,
+                SequenceSource::Array(xs) => self.expr(xs),
                 SequenceSource::Range { lo, .. } => {
                     let iota = self.emit1(
                         OpKind::Iota,
                         &[],
                         TensorType::new(Elem::Int, vec![len.clone()]),
                     );
-                    let lo_v = self.expr(lo)?;
-                    self.add(iota, lo_v)
+                    self.expr(lo).map(|lo_v| self.add(iota, lo_v))
                 }
             };
-            seqs.push(v);
+            if exempt {
+                self.gen_exempt(-1);
+            }
+            seqs.push(v?);
         }
         let observes = self.with_target && block_has_target(body);
         let carry_arg = self.func.new_value(carry_ty.clone());
         let lp_arg = observes.then(|| self.func.new_value(TensorType::scalar(Elem::Real)));
+        let outer_slots = self.slots(&outer_bases, e.span)?;
+        let slot_args: Vec<ValueId> = outer_slots
+            .iter()
+            .map(|(_, v)| {
+                let t = self.ty(*v);
+                self.func.new_value(t)
+            })
+            .collect();
         let element_args: Vec<ValueId> = seqs
             .iter()
             .map(|s| {
@@ -1051,6 +1215,7 @@ impl<'m> Lowering<'m> {
             .collect();
         let mut fixed = vec![carry_arg];
         fixed.extend(lp_arg);
+        fixed.extend(slot_args.iter().copied());
         fixed.extend(element_args.iter().copied());
         self.push_frame(fixed);
         self.frame().target = lp_arg;
@@ -1059,6 +1224,19 @@ impl<'m> Lowering<'m> {
         for (s, arg) in sequences.iter().zip(&element_args) {
             let sym = self.binding(&s.var)?;
             self.env.insert(sym, *arg);
+        }
+        for (((base, channel), _), arg) in outer_slots.iter().zip(&slot_args) {
+            self.set_channel(*base, *channel, *arg);
+        }
+        for element in &drawn {
+            for channel in self.channel_list() {
+                let value = self.env[element];
+                let start = self.initial_channel(channel, value);
+                self.set_channel(*element, channel, start);
+            }
+            if self.gen().is_some_and(|g| g.options.write_back) {
+                self.gen_undrawn(*element);
+            }
         }
         self.block_stmts(body)?;
         let value_expr = body
@@ -1072,20 +1250,37 @@ impl<'m> Lowering<'m> {
             let lp_out = self.frame().target.unwrap_or(carry_arg);
             results.push(lp_out);
         }
+        for ((base, channel), _) in &outer_slots {
+            results.push(self.channel(*base, *channel, e.span)?);
+        }
         results.push(next);
+        let element_slots = self.slots(&drawn, e.span)?;
+        for (_, v) in &element_slots {
+            results.push(*v);
+        }
         let (region, outer, _) = self.pop_frame(results);
         let mut args = vec![init_v];
         if observes {
             args.push(self.real(0.0));
         }
+        args.extend(outer_slots.iter().map(|(_, v)| *v));
         args.extend(seqs.iter().copied());
         args.extend(outer);
         let mut result_types = vec![carry_ty.clone()];
         if observes {
             result_types.push(TensorType::scalar(Elem::Real));
         }
+        for (_, v) in &outer_slots {
+            result_types.push(self.ty(*v));
+        }
         result_types.push(stacked_ty);
-        let carries = if observes { 2 } else { 1 };
+        for (_, v) in &element_slots {
+            let t = self.ty(*v);
+            let mut shape = vec![len.clone()];
+            shape.extend(t.shape);
+            result_types.push(TensorType::new(t.elem, shape));
+        }
+        let carries = 1 + usize::from(observes) + outer_slots.len();
         let results = self.emit(
             OpKind::Scan {
                 body: region,
@@ -1099,15 +1294,108 @@ impl<'m> Lowering<'m> {
         if observes {
             self.add_target(results[1]);
         }
-        Ok(results[results.len() - 1])
+        let first_slot = 1 + usize::from(observes);
+        for (k, ((base, channel), _)) in outer_slots.iter().enumerate() {
+            self.set_channel(*base, *channel, results[first_slot + k]);
+        }
+        let stacked = results[carries];
+        if !drawn.is_empty() {
+            let element_values: Vec<(Channel, ValueId)> = element_slots
+                .iter()
+                .enumerate()
+                .map(|(k, ((_, channel), _))| (*channel, results[carries + 1 + k]))
+                .collect();
+            self.write_back_elements(&drawn, &element_values, e.span)?;
+        }
+        Ok(stacked)
+    }
+
+    /// A `for` loop in a generative function: a scan over its range that
+    /// carries the arrays its body draws into or scores.
+    fn gen_for(
+        &mut self,
+        var: &ast::Ident,
+        lo: &'m Expr,
+        hi: &'m Expr,
+        body: &'m Block,
+    ) -> Result<()> {
+        let bases = match self.gen() {
+            Some(g) => g.analysis.modified_bases(body),
+            None => Vec::new(),
+        };
+        if bases.is_empty() {
+            return Ok(());
+        }
+        let span = lo.span.to(hi.span);
+        let len = match (&self.info(lo)?.value, &self.info(hi)?.value) {
+            (Some(l), Some(h)) => h.sub(l),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            unsupported(
+                span,
+                "a loop that observes data must run over a range of sizes and constants to be run forward",
+            )
+        })?;
+        let lo_v = self.expr(lo)?;
+        let iota = self.emit1(
+            OpKind::Iota,
+            &[],
+            TensorType::new(Elem::Int, vec![len.clone()]),
+        );
+        let range = self.add(iota, lo_v);
+        let slots = self.slots(&bases, span)?;
+        let slot_args: Vec<ValueId> = slots
+            .iter()
+            .map(|(_, v)| {
+                let t = self.ty(*v);
+                self.func.new_value(t)
+            })
+            .collect();
+        let i = self.func.new_value(TensorType::scalar(Elem::Int));
+        let mut fixed = slot_args.clone();
+        fixed.push(i);
+        self.push_frame(fixed);
+        let sym = self.binding(var)?;
+        self.env.insert(sym, i);
+        for (((base, channel), _), arg) in slots.iter().zip(&slot_args) {
+            self.set_channel(*base, *channel, *arg);
+        }
+        self.block_stmts(body)?;
+        if let Some(v) = &body.value {
+            self.effect(v)?;
+        }
+        let mut results = Vec::new();
+        for ((base, channel), _) in &slots {
+            results.push(self.channel(*base, *channel, span)?);
+        }
+        let (region, outer, _) = self.pop_frame(results);
+        let mut args: Vec<ValueId> = slots.iter().map(|(_, v)| *v).collect();
+        args.push(range);
+        args.extend(outer);
+        let types: Vec<TensorType> = slots.iter().map(|(_, v)| self.ty(*v)).collect();
+        let results = self.emit(
+            OpKind::Scan {
+                body: region,
+                carries: slots.len(),
+                sequences: 1,
+                reverse: false,
+            },
+            &args,
+            types,
+        );
+        for (((base, channel), _), r) in slots.iter().zip(results) {
+            self.set_channel(*base, *channel, r);
+        }
+        Ok(())
     }
 
     fn if_expr(
         &mut self,
-        e: &Expr,
-        cond: &Expr,
-        then_block: &Block,
-        else_block: Option<&Block>,
+        e: &'m Expr,
+        cond: &'m Expr,
+        then_block: &'m Block,
+        else_block: Option<&'m Block>,
         want_value: bool,
     ) -> Result<Option<ValueId>> {
         let value_ty = if want_value {
@@ -1117,10 +1405,28 @@ impl<'m> Lowering<'m> {
         };
         let observes = self.with_target
             && (block_has_target(then_block) || else_block.is_some_and(block_has_target));
-        if value_ty.is_none() && !observes {
+        // Generative mode: the arrays either branch draws into or scores.
+        let gen_bases = match self.gen() {
+            Some(g) => {
+                let mut bases = g.analysis.modified_bases(then_block);
+                if let Some(b) = else_block {
+                    for base in g.analysis.modified_bases(b) {
+                        if !bases.contains(&base) {
+                            bases.push(base);
+                        }
+                    }
+                }
+                bases
+            }
+            None => Vec::new(),
+        };
+        if value_ty.is_none() && !observes && gen_bases.is_empty() {
             return Ok(None);
         }
         let c = self.expr(cond)?;
+        let slots = self.slots(&gen_bases, e.span)?;
+        let before = self.gen_snapshot();
+        let mut after: Option<(HashSet<SymbolId>, HashSet<SymbolId>)> = None;
         let mut branches = Vec::new();
         for block in [Some(then_block), else_block] {
             self.push_frame(Vec::new());
@@ -1145,9 +1451,25 @@ impl<'m> Lowering<'m> {
                 };
                 results.push(lp);
             }
+            for ((base, channel), _) in &slots {
+                results.push(self.channel(*base, *channel, e.span)?);
+            }
             let (region, outer, inner) = self.pop_frame(results);
             branches.push((region, outer, inner));
+            // The next branch starts from the state before the `if`; after
+            // it, a value counts as drawn only if both branches drew it.
+            for ((base, channel), v) in &slots {
+                self.set_channel(*base, *channel, *v);
+            }
+            if let Some((undrawn, aliases)) = self.gen_snapshot() {
+                after = Some(match after {
+                    None => (undrawn, aliases),
+                    Some((u, a)) => (&u | &undrawn, &a | &aliases),
+                });
+            }
+            self.gen_restore(before.clone());
         }
+        self.gen_restore(after);
         // Both branches take the union of their captures, in one order.
         let mut union: Vec<ValueId> = Vec::new();
         for (_, outer, _) in &branches {
@@ -1187,6 +1509,9 @@ impl<'m> Lowering<'m> {
         if observes {
             result_types.push(TensorType::scalar(Elem::Real));
         }
+        for (_, v) in &slots {
+            result_types.push(self.ty(*v));
+        }
         let results = self.emit(
             OpKind::If {
                 then_region,
@@ -1195,17 +1520,21 @@ impl<'m> Lowering<'m> {
             &args,
             result_types,
         );
+        let first_slot = usize::from(value_ty.is_some()) + usize::from(observes);
         if observes {
-            self.add_target(results[results.len() - 1]);
+            self.add_target(results[first_slot - 1]);
+        }
+        for (k, ((base, channel), _)) in slots.iter().enumerate() {
+            self.set_channel(*base, *channel, results[first_slot + k]);
         }
         Ok(value_ty.map(|_| results[0]))
     }
 
     // ---- Distributions -----------------------------------------------------------
 
-    /// The elementwise log density of `y` (already lowered) under `dist`,
-    /// with full normalizing constants, in the shape of `y`.
-    fn distribution(&mut self, dist: &Expr, y: ValueId) -> Result<ValueId> {
+    /// A distribution call's family, whether it takes `logits`/`log_rate`,
+    /// and its arguments lowered in the signature's order.
+    fn distribution_args(&mut self, dist: &'m Expr) -> Result<(D, bool, Vec<ValueId>)> {
         let call = self
             .model
             .calls
@@ -1218,7 +1547,6 @@ impl<'m> Lowering<'m> {
         let ExprKind::Call { args, .. } = &dist.kind else {
             return Err(unsupported(dist.span, "not a call"));
         };
-        let shape = self.ty(y).shape;
         let mut a = Vec::new();
         for id in &call.args {
             let arg = args
@@ -1229,6 +1557,26 @@ impl<'m> Lowering<'m> {
             a.push(self.expr(arg)?);
         }
         let logits = call.arg_names.contains(&"logits") || call.arg_names.contains(&"log_rate");
+        Ok((d, logits, a))
+    }
+
+    /// The elementwise log density of `y` (already lowered) under `dist`,
+    /// with full normalizing constants, in the shape of `y`.
+    fn distribution(&mut self, dist: &'m Expr, y: ValueId) -> Result<ValueId> {
+        self.density(dist, y, false)
+    }
+
+    /// The elementwise log density of an observed `y`: `-inf` where `y` is
+    /// outside the distribution's support (a Bernoulli outcome of 2, a
+    /// negative count, a waiting time below 0), which the formulas alone
+    /// would score as finite.
+    fn observation(&mut self, dist: &'m Expr, y: ValueId) -> Result<ValueId> {
+        self.density(dist, y, true)
+    }
+
+    fn density(&mut self, dist: &'m Expr, y: ValueId, check_support: bool) -> Result<ValueId> {
+        let (d, logits, a) = self.distribution_args(dist)?;
+        let shape = self.ty(y).shape;
         if d == D::Categorical {
             let first = self.func.values.len() as u32;
             let lp = self.categorical(y, a[0], logits, &shape)?;
@@ -1244,8 +1592,9 @@ impl<'m> Lowering<'m> {
         // All other densities are elementwise in the broadcast shape of y.
         let a: Vec<ValueId> = a
             .into_iter()
-            .map(|v| {
-                let v = if call.arg_names.contains(&"n") && self.ty(v).elem == Elem::Int {
+            .enumerate()
+            .map(|(k, v)| {
+                let v = if d == D::Binomial && k == 0 && self.ty(v).elem == Elem::Int {
                     v
                 } else {
                     self.cast(v, Elem::Real)
@@ -1429,7 +1778,60 @@ impl<'m> Lowering<'m> {
             }
             D::Categorical => return Err(unsupported(dist.span, "categorical handled above")),
         };
-        Ok(lp)
+        if !check_support {
+            return Ok(lp);
+        }
+        let constant = |me: &mut Self, c: f64| {
+            let v = me.real(c);
+            me.broadcast_to(v, &shape)
+        };
+        let inside = match d {
+            D::HalfNormal | D::HalfCauchy | D::Exponential | D::Poisson => {
+                let zero = constant(self, 0.0);
+                Some(self.binary(BinaryOp::Ge, yr, zero))
+            }
+            D::LogNormal | D::Gamma | D::InverseGamma => {
+                let zero = constant(self, 0.0);
+                Some(self.binary(BinaryOp::Gt, yr, zero))
+            }
+            D::Beta => {
+                let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
+                let lo = self.binary(BinaryOp::Ge, yr, zero);
+                let hi = self.binary(BinaryOp::Le, yr, one);
+                Some(self.binary(BinaryOp::And, lo, hi))
+            }
+            D::Bernoulli => {
+                let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
+                let is0 = self.binary(BinaryOp::Eq, yr, zero);
+                let is1 = self.binary(BinaryOp::Eq, yr, one);
+                Some(self.binary(BinaryOp::Or, is0, is1))
+            }
+            D::Binomial => {
+                let zero = constant(self, 0.0);
+                let n = self.cast(a[0], Elem::Real);
+                let lo = self.binary(BinaryOp::Ge, yr, zero);
+                let hi = self.binary(BinaryOp::Le, yr, n);
+                Some(self.binary(BinaryOp::And, lo, hi))
+            }
+            D::Uniform => {
+                let lo = self.binary(BinaryOp::Ge, yr, a[0]);
+                let hi = self.binary(BinaryOp::Le, yr, a[1]);
+                Some(self.binary(BinaryOp::And, lo, hi))
+            }
+            D::Normal | D::StudentT | D::Cauchy | D::Categorical => None,
+        };
+        Ok(match inside {
+            None => lp,
+            Some(inside) => {
+                let outside = self.real(f64::NEG_INFINITY);
+                let outside = self.broadcast_to(outside, &shape);
+                self.emit1(
+                    OpKind::Select,
+                    &[inside, lp, outside],
+                    TensorType::real(shape.clone()),
+                )
+            }
+        })
     }
 
     fn standardized(&mut self, y: ValueId, mu: ValueId, sigma: ValueId) -> ValueId {

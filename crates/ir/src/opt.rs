@@ -322,7 +322,11 @@ fn hoist_from_body(
 
 /// A pure op without regions whose operands are all loop-invariant.
 fn is_movable(op: &Op, outside: &HashMap<ValueId, ValueId>) -> bool {
-    !op.args.is_empty() && !op.kind.has_regions() && op.args.iter().all(|a| outside.contains_key(a))
+    // A draw inside a loop is a new draw at every step, whatever its arguments.
+    !op.args.is_empty()
+        && !op.kind.has_regions()
+        && !matches!(op.kind, OpKind::Random { .. })
+        && op.args.iter().all(|a| outside.contains_key(a))
 }
 
 /// The op with its operands renamed to the outer values; its results keep
@@ -370,7 +374,8 @@ fn common_in_region(region: &mut Region, values: &[TensorType]) {
         for nested in op.kind.regions_mut() {
             common_in_region(nested, values);
         }
-        if !op.kind.has_regions() {
+        // Two draws with the same arguments are two different values.
+        if !op.kind.has_regions() && !matches!(op.kind, OpKind::Random { .. }) {
             let types: Vec<&TensorType> =
                 op.results.iter().map(|r| &values[r.0 as usize]).collect();
             let key = format!("{:?} {:?} {:?}", op.kind, op.args, types);

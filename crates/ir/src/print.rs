@@ -149,6 +149,15 @@ fn op_text(f: &Function, op: &Op) -> String {
         }
         OpKind::SizeOf(d) => format!("size_of {d}"),
         OpKind::Iota => format!("iota{args}"),
+        OpKind::Random { dist, truncated } => {
+            let name = match dist {
+                RandomDist::Scalar(f) => f.name().to_string(),
+                RandomDist::Categorical { logits: true } => "categorical_logits".to_string(),
+                RandomDist::Categorical { logits: false } => "categorical".to_string(),
+            };
+            let t = if *truncated { " truncated" } else { "" };
+            format!("random {name}{t}{args}")
+        }
         OpKind::Fill => format!("fill{args}"),
         OpKind::BroadcastTo => format!("broadcast_to{args}"),
         OpKind::SumTo => format!("sum_to{args}"),

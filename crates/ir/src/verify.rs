@@ -407,6 +407,37 @@ impl<'a, 'f> OpCheck<'a, 'f> {
                     self.expect_scalar("the fill value", x, r.elem);
                 }
             }
+            OpKind::Random { dist, truncated } => {
+                let args = dist.arity() + if *truncated { 2 } else { 0 };
+                if self.arity(args, 1) {
+                    let r = self.result(0);
+                    let want = if dist.is_discrete() {
+                        Elem::Int
+                    } else {
+                        Elem::Real
+                    };
+                    if r.elem != want {
+                        self.error(format!("the result is {r}, expected {want} draws"));
+                    }
+                    for i in 0..args {
+                        let a = self.arg(i);
+                        let expected: Vec<Dim> = match dist {
+                            RandomDist::Categorical { .. } => {
+                                let mut s = r.shape.clone();
+                                s.push(a.shape.last().cloned().unwrap_or_default());
+                                s
+                            }
+                            RandomDist::Scalar(_) => r.shape.clone(),
+                        };
+                        if a.elem != Elem::Real || a.shape != expected {
+                            self.error(format!(
+                                "argument {i} is {a}, expected real{}",
+                                shape_text(&expected)
+                            ));
+                        }
+                    }
+                }
+            }
             OpKind::BroadcastTo | OpKind::SumTo => {
                 if self.arity(1, 1) {
                     let (x, r) = (self.arg(0), self.result(0));

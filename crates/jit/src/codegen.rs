@@ -1125,6 +1125,8 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn op(&mut self, op: &Op) -> Result<()> {
         let res = Self::result(op, 0);
         match &op.kind {
+            // Simulation runs on the interpreter, which owns the random source.
+            OpKind::Random { .. } => return Err(unsupported("random draws")),
             OpKind::Const(c) => {
                 let res = res?;
                 let n = self.len(res)?;

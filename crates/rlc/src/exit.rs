@@ -49,7 +49,15 @@ impl From<rlc_driver::Error> for Failure {
             K::Interrupted => ExitCode::Interrupted,
             K::Internal => ExitCode::InternalError,
         };
-        Failure::new(code, error.message)
+        // A model error's diagnostics go with its message unless the caller
+        // printed them already (`report` in main.rs takes them out first).
+        let message = match error.model_report() {
+            Some(report) if !report.diagnostics.is_empty() => {
+                format!("{}{}", report.render(false), error.message)
+            }
+            _ => error.message,
+        };
+        Failure::new(code, message)
     }
 }
 

@@ -18,6 +18,7 @@ pub fn run(density: &mut Density, point: &Point, json: bool) -> Result<(), Failu
             format!("error: evaluating the log density: {e}"),
         )
     })?;
+    let finite = lp.is_finite() && grad.iter().all(|g| g.is_finite());
     if json {
         let number = |x: f64| {
             if x.is_finite() {
@@ -54,6 +55,15 @@ pub fn run(density: &mut Density, point: &Point, json: bool) -> Result<(), Failu
         for ((name, u), g) in density.coordinates.iter().zip(&theta).zip(&grad) {
             println!("{name:width$}  {u:>22.15e}  {g:>22.15e}");
         }
+    }
+    if !finite {
+        let why = density
+            .explain(&theta)
+            .unwrap_or_else(|| "the log density or its gradient is not finite".to_string());
+        return Err(Failure::new(
+            ExitCode::SamplingFailure,
+            format!("error: {why}"),
+        ));
     }
     Ok(())
 }

@@ -7,8 +7,11 @@
 mod bench;
 mod exit;
 mod logp;
+mod loo;
 mod output;
+mod recover;
 mod run;
+mod simulate;
 mod zarr;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -64,11 +67,7 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
         /// Constrained parameter values: 'alpha=0.3,beta=2,w=[0.1,0.2]'.
-        #[arg(
-            long,
-            conflicts_with = "unconstrained",
-            required_unless_present = "unconstrained"
-        )]
+        #[arg(long, conflicts_with = "unconstrained")]
         at: Option<String>,
         /// Unconstrained coordinates in declaration order, arrays row-major: '0.1,1.2'.
         #[arg(long, allow_hyphen_values = true)]
@@ -105,6 +104,37 @@ enum Command {
         #[arg(long, value_parser = parse_delimiter)]
         delimiter: Option<u8>,
     },
+    /// Simulate data sets from the model: each `~` on data draws its left side
+    /// (in program order, so later trials see earlier draws), on the trials of a
+    /// design file, with given parameter values or values drawn from the priors.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Simulate(SimulateArgs),
+    /// A parameter-recovery and calibration study: simulate data sets from the
+    /// priors on a design, fit each (in parallel), and compare the truths with
+    /// their posteriors (correlation, interval coverage, SBC ranks).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Recover(RecoverArgs),
+    /// PSIS-LOO of a run's pointwise log-likelihood (`rlc run --log-lik`):
+    /// elpd_loo, p_loo, LOOIC and the Pareto k diagnostics.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Loo {
+        /// The run's output folder (or one CSV file).
+        dir: PathBuf,
+        /// Print `{"elpd_loo", "se_elpd_loo", "p_loo", "looic", "pareto_k": [...]}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare the predictive accuracy (PSIS-LOO) of runs of several models on
+    /// the same data, as `loo_compare` / `az.compare` do.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Compare {
+        /// The runs' output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Print the table as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the summary table of CmdStan-format CSV files (rlc's or CmdStan's).
     #[command(after_help = EXIT_CODES_HELP)]
     Summary {
@@ -115,6 +145,13 @@ enum Command {
         /// [default: the `max_depth` in the files' header, else 10].
         #[arg(long)]
         max_depth: Option<u32>,
+        /// How to name array elements: CmdStan's `A.1` or the model's `A[0]`
+        /// (with subject ids when rlc wrote the files).
+        #[arg(long, value_enum, default_value_t = Labels::Cmdstan)]
+        labels: Labels,
+        /// Show only these variables: 'alpha,beta'.
+        #[arg(long, value_delimiter = ',')]
+        vars: Vec<String>,
     },
 }
 
@@ -160,6 +197,166 @@ struct RunArgs {
     /// The CSV delimiter, when not detected from the header line.
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
+    /// Colored diagnostics.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    /// Also write each observation's log density per draw (columns
+    /// `log_lik.i`), per `~` element (`observation`) or summed per subject.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "observation")]
+    log_lik: Option<LogLikArg>,
+    /// Also write posterior predictive draws of every observed variable
+    /// (`{name}_rep`): each trial given the observed history (`one-step`), or
+    /// whole simulated sessions (`full`); and print a predictive check.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "one-step")]
+    predict: Option<PredictArg>,
+    /// Compute PSIS-LOO after the run (implies --log-lik).
+    #[arg(long)]
+    loo: bool,
+    /// How the summary names array elements: as the CSV files do (CmdStan's
+    /// 1-based `A.1`) or as the model does (0-based `A[0]`, subject ids for
+    /// axes grouped from the data: `A[S07]`).
+    #[arg(long, value_enum, default_value_t = Labels::Cmdstan)]
+    labels: Labels,
+    /// Show only these variables in the summary: 'alpha,beta'.
+    #[arg(long, value_delimiter = ',')]
+    vars: Vec<String>,
+}
+
+/// How a summary table names array elements.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Labels {
+    /// CmdStan's 1-based `name.i.j`, as in the CSV files.
+    Cmdstan,
+    /// The model's 0-based `name[i, j]`, with subject ids where the data gives them.
+    Model,
+}
+
+/// Prints the summary table and, for CmdStan names, how they relate to the model's.
+pub fn print_table(
+    draws: &summary::RunDraws,
+    labels: Labels,
+    dims: &std::collections::HashMap<String, Vec<String>>,
+    coords: &std::collections::HashMap<String, Vec<String>>,
+) {
+    match labels {
+        Labels::Model => {
+            let names = summary::model_labels(&draws.columns, dims, coords);
+            println!("{}", summary::table_with_labels(draws, &names));
+        }
+        Labels::Cmdstan => {
+            println!("{}", summary::table(draws));
+            if summary::has_arrays(draws) {
+                println!(
+                    "(array elements are named as in the CSV files, from 1: `A.1` is the model's `A[0]`; --labels model shows the model's names{})",
+                    if coords.is_empty() { "" } else { " and subject ids" }
+                );
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogLikArg {
+    /// One column per `~` element (a trial).
+    Observation,
+    /// One column per subject (leave-one-subject-out).
+    Subject,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PredictArg {
+    /// Each observation given the observed history.
+    OneStep,
+    /// Whole simulated sessions.
+    Full,
+}
+
+#[derive(clap::Args)]
+struct RecoverArgs {
+    /// The model file (.rlm).
+    model: PathBuf,
+    /// The design: a data file whose observed columns may be absent.
+    #[arg(long)]
+    data: PathBuf,
+    /// How many data sets to simulate and fit.
+    #[arg(long, default_value_t = 100)]
+    fits: usize,
+    /// Chains per fit.
+    #[arg(long, default_value_t = 2)]
+    chains: usize,
+    /// Warmup iterations per chain.
+    #[arg(long, default_value_t = 500)]
+    warmup: usize,
+    /// Draws per chain after warmup.
+    #[arg(long, default_value_t = 500)]
+    draws: usize,
+    /// Maximum NUTS tree depth.
+    #[arg(long, default_value_t = 10)]
+    max_depth: u32,
+    /// Target acceptance rate of step-size adaptation.
+    #[arg(long, default_value_t = 0.8)]
+    adapt_delta: f64,
+    /// Keep every THIN-th draw for the ranks [default: enough for about 100 per fit].
+    #[arg(long, default_value_t = 0)]
+    thin: usize,
+    /// Fits run at once [default: one per core].
+    #[arg(long, default_value_t = 0)]
+    jobs: usize,
+    /// The study's seed (default: from the clock; printed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to write every fit's truth and summary.
+    #[arg(long, default_value = "recover.csv")]
+    output: PathBuf,
+    /// The CSV delimiter, when not detected from the header line.
+    #[arg(long, value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Colored diagnostics.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// The model file (.rlm).
+    model: PathBuf,
+    /// The design: a data file whose observed columns (the left sides of `~`)
+    /// may be absent; the other columns (rewards, trial structure) are kept.
+    #[arg(long)]
+    data: PathBuf,
+    /// Constrained parameter values: 'alpha=0.3,beta=2,w=[0.1,0.2]'.
+    #[arg(long, group = "source")]
+    at: Option<String>,
+    /// Parameter values from a JSON file (`{"alpha": 0.3}`, or a truth file).
+    #[arg(long, group = "source")]
+    params: Option<PathBuf>,
+    /// Unconstrained coordinates in declaration order: '0.1,1.2'.
+    #[arg(long, group = "source", allow_hyphen_values = true)]
+    unconstrained: Option<String>,
+    /// Draw the parameters from their priors (a new draw for each data set).
+    #[arg(long, group = "source")]
+    prior: bool,
+    /// How many data sets.
+    #[arg(long = "n", default_value_t = 1)]
+    count: usize,
+    /// Random seed (default: from the clock; printed so a run can be repeated).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to write the one data set [default: <model>_sim.<design's extension>].
+    #[arg(long, conflicts_with = "output_dir")]
+    output: Option<PathBuf>,
+    /// Where to write several data sets (`<model>_sim_<k>.<ext>` and their truth files).
+    #[arg(long)]
+    output_dir: Option<PathBuf>,
+    /// The CSV delimiter, when not detected from the header line.
+    #[arg(long, value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
     /// Colored diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -280,11 +477,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 (None, Some(u)) => rlc_driver::point::Point::Unconstrained(
                     rlc_driver::point::parse_coordinates(&u)?,
                 ),
-                (None, None) => return Err(Failure::usage("error: give --at or --unconstrained")),
+                (None, None) => {
+                    return Err(Failure::usage(
+                        "error: give the point to evaluate at: --at 'alpha=0.3,beta=2' (parameter values on their own scale) or --unconstrained '0.1,1.2' (the sampler's coordinates, in declaration order)",
+                    ))
+                }
             };
             logp::run(&mut density, &point, json)
         }
         Command::Run(args) => run_command(args),
+        Command::Simulate(args) => simulate_command(args),
+        Command::Recover(args) => recover_command(args),
+        Command::Loo { dir, json } => loo::loo_command(&dir, json),
+        Command::Compare { dirs, json } => loo::compare_command(&dirs, json),
         Command::Bench {
             model,
             data,
@@ -295,17 +500,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let loaded = load_data(&compiled, &data, delimiter)?;
             bench::run(&compiled, &loaded, json)
         }
-        Command::Summary { files, max_depth } => summary_command(&files, max_depth),
+        Command::Summary {
+            files,
+            max_depth,
+            labels,
+            vars,
+        } => summary_command(&files, max_depth, labels, &vars),
     }
 }
 
 fn run_command(args: RunArgs) -> Result<(), Failure> {
-    let seed = args.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64 % 1_000_000_000)
-            .unwrap_or(0)
-    });
+    let seed = args.seed.unwrap_or_else(clock_seed);
     let sample = rlc_driver::sample::SampleSettings {
         chains: args.chains,
         warmup: args.warmup,
@@ -326,7 +531,22 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model".to_string());
+    use rlc_driver::generate::{DrawExtras, LogLikUnit, PredictKind};
+    let log_lik = match (args.log_lik, args.loo) {
+        (Some(LogLikArg::Subject), _) => Some(LogLikUnit::Subject),
+        (Some(LogLikArg::Observation), _) | (None, true) => Some(LogLikUnit::Observation),
+        (None, false) => None,
+    };
+    let extras = DrawExtras {
+        log_lik,
+        predict: args.predict.map(|p| match p {
+            PredictArg::OneStep => PredictKind::OneStep,
+            PredictArg::Full => PredictKind::Full,
+        }),
+    };
     let options = run::RunOptions {
+        extras,
+        loo: args.loo,
         sample,
         output_dir: args.output_dir.clone(),
         quiet: args.quiet,
@@ -336,9 +556,102 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
             OutputFormat::Csv => run::OutputFormat::Csv,
             OutputFormat::Zarr => run::OutputFormat::Zarr,
         },
+        labels: args.labels,
+        vars: args.vars.clone(),
     };
     let density = bind(&compiled, &loaded, args.backend)?;
     run::run(&compiled, &loaded, &density, &options)
+}
+
+fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {
+    use rlc_driver::generate::ParamValues;
+    use rlc_driver::point::{self, Point};
+    if args.count == 0 {
+        return Err(Failure::usage("error: --n must be at least 1"));
+    }
+    let compiled = compile_file(&args.model, args.color.enabled())?;
+    let params = match (&args.at, &args.params, &args.unconstrained, args.prior) {
+        (Some(at), _, _, _) => ParamValues::Point(Point::Constrained(point::parse_assignments(at)?)),
+        (_, Some(path), _, _) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::usage(format!("error: cannot read {}: {e}", path.display()))
+            })?;
+            ParamValues::Point(Point::Constrained(
+                rlc_driver::generate::parse_values_json(&text).map_err(|e| {
+                    Failure::usage(format!("{}: {}", path.display(), e.message))
+                })?,
+            ))
+        }
+        (_, _, Some(u), _) => ParamValues::Point(Point::Unconstrained(point::parse_coordinates(u)?)),
+        (_, _, _, true) => ParamValues::Prior,
+        _ => {
+            return Err(Failure::usage(
+                "error: give the parameter values (--at 'alpha=0.3,beta=2', --params FILE.json or --unconstrained '0.1,1.2') or draw them from the priors (--prior)",
+            ))
+        }
+    };
+    if args.count > 1 && !matches!(params, ParamValues::Prior) && !args.quiet {
+        eprintln!(
+            "note: the {} data sets share the given parameter values",
+            args.count
+        );
+    }
+    let seed = args.seed.unwrap_or_else(clock_seed);
+    if args.seed.is_none() && !args.quiet {
+        eprintln!("seed: {seed} (pass --seed {seed} to repeat this simulation)");
+    }
+    simulate::run(
+        &compiled,
+        &simulate::SimulateOptions {
+            design: args.data,
+            delimiter: args.delimiter,
+            params,
+            count: args.count,
+            seed,
+            output: args.output,
+            output_dir: args.output_dir,
+            model_file: args.model,
+            quiet: args.quiet,
+        },
+    )
+}
+
+fn recover_command(args: RecoverArgs) -> Result<(), Failure> {
+    let compiled = compile_file(&args.model, args.color.enabled())?;
+    let seed = args.seed.unwrap_or_else(clock_seed);
+    if args.seed.is_none() && !args.quiet {
+        eprintln!("seed: {seed} (pass --seed {seed} to repeat this study)");
+    }
+    let settings = rlc_driver::recover::RecoverSettings {
+        fits: args.fits,
+        seed,
+        sample: rlc_driver::sample::SampleSettings {
+            chains: args.chains,
+            warmup: args.warmup,
+            draws: args.draws,
+            max_depth: args.max_depth,
+            adapt_delta: args.adapt_delta,
+            ..Default::default()
+        },
+        jobs: args.jobs,
+        thin: args.thin,
+    };
+    recover::run(
+        &compiled,
+        &args.data,
+        args.delimiter,
+        &settings,
+        &args.output,
+        args.quiet,
+    )
+}
+
+/// A seed from the clock, for runs the user did not give one.
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64 % 1_000_000_000)
+        .unwrap_or(0)
 }
 
 /// Reads a model file, with a readable error for a missing or non-UTF-8 file.
@@ -358,13 +671,15 @@ fn read_model(path: &Path) -> Result<String, Failure> {
     })
 }
 
-/// Prints a model error's diagnostics (stderr) and turns it into a failure.
-fn report(error: rlc_driver::Error, color: bool) -> Failure {
+/// Prints a model error's diagnostics (stderr, in color if asked) and turns
+/// it into a failure that carries only the summary line.
+fn report(mut error: rlc_driver::Error, color: bool) -> Failure {
     if let Some(report) = error.model_report() {
         if !report.diagnostics.is_empty() {
             eprint!("{}", report.render(color));
         }
     }
+    error.detail = rlc_driver::ErrorDetail::None;
     error.into()
 }
 
@@ -424,10 +739,17 @@ fn bind(
     Ok(density)
 }
 
-fn summary_command(files: &[PathBuf], max_depth: Option<u32>) -> Result<(), Failure> {
+fn summary_command(
+    files: &[PathBuf],
+    max_depth: Option<u32>,
+    labels: Labels,
+    vars: &[String],
+) -> Result<(), Failure> {
     let mut chains = Vec::new();
     let mut columns: Option<Vec<String>> = None;
     let mut header_depth = None;
+    let mut dims = std::collections::HashMap::new();
+    let mut coords = std::collections::HashMap::new();
     for path in files {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Failure::usage(format!("error: cannot read {}: {e}", path.display())))?;
@@ -451,7 +773,20 @@ fn summary_command(files: &[PathBuf], max_depth: Option<u32>) -> Result<(), Fail
             }
             Some(_) => {}
         }
+        if !chain.columns.iter().any(|c| c == "lp__") {
+            return Err(Failure::new(
+                ExitCode::DataError,
+                format!(
+                    "error: {} is not a file of draws: it has no `lp__` column (rlc summary reads the CSV files `rlc run` or CmdStan write, not data files)",
+                    path.display()
+                ),
+            ));
+        }
         header_depth = header_depth.or(chain.max_depth);
+        if dims.is_empty() {
+            dims = chain.dims.clone();
+            coords = chain.coords.clone();
+        }
         let n = chain.columns.len();
         let by_column: Vec<Vec<f64>> = (0..n)
             .map(|k| chain.rows.iter().map(|r| r[k]).collect())
@@ -463,7 +798,25 @@ fn summary_command(files: &[PathBuf], max_depth: Option<u32>) -> Result<(), Fail
         chains,
         sampling_seconds: None,
     };
-    println!("{}", summary::table(&draws));
+    // The per-draw extras (pointwise log-likelihood, predictive draws) are
+    // not summarized unless asked for by name.
+    let shown: Vec<String> = if vars.is_empty() {
+        let mut v: Vec<String> = draws
+            .columns
+            .iter()
+            .filter(|c| !c.ends_with("__"))
+            .map(|c| c.split('.').next().unwrap_or("").to_string())
+            .filter(|v| v != "log_lik" && !v.ends_with("_rep"))
+            .collect();
+        v.dedup();
+        v
+    } else {
+        vars.to_vec()
+    };
+    let draws = draws
+        .select(&shown)
+        .map_err(|e| Failure::usage(format!("error: --vars: {e}")))?;
+    print_table(&draws, labels, &dims, &coords);
     let max_depth = max_depth.or(header_depth).unwrap_or(10);
     for w in summary::warnings(&draws, max_depth) {
         println!("warning: {w}");

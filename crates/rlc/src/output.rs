@@ -20,6 +20,30 @@ pub struct RunSettings {
     pub adapt_delta: f64,
     pub seed: u64,
     pub init_radius: f64,
+    /// `--log-lik`'s unit, if pointwise log-likelihood columns are written.
+    pub log_lik: Option<&'static str>,
+    /// `--predict`'s kind, if predictive draws are written.
+    pub predict: Option<&'static str>,
+    /// Each array variable's axis names (`A` → `N`), and the labels of the
+    /// axes grouped from the data (`N` → subject ids): written as comments
+    /// so `rlc summary --labels model` can name `A[S07]`.
+    pub dims: Vec<(String, Vec<String>)>,
+    pub coords: Vec<(String, Vec<String>)>,
+}
+
+/// A JSON string.
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A chain's CSV file, written as the chain runs.
@@ -100,6 +124,19 @@ impl ChainWriter {
         writeln!(out, "#   save_cmdstan_config = false (Default)")?;
         writeln!(out, "# num_threads = 1 (Default)")?;
         writeln!(out, "# stanc_version = rlc {}", env!("CARGO_PKG_VERSION"))?;
+        if let Some(unit) = s.log_lik {
+            writeln!(out, "# log_lik = {unit}")?;
+        }
+        if let Some(kind) = s.predict {
+            writeln!(out, "# predict = {kind}")?;
+        }
+        for (name, dims) in &s.dims {
+            writeln!(out, "# dims {name} = {}", dims.join(","))?;
+        }
+        for (dim, labels) in &s.coords {
+            let items: Vec<String> = labels.iter().map(|l| json_string(l)).collect();
+            writeln!(out, "# coords {dim} = [{}]", items.join(", "))?;
+        }
         writeln!(out, "# stancflags = ")?;
         let mut header: Vec<String> = STAT_COLUMNS.iter().map(|s| s.to_string()).collect();
         header.extend(names);
@@ -179,6 +216,9 @@ pub struct ChainDraws {
     /// The run's maximum tree depth, from the header comments
     /// (`max_depth = 10`, as rlc and CmdStan write it), if given.
     pub max_depth: Option<u32>,
+    /// The `# dims` and `# coords` comments rlc writes (empty for CmdStan's files).
+    pub dims: std::collections::HashMap<String, Vec<String>>,
+    pub coords: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// The value of a header comment `# key = value …` (CmdStan may follow the
@@ -196,8 +236,29 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
     let mut columns: Option<Vec<String>> = None;
     let mut rows = Vec::new();
     let mut max_depth = None;
+    let mut dims = std::collections::HashMap::new();
+    let mut coords = std::collections::HashMap::new();
     for (line_no, line) in text.lines().enumerate() {
         let line = line.trim();
+        if let Some((name, value)) = line
+            .strip_prefix("# dims ")
+            .and_then(|r| r.split_once(" = "))
+        {
+            dims.insert(
+                name.trim().to_string(),
+                value.split(',').map(|d| d.trim().to_string()).collect(),
+            );
+            continue;
+        }
+        if let Some((dim, value)) = line
+            .strip_prefix("# coords ")
+            .and_then(|r| r.split_once(" = "))
+        {
+            if let Ok(labels) = serde_json::from_str::<Vec<String>>(value) {
+                coords.insert(dim.trim().to_string(), labels);
+            }
+            continue;
+        }
         if line.starts_with('#') {
             if let Some(depth) = header_value(line, "max_depth").and_then(|v| v.parse().ok()) {
                 max_depth = Some(depth);
@@ -242,6 +303,8 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
         columns,
         rows,
         max_depth,
+        dims,
+        coords,
     })
 }
 
@@ -273,6 +336,10 @@ mod tests {
             adapt_delta: 0.8,
             seed: 7,
             init_radius: 2.0,
+            log_lik: None,
+            predict: None,
+            dims: vec![("w".into(), vec!["K".into()])],
+            coords: vec![("K".into(), vec!["a,b".into(), "c\"d".into()])],
         }
     }
 
@@ -349,6 +416,8 @@ mod tests {
         assert!(text.contains("# Step size = 0.123456789"));
         assert!(text.contains("# Diagonal elements of inverse mass matrix:\n# 1.5, 0.25, 3.0"));
         assert!(text.contains("Elapsed Time"));
+        assert_eq!(back.dims["w"], ["K"]);
+        assert_eq!(back.coords["K"], ["a,b", "c\"d"]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -6,6 +6,7 @@
 use crate::exit::{ExitCode, Failure};
 use crate::output::{ChainWriter, RunSettings};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
 use rlc_driver::sample::{self, Adaptation, DrawRecord, Observer, SampleSettings};
 use rlc_driver::{summary, Compiled, Data, Density};
 use std::path::PathBuf;
@@ -14,12 +15,19 @@ use std::sync::{Arc, Mutex};
 
 /// The settings of a run beyond the sampler's.
 pub struct RunOptions {
+    /// The per-draw extras (pointwise log-likelihood, predictive draws).
+    pub extras: DrawExtras,
+    /// Print PSIS-LOO after the run.
+    pub loo: bool,
     pub sample: SampleSettings,
     pub output_dir: PathBuf,
     pub quiet: bool,
     pub data_file: String,
     pub model_name: String,
     pub format: OutputFormat,
+    /// How the summary names array elements, and which variables it shows.
+    pub labels: crate::Labels,
+    pub vars: Vec<String>,
 }
 
 /// Where the draws go: one CmdStan CSV per chain, streamed as they are
@@ -90,13 +98,31 @@ pub fn run(
     options: &RunOptions,
 ) -> Result<(), Failure> {
     options.sample.validate()?;
+    // A misspelled --vars is found before the run, not after it.
+    let names: Vec<String> = sample::variables(density)
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
+    if let Some(unknown) = options.vars.iter().find(|v| !names.contains(v)) {
+        return Err(Failure::usage(format!(
+            "error: --vars: the model has no parameter or `out` value `{unknown}` (it has {})",
+            names.join(", ")
+        )));
+    }
+    let extras = DrawOutputs::new(compiled, data, options.extras)?;
+    if options.extras.predict.is_some() && !options.quiet {
+        for note in rlc_driver::generate::forward_notes(compiled) {
+            eprintln!("note: {note}");
+        }
+    }
     std::fs::create_dir_all(&options.output_dir).map_err(|e| {
         Failure::usage(format!(
             "error: cannot create the output folder {}: {e}",
             options.output_dir.display()
         ))
     })?;
-    let columns = sample::variables(density);
+    let mut columns = sample::variables(density);
+    columns.extend(extras.variables.iter().cloned());
     let s = &options.sample;
     let settings = RunSettings {
         model_name: options.model_name.clone(),
@@ -107,7 +133,39 @@ pub fn run(
         adapt_delta: s.adapt_delta,
         seed: s.seed,
         init_radius: 2.0,
+        log_lik: options.extras.log_lik.map(|u| match u {
+            LogLikUnit::Observation => "observation",
+            LogLikUnit::Subject => "subject",
+        }),
+        predict: options.extras.predict.map(|p| match p {
+            PredictKind::OneStep => "one-step",
+            PredictKind::Full => "full",
+        }),
+        dims: Vec::new(),
+        coords: Vec::new(),
     };
+    let dims = rlc_driver::labels::dims(compiled, data);
+    let mut settings = settings;
+    for (array, variable) in dims.variables.iter().zip(&columns) {
+        if !array.dims.is_empty() {
+            settings
+                .dims
+                .push((variable.name.clone(), array.dims.clone()));
+        }
+    }
+    for variable in &columns {
+        // A replica has the axes of the data it replicates.
+        if let Some(data_dims) = variable
+            .name
+            .strip_suffix("_rep")
+            .and_then(|n| dims.data.iter().find(|d| d.name == n))
+        {
+            settings
+                .dims
+                .push((variable.name.clone(), data_dims.dims.clone()));
+        }
+    }
+    settings.coords = dims.coords.clone();
     let progress = MultiProgress::with_draw_target(
         if options.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             ProgressDrawTarget::hidden()
@@ -150,7 +208,7 @@ pub fn run(
         // A second handler cannot be installed in one process (tests call run once).
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let result = sample::sample(density, s, &terminal, &stop);
+    let result = sample::sample_with(density, &extras, s, &terminal, &stop);
     let mut outputs = Vec::new();
     for c in terminal.chains {
         outputs.push(c.into_inner().map_err(|_| {
@@ -207,7 +265,16 @@ pub fn run(
         eprintln!("error: {f}");
     }
     let draws = fit.run_draws();
-    println!("{}", summary::table(&draws));
+    let draws = if options.vars.is_empty() {
+        draws
+    } else {
+        draws
+            .select(&options.vars)
+            .map_err(|e| Failure::usage(format!("error: --vars: {e}")))?
+    };
+    let dims_by_name = settings.dims.iter().cloned().collect();
+    let coords = settings.coords.iter().cloned().collect();
+    crate::print_table(&draws, options.labels, &dims_by_name, &coords);
     for w in summary::warnings(&draws, s.max_depth) {
         println!("warning: {w}");
     }
@@ -220,6 +287,25 @@ pub fn run(
         s.seed,
         written_to.display()
     );
+    if options.extras.predict.is_some() {
+        print_check(&fit, data, compiled);
+    }
+    if options.loo {
+        match rlc_driver::predictive::log_lik_matrix(&fit)
+            .map(|(m, chains)| rlc_driver::predictive::psis_loo(&m, chains))
+        {
+            Some(Ok(result)) => {
+                println!();
+                let unit = options.extras.log_lik.map(|u| match u {
+                    LogLikUnit::Observation => "observation",
+                    LogLikUnit::Subject => "subject",
+                });
+                crate::loo::print_loo(&result, unit);
+            }
+            Some(Err(e)) => eprintln!("error: PSIS-LOO: {e}"),
+            None => {}
+        }
+    }
     if fit.interrupted {
         return Err(Failure::new(
             ExitCode::Interrupted,
@@ -233,4 +319,50 @@ pub fn run(
         ));
     }
     Ok(())
+}
+
+/// The posterior predictive check: observed against predicted statistics,
+/// overall and per subject (the subjects outside their interval first).
+fn print_check(fit: &rlc_driver::sample::Fit, data: &Data, compiled: &Compiled) {
+    let dims = rlc_driver::labels::dims(compiled, data);
+    let rows = rlc_driver::predictive::check(fit, data, &dims);
+    if rows.is_empty() {
+        return;
+    }
+    println!();
+    println!("Posterior predictive check (observed vs predicted, 90% interval):");
+    let width = rows
+        .iter()
+        .map(|r| r.variable.len() + r.statistic.len() + 2)
+        .max()
+        .unwrap_or(10);
+    let overall: Vec<_> = rows.iter().filter(|r| !r.variable.contains('[')).collect();
+    let subjects: Vec<_> = rows.iter().filter(|r| r.variable.contains('[')).collect();
+    let line = |r: &rlc_driver::predictive::CheckRow| {
+        println!(
+            "  {:width$}  observed {:>7.3}  predicted {:>7.3} [{:.3}, {:.3}]{}",
+            format!("{} {}", r.variable, r.statistic),
+            r.observed,
+            r.predicted_mean,
+            r.q5,
+            r.q95,
+            if r.is_outside() { "  outside" } else { "" }
+        );
+    };
+    overall.iter().for_each(|r| line(r));
+    if !subjects.is_empty() {
+        let outside: Vec<_> = subjects.iter().filter(|r| r.is_outside()).collect();
+        println!(
+            "  per subject: {} of {} statistics outside their 90% interval (about {:.0} expected by chance)",
+            outside.len(),
+            subjects.len(),
+            0.1 * subjects.len() as f64
+        );
+        for r in outside.iter().take(10) {
+            line(r);
+        }
+        if outside.len() > 10 {
+            println!("  … and {} more", outside.len() - 10);
+        }
+    }
 }

@@ -467,3 +467,79 @@ pub fn visit_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     for_each_child(e, &mut |c| visit_expr(c, &mut *f));
 }
+
+/// The text of a small expression as it would be written (`choice[n, t]`,
+/// `T - 1`, `-0.5`), for hints that show the user's own code rewritten;
+/// `None` for anything else (blocks, long or nested calls).
+pub fn simple_text(e: &Expr) -> Option<String> {
+    fn go(e: &Expr, depth: usize) -> Option<String> {
+        if depth > 4 {
+            return None;
+        }
+        let sub = |x: &Expr| go(x, depth + 1);
+        // An operand that is itself an operation is parenthesized: no
+        // precedence to get wrong.
+        let operand = |x: &Expr| match x.kind {
+            ExprKind::Binary { .. } => Some(format!("({})", go(x, depth + 1)?)),
+            _ => go(x, depth + 1),
+        };
+        Some(match &e.kind {
+            ExprKind::Int(v) => v.to_string(),
+            ExprKind::Real(v) if v.is_infinite() => {
+                if *v > 0.0 { "inf" } else { "-inf" }.to_string()
+            }
+            ExprKind::Real(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{v:.1}"),
+            ExprKind::Real(v) => v.to_string(),
+            ExprKind::Bool(b) => b.to_string(),
+            ExprKind::Name(n) => n.name.clone(),
+            ExprKind::Unary {
+                op,
+                operand: operand_expr,
+            } => {
+                let symbol = match op {
+                    UnaryOp::Neg => "-",
+                    UnaryOp::Not => "!",
+                };
+                format!("{symbol}{}", operand(operand_expr)?)
+            }
+            ExprKind::Binary { op, lhs, rhs, .. } => {
+                format!("{} {} {}", operand(lhs)?, op.symbol(), operand(rhs)?)
+            }
+            ExprKind::Index { base, indices } => {
+                let parts = indices
+                    .iter()
+                    .map(|i| match i {
+                        IndexItem::Single(x) => sub(x),
+                        IndexItem::Slice { start, stop, .. } => Some(format!(
+                            "{}:{}",
+                            match start {
+                                Some(s) => sub(s)?,
+                                None => String::new(),
+                            },
+                            match stop {
+                                Some(s) => sub(s)?,
+                                None => String::new(),
+                            }
+                        )),
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                format!("{}[{}]", sub(base)?, parts.join(", "))
+            }
+            ExprKind::Call { callee, args } if args.len() <= 3 => {
+                let parts = args
+                    .iter()
+                    .map(|a| {
+                        let value = sub(&a.value)?;
+                        Some(match &a.name {
+                            Some(n) => format!("{} = {value}", n.name),
+                            None => value,
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                format!("{}({})", callee.name, parts.join(", "))
+            }
+            _ => return None,
+        })
+    }
+    go(e, 0)
+}

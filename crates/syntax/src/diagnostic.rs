@@ -86,6 +86,29 @@ impl Diagnostic {
 
 /// Renders diagnostics as ariadne reports, in source order.
 pub fn render(diagnostics: &[Diagnostic], file_name: &str, source: &str, color: bool) -> String {
+    // A byte-order mark is not text the user sees: render without it, with the
+    // labels shifted to match, so that columns count from the first character.
+    if let Some(rest) = source.strip_prefix('\u{FEFF}') {
+        let shift = source.len() - rest.len();
+        let shifted: Vec<Diagnostic> = diagnostics
+            .iter()
+            .map(|d| Diagnostic {
+                labels: d
+                    .labels
+                    .iter()
+                    .map(|l| Label {
+                        span: Span::new(
+                            l.span.start.saturating_sub(shift),
+                            l.span.end.saturating_sub(shift),
+                        ),
+                        ..l.clone()
+                    })
+                    .collect(),
+                ..d.clone()
+            })
+            .collect();
+        return render(&shifted, file_name, rest, color);
+    }
     let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
     sorted.sort_by_key(|d| (d.primary_span().start, d.primary_span().end));
     let mut out = Vec::new();

@@ -2,6 +2,7 @@
 
 use crate::ast::Span;
 use crate::diagnostic::{Diagnostic, Label};
+use crate::habit::{self, Habit};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SyntaxError {
@@ -14,7 +15,12 @@ pub enum SyntaxError {
         span: Span,
         found: String,
         expected: Vec<String>,
+        /// What the token means in another language, and rlc's spelling.
+        habit_hint: Option<String>,
     },
+    /// A construct from Python, NumPy, PyMC or Stan, parsed as rlc's
+    /// spelling of it.
+    Habit { span: Span, habit: Habit },
     /// The file ends inside a declaration, statement or bracket.
     UnexpectedEnd { span: Span, expected: Vec<String> },
     /// An expression nested more deeply than the compiler accepts.
@@ -22,11 +28,26 @@ pub enum SyntaxError {
 }
 
 impl SyntaxError {
+    pub fn span(&self) -> Span {
+        match self {
+            SyntaxError::InvalidCharacter { span, .. }
+            | SyntaxError::BadNumber { span, .. }
+            | SyntaxError::UnexpectedToken { span, .. }
+            | SyntaxError::UnexpectedEnd { span, .. }
+            | SyntaxError::TooDeep { span, .. }
+            | SyntaxError::Habit { span, .. } => *span,
+        }
+    }
+
     pub fn to_diagnostic(&self) -> Diagnostic {
         match self {
             SyntaxError::InvalidCharacter { span, text } => {
-                Diagnostic::error("E0001", format!("unexpected character `{text}`"))
-                    .with_label(Label::primary(*span, "this is not part of the language"))
+                let d = Diagnostic::error("E0001", format!("unexpected character `{text}`"))
+                    .with_label(Label::primary(*span, "this is not part of the language"));
+                match habit::invalid_character_hint(text) {
+                    Some(hint) => d.with_hint(hint),
+                    None => d,
+                }
             }
             SyntaxError::BadNumber { span, text } => {
                 Diagnostic::error("E0002", format!("the number `{text}` is out of range"))
@@ -36,13 +57,20 @@ impl SyntaxError {
                 span,
                 found,
                 expected,
+                habit_hint,
             } => {
                 let d = Diagnostic::error("E0003", format!("unexpected {found}"))
                     .with_label(Label::primary(*span, expected_message(expected)));
-                match hint_for(found, expected) {
+                match habit_hint.clone().or_else(|| hint_for(found, expected)) {
                     Some(hint) => d.with_hint(hint),
                     None => d,
                 }
+            }
+            SyntaxError::Habit { span, habit } => {
+                let (message, label, hint) = habit.describe();
+                Diagnostic::error("E0006", message)
+                    .with_label(Label::primary(*span, label))
+                    .with_hint(hint)
             }
             SyntaxError::TooDeep { span, limit } => Diagnostic::error(
                 "E0005",

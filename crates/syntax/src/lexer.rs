@@ -10,31 +10,40 @@
 //! so the grammar sees exactly one `Sep` between two statements.
 
 use crate::ast::Span;
+use crate::error::SyntaxError;
+use crate::habit::Habit;
 use crate::token::Tok;
 use logos::Logos;
 
 /// A token with its byte span, in the form lalrpop's external lexer expects.
 pub type Spanned<'s> = (usize, Tok<'s>, usize);
 
-/// A character sequence that is no token of the language.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LexError {
-    pub span: Span,
-    pub text: String,
-}
+/// The UTF-8 byte-order mark that Windows editors put at the start of a file.
+const BYTE_ORDER_MARK: char = '\u{FEFF}';
 
 /// Lexes `source`, returning the tokens (with statement separators inserted)
-/// and every lexical error; lexing never stops at the first error.
-pub fn lex(source: &str) -> (Vec<Spanned<'_>>, Vec<LexError>) {
+/// and every lexical error: characters that are no token, and `#` comments
+/// (skipped); lexing never stops at the first error.
+pub fn lex(source: &str) -> (Vec<Spanned<'_>>, Vec<SyntaxError>) {
     let mut raw = Vec::new();
     let mut errors = Vec::new();
     let mut lexer = Tok::lexer(source);
+    // A byte-order mark at the start is skipped rather than cut off, so that
+    // every span still counts bytes from the start of the file as read.
+    if source.starts_with(BYTE_ORDER_MARK) {
+        lexer.bump(BYTE_ORDER_MARK.len_utf8());
+    }
     while let Some(result) = lexer.next() {
         let range = lexer.span();
+        let span = Span::new(range.start, range.end);
         match result {
+            Ok(Tok::HashComment) => errors.push(SyntaxError::Habit {
+                span: Span::new(range.start, range.start + 1),
+                habit: Habit::HashComment,
+            }),
             Ok(tok) => raw.push((range.start, tok, range.end)),
-            Err(()) => errors.push(LexError {
-                span: Span::new(range.start, range.end),
+            Err(()) => errors.push(SyntaxError::InvalidCharacter {
+                span,
                 text: lexer.slice().to_string(),
             }),
         }
@@ -48,6 +57,11 @@ fn insert_separators(raw: Vec<Spanned<'_>>) -> Vec<Spanned<'_>> {
     // bools suffices; an unbalanced closer is left for the parser to report.
     let mut in_parens: Vec<bool> = Vec::new();
     let mut pending_break: Option<usize> = None;
+    // Stan's bounds in a type, `real<lower=0>`, end with a `>` that may end
+    // the statement (so that the parser can report them); any other `>` is
+    // a comparison waiting for its right side.
+    let mut in_stan_bounds = false;
+    let mut last_ends_statement = false;
     for (start, tok, end) in raw {
         let at_statement_level = !in_parens.last().copied().unwrap_or(false);
         let as_separator = matches!(tok, Tok::Semi) && at_statement_level;
@@ -64,13 +78,26 @@ fn insert_separators(raw: Vec<Spanned<'_>>) -> Vec<Spanned<'_>> {
             continue;
         }
         if let Some(at) = pending_break.take() {
-            let ends = out
-                .last()
-                .is_some_and(|(_, prev, _)| prev.can_end_statement());
-            if ends && !tok.continues_line() {
+            if last_ends_statement && !tok.continues_line() {
                 push_separator(&mut out, at, at + 1);
             }
         }
+        let opens_stan_bounds = matches!(tok, Tok::Lt)
+            && matches!(
+                out.last(),
+                Some((
+                    _,
+                    Tok::IntType | Tok::RealType | Tok::BoolType | Tok::Ident(_),
+                    _
+                ))
+            );
+        let closes_stan_bounds = in_stan_bounds && matches!(tok, Tok::Gt);
+        if opens_stan_bounds {
+            in_stan_bounds = true;
+        } else if closes_stan_bounds || !tok.can_be_in_stan_bounds() {
+            in_stan_bounds = false;
+        }
+        last_ends_statement = tok.can_end_statement() || closes_stan_bounds;
         match tok {
             Tok::LParen | Tok::LBracket => in_parens.push(true),
             Tok::LBrace => in_parens.push(false),
@@ -122,6 +149,37 @@ mod tests {
     fn operator_at_line_start_continues() {
         assert!(!kinds("a\n && b").contains(&"Sep".to_string()));
         assert!(kinds("a\n b").contains(&"Sep".to_string()));
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_skipped_and_spans_stay_in_the_file() {
+        let source = "\u{FEFF}size T\nlet x = T";
+        let (tokens, errors) = lex(source);
+        assert!(errors.is_empty(), "{errors:?}");
+        let (start, tok, end) = tokens[0];
+        assert_eq!(tok, Tok::Size);
+        assert_eq!(&source[start..end], "size");
+    }
+
+    #[test]
+    fn a_python_comment_is_skipped_and_reported_at_its_hash() {
+        let source = "let a = 1 # one\nlet b = 2";
+        let (tokens, errors) = lex(source);
+        assert_eq!(kinds(source), kinds("let a = 1\nlet b = 2"));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(&source[errors[0].span().range()], "#");
+        assert!(!tokens.iter().any(|(_, t, _)| *t == Tok::HashComment));
+    }
+
+    #[test]
+    fn stan_bounds_at_the_end_of_a_line_end_the_statement() {
+        assert!(kinds("data x: real<lower=0>\nsize T").contains(&"Sep".to_string()));
+        assert!(!kinds("let b = x >\n 0").contains(&"Sep".to_string()));
+    }
+
+    #[test]
+    fn a_byte_order_mark_elsewhere_is_an_error() {
+        assert_eq!(lex("size T\u{FEFF}").1.len(), 1);
     }
 
     #[test]

@@ -4,13 +4,15 @@
 //!
 //! Parsing never fails: [`parse`] returns the tree (with error nodes where it
 //! recovered) together with every syntax error, so one run reports all of
-//! them. This crate knows nothing of types, shapes, the IR or files: the
+//! them. Constructs from Python, NumPy, PyMC and Stan are recognized
+//! ([`habit`]) and reported with rlc's spelling. This crate knows nothing of types, shapes, the IR or files: the
 //! caller passes source text in. Its tests are unit tests here and the UI
 //! corpus in the workspace's `tests/check/` (run by the `rlc-check` crate).
 
 pub mod ast;
 pub mod diagnostic;
 pub mod error;
+pub mod habit;
 pub mod lexer;
 mod parser_support;
 pub mod token;
@@ -43,41 +45,28 @@ pub struct Parsed {
 
 /// Parses a whole model file.
 pub fn parse(source: &str) -> Parsed {
-    let (tokens, lex_errors) = lexer::lex(source);
-    let mut errors: Vec<SyntaxError> = lex_errors
-        .into_iter()
-        .map(|e| SyntaxError::InvalidCharacter {
-            span: e.span,
-            text: e.text,
-        })
-        .collect();
+    let (tokens, mut errors) = lexer::lex(source);
     let ids = IdGen::default();
     let mut recovered = Vec::new();
     let result = grammar::ProgramParser::new().parse(
         &mut recovered,
         &ids,
-        tokens.into_iter().map(Ok::<_, lexer::LexError>),
+        tokens.iter().copied().map(Ok::<_, SyntaxError>),
     );
     for recovery in recovered {
-        errors.push(convert(recovery.error, source.len()));
+        errors.push(convert(recovery.error, &tokens, source.len()));
     }
     let program = match result {
         Ok(program) => program,
         Err(error) => {
-            errors.push(convert(error, source.len()));
+            errors.push(convert(error, &tokens, source.len()));
             Program {
                 items: Vec::new(),
                 expr_count: ids.count(),
             }
         }
     };
-    errors.sort_by_key(|e| match e {
-        SyntaxError::InvalidCharacter { span, .. }
-        | SyntaxError::BadNumber { span, .. }
-        | SyntaxError::UnexpectedToken { span, .. }
-        | SyntaxError::UnexpectedEnd { span, .. }
-        | SyntaxError::TooDeep { span, .. } => span.start,
-    });
+    errors.sort_by_key(|e| e.span().start);
     errors.dedup();
     suppress_cascades(&mut errors, source);
     if let Some(span) = too_deep(&program) {
@@ -139,7 +128,19 @@ fn suppress_cascades(errors: &mut Vec<SyntaxError>, source: &str) {
     });
 }
 
-fn convert(error: ParseError<usize, Tok<'_>, lexer::LexError>, source_len: usize) -> SyntaxError {
+/// The token before the one at `start`.
+fn previous_token<'t, 's>(tokens: &'t [lexer::Spanned<'s>], start: usize) -> Option<&'t Tok<'s>> {
+    let at = tokens.partition_point(|(s, _, _)| *s < start);
+    at.checked_sub(1)
+        .and_then(|i| tokens.get(i))
+        .map(|(_, tok, _)| tok)
+}
+
+fn convert(
+    error: ParseError<usize, Tok<'_>, SyntaxError>,
+    tokens: &[lexer::Spanned<'_>],
+    source_len: usize,
+) -> SyntaxError {
     let describe = |expected: Vec<String>| -> Vec<String> {
         let mut names: Vec<String> = expected
             .iter()
@@ -161,21 +162,24 @@ fn convert(error: ParseError<usize, Tok<'_>, lexer::LexError>, source_len: usize
         ParseError::UnrecognizedToken {
             token: (start, tok, end),
             expected,
-        } => SyntaxError::UnexpectedToken {
-            span: Span::new(start, end),
-            found: tok.to_string(),
-            expected: describe(expected),
-        },
+        } => {
+            let expected = describe(expected);
+            let previous = previous_token(tokens, start);
+            SyntaxError::UnexpectedToken {
+                span: Span::new(start, end),
+                found: tok.to_string(),
+                habit_hint: habit::unexpected_token_hint(previous, &tok, &expected),
+                expected,
+            }
+        }
         ParseError::ExtraToken {
             token: (start, tok, end),
         } => SyntaxError::UnexpectedToken {
             span: Span::new(start, end),
             found: tok.to_string(),
             expected: Vec::new(),
+            habit_hint: habit::unexpected_token_hint(previous_token(tokens, start), &tok, &[]),
         },
-        ParseError::User { error } => SyntaxError::BadNumber {
-            span: error.span,
-            text: error.text,
-        },
+        ParseError::User { error } => error,
     }
 }

@@ -92,6 +92,9 @@ pub enum Tok<'s> {
     Minus,
     #[token("*")]
     Star,
+    /// Python's power operator: parsed as `^` and reported (`Habit::Power`).
+    #[token("**")]
+    StarStar,
     #[token("/")]
     Slash,
     #[token("^")]
@@ -116,6 +119,14 @@ pub enum Tok<'s> {
     Bang,
     #[token("..")]
     DotDot,
+    /// A single `.`: rlc has no attributes or methods, but `np.exp(x)` and
+    /// `x.shape` are parsed so that the error can say how rlc writes them.
+    #[token(".")]
+    Dot,
+    /// A Python comment, `# …`: skipped like `// …` and reported. Made by
+    /// logos, never seen by the parser.
+    #[regex(r"#[^\n]*", allow_greedy = true)]
+    HashComment,
 }
 
 impl Tok<'_> {
@@ -140,6 +151,23 @@ impl Tok<'_> {
         )
     }
 
+    /// Whether this token may appear in Stan's bounds, `<lower=-1, upper=K + 1>`.
+    pub(crate) fn can_be_in_stan_bounds(&self) -> bool {
+        matches!(
+            self,
+            Tok::Ident(_)
+                | Tok::Assign
+                | Tok::Int(_)
+                | Tok::Real(_)
+                | Tok::Inf
+                | Tok::Minus
+                | Tok::Plus
+                | Tok::Star
+                | Tok::Slash
+                | Tok::Comma
+        )
+    }
+
     /// Whether a line starting with this token continues the previous line
     /// (a binary operator that cannot start an expression, `else`, a closer).
     pub(crate) fn continues_line(&self) -> bool {
@@ -147,6 +175,8 @@ impl Tok<'_> {
             self,
             Tok::Plus
                 | Tok::Star
+                | Tok::StarStar
+                | Tok::Dot
                 | Tok::Slash
                 | Tok::Caret
                 | Tok::EqEq
@@ -216,6 +246,7 @@ impl fmt::Display for Tok<'_> {
             Tok::Plus => "`+`",
             Tok::Minus => "`-`",
             Tok::Star => "`*`",
+            Tok::StarStar => "`**`",
             Tok::Slash => "`/`",
             Tok::Caret => "`^`",
             Tok::EqEq => "`==`",
@@ -228,6 +259,8 @@ impl fmt::Display for Tok<'_> {
             Tok::OrOr => "`||`",
             Tok::Bang => "`!`",
             Tok::DotDot => "`..`",
+            Tok::Dot => "`.`",
+            Tok::HashComment => "a `#` comment",
         };
         f.write_str(text)
     }

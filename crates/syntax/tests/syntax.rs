@@ -159,6 +159,20 @@ const TOKENS: &[&str] = &[
     "@",
     "é",
     "99999999999999999999",
+    // Habits from other languages, which the parser recognizes.
+    "**",
+    ".",
+    "# comment",
+    "np.exp(",
+    "x.shape",
+    "range(T)",
+    "<lower=0>",
+    "vector[T]",
+    "array[T] int",
+    "target()",
+    "and",
+    "|",
+    "\u{FEFF}",
 ];
 
 proptest! {
@@ -204,4 +218,38 @@ fn very_deep_expressions_are_an_error_not_a_crash() {
             parsed.errors.first()
         );
     }
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped_and_spans_still_point_at_the_text() {
+    let source = "\u{FEFF}let a = 1 $ 2\nlet b = a\n";
+    let parsed = parse(source);
+    let spans: Vec<&str> = parsed
+        .errors
+        .iter()
+        .map(|e| &source[e.to_diagnostic().primary_span().range()])
+        .collect();
+    assert_eq!(spans, ["$"], "{:?}", parsed.errors);
+    let clean = parse("\u{FEFF}size T\ndata y: real[T]\n");
+    assert!(clean.errors.is_empty(), "{:?}", clean.errors);
+    let rendered = render(
+        &[parsed.errors[0].to_diagnostic()],
+        "bom.rlm",
+        source,
+        false,
+    );
+    // Columns count from the first visible character: `$` is the 11th.
+    assert!(rendered.contains("bom.rlm:1:11"), "{rendered}");
+}
+
+#[test]
+fn simple_expressions_are_written_back_as_text() {
+    let parsed = parse("let x = choice[n, t - 1] + (a - b) * -2.0 + f(y, axis = 1)");
+    let Item::Stmt(Stmt::Let { value, .. }) = &parsed.program.items[0] else {
+        panic!("expected let")
+    };
+    assert_eq!(
+        rlc_syntax::ast::simple_text(value).as_deref(),
+        Some("(choice[n, t - 1] + ((a - b) * -2.0)) + f(y, axis = 1)")
+    );
 }

@@ -1,0 +1,13 @@
+//! Sets `cfg(rlc_shared)` when `../shared` (the team's data, references and
+//! spec examples) lies beside the repository, so that the tests that need it
+//! are compiled as ordinary tests there and as visibly *ignored* tests
+//! ("needs ../shared") on a clone without it, instead of passing silently.
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(rlc_shared)");
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    println!("cargo::rerun-if-changed={}", shared.display());
+    if shared.is_dir() {
+        println!("cargo::rustc-cfg=rlc_shared");
+    }
+}

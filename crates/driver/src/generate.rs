@@ -1,0 +1,626 @@
+//! The model run forward (see `rlc_ir::lower::generative`): simulated data
+//! sets from given or prior-drawn parameters, posterior predictive draws,
+//! and the pointwise log-likelihood of the observations, all from the one
+//! model file. Draws use a ChaCha stream of the caller's seed, so a seed
+//! fixes every simulated value.
+
+use crate::compile::Compiled;
+use crate::data::Data;
+use crate::density::{self, EvalFailure, Evaluator, ParamShape};
+use crate::error::{Error, ErrorDetail, ErrorKind, ModelReport};
+use crate::point::Point;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rlc_data::{DataArray, LoadedData};
+use rlc_ir::interp::EvalError;
+use rlc_ir::{Channel, GenerativeIr, GenerativeOptions, ParamSource};
+use std::collections::HashMap;
+
+pub use rlc_ir::ObservedLayout;
+
+/// The random stream of a simulation with `seed` (stream `stream`: chains
+/// and data sets get their own).
+pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// Lowers the generative function of a compiled model; a model that cannot
+/// run forward is a model error (E0191) pointing at the reason.
+pub fn generative(compiled: &Compiled, options: GenerativeOptions) -> Result<GenerativeIr, Error> {
+    let ir = rlc_ir::lower_generative(&compiled.model, options).map_err(|e| {
+        let diagnostic = rlc_syntax::Diagnostic::error(
+            "E0191",
+            format!(
+                "this model cannot be run forward: {}",
+                trim_reason(&e.message)
+            ),
+        )
+        .with_label(rlc_syntax::Label::primary(e.span, "here"));
+        Error {
+            kind: ErrorKind::Model,
+            message: format!("error: {} cannot be run forward", compiled.name),
+            detail: ErrorDetail::Model(Box::new(ModelReport {
+                name: compiled.name.clone(),
+                source: compiled.source.clone(),
+                diagnostics: vec![diagnostic],
+            })),
+        }
+    })?;
+    if ir.observed.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Model,
+            format!(
+                "error: {} observes no data with `~`, so there is nothing to simulate or score: rlc runs a model forward by drawing the left side of each `~` on data (a `target +=` cannot be run forward)",
+                compiled.name
+            ),
+        ));
+    }
+    Ok(ir)
+}
+
+fn trim_reason(message: &str) -> &str {
+    message
+        .strip_prefix("this model cannot be run forward: ")
+        .unwrap_or(message)
+}
+
+/// What running the model forward leaves out, as notes: its `target +=`
+/// statements, which add to the log density but do not say how data arise.
+pub fn forward_notes(compiled: &Compiled) -> Vec<String> {
+    rlc_ir::lower::target_statements(&compiled.model)
+        .into_iter()
+        .map(|span| {
+            format!(
+                "{} adds to the log density but says nothing of how data arise; running the model forward ignores it (write a prior on the parameter's declaration, and data as `y ~ …`, to simulate them)",
+                compiled.locate((span.start, span.end))
+            )
+        })
+        .collect()
+}
+
+/// The names of the data variables a model observes with `~` (those a
+/// simulation draws, and a design file may leave out).
+pub fn observed_variables(compiled: &Compiled) -> Result<Vec<String>, Error> {
+    let options = GenerativeOptions {
+        params: ParamSource::Theta,
+        draw: false,
+        write_back: false,
+        log_lik: true,
+    };
+    Ok(generative(compiled, options)?
+        .observed
+        .into_iter()
+        .map(|o| o.name)
+        .collect())
+}
+
+/// A generative function bound to its data.
+#[derive(Clone)]
+pub struct BoundGenerative {
+    evaluator: Evaluator,
+    pub observed: Vec<ObservedLayout>,
+    pub options: GenerativeOptions,
+    /// The concrete shape of each observed variable.
+    pub observed_shapes: Vec<Vec<usize>>,
+    /// The parameters' and `out` values' element counts, in output order.
+    value_counts: Vec<usize>,
+    /// Where each value comes from in the model, for draw errors.
+    locations: HashMap<rlc_ir::ValueId, String>,
+}
+
+/// One run of a generative function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerativeRun {
+    /// The parameters (constrained) then the `out` values, each row-major.
+    pub values: Vec<Vec<f64>>,
+    /// For each observed variable, its channels in the options' order.
+    pub observed: Vec<Vec<Vec<f64>>>,
+}
+
+impl BoundGenerative {
+    pub fn new(
+        compiled: &Compiled,
+        ir: &GenerativeIr,
+        data: &Data,
+    ) -> Result<BoundGenerative, Error> {
+        let dim = density::dimension(compiled, data)?;
+        let mut notes = Vec::new();
+        let evaluator = Evaluator::new(
+            compiled,
+            &ir.function,
+            data,
+            dim,
+            crate::Backend::Jit,
+            &mut notes,
+        )?;
+        let eval_shape = |shape: &[rlc_ir::Dim]| -> Vec<usize> {
+            shape
+                .iter()
+                .map(|d| d.eval(&data.sizes).unwrap_or(0).max(0) as usize)
+                .collect()
+        };
+        let value_counts = compiled
+            .ir
+            .params
+            .iter()
+            .map(|p| eval_shape(&p.shape).iter().product())
+            .chain(
+                compiled
+                    .ir
+                    .outs
+                    .iter()
+                    .map(|o| eval_shape(&o.ty.shape).iter().product()),
+            )
+            .collect();
+        let locations = ir
+            .function
+            .spans
+            .iter()
+            .map(|(v, span)| (*v, compiled.locate(*span)))
+            .collect();
+        Ok(BoundGenerative {
+            evaluator,
+            observed_shapes: ir
+                .observed
+                .iter()
+                .map(|o| eval_shape(&o.ty.shape))
+                .collect(),
+            observed: ir.observed.clone(),
+            options: ir.options,
+            value_counts,
+            locations,
+        })
+    }
+
+    /// Runs the function at `theta` (ignored when parameters come from the
+    /// prior), drawing from `rng`.
+    pub fn run(&mut self, theta: &[f64], rng: &mut ChaCha8Rng) -> Result<GenerativeRun, Error> {
+        let locations = &self.locations;
+        let results = self.evaluator.call_random(theta, rng).map_err(|e| {
+            let message = match &e {
+                EvalFailure::Interp(
+                    EvalError::Draw { value, .. } | EvalError::Truncation { value, .. },
+                ) => match locations.get(value) {
+                    Some(at) => format!("at {at}: {e}"),
+                    None => e.to_string(),
+                },
+                _ => e.to_string(),
+            };
+            Error::sampling(format!("error: running the model forward: {message}"))
+        })?;
+        let mut k = 0;
+        let mut values = Vec::with_capacity(self.value_counts.len());
+        for _ in &self.value_counts {
+            values.push(results.get(k).map(|r| r.to_vec()).unwrap_or_default());
+            k += 1;
+        }
+        let mut observed = Vec::with_capacity(self.observed.len());
+        for o in &self.observed {
+            let mut channels = Vec::with_capacity(o.channels.len());
+            for _ in &o.channels {
+                channels.push(results.get(k).map(|r| r.to_vec()).unwrap_or_default());
+                k += 1;
+            }
+            observed.push(channels);
+        }
+        Ok(GenerativeRun { values, observed })
+    }
+
+    /// The values of `channel` of observed variable `index` in `run`.
+    pub fn channel<'r>(
+        &self,
+        run: &'r GenerativeRun,
+        index: usize,
+        channel: Channel,
+    ) -> Option<&'r [f64]> {
+        let k = self
+            .observed
+            .get(index)?
+            .channels
+            .iter()
+            .position(|c| *c == channel)?;
+        run.observed.get(index)?.get(k).map(|v| v.as_slice())
+    }
+}
+
+/// Where a simulation's parameters come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValues {
+    /// Given values (`--at`, a JSON file, or unconstrained coordinates).
+    Point(Point),
+    /// Drawn from the priors.
+    Prior,
+}
+
+/// A simulated data set.
+#[derive(Debug, Clone)]
+pub struct Simulated {
+    /// The parameters (constrained, given or drawn) and `out` values, by name,
+    /// with their shapes and row-major values: the data set's "truth".
+    pub truth: Vec<(String, Vec<usize>, Vec<f64>)>,
+    /// The design's data with every observed variable replaced by its draws
+    /// (missing where the design has no cell or nothing was drawn).
+    pub data: LoadedData,
+    /// The observed variables' names.
+    pub observed: Vec<String>,
+}
+
+/// Simulates one data set on the `design` (loaded with
+/// [`crate::data::load_design`]), drawing from stream `stream` of `seed`.
+pub fn simulate(
+    compiled: &Compiled,
+    design: &Data,
+    params: &ParamValues,
+    seed: u64,
+    stream: u64,
+) -> Result<Simulated, Error> {
+    let options = GenerativeOptions {
+        params: match params {
+            ParamValues::Prior => ParamSource::Prior,
+            ParamValues::Point(_) => ParamSource::Theta,
+        },
+        draw: true,
+        write_back: true,
+        log_lik: false,
+    };
+    let ir = generative(compiled, options)?;
+    let mut bound = BoundGenerative::new(compiled, &ir, design)?;
+    let dim = density::dimension(compiled, design)?;
+    let theta = match params {
+        ParamValues::Prior => vec![0.0; dim],
+        ParamValues::Point(point) => {
+            let shapes = density::param_shapes(compiled, design);
+            point_theta(point, &shapes, dim)?
+        }
+    };
+    let mut rng = rng(seed, stream);
+    let run = bound.run(&theta, &mut rng)?;
+    let mut truth = Vec::new();
+    let names = compiled
+        .ir
+        .params
+        .iter()
+        .map(|p| (p.name.clone(), p.shape.clone()))
+        .chain(
+            compiled
+                .ir
+                .outs
+                .iter()
+                .map(|o| (o.name.clone(), o.ty.shape.clone())),
+        );
+    for ((name, shape), values) in names.zip(&run.values) {
+        let shape: Vec<usize> = shape
+            .iter()
+            .map(|d| d.eval(&design.sizes).unwrap_or(0).max(0) as usize)
+            .collect();
+        // Given values are the truth as the user wrote them (the round trip
+        // through the unconstrained scale moves their last bits).
+        let given = match params {
+            ParamValues::Point(Point::Constrained(given)) => given.get(&name),
+            _ => None,
+        };
+        let values = match given {
+            Some(g) if g.len() == values.len() => g.clone(),
+            Some(g) if g.len() == 1 => vec![g[0]; values.len()],
+            _ => values.clone(),
+        };
+        truth.push((name, shape, values));
+    }
+    let mut data = design.loaded.clone();
+    for (k, o) in ir.observed.iter().enumerate() {
+        let Some(values) = bound.channel(&run, k, Channel::Value) else {
+            continue;
+        };
+        if let Some((_, array)) = data.values.iter_mut().find(|(n, _)| *n == o.name) {
+            let missing: Vec<bool> = values.iter().map(|v| v.is_nan()).collect();
+            *array = DataArray {
+                elem: array.elem,
+                shape: array.shape.clone(),
+                values: values.to_vec(),
+                missing: missing.iter().any(|m| *m).then_some(missing),
+            };
+        }
+    }
+    Ok(Simulated {
+        truth,
+        data,
+        observed: ir.observed.iter().map(|o| o.name.clone()).collect(),
+    })
+}
+
+/// The unconstrained vector of a given point.
+fn point_theta(point: &Point, params: &[ParamShape], dim: usize) -> Result<Vec<f64>, Error> {
+    match point {
+        Point::Unconstrained(theta) if theta.len() == dim => Ok(theta.clone()),
+        Point::Unconstrained(theta) => Err(Error::usage(format!(
+            "error: {} unconstrained coordinates were given but the model has {dim}",
+            theta.len()
+        ))),
+        Point::Constrained(values) => {
+            density::unconstrain(params, values).map_err(|e| Error::usage(format!("error: {e}")))
+        }
+    }
+}
+
+/// The file a simulated data set is written to, in the design's format: a
+/// long CSV keeps every row and column of the design with the observed
+/// columns replaced (or added); JSON holds every size and data variable.
+pub fn simulated_file(
+    design: &Data,
+    design_bytes: &[u8],
+    delimiter: Option<u8>,
+    simulated: &Simulated,
+) -> Result<Vec<u8>, Error> {
+    let format = match rlc_data::Format::guess(&design.name, design_bytes) {
+        rlc_data::Format::Csv { delimiter: d } => rlc_data::Format::Csv {
+            delimiter: delimiter.or(d),
+        },
+        f => f,
+    };
+    match format {
+        rlc_data::Format::Json => {
+            Ok(rlc_data::write_json(&simulated.data.sizes, &simulated.data.values).into_bytes())
+        }
+        rlc_data::Format::Csv { delimiter } => {
+            let mut columns = Vec::new();
+            for name in &simulated.observed {
+                let (Some(array), Some((_, cells))) = (
+                    simulated.data.value(name),
+                    simulated.data.row_cells.iter().find(|(n, _)| n == name),
+                ) else {
+                    continue;
+                };
+                let texts = cells.iter().map(|&c| cell_text(array, c)).collect();
+                columns.push((name.clone(), texts));
+            }
+            rlc_data::rewrite_csv(&design.name, design_bytes, delimiter, &columns)
+                .map_err(|e| Error::data(format!("error: {e}")))
+        }
+    }
+}
+
+/// A cell as a CSV field: integers without a fraction, reals exactly,
+/// `NA` for a missing cell.
+fn cell_text(array: &DataArray, cell: usize) -> String {
+    let x = array.values.get(cell).copied().unwrap_or(f64::NAN);
+    if x.is_nan() || array.is_missing(cell) {
+        "NA".to_string()
+    } else if array.elem != rlc_data::ElemType::Real && x.fract() == 0.0 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x:?}")
+    }
+}
+
+/// The truth of a simulated data set as JSON: `{"model", "data", "seed",
+/// "params": {…}, "outs": {…}}` (scalars as numbers, arrays nested row-major).
+pub fn truth_json(
+    compiled: &Compiled,
+    simulated: &Simulated,
+    model_file: &str,
+    data_file: &str,
+    seed: u64,
+    stream: u64,
+) -> String {
+    let param_count = compiled.ir.params.len();
+    let mut params = Vec::new();
+    let mut outs = Vec::new();
+    for (k, (name, shape, values)) in simulated.truth.iter().enumerate() {
+        let array = DataArray {
+            elem: rlc_data::ElemType::Real,
+            shape: shape.clone(),
+            values: values.clone(),
+            missing: None,
+        };
+        let text = rlc_data::write_json(&[], &[(name.clone(), array)]);
+        // `{\n  "name": value\n}\n` → `"name": value`.
+        let entry = text
+            .trim()
+            .trim_start_matches('{')
+            .trim_end_matches('}')
+            .trim()
+            .to_string();
+        if k < param_count {
+            params.push(format!("    {entry}"));
+        } else {
+            outs.push(format!("    {entry}"));
+        }
+    }
+    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let object = |entries: &[String]| {
+        if entries.is_empty() {
+            "{}".to_string()
+        } else {
+            format!("{{\n{}\n  }}", entries.join(",\n"))
+        }
+    };
+    format!(
+        "{{\n  \"model\": {},\n  \"data\": {},\n  \"seed\": {seed},\n  \"stream\": {stream},\n  \"params\": {},\n  \"outs\": {}\n}}\n",
+        quote(model_file),
+        quote(data_file),
+        object(&params),
+        object(&outs)
+    )
+}
+
+/// Parameter values from a JSON object of constrained values (`{"alpha": 0.3,
+/// "w": [0.1, 0.2]}`, nested arrays flattened row-major; a truth file's
+/// `params` object is also accepted).
+pub fn parse_values_json(text: &str) -> Result<HashMap<String, Vec<f64>>, Error> {
+    let value = rlc_data::parse_json_numbers(text)
+        .map_err(|e| Error::usage(format!("error: the parameter file is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// The unit of the pointwise log-likelihood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLikUnit {
+    /// One column per `~` element (a trial).
+    Observation,
+    /// One column per subject (the first axis of the observed variables,
+    /// a size grouped from a long file), summing its observations: for
+    /// leave-one-subject-out, which stays valid when trials depend on each other.
+    Subject,
+}
+
+/// Which posterior predictive draws to make with each posterior draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PredictKind {
+    /// Each observation drawn given the observed history (hBayesDM's `y_pred`).
+    OneStep,
+    /// Whole sessions: the agent plays the task, later trials see its own draws.
+    Full,
+}
+
+/// The quantities to compute for every posterior draw besides the
+/// parameters and `out` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DrawExtras {
+    pub log_lik: Option<LogLikUnit>,
+    pub predict: Option<PredictKind>,
+}
+
+/// The extra arrays of each draw, ready to compute per chain.
+#[derive(Clone)]
+pub struct DrawOutputs {
+    log_lik: Option<LogLikColumns>,
+    predict: Option<(BoundGenerative, Channel)>,
+    /// The arrays these add to a draw, in the order of their values.
+    pub variables: Vec<crate::sample::Variable>,
+}
+
+/// The pointwise log-likelihood function and which of its cells make each column.
+#[derive(Clone)]
+struct LogLikColumns {
+    function: BoundGenerative,
+    /// For each column, the (observed variable, cell) pairs summed into it.
+    columns: Vec<Vec<(usize, usize)>>,
+}
+
+impl DrawOutputs {
+    /// No extras.
+    pub fn none() -> DrawOutputs {
+        DrawOutputs {
+            log_lik: None,
+            predict: None,
+            variables: Vec::new(),
+        }
+    }
+
+    pub fn new(compiled: &Compiled, data: &Data, extras: DrawExtras) -> Result<DrawOutputs, Error> {
+        use crate::sample::{Variable, VariableKind};
+        let mut out = DrawOutputs::none();
+        if let Some(unit) = extras.log_lik {
+            let options = GenerativeOptions {
+                params: ParamSource::Theta,
+                draw: false,
+                write_back: false,
+                log_lik: true,
+            };
+            let ir = generative(compiled, options)?;
+            let mut function = BoundGenerative::new(compiled, &ir, data)?;
+            // Which cells are scored depends on the data only (which cells are present).
+            let dim = density::dimension(compiled, data)?;
+            let run = function.run(&vec![0.0; dim], &mut rng(0, 0))?;
+            let dims = crate::labels::dims(compiled, data);
+            let mut columns: Vec<Vec<(usize, usize)>> = Vec::new();
+            let mut by_subject: std::collections::BTreeMap<usize, Vec<(usize, usize)>> =
+                Default::default();
+            for (k, o) in ir.observed.iter().enumerate() {
+                let mask = function.channel(&run, k, Channel::Mask).unwrap_or(&[]);
+                let shape = &function.observed_shapes[k];
+                let inner: usize = shape.iter().skip(1).product();
+                let subject_axis = dims
+                    .data
+                    .iter()
+                    .find(|d| d.name == o.name)
+                    .and_then(|d| d.dims.first())
+                    .filter(|d| dims.labels(d).is_some());
+                if unit == LogLikUnit::Subject && subject_axis.is_none() {
+                    return Err(Error::usage(format!(
+                        "error: --log-lik subject needs subjects: the first axis of `{}` must be a size grouped from the data file (`size N by subjID`)",
+                        o.name
+                    )));
+                }
+                for (cell, m) in mask.iter().enumerate() {
+                    if *m == 0.0 {
+                        continue;
+                    }
+                    match unit {
+                        LogLikUnit::Observation => columns.push(vec![(k, cell)]),
+                        LogLikUnit::Subject => by_subject
+                            .entry(cell / inner.max(1))
+                            .or_default()
+                            .push((k, cell)),
+                    }
+                }
+            }
+            if unit == LogLikUnit::Subject {
+                columns = by_subject.into_values().collect();
+            }
+            out.variables.push(Variable {
+                name: "log_lik".to_string(),
+                shape: vec![columns.len()],
+                kind: VariableKind::LogLik,
+            });
+            out.log_lik = Some(LogLikColumns { function, columns });
+        }
+        if let Some(kind) = extras.predict {
+            let options = GenerativeOptions {
+                params: ParamSource::Theta,
+                draw: true,
+                write_back: kind == PredictKind::Full,
+                log_lik: false,
+            };
+            let ir = generative(compiled, options)?;
+            let function = BoundGenerative::new(compiled, &ir, data)?;
+            for (o, shape) in ir.observed.iter().zip(&function.observed_shapes) {
+                out.variables.push(Variable {
+                    name: format!("{}_rep", o.name),
+                    shape: shape.clone(),
+                    kind: VariableKind::Predicted,
+                });
+            }
+            let channel = match kind {
+                PredictKind::OneStep => Channel::Replica,
+                PredictKind::Full => Channel::Value,
+            };
+            out.predict = Some((function, channel));
+        }
+        Ok(out)
+    }
+
+    /// The extra values of the draw at `theta`, in the order of `variables`.
+    pub fn compute(&mut self, theta: &[f64], rng: &mut ChaCha8Rng) -> Result<Vec<f64>, Error> {
+        let mut values = Vec::new();
+        if let Some(ll) = &mut self.log_lik {
+            let run = ll.function.run(theta, rng)?;
+            for column in &ll.columns {
+                let mut total = 0.0;
+                for (k, cell) in column {
+                    total += ll
+                        .function
+                        .channel(&run, *k, Channel::LogLik)
+                        .and_then(|c| c.get(*cell))
+                        .copied()
+                        .unwrap_or(f64::NAN);
+                }
+                values.push(total);
+            }
+        }
+        if let Some((function, channel)) = &mut self.predict {
+            let run = function.run(theta, rng)?;
+            for k in 0..function.observed.len() {
+                values.extend_from_slice(function.channel(&run, k, *channel).unwrap_or(&[]));
+            }
+        }
+        Ok(values)
+    }
+
+    /// Whether there is anything to compute.
+    pub fn is_empty(&self) -> bool {
+        self.variables.is_empty()
+    }
+}

@@ -1,0 +1,343 @@
+//! Parameter recovery and simulation-based calibration: data sets simulated
+//! from the priors on a design, each fitted, the truths compared with their
+//! posteriors (correlation of truth and posterior mean, coverage of the 50%
+//! and 90% intervals, the ranks of simulation-based calibration and their
+//! uniformity). Fits run in parallel on threads, each with its own seeds,
+//! so the results do not depend on the number of threads.
+
+use crate::compile::Compiled;
+use crate::data::Data;
+use crate::density::{Backend, Density};
+use crate::error::Error;
+use crate::generate::{self, ParamValues};
+use crate::sample::{self, SampleSettings, Silent, VariableKind};
+use rlc_diagnostics::{rank_uniformity, summarize, RankTest};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// The settings of a recovery study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoverSettings {
+    /// How many data sets to simulate and fit.
+    pub fits: usize,
+    /// The study's seed: data set `k` is simulated from stream `k` and fitted
+    /// with seed `seed + k + 1`.
+    pub seed: u64,
+    /// Each fit's sampler settings (its `seed` and `threads` are set per fit).
+    pub sample: SampleSettings,
+    /// How many fits run at once (0: one per core).
+    pub jobs: usize,
+    /// Keep every `thin`-th draw for the ranks (0: enough to keep about 100
+    /// draws per fit), so that the ranked draws are nearly independent.
+    pub thin: usize,
+}
+
+impl Default for RecoverSettings {
+    fn default() -> Self {
+        RecoverSettings {
+            fits: 100,
+            seed: 0,
+            sample: SampleSettings {
+                chains: 2,
+                warmup: 500,
+                draws: 500,
+                ..SampleSettings::default()
+            },
+            jobs: 0,
+            thin: 0,
+        }
+    }
+}
+
+/// One scalar (a parameter or `out` element) of one fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovered {
+    pub fit: usize,
+    /// `alpha`, `A[3]` (0-based, as the language indexes).
+    pub name: String,
+    /// The variable it belongs to (`A`).
+    pub variable: String,
+    pub is_parameter: bool,
+    pub truth: f64,
+    pub mean: f64,
+    pub sd: f64,
+    pub q5: f64,
+    pub q25: f64,
+    pub q50: f64,
+    pub q75: f64,
+    pub q95: f64,
+    /// How many of the `ranked` thinned draws lie below the truth.
+    pub rank: usize,
+    pub ranked: usize,
+    pub rhat: f64,
+    pub ess_bulk: f64,
+}
+
+/// The recovery of one variable, over all its elements and fits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariableRecovery {
+    pub variable: String,
+    pub is_parameter: bool,
+    /// Pairs (fit × element) it is computed over.
+    pub count: usize,
+    /// Pearson correlation of truth and posterior mean.
+    pub correlation: f64,
+    /// Shares of truths inside the central 50% and 90% intervals.
+    pub coverage_50: f64,
+    pub coverage_90: f64,
+    /// The uniformity of the ranks.
+    pub ranks: RankTest,
+}
+
+/// A whole study.
+#[derive(Debug, Clone)]
+pub struct Recovery {
+    pub rows: Vec<Recovered>,
+    pub variables: Vec<VariableRecovery>,
+    /// Fits that failed, with why.
+    pub failures: Vec<(usize, String)>,
+    /// Divergent transitions over all fits.
+    pub divergences: usize,
+    pub settings: RecoverSettings,
+}
+
+/// What one fit yields: its scalars and its divergent transitions.
+type FitOutcome = Result<(Vec<Recovered>, usize), Error>;
+
+/// One fit of the study: simulate data set `k`, sample, rank the truths.
+fn one_fit(
+    compiled: &Compiled,
+    design: &Data,
+    settings: &RecoverSettings,
+    k: usize,
+    stop: &AtomicBool,
+) -> FitOutcome {
+    let simulated = generate::simulate(
+        compiled,
+        design,
+        &ParamValues::Prior,
+        settings.seed,
+        k as u64,
+    )?;
+    let data = Data {
+        sizes: design.sizes.clone(),
+        loaded: simulated.data.clone(),
+        name: format!("{} (simulated data set {k})", design.name),
+    };
+    let density = Density::new(compiled, &data, Backend::Jit)?;
+    let sample_settings = SampleSettings {
+        seed: settings.seed.wrapping_add(k as u64 + 1),
+        threads: 1,
+        ..settings.sample.clone()
+    };
+    let fit = sample::sample(&density, &sample_settings, &Silent, stop)?;
+    let dims = crate::labels::dims(compiled, &data);
+    let thin = match settings.thin {
+        0 => ((fit.draws_per_chain() * fit.chains.len()) / 100).max(1),
+        t => t,
+    };
+    let length = fit.draws_per_chain();
+    let chains: Vec<&crate::sample::ChainFit> =
+        fit.chains.iter().filter(|c| !c.values.is_empty()).collect();
+    let divergences = chains
+        .iter()
+        .map(|c| c.stats.iter().filter(|s| s[5] != 0.0).count())
+        .sum();
+    let mut rows = Vec::new();
+    let mut offset = 0;
+    for (index, (v, (_, _, truth))) in fit.variables.iter().zip(&simulated.truth).enumerate() {
+        let labels = dims.element_labels(index, &v.shape);
+        for (e, truth) in truth.iter().enumerate() {
+            let column = offset + e;
+            let per_chain: Vec<Vec<f64>> = chains
+                .iter()
+                .map(|c| c.values[..length].iter().map(|d| d[column]).collect())
+                .collect();
+            let s = summarize(&per_chain);
+            let mut all: Vec<f64> = per_chain.concat();
+            // Ranks over every chain's draws, thinned.
+            let ranked: Vec<f64> = all.iter().copied().step_by(thin).collect();
+            all.sort_by(f64::total_cmp);
+            let quantile = |q: f64| {
+                let h = (all.len().saturating_sub(1)) as f64 * q;
+                let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+                match (all.get(lo), all.get(hi)) {
+                    (Some(a), Some(b)) => a + (h - lo as f64) * (b - a),
+                    _ => f64::NAN,
+                }
+            };
+            rows.push(Recovered {
+                fit: k,
+                name: labels.get(e).cloned().unwrap_or_else(|| v.name.clone()),
+                variable: v.name.clone(),
+                is_parameter: v.kind == VariableKind::Parameter,
+                truth: *truth,
+                mean: s.mean,
+                sd: s.sd,
+                q5: quantile(0.05),
+                q25: quantile(0.25),
+                q50: quantile(0.5),
+                q75: quantile(0.75),
+                q95: quantile(0.95),
+                rank: ranked.iter().filter(|x| **x < *truth).count(),
+                ranked: ranked.len(),
+                rhat: s.rhat,
+                ess_bulk: s.ess_bulk,
+            });
+        }
+        offset += v.len();
+    }
+    Ok((rows, divergences))
+}
+
+/// Runs a recovery study on `design` (loaded with
+/// [`crate::data::load_design`]); `progress(done, total)` is called as fits
+/// finish (from the worker threads). Setting `stop` ends it early with the
+/// fits done so far.
+pub fn recover(
+    compiled: &Compiled,
+    design: &Data,
+    settings: &RecoverSettings,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    stop: &AtomicBool,
+) -> Result<Recovery, Error> {
+    settings.sample.validate()?;
+    if settings.fits == 0 {
+        return Err(Error::usage("error: --fits must be at least 1"));
+    }
+    // Fail early, once, on a model that cannot run forward or a flat prior.
+    generate::simulate(compiled, design, &ParamValues::Prior, settings.seed, 0)?;
+    let jobs = match settings.jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, settings.fits);
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, FitOutcome)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= settings.fits {
+                    return;
+                }
+                let result = one_fit(compiled, design, settings, k, stop);
+                if let Ok(mut r) = results.lock() {
+                    r.push((k, result));
+                }
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, settings.fits);
+            });
+        }
+    });
+    let mut results = results
+        .into_inner()
+        .map_err(|_| Error::internal("internal error: a recovery worker panicked"))?;
+    results.sort_by_key(|(k, _)| *k);
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    let mut divergences = 0;
+    for (k, result) in results {
+        match result {
+            Ok((r, d)) => {
+                rows.extend(r);
+                divergences += d;
+            }
+            Err(e) => failures.push((k, e.message)),
+        }
+    }
+    let mut variables: Vec<VariableRecovery> = Vec::new();
+    let mut names: Vec<(String, bool)> = Vec::new();
+    for r in &rows {
+        if !names.iter().any(|(n, _)| *n == r.variable) {
+            names.push((r.variable.clone(), r.is_parameter));
+        }
+    }
+    for (name, is_parameter) in names {
+        let of: Vec<&Recovered> = rows.iter().filter(|r| r.variable == name).collect();
+        let n = of.len() as f64;
+        let inside = |lo: fn(&Recovered) -> f64, hi: fn(&Recovered) -> f64| {
+            of.iter()
+                .filter(|r| r.truth >= lo(r) && r.truth <= hi(r))
+                .count() as f64
+                / n
+        };
+        let max_rank = of.iter().map(|r| r.ranked).min().unwrap_or(0);
+        let ranks: Vec<usize> = of.iter().map(|r| r.rank.min(max_rank)).collect();
+        variables.push(VariableRecovery {
+            variable: name,
+            is_parameter,
+            count: of.len(),
+            correlation: correlation(
+                &of.iter().map(|r| r.truth).collect::<Vec<_>>(),
+                &of.iter().map(|r| r.mean).collect::<Vec<_>>(),
+            ),
+            coverage_50: inside(|r| r.q25, |r| r.q75),
+            coverage_90: inside(|r| r.q5, |r| r.q95),
+            ranks: rank_uniformity(&ranks, max_rank, 10),
+        });
+    }
+    Ok(Recovery {
+        rows,
+        variables,
+        failures,
+        divergences,
+        settings: settings.clone(),
+    })
+}
+
+fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    if x.len() < 2 {
+        return f64::NAN;
+    }
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx).powi(2);
+        syy += (b - my).powi(2);
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+impl Recovery {
+    /// Every fit's truth and posterior summary as CSV, one row per scalar.
+    pub fn csv(&self) -> String {
+        let mut out = String::from(
+            "fit,name,variable,kind,truth,mean,sd,q5,q25,q50,q75,q95,rank,ranked_draws,rhat,ess_bulk\n",
+        );
+        for r in &self.rows {
+            let quote = |s: &str| {
+                if s.contains(',') || s.contains('"') {
+                    format!("\"{}\"", s.replace('"', "\"\""))
+                } else {
+                    s.to_string()
+                }
+            };
+            out.push_str(&format!(
+                "{},{},{},{},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{},{},{:?},{:?}\n",
+                r.fit,
+                quote(&r.name),
+                quote(&r.variable),
+                if r.is_parameter { "param" } else { "out" },
+                r.truth,
+                r.mean,
+                r.sd,
+                r.q5,
+                r.q25,
+                r.q50,
+                r.q75,
+                r.q95,
+                r.rank,
+                r.ranked,
+                r.rhat,
+                r.ess_bulk
+            ));
+        }
+        out
+    }
+}

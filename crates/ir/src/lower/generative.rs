@@ -1,0 +1,932 @@
+//! The model run forward: the lowering of its generative functions.
+//!
+//! Every data variable that is the left side of a `~` (directly, through an
+//! element of a scan over it, through a `let` of it, or plus or minus a
+//! constant) is *observed*. In a generative function each `~` on observed
+//! data, in program order, may
+//! * **draw** its left side (a `Random` op) and either write the draw back
+//!   into the observed variable, so that later statements see it (the agent
+//!   plays the task: simulation, whole-session predictive draws), or into a
+//!   replica of it that nothing reads (one-step-ahead predictive draws, each
+//!   trial given the observed history);
+//! * **score** the observed value: its elementwise log density goes into a
+//!   log-likelihood array of the observed variable's shape, beside a mask of
+//!   the cells that were scored (the pointwise log-likelihood for LOO).
+//!
+//! Those arrays ("channels") are state threaded through the program: a `for`
+//! loop that observes becomes a scan carrying them, a scan carries the
+//! outer ones and stacks the ones of its own elements (written back into
+//! the scanned array after the loop), an `if` returns them from both
+//! branches. When drawn values are written back, reading an observed value
+//! before the `~` that draws it is an error, except inside `present(…)`
+//! (whether a cell exists is known from the design) and as the array a scan
+//! steps over when its body draws the element.
+
+use super::{unsupported, Lowering, Result};
+use crate::ir::*;
+use rlc_check::builtins::Distribution as D;
+use rlc_check::model::{Model, SymbolId, SymbolKind};
+use rlc_syntax::ast::{self, Block, Expr, ExprKind, IndexItem, Item, SequenceSource, Stmt};
+use std::collections::{HashMap, HashSet};
+
+/// Where a generative function's parameters come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamSource {
+    /// From `theta` on the unconstrained scale, as in the log density.
+    Theta,
+    /// Drawn from their priors, in declaration order.
+    Prior,
+}
+
+/// What a generative function does at each `~` on observed data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerativeOptions {
+    pub params: ParamSource,
+    /// Draw the left side.
+    pub draw: bool,
+    /// Write draws back into the observed variables (later statements see
+    /// them) rather than into replicas.
+    pub write_back: bool,
+    /// Score the observed values: pointwise log-likelihood and mask.
+    pub log_lik: bool,
+}
+
+/// One array a generative function keeps per observed variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// The variable itself, with draws written back.
+    Value,
+    /// A replica holding the draws (NaN where nothing was drawn).
+    Replica,
+    /// The log density of each scored cell (0 elsewhere).
+    LogLik,
+    /// 1 where a cell was scored, 0 elsewhere.
+    Mask,
+}
+
+impl GenerativeOptions {
+    /// The channels each observed variable has, in output order.
+    pub fn channels(&self) -> Vec<Channel> {
+        let mut out = Vec::new();
+        if self.draw {
+            out.push(if self.write_back {
+                Channel::Value
+            } else {
+                Channel::Replica
+            });
+        }
+        if self.log_lik {
+            out.push(Channel::LogLik);
+            out.push(Channel::Mask);
+        }
+        out
+    }
+}
+
+/// An observed data variable and the channels the function returns for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedLayout {
+    pub name: String,
+    /// The declared type (the `Value` channel's); other channels are real.
+    pub ty: TensorType,
+    pub channels: Vec<Channel>,
+}
+
+/// A model's generative function: `theta, data… -> (params…, outs…, then
+/// for each observed variable its channels)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerativeIr {
+    pub function: Function,
+    pub options: GenerativeOptions,
+    pub observed: Vec<ObservedLayout>,
+}
+
+/// Where a `~`'s left side lives: an element of `base` (an observed data
+/// variable or the element variable of a scan over one), optionally
+/// indexed, plus a constant: `left side = base[indices] + offset`.
+#[derive(Clone, Copy)]
+pub(super) struct Place<'m> {
+    pub base: SymbolId,
+    pub index: Option<(&'m Expr, &'m [IndexItem])>,
+    pub offset: f64,
+}
+
+/// The static facts the generative lowering needs about the program.
+pub(super) struct Analysis<'m> {
+    model: &'m Model,
+    /// The value expression of each `let` / `out`.
+    lets: HashMap<SymbolId, &'m Expr>,
+    /// The array each scan element variable steps over.
+    elements: HashMap<SymbolId, &'m Expr>,
+    /// The observed data variables, in declaration order.
+    pub observed: Vec<SymbolId>,
+    /// Every `~` statement's left side and distribution.
+    tildes: Vec<(&'m Expr, &'m Expr)>,
+}
+
+fn literal(e: &Expr) -> Option<f64> {
+    match &e.kind {
+        ExprKind::Int(v) => Some(*v as f64),
+        ExprKind::Real(v) => Some(*v),
+        ExprKind::Unary {
+            op: ast::UnaryOp::Neg,
+            operand,
+        } => literal(operand).map(|v| -v),
+        _ => None,
+    }
+}
+
+impl<'m> Analysis<'m> {
+    pub fn new(model: &'m Model) -> Result<Analysis<'m>> {
+        let mut a = Analysis {
+            model,
+            lets: HashMap::new(),
+            elements: HashMap::new(),
+            observed: Vec::new(),
+            tildes: Vec::new(),
+        };
+        let mut tildes: Vec<&'m Expr> = Vec::new();
+        for item in &model.program.items {
+            if let Item::Stmt(s) = item {
+                a.collect_stmt(s, &mut tildes);
+            }
+        }
+        let mut observed = HashSet::new();
+        for lhs in tildes {
+            match a.place_of(lhs) {
+                Some(p) => {
+                    if let Some(root) = a.root(p.base) {
+                        observed.insert(root);
+                    }
+                }
+                None if a.reads_data(lhs) => {
+                    return Err(unsupported(
+                        lhs.span,
+                        "this model cannot be run forward: the left side of this `~` is not a data variable, an element of one (indexed, or stepped over by a scan), or one plus or minus a constant, so a draw cannot be put back into the data",
+                    ))
+                }
+                None => {}
+            }
+        }
+        a.observed = model
+            .data
+            .iter()
+            .map(|d| d.symbol)
+            .filter(|s| observed.contains(s))
+            .collect();
+        Ok(a)
+    }
+
+    fn collect_block(&mut self, b: &'m Block, tildes: &mut Vec<&'m Expr>) {
+        for s in &b.stmts {
+            self.collect_stmt(s, tildes);
+        }
+        if let Some(v) = &b.value {
+            self.collect_expr(v, tildes);
+        }
+    }
+
+    fn collect_stmt(&mut self, s: &'m Stmt, tildes: &mut Vec<&'m Expr>) {
+        match s {
+            Stmt::Let { name, value, .. } => {
+                if let Some(sym) = self.model.binding(name.span) {
+                    self.lets.insert(sym, value);
+                }
+                self.collect_expr(value, tildes);
+            }
+            Stmt::Tilde { lhs, dist, .. } => {
+                tildes.push(lhs);
+                self.tildes.push((lhs, dist));
+                self.collect_expr(lhs, tildes);
+                self.collect_expr(dist, tildes);
+            }
+            Stmt::TargetAdd { value, .. } | Stmt::Expr(value) => self.collect_expr(value, tildes),
+            Stmt::For { lo, hi, body, .. } => {
+                self.collect_expr(lo, tildes);
+                self.collect_expr(hi, tildes);
+                self.collect_block(body, tildes);
+            }
+            Stmt::Error(_) => {}
+        }
+    }
+
+    fn collect_expr(&mut self, e: &'m Expr, tildes: &mut Vec<&'m Expr>) {
+        match &e.kind {
+            ExprKind::Scan {
+                init,
+                sequences,
+                body,
+                ..
+            } => {
+                self.collect_expr(init, tildes);
+                for s in sequences {
+                    match &s.source {
+                        SequenceSource::Array(xs) => {
+                            if let Some(sym) = self.model.binding(s.var.span) {
+                                self.elements.insert(sym, xs);
+                            }
+                            self.collect_expr(xs, tildes);
+                        }
+                        SequenceSource::Range { lo, hi } => {
+                            self.collect_expr(lo, tildes);
+                            self.collect_expr(hi, tildes);
+                        }
+                    }
+                }
+                self.collect_block(body, tildes);
+            }
+            ExprKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                self.collect_expr(cond, tildes);
+                self.collect_block(then_block, tildes);
+                if let Some(b) = else_block {
+                    self.collect_block(b, tildes);
+                }
+            }
+            _ => ast::for_each_child(e, &mut |c| self.collect_expr(c, tildes)),
+        }
+    }
+
+    fn symbol_of(&self, e: &Expr) -> Option<SymbolId> {
+        self.model.names.get(&e.id).copied()
+    }
+
+    /// Whether `e` reads any data variable.
+    fn reads_data(&self, e: &Expr) -> bool {
+        let mut found = false;
+        ast::visit_expr(e, &mut |x| {
+            if let Some(sym) = self.symbol_of(x) {
+                let kind = &self.model.symbol(sym).kind;
+                found |= matches!(kind, SymbolKind::Data | SymbolKind::ScanElement)
+                    || (matches!(kind, SymbolKind::Let | SymbolKind::Out)
+                        && self.lets.get(&sym).is_some_and(|v| self.reads_data(v)));
+            }
+        });
+        found
+    }
+
+    /// Where the value of `e` lives, if it is a view of observable data.
+    pub fn place_of(&self, e: &'m Expr) -> Option<Place<'m>> {
+        match &e.kind {
+            ExprKind::Name(_) => {
+                let sym = self.symbol_of(e)?;
+                match self.model.symbol(sym).kind {
+                    SymbolKind::Data => Some(Place {
+                        base: sym,
+                        index: None,
+                        offset: 0.0,
+                    }),
+                    SymbolKind::ScanElement if self.elements.contains_key(&sym) => Some(Place {
+                        base: sym,
+                        index: None,
+                        offset: 0.0,
+                    }),
+                    SymbolKind::Let | SymbolKind::Out => self.place_of(self.lets.get(&sym)?),
+                    _ => None,
+                }
+            }
+            ExprKind::Index { base, indices } => {
+                let p = self.place_of(base)?;
+                (p.index.is_none() && p.offset == 0.0).then_some(Place {
+                    base: p.base,
+                    index: Some((e, indices.as_slice())),
+                    offset: 0.0,
+                })
+            }
+            ExprKind::Binary { op, lhs, rhs, .. } => {
+                let sign = match op {
+                    ast::BinaryOp::Add => 1.0,
+                    ast::BinaryOp::Sub => -1.0,
+                    _ => return None,
+                };
+                if let Some(c) = literal(rhs) {
+                    let p = self.place_of(lhs)?;
+                    return Some(Place {
+                        offset: p.offset + sign * c,
+                        ..p
+                    });
+                }
+                if let (Some(c), ast::BinaryOp::Add) = (literal(lhs), op) {
+                    let p = self.place_of(rhs)?;
+                    return Some(Place {
+                        offset: p.offset + c,
+                        ..p
+                    });
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The analysis for [`index_sources`]: places only (a model whose `~`
+    /// cannot be run forward still has places for its indices).
+    fn new_for_places(model: &'m Model) -> Result<Analysis<'m>> {
+        let mut a = Analysis {
+            model,
+            lets: HashMap::new(),
+            elements: HashMap::new(),
+            observed: Vec::new(),
+            tildes: Vec::new(),
+        };
+        let mut tildes = Vec::new();
+        for item in &model.program.items {
+            if let Item::Stmt(s) = item {
+                a.collect_stmt(s, &mut tildes);
+            }
+        }
+        Ok(a)
+    }
+
+    /// The place a scan element variable's array lives at.
+    pub fn source_place(&self, element: SymbolId) -> Option<Place<'m>> {
+        self.place_of(self.elements.get(&element)?)
+    }
+
+    /// The observed data variable a base ultimately belongs to.
+    pub fn root(&self, base: SymbolId) -> Option<SymbolId> {
+        let mut b = base;
+        for _ in 0..64 {
+            match self.model.symbol(b).kind {
+                SymbolKind::Data => return Some(b),
+                SymbolKind::ScanElement => b = self.source_place(b)?.base,
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// The bases a block draws into or scores (its `~` places and the
+    /// arrays its scans write back), without the element variables of the
+    /// scans inside it.
+    pub fn modified_bases(&self, block: &'m Block) -> Vec<SymbolId> {
+        let mut bases = Vec::new();
+        let mut local = HashSet::new();
+        self.walk_block(block, &mut bases, &mut local);
+        let mut out: Vec<SymbolId> = Vec::new();
+        for b in bases {
+            // A base of a scan inside the block stands for the array it steps over.
+            let mut b = b;
+            while local.contains(&b) {
+                match self.source_place(b) {
+                    Some(p) => b = p.base,
+                    None => break,
+                }
+            }
+            if !local.contains(&b) && !out.contains(&b) {
+                out.push(b);
+            }
+        }
+        out
+    }
+
+    /// The element variables of a scan's own sequences that its body draws
+    /// into or scores.
+    pub fn drawn_elements(&self, sequences: &'m [ast::Sequence], body: &'m Block) -> Vec<SymbolId> {
+        let bases = self.modified_bases(body);
+        sequences
+            .iter()
+            .filter_map(|s| self.model.binding(s.var.span))
+            .filter(|sym| bases.contains(sym))
+            .collect()
+    }
+
+    fn walk_block(&self, b: &'m Block, bases: &mut Vec<SymbolId>, local: &mut HashSet<SymbolId>) {
+        for s in &b.stmts {
+            match s {
+                Stmt::Tilde { lhs, .. } => {
+                    if let Some(p) = self.place_of(lhs) {
+                        bases.push(p.base);
+                    }
+                    self.walk_expr(lhs, bases, local);
+                }
+                Stmt::Let { value, .. } | Stmt::TargetAdd { value, .. } | Stmt::Expr(value) => {
+                    self.walk_expr(value, bases, local)
+                }
+                Stmt::For { body, .. } => self.walk_block(body, bases, local),
+                Stmt::Error(_) => {}
+            }
+        }
+        if let Some(v) = &b.value {
+            self.walk_expr(v, bases, local);
+        }
+    }
+
+    fn walk_expr(&self, e: &'m Expr, bases: &mut Vec<SymbolId>, local: &mut HashSet<SymbolId>) {
+        match &e.kind {
+            ExprKind::Scan {
+                sequences, body, ..
+            } => {
+                for s in sequences {
+                    if let Some(sym) = self.model.binding(s.var.span) {
+                        local.insert(sym);
+                    }
+                }
+                self.walk_block(body, bases, local);
+            }
+            ExprKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                self.walk_block(then_block, bases, local);
+                if let Some(b) = else_block {
+                    self.walk_block(b, bases, local);
+                }
+            }
+            _ => ast::for_each_child(e, &mut |c| self.walk_expr(c, bases, local)),
+        }
+    }
+}
+
+/// The data behind an index that went out of range: the index on `axis` of
+/// the expression at a source span is `data[cell] + offset`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexSource {
+    pub axis: usize,
+    /// The data variable.
+    pub data: String,
+    pub offset: f64,
+}
+
+/// Which data variables feed the indices of the expression at `span` (an
+/// index `x[i, j]`, or a `~ Categorical(…)` whose outcome indexes its
+/// categories), for explaining an index out of range by the data's rows.
+pub fn index_sources(model: &Model, span: (usize, usize)) -> Vec<IndexSource> {
+    let Ok(analysis) = Analysis::new_for_places(model) else {
+        return Vec::new();
+    };
+    let source = |axis: usize, e: &'_ Expr| -> Option<IndexSource> {
+        let p = analysis.place_of(e)?;
+        let root = analysis.root(p.base)?;
+        Some(IndexSource {
+            axis,
+            data: model.symbol(root).name.clone(),
+            offset: p.offset,
+        })
+    };
+    let mut out = Vec::new();
+    ast::visit_exprs(&model.program, &mut |e| {
+        if (e.span.start, e.span.end) != span {
+            return;
+        }
+        if let ExprKind::Index { indices, .. } = &e.kind {
+            for (axis, item) in indices.iter().enumerate() {
+                if let IndexItem::Single(ix) = item {
+                    out.extend(source(axis, ix));
+                }
+            }
+        }
+    });
+    for (lhs, dist) in &analysis.tildes {
+        if (dist.span.start, dist.span.end) == span {
+            out.extend(source(usize::MAX, lhs));
+        }
+    }
+    out
+}
+
+/// The `target +=` statements of a model: they add to the log density but
+/// say nothing of how data arise, so running the model forward ignores them
+/// (a prior written as `target +=` is not drawn from).
+pub fn target_statements(model: &Model) -> Vec<ast::Span> {
+    fn block(b: &Block, out: &mut Vec<ast::Span>) {
+        for s in &b.stmts {
+            stmt(s, out);
+        }
+        if let Some(v) = &b.value {
+            expr(v, out);
+        }
+    }
+    fn stmt(s: &Stmt, out: &mut Vec<ast::Span>) {
+        match s {
+            Stmt::TargetAdd { span, .. } => out.push(*span),
+            Stmt::For { body, .. } => block(body, out),
+            Stmt::Let { value, .. } | Stmt::Expr(value) => expr(value, out),
+            Stmt::Tilde { .. } | Stmt::Error(_) => {}
+        }
+    }
+    fn expr(e: &Expr, out: &mut Vec<ast::Span>) {
+        ast::visit_expr(e, &mut |x| match &x.kind {
+            ExprKind::Scan { body, .. } => body.stmts.iter().for_each(|s| {
+                if let Stmt::TargetAdd { span, .. } = s {
+                    out.push(*span);
+                }
+            }),
+            ExprKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                for b in std::iter::once(then_block).chain(else_block.iter()) {
+                    b.stmts.iter().for_each(|s| {
+                        if let Stmt::TargetAdd { span, .. } = s {
+                            out.push(*span);
+                        }
+                    });
+                }
+            }
+            _ => {}
+        });
+    }
+    let mut out = Vec::new();
+    for item in &model.program.items {
+        if let Item::Stmt(s) = item {
+            stmt(s, &mut out);
+        }
+    }
+    out.sort_by_key(|s| s.start);
+    out.dedup();
+    out
+}
+
+/// The generative lowering's state beside the ordinary environment.
+pub(super) struct Gen<'m> {
+    pub options: GenerativeOptions,
+    pub analysis: Analysis<'m>,
+    /// The current value of each non-`Value` channel of each base (the
+    /// `Value` channel is the ordinary environment's binding).
+    pub channels: HashMap<(SymbolId, Channel), ValueId>,
+    /// Bases whose values are not drawn yet (write-back mode).
+    pub undrawn: HashSet<SymbolId>,
+    /// `let`s of undrawn values: evaluated only once drawn, or inside `present`.
+    pub aliases: HashSet<SymbolId>,
+    /// Inside `present(…)` or a scan's array: undrawn values may be read.
+    pub exempt: usize,
+}
+
+/// The family of a draw from distribution `d` (with `logits`/`log_rate` when
+/// `logits`).
+fn random_dist(d: D, logits: bool) -> RandomDist {
+    use rlc_random::Family as Fa;
+    RandomDist::Scalar(match d {
+        D::Normal => Fa::Normal,
+        D::HalfNormal => Fa::HalfNormal,
+        D::StudentT => Fa::StudentT,
+        D::Cauchy => Fa::Cauchy,
+        D::HalfCauchy => Fa::HalfCauchy,
+        D::LogNormal => Fa::LogNormal,
+        D::Exponential => Fa::Exponential,
+        D::Gamma => Fa::Gamma,
+        D::InverseGamma => Fa::InverseGamma,
+        D::Beta => Fa::Beta,
+        D::Uniform => Fa::Uniform,
+        D::Bernoulli if logits => Fa::BernoulliLogits,
+        D::Bernoulli => Fa::BernoulliP,
+        D::Binomial if logits => Fa::BinomialLogits,
+        D::Binomial => Fa::BinomialP,
+        D::Poisson if logits => Fa::PoissonLogRate,
+        D::Poisson => Fa::PoissonRate,
+        D::Categorical => return RandomDist::Categorical { logits },
+    })
+}
+
+impl<'m> Lowering<'m> {
+    pub(super) fn gen(&self) -> Option<&Gen<'m>> {
+        self.gen.as_ref()
+    }
+
+    fn gen_mut(&mut self) -> &mut Gen<'m> {
+        self.gen.as_mut().expect("called in generative mode")
+    }
+
+    /// The channels of the current mode.
+    pub(super) fn channel_list(&self) -> Vec<Channel> {
+        self.gen().map_or_else(Vec::new, |g| g.options.channels())
+    }
+
+    /// The current value of `base`'s `channel`.
+    pub(super) fn channel(
+        &self,
+        base: SymbolId,
+        channel: Channel,
+        span: ast::Span,
+    ) -> Result<ValueId> {
+        let v = match channel {
+            Channel::Value => self.env.get(&base).copied(),
+            _ => self
+                .gen()
+                .and_then(|g| g.channels.get(&(base, channel)).copied()),
+        };
+        v.ok_or_else(|| unsupported(span, "an observed value has no current state here"))
+    }
+
+    pub(super) fn set_channel(&mut self, base: SymbolId, channel: Channel, v: ValueId) {
+        match channel {
+            Channel::Value => {
+                self.env.insert(base, v);
+            }
+            _ => {
+                self.gen_mut().channels.insert((base, channel), v);
+            }
+        }
+    }
+
+    /// The starting value of a channel of an array of type `ty` whose values
+    /// are `value`.
+    pub(super) fn initial_channel(&mut self, channel: Channel, value: ValueId) -> ValueId {
+        let shape = self.ty(value).shape;
+        let fill = match channel {
+            Channel::Value => return value,
+            Channel::Replica => f64::NAN,
+            Channel::LogLik | Channel::Mask => 0.0,
+        };
+        let c = self.real(fill);
+        self.broadcast_to(c, &shape)
+    }
+
+    /// Every channel of every base in `bases`, with its current value.
+    pub(super) fn slots(
+        &self,
+        bases: &[SymbolId],
+        span: ast::Span,
+    ) -> Result<Vec<((SymbolId, Channel), ValueId)>> {
+        let mut out = Vec::new();
+        for b in bases {
+            for ch in self.channel_list() {
+                out.push(((*b, ch), self.channel(*b, ch, span)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A read of symbol `sym` at `e`: an error when it is not drawn yet.
+    pub(super) fn check_drawn(&mut self, sym: SymbolId, e: &Expr) -> Result<Option<ValueId>> {
+        let Some(g) = self.gen() else { return Ok(None) };
+        if g.exempt > 0 {
+            if g.aliases.contains(&sym) {
+                // `present(k)` of an alias `let k = c - 1`: its placeholder value.
+                let value = g.analysis.lets.get(&sym).copied();
+                if let Some(value) = value {
+                    return Ok(Some(self.expr(value)?));
+                }
+            }
+            return Ok(None);
+        }
+        if g.undrawn.contains(&sym) || g.aliases.contains(&sym) {
+            let name = &self.model.symbol(sym).name;
+            return Err(unsupported(
+                e.span,
+                format!(
+                    "this model cannot be run forward: `{name}` is used here before the `~` that draws it; rlc simulates the statements in order, so each observed value must be drawn (its `~`) before it is used (a vectorized model that scores every trial at once cannot be simulated: write the trials as a `scan` whose body draws each choice)"
+                ),
+            ));
+        }
+        Ok(None)
+    }
+
+    /// A `let` in write-back mode: a view of an undrawn value is not
+    /// evaluated (`let k = c - 1` before `k ~ …`).
+    pub(super) fn gen_alias(&mut self, sym: SymbolId, value: &'m Expr) -> bool {
+        let Some(g) = self.gen() else { return false };
+        if !g.options.write_back {
+            return false;
+        }
+        let Some(place) = g.analysis.place_of(value) else {
+            return false;
+        };
+        if g.undrawn.contains(&place.base) {
+            self.gen_mut().aliases.insert(sym);
+            return true;
+        }
+        false
+    }
+
+    /// Writes `v` at `place` of `base`'s `channel` (`inc`: adds instead).
+    fn write_place(
+        &mut self,
+        place: &Place<'m>,
+        channel: Channel,
+        v: ValueId,
+        inc: bool,
+        span: ast::Span,
+    ) -> Result<()> {
+        let current = self.channel(place.base, channel, span)?;
+        let ty = self.ty(current);
+        let v = self.cast(v, ty.elem);
+        let next = match place.index {
+            None => {
+                let v = self.broadcast_to(v, &ty.shape);
+                if inc {
+                    self.add(current, v)
+                } else {
+                    v
+                }
+            }
+            Some((index_expr, indices)) => {
+                let part = super::tensor_type(self.info(index_expr)?);
+                let v = self.broadcast_to(v, &part.shape);
+                let (plan, index_args) = self.index_plan(index_expr, indices)?;
+                let mut args = vec![current, v];
+                args.extend(index_args);
+                let kind = if inc {
+                    OpKind::IndexInc { plan }
+                } else {
+                    OpKind::IndexSet { plan }
+                };
+                self.emit1(kind, &args, ty)
+            }
+        };
+        self.set_channel(place.base, channel, next);
+        Ok(())
+    }
+
+    /// `lhs ~ dist` in a generative function.
+    pub(super) fn gen_tilde(&mut self, lhs: &'m Expr, dist: &'m Expr) -> Result<()> {
+        let g = self.gen().expect("generative mode");
+        let options = g.options;
+        let Some(place) = g.analysis.place_of(lhs) else {
+            // A `~` on a constant (a soft constraint) observes no data.
+            return Ok(());
+        };
+        let lhs_ty = super::tensor_type(self.info(lhs)?);
+        if options.log_lik {
+            let y = self.expr(lhs)?;
+            let lp = self.observation(dist, y)?;
+            self.write_place(&place, Channel::LogLik, lp, true, lhs.span)?;
+            let one = self.real(1.0);
+            self.write_place(&place, Channel::Mask, one, false, lhs.span)?;
+        }
+        if options.draw {
+            let (d, logits, args) = self.distribution_args(dist)?;
+            let shape = lhs_ty.shape.clone();
+            let family = random_dist(d, logits);
+            let args: Vec<ValueId> = match family {
+                RandomDist::Categorical { .. } => {
+                    let w = self.cast(args[0], Elem::Real);
+                    let mut full = shape.clone();
+                    full.push(self.ty(w).shape.last().cloned().unwrap_or_default());
+                    vec![self.broadcast_to(w, &full)]
+                }
+                RandomDist::Scalar(_) => args
+                    .into_iter()
+                    .map(|a| {
+                        let a = self.cast(a, Elem::Real);
+                        self.broadcast_to(a, &shape)
+                    })
+                    .collect(),
+            };
+            let elem = if family.is_discrete() {
+                Elem::Int
+            } else {
+                Elem::Real
+            };
+            let drawn = self.emit1(
+                OpKind::Random {
+                    dist: family,
+                    truncated: false,
+                },
+                &args,
+                TensorType::new(elem, shape),
+            );
+            self.func
+                .spans
+                .insert(drawn, (dist.span.start, dist.span.end));
+            // The left side is `base + offset`: the base gets `draw - offset`.
+            let stored = if place.offset != 0.0 {
+                let off = self.real(place.offset);
+                self.sub(drawn, off)
+            } else {
+                drawn
+            };
+            if options.write_back {
+                self.write_place(&place, Channel::Value, stored, false, lhs.span)?;
+                // The left side's own name (an alias such as `k`) now holds the draw.
+                if let ExprKind::Name(_) = &lhs.kind {
+                    if let Some(sym) = self.model.names.get(&lhs.id).copied() {
+                        if sym != place.base {
+                            let v = self.cast(drawn, lhs_ty.elem);
+                            self.env.insert(sym, v);
+                        }
+                        let g = self.gen_mut();
+                        g.aliases.remove(&sym);
+                        g.undrawn.remove(&sym);
+                    }
+                }
+                self.gen_mut().undrawn.remove(&place.base);
+            } else {
+                let r = self.cast(stored, Elem::Real);
+                self.write_place(&place, Channel::Replica, r, false, lhs.span)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After a scan: each drawn element's stacked channel goes back into the
+    /// array the scan stepped over.
+    pub(super) fn write_back_elements(
+        &mut self,
+        elements: &[SymbolId],
+        stacked: &[(Channel, ValueId)],
+        span: ast::Span,
+    ) -> Result<()> {
+        let per_element = self.channel_list().len();
+        for (k, element) in elements.iter().enumerate() {
+            let g = self.gen().expect("generative mode");
+            let Some(place) = g.analysis.source_place(*element) else {
+                return Err(unsupported(span, "a scan over an array that is not data"));
+            };
+            for (channel, value) in &stacked[k * per_element..(k + 1) * per_element] {
+                let v = match channel {
+                    Channel::Value | Channel::Replica if place.offset != 0.0 => {
+                        let off = self.real(place.offset);
+                        let v = self.cast(*value, Elem::Real);
+                        self.sub(v, off)
+                    }
+                    _ => *value,
+                };
+                self.write_place(&place, *channel, v, false, span)?;
+            }
+            if self.gen().is_some_and(|g| g.options.write_back) {
+                self.gen_mut().undrawn.remove(&place.base);
+            }
+        }
+        Ok(())
+    }
+
+    /// A prior draw of a parameter of `shape`, inside `(lower, upper)`.
+    pub(super) fn draw_prior(
+        &mut self,
+        p: &'m ast::ParamDecl,
+        shape: &[Dim],
+        lower: Option<ValueId>,
+        upper: Option<ValueId>,
+    ) -> Result<ValueId> {
+        let Some(prior) = &p.prior else {
+            return Err(unsupported(
+                p.name.span,
+                format!(
+                    "parameter `{}` has no prior to draw from (a flat prior); give its value instead of drawing it from the prior",
+                    p.name.name
+                ),
+            ));
+        };
+        let (d, logits, args) = self.distribution_args(prior)?;
+        let family = random_dist(d, logits);
+        if matches!(family, RandomDist::Categorical { .. }) || family.is_discrete() {
+            return Err(unsupported(
+                prior.span,
+                "a parameter's prior must be continuous",
+            ));
+        }
+        let mut args: Vec<ValueId> = args
+            .into_iter()
+            .map(|a| {
+                let a = self.cast(a, Elem::Real);
+                self.broadcast_to(a, shape)
+            })
+            .collect();
+        let truncated = lower.is_some() || upper.is_some();
+        if truncated {
+            for (bound, default) in [(lower, f64::NEG_INFINITY), (upper, f64::INFINITY)] {
+                let b = match bound {
+                    Some(b) => b,
+                    None => self.real(default),
+                };
+                args.push(self.broadcast_to(b, shape));
+            }
+        }
+        let drawn = self.emit1(
+            OpKind::Random {
+                dist: family,
+                truncated,
+            },
+            &args,
+            TensorType::real(shape.to_vec()),
+        );
+        self.func
+            .spans
+            .insert(drawn, (prior.span.start, prior.span.end));
+        Ok(drawn)
+    }
+
+    /// Enters (`1`) or leaves (`-1`) a place where undrawn values may be read.
+    pub(super) fn gen_exempt(&mut self, delta: isize) {
+        if let Some(g) = self.gen.as_mut() {
+            g.exempt = g.exempt.saturating_add_signed(delta);
+        }
+    }
+
+    /// Marks `sym` as not drawn yet.
+    pub(super) fn gen_undrawn(&mut self, sym: SymbolId) {
+        if let Some(g) = self.gen.as_mut() {
+            g.undrawn.insert(sym);
+        }
+    }
+
+    /// The undrawn and alias sets, to restore between an `if`'s branches.
+    pub(super) fn gen_snapshot(&self) -> Option<(HashSet<SymbolId>, HashSet<SymbolId>)> {
+        self.gen().map(|g| (g.undrawn.clone(), g.aliases.clone()))
+    }
+
+    /// Sets the undrawn and alias sets (after an `if`: what either branch left).
+    pub(super) fn gen_restore(&mut self, state: Option<(HashSet<SymbolId>, HashSet<SymbolId>)>) {
+        if let (Some(g), Some((undrawn, aliases))) = (self.gen.as_mut(), state) {
+            g.undrawn = undrawn;
+            g.aliases = aliases;
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! `rlc loo` and `rlc compare`: PSIS-LOO of the pointwise log-likelihood a
+//! run wrote (`rlc run --log-lik`, the `log_lik.*` columns Stan users write
+//! by hand), and the comparison table of several runs, as R's `loo_compare`
+//! and ArviZ's `compare` print them.
+
+use crate::exit::{ExitCode, Failure};
+use crate::output;
+use rlc_driver::predictive::{compare, LooResult};
+use std::path::{Path, PathBuf};
+
+/// The CSV files of a run: every `*.csv` in `dir` holding `lp__` draws, by name.
+fn chain_files(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
+    if dir.is_file() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Failure::usage(format!(
+            "error: cannot read the folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Failure::usage(format!(
+            "error: {} holds no CSV files of draws",
+            dir.display()
+        )));
+    }
+    Ok(files)
+}
+
+/// A run's pointwise log-likelihood: the draws of all chains (one row each),
+/// the number of chains, and the unit of an observation (`observation` or
+/// `subject`, from the files' header).
+pub struct LogLik {
+    pub matrix: Vec<Vec<f64>>,
+    pub chains: usize,
+    pub unit: Option<String>,
+}
+
+/// The value of a header comment `# key = value`.
+fn header(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| {
+            let (k, v) = l.trim_start_matches('#').split_once('=')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+}
+
+/// The `log_lik.*` matrix of a run's files.
+pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
+    let files = chain_files(dir)?;
+    // Runs of several models in one folder (each run writes `<model>_<chain>.csv`
+    // into `output/` by default) must not be pooled.
+    let mut models: Vec<String> = Vec::new();
+    let mut unit = None;
+    for path in &files {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("error: cannot read {}: {e}", path.display())))?;
+        let model = header(&text, "model").unwrap_or_default();
+        if !models.contains(&model) {
+            models.push(model);
+        }
+        unit = unit.or(header(&text, "log_lik"));
+    }
+    if models.len() > 1 {
+        return Err(Failure::usage(format!(
+            "error: {} holds the draws of {} models ({}); give each run its own --output-dir",
+            dir.display(),
+            models.len(),
+            models.join(", ")
+        )));
+    }
+    let mut rows = Vec::new();
+    let mut chains = 0;
+    let mut per_chain = None;
+    let mut width = None;
+    for path in &files {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("error: cannot read {}: {e}", path.display())))?;
+        let chain = output::read_chain(&text).map_err(|e| {
+            Failure::new(
+                ExitCode::DataError,
+                format!("error: {}: {e}", path.display()),
+            )
+        })?;
+        let columns: Vec<usize> = chain
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.starts_with("log_lik.") || c.as_str() == "log_lik")
+            .map(|(k, _)| k)
+            .collect();
+        if columns.is_empty() {
+            return Err(Failure::new(
+                ExitCode::DataError,
+                format!(
+                    "error: {} has no log_lik columns; run the model with `rlc run --log-lik` (or `--loo`)",
+                    path.display()
+                ),
+            ));
+        }
+        if *width.get_or_insert(columns.len()) != columns.len() {
+            return Err(Failure::new(
+                ExitCode::DataError,
+                format!(
+                    "error: {} has a different number of log_lik columns",
+                    path.display()
+                ),
+            ));
+        }
+        // Chains of unequal length (an interrupted run) are cut to the shortest.
+        let n = chain.rows.len();
+        per_chain = Some(per_chain.map_or(n, |m: usize| m.min(n)));
+        rows.push(
+            chain
+                .rows
+                .iter()
+                .map(|r| columns.iter().map(|&k| r[k]).collect::<Vec<f64>>())
+                .collect::<Vec<_>>(),
+        );
+        chains += 1;
+    }
+    let n = per_chain.unwrap_or(0);
+    let matrix = rows
+        .into_iter()
+        .flat_map(|c| c.into_iter().take(n))
+        .collect();
+    Ok(LogLik {
+        matrix,
+        chains,
+        unit,
+    })
+}
+
+/// PSIS-LOO of a run's folder, and its unit of observation.
+pub fn loo_of(dir: &Path) -> Result<(LooResult, Option<String>), Failure> {
+    let ll = read_log_lik(dir)?;
+    let result = rlc_driver::predictive::psis_loo(&ll.matrix, ll.chains).map_err(|e| {
+        Failure::new(
+            ExitCode::DataError,
+            format!("error: PSIS-LOO of {}: {e}", dir.display()),
+        )
+    })?;
+    Ok((result, ll.unit))
+}
+
+/// The warning of a LOO result, without the advice to leave out subjects
+/// when the observations are subjects already.
+fn warning(result: &LooResult, unit: Option<&str>) -> Option<String> {
+    let w = result.warning()?;
+    if unit == Some("subject") {
+        let advice = " For models of sequences, such as a learner's trials, leaving out one trial is not the question to ask: use leave-one-subject-out cross-validation.";
+        return Some(w.replace(advice, ""));
+    }
+    Some(w)
+}
+
+/// The LOO table as `loo` prints it, and its warning.
+pub fn print_loo(result: &LooResult, unit: Option<&str>) {
+    println!(
+        "Computed from {} posterior draws and {} observations (PSIS-LOO).",
+        result.draws, result.observations
+    );
+    println!();
+    println!("          Estimate      SE");
+    println!(
+        "elpd_loo  {:>8.1}  {:>6.1}",
+        result.elpd_loo, result.se_elpd_loo
+    );
+    println!("p_loo     {:>8.1}  {:>6.1}", result.p_loo, result.se_p_loo);
+    println!("looic     {:>8.1}  {:>6.1}", result.looic, result.se_looic);
+    println!();
+    let c = &result.k_counts;
+    let n = result.observations.max(1) as f64;
+    println!("Pareto k diagnostic values:");
+    println!(
+        "  (-Inf, {:.2}]  (good)      {:>6}  {:>5.1}%",
+        result.k_threshold,
+        c.good,
+        100.0 * c.good as f64 / n
+    );
+    println!(
+        "  ({:.2}, 1]     (bad)       {:>6}  {:>5.1}%",
+        result.k_threshold,
+        c.bad,
+        100.0 * c.bad as f64 / n
+    );
+    println!(
+        "  (1, Inf)      (very bad)  {:>6}  {:>5.1}%",
+        c.very_bad,
+        100.0 * c.very_bad as f64 / n
+    );
+    let constant = (0..result.observations)
+        .filter(|&i| result.tail_fit[i] == rlc_driver::predictive::TailFit::ConstantTail)
+        .count();
+    if constant > 0 {
+        println!(
+            "  ({constant} of the very bad have the same log-likelihood in every draw: their leave-one-out estimate is exact, not a problem)"
+        );
+    }
+    if let Some(w) = warning(result, unit) {
+        println!("warning: {w}");
+    }
+}
+
+/// `{"elpd_loo", "se_elpd_loo", "p_loo", "looic", "pareto_k": [...]}`.
+pub fn loo_json(result: &LooResult) -> String {
+    let number = |x: f64| {
+        if x.is_finite() {
+            format!("{x:?}")
+        } else {
+            "null".to_string()
+        }
+    };
+    let ks: Vec<String> = result.pareto_k.iter().map(|k| number(*k)).collect();
+    format!(
+        "{{\"elpd_loo\": {}, \"se_elpd_loo\": {}, \"p_loo\": {}, \"se_p_loo\": {}, \"looic\": {}, \"se_looic\": {}, \"k_threshold\": {}, \"pareto_k\": [{}]}}",
+        number(result.elpd_loo),
+        number(result.se_elpd_loo),
+        number(result.p_loo),
+        number(result.se_p_loo),
+        number(result.looic),
+        number(result.se_looic),
+        number(result.k_threshold),
+        ks.join(", ")
+    )
+}
+
+pub fn loo_command(dir: &Path, json: bool) -> Result<(), Failure> {
+    let (result, unit) = loo_of(dir)?;
+    if json {
+        println!("{}", loo_json(&result));
+    } else {
+        print_loo(&result, unit.as_deref());
+    }
+    Ok(())
+}
+
+pub fn compare_command(dirs: &[PathBuf], json: bool) -> Result<(), Failure> {
+    if dirs.len() < 2 {
+        return Err(Failure::usage(
+            "error: compare needs the output folders of two or more runs",
+        ));
+    }
+    let mut results = Vec::new();
+    for dir in dirs {
+        results.push((dir.display().to_string(), loo_of(dir)?));
+    }
+    let named: Vec<(&str, &LooResult)> =
+        results.iter().map(|(n, (r, _))| (n.as_str(), r)).collect();
+    let rows =
+        compare(&named).map_err(|e| Failure::new(ExitCode::DataError, format!("error: {e}")))?;
+    if json {
+        let items: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{{\"name\": \"{}\", \"elpd_diff\": {:?}, \"se_diff\": {:?}, \"elpd_loo\": {:?}, \"se_elpd_loo\": {:?}, \"p_loo\": {:?}, \"looic\": {:?}}}",
+                    r.name.replace('"', "\\\""),
+                    r.elpd_diff,
+                    r.se_diff,
+                    r.elpd_loo,
+                    r.se_elpd_loo,
+                    r.p_loo,
+                    r.looic
+                )
+            })
+            .collect();
+        println!("[{}]", items.join(", "));
+        return Ok(());
+    }
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
+    println!(
+        "{:width$}  {:>9}  {:>7}  {:>9}  {:>7}  {:>7}  {:>9}",
+        "", "elpd_diff", "se_diff", "elpd_loo", "se", "p_loo", "looic"
+    );
+    for r in &rows {
+        println!(
+            "{:width$}  {:>9.1}  {:>7.1}  {:>9.1}  {:>7.1}  {:>7.1}  {:>9.1}",
+            r.name, r.elpd_diff, r.se_diff, r.elpd_loo, r.se_elpd_loo, r.p_loo, r.looic
+        );
+    }
+    if let [best, second, ..] = rows.as_slice() {
+        let z = if second.se_diff > 0.0 {
+            -second.elpd_diff / second.se_diff
+        } else {
+            f64::INFINITY
+        };
+        println!(
+            "{} predicts best; the next, {}, is {:.1} lower in elpd ({:.1} standard errors of the difference).",
+            best.name, second.name, -second.elpd_diff, z
+        );
+    }
+    for (name, (r, unit)) in &results {
+        if let Some(w) = warning(r, unit.as_deref()) {
+            println!("warning: {name}: {w}");
+        }
+    }
+    Ok(())
+}

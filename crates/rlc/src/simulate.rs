@@ -1,0 +1,132 @@
+//! `rlc simulate`: data sets drawn from the model on a design file, with
+//! given parameter values or values drawn from the priors; each data set is
+//! written in the design's own format beside a truth file of the values used.
+
+use crate::exit::Failure;
+use rlc_driver::generate::{self, ParamValues};
+use rlc_driver::Compiled;
+use std::path::{Path, PathBuf};
+
+/// What to simulate and where to write it.
+pub struct SimulateOptions {
+    pub design: PathBuf,
+    pub delimiter: Option<u8>,
+    pub params: ParamValues,
+    pub count: usize,
+    pub seed: u64,
+    /// One data set: the file to write.
+    pub output: Option<PathBuf>,
+    /// Several data sets: the folder to write them into.
+    pub output_dir: Option<PathBuf>,
+    pub model_file: PathBuf,
+    pub quiet: bool,
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Failure::usage(format!(
+                "error: cannot create the folder {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    std::fs::write(path, bytes)
+        .map_err(|e| Failure::usage(format!("error: cannot write {}: {e}", path.display())))
+}
+
+/// `sim.csv` → `sim.truth.json`.
+pub fn truth_path(data_path: &Path) -> PathBuf {
+    let stem = data_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "simulated".to_string());
+    data_path.with_file_name(format!("{stem}.truth.json"))
+}
+
+pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure> {
+    let bytes = std::fs::read(&options.design).map_err(|e| {
+        Failure::usage(format!(
+            "error: cannot read the design file {}: {e}",
+            options.design.display()
+        ))
+    })?;
+    let observed = generate::observed_variables(compiled)?;
+    if !options.quiet {
+        for note in generate::forward_notes(compiled) {
+            eprintln!("note: {note}");
+        }
+    }
+    let design = rlc_driver::data::load_design(
+        &compiled.model,
+        &options.design.display().to_string(),
+        &bytes,
+        options.delimiter,
+        &observed,
+    )?;
+    for note in &design.loaded.notes {
+        if !options.quiet {
+            eprintln!("note: {note}");
+        }
+    }
+    let extension = options
+        .design
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "csv".to_string());
+    let model_stem = options
+        .model_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".to_string());
+    let paths: Vec<PathBuf> = match (&options.output, &options.output_dir) {
+        (Some(path), _) if options.count == 1 => vec![path.clone()],
+        (Some(_), _) => {
+            return Err(Failure::usage(
+                "error: --output names one file; with --n give --output-dir",
+            ))
+        }
+        (None, Some(dir)) => (1..=options.count)
+            .map(|k| dir.join(format!("{model_stem}_sim_{k}.{extension}")))
+            .collect(),
+        (None, None) if options.count == 1 => {
+            vec![PathBuf::from(format!("{model_stem}_sim.{extension}"))]
+        }
+        (None, None) => {
+            return Err(Failure::usage(
+                "error: --n needs --output-dir, the folder to write the data sets into",
+            ))
+        }
+    };
+    let model_file = options.model_file.display().to_string();
+    for (k, path) in paths.iter().enumerate() {
+        let stream = k as u64;
+        let simulated =
+            generate::simulate(compiled, &design, &options.params, options.seed, stream)?;
+        let file = generate::simulated_file(&design, &bytes, options.delimiter, &simulated)?;
+        write(path, &file)?;
+        let data_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let truth = generate::truth_json(
+            compiled,
+            &simulated,
+            &model_file,
+            &data_name,
+            options.seed,
+            stream,
+        );
+        let truth_file = truth_path(path);
+        write(&truth_file, truth.as_bytes())?;
+        if !options.quiet {
+            println!(
+                "wrote {} ({} simulated) and {}",
+                path.display(),
+                simulated.observed.join(", "),
+                truth_file.display()
+            );
+        }
+    }
+    Ok(())
+}
