@@ -25,7 +25,8 @@ TIMING = {"created_at", "sampling_time", "warmup_time", "chain_sampling_time", "
 def stores(run_cli, tmp_path_factory):
     csv_dir = tmp_path_factory.mktemp("csv")
     zarr_dir = tmp_path_factory.mktemp("zarr")
-    flags = ["--chains", RUN["chains"], "--warmup", RUN["warmup"], "--draws", RUN["draws"], "--seed", RUN["seed"], "--quiet"]
+    flags = ["--chains", RUN["chains"], "--warmup", RUN["warmup"], "--draws", RUN["draws"], "--seed", RUN["seed"], "--quiet",
+             "--log-lik", "--predict"]
     model, data = MODELS / "rl_hier.rlm", DATA / "rl_hier.csv"
     run_cli("run", model, "--data", data, "--output-dir", csv_dir, *flags)
     out = run_cli("run", model, "--data", data, "--output-dir", zarr_dir, "--output-format", "zarr", *flags)
@@ -40,7 +41,7 @@ def stores(run_cli, tmp_path_factory):
 
 def test_store_opens_with_the_groups(stores):
     _chains, tree = stores
-    assert list(tree.children) == ["posterior", "sample_stats", "observed_data"]
+    assert list(tree.children) == ["posterior", "posterior_predictive", "log_likelihood", "sample_stats", "observed_data"]
 
 
 def test_store_draws_equal_the_csv_draws(stores):
@@ -50,6 +51,11 @@ def test_store_draws_equal_the_csv_draws(stores):
     for name, column in STATS.items():
         expected = np.stack([c[column].to_numpy() for c in chains])
         np.testing.assert_array_equal(tree["sample_stats"][name].values.astype(float), expected, err_msg=name)
+    log_lik = tree["log_likelihood"]["log_lik"]
+    np.testing.assert_array_equal(log_lik.values, cmdstan_array(chains, "log_lik", log_lik.shape[2:]))
+    choice = tree["posterior_predictive"]["choice"]
+    assert choice.dims == ("chain", "draw", "N", "T")
+    np.testing.assert_array_equal(choice.values, cmdstan_array(chains, "choice_rep", choice.shape[2:]))
 
 
 def test_store_is_the_packages_tree(stores):
@@ -57,7 +63,9 @@ def test_store_is_the_packages_tree(stores):
     frame = pd.read_csv(DATA / "rl_hier.csv")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rlc.ConvergenceWarning)
-        tree = rlc.Model.from_file(MODELS / "rl_hier.rlm").sample(data=frame, progress=False, **RUN)
+        tree = rlc.Model.from_file(MODELS / "rl_hier.rlm").sample(
+            data=frame, progress=False, log_likelihood=True, predict="one-step", **RUN
+        )
     for group in tree.children:
         mine, theirs = tree[group].to_dataset(), stored[group].to_dataset()
         # Values, dims and coordinates; the attributes one by one below.
