@@ -4,7 +4,8 @@
 //! into a log density on the JIT or the interpreter ([`Density`]), sample it
 //! with NUTS ([`sample::sample`], progress and draws reported to an
 //! [`sample::Observer`], the whole fit returned in memory), and summarize the
-//! draws ([`summary`]).
+//! draws ([`summary`]); lay a run out as the groups of an ArviZ `DataTree`
+//! ([`tree`]), the one layout the Python package and the CLI's Zarr output share.
 //!
 //! It owns the order of the compiler stages, the adaptation of a compiled
 //! model to the sampler's `LogDensity` trait and of the checker's
@@ -32,6 +33,7 @@ pub mod predictive;
 pub mod recover;
 pub mod sample;
 pub mod summary;
+pub mod tree;
 
 pub use compile::{compile, Compiled};
 pub use data::Data;

@@ -12,6 +12,7 @@ mod output;
 mod recover;
 mod run;
 mod simulate;
+mod zarr;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use exit::{ExitCode, Failure};
@@ -173,9 +174,14 @@ struct RunArgs {
     /// Random seed (default: from the clock; printed so a run can be repeated).
     #[arg(long)]
     seed: Option<u64>,
-    /// Where the CSV files (one per chain) are written.
+    /// Where the CSV files (one per chain) or the Zarr store are written.
     #[arg(long, default_value = "output")]
     output_dir: PathBuf,
+    /// `csv`: one CmdStan CSV per chain, streamed as the draws are made;
+    /// `zarr`: one Zarr store, `<model>.zarr`, holding the run as an ArviZ
+    /// DataTree (posterior, sample_stats, observed_data), written at the end.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
+    output_format: OutputFormat,
     /// Maximum NUTS tree depth.
     #[arg(long, default_value_t = 10)]
     max_depth: u32,
@@ -384,6 +390,15 @@ impl From<Backend> for rlc_driver::Backend {
     }
 }
 
+/// The format of `rlc run`'s output.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// One CmdStan CSV per chain.
+    Csv,
+    /// One Zarr store with the run as an ArviZ DataTree.
+    Zarr,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Emit {
     /// Each model-level declaration and binding with its type and shape.
@@ -537,6 +552,10 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         quiet: args.quiet,
         data_file: args.data.display().to_string(),
         model_name,
+        format: match args.output_format {
+            OutputFormat::Csv => run::OutputFormat::Csv,
+            OutputFormat::Zarr => run::OutputFormat::Zarr,
+        },
         labels: args.labels,
         vars: args.vars.clone(),
     };

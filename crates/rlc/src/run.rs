@@ -24,14 +24,24 @@ pub struct RunOptions {
     pub quiet: bool,
     pub data_file: String,
     pub model_name: String,
+    pub format: OutputFormat,
     /// How the summary names array elements, and which variables it shows.
     pub labels: crate::Labels,
     pub vars: Vec<String>,
 }
 
+/// Where the draws go: one CmdStan CSV per chain, streamed as they are
+/// made, or one Zarr store written when sampling ends (`zarr.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Csv,
+    Zarr,
+}
+
 /// One chain's file and progress bar.
 struct ChainOutput {
-    writer: ChainWriter,
+    /// `None` when the draws go to a Zarr store instead.
+    writer: Option<ChainWriter>,
     bar: ProgressBar,
     divergences: usize,
     error: Option<String>,
@@ -45,10 +55,11 @@ struct Terminal {
 impl Observer for Terminal {
     fn warmup_done(&self, chain: usize, adaptation: &Adaptation) {
         if let Ok(mut c) = self.chains[chain].lock() {
-            if let Err(e) = c
+            let written = c
                 .writer
-                .adaptation(adaptation.step_size, &adaptation.inv_mass_matrix)
-            {
+                .as_mut()
+                .map(|w| w.adaptation(adaptation.step_size, &adaptation.inv_mass_matrix));
+            if let Some(Err(e)) = written {
                 c.error = Some(e.to_string());
             }
             c.bar.set_message("sampling");
@@ -68,7 +79,7 @@ impl Observer for Terminal {
             let n = c.divergences;
             c.bar.set_message(format!("sampling, {n} divergent"));
         }
-        if let Err(e) = c.writer.draw(&draw.stats, draw.values) {
+        if let Some(Err(e)) = c.writer.as_mut().map(|w| w.draw(&draw.stats, draw.values)) {
             c.error.get_or_insert(e.to_string());
         }
     }
@@ -166,13 +177,19 @@ pub fn run(
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     let mut chains = Vec::new();
     for chain in 0..s.chains {
-        let writer =
-            ChainWriter::create(&options.output_dir, chain, &settings, &columns).map_err(|e| {
-                Failure::usage(format!(
-                    "error: cannot write to {}: {e}",
-                    options.output_dir.display()
-                ))
-            })?;
+        let writer = match options.format {
+            OutputFormat::Csv => Some(
+                ChainWriter::create(&options.output_dir, chain, &settings, &columns).map_err(
+                    |e| {
+                        Failure::usage(format!(
+                            "error: cannot write to {}: {e}",
+                            options.output_dir.display()
+                        ))
+                    },
+                )?,
+            ),
+            OutputFormat::Zarr => None,
+        };
         let bar = progress.add(ProgressBar::new((s.warmup + s.draws) as u64));
         bar.set_style(style.clone());
         bar.set_prefix(format!("{}", chain + 1));
@@ -206,9 +223,9 @@ pub fn run(
         Err(e) => {
             for out in &mut outputs {
                 out.bar.finish();
-                let _ = out
-                    .writer
-                    .finish(Default::default(), Default::default(), true);
+                if let Some(w) = out.writer.as_mut() {
+                    let _ = w.finish(Default::default(), Default::default(), true);
+                }
             }
             let _ = progress.clear();
             return Err(e.into());
@@ -223,14 +240,27 @@ pub fn run(
         } else {
             (chain.warmup_time, chain.sampling_time)
         };
-        let _ = out
-            .writer
-            .finish(warmup, sampling, failed || chain.interrupted);
+        if let Some(w) = out.writer.as_mut() {
+            let _ = w.finish(warmup, sampling, failed || chain.interrupted);
+        }
         if let Some(e) = chain.error.as_ref().or(out.error.as_ref()) {
             failures.push(format!("chain {}: {e}", chain.chain + 1));
         }
     }
     let _ = progress.clear();
+    let written_to = match options.format {
+        OutputFormat::Csv => options.output_dir.clone(),
+        OutputFormat::Zarr => {
+            let path = options
+                .output_dir
+                .join(format!("{}.zarr", options.model_name));
+            let tree = rlc_driver::tree::build(compiled, data, &fit);
+            crate::zarr::write(&path, &tree).map_err(|e| {
+                Failure::usage(format!("error: cannot write {}: {e}", path.display()))
+            })?;
+            path
+        }
+    };
     for f in &failures {
         eprintln!("error: {f}");
     }
@@ -255,7 +285,7 @@ pub fn run(
         fit.elapsed.as_secs_f64(),
         fit.grad_evals(),
         s.seed,
-        options.output_dir.display()
+        written_to.display()
     );
     if options.extras.predict.is_some() {
         print_check(&fit, data, compiled);

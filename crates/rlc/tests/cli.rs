@@ -614,6 +614,121 @@ fn bench_takes_a_delimiter() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Reads a Zarr node's metadata document.
+fn zarr_json(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path.join("zarr.json"))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("zarr.json is JSON")
+}
+
+#[test]
+fn output_format_zarr_writes_the_run_as_a_datatree_store() {
+    let run = |dir: &std::path::Path, format: &str| {
+        let out = rlc()
+            .args([
+                "run",
+                "models/rl_hier.rlm",
+                "--data",
+                "models/data/rl_hier.csv",
+            ])
+            .args([
+                "--chains", "2", "--warmup", "60", "--draws", "20", "--seed", "3",
+            ])
+            .args(["--quiet", "--output-format", format, "--output-dir"])
+            .arg(dir)
+            .current_dir(workspace())
+            .output()
+            .expect("rlc runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let zarr_dir = temp_dir("zarr");
+    let csv_dir = temp_dir("zarr-csv");
+    let stdout = run(&zarr_dir, "zarr");
+    run(&csv_dir, "csv");
+    let store = zarr_dir.join("rl_hier.zarr");
+    assert!(stdout.contains("rl_hier.zarr"), "{stdout}");
+    assert!(
+        !zarr_dir.join("rl_hier_1.csv").exists(),
+        "no CSV files with zarr"
+    );
+
+    // Zarr format 3: a root group and one group per DataTree group.
+    let root = zarr_json(&store);
+    assert_eq!(root["zarr_format"], 3);
+    assert_eq!(root["node_type"], "group");
+    for group in ["posterior", "sample_stats", "observed_data"] {
+        assert_eq!(
+            zarr_json(&store.join(group))["node_type"],
+            "group",
+            "{group}"
+        );
+    }
+    let attrs = &zarr_json(&store.join("posterior"))["attributes"];
+    assert_eq!(attrs["inference_library"], "rlc");
+    assert_eq!(attrs["seed"], 3);
+    assert_eq!(attrs["num_draws"], 20);
+    let stats_attrs = &zarr_json(&store.join("sample_stats"))["attributes"];
+    assert_eq!(stats_attrs["step_size"].as_array().map(Vec::len), Some(2));
+
+    // Each array names its axes where xarray looks for them.
+    let array = |path: &str| zarr_json(&store.join(path));
+    let a = array("posterior/A");
+    assert_eq!(a["node_type"], "array");
+    assert_eq!(a["shape"], serde_json::json!([2, 20, 20]));
+    assert_eq!(
+        a["dimension_names"],
+        serde_json::json!(["chain", "draw", "N"])
+    );
+    assert_eq!(a["data_type"], "float64");
+    assert_eq!(
+        array("posterior/mu_pr")["dimension_names"],
+        serde_json::json!(["chain", "draw", "mu_pr_dim_0"])
+    );
+    assert_eq!(array("posterior/N")["data_type"], "string");
+    assert_eq!(array("posterior/chain")["data_type"], "int64");
+    assert_eq!(array("sample_stats/diverging")["data_type"], "bool");
+    assert_eq!(array("sample_stats/tree_depth")["data_type"], "int64");
+    assert_eq!(
+        array("observed_data/choice")["dimension_names"],
+        serde_json::json!(["N", "T"])
+    );
+    for stat in ["lp", "acceptance_rate", "step_size", "n_steps", "energy"] {
+        assert_eq!(
+            array(&format!("sample_stats/{stat}"))["dimension_names"],
+            serde_json::json!(["chain", "draw"])
+        );
+    }
+
+    // The draws are the CSV files': chain 1's mu_pr chunk (one chunk per
+    // chain, uncompressed little-endian float64, draw-major) against the
+    // columns mu_pr.1 and mu_pr.2 of rl_hier_1.csv.
+    let chunk = std::fs::read(store.join("posterior/mu_pr/c/0/0/0")).expect("chunk of chain 1");
+    let values: Vec<f64> = chunk
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .collect();
+    let csv = std::fs::read_to_string(csv_dir.join("rl_hier_1.csv")).expect("csv");
+    let mut lines = csv.lines().filter(|l| !l.starts_with('#'));
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).expect("column");
+    let (first, second) = (column("mu_pr.1"), column("mu_pr.2"));
+    let mut expected = Vec::new();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        expected.push(cells[first].parse::<f64>().expect("number"));
+        expected.push(cells[second].parse::<f64>().expect("number"));
+    }
+    assert_eq!(values, expected);
+    let _ = std::fs::remove_dir_all(&zarr_dir);
+    let _ = std::fs::remove_dir_all(&csv_dir);
+}
+
 /// The small things a new user trips on: each gets its exit code and a
 /// message that says what to do.
 #[test]

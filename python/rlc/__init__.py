@@ -1,0 +1,40 @@
+"""rlc from Python: compile models of behaviour written in the ``.rlm``
+language, sample their posterior with NUTS, and get the run as an
+``xarray.DataTree`` that ArviZ reads.
+
+>>> import rlc, pandas as pd
+>>> model = rlc.Model.from_file("models/rl_single.rlm")
+>>> tree = model.sample(data=pd.read_csv("models/data/rl_single.csv"), seed=1)
+
+The reference is docs/python.md in the repository.
+"""
+
+from ._errors import (
+    CompileError,
+    ConvergenceWarning,
+    DataError,
+    DataErrorItem,
+    Diagnostic,
+    Error,
+    Label,
+    SamplingError,
+    UsageError,
+)
+from ._model import Model
+from ._rlc import __version__
+from ._tree import to_inference_data
+
+__all__ = [
+    "Model",
+    "to_inference_data",
+    "Error",
+    "CompileError",
+    "DataError",
+    "SamplingError",
+    "UsageError",
+    "ConvergenceWarning",
+    "Diagnostic",
+    "Label",
+    "DataErrorItem",
+    "__version__",
+]

@@ -1,0 +1,96 @@
+"""Data as the CLI's loader reads it: every kind of ``data=`` becomes the
+bytes of a data file, so that the Python package and ``rlc run`` load, group
+and check data with the same code and give the same numbers.
+
+* a pandas DataFrame becomes CSV text (long format, grouped as the model's
+  ``size N by COL`` says), every float written with full precision;
+* a dict of arrays, lists and scalars becomes Stan JSON (NaN and None are
+  ``null``, a missing cell);
+* a path (str or ``os.PathLike``) is read as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+
+def data_bytes(data: Any) -> tuple[str, bytes, bool]:
+    """The display name, the bytes, and whether they come from a DataFrame.
+    ``None`` is no data at all, for a model that declares none."""
+    if data is None:
+        return "dict", b"{}", False
+    if isinstance(data, pd.DataFrame):
+        return "DataFrame", frame_csv(data), True
+    if isinstance(data, Mapping):
+        return "dict", dict_json(data), False
+    if isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        with open(path, "rb") as f:
+            return str(path), f.read(), False
+    raise TypeError(
+        "data must be a pandas DataFrame, a dict of arrays, or the path of a data file, "
+        f"not {type(data).__name__}"
+    )
+
+
+def frame_csv(frame: pd.DataFrame) -> bytes:
+    """CSV text of a long-format DataFrame. Named index levels (a ``subjID``
+    set as the index) become columns again; the rest of the index is dropped.
+    Missing cells (NaN, None, pd.NA) are empty, which the loader reads as
+    missing. Python writes each float as the shortest text that reads back
+    as the same number, so no precision is lost."""
+    if any(name is not None for name in frame.index.names):
+        frame = frame.reset_index()
+    frame = frame.copy(deep=False)
+    frame.columns = [str(c) for c in frame.columns]
+    text = frame.to_csv(index=False, lineterminator="\n", na_rep="")
+    return text.encode("utf-8")
+
+
+def _json_value(value: Any) -> Any:
+    """A value as plain JSON: nested lists, NaN and None as null, infinities as
+    the strings Stan JSON uses."""
+    if isinstance(value, (pd.Series, pd.Index)):
+        value = value.to_numpy()
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "OUS":
+            return [_json_value(v) for v in value.tolist()]
+        value = value.tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "Inf" if value > 0 else "-Inf"
+        return value
+    if isinstance(value, int):
+        return value
+    raise TypeError(f"cannot use a {type(value).__name__} as data: {value!r}")
+
+
+def dict_json(data: Mapping) -> bytes:
+    """Stan JSON text of a dict of data: one key per data variable (or size),
+    arrays nested outermost dimension first."""
+    out = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise TypeError(f"data keys must be names (str), not {key!r}")
+        try:
+            out[key] = _json_value(value)
+        except TypeError as e:
+            raise TypeError(f"data[{key!r}]: {e}") from None
+    # allow_nan=False: every NaN was turned into null above.
+    return json.dumps(out, allow_nan=False).encode("utf-8")

@@ -1,0 +1,269 @@
+"""``rlc.Model``: a ``.rlm`` model compiled to native code, sampled with NUTS
+on a Rust thread while this thread draws the progress bar and listens for
+Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import numpy as np
+import xarray as xr
+
+from . import _rlc
+from ._data import data_bytes
+from ._errors import ConvergenceWarning, Diagnostic, UsageError
+from ._progress import Progress
+from ._tree import build_tree
+
+# How often the calling thread looks at the run: progress, Ctrl-C, the end.
+_POLL_SECONDS = 0.1
+
+
+class Model:
+    """A model written in the ``.rlm`` language.
+
+    ``rlc.Model(source, name="model.rlm")`` takes the model's text (``name``
+    is how diagnostics name it); :meth:`from_file` reads a file. The model is
+    compiled (checked, lowered, differentiated) on first use and the result
+    kept: :meth:`check`, :meth:`sample`, :meth:`logp` and :meth:`grad` raise
+    :class:`rlc.CompileError` when it does not compile.
+    """
+
+    def __init__(self, source: str, name: str = "model.rlm"):
+        if not isinstance(source, str):
+            raise TypeError(f"source must be the model's text (str), not {type(source).__name__}")
+        self.source = source
+        self.name = name
+        self._compiled = None
+        # The run in progress, for tests that interrupt it.
+        self._run = None
+
+    @classmethod
+    def from_file(cls, path: Union[str, os.PathLike]) -> "Model":
+        """Reads a ``.rlm`` file (UTF-8); diagnostics name it by ``path``."""
+        path = os.fspath(path)
+        with open(path, encoding="utf-8") as f:
+            return cls(f.read(), name=str(path))
+
+    def __repr__(self) -> str:
+        return f"rlc.Model(name={self.name!r})"
+
+    def _compile(self, warn: bool = True):
+        if self._compiled is None:
+            self._compiled = _rlc.compile(self.source, self.name)
+            rendered = self._compiled.render_warnings()
+            if warn and rendered:
+                warnings.warn(f"{self.name} compiled with warnings:\n{rendered}", UserWarning, stacklevel=3)
+        return self._compiled
+
+    def check(self) -> list:
+        """Compiles the model and returns its warnings as a list of
+        :class:`rlc.Diagnostic` (empty for a clean model). Raises
+        :class:`rlc.CompileError`, whose ``str()`` is the report ``rlc check``
+        prints, when the model has errors."""
+        compiled = self._compile(warn=False)
+        return [Diagnostic._from_dict(d) for d in compiled.warnings()]
+
+    @property
+    def variables(self) -> list:
+        """The names of the parameters and ``out`` values, in declaration
+        order: the variables of the ``posterior`` group."""
+        return [name for name, _kind in self._compile().variables()]
+
+    def _load(self, data: Any):
+        compiled = self._compile()
+        name, content, frame = data_bytes(data)
+        return _rlc.load_data(compiled, name, content, frame)
+
+    def sample(
+        self,
+        data: Any = None,
+        chains: int = 4,
+        draws: int = 1000,
+        warmup: int = 1000,
+        seed: Optional[int] = None,
+        max_depth: int = 10,
+        adapt_delta: float = 0.8,
+        progress: bool = True,
+        backend: str = "jit",
+        log_likelihood: Union[bool, str] = False,
+        predict: Optional[str] = None,
+        # A test hook: stop once this many draws (all chains) are made, as
+        # Ctrl-C would, without depending on timing.
+        _stop_after: Optional[int] = None,
+    ) -> xr.DataTree:
+        """Samples the posterior with NUTS (Stan's algorithm and warmup) and
+        returns the run as an ``xarray.DataTree``.
+
+        ``data`` is a pandas DataFrame in long format (one row per trial,
+        grouped as the model's ``size N by COL`` says), a dict of arrays,
+        lists and scalars (Stan JSON's layout; NaN or None for a missing cell),
+        or the path of a CSV, TSV or JSON data file (``None``: no data, for a
+        model that declares none). It is loaded and checked exactly as
+        ``rlc run`` loads a file; errors raise :class:`rlc.DataError`.
+        Columns and keys that no declaration reads are ignored.
+
+        The settings are ``rlc run``'s flags, with CmdStan's defaults: the
+        number of ``chains`` (run in parallel), ``warmup`` iterations and
+        ``draws`` per chain, ``max_depth`` and ``adapt_delta``. The same
+        ``seed`` gives the same draws as ``rlc run --seed`` on the same data,
+        bit for bit; without one, a seed is taken from the clock and recorded
+        in the attributes. ``backend="interp"`` runs the reference
+        interpreter instead of native code. ``progress=False`` draws no bar.
+
+        ``log_likelihood=True`` (or ``"observation"``) also computes each
+        observation's log-likelihood per draw, the ``log_likelihood`` group
+        that ``az.loo`` reads (``log_lik``, one column per scored cell);
+        ``"subject"`` sums them per subject, for leave-one-subject-out
+        (``rlc run --log-lik``). ``predict="one-step"`` draws each observed
+        variable given the observed history, ``"full"`` whole simulated
+        sessions, into the ``posterior_predictive`` group under the observed
+        variables' names and axes (``rlc run --predict``). Neither changes the
+        posterior draws.
+
+        The tree's groups are ``posterior`` (each parameter and ``out``
+        value with dims ``("chain", "draw", *axes)``, the axes named after the
+        model's sizes, the subject ids of ``size N by subjID`` as ``N``'s
+        coordinates), ``posterior_predictive`` and ``log_likelihood`` (when
+        asked for), ``sample_stats`` (ArviZ's names: ``lp``,
+        ``acceptance_rate``, ``step_size``, ``tree_depth``, ``n_steps``,
+        ``diverging``, ``energy``) and ``observed_data`` (the data as loaded,
+        missing cells NaN). Settings, seed, timing and adaptation are in the
+        groups' attributes.
+
+        Ctrl-C (or the notebook's interrupt button) stops every chain after its
+        current iteration and returns the draws made so far, cut to the
+        chains' common length, with a ``UserWarning``; before any draw it
+        raises ``KeyboardInterrupt``. Stan's warnings (divergences, tree depth,
+        E-BFMI, R-hat, ESS) are issued as :class:`rlc.ConvergenceWarning`.
+        """
+        if seed is None:
+            seed = time.time_ns() % 1_000_000_000
+        _check_settings(chains=chains, draws=draws, warmup=warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta)
+        compiled = self._compile()
+        loaded = self._load(data)
+        run = _rlc.start(
+            compiled,
+            loaded,
+            int(chains),
+            int(warmup),
+            int(draws),
+            int(seed),
+            int(max_depth),
+            float(adapt_delta),
+            backend,
+            _log_lik_unit(log_likelihood),
+            predict,
+            None if _stop_after is None else int(_stop_after),
+        )
+        self._run = run
+        bar = Progress(int(chains) * (int(warmup) + int(draws)), int(chains), progress)
+        try:
+            _wait(run, bar)
+        finally:
+            # Whatever ends the wait (an error in the bar, a second exception),
+            # the chains must not run on unattended.
+            if not run.finished():
+                run.stop()
+            bar.close()
+            self._run = None
+        result = run.result()
+        for failure in result["failures"]:
+            warnings.warn(failure, UserWarning, stacklevel=2)
+        if result["interrupted"]:
+            warnings.warn(
+                f"sampling was interrupted: the tree holds the {result['draws']} draws per chain made so far",
+                UserWarning,
+                stacklevel=2,
+            )
+        for message in result["warnings"]:
+            warnings.warn(message, ConvergenceWarning, stacklevel=2)
+        return build_tree(result["groups"])
+
+    def _point(self, point: Any) -> dict:
+        if isinstance(point, Mapping):
+            values = {}
+            for name, value in point.items():
+                array = np.asarray(value, dtype=float)
+                values[str(name)] = array.ravel(order="C").tolist()
+            return {"values": values}
+        array = np.asarray(point, dtype=float)
+        if array.ndim != 1:
+            raise ValueError(
+                "a point is a dict of constrained values by name, or a 1-D array of unconstrained coordinates"
+            )
+        return {"unconstrained": array.tolist()}
+
+    def _logp_grad(self, point: Any, data: Any, backend: str):
+        loaded = self._load(data)
+        lp, grad, coordinates, notes = _rlc.logp_grad(self._compile(), loaded, backend_name=backend, **self._point(point))
+        for note in notes:
+            warnings.warn(note, UserWarning, stacklevel=3)
+        return lp, np.asarray(grad, dtype=float), coordinates
+
+    def logp(self, point: Union[Mapping[str, Any], Sequence[float], np.ndarray], data: Any, backend: str = "jit") -> float:
+        """The log density at ``point``, log-Jacobian and normalizing constants
+        included (``rlc logp``'s value; ``lp`` in ``sample_stats``).
+
+        ``point`` is a dict of constrained parameter values by name (scalars,
+        lists or arrays; every parameter, inside its support), or a 1-D array
+        of unconstrained coordinates in declaration order, arrays row-major.
+        A point that does not fit raises :class:`rlc.UsageError` (a
+        ``ValueError``). ``data`` is as for :meth:`sample`.
+        """
+        return self._logp_grad(point, data, backend)[0]
+
+    def grad(self, point: Union[Mapping[str, Any], Sequence[float], np.ndarray], data: Any, backend: str = "jit") -> np.ndarray:
+        """The gradient of :meth:`logp` with respect to the unconstrained
+        coordinates (declaration order, arrays row-major; their names are
+        :meth:`coordinates`), as a 1-D numpy array."""
+        return self._logp_grad(point, data, backend)[1]
+
+    def coordinates(self, data: Any) -> list:
+        """The names of the unconstrained coordinates on ``data``
+        (``alpha``, ``A_pr.1``, …, 1-based as ``rlc logp`` names them)."""
+        compiled = self._compile()
+        loaded = self._load(data)
+        return _rlc.coordinates(compiled, loaded)
+
+
+def _log_lik_unit(log_likelihood: Union[bool, str]) -> Optional[str]:
+    if log_likelihood is True:
+        return "observation"
+    if log_likelihood is False or log_likelihood is None:
+        return None
+    return log_likelihood
+
+
+def _check_settings(**settings) -> None:
+    """Rejects settings no run can have, in the words of the Python API (the
+    driver would name the CLI's flags)."""
+    for name, value in settings.items():
+        if name == "adapt_delta":
+            if not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < 1:
+                raise UsageError(f"adapt_delta must be strictly between 0 and 1, not {value!r}")
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer, not {value!r}")
+        if value < 0:
+            raise UsageError(f"{name} must not be negative, not {value}")
+    if settings["chains"] < 1:
+        raise UsageError("chains must be at least 1")
+
+
+def _wait(run, bar: Progress) -> None:
+    """Polls the run until it ends. Ctrl-C raises KeyboardInterrupt in this
+    (the main) thread, wherever it is waiting; it only asks the chains to
+    stop, and the loop goes on until they have."""
+    while True:
+        try:
+            if run.finished():
+                bar.update(run.progress())
+                return
+            time.sleep(_POLL_SECONDS)
+            bar.update(run.progress())
+        except KeyboardInterrupt:
+            run.stop()

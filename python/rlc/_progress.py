@@ -1,0 +1,53 @@
+"""The progress of a run, drawn from the counters the sampler's threads
+increment: a tqdm bar (``tqdm.auto``: a widget in notebooks, text in a
+terminal) when tqdm is installed, else one line on stderr rewritten with
+``\\r``."""
+
+from __future__ import annotations
+
+import sys
+
+
+class Progress:
+    """One bar for the whole run: iterations of all chains, warmup included."""
+
+    def __init__(self, total: int, chains: int, enabled: bool):
+        self.total = total
+        self.chains = chains
+        self.done = 0
+        self.bar = None
+        self.plain = False
+        if not enabled:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self.plain = True
+            return
+        self.bar = tqdm(total=total, unit="it", desc="warmup", dynamic_ncols=True, leave=True)
+
+    def update(self, progress: tuple) -> None:
+        """Moves the bar to the counters' values: (iterations per chain,
+        draws, divergences, chains past warmup)."""
+        iterations, _draws, divergences, sampling = progress
+        done = sum(iterations)
+        phase = "sampling" if sampling == self.chains else "warmup"
+        if self.bar is not None:
+            self.bar.update(done - self.done)
+            self.bar.set_description(phase, refresh=False)
+            if divergences:
+                self.bar.set_postfix(divergent=divergences, refresh=False)
+        elif self.plain and done != self.done:
+            percent = 100 * done // max(self.total, 1)
+            divergent = f", {divergences} divergent" if divergences else ""
+            sys.stderr.write(f"\r{phase}: {done}/{self.total} iterations ({percent}%){divergent}  ")
+            sys.stderr.flush()
+        self.done = done
+
+    def close(self) -> None:
+        """Ends the bar (a tqdm bar stays on screen; the plain line ends)."""
+        if self.bar is not None:
+            self.bar.close()
+        elif self.plain and self.done:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

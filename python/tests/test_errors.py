@@ -1,0 +1,124 @@
+"""Each failure raises its exception class, with the CLI's words."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import rlc
+from conftest import DATA, MODELS, ROOT
+
+SHAPE_ERROR = "tests/check/err/shape_error_seed.rlm"
+
+
+def test_compile_error_is_the_clis_report(run_cli, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    cli = run_cli("check", "--color", "never", SHAPE_ERROR, check=False)
+    assert cli.returncode == 1
+    model = rlc.Model.from_file(SHAPE_ERROR)
+    with pytest.raises(rlc.CompileError) as caught:
+        model.check()
+    error = caught.value
+    assert isinstance(error, rlc.Error)
+    assert str(error) + "\n" == cli.stderr
+    assert str(error).splitlines()[-1] == f"error: {SHAPE_ERROR} has 1 error"
+    [diagnostic] = error.diagnostics
+    assert diagnostic.code == "E0120"
+    assert diagnostic.severity == "error"
+    assert "cannot be broadcast" in diagnostic.message
+    assert "keepdims=true" in diagnostic.hint
+    primary = [label for label in diagnostic.labels if label.primary]
+    assert len(primary) == 1
+    # The primary label is the operator; the others point at its operands.
+    assert (primary[0].line, primary[0].column) == (16, 20)
+    assert primary[0].text == "-"
+    assert (diagnostic.line, diagnostic.column) == (16, 20)
+    assert any(label.text == "logsumexp(logits, axis=1)" for label in diagnostic.labels)
+    # Sampling the same model raises the same error.
+    with pytest.raises(rlc.CompileError):
+        model.sample(progress=False)
+
+
+def test_check_returns_warnings_of_a_clean_model():
+    assert rlc.Model.from_file(MODELS / "rl_single.rlm").check() == []
+
+
+def test_dataframe_error_names_row_and_column():
+    frame = pd.read_csv(DATA / "rl_single.csv")
+    frame.loc[5, "action"] = 2
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    with pytest.raises(rlc.DataError) as caught:
+        model.sample(data=frame, progress=False)
+    error = caught.value
+    [item] = error.errors
+    assert (item.row, item.column, item.line) == (5, "action", 7)
+    assert item.code == "D0014"
+    assert str(error).splitlines() == [
+        'DataFrame, row 5, column "action": ' + item.message,
+        "error: DataFrame does not fit the model (1 error)",
+    ]
+    assert "outside the declared range 0..2" in item.message
+
+
+def test_dataframe_missing_column():
+    frame = pd.read_csv(DATA / "rl_single.csv").drop(columns=["reward"])
+    with pytest.raises(rlc.DataError) as caught:
+        rlc.Model.from_file(MODELS / "rl_single.rlm").logp({"alpha": 0.5, "beta": 1.0}, data=frame)
+    [item] = caught.value.errors
+    assert item.row is None
+    assert "reward" in item.message
+
+
+def test_file_error_is_the_clis(run_cli, tmp_path):
+    bad = tmp_path / "bad.csv"
+    text = (DATA / "rl_single.csv").read_text().splitlines()
+    text[3] = "3,1,x"
+    bad.write_text("\n".join(text) + "\n")
+    cli = run_cli("run", MODELS / "rl_single.rlm", "--data", bad, "--quiet", "--output-dir", tmp_path, check=False)
+    assert cli.returncode == 3
+    with pytest.raises(rlc.DataError) as caught:
+        rlc.Model.from_file(MODELS / "rl_single.rlm").sample(data=bad, progress=False)
+    assert str(caught.value) + "\n" == cli.stderr
+    [item] = caught.value.errors
+    assert (item.line, item.column, item.row) == (4, "reward", None)
+
+
+def test_dict_error_names_the_path():
+    data = {"action": [0, 1, 5], "reward": [1.0, 0.0, 1.0]}
+    with pytest.raises(rlc.DataError) as caught:
+        rlc.Model.from_file(MODELS / "rl_single.rlm").logp({"alpha": 0.5, "beta": 1.0}, data=data)
+    [item] = caught.value.errors
+    assert item.path == "action[2]" and item.file == "dict"
+    assert str(caught.value).startswith("dict, at action[2]: ")
+
+
+def test_bad_point_is_a_usage_error():
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    data = DATA / "rl_single.csv"
+    with pytest.raises(rlc.UsageError) as caught:
+        model.logp({"alpha": 1.3, "beta": 2.0}, data=data)
+    assert isinstance(caught.value, ValueError)
+    assert "parameter `alpha` = 1.3 is outside its support (0, 1)" in str(caught.value)
+    with pytest.raises(rlc.UsageError, match="2 coordinates"):
+        model.grad([0.0, 0.0, 0.0], data=data)
+    with pytest.raises(rlc.UsageError, match="chains must be at least 1"):
+        model.sample(data=data, chains=0, progress=False)
+    with pytest.raises(rlc.UsageError, match="adapt_delta must be strictly between 0 and 1"):
+        model.sample(data=data, adapt_delta=1.0, progress=False)
+    with pytest.raises(rlc.UsageError, match="seed must not be negative"):
+        model.sample(data=data, seed=-1, progress=False)
+    with pytest.raises(TypeError, match="draws must be an integer"):
+        model.sample(data=data, draws=10.5, progress=False)
+
+
+def test_sampling_error_when_no_chain_can_start():
+    model = rlc.Model("param x ~ Normal(0, 1)\ntarget += log(x - x - 1)\n", name="nan.rlm")
+    with pytest.raises(rlc.SamplingError) as caught:
+        model.sample(chains=2, warmup=10, draws=10, seed=1, progress=False)
+    assert str(caught.value).splitlines()[-1] == "error: no chain produced draws"
+    assert isinstance(caught.value, rlc.Error)
+
+
+def test_bad_data_argument():
+    with pytest.raises(TypeError, match="DataFrame, a dict"):
+        rlc.Model.from_file(MODELS / "rl_single.rlm").sample(data=42, progress=False)

@@ -1,0 +1,92 @@
+"""Every kind of `data=` loads the same data, and `logp`/`grad` are the CLI's."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rlc
+from conftest import DATA, MODELS
+
+RUN = dict(chains=1, warmup=50, draws=20, seed=11, progress=False)
+
+
+def sample(model, data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        return rlc.Model.from_file(MODELS / f"{model}.rlm").sample(data=data, **RUN)
+
+
+def test_dataframe_dict_and_path_give_the_same_draws():
+    frame = pd.read_csv(DATA / "rl_single.csv")
+    from_frame = sample("rl_single", frame)
+    from_path = sample("rl_single", DATA / "rl_single.csv")
+    from_str = sample("rl_single", str(DATA / "rl_single.csv"))
+    as_dict = {"action": frame["action"].to_numpy(), "reward": frame["reward"].tolist()}
+    from_dict = sample("rl_single", as_dict)
+    for other in [from_path, from_str, from_dict]:
+        np.testing.assert_array_equal(from_frame["posterior"]["alpha"].values, other["posterior"]["alpha"].values)
+
+
+def test_dict_with_missing_cells_is_the_grouped_frame():
+    # The same subjects as a long DataFrame and as a dict of [N, T] arrays
+    # with NaN (and None) where a cell is missing.
+    frame = pd.read_csv(DATA / "rl_hier.csv")
+    subjects = pd.unique(frame["subjID"])
+    longest = frame.groupby("subjID").size().max()
+    choice = np.full((len(subjects), longest), np.nan)
+    outcome = np.full((len(subjects), longest), np.nan)
+    for n, s in enumerate(subjects):
+        rows = frame[frame["subjID"] == s]
+        choice[n, : len(rows)] = rows["choice"]
+        outcome[n, : len(rows)] = rows["outcome"]
+    outcome_lists = [[None if np.isnan(x) else x for x in row] for row in outcome]
+    point = {"mu_pr": [0.1, 0.2], "sigma": [0.3, 0.4], "A_pr": np.linspace(-1, 1, len(subjects)), "tau_pr": np.zeros(len(subjects))}
+    model = rlc.Model.from_file(MODELS / "rl_hier.rlm")
+    from_frame = model.logp(point, data=frame)
+    from_dict = model.logp(point, data={"choice": choice, "outcome": outcome_lists})
+    assert from_frame == from_dict
+
+
+def test_named_index_becomes_a_column():
+    frame = pd.read_csv(DATA / "rl_hier.csv")
+    point = {"mu_pr": [0.1, 0.2], "sigma": [0.3, 0.4], "A_pr": np.zeros(20), "tau_pr": np.zeros(20)}
+    model = rlc.Model.from_file(MODELS / "rl_hier.rlm")
+    assert model.logp(point, data=frame.set_index("subjID")) == model.logp(point, data=frame)
+
+
+def test_float_data_round_trips_exactly():
+    # Reals whose shortest text has 17 digits survive the CSV written from
+    # the DataFrame, so the log density is the one of the arrays themselves.
+    rng = np.random.default_rng(0)
+    frame = pd.read_csv(DATA / "rl_single.csv")
+    frame["reward"] = rng.random(len(frame))
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    point = {"alpha": 0.3, "beta": 2.0}
+    as_dict = {"action": frame["action"].to_numpy(), "reward": frame["reward"].to_numpy()}
+    assert model.logp(point, data=frame) == model.logp(point, data=as_dict)
+
+
+def test_logp_and_grad_are_the_clis(run_cli):
+    model = rlc.Model.from_file(MODELS / "rl_hier.rlm")
+    data = DATA / "rl_hier.csv"
+    cli = json.loads(
+        run_cli("logp", MODELS / "rl_hier.rlm", "--data", data, "--json", "--at",
+                "mu_pr=[0.1,0.2],sigma=[0.3,0.4],A_pr=[" + ",".join(["0.5"] * 20) + "],tau_pr=[" + ",".join(["-0.25"] * 20) + "]").stdout
+    )
+    point = {"mu_pr": [0.1, 0.2], "sigma": np.array([0.3, 0.4]), "A_pr": [0.5] * 20, "tau_pr": np.full(20, -0.25)}
+    assert model.logp(point, data=data) == cli["logp"]
+    np.testing.assert_array_equal(model.grad(point, data=data), cli["gradient"])
+    assert model.coordinates(data) == cli["coordinates"]
+    # The same point by its unconstrained coordinates.
+    theta = [0.1, 0.2, np.log(0.3), np.log(0.4)] + [0.5] * 20 + [-0.25] * 20
+    assert model.logp(np.array(theta), data=data) == pytest.approx(cli["logp"], rel=1e-14)
+    assert model.logp(point, data=data, backend="interp") == pytest.approx(cli["logp"], rel=1e-12)
+
+
+def test_variables():
+    assert rlc.Model.from_file(MODELS / "rl_hier.rlm").variables == ["mu_pr", "sigma", "A_pr", "tau_pr", "A", "tau"]

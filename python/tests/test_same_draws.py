@@ -1,0 +1,97 @@
+"""The package samples exactly what the CLI samples: the same seed on the same
+data gives the same draws, bit for bit, and ArviZ summarizes them as the
+CLI's table does."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rlc
+from conftest import DATA, MODELS, STATS, cmdstan_array, column_name, read_cmdstan
+
+RUN = dict(chains=2, warmup=200, draws=200, seed=7)
+
+CASES = [("rl_single", "rl_single.csv"), ("rl_hier", "rl_hier.csv")]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[c[0] for c in CASES])
+def both(request, run_cli, tmp_path_factory):
+    """(model name, the CLI's chains as DataFrames, its stdout, the package's tree)."""
+    model, data = request.param
+    out = tmp_path_factory.mktemp(model)
+    cli = run_cli(
+        "run", MODELS / f"{model}.rlm", "--data", DATA / data, "--output-dir", out, "--quiet",
+        "--chains", RUN["chains"], "--warmup", RUN["warmup"], "--draws", RUN["draws"], "--seed", RUN["seed"],
+    )
+    frame = pd.read_csv(DATA / data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        tree = rlc.Model.from_file(MODELS / f"{model}.rlm").sample(data=frame, progress=False, **RUN)
+    return model, read_cmdstan(out, model), cli.stdout, tree
+
+
+def test_posterior_draws_are_the_clis_bit_for_bit(both):
+    _model, chains, _stdout, tree = both
+    posterior = tree["posterior"]
+    assert len(posterior.data_vars) > 0
+    for name, variable in posterior.data_vars.items():
+        expected = cmdstan_array(chains, name, variable.shape[2:])
+        np.testing.assert_array_equal(variable.values, expected, strict=True, err_msg=name)
+
+
+def test_sample_stats_are_the_clis(both):
+    _model, chains, _stdout, tree = both
+    stats = tree["sample_stats"]
+    for name, column in STATS.items():
+        expected = np.stack([c[column].to_numpy() for c in chains])
+        np.testing.assert_array_equal(stats[name].values.astype(float), expected.astype(float), err_msg=name)
+    assert stats["diverging"].dtype == bool
+    assert stats["tree_depth"].dtype == np.int64
+
+
+def _half_unit(text: str) -> float:
+    """Half a unit of the last digit the CLI printed."""
+    mantissa, _, exponent = text.lower().partition("e")
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    return 0.5 * 10.0 ** (-decimals) * 10.0 ** (int(exponent) if exponent else 0)
+
+
+def _cli_table(stdout: str) -> dict:
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    header = lines[0].split()
+    rows = {}
+    for line in lines[1:]:
+        parts = line.split()
+        if len(parts) != len(header) + 1 or line.startswith("warning"):
+            continue
+        rows[parts[0]] = dict(zip(header, parts[1:]))
+    return rows
+
+
+def test_arviz_summary_matches_the_cli_table(both):
+    az = pytest.importorskip("arviz")
+    _model, _chains, stdout, tree = both
+    table = _cli_table(stdout)
+    idata = rlc.to_inference_data(tree)
+    summary = az.summary(idata, kind="all", round_to="none")
+    # ArviZ's rows are each variable's elements in row-major order; name
+    # them as the CLI does (CmdStan's 1-based `A.3`).
+    names = []
+    for name, variable in tree["posterior"].data_vars.items():
+        names += [column_name(name, index) for index in np.ndindex(*variable.shape[2:])]
+    assert len(names) == len(summary)
+    checked = 0
+    for name, (_label, row) in zip(names, summary.iterrows()):
+        printed = table[name]
+        for cli_column, arviz_column in [("Mean", "mean"), ("ESS_bulk", "ess_bulk"), ("R_hat", "r_hat")]:
+            text = printed[cli_column]
+            if not re.match(r"^-?[0-9.]+(e-?[0-9]+)?$", text):
+                continue
+            assert abs(float(text) - row[arviz_column]) <= _half_unit(text) + 1e-9, (name, cli_column, text, row[arviz_column])
+            checked += 1
+    assert checked >= len(names)
