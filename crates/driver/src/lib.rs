@@ -1,6 +1,7 @@
 //! The rlc compiler and sampler as a library, data in and data out: compile a
 //! model's source ([`compile`]), load data for it ([`data::load`] from a
-//! file's bytes, or [`data::from_arrays`] from in-memory arrays), bind the two
+//! file's bytes: the Python package serializes DataFrames and dicts to CSV or
+//! JSON so they load exactly as files do), bind the two
 //! into a log density on the JIT or the interpreter ([`Density`]), sample it
 //! with NUTS ([`sample::sample`], progress and draws reported to an
 //! [`sample::Observer`], the whole fit returned in memory), and summarize the
