@@ -6,7 +6,11 @@ language, sample their posterior with NUTS, and get the run as an
 >>> model = rlc.Model.from_file("models/rl_single.rlm")
 >>> tree = model.sample(data=pd.read_csv("models/data/rl_single.csv"), seed=1)
 
-The reference is docs/python.md in the repository.
+Many fits at once (models × data sets, recovery studies, model comparison)
+run on Dask: :func:`fit_many`, :func:`recover`, :func:`compare_models`
+(``pip install rlc[batch]``).
+
+The reference is docs/python.md in the repository; batches: docs/batch.md.
 """
 
 from ._errors import (
@@ -22,11 +26,19 @@ from ._errors import (
 )
 from ._model import Model
 from ._rlc import __version__
+from ._summary import summary
 from ._tree import to_inference_data
+from . import batch
+from .batch import compare_models, fit_many, recover
 
 __all__ = [
     "Model",
     "to_inference_data",
+    "summary",
+    "fit_many",
+    "recover",
+    "compare_models",
+    "batch",
     "Error",
     "CompileError",
     "DataError",

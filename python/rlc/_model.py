@@ -51,6 +51,14 @@ class Model:
     def __repr__(self) -> str:
         return f"rlc.Model(name={self.name!r})"
 
+    def __getstate__(self) -> dict:
+        # The compiled model is native code in this process: a copy (sent to
+        # another process, as Dask does) compiles again on first use.
+        return {"source": self.source, "name": self.name}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["source"], state["name"])
+
     def _compile(self, warn: bool = True):
         if self._compiled is None:
             self._compiled = _rlc.compile(self.source, self.name)
@@ -75,6 +83,8 @@ class Model:
 
     def _load(self, data: Any):
         compiled = self._compile()
+        if isinstance(data, _rlc.LoadedData):
+            return data
         name, content, frame = data_bytes(data)
         return _rlc.load_data(compiled, name, content, frame)
 
@@ -140,6 +150,46 @@ class Model:
         raises ``KeyboardInterrupt``. Stan's warnings (divergences, tree depth,
         E-BFMI, R-hat, ESS) are issued as :class:`rlc.ConvergenceWarning`.
         """
+        tree, messages = self._sample(
+            data,
+            chains=chains,
+            draws=draws,
+            warmup=warmup,
+            seed=seed,
+            max_depth=max_depth,
+            adapt_delta=adapt_delta,
+            progress=progress,
+            backend=backend,
+            log_likelihood=log_likelihood,
+            predict=predict,
+            _stop_after=_stop_after,
+        )
+        for category, message in messages:
+            warnings.warn(message, category, stacklevel=2)
+        return tree
+
+    def _sample(
+        self,
+        data: Any,
+        chains: int = 4,
+        draws: int = 1000,
+        warmup: int = 1000,
+        seed: Optional[int] = None,
+        max_depth: int = 10,
+        adapt_delta: float = 0.8,
+        progress: bool = True,
+        backend: str = "jit",
+        log_likelihood: Union[bool, str] = False,
+        predict: Optional[str] = None,
+        threads: int = 0,
+        _stop_after: Optional[int] = None,
+    ) -> tuple:
+        """:meth:`sample`'s work: the tree, and the warnings to issue as
+        (category, message) pairs rather than issued (so that a batch's
+        worker threads can keep each fit's own). ``threads`` is how many
+        threads the chains run on (0: one per chain, up to the cores); the
+        draws do not depend on it. ``data`` may also be data the native
+        module has loaded (a simulated data set)."""
         if seed is None:
             seed = time.time_ns() % 1_000_000_000
         _check_settings(chains=chains, draws=draws, warmup=warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta)
@@ -158,6 +208,7 @@ class Model:
             _log_lik_unit(log_likelihood),
             predict,
             None if _stop_after is None else int(_stop_after),
+            int(threads),
         )
         self._run = run
         bar = Progress(int(chains) * (int(warmup) + int(draws)), int(chains), progress)
@@ -171,17 +222,13 @@ class Model:
             bar.close()
             self._run = None
         result = run.result()
-        for failure in result["failures"]:
-            warnings.warn(failure, UserWarning, stacklevel=2)
+        messages = [(UserWarning, failure) for failure in result["failures"]]
         if result["interrupted"]:
-            warnings.warn(
-                f"sampling was interrupted: the tree holds the {result['draws']} draws per chain made so far",
-                UserWarning,
-                stacklevel=2,
+            messages.append(
+                (UserWarning, f"sampling was interrupted: the tree holds the {result['draws']} draws per chain made so far")
             )
-        for message in result["warnings"]:
-            warnings.warn(message, ConvergenceWarning, stacklevel=2)
-        return build_tree(result["groups"])
+        messages.extend((ConvergenceWarning, message) for message in result["warnings"])
+        return build_tree(result["groups"]), messages
 
     def _point(self, point: Any) -> dict:
         if isinstance(point, Mapping):

@@ -51,3 +51,52 @@ class Progress:
         elif self.plain and self.done:
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+class FitProgress:
+    """The progress of a batch: one bar over its fits (tqdm when installed,
+    else one line on stderr), counting those skipped (complete from an
+    earlier run) and those that failed."""
+
+    def __init__(self, total, enabled: bool):
+        self.total = total
+        self.done = 0
+        self.skipped = 0
+        self.failed = 0
+        self.bar = None
+        self.plain = False
+        if not enabled:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self.plain = True
+            return
+        self.bar = tqdm(total=total, unit="fit", desc="fits", dynamic_ncols=True, leave=True)
+
+    def update(self, skipped: bool = False, failed: bool = False) -> None:
+        """One more fit has ended."""
+        self.done += 1
+        self.skipped += bool(skipped)
+        self.failed += bool(failed)
+        notes = {}
+        if self.skipped:
+            notes["skipped"] = self.skipped
+        if self.failed:
+            notes["failed"] = self.failed
+        if self.bar is not None:
+            if notes:
+                self.bar.set_postfix(notes, refresh=False)
+            self.bar.update(1)
+        elif self.plain:
+            total = "?" if self.total is None else self.total
+            extra = "".join(f", {n} {what}" for what, n in notes.items())
+            sys.stderr.write(f"\rfits: {self.done}/{total}{extra}  ")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.plain and self.done:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

@@ -460,7 +460,7 @@ impl Run {
 /// Binds the model to the data and starts sampling on a new thread;
 /// returns at once. Errors in the settings or in binding raise here.
 #[pyfunction]
-#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None))]
+#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None, threads=0))]
 #[allow(clippy::too_many_arguments)]
 fn start(
     py: Python<'_>,
@@ -476,6 +476,7 @@ fn start(
     log_lik: Option<&str>,
     predict: Option<&str>,
     stop_after: Option<u64>,
+    threads: usize,
 ) -> PyResult<Run> {
     use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
     let value_error = |what: &str, value: &str, allowed: &str| {
@@ -508,7 +509,7 @@ fn start(
         seed,
         max_depth,
         adapt_delta,
-        threads: 0,
+        threads,
     };
     settings
         .validate()
@@ -543,6 +544,373 @@ fn start(
         data: data.data.clone(),
         source: data.source,
     })
+}
+
+/// Loads a design for simulation (`rlc simulate`'s and `rlc recover`'s
+/// `--data`): like [`load_data`], but the variables the model observes with
+/// `~` may be absent.
+#[pyfunction]
+#[pyo3(signature = (model, name, content, frame=false))]
+fn load_design(
+    py: Python<'_>,
+    model: &CompiledModel,
+    name: &str,
+    content: &[u8],
+    frame: bool,
+) -> PyResult<LoadedData> {
+    let source = if frame {
+        Source::DataFrame
+    } else {
+        Source::File
+    };
+    let delimiter = frame.then_some(b',');
+    let observed = rlc_driver::generate::observed_variables(&model.compiled)
+        .map_err(|e| to_py_err(py, e, Source::File))?;
+    match rlc_driver::data::load_design(&model.compiled.model, name, content, delimiter, &observed)
+    {
+        Ok(data) => Ok(LoadedData {
+            data: Arc::new(data),
+            source,
+        }),
+        Err(e) => Err(to_py_err(py, e, source)),
+    }
+}
+
+/// A parameter or `out` value's truth: name, shape, row-major values.
+type Truth = (String, Vec<usize>, Vec<f64>);
+
+/// Simulated data set `k` of a recovery study with seed `seed` (the data
+/// `rlc recover --seed` fits as its `k`-th): parameters drawn from the priors,
+/// the observed variables drawn on the design. Returns the data, ready to
+/// sample, and the truth (parameters then `out` values).
+#[pyfunction]
+fn simulate(
+    py: Python<'_>,
+    model: &CompiledModel,
+    design: &LoadedData,
+    seed: u64,
+    k: usize,
+) -> PyResult<(LoadedData, Vec<Truth>)> {
+    let (simulated, data) = py
+        .detach(|| rlc_driver::recover::simulate_data_set(&model.compiled, &design.data, seed, k))
+        .map_err(|e| to_py_err(py, e, design.source))?;
+    Ok((
+        LoadedData {
+            data: Arc::new(data),
+            source: design.source,
+        },
+        simulated.truth,
+    ))
+}
+
+/// The sampler's seed of fit `k` of a recovery study with seed `seed`.
+#[pyfunction]
+fn recover_fit_seed(seed: u64, k: usize) -> u64 {
+    rlc_driver::recover::fit_seed(seed, k)
+}
+
+/// `thin`, or with 0 the thinning that keeps about 100 of `draws` for the ranks.
+#[pyfunction]
+fn recover_thinning(thin: usize, draws: usize) -> usize {
+    rlc_driver::recover::thinning(thin, draws)
+}
+
+/// An array of draws given as the bytes of a C-ordered `(chain, draw,
+/// element)` float64 array: one `Vec` per element, holding one `Vec` per chain.
+fn elements_per_chain(
+    values: &[u8],
+    chains: usize,
+    draws: usize,
+    elements: usize,
+) -> PyResult<Vec<Vec<Vec<f64>>>> {
+    if values.len() != chains * draws * elements * 8 {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{} bytes are not {chains} chains × {draws} draws × {elements} elements of float64",
+            values.len()
+        )));
+    }
+    let x = |c: usize, d: usize, e: usize| {
+        let at = ((c * draws + d) * elements + e) * 8;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&values[at..at + 8]);
+        f64::from_le_bytes(b)
+    };
+    Ok((0..elements)
+        .map(|e| {
+            (0..chains)
+                .map(|c| (0..draws).map(|d| x(c, d, e)).collect())
+                .collect()
+        })
+        .collect())
+}
+
+/// Mean, MCSE of the mean, sd, MAD, 5%, 50%, 95%, bulk and tail ESS, R-hat.
+type SummaryRow = (f64, f64, f64, f64, f64, f64, f64, f64, f64, f64);
+
+/// The summary `rlc run` prints, of each element of a variable's draws
+/// (`values`: the bytes of a C-ordered `(chain, draw, element)` float64 array).
+#[pyfunction]
+fn summarize(
+    py: Python<'_>,
+    values: &[u8],
+    chains: usize,
+    draws: usize,
+    elements: usize,
+) -> PyResult<Vec<SummaryRow>> {
+    let per_element = elements_per_chain(values, chains, draws, elements)?;
+    Ok(py.detach(|| {
+        per_element
+            .iter()
+            .map(|chains| {
+                let s = rlc_diagnostics::summarize(chains);
+                (
+                    s.mean,
+                    s.mcse_mean,
+                    s.sd,
+                    s.mad,
+                    s.q5,
+                    s.q50,
+                    s.q95,
+                    s.ess_bulk,
+                    s.ess_tail,
+                    s.rhat,
+                )
+            })
+            .collect()
+    }))
+}
+
+/// A row of `rlc recover`'s CSV: fit, name, variable, is_parameter,
+/// [truth, mean, sd, q5, q25, q50, q75, q95], rank, ranked draws, R-hat,
+/// bulk ESS.
+type RecoveredRow = (
+    usize,
+    String,
+    String,
+    bool,
+    Vec<f64>,
+    usize,
+    usize,
+    f64,
+    f64,
+);
+
+fn recovered_row(r: rlc_driver::recover::Recovered) -> RecoveredRow {
+    (
+        r.fit,
+        r.name,
+        r.variable,
+        r.is_parameter,
+        vec![r.truth, r.mean, r.sd, r.q5, r.q25, r.q50, r.q75, r.q95],
+        r.rank,
+        r.ranked,
+        r.rhat,
+        r.ess_bulk,
+    )
+}
+
+/// The rows of `rlc recover`'s CSV for one variable of fit `k`: each element
+/// (named by `labels`) against its truth, from the variable's draws (as for
+/// [`summarize`]), ranked among every `thin`-th draw.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn recovered(
+    py: Python<'_>,
+    values: &[u8],
+    chains: usize,
+    draws: usize,
+    k: usize,
+    variable: String,
+    is_parameter: bool,
+    labels: Vec<String>,
+    truths: Vec<f64>,
+    thin: usize,
+) -> PyResult<Vec<RecoveredRow>> {
+    if labels.len() != truths.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "one label per truth is needed",
+        ));
+    }
+    let per_element = elements_per_chain(values, chains, draws, truths.len())?;
+    Ok(py.detach(|| {
+        per_element
+            .iter()
+            .zip(labels)
+            .zip(&truths)
+            .map(|((chains, label), truth)| {
+                recovered_row(rlc_driver::recover::recovered(
+                    k,
+                    label,
+                    variable.clone(),
+                    is_parameter,
+                    *truth,
+                    chains,
+                    thin,
+                ))
+            })
+            .collect()
+    }))
+}
+
+/// The table of `rlc recover`, one dict per variable (in the order the
+/// variables first appear), from the rows of all fits.
+#[pyfunction]
+fn variable_recovery<'py>(
+    py: Python<'py>,
+    rows: Vec<RecoveredRow>,
+) -> PyResult<Bound<'py, PyList>> {
+    let mut recovered = Vec::with_capacity(rows.len());
+    for (fit, name, variable, is_parameter, x, rank, ranked, rhat, ess_bulk) in rows {
+        let [truth, mean, sd, q5, q25, q50, q75, q95] = x[..] else {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "a row's values are truth, mean, sd, q5, q25, q50, q75, q95",
+            ));
+        };
+        recovered.push(rlc_driver::recover::Recovered {
+            fit,
+            name,
+            variable,
+            is_parameter,
+            truth,
+            mean,
+            sd,
+            q5,
+            q25,
+            q50,
+            q75,
+            q95,
+            rank,
+            ranked,
+            rhat,
+            ess_bulk,
+        });
+    }
+    let out = PyList::empty(py);
+    for v in rlc_driver::recover::variable_recovery(&recovered) {
+        let d = PyDict::new(py);
+        d.set_item("warning", v.calibration_warning())?;
+        d.set_item("variable", v.variable)?;
+        d.set_item("kind", if v.is_parameter { "param" } else { "out" })?;
+        d.set_item("n", v.count)?;
+        d.set_item("correlation", v.correlation)?;
+        d.set_item("coverage_50", v.coverage_50)?;
+        d.set_item("coverage_90", v.coverage_90)?;
+        d.set_item("rank_chi2_p", v.ranks.p_value)?;
+        d.set_item("rank_z_mean", v.ranks.z_mean)?;
+        d.set_item("rank_z_variance", v.ranks.z_variance)?;
+        d.set_item("rank_bins", v.ranks.bins)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+/// PSIS-LOO of a pointwise log-likelihood (`values`: the bytes of a
+/// C-ordered `(chain, draw, observation)` float64 array), as `rlc run --loo`
+/// computes it: a dict of the estimates, the pointwise `elpd_loo_i`,
+/// `p_loo_i` and `pareto_k`, the k counts and the warning (or None).
+#[pyfunction]
+fn psis_loo<'py>(
+    py: Python<'py>,
+    values: &[u8],
+    chains: usize,
+    draws: usize,
+    observations: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    if values.len() != chains * draws * observations * 8 {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "the log-likelihood's bytes do not match its shape",
+        ));
+    }
+    let matrix: Vec<Vec<f64>> = values
+        .chunks_exact(observations.max(1) * 8)
+        .map(|row| {
+            row.chunks_exact(8)
+                .map(|b| {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(b);
+                    f64::from_le_bytes(a)
+                })
+                .collect()
+        })
+        .collect();
+    let result = py
+        .detach(|| rlc_driver::predictive::psis_loo(&matrix, chains))
+        .map_err(|e| {
+            to_py_err(
+                py,
+                Error::sampling(format!("error: PSIS-LOO: {e}")),
+                Source::File,
+            )
+        })?;
+    let d = PyDict::new(py);
+    d.set_item("elpd_loo", result.elpd_loo)?;
+    d.set_item("se_elpd_loo", result.se_elpd_loo)?;
+    d.set_item("p_loo", result.p_loo)?;
+    d.set_item("se_p_loo", result.se_p_loo)?;
+    d.set_item("looic", result.looic)?;
+    d.set_item("se_looic", result.se_looic)?;
+    d.set_item("draws", result.draws)?;
+    d.set_item("observations", result.observations)?;
+    d.set_item("k_threshold", result.k_threshold)?;
+    d.set_item("k_good", result.k_counts.good)?;
+    d.set_item("k_bad", result.k_counts.bad)?;
+    d.set_item("k_very_bad", result.k_counts.very_bad)?;
+    d.set_item("warning", result.warning())?;
+    d.set_item("elpd_loo_i", &result.elpd_loo_i)?;
+    d.set_item("p_loo_i", &result.p_loo_i)?;
+    d.set_item("pareto_k", &result.pareto_k)?;
+    Ok(d)
+}
+
+/// `rlc compare`'s table from each model's pointwise `elpd_loo_i` and
+/// `p_loo_i` (concatenated over data sets when a model was fitted to
+/// several), with stacking weights: one dict per model, best first.
+#[pyfunction]
+fn compare<'py>(
+    py: Python<'py>,
+    names: Vec<String>,
+    elpd_loo_i: Vec<Vec<f64>>,
+    p_loo_i: Vec<Vec<f64>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let usage = |e: rlc_diagnostics::LooError| {
+        to_py_err(py, Error::usage(format!("error: {e}")), Source::File)
+    };
+    if names.len() != elpd_loo_i.len() || names.len() != p_loo_i.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "one name, one elpd_loo_i and one p_loo_i per model",
+        ));
+    }
+    let models: Vec<(&str, &[f64], &[f64])> = names
+        .iter()
+        .zip(&elpd_loo_i)
+        .zip(&p_loo_i)
+        .map(|((n, e), p)| (n.as_str(), e.as_slice(), p.as_slice()))
+        .collect();
+    let rows = rlc_diagnostics::compare_pointwise(&models).map_err(usage)?;
+    let slices: Vec<&[f64]> = elpd_loo_i.iter().map(|e| e.as_slice()).collect();
+    let weights = rlc_diagnostics::stacking_weights(&slices).map_err(usage)?;
+    let out = PyList::empty(py);
+    for (rank, r) in rows.into_iter().enumerate() {
+        let weight = names
+            .iter()
+            .position(|n| *n == r.name)
+            .and_then(|k| weights.get(k))
+            .copied()
+            .unwrap_or(f64::NAN);
+        let d = PyDict::new(py);
+        d.set_item("model", r.name)?;
+        d.set_item("rank", rank)?;
+        d.set_item("elpd_loo", r.elpd_loo)?;
+        d.set_item("se", r.se_elpd_loo)?;
+        d.set_item("p_loo", r.p_loo)?;
+        d.set_item("elpd_diff", r.elpd_diff)?;
+        d.set_item("se_diff", r.se_diff)?;
+        d.set_item("weight", weight)?;
+        d.set_item("looic", r.looic)?;
+        d.set_item("se_looic", r.se_looic)?;
+        out.append(d)?;
+    }
+    Ok(out)
 }
 
 /// A tree's groups as Python values: each group a dict with `name`,
@@ -621,5 +989,14 @@ fn _rlc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logp_grad, m)?)?;
     m.add_function(wrap_pyfunction!(coordinates, m)?)?;
     m.add_function(wrap_pyfunction!(start, m)?)?;
+    m.add_function(wrap_pyfunction!(load_design, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(recover_fit_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(recover_thinning, m)?)?;
+    m.add_function(wrap_pyfunction!(summarize, m)?)?;
+    m.add_function(wrap_pyfunction!(recovered, m)?)?;
+    m.add_function(wrap_pyfunction!(variable_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(psis_loo, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
     Ok(())
 }

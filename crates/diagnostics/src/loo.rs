@@ -824,41 +824,120 @@ pub struct CompareRow {
 /// The pointwise differences account for the correlation between the models' errors, so
 /// `se_diff` is usually much smaller than the models' own standard errors.
 pub fn compare<S: AsRef<str>>(models: &[(S, &LooResult)]) -> Result<Vec<CompareRow>, LooError> {
-    let Some((_, first)) = models.first() else {
+    let pointwise: Vec<(&str, &[f64], &[f64])> = models
+        .iter()
+        .map(|(name, r)| (name.as_ref(), r.elpd_loo_i.as_slice(), r.p_loo_i.as_slice()))
+        .collect();
+    compare_pointwise(&pointwise)
+}
+
+/// [`compare`] from each model's pointwise `elpd_loo_i` and `p_loo_i` alone (the
+/// totals and their standard errors are computed from them exactly as [`loo`] computes
+/// them): for results gathered from many fits, such as one model's fits to several
+/// participants, whose pointwise values are concatenated.
+pub fn compare_pointwise<S: AsRef<str>>(
+    models: &[(S, &[f64], &[f64])],
+) -> Result<Vec<CompareRow>, LooError> {
+    let Some((_, first, _)) = models.first() else {
         return Ok(Vec::new());
     };
-    for (name, result) in models {
-        if result.observations != first.observations {
+    for (name, elpd_i, _) in models {
+        if elpd_i.len() != first.len() {
             return Err(LooError::ObservationCountMismatch {
                 model: name.as_ref().to_string(),
-                expected: first.observations,
-                found: result.observations,
+                expected: first.len(),
+                found: elpd_i.len(),
             });
         }
     }
-    let mut ranked: Vec<&(S, &LooResult)> = models.iter().collect();
-    ranked.sort_by(|a, b| b.1.elpd_loo.total_cmp(&a.1.elpd_loo));
-    let best = ranked[0].1;
+    let totals: Vec<f64> = models.iter().map(|(_, e, _)| e.iter().sum()).collect();
+    let mut ranked: Vec<usize> = (0..models.len()).collect();
+    ranked.sort_by(|a, b| totals[*b].total_cmp(&totals[*a]));
+    let best = models[ranked[0]].1;
     Ok(ranked
         .iter()
-        .map(|(name, result)| {
-            let differences: Vec<f64> = result
-                .elpd_loo_i
-                .iter()
-                .zip(&best.elpd_loo_i)
-                .map(|(m, b)| m - b)
-                .collect();
+        .map(|&m| {
+            let (name, elpd_i, p_i) = &models[m];
+            let differences: Vec<f64> =
+                elpd_i.iter().zip(best.iter()).map(|(m, b)| m - b).collect();
+            let se_elpd_loo = standard_error_of_sum(elpd_i);
             CompareRow {
                 name: name.as_ref().to_string(),
                 elpd_diff: differences.iter().sum(),
                 se_diff: standard_error_of_sum(&differences),
-                elpd_loo: result.elpd_loo,
-                se_elpd_loo: result.se_elpd_loo,
-                p_loo: result.p_loo,
-                se_p_loo: result.se_p_loo,
-                looic: result.looic,
-                se_looic: result.se_looic,
+                elpd_loo: totals[m],
+                se_elpd_loo,
+                p_loo: p_i.iter().sum(),
+                se_p_loo: standard_error_of_sum(p_i),
+                looic: -2.0 * totals[m],
+                se_looic: 2.0 * se_elpd_loo,
             }
         })
         .collect())
+}
+
+/// Stacking weights of models from their pointwise `elpd_loo_i` (Yao, Vehtari, Simpson
+/// and Gelman 2018; ArviZ's `compare(method="stacking")`): the weights on the simplex that
+/// maximize `Σ_i log Σ_k w_k exp(elpd_loo_ik)`, the leave-one-out log score of the mixture
+/// of the models' predictive distributions. The objective is concave and its maximum is
+/// found by the EM iteration for mixture weights with fixed components, which increases it
+/// at every step; it stops when no weight moves by more than 1e-10 (at most 100,000 steps).
+/// Every model must have the same number of finite values.
+pub fn stacking_weights(elpd_loo_i: &[&[f64]]) -> Result<Vec<f64>, LooError> {
+    let models = elpd_loo_i.len();
+    let Some(first) = elpd_loo_i.first() else {
+        return Ok(Vec::new());
+    };
+    let n = first.len();
+    for (k, e) in elpd_loo_i.iter().enumerate() {
+        if e.len() != n {
+            return Err(LooError::ObservationCountMismatch {
+                model: format!("model {}", k + 1),
+                expected: n,
+                found: e.len(),
+            });
+        }
+    }
+    if models == 1 || n == 0 {
+        return Ok(vec![1.0 / models as f64; models]);
+    }
+    // Each observation's densities relative to its largest, so none overflows.
+    let densities: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let top = elpd_loo_i
+                .iter()
+                .map(|e| e[i])
+                .fold(f64::NEG_INFINITY, f64::max);
+            elpd_loo_i.iter().map(|e| (e[i] - top).exp()).collect()
+        })
+        .collect();
+    let mut weights = vec![1.0 / models as f64; models];
+    let mut next = vec![0.0; models];
+    for _ in 0..100_000 {
+        next.iter_mut().for_each(|x| *x = 0.0);
+        for p in &densities {
+            let mixture: f64 = p.iter().zip(&weights).map(|(p, w)| p * w).sum();
+            if mixture > 0.0 {
+                for ((x, p), w) in next.iter_mut().zip(p).zip(&weights) {
+                    *x += p * w / mixture;
+                }
+            }
+        }
+        let total: f64 = next.iter().sum();
+        if !(total > 0.0) {
+            break;
+        }
+        let change = next
+            .iter()
+            .zip(&weights)
+            .map(|(x, w)| (x / total - w).abs())
+            .fold(0.0, f64::max);
+        for (w, x) in weights.iter_mut().zip(&next) {
+            *w = x / total;
+        }
+        if change < 1e-10 {
+            break;
+        }
+    }
+    Ok(weights)
 }

@@ -89,6 +89,38 @@ pub struct VariableRecovery {
     pub ranks: RankTest,
 }
 
+/// The two-sided normal quantile and the p-value beyond which a calibration
+/// statistic is flagged (p = 0.001, as the SBC tests use).
+pub const Z_FLAG: f64 = 3.29;
+pub const P_FLAG: f64 = 0.001;
+
+impl VariableRecovery {
+    /// Why the ranks are not uniform, when the rank test flags them (p below
+    /// [`P_FLAG`], or a z of the mean or variance beyond [`Z_FLAG`]):
+    /// `ranks are not uniform ([bins], p = …): <what it means>`.
+    pub fn calibration_warning(&self) -> Option<String> {
+        let r = &self.ranks;
+        if !(r.p_value < P_FLAG || r.z_mean.abs() > Z_FLAG || r.z_variance.abs() > Z_FLAG) {
+            return None;
+        }
+        let why = if r.z_mean > Z_FLAG {
+            "the truth is too often above the posterior (it is biased low)"
+        } else if r.z_mean < -Z_FLAG {
+            "the truth is too often below the posterior (it is biased high)"
+        } else if r.z_variance > Z_FLAG {
+            "too many truths in the tails: the posteriors are too narrow (or the chains too short to mix)"
+        } else if r.z_variance < -Z_FLAG {
+            "too few truths in the tails: the posteriors are too wide"
+        } else {
+            "the rank histogram is not flat"
+        };
+        Some(format!(
+            "ranks are not uniform ({:?}, p = {:.2e}): {why}",
+            r.bins, r.p_value
+        ))
+    }
+}
+
 /// A whole study.
 #[derive(Debug, Clone)]
 pub struct Recovery {
@@ -104,6 +136,87 @@ pub struct Recovery {
 /// What one fit yields: its scalars and its divergent transitions.
 type FitOutcome = Result<(Vec<Recovered>, usize), Error>;
 
+/// Simulated data set `k` of a study with seed `seed`: drawn from the priors on the
+/// design with stream `k` of the seed, named after the design and `k`.
+pub fn simulate_data_set(
+    compiled: &Compiled,
+    design: &Data,
+    seed: u64,
+    k: usize,
+) -> Result<(generate::Simulated, Data), Error> {
+    let simulated = generate::simulate(compiled, design, &ParamValues::Prior, seed, k as u64)?;
+    let data = Data {
+        sizes: design.sizes.clone(),
+        loaded: simulated.data.clone(),
+        name: format!("{} (simulated data set {k})", design.name),
+    };
+    Ok((simulated, data))
+}
+
+/// The sampler's seed of fit `k` of a study with seed `seed`.
+pub fn fit_seed(seed: u64, k: usize) -> u64 {
+    seed.wrapping_add(k as u64 + 1)
+}
+
+/// How many draws apart the ranked draws are: `thin`, or with 0 enough to keep
+/// about 100 of a fit's `draws` (all chains).
+pub fn thinning(thin: usize, draws: usize) -> usize {
+    match thin {
+        0 => (draws / 100).max(1),
+        t => t,
+    }
+}
+
+/// One scalar of fit `k` (`name`, an element of `variable`) against its `truth`: the
+/// posterior summary of its draws (`per_chain`, one slice per chain, of equal length),
+/// the interval ends, and the rank of the truth among every `thin`-th draw of the chains
+/// one after another.
+#[allow(clippy::too_many_arguments)]
+pub fn recovered<C: AsRef<[f64]>>(
+    k: usize,
+    name: String,
+    variable: String,
+    is_parameter: bool,
+    truth: f64,
+    per_chain: &[C],
+    thin: usize,
+) -> Recovered {
+    let s = summarize(per_chain);
+    let mut all: Vec<f64> = per_chain
+        .iter()
+        .flat_map(|c| c.as_ref().iter().copied())
+        .collect();
+    // Ranks over every chain's draws, thinned.
+    let ranked: Vec<f64> = all.iter().copied().step_by(thin.max(1)).collect();
+    all.sort_by(f64::total_cmp);
+    let quantile = |q: f64| {
+        let h = (all.len().saturating_sub(1)) as f64 * q;
+        let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+        match (all.get(lo), all.get(hi)) {
+            (Some(a), Some(b)) => a + (h - lo as f64) * (b - a),
+            _ => f64::NAN,
+        }
+    };
+    Recovered {
+        fit: k,
+        name,
+        variable,
+        is_parameter,
+        truth,
+        mean: s.mean,
+        sd: s.sd,
+        q5: quantile(0.05),
+        q25: quantile(0.25),
+        q50: quantile(0.5),
+        q75: quantile(0.75),
+        q95: quantile(0.95),
+        rank: ranked.iter().filter(|x| **x < truth).count(),
+        ranked: ranked.len(),
+        rhat: s.rhat,
+        ess_bulk: s.ess_bulk,
+    }
+}
+
 /// One fit of the study: simulate data set `k`, sample, rank the truths.
 fn one_fit(
     compiled: &Compiled,
@@ -112,30 +225,16 @@ fn one_fit(
     k: usize,
     stop: &AtomicBool,
 ) -> FitOutcome {
-    let simulated = generate::simulate(
-        compiled,
-        design,
-        &ParamValues::Prior,
-        settings.seed,
-        k as u64,
-    )?;
-    let data = Data {
-        sizes: design.sizes.clone(),
-        loaded: simulated.data.clone(),
-        name: format!("{} (simulated data set {k})", design.name),
-    };
+    let (simulated, data) = simulate_data_set(compiled, design, settings.seed, k)?;
     let density = Density::new(compiled, &data, Backend::Jit)?;
     let sample_settings = SampleSettings {
-        seed: settings.seed.wrapping_add(k as u64 + 1),
+        seed: fit_seed(settings.seed, k),
         threads: 1,
         ..settings.sample.clone()
     };
     let fit = sample::sample(&density, &sample_settings, &Silent, stop)?;
     let dims = crate::labels::dims(compiled, &data);
-    let thin = match settings.thin {
-        0 => ((fit.draws_per_chain() * fit.chains.len()) / 100).max(1),
-        t => t,
-    };
+    let thin = thinning(settings.thin, fit.draws_per_chain() * fit.chains.len());
     let length = fit.draws_per_chain();
     let chains: Vec<&crate::sample::ChainFit> =
         fit.chains.iter().filter(|c| !c.values.is_empty()).collect();
@@ -153,37 +252,15 @@ fn one_fit(
                 .iter()
                 .map(|c| c.values[..length].iter().map(|d| d[column]).collect())
                 .collect();
-            let s = summarize(&per_chain);
-            let mut all: Vec<f64> = per_chain.concat();
-            // Ranks over every chain's draws, thinned.
-            let ranked: Vec<f64> = all.iter().copied().step_by(thin).collect();
-            all.sort_by(f64::total_cmp);
-            let quantile = |q: f64| {
-                let h = (all.len().saturating_sub(1)) as f64 * q;
-                let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-                match (all.get(lo), all.get(hi)) {
-                    (Some(a), Some(b)) => a + (h - lo as f64) * (b - a),
-                    _ => f64::NAN,
-                }
-            };
-            rows.push(Recovered {
-                fit: k,
-                name: labels.get(e).cloned().unwrap_or_else(|| v.name.clone()),
-                variable: v.name.clone(),
-                is_parameter: v.kind == VariableKind::Parameter,
-                truth: *truth,
-                mean: s.mean,
-                sd: s.sd,
-                q5: quantile(0.05),
-                q25: quantile(0.25),
-                q50: quantile(0.5),
-                q75: quantile(0.75),
-                q95: quantile(0.95),
-                rank: ranked.iter().filter(|x| **x < *truth).count(),
-                ranked: ranked.len(),
-                rhat: s.rhat,
-                ess_bulk: s.ess_bulk,
-            });
+            rows.push(recovered(
+                k,
+                labels.get(e).cloned().unwrap_or_else(|| v.name.clone()),
+                v.name.clone(),
+                v.kind == VariableKind::Parameter,
+                *truth,
+                &per_chain,
+                thin,
+            ));
         }
         offset += v.len();
     }
@@ -249,9 +326,23 @@ pub fn recover(
             Err(e) => failures.push((k, e.message)),
         }
     }
+    let variables = variable_recovery(&rows);
+    Ok(Recovery {
+        rows,
+        variables,
+        failures,
+        divergences,
+        settings: settings.clone(),
+    })
+}
+
+/// The recovery of each variable over the rows of all fits (in the order the
+/// variables first appear): correlation of truth and posterior mean, coverage of
+/// the central 50% and 90% intervals, uniformity of the ranks.
+pub fn variable_recovery(rows: &[Recovered]) -> Vec<VariableRecovery> {
     let mut variables: Vec<VariableRecovery> = Vec::new();
     let mut names: Vec<(String, bool)> = Vec::new();
-    for r in &rows {
+    for r in rows {
         if !names.iter().any(|(n, _)| *n == r.variable) {
             names.push((r.variable.clone(), r.is_parameter));
         }
@@ -280,13 +371,7 @@ pub fn recover(
             ranks: rank_uniformity(&ranks, max_rank, 10),
         });
     }
-    Ok(Recovery {
-        rows,
-        variables,
-        failures,
-        divergences,
-        settings: settings.clone(),
-    })
+    variables
 }
 
 fn correlation(x: &[f64], y: &[f64]) -> f64 {

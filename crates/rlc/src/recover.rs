@@ -10,11 +10,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// The two-sided normal quantile and the p-value under which a calibration
-/// statistic is flagged (p = 0.001, as the SBC tests use).
-const Z_FLAG: f64 = 3.29;
-const P_FLAG: f64 = 0.001;
-
 pub fn run(
     compiled: &Compiled,
     design_path: &Path,
@@ -116,31 +111,14 @@ pub fn run(
             v.ranks.z_mean,
             v.ranks.z_variance
         );
-        if v.ranks.p_value < P_FLAG
-            || v.ranks.z_mean.abs() > Z_FLAG
-            || v.ranks.z_variance.abs() > Z_FLAG
-        {
-            flagged.push(v);
+        if let Some(warning) = v.calibration_warning() {
+            flagged.push((v, warning));
         }
     }
     println!();
     println!("(n: fits × elements; coverage: share of truths inside the central 50% and 90% posterior intervals; ranks: simulation-based calibration, uniform when the fits are calibrated)");
-    for v in flagged {
-        let why = if v.ranks.z_mean > Z_FLAG {
-            "the truth is too often above the posterior (it is biased low)"
-        } else if v.ranks.z_mean < -Z_FLAG {
-            "the truth is too often below the posterior (it is biased high)"
-        } else if v.ranks.z_variance > Z_FLAG {
-            "too many truths in the tails: the posteriors are too narrow (or the chains too short to mix)"
-        } else if v.ranks.z_variance < -Z_FLAG {
-            "too few truths in the tails: the posteriors are too wide"
-        } else {
-            "the rank histogram is not flat"
-        };
-        println!(
-            "warning: {}: ranks are not uniform ({:?}, p = {:.2e}): {why}",
-            v.variable, v.ranks.bins, v.ranks.p_value
-        );
+    for (v, warning) in flagged {
+        println!("warning: {}: {warning}", v.variable);
     }
     if result.divergences > 0 {
         println!(

@@ -281,6 +281,88 @@ fn compare_agrees_with_arviz() {
     );
 }
 
+#[test]
+fn compare_from_pointwise_values_is_compare() {
+    let reference = reference();
+    let normal = set_loo(&reference, "outliers_normal");
+    let student_t = set_loo(&reference, "outliers_student_t");
+    let rows = diag::compare(&[("normal", &normal), ("student_t", &student_t)]).expect("compare");
+    let pointwise = diag::compare_pointwise(&[
+        (
+            "normal",
+            normal.elpd_loo_i.as_slice(),
+            normal.p_loo_i.as_slice(),
+        ),
+        (
+            "student_t",
+            student_t.elpd_loo_i.as_slice(),
+            student_t.p_loo_i.as_slice(),
+        ),
+    ])
+    .expect("compare_pointwise");
+    assert_eq!(rows, pointwise);
+    // Two data sets' pointwise values concatenated: the totals add up.
+    let twice = |r: &diag::LooResult| [r.elpd_loo_i.clone(), r.elpd_loo_i.clone()].concat();
+    let twice_p = |r: &diag::LooResult| [r.p_loo_i.clone(), r.p_loo_i.clone()].concat();
+    let (n2, t2) = (twice(&normal), twice(&student_t));
+    let (np2, tp2) = (twice_p(&normal), twice_p(&student_t));
+    let joint = diag::compare_pointwise(&[
+        ("normal", &n2[..], &np2[..]),
+        ("student_t", &t2[..], &tp2[..]),
+    ])
+    .expect("joint");
+    assert_eq!(joint[0].name, "student_t");
+    assert!((joint[0].elpd_loo - 2.0 * student_t.elpd_loo).abs() < 1e-9);
+    assert!((joint[1].elpd_diff - 2.0 * rows[1].elpd_diff).abs() < 1e-9);
+    assert_eq!(
+        diag::compare_pointwise(&[
+            ("a", &n2[..], &np2[..]),
+            ("b", &normal.elpd_loo_i[..], &normal.p_loo_i[..])
+        ]),
+        Err(LooError::ObservationCountMismatch {
+            model: "b".into(),
+            expected: 82,
+            found: 41
+        })
+    );
+}
+
+#[test]
+fn stacking_weights_maximize_the_log_score() {
+    // Model a predicts 30 observations with density 0.6 (b: 0.2) and 10 with 0.1 (b:
+    // 0.5). The score 30 log(0.2 + 0.4 w) + 10 log(0.5 - 0.4 w) is highest at w = 0.8125.
+    let a: Vec<f64> = [vec![0.6f64.ln(); 30], vec![0.1f64.ln(); 10]].concat();
+    let b: Vec<f64> = [vec![0.2f64.ln(); 30], vec![0.5f64.ln(); 10]].concat();
+    let w = diag::stacking_weights(&[&a, &b]).expect("weights");
+    assert!((w[0] - 0.8125).abs() < 1e-6, "{w:?}");
+    assert!((w[0] + w[1] - 1.0).abs() < 1e-12);
+    // Adding a constant to every elpd changes nothing.
+    let shifted: Vec<Vec<f64>> = [&a, &b]
+        .iter()
+        .map(|v| v.iter().map(|x| x - 700.0).collect())
+        .collect();
+    let w2 = diag::stacking_weights(&[&shifted[0], &shifted[1]]).expect("weights");
+    assert!((w2[0] - w[0]).abs() < 1e-9);
+    // A model no better than another anywhere gets no weight; identical models share it.
+    assert!(diag::stacking_weights(&[&a, &a])
+        .expect("weights")
+        .iter()
+        .all(|w| (w - 0.5).abs() < 1e-12));
+    // ArviZ 0.23.4's az.compare(method="stacking") on these two sets' loo (reff = 1):
+    // student_t 1.0, normal 0.0.
+    let reference = reference();
+    let normal = set_loo(&reference, "outliers_normal");
+    let student_t = set_loo(&reference, "outliers_student_t");
+    let w = diag::stacking_weights(&[&normal.elpd_loo_i, &student_t.elpd_loo_i]).expect("weights");
+    assert!(w[0] < 1e-6 && w[1] > 1.0 - 1e-6, "{w:?}");
+    assert_eq!(diag::stacking_weights(&[&a]).expect("one model"), vec![1.0]);
+    assert!(diag::stacking_weights(&[]).expect("none").is_empty());
+    assert!(matches!(
+        diag::stacking_weights(&[&a, &normal.elpd_loo_i]),
+        Err(LooError::ObservationCountMismatch { .. })
+    ));
+}
+
 /// A deterministic "sample" of `draws` values: quantiles at evenly spaced probabilities.
 fn pareto_log_ratios(draws: usize, k: f64) -> Vec<f64> {
     // Ratios r = u^(-k) follow a Pareto distribution with tail index 1/k, whose excesses
