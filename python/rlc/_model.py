@@ -5,6 +5,7 @@ Ctrl-C."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 import warnings
 from typing import Any, Mapping, Optional, Sequence, Union
@@ -213,7 +214,11 @@ class Model:
         self._run = run
         bar = Progress(int(chains) * (int(warmup) + int(draws)), int(chains), progress)
         try:
-            _wait(run, bar)
+            # Off the main thread (a Dask worker's task) there is no Ctrl-C
+            # to listen for: without a bar, wait in Rust.
+            if progress or threading.current_thread() is threading.main_thread():
+                _wait(run, bar)
+            result = run.result()
         finally:
             # Whatever ends the wait (an error in the bar, a second exception),
             # the chains must not run on unattended.
@@ -221,7 +226,6 @@ class Model:
                 run.stop()
             bar.close()
             self._run = None
-        result = run.result()
         messages = [(UserWarning, failure) for failure in result["failures"]]
         if result["interrupted"]:
             messages.append(
@@ -304,13 +308,15 @@ def _check_settings(**settings) -> None:
 def _wait(run, bar: Progress) -> None:
     """Polls the run until it ends. Ctrl-C raises KeyboardInterrupt in this
     (the main) thread, wherever it is waiting; it only asks the chains to
-    stop, and the loop goes on until they have."""
+    stop, and the loop goes on until they have. The first second is polled
+    more often, so that a short run does not wait for the poll."""
+    started = time.monotonic()
     while True:
         try:
             if run.finished():
                 bar.update(run.progress())
                 return
-            time.sleep(_POLL_SECONDS)
+            time.sleep(_POLL_SECONDS if time.monotonic() - started > 1 else _POLL_SECONDS / 10)
             bar.update(run.progress())
         except KeyboardInterrupt:
             run.stop()

@@ -828,6 +828,35 @@ class Recovery:
         return "\n".join(lines)
 
 
+def _recover_jobs(model, design, fits, out: Path, seed: int, thin, save, overwrite, threads, sample_kwargs) -> Iterator[_Job]:
+    """The jobs of a recovery study: fit k simulates data set k and fits it."""
+    settings = _sample_settings(sample_kwargs, RECOVER_DEFAULTS)
+    settings.update(backend="jit", log_likelihood=None, predict=None)
+    models = _models(model)
+    if len(models) != 1:
+        raise UsageError("recover studies one model")
+    [(ident, model)] = models
+    compiled = model._compile()
+    name, content, frame = _data_payload("design", design)
+    # Fail here, once, on a model that cannot run forward or a design that
+    # does not fit (as rlc recover does before its fits).
+    _rlc.simulate(compiled, _rlc.load_design(compiled, name, content, frame), seed, 0)
+    frozen = tuple(sorted(settings.items()))
+    model_sha, data_sha = _sha256(model.source), _sha256(content)
+
+    def jobs():
+        for k in range(int(fits)):
+            yield _Job(
+                kind="recover", fit=f"{ident}/sim-{k:05d}", model=ident, dataset=f"sim-{k:05d}",
+                source=model.source, model_name=model.name, model_sha256=model_sha, data_name=name,
+                data=content, frame=frame, data_sha256=data_sha, seed=_rlc.recover_fit_seed(seed, k),
+                settings=frozen, out=str(out), save=_check_save(save), overwrite=overwrite,
+                threads=int(threads), study_seed=seed, k=k, thin=int(thin),
+            )
+
+    return jobs()
+
+
 def recover(
     model: Any,
     design: Any,
@@ -862,28 +891,8 @@ def recover(
     if isinstance(fits, bool) or not isinstance(fits, (int, np.integer)) or fits < 1:
         raise UsageError(f"fits must be at least 1, not {fits!r}")
     out, seed = _prepare(out, seed)
-    settings = _sample_settings(sample_kwargs, RECOVER_DEFAULTS)
-    settings.update(backend="jit", log_likelihood=None, predict=None)
-    [(ident, model)] = _models(model)
-    compiled = model._compile()
-    name, content, frame = _data_payload("design", design)
-    # Fail here, once, on a model that cannot run forward or a design that
-    # does not fit (as rlc recover does before its fits).
-    _rlc.simulate(compiled, _rlc.load_design(compiled, name, content, frame), seed, 0)
-    frozen = tuple(sorted(settings.items()))
-    model_sha, data_sha = _sha256(model.source), _sha256(content)
-
-    def jobs():
-        for k in range(int(fits)):
-            yield _Job(
-                kind="recover", fit=f"{ident}/sim-{k:05d}", model=ident, dataset=f"sim-{k:05d}",
-                source=model.source, model_name=model.name, model_sha256=model_sha, data_name=name,
-                data=content, frame=frame, data_sha256=data_sha, seed=_rlc.recover_fit_seed(seed, k),
-                settings=frozen, out=str(out), save=_check_save(save), overwrite=overwrite,
-                threads=int(threads), study_seed=seed, k=k, thin=int(thin),
-            )
-
-    outcome = _run_batch(jobs(), int(fits), client, out, progress, retries, _stop_after)
+    jobs = _recover_jobs(model, design, fits, out, seed, thin, save, overwrite, threads, sample_kwargs)
+    outcome = _run_batch(jobs, int(fits), client, out, progress, retries, _stop_after)
     rows, divergences = [], 0
     for fit in outcome.order:
         result = outcome.results.get(fit)
