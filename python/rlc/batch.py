@@ -542,6 +542,7 @@ def _run_batch(
     window = max(64, 4 * sum(client.nthreads().values()))
     pending = as_completed()
     futures: dict = {}  # key -> (future, fit id), the fits submitted and not yet handled
+    seen: set = set()
     handled = 0
 
     def handle(future) -> None:
@@ -570,8 +571,9 @@ def _run_batch(
     try:
         try:
             for job in jobs:
-                if job.fit in outcome.order:
+                if job.fit in seen:
                     raise UsageError(f"two fits have the id {job.fit!r}: give each data set its own name")
+                seen.add(job.fit)
                 outcome.order.append(job.fit)
                 done = _saved(out / job.fit)
                 if done is not None:
@@ -594,6 +596,10 @@ def _run_batch(
             outcome.interrupted = True
             if futures:
                 client.cancel([f for f, _fit in futures.values()])
+        except BaseException:
+            if futures:
+                client.cancel([f for f, _fit in futures.values()])
+            raise
     finally:
         bar.close()
         if own is not None:

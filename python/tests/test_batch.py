@@ -256,3 +256,19 @@ def test_compare_models_per_participant(client, tmp_path):
     # The pointwise values ArviZ would read: the saved log-likelihood.
     tree = rlc.batch.load_draws(tmp_path, "rl_single/p1")
     assert tree["log_likelihood"]["log_lik"].shape == (2, 200, 150)
+
+
+def test_a_fit_that_cannot_run_is_reported_not_retried(client, tmp_path):
+    frame = pd.read_csv(DATA / "tutorial.csv").iloc[:60]
+    bad = frame.copy()
+    bad.loc[5, "action"] = 2
+    with pytest.warns(UserWarning, match="1 fit"):
+        fits = rlc.fit_many(MODEL, {"good": frame, "bad": bad}, client=client, out=tmp_path, seed=1,
+                            progress=False, chains=1, warmup=50, draws=20)
+    assert list(fits["fit"].unique()) == ["rl_single/good"]
+    assert "bad (DataFrame), row 5, column \"action\"" in fits.attrs["failures"]["rl_single/bad"]
+    assert fit_folders(tmp_path) == ["good"]
+    # A model error is raised at once, before any fit.
+    with pytest.raises(rlc.CompileError):
+        rlc.fit_many(rlc.Model("param x ~ Normal(0, 1)\ny ~ Normal(x, 1)"), {"good": frame}, client=client,
+                     out=tmp_path / "other", progress=False)

@@ -924,7 +924,7 @@ pub fn stacking_weights(elpd_loo_i: &[&[f64]]) -> Result<Vec<f64>, LooError> {
             }
         }
         let total: f64 = next.iter().sum();
-        if !(total > 0.0) {
+        if total.is_nan() || total <= 0.0 {
             break;
         }
         let change = next
