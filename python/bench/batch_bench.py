@@ -47,13 +47,15 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--ways", default="loop,dask-1,dask-2,cli-1,cli-2")
+    parser.add_argument("--save", default="zarr", help='"zarr", "netcdf" or "none": how each fit\'s draws are written')
     args = parser.parse_args()
     settings = dict(chains=args.chains, warmup=args.warmup, draws=args.draws)
+    save = None if args.save == "none" else args.save
     ways = args.ways.split(",")
     work = Path(tempfile.mkdtemp(prefix="rlc-batch-bench-"))
     print(
         f"{args.fits} fits of {Path(args.model).name} on {Path(args.design).name}, "
-        f"{args.chains} chains × ({args.warmup} warmup + {args.draws} draws) each; "
+        f"{args.chains} chains × ({args.warmup} warmup + {args.draws} draws) each, draws saved as {args.save}; "
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
@@ -67,7 +69,7 @@ def main() -> None:
                 model = rlc.Model.from_file(args.model)
                 out.mkdir()
                 start = time.perf_counter()
-                jobs = batch._recover_jobs(model, args.design, args.fits, out, args.seed, 0, "zarr", False, 1, settings)
+                jobs = batch._recover_jobs(model, args.design, args.fits, out, args.seed, 0, save, False, 1, settings)
                 done = [batch._run_job(job) for job in jobs]
                 seconds = time.perf_counter() - start
                 rows = pd.DataFrame([r for d in done for r in d["rows"]])
@@ -77,7 +79,7 @@ def main() -> None:
                 workers = int(way.split("-")[1])
                 with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
                     start = time.perf_counter()
-                    study = rlc.recover(args.model, args.design, fits=args.fits, client=client, out=out, seed=args.seed, progress=False, **settings)
+                    study = rlc.recover(args.model, args.design, fits=args.fits, client=client, out=out, seed=args.seed, progress=False, save=save, **settings)
                     seconds = time.perf_counter() - start
                 rows = study.fits
             elif way.startswith("cli-"):
