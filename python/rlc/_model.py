@@ -83,7 +83,7 @@ class Model:
         data: Any = None,
         chains: int = 4,
         draws: int = 1000,
-        warmup: int = 1000,
+        warmup: Optional[int] = None,
         seed: Optional[int] = None,
         max_depth: int = 10,
         adapt_delta: float = 0.8,
@@ -91,6 +91,7 @@ class Model:
         backend: str = "jit",
         log_likelihood: Union[bool, str] = False,
         predict: Optional[str] = None,
+        adaptation: Optional[str] = None,
         # A test hook: stop once this many draws (all chains) are made, as
         # Ctrl-C would, without depending on timing.
         _stop_after: Optional[int] = None,
@@ -106,9 +107,12 @@ class Model:
         ``rlc run`` loads a file; errors raise :class:`rlc.DataError`.
         Columns and keys that no declaration reads are ignored.
 
-        The settings are ``rlc run``'s flags, with CmdStan's defaults: the
+        The settings are ``rlc run``'s flags, with the same defaults: the
         number of ``chains`` (run in parallel), ``warmup`` iterations and
-        ``draws`` per chain, ``max_depth`` and ``adapt_delta``. The same
+        ``draws`` per chain, ``max_depth`` and ``adapt_delta``, and the
+        warmup's ``adaptation``: ``"stan"`` (Stan's windowed adaptation; its
+        default warmup is 1000) or ``"fisher"`` (nutpie's gradient-based mass
+        matrix; default warmup 400); ``None`` takes ``rlc run``'s default. The same
         ``seed`` gives the same draws as ``rlc run --seed`` on the same data,
         bit for bit; without one, a seed is taken from the clock and recorded
         in the attributes. ``backend="interp"`` runs the reference
@@ -142,14 +146,14 @@ class Model:
         """
         if seed is None:
             seed = time.time_ns() % 1_000_000_000
-        _check_settings(chains=chains, draws=draws, warmup=warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta)
+        _check_settings(chains=chains, draws=draws, warmup=0 if warmup is None else warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta)
         compiled = self._compile()
         loaded = self._load(data)
         run = _rlc.start(
             compiled,
             loaded,
             int(chains),
-            int(warmup),
+            None if warmup is None else int(warmup),
             int(draws),
             int(seed),
             int(max_depth),
@@ -158,9 +162,10 @@ class Model:
             _log_lik_unit(log_likelihood),
             predict,
             None if _stop_after is None else int(_stop_after),
+            adaptation,
         )
         self._run = run
-        bar = Progress(int(chains) * (int(warmup) + int(draws)), int(chains), progress)
+        bar = Progress(int(chains) * (run.warmup() + int(draws)), int(chains), progress)
         try:
             _wait(run, bar)
         finally:
