@@ -13,7 +13,8 @@
 #   RLC=path/to/rlc bench/adaptation.sh        # another build
 #
 # Output: a Markdown table on stdout, and per-run logs in $OUT (default
-# /tmp/rlc-adaptation). Data sets that need ../shared are skipped without it.
+# /tmp/rlc-adaptation). Data sets that need ../shared, or the simulated anchors
+# of bench/anchor_data.sh (in $ANCHORS), are skipped without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RLC="${RLC:-target/release/rlc}"
@@ -21,12 +22,17 @@ CONFIGS="${CONFIGS:-stan:1000 fisher:1000 fisher:400 fisher:300}"
 SEEDS="${SEEDS:-1}"
 OUT="${OUT:-/tmp/rlc-adaptation}"
 SHARED="${SHARED:-../shared}"
+# Simulated stand-ins for the anchors whose data is not shared: bench/anchor_data.sh.
+ANCHORS="${ANCHORS:-/tmp/rlc-anchors}"
 [ -x "$RLC" ] || cargo build --release -p rlc
 mkdir -p "$OUT"
 
 # name model data
 DATASETS="
 rl_single_150 models/rl_single.rlm models/data/rl_single.csv
+rl_single_2000_sim models/rl_single.rlm $ANCHORS/rl_single_2000.csv
+rl_hier_100x200_sim models/rl_hier.rlm $ANCHORS/rl_hier_100x200.csv
+rl_hier_ragged_sim models/rl_hier.rlm $ANCHORS/rl_hier_ragged.csv
 rl_hier_20x100 models/rl_hier.rlm models/data/rl_hier.csv
 bandit2arm_real models/rl_hier.rlm $SHARED/data/hbayesdm/bandit2arm_exampleData.txt
 eight_schools_noncentered models/eight_schools.rlm models/data/eight_schools.json

@@ -53,7 +53,7 @@ pub struct SampleSettings {
 
 /// The adaptation a run uses unless told otherwise, chosen by measurement
 /// (docs/performance.md, "Warmup").
-pub const DEFAULT_ADAPTATION: WarmupKind = WarmupKind::Stan;
+pub const DEFAULT_ADAPTATION: WarmupKind = WarmupKind::Fisher;
 
 /// The warmup length that suits an adaptation: Stan's 1000 for Stan's
 /// windows; fewer for the gradient-based metric, which is good after a few
