@@ -5,8 +5,10 @@
 # warmup and in the draws (deterministic for a seed), min bulk and tail ESS and
 # max R-hat over every parameter and `out` value (lp__ excluded), divergences,
 # gradient evaluations per effective draw (all of them / min bulk ESS), and the
-# wall time of the whole process (compile included; noisy on a shared machine:
-# compare times only within one run of this script).
+# wall time and CPU time (user + system) of the whole process, compile included.
+# Wall time is noisy on a shared machine: compare it only within one run of this
+# script; CPU time depends little on the load (4 chains on 2 idle cores take about
+# half of it as wall time).
 #
 #   bench/adaptation.sh                        # every data set, the default configurations
 #   CONFIGS="stan:1000 fisher:400" SEEDS="1 2 3" bench/adaptation.sh rl_hier_20x100
@@ -46,8 +48,8 @@ rl_hier_sim models/rl_hier.rlm models/data/rl_hier_sim.csv
 "
 wanted=" $* "
 
-echo "| data set | adaptation | warmup | seed | grad evals warmup | grad evals draws | min bulk ESS | min tail ESS | divergences | max R-hat | grad evals / bulk ESS | wall s |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| data set | adaptation | warmup | seed | grad evals warmup | grad evals draws | min bulk ESS | min tail ESS | divergences | max R-hat | grad evals / bulk ESS | wall s | CPU s |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 while read -r name model data; do
   [ -n "$name" ] || continue
   if [ $# -gt 0 ] && [[ "$wanted" != *" $name "* ]]; then continue; fi
@@ -57,12 +59,12 @@ while read -r name model data; do
     warmup="${config##*:}"
     for seed in $SEEDS; do
       log="$OUT/$name-$adaptation-$warmup-$seed.txt"
-      start=$(date +%s.%N)
-      "$RLC" run "$model" --data "$data" --adaptation "$adaptation" --warmup "$warmup" \
+      /usr/bin/time -o "$log.time" -f "%e %U %S" \
+        "$RLC" run "$model" --data "$data" --adaptation "$adaptation" --warmup "$warmup" \
         --seed "$seed" --quiet --output-dir "$OUT/draws" >"$log" 2>/dev/null
-      end=$(date +%s.%N)
+      read -r wall user sys <"$log.time"
       awk -v name="$name" -v adaptation="$adaptation" -v warmup="$warmup" -v seed="$seed" \
-        -v wall="$(echo "$end - $start" | bc)" '
+        -v wall="$wall" -v cpu="$(echo "$user + $sys" | bc)" '
         NF == 12 && $1 != "lp__" && $1 != "Mean" {
           if (bulk == "" || $9 + 0 < bulk) bulk = $9 + 0
           if (tail == "" || $10 + 0 < tail) tail = $10 + 0
@@ -77,9 +79,9 @@ while read -r name model data; do
         }
         END {
           if (div == "") div = 0
-          printf "| %s | %s | %d | %s | %d | %d | %d | %d | %d | %.3f | %.1f | %.2f |\n",
+          printf "| %s | %s | %d | %s | %d | %d | %d | %d | %d | %.3f | %.1f | %.2f | %.2f |\n",
             name, adaptation, warmup, seed, warm, draws, bulk, tail, div, rhat,
-            (bulk > 0 ? total / bulk : 0), wall
+            (bulk > 0 ? total / bulk : 0), wall, cpu
         }' "$log"
     done
   done
