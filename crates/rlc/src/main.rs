@@ -169,9 +169,9 @@ struct RunArgs {
     /// 400 with `--adaptation fisher`].
     #[arg(long)]
     warmup: Option<usize>,
-    /// How warmup adapts the step size and the (diagonal) mass matrix: Stan's
-    /// windowed adaptation, or nutpie's gradient-based one [default: see
-    /// docs/performance.md].
+    /// How warmup adapts the step size and the (diagonal) mass matrix:
+    /// nutpie's gradient-based metric, or Stan's windowed adaptation
+    /// (`--adaptation stan --warmup 1000` is CmdStan's warmup) [default: fisher].
     #[arg(long, value_enum)]
     adaptation: Option<AdaptationArg>,
     /// Draws per chain after warmup.
