@@ -7,13 +7,11 @@ use crate::error::{Error, ErrorKind};
 use crate::generate::DrawOutputs;
 use crate::summary::RunDraws;
 use rlc_nuts::{ChainEvent, LogDensity, SamplerSettings};
-
-pub use rlc_nuts::{FisherWarmupSettings, WarmupKind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub use rlc_nuts::Adaptation;
+pub use rlc_nuts::{Adaptation, FisherWarmupSettings, WarmupKind};
 
 /// The sampler statistics columns, in CmdStan's order.
 pub const STAT_COLUMNS: [&str; 7] = [
