@@ -94,7 +94,7 @@ class Model:
         data: Any = None,
         chains: int = 4,
         draws: int = 1000,
-        warmup: int = 1000,
+        warmup: Optional[int] = None,
         seed: Optional[int] = None,
         max_depth: int = 10,
         adapt_delta: float = 0.8,
@@ -102,6 +102,7 @@ class Model:
         backend: str = "jit",
         log_likelihood: Union[bool, str] = False,
         predict: Optional[str] = None,
+        adaptation: Optional[str] = None,
         # A test hook: stop once this many draws (all chains) are made, as
         # Ctrl-C would, without depending on timing.
         _stop_after: Optional[int] = None,
@@ -117,9 +118,12 @@ class Model:
         ``rlc run`` loads a file; errors raise :class:`rlc.DataError`.
         Columns and keys that no declaration reads are ignored.
 
-        The settings are ``rlc run``'s flags, with CmdStan's defaults: the
+        The settings are ``rlc run``'s flags, with the same defaults: the
         number of ``chains`` (run in parallel), ``warmup`` iterations and
-        ``draws`` per chain, ``max_depth`` and ``adapt_delta``. The same
+        ``draws`` per chain, ``max_depth`` and ``adapt_delta``, and the
+        warmup's ``adaptation``: ``"stan"`` (Stan's windowed adaptation; its
+        default warmup is 1000) or ``"fisher"`` (nutpie's gradient-based mass
+        matrix; default warmup 400); ``None`` takes ``rlc run``'s default. The same
         ``seed`` gives the same draws as ``rlc run --seed`` on the same data,
         bit for bit; without one, a seed is taken from the clock and recorded
         in the attributes. ``backend="interp"`` runs the reference
@@ -163,6 +167,7 @@ class Model:
             backend=backend,
             log_likelihood=log_likelihood,
             predict=predict,
+            adaptation=adaptation,
             _stop_after=_stop_after,
         )
         for category, message in messages:
@@ -174,7 +179,7 @@ class Model:
         data: Any,
         chains: int = 4,
         draws: int = 1000,
-        warmup: int = 1000,
+        warmup: Optional[int] = None,
         seed: Optional[int] = None,
         max_depth: int = 10,
         adapt_delta: float = 0.8,
@@ -182,6 +187,7 @@ class Model:
         backend: str = "jit",
         log_likelihood: Union[bool, str] = False,
         predict: Optional[str] = None,
+        adaptation: Optional[str] = None,
         threads: int = 0,
         _stop_after: Optional[int] = None,
     ) -> tuple:
@@ -193,14 +199,14 @@ class Model:
         module has loaded (a simulated data set)."""
         if seed is None:
             seed = time.time_ns() % 1_000_000_000
-        _check_settings(chains=chains, draws=draws, warmup=warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta)
+        _check_settings(chains=chains, draws=draws, warmup=0 if warmup is None else warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta)
         compiled = self._compile()
         loaded = self._load(data)
         run = _rlc.start(
             compiled,
             loaded,
             int(chains),
-            int(warmup),
+            None if warmup is None else int(warmup),
             int(draws),
             int(seed),
             int(max_depth),
@@ -210,9 +216,10 @@ class Model:
             predict,
             None if _stop_after is None else int(_stop_after),
             int(threads),
+            adaptation,
         )
         self._run = run
-        bar = Progress(int(chains) * (int(warmup) + int(draws)), int(chains), progress)
+        bar = Progress(int(chains) * (run.warmup() + int(draws)), int(chains), progress)
         try:
             # Off the main thread (a Dask worker's task) there is no Ctrl-C
             # to listen for: without a bar, wait in Rust.

@@ -52,8 +52,8 @@ __all__ = ["fit_many", "recover", "compare_models", "fit_seed", "load_draws", "R
 # The layout of a fit's folder; a folder of another version is not read back.
 FORMAT = 1
 # The settings a fit takes from **sample_kwargs, with their defaults.
-SAMPLE_DEFAULTS = dict(chains=4, warmup=1000, draws=1000, max_depth=10, adapt_delta=0.8, backend="jit", log_likelihood=False, predict=None)
-RECOVER_DEFAULTS = dict(chains=2, warmup=500, draws=500, max_depth=10, adapt_delta=0.8)
+SAMPLE_DEFAULTS = dict(chains=4, warmup=None, adaptation=None, draws=1000, max_depth=10, adapt_delta=0.8, backend="jit", log_likelihood=False, predict=None)
+RECOVER_DEFAULTS = dict(chains=2, warmup=500, adaptation=None, draws=500, max_depth=10, adapt_delta=0.8)
 # rlc recover's CSV columns.
 RECOVER_COLUMNS = [
     "fit", "name", "variable", "kind", "truth", "mean", "sd", "q5", "q25", "q50", "q75", "q95",
@@ -267,6 +267,7 @@ def _fit(job: _Job) -> dict:
         chains=sample_settings["chains"],
         draws=sample_settings["draws"],
         warmup=sample_settings["warmup"],
+        adaptation=sample_settings.get("adaptation"),
         seed=job.seed,
         max_depth=sample_settings["max_depth"],
         adapt_delta=sample_settings["adapt_delta"],
@@ -467,8 +468,8 @@ def _sample_settings(sample_kwargs: dict, defaults: dict) -> dict:
         raise TypeError(f"unknown sampling setting(s): {', '.join(sorted(unknown))} (known: {', '.join(defaults)})")
     settings = {**defaults, **sample_kwargs}
     _check_settings(
-        chains=settings["chains"], draws=settings["draws"], warmup=settings["warmup"],
-        max_depth=settings["max_depth"], seed=0, adapt_delta=settings["adapt_delta"],
+        chains=settings["chains"], draws=settings["draws"],
+        warmup=0 if settings["warmup"] is None else settings["warmup"], max_depth=settings["max_depth"], seed=0, adapt_delta=settings["adapt_delta"],
     )
     if "log_likelihood" in settings:
         settings["log_likelihood"] = _log_lik_unit(settings["log_likelihood"])

@@ -379,10 +379,17 @@ struct Run {
     compiled: Arc<Compiled>,
     data: Arc<Data>,
     source: Source,
+    /// Warmup iterations per chain (the adaptation's default when not given).
+    warmup: usize,
 }
 
 #[pymethods]
 impl Run {
+    /// Warmup iterations per chain.
+    fn warmup(&self) -> usize {
+        self.warmup
+    }
+
     /// (iterations done per chain, draws made, divergences, chains past warmup).
     fn progress(&self) -> (Vec<u64>, u64, u64, u64) {
         let p = &self.progress;
@@ -460,14 +467,14 @@ impl Run {
 /// Binds the model to the data and starts sampling on a new thread;
 /// returns at once. Errors in the settings or in binding raise here.
 #[pyfunction]
-#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None, threads=0))]
+#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None, threads=0, adaptation=None))]
 #[allow(clippy::too_many_arguments)]
 fn start(
     py: Python<'_>,
     model: &CompiledModel,
     data: &LoadedData,
     chains: usize,
-    warmup: usize,
+    warmup: Option<usize>,
     draws: usize,
     seed: u64,
     max_depth: u32,
@@ -477,6 +484,7 @@ fn start(
     predict: Option<&str>,
     stop_after: Option<u64>,
     threads: usize,
+    adaptation: Option<&str>,
 ) -> PyResult<Run> {
     use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
     let value_error = |what: &str, value: &str, allowed: &str| {
@@ -502,9 +510,15 @@ fn start(
             Some(other) => return Err(value_error("predict", other, "\"one-step\" or \"full\"")),
         },
     };
+    let adaptation = match adaptation {
+        None => sample::DEFAULT_ADAPTATION,
+        Some(name) => sample::WarmupKind::from_name(name)
+            .ok_or_else(|| value_error("adaptation", name, "\"stan\" or \"fisher\""))?,
+    };
     let settings = SampleSettings {
         chains,
-        warmup,
+        adaptation,
+        warmup: warmup.unwrap_or_else(|| sample::default_warmup(adaptation)),
         draws,
         seed,
         max_depth,
@@ -526,6 +540,7 @@ fn start(
         stop_after,
         stop: stop.clone(),
     });
+    let warmup = settings.warmup;
     let handle = {
         let progress = progress.clone();
         let stop = stop.clone();
@@ -543,6 +558,7 @@ fn start(
         compiled: model.compiled.clone(),
         data: data.data.clone(),
         source: data.source,
+        warmup,
     })
 }
 

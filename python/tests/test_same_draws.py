@@ -95,3 +95,31 @@ def test_arviz_summary_matches_the_cli_table(both):
             assert abs(float(text) - row[arviz_column]) <= _half_unit(text) + 1e-9, (name, cli_column, text, row[arviz_column])
             checked += 1
     assert checked >= len(names)
+
+
+@pytest.mark.parametrize("adaptation", ["stan", "fisher"])
+def test_each_adaptation_samples_as_the_cli(run_cli, tmp_path, adaptation):
+    """`adaptation=` is `rlc run --adaptation`; without `warmup`, both take the
+    adaptation's default length (1000 for Stan's, 400 for the gradient-based)."""
+    settings = dict(chains=2, draws=100, seed=3)
+    cli = run_cli(
+        "run", MODELS / "rl_single.rlm", "--data", DATA / "rl_single.csv", "--output-dir", tmp_path,
+        "--quiet", "--chains", 2, "--draws", 100, "--seed", 3, "--adaptation", adaptation,
+    )
+    assert f"with {adaptation} adaptation" in cli.stdout
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        tree = rlc.Model.from_file(MODELS / "rl_single.rlm").sample(
+            data=DATA / "rl_single.csv", progress=False, adaptation=adaptation, **settings
+        )
+    attrs = tree["posterior"].attrs
+    assert attrs["adaptation"] == adaptation
+    assert attrs["num_warmup"] == (1000 if adaptation == "stan" else 400)
+    assert 0 < attrs["warmup_grad_evals"] < attrs["grad_evals"]
+    chains = read_cmdstan(tmp_path, "rl_single")
+    expected = cmdstan_array(chains, "alpha", ())
+    np.testing.assert_array_equal(tree["posterior"]["alpha"].values, expected, strict=True)
+    with pytest.raises(ValueError, match="adaptation"):
+        rlc.Model.from_file(MODELS / "rl_single.rlm").sample(
+            data=DATA / "rl_single.csv", progress=False, adaptation="nutpie", **settings
+        )

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub use rlc_nuts::Adaptation;
+pub use rlc_nuts::{Adaptation, FisherWarmupSettings, WarmupKind};
 
 /// The sampler statistics columns, in CmdStan's order.
 pub const STAT_COLUMNS: [&str; 7] = [
@@ -24,12 +24,17 @@ pub const STAT_COLUMNS: [&str; 7] = [
     "energy__",
 ];
 
-/// The settings of a run; the defaults are CmdStan's.
+/// The settings of a run; the defaults are CmdStan's, except for the warmup
+/// (see [`DEFAULT_ADAPTATION`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampleSettings {
     /// Number of chains, run in parallel. Stan: 4.
     pub chains: usize,
-    /// Warmup iterations per chain. Stan: 1000.
+    /// How warmup adapts the step size and mass matrix: Stan's windowed
+    /// adaptation, or the gradient-based (Fisher divergence) one of nutpie.
+    pub adaptation: WarmupKind,
+    /// Warmup iterations per chain ([`default_warmup`] of the adaptation;
+    /// Stan: 1000).
     pub warmup: usize,
     /// Draws per chain after warmup. Stan: 1000.
     pub draws: usize,
@@ -44,11 +49,26 @@ pub struct SampleSettings {
     pub threads: usize,
 }
 
+/// The adaptation a run uses unless told otherwise, chosen by measurement
+/// (docs/performance.md, "Warmup").
+pub const DEFAULT_ADAPTATION: WarmupKind = WarmupKind::Fisher;
+
+/// The warmup length that suits an adaptation: Stan's 1000 for Stan's
+/// windows; fewer for the gradient-based metric, which is good after a few
+/// hundred draws (docs/performance.md, "Warmup").
+pub fn default_warmup(adaptation: WarmupKind) -> usize {
+    match adaptation {
+        WarmupKind::Stan => 1000,
+        WarmupKind::Fisher => 400,
+    }
+}
+
 impl Default for SampleSettings {
     fn default() -> Self {
         SampleSettings {
             chains: 4,
-            warmup: 1000,
+            adaptation: DEFAULT_ADAPTATION,
+            warmup: default_warmup(DEFAULT_ADAPTATION),
             draws: 1000,
             seed: 0,
             max_depth: 10,
@@ -198,6 +218,8 @@ pub struct ChainFit {
     /// Step size and inverse metric after warmup (`None` if stopped before).
     pub adaptation: Option<Adaptation>,
     pub grad_evals: u64,
+    /// The part of `grad_evals` spent in initialization and warmup.
+    pub warmup_grad_evals: u64,
     pub warmup_time: Duration,
     pub sampling_time: Duration,
     /// Whether the stop flag ended the chain early.
@@ -278,6 +300,11 @@ impl Fit {
     /// Gradient evaluations of all chains together.
     pub fn grad_evals(&self) -> u64 {
         self.chains.iter().map(|c| c.grad_evals).sum()
+    }
+
+    /// The gradient evaluations of all chains spent in initialization and warmup.
+    pub fn warmup_grad_evals(&self) -> u64 {
+        self.chains.iter().map(|c| c.warmup_grad_evals).sum()
     }
 }
 
@@ -378,6 +405,7 @@ pub fn sample_with(
         seed: settings.seed,
         max_depth: settings.max_depth,
         target_accept: settings.adapt_delta,
+        warmup: settings.adaptation,
         ..SamplerSettings::default()
     };
     let started = Instant::now();
@@ -466,6 +494,7 @@ pub fn sample_with(
             Ok(run) => {
                 fit.adaptation = run.adaptation;
                 fit.grad_evals = run.grad_evals;
+                fit.warmup_grad_evals = run.warmup_grad_evals;
                 fit.warmup_time = run.warmup_time;
                 fit.sampling_time = run.sampling_time;
                 fit.interrupted = run.interrupted;

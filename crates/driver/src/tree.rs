@@ -320,8 +320,13 @@ fn run_attrs(fit: &Fit) -> Vec<(String, Attr)> {
         ("seed".into(), Attr::Int(s.seed as i64)),
         ("max_depth".into(), Attr::Int(i64::from(s.max_depth))),
         ("adapt_delta".into(), Attr::Float(s.adapt_delta)),
+        ("adaptation".into(), Attr::Text(s.adaptation.name().into())),
         ("interrupted".into(), Attr::Int(i64::from(fit.interrupted))),
         ("grad_evals".into(), Attr::Int(fit.grad_evals() as i64)),
+        (
+            "warmup_grad_evals".into(),
+            Attr::Int(fit.warmup_grad_evals() as i64),
+        ),
     ]
 }
 

@@ -100,6 +100,9 @@ pub struct ChainRun {
     /// Log-density-and-gradient evaluations, including initialization and step-size
     /// searches.
     pub grad_evals: u64,
+    /// The part of `grad_evals` spent before sampling: initialization and warmup (all of
+    /// them if the chain stopped during warmup).
+    pub warmup_grad_evals: u64,
     /// Wall time of warmup (including initialization).
     pub warmup_time: Duration,
     /// Wall time of the sampling phase.
@@ -200,7 +203,9 @@ pub(crate) fn run_chain<D: LogDensity>(
     let mut warmup_time = Duration::ZERO;
     let mut sampling_start = Instant::now();
     let mut interrupted = false;
+    let mut warmup_grad_evals = None;
     if settings.num_warmup == 0 {
+        warmup_grad_evals = Some(nuts.hamiltonian.grad_evals);
         let adapted = Adaptation {
             step_size: nuts.step_size,
             inv_mass_matrix: nuts.hamiltonian.inv_mass.clone(),
@@ -255,6 +260,7 @@ pub(crate) fn run_chain<D: LogDensity>(
             });
             adaptation = Some(adapted);
             warmup_time = start.elapsed();
+            warmup_grad_evals = Some(nuts.hamiltonian.grad_evals);
             sampling_start = Instant::now();
         }
     }
@@ -272,6 +278,7 @@ pub(crate) fn run_chain<D: LogDensity>(
         draws,
         adaptation,
         grad_evals: nuts.hamiltonian.grad_evals,
+        warmup_grad_evals: warmup_grad_evals.unwrap_or(nuts.hamiltonian.grad_evals),
         warmup_time,
         sampling_time,
         interrupted,

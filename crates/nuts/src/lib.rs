@@ -1,5 +1,5 @@
 //! The No-U-Turn sampler: Stan's multinomial NUTS with the generalized U-turn criterion,
-//! Stan's warmup, and parallel chains.
+//! Stan's warmup or a gradient-based one (nutpie's), and parallel chains.
 //!
 //! This crate owns the sampling algorithm and nothing else. It sees a model only through
 //! the [`LogDensity`] trait (a dimension and a function returning the log density and its
@@ -26,5 +26,5 @@ pub mod warmup;
 pub use chain::{Adaptation, ChainError, ChainRun, Draw, DrawStats};
 pub use density::LogDensity;
 pub use sampler::{sample, ChainEvent};
-pub use settings::{SamplerSettings, StanWarmupSettings, WarmupKind};
-pub use warmup::{StanWarmup, TransitionInfo, Tunable, WarmupStrategy};
+pub use settings::{FisherWarmupSettings, SamplerSettings, StanWarmupSettings, WarmupKind};
+pub use warmup::{FisherWarmup, StanWarmup, TransitionInfo, Tunable, WarmupStrategy};

@@ -35,6 +35,9 @@ pub struct SamplerSettings {
     pub warmup: WarmupKind,
     /// The knobs of Stan's warmup, used when `warmup` is [`WarmupKind::Stan`].
     pub stan_warmup: StanWarmupSettings,
+    /// The knobs of the gradient-based warmup, used when `warmup` is
+    /// [`WarmupKind::Fisher`].
+    pub fisher_warmup: FisherWarmupSettings,
 }
 
 impl Default for SamplerSettings {
@@ -53,18 +56,42 @@ impl Default for SamplerSettings {
             max_init_tries: 100,
             warmup: WarmupKind::Stan,
             stan_warmup: StanWarmupSettings::default(),
+            fisher_warmup: FisherWarmupSettings::default(),
         }
     }
 }
 
-/// The available warmup strategies. Nutpie's gradient-based adaptation is meant to join
-/// Stan's here.
+/// The available warmup strategies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WarmupKind {
     /// Stan's: dual-averaging step size and a diagonal mass matrix from the variance of
     /// the draws in windows of doubling length.
     #[default]
     Stan,
+    /// Nutpie's kind: a diagonal mass matrix from the draws *and* their gradients (the
+    /// one minimizing the Fisher divergence, `sqrt(var(draws) / var(gradients))` per
+    /// coordinate), updated after every draw from short windows that grow, with the
+    /// step size adapted throughout ([`FisherWarmup`](crate::warmup::FisherWarmup)).
+    Fisher,
+}
+
+impl WarmupKind {
+    /// The name used on the command line and in output files: `stan` or `fisher`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WarmupKind::Stan => "stan",
+            WarmupKind::Fisher => "fisher",
+        }
+    }
+
+    /// The kind of a [`name`](Self::name).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "stan" => Some(WarmupKind::Stan),
+            "fisher" => Some(WarmupKind::Fisher),
+            _ => None,
+        }
+    }
 }
 
 /// The parameters of Stan's warmup (Stan reference manual, "HMC algorithm parameters").
@@ -93,6 +120,51 @@ impl Default for StanWarmupSettings {
             init_buffer: 75,
             term_buffer: 50,
             base_window: 25,
+        }
+    }
+}
+
+/// The parameters of the gradient-based warmup ([`WarmupKind::Fisher`]).
+///
+/// The schedule follows nutpie's (nuts-rs's `early_window`, `step_size_window`, and
+/// foreground/background estimators switched at the end of each window): the mass matrix
+/// is adapted from the first draw, in short windows during the first `early_fraction` of
+/// warmup, then in longer windows that grow by `window_growth`; the last
+/// `final_fraction` of warmup adapts only the step size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FisherWarmupSettings {
+    /// Dual-averaging regularization scale (as Stan's `gamma`).
+    pub gamma: f64,
+    /// Dual-averaging iteration offset (as Stan's `t0`).
+    pub t0: f64,
+    /// Dual-averaging relaxation exponent (as Stan's `kappa`).
+    pub kappa: f64,
+    /// The share of warmup, from its start, whose windows are `early_window` long.
+    pub early_fraction: f64,
+    /// The share of warmup, at its end, that adapts only the step size.
+    pub final_fraction: f64,
+    /// Window length in the early phase.
+    pub early_window: usize,
+    /// Length of the first window after the early phase.
+    pub window: usize,
+    /// Each later window is this many times longer than the one before (at least 1).
+    pub window_growth: f64,
+    /// Draws the estimator needs before its estimate replaces the metric.
+    pub min_draws: usize,
+}
+
+impl Default for FisherWarmupSettings {
+    fn default() -> Self {
+        Self {
+            gamma: 0.05,
+            t0: 10.0,
+            kappa: 0.75,
+            early_fraction: 0.3,
+            final_fraction: 0.15,
+            early_window: 10,
+            window: 80,
+            window_growth: 1.5,
+            min_draws: 4,
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Warmup strategies: how a chain's step size and mass matrix are tuned before sampling.
 //!
-//! A strategy sees the chain only through [`Tunable`], so new strategies (nutpie's
-//! gradient-based mass matrix) can be added without touching the trajectory code.
+//! A strategy sees the chain only through [`Tunable`], so strategies can be added without
+//! touching the trajectory code. Two exist: [`StanWarmup`] (Stan's windowed adaptation)
+//! and [`FisherWarmup`] (nutpie's gradient-based diagonal metric).
 
 use crate::chain::ChainError;
 use crate::density::LogDensity;
-use crate::settings::{SamplerSettings, StanWarmupSettings};
+use crate::settings::{FisherWarmupSettings, SamplerSettings, StanWarmupSettings};
 use crate::trajectory::Nuts;
 
 /// What one transition told the warmup.
@@ -88,6 +89,13 @@ pub(crate) fn make_strategy(settings: &SamplerSettings, dim: usize) -> Box<dyn W
     match settings.warmup {
         crate::settings::WarmupKind::Stan => Box::new(StanWarmup::new(
             &settings.stan_warmup,
+            settings.num_warmup,
+            settings.target_accept,
+            settings.initial_step_size,
+            dim,
+        )),
+        crate::settings::WarmupKind::Fisher => Box::new(FisherWarmup::new(
+            &settings.fisher_warmup,
             settings.num_warmup,
             settings.target_accept,
             settings.initial_step_size,
@@ -330,6 +338,187 @@ impl WarmupStrategy for StanWarmup {
     }
 }
 
+/// Running means and variances of the draws and of their gradients, for the diagonal
+/// metric that minimizes the Fisher divergence.
+///
+/// For a metric `M^-1 = diag(s^2)`, the sampler moves in `z = x / s`. The Fisher
+/// divergence between the draws' distribution in `z` and a standard normal, estimated
+/// from draws and gradients, is smallest for `s_i^2 = sqrt(var(x_i) / var(g_i))`
+/// (Seyboldt, Carlson & Carpenter 2026, arXiv:2603.18845, the diagonal case): for a
+/// Gaussian coordinate with variance `v`, `var(x) = v` and `var(g) = 1 / v`, so the ratio
+/// is exact from any two distinct draws, where the variance of the draws alone needs many
+/// independent ones.
+#[derive(Clone, Debug)]
+pub struct FisherEstimator {
+    draws: Welford,
+    grads: Welford,
+}
+
+impl FisherEstimator {
+    /// An empty estimator for `dim` coordinates.
+    pub fn new(dim: usize) -> Self {
+        Self {
+            draws: Welford::new(dim),
+            grads: Welford::new(dim),
+        }
+    }
+
+    /// Forgets every draw.
+    pub fn restart(&mut self) {
+        self.draws.restart();
+        self.grads.restart();
+    }
+
+    /// Adds a draw and the gradient of the log density there.
+    pub fn add(&mut self, position: &[f64], gradient: &[f64]) {
+        self.draws.add(position);
+        self.grads.add(gradient);
+    }
+
+    /// How many draws were added since the last restart.
+    pub fn count(&self) -> usize {
+        self.draws.n as usize
+    }
+
+    /// Writes the estimated inverse mass matrix diagonal into `inv_mass`, coordinate by
+    /// coordinate; a coordinate whose estimate is not a finite positive number (no spread
+    /// in the draws or the gradients yet) keeps the value `inv_mass` holds. Estimates are
+    /// clamped to `[1e-10, 1e10]`.
+    pub fn estimate(&self, inv_mass: &mut [f64]) {
+        for ((out, draw_m2), grad_m2) in inv_mass.iter_mut().zip(&self.draws.m2).zip(&self.grads.m2)
+        {
+            // The ratio of the variances: their common 1/(n-1) cancels.
+            let estimate = (draw_m2 / grad_m2).sqrt();
+            if estimate.is_finite() && estimate > 0.0 {
+                *out = estimate.clamp(1e-10, 1e10);
+            }
+        }
+    }
+}
+
+/// The gradient-based warmup (nutpie's kind): a diagonal metric from the draws and their
+/// gradients ([`FisherEstimator`]), adapted from the first draws.
+///
+/// Two estimators see every draw: the foreground one, whose estimate becomes the metric
+/// after each draw (once it holds `min_draws`), and the background one. At the end of each
+/// window the background estimator, which holds only that window's draws, becomes the
+/// foreground and a fresh one starts behind it, so the metric always rests on recent
+/// draws (between one and two windows of them) and early transients are forgotten.
+/// Windows are `early_window` long in the first `early_fraction` of warmup, then
+/// `window`, growing by `window_growth` each time. Dual averaging of the step size runs
+/// without restarts while the metric adapts, then restarts (as Stan's does after its last
+/// window) for the last `final_fraction` of warmup, where the metric stays fixed; the
+/// sampling step size is that last phase's average.
+#[derive(Clone, Debug)]
+pub struct FisherWarmup {
+    dual: DualAveraging,
+    foreground: FisherEstimator,
+    background: FisherEstimator,
+    settings: FisherWarmupSettings,
+    /// The first iteration of the step-size-only phase.
+    final_start: usize,
+    /// The first iteration after the early phase.
+    early_end: usize,
+    /// The iteration after which the estimators switch next.
+    next_switch: usize,
+    /// The length of the current window after the early phase.
+    window: f64,
+    scratch: Vec<f64>,
+}
+
+impl FisherWarmup {
+    /// `initial_step_size` sets the first dual-averaging target `mu = log(10 * eps0)`, as
+    /// Stan does.
+    pub fn new(
+        settings: &FisherWarmupSettings,
+        num_warmup: usize,
+        target_accept: f64,
+        initial_step_size: f64,
+        dim: usize,
+    ) -> Self {
+        let share = |f: f64| (f.clamp(0.0, 1.0) * num_warmup as f64).round() as usize;
+        let final_start = num_warmup - share(settings.final_fraction).min(num_warmup);
+        let early_end = share(settings.early_fraction).min(final_start);
+        Self {
+            dual: DualAveraging {
+                target: target_accept,
+                gamma: settings.gamma,
+                t0: settings.t0,
+                kappa: settings.kappa,
+                mu: (10.0 * initial_step_size).ln(),
+                counter: 0.0,
+                s_bar: 0.0,
+                x_bar: 0.0,
+            },
+            foreground: FisherEstimator::new(dim),
+            background: FisherEstimator::new(dim),
+            settings: settings.clone(),
+            final_start,
+            early_end,
+            next_switch: settings.early_window.max(1) - 1,
+            window: settings.window.max(1) as f64,
+            scratch: vec![0.0; dim],
+        }
+    }
+
+    /// Moves the end of the current window forward after a switch at `iteration`.
+    fn advance(&mut self, iteration: usize) {
+        let early = self.settings.early_window.max(1);
+        if iteration + early < self.early_end {
+            self.next_switch = iteration + early;
+        } else {
+            self.next_switch = iteration + self.window.round() as usize;
+            self.window *= self.settings.window_growth.max(1.0);
+        }
+    }
+}
+
+impl WarmupStrategy for FisherWarmup {
+    fn start(&mut self, chain: &mut dyn Tunable) -> Result<(), ChainError> {
+        self.dual.restart();
+        chain.find_initial_step_size()?;
+        self.dual.mu = (10.0 * chain.step_size()).ln();
+        Ok(())
+    }
+
+    fn learn(
+        &mut self,
+        chain: &mut dyn Tunable,
+        iteration: usize,
+        transition: &TransitionInfo,
+    ) -> Result<(), ChainError> {
+        chain.set_step_size(self.dual.learn(transition.accept_stat));
+        if iteration >= self.final_start {
+            return Ok(());
+        }
+
+        self.foreground.add(chain.position(), chain.gradient());
+        self.background.add(chain.position(), chain.gradient());
+        if self.foreground.count() >= self.settings.min_draws.max(2) {
+            self.scratch.copy_from_slice(chain.inv_mass_matrix());
+            self.foreground.estimate(&mut self.scratch);
+            chain.set_inv_mass_matrix(&self.scratch);
+        }
+        if iteration == self.next_switch {
+            std::mem::swap(&mut self.foreground, &mut self.background);
+            self.background.restart();
+            self.advance(iteration);
+        }
+        if iteration + 1 == self.final_start {
+            // The metric is final: average the step size for it alone.
+            self.dual.mu = (10.0 * chain.step_size()).ln();
+            self.dual.restart();
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, chain: &mut dyn Tunable) {
+        if self.dual.counter > 0.0 {
+            chain.set_step_size(self.dual.final_step_size());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,5 +545,134 @@ mod tests {
         assert_eq!(window_ends(10), Vec::<i64>::new());
         // 100 warmup: 15 / 75 / 10.
         assert_eq!(window_ends(100), vec![89]);
+    }
+
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+
+    /// Independent draws of a Gaussian with these standard deviations and mean `mean`,
+    /// with their exact gradients, fed to a Fisher estimator.
+    fn fisher_on_gaussian(sds: &[f64], mean: f64, n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut estimator = FisherEstimator::new(sds.len());
+        let mut x = vec![0.0; sds.len()];
+        let mut g = vec![0.0; sds.len()];
+        for _ in 0..n {
+            for ((x, g), sd) in x.iter_mut().zip(&mut g).zip(sds) {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                *x = mean + sd * z;
+                *g = -(*x - mean) / (sd * sd);
+            }
+            estimator.add(&x, &g);
+        }
+        let mut inv_mass = vec![1.0; sds.len()];
+        estimator.estimate(&mut inv_mass);
+        inv_mass
+    }
+
+    /// Variance of draws alone after the same draws, for comparison.
+    fn draw_variance(sds: &[f64], n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut w = Welford::new(sds.len());
+        let mut x = vec![0.0; sds.len()];
+        for _ in 0..n {
+            for (x, sd) in x.iter_mut().zip(sds) {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                *x = 3.0 + sd * z;
+            }
+            w.add(&x);
+        }
+        w.m2.iter().map(|m2| m2 / (w.n - 1.0)).collect()
+    }
+
+    #[test]
+    fn fisher_metric_is_the_variance_of_a_diagonal_gaussian() {
+        let sds = [1e-3, 0.1, 1.0, 7.0, 300.0];
+        // Exact from a handful of draws: var(x) * var(g) = 1 draw by draw for a Gaussian.
+        for n in [2, 5, 50, 2000] {
+            let inv_mass = fisher_on_gaussian(&sds, 3.0, n, 11);
+            for (m, sd) in inv_mass.iter().zip(&sds) {
+                let rel = (m / (sd * sd) - 1.0).abs();
+                assert!(rel < 1e-9, "n = {n}: {m} vs {}", sd * sd);
+            }
+        }
+        // The variance of 50 draws alone is off by up to about 40%.
+        let welford = draw_variance(&sds, 50, 11);
+        let worst = welford
+            .iter()
+            .zip(&sds)
+            .map(|(v, sd)| (v / (sd * sd) - 1.0).abs())
+            .fold(0.0, f64::max);
+        assert!(worst > 0.05, "{worst}");
+    }
+
+    /// A non-Gaussian coordinate (a logistic density): the estimate converges as draws
+    /// accumulate, to its own fixed point, between the variance and the inverse Fisher
+    /// information.
+    #[test]
+    fn fisher_metric_converges_on_a_logistic() {
+        // Standard logistic: variance pi^2/3, E[g^2] = 1/3, so the estimate tends to
+        // sqrt((pi^2/3) / (1/3)) = pi.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut estimator = FisherEstimator::new(1);
+        let mut errors = Vec::new();
+        for n in 1..=40_000 {
+            let u: f64 = rand::Rng::random_range(&mut rng, 1e-12..1.0 - 1e-12);
+            let x = (u / (1.0 - u)).ln();
+            let g = -(x / 2.0).tanh();
+            estimator.add(&[x], &[g]);
+            if n == 400 || n == 40_000 {
+                let mut m = [1.0];
+                estimator.estimate(&mut m);
+                errors.push((m[0] - std::f64::consts::PI).abs() / std::f64::consts::PI);
+            }
+        }
+        assert!(errors[0] < 0.15, "{errors:?}");
+        assert!(errors[1] < 0.02, "{errors:?}");
+    }
+
+    #[test]
+    fn fisher_estimate_keeps_coordinates_without_spread() {
+        let mut estimator = FisherEstimator::new(2);
+        estimator.add(&[1.0, 2.0], &[0.5, -1.0]);
+        estimator.add(&[1.0, 3.0], &[0.5, -2.0]);
+        let mut inv_mass = [0.25, 0.25];
+        estimator.estimate(&mut inv_mass);
+        assert_eq!(inv_mass[0], 0.25);
+        assert!((inv_mass[1] - 1.0).abs() < 1e-12);
+        estimator.restart();
+        assert_eq!(estimator.count(), 0);
+    }
+
+    /// The iterations at which the estimators switch, for a warmup of `n`.
+    fn switches(n: usize) -> (Vec<usize>, usize) {
+        let mut w = FisherWarmup::new(&FisherWarmupSettings::default(), n, 0.8, 1.0, 1);
+        let mut out = Vec::new();
+        for i in 0..w.final_start {
+            if i == w.next_switch {
+                out.push(i);
+                w.advance(i);
+            }
+        }
+        (out, w.final_start)
+    }
+
+    #[test]
+    fn fisher_windows_are_short_then_grow() {
+        // 1000: early phase of 300 in windows of 10, then 80, 120, 180, 270 until 850.
+        let (ends, final_start) = switches(1000);
+        assert_eq!(final_start, 850);
+        let early: Vec<usize> = (0..30).map(|k| 10 * k + 9).collect();
+        assert_eq!(&ends[..30], &early[..]);
+        assert_eq!(&ends[30..], &[379, 499, 679]);
+        // 300: 90 early, then one window of 80 and the rest until 255.
+        let (ends, final_start) = switches(300);
+        assert_eq!(final_start, 255);
+        assert_eq!(ends.len(), 9 + 1);
+        assert_eq!(ends[9], 169);
+        // Tiny warmups do not panic.
+        for n in [1, 2, 3, 10] {
+            let _ = switches(n);
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use rlc_nuts::{sample, ChainError, ChainEvent, ChainRun, LogDensity, SamplerSettings};
+use rlc_nuts::{sample, ChainError, ChainEvent, ChainRun, LogDensity, SamplerSettings, WarmupKind};
 
 fn slow_tests() -> bool {
     std::env::var("RLC_SLOW_TESTS").is_ok_and(|v| v == "1")
@@ -515,4 +515,148 @@ fn zero_dimensions_and_zero_warmup() {
     }
     let result = run(&s, |_| Gaussian::standard(3));
     assert_eq!(result.warmup_done_events, 4);
+}
+
+/// A fingerprint of every bit of a run: positions, statistics, adaptation and counts
+/// (FNV-1a over the values' bits, chain after chain).
+fn fingerprint(chains: &[ChainRun]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut add = |x: u64| {
+        for byte in x.to_le_bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for chain in chains {
+        chain.init.iter().for_each(|x| add(x.to_bits()));
+        for d in &chain.draws {
+            d.position.iter().for_each(|x| add(x.to_bits()));
+            add(d.stats.lp.to_bits());
+            add(d.stats.accept_stat.to_bits());
+            add(d.stats.step_size.to_bits());
+            add(u64::from(d.stats.n_leapfrog));
+            add(d.stats.energy.to_bits());
+        }
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        add(adaptation.step_size.to_bits());
+        adaptation
+            .inv_mass_matrix
+            .iter()
+            .for_each(|x| add(x.to_bits()));
+        add(chain.grad_evals);
+    }
+    hash
+}
+
+/// Stan's warmup gives exactly the draws it gave before other strategies existed: the
+/// fingerprints were recorded with the sampler of commit b7ae9a9 (Stan's warmup only).
+#[test]
+fn stan_warmup_draws_are_unchanged() {
+    let mut s = settings(1000, 200, 2024);
+    s.num_chains = 2;
+    let gaussian = run(&s, |_| Gaussian::diagonal(&[0.1, 1.0, 3.0, 20.0]));
+    let funnel = run(
+        &SamplerSettings {
+            seed: 7,
+            ..s.clone()
+        },
+        |_| Funnel { dim: 4 },
+    );
+    let short = run(&settings(150, 50, 5), |_| {
+        Gaussian::correlated([1.0, 3.0], 0.5)
+    });
+    assert_eq!(fingerprint(&gaussian.chains), 0x33e5_7876_71e6_e8de);
+    assert_eq!(fingerprint(&funnel.chains), 0x442e_52f2_0bd8_acac);
+    assert_eq!(fingerprint(&short.chains), 0x5782_abe4_199e_1af9);
+}
+
+/// The gradient-based warmup with a short warmup, as `rlc run --adaptation fisher`.
+fn fisher(warmup: usize, draws: usize, seed: u64) -> SamplerSettings {
+    SamplerSettings {
+        warmup: WarmupKind::Fisher,
+        ..settings(warmup, draws, seed)
+    }
+}
+
+#[test]
+fn fisher_warmup_finds_the_exact_metric_of_a_badly_scaled_gaussian() {
+    let sds = [0.01, 0.1, 1.0, 10.0, 100.0];
+    let result = run(&fisher(300, 1000, 4), |_| Gaussian::diagonal(&sds));
+    assert_eq!(result.warmup_done_events, 4);
+    check_moments(&result.chains, &sds, 4.0);
+    for chain in &result.chains {
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        // For a Gaussian, var(draws) / var(gradients) is the variance squared whatever
+        // the draws: the metric is exact, where Stan's is off by 10-40%.
+        for (v, sd) in adaptation.inv_mass_matrix.iter().zip(&sds) {
+            let ratio = v / (sd * sd);
+            assert!((ratio - 1.0).abs() < 1e-9, "inverse mass {v} for sd {sd}");
+        }
+        assert!((0.4..2.0).contains(&adaptation.step_size));
+        assert!(chain.warmup_grad_evals > 0 && chain.warmup_grad_evals < chain.grad_evals);
+        for d in chain.draws.iter().filter(|d| !d.is_warmup) {
+            assert!(!d.stats.divergent);
+        }
+    }
+}
+
+#[test]
+fn fisher_warmup_samples_correlated_and_high_dimensional_gaussians() {
+    let result = run(&fisher(400, 1000, 3), |_| {
+        Gaussian::correlated([1.0, 2.0], 0.9)
+    });
+    check_moments(&result.chains, &[1.0, 2.0], 4.0);
+    let draws = if slow_tests() { 1000 } else { 400 };
+    let result = run(&fisher(300, draws, 2), |_| Gaussian::standard(100));
+    check_moments(&result.chains, &[1.0; 100], 5.0);
+    for chain in &result.chains {
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        for v in &adaptation.inv_mass_matrix {
+            assert!((v - 1.0).abs() < 1e-9, "inverse mass {v}");
+        }
+    }
+}
+
+#[test]
+fn fisher_warmup_on_the_funnel_and_walls_does_not_fail() {
+    let result = run(&fisher(300, 300, 5), |_| Funnel { dim: 10 });
+    assert_eq!(result.chains.len(), 4);
+    let result = run(&fisher(300, 300, 6), |_| Walled { dim: 3, wall: 1.5 });
+    for chain in &result.chains {
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        assert!(adaptation
+            .inv_mass_matrix
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0));
+    }
+    // Warmups too short for any window still run.
+    for warmup in [1, 2, 5] {
+        let result = run(&fisher(warmup, 20, 8), |_| Gaussian::standard(2));
+        assert!(result.chains.iter().all(|c| c.adaptation.is_some()));
+    }
+}
+
+#[test]
+fn fisher_warmup_same_seed_same_draws_whatever_the_threads() {
+    let base = fisher(150, 100, 42);
+    let one = run(
+        &SamplerSettings {
+            num_threads: 1,
+            ..base.clone()
+        },
+        |_| Gaussian::correlated([1.0, 3.0], 0.5),
+    );
+    let two = run(
+        &SamplerSettings {
+            num_threads: 2,
+            ..base.clone()
+        },
+        |_| Gaussian::correlated([1.0, 3.0], 0.5),
+    );
+    assert_eq!(fingerprint(&one.chains), fingerprint(&two.chains));
+    // And the strategy matters: Stan's warmup gives other draws.
+    let stan = run(&settings(150, 100, 42), |_| {
+        Gaussian::correlated([1.0, 3.0], 0.5)
+    });
+    assert_ne!(fingerprint(&one.chains), fingerprint(&stan.chains));
 }

@@ -165,9 +165,15 @@ struct RunArgs {
     /// Number of chains, run in parallel.
     #[arg(long, default_value_t = 4)]
     chains: usize,
-    /// Warmup iterations per chain.
-    #[arg(long, default_value_t = 1000)]
-    warmup: usize,
+    /// Warmup iterations per chain [default: 1000 with `--adaptation stan`,
+    /// 400 with `--adaptation fisher`].
+    #[arg(long)]
+    warmup: Option<usize>,
+    /// How warmup adapts the step size and the (diagonal) mass matrix:
+    /// nutpie's gradient-based metric, or Stan's windowed adaptation
+    /// (`--adaptation stan --warmup 1000` is CmdStan's warmup) [default: fisher].
+    #[arg(long, value_enum)]
+    adaptation: Option<AdaptationArg>,
     /// Draws per chain after warmup.
     #[arg(long, default_value_t = 1000)]
     draws: usize,
@@ -251,6 +257,27 @@ pub fn print_table(
                     if coords.is_empty() { "" } else { " and subject ids" }
                 );
             }
+        }
+    }
+}
+
+/// The warmup's adaptation strategy.
+#[derive(Clone, Copy, ValueEnum)]
+enum AdaptationArg {
+    /// Stan's: the variance of the draws in windows of doubling length
+    /// (75 + 25, 50, 100, 200, 500 + 50 iterations in a warmup of 1000).
+    Stan,
+    /// nutpie's: `sqrt(var(draws) / var(gradients))`, the metric that
+    /// minimizes the Fisher divergence, updated after every draw from short
+    /// windows that grow.
+    Fisher,
+}
+
+impl From<AdaptationArg> for rlc_driver::sample::WarmupKind {
+    fn from(a: AdaptationArg) -> Self {
+        match a {
+            AdaptationArg::Stan => rlc_driver::sample::WarmupKind::Stan,
+            AdaptationArg::Fisher => rlc_driver::sample::WarmupKind::Fisher,
         }
     }
 }
@@ -511,9 +538,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
 
 fn run_command(args: RunArgs) -> Result<(), Failure> {
     let seed = args.seed.unwrap_or_else(clock_seed);
+    let adaptation = args
+        .adaptation
+        .map_or(rlc_driver::sample::DEFAULT_ADAPTATION, Into::into);
     let sample = rlc_driver::sample::SampleSettings {
         chains: args.chains,
-        warmup: args.warmup,
+        adaptation,
+        warmup: args
+            .warmup
+            .unwrap_or_else(|| rlc_driver::sample::default_warmup(adaptation)),
         draws: args.draws,
         seed,
         max_depth: args.max_depth,
@@ -628,6 +661,7 @@ fn recover_command(args: RecoverArgs) -> Result<(), Failure> {
         sample: rlc_driver::sample::SampleSettings {
             chains: args.chains,
             warmup: args.warmup,
+            adaptation: rlc_driver::sample::DEFAULT_ADAPTATION,
             draws: args.draws,
             max_depth: args.max_depth,
             adapt_delta: args.adapt_delta,
@@ -748,6 +782,8 @@ fn summary_command(
     let mut chains = Vec::new();
     let mut columns: Option<Vec<String>> = None;
     let mut header_depth = None;
+    let mut header_warmup = None;
+    let mut header_adaptation = None;
     let mut dims = std::collections::HashMap::new();
     let mut coords = std::collections::HashMap::new();
     for path in files {
@@ -783,6 +819,8 @@ fn summary_command(
             ));
         }
         header_depth = header_depth.or(chain.max_depth);
+        header_warmup = header_warmup.or(chain.num_warmup);
+        header_adaptation = header_adaptation.or(chain.adaptation.clone());
         if dims.is_empty() {
             dims = chain.dims.clone();
             coords = chain.coords.clone();
@@ -821,6 +859,24 @@ fn summary_command(
     for w in summary::warnings(&draws, max_depth) {
         println!("warning: {w}");
     }
+    let per_chain = draws
+        .chains
+        .first()
+        .map_or(0, |c| c.first().map_or(0, Vec::len));
+    // The run's settings, as the files' headers give them (CmdStan's files name no
+    // adaptation: theirs is Stan's).
+    println!(
+        "{} chains × {} draws{}",
+        draws.chains.len(),
+        per_chain,
+        match (header_warmup, header_adaptation.as_deref()) {
+            (Some(w), a) => format!(
+                ", after {w} warmup iterations with {} adaptation",
+                a.unwrap_or("stan")
+            ),
+            (None, _) => String::new(),
+        }
+    );
     Ok(())
 }
 

@@ -16,6 +16,8 @@ pub struct RunSettings {
     pub data_file: String,
     pub num_warmup: usize,
     pub num_draws: usize,
+    /// The warmup's adaptation strategy.
+    pub adaptation: rlc_driver::sample::WarmupKind,
     pub max_depth: u32,
     pub adapt_delta: f64,
     pub seed: u64,
@@ -29,6 +31,11 @@ pub struct RunSettings {
     /// so `rlc summary --labels model` can name `A[S07]`.
     pub dims: Vec<(String, Vec<String>)>,
     pub coords: Vec<(String, Vec<String>)>,
+}
+
+/// The gradient-based warmup's schedule, as every run uses it.
+fn rlc_nuts_fisher_defaults() -> rlc_driver::sample::FisherWarmupSettings {
+    rlc_driver::sample::FisherWarmupSettings::default()
 }
 
 /// A JSON string.
@@ -91,13 +98,28 @@ impl ChainWriter {
         writeln!(out, "#     thin = 1 (Default)")?;
         writeln!(out, "#     adapt")?;
         writeln!(out, "#       engaged = true (Default)")?;
+        // rlc's own line: which warmup ran (readers skip keys they do not know).
+        writeln!(out, "#       adaptation = {}", s.adaptation.name())?;
         writeln!(out, "#       gamma = 0.05 (Default)")?;
         writeln!(out, "#       delta = {}", s.adapt_delta)?;
         writeln!(out, "#       kappa = 0.75 (Default)")?;
         writeln!(out, "#       t0 = 10 (Default)")?;
-        writeln!(out, "#       init_buffer = 75 (Default)")?;
-        writeln!(out, "#       term_buffer = 50 (Default)")?;
-        writeln!(out, "#       window = 25 (Default)")?;
+        match s.adaptation {
+            rlc_driver::sample::WarmupKind::Stan => {
+                writeln!(out, "#       init_buffer = 75 (Default)")?;
+                writeln!(out, "#       term_buffer = 50 (Default)")?;
+                writeln!(out, "#       window = 25 (Default)")?;
+            }
+            rlc_driver::sample::WarmupKind::Fisher => {
+                // The gradient-based schedule's shares and windows (rlc's own keys).
+                let f = rlc_nuts_fisher_defaults();
+                writeln!(out, "#       early_fraction = {}", f.early_fraction)?;
+                writeln!(out, "#       final_fraction = {}", f.final_fraction)?;
+                writeln!(out, "#       early_window = {}", f.early_window)?;
+                writeln!(out, "#       window = {}", f.window)?;
+                writeln!(out, "#       window_growth = {}", f.window_growth)?;
+            }
+        }
         writeln!(out, "#       save_metric = false (Default)")?;
         writeln!(out, "#     algorithm = hmc (Default)")?;
         writeln!(out, "#       hmc")?;
@@ -216,6 +238,10 @@ pub struct ChainDraws {
     /// The run's maximum tree depth, from the header comments
     /// (`max_depth = 10`, as rlc and CmdStan write it), if given.
     pub max_depth: Option<u32>,
+    /// The run's warmup length and adaptation (`num_warmup`, and rlc's
+    /// `adaptation`: CmdStan's files have none, and ran Stan's), if given.
+    pub num_warmup: Option<usize>,
+    pub adaptation: Option<String>,
     /// The `# dims` and `# coords` comments rlc writes (empty for CmdStan's files).
     pub dims: std::collections::HashMap<String, Vec<String>>,
     pub coords: std::collections::HashMap<String, Vec<String>>,
@@ -236,6 +262,8 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
     let mut columns: Option<Vec<String>> = None;
     let mut rows = Vec::new();
     let mut max_depth = None;
+    let mut num_warmup = None;
+    let mut adaptation = None;
     let mut dims = std::collections::HashMap::new();
     let mut coords = std::collections::HashMap::new();
     for (line_no, line) in text.lines().enumerate() {
@@ -262,6 +290,12 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
         if line.starts_with('#') {
             if let Some(depth) = header_value(line, "max_depth").and_then(|v| v.parse().ok()) {
                 max_depth = Some(depth);
+            }
+            if let Some(n) = header_value(line, "num_warmup").and_then(|v| v.parse().ok()) {
+                num_warmup = Some(n);
+            }
+            if let Some(a) = header_value(line, "adaptation") {
+                adaptation = Some(a.to_string());
             }
             continue;
         }
@@ -303,6 +337,8 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
         columns,
         rows,
         max_depth,
+        num_warmup,
+        adaptation,
         dims,
         coords,
     })
@@ -332,6 +368,7 @@ mod tests {
             data_file: "d.csv".into(),
             num_warmup: 10,
             num_draws: 3,
+            adaptation: rlc_driver::sample::WarmupKind::Fisher,
             max_depth: 10,
             adapt_delta: 0.8,
             seed: 7,
@@ -417,6 +454,8 @@ mod tests {
         assert!(text.contains("# Diagonal elements of inverse mass matrix:\n# 1.5, 0.25, 3.0"));
         assert!(text.contains("Elapsed Time"));
         assert_eq!(back.dims["w"], ["K"]);
+        assert_eq!(back.num_warmup, Some(10));
+        assert_eq!(back.adaptation.as_deref(), Some("fisher"));
         assert_eq!(back.coords["K"], ["a,b", "c\"d"]);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -129,6 +129,7 @@ pub fn run(
         data_file: options.data_file.clone(),
         num_warmup: s.warmup,
         num_draws: s.draws,
+        adaptation: s.adaptation,
         max_depth: s.max_depth,
         adapt_delta: s.adapt_delta,
         seed: s.seed,
@@ -279,11 +280,15 @@ pub fn run(
         println!("warning: {w}");
     }
     println!(
-        "{} chains × {} draws in {:.2} s ({} gradient evaluations, seed {}); draws written to {}",
+        "{} chains × {} draws in {:.2} s ({} gradient evaluations: {} in {} warmup iterations with {} adaptation, {} in the draws; seed {}); draws written to {}",
         draws.chains.len(),
         fit.draws_per_chain(),
         fit.elapsed.as_secs_f64(),
         fit.grad_evals(),
+        fit.warmup_grad_evals(),
+        s.warmup,
+        s.adaptation.name(),
+        fit.grad_evals() - fit.warmup_grad_evals(),
         s.seed,
         written_to.display()
     );

@@ -954,3 +954,67 @@ fn loo_does_not_pool_two_models_and_vars_are_checked_first() {
     assert!(!dir.join("vars").exists(), "no run started");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--adaptation` chooses the warmup, its default length follows it, and the
+/// choice is written in the header and shown by `rlc run` and `rlc summary`.
+#[test]
+fn the_adaptation_is_chosen_written_and_shown() {
+    for (adaptation, warmup, header_key) in [
+        (None, 400, "early_window = 10"),
+        (Some("fisher"), 400, "early_window = 10"),
+        (Some("stan"), 1000, "init_buffer = 75 (Default)"),
+    ] {
+        let name = format!("adaptation-{}", adaptation.unwrap_or("default"));
+        let dir = temp_dir(&name);
+        let mut command = rlc();
+        command
+            .args([
+                "run",
+                "models/rl_single.rlm",
+                "--data",
+                "models/data/rl_single.csv",
+            ])
+            .args(["--chains", "1", "--draws", "50", "--seed", "3", "--quiet"])
+            .arg("--output-dir")
+            .arg(&dir)
+            .current_dir(workspace());
+        if let Some(a) = adaptation {
+            command.args(["--adaptation", a]);
+        }
+        let out = command.output().expect("rlc runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        let shown = adaptation.unwrap_or("fisher");
+        let line = format!("in {warmup} warmup iterations with {shown} adaptation");
+        assert!(stdout.contains(&line), "{stdout}");
+        let file = dir.join("rl_single_1.csv");
+        let text = std::fs::read_to_string(&file).expect("chain file");
+        assert!(
+            text.contains(&format!("#       adaptation = {shown}\n")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("#     num_warmup = {warmup}\n")));
+        assert!(text.contains(header_key));
+        let summary = rlc().arg("summary").arg(&file).output().expect("rlc runs");
+        let again = String::from_utf8_lossy(&summary.stdout);
+        assert!(
+            again.contains(&format!(
+                "1 chains × 50 draws, after {warmup} warmup iterations with {shown} adaptation"
+            )),
+            "{again}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let bad = rlc()
+        .args([
+            "run",
+            "models/rl_single.rlm",
+            "--data",
+            "models/data/rl_single.csv",
+        ])
+        .args(["--adaptation", "nutpie"])
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -1,8 +1,10 @@
-//! End to end: `rlc run` with CmdStan's defaults (4 chains × 1000 warmup +
-//! 1000 draws) on each reference data set, compared with Stan's long-run
-//! reference posterior (`tests/data/reference/*/summary.json`): posterior
-//! means within 4 combined Monte Carlo standard errors, standard deviations
-//! within 10%, R-hat below 1.01, and (almost) no divergences.
+//! End to end: `rlc run` with its defaults (4 chains × 1000 draws after the
+//! warmup length of the adaptation) on each reference data set, once with
+//! each warmup adaptation (Stan's, 1000 iterations; the gradient-based one,
+//! 400), compared with Stan's long-run reference posterior
+//! (`tests/data/reference/*/summary.json`): posterior means within 4 combined
+//! Monte Carlo standard errors, standard deviations within 10%, R-hat below
+//! 1.01, and (almost) no divergences.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -14,8 +16,16 @@ fn workspace() -> PathBuf {
 }
 
 /// Per column of the run's summary table: mean, MCSE, sd, R-hat.
-fn run(model: &str, data: &str, out: &str) -> (HashMap<String, [f64; 4]>, String) {
-    let dir = std::env::temp_dir().join(format!("rlc-posterior-{out}-{}", std::process::id()));
+fn run(
+    model: &str,
+    data: &str,
+    out: &str,
+    adaptation: &str,
+) -> (HashMap<String, [f64; 4]>, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "rlc-posterior-{out}-{adaptation}-{}",
+        std::process::id()
+    ));
     let output = Command::new(env!("CARGO_BIN_EXE_rlc"))
         .args([
             "run",
@@ -24,6 +34,8 @@ fn run(model: &str, data: &str, out: &str) -> (HashMap<String, [f64; 4]>, String
             data,
             "--seed",
             "20240",
+            "--adaptation",
+            adaptation,
             "--quiet",
             "--output-dir",
         ])
@@ -50,7 +62,7 @@ fn run(model: &str, data: &str, out: &str) -> (HashMap<String, [f64; 4]>, String
 }
 
 /// `max_divergent`: how many of the 4000 draws may end in a divergence.
-fn check(dataset: &str, model: &str, data: &str, max_divergent: usize) {
+fn check(dataset: &str, model: &str, data: &str, max_divergent: usize, adaptation: &str) {
     let text = std::fs::read_to_string(
         workspace()
             .join("tests/data/reference")
@@ -59,7 +71,8 @@ fn check(dataset: &str, model: &str, data: &str, max_divergent: usize) {
     )
     .expect("reference summary");
     let reference: Value = serde_json::from_str(&text).expect("JSON");
-    let (table, stdout) = run(model, data, dataset);
+    let (table, stdout) = run(model, data, dataset, adaptation);
+    let dataset = &format!("{dataset} ({adaptation} adaptation)");
     let params = reference["params"].as_object().expect("params");
     let mut compared = 0;
     for (name, r) in params {
@@ -105,18 +118,27 @@ fn check(dataset: &str, model: &str, data: &str, max_divergent: usize) {
     );
 }
 
-#[test]
-fn rl_single_matches_the_reference_posterior() {
+fn rl_single(adaptation: &str) {
     check(
         "rl_single_150",
         "models/rl_single.rlm",
         "tests/data/reference/rl_single_150/rlc.csv",
         0,
+        adaptation,
     );
 }
 
 #[test]
-fn eight_schools_matches_the_reference_posterior() {
+fn rl_single_matches_the_reference_posterior_stan() {
+    rl_single("stan");
+}
+
+#[test]
+fn rl_single_matches_the_reference_posterior_fisher() {
+    rl_single("fisher");
+}
+
+fn eight_schools(adaptation: &str) {
     // The non-centered form still has a mild funnel; nutpie, NumPyro and
     // PyMC all show a few divergences on it (../shared/bench/ANCHORS.md).
     check(
@@ -124,11 +146,21 @@ fn eight_schools_matches_the_reference_posterior() {
         "models/eight_schools.rlm",
         "tests/data/reference/eight_schools_noncentered/rlc.json",
         20,
+        adaptation,
     );
 }
 
 #[test]
-fn rl_hier_matches_the_reference_posterior() {
+fn eight_schools_matches_the_reference_posterior_stan() {
+    eight_schools("stan");
+}
+
+#[test]
+fn eight_schools_matches_the_reference_posterior_fisher() {
+    eight_schools("fisher");
+}
+
+fn rl_hier(adaptation: &str) {
     // The group scales (`sigma ~ HalfNormal(0.2)`) make a mild funnel: some
     // seeds give a handful of divergent draws (3 of 4000 with seed 7), as
     // NumPyro's did on the 100 × 200 data. More than 0.25% means trouble.
@@ -137,5 +169,16 @@ fn rl_hier_matches_the_reference_posterior() {
         "models/rl_hier.rlm",
         "tests/data/reference/rl_hier_20x100/rlc.csv",
         10,
+        adaptation,
     );
+}
+
+#[test]
+fn rl_hier_matches_the_reference_posterior_stan() {
+    rl_hier("stan");
+}
+
+#[test]
+fn rl_hier_matches_the_reference_posterior_fisher() {
+    rl_hier("fisher");
 }
