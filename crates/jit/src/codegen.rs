@@ -48,6 +48,12 @@ pub(crate) const ERROR_SLOT: usize = 0;
 
 type Result<T> = std::result::Result<T, JitError>;
 
+/// The byte offset of element `k` as a load's or store's 32-bit immediate,
+/// if it fits (the workspace's elements past 2^28 are addressed otherwise).
+fn immediate_offset(k: i64) -> Option<i32> {
+    k.checked_mul(8).and_then(|bytes| i32::try_from(bytes).ok())
+}
+
 /// A flat element index or offset: known at compile time or computed (i64).
 #[derive(Clone, Copy, Debug)]
 enum Ix {
@@ -81,10 +87,14 @@ pub(crate) struct Compiled {
     pub sites: Vec<ErrorSite>,
 }
 
-pub(crate) fn compile(
+/// Compiles `f` for `sizes` and `data`, with `padding` unused elements
+/// before the first buffer (0 but in the tests, which place every buffer
+/// past 2 GiB this way to check that no address wraps).
+pub(crate) fn compile_padded(
     f: &Function,
     sizes: &HashMap<String, i64>,
     data: &[&[f64]],
+    padding: usize,
 ) -> Result<Compiled> {
     let codegen = |e: &dyn std::fmt::Display| JitError::Codegen(e.to_string());
     let mut flags = settings::builder();
@@ -143,7 +153,7 @@ pub(crate) fn compile(
         b,
         ws,
         reprs: vec![None; f.values.len()],
-        workspace_len: ERROR_SLOT + 1,
+        workspace_len: ERROR_SLOT + 1 + padding,
         sites: Vec::new(),
         unary_refs,
         pow_ref,
@@ -661,9 +671,19 @@ impl<'a, 'b> Gen<'a, 'b> {
 
     // ---- Element access -------------------------------------------------------
 
+    /// The address of element `base + flat` of the workspace, as a pointer
+    /// and an immediate byte offset. Every computation is 64-bit: a constant
+    /// offset that does not fit the instruction's 32-bit immediate (a
+    /// workspace over 2 GiB) is added to the pointer instead.
     fn address(&mut self, base: Ix, flat: Ix) -> (Value, i32) {
         match self.ix_add(base, flat) {
-            Ix::C(k) => (self.ws, (k * 8) as i32),
+            Ix::C(k) => match immediate_offset(k) {
+                Some(off) => (self.ws, off),
+                None => {
+                    let p = self.b.ins().iadd_imm_s(self.ws, k * 8);
+                    (p, 0)
+                }
+            },
             Ix::V(v) => {
                 let bytes = self.b.ins().ishl_imm_s(v, 3);
                 (self.b.ins().iadd(self.ws, bytes), 0)
@@ -1995,13 +2015,17 @@ impl<'a, 'b> Gen<'a, 'b> {
                 }
                 r => r,
             };
-            let len0 = self.shape(op.args[i])?.first().copied().unwrap_or(0);
+            let shape = self.shape(op.args[i])?;
+            let len0 = shape.first().copied().unwrap_or(0);
             if len0 != seq_len {
                 return Err(JitError::Codegen(
                     "scan sequences of different lengths".into(),
                 ));
             }
-            seqs.push((r, n / seq_len.max(1)));
+            // One step's elements, from the shape: with no steps (a
+            // sequence of length 0) `n / seq_len` would say 0.
+            let _ = n;
+            seqs.push((r, product(shape.get(1..).unwrap_or(&[]))));
         }
         let captures: Vec<Repr> = (carries + sequences..op.args.len())
             .map(|i| self.arg(op, i))
