@@ -881,6 +881,28 @@ fn data_outside_a_support_is_a_data_error() {
             "y\n0\n1\n2\n",
             "`yi ~ Bernoulli(p)`",
         ),
+        // Counts and positive values whose log density has terms (lgamma,
+        // log y) that are not finite outside the support.
+        (
+            "size T\ndata y: int[T]\nparam r ~ Exponential(1)\ny ~ Poisson(r)\n",
+            "y\n1\n-1\n",
+            "`y ~ Poisson(r)`",
+        ),
+        (
+            "size T\ndata y: int[T]\nparam p ~ Beta(1, 1)\ny ~ Binomial(3, p)\n",
+            "y\n1\n4\n",
+            "`y ~ Binomial(3, p)`",
+        ),
+        (
+            "size T\ndata y: real[T]\nparam a ~ Exponential(1)\ny ~ Gamma(a, a)\n",
+            "y\n0.5\n-1.5\n",
+            "`y ~ Gamma(a, a)`",
+        ),
+        (
+            "size T\ndata y: real[T]\nparam a ~ Exponential(1)\ny ~ Uniform(0, 1)\ntarget += -a\n",
+            "y\n0.5\n5\n",
+            "`y ~ Uniform(0, 1)`",
+        ),
     ] {
         std::fs::write(dir.join("m.rlm"), model).expect("write");
         std::fs::write(dir.join("d.csv"), data).expect("write");
