@@ -235,3 +235,29 @@ fn empty_data_evaluates_to_the_prior_on_both_backends() {
         }
     }
 }
+
+/// Found by the fuzzing campaign: code that never runs for the data's sizes
+/// (a branch not taken, a loop over 0 elements) may index out of range or
+/// into an empty value; both backends evaluate the model, and fail alike
+/// when the bad index does run.
+#[test]
+fn indices_in_code_that_never_runs_do_not_fail_either_backend() {
+    let branch = "size N\nparam a ~ Normal(0, 1)\nparam p: real[N] ~ Normal(0, 1)\ntarget += if a > 100 { p[5] } else { a }\n";
+    let empty = "size N\ndata d: int[N] in 0..N\nparam q: real[N] ~ Exponential(1)\nparam b ~ Normal(0, 1)\nfor i in 0..N {\n  let v = exp(0.1 * (d - q))\n  for j in 0..N {\n    target += v[j] * b\n  }\n}\n";
+    for backend in [Backend::Jit, Backend::Interp] {
+        let (lp, _) = evaluate(branch, r#"{"N": 1}"#, &[0.5, 0.1], backend);
+        assert!(lp.is_finite(), "{backend:?}: {lp}");
+        let (lp, grad) = evaluate(empty, r#"{"N": 0, "d": []}"#, &[0.5], backend);
+        assert!(lp.is_finite() && grad == [-0.5], "{backend:?}: {lp} {grad:?}");
+        // The branch with the bad index taken: an error on both.
+        let compiled = rlc_driver::compile(branch, "edge.rlm").expect("compiles");
+        let data = rlc_driver::data::load(&compiled.model, "edge.json", br#"{"N": 1}"#, None)
+            .expect("loads");
+        let mut density = Density::new(&compiled, &data, backend).expect("binds");
+        let mut grad = vec![0.0; density.dim];
+        assert!(
+            density.logp_grad(&[200.0, 0.1], &mut grad).is_err(),
+            "{backend:?}: p[5] of a length-1 p ran"
+        );
+    }
+}

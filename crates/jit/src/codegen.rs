@@ -693,7 +693,12 @@ impl<'a, 'b> Gen<'a, 'b> {
 
     /// A select chain picking `elems[i]`; `i` is known to be in range.
     fn pick(&mut self, elems: &[Value], i: Value) -> Value {
-        let mut r = elems[0];
+        // An empty value (an axis of length 0) has no element: its index
+        // check always fails, so this code never runs; any value will do.
+        let Some(&first) = elems.first() else {
+            return self.fconst(0.0);
+        };
+        let mut r = first;
         for (j, e) in elems.iter().enumerate().skip(1) {
             let c = self.b.ins().icmp_imm_s(IntCC::Equal, i, j as i64);
             r = self.b.ins().select(c, *e, r);
@@ -704,7 +709,11 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn load(&mut self, r: &Repr, flat: Ix) -> Value {
         match r {
             Repr::Regs(v) => match flat {
-                Ix::C(i) => v[i as usize],
+                // Out of range only in code that never runs (see `pick`).
+                Ix::C(i) => match usize::try_from(i).ok().and_then(|i| v.get(i)) {
+                    Some(x) => *x,
+                    None => self.fconst(0.0),
+                },
                 Ix::V(i) => self.pick(v, i),
             },
             Repr::Splat(x) => *x,
@@ -752,7 +761,11 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn dest_store(&mut self, d: &mut Dest, flat: Ix, x: Value) {
         match d {
             Dest::Regs(v) => match flat {
-                Ix::C(i) => v[i as usize] = x,
+                Ix::C(i) => {
+                    if let Some(e) = usize::try_from(i).ok().and_then(|i| v.get_mut(i)) {
+                        *e = x;
+                    }
+                }
                 Ix::V(i) => {
                     for (j, e) in v.iter_mut().enumerate() {
                         let c = self.b.ins().icmp_imm_s(IntCC::Equal, i, j as i64);
@@ -1767,12 +1780,20 @@ impl<'a, 'b> Gen<'a, 'b> {
                                 JitError::Size(format!("the size `{d}` is not given"))
                             })?;
                             if c < 0 || c as usize >= s[a] {
-                                return Err(JitError::IndexOutOfRange(format!(
-                                    "constant index {c} out of range for axis {a} of length {} ({name} defining {result})",
-                                    s[a]
-                                )));
+                                // Out of range for these sizes: an error
+                                // when (if) it runs, as in the interpreter
+                                // (it may sit in a branch never taken).
+                                let x = self.fconst(c as f64);
+                                let site = ErrorSite {
+                                    op: name,
+                                    result,
+                                    axis: a,
+                                    len: s[a],
+                                };
+                                Ix::V(self.checked_index(x, s[a], site))
+                            } else {
+                                Ix::C(c)
                             }
-                            Ix::C(c)
                         }
                         None => {
                             let x = self.scalar(op, next)?;
