@@ -248,7 +248,10 @@ fn indices_in_code_that_never_runs_do_not_fail_either_backend() {
         let (lp, _) = evaluate(branch, r#"{"N": 1}"#, &[0.5, 0.1], backend);
         assert!(lp.is_finite(), "{backend:?}: {lp}");
         let (lp, grad) = evaluate(empty, r#"{"N": 0, "d": []}"#, &[0.5], backend);
-        assert!(lp.is_finite() && grad == [-0.5], "{backend:?}: {lp} {grad:?}");
+        assert!(
+            lp.is_finite() && grad == [-0.5],
+            "{backend:?}: {lp} {grad:?}"
+        );
         // The branch with the bad index taken: an error on both.
         let compiled = rlc_driver::compile(branch, "edge.rlm").expect("compiles");
         let data = rlc_driver::data::load(&compiled.model, "edge.json", br#"{"N": 1}"#, None)
