@@ -23,6 +23,12 @@
 //! `if` differentiates the branch that ran. The result is cleaned by the IR
 //! passes of `rlc_ir::opt` (common subexpressions, joined `if`s, dead code).
 //!
+//! Ties: `max` and `min` (of two values, or reduced over an axis) are not
+//! differentiable where several operands equal the extremum. There the
+//! adjoint is split equally among the k tied operands (1/k each), a
+//! subgradient whose parts sum to the adjoint: `max(a, a)` and
+//! `max([a, a])` have the derivative 1 in `a`, as `a` does.
+//!
 //! The adjoint rules are one exhaustive `match` over the op kinds (no `_`
 //! arm): an op cannot be added to the IR without its derivative. This crate
 //! knows nothing of the language, the JIT or the sampler. Its tests
@@ -765,20 +771,29 @@ impl Ad {
                         }
                     }
                     BinaryOp::Max | BinaryOp::Min => {
-                        // The adjoint goes to the chosen operand (the first on ties).
+                        // The adjoint goes to the chosen operand; on a tie it is
+                        // split equally (half each), so the gradients of the
+                        // two operands still sum to the adjoint and
+                        // `max(a, a)` has the derivative 1 in `a`, the
+                        // derivative of `a` (see "Ties" in the crate doc).
                         let cmp = if *b == BinaryOp::Max {
-                            BinaryOp::Ge
+                            BinaryOp::Gt
                         } else {
-                            BinaryOp::Le
+                            BinaryOp::Lt
                         };
                         let first = self.binary(cmp, a, bv);
+                        let tie = self.binary(BinaryOp::Eq, a, bv);
                         let zero = self.zeros(yb);
+                        let half = self.constant(0.5, &self.ty(yb));
+                        let half = self.mul(yb, half);
                         if active(0, scope) {
-                            let d = self.select(first, yb, zero);
+                            let d = self.select(tie, half, zero);
+                            let d = self.select(first, yb, d);
                             self.accumulate(scope, op.args[0], d);
                         }
                         if active(1, scope) {
-                            let d = self.select(first, zero, yb);
+                            let d = self.select(tie, half, yb);
+                            let d = self.select(first, zero, d);
                             self.accumulate(scope, op.args[1], d);
                         }
                     }
@@ -866,11 +881,31 @@ impl Ad {
                         self.mul(ybb, q)
                     }
                     ReduceOp::Max | ReduceOp::Min => {
-                        let yy = self.reshape(y, kept);
+                        // The adjoint is split equally among the k elements
+                        // equal to the extremum (1/k each), so it sums to the
+                        // adjoint whatever the ties.
+                        let yy = self.reshape(y, kept.clone());
                         let yy = self.broadcast_to(yy, &shape);
                         let hit = self.binary(BinaryOp::Eq, xv, yy);
                         let zero = self.zeros(xv);
-                        self.select(hit, ybb, zero)
+                        let xty = self.ty(xv);
+                        let one = self.constant(1.0, &xty);
+                        let flags = self.select(hit, one, zero);
+                        let ties = self.emit1(
+                            OpKind::Reduce {
+                                op: ReduceOp::Sum,
+                                axis: *axis,
+                            },
+                            vec![flags],
+                            TensorType::real(self.ty(y).shape),
+                        );
+                        let ties = self.reshape(ties, kept);
+                        let ties = self.broadcast_to(ties, &shape);
+                        // Where no element hits (a NaN extremum), 1 keeps the
+                        // division finite; those elements get 0 anyway.
+                        let ties = self.select(hit, ties, one);
+                        let share = self.binary(BinaryOp::Div, ybb, ties);
+                        self.select(hit, share, zero)
                     }
                     ReduceOp::LogSumExp => {
                         let yy = self.reshape(y, kept);

@@ -55,6 +55,11 @@ pub(crate) struct Checker {
     loops: Vec<LoopContext>,
     /// How many loops have been entered, to give each its own id.
     loop_count: u32,
+    /// What each scan's carry was widened to (a real element, parameters)
+    /// when its body was last checked. A scan inside another scan's body is
+    /// checked again when the outer one is; starting from what was learnt
+    /// keeps that from doubling the work at every level of nesting.
+    scan_widening: HashMap<ExprId, (bool, BTreeSet<SymbolId>)>,
     pub(crate) errors: Vec<CheckError>,
 }
 
@@ -228,6 +233,7 @@ impl Checker {
             optional_uses: Vec::new(),
             loops: Vec::new(),
             loop_count: 0,
+            scan_widening: HashMap::new(),
             errors: Vec::new(),
         }
     }
@@ -1771,6 +1777,14 @@ impl Checker {
             reduced_axis: None,
             ..init_info.clone()?
         };
+        // What an earlier check of this scan learnt about its carry (the
+        // widening only grows, so starting from it is sound).
+        if let Some((real, params)) = self.scan_widening.get(&e.id) {
+            if *real && carry_info.ty.elem == ElemType::Int {
+                carry_info.ty.elem = ElemType::Real;
+            }
+            carry_info.params.extend(params.iter().copied());
+        }
         // Check the body once with the carry as initialized; if the body turns
         // an integer carry into a real one, or makes it depend on a parameter,
         // check again with the widened carry (discarding the first pass's errors).
@@ -1810,6 +1824,13 @@ impl Checker {
             }
             carry_info.params.extend(b.params.iter().copied());
         }
+        self.scan_widening.insert(
+            e.id,
+            (
+                carry_info.ty.elem == ElemType::Real,
+                carry_info.params.clone(),
+            ),
+        );
         let body_info = body_info?;
         let body_span = body.value.as_ref().map_or(body.span, |v| v.span);
         let same_elem = body_info.ty.elem == carry_info.ty.elem
@@ -2486,7 +2507,15 @@ impl Checker {
                     return None;
                 }
                 let input = &infos[0].ty.shape;
-                let a = axis_of(self, input.len().max(1), None).ok()?;
+                if let (true, Some((_, span))) = (input.is_empty(), axis) {
+                    self.error(CheckError::AxisOfScalar {
+                        span,
+                        argument: args[0].span,
+                        function: sig.name.to_string(),
+                    });
+                    return None;
+                }
+                let a = axis_of(self, input.len(), None).ok()?;
                 let elem = if real_result {
                     ElemType::Real
                 } else {
@@ -2497,7 +2526,6 @@ impl Checker {
                         result(Type::array(elem, vec![Dim::constant(1); input.len()]))
                     }
                     None => result(Type::scalar(elem)),
-                    Some(_) if input.is_empty() => result(Type::scalar(elem)),
                     Some(ax) => {
                         let mut shape = input.clone();
                         if keepdims {

@@ -159,6 +159,12 @@ pub enum CheckError {
         option: &'static str,
         reason: String,
     },
+    /// `axis=` given to a reduction of a scalar (or a size), which has no axes.
+    AxisOfScalar {
+        span: Span,
+        argument: Span,
+        function: String,
+    },
     BroadcastMismatch {
         span: Span,
         operation: String,
@@ -481,6 +487,19 @@ impl CheckError {
                 reason,
             } => Diagnostic::error("E0115", format!("invalid `{option}=`: {reason}"))
                 .with_label(Label::primary(*span, reason.clone())),
+            E::AxisOfScalar {
+                span,
+                argument,
+                function,
+            } => Diagnostic::error(
+                "E0116",
+                format!("`{function}` over an axis of a scalar: a scalar has no axes"),
+            )
+            .with_label(Label::primary(*span, "there is no axis to reduce"))
+            .with_label(Label::secondary(*argument, "this is a scalar"))
+            .with_hint(format!(
+                "remove `axis=`: `{function}` of a scalar is the scalar itself"
+            )),
             E::BroadcastMismatch {
                 span,
                 operation,

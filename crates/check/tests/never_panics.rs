@@ -113,3 +113,22 @@ proptest! {
         compile_checked(&chars.into_iter().collect::<String>());
     }
 }
+
+/// Scans nested 40 deep whose bodies use a parameter: each scan body is
+/// checked at most twice per check of its enclosing one, which was 2^40
+/// passes before the carries' widening was remembered (this test would not
+/// end); now a few per level.
+#[test]
+fn nested_scans_using_a_parameter_check_in_linear_work() {
+    let depth = 40;
+    let mut body = format!("c{depth} + a * x{depth}");
+    for k in (1..depth).rev() {
+        let inner = k + 1;
+        body = format!("c{k} + a * x{k} + sum(scan (c{inner} = 0; x{inner} in x) {{ {body} }})");
+    }
+    let source = format!(
+        "size T\ndata x: real[T]\nparam a ~ Normal(0, 1)\ntarget += sum(scan (c1 = 0; x1 in x) {{ {body} }})\n"
+    );
+    let (model, diagnostics) = rlc_check::compile(&source);
+    assert!(model.is_some(), "{diagnostics:?}");
+}

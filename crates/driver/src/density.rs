@@ -340,6 +340,8 @@ pub fn unconstrain(
 
 impl Density {
     pub fn new(compiled: &Compiled, data: &Data, backend: Backend) -> Result<Density, Error> {
+        let (limit, source) = crate::memory::limit();
+        crate::memory::check(compiled, data, limit, &source)?;
         let dim = dimension(compiled, data)?;
         let params = param_shapes(compiled, data);
         let mut coordinates = Vec::new();

@@ -29,6 +29,7 @@ pub mod density;
 mod error;
 pub mod generate;
 pub mod labels;
+pub mod memory;
 pub mod point;
 pub mod predictive;
 pub mod recover;

@@ -79,7 +79,8 @@ impl Default for SampleSettings {
 }
 
 impl SampleSettings {
-    /// A usage error for settings no run can have.
+    /// A usage error for settings no run can have (the draws' memory is
+    /// checked against the model by [`crate::memory::check_draws`]).
     pub fn validate(&self) -> Result<(), Error> {
         if self.chains == 0 {
             return Err(Error::usage("error: --chains must be at least 1"));
@@ -92,9 +93,37 @@ impl SampleSettings {
         if !(self.adapt_delta > 0.0 && self.adapt_delta < 1.0) {
             return Err(Error::usage("error: --adapt-delta must be between 0 and 1"));
         }
+        // A trajectory has up to 2^max_depth steps and the sampler keeps
+        // one set of vectors per level: past 30 (a billion gradient
+        // evaluations per draw) a depth is a mistake, not a setting.
+        if !(1..=MAX_TREE_DEPTH).contains(&self.max_depth) {
+            return Err(Error::usage(format!(
+                "error: --max-depth must be between 1 and {MAX_TREE_DEPTH} (a tree of depth {MAX_TREE_DEPTH} has up to 2^{MAX_TREE_DEPTH} ≈ 10^9 leapfrog steps per draw; Stan's default is 10)"
+            )));
+        }
+        let iterations = self.warmup.checked_add(self.draws);
+        if iterations.is_none_or(|n| n > MAX_ITERATIONS) {
+            return Err(Error::usage(format!(
+                "error: --warmup plus --draws must be at most {MAX_ITERATIONS} per chain (got {} + {})",
+                self.warmup, self.draws
+            )));
+        }
+        if self.chains > MAX_CHAINS {
+            return Err(Error::usage(format!(
+                "error: --chains must be at most {MAX_CHAINS}"
+            )));
+        }
         Ok(())
     }
 }
+
+/// The deepest NUTS tree a run may ask for.
+pub const MAX_TREE_DEPTH: u32 = 30;
+/// The most iterations (warmup and draws) of one chain: far beyond any run,
+/// small enough that counts and progress bars never overflow.
+pub const MAX_ITERATIONS: usize = 1 << 40;
+/// The most chains of one run.
+pub const MAX_CHAINS: usize = 1 << 16;
 
 /// What a value in a draw is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -124,7 +124,12 @@ pub fn table_with_labels(draws: &RunDraws, labels: &[String]) -> String {
         "ESS_bulk/s",
         "R_hat",
     ];
-    let name_width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(4).max(4);
+    let name_width = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for (_, cells) in &rows {
         for (w, c) in widths.iter_mut().zip(cells) {
@@ -132,19 +137,27 @@ pub fn table_with_labels(draws: &RunDraws, labels: &[String]) -> String {
         }
     }
     let mut out = String::new();
-    let _ = write!(out, "{:name_width$}", "");
+    // Padded by hand: `{:width$}` panics past a width of 65,535, which a
+    // long parameter name reaches.
+    out.push_str(&pad(name_width));
     for (h, w) in headers.iter().zip(&widths) {
         let _ = write!(out, "  {h:>w$}");
     }
     out.push('\n');
     for (name, cells) in rows {
-        let _ = write!(out, "{name:name_width$}");
+        out.push_str(&name);
+        out.push_str(&pad(name_width - name.chars().count()));
         for (c, w) in cells.iter().zip(&widths) {
             let _ = write!(out, "  {c:>w$}");
         }
         out.push('\n');
     }
     out
+}
+
+/// `n` spaces.
+fn pad(n: usize) -> String {
+    " ".repeat(n)
 }
 
 /// The warnings Stan would print, each one line (empty when all is well).

@@ -73,7 +73,45 @@ const CASES: &[Case] = &[
         theta: &[1.5],
         logp: None,
     },
+    Case {
+        what: "max and min of tied values: the adjoint is split among the ties (1/k each), so max([a, a]) has the slope of a",
+        source: "param a ~ Normal(0, 1)\ntarget += max([a, a]) + min([a, a, a]) + 2 * max([a, a, a - 1.0])\n",
+        data: "{}",
+        theta: &[0.3],
+        // -a²/2 - log √(2π) + a + a + 2a at a = 0.3.
+        logp: Some(-0.045 - 0.918_938_533_204_672_7 + 1.2),
+    },
+    Case {
+        what: "max and min over an axis with tied elements",
+        source: "param a ~ Normal(0, 1)\nparam b ~ Normal(0, 1)\nlet m = [[a, a], [b, b], [a, 0.0 - 9.0]]\ntarget += sum(max(m, axis=1)) + sum(min(m, axis=0, keepdims=true))\n",
+        data: "{}",
+        theta: &[0.7, 0.2],
+        logp: None,
+    },
 ];
+
+/// The gradient of `target += max([a, a])`: exactly 1, the derivative of
+/// `a`, on both backends (plus the prior's -a); `max([a, b])` at a tie
+/// splits it.
+#[test]
+fn max_at_a_tie_has_the_slope_of_its_value() {
+    for backend in [Backend::Jit, Backend::Interp] {
+        let (_, grad) = evaluate(
+            "param a ~ Normal(0, 1)\ntarget += max([a, a])\n",
+            "{}",
+            &[0.25],
+            backend,
+        );
+        assert_eq!(grad, [1.0 - 0.25], "{backend:?}");
+        let (_, grad) = evaluate(
+            "param a ~ Normal(0, 1)\nparam b ~ Normal(0, 1)\ntarget += max([a, b]) - min([a, b, b, b])\n",
+            "{}",
+            &[0.25, 0.25],
+            backend,
+        );
+        assert_eq!(grad, [0.5 - 0.25 - 0.25, 0.5 - 0.75 - 0.25], "{backend:?}");
+    }
+}
 
 /// Central finite differences of the log density.
 fn finite_differences(case: &Case, backend: Backend) -> Vec<f64> {
@@ -124,4 +162,105 @@ fn finite_where_the_math_is_finite_on_both_backends() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A model over no data (a size of 0, a subject with no trials) evaluates
+/// to its prior, on both backends: the likelihood of nothing is 1.
+#[test]
+fn empty_data_evaluates_to_the_prior_on_both_backends() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let model = |name: &str| std::fs::read_to_string(root.join(name)).expect("model");
+    // (model, data with no observations, the prior alone, its data, theta)
+    let cases: Vec<(String, &str, &str, &str, Vec<f64>)> = vec![
+        (
+            model("rl_single.rlm"),
+            r#"{"T": 0, "action": [], "reward": []}"#,
+            "param alpha ~ Beta(1, 1)\nparam beta ~ HalfNormal(10)\n",
+            "{}",
+            vec![0.3, -0.2],
+        ),
+        (
+            model("rl_single_pytensor.rlm"),
+            r#"{"T": 1, "action": [1], "reward": [0.0]}"#,
+            "param alpha ~ Beta(1, 1)\nparam beta ~ HalfNormal(10)\n",
+            "{}",
+            vec![0.3, -0.2],
+        ),
+        (
+            model("eight_schools.rlm"),
+            r#"{"J": 0, "y": [], "sigma": []}"#,
+            "param mu ~ Normal(0, 5)\nparam tau ~ HalfCauchy(5)\n",
+            "{}",
+            vec![0.4, 0.1],
+        ),
+        (
+            model("logistic_regression.rlm"),
+            r#"{"N": 0, "K": 2, "X": [], "y": []}"#,
+            "size K\nparam alpha ~ Normal(0, 2.5)\nparam w: real[K] ~ Normal(0, 2.5)\n",
+            r#"{"K": 2}"#,
+            vec![0.4, 0.1, -0.3],
+        ),
+        (
+            model("logistic_regression.rlm"),
+            r#"{"N": 3, "K": 0, "X": [[], [], []], "y": [0, 1, 1]}"#,
+            // No covariates: alpha alone explains y.
+            "size N\ndata y: int[N] in 0..2\nparam alpha ~ Normal(0, 2.5)\ny ~ Bernoulli(logits = alpha)\n",
+            r#"{"N": 3, "y": [0, 1, 1]}"#,
+            vec![0.4],
+        ),
+        (
+            // A subject with no trials: all its cells missing.
+            "size N\nsize T\ndata choice: int?[N, T] in 0..2\nparam mu ~ Normal(0, 1)\nparam b: real[N] ~ Normal(mu, 1)\nfor n in 0..N {\n  scan (q = [0.0, 0.0]; c in choice[n]) {\n    if present(c) {\n      c ~ Categorical(logits = b[n] * q)\n      set_subtensor(q[c], q[c] + 0.5 * (1 - q[c]))\n    } else {\n      q\n    }\n  }\n}\n".to_string(),
+            r#"{"N": 2, "T": 2, "choice": [[null, null], [null, null]]}"#,
+            "size N\nparam mu ~ Normal(0, 1)\nparam b: real[N] ~ Normal(mu, 1)\n",
+            r#"{"N": 2}"#,
+            vec![0.2, -0.5, 0.7],
+        ),
+    ];
+    for (source, data, prior, prior_data, theta) in &cases {
+        let first = source.lines().next().unwrap_or_default();
+        for backend in [Backend::Jit, Backend::Interp] {
+            let (lp, grad) = evaluate(source, data, theta, backend);
+            let (expected, expected_grad) = evaluate(prior, prior_data, theta, backend);
+            assert!(
+                (lp - expected).abs() <= 1e-12 * expected.abs().max(1.0),
+                "{first} on {data} ({backend:?}): {lp}, the prior gives {expected}"
+            );
+            for (g, e) in grad.iter().zip(&expected_grad) {
+                assert!(
+                    (g - e).abs() <= 1e-12 * e.abs().max(1.0),
+                    "{first} on {data} ({backend:?}): gradient {grad:?}, the prior's {expected_grad:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Found by the fuzzing campaign: code that never runs for the data's sizes
+/// (a branch not taken, a loop over 0 elements) may index out of range or
+/// into an empty value; both backends evaluate the model, and fail alike
+/// when the bad index does run.
+#[test]
+fn indices_in_code_that_never_runs_do_not_fail_either_backend() {
+    let branch = "size N\nparam a ~ Normal(0, 1)\nparam p: real[N] ~ Normal(0, 1)\ntarget += if a > 100 { p[5] } else { a }\n";
+    let empty = "size N\ndata d: int[N] in 0..N\nparam q: real[N] ~ Exponential(1)\nparam b ~ Normal(0, 1)\nfor i in 0..N {\n  let v = exp(0.1 * (d - q))\n  for j in 0..N {\n    target += v[j] * b\n  }\n}\n";
+    for backend in [Backend::Jit, Backend::Interp] {
+        let (lp, _) = evaluate(branch, r#"{"N": 1}"#, &[0.5, 0.1], backend);
+        assert!(lp.is_finite(), "{backend:?}: {lp}");
+        let (lp, grad) = evaluate(empty, r#"{"N": 0, "d": []}"#, &[0.5], backend);
+        assert!(
+            lp.is_finite() && grad == [-0.5],
+            "{backend:?}: {lp} {grad:?}"
+        );
+        // The branch with the bad index taken: an error on both.
+        let compiled = rlc_driver::compile(branch, "edge.rlm").expect("compiles");
+        let data = rlc_driver::data::load(&compiled.model, "edge.json", br#"{"N": 1}"#, None)
+            .expect("loads");
+        let mut density = Density::new(&compiled, &data, backend).expect("binds");
+        let mut grad = vec![0.0; density.dim];
+        assert!(
+            density.logp_grad(&[200.0, 0.1], &mut grad).is_err(),
+            "{backend:?}: p[5] of a length-1 p ran"
+        );
+    }
 }

@@ -1624,6 +1624,76 @@ impl<'m> Lowering<'m> {
             })
             .collect();
         let yr = self.cast(y, Elem::Real);
+        let constant = |me: &mut Self, c: f64| {
+            let v = me.real(c);
+            me.broadcast_to(v, &shape)
+        };
+        let inside = if !check_support {
+            None
+        } else {
+            match d {
+                D::HalfNormal | D::HalfCauchy | D::Exponential | D::Poisson => {
+                    let zero = constant(self, 0.0);
+                    Some(self.binary(BinaryOp::Ge, yr, zero))
+                }
+                D::LogNormal | D::Gamma | D::InverseGamma => {
+                    let zero = constant(self, 0.0);
+                    Some(self.binary(BinaryOp::Gt, yr, zero))
+                }
+                D::Beta => {
+                    let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
+                    let lo = self.binary(BinaryOp::Ge, yr, zero);
+                    let hi = self.binary(BinaryOp::Le, yr, one);
+                    Some(self.binary(BinaryOp::And, lo, hi))
+                }
+                D::Bernoulli => {
+                    let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
+                    let is0 = self.binary(BinaryOp::Eq, yr, zero);
+                    let is1 = self.binary(BinaryOp::Eq, yr, one);
+                    Some(self.binary(BinaryOp::Or, is0, is1))
+                }
+                D::Binomial => {
+                    let zero = constant(self, 0.0);
+                    let n = self.cast(a[0], Elem::Real);
+                    let lo = self.binary(BinaryOp::Ge, yr, zero);
+                    let hi = self.binary(BinaryOp::Le, yr, n);
+                    Some(self.binary(BinaryOp::And, lo, hi))
+                }
+                D::Uniform => {
+                    let lo = self.binary(BinaryOp::Ge, yr, a[0]);
+                    let hi = self.binary(BinaryOp::Le, yr, a[1]);
+                    Some(self.binary(BinaryOp::And, lo, hi))
+                }
+                D::Normal | D::StudentT | D::Cauchy | D::Categorical => None,
+            }
+        };
+        // Outside the support the density is -inf (the select below); the
+        // terms are computed at a value inside it, so that no intermediate
+        // (lgamma(y + 1) of y = -1, log of a negative y) is infinite or NaN
+        // and the first non-finite value is that select: the explainer then
+        // names the observation as outside the support.
+        let safe = match d {
+            D::HalfNormal
+            | D::HalfCauchy
+            | D::Exponential
+            | D::LogNormal
+            | D::Gamma
+            | D::InverseGamma => Some(1.0),
+            D::Poisson | D::Binomial | D::Bernoulli => Some(0.0),
+            D::Beta => Some(0.5),
+            D::Uniform | D::Normal | D::StudentT | D::Cauchy | D::Categorical => None,
+        };
+        let yr = match (inside, safe) {
+            (Some(inside), Some(c)) => {
+                let c = constant(self, c);
+                self.emit1(
+                    OpKind::Select,
+                    &[inside, yr, c],
+                    TensorType::real(shape.clone()),
+                )
+            }
+            _ => yr,
+        };
         let half_log_2pi = 0.5 * (2.0 * PI).ln();
         let lp = match d {
             D::Normal => self.normal(yr, a[0], a[1], half_log_2pi, &shape),
@@ -1797,48 +1867,6 @@ impl<'m> Lowering<'m> {
                 self.sub(body, g)
             }
             D::Categorical => return Err(unsupported(dist.span, "categorical handled above")),
-        };
-        if !check_support {
-            return Ok(lp);
-        }
-        let constant = |me: &mut Self, c: f64| {
-            let v = me.real(c);
-            me.broadcast_to(v, &shape)
-        };
-        let inside = match d {
-            D::HalfNormal | D::HalfCauchy | D::Exponential | D::Poisson => {
-                let zero = constant(self, 0.0);
-                Some(self.binary(BinaryOp::Ge, yr, zero))
-            }
-            D::LogNormal | D::Gamma | D::InverseGamma => {
-                let zero = constant(self, 0.0);
-                Some(self.binary(BinaryOp::Gt, yr, zero))
-            }
-            D::Beta => {
-                let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
-                let lo = self.binary(BinaryOp::Ge, yr, zero);
-                let hi = self.binary(BinaryOp::Le, yr, one);
-                Some(self.binary(BinaryOp::And, lo, hi))
-            }
-            D::Bernoulli => {
-                let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
-                let is0 = self.binary(BinaryOp::Eq, yr, zero);
-                let is1 = self.binary(BinaryOp::Eq, yr, one);
-                Some(self.binary(BinaryOp::Or, is0, is1))
-            }
-            D::Binomial => {
-                let zero = constant(self, 0.0);
-                let n = self.cast(a[0], Elem::Real);
-                let lo = self.binary(BinaryOp::Ge, yr, zero);
-                let hi = self.binary(BinaryOp::Le, yr, n);
-                Some(self.binary(BinaryOp::And, lo, hi))
-            }
-            D::Uniform => {
-                let lo = self.binary(BinaryOp::Ge, yr, a[0]);
-                let hi = self.binary(BinaryOp::Le, yr, a[1]);
-                Some(self.binary(BinaryOp::And, lo, hi))
-            }
-            D::Normal | D::StudentT | D::Cauchy | D::Categorical => None,
         };
         Ok(match inside {
             None => lp,

@@ -48,6 +48,12 @@ pub(crate) const ERROR_SLOT: usize = 0;
 
 type Result<T> = std::result::Result<T, JitError>;
 
+/// The byte offset of element `k` as a load's or store's 32-bit immediate,
+/// if it fits (the workspace's elements past 2^28 are addressed otherwise).
+fn immediate_offset(k: i64) -> Option<i32> {
+    k.checked_mul(8).and_then(|bytes| i32::try_from(bytes).ok())
+}
+
 /// A flat element index or offset: known at compile time or computed (i64).
 #[derive(Clone, Copy, Debug)]
 enum Ix {
@@ -81,10 +87,14 @@ pub(crate) struct Compiled {
     pub sites: Vec<ErrorSite>,
 }
 
-pub(crate) fn compile(
+/// Compiles `f` for `sizes` and `data`, with `padding` unused elements
+/// before the first buffer (0 but in the tests, which place every buffer
+/// past 2 GiB this way to check that no address wraps).
+pub(crate) fn compile_padded(
     f: &Function,
     sizes: &HashMap<String, i64>,
     data: &[&[f64]],
+    padding: usize,
 ) -> Result<Compiled> {
     let codegen = |e: &dyn std::fmt::Display| JitError::Codegen(e.to_string());
     let mut flags = settings::builder();
@@ -143,7 +153,7 @@ pub(crate) fn compile(
         b,
         ws,
         reprs: vec![None; f.values.len()],
-        workspace_len: ERROR_SLOT + 1,
+        workspace_len: ERROR_SLOT + 1 + padding,
         sites: Vec::new(),
         unary_refs,
         pow_ref,
@@ -661,9 +671,19 @@ impl<'a, 'b> Gen<'a, 'b> {
 
     // ---- Element access -------------------------------------------------------
 
+    /// The address of element `base + flat` of the workspace, as a pointer
+    /// and an immediate byte offset. Every computation is 64-bit: a constant
+    /// offset that does not fit the instruction's 32-bit immediate (a
+    /// workspace over 2 GiB) is added to the pointer instead.
     fn address(&mut self, base: Ix, flat: Ix) -> (Value, i32) {
         match self.ix_add(base, flat) {
-            Ix::C(k) => (self.ws, (k * 8) as i32),
+            Ix::C(k) => match immediate_offset(k) {
+                Some(off) => (self.ws, off),
+                None => {
+                    let p = self.b.ins().iadd_imm_s(self.ws, k * 8);
+                    (p, 0)
+                }
+            },
             Ix::V(v) => {
                 let bytes = self.b.ins().ishl_imm_s(v, 3);
                 (self.b.ins().iadd(self.ws, bytes), 0)
@@ -673,7 +693,12 @@ impl<'a, 'b> Gen<'a, 'b> {
 
     /// A select chain picking `elems[i]`; `i` is known to be in range.
     fn pick(&mut self, elems: &[Value], i: Value) -> Value {
-        let mut r = elems[0];
+        // An empty value (an axis of length 0) has no element: its index
+        // check always fails, so this code never runs; any value will do.
+        let Some(&first) = elems.first() else {
+            return self.fconst(0.0);
+        };
+        let mut r = first;
         for (j, e) in elems.iter().enumerate().skip(1) {
             let c = self.b.ins().icmp_imm_s(IntCC::Equal, i, j as i64);
             r = self.b.ins().select(c, *e, r);
@@ -684,7 +709,11 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn load(&mut self, r: &Repr, flat: Ix) -> Value {
         match r {
             Repr::Regs(v) => match flat {
-                Ix::C(i) => v[i as usize],
+                // Out of range only in code that never runs (see `pick`).
+                Ix::C(i) => match usize::try_from(i).ok().and_then(|i| v.get(i)) {
+                    Some(x) => *x,
+                    None => self.fconst(0.0),
+                },
                 Ix::V(i) => self.pick(v, i),
             },
             Repr::Splat(x) => *x,
@@ -732,7 +761,11 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn dest_store(&mut self, d: &mut Dest, flat: Ix, x: Value) {
         match d {
             Dest::Regs(v) => match flat {
-                Ix::C(i) => v[i as usize] = x,
+                Ix::C(i) => {
+                    if let Some(e) = usize::try_from(i).ok().and_then(|i| v.get_mut(i)) {
+                        *e = x;
+                    }
+                }
                 Ix::V(i) => {
                     for (j, e) in v.iter_mut().enumerate() {
                         let c = self.b.ins().icmp_imm_s(IntCC::Equal, i, j as i64);
@@ -1747,12 +1780,20 @@ impl<'a, 'b> Gen<'a, 'b> {
                                 JitError::Size(format!("the size `{d}` is not given"))
                             })?;
                             if c < 0 || c as usize >= s[a] {
-                                return Err(JitError::IndexOutOfRange(format!(
-                                    "constant index {c} out of range for axis {a} of length {} ({name} defining {result})",
-                                    s[a]
-                                )));
+                                // Out of range for these sizes: an error
+                                // when (if) it runs, as in the interpreter
+                                // (it may sit in a branch never taken).
+                                let x = self.fconst(c as f64);
+                                let site = ErrorSite {
+                                    op: name,
+                                    result,
+                                    axis: a,
+                                    len: s[a],
+                                };
+                                Ix::V(self.checked_index(x, s[a], site))
+                            } else {
+                                Ix::C(c)
                             }
-                            Ix::C(c)
                         }
                         None => {
                             let x = self.scalar(op, next)?;
@@ -1995,13 +2036,17 @@ impl<'a, 'b> Gen<'a, 'b> {
                 }
                 r => r,
             };
-            let len0 = self.shape(op.args[i])?.first().copied().unwrap_or(0);
+            let shape = self.shape(op.args[i])?;
+            let len0 = shape.first().copied().unwrap_or(0);
             if len0 != seq_len {
                 return Err(JitError::Codegen(
                     "scan sequences of different lengths".into(),
                 ));
             }
-            seqs.push((r, n / seq_len.max(1)));
+            // One step's elements, from the shape: with no steps (a
+            // sequence of length 0) `n / seq_len` would say 0.
+            let _ = n;
+            seqs.push((r, product(shape.get(1..).unwrap_or(&[]))));
         }
         let captures: Vec<Repr> = (carries + sequences..op.args.len())
             .map(|i| self.arg(op, i))

@@ -144,7 +144,21 @@ impl JitFunction {
                 data[i] = &[];
             }
         }
-        let compiled = codegen::compile(f, sizes, &data)?;
+        Self::compile_padded(f, sizes, &data, 0)
+    }
+
+    /// `compile_flat` with `padding` unused elements before the first
+    /// buffer, so that every buffer sits past `8 · padding` bytes: the tests
+    /// check with it that addresses past 2 GiB do not wrap (the padding is
+    /// zeroed memory never touched, which the OS does not back).
+    #[doc(hidden)]
+    pub fn compile_padded(
+        f: &Function,
+        sizes: &HashMap<String, i64>,
+        data: &[&[f64]],
+        padding: usize,
+    ) -> Result<JitFunction, JitError> {
+        let compiled = codegen::compile_padded(f, sizes, data, padding)?;
         let mut workspace = vec![0.0; compiled.workspace_len];
         for (off, values) in &compiled.data {
             workspace[*off..*off + values.len()].copy_from_slice(values);

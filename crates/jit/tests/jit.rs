@@ -298,3 +298,28 @@ fn row_softmax_matches_interpreter() {
         }
     }
 }
+
+/// Every buffer past 2 GiB of workspace (the 8.6-million-trial
+/// `rl_single_pytensor` needed that much): no address computation wraps.
+/// The padding before the buffers is never touched, so it costs no memory.
+#[test]
+fn addresses_past_two_gib_do_not_wrap() {
+    let source = std::fs::read_to_string(model_file("rl_single_pytensor.rlm")).expect("model");
+    let (_, ir, grad) = compile_model(&source);
+    let (sizes, data) = load_json(&data_file("rl_single_150.json"));
+    let dim = ir.dim.eval(&sizes).expect("dim") as usize;
+    let padding = (1usize << 31) / 8 + 12_345;
+    for f in [&ir.log_density, &grad] {
+        let slices = data_slices(f, &data);
+        let mut far =
+            rlc_jit::JitFunction::compile_padded(f, &sizes, &slices, padding).expect("compiles");
+        let mut rng = Rng(3);
+        let theta: Vec<f64> = (0..dim).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let got = run(&mut far, &theta);
+        assert_matches_interpreter(
+            "rl_single_pytensor past 2 GiB",
+            &got,
+            &interpret(f, &sizes, &theta, &data),
+        );
+    }
+}

@@ -56,7 +56,7 @@ pub fn run(compiled: &Compiled, data: &Data, json: bool) -> Result<(), Failure> 
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     let compile = compiled.front_end + compiled.lowering + compiled.autodiff + jit_compile;
     if json {
-        println!(
+        outln!(
             "{{\"compile_ms\": {:.3}, \"front_end_ms\": {:.3}, \"lowering_ms\": {:.3}, \"autodiff_ms\": {:.3}, \"jit_ms\": {:.3}, \"grad_eval_us\": {:.4}, \"interp_grad_eval_us\": {:.4}}}",
             ms(compile),
             ms(compiled.front_end),
@@ -67,7 +67,7 @@ pub fn run(compiled: &Compiled, data: &Data, json: bool) -> Result<(), Failure> 
             us(interp_time)
         );
     } else {
-        println!(
+        outln!(
             "compile: {:.2} ms (front end {:.2}, lowering {:.2}, autodiff {:.2}, JIT {:.2})",
             ms(compile),
             ms(compiled.front_end),
@@ -75,7 +75,7 @@ pub fn run(compiled: &Compiled, data: &Data, json: bool) -> Result<(), Failure> 
             ms(compiled.autodiff),
             ms(jit_compile)
         );
-        println!(
+        outln!(
             "one log density + gradient: {:.3} µs (JIT), {:.1} µs (interpreter)",
             us(jit_time),
             us(interp_time)

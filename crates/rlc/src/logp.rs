@@ -33,14 +33,14 @@ pub fn run(density: &mut Density, point: &Point, json: bool) -> Result<(), Failu
             .iter()
             .map(|c| format!("\"{c}\""))
             .collect();
-        println!(
+        outln!(
             "{{\"logp\": {}, \"gradient\": [{}], \"coordinates\": [{}]}}",
             number(lp),
             gradient.join(", "),
             names.join(", ")
         );
     } else {
-        println!("logp = {lp}");
+        outln!("logp = {lp}");
         let width = density
             .coordinates
             .iter()
@@ -48,12 +48,15 @@ pub fn run(density: &mut Density, point: &Point, json: bool) -> Result<(), Failu
             .chain(["coordinate".len()])
             .max()
             .unwrap_or(0);
-        println!(
-            "{:width$}  {:>22}  {:>22}",
-            "coordinate", "unconstrained", "gradient"
+        outln!(
+            "{}  {:>22}  {:>22}",
+            crate::console::pad("coordinate", width),
+            "unconstrained",
+            "gradient"
         );
         for ((name, u), g) in density.coordinates.iter().zip(&theta).zip(&grad) {
-            println!("{name:width$}  {u:>22.15e}  {g:>22.15e}");
+            let name = crate::console::pad(name, width);
+            outln!("{name}  {u:>22.15e}  {g:>22.15e}");
         }
     }
     if !finite {

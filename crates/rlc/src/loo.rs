@@ -60,8 +60,7 @@ pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
     let mut models: Vec<String> = Vec::new();
     let mut unit = None;
     for path in &files {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("error: cannot read {}: {e}", path.display())))?;
+        let text = crate::read_text(path)?;
         let model = header(&text, "model").unwrap_or_default();
         if !models.contains(&model) {
             models.push(model);
@@ -81,8 +80,7 @@ pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
     let mut per_chain = None;
     let mut width = None;
     for path in &files {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("error: cannot read {}: {e}", path.display())))?;
+        let text = crate::read_text(path)?;
         let chain = output::read_chain(&text).map_err(|e| {
             Failure::new(
                 ExitCode::DataError,
@@ -163,35 +161,37 @@ fn warning(result: &LooResult, unit: Option<&str>) -> Option<String> {
 
 /// The LOO table as `loo` prints it, and its warning.
 pub fn print_loo(result: &LooResult, unit: Option<&str>) {
-    println!(
+    outln!(
         "Computed from {} posterior draws and {} observations (PSIS-LOO).",
-        result.draws, result.observations
+        result.draws,
+        result.observations
     );
-    println!();
-    println!("          Estimate      SE");
-    println!(
+    outln!();
+    outln!("          Estimate      SE");
+    outln!(
         "elpd_loo  {:>8.1}  {:>6.1}",
-        result.elpd_loo, result.se_elpd_loo
+        result.elpd_loo,
+        result.se_elpd_loo
     );
-    println!("p_loo     {:>8.1}  {:>6.1}", result.p_loo, result.se_p_loo);
-    println!("looic     {:>8.1}  {:>6.1}", result.looic, result.se_looic);
-    println!();
+    outln!("p_loo     {:>8.1}  {:>6.1}", result.p_loo, result.se_p_loo);
+    outln!("looic     {:>8.1}  {:>6.1}", result.looic, result.se_looic);
+    outln!();
     let c = &result.k_counts;
     let n = result.observations.max(1) as f64;
-    println!("Pareto k diagnostic values:");
-    println!(
+    outln!("Pareto k diagnostic values:");
+    outln!(
         "  (-Inf, {:.2}]  (good)      {:>6}  {:>5.1}%",
         result.k_threshold,
         c.good,
         100.0 * c.good as f64 / n
     );
-    println!(
+    outln!(
         "  ({:.2}, 1]     (bad)       {:>6}  {:>5.1}%",
         result.k_threshold,
         c.bad,
         100.0 * c.bad as f64 / n
     );
-    println!(
+    outln!(
         "  (1, Inf)      (very bad)  {:>6}  {:>5.1}%",
         c.very_bad,
         100.0 * c.very_bad as f64 / n
@@ -200,12 +200,12 @@ pub fn print_loo(result: &LooResult, unit: Option<&str>) {
         .filter(|&i| result.tail_fit[i] == rlc_driver::predictive::TailFit::ConstantTail)
         .count();
     if constant > 0 {
-        println!(
+        outln!(
             "  ({constant} of the very bad have the same log-likelihood in every draw: their leave-one-out estimate is exact, not a problem)"
         );
     }
     if let Some(w) = warning(result, unit) {
-        println!("warning: {w}");
+        outln!("warning: {w}");
     }
 }
 
@@ -235,7 +235,7 @@ pub fn loo_json(result: &LooResult) -> String {
 pub fn loo_command(dir: &Path, json: bool) -> Result<(), Failure> {
     let (result, unit) = loo_of(dir)?;
     if json {
-        println!("{}", loo_json(&result));
+        outln!("{}", loo_json(&result));
     } else {
         print_loo(&result, unit.as_deref());
     }
@@ -272,18 +272,30 @@ pub fn compare_command(dirs: &[PathBuf], json: bool) -> Result<(), Failure> {
                 )
             })
             .collect();
-        println!("[{}]", items.join(", "));
+        outln!("[{}]", items.join(", "));
         return Ok(());
     }
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
-    println!(
-        "{:width$}  {:>9}  {:>7}  {:>9}  {:>7}  {:>7}  {:>9}",
-        "", "elpd_diff", "se_diff", "elpd_loo", "se", "p_loo", "looic"
+    outln!(
+        "{}  {:>9}  {:>7}  {:>9}  {:>7}  {:>7}  {:>9}",
+        crate::console::pad("", width),
+        "elpd_diff",
+        "se_diff",
+        "elpd_loo",
+        "se",
+        "p_loo",
+        "looic"
     );
     for r in &rows {
-        println!(
-            "{:width$}  {:>9.1}  {:>7.1}  {:>9.1}  {:>7.1}  {:>7.1}  {:>9.1}",
-            r.name, r.elpd_diff, r.se_diff, r.elpd_loo, r.se_elpd_loo, r.p_loo, r.looic
+        outln!(
+            "{}  {:>9.1}  {:>7.1}  {:>9.1}  {:>7.1}  {:>7.1}  {:>9.1}",
+            crate::console::pad(&r.name, width),
+            r.elpd_diff,
+            r.se_diff,
+            r.elpd_loo,
+            r.se_elpd_loo,
+            r.p_loo,
+            r.looic
         );
     }
     if let [best, second, ..] = rows.as_slice() {
@@ -292,14 +304,14 @@ pub fn compare_command(dirs: &[PathBuf], json: bool) -> Result<(), Failure> {
         } else {
             f64::INFINITY
         };
-        println!(
+        outln!(
             "{} predicts best; the next, {}, is {:.1} lower in elpd ({:.1} standard errors of the difference).",
             best.name, second.name, -second.elpd_diff, z
         );
     }
     for (name, (r, unit)) in &results {
         if let Some(w) = warning(r, unit.as_deref()) {
-            println!("warning: {name}: {w}");
+            outln!("warning: {name}: {w}");
         }
     }
     Ok(())

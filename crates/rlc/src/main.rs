@@ -4,13 +4,17 @@
 //! the compiling, loading and sampling are the driver's. Its tests
 //! (`tests/cli.rs` and the others in `tests/`) run the built binary.
 
+#[macro_use]
+mod console;
 mod bench;
 mod exit;
+mod lock;
 mod logp;
 mod loo;
 mod output;
 mod recover;
 mod run;
+mod signals;
 mod simulate;
 mod zarr;
 
@@ -21,14 +25,18 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 const EXIT_CODES_HELP: &str = "\
-Exit codes:
+Exit codes (docs/cli.md has every failure and its message):
   0  success
   1  model error: the .rlm file does not compile (diagnostics on stderr)
   2  usage error: bad command-line arguments, or a file that cannot be read
-  3  data error: the data file does not fit the model's declarations
+  3  data error: the data file does not fit the model's declarations, or
+     needs more memory than --max-memory
   4  sampling failure: no chain could start or finish
-130  interrupted (Ctrl-C): the output files hold the draws made so far
- 70  internal error: a bug in rlc (please report it)";
+ 70  internal error: a bug in rlc (please report it)
+ 74  output error: a file or the terminal could not be written (full disk)
+ 75  the output folder is in use by another run (its .rlc.lock)
+130  interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP):
+     the output files hold the draws made so far, each row whole";
 
 #[derive(Parser)]
 #[command(
@@ -40,6 +48,97 @@ Exit codes:
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The most memory the model's arrays and a run's draws may need, in
+    /// bytes or with a unit: 500M, 8G, 1.5T (powers of 1000) [default: the
+    /// memory available when rlc starts]. A model or run that would need
+    /// more is refused before anything is allocated.
+    #[arg(long, global = true, value_parser = parse_bytes)]
+    max_memory: Option<u64>,
+}
+
+/// `8G`, `500M`, `1.5T`, `123456`: a number of bytes.
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], t[i..].to_ascii_uppercase()),
+        None => (t, String::new()),
+    };
+    let scale: f64 = match unit.trim_end_matches('B') {
+        "" => 1.0,
+        "K" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        _ => return Err(format!("unknown unit `{unit}`: use K, M, G or T (e.g. 8G)")),
+    };
+    let x: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not an amount of memory (e.g. 8G, 500M)"))?;
+    let bytes = x * scale;
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(format!(
+            "`{text}` is not an amount of memory (e.g. 8G, 500M)"
+        ));
+    }
+    Ok(bytes as u64)
+}
+
+/// The memory available to rlc when it starts (Linux: `MemAvailable` in
+/// /proc/meminfo), if known.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
+}
+
+/// The largest model file read: far beyond any model, so that a wrong path
+/// (`/dev/zero`) ends in an error, not in memory exhaustion.
+const MAX_MODEL_BYTES: u64 = 64 << 20;
+/// The largest data file read (CSV of 10^7 trials is a few hundred MB).
+pub(crate) const MAX_DATA_BYTES: u64 = 4 << 30;
+
+/// The largest data file read: `MAX_DATA_BYTES`, or less under a smaller
+/// `--max-memory`.
+pub(crate) fn data_limit() -> u64 {
+    MAX_DATA_BYTES.min(rlc_driver::memory::limit().0)
+}
+
+/// Reads a CSV file of draws (UTF-8, at most `MAX_DATA_BYTES`).
+pub(crate) fn read_text(path: &Path) -> Result<String, Failure> {
+    let bytes = read_limited(path, data_limit(), "file")?;
+    String::from_utf8(bytes).map_err(|e| {
+        Failure::usage(format!(
+            "error: cannot read {}: not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// Reads a whole file of at most `limit` bytes.
+pub(crate) fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Failure> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
+        Failure::usage(format!(
+            "error: cannot read the {what} {}: {e}",
+            path.display()
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limit {
+        return Err(Failure::usage(format!(
+            "error: the {what} {} is larger than {} (or endless); rlc reads at most that much",
+            path.display(),
+            rlc_driver::memory::human_bytes(limit as u128)
+        )));
+    }
+    Ok(bytes)
 }
 
 #[derive(Subcommand)]
@@ -247,12 +346,12 @@ pub fn print_table(
     match labels {
         Labels::Model => {
             let names = summary::model_labels(&draws.columns, dims, coords);
-            println!("{}", summary::table_with_labels(draws, &names));
+            outln!("{}", summary::table_with_labels(draws, &names));
         }
         Labels::Cmdstan => {
-            println!("{}", summary::table(draws));
+            outln!("{}", summary::table(draws));
             if summary::has_arrays(draws) {
-                println!(
+                outln!(
                     "(array elements are named as in the CSV files, from 1: `A.1` is the model's `A[0]`; --labels model shows the model's names{})",
                     if coords.is_empty() { "" } else { " and subject ids" }
                 );
@@ -468,17 +567,57 @@ fn restore_default_sigpipe() {
     }
 }
 
+/// The stack of the thread that runs the command. The front end's passes
+/// recurse over the tree, whose depth is bounded (E0005); this leaves room
+/// to spare whatever the platform's main-thread stack is. Untouched stack
+/// pages cost no memory.
+const STACK_BYTES: usize = 256 << 20;
+
 fn main() {
     restore_default_sigpipe();
     let cli = Cli::parse();
-    let code = match run(cli) {
+    match (cli.max_memory, available_memory()) {
+        (Some(bytes), _) => rlc_driver::memory::set_limit(bytes, "--max-memory"),
+        (None, Some(bytes)) => rlc_driver::memory::set_limit(
+            bytes,
+            "the memory available when rlc started; --max-memory sets another limit",
+        ),
+        (None, None) => {}
+    }
+    let command = move || match run(cli) {
         Ok(()) => ExitCode::Success,
         Err(failure) => {
-            eprintln!("{failure}");
+            errln!("{failure}");
             failure.code
         }
     };
-    std::process::exit(code as i32);
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        errln!("internal error: this is a bug in rlc; please report it with the command and its files (exit code 70)");
+    }));
+    let code = match std::thread::Builder::new()
+        .name("rlc".into())
+        .stack_size(STACK_BYTES)
+        .spawn(command)
+    {
+        // A panic is a bug: the hook printed it; the code says so.
+        Ok(thread) => thread.join().unwrap_or(ExitCode::InternalError),
+        Err(e) => {
+            errln!("error: cannot start the command's thread: {e}");
+            ExitCode::InternalError
+        }
+    };
+    // A failed write to the terminal (a full disk behind a redirection) is
+    // a failure even when the command did its work.
+    let code = match console::finish() {
+        Some(message) if code == ExitCode::Success => {
+            errln!("error: {message}");
+            ExitCode::OutputError
+        }
+        _ => code,
+    };
+    std::process::exit(code.code());
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -557,7 +696,7 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     let compiled = compile_file(&args.model, args.color.enabled())?;
     let loaded = load_data(&compiled, &args.data, args.delimiter)?;
     if args.seed.is_none() && !args.quiet {
-        eprintln!("seed: {seed} (pass --seed {seed} to repeat this run)");
+        errln!("seed: {seed} (pass --seed {seed} to repeat this run)");
     }
     let model_name = args
         .model
@@ -624,14 +763,14 @@ fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {
         }
     };
     if args.count > 1 && !matches!(params, ParamValues::Prior) && !args.quiet {
-        eprintln!(
+        errln!(
             "note: the {} data sets share the given parameter values",
             args.count
         );
     }
     let seed = args.seed.unwrap_or_else(clock_seed);
     if args.seed.is_none() && !args.quiet {
-        eprintln!("seed: {seed} (pass --seed {seed} to repeat this simulation)");
+        errln!("seed: {seed} (pass --seed {seed} to repeat this simulation)");
     }
     simulate::run(
         &compiled,
@@ -653,7 +792,7 @@ fn recover_command(args: RecoverArgs) -> Result<(), Failure> {
     let compiled = compile_file(&args.model, args.color.enabled())?;
     let seed = args.seed.unwrap_or_else(clock_seed);
     if args.seed.is_none() && !args.quiet {
-        eprintln!("seed: {seed} (pass --seed {seed} to repeat this study)");
+        errln!("seed: {seed} (pass --seed {seed} to repeat this study)");
     }
     let settings = rlc_driver::recover::RecoverSettings {
         fits: args.fits,
@@ -690,12 +829,7 @@ fn clock_seed() -> u64 {
 
 /// Reads a model file, with a readable error for a missing or non-UTF-8 file.
 fn read_model(path: &Path) -> Result<String, Failure> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Failure::usage(format!(
-            "error: cannot read the model file {}: {e}",
-            path.display()
-        ))
-    })?;
+    let bytes = read_limited(path, MAX_MODEL_BYTES, "model file")?;
     String::from_utf8(bytes).map_err(|e| {
         Failure::usage(format!(
             "error: the model file {} is not UTF-8 text (invalid byte at offset {})",
@@ -710,7 +844,7 @@ fn read_model(path: &Path) -> Result<String, Failure> {
 fn report(mut error: rlc_driver::Error, color: bool) -> Failure {
     if let Some(report) = error.model_report() {
         if !report.diagnostics.is_empty() {
-            eprint!("{}", report.render(color));
+            err!("{}", report.render(color));
         }
     }
     error.detail = rlc_driver::ErrorDetail::None;
@@ -723,7 +857,7 @@ fn check_file(path: &Path, color: bool) -> Result<(String, rlc_check::Model), Fa
     let checked =
         rlc_driver::compile::check(&source, &display_name(path)).map_err(|e| report(e, color))?;
     if !checked.warnings.is_empty() {
-        eprint!(
+        err!(
             "{}",
             rlc_syntax::render(&checked.warnings, &display_name(path), &source, color)
         );
@@ -736,18 +870,13 @@ fn compile_file(path: &Path, color: bool) -> Result<Compiled, Failure> {
     let source = read_model(path)?;
     let compiled =
         rlc_driver::compile(&source, &display_name(path)).map_err(|e| report(e, color))?;
-    eprint!("{}", compiled.render_warnings(color));
+    err!("{}", compiled.render_warnings(color));
     Ok(compiled)
 }
 
 /// Reads and validates a data file for a compiled model, printing the loader's notes.
 fn load_data(compiled: &Compiled, path: &Path, delimiter: Option<u8>) -> Result<Data, Failure> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Failure::usage(format!(
-            "error: cannot read the data file {}: {e}",
-            path.display()
-        ))
-    })?;
+    let bytes = read_limited(path, data_limit(), "data file")?;
     let data = rlc_driver::data::load(
         &compiled.model,
         &path.display().to_string(),
@@ -755,7 +884,7 @@ fn load_data(compiled: &Compiled, path: &Path, delimiter: Option<u8>) -> Result<
         delimiter,
     )?;
     for note in &data.loaded.notes {
-        eprintln!("note: {note}");
+        errln!("note: {note}");
     }
     Ok(data)
 }
@@ -768,7 +897,7 @@ fn bind(
 ) -> Result<rlc_driver::Density, Failure> {
     let density = rlc_driver::Density::new(compiled, data, backend.into())?;
     for note in &density.notes {
-        eprintln!("note: {note}");
+        errln!("note: {note}");
     }
     Ok(density)
 }
@@ -786,9 +915,9 @@ fn summary_command(
     let mut header_adaptation = None;
     let mut dims = std::collections::HashMap::new();
     let mut coords = std::collections::HashMap::new();
+    let mut lengths = Vec::new();
     for path in files {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("error: cannot read {}: {e}", path.display())))?;
+        let text = read_text(path)?;
         let chain = output::read_chain(&text).map_err(|e| {
             Failure::new(
                 ExitCode::DataError,
@@ -818,6 +947,17 @@ fn summary_command(
                 ),
             ));
         }
+        for note in &chain.notes {
+            errln!("note: {}: {note}", path.display());
+        }
+        if chain.rows.is_empty() {
+            errln!(
+                "note: {} holds no draws (its run stopped before sampling) and is left out",
+                path.display()
+            );
+            continue;
+        }
+        lengths.push((path, chain.rows.len()));
         header_depth = header_depth.or(chain.max_depth);
         header_warmup = header_warmup.or(chain.num_warmup);
         header_adaptation = header_adaptation.or(chain.adaptation.clone());
@@ -830,6 +970,37 @@ fn summary_command(
             .map(|k| chain.rows.iter().map(|r| r[k]).collect())
             .collect();
         chains.push(by_column);
+    }
+    if chains.is_empty() {
+        return Err(Failure::new(
+            ExitCode::DataError,
+            format!(
+                "error: no draws: {} (the runs stopped before their first draw)",
+                if files.len() == 1 {
+                    "the file holds only a header"
+                } else {
+                    "the files hold only headers"
+                }
+            ),
+        ));
+    }
+    // The diagnostics compare chains of one length: longer chains are cut
+    // to the shortest, and the table says so.
+    let shortest = lengths.iter().map(|(_, n)| *n).min().unwrap_or(0);
+    if lengths.iter().any(|(_, n)| *n != shortest) {
+        let list: Vec<String> = lengths
+            .iter()
+            .map(|(p, n)| format!("{} has {n}", p.display()))
+            .collect();
+        errln!(
+            "note: the chains have different numbers of draws ({}); the summary uses the first {shortest} draws of each",
+            list.join(", ")
+        );
+        for chain in &mut chains {
+            for column in chain.iter_mut() {
+                column.truncate(shortest);
+            }
+        }
     }
     let draws = summary::RunDraws {
         columns: columns.unwrap_or_default(),
@@ -857,7 +1028,7 @@ fn summary_command(
     print_table(&draws, labels, &dims, &coords);
     let max_depth = max_depth.or(header_depth).unwrap_or(10);
     for w in summary::warnings(&draws, max_depth) {
-        println!("warning: {w}");
+        outln!("warning: {w}");
     }
     let per_chain = draws
         .chains
@@ -888,24 +1059,24 @@ fn check(path: &Path, emit: Option<Emit>, color: bool) -> Result<(), Failure> {
     match emit {
         Some(Emit::Ast) => {
             let source = read_model(path)?;
-            println!("{:#?}", rlc_syntax::parse(&source).program);
+            outln!("{:#?}", rlc_syntax::parse(&source).program);
             check_file(path, color)?;
         }
         Some(Emit::Shapes) => {
             let (source, model) = check_file(path, color)?;
-            print!("{}", rlc_check::shapes_report(&model, &source));
+            out!("{}", rlc_check::shapes_report(&model, &source));
         }
         Some(Emit::Ir) => {
             let compiled = compile_file(path, color)?;
-            println!(
+            outln!(
                 "{}",
                 rlc_ir::print::print_function(&compiled.ir.log_density)
             );
-            println!("{}", rlc_ir::print::print_function(&compiled.ir.generated));
+            outln!("{}", rlc_ir::print::print_function(&compiled.ir.generated));
         }
         Some(Emit::GradIr) => {
             let compiled = compile_file(path, color)?;
-            println!("{}", rlc_ir::print::print_function(&compiled.gradient));
+            outln!("{}", rlc_ir::print::print_function(&compiled.gradient));
         }
         None => {
             check_file(path, color)?;

@@ -4,7 +4,7 @@
 //! ArviZ's `from_cmdstan`, cmdstanpy's `from_csv` and R's posterior read it.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -53,10 +53,17 @@ fn json_string(s: &str) -> String {
     out
 }
 
-/// A chain's CSV file, written as the chain runs.
+/// A chain's CSV file, written as the chain runs. Each piece (the header,
+/// the adaptation block, a row) is written with one `write_all` of the
+/// unbuffered file, so a process killed at any instant (even by SIGKILL)
+/// leaves whole rows and at most one partial last line, which
+/// `read_chain` skips with a note.
 pub struct ChainWriter {
-    out: BufWriter<File>,
+    file: File,
+    path: std::path::PathBuf,
     order: Vec<usize>,
+    /// Draws written whole.
+    pub rows: usize,
 }
 
 /// The shortest text that reads back as exactly `x` (so draws round-trip).
@@ -82,7 +89,8 @@ impl ChainWriter {
         columns: &[Column],
     ) -> std::io::Result<ChainWriter> {
         let path = dir.join(format!("{}_{}.csv", settings.model_name, chain + 1));
-        let mut out = BufWriter::new(File::create(&path)?);
+        let mut file = File::create(&path)?;
+        let mut out: Vec<u8> = Vec::new();
         let (names, order) = column_names(columns);
         let s = settings;
         writeln!(out, "# stan_version_major = 2")?;
@@ -163,18 +171,29 @@ impl ChainWriter {
         let mut header: Vec<String> = STAT_COLUMNS.iter().map(|s| s.to_string()).collect();
         header.extend(names);
         writeln!(out, "{}", header.join(","))?;
-        out.flush()?;
-        Ok(ChainWriter { out, order })
+        file.write_all(&out)?;
+        Ok(ChainWriter {
+            file,
+            path,
+            order,
+            rows: 0,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The adaptation results, written when warmup ends.
     pub fn adaptation(&mut self, step_size: f64, inv_mass_matrix: &[f64]) -> std::io::Result<()> {
-        writeln!(self.out, "# Adaptation terminated")?;
-        writeln!(self.out, "# Step size = {}", number(step_size))?;
-        writeln!(self.out, "# Diagonal elements of inverse mass matrix:")?;
+        let mut out: Vec<u8> = Vec::new();
+        writeln!(out, "# Adaptation terminated")?;
+        writeln!(out, "# Step size = {}", number(step_size))?;
+        writeln!(out, "# Diagonal elements of inverse mass matrix:")?;
         let m: Vec<String> = inv_mass_matrix.iter().map(|x| number(*x)).collect();
-        writeln!(self.out, "# {}", m.join(", "))?;
-        self.out.flush()
+        writeln!(out, "# {}", m.join(", "))?;
+        self.file.write_all(&out)
     }
 
     /// One draw: the sampler statistics, then the values (row-major per array).
@@ -191,9 +210,13 @@ impl ChainWriter {
         for &k in &self.order {
             row.push(number(values.get(k).copied().unwrap_or(f64::NAN)));
         }
-        writeln!(self.out, "{}", row.join(","))?;
-        // Flushing per draw keeps an interrupted run's file complete.
-        self.out.flush()
+        let mut line = row.join(",");
+        line.push('\n');
+        // One write per row, straight to the file: an interrupted run's
+        // file is complete to its last draw.
+        self.file.write_all(line.as_bytes())?;
+        self.rows += 1;
+        Ok(())
     }
 
     pub fn finish(
@@ -202,30 +225,34 @@ impl ChainWriter {
         sampling: Duration,
         interrupted: bool,
     ) -> std::io::Result<()> {
-        writeln!(self.out, "# ")?;
+        let mut out: Vec<u8> = Vec::new();
+        writeln!(out, "# ")?;
         if interrupted {
             writeln!(
-                self.out,
+                out,
                 "# Interrupted: the chain was stopped before all draws were made."
             )?;
         }
         writeln!(
-            self.out,
+            out,
             "#  Elapsed Time: {:.3} seconds (Warm-up)",
             warmup.as_secs_f64()
         )?;
         writeln!(
-            self.out,
+            out,
             "#                {:.3} seconds (Sampling)",
             sampling.as_secs_f64()
         )?;
         writeln!(
-            self.out,
+            out,
             "#                {:.3} seconds (Total)",
             (warmup + sampling).as_secs_f64()
         )?;
-        writeln!(self.out, "# ")?;
-        self.out.flush()
+        writeln!(out, "# ")?;
+        self.file.write_all(&out)?;
+        // The data must reach the disk for the run to be a success (a
+        // full disk may only show here, on NFS for one).
+        self.file.sync_all()
     }
 }
 
@@ -245,6 +272,8 @@ pub struct ChainDraws {
     /// The `# dims` and `# coords` comments rlc writes (empty for CmdStan's files).
     pub dims: std::collections::HashMap<String, Vec<String>>,
     pub coords: std::collections::HashMap<String, Vec<String>>,
+    /// What was skipped: a partial last line (a run killed while writing).
+    pub notes: Vec<String>,
 }
 
 /// The value of a header comment `# key = value …` (CmdStan may follow the
@@ -266,7 +295,13 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
     let mut adaptation = None;
     let mut dims = std::collections::HashMap::new();
     let mut coords = std::collections::HashMap::new();
+    let mut notes = Vec::new();
+    let line_count = text.lines().count();
+    // A last line without its newline was cut short by a killed run (rows
+    // are written whole, newline included).
+    let cut_short = !text.is_empty() && !text.ends_with('\n');
     for (line_no, line) in text.lines().enumerate() {
+        let partial = cut_short && line_no + 1 == line_count;
         let line = line.trim();
         if let Some((name, value)) = line
             .strip_prefix("# dims ")
@@ -319,6 +354,14 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
                         }
                     })
                     .collect();
+                // Even a partial row that parses may have lost digits.
+                if partial {
+                    notes.push(format!(
+                        "line {} is a partial row (the run was stopped while writing it) and was skipped",
+                        line_no + 1
+                    ));
+                    continue;
+                }
                 let row = row?;
                 if row.len() != cols.len() {
                     return Err(format!(
@@ -341,6 +384,7 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
         adaptation,
         dims,
         coords,
+        notes,
     })
 }
 

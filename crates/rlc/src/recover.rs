@@ -7,8 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rlc_driver::recover::{self, RecoverSettings};
 use rlc_driver::Compiled;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 pub fn run(
     compiled: &Compiled,
@@ -18,16 +17,11 @@ pub fn run(
     output: &Path,
     quiet: bool,
 ) -> Result<(), Failure> {
-    let bytes = std::fs::read(design_path).map_err(|e| {
-        Failure::usage(format!(
-            "error: cannot read the design file {}: {e}",
-            design_path.display()
-        ))
-    })?;
+    let bytes = crate::read_limited(design_path, crate::data_limit(), "design file")?;
     let observed = rlc_driver::generate::observed_variables(compiled)?;
     if !quiet {
         for note in rlc_driver::generate::forward_notes(compiled) {
-            eprintln!("note: {note}");
+            errln!("note: {note}");
         }
     }
     let design = rlc_driver::data::load_design(
@@ -49,24 +43,24 @@ pub fn run(
         ProgressStyle::with_template("fits {bar:30} {pos:>4}/{len} {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
-    }
+    let stop = crate::signals::install();
     let started = std::time::Instant::now();
     let result = recover::recover(
         compiled,
         &design,
         settings,
         &|done, _| bar.set_position(done as u64),
-        &stop,
+        stop,
     )?;
     bar.finish_and_clear();
-    std::fs::write(output, result.csv())
-        .map_err(|e| Failure::usage(format!("error: cannot write {}: {e}", output.display())))?;
+    std::fs::write(output, result.csv()).map_err(|e| {
+        Failure::new(
+            ExitCode::OutputError,
+            format!("error: cannot write {}: {e}", output.display()),
+        )
+    })?;
     let fitted = settings.fits - result.failures.len();
-    println!(
+    outln!(
         "{} of {} simulated data sets fitted in {:.1} s ({} chains × {} warmup + {} draws each, seed {}); every fit's truth and summary: {}",
         fitted,
         settings.fits,
@@ -77,7 +71,7 @@ pub fn run(
         settings.seed,
         output.display()
     );
-    println!();
+    outln!();
     let width = result
         .variables
         .iter()
@@ -85,9 +79,9 @@ pub fn run(
         .max()
         .unwrap_or(8)
         .max(8);
-    println!(
-        "{:width$}  {:>5}  {:>6}  {:>14}  {:>9}  {:>9}  {:>11}  {:>6}  {:>6}",
-        "variable",
+    outln!(
+        "{}  {:>5}  {:>6}  {:>14}  {:>9}  {:>9}  {:>11}  {:>6}  {:>6}",
+        crate::console::pad("variable", width),
         "kind",
         "n",
         "r(truth,mean)",
@@ -99,9 +93,9 @@ pub fn run(
     );
     let mut flagged = Vec::new();
     for v in &result.variables {
-        println!(
-            "{:width$}  {:>5}  {:>6}  {:>14.3}  {:>9.3}  {:>9.3}  {:>11.3}  {:>6.2}  {:>6.2}",
-            v.variable,
+        outln!(
+            "{}  {:>5}  {:>6}  {:>14.3}  {:>9.3}  {:>9.3}  {:>11.3}  {:>6.2}  {:>6.2}",
+            crate::console::pad(&v.variable, width),
             if v.is_parameter { "param" } else { "out" },
             v.count,
             v.correlation,
@@ -115,29 +109,29 @@ pub fn run(
             flagged.push((v, warning));
         }
     }
-    println!();
-    println!("(n: fits × elements; coverage: share of truths inside the central 50% and 90% posterior intervals; ranks: simulation-based calibration, uniform when the fits are calibrated)");
+    outln!();
+    outln!("(n: fits × elements; coverage: share of truths inside the central 50% and 90% posterior intervals; ranks: simulation-based calibration, uniform when the fits are calibrated)");
     for (v, warning) in flagged {
-        println!("warning: {}: {warning}", v.variable);
+        outln!("warning: {}: {warning}", v.variable);
     }
     if result.divergences > 0 {
-        println!(
+        outln!(
             "warning: {} divergent transitions over all fits; calibration may be off where the posteriors are hard to sample",
             result.divergences
         );
     }
     for (k, e) in result.failures.iter().take(5) {
-        eprintln!("error: fit {k}: {e}");
+        errln!("error: fit {k}: {e}");
     }
     if result.failures.len() > 5 {
-        eprintln!(
+        errln!(
             "error: … and {} more failed fits",
             result.failures.len() - 5
         );
     }
     if stop.load(Ordering::SeqCst) {
         return Err(Failure::new(
-            ExitCode::Interrupted,
+            ExitCode::Interrupted(crate::signals::received().unwrap_or(2)),
             "interrupted: the table and the CSV hold the fits that finished",
         ));
     }

@@ -4,6 +4,7 @@
 //! written.
 
 use crate::exit::{ExitCode, Failure};
+use crate::lock::OutputLock;
 use crate::output::{ChainWriter, RunSettings};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
@@ -11,7 +12,7 @@ use rlc_driver::sample::{self, Adaptation, DrawRecord, Observer, SampleSettings}
 use rlc_driver::{summary, Compiled, Data, Density};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// The settings of a run beyond the sampler's.
 pub struct RunOptions {
@@ -50,6 +51,23 @@ struct ChainOutput {
 /// Streams draws to the files and the progress bars.
 struct Terminal {
     chains: Vec<Mutex<ChainOutput>>,
+    /// Set when a file cannot be written: the run stops, since draws that
+    /// cannot be kept are wasted work.
+    stop: &'static AtomicBool,
+}
+
+impl Terminal {
+    fn write_failed(&self, c: &mut ChainOutput, e: std::io::Error) {
+        if c.error.is_none() {
+            let path = c
+                .writer
+                .as_ref()
+                .map(|w| w.path().display().to_string())
+                .unwrap_or_default();
+            c.error = Some(format!("cannot write to {path}: {e}"));
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
 }
 
 impl Observer for Terminal {
@@ -60,7 +78,7 @@ impl Observer for Terminal {
                 .as_mut()
                 .map(|w| w.adaptation(adaptation.step_size, &adaptation.inv_mass_matrix));
             if let Some(Err(e)) = written {
-                c.error = Some(e.to_string());
+                self.write_failed(&mut c, e);
             }
             c.bar.set_message("sampling");
         }
@@ -79,8 +97,12 @@ impl Observer for Terminal {
             let n = c.divergences;
             c.bar.set_message(format!("sampling, {n} divergent"));
         }
+        if c.error.is_some() {
+            // The file is short already: a later row would leave a gap.
+            return;
+        }
         if let Some(Err(e)) = c.writer.as_mut().map(|w| w.draw(&draw.stats, draw.values)) {
-            c.error.get_or_insert(e.to_string());
+            self.write_failed(&mut c, e);
         }
     }
 
@@ -112,7 +134,7 @@ pub fn run(
     let extras = DrawOutputs::new(compiled, data, options.extras)?;
     if options.extras.predict.is_some() && !options.quiet {
         for note in rlc_driver::generate::forward_notes(compiled) {
-            eprintln!("note: {note}");
+            errln!("note: {note}");
         }
     }
     std::fs::create_dir_all(&options.output_dir).map_err(|e| {
@@ -121,9 +143,19 @@ pub fn run(
             options.output_dir.display()
         ))
     })?;
+    let _lock = OutputLock::acquire(&options.output_dir)?;
     let mut columns = sample::variables(density);
     columns.extend(extras.variables.iter().cloned());
     let s = &options.sample;
+    // The draws are kept in memory for the summary (and the Zarr store).
+    let (limit, limit_source) = rlc_driver::memory::limit();
+    rlc_driver::memory::check_draws(
+        s.chains,
+        s.draws,
+        columns.iter().map(|c| c.len()).sum(),
+        limit,
+        &limit_source,
+    )?;
     let settings = RunSettings {
         model_name: options.model_name.clone(),
         data_file: options.data_file.clone(),
@@ -182,10 +214,13 @@ pub fn run(
             OutputFormat::Csv => Some(
                 ChainWriter::create(&options.output_dir, chain, &settings, &columns).map_err(
                     |e| {
-                        Failure::usage(format!(
-                            "error: cannot write to {}: {e}",
-                            options.output_dir.display()
-                        ))
+                        Failure::new(
+                            ExitCode::OutputError,
+                            format!(
+                                "error: cannot write to {}: {e}",
+                                options.output_dir.display()
+                            ),
+                        )
                     },
                 )?,
             ),
@@ -202,14 +237,9 @@ pub fn run(
             error: None,
         }));
     }
-    let terminal = Terminal { chains };
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second handler cannot be installed in one process (tests call run once).
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
-    }
-    let result = sample::sample_with(density, &extras, s, &terminal, &stop);
+    let stop = crate::signals::install();
+    let terminal = Terminal { chains, stop };
+    let result = sample::sample_with(density, &extras, s, &terminal, stop);
     let mut outputs = Vec::new();
     for c in terminal.chains {
         outputs.push(c.into_inner().map_err(|_| {
@@ -233,6 +263,8 @@ pub fn run(
         }
     };
     let mut failures = Vec::new();
+    // Files that could not be written whole.
+    let mut write_errors = Vec::new();
     for (chain, out) in fit.chains.iter().zip(&mut outputs) {
         out.bar.finish();
         let failed = chain.stats.is_empty() && chain.error.is_some();
@@ -242,13 +274,41 @@ pub fn run(
             (chain.warmup_time, chain.sampling_time)
         };
         if let Some(w) = out.writer.as_mut() {
-            let _ = w.finish(warmup, sampling, failed || chain.interrupted);
+            let finished = if out.error.is_none() {
+                w.finish(warmup, sampling, failed || chain.interrupted)
+            } else {
+                Ok(())
+            };
+            if let Some(e) = out.error.clone().or_else(|| {
+                finished
+                    .err()
+                    .map(|e| format!("cannot write to {}: {e}", w.path().display()))
+            }) {
+                write_errors.push(format!(
+                    "{e} (the file holds {} of the chain's draws, each row whole)",
+                    w.rows
+                ));
+                continue;
+            }
         }
-        if let Some(e) = chain.error.as_ref().or(out.error.as_ref()) {
+        if let Some(e) = chain.error.as_ref() {
             failures.push(format!("chain {}: {e}", chain.chain + 1));
         }
     }
     let _ = progress.clear();
+    if !write_errors.is_empty() {
+        for e in &write_errors {
+            errln!("error: {e}");
+        }
+        return Err(Failure::new(
+            ExitCode::OutputError,
+            format!(
+                "error: the run was stopped because its output could not be written ({} of {} files are incomplete); no summary is printed, as the files do not hold the draws",
+                write_errors.len(),
+                s.chains
+            ),
+        ));
+    }
     let written_to = match options.format {
         OutputFormat::Csv => options.output_dir.clone(),
         OutputFormat::Zarr => {
@@ -257,13 +317,16 @@ pub fn run(
                 .join(format!("{}.zarr", options.model_name));
             let tree = rlc_driver::tree::build(compiled, data, &fit);
             crate::zarr::write(&path, &tree).map_err(|e| {
-                Failure::usage(format!("error: cannot write {}: {e}", path.display()))
+                Failure::new(
+                    ExitCode::OutputError,
+                    format!("error: cannot write {}: {e}", path.display()),
+                )
             })?;
             path
         }
     };
     for f in &failures {
-        eprintln!("error: {f}");
+        errln!("error: {f}");
     }
     let draws = fit.run_draws();
     let draws = if options.vars.is_empty() {
@@ -277,9 +340,9 @@ pub fn run(
     let coords = settings.coords.iter().cloned().collect();
     crate::print_table(&draws, options.labels, &dims_by_name, &coords);
     for w in summary::warnings(&draws, s.max_depth) {
-        println!("warning: {w}");
+        outln!("warning: {w}");
     }
-    println!(
+    outln!(
         "{} chains × {} draws in {:.2} s ({} gradient evaluations: {} in {} warmup iterations with {} adaptation, {} in the draws; seed {}); draws written to {}",
         draws.chains.len(),
         fit.draws_per_chain(),
@@ -300,21 +363,25 @@ pub fn run(
             .map(|(m, chains)| rlc_driver::predictive::psis_loo(&m, chains))
         {
             Some(Ok(result)) => {
-                println!();
+                outln!();
                 let unit = options.extras.log_lik.map(|u| match u {
                     LogLikUnit::Observation => "observation",
                     LogLikUnit::Subject => "subject",
                 });
                 crate::loo::print_loo(&result, unit);
             }
-            Some(Err(e)) => eprintln!("error: PSIS-LOO: {e}"),
+            Some(Err(e)) => errln!("error: PSIS-LOO: {e}"),
             None => {}
         }
     }
     if fit.interrupted {
+        let signal = crate::signals::received().unwrap_or(2);
         return Err(Failure::new(
-            ExitCode::Interrupted,
-            "interrupted: the chains were stopped early; the files hold the draws made so far",
+            ExitCode::Interrupted(signal),
+            format!(
+                "interrupted by {}: the chains were stopped early; the files hold the draws made so far, each row whole",
+                crate::signals::describe(signal)
+            ),
         ));
     }
     if !failures.is_empty() && draws.chains.len() < s.chains {
@@ -334,8 +401,8 @@ fn print_check(fit: &rlc_driver::sample::Fit, data: &Data, compiled: &Compiled) 
     if rows.is_empty() {
         return;
     }
-    println!();
-    println!("Posterior predictive check (observed vs predicted, 90% interval):");
+    outln!();
+    outln!("Posterior predictive check (observed vs predicted, 90% interval):");
     let width = rows
         .iter()
         .map(|r| r.variable.len() + r.statistic.len() + 2)
@@ -344,9 +411,9 @@ fn print_check(fit: &rlc_driver::sample::Fit, data: &Data, compiled: &Compiled) 
     let overall: Vec<_> = rows.iter().filter(|r| !r.variable.contains('[')).collect();
     let subjects: Vec<_> = rows.iter().filter(|r| r.variable.contains('[')).collect();
     let line = |r: &rlc_driver::predictive::CheckRow| {
-        println!(
-            "  {:width$}  observed {:>7.3}  predicted {:>7.3} [{:.3}, {:.3}]{}",
-            format!("{} {}", r.variable, r.statistic),
+        outln!(
+            "  {}  observed {:>7.3}  predicted {:>7.3} [{:.3}, {:.3}]{}",
+            crate::console::pad(&format!("{} {}", r.variable, r.statistic), width),
             r.observed,
             r.predicted_mean,
             r.q5,
@@ -357,7 +424,7 @@ fn print_check(fit: &rlc_driver::sample::Fit, data: &Data, compiled: &Compiled) 
     overall.iter().for_each(|r| line(r));
     if !subjects.is_empty() {
         let outside: Vec<_> = subjects.iter().filter(|r| r.is_outside()).collect();
-        println!(
+        outln!(
             "  per subject: {} of {} statistics outside their 90% interval (about {:.0} expected by chance)",
             outside.len(),
             subjects.len(),
@@ -367,7 +434,7 @@ fn print_check(fit: &rlc_driver::sample::Fit, data: &Data, compiled: &Compiled) 
             line(r);
         }
         if outside.len() > 10 {
-            println!("  … and {} more", outside.len() - 10);
+            outln!("  … and {} more", outside.len() - 10);
         }
     }
 }

@@ -31,8 +31,12 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
             ))
         })?;
     }
-    std::fs::write(path, bytes)
-        .map_err(|e| Failure::usage(format!("error: cannot write {}: {e}", path.display())))
+    std::fs::write(path, bytes).map_err(|e| {
+        Failure::new(
+            crate::exit::ExitCode::OutputError,
+            format!("error: cannot write {}: {e}", path.display()),
+        )
+    })
 }
 
 /// `sim.csv` → `sim.truth.json`.
@@ -45,16 +49,11 @@ pub fn truth_path(data_path: &Path) -> PathBuf {
 }
 
 pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure> {
-    let bytes = std::fs::read(&options.design).map_err(|e| {
-        Failure::usage(format!(
-            "error: cannot read the design file {}: {e}",
-            options.design.display()
-        ))
-    })?;
+    let bytes = crate::read_limited(&options.design, crate::data_limit(), "design file")?;
     let observed = generate::observed_variables(compiled)?;
     if !options.quiet {
         for note in generate::forward_notes(compiled) {
-            eprintln!("note: {note}");
+            errln!("note: {note}");
         }
     }
     let design = rlc_driver::data::load_design(
@@ -66,7 +65,7 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
     )?;
     for note in &design.loaded.notes {
         if !options.quiet {
-            eprintln!("note: {note}");
+            errln!("note: {note}");
         }
     }
     let extension = options
@@ -120,7 +119,7 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
         let truth_file = truth_path(path);
         write(&truth_file, truth.as_bytes())?;
         if !options.quiet {
-            println!(
+            outln!(
                 "wrote {} ({} simulated) and {}",
                 path.display(),
                 simulated.observed.join(", "),

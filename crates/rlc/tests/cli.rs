@@ -881,6 +881,28 @@ fn data_outside_a_support_is_a_data_error() {
             "y\n0\n1\n2\n",
             "`yi ~ Bernoulli(p)`",
         ),
+        // Counts and positive values whose log density has terms (lgamma,
+        // log y) that are not finite outside the support.
+        (
+            "size T\ndata y: int[T]\nparam r ~ Exponential(1)\ny ~ Poisson(r)\n",
+            "y\n1\n-1\n",
+            "`y ~ Poisson(r)`",
+        ),
+        (
+            "size T\ndata y: int[T]\nparam p ~ Beta(1, 1)\ny ~ Binomial(3, p)\n",
+            "y\n1\n4\n",
+            "`y ~ Binomial(3, p)`",
+        ),
+        (
+            "size T\ndata y: real[T]\nparam a ~ Exponential(1)\ny ~ Gamma(a, a)\n",
+            "y\n0.5\n-1.5\n",
+            "`y ~ Gamma(a, a)`",
+        ),
+        (
+            "size T\ndata y: real[T]\nparam a ~ Exponential(1)\ny ~ Uniform(0, 1)\ntarget += -a\n",
+            "y\n0.5\n5\n",
+            "`y ~ Uniform(0, 1)`",
+        ),
     ] {
         std::fs::write(dir.join("m.rlm"), model).expect("write");
         std::fs::write(dir.join("d.csv"), data).expect("write");
@@ -952,6 +974,438 @@ fn loo_does_not_pool_two_models_and_vars_are_checked_first() {
         "{stderr}"
     );
     assert!(!dir.join("vars").exists(), "no run started");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- Faults: signals, full disks, shared folders, hostile sizes --------------
+
+/// Every line of a CSV of draws after its header has the header's number of
+/// fields, and the file ends with a newline: rows are written whole.
+fn assert_rows_whole(path: &std::path::Path) -> usize {
+    let text = std::fs::read_to_string(path).expect("file kept");
+    assert!(
+        text.ends_with('\n'),
+        "{}: ends inside a line",
+        path.display()
+    );
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty());
+    let header = lines.next().expect("a header line");
+    let fields = header.split(',').count();
+    let mut rows = 0;
+    for line in lines {
+        assert_eq!(
+            line.split(',').count(),
+            fields,
+            "{}: {line}",
+            path.display()
+        );
+        rows += 1;
+    }
+    rows
+}
+
+/// Starts a long `rlc run` of rl_hier into `dir`, waits until the first
+/// chain has written `marker`, and sends `signal`.
+fn run_and_signal(dir: &std::path::Path, signal: &str, marker: &str) -> std::process::Output {
+    let child = rlc()
+        .args([
+            "run",
+            "models/rl_hier.rlm",
+            "--data",
+            "models/data/rl_hier.csv",
+            "--seed",
+            "3",
+            "--warmup",
+            "150",
+            "--draws",
+            "100000",
+            "--quiet",
+            "--output-dir",
+        ])
+        .arg(dir)
+        .current_dir(workspace())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rlc starts");
+    let first = dir.join("rl_hier_1.csv");
+    for _ in 0..3000 {
+        if std::fs::read_to_string(&first).is_ok_and(|t| t.contains(marker)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    child.wait_with_output().expect("rlc ends")
+}
+
+/// SIGTERM (what a scheduler sends at its time limit) mid-sampling stops
+/// the chains like Ctrl-C: exit 143, every file complete to its last row,
+/// and `rlc summary` reads them.
+#[test]
+fn sigterm_mid_sampling_exits_143_and_the_files_are_whole() {
+    let dir = temp_dir("sigterm");
+    let out = run_and_signal(&dir, "TERM", "Adaptation terminated");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("SIGTERM"), "{stderr}");
+    let files: Vec<PathBuf> = (1..=4)
+        .map(|c| dir.join(format!("rl_hier_{c}.csv")))
+        .collect();
+    let mut drawn = 0;
+    for f in &files {
+        drawn += assert_rows_whole(f);
+        let text = std::fs::read_to_string(f).expect("file");
+        assert!(text.contains("Interrupted"), "{text}");
+    }
+    assert!(drawn > 0, "some draws were made before the signal");
+    let summary = rlc()
+        .arg("summary")
+        .args(&files)
+        .output()
+        .expect("rlc runs");
+    assert_eq!(
+        summary.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&summary.stderr)
+    );
+    assert!(String::from_utf8_lossy(&summary.stdout).contains("mu_pr.1"));
+    assert!(!dir.join(".rlc.lock").exists(), "the lock is released");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIGHUP during warmup: exit 129, the files keep their header.
+#[test]
+fn sighup_during_warmup_exits_129() {
+    let dir = temp_dir("sighup");
+    let out = run_and_signal(&dir, "HUP", "lp__");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(129), "{stderr}");
+    assert!(stderr.contains("SIGHUP"), "{stderr}");
+    assert_rows_whole(&dir.join("rl_hier_1.csv"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Standard output on a full disk: exit 74 and a message, never a panic
+/// or a success.
+#[test]
+fn a_full_disk_behind_standard_output_is_exit_74() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // not Linux
+    };
+    let dir = temp_dir("devfull");
+    let csv = dir.join("m_1.csv");
+    std::fs::write(&csv, "lp__,x\n1,2\n3,4\n").expect("write");
+    let cases: Vec<Vec<String>> = vec![
+        vec![
+            "check".into(),
+            "--emit".into(),
+            "shapes".into(),
+            "models/rl_single.rlm".into(),
+        ],
+        vec![
+            "logp".into(),
+            "models/rl_single.rlm".into(),
+            "--data".into(),
+            "models/data/rl_single.csv".into(),
+            "--at".into(),
+            "alpha=0.3,beta=2".into(),
+        ],
+        vec!["summary".into(), csv.display().to_string()],
+    ];
+    for args in cases {
+        let out = rlc()
+            .args(&args)
+            .current_dir(workspace())
+            .stdout(full.try_clone().expect("clone"))
+            .output()
+            .expect("rlc runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(74), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot write to standard output") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An output file that cannot grow (a full disk, here a file-size limit)
+/// stops the run with exit 74, names the file and what it holds; the files
+/// hold whole rows and `rlc summary` reads them, noting the cut row.
+#[test]
+fn a_full_disk_during_sampling_is_exit_74_and_the_rows_stay_whole() {
+    if !std::path::Path::new("/bin/sh").exists() {
+        return;
+    }
+    let dir = temp_dir("fsize");
+    // 40 blocks of 512 bytes: the header and a few hundred draws fit.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 40 && exec '{}' run models/rl_single.rlm --data models/data/rl_single.csv --seed 2 --quiet --chains 2 --output-dir '{}'",
+        env!("CARGO_BIN_EXE_rlc"),
+        dir.display()
+    );
+    let out = Command::new("/bin/sh")
+        .args(["-c", &script])
+        .current_dir(workspace())
+        .output()
+        .expect("sh runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{stderr}");
+    // The first chain to hit the limit stops the run: it is named.
+    assert!(
+        stderr.contains("cannot write to") && stderr.contains("rl_single_"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("of the chain's draws"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).is_empty(),
+        "no summary from memory"
+    );
+    let files = [dir.join("rl_single_1.csv"), dir.join("rl_single_2.csv")];
+    let summary = rlc()
+        .arg("summary")
+        .args(&files)
+        .output()
+        .expect("rlc runs");
+    let summary_err = String::from_utf8_lossy(&summary.stderr);
+    assert_eq!(summary.status.code(), Some(0), "{summary_err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A second run into a folder in use is refused (exit 75); a lock left by a
+/// process that no longer exists is taken over.
+#[test]
+fn an_output_folder_in_use_is_refused_and_a_stale_lock_taken_over() {
+    let dir = temp_dir("lock");
+    let lock = dir.join(".rlc.lock");
+    let run = || {
+        rlc()
+            .args([
+                "run",
+                "models/rl_single.rlm",
+                "--data",
+                "models/data/rl_single.csv",
+                "--warmup",
+                "50",
+                "--draws",
+                "50",
+                "--chains",
+                "1",
+                "--seed",
+                "1",
+                "--quiet",
+                "--output-dir",
+            ])
+            .arg(&dir)
+            .current_dir(workspace())
+            .output()
+            .expect("rlc runs")
+    };
+    // This test's own process is alive: the folder is in use.
+    std::fs::write(&lock, std::process::id().to_string()).expect("write");
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(stderr.contains("in use by another run"), "{stderr}");
+    assert!(!dir.join("rl_single_1.csv").exists(), "nothing written");
+    // A process that has ended.
+    let mut gone = Command::new("true").spawn().expect("true runs");
+    let pid = gone.id();
+    gone.wait().expect("ends");
+    std::fs::write(&lock, pid.to_string()).expect("write");
+    let out = run();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!lock.exists(), "the lock is released at the end");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `rlc summary` says when chains differ in length, refuses files with no
+/// draws, skips a cut last row with a note, and lays out any name.
+#[test]
+fn summary_of_uneven_empty_and_cut_files() {
+    let dir = temp_dir("summary-faults");
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    let rows = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("{},{}\n", -(i as f64), (i as f64).sin()))
+            .collect()
+    };
+    let a = write("a.csv", &format!("lp__,x\n{}", rows(30)));
+    let b = write("b.csv", &format!("lp__,x\n{}", rows(20)));
+    let out = rlc().arg("summary").arg(&a).arg(&b).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("different numbers of draws") && stderr.contains("first 20"),
+        "{stderr}"
+    );
+    let empty = write("empty.csv", "# header only\nlp__,x\n");
+    let out = rlc().arg("summary").arg(&empty).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("no draws"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+    let cut = write("cut.csv", &format!("lp__,x\n{}-3.2,0.", rows(25)));
+    let out = rlc().arg("summary").arg(&cut).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("partial row"), "{stderr}");
+    let long = "p".repeat(65_536);
+    let named = write("long.csv", &format!("lp__,{long}\n{}", rows(10)));
+    let out = rlc().arg("summary").arg(&named).output().expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&long));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sizes and counts no machine can hold are refused before anything is
+/// allocated, naming the array and the bytes; endless input is bounded.
+#[test]
+fn huge_sizes_and_counts_are_refused_before_allocating() {
+    let dir = temp_dir("huge");
+    let model = dir.join("big.rlm");
+    std::fs::write(&model, "size N\nparam x: real[N] ~ Normal(0, 1)\n").expect("write");
+    let data = dir.join("big.json");
+    std::fs::write(&data, r#"{"N": 1000000000}"#).expect("write");
+    let out = rlc()
+        .arg("logp")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .args(["--unconstrained", "0", "--max-memory", "2G"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("`x` would hold 1000000000 elements") && stderr.contains("8.0 GB"),
+        "{stderr}"
+    );
+    let literal = dir.join("literal.rlm");
+    std::fs::write(
+        &literal,
+        "size N\ndata y: real[N]\nparam m ~ Normal(0, 1)\nlet z = zeros(4611686018427387904)\ny ~ Normal(m + sum(z), 1)\n",
+    )
+    .expect("write");
+    let small = dir.join("small.json");
+    std::fs::write(&small, r#"{"N": 2, "y": [0.1, 0.2]}"#).expect("write");
+    let out = rlc()
+        .arg("logp")
+        .arg(&literal)
+        .arg("--data")
+        .arg(&small)
+        .args(["--unconstrained", "0"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(1) | Some(3)) && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    for (flag, value, message) in [
+        ("--draws", "2305843009213693952", "--draws"),
+        (
+            "--max-depth",
+            "4294967295",
+            "--max-depth must be between 1 and 30",
+        ),
+    ] {
+        let out = rlc()
+            .args([
+                "run",
+                "models/rl_single.rlm",
+                "--data",
+                "models/data/rl_single.csv",
+                flag,
+                value,
+                "--output-dir",
+            ])
+            .arg(&dir)
+            .current_dir(workspace())
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(message), "{flag}: {stderr}");
+    }
+    // The draws of a run must fit in memory too.
+    let out = rlc()
+        .args([
+            "run",
+            "models/rl_hier.rlm",
+            "--data",
+            "models/data/rl_hier.csv",
+            "--draws",
+            "100000000",
+            "--max-memory",
+            "1G",
+            "--output-dir",
+        ])
+        .arg(&dir)
+        .current_dir(workspace())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("of memory for the draws"), "{stderr}");
+    if std::path::Path::new("/dev/zero").exists() {
+        let out = rlc()
+            .args(["logp", "models/rl_single.rlm", "--data", "/dev/zero"])
+            .args(["--at", "alpha=0.5,beta=1", "--max-memory", "10M"])
+            .current_dir(workspace())
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("or endless"), "{stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Loops nested thousands deep are E0005, not a stack overflow.
+#[test]
+fn deeply_nested_loops_are_a_model_error() {
+    let dir = temp_dir("nesting");
+    let model = dir.join("deep.rlm");
+    let depth = 3000;
+    let mut source = String::from("size T\nparam a ~ Normal(0, 1)\n");
+    for i in 0..depth {
+        source.push_str(&format!("for i{i} in 0..T {{\n"));
+    }
+    source.push_str("target += a\n");
+    source.push_str(&"}\n".repeat(depth));
+    std::fs::write(&model, source).expect("write");
+    let out = rlc()
+        .args(["check", "--color", "never"])
+        .arg(&model)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("E0005"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -23,8 +23,14 @@ pub enum SyntaxError {
     Habit { span: Span, habit: Habit },
     /// The file ends inside a declaration, statement or bracket.
     UnexpectedEnd { span: Span, expected: Vec<String> },
-    /// An expression nested more deeply than the compiler accepts.
-    TooDeep { span: Span, limit: usize },
+    /// An expression, or a statement inside loops and blocks, nested more
+    /// deeply than the compiler accepts.
+    TooDeep {
+        span: Span,
+        limit: usize,
+        /// A statement (a `for` inside a `for` …), not an expression.
+        statement: bool,
+    },
 }
 
 impl SyntaxError {
@@ -72,12 +78,28 @@ impl SyntaxError {
                     .with_label(Label::primary(*span, label))
                     .with_hint(hint)
             }
-            SyntaxError::TooDeep { span, limit } => Diagnostic::error(
+            SyntaxError::TooDeep {
+                span,
+                limit,
+                statement: false,
+            } => Diagnostic::error(
                 "E0005",
                 format!("this expression nests more than {limit} levels deep"),
             )
             .with_label(Label::primary(*span, "nested too deeply"))
             .with_hint("split it into several `let` bindings, or use `sum(…)` over an array"),
+            SyntaxError::TooDeep {
+                span,
+                limit,
+                statement: true,
+            } => Diagnostic::error(
+                "E0005",
+                format!(
+                    "this statement nests more than {limit} levels deep (loops and blocks inside each other)"
+                ),
+            )
+            .with_label(Label::primary(*span, "nested too deeply"))
+            .with_hint("loop over several axes in one `for` body, or move the inner loops into a `let` of their own"),
             SyntaxError::UnexpectedEnd { span, expected } => {
                 Diagnostic::error("E0004", "the file ends in the middle of a statement")
                     .with_label(Label::primary(*span, expected_message(expected)))

@@ -69,10 +69,11 @@ pub fn parse(source: &str) -> Parsed {
     errors.sort_by_key(|e| e.span().start);
     errors.dedup();
     suppress_cascades(&mut errors, source);
-    if let Some(span) = too_deep(&program) {
+    if let Some((span, statement)) = too_deep(&program) {
         errors.push(SyntaxError::TooDeep {
             span,
             limit: MAX_NESTING,
+            statement,
         });
         // Later stages recurse over the tree; a tree this deep is not checked.
         let program = Program {
@@ -84,24 +85,117 @@ pub fn parse(source: &str) -> Parsed {
     Parsed { program, errors }
 }
 
-/// How deeply expressions may nest (`1 + 1 + … + 1` nests once per `+`).
-/// The checker and lowering recurse over the tree, so a limit keeps any
-/// input from exhausting the stack.
+/// How deeply code may nest: expressions in expressions (`1 + 1 + … + 1`
+/// nests once per `+`), statements in loops and blocks (a `for` in a
+/// `for`), and both together. The checker and lowering recurse over the
+/// tree, so a limit keeps any input from exhausting the stack.
 pub const MAX_NESTING: usize = 512;
 
-/// The span of the first expression nested deeper than [`MAX_NESTING`].
-fn too_deep(program: &Program) -> Option<Span> {
+/// A node of the tree, for measuring depth.
+enum Node<'a> {
+    Expr(&'a ast::Expr),
+    Stmt(&'a ast::Stmt),
+    Block(&'a ast::Block),
+}
+
+/// The span of the first expression or statement nested deeper than
+/// [`MAX_NESTING`], and whether it is a statement.
+fn too_deep(program: &Program) -> Option<(Span, bool)> {
+    use ast::{Bounds, ExprKind, Item, SequenceSource, Stmt};
     // An explicit stack: measuring depth must not recurse itself.
-    let mut stack: Vec<(&ast::Expr, usize)> = Vec::new();
-    let mut roots: Vec<&ast::Expr> = Vec::new();
-    ast::visit_top_level_exprs(program, &mut |e| roots.push(e));
-    for root in roots {
-        stack.push((root, 1));
-        while let Some((e, depth)) = stack.pop() {
-            if depth > MAX_NESTING {
-                return Some(e.span);
+    let mut stack: Vec<(Node, usize)> = Vec::new();
+    for item in &program.items {
+        let mut exprs: Vec<&ast::Expr> = Vec::new();
+        fn bounds(b: &Option<Bounds>) -> Vec<&ast::Expr> {
+            match b {
+                Some(Bounds::IntRange { lo, hi, .. } | Bounds::Interval { lo, hi, .. }) => {
+                    vec![lo, hi]
+                }
+                _ => Vec::new(),
             }
-            ast::for_each_child(e, &mut |c| stack.push((c, depth + 1)));
+        }
+        match item {
+            Item::Size(_) => {}
+            Item::Data(d) => {
+                exprs.extend(d.ty.dims.iter());
+                exprs.extend(bounds(&d.bounds));
+            }
+            Item::Param(p) => {
+                if let Some(t) = &p.ty {
+                    exprs.extend(t.dims.iter());
+                }
+                exprs.extend(bounds(&p.bounds));
+                exprs.extend(p.prior.iter());
+            }
+            Item::Stmt(s) => stack.push((Node::Stmt(s), 1)),
+        }
+        stack.extend(exprs.into_iter().map(|e| (Node::Expr(e), 1)));
+    }
+    while let Some((node, depth)) = stack.pop() {
+        match node {
+            Node::Expr(e) => {
+                if depth > MAX_NESTING {
+                    return Some((e.span, false));
+                }
+                match &e.kind {
+                    ExprKind::Scan {
+                        init,
+                        sequences,
+                        body,
+                        ..
+                    } => {
+                        stack.push((Node::Expr(init), depth + 1));
+                        for s in sequences {
+                            match &s.source {
+                                SequenceSource::Array(x) => stack.push((Node::Expr(x), depth + 1)),
+                                SequenceSource::Range { lo, hi } => {
+                                    stack.push((Node::Expr(lo), depth + 1));
+                                    stack.push((Node::Expr(hi), depth + 1));
+                                }
+                            }
+                        }
+                        stack.push((Node::Block(body), depth + 1));
+                    }
+                    ExprKind::If {
+                        cond,
+                        then_block,
+                        else_block,
+                    } => {
+                        stack.push((Node::Expr(cond), depth + 1));
+                        stack.push((Node::Block(then_block), depth + 1));
+                        if let Some(b) = else_block {
+                            stack.push((Node::Block(b), depth + 1));
+                        }
+                    }
+                    _ => ast::for_each_child(e, &mut |c| stack.push((Node::Expr(c), depth + 1))),
+                }
+            }
+            Node::Block(b) => {
+                stack.extend(b.stmts.iter().map(|s| (Node::Stmt(s), depth)));
+                if let Some(v) = &b.value {
+                    stack.push((Node::Expr(v), depth));
+                }
+            }
+            Node::Stmt(s) => {
+                if depth > MAX_NESTING {
+                    return Some((s.span(), true));
+                }
+                match s {
+                    Stmt::Let { value, .. } | Stmt::TargetAdd { value, .. } | Stmt::Expr(value) => {
+                        stack.push((Node::Expr(value), depth + 1))
+                    }
+                    Stmt::Tilde { lhs, dist, .. } => {
+                        stack.push((Node::Expr(lhs), depth + 1));
+                        stack.push((Node::Expr(dist), depth + 1));
+                    }
+                    Stmt::For { lo, hi, body, .. } => {
+                        stack.push((Node::Expr(lo), depth + 1));
+                        stack.push((Node::Expr(hi), depth + 1));
+                        stack.push((Node::Block(body), depth + 1));
+                    }
+                    Stmt::Error(_) => {}
+                }
+            }
         }
     }
     None

@@ -221,6 +221,35 @@ fn very_deep_expressions_are_an_error_not_a_crash() {
 }
 
 #[test]
+fn very_deep_statements_are_an_error_not_a_crash() {
+    let depth = 5000;
+    let mut source = String::from("size T\n");
+    for i in 0..depth {
+        source.push_str(&format!("for i{i} in 0..T {{\n"));
+    }
+    source.push_str("target += 1\n");
+    source.push_str(&"}\n".repeat(depth));
+    let parsed = parse(&source);
+    assert!(
+        parsed.errors.iter().any(|e| matches!(
+            e,
+            SyntaxError::TooDeep {
+                statement: true,
+                ..
+            }
+        )),
+        "{:?}",
+        parsed.errors.first()
+    );
+    assert_eq!(
+        parsed.errors[0].to_diagnostic().code,
+        "E0005",
+        "{:?}",
+        parsed.errors
+    );
+}
+
+#[test]
 fn a_byte_order_mark_is_skipped_and_spans_still_point_at_the_text() {
     let source = "\u{FEFF}let a = 1 $ 2\nlet b = a\n";
     let parsed = parse(source);
