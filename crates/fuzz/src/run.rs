@@ -54,11 +54,11 @@ pub fn run_case(case: &Case, seed: u64) -> Outcome {
 
 /// Whether two results of the backends agree: equal up to rounding, or
 /// both not finite.
-fn agree(a: f64, b: f64, scale: f64) -> bool {
+fn agree(a: f64, b: f64, scale: f64, rel: f64) -> bool {
     if !a.is_finite() || !b.is_finite() {
         return !a.is_finite() && !b.is_finite();
     }
-    (a - b).abs() <= 1e-7 * (a.abs().max(b.abs())) + 1e-9 * scale.max(1.0)
+    (a - b).abs() <= rel * (a.abs().max(b.abs())) + rel * 1e-2 * scale.max(1.0)
 }
 
 fn pipeline(case: &Case, seed: u64) -> Outcome {
@@ -90,6 +90,11 @@ fn pipeline(case: &Case, seed: u64) -> Outcome {
     let mut rng = Rng::new(seed ^ 0x5eed);
     let dim = jit.dim;
     for point in 0..3 {
+        // At ±30 on the unconstrained scale a positive parameter is e^30 ≈
+        // 1e13, whose rounding unit is 0.002: a log-softmax of such values
+        // is only good to about 1e-4 on either backend, computed in a
+        // different order (the JIT fuses it). Found by the campaign; not a bug.
+        let rel = if point == 2 { 1e-3 } else { 1e-7 };
         let theta: Vec<f64> = (0..dim)
             .map(|_| match point {
                 0 => rng.unit() * 4.0 - 2.0,
@@ -103,14 +108,14 @@ fn pipeline(case: &Case, seed: u64) -> Outcome {
         let lp_interp = interp.logp_grad(&theta, &mut g_interp);
         match (lp_jit, lp_interp) {
             (Ok(a), Ok(b)) => {
-                if !agree(a, b, 1.0) {
+                if !agree(a, b, 1.0, rel) {
                     return Outcome::Mismatch(format!(
                         "log density at {theta:?}: JIT {a}, interpreter {b}"
                     ));
                 }
                 let scale = a.abs().max(1.0);
                 for (k, (x, y)) in g_jit.iter().zip(&g_interp).enumerate() {
-                    if !agree(*x, *y, scale) {
+                    if !agree(*x, *y, scale, rel) {
                         return Outcome::Mismatch(format!(
                             "gradient coordinate {k} at {theta:?}: JIT {x}, interpreter {y} (log density {a})"
                         ));
