@@ -79,3 +79,65 @@ fn choice_rt_ddm_on_simulated_data() {
         workspace().join("models/hbayesdm/data/choiceRT_sim.txt"),
     );
 }
+
+/// Several independent blocks per subject, end to end: `models/rl_blocks.rlm` on its
+/// long-format file (`size N by subjID`, then `size B by block`) loads as `[N, B, T]`
+/// arrays with the short blocks and the missing third blocks as missing cells, and
+/// starts sampling on both backends; its log density is the sum over blocks of
+/// single-block models, each starting from fresh values.
+#[test]
+fn nested_blocks_end_to_end() {
+    let source = std::fs::read_to_string(workspace().join("models/rl_blocks.rlm")).expect("model");
+    let compiled =
+        rlc_driver::compile(&source, "rl_blocks").unwrap_or_else(|e| panic!("{}", e.message));
+    let bytes = std::fs::read(workspace().join("models/data/rl_blocks.csv")).expect("data");
+    let data = rlc_driver::data::load(&compiled.model, "rl_blocks.csv", &bytes, None)
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    let sizes: Vec<(String, usize)> = data.loaded.sizes.clone();
+    assert_eq!(
+        sizes,
+        vec![
+            ("N".to_string(), 4),
+            ("B".to_string(), 3),
+            ("T".to_string(), 20)
+        ]
+    );
+    let choice = data.loaded.value("choice").expect("choice");
+    // S1 has blocks of 20 and 15 trials and no third block: 25 + 20 missing cells.
+    let s1_missing = (0..60).filter(|&i| choice.is_missing(i)).count();
+    assert_eq!(s1_missing, 5 + 20);
+    starts_sampling_file(
+        "rl_blocks",
+        workspace().join("models/rl_blocks.rlm"),
+        workspace().join("models/data/rl_blocks.csv"),
+    );
+    // The same subject-level parameters on a file with one block per subject, where each
+    // block is its own subject: the Q-learning terms agree block for block.
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    let mut flat = String::from("subjID,block,trial,choice,reward\n");
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        flat.push_str(&format!("{}-{},1,{},{},{}\n", f[0], f[1], f[2], f[3], f[4]));
+    }
+    let split = rlc_driver::data::load(&compiled.model, "flat.csv", flat.as_bytes(), None)
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    assert_eq!(split.loaded.size("N"), Some(10));
+    assert_eq!(split.loaded.size("B"), Some(1));
+    // With every subject-level parameter at 0, a subject's parameters are the same
+    // whatever its blocks, so the likelihoods agree (the priors differ by the number of
+    // subjects: 2 x (10 - 4) extra standard-normal terms at 0).
+    let mut blocks = Density::new(&compiled, &data, Backend::Jit).expect("jit");
+    let mut single = Density::new(&compiled, &split, Backend::Jit).expect("jit");
+    let theta_blocks = vec![0.0; blocks.dim];
+    let theta_single = vec![0.0; single.dim];
+    let mut g1 = vec![0.0; blocks.dim];
+    let mut g2 = vec![0.0; single.dim];
+    let lp_blocks = blocks.logp_grad(&theta_blocks, &mut g1).expect("evaluates");
+    let lp_single = single.logp_grad(&theta_single, &mut g2).expect("evaluates");
+    let normal_at_zero = -0.5 * (2.0 * std::f64::consts::PI).ln();
+    let expected = lp_blocks + 2.0 * 6.0 * normal_at_zero;
+    assert!(
+        (lp_single - expected).abs() < 1e-9 * expected.abs(),
+        "{lp_single} vs {expected}"
+    );
+}
