@@ -17,6 +17,10 @@ fn starts_sampling(model: &str, data: PathBuf) {
     let path = workspace()
         .join("models/hbayesdm")
         .join(format!("{model}.rlm"));
+    starts_sampling_file(model, path, data);
+}
+
+fn starts_sampling_file(model: &str, path: PathBuf, data: PathBuf) {
     let source = std::fs::read_to_string(&path).expect("model");
     let compiled = rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message));
     let bytes = std::fs::read(&data).unwrap_or_else(|e| panic!("{}: {e}", data.display()));
