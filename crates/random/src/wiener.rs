@@ -107,7 +107,8 @@ fn small_time(u: f64, w: f64) -> Option<Standard> {
             }
         }
     }
-    if !(s1 > 0.0) {
+    // Not positive, or NaN.
+    if s1.is_nan() || s1 <= 0.0 {
         return None;
     }
     Some(Standard {
@@ -142,7 +143,8 @@ fn large_time(u: f64, w: f64) -> Option<Standard> {
             }
         }
     }
-    if !(s1 > 0.0) {
+    // Not positive, or NaN.
+    if s1.is_nan() || s1 <= 0.0 {
         return None;
     }
     Some(Standard {
@@ -215,7 +217,8 @@ pub fn lpdf_gradient(y: f64, alpha: f64, tau: f64, beta: f64, delta: f64) -> Gra
         return nan;
     }
     let t = y - tau;
-    if !(t > 0.0) || t.is_infinite() || beta == 0.0 || beta == 1.0 {
+    // (t is not NaN: y and tau are numbers.)
+    if t <= 0.0 || t.is_infinite() || beta == 0.0 || beta == 1.0 {
         return zero_density;
     }
     let alpha2 = alpha * alpha;
