@@ -29,3 +29,8 @@ simulate logistic_regression logistic_regression.json 5 'alpha=-0.5,w=[1,-0.7,0.
 simulate rl_single tutorial.csv 6 'alpha=0.5,beta=5'
 simulate rl_single rl_single_sim.csv 7 'alpha=0.35,beta=4'
 simulate rl_hier rl_hier_sim.csv 8 'mu_pr=[-0.3,-0.5],sigma=[0.2,0.2],A_pr=[-1.2,0.9,-0.4,1.5,0.2,-0.7,0.6,-1.6],tau_pr=[0.8,-1.1,1.3,-0.2,-1.7,0.4,1.0,-0.5]'
+# rl_blocks draws its rewards too (the task is in the model): the design is the trial
+# structure only, four subjects with two or three blocks (this script's input is the
+# simulated file itself, whose choice and reward columns are drawn again).
+"$rlc" simulate models/rl_blocks.rlm --data models/data/rl_blocks.csv --prior --seed 7 \
+    --output models/data/rl_blocks.csv

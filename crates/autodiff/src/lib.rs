@@ -807,6 +807,33 @@ impl Ad {
                     | BinaryOp::Or => {}
                 }
             }
+            OpKind::Special(SpecialFn::WienerLpdf) => {
+                let Some(yb) = bar(0, scope) else {
+                    return Ok(());
+                };
+                if !(0..op.args.len()).any(|i| active(i, scope)) {
+                    return Ok(());
+                }
+                // One call gives all five partial derivatives.
+                let ty = self.ty(y);
+                let partials = self.emit(
+                    OpKind::Special(SpecialFn::WienerGradient),
+                    fwd.args.clone(),
+                    vec![ty; 5],
+                );
+                for (i, partial) in partials.into_iter().enumerate() {
+                    if active(i, scope) {
+                        let d = self.mul(yb, partial);
+                        self.accumulate(scope, op.args[i], d);
+                    }
+                }
+            }
+            OpKind::Special(SpecialFn::WienerGradient) => {
+                return Err(AdError {
+                    message: "the second derivatives of the Wiener log density are not implemented"
+                        .into(),
+                })
+            }
             OpKind::Select => {
                 let Some(yb) = bar(0, scope) else {
                     return Ok(());
@@ -1028,14 +1055,9 @@ impl Ad {
                     return Ok(());
                 };
                 let theta = op.args[0];
-                let n = self
-                    .ty(y)
-                    .shape
-                    .iter()
-                    .try_fold(Dim::constant(1), |acc, d| acc.mul(d))
-                    .ok_or_else(|| AdError {
-                        message: "parameter size is not linear in the sizes".into(),
-                    })?;
+                let n = Dim::elements(&self.ty(y).shape).ok_or_else(|| AdError {
+                    message: "parameter sizes overflow".into(),
+                })?;
                 let stop = offset.add(&n).ok_or_else(|| AdError {
                     message: "parameter offsets overflow".into(),
                 })?;

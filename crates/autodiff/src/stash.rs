@@ -393,7 +393,7 @@ fn is_costly(kind: &OpKind) -> bool {
             u,
             UnaryOp::Neg | UnaryOp::Not | UnaryOp::Sqrt | UnaryOp::Abs
         ),
-        OpKind::Binary(BinaryOp::Pow) => true,
+        OpKind::Binary(BinaryOp::Pow) | OpKind::Special(_) => true,
         OpKind::Reduce {
             op: ReduceOp::LogSumExp,
             ..

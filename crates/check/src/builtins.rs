@@ -170,6 +170,7 @@ pub enum Distribution {
     Binomial,
     Poisson,
     Categorical,
+    Wiener,
 }
 
 /// The values a distribution puts mass on.
@@ -183,6 +184,8 @@ pub enum Support {
     UnitInterval,
     /// `(lower, upper)` given by the first two arguments.
     BetweenArgs,
+    /// `(x, inf)` with `x` the second argument (`Wiener`'s `tau`).
+    AboveSecondArg,
     /// `0` or `1` (or `false`/`true`).
     Binary,
     /// `0, 1, …, n` with `n` the first argument.
@@ -392,6 +395,18 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         &[&["p"], &["logits"]],
         &[("p", Simplex), ("logits", Finite)],
         S::Categories,
+    ),
+    d(
+        D::Wiener,
+        "Wiener",
+        &[&["alpha", "tau", "beta", "delta"]],
+        &[
+            ("alpha", Positive),
+            ("tau", NonNegative),
+            ("beta", Probability),
+            ("delta", Finite),
+        ],
+        S::AboveSecondArg,
     ),
 ];
 

@@ -187,6 +187,20 @@ fn int_literal(e: &Expr) -> Option<i64> {
     }
 }
 
+/// The `i`-th argument (in the signature's order) of the distribution call
+/// `prior` as a parameter's bound: a constant when it is a literal.
+fn bound_of(prior: &Expr, call: &CallInfo, i: usize) -> Option<Bound> {
+    let ExprKind::Call { args, .. } = &prior.kind else {
+        return None;
+    };
+    let id = call.args.get(i)?;
+    let arg = args.iter().find(|a| a.value.id == *id)?;
+    Some(match real_literal(&arg.value) {
+        Some(c) => Bound::Const(c),
+        None => Bound::Expr(*id, arg.value.span),
+    })
+}
+
 /// A numeric literal (possibly negated, `inf` included): bounds take it.
 fn real_literal(e: &Expr) -> Option<f64> {
     match &e.kind {
@@ -704,21 +718,9 @@ impl Checker {
                         Some((Some(Bound::Const(0.0)), Some(Bound::Const(1.0))))
                     }
                     Support::BetweenArgs => {
-                        let bound_of = |i: usize| -> Option<Bound> {
-                            let ExprKind::Call { args, .. } = &prior.kind else {
-                                return None;
-                            };
-                            let id = call.args.get(i)?;
-                            let arg = args.iter().find(|a| a.value.id == *id)?;
-                            Some(match real_literal(&arg.value) {
-                                Some(c) => Bound::Const(c),
-                                None => Bound::Expr(*id, arg.value.span),
-                            })
-                        };
-                        let lower = bound_of(0);
-                        let upper = bound_of(1);
-                        Some((lower, upper))
+                        Some((bound_of(prior, &call, 0), bound_of(prior, &call, 1)))
                     }
+                    Support::AboveSecondArg => Some((bound_of(prior, &call, 1), None)),
                     _ => None,
                 };
                 match (explicit, &support_bounds) {

@@ -1,16 +1,24 @@
-//! Symbolic dimensions: integer linear expressions over the declared sizes,
-//! such as `T - 1` or `2*N`. Two dimensions are equal exactly when their
-//! canonical forms are equal; facts that depend on the data (`T >= 1`) are
-//! left to be checked when the data loads.
+//! Symbolic dimensions: integer expressions over the declared sizes, such as
+//! `T - 1` or `2*N`. The language's size expressions are linear (a product of
+//! two sizes is not a size expression, E0171), but the compiler itself may
+//! form products with [`Dim::product`]: a `real[N, K]` parameter takes
+//! `N*K` coordinates of the parameter vector. Two dimensions are equal exactly
+//! when their canonical forms are equal; facts that depend on the data
+//! (`T >= 1`) are left to be checked when the data loads.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-/// `constant + Σ coefficient × size`, with no zero coefficients stored.
+/// A product of sizes, as their names in sorted order (with repeats):
+/// `["K", "N"]` is `K*N`; the empty list is the constant 1.
+type Monomial = Vec<String>;
+
+/// `constant + Σ coefficient × monomial`, with no zero coefficients stored.
+/// Every monomial of a size expression the user writes has one size.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Dim {
     constant: i64,
-    terms: BTreeMap<String, i64>,
+    terms: BTreeMap<Monomial, i64>,
 }
 
 impl Dim {
@@ -23,7 +31,7 @@ impl Dim {
 
     pub fn size(name: &str) -> Dim {
         let mut terms = BTreeMap::new();
-        terms.insert(name.to_string(), 1);
+        terms.insert(vec![name.to_string()], 1);
         Dim { constant: 0, terms }
     }
 
@@ -35,9 +43,39 @@ impl Dim {
         self.as_constant() == Some(1)
     }
 
-    /// The sizes this dimension mentions, with their coefficients.
-    pub fn terms(&self) -> impl Iterator<Item = (&str, i64)> {
-        self.terms.iter().map(|(k, v)| (k.as_str(), *v))
+    /// The size this dimension is, when it is exactly one size (`T`, not
+    /// `T - 1`, `2*T` or `N*K`).
+    pub fn as_size(&self) -> Option<&str> {
+        match self.terms.iter().collect::<Vec<_>>().as_slice() {
+            [(monomial, 1)] if self.constant == 0 && monomial.len() == 1 => {
+                Some(monomial[0].as_str())
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the dimension is linear in the sizes (every size expression the
+    /// language accepts is).
+    pub fn is_linear(&self) -> bool {
+        self.terms.keys().all(|m| m.len() <= 1)
+    }
+
+    /// The sizes this dimension mentions, each once, in name order.
+    pub fn sizes(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .terms
+            .keys()
+            .flat_map(|m| m.iter().map(String::as_str))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// The terms other than the constant: each a product of sizes (a
+    /// monomial, sizes repeated for powers) and its coefficient.
+    pub fn terms(&self) -> impl Iterator<Item = (&[String], i64)> {
+        self.terms.iter().map(|(k, v)| (k.as_slice(), *v))
     }
 
     pub fn constant_part(&self) -> i64 {
@@ -47,11 +85,11 @@ impl Dim {
     pub fn add(&self, other: &Dim) -> Option<Dim> {
         let mut out = self.clone();
         out.constant = out.constant.checked_add(other.constant)?;
-        for (name, coef) in &other.terms {
-            let entry = out.terms.entry(name.clone()).or_insert(0);
+        for (monomial, coef) in &other.terms {
+            let entry = out.terms.entry(monomial.clone()).or_insert(0);
             *entry = entry.checked_add(*coef)?;
             if *entry == 0 {
-                out.terms.remove(name);
+                out.terms.remove(monomial);
             }
         }
         Some(out)
@@ -70,8 +108,8 @@ impl Dim {
             return Some(Dim::constant(0));
         }
         let mut terms = BTreeMap::new();
-        for (name, coef) in &self.terms {
-            terms.insert(name.clone(), coef.checked_mul(factor)?);
+        for (monomial, coef) in &self.terms {
+            terms.insert(monomial.clone(), coef.checked_mul(factor)?);
         }
         Some(Dim {
             constant: self.constant.checked_mul(factor)?,
@@ -79,7 +117,8 @@ impl Dim {
         })
     }
 
-    /// The product, when it stays linear (one side is a constant).
+    /// The product, when it stays linear (one side is a constant): the
+    /// language's `*` on size expressions.
     pub fn mul(&self, other: &Dim) -> Option<Dim> {
         match (self.as_constant(), other.as_constant()) {
             (Some(c), _) => other.scale(c),
@@ -88,7 +127,37 @@ impl Dim {
         }
     }
 
-    /// True when `self >= 0` for every value of the sizes (sizes are `>= 0`).
+    /// The product of two dimensions, linear or not (`N` times `K` is
+    /// `K*N`): the number of elements of a shape. `None` on overflow.
+    pub fn product(&self, other: &Dim) -> Option<Dim> {
+        let mut out = other.scale(self.constant)?;
+        for (ma, ca) in &self.terms {
+            out = out.add(&Dim {
+                constant: 0,
+                terms: BTreeMap::from([(ma.clone(), ca.checked_mul(other.constant)?)]),
+            })?;
+            for (mb, cb) in &other.terms {
+                let mut m = ma.clone();
+                m.extend(mb.iter().cloned());
+                m.sort();
+                out = out.add(&Dim {
+                    constant: 0,
+                    terms: BTreeMap::from([(m, ca.checked_mul(*cb)?)]),
+                })?;
+            }
+        }
+        Some(out)
+    }
+
+    /// The number of elements of `shape`: the product of its dimensions.
+    pub fn elements(shape: &[Dim]) -> Option<Dim> {
+        shape
+            .iter()
+            .try_fold(Dim::constant(1), |acc, d| acc.product(d))
+    }
+
+    /// True when `self >= 0` for every value of the sizes (sizes are `>= 0`,
+    /// so every monomial is too).
     pub fn provably_nonnegative(&self) -> bool {
         self.constant >= 0 && self.terms.values().all(|c| *c >= 0)
     }
@@ -101,8 +170,12 @@ impl Dim {
     /// The value for concrete sizes (`None` when a size is unknown or overflow).
     pub fn eval(&self, sizes: &HashMap<String, i64>) -> Option<i64> {
         let mut total = self.constant;
-        for (name, coef) in &self.terms {
-            total = total.checked_add(coef.checked_mul(*sizes.get(name)?)?)?;
+        for (monomial, coef) in &self.terms {
+            let mut term = *coef;
+            for name in monomial {
+                term = term.checked_mul(*sizes.get(name)?)?;
+            }
+            total = total.checked_add(term)?;
         }
         Some(total)
     }
@@ -111,7 +184,7 @@ impl Dim {
 impl fmt::Display for Dim {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for (name, coef) in &self.terms {
+        for (monomial, coef) in &self.terms {
             let magnitude = coef.unsigned_abs();
             let sign = if *coef < 0 { "-" } else { "+" };
             match (first, *coef < 0) {
@@ -119,6 +192,7 @@ impl fmt::Display for Dim {
                 (true, true) => write!(f, "-")?,
                 (false, _) => write!(f, " {sign} ")?,
             }
+            let name = monomial.join("*");
             if magnitude == 1 {
                 write!(f, "{name}")?;
             } else {
@@ -191,5 +265,28 @@ mod tests {
         let b1 = vec![t1.clone(), Dim::constant(1)];
         assert_eq!(broadcast(&a, &b1), Some(a.clone()));
         assert_eq!(broadcast(&a, &[]), Some(a));
+    }
+
+    #[test]
+    fn products_of_sizes_are_polynomials() {
+        let n = Dim::size("N");
+        let k = Dim::size("K");
+        assert_eq!(n.mul(&k), None, "the language's `*` stays linear");
+        let nk = n.product(&k).expect("no overflow");
+        assert_eq!(nk.to_string(), "K*N");
+        assert_eq!(nk, k.product(&n).expect("no overflow"));
+        assert!(!nk.is_linear() && nk.as_size().is_none());
+        // (N + 1) * 2K = 2*K*N + 2*K
+        let p = n.offset(1).and_then(|a| a.product(&k.scale(2)?));
+        assert_eq!(
+            p.as_ref().map(|d| d.to_string()),
+            Some("2*K + 2*K*N".into())
+        );
+        let sizes = HashMap::from([("N".to_string(), 3), ("K".to_string(), 4)]);
+        assert_eq!(p.and_then(|d| d.eval(&sizes)), Some(32));
+        assert_eq!(nk.sizes(), vec!["K", "N"]);
+        let nbt = Dim::elements(&[n.clone(), Dim::size("B"), Dim::size("T")]);
+        assert_eq!(nbt.map(|d| d.to_string()), Some("B*N*T".into()));
+        assert_eq!(n.as_size(), Some("N"));
     }
 }

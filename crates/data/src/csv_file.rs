@@ -31,24 +31,39 @@ pub(crate) fn load(
 
     let mut errors = Vec::new();
     let mut sizes = SizeTable::new(spec);
-    let mut groupings: Vec<Grouping> = Vec::new();
     // Sizes whose grouping failed: variables shaped by them are skipped, not reported twice.
     let mut failed_sizes: Vec<&str> = Vec::new();
+    let mut grouping = Grouping::new(table.rows.len());
     for size in &spec.sizes {
         let Some(column) = &size.group_by else {
             continue;
         };
-        match Grouping::read(&table, size, column) {
-            Ok(grouping) => {
-                let count = grouping.groups.len();
-                match sizes.unify(&size.name, count, || SizeSource::CsvGroups {
-                    column: column.clone(),
-                }) {
-                    Ok(()) => groupings.push(grouping),
-                    Err(kind) => {
-                        errors.push(with_file((Location::File, kind)));
-                        failed_sizes.push(&size.name);
-                    }
+        // A level nests in the ones before it: if one of those failed, so does this one.
+        if !failed_sizes.is_empty() {
+            failed_sizes.push(&size.name);
+            continue;
+        }
+        match grouping.nest(&table, size, column) {
+            Ok(count) => {
+                // The level this one nests in, if any.
+                let outer = grouping
+                    .levels
+                    .iter()
+                    .rev()
+                    .nth(1)
+                    .map(|l| l.column.clone());
+                let source = || match outer {
+                    Some(within) => SizeSource::CsvNestedGroups {
+                        column: column.clone(),
+                        within,
+                    },
+                    None => SizeSource::CsvGroups {
+                        column: column.clone(),
+                    },
+                };
+                if let Err(kind) = sizes.unify(&size.name, count, source) {
+                    errors.push(with_file((Location::File, kind)));
+                    failed_sizes.push(&size.name);
                 }
             }
             Err(failure) => {
@@ -61,7 +76,7 @@ pub(crate) fn load(
     let mut filled = Vec::with_capacity(spec.variables.len());
     let mut row_cells = Vec::with_capacity(spec.variables.len());
     for decl in &spec.variables {
-        if let Some(reading) = reading(decl, &groupings) {
+        if let Some(reading) = reading(decl, &grouping) {
             row_cells.push((decl.name.clone(), cells_of_rows(&reading, table.rows.len())));
         }
         let uses_failed_size = decl
@@ -72,7 +87,7 @@ pub(crate) fn load(
             filled.push(None);
             continue;
         }
-        match read_variable(&table, decl, &groupings, &mut sizes) {
+        match read_variable(&table, decl, &grouping, &mut sizes) {
             Ok(cells) => filled.push(Some(cells)),
             Err(failure) => {
                 // A bad cell is reported once, with how many more the column has.
@@ -108,13 +123,7 @@ pub(crate) fn load(
             ignored.join(", ")
         ));
     }
-    let groups = groupings
-        .iter()
-        .map(|g| {
-            let keys = g.groups.iter().map(|group| group.key.clone()).collect();
-            (g.size.clone(), keys)
-        })
-        .collect();
+    let groups = grouping.labels();
     let mut loaded = assemble(spec, file, &sizes, filled, errors, notes, groups)?;
     loaded.row_cells = row_cells;
     loaded.row_lines = table.rows.iter().map(|r| r.line).collect();
@@ -138,21 +147,21 @@ fn cells_of_rows(reading: &Reading<'_>, rows: usize) -> Vec<usize> {
     match reading {
         Reading::Scalar => vec![0; rows],
         Reading::Column => (0..rows).collect(),
-        Reading::PerGroup(grouping) | Reading::Grouped(grouping) => {
-            let length = grouping
-                .groups
-                .iter()
-                .map(|g| g.rows.len())
-                .max()
-                .unwrap_or(0);
+        Reading::PerGroup(grouping, depth) | Reading::Grouped(grouping, depth) => {
+            let length = match reading {
+                Reading::Grouped(..) => grouping.longest(*depth).map_or(0, |g| g.rows.len()),
+                _ => 1,
+            };
             let mut cells = vec![0; rows];
-            for (n, group) in grouping.groups.iter().enumerate() {
-                for (t, &r) in group.rows.iter().enumerate() {
+            for (n, group) in grouping.cells(*depth).into_iter().enumerate() {
+                for (t, &r) in group
+                    .map(|g| g.rows.as_slice())
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
                     if let Some(c) = cells.get_mut(r) {
-                        *c = match reading {
-                            Reading::Grouped(_) => n * length + t,
-                            _ => n,
-                        };
+                        *c = n * length + t;
                     }
                 }
             }
@@ -389,22 +398,47 @@ fn detect_delimiter(content: &[u8]) -> u8 {
     best.0
 }
 
-/// The rows of a CSV file grouped by one column's values, as `size N by COLUMN` asks.
+/// The rows of a CSV file grouped by the columns of the `size … by COLUMN` declarations,
+/// nested in declaration order: the first one's column groups the rows, the second one's
+/// groups the rows of each of those groups (blocks within a subject), and so on.
 struct Grouping {
+    levels: Vec<Level>,
+    /// All rows, with the first level's groups as its children.
+    root: Group,
+}
+
+/// One `size … by COLUMN`: the size counts the groups of the first level, or the most
+/// groups within one group of the level above for a nested level.
+struct Level {
     size: String,
     column: String,
-    groups: Vec<Group>,
+    count: usize,
 }
 
 struct Group {
-    /// The group column's text on the group's rows.
+    /// The group column's text on the group's rows (empty for the root).
     key: String,
     /// Indices into `Table::rows`, in file order.
     rows: Vec<usize>,
+    /// The groups of the next level within this one, in order of first appearance.
+    children: Vec<Group>,
 }
 
 impl Grouping {
-    fn read(table: &Table, size: &SizeDecl, column: &str) -> Result<Grouping, Failure> {
+    fn new(rows: usize) -> Grouping {
+        Grouping {
+            levels: Vec::new(),
+            root: Group {
+                key: String::new(),
+                rows: (0..rows).collect(),
+                children: Vec::new(),
+            },
+        }
+    }
+
+    /// Groups the rows of every group of the deepest level by `column`: a new level, whose
+    /// size (returned) is the most groups any one group has.
+    fn nest(&mut self, table: &Table, size: &SizeDecl, column: &str) -> Result<usize, Failure> {
         let Some(index) = table.column(column)? else {
             return Err((
                 Location::Line {
@@ -416,40 +450,132 @@ impl Grouping {
                 },
             ));
         };
-        let mut groups: Vec<Group> = Vec::new();
-        let mut by_key: HashMap<String, usize> = HashMap::new();
-        for (r, row) in table.rows.iter().enumerate() {
-            let key = cell_text(table, row, index);
-            if is_missing_text(&key) {
-                return Err((
-                    Location::Cell {
-                        line: row.line,
-                        column: column.to_string(),
-                    },
-                    ErrorKind::MissingGroupKey { size: size.clone() },
-                ));
-            }
-            match by_key.get(key.as_ref()) {
-                Some(&g) => {
-                    if let Some(group) = groups.get_mut(g) {
-                        group.rows.push(r);
-                    }
-                }
-                None => {
-                    by_key.insert(key.to_string(), groups.len());
-                    groups.push(Group {
-                        key: key.into_owned(),
-                        rows: vec![r],
-                    });
-                }
-            }
+        let depth = self.levels.len();
+        let mut count = 0;
+        for group in self.root.at_depth_mut(depth) {
+            group.children = split(table, &group.rows, index, size, column)?;
+            count = count.max(group.children.len());
         }
-        Ok(Grouping {
+        self.levels.push(Level {
             size: size.name.clone(),
             column: column.to_string(),
-            groups,
-        })
+            count,
+        });
+        Ok(count)
     }
+
+    /// The groups at `depth` (1 = the first level) laid out as the cells of an array
+    /// `[count_1, …, count_depth]`, row-major: `None` where a group has fewer groups
+    /// within it than the level's size.
+    fn cells(&self, depth: usize) -> Vec<Option<&Group>> {
+        let mut out = vec![Some(&self.root)];
+        for level in self.levels.iter().take(depth) {
+            let mut next = Vec::with_capacity(out.len() * level.count);
+            for group in out {
+                for i in 0..level.count {
+                    next.push(group.and_then(|g| g.children.get(i)));
+                }
+            }
+            out = next;
+        }
+        out
+    }
+
+    /// The group at `depth` with the most rows (the first of them).
+    fn longest(&self, depth: usize) -> Option<&Group> {
+        let mut longest: Option<&Group> = None;
+        for group in self.cells(depth).into_iter().flatten() {
+            if longest.is_none_or(|l| group.rows.len() > l.rows.len()) {
+                longest = Some(group);
+            }
+        }
+        longest
+    }
+
+    /// The labels of each level's positions: the first level's group keys; for a nested
+    /// level, the keys its position has within every group above (left out when two
+    /// groups disagree, e.g. one subject's second block is "B" and another's "C").
+    fn labels(&self) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        for (d, level) in self.levels.iter().enumerate() {
+            let mut keys: Vec<Option<&str>> = vec![None; level.count];
+            let mut agree = true;
+            for parent in self.cells(d).into_iter().flatten() {
+                for (i, child) in parent.children.iter().enumerate() {
+                    match keys[i] {
+                        None => keys[i] = Some(&child.key),
+                        Some(k) if k != child.key => agree = false,
+                        Some(_) => {}
+                    }
+                }
+            }
+            if agree {
+                let keys = keys.into_iter().map(|k| k.unwrap_or("").to_string());
+                out.push((level.size.clone(), keys.collect()));
+            }
+        }
+        out
+    }
+
+    /// The level whose size is `name`.
+    fn level_of(&self, name: &str) -> Option<usize> {
+        self.levels.iter().position(|l| l.size == name)
+    }
+}
+
+impl Group {
+    fn at_depth_mut(&mut self, depth: usize) -> Vec<&mut Group> {
+        if depth == 0 {
+            return vec![self];
+        }
+        self.children
+            .iter_mut()
+            .flat_map(|c| c.at_depth_mut(depth - 1))
+            .collect()
+    }
+}
+
+/// `rows` grouped by the text of column `index`, in order of first appearance.
+fn split(
+    table: &Table,
+    rows: &[usize],
+    index: usize,
+    size: &SizeDecl,
+    column: &str,
+) -> Result<Vec<Group>, Failure> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    for &r in rows {
+        let Some(row) = table.rows.get(r) else {
+            continue;
+        };
+        let key = cell_text(table, row, index);
+        if is_missing_text(&key) {
+            return Err((
+                Location::Cell {
+                    line: row.line,
+                    column: column.to_string(),
+                },
+                ErrorKind::MissingGroupKey { size: size.clone() },
+            ));
+        }
+        match by_key.get(key.as_ref()) {
+            Some(&g) => {
+                if let Some(group) = groups.get_mut(g) {
+                    group.rows.push(r);
+                }
+            }
+            None => {
+                by_key.insert(key.to_string(), groups.len());
+                groups.push(Group {
+                    key: key.into_owned(),
+                    rows: vec![r],
+                    children: Vec::new(),
+                });
+            }
+        }
+    }
+    Ok(groups)
 }
 
 /// How a declaration's shape is read from long-format rows.
@@ -458,38 +584,79 @@ enum Reading<'a> {
     Scalar,
     /// `[T]`: the column in row order.
     Column,
-    /// `[N]` with `size N by COL`: one value per group.
-    PerGroup(&'a Grouping),
-    /// `[N, T]` with `size N by COL`: group n's rows as row n.
-    Grouped(&'a Grouping),
+    /// `[N]` with `size N by COL` (or `[N, B]` with a nested `size B by COL2`, …, to the
+    /// depth given): one value per group.
+    PerGroup(&'a Grouping, usize),
+    /// `[N, T]` (or `[N, B, T]`, …): the rows of each group at the depth given as a row.
+    Grouped(&'a Grouping, usize),
 }
 
-fn reading<'a>(decl: &DataDecl, groupings: &'a [Grouping]) -> Option<Reading<'a>> {
-    let grouping = |dim: &DimSpec| match dim {
-        DimSpec::Size(name) => groupings.iter().find(|g| &g.size == name),
+/// How `decl` is read: its leading dimensions are the grouped sizes in their nesting
+/// order (any number of them, from the first), then at most one more dimension, the rows.
+fn reading<'a>(decl: &DataDecl, grouping: &'a Grouping) -> Option<Reading<'a>> {
+    let level = |dim: &DimSpec| match dim {
+        DimSpec::Size(name) => grouping.level_of(name),
         DimSpec::Const(_) => None,
     };
-    match decl.shape.as_slice() {
-        [] => Some(Reading::Scalar),
-        [dim] => Some(match grouping(dim) {
-            Some(g) => Reading::PerGroup(g),
-            None => Reading::Column,
-        }),
-        [outer, inner] => match (grouping(outer), grouping(inner)) {
-            (Some(g), None) => Some(Reading::Grouped(g)),
-            _ => None,
-        },
+    let depth = decl
+        .shape
+        .iter()
+        .enumerate()
+        .take_while(|(i, dim)| level(dim) == Some(*i))
+        .count();
+    let rest = &decl.shape[depth..];
+    if rest.iter().any(|d| level(d).is_some()) {
+        return None;
+    }
+    match (depth, rest.len()) {
+        (0, 0) => Some(Reading::Scalar),
+        (0, 1) => Some(Reading::Column),
+        (_, 0) => Some(Reading::PerGroup(grouping, depth)),
+        (_, 1) => Some(Reading::Grouped(grouping, depth)),
         _ => None,
     }
+}
+
+/// Where a group is, for messages: `3` at the first level, `2 (subjID = 3)` below it.
+fn group_name(grouping: &Grouping, depth: usize, flat: usize) -> (String, String) {
+    let mut names = Vec::new();
+    let mut rest = flat;
+    let mut path = Vec::new();
+    for level in grouping.levels.iter().take(depth).rev() {
+        path.push(rest % level.count.max(1));
+        rest /= level.count.max(1);
+    }
+    path.reverse();
+    let mut group = &grouping.root;
+    for (level, &i) in grouping.levels.iter().zip(&path) {
+        match group.children.get(i) {
+            Some(child) => {
+                names.push(format!("{} = {}", level.column, child.key));
+                group = child;
+            }
+            None => break,
+        }
+    }
+    let column = grouping
+        .levels
+        .get(depth.saturating_sub(1))
+        .map(|l| l.column.clone())
+        .unwrap_or_default();
+    let key = if names.len() > 1 {
+        format!("{} ({})", group.key, names[..names.len() - 1].join(", "))
+    } else {
+        group.key.clone()
+    };
+    (column, key)
 }
 
 fn read_variable(
     table: &Table,
     decl: &DataDecl,
-    groupings: &[Grouping],
+    grouping: &Grouping,
     sizes: &mut SizeTable,
 ) -> Result<Filled, Failure> {
-    let Some(reading) = reading(decl, groupings) else {
+    let Some(reading) = reading(decl, grouping) else {
         return Err((
             Location::File,
             ErrorKind::ShapeNotInCsv {
@@ -583,15 +750,24 @@ fn read_variable(
             }
             Ok(filled)
         }
-        Reading::PerGroup(grouping) => {
-            let mut filled = Filled::with_capacity(grouping.groups.len());
-            for group in &grouping.groups {
+        Reading::PerGroup(grouping, depth) => {
+            let cells = grouping.cells(depth);
+            if !decl.optional {
+                nested_gap(grouping, decl, depth)?;
+            }
+            let mut filled = Filled::with_capacity(cells.len());
+            for (flat, group) in cells.into_iter().enumerate() {
+                let Some(group) = group else {
+                    filled.push(None);
+                    continue;
+                };
                 let mut rows = group.rows.iter().filter_map(|&r| table.rows.get(r));
+                let (column, name) = group_name(grouping, depth, flat);
                 let value = constant(&mut rows, &|first_line, first_text, text| {
                     ErrorKind::GroupValueVaries {
                         declaration: decl.clone(),
-                        column: grouping.column.clone(),
-                        group: group.key.clone(),
+                        column: column.clone(),
+                        group: name.clone(),
                         first_line,
                         first_text,
                         text,
@@ -601,47 +777,90 @@ fn read_variable(
             }
             Ok(filled)
         }
-        Reading::Grouped(grouping) => read_grouped(table, decl, grouping, sizes, &cell),
+        Reading::Grouped(grouping, depth) => {
+            read_grouped(table, decl, grouping, depth, sizes, &cell)
+        }
     }
 }
 
-/// `[N, T]`: group n's rows as row n, padded with missing cells to the longest group.
+/// A group with fewer groups within it than a nested level's size, in a declaration
+/// that is not optional (its cells there would be missing): the error.
+fn nested_gap(grouping: &Grouping, decl: &DataDecl, depth: usize) -> Result<(), Failure> {
+    for d in 1..depth {
+        let level = &grouping.levels[d];
+        for (flat, parent) in grouping.cells(d).into_iter().enumerate() {
+            let Some(parent) = parent else { continue };
+            if parent.children.len() < level.count {
+                let (column, group) = group_name(grouping, d, flat);
+                return Err((
+                    Location::Column {
+                        column: decl.name.clone(),
+                    },
+                    ErrorKind::RaggedNestedGroups {
+                        declaration: decl.clone(),
+                        column,
+                        group,
+                        inner_column: level.column.clone(),
+                        count: parent.children.len(),
+                        size: level.size.clone(),
+                        size_value: level.count,
+                    },
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `[N, T]` (or `[N, B, T]`): the rows of each group at `depth` as a row, padded with
+/// missing cells to the longest group; a group that is not there (a subject with fewer
+/// blocks than `B`) is a row of missing cells.
 fn read_grouped(
     table: &Table,
     decl: &DataDecl,
     grouping: &Grouping,
+    depth: usize,
     sizes: &mut SizeTable,
     cell: &dyn Fn(&Row) -> Result<Option<f64>, Failure>,
 ) -> Result<Filled, Failure> {
     let whole_column = || Location::Column {
         column: decl.name.clone(),
     };
-    let mut longest: Option<&Group> = None;
-    for group in &grouping.groups {
-        if longest.is_none_or(|l| group.rows.len() > l.rows.len()) {
-            longest = Some(group);
-        }
-    }
+    let cells = grouping.cells(depth);
+    let longest = grouping.longest(depth);
     let length = longest.map_or(0, |g| g.rows.len());
+    let longest_name = cells
+        .iter()
+        .position(|c| matches!((c, longest), (Some(a), Some(b)) if std::ptr::eq(*a, b)))
+        .map(|flat| group_name(grouping, depth, flat));
     sizes
-        .unify_dim(decl, 1, length, || SizeSource::CsvLongestGroup {
-            variable: decl.name.clone(),
-            column: grouping.column.clone(),
-            group: longest.map(|g| g.key.clone()).unwrap_or_default(),
+        .unify_dim(decl, depth, length, || {
+            let (column, group) = longest_name.clone().unwrap_or_default();
+            SizeSource::CsvLongestGroup {
+                variable: decl.name.clone(),
+                column,
+                group,
+            }
         })
         .map_err(|kind| (whole_column(), kind))?;
     if !decl.optional {
-        if let Some(short) = grouping.groups.iter().find(|g| g.rows.len() < length) {
-            let size = match decl.shape.get(1) {
+        nested_gap(grouping, decl, depth)?;
+        if let Some((flat, short)) = cells
+            .iter()
+            .enumerate()
+            .find_map(|(i, g)| g.filter(|g| g.rows.len() < length).map(|g| (i, g)))
+        {
+            let size = match decl.shape.get(depth) {
                 Some(dim) => dim.to_string(),
                 None => String::new(),
             };
+            let (column, group) = group_name(grouping, depth, flat);
             return Err((
                 whole_column(),
                 ErrorKind::RaggedGroups {
                     declaration: decl.clone(),
-                    column: grouping.column.clone(),
-                    group: short.key.clone(),
+                    column,
+                    group,
                     group_len: short.rows.len(),
                     size,
                     size_value: length,
@@ -649,27 +868,28 @@ fn read_grouped(
             ));
         }
     }
-    let cells = (grouping.groups.len() as u128).saturating_mul(length as u128);
-    if cells > MAX_CELLS {
+    let total = (cells.len() as u128).saturating_mul(length as u128);
+    if total > MAX_CELLS {
         return Err((
             whole_column(),
             ErrorKind::TooLarge {
                 declaration: decl.clone(),
-                cells,
+                cells: total,
             },
         ));
     }
-    // `cells` is at most MAX_CELLS, so it fits in usize.
-    let mut filled = Filled::with_capacity(usize::try_from(cells).unwrap_or(0));
-    for group in &grouping.groups {
-        for &r in &group.rows {
+    // `total` is at most MAX_CELLS, so it fits in usize.
+    let mut filled = Filled::with_capacity(usize::try_from(total).unwrap_or(0));
+    for group in cells {
+        let rows = group.map(|g| g.rows.as_slice()).unwrap_or_default();
+        for &r in rows {
             let value = match table.rows.get(r) {
                 Some(row) => cell(row)?,
                 None => None,
             };
             filled.push(value);
         }
-        for _ in group.rows.len()..length {
+        for _ in rows.len()..length {
             filled.push(None);
         }
     }

@@ -32,6 +32,9 @@ pub enum SizeSource {
     CsvRows { variable: String },
     /// The number of distinct values of a CSV column.
     CsvGroups { column: String },
+    /// The most distinct values of a CSV column within one group of another column
+    /// (`size B by block` nested in `size N by subjID`).
+    CsvNestedGroups { column: String, within: String },
     /// The longest group's number of rows, read into `variable`.
     CsvLongestGroup {
         variable: String,
@@ -93,6 +96,18 @@ pub enum ErrorKind {
         column: String,
         group: String,
         group_len: usize,
+        size: String,
+        size_value: usize,
+    },
+    /// A group has fewer groups of a nested level within it than the level's size (a
+    /// subject with fewer blocks than another), but the declaration's type is not
+    /// optional, so the cells of the blocks it lacks cannot be missing.
+    RaggedNestedGroups {
+        declaration: DataDecl,
+        column: String,
+        group: String,
+        inner_column: String,
+        count: usize,
         size: String,
         size_value: usize,
     },
@@ -189,6 +204,7 @@ impl ErrorKind {
             ErrorKind::BadSize { .. } => "D0025",
             ErrorKind::UnknownSize { .. } => "D0026",
             ErrorKind::TooLarge { .. } => "D0027",
+            ErrorKind::RaggedNestedGroups { .. } => "D0028",
         }
     }
 }
@@ -217,6 +233,10 @@ impl fmt::Display for SizeSource {
             SizeSource::CsvGroups { column } => {
                 write!(f, "the number of distinct values in column \"{column}\"")
             }
+            SizeSource::CsvNestedGroups { column, within } => write!(
+                f,
+                "the most distinct values in column \"{column}\" within one value of \"{within}\""
+            ),
             SizeSource::CsvLongestGroup {
                 variable,
                 column,
@@ -372,6 +392,22 @@ impl fmt::Display for ErrorKind {
                 if *group_len == 1 { "" } else { "s" },
                 optional_type(declaration)
             ),
+            ErrorKind::RaggedNestedGroups {
+                declaration,
+                column,
+                group,
+                inner_column,
+                count,
+                size,
+                size_value,
+            } => write!(
+                f,
+                "group {column} = {group} has {count} distinct {inner_column} value{} but {size} is {size_value}, \
+                 so its cells past {inner_column} {count} would be missing, and `{declaration}` is not optional; \
+                 declare it as `{}` to allow groups with different numbers of {inner_column}s",
+                if *count == 1 { "" } else { "s" },
+                optional_type(declaration)
+            ),
             ErrorKind::GroupValueVaries {
                 declaration,
                 column,
@@ -399,7 +435,9 @@ impl fmt::Display for ErrorKind {
             ErrorKind::ShapeNotInCsv { declaration } => write!(
                 f,
                 "`{declaration}` cannot be read from a CSV file, which holds a scalar, a column [T], \
-                 one value per group [N] or one row per group [N, T] (with `size N by COLUMN`); use a JSON data file"
+                 one value per group [N] or one row per group [N, T] (with `size N by COLUMN`), \
+                 or, with nested groups (`size B by COLUMN2` declared after it), [N, B] and [N, B, T]; \
+                 use a JSON data file"
             ),
             ErrorKind::SizeMismatch {
                 size,

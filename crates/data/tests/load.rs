@@ -326,6 +326,181 @@ fn groups_are_in_order_of_first_appearance_even_when_interleaved() {
     );
 }
 
+/// Several independent blocks per subject (the forum thread's question, hBayesDM's
+/// `multipleB` models): `size N by subjID` then `size B by block`.
+fn blocks() -> DataSpec {
+    DataSpec {
+        sizes: vec![
+            SizeDecl::grouped_by("N", "subjID"),
+            SizeDecl::grouped_by("B", "block"),
+            SizeDecl::new("T"),
+            SizeDecl::new("R"),
+        ],
+        variables: vec![
+            DataDecl::new("choice", ElemType::Int, true, &["N", "B", "T"]).with_int_range(1, 3),
+            DataDecl::new("outcome", ElemType::Real, true, &["N", "B", "T"]),
+            DataDecl::new("age", ElemType::Real, false, &["N"]),
+            DataDecl::new("cond", ElemType::Int, true, &["N", "B"]),
+            DataDecl::new("all", ElemType::Int, true, &["N", "R"]),
+        ],
+    }
+}
+
+/// Subject 7 has blocks A (3 trials) and B (1 trial), subject 3 only block A (2 trials),
+/// with the rows interleaved.
+const BLOCKS_CSV: &str = "subjID,block,choice,outcome,age,cond,all\n\
+    7,A,1,1,30,0,1\n\
+    7,A,2,-1,30,0,1\n\
+    3,A,2,1,41,1,2\n\
+    7,B,1,1,30,1,1\n\
+    7,A,,0,30,0,1\n\
+    3,A,1,-1,41,1,2\n";
+
+#[test]
+fn nested_groups_read_blocks_within_subjects() {
+    let data = loaded(csv(&blocks(), BLOCKS_CSV));
+    assert_eq!(
+        data.sizes,
+        vec![
+            ("N".to_string(), 2),
+            ("B".to_string(), 2),
+            ("T".to_string(), 3),
+            ("R".to_string(), 4)
+        ]
+    );
+    let choice = data.value("choice").expect("choice");
+    assert_eq!(choice.shape, vec![2, 2, 3]);
+    // [7][A] = 1, 2, missing (an empty cell); [7][B] = 1, pad, pad;
+    // [3][A] = 2, 1, pad; [3][B] is a block subject 3 does not have.
+    let cells: Vec<Option<f64>> = (0..12)
+        .map(|i| choice.get(&[i / 6, (i / 3) % 2, i % 3]))
+        .collect();
+    assert_eq!(
+        cells,
+        vec![
+            Some(1.0),
+            Some(2.0),
+            None,
+            Some(1.0),
+            None,
+            None,
+            Some(2.0),
+            Some(1.0),
+            None,
+            None,
+            None,
+            None
+        ]
+    );
+    assert_eq!(
+        data.value("outcome").expect("outcome").get(&[0, 0, 2]),
+        Some(0.0)
+    );
+    assert_eq!(data.value("age").expect("age").values, vec![30.0, 41.0]);
+    let cond = data.value("cond").expect("cond");
+    assert_eq!(cond.shape, vec![2, 2]);
+    assert_eq!(
+        (0..4)
+            .map(|i| cond.get(&[i / 2, i % 2]))
+            .collect::<Vec<_>>(),
+        vec![Some(0.0), Some(1.0), Some(1.0), None]
+    );
+    // `[N, T]` still takes all of a subject's rows, in file order.
+    let all = data.value("all").expect("all");
+    assert_eq!(all.shape, vec![2, 4]);
+    assert_eq!(all.get(&[1, 1]), Some(2.0));
+    assert_eq!(all.get(&[1, 2]), None);
+    assert_eq!(
+        data.group_keys("N"),
+        Some(&["7".to_string(), "3".to_string()][..])
+    );
+    assert_eq!(
+        data.group_keys("B"),
+        Some(&["A".to_string(), "B".to_string()][..])
+    );
+    // Each row's cell, for writing simulated values back: row 4 (7, B) is [0, 1, 0].
+    let (_, rows) = data
+        .row_cells
+        .iter()
+        .find(|(name, _)| name == "choice")
+        .expect("choice's rows");
+    assert_eq!(rows, &vec![0, 1, 6, 3, 2, 7]);
+}
+
+#[test]
+fn nested_group_labels_are_left_out_when_subjects_disagree() {
+    let data = loaded(csv(
+        &blocks(),
+        "subjID,block,choice,outcome,age,cond,all\n\
+         1,x,1,1,30,0,1\n\
+         1,y,1,1,30,0,1\n\
+         2,y,1,1,30,0,1\n",
+    ));
+    assert_eq!(data.size("B"), Some(2));
+    assert!(data.group_keys("B").is_none());
+    assert!(data.group_keys("N").is_some());
+}
+
+#[test]
+fn nested_groups_in_a_non_optional_declaration() {
+    let spec = |optional_blocks: bool| DataSpec {
+        sizes: vec![
+            SizeDecl::grouped_by("N", "subjID"),
+            SizeDecl::grouped_by("B", "block"),
+            SizeDecl::new("T"),
+        ],
+        variables: vec![DataDecl::new(
+            "choice",
+            ElemType::Int,
+            optional_blocks,
+            &["N", "B", "T"],
+        )],
+    };
+    // A subject with fewer blocks.
+    let text = "subjID,block,choice\n1,1,1\n1,2,1\n2,1,1\n";
+    let (kind, _, message) = only_error(csv(&spec(false), text));
+    assert!(
+        matches!(kind, ErrorKind::RaggedNestedGroups { .. }),
+        "{message}"
+    );
+    assert_eq!(kind.code(), "D0028");
+    assert!(
+        message.contains("group subjID = 2 has 1 distinct block value but B is 2"),
+        "{message}"
+    );
+    assert!(message.contains("`int?[N, B, T]`"), "{message}");
+    // A short block: the message names the subject too.
+    let text = "subjID,block,choice\n1,1,1\n1,1,1\n2,1,1\n";
+    let (kind, _, message) = only_error(csv(&spec(false), text));
+    assert!(matches!(kind, ErrorKind::RaggedGroups { .. }), "{message}");
+    assert!(
+        message.contains("group block = 1 (subjID = 2) has 1 row but T is 2"),
+        "{message}"
+    );
+    assert!(csv(&spec(true), text).is_ok());
+}
+
+#[test]
+fn nested_sizes_must_come_in_their_order() {
+    let spec = DataSpec {
+        sizes: vec![
+            SizeDecl::grouped_by("N", "subjID"),
+            SizeDecl::grouped_by("B", "block"),
+            SizeDecl::new("T"),
+        ],
+        variables: vec![DataDecl::new("choice", ElemType::Int, true, &["B", "T"])],
+    };
+    let (kind, _, message) = only_error(csv(&spec, "subjID,block,choice\n1,1,1\n"));
+    assert!(matches!(kind, ErrorKind::ShapeNotInCsv { .. }), "{message}");
+    assert!(message.contains("[N, B, T]"), "{message}");
+    // A missing block key is an error, like a missing subject.
+    let (kind, _, _) = only_error(csv(
+        &blocks(),
+        "subjID,block,choice,outcome,age,cond,all\n1,,1,1,3,0,1\n",
+    ));
+    assert!(matches!(kind, ErrorKind::MissingGroupKey { .. }));
+}
+
 #[test]
 fn forced_delimiter_and_quoted_fields() {
     let spec = eight_schools();

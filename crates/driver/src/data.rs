@@ -39,9 +39,9 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
         let sym = model.symbol(d.symbol);
         let mut shape = Vec::new();
         for dim in &sym.info.ty.shape {
-            let spec_dim = match (dim.as_constant(), dim.terms().collect::<Vec<_>>().as_slice()) {
+            let spec_dim = match (dim.as_constant(), dim.as_size()) {
                 (Some(c), _) if c >= 0 => DimSpec::Const(c as usize),
-                (None, [(name, 1)]) if dim.constant_part() == 0 => DimSpec::Size(name.to_string()),
+                (None, Some(name)) => DimSpec::Size(name.to_string()),
                 _ => {
                     return Err(Error::new(
                         ErrorKind::Model,
@@ -128,8 +128,9 @@ pub fn load_design(
             _ => {
                 let values: Vec<String> = requirement
                     .nonnegative
-                    .terms()
-                    .map(|(n, _)| format!("{n} = {}", sizes.get(n).copied().unwrap_or_default()))
+                    .sizes()
+                    .into_iter()
+                    .map(|n| format!("{n} = {}", sizes.get(n).copied().unwrap_or_default()))
                     .collect();
                 return Err(Error::data(format!(
                     "error: {name}: the model needs {} >= 0 ({}), but {}",

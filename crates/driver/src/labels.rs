@@ -29,10 +29,9 @@ pub struct Dims {
 
 /// The name of axis `axis` of array `name` whose length is `dim`.
 fn axis_name(name: &str, axis: usize, dim: &Dim) -> String {
-    let terms: Vec<(&str, i64)> = dim.terms().collect();
-    match terms.as_slice() {
-        [(size, 1)] if dim.constant_part() == 0 => size.to_string(),
-        _ => format!("{name}_dim_{axis}"),
+    match dim.as_size() {
+        Some(size) => size.to_string(),
+        None => format!("{name}_dim_{axis}"),
     }
 }
 

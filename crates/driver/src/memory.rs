@@ -102,14 +102,18 @@ fn arrays(compiled: &Compiled, data: &Data) -> Vec<Array> {
 }
 
 /// A shape at the data's sizes (sizes the data lack count as 0). Shapes
-/// are affine in the sizes: evaluated in i128 they cannot overflow.
+/// are polynomials in the sizes: evaluated in saturating i128, a huge one
+/// stays huge instead of wrapping.
 fn concrete(shape: &[rlc_check::Dim], sizes: &std::collections::HashMap<String, i64>) -> Vec<i128> {
     shape
         .iter()
         .map(|d| {
             let mut total = d.constant_part() as i128;
-            for (name, coef) in d.terms() {
-                total += coef as i128 * *sizes.get(name).unwrap_or(&0) as i128;
+            for (monomial, coef) in d.terms() {
+                let term = monomial.iter().fold(coef as i128, |acc, name| {
+                    acc.saturating_mul(*sizes.get(name).unwrap_or(&0) as i128)
+                });
+                total = total.saturating_add(term);
             }
             total.max(0)
         })

@@ -67,6 +67,22 @@ const CASES: &[Case] = &[
         logp: None,
     },
     Case {
+        what: "Wiener: both boundaries, a fast and a slow response, a strong drift",
+        source: "size T\ndata rt: real[T]\nparam a in (0.5, 3)\nparam tau in (0, 0.2)\nparam b ~ Beta(2, 2)\nparam d ~ Normal(0, 2)\nrt[0] ~ Wiener(a, tau, b, d)\nrt[1] ~ Wiener(a, tau, 1 - b, -d)\nrt[2] ~ Wiener(a, tau, b, 4 * d)\n",
+        data: r#"{"T": 3, "rt": [0.25, 3.5, 0.6]}"#,
+        theta: &[0.3, 0.5, -0.4, 1.1],
+        logp: None,
+    },
+    Case {
+        // (At x = 6, 1 - Phi_approx(x) = 2e-11 carries only 5 digits, too few for
+        // finite differences; the Wiener density itself is tested there in rlc-random.)
+        what: "Wiener with beta = 0.9988 and 0.0012 (Phi_approx in its tails)",
+        source: "data rt: real\nparam x ~ Normal(0, 1)\nrt ~ Wiener(1.5, 0.1, Phi_approx(x), 0.5)\nrt ~ Wiener(1.5, 0.1, 1 - Phi_approx(x), -0.5)\n",
+        data: r#"{"rt": 0.8}"#,
+        theta: &[3.0],
+        logp: None,
+    },
+    Case {
         what: "prod with one and with two zero factors",
         source: "data x: real[3]\nparam a ~ Normal(0, 1)\ntarget += prod(x * a) + prod([a, 0.0, a]) + prod([a, 0.0, 2.0])\n",
         data: r#"{"x": [1.0, 0.0, 2.0]}"#,

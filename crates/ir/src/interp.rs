@@ -348,9 +348,12 @@ fn eval_shape(shape: &[Dim], sizes: &HashMap<String, i64>) -> Result<Vec<usize>>
 
 fn eval_dim(d: &Dim, sizes: &HashMap<String, i64>) -> Result<i64> {
     d.eval(sizes).ok_or_else(|| {
-        let missing = d.terms().find(|(name, _)| !sizes.contains_key(*name));
+        let missing = d
+            .sizes()
+            .into_iter()
+            .find(|name| !sizes.contains_key(*name));
         match missing {
-            Some((name, _)) => EvalError::UnknownSize(name.to_string()),
+            Some(name) => EvalError::UnknownSize(name.to_string()),
             None => EvalError::UnknownSize(format!("{d} (overflows)")),
         }
     })
@@ -536,6 +539,13 @@ impl<'a> Interp<'a> {
                 then_region,
                 else_region,
             } => self.if_op(op, then_region, else_region)?,
+            OpKind::Special(s) => {
+                let results = self.special(op, *s)?;
+                if let Some(first) = results.first() {
+                    self.trace_op(op, first)?;
+                }
+                results
+            }
             _ => {
                 if op.results.len() != 1 {
                     return Err(self.malformed(op, "expected one result"));
@@ -720,6 +730,37 @@ impl<'a> Interp<'a> {
         Ok(Tensor::new(shape, data))
     }
 
+    /// An elementwise special function: one call per element.
+    fn special(&self, op: &Op, s: SpecialFn) -> Result<Vec<Tensor>> {
+        let args = (0..s.arity())
+            .map(|i| self.arg(op, i))
+            .collect::<Result<Vec<_>>>()?;
+        let shape = args
+            .first()
+            .map(|a| a.shape.clone())
+            .ok_or_else(|| self.malformed(op, "no operands"))?;
+        if args.iter().any(|a| a.shape != shape) || op.results.len() != s.results() {
+            return Err(self.malformed(op, "operands of different shapes"));
+        }
+        let n: usize = shape.iter().product();
+        let mut outs = vec![Vec::with_capacity(n); s.results()];
+        let mut x = vec![0.0; s.arity()];
+        let mut y = vec![0.0; s.results()];
+        for i in 0..n {
+            for (xj, a) in x.iter_mut().zip(&args) {
+                *xj = a.data[i];
+            }
+            s.eval(&x, &mut y);
+            for (out, yj) in outs.iter_mut().zip(&y) {
+                out.push(*yj);
+            }
+        }
+        Ok(outs
+            .into_iter()
+            .map(|data| Tensor::new(shape.clone(), data))
+            .collect())
+    }
+
     /// Ops without regions, which give one result.
     fn simple(&self, op: &Op) -> Result<Tensor> {
         let out = op.results[0];
@@ -871,7 +912,7 @@ impl<'a> Interp<'a> {
                 }
                 Ok(Tensor::new(shape, theta.data[first..first + n].to_vec()))
             }
-            OpKind::Scan { .. } | OpKind::For { .. } | OpKind::If { .. } => {
+            OpKind::Scan { .. } | OpKind::For { .. } | OpKind::If { .. } | OpKind::Special(_) => {
                 Err(self.malformed(op, "a region op evaluated as a simple op"))
             }
         }

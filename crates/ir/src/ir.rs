@@ -136,6 +136,53 @@ pub enum ReduceOp {
     LogSumExp,
 }
 
+/// Elementwise functions of several operands (all real, of one shape) that are
+/// calls to Rust functions, with one result or several of that shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SpecialFn {
+    /// Stan's `wiener_lpdf(y | alpha, tau, beta, delta)` (`rlc_random::wiener`):
+    /// operands `y, alpha, tau, beta, delta`; one result.
+    WienerLpdf,
+    /// The partial derivatives of `WienerLpdf` in its five operands, in their
+    /// order: five results.
+    WienerGradient,
+}
+
+impl SpecialFn {
+    /// The number of operands.
+    pub fn arity(self) -> usize {
+        match self {
+            SpecialFn::WienerLpdf | SpecialFn::WienerGradient => 5,
+        }
+    }
+    /// The number of results.
+    pub fn results(self) -> usize {
+        match self {
+            SpecialFn::WienerLpdf => 1,
+            SpecialFn::WienerGradient => 5,
+        }
+    }
+    /// The name in the IR's text form.
+    pub fn name(self) -> &'static str {
+        match self {
+            SpecialFn::WienerLpdf => "wiener_lpdf",
+            SpecialFn::WienerGradient => "wiener_lpdf_gradient",
+        }
+    }
+    /// Computes the results for one element: `args` has `arity()` numbers,
+    /// `out` has `results()` slots. This is the function the JIT calls too.
+    pub fn eval(self, args: &[f64], out: &mut [f64]) {
+        let (y, alpha, tau, beta, delta) = (args[0], args[1], args[2], args[3], args[4]);
+        match self {
+            SpecialFn::WienerLpdf => out[0] = rlc_random::wiener::lpdf(y, alpha, tau, beta, delta),
+            SpecialFn::WienerGradient => {
+                let g = rlc_random::wiener::lpdf_gradient(y, alpha, tau, beta, delta);
+                out[..5].copy_from_slice(&g.partials);
+            }
+        }
+    }
+}
+
 /// The distribution a `Random` op draws from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RandomDist {
@@ -261,6 +308,9 @@ pub enum OpKind {
     Binary(BinaryOp),
     /// Elementwise `args[0] ? args[1] : args[2]`, all of one shape.
     Select,
+    /// Elementwise special function of `args` (real, of one shape); results
+    /// of that shape (see `SpecialFn`).
+    Special(SpecialFn),
     /// `args[0]` converted to the result's element type (int/bool to real).
     Cast,
     /// Elementwise: `args[0]` is not a missing (NaN) cell.

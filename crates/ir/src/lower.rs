@@ -57,18 +57,8 @@ pub fn lower(model: &Model) -> Result<ModelIr> {
     for p in &model.params {
         let sym = model.symbol(p.symbol);
         let shape = sym.info.ty.shape.clone();
-        let count = shape
-            .iter()
-            .try_fold(Dim::constant(1), |acc, d| acc.mul(d))
-            .ok_or_else(|| {
-                unsupported(
-                    sym.span,
-                    format!(
-                        "parameter `{}` has a shape whose size is a product of two sizes; only one size per parameter is supported",
-                        sym.name
-                    ),
-                )
-            })?;
+        let count =
+            Dim::elements(&shape).ok_or_else(|| unsupported(sym.span, "too many parameters"))?;
         params.push(ParamLayout {
             name: sym.name.clone(),
             shape,
@@ -478,11 +468,7 @@ impl<'m> Lowering<'m> {
     fn run(mut self) -> Result<Function> {
         let theta_ty =
             TensorType::real(vec![self.params.iter().fold(Dim::constant(0), |acc, p| {
-                let n = p
-                    .shape
-                    .iter()
-                    .try_fold(Dim::constant(1), |a, d| a.mul(d))
-                    .unwrap_or_default();
+                let n = Dim::elements(&p.shape).unwrap_or_default();
                 acc.add(&n).unwrap_or_default()
             })]);
         let theta = self.func.new_value(theta_ty);
@@ -1664,7 +1650,8 @@ impl<'m> Lowering<'m> {
                     let hi = self.binary(BinaryOp::Le, yr, a[1]);
                     Some(self.binary(BinaryOp::And, lo, hi))
                 }
-                D::Normal | D::StudentT | D::Cauchy | D::Categorical => None,
+                // The Wiener density is already -inf at or below tau.
+                D::Normal | D::StudentT | D::Cauchy | D::Categorical | D::Wiener => None,
             }
         };
         // Outside the support the density is -inf (the select below); the
@@ -1681,7 +1668,7 @@ impl<'m> Lowering<'m> {
             | D::InverseGamma => Some(1.0),
             D::Poisson | D::Binomial | D::Bernoulli => Some(0.0),
             D::Beta => Some(0.5),
-            D::Uniform | D::Normal | D::StudentT | D::Cauchy | D::Categorical => None,
+            D::Uniform | D::Normal | D::StudentT | D::Cauchy | D::Categorical | D::Wiener => None,
         };
         let yr = match (inside, safe) {
             (Some(inside), Some(c)) => {
@@ -1865,6 +1852,14 @@ impl<'m> Lowering<'m> {
                     self.sub(ylr, a[0])
                 };
                 self.sub(body, g)
+            }
+            D::Wiener => {
+                let args = [yr, a[0], a[1], a[2], a[3]];
+                self.emit1(
+                    OpKind::Special(SpecialFn::WienerLpdf),
+                    &args,
+                    TensorType::real(shape.clone()),
+                )
             }
             D::Categorical => return Err(unsupported(dist.span, "categorical handled above")),
         };

@@ -167,6 +167,7 @@ fn op_text(f: &Function, op: &Op) -> String {
         OpKind::Unary(u) => format!("{}{args}", unary_name(*u)),
         OpKind::Binary(b) => format!("{}{args}", binary_name(*b)),
         OpKind::Select => format!("select{args}"),
+        OpKind::Special(s) => format!("{}{args}", s.name()),
         OpKind::Cast => format!("cast{args}"),
         OpKind::IsPresent => format!("is_present{args}"),
         OpKind::Reduce { op: r, axis } => {

@@ -80,6 +80,8 @@
 //! 22. `If`: a `bool` scalar condition then captures; each region's
 //!     arguments have the captures' types and it yields values of the op's
 //!     result types.
+//! 23. `Special(s)`: `s.arity()` operands and `s.results()` results, all
+//!     `real` of one shape.
 
 use crate::ir::*;
 use crate::print::op_line;
@@ -504,6 +506,22 @@ impl<'a, 'f> OpCheck<'a, 'f> {
             OpKind::Binary(b) => {
                 if self.arity(2, 1) {
                     self.binary(*b);
+                }
+            }
+            OpKind::Special(s) => {
+                if self.arity(s.arity(), s.results()) {
+                    let first = self.arg(0);
+                    if first.elem != Elem::Real {
+                        self.error(format!("the first operand is {first}, expected real"));
+                    }
+                    for i in 1..s.arity() {
+                        let a = self.arg(i);
+                        self.expect_type("an operand", a, first);
+                    }
+                    for i in 0..s.results() {
+                        let r = self.result(i);
+                        self.expect_type("a result", r, first);
+                    }
                 }
             }
             OpKind::Select => {
@@ -1014,5 +1032,9 @@ fn same_element_count(a: &[Dim], b: &[Dim]) -> Option<bool> {
     if not_one(a) == not_one(b) {
         return Some(true);
     }
-    None
+    // Symbolic element counts (a `[N, K]` parameter flattened to `[K*N]`).
+    match (Dim::elements(a), Dim::elements(b)) {
+        (Some(x), Some(y)) if x == y => Some(true),
+        _ => None,
+    }
 }

@@ -328,6 +328,7 @@ const MODELS: &[(&str, &[&str])] = &[
     ("eight_schools.rlm", &["y"]),
     ("logistic_regression.rlm", &["y"]),
     ("prl_fictitious.rlm", &["choice"]),
+    ("rl_blocks.rlm", &["choice", "reward"]),
     ("rl_hier.rlm", &["choice"]),
     ("rl_pos_neg.rlm", &["action"]),
     ("rl_single.rlm", &["action"]),

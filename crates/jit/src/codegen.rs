@@ -35,7 +35,8 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, Linkage, Module};
 use rlc_ir::{
-    AxisIndex, BinaryOp, Dim, Function, Input, Op, OpKind, ReduceOp, Region, UnaryOp, ValueId,
+    AxisIndex, BinaryOp, Dim, Function, Input, Op, OpKind, ReduceOp, Region, SpecialFn, UnaryOp,
+    ValueId,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -111,6 +112,9 @@ pub(crate) fn compile_padded(
         }
     }
     jb.symbol(runtime::POW_SYMBOL, runtime::pow_address());
+    for (_, _, name, addr) in runtime::special_symbols() {
+        jb.symbol(name, addr);
+    }
     let mut module = JITModule::new(jb);
 
     let ptr = module.target_config().pointer_type();
@@ -140,6 +144,16 @@ pub(crate) fn compile_padded(
         .declare_function(runtime::POW_SYMBOL, Linkage::Import, &pow_sig)
         .map_err(|e| codegen(&e))?;
     let pow_ref = module.declare_func_in_func(pow_id, &mut ctx.func);
+    let mut five_sig = module.make_signature();
+    five_sig.params.extend([AbiParam::new(F64); 5]);
+    five_sig.returns.push(AbiParam::new(F64));
+    let mut special_refs = HashMap::new();
+    for (s, k, name, _) in runtime::special_symbols() {
+        let id = module
+            .declare_function(name, Linkage::Import, &five_sig)
+            .map_err(|e| codegen(&e))?;
+        special_refs.insert((s, k), module.declare_func_in_func(id, &mut ctx.func));
+    }
 
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
@@ -157,6 +171,7 @@ pub(crate) fn compile_padded(
         sites: Vec::new(),
         unary_refs,
         pow_ref,
+        special_refs,
         cse: vec![HashMap::new()],
         conditions: HashMap::new(),
         fresh: HashSet::new(),
@@ -392,6 +407,8 @@ struct Gen<'a, 'b> {
     sites: Vec<ErrorSite>,
     unary_refs: HashMap<UnaryOp, FuncRef>,
     pow_ref: FuncRef,
+    /// Each result of each special function: a call of five floats.
+    special_refs: HashMap<(SpecialFn, usize), FuncRef>,
     /// Calls already made and indices already checked, per enclosing
     /// region (a stack of scopes whose entries dominate everything emitted
     /// while they are on the stack).
@@ -1252,6 +1269,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 })?;
                 self.set(res, r);
             }
+            OpKind::Special(s) => self.special(op, *s)?,
             OpKind::IsPresent => {
                 let res = res?;
                 let n = self.len(res)?;
@@ -1402,6 +1420,41 @@ impl<'a, 'b> Gen<'a, 'b> {
             Ok(())
         })?;
         self.set(res, Self::finish(d));
+        Ok(())
+    }
+
+    /// An elementwise special function: per element, one call per result
+    /// (the runtime computes the element once for all of them).
+    fn special(&mut self, op: &Op, s: SpecialFn) -> Result<()> {
+        let first = Self::result(op, 0)?;
+        let n = self.len(first)?;
+        let args = (0..s.arity())
+            .map(|i| self.arg(op, i))
+            .collect::<Result<Vec<_>>>()?;
+        let refs = (0..s.results())
+            .map(|k| {
+                self.special_refs
+                    .get(&(s, k))
+                    .copied()
+                    .ok_or_else(|| unsupported(format!("{s:?}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut dests: Vec<Dest> = (0..s.results())
+            .map(|_| self.dest(n, Self::unrolled(n)))
+            .collect();
+        self.for_each(&[n], &mut |g, idx| {
+            let xs: Vec<Value> = args.iter().map(|a| g.load(a, idx[0])).collect();
+            for (d, fref) in dests.iter_mut().zip(&refs) {
+                let call = g.b.ins().call(*fref, &xs);
+                let y = g.b.inst_results(call)[0];
+                g.dest_store(d, idx[0], y);
+            }
+            Ok(())
+        })?;
+        for (k, d) in dests.into_iter().enumerate() {
+            let res = Self::result(op, k)?;
+            self.set(res, Self::finish(d));
+        }
         Ok(())
     }
 

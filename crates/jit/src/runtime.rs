@@ -4,7 +4,8 @@
 //! functions (or the same std/libm calls), so the two agree bit for bit.
 
 use rlc_ir::interp;
-use rlc_ir::UnaryOp;
+use rlc_ir::{SpecialFn, UnaryOp};
+use std::cell::Cell;
 
 pub(crate) extern "C" fn exp(x: f64) -> f64 {
     x.exp()
@@ -101,4 +102,90 @@ pub(crate) const POW_SYMBOL: &str = "rlc_pow";
 pub(crate) fn pow_address() -> *const u8 {
     let f: extern "C" fn(f64, f64) -> f64 = pow;
     f as *const u8
+}
+
+// ---- Special functions of several operands ---------------------------------------
+
+/// One result of a special function of five operands, by a call per result
+/// (a signature of plain floats keeps the generated code free of pointers).
+type Five = extern "C" fn(f64, f64, f64, f64, f64) -> f64;
+
+extern "C" fn wiener_lpdf(y: f64, alpha: f64, tau: f64, beta: f64, delta: f64) -> f64 {
+    let mut out = [0.0];
+    SpecialFn::WienerLpdf.eval(&[y, alpha, tau, beta, delta], &mut out);
+    out[0]
+}
+
+thread_local! {
+    /// The operands (as bits) and all five partial derivatives of the last
+    /// Wiener gradient computed on this thread: generated code asks for the
+    /// five partials of one element one after the other, and the series are
+    /// summed once for them.
+    static WIENER_GRADIENT: Cell<Option<([u64; 5], [f64; 5])>> = const { Cell::new(None) };
+}
+
+fn wiener_partial(k: usize, x: [f64; 5]) -> f64 {
+    let key = x.map(f64::to_bits);
+    WIENER_GRADIENT.with(|cache| {
+        if let Some((last, partials)) = cache.get() {
+            if last == key {
+                return partials[k];
+            }
+        }
+        let mut partials = [0.0; 5];
+        SpecialFn::WienerGradient.eval(&x, &mut partials);
+        cache.set(Some((key, partials)));
+        partials[k]
+    })
+}
+
+macro_rules! wiener_partial_fn {
+    ($name:ident, $k:expr) => {
+        extern "C" fn $name(y: f64, alpha: f64, tau: f64, beta: f64, delta: f64) -> f64 {
+            wiener_partial($k, [y, alpha, tau, beta, delta])
+        }
+    };
+}
+wiener_partial_fn!(wiener_d_y, 0);
+wiener_partial_fn!(wiener_d_alpha, 1);
+wiener_partial_fn!(wiener_d_tau, 2);
+wiener_partial_fn!(wiener_d_beta, 3);
+wiener_partial_fn!(wiener_d_delta, 4);
+
+/// Every special function's results: `(function, result index, symbol, address)`.
+pub(crate) fn special_symbols() -> Vec<(SpecialFn, usize, &'static str, *const u8)> {
+    let f = |x: Five| x as *const u8;
+    vec![
+        (SpecialFn::WienerLpdf, 0, "rlc_wiener_lpdf", f(wiener_lpdf)),
+        (
+            SpecialFn::WienerGradient,
+            0,
+            "rlc_wiener_d_y",
+            f(wiener_d_y),
+        ),
+        (
+            SpecialFn::WienerGradient,
+            1,
+            "rlc_wiener_d_alpha",
+            f(wiener_d_alpha),
+        ),
+        (
+            SpecialFn::WienerGradient,
+            2,
+            "rlc_wiener_d_tau",
+            f(wiener_d_tau),
+        ),
+        (
+            SpecialFn::WienerGradient,
+            3,
+            "rlc_wiener_d_beta",
+            f(wiener_d_beta),
+        ),
+        (
+            SpecialFn::WienerGradient,
+            4,
+            "rlc_wiener_d_delta",
+            f(wiener_d_delta),
+        ),
+    ]
 }

@@ -96,6 +96,7 @@ pub fn moments(family: Family, args: &[f64]) -> Option<(f64, f64)> {
         }
         Family::PoissonRate => (a[0], a[0]),
         Family::PoissonLogRate => (a[0].exp(), a[0].exp()),
+        Family::Wiener => crate::wiener::upper_moments(a[0], a[1], a[2], a[3]),
     };
     (moments.0.is_finite() && moments.1.is_finite()).then_some(moments)
 }
@@ -127,6 +128,28 @@ fn check(family: Family, args: &[f64]) -> Result<(), DrawError> {
             return Err(DrawError::EmptyInterval { lower, upper });
         }
     }
+    if family == Family::Wiener {
+        // The series' exponentials overflow beyond a standardized drift of 700.
+        let (alpha, tau, delta) = (args[0], args[1], args[3]);
+        // A draw is a number above tau.
+        if tau >= f64::MAX {
+            return Err(DrawError::Argument {
+                family: family.name(),
+                argument: "tau",
+                value: tau,
+                requirement: Requirement::AtMost(f64::MAX.next_down()),
+            });
+        }
+        let limit = crate::wiener::MAX_STANDARDIZED_DRIFT / alpha;
+        if (delta * alpha).abs() > crate::wiener::MAX_STANDARDIZED_DRIFT {
+            return Err(DrawError::Argument {
+                family: family.name(),
+                argument: "delta",
+                value: delta,
+                requirement: Requirement::AtMost(limit),
+            });
+        }
+    }
     Ok(())
 }
 
@@ -141,6 +164,7 @@ fn violation(kind: ArgumentKind, value: f64) -> Option<Requirement> {
         K::Positive if value <= 0.0 => Some(Requirement::Positive),
         K::Positive if value.is_infinite() => Some(Requirement::Finite),
         K::Probability if !(0.0..=1.0).contains(&value) => Some(Requirement::Probability),
+        K::OpenProbability if !(value > 0.0 && value < 1.0) => Some(Requirement::OpenUnitInterval),
         K::Trials if value < 0.0 => Some(Requirement::NonNegative),
         K::Trials if value > MAX_TRIALS => Some(Requirement::AtMost(MAX_TRIALS)),
         K::Trials if value.fract() != 0.0 => Some(Requirement::WholeNumber),
@@ -208,6 +232,10 @@ fn draw_checked<R: Rng + ?Sized>(family: Family, a: &[f64], rng: &mut R) -> f64 
         }
         Family::PoissonRate => poisson(a[0], rng),
         Family::PoissonLogRate => poisson(a[0].exp(), rng),
+        Family::Wiener => {
+            let u: f64 = rng.sample(Open01);
+            crate::wiener::draw_upper(a[0], a[1], a[2], a[3], u)
+        }
     }
 }
 
@@ -220,6 +248,7 @@ fn into_support(family: Family, args: &[f64], x: f64) -> f64 {
         Support::Positive => (smallest_positive, f64::MAX),
         Support::UnitInterval => (smallest_positive, 1.0f64.next_down()),
         Support::BetweenArgs => (args[0].next_up(), args[1].next_down()),
+        Support::AboveSecondArg => (args[1].next_up(), f64::MAX),
         Support::Discrete => return x,
     };
     x.clamp(low, high)

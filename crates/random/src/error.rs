@@ -16,6 +16,8 @@ pub enum Requirement {
     NonNegative,
     /// The value was outside `[0, 1]`.
     Probability,
+    /// The value was outside `(0, 1)`.
+    OpenUnitInterval,
     /// The value had a fractional part.
     WholeNumber,
     /// The value exceeded this bound.
@@ -30,6 +32,7 @@ impl fmt::Display for Requirement {
             Requirement::Positive => f.write_str("must be > 0"),
             Requirement::NonNegative => f.write_str("must be >= 0"),
             Requirement::Probability => f.write_str("must be in [0, 1]"),
+            Requirement::OpenUnitInterval => f.write_str("must be in (0, 1)"),
             Requirement::WholeNumber => f.write_str("must be a whole number"),
             Requirement::AtMost(bound) => write!(f, "must be at most {bound}"),
         }

@@ -43,6 +43,10 @@ pub enum Family {
     PoissonRate,
     /// `Poisson(log_rate = a)`: rate `exp(a)`; `a = -inf` always gives 0.
     PoissonLogRate,
+    /// `Wiener(alpha, tau, beta, delta)`: the time a diffusion with drift `delta`, started
+    /// at `beta · alpha` between boundaries 0 and `alpha > 0`, reaches the upper boundary,
+    /// plus `tau`; drawn conditional on reaching the upper boundary (see [`crate::wiener`]).
+    Wiener,
 }
 
 /// What one argument of a family may be; checked before every draw.
@@ -54,6 +58,8 @@ pub(crate) enum ArgumentKind {
     Positive,
     /// In `[0, 1]`.
     Probability,
+    /// In `(0, 1)`.
+    OpenProbability,
     /// Any number but NaN: `±inf` are the probabilities 1 and 0.
     Logit,
     /// A whole number in `[0, MAX_TRIALS]`.
@@ -72,6 +78,8 @@ pub(crate) enum Support {
     UnitInterval,
     /// Between the first two arguments.
     BetweenArgs,
+    /// Above the second argument (`Wiener`'s `tau`).
+    AboveSecondArg,
     /// Whole numbers; the samplers produce them exactly.
     Discrete,
 }
@@ -86,7 +94,7 @@ pub const MAX_POISSON_RATE: f64 = 4_503_599_627_370_496.0;
 
 impl Family {
     /// Every scalar family, in declaration order.
-    pub const ALL: [Family; 17] = [
+    pub const ALL: [Family; 18] = [
         Family::Normal,
         Family::HalfNormal,
         Family::StudentT,
@@ -104,6 +112,7 @@ impl Family {
         Family::BinomialLogits,
         Family::PoissonRate,
         Family::PoissonLogRate,
+        Family::Wiener,
     ];
 
     /// The number of arguments.
@@ -128,6 +137,7 @@ impl Family {
             Family::BernoulliP | Family::BernoulliLogits => "Bernoulli",
             Family::BinomialP | Family::BinomialLogits => "Binomial",
             Family::PoissonRate | Family::PoissonLogRate => "Poisson",
+            Family::Wiener => "Wiener",
         }
     }
 
@@ -145,6 +155,7 @@ impl Family {
             Family::BinomialP => &["n", "p"],
             Family::BinomialLogits => &["n", "logits"],
             Family::PoissonLogRate => &["log_rate"],
+            Family::Wiener => &["alpha", "tau", "beta", "delta"],
         }
     }
 
@@ -167,6 +178,7 @@ impl Family {
             Family::BinomialLogits => &[K::Trials, K::Logit],
             Family::PoissonRate => &[K::PoissonRate],
             Family::PoissonLogRate => &[K::LogPoissonRate],
+            Family::Wiener => &[K::Positive, K::Real, K::OpenProbability, K::Real],
         }
     }
 
@@ -181,6 +193,7 @@ impl Family {
             | Family::InverseGamma => Support::Positive,
             Family::Beta => Support::UnitInterval,
             Family::Uniform => Support::BetweenArgs,
+            Family::Wiener => Support::AboveSecondArg,
             Family::BernoulliP
             | Family::BernoulliLogits
             | Family::BinomialP

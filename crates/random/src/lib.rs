@@ -26,6 +26,7 @@ mod categorical;
 mod draw;
 mod error;
 mod family;
+pub mod wiener;
 
 pub use categorical::{draw_categorical, CategoricalArgs, SIMPLEX_TOLERANCE};
 pub use draw::{draw, moments};

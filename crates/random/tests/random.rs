@@ -64,6 +64,7 @@ fn in_support(family: Family, args: &[f64], x: f64) -> bool {
         Family::BernoulliP | Family::BernoulliLogits => x == 0.0 || x == 1.0,
         Family::BinomialP | Family::BinomialLogits => whole && x <= args[0],
         Family::PoissonRate | Family::PoissonLogRate => whole,
+        Family::Wiener => x > args[1] && x.is_finite(),
     }
 }
 
@@ -113,6 +114,7 @@ fn excess_kurtosis(family: Family, a: &[f64]) -> f64 {
         Family::PoissonRate => 1.0 / a[0],
         Family::PoissonLogRate => (-a[0]).exp(),
         Family::Cauchy | Family::HalfCauchy => panic!("{family:?} has no moments"),
+        Family::Wiener => panic!("Wiener's kurtosis is estimated from the sample"),
     }
 }
 
@@ -134,7 +136,12 @@ fn check_moments(family: Family, args: &[f64], seed: u64) {
         return;
     }
     let z_mean = (sample_mean - mean) / (variance / n).sqrt();
-    let mu4 = (excess_kurtosis(family, args) + 3.0) * variance * variance;
+    let mu4 = if family == Family::Wiener {
+        // No closed form is at hand: the sample's fourth central moment.
+        xs.iter().map(|x| (x - sample_mean).powi(4)).sum::<f64>() / n
+    } else {
+        (excess_kurtosis(family, args) + 3.0) * variance * variance
+    };
     let se_variance = ((mu4 - variance * variance * (n - 3.0) / (n - 1.0)) / n).sqrt();
     let z_variance = (sample_variance - variance) / se_variance;
     assert!(
@@ -253,6 +260,63 @@ fn poisson_moments() {
         Family::PoissonLogRate,
         &[&[3f64.ln()], &[-5.0], &[500f64.ln()]],
     );
+}
+
+/// Wiener first-passage times, drawn by inverting the series CDF, against the conditional
+/// mean and variance from the process's Laplace transform (a different formula from the
+/// draws' series): unbiased and biased starts, drifts toward and away from the upper
+/// boundary (where few processes end and the conditional times are short), no drift, and
+/// wide and narrow boundaries.
+#[test]
+fn wiener_moments() {
+    check_all_moments(
+        Family::Wiener,
+        &[
+            &[1.0, 0.3, 0.5, 0.0],
+            &[2.0, 0.2, 0.5, 1.0],
+            &[1.5, 0.0, 0.3, -1.5],
+            &[0.8, 0.1, 0.8, 2.5],
+            &[3.0, 0.4, 0.6, 0.5],
+            &[1.2, 0.25, 0.1, 0.04],
+            &[0.5, 0.0, 0.95, -4.0],
+        ],
+    );
+}
+
+#[test]
+fn wiener_draws_and_errors() {
+    // Drifts so strong that almost no process ends at the upper boundary: those that do
+    // still give times above tau.
+    for args in [
+        [1.0, 0.2, 0.5, -30.0],
+        [2.0, 0.3, 0.01, -5.0],
+        [1.0, 0.1, 0.99, 20.0],
+    ] {
+        assert_in_support(Family::Wiener, &args, &draws(Family::Wiener, &args, 200, 9));
+    }
+    let wiener = |args: &[f64]| error(Family::Wiener, args);
+    assert!(matches!(
+        wiener(&[0.0, 0.2, 0.5, 1.0]),
+        DrawError::Argument {
+            argument: "alpha",
+            ..
+        }
+    ));
+    assert!(matches!(
+        wiener(&[1.0, 0.2, 1.0, 1.0]),
+        DrawError::Argument {
+            argument: "beta",
+            requirement: Requirement::OpenUnitInterval,
+            ..
+        }
+    ));
+    assert!(matches!(
+        wiener(&[1.0, 0.2, 0.5, 1e3]),
+        DrawError::Argument {
+            argument: "delta",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -637,6 +701,9 @@ fn invalid_arguments_are_errors_that_name_them() {
             let mut args = vec![1.0; family.arity()];
             if family == Family::Uniform {
                 args[0] = 0.0;
+            }
+            if family == Family::Wiener {
+                args[2] = 0.5;
             }
             args[i] = f64::NAN;
             argument_error(family, &args, family.argument_names()[i], R::Number);

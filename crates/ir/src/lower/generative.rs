@@ -583,6 +583,7 @@ fn random_dist(d: D, logits: bool) -> RandomDist {
         D::Poisson if logits => Fa::PoissonLogRate,
         D::Poisson => Fa::PoissonRate,
         D::Categorical => return RandomDist::Categorical { logits },
+        D::Wiener => Fa::Wiener,
     })
 }
 
