@@ -4,6 +4,8 @@
 //! the compiling, loading and sampling are the driver's. Its tests
 //! (`tests/cli.rs` and the others in `tests/`) run the built binary.
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 #[macro_use]
 mod console;
 mod bench;
@@ -1036,7 +1038,7 @@ fn summary_command(
         .map_or(0, |c| c.first().map_or(0, Vec::len));
     // The run's settings, as the files' headers give them (CmdStan's files name no
     // adaptation: theirs is Stan's).
-    println!(
+    outln!(
         "{} chains × {} draws{}",
         draws.chains.len(),
         per_chain,
