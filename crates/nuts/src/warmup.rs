@@ -119,6 +119,21 @@ struct DualAveraging {
 }
 
 impl DualAveraging {
+    /// Stan's dual averaging of the log step size toward `target`
+    /// acceptance, shrinking toward ten times the initial step size.
+    fn new(target: f64, gamma: f64, t0: f64, kappa: f64, initial_step_size: f64) -> Self {
+        Self {
+            target,
+            gamma,
+            t0,
+            kappa,
+            mu: (10.0 * initial_step_size).ln(),
+            counter: 0.0,
+            s_bar: 0.0,
+            x_bar: 0.0,
+        }
+    }
+
     fn restart(&mut self) {
         self.counter = 0.0;
         self.s_bar = 0.0;
@@ -267,16 +282,13 @@ impl StanWarmup {
         dim: usize,
     ) -> Self {
         Self {
-            dual: DualAveraging {
-                target: target_accept,
-                gamma: settings.gamma,
-                t0: settings.t0,
-                kappa: settings.kappa,
-                mu: (10.0 * initial_step_size).ln(),
-                counter: 0.0,
-                s_bar: 0.0,
-                x_bar: 0.0,
-            },
+            dual: DualAveraging::new(
+                target_accept,
+                settings.gamma,
+                settings.t0,
+                settings.kappa,
+                initial_step_size,
+            ),
             windows: Windows::new(num_warmup, settings),
             variance: Welford::new(dim),
             scratch: vec![0.0; dim],
@@ -440,16 +452,13 @@ impl FisherWarmup {
         let final_start = num_warmup - share(settings.final_fraction).min(num_warmup);
         let early_end = share(settings.early_fraction).min(final_start);
         Self {
-            dual: DualAveraging {
-                target: target_accept,
-                gamma: settings.gamma,
-                t0: settings.t0,
-                kappa: settings.kappa,
-                mu: (10.0 * initial_step_size).ln(),
-                counter: 0.0,
-                s_bar: 0.0,
-                x_bar: 0.0,
-            },
+            dual: DualAveraging::new(
+                target_accept,
+                settings.gamma,
+                settings.t0,
+                settings.kappa,
+                initial_step_size,
+            ),
             foreground: FisherEstimator::new(dim),
             background: FisherEstimator::new(dim),
             settings: settings.clone(),
