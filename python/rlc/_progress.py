@@ -8,6 +8,24 @@ from __future__ import annotations
 import sys
 
 
+def _bar(total, unit: str, desc: str, enabled: bool):
+    """(tqdm bar or None, whether to draw the plain line instead)."""
+    if not enabled:
+        return None, False
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None, True
+    return tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True, leave=True), False
+
+
+def _close(progress) -> None:
+    if progress.bar is not None:
+        progress.bar.close()
+    elif progress.plain and progress.done:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
 class Progress:
     """One bar for the whole run: iterations of all chains, warmup included."""
 
@@ -15,16 +33,7 @@ class Progress:
         self.total = total
         self.chains = chains
         self.done = 0
-        self.bar = None
-        self.plain = False
-        if not enabled:
-            return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            self.plain = True
-            return
-        self.bar = tqdm(total=total, unit="it", desc="warmup", dynamic_ncols=True, leave=True)
+        self.bar, self.plain = _bar(total, "it", "warmup", enabled)
 
     def update(self, progress: tuple) -> None:
         """Moves the bar to the counters' values: (iterations per chain,
@@ -46,11 +55,7 @@ class Progress:
 
     def close(self) -> None:
         """Ends the bar (a tqdm bar stays on screen; the plain line ends)."""
-        if self.bar is not None:
-            self.bar.close()
-        elif self.plain and self.done:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        _close(self)
 
 
 class FitProgress:
@@ -63,16 +68,7 @@ class FitProgress:
         self.done = 0
         self.skipped = 0
         self.failed = 0
-        self.bar = None
-        self.plain = False
-        if not enabled:
-            return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            self.plain = True
-            return
-        self.bar = tqdm(total=total, unit="fit", desc="fits", dynamic_ncols=True, leave=True)
+        self.bar, self.plain = _bar(total, "fit", "fits", enabled)
 
     def update(self, skipped: bool = False, failed: bool = False) -> None:
         """One more fit has ended."""
@@ -95,8 +91,5 @@ class FitProgress:
             sys.stderr.flush()
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        elif self.plain and self.done:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        """Ends the bar (a tqdm bar stays on screen; the plain line ends)."""
+        _close(self)
