@@ -18,6 +18,7 @@
 mod chain;
 mod density;
 mod hamiltonian;
+pub mod lowrank;
 mod sampler;
 mod settings;
 mod trajectory;
@@ -26,5 +27,8 @@ pub mod warmup;
 pub use chain::{Adaptation, ChainError, ChainRun, Draw, DrawStats};
 pub use density::LogDensity;
 pub use sampler::{sample, ChainEvent};
-pub use settings::{FisherWarmupSettings, SamplerSettings, StanWarmupSettings, WarmupKind};
+pub use lowrank::LowRank;
+pub use settings::{
+    FisherWarmupSettings, LowRankSettings, SamplerSettings, StanWarmupSettings, WarmupKind,
+};
 pub use warmup::{FisherWarmup, StanWarmup, TransitionInfo, Tunable, WarmupStrategy};
