@@ -207,7 +207,7 @@ impl Default for LowRankSettings {
         Self {
             gamma: 1e-5,
             eigval_cutoff: 2.0,
-            max_rank: 16,
+            max_rank: 100,
             min_support: 0.5,
             min_draws: 10,
         }
