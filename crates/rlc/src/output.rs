@@ -118,7 +118,8 @@ impl ChainWriter {
                 writeln!(out, "#       term_buffer = 50 (Default)")?;
                 writeln!(out, "#       window = 25 (Default)")?;
             }
-            rlc_driver::sample::WarmupKind::Fisher => {
+            rlc_driver::sample::WarmupKind::Fisher
+            | rlc_driver::sample::WarmupKind::FisherLowRank => {
                 // The gradient-based schedule's shares and windows (rlc's own keys).
                 let f = rlc_nuts_fisher_defaults();
                 writeln!(out, "#       early_fraction = {}", f.early_fraction)?;
