@@ -276,3 +276,122 @@ pub(crate) fn sum4(n: usize, term: impl Fn(usize) -> f64) -> f64 {
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// A Gaussian with precision `diag(precision)`.
+    struct DiagonalGaussian(Vec<f64>);
+
+    impl LogDensity for DiagonalGaussian {
+        type Error = std::convert::Infallible;
+        fn dim(&self) -> usize {
+            self.0.len()
+        }
+        fn logp_and_grad(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, Self::Error> {
+            let mut logp = 0.0;
+            for ((g, x), p) in grad.iter_mut().zip(x).zip(&self.0) {
+                *g = -p * x;
+                logp -= 0.5 * p * x * x;
+            }
+            Ok(logp)
+        }
+    }
+
+    /// A 4-dimensional metric with two low-rank directions, and its dense `M^-1` and `M`.
+    fn low_rank_hamiltonian() -> (Hamiltonian<DiagonalGaussian>, Vec<f64>, Vec<f64>) {
+        let mut ham = Hamiltonian::new(DiagonalGaussian(vec![1.0, 4.0, 0.5, 2.0]));
+        let inv_mass = [0.5, 2.0, 1.0, 3.0];
+        ham.set_inv_mass(&inv_mass);
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        let low_rank = LowRank {
+            vectors: vec![vec![h, h, 0.0, 0.0], vec![0.0, 0.0, h, -h]],
+            values: vec![10.0, 0.1],
+        };
+        ham.set_low_rank(&low_rank);
+        let dense = |power: f64| {
+            let mut m = vec![0.0; 16];
+            for i in 0..4 {
+                for j in 0..4 {
+                    let mut inner = if i == j { 1.0 } else { 0.0 };
+                    for (u, l) in low_rank.vectors.iter().zip(&low_rank.values) {
+                        inner += (l.powf(power) - 1.0) * u[i] * u[j];
+                    }
+                    m[i * 4 + j] = (inv_mass[i] * inv_mass[j]).powf(0.5 * power) * inner;
+                }
+            }
+            m
+        };
+        (ham, dense(1.0), dense(-1.0))
+    }
+
+    #[test]
+    fn low_rank_metric_matches_its_dense_form() {
+        let (mut ham, inv_mass, mass) = low_rank_hamiltonian();
+        assert_eq!(ham.low_rank().values, vec![10.0, 0.1]);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut point = Point::zeros(4);
+        // Velocity and kinetic energy.
+        point.momentum = vec![0.3, -1.2, 2.0, 0.7];
+        let mut v = vec![0.0; 4];
+        ham.velocity(&point.momentum, &mut v);
+        for i in 0..4 {
+            let dense: f64 = (0..4).map(|j| inv_mass[i * 4 + j] * point.momentum[j]).sum();
+            assert!((v[i] - dense).abs() < 1e-12, "{i}: {} vs {dense}", v[i]);
+        }
+        let kinetic: f64 = 0.5 * (0..4).map(|i| point.momentum[i] * v[i]).sum::<f64>();
+        assert!((ham.energy(&point) - kinetic).abs() < 1e-12);
+        assert!((ham.energy_and_velocity(&point, &mut v) - kinetic).abs() < 1e-12);
+        // The momentum's covariance is M.
+        let n = 200_000;
+        let mut cov = [0.0; 16];
+        for _ in 0..n {
+            ham.sample_momentum(&mut point, &mut rng);
+            for i in 0..4 {
+                for j in 0..4 {
+                    cov[i * 4 + j] += point.momentum[i] * point.momentum[j] / n as f64;
+                }
+            }
+        }
+        for i in 0..4 {
+            for j in 0..4 {
+                let scale = (mass[i * 4 + i] * mass[j * 4 + j]).sqrt();
+                let error = (cov[i * 4 + j] - mass[i * 4 + j]).abs() / scale;
+                assert!(error < 0.02, "({i}, {j}): {} vs {}", cov[i * 4 + j], mass[i * 4 + j]);
+            }
+        }
+    }
+
+    #[test]
+    fn leapfrog_with_a_low_rank_metric_conserves_energy_and_is_reversible() {
+        let (mut ham, _, _) = low_rank_hamiltonian();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        let mut point = Point::zeros(4);
+        point.position = vec![0.5, -0.3, 1.2, 0.1];
+        ham.update_gradient(&mut point);
+        ham.sample_momentum(&mut point, &mut rng);
+        let start = point.clone();
+        let h0 = ham.energy(&point);
+        let mut worst: f64 = 0.0;
+        for _ in 0..400 {
+            ham.leapfrog(&mut point, 0.01);
+            worst = worst.max((ham.energy(&point) - h0).abs());
+        }
+        assert!(worst < 1e-3, "energy error {worst}");
+        assert!((point.position[0] - start.position[0]).abs() > 1e-3, "did not move");
+        for p in &mut point.momentum {
+            *p = -*p;
+        }
+        for _ in 0..400 {
+            ham.leapfrog(&mut point, 0.01);
+        }
+        for (a, b) in point.position.iter().zip(&start.position) {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+        // Removing the correction makes the metric diagonal again.
+        ham.set_low_rank(&LowRank::default());
+        assert!(ham.low_rank().values.is_empty());
+    }
+}

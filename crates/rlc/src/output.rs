@@ -197,6 +197,29 @@ impl ChainWriter {
         self.file.write_all(&out)
     }
 
+    /// The low-rank correction of the metric (`--adaptation fisher-lowrank`),
+    /// after the adaptation block; nothing when there is none. rlc's own
+    /// comment lines: the metric is `S (I + U (Λ - I) U') S` with `S^2` the
+    /// diagonal above, `Λ` the eigenvalues and `U` the directions.
+    pub fn low_rank(&mut self, values: &[f64], vectors: &[Vec<f64>]) -> std::io::Result<()> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let mut out: Vec<u8> = Vec::new();
+        writeln!(
+            out,
+            "# Low-rank correction: {} directions, in the coordinates scaled by the square roots of the diagonal",
+            values.len()
+        )?;
+        let v: Vec<String> = values.iter().map(|x| number(*x)).collect();
+        writeln!(out, "# Eigenvalues: {}", v.join(", "))?;
+        for (k, u) in vectors.iter().enumerate() {
+            let u: Vec<String> = u.iter().map(|x| number(*x)).collect();
+            writeln!(out, "# Direction {}: {}", k + 1, u.join(", "))?;
+        }
+        self.file.write_all(&out)
+    }
+
     /// One draw: the sampler statistics, then the values (row-major per array).
     pub fn draw(&mut self, stats: &[f64; 7], values: &[f64]) -> std::io::Result<()> {
         let mut row: Vec<String> = Vec::with_capacity(7 + self.order.len());

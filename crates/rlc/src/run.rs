@@ -76,7 +76,10 @@ impl Observer for Terminal {
             let written = c
                 .writer
                 .as_mut()
-                .map(|w| w.adaptation(adaptation.step_size, &adaptation.inv_mass_matrix));
+                .map(|w| {
+                    w.adaptation(adaptation.step_size, &adaptation.inv_mass_matrix)?;
+                    w.low_rank(&adaptation.low_rank.values, &adaptation.low_rank.vectors)
+                });
             if let Some(Err(e)) = written {
                 self.write_failed(&mut c, e);
             }
