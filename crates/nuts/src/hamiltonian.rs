@@ -102,7 +102,11 @@ impl<D: LogDensity> Hamiltonian<D> {
             vectors: low_rank.vectors.clone(),
             given: low_rank.clone(),
             velocity_coef: low_rank.values.iter().map(|l| l - 1.0).collect(),
-            momentum_coef: low_rank.values.iter().map(|l| l.sqrt().recip() - 1.0).collect(),
+            momentum_coef: low_rank
+                .values
+                .iter()
+                .map(|l| l.sqrt().recip() - 1.0)
+                .collect(),
             coef: vec![0.0; k],
         });
     }
@@ -338,7 +342,9 @@ mod tests {
         let mut v = vec![0.0; 4];
         ham.velocity(&point.momentum, &mut v);
         for i in 0..4 {
-            let dense: f64 = (0..4).map(|j| inv_mass[i * 4 + j] * point.momentum[j]).sum();
+            let dense: f64 = (0..4)
+                .map(|j| inv_mass[i * 4 + j] * point.momentum[j])
+                .sum();
             assert!((v[i] - dense).abs() < 1e-12, "{i}: {} vs {dense}", v[i]);
         }
         let kinetic: f64 = 0.5 * (0..4).map(|i| point.momentum[i] * v[i]).sum::<f64>();
@@ -359,7 +365,12 @@ mod tests {
             for j in 0..4 {
                 let scale = (mass[i * 4 + i] * mass[j * 4 + j]).sqrt();
                 let error = (cov[i * 4 + j] - mass[i * 4 + j]).abs() / scale;
-                assert!(error < 0.02, "({i}, {j}): {} vs {}", cov[i * 4 + j], mass[i * 4 + j]);
+                assert!(
+                    error < 0.02,
+                    "({i}, {j}): {} vs {}",
+                    cov[i * 4 + j],
+                    mass[i * 4 + j]
+                );
             }
         }
     }
@@ -380,7 +391,10 @@ mod tests {
             worst = worst.max((ham.energy(&point) - h0).abs());
         }
         assert!(worst < 1e-3, "energy error {worst}");
-        assert!((point.position[0] - start.position[0]).abs() > 1e-3, "did not move");
+        assert!(
+            (point.position[0] - start.position[0]).abs() > 1e-3,
+            "did not move"
+        );
         for p in &mut point.momentum {
             *p = -*p;
         }

@@ -26,8 +26,8 @@ pub mod warmup;
 
 pub use chain::{Adaptation, ChainError, ChainRun, Draw, DrawStats};
 pub use density::LogDensity;
-pub use sampler::{sample, ChainEvent};
 pub use lowrank::LowRank;
+pub use sampler::{sample, ChainEvent};
 pub use settings::{
     FisherWarmupSettings, LowRankSettings, SamplerSettings, StanWarmupSettings, WarmupKind,
 };

@@ -201,7 +201,11 @@ pub fn estimate_low_rank(
     // the regularization (fewer draws than dimensions).
     let support = |k: usize| -> f64 {
         let along = |p: &Vec<f64>| (0..r).map(|j| vectors[j * r + k] * p[j]).sum::<f64>();
-        -px.iter().zip(&pg).map(|(x, g)| along(x) * along(g)).sum::<f64>() / n as f64
+        -px.iter()
+            .zip(&pg)
+            .map(|(x, g)| along(x) * along(g))
+            .sum::<f64>()
+            / n as f64
     };
     let cutoff = settings.eigval_cutoff.max(1.0);
     let mut kept: Vec<usize> = (0..r)
@@ -546,15 +550,17 @@ mod tests {
                         .map(|k| vectors[i * n + k] * values[k] * vectors[j * n + k])
                         .sum();
                     assert!((rebuilt - a[i * n + j]).abs() < 1e-10, "n = {n}");
-                    let gram: f64 = (0..n).map(|k| vectors[k * n + i] * vectors[k * n + j]).sum();
+                    let gram: f64 = (0..n)
+                        .map(|k| vectors[k * n + i] * vectors[k * n + j])
+                        .sum();
                     let identity = if i == j { 1.0 } else { 0.0 };
                     assert!((gram - identity).abs() < 1e-10, "n = {n}");
                 }
             }
         }
         // Repeated eigenvalues and a zero matrix.
-        let (values, _) = symmetric_eigen(&[2.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 5.0], 3)
-            .expect("converges");
+        let (values, _) =
+            symmetric_eigen(&[2.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 5.0], 3).expect("converges");
         assert_eq!(values, vec![2.0, 2.0, 5.0]);
         let (values, _) = symmetric_eigen(&[0.0; 4], 2).expect("converges");
         assert_eq!(values, vec![0.0, 0.0]);
@@ -609,19 +615,34 @@ mod tests {
             let inv_mass: Vec<f64> = sds.iter().map(|s| s * s).collect();
             let low_rank =
                 estimate_low_rank(&draws, &grads, &inv_mass, &settings).expect("an estimate");
-            assert_eq!(low_rank.values.len(), 1, "dim {dim}, n {n}: {:?}", low_rank.values);
+            assert_eq!(
+                low_rank.values.len(),
+                1,
+                "dim {dim}, n {n}: {:?}",
+                low_rank.values
+            );
             let cosine = dot(&low_rank.vectors[0], &w).abs();
             assert!(cosine > 0.95, "dim {dim}, n {n}: cosine {cosine}");
             let value = low_rank.values[0];
             if n > dim {
                 // More draws than dimensions: the draws and gradients of a Gaussian
                 // determine its covariance, and the estimate is exact.
-                assert!((value / rho - 1.0).abs() < 0.05, "dim {dim}, n {n}: {value} vs {rho}");
+                assert!(
+                    (value / rho - 1.0).abs() < 0.05,
+                    "dim {dim}, n {n}: {value} vs {rho}"
+                );
             } else {
                 // Fewer: the draws do not span the space, the variance along the planted
                 // direction is pulled toward the diagonal metric's 1, but stays far from it.
-                let (lo, hi) = if rho > 1.0 { (5.0, rho * 1.05) } else { (rho * 0.95, 0.2) };
-                assert!((lo..hi).contains(&value), "dim {dim}, n {n}: {value} vs {rho}");
+                let (lo, hi) = if rho > 1.0 {
+                    (5.0, rho * 1.05)
+                } else {
+                    (rho * 0.95, 0.2)
+                };
+                assert!(
+                    (lo..hi).contains(&value),
+                    "dim {dim}, n {n}: {value} vs {rho}"
+                );
             }
         }
     }
@@ -636,7 +657,12 @@ mod tests {
             .expect("an estimate");
         assert!(low_rank.values.is_empty(), "{:?}", low_rank.values);
         // Too few draws: no estimate.
-        assert!(estimate_low_rank(&draws[..4], &grads[..4], &inv_mass, &LowRankSettings::default())
-            .is_none());
+        assert!(estimate_low_rank(
+            &draws[..4],
+            &grads[..4],
+            &inv_mass,
+            &LowRankSettings::default()
+        )
+        .is_none());
     }
 }

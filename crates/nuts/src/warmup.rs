@@ -525,7 +525,10 @@ impl FisherWarmup {
             return;
         }
         // An estimate that fails (not finite) leaves the correction as it was.
-        if let Some(low_rank) = state.foreground.estimate(chain.inv_mass_matrix(), &state.settings) {
+        if let Some(low_rank) = state
+            .foreground
+            .estimate(chain.inv_mass_matrix(), &state.settings)
+        {
             chain.set_low_rank(&low_rank);
         }
     }

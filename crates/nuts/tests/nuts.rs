@@ -727,14 +727,23 @@ fn fisher_lowrank_finds_the_planted_direction_and_samples_the_right_covariance()
                 .iter()
                 .filter(|d| !d.is_warmup)
                 .map(|d| {
-                    let t: f64 = d.position.iter().zip(&w).zip(&sds).map(|((x, w), s)| w * x / s).sum();
+                    let t: f64 = d
+                        .position
+                        .iter()
+                        .zip(&w)
+                        .zip(&sds)
+                        .map(|((x, w), s)| w * x / s)
+                        .sum();
                     t * t
                 })
                 .collect()
         })
         .collect();
     let (m2, mcse) = mean_and_mcse(&along);
-    assert!((m2 - rho).abs() < 4.0 * mcse, "variance along w: {m2} ± {mcse}, not {rho}");
+    assert!(
+        (m2 - rho).abs() < 4.0 * mcse,
+        "variance along w: {m2} ± {mcse}, not {rho}"
+    );
     let mut lowrank_leapfrogs = 0;
     for chain in &result.chains {
         let adaptation = chain.adaptation.as_ref().expect("warmup finished");
@@ -780,15 +789,26 @@ fn fisher_lowrank_on_uncorrelated_targets_and_hard_ones() {
     check_moments(&result.chains, &sds, 4.0);
     for chain in &result.chains {
         let adaptation = chain.adaptation.as_ref().expect("warmup finished");
-        assert!(adaptation.low_rank.values.is_empty(), "{:?}", adaptation.low_rank.values);
+        assert!(
+            adaptation.low_rank.values.is_empty(),
+            "{:?}",
+            adaptation.low_rank.values
+        );
     }
     // The funnel and a walled density run to the end with a finite metric.
     let result = run(&fisher_lowrank(300, 300, 5), |_| Funnel { dim: 10 });
     assert_eq!(result.chains.len(), 4);
-    let result = run(&fisher_lowrank(300, 300, 6), |_| Walled { dim: 3, wall: 1.5 });
+    let result = run(&fisher_lowrank(300, 300, 6), |_| Walled {
+        dim: 3,
+        wall: 1.5,
+    });
     for chain in &result.chains {
         let adaptation = chain.adaptation.as_ref().expect("warmup finished");
-        assert!(adaptation.low_rank.values.iter().all(|v| v.is_finite() && *v > 0.0));
+        assert!(adaptation
+            .low_rank
+            .values
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0));
     }
     for warmup in [1, 2, 5, 30] {
         let result = run(&fisher_lowrank(warmup, 20, 8), |_| Gaussian::standard(2));
@@ -815,7 +835,13 @@ fn fisher_lowrank_same_seed_same_draws_whatever_the_threads() {
         },
         make,
     );
-    assert!(one.chains.iter().all(|c| !c.adaptation.as_ref().expect("adapted").low_rank.values.is_empty()));
+    assert!(one.chains.iter().all(|c| !c
+        .adaptation
+        .as_ref()
+        .expect("adapted")
+        .low_rank
+        .values
+        .is_empty()));
     assert_eq!(fingerprint(&one.chains), fingerprint(&two.chains));
     let diagonal = run(&fisher(200, 100, 42), make);
     assert_ne!(fingerprint(&one.chains), fingerprint(&diagonal.chains));

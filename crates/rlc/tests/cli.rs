@@ -1488,8 +1488,15 @@ fn recover_takes_the_adaptation_and_records_it() {
         let output = dir.join("recover.csv");
         let mut command = rlc();
         command
-            .args(["recover", "models/rl_single.rlm", "--data", "models/data/rl_single.csv"])
-            .args(["--fits", "2", "--chains", "1", "--warmup", "60", "--draws", "60"])
+            .args([
+                "recover",
+                "models/rl_single.rlm",
+                "--data",
+                "models/data/rl_single.csv",
+            ])
+            .args([
+                "--fits", "2", "--chains", "1", "--warmup", "60", "--draws", "60",
+            ])
             .args(["--seed", "5", "--quiet", "--output"])
             .arg(&output)
             .current_dir(workspace());
@@ -1512,7 +1519,12 @@ fn recover_takes_the_adaptation_and_records_it() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let bad = rlc()
-        .args(["recover", "models/rl_single.rlm", "--data", "models/data/rl_single.csv"])
+        .args([
+            "recover",
+            "models/rl_single.rlm",
+            "--data",
+            "models/data/rl_single.csv",
+        ])
         .args(["--adaptation", "nutpie"])
         .current_dir(workspace())
         .output()
