@@ -73,7 +73,7 @@ pub fn estimate_low_rank(
     settings: &LowRankSettings,
 ) -> Option<LowRank> {
     let dim = inv_mass.len();
-    if dim == 0 || draws.len() != grads.len() || draws.len() % dim != 0 {
+    if dim == 0 || draws.len() != grads.len() || !draws.len().is_multiple_of(dim) {
         return None;
     }
     let n = draws.len() / dim;
