@@ -2,7 +2,8 @@
 //!
 //! A strategy sees the chain only through [`Tunable`], so strategies can be added without
 //! touching the trajectory code. Two exist: [`StanWarmup`] (Stan's windowed adaptation)
-//! and [`FisherWarmup`] (nutpie's gradient-based diagonal metric).
+//! and [`FisherWarmup`] (nutpie's gradient-based diagonal metric, optionally with its
+//! low-rank correction, [`crate::lowrank`]).
 
 use crate::chain::ChainError;
 use crate::density::LogDensity;
