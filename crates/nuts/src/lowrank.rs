@@ -193,8 +193,8 @@ pub fn estimate_low_rank(
         return None;
     }
 
-    // Keep the directions outside [1/cutoff, cutoff], furthest first.
-    // A direction is kept only where the draws and gradients both inform it. Whatever
+    // Keep the directions outside [1/cutoff, cutoff], furthest from 1 first, and only
+    // those that the draws and gradients both inform. Whatever
     // the posterior, E[(u.x)(u.g)] = -|u|^2 (integration by parts), so the sample mean of
     // -(u.x)(u.g) is near 1 along a supported direction, and near 0 along one in which
     // the draws (or the gradients) have no spread, where the estimate would only reflect
