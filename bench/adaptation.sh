@@ -11,7 +11,7 @@
 # half of it as wall time).
 #
 #   bench/adaptation.sh                        # every data set, the default configurations
-#   CONFIGS="stan:1000 fisher:400" SEEDS="1 2 3" bench/adaptation.sh rl_hier_20x100
+#   CONFIGS="stan:1000 fisher:400 fisher:300" SEEDS="1 2 3" bench/adaptation.sh rl_hier_20x100
 #   RLC=path/to/rlc bench/adaptation.sh        # another build
 #
 # Output: a Markdown table on stdout, and per-run logs in $OUT (default
@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RLC="${RLC:-target/release/rlc}"
-CONFIGS="${CONFIGS:-stan:1000 fisher:1000 fisher:400 fisher:300}"
+CONFIGS="${CONFIGS:-stan:1000 fisher:400 fisher-lowrank:400}"
 SEEDS="${SEEDS:-1}"
 OUT="${OUT:-/tmp/rlc-adaptation}"
 SHARED="${SHARED:-../shared}"

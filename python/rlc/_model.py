@@ -122,8 +122,10 @@ class Model:
         number of ``chains`` (run in parallel), ``warmup`` iterations and
         ``draws`` per chain, ``max_depth`` and ``adapt_delta``, and the
         warmup's ``adaptation``: ``"stan"`` (Stan's windowed adaptation; its
-        default warmup is 1000) or ``"fisher"`` (nutpie's gradient-based mass
-        matrix; default warmup 400); ``None`` takes ``rlc run``'s default. The same
+        default warmup is 1000), ``"fisher"`` (nutpie's gradient-based mass
+        matrix; default warmup 400) or ``"fisher-lowrank"`` (the same with
+        nutpie's low-rank correction, for correlated posteriors; default
+        warmup 400); ``None`` takes ``rlc run``'s default. The same
         ``seed`` gives the same draws as ``rlc run --seed`` on the same data,
         bit for bit; without one, a seed is taken from the clock and recorded
         in the attributes. ``backend="interp"`` runs the reference

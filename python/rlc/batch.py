@@ -57,7 +57,7 @@ RECOVER_DEFAULTS = dict(chains=2, warmup=500, adaptation=None, draws=500, max_de
 # rlc recover's CSV columns.
 RECOVER_COLUMNS = [
     "fit", "name", "variable", "kind", "truth", "mean", "sd", "q5", "q25", "q50", "q75", "q95",
-    "rank", "ranked_draws", "rhat", "ess_bulk",
+    "rank", "ranked_draws", "rhat", "ess_bulk", "adaptation",
 ]
 LOO_COLUMNS = ["elpd_loo", "se_elpd_loo", "p_loo", "k_bad"]
 # A fit in progress: `.<name>.tmp-<pid>-<random>` beside its final folder.
@@ -328,6 +328,8 @@ def _recovered_rows(job: _Job, tree, truth: list, kinds: dict, settings: dict) -
     draws = posterior.sizes.get("draw", 0)
     # As rlc recover: about 100 ranked draws over the run's chains.
     thin = _rlc.recover_thinning(job.thin, draws * settings["chains"])
+    # The warmup's adaptation, as the run recorded it.
+    adaptation = str(posterior.attrs.get("adaptation", tree.attrs.get("adaptation", "")))
     rows = []
     for name in posterior.data_vars:
         array = posterior[name]
@@ -339,7 +341,7 @@ def _recovered_rows(job: _Job, tree, truth: list, kinds: dict, settings: dict) -
             fit, label, variable, is_parameter, values, rank, ranked, rhat, ess_bulk = r
             row = dict(fit=fit, name=label, variable=variable, kind="param" if is_parameter else "out")
             row.update(zip(RECOVER_COLUMNS[4:12], values))
-            row.update(rank=rank, ranked_draws=ranked, rhat=rhat, ess_bulk=ess_bulk)
+            row.update(rank=rank, ranked_draws=ranked, rhat=rhat, ess_bulk=ess_bulk, adaptation=adaptation)
             rows.append({c: row[c] for c in RECOVER_COLUMNS})
     return rows
 
@@ -888,8 +890,9 @@ def recover(
     --seed`` gives them (stream ``k`` of ``seed`` for the simulation, ``seed
     + k + 1`` for the sampler), so the rows equal ``rlc recover``'s CSV for
     the same settings, whatever the cluster. ``**sample_kwargs`` are
-    ``chains`` (2), ``warmup`` (500), ``draws`` (500), ``max_depth`` and
-    ``adapt_delta``; ``thin`` as ``--thin``. The statistics are the driver's
+    ``chains`` (2), ``warmup`` (500), ``draws`` (500), ``max_depth``,
+    ``adapt_delta`` and ``adaptation`` (as ``--adaptation``; the rows' last
+    column records it); ``thin`` as ``--thin``. The statistics are the driver's
     (the code ``rlc recover`` runs). Fit ``k`` is written to
     ``out/<model>/sim-<k>/`` (the simulated data are the draws'
     ``observed_data``); ``client``, ``out``, ``save``, ``retries``,

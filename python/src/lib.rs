@@ -512,8 +512,13 @@ fn start(
     };
     let adaptation = match adaptation {
         None => sample::DEFAULT_ADAPTATION,
-        Some(name) => sample::WarmupKind::from_name(name)
-            .ok_or_else(|| value_error("adaptation", name, "\"stan\" or \"fisher\""))?,
+        Some(name) => sample::WarmupKind::from_name(name).ok_or_else(|| {
+            value_error(
+                "adaptation",
+                name,
+                "\"stan\", \"fisher\" or \"fisher-lowrank\"",
+            )
+        })?,
     };
     let settings = SampleSettings {
         chains,

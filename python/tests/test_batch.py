@@ -42,7 +42,7 @@ def read_exact(path) -> pd.DataFrame:
     """A CSV file with every number parsed exactly (Python's float())."""
     frame = pd.read_csv(path, dtype=str)
     for column in frame.columns:
-        if column not in ("name", "variable", "kind"):
+        if column not in ("name", "variable", "kind", "adaptation"):
             frame[column] = frame[column].map(float)
     return frame
 
@@ -190,6 +190,23 @@ def test_a_rerun_after_an_interruption_does_only_the_missing_fits(study, client,
     # Another seed in the same folder is refused rather than mixed in.
     with pytest.raises(rlc.UsageError, match="overwrite=True"):
         rlc.recover(MODEL, DESIGN, fits=2, client=client, out=tmp_path, seed=SEED + 1, progress=False, **SETTINGS)
+
+
+def test_recover_passes_the_adaptation(client, run_cli, tmp_path):
+    """`adaptation=` is `rlc recover --adaptation`: the same rows, whose last
+    column records it."""
+    options = dict(SETTINGS, adaptation="fisher-lowrank")
+    result = rlc.recover(MODEL, DESIGN, fits=2, client=client, out=tmp_path / "out", seed=SEED, progress=False, **options)
+    assert set(result.fits["adaptation"]) == {"fisher-lowrank"}
+    design = tmp_path / "design.csv"
+    DESIGN.to_csv(design, index=False)
+    csv = tmp_path / "recover.csv"
+    run_cli(
+        "recover", MODEL, "--data", design, "--fits", 2, "--seed", SEED, "--output", csv, "--quiet",
+        "--chains", SETTINGS["chains"], "--warmup", SETTINGS["warmup"], "--draws", SETTINGS["draws"],
+        "--adaptation", "fisher-lowrank",
+    )
+    pd.testing.assert_frame_equal(result.fits.reset_index(drop=True), read_exact(csv), check_dtype=False, check_exact=True)
 
 
 def test_fit_many_rows_equal_single_fits(client, tmp_path):

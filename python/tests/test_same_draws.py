@@ -97,7 +97,7 @@ def test_arviz_summary_matches_the_cli_table(both):
     assert checked >= len(names)
 
 
-@pytest.mark.parametrize("adaptation", ["stan", "fisher"])
+@pytest.mark.parametrize("adaptation", ["stan", "fisher", "fisher-lowrank"])
 def test_each_adaptation_samples_as_the_cli(run_cli, tmp_path, adaptation):
     """`adaptation=` is `rlc run --adaptation`; without `warmup`, both take the
     adaptation's default length (1000 for Stan's, 400 for the gradient-based)."""

@@ -390,11 +390,14 @@ fn correlation(x: &[f64], y: &[f64]) -> f64 {
 }
 
 impl Recovery {
-    /// Every fit's truth and posterior summary as CSV, one row per scalar.
+    /// Every fit's truth and posterior summary as CSV, one row per scalar;
+    /// the last column names the warmup's adaptation (`stan`, `fisher`,
+    /// `fisher-lowrank`), the same for every row.
     pub fn csv(&self) -> String {
         let mut out = String::from(
-            "fit,name,variable,kind,truth,mean,sd,q5,q25,q50,q75,q95,rank,ranked_draws,rhat,ess_bulk\n",
+            "fit,name,variable,kind,truth,mean,sd,q5,q25,q50,q75,q95,rank,ranked_draws,rhat,ess_bulk,adaptation\n",
         );
+        let adaptation = self.settings.sample.adaptation.name();
         for r in &self.rows {
             let quote = |s: &str| {
                 if s.contains(',') || s.contains('"') {
@@ -404,7 +407,7 @@ impl Recovery {
                 }
             };
             out.push_str(&format!(
-                "{},{},{},{},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{},{},{:?},{:?}\n",
+                "{},{},{},{},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{},{},{:?},{:?},{}\n",
                 r.fit,
                 quote(&r.name),
                 quote(&r.variable),
@@ -420,7 +423,8 @@ impl Recovery {
                 r.rank,
                 r.ranked,
                 r.rhat,
-                r.ess_bulk
+                r.ess_bulk,
+                adaptation
             ));
         }
         out

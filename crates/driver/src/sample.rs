@@ -59,7 +59,7 @@ pub const DEFAULT_ADAPTATION: WarmupKind = WarmupKind::Fisher;
 pub fn default_warmup(adaptation: WarmupKind) -> usize {
     match adaptation {
         WarmupKind::Stan => 1000,
-        WarmupKind::Fisher => 400,
+        WarmupKind::Fisher | WarmupKind::FisherLowRank => 400,
     }
 }
 

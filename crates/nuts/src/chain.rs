@@ -8,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::density::LogDensity;
 use crate::hamiltonian::{Hamiltonian, Point};
+use crate::lowrank::LowRank;
 use crate::sampler::ChainEvent;
 use crate::settings::SamplerSettings;
 use crate::trajectory::Nuts;
@@ -84,6 +85,10 @@ pub struct Adaptation {
     pub step_size: f64,
     /// The diagonal of the inverse mass matrix used for sampling.
     pub inv_mass_matrix: Vec<f64>,
+    /// The low-rank correction of the metric used for sampling (empty unless the warmup
+    /// is [`WarmupKind::FisherLowRank`](crate::WarmupKind::FisherLowRank)): directions in
+    /// the coordinates scaled by `sqrt(inv_mass_matrix)` and the variances along them.
+    pub low_rank: LowRank,
 }
 
 /// Everything one chain produced.
@@ -209,6 +214,7 @@ pub(crate) fn run_chain<D: LogDensity>(
         let adapted = Adaptation {
             step_size: nuts.step_size,
             inv_mass_matrix: nuts.hamiltonian.inv_mass.clone(),
+            low_rank: nuts.hamiltonian.low_rank(),
         };
         on_event(ChainEvent::WarmupDone {
             chain,
@@ -253,6 +259,7 @@ pub(crate) fn run_chain<D: LogDensity>(
             let adapted = Adaptation {
                 step_size: nuts.step_size(),
                 inv_mass_matrix: nuts.inv_mass_matrix().to_vec(),
+                low_rank: nuts.hamiltonian.low_rank(),
             };
             on_event(ChainEvent::WarmupDone {
                 chain,

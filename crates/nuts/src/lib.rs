@@ -8,9 +8,10 @@
 //! callers receive draws through a [`ChainEvent`] callback and in the returned
 //! [`ChainRun`]s, and decide themselves what to write or print.
 //!
-//! Layout: `hamiltonian` holds phase-space points and the leapfrog
-//! integrator, `trajectory` the recursive tree building of one NUTS transition,
-//! [`warmup`] the adaptation strategies behind the [`WarmupStrategy`] trait, `chain` the
+//! Layout: `hamiltonian` holds phase-space points, the metric (diagonal, or with a
+//! low-rank correction) and the leapfrog integrator, `trajectory` the recursive tree
+//! building of one NUTS transition, [`warmup`] the adaptation strategies behind the
+//! [`WarmupStrategy`] trait, [`lowrank`] the low-rank correction's estimate, `chain` the
 //! life of one chain and `sampler` the parallel driver. Tests on analytic targets live in
 //! `tests/nuts.rs` (slow ones run only with `RLC_SLOW_TESTS=1`); the overhead benchmark is
 //! `benches/overhead.rs` (`cargo bench -p rlc-nuts`).
@@ -18,6 +19,7 @@
 mod chain;
 mod density;
 mod hamiltonian;
+pub mod lowrank;
 mod sampler;
 mod settings;
 mod trajectory;
@@ -25,6 +27,9 @@ pub mod warmup;
 
 pub use chain::{Adaptation, ChainError, ChainRun, Draw, DrawStats};
 pub use density::LogDensity;
+pub use lowrank::LowRank;
 pub use sampler::{sample, ChainEvent};
-pub use settings::{FisherWarmupSettings, SamplerSettings, StanWarmupSettings, WarmupKind};
+pub use settings::{
+    FisherWarmupSettings, LowRankSettings, SamplerSettings, StanWarmupSettings, WarmupKind,
+};
 pub use warmup::{FisherWarmup, StanWarmup, TransitionInfo, Tunable, WarmupStrategy};

@@ -38,6 +38,9 @@ pub struct SamplerSettings {
     /// The knobs of the gradient-based warmup, used when `warmup` is
     /// [`WarmupKind::Fisher`].
     pub fisher_warmup: FisherWarmupSettings,
+    /// The knobs of the low-rank correction, used when `warmup` is
+    /// [`WarmupKind::FisherLowRank`].
+    pub low_rank: LowRankSettings,
 }
 
 impl Default for SamplerSettings {
@@ -57,6 +60,7 @@ impl Default for SamplerSettings {
             warmup: WarmupKind::Stan,
             stan_warmup: StanWarmupSettings::default(),
             fisher_warmup: FisherWarmupSettings::default(),
+            low_rank: LowRankSettings::default(),
         }
     }
 }
@@ -73,14 +77,20 @@ pub enum WarmupKind {
     /// coordinate), updated after every draw from short windows that grow, with the
     /// step size adapted throughout ([`FisherWarmup`](crate::warmup::FisherWarmup)).
     Fisher,
+    /// The gradient-based diagonal metric of [`Fisher`](Self::Fisher) with nutpie's
+    /// low-rank correction: a few eigen-directions, estimated from the recent draws and
+    /// gradients, along which the diagonal metric's variance is furthest off
+    /// ([`crate::lowrank`]). Same schedule as `Fisher`.
+    FisherLowRank,
 }
 
 impl WarmupKind {
-    /// The name used on the command line and in output files: `stan` or `fisher`.
+    /// The name used on the command line and in output files: `stan`, `fisher` or `fisher-lowrank`.
     pub fn name(self) -> &'static str {
         match self {
             WarmupKind::Stan => "stan",
             WarmupKind::Fisher => "fisher",
+            WarmupKind::FisherLowRank => "fisher-lowrank",
         }
     }
 
@@ -89,6 +99,7 @@ impl WarmupKind {
         match name {
             "stan" => Some(WarmupKind::Stan),
             "fisher" => Some(WarmupKind::Fisher),
+            "fisher-lowrank" => Some(WarmupKind::FisherLowRank),
             _ => None,
         }
     }
@@ -165,6 +176,40 @@ impl Default for FisherWarmupSettings {
             window: 80,
             window_growth: 1.5,
             min_draws: 4,
+        }
+    }
+}
+
+/// The parameters of the low-rank correction ([`WarmupKind::FisherLowRank`]); the names
+/// follow nutpie's (`mass_matrix_gamma`, `mass_matrix_eigval_cutoff`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LowRankSettings {
+    /// Regularization added to the diagonal of the (scaled) covariances of the draws and
+    /// of the gradients before their geometric mean is taken. nutpie: 1e-5.
+    pub gamma: f64,
+    /// Eigenvalues of the scaled covariance inside `[1 / cutoff, cutoff]` are ignored
+    /// (the diagonal metric is close enough along them). nutpie's documentation: 2 to 3;
+    /// here 2.
+    pub eigval_cutoff: f64,
+    /// At most this many directions are kept, those furthest from 1 first (rlc's own
+    /// cap: each costs two dot products of the dimension per leapfrog step).
+    pub max_rank: usize,
+    /// A direction is kept only if the mean of `-(u.x)(u.g)` over the draws, whose
+    /// expectation is 1 along every direction, is at least this (rlc's own check: it
+    /// drops directions the draws or the gradients do not span).
+    pub min_support: f64,
+    /// The correction is estimated only from windows of at least this many draws.
+    pub min_draws: usize,
+}
+
+impl Default for LowRankSettings {
+    fn default() -> Self {
+        Self {
+            gamma: 1e-5,
+            eigval_cutoff: 2.0,
+            max_rank: 100,
+            min_support: 0.5,
+            min_draws: 10,
         }
     }
 }

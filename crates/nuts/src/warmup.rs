@@ -2,11 +2,13 @@
 //!
 //! A strategy sees the chain only through [`Tunable`], so strategies can be added without
 //! touching the trajectory code. Two exist: [`StanWarmup`] (Stan's windowed adaptation)
-//! and [`FisherWarmup`] (nutpie's gradient-based diagonal metric).
+//! and [`FisherWarmup`] (nutpie's gradient-based diagonal metric, optionally with its
+//! low-rank correction, [`crate::lowrank`]).
 
 use crate::chain::ChainError;
 use crate::density::LogDensity;
-use crate::settings::{FisherWarmupSettings, SamplerSettings, StanWarmupSettings};
+use crate::lowrank::{DrawBuffer, LowRank};
+use crate::settings::{FisherWarmupSettings, LowRankSettings, SamplerSettings, StanWarmupSettings};
 use crate::trajectory::Nuts;
 
 /// What one transition told the warmup.
@@ -31,8 +33,12 @@ pub trait Tunable {
     /// The diagonal of the inverse mass matrix (the metric's inverse, Stan's
     /// `inv_metric`): the posterior variances the sampler assumes.
     fn inv_mass_matrix(&self) -> &[f64];
-    /// Replaces the diagonal inverse mass matrix; `inv_mass.len()` must be `dim()`.
+    /// Replaces the diagonal inverse mass matrix; `inv_mass.len()` must be `dim()`. A
+    /// low-rank correction, if any, stays (it is relative to the diagonal).
     fn set_inv_mass_matrix(&mut self, inv_mass: &[f64]);
+    /// Sets the low-rank correction of the metric (an empty one makes it diagonal):
+    /// `M^-1 = S (I + U (Λ - I) U') S` with `S^2` the diagonal.
+    fn set_low_rank(&mut self, low_rank: &LowRank);
     /// The chain's current position (unconstrained).
     fn position(&self) -> &[f64];
     /// The gradient of the log density at the current position.
@@ -71,7 +77,10 @@ impl<D: LogDensity> Tunable for Nuts<D> {
         &self.hamiltonian.inv_mass
     }
     fn set_inv_mass_matrix(&mut self, inv_mass: &[f64]) {
-        self.hamiltonian.inv_mass.copy_from_slice(inv_mass);
+        self.hamiltonian.set_inv_mass(inv_mass);
+    }
+    fn set_low_rank(&mut self, low_rank: &LowRank) {
+        self.hamiltonian.set_low_rank(low_rank);
     }
     fn position(&self) -> &[f64] {
         &self.current.position
@@ -101,6 +110,16 @@ pub(crate) fn make_strategy(settings: &SamplerSettings, dim: usize) -> Box<dyn W
             settings.initial_step_size,
             dim,
         )),
+        crate::settings::WarmupKind::FisherLowRank => Box::new(
+            FisherWarmup::new(
+                &settings.fisher_warmup,
+                settings.num_warmup,
+                settings.target_accept,
+                settings.initial_step_size,
+                dim,
+            )
+            .with_low_rank(&settings.low_rank),
+        ),
     }
 }
 
@@ -421,6 +440,12 @@ impl FisherEstimator {
 /// without restarts while the metric adapts, then restarts (as Stan's does after its last
 /// window) for the last `final_fraction` of warmup, where the metric stays fixed; the
 /// sampling step size is that last phase's average.
+///
+/// With a low-rank correction ([`with_low_rank`](Self::with_low_rank)) each estimator
+/// also keeps its draws and gradients; the correction is estimated from the foreground's
+/// at each switch (once it holds `min_draws`) and once more when the metric becomes final,
+/// relative to the diagonal of that moment. Between those moments only the diagonal
+/// moves, as without the correction.
 #[derive(Clone, Debug)]
 pub struct FisherWarmup {
     dual: DualAveraging,
@@ -436,6 +461,15 @@ pub struct FisherWarmup {
     /// The length of the current window after the early phase.
     window: f64,
     scratch: Vec<f64>,
+    low_rank: Option<LowRankState>,
+}
+
+/// The draws the low-rank correction is estimated from.
+#[derive(Clone, Debug)]
+struct LowRankState {
+    settings: LowRankSettings,
+    foreground: DrawBuffer,
+    background: DrawBuffer,
 }
 
 impl FisherWarmup {
@@ -467,6 +501,36 @@ impl FisherWarmup {
             next_switch: settings.early_window.max(1) - 1,
             window: settings.window.max(1) as f64,
             scratch: vec![0.0; dim],
+            low_rank: None,
+        }
+    }
+
+    /// Adds nutpie's low-rank correction to the diagonal metric.
+    pub fn with_low_rank(mut self, settings: &LowRankSettings) -> Self {
+        let dim = self.scratch.len();
+        self.low_rank = Some(LowRankState {
+            settings: settings.clone(),
+            foreground: DrawBuffer::new(dim),
+            background: DrawBuffer::new(dim),
+        });
+        self
+    }
+
+    /// Re-estimates the low-rank correction from the foreground draws, relative to the
+    /// chain's current diagonal.
+    fn update_low_rank(&mut self, chain: &mut dyn Tunable) {
+        let Some(state) = &self.low_rank else {
+            return;
+        };
+        if state.foreground.len() < state.settings.min_draws.max(2) {
+            return;
+        }
+        // An estimate that fails (not finite) leaves the correction as it was.
+        if let Some(low_rank) = state
+            .foreground
+            .estimate(chain.inv_mass_matrix(), &state.settings)
+        {
+            chain.set_low_rank(&low_rank);
         }
     }
 
@@ -503,14 +567,25 @@ impl WarmupStrategy for FisherWarmup {
 
         self.foreground.add(chain.position(), chain.gradient());
         self.background.add(chain.position(), chain.gradient());
+        if let Some(state) = &mut self.low_rank {
+            state.foreground.push(chain.position(), chain.gradient());
+            state.background.push(chain.position(), chain.gradient());
+        }
         if self.foreground.count() >= self.settings.min_draws.max(2) {
             self.scratch.copy_from_slice(chain.inv_mass_matrix());
             self.foreground.estimate(&mut self.scratch);
             chain.set_inv_mass_matrix(&self.scratch);
         }
+        if iteration == self.next_switch || iteration + 1 == self.final_start {
+            self.update_low_rank(chain);
+        }
         if iteration == self.next_switch {
             std::mem::swap(&mut self.foreground, &mut self.background);
             self.background.restart();
+            if let Some(state) = &mut self.low_rank {
+                std::mem::swap(&mut state.foreground, &mut state.background);
+                state.background.clear();
+            }
             self.advance(iteration);
         }
         if iteration + 1 == self.final_start {

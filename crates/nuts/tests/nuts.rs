@@ -35,6 +35,21 @@ impl Gaussian {
         Self { precision, dim }
     }
 
+    /// Covariance `S (I + (rho - 1) w w') S` with `S = diag(sds)` and `w` a unit vector:
+    /// one direction of the scaled coordinates with variance `rho`.
+    fn planted(sds: &[f64], w: &[f64], rho: f64) -> Self {
+        let dim = sds.len();
+        let mut precision = vec![0.0; dim * dim];
+        for i in 0..dim {
+            for j in 0..dim {
+                let identity = if i == j { 1.0 } else { 0.0 };
+                precision[i * dim + j] =
+                    (identity + (1.0 / rho - 1.0) * w[i] * w[j]) / (sds[i] * sds[j]);
+            }
+        }
+        Self { precision, dim }
+    }
+
     /// Two coordinates with standard deviations `sd` and correlation `corr`.
     fn correlated(sd: [f64; 2], corr: f64) -> Self {
         let cov = [
@@ -543,6 +558,13 @@ fn fingerprint(chains: &[ChainRun]) -> u64 {
             .inv_mass_matrix
             .iter()
             .for_each(|x| add(x.to_bits()));
+        // Empty (adding nothing) unless the warmup has a low-rank correction.
+        adaptation
+            .low_rank
+            .values
+            .iter()
+            .chain(adaptation.low_rank.vectors.iter().flatten())
+            .for_each(|x| add(x.to_bits()));
         add(chain.grad_evals);
     }
     hash
@@ -659,4 +681,168 @@ fn fisher_warmup_same_seed_same_draws_whatever_the_threads() {
         Gaussian::correlated([1.0, 3.0], 0.5)
     });
     assert_ne!(fingerprint(&one.chains), fingerprint(&stan.chains));
+}
+
+/// The gradient-based warmup with the low-rank correction, as
+/// `rlc run --adaptation fisher-lowrank`.
+fn fisher_lowrank(warmup: usize, draws: usize, seed: u64) -> SamplerSettings {
+    SamplerSettings {
+        warmup: WarmupKind::FisherLowRank,
+        ..settings(warmup, draws, seed)
+    }
+}
+
+/// A 20-dimensional Gaussian with one direction (`w`, in the coordinates scaled by the
+/// standard deviations `sds`) of variance `rho` relative to the others.
+fn planted_case(rho: f64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let dim = 20;
+    let sds: Vec<f64> = (0..dim).map(|i| 0.5 + 0.25 * i as f64).collect();
+    let norm = (dim as f64).sqrt();
+    let w: Vec<f64> = (0..dim)
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 } / norm)
+        .collect();
+    // Marginal standard deviations: s_i sqrt(1 + (rho - 1) w_i^2).
+    let marginal = sds
+        .iter()
+        .zip(&w)
+        .map(|(s, w)| s * (1.0 + (rho - 1.0) * w * w).sqrt())
+        .collect();
+    (sds, w, marginal)
+}
+
+#[test]
+fn fisher_lowrank_finds_the_planted_direction_and_samples_the_right_covariance() {
+    let rho = 3000.0;
+    let (sds, w, marginal) = planted_case(rho);
+    let result = run(&fisher_lowrank(400, 1000, 11), |_| {
+        Gaussian::planted(&sds, &w, rho)
+    });
+    check_moments(&result.chains, &marginal, 4.0);
+    // The variance along the planted direction, E[(w . x / s)^2] = rho.
+    let along: Vec<Vec<f64>> = result
+        .chains
+        .iter()
+        .map(|c| {
+            c.draws
+                .iter()
+                .filter(|d| !d.is_warmup)
+                .map(|d| {
+                    let t: f64 = d
+                        .position
+                        .iter()
+                        .zip(&w)
+                        .zip(&sds)
+                        .map(|((x, w), s)| w * x / s)
+                        .sum();
+                    t * t
+                })
+                .collect()
+        })
+        .collect();
+    let (m2, mcse) = mean_and_mcse(&along);
+    assert!(
+        (m2 - rho).abs() < 4.0 * mcse,
+        "variance along w: {m2} ± {mcse}, not {rho}"
+    );
+    let mut lowrank_leapfrogs = 0;
+    for chain in &result.chains {
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        let lr = &adaptation.low_rank;
+        assert!(!lr.values.is_empty(), "no low-rank direction");
+        // The direction is in the coordinates scaled by sqrt(inv_mass); map it back to
+        // the ones scaled by the true standard deviations to compare with `w`.
+        let u: Vec<f64> = lr.vectors[0]
+            .iter()
+            .zip(&adaptation.inv_mass_matrix)
+            .zip(&sds)
+            .map(|((u, m), s)| u * m.sqrt() / s)
+            .collect();
+        let norm = u.iter().map(|u| u * u).sum::<f64>().sqrt();
+        let cosine = u.iter().zip(&w).map(|(u, w)| u * w).sum::<f64>().abs() / norm;
+        assert!(cosine > 0.95, "cosine {cosine}");
+        assert!(lr.values[0] > 10.0, "eigenvalue {}", lr.values[0]);
+        for d in chain.draws.iter().filter(|d| !d.is_warmup) {
+            assert!(!d.stats.divergent);
+            lowrank_leapfrogs += u64::from(d.stats.n_leapfrog);
+        }
+    }
+    // The diagonal metric alone needs longer trajectories on this target (1.8 times as
+    // many leapfrog steps with this seed).
+    let diagonal = run(&fisher(400, 1000, 11), |_| Gaussian::planted(&sds, &w, rho));
+    let diagonal_leapfrogs: u64 = diagonal
+        .chains
+        .iter()
+        .flat_map(|c| c.draws.iter().filter(|d| !d.is_warmup))
+        .map(|d| u64::from(d.stats.n_leapfrog))
+        .sum();
+    assert!(
+        3 * lowrank_leapfrogs < 2 * diagonal_leapfrogs,
+        "low rank {lowrank_leapfrogs} vs diagonal {diagonal_leapfrogs} leapfrog steps"
+    );
+}
+
+#[test]
+fn fisher_lowrank_on_uncorrelated_targets_and_hard_ones() {
+    // A badly scaled diagonal Gaussian: the diagonal is exact, nothing to correct.
+    let sds = [0.01, 0.1, 1.0, 10.0, 100.0];
+    let result = run(&fisher_lowrank(300, 600, 4), |_| Gaussian::diagonal(&sds));
+    check_moments(&result.chains, &sds, 4.0);
+    for chain in &result.chains {
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        assert!(
+            adaptation.low_rank.values.is_empty(),
+            "{:?}",
+            adaptation.low_rank.values
+        );
+    }
+    // The funnel and a walled density run to the end with a finite metric.
+    let result = run(&fisher_lowrank(300, 300, 5), |_| Funnel { dim: 10 });
+    assert_eq!(result.chains.len(), 4);
+    let result = run(&fisher_lowrank(300, 300, 6), |_| Walled {
+        dim: 3,
+        wall: 1.5,
+    });
+    for chain in &result.chains {
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        assert!(adaptation
+            .low_rank
+            .values
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0));
+    }
+    for warmup in [1, 2, 5, 30] {
+        let result = run(&fisher_lowrank(warmup, 20, 8), |_| Gaussian::standard(2));
+        assert!(result.chains.iter().all(|c| c.adaptation.is_some()));
+    }
+}
+
+#[test]
+fn fisher_lowrank_same_seed_same_draws_whatever_the_threads() {
+    let (sds, w, _) = planted_case(100.0);
+    let base = fisher_lowrank(200, 100, 42);
+    let make = |_| Gaussian::planted(&sds, &w, 100.0);
+    let one = run(
+        &SamplerSettings {
+            num_threads: 1,
+            ..base.clone()
+        },
+        make,
+    );
+    let two = run(
+        &SamplerSettings {
+            num_threads: 2,
+            ..base.clone()
+        },
+        make,
+    );
+    assert!(one.chains.iter().all(|c| !c
+        .adaptation
+        .as_ref()
+        .expect("adapted")
+        .low_rank
+        .values
+        .is_empty()));
+    assert_eq!(fingerprint(&one.chains), fingerprint(&two.chains));
+    let diagonal = run(&fisher(200, 100, 42), make);
+    assert_ne!(fingerprint(&one.chains), fingerprint(&diagonal.chains));
 }

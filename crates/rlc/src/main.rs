@@ -267,12 +267,13 @@ struct RunArgs {
     #[arg(long, default_value_t = 4)]
     chains: usize,
     /// Warmup iterations per chain [default: 1000 with `--adaptation stan`,
-    /// 400 with `--adaptation fisher`].
+    /// 400 with `--adaptation fisher` or `fisher-lowrank`].
     #[arg(long)]
     warmup: Option<usize>,
-    /// How warmup adapts the step size and the (diagonal) mass matrix:
-    /// nutpie's gradient-based metric, or Stan's windowed adaptation
-    /// (`--adaptation stan --warmup 1000` is CmdStan's warmup) [default: fisher].
+    /// How warmup adapts the step size and the mass matrix: nutpie's
+    /// gradient-based diagonal metric, the same with its low-rank correction,
+    /// or Stan's windowed adaptation (`--adaptation stan --warmup 1000` is
+    /// CmdStan's warmup) [default: fisher].
     #[arg(long, value_enum)]
     adaptation: Option<AdaptationArg>,
     /// Draws per chain after warmup.
@@ -372,6 +373,11 @@ enum AdaptationArg {
     /// minimizes the Fisher divergence, updated after every draw from short
     /// windows that grow.
     Fisher,
+    /// `fisher` with nutpie's low-rank correction: the diagonal metric times
+    /// a few eigen-directions, estimated from the recent draws and gradients,
+    /// along which the posterior is correlated.
+    #[value(name = "fisher-lowrank")]
+    FisherLowrank,
 }
 
 impl From<AdaptationArg> for rlc_driver::sample::WarmupKind {
@@ -379,6 +385,7 @@ impl From<AdaptationArg> for rlc_driver::sample::WarmupKind {
         match a {
             AdaptationArg::Stan => rlc_driver::sample::WarmupKind::Stan,
             AdaptationArg::Fisher => rlc_driver::sample::WarmupKind::Fisher,
+            AdaptationArg::FisherLowrank => rlc_driver::sample::WarmupKind::FisherLowRank,
         }
     }
 }
@@ -415,6 +422,10 @@ struct RecoverArgs {
     /// Warmup iterations per chain.
     #[arg(long, default_value_t = 500)]
     warmup: usize,
+    /// How each fit's warmup adapts the step size and the mass matrix, as
+    /// `rlc run --adaptation` [default: fisher].
+    #[arg(long, value_enum)]
+    adaptation: Option<AdaptationArg>,
     /// Draws per chain after warmup.
     #[arg(long, default_value_t = 500)]
     draws: usize,
@@ -802,7 +813,9 @@ fn recover_command(args: RecoverArgs) -> Result<(), Failure> {
         sample: rlc_driver::sample::SampleSettings {
             chains: args.chains,
             warmup: args.warmup,
-            adaptation: rlc_driver::sample::DEFAULT_ADAPTATION,
+            adaptation: args
+                .adaptation
+                .map_or(rlc_driver::sample::DEFAULT_ADAPTATION, Into::into),
             draws: args.draws,
             max_depth: args.max_depth,
             adapt_delta: args.adapt_delta,

@@ -118,7 +118,8 @@ impl ChainWriter {
                 writeln!(out, "#       term_buffer = 50 (Default)")?;
                 writeln!(out, "#       window = 25 (Default)")?;
             }
-            rlc_driver::sample::WarmupKind::Fisher => {
+            rlc_driver::sample::WarmupKind::Fisher
+            | rlc_driver::sample::WarmupKind::FisherLowRank => {
                 // The gradient-based schedule's shares and windows (rlc's own keys).
                 let f = rlc_nuts_fisher_defaults();
                 writeln!(out, "#       early_fraction = {}", f.early_fraction)?;
@@ -193,6 +194,29 @@ impl ChainWriter {
         writeln!(out, "# Diagonal elements of inverse mass matrix:")?;
         let m: Vec<String> = inv_mass_matrix.iter().map(|x| number(*x)).collect();
         writeln!(out, "# {}", m.join(", "))?;
+        self.file.write_all(&out)
+    }
+
+    /// The low-rank correction of the metric (`--adaptation fisher-lowrank`),
+    /// after the adaptation block; nothing when there is none. rlc's own
+    /// comment lines: the metric is `S (I + U (Λ - I) U') S` with `S^2` the
+    /// diagonal above, `Λ` the eigenvalues and `U` the directions.
+    pub fn low_rank(&mut self, values: &[f64], vectors: &[Vec<f64>]) -> std::io::Result<()> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let mut out: Vec<u8> = Vec::new();
+        writeln!(
+            out,
+            "# Low-rank correction: {} directions, in the coordinates scaled by the square roots of the diagonal",
+            values.len()
+        )?;
+        let v: Vec<String> = values.iter().map(|x| number(*x)).collect();
+        writeln!(out, "# Eigenvalues: {}", v.join(", "))?;
+        for (k, u) in vectors.iter().enumerate() {
+            let u: Vec<String> = u.iter().map(|x| number(*x)).collect();
+            writeln!(out, "# Direction {}: {}", k + 1, u.join(", "))?;
+        }
         self.file.write_all(&out)
     }
 

@@ -61,12 +61,13 @@ pub fn run(
     })?;
     let fitted = settings.fits - result.failures.len();
     outln!(
-        "{} of {} simulated data sets fitted in {:.1} s ({} chains × {} warmup + {} draws each, seed {}); every fit's truth and summary: {}",
+        "{} of {} simulated data sets fitted in {:.1} s ({} chains × {} warmup ({}) + {} draws each, seed {}); every fit's truth and summary: {}",
         fitted,
         settings.fits,
         started.elapsed().as_secs_f64(),
         settings.sample.chains,
         settings.sample.warmup,
+        settings.sample.adaptation.name(),
         settings.sample.draws,
         settings.seed,
         output.display()

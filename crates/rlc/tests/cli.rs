@@ -1420,6 +1420,7 @@ fn the_adaptation_is_chosen_written_and_shown() {
         (None, 400, "early_window = 10"),
         (Some("fisher"), 400, "early_window = 10"),
         (Some("stan"), 1000, "init_buffer = 75 (Default)"),
+        (Some("fisher-lowrank"), 400, "early_window = 10"),
     ] {
         let name = format!("adaptation-{}", adaptation.unwrap_or("default"));
         let dir = temp_dir(&name);
@@ -1465,6 +1466,64 @@ fn the_adaptation_is_chosen_written_and_shown() {
     let bad = rlc()
         .args([
             "run",
+            "models/rl_single.rlm",
+            "--data",
+            "models/data/rl_single.csv",
+        ])
+        .args(["--adaptation", "nutpie"])
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// `rlc recover --adaptation` chooses each fit's warmup (the default is
+/// `rlc run`'s) and the recovery CSV's last column records it.
+#[test]
+fn recover_takes_the_adaptation_and_records_it() {
+    for (adaptation, shown) in [
+        (None, "fisher"),
+        (Some("stan"), "stan"),
+        (Some("fisher-lowrank"), "fisher-lowrank"),
+    ] {
+        let dir = temp_dir(&format!("recover-adaptation-{shown}"));
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        let output = dir.join("recover.csv");
+        let mut command = rlc();
+        command
+            .args([
+                "recover",
+                "models/rl_single.rlm",
+                "--data",
+                "models/data/rl_single.csv",
+            ])
+            .args([
+                "--fits", "2", "--chains", "1", "--warmup", "60", "--draws", "60",
+            ])
+            .args(["--seed", "5", "--quiet", "--output"])
+            .arg(&output)
+            .current_dir(workspace());
+        if let Some(a) = adaptation {
+            command.args(["--adaptation", a]);
+        }
+        let out = command.output().expect("rlc runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        assert!(stdout.contains(&format!("60 warmup ({shown})")), "{stdout}");
+        let text = std::fs::read_to_string(&output).expect("the recovery CSV");
+        let mut lines = text.lines();
+        let header = lines.next().expect("a header");
+        assert!(header.ends_with(",ess_bulk,adaptation"), "{header}");
+        let rows: Vec<&str> = lines.collect();
+        assert!(!rows.is_empty());
+        for row in rows {
+            assert!(row.ends_with(&format!(",{shown}")), "{row}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let bad = rlc()
+        .args([
+            "recover",
             "models/rl_single.rlm",
             "--data",
             "models/data/rl_single.csv",

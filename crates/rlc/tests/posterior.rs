@@ -1,7 +1,7 @@
 //! End to end: `rlc run` with its defaults (4 chains × 1000 draws after the
 //! warmup length of the adaptation) on each reference data set, once with
 //! each warmup adaptation (Stan's, 1000 iterations; the gradient-based one,
-//! 400), compared with Stan's long-run reference posterior
+//! 400, with and without its low-rank correction), compared with Stan's long-run reference posterior
 //! (`tests/data/reference/*/summary.json`): posterior means within 4 combined
 //! Monte Carlo standard errors, standard deviations within 10%, R-hat below
 //! 1.01, and (almost) no divergences.
@@ -181,4 +181,22 @@ fn rl_hier_matches_the_reference_posterior_stan() {
 #[test]
 fn rl_hier_matches_the_reference_posterior_fisher() {
     rl_hier("fisher");
+}
+
+// The gradient-based warmup with the low-rank correction (`--adaptation
+// fisher-lowrank`, 400 iterations) on the same reference posteriors.
+
+#[test]
+fn rl_single_matches_the_reference_posterior_fisher_lowrank() {
+    rl_single("fisher-lowrank");
+}
+
+#[test]
+fn eight_schools_matches_the_reference_posterior_fisher_lowrank() {
+    eight_schools("fisher-lowrank");
+}
+
+#[test]
+fn rl_hier_matches_the_reference_posterior_fisher_lowrank() {
+    rl_hier("fisher-lowrank");
 }
