@@ -385,6 +385,22 @@ MODELS = {
 }
 
 
+# Fixes to hBayesDM's programs where the program does not compute the model it describes,
+# applied after `modern` and recorded in the reference file (`stan_patch`). Each is
+# (old text, new text, why); the old text must occur in the program.
+PATCHES = {
+    "choiceRT_lba_single": [
+        (
+            "vector[rows(RT)] prob;",
+            "vector[cols(RT)] prob;",
+            "the likelihood loops over rows(RT) (2: the RT and choice rows) instead of the trials,"
+            " cols(RT), so it scores only the first two trials of each condition",
+        ),
+        ("for (i in 1:rows(RT)) {", "for (i in 1:cols(RT)) {", "the same loop"),
+    ],
+}
+
+
 # --- Stan ----------------------------------------------------------------------------
 
 
@@ -458,6 +474,10 @@ def main():
     with open(stan_path, "rb") as f:
         raw = f.read()
     code = modern(raw.decode())
+    for old, new, _ in PATCHES.get(args.model, []):
+        if old not in code:
+            sys.exit(f"{args.model}: the patch's text {old!r} is not in the program")
+        code = code.replace(old, new)
     data = TASKS[task](data_file)
     # httpstan leaves a build/ directory in the working directory.
     os.chdir(tempfile.mkdtemp(prefix="stan_reference_"))
@@ -490,6 +510,11 @@ def main():
         "example_data": example,
         "stan_program": f"hBayesDM {STAN_COMMIT} commons/stan_files/{args.model}.stan",
         "stan_sha256": hashlib.sha256(raw).hexdigest(),
+        **(
+            {"stan_patch": [{"old": old, "new": new, "why": why} for old, new, why in PATCHES[args.model]]}
+            if args.model in PATCHES
+            else {}
+        ),
         "points": points,
     }
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
