@@ -413,6 +413,17 @@ PATCHES = {
         ("for (i in 1:rows(RT)) {", "for (i in 1:cols(RT)) {", "the same loop"),
     ],
 }
+# The same likelihood in a numerically exact form: `bernoulli(inv_logit(x))` loses the
+# value of log(1 - p) once p rounds near 1 (|x| past ~30), which moves Stan's log density
+# by up to 0.2 at some reference points while its gradient stays exact.
+BERNOULLI_LOGIT = (
+    "gamble[i, t] ~ bernoulli(pGamble);",
+    "gamble[i, t] ~ bernoulli_logit(tau[i] * (evGamble - evSafe));",
+    "bernoulli(inv_logit(x)) written bernoulli_logit(x): the same likelihood without the"
+    " rounding of the probability, as the rlc port scores it",
+)
+PATCHES["ra_noLA"] = [BERNOULLI_LOGIT]
+PATCHES["ra_noRA"] = [BERNOULLI_LOGIT]
 
 
 # --- Stan ----------------------------------------------------------------------------
