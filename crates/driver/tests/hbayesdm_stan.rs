@@ -140,7 +140,9 @@ fn compare(reference: &Reference, backend: Backend) -> Vec<String> {
         offsets.push((logp - point.logp, point.logp.abs()));
         let scale = point.gradient.iter().fold(1.0f64, |m, g| m.max(g.abs()));
         for (i, (a, b)) in gradient.iter().zip(&point.gradient).enumerate() {
-            if !((a - b).abs() <= GRADIENT_TOLERANCE * scale) {
+            // Written so that a NaN is a difference.
+            let equal = (a - b).abs() <= GRADIENT_TOLERANCE * scale;
+            if !equal {
                 problems.push(format!(
                     "{model} ({backend:?}), point {k}: d/d {} is {a}, Stan's {b}",
                     density.coordinates[i]
@@ -150,7 +152,8 @@ fn compare(reference: &Reference, backend: Backend) -> Vec<String> {
     }
     let first = offsets[0].0;
     for (k, (offset, size)) in offsets.iter().enumerate() {
-        if !((offset - first).abs() <= LOGP_TOLERANCE * size.max(1.0)) {
+        let constant = (offset - first).abs() <= LOGP_TOLERANCE * size.max(1.0);
+        if !constant {
             problems.push(format!(
                 "{model} ({backend:?}), point {k}: rlc - Stan = {offset}, at point 0 {first}"
             ));
