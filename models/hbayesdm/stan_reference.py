@@ -180,6 +180,159 @@ def choiceRT(path, rt_bound=0.1):
     }
 
 
+def dd(path):
+    data, g = trials(path, ["subjID", "delay_later", "amount_later", "delay_sooner", "amount_sooner", "choice"])
+    for c in ["delay_later", "amount_later", "delay_sooner", "amount_sooner"]:
+        data[c] = padded(g, c.replace("_", ""), 0.0)
+    data["choice"] = padded(g, "choice", -1, as_int)
+    return data
+
+
+def dd_single(path):
+    rows = read_rows(path, ["delay_later", "amount_later", "delay_sooner", "amount_sooner", "choice"])
+    data = {"Tsubj": len(rows)}
+    for c in ["delay_later", "amount_later", "delay_sooner", "amount_sooner"]:
+        data[c] = [float(r[c.replace("_", "")]) for r in rows]
+    data["choice"] = [as_int(r["choice"]) for r in rows]
+    return data
+
+
+def ra(path):
+    data, g = trials(path, ["subjID", "gain", "loss", "cert", "gamble"])
+    data["gain"] = padded(g, "gain", 0.0)
+    data["loss"] = padded(g, "loss", 0.0, lambda x: abs(float(x)))
+    data["cert"] = padded(g, "cert", 0.0)
+    data["gamble"] = padded(g, "gamble", -1, as_int)
+    return data
+
+
+def cra(path):
+    data, g = trials(path, ["subjID", "prob", "ambig", "reward_var", "reward_fix", "choice"])
+    data["choice"] = padded(g, "choice", 0, as_int)
+    data["prob"] = padded(g, "prob", 0.0)
+    data["ambig"] = padded(g, "ambig", 0.0)
+    data["reward_var"] = padded(g, "rewardvar", 0.0)
+    data["reward_fix"] = padded(g, "rewardfix", 0.0)
+    return data
+
+
+def dbdm(path):
+    columns = ["opt1hprob", "opt2hprob", "opt1hval", "opt1lval", "opt2hval", "opt2lval"]
+    data, g = trials(path, ["subjID"] + columns + ["choice"])
+    for c in columns:
+        data[c] = padded(g, c, 0.0)
+    data["choice"] = padded(g, "choice", -1, as_int)
+    return data
+
+
+def task2AFC(path):
+    """Each subject's numbers of signal and noise trials, hits and false alarms."""
+    groups = by_subject(read_rows(path, ["subjID", "stimulus", "response"]))
+
+    def count(g, stimulus, response=None):
+        return sum(
+            1 for r in g
+            if as_int(r["stimulus"]) == stimulus and (response is None or as_int(r["response"]) == response)
+        )
+
+    return {
+        "N": len(groups),
+        "signal": [count(g, 1) for g in groups],
+        "noise": [count(g, 0) for g in groups],
+        "h": [count(g, 1, 1) for g in groups],
+        "f": [count(g, 0, 1) for g in groups],
+    }
+
+
+def banditNarm(path):
+    """Narm is the number of distinct choices in the file (hBayesDM's default)."""
+    data, g = trials(path, ["subjID", "gain", "loss", "choice"])
+    data["rew"] = padded(g, "gain", 0.0)
+    data["los"] = padded(g, "loss", 0.0, lambda x: -abs(float(x)))
+    data["choice"] = padded(g, "choice", -1, as_int)
+    data["Narm"] = len({as_int(r["choice"]) for s in g for r in s})
+    return data
+
+
+def choiceRT_single(path, rt_bound=0.1):
+    rows = read_rows(path, ["choice", "RT"])
+    upper = [float(r["rt"]) for r in rows if as_int(r["choice"]) == 2]
+    lower = [float(r["rt"]) for r in rows if as_int(r["choice"]) == 1]
+    return {
+        "Nu": len(upper),
+        "Nl": len(lower),
+        "RTu": upper,
+        "RTl": lower,
+        "minRT": min(float(r["rt"]) for r in rows),
+        "RTbound": rt_bound,
+    }
+
+
+
+def _lba_blocks(rows):
+    """Per condition (1, 2, ...), the trials' [RT, choice] in file order: the layout the
+    Stan program describes (hBayesDM's R code fills these blocks incorrectly)."""
+    n_cond = len({as_int(r["condition"]) for r in rows})
+    blocks = [[r for r in rows if as_int(r["condition"]) == j] for j in range(1, n_cond + 1)]
+    return blocks
+
+
+def choiceRT_lba(path):
+    groups = by_subject(read_rows(path, ["subjID", "choice", "RT", "condition"]))
+    all_rows = [r for g in groups for r in g]
+    n_choices = len({as_int(r["choice"]) for r in all_rows})
+    per_subject = [_lba_blocks(g) for g in groups]
+    n_cond = max(len(b) for b in per_subject)
+    max_tr = max(len(block) for b in per_subject for block in b)
+
+    def matrix(block):
+        pad = [-1.0] * (max_tr - len(block))
+        return [[float(r["rt"]) for r in block] + pad, [float(as_int(r["choice"])) for r in block] + pad]
+
+    return {
+        "N": len(groups),
+        "Max_tr": max_tr,
+        "N_choices": n_choices,
+        "N_cond": n_cond,
+        "N_tr_cond": [[len(block) for block in b] for b in per_subject],
+        "RT": [[matrix(block) for block in b] for b in per_subject],
+    }
+
+
+def choiceRT_lba_single(path):
+    rows = read_rows(path, ["choice", "RT", "condition"])
+    blocks = _lba_blocks(rows)
+    max_tr = max(len(b) for b in blocks)
+
+    def matrix(block):
+        pad = [-1.0] * (max_tr - len(block))
+        return [[float(r["rt"]) for r in block] + pad, [float(as_int(r["choice"])) for r in block] + pad]
+
+    return {
+        "N_choice": len({as_int(r["choice"]) for r in rows}),
+        "N_cond": len(blocks),
+        "tr_cond": [len(b) for b in blocks],
+        "max_tr": max_tr,
+        "RT": [matrix(b) for b in blocks],
+    }
+
+
+def pstRT(path, rt_bound=0.1, init_q=0.5):
+    data, g = trials(path, ["subjID", "iter", "cond", "prob", "choice", "RT", "feedback"])
+    data["Isubj"] = padded(g, "iter", -1, as_int)
+    data["cond"] = padded(g, "cond", -1, as_int)
+    data["choice"] = padded(g, "choice", -1, as_int)
+    data["RT"] = padded(g, "rt", -1.0)
+    data["fd"] = padded(g, "feedback", -1.0)
+    probs = sorted({(as_int(r["cond"]), float(r["prob"])) for s in g for r in s})
+    data["n_cond"] = len(probs)
+    data["prob"] = [p for _, p in probs]
+    data["initQ"] = init_q
+    data["minRT"] = [min(float(r["rt"]) for r in s) for s in g]
+    data["RTbound"] = rt_bound
+    return data
+
+
 TASKS = {
     "bandit2arm": bandit2arm,
     "bandit4arm": bandit4arm,
@@ -187,6 +340,17 @@ TASKS = {
     "prl": prl,
     "prl_multipleB": prl_multipleB,
     "choiceRT": choiceRT,
+    "dd": dd,
+    "dd_single": dd_single,
+    "ra": ra,
+    "cra": cra,
+    "dbdm": dbdm,
+    "task2AFC": task2AFC,
+    "banditNarm": banditNarm,
+    "choiceRT_single": choiceRT_single,
+    "choiceRT_lba": choiceRT_lba,
+    "choiceRT_lba_single": choiceRT_lba_single,
+    "pstRT": pstRT,
 }
 
 # model -> (task, data file relative to models/hbayesdm, hBayesDM's example file for the task)
@@ -207,7 +371,59 @@ MODELS = {
     "prl_fictitious_multipleB": ("prl_multipleB", "data/prl_multipleB_sim.txt", "prl_multipleB_exampleData.txt"),
     "prl_rp_multipleB": ("prl_multipleB", "data/prl_multipleB_sim.txt", "prl_multipleB_exampleData.txt"),
     "choiceRT_ddm": ("choiceRT", "data/choiceRT_sim.txt", "choiceRT_exampleData.txt"),
+    "dd_hyperbolic": ("dd", "data/dd_sim.txt", "dd_exampleData.txt"),
+    "dd_exp": ("dd", "data/dd_sim.txt", "dd_exampleData.txt"),
+    "dd_cs": ("dd", "data/dd_sim.txt", "dd_exampleData.txt"),
+    "dd_hyperbolic_single": ("dd_single", "data/dd_single_sim.txt", "dd_single_exampleData.txt"),
+    "dd_cs_single": ("dd_single", "data/dd_single_sim.txt", "dd_single_exampleData.txt"),
+    "ra_prospect": ("ra", "data/ra_sim.txt", "ra_exampleData.txt"),
+    "ra_noLA": ("ra", "data/ra_sim.txt", "ra_exampleData.txt"),
+    "ra_noRA": ("ra", "data/ra_sim.txt", "ra_exampleData.txt"),
+    "cra_exp": ("cra", "data/cra_sim.txt", "cra_exampleData.txt"),
+    "cra_linear": ("cra", "data/cra_sim.txt", "cra_exampleData.txt"),
+    "dbdm_prob_weight": ("dbdm", "data/dbdm_sim.txt", "dbdm_exampleData.txt"),
+    "task2AFC_sdt": ("task2AFC", "data/task2AFC_sim.txt", "task2AFC_exampleData.txt"),
+    "banditNarm_2par_lapse": ("banditNarm", "data/banditNarm_sim.txt", "banditNarm_exampleData.txt"),
+    "banditNarm_4par": ("banditNarm", "data/banditNarm_sim.txt", "banditNarm_exampleData.txt"),
+    "banditNarm_delta": ("banditNarm", "data/banditNarm_sim.txt", "banditNarm_exampleData.txt"),
+    "banditNarm_kalman_filter": ("banditNarm", "data/banditNarm_sim.txt", "banditNarm_exampleData.txt"),
+    "banditNarm_lapse": ("banditNarm", "data/banditNarm_sim.txt", "banditNarm_exampleData.txt"),
+    "banditNarm_lapse_decay": ("banditNarm", "data/banditNarm_sim.txt", "banditNarm_exampleData.txt"),
+    "banditNarm_singleA_lapse": ("banditNarm", "data/banditNarm_sim.txt", "banditNarm_exampleData.txt"),
+    "choiceRT_lba": ("choiceRT_lba", "data/choiceRT_lba_sim.txt", "choiceRT_exampleData.txt"),
+    "choiceRT_lba_single": ("choiceRT_lba_single", "data/choiceRT_single_sim.txt", "choiceRT_single_exampleData.txt"),
+    "pstRT_ddm": ("pstRT", "data/pstRT_sim.txt", "pstRT_exampleData.txt"),
+    "pstRT_rlddm1": ("pstRT", "data/pstRT_sim.txt", "pstRT_exampleData.txt"),
+    "pstRT_rlddm6": ("pstRT", "data/pstRT_sim.txt", "pstRT_exampleData.txt"),
+    "choiceRT_ddm_single": ("choiceRT_single", "data/choiceRT_single_sim.txt", "choiceRT_single_exampleData.txt"),
 }
+
+
+# Fixes to hBayesDM's programs where the program does not compute the model it describes,
+# applied after `modern` and recorded in the reference file (`stan_patch`). Each is
+# (old text, new text, why); the old text must occur in the program.
+PATCHES = {
+    "choiceRT_lba_single": [
+        (
+            "vector[rows(RT)] prob;",
+            "vector[cols(RT)] prob;",
+            "the likelihood loops over rows(RT) (2: the RT and choice rows) instead of the trials,"
+            " cols(RT), so it scores only the first two trials of each condition",
+        ),
+        ("for (i in 1:rows(RT)) {", "for (i in 1:cols(RT)) {", "the same loop"),
+    ],
+}
+# The same likelihood in a numerically exact form: `bernoulli(inv_logit(x))` loses the
+# value of log(1 - p) once p rounds near 1 (|x| past ~30), which moves Stan's log density
+# by up to 0.2 at some reference points while its gradient stays exact.
+BERNOULLI_LOGIT = (
+    "gamble[i, t] ~ bernoulli(pGamble);",
+    "gamble[i, t] ~ bernoulli_logit(tau[i] * (evGamble - evSafe));",
+    "bernoulli(inv_logit(x)) written bernoulli_logit(x): the same likelihood without the"
+    " rounding of the probability, as the rlc port scores it",
+)
+PATCHES["ra_noLA"] = [BERNOULLI_LOGIT]
+PATCHES["ra_noRA"] = [BERNOULLI_LOGIT]
 
 
 # --- Stan ----------------------------------------------------------------------------
@@ -326,6 +542,10 @@ def main():
     with open(stan_path, "rb") as f:
         raw = f.read()
     code = modern(raw.decode())
+    for old, new, _ in PATCHES.get(args.model, []):
+        if old not in code:
+            sys.exit(f"{args.model}: the patch's text {old!r} is not in the program")
+        code = code.replace(old, new)
     data = TASKS[task](data_file)
     # httpstan leaves a build/ directory in the working directory.
     os.chdir(tempfile.mkdtemp(prefix="stan_reference_"))
@@ -358,6 +578,11 @@ def main():
         "example_data": example,
         "stan_program": f"hBayesDM {STAN_COMMIT} commons/stan_files/{args.model}.stan",
         "stan_sha256": hashlib.sha256(raw).hexdigest(),
+        **(
+            {"stan_patch": [{"old": old, "new": new, "why": why} for old, new, why in PATCHES[args.model]]}
+            if args.model in PATCHES
+            else {}
+        ),
         "points": points,
     }
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
