@@ -8,71 +8,17 @@
 //! `../shared` is absent those models are visibly ignored ("needs ../shared"); the
 //! models whose data set is simulated in `models/hbayesdm/data/` always run.
 
+mod common;
+
+use common::{starts_sampling_file, workspace};
 use rlc_driver::{Backend, Density};
 use std::path::PathBuf;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn starts_sampling(model: &str, data: PathBuf) {
     let path = workspace()
         .join("models/hbayesdm")
         .join(format!("{model}.rlm"));
     starts_sampling_file(model, path, data);
-}
-
-fn starts_sampling_file(model: &str, path: PathBuf, data: PathBuf) {
-    let source = std::fs::read_to_string(&path).expect("model");
-    let compiled = rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message));
-    let bytes = std::fs::read(&data).unwrap_or_else(|e| panic!("{}: {e}", data.display()));
-    let name = data.file_name().and_then(|n| n.to_str()).unwrap_or("data");
-    let data = rlc_driver::data::load(&compiled.model, name, &bytes, None)
-        .unwrap_or_else(|e| panic!("{model}: {}", e.message));
-    let mut jit = Density::new(&compiled, &data, Backend::Jit).expect("jit");
-    let mut interp = Density::new(&compiled, &data, Backend::Interp).expect("interpreter");
-    let mut state = 0x2545_F491_4F6C_DD1Du64 ^ model.len() as u64;
-    let mut unit = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut finite = 0;
-    for init in 0..20 {
-        let theta: Vec<f64> = (0..jit.dim).map(|_| -2.0 + 4.0 * unit()).collect();
-        let mut g_jit = vec![0.0; jit.dim];
-        let mut g_interp = vec![0.0; jit.dim];
-        let lp = jit.logp_grad(&theta, &mut g_jit).expect("evaluates");
-        let lp_interp = interp.logp_grad(&theta, &mut g_interp).expect("evaluates");
-        assert!(
-            lp == lp_interp || (lp - lp_interp).abs() <= 1e-9 * lp.abs().max(1.0),
-            "{model}: {lp} vs {lp_interp}"
-        );
-        // A point where the density is 0 is what the sampler draws again (Stan too); it
-        // must not be NaN.
-        assert!(!lp.is_nan(), "{model}, init {init}: log density NaN");
-        if lp.is_infinite() {
-            continue;
-        }
-        finite += 1;
-        assert!(
-            g_jit.iter().all(|g| g.is_finite()),
-            "{model}, init {init}: gradient {g_jit:?}"
-        );
-        for (a, b) in g_jit.iter().zip(&g_interp) {
-            assert!(
-                (a - b).abs() <= 1e-8 * (1.0 + a.abs()),
-                "{model}: gradient {a} vs {b}"
-            );
-        }
-    }
-    // The sampler draws initial points until one is finite: nearly all must be.
-    assert!(
-        finite >= 16,
-        "{model}: only {finite} of 20 initial points are finite"
-    );
-    println!("{model}: {finite} of 20 random initial points finite");
 }
 
 fn shared(file: &str) -> PathBuf {

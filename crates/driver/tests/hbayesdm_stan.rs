@@ -1,0 +1,242 @@
+//! Every hBayesDM model in `models/hbayesdm/` against hBayesDM's own Stan program.
+//!
+//! `models/hbayesdm/reference/MODEL.json` holds Stan's log density
+//! (`log_prob(adjust_transform=True)`) and gradient at points of the unconstrained space,
+//! on the data file the reference names (made by `models/hbayesdm/stan_reference.py`,
+//! which needs pystan only to regenerate them). For every reference and both backends,
+//! rlc's log density minus Stan's is the same constant at every point (Stan drops
+//! normalizing constants; rlc keeps them) and the gradients are equal. Every model has a
+//! reference unless it is in `EXEMPT` with the reason. Where hBayesDM's example data file
+//! for the model is present (in `$RLC_HBAYESDM_DATA`, else `../shared/data/hbayesdm`),
+//! the model loads it as it is and starts sampling; where it is absent the test says it
+//! skipped.
+
+mod common;
+
+use common::{starts_sampling_file, workspace};
+use rlc_driver::{Backend, Density};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// Models with no Stan reference, and why.
+const EXEMPT: &[(&str, &str)] = &[];
+
+/// rlc's log density minus Stan's may vary between points by this much relative to |logp|.
+const LOGP_TOLERANCE: f64 = 1e-8;
+/// A gradient element may differ from Stan's by this much times (1 + |Stan's|).
+const GRADIENT_TOLERANCE: f64 = 1e-7;
+
+fn hbayesdm_dir() -> PathBuf {
+    workspace().join("models/hbayesdm")
+}
+
+struct Point {
+    unconstrained: Vec<f64>,
+    logp: f64,
+    gradient: Vec<f64>,
+}
+
+struct Reference {
+    model: String,
+    data: PathBuf,
+    example_data: String,
+    points: Vec<Point>,
+}
+
+fn numbers(value: &Value, what: &str) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: not an array"))
+        .iter()
+        .map(|x| x.as_f64().unwrap_or_else(|| panic!("{what}: not a number")))
+        .collect()
+}
+
+fn references() -> Vec<Reference> {
+    let dir = hbayesdm_dir().join("reference");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).expect("reference file");
+            let json: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let field = |name: &str| {
+                json[name]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{}: no `{name}`", path.display()))
+                    .to_string()
+            };
+            let model = field("model");
+            assert_eq!(
+                path.file_stem().and_then(|s| s.to_str()),
+                Some(model.as_str()),
+                "{}: the file is named after another model",
+                path.display()
+            );
+            let points: Vec<Point> = json["points"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{}: no `points`", path.display()))
+                .iter()
+                .map(|p| Point {
+                    unconstrained: numbers(&p["unconstrained"], &model),
+                    logp: p["logp"].as_f64().expect("logp"),
+                    gradient: numbers(&p["gradient"], &model),
+                })
+                .collect();
+            assert!(points.len() >= 4, "{model}: fewer than 4 points");
+            Reference {
+                data: hbayesdm_dir().join(field("data")),
+                example_data: field("example_data"),
+                model,
+                points,
+            }
+        })
+        .collect()
+}
+
+fn compile(model: &str) -> rlc_driver::Compiled {
+    let path = hbayesdm_dir().join(format!("{model}.rlm"));
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{model}.rlm: {e}"));
+    rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{model}: {}", e.message))
+}
+
+/// What differs between rlc and Stan on one reference and backend (empty if nothing).
+fn compare(reference: &Reference, backend: Backend) -> Vec<String> {
+    let model = &reference.model;
+    let compiled = compile(model);
+    let bytes = std::fs::read(&reference.data)
+        .unwrap_or_else(|e| panic!("{}: {e}", reference.data.display()));
+    let name = reference
+        .data
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("data");
+    let data = rlc_driver::data::load(&compiled.model, name, &bytes, None)
+        .unwrap_or_else(|e| panic!("{model}: {}", e.message));
+    let mut density = Density::new(&compiled, &data, backend).expect("density");
+    let mut problems = Vec::new();
+    let mut offsets = Vec::new();
+    for (k, point) in reference.points.iter().enumerate() {
+        if point.unconstrained.len() != density.dim {
+            problems.push(format!(
+                "{model}: rlc has {} coordinates, Stan {}",
+                density.dim,
+                point.unconstrained.len()
+            ));
+            return problems;
+        }
+        let mut gradient = vec![0.0; density.dim];
+        let logp = density
+            .logp_grad(&point.unconstrained, &mut gradient)
+            .unwrap_or_else(|e| panic!("{model}, point {k}: {e:?}"));
+        offsets.push((logp - point.logp, point.logp.abs()));
+        for (i, (a, b)) in gradient.iter().zip(&point.gradient).enumerate() {
+            if !((a - b).abs() <= GRADIENT_TOLERANCE * (1.0 + b.abs())) {
+                problems.push(format!(
+                    "{model} ({backend:?}), point {k}: d/d {} is {a}, Stan's {b}",
+                    density.coordinates[i]
+                ));
+            }
+        }
+    }
+    let first = offsets[0].0;
+    for (k, (offset, size)) in offsets.iter().enumerate() {
+        if !((offset - first).abs() <= LOGP_TOLERANCE * size.max(1.0)) {
+            problems.push(format!(
+                "{model} ({backend:?}), point {k}: rlc - Stan = {offset}, at point 0 {first}"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        println!(
+            "{model} ({backend:?}): rlc - Stan = {first:.6} at {} points, gradients equal",
+            offsets.len()
+        );
+    }
+    problems
+}
+
+#[test]
+fn log_density_and_gradient_equal_stans() {
+    let mut problems = Vec::new();
+    for reference in references() {
+        for backend in [Backend::Jit, Backend::Interp] {
+            problems.extend(compare(&reference, backend));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_model_has_a_reference() {
+    let refs: Vec<String> = references().into_iter().map(|r| r.model).collect();
+    let mut models: Vec<String> = std::fs::read_dir(hbayesdm_dir())
+        .expect("models/hbayesdm")
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rlm"))
+        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+        .collect();
+    models.sort();
+    let missing: Vec<&String> = models
+        .iter()
+        .filter(|m| !refs.contains(m) && !EXEMPT.iter().any(|(e, _)| e == m))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no reference/MODEL.json (make one with stan_reference.py, or exempt the model with its reason): {missing:?}"
+    );
+    let orphans: Vec<&String> = refs.iter().filter(|r| !models.contains(r)).collect();
+    assert!(
+        orphans.is_empty(),
+        "references without a model: {orphans:?}"
+    );
+    for (model, why) in EXEMPT {
+        assert!(
+            models.iter().any(|m| m == model),
+            "{model} is exempt but does not exist"
+        );
+        println!("{model}: no Stan reference: {why}");
+    }
+}
+
+/// Where hBayesDM's example files are: `$RLC_HBAYESDM_DATA`, else `../shared/data/hbayesdm`.
+fn example_dir() -> PathBuf {
+    match std::env::var_os("RLC_HBAYESDM_DATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => workspace().join("../shared/data/hbayesdm"),
+    }
+}
+
+#[test]
+fn starts_sampling_on_hbayesdm_example_data() {
+    let dir = example_dir();
+    let mut failures = Vec::new();
+    for reference in references() {
+        let file = dir.join(&reference.example_data);
+        if !file.is_file() {
+            println!(
+                "{}: skipped: needs {}",
+                reference.model, reference.example_data
+            );
+            continue;
+        }
+        let model = reference.model.clone();
+        let path = hbayesdm_dir().join(format!("{model}.rlm"));
+        let run = std::panic::catch_unwind(|| starts_sampling_file(&model, path, file));
+        if let Err(e) = run {
+            let message = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            failures.push(format!("{model} on {}: {message}", reference.example_data));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

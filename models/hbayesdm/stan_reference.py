@@ -1,0 +1,337 @@
+"""Stan's log density and gradient for an hBayesDM model: writes reference/MODEL.json.
+
+    python models/hbayesdm/stan_reference.py MODEL [--stan-dir DIR] [--data FILE]
+        [--output FILE] [--rlc PATH]
+
+The reference of `models/hbayesdm/MODEL.rlm` is hBayesDM's own Stan program for the model,
+evaluated on the same data file: this script turns the data file into the Stan data as
+hBayesDM's R preprocessing does (`R/R/preprocess_funcs.R`: subjects in order of first
+appearance, trials padded to the longest subject, `Tsubj`, the outcome's sign for the
+reversal-learning tasks, ...), compiles the Stan program with pystan, and records Stan's
+`log_prob(adjust_transform=True)` and `grad_log_prob` at points of the unconstrained space
+drawn with a fixed seed, uniform in (-1.5, 1.5). `crates/driver/tests/hbayesdm_stan.rs`
+checks that rlc's log density differs from Stan's by the same constant at every point (Stan
+drops normalizing constants) and that the gradients are equal.
+
+Needs pystan 3 (`pip install pystan`; only to regenerate a reference, never for the tests)
+and hBayesDM's Stan programs: the directory `commons/stan_files` of hBayesDM's repository
+(https://github.com/CCS-Lab/hBayesDM, GPL-3; the references were made at commit 9cbe245f3c8),
+given with `--stan-dir` (default /work/hbdm-src/commons/stan_files). Nothing of hBayesDM is
+copied into this repository: the reference files hold numbers and the program's SHA-256.
+
+Adding a model is adding a row to MODELS (and, for a new task, a function in TASKS that
+turns the task's data file into the Stan data dict). `--data` and `--output` evaluate
+another data file (e.g. hBayesDM's example file) without touching the committed
+reference; `--rlc` also runs `rlc logp` at each point and prints the differences.
+"""
+
+import argparse
+import csv
+import hashlib
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STAN_COMMIT = "9cbe245"
+SEED = 17
+POINTS = 5
+HALF_WIDTH = 1.5
+
+
+# --- Reading a data file as hBayesDM does ---------------------------------------------
+
+
+def read_rows(path, columns):
+    """The rows of a tab-separated file (or CSV), as dicts keyed by the lower-case column
+    name without underscores (hBayesDM's matching), keeping only the rows where every
+    needed column is present (hBayesDM drops rows with NA in a needed column)."""
+    with open(path, newline="") as f:
+        text = f.read()
+    delimiter = "\t" if "\t" in text.splitlines()[0] else ","
+    reader = csv.reader(text.splitlines(), delimiter=delimiter)
+    header = [h.strip().lower().replace("_", "") for h in next(reader)]
+    needed = [c.lower().replace("_", "") for c in columns]
+    for c in needed:
+        if c not in header:
+            sys.exit(f"{path}: no column {c!r} (has {header})")
+    rows = []
+    for fields in reader:
+        if not fields:
+            continue
+        row = dict(zip(header, (x.strip() for x in fields)))
+        if all(row.get(c, "") not in ("", "NA", "NaN") for c in needed):
+            rows.append(row)
+    return rows
+
+
+def by_subject(rows, key="subjid"):
+    """Subjects in order of first appearance, each with its rows in file order."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(row[key], []).append(row)
+    return list(groups.values())
+
+
+def padded(groups, column, pad, convert=float):
+    """[N, T] array of a column, each subject's trials padded with `pad` to the longest."""
+    t_max = max(len(g) for g in groups)
+    return [[convert(r[column]) for r in g] + [pad] * (t_max - len(g)) for g in groups]
+
+
+def as_int(x):
+    return int(float(x))
+
+
+def sign(x):
+    x = float(x)
+    return (x > 0) - (x < 0)
+
+
+def trials(path, columns):
+    """The N, T, Tsubj of hBayesDM's one-block tasks and the subjects' rows."""
+    groups = by_subject(read_rows(path, columns))
+    data = {
+        "N": len(groups),
+        "T": max(len(g) for g in groups),
+        "Tsubj": [len(g) for g in groups],
+    }
+    return data, groups
+
+
+# --- One function per task: data file -> Stan data (R/R/preprocess_funcs.R) -------------
+
+
+def bandit2arm(path):
+    data, g = trials(path, ["subjID", "choice", "outcome"])
+    data["choice"] = padded(g, "choice", -1, as_int)
+    data["outcome"] = padded(g, "outcome", 0.0)
+    return data
+
+
+def bandit4arm(path):
+    data, g = trials(path, ["subjID", "gain", "loss", "choice"])
+    data["rew"] = padded(g, "gain", 0.0)
+    data["los"] = padded(g, "loss", 0.0, lambda x: -abs(float(x)))
+    data["choice"] = padded(g, "choice", -1, as_int)
+    return data
+
+
+def bandit4arm2(path):
+    data, g = trials(path, ["subjID", "choice", "outcome"])
+    data["choice"] = padded(g, "choice", -1, as_int)
+    data["outcome"] = padded(g, "outcome", 0.0)
+    return data
+
+
+def prl(path):
+    data, g = trials(path, ["subjID", "choice", "outcome"])
+    data["choice"] = padded(g, "choice", -1, as_int)
+    data["outcome"] = padded(g, "outcome", 0.0, sign)
+    return data
+
+
+def prl_multipleB(path):
+    """[N, B, T] arrays: blocks in order of first appearance within each subject."""
+    subjects = [by_subject(g, "block") for g in by_subject(read_rows(path, ["subjID", "block", "choice", "outcome"]))]
+    b_max = max(len(s) for s in subjects)
+    t_max = max(len(b) for s in subjects for b in s)
+
+    def cube(column, pad, convert):
+        return [
+            [[convert(r[column]) for r in b] + [pad] * (t_max - len(b)) for b in s]
+            + [[pad] * t_max] * (b_max - len(s))
+            for s in subjects
+        ]
+
+    return {
+        "N": len(subjects),
+        "B": b_max,
+        "Bsubj": [len(s) for s in subjects],
+        "T": t_max,
+        "Tsubj": [[len(b) for b in s] + [0] * (b_max - len(s)) for s in subjects],
+        "choice": cube("choice", -1, as_int),
+        "outcome": cube("outcome", 0.0, sign),
+    }
+
+
+def choiceRT(path, rt_bound=0.1):
+    """Upper-boundary (choice 2) and lower-boundary (choice 1) response times per subject,
+    padded with -1; each subject's fastest response; RTbound 0.1 s (hBayesDM's default)."""
+    groups = by_subject(read_rows(path, ["subjID", "choice", "RT"]))
+    upper = [[float(r["rt"]) for r in g if as_int(r["choice"]) == 2] for g in groups]
+    lower = [[float(r["rt"]) for r in g if as_int(r["choice"]) == 1] for g in groups]
+    nu_max, nl_max = max(map(len, upper)), max(map(len, lower))
+    return {
+        "N": len(groups),
+        "Nu_max": nu_max,
+        "Nl_max": nl_max,
+        "Nu": [len(u) for u in upper],
+        "Nl": [len(l) for l in lower],
+        "RTu": [u + [-1.0] * (nu_max - len(u)) for u in upper],
+        "RTl": [l + [-1.0] * (nl_max - len(l)) for l in lower],
+        "minRT": [min(float(r["rt"]) for r in g) for g in groups],
+        "RTbound": rt_bound,
+    }
+
+
+TASKS = {
+    "bandit2arm": bandit2arm,
+    "bandit4arm": bandit4arm,
+    "bandit4arm2": bandit4arm2,
+    "prl": prl,
+    "prl_multipleB": prl_multipleB,
+    "choiceRT": choiceRT,
+}
+
+# model -> (task, data file relative to models/hbayesdm, hBayesDM's example file for the task)
+MODELS = {
+    "bandit2arm_delta": ("bandit2arm", "data/bandit2arm_sim.txt", "bandit2arm_exampleData.txt"),
+    "bandit4arm_4par": ("bandit4arm", "data/bandit4arm_sim.txt", "bandit4arm_exampleData.txt"),
+    "choiceRT_ddm": ("choiceRT", "data/choiceRT_sim.txt", "choiceRT_exampleData.txt"),
+}
+
+
+# --- Stan ----------------------------------------------------------------------------
+
+
+TYPES = (
+    r"(?:int|real|vector|row_vector|matrix|simplex|ordered|positive_ordered|unit_vector"
+    r"|cholesky_factor_corr|cholesky_factor_cov|corr_matrix|cov_matrix)"
+)
+OLD_ARRAY = re.compile(
+    r"^(\s*)(" + TYPES + r"\b\s*(?:<(?:[^<>;]|<[^<>;]*>)*>)?\s*(?:\[[^\]]*\])?)"
+    r"\s*([A-Za-z_]\w*)\s*\[((?:[^\[\];]|\[[^\]]*\])+)\]\s*((?:=[^;]*)?);",
+    re.M,
+)
+
+
+def modern(code):
+    """hBayesDM's programs in the syntax of current Stan (pystan 3.10 has Stan 2.35, which
+    no longer parses the old forms): `real x[N, T];` becomes `array[N, T] real x;`,
+    `fabs` becomes `abs`, a user-defined `_cdf` is called with `|`, and the include of the
+    license comment is dropped. Nothing else changes; all 66 programs pass stanc after it."""
+    code = re.sub(r"#include\s+/pre/license\.stan", "", code)
+    code = re.sub(r"\bfabs\(", "abs(", code)
+    code = re.sub(r"(?<!real )\b(\w+_cdf)\(([^,()|]+),", r"\1(\2 |", code)
+    return OLD_ARRAY.sub(
+        lambda m: f"{m[1]}array[{m[4]}] {m[2].rstrip()} {m[3]}{(' ' + m[5]) if m[5] else ''};",
+        code,
+    )
+
+
+def parameter_names(code):
+    """The names declared in the program's `parameters` block, in order."""
+    match = next(
+        (m for m in re.finditer(r"\bparameters\s*\{", code) if not re.search(r"transformed\s*$", code[: m.start()])),
+        None,
+    )
+    if not match:
+        sys.exit("no parameters block")
+    depth, i = 1, match.end()
+    while depth:
+        depth += {"{": 1, "}": -1}.get(code[i], 0)
+        i += 1
+    block = re.sub(r"//[^\n]*|/\*.*?\*/", "", code[match.end(): i - 1], flags=re.S)
+    names = []
+    for statement in block.split(";"):
+        statement = statement.strip()
+        if statement:
+            # `vector<lower=0>[4] sigma`, `real x[N]`, `array[N] real x`: the name is the
+            # last identifier before any trailing dimensions.
+            statement = re.sub(r"\[[^\[\]]*\]\s*$", "", statement).strip()
+            names.append(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", statement)[-1])
+    return names
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model")
+    parser.add_argument("--stan-dir", default="/work/hbdm-src/commons/stan_files")
+    parser.add_argument("--data", help="another data file (default: the model's row of MODELS)")
+    parser.add_argument("--output", help="default: reference/MODEL.json")
+    parser.add_argument("--rlc", help="an rlc binary: also print rlc's logp and gradient differences")
+    args = parser.parse_args()
+    if args.model not in MODELS:
+        sys.exit(f"{args.model}: not in MODELS (add a row)")
+    task, data_path, example = MODELS[args.model]
+    data_file = os.path.abspath(args.data or os.path.join(HERE, data_path))
+    output = os.path.abspath(args.output or os.path.join(HERE, "reference", args.model + ".json"))
+
+    import numpy as np
+    import stan
+
+    stan_path = os.path.join(args.stan_dir, args.model + ".stan")
+    with open(stan_path, "rb") as f:
+        raw = f.read()
+    code = modern(raw.decode())
+    data = TASKS[task](data_file)
+    # httpstan leaves a build/ directory in the working directory.
+    os.chdir(tempfile.mkdtemp(prefix="stan_reference_"))
+    model = stan.build(code, data=data, random_seed=1)
+    params = parameter_names(code)
+    sizes = dict(zip(model.param_names, model.dims))
+    dim = sum(math.prod(sizes[p]) for p in params)
+    rng = np.random.default_rng(SEED)
+    points, rejected = [], 0
+    while len(points) < POINTS:
+        x = rng.uniform(-HALF_WIDTH, HALF_WIDTH, dim).tolist()
+        try:
+            # Stan reports a density of 0 as an error (or as -inf, which pystan cannot
+            # parse): such a point is drawn again, as Stan's initialization does.
+            logp = model.log_prob(x, adjust_transform=True)
+            gradient = list(model.grad_log_prob(x))
+        except (RuntimeError, ValueError) as e:
+            rejected += 1
+            print(f"point rejected by Stan ({str(e)[:80]}); drawing another")
+            if rejected > 100:
+                sys.exit("Stan rejects nearly every point")
+            continue
+        if math.isfinite(logp) and all(map(math.isfinite, gradient)):
+            points.append({"unconstrained": x, "logp": logp, "gradient": gradient})
+        else:
+            rejected += 1
+    reference = {
+        "model": args.model,
+        "data": os.path.relpath(data_file, HERE),
+        "example_data": example,
+        "stan_program": f"hBayesDM {STAN_COMMIT} commons/stan_files/{args.model}.stan",
+        "stan_sha256": hashlib.sha256(raw).hexdigest(),
+        "points": points,
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with open(output, "w") as f:
+        json.dump(reference, f, indent=1)
+        f.write("\n")
+    print(f"wrote {output}: {len(points)} points, {dim} coordinates ({', '.join(params)})")
+
+    if args.rlc:
+        rlm = os.path.join(HERE, args.model + ".rlm")
+        offsets = []
+        for p in points:
+            x = ",".join(repr(v) for v in p["unconstrained"])
+            out = subprocess.run(
+                [args.rlc, "logp", "--json", "--unconstrained", x, "--data", data_file, rlm],
+                capture_output=True, text=True,
+            )
+            if out.returncode != 0:
+                sys.exit(out.stderr)
+            r = json.loads(out.stdout)
+            offsets.append(r["logp"] - p["logp"])
+            worst = max(abs(a - b) / (1 + abs(b)) for a, b in zip(r["gradient"], p["gradient"]))
+            if len(r["gradient"]) != dim:
+                print(f"rlc has {len(r['gradient'])} coordinates, Stan {dim}")
+            print(f"logp rlc - Stan = {offsets[-1]:.12g}; gradient: worst relative difference {worst:.3g}")
+            if worst > 1e-7:
+                for i, (a, b) in enumerate(zip(r["gradient"], p["gradient"])):
+                    if abs(a - b) > 1e-7 * (1 + abs(b)):
+                        print(f"  {r['coordinates'][i]}: rlc {a!r} Stan {b!r}")
+        print(f"spread of the offsets: {max(offsets) - min(offsets):.3g}")
+
+
+if __name__ == "__main__":
+    main()
