@@ -179,6 +179,55 @@ def choiceRT(path, rt_bound=0.1):
     }
 
 
+def igt(path, payscale=100):
+    """The payoff gain - |loss| divided by hBayesDM's default payscale, and its sign."""
+    data, g = trials(path, ["subjID", "choice", "gain", "loss"])
+    data["choice"] = padded(g, "choice", -1, as_int)
+    payoff = [[float(r["gain"]) - abs(float(r["loss"])) for r in s] + [0.0] * (data["T"] - len(s)) for s in g]
+    data["outcome"] = [[x / payscale for x in row] for row in payoff]
+    data["sign_out"] = [[float(sign(x)) for x in row] for row in payoff]
+    return data
+
+
+def gng(path):
+    data, g = trials(path, ["subjID", "cue", "keyPressed", "outcome"])
+    data["cue"] = padded(g, "cue", 1, as_int)
+    data["pressed"] = padded(g, "keypressed", -1, as_int)
+    data["outcome"] = padded(g, "outcome", 0.0)
+    return data
+
+
+def pst(path):
+    """The pair shown, `type`, is two digits: option 1 the tens, option 2 the units."""
+    data, g = trials(path, ["subjID", "type", "choice", "reward"])
+    data["option1"] = padded(g, "type", -1, lambda x: as_int(x) // 10)
+    data["option2"] = padded(g, "type", -1, lambda x: as_int(x) % 10)
+    data["choice"] = padded(g, "choice", -1, as_int)
+    data["reward"] = padded(g, "reward", -1.0)
+    return data
+
+
+def ts(path, trans_prob=0.7):
+    data, g = trials(path, ["subjID", "level1_choice", "level2_choice", "reward"])
+    data["level1_choice"] = padded(g, "level1choice", 1, as_int)
+    data["level2_choice"] = padded(g, "level2choice", 1, as_int)
+    data["reward"] = padded(g, "reward", 0, as_int)
+    data["trans_prob"] = trans_prob
+    return data
+
+
+def alt(path):
+    """Choices are padded with 1, not hBayesDM's -1: alt_gamma's program declares
+    `choice` `<lower=1>`, so hBayesDM's padding fails it on subjects of unequal length (the
+    padding is never read)."""
+    data, g = trials(path, ["subjID", "choice", "outcome", "bluePunish", "orangePunish"])
+    data["choice"] = padded(g, "choice", 1, as_int)
+    data["outcome"] = padded(g, "outcome", 0.0)
+    data["bluePunish"] = padded(g, "bluepunish", 0.0)
+    data["orangePunish"] = padded(g, "orangepunish", 0.0)
+    return data
+
+
 TASKS = {
     "bandit2arm": bandit2arm,
     "bandit4arm": bandit4arm,
@@ -186,6 +235,11 @@ TASKS = {
     "prl": prl,
     "prl_multipleB": prl_multipleB,
     "choiceRT": choiceRT,
+    "igt": igt,
+    "gng": gng,
+    "pst": pst,
+    "ts": ts,
+    "alt": alt,
 }
 
 # model -> (task, data file relative to models/hbayesdm, hBayesDM's example file for the task)
@@ -193,6 +247,21 @@ MODELS = {
     "bandit2arm_delta": ("bandit2arm", "data/bandit2arm_sim.txt", "bandit2arm_exampleData.txt"),
     "bandit4arm_4par": ("bandit4arm", "data/bandit4arm_sim.txt", "bandit4arm_exampleData.txt"),
     "choiceRT_ddm": ("choiceRT", "data/choiceRT_sim.txt", "choiceRT_exampleData.txt"),
+    "igt_orl": ("igt", "data/igt_sim.txt", "igt_exampleData.txt"),
+    "igt_pvl_decay": ("igt", "data/igt_sim.txt", "igt_exampleData.txt"),
+    "igt_pvl_delta": ("igt", "data/igt_sim.txt", "igt_exampleData.txt"),
+    "igt_vpp": ("igt", "data/igt_sim.txt", "igt_exampleData.txt"),
+    "gng_m1": ("gng", "data/gng_sim.txt", "gng_exampleData.txt"),
+    "gng_m2": ("gng", "data/gng_sim.txt", "gng_exampleData.txt"),
+    "gng_m3": ("gng", "data/gng_sim.txt", "gng_exampleData.txt"),
+    "gng_m4": ("gng", "data/gng_sim.txt", "gng_exampleData.txt"),
+    "pst_Q": ("pst", "data/pst_sim.txt", "pst_exampleData.txt"),
+    "pst_gainloss_Q": ("pst", "data/pst_sim.txt", "pst_exampleData.txt"),
+    "ts_par4": ("ts", "data/ts_sim.txt", "ts_exampleData.txt"),
+    "ts_par6": ("ts", "data/ts_sim.txt", "ts_exampleData.txt"),
+    "ts_par7": ("ts", "data/ts_sim.txt", "ts_exampleData.txt"),
+    "alt_delta": ("alt", "data/alt_sim.txt", "alt_exampleData.txt"),
+    "alt_gamma": ("alt", "data/alt_sim.txt", "alt_exampleData.txt"),
 }
 
 
