@@ -228,6 +228,83 @@ def alt(path):
     return data
 
 
+def ug(path):
+    data, g = trials(path, ["subjID", "offer", "accept"])
+    data["offer"] = padded(g, "offer", 0.0)
+    data["accept"] = padded(g, "accept", -1, as_int)
+    return data
+
+
+def peer(path):
+    columns = ["condition", "p_gamble", "safe_Hpayoff", "safe_Lpayoff", "risky_Hpayoff", "risky_Lpayoff"]
+    data, g = trials(path, ["subjID", "choice"] + columns)
+    data["condition"] = padded(g, "condition", 0, as_int)
+    for c in columns[1:]:
+        data[c] = padded(g, c.lower().replace("_", ""), 0.0)
+    data["choice"] = padded(g, "choice", -1, as_int)
+    return data
+
+
+def bart(path):
+    """P is the most pumps in the file plus 1."""
+    data, g = trials(path, ["subjID", "pumps", "explosion"])
+    data["pumps"] = padded(g, "pumps", 0, as_int)
+    data["explosion"] = padded(g, "explosion", 0, as_int)
+    data["P"] = max(max(row) for row in data["pumps"]) + 1
+    return data
+
+
+def rdt(path):
+    """The loss as its absolute value."""
+    columns = ["gain", "loss", "cert", "type", "gamble", "outcome", "happy", "RT_happy"]
+    data, g = trials(path, ["subjID"] + columns)
+    data["gain"] = padded(g, "gain", 0.0)
+    data["loss"] = padded(g, "loss", 0.0, lambda x: abs(float(x)))
+    data["cert"] = padded(g, "cert", 0.0)
+    data["type"] = padded(g, "type", -1, as_int)
+    data["gamble"] = padded(g, "gamble", -1, as_int)
+    data["outcome"] = padded(g, "outcome", 0.0)
+    data["happy"] = padded(g, "happy", 0.0)
+    data["RT_happy"] = padded(g, "rthappy", 0.0)
+    return data
+
+
+def cgt(path):
+    """The bets are the distinct values of percentage_staked (in %), ascending; a trial's
+    bet is numbered in the order offered (ascending if gamble_type is 1, else descending),
+    and so are its gains and losses (the trial's points / 100 times 1 plus or minus the
+    bet); the delays are 0, 1/4, ...; colour 1 is red."""
+    data, g = trials(path, ["subjID", "gamble_type", "percentage_staked", "trial_initial_points", "red_chosen", "n_red_boxes"])
+    rows = [r for s in g for r in s]
+    asc = sorted({float(r["percentagestaked"]) / 100 for r in rows})
+    b_n = len(asc)
+    t_max = data["T"]
+
+    def pad(values, fill):
+        return values + [fill] * (t_max - len(values))
+
+    def offered(r):
+        return asc if as_int(r["gambletype"]) == 1 else asc[::-1]
+
+    def bet(r):
+        rank = asc.index(float(r["percentagestaked"]) / 100) + 1
+        return rank if as_int(r["gambletype"]) == 1 else b_n + 1 - rank
+
+    data["B"] = b_n
+    data["bet_delay"] = [b / 4 for b in range(b_n)]
+    data["col_chosen"] = [pad([1 if as_int(r["redchosen"]) == 1 else 2 for r in s], 0) for s in g]
+    data["bet_chosen"] = [pad([bet(r) for r in s], 0) for s in g]
+    data["prop_red"] = [pad([float(r["nredboxes"]) / 10 for r in s], 0.0) for s in g]
+    data["prop_chosen"] = [
+        pad([float(r["nredboxes"]) / 10 if as_int(r["redchosen"]) == 1 else 1 - float(r["nredboxes"]) / 10 for r in s], 0.0)
+        for s in g
+    ]
+    points = lambda r: float(r["trialinitialpoints"]) / 100
+    data["gain"] = [pad([[points(r) * (1 + b) for b in offered(r)] for r in s], [0.0] * b_n) for s in g]
+    data["loss"] = [pad([[points(r) * (1 - b) for b in offered(r)] for r in s], [0.0] * b_n) for s in g]
+    return data
+
+
 TASKS = {
     "bandit2arm": bandit2arm,
     "bandit4arm": bandit4arm,
@@ -240,6 +317,11 @@ TASKS = {
     "pst": pst,
     "ts": ts,
     "alt": alt,
+    "ug": ug,
+    "peer": peer,
+    "bart": bart,
+    "rdt": rdt,
+    "cgt": cgt,
 }
 
 # model -> (task, data file relative to models/hbayesdm, hBayesDM's example file for the task)
@@ -262,6 +344,13 @@ MODELS = {
     "ts_par7": ("ts", "data/ts_sim.txt", "ts_exampleData.txt"),
     "alt_delta": ("alt", "data/alt_sim.txt", "alt_exampleData.txt"),
     "alt_gamma": ("alt", "data/alt_sim.txt", "alt_exampleData.txt"),
+    "ug_delta": ("ug", "data/ug_sim.txt", "ug_exampleData.txt"),
+    "ug_bayes": ("ug", "data/ug_sim.txt", "ug_exampleData.txt"),
+    "peer_ocu": ("peer", "data/peer_sim.txt", "peer_exampleData.txt"),
+    "bart_par4": ("bart", "data/bart_sim.txt", "bart_exampleData.txt"),
+    "bart_ewmv": ("bart", "data/bart_sim.txt", "bart_exampleData.txt"),
+    "rdt_happiness": ("rdt", "data/rdt_sim.txt", "rdt_exampleData.txt"),
+    "cgt_cm": ("cgt", "data/cgt_sim.txt", "cgt_exampleData.txt"),
 }
 
 
