@@ -328,6 +328,19 @@ TASKS = {
 MODELS = {
     "bandit2arm_delta": ("bandit2arm", "data/bandit2arm_sim.txt", "bandit2arm_exampleData.txt"),
     "bandit4arm_4par": ("bandit4arm", "data/bandit4arm_sim.txt", "bandit4arm_exampleData.txt"),
+    "bandit4arm_lapse": ("bandit4arm", "data/bandit4arm_sim.txt", "bandit4arm_exampleData.txt"),
+    "bandit4arm_2par_lapse": ("bandit4arm", "data/bandit4arm_sim.txt", "bandit4arm_exampleData.txt"),
+    "bandit4arm_singleA_lapse": ("bandit4arm", "data/bandit4arm_sim.txt", "bandit4arm_exampleData.txt"),
+    "bandit4arm_lapse_decay": ("bandit4arm", "data/bandit4arm_sim.txt", "bandit4arm_exampleData.txt"),
+    "bandit4arm2_kalman_filter": ("bandit4arm2", "data/bandit4arm2_sim.txt", "bandit4arm2_exampleData.txt"),
+    "prl_ewa": ("prl", "data/prl_sim.txt", "prl_exampleData.txt"),
+    "prl_fictitious": ("prl", "data/prl_sim.txt", "prl_exampleData.txt"),
+    "prl_fictitious_rp": ("prl", "data/prl_sim.txt", "prl_exampleData.txt"),
+    "prl_fictitious_rp_woa": ("prl", "data/prl_sim.txt", "prl_exampleData.txt"),
+    "prl_fictitious_woa": ("prl", "data/prl_sim.txt", "prl_exampleData.txt"),
+    "prl_rp": ("prl", "data/prl_sim.txt", "prl_exampleData.txt"),
+    "prl_fictitious_multipleB": ("prl_multipleB", "data/prl_multipleB_sim.txt", "prl_multipleB_exampleData.txt"),
+    "prl_rp_multipleB": ("prl_multipleB", "data/prl_multipleB_sim.txt", "prl_multipleB_exampleData.txt"),
     "choiceRT_ddm": ("choiceRT", "data/choiceRT_sim.txt", "choiceRT_exampleData.txt"),
     "igt_orl": ("igt", "data/igt_sim.txt", "igt_exampleData.txt"),
     "igt_pvl_decay": ("igt", "data/igt_sim.txt", "igt_exampleData.txt"),
@@ -420,8 +433,13 @@ def main():
     data_file = os.path.abspath(args.data or os.path.join(HERE, data_path))
     output = os.path.abspath(args.output or os.path.join(HERE, "reference", args.model + ".json"))
 
+    import aiohttp.client
     import numpy as np
     import stan
+
+    # pystan talks to its compiler through aiohttp, whose default 5-minute timeout is
+    # shorter than a compilation on a busy machine.
+    aiohttp.client.DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30)
 
     stan_path = os.path.join(args.stan_dir, args.model + ".stan")
     with open(stan_path, "rb") as f:
