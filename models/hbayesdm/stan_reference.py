@@ -305,6 +305,32 @@ def cgt(path):
     return data
 
 
+def wcs(path, t_max=128):
+    """hBayesDM pads every subject to the task's 128 trials and reads which deck matches
+    each dimension (colour, form, number) on trial t from its answer sheet; here they are
+    the row's match_color, match_form and match_number (the same on trial t for every
+    subject, as with the answer sheet). choice is one-hot, [N, 4, T]."""
+    data, g = trials(path, ["subjID", "choice", "outcome", "match_color", "match_form", "match_number"])
+    dims = ["matchcolor", "matchform", "matchnumber"]
+    data["T"] = t_max
+    data["choice"] = [
+        [[1 if t < len(s) and as_int(s[t]["choice"]) == deck else 0 for t in range(t_max)] for deck in range(1, 5)]
+        for s in g
+    ]
+    data["outcome"] = [[as_int(s[t]["outcome"]) if t < len(s) else -1 for t in range(t_max)] for s in g]
+    data["choice_match_att"] = [
+        [[[1 if t < len(s) and as_int(s[t][d]) == as_int(s[t]["choice"]) else 0 for d in dims]] for t in range(t_max)]
+        for s in g
+    ]
+    rule = []
+    for t in range(t_max):
+        row = next((s[t] for s in g if t < len(s)), None)
+        answer = [as_int(row[d]) for d in dims] if row else [1, 1, 1]
+        rule.append([[1 if deck == a else 0 for deck in range(1, 5)] for a in answer])
+    data["deck_match_rule"] = rule
+    return data
+
+
 TASKS = {
     "bandit2arm": bandit2arm,
     "bandit4arm": bandit4arm,
@@ -322,6 +348,7 @@ TASKS = {
     "bart": bart,
     "rdt": rdt,
     "cgt": cgt,
+    "wcs": wcs,
 }
 
 # model -> (task, data file relative to models/hbayesdm, hBayesDM's example file for the task)
@@ -364,6 +391,7 @@ MODELS = {
     "bart_ewmv": ("bart", "data/bart_sim.txt", "bart_exampleData.txt"),
     "rdt_happiness": ("rdt", "data/rdt_sim.txt", "rdt_exampleData.txt"),
     "cgt_cm": ("cgt", "data/cgt_sim.txt", "cgt_exampleData.txt"),
+    "wcs_sql": ("wcs", "data/wcs_sim.txt", "wcs_exampleData.txt"),
 }
 
 
