@@ -22,7 +22,8 @@ copied into this repository: the reference files hold numbers and the program's 
 Adding a model is adding a row to MODELS (and, for a new task, a function in TASKS that
 turns the task's data file into the Stan data dict). `--data` and `--output` evaluate
 another data file (e.g. hBayesDM's example file) without touching the committed
-reference; `--rlc` also runs `rlc logp` at each point and prints the differences.
+reference; `--rlc` also runs `rlc logp` at each point and prints the differences;
+`--rlc PATH --check` does only that, on the committed reference (no pystan needed).
 """
 
 import argparse
@@ -447,6 +448,33 @@ def parameter_names(code):
     return names
 
 
+def compare_with_rlc(rlc, model, data_file, points):
+    """Prints rlc's log density minus Stan's at each point and the gradient elements that
+    differ (what the test checks, with the CLI: the quickest way to debug a port)."""
+    rlm = os.path.join(HERE, model + ".rlm")
+    offsets = []
+    for p in points:
+        x = ",".join(repr(v) for v in p["unconstrained"])
+        out = subprocess.run(
+            [rlc, "logp", "--json", "--unconstrained", x, "--data", data_file, rlm],
+            capture_output=True, text=True,
+        )
+        if out.returncode != 0:
+            sys.exit(out.stderr)
+        r = json.loads(out.stdout)
+        if len(r["gradient"]) != len(p["gradient"]):
+            sys.exit(f"rlc has {len(r['gradient'])} coordinates, Stan {len(p['gradient'])}")
+        offsets.append(r["logp"] - p["logp"])
+        scale = max([1.0] + [abs(b) for b in p["gradient"]])
+        worst = max(abs(a - b) / scale for a, b in zip(r["gradient"], p["gradient"]))
+        print(f"logp rlc - Stan = {offsets[-1]:.12g}; gradient: worst difference / largest element {worst:.3g}")
+        if worst > 1e-7:
+            for i, (a, b) in enumerate(zip(r["gradient"], p["gradient"])):
+                if abs(a - b) > 1e-7 * scale:
+                    print(f"  {r['coordinates'][i]}: rlc {a!r} Stan {b!r}")
+    print(f"spread of the offsets: {max(offsets) - min(offsets):.3g}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
@@ -454,12 +482,23 @@ def main():
     parser.add_argument("--data", help="another data file (default: the model's row of MODELS)")
     parser.add_argument("--output", help="default: reference/MODEL.json")
     parser.add_argument("--rlc", help="an rlc binary: also print rlc's logp and gradient differences")
+    parser.add_argument(
+        "--check", action="store_true",
+        help="with --rlc: compare rlc with the existing reference file only (no pystan needed)",
+    )
     args = parser.parse_args()
     if args.model not in MODELS:
         sys.exit(f"{args.model}: not in MODELS (add a row)")
     task, data_path, example = MODELS[args.model]
     data_file = os.path.abspath(args.data or os.path.join(HERE, data_path))
     output = os.path.abspath(args.output or os.path.join(HERE, "reference", args.model + ".json"))
+    if args.check:
+        if not args.rlc:
+            sys.exit("--check needs --rlc")
+        with open(output) as f:
+            reference = json.load(f)
+        compare_with_rlc(args.rlc, args.model, os.path.join(HERE, reference["data"]), reference["points"])
+        return
 
     import aiohttp.client
     import numpy as np
@@ -514,28 +553,7 @@ def main():
     print(f"wrote {output}: {len(points)} points, {dim} coordinates ({', '.join(params)})")
 
     if args.rlc:
-        rlm = os.path.join(HERE, args.model + ".rlm")
-        offsets = []
-        for p in points:
-            x = ",".join(repr(v) for v in p["unconstrained"])
-            out = subprocess.run(
-                [args.rlc, "logp", "--json", "--unconstrained", x, "--data", data_file, rlm],
-                capture_output=True, text=True,
-            )
-            if out.returncode != 0:
-                sys.exit(out.stderr)
-            r = json.loads(out.stdout)
-            offsets.append(r["logp"] - p["logp"])
-            worst = max(abs(a - b) / (1 + abs(b)) for a, b in zip(r["gradient"], p["gradient"]))
-            if len(r["gradient"]) != dim:
-                print(f"rlc has {len(r['gradient'])} coordinates, Stan {dim}")
-            print(f"logp rlc - Stan = {offsets[-1]:.12g}; gradient: worst relative difference {worst:.3g}")
-            if worst > 1e-7:
-                for i, (a, b) in enumerate(zip(r["gradient"], p["gradient"])):
-                    if abs(a - b) > 1e-7 * (1 + abs(b)):
-                        print(f"  {r['coordinates'][i]}: rlc {a!r} Stan {b!r}")
-        print(f"spread of the offsets: {max(offsets) - min(offsets):.3g}")
-
+        compare_with_rlc(args.rlc, args.model, data_file, points)
 
 if __name__ == "__main__":
     main()
