@@ -188,6 +188,72 @@ def dd(path):
     return data
 
 
+def igt(path, payscale=100):
+    """The payoff gain - |loss| divided by hBayesDM's default payscale, and its sign."""
+    data, g = trials(path, ["subjID", "choice", "gain", "loss"])
+    data["choice"] = padded(g, "choice", -1, as_int)
+    payoff = [[float(r["gain"]) - abs(float(r["loss"])) for r in s] + [0.0] * (data["T"] - len(s)) for s in g]
+    data["outcome"] = [[x / payscale for x in row] for row in payoff]
+    data["sign_out"] = [[float(sign(x)) for x in row] for row in payoff]
+    return data
+
+
+def gng(path):
+    data, g = trials(path, ["subjID", "cue", "keyPressed", "outcome"])
+    data["cue"] = padded(g, "cue", 1, as_int)
+    data["pressed"] = padded(g, "keypressed", -1, as_int)
+    data["outcome"] = padded(g, "outcome", 0.0)
+    return data
+
+
+def pst(path):
+    """The pair shown, `type`, is two digits: option 1 the tens, option 2 the units."""
+    data, g = trials(path, ["subjID", "type", "choice", "reward"])
+    data["option1"] = padded(g, "type", -1, lambda x: as_int(x) // 10)
+    data["option2"] = padded(g, "type", -1, lambda x: as_int(x) % 10)
+    data["choice"] = padded(g, "choice", -1, as_int)
+    data["reward"] = padded(g, "reward", -1.0)
+    return data
+
+
+def ts(path, trans_prob=0.7):
+    data, g = trials(path, ["subjID", "level1_choice", "level2_choice", "reward"])
+    data["level1_choice"] = padded(g, "level1choice", 1, as_int)
+    data["level2_choice"] = padded(g, "level2choice", 1, as_int)
+    data["reward"] = padded(g, "reward", 0, as_int)
+    data["trans_prob"] = trans_prob
+    return data
+
+
+def alt(path):
+    """Choices are padded with 1, not hBayesDM's -1: alt_gamma's program declares
+    `choice` `<lower=1>`, so hBayesDM's padding fails it on subjects of unequal length (the
+    padding is never read)."""
+    data, g = trials(path, ["subjID", "choice", "outcome", "bluePunish", "orangePunish"])
+    data["choice"] = padded(g, "choice", 1, as_int)
+    data["outcome"] = padded(g, "outcome", 0.0)
+    data["bluePunish"] = padded(g, "bluepunish", 0.0)
+    data["orangePunish"] = padded(g, "orangepunish", 0.0)
+    return data
+
+
+def ug(path):
+    data, g = trials(path, ["subjID", "offer", "accept"])
+    data["offer"] = padded(g, "offer", 0.0)
+    data["accept"] = padded(g, "accept", -1, as_int)
+    return data
+
+
+def peer(path):
+    columns = ["condition", "p_gamble", "safe_Hpayoff", "safe_Lpayoff", "risky_Hpayoff", "risky_Lpayoff"]
+    data, g = trials(path, ["subjID", "choice"] + columns)
+    data["condition"] = padded(g, "condition", 0, as_int)
+    for c in columns[1:]:
+        data[c] = padded(g, c.lower().replace("_", ""), 0.0)
+    data["choice"] = padded(g, "choice", -1, as_int)
+    return data
+
+
 def dd_single(path):
     rows = read_rows(path, ["delay_later", "amount_later", "delay_sooner", "amount_sooner", "choice"])
     data = {"Tsubj": len(rows)}
@@ -333,6 +399,92 @@ def pstRT(path, rt_bound=0.1, init_q=0.5):
     return data
 
 
+def bart(path):
+    """P is the most pumps in the file plus 1."""
+    data, g = trials(path, ["subjID", "pumps", "explosion"])
+    data["pumps"] = padded(g, "pumps", 0, as_int)
+    data["explosion"] = padded(g, "explosion", 0, as_int)
+    data["P"] = max(max(row) for row in data["pumps"]) + 1
+    return data
+
+
+def rdt(path):
+    """The loss as its absolute value."""
+    columns = ["gain", "loss", "cert", "type", "gamble", "outcome", "happy", "RT_happy"]
+    data, g = trials(path, ["subjID"] + columns)
+    data["gain"] = padded(g, "gain", 0.0)
+    data["loss"] = padded(g, "loss", 0.0, lambda x: abs(float(x)))
+    data["cert"] = padded(g, "cert", 0.0)
+    data["type"] = padded(g, "type", -1, as_int)
+    data["gamble"] = padded(g, "gamble", -1, as_int)
+    data["outcome"] = padded(g, "outcome", 0.0)
+    data["happy"] = padded(g, "happy", 0.0)
+    data["RT_happy"] = padded(g, "rthappy", 0.0)
+    return data
+
+
+def cgt(path):
+    """The bets are the distinct values of percentage_staked (in %), ascending; a trial's
+    bet is numbered in the order offered (ascending if gamble_type is 1, else descending),
+    and so are its gains and losses (the trial's points / 100 times 1 plus or minus the
+    bet); the delays are 0, 1/4, ...; colour 1 is red."""
+    data, g = trials(path, ["subjID", "gamble_type", "percentage_staked", "trial_initial_points", "red_chosen", "n_red_boxes"])
+    rows = [r for s in g for r in s]
+    asc = sorted({float(r["percentagestaked"]) / 100 for r in rows})
+    b_n = len(asc)
+    t_max = data["T"]
+
+    def pad(values, fill):
+        return values + [fill] * (t_max - len(values))
+
+    def offered(r):
+        return asc if as_int(r["gambletype"]) == 1 else asc[::-1]
+
+    def bet(r):
+        rank = asc.index(float(r["percentagestaked"]) / 100) + 1
+        return rank if as_int(r["gambletype"]) == 1 else b_n + 1 - rank
+
+    data["B"] = b_n
+    data["bet_delay"] = [b / 4 for b in range(b_n)]
+    data["col_chosen"] = [pad([1 if as_int(r["redchosen"]) == 1 else 2 for r in s], 0) for s in g]
+    data["bet_chosen"] = [pad([bet(r) for r in s], 0) for s in g]
+    data["prop_red"] = [pad([float(r["nredboxes"]) / 10 for r in s], 0.0) for s in g]
+    data["prop_chosen"] = [
+        pad([float(r["nredboxes"]) / 10 if as_int(r["redchosen"]) == 1 else 1 - float(r["nredboxes"]) / 10 for r in s], 0.0)
+        for s in g
+    ]
+    points = lambda r: float(r["trialinitialpoints"]) / 100
+    data["gain"] = [pad([[points(r) * (1 + b) for b in offered(r)] for r in s], [0.0] * b_n) for s in g]
+    data["loss"] = [pad([[points(r) * (1 - b) for b in offered(r)] for r in s], [0.0] * b_n) for s in g]
+    return data
+
+
+def wcs(path, t_max=128):
+    """hBayesDM pads every subject to the task's 128 trials and reads which deck matches
+    each dimension (colour, form, number) on trial t from its answer sheet; here they are
+    the row's match_color, match_form and match_number (the same on trial t for every
+    subject, as with the answer sheet). choice is one-hot, [N, 4, T]."""
+    data, g = trials(path, ["subjID", "choice", "outcome", "match_color", "match_form", "match_number"])
+    dims = ["matchcolor", "matchform", "matchnumber"]
+    data["T"] = t_max
+    data["choice"] = [
+        [[1 if t < len(s) and as_int(s[t]["choice"]) == deck else 0 for t in range(t_max)] for deck in range(1, 5)]
+        for s in g
+    ]
+    data["outcome"] = [[as_int(s[t]["outcome"]) if t < len(s) else -1 for t in range(t_max)] for s in g]
+    data["choice_match_att"] = [
+        [[[1 if t < len(s) and as_int(s[t][d]) == as_int(s[t]["choice"]) else 0 for d in dims]] for t in range(t_max)]
+        for s in g
+    ]
+    rule = []
+    for t in range(t_max):
+        row = next((s[t] for s in g if t < len(s)), None)
+        answer = [as_int(row[d]) for d in dims] if row else [1, 1, 1]
+        rule.append([[1 if deck == a else 0 for deck in range(1, 5)] for a in answer])
+    data["deck_match_rule"] = rule
+    return data
+
+
 TASKS = {
     "bandit2arm": bandit2arm,
     "bandit4arm": bandit4arm,
@@ -351,6 +503,17 @@ TASKS = {
     "choiceRT_lba": choiceRT_lba,
     "choiceRT_lba_single": choiceRT_lba_single,
     "pstRT": pstRT,
+    "igt": igt,
+    "gng": gng,
+    "pst": pst,
+    "ts": ts,
+    "alt": alt,
+    "ug": ug,
+    "peer": peer,
+    "bart": bart,
+    "rdt": rdt,
+    "cgt": cgt,
+    "wcs": wcs,
 }
 
 # model -> (task, data file relative to models/hbayesdm, hBayesDM's example file for the task)
@@ -396,6 +559,29 @@ MODELS = {
     "pstRT_rlddm1": ("pstRT", "data/pstRT_sim.txt", "pstRT_exampleData.txt"),
     "pstRT_rlddm6": ("pstRT", "data/pstRT_sim.txt", "pstRT_exampleData.txt"),
     "choiceRT_ddm_single": ("choiceRT_single", "data/choiceRT_single_sim.txt", "choiceRT_single_exampleData.txt"),
+    "igt_orl": ("igt", "data/igt_sim.txt", "igt_exampleData.txt"),
+    "igt_pvl_decay": ("igt", "data/igt_sim.txt", "igt_exampleData.txt"),
+    "igt_pvl_delta": ("igt", "data/igt_sim.txt", "igt_exampleData.txt"),
+    "igt_vpp": ("igt", "data/igt_sim.txt", "igt_exampleData.txt"),
+    "gng_m1": ("gng", "data/gng_sim.txt", "gng_exampleData.txt"),
+    "gng_m2": ("gng", "data/gng_sim.txt", "gng_exampleData.txt"),
+    "gng_m3": ("gng", "data/gng_sim.txt", "gng_exampleData.txt"),
+    "gng_m4": ("gng", "data/gng_sim.txt", "gng_exampleData.txt"),
+    "pst_Q": ("pst", "data/pst_sim.txt", "pst_exampleData.txt"),
+    "pst_gainloss_Q": ("pst", "data/pst_sim.txt", "pst_exampleData.txt"),
+    "ts_par4": ("ts", "data/ts_sim.txt", "ts_exampleData.txt"),
+    "ts_par6": ("ts", "data/ts_sim.txt", "ts_exampleData.txt"),
+    "ts_par7": ("ts", "data/ts_sim.txt", "ts_exampleData.txt"),
+    "alt_delta": ("alt", "data/alt_sim.txt", "alt_exampleData.txt"),
+    "alt_gamma": ("alt", "data/alt_sim.txt", "alt_exampleData.txt"),
+    "ug_delta": ("ug", "data/ug_sim.txt", "ug_exampleData.txt"),
+    "ug_bayes": ("ug", "data/ug_sim.txt", "ug_exampleData.txt"),
+    "peer_ocu": ("peer", "data/peer_sim.txt", "peer_exampleData.txt"),
+    "bart_par4": ("bart", "data/bart_sim.txt", "bart_exampleData.txt"),
+    "bart_ewmv": ("bart", "data/bart_sim.txt", "bart_exampleData.txt"),
+    "rdt_happiness": ("rdt", "data/rdt_sim.txt", "rdt_exampleData.txt"),
+    "cgt_cm": ("cgt", "data/cgt_sim.txt", "cgt_exampleData.txt"),
+    "wcs_sql": ("wcs", "data/wcs_sim.txt", "wcs_exampleData.txt"),
 }
 
 
