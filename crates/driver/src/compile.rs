@@ -22,6 +22,13 @@ pub struct Compiled {
     pub front_end: Duration,
     pub lowering: Duration,
     pub autodiff: Duration,
+    /// The byte offset at which each line of `source` starts: locating a
+    /// span is a binary search, not a scan of the text before it (a model
+    /// has a span for every value, so that would be quadratic).
+    line_starts: Vec<usize>,
+    /// Whether each line is ASCII, where a column is a byte offset (a long
+    /// array literal on one line would otherwise make locating quadratic).
+    ascii_lines: Vec<bool>,
 }
 
 /// A checked model and its warnings.
@@ -110,6 +117,10 @@ pub fn compile(source: &str, name: &str) -> Result<Compiled, Error> {
         front_end,
         lowering,
         autodiff,
+        ascii_lines: source.split('\n').map(|l| l.is_ascii()).collect(),
+        line_starts: std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect(),
     })
 }
 
@@ -117,9 +128,16 @@ impl Compiled {
     /// `file:line:column (`source text`)` for a byte range of the model.
     pub fn locate(&self, span: (usize, usize)) -> String {
         let start = span.0.min(self.source.len());
-        let before = self.source.get(..start).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        // The number of lines starting at or before `start` (line_starts[0] = 0).
+        let line = self.line_starts.partition_point(|&s| s <= start).max(1);
+        let line_start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let column = if self.ascii_lines.get(line - 1).copied().unwrap_or(false) {
+            start - line_start
+        } else {
+            self.source
+                .get(line_start..start)
+                .map_or(0, |l| l.chars().count())
+        } + 1;
         let text = self.source.get(span.0..span.1).unwrap_or("").trim();
         let text: String = text.chars().take(60).collect();
         format!("{}:{line}:{column} (`{text}`)", self.name)

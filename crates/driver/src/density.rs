@@ -573,8 +573,11 @@ impl Explainer {
                     "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
                 ));
             }
+            let cause = origin
+                .cause
+                .map_or_else(String::new, |c| format!(", from {c}"));
             return Some(format!(
-                "{head} at {}: the first value that is not finite is {} in {at}{iterations}",
+                "{head} at {}: the first value that is not finite is {}{cause} in {at}{iterations}",
                 self.point(theta),
                 origin.result
             ));

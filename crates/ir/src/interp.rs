@@ -176,6 +176,9 @@ pub struct Origin {
     pub op: String,
     /// Its first non-finite element.
     pub result: f64,
+    /// For an elementwise op, the operation and its operands at that element
+    /// (`log(-9)`, `sub(inf, inf)`): why the value is not finite.
+    pub cause: Option<String>,
     /// The iteration of each enclosing loop (`for` index or scan step),
     /// outermost first.
     pub iterations: Vec<usize>,
@@ -560,6 +563,7 @@ impl<'a> Interp<'a> {
                                     value: op.results[0],
                                     op: op_line(self.f, op),
                                     result: f64::NAN,
+                                    cause: None,
                                     iterations: t.iterations.clone(),
                                 });
                             }
@@ -624,6 +628,7 @@ impl<'a> Interp<'a> {
                     value: op.results[0],
                     op: op_line(self.f, op),
                     result: *bad,
+                    cause: None,
                     iterations: tr.iterations.clone(),
                 });
             }
@@ -636,14 +641,41 @@ impl<'a> Interp<'a> {
                 return Ok(());
             }
         }
+        let cause = self.cause(op, result)?;
         let mut t = trace.borrow_mut();
         t.first = Some(Origin {
             value: op.results[0],
             op: op_line(self.f, op),
             result: *bad,
+            cause,
             iterations: t.iterations.clone(),
         });
         Ok(())
+    }
+
+    /// `name(operands)` at the first non-finite element of an elementwise
+    /// op's `result` (an operand of one element is broadcast).
+    fn cause(&self, op: &Op, result: &Tensor) -> Result<Option<String>> {
+        let name = match &op.kind {
+            OpKind::Unary(u) => crate::print::unary_name(*u).to_string(),
+            OpKind::Binary(b) => crate::print::binary_name(*b).to_string(),
+            OpKind::Special(s) => s.name().to_string(),
+            _ => return Ok(None),
+        };
+        let Some(i) = result.data.iter().position(|x| !x.is_finite()) else {
+            return Ok(None);
+        };
+        let mut operands = Vec::new();
+        for k in 0..op.args.len() {
+            let a = self.arg(op, k)?;
+            let v = match a.data.len() {
+                1 => a.data[0],
+                n if n == result.data.len() => a.data[i],
+                _ => return Ok(None),
+            };
+            operands.push(format!("{v}"));
+        }
+        Ok(Some(format!("{name}({})", operands.join(", "))))
     }
 
     fn enter_iteration(&self, i: usize) {

@@ -466,7 +466,10 @@ fn a_non_finite_density_names_its_first_bad_term() {
     assert_eq!(logp.status.code(), Some(4), "{stderr}");
     assert!(
         stderr.contains("the log density is NaN at s = 0.5000")
-            && stderr.contains("`y ~ Normal(0, -s)`"),
+            && stderr.contains("`y ~ Normal(0, -s)`")
+            // The operation that made the NaN, with its operand: the log of
+            // the negative scale.
+            && stderr.contains("from log(-0.5)"),
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&dir);
