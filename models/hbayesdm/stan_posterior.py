@@ -3,7 +3,7 @@
     python models/hbayesdm/stan_posterior.py MODEL [--stan-dir DIR] [--draws N]
 
 The posterior reference of `models/hbayesdm/MODEL.rlm` is hBayesDM's own Stan program for
-the model, sampled by Stan (pystan 3, 4 chains x (1000 warmup + N draws), seed 20261201)
+the model, sampled by Stan (pystan 3, 4 chains x (1000 warmup + N draws, default 2500), seed 20261201)
 on the model's committed simulated data file (the row of MODELS in stan_reference.py,
 whose data conversion and Stan-syntax update this script reuses). It records, for every
 parameter and transformed parameter (named as CmdStan and `rlc summary` name them:
@@ -38,7 +38,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--stan-dir", default="/work/hbdm-src/commons/stan_files")
-    parser.add_argument("--draws", type=int, default=5000, help="draws per chain after warmup")
+    parser.add_argument("--draws", type=int, default=2500, help="draws per chain after warmup")
     args = parser.parse_args()
     if args.model not in MODELS:
         sys.exit(f"{args.model}: not in stan_reference.py's MODELS (add a row)")

@@ -1,6 +1,6 @@
 //! hBayesDM models against long Stan runs of hBayesDM's own programs: for one model of
 //! each task family (`models/hbayesdm/posterior/MODEL.json`, made by
-//! `models/hbayesdm/stan_posterior.py`: 4 chains × (1000 + 5000) Stan draws on the
+//! `models/hbayesdm/stan_posterior.py`: 4 chains × (1000 + 2500 or more) Stan draws on the
 //! model's committed simulated data), `rlc run` with its defaults on the same file gives
 //! posterior means within 4 combined Monte Carlo standard errors of Stan's, standard
 //! deviations within 10%, R-hat below 1.01, and no more divergent draws than Stan's run
