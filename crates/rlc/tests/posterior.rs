@@ -6,6 +6,8 @@
 //! Monte Carlo standard errors, standard deviations within 10%, R-hat below
 //! 1.01, and (almost) no divergences.
 
+mod common;
+
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -49,14 +51,7 @@ fn run(
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut table = HashMap::new();
-    for line in stdout.lines() {
-        let cells: Vec<&str> = line.split_whitespace().collect();
-        if cells.len() == 12 {
-            let num = |i: usize| cells[i].parse::<f64>().unwrap_or(f64::NAN);
-            table.insert(cells[0].to_string(), [num(1), num(2), num(3), num(11)]);
-        }
-    }
+    let table = common::summary_table(&stdout);
     let _ = std::fs::remove_dir_all(&dir);
     (table, stdout)
 }
@@ -101,17 +96,7 @@ fn check(dataset: &str, model: &str, data: &str, max_divergent: usize, adaptatio
         compared += 1;
     }
     assert!(compared >= 2);
-    let divergent = stdout
-        .lines()
-        .find(|l| l.contains("ended with a divergence"))
-        .and_then(|l| {
-            l.trim_start_matches("warning: ")
-                .split_whitespace()
-                .next()?
-                .parse::<usize>()
-                .ok()
-        })
-        .unwrap_or(0);
+    let divergent = common::divergent_draws(&stdout);
     assert!(
         divergent <= max_divergent,
         "{dataset}: {divergent} divergent draws\n{stdout}"

@@ -1,0 +1,126 @@
+//! hBayesDM models against long Stan runs of hBayesDM's own programs: for one model of
+//! each task family (`models/hbayesdm/posterior/MODEL.json`, made by
+//! `models/hbayesdm/stan_posterior.py`: 4 chains × (1000 + 2500 or more) Stan draws on the
+//! model's committed simulated data), `rlc run` with its defaults on the same file gives
+//! posterior means within 4 combined Monte Carlo standard errors of Stan's, standard
+//! deviations within 10%, R-hat below 1.01, and no more divergent draws than Stan's run
+//! had (per 4000 draws), plus a few. Every parameter and transformed parameter that both
+//! name (`mu_pr.1`, `sigma.2`, `A_pr.3`, `A.3`) is compared.
+
+mod common;
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn hbayesdm_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/hbayesdm")
+}
+
+/// Divergent draws (of 4000) allowed beyond Stan's rate: the hierarchies' group scales
+/// make mild funnels, where a seed may give a handful.
+const DIVERGENCE_SLACK: usize = 10;
+
+fn check(reference: &PathBuf) -> String {
+    let text = std::fs::read_to_string(reference).expect("reference");
+    let reference: Value = serde_json::from_str(&text).expect("JSON");
+    let model = reference["model"].as_str().expect("model");
+    let data = hbayesdm_dir().join(reference["data"].as_str().expect("data"));
+    let out = std::env::temp_dir().join(format!("rlc-hbdm-post-{model}-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .arg("run")
+        .arg(hbayesdm_dir().join(format!("{model}.rlm")))
+        .arg("--data")
+        .arg(&data)
+        .args(["--seed", "20261201", "--quiet", "--output-dir"])
+        .arg(&out)
+        .output()
+        .expect("rlc runs");
+    let _ = std::fs::remove_dir_all(&out);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        return format!(
+            "{model}: rlc run failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let table = common::summary_table(&stdout);
+    let stan = reference["summary"].as_object().expect("summary");
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for (name, r) in stan {
+        let Some([mean, mcse, sd, rhat]) = table.get(name).copied() else {
+            continue;
+        };
+        let r: Vec<f64> = r
+            .as_array()
+            .expect("[mean, mcse, sd]")
+            .iter()
+            .map(|x| x.as_f64().expect("number"))
+            .collect();
+        let (ref_mean, ref_mcse, ref_sd) = (r[0], r[1], r[2]);
+        let combined = (mcse * mcse + ref_mcse * ref_mcse).sqrt();
+        // The table prints 3 decimals; allow for that rounding too.
+        if (mean - ref_mean).abs() > 4.0 * combined + 0.0005 {
+            problems.push(format!(
+                "{name} mean {mean} vs Stan {ref_mean} (combined MCSE {combined:.4})"
+            ));
+        }
+        if (sd - ref_sd).abs() > 0.1 * ref_sd + 0.0005 {
+            problems.push(format!("{name} sd {sd} vs Stan {ref_sd}"));
+        }
+        if rhat >= 1.01 {
+            problems.push(format!("{name} R-hat {rhat}"));
+        }
+        compared += 1;
+    }
+    if compared < 4 {
+        problems.push(format!(
+            "only {compared} quantities named alike in rlc's summary and Stan's"
+        ));
+    }
+    let stan_draws = reference["stan"]["chains"].as_f64().unwrap_or(4.0)
+        * reference["stan"]["draws"].as_f64().unwrap_or(5000.0);
+    let stan_divergent = reference["divergences"].as_f64().unwrap_or(0.0);
+    let allowed = (stan_divergent / stan_draws * 4000.0).ceil() as usize + DIVERGENCE_SLACK;
+    let divergent = common::divergent_draws(&stdout);
+    if divergent > allowed {
+        problems.push(format!(
+            "{divergent} divergent draws (Stan: {stan_divergent} of {stan_draws})"
+        ));
+    }
+    println!("{model}: {compared} quantities compared, {divergent} divergent draws (Stan {stan_divergent} of {stan_draws})");
+    if problems.is_empty() {
+        String::new()
+    } else {
+        format!("{model}:\n  {}\n{stdout}", problems.join("\n  "))
+    }
+}
+
+#[test]
+fn hbayesdm_posteriors_match_long_stan_runs() {
+    let dir = hbayesdm_dir().join("posterior");
+    let mut references: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    references.sort();
+    assert!(
+        !references.is_empty(),
+        "no posterior references in {}",
+        dir.display()
+    );
+    let failures: Vec<String> = references
+        .iter()
+        .map(check)
+        .filter(|f| !f.is_empty())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} models differ from Stan's posterior:\n{}",
+        failures.len(),
+        references.len(),
+        failures.join("\n")
+    );
+}
