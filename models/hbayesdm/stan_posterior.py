@@ -69,7 +69,9 @@ def main():
         if column.split(".")[0] in generated:
             continue
         per_chain = draws[first + i].T  # [chain, draw]
-        if np.ptp(per_chain) == 0:
+        # A constant or non-finite quantity (an initial value, a NaN for a padded
+        # trial) has no posterior to compare.
+        if not np.all(np.isfinite(per_chain)) or np.ptp(per_chain) == 0:
             continue
         mcse = float(az.mcse(per_chain, method="mean"))
         summary[column] = [float(per_chain.mean()), mcse, float(per_chain.std(ddof=1))]
@@ -87,7 +89,7 @@ def main():
     out = os.path.join(HERE, "posterior", args.model + ".json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
-        json.dump(reference, f, indent=1)
+        json.dump(reference, f, indent=1, allow_nan=False)
         f.write("\n")
     print(f"wrote {out}: {len(summary)} quantities, {divergences} divergences")
 

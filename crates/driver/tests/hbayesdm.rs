@@ -1,6 +1,6 @@
 //! The hBayesDM models in `models/hbayesdm/` start sampling on their example data: each
 //! compiles, its data file loads as it is, and of 20 random initial points (uniform in
-//! (-2, 2) on the unconstrained scale, Stan's default) at least 16 have a finite log
+//! (-2, 2) on the unconstrained scale, Stan's default) at least 10 have a finite log
 //! density, every one of those a finite gradient, and none a NaN, on both backends,
 //! which agree. (In choiceRT_ddm a point where `Phi_approx` rounds the bias `beta` to
 //! exactly 1 has density 0, which Stan rejects too, and the sampler draws again.) hBayesDM's own example files
