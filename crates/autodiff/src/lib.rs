@@ -935,27 +935,10 @@ impl Ad {
                         self.select(hit, share, zero)
                     }
                     ReduceOp::LogSumExp => {
-                        // The softmax exp(x - y), divided by its own sum: where
-                        // the logits are so large that y rounds to their
-                        // maximum (|x| past ~1e16), the weights of tied
-                        // maxima are each 1 and would sum to k, not 1. (The
-                        // sum is at least 1/k, as x - y <= 0 and the maximum's
-                        // weight is exp(-log k) or more.)
-                        let yy = self.reshape(y, kept.clone());
+                        let yy = self.reshape(y, kept);
                         let yy = self.broadcast_to(yy, &shape);
                         let diff = self.binary(BinaryOp::Sub, xv, yy);
                         let w = self.unary(UnaryOp::Exp, diff);
-                        let total = self.emit1(
-                            OpKind::Reduce {
-                                op: ReduceOp::Sum,
-                                axis: *axis,
-                            },
-                            vec![w],
-                            TensorType::real(self.ty(y).shape),
-                        );
-                        let total = self.reshape(total, kept);
-                        let total = self.broadcast_to(total, &shape);
-                        let w = self.binary(BinaryOp::Div, w, total);
                         self.mul(ybb, w)
                     }
                 };
