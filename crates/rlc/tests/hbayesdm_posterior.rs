@@ -10,7 +10,7 @@
 mod common;
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn hbayesdm_dir() -> PathBuf {
@@ -21,7 +21,7 @@ fn hbayesdm_dir() -> PathBuf {
 /// make mild funnels, where a seed may give a handful.
 const DIVERGENCE_SLACK: usize = 10;
 
-fn check(reference: &PathBuf) -> String {
+fn check(reference: &Path) -> String {
     let text = std::fs::read_to_string(reference).expect("reference");
     let reference: Value = serde_json::from_str(&text).expect("JSON");
     let model = reference["model"].as_str().expect("model");
@@ -113,7 +113,7 @@ fn hbayesdm_posteriors_match_long_stan_runs() {
     );
     let failures: Vec<String> = references
         .iter()
-        .map(check)
+        .map(|p| check(p))
         .filter(|f| !f.is_empty())
         .collect();
     assert!(
