@@ -935,10 +935,37 @@ impl Ad {
                         self.select(hit, share, zero)
                     }
                     ReduceOp::LogSumExp => {
-                        let yy = self.reshape(y, kept);
+                        // The softmax exp(x - y), divided by its own sum: where
+                        // the logits are so large that y rounds to their
+                        // maximum (|x| past ~1e16), the weights of tied
+                        // maxima are each 1 and would sum to k, not 1. (The
+                        // sum is at least 1/k, as x - y <= 0 and the maximum's
+                        // weight is exp(-log k) or more.) Only a finite sum
+                        // divides: where y is ±inf or NaN the sum is NaN, and
+                        // dividing by it would spread that NaN to every
+                        // weight, where the unnormalized weights keep the
+                        // finite ones (as the JIT's softmax does).
+                        let yy = self.reshape(y, kept.clone());
                         let yy = self.broadcast_to(yy, &shape);
                         let diff = self.binary(BinaryOp::Sub, xv, yy);
                         let w = self.unary(UnaryOp::Exp, diff);
+                        let total = self.emit1(
+                            OpKind::Reduce {
+                                op: ReduceOp::Sum,
+                                axis: *axis,
+                            },
+                            vec![w],
+                            TensorType::real(self.ty(y).shape),
+                        );
+                        let spread = self.binary(BinaryOp::Sub, total, total);
+                        let no_spread = self.zeros(spread);
+                        let finite = self.binary(BinaryOp::Eq, spread, no_spread);
+                        let total_ty = self.ty(total);
+                        let one = self.constant(1.0, &total_ty);
+                        let total = self.select(finite, total, one);
+                        let total = self.reshape(total, kept);
+                        let total = self.broadcast_to(total, &shape);
+                        let w = self.binary(BinaryOp::Div, w, total);
                         self.mul(ybb, w)
                     }
                 };

@@ -129,6 +129,52 @@ fn max_at_a_tie_has_the_slope_of_its_value() {
     }
 }
 
+/// The log-sum-exp of huge logits (1e26: `log 2` is far below their ulp, so
+/// the log-sum-exp rounds to the maximum): the softmax weights of its adjoint
+/// still sum to 1, so `logsumexp([x, x, x - 1])` has the slope of `x`, on a
+/// short vector, on rows of a matrix, on a long vector, and in a Categorical
+/// whose logits grow along a scan (1.4^150), on both backends.
+#[test]
+fn log_sum_exp_of_huge_tied_logits_has_the_slope_of_its_value() {
+    let cases: &[(&str, &str, f64)] = &[
+        (
+            "param a: real\ntarget += logsumexp([a * 1e26, a * 1e26, a * 1e26 - 1])\n",
+            "{}",
+            1e26,
+        ),
+        (
+            "param a: real\nlet m = [[a * 1e26, a * 1e26], [a * 2e26, a * 2e26]]\ntarget += sum(logsumexp(m, axis=1))\n",
+            "{}",
+            3e26,
+        ),
+        (
+            "size K\ndata z: real[K]\nparam a: real\ntarget += logsumexp(a * 1e26 + z)\n",
+            r#"{"K": 12, "z": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]}"#,
+            1e26,
+        ),
+    ];
+    for (source, data, slope) in cases {
+        for backend in [Backend::Jit, Backend::Interp] {
+            let (_, grad) = evaluate(source, data, &[3.0], backend);
+            assert!(
+                (grad[0] - slope).abs() <= 1e-12 * slope,
+                "{source} on {backend:?}: {grad:?}, not {slope}"
+            );
+        }
+    }
+    // Choices whose two logits differ by 1 while both grow as 1.4^t: the
+    // likelihood does not depend on `a` at all, so the gradient is the
+    // prior's -a up to the rounding of 1e22-sized terms (each softmax weight
+    // to 1e-16 relative), not the 1e22 of unnormalized weights.
+    let source = "size T\ndata y: int[T] in 0..2\nparam a ~ Normal(0, 1)\nscan (v = 1.0; c in y) {\n  c ~ Categorical(logits = [a * v, a * v - 1])\n  v * 1.4\n}\n";
+    let ys: Vec<String> = (0..150).map(|t| (t % 2).to_string()).collect();
+    let data = format!(r#"{{"T": 150, "y": [{}]}}"#, ys.join(", "));
+    for backend in [Backend::Jit, Backend::Interp] {
+        let (_, grad) = evaluate(source, &data, &[0.3], backend);
+        assert!(grad[0].abs() < 1e3, "{backend:?}: {grad:?}");
+    }
+}
+
 /// Central finite differences of the log density.
 fn finite_differences(case: &Case, backend: Backend) -> Vec<f64> {
     (0..case.theta.len())

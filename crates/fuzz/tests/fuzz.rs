@@ -3,7 +3,8 @@
 //! build); `RLC_FUZZ_CASES=N` runs N, `RLC_FUZZ_SECONDS=S` runs for S
 //! seconds, and `RLC_FUZZ_SEED=X` starts from another seed (each run of
 //! the CI's budget is the same cases). A failing case is reported with its
-//! seed, model and data, and written to `target/fuzz-findings/`.
+//! seed, model and data, and written to `target/fuzz-findings/`;
+//! `RLC_FUZZ_REPLAY=SEED,SEED,…` runs just those cases again.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
@@ -54,8 +55,47 @@ fn the_pipeline_never_panics_and_the_backends_agree() {
     let findings: RefCell<Vec<String>> = RefCell::new(Vec::new());
     let slowest = Cell::new((Duration::ZERO, 0u64));
     let total = Cell::new(0usize);
+    // One case, run and tallied.
+    let run_one = |seed: u64| {
+        let case = rlc_fuzz::make_case(seed, &bundled);
+        let started = Instant::now();
+        let outcome = run_case(&case, seed);
+        let took = started.elapsed();
+        if took > slowest.get().0 {
+            slowest.set((took, seed));
+        }
+        total.set(total.get() + 1);
+        *counts
+            .borrow_mut()
+            .entry(match outcome {
+                Outcome::ModelError => "model error",
+                Outcome::DataError => "data error",
+                Outcome::BindError => "refused when binding",
+                Outcome::Evaluated => "evaluated on both backends",
+                Outcome::Panic(_) => "PANIC",
+                Outcome::Mismatch(_) => "BACKENDS DISAGREE",
+            })
+            .or_default() += 1;
+        if outcome.is_failure() {
+            findings
+                .borrow_mut()
+                .push(save_finding(&case, seed, &outcome));
+        }
+    };
+    let replay: Option<Vec<u64>> = std::env::var("RLC_FUZZ_REPLAY").ok().map(|list| {
+        list.split(',')
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("RLC_FUZZ_REPLAY: {s:?} is not a case seed"))
+            })
+            .collect()
+    });
     let mut round = 0u64;
-    loop {
+    if let Some(seeds) = &replay {
+        seeds.iter().for_each(|&seed| run_one(seed));
+    }
+    while replay.is_none() {
         let config = Config {
             cases: if deadline.is_some() { 1000 } else { cases },
             failure_persistence: None,
@@ -68,30 +108,7 @@ fn the_pipeline_never_panics_and_the_backends_agree() {
         let mut runner =
             TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
         let result = runner.run(&any::<u64>(), |seed| {
-            let case = rlc_fuzz::make_case(seed, &bundled);
-            let started = Instant::now();
-            let outcome = run_case(&case, seed);
-            let took = started.elapsed();
-            if took > slowest.get().0 {
-                slowest.set((took, seed));
-            }
-            total.set(total.get() + 1);
-            *counts
-                .borrow_mut()
-                .entry(match outcome {
-                    Outcome::ModelError => "model error",
-                    Outcome::DataError => "data error",
-                    Outcome::BindError => "refused when binding",
-                    Outcome::Evaluated => "evaluated on both backends",
-                    Outcome::Panic(_) => "PANIC",
-                    Outcome::Mismatch(_) => "BACKENDS DISAGREE",
-                })
-                .or_default() += 1;
-            if outcome.is_failure() {
-                findings
-                    .borrow_mut()
-                    .push(save_finding(&case, seed, &outcome));
-            }
+            run_one(seed);
             // Findings are collected, not failed one by one, so a long run
             // reports all of them.
             Ok::<(), TestCaseError>(())

@@ -183,6 +183,7 @@ pub(crate) fn compile_padded(
         lse: HashMap::new(),
         row_lse_wanted: HashSet::new(),
         row_lse: HashMap::new(),
+        softmaxes: HashMap::new(),
     };
     mark_dead(&f.body, None, &mut g.dead);
     collect_defs(&f.body, &mut g.defs);
@@ -280,6 +281,32 @@ struct Lse {
 /// A vector of 2 to `SMALL` elements: its log-sum-exp is kept in registers.
 fn is_short_vector(shape: &[usize]) -> bool {
     shape.len() == 1 && (2..=SMALL).contains(&shape[0])
+}
+
+/// For `select(t - t == 0, t, 1)` (`t` where it is finite, else 1): `t`.
+fn finite_or_one(v: ValueId, defs: &HashMap<ValueId, &Op>) -> Option<ValueId> {
+    let select = defs.get(&v).filter(|d| d.kind == OpKind::Select)?;
+    let (cond, t, other) = (select.args[0], select.args[1], select.args[2]);
+    let is_const = |v: ValueId, c: f64| {
+        defs.get(&v).is_some_and(|d| {
+            d.kind == OpKind::Const(c)
+                || (d.kind == OpKind::Fill
+                    && defs
+                        .get(&d.args[0])
+                        .is_some_and(|s| s.kind == OpKind::Const(c)))
+        })
+    };
+    let eq = defs
+        .get(&cond)
+        .filter(|d| d.kind == OpKind::Binary(BinaryOp::Eq))?;
+    let spread = defs
+        .get(&eq.args[0])
+        .filter(|d| d.kind == OpKind::Binary(BinaryOp::Sub))?;
+    (spread.args[0] == t
+        && spread.args[1] == t
+        && is_const(eq.args[1], 0.0)
+        && is_const(other, 1.0))
+    .then_some(t)
 }
 
 /// For `exp(a - broadcast(l))` of a short vector (`op` the `exp`): `a` and
@@ -435,6 +462,9 @@ struct Gen<'a, 'b> {
     /// and, once emitted, where their terms are.
     row_lse_wanted: HashSet<ValueId>,
     row_lse: HashMap<ValueId, RowLse>,
+    /// The softmaxes made from a log-sum-exp's terms (already normalized,
+    /// `terms / total`), with the axis they are normalized along.
+    softmaxes: HashMap<ValueId, Option<usize>>,
 }
 
 /// The terms of a row-wise log-sum-exp of the matrix `src` (`rows` rows of
@@ -1238,6 +1268,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             OpKind::Concat { axis } => self.concat(op, *axis)?,
             OpKind::Unary(UnaryOp::Exp) if self.softmax_from_lse(op)? => {}
             OpKind::Unary(UnaryOp::Exp) if self.row_softmax_from_lse(op)? => {}
+            OpKind::Binary(BinaryOp::Div) if self.normalized_softmax(op)? => {}
             OpKind::Unary(u) => {
                 let res = res?;
                 let n = self.len(res)?;
@@ -1555,6 +1586,48 @@ impl<'a, 'b> Gen<'a, 'b> {
             &mut |g| (0..n).map(|i| g.load(&xs, Ix::C(i as i64))).collect(),
         );
         self.set(res, Repr::Regs(results));
+        self.softmaxes.insert(res, None);
+        Ok(true)
+    }
+
+    /// `w / broadcast(sum(w))` where `w` is a softmax made from a
+    /// log-sum-exp's terms (reverse mode's normalization of the log-sum-exp's
+    /// adjoint): `w` already sums to 1 (to a few ulps), so the division is
+    /// skipped. Returns whether it applied.
+    fn normalized_softmax(&mut self, op: &Op) -> Result<bool> {
+        let (w, mut total) = (op.args[0], op.args[1]);
+        let Some(&axis) = self.softmaxes.get(&w) else {
+            return Ok(false);
+        };
+        while let Some(d) = self.defs.get(&total) {
+            if matches!(d.kind, OpKind::BroadcastTo | OpKind::Reshape) {
+                total = d.args[0];
+            } else {
+                break;
+            }
+        }
+        // Reverse mode divides only by a finite sum, `select(t - t == 0, t, 1)`:
+        // the sum of `terms / total` is finite (about 1) exactly when the
+        // log-sum-exp is, and otherwise this softmax is the unnormalized
+        // `exp(a - l)`, which the guard leaves undivided too.
+        if let Some(t) = finite_or_one(total, &self.defs) {
+            total = t;
+        }
+        let sums_w = self.defs.get(&total).is_some_and(|d| {
+            d.args.first() == Some(&w)
+                && match d.kind {
+                    OpKind::Reduce {
+                        op: ReduceOp::Sum,
+                        axis: a,
+                    } => a == axis || (axis.is_none() && a == Some(0)),
+                    _ => false,
+                }
+        });
+        if !sums_w || self.shape(op.args[0])? != self.shape(Self::result(op, 0)?)? {
+            return Ok(false);
+        }
+        let r = self.get(w)?;
+        self.set(Self::result(op, 0)?, r);
         Ok(true)
     }
 
@@ -1607,6 +1680,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             Ok(())
         })?;
         self.set(res, Self::finish(d));
+        self.softmaxes.insert(res, Some(1));
         Ok(true)
     }
 
