@@ -22,13 +22,48 @@ pub struct Compiled {
     pub front_end: Duration,
     pub lowering: Duration,
     pub autodiff: Duration,
-    /// The byte offset at which each line of `source` starts: locating a
-    /// span is a binary search, not a scan of the text before it (a model
-    /// has a span for every value, so that would be quadratic).
-    line_starts: Vec<usize>,
+    /// Where each line of `source` starts, for [`Compiled::locate`].
+    lines: LineIndex,
+}
+
+/// Where each line of a model's text starts: locating a span is a binary
+/// search, not a scan of the text before it (a model has a span for every
+/// value, so that would be quadratic).
+#[derive(Debug, Clone)]
+pub(crate) struct LineIndex {
+    /// The byte offset at which each line starts.
+    starts: Vec<usize>,
     /// Whether each line is ASCII, where a column is a byte offset (a long
     /// array literal on one line would otherwise make locating quadratic).
-    ascii_lines: Vec<bool>,
+    ascii: Vec<bool>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(source: &str) -> LineIndex {
+        LineIndex {
+            ascii: source.split('\n').map(|l| l.is_ascii()).collect(),
+            starts: std::iter::once(0)
+                .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+        }
+    }
+
+    /// `name:line:column (`source text`)` for a byte range of `source` (the
+    /// text this index was made from).
+    pub(crate) fn locate(&self, name: &str, source: &str, span: (usize, usize)) -> String {
+        let start = span.0.min(source.len());
+        // The number of lines starting at or before `start` (starts[0] = 0).
+        let line = self.starts.partition_point(|&s| s <= start).max(1);
+        let line_start = self.starts.get(line - 1).copied().unwrap_or(0);
+        let column = if self.ascii.get(line - 1).copied().unwrap_or(false) {
+            start - line_start
+        } else {
+            source.get(line_start..start).map_or(0, |l| l.chars().count())
+        } + 1;
+        let text = source.get(span.0..span.1).unwrap_or("").trim();
+        let text: String = text.chars().take(60).collect();
+        format!("{name}:{line}:{column} (`{text}`)")
+    }
 }
 
 /// A checked model and its warnings.
@@ -117,30 +152,19 @@ pub fn compile(source: &str, name: &str) -> Result<Compiled, Error> {
         front_end,
         lowering,
         autodiff,
-        ascii_lines: source.split('\n').map(|l| l.is_ascii()).collect(),
-        line_starts: std::iter::once(0)
-            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-            .collect(),
+        lines: LineIndex::new(source),
     })
 }
 
 impl Compiled {
     /// `file:line:column (`source text`)` for a byte range of the model.
     pub fn locate(&self, span: (usize, usize)) -> String {
-        let start = span.0.min(self.source.len());
-        // The number of lines starting at or before `start` (line_starts[0] = 0).
-        let line = self.line_starts.partition_point(|&s| s <= start).max(1);
-        let line_start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        let column = if self.ascii_lines.get(line - 1).copied().unwrap_or(false) {
-            start - line_start
-        } else {
-            self.source
-                .get(line_start..start)
-                .map_or(0, |l| l.chars().count())
-        } + 1;
-        let text = self.source.get(span.0..span.1).unwrap_or("").trim();
-        let text: String = text.chars().take(60).collect();
-        format!("{}:{line}:{column} (`{text}`)", self.name)
+        self.lines.locate(&self.name, &self.source, span)
+    }
+
+    /// The line index of the model's text, for a density that outlives it.
+    pub(crate) fn lines(&self) -> &LineIndex {
+        &self.lines
     }
 
     /// The model's warnings, rendered as `rlc check` prints them (empty when none).

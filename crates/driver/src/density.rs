@@ -453,6 +453,7 @@ struct ExplainerData {
     model: rlc_check::Model,
     name: String,
     source: String,
+    lines: crate::compile::LineIndex,
     data: Data,
     params: Vec<ParamShape>,
 }
@@ -466,6 +467,7 @@ impl Explainer {
             model: compiled.model.clone(),
             name: compiled.name.clone(),
             source: compiled.source.clone(),
+            lines: compiled.lines().clone(),
             data: data.clone(),
             params: param_shapes(compiled, data),
         })))
@@ -475,19 +477,7 @@ impl Explainer {
     fn locate(&self, function: &Function, value: ValueId) -> Option<(String, (usize, usize))> {
         let span = *function.spans.get(&value)?;
         let d = &self.0;
-        let start = span.0.min(d.source.len());
-        let before = d.source.get(..start).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        let text: String = d
-            .source
-            .get(span.0..span.1)
-            .unwrap_or("")
-            .trim()
-            .chars()
-            .take(60)
-            .collect();
-        Some((format!("{}:{line}:{column} (`{text}`)", d.name), span))
+        Some((d.lines.locate(&d.name, &d.source, span), span))
     }
 
     /// The constrained parameter values at `theta`, as `alpha = 0.3, w = [0.1, …]`.
