@@ -58,7 +58,9 @@ impl LineIndex {
         let column = if self.ascii.get(line - 1).copied().unwrap_or(false) {
             start - line_start
         } else {
-            source.get(line_start..start).map_or(0, |l| l.chars().count())
+            source
+                .get(line_start..start)
+                .map_or(0, |l| l.chars().count())
         } + 1;
         let text = source.get(span.0..span.1).unwrap_or("").trim();
         let text: String = text.chars().take(60).collect();

@@ -9,7 +9,10 @@
 //!   scalars), never materialized unless a consumer needs memory;
 //! * `Buf`: a run of the workspace (a `Vec<f64>` allocated once per compiled
 //!   function) at an element offset that may be dynamic (a row of a matrix
-//!   selected by a data index, a step's slice of a scan sequence).
+//!   selected by a data index, a step's slice of a scan sequence);
+//! * `Lazy`: an elementwise op of a large array whose one consumer (an
+//!   elementwise op or a reduction in the same region) computes its elements
+//!   in its own loop: chains of elementwise ops are fused into one loop.
 //!
 //! Any value may be in any representation; ops read elements through `load`
 //! and write through a `Dest`. Loops over more than `SMALL` elements are real
@@ -39,6 +42,7 @@ use rlc_ir::{
     ValueId,
 };
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 /// Values of at most this many elements live in registers; loops of at most
 /// this many iterations are unrolled.
@@ -67,7 +71,33 @@ enum Repr {
     Regs(Vec<Value>),
     Splat(Value),
     Buf(Ix),
+    /// An elementwise op not computed yet (see `Lazy`).
+    Lazy(Rc<Lazy>),
 }
+
+/// An elementwise op whose elements are computed where its one consumer
+/// reads them (`load`), inside that consumer's loop: a chain of elementwise
+/// ops ending in an elementwise op or a reduction is one loop, with no array
+/// written and read back between its links (`fusable_values` says which
+/// values may wait so).
+#[derive(Debug)]
+struct Lazy {
+    op: LazyOp,
+    args: Vec<Repr>,
+    /// The longest chain of lazy ops below and including this one (bounded
+    /// by `MAX_FUSED`, so that reading an element never recurses deeply).
+    depth: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum LazyOp {
+    Unary(UnaryOp),
+    Binary(BinaryOp),
+    Select,
+}
+
+/// The longest chain of elementwise ops fused into one loop.
+const MAX_FUSED: usize = 24;
 
 /// Where an op writes its result's elements.
 enum Dest {
@@ -184,10 +214,12 @@ pub(crate) fn compile_padded(
         row_lse_wanted: HashSet::new(),
         row_lse: HashMap::new(),
         softmaxes: HashMap::new(),
+        fusable: HashSet::new(),
     };
     mark_dead(&f.body, None, &mut g.dead);
     collect_defs(&f.body, &mut g.defs);
     g.row_lse_wanted = row_lse_with_softmax(f, sizes, &g.dead, &g.defs)?;
+    g.fusable = fusable_values(f, sizes)?;
     let (theta, data_slots, results) = g.function(data)?;
     g.b.seal_all_blocks();
     let workspace_len = g.workspace_len;
@@ -413,6 +445,97 @@ fn row_lse_with_softmax(
     Ok(out)
 }
 
+/// The results of elementwise ops (unary, binary, select) of more than
+/// `SMALL` elements that are used exactly once in the whole function, by an
+/// op of the same region that reads each of their elements once: an
+/// elementwise op, a sum, product, maximum or minimum, or a `sum_to` that
+/// sums. Such a value need not be stored: its one consumer computes each
+/// element where it reads it (`Repr::Lazy`). (A use in a nested region, by
+/// a region's results or by any other op keeps the value stored; so does a
+/// second use, so nothing is computed twice.)
+fn fusable_values(f: &Function, sizes: &HashMap<String, i64>) -> Result<HashSet<ValueId>> {
+    fn walk(
+        r: &Region,
+        region: usize,
+        next_region: &mut usize,
+        uses: &mut HashMap<ValueId, usize>,
+        consumed_in: &mut HashMap<ValueId, usize>,
+        candidates: &mut Vec<(ValueId, usize)>,
+        reads_once: &dyn Fn(&Op) -> Result<bool>,
+    ) -> Result<()> {
+        for op in &r.ops {
+            let once = reads_once(op)?;
+            for a in &op.args {
+                *uses.entry(*a).or_default() += 1;
+                if once {
+                    consumed_in.insert(*a, region);
+                }
+            }
+            if matches!(
+                op.kind,
+                OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select
+            ) {
+                candidates.extend(op.results.iter().map(|v| (*v, region)));
+            }
+            for nested in op.kind.regions() {
+                *next_region += 1;
+                let id = *next_region;
+                walk(
+                    nested,
+                    id,
+                    next_region,
+                    uses,
+                    consumed_in,
+                    candidates,
+                    reads_once,
+                )?;
+            }
+        }
+        for v in &r.results {
+            *uses.entry(*v).or_default() += 1;
+        }
+        Ok(())
+    }
+    let shape = |v: ValueId| concrete_shape(f, sizes, v);
+    let reads_once = |op: &Op| -> Result<bool> {
+        Ok(match &op.kind {
+            OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select => true,
+            OpKind::Reduce { op: rop, .. } => {
+                matches!(
+                    rop,
+                    ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Max | ReduceOp::Min
+                )
+            }
+            OpKind::SumTo => match (op.args.first(), op.results.first()) {
+                (Some(a), Some(r)) => shape(*a)? != shape(*r)?,
+                _ => false,
+            },
+            _ => false,
+        })
+    };
+    let (mut uses, mut consumed_in, mut candidates) = (HashMap::new(), HashMap::new(), Vec::new());
+    let mut next_region = 0;
+    walk(
+        &f.body,
+        0,
+        &mut next_region,
+        &mut uses,
+        &mut consumed_in,
+        &mut candidates,
+        &reads_once,
+    )?;
+    let mut out = HashSet::new();
+    for (v, region) in candidates {
+        if uses.get(&v) == Some(&1)
+            && consumed_in.get(&v) == Some(&region)
+            && product(&shape(v)?) > SMALL
+        {
+            out.insert(v);
+        }
+    }
+    Ok(out)
+}
+
 fn collect_defs<'a>(r: &'a Region, defs: &mut HashMap<ValueId, &'a Op>) {
     for op in &r.ops {
         for v in &op.results {
@@ -465,6 +588,8 @@ struct Gen<'a, 'b> {
     /// The softmaxes made from a log-sum-exp's terms (already normalized,
     /// `terms / total`), with the axis they are normalized along.
     softmaxes: HashMap<ValueId, Option<usize>>,
+    /// The values that may be `Lazy` (`fusable_values`).
+    fusable: HashSet<ValueId>,
 }
 
 /// The terms of a row-wise log-sum-exp of the matrix `src` (`rows` rows of
@@ -768,6 +893,21 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let (p, off) = self.address(*base, flat);
                 self.b.ins().load(F64, MemFlagsData::trusted(), p, off)
             }
+            Repr::Lazy(l) => {
+                let xs: Vec<Value> = l.args.iter().map(|a| self.load(a, flat)).collect();
+                match l.op {
+                    // (`defer` made only ops that `unary` supports lazy.)
+                    LazyOp::Unary(u) => match self.unary(u, xs[0]) {
+                        Ok(y) => y,
+                        Err(_) => self.fconst(f64::NAN),
+                    },
+                    LazyOp::Binary(op) => self.binary(op, xs[0], xs[1]),
+                    LazyOp::Select => {
+                        let c = self.truthy(xs[0]);
+                        self.b.ins().select(c, xs[1], xs[2])
+                    }
+                }
+            }
         }
     }
 
@@ -780,7 +920,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         match r {
             Repr::Regs(v) => v.clone(),
             Repr::Splat(x) => vec![*x; n],
-            Repr::Buf(_) => (0..n).map(|i| self.load(r, Ix::C(i as i64))).collect(),
+            Repr::Buf(_) | Repr::Lazy(_) => (0..n).map(|i| self.load(r, Ix::C(i as i64))).collect(),
         }
     }
 
@@ -1269,6 +1409,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             OpKind::Unary(UnaryOp::Exp) if self.softmax_from_lse(op)? => {}
             OpKind::Unary(UnaryOp::Exp) if self.row_softmax_from_lse(op)? => {}
             OpKind::Binary(BinaryOp::Div) if self.normalized_softmax(op)? => {}
+            OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select if self.defer(op)? => {}
             OpKind::Unary(u) => {
                 let res = res?;
                 let n = self.len(res)?;
@@ -1351,6 +1492,62 @@ impl<'a, 'b> Gen<'a, 'b> {
             } => self.branch(op, then_region, else_region)?,
         }
         Ok(())
+    }
+
+    /// Makes an elementwise op's result `Lazy` when `fusable_values` allows it
+    /// and some operand is an array (an op of splats is one scalar op).
+    /// Returns whether it did.
+    fn defer(&mut self, op: &Op) -> Result<bool> {
+        let res = Self::result(op, 0)?;
+        if !self.fusable.contains(&res) {
+            return Ok(false);
+        }
+        let lazy_op = match op.kind {
+            OpKind::Unary(u) => {
+                let supported = matches!(
+                    u,
+                    UnaryOp::Neg | UnaryOp::Not | UnaryOp::Sqrt | UnaryOp::Abs
+                ) || self.unary_refs.contains_key(&u);
+                if !supported {
+                    return Ok(false);
+                }
+                LazyOp::Unary(u)
+            }
+            OpKind::Binary(b) => LazyOp::Binary(b),
+            OpKind::Select => LazyOp::Select,
+            _ => return Ok(false),
+        };
+        let args = (0..op.args.len())
+            .map(|i| self.arg(op, i))
+            .collect::<Result<Vec<Repr>>>()?;
+        if args.iter().all(|a| matches!(a, Repr::Splat(_))) {
+            return Ok(false);
+        }
+        let depth = 1 + args
+            .iter()
+            .map(|a| match a {
+                Repr::Lazy(l) => l.depth,
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        if depth > MAX_FUSED {
+            return Ok(false);
+        }
+        // The operands are read later, where the consumer runs: no op in
+        // between may overwrite their buffers in place.
+        for a in &op.args {
+            self.disown(*a);
+        }
+        self.set(
+            res,
+            Repr::Lazy(Rc::new(Lazy {
+                op: lazy_op,
+                args,
+                depth,
+            })),
+        );
+        Ok(true)
     }
 
     // ---- Shape ops ------------------------------------------------------------
@@ -2156,9 +2353,9 @@ impl<'a, 'b> Gen<'a, 'b> {
         for i in carries..carries + sequences {
             let n = self.len(op.args[i])?;
             let r = match self.arg(op, i)? {
-                Repr::Regs(v) => {
+                r @ (Repr::Regs(_) | Repr::Lazy(_)) => {
                     let off = Ix::C(self.alloc(n) as i64);
-                    self.copy_into(&Repr::Regs(v), off, n)?;
+                    self.copy_into(&r, off, n)?;
                     Repr::Buf(off)
                 }
                 r => r,
@@ -2211,7 +2408,9 @@ impl<'a, 'b> Gen<'a, 'b> {
                                 Repr::Buf(view)
                             }
                         }
-                        Repr::Regs(_) => unreachable!("register sequences were spilled"),
+                        Repr::Regs(_) | Repr::Lazy(_) => {
+                            unreachable!("register and lazy sequences were spilled")
+                        }
                     });
                 }
                 args.extend(captures.iter().cloned());
@@ -2248,7 +2447,8 @@ impl<'a, 'b> Gen<'a, 'b> {
                             })
                         }
                         Repr::Regs(_) | Repr::Splat(_) => true,
-                        Repr::Buf(Ix::V(_)) => false,
+                        // (A lazy result may read a carry: staged.)
+                        Repr::Buf(Ix::V(_)) | Repr::Lazy(_) => false,
                     };
                     if separate {
                         direct.push((r.clone(), *off, *n));

@@ -174,6 +174,13 @@ impl JitFunction {
         self.compiled.theta.map_or(0, |(_, n)| n)
     }
 
+    /// The number of `f64` slots of the compiled code's workspace: its
+    /// inputs, results and every array it stores (the structure tests read
+    /// it to see that a fused chain of array ops stores nothing between).
+    pub fn workspace_len(&self) -> usize {
+        self.compiled.workspace_len
+    }
+
     /// The number of elements of each result.
     pub fn result_lens(&self) -> Vec<usize> {
         self.compiled.results.iter().map(|(_, n)| *n).collect()
