@@ -89,11 +89,15 @@ struct Lazy {
     depth: usize,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum LazyOp {
     Unary(UnaryOp),
     Binary(BinaryOp),
     Select,
+    /// A broadcast: element `flat` of the result is element
+    /// `Σ (flat / stride % len) * source_stride` of the operand, over the
+    /// axes the operand does not repeat (`stride`, `len`, `source_stride`).
+    Broadcast(Vec<(usize, usize, usize)>),
 }
 
 /// The longest chain of elementwise ops fused into one loop.
@@ -473,7 +477,7 @@ fn fusable_values(f: &Function, sizes: &HashMap<String, i64>) -> Result<HashSet<
             }
             if matches!(
                 op.kind,
-                OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select
+                OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select | OpKind::BroadcastTo
             ) {
                 candidates.extend(op.results.iter().map(|v| (*v, region)));
             }
@@ -761,6 +765,21 @@ impl<'a, 'b> Gen<'a, 'b> {
         }
     }
 
+    /// `i / stride % len` (an index is never negative).
+    fn ix_div_rem(&mut self, i: Ix, stride: usize, len: usize) -> Ix {
+        match i {
+            Ix::C(c) => Ix::C(c / stride as i64 % len as i64),
+            Ix::V(v) => {
+                let q = if stride == 1 {
+                    v
+                } else {
+                    self.b.ins().udiv_imm_u(v, stride as i64)
+                };
+                Ix::V(self.b.ins().urem_imm_u(q, len as i64))
+            }
+        }
+    }
+
     /// `Σ idx[a] * strides[a]`.
     fn linear(&mut self, idx: &[Ix], strides: &[usize]) -> Ix {
         let mut acc = Ix::C(0);
@@ -894,18 +913,29 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.b.ins().load(F64, MemFlagsData::trusted(), p, off)
             }
             Repr::Lazy(l) => {
+                if let LazyOp::Broadcast(axes) = &l.op {
+                    let mut from = Ix::C(0);
+                    for &(stride, len, source_stride) in axes {
+                        let k = self.ix_div_rem(flat, stride, len);
+                        let t = self.ix_mul(k, source_stride);
+                        from = self.ix_add(from, t);
+                    }
+                    return self.load(&l.args[0], from);
+                }
                 let xs: Vec<Value> = l.args.iter().map(|a| self.load(a, flat)).collect();
-                match l.op {
+                match &l.op {
                     // (`defer` made only ops that `unary` supports lazy.)
-                    LazyOp::Unary(u) => match self.unary(u, xs[0]) {
+                    LazyOp::Unary(u) => match self.unary(*u, xs[0]) {
                         Ok(y) => y,
                         Err(_) => self.fconst(f64::NAN),
                     },
-                    LazyOp::Binary(op) => self.binary(op, xs[0], xs[1]),
+                    LazyOp::Binary(op) => self.binary(*op, xs[0], xs[1]),
                     LazyOp::Select => {
                         let c = self.truthy(xs[0]);
                         self.b.ins().select(c, xs[1], xs[2])
                     }
+                    // (Read through its operand above.)
+                    LazyOp::Broadcast(_) => xs[0],
                 }
             }
         }
@@ -1378,6 +1408,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let x = self.scalar(op, 0)?;
                 self.set(res, Self::splat(x, n));
             }
+            OpKind::BroadcastTo if self.defer(op)? => {}
             OpKind::BroadcastTo => self.broadcast(op)?,
             OpKind::SumTo => self.sum_to(op)?,
             OpKind::Reshape | OpKind::Cast => {
@@ -1515,6 +1546,20 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             OpKind::Binary(b) => LazyOp::Binary(b),
             OpKind::Select => LazyOp::Select,
+            OpKind::BroadcastTo => {
+                let s = self.shape(op.args[0])?;
+                let r = self.shape(res)?;
+                if s == r || product(&s) == 1 || s.len() > r.len() {
+                    return Ok(false);
+                }
+                let (lead, ss, rs) = (r.len() - s.len(), strides(&s), strides(&r));
+                LazyOp::Broadcast(
+                    (0..s.len())
+                        .filter(|a| s[*a] != 1)
+                        .map(|a| (rs[lead + a], r[lead + a], ss[a]))
+                        .collect(),
+                )
+            }
             _ => return Ok(false),
         };
         let args = (0..op.args.len())

@@ -79,3 +79,14 @@ fn chains_inside_loops_and_scans_agree_with_the_interpreter() {
         "{HEAD}for i in 0..3 {{\n  target += sum(log1p(exp(a * y[i] - b * i)))\n}}\nlet s = scan (acc = 0.0; r in y) {{\n  acc + sum(exp(a * r) * b)\n}}\ntarget += -0.001 * s[R - 1]\n"
     ));
 }
+
+#[test]
+fn broadcasts_into_a_chain_are_read_in_place() {
+    // `[R, 1]` → `[R, C]` (a kept-dims reduction) and `[C]` → `[R, C]` (a
+    // row against every row): neither is stored.
+    let ws = fused(&format!(
+        "{HEAD}let m = a * y\ntarget += sum(exp(m - logsumexp(m, axis=1, keepdims=true)) * b) + sum(log1p(exp(b * y - y[1])))\n"
+    ));
+    // `m` is used twice (stored), the row log-sum-exps are R: nothing else.
+    assert!(ws < 3 * K + K / 10 + 100, "workspace of {ws} slots");
+}
