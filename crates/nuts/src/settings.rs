@@ -150,6 +150,11 @@ pub struct FisherWarmupSettings {
     pub t0: f64,
     /// Dual-averaging relaxation exponent (as Stan's `kappa`).
     pub kappa: f64,
+    /// The share of warmup, from its start, that adapts only the step size, with the
+    /// identity metric, while the chain travels from its initial point (Stan's
+    /// `init_buffer`, 75 of 1000): draws far out in the tails, where the gradient may be
+    /// 1e10, would otherwise set a metric so small that the chain never leaves.
+    pub initial_fraction: f64,
     /// The share of warmup, from its start, whose windows are `early_window` long.
     pub early_fraction: f64,
     /// The share of warmup, at its end, that adapts only the step size.
@@ -170,6 +175,7 @@ impl Default for FisherWarmupSettings {
             gamma: 0.05,
             t0: 10.0,
             kappa: 0.75,
+            initial_fraction: 0.075,
             early_fraction: 0.3,
             final_fraction: 0.15,
             early_window: 10,

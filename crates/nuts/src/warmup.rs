@@ -435,7 +435,8 @@ impl FisherEstimator {
 /// window the background estimator, which holds only that window's draws, becomes the
 /// foreground and a fresh one starts behind it, so the metric always rests on recent
 /// draws (between one and two windows of them) and early transients are forgotten.
-/// Windows are `early_window` long in the first `early_fraction` of warmup, then
+/// After an initial buffer (`initial_fraction` of warmup) that adapts only the step size,
+/// windows are `early_window` long in the first `early_fraction` of warmup, then
 /// `window`, growing by `window_growth` each time. Dual averaging of the step size runs
 /// without restarts while the metric adapts, then restarts (as Stan's does after its last
 /// window) for the last `final_fraction` of warmup, where the metric stays fixed; the
@@ -454,6 +455,8 @@ pub struct FisherWarmup {
     settings: FisherWarmupSettings,
     /// The first iteration of the step-size-only phase.
     final_start: usize,
+    /// The first iteration that adapts the metric (after the initial buffer).
+    initial_end: usize,
     /// The first iteration after the early phase.
     early_end: usize,
     /// The iteration after which the estimators switch next.
@@ -485,6 +488,7 @@ impl FisherWarmup {
         let share = |f: f64| (f.clamp(0.0, 1.0) * num_warmup as f64).round() as usize;
         let final_start = num_warmup - share(settings.final_fraction).min(num_warmup);
         let early_end = share(settings.early_fraction).min(final_start);
+        let initial_end = share(settings.initial_fraction).min(early_end);
         Self {
             dual: DualAveraging::new(
                 target_accept,
@@ -497,8 +501,9 @@ impl FisherWarmup {
             background: FisherEstimator::new(dim),
             settings: settings.clone(),
             final_start,
+            initial_end,
             early_end,
-            next_switch: settings.early_window.max(1) - 1,
+            next_switch: initial_end + settings.early_window.max(1) - 1,
             window: settings.window.max(1) as f64,
             scratch: vec![0.0; dim],
             low_rank: None,
@@ -561,7 +566,7 @@ impl WarmupStrategy for FisherWarmup {
         transition: &TransitionInfo,
     ) -> Result<(), ChainError> {
         chain.set_step_size(self.dual.learn(transition.accept_stat));
-        if iteration >= self.final_start {
+        if iteration < self.initial_end || iteration >= self.final_start {
             return Ok(());
         }
 
@@ -743,17 +748,17 @@ mod tests {
 
     #[test]
     fn fisher_windows_are_short_then_grow() {
-        // 1000: early phase of 300 in windows of 10, then 80, 120, 180, 270 until 850.
+        // 1000: an initial buffer of 75 (step size only), the early phase until 300 in
+        // windows of 10, then 80, 120, 180 until 850.
         let (ends, final_start) = switches(1000);
         assert_eq!(final_start, 850);
-        let early: Vec<usize> = (0..30).map(|k| 10 * k + 9).collect();
-        assert_eq!(&ends[..30], &early[..]);
-        assert_eq!(&ends[30..], &[379, 499, 679]);
-        // 300: 90 early, then one window of 80 and the rest until 255.
+        let early: Vec<usize> = (0..22).map(|k| 75 + 10 * k + 9).collect();
+        assert_eq!(&ends[..22], &early[..]);
+        assert_eq!(&ends[22..], &[374, 494, 674]);
+        // 300: a buffer of 23, windows of 10 until 90, then one of 80, the rest until 255.
         let (ends, final_start) = switches(300);
         assert_eq!(final_start, 255);
-        assert_eq!(ends.len(), 9 + 1);
-        assert_eq!(ends[9], 169);
+        assert_eq!(ends, [32, 42, 52, 62, 72, 82, 162]);
         // Tiny warmups do not panic.
         for n in [1, 2, 3, 10] {
             let _ = switches(n);

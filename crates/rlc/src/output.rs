@@ -122,6 +122,7 @@ impl ChainWriter {
             | rlc_driver::sample::WarmupKind::FisherLowRank => {
                 // The gradient-based schedule's shares and windows (rlc's own keys).
                 let f = rlc_nuts_fisher_defaults();
+                writeln!(out, "#       initial_fraction = {}", f.initial_fraction)?;
                 writeln!(out, "#       early_fraction = {}", f.early_fraction)?;
                 writeln!(out, "#       final_fraction = {}", f.final_fraction)?;
                 writeln!(out, "#       early_window = {}", f.early_window)?;

@@ -132,3 +132,42 @@ fn hbayesdm_posteriors_match_long_stan_runs() {
         failures.join("\n")
     );
 }
+
+/// Seed 7's first chain of `choiceRT_ddm` starts with a non-decision time within 1e-9 s
+/// of the fastest response (log density -3e8, gradient 1e11). With the metric adapted
+/// from its first draws it stayed there all run (step size 1e-8, every tree at the
+/// maximum depth); the initial buffer of step-size-only adaptation lets it travel first.
+#[test]
+fn a_ddm_chain_started_against_the_boundary_leaves_it() {
+    let dir = hbayesdm_dir();
+    let out = std::env::temp_dir().join(format!("rlc-ddm-stuck-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .arg("run")
+        .arg(dir.join("choiceRT_ddm.rlm"))
+        .arg("--data")
+        .arg(dir.join("data/choiceRT_sim.txt"))
+        .args([
+            "--seed",
+            "7",
+            "--chains",
+            "1",
+            "--draws",
+            "200",
+            "--quiet",
+            "--output-dir",
+        ])
+        .arg(&out)
+        .output()
+        .expect("rlc runs");
+    let _ = std::fs::remove_dir_all(&out);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let table = common::summary_table(&stdout);
+    let [lp, ..] = table.get("lp__").copied().expect("lp__ in the summary");
+    // The typical set is near -130; the stuck chain sat at -3e8.
+    assert!(lp > -1000.0, "mean lp__ {lp}:\n{stdout}");
+}
