@@ -105,20 +105,20 @@ fn check(reference: &Path) -> String {
     }
 }
 
-#[test]
-fn hbayesdm_posteriors_match_long_stan_runs() {
-    let dir = hbayesdm_dir().join("posterior");
-    let mut references: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+/// The references in `dir` (`*.json`), sorted; none if there is no such folder.
+fn references_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut references: Vec<PathBuf> = entries
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     references.sort();
-    assert!(
-        !references.is_empty(),
-        "no posterior references in {}",
-        dir.display()
-    );
+    references
+}
+
+fn check_all(references: &[PathBuf]) {
     let failures: Vec<String> = references
         .iter()
         .map(|p| check(p))
@@ -131,6 +131,38 @@ fn hbayesdm_posteriors_match_long_stan_runs() {
         references.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn hbayesdm_posteriors_match_long_stan_runs() {
+    let dir = hbayesdm_dir().join("posterior");
+    let references = references_in(&dir);
+    assert!(
+        !references.is_empty(),
+        "no posterior references in {}",
+        dir.display()
+    );
+    check_all(&references);
+}
+
+/// The families whose rlc runs take more than a few seconds each
+/// (`posterior/slow/`): run with `RLC_SLOW_TESTS=1`, and listed as skipped without it.
+#[test]
+fn slow_hbayesdm_posteriors_match_long_stan_runs() {
+    let dir = hbayesdm_dir().join("posterior/slow");
+    let references = references_in(&dir);
+    if !std::env::var("RLC_SLOW_TESTS").is_ok_and(|v| v == "1") {
+        let names: Vec<String> = references
+            .iter()
+            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .collect();
+        eprintln!(
+            "skipped (set RLC_SLOW_TESTS=1 to run them): the posterior checks of {}",
+            names.join(", ")
+        );
+        return;
+    }
+    check_all(&references);
 }
 
 /// Seed 7's first chain of `choiceRT_ddm` starts with a non-decision time within 1e-9 s
