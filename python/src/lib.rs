@@ -342,8 +342,12 @@ struct Progress {
     divergences: AtomicU64,
     /// Chains whose warmup is over.
     sampling: AtomicU64,
-    /// Stop once this many draws (all chains) are made: a test hook for the
-    /// interrupted path that does not depend on timing.
+    /// Draws after warmup, per chain.
+    chain_draws: Vec<AtomicU64>,
+    /// Stop once this many draws (all chains) are made and every chain has
+    /// made one: a test hook for the interrupted path that does not depend
+    /// on timing (a chain starved of CPU may still be in its warmup when the
+    /// others have made them all).
     stop_after: Option<u64>,
     stop: Arc<AtomicBool>,
 }
@@ -363,8 +367,16 @@ impl Observer for Progress {
         if draw.stats[5] != 0.0 {
             self.divergences.fetch_add(1, Ordering::Relaxed);
         }
+        if let Some(n) = self.chain_draws.get(draw.chain) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
         let made = self.draws.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.stop_after.is_some_and(|n| made >= n) {
+        let every_chain = || {
+            self.chain_draws
+                .iter()
+                .all(|n| n.load(Ordering::Relaxed) > 0)
+        };
+        if self.stop_after.is_some_and(|n| made >= n) && every_chain() {
             self.stop.store(true, Ordering::SeqCst);
         }
     }
@@ -539,6 +551,7 @@ fn start(
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(Progress {
         iterations: (0..chains).map(|_| AtomicU64::new(0)).collect(),
+        chain_draws: (0..chains).map(|_| AtomicU64::new(0)).collect(),
         draws: AtomicU64::new(0),
         divergences: AtomicU64::new(0),
         sampling: AtomicU64::new(0),
