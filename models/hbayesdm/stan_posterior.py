@@ -1,17 +1,22 @@
 """A long Stan run of an hBayesDM model on its committed data: writes posterior/MODEL.json.
 
-    python models/hbayesdm/stan_posterior.py MODEL [--stan-dir DIR] [--draws N]
+    python models/hbayesdm/stan_posterior.py MODEL [--stan-dir DIR] [--draws N] [--seed S]
 
 The posterior reference of `models/hbayesdm/MODEL.rlm` is hBayesDM's own Stan program for
-the model, sampled by Stan (pystan 3, 4 chains x (1000 warmup + N draws, default 2500), seed 20261201)
-on the model's committed simulated data file (the row of MODELS in stan_reference.py,
-whose data conversion and Stan-syntax update this script reuses). It records, for every
+the model, sampled by Stan (pystan 3, 4 chains x (1000 warmup + N draws, default 2500), seed
+20261201) on the model's committed simulated data file (the row of MODELS in
+stan_reference.py, whose data conversion, Stan-syntax update and program fixes, PATCHES,
+this script reuses; the fixes are recorded as `stan_patch`). It records, for every
 parameter and transformed parameter (named as CmdStan and `rlc summary` name them:
 `mu_pr.1`, `A.3`), the posterior mean, its Monte Carlo standard error (ArviZ's, from the
 bulk effective sample size) and the posterior standard deviation, with Stan's divergence
-count. `crates/rlc/tests/hbayesdm_posterior.rs` runs `rlc run` with its defaults on the
-same file and checks the means within 4 combined Monte Carlo standard errors and the
-standard deviations within 10%.
+count (also per chain) and the worst R-hat of Stan's own chains (`stan_max_rhat`). At
+R-hat 1.01 or more, or with most of 20 or more divergences in one chain, the script warns:
+a chain has not mixed or has explored differently, and the run is no reference until more
+draws or another `--seed`, which the file records, give one whose chains agree.
+`crates/rlc/tests/hbayesdm_posterior.rs` runs `rlc run` with its defaults on the same file
+and checks the means within 4 combined Monte Carlo standard errors and the standard
+deviations within 10%.
 
 Needs pystan 3 and arviz (only to regenerate a reference, never for the tests) and
 hBayesDM's Stan programs, as stan_reference.py does.
@@ -27,7 +32,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from stan_reference import MODELS, STAN_COMMIT, TASKS, modern  # noqa: E402
+from stan_reference import MODELS, PATCHES, STAN_COMMIT, TASKS, modern  # noqa: E402
 
 SEED = 20261201
 CHAINS = 4
@@ -39,6 +44,11 @@ def main():
     parser.add_argument("model")
     parser.add_argument("--stan-dir", default="/work/hbdm-src/commons/stan_files")
     parser.add_argument("--draws", type=int, default=2500, help="draws per chain after warmup")
+    parser.add_argument(
+        "--seed", type=int, default=SEED,
+        help=f"Stan's seed (default {SEED}); another one only when a chain of the default run"
+        " has not mixed (the script warns), and recorded in the file",
+    )
     args = parser.parse_args()
     if args.model not in MODELS:
         sys.exit(f"{args.model}: not in stan_reference.py's MODELS (add a row)")
@@ -54,9 +64,15 @@ def main():
     with open(os.path.join(args.stan_dir, args.model + ".stan"), "rb") as f:
         raw = f.read()
     code = modern(raw.decode())
+    # The fixes stan_reference.py makes to programs that do not compute the model they
+    # describe (choiceRT_lba_single scores only two trials per condition without its own).
+    for old, new, _ in PATCHES.get(args.model, []):
+        if old not in code:
+            sys.exit(f"{args.model}: the patch's text {old!r} is not in the program")
+        code = code.replace(old, new)
     data = TASKS[task](data_file)
     os.chdir(tempfile.mkdtemp(prefix="stan_posterior_"))
-    model = stan.build(code, data=data, random_seed=SEED)
+    model = stan.build(code, data=data, random_seed=args.seed)
     fit = model.sample(num_chains=CHAINS, num_warmup=WARMUP, num_samples=args.draws)
     # fit._draws is [column, draw, chain]: the sampler's columns, then the parameters,
     # transformed parameters and generated quantities. Generated quantities (log_lik,
@@ -65,6 +81,7 @@ def main():
     first = len(fit.sample_and_sampler_param_names)
     generated = ("log_lik", "y_pred", "y_hat", "choice_pred")
     summary = {}
+    worst_rhat = (None, 0.0)
     for i, column in enumerate(fit.constrained_param_names):
         if column.split(".")[0] in generated:
             continue
@@ -75,15 +92,28 @@ def main():
             continue
         mcse = float(az.mcse(per_chain, method="mean"))
         summary[column] = [float(per_chain.mean()), mcse, float(per_chain.std(ddof=1))]
+        rhat = float(az.rhat(per_chain))
+        if rhat > worst_rhat[1]:
+            worst_rhat = (column, rhat)
     divergent = fit.sample_and_sampler_param_names.index("divergent__")
     divergences = int(draws[divergent].sum())
+    per_chain_divergences = [int(x) for x in draws[divergent].sum(axis=0)]
     reference = {
         "model": args.model,
         "data": os.path.relpath(data_file, HERE),
         "stan_program": f"hBayesDM {STAN_COMMIT} commons/stan_files/{args.model}.stan",
         "stan_sha256": hashlib.sha256(raw).hexdigest(),
-        "stan": {"chains": CHAINS, "warmup": WARMUP, "draws": args.draws, "seed": SEED},
+        **(
+            {"stan_patch": [{"old": old, "new": new, "why": why} for old, new, why in PATCHES[args.model]]}
+            if args.model in PATCHES
+            else {}
+        ),
+        "stan": {"chains": CHAINS, "warmup": WARMUP, "draws": args.draws, "seed": args.seed},
         "divergences": divergences,
+        "divergences_per_chain": per_chain_divergences,
+        # Stan's own rank-normalized R-hat, worst over the quantities: a reference whose
+        # chains disagree (one stuck in a funnel) is no reference.
+        "stan_max_rhat": [worst_rhat[0], round(worst_rhat[1], 4)],
         "summary": summary,
     }
     out = os.path.join(HERE, "posterior", args.model + ".json")
@@ -91,7 +121,16 @@ def main():
     with open(out, "w") as f:
         json.dump(reference, f, indent=1, allow_nan=False)
         f.write("\n")
-    print(f"wrote {out}: {len(summary)} quantities, {divergences} divergences")
+    print(f"wrote {out}: {len(summary)} quantities, {divergences} divergences,"
+          f" Stan's R-hat at most {worst_rhat[1]:.4f} ({worst_rhat[0]})")
+    # Divergences piled up in one chain mark a chain that explored differently (a funnel's
+    # neck), which can widen the pooled sds while R-hat stays below 1.01.
+    if divergences >= 20 and max(per_chain_divergences) > divergences / 2:
+        print(f"warning: one chain has {max(per_chain_divergences)} of the {divergences}"
+              " divergences: compare its draws with the others', or rerun with another --seed")
+    if worst_rhat[1] >= 1.01:
+        print(f"warning: Stan's chains have not mixed (R-hat {worst_rhat[1]:.4f} for"
+              f" {worst_rhat[0]}): rerun with more --draws or another --seed")
 
 
 if __name__ == "__main__":
