@@ -337,8 +337,6 @@ fn coordinates(py: Python<'_>, model: &CompiledModel, data: &LoadedData) -> PyRe
 struct Progress {
     /// Iterations done per chain, warmup included.
     iterations: Vec<AtomicU64>,
-    /// Draws after warmup, all chains.
-    draws: AtomicU64,
     divergences: AtomicU64,
     /// Chains whose warmup is over.
     sampling: AtomicU64,
@@ -350,6 +348,16 @@ struct Progress {
     /// others have made them all).
     stop_after: Option<u64>,
     stop: Arc<AtomicBool>,
+}
+
+impl Progress {
+    /// Draws after warmup, all chains.
+    fn draws(&self) -> u64 {
+        self.chain_draws
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .sum()
+    }
 }
 
 impl Observer for Progress {
@@ -370,13 +378,12 @@ impl Observer for Progress {
         if let Some(n) = self.chain_draws.get(draw.chain) {
             n.fetch_add(1, Ordering::Relaxed);
         }
-        let made = self.draws.fetch_add(1, Ordering::Relaxed) + 1;
         let every_chain = || {
             self.chain_draws
                 .iter()
                 .all(|n| n.load(Ordering::Relaxed) > 0)
         };
-        if self.stop_after.is_some_and(|n| made >= n) && every_chain() {
+        if self.stop_after.is_some_and(|n| self.draws() >= n) && every_chain() {
             self.stop.store(true, Ordering::SeqCst);
         }
     }
@@ -410,7 +417,7 @@ impl Run {
                 .iter()
                 .map(|n| n.load(Ordering::Relaxed))
                 .collect(),
-            p.draws.load(Ordering::Relaxed),
+            p.draws(),
             p.divergences.load(Ordering::Relaxed),
             p.sampling.load(Ordering::Relaxed),
         )
@@ -552,7 +559,6 @@ fn start(
     let progress = Arc::new(Progress {
         iterations: (0..chains).map(|_| AtomicU64::new(0)).collect(),
         chain_draws: (0..chains).map(|_| AtomicU64::new(0)).collect(),
-        draws: AtomicU64::new(0),
         divergences: AtomicU64::new(0),
         sampling: AtomicU64::new(0),
         stop_after,

@@ -91,13 +91,19 @@ struct Lazy {
 
 #[derive(Clone, Debug)]
 enum LazyOp {
-    Unary(UnaryOp),
-    Binary(BinaryOp),
-    Select,
+    /// An op of the operands' elements at the same index.
+    Map(MapOp),
     /// A broadcast: element `flat` of the result is element
     /// `Σ (flat / stride % len) * source_stride` of the operand, over the
     /// axes the operand does not repeat (`stride`, `len`, `source_stride`).
     Broadcast(Vec<(usize, usize, usize)>),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum MapOp {
+    Unary(UnaryOp),
+    Binary(BinaryOp),
+    Select,
 }
 
 /// The longest chain of elementwise ops fused into one loop.
@@ -912,32 +918,32 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let (p, off) = self.address(*base, flat);
                 self.b.ins().load(F64, MemFlagsData::trusted(), p, off)
             }
-            Repr::Lazy(l) => {
-                if let LazyOp::Broadcast(axes) = &l.op {
+            Repr::Lazy(l) => match &l.op {
+                LazyOp::Broadcast(axes) => {
                     let mut from = Ix::C(0);
                     for &(stride, len, source_stride) in axes {
                         let k = self.ix_div_rem(flat, stride, len);
                         let t = self.ix_mul(k, source_stride);
                         from = self.ix_add(from, t);
                     }
-                    return self.load(&l.args[0], from);
+                    self.load(&l.args[0], from)
                 }
-                let xs: Vec<Value> = l.args.iter().map(|a| self.load(a, flat)).collect();
-                match &l.op {
-                    // (`defer` made only ops that `unary` supports lazy.)
-                    LazyOp::Unary(u) => match self.unary(*u, xs[0]) {
-                        Ok(y) => y,
-                        Err(_) => self.fconst(f64::NAN),
-                    },
-                    LazyOp::Binary(op) => self.binary(*op, xs[0], xs[1]),
-                    LazyOp::Select => {
-                        let c = self.truthy(xs[0]);
-                        self.b.ins().select(c, xs[1], xs[2])
+                LazyOp::Map(op) => {
+                    let xs: Vec<Value> = l.args.iter().map(|a| self.load(a, flat)).collect();
+                    match *op {
+                        // (`defer` made only ops that `unary` supports lazy.)
+                        MapOp::Unary(u) => match self.unary(u, xs[0]) {
+                            Ok(y) => y,
+                            Err(_) => self.fconst(f64::NAN),
+                        },
+                        MapOp::Binary(op) => self.binary(op, xs[0], xs[1]),
+                        MapOp::Select => {
+                            let c = self.truthy(xs[0]);
+                            self.b.ins().select(c, xs[1], xs[2])
+                        }
                     }
-                    // (Read through its operand above.)
-                    LazyOp::Broadcast(_) => xs[0],
                 }
-            }
+            },
         }
     }
 
@@ -1542,10 +1548,10 @@ impl<'a, 'b> Gen<'a, 'b> {
                 if !supported {
                     return Ok(false);
                 }
-                LazyOp::Unary(u)
+                LazyOp::Map(MapOp::Unary(u))
             }
-            OpKind::Binary(b) => LazyOp::Binary(b),
-            OpKind::Select => LazyOp::Select,
+            OpKind::Binary(b) => LazyOp::Map(MapOp::Binary(b)),
+            OpKind::Select => LazyOp::Map(MapOp::Select),
             OpKind::BroadcastTo => {
                 let s = self.shape(op.args[0])?;
                 let r = self.shape(res)?;

@@ -28,29 +28,18 @@ fn check(reference: &Path) -> String {
     let reference: Value = serde_json::from_str(&text).expect("JSON");
     let model = reference["model"].as_str().expect("model");
     let data = hbayesdm_dir().join(reference["data"].as_str().expect("data"));
-    let out = std::env::temp_dir().join(format!("rlc-hbdm-post-{model}-{}", std::process::id()));
     // A reference may ask for more draws per chain than the default 1000
     // (`rlc_draws`, with its reason): where a quantity's tails are heavy, the
     // standard deviation of 4000 draws is itself too noisy for a 10% check.
     let draws = reference["rlc_draws"].as_u64().unwrap_or(1000);
-    let output = Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .arg("run")
-        .arg(hbayesdm_dir().join(format!("{model}.rlm")))
-        .arg("--data")
-        .arg(&data)
-        .args(["--draws", &draws.to_string()])
-        .args(["--seed", "20261201", "--quiet", "--output-dir"])
-        .arg(&out)
-        .output()
-        .expect("rlc runs");
-    let _ = std::fs::remove_dir_all(&out);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if !output.status.success() {
-        return format!(
-            "{model}: rlc run failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    let stdout = match run_rlc(
+        &hbayesdm_dir().join(format!("{model}.rlm")),
+        &data,
+        &["--draws", &draws.to_string(), "--seed", "20261201"],
+    ) {
+        Ok(stdout) => stdout,
+        Err(stderr) => return format!("{model}: rlc run failed: {stderr}"),
+    };
     let table = common::summary_table(&stdout);
     let stan = reference["summary"].as_object().expect("summary");
     let mut problems = Vec::new();
@@ -102,6 +91,31 @@ fn check(reference: &Path) -> String {
         String::new()
     } else {
         format!("{model}:\n  {}\n{stdout}", problems.join("\n  "))
+    }
+}
+
+/// `rlc run MODEL --data DATA ARGS --quiet` into a scratch folder (removed after):
+/// its stdout, or its stderr if it failed.
+fn run_rlc(model: &Path, data: &Path, args: &[&str]) -> Result<String, String> {
+    let stem = model
+        .file_stem()
+        .map_or("model".into(), |s| s.to_string_lossy());
+    let out = std::env::temp_dir().join(format!("rlc-hbdm-{stem}-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .arg("run")
+        .arg(model)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .args(["--quiet", "--output-dir"])
+        .arg(&out)
+        .output()
+        .expect("rlc runs");
+    let _ = std::fs::remove_dir_all(&out);
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
     }
 }
 
@@ -172,32 +186,12 @@ fn slow_hbayesdm_posteriors_match_long_stan_runs() {
 #[test]
 fn a_ddm_chain_started_against_the_boundary_leaves_it() {
     let dir = hbayesdm_dir();
-    let out = std::env::temp_dir().join(format!("rlc-ddm-stuck-{}", std::process::id()));
-    let output = Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .arg("run")
-        .arg(dir.join("choiceRT_ddm.rlm"))
-        .arg("--data")
-        .arg(dir.join("data/choiceRT_sim.txt"))
-        .args([
-            "--seed",
-            "7",
-            "--chains",
-            "1",
-            "--draws",
-            "200",
-            "--quiet",
-            "--output-dir",
-        ])
-        .arg(&out)
-        .output()
-        .expect("rlc runs");
-    let _ = std::fs::remove_dir_all(&out);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_rlc(
+        &dir.join("choiceRT_ddm.rlm"),
+        &dir.join("data/choiceRT_sim.txt"),
+        &["--seed", "7", "--chains", "1", "--draws", "200"],
+    )
+    .unwrap_or_else(|stderr| panic!("{stderr}"));
     let table = common::summary_table(&stdout);
     let [lp, ..] = table.get("lp__").copied().expect("lp__ in the summary");
     // The typical set is near -130; the stuck chain sat at -3e8.
