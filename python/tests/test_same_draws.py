@@ -31,7 +31,11 @@ def both(request, run_cli, tmp_path_factory):
     frame = pd.read_csv(DATA / data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rlc.ConvergenceWarning)
-        tree = rlc.Model.from_file(MODELS / f"{model}.rlm").sample(data=frame, progress=False, **RUN)
+        # Three threads per chain (the CLI's run used the cores left over):
+        # the draws do not depend on it.
+        tree = rlc.Model.from_file(MODELS / f"{model}.rlm").sample(
+            data=frame, progress=False, threads_per_chain=3, **RUN
+        )
     return model, read_cmdstan(out, model), cli.stdout, tree
 
 

@@ -1534,3 +1534,59 @@ fn recover_takes_the_adaptation_and_records_it() {
         .expect("rlc runs");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn threads_per_chain_do_not_change_the_draws() {
+    let mut texts = Vec::new();
+    for threads in ["1", "3"] {
+        let dir = temp_dir(&format!("threads-{threads}"));
+        let out = rlc()
+            .args([
+                "run",
+                "models/rl_hier.rlm",
+                "--data",
+                "models/data/rl_hier_sim.csv",
+            ])
+            .args([
+                "--chains", "1", "--warmup", "60", "--draws", "30", "--seed", "9",
+            ])
+            .args(["--threads", threads, "--quiet", "--output-dir"])
+            .arg(&dir)
+            .current_dir(workspace())
+            .output()
+            .expect("rlc runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(dir.join("rl_hier_1.csv")).expect("written");
+        texts.push(
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(texts[0].len() > 30, "the draws were written");
+    assert_eq!(texts[0], texts[1]);
+}
+
+#[test]
+fn zero_threads_is_a_usage_error() {
+    let out = rlc()
+        .args([
+            "run",
+            "models/rl_hier.rlm",
+            "--data",
+            "models/data/rl_hier_sim.csv",
+        ])
+        .args(["--threads", "0", "--quiet"])
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads must be at least 1"));
+}
