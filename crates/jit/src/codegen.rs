@@ -257,7 +257,10 @@ pub(crate) fn compile_padded(
         outlined: HashSet::new(),
         tasks: Vec::new(),
         data_ranges: Vec::new(),
+        one_hot: HashMap::new(),
+        one_hot_ops: HashSet::new(),
     };
+    (outer.one_hot, outer.one_hot_ops) = one_hot_results(f, sizes);
     if threads > 1 {
         outer.outlined = outlined_loops(f, sizes);
     }
@@ -347,6 +350,104 @@ pub(crate) fn compile_padded(
         results,
         sites,
     })
+}
+
+/// The results of each `for` that an iteration makes as `inc_subtensor` of
+/// zeros at its own index along the first axis, and nothing else reads: the
+/// adjoints of per-subject parameters (`zeros[n] += bar`). Summing such an
+/// `[N, …]` array per iteration costs `N` per subject; adding its part to
+/// row `n` alone costs the part (and gives the same bits: the other rows only
+/// ever add +0.0). Needs bounds known when compiling within the first axis
+/// (so the row needs no check) and a result stored in memory (over `SMALL`).
+fn one_hot_results(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+) -> (HashMap<*const Op, Vec<bool>>, HashSet<*const Op>) {
+    fn walk<'a>(r: &'a Region, loops: &mut Vec<(&'a Op, &'a Region, &'a Region)>) {
+        for op in &r.ops {
+            if let OpKind::For { body } = &op.kind {
+                loops.push((op, body, r));
+            }
+            for nested in op.kind.regions() {
+                walk(nested, loops);
+            }
+        }
+    }
+    let mut defs = HashMap::new();
+    collect_defs(&f.body, &mut defs);
+    let mut loops = Vec::new();
+    walk(&f.body, &mut loops);
+    let mut results = HashMap::new();
+    let mut ops = HashSet::new();
+    for (op, body, _) in loops {
+        let bound = |i: usize| {
+            op.args
+                .get(i)
+                .and_then(|v| defs.get(v))
+                .and_then(|d| constant_int(d, sizes))
+        };
+        let (Some(lo), Some(hi)) = (bound(0), bound(1)) else {
+            continue;
+        };
+        let Some(&index) = body.args.first() else {
+            continue;
+        };
+        let mut uses: HashMap<ValueId, usize> = HashMap::new();
+        fn count(r: &Region, uses: &mut HashMap<ValueId, usize>) {
+            for op in &r.ops {
+                for a in &op.args {
+                    *uses.entry(*a).or_default() += 1;
+                }
+                for nested in op.kind.regions() {
+                    count(nested, uses);
+                    for v in &nested.results {
+                        *uses.entry(*v).or_default() += 1;
+                    }
+                }
+            }
+        }
+        count(body, &mut uses);
+        for v in &body.results {
+            *uses.entry(*v).or_default() += 1;
+        }
+        let flags: Vec<bool> = body
+            .results
+            .iter()
+            .map(|v| {
+                let Some(def) = body.ops.iter().find(|o| o.results.contains(v)) else {
+                    return false;
+                };
+                let OpKind::IndexInc { plan } = &def.kind else {
+                    return false;
+                };
+                let zeros = def.args.first().and_then(|z| defs.get(z)).is_some_and(|z| {
+                    z.kind == OpKind::Fill
+                        && z.args.first().and_then(|c| defs.get(c)).is_some_and(|c| {
+                            matches!(c.kind, OpKind::Const(x) if x == 0.0 && x.is_sign_positive())
+                        })
+                });
+                let shape = concrete_shape(f, sizes, *v).unwrap_or_default();
+                let fits = shape.first().is_some_and(|&n| 0 <= lo && hi <= n as i64);
+                zeros
+                    && fits
+                    && matches!(plan.as_slice(), [AxisIndex::Scalar { constant: None, .. }])
+                    && def.args.get(2) == Some(&index)
+                    && uses.get(v) == Some(&1)
+                    && product(&shape) > SMALL
+            })
+            .collect();
+        if flags.iter().any(|x| *x) {
+            for (v, one_hot) in body.results.iter().zip(&flags) {
+                if let Some(def) = body.ops.iter().find(|o| o.results.contains(v)) {
+                    if *one_hot {
+                        ops.insert(def as *const Op);
+                    }
+                }
+            }
+            results.insert(op as *const Op, flags);
+        }
+    }
+    (results, ops)
 }
 
 /// The `for` ops of the function's top level worth running on several
@@ -758,6 +859,12 @@ struct Outer {
     /// `(offset, len)` of each data input: bound once in every workspace,
     /// never copied for a loop.
     data_ranges: Vec<(usize, usize)>,
+    /// Per `for`, which results are one-hot along their first axis at the
+    /// iteration's index (`one_hot_results`), and the `index_inc` ops that
+    /// make them, not emitted: the iteration yields the part alone, added
+    /// to its own row of the sum.
+    one_hot: HashMap<*const Op, Vec<bool>>,
+    one_hot_ops: HashSet<*const Op>,
 }
 
 /// An outlined loop before the module is finalized.
@@ -1660,6 +1767,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             OpKind::Matmul => self.matmul(op)?,
             OpKind::Index { plan } => self.index(op, plan)?,
             OpKind::IndexSet { plan } => self.index_update(op, plan, false)?,
+            OpKind::IndexInc { .. } if self.outer.one_hot_ops.contains(&(op as *const Op)) => {
+                // The loop adds the part to the iteration's own row.
+                let part = self.arg(op, 1)?;
+                self.set(res?, part);
+            }
             OpKind::IndexInc { plan } => self.index_update(op, plan, true)?,
             OpKind::ThetaSlice { offset } => {
                 let res = res?;
@@ -2706,7 +2818,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         let captures: Vec<Repr> = (2..op.args.len())
             .map(|i| self.arg(op, i))
             .collect::<Result<_>>()?;
-        self.sum_iterations(op, Ix::V(count), &mut |g, k| {
+        self.sum_iterations(op, Ix::V(count), Ix::V(lo_i), &mut |g, k| {
             let i = g.b.ins().iadd(k, lo_i);
             let iv = g.b.ins().fcvt_from_sint(F64, i);
             let mut args = vec![Repr::Regs(vec![iv])];
@@ -2723,8 +2835,11 @@ impl<'a, 'b> Gen<'a, 'b> {
         &mut self,
         op: &Op,
         count: Ix,
+        first: Ix,
         iteration: &mut dyn FnMut(&mut Self, Value) -> Result<Vec<Repr>>,
     ) -> Result<()> {
+        let one_hot = self.one_hot_flags(op);
+        let parts = self.iteration_lens(op)?;
         // Accumulators: registers when small, else zeroed buffers.
         let mut accs = Vec::new(); // None: registers
         let mut lens = Vec::new();
@@ -2747,8 +2862,23 @@ impl<'a, 'b> Gen<'a, 'b> {
             let results = iteration(g, k)?;
             let mut next = Vec::new();
             let mut p = 0;
-            for ((a, n), r) in accs.iter().zip(&lens).zip(&results) {
+            for (j, ((a, n), r)) in accs.iter().zip(&lens).zip(&results).enumerate() {
                 match a {
+                    Some(off) if one_hot[j] => {
+                        // Only the iteration's own row changes.
+                        let m = parts[j];
+                        let i = g.ix_add(Ix::V(k), first);
+                        let row = g.ix_mul(i, m);
+                        let base = g.ix_add(*off, row);
+                        let r = r.clone();
+                        g.for_each(&[m], &mut |g, idx| {
+                            let acc = g.load(&Repr::Buf(base), idx[0]);
+                            let x = g.load(&r, idx[0]);
+                            let y = g.b.ins().fadd(acc, x);
+                            g.store_buf(base, idx[0], y);
+                            Ok(())
+                        })?;
+                    }
                     None => {
                         for j in 0..*n {
                             let x = g.load(r, Ix::C(j as i64));
@@ -2774,6 +2904,32 @@ impl<'a, 'b> Gen<'a, 'b> {
             self.set(Self::result(op, k)?, r);
         }
         Ok(())
+    }
+
+    /// Which results of a `for` are one-hot (`one_hot_results`).
+    fn one_hot_flags(&self, op: &Op) -> Vec<bool> {
+        self.outer
+            .one_hot
+            .get(&(op as *const Op))
+            .cloned()
+            .unwrap_or_else(|| vec![false; op.results.len()])
+    }
+
+    /// The number of elements an iteration of a `for` yields per result:
+    /// the result's, or for a one-hot result its part, one row.
+    fn iteration_lens(&self, op: &Op) -> Result<Vec<usize>> {
+        let one_hot = self.one_hot_flags(op);
+        op.results
+            .iter()
+            .zip(one_hot)
+            .map(|(v, one_hot)| {
+                let shape = self.shape(*v)?;
+                Ok(match (one_hot, shape.first()) {
+                    (true, Some(&rows)) if rows > 0 => product(&shape) / rows,
+                    _ => product(&shape),
+                })
+            })
+            .collect()
     }
 
     /// A `for` run by `exec::parallel_for` in chunks of iterations on
@@ -2819,11 +2975,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             captures.push((off, n));
         }
-        let lens: Vec<usize> = op
-            .results
-            .iter()
-            .map(|v| self.len(*v))
-            .collect::<Result<_>>()?;
+        let lens = self.iteration_lens(op)?;
         let stride: usize = lens.iter().sum();
         let rows = self.alloc(count * stride);
         let id = self.outline(body, &captures, &lens, rows, first)?;
@@ -2852,7 +3004,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.b.switch_to_block(fail);
         self.b.ins().return_(&[status]);
         self.b.switch_to_block(cont);
-        self.sum_iterations(op, Ix::C(count as i64), &mut |g, k| {
+        self.sum_iterations(op, Ix::C(count as i64), Ix::C(first), &mut |g, k| {
             let row = g.ix_mul(Ix::V(k), stride);
             let mut at = rows;
             let mut results = Vec::new();

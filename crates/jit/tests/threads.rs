@@ -133,3 +133,31 @@ fn an_index_error_in_another_threads_chunk_is_reported_as_on_one() {
         assert_eq!(error(threads), on_one, "on {threads} threads");
     }
 }
+
+#[test]
+fn each_subjects_adjoints_are_added_to_its_own_row_alone() {
+    // The gradient loop's per-subject adjoints (`zeros[n] += bar`) are
+    // yielded as their one element, not as an [N] array per subject: each
+    // subject's row of results holds a few numbers, not 2N + 1.
+    let (_, _, grad) = compile_model(&source(HIER));
+    let mut rng = Rng(5);
+    let n = 200;
+    let (sizes, data) = hier_data(n, 3, false, &mut rng);
+    let threaded = jit_threads(&grad, &sizes, &data, 2);
+    assert!(
+        threaded.workspace_len() < n * n,
+        "workspace of {} slots for {n} subjects",
+        threaded.workspace_len()
+    );
+    let dim = 4 + 2 * n;
+    let theta: Vec<f64> = (0..dim).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let expected = interpret(&grad, &sizes, &theta, &data);
+    let mut one = jit(&grad, &sizes, &data);
+    let mut two = threaded;
+    assert_matches_interpreter("one thread", &run(&mut one, &theta), &expected);
+    assert_same_bits(
+        "two threads",
+        &run(&mut two, &theta),
+        &run(&mut one, &theta),
+    );
+}
