@@ -368,7 +368,8 @@ impl Density {
         threads: usize,
     ) -> Result<Density, Error> {
         let (limit, source) = crate::memory::limit();
-        crate::memory::check(compiled, data, limit, &source)?;
+        let jit_threads = if backend == Backend::Jit { threads } else { 1 };
+        crate::memory::check_threads(compiled, data, limit, &source, jit_threads)?;
         let dim = dimension(compiled, data)?;
         let params = param_shapes(compiled, data);
         let mut coordinates = Vec::new();

@@ -1590,3 +1590,37 @@ fn zero_threads_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--threads must be at least 1"));
 }
+
+#[test]
+fn the_memory_limit_counts_each_threads_arrays() {
+    let dir = temp_dir("threads-memory");
+    let run = |threads: &str| {
+        rlc()
+            .args([
+                "run",
+                "models/rl_hier.rlm",
+                "--data",
+                "models/data/rl_hier.csv",
+            ])
+            .args([
+                "--chains", "1", "--warmup", "10", "--draws", "10", "--quiet",
+            ])
+            .args(["--threads", threads, "--max-memory", "5M", "--output-dir"])
+            .arg(&dir)
+            .current_dir(workspace())
+            .output()
+            .expect("runs")
+    };
+    let one = run("1");
+    assert_eq!(
+        one.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let many = run("1000");
+    let stderr = String::from_utf8_lossy(&many.stderr);
+    assert_eq!(many.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("on 1000 threads (--threads)"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
