@@ -229,6 +229,23 @@ pub(crate) fn compile_padded(
     padding: usize,
     threads: usize,
 ) -> Result<Compiled> {
+    match compile_attempt(f, sizes, data, padding, threads, true) {
+        Err(JitError::Codegen(m)) if m == MISPREDICTED => {
+            compile_attempt(f, sizes, data, padding, threads, false)
+        }
+        done => done,
+    }
+}
+
+/// `compile_padded`, with or without `predicted_normalizations`.
+fn compile_attempt(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    data: &[&[f64]],
+    padding: usize,
+    threads: usize,
+    predict: bool,
+) -> Result<Compiled> {
     let codegen = |e: &dyn std::fmt::Display| JitError::Codegen(e.to_string());
     let mut flags = settings::builder();
     flags.set("opt_level", "speed").map_err(|e| codegen(&e))?;
@@ -259,6 +276,11 @@ pub(crate) fn compile_padded(
         data_ranges: Vec::new(),
         one_hot: HashMap::new(),
         one_hot_ops: HashSet::new(),
+        skipped: if predict {
+            predicted_normalizations(f, sizes)?
+        } else {
+            HashSet::new()
+        },
     };
     (outer.one_hot, outer.one_hot_ops) = one_hot_results(f, sizes);
     if threads > 1 {
@@ -310,7 +332,7 @@ pub(crate) fn compile_padded(
         call_context: Some(call_context),
         outer: &mut outer,
     };
-    mark_dead(&f.body, None, &mut g.dead);
+    mark_dead(&f.body, None, &g.outer.skipped, &mut g.dead);
     collect_defs(&f.body, &mut g.defs);
     g.row_lse_wanted = row_lse_with_softmax(f, sizes, &g.dead, &g.defs)?;
     g.fusable = fusable_values(f, sizes)?;
@@ -518,7 +540,12 @@ fn has_effect(op: &Op) -> bool {
 /// regions) whose results nothing needs and that have no effect. `needed`
 /// says which of the region's results are used (all when `None`; loop
 /// bodies keep all theirs, since carries feed back).
-fn mark_dead(r: &Region, needed: Option<&[bool]>, dead: &mut HashSet<*const Op>) {
+fn mark_dead(
+    r: &Region,
+    needed: Option<&[bool]>,
+    skipped: &HashSet<*const Op>,
+    dead: &mut HashSet<*const Op>,
+) {
     let mut used: HashSet<ValueId> = r
         .results
         .iter()
@@ -533,19 +560,103 @@ fn mark_dead(r: &Region, needed: Option<&[bool]>, dead: &mut HashSet<*const Op>)
             continue;
         }
         match &op.kind {
-            OpKind::Scan { body, .. } | OpKind::For { body } => mark_dead(body, None, dead),
+            OpKind::Scan { body, .. } | OpKind::For { body } => {
+                mark_dead(body, None, skipped, dead)
+            }
             OpKind::If {
                 then_region,
                 else_region,
             } => {
                 let n: Vec<bool> = op.results.iter().map(|v| used.contains(v)).collect();
-                mark_dead(then_region, Some(&n), dead);
-                mark_dead(else_region, Some(&n), dead);
+                mark_dead(then_region, Some(&n), skipped, dead);
+                mark_dead(else_region, Some(&n), skipped, dead);
             }
             _ => {}
         }
-        used.extend(op.args.iter().copied());
+        if skipped.contains(&(op as *const Op)) {
+            // A division `normalized_softmax` skips reads its numerator alone.
+            used.extend(op.args.first().copied());
+        } else {
+            used.extend(op.args.iter().copied());
+        }
     }
+}
+
+/// The message of the error that makes `compile_padded` compile again
+/// without predictions: a division predicted skippable was not skipped.
+const MISPREDICTED: &str = "a softmax normalization predicted to be skipped was not";
+
+/// The divisions `w / broadcast(guard(sum(w)))` that `normalized_softmax`
+/// will skip, predicted from the IR alone, so that `mark_dead` drops the
+/// sums and guards they would divide by (reverse mode's normalization of a
+/// log-sum-exp's adjoint): `w` is `exp(a - logsumexp(a))` of a short vector,
+/// or row by row of short rows, the forms `softmax_from_lse` and
+/// `row_softmax_from_lse` compute from the log-sum-exp's terms. Emitting
+/// such a division unskipped is an error (`MISPREDICTED`) that is never
+/// seen: the function is then compiled again without predictions.
+fn predicted_normalizations(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+) -> Result<HashSet<*const Op>> {
+    let mut defs = HashMap::new();
+    collect_defs(&f.body, &mut defs);
+    let shape = |v: ValueId| concrete_shape(f, sizes, v);
+    let mut out = HashSet::new();
+    for op in defs.values() {
+        if op.kind != OpKind::Binary(BinaryOp::Div) || op.args.len() != 2 {
+            continue;
+        }
+        let (w, mut total) = (op.args[0], op.args[1]);
+        let Some(w_def) = defs.get(&w).copied() else {
+            continue;
+        };
+        let vector = softmax_operands(w_def, &defs, &shape)?.is_some_and(|(a, l)| {
+            defs.get(&l).is_some_and(|d| {
+                matches!(
+                    d.kind,
+                    OpKind::Reduce {
+                        op: ReduceOp::LogSumExp,
+                        axis: None | Some(0)
+                    }
+                ) && d.args.first() == Some(&a)
+            })
+        }) && shape(w)?.len() == 1;
+        let rows = row_softmax_operands(w_def, &defs, &shape)?.is_some();
+        let axis = match (vector, rows) {
+            (true, _) => None,
+            (false, true) => Some(1),
+            (false, false) => continue,
+        };
+        while let Some(d) = defs.get(&total) {
+            if matches!(d.kind, OpKind::BroadcastTo | OpKind::Reshape) {
+                total = d.args[0];
+            } else {
+                break;
+            }
+        }
+        if let Some(t) = finite_or_one(total, &defs) {
+            total = t;
+        }
+        let sums_w = defs.get(&total).is_some_and(|d| {
+            d.args.first() == Some(&w)
+                && match d.kind {
+                    OpKind::Reduce {
+                        op: ReduceOp::Sum,
+                        axis: a,
+                    } => a == axis || (axis.is_none() && a == Some(0)),
+                    _ => false,
+                }
+        });
+        if sums_w
+            && op
+                .results
+                .first()
+                .is_some_and(|r| shape(*r).ok() == shape(w).ok())
+        {
+            out.insert(*op as *const Op);
+        }
+    }
+    Ok(out)
 }
 
 /// A log-sum-exp of a short vector (`len <= SMALL`), `m + log(total)`:
@@ -865,6 +976,8 @@ struct Outer {
     /// to its own row of the sum.
     one_hot: HashMap<*const Op, Vec<bool>>,
     one_hot_ops: HashSet<*const Op>,
+    /// The divisions predicted to be skipped (`predicted_normalizations`).
+    skipped: HashSet<*const Op>,
 }
 
 /// An outlined loop before the module is finalized.
@@ -1720,6 +1833,9 @@ impl<'a, 'b> Gen<'a, 'b> {
             OpKind::Unary(UnaryOp::Exp) if self.softmax_from_lse(op)? => {}
             OpKind::Unary(UnaryOp::Exp) if self.row_softmax_from_lse(op)? => {}
             OpKind::Binary(BinaryOp::Div) if self.normalized_softmax(op)? => {}
+            OpKind::Binary(BinaryOp::Div) if self.outer.skipped.contains(&(op as *const Op)) => {
+                return Err(JitError::Codegen(MISPREDICTED.into()));
+            }
             OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select if self.defer(op)? => {}
             OpKind::Unary(u) => {
                 let res = res?;
