@@ -465,10 +465,11 @@ fn a_non_finite_density_names_its_first_bad_term() {
     let stderr = String::from_utf8_lossy(&logp.stderr);
     assert_eq!(logp.status.code(), Some(4), "{stderr}");
     assert!(
-        stderr.contains("the log density is NaN at s = 0.5000")
+        // A negative scale makes the density -inf (not NaN); the explanation
+        // names the operation that made the NaN, with its operand: the log of
+        // the negative scale.
+        stderr.contains("the log density is -inf at s = 0.5000")
             && stderr.contains("`y ~ Normal(0, -s)`")
-            // The operation that made the NaN, with its operand: the log of
-            // the negative scale.
             && stderr.contains("from log(-0.5)"),
         "{stderr}"
     );
