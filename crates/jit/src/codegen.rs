@@ -46,7 +46,7 @@ use std::rc::Rc;
 
 /// Values of at most this many elements live in registers; loops of at most
 /// this many iterations are unrolled.
-const SMALL: usize = 8;
+pub(crate) const SMALL: usize = 8;
 
 /// The workspace slot receiving the offending index of a runtime error.
 pub(crate) const ERROR_SLOT: usize = 0;
@@ -229,6 +229,8 @@ pub(crate) fn compile_padded(
     padding: usize,
     threads: usize,
 ) -> Result<Compiled> {
+    let fused = crate::rows::fuse_rows(f, sizes);
+    let f = &fused;
     match compile_attempt(f, sizes, data, padding, threads, true) {
         Err(JitError::Codegen(m)) if m == MISPREDICTED => {
             compile_attempt(f, sizes, data, padding, threads, false)

@@ -1,6 +1,8 @@
 //! The only unsafe code of the crate: owning JIT-compiled code, calling it,
 //! and running an outlined loop's chunks on several threads.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use cranelift_jit::JITModule;
 
 /// The signature of the entry point: the workspace and the call's context.
@@ -29,7 +31,7 @@ pub(crate) struct Code {
     /// How many `f64`s the code reads and writes from the workspace pointer.
     workspace_len: usize,
     tasks: Vec<Task>,
-    /// The chunks an outlined loop is split into.
+    /// The threads an outlined loop runs on.
     threads: usize,
 }
 
@@ -124,12 +126,23 @@ pub(crate) fn parallel_for_address() -> *const u8 {
     parallel_for as *const u8
 }
 
-/// Runs iterations `lo..hi` of the outlined loop `task` in chunks, one per
-/// thread: chunk 0 on the calling thread in its workspace, chunk `j` on
-/// rayon's pool in spare workspace `j - 1`, into which the loop's computed
-/// captures are copied first and out of which its rows of results are copied
-/// after. The partition does not change any result (the caller sums the rows
-/// in order). Returns the first failing chunk's status, with its error slot.
+/// How many chunks each thread's share of an outlined loop is cut into. A
+/// pool thread can start late (woken from sleep); the threads claim chunks in
+/// order as they come free, so the caller's thread goes on with the chunks a
+/// late thread has not reached. The partition and the order of the sums do
+/// not depend on which thread runs a chunk.
+const CHUNKS_PER_THREAD: usize = 4;
+
+/// Runs iterations `lo..hi` of the outlined loop `task` in chunks: a fixed
+/// partition of the range, whose chunks the calling thread (in its
+/// workspace) and `threads - 1` of rayon's threads (each in a spare
+/// workspace, into which the loop's computed captures are copied first)
+/// claim in order until none is left. The rows of results of a chunk run in
+/// a spare workspace are copied back after. No result depends on which thread
+/// ran which chunk (the caller sums the rows in order). Returns the status of
+/// the first failing chunk, with its error slot: once a chunk fails no more
+/// are claimed, and those claimed before it (all of a lower index) finish, so
+/// the failure reported is the first iteration's to fail, as on one thread.
 extern "C" fn parallel_for(context: *mut CallContext<'_>, task: i64, lo: i64, hi: i64) -> i64 {
     // SAFETY: the generated entry function passes on the context `Code::run`
     // gave it, alive and not otherwise used during this call.
@@ -141,58 +154,84 @@ extern "C" fn parallel_for(context: *mut CallContext<'_>, task: i64, lo: i64, hi
     // SAFETY: `task.entry` is an outlined loop of this module (see `Code::new`).
     let chunk: Chunk = unsafe { std::mem::transmute(task.entry) };
     let count = usize::try_from(hi - lo).unwrap_or(0);
-    let parts = code.threads.min(count).min(context.spare.len() + 1).max(1);
-    if parts == 1 {
+    let threads = code.threads.min(count).min(context.spare.len() + 1).max(1);
+    if threads == 1 {
         return chunk(context.main, lo, hi);
     }
-    let bounds: Vec<i64> = (0..=parts)
-        .map(|j| lo + (count * j / parts) as i64)
+    let chunks = count.min(threads * CHUNKS_PER_THREAD);
+    let bounds: Vec<i64> = (0..=chunks)
+        .map(|j| lo + (count * j / chunks) as i64)
         .collect();
     let len = code.workspace_len;
     // SAFETY: the entry function is suspended in this call and the chunks
     // have not started: nothing else reads or writes the caller's workspace,
     // of `len` elements (`Code::run` checked it).
     let main = unsafe { std::slice::from_raw_parts_mut(context.main, len) };
-    let spare = &mut context.spare[..parts - 1];
+    let spare = &mut context.spare[..threads - 1];
     for workspace in spare.iter_mut() {
         for &(off, n) in &task.copies {
             workspace[off..off + n].copy_from_slice(&main[off..off + n]);
         }
     }
-    let mut status = vec![0i64; parts];
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    // Per thread: the chunks it ran and, per failing chunk, its status and error slot.
+    let mut ran: Vec<Ran> = (0..threads).map(|_| Ran::default()).collect();
     {
-        let (first_status, other_status) = status.split_at_mut(1);
+        let (caller_ran, others_ran) = ran.split_at_mut(1);
         let caller = Workspace(main.as_mut_ptr());
-        rayon::in_place_scope(|scope| {
-            for ((j, workspace), slot) in spare.iter_mut().enumerate().zip(other_status.iter_mut())
-            {
-                let (from, to) = (bounds[j + 1], bounds[j + 2]);
-                let workspace = Workspace(workspace.as_mut_ptr());
-                scope.spawn(move |_| {
-                    let workspace = workspace;
-                    *slot = chunk(workspace.0, from, to);
-                });
+        let claim = |workspace: &Workspace, ran: &mut Ran| {
+            while !failed.load(Ordering::Acquire) {
+                let j = next.fetch_add(1, Ordering::AcqRel);
+                if j >= chunks {
+                    break;
+                }
+                let status = chunk(workspace.0, bounds[j], bounds[j + 1]);
+                ran.chunks.push(j);
+                if status != 0 {
+                    // SAFETY: the chunk is done; this thread alone uses the workspace.
+                    let error = unsafe { *workspace.0.add(crate::codegen::ERROR_SLOT) };
+                    ran.failures.push((j, status, error));
+                    failed.store(true, Ordering::Release);
+                }
             }
-            let caller = caller;
-            first_status[0] = chunk(caller.0, bounds[0], bounds[1]);
+        };
+        let claim = &claim;
+        rayon::in_place_scope(|scope| {
+            for (workspace, ran) in spare.iter_mut().zip(others_ran.iter_mut()) {
+                let workspace = Workspace(workspace.as_mut_ptr());
+                scope.spawn(move |_| claim(&workspace, ran));
+            }
+            claim(&caller, &mut caller_ran[0]);
         });
     }
     let (rows, stride) = task.rows;
-    for (j, workspace) in spare.iter().enumerate() {
-        let from = rows + (bounds[j + 1] - task.first) as usize * stride;
-        let to = rows + (bounds[j + 2] - task.first) as usize * stride;
-        main[from..to].copy_from_slice(&workspace[from..to]);
-    }
-    match status.iter().position(|s| *s != 0) {
-        None => 0,
-        Some(j) => {
-            if j > 0 {
-                let slot = crate::codegen::ERROR_SLOT;
-                main[slot] = spare[j - 1][slot];
-            }
-            status[j]
+    for (workspace, ran) in spare.iter().zip(&ran[1..]) {
+        for &j in &ran.chunks {
+            let from = rows + (bounds[j] - task.first) as usize * stride;
+            let to = rows + (bounds[j + 1] - task.first) as usize * stride;
+            main[from..to].copy_from_slice(&workspace[from..to]);
         }
     }
+    match ran
+        .iter()
+        .flat_map(|r| r.failures.iter())
+        .min_by_key(|f| f.0)
+    {
+        None => 0,
+        Some(&(_, status, error)) => {
+            main[crate::codegen::ERROR_SLOT] = error;
+            status
+        }
+    }
+}
+
+/// What one thread did in `parallel_for`: the chunks it ran, and the
+/// `(chunk, status, error slot)` of those that failed.
+#[derive(Default)]
+struct Ran {
+    chunks: Vec<usize>,
+    failures: Vec<(usize, i64, f64)>,
 }
 
 impl Drop for Code {

@@ -2,7 +2,8 @@
 //! gradient function, or generated quantities) with Cranelift into machine
 //! code specialized on the data's concrete sizes, with the data bound once.
 //! This crate owns the code generator (`codegen`: value representations,
-//! loops, bounds checks), the special functions the code calls (`runtime`)
+//! loops, bounds checks), the rewrite of row-by-row array ops into loops
+//! over rows (`rows`), the special functions the code calls (`runtime`)
 //! and the one unsafe module that owns and calls the code (`exec`). With
 //! `compile_threaded`, the top-level loop over subjects runs in chunks on
 //! rayon's thread pool, giving the same bits as on one thread. It knows
@@ -19,6 +20,7 @@
 
 mod codegen;
 mod exec;
+mod rows;
 mod runtime;
 
 use rlc_ir::interp::Tensor;
@@ -26,6 +28,14 @@ use rlc_ir::{Function, ValueId};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+
+/// `f` as the JIT compiles it for `sizes`: each run of ops that work row by
+/// row on arrays of short rows made one `scan` over the rows (see `rows`).
+/// For structure tests.
+#[doc(hidden)]
+pub fn row_loops(f: &Function, sizes: &HashMap<String, i64>) -> Function {
+    rows::fuse_rows(f, sizes)
+}
 
 /// Why a function could not be compiled. The caller may fall back to the
 /// interpreter.
