@@ -134,7 +134,8 @@ impl Evaluator {
                         rlc_jit::RuntimeError::IndexOutOfRange { result, .. } => {
                             locations.get(result).cloned()
                         }
-                        rlc_jit::RuntimeError::Length { .. } => None,
+                        rlc_jit::RuntimeError::Length { .. }
+                        | rlc_jit::RuntimeError::Internal(_) => None,
                     };
                     EvalFailure::Jit { error, location }
                 })?;

@@ -1,7 +1,9 @@
 //! The only unsafe code of the crate: owning JIT-compiled code, calling it,
-//! and running an outlined loop's chunks on several threads.
+//! and running an outlined loop's chunks on several threads (`Crew`).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use cranelift_jit::JITModule;
 
@@ -50,13 +52,17 @@ pub(crate) struct CallContext<'c> {
     code: &'c Code,
     main: *mut f64,
     spare: &'c mut [Vec<f64>],
+    crew: &'c Crew,
 }
 
 /// A workspace pointer handed to another thread (see `parallel_for`).
 struct Workspace(*mut f64);
-// SAFETY: each chunk of an outlined loop is given its own workspace, which no
-// other thread touches until the chunk is done.
+// SAFETY: each thread of an outlined loop is given its own workspace, which no
+// other thread touches until the loop is done.
 unsafe impl Send for Workspace {}
+// SAFETY: shared only so that helper `i` can find workspace `i`, which no
+// other thread uses (see `Send`).
+unsafe impl Sync for Workspace {}
 
 impl Code {
     /// `entry` must be the finalized address of a function of `module` with
@@ -96,7 +102,7 @@ impl Code {
     /// Runs the code on `workspace` (with `spare` workspaces, each a copy of
     /// it made when the data were bound, for the extra threads) and returns
     /// its status (0 on success).
-    pub(crate) fn run(&self, workspace: &mut [f64], spare: &mut [Vec<f64>]) -> i64 {
+    pub(crate) fn run(&self, workspace: &mut [f64], spare: &mut [Vec<f64>], crew: &Crew) -> i64 {
         assert!(
             workspace.len() >= self.workspace_len
                 && spare.len() >= self.spare_workspaces()
@@ -107,6 +113,7 @@ impl Code {
             code: self,
             main: workspace.as_mut_ptr(),
             spare,
+            crew,
         };
         // SAFETY: `entry` was produced by Cranelift for a function of this
         // signature (see `new`) and its module is alive as long as `self`.
@@ -127,16 +134,17 @@ pub(crate) fn parallel_for_address() -> *const u8 {
 }
 
 /// How many chunks each thread's share of an outlined loop is cut into. A
-/// pool thread can start late (woken from sleep); the threads claim chunks in
-/// order as they come free, so the caller's thread goes on with the chunks a
-/// late thread has not reached. The partition and the order of the sums do
+/// helper thread can start late (woken from sleep, or its core busy); the
+/// threads claim chunks in order as they come free, so the caller's thread
+/// goes on with the chunks a late thread has not reached. The partition and the order of the sums do
 /// not depend on which thread runs a chunk.
 const CHUNKS_PER_THREAD: usize = 4;
 
 /// Runs iterations `lo..hi` of the outlined loop `task` in chunks: a fixed
 /// partition of the range, whose chunks the calling thread (in its
-/// workspace) and `threads - 1` of rayon's threads (each in a spare
-/// workspace, into which the loop's computed captures are copied first)
+/// workspace) and the `threads - 1` threads of the function's `Crew` (each
+/// in a spare workspace, into which the loop's computed captures are copied
+/// first; a helper that comes after the work is all claimed takes no part)
 /// claim in order until none is left. The rows of results of a chunk run in
 /// a spare workspace are copied back after. No result depends on which thread
 /// ran which chunk (the caller sums the rows in order). Returns the status of
@@ -154,7 +162,12 @@ extern "C" fn parallel_for(context: *mut CallContext<'_>, task: i64, lo: i64, hi
     // SAFETY: `task.entry` is an outlined loop of this module (see `Code::new`).
     let chunk: Chunk = unsafe { std::mem::transmute(task.entry) };
     let count = usize::try_from(hi - lo).unwrap_or(0);
-    let threads = code.threads.min(count).min(context.spare.len() + 1).max(1);
+    let threads = code
+        .threads
+        .min(count)
+        .min(context.spare.len() + 1)
+        .min(context.crew.helpers() + 1)
+        .max(1);
     if threads == 1 {
         return chunk(context.main, lo, hi);
     }
@@ -176,35 +189,47 @@ extern "C" fn parallel_for(context: *mut CallContext<'_>, task: i64, lo: i64, hi
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     // Per thread: the chunks it ran and, per failing chunk, its status and error slot.
-    let mut ran: Vec<Ran> = (0..threads).map(|_| Ran::default()).collect();
+    let mut caller_ran = Ran::default();
+    let helper_ran: Vec<Mutex<Ran>> = (1..threads).map(|_| Mutex::new(Ran::default())).collect();
+    let helper_workspaces: Vec<Workspace> = spare
+        .iter_mut()
+        .map(|w| Workspace(w.as_mut_ptr()))
+        .collect();
+    let claim = |workspace: &Workspace, ran: &mut Ran| {
+        while !failed.load(Ordering::Acquire) {
+            let j = next.fetch_add(1, Ordering::AcqRel);
+            if j >= chunks {
+                break;
+            }
+            let status = chunk(workspace.0, bounds[j], bounds[j + 1]);
+            ran.chunks.push(j);
+            if status != 0 {
+                // SAFETY: the chunk is done; this thread alone uses the workspace.
+                let error = unsafe { *workspace.0.add(crate::codegen::ERROR_SLOT) };
+                ran.failures.push((j, status, error));
+                failed.store(true, Ordering::Release);
+            }
+        }
+    };
+    let helper = |i: usize| {
+        if let (Some(workspace), Some(ran)) = (helper_workspaces.get(i), helper_ran.get(i)) {
+            claim(workspace, &mut lock(ran));
+        }
+    };
+    let caller = Workspace(main.as_mut_ptr());
+    if !context
+        .crew
+        .run(&helper, || claim(&caller, &mut caller_ran))
     {
-        let (caller_ran, others_ran) = ran.split_at_mut(1);
-        let caller = Workspace(main.as_mut_ptr());
-        let claim = |workspace: &Workspace, ran: &mut Ran| {
-            while !failed.load(Ordering::Acquire) {
-                let j = next.fetch_add(1, Ordering::AcqRel);
-                if j >= chunks {
-                    break;
-                }
-                let status = chunk(workspace.0, bounds[j], bounds[j + 1]);
-                ran.chunks.push(j);
-                if status != 0 {
-                    // SAFETY: the chunk is done; this thread alone uses the workspace.
-                    let error = unsafe { *workspace.0.add(crate::codegen::ERROR_SLOT) };
-                    ran.failures.push((j, status, error));
-                    failed.store(true, Ordering::Release);
-                }
-            }
-        };
-        let claim = &claim;
-        rayon::in_place_scope(|scope| {
-            for (workspace, ran) in spare.iter_mut().zip(others_ran.iter_mut()) {
-                let workspace = Workspace(workspace.as_mut_ptr());
-                scope.spawn(move |_| claim(&workspace, ran));
-            }
-            claim(&caller, &mut caller_ran[0]);
-        });
+        return i64::MAX;
     }
+    let ran: Vec<Ran> = std::iter::once(caller_ran)
+        .chain(
+            helper_ran
+                .into_iter()
+                .map(|r| r.into_inner().unwrap_or_else(|e| e.into_inner())),
+        )
+        .collect();
     let (rows, stride) = task.rows;
     for (workspace, ran) in spare.iter().zip(&ran[1..]) {
         for &j in &ran.chunks {
@@ -241,6 +266,177 @@ impl Drop for Code {
             // the module's memory and they die with `self`; no call can be
             // running since `run` borrows `self`.
             unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// Locks `m`, whatever a panicking holder left (the data stay consistent:
+/// every critical section here is a few assignments).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How long an idle helper spins for the next job before it sleeps: a
+/// chain's thread is busy for microseconds between two gradients, and waking
+/// a sleeping thread costs tens of them.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// The helper threads of one compiled function's calls (one `JitFunction`,
+/// used by one chain): each runs its part of every outlined loop in its own
+/// spare workspace. Unlike a pool's spawned tasks, a job is offered only
+/// while the caller is working on it: a helper that comes late (its core
+/// busy) finds it closed and does nothing, so the caller never waits for a
+/// thread that has not started.
+pub(crate) struct Crew {
+    shared: Arc<CrewShared>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+struct CrewShared {
+    state: Mutex<CrewState>,
+    /// Signalled when a job is offered or the crew stops.
+    wake: Condvar,
+    /// Signalled when the last active helper finishes.
+    idle: Condvar,
+    /// `state.generation`, read without the lock by spinning helpers.
+    published: AtomicU64,
+}
+
+struct CrewState {
+    /// Counts the jobs offered.
+    generation: u64,
+    /// The job on offer, while its caller works on it.
+    job: Option<JobRef>,
+    /// Helpers working on the job.
+    active: usize,
+    /// A helper's part panicked (a bug): its chunks may be undone.
+    panicked: bool,
+    stop: bool,
+}
+
+/// A job: `work(helper index)`, its lifetime erased (see `Crew::run`).
+#[derive(Clone, Copy)]
+struct JobRef(*const (dyn Fn(usize) + Sync + 'static));
+// SAFETY: the pointee is `Sync` and `Crew::run` keeps it alive while any
+// helper can reach it.
+unsafe impl Send for JobRef {}
+
+impl Crew {
+    /// A crew of `helpers` threads (none: every call runs on the caller alone).
+    pub(crate) fn new(helpers: usize) -> Crew {
+        let shared = Arc::new(CrewShared {
+            state: Mutex::new(CrewState {
+                generation: 0,
+                job: None,
+                active: 0,
+                panicked: false,
+                stop: false,
+            }),
+            wake: Condvar::new(),
+            idle: Condvar::new(),
+            published: AtomicU64::new(0),
+        });
+        let threads = (0..helpers)
+            .filter_map(|i| {
+                let shared = Arc::clone(&shared);
+                std::thread::Builder::new()
+                    .name(format!("rlc-jit-helper-{i}"))
+                    .spawn(move || helper_loop(&shared, i))
+                    .ok()
+            })
+            .collect();
+        Crew { shared, threads }
+    }
+
+    /// The helper threads (fewer than asked if the OS refused some).
+    pub(crate) fn helpers(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Offers `work` to the helpers (helper `i` calls `work(i)` at most
+    /// once), runs `caller` on this thread, then withdraws the offer and
+    /// waits for the helpers that took it. Returns false if a helper's part
+    /// panicked.
+    fn run(&self, work: &(dyn Fn(usize) + Sync), caller: impl FnOnce()) -> bool {
+        if self.threads.is_empty() {
+            caller();
+            return true;
+        }
+        // SAFETY: only the lifetime is erased; the reference is withdrawn
+        // below, and this function returns only once no helper uses it.
+        let job: *const (dyn Fn(usize) + Sync + 'static) =
+            unsafe { std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), _>(work) };
+        {
+            let mut state = lock(&self.shared.state);
+            state.generation += 1;
+            state.job = Some(JobRef(job));
+            self.shared
+                .published
+                .store(state.generation, Ordering::Release);
+        }
+        self.shared.wake.notify_all();
+        caller();
+        let mut state = lock(&self.shared.state);
+        state.job = None;
+        while state.active > 0 {
+            state = self
+                .shared
+                .idle
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        !std::mem::take(&mut state.panicked)
+    }
+}
+
+fn helper_loop(shared: &CrewShared, index: usize) {
+    let mut seen = 0u64;
+    loop {
+        let spinning = Instant::now();
+        let mut spins = 0u32;
+        while shared.published.load(Ordering::Acquire) == seen {
+            std::hint::spin_loop();
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(256) && spinning.elapsed() > SPIN {
+                break;
+            }
+        }
+        let job = {
+            let mut state = lock(&shared.state);
+            loop {
+                if state.stop {
+                    return;
+                }
+                if state.generation != seen {
+                    seen = state.generation;
+                    if let Some(job) = state.job {
+                        state.active += 1;
+                        break job;
+                    }
+                    // Withdrawn before this helper came: nothing to do.
+                    continue;
+                }
+                state = shared.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+        // SAFETY: `Crew::run` keeps the job alive until `active` is 0 again.
+        let work = unsafe { &*job.0 };
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(index)));
+        let mut state = lock(&shared.state);
+        state.panicked |= done.is_err();
+        state.active -= 1;
+        if state.active == 0 {
+            shared.idle.notify_all();
+        }
+    }
+}
+
+impl Drop for Crew {
+    fn drop(&mut self) {
+        lock(&self.shared.state).stop = true;
+        self.shared.wake.notify_all();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
         }
     }
 }

@@ -6,7 +6,7 @@
 //! over rows (`rows`), the special functions the code calls (`runtime`)
 //! and the one unsafe module that owns and calls the code (`exec`). With
 //! `compile_threaded`, the top-level loop over subjects runs in chunks on
-//! rayon's thread pool, giving the same bits as on one thread. It knows
+//! the function's own helper threads, giving the same bits as on one thread. It knows
 //! nothing of the language's syntax, the checker, the sampler or files: its
 //! input is the IR, sizes and flat `f64` data. Its tests (`tests/jit.rs`)
 //! compare it with the reference interpreter on every example model; its
@@ -87,6 +87,9 @@ pub enum RuntimeError {
         expected: usize,
         got: usize,
     },
+    /// A bug in rlc: a helper thread of a loop over subjects failed, or the
+    /// code reported an error it has no place for.
+    Internal(String),
 }
 
 impl fmt::Display for RuntimeError {
@@ -107,6 +110,7 @@ impl fmt::Display for RuntimeError {
                 expected,
                 got,
             } => write!(f, "{what} has length {got}, expected {expected}"),
+            RuntimeError::Internal(m) => write!(f, "internal error: {m}"),
         }
     }
 }
@@ -130,6 +134,8 @@ pub struct JitFunction {
     workspace: Vec<f64>,
     /// One workspace per extra thread of an outlined loop, with the data bound.
     spare: Vec<Vec<f64>>,
+    /// The extra threads, one per spare workspace.
+    crew: exec::Crew,
 }
 
 impl JitFunction {
@@ -146,8 +152,8 @@ impl JitFunction {
 
     /// `compile`, with each independent `for` over subjects whose body loops
     /// (and that is at the function's top level) split into `threads` chunks
-    /// of iterations run on rayon's thread pool, the calling thread running
-    /// one. Each iteration's results are kept apart and summed in order, so
+    /// of iterations run on `threads - 1` helper threads of its own (spinning
+    /// briefly between calls, then asleep) and the calling thread. Each iteration's results are kept apart and summed in order, so
     /// the results are the same bits for any `threads`.
     pub fn compile_threaded(
         f: &Function,
@@ -200,10 +206,12 @@ impl JitFunction {
             workspace[*off..*off + values.len()].copy_from_slice(values);
         }
         let spare = vec![workspace.clone(); compiled.code.spare_workspaces()];
+        let crew = exec::Crew::new(spare.len());
         Ok(JitFunction {
             compiled: Arc::new(compiled),
             workspace,
             spare,
+            crew,
         })
     }
 
@@ -259,16 +267,18 @@ impl JitFunction {
                 });
             }
         }
-        let status = c.code.run(&mut self.workspace, &mut self.spare);
+        let status = c.code.run(&mut self.workspace, &mut self.spare, &self.crew);
         if status != 0 {
             let site = usize::try_from(status - 1)
                 .ok()
                 .and_then(|s| c.sites.get(s))
                 .cloned()
-                .ok_or_else(|| RuntimeError::Length {
-                    what: "an unknown error site".into(),
-                    expected: c.sites.len(),
-                    got: status as usize,
+                .ok_or_else(|| {
+                    RuntimeError::Internal(if status == i64::MAX {
+                        "a helper thread's part of a loop over subjects panicked".into()
+                    } else {
+                        format!("the compiled code reported an unknown error ({status})")
+                    })
                 })?;
             return Err(RuntimeError::IndexOutOfRange {
                 op: site.op,
@@ -292,6 +302,7 @@ impl Clone for JitFunction {
             compiled: Arc::clone(&self.compiled),
             workspace: self.workspace.clone(),
             spare: self.spare.clone(),
+            crew: exec::Crew::new(self.spare.len()),
         }
     }
 }

@@ -161,3 +161,63 @@ fn each_subjects_adjoints_are_added_to_its_own_row_alone() {
         &run(&mut one, &theta),
     );
 }
+
+#[test]
+fn clones_called_at_once_from_two_threads_each_use_their_own_helpers() {
+    // Two chains, each with its own clone of a 3-thread function, call it at
+    // the same time, many times: every result is the one-thread result.
+    let (_, _, grad) = compile_model(&source(HIER));
+    let mut rng = Rng(23);
+    let (sizes, data) = hier_data(11, 9, true, &mut rng);
+    let dim = 4 + 2 * 11;
+    let thetas: Vec<Vec<f64>> = (0..40)
+        .map(|_| (0..dim).map(|_| rng.uniform(-2.0, 2.0)).collect())
+        .collect();
+    let mut one = jit(&grad, &sizes, &data);
+    let expected: Vec<Vec<Vec<f64>>> = thetas.iter().map(|t| run(&mut one, t)).collect();
+    let first = jit_threads(&grad, &sizes, &data, 3);
+    let second = first.clone();
+    std::thread::scope(|scope| {
+        for mut f in [first, second] {
+            let (thetas, expected) = (&thetas, &expected);
+            scope.spawn(move || {
+                for (theta, want) in thetas.iter().zip(expected) {
+                    assert_same_bits("a clone on its own thread", &run(&mut f, theta), want);
+                }
+            });
+        }
+    });
+}
+
+/// The threads of this process (Linux), from /proc.
+fn process_threads() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Threads:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn dropping_a_threaded_function_stops_its_helpers() {
+    let (_, _, grad) = compile_model(&source(HIER));
+    let mut rng = Rng(29);
+    let (sizes, data) = hier_data(6, 5, false, &mut rng);
+    let theta = vec![0.1; 4 + 2 * 6];
+    let Some(before) = process_threads() else {
+        eprintln!("skipped: no /proc/self/status on this system");
+        return;
+    };
+    for _ in 0..30 {
+        let mut f = jit_threads(&grad, &sizes, &data, 4);
+        run(&mut f, &theta);
+        let clone = f.clone();
+        drop(f);
+        drop(clone);
+    }
+    // Other tests run in parallel threads of this process: allow for them,
+    // not for 30 × 6 helpers left behind.
+    let after = process_threads().expect("threads");
+    assert!(
+        after < before + 20,
+        "{before} threads before, {after} after"
+    );
+}
