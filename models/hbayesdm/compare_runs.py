@@ -1,25 +1,30 @@
 """rlc and Stan on each hBayesDM model's example data: divergences, initialization
-failures, R-hat, ESS and wall time, written to runs.json and printed as a table.
+failures, R-hat, ESS and time, written to runs.json and printed as a table.
 
     python models/hbayesdm/compare_runs.py [MODEL ...] [--rlc PATH] [--extdata DIR]
-        [--seed S] [--stan-timeout SECONDS] [--budget-minutes M] [--output FILE]
-    python models/hbayesdm/compare_runs.py --table     # the table of runs.json only
+        [--seed S] [--stan-timeout SECONDS] [--rlc-timeout SECONDS] [--budget-minutes M]
+        [--given-order] [--output FILE]
+    python models/hbayesdm/compare_runs.py [MODEL ...] --rlc-seeds 1,2   # rlc again, other seeds
+    python models/hbayesdm/compare_runs.py --table                        # runs.json's table
 
 For each model of `models/hbayesdm/` (all, or those named; cheapest first by the gradient
-time `rlc bench` measures), one after the other:
+time `rlc bench` measures, unless `--given-order`), one after the other:
 
+* rlc: `rlc run` with its defaults (4 chains x (400 fisher warmup + 1000 draws)) and the
+  seed; the time is the whole process, compilation and data loading included.
+  `--rlc-timeout` stops a long run (SIGTERM, so its files are completed) and judges the
+  draws made by then; the record says so.
 * Stan: hBayesDM's program (brought to current Stan syntax and fixed as stan_reference.py
   does, PATCHES), sampled by pystan with hBayesDM's defaults, 4 chains x (1000 warmup +
-  1000 draws), on the Stan data stan_reference.py's TASKS make of the file. The time is
-  that of `sample()` alone (the compilation is excluded; whether it came from httpstan's
-  cache is recorded). It includes what hBayesDM's programs compute in generated quantities
-  every draw (log_lik, y_pred) and pystan's reading of the output. Stan runs in a child
-  process that is killed at `--stan-timeout` seconds; such a model is recorded as not run
-  by Stan, with the reason.
-* rlc: `rlc run` with its defaults (4 chains x (400 fisher warmup + 1000 draws)) and the
-  same seed; the time is the whole process, compilation and data loading included.
-  rlc runs every model; Stan's runs stop at `--budget-minutes` (the rest are recorded as
-  not run, with the reason).
+  1000 draws), the same seed, on the Stan data stan_reference.py's TASKS make of the file.
+  The time is that of `sample()` alone (the compilation is excluded; whether it came from
+  httpstan's cache is recorded). It includes what hBayesDM's programs compute in generated
+  quantities every draw (log_lik, y_pred) and pystan's reading of the output. Stan runs in
+  a child process that is killed at `--stan-timeout` seconds, and no Stan run starts after
+  `--budget-minutes`; such a model is recorded as not run by Stan, with the reason.
+
+Both times are also recorded as CPU time (user + system, every process and thread), which
+a loaded machine disturbs less than the wall time.
 
 Per sampler it records divergences (total and per chain), initialization failures and
 other errors, the largest R-hat and the smallest bulk ESS (ArviZ's rank-normalized split
@@ -28,6 +33,10 @@ for Stan the rejected initial values per chain. runs.json (default: beside this 
 also records the date, the rlc commit, the machine and its load average before and after
 each model: the machine may be shared, so compare times within one model's entry only.
 A rerun on some models replaces their entries and keeps the others.
+
+`--rlc-seeds` reruns only rlc, at other seeds, on the models named or else on those where
+rlc had more divergent draws than Stan, and records each run in the model's
+`rlc_other_seeds`: whether the excess is Monte Carlo noise.
 
 The data file of a model is hBayesDM's example file for its task (the MODELS row of
 stan_reference.py), read from `--extdata` (default /work/hbdm-src/commons/extdata; in
@@ -45,6 +54,7 @@ import math
 import os
 import platform
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -95,6 +105,12 @@ def stan_program(model, stan_dir):
     return code
 
 
+def cpu_seconds(who):
+    """User and system CPU time of this process (RUSAGE_SELF) or of its ended children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 # --- Convergence statistics, the same for both samplers -------------------------------
 
 
@@ -129,6 +145,7 @@ def stan_worker(model, data_path, seed, stan_dir, result_path):
     import aiohttp.client
     import httpstan.cache
     import httpstan.models
+    import httpstan.services_stub
     import numpy as np
     import stan
 
@@ -151,6 +168,7 @@ def stan_worker(model, data_path, seed, stan_dir, result_path):
         return set(fits_dir.iterdir()) if fits_dir.is_dir() else set()
 
     before = cached_fits()
+    cpu_before = cpu_seconds(resource.RUSAGE_SELF) + cpu_seconds(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
         fit = posterior.sample(num_chains=CHAINS, num_warmup=STAN_WARMUP, num_samples=STAN_DRAWS)
@@ -161,6 +179,11 @@ def stan_worker(model, data_path, seed, stan_dir, result_path):
         write_json(result_path, result)
         return
     result["sample_seconds"] = round(time.perf_counter() - start, 2)
+    # The chains run in httpstan's worker processes, whose CPU time is counted once they
+    # have ended: the CPU time of sample() is this process's and theirs.
+    httpstan.services_stub.executor.shutdown(wait=True)
+    cpu = cpu_seconds(resource.RUSAGE_SELF) + cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before
+    result["sample_cpu_seconds"] = round(cpu, 2)
     created = cached_fits() - before
     for path in created:
         path.unlink()
@@ -238,23 +261,39 @@ def read_cmdstan_csv(path):
     return header, np.array(rows).reshape(len(rows), len(header))
 
 
-def run_rlc(rlc, model, data_path, seed, out_dir):
+def run_rlc(rlc, model, data_path, seed, out_dir, timeout=None):
+    """rlc's record for one model. At the time limit rlc is sent SIGTERM, which stops its
+    chains and completes their files: the draws made so far are judged, and the record
+    says the run was stopped."""
     import numpy as np
 
     command = [rlc, "run", os.path.join(HERE, model + ".rlm"), "--data", data_path,
                "--seed", str(seed), "--output-dir", out_dir, "--quiet"]
+    cpu_before = cpu_seconds(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stopped = False
+    try:
+        stdout, stderr = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.terminate()
+        stdout, stderr = child.communicate()
+        stopped = True
     seconds = time.perf_counter() - start
+    cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before
+    done = subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
     errors = [line[len("error: "):] for line in done.stderr.splitlines() if line.startswith("error: ")]
     init_failures = 0
     for e in errors:
         if "no finite log density or gradient at" in e:
             every = re.match(r"all (\d+) chains:", e)
             init_failures += int(every.group(1)) if every else 1
-    result = {"seconds": round(seconds, 2), "exit_code": done.returncode, "init_failures": init_failures}
+    result = {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "exit_code": done.returncode,
+              "init_failures": init_failures}
     if errors:
         result["errors"] = [e[:300] for e in errors]
+    if stopped:
+        result["stopped"] = f"at the time limit of {timeout:g} s (SIGTERM): the draws made by then"
     evaluations = re.search(r"\(([0-9]+) gradient evaluations: ([0-9]+) in [0-9]+ warmup iterations", done.stdout + done.stderr)
     if evaluations:
         result["gradient_evaluations"] = int(evaluations.group(1))
@@ -334,8 +373,10 @@ def compare(model, data_name, rlc_result, stan_result):
             result["max_rhat"], result["min_ess_bulk"] = worst(stats, common)
     entry["rlc"] = rlc_result
     entry["stan"] = stan_result
-    if stan_result.get("status") == "ran" and rlc_result.get("exit_code") == 0:
+    if stan_result.get("status") == "ran" and rlc_result.get("exit_code") == 0 and "stopped" not in rlc_result:
         entry["time_ratio_rlc_to_stan"] = round(rlc_result["seconds"] / stan_result["sample_seconds"], 4)
+        if "sample_cpu_seconds" in stan_result:
+            entry["cpu_time_ratio_rlc_to_stan"] = round(rlc_result["cpu_seconds"] / stan_result["sample_cpu_seconds"], 4)
     return entry
 
 
@@ -355,8 +396,8 @@ def seconds_text(s):
 def table(record):
     """The markdown table of runs.json's models, in the order they were run."""
     lines = [
-        "| model | data | divergences rlc / Stan | init failures rlc / Stan | time rlc / Stan (s) | ratio | max R-hat rlc / Stan | min bulk ESS rlc / Stan |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | data | divergences rlc / Stan | init failures rlc / Stan | wall time rlc / Stan (s) | ratio | CPU time rlc / Stan (s) | ratio | max R-hat rlc / Stan | min bulk ESS rlc / Stan |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for model, e in record["models"].items():
         r, s = e["rlc"], e["stan"]
@@ -367,11 +408,47 @@ def table(record):
         init = f"{r['init_failures']} / {stan_init}"
         stan_time = seconds_text(s["sample_seconds"]) if ran else f"not run ({s.get('reason', s.get('error', ''))[:40]})"
         ratio = f"{e['time_ratio_rlc_to_stan']:.3f}" if "time_ratio_rlc_to_stan" in e else "–"
+        cpu = f"{seconds_text(r['cpu_seconds'])} / {seconds_text(s['sample_cpu_seconds'])}" if "cpu_time_ratio_rlc_to_stan" in e else "–"
+        cpu_ratio = f"{e['cpu_time_ratio_rlc_to_stan']:.3f}" if "cpu_time_ratio_rlc_to_stan" in e else "–"
         rhat = f"{r['max_rhat'][1] if r.get('max_rhat') else '–'} / {s['max_rhat'][1] if s.get('max_rhat') else '–'}"
         ess = f"{r['min_ess_bulk'][1]:.0f}" if r.get("min_ess_bulk") else "–"
         ess += f" / {s['min_ess_bulk'][1]:.0f}" if s.get("min_ess_bulk") else " / –"
-        lines.append(f"| `{model}` | `{data}` | {div} | {init} | {seconds_text(r['seconds'])} / {stan_time} | {ratio} | {rhat} | {ess} |")
+        lines.append(f"| `{model}` | `{data}` | {div} | {init} | {seconds_text(r['seconds'])}{' (stopped)' if r.get('stopped') else ''} / {stan_time} | {ratio} | {cpu} | {cpu_ratio} | {rhat} | {ess} |")
     return "\n".join(lines)
+
+
+def more_divergences_than_stan(entry):
+    """rlc has more divergent draws than Stan (the issue's criterion), Stan having run."""
+    return entry["stan"].get("status") == "ran" and entry["rlc"].get("divergences", 0) > entry["stan"]["divergences"]
+
+
+def rerun_rlc(args, record, seeds):
+    """rlc alone at other seeds, each run recorded in the model's `rlc_other_seeds` (a rerun
+    at a seed replaces the earlier record of that seed). Without Stan's run at hand, R-hat
+    and ESS are over all of rlc's quantities."""
+    models = args.models or [m for m, e in record["models"].items() if more_divergences_than_stan(e)]
+    commit = rlc_commit()
+    for model in models:
+        if model not in record["models"]:
+            sys.exit(f"{model}: no entry in {args.output}; run it first")
+        entry = record["models"][model]
+        path, _ = data_file(model, args.extdata)
+        others = {r["seed"]: r for r in entry.get("rlc_other_seeds", [])}
+        for seed in seeds:
+            with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
+                load_before = load_average()
+                result = run_rlc(args.rlc, model, path, seed, work, args.rlc_timeout)
+            stats = result.pop("stats", {})
+            if "divergences_per_chain" in result:
+                result["divergences"] = sum(result["divergences_per_chain"])
+            if stats:
+                result["max_rhat"], result["min_ess_bulk"] = worst(stats, sorted(stats))
+            result.update({"seed": seed, "rlc_commit": commit, "load_average_before": load_before})
+            others[seed] = result
+            print(f"{model} seed {seed}: {result.get('divergences')} divergences"
+                  f" {result.get('divergences_per_chain')}, {result['seconds']} s", flush=True)
+        entry["rlc_other_seeds"] = [others[s] for s in sorted(others)]
+        write_json(args.output, record)
 
 
 def main():
@@ -387,11 +464,18 @@ def main():
     parser.add_argument("--stan-dir", default=DEFAULT_STAN_DIR)
     parser.add_argument("--seed", type=int, default=SEED, help=f"both samplers' seed (default {SEED})")
     parser.add_argument("--stan-timeout", type=float, default=900, help="seconds per model for Stan (build and sampling)")
+    parser.add_argument("--rlc-timeout", type=float, help="seconds per rlc run; then rlc is stopped (SIGTERM)"
+                        " and the draws made so far are judged (default: none)")
     parser.add_argument("--budget-minutes", type=float, default=math.inf,
                         help="start no Stan run after this many minutes (rlc still runs every model;"
                         " Stan's runs left are recorded as not run)")
+    parser.add_argument("--given-order", action="store_true",
+                        help="run the models named in the order given (no rlc bench to order them)")
     parser.add_argument("--output", default=os.path.join(HERE, "runs.json"))
     parser.add_argument("--table", action="store_true", help="print the table of --output and stop")
+    parser.add_argument("--rlc-seeds", help="S1,S2,...: only rerun rlc with these seeds, on the models named"
+                        " (default: those of --output where rlc had more divergences than Stan), and record"
+                        " the runs in their entries' `rlc_other_seeds` (is the excess Monte Carlo noise?)")
     args = parser.parse_args()
 
     if args.table:
@@ -414,6 +498,9 @@ def main():
     if os.path.exists(args.output):
         with open(args.output) as f:
             record = json.load(f)
+    if args.rlc_seeds:
+        rerun_rlc(args, record, [int(x) for x in args.rlc_seeds.split(",")])
+        return
     record.update({
         "about": "rlc run (defaults) and hBayesDM's Stan program (pystan, hBayesDM's defaults) on each"
         " model's example data, made by compare_runs.py; times on a shared machine, see load_average",
@@ -426,11 +513,11 @@ def main():
     # The gradient time of an earlier run's entry is reused: measuring it takes 5-50 s.
     gradient_us = {
         m: record["models"].get(m, {}).get("rlc_gradient_us")
-        or gradient_microseconds(args.rlc, m, data_file(m, args.extdata)[0])
+        or (math.inf if args.given_order else gradient_microseconds(args.rlc, m, data_file(m, args.extdata)[0]))
         for m in chosen
     }
-    order = sorted(chosen, key=lambda m: gradient_us[m])
-    print("order (by rlc's gradient time):", " ".join(order), flush=True)
+    order = chosen if args.given_order else sorted(chosen, key=lambda m: gradient_us[m])
+    print("order:", " ".join(order), flush=True)
     start = time.monotonic()
     commit = rlc_commit()
     for model in order:
@@ -438,7 +525,7 @@ def main():
         when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
             load_before = load_average()
-            rlc_result = run_rlc(args.rlc, model, path, args.seed, os.path.join(work, "rlc"))
+            rlc_result = run_rlc(args.rlc, model, path, args.seed, os.path.join(work, "rlc"), args.rlc_timeout)
             rlc_result["seed"] = args.seed
             load_between = load_average()
             if (time.monotonic() - start) / 60 > args.budget_minutes:
