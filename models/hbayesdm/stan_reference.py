@@ -485,6 +485,56 @@ def wcs(path, t_max=128):
     return data
 
 
+# hBayesDM's default configuration of the hierarchical Gaussian filter (R/R/hgf_ibrb.R):
+# 3 levels, every parameter free within these bounds, the response scored after the input.
+HGF_DEFAULTS = {
+    "L": 3,
+    "input_first": 0,
+    "mu0": [0.5, 1.0],
+    "sigma0": [0.1, 1.0],
+    "kappa_lower": [0.0],
+    "kappa_upper": [2.0],
+    "omega_lower": [-10.0, -15.0],
+    "omega_upper": [0.0, 0.0],
+    "zeta_lower": 0.0,
+    "zeta_upper": 2.0,
+}
+
+
+def _hgf_trials(rows, t_max):
+    """u and y of one subject at their trialNum, -1 where a trial has no valid value (0/1)."""
+    u, y = [-1] * t_max, [-1] * t_max
+    for r in rows:
+        t = as_int(r["trialnum"]) - 1
+        if r["u"] in ("0", "1"):
+            u[t] = int(r["u"])
+        if r["y"] in ("0", "1"):
+            y[t] = int(r["y"])
+    return u, y
+
+
+def hgf(path):
+    """Each trial at its trialNum (T is the largest; hBayesDM's R code takes the most rows
+    of a subject, the same unless a row was dropped for a missing value)."""
+    groups = by_subject(read_rows(path, ["subjID", "trialNum", "u", "y"]))
+    t_max = max(as_int(r["trialnum"]) for g in groups for r in g)
+    trials = [_hgf_trials(g, t_max) for g in groups]
+    return {
+        "N": len(groups),
+        "T": t_max,
+        "u": [u for u, _ in trials],
+        "y": [y for _, y in trials],
+        **HGF_DEFAULTS,
+    }
+
+
+def hgf_single(path):
+    rows = read_rows(path, ["trialNum", "u", "y"])
+    t_max = max(as_int(r["trialnum"]) for r in rows)
+    u, y = _hgf_trials(rows, t_max)
+    return {"T": t_max, "u": u, "y": y, **HGF_DEFAULTS}
+
+
 TASKS = {
     "bandit2arm": bandit2arm,
     "bandit4arm": bandit4arm,
@@ -514,6 +564,8 @@ TASKS = {
     "rdt": rdt,
     "cgt": cgt,
     "wcs": wcs,
+    "hgf": hgf,
+    "hgf_single": hgf_single,
 }
 
 # model -> (task, data file relative to models/hbayesdm, hBayesDM's example file for the task)
@@ -582,6 +634,8 @@ MODELS = {
     "rdt_happiness": ("rdt", "data/rdt_sim.txt", "rdt_exampleData.txt"),
     "cgt_cm": ("cgt", "data/cgt_sim.txt", "cgt_exampleData.txt"),
     "wcs_sql": ("wcs", "data/wcs_sim.txt", "wcs_exampleData.txt"),
+    "hgf_ibrb": ("hgf", "data/hgf_sim.txt", "hgf_ibrb_exampleData.txt"),
+    "hgf_ibrb_single": ("hgf_single", "data/hgf_single_sim.txt", "hgf_ibrb_single_exampleData.txt"),
 }
 
 

@@ -103,6 +103,7 @@ class Model:
         log_likelihood: Union[bool, str] = False,
         predict: Optional[str] = None,
         adaptation: Optional[str] = None,
+        threads_per_chain: int = 0,
         # A test hook: stop once this many draws (all chains) are made, as
         # Ctrl-C would, without depending on timing.
         _stop_after: Optional[int] = None,
@@ -130,6 +131,10 @@ class Model:
         bit for bit; without one, a seed is taken from the clock and recorded
         in the attributes. ``backend="interp"`` runs the reference
         interpreter instead of native code. ``progress=False`` draws no bar.
+        ``threads_per_chain`` splits a model's loop over independent
+        subjects across that many threads in each chain (``rlc run
+        --threads``; 0, the default: the cores left over, cores / chains);
+        the draws are the same bits on any number.
 
         ``log_likelihood=True`` (or ``"observation"``) also computes each
         observation's log-likelihood per draw, the ``log_likelihood`` group
@@ -170,6 +175,7 @@ class Model:
             log_likelihood=log_likelihood,
             predict=predict,
             adaptation=adaptation,
+            threads_per_chain=threads_per_chain,
             _stop_after=_stop_after,
         )
         for category, message in messages:
@@ -191,6 +197,7 @@ class Model:
         predict: Optional[str] = None,
         adaptation: Optional[str] = None,
         threads: int = 0,
+        threads_per_chain: int = 0,
         _stop_after: Optional[int] = None,
     ) -> tuple:
         """:meth:`sample`'s work: the tree, and the warnings to issue as
@@ -201,7 +208,7 @@ class Model:
         module has loaded (a simulated data set)."""
         if seed is None:
             seed = time.time_ns() % 1_000_000_000
-        _check_settings(chains=chains, draws=draws, warmup=0 if warmup is None else warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta)
+        _check_settings(chains=chains, draws=draws, warmup=0 if warmup is None else warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta, threads_per_chain=threads_per_chain)
         compiled = self._compile()
         loaded = self._load(data)
         run = _rlc.start(
@@ -219,6 +226,7 @@ class Model:
             None if _stop_after is None else int(_stop_after),
             int(threads),
             adaptation,
+            int(threads_per_chain),
         )
         self._run = run
         bar = Progress(int(chains) * (run.warmup() + int(draws)), int(chains), progress)

@@ -276,6 +276,8 @@ def _fit(job: _Job) -> dict:
         predict=sample_settings["predict"],
         progress=False,
         threads=job.threads,
+        # A batch's parallelism is its fits: one thread per chain.
+        threads_per_chain=1,
     )
     elapsed = time.time() - started
     kinds = dict(model._compile().variables())

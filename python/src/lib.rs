@@ -486,7 +486,7 @@ impl Run {
 /// Binds the model to the data and starts sampling on a new thread;
 /// returns at once. Errors in the settings or in binding raise here.
 #[pyfunction]
-#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None, threads=0, adaptation=None))]
+#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None, threads=0, adaptation=None, threads_per_chain=0))]
 #[allow(clippy::too_many_arguments)]
 fn start(
     py: Python<'_>,
@@ -504,6 +504,7 @@ fn start(
     stop_after: Option<u64>,
     threads: usize,
     adaptation: Option<&str>,
+    threads_per_chain: usize,
 ) -> PyResult<Run> {
     use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
     let value_error = |what: &str, value: &str, allowed: &str| {
@@ -552,7 +553,14 @@ fn start(
     settings
         .validate()
         .map_err(|e| to_py_err(py, e, data.source))?;
-    let density = bind(py, model, data, backend(backend_name)?)?;
+    let threads_per_chain = rlc_driver::threads_per_chain(threads_per_chain, chains);
+    let density = Density::with_threads(
+        &model.compiled,
+        &data.data,
+        backend(backend_name)?,
+        threads_per_chain,
+    )
+    .map_err(|e| to_py_err(py, e, data.source))?;
     let outputs = DrawOutputs::new(&model.compiled, &data.data, extras)
         .map_err(|e| to_py_err(py, e, data.source))?;
     let stop = Arc::new(AtomicBool::new(false));

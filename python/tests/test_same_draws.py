@@ -31,7 +31,11 @@ def both(request, run_cli, tmp_path_factory):
     frame = pd.read_csv(DATA / data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rlc.ConvergenceWarning)
-        tree = rlc.Model.from_file(MODELS / f"{model}.rlm").sample(data=frame, progress=False, **RUN)
+        # Three threads per chain (the CLI's run used the cores left over):
+        # the draws do not depend on it.
+        tree = rlc.Model.from_file(MODELS / f"{model}.rlm").sample(
+            data=frame, progress=False, threads_per_chain=3, **RUN
+        )
     return model, read_cmdstan(out, model), cli.stdout, tree
 
 
@@ -123,3 +127,35 @@ def test_each_adaptation_samples_as_the_cli(run_cli, tmp_path, adaptation):
         rlc.Model.from_file(MODELS / "rl_single.rlm").sample(
             data=DATA / "rl_single.csv", progress=False, adaptation="nutpie", **settings
         )
+
+
+def test_the_low_rank_correction_is_in_the_attributes_as_in_the_csv_header(run_cli, tmp_path):
+    """The low-rank directions and their variances (`fisher-lowrank`) are in
+    ``sample_stats``'s attributes, the numbers the CLI writes in its header."""
+    settings = dict(chains=2, warmup=200, draws=50, seed=3)
+    run_cli(
+        "run", MODELS / "rl_hier.rlm", "--data", DATA / "rl_hier_sim.csv", "--output-dir", tmp_path,
+        "--quiet", "--chains", 2, "--warmup", 200, "--draws", 50, "--seed", 3,
+        "--adaptation", "fisher-lowrank",
+    )
+    counts, values, vectors = [], [], []
+    for chain in (1, 2):
+        header = [line for line in (tmp_path / f"rl_hier_{chain}.csv").read_text().splitlines() if line.startswith("#")]
+        eigen = [line for line in header if line.startswith("# Eigenvalues: ")]
+        chain_values = [float(x) for x in eigen[0][len("# Eigenvalues: "):].split(", ")] if eigen else []
+        counts.append(len(chain_values))
+        values += chain_values
+        for line in header:
+            if line.startswith("# Direction "):
+                vectors += [float(x) for x in line.split(": ", 1)[1].split(", ")]
+    assert sum(counts) > 0, "this run keeps low-rank directions"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        tree = rlc.Model.from_file(MODELS / "rl_hier.rlm").sample(
+            data=DATA / "rl_hier_sim.csv", progress=False, adaptation="fisher-lowrank", **settings
+        )
+    attrs = tree["sample_stats"].attrs
+    assert list(attrs["low_rank_directions"]) == counts
+    np.testing.assert_allclose(attrs["low_rank_values"], values, rtol=1e-15)
+    np.testing.assert_allclose(attrs["low_rank_vectors"], vectors, rtol=1e-15)
+    assert len(attrs["low_rank_vectors"]) == sum(counts) * len(attrs["unconstrained_coordinates"])

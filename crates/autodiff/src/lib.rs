@@ -748,11 +748,15 @@ impl Ad {
                     }
                     BinaryOp::Pow => {
                         if active(0, scope) {
-                            // b · a^(b-1)
+                            // b · a^(b-1), which is 0 where b is (a^0 = 1 has no
+                            // slope, also at a = 0, where 0 · 0^-1 would be NaN).
                             let one = self.constant(1.0, &self.ty(bv));
                             let bm1 = self.binary(BinaryOp::Sub, bv, one);
                             let p = self.binary(BinaryOp::Pow, a, bm1);
                             let d = self.mul(bv, p);
+                            let zero = self.zeros(d);
+                            let b_is_zero = self.binary(BinaryOp::Eq, bv, zero);
+                            let d = self.select(b_is_zero, zero, d);
                             let d = self.mul(yb, d);
                             self.accumulate(scope, op.args[0], d);
                         }

@@ -66,12 +66,13 @@ impl Evaluator {
         data: &Data,
         dim: usize,
         backend: Backend,
+        threads: usize,
         notes: &mut Vec<String>,
     ) -> Result<Evaluator, Error> {
         // Random draws run on the interpreter, which holds the random source.
         if backend == Backend::Jit && !has_random(&function.body) {
             let tensors = data::inputs(function, data, dim)?;
-            match rlc_jit::JitFunction::compile(function, &data.sizes, &tensors) {
+            match rlc_jit::JitFunction::compile_threaded(function, &data.sizes, &tensors, threads) {
                 Ok(jit) => {
                     let outputs = jit
                         .result_lens()
@@ -338,10 +339,37 @@ pub fn unconstrain(
     Ok(theta)
 }
 
+/// The threads one chain's log density uses when told 0 ("the cores left
+/// over"): the machine's cores shared among the chains running at once, at
+/// least one. The draws do not depend on it.
+pub fn threads_per_chain(requested: usize, chains: usize) -> usize {
+    match requested {
+        0 => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            (cores / chains.max(1)).max(1)
+        }
+        n => n,
+    }
+}
+
 impl Density {
     pub fn new(compiled: &Compiled, data: &Data, backend: Backend) -> Result<Density, Error> {
+        Density::with_threads(compiled, data, backend, 1)
+    }
+
+    /// `new`, with the log density's independent loop over subjects (if it
+    /// has one whose body loops) split across `threads` threads on the JIT
+    /// (see `rlc_jit::JitFunction::compile_threaded`): the same bits on any
+    /// number of threads, faster when cores are free.
+    pub fn with_threads(
+        compiled: &Compiled,
+        data: &Data,
+        backend: Backend,
+        threads: usize,
+    ) -> Result<Density, Error> {
         let (limit, source) = crate::memory::limit();
-        crate::memory::check(compiled, data, limit, &source)?;
+        let jit_threads = if backend == Backend::Jit { threads } else { 1 };
+        crate::memory::check_threads(compiled, data, limit, &source, jit_threads)?;
         let dim = dimension(compiled, data)?;
         let params = param_shapes(compiled, data);
         let mut coordinates = Vec::new();
@@ -362,14 +390,23 @@ impl Density {
             })
             .collect();
         let mut notes = Vec::new();
-        let gradient =
-            Evaluator::new(compiled, &compiled.gradient, data, dim, backend, &mut notes)?;
+        let gradient = Evaluator::new(
+            compiled,
+            &compiled.gradient,
+            data,
+            dim,
+            backend,
+            threads,
+            &mut notes,
+        )?;
+        // Generated quantities run once per draw: not worth the threads.
         let generated = Evaluator::new(
             compiled,
             &compiled.ir.generated,
             data,
             dim,
             backend,
+            1,
             &mut notes,
         )?;
         let mut density = Density {

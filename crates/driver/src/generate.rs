@@ -133,6 +133,7 @@ impl BoundGenerative {
             data,
             dim,
             crate::Backend::Jit,
+            1,
             &mut notes,
         )?;
         let eval_shape = |shape: &[rlc_ir::Dim]| -> Vec<usize> {

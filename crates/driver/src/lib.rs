@@ -39,5 +39,5 @@ pub mod tree;
 
 pub use compile::{compile, Compiled};
 pub use data::Data;
-pub use density::{Backend, Density};
+pub use density::{threads_per_chain, Backend, Density};
 pub use error::{Error, ErrorDetail, ErrorKind, ModelReport};

@@ -134,6 +134,18 @@ pub fn check(
     limit: u64,
     limit_source: &str,
 ) -> Result<(), Error> {
+    check_threads(compiled, data, limit, limit_source, 1)
+}
+
+/// `check` for a log density whose loop over subjects runs on `threads`
+/// threads: each thread computes in its own copy of the arrays.
+pub fn check_threads(
+    compiled: &Compiled,
+    data: &Data,
+    limit: u64,
+    limit_source: &str,
+    threads: usize,
+) -> Result<(), Error> {
     let arrays = arrays(compiled, data);
     let limit = limit as u128;
     let Some(largest) = arrays.iter().max_by_key(|a| a.elements) else {
@@ -162,10 +174,16 @@ pub fn check(
     let total = arrays
         .iter()
         .fold(0u128, |acc, a| acc.saturating_add(a.elements))
-        .saturating_mul(GRADIENT_FACTOR);
+        .saturating_mul(GRADIENT_FACTOR)
+        .saturating_mul(threads.max(1) as u128);
+    let on_threads = if threads > 1 {
+        format!(" on {threads} threads (--threads)")
+    } else {
+        String::new()
+    };
     if bytes(total) > limit {
         return refuse(format!(
-            "error: the model's arrays would need about {} at the data's sizes to compute the gradient (the largest: {}, {} elements, {})",
+            "error: the model's arrays would need about {} at the data's sizes to compute the gradient{on_threads} (the largest: {}, {} elements, {})",
             human_bytes(bytes(total)),
             largest.what,
             largest.elements,

@@ -356,7 +356,46 @@ fn adaptation_attrs(fit: &Fit, chains: &[&ChainFit]) -> Vec<(String, Attr)> {
                 .unwrap_or_default()
         })
         .collect();
-    vec![
+    // The low-rank correction (`fisher-lowrank`): per chain its number of
+    // directions, then their variances and the directions (each of the
+    // coordinates' length), flat, chain after chain.
+    let low_rank: Vec<&rlc_nuts::LowRank> = chains
+        .iter()
+        .filter_map(|c| c.adaptation.as_ref().map(|a| &a.low_rank))
+        .collect();
+    let low_rank_attrs = if low_rank.iter().all(|l| l.values.is_empty()) {
+        Vec::new()
+    } else {
+        vec![
+            (
+                "low_rank_directions".into(),
+                Attr::Floats(
+                    chains
+                        .iter()
+                        .map(|c| {
+                            c.adaptation
+                                .as_ref()
+                                .map_or(0.0, |a| a.low_rank.values.len() as f64)
+                        })
+                        .collect(),
+                ),
+            ),
+            (
+                "low_rank_values".into(),
+                Attr::Floats(low_rank.iter().flat_map(|l| l.values.clone()).collect()),
+            ),
+            (
+                "low_rank_vectors".into(),
+                Attr::Floats(
+                    low_rank
+                        .iter()
+                        .flat_map(|l| l.vectors.iter().flatten().copied())
+                        .collect(),
+                ),
+            ),
+        ]
+    };
+    let mut attrs = vec![
         ("unconstrained_coordinates".into(), Attr::Texts(coordinates)),
         ("step_size".into(), Attr::Floats(step_sizes)),
         ("inv_mass_matrix".into(), Attr::Floats(inv_mass)),
@@ -373,7 +412,9 @@ fn adaptation_attrs(fit: &Fit, chains: &[&ChainFit]) -> Vec<(String, Attr)> {
                     .collect(),
             ),
         ),
-    ]
+    ];
+    attrs.extend(low_rank_attrs);
+    attrs
 }
 
 /// The current time in UTC, ISO 8601 to the second, as ArviZ's `created_at`.

@@ -69,7 +69,9 @@ fn pipeline(case: &Case, seed: u64) -> Outcome {
     else {
         return Outcome::DataError;
     };
-    let jit = Density::new(&compiled, &data, Backend::Jit);
+    // Half the cases split their loops over subjects across 3 threads.
+    let threads = if seed % 2 == 1 { 3 } else { 1 };
+    let jit = Density::with_threads(&compiled, &data, Backend::Jit, threads);
     let interp = Density::new(&compiled, &data, Backend::Interp);
     let (mut jit, mut interp) = match (jit, interp) {
         (Ok(j), Ok(i)) => (j, i),

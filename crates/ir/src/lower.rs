@@ -1586,7 +1586,11 @@ impl<'m> Lowering<'m> {
         let shape = self.ty(y).shape;
         if d == D::Categorical {
             let first = self.func.values.len() as u32;
-            let lp = self.categorical(y, a[0], logits, &shape)?;
+            let mut lp = self.categorical(y, a[0], logits, &shape)?;
+            if !logits {
+                // log p[y] of a negative p (see below).
+                lp = self.nan_to_minus_inf(lp, &shape);
+            }
             // The outcome indexes the categories: its errors point at the distribution.
             for v in first..self.func.values.len() as u32 {
                 self.func
@@ -1794,10 +1798,16 @@ impl<'m> Lowering<'m> {
             D::Bernoulli => {
                 let one = self.real(1.0);
                 if logits {
-                    // y·l - log(1 + e^l)
-                    let yl = self.mul(yr, a[0]);
-                    let sp = self.unary(UnaryOp::Log1pExp, a[0]);
-                    self.sub(yl, sp)
+                    // y·l - log(1 + e^l) = -log(1 + e^{(1-2y)·l}) for y in {0, 1}: the
+                    // log of σ(l) or 1 - σ(l) without the cancellation of
+                    // l - log(1 + e^l) (which rounds -4e-18 at l = 40 to 0) and with
+                    // the limits 0 and -inf at l = ±inf.
+                    let two = self.real(2.0);
+                    let two_y = self.mul(two, yr);
+                    let sign = self.sub(one, two_y);
+                    let sl = self.mul(sign, a[0]);
+                    let sp = self.unary(UnaryOp::Log1pExp, sl);
+                    self.unary(UnaryOp::Neg, sp)
                 } else {
                     // y log p + (1 - y) log1p(-p), with 0 · log 0 = 0: a certain
                     // outcome (p of exactly 0 or 1) scores 0, as in Stan.
@@ -1823,11 +1833,16 @@ impl<'m> Lowering<'m> {
                 let c = self.sub(g1, g2);
                 let choose = self.sub(c, g3);
                 let body = if logits {
-                    // y·l - n log(1 + e^l)
-                    let yl = self.mul(yr, a[1]);
-                    let sp = self.unary(UnaryOp::Log1pExp, a[1]);
-                    let nsp = self.mul(n, sp);
-                    self.sub(yl, nsp)
+                    // y·l - n log(1 + e^l) = -y log(1 + e^-l) - (n-y) log(1 + e^l):
+                    // no cancellation at large |l| (as Bernoulli's), and a count of
+                    // 0 contributes 0 whatever l (the limits at l = ±inf).
+                    let zero = self.real(0.0);
+                    let zero = self.broadcast_to(zero, &shape);
+                    let neg_l = self.unary(UnaryOp::Neg, a[1]);
+                    let successes = self.times_softplus(yr, neg_l, zero);
+                    let failures = self.times_softplus(nmy, a[1], zero);
+                    let t = self.add(successes, failures);
+                    self.unary(UnaryOp::Neg, t)
                 } else {
                     let zero = self.real(0.0);
                     let zero = self.broadcast_to(zero, &shape);
@@ -1847,8 +1862,10 @@ impl<'m> Lowering<'m> {
                     let ea = self.unary(UnaryOp::Exp, a[0]);
                     self.sub(ya, ea)
                 } else {
-                    let lr = self.unary(UnaryOp::Log, a[0]);
-                    let ylr = self.mul(yr, lr);
+                    // y log λ with 0 · log 0 = 0: no events at rate 0 are certain.
+                    let zero = self.real(0.0);
+                    let zero = self.broadcast_to(zero, &shape);
+                    let ylr = self.times_log(yr, a[0], false, zero);
                     self.sub(ylr, a[0])
                 };
                 self.sub(body, g)
@@ -1862,6 +1879,18 @@ impl<'m> Lowering<'m> {
                 )
             }
             D::Categorical => return Err(unsupported(dist.span, "categorical handled above")),
+        };
+        // An argument outside the distribution's domain (a scale <= 0, a
+        // probability above 1, Wiener's tau < 0) makes the formulas NaN (log of a
+        // negative number); the density there is -inf, as Stan's error is a
+        // rejection: a NaN never reaches the target. (The first non-finite value,
+        // which the explainer names, is still the formula's NaN.) The formulas
+        // with logits are NaN only for a NaN argument, and are left as they are
+        // (they are the per-trial terms of most learning models).
+        let lp = if logits {
+            lp
+        } else {
+            self.nan_to_minus_inf(lp, &shape)
         };
         Ok(match inside {
             None => lp,
@@ -1878,16 +1907,28 @@ impl<'m> Lowering<'m> {
     }
 
     /// `k · log p` (or `k · log1p(-p)` with `complement`), 0 where `k` is 0
-    /// whatever `p` is — and with a gradient that is 0 there too: the log
-    /// takes a safe argument in the cells that are not chosen, so that no
-    /// `0 · inf` reaches the adjoint.
+    /// and the log is not finite (`0 · log 0 = 0`: a certain outcome, a Beta(1, β)
+    /// at 0) — and with a gradient that is 0 there too: the log takes a safe
+    /// argument in those cells, so that no `0 · inf` reaches the adjoint. Where
+    /// `k` is 0 and the log finite, `k · log p` is computed, so that a `k` that
+    /// depends on a parameter (Beta's `alpha - 1` at alpha = 1) keeps its
+    /// derivative `log p`.
     fn times_log(&mut self, k: ValueId, p: ValueId, complement: bool, zero: ValueId) -> ValueId {
         let k_is_zero = self.binary(BinaryOp::Eq, k, zero);
-        let safe = if complement {
-            zero
+        let one = self.broadcast_one(zero);
+        // Where the log is finite: 0 < p < inf, or p < 1 for log1p(-p).
+        let finite_log = if complement {
+            self.binary(BinaryOp::Lt, p, one)
         } else {
-            self.broadcast_one(zero)
+            let inf = self.real(f64::INFINITY);
+            let inf = self.broadcast_to(inf, &self.ty(p).shape);
+            let positive = self.binary(BinaryOp::Gt, p, zero);
+            let below_inf = self.binary(BinaryOp::Lt, p, inf);
+            self.binary(BinaryOp::And, positive, below_inf)
         };
+        let infinite_log = self.unary(UnaryOp::Not, finite_log);
+        let k_is_zero = self.binary(BinaryOp::And, k_is_zero, infinite_log);
+        let safe = if complement { zero } else { one };
         let p_safe = self.emit1(
             OpKind::Select,
             &[k_is_zero, safe, p],
@@ -1900,6 +1941,36 @@ impl<'m> Lowering<'m> {
             self.unary(UnaryOp::Log, p_safe)
         };
         let t = self.mul(k, l);
+        self.emit1(
+            OpKind::Select,
+            &[k_is_zero, zero, t],
+            TensorType::real(self.ty(t).shape),
+        )
+    }
+
+    /// `lp` with -inf where it is NaN.
+    fn nan_to_minus_inf(&mut self, lp: ValueId, shape: &[Dim]) -> ValueId {
+        let is_nan = self.binary(BinaryOp::Ne, lp, lp);
+        let minus_inf = self.real(f64::NEG_INFINITY);
+        let minus_inf = self.broadcast_to(minus_inf, shape);
+        self.emit1(
+            OpKind::Select,
+            &[is_nan, minus_inf, lp],
+            TensorType::real(shape.to_vec()),
+        )
+    }
+
+    /// `k · log(1 + e^x)`, 0 where `k` is 0 whatever `x` is (also `x = inf`),
+    /// with no `0 · inf` in the adjoint.
+    fn times_softplus(&mut self, k: ValueId, x: ValueId, zero: ValueId) -> ValueId {
+        let k_is_zero = self.binary(BinaryOp::Eq, k, zero);
+        let x_safe = self.emit1(
+            OpKind::Select,
+            &[k_is_zero, zero, x],
+            TensorType::real(self.ty(x).shape),
+        );
+        let sp = self.unary(UnaryOp::Log1pExp, x_safe);
+        let t = self.mul(k, sp);
         self.emit1(
             OpKind::Select,
             &[k_is_zero, zero, t],

@@ -25,7 +25,7 @@
 //! of range stores the index into workspace slot `ERROR_SLOT` and returns
 //! `1 + site`, where `site` indexes `Compiled::sites`.
 
-use crate::exec::Code;
+use crate::exec::{Code, Task};
 use crate::runtime;
 use crate::{ErrorSite, JitError};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -36,7 +36,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, Linkage, Module};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 use rlc_ir::{
     AxisIndex, BinaryOp, Dim, Function, Input, Op, OpKind, ReduceOp, Region, SpecialFn, UnaryOp,
     ValueId,
@@ -128,14 +128,123 @@ pub(crate) struct Compiled {
     pub sites: Vec<ErrorSite>,
 }
 
+/// The runtime functions generated code calls, declared once in the module;
+/// each generated function imports them (`Imports::refs`).
+struct Imports {
+    unary: Vec<(UnaryOp, FuncId)>,
+    pow: FuncId,
+    special: Vec<((SpecialFn, usize), FuncId)>,
+    parallel_for: FuncId,
+}
+
+/// An import's reference in one generated function.
+struct Refs {
+    unary: HashMap<UnaryOp, FuncRef>,
+    pow: FuncRef,
+    special: HashMap<(SpecialFn, usize), FuncRef>,
+    parallel_for: FuncRef,
+}
+
+impl Imports {
+    fn declare(module: &mut JITModule) -> Result<Imports> {
+        let codegen = |e: &dyn std::fmt::Display| JitError::Codegen(e.to_string());
+        let ptr = module.target_config().pointer_type();
+        let mut unary_sig = module.make_signature();
+        unary_sig.params.push(AbiParam::new(F64));
+        unary_sig.returns.push(AbiParam::new(F64));
+        let mut pow_sig = unary_sig.clone();
+        pow_sig.params.push(AbiParam::new(F64));
+        let mut five_sig = module.make_signature();
+        five_sig.params.extend([AbiParam::new(F64); 5]);
+        five_sig.returns.push(AbiParam::new(F64));
+        let mut parallel_sig = module.make_signature();
+        parallel_sig.params.extend([
+            AbiParam::new(ptr),
+            AbiParam::new(I64),
+            AbiParam::new(I64),
+            AbiParam::new(I64),
+        ]);
+        parallel_sig.returns.push(AbiParam::new(I64));
+        let mut unary = Vec::new();
+        for op in runtime::CALLED_UNARY {
+            if let Some((name, _)) = runtime::unary_symbol(op) {
+                let id = module
+                    .declare_function(name, Linkage::Import, &unary_sig)
+                    .map_err(|e| codegen(&e))?;
+                unary.push((op, id));
+            }
+        }
+        let pow = module
+            .declare_function(runtime::POW_SYMBOL, Linkage::Import, &pow_sig)
+            .map_err(|e| codegen(&e))?;
+        let mut special = Vec::new();
+        for (s, k, name, _) in runtime::special_symbols() {
+            let id = module
+                .declare_function(name, Linkage::Import, &five_sig)
+                .map_err(|e| codegen(&e))?;
+            special.push(((s, k), id));
+        }
+        let parallel_for = module
+            .declare_function(PARALLEL_FOR_SYMBOL, Linkage::Import, &parallel_sig)
+            .map_err(|e| codegen(&e))?;
+        Ok(Imports {
+            unary,
+            pow,
+            special,
+            parallel_for,
+        })
+    }
+
+    fn refs(&self, module: &mut JITModule, func: &mut cranelift_codegen::ir::Function) -> Refs {
+        Refs {
+            unary: self
+                .unary
+                .iter()
+                .map(|(op, id)| (*op, module.declare_func_in_func(*id, func)))
+                .collect(),
+            pow: module.declare_func_in_func(self.pow, func),
+            special: self
+                .special
+                .iter()
+                .map(|(k, id)| (*k, module.declare_func_in_func(*id, func)))
+                .collect(),
+            parallel_for: module.declare_func_in_func(self.parallel_for, func),
+        }
+    }
+}
+
+/// The symbol of `exec::parallel_for`, which runs an outlined loop's chunks.
+const PARALLEL_FOR_SYMBOL: &str = "rlc_parallel_for";
+
 /// Compiles `f` for `sizes` and `data`, with `padding` unused elements
 /// before the first buffer (0 but in the tests, which place every buffer
-/// past 2 GiB this way to check that no address wraps).
+/// past 2 GiB this way to check that no address wraps). With `threads`
+/// above 1, each independent `for` of the function's top level whose body
+/// loops is outlined into a function of a range of iterations, which the
+/// runtime splits into `threads` chunks run side by side (`exec`).
 pub(crate) fn compile_padded(
     f: &Function,
     sizes: &HashMap<String, i64>,
     data: &[&[f64]],
     padding: usize,
+    threads: usize,
+) -> Result<Compiled> {
+    match compile_attempt(f, sizes, data, padding, threads, true) {
+        Err(JitError::Codegen(m)) if m == MISPREDICTED => {
+            compile_attempt(f, sizes, data, padding, threads, false)
+        }
+        done => done,
+    }
+}
+
+/// `compile_padded`, with or without `predicted_normalizations`.
+fn compile_attempt(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    data: &[&[f64]],
+    padding: usize,
+    threads: usize,
+    predict: bool,
 ) -> Result<Compiled> {
     let codegen = |e: &dyn std::fmt::Display| JitError::Codegen(e.to_string());
     let mut flags = settings::builder();
@@ -155,45 +264,38 @@ pub(crate) fn compile_padded(
     for (_, _, name, addr) in runtime::special_symbols() {
         jb.symbol(name, addr);
     }
+    jb.symbol(PARALLEL_FOR_SYMBOL, crate::exec::parallel_for_address());
     let mut module = JITModule::new(jb);
-
+    let imports = Imports::declare(&mut module)?;
     let ptr = module.target_config().pointer_type();
-    let mut unary_sig = module.make_signature();
-    unary_sig.params.push(AbiParam::new(F64));
-    unary_sig.returns.push(AbiParam::new(F64));
-    let mut pow_sig = unary_sig.clone();
-    pow_sig.params.push(AbiParam::new(F64));
+    let mut outer = Outer {
+        module,
+        imports,
+        outlined: HashSet::new(),
+        tasks: Vec::new(),
+        data_ranges: Vec::new(),
+        one_hot: HashMap::new(),
+        one_hot_ops: HashSet::new(),
+        skipped: if predict {
+            predicted_normalizations(f, sizes)?
+        } else {
+            HashSet::new()
+        },
+    };
+    (outer.one_hot, outer.one_hot_ops) = one_hot_results(f, sizes);
+    if threads > 1 {
+        outer.outlined = outlined_loops(f, sizes);
+    }
 
+    let module = &mut outer.module;
     let mut ctx = module.make_context();
     let mut sig = Signature::new(module.isa().default_call_conv());
+    sig.params.push(AbiParam::new(ptr));
     sig.params.push(AbiParam::new(ptr));
     sig.returns.push(AbiParam::new(I64));
     ctx.func.signature = sig.clone();
     ctx.func.name = UserFuncName::user(0, 0);
-
-    let mut unary_refs = HashMap::new();
-    for op in runtime::CALLED_UNARY {
-        if let Some((name, _)) = runtime::unary_symbol(op) {
-            let id = module
-                .declare_function(name, Linkage::Import, &unary_sig)
-                .map_err(|e| codegen(&e))?;
-            unary_refs.insert(op, module.declare_func_in_func(id, &mut ctx.func));
-        }
-    }
-    let pow_id = module
-        .declare_function(runtime::POW_SYMBOL, Linkage::Import, &pow_sig)
-        .map_err(|e| codegen(&e))?;
-    let pow_ref = module.declare_func_in_func(pow_id, &mut ctx.func);
-    let mut five_sig = module.make_signature();
-    five_sig.params.extend([AbiParam::new(F64); 5]);
-    five_sig.returns.push(AbiParam::new(F64));
-    let mut special_refs = HashMap::new();
-    for (s, k, name, _) in runtime::special_symbols() {
-        let id = module
-            .declare_function(name, Linkage::Import, &five_sig)
-            .map_err(|e| codegen(&e))?;
-        special_refs.insert((s, k), module.declare_func_in_func(id, &mut ctx.func));
-    }
+    let refs = outer.imports.refs(&mut outer.module, &mut ctx.func);
 
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
@@ -201,6 +303,7 @@ pub(crate) fn compile_padded(
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     let ws = b.block_params(entry)[0];
+    let call_context = b.block_params(entry)[1];
     let mut g = Gen {
         f,
         sizes,
@@ -209,9 +312,9 @@ pub(crate) fn compile_padded(
         reprs: vec![None; f.values.len()],
         workspace_len: ERROR_SLOT + 1 + padding,
         sites: Vec::new(),
-        unary_refs,
-        pow_ref,
-        special_refs,
+        unary_refs: refs.unary,
+        pow_ref: refs.pow,
+        special_refs: refs.special,
         cse: vec![HashMap::new()],
         conditions: HashMap::new(),
         fresh: HashSet::new(),
@@ -225,8 +328,11 @@ pub(crate) fn compile_padded(
         row_lse: HashMap::new(),
         softmaxes: HashMap::new(),
         fusable: HashSet::new(),
+        parallel_for_ref: refs.parallel_for,
+        call_context: Some(call_context),
+        outer: &mut outer,
     };
-    mark_dead(&f.body, None, &mut g.dead);
+    mark_dead(&f.body, None, &g.outer.skipped, &mut g.dead);
     collect_defs(&f.body, &mut g.defs);
     g.row_lse_wanted = row_lse_with_softmax(f, sizes, &g.dead, &g.defs)?;
     g.fusable = fusable_values(f, sizes)?;
@@ -234,8 +340,11 @@ pub(crate) fn compile_padded(
     g.b.seal_all_blocks();
     let workspace_len = g.workspace_len;
     let sites = std::mem::take(&mut g.sites);
-    let frontend_config = module.target_config();
+    let frontend_config = g.outer.module.target_config();
     g.b.finalize(frontend_config);
+    let Outer {
+        mut module, tasks, ..
+    } = outer;
 
     let id = module
         .declare_function(&f.name, Linkage::Export, &sig)
@@ -246,14 +355,166 @@ pub(crate) fn compile_padded(
     module.clear_context(&mut ctx);
     module.finalize_definitions().map_err(|e| codegen(&e))?;
     let entry_ptr = module.get_finalized_function(id);
+    let tasks = tasks
+        .into_iter()
+        .map(|t| Task {
+            entry: module.get_finalized_function(t.id),
+            copies: t.copies,
+            rows: t.rows,
+            first: t.first,
+        })
+        .collect();
     Ok(Compiled {
-        code: Code::new(module, entry_ptr, workspace_len),
+        code: Code::new(module, entry_ptr, workspace_len, tasks, threads.max(1)),
         workspace_len,
         theta,
         data: data_slots,
         results,
         sites,
     })
+}
+
+/// The results of each `for` that an iteration makes as `inc_subtensor` of
+/// zeros at its own index along the first axis, and nothing else reads: the
+/// adjoints of per-subject parameters (`zeros[n] += bar`). Summing such an
+/// `[N, …]` array per iteration costs `N` per subject; adding its part to
+/// row `n` alone costs the part (and gives the same bits: the other rows only
+/// ever add +0.0). Needs bounds known when compiling within the first axis
+/// (so the row needs no check) and a result stored in memory (over `SMALL`).
+fn one_hot_results(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+) -> (HashMap<*const Op, Vec<bool>>, HashSet<*const Op>) {
+    fn walk<'a>(r: &'a Region, loops: &mut Vec<(&'a Op, &'a Region, &'a Region)>) {
+        for op in &r.ops {
+            if let OpKind::For { body } = &op.kind {
+                loops.push((op, body, r));
+            }
+            for nested in op.kind.regions() {
+                walk(nested, loops);
+            }
+        }
+    }
+    let mut defs = HashMap::new();
+    collect_defs(&f.body, &mut defs);
+    let mut loops = Vec::new();
+    walk(&f.body, &mut loops);
+    let mut results = HashMap::new();
+    let mut ops = HashSet::new();
+    for (op, body, _) in loops {
+        let bound = |i: usize| {
+            op.args
+                .get(i)
+                .and_then(|v| defs.get(v))
+                .and_then(|d| constant_int(d, sizes))
+        };
+        let (Some(lo), Some(hi)) = (bound(0), bound(1)) else {
+            continue;
+        };
+        let Some(&index) = body.args.first() else {
+            continue;
+        };
+        let mut uses: HashMap<ValueId, usize> = HashMap::new();
+        fn count(r: &Region, uses: &mut HashMap<ValueId, usize>) {
+            for op in &r.ops {
+                for a in &op.args {
+                    *uses.entry(*a).or_default() += 1;
+                }
+                for nested in op.kind.regions() {
+                    count(nested, uses);
+                    for v in &nested.results {
+                        *uses.entry(*v).or_default() += 1;
+                    }
+                }
+            }
+        }
+        count(body, &mut uses);
+        for v in &body.results {
+            *uses.entry(*v).or_default() += 1;
+        }
+        let flags: Vec<bool> = body
+            .results
+            .iter()
+            .map(|v| {
+                let Some(def) = body.ops.iter().find(|o| o.results.contains(v)) else {
+                    return false;
+                };
+                let OpKind::IndexInc { plan } = &def.kind else {
+                    return false;
+                };
+                let zeros = def.args.first().and_then(|z| defs.get(z)).is_some_and(|z| {
+                    z.kind == OpKind::Fill
+                        && z.args.first().and_then(|c| defs.get(c)).is_some_and(|c| {
+                            matches!(c.kind, OpKind::Const(x) if x == 0.0 && x.is_sign_positive())
+                        })
+                });
+                let shape = concrete_shape(f, sizes, *v).unwrap_or_default();
+                let fits = shape.first().is_some_and(|&n| 0 <= lo && hi <= n as i64);
+                zeros
+                    && fits
+                    && matches!(plan.as_slice(), [AxisIndex::Scalar { constant: None, .. }])
+                    && def.args.get(2) == Some(&index)
+                    && uses.get(v) == Some(&1)
+                    && product(&shape) > SMALL
+            })
+            .collect();
+        if flags.iter().any(|x| *x) {
+            for (v, one_hot) in body.results.iter().zip(&flags) {
+                if let Some(def) = body.ops.iter().find(|o| o.results.contains(v)) {
+                    if *one_hot {
+                        ops.insert(def as *const Op);
+                    }
+                }
+            }
+            results.insert(op as *const Op, flags);
+        }
+    }
+    (results, ops)
+}
+
+/// The `for` ops of the function's top level worth running on several
+/// threads: a body that loops (a subject's trials), bounds known when
+/// compiling (a row of results per iteration is set aside), and at least
+/// two iterations.
+fn outlined_loops(f: &Function, sizes: &HashMap<String, i64>) -> HashSet<*const Op> {
+    fn loops(r: &Region) -> bool {
+        r.ops.iter().any(|op| {
+            matches!(op.kind, OpKind::Scan { .. } | OpKind::For { .. })
+                || op.kind.regions().into_iter().any(loops)
+        })
+    }
+    let mut defs = HashMap::new();
+    for op in &f.body.ops {
+        for v in &op.results {
+            defs.insert(*v, op);
+        }
+    }
+    let bound = |v: &ValueId| -> Option<i64> { constant_int(defs.get(v)?, sizes) };
+    f.body
+        .ops
+        .iter()
+        .filter(|op| match &op.kind {
+            OpKind::For { body } => {
+                let range = op
+                    .args
+                    .first()
+                    .and_then(bound)
+                    .zip(op.args.get(1).and_then(bound));
+                matches!(range, Some((lo, hi)) if hi - lo >= 2) && loops(body)
+            }
+            _ => false,
+        })
+        .map(|op| op as *const Op)
+        .collect()
+}
+
+/// The value of an integer scalar known when compiling: a constant or a size.
+fn constant_int(op: &Op, sizes: &HashMap<String, i64>) -> Option<i64> {
+    match &op.kind {
+        OpKind::Const(c) if c.fract() == 0.0 && c.abs() < 1e15 => Some(*c as i64),
+        OpKind::SizeOf(d) => d.eval(sizes),
+        _ => None,
+    }
 }
 
 /// What a scope of the generated code has computed already.
@@ -279,7 +540,12 @@ fn has_effect(op: &Op) -> bool {
 /// regions) whose results nothing needs and that have no effect. `needed`
 /// says which of the region's results are used (all when `None`; loop
 /// bodies keep all theirs, since carries feed back).
-fn mark_dead(r: &Region, needed: Option<&[bool]>, dead: &mut HashSet<*const Op>) {
+fn mark_dead(
+    r: &Region,
+    needed: Option<&[bool]>,
+    skipped: &HashSet<*const Op>,
+    dead: &mut HashSet<*const Op>,
+) {
     let mut used: HashSet<ValueId> = r
         .results
         .iter()
@@ -294,19 +560,103 @@ fn mark_dead(r: &Region, needed: Option<&[bool]>, dead: &mut HashSet<*const Op>)
             continue;
         }
         match &op.kind {
-            OpKind::Scan { body, .. } | OpKind::For { body } => mark_dead(body, None, dead),
+            OpKind::Scan { body, .. } | OpKind::For { body } => {
+                mark_dead(body, None, skipped, dead)
+            }
             OpKind::If {
                 then_region,
                 else_region,
             } => {
                 let n: Vec<bool> = op.results.iter().map(|v| used.contains(v)).collect();
-                mark_dead(then_region, Some(&n), dead);
-                mark_dead(else_region, Some(&n), dead);
+                mark_dead(then_region, Some(&n), skipped, dead);
+                mark_dead(else_region, Some(&n), skipped, dead);
             }
             _ => {}
         }
-        used.extend(op.args.iter().copied());
+        if skipped.contains(&(op as *const Op)) {
+            // A division `normalized_softmax` skips reads its numerator alone.
+            used.extend(op.args.first().copied());
+        } else {
+            used.extend(op.args.iter().copied());
+        }
     }
+}
+
+/// The message of the error that makes `compile_padded` compile again
+/// without predictions: a division predicted skippable was not skipped.
+const MISPREDICTED: &str = "a softmax normalization predicted to be skipped was not";
+
+/// The divisions `w / broadcast(guard(sum(w)))` that `normalized_softmax`
+/// will skip, predicted from the IR alone, so that `mark_dead` drops the
+/// sums and guards they would divide by (reverse mode's normalization of a
+/// log-sum-exp's adjoint): `w` is `exp(a - logsumexp(a))` of a short vector,
+/// or row by row of short rows, the forms `softmax_from_lse` and
+/// `row_softmax_from_lse` compute from the log-sum-exp's terms. Emitting
+/// such a division unskipped is an error (`MISPREDICTED`) that is never
+/// seen: the function is then compiled again without predictions.
+fn predicted_normalizations(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+) -> Result<HashSet<*const Op>> {
+    let mut defs = HashMap::new();
+    collect_defs(&f.body, &mut defs);
+    let shape = |v: ValueId| concrete_shape(f, sizes, v);
+    let mut out = HashSet::new();
+    for op in defs.values() {
+        if op.kind != OpKind::Binary(BinaryOp::Div) || op.args.len() != 2 {
+            continue;
+        }
+        let (w, mut total) = (op.args[0], op.args[1]);
+        let Some(w_def) = defs.get(&w).copied() else {
+            continue;
+        };
+        let vector = softmax_operands(w_def, &defs, &shape)?.is_some_and(|(a, l)| {
+            defs.get(&l).is_some_and(|d| {
+                matches!(
+                    d.kind,
+                    OpKind::Reduce {
+                        op: ReduceOp::LogSumExp,
+                        axis: None | Some(0)
+                    }
+                ) && d.args.first() == Some(&a)
+            })
+        }) && shape(w)?.len() == 1;
+        let rows = row_softmax_operands(w_def, &defs, &shape)?.is_some();
+        let axis = match (vector, rows) {
+            (true, _) => None,
+            (false, true) => Some(1),
+            (false, false) => continue,
+        };
+        while let Some(d) = defs.get(&total) {
+            if matches!(d.kind, OpKind::BroadcastTo | OpKind::Reshape) {
+                total = d.args[0];
+            } else {
+                break;
+            }
+        }
+        if let Some(t) = finite_or_one(total, &defs) {
+            total = t;
+        }
+        let sums_w = defs.get(&total).is_some_and(|d| {
+            d.args.first() == Some(&w)
+                && match d.kind {
+                    OpKind::Reduce {
+                        op: ReduceOp::Sum,
+                        axis: a,
+                    } => a == axis || (axis.is_none() && a == Some(0)),
+                    _ => false,
+                }
+        });
+        if sums_w
+            && op
+                .results
+                .first()
+                .is_some_and(|r| shape(*r).ok() == shape(w).ok())
+        {
+            out.insert(*op as *const Op);
+        }
+    }
+    Ok(out)
 }
 
 /// A log-sum-exp of a short vector (`len <= SMALL`), `m + log(total)`:
@@ -600,6 +950,42 @@ struct Gen<'a, 'b> {
     softmaxes: HashMap<ValueId, Option<usize>>,
     /// The values that may be `Lazy` (`fusable_values`).
     fusable: HashSet<ValueId>,
+    /// `exec::parallel_for` in the function being generated.
+    parallel_for_ref: FuncRef,
+    /// The entry function's second argument (`None` in an outlined loop,
+    /// which outlines nothing).
+    call_context: Option<Value>,
+    /// What the functions of one module share.
+    outer: &'b mut Outer,
+}
+
+/// The state of the whole module, passed from the entry function's
+/// generator to the generator of each outlined loop and back.
+struct Outer {
+    module: JITModule,
+    imports: Imports,
+    /// The loops to outline (`outlined_loops`).
+    outlined: HashSet<*const Op>,
+    tasks: Vec<TaskPlan>,
+    /// `(offset, len)` of each data input: bound once in every workspace,
+    /// never copied for a loop.
+    data_ranges: Vec<(usize, usize)>,
+    /// Per `for`, which results are one-hot along their first axis at the
+    /// iteration's index (`one_hot_results`), and the `index_inc` ops that
+    /// make them, not emitted: the iteration yields the part alone, added
+    /// to its own row of the sum.
+    one_hot: HashMap<*const Op, Vec<bool>>,
+    one_hot_ops: HashSet<*const Op>,
+    /// The divisions predicted to be skipped (`predicted_normalizations`).
+    skipped: HashSet<*const Op>,
+}
+
+/// An outlined loop before the module is finalized.
+struct TaskPlan {
+    id: FuncId,
+    copies: Vec<(usize, usize)>,
+    rows: (usize, usize),
+    first: i64,
 }
 
 /// The terms of a row-wise log-sum-exp of the matrix `src` (`rows` rows of
@@ -1290,6 +1676,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                         )));
                     }
                     data_slots.push((off, values.to_vec()));
+                    self.outer.data_ranges.push((off, n));
                 }
             }
             let buf = Repr::Buf(Ix::C(off as i64));
@@ -1446,6 +1833,9 @@ impl<'a, 'b> Gen<'a, 'b> {
             OpKind::Unary(UnaryOp::Exp) if self.softmax_from_lse(op)? => {}
             OpKind::Unary(UnaryOp::Exp) if self.row_softmax_from_lse(op)? => {}
             OpKind::Binary(BinaryOp::Div) if self.normalized_softmax(op)? => {}
+            OpKind::Binary(BinaryOp::Div) if self.outer.skipped.contains(&(op as *const Op)) => {
+                return Err(JitError::Codegen(MISPREDICTED.into()));
+            }
             OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select if self.defer(op)? => {}
             OpKind::Unary(u) => {
                 let res = res?;
@@ -1493,6 +1883,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             OpKind::Matmul => self.matmul(op)?,
             OpKind::Index { plan } => self.index(op, plan)?,
             OpKind::IndexSet { plan } => self.index_update(op, plan, false)?,
+            OpKind::IndexInc { .. } if self.outer.one_hot_ops.contains(&(op as *const Op)) => {
+                // The loop adds the part to the iteration's own row.
+                let part = self.arg(op, 1)?;
+                self.set(res?, part);
+            }
             OpKind::IndexInc { plan } => self.index_update(op, plan, true)?,
             OpKind::ThetaSlice { offset } => {
                 let res = res?;
@@ -1522,6 +1917,9 @@ impl<'a, 'b> Gen<'a, 'b> {
                 sequences,
                 reverse,
             } => self.scan(op, body, *carries, *sequences, *reverse)?,
+            OpKind::For { body } if self.outer.outlined.contains(&(op as *const Op)) => {
+                self.parallel_for(op, body)?
+            }
             OpKind::For { body } => self.for_loop(op, body)?,
             OpKind::If {
                 then_region,
@@ -2536,6 +2934,28 @@ impl<'a, 'b> Gen<'a, 'b> {
         let captures: Vec<Repr> = (2..op.args.len())
             .map(|i| self.arg(op, i))
             .collect::<Result<_>>()?;
+        self.sum_iterations(op, Ix::V(count), Ix::V(lo_i), &mut |g, k| {
+            let i = g.b.ins().iadd(k, lo_i);
+            let iv = g.b.ins().fcvt_from_sint(F64, i);
+            let mut args = vec![Repr::Regs(vec![iv])];
+            args.extend(captures.iter().cloned());
+            g.region(body, args)
+        })
+    }
+
+    /// The results of a `for`: the sum over `count` iterations, in order,
+    /// of what `iteration` yields for each (given its position from 0).
+    /// The one summation of every `for`, inlined or outlined, so that both
+    /// give the same bits.
+    fn sum_iterations(
+        &mut self,
+        op: &Op,
+        count: Ix,
+        first: Ix,
+        iteration: &mut dyn FnMut(&mut Self, Value) -> Result<Vec<Repr>>,
+    ) -> Result<()> {
+        let one_hot = self.one_hot_flags(op);
+        let parts = self.iteration_lens(op)?;
         // Accumulators: registers when small, else zeroed buffers.
         let mut accs = Vec::new(); // None: registers
         let mut lens = Vec::new();
@@ -2554,16 +2974,27 @@ impl<'a, 'b> Gen<'a, 'b> {
                 accs.push(Some(off));
             }
         }
-        let finals = self.emit_loop(Ix::V(count), false, carried, &mut |g, k, params| {
-            let i = g.b.ins().iadd(k, lo_i);
-            let iv = g.b.ins().fcvt_from_sint(F64, i);
-            let mut args = vec![Repr::Regs(vec![iv])];
-            args.extend(captures.iter().cloned());
-            let results = g.region(body, args)?;
+        let finals = self.emit_loop(count, false, carried, &mut |g, k, params| {
+            let results = iteration(g, k)?;
             let mut next = Vec::new();
             let mut p = 0;
-            for ((a, n), r) in accs.iter().zip(&lens).zip(&results) {
+            for (j, ((a, n), r)) in accs.iter().zip(&lens).zip(&results).enumerate() {
                 match a {
+                    Some(off) if one_hot[j] => {
+                        // Only the iteration's own row changes.
+                        let m = parts[j];
+                        let i = g.ix_add(Ix::V(k), first);
+                        let row = g.ix_mul(i, m);
+                        let base = g.ix_add(*off, row);
+                        let r = r.clone();
+                        g.for_each(&[m], &mut |g, idx| {
+                            let acc = g.load(&Repr::Buf(base), idx[0]);
+                            let x = g.load(&r, idx[0]);
+                            let y = g.b.ins().fadd(acc, x);
+                            g.store_buf(base, idx[0], y);
+                            Ok(())
+                        })?;
+                    }
                     None => {
                         for j in 0..*n {
                             let x = g.load(r, Ix::C(j as i64));
@@ -2588,6 +3019,247 @@ impl<'a, 'b> Gen<'a, 'b> {
         for (k, r) in unpack(&accs, &lens, &finals).into_iter().enumerate() {
             self.set(Self::result(op, k)?, r);
         }
+        Ok(())
+    }
+
+    /// Which results of a `for` are one-hot (`one_hot_results`).
+    fn one_hot_flags(&self, op: &Op) -> Vec<bool> {
+        self.outer
+            .one_hot
+            .get(&(op as *const Op))
+            .cloned()
+            .unwrap_or_else(|| vec![false; op.results.len()])
+    }
+
+    /// The number of elements an iteration of a `for` yields per result:
+    /// the result's, or for a one-hot result its part, one row.
+    fn iteration_lens(&self, op: &Op) -> Result<Vec<usize>> {
+        let one_hot = self.one_hot_flags(op);
+        op.results
+            .iter()
+            .zip(one_hot)
+            .map(|(v, one_hot)| {
+                let shape = self.shape(*v)?;
+                Ok(match (one_hot, shape.first()) {
+                    (true, Some(&rows)) if rows > 0 => product(&shape) / rows,
+                    _ => product(&shape),
+                })
+            })
+            .collect()
+    }
+
+    /// A `for` run by `exec::parallel_for` in chunks of iterations on
+    /// several threads (`outlined_loops` chose it): its body becomes a
+    /// function of a range of iterations, each iteration writes its results
+    /// to its own row of the workspace, and the rows are then summed here in
+    /// iteration order, as `for_loop` sums, so that any number of threads
+    /// gives the same bits.
+    fn parallel_for(&mut self, op: &Op, body: &Region) -> Result<()> {
+        let bound = |g: &Self, i: usize| -> Result<i64> {
+            op.args
+                .get(i)
+                .and_then(|v| g.defs.get(v))
+                .and_then(|d| constant_int(d, g.sizes))
+                .ok_or_else(|| {
+                    JitError::Codegen("an outlined loop's bounds are not constants".into())
+                })
+        };
+        let (first, last) = (bound(self, 0)?, bound(self, 1)?);
+        let count = usize::try_from(last - first).unwrap_or(0);
+        // The captures in memory at fixed offsets, the same in every thread's
+        // workspace; all but the data are copied there before each run.
+        let mut captures = Vec::new();
+        let mut copies = Vec::new();
+        for i in 2..op.args.len() {
+            let n = self.len(op.args[i])?;
+            let r = self.arg(op, i)?;
+            let off = match r {
+                Repr::Buf(Ix::C(off)) => off as usize,
+                _ => {
+                    let off = self.alloc(n);
+                    self.copy_into(&r, Ix::C(off as i64), n)?;
+                    off
+                }
+            };
+            let is_data = self
+                .outer
+                .data_ranges
+                .iter()
+                .any(|&(d, m)| off >= d && off + n <= d + m);
+            if !is_data && n > 0 {
+                copies.push((off, n));
+            }
+            captures.push((off, n));
+        }
+        let lens = self.iteration_lens(op)?;
+        let stride: usize = lens.iter().sum();
+        let rows = self.alloc(count * stride);
+        let id = self.outline(body, &captures, &lens, rows, first)?;
+        let task = self.outer.tasks.len();
+        self.outer.tasks.push(TaskPlan {
+            id,
+            copies,
+            rows: (rows, stride),
+            first,
+        });
+        let context = self
+            .call_context
+            .ok_or_else(|| JitError::Codegen("a loop outlined inside an outlined loop".into()))?;
+        let args = [
+            context,
+            self.b.ins().iconst(I64, task as i64),
+            self.b.ins().iconst(I64, first),
+            self.b.ins().iconst(I64, last),
+        ];
+        let call = self.b.ins().call(self.parallel_for_ref, &args);
+        let status = self.b.inst_results(call)[0];
+        let cont = self.b.create_block();
+        let fail = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(status, fail, &[], cont, &[]);
+        self.b.switch_to_block(fail);
+        self.b.ins().return_(&[status]);
+        self.b.switch_to_block(cont);
+        self.sum_iterations(op, Ix::C(count as i64), Ix::C(first), &mut |g, k| {
+            let row = g.ix_mul(Ix::V(k), stride);
+            let mut at = rows;
+            let mut results = Vec::new();
+            for n in &lens {
+                results.push(Repr::Buf(g.ix_add(row, Ix::C(at as i64))));
+                at += n;
+            }
+            Ok(results)
+        })
+    }
+
+    /// Generates the function `extern "C" fn(workspace, lo, hi) -> i64` that
+    /// runs iterations `lo..hi` of a `for` whose body is `body`, with its
+    /// captures at `captures` (offset, length), writing iteration `i`'s
+    /// results (of `lens`) to the row `i - first` at `rows`.
+    fn outline(
+        &mut self,
+        body: &Region,
+        captures: &[(usize, usize)],
+        lens: &[usize],
+        rows: usize,
+        first: i64,
+    ) -> Result<FuncId> {
+        let codegen = |e: &dyn std::fmt::Display| JitError::Codegen(e.to_string());
+        let module = &mut self.outer.module;
+        let ptr = module.target_config().pointer_type();
+        let mut ctx = module.make_context();
+        let mut sig = Signature::new(module.isa().default_call_conv());
+        sig.params
+            .extend([AbiParam::new(ptr), AbiParam::new(I64), AbiParam::new(I64)]);
+        sig.returns.push(AbiParam::new(I64));
+        ctx.func.signature = sig.clone();
+        let task = self.outer.tasks.len();
+        ctx.func.name = UserFuncName::user(1, task as u32);
+        let refs = self
+            .outer
+            .imports
+            .refs(&mut self.outer.module, &mut ctx.func);
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let (ws, lo, hi) = (
+            b.block_params(entry)[0],
+            b.block_params(entry)[1],
+            b.block_params(entry)[2],
+        );
+        let mut sub = Gen {
+            f: self.f,
+            sizes: self.sizes,
+            b,
+            ws,
+            reprs: vec![None; self.f.values.len()],
+            workspace_len: self.workspace_len,
+            sites: std::mem::take(&mut self.sites),
+            unary_refs: refs.unary,
+            pow_ref: refs.pow,
+            special_refs: refs.special,
+            cse: vec![HashMap::new()],
+            conditions: HashMap::new(),
+            fresh: HashSet::new(),
+            owner: HashMap::new(),
+            dying: HashSet::new(),
+            dead: std::mem::take(&mut self.dead),
+            defs: std::mem::take(&mut self.defs),
+            last_lse: None,
+            lse: HashMap::new(),
+            row_lse_wanted: std::mem::take(&mut self.row_lse_wanted),
+            row_lse: HashMap::new(),
+            softmaxes: HashMap::new(),
+            fusable: std::mem::take(&mut self.fusable),
+            parallel_for_ref: refs.parallel_for,
+            call_context: None,
+            outer: &mut *self.outer,
+        };
+        let done = sub.chunk(body, captures, lens, rows, first, (lo, hi));
+        sub.b.seal_all_blocks();
+        self.workspace_len = sub.workspace_len;
+        self.sites = std::mem::take(&mut sub.sites);
+        self.dead = std::mem::take(&mut sub.dead);
+        self.defs = std::mem::take(&mut sub.defs);
+        self.row_lse_wanted = std::mem::take(&mut sub.row_lse_wanted);
+        self.fusable = std::mem::take(&mut sub.fusable);
+        let frontend_config = sub.outer.module.target_config();
+        sub.b.finalize(frontend_config);
+        done?;
+        let module = &mut self.outer.module;
+        let id = module
+            .declare_function(&format!("{}.for{task}", self.f.name), Linkage::Local, &sig)
+            .map_err(|e| codegen(&e))?;
+        module
+            .define_function(id, &mut ctx)
+            .map_err(|e| JitError::Codegen(format!("{e:?}")))?;
+        module.clear_context(&mut ctx);
+        Ok(id)
+    }
+
+    /// The body of an outlined loop (see `outline`).
+    fn chunk(
+        &mut self,
+        body: &Region,
+        captures: &[(usize, usize)],
+        lens: &[usize],
+        rows: usize,
+        first: i64,
+        (lo, hi): (Value, Value),
+    ) -> Result<()> {
+        let captures: Vec<Repr> = captures
+            .iter()
+            .map(|&(off, n)| {
+                let buf = Repr::Buf(Ix::C(off as i64));
+                if n <= SMALL {
+                    Repr::Regs(self.regs(&buf, n))
+                } else {
+                    buf
+                }
+            })
+            .collect();
+        let stride: usize = lens.iter().sum();
+        let count = self.b.ins().isub(hi, lo);
+        self.emit_loop(Ix::V(count), false, Vec::new(), &mut |g, k, _| {
+            let i = g.b.ins().iadd(k, lo);
+            let iv = g.b.ins().fcvt_from_sint(F64, i);
+            let mut args = vec![Repr::Regs(vec![iv])];
+            args.extend(captures.iter().cloned());
+            let results = g.region(body, args)?;
+            let position = g.b.ins().iadd_imm_s(i, -first);
+            let row = g.ix_mul(Ix::V(position), stride);
+            let mut at = rows;
+            for (r, n) in results.iter().zip(lens) {
+                let base = g.ix_add(row, Ix::C(at as i64));
+                g.copy_into(r, base, *n)?;
+                at += n;
+            }
+            Ok(Vec::new())
+        })?;
+        let ok = self.b.ins().iconst(I64, 0);
+        self.b.ins().return_(&[ok]);
         Ok(())
     }
 

@@ -3,7 +3,9 @@
 //! code specialized on the data's concrete sizes, with the data bound once.
 //! This crate owns the code generator (`codegen`: value representations,
 //! loops, bounds checks), the special functions the code calls (`runtime`)
-//! and the one unsafe module that owns and calls the code (`exec`). It knows
+//! and the one unsafe module that owns and calls the code (`exec`). With
+//! `compile_threaded`, the top-level loop over subjects runs in chunks on
+//! rayon's thread pool, giving the same bits as on one thread. It knows
 //! nothing of the language's syntax, the checker, the sampler or files: its
 //! input is the IR, sizes and flat `f64` data. Its tests (`tests/jit.rs`)
 //! compare it with the reference interpreter on every example model; its
@@ -116,6 +118,8 @@ pub(crate) struct ErrorSite {
 pub struct JitFunction {
     compiled: Arc<codegen::Compiled>,
     workspace: Vec<f64>,
+    /// One workspace per extra thread of an outlined loop, with the data bound.
+    spare: Vec<Vec<f64>>,
 }
 
 impl JitFunction {
@@ -127,8 +131,29 @@ impl JitFunction {
         sizes: &HashMap<String, i64>,
         data: &[Tensor],
     ) -> Result<JitFunction, JitError> {
+        Self::compile_threaded(f, sizes, data, 1)
+    }
+
+    /// `compile`, with each independent `for` over subjects whose body loops
+    /// (and that is at the function's top level) split into `threads` chunks
+    /// of iterations run on rayon's thread pool, the calling thread running
+    /// one. Each iteration's results are kept apart and summed in order, so
+    /// the results are the same bits for any `threads`.
+    pub fn compile_threaded(
+        f: &Function,
+        sizes: &HashMap<String, i64>,
+        data: &[Tensor],
+        threads: usize,
+    ) -> Result<JitFunction, JitError> {
         let slices: Vec<&[f64]> = data.iter().map(|t| t.data.as_slice()).collect();
-        Self::compile_flat(f, sizes, &slices)
+        let mut slices = slices;
+        // The theta slot may be given as an empty tensor.
+        for (i, input) in f.inputs.iter().enumerate() {
+            if *input == rlc_ir::Input::Theta && i < slices.len() {
+                slices[i] = &[];
+            }
+        }
+        Self::compile_padded(f, sizes, &slices, 0, threads)
     }
 
     /// `compile` with the data as flat slices (each checked only for length).
@@ -144,7 +169,7 @@ impl JitFunction {
                 data[i] = &[];
             }
         }
-        Self::compile_padded(f, sizes, &data, 0)
+        Self::compile_padded(f, sizes, &data, 0, 1)
     }
 
     /// `compile_flat` with `padding` unused elements before the first
@@ -157,16 +182,24 @@ impl JitFunction {
         sizes: &HashMap<String, i64>,
         data: &[&[f64]],
         padding: usize,
+        threads: usize,
     ) -> Result<JitFunction, JitError> {
-        let compiled = codegen::compile_padded(f, sizes, data, padding)?;
+        let compiled = codegen::compile_padded(f, sizes, data, padding, threads)?;
         let mut workspace = vec![0.0; compiled.workspace_len];
         for (off, values) in &compiled.data {
             workspace[*off..*off + values.len()].copy_from_slice(values);
         }
+        let spare = vec![workspace.clone(); compiled.code.spare_workspaces()];
         Ok(JitFunction {
             compiled: Arc::new(compiled),
             workspace,
+            spare,
         })
+    }
+
+    /// The number of loops split across threads (the structure tests read it).
+    pub fn threaded_loops(&self) -> usize {
+        self.compiled.code.threaded_loops()
     }
 
     /// The number of theta coordinates the function takes (0 if it has none).
@@ -216,7 +249,7 @@ impl JitFunction {
                 });
             }
         }
-        let status = c.code.run(&mut self.workspace);
+        let status = c.code.run(&mut self.workspace, &mut self.spare);
         if status != 0 {
             let site = usize::try_from(status - 1)
                 .ok()
@@ -248,6 +281,7 @@ impl Clone for JitFunction {
         JitFunction {
             compiled: Arc::clone(&self.compiled),
             workspace: self.workspace.clone(),
+            spare: self.spare.clone(),
         }
     }
 }

@@ -190,7 +190,7 @@ pub struct Gradient {
 ///
 /// `-inf` where the density is 0: `y <= tau` (also `y = inf`), or `beta` exactly 0 or 1
 /// (the start is on a boundary). NaN for arguments outside the distribution's domain
-/// (`alpha <= 0`, `beta` outside `[0, 1]`, a non-finite `alpha`, `tau` or `delta`) or NaN.
+/// (`alpha <= 0`, `tau < 0`, `beta` outside `[0, 1]`, a non-finite `alpha`, `tau` or `delta`) or NaN.
 pub fn lpdf(y: f64, alpha: f64, tau: f64, beta: f64, delta: f64) -> f64 {
     lpdf_gradient(y, alpha, tau, beta, delta).value
 }
@@ -210,6 +210,7 @@ pub fn lpdf_gradient(y: f64, alpha: f64, tau: f64, beta: f64, delta: f64) -> Gra
     let valid = alpha > 0.0
         && alpha.is_finite()
         && tau.is_finite()
+        && tau >= 0.0
         && delta.is_finite()
         && (0.0..=1.0).contains(&beta)
         && !y.is_nan();

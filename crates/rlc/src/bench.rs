@@ -45,9 +45,9 @@ fn time_evaluation(density: &mut Density, budget: Duration) -> Result<Duration, 
     ))
 }
 
-pub fn run(compiled: &Compiled, data: &Data, json: bool) -> Result<(), Failure> {
+pub fn run(compiled: &Compiled, data: &Data, json: bool, threads: usize) -> Result<(), Failure> {
     let start = Instant::now();
-    let mut jit = Density::new(compiled, data, Backend::Jit)?;
+    let mut jit = Density::with_threads(compiled, data, Backend::Jit, threads)?;
     let jit_compile = start.elapsed();
     let jit_time = time_evaluation(&mut jit, Duration::from_secs(2))?;
     let mut interp = Density::new(compiled, data, Backend::Interp)?;

@@ -201,6 +201,10 @@ enum Command {
         /// Print `{"compile_ms": …, "grad_eval_us": …, "interp_grad_eval_us": …}`.
         #[arg(long)]
         json: bool,
+        /// Threads the JIT's evaluation uses (a model's loop over independent
+        /// subjects split across them).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
         /// The CSV delimiter, when not detected from the header line.
         #[arg(long, value_parser = parse_delimiter)]
         delimiter: Option<u8>,
@@ -302,6 +306,11 @@ struct RunArgs {
     /// The evaluation engine.
     #[arg(long, value_enum, default_value_t = Backend::Jit)]
     backend: Backend,
+    /// Threads per chain: a model's loop over independent subjects is split
+    /// across them (the draws are the same on any number) [default: the
+    /// cores left over, cores / chains, at least 1].
+    #[arg(long)]
+    threads: Option<usize>,
     /// The CSV delimiter, when not detected from the header line.
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
@@ -648,7 +657,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let compiled = compile_file(&model, color.enabled())?;
             let loaded = load_data(&compiled, &data, delimiter)?;
-            let mut density = bind(&compiled, &loaded, backend)?;
+            let mut density = bind(&compiled, &loaded, backend, 1)?;
             let point = match (at, unconstrained) {
                 (Some(at), _) => rlc_driver::point::Point::Constrained(
                     rlc_driver::point::parse_assignments(&at)?,
@@ -673,11 +682,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             model,
             data,
             json,
+            threads,
             delimiter,
         } => {
+            if threads == 0 {
+                return Err(Failure::usage("error: --threads must be at least 1"));
+            }
             let compiled = compile_file(&model, false)?;
             let loaded = load_data(&compiled, &data, delimiter)?;
-            bench::run(&compiled, &loaded, json)
+            bench::run(&compiled, &loaded, json, threads)
         }
         Command::Summary {
             files,
@@ -744,7 +757,11 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         labels: args.labels,
         vars: args.vars.clone(),
     };
-    let density = bind(&compiled, &loaded, args.backend)?;
+    if args.threads == Some(0) {
+        return Err(Failure::usage("error: --threads must be at least 1"));
+    }
+    let threads = rlc_driver::threads_per_chain(args.threads.unwrap_or(0), args.chains);
+    let density = bind(&compiled, &loaded, args.backend, threads)?;
     run::run(&compiled, &loaded, &density, &options)
 }
 
@@ -909,8 +926,9 @@ fn bind(
     compiled: &Compiled,
     data: &Data,
     backend: Backend,
+    threads: usize,
 ) -> Result<rlc_driver::Density, Failure> {
-    let density = rlc_driver::Density::new(compiled, data, backend.into())?;
+    let density = rlc_driver::Density::with_threads(compiled, data, backend.into(), threads)?;
     for note in &density.notes {
         errln!("note: {note}");
     }

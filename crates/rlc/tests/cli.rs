@@ -465,10 +465,11 @@ fn a_non_finite_density_names_its_first_bad_term() {
     let stderr = String::from_utf8_lossy(&logp.stderr);
     assert_eq!(logp.status.code(), Some(4), "{stderr}");
     assert!(
-        stderr.contains("the log density is NaN at s = 0.5000")
+        // A negative scale makes the density -inf (not NaN); the explanation
+        // names the operation that made the NaN, with its operand: the log of
+        // the negative scale.
+        stderr.contains("the log density is -inf at s = 0.5000")
             && stderr.contains("`y ~ Normal(0, -s)`")
-            // The operation that made the NaN, with its operand: the log of
-            // the negative scale.
             && stderr.contains("from log(-0.5)"),
         "{stderr}"
     );
@@ -1533,4 +1534,94 @@ fn recover_takes_the_adaptation_and_records_it() {
         .output()
         .expect("rlc runs");
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn threads_per_chain_do_not_change_the_draws() {
+    let mut texts = Vec::new();
+    for threads in ["1", "3"] {
+        let dir = temp_dir(&format!("threads-{threads}"));
+        let out = rlc()
+            .args([
+                "run",
+                "models/rl_hier.rlm",
+                "--data",
+                "models/data/rl_hier_sim.csv",
+            ])
+            .args([
+                "--chains", "1", "--warmup", "60", "--draws", "30", "--seed", "9",
+            ])
+            .args(["--threads", threads, "--quiet", "--output-dir"])
+            .arg(&dir)
+            .current_dir(workspace())
+            .output()
+            .expect("rlc runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(dir.join("rl_hier_1.csv")).expect("written");
+        texts.push(
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(texts[0].len() > 30, "the draws were written");
+    assert_eq!(texts[0], texts[1]);
+}
+
+#[test]
+fn zero_threads_is_a_usage_error() {
+    let out = rlc()
+        .args([
+            "run",
+            "models/rl_hier.rlm",
+            "--data",
+            "models/data/rl_hier_sim.csv",
+        ])
+        .args(["--threads", "0", "--quiet"])
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads must be at least 1"));
+}
+
+#[test]
+fn the_memory_limit_counts_each_threads_arrays() {
+    let dir = temp_dir("threads-memory");
+    let run = |threads: &str| {
+        rlc()
+            .args([
+                "run",
+                "models/rl_hier.rlm",
+                "--data",
+                "models/data/rl_hier.csv",
+            ])
+            .args([
+                "--chains", "1", "--warmup", "10", "--draws", "10", "--quiet",
+            ])
+            .args(["--threads", threads, "--max-memory", "5M", "--output-dir"])
+            .arg(&dir)
+            .current_dir(workspace())
+            .output()
+            .expect("runs")
+    };
+    let one = run("1");
+    assert_eq!(
+        one.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let many = run("1000");
+    let stderr = String::from_utf8_lossy(&many.stderr);
+    assert_eq!(many.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("on 1000 threads (--threads)"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,10 +8,21 @@ pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Models whose log density is NaN at some random initial points on hBayesDM's example
+/// file, and why. For them the check counts a NaN (on both backends) as a point the
+/// sampler draws again, as it does any point whose density is not finite; for every other
+/// model a NaN is a bug.
+pub const NAN_AT_EXTREME_INITS: &[(&str, &str)] = &[(
+    "hgf_ibrb",
+    "where the third level's belief mu3 grows large, the volatility exp(kappa * mu3 + omega2) \
+     overflows and inf / inf makes the beliefs NaN; hBayesDM's program computes the same NaN \
+     and Stan rejects the point (its bernoulli_logit refuses a NaN argument)",
+)];
+
 /// Compiles the model at `path`, loads `data` as it is, and checks that of 20 random
 /// initial points (uniform in (-2, 2), Stan's default) at least 10 have a finite log
-/// density, all of those a finite gradient, none a NaN, and that the JIT and the
-/// interpreter agree. Returns how many points were finite.
+/// density, all of those a finite gradient, none a NaN (but see `NAN_AT_EXTREME_INITS`),
+/// and that the JIT and the interpreter agree. Returns how many points were finite.
 pub fn starts_sampling_file(model: &str, path: PathBuf, data: PathBuf) -> usize {
     let source = std::fs::read_to_string(&path).expect("model");
     let compiled = rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message));
@@ -28,13 +39,26 @@ pub fn starts_sampling_file(model: &str, path: PathBuf, data: PathBuf) -> usize 
         state ^= state << 17;
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
+    let nan_allowed_because = NAN_AT_EXTREME_INITS
+        .iter()
+        .find(|(m, _)| *m == model)
+        .map(|(_, why)| *why);
     let mut finite = 0;
+    let mut nan_points = 0;
     for init in 0..20 {
         let theta: Vec<f64> = (0..jit.dim).map(|_| -2.0 + 4.0 * unit()).collect();
         let mut g_jit = vec![0.0; jit.dim];
         let mut g_interp = vec![0.0; jit.dim];
         let lp = jit.logp_grad(&theta, &mut g_jit).expect("evaluates");
         let lp_interp = interp.logp_grad(&theta, &mut g_interp).expect("evaluates");
+        if nan_allowed_because.is_some() && lp.is_nan() {
+            assert!(
+                lp_interp.is_nan(),
+                "{model}, init {init}: NaN vs {lp_interp}"
+            );
+            nan_points += 1;
+            continue;
+        }
         assert!(
             lp == lp_interp || (lp - lp_interp).abs() <= 1e-9 * lp.abs().max(1.0),
             "{model}: {lp} vs {lp_interp}"
@@ -67,5 +91,8 @@ pub fn starts_sampling_file(model: &str, path: PathBuf, data: PathBuf) -> usize 
         "{model}: only {finite} of 20 initial points are finite"
     );
     println!("{model}: {finite} of 20 random initial points finite");
+    if let (Some(why), 1..) = (nan_allowed_because, nan_points) {
+        println!("{model}: {nan_points} of 20 NaN, drawn again as the sampler does: {why}");
+    }
     finite
 }

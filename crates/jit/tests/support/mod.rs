@@ -44,6 +44,30 @@ pub fn jit(f: &Function, sizes: &HashMap<String, i64>, data: &Data) -> JitFuncti
         .unwrap_or_else(|e| panic!("{}: {e}", f.name))
 }
 
+/// `jit` with the independent loops over subjects split into `threads` chunks.
+pub fn jit_threads(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    data: &Data,
+    threads: usize,
+) -> JitFunction {
+    JitFunction::compile_padded(f, sizes, &data_slices(f, data), 0, threads)
+        .unwrap_or_else(|e| panic!("{}: {e}", f.name))
+}
+
+/// The same bits (NaNs equal), as any number of threads must give.
+pub fn assert_same_bits(what: &str, a: &[Vec<f64>], b: &[Vec<f64>]) {
+    assert_eq!(a.len(), b.len(), "{what}: number of results");
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        let bits = |v: &[f64]| -> Vec<u64> {
+            v.iter()
+                .map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() })
+                .collect()
+        };
+        assert_eq!(bits(x), bits(y), "{what}: result {k}: {x:?} vs {y:?}");
+    }
+}
+
 pub fn run(f: &mut JitFunction, theta: &[f64]) -> Vec<Vec<f64>> {
     let mut outs: Vec<Vec<f64>> = f.result_lens().iter().map(|n| vec![0.0; *n]).collect();
     let mut refs: Vec<&mut [f64]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
@@ -146,10 +170,17 @@ pub fn check_source(name: &str, source: &str) {
         let dim = ir.dim.eval(&sizes).expect("dim") as usize;
         let mut lp_fn = jit(&ir.log_density, &sizes, &data);
         let mut grad_fn = jit(&grad, &sizes, &data);
+        // Three threads: more than some loops have iterations, and not a
+        // divisor of the others.
+        let mut lp_threads = jit_threads(&ir.log_density, &sizes, &data, 3);
+        let mut grad_threads = jit_threads(&grad, &sizes, &data, 3);
         for _ in 0..3 {
             let theta: Vec<f64> = (0..dim).map(|_| rng.uniform(-1.0, 1.0)).collect();
             let lp = run(&mut lp_fn, &theta)[0][0];
             let g = run(&mut grad_fn, &theta);
+            let threaded = format!("{name} (on 3 threads)");
+            assert_same_bits(&threaded, &run(&mut lp_threads, &theta), &[vec![lp]]);
+            assert_same_bits(&threaded, &run(&mut grad_threads, &theta), &g);
             assert!(lp.is_finite(), "{}: lp {lp} (trial {trial})", name);
             assert_matches_interpreter(
                 name,
