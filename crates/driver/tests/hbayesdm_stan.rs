@@ -186,9 +186,8 @@ fn log_density_and_gradient_equal_stans() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-#[test]
-fn every_model_has_a_reference() {
-    let refs: Vec<String> = references().into_iter().map(|r| r.model).collect();
+/// The models of `models/hbayesdm/`: its `.rlm` files, by name.
+fn ported_models() -> Vec<String> {
     let mut models: Vec<String> = std::fs::read_dir(hbayesdm_dir())
         .expect("models/hbayesdm")
         .map(|entry| entry.expect("directory entry").path())
@@ -196,6 +195,13 @@ fn every_model_has_a_reference() {
         .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
         .collect();
     models.sort();
+    models
+}
+
+#[test]
+fn every_model_has_a_reference() {
+    let refs: Vec<String> = references().into_iter().map(|r| r.model).collect();
+    let models = ported_models();
     let missing: Vec<&String> = models
         .iter()
         .filter(|m| !refs.contains(m) && !EXEMPT.iter().any(|(e, _)| e == m))
@@ -259,4 +265,49 @@ fn starts_sampling_on_hbayesdm_example_data() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `models/hbayesdm/runs.json` (made by `compare_runs.py`, which needs pystan) records rlc's
+/// and Stan's runs of every model on its example data: a new port without a run, or a run
+/// on another file than the one its reference names as the task's example, is noticed.
+#[test]
+fn every_model_has_a_recorded_run_on_its_example_data() {
+    let path = hbayesdm_dir().join("runs.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let runs: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("runs.json: {e}"));
+    let runs = runs["models"].as_object().expect("runs.json: no `models`");
+    let references = references();
+    let models = ported_models();
+    let mut problems = Vec::new();
+    for model in &models {
+        let Some(run) = runs.get(model) else {
+            problems.push(format!("{model}: no run (compare_runs.py {model})"));
+            continue;
+        };
+        if run["rlc"]["exit_code"].as_i64().is_none() {
+            problems.push(format!("{model}: no rlc run recorded"));
+        }
+        let Some(reference) = references.iter().find(|r| &r.model == model) else {
+            continue;
+        };
+        // The models that cannot read the example file run on the reference's data file.
+        let expected = if NOT_AS_IS.iter().any(|(m, _)| m == model) {
+            let relative = reference.data.strip_prefix(hbayesdm_dir());
+            relative
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        } else {
+            format!("hBayesDM extdata/{}", reference.example_data)
+        };
+        let data = run["data"].as_str().unwrap_or_default();
+        if data != expected {
+            problems.push(format!("{model}: run on {data:?}, expected {expected:?}"));
+        }
+    }
+    for model in runs.keys() {
+        if !models.contains(model) {
+            problems.push(format!("{model}: a run without a model"));
+        }
+    }
+    assert!(problems.is_empty(), "runs.json:\n{}", problems.join("\n"));
 }

@@ -1,0 +1,556 @@
+"""rlc and Stan on each hBayesDM model's example data: divergences, initialization
+failures, R-hat, ESS and time, written to runs.json and printed as a table.
+
+    python models/hbayesdm/compare_runs.py [MODEL ...] [--rlc PATH] [--extdata DIR]
+        [--seed S] [--stan-timeout SECONDS] [--rlc-timeout SECONDS] [--budget-minutes M]
+        [--given-order] [--output FILE]
+    python models/hbayesdm/compare_runs.py [MODEL ...] --rlc-seeds 1,2   # rlc again, other seeds
+    python models/hbayesdm/compare_runs.py --table                        # runs.json's table
+
+For each model of `models/hbayesdm/` (all, or those named; cheapest first by the gradient
+time `rlc bench` measures, unless `--given-order`), one after the other:
+
+* rlc: `rlc run` with its defaults (4 chains x (400 fisher warmup + 1000 draws)) and the
+  seed; the time is the whole process, compilation and data loading included.
+  `--rlc-timeout` stops a long run (SIGTERM, so its files are completed) and judges the
+  draws made by then; the record says so.
+* Stan: hBayesDM's program (brought to current Stan syntax and fixed as stan_reference.py
+  does, PATCHES), sampled by pystan with hBayesDM's defaults, 4 chains x (1000 warmup +
+  1000 draws), the same seed, on the Stan data stan_reference.py's TASKS make of the file.
+  The time is that of `sample()` alone (the compilation is excluded; whether it came from
+  httpstan's cache is recorded). It includes what hBayesDM's programs compute in generated
+  quantities every draw (log_lik, y_pred) and pystan's reading of the output. Stan runs in
+  a child process that is killed at `--stan-timeout` seconds, and no Stan run starts after
+  `--budget-minutes`; such a model is recorded as not run by Stan, with the reason.
+
+Both times are also recorded as CPU time (user + system, every process and thread), which
+a loaded machine disturbs less than the wall time.
+
+Per sampler it records divergences (total and per chain), initialization failures and
+other errors, the largest R-hat and the smallest bulk ESS (ArviZ's rank-normalized split
+R-hat and bulk ESS, computed the same way for both) over the quantities both report, and
+for Stan the rejected initial values per chain. runs.json (default: beside this script)
+also records the date, the rlc commit, the machine and its load average before and after
+each model: the machine may be shared, so compare times within one model's entry only.
+A rerun on some models replaces their entries and keeps the others.
+
+`--rlc-seeds` reruns only rlc, at other seeds, on the models named or else on those where
+rlc had more divergent draws than Stan, and records each run in the model's
+`rlc_other_seeds`: whether the excess is Monte Carlo noise.
+
+The data file of a model is hBayesDM's example file for its task (the MODELS row of
+stan_reference.py), read from `--extdata` (default /work/hbdm-src/commons/extdata; in
+hBayesDM's repository, `commons/extdata`), except for the models in NOT_AS_IS, which cannot
+read it as it is and run on their simulated file in `data/`.
+
+Needs pystan 3, ArviZ and NumPy, hBayesDM's Stan programs (`--stan-dir`, as
+stan_reference.py) and an rlc release binary (`cargo build --release`).
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from stan_reference import MODELS, PATCHES, STAN_COMMIT, TASKS, modern  # noqa: E402
+
+SEED = 20261201
+CHAINS = 4
+STAN_WARMUP = 1000
+STAN_DRAWS = 1000
+DEFAULT_STAN_DIR = "/work/hbdm-src/commons/stan_files"
+DEFAULT_EXTDATA = "/work/hbdm-src/commons/extdata"
+
+# Models whose port cannot read hBayesDM's example file as it is (as in
+# crates/driver/tests/hbayesdm_stan.rs): they run on their simulated file.
+NOT_AS_IS = {
+    "wcs_sql": "needs each row's matching decks (match_color, match_form, match_number), which"
+    " hBayesDM reads from a second file, wcs_answersheet.txt",
+}
+
+
+def ported_models():
+    """The models with an .rlm file here, in name order."""
+    return sorted(f[:-4] for f in os.listdir(HERE) if f.endswith(".rlm"))
+
+
+def data_file(model, extdata):
+    """The file both samplers read, and how to name it in runs.json."""
+    _, simulated, example = MODELS[model]
+    if model in NOT_AS_IS:
+        return os.path.join(HERE, simulated), simulated
+    return os.path.join(extdata, example), f"hBayesDM extdata/{example}"
+
+
+def stan_program(model, stan_dir):
+    with open(os.path.join(stan_dir, model + ".stan")) as f:
+        code = modern(f.read())
+    for old, new, _ in PATCHES.get(model, []):
+        if old not in code:
+            sys.exit(f"{model}: the patch's text {old!r} is not in the program")
+        code = code.replace(old, new)
+    return code
+
+
+def cpu_seconds(who):
+    """User and system CPU time of this process (RUSAGE_SELF) or of its ended children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+# --- Convergence statistics, the same for both samplers -------------------------------
+
+
+def column_statistics(columns):
+    """{name: (R-hat, bulk ESS)} of each [chain, draw] array that is finite and not
+    constant (an initial value or a padded trial has no posterior to judge)."""
+    import arviz as az
+    import numpy as np
+
+    stats = {}
+    for name, per_chain in columns.items():
+        if not np.all(np.isfinite(per_chain)) or np.ptp(per_chain) == 0:
+            continue
+        stats[name] = (float(az.rhat(per_chain)), float(az.ess(per_chain, method="bulk")))
+    return stats
+
+
+def worst(stats, names):
+    """The largest R-hat and the smallest bulk ESS over `names`, each with its quantity."""
+    if not names:
+        return None, None
+    rhat = max(names, key=lambda n: stats[n][0])
+    ess = min(names, key=lambda n: stats[n][1])
+    return [rhat, round(stats[rhat][0], 4)], [ess, round(stats[ess][1], 1)]
+
+
+# --- Stan, in a child process that can be killed at the time limit --------------------
+
+
+def stan_worker(model, data_path, seed, stan_dir, result_path):
+    """Builds and samples hBayesDM's program; writes what run_stan reads to result_path."""
+    import aiohttp.client
+    import httpstan.cache
+    import httpstan.models
+    import httpstan.services_stub
+    import numpy as np
+    import stan
+
+    aiohttp.client.DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30)
+    code = stan_program(model, stan_dir)
+    data = TASKS[MODELS[model][0]](data_path)
+    model_dir = httpstan.cache.model_directory(httpstan.models.calculate_model_name(code))
+    build_cached = model_dir.is_dir() and any(p.suffix == ".so" for p in model_dir.iterdir())
+    os.chdir(tempfile.mkdtemp(prefix="compare_runs_"))
+    result = {"build_cached": build_cached}
+    start = time.perf_counter()
+    posterior = stan.build(code, data=data, random_seed=seed)
+    result["build_seconds"] = round(time.perf_counter() - start, 2)
+    # httpstan keeps every seeded fit (one file per chain) in its cache and hands it back
+    # to a rerun with the same arguments, instantly: our files are removed afterwards, and
+    # a fit that came from the cache (no new file) is flagged, as its time is not a run's.
+    fits_dir = model_dir / "fits"
+
+    def cached_fits():
+        return set(fits_dir.iterdir()) if fits_dir.is_dir() else set()
+
+    before = cached_fits()
+    cpu_before = cpu_seconds(resource.RUSAGE_SELF) + cpu_seconds(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    try:
+        fit = posterior.sample(num_chains=CHAINS, num_warmup=STAN_WARMUP, num_samples=STAN_DRAWS)
+    except Exception as e:  # pystan raises RuntimeError for a failed initialization, others rarely
+        result["sample_seconds"] = round(time.perf_counter() - start, 2)
+        result["error"] = str(e)[:500]
+        result["init_failed"] = "Initialization failed" in str(e)
+        write_json(result_path, result)
+        return
+    result["sample_seconds"] = round(time.perf_counter() - start, 2)
+    # The chains run in httpstan's worker processes, whose CPU time is counted once they
+    # have ended: the CPU time of sample() is this process's and theirs.
+    httpstan.services_stub.executor.shutdown(wait=True)
+    cpu = cpu_seconds(resource.RUSAGE_SELF) + cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before
+    result["sample_cpu_seconds"] = round(cpu, 2)
+    created = cached_fits() - before
+    for path in created:
+        path.unlink()
+    result["fit_from_cache"] = not created
+    # Stan's own time per chain (warmup and sampling), without pystan's reading of the
+    # output, which the wall time includes.
+    # (The message comes in three topics; the first is the logger's.)
+    totals = [re.search(rb"([0-9.eE+-]+) seconds \(Total\)", out) for out in fit.stan_outputs]
+    result["stan_reported_seconds_per_chain"] = [float(t.group(1)) if t else None for t in totals]
+    result["init_failed"] = False
+    result["init_rejections_per_chain"] = [out.count(b"Rejecting initial value") for out in fit.stan_outputs]
+    # fit._draws is [column, draw, chain]: the sampler's columns, then the parameters,
+    # transformed parameters and generated quantities, CmdStan's names (`mu_pr.1`).
+    draws = fit._draws
+    sampler = list(fit.sample_and_sampler_param_names)
+    divergent = draws[sampler.index("divergent__")]
+    result["divergences_per_chain"] = [int(x) for x in divergent.sum(axis=0)]
+    result["leapfrogs_in_draws"] = int(draws[sampler.index("n_leapfrog__")].sum())
+    first = len(sampler)
+    columns = {name: np.ascontiguousarray(draws[first + i].T) for i, name in enumerate(fit.constrained_param_names)}
+    result["stats"] = column_statistics(columns)
+    write_json(result_path, result)
+
+
+def run_stan(model, data_path, seed, stan_dir, timeout, log_dir):
+    """Stan's record for one model: the child's result, or why there is none."""
+    result_path = os.path.join(log_dir, "stan.json")
+    log_path = os.path.join(log_dir, "stan.log")
+    command = [sys.executable, os.path.abspath(__file__), "--stan-worker", model, data_path,
+               str(seed), stan_dir, result_path]
+    start = time.perf_counter()
+    with open(log_path, "w") as log:
+        # Its own session, so that the time limit ends the sampling processes too.
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            return {"status": "not run", "reason": f"over the time limit of {timeout} s (build and sampling)"}
+        except BaseException:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            raise
+        finally:
+            # The sampling processes httpstan forks may outlive a failed child.
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    elapsed = time.perf_counter() - start
+    if not os.path.exists(result_path):
+        with open(log_path) as f:
+            tail = f.read()[-800:]
+        return {"status": "error", "reason": f"exit code {child.returncode} after {elapsed:.0f} s: {tail}"}
+    with open(result_path) as f:
+        result = json.load(f)
+    result["status"] = "error" if "error" in result else "ran"
+    return result
+
+
+# --- rlc -------------------------------------------------------------------------------
+
+
+def read_cmdstan_csv(path):
+    """(column names, [draw, column] array) of one CmdStan CSV file."""
+    import numpy as np
+
+    with open(path) as f:
+        lines = [line for line in f if line.strip() and not line.startswith("#")]
+    if not lines:
+        return [], np.empty((0, 0))
+    header = lines[0].strip().split(",")
+    rows = [[float(x) for x in line.split(",")] for line in lines[1:]]
+    return header, np.array(rows).reshape(len(rows), len(header))
+
+
+def run_rlc(rlc, model, data_path, seed, out_dir, timeout=None):
+    """rlc's record for one model. At the time limit rlc is sent SIGTERM, which stops its
+    chains and completes their files: the draws made so far are judged, and the record
+    says the run was stopped."""
+    import numpy as np
+
+    command = [rlc, "run", os.path.join(HERE, model + ".rlm"), "--data", data_path,
+               "--seed", str(seed), "--output-dir", out_dir, "--quiet"]
+    cpu_before = cpu_seconds(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stopped = False
+    try:
+        stdout, stderr = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.terminate()
+        stdout, stderr = child.communicate()
+        stopped = True
+    seconds = time.perf_counter() - start
+    cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before
+    done = subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
+    errors = [line[len("error: "):] for line in done.stderr.splitlines() if line.startswith("error: ")]
+    init_failures = 0
+    for e in errors:
+        if "no finite log density or gradient at" in e:
+            every = re.match(r"all (\d+) chains:", e)
+            init_failures += int(every.group(1)) if every else 1
+    result = {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "exit_code": done.returncode,
+              "init_failures": init_failures}
+    if errors:
+        result["errors"] = [e[:300] for e in errors]
+    if stopped:
+        result["stopped"] = f"at the time limit of {timeout:g} s (SIGTERM): the draws made by then"
+    evaluations = re.search(r"\(([0-9]+) gradient evaluations: ([0-9]+) in [0-9]+ warmup iterations", done.stdout + done.stderr)
+    if evaluations:
+        result["gradient_evaluations"] = int(evaluations.group(1))
+    chains = []
+    for chain in range(1, CHAINS + 1):
+        path = os.path.join(out_dir, f"{model}_{chain}.csv")
+        if os.path.exists(path):
+            header, values = read_cmdstan_csv(path)
+            if len(values):
+                chains.append((header, values))
+    result["chains_with_draws"] = len(chains)
+    if not chains:
+        result["stats"] = {}
+        return result
+    header = chains[0][0]
+    length = min(len(v) for _, v in chains)
+    stacked = np.stack([v[:length] for _, v in chains])  # [chain, draw, column]
+    divergent = stacked[:, :, header.index("divergent__")]
+    result["divergences_per_chain"] = [int(x) for x in divergent.sum(axis=1)]
+    result["leapfrogs_in_draws"] = int(stacked[:, :, header.index("n_leapfrog__")].sum())
+    columns = {name: stacked[:, :, j] for j, name in enumerate(header) if not name.endswith("__")}
+    result["stats"] = column_statistics(columns)
+    return result
+
+
+# --- The runs ----------------------------------------------------------------------------
+
+
+def gradient_microseconds(rlc, model, data_path):
+    """One gradient evaluation's median time on the JIT (rlc bench; it also times the
+    interpreter, so a few seconds per model): the order of the runs, cheapest first. A
+    model that cannot be measured goes last."""
+    done = subprocess.run(
+        [rlc, "bench", os.path.join(HERE, model + ".rlm"), "--data", data_path, "--json"],
+        capture_output=True, text=True,
+    )
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return math.inf
+    return float(report["grad_eval_us"])
+
+
+def load_average():
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def rlc_commit():
+    def git(*args):
+        return subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short=12", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "crates")
+    return commit + ("-dirty" if dirty else "")
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), platform.processor())
+    except OSError:
+        return platform.processor()
+
+
+def compare(model, data_name, rlc_result, stan_result):
+    """One model's entry: both records with the statistics reduced to the quantities both
+    report, and the ratio of the times."""
+    entry = {"data": data_name}
+    rlc_stats = rlc_result.pop("stats", {})
+    stan_stats = stan_result.pop("stats", {})
+    common = sorted(set(rlc_stats) & set(stan_stats)) if stan_stats else sorted(rlc_stats)
+    entry["quantities_compared"] = len(common) if stan_stats else 0
+    for result, stats in ((rlc_result, rlc_stats), (stan_result, stan_stats)):
+        if "divergences_per_chain" in result:
+            result["divergences"] = sum(result["divergences_per_chain"])
+        if stats:
+            result["max_rhat"], result["min_ess_bulk"] = worst(stats, common)
+    entry["rlc"] = rlc_result
+    entry["stan"] = stan_result
+    if stan_result.get("status") == "ran" and rlc_result.get("exit_code") == 0 and "stopped" not in rlc_result:
+        entry["time_ratio_rlc_to_stan"] = round(rlc_result["seconds"] / stan_result["sample_seconds"], 4)
+        if "sample_cpu_seconds" in stan_result:
+            entry["cpu_time_ratio_rlc_to_stan"] = round(rlc_result["cpu_seconds"] / stan_result["sample_cpu_seconds"], 4)
+    return entry
+
+
+def write_json(path, value):
+    with open(path, "w") as f:
+        json.dump(value, f, indent=1, allow_nan=False)
+        f.write("\n")
+
+
+# --- The table ---------------------------------------------------------------------------
+
+
+def seconds_text(s):
+    return f"{s:.1f}" if s < 100 else f"{s:.0f}"
+
+
+def table(record):
+    """The markdown table of runs.json's models, in the order they were run."""
+    lines = [
+        "| model | data | divergences rlc / Stan | init failures rlc / Stan | wall time rlc / Stan (s) | ratio | CPU time rlc / Stan (s) | ratio | max R-hat rlc / Stan | min bulk ESS rlc / Stan |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for model, e in record["models"].items():
+        r, s = e["rlc"], e["stan"]
+        ran = s.get("status") == "ran"
+        data = e["data"].replace("hBayesDM extdata/", "")
+        div = f"{r.get('divergences', '–')} / {s['divergences'] if ran else '–'}"
+        stan_init = "–" if s.get("status") == "not run" else (CHAINS if s.get("init_failed") else 0)
+        init = f"{r['init_failures']} / {stan_init}"
+        stan_time = seconds_text(s["sample_seconds"]) if ran else f"not run ({s.get('reason', s.get('error', ''))[:40]})"
+        ratio = f"{e['time_ratio_rlc_to_stan']:.3f}" if "time_ratio_rlc_to_stan" in e else "–"
+        cpu = f"{seconds_text(r['cpu_seconds'])} / {seconds_text(s['sample_cpu_seconds'])}" if "cpu_time_ratio_rlc_to_stan" in e else "–"
+        cpu_ratio = f"{e['cpu_time_ratio_rlc_to_stan']:.3f}" if "cpu_time_ratio_rlc_to_stan" in e else "–"
+        rhat = f"{r['max_rhat'][1] if r.get('max_rhat') else '–'} / {s['max_rhat'][1] if s.get('max_rhat') else '–'}"
+        ess = f"{r['min_ess_bulk'][1]:.0f}" if r.get("min_ess_bulk") else "–"
+        ess += f" / {s['min_ess_bulk'][1]:.0f}" if s.get("min_ess_bulk") else " / –"
+        lines.append(f"| `{model}` | `{data}` | {div} | {init} | {seconds_text(r['seconds'])}{' (stopped)' if r.get('stopped') else ''} / {stan_time} | {ratio} | {cpu} | {cpu_ratio} | {rhat} | {ess} |")
+    return "\n".join(lines)
+
+
+def more_divergences_than_stan(entry):
+    """rlc has more divergent draws than Stan (the issue's criterion), Stan having run."""
+    return entry["stan"].get("status") == "ran" and entry["rlc"].get("divergences", 0) > entry["stan"]["divergences"]
+
+
+def rerun_rlc(args, record, seeds):
+    """rlc alone at other seeds, each run recorded in the model's `rlc_other_seeds` (a rerun
+    at a seed replaces the earlier record of that seed). Without Stan's run at hand, R-hat
+    and ESS are over all of rlc's quantities."""
+    models = args.models or [m for m, e in record["models"].items() if more_divergences_than_stan(e)]
+    commit = rlc_commit()
+    for model in models:
+        if model not in record["models"]:
+            sys.exit(f"{model}: no entry in {args.output}; run it first")
+        entry = record["models"][model]
+        path, _ = data_file(model, args.extdata)
+        others = {r["seed"]: r for r in entry.get("rlc_other_seeds", [])}
+        for seed in seeds:
+            with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
+                load_before = load_average()
+                result = run_rlc(args.rlc, model, path, seed, work, args.rlc_timeout)
+            stats = result.pop("stats", {})
+            if "divergences_per_chain" in result:
+                result["divergences"] = sum(result["divergences_per_chain"])
+            if stats:
+                result["max_rhat"], result["min_ess_bulk"] = worst(stats, sorted(stats))
+            result.update({"seed": seed, "rlc_commit": commit, "load_average_before": load_before})
+            others[seed] = result
+            print(f"{model} seed {seed}: {result.get('divergences')} divergences"
+                  f" {result.get('divergences_per_chain')}, {result['seconds']} s", flush=True)
+        entry["rlc_other_seeds"] = [others[s] for s in sorted(others)]
+        write_json(args.output, record)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--stan-worker":
+        model, data_path, seed, stan_dir, result_path = sys.argv[2:7]
+        stan_worker(model, data_path, int(seed), stan_dir, result_path)
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", help="default: every .rlm in models/hbayesdm")
+    parser.add_argument("--rlc", default=os.path.join(ROOT, "target", "release", "rlc"),
+                        help="the rlc binary (default: target/release/rlc, or $CARGO_TARGET_DIR/release/rlc)")
+    parser.add_argument("--extdata", default=DEFAULT_EXTDATA, help="hBayesDM's example data folder")
+    parser.add_argument("--stan-dir", default=DEFAULT_STAN_DIR)
+    parser.add_argument("--seed", type=int, default=SEED, help=f"both samplers' seed (default {SEED})")
+    parser.add_argument("--stan-timeout", type=float, default=900, help="seconds per model for Stan (build and sampling)")
+    parser.add_argument("--rlc-timeout", type=float, help="seconds per rlc run; then rlc is stopped (SIGTERM)"
+                        " and the draws made so far are judged (default: none)")
+    parser.add_argument("--budget-minutes", type=float, default=math.inf,
+                        help="start no Stan run after this many minutes (rlc still runs every model;"
+                        " Stan's runs left are recorded as not run)")
+    parser.add_argument("--given-order", action="store_true",
+                        help="run the models named in the order given (no rlc bench to order them)")
+    parser.add_argument("--output", default=os.path.join(HERE, "runs.json"))
+    parser.add_argument("--table", action="store_true", help="print the table of --output and stop")
+    parser.add_argument("--rlc-seeds", help="S1,S2,...: only rerun rlc with these seeds, on the models named"
+                        " (default: those of --output where rlc had more divergences than Stan), and record"
+                        " the runs in their entries' `rlc_other_seeds` (is the excess Monte Carlo noise?)")
+    args = parser.parse_args()
+
+    if args.table:
+        with open(args.output) as f:
+            print(table(json.load(f)))
+        return
+    if "CARGO_TARGET_DIR" in os.environ and args.rlc == parser.get_default("rlc"):
+        args.rlc = os.path.join(os.environ["CARGO_TARGET_DIR"], "release", "rlc")
+    if not os.access(args.rlc, os.X_OK):
+        sys.exit(f"{args.rlc}: no rlc binary (cargo build --release, or --rlc PATH)")
+    ported = ported_models()
+    chosen = args.models or ported
+    for model in chosen:
+        if model not in ported:
+            sys.exit(f"{model}: no {model}.rlm in {HERE}")
+        if model not in MODELS:
+            sys.exit(f"{model}: not in stan_reference.py's MODELS (add a row)")
+
+    record = {"models": {}}
+    if os.path.exists(args.output):
+        with open(args.output) as f:
+            record = json.load(f)
+    if args.rlc_seeds:
+        rerun_rlc(args, record, [int(x) for x in args.rlc_seeds.split(",")])
+        return
+    record.update({
+        "about": "rlc run (defaults) and hBayesDM's Stan program (pystan, hBayesDM's defaults) on each"
+        " model's example data, made by compare_runs.py; times on a shared machine, see load_average",
+        "stan_program": f"hBayesDM {STAN_COMMIT} commons/stan_files/MODEL.stan (stan_reference.py's PATCHES applied)",
+        "stan_settings": {"chains": CHAINS, "warmup": STAN_WARMUP, "draws": STAN_DRAWS, "interface": "pystan"},
+        "rlc_settings": "rlc run defaults: 4 chains, 400 warmup iterations (fisher adaptation), 1000 draws",
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu_name()},
+    })
+
+    # The gradient time of an earlier run's entry is reused: measuring it takes 5-50 s.
+    gradient_us = {
+        m: record["models"].get(m, {}).get("rlc_gradient_us")
+        or (math.inf if args.given_order else gradient_microseconds(args.rlc, m, data_file(m, args.extdata)[0]))
+        for m in chosen
+    }
+    order = chosen if args.given_order else sorted(chosen, key=lambda m: gradient_us[m])
+    print("order:", " ".join(order), flush=True)
+    start = time.monotonic()
+    commit = rlc_commit()
+    for model in order:
+        path, name = data_file(model, args.extdata)
+        when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
+            load_before = load_average()
+            rlc_result = run_rlc(args.rlc, model, path, args.seed, os.path.join(work, "rlc"), args.rlc_timeout)
+            rlc_result["seed"] = args.seed
+            load_between = load_average()
+            if (time.monotonic() - start) / 60 > args.budget_minutes:
+                stan_result = {"status": "not run", "reason": f"over the run's time budget of {args.budget_minutes:g} minutes"}
+            else:
+                stan_result = run_stan(model, path, args.seed, args.stan_dir, args.stan_timeout, work)
+            stan_result["seed"] = args.seed
+            entry = compare(model, name, rlc_result, stan_result)
+        entry.update({
+            "date": when,
+            "rlc_commit": commit,
+            "rlc_gradient_us": gradient_us[model] if math.isfinite(gradient_us[model]) else None,
+            "load_average": {"before_rlc": load_before, "before_stan": load_between, "after": load_average()},
+        })
+        if model in NOT_AS_IS:
+            entry["why_not_example_data"] = NOT_AS_IS[model]
+        record["models"][model] = entry
+        record["date"] = when
+        write_json(args.output, record)
+        r, s = entry["rlc"], entry["stan"]
+        print(f"{model}: rlc {r['seconds']} s, {r.get('divergences')} divergences, exit {r['exit_code']};"
+              f" Stan {s.get('status')} {s.get('sample_seconds', '')} s, {s.get('divergences', '')} divergences"
+              f" {s.get('reason', s.get('error', ''))[:200]}", flush=True)
+    print(table(record))
+
+
+if __name__ == "__main__":
+    main()
