@@ -154,21 +154,13 @@ fn row_form(
                 return None;
             }
             if a.len() == res.len() && a[0] == rows {
-                let form = if a == res {
-                    Form::Identity
-                } else {
-                    Form::Kind(OpKind::BroadcastTo)
-                };
+                let form = same_or(a == res, OpKind::BroadcastTo);
                 Some((form, vec![Role::Row]))
             } else if a.len() == res.len() && a[0] == 1 {
                 let broadcast = (a[1..] != res[1..]).then_some(OpKind::BroadcastTo);
                 Some((Form::OneRow(broadcast), vec![Role::Whole]))
             } else if a.len() < res.len() {
-                let form = if a[..] == res[1..] {
-                    Form::Identity
-                } else {
-                    Form::Kind(OpKind::BroadcastTo)
-                };
+                let form = same_or(a[..] == res[1..], OpKind::BroadcastTo);
                 Some((form, vec![Role::Whole]))
             } else {
                 None
@@ -209,11 +201,7 @@ fn row_form(
             if !(leads(&a) && leads(&res)) {
                 return None;
             }
-            let form = if a == res {
-                Form::Identity
-            } else {
-                Form::Kind(OpKind::Reshape)
-            };
+            let form = same_or(a == res, OpKind::Reshape);
             Some((form, vec![Role::Row]))
         }
         OpKind::SumTo => {
@@ -222,11 +210,7 @@ fn row_form(
                 return None;
             }
             if res.len() == a.len() && res[0] == rows {
-                let form = if a == res {
-                    Form::Identity
-                } else {
-                    Form::Kind(OpKind::SumTo)
-                };
+                let form = same_or(a == res, OpKind::SumTo);
                 Some((form, vec![Role::Row]))
             } else if res.len() < a.len() || (res.len() == a.len() && res[0] == 1) {
                 let reshape = res.len() == a.len();
@@ -380,6 +364,15 @@ fn row_form(
     }
 }
 
+/// `Identity` when a row already has the result's shape, else `kind` on the row.
+fn same_or(same: bool, kind: OpKind) -> Form {
+    if same {
+        Form::Identity
+    } else {
+        Form::Kind(kind)
+    }
+}
+
 /// Gathers of one row: each picks one element, with the same bounds check.
 fn scalars(plan: &[AxisIndex]) -> Vec<AxisIndex> {
     plan.iter()
@@ -432,11 +425,8 @@ fn row_loop(
                     Role::Row => {
                         in_run.contains(a)
                             || (!late(a)
-                                && dims(f, sizes, *a).is_some_and(|d| {
-                                    !d.is_empty()
-                                        && d[0] == rows
-                                        && d[1..].iter().product::<i64>() as usize <= SMALL
-                                }))
+                                && dims(f, sizes, *a).is_some_and(|d| d.first() == Some(&rows))
+                                && row_len(f, sizes, *a).is_some_and(|n| n as usize <= SMALL))
                     }
                     Role::Whole | Role::RowIndex => !late(a) && !in_run.contains(a),
                 })

@@ -91,29 +91,6 @@ fn broadcasts_into_a_chain_are_read_in_place() {
     assert!(ws < 3 * K + K / 10 + 100, "workspace of {ws} slots");
 }
 
-/// The gradient's workspace length for `rl_single_pytensor` on `t` trials.
-fn pytensor_gradient_workspace(t: usize) -> usize {
-    let source = std::fs::read_to_string(model_file("rl_single_pytensor.rlm")).expect("model");
-    let (_, _, grad) = compile_model(&source);
-    let sizes: HashMap<String, i64> = [("T".to_string(), t as i64)].into();
-    let action: Vec<f64> = (0..t).map(|i| ((i * 7) % 3 % 2) as f64).collect();
-    let reward: Vec<f64> = (0..t).map(|i| ((i * 5) % 4 % 2) as f64).collect();
-    let data: Data = [
-        ("action".to_string(), action),
-        ("reward".to_string(), reward),
-    ]
-    .into();
-    let mut grad_fn = jit(&grad, &sizes, &data);
-    for theta in [vec![0.3, 0.5], vec![-1.1, 2.0]] {
-        assert_matches_interpreter(
-            "rl_single_pytensor",
-            &run(&mut grad_fn, &theta),
-            &interpret(&grad, &sizes, &theta, &data),
-        );
-    }
-    grad_fn.workspace_len()
-}
-
 #[test]
 fn the_reverse_sweep_does_not_compute_the_softmax_denominators() {
     // Reverse mode divides the log-softmax's softmax by its row sums where

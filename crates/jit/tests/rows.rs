@@ -125,26 +125,8 @@ fn the_pytensor_models_gradient_stores_only_what_its_scans_need() {
     // Per trial: the data (2), the forward scan's two stacked Q tables (4),
     // the adjoint of the Q table that the backward scan reads (2) and the row
     // loop's output it is made of (2). Before row loops: 26 per trial.
-    let source = std::fs::read_to_string(model_file("rl_single_pytensor.rlm")).expect("model");
-    let (_, _, grad) = compile_model(&source);
     let t = 1000;
-    let s = sizes(&[("T", t as i64)]);
-    let action: Vec<f64> = (0..t).map(|i| ((i * 7) % 3 % 2) as f64).collect();
-    let reward: Vec<f64> = (0..t).map(|i| ((i * 5) % 4 % 2) as f64).collect();
-    let data: Data = [
-        ("action".to_string(), action),
-        ("reward".to_string(), reward),
-    ]
-    .into();
-    let mut grad_fn = jit(&grad, &s, &data);
-    for theta in [vec![0.3, 0.5], vec![-1.1, 2.0]] {
-        assert_matches_interpreter(
-            "rl_single_pytensor",
-            &run(&mut grad_fn, &theta),
-            &interpret(&grad, &s, &theta, &data),
-        );
-    }
-    let slots = grad_fn.workspace_len();
+    let slots = pytensor_gradient_workspace(t);
     assert!(slots < 11 * t, "workspace of {slots} slots for {t} trials");
 }
 

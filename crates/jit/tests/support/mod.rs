@@ -224,3 +224,26 @@ pub fn assert_matches_interpreter(what: &str, jit: &[Vec<f64>], interp: &[Vec<f6
         }
     }
 }
+
+/// The gradient's workspace length (checked against the interpreter at two points) for `rl_single_pytensor` on `t` trials.
+pub fn pytensor_gradient_workspace(t: usize) -> usize {
+    let source = std::fs::read_to_string(model_file("rl_single_pytensor.rlm")).expect("model");
+    let (_, _, grad) = compile_model(&source);
+    let sizes: HashMap<String, i64> = [("T".to_string(), t as i64)].into();
+    let action: Vec<f64> = (0..t).map(|i| ((i * 7) % 3 % 2) as f64).collect();
+    let reward: Vec<f64> = (0..t).map(|i| ((i * 5) % 4 % 2) as f64).collect();
+    let data: Data = [
+        ("action".to_string(), action),
+        ("reward".to_string(), reward),
+    ]
+    .into();
+    let mut grad_fn = jit(&grad, &sizes, &data);
+    for theta in [vec![0.3, 0.5], vec![-1.1, 2.0]] {
+        assert_matches_interpreter(
+            "rl_single_pytensor",
+            &run(&mut grad_fn, &theta),
+            &interpret(&grad, &sizes, &theta, &data),
+        );
+    }
+    grad_fn.workspace_len()
+}
