@@ -136,6 +136,38 @@ fn row_form(
             .is_some_and(|o| o.kind == OpKind::Iota && d(v).as_deref() == Some(&[rows][..]))
     };
     let row_shape = |v: ValueId| f.ty(v).shape[1..].to_vec();
+    // One row's indexing plan and the roles of the index operands, for a
+    // whole first axis `x[:, …]` (the rest without gathers; its dynamic
+    // indices read whole) or per-row picks `x[arange(R), i, …]` (every index a
+    // gather of `R`, the first the row itself).
+    let row_plan =
+        |plan: &[AxisIndex], indices: &[ValueId]| -> Option<(Vec<AxisIndex>, Vec<Role>)> {
+            match plan.first()? {
+                AxisIndex::Slice { start, stop } => {
+                    let whole = start.eval(sizes) == Some(0) && stop.eval(sizes) == Some(rows);
+                    let rest_gathers = plan[1..]
+                        .iter()
+                        .any(|a| matches!(a, AxisIndex::Gather { .. }));
+                    (whole && !rest_gathers)
+                        .then(|| (plan[1..].to_vec(), vec![Role::Whole; indices.len()]))
+                }
+                AxisIndex::Gather { .. } => {
+                    let picks = plan.iter().all(|a| matches!(a, AxisIndex::Gather { .. }))
+                        && indices.len() == plan.len()
+                        && is_row_index(indices[0])
+                        && indices
+                            .iter()
+                            .all(|g| d(*g).as_deref() == Some(&[rows][..]));
+                    let mut roles = vec![Role::RowIndex];
+                    roles.extend(std::iter::repeat_n(
+                        Role::Row,
+                        indices.len().saturating_sub(1),
+                    ));
+                    picks.then(|| (scalars(&plan[1..]), roles))
+                }
+                AxisIndex::Scalar { .. } => None,
+            }
+        };
     let all_rows = || vec![Role::Row; op.args.len()];
     match &op.kind {
         OpKind::Unary(_)
@@ -246,118 +278,38 @@ fn row_form(
             leads(&res).then_some((form, vec![Role::Whole]))
         }
         OpKind::Index { plan } => {
-            let src = d(op.args[0])?;
+            let (src, (rest, index_roles)) = (d(op.args[0])?, row_plan(plan, &op.args[1..])?);
             if !leads(&src) || !leads(&res) {
                 return None;
             }
-            match plan.first()? {
-                AxisIndex::Gather { .. } => {
-                    let gathers = &op.args[1..];
-                    let all_gathers = plan.iter().all(|a| matches!(a, AxisIndex::Gather { .. }));
-                    if !all_gathers
-                        || gathers.len() != plan.len()
-                        || !is_row_index(gathers[0])
-                        || gathers
-                            .iter()
-                            .any(|g| d(*g).as_deref() != Some(&[rows][..]))
-                    {
-                        return None;
-                    }
-                    let mut roles = vec![Role::Row, Role::RowIndex];
-                    roles.extend(std::iter::repeat_n(Role::Row, gathers.len() - 1));
-                    let form = if plan.len() == 1 {
-                        Form::Identity
-                    } else {
-                        Form::Kind(OpKind::Index {
-                            plan: scalars(&plan[1..]),
-                        })
-                    };
-                    Some((form, roles))
-                }
-                AxisIndex::Slice { start, stop } => {
-                    let whole = start.eval(sizes) == Some(0) && stop.eval(sizes) == Some(rows);
-                    let rest_gathers = plan[1..]
-                        .iter()
-                        .any(|a| matches!(a, AxisIndex::Gather { .. }));
-                    if !whole || rest_gathers {
-                        return None;
-                    }
-                    let mut roles = vec![Role::Row];
-                    roles.extend(std::iter::repeat_n(Role::Whole, op.args.len() - 1));
-                    let form = if plan.len() == 1 {
-                        Form::Identity
-                    } else {
-                        Form::Kind(OpKind::Index {
-                            plan: plan[1..].to_vec(),
-                        })
-                    };
-                    Some((form, roles))
-                }
-                AxisIndex::Scalar { .. } => None,
-            }
-        }
-        OpKind::IndexInc { plan } | OpKind::IndexSet { plan }
-            if matches!(plan.first(), Some(AxisIndex::Slice { .. })) =>
-        {
-            // `x[:, j] += v`: the same update of each row.
-            let inc = matches!(op.kind, OpKind::IndexInc { .. });
-            let (base, values) = (d(op.args[0])?, d(op.args[1])?);
-            let AxisIndex::Slice { start, stop } = &plan[0] else {
-                return None;
+            let form = if rest.is_empty() {
+                Form::Identity
+            } else {
+                Form::Kind(OpKind::Index { plan: rest })
             };
-            let whole = start.eval(sizes) == Some(0) && stop.eval(sizes) == Some(rows);
-            let rest_gathers = plan[1..]
-                .iter()
-                .any(|a| matches!(a, AxisIndex::Gather { .. }));
-            if !whole || rest_gathers || !leads(&base) || !leads(&values) {
-                return None;
-            }
-            let mut roles = vec![Role::Row, Role::Row];
-            roles.extend(std::iter::repeat_n(Role::Whole, op.args.len() - 2));
-            let form = match (plan.len(), inc) {
-                (1, true) => Form::AddRows,
-                (1, false) => Form::Identity,
-                (_, true) => Form::Kind(OpKind::IndexInc {
-                    plan: plan[1..].to_vec(),
-                }),
-                (_, false) => Form::Kind(OpKind::IndexSet {
-                    plan: plan[1..].to_vec(),
-                }),
-            };
+            let roles = std::iter::once(Role::Row).chain(index_roles).collect();
             Some((form, roles))
         }
         OpKind::IndexInc { plan } | OpKind::IndexSet { plan } => {
             let inc = matches!(op.kind, OpKind::IndexInc { .. });
-            let base = d(op.args[0])?;
-            let values = d(op.args[1])?;
-            let gathers = &op.args[2..];
-            let all_gathers = plan.iter().all(|a| matches!(a, AxisIndex::Gather { .. }));
-            if !leads(&base)
-                || !leads(&values)
-                || !all_gathers
-                || gathers.len() != plan.len()
-                || !is_row_index(*gathers.first()?)
-                || gathers
-                    .iter()
-                    .any(|g| d(*g).as_deref() != Some(&[rows][..]))
-            {
+            let (base, values) = (d(op.args[0])?, d(op.args[1])?);
+            let (rest, index_roles) = row_plan(plan, &op.args[2..])?;
+            if !leads(&base) || !leads(&values) {
                 return None;
             }
-            let mut roles = vec![Role::Row, Role::Row, Role::RowIndex];
-            roles.extend(std::iter::repeat_n(Role::Row, gathers.len() - 1));
-            let form = match (plan.len(), inc) {
-                (1, true) => {
+            let form = match (rest.is_empty(), inc) {
+                // A whole row updated: `base + values`, or `values` (operand 1).
+                (true, true) => {
                     (row_shape(op.args[0]) == row_shape(op.args[1])).then_some(Form::AddRows)?
                 }
-                (1, false) => Form::Identity,
-                (_, true) => Form::Kind(OpKind::IndexInc {
-                    plan: scalars(&plan[1..]),
-                }),
-                (_, false) => Form::Kind(OpKind::IndexSet {
-                    plan: scalars(&plan[1..]),
-                }),
+                (true, false) => Form::Identity,
+                (false, true) => Form::Kind(OpKind::IndexInc { plan: rest }),
+                (false, false) => Form::Kind(OpKind::IndexSet { plan: rest }),
             };
-            // `Identity` of a set is the values' row: its operand 1.
+            let roles = [Role::Row, Role::Row]
+                .into_iter()
+                .chain(index_roles)
+                .collect();
             Some((form, roles))
         }
         _ => None,
