@@ -2,9 +2,15 @@
 
 /// The 1-based rank of each value among all of them; tied values share the mean of the
 /// ranks they span. NaN must have been ruled out by the caller.
+#[cfg(test)]
 pub(crate) fn average_ranks(values: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    average_ranks_in_order(values, &order)
+}
+
+/// [`average_ranks`], given the positions of `values` in increasing order.
+pub(crate) fn average_ranks_in_order(values: &[f64], order: &[usize]) -> Vec<f64> {
     let mut ranks = vec![0.0; values.len()];
     let mut start = 0;
     while start < order.len() {

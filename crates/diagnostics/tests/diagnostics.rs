@@ -143,3 +143,70 @@ fn sampler_checks() {
     let walk: Vec<f64> = (0..100).map(|i| f64::from(i) * 0.1).collect();
     assert!(diag::e_bfmi(&walk) < 0.3);
 }
+
+/// `summarize` sorts once and shares its ranks; each field must still be exactly what the
+/// field's own function returns, on draws with ties, odd chain lengths, NaN and constants.
+#[test]
+fn summarize_equals_the_separate_functions_bit_for_bit() {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut sets: Vec<Vec<Vec<f64>>> = Vec::new();
+    for (chains, draws) in [(4, 1000), (4, 999), (1, 7), (3, 4), (2, 5), (1, 3), (2, 0)] {
+        // continuous, heavy-tailed, rounded to few values (ties, some at the median),
+        // and a random walk (autocorrelated)
+        let continuous: Vec<Vec<f64>> = (0..chains)
+            .map(|_| (0..draws).map(|_| uniform() - 0.5).collect())
+            .collect();
+        let heavy = continuous
+            .iter()
+            .map(|c| c.iter().map(|u| (std::f64::consts::PI * u).tan()).collect())
+            .collect();
+        let ties = continuous
+            .iter()
+            .map(|c| c.iter().map(|u| (u * 6.0).round()).collect())
+            .collect();
+        let walk = continuous
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .scan(0.0, |x, u| {
+                        *x = 0.95 * *x + u;
+                        Some(*x)
+                    })
+                    .collect()
+            })
+            .collect();
+        sets.extend([continuous, heavy, ties, walk]);
+    }
+    sets.push(vec![vec![2.5; 100]; 4]);
+    sets.push(vec![vec![0.0, -0.0, 1.0, -1.0, 0.0, 2.0]; 2]);
+    let mut with_nan = vec![vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; 2];
+    with_nan[1][3] = f64::NAN;
+    sets.push(with_nan);
+    for (i, chains) in sets.iter().enumerate() {
+        let s = diag::summarize(chains);
+        let all: Vec<f64> = {
+            let n = chains.iter().map(Vec::len).min().unwrap_or(0);
+            chains.iter().flat_map(|c| c[..n].iter().copied()).collect()
+        };
+        let same = |what: &str, a: f64, b: f64| {
+            assert!(
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                "set {i}: summarize's {what} is {a}, its function's {b}"
+            )
+        };
+        same("mcse", s.mcse_mean, diag::mcse_mean(chains));
+        same("mad", s.mad, diag::mad(&all));
+        same("q5", s.q5, diag::quantile(&all, 0.05));
+        same("q50", s.q50, diag::quantile(&all, 0.5));
+        same("q95", s.q95, diag::quantile(&all, 0.95));
+        same("ess_bulk", s.ess_bulk, diag::ess_bulk(chains));
+        same("ess_tail", s.ess_tail, diag::ess_tail(chains));
+        same("rhat", s.rhat, diag::rhat(chains));
+    }
+}

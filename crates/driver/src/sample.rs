@@ -304,16 +304,16 @@ impl Fit {
             .collect();
         let mut names: Vec<String> = STAT_COLUMNS.iter().map(|s| s.to_string()).collect();
         names.extend(value_names);
-        RunDraws {
-            columns: names,
+        RunDraws::new(
+            names,
             chains,
-            sampling_seconds: Some(
+            Some(
                 self.chains
                     .iter()
                     .map(|c| c.sampling_time.as_secs_f64())
                     .fold(0.0, f64::max),
             ),
-        }
+        )
     }
 
     /// The number of draws of the shortest chain that made any.

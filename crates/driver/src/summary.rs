@@ -1,8 +1,9 @@
 //! The summary table (stansummary's columns) and the warnings a Stan user
 //! expects after a run: divergences, max tree depth hits, R-hat, ESS, E-BFMI.
 
-use rlc_diagnostics::{divergences, e_bfmi, max_tree_depth_hits, summarize};
+use rlc_diagnostics::{divergences, e_bfmi, max_tree_depth_hits, summarize, Summary};
 use std::fmt::Write;
+use std::sync::OnceLock;
 
 /// The draws of a run, per chain, by column name.
 pub struct RunDraws {
@@ -11,9 +12,58 @@ pub struct RunDraws {
     pub chains: Vec<Vec<Vec<f64>>>,
     /// Sampling time in seconds (for ESS per second), if known.
     pub sampling_seconds: Option<f64>,
+    /// Each column's summary, computed once for the table and the warnings.
+    summaries: OnceLock<Vec<Option<Summary>>>,
 }
 
 impl RunDraws {
+    pub fn new(
+        columns: Vec<String>,
+        chains: Vec<Vec<Vec<f64>>>,
+        sampling_seconds: Option<f64>,
+    ) -> RunDraws {
+        RunDraws {
+            columns,
+            chains,
+            sampling_seconds,
+            summaries: OnceLock::new(),
+        }
+    }
+
+    /// The summary of column `k`, or `None` for the sampler's columns other than `lp__`,
+    /// which are not summarized. All are computed at the first call, the columns split
+    /// among the machine's cores (each column's summary is independent of the split).
+    fn summary(&self, k: usize) -> Option<&Summary> {
+        self.summaries
+            .get_or_init(|| {
+                let summarized = |k: usize| {
+                    let name = &self.columns[k];
+                    (!name.ends_with("__") || name == "lp__").then(|| summarize(&self.column(k)))
+                };
+                let columns = self.columns.len();
+                let threads = std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .min(columns.div_ceil(16))
+                    .max(1);
+                let per_thread = columns.div_ceil(threads).max(1);
+                std::thread::scope(|scope| {
+                    let parts: Vec<_> = (0..columns)
+                        .step_by(per_thread)
+                        .map(|start| {
+                            let end = (start + per_thread).min(columns);
+                            scope.spawn(move || (start..end).map(summarized).collect::<Vec<_>>())
+                        })
+                        .collect();
+                    parts
+                        .into_iter()
+                        .flat_map(|part| part.join().expect("a summary thread panicked"))
+                        .collect()
+                })
+            })
+            .get(k)
+            .and_then(Option::as_ref)
+    }
+
     /// Only the statistics columns and the columns of the variables named
     /// in `vars` (`alpha`, `A`: every element of `A`); an unknown name is an
     /// error listing the variables there are.
@@ -41,15 +91,14 @@ impl RunDraws {
                 c.ends_with("__") || vars.contains(&variable(c))
             })
             .collect();
-        Ok(RunDraws {
-            columns: keep.iter().map(|&k| self.columns[k].clone()).collect(),
-            chains: self
-                .chains
+        Ok(RunDraws::new(
+            keep.iter().map(|&k| self.columns[k].clone()).collect(),
+            self.chains
                 .iter()
                 .map(|c| keep.iter().map(|&k| c[k].clone()).collect())
                 .collect(),
-            sampling_seconds: self.sampling_seconds,
-        })
+            self.sampling_seconds,
+        ))
     }
 
     fn column(&self, k: usize) -> Vec<&[f64]> {
@@ -88,8 +137,9 @@ pub fn table_with_labels(draws: &RunDraws, labels: &[String]) -> String {
         if name.ends_with("__") && name != "lp__" {
             continue;
         }
-        let chains = draws.column(k);
-        let s = summarize(&chains);
+        let Some(s) = draws.summary(k) else {
+            continue;
+        };
         let per_second = draws
             .sampling_seconds
             .filter(|t| *t > 0.0)
@@ -212,8 +262,9 @@ pub fn warnings(draws: &RunDraws, max_depth: u32) -> Vec<String> {
         if name.ends_with("__") {
             continue;
         }
-        let chains = draws.column(k);
-        let s = summarize(&chains);
+        let Some(s) = draws.summary(k) else {
+            continue;
+        };
         if s.rhat > 1.01 {
             high_rhat.push(format!("{name} ({:.3})", s.rhat));
         }

@@ -1035,11 +1035,7 @@ fn summary_command(
             }
         }
     }
-    let draws = summary::RunDraws {
-        columns: columns.unwrap_or_default(),
-        chains,
-        sampling_seconds: None,
-    };
+    let draws = summary::RunDraws::new(columns.unwrap_or_default(), chains, None);
     // The per-draw extras (pointwise log-likelihood, predictive draws) are
     // not summarized unless asked for by name.
     let shown: Vec<String> = if vars.is_empty() {

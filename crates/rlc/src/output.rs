@@ -64,20 +64,25 @@ pub struct ChainWriter {
     order: Vec<usize>,
     /// Draws written whole.
     pub rows: usize,
+    /// The row being written, reused so a draw allocates nothing.
+    line: String,
 }
 
 /// The shortest text that reads back as exactly `x` (so draws round-trip).
 fn number(x: f64) -> String {
+    let mut text = String::new();
+    push_number(&mut text, x);
+    text
+}
+
+/// [`number`], appended to `out`.
+fn push_number(out: &mut String, x: f64) {
     if x.is_nan() {
-        "nan".into()
+        out.push_str("nan");
     } else if x.is_infinite() {
-        if x > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        }
+        out.push_str(if x > 0.0 { "inf" } else { "-inf" });
     } else {
-        format!("{x:?}")
+        let _ = std::fmt::Write::write_fmt(out, format_args!("{x:?}"));
     }
 }
 
@@ -179,6 +184,7 @@ impl ChainWriter {
             path,
             order,
             rows: 0,
+            line: String::new(),
         })
     }
 
@@ -223,19 +229,23 @@ impl ChainWriter {
 
     /// One draw: the sampler statistics, then the values (row-major per array).
     pub fn draw(&mut self, stats: &[f64; 7], values: &[f64]) -> std::io::Result<()> {
-        let mut row: Vec<String> = Vec::with_capacity(7 + self.order.len());
+        let line = &mut self.line;
+        line.clear();
         for (i, s) in stats.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
             // treedepth__, n_leapfrog__ and divergent__ are integers.
-            row.push(if (3..=5).contains(&i) {
-                format!("{}", *s as i64)
+            if (3..=5).contains(&i) {
+                let _ = std::fmt::Write::write_fmt(line, format_args!("{}", *s as i64));
             } else {
-                number(*s)
-            });
+                push_number(line, *s);
+            }
         }
         for &k in &self.order {
-            row.push(number(values.get(k).copied().unwrap_or(f64::NAN)));
+            line.push(',');
+            push_number(line, values.get(k).copied().unwrap_or(f64::NAN));
         }
-        let mut line = row.join(",");
         line.push('\n');
         // One write per row, straight to the file: an interrupted run's
         // file is complete to its last draw.
