@@ -82,7 +82,7 @@ fn push_number(out: &mut String, x: f64) {
     } else if x.is_infinite() {
         out.push_str(if x > 0.0 { "inf" } else { "-inf" });
     } else {
-        let _ = std::fmt::Write::write_fmt(out, format_args!("{x:?}"));
+        out.push_str(ryu::Buffer::new().format_finite(x));
     }
 }
 
