@@ -1,6 +1,7 @@
 """A long Stan run of an hBayesDM model on its committed data: writes posterior/MODEL.json.
 
     python models/hbayesdm/stan_posterior.py MODEL [--stan-dir DIR] [--draws N] [--seed S]
+                                             [--adapt-delta D] [--output FILE]
 
 The posterior reference of `models/hbayesdm/MODEL.rlm` is hBayesDM's own Stan program for
 the model, sampled by Stan (pystan 3, 4 chains x (1000 warmup + N draws, default 2500), seed
@@ -49,6 +50,12 @@ def main():
         help=f"Stan's seed (default {SEED}); another one only when a chain of the default run"
         " has not mixed (the script warns), and recorded in the file",
     )
+    parser.add_argument(
+        "--adapt-delta", type=float, default=None,
+        help="Stan's target acceptance rate (default Stan's 0.8); a higher one, recorded in the"
+        " file, for a funnel whose divergences leave Stan's chains unmixed",
+    )
+    parser.add_argument("--output", help="the file to write (default posterior/MODEL.json)")
     args = parser.parse_args()
     if args.model not in MODELS:
         sys.exit(f"{args.model}: not in stan_reference.py's MODELS (add a row)")
@@ -73,7 +80,8 @@ def main():
     data = TASKS[task](data_file)
     os.chdir(tempfile.mkdtemp(prefix="stan_posterior_"))
     model = stan.build(code, data=data, random_seed=args.seed)
-    fit = model.sample(num_chains=CHAINS, num_warmup=WARMUP, num_samples=args.draws)
+    options = {} if args.adapt_delta is None else {"delta": args.adapt_delta}
+    fit = model.sample(num_chains=CHAINS, num_warmup=WARMUP, num_samples=args.draws, **options)
     # fit._draws is [column, draw, chain]: the sampler's columns, then the parameters,
     # transformed parameters and generated quantities. Generated quantities (log_lik,
     # y_pred) are left out.
@@ -108,7 +116,10 @@ def main():
             if args.model in PATCHES
             else {}
         ),
-        "stan": {"chains": CHAINS, "warmup": WARMUP, "draws": args.draws, "seed": args.seed},
+        "stan": {
+            "chains": CHAINS, "warmup": WARMUP, "draws": args.draws, "seed": args.seed,
+            **({} if args.adapt_delta is None else {"adapt_delta": args.adapt_delta}),
+        },
         "divergences": divergences,
         "divergences_per_chain": per_chain_divergences,
         # Stan's own rank-normalized R-hat, worst over the quantities: a reference whose
@@ -116,7 +127,7 @@ def main():
         "stan_max_rhat": [worst_rhat[0], round(worst_rhat[1], 4)],
         "summary": summary,
     }
-    out = os.path.join(HERE, "posterior", args.model + ".json")
+    out = args.output or os.path.join(HERE, "posterior", args.model + ".json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump(reference, f, indent=1, allow_nan=False)

@@ -6,8 +6,9 @@
 //! deviations within 10%, R-hat below 1.01, and no more divergent draws than Stan's run
 //! had (per draw), plus a few. A reference may set `rlc_draws` (draws per chain) where
 //! heavy tails make the standard deviation of the default 4 × 1000 draws too noisy for
-//! the 10% check, and says why in `rlc_draws_reason`. Every parameter and transformed parameter that both
-//! name (`mu_pr.1`, `sigma.2`, `A_pr.3`, `A.3`) is compared.
+//! the 10% check, and says why in `rlc_draws_reason`; likewise `rlc_adapt_delta` (with
+//! `rlc_adapt_delta_reason`) where a funnel needs a higher target acceptance rate than 0.8.
+//! Every parameter and transformed parameter that both name (`mu_pr.1`, `sigma.2`, `A_pr.3`, `A.3`) is compared.
 
 mod common;
 
@@ -32,11 +33,15 @@ fn check(reference: &Path) -> String {
     // (`rlc_draws`, with its reason): where a quantity's tails are heavy, the
     // standard deviation of 4000 draws is itself too noisy for a 10% check.
     let draws = reference["rlc_draws"].as_u64().unwrap_or(1000);
-    let stdout = match run_rlc(
-        &hbayesdm_dir().join(format!("{model}.rlm")),
-        &data,
-        &["--draws", &draws.to_string(), "--seed", "20261201"],
-    ) {
+    let draws_arg = draws.to_string();
+    let mut args = vec!["--draws", &draws_arg, "--seed", "20261201"];
+    // A funnel that needs a higher target acceptance rate than the default 0.8
+    // (`rlc_adapt_delta`, with its reason; Stan's own in `stan.adapt_delta`).
+    let adapt_delta = reference["rlc_adapt_delta"].as_f64().map(|d| d.to_string());
+    if let Some(d) = &adapt_delta {
+        args.extend(["--adapt-delta", d]);
+    }
+    let stdout = match run_rlc(&hbayesdm_dir().join(format!("{model}.rlm")), &data, &args) {
         Ok(stdout) => stdout,
         Err(stderr) => return format!("{model}: rlc run failed: {stderr}"),
     };
