@@ -6,6 +6,7 @@ failures, R-hat, ESS and time, written to runs.json and printed as a table.
         [--given-order] [--output FILE]
     python models/hbayesdm/compare_runs.py [MODEL ...] --rlc-seeds 1,2   # rlc again, other seeds
     python models/hbayesdm/compare_runs.py --table                        # runs.json's table
+    python models/hbayesdm/compare_runs.py --docs docs/models.md          # its section of the docs
 
 For each model of `models/hbayesdm/` (all, or those named; cheapest first by the gradient
 time `rlc bench` measures, unless `--given-order`), one after the other:
@@ -56,6 +57,7 @@ import platform
 import re
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -417,6 +419,85 @@ def table(record):
     return "\n".join(lines)
 
 
+DOCS_START = "<!-- runs: made from models/hbayesdm/runs.json -->"
+DOCS_END = "<!-- /runs -->"
+
+
+def docs_section(record):
+    """The Markdown of docs/models.md's section on these runs: what the table shows, then the
+    table. Every number in it comes from the record."""
+    models = record["models"]
+    both = {m: e for m, e in models.items()
+            if e["stan"].get("status") == "ran" and e["rlc"].get("exit_code") == 0 and not e["rlc"].get("stopped")}
+    init_failed = [m for m, e in models.items() if e["rlc"].get("init_failures", 0) > 0]
+    more = [m for m in both if more_divergences_than_stan(both[m])]
+    cpu = [e["cpu_time_ratio_rlc_to_stan"] for e in both.values() if "cpu_time_ratio_rlc_to_stan" in e]
+    wall = [e["time_ratio_rlc_to_stan"] for e in both.values() if "time_ratio_rlc_to_stan" in e]
+    stopped = [m for m, e in models.items() if e["rlc"].get("stopped")]
+
+    def all_seeds(m):
+        return [models[m]["rlc"].get("divergences", 0)] + [r.get("divergences", 0) for r in models[m].get("rlc_other_seeds", [])]
+
+    def excess(m):
+        e = both[m]
+        text = f"`{m}` {e['rlc']['divergences']} against {e['stan']['divergences']}"
+        others = e.get("rlc_other_seeds", [])
+        if others:
+            text += " (other seeds: " + ", ".join(f"{r.get('divergences')}" for r in others) + ")"
+        return text
+
+    reseeded = [m for m in more if models[m].get("rlc_other_seeds")]
+    above_at_median = [m for m in reseeded if statistics.median(all_seeds(m)) > both[m]["stan"]["divergences"]]
+    lines = [
+        DOCS_START,
+        f"Every port was run by rlc with its defaults (4 chains × (400 warmup + 1000 draws)) on hBayesDM's"
+        f" example file for its task, and {len(both)} of the {len(models)} were also run by hBayesDM's Stan"
+        " program (pystan, 4 × (1000 + 1000), the same seed) on the same data, by"
+        " `models/hbayesdm/compare_runs.py` (needs pystan and hBayesDM's Stan programs; `--table` prints the"
+        " table below from `runs.json`, `--docs docs/models.md` writes this section). Stan was not run on"
+        " the others within the sessions' time (the table says why).",
+        "",
+        f"* **Initialization failures**: rlc {len(init_failed)} of {len(models)} models"
+        + (f" ({', '.join(init_failed)})" if init_failed else "") + ".",
+        f"* **Divergences**: rlc had no more divergent draws than Stan on {len(both) - len(more)} of the"
+        f" {len(both)} models both ran; more on {len(more)}: " + "; ".join(excess(m) for m in more) + "."
+        + (f" rlc was rerun at two more seeds (`--rlc-seeds`) on {len(reseeded)} of them: the median of its"
+           f" three counts is still above Stan's one count on {len(above_at_median)}"
+           + (f" ({', '.join('`' + m + '`' for m in above_at_median)})" if above_at_median else "")
+           + ". Stan ran at one seed only, and counts on these funnel-shaped hierarchies vary several-fold"
+           " from seed to seed in both samplers (and from chain to chain: Stan's four chains of"
+           " `hgf_ibrb_single` had 148 to 276 each)." if reseeded else ""),
+    ]
+    if cpu:
+        lines.append(
+            "* **Time**: rlc's whole process (compilation, data loading and 4 chains) against Stan's sampling"
+            " alone (its 30 s compilation excluded): CPU time (user + system, all threads) ratio median"
+            f" {statistics.median(cpu):.2f} (range {min(cpu):.2f}–{max(cpu):.2f}, {len(cpu)} models); wall-time"
+            f" ratio median {statistics.median(wall):.2f} ({len(wall)} models). The machine (2 cores) was shared"
+            " with other jobs during these runs, so the wall times are disturbed, unequally for the two"
+            " samplers; the CPU times much less.")
+    if stopped:
+        none = [m for m in stopped if not models[m]["rlc"].get("chains_with_draws")]
+        lines.append(
+            "* rlc runs stopped at the time limit (300 s in the first runs, 600 s in the later ones, on the"
+            " loaded machine; the draws made by then are judged): " + ", ".join(f"`{m}`" for m in stopped)
+            + (f"; {' and '.join(f'`{m}`' for m in none)} had made no draws by then (still in warmup):"
+               " their times on an idle machine are open." if none else "."))
+    lines += ["", table(record), DOCS_END]
+    return "\n".join(lines)
+
+
+def write_docs(record, path):
+    """Replaces the text between the markers in `path` by docs_section(record)."""
+    with open(path) as f:
+        doc = f.read()
+    if DOCS_START not in doc or DOCS_END not in doc:
+        sys.exit(f"{path}: no {DOCS_START} ... {DOCS_END} markers")
+    start, end = doc.index(DOCS_START), doc.index(DOCS_END) + len(DOCS_END)
+    with open(path, "w") as f:
+        f.write(doc[:start] + docs_section(record) + doc[end:])
+
+
 def more_divergences_than_stan(entry):
     """rlc has more divergent draws than Stan (the issue's criterion), Stan having run."""
     return entry["stan"].get("status") == "ran" and entry["rlc"].get("divergences", 0) > entry["stan"]["divergences"]
@@ -473,6 +554,8 @@ def main():
                         help="run the models named in the order given (no rlc bench to order them)")
     parser.add_argument("--output", default=os.path.join(HERE, "runs.json"))
     parser.add_argument("--table", action="store_true", help="print the table of --output and stop")
+    parser.add_argument("--docs", metavar="FILE",
+                        help="write the section of FILE (docs/models.md) between its runs markers from --output, and stop")
     parser.add_argument("--rlc-seeds", help="S1,S2,...: only rerun rlc with these seeds, on the models named"
                         " (default: those of --output where rlc had more divergences than Stan), and record"
                         " the runs in their entries' `rlc_other_seeds` (is the excess Monte Carlo noise?)")
@@ -481,6 +564,10 @@ def main():
     if args.table:
         with open(args.output) as f:
             print(table(json.load(f)))
+        return
+    if args.docs:
+        with open(args.output) as f:
+            write_docs(json.load(f), args.docs)
         return
     if "CARGO_TARGET_DIR" in os.environ and args.rlc == parser.get_default("rlc"):
         args.rlc = os.path.join(os.environ["CARGO_TARGET_DIR"], "release", "rlc")
