@@ -11,7 +11,9 @@ this script reuses; the fixes are recorded as `stan_patch`). It records, for eve
 parameter and transformed parameter (named as CmdStan and `rlc summary` name them:
 `mu_pr.1`, `A.3`), the posterior mean, its Monte Carlo standard error (ArviZ's, from the
 bulk effective sample size) and the posterior standard deviation, with Stan's divergence
-count (also per chain) and the worst R-hat of Stan's own chains (`stan_max_rhat`). At
+count (also per chain) and the worst R-hat of Stan's own chains (`stan_max_rhat`). Every positive quantity also gets Hill's estimate of its right tail index
+(from the largest 2% of the draws) and the mean, MCSE and sd of its log (`log_scale`): the
+test compares a heavy-tailed one (tail index below 4) on the log scale instead. At
 R-hat 1.01 or more, or with most of 20 or more divergences in one chain, the script warns:
 a chain has not mixed or has explored differently, and the run is no reference until more
 draws or another `--seed`, which the file records, give one whose chains agree.
@@ -26,6 +28,7 @@ hBayesDM's Stan programs, as stan_reference.py does.
 import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -38,6 +41,21 @@ from stan_reference import MODELS, PATCHES, STAN_COMMIT, TASKS, modern  # noqa: 
 SEED = 20261201
 CHAINS = 4
 WARMUP = 1000
+# Hill's estimate of a positive quantity's right tail index uses the largest 2% of the draws.
+HILL_FRACTION = 0.02
+
+
+def hill_tail_index(draws):
+    """Hill's estimate of the right tail index of positive draws, from the largest 2%."""
+    import numpy as np
+
+    x = np.sort(np.asarray(draws, dtype=float).ravel())[::-1]
+    k = max(20, int(HILL_FRACTION * len(x)))
+    if len(x) <= k or x[k] <= 0:
+        return float("inf")
+    mean_log_ratio = float(np.mean(np.log(x[:k] / x[k])))
+    # The largest draws all equal (a bounded quantity at its bound): no tail at all.
+    return 1.0 / mean_log_ratio if mean_log_ratio > 0 else float("inf")
 
 
 def main():
@@ -89,6 +107,7 @@ def main():
     first = len(fit.sample_and_sampler_param_names)
     generated = ("log_lik", "y_pred", "y_hat", "choice_pred")
     summary = {}
+    log_scale = {}
     worst_rhat = (None, 0.0)
     for i, column in enumerate(fit.constrained_param_names):
         if column.split(".")[0] in generated:
@@ -100,6 +119,15 @@ def main():
             continue
         mcse = float(az.mcse(per_chain, method="mean"))
         summary[column] = [float(per_chain.mean()), mcse, float(per_chain.std(ddof=1))]
+        if np.all(per_chain > 0):
+            logs = np.log(per_chain)
+            tail_index = hill_tail_index(per_chain)
+            log_scale[column] = {
+                # null: the largest draws all equal, no tail (JSON has no infinity)
+                "tail_index": round(tail_index, 3) if math.isfinite(tail_index) else None,
+                "log": [float(logs.mean()), float(az.mcse(logs, method="mean")),
+                        float(logs.std(ddof=1))],
+            }
         rhat = float(az.rhat(per_chain))
         if rhat > worst_rhat[1]:
             worst_rhat = (column, rhat)
@@ -126,6 +154,10 @@ def main():
         # chains disagree (one stuck in a funnel) is no reference.
         "stan_max_rhat": [worst_rhat[0], round(worst_rhat[1], 4)],
         "summary": summary,
+        # Every positive quantity: Hill's estimate of its right tail index, and the mean,
+        # its MCSE and the sd of its log, which the test compares instead of the quantity's
+        # own where the tail is heavy.
+        **({"log_scale": log_scale} if log_scale else {}),
     }
     out = args.output or os.path.join(HERE, "posterior", args.model + ".json")
     os.makedirs(os.path.dirname(out), exist_ok=True)

@@ -8,6 +8,8 @@
 //! heavy tails make the standard deviation of the default 4 × 1000 draws too noisy for
 //! the 10% check, and says why in `rlc_draws_reason`; likewise `rlc_adapt_delta` (with
 //! `rlc_adapt_delta_reason`) where a funnel needs a higher target acceptance rate than 0.8.
+//! A positive quantity with a heavy right tail (the reference's `log_scale`) is compared
+//! by the mean and sd of its log.
 //! Every parameter and transformed parameter that both name (`mu_pr.1`, `sigma.2`, `A_pr.3`, `A.3`) is compared.
 
 mod common;
@@ -23,6 +25,12 @@ fn hbayesdm_dir() -> PathBuf {
 /// Divergent draws (of 4000) allowed beyond Stan's rate: the hierarchies' group scales
 /// make mild funnels, where a seed may give a handful.
 const DIVERGENCE_SLACK: usize = 10;
+
+/// A positive quantity whose right tail index (Hill's estimate from Stan's draws, recorded
+/// in the reference's `log_scale`) is below this is compared on the log scale: the sample
+/// sd estimates the sd with a finite variance of its own only where the fourth moment
+/// exists, and below 2 there is no sd at all (the group scales with `HalfCauchy` priors).
+const HEAVY_TAIL_INDEX: f64 = 4.0;
 
 fn check(reference: &Path) -> String {
     let text = std::fs::read_to_string(reference).expect("reference");
@@ -41,34 +49,73 @@ fn check(reference: &Path) -> String {
     if let Some(d) = &adapt_delta {
         args.extend(["--adapt-delta", d]);
     }
-    let stdout = match run_rlc(&hbayesdm_dir().join(format!("{model}.rlm")), &data, &args) {
-        Ok(stdout) => stdout,
+    // Heavy right tails are compared on the log scale, from rlc's draws.
+    let empty = serde_json::Map::new();
+    let log_scale: serde_json::Map<String, Value> = reference["log_scale"]
+        .as_object()
+        .unwrap_or(&empty)
+        .iter()
+        .filter(|(_, v)| {
+            v["tail_index"]
+                .as_f64()
+                .is_some_and(|t| t < HEAVY_TAIL_INDEX)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let log_columns: Vec<String> = log_scale.keys().cloned().collect();
+    let (stdout, draws_of) = match run_rlc(
+        &hbayesdm_dir().join(format!("{model}.rlm")),
+        &data,
+        &args,
+        &log_columns,
+    ) {
+        Ok(run) => run,
         Err(stderr) => return format!("{model}: rlc run failed: {stderr}"),
     };
     let table = common::summary_table(&stdout);
     let stan = reference["summary"].as_object().expect("summary");
-    let mut problems = Vec::new();
-    let mut compared = 0;
-    for (name, r) in stan {
-        let Some([mean, mcse, sd, rhat]) = table.get(name).copied() else {
-            continue;
-        };
-        let r: Vec<f64> = r
-            .as_array()
+    let numbers = |v: &Value| -> Vec<f64> {
+        v.as_array()
             .expect("[mean, mcse, sd]")
             .iter()
             .map(|x| x.as_f64().expect("number"))
-            .collect();
+            .collect()
+    };
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    let mut on_log_scale = 0;
+    for (name, r) in stan {
+        let Some([mut mean, mut mcse, mut sd, rhat]) = table.get(name).copied() else {
+            continue;
+        };
+        let mut r = numbers(r);
+        // The table prints 3 decimals; allow for that rounding too.
+        let mut rounding = 0.0005;
+        let mut scale = "";
+        if let (Some(log), Some(draws)) = (log_scale.get(name), draws_of.get(name)) {
+            let chains: Vec<Vec<f64>> = draws
+                .iter()
+                .map(|c| c.iter().map(|x| x.ln()).collect())
+                .collect();
+            let all: Vec<f64> = chains.iter().flatten().copied().collect();
+            mean = all.iter().sum::<f64>() / all.len() as f64;
+            sd = (all.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (all.len() - 1) as f64)
+                .sqrt();
+            mcse = rlc_diagnostics::mcse_mean(&chains);
+            r = numbers(&log["log"]);
+            rounding = 0.0;
+            scale = "log ";
+            on_log_scale += 1;
+        }
         let (ref_mean, ref_mcse, ref_sd) = (r[0], r[1], r[2]);
         let combined = (mcse * mcse + ref_mcse * ref_mcse).sqrt();
-        // The table prints 3 decimals; allow for that rounding too.
-        if (mean - ref_mean).abs() > 4.0 * combined + 0.0005 {
+        if (mean - ref_mean).abs() > 4.0 * combined + rounding {
             problems.push(format!(
-                "{name} mean {mean} vs Stan {ref_mean} (combined MCSE {combined:.4})"
+                "{scale}{name} mean {mean} vs Stan {ref_mean} (combined MCSE {combined:.4})"
             ));
         }
-        if (sd - ref_sd).abs() > 0.1 * ref_sd + 0.0005 {
-            problems.push(format!("{name} sd {sd} vs Stan {ref_sd}"));
+        if (sd - ref_sd).abs() > 0.1 * ref_sd + rounding {
+            problems.push(format!("{scale}{name} sd {sd} vs Stan {ref_sd}"));
         }
         if rhat >= 1.01 {
             problems.push(format!("{name} R-hat {rhat}"));
@@ -91,7 +138,9 @@ fn check(reference: &Path) -> String {
             "{divergent} divergent draws (Stan: {stan_divergent} of {stan_draws})"
         ));
     }
-    println!("{model}: {compared} quantities compared, {divergent} divergent draws (Stan {stan_divergent} of {stan_draws})");
+    println!(
+        "{model}: {compared} quantities compared ({on_log_scale} on the log scale), {divergent} divergent draws (Stan {stan_divergent} of {stan_draws})"
+    );
     if problems.is_empty() {
         String::new()
     } else {
@@ -99,9 +148,17 @@ fn check(reference: &Path) -> String {
     }
 }
 
+/// Per chain, the draws of each column named.
+type ColumnDraws = std::collections::HashMap<String, Vec<Vec<f64>>>;
+
 /// `rlc run MODEL --data DATA ARGS --quiet` into a scratch folder (removed after):
-/// its stdout, or its stderr if it failed.
-fn run_rlc(model: &Path, data: &Path, args: &[&str]) -> Result<String, String> {
+/// its stdout and the draws of `columns`, or its stderr if it failed.
+fn run_rlc(
+    model: &Path,
+    data: &Path,
+    args: &[&str],
+    columns: &[String],
+) -> Result<(String, ColumnDraws), String> {
     let stem = model
         .file_stem()
         .map_or("model".into(), |s| s.to_string_lossy());
@@ -116,12 +173,48 @@ fn run_rlc(model: &Path, data: &Path, args: &[&str]) -> Result<String, String> {
         .arg(&out)
         .output()
         .expect("rlc runs");
+    let draws = output
+        .status
+        .success()
+        .then(|| column_draws(&out, &stem, columns));
     let _ = std::fs::remove_dir_all(&out);
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    match draws {
+        Some(draws) => Ok((String::from_utf8_lossy(&output.stdout).into_owned(), draws?)),
+        None => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
     }
+}
+
+/// The draws of `columns` in the chains' CSV files `dir/STEM_1.csv`, `STEM_2.csv`, ….
+fn column_draws(dir: &Path, stem: &str, columns: &[String]) -> Result<ColumnDraws, String> {
+    let mut draws = ColumnDraws::new();
+    if columns.is_empty() {
+        return Ok(draws);
+    }
+    for chain in 1.. {
+        let Ok(text) = std::fs::read_to_string(dir.join(format!("{stem}_{chain}.csv"))) else {
+            break;
+        };
+        let mut rows = text.lines().filter(|l| !l.starts_with('#'));
+        let header: Vec<&str> = rows.next().unwrap_or("").split(',').collect();
+        // Stan's names that rlc's draws do not have (a generated quantity) are left out,
+        // as the comparison leaves them out.
+        let at: Vec<(&String, usize)> = columns
+            .iter()
+            .filter_map(|c| Some((c, header.iter().position(|h| h == c)?)))
+            .collect();
+        let mut chain_draws = vec![Vec::new(); at.len()];
+        for row in rows {
+            let cells: Vec<&str> = row.split(',').collect();
+            for (k, &(_, i)) in at.iter().enumerate() {
+                let cell = cells.get(i).ok_or("a short row in the draws")?;
+                chain_draws[k].push(cell.parse::<f64>().map_err(|e| e.to_string())?);
+            }
+        }
+        for ((column, _), values) in at.iter().zip(chain_draws) {
+            draws.entry((*column).clone()).or_default().push(values);
+        }
+    }
+    Ok(draws)
 }
 
 /// The references in `dir` (`*.json`), sorted; none if there is no such folder.
@@ -191,10 +284,11 @@ fn slow_hbayesdm_posteriors_match_long_stan_runs() {
 #[test]
 fn a_ddm_chain_started_against_the_boundary_leaves_it() {
     let dir = hbayesdm_dir();
-    let stdout = run_rlc(
+    let (stdout, _) = run_rlc(
         &dir.join("choiceRT_ddm.rlm"),
         &dir.join("data/choiceRT_sim.txt"),
         &["--seed", "7", "--chains", "1", "--draws", "200"],
+        &[],
     )
     .unwrap_or_else(|stderr| panic!("{stderr}"));
     let table = common::summary_table(&stdout);
