@@ -242,11 +242,20 @@ pub fn rhat<C: AsRef<[f64]>>(chains: &[C]) -> f64 {
     if draws.invalid() {
         return f64::NAN;
     }
-    let split = draws.split();
-    let bulk = basic_rhat(&split.rank_normalize());
-    let median = median(&split.values);
-    let tail = basic_rhat(&split.map(|v| (v - median).abs()).rank_normalize());
-    bulk.max(tail)
+    rank_normalized_and_rhat(&draws.split()).1
+}
+
+/// The rank-normalized split chains and the rank-normalized split R-hat (the larger of
+/// the bulk one and the one after folding around the median), sorting the draws once:
+/// the folded order is merged from the sorted one.
+fn rank_normalized_and_rhat(split: &Draws) -> (Draws, f64) {
+    let order = sorted_order(&split.values);
+    let bulk = split.rank_normalized_by(&order);
+    let center = median_of_sorted(&order, &split.values);
+    let folded = split.map(|v| (v - center).abs());
+    let tail = basic_rhat(&folded.rank_normalized_by(&folded_order(&order, &split.values, center)));
+    let rhat = basic_rhat(&bulk).max(tail);
+    (bulk, rhat)
 }
 
 /// Bulk effective sample size: the ESS of the rank-normalized split chains.
@@ -269,7 +278,11 @@ pub fn ess_tail<C: AsRef<[f64]>>(chains: &[C]) -> f64 {
 }
 
 fn ess_quantile(draws: &Draws, prob: f64) -> f64 {
-    let threshold = quantile_mquantiles(&draws.values, prob);
+    ess_below(draws, quantile_mquantiles(&draws.values, prob))
+}
+
+/// The ESS of the indicator of a draw being at most `threshold`.
+fn ess_below(draws: &Draws, threshold: f64) -> f64 {
     let indicator = draws.map(|v| if v <= threshold { 1.0 } else { 0.0 });
     basic_ess(&indicator.split())
 }
@@ -422,7 +435,8 @@ pub struct Summary {
 /// Every field equals what its own function ([`mcse_mean`], [`mad`], [`ess_bulk`],
 /// [`ess_tail`], [`rhat`], [`quantile`]) returns, bit for bit, but the draws are sorted
 /// once and the rank-normalized split chains are shared by the bulk ESS and R-hat: a run's
-/// summary sorts each quantity's draws one time instead of nine.
+/// summary sorts each quantity's draws twice (all of them, and the split chains) instead
+/// of nine times.
 pub fn summarize<C: AsRef<[f64]>>(chains: &[C]) -> Summary {
     let draws = Draws::new(chains);
     let all = &draws.values;
@@ -430,32 +444,14 @@ pub fn summarize<C: AsRef<[f64]>>(chains: &[C]) -> Summary {
     sorted.sort_by(f64::total_cmp);
     let split = draws.split();
     let diagnosable = !draws.invalid();
-    // The split chains are a rearrangement of all the draws unless a chain's length is
-    // odd (its middle draw is dropped); then they are sorted on their own.
-    let split_order = if diagnosable {
-        sorted_order(&split.values)
-    } else {
-        Vec::new()
-    };
     let (ess_bulk, rhat) = if diagnosable {
-        let bulk = split.rank_normalized_by(&split_order);
-        let center = median_of_sorted(&split_order, &split.values);
-        let folded = split.map(|v| (v - center).abs());
-        let folded_order = folded_order(&split_order, &split.values, center);
-        let tail = basic_rhat(&folded.rank_normalized_by(&folded_order));
-        (basic_ess(&bulk), basic_rhat(&bulk).max(tail))
+        let (bulk, rhat) = rank_normalized_and_rhat(&split);
+        (basic_ess(&bulk), rhat)
     } else {
         (f64::NAN, f64::NAN)
     };
     let ess_tail = if diagnosable {
-        let below = |prob| {
-            let threshold = mquantile_of_sorted(&sorted, prob);
-            basic_ess(
-                &draws
-                    .map(|v| if v <= threshold { 1.0 } else { 0.0 })
-                    .split(),
-            )
-        };
+        let below = |prob| ess_below(&draws, mquantile_of_sorted(&sorted, prob));
         below(0.05).min(below(0.95))
     } else {
         f64::NAN
