@@ -167,6 +167,14 @@ pub struct FisherWarmupSettings {
     pub window_growth: f64,
     /// Draws the estimator needs before its estimate replaces the metric.
     pub min_draws: usize,
+    /// When a coordinate of the metric (a variance) has shrunk by more than this factor
+    /// since the step size was last searched for, the step size is searched for again
+    /// from the current position and its averaging restarted, as Stan's warmup does after
+    /// every window. Dual averaging alone raises the step size slowly at a high target
+    /// acceptance (at 0.99 by at most `exp(0.2 sqrt(t))` in `t` iterations), so after the
+    /// metric shrinks by orders of magnitude (a chain that started far out, where the
+    /// gradient is 1e9) the trajectories would creep at the old step size for good.
+    pub step_search_factor: f64,
 }
 
 impl Default for FisherWarmupSettings {
@@ -182,6 +190,7 @@ impl Default for FisherWarmupSettings {
             window: 80,
             window_growth: 1.5,
             min_draws: 4,
+            step_search_factor: 10.0,
         }
     }
 }

@@ -464,6 +464,8 @@ pub struct FisherWarmup {
     /// The length of the current window after the early phase.
     window: f64,
     scratch: Vec<f64>,
+    /// The diagonal metric when the step size was last searched for.
+    searched_metric: Vec<f64>,
     low_rank: Option<LowRankState>,
 }
 
@@ -506,6 +508,7 @@ impl FisherWarmup {
             next_switch: initial_end + settings.early_window.max(1) - 1,
             window: settings.window.max(1) as f64,
             scratch: vec![0.0; dim],
+            searched_metric: vec![1.0; dim],
             low_rank: None,
         }
     }
@@ -539,6 +542,31 @@ impl FisherWarmup {
         }
     }
 
+    /// Searches for the step size again, and restarts its averaging there, when the
+    /// diagonal metric has shrunk by more than `step_search_factor` in some coordinate
+    /// since the last search. (A metric that grew makes the step size too large, which
+    /// the acceptance rate soon shows and dual averaging corrects at any target.)
+    fn search_step_size_if_metric_shrank(
+        &mut self,
+        chain: &mut dyn Tunable,
+    ) -> Result<(), ChainError> {
+        let factor = self.settings.step_search_factor;
+        let shrank = chain
+            .inv_mass_matrix()
+            .iter()
+            .zip(&self.searched_metric)
+            .any(|(now, then)| !(now * factor >= *then));
+        if !shrank {
+            return Ok(());
+        }
+        self.searched_metric
+            .copy_from_slice(chain.inv_mass_matrix());
+        chain.find_initial_step_size()?;
+        self.dual.mu = (10.0 * chain.step_size()).ln();
+        self.dual.restart();
+        Ok(())
+    }
+
     /// Moves the end of the current window forward after a switch at `iteration`.
     fn advance(&mut self, iteration: usize) {
         let early = self.settings.early_window.max(1);
@@ -554,6 +582,8 @@ impl FisherWarmup {
 impl WarmupStrategy for FisherWarmup {
     fn start(&mut self, chain: &mut dyn Tunable) -> Result<(), ChainError> {
         self.dual.restart();
+        self.searched_metric
+            .copy_from_slice(chain.inv_mass_matrix());
         chain.find_initial_step_size()?;
         self.dual.mu = (10.0 * chain.step_size()).ln();
         Ok(())
@@ -580,6 +610,7 @@ impl WarmupStrategy for FisherWarmup {
             self.scratch.copy_from_slice(chain.inv_mass_matrix());
             self.foreground.estimate(&mut self.scratch);
             chain.set_inv_mass_matrix(&self.scratch);
+            self.search_step_size_if_metric_shrank(chain)?;
         }
         if iteration == self.next_switch || iteration + 1 == self.final_start {
             self.update_low_rank(chain);
