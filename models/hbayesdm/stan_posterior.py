@@ -10,16 +10,18 @@ stan_reference.py, whose data conversion, Stan-syntax update and program fixes, 
 this script reuses; the fixes are recorded as `stan_patch`). It records, for every
 parameter and transformed parameter (named as CmdStan and `rlc summary` name them:
 `mu_pr.1`, `A.3`), the posterior mean, its Monte Carlo standard error (ArviZ's, from the
-bulk effective sample size) and the posterior standard deviation, with Stan's divergence
-count (also per chain) and the worst R-hat of Stan's own chains (`stan_max_rhat`). Every positive quantity also gets Hill's estimate of its right tail index
-(from the largest 2% of the draws) and the mean, MCSE and sd of its log (`log_scale`): the
-test compares a heavy-tailed one (tail index below 4) on the log scale instead. At
+bulk effective sample size), the posterior standard deviation and its Monte Carlo
+standard error (ArviZ's `method="sd"`), with Stan's divergence count (also per chain) and
+the worst R-hat of Stan's own chains (`stan_max_rhat`). Every positive quantity also gets
+Hill's estimate of its right tail index (from the largest 2% of the draws) and the same
+four numbers for its log (`log_scale`): the test compares a heavy-tailed one (tail index
+below 4, or an sd that Stan's draws pin down no better than to 2.5%) on the log scale. At
 R-hat 1.01 or more, or with most of 20 or more divergences in one chain, the script warns:
 a chain has not mixed or has explored differently, and the run is no reference until more
 draws or another `--seed`, which the file records, give one whose chains agree.
 `crates/rlc/tests/hbayesdm_posterior.rs` runs `rlc run` with its defaults on the same file
 and checks the means within 4 combined Monte Carlo standard errors and the standard
-deviations within 10%.
+deviations within 10% (or within 4 combined MCSEs of the sd, where those are larger).
 
 Needs pystan 3 and arviz (only to regenerate a reference, never for the tests) and
 hBayesDM's Stan programs, as stan_reference.py does.
@@ -56,6 +58,14 @@ def hill_tail_index(draws):
     mean_log_ratio = float(np.mean(np.log(x[:k] / x[k])))
     # The largest draws all equal (a bounded quantity at its bound): no tail at all.
     return 1.0 / mean_log_ratio if mean_log_ratio > 0 else float("inf")
+
+
+def moments(per_chain):
+    """[mean, its MCSE, sd, the sd's MCSE] of draws shaped [chain, draw] (ArviZ's MCSEs)."""
+    import arviz as az
+
+    return [float(per_chain.mean()), float(az.mcse(per_chain, method="mean")),
+            float(per_chain.std(ddof=1)), float(az.mcse(per_chain, method="sd"))]
 
 
 def main():
@@ -117,16 +127,14 @@ def main():
         # trial) has no posterior to compare.
         if not np.all(np.isfinite(per_chain)) or np.ptp(per_chain) == 0:
             continue
-        mcse = float(az.mcse(per_chain, method="mean"))
-        summary[column] = [float(per_chain.mean()), mcse, float(per_chain.std(ddof=1))]
+        summary[column] = moments(per_chain)
         if np.all(per_chain > 0):
             logs = np.log(per_chain)
             tail_index = hill_tail_index(per_chain)
             log_scale[column] = {
                 # null: the largest draws all equal, no tail (JSON has no infinity)
                 "tail_index": round(tail_index, 3) if math.isfinite(tail_index) else None,
-                "log": [float(logs.mean()), float(az.mcse(logs, method="mean")),
-                        float(logs.std(ddof=1))],
+                "log": moments(logs),
             }
         rhat = float(az.rhat(per_chain))
         if rhat > worst_rhat[1]:
@@ -160,6 +168,11 @@ def main():
         **({"log_scale": log_scale} if log_scale else {}),
     }
     out = args.output or os.path.join(HERE, "posterior", args.model + ".json")
+    # The settings a reference asks of rlc's run (`rlc_draws`, `rlc_adapt_delta`, with
+    # their reasons) are the test's, not Stan's: a remade reference keeps them.
+    if os.path.exists(out):
+        with open(out) as f:
+            reference.update({k: v for k, v in json.load(f).items() if k.startswith("rlc_")})
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump(reference, f, indent=1, allow_nan=False)

@@ -305,6 +305,25 @@ pub fn mcse_mean<C: AsRef<[f64]>>(chains: &[C]) -> f64 {
     sample_variance(&draws.values).sqrt() / basic_ess(&draws.split()).sqrt()
 }
 
+/// Monte Carlo standard error of the standard deviation (ArviZ's `mcse(method="sd")`):
+/// by the delta method from the variance of the squared deviations `d = (x - mean)^2`,
+/// `sqrt((mean(d^2) - mean(d)^2) / ess_mean(d) / (4 mean(d)))`. Unlike the mean's, it
+/// grows with the kurtosis: a heavy tail leaves the sd uncertain long after the mean is
+/// pinned down.
+pub fn mcse_sd<C: AsRef<[f64]>>(chains: &[C]) -> f64 {
+    let draws = Draws::new(chains);
+    if draws.invalid() {
+        return f64::NAN;
+    }
+    let mean = draws.values.iter().sum::<f64>() / draws.values.len() as f64;
+    let squares = draws.map(|v| (v - mean) * (v - mean));
+    let n = squares.values.len() as f64;
+    let variance = squares.values.iter().sum::<f64>() / n;
+    let fourth = squares.values.iter().map(|d| d * d).sum::<f64>() / n;
+    let ess = basic_ess(&squares.split());
+    ((fourth - variance * variance) / ess / (4.0 * variance)).sqrt()
+}
+
 /// The `prob` quantile of `values` by linear interpolation between order statistics
 /// (numpy's default, R's type 7). NaN for an empty slice.
 pub fn quantile(values: &[f64], prob: f64) -> f64 {

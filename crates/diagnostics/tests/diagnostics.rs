@@ -77,6 +77,12 @@ fn check_set(set: &Value) {
         summary.mcse_mean,
         number(set, "mcse_mean"),
     );
+    assert_close(
+        name,
+        "mcse_sd",
+        diag::mcse_sd(&chains),
+        number(set, "mcse_sd"),
+    );
     assert_close(name, "mean", summary.mean, number(set, "mean"));
     assert_close(name, "sd", summary.sd, number(set, "sd"));
     assert_close(name, "q5", summary.q5, number(set, "q5"));

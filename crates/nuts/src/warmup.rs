@@ -555,7 +555,7 @@ impl FisherWarmup {
             .inv_mass_matrix()
             .iter()
             .zip(&self.searched_metric)
-            .any(|(now, then)| !(now * factor >= *then));
+            .any(|(now, then)| now * factor < *then);
         if !shrank {
             return Ok(());
         }

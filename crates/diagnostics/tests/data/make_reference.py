@@ -62,6 +62,7 @@ for name, x in sets.items():
         "ess_tail": float(az.ess(x, method="tail")),
         "ess_mean": float(az.ess(x, method="mean")),
         "mcse_mean": float(az.mcse(x, method="mean")),
+        "mcse_sd": float(az.mcse(x, method="sd")),
         "mean": float(np.mean(flat)),
         "sd": float(np.std(flat, ddof=1)),
         "q5": float(np.quantile(flat, 0.05)),
