@@ -34,6 +34,7 @@
 //! knows nothing of the language, the JIT or the sampler. Its tests
 //! (`tests/`) check gradients against finite differences.
 
+mod softplus;
 mod stash;
 
 use rlc_ir::*;
@@ -58,6 +59,9 @@ type Result<T> = std::result::Result<T, AdError>;
 /// The gradient function of a log-density function whose first input is
 /// `theta` and whose only result is the real scalar log density.
 pub fn gradient(f: &Function) -> Result<Function> {
+    let mut f = f.clone();
+    softplus::expand(&mut f);
+    let f = &f;
     let theta_index = f
         .inputs
         .iter()

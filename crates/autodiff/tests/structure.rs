@@ -115,3 +115,35 @@ fn the_loop_over_subjects_runs_once() {
         "the forward loop over subjects is fused into its adjoint"
     );
 }
+
+/// The special-function calls in the trial loop (`for t`) of a gradient: the innermost
+/// `for` body, with its `if`s.
+fn trial_loop_calls(grad: &Function) -> Vec<UnaryOp> {
+    fn innermost_for(region: &Region) -> Option<Region> {
+        region.ops.iter().find_map(|op| match &op.kind {
+            OpKind::For { body } => innermost_for(body).or_else(|| Some(body.clone())),
+            _ => None,
+        })
+    }
+    let body = innermost_for(&grad.body).expect("a for loop");
+    let mut all = Vec::new();
+    kinds(&body, &mut all);
+    all.into_iter()
+        .filter_map(|k| match k {
+            OpKind::Unary(u) if calls_special_function(&k) => Some(u),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_bernoulli_logit_trial_computes_its_exp_once() {
+    // `c ~ Bernoulli(logits = l)` scores -log1p(exp(±l)); its derivative is the logistic
+    // function of the same exp(-|l|). One `exp` and one `log1p` per trial, forward and
+    // backward together, where the forward `log1p_exp` and the backward `logistic`
+    // called an `exp` each.
+    let grad = gradient_of("hbayesdm/dd_hyperbolic");
+    let mut calls = trial_loop_calls(&grad);
+    calls.sort_by_key(|u| format!("{u:?}"));
+    assert_eq!(calls, [UnaryOp::Exp, UnaryOp::Log1p], "{calls:?}");
+}
