@@ -5,9 +5,10 @@
 //! posterior means within 4 combined Monte Carlo standard errors of Stan's, standard
 //! deviations within 10% (or, where the reference records the sd's own MCSE and the two
 //! runs pin the sd down less well than that, within 4 combined MCSEs of the sd), R-hat
-//! below 1.01, and no more divergent draws than Stan's run had (per draw), plus a few. A reference may set `rlc_draws` (draws per chain) where
-//! heavy tails make the standard deviation of the default 4 × 1000 draws too noisy for
-//! the 10% check, and says why in `rlc_draws_reason`; likewise `rlc_adapt_delta` (with
+//! below 1.01, and no more divergent draws than Stan's run had (per draw), plus a few.
+//! A reference may set `rlc_draws` (draws per chain) where heavy tails or slow mixing
+//! make the standard deviation of the default 4 × 1000 draws too noisy for the 10%
+//! check, and says why in `rlc_draws_reason`; likewise `rlc_adapt_delta` (with
 //! `rlc_adapt_delta_reason`) where a funnel needs a higher target acceptance rate than 0.8.
 //! A positive quantity with a heavy right tail, or whose sd Stan's draws leave uncertain
 //! by more than 2.5% (the reference's `log_scale`), is compared by the mean and sd of its
