@@ -36,8 +36,7 @@ fn expand_ops(ops: &mut Vec<Op>, f: &mut Function) {
         let ty = f.values[result.0 as usize].clone();
         let span = f.spans.get(&result).copied();
         let mut emit = |kind: OpKind, args: Vec<ValueId>, ty: TensorType| {
-            let value = ValueId(f.values.len() as u32);
-            f.values.push(ty);
+            let value = f.new_value(ty);
             if let Some(span) = span {
                 f.spans.insert(value, span);
             }

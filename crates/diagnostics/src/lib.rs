@@ -315,11 +315,10 @@ pub fn mcse_sd<C: AsRef<[f64]>>(chains: &[C]) -> f64 {
     if draws.invalid() {
         return f64::NAN;
     }
-    let mean = draws.values.iter().sum::<f64>() / draws.values.len() as f64;
-    let squares = draws.map(|v| (v - mean) * (v - mean));
-    let n = squares.values.len() as f64;
-    let variance = squares.values.iter().sum::<f64>() / n;
-    let fourth = squares.values.iter().map(|d| d * d).sum::<f64>() / n;
+    let center = mean(&draws.values);
+    let squares = draws.map(|v| (v - center) * (v - center));
+    let variance = mean(&squares.values);
+    let fourth = squares.values.iter().map(|d| d * d).sum::<f64>() / squares.values.len() as f64;
     let ess = basic_ess(&squares.split());
     ((fourth - variance * variance) / ess / (4.0 * variance)).sqrt()
 }
