@@ -106,6 +106,8 @@ def main():
             sys.exit(f"{args.model}: the patch's text {old!r} is not in the program")
         code = code.replace(old, new)
     data = TASKS[task](data_file)
+    # A relative --output is the caller's: resolved before the change of folder below.
+    out = os.path.abspath(args.output or os.path.join(HERE, "posterior", args.model + ".json"))
     os.chdir(tempfile.mkdtemp(prefix="stan_posterior_"))
     model = stan.build(code, data=data, random_seed=args.seed)
     options = {} if args.adapt_delta is None else {"delta": args.adapt_delta}
@@ -167,7 +169,6 @@ def main():
         # own where the tail is heavy.
         **({"log_scale": log_scale} if log_scale else {}),
     }
-    out = args.output or os.path.join(HERE, "posterior", args.model + ".json")
     # The settings a reference asks of rlc's run (`rlc_draws`, `rlc_adapt_delta`, with
     # their reasons) are the test's, not Stan's: a remade reference keeps them.
     if os.path.exists(out):

@@ -227,7 +227,7 @@ fn column_draws(dir: &Path, stem: &str, columns: &[String]) -> Result<ColumnDraw
         // as the comparison leaves them out.
         let at: Vec<(&String, usize)> = columns
             .iter()
-            .filter_map(|c| Some((c, header.iter().position(|h| h == c)?)))
+            .filter_map(|c| Some((c, column_of(c, &header, columns)?)))
             .collect();
         let mut chain_draws = vec![Vec::new(); at.len()];
         for row in rows {
@@ -242,6 +242,22 @@ fn column_draws(dir: &Path, stem: &str, columns: &[String]) -> Result<ColumnDraw
         }
     }
     Ok(draws)
+}
+
+/// The position in rlc's `header` of Stan's quantity `name`: the same name, or for a
+/// vector of one element that the port declares as a scalar (hBayesDM's `hgf_ibrb_single`
+/// sizes `kappa` by the number of its free levels), `X.1` is rlc's `X` when Stan has no
+/// `X.2`.
+fn column_of(name: &str, header: &[&str], stan_names: &[String]) -> Option<usize> {
+    let position = |n: &str| header.iter().position(|h| *h == n);
+    position(name).or_else(|| {
+        let scalar = name.strip_suffix(".1")?;
+        let second = format!("{scalar}.2");
+        if stan_names.contains(&second) {
+            return None;
+        }
+        position(scalar)
+    })
 }
 
 /// The references in `dir` (`*.json`), sorted; none if there is no such folder.
