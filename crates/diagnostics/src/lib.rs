@@ -318,7 +318,7 @@ pub fn mcse_sd<C: AsRef<[f64]>>(chains: &[C]) -> f64 {
     let center = mean(&draws.values);
     let squares = draws.map(|v| (v - center) * (v - center));
     let variance = mean(&squares.values);
-    let fourth = squares.values.iter().map(|d| d * d).sum::<f64>() / squares.values.len() as f64;
+    let fourth = mean(&squares.map(|d| d * d).values);
     let ess = basic_ess(&squares.split());
     ((fourth - variance * variance) / ess / (4.0 * variance)).sqrt()
 }
