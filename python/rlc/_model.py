@@ -104,6 +104,7 @@ class Model:
         predict: Optional[str] = None,
         adaptation: Optional[str] = None,
         threads_per_chain: int = 0,
+        init: Union[float, Mapping, None] = None,
         # A test hook: stop once this many draws (all chains) are made, as
         # Ctrl-C would, without depending on timing.
         _stop_after: Optional[int] = None,
@@ -135,6 +136,15 @@ class Model:
         subjects across that many threads in each chain (``rlc run
         --threads``; 0, the default: the cores left over, cores / chains);
         the draws are the same bits on any number.
+
+        ``init`` sets the initial values, as CmdStan's ``init`` (``rlc run
+        --init``): a number ``r`` draws every chain's from ``(-r, r)`` on the
+        unconstrained scale (``0``: all chains start at the origin; ``None``,
+        the default: 2); a mapping of parameter names to values on their own
+        scale (``{"mu_pr": [0, 0.5], "sigma": 1}``, arrays row-major, a scalar
+        for every element) starts every chain there in those parameters, the
+        others drawn from ``(-2, 2)``. A value outside its parameter's support
+        or a name the model does not have raises :class:`rlc.UsageError`.
 
         ``log_likelihood=True`` (or ``"observation"``) also computes each
         observation's log-likelihood per draw, the ``log_likelihood`` group
@@ -176,6 +186,7 @@ class Model:
             predict=predict,
             adaptation=adaptation,
             threads_per_chain=threads_per_chain,
+            init=init,
             _stop_after=_stop_after,
         )
         for category, message in messages:
@@ -198,6 +209,7 @@ class Model:
         adaptation: Optional[str] = None,
         threads: int = 0,
         threads_per_chain: int = 0,
+        init: Union[float, Mapping, None] = None,
         _stop_after: Optional[int] = None,
     ) -> tuple:
         """:meth:`sample`'s work: the tree, and the warnings to issue as
@@ -209,6 +221,7 @@ class Model:
         if seed is None:
             seed = time.time_ns() % 1_000_000_000
         _check_settings(chains=chains, draws=draws, warmup=0 if warmup is None else warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta, threads_per_chain=threads_per_chain)
+        init_radius, init_values = _initial_values(init)
         compiled = self._compile()
         loaded = self._load(data)
         run = _rlc.start(
@@ -227,6 +240,8 @@ class Model:
             int(threads),
             adaptation,
             int(threads_per_chain),
+            init_radius,
+            init_values,
         )
         self._run = run
         bar = Progress(int(chains) * (run.warmup() + int(draws)), int(chains), progress)
@@ -304,6 +319,27 @@ def _log_lik_unit(log_likelihood: Union[bool, str]) -> Optional[str]:
     if log_likelihood is False or log_likelihood is None:
         return None
     return log_likelihood
+
+
+def _initial_values(init: Union[float, Mapping, None]) -> tuple:
+    """``sample``'s ``init`` as the native module takes it: the radius, and the
+    given values by parameter name (flattened row-major) or None."""
+    if init is None:
+        return 2.0, None
+    if isinstance(init, Mapping):
+        values = {}
+        for name, value in init.items():
+            try:
+                array = np.asarray(value, dtype=float)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"init[{name!r}] must be numbers, not {value!r}") from error
+            values[str(name)] = array.ravel(order="C").tolist()
+        return 2.0, values
+    if isinstance(init, bool) or not isinstance(init, (int, float, np.integer, np.floating)):
+        raise TypeError(f"init must be a radius (a number) or a mapping of parameter values, not {init!r}")
+    if not (np.isfinite(init) and init >= 0):
+        raise UsageError(f"init must be a finite radius, 0 or more, not {init!r}")
+    return float(init), None
 
 
 def _check_settings(**settings) -> None:

@@ -159,3 +159,48 @@ def test_the_low_rank_correction_is_in_the_attributes_as_in_the_csv_header(run_c
     np.testing.assert_allclose(attrs["low_rank_values"], values, rtol=1e-15)
     np.testing.assert_allclose(attrs["low_rank_vectors"], vectors, rtol=1e-15)
     assert len(attrs["low_rank_vectors"]) == sum(counts) * len(attrs["unconstrained_coordinates"])
+
+
+@pytest.mark.parametrize(
+    "python_init, cli_init",
+    [(0, "0"), (0.5, "0.5"), ({"alpha": 0.3, "beta": 2.0}, "FILE")],
+    ids=["radius-0", "radius-0.5", "values"],
+)
+def test_initial_values_are_the_clis(python_init, cli_init, run_cli, tmp_path):
+    """``init`` (a radius or parameter values) starts the chains where
+    ``rlc run --init`` does: the same draws, bit for bit."""
+    run = dict(chains=2, warmup=50, draws=20, seed=3)
+    if cli_init == "FILE":
+        path = tmp_path / "init.json"
+        path.write_text('{"alpha": 0.3, "beta": 2.0}')
+        cli_init = str(path)
+    out = tmp_path / "out"
+    run_cli(
+        "run", MODELS / "rl_single.rlm", "--data", DATA / "rl_single.csv", "--output-dir", out, "--quiet",
+        "--chains", run["chains"], "--warmup", run["warmup"], "--draws", run["draws"], "--seed", run["seed"],
+        "--init", cli_init,
+    )
+    chains = read_cmdstan(out, "rl_single")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        tree = rlc.Model.from_file(MODELS / "rl_single.rlm").sample(
+            data=DATA / "rl_single.csv", progress=False, init=python_init, **run
+        )
+    for name in ("alpha", "beta"):
+        expected = cmdstan_array(chains, name, ())
+        np.testing.assert_array_equal(tree["posterior"][name].values, expected, strict=True, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "init, error, message",
+    [
+        ({"alpha": 1.5}, rlc.UsageError, "outside its support"),
+        ({"gamma": 0.1}, rlc.UsageError, "no parameter `gamma`"),
+        (-1, rlc.UsageError, "init must be a finite radius"),
+        ("0", TypeError, "init must be a radius"),
+    ],
+)
+def test_bad_initial_values_raise(init, error, message):
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    with pytest.raises(error, match=message):
+        model.sample(data=DATA / "rl_single.csv", progress=False, chains=1, warmup=10, draws=10, init=init)

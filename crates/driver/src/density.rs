@@ -281,6 +281,20 @@ pub fn unconstrain(
     params: &[ParamShape],
     values: &HashMap<String, Vec<f64>>,
 ) -> Result<Vec<f64>, String> {
+    let given = unconstrain_given(params, values)?;
+    if let Some(missing) = params.iter().find(|p| !values.contains_key(&p.name)) {
+        return Err(format!("no value given for parameter `{}`", missing.name));
+    }
+    Ok(given.into_iter().map(|u| u.unwrap_or(0.0)).collect())
+}
+
+/// [`unconstrain`] for the parameters `values` names: each coordinate of those is
+/// `Some`, the others `None` (initial values that give some parameters, as CmdStan's
+/// `init` file may).
+pub fn unconstrain_given(
+    params: &[ParamShape],
+    values: &HashMap<String, Vec<f64>>,
+) -> Result<Vec<Option<f64>>, String> {
     if let Some(unknown) = values
         .keys()
         .find(|k| !params.iter().any(|p| &p.name == *k))
@@ -299,9 +313,10 @@ pub fn unconstrain(
     } in params
     {
         let count: usize = shape.iter().product();
-        let v = values
-            .get(name)
-            .ok_or_else(|| format!("no value given for parameter `{name}`"))?;
+        let Some(v) = values.get(name) else {
+            theta.extend(std::iter::repeat_n(None, count));
+            continue;
+        };
         let v: Vec<f64> = if v.len() == 1 && count > 1 {
             // One value for every element, as a scalar broadcasts.
             vec![v[0]; count]
@@ -334,7 +349,7 @@ pub fn unconstrain(
                     ));
                 }
             };
-            theta.push(u);
+            theta.push(Some(u));
         }
     }
     Ok(theta)
@@ -475,6 +490,14 @@ impl Density {
     /// (Stan's inverse transforms). `values` gives each parameter's elements.
     pub fn unconstrain(&self, values: &HashMap<String, Vec<f64>>) -> Result<Vec<f64>, String> {
         unconstrain(&self.params, values)
+    }
+
+    /// [`unconstrain_given`]: the coordinates of the parameters `values` names.
+    pub fn unconstrain_given(
+        &self,
+        values: &HashMap<String, Vec<f64>>,
+    ) -> Result<Vec<Option<f64>>, String> {
+        unconstrain_given(&self.params, values)
     }
 }
 

@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorKind};
 use crate::generate::DrawOutputs;
 use crate::summary::RunDraws;
 use rlc_nuts::{ChainEvent, LogDensity, SamplerSettings};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -47,6 +48,13 @@ pub struct SampleSettings {
     /// Threads the chains run on; 0 means one per chain up to the number of
     /// cores. The draws do not depend on it.
     pub threads: usize,
+    /// Initial values are drawn uniformly from `(-init_radius, init_radius)` on the
+    /// unconstrained scale; 0 starts at the origin. Stan: 2 (CmdStan's `init=R`).
+    pub init_radius: f64,
+    /// Initial values of some or all parameters, on their own (constrained) scale, by
+    /// name, arrays row-major (CmdStan's `init=FILE`): every chain starts there in
+    /// those coordinates; the others are drawn as `init_radius` says. Empty: none.
+    pub init: HashMap<String, Vec<f64>>,
 }
 
 /// The adaptation a run uses unless told otherwise, chosen by measurement
@@ -74,6 +82,8 @@ impl Default for SampleSettings {
             max_depth: 10,
             adapt_delta: 0.8,
             threads: 0,
+            init_radius: 2.0,
+            init: HashMap::new(),
         }
     }
 }
@@ -92,6 +102,12 @@ impl SampleSettings {
         }
         if !(self.adapt_delta > 0.0 && self.adapt_delta < 1.0) {
             return Err(Error::usage("error: --adapt-delta must be between 0 and 1"));
+        }
+        if !(self.init_radius >= 0.0 && self.init_radius.is_finite()) {
+            return Err(Error::usage(format!(
+                "error: --init-radius must be a finite number, 0 or more (got {})",
+                self.init_radius
+            )));
         }
         // A trajectory has up to 2^max_depth steps and the sampler keeps
         // one set of vectors per level: past 30 (a billion gradient
@@ -338,18 +354,25 @@ impl Fit {
 }
 
 /// An explanation of why the log density is not finite where the chains
-/// start: at the origin of the unconstrained scale, or else at the first of
-/// a few points drawn as initial values are.
-fn explain_initial_values(density: &Density) -> Option<String> {
+/// start: at the given initial values with the others at the origin of the
+/// unconstrained scale, or else at the first of a few points drawn as initial
+/// values are.
+fn explain_initial_values(density: &Density, given: &[Option<f64>], radius: f64) -> Option<String> {
     use rand::Rng;
     let mut rng = crate::generate::rng(0, 0);
-    let mut theta = vec![0.0; density.dim];
+    let given_at = |i: usize| given.get(i).copied().flatten();
+    let mut theta: Vec<f64> = (0..density.dim)
+        .map(|i| given_at(i).unwrap_or(0.0))
+        .collect();
     for _ in 0..20 {
         if let Some(why) = density.explain(&theta) {
             return Some(why);
         }
-        for x in &mut theta {
-            *x = rng.random_range(-2.0..2.0);
+        if radius <= 0.0 {
+            break;
+        }
+        for (i, x) in theta.iter_mut().enumerate() {
+            *x = given_at(i).unwrap_or_else(|| rng.random_range(-radius..radius));
         }
     }
     None
@@ -405,6 +428,9 @@ pub fn sample_with(
     stop: &AtomicBool,
 ) -> Result<Fit, Error> {
     settings.validate()?;
+    let init_values = density
+        .unconstrain_given(&settings.init)
+        .map_err(|e| Error::usage(format!("error: initial values: {e}")))?;
     let mut variables = variables(density);
     variables.extend(extras.variables.iter().cloned());
     let value_count: usize = variables.iter().map(Variable::len).sum();
@@ -435,6 +461,8 @@ pub fn sample_with(
         max_depth: settings.max_depth,
         target_accept: settings.adapt_delta,
         warmup: settings.adaptation,
+        init_radius: settings.init_radius,
+        init_values: init_values.clone(),
         ..SamplerSettings::default()
     };
     let started = Instant::now();
@@ -562,7 +590,7 @@ pub fn sample_with(
             .iter()
             .any(|(_, e)| e.starts_with("no finite log density"))
         {
-            if let Some(why) = explain_initial_values(density) {
+            if let Some(why) = explain_initial_values(density, &init_values, settings.init_radius) {
                 failures.push(format!("  why: {why}"));
             }
         }

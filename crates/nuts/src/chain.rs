@@ -20,14 +20,27 @@ pub enum ChainError {
     /// No initial value had a finite log density and gradient.
     #[error(
         "no finite log density or gradient at {tries} random initial values drawn uniformly \
-         from (-{radius}, {radius}) on the unconstrained scale; last problem: {last_problem}"
+         from (-{radius}, {radius}) on the unconstrained scale{}; last problem: {last_problem}",
+        given_note(*.given)
     )]
     InitFailed {
         /// How many initial values were tried.
         tries: usize,
+        /// How many coordinates were given (the same at every try) rather than drawn.
+        given: usize,
         /// Half-width of the interval the values were drawn from.
         radius: f64,
         /// What went wrong at the last one (the density's error or a non-finite value).
+        last_problem: String,
+    },
+    /// The initial point is given in every coordinate (values given, the others at zero
+    /// with `init_radius` 0), and its log density or gradient is not finite there.
+    #[error(
+        "no finite log density or gradient at the given initial values (those not given at 0 \
+         on the unconstrained scale); problem: {last_problem}"
+    )]
+    GivenInitFailed {
+        /// What went wrong there (the density's error or a non-finite value).
         last_problem: String,
     },
     /// The step-size search grew the step beyond 1e7: the density does not decay.
@@ -124,7 +137,18 @@ pub(crate) fn chain_rng(seed: u64, chain: usize) -> ChaCha8Rng {
     rng
 }
 
-/// Draws initial values until the density and gradient are finite.
+/// The part of [`ChainError::InitFailed`]'s message about given coordinates.
+fn given_note(given: usize) -> String {
+    match given {
+        0 => String::new(),
+        1 => " (one coordinate given, the same at each)".into(),
+        n => format!(" ({n} coordinates given, the same at each)"),
+    }
+}
+
+/// Draws initial values until the density and gradient are finite: the coordinates
+/// `settings.init_values` gives are kept, the others drawn from `(-r, r)`. When nothing is
+/// drawn (every coordinate given, or `r` = 0) there is one point to try.
 fn initial_point<D: LogDensity>(
     hamiltonian: &mut Hamiltonian<D>,
     rng: &mut ChaCha8Rng,
@@ -133,13 +157,20 @@ fn initial_point<D: LogDensity>(
     let dim = hamiltonian.density.dim();
     let mut point = Point::zeros(dim);
     let radius = settings.init_radius;
+    let given = |i: usize| settings.init_values.get(i).copied().flatten();
+    let drawn = radius > 0.0 && (0..dim).any(|i| given(i).is_none());
+    let tries = if drawn {
+        settings.max_init_tries
+    } else {
+        settings.max_init_tries.min(1)
+    };
     let mut last_problem = String::from("no tries allowed (max_init_tries = 0)");
-    for _ in 0..settings.max_init_tries {
-        for q in &mut point.position {
-            *q = if radius > 0.0 {
-                rng.random_range(-radius..radius)
-            } else {
-                0.0
+    for _ in 0..tries {
+        for (i, q) in point.position.iter_mut().enumerate() {
+            *q = match given(i) {
+                Some(x) => x,
+                None if radius > 0.0 => rng.random_range(-radius..radius),
+                None => 0.0,
             };
         }
         hamiltonian.grad_evals += 1;
@@ -160,11 +191,16 @@ fn initial_point<D: LogDensity>(
             Err(error) => last_problem = error.to_string(),
         }
     }
-    Err(ChainError::InitFailed {
-        tries: settings.max_init_tries,
-        radius,
-        last_problem,
-    })
+    if drawn {
+        Err(ChainError::InitFailed {
+            tries,
+            given: (0..dim).filter(|&i| given(i).is_some()).count(),
+            radius,
+            last_problem,
+        })
+    } else {
+        Err(ChainError::GivenInitFailed { last_problem })
+    }
 }
 
 /// Runs chain `chain` to the end (or until `stop` is set), reporting each iteration.

@@ -28,6 +28,10 @@ pub struct SamplerSettings {
     /// Initial values are drawn uniformly from `(-init_radius, init_radius)` on the
     /// unconstrained scale. Stan: 2.
     pub init_radius: f64,
+    /// Given initial values per unconstrained coordinate (CmdStan's `init=FILE`): `Some`
+    /// starts every chain there, `None` draws that coordinate from `(-init_radius,
+    /// init_radius)`. Empty: all drawn. Extra entries are ignored.
+    pub init_values: Vec<Option<f64>>,
     /// How many initial values to try before a chain gives up because the density or its
     /// gradient is never finite. Stan: 100.
     pub max_init_tries: usize,
@@ -56,6 +60,7 @@ impl Default for SamplerSettings {
             target_accept: 0.8,
             initial_step_size: 1.0,
             init_radius: 2.0,
+            init_values: Vec::new(),
             max_init_tries: 100,
             warmup: WarmupKind::Stan,
             stan_warmup: StanWarmupSettings::default(),

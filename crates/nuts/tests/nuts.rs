@@ -513,6 +513,66 @@ fn initial_values_are_retried_then_fail_clearly() {
 }
 
 #[test]
+fn given_initial_values_start_every_chain_there() {
+    // Coordinate 0 given, coordinate 1 drawn from (-0.5, 0.5): every chain starts at 3 in
+    // the first and somewhere different in the second.
+    let s = SamplerSettings {
+        init_values: vec![Some(3.0), None],
+        init_radius: 0.5,
+        ..settings(0, 1, 11)
+    };
+    let result = run(&s, |_| Gaussian::standard(2));
+    let seconds: Vec<f64> = result.chains.iter().map(|c| c.init[1]).collect();
+    for chain in &result.chains {
+        assert_eq!(chain.init[0], 3.0);
+        assert!(chain.init[1].abs() < 0.5);
+    }
+    assert!(seconds.windows(2).any(|w| w[0] != w[1]), "{seconds:?}");
+
+    // Radius 0: every coordinate not given starts at 0 (CmdStan's `init=0`).
+    let zero = SamplerSettings {
+        init_radius: 0.0,
+        ..settings(0, 1, 11)
+    };
+    for chain in run(&zero, |_| Gaussian::standard(3)).chains {
+        assert_eq!(chain.init, vec![0.0; 3]);
+    }
+}
+
+#[test]
+fn given_initial_values_outside_the_support_fail_once_and_clearly() {
+    // Finite only for x > 1: starting at 0 can never work, so one try and a message that
+    // names the given values rather than a hundred random draws.
+    struct Positive;
+    impl LogDensity for Positive {
+        type Error = &'static str;
+        fn dim(&self) -> usize {
+            1
+        }
+        fn logp_and_grad(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, Self::Error> {
+            grad[0] = 0.0;
+            Ok(if x[0] > 1.0 { 0.0 } else { f64::NEG_INFINITY })
+        }
+    }
+    let s = SamplerSettings {
+        init_values: vec![Some(0.0)],
+        ..settings(0, 1, 3)
+    };
+    let runs = sample(&s, |_| Positive, |_| {}, &AtomicBool::new(false));
+    for r in runs {
+        let error = r.expect_err("not finite at the given point");
+        assert!(
+            matches!(error, ChainError::GivenInitFailed { .. }),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("given initial values"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
 fn stop_flag_keeps_what_was_drawn() {
     let stop = AtomicBool::new(false);
     let drawn = AtomicUsize::new(0);

@@ -23,6 +23,7 @@ mod zarr;
 use clap::{Parser, Subcommand, ValueEnum};
 use exit::{ExitCode, Failure};
 use rlc_driver::{summary, Compiled, Data};
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -300,6 +301,16 @@ struct RunArgs {
     /// Target acceptance rate of step-size adaptation.
     #[arg(long, default_value_t = 0.8)]
     adapt_delta: f64,
+    /// Initial values, as CmdStan's `init`: a number R draws them uniformly from (-R, R) on
+    /// the unconstrained scale (0: every chain starts at the origin; default 2); a JSON file
+    /// (`{"mu_pr": [0, 0.5], "sigma": 1}`, or a truth file of `rlc simulate`) gives the
+    /// parameters it names, on their own scale, to every chain, the others drawn as
+    /// --init-radius says
+    #[arg(long, value_name = "R|FILE", allow_hyphen_values = true)]
+    init: Option<String>,
+    /// With --init FILE: the radius the parameters the file does not name are drawn from
+    #[arg(long, value_name = "R", allow_hyphen_values = true)]
+    init_radius: Option<f64>,
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
@@ -701,8 +712,34 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+/// `--init R|FILE` and `--init-radius R`: the radius, and the values a file gives.
+fn initial_values(args: &RunArgs) -> Result<(f64, HashMap<String, Vec<f64>>), Failure> {
+    let radius = args.init_radius;
+    match args.init.as_deref().map(str::trim) {
+        None => Ok((radius.unwrap_or(2.0), HashMap::new())),
+        Some(text) => match text.parse::<f64>() {
+            Ok(_) if radius.is_some() => Err(Failure::usage(
+                "error: --init-radius goes with --init FILE; with a number, --init is the radius",
+            )),
+            Ok(r) => Ok((r, HashMap::new())),
+            Err(_) => {
+                let path = std::path::Path::new(text);
+                let json = std::fs::read_to_string(path).map_err(|e| {
+                    Failure::usage(format!(
+                        "error: --init {text}: neither a radius nor a readable file: {e}"
+                    ))
+                })?;
+                let values = rlc_driver::generate::parse_values_json(&json)
+                    .map_err(|e| Failure::usage(format!("{}: {}", path.display(), e.message)))?;
+                Ok((radius.unwrap_or(2.0), values))
+            }
+        },
+    }
+}
+
 fn run_command(args: RunArgs) -> Result<(), Failure> {
     let seed = args.seed.unwrap_or_else(clock_seed);
+    let (init_radius, init_values) = initial_values(&args)?;
     let adaptation = args
         .adaptation
         .map_or(rlc_driver::sample::DEFAULT_ADAPTATION, Into::into);
@@ -717,6 +754,8 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         max_depth: args.max_depth,
         adapt_delta: args.adapt_delta,
         threads: 0,
+        init_radius,
+        init: init_values,
     };
     sample.validate()?;
     let compiled = compile_file(&args.model, args.color.enabled())?;
@@ -756,6 +795,7 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         },
         labels: args.labels,
         vars: args.vars.clone(),
+        init: args.init.clone().unwrap_or_else(|| init_radius.to_string()),
     };
     if args.threads == Some(0) {
         return Err(Failure::usage("error: --threads must be at least 1"));

@@ -21,7 +21,9 @@ pub struct RunSettings {
     pub max_depth: u32,
     pub adapt_delta: f64,
     pub seed: u64,
-    pub init_radius: f64,
+    /// CmdStan's `init`: the radius initial values are drawn from, or the file that gave
+    /// them (CmdStan writes either).
+    pub init: String,
     /// `--log-lik`'s unit, if pointwise log-likelihood columns are written.
     pub log_lik: Option<&'static str>,
     /// `--predict`'s kind, if predictive draws are written.
@@ -149,7 +151,7 @@ impl ChainWriter {
         writeln!(out, "# id = {}", chain + 1)?;
         writeln!(out, "# data")?;
         writeln!(out, "#   file = {}", s.data_file)?;
-        writeln!(out, "# init = {}", s.init_radius)?;
+        writeln!(out, "# init = {}", s.init)?;
         writeln!(out, "# random")?;
         writeln!(out, "#   seed = {}", s.seed)?;
         writeln!(out, "# output")?;
@@ -451,7 +453,7 @@ mod tests {
             max_depth: 10,
             adapt_delta: 0.8,
             seed: 7,
-            init_radius: 2.0,
+            init: "2".into(),
             log_lik: None,
             predict: None,
             dims: vec![("w".into(), vec!["K".into()])],

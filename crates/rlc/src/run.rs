@@ -29,6 +29,8 @@ pub struct RunOptions {
     /// How the summary names array elements, and which variables it shows.
     pub labels: crate::Labels,
     pub vars: Vec<String>,
+    /// The initial values as given (`--init`), for the CSV header.
+    pub init: String,
 }
 
 /// Where the draws go: one CmdStan CSV per chain, streamed as they are
@@ -165,7 +167,7 @@ pub fn run(
         max_depth: s.max_depth,
         adapt_delta: s.adapt_delta,
         seed: s.seed,
-        init_radius: 2.0,
+        init: options.init.clone(),
         log_lik: options.extras.log_lik.map(|u| match u {
             LogLikUnit::Observation => "observation",
             LogLikUnit::Subject => "subject",

@@ -1625,3 +1625,149 @@ fn the_memory_limit_counts_each_threads_arrays() {
     assert!(stderr.contains("on 1000 threads (--threads)"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--init FILE` starts every chain at the values it gives (CmdStan's `init=FILE`), and
+/// `--init R` is the radius of the random ones: a density finite only where `x > 10` is
+/// out of reach of initial values drawn from (-2, 2), and in reach from the file's.
+#[test]
+fn init_values_from_a_file_start_the_chains_where_random_ones_cannot() {
+    let dir = temp_dir("init");
+    std::fs::write(
+        dir.join("far.rlm"),
+        "data y: real\nparam x ~ Normal(12, 1)\nparam s ~ HalfNormal(1)\ny ~ Normal(s, x - 10)\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("far.json"), "{\"y\": 1.0}").expect("write");
+    let run = |init: &[&str], out: &str| {
+        rlc()
+            .arg("run")
+            .arg(dir.join("far.rlm"))
+            .arg("--data")
+            .arg(dir.join("far.json"))
+            .args([
+                "--quiet", "--chains", "2", "--warmup", "50", "--draws", "20",
+            ])
+            .args(init)
+            .arg("--output-dir")
+            .arg(dir.join(out))
+            .output()
+            .expect("rlc runs")
+    };
+    let random = run(&[], "random");
+    assert_eq!(
+        random.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&random.stderr)
+    );
+
+    std::fs::write(dir.join("init.json"), "{\"x\": 12}").expect("write");
+    let init_file = dir.join("init.json").display().to_string();
+    let given = run(&["--init", &init_file], "given");
+    let stderr = String::from_utf8_lossy(&given.stderr);
+    assert_eq!(given.status.code(), Some(0), "{stderr}");
+    let csv = std::fs::read_to_string(dir.join("given/far_1.csv")).expect("chain file");
+    assert!(csv.contains(&format!("# init = {init_file}")), "{csv}");
+
+    // A given point where the density is not finite is tried once, and said so.
+    std::fs::write(dir.join("bad.json"), "{\"x\": 5, \"s\": 1}").expect("write");
+    let bad = run(
+        &["--init", &dir.join("bad.json").display().to_string()],
+        "bad",
+    );
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("at the given initial values"), "{stderr}");
+    assert!(
+        stderr.contains("why: the log density is -inf at x = 5.0000, s = 1.0000"),
+        "{stderr}"
+    );
+    // Some given, the others drawn: the message says which.
+    std::fs::write(dir.join("part.json"), "{\"x\": 5}").expect("write");
+    let part = run(
+        &["--init", &dir.join("part.json").display().to_string()],
+        "part",
+    );
+    let stderr = String::from_utf8_lossy(&part.stderr);
+    assert_eq!(part.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("(one coordinate given, the same at each)"),
+        "{stderr}"
+    );
+
+    // Values outside a parameter's support, unknown names and bad radii are usage errors.
+    for (json, expected) in [
+        (
+            "{\"s\": -1}",
+            "parameter `s` = -1 is outside its support (0, inf)",
+        ),
+        (
+            "{\"z\": 1}",
+            "the model has no parameter `z` (its parameters: x, s)",
+        ),
+        (
+            "{\"x\": [1, 2]}",
+            "parameter `x` has 1 elements, 2 were given",
+        ),
+    ] {
+        std::fs::write(dir.join("wrong.json"), json).expect("write");
+        let wrong = run(
+            &["--init", &dir.join("wrong.json").display().to_string()],
+            "wrong",
+        );
+        let stderr = String::from_utf8_lossy(&wrong.stderr);
+        assert_eq!(wrong.status.code(), Some(2), "{json}: {stderr}");
+        assert!(stderr.contains(expected), "{json}: {stderr}");
+    }
+    for (args, expected) in [
+        (
+            &["--init", "-1"][..],
+            "--init-radius must be a finite number, 0 or more",
+        ),
+        (
+            &["--init", "0.5", "--init-radius", "1"][..],
+            "--init-radius goes with --init FILE",
+        ),
+        (
+            &["--init", "no/such/file.json"][..],
+            "neither a radius nor a readable file",
+        ),
+    ] {
+        let wrong = run(args, "wrong");
+        let stderr = String::from_utf8_lossy(&wrong.stderr);
+        assert_eq!(wrong.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--init 0` starts every chain at the origin of the unconstrained scale (CmdStan's
+/// `init=0`) and says so in the CSV header.
+#[test]
+fn init_zero_is_recorded_in_the_header() {
+    let dir = temp_dir("init-zero");
+    let out = rlc()
+        .args([
+            "run",
+            "models/rl_single.rlm",
+            "--data",
+            "models/data/rl_single.csv",
+        ])
+        .args([
+            "--chains", "1", "--warmup", "50", "--draws", "20", "--quiet", "--init", "0",
+        ])
+        .arg("--output-dir")
+        .arg(&dir)
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.join("rl_single_1.csv")).expect("chain file");
+    assert!(csv.contains("# init = 0\n"), "{csv}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
