@@ -4,6 +4,7 @@ CLI's table does."""
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 
@@ -189,6 +190,12 @@ def test_initial_values_are_the_clis(python_init, cli_init, run_cli, tmp_path):
     for name in ("alpha", "beta"):
         expected = cmdstan_array(chains, name, ())
         np.testing.assert_array_equal(tree["posterior"][name].values, expected, strict=True, err_msg=name)
+    attrs = tree["posterior"].attrs
+    if isinstance(python_init, dict):
+        assert attrs["init_radius"] == 2.0
+        assert json.loads(attrs["init"]) == {"alpha": [0.3], "beta": [2.0]}
+    else:
+        assert attrs["init_radius"] == python_init and "init" not in attrs
 
 
 @pytest.mark.parametrize(

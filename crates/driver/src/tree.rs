@@ -308,7 +308,7 @@ fn common_attrs(compiled: &Compiled, data: &Data) -> Vec<(String, Attr)> {
 /// (`sampling_time`, `tuning_steps`) and CmdStan's otherwise.
 fn run_attrs(fit: &Fit) -> Vec<(String, Attr)> {
     let s = &fit.settings;
-    vec![
+    let mut attrs = vec![
         (
             "sampling_time".into(),
             Attr::Float(fit.elapsed.as_secs_f64()),
@@ -321,13 +321,34 @@ fn run_attrs(fit: &Fit) -> Vec<(String, Attr)> {
         ("max_depth".into(), Attr::Int(i64::from(s.max_depth))),
         ("adapt_delta".into(), Attr::Float(s.adapt_delta)),
         ("adaptation".into(), Attr::Text(s.adaptation.name().into())),
+        ("init_radius".into(), Attr::Float(s.init_radius)),
+    ];
+    if !s.init.is_empty() {
+        // The given initial values as a JSON object by parameter name (sorted, so that
+        // the same values give the same text; names are identifiers, values finite).
+        let mut given: Vec<(&String, &Vec<f64>)> = s.init.iter().collect();
+        given.sort_by_key(|(name, _)| *name);
+        let fields: Vec<String> = given
+            .iter()
+            .map(|(name, values)| {
+                let numbers: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+                format!("\"{name}\": [{}]", numbers.join(", "))
+            })
+            .collect();
+        attrs.push((
+            "init".into(),
+            Attr::Text(format!("{{{}}}", fields.join(", "))),
+        ));
+    }
+    attrs.extend([
         ("interrupted".into(), Attr::Int(i64::from(fit.interrupted))),
         ("grad_evals".into(), Attr::Int(fit.grad_evals() as i64)),
         (
             "warmup_grad_evals".into(),
             Attr::Int(fit.warmup_grad_evals() as i64),
         ),
-    ]
+    ]);
+    attrs
 }
 
 /// Each chain's adaptation results and times, one entry per chain of the
