@@ -33,11 +33,11 @@ pub enum ChainError {
         /// What went wrong at the last one (the density's error or a non-finite value).
         last_problem: String,
     },
-    /// The initial point is given in every coordinate (values given, the others at zero
-    /// with `init_radius` 0), and its log density or gradient is not finite there.
+    /// Nothing is drawn (every coordinate given, or `init_radius` 0 and the others at
+    /// zero), and the log density or gradient is not finite at that one point.
     #[error(
-        "no finite log density or gradient at the given initial values (those not given at 0 \
-         on the unconstrained scale); problem: {last_problem}"
+        "no finite log density or gradient at the fixed initial point (the given values; 0 \
+         on the unconstrained scale where none is given); problem: {last_problem}"
     )]
     GivenInitFailed {
         /// What went wrong there (the density's error or a non-finite value).

@@ -565,10 +565,7 @@ fn given_initial_values_outside_the_support_fail_once_and_clearly() {
             matches!(error, ChainError::GivenInitFailed { .. }),
             "{error}"
         );
-        assert!(
-            error.to_string().contains("given initial values"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("fixed initial point"), "{error}");
     }
 }
 

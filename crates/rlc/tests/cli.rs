@@ -1677,7 +1677,7 @@ fn init_values_from_a_file_start_the_chains_where_random_ones_cannot() {
     );
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert_eq!(bad.status.code(), Some(4), "{stderr}");
-    assert!(stderr.contains("at the given initial values"), "{stderr}");
+    assert!(stderr.contains("at the fixed initial point"), "{stderr}");
     assert!(
         stderr.contains("why: the log density is -inf at x = 5.0000, s = 1.0000"),
         "{stderr}"
