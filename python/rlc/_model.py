@@ -268,11 +268,7 @@ class Model:
 
     def _point(self, point: Any) -> dict:
         if isinstance(point, Mapping):
-            values = {}
-            for name, value in point.items():
-                array = np.asarray(value, dtype=float)
-                values[str(name)] = array.ravel(order="C").tolist()
-            return {"values": values}
+            return {"values": _flat_values(point)}
         array = np.asarray(point, dtype=float)
         if array.ndim != 1:
             raise ValueError(
@@ -321,20 +317,21 @@ def _log_lik_unit(log_likelihood: Union[bool, str]) -> Optional[str]:
     return log_likelihood
 
 
+def _flat_values(values: Mapping) -> dict:
+    """Parameter values by name, each flattened row-major into a list of floats."""
+    return {str(name): np.asarray(value, dtype=float).ravel(order="C").tolist() for name, value in values.items()}
+
+
 def _initial_values(init: Union[float, Mapping, None]) -> tuple:
-    """``sample``'s ``init`` as the native module takes it: the radius, and the
-    given values by parameter name (flattened row-major) or None."""
+    """``sample``'s ``init`` as the native module takes it: the radius (None:
+    the driver's default), and the given values by parameter name or None."""
     if init is None:
-        return 2.0, None
+        return None, None
     if isinstance(init, Mapping):
-        values = {}
-        for name, value in init.items():
-            try:
-                array = np.asarray(value, dtype=float)
-            except (TypeError, ValueError) as error:
-                raise TypeError(f"init[{name!r}] must be numbers, not {value!r}") from error
-            values[str(name)] = array.ravel(order="C").tolist()
-        return 2.0, values
+        try:
+            return None, _flat_values(init)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"init must map parameter names to numbers, not {init!r}") from error
     if isinstance(init, bool) or not isinstance(init, (int, float, np.integer, np.floating)):
         raise TypeError(f"init must be a radius (a number) or a mapping of parameter values, not {init!r}")
     if not (np.isfinite(init) and init >= 0):

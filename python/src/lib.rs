@@ -486,7 +486,7 @@ impl Run {
 /// Binds the model to the data and starts sampling on a new thread;
 /// returns at once. Errors in the settings or in binding raise here.
 #[pyfunction]
-#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None, threads=0, adaptation=None, threads_per_chain=0, init_radius=2.0, init_values=None))]
+#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None, threads=0, adaptation=None, threads_per_chain=0, init_radius=None, init_values=None))]
 #[allow(clippy::too_many_arguments)]
 fn start(
     py: Python<'_>,
@@ -505,7 +505,7 @@ fn start(
     threads: usize,
     adaptation: Option<&str>,
     threads_per_chain: usize,
-    init_radius: f64,
+    init_radius: Option<f64>,
     init_values: Option<HashMap<String, Vec<f64>>>,
 ) -> PyResult<Run> {
     use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
@@ -551,7 +551,7 @@ fn start(
         max_depth,
         adapt_delta,
         threads,
-        init_radius,
+        init_radius: init_radius.unwrap_or(SampleSettings::default().init_radius),
         init: init_values.unwrap_or_default(),
     };
     settings

@@ -712,26 +712,32 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+/// Parameter values from the JSON text of `path` (`--params`, `--init FILE`).
+fn values_from_json(path: &Path, json: &str) -> Result<HashMap<String, Vec<f64>>, Failure> {
+    rlc_driver::generate::parse_values_json(json)
+        .map_err(|e| Failure::usage(format!("{}: {}", path.display(), e.message)))
+}
+
 /// `--init R|FILE` and `--init-radius R`: the radius, and the values a file gives.
 fn initial_values(args: &RunArgs) -> Result<(f64, HashMap<String, Vec<f64>>), Failure> {
-    let radius = args.init_radius;
+    let radius = args
+        .init_radius
+        .unwrap_or(rlc_driver::sample::SampleSettings::default().init_radius);
     match args.init.as_deref().map(str::trim) {
-        None => Ok((radius.unwrap_or(2.0), HashMap::new())),
+        None => Ok((radius, HashMap::new())),
         Some(text) => match text.parse::<f64>() {
-            Ok(_) if radius.is_some() => Err(Failure::usage(
+            Ok(_) if args.init_radius.is_some() => Err(Failure::usage(
                 "error: --init-radius goes with --init FILE; with a number, --init is the radius",
             )),
             Ok(r) => Ok((r, HashMap::new())),
             Err(_) => {
-                let path = std::path::Path::new(text);
+                let path = Path::new(text);
                 let json = std::fs::read_to_string(path).map_err(|e| {
                     Failure::usage(format!(
                         "error: --init {text}: neither a radius nor a readable file: {e}"
                     ))
                 })?;
-                let values = rlc_driver::generate::parse_values_json(&json)
-                    .map_err(|e| Failure::usage(format!("{}: {}", path.display(), e.message)))?;
-                Ok((radius.unwrap_or(2.0), values))
+                Ok((radius, values_from_json(path, &json)?))
             }
         },
     }
@@ -818,11 +824,7 @@ fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Failure::usage(format!("error: cannot read {}: {e}", path.display()))
             })?;
-            ParamValues::Point(Point::Constrained(
-                rlc_driver::generate::parse_values_json(&text).map_err(|e| {
-                    Failure::usage(format!("{}: {}", path.display(), e.message))
-                })?,
-            ))
+            ParamValues::Point(Point::Constrained(values_from_json(path, &text)?))
         }
         (_, _, Some(u), _) => ParamValues::Point(Point::Unconstrained(point::parse_coordinates(u)?)),
         (_, _, _, true) => ParamValues::Prior,
