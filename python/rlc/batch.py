@@ -43,7 +43,7 @@ import pandas as pd
 from . import _rlc
 from ._data import data_bytes
 from ._errors import Error, UsageError
-from ._model import Model, _check_settings, _log_lik_unit
+from ._model import Model, _check_settings, _initial_values, _log_lik_unit
 from ._progress import FitProgress
 from ._summary import STATISTICS, draws_bytes, element_labels, summary
 
@@ -52,8 +52,8 @@ __all__ = ["fit_many", "recover", "compare_models", "fit_seed", "load_draws", "R
 # The layout of a fit's folder; a folder of another version is not read back.
 FORMAT = 1
 # The settings a fit takes from **sample_kwargs, with their defaults.
-SAMPLE_DEFAULTS = dict(chains=4, warmup=None, adaptation=None, draws=1000, max_depth=10, adapt_delta=0.8, backend="jit", log_likelihood=False, predict=None)
-RECOVER_DEFAULTS = dict(chains=2, warmup=500, adaptation=None, draws=500, max_depth=10, adapt_delta=0.8)
+SAMPLE_DEFAULTS = dict(chains=4, warmup=None, adaptation=None, draws=1000, max_depth=10, adapt_delta=0.8, backend="jit", log_likelihood=False, predict=None, init=None)
+RECOVER_DEFAULTS = dict(chains=2, warmup=500, adaptation=None, draws=500, max_depth=10, adapt_delta=0.8, init=None)
 # rlc recover's CSV columns.
 RECOVER_COLUMNS = [
     "fit", "name", "variable", "kind", "truth", "mean", "sd", "q5", "q25", "q50", "q75", "q95",
@@ -274,6 +274,7 @@ def _fit(job: _Job) -> dict:
         backend=sample_settings["backend"],
         log_likelihood=sample_settings["log_likelihood"],
         predict=sample_settings["predict"],
+        init=_init_argument(sample_settings.get("init")),
         progress=False,
         threads=job.threads,
         # A batch's parallelism is its fits: one thread per chain.
@@ -477,7 +478,34 @@ def _sample_settings(sample_kwargs: dict, defaults: dict) -> dict:
     )
     if "log_likelihood" in settings:
         settings["log_likelihood"] = _log_lik_unit(settings["log_likelihood"])
+    init = settings.pop("init", None)
+    if init is not None:
+        # A radius, or the given values as sorted (name, values) pairs: a job's settings
+        # are a hashable tuple. Without `init` the key is what it was before `init`
+        # existed, so earlier batches' folders still count.
+        radius, values = _initial_values(init)
+        settings["init"] = radius if values is None else tuple(sorted((n, tuple(v)) for n, v in values.items()))
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in sorted(settings.items())}
+
+
+def _check_init_names(settings: dict, models) -> None:
+    """Initial values that name a parameter a model does not have are refused once,
+    before any fit (as ``rlc recover --init`` refuses them)."""
+    init = settings.get("init")
+    if not isinstance(init, tuple):
+        return
+    for ident, model in models:
+        parameters = [name for name, kind in model._compile().variables() if kind == "parameter"]
+        unknown = [name for name, _ in init if name not in parameters]
+        if unknown:
+            raise UsageError(
+                f"init: model {ident} has no parameter {unknown[0]!r} (its parameters: {', '.join(parameters)})"
+            )
+
+
+def _init_argument(init):
+    """A job's ``init`` setting as :meth:`rlc.Model.sample` takes it."""
+    return {name: list(values) for name, values in init} if isinstance(init, tuple) else init
 
 
 def _batch_seed(out: Path, seed: Optional[int]) -> int:
@@ -641,6 +669,7 @@ def _fit_jobs(models, datasets, by, out: Path, seed: int, settings: dict, save, 
     models = _models(models)
     for _ident, model in models:
         model._compile()  # a model error raises here, once, before any task
+    _check_init_names(settings, models)
     pairs, count = _datasets(datasets, by)
     frozen = tuple(sorted(settings.items()))
 
@@ -741,7 +770,7 @@ def fit_many(
     (``threads``: more threads per fit). ``**sample_kwargs`` are
     :meth:`rlc.Model.sample`'s settings (``chains``, ``warmup``, ``draws``,
     ``max_depth``, ``adapt_delta``, ``backend``, ``log_likelihood``,
-    ``predict``); with ``log_likelihood`` each fit's PSIS-LOO is computed on
+    ``predict``, ``init``: the same initial values for every fit); with ``log_likelihood`` each fit's PSIS-LOO is computed on
     its worker (``elpd_loo``, ``se_elpd_loo``, ``p_loo`` and ``k_bad``, the
     observations with a Pareto k above the threshold).
 
@@ -848,6 +877,7 @@ def _recover_jobs(model, design, fits, out: Path, seed: int, thin, save, overwri
         raise UsageError("recover studies one model")
     [(ident, model)] = models
     compiled = model._compile()
+    _check_init_names(settings, models)
     name, content, frame = _data_payload("design", design)
     # Fail here, once, on a model that cannot run forward or a design that
     # does not fit (as rlc recover does before its fits).
@@ -893,8 +923,9 @@ def recover(
     + k + 1`` for the sampler), so the rows equal ``rlc recover``'s CSV for
     the same settings, whatever the cluster. ``**sample_kwargs`` are
     ``chains`` (2), ``warmup`` (500), ``draws`` (500), ``max_depth``,
-    ``adapt_delta`` and ``adaptation`` (as ``--adaptation``; the rows' last
-    column records it); ``thin`` as ``--thin``. The statistics are the driver's
+    ``adapt_delta``, ``adaptation`` (as ``--adaptation``; the rows' last
+    column records it) and ``init`` (as ``--init``: a radius, or values
+    given to every fit's chains); ``thin`` as ``--thin``. The statistics are the driver's
     (the code ``rlc recover`` runs). Fit ``k`` is written to
     ``out/<model>/sim-<k>/`` (the simulated data are the draws'
     ``observed_data``); ``client``, ``out``, ``save``, ``retries``,

@@ -209,6 +209,41 @@ def test_recover_passes_the_adaptation(client, run_cli, tmp_path):
     pd.testing.assert_frame_equal(result.fits.reset_index(drop=True), read_exact(csv), check_dtype=False, check_exact=True)
 
 
+def test_recover_and_fit_many_pass_the_initial_values(client, run_cli, tmp_path):
+    """`init=` is `rlc recover --init` (a radius, or values for every fit's
+    chains), and each fit of fit_many starts where model.sample(init=) would;
+    a value for a parameter the model lacks is refused before any fit."""
+    options = dict(SETTINGS, init={"alpha": 0.3})
+    result = rlc.recover(MODEL, DESIGN, fits=2, client=client, out=tmp_path / "out", seed=SEED, progress=False, **options)
+    design = tmp_path / "design.csv"
+    DESIGN.to_csv(design, index=False)
+    (tmp_path / "init.json").write_text('{"alpha": 0.3}')
+    csv = tmp_path / "recover.csv"
+    run_cli(
+        "recover", MODEL, "--data", design, "--fits", 2, "--seed", SEED, "--output", csv, "--quiet",
+        "--chains", SETTINGS["chains"], "--warmup", SETTINGS["warmup"], "--draws", SETTINGS["draws"],
+        "--init", tmp_path / "init.json",
+    )
+    pd.testing.assert_frame_equal(result.fits.reset_index(drop=True), read_exact(csv), check_dtype=False, check_exact=True)
+    # The initial values change the draws (the same seeds without them differ).
+    plain = rlc.recover(MODEL, DESIGN, fits=2, client=client, out=tmp_path / "plain", seed=SEED, progress=False, **SETTINGS)
+    assert not plain.fits["mean"].equals(result.fits["mean"])
+
+    model = rlc.Model.from_file(MODEL)
+    data = DATA / "tutorial.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        fits = rlc.fit_many(model, {"t": data}, client=client, out=tmp_path / "many", seed=5, progress=False, init=0, **SETTINGS)
+        tree = model.sample(data=data, seed=rlc.batch.fit_seed(5, "rl_single/t"), progress=False, init=0, **SETTINGS)
+    expected = rlc.summary(tree)
+    pd.testing.assert_frame_equal(fits[expected.columns].reset_index(drop=True), expected, check_exact=True)
+
+    with pytest.raises(rlc.UsageError, match="has no parameter 'gamma'"):
+        rlc.recover(MODEL, DESIGN, fits=2, client=client, out=tmp_path / "bad", seed=SEED, progress=False, init={"gamma": 1.0}, **SETTINGS)
+    with pytest.raises(rlc.UsageError, match="init must be a finite radius"):
+        rlc.fit_many(model, {"t": data}, client=client, out=tmp_path / "bad2", seed=5, progress=False, init=-1.0, **SETTINGS)
+
+
 def test_fit_many_rows_equal_single_fits(client, tmp_path):
     """Each row of fit_many is the summary of the fit model.sample makes on
     its own with the fit's seed."""

@@ -282,8 +282,14 @@ pub fn recover(
     if settings.fits == 0 {
         return Err(Error::usage("error: --fits must be at least 1"));
     }
-    // Fail early, once, on a model that cannot run forward or a flat prior.
-    generate::simulate(compiled, design, &ParamValues::Prior, settings.seed, 0)?;
+    // Fail early, once, on a model that cannot run forward or a flat prior, and on
+    // initial values that do not fit the model (not once per fit).
+    let (_, first) = simulate_data_set(compiled, design, settings.seed, 0)?;
+    if !settings.sample.init.is_empty() {
+        Density::new(compiled, &first, Backend::Interp)?
+            .unconstrain_given(&settings.sample.init)
+            .map_err(|e| Error::usage(format!("error: initial values: {e}")))?;
+    }
     let jobs = match settings.jobs {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,

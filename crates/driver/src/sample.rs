@@ -105,7 +105,7 @@ impl SampleSettings {
         }
         if !(self.init_radius >= 0.0 && self.init_radius.is_finite()) {
             return Err(Error::usage(format!(
-                "error: --init-radius must be a finite number, 0 or more (got {})",
+                "error: the initial values' radius (--init R, or --init-radius R with a file) must be a finite number, 0 or more (got {})",
                 self.init_radius
             )));
         }

@@ -301,16 +301,8 @@ struct RunArgs {
     /// Target acceptance rate of step-size adaptation.
     #[arg(long, default_value_t = 0.8)]
     adapt_delta: f64,
-    /// Initial values, as CmdStan's `init`: a number R draws them uniformly from (-R, R) on
-    /// the unconstrained scale (0: every chain starts at the origin; default 2); a JSON file
-    /// (`{"mu_pr": [0, 0.5], "sigma": 1}`, or a truth file of `rlc simulate`) gives the
-    /// parameters it names, on their own scale, to every chain, the others drawn as
-    /// --init-radius says
-    #[arg(long, value_name = "R|FILE", allow_hyphen_values = true)]
-    init: Option<String>,
-    /// With --init FILE: the radius the parameters the file does not name are drawn from
-    #[arg(long, value_name = "R", allow_hyphen_values = true)]
-    init_radius: Option<f64>,
+    #[command(flatten)]
+    init: InitArgs,
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
@@ -426,6 +418,21 @@ enum PredictArg {
     Full,
 }
 
+/// Where chains start (`rlc run`, and every fit of `rlc recover`).
+#[derive(clap::Args)]
+struct InitArgs {
+    /// Initial values, as CmdStan's `init`: a number R draws them uniformly from (-R, R) on
+    /// the unconstrained scale (0: every chain starts at the origin; default 2); a JSON file
+    /// (`{"mu_pr": [0, 0.5], "sigma": 1}`, or a truth file of `rlc simulate`) gives the
+    /// parameters it names, on their own scale, to every chain, the others drawn as
+    /// --init-radius says
+    #[arg(long, value_name = "R|FILE", allow_hyphen_values = true)]
+    init: Option<String>,
+    /// With --init FILE: the radius the parameters the file does not name are drawn from
+    #[arg(long, value_name = "R", allow_hyphen_values = true)]
+    init_radius: Option<f64>,
+}
+
 #[derive(clap::Args)]
 struct RecoverArgs {
     /// The model file (.rlm).
@@ -455,6 +462,8 @@ struct RecoverArgs {
     /// Target acceptance rate of step-size adaptation.
     #[arg(long, default_value_t = 0.8)]
     adapt_delta: f64,
+    #[command(flatten)]
+    init: InitArgs,
     /// Keep every THIN-th draw for the ranks [default: enough for about 100 per fit].
     #[arg(long, default_value_t = 0)]
     thin: usize,
@@ -719,7 +728,7 @@ fn values_from_json(path: &Path, json: &str) -> Result<HashMap<String, Vec<f64>>
 }
 
 /// `--init R|FILE` and `--init-radius R`: the radius, and the values a file gives.
-fn initial_values(args: &RunArgs) -> Result<(f64, HashMap<String, Vec<f64>>), Failure> {
+fn initial_values(args: &InitArgs) -> Result<(f64, HashMap<String, Vec<f64>>), Failure> {
     let radius = args
         .init_radius
         .unwrap_or(rlc_driver::sample::SampleSettings::default().init_radius);
@@ -745,7 +754,7 @@ fn initial_values(args: &RunArgs) -> Result<(f64, HashMap<String, Vec<f64>>), Fa
 
 fn run_command(args: RunArgs) -> Result<(), Failure> {
     let seed = args.seed.unwrap_or_else(clock_seed);
-    let (init_radius, init_values) = initial_values(&args)?;
+    let (init_radius, init_values) = initial_values(&args.init)?;
     let adaptation = args
         .adaptation
         .map_or(rlc_driver::sample::DEFAULT_ADAPTATION, Into::into);
@@ -801,7 +810,11 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         },
         labels: args.labels,
         vars: args.vars.clone(),
-        init: args.init.clone().unwrap_or_else(|| init_radius.to_string()),
+        init: args
+            .init
+            .init
+            .clone()
+            .unwrap_or_else(|| init_radius.to_string()),
     };
     if args.threads == Some(0) {
         return Err(Failure::usage("error: --threads must be at least 1"));
@@ -866,6 +879,7 @@ fn recover_command(args: RecoverArgs) -> Result<(), Failure> {
     if args.seed.is_none() && !args.quiet {
         errln!("seed: {seed} (pass --seed {seed} to repeat this study)");
     }
+    let (init_radius, init) = initial_values(&args.init)?;
     let settings = rlc_driver::recover::RecoverSettings {
         fits: args.fits,
         seed,
@@ -878,6 +892,8 @@ fn recover_command(args: RecoverArgs) -> Result<(), Failure> {
             draws: args.draws,
             max_depth: args.max_depth,
             adapt_delta: args.adapt_delta,
+            init_radius,
+            init,
             ..Default::default()
         },
         jobs: args.jobs,

@@ -61,7 +61,7 @@ pub fn run(
     })?;
     let fitted = settings.fits - result.failures.len();
     outln!(
-        "{} of {} simulated data sets fitted in {:.1} s ({} chains × {} warmup ({}) + {} draws each, seed {}); every fit's truth and summary: {}",
+        "{} of {} simulated data sets fitted in {:.1} s ({} chains × {} warmup ({}) + {} draws each, seed {}{}); every fit's truth and summary: {}",
         fitted,
         settings.fits,
         started.elapsed().as_secs_f64(),
@@ -70,6 +70,7 @@ pub fn run(
         settings.sample.adaptation.name(),
         settings.sample.draws,
         settings.seed,
+        initial_values(&settings.sample),
         output.display()
     );
     outln!();
@@ -143,4 +144,23 @@ pub fn run(
         ));
     }
     Ok(())
+}
+
+/// How the fits' chains started, where not from rlc's default radius: `, init 0`,
+/// `, init x, y given (others from (-2, 2))`.
+fn initial_values(sample: &rlc_driver::sample::SampleSettings) -> String {
+    let default_radius = rlc_driver::sample::SampleSettings::default().init_radius;
+    if sample.init.is_empty() {
+        if sample.init_radius == default_radius {
+            return String::new();
+        }
+        return format!(", init {}", sample.init_radius);
+    }
+    let mut names: Vec<&str> = sample.init.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    format!(
+        ", init {} given (others from (-{r}, {r}))",
+        names.join(", "),
+        r = sample.init_radius
+    )
 }

@@ -1537,6 +1537,74 @@ fn recover_takes_the_adaptation_and_records_it() {
 }
 
 #[test]
+fn recover_starts_every_fit_where_init_says() {
+    // Random starts (x in (-2, 2)) give the scale x - 10 < 0: every fit fails to start.
+    let dir = temp_dir("recover-init");
+    std::fs::write(
+        dir.join("far.rlm"),
+        "data y: real[3]\nparam x ~ Normal(20, 1)\ny ~ Normal(0, x - 10)\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("far.json"), "{\"y\": [0, 0, 0]}").expect("write");
+    std::fs::write(dir.join("init.json"), "{\"x\": 20}").expect("write");
+    std::fs::write(dir.join("unknown.json"), "{\"z\": 1}").expect("write");
+    let recover = |init: &[&str]| {
+        rlc()
+            .arg("recover")
+            .arg(dir.join("far.rlm"))
+            .arg("--data")
+            .arg(dir.join("far.json"))
+            .args([
+                "--fits", "2", "--chains", "1", "--warmup", "50", "--draws", "50", "--seed", "3",
+            ])
+            .args(init)
+            .arg("--quiet")
+            .arg("--output")
+            .arg(dir.join("recover.csv"))
+            .output()
+            .expect("rlc runs")
+    };
+    let random = recover(&[]);
+    let stderr = String::from_utf8_lossy(&random.stderr);
+    assert_eq!(random.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("no fit succeeded"), "{stderr}");
+
+    let init_file = dir.join("init.json").display().to_string();
+    let given = recover(&["--init", &init_file]);
+    let stdout = String::from_utf8_lossy(&given.stdout);
+    assert_eq!(
+        given.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&given.stderr)
+    );
+    assert!(
+        stdout.contains("2 of 2 simulated data sets fitted")
+            && stdout.contains("seed 3, init x given (others from (-2, 2))"),
+        "{stdout}"
+    );
+
+    // A radius is recorded too; a bad file or radius is refused once, before any fit.
+    let origin = recover(&["--init", "0"]);
+    assert!(
+        String::from_utf8_lossy(&origin.stdout).contains("seed 3, init 0)"),
+        "{}",
+        String::from_utf8_lossy(&origin.stdout)
+    );
+    let unknown = recover(&["--init", &dir.join("unknown.json").display().to_string()]);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("initial values: the model has no parameter `z`")
+            && !stderr.contains("fit 0"),
+        "{stderr}"
+    );
+    let negative = recover(&["--init", "-1"]);
+    assert_eq!(negative.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn threads_per_chain_do_not_change_the_draws() {
     let mut texts = Vec::new();
     for threads in ["1", "3"] {
@@ -1722,7 +1790,7 @@ fn init_values_from_a_file_start_the_chains_where_random_ones_cannot() {
     for (args, expected) in [
         (
             &["--init", "-1"][..],
-            "--init-radius must be a finite number, 0 or more",
+            "radius (--init R, or --init-radius R with a file) must be a finite number, 0 or more",
         ),
         (
             &["--init", "0.5", "--init-radius", "1"][..],
