@@ -5,6 +5,7 @@ failures, R-hat, ESS and time, written to runs.json and printed as a table.
         [--seed S] [--stan-timeout SECONDS] [--rlc-timeout SECONDS] [--budget-minutes M]
         [--given-order] [--output FILE]
     python models/hbayesdm/compare_runs.py [MODEL ...] --rlc-seeds 1,2   # rlc again, other seeds
+    python models/hbayesdm/compare_runs.py [MODEL ...] --stan-seeds 1,2  # Stan again, other seeds
     python models/hbayesdm/compare_runs.py --table                        # runs.json's table
     python models/hbayesdm/compare_runs.py --docs docs/models.md          # its section of the docs
 
@@ -16,8 +17,9 @@ time `rlc bench` measures, unless `--given-order`), one after the other:
   `--rlc-timeout` stops a long run (SIGTERM, so its files are completed) and judges the
   draws made by then; the record says so.
 * Stan: hBayesDM's program (brought to current Stan syntax and fixed as stan_reference.py
-  does, PATCHES), sampled by pystan with hBayesDM's defaults, 4 chains x (1000 warmup +
-  1000 draws), the same seed, on the Stan data stan_reference.py's TASKS make of the file.
+  does, PATCHES), sampled by pystan with hBayesDM's numbers of chains and draws, 4 chains x
+  (1000 warmup + 1000 draws), at Stan's default target acceptance rate 0.8, as rlc's run
+  (hBayesDM's own functions default to 0.95), the same seed, on the Stan data stan_reference.py's TASKS make of the file.
   The time is that of `sample()` alone (the compilation is excluded; whether it came from
   httpstan's cache is recorded). It includes what hBayesDM's programs compute in generated
   quantities every draw (log_lik, y_pred) and pystan's reading of the output. Stan runs in
@@ -37,7 +39,8 @@ A rerun on some models replaces their entries and keeps the others.
 
 `--rlc-seeds` reruns only rlc, at other seeds, on the models named or else on those where
 rlc had more divergent draws than Stan, and records each run in the model's
-`rlc_other_seeds`: whether the excess is Monte Carlo noise.
+`rlc_other_seeds`: whether the excess is Monte Carlo noise. `--stan-seeds` does the same for
+Stan (`stan_other_seeds`), so that rlc's counts are judged against Stan's spread.
 
 The data file of a model is hBayesDM's example file for its task (the MODELS row of
 stan_reference.py), read from `--extdata` (default /work/hbdm-src/commons/extdata; in
@@ -438,21 +441,35 @@ def docs_section(record):
     def all_seeds(m):
         return [models[m]["rlc"].get("divergences", 0)] + [r.get("divergences", 0) for r in models[m].get("rlc_other_seeds", [])]
 
+    def stan_seeds(m):
+        return [models[m]["stan"]["divergences"]] + [
+            r["divergences"] for r in models[m].get("stan_other_seeds", []) if r.get("status") == "ran"]
+
     def excess(m):
         e = both[m]
         text = f"`{m}` {e['rlc']['divergences']} against {e['stan']['divergences']}"
         others = e.get("rlc_other_seeds", [])
-        if others:
-            text += " (other seeds: " + ", ".join(f"{r.get('divergences')}" for r in others) + ")"
+        stan_others = stan_seeds(m)[1:]
+        if others or stan_others:
+            text += " (other seeds: " + ", ".join(f"{r.get('divergences')}" for r in others)
+            if stan_others:
+                text += "; Stan " + ", ".join(str(d) for d in stan_others)
+            text += ")"
         return text
 
     reseeded = [m for m in more if models[m].get("rlc_other_seeds")]
     above_at_median = [m for m in reseeded if statistics.median(all_seeds(m)) > both[m]["stan"]["divergences"]]
+    stan_reseeded = [m for m in reseeded if len(stan_seeds(m)) > 1]
+    above_stan_median = [m for m in stan_reseeded
+                         if statistics.median(all_seeds(m)) > statistics.median(stan_seeds(m))]
+    within_stan_range = [m for m in stan_reseeded
+                         if statistics.median(all_seeds(m)) <= max(stan_seeds(m))]
     lines = [
         DOCS_START,
         f"Every port was run by rlc with its defaults (4 chains × (400 warmup + 1000 draws)) on hBayesDM's"
         f" example file for its task, and {len(both)} of the {len(models)} were also run by hBayesDM's Stan"
-        " program (pystan, 4 × (1000 + 1000), the same seed) on the same data, by"
+        " program (pystan, 4 × (1000 + 1000), the same seed) on the same data, both at Stan's default"
+        " target acceptance rate 0.8 (hBayesDM's functions default to 0.95), by"
         " `models/hbayesdm/compare_runs.py` (needs pystan and hBayesDM's Stan programs; `--table` prints the"
         " table below from `runs.json`, `--docs docs/models.md` writes this section). Stan was not run on"
         " the others within the sessions' time (the table says why).",
@@ -464,9 +481,15 @@ def docs_section(record):
         + (f" rlc was rerun at two more seeds (`--rlc-seeds`) on {len(reseeded)} of them: the median of its"
            f" three counts is still above Stan's one count on {len(above_at_median)}"
            + (f" ({', '.join('`' + m + '`' for m in above_at_median)})" if above_at_median else "")
-           + ". Stan ran at one seed only, and counts on these funnel-shaped hierarchies vary several-fold"
-           " from seed to seed in both samplers (and from chain to chain: Stan's four chains of"
-           " `hgf_ibrb_single` had 148 to 276 each)." if reseeded else ""),
+           + "." if reseeded else "")
+        + (f" Stan was rerun at more seeds too (`--stan-seeds`) on {len(stan_reseeded)} of them: rlc's median"
+           f" count is above Stan's median on {len(above_stan_median)}"
+           + (f" ({', '.join('`' + m + '`' for m in above_stan_median)})" if above_stan_median else "")
+           + f", and within the range of Stan's counts on {len(within_stan_range)}."
+           if stan_reseeded else "")
+        + (" Counts on these funnel-shaped hierarchies vary several-fold from seed to seed in both samplers"
+           " (and from chain to chain: Stan's four chains of `hgf_ibrb_single` had 148 to 276 each)."
+           if reseeded else ""),
     ]
     if cpu:
         lines.append(
@@ -532,6 +555,34 @@ def rerun_rlc(args, record, seeds):
         write_json(args.output, record)
 
 
+def rerun_stan(args, record, seeds):
+    """Stan alone at other seeds, each run recorded in the model's `stan_other_seeds` (a
+    rerun at a seed replaces the earlier record of that seed): rlc's count of divergent
+    draws is judged against Stan's spread, not against one draw of it."""
+    models = args.models or [m for m, e in record["models"].items() if more_divergences_than_stan(e)]
+    for model in models:
+        if model not in record["models"]:
+            sys.exit(f"{model}: no entry in {args.output}; run it first")
+        entry = record["models"][model]
+        path, _ = data_file(model, args.extdata)
+        others = {r["seed"]: r for r in entry.get("stan_other_seeds", [])}
+        for seed in seeds:
+            with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
+                load_before = load_average()
+                result = run_stan(model, path, seed, args.stan_dir, args.stan_timeout, work)
+            stats = result.pop("stats", {})
+            if "divergences_per_chain" in result:
+                result["divergences"] = sum(result["divergences_per_chain"])
+            if stats:
+                result["max_rhat"], result["min_ess_bulk"] = worst(stats, sorted(stats))
+            result.update({"seed": seed, "load_average_before": load_before})
+            others[seed] = result
+            print(f"{model} Stan seed {seed}: {result.get('status')}, {result.get('divergences')} divergences"
+                  f" {result.get('divergences_per_chain')}, {result.get('sample_seconds')} s", flush=True)
+            entry["stan_other_seeds"] = [others[s] for s in sorted(others)]
+            write_json(args.output, record)
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--stan-worker":
         model, data_path, seed, stan_dir, result_path = sys.argv[2:7]
@@ -559,6 +610,9 @@ def main():
     parser.add_argument("--rlc-seeds", help="S1,S2,...: only rerun rlc with these seeds, on the models named"
                         " (default: those of --output where rlc had more divergences than Stan), and record"
                         " the runs in their entries' `rlc_other_seeds` (is the excess Monte Carlo noise?)")
+    parser.add_argument("--stan-seeds", help="S1,S2,...: only rerun Stan with these seeds, on the models named"
+                        " (default: those of --output where rlc had more divergences than Stan), and record"
+                        " the runs in their entries' `stan_other_seeds`")
     args = parser.parse_args()
 
     if args.table:
@@ -588,8 +642,11 @@ def main():
     if args.rlc_seeds:
         rerun_rlc(args, record, [int(x) for x in args.rlc_seeds.split(",")])
         return
+    if args.stan_seeds:
+        rerun_stan(args, record, [int(x) for x in args.stan_seeds.split(",")])
+        return
     record.update({
-        "about": "rlc run (defaults) and hBayesDM's Stan program (pystan, hBayesDM's defaults) on each"
+        "about": "rlc run (defaults) and hBayesDM's Stan program (pystan, hBayesDM's chains and draws, adapt_delta 0.8) on each"
         " model's example data, made by compare_runs.py; times on a shared machine, see load_average",
         "stan_program": f"hBayesDM {STAN_COMMIT} commons/stan_files/MODEL.stan (stan_reference.py's PATCHES applied)",
         "stan_settings": {"chains": CHAINS, "warmup": STAN_WARMUP, "draws": STAN_DRAWS, "interface": "pystan"},
