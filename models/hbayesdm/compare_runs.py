@@ -526,60 +526,39 @@ def more_divergences_than_stan(entry):
     return entry["stan"].get("status") == "ran" and entry["rlc"].get("divergences", 0) > entry["stan"]["divergences"]
 
 
-def rerun_rlc(args, record, seeds):
-    """rlc alone at other seeds, each run recorded in the model's `rlc_other_seeds` (a rerun
-    at a seed replaces the earlier record of that seed). Without Stan's run at hand, R-hat
-    and ESS are over all of rlc's quantities."""
+def rerun(args, record, seeds, sampler):
+    """One sampler ("rlc" or "stan") alone at other seeds, each run recorded in the model's
+    `rlc_other_seeds` or `stan_other_seeds` (a rerun at a seed replaces the earlier record of
+    that seed): whether an excess of divergent draws is Monte Carlo noise, judged against
+    each sampler's spread. Without the other sampler's run at hand, R-hat and ESS are over
+    all of the run's quantities."""
     models = args.models or [m for m, e in record["models"].items() if more_divergences_than_stan(e)]
-    commit = rlc_commit()
+    extra = {"rlc_commit": rlc_commit()} if sampler == "rlc" else {}
     for model in models:
         if model not in record["models"]:
             sys.exit(f"{model}: no entry in {args.output}; run it first")
         entry = record["models"][model]
         path, _ = data_file(model, args.extdata)
-        others = {r["seed"]: r for r in entry.get("rlc_other_seeds", [])}
+        key = f"{sampler}_other_seeds"
+        others = {r["seed"]: r for r in entry.get(key, [])}
         for seed in seeds:
             with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
                 load_before = load_average()
-                result = run_rlc(args.rlc, model, path, seed, work, args.rlc_timeout)
+                if sampler == "rlc":
+                    result = run_rlc(args.rlc, model, path, seed, work, args.rlc_timeout)
+                else:
+                    result = run_stan(model, path, seed, args.stan_dir, args.stan_timeout, work)
             stats = result.pop("stats", {})
             if "divergences_per_chain" in result:
                 result["divergences"] = sum(result["divergences_per_chain"])
             if stats:
                 result["max_rhat"], result["min_ess_bulk"] = worst(stats, sorted(stats))
-            result.update({"seed": seed, "rlc_commit": commit, "load_average_before": load_before})
+            result.update({"seed": seed, **extra, "load_average_before": load_before})
             others[seed] = result
-            print(f"{model} seed {seed}: {result.get('divergences')} divergences"
-                  f" {result.get('divergences_per_chain')}, {result['seconds']} s", flush=True)
-        entry["rlc_other_seeds"] = [others[s] for s in sorted(others)]
-        write_json(args.output, record)
-
-
-def rerun_stan(args, record, seeds):
-    """Stan alone at other seeds, each run recorded in the model's `stan_other_seeds` (a
-    rerun at a seed replaces the earlier record of that seed): rlc's count of divergent
-    draws is judged against Stan's spread, not against one draw of it."""
-    models = args.models or [m for m, e in record["models"].items() if more_divergences_than_stan(e)]
-    for model in models:
-        if model not in record["models"]:
-            sys.exit(f"{model}: no entry in {args.output}; run it first")
-        entry = record["models"][model]
-        path, _ = data_file(model, args.extdata)
-        others = {r["seed"]: r for r in entry.get("stan_other_seeds", [])}
-        for seed in seeds:
-            with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
-                load_before = load_average()
-                result = run_stan(model, path, seed, args.stan_dir, args.stan_timeout, work)
-            stats = result.pop("stats", {})
-            if "divergences_per_chain" in result:
-                result["divergences"] = sum(result["divergences_per_chain"])
-            if stats:
-                result["max_rhat"], result["min_ess_bulk"] = worst(stats, sorted(stats))
-            result.update({"seed": seed, "load_average_before": load_before})
-            others[seed] = result
-            print(f"{model} Stan seed {seed}: {result.get('status')}, {result.get('divergences')} divergences"
-                  f" {result.get('divergences_per_chain')}, {result.get('sample_seconds')} s", flush=True)
-            entry["stan_other_seeds"] = [others[s] for s in sorted(others)]
+            print(f"{model} {sampler} seed {seed}: {result.get('status', '')} {result.get('divergences')} divergences"
+                  f" {result.get('divergences_per_chain')}, {result.get('seconds', result.get('sample_seconds'))} s",
+                  flush=True)
+            entry[key] = [others[s] for s in sorted(others)]
             write_json(args.output, record)
 
 
@@ -640,10 +619,10 @@ def main():
         with open(args.output) as f:
             record = json.load(f)
     if args.rlc_seeds:
-        rerun_rlc(args, record, [int(x) for x in args.rlc_seeds.split(",")])
+        rerun(args, record, [int(x) for x in args.rlc_seeds.split(",")], "rlc")
         return
     if args.stan_seeds:
-        rerun_stan(args, record, [int(x) for x in args.stan_seeds.split(",")])
+        rerun(args, record, [int(x) for x in args.stan_seeds.split(",")], "stan")
         return
     record.update({
         "about": "rlc run (defaults) and hBayesDM's Stan program (pystan, hBayesDM's chains and draws, adapt_delta 0.8) on each"
