@@ -2,11 +2,12 @@
 
     python models/hbayesdm/stan_posterior.py MODEL [--stan-dir DIR] [--draws N] [--seed S]
                                              [--adapt-delta D] [--output FILE]
+                                             [--data FILE]
 
 The posterior reference of `models/hbayesdm/MODEL.rlm` is hBayesDM's own Stan program for
 the model, sampled by Stan (pystan 3, 4 chains x (1000 warmup + N draws, default 2500), seed
 20261201) on the model's committed simulated data file (the row of MODELS in
-stan_reference.py, whose data conversion, Stan-syntax update and program fixes, PATCHES,
+stan_reference.py, or `--data`, whose data conversion, Stan-syntax update and program fixes, PATCHES,
 this script reuses; the fixes are recorded as `stan_patch`). It records, for every
 parameter and transformed parameter (named as CmdStan and `rlc summary` name them:
 `mu_pr.1`, `A.3`), the posterior mean, its Monte Carlo standard error (ArviZ's, from the
@@ -84,11 +85,16 @@ def main():
         " file, for a funnel whose divergences leave Stan's chains unmixed",
     )
     parser.add_argument("--output", help="the file to write (default posterior/MODEL.json)")
+    parser.add_argument(
+        "--data",
+        help="another data file than MODELS' row (relative to models/hbayesdm, recorded in the"
+        " file): simulated data on which the posterior is identified, where the row's is not",
+    )
     args = parser.parse_args()
     if args.model not in MODELS:
         sys.exit(f"{args.model}: not in stan_reference.py's MODELS (add a row)")
     task, data_path, _ = MODELS[args.model]
-    data_file = os.path.join(HERE, data_path)
+    data_file = os.path.join(HERE, args.data or data_path)
 
     import aiohttp.client
     import arviz as az

@@ -112,8 +112,26 @@ fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len() as f64
 }
 
+/// How far `v` is from `center`: 0 where they are equal, also when both are the same
+/// infinity (a quantity that is `-inf` in every draw is a constant, not a NaN).
+fn distance(v: f64, center: f64) -> f64 {
+    if v == center {
+        0.0
+    } else {
+        (v - center).abs()
+    }
+}
+
+/// Whether every value equals the first (equal infinities included, NaN never).
+fn all_equal(values: &[f64]) -> bool {
+    values.iter().all(|v| *v == values[0])
+}
+
 /// Sample variance with denominator `n - 1`.
 fn sample_variance(values: &[f64]) -> f64 {
+    if !values.is_empty() && all_equal(values) {
+        return 0.0;
+    }
     let m = mean(values);
     values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (values.len() as f64 - 1.0)
 }
@@ -147,8 +165,8 @@ fn basic_ess(draws: &Draws) -> f64 {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
-    // A constant sequence: numpy's float resolution, as ArviZ.
-    if max - min < 1e-15 {
+    // A constant sequence: numpy's float resolution, as ArviZ (or one infinity throughout).
+    if max - min < 1e-15 || max == min {
         return size;
     }
     let chains = draws.chains;
@@ -252,7 +270,7 @@ fn rank_normalized_and_rhat(split: &Draws) -> (Draws, f64) {
     let order = sorted_order(&split.values);
     let bulk = split.rank_normalized_by(&order);
     let center = median_of_sorted(&order, &split.values);
-    let folded = split.map(|v| (v - center).abs());
+    let folded = split.map(|v| distance(v, center));
     let tail = basic_rhat(&folded.rank_normalized_by(&folded_order(&order, &split.values, center)));
     let rhat = basic_rhat(&bulk).max(tail);
     (bulk, rhat)
@@ -341,8 +359,11 @@ fn quantile_sorted(sorted: &[f64], prob: f64) -> f64 {
     let hi = (lo + 1).min(n - 1);
     let t = h - lo as f64;
     let (a, b) = (sorted[lo], sorted[hi]);
-    // numpy's `_lerp`, which interpolates from the nearer end.
-    if t >= 0.5 {
+    // numpy's `_lerp`, which interpolates from the nearer end; between equal values (equal
+    // infinities too) the value itself.
+    if a == b {
+        a
+    } else if t >= 0.5 {
         b - (b - a) * (1.0 - t)
     } else {
         a + (b - a) * t
@@ -370,6 +391,9 @@ fn mquantile_of_sorted(x: &[f64], prob: f64) -> f64 {
     let k = aleph.clamp(1.0, nf - 1.0).floor();
     let gamma = (aleph - k).clamp(0.0, 1.0);
     let k = k as usize;
+    if x[k - 1] == x[k] {
+        return x[k];
+    }
     (1.0 - gamma) * x[k - 1] + gamma * x[k]
 }
 
@@ -396,7 +420,7 @@ fn median_sorted(sorted: &[f64]) -> f64 {
 /// CmdStan's `stansummary` report it.
 pub fn mad(values: &[f64]) -> f64 {
     let center = median(values);
-    let deviations: Vec<f64> = values.iter().map(|v| (v - center).abs()).collect();
+    let deviations: Vec<f64> = values.iter().map(|v| distance(*v, center)).collect();
     1.4826 * median(&deviations)
 }
 
@@ -518,7 +542,7 @@ fn median_of_sorted(order: &[usize], values: &[f64]) -> f64 {
 /// the values below `center` read backwards and those above it read forwards are two
 /// increasing runs of deviations, merged here without another sort.
 fn folded_order(order: &[usize], values: &[f64], center: f64) -> Vec<usize> {
-    let deviation = |i: usize| (values[i] - center).abs();
+    let deviation = |i: usize| distance(values[i], center);
     let split_at = order.partition_point(|&i| values[i] < center);
     let mut below = order[..split_at].iter().rev().copied().peekable();
     let mut above = order[split_at..].iter().copied().peekable();
@@ -553,7 +577,7 @@ fn mad_of_sorted(sorted: &[f64]) -> f64 {
         return mad(sorted);
     }
     let center = median_sorted(sorted);
-    let deviations: Vec<f64> = sorted.iter().map(|v| (v - center).abs()).collect();
+    let deviations: Vec<f64> = sorted.iter().map(|v| distance(*v, center)).collect();
     let order = folded_order(&(0..n).collect::<Vec<_>>(), sorted, center);
     let middle = |k: usize| deviations[order[k]];
     1.4826

@@ -150,6 +150,28 @@ fn sampler_checks() {
     assert!(diag::e_bfmi(&walk) < 0.3);
 }
 
+/// A quantity that is the same infinity in every draw (`max` of no data, `log(0)`) is a
+/// constant like any other: no R-hat, no warning, its value as every quantile.
+#[test]
+fn a_quantity_infinite_in_every_draw_is_a_constant() {
+    for value in [f64::NEG_INFINITY, f64::INFINITY, 2.5] {
+        let s = diag::summarize(&vec![vec![value; 200]; 4]);
+        assert_eq!(s.mean, value);
+        assert_eq!(
+            (s.sd, s.mad, s.mcse_mean),
+            (0.0, 0.0, 0.0),
+            "{value}: {s:?}"
+        );
+        assert_eq!(
+            (s.q5, s.q50, s.q95),
+            (value, value, value),
+            "{value}: {s:?}"
+        );
+        assert!(s.rhat.is_nan(), "{value}: R-hat {}", s.rhat);
+        assert_eq!((s.ess_bulk, s.ess_tail), (800.0, 800.0), "{value}: {s:?}");
+    }
+}
+
 /// `summarize` sorts once and shares its ranks; each field must still be exactly what the
 /// field's own function returns, on draws with ties, odd chain lengths, NaN and constants.
 #[test]
@@ -190,6 +212,18 @@ fn summarize_equals_the_separate_functions_bit_for_bit() {
         sets.extend([continuous, heavy, ties, walk]);
     }
     sets.push(vec![vec![2.5; 100]; 4]);
+    sets.push(vec![vec![f64::NEG_INFINITY; 100]; 4]);
+    sets.push(vec![
+        vec![
+            f64::INFINITY,
+            1.0,
+            2.0,
+            3.0,
+            f64::NEG_INFINITY,
+            0.5
+        ];
+        2
+    ]);
     sets.push(vec![vec![0.0, -0.0, 1.0, -1.0, 0.0, 2.0]; 2]);
     let mut with_nan = vec![vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; 2];
     with_nan[1][3] = f64::NAN;
