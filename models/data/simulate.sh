@@ -29,6 +29,11 @@ simulate logistic_regression logistic_regression.json 5 'alpha=-0.5,w=[1,-0.7,0.
 simulate rl_single tutorial.csv 6 'alpha=0.5,beta=5'
 simulate rl_single rl_single_sim.csv 7 'alpha=0.35,beta=4'
 simulate rl_hier rl_hier_sim.csv 8 'mu_pr=[-0.3,-0.5],sigma=[0.2,0.2],A_pr=[-1.2,0.9,-0.4,1.5,0.2,-0.7,0.6,-1.6],tau_pr=[0.8,-1.1,1.3,-0.2,-1.7,0.4,1.0,-0.5]'
+# Two learners written from their papers by a new user (2026-12-03): Pearce-Hall's
+# associability (the rewards are drawn in the model from the schedule p1) and a Kalman
+# filter on a restless four-armed bandit (the arms' drifting means m0..m3 are the design).
+simulate pearce_hall pearce_hall.csv 2 'kappa=0.6,eta=0.3,beta=6'
+simulate kalman_bandit kalman_bandit.csv 5 'beta=0.2,phi=1,sd_d=2.8'
 # rl_blocks draws its rewards too (the task is in the model): the design is the trial
 # structure only, four subjects with two or three blocks (this script's input is the
 # simulated file itself, whose choice and reward columns are drawn again).

@@ -351,7 +351,6 @@ RLC_KNOWN = {
     "Bernoulli(k=0 | p=-0.5)": ([math.log(1.5), [-2.0 / 3.0]], "p outside [0, 1] is not checked when the formula is finite (Stan throws); the checker rejects such literals (E0164) and a parameter declared as a probability cannot leave [0, 1]"),
     "Bernoulli(k=1 | p=1.5)": ([math.log(1.5), [2.0 / 3.0]], "as Bernoulli(k=0 | p=-0.5)"),
     "Binomial(k=500000000 | n=1000000000, p=0.5)": ([-10.587422609329224, [0.0]], "n = 1e9: log C(n, k) as lgamma(n+1) - lgamma(k+1) - lgamma(n-k+1) cancels 2e10 to 2e-6 (relative 2e-7; Stan uses a careful lbeta)"),
-    "Categorical(k=0 | p=[0.5, 0.6, 0.5])": ([-0.6931471805599453, [2.0, 0.0, 0.0]], "p is not checked to sum to 1 at run time (log p[y] only); the checker rejects literal p that do not (E0164), and softmax(...) sums to 1"),
     "HalfNormal(y=inf | 1.0)": (["refused", None], "an infinite observation is refused when the data are bound (reported as outside the support); Stan gives -inf"),
     "LogNormal(y=inf | 0.0, 1.0)": (["refused", None], "as HalfNormal(y=inf)"),
     "Exponential(y=inf | 1.0)": (["refused", None], "as HalfNormal(y=inf)"),

@@ -2703,7 +2703,15 @@ impl Checker {
                     (args[1], &xy_info),
                 )?;
                 let elem = join_elem(infos[1].ty.elem, infos[2].ty.elem).unwrap_or(ElemType::Real);
-                Some((result(Type::array(elem, shape)), None))
+                let mut info = result(Type::array(elem, shape));
+                // Integers from two ranges stay in their union, as an `if`'s do, so that
+                // `where(c, 0, 2)` used as an index is checked when compiling.
+                if elem == ElemType::Int {
+                    if let (Some(a), Some(b)) = (&infos[1].range, &infos[2].range) {
+                        info.range = union_range(a, b);
+                    }
+                }
+                Some((info, None))
             }
             ShapeRule::Arange => {
                 let n = size_value(self, 0)?;

@@ -450,11 +450,23 @@ impl CheckError {
                 callee,
                 expected,
                 found,
-            } => Diagnostic::error(
-                "E0112",
-                format!("`{callee}` takes {expected}, but {found} were given"),
-            )
-            .with_label(Label::primary(*span, format!("{found} arguments"))),
+            } => {
+                let d = Diagnostic::error(
+                    "E0112",
+                    format!("`{callee}` takes {expected}, but {found} were given"),
+                )
+                .with_label(Label::primary(*span, format!("{found} arguments")));
+                // NumPy's and Stan's habit: `min(a, b)` for the smaller of two values.
+                match callee.as_str() {
+                    "min" | "max" if *found >= 2 => {
+                        let (cmp, which) = if callee == "min" { ("<", "smaller") } else { (">", "larger") };
+                        d.with_hint(format!(
+                            "`{callee}` reduces one array (NumPy's `np.{callee}`); the {which} of two values is `where(a {cmp} b, a, b)` (elementwise), or `{callee}([a, b])` for two scalars"
+                        ))
+                    }
+                    _ => d,
+                }
+            }
             E::UnknownArgument {
                 span,
                 callee,

@@ -619,6 +619,16 @@ impl Explainer {
             } else {
                 "the gradient is not finite".to_string()
             };
+            let span = self.locate(function, origin.value).map(|(_, span)| span);
+            if origin.op.contains("= select ")
+                && span
+                    .is_some_and(|s| rlc_ir::lower::is_categorical_with_probabilities(&d.model, s))
+            {
+                return Some(format!(
+                    "{head} at {}: the probabilities `p` of {at}{iterations} are not a probability vector (an entry is negative, or they sum to more than 1e-8 away from 1; `Categorical(logits = …)` or `softmax` normalizes)",
+                    self.point(theta)
+                ));
+            }
             if origin.op.contains("= select ") {
                 return Some(format!(
                     "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"

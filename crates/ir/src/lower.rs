@@ -92,6 +92,23 @@ pub fn lower(model: &Model) -> Result<ModelIr> {
     })
 }
 
+/// Whether the expression at `span` is a `Categorical(p = …)`: its lowered density is -inf
+/// where a row of `p` is not a probability vector (`categorical`), which is how the
+/// explainer tells that rejection from an observation outside a distribution's support.
+pub fn is_categorical_with_probabilities(model: &Model, span: (usize, usize)) -> bool {
+    let mut found = false;
+    ast::visit_exprs(&model.program, &mut |e| {
+        if (e.span.start, e.span.end) != span {
+            return;
+        }
+        if let Some(call) = model.calls.get(&e.id) {
+            found |= matches!(call.callee, Callee::Distribution(D::Categorical))
+                && call.arg_names.contains(&"p");
+        }
+    });
+    found
+}
+
 /// Lowers a checked model to a generative function (see `generative.rs`):
 /// the model run forward with `options`, returning the parameters, the
 /// `out` values and the channels of every observed data variable.
@@ -2038,6 +2055,12 @@ impl<'m> Lowering<'m> {
             })?;
         let mut full = batch.to_vec();
         full.push(k);
+        // With `p`, each row must be a probability vector, as Stan requires and as a draw
+        // from it does (non-negative, summing to 1 within `SIMPLEX_TOLERANCE`): a row that
+        // is not makes the density -inf, which rejects the draw, rather than a log of an
+        // unnormalized number. The
+        // check is on the rows as given, before they are broadcast over the outcomes.
+        let valid = (!logits).then(|| self.probability_rows(probs, batch));
         let probs = self.broadcast_to(probs, &full);
         let picked = if batch.is_empty() {
             self.emit1(
@@ -2079,12 +2102,43 @@ impl<'m> Lowering<'m> {
                 TensorType::real(batch.to_vec()),
             )
         };
-        if logits {
-            let lse = self.reduce(ReduceOp::LogSumExp, probs, Some(batch.len()));
-            Ok(self.sub(picked, lse))
-        } else {
-            Ok(self.unary(UnaryOp::Log, picked))
+        match valid {
+            None => {
+                let lse = self.reduce(ReduceOp::LogSumExp, probs, Some(batch.len()));
+                Ok(self.sub(picked, lse))
+            }
+            Some(valid) => {
+                let lp = self.unary(UnaryOp::Log, picked);
+                let rejected = self.real(f64::NEG_INFINITY);
+                let rejected = self.broadcast_to(rejected, batch);
+                Ok(self.emit1(
+                    OpKind::Select,
+                    &[valid, lp, rejected],
+                    TensorType::real(batch.to_vec()),
+                ))
+            }
         }
+    }
+
+    /// Whether each row (the last axis) of `probs` is a probability vector: no entry
+    /// negative (or NaN), and a sum within `SIMPLEX_TOLERANCE` of 1; broadcast to `batch`.
+    fn probability_rows(&mut self, probs: ValueId, batch: &[Dim]) -> ValueId {
+        let axis = self.ty(probs).shape.len() - 1;
+        let rows: Vec<Dim> = self.ty(probs).shape[..axis].to_vec();
+        let total = self.reduce(ReduceOp::Sum, probs, Some(axis));
+        let smallest = self.reduce(ReduceOp::Min, probs, Some(axis));
+        let one = self.real(1.0);
+        let one = self.broadcast_to(one, &rows);
+        let excess = self.sub(total, one);
+        let excess = self.unary(UnaryOp::Abs, excess);
+        let tolerance = self.real(rlc_random::SIMPLEX_TOLERANCE);
+        let tolerance = self.broadcast_to(tolerance, &rows);
+        let sums_to_one = self.binary(BinaryOp::Le, excess, tolerance);
+        let zero = self.real(0.0);
+        let zero = self.broadcast_to(zero, &rows);
+        let non_negative = self.binary(BinaryOp::Ge, smallest, zero);
+        let valid = self.binary(BinaryOp::And, sums_to_one, non_negative);
+        self.broadcast_to(valid, batch)
     }
 }
 

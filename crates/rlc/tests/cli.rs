@@ -929,6 +929,58 @@ fn data_outside_a_support_is_a_data_error() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `Categorical(p = …)` takes a probability vector, as Stan does: where a row of `p` is
+/// not one (a sum away from 1) the density is -inf, and the explanation says so, instead
+/// of scoring the log of an unnormalized number; a row that is one (within rounding) is
+/// scored as before.
+#[test]
+fn categorical_probabilities_must_sum_to_one() {
+    let dir = temp_dir("categorical-p");
+    std::fs::write(
+        dir.join("m.rlm"),
+        "size T\ndata c: int[T] in 0..3\nparam b ~ Normal(0, 1)\nc ~ Categorical(p = [0.5, 0.5, b])\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("ok.rlm"),
+        "size T\ndata c: int[T] in 0..3\nparam b ~ Normal(0, 1)\nc ~ Categorical(p = [1.0 / 3, 1.0 / 3, 1.0 / 3])\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("d.csv"), "c\n0\n2\n").expect("write");
+    let logp = |model: &str, at: &str| {
+        let out = rlc()
+            .arg("logp")
+            .arg(dir.join(model))
+            .arg("--data")
+            .arg(dir.join("d.csv"))
+            .args(["--at", at])
+            .output()
+            .expect("rlc runs");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // p = [0.5, 0.5, 2] sums to 3: before, log 0.5 + log 2 was scored.
+    let (stdout, stderr) = logp("m.rlm", "b=2");
+    assert!(stdout.contains("logp = -inf"), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("are not a probability vector")
+            && stderr.contains("`Categorical(p = [0.5, 0.5, b])`"),
+        "{stderr}"
+    );
+    // Thirds sum to 1 only within rounding: 2 log(1/3) plus the prior.
+    let (stdout, stderr) = logp("ok.rlm", "b=0");
+    let expected = 2.0 * (1.0f64 / 3.0).ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
+    let value: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("logp = "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}{stderr}"));
+    assert!((value - expected).abs() < 1e-12, "{value} vs {expected}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `rlc loo` refuses a folder holding the runs of two models (the default
 /// `output/` collects them), and `--vars` is checked before sampling.
 #[test]

@@ -127,8 +127,23 @@ fn hint_for(found: &str, expected: &[String]) -> Option<String> {
                 .to_string(),
         );
     }
+    // `let (a, b) = …` or `scan ((q, w) = …; …)`: tuples from Python or Stan's habits.
+    // A comma inside parentheses that are no call: `(a, b)`, a tuple too.
+    if (found == "`(`" && expected == ["a name"]) || (found == "`,`" && expected == ["`)`"]) {
+        return Some(
+            "rlc has no tuples: a `let` binds one name, and a `scan` carries one value; carry \
+             several as one array (`stack(q, w)` for equal shapes, `concat(…)` otherwise) and \
+             take them apart by indexing (`s[0]`, `s[1]`) in the body"
+                .to_string(),
+        );
+    }
     if found == "`=`" && expected.iter().any(|e| e == "`~`") {
-        return Some("bind a value with `let x = …`; observe data with `x ~ Dist(…)`".to_string());
+        return Some(
+            "bind a value with `let x = …`; observe data with `x ~ Dist(…)`. Values never \
+             change once bound: to update an element as Stan's `Q[k] = …` does, carry the \
+             array through a `scan` and yield `set_subtensor(Q[k], …)` (language.md, §9)"
+                .to_string(),
+        );
     }
     None
 }

@@ -38,6 +38,9 @@ pub enum Habit {
     ForeignType { written: String, rewrite: String },
     /// Stan's `target()`, reading the log density.
     ReadTarget,
+    /// `a // 40` meant as Python's floor division: `//` starts a comment, so the
+    /// expression silently ends at `a`. `written` is the comment's text.
+    FloorDivision { written: String },
 }
 
 impl Habit {
@@ -170,6 +173,13 @@ impl Habit {
                 "Stan's `target()` is not rlc".into(),
                 "terms are only added, with `target += …`; `rlc logp` prints the log density \
                  at given parameter values"
+                    .into(),
+            ),
+            Habit::FloorDivision { written } => (
+                "`//` starts a comment in rlc, as in Stan and C".into(),
+                format!("the expression ends here: `// {written}` is not read"),
+                "rlc has no integer division: compute the value in the data (a column such as \
+                 `block`), or count it in a `scan` carry"
                     .into(),
             ),
         }

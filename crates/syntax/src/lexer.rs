@@ -48,7 +48,108 @@ pub fn lex(source: &str) -> (Vec<Spanned<'_>>, Vec<SyntaxError>) {
             }),
         }
     }
+    // A `//` read as floor division closes the brackets its text closes (`(t // 40) % 2`
+    // reads as `(t)`), so that the line still parses and the habit is its one error.
+    let divisions = floor_divisions(source, &raw);
+    for (after, _, closers) in divisions.iter().rev() {
+        let at = raw[*after].2;
+        for (k, closer) in closers.iter().enumerate() {
+            raw.insert(after + 1 + k, (at, *closer, at));
+        }
+    }
+    errors.extend(divisions.into_iter().map(|(_, error, _)| error));
     (insert_separators(raw), errors)
+}
+
+/// `//` comments that read as Python's floor division: right after an operand on the
+/// same line (`arange(T) // 40`, `(t // 40) % 2`), with a text that is an operand and
+/// nothing but operators, operands and brackets after it (`40`, `40) % 2`). Prose
+/// comments (`// 2 options`, `// 1 = left`) are left alone.
+/// Each is returned with the position in `raw` of the token before it and the closing
+/// brackets of its text.
+fn floor_divisions<'s>(
+    source: &str,
+    raw: &[Spanned<'s>],
+) -> Vec<(usize, SyntaxError, Vec<Tok<'s>>)> {
+    let mut found = Vec::new();
+    for (after, pair) in raw.windows(2).enumerate() {
+        let ((_, before, gap_start), (gap_end, _, _)) = (&pair[0], &pair[1]);
+        let ends_operand = matches!(
+            before,
+            Tok::Ident(_) | Tok::Int(_) | Tok::Real(_) | Tok::RParen | Tok::RBracket
+        );
+        let Some(gap) = source.get(*gap_start..*gap_end) else {
+            continue;
+        };
+        let Some(at) = gap.find("//") else { continue };
+        if !ends_operand || gap[..at].contains("/*") || gap[..at].contains('\n') {
+            continue;
+        }
+        let text = gap[at + 2..].lines().next().unwrap_or("").trim();
+        if reads_as_division_operand(text) {
+            let start = gap_start + at;
+            let closers = text
+                .chars()
+                .filter_map(|c| match c {
+                    ')' => Some(Tok::RParen),
+                    ']' => Some(Tok::RBracket),
+                    _ => None,
+                })
+                .collect();
+            let error = SyntaxError::Habit {
+                span: Span::new(start, start + 2),
+                habit: Habit::FloorDivision {
+                    written: text.to_string(),
+                },
+            };
+            found.push((after, error, closers));
+        }
+    }
+    found
+}
+
+/// Whether a comment's text is a number or a name followed only by brackets and
+/// `operator operand` pairs: `40`, `40) % 2`, `n_block]`.
+fn reads_as_division_operand(text: &str) -> bool {
+    let mut chars = text.chars().peekable();
+    // The divisor: a number, or a name directly followed by a closing bracket or an
+    // operator (a lone word is prose).
+    let starts_with_digit = text.starts_with(|c: char| c.is_ascii_digit());
+    if !operand(&mut chars) {
+        return false;
+    }
+    let mut rest_is_code = starts_with_digit;
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => return rest_is_code,
+            Some(')' | ']') => rest_is_code = true,
+            Some('+' | '-' | '*' | '/' | '%' | '^') => {
+                while chars.peek().is_some_and(|c| c.is_whitespace() || *c == '(') {
+                    chars.next();
+                }
+                if !operand(&mut chars) {
+                    return false;
+                }
+                rest_is_code = true;
+            }
+            Some(_) => return false,
+        }
+    }
+}
+
+/// Consumes a number or a name, saying whether there was one.
+fn operand(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> bool {
+    let mut any = false;
+    while chars
+        .next_if(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+        .is_some()
+    {
+        any = true;
+    }
+    any
 }
 
 fn insert_separators(raw: Vec<Spanned<'_>>) -> Vec<Spanned<'_>> {
@@ -186,5 +287,24 @@ mod tests {
     fn no_separator_before_closing_brace_or_else() {
         let k = kinds("if c {\n a\n}\nelse {\n b\n}\n");
         assert!(!k.contains(&"Sep".to_string()), "{k:?}");
+    }
+
+    #[test]
+    fn a_comment_that_reads_as_a_divisor_is_floor_division() {
+        for code in ["40", "40) % 2", "2)", "n_block]", "T - 1", "40 * k)"] {
+            assert!(reads_as_division_operand(code), "{code}");
+        }
+        for prose in [
+            "2 options",
+            "1 = left, 2 = right",
+            "0-based index",
+            "learning rate",
+            "",
+            "note",
+        ] {
+            assert!(!reads_as_division_operand(prose), "{prose}");
+        }
+        let (_, errors) = lex("let a = x // 40\nlet b = x // the block\n// 40 alone\n");
+        assert_eq!(errors.len(), 1, "{errors:?}");
     }
 }
