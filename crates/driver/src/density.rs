@@ -625,8 +625,9 @@ impl Explainer {
                     .is_some_and(|s| rlc_ir::lower::is_categorical_with_probabilities(&d.model, s))
             {
                 return Some(format!(
-                    "{head} at {}: the probabilities `p` of {at}{iterations} are not a probability vector (an entry is negative, or they sum to more than 1e-8 away from 1; `Categorical(logits = …)` or `softmax` normalizes)",
-                    self.point(theta)
+                    "{head} at {}: the probabilities `p` of {at}{iterations} are not a probability vector (an entry is negative, or they sum to more than {:e} away from 1; `Categorical(logits = …)` or `softmax` normalizes)",
+                    self.point(theta),
+                    rlc_random::SIMPLEX_TOLERANCE,
                 ));
             }
             if origin.op.contains("= select ") {

@@ -2058,8 +2058,8 @@ impl<'m> Lowering<'m> {
         // With `p`, each row must be a probability vector, as Stan requires and as a draw
         // from it does (non-negative, summing to 1 within `SIMPLEX_TOLERANCE`): a row that
         // is not makes the density -inf, which rejects the draw, rather than a log of an
-        // unnormalized number. The
-        // check is on the rows as given, before they are broadcast over the outcomes.
+        // unnormalized number. The check is on the rows as given, before they are
+        // broadcast over the outcomes.
         let valid = (!logits).then(|| self.probability_rows(probs, batch));
         let probs = self.broadcast_to(probs, &full);
         let picked = if batch.is_empty() {
