@@ -605,9 +605,9 @@ impl Explainer {
                 (Err(e), None) => return Some(format!("evaluating the {what} failed: {e}")),
             };
             let origin = traced.non_finite?;
-            let at = self
-                .locate(function, origin.value)
-                .map_or_else(|| "an unlocated term".to_string(), |(at, _)| at);
+            let located = self.locate(function, origin.value);
+            let span = located.as_ref().map(|(_, span)| *span);
+            let at = located.map_or_else(|| "an unlocated term".to_string(), |(at, _)| at);
             let iterations = if origin.iterations.is_empty() {
                 String::new()
             } else {
@@ -619,18 +619,18 @@ impl Explainer {
             } else {
                 "the gradient is not finite".to_string()
             };
-            let span = self.locate(function, origin.value).map(|(_, span)| span);
-            if origin.op.contains("= select ")
-                && span
-                    .is_some_and(|s| rlc_ir::lower::is_categorical_with_probabilities(&d.model, s))
-            {
-                return Some(format!(
-                    "{head} at {}: the probabilities `p` of {at}{iterations} are not a probability vector (an entry is negative, or they sum to more than {:e} away from 1; `Categorical(logits = …)` or `softmax` normalizes)",
-                    self.point(theta),
-                    rlc_random::SIMPLEX_TOLERANCE,
-                ));
-            }
+            // A rejection the lowering wrote as a select: a `Categorical(p = …)` whose `p`
+            // is no probability vector, or else an observation outside the support.
             if origin.op.contains("= select ") {
+                if span
+                    .is_some_and(|s| rlc_ir::lower::is_categorical_with_probabilities(&d.model, s))
+                {
+                    return Some(format!(
+                        "{head} at {}: the probabilities `p` of {at}{iterations} are not a probability vector (an entry is negative, or they sum to more than {:e} away from 1; `Categorical(logits = …)` or `softmax` normalizes)",
+                        self.point(theta),
+                        rlc_random::SIMPLEX_TOLERANCE,
+                    ));
+                }
                 return Some(format!(
                     "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
                 ));
