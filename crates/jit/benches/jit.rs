@@ -124,22 +124,36 @@ fn main() {
         interp_s / jit_s
     );
 
-    let (mut f, dim, sizes, data) = reference("rl_hier.rlm", "rl_hier_20x100.json");
+    let (mut scalar, dim, sizes, data) = reference("rl_hier.rlm", "rl_hier_20x100.json");
+    let source = std::fs::read_to_string(model_file("rl_hier.rlm")).expect("model");
+    let (_, _, grad_ir) = compile_model(&source);
+    let mut lanes = jit_lanes(&grad_ir, &sizes, &data, 1);
     let trials = (sizes["N"] * sizes["T"]) as f64;
     let mut lp = [0.0];
     let mut grad = vec![0.0; dim];
     let theta: Vec<f64> = (0..dim).map(|i| 0.1 * ((i % 5) as f64 - 2.0)).collect();
-    let s = time_per_call(2_000, |_| {
-        f.call(&theta, &mut [&mut lp, &mut grad]).expect("call");
-        std::hint::black_box(&grad);
-    });
+    // Alternating, so that both see the same machine.
+    let (mut in_lanes, mut alone) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        for (f, times) in [(&mut lanes, &mut in_lanes), (&mut scalar, &mut alone)] {
+            times.push(time_per_call(1_000, |_| {
+                f.call(&theta, &mut [&mut lp, &mut grad]).expect("call");
+                std::hint::black_box(&grad);
+            }));
+        }
+    }
+    let (s, s_scalar) = (median(in_lanes), median(alone));
     println!(
-        "rl_hier, 20×100: {:.1} µs per gradient, {:.1} ns per trial (JIT)",
+        "rl_hier, 20×100: {:.1} µs per gradient, {:.1} ns per trial (JIT, subjects in SIMD lanes)",
         s * 1e6,
         s * 1e9 / trials
     );
-    let source = std::fs::read_to_string(model_file("rl_hier.rlm")).expect("model");
-    let (_, _, grad_ir) = compile_model(&source);
+    println!(
+        "rl_hier, 20×100: {:.1} µs per gradient, {:.1} ns per trial (JIT, scalar); scalar / lanes = {:.2}",
+        s_scalar * 1e6,
+        s_scalar * 1e9 / trials,
+        s_scalar / s
+    );
     let inputs = interp_inputs(&grad_ir, &sizes, &theta, &data);
     let interp_s = time_per_call(5, |_| {
         let out = rlc_ir::interp::eval(&grad_ir, &sizes, &inputs).expect("eval");

@@ -24,14 +24,24 @@
 //! Every data-dependent index is checked in the generated code: an index out
 //! of range stores the index into workspace slot `ERROR_SLOT` and returns
 //! `1 + site`, where `site` indexes `Compiled::sites`.
+//!
+//! Lane code (`Gen::lanes`, for an outlined loop over subjects when
+//! `JitOptions::lanes` is on) is the same generator with every element
+//! value an `f64x2` holding two subjects' numbers: arrays of the lanes' own
+//! are `Repr::Lanes` (two slots per element), indices that differ by lane
+//! `Ix::L`, conditions `i64x2` masks, an `if` both branches and a select
+//! (`branch_lanes`), `exp`/`log`/`log1p` the vector kernels of `vmath`;
+//! a failed index check reruns the pair in the scalar code (`Rerun`).
 
 use crate::exec::{Code, Task};
 use crate::runtime;
+use crate::vmath;
 use crate::{ErrorSite, JitError};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::types::{F64, I64};
+use cranelift_codegen::ir::types::{F64, F64X2, I64, I64X2};
 use cranelift_codegen::ir::{
-    AbiParam, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, UserFuncName, Value,
+    AbiParam, BlockArg, Endianness, FuncRef, InstBuilder, MemFlagsData, Signature, Type,
+    UserFuncName, Value,
 };
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -59,18 +69,27 @@ fn immediate_offset(k: i64) -> Option<i32> {
     k.checked_mul(8).and_then(|bytes| i32::try_from(bytes).ok())
 }
 
-/// A flat element index or offset: known at compile time or computed (i64).
+/// A flat element index or offset: known at compile time or computed (i64),
+/// or, in lane code, one per lane (`L`, an `i64x2`: the lanes' subjects'
+/// data rows, an index read from their data).
 #[derive(Clone, Copy, Debug)]
 enum Ix {
     C(i64),
     V(Value),
+    L(Value),
 }
 
 #[derive(Clone, Debug)]
 enum Repr {
     Regs(Vec<Value>),
     Splat(Value),
+    /// Memory every lane shares (in lane code: the data and the captures,
+    /// written before the loop), one `f64` per element.
     Buf(Ix),
+    /// In lane code, an array of the lanes' own: element `e` of lane `l` at
+    /// `f64` slot `2 (base + e) + l` (`alloc` counts such a buffer's base in
+    /// pairs of slots), so one vector load reads an element of every lane.
+    Lanes(Ix),
     /// An elementwise op not computed yet (see `Lazy`).
     Lazy(Rc<Lazy>),
 }
@@ -126,6 +145,8 @@ pub(crate) struct Compiled {
     /// `(offset, len)` of each result.
     pub results: Vec<(usize, usize)>,
     pub sites: Vec<ErrorSite>,
+    /// The outlined loops that run in SIMD lanes.
+    pub lane_loops: usize,
 }
 
 /// The runtime functions generated code calls, declared once in the module;
@@ -228,12 +249,13 @@ pub(crate) fn compile_padded(
     data: &[&[f64]],
     padding: usize,
     threads: usize,
+    lanes: bool,
 ) -> Result<Compiled> {
     let fused = crate::rows::fuse_rows(f, sizes);
     let f = &fused;
-    match compile_attempt(f, sizes, data, padding, threads, true) {
+    match compile_attempt(f, sizes, data, padding, threads, lanes, true) {
         Err(JitError::Codegen(m)) if m == MISPREDICTED => {
-            compile_attempt(f, sizes, data, padding, threads, false)
+            compile_attempt(f, sizes, data, padding, threads, lanes, false)
         }
         done => done,
     }
@@ -246,6 +268,7 @@ fn compile_attempt(
     data: &[&[f64]],
     padding: usize,
     threads: usize,
+    lanes: bool,
     predict: bool,
 ) -> Result<Compiled> {
     let codegen = |e: &dyn std::fmt::Display| JitError::Codegen(e.to_string());
@@ -283,9 +306,11 @@ fn compile_attempt(
         } else {
             HashSet::new()
         },
+        lanes,
+        lane_loops: 0,
     };
     (outer.one_hot, outer.one_hot_ops) = one_hot_results(f, sizes);
-    if threads > 1 {
+    if threads > 1 || lanes {
         outer.outlined = outlined_loops(f, sizes);
     }
 
@@ -333,6 +358,9 @@ fn compile_attempt(
         parallel_for_ref: refs.parallel_for,
         call_context: Some(call_context),
         outer: &mut outer,
+        lanes: false,
+        active: None,
+        rerun: None,
     };
     mark_dead(&f.body, None, &g.outer.skipped, &mut g.dead);
     collect_defs(&f.body, &mut g.defs);
@@ -345,7 +373,10 @@ fn compile_attempt(
     let frontend_config = g.outer.module.target_config();
     g.b.finalize(frontend_config);
     let Outer {
-        mut module, tasks, ..
+        mut module,
+        tasks,
+        lane_loops,
+        ..
     } = outer;
 
     let id = module
@@ -373,6 +404,7 @@ fn compile_attempt(
         data: data_slots,
         results,
         sites,
+        lane_loops,
     })
 }
 
@@ -959,6 +991,27 @@ struct Gen<'a, 'b> {
     call_context: Option<Value>,
     /// What the functions of one module share.
     outer: &'b mut Outer,
+    /// Lane code: two subjects of an outlined loop side by side, every
+    /// element value an `f64x2` (lane `l` is subject `first + l`), indices
+    /// that differ by lane `Ix::L`, each `if` both branches and a select.
+    lanes: bool,
+    /// In lane code, the lanes whose values count in the region being
+    /// emitted (an `i64x2` mask; `None`: both): an `if`'s branch runs for
+    /// both lanes, and an index check fails only for a lane that takes it.
+    active: Option<Value>,
+    /// In lane code, where a failed index check goes: the scalar code of the
+    /// same loop, rerun from the pair's first subject, which reports the
+    /// error exactly as it would have without lanes.
+    rerun: Option<Rerun>,
+}
+
+/// The scalar code of an outlined loop and the pair's bounds, for a lane
+/// code's failed index check (`Gen::rerun`).
+#[derive(Clone, Copy)]
+struct Rerun {
+    scalar: FuncRef,
+    first: Value,
+    hi: Value,
 }
 
 /// The state of the whole module, passed from the entry function's
@@ -980,6 +1033,9 @@ struct Outer {
     one_hot_ops: HashSet<*const Op>,
     /// The divisions predicted to be skipped (`predicted_normalizations`).
     skipped: HashSet<*const Op>,
+    /// Whether outlined loops get lane code (`outline`), and how many did.
+    lanes: bool,
+    lane_loops: usize,
 }
 
 /// An outlined loop before the module is finalized.
@@ -1025,9 +1081,10 @@ struct Access {
     result: ValueId,
 }
 
-/// The representations of values held either in a buffer (`Some(offset)`)
-/// or, for `None`, as their `lens[k]` next values of `regs`, in order.
-fn unpack(slots: &[Option<Ix>], lens: &[usize], regs: &[Value]) -> Vec<Repr> {
+/// The representations of values held either in a buffer (`Some(offset)`,
+/// allocated by the function: in lane code the lanes' own) or, for `None`,
+/// as their `lens[k]` next values of `regs`, in order.
+fn unpack(slots: &[Option<Ix>], lens: &[usize], regs: &[Value], lanes: bool) -> Vec<Repr> {
     let mut p = 0;
     slots
         .iter()
@@ -1038,6 +1095,7 @@ fn unpack(slots: &[Option<Ix>], lens: &[usize], regs: &[Value]) -> Vec<Repr> {
                 p += n;
                 r
             }
+            Some(off) if lanes => Repr::Lanes(*off),
             Some(off) => Repr::Buf(*off),
         })
         .collect()
@@ -1084,10 +1142,35 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(product(&self.shape(v)?))
     }
 
+    /// A new buffer of `n` elements: its first slot, or in lane code the
+    /// base of a `Repr::Lanes` (two slots per element, counted in pairs).
     fn alloc(&mut self, n: usize) -> usize {
+        if self.lanes {
+            let start = self.workspace_len.div_ceil(2);
+            self.workspace_len = 2 * (start + n);
+            return start;
+        }
         let off = self.workspace_len;
         self.workspace_len += n;
         off
+    }
+
+    /// The array in a buffer this function allocated at `base`.
+    fn buffer(&self, base: Ix) -> Repr {
+        if self.lanes {
+            Repr::Lanes(base)
+        } else {
+            Repr::Buf(base)
+        }
+    }
+
+    /// The offset of the buffer `r` is, if ops may write it in place (in
+    /// lane code only the lanes' own buffers are ever written).
+    fn writable_offset(&self, r: &Repr) -> Option<i64> {
+        match (r, self.lanes) {
+            (Repr::Buf(Ix::C(off)), false) | (Repr::Lanes(Ix::C(off)), true) => Some(*off),
+            _ => None,
+        }
     }
 
     fn get(&self, v: ValueId) -> Result<Repr> {
@@ -1097,7 +1180,7 @@ impl<'a, 'b> Gen<'a, 'b> {
     }
 
     fn set(&mut self, v: ValueId, r: Repr) {
-        if let Repr::Buf(Ix::C(off)) = r {
+        if let Some(off) = self.writable_offset(&r) {
             if self.fresh.remove(&off) {
                 self.owner.insert(off, v);
             } else {
@@ -1110,7 +1193,10 @@ impl<'a, 'b> Gen<'a, 'b> {
 
     /// Gives up in-place updates of `v`'s buffer (a view of it exists).
     fn disown(&mut self, v: ValueId) {
-        if let Some(Repr::Buf(Ix::C(off))) = self.reprs[v.0 as usize] {
+        if let Some(off) = self.reprs[v.0 as usize]
+            .as_ref()
+            .and_then(|r| self.writable_offset(r))
+        {
             self.owner.remove(&off);
         }
     }
@@ -1122,22 +1208,76 @@ impl<'a, 'b> Gen<'a, 'b> {
         if !self.dying.contains(&v) || op.args.iter().filter(|a| **a == v).count() != 1 {
             return None;
         }
-        match self.reprs[v.0 as usize] {
-            Some(Repr::Buf(Ix::C(off))) if self.owner.get(&off) == Some(&v) => Some(Ix::C(off)),
-            _ => None,
-        }
+        let off = self.writable_offset(self.reprs[v.0 as usize].as_ref()?)?;
+        (self.owner.get(&off) == Some(&v)).then_some(Ix::C(off))
     }
 
     // ---- Scalars and indices --------------------------------------------------
 
+    /// The type of an element value: `f64`, or in lane code `f64x2`.
+    fn fty(&self) -> Type {
+        if self.lanes {
+            F64X2
+        } else {
+            F64
+        }
+    }
+
     fn fconst(&mut self, x: f64) -> Value {
-        self.b.ins().f64const(x)
+        let c = self.b.ins().f64const(x);
+        if self.lanes {
+            self.b.ins().splat(F64X2, c)
+        } else {
+            c
+        }
+    }
+
+    /// A scalar as an element value (splat to every lane in lane code).
+    fn uniform(&mut self, x: Value) -> Value {
+        if self.lanes {
+            self.b.ins().splat(F64X2, x)
+        } else {
+            x
+        }
+    }
+
+    /// The vector of type `ty` whose lanes are `xs`.
+    fn vector_of(&mut self, ty: Type, xs: [Value; 2]) -> Value {
+        let v = self.b.ins().scalar_to_vector(ty, xs[0]);
+        self.b.ins().insertlane(v, xs[1], 1)
+    }
+
+    /// `f` of each lane of the vector `v` (of type `ty`), as a vector.
+    fn each_lane(
+        &mut self,
+        ty: Type,
+        v: Value,
+        f: &mut dyn FnMut(&mut Self, Value) -> Value,
+    ) -> Value {
+        let a = self.b.ins().extractlane(v, 0);
+        let a = f(self, a);
+        let b = self.b.ins().extractlane(v, 1);
+        let b = f(self, b);
+        self.vector_of(ty, [a, b])
+    }
+
+    /// `x` where the condition `c` holds, else `y`: a condition is an `i8`,
+    /// or in lane code an `i64x2` mask choosing per lane.
+    fn sel(&mut self, c: Value, x: Value, y: Value) -> Value {
+        if self.b.func.dfg.value_type(c).is_vector() {
+            let ty = self.b.func.dfg.value_type(x);
+            let flags = MemFlagsData::new().with_endianness(Endianness::Little);
+            let m = self.b.ins().bitcast(ty, flags, c);
+            self.b.ins().bitselect(m, x, y)
+        } else {
+            self.b.ins().select(c, x, y)
+        }
     }
 
     fn ix_value(&mut self, i: Ix) -> Value {
         match i {
             Ix::C(c) => self.b.ins().iconst(I64, c),
-            Ix::V(v) => v,
+            Ix::V(v) | Ix::L(v) => v,
         }
     }
 
@@ -1147,30 +1287,49 @@ impl<'a, 'b> Gen<'a, 'b> {
             (Ix::C(0), y) | (y, Ix::C(0)) => y,
             (Ix::V(v), Ix::C(c)) | (Ix::C(c), Ix::V(v)) => Ix::V(self.b.ins().iadd_imm_s(v, c)),
             (Ix::V(x), Ix::V(y)) => Ix::V(self.b.ins().iadd(x, y)),
+            (Ix::L(v), Ix::C(c)) | (Ix::C(c), Ix::L(v)) => {
+                let c = self.b.ins().iconst(I64, c);
+                let c = self.b.ins().splat(I64X2, c);
+                Ix::L(self.b.ins().iadd(v, c))
+            }
+            (Ix::L(v), Ix::V(x)) | (Ix::V(x), Ix::L(v)) => {
+                let x = self.b.ins().splat(I64X2, x);
+                Ix::L(self.b.ins().iadd(v, x))
+            }
+            (Ix::L(x), Ix::L(y)) => Ix::L(self.b.ins().iadd(x, y)),
         }
     }
 
     fn ix_mul(&mut self, a: Ix, c: usize) -> Ix {
         match a {
             Ix::C(x) => Ix::C(x * c as i64),
-            Ix::V(_) if c == 0 => Ix::C(0),
-            Ix::V(v) if c == 1 => Ix::V(v),
+            Ix::V(_) | Ix::L(_) if c == 0 => Ix::C(0),
+            Ix::V(_) | Ix::L(_) if c == 1 => a,
             Ix::V(v) => Ix::V(self.b.ins().imul_imm_s(v, c as i64)),
+            Ix::L(v) if c.is_power_of_two() => {
+                Ix::L(self.b.ins().ishl_imm_s(v, c.trailing_zeros() as i64))
+            }
+            // (SSE has no 64-bit lane multiply.)
+            Ix::L(v) => {
+                Ix::L(self.each_lane(I64X2, v, &mut |g, x| g.b.ins().imul_imm_s(x, c as i64)))
+            }
         }
     }
 
     /// `i / stride % len` (an index is never negative).
     fn ix_div_rem(&mut self, i: Ix, stride: usize, len: usize) -> Ix {
+        let scalar = |g: &mut Self, v: Value| {
+            let q = if stride == 1 {
+                v
+            } else {
+                g.b.ins().udiv_imm_u(v, stride as i64)
+            };
+            g.b.ins().urem_imm_u(q, len as i64)
+        };
         match i {
             Ix::C(c) => Ix::C(c / stride as i64 % len as i64),
-            Ix::V(v) => {
-                let q = if stride == 1 {
-                    v
-                } else {
-                    self.b.ins().udiv_imm_u(v, stride as i64)
-                };
-                Ix::V(self.b.ins().urem_imm_u(q, len as i64))
-            }
+            Ix::V(v) => Ix::V(scalar(self, v)),
+            Ix::L(v) => Ix::L(self.each_lane(I64X2, v, &mut |g, x| scalar(g, x))),
         }
     }
 
@@ -1187,7 +1346,17 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn ix_to_f64(&mut self, i: Ix) -> Value {
         match i {
             Ix::C(c) => self.fconst(c as f64),
-            Ix::V(v) => self.b.ins().fcvt_from_sint(F64, v),
+            Ix::V(v) => {
+                let x = self.b.ins().fcvt_from_sint(F64, v);
+                self.uniform(x)
+            }
+            Ix::L(v) => {
+                let a = self.b.ins().extractlane(v, 0);
+                let b = self.b.ins().extractlane(v, 1);
+                let a = self.b.ins().fcvt_from_sint(F64, a);
+                let b = self.b.ins().fcvt_from_sint(F64, b);
+                self.vector_of(F64X2, [a, b])
+            }
         }
     }
 
@@ -1207,7 +1376,7 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn bool_to_f64(&mut self, c: Value) -> Value {
         let one = self.fconst(1.0);
         let zero = self.fconst(0.0);
-        let x = self.b.ins().select(c, one, zero);
+        let x = self.sel(c, one, zero);
         self.conditions.insert(x, c);
         x
     }
@@ -1225,9 +1394,12 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// The i64 index `x` (an f64), checked to be an integer in `0..len`;
     /// otherwise (NaN, fractional, out of range) the function exits with the
     /// error of `site`.
-    fn checked_index(&mut self, x: Value, len: usize, site: ErrorSite) -> Value {
+    fn checked_index(&mut self, x: Value, len: usize, site: ErrorSite) -> Ix {
+        if self.lanes {
+            return self.checked_lane_index(x, len);
+        }
         if let Some(i) = self.known(Known::CheckedIndex(x, len)) {
-            return i;
+            return Ix::V(i);
         }
         let i = self.b.ins().fcvt_to_sint_sat(I64, x);
         let back = self.b.ins().fcvt_from_sint(F64, i);
@@ -1251,7 +1423,66 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.b.ins().return_(&[code]);
         self.b.switch_to_block(cont);
         self.remember(Known::CheckedIndex(x, len), i);
-        i
+        Ix::V(i)
+    }
+
+    /// `checked_index` in lane code: each active lane's index is checked;
+    /// if one fails, the pair is run again by the scalar code (`Rerun`),
+    /// which reports it. An inactive lane's index (in a branch its subject
+    /// does not take) is not checked but replaced by 0 when out of range, so
+    /// that its loads and stores stay within its arrays.
+    fn checked_lane_index(&mut self, x: Value, len: usize) -> Ix {
+        if let Some(i) = self.known(Known::CheckedIndex(x, len)) {
+            return Ix::L(i);
+        }
+        // In range and integral: 0 <= x < len and x == (x + 2^52) - 2^52
+        // (NaN fails every comparison); then the bits of x + 2^52 less those
+        // of 2^52 are x as an integer.
+        let two_52 = 4_503_599_627_370_496.0;
+        let zero = self.fconst(0.0);
+        let top = self.fconst(len as f64);
+        let magic = self.fconst(two_52);
+        let above = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
+        let below = self.b.ins().fcmp(FloatCC::LessThan, x, top);
+        let shifted = self.b.ins().fadd(x, magic);
+        let back = self.b.ins().fsub(shifted, magic);
+        let integral = self.b.ins().fcmp(FloatCC::Equal, back, x);
+        let in_range = self.b.ins().band(above, below);
+        let ok = self.b.ins().band(in_range, integral);
+        let bad = match self.active {
+            Some(taken) => self.b.ins().band_not(taken, ok),
+            None => self.b.ins().bnot(ok),
+        };
+        let any_bad = self.b.ins().vany_true(bad);
+        let cont = self.b.create_block();
+        let fail = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(any_bad, fail, &[], cont, &[]);
+        self.b.switch_to_block(fail);
+        self.rerun_scalar();
+        self.b.switch_to_block(cont);
+        let flags = MemFlagsData::new().with_endianness(Endianness::Little);
+        let bits = self.b.ins().bitcast(I64X2, flags, shifted);
+        let offset = self.b.ins().iconst(I64, two_52.to_bits() as i64);
+        let offset = self.b.ins().splat(I64X2, offset);
+        let i = self.b.ins().isub(bits, offset);
+        let i = self.b.ins().band(i, ok);
+        self.remember(Known::CheckedIndex(x, len), i);
+        Ix::L(i)
+    }
+
+    /// Ends lane code's failing path: the scalar code runs the loop on from
+    /// the pair's first subject and its status is returned.
+    fn rerun_scalar(&mut self) {
+        let status = match self.rerun {
+            Some(r) => {
+                let call = self.b.ins().call(r.scalar, &[self.ws, r.first, r.hi]);
+                self.b.inst_results(call)[0]
+            }
+            // (Lane code is made only with its rerun: `outline`.)
+            None => self.b.ins().iconst(I64, i64::MAX),
+        };
+        self.b.ins().return_(&[status]);
     }
 
     // ---- Element access -------------------------------------------------------
@@ -1273,7 +1504,98 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let bytes = self.b.ins().ishl_imm_s(v, 3);
                 (self.b.ins().iadd(self.ws, bytes), 0)
             }
+            Ix::L(_) => unreachable!("lane offsets are addressed lane by lane"),
         }
+    }
+
+    /// Element `flat` of memory the lanes share at `base` (in lane code,
+    /// splat, or for a base or index that differs by lane, one load each).
+    fn load_shared(&mut self, base: Ix, flat: Ix) -> Value {
+        match self.ix_add(base, flat) {
+            Ix::L(at) => {
+                let xs = [0u8, 1].map(|l| {
+                    let k = self.b.ins().extractlane(at, l);
+                    let bytes = self.b.ins().ishl_imm_s(k, 3);
+                    let p = self.b.ins().iadd(self.ws, bytes);
+                    self.b.ins().load(F64, MemFlagsData::trusted(), p, 0)
+                });
+                self.vector_of(F64X2, xs)
+            }
+            at => {
+                let (p, off) = self.address(at, Ix::C(0));
+                let x = self.b.ins().load(F64, MemFlagsData::trusted(), p, off);
+                self.uniform(x)
+            }
+        }
+    }
+
+    /// The address of element `at` of a lanes' buffer (`Repr::Lanes`) for a
+    /// vector access, as a pointer and an immediate byte offset.
+    fn lanes_address(&mut self, at: Ix) -> (Value, i32) {
+        match at {
+            Ix::C(k) => match k.checked_mul(16).and_then(|b| i32::try_from(b).ok()) {
+                Some(off) => (self.ws, off),
+                None => (self.b.ins().iadd_imm_s(self.ws, k * 16), 0),
+            },
+            Ix::V(v) | Ix::L(v) => {
+                let bytes = self.b.ins().ishl_imm_s(v, 4);
+                (self.b.ins().iadd(self.ws, bytes), 0)
+            }
+        }
+    }
+
+    /// The address of lane `l`'s part of element `at` (an `i64`) of a
+    /// lanes' buffer.
+    fn lane_address(&mut self, at: Value, l: u8) -> Value {
+        let bytes = self.b.ins().ishl_imm_s(at, 4);
+        let p = self.b.ins().iadd(self.ws, bytes);
+        self.b.ins().iadd_imm_s(p, 8 * i64::from(l))
+    }
+
+    /// Element `flat` of the lanes' buffer at `base`.
+    fn load_lanes(&mut self, base: Ix, flat: Ix) -> Value {
+        // (Unaligned: the workspace is only 8-byte aligned.)
+        let flags = MemFlagsData::new().with_notrap();
+        match self.ix_add(base, flat) {
+            Ix::L(at) => {
+                let xs = [0u8, 1].map(|l| {
+                    let k = self.b.ins().extractlane(at, l);
+                    let p = self.lane_address(k, l);
+                    self.b.ins().load(F64, MemFlagsData::trusted(), p, 0)
+                });
+                self.vector_of(F64X2, xs)
+            }
+            at => {
+                let (p, off) = self.lanes_address(at);
+                self.b.ins().load(F64X2, flags, p, off)
+            }
+        }
+    }
+
+    /// Stores `x` as element `flat` of the lanes' buffer at `base`.
+    fn store_lanes(&mut self, base: Ix, flat: Ix, x: Value) {
+        let flags = MemFlagsData::new().with_notrap();
+        match self.ix_add(base, flat) {
+            Ix::L(at) => {
+                for l in 0..2u8 {
+                    let k = self.b.ins().extractlane(at, l);
+                    let p = self.lane_address(k, l);
+                    let xl = self.b.ins().extractlane(x, l);
+                    self.b.ins().store(MemFlagsData::trusted(), xl, p, 0);
+                }
+            }
+            at => {
+                let (p, off) = self.lanes_address(at);
+                self.b.ins().store(flags, x, p, off);
+            }
+        }
+    }
+
+    /// The mask of the lanes whose index `i` (an `i64x2`) is `j`.
+    fn lanes_equal(&mut self, i: Value, j: usize) -> Value {
+        let j = self.b.ins().iconst(I64, j as i64);
+        let j = self.b.ins().splat(I64X2, j);
+        self.b.ins().icmp(IntCC::Equal, i, j)
     }
 
     /// A select chain picking `elems[i]`; `i` is known to be in range.
@@ -1283,10 +1605,15 @@ impl<'a, 'b> Gen<'a, 'b> {
         let Some(&first) = elems.first() else {
             return self.fconst(0.0);
         };
+        let lanes = self.b.func.dfg.value_type(i).is_vector();
         let mut r = first;
         for (j, e) in elems.iter().enumerate().skip(1) {
-            let c = self.b.ins().icmp_imm_s(IntCC::Equal, i, j as i64);
-            r = self.b.ins().select(c, *e, r);
+            let c = if lanes {
+                self.lanes_equal(i, j)
+            } else {
+                self.b.ins().icmp_imm_s(IntCC::Equal, i, j as i64)
+            };
+            r = self.sel(c, *e, r);
         }
         r
     }
@@ -1299,13 +1626,15 @@ impl<'a, 'b> Gen<'a, 'b> {
                     Some(x) => *x,
                     None => self.fconst(0.0),
                 },
-                Ix::V(i) => self.pick(v, i),
+                Ix::V(i) | Ix::L(i) => self.pick(v, i),
             },
             Repr::Splat(x) => *x,
+            Repr::Buf(base) if self.lanes => self.load_shared(*base, flat),
             Repr::Buf(base) => {
                 let (p, off) = self.address(*base, flat);
                 self.b.ins().load(F64, MemFlagsData::trusted(), p, off)
             }
+            Repr::Lanes(base) => self.load_lanes(*base, flat),
             Repr::Lazy(l) => match &l.op {
                 LazyOp::Broadcast(axes) => {
                     let mut from = Ix::C(0);
@@ -1327,7 +1656,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                         MapOp::Binary(op) => self.binary(op, xs[0], xs[1]),
                         MapOp::Select => {
                             let c = self.truthy(xs[0]);
-                            self.b.ins().select(c, xs[1], xs[2])
+                            self.sel(c, xs[1], xs[2])
                         }
                     }
                 }
@@ -1335,7 +1664,11 @@ impl<'a, 'b> Gen<'a, 'b> {
         }
     }
 
+    /// Stores element `flat` of a buffer this function allocated at `base`.
     fn store_buf(&mut self, base: Ix, flat: Ix, x: Value) {
+        if self.lanes {
+            return self.store_lanes(base, flat, x);
+        }
         let (p, off) = self.address(base, flat);
         self.b.ins().store(MemFlagsData::trusted(), x, p, off);
     }
@@ -1344,7 +1677,9 @@ impl<'a, 'b> Gen<'a, 'b> {
         match r {
             Repr::Regs(v) => v.clone(),
             Repr::Splat(x) => vec![*x; n],
-            Repr::Buf(_) | Repr::Lazy(_) => (0..n).map(|i| self.load(r, Ix::C(i as i64))).collect(),
+            Repr::Buf(_) | Repr::Lanes(_) | Repr::Lazy(_) => {
+                (0..n).map(|i| self.load(r, Ix::C(i as i64))).collect()
+            }
         }
     }
 
@@ -1383,6 +1718,12 @@ impl<'a, 'b> Gen<'a, 'b> {
                         *e = self.b.ins().select(c, x, *e);
                     }
                 }
+                Ix::L(i) => {
+                    for (j, e) in v.iter_mut().enumerate() {
+                        let c = self.lanes_equal(i, j);
+                        *e = self.sel(c, x, *e);
+                    }
+                }
             },
             Dest::Buf(base) => self.store_buf(*base, flat, x),
         }
@@ -1391,14 +1732,17 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn dest_load(&mut self, d: &Dest, flat: Ix) -> Value {
         match d {
             Dest::Regs(v) => self.load(&Repr::Regs(v.clone()), flat),
-            Dest::Buf(base) => self.load(&Repr::Buf(*base), flat),
+            Dest::Buf(base) => {
+                let r = self.buffer(*base);
+                self.load(&r, flat)
+            }
         }
     }
 
-    fn finish(d: Dest) -> Repr {
+    fn finish(&self, d: Dest) -> Repr {
         match d {
             Dest::Regs(v) => Repr::Regs(v),
-            Dest::Buf(b) => Repr::Buf(b),
+            Dest::Buf(b) => self.buffer(b),
         }
     }
 
@@ -1427,13 +1771,14 @@ impl<'a, 'b> Gen<'a, 'b> {
         let body_block = self.b.create_block();
         let exit = self.b.create_block();
         let k = self.b.append_block_param(header, I64);
+        let ty = self.fty();
         let params: Vec<Value> = carried
             .iter()
-            .map(|_| self.b.append_block_param(header, F64))
+            .map(|_| self.b.append_block_param(header, ty))
             .collect();
         let outs: Vec<Value> = carried
             .iter()
-            .map(|_| self.b.append_block_param(exit, F64))
+            .map(|_| self.b.append_block_param(exit, ty))
             .collect();
         let zero = self.b.ins().iconst(I64, 0);
         let mut args = vec![BlockArg::Value(zero)];
@@ -1540,14 +1885,76 @@ impl<'a, 'b> Gen<'a, 'b> {
         if let Some(v) = self.known(Known::Call(op, x)) {
             return Ok(v);
         }
-        let fref = *self
-            .unary_refs
-            .get(&op)
-            .ok_or_else(|| unsupported(format!("{op:?}")))?;
-        let call = self.b.ins().call(fref, &[x]);
-        let r = self.b.inst_results(call)[0];
+        let r = match self.lane_kernel(op, x) {
+            Some(r) => r,
+            None => {
+                let fref = *self
+                    .unary_refs
+                    .get(&op)
+                    .ok_or_else(|| unsupported(format!("{op:?}")))?;
+                self.call_f64(fref, &[x])
+            }
+        };
         self.remember(Known::Call(op, x), r);
         Ok(r)
+    }
+
+    /// In lane code, `op` of both lanes at once by the vector kernels
+    /// (`vmath`, within 1 ulp of the library's functions), for the special
+    /// functions a trial of a learning model calls: `exp`, `log`, `log1p`,
+    /// and `log1p_exp` and `logistic` in the interpreter's forms.
+    fn lane_kernel(&mut self, op: UnaryOp, x: Value) -> Option<Value> {
+        if !self.lanes {
+            return None;
+        }
+        let b = &mut self.b;
+        Some(match op {
+            UnaryOp::Exp => vmath::exp_f64x2(b, x),
+            UnaryOp::Log => vmath::ln_f64x2(b, x),
+            UnaryOp::Log1p => vmath::log1p_f64x2(b, x),
+            UnaryOp::Log1pExp | UnaryOp::Logistic => {
+                // e = exp(-|x|): exp(x) for x <= 0, exp(-x) above.
+                let magnitude = b.ins().fabs(x);
+                let minus = b.ins().fneg(magnitude);
+                let e = vmath::exp_f64x2(b, minus);
+                let zero = b.ins().f64const(0.0);
+                let zero = b.ins().splat(F64X2, zero);
+                if op == UnaryOp::Log1pExp {
+                    // x + log1p(exp(-x)) for x > 0, else log1p(exp(x)).
+                    let l = vmath::log1p_f64x2(b, e);
+                    let shifted = b.ins().fadd(x, l);
+                    let positive = b.ins().fcmp(FloatCC::GreaterThan, x, zero);
+                    self.sel(positive, shifted, l)
+                } else {
+                    // 1 / (1 + exp(-x)) for x >= 0, else exp(x) / (1 + exp(x)).
+                    let one = b.ins().f64const(1.0);
+                    let one = b.ins().splat(F64X2, one);
+                    let total = b.ins().fadd(one, e);
+                    let non_negative = b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
+                    let top = self.sel(non_negative, one, e);
+                    self.b.ins().fdiv(top, total)
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// A call of a runtime function of `f64`s returning one `f64`; in lane
+    /// code one call per lane.
+    fn call_f64(&mut self, fref: FuncRef, args: &[Value]) -> Value {
+        if !self.lanes {
+            let call = self.b.ins().call(fref, args);
+            return self.b.inst_results(call)[0];
+        }
+        let ys = [0u8, 1].map(|l| {
+            let xs: Vec<Value> = args
+                .iter()
+                .map(|a| self.b.ins().extractlane(*a, l))
+                .collect();
+            let call = self.b.ins().call(fref, &xs);
+            self.b.inst_results(call)[0]
+        });
+        self.vector_of(F64X2, ys)
     }
 
     fn unary(&mut self, op: UnaryOp, x: Value) -> Result<Value> {
@@ -1594,10 +2001,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             BinaryOp::Sub => self.b.ins().fsub(a, b),
             BinaryOp::Mul => self.b.ins().fmul(a, b),
             BinaryOp::Div => self.b.ins().fdiv(a, b),
-            BinaryOp::Pow => {
-                let call = self.b.ins().call(self.pow_ref, &[a, b]);
-                self.b.inst_results(call)[0]
-            }
+            BinaryOp::Pow => self.call_f64(self.pow_ref, &[a, b]),
             BinaryOp::Max => self.max(a, b),
             BinaryOp::Min => self.min(a, b),
             BinaryOp::And | BinaryOp::Or => {
@@ -1643,7 +2047,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             g.dest_store(&mut d, idx[0], y);
             Ok(())
         })?;
-        Ok(Self::finish(d))
+        Ok(self.finish(d))
     }
 
     // ---- Functions and regions ------------------------------------------------
@@ -1795,7 +2199,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                     g.dest_store(&mut d, idx[0], x);
                     Ok(())
                 })?;
-                self.set(res, Self::finish(d));
+                self.set(res, self.finish(d));
             }
             OpKind::Fill => {
                 let res = res?;
@@ -1829,7 +2233,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                     g.dest_store(&mut d, to, x);
                     Ok(())
                 })?;
-                self.set(res, Self::finish(d));
+                self.set(res, self.finish(d));
             }
             OpKind::Concat { axis } => self.concat(op, *axis)?,
             OpKind::Unary(UnaryOp::Exp) if self.softmax_from_lse(op)? => {}
@@ -1866,7 +2270,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let args = vec![self.arg(op, 0)?, self.arg(op, 1)?, self.arg(op, 2)?];
                 let r = self.elementwise(&args, None, n, &mut |g, xs| {
                     let c = g.truthy(xs[0]);
-                    Ok(g.b.ins().select(c, xs[1], xs[2]))
+                    Ok(g.sel(c, xs[1], xs[2]))
                 })?;
                 self.set(res, r);
             }
@@ -2039,7 +2443,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             g.dest_store(&mut d, to, x);
             Ok(())
         })?;
-        self.set(res, Self::finish(d));
+        self.set(res, self.finish(d));
         Ok(())
     }
 
@@ -2098,7 +2502,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             g.dest_store(&mut d, to, total[0]);
             Ok(())
         })?;
-        self.set(res, Self::finish(d));
+        self.set(res, self.finish(d));
         Ok(())
     }
 
@@ -2124,15 +2528,14 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.for_each(&[n], &mut |g, idx| {
             let xs: Vec<Value> = args.iter().map(|a| g.load(a, idx[0])).collect();
             for (d, fref) in dests.iter_mut().zip(&refs) {
-                let call = g.b.ins().call(*fref, &xs);
-                let y = g.b.inst_results(call)[0];
+                let y = g.call_f64(*fref, &xs);
                 g.dest_store(d, idx[0], y);
             }
             Ok(())
         })?;
         for (k, d) in dests.into_iter().enumerate() {
             let res = Self::result(op, k)?;
-            self.set(res, Self::finish(d));
+            self.set(res, self.finish(d));
         }
         Ok(())
     }
@@ -2160,7 +2563,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             })?;
             offset += s.get(axis).copied().unwrap_or(0);
         }
-        self.set(res, Self::finish(d));
+        self.set(res, self.finish(d));
         Ok(())
     }
 
@@ -2174,6 +2577,9 @@ impl<'a, 'b> Gen<'a, 'b> {
         fast: &mut dyn FnMut(&mut Self) -> (Vec<Value>, Value),
         slow: &mut dyn FnMut(&mut Self) -> Vec<Value>,
     ) -> Vec<Value> {
+        if self.lanes {
+            return self.softmax_or_exp_lanes(n, finite, fast, slow);
+        }
         let fast_block = self.b.create_block();
         let slow_block = self.b.create_block();
         let join = self.b.create_block();
@@ -2202,6 +2608,41 @@ impl<'a, 'b> Gen<'a, 'b> {
             .collect();
         self.b.ins().jump(join, &args);
 
+        self.b.switch_to_block(join);
+        results
+    }
+
+    /// `softmax_or_exp` in lane code: the fast results, and where a lane's
+    /// maximum is not finite (in a cold block) that lane's general ones.
+    fn softmax_or_exp_lanes(
+        &mut self,
+        n: usize,
+        finite: Value,
+        fast: &mut dyn FnMut(&mut Self) -> (Vec<Value>, Value),
+        slow: &mut dyn FnMut(&mut Self) -> Vec<Value>,
+    ) -> Vec<Value> {
+        let (terms, total) = fast(self);
+        let quick: Vec<Value> = terms.iter().map(|t| self.b.ins().fdiv(*t, total)).collect();
+        let slow_block = self.b.create_block();
+        let join = self.b.create_block();
+        let results = (0..n)
+            .map(|_| self.b.append_block_param(join, F64X2))
+            .collect();
+        self.b.set_cold_block(slow_block);
+        let all_finite = self.b.ins().vall_true(finite);
+        let args: Vec<BlockArg> = quick.iter().map(|x| BlockArg::Value(*x)).collect();
+        self.b.ins().brif(all_finite, join, &args, slow_block, &[]);
+
+        self.b.switch_to_block(slow_block);
+        let xs = slow(self);
+        let mut args = Vec::new();
+        for (x, q) in xs.into_iter().zip(&quick) {
+            let e = self
+                .call_unary(UnaryOp::Exp, x)
+                .unwrap_or_else(|_| self.fconst(f64::NAN));
+            args.push(BlockArg::Value(self.sel(finite, *q, e)));
+        }
+        self.b.ins().jump(join, &args);
         self.b.switch_to_block(join);
         results
     }
@@ -2298,7 +2739,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.for_each(&[rows.rows], &mut |g, idx| {
             let base = g.ix_mul(idx[0], len);
             let at = |g: &mut Self, j: usize| g.ix_add(base, Ix::C(j as i64));
-            let finite = g.load(&Repr::Buf(Ix::C(rows.finite)), idx[0]);
+            let finite = g.load(&g.buffer(Ix::C(rows.finite)), idx[0]);
             let finite = g.truthy(finite);
             let results = g.softmax_or_exp(
                 len,
@@ -2307,10 +2748,10 @@ impl<'a, 'b> Gen<'a, 'b> {
                     let terms = (0..len)
                         .map(|j| {
                             let k = at(g, j);
-                            g.load(&Repr::Buf(Ix::C(rows.terms)), k)
+                            g.load(&g.buffer(Ix::C(rows.terms)), k)
                         })
                         .collect();
-                    (terms, g.load(&Repr::Buf(Ix::C(rows.totals)), idx[0]))
+                    (terms, g.load(&g.buffer(Ix::C(rows.totals)), idx[0]))
                 },
                 &mut |g| {
                     (0..len)
@@ -2327,7 +2768,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             Ok(())
         })?;
-        self.set(res, Self::finish(d));
+        self.set(res, self.finish(d));
         self.softmaxes.insert(res, Some(1));
         Ok(true)
     }
@@ -2393,7 +2834,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             Ok(())
         })?;
-        self.set(res, Self::finish(d));
+        self.set(res, self.finish(d));
         if let Some(rows) = keep_rows {
             self.row_lse.insert(res, rows);
         }
@@ -2455,8 +2896,8 @@ impl<'a, 'b> Gen<'a, 'b> {
                     let one = self.fconst(1.0);
                     // a1 is the maximum when a0 < a1 (on a tie both terms are 1).
                     let first_low = self.b.ins().fcmp(FloatCC::LessThan, a, b);
-                    terms.push(self.b.ins().select(first_low, e, one));
-                    terms.push(self.b.ins().select(first_low, one, e));
+                    terms.push(self.sel(first_low, e, one));
+                    terms.push(self.sel(first_low, one, e));
                     self.b.ins().fadd(one, e)
                 } else {
                     let zero = self.fconst(0.0);
@@ -2478,7 +2919,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 });
                 let l = self.call_unary(UnaryOp::Log, total)?;
                 let y = self.b.ins().fadd(m, l);
-                Ok(self.b.ins().select(finite, y, m))
+                Ok(self.sel(finite, y, m))
             }
         }
     }
@@ -2517,7 +2958,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             g.dest_store(&mut d, to, s[0]);
             Ok(())
         })?;
-        self.set(res, Self::finish(d));
+        self.set(res, self.finish(d));
         Ok(())
     }
 
@@ -2565,7 +3006,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                                     axis: a,
                                     len: s[a],
                                 };
-                                Ix::V(self.checked_index(x, s[a], site))
+                                self.checked_index(x, s[a], site)
                             } else {
                                 Ix::C(c)
                             }
@@ -2579,7 +3020,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                                 axis: a,
                                 len: s[a],
                             };
-                            Ix::V(self.checked_index(x, s[a], site))
+                            self.checked_index(x, s[a], site)
                         }
                     };
                     let t = self.ix_mul(k, ss[a]);
@@ -2660,7 +3101,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                     len: *len,
                 };
                 let k = self.checked_index(x, *len, site);
-                let t = self.ix_mul(Ix::V(k), *stride);
+                let t = self.ix_mul(k, *stride);
                 at = self.ix_add(at, t);
             }
         }
@@ -2696,6 +3137,12 @@ impl<'a, 'b> Gen<'a, 'b> {
                     self.set(res, Repr::Buf(view));
                     return Ok(());
                 }
+                Repr::Lanes(b) if n > SMALL => {
+                    self.disown(op.args[0]);
+                    let view = self.ix_add(*b, acc.base);
+                    self.set(res, Repr::Lanes(view));
+                    return Ok(());
+                }
                 Repr::Splat(x) => {
                     self.set(res, Self::splat(*x, n));
                     return Ok(());
@@ -2713,7 +3160,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             g.dest_store(&mut d, to, x);
             Ok(())
         })?;
-        self.set(res, Self::finish(d));
+        self.set(res, self.finish(d));
         Ok(())
     }
 
@@ -2760,7 +3207,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             g.dest_store(&mut d, to, x);
             Ok(())
         })?;
-        self.set(res, Self::finish(d));
+        self.set(res, self.finish(d));
         Ok(())
     }
 
@@ -2807,7 +3254,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 r @ (Repr::Regs(_) | Repr::Lazy(_)) => {
                     let off = Ix::C(self.alloc(n) as i64);
                     self.copy_into(&r, off, n)?;
-                    Repr::Buf(off)
+                    self.buffer(off)
                 }
                 r => r,
             };
@@ -2840,7 +3287,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             carried,
             &mut |g, i, params| {
                 let mut args = Vec::new();
-                args.extend(unpack(&carry_reprs, &carry_lens, &params));
+                args.extend(unpack(&carry_reprs, &carry_lens, &params, g.lanes));
                 for (arg, c) in body.args.iter().zip(&carry_reprs) {
                     if let Some(Ix::C(off)) = c {
                         g.owner.insert(*off, *arg);
@@ -2850,13 +3297,16 @@ impl<'a, 'b> Gen<'a, 'b> {
                     let start = g.ix_mul(Ix::V(i), *m);
                     args.push(match r {
                         Repr::Splat(x) => Self::splat(*x, *m),
-                        Repr::Buf(b) => {
+                        Repr::Buf(b) | Repr::Lanes(b) => {
                             let view = g.ix_add(*b, start);
+                            let v = match r {
+                                Repr::Lanes(_) => Repr::Lanes(view),
+                                _ => Repr::Buf(view),
+                            };
                             if *m <= SMALL {
-                                let v = Repr::Buf(view);
                                 Repr::Regs(g.regs(&v, *m))
                             } else {
-                                Repr::Buf(view)
+                                v
                             }
                         }
                         Repr::Regs(_) | Repr::Lazy(_) => {
@@ -2887,26 +3337,26 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let mut direct = Vec::new();
                 for ((c, n), r) in carry_reprs.iter().zip(&carry_lens).zip(&results) {
                     let Some(off) = c else { continue };
-                    if matches!((r, off), (Repr::Buf(Ix::C(a)), Ix::C(b)) if a == b) {
+                    let own = g.writable_offset(r);
+                    if matches!((own, off), (Some(a), Ix::C(b)) if a == *b) {
                         continue;
                     }
-                    let separate = match r {
-                        Repr::Buf(Ix::C(a)) => {
-                            carry_reprs.iter().zip(&carry_lens).all(|(c, m)| match c {
-                                Some(Ix::C(b)) => a + *n as i64 <= *b || b + *m as i64 <= *a,
-                                _ => true,
-                            })
-                        }
-                        Repr::Regs(_) | Repr::Splat(_) => true,
-                        // (A lazy result may read a carry: staged.)
-                        Repr::Buf(Ix::V(_)) | Repr::Lazy(_) => false,
+                    let separate = match (r, own) {
+                        (_, Some(a)) => carry_reprs.iter().zip(&carry_lens).all(|(c, m)| match c {
+                            Some(Ix::C(b)) => a + *n as i64 <= *b || b + *m as i64 <= a,
+                            _ => true,
+                        }),
+                        (Repr::Regs(_) | Repr::Splat(_), _) => true,
+                        // (A lazy result may read a carry, a view may be of
+                        // one: staged.)
+                        _ => false,
                     };
                     if separate {
                         direct.push((r.clone(), *off, *n));
                     } else {
                         let tmp = Ix::C(g.alloc(*n) as i64);
                         g.copy_into(r, tmp, *n)?;
-                        staged.push((Repr::Buf(tmp), *off, *n));
+                        staged.push((g.buffer(tmp), *off, *n));
                     }
                 }
                 for (r, off, n) in direct.into_iter().chain(staged) {
@@ -2915,19 +3365,23 @@ impl<'a, 'b> Gen<'a, 'b> {
                 Ok(next)
             },
         )?;
-        for (k, r) in unpack(&carry_reprs, &carry_lens, &finals)
+        for (k, r) in unpack(&carry_reprs, &carry_lens, &finals, self.lanes)
             .into_iter()
             .enumerate()
         {
             self.set(Self::result(op, k)?, r);
         }
         for (k, (off, _)) in stacked.iter().enumerate() {
-            self.set(Self::result(op, carries + k)?, Repr::Buf(*off));
+            let r = self.buffer(*off);
+            self.set(Self::result(op, carries + k)?, r);
         }
         Ok(())
     }
 
     fn for_loop(&mut self, op: &Op, body: &Region) -> Result<()> {
+        if self.lanes {
+            return self.for_loop_lanes(op, body);
+        }
         let lo = self.scalar(op, 0)?;
         let hi = self.scalar(op, 1)?;
         let lo_i = self.b.ins().fcvt_to_sint_sat(I64, lo);
@@ -2939,6 +3393,31 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.sum_iterations(op, Ix::V(count), Ix::V(lo_i), &mut |g, k| {
             let i = g.b.ins().iadd(k, lo_i);
             let iv = g.b.ins().fcvt_from_sint(F64, i);
+            let mut args = vec![Repr::Regs(vec![iv])];
+            args.extend(captures.iter().cloned());
+            g.region(body, args)
+        })
+    }
+
+    /// `for_loop` in lane code: the bounds must be known when compiling (a
+    /// loop runs the same iterations in every lane).
+    fn for_loop_lanes(&mut self, op: &Op, body: &Region) -> Result<()> {
+        let bound = |g: &Self, i: usize| -> Result<i64> {
+            op.args
+                .get(i)
+                .and_then(|v| g.defs.get(v))
+                .and_then(|d| constant_int(d, g.sizes))
+                .ok_or_else(|| unsupported("lanes for a loop whose bounds vary by subject"))
+        };
+        let (lo, hi) = (bound(self, 0)?, bound(self, 1)?);
+        let captures: Vec<Repr> = (2..op.args.len())
+            .map(|i| self.arg(op, i))
+            .collect::<Result<_>>()?;
+        let count = Ix::C((hi - lo).max(0));
+        self.sum_iterations(op, count, Ix::C(lo), &mut |g, k| {
+            let i = g.b.ins().iadd_imm_s(k, lo);
+            let iv = g.b.ins().fcvt_from_sint(F64, i);
+            let iv = g.uniform(iv);
             let mut args = vec![Repr::Regs(vec![iv])];
             args.extend(captures.iter().cloned());
             g.region(body, args)
@@ -2990,7 +3469,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                         let base = g.ix_add(*off, row);
                         let r = r.clone();
                         g.for_each(&[m], &mut |g, idx| {
-                            let acc = g.load(&Repr::Buf(base), idx[0]);
+                            let acc = g.load(&g.buffer(base), idx[0]);
                             let x = g.load(&r, idx[0]);
                             let y = g.b.ins().fadd(acc, x);
                             g.store_buf(base, idx[0], y);
@@ -3007,7 +3486,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                     Some(off) => {
                         let (off, r) = (*off, r.clone());
                         g.for_each(&[*n], &mut |g, idx| {
-                            let acc = g.load(&Repr::Buf(off), idx[0]);
+                            let acc = g.load(&g.buffer(off), idx[0]);
                             let x = g.load(&r, idx[0]);
                             let y = g.b.ins().fadd(acc, x);
                             g.store_buf(off, idx[0], y);
@@ -3018,7 +3497,10 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             Ok(next)
         })?;
-        for (k, r) in unpack(&accs, &lens, &finals).into_iter().enumerate() {
+        for (k, r) in unpack(&accs, &lens, &finals, self.lanes)
+            .into_iter()
+            .enumerate()
+        {
             self.set(Self::result(op, k)?, r);
         }
         Ok(())
@@ -3138,6 +3620,11 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// runs iterations `lo..hi` of a `for` whose body is `body`, with its
     /// captures at `captures` (offset, length), writing iteration `i`'s
     /// results (of `lens`) to the row `i - first` at `rows`.
+    ///
+    /// With lanes on, a second function runs the iterations two at a time
+    /// in SIMD lanes (`chunk_lanes`), falling back on this one for a pair
+    /// whose index check fails; it is the task's entry unless its body uses
+    /// what lane code does not support.
     fn outline(
         &mut self,
         body: &Region,
@@ -3145,6 +3632,36 @@ impl<'a, 'b> Gen<'a, 'b> {
         lens: &[usize],
         rows: usize,
         first: i64,
+    ) -> Result<FuncId> {
+        let scalar = self.outline_with(body, captures, lens, rows, first, None)?;
+        if !self.outer.lanes {
+            return Ok(scalar);
+        }
+        let (workspace_len, sites) = (self.workspace_len, self.sites.len());
+        match self.outline_with(body, captures, lens, rows, first, Some(scalar)) {
+            Ok(id) => {
+                self.outer.lane_loops += 1;
+                Ok(id)
+            }
+            Err(JitError::Unsupported(_) | JitError::Codegen(_)) => {
+                self.workspace_len = workspace_len;
+                self.sites.truncate(sites);
+                Ok(scalar)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The function of `outline`: scalar, or with `lanes_of` (the scalar
+    /// one) in lane code.
+    fn outline_with(
+        &mut self,
+        body: &Region,
+        captures: &[(usize, usize)],
+        lens: &[usize],
+        rows: usize,
+        first: i64,
+        lanes_of: Option<FuncId>,
     ) -> Result<FuncId> {
         let codegen = |e: &dyn std::fmt::Display| JitError::Codegen(e.to_string());
         let module = &mut self.outer.module;
@@ -3156,11 +3673,14 @@ impl<'a, 'b> Gen<'a, 'b> {
         sig.returns.push(AbiParam::new(I64));
         ctx.func.signature = sig.clone();
         let task = self.outer.tasks.len();
-        ctx.func.name = UserFuncName::user(1, task as u32);
+        let lanes = lanes_of.is_some();
+        ctx.func.name = UserFuncName::user(if lanes { 2 } else { 1 }, task as u32);
         let refs = self
             .outer
             .imports
             .refs(&mut self.outer.module, &mut ctx.func);
+        let scalar_ref =
+            lanes_of.map(|id| self.outer.module.declare_func_in_func(id, &mut ctx.func));
         let mut fctx = FunctionBuilderContext::new();
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
         let entry = b.create_block();
@@ -3198,8 +3718,14 @@ impl<'a, 'b> Gen<'a, 'b> {
             parallel_for_ref: refs.parallel_for,
             call_context: None,
             outer: &mut *self.outer,
+            lanes,
+            active: None,
+            rerun: None,
         };
-        let done = sub.chunk(body, captures, lens, rows, first, (lo, hi));
+        let done = match scalar_ref {
+            Some(scalar) => sub.chunk_lanes(body, captures, lens, rows, first, (lo, hi), scalar),
+            None => sub.chunk(body, captures, lens, rows, first, (lo, hi)),
+        };
         sub.b.seal_all_blocks();
         self.workspace_len = sub.workspace_len;
         self.sites = std::mem::take(&mut sub.sites);
@@ -3211,8 +3737,13 @@ impl<'a, 'b> Gen<'a, 'b> {
         sub.b.finalize(frontend_config);
         done?;
         let module = &mut self.outer.module;
+        let name = format!(
+            "{}.for{task}{}",
+            self.f.name,
+            if lanes { ".lanes" } else { "" }
+        );
         let id = module
-            .declare_function(&format!("{}.for{task}", self.f.name), Linkage::Local, &sig)
+            .declare_function(&name, Linkage::Local, &sig)
             .map_err(|e| codegen(&e))?;
         module
             .define_function(id, &mut ctx)
@@ -3265,7 +3796,124 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(())
     }
 
+    /// An `if` in lane code: its lanes may take different branches, so
+    /// both run, each with the lanes that take it active (`Gen::active`),
+    /// and each lane's results are selected from the branch it takes.
+    /// The body of an outlined loop in lane code (see `outline`): the
+    /// iterations two at a time, lane `l` of a pair running iteration
+    /// `i + l` (an odd last iteration runs in both lanes, with the same
+    /// bits), each lane's results written to its iteration's row.
+    #[allow(clippy::too_many_arguments)]
+    fn chunk_lanes(
+        &mut self,
+        body: &Region,
+        captures: &[(usize, usize)],
+        lens: &[usize],
+        rows: usize,
+        first: i64,
+        (lo, hi): (Value, Value),
+        scalar: FuncRef,
+    ) -> Result<()> {
+        let captures: Vec<Repr> = captures
+            .iter()
+            .map(|&(off, n)| {
+                let buf = Repr::Buf(Ix::C(off as i64));
+                if n <= SMALL {
+                    Repr::Regs(self.regs(&buf, n))
+                } else {
+                    buf
+                }
+            })
+            .collect();
+        let stride: usize = lens.iter().sum();
+        let count = self.b.ins().isub(hi, lo);
+        let rounded_up = self.b.ins().iadd_imm_s(count, 1);
+        let pairs = self.b.ins().sshr_imm_s(rounded_up, 1);
+        let last = self.b.ins().iadd_imm_s(hi, -1);
+        self.emit_loop(Ix::V(pairs), false, Vec::new(), &mut |g, k, _| {
+            let twice = g.b.ins().ishl_imm_s(k, 1);
+            let i0 = g.b.ins().iadd(twice, lo);
+            let next = g.b.ins().iadd_imm_s(i0, 1);
+            let i1 = g.b.ins().smin(next, last);
+            g.rerun = Some(Rerun {
+                scalar,
+                first: i0,
+                hi,
+            });
+            let f0 = g.b.ins().fcvt_from_sint(F64, i0);
+            let f1 = g.b.ins().fcvt_from_sint(F64, i1);
+            let iv = g.vector_of(F64X2, [f0, f1]);
+            let mut args = vec![Repr::Regs(vec![iv])];
+            args.extend(captures.iter().cloned());
+            let results = g.region(body, args)?;
+            let mut bases = Vec::new();
+            for i in [i0, i1] {
+                let position = g.b.ins().iadd_imm_s(i, -first);
+                bases.push(g.ix_mul(Ix::V(position), stride));
+            }
+            let mut at = rows;
+            for (r, n) in results.iter().zip(lens) {
+                let here = Ix::C(at as i64);
+                g.for_each(&[*n], &mut |g, idx| {
+                    let x = g.load(r, idx[0]);
+                    for (l, row) in bases.iter().enumerate() {
+                        let xl = g.b.ins().extractlane(x, l as u8);
+                        let base = g.ix_add(*row, here);
+                        let (p, off) = g.address(base, idx[0]);
+                        g.b.ins().store(MemFlagsData::trusted(), xl, p, off);
+                    }
+                    Ok(())
+                })?;
+                at += n;
+            }
+            Ok(Vec::new())
+        })?;
+        let ok = self.b.ins().iconst(I64, 0);
+        self.b.ins().return_(&[ok]);
+        Ok(())
+    }
+
+    fn branch_lanes(&mut self, op: &Op, then_region: &Region, else_region: &Region) -> Result<()> {
+        let c = self.scalar(op, 0)?;
+        let cond = self.truthy(c);
+        let captures: Vec<Repr> = (1..op.args.len())
+            .map(|i| self.arg(op, i))
+            .collect::<Result<_>>()?;
+        let outer_active = self.active;
+        let not_cond = self.b.ins().bnot(cond);
+        let mut branches = Vec::new();
+        for (region, taken) in [(then_region, cond), (else_region, not_cond)] {
+            self.active = Some(match outer_active {
+                Some(a) => self.b.ins().band(a, taken),
+                None => taken,
+            });
+            self.cse.push(HashMap::new());
+            let results = self.region(region, captures.clone());
+            self.cse.pop();
+            self.active = outer_active;
+            branches.push(results?);
+        }
+        for (k, v) in op.results.iter().enumerate() {
+            let n = self.len(*v)?;
+            let (then_r, else_r) = (&branches[0][k], &branches[1][k]);
+            let mut d = self.dest(n, Self::unrolled(n));
+            self.for_each(&[n], &mut |g, idx| {
+                let x = g.load(then_r, idx[0]);
+                let y = g.load(else_r, idx[0]);
+                let z = g.sel(cond, x, y);
+                g.dest_store(&mut d, idx[0], z);
+                Ok(())
+            })?;
+            let r = self.finish(d);
+            self.set(*v, r);
+        }
+        Ok(())
+    }
+
     fn branch(&mut self, op: &Op, then_region: &Region, else_region: &Region) -> Result<()> {
+        if self.lanes {
+            return self.branch_lanes(op, then_region, else_region);
+        }
         let c = self.scalar(op, 0)?;
         let cond = self.truthy(c);
         let captures: Vec<Repr> = (1..op.args.len())
@@ -3310,7 +3958,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             self.b.ins().jump(merge, &args);
         }
         self.b.switch_to_block(merge);
-        for (k, r) in unpack(&outs, &lens, &params).into_iter().enumerate() {
+        for (k, r) in unpack(&outs, &lens, &params, false).into_iter().enumerate() {
             self.set(Self::result(op, k)?, r);
         }
         Ok(())

@@ -96,7 +96,11 @@ impl Code {
 
     /// The number of outlined loops.
     pub(crate) fn threaded_loops(&self) -> usize {
-        self.tasks.len()
+        if self.threads > 1 {
+            self.tasks.len()
+        } else {
+            0
+        }
     }
 
     /// Runs the code on `workspace` (with `spare` workspaces, each a copy of

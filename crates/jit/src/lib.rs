@@ -2,9 +2,11 @@
 //! gradient function, or generated quantities) with Cranelift into machine
 //! code specialized on the data's concrete sizes, with the data bound once.
 //! This crate owns the code generator (`codegen`: value representations,
-//! loops, bounds checks), the rewrite of row-by-row array ops into loops
-//! over rows (`rows`), the special functions the code calls (`runtime`)
-//! and the one unsafe module that owns and calls the code (`exec`). With
+//! loops, bounds checks, and the lane code that runs two subjects side by
+//! side in SIMD registers), the rewrite of row-by-row array ops into loops
+//! over rows (`rows`), the special functions the code calls (`runtime`),
+//! their vector kernels for lane code (`vmath`) and the one unsafe module
+//! that owns and calls the code (`exec`). With
 //! `compile_threaded`, the top-level loop over subjects runs in chunks on
 //! the function's own helper threads, giving the same bits as on one thread. It knows
 //! nothing of the language's syntax, the checker, the sampler or files: its
@@ -22,6 +24,7 @@ mod codegen;
 mod exec;
 mod rows;
 mod runtime;
+mod vmath;
 
 use rlc_ir::interp::Tensor;
 use rlc_ir::{Function, ValueId};
@@ -126,6 +129,29 @@ pub(crate) struct ErrorSite {
     pub len: usize,
 }
 
+/// How `JitFunction::compile_with` compiles a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JitOptions {
+    /// Threads for the top-level loop over subjects (1: the calling thread).
+    pub threads: usize,
+    /// Subjects two at a time in SIMD lanes, where the loop's body has
+    /// nothing lane code does not support. Off by default: on 128-bit
+    /// vectors the lane code is not yet faster than the scalar code
+    /// (docs/performance.md); its results agree with the scalar code's to
+    /// the last bits of its vector `exp` and `log`, and are the same bits
+    /// on any number of threads.
+    pub lanes: bool,
+}
+
+impl Default for JitOptions {
+    fn default() -> Self {
+        JitOptions {
+            threads: 1,
+            lanes: false,
+        }
+    }
+}
+
 /// An IR function compiled to native code for fixed sizes and data. It owns
 /// its workspace (every intermediate buffer, allocated once), so `call`
 /// allocates nothing; clone-free sharing of the code is through an `Arc`.
@@ -161,6 +187,20 @@ impl JitFunction {
         data: &[Tensor],
         threads: usize,
     ) -> Result<JitFunction, JitError> {
+        let options = JitOptions {
+            threads,
+            ..JitOptions::default()
+        };
+        Self::compile_with(f, sizes, data, options)
+    }
+
+    /// `compile` with the given options.
+    pub fn compile_with(
+        f: &Function,
+        sizes: &HashMap<String, i64>,
+        data: &[Tensor],
+        options: JitOptions,
+    ) -> Result<JitFunction, JitError> {
         let slices: Vec<&[f64]> = data.iter().map(|t| t.data.as_slice()).collect();
         let mut slices = slices;
         // The theta slot may be given as an empty tensor.
@@ -169,7 +209,7 @@ impl JitFunction {
                 slices[i] = &[];
             }
         }
-        Self::compile_padded(f, sizes, &slices, 0, threads)
+        Self::compile_padded(f, sizes, &slices, 0, options)
     }
 
     /// `compile` with the data as flat slices (each checked only for length).
@@ -185,7 +225,7 @@ impl JitFunction {
                 data[i] = &[];
             }
         }
-        Self::compile_padded(f, sizes, &data, 0, 1)
+        Self::compile_padded(f, sizes, &data, 0, JitOptions::default())
     }
 
     /// `compile_flat` with `padding` unused elements before the first
@@ -198,9 +238,10 @@ impl JitFunction {
         sizes: &HashMap<String, i64>,
         data: &[&[f64]],
         padding: usize,
-        threads: usize,
+        options: JitOptions,
     ) -> Result<JitFunction, JitError> {
-        let compiled = codegen::compile_padded(f, sizes, data, padding, threads)?;
+        let threads = options.threads;
+        let compiled = codegen::compile_padded(f, sizes, data, padding, threads, options.lanes)?;
         let mut workspace = vec![0.0; compiled.workspace_len];
         for (off, values) in &compiled.data {
             workspace[*off..*off + values.len()].copy_from_slice(values);
@@ -218,6 +259,12 @@ impl JitFunction {
     /// The number of loops split across threads (the structure tests read it).
     pub fn threaded_loops(&self) -> usize {
         self.compiled.code.threaded_loops()
+    }
+
+    /// The number of loops over subjects that run two subjects at a time in
+    /// SIMD lanes (the structure tests read it).
+    pub fn lane_loops(&self) -> usize {
+        self.compiled.lane_loops
     }
 
     /// The number of theta coordinates the function takes (0 if it has none).

@@ -312,7 +312,8 @@ fn addresses_past_two_gib_do_not_wrap() {
     for f in [&ir.log_density, &grad] {
         let slices = data_slices(f, &data);
         let mut far =
-            rlc_jit::JitFunction::compile_padded(f, &sizes, &slices, padding, 1).expect("compiles");
+            rlc_jit::JitFunction::compile_padded(f, &sizes, &slices, padding, Default::default())
+                .expect("compiles");
         let mut rng = Rng(3);
         let theta: Vec<f64> = (0..dim).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let got = run(&mut far, &theta);

@@ -5,7 +5,7 @@
 
 use rlc_check::model::Model;
 use rlc_ir::{Function, Input, ModelIr};
-use rlc_jit::JitFunction;
+use rlc_jit::{JitFunction, JitOptions};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -39,8 +39,23 @@ pub fn data_slices<'a>(f: &Function, data: &'a Data) -> Vec<&'a [f64]> {
         .collect()
 }
 
+/// The JIT's scalar code: one thread, no SIMD lanes (the reference the
+/// other forms must equal bit for bit).
 pub fn jit(f: &Function, sizes: &HashMap<String, i64>, data: &Data) -> JitFunction {
-    JitFunction::compile_flat(f, sizes, &data_slices(f, data))
+    let scalar = JitOptions {
+        threads: 1,
+        lanes: false,
+    };
+    jit_with(f, sizes, data, scalar)
+}
+
+pub fn jit_with(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    data: &Data,
+    options: JitOptions,
+) -> JitFunction {
+    JitFunction::compile_padded(f, sizes, &data_slices(f, data), 0, options)
         .unwrap_or_else(|e| panic!("{}: {e}", f.name))
 }
 
@@ -51,8 +66,25 @@ pub fn jit_threads(
     data: &Data,
     threads: usize,
 ) -> JitFunction {
-    JitFunction::compile_padded(f, sizes, &data_slices(f, data), 0, threads)
-        .unwrap_or_else(|e| panic!("{}: {e}", f.name))
+    let options = JitOptions {
+        threads,
+        lanes: false,
+    };
+    jit_with(f, sizes, data, options)
+}
+
+/// `jit_threads` with subjects two at a time in SIMD lanes where the loop allows.
+pub fn jit_lanes(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    data: &Data,
+    threads: usize,
+) -> JitFunction {
+    let options = JitOptions {
+        threads,
+        lanes: true,
+    };
+    jit_with(f, sizes, data, options)
 }
 
 /// The same bits (NaNs equal), as any number of threads must give.
@@ -174,6 +206,9 @@ pub fn check_source(name: &str, source: &str) {
         // divisor of the others.
         let mut lp_threads = jit_threads(&ir.log_density, &sizes, &data, 3);
         let mut grad_threads = jit_threads(&grad, &sizes, &data, 3);
+        let mut lp_lanes = jit_lanes(&ir.log_density, &sizes, &data, 1);
+        let mut grad_lanes = jit_lanes(&grad, &sizes, &data, 1);
+        let mut grad_lanes_threads = jit_lanes(&grad, &sizes, &data, 3);
         for _ in 0..3 {
             let theta: Vec<f64> = (0..dim).map(|_| rng.uniform(-1.0, 1.0)).collect();
             let lp = run(&mut lp_fn, &theta)[0][0];
@@ -181,6 +216,12 @@ pub fn check_source(name: &str, source: &str) {
             let threaded = format!("{name} (on 3 threads)");
             assert_same_bits(&threaded, &run(&mut lp_threads, &theta), &[vec![lp]]);
             assert_same_bits(&threaded, &run(&mut grad_threads, &theta), &g);
+            let lanes = format!("{name} (subjects in SIMD lanes)");
+            let g_in_lanes = run(&mut grad_lanes, &theta);
+            assert_lanes_agree(&lanes, &run(&mut lp_lanes, &theta), &[vec![lp]]);
+            assert_lanes_agree(&lanes, &g_in_lanes, &g);
+            let both = format!("{name} (in SIMD lanes on 3 threads)");
+            assert_same_bits(&both, &run(&mut grad_lanes_threads, &theta), &g_in_lanes);
             assert!(lp.is_finite(), "{}: lp {lp} (trial {trial})", name);
             assert_matches_interpreter(
                 name,
@@ -199,6 +240,27 @@ pub fn check_source(name: &str, source: &str) {
             {
                 panic!("{name}: coordinate {i}: jit gradient {g} vs finite difference {fd}");
             }
+        }
+    }
+}
+
+/// Lane code's results agree with the scalar code's: its `exp`, `log` and
+/// `log1p` are the vector kernels, within 1 ulp of the library's, so a sum
+/// of many terms may differ in its last bits (relative to the largest
+/// result, as a gradient's coordinates near 0 are sums that cancel).
+pub fn assert_lanes_agree(what: &str, lanes: &[Vec<f64>], scalar: &[Vec<f64>]) {
+    assert_eq!(lanes.len(), scalar.len(), "{what}: number of results");
+    for (k, (a, b)) in lanes.iter().zip(scalar).enumerate() {
+        assert_eq!(a.len(), b.len(), "{what}: result {k} length");
+        let scale = b.iter().fold(
+            1.0f64,
+            |m, x| if x.is_finite() { m.max(x.abs()) } else { m },
+        );
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            let agree = x == y
+                || (x.is_nan() && y.is_nan())
+                || (x - y).abs() <= 1e-11 * x.abs().max(y.abs()) + 1e-13 * scale;
+            assert!(agree, "{what}: result {k}[{i}]: lanes {x} vs scalar {y}");
         }
     }
 }
