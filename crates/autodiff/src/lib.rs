@@ -78,6 +78,7 @@ pub fn gradient(f: &Function) -> Result<Function> {
         values: f.values.clone(),
         ops: vec![Vec::new()],
         spans: f.spans.clone(),
+        rejections: f.rejections.clone(),
         loop_twins: Vec::new(),
     };
     let args: Vec<ValueId> = f.body.args.iter().map(|a| ad.fresh(*a)).collect();
@@ -100,6 +101,7 @@ pub fn gradient(f: &Function) -> Result<Function> {
             results: vec![results[0], grad],
         },
         spans: std::mem::take(&mut ad.spans),
+        rejections: std::mem::take(&mut ad.rejections),
     };
     fuse_loop_twins(&mut grad.body, &ad.loop_twins);
     // Residuals come as a second `if` on a step's condition, computing
@@ -123,6 +125,8 @@ struct Ad {
     /// Source spans: copies of a value, and the adjoint ops of the op that
     /// defines it, point where the value does.
     spans: HashMap<ValueId, (usize, usize)>,
+    /// Why a value rejects a point (`Function::rejections`), for its copies too.
+    rejections: HashMap<ValueId, rlc_ir::Rejection>,
 }
 
 /// A `for` loop (by its results) and the adjoint loop that re-runs its
@@ -209,6 +213,9 @@ impl Ad {
         let new = self.new_value(ty);
         if let Some(span) = self.spans.get(&old).copied() {
             self.spans.insert(new, span);
+        }
+        if let Some(why) = self.rejections.get(&old).copied() {
+            self.rejections.insert(new, why);
         }
         new
     }

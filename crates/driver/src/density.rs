@@ -8,7 +8,7 @@ use crate::data::{self, Data};
 use crate::error::Error;
 use rlc_check::model::Bound;
 use rlc_ir::interp::{eval, eval_random, EvalError, Tensor};
-use rlc_ir::{Function, Input, ValueId};
+use rlc_ir::{Function, Input, Rejection, ValueId};
 use std::collections::HashMap;
 
 /// Which engine evaluates the compiled functions.
@@ -606,7 +606,6 @@ impl Explainer {
             };
             let origin = traced.non_finite?;
             let located = self.locate(function, origin.value);
-            let span = located.as_ref().map(|(_, span)| *span);
             let at = located.map_or_else(|| "an unlocated term".to_string(), |(at, _)| at);
             let iterations = if origin.iterations.is_empty() {
                 String::new()
@@ -619,21 +618,27 @@ impl Explainer {
             } else {
                 "the gradient is not finite".to_string()
             };
-            // A rejection the lowering wrote as a select: a `Categorical(p = …)` whose `p`
-            // is no probability vector, or else an observation outside the support.
-            if origin.op.contains("= select ") {
-                if span
-                    .is_some_and(|s| rlc_ir::lower::is_categorical_with_probabilities(&d.model, s))
-                {
+            // A rejection the lowering wrote (as Stan's errors reject): say which.
+            match function.rejections.get(&origin.value) {
+                Some(Rejection::NotProbabilityVector) => {
                     return Some(format!(
                         "{head} at {}: the probabilities `p` of {at}{iterations} are not a probability vector (an entry is negative, or they sum to more than {:e} away from 1; `Categorical(logits = …)` or `softmax` normalizes)",
                         self.point(theta),
                         rlc_random::SIMPLEX_TOLERANCE,
                     ));
                 }
-                return Some(format!(
-                    "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
-                ));
+                Some(Rejection::ProbabilityOutsideUnit) => {
+                    return Some(format!(
+                        "{head} at {}: the probability `p` of {at}{iterations} is outside [0, 1] (`logits = …`, or `logistic` or `Phi_approx` of any real, stays inside)",
+                        self.point(theta),
+                    ));
+                }
+                Some(Rejection::OutsideSupport) => {
+                    return Some(format!(
+                        "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
+                    ));
+                }
+                None => {}
             }
             let cause = origin
                 .cause

@@ -390,6 +390,23 @@ pub struct Function {
     /// The source byte range of the model expression that defines a value,
     /// where known: run-time errors (an index out of range) point there.
     pub spans: HashMap<ValueId, (usize, usize)>,
+    /// The values that are -inf on purpose where a point is rejected (a
+    /// `select` the lowering wrote, as Stan's errors reject), and why: the
+    /// explainer of a non-finite density reads the reason here.
+    pub rejections: HashMap<ValueId, Rejection>,
+}
+
+/// Why the lowering rejects a point (makes a term -inf) where the formula
+/// alone would score it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rejection {
+    /// An observation outside the distribution's support (a Bernoulli
+    /// outcome of 2, a negative count, a waiting time below 0).
+    OutsideSupport,
+    /// `Categorical(p = …)` whose `p` is not a probability vector.
+    NotProbabilityVector,
+    /// A `Bernoulli` or `Binomial` probability `p` outside [0, 1].
+    ProbabilityOutsideUnit,
 }
 
 impl Function {
@@ -404,6 +421,7 @@ impl Function {
                 results: Vec::new(),
             },
             spans: HashMap::new(),
+            rejections: HashMap::new(),
         }
     }
 

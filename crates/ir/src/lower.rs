@@ -92,23 +92,6 @@ pub fn lower(model: &Model) -> Result<ModelIr> {
     })
 }
 
-/// Whether the expression at `span` is a `Categorical(p = …)`: its lowered density is -inf
-/// where a row of `p` is not a probability vector (`categorical`), which is how the
-/// explainer tells that rejection from an observation outside a distribution's support.
-pub fn is_categorical_with_probabilities(model: &Model, span: (usize, usize)) -> bool {
-    let mut found = false;
-    ast::visit_exprs(&model.program, &mut |e| {
-        if (e.span.start, e.span.end) != span {
-            return;
-        }
-        if let Some(call) = model.calls.get(&e.id) {
-            found |= matches!(call.callee, Callee::Distribution(D::Categorical))
-                && call.arg_names.contains(&"p");
-        }
-    });
-    found
-}
-
 /// Lowers a checked model to a generative function (see `generative.rs`):
 /// the model run forward with `options`, returning the parameters, the
 /// `out` values and the channels of every observed data variable.
@@ -1702,6 +1685,28 @@ impl<'m> Lowering<'m> {
             }
             _ => yr,
         };
+        // A probability outside [0, 1] (or NaN) is a rejection, as Stan's
+        // error (the formula alone scores `y = 1` at `p = 1.5` as log 1.5);
+        // the formula takes p = 1/2 there, so that the first non-finite value
+        // is the rejection, which the explainer names.
+        let mut a = a;
+        let probability_valid = match d {
+            D::Bernoulli | D::Binomial if !logits => {
+                let k = if d == D::Bernoulli { 0 } else { 1 };
+                let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
+                let above = self.binary(BinaryOp::Ge, a[k], zero);
+                let below = self.binary(BinaryOp::Le, a[k], one);
+                let valid = self.binary(BinaryOp::And, above, below);
+                let half = constant(self, 0.5);
+                a[k] = self.emit1(
+                    OpKind::Select,
+                    &[valid, a[k], half],
+                    TensorType::real(shape.clone()),
+                );
+                Some(valid)
+            }
+            _ => None,
+        };
         let half_log_2pi = 0.5 * (2.0 * PI).ln();
         let lp = match d {
             D::Normal => self.normal(yr, a[0], a[1], half_log_2pi, &shape),
@@ -1909,18 +1914,29 @@ impl<'m> Lowering<'m> {
         } else {
             self.nan_to_minus_inf(lp, &shape)
         };
+        let lp = match probability_valid {
+            Some(valid) => self.reject_unless(valid, lp, Rejection::ProbabilityOutsideUnit),
+            None => lp,
+        };
         Ok(match inside {
             None => lp,
-            Some(inside) => {
-                let outside = self.real(f64::NEG_INFINITY);
-                let outside = self.broadcast_to(outside, &shape);
-                self.emit1(
-                    OpKind::Select,
-                    &[inside, lp, outside],
-                    TensorType::real(shape.clone()),
-                )
-            }
+            Some(inside) => self.reject_unless(inside, lp, Rejection::OutsideSupport),
         })
+    }
+
+    /// `lp` where `valid`, else -inf: a rejection the explainer names by `why`
+    /// (`Function::rejections`).
+    fn reject_unless(&mut self, valid: ValueId, lp: ValueId, why: Rejection) -> ValueId {
+        let shape = self.ty(lp).shape;
+        let rejected = self.real(f64::NEG_INFINITY);
+        let rejected = self.broadcast_to(rejected, &shape);
+        let lp = self.emit1(
+            OpKind::Select,
+            &[valid, lp, rejected],
+            TensorType::real(shape),
+        );
+        self.func.rejections.insert(lp, why);
+        lp
     }
 
     /// `k · log p` (or `k · log1p(-p)` with `complement`), 0 where `k` is 0
@@ -2109,13 +2125,7 @@ impl<'m> Lowering<'m> {
             }
             Some(valid) => {
                 let lp = self.unary(UnaryOp::Log, picked);
-                let rejected = self.real(f64::NEG_INFINITY);
-                let rejected = self.broadcast_to(rejected, batch);
-                Ok(self.emit1(
-                    OpKind::Select,
-                    &[valid, lp, rejected],
-                    TensorType::real(batch.to_vec()),
-                ))
+                Ok(self.reject_unless(valid, lp, Rejection::NotProbabilityVector))
             }
         }
     }

@@ -934,6 +934,62 @@ fn data_outside_a_support_is_a_data_error() {
 /// of scoring the log of an unnormalized number; a row that is one (within rounding) is
 /// scored as before.
 #[test]
+fn a_bernoulli_or_binomial_probability_outside_zero_one_is_rejected() {
+    let dir = temp_dir("bernoulli-p");
+    for (name, line) in [
+        ("bern.rlm", "y ~ Bernoulli(p = b)"),
+        ("binom.rlm", "y ~ Binomial(3, p = b)"),
+    ] {
+        std::fs::write(
+            dir.join(name),
+            format!("size T\ndata y: int[T]\nparam b ~ Normal(0, 1)\n{line}\n"),
+        )
+        .expect("write");
+    }
+    std::fs::write(dir.join("d.csv"), "y\n1\n1\n").expect("write");
+    let logp = |model: &str, at: &str| {
+        let out = rlc()
+            .arg("logp")
+            .arg(dir.join(model))
+            .arg("--data")
+            .arg(dir.join("d.csv"))
+            .args(["--at", at])
+            .output()
+            .expect("rlc runs");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for model in ["bern.rlm", "binom.rlm"] {
+        // Before, y = 1 at p = 1.5 scored log 1.5 (and Binomial's 1 of 3 a finite formula).
+        for at in ["b=1.5", "b=-0.25"] {
+            let (stdout, stderr) = logp(model, at);
+            assert!(
+                stdout.contains("logp = -inf"),
+                "{model} {at}: {stdout}{stderr}"
+            );
+            assert!(
+                stderr.contains("is outside [0, 1]") && stderr.contains("`p`"),
+                "{model} {at}: {stderr}"
+            );
+        }
+        // Inside, and at the edges, the formula: p = 1 scores a certain 1 as 0.
+        let (stdout, stderr) = logp(model, "b=0.5");
+        assert!(!stdout.contains("-inf"), "{model}: {stdout}{stderr}");
+    }
+    let (stdout, stderr) = logp("bern.rlm", "b=1");
+    let prior = -0.5 - 0.5 * (2.0 * std::f64::consts::PI).ln();
+    let value: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("logp = "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}{stderr}"));
+    assert!((value - prior).abs() < 1e-12, "{value} vs {prior}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn categorical_probabilities_must_sum_to_one() {
     let dir = temp_dir("categorical-p");
     std::fs::write(
