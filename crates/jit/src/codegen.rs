@@ -1274,6 +1274,11 @@ impl<'a, 'b> Gen<'a, 'b> {
         }
     }
 
+    /// The `i64` of a uniform index (a loop's count, an address). A lane
+    /// index has none: lane code loops only over counts known when compiling
+    /// and addresses lane offsets lane by lane, so `L` never reaches here;
+    /// were it to, its `i64x2` fails Cranelift's verifier and `outline` keeps
+    /// the scalar code.
     fn ix_value(&mut self, i: Ix) -> Value {
         match i {
             Ix::C(c) => self.b.ins().iconst(I64, c),
@@ -3752,6 +3757,22 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(id)
     }
 
+    /// An outlined loop's captures, at their offsets in the workspace: small
+    /// ones loaded into registers (in lane code, splat).
+    fn captured(&mut self, captures: &[(usize, usize)]) -> Vec<Repr> {
+        captures
+            .iter()
+            .map(|&(off, n)| {
+                let buf = Repr::Buf(Ix::C(off as i64));
+                if n <= SMALL {
+                    Repr::Regs(self.regs(&buf, n))
+                } else {
+                    buf
+                }
+            })
+            .collect()
+    }
+
     /// The body of an outlined loop (see `outline`).
     fn chunk(
         &mut self,
@@ -3762,17 +3783,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         first: i64,
         (lo, hi): (Value, Value),
     ) -> Result<()> {
-        let captures: Vec<Repr> = captures
-            .iter()
-            .map(|&(off, n)| {
-                let buf = Repr::Buf(Ix::C(off as i64));
-                if n <= SMALL {
-                    Repr::Regs(self.regs(&buf, n))
-                } else {
-                    buf
-                }
-            })
-            .collect();
+        let captures = self.captured(captures);
         let stride: usize = lens.iter().sum();
         let count = self.b.ins().isub(hi, lo);
         self.emit_loop(Ix::V(count), false, Vec::new(), &mut |g, k, _| {
@@ -3796,9 +3807,6 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(())
     }
 
-    /// An `if` in lane code: its lanes may take different branches, so
-    /// both run, each with the lanes that take it active (`Gen::active`),
-    /// and each lane's results are selected from the branch it takes.
     /// The body of an outlined loop in lane code (see `outline`): the
     /// iterations two at a time, lane `l` of a pair running iteration
     /// `i + l` (an odd last iteration runs in both lanes, with the same
@@ -3814,17 +3822,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         (lo, hi): (Value, Value),
         scalar: FuncRef,
     ) -> Result<()> {
-        let captures: Vec<Repr> = captures
-            .iter()
-            .map(|&(off, n)| {
-                let buf = Repr::Buf(Ix::C(off as i64));
-                if n <= SMALL {
-                    Repr::Regs(self.regs(&buf, n))
-                } else {
-                    buf
-                }
-            })
-            .collect();
+        let captures = self.captured(captures);
         let stride: usize = lens.iter().sum();
         let count = self.b.ins().isub(hi, lo);
         let rounded_up = self.b.ins().iadd_imm_s(count, 1);
@@ -3873,6 +3871,9 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(())
     }
 
+    /// An `if` in lane code: its lanes may take different branches, so
+    /// both run, each with the lanes that take it active (`Gen::active`),
+    /// and each lane's results are selected from the branch it takes.
     fn branch_lanes(&mut self, op: &Op, then_region: &Region, else_region: &Region) -> Result<()> {
         let c = self.scalar(op, 0)?;
         let cond = self.truthy(c);

@@ -933,6 +933,22 @@ fn data_outside_a_support_is_a_data_error() {
 /// not one (a sum away from 1) the density is -inf, and the explanation says so, instead
 /// of scoring the log of an unnormalized number; a row that is one (within rounding) is
 /// scored as before.
+/// `rlc logp` of `dir/model` on `dir/d.csv` at `at`: its stdout and stderr.
+fn logp_at(dir: &std::path::Path, model: &str, at: &str) -> (String, String) {
+    let out = rlc()
+        .arg("logp")
+        .arg(dir.join(model))
+        .arg("--data")
+        .arg(dir.join("d.csv"))
+        .args(["--at", at])
+        .output()
+        .expect("rlc runs");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn a_bernoulli_or_binomial_probability_outside_zero_one_is_rejected() {
     let dir = temp_dir("bernoulli-p");
@@ -947,20 +963,7 @@ fn a_bernoulli_or_binomial_probability_outside_zero_one_is_rejected() {
         .expect("write");
     }
     std::fs::write(dir.join("d.csv"), "y\n1\n1\n").expect("write");
-    let logp = |model: &str, at: &str| {
-        let out = rlc()
-            .arg("logp")
-            .arg(dir.join(model))
-            .arg("--data")
-            .arg(dir.join("d.csv"))
-            .args(["--at", at])
-            .output()
-            .expect("rlc runs");
-        (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let logp = |model: &str, at: &str| logp_at(&dir, model, at);
     for model in ["bern.rlm", "binom.rlm"] {
         // Before, y = 1 at p = 1.5 scored log 1.5 (and Binomial's 1 of 3 a finite formula).
         for at in ["b=1.5", "b=-0.25"] {
@@ -1003,20 +1006,7 @@ fn categorical_probabilities_must_sum_to_one() {
     )
     .expect("write");
     std::fs::write(dir.join("d.csv"), "c\n0\n2\n").expect("write");
-    let logp = |model: &str, at: &str| {
-        let out = rlc()
-            .arg("logp")
-            .arg(dir.join(model))
-            .arg("--data")
-            .arg(dir.join("d.csv"))
-            .args(["--at", at])
-            .output()
-            .expect("rlc runs");
-        (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let logp = |model: &str, at: &str| logp_at(&dir, model, at);
     // p = [0.5, 0.5, 2] sums to 3: before, log 0.5 + log 2 was scored.
     let (stdout, stderr) = logp("m.rlm", "b=2");
     assert!(stdout.contains("logp = -inf"), "{stdout}{stderr}");

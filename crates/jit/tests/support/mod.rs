@@ -66,11 +66,8 @@ pub fn jit_threads(
     data: &Data,
     threads: usize,
 ) -> JitFunction {
-    let options = JitOptions {
-        threads,
-        lanes: false,
-    };
-    jit_with(f, sizes, data, options)
+    let lanes = false;
+    jit_with(f, sizes, data, JitOptions { threads, lanes })
 }
 
 /// `jit_threads` with subjects two at a time in SIMD lanes where the loop allows.
@@ -80,11 +77,8 @@ pub fn jit_lanes(
     data: &Data,
     threads: usize,
 ) -> JitFunction {
-    let options = JitOptions {
-        threads,
-        lanes: true,
-    };
-    jit_with(f, sizes, data, options)
+    let lanes = true;
+    jit_with(f, sizes, data, JitOptions { threads, lanes })
 }
 
 /// The same bits (NaNs equal), as any number of threads must give.
