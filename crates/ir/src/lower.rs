@@ -1908,8 +1908,12 @@ impl<'m> Lowering<'m> {
         // rejection: a NaN never reaches the target. (The first non-finite value,
         // which the explainer names, is still the formula's NaN.) The formulas
         // with logits are NaN only for a NaN argument, and are left as they are
-        // (they are the per-trial terms of most learning models).
-        let lp = if logits {
+        // (they are the per-trial terms of most learning models). Nor are those of
+        // an observed Bernoulli or Binomial with its `p` checked: at a `p` in [0, 1]
+        // and an outcome in the support they are never NaN, and elsewhere the two
+        // rejections below give -inf.
+        let checked = probability_valid.is_some() && inside.is_some();
+        let lp = if logits || checked {
             lp
         } else {
             self.nan_to_minus_inf(lp, &shape)

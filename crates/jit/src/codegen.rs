@@ -1912,30 +1912,27 @@ impl<'a, 'b> Gen<'a, 'b> {
         if !self.lanes {
             return None;
         }
-        let b = &mut self.b;
         Some(match op {
-            UnaryOp::Exp => vmath::exp_f64x2(b, x),
-            UnaryOp::Log => vmath::ln_f64x2(b, x),
-            UnaryOp::Log1p => vmath::log1p_f64x2(b, x),
+            UnaryOp::Exp => vmath::exp_f64x2(&mut self.b, x),
+            UnaryOp::Log => vmath::ln_f64x2(&mut self.b, x),
+            UnaryOp::Log1p => vmath::log1p_f64x2(&mut self.b, x),
             UnaryOp::Log1pExp | UnaryOp::Logistic => {
                 // e = exp(-|x|): exp(x) for x <= 0, exp(-x) above.
-                let magnitude = b.ins().fabs(x);
-                let minus = b.ins().fneg(magnitude);
-                let e = vmath::exp_f64x2(b, minus);
-                let zero = b.ins().f64const(0.0);
-                let zero = b.ins().splat(F64X2, zero);
+                let magnitude = self.b.ins().fabs(x);
+                let minus = self.b.ins().fneg(magnitude);
+                let e = vmath::exp_f64x2(&mut self.b, minus);
+                let zero = self.fconst(0.0);
                 if op == UnaryOp::Log1pExp {
                     // x + log1p(exp(-x)) for x > 0, else log1p(exp(x)).
-                    let l = vmath::log1p_f64x2(b, e);
-                    let shifted = b.ins().fadd(x, l);
-                    let positive = b.ins().fcmp(FloatCC::GreaterThan, x, zero);
+                    let l = vmath::log1p_f64x2(&mut self.b, e);
+                    let shifted = self.b.ins().fadd(x, l);
+                    let positive = self.b.ins().fcmp(FloatCC::GreaterThan, x, zero);
                     self.sel(positive, shifted, l)
                 } else {
                     // 1 / (1 + exp(-x)) for x >= 0, else exp(x) / (1 + exp(x)).
-                    let one = b.ins().f64const(1.0);
-                    let one = b.ins().splat(F64X2, one);
-                    let total = b.ins().fadd(one, e);
-                    let non_negative = b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
+                    let one = self.fconst(1.0);
+                    let total = self.b.ins().fadd(one, e);
+                    let non_negative = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
                     let top = self.sel(non_negative, one, e);
                     self.b.ins().fdiv(top, total)
                 }
@@ -3383,46 +3380,34 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(())
     }
 
-    fn for_loop(&mut self, op: &Op, body: &Region) -> Result<()> {
-        if self.lanes {
-            return self.for_loop_lanes(op, body);
-        }
-        let lo = self.scalar(op, 0)?;
-        let hi = self.scalar(op, 1)?;
-        let lo_i = self.b.ins().fcvt_to_sint_sat(I64, lo);
-        let hi_i = self.b.ins().fcvt_to_sint_sat(I64, hi);
-        let count = self.b.ins().isub(hi_i, lo_i);
-        let captures: Vec<Repr> = (2..op.args.len())
-            .map(|i| self.arg(op, i))
-            .collect::<Result<_>>()?;
-        self.sum_iterations(op, Ix::V(count), Ix::V(lo_i), &mut |g, k| {
-            let i = g.b.ins().iadd(k, lo_i);
-            let iv = g.b.ins().fcvt_from_sint(F64, i);
-            let mut args = vec![Repr::Regs(vec![iv])];
-            args.extend(captures.iter().cloned());
-            g.region(body, args)
-        })
+    /// The bounds of a `for` when they are known when compiling (constants
+    /// or sizes).
+    fn constant_bounds(&self, op: &Op) -> Option<(i64, i64)> {
+        let bound = |i: usize| constant_int(self.defs.get(op.args.get(i)?)?, self.sizes);
+        Some((bound(0)?, bound(1)?))
     }
 
-    /// `for_loop` in lane code: the bounds must be known when compiling (a
-    /// loop runs the same iterations in every lane).
-    fn for_loop_lanes(&mut self, op: &Op, body: &Region) -> Result<()> {
-        let bound = |g: &Self, i: usize| -> Result<i64> {
-            op.args
-                .get(i)
-                .and_then(|v| g.defs.get(v))
-                .and_then(|d| constant_int(d, g.sizes))
-                .ok_or_else(|| unsupported("lanes for a loop whose bounds vary by subject"))
+    fn for_loop(&mut self, op: &Op, body: &Region) -> Result<()> {
+        // (A loop in lane code runs the same iterations in every lane.)
+        let (count, first) = match self.constant_bounds(op) {
+            Some((lo, hi)) if self.lanes => (Ix::C((hi - lo).max(0)), Ix::C(lo)),
+            _ if self.lanes => {
+                return Err(unsupported("lanes for a loop whose bounds vary by subject"))
+            }
+            _ => {
+                let lo = self.scalar(op, 0)?;
+                let hi = self.scalar(op, 1)?;
+                let lo_i = self.b.ins().fcvt_to_sint_sat(I64, lo);
+                let hi_i = self.b.ins().fcvt_to_sint_sat(I64, hi);
+                (Ix::V(self.b.ins().isub(hi_i, lo_i)), Ix::V(lo_i))
+            }
         };
-        let (lo, hi) = (bound(self, 0)?, bound(self, 1)?);
         let captures: Vec<Repr> = (2..op.args.len())
             .map(|i| self.arg(op, i))
             .collect::<Result<_>>()?;
-        let count = Ix::C((hi - lo).max(0));
-        self.sum_iterations(op, count, Ix::C(lo), &mut |g, k| {
-            let i = g.b.ins().iadd_imm_s(k, lo);
-            let iv = g.b.ins().fcvt_from_sint(F64, i);
-            let iv = g.uniform(iv);
+        self.sum_iterations(op, count, first, &mut |g, k| {
+            let i = g.ix_add(Ix::V(k), first);
+            let iv = g.ix_to_f64(i);
             let mut args = vec![Repr::Regs(vec![iv])];
             args.extend(captures.iter().cloned());
             g.region(body, args)
@@ -3544,16 +3529,9 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// iteration order, as `for_loop` sums, so that any number of threads
     /// gives the same bits.
     fn parallel_for(&mut self, op: &Op, body: &Region) -> Result<()> {
-        let bound = |g: &Self, i: usize| -> Result<i64> {
-            op.args
-                .get(i)
-                .and_then(|v| g.defs.get(v))
-                .and_then(|d| constant_int(d, g.sizes))
-                .ok_or_else(|| {
-                    JitError::Codegen("an outlined loop's bounds are not constants".into())
-                })
-        };
-        let (first, last) = (bound(self, 0)?, bound(self, 1)?);
+        let (first, last) = self.constant_bounds(op).ok_or_else(|| {
+            JitError::Codegen("an outlined loop's bounds are not constants".into())
+        })?;
         let count = usize::try_from(last - first).unwrap_or(0);
         // The captures in memory at fixed offsets, the same in every thread's
         // workspace; all but the data are copied there before each run.

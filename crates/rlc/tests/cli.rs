@@ -933,6 +933,15 @@ fn data_outside_a_support_is_a_data_error() {
 /// not one (a sum away from 1) the density is -inf, and the explanation says so, instead
 /// of scoring the log of an unnormalized number; a row that is one (within rounding) is
 /// scored as before.
+/// The number `rlc logp` printed as `logp = …`.
+fn logp_value(stdout: &str, stderr: &str) -> f64 {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("logp = "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}{stderr}"))
+}
+
 /// `rlc logp` of `dir/model` on `dir/d.csv` at `at`: its stdout and stderr.
 fn logp_at(dir: &std::path::Path, model: &str, at: &str) -> (String, String) {
     let out = rlc()
@@ -983,11 +992,7 @@ fn a_bernoulli_or_binomial_probability_outside_zero_one_is_rejected() {
     }
     let (stdout, stderr) = logp("bern.rlm", "b=1");
     let prior = -0.5 - 0.5 * (2.0 * std::f64::consts::PI).ln();
-    let value: f64 = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("logp = "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{stdout}{stderr}"));
+    let value = logp_value(&stdout, &stderr);
     assert!((value - prior).abs() < 1e-12, "{value} vs {prior}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1018,11 +1023,7 @@ fn categorical_probabilities_must_sum_to_one() {
     // Thirds sum to 1 only within rounding: 2 log(1/3) plus the prior.
     let (stdout, stderr) = logp("ok.rlm", "b=0");
     let expected = 2.0 * (1.0f64 / 3.0).ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
-    let value: f64 = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("logp = "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{stdout}{stderr}"));
+    let value = logp_value(&stdout, &stderr);
     assert!((value - expected).abs() < 1e-12, "{value} vs {expected}");
     let _ = std::fs::remove_dir_all(&dir);
 }
