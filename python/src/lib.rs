@@ -474,7 +474,7 @@ impl Run {
         out.set_item("failures", failures)?;
         // Stan's warnings, as `rlc run` prints them after its table.
         let warnings = if fit.draws_per_chain() > 0 {
-            rlc_driver::summary::warnings(&fit.run_draws(), fit.settings.max_depth)
+            fit.warnings(&fit.run_draws())
         } else {
             Vec::new()
         };

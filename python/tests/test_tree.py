@@ -64,6 +64,7 @@ def test_sample_stats(hier):
     assert attrs["max_depth"] == 10 and attrs["adapt_delta"] == 0.8
     assert attrs["tuning_steps"] == 100 and attrs["sampling_time"] > 0
     assert len(attrs["step_size"]) == 2
+    assert list(attrs["extra_warmup"]) == [0, 0]
     coordinates = attrs["unconstrained_coordinates"]
     assert coordinates[:3] == ["mu_pr.1", "mu_pr.2", "sigma.1"]
     assert len(attrs["inv_mass_matrix"]) == 2 * len(coordinates)

@@ -288,6 +288,31 @@ pub struct Fit {
 }
 
 impl Fit {
+    /// The run's warnings, as `rlc run` prints them after its table: Stan's, from
+    /// `draws` (R-hat, ESS, divergences, tree depth, E-BFMI), then one for each chain
+    /// whose warmup was extended because it could not move at the step size warmup
+    /// ended with.
+    pub fn warnings(&self, draws: &RunDraws) -> Vec<String> {
+        let mut warnings = crate::summary::warnings(draws, self.settings.max_depth);
+        let extended: Vec<(usize, usize)> = self
+            .chains
+            .iter()
+            .filter_map(|c| c.adaptation.as_ref().map(|a| (c.chain + 1, a.extra_warmup)))
+            .filter(|&(_, extra)| extra > 0)
+            .collect();
+        if !extended.is_empty() {
+            let chains: Vec<String> = extended
+                .iter()
+                .map(|(chain, extra)| format!("chain {chain} by {extra}"))
+                .collect();
+            warnings.push(format!(
+                "warmup was extended ({} iterations): at the step size warmup ended with, the chain could not move from where it stood (a warmup too short, or the neck of a funnel entered in its last iterations), so it samples with a smaller step size; more --warmup, or a higher target acceptance rate (--adapt-delta 0.95 or more) for a funnel, usually avoids it.",
+                chains.join(", ")
+            ));
+        }
+        warnings
+    }
+
     /// The chains that made draws, by column (CmdStan names: statistics,
     /// then the variables' elements in CSV order), cut to their common
     /// length, for the summary.

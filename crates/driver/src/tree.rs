@@ -419,6 +419,17 @@ fn adaptation_attrs(fit: &Fit, chains: &[&ChainFit]) -> Vec<(String, Attr)> {
     let mut attrs = vec![
         ("unconstrained_coordinates".into(), Attr::Texts(coordinates)),
         ("step_size".into(), Attr::Floats(step_sizes)),
+        (
+            // Warmup iterations beyond `num_warmup`: a chain that could not move at the
+            // step size warmup ended with was given more (0 almost always).
+            "extra_warmup".into(),
+            Attr::Floats(
+                chains
+                    .iter()
+                    .map(|c| c.adaptation.as_ref().map_or(0.0, |a| a.extra_warmup as f64))
+                    .collect(),
+            ),
+        ),
         ("inv_mass_matrix".into(), Attr::Floats(inv_mass)),
         (
             "warmup_time".into(),

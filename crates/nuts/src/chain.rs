@@ -102,7 +102,13 @@ pub struct Adaptation {
     /// is [`WarmupKind::FisherLowRank`](crate::WarmupKind::FisherLowRank)): directions in
     /// the coordinates scaled by `sqrt(inv_mass_matrix)` and the variances along them.
     pub low_rank: LowRank,
+    /// Warmup iterations run beyond the planned number because the chain could not move
+    /// at the step size warmup ended with (0 almost always).
+    pub extra_warmup: usize,
 }
+
+/// How many times one chain's warmup may be extended.
+const MAX_WARMUP_EXTENSIONS: usize = 2;
 
 /// Everything one chain produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -238,8 +244,11 @@ pub(crate) fn run_chain<D: LogDensity>(
         nuts.find_initial_step_size()?;
     }
 
-    let total = settings.num_warmup + settings.num_draws;
-    let mut draws = Vec::with_capacity(total);
+    // Warmup ends later than planned when the chain cannot move at the step size it
+    // ended with (`WarmupStrategy::extend`), at most `MAX_WARMUP_EXTENSIONS` times.
+    let mut warmup_end = settings.num_warmup;
+    let mut extensions = 0;
+    let mut draws = Vec::with_capacity(settings.num_warmup + settings.num_draws);
     let mut adaptation = None;
     let mut warmup_time = Duration::ZERO;
     let mut sampling_start = Instant::now();
@@ -251,6 +260,7 @@ pub(crate) fn run_chain<D: LogDensity>(
             step_size: nuts.step_size,
             inv_mass_matrix: nuts.hamiltonian.inv_mass.clone(),
             low_rank: nuts.hamiltonian.low_rank(),
+            extra_warmup: 0,
         };
         on_event(ChainEvent::WarmupDone {
             chain,
@@ -259,12 +269,13 @@ pub(crate) fn run_chain<D: LogDensity>(
         adaptation = Some(adapted);
         warmup_time = start.elapsed();
     }
-    for iteration in 0..total {
+    let mut iteration = 0;
+    while iteration < warmup_end + settings.num_draws {
         if stop.load(Ordering::Relaxed) {
             interrupted = true;
             break;
         }
-        let is_warmup = iteration < settings.num_warmup;
+        let is_warmup = iteration < warmup_end;
         let transition = nuts.transition();
         let draw = Draw {
             iteration,
@@ -290,12 +301,19 @@ pub(crate) fn run_chain<D: LogDensity>(
         }
         on_event(ChainEvent::Draw { chain, draw: &draw });
         draws.push(draw);
-        if iteration + 1 == settings.num_warmup {
+        iteration += 1;
+        if iteration == warmup_end {
             strategy.finish(&mut nuts);
+            if extensions < MAX_WARMUP_EXTENSIONS && nuts.cannot_move() {
+                extensions += 1;
+                warmup_end += strategy.extend(&mut nuts)?;
+                continue;
+            }
             let adapted = Adaptation {
                 step_size: nuts.step_size(),
                 inv_mass_matrix: nuts.inv_mass_matrix().to_vec(),
                 low_rank: nuts.hamiltonian.low_rank(),
+                extra_warmup: warmup_end - settings.num_warmup,
             };
             on_event(ChainEvent::WarmupDone {
                 chain,

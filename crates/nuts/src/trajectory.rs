@@ -243,6 +243,29 @@ impl<D: LogDensity> Nuts<D> {
         }
     }
 
+    /// Whether the chain cannot leave its position at the current step size: from
+    /// there, one leapfrog step has a mean acceptance probability below
+    /// `STUCK_ACCEPTANCE` over `STUCK_PROBES` momenta. A chain that ends warmup at such a
+    /// point (the neck of a funnel, entered while dual averaging had briefly shrunk the
+    /// step) would diverge on the first step of every transition and never move. The
+    /// momenta come from a copy of the chain's RNG, so asking does not change the draws.
+    pub fn cannot_move(&mut self) -> bool {
+        if self.current.position.is_empty() {
+            return false;
+        }
+        let mut rng = self.rng.clone();
+        let mut acceptance = 0.0;
+        for _ in 0..STUCK_PROBES {
+            let probe = &mut self.workspace.propose;
+            probe.copy_from(&self.current);
+            self.hamiltonian.sample_momentum(probe, &mut rng);
+            let h0 = self.hamiltonian.energy(probe);
+            self.hamiltonian.leapfrog(probe, self.step_size);
+            acceptance += (h0 - self.hamiltonian.energy(probe)).min(0.0).exp();
+        }
+        acceptance / (STUCK_PROBES as f64) < STUCK_ACCEPTANCE
+    }
+
     /// Stan's `init_stepsize`: from the current point, doubles or halves the step size
     /// until the acceptance probability of one leapfrog step crosses 0.8.
     pub fn find_initial_step_size(&mut self) -> Result<(), ChainError> {
@@ -285,6 +308,13 @@ impl<D: LogDensity> Nuts<D> {
         }
     }
 }
+
+/// Momenta [`Nuts::cannot_move`] tries.
+const STUCK_PROBES: usize = 8;
+/// The mean one-step acceptance below which [`Nuts::cannot_move`] calls a chain stuck:
+/// a typical energy error above 4.6, where a tuned chain's single steps are accepted
+/// with probability near 1.
+const STUCK_ACCEPTANCE: f64 = 0.01;
 
 /// `v_a . (x + y) > 0 && v_b . (x + y) > 0`: the momentum summed over a span (given as
 /// two parts) still points forward from both of its ends.

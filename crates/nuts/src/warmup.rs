@@ -61,6 +61,27 @@ pub trait WarmupStrategy {
     ) -> Result<(), ChainError>;
     /// Called after the last warmup transition; sets the step size kept for sampling.
     fn finish(&mut self, chain: &mut dyn Tunable);
+    /// Called instead of ending warmup when the chain cannot move at the step size
+    /// `finish` set (one leapfrog step from where it stands is almost never accepted): searches for a step size from where the
+    /// chain stands, restarts the step size's averaging there and returns how many more
+    /// warmup iterations adapt it (the strategy's last phase again) before `finish` is
+    /// called once more. The metric stays as it is.
+    fn extend(&mut self, chain: &mut dyn Tunable) -> Result<usize, ChainError>;
+}
+
+/// Warmup iterations added when a chain cannot move at the end of warmup, at least.
+const MIN_EXTENSION: usize = 50;
+
+/// [`WarmupStrategy::extend`] for a strategy whose step size is `dual`'s.
+fn extend_step_size(
+    dual: &mut DualAveraging,
+    chain: &mut dyn Tunable,
+    last_phase: usize,
+) -> Result<usize, ChainError> {
+    chain.find_initial_step_size()?;
+    dual.mu = (10.0 * chain.step_size()).ln();
+    dual.restart();
+    Ok(last_phase.max(MIN_EXTENSION))
 }
 
 impl<D: LogDensity> Tunable for Nuts<D> {
@@ -367,6 +388,11 @@ impl WarmupStrategy for StanWarmup {
     fn finish(&mut self, chain: &mut dyn Tunable) {
         chain.set_step_size(self.dual.final_step_size());
     }
+
+    fn extend(&mut self, chain: &mut dyn Tunable) -> Result<usize, ChainError> {
+        let term_buffer = self.windows.as_ref().map_or(0, |w| w.term_buffer as usize);
+        extend_step_size(&mut self.dual, chain, term_buffer)
+    }
 }
 
 /// Running means and variances of the draws and of their gradients, for the diagonal
@@ -453,6 +479,8 @@ pub struct FisherWarmup {
     foreground: FisherEstimator,
     background: FisherEstimator,
     settings: FisherWarmupSettings,
+    /// The number of warmup iterations planned.
+    num_warmup: usize,
     /// The first iteration of the step-size-only phase.
     final_start: usize,
     /// The first iteration that adapts the metric (after the initial buffer).
@@ -502,6 +530,7 @@ impl FisherWarmup {
             foreground: FisherEstimator::new(dim),
             background: FisherEstimator::new(dim),
             settings: settings.clone(),
+            num_warmup,
             final_start,
             initial_end,
             early_end,
@@ -636,6 +665,10 @@ impl WarmupStrategy for FisherWarmup {
         if self.dual.counter > 0.0 {
             chain.set_step_size(self.dual.final_step_size());
         }
+    }
+
+    fn extend(&mut self, chain: &mut dyn Tunable) -> Result<usize, ChainError> {
+        extend_step_size(&mut self.dual, chain, self.num_warmup - self.final_start)
     }
 }
 

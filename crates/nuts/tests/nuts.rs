@@ -284,6 +284,10 @@ fn standard_normal_1d() {
             adaptation.step_size
         );
         assert!((0.6..1.6).contains(&adaptation.inv_mass_matrix[0]));
+        assert_eq!(
+            adaptation.extra_warmup, 0,
+            "a tuned chain's warmup is not extended"
+        );
         // Sampling runs with exactly the adapted step size, as CmdStan's header reports.
         for d in chain.draws.iter().filter(|d| !d.is_warmup) {
             assert_eq!(d.stats.step_size, adaptation.step_size);
@@ -651,7 +655,10 @@ fn fingerprint(chains: &[ChainRun]) -> u64 {
 }
 
 /// Stan's warmup gives exactly the draws it gave before other strategies existed: the
-/// fingerprints were recorded with the sampler of commit b7ae9a9 (Stan's warmup only).
+/// fingerprints were recorded with the sampler of commit b7ae9a9 (Stan's warmup only),
+/// and again when the end of warmup began to check whether the chain can move (eight
+/// one-step probes per chain, counted in `grad_evals`; the draws were checked to be the
+/// same bits with the probes left out of the count).
 #[test]
 fn stan_warmup_draws_are_unchanged() {
     let mut s = settings(1000, 200, 2024);
@@ -667,9 +674,49 @@ fn stan_warmup_draws_are_unchanged() {
     let short = run(&settings(150, 50, 5), |_| {
         Gaussian::correlated([1.0, 3.0], 0.5)
     });
-    assert_eq!(fingerprint(&gaussian.chains), 0x33e5_7876_71e6_e8de);
-    assert_eq!(fingerprint(&funnel.chains), 0x442e_52f2_0bd8_acac);
-    assert_eq!(fingerprint(&short.chains), 0x5782_abe4_199e_1af9);
+    assert_eq!(fingerprint(&gaussian.chains), 0xd38f_6eb3_5165_f43e);
+    assert_eq!(fingerprint(&funnel.chains), 0xaaeb_fe3c_cef6_7ffc);
+    assert_eq!(fingerprint(&short.chains), 0x0115_88d8_c7dc_57f9);
+}
+
+/// A chain that ends warmup where it cannot move (here: one warmup iteration, after
+/// which dual averaging proposes a step size of about 14 on a standard normal, where every
+/// leapfrog step explodes) gets more warmup instead of diverging on every draw: a step
+/// size searched from where it stands and averaged again, for both strategies.
+#[test]
+fn a_chain_that_cannot_move_when_warmup_ends_gets_more_warmup() {
+    for warmup in [WarmupKind::Stan, WarmupKind::Fisher] {
+        let s = SamplerSettings {
+            warmup,
+            ..settings(1, 1000, 3)
+        };
+        let result = run(&s, |_| Gaussian::standard(2));
+        assert_eq!(result.warmup_done_events, 4);
+        let extra: usize = result
+            .chains
+            .iter()
+            .map(|c| c.adaptation.as_ref().expect("warmup finished").extra_warmup)
+            .sum();
+        assert_eq!(result.streamed_draws, 4 * (1 + 1000) + extra);
+        check_moments(&result.chains, &[1.0, 1.0], 4.0);
+        for chain in &result.chains {
+            let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+            assert!(adaptation.extra_warmup >= 50, "{warmup:?}: not extended");
+            assert!(
+                (0.3..3.0).contains(&adaptation.step_size),
+                "{warmup:?}: step size {}",
+                adaptation.step_size
+            );
+            let sampling: Vec<_> = chain.draws.iter().filter(|d| !d.is_warmup).collect();
+            assert_eq!(sampling.len(), 1000);
+            assert_eq!(
+                chain.draws.iter().filter(|d| d.is_warmup).count(),
+                1 + adaptation.extra_warmup
+            );
+            let divergent = sampling.iter().filter(|d| d.stats.divergent).count();
+            assert!(divergent < 10, "{warmup:?}: {divergent} divergent draws");
+        }
+    }
 }
 
 /// The gradient-based warmup with a short warmup, as `rlc run --adaptation fisher`.

@@ -195,10 +195,23 @@ impl ChainWriter {
         &self.path
     }
 
-    /// The adaptation results, written when warmup ends.
-    pub fn adaptation(&mut self, step_size: f64, inv_mass_matrix: &[f64]) -> std::io::Result<()> {
+    /// The adaptation results, written when warmup ends; `extra_warmup` is the number
+    /// of iterations warmup ran beyond the planned ones because the chain could not move
+    /// at its step size (rlc's own comment line, only when there were any).
+    pub fn adaptation(
+        &mut self,
+        step_size: f64,
+        inv_mass_matrix: &[f64],
+        extra_warmup: usize,
+    ) -> std::io::Result<()> {
         let mut out: Vec<u8> = Vec::new();
         writeln!(out, "# Adaptation terminated")?;
+        if extra_warmup > 0 {
+            writeln!(
+                out,
+                "# Warmup extended by {extra_warmup} iterations: the chain could not move at the step size warmup first ended with"
+            )?;
+        }
         writeln!(out, "# Step size = {}", number(step_size))?;
         writeln!(out, "# Diagonal elements of inverse mass matrix:")?;
         let m: Vec<String> = inv_mass_matrix.iter().map(|x| number(*x)).collect();
@@ -488,7 +501,7 @@ mod tests {
         let columns = [column("alpha", vec![]), column("w", vec![2])];
         let mut writer = ChainWriter::create(&dir, 0, &settings(), &columns).expect("create");
         writer
-            .adaptation(0.123456789, &[1.5, 0.25, 3.0])
+            .adaptation(0.123456789, &[1.5, 0.25, 3.0], 0)
             .expect("write");
         let draws = [
             (

@@ -9,7 +9,7 @@ use crate::output::{ChainWriter, RunSettings};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
 use rlc_driver::sample::{self, Adaptation, DrawRecord, Observer, SampleSettings};
-use rlc_driver::{summary, Compiled, Data, Density};
+use rlc_driver::{Compiled, Data, Density};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -76,7 +76,11 @@ impl Observer for Terminal {
     fn warmup_done(&self, chain: usize, adaptation: &Adaptation) {
         if let Ok(mut c) = self.chains[chain].lock() {
             let written = c.writer.as_mut().map(|w| {
-                w.adaptation(adaptation.step_size, &adaptation.inv_mass_matrix)?;
+                w.adaptation(
+                    adaptation.step_size,
+                    &adaptation.inv_mass_matrix,
+                    adaptation.extra_warmup,
+                )?;
                 w.low_rank(&adaptation.low_rank.values, &adaptation.low_rank.vectors)
             });
             if let Some(Err(e)) = written {
@@ -341,7 +345,7 @@ pub fn run(
     let dims_by_name = settings.dims.iter().cloned().collect();
     let coords = settings.coords.iter().cloned().collect();
     crate::print_table(&draws, options.labels, &dims_by_name, &coords);
-    for w in summary::warnings(&draws, s.max_depth) {
+    for w in fit.warnings(&draws) {
         outln!("warning: {w}");
     }
     outln!(

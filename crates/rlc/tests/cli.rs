@@ -1938,3 +1938,52 @@ fn init_zero_is_recorded_in_the_header() {
     assert!(csv.contains("# init = 0\n"), "{csv}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A chain that cannot move when warmup ends (here after one warmup iteration, whose
+/// averaged step size is about ten times too large) gets more warmup: the run says so in
+/// a warning and in the chain's CSV file, and the chains then move.
+#[test]
+fn a_warmup_that_ends_where_the_chain_cannot_move_is_extended_and_said_so() {
+    let out_dir = temp_dir("extended-warmup");
+    let out = rlc()
+        .args([
+            "run",
+            "models/rl_single.rlm",
+            "--data",
+            "models/data/rl_single.csv",
+        ])
+        .args([
+            "--chains", "2", "--warmup", "1", "--draws", "200", "--seed", "3",
+        ])
+        .args(["--quiet", "--output-dir"])
+        .arg(&out_dir)
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("warning: warmup was extended (chain 1 by 50, chain 2 by 50 iterations)"),
+        "{stdout}"
+    );
+    for chain in 1..=2 {
+        let csv = std::fs::read_to_string(out_dir.join(format!("rl_single_{chain}.csv")))
+            .expect("chain file");
+        assert!(
+            csv.contains("# Adaptation terminated\n# Warmup extended by 50 iterations:"),
+            "{csv}"
+        );
+        let lps: Vec<&str> = csv
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("lp__"))
+            .map(|l| l.split(',').next().unwrap_or(""))
+            .collect();
+        assert_eq!(lps.len(), 200);
+        let distinct: std::collections::HashSet<&str> = lps.iter().copied().collect();
+        assert!(
+            distinct.len() > 100,
+            "chain {chain} hardly moved: {} distinct lp__",
+            distinct.len()
+        );
+    }
+}
