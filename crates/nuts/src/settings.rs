@@ -180,6 +180,13 @@ pub struct FisherWarmupSettings {
     /// metric shrinks by orders of magnitude (a chain that started far out, where the
     /// gradient is 1e9) the trajectories would creep at the old step size for good.
     pub step_search_factor: f64,
+    /// Whether the metric keeps its value while the estimator's draws span a transient
+    /// ([`FisherEstimator::saw_transient`](crate::warmup::FisherEstimator::saw_transient)):
+    /// a chain still climbing from far out, where the gradients vary by orders of
+    /// magnitude along its path, would otherwise set variances as small as 1e-10 and
+    /// then move too little to correct them (rlc's own rule; on the reference data sets
+    /// and bundled models it never triggers, and their draws are unchanged).
+    pub skip_transients: bool,
 }
 
 impl Default for FisherWarmupSettings {
@@ -196,6 +203,7 @@ impl Default for FisherWarmupSettings {
             window_growth: 1.5,
             min_draws: 4,
             step_search_factor: 10.0,
+            skip_transients: true,
         }
     }
 }

@@ -43,6 +43,8 @@ pub trait Tunable {
     fn position(&self) -> &[f64];
     /// The gradient of the log density at the current position.
     fn gradient(&self) -> &[f64];
+    /// The log density at the current position.
+    fn log_density(&self) -> f64;
     /// Runs Stan's step-size search from the current position with the current metric,
     /// starting at the current step size, and keeps the step size it finds.
     fn find_initial_step_size(&mut self) -> Result<(), ChainError>;
@@ -108,6 +110,9 @@ impl<D: LogDensity> Tunable for Nuts<D> {
     }
     fn gradient(&self) -> &[f64] {
         &self.current.grad
+    }
+    fn log_density(&self) -> f64 {
+        self.current.logp
     }
     fn find_initial_step_size(&mut self) -> Result<(), ChainError> {
         Nuts::find_initial_step_size(self)
@@ -409,6 +414,8 @@ impl WarmupStrategy for StanWarmup {
 pub struct FisherEstimator {
     draws: Welford,
     grads: Welford,
+    /// The smallest and largest log density of the draws.
+    log_density_range: (f64, f64),
 }
 
 impl FisherEstimator {
@@ -417,6 +424,7 @@ impl FisherEstimator {
         Self {
             draws: Welford::new(dim),
             grads: Welford::new(dim),
+            log_density_range: (f64::INFINITY, f64::NEG_INFINITY),
         }
     }
 
@@ -424,12 +432,27 @@ impl FisherEstimator {
     pub fn restart(&mut self) {
         self.draws.restart();
         self.grads.restart();
+        self.log_density_range = (f64::INFINITY, f64::NEG_INFINITY);
     }
 
-    /// Adds a draw and the gradient of the log density there.
-    pub fn add(&mut self, position: &[f64], gradient: &[f64]) {
+    /// Adds a draw, the log density and its gradient there.
+    pub fn add(&mut self, position: &[f64], log_density: f64, gradient: &[f64]) {
         self.draws.add(position);
         self.grads.add(gradient);
+        let (low, high) = &mut self.log_density_range;
+        *low = low.min(log_density);
+        *high = high.max(log_density);
+    }
+
+    /// Whether the draws' log densities span more than a stationary chain's would: the
+    /// chain was still travelling toward the typical set (a transient), where the
+    /// gradients' variance reflects the journey, not the posterior's scale. In `dim`
+    /// dimensions a near-Gaussian posterior's log density varies with sd about
+    /// `sqrt(dim / 2)`, so a range above `20 sqrt(dim) + 20` is a transient.
+    pub fn saw_transient(&self) -> bool {
+        let dim = self.draws.mean.len() as f64;
+        let (low, high) = self.log_density_range;
+        high - low > 20.0 * dim.sqrt() + 20.0
     }
 
     /// How many draws were added since the last restart.
@@ -466,7 +489,9 @@ impl FisherEstimator {
 /// `window`, growing by `window_growth` each time. Dual averaging of the step size runs
 /// without restarts while the metric adapts, then restarts (as Stan's does after its last
 /// window) for the last `final_fraction` of warmup, where the metric stays fixed; the
-/// sampling step size is that last phase's average.
+/// sampling step size is that last phase's average. While the foreground's draws span a
+/// transient ([`FisherEstimator::saw_transient`]: a chain still climbing from far out)
+/// the metric keeps its value (`skip_transients`).
 ///
 /// With a low-rank correction ([`with_low_rank`](Self::with_low_rank)) each estimator
 /// also keeps its draws and gradients; the correction is estimated from the foreground's
@@ -629,13 +654,18 @@ impl WarmupStrategy for FisherWarmup {
             return Ok(());
         }
 
-        self.foreground.add(chain.position(), chain.gradient());
-        self.background.add(chain.position(), chain.gradient());
+        let log_density = chain.log_density();
+        self.foreground
+            .add(chain.position(), log_density, chain.gradient());
+        self.background
+            .add(chain.position(), log_density, chain.gradient());
         if let Some(state) = &mut self.low_rank {
             state.foreground.push(chain.position(), chain.gradient());
             state.background.push(chain.position(), chain.gradient());
         }
-        if self.foreground.count() >= self.settings.min_draws.max(2) {
+        if self.foreground.count() >= self.settings.min_draws.max(2)
+            && !(self.settings.skip_transients && self.foreground.saw_transient())
+        {
             self.scratch.copy_from_slice(chain.inv_mass_matrix());
             self.foreground.estimate(&mut self.scratch);
             chain.set_inv_mass_matrix(&self.scratch);
@@ -716,7 +746,7 @@ mod tests {
                 *x = mean + sd * z;
                 *g = -(*x - mean) / (sd * sd);
             }
-            estimator.add(&x, &g);
+            estimator.add(&x, 0.0, &g);
         }
         let mut inv_mass = vec![1.0; sds.len()];
         estimator.estimate(&mut inv_mass);
@@ -773,7 +803,7 @@ mod tests {
             let u: f64 = rand::Rng::random_range(&mut rng, 1e-12..1.0 - 1e-12);
             let x = (u / (1.0 - u)).ln();
             let g = -(x / 2.0).tanh();
-            estimator.add(&[x], &[g]);
+            estimator.add(&[x], 0.0, &[g]);
             if n == 400 || n == 40_000 {
                 let mut m = [1.0];
                 estimator.estimate(&mut m);
@@ -787,14 +817,36 @@ mod tests {
     #[test]
     fn fisher_estimate_keeps_coordinates_without_spread() {
         let mut estimator = FisherEstimator::new(2);
-        estimator.add(&[1.0, 2.0], &[0.5, -1.0]);
-        estimator.add(&[1.0, 3.0], &[0.5, -2.0]);
+        estimator.add(&[1.0, 2.0], 0.0, &[0.5, -1.0]);
+        estimator.add(&[1.0, 3.0], 0.0, &[0.5, -2.0]);
         let mut inv_mass = [0.25, 0.25];
         estimator.estimate(&mut inv_mass);
         assert_eq!(inv_mass[0], 0.25);
         assert!((inv_mass[1] - 1.0).abs() < 1e-12);
         estimator.restart();
         assert_eq!(estimator.count(), 0);
+    }
+
+    /// Draws whose log densities span more than a stationary chain's (a chain still
+    /// climbing toward the typical set) are a transient; a stationary chain's are not,
+    /// and forgetting the draws forgets the range.
+    #[test]
+    fn a_climbing_log_density_is_a_transient() {
+        let dim = 16;
+        // 20 sqrt(16) + 20 = 100.
+        let mut estimator = FisherEstimator::new(dim);
+        let (x, g) = (vec![0.0; dim], vec![0.0; dim]);
+        for lp in [-1e6, -2e5, -3e4, -900.0] {
+            estimator.add(&x, lp, &g);
+        }
+        assert!(estimator.saw_transient());
+        estimator.restart();
+        for lp in [-40.0, -31.0, -52.0, -45.0, -60.0, -38.0] {
+            estimator.add(&x, lp, &g);
+        }
+        assert!(!estimator.saw_transient());
+        estimator.add(&x, -141.0, &g);
+        assert!(estimator.saw_transient());
     }
 
     /// The iterations at which the estimators switch, for a warmup of `n`.
