@@ -289,9 +289,9 @@ pub struct Fit {
 
 impl Fit {
     /// The run's warnings, as `rlc run` prints them after its table: Stan's, from
-    /// `draws` (R-hat, ESS, divergences, tree depth, E-BFMI), then one for each chain
-    /// whose warmup was extended because it could not move at the step size warmup
-    /// ended with.
+    /// `draws` (R-hat, ESS, divergences, tree depth, E-BFMI), then one naming the
+    /// chains whose warmup was extended because they could not move at the step size
+    /// warmup ended with.
     pub fn warnings(&self, draws: &RunDraws) -> Vec<String> {
         let mut warnings = crate::summary::warnings(draws, self.settings.max_depth);
         let extended: Vec<(usize, usize)> = self

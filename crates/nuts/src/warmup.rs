@@ -64,10 +64,10 @@ pub trait WarmupStrategy {
     /// Called after the last warmup transition; sets the step size kept for sampling.
     fn finish(&mut self, chain: &mut dyn Tunable);
     /// Called instead of ending warmup when the chain cannot move at the step size
-    /// `finish` set (one leapfrog step from where it stands is almost never accepted): searches for a step size from where the
-    /// chain stands, restarts the step size's averaging there and returns how many more
-    /// warmup iterations adapt it (the strategy's last phase again) before `finish` is
-    /// called once more. The metric stays as it is.
+    /// `finish` set (one leapfrog step from where it stands is almost never accepted):
+    /// searches for a step size from there, restarts the step size's averaging and
+    /// returns how many more warmup iterations adapt it (the strategy's last phase
+    /// again) before `finish` is called once more. The metric stays as it is.
     fn extend(&mut self, chain: &mut dyn Tunable) -> Result<usize, ChainError>;
 }
 
