@@ -74,18 +74,6 @@ pub trait WarmupStrategy {
 /// Warmup iterations added when a chain cannot move at the end of warmup, at least.
 const MIN_EXTENSION: usize = 50;
 
-/// [`WarmupStrategy::extend`] for a strategy whose step size is `dual`'s.
-fn extend_step_size(
-    dual: &mut DualAveraging,
-    chain: &mut dyn Tunable,
-    last_phase: usize,
-) -> Result<usize, ChainError> {
-    chain.find_initial_step_size()?;
-    dual.mu = (10.0 * chain.step_size()).ln();
-    dual.restart();
-    Ok(last_phase.max(MIN_EXTENSION))
-}
-
 impl<D: LogDensity> Tunable for Nuts<D> {
     fn dim(&self) -> usize {
         self.current.position.len()
@@ -183,6 +171,20 @@ impl DualAveraging {
         self.counter = 0.0;
         self.s_bar = 0.0;
         self.x_bar = 0.0;
+    }
+
+    /// Restarts the averaging around `step_size` (`mu = log(10 step_size)`).
+    fn restart_at(&mut self, step_size: f64) {
+        self.mu = (10.0 * step_size).ln();
+        self.restart();
+    }
+
+    /// Stan's move after each metric window: searches a step size from the chain's
+    /// position with its current metric, and restarts the averaging there.
+    fn search_and_restart(&mut self, chain: &mut dyn Tunable) -> Result<(), ChainError> {
+        chain.find_initial_step_size()?;
+        self.restart_at(chain.step_size());
+        Ok(())
     }
 
     /// Returns the next step size after a transition with acceptance `accept_stat`.
@@ -383,11 +385,7 @@ impl WarmupStrategy for StanWarmup {
         }
         self.variance.restart();
         chain.set_inv_mass_matrix(&self.scratch);
-
-        chain.find_initial_step_size()?;
-        self.dual.mu = (10.0 * chain.step_size()).ln();
-        self.dual.restart();
-        Ok(())
+        self.dual.search_and_restart(chain)
     }
 
     fn finish(&mut self, chain: &mut dyn Tunable) {
@@ -395,8 +393,9 @@ impl WarmupStrategy for StanWarmup {
     }
 
     fn extend(&mut self, chain: &mut dyn Tunable) -> Result<usize, ChainError> {
+        self.dual.search_and_restart(chain)?;
         let term_buffer = self.windows.as_ref().map_or(0, |w| w.term_buffer as usize);
-        extend_step_size(&mut self.dual, chain, term_buffer)
+        Ok(term_buffer.max(MIN_EXTENSION))
     }
 }
 
@@ -615,10 +614,7 @@ impl FisherWarmup {
         }
         self.searched_metric
             .copy_from_slice(chain.inv_mass_matrix());
-        chain.find_initial_step_size()?;
-        self.dual.mu = (10.0 * chain.step_size()).ln();
-        self.dual.restart();
-        Ok(())
+        self.dual.search_and_restart(chain)
     }
 
     /// Moves the end of the current window forward after a switch at `iteration`.
@@ -635,12 +631,9 @@ impl FisherWarmup {
 
 impl WarmupStrategy for FisherWarmup {
     fn start(&mut self, chain: &mut dyn Tunable) -> Result<(), ChainError> {
-        self.dual.restart();
         self.searched_metric
             .copy_from_slice(chain.inv_mass_matrix());
-        chain.find_initial_step_size()?;
-        self.dual.mu = (10.0 * chain.step_size()).ln();
-        Ok(())
+        self.dual.search_and_restart(chain)
     }
 
     fn learn(
@@ -685,8 +678,7 @@ impl WarmupStrategy for FisherWarmup {
         }
         if iteration + 1 == self.final_start {
             // The metric is final: average the step size for it alone.
-            self.dual.mu = (10.0 * chain.step_size()).ln();
-            self.dual.restart();
+            self.dual.restart_at(chain.step_size());
         }
         Ok(())
     }
@@ -698,7 +690,8 @@ impl WarmupStrategy for FisherWarmup {
     }
 
     fn extend(&mut self, chain: &mut dyn Tunable) -> Result<usize, ChainError> {
-        extend_step_size(&mut self.dual, chain, self.num_warmup - self.final_start)
+        self.dual.search_and_restart(chain)?;
+        Ok((self.num_warmup - self.final_start).max(MIN_EXTENSION))
     }
 }
 

@@ -7,6 +7,19 @@ fn rlc() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rlc"))
 }
 
+/// `rlc COMMAND models/rl_single.rlm --data models/data/rl_single.csv`, the bundled
+/// model most tests run.
+fn rl_single(command: &str) -> Command {
+    let mut cmd = rlc();
+    cmd.args([
+        command,
+        "models/rl_single.rlm",
+        "--data",
+        "models/data/rl_single.csv",
+    ]);
+    cmd
+}
+
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -101,13 +114,7 @@ fn temp_dir(name: &str) -> PathBuf {
 #[test]
 fn run_writes_one_cmdstan_csv_per_chain_and_a_summary() {
     let out_dir = temp_dir("run");
-    let out = rlc()
-        .args([
-            "run",
-            "models/rl_single.rlm",
-            "--data",
-            "models/data/rl_single.csv",
-        ])
+    let out = rl_single("run")
         .args([
             "--chains",
             "2",
@@ -312,15 +319,8 @@ fn logp_reports_the_gradient_by_coordinate_name() {
         stdout.contains("\"coordinates\": [\"mu_pr.1\", \"mu_pr.2\", \"sigma.1\""),
         "{stdout}"
     );
-    let bad = rlc()
-        .args([
-            "logp",
-            "models/rl_single.rlm",
-            "--data",
-            "models/data/rl_single.csv",
-            "--at",
-            "alpha=1.5,beta=2",
-        ])
+    let bad = rl_single("logp")
+        .args(["--at", "alpha=1.5,beta=2"])
         .current_dir(workspace())
         .output()
         .expect("rlc runs");
@@ -527,13 +527,7 @@ fn an_interrupted_run_keeps_its_files_and_exits_130() {
 #[test]
 fn summary_takes_the_maximum_tree_depth_from_the_files() {
     let dir = temp_dir("summary-depth");
-    let out = rlc()
-        .args([
-            "run",
-            "models/rl_single.rlm",
-            "--data",
-            "models/data/rl_single.csv",
-        ])
+    let out = rl_single("run")
         .args([
             "--max-depth",
             "2",
@@ -1291,12 +1285,8 @@ fn an_output_folder_in_use_is_refused_and_a_stale_lock_taken_over() {
     let dir = temp_dir("lock");
     let lock = dir.join(".rlc.lock");
     let run = || {
-        rlc()
+        rl_single("run")
             .args([
-                "run",
-                "models/rl_single.rlm",
-                "--data",
-                "models/data/rl_single.csv",
                 "--warmup",
                 "50",
                 "--draws",
@@ -1436,16 +1426,8 @@ fn huge_sizes_and_counts_are_refused_before_allocating() {
             "--max-depth must be between 1 and 30",
         ),
     ] {
-        let out = rlc()
-            .args([
-                "run",
-                "models/rl_single.rlm",
-                "--data",
-                "models/data/rl_single.csv",
-                flag,
-                value,
-                "--output-dir",
-            ])
+        let out = rl_single("run")
+            .args([flag, value, "--output-dir"])
             .arg(&dir)
             .current_dir(workspace())
             .output()
@@ -1563,13 +1545,7 @@ fn the_adaptation_is_chosen_written_and_shown() {
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
-    let bad = rlc()
-        .args([
-            "run",
-            "models/rl_single.rlm",
-            "--data",
-            "models/data/rl_single.csv",
-        ])
+    let bad = rl_single("run")
         .args(["--adaptation", "nutpie"])
         .current_dir(workspace())
         .output()
@@ -1621,13 +1597,7 @@ fn recover_takes_the_adaptation_and_records_it() {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
-    let bad = rlc()
-        .args([
-            "recover",
-            "models/rl_single.rlm",
-            "--data",
-            "models/data/rl_single.csv",
-        ])
+    let bad = rl_single("recover")
         .args(["--adaptation", "nutpie"])
         .current_dir(workspace())
         .output()
@@ -1913,13 +1883,7 @@ fn init_values_from_a_file_start_the_chains_where_random_ones_cannot() {
 #[test]
 fn init_zero_is_recorded_in_the_header() {
     let dir = temp_dir("init-zero");
-    let out = rlc()
-        .args([
-            "run",
-            "models/rl_single.rlm",
-            "--data",
-            "models/data/rl_single.csv",
-        ])
+    let out = rl_single("run")
         .args([
             "--chains", "1", "--warmup", "50", "--draws", "20", "--quiet", "--init", "0",
         ])
@@ -1945,13 +1909,7 @@ fn init_zero_is_recorded_in_the_header() {
 #[test]
 fn a_warmup_that_ends_where_the_chain_cannot_move_is_extended_and_said_so() {
     let out_dir = temp_dir("extended-warmup");
-    let out = rlc()
-        .args([
-            "run",
-            "models/rl_single.rlm",
-            "--data",
-            "models/data/rl_single.csv",
-        ])
+    let out = rl_single("run")
         .args([
             "--chains", "2", "--warmup", "1", "--draws", "200", "--seed", "3",
         ])
