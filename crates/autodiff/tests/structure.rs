@@ -147,3 +147,42 @@ fn a_bernoulli_logit_trial_computes_its_exp_once() {
     calls.sort_by_key(|u| format!("{u:?}"));
     assert_eq!(calls, [UnaryOp::Exp, UnaryOp::Log1p], "{calls:?}");
 }
+
+/// The values with an axis sized by `size` that a region and its nested regions compute.
+fn arrays_computed(grad: &Function, region: &Region, size: &str) -> usize {
+    let mut n = 0;
+    for op in &region.ops {
+        n += op
+            .results
+            .iter()
+            .filter(|r| {
+                let shape = &grad.values[r.0 as usize].shape;
+                shape.iter().any(|d| d.sizes().contains(&size))
+            })
+            .count();
+        for nested in op.kind.regions() {
+            n += arrays_computed(grad, nested, size);
+        }
+    }
+    n
+}
+
+#[test]
+fn a_per_subject_parameter_is_read_once_per_subject_not_per_trial() {
+    // `tau[n]` inside `for n { for t { if present(..) { .. } } }` does not change from one
+    // trial to the next: read in the trial loop, its adjoint there is an [N]-sized array
+    // (zero but for row n) added up every trial. Hoisted to the subject's loop, the trial
+    // loop works on scalars only, forward and backward.
+    let grad = gradient_of("hbayesdm/dbdm_prob_weight");
+    fn loop_in(region: &Region) -> Option<&Region> {
+        region.ops.iter().find_map(|op| match &op.kind {
+            OpKind::For { body } => Some(body),
+            _ => None,
+        })
+    }
+    let subject_loop = loop_in(&grad.body).expect("a loop over subjects");
+    let trial_loop = loop_in(subject_loop).expect("a loop over trials in it");
+    // The subject's loop adds its parameters' adjoints into [N]-sized sums.
+    assert!(arrays_computed(&grad, subject_loop, "N") > 0);
+    assert_eq!(arrays_computed(&grad, trial_loop, "N"), 0);
+}

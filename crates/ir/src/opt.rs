@@ -1,8 +1,9 @@
 //! Optimization passes, each a function from IR to IR (in place).
 //!
 //! * [`hoist_loop_invariants`] moves computations that do not change from
-//!   one step of a `scan` to the next out of its body (`tau[n]` inside a
-//!   subject's trial loop), so the body, and its derivative, work on a
+//!   one step of a `scan` or iteration of a `for` to the next out of its
+//!   body, and out of the `if`s in it (`tau[n]` inside a subject's trial
+//!   loop), so the body, and its derivative, work on a
 //!   captured scalar instead of indexing a captured array every step. This
 //!   matters most for the gradient: the adjoint of a captured array is an
 //!   array-sized accumulator carried through the reverse loop, the adjoint
@@ -20,6 +21,8 @@
 //! A hoisted operation runs once even when the loop runs zero times; only
 //! pure operations are hoisted, and an index that would be out of range is
 //! then reported even for an empty loop (the data would be wrong anyway).
+//! An index the checker could not prove in range is not hoisted out of an
+//! `if`: the condition may be what keeps it in range.
 
 use crate::ir::*;
 use std::collections::{HashMap, HashSet};
@@ -170,7 +173,8 @@ fn prune_op(op: &mut Op, wanted: &[bool]) {
     }
 }
 
-/// Moves loop-invariant operations out of `scan` bodies, innermost first.
+/// Moves loop-invariant operations out of `scan` and `for` bodies (and out
+/// of the `if`s within them, at any depth), innermost loop first.
 pub fn hoist_loop_invariants(f: &mut Function) {
     let mut values = std::mem::take(&mut f.values);
     hoist_in_region(&mut f.body, &mut values);
@@ -184,15 +188,21 @@ fn hoist_in_region(region: &mut Region, values: &mut Vec<TensorType>) {
         for nested in op.kind.regions_mut() {
             hoist_in_region(nested, values);
         }
-        if let OpKind::Scan {
-            body,
-            carries,
-            sequences,
-            ..
-        } = &mut op.kind
-        {
-            let first_capture = *carries + *sequences;
-            let hoisted = hoist_from_body(body, first_capture, &mut op.args, values);
+        // Where the body's captures begin, and how far the op's args for
+        // them are shifted (a `for`'s args begin with its two bounds, its
+        // body's with the index).
+        let loop_body = match &mut op.kind {
+            OpKind::Scan {
+                body,
+                carries,
+                sequences,
+                ..
+            } => Some((body, *carries + *sequences, 0)),
+            OpKind::For { body } => Some((body, 1, 1)),
+            _ => None,
+        };
+        if let Some((body, first_capture, shift)) = loop_body {
+            let hoisted = hoist_from_body(body, first_capture, shift, &mut op.args, values);
             out.extend(hoisted);
         }
         out.push(op);
@@ -200,20 +210,21 @@ fn hoist_in_region(region: &mut Region, values: &mut Vec<TensorType>) {
     region.ops = out;
 }
 
-/// Takes the invariant ops out of a scan's `body` (whose args from
-/// `first_capture` on are captures of `outer_args`), including those in the
-/// branches of an `if` directly in the body, returning them for the parent
-/// region; their results are captured instead.
+/// Takes the invariant ops out of a loop's `body`, whose args from
+/// `first_capture` on are captures of `outer_args[k + shift]`, including
+/// those in the branches of the `if`s in the body, returning them for the
+/// parent region; their results are captured instead.
 fn hoist_from_body(
     body: &mut Region,
     first_capture: usize,
+    shift: usize,
     outer_args: &mut Vec<ValueId>,
     values: &mut Vec<TensorType>,
 ) -> Vec<Op> {
     // A loop-invariant value inside, and the value it stands for outside.
     let mut outside: HashMap<ValueId, ValueId> = HashMap::new();
     for (k, arg) in body.args.iter().enumerate().skip(first_capture) {
-        outside.insert(*arg, outer_args[k]);
+        outside.insert(*arg, outer_args[k + shift]);
     }
     let mut hoisted = Vec::new();
     let mut kept = Vec::with_capacity(body.ops.len());
@@ -222,102 +233,103 @@ fn hoist_from_body(
             hoisted.push(take_out(op, &mut outside));
             continue;
         }
-        if let OpKind::If {
-            then_region,
-            else_region,
-        } = &mut op.kind
-        {
-            for branch in [then_region, else_region] {
-                // A branch arg is invariant when the capture it receives is.
-                let mut branch_outside: HashMap<ValueId, ValueId> = HashMap::new();
-                for (k, arg) in branch.args.iter().enumerate() {
-                    if let Some(o) = op.args.get(1 + k).and_then(|a| outside.get(a)) {
-                        branch_outside.insert(*arg, *o);
-                    }
-                }
-                let mut branch_kept = Vec::with_capacity(branch.ops.len());
-                for inner in std::mem::take(&mut branch.ops) {
-                    if is_movable(&inner, &branch_outside) {
-                        let moved = take_out(inner, &mut branch_outside);
-                        for r in &moved.results {
-                            outside.insert(*r, *r);
-                        }
-                        hoisted.push(moved);
-                    } else {
-                        branch_kept.push(inner);
-                    }
-                }
-                branch.ops = branch_kept;
-            }
+        if matches!(op.kind, OpKind::If { .. }) {
+            hoist_from_branches(&mut op, &outside, &mut hoisted);
         }
         kept.push(op);
     }
     body.ops = kept;
+    // The body captures each moved value it (or an `if` in it) still uses.
     let moved: Vec<ValueId> = hoisted
         .iter()
         .flat_map(|op| op.results.iter().copied())
         .collect();
-    if moved.is_empty() {
-        return hoisted;
-    }
-    // The body captures each moved value it (or an `if` in it) still uses.
-    let fresh = |v: ValueId, values: &mut Vec<TensorType>| {
-        let id = ValueId(values.len() as u32);
-        values.push(values[v.0 as usize].clone());
-        id
-    };
     for r in moved {
-        let used_here = uses(body).contains(&r);
-        let used_in_branches = body.ops.iter().any(|op| match &op.kind {
-            OpKind::If {
-                then_region,
-                else_region,
-            } => uses(then_region).contains(&r) || uses(else_region).contains(&r),
-            _ => false,
-        });
-        if !used_here && !used_in_branches {
+        if !uses_deep(body, r) {
             continue;
         }
-        let local = fresh(r, values);
+        let local = fresh_like(r, values);
         body.args.push(local);
         outer_args.push(r);
-        for op in &mut body.ops {
-            op.args
-                .iter_mut()
-                .filter(|a| **a == r)
-                .for_each(|a| *a = local);
-            if let OpKind::If {
-                then_region,
-                else_region,
-            } = &mut op.kind
-            {
-                if uses(then_region).contains(&r) || uses(else_region).contains(&r) {
-                    op.args.push(local);
-                    for branch in [then_region, else_region] {
-                        let arg = fresh(r, values);
-                        branch.args.push(arg);
-                        for inner in &mut branch.ops {
-                            inner
-                                .args
-                                .iter_mut()
-                                .filter(|a| **a == r)
-                                .for_each(|a| *a = arg);
-                        }
-                        branch
-                            .results
-                            .iter_mut()
-                            .filter(|a| **a == r)
-                            .for_each(|a| *a = arg);
-                    }
-                }
-            }
-        }
-        body.results
-            .iter_mut()
-            .filter(|a| **a == r)
-            .for_each(|a| *a = local);
+        thread_capture(body, r, local, values);
     }
     hoisted
+}
+
+/// Moves the invariant ops of the branches of the `if` op `branching` (and
+/// of the `if`s nested in them) to `hoisted`, with operands renamed to the
+/// loop's outer values. `outside` maps the loop body's invariant values.
+/// An index the checker could not prove in range stays in its branch: the
+/// condition may be what keeps it in range.
+fn hoist_from_branches(
+    branching: &mut Op,
+    outside: &HashMap<ValueId, ValueId>,
+    hoisted: &mut Vec<Op>,
+) {
+    let captured: Vec<ValueId> = branching.args[1..].to_vec();
+    for branch in branching.kind.regions_mut() {
+        // A branch arg is invariant when the capture it receives is.
+        let mut branch_outside: HashMap<ValueId, ValueId> = HashMap::new();
+        for (k, arg) in branch.args.iter().enumerate() {
+            if let Some(o) = captured.get(k).and_then(|a| outside.get(a)) {
+                branch_outside.insert(*arg, *o);
+            }
+        }
+        let mut branch_kept = Vec::with_capacity(branch.ops.len());
+        for mut inner in std::mem::take(&mut branch.ops) {
+            if is_movable(&inner, &branch_outside) && !checks_an_index(&inner) {
+                hoisted.push(take_out(inner, &mut branch_outside));
+                continue;
+            }
+            if matches!(inner.kind, OpKind::If { .. }) {
+                hoist_from_branches(&mut inner, &branch_outside, hoisted);
+            }
+            branch_kept.push(inner);
+        }
+        branch.ops = branch_kept;
+    }
+}
+
+/// Whether `region`, or a region nested in it, uses `v` directly.
+fn uses_deep(region: &Region, v: ValueId) -> bool {
+    region.results.contains(&v)
+        || region.ops.iter().any(|op| {
+            op.args.contains(&v) || op.kind.regions().iter().any(|r| uses_deep(r, v))
+        })
+}
+
+/// Replaces the uses of the hoisted value `v` in `region` by `local` (a
+/// capture of it), passing it on as a new capture to each `if` whose
+/// branches use it.
+fn thread_capture(region: &mut Region, v: ValueId, local: ValueId, values: &mut Vec<TensorType>) {
+    let rename = |ids: &mut Vec<ValueId>| {
+        ids.iter_mut()
+            .filter(|a| **a == v)
+            .for_each(|a| *a = local)
+    };
+    rename(&mut region.results);
+    for op in &mut region.ops {
+        rename(&mut op.args);
+        if !matches!(op.kind, OpKind::If { .. }) {
+            continue;
+        }
+        if !op.kind.regions().iter().any(|r| uses_deep(r, v)) {
+            continue;
+        }
+        op.args.push(local);
+        for branch in op.kind.regions_mut() {
+            let arg = fresh_like(v, values);
+            branch.args.push(arg);
+            thread_capture(branch, v, arg, values);
+        }
+    }
+}
+
+/// A new value of `v`'s type.
+fn fresh_like(v: ValueId, values: &mut Vec<TensorType>) -> ValueId {
+    let id = ValueId(values.len() as u32);
+    values.push(values[v.0 as usize].clone());
+    id
 }
 
 /// A pure op without regions whose operands are all loop-invariant.
