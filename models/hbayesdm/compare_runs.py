@@ -6,6 +6,7 @@ failures, R-hat, ESS and time, written to runs.json and printed as a table.
         [--given-order] [--output FILE]
     python models/hbayesdm/compare_runs.py [MODEL ...] --rlc-seeds 1,2   # rlc again, other seeds
     python models/hbayesdm/compare_runs.py [MODEL ...] --stan-seeds 1,2  # Stan again, other seeds
+    python models/hbayesdm/compare_runs.py MODEL ... --rlc-again         # rlc again, Stan's run kept
     python models/hbayesdm/compare_runs.py --table                        # runs.json's table
     python models/hbayesdm/compare_runs.py --docs docs/models.md          # its section of the docs
 
@@ -36,6 +37,11 @@ for Stan the rejected initial values per chain. runs.json (default: beside this 
 also records the date, the rlc commit, the machine and its load average before and after
 each model: the machine may be shared, so compare times within one model's entry only.
 A rerun on some models replaces their entries and keeps the others.
+
+`--rlc-again` reruns only rlc, at the entry's seed, on the models named, and replaces the
+rlc side of their entries (after a change to rlc; Stan's run and time are kept). Stan's
+statistics are not stored, so rlc's R-hat and ESS are then over all of rlc's quantities
+(the record's `rlc_stats_over` says so), a superset of those compared before.
 
 `--rlc-seeds` reruns only rlc, at other seeds, on the models named or else on those where
 rlc had more divergent draws than Stan, and records each run in the model's
@@ -562,6 +568,47 @@ def rerun(args, record, seeds, sampler):
             write_json(args.output, record)
 
 
+def rlc_again(args, record):
+    """rlc alone at each named model's seed, replacing the rlc side of its entry (Stan's
+    run kept): the record after a change to rlc, without Stan's hours again."""
+    commit = rlc_commit()
+    for model in args.models:
+        if model not in record["models"]:
+            sys.exit(f"{model}: no entry in {args.output}; run it first")
+        entry = record["models"][model]
+        seed = entry["rlc"].get("seed", args.seed)
+        path, _ = data_file(model, args.extdata)
+        when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
+            load_before = load_average()
+            result = run_rlc(args.rlc, model, path, seed, work, args.rlc_timeout)
+            load_after = load_average()
+        stats = result.pop("stats", {})
+        if "divergences_per_chain" in result:
+            result["divergences"] = sum(result["divergences_per_chain"])
+        if stats:
+            result["max_rhat"], result["min_ess_bulk"] = worst(stats, sorted(stats))
+            result["rlc_stats_over"] = f"all {len(stats)} of rlc's quantities (rerun alone, Stan's run kept)"
+        result["seed"] = seed
+        entry["rlc"] = result
+        stan = entry["stan"]
+        for key in ("time_ratio_rlc_to_stan", "cpu_time_ratio_rlc_to_stan"):
+            entry.pop(key, None)
+        if stan.get("status") == "ran" and result.get("exit_code") == 0 and "stopped" not in result:
+            entry["time_ratio_rlc_to_stan"] = round(result["seconds"] / stan["sample_seconds"], 4)
+            if "sample_cpu_seconds" in stan:
+                entry["cpu_time_ratio_rlc_to_stan"] = round(result["cpu_seconds"] / stan["sample_cpu_seconds"], 4)
+        entry.update({
+            "rlc_date": when,
+            "rlc_commit": commit,
+            "rlc_gradient_us": gradient_microseconds(args.rlc, model, path),
+            "rlc_load_average": {"before": load_before, "after": load_after},
+        })
+        write_json(args.output, record)
+        print(f"{model}: rlc {result['seconds']} s, {result.get('divergences')} divergences,"
+              f" exit {result['exit_code']}; Stan's run of {entry.get('date', '?')} kept", flush=True)
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--stan-worker":
         model, data_path, seed, stan_dir, result_path = sys.argv[2:7]
@@ -592,6 +639,9 @@ def main():
     parser.add_argument("--stan-seeds", help="S1,S2,...: only rerun Stan with these seeds, on the models named"
                         " (default: those of --output where rlc had more divergences than Stan), and record"
                         " the runs in their entries' `stan_other_seeds`")
+    parser.add_argument("--rlc-again", action="store_true",
+                        help="only rerun rlc, at each entry's seed, on the models named, replacing the rlc side"
+                        " of their entries (Stan's run kept)")
     args = parser.parse_args()
 
     if args.table:
@@ -618,6 +668,11 @@ def main():
     if os.path.exists(args.output):
         with open(args.output) as f:
             record = json.load(f)
+    if args.rlc_again:
+        if not args.models:
+            sys.exit("--rlc-again: name the models to rerun")
+        rlc_again(args, record)
+        return
     if args.rlc_seeds:
         rerun(args, record, [int(x) for x in args.rlc_seeds.split(",")], "rlc")
         return

@@ -21,8 +21,9 @@
 //! A hoisted operation runs once even when the loop runs zero times; only
 //! pure operations are hoisted, and an index that would be out of range is
 //! then reported even for an empty loop (the data would be wrong anyway).
-//! An index the checker could not prove in range is not hoisted out of an
-//! `if`: the condition may be what keeps it in range.
+//! Out of an `if` go only reads and arithmetic with finite derivatives (see
+//! `safe_outside_its_branch`): the condition may be what keeps an index in
+//! range or a `log` away from 0.
 
 use crate::ir::*;
 use std::collections::{HashMap, HashSet};
@@ -177,16 +178,50 @@ fn prune_op(op: &mut Op, wanted: &[bool]) {
 /// of the `if`s within them, at any depth), innermost loop first.
 pub fn hoist_loop_invariants(f: &mut Function) {
     let mut values = std::mem::take(&mut f.values);
-    hoist_in_region(&mut f.body, &mut values);
+    let mut nonzero = HashSet::new();
+    find_nonzero(&f.body, &mut nonzero);
+    hoist_in_region(&mut f.body, &mut values, &nonzero);
     f.values = values;
 }
 
-fn hoist_in_region(region: &mut Region, values: &mut Vec<TensorType>) {
+/// The values known to be nonzero whatever the data: nonzero constants, sizes (a size
+/// that divides is taken to be at least 1), their casts, and the captures of these.
+fn find_nonzero(region: &Region, nonzero: &mut HashSet<ValueId>) {
+    for op in &region.ops {
+        let known = match &op.kind {
+            OpKind::Const(c) => *c != 0.0,
+            OpKind::SizeOf(_) => true,
+            OpKind::Cast => nonzero.contains(&op.args[0]),
+            _ => false,
+        };
+        if known {
+            nonzero.extend(op.results.iter().copied());
+        }
+        // Each region arg and the op arg it receives, where it is a capture.
+        let (first_capture, shift) = match &op.kind {
+            OpKind::Scan {
+                carries, sequences, ..
+            } => (carries + sequences, 0),
+            OpKind::For { .. } => (1, 1),
+            _ => (0, 1),
+        };
+        for nested in op.kind.regions() {
+            for (k, arg) in nested.args.iter().enumerate().skip(first_capture) {
+                if op.args.get(k + shift).is_some_and(|a| nonzero.contains(a)) {
+                    nonzero.insert(*arg);
+                }
+            }
+            find_nonzero(nested, nonzero);
+        }
+    }
+}
+
+fn hoist_in_region(region: &mut Region, values: &mut Vec<TensorType>, nonzero: &HashSet<ValueId>) {
     let ops = std::mem::take(&mut region.ops);
     let mut out = Vec::with_capacity(ops.len());
     for mut op in ops {
         for nested in op.kind.regions_mut() {
-            hoist_in_region(nested, values);
+            hoist_in_region(nested, values, nonzero);
         }
         // Where the body's captures begin, and how far the op's args for
         // them are shifted (a `for`'s args begin with its two bounds, its
@@ -202,7 +237,8 @@ fn hoist_in_region(region: &mut Region, values: &mut Vec<TensorType>) {
             _ => None,
         };
         if let Some((body, first_capture, shift)) = loop_body {
-            let hoisted = hoist_from_body(body, first_capture, shift, &mut op.args, values);
+            let hoisted =
+                hoist_from_body(body, first_capture, shift, &mut op.args, values, nonzero);
             out.extend(hoisted);
         }
         out.push(op);
@@ -220,6 +256,7 @@ fn hoist_from_body(
     shift: usize,
     outer_args: &mut Vec<ValueId>,
     values: &mut Vec<TensorType>,
+    nonzero: &HashSet<ValueId>,
 ) -> Vec<Op> {
     // A loop-invariant value inside, and the value it stands for outside.
     let mut outside: HashMap<ValueId, ValueId> = HashMap::new();
@@ -234,7 +271,7 @@ fn hoist_from_body(
             continue;
         }
         if matches!(op.kind, OpKind::If { .. }) {
-            hoist_from_branches(&mut op, &outside, &mut hoisted);
+            hoist_from_branches(&mut op, &outside, &mut hoisted, nonzero);
         }
         kept.push(op);
     }
@@ -259,12 +296,12 @@ fn hoist_from_body(
 /// Moves the invariant ops of the branches of the `if` op `branching` (and
 /// of the `if`s nested in them) to `hoisted`, with operands renamed to the
 /// loop's outer values. `outside` maps the loop body's invariant values.
-/// An index the checker could not prove in range stays in its branch: the
-/// condition may be what keeps it in range.
+/// Only ops `safe_outside_its_branch` leave a branch.
 fn hoist_from_branches(
     branching: &mut Op,
     outside: &HashMap<ValueId, ValueId>,
     hoisted: &mut Vec<Op>,
+    nonzero: &HashSet<ValueId>,
 ) {
     let captured: Vec<ValueId> = branching.args[1..].to_vec();
     for branch in branching.kind.regions_mut() {
@@ -277,12 +314,14 @@ fn hoist_from_branches(
         }
         let mut branch_kept = Vec::with_capacity(branch.ops.len());
         for mut inner in std::mem::take(&mut branch.ops) {
-            if is_movable(&inner, &branch_outside) && !checks_an_index(&inner) {
+            if is_movable(&inner, &branch_outside)
+                && safe_outside_its_branch(&inner, &branch_outside, nonzero)
+            {
                 hoisted.push(take_out(inner, &mut branch_outside));
                 continue;
             }
             if matches!(inner.kind, OpKind::If { .. }) {
-                hoist_from_branches(&mut inner, &branch_outside, hoisted);
+                hoist_from_branches(&mut inner, &branch_outside, hoisted, nonzero);
             }
             branch_kept.push(inner);
         }
@@ -290,23 +329,64 @@ fn hoist_from_branches(
     }
 }
 
+/// Whether an op of a branch (its operands, `outside`, renamed to the loop's outer
+/// values) may run where its branch would not have: it reports no error and its
+/// derivatives are finite wherever its value is. Out of its branch an op runs also where
+/// the condition is false, and its zero adjoint there meets its derivative: `log(0)` in a
+/// branch not taken would make the gradient `0 · ∞ = NaN`. Reads, arithmetic, division by
+/// a constant or a size, and the functions with bounded slopes (`exp`'s overflows only
+/// with its value) qualify: what a trial loop computes from a subject's parameters
+/// (`tau[n]`, `xi[n] / K`, `exp(-k[n])`).
+fn safe_outside_its_branch(
+    op: &Op,
+    outside: &HashMap<ValueId, ValueId>,
+    nonzero: &HashSet<ValueId>,
+) -> bool {
+    match &op.kind {
+        OpKind::Index { .. } => !checks_an_index(op),
+        OpKind::Unary(u) => matches!(
+            u,
+            UnaryOp::Neg
+                | UnaryOp::Not
+                | UnaryOp::Abs
+                | UnaryOp::Exp
+                | UnaryOp::Expm1
+                | UnaryOp::Log1pExp
+                | UnaryOp::Logistic
+                | UnaryOp::Phi
+        ),
+        OpKind::Binary(BinaryOp::Div) => nonzero.contains(&outside[&op.args[1]]),
+        OpKind::Binary(b) => *b != BinaryOp::Pow,
+        OpKind::Reduce { op: r, .. } => !matches!(r, ReduceOp::LogSumExp | ReduceOp::Prod),
+        OpKind::Fill
+        | OpKind::BroadcastTo
+        | OpKind::SumTo
+        | OpKind::Reshape
+        | OpKind::Transpose
+        | OpKind::Concat { .. }
+        | OpKind::Select
+        | OpKind::Cast
+        | OpKind::IsPresent
+        | OpKind::Matmul => true,
+        _ => false,
+    }
+}
+
 /// Whether `region`, or a region nested in it, uses `v` directly.
 fn uses_deep(region: &Region, v: ValueId) -> bool {
     region.results.contains(&v)
-        || region.ops.iter().any(|op| {
-            op.args.contains(&v) || op.kind.regions().iter().any(|r| uses_deep(r, v))
-        })
+        || region
+            .ops
+            .iter()
+            .any(|op| op.args.contains(&v) || op.kind.regions().iter().any(|r| uses_deep(r, v)))
 }
 
 /// Replaces the uses of the hoisted value `v` in `region` by `local` (a
 /// capture of it), passing it on as a new capture to each `if` whose
 /// branches use it.
 fn thread_capture(region: &mut Region, v: ValueId, local: ValueId, values: &mut Vec<TensorType>) {
-    let rename = |ids: &mut Vec<ValueId>| {
-        ids.iter_mut()
-            .filter(|a| **a == v)
-            .for_each(|a| *a = local)
-    };
+    let rename =
+        |ids: &mut Vec<ValueId>| ids.iter_mut().filter(|a| **a == v).for_each(|a| *a = local);
     rename(&mut region.results);
     for op in &mut region.ops {
         rename(&mut op.args);

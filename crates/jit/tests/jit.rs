@@ -324,3 +324,36 @@ fn addresses_past_two_gib_do_not_wrap() {
         );
     }
 }
+
+#[test]
+fn a_value_hoisted_out_of_a_branch_not_taken_keeps_the_gradient_finite() {
+    // `log(exp(b) * x[n])` does not change from trial to trial, but only the trials with
+    // `c == 1` compute it; subject 0 has none and `x[0] = 0`, where `log`'s derivative is
+    // infinite. Evaluated for every subject, its zero adjoint times that derivative would
+    // make the gradient NaN: only reads and arithmetic with finite derivatives leave a
+    // branch.
+    let source = "size N\nsize T\ndata x: real[N]\ndata c: int[N, T]\ndata y: real[N, T]\n\
+                  param b: real ~ Normal(0, 1)\n\
+                  for n in 0..N {\n  for t in 0..T {\n    if c[n, t] == 1 {\n      \
+                  y[n, t] ~ Normal(log(exp(b) * x[n]), 1)\n    }\n  }\n}\n";
+    let (_, ir, grad) = compile_model(source);
+    let sizes = HashMap::from([("N".to_string(), 2), ("T".to_string(), 3)]);
+    let data = HashMap::from([
+        ("x".to_string(), vec![0.0, 2.0]),
+        ("c".to_string(), vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0]),
+        ("y".to_string(), vec![5.0, 5.0, 5.0, 1.0, 2.0, 9.0]),
+    ]);
+    let b = 0.3_f64;
+    let mean = b + 2.0_f64.ln();
+    // d/db of -b²/2 - Σ (y - b - log 2)² / 2 over subject 1's two scored trials.
+    let expected = -b + (1.0 - mean) + (2.0 - mean);
+    let mut j = jit(&grad, &sizes, &data);
+    let out = run(&mut j, &[b]);
+    assert!(out[0][0].is_finite(), "{out:?}");
+    assert!(
+        close(out[1][0], expected, 1e-12),
+        "{out:?} against {expected}"
+    );
+    let mut j = jit(&ir.log_density, &sizes, &data);
+    assert!(run(&mut j, &[b])[0][0].is_finite());
+}
