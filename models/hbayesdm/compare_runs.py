@@ -505,6 +505,15 @@ def docs_section(record):
             f" ratio median {statistics.median(wall):.2f} ({len(wall)} models). The machine (2 cores) was shared"
             " with other jobs during these runs, so the wall times are disturbed, unequally for the two"
             " samplers; the CPU times much less.")
+    again = [m for m, e in models.items() if e["rlc"].get("rlc_stats_over")]
+    if again:
+        commits = sorted({models[m]["rlc_commit"] for m in again})
+        lines.append(
+            f"* rlc was rerun alone (`--rlc-again`, Stan's run kept) on {len(again)} models after"
+            f" a change to rlc (commit {', '.join(commits)}):"
+            f" {', '.join('`' + m + '`' for m in again)}. Their rlc R-hat and ESS are over all of rlc's"
+            " quantities (Stan's statistics are not stored) and their two times were measured on different"
+            " days: compare the time ratios as such.")
     if stopped:
         none = [m for m in stopped if not models[m]["rlc"].get("chains_with_draws")]
         lines.append(

@@ -18,12 +18,17 @@
 //! * [`drop_unused_captures`] removes loop and branch captures their
 //!   regions no longer use.
 //!
-//! A hoisted operation runs once even when the loop runs zero times; only
-//! pure operations are hoisted, and an index that would be out of range is
-//! then reported even for an empty loop (the data would be wrong anyway).
-//! Out of an `if` go only reads and arithmetic with finite derivatives (see
-//! `safe_outside_its_branch`): the condition may be what keeps an index in
-//! range or a `log` away from 0.
+//! A hoisted operation runs once even when the loop runs zero times, and
+//! whether or not the condition of an `if` it came out of holds. So out of
+//! an `if`, and out of a `for` (whose bounds may leave it empty: a subject
+//! without trials), go only pure operations with finite derivatives wherever
+//! their values are finite (reads, arithmetic, `exp`, …; see
+//! `may_run_unasked`): a `log(x[n])` left in a subject's trial loop must not
+//! make the gradient NaN for a subject without trials where `x[n] = 0`, nor
+//! an index the checker could not prove in range fail where the loop's
+//! bounds or the condition kept it in range. A `scan` steps along a size of
+//! the data: any pure operation leaves its body, and an index out of range
+//! is reported even for an empty scan (the data would be wrong anyway).
 
 use crate::ir::*;
 use std::collections::{HashMap, HashSet};
@@ -223,22 +228,23 @@ fn hoist_in_region(region: &mut Region, values: &mut Vec<TensorType>, nonzero: &
         for nested in op.kind.regions_mut() {
             hoist_in_region(nested, values, nonzero);
         }
-        // Where the body's captures begin, and how far the op's args for
-        // them are shifted (a `for`'s args begin with its two bounds, its
-        // body's with the index).
         let loop_body = match &mut op.kind {
             OpKind::Scan {
                 body,
                 carries,
                 sequences,
                 ..
-            } => Some((body, *carries + *sequences, 0)),
-            OpKind::For { body } => Some((body, 1, 1)),
+            } => Some((body, *carries + *sequences, 0, false)),
+            OpKind::For { body } => Some((body, 1, 1, true)),
             _ => None,
         };
-        if let Some((body, first_capture, shift)) = loop_body {
+        if let Some((body, first_capture, shift, may_be_empty)) = loop_body {
+            let captures = Captures {
+                first: first_capture,
+                shift,
+            };
             let hoisted =
-                hoist_from_body(body, first_capture, shift, &mut op.args, values, nonzero);
+                hoist_from_body(body, captures, may_be_empty, &mut op.args, values, nonzero);
             out.extend(hoisted);
         }
         out.push(op);
@@ -246,27 +252,37 @@ fn hoist_in_region(region: &mut Region, values: &mut Vec<TensorType>, nonzero: &
     region.ops = out;
 }
 
+/// Where a loop body's captures begin (`first`), and how far the loop op's
+/// args for them are shifted (`shift`: a `for`'s args begin with its two
+/// bounds, its body's with the index).
+struct Captures {
+    first: usize,
+    shift: usize,
+}
+
 /// Takes the invariant ops out of a loop's `body`, whose args from
-/// `first_capture` on are captures of `outer_args[k + shift]`, including
-/// those in the branches of the `if`s in the body, returning them for the
-/// parent region; their results are captured instead.
+/// `captures.first` on are captures of `outer_args[k + captures.shift]`,
+/// including those in the branches of the `if`s in the body, returning them
+/// for the parent region; their results are captured instead. A loop that
+/// `may_be_empty` (a `for` over a subject's trials, `0..T[n]`) gives up only
+/// what `may_run_unasked`; a `scan` steps along a size of the data, and runs.
 fn hoist_from_body(
     body: &mut Region,
-    first_capture: usize,
-    shift: usize,
+    captures: Captures,
+    may_be_empty: bool,
     outer_args: &mut Vec<ValueId>,
     values: &mut Vec<TensorType>,
     nonzero: &HashSet<ValueId>,
 ) -> Vec<Op> {
     // A loop-invariant value inside, and the value it stands for outside.
     let mut outside: HashMap<ValueId, ValueId> = HashMap::new();
-    for (k, arg) in body.args.iter().enumerate().skip(first_capture) {
-        outside.insert(*arg, outer_args[k + shift]);
+    for (k, arg) in body.args.iter().enumerate().skip(captures.first) {
+        outside.insert(*arg, outer_args[k + captures.shift]);
     }
     let mut hoisted = Vec::new();
     let mut kept = Vec::with_capacity(body.ops.len());
     for mut op in std::mem::take(&mut body.ops) {
-        if is_movable(&op, &outside) {
+        if is_movable(&op, &outside) && (!may_be_empty || may_run_unasked(&op, &outside, nonzero)) {
             hoisted.push(take_out(op, &mut outside));
             continue;
         }
@@ -296,7 +312,7 @@ fn hoist_from_body(
 /// Moves the invariant ops of the branches of the `if` op `branching` (and
 /// of the `if`s nested in them) to `hoisted`, with operands renamed to the
 /// loop's outer values. `outside` maps the loop body's invariant values.
-/// Only ops `safe_outside_its_branch` leave a branch.
+/// Only ops `may_run_unasked` leave a branch.
 fn hoist_from_branches(
     branching: &mut Op,
     outside: &HashMap<ValueId, ValueId>,
@@ -315,7 +331,7 @@ fn hoist_from_branches(
         let mut branch_kept = Vec::with_capacity(branch.ops.len());
         for mut inner in std::mem::take(&mut branch.ops) {
             if is_movable(&inner, &branch_outside)
-                && safe_outside_its_branch(&inner, &branch_outside, nonzero)
+                && may_run_unasked(&inner, &branch_outside, nonzero)
             {
                 hoisted.push(take_out(inner, &mut branch_outside));
                 continue;
@@ -329,15 +345,16 @@ fn hoist_from_branches(
     }
 }
 
-/// Whether an op of a branch (its operands, `outside`, renamed to the loop's outer
-/// values) may run where its branch would not have: it reports no error and its
-/// derivatives are finite wherever its value is. Out of its branch an op runs also where
-/// the condition is false, and its zero adjoint there meets its derivative: `log(0)` in a
-/// branch not taken would make the gradient `0 · ∞ = NaN`. Reads, arithmetic, division by
+/// Whether an invariant op of a loop body or branch (its operands, `outside`, renamed to
+/// the loop's outer values) may run where the body or branch would not have: it reports no
+/// error and its derivatives are finite wherever its value is. Hoisted, an op runs also
+/// for a loop of no iterations (a subject without trials) and where a condition is false,
+/// and its zero adjoint there meets its derivative: `log(0)` in a branch not taken would
+/// make the gradient `0 · ∞ = NaN`. Reads, arithmetic, division by
 /// a constant or a size, and the functions with bounded slopes (`exp`'s overflows only
 /// with its value) qualify: what a trial loop computes from a subject's parameters
 /// (`tau[n]`, `xi[n] / K`, `exp(-k[n])`).
-fn safe_outside_its_branch(
+fn may_run_unasked(
     op: &Op,
     outside: &HashMap<ValueId, ValueId>,
     nonzero: &HashSet<ValueId>,

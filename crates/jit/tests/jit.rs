@@ -357,3 +357,29 @@ fn a_value_hoisted_out_of_a_branch_not_taken_keeps_the_gradient_finite() {
     let mut j = jit(&ir.log_density, &sizes, &data);
     assert!(run(&mut j, &[b])[0][0].is_finite());
 }
+
+#[test]
+fn a_value_hoisted_out_of_a_loop_without_iterations_keeps_the_gradient_finite() {
+    // As above, for a subject with no trials (`T[0] = 0`): what the trial loop computes
+    // from the subject's values runs once per subject when hoisted, trials or not.
+    let source = "size N\nsize K\ndata T: int[N] in 0..4\ndata x: real[N]\ndata y: real[N, K]\n\
+                  param b: real ~ Normal(0, 1)\n\
+                  for n in 0..N {\n  for t in 0..T[n] {\n    \
+                  y[n, t] ~ Normal(log(exp(b) * x[n]), 1)\n  }\n}\n";
+    let (_, _, grad) = compile_model(source);
+    let sizes = HashMap::from([("N".to_string(), 2), ("K".to_string(), 3)]);
+    let data = HashMap::from([
+        ("T".to_string(), vec![0.0, 2.0]),
+        ("x".to_string(), vec![0.0, 2.0]),
+        ("y".to_string(), vec![5.0, 5.0, 5.0, 1.0, 2.0, 9.0]),
+    ]);
+    let b = 0.3_f64;
+    let mean = b + 2.0_f64.ln();
+    let expected = -b + (1.0 - mean) + (2.0 - mean);
+    let mut j = jit(&grad, &sizes, &data);
+    let out = run(&mut j, &[b]);
+    assert!(
+        close(out[1][0], expected, 1e-12),
+        "{out:?} against {expected}"
+    );
+}
