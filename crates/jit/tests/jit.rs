@@ -325,61 +325,64 @@ fn addresses_past_two_gib_do_not_wrap() {
     }
 }
 
-#[test]
-fn a_value_hoisted_out_of_a_branch_not_taken_keeps_the_gradient_finite() {
-    // `log(exp(b) * x[n])` does not change from trial to trial, but only the trials with
-    // `c == 1` compute it; subject 0 has none and `x[0] = 0`, where `log`'s derivative is
-    // infinite. Evaluated for every subject, its zero adjoint times that derivative would
-    // make the gradient NaN: only reads and arithmetic with finite derivatives leave a
-    // branch.
-    let source = "size N\nsize T\ndata x: real[N]\ndata c: int[N, T]\ndata y: real[N, T]\n\
-                  param b: real ~ Normal(0, 1)\n\
-                  for n in 0..N {\n  for t in 0..T {\n    if c[n, t] == 1 {\n      \
-                  y[n, t] ~ Normal(log(exp(b) * x[n]), 1)\n    }\n  }\n}\n";
+/// Subject 0 scores no trial and has `x[0] = 0`; subject 1 scores y = 1 and y = 2 with
+/// `x[1] = 2`, under `y ~ Normal(log(exp(b) * x[n]), 1)` and `b ~ Normal(0, 1)`. `log(exp(b)
+/// * x[n])` is invariant in the trial loop, and `log`'s derivative is infinite at subject
+/// 0's value: evaluated there, its zero adjoint times that derivative would make the
+/// gradient NaN. Checks the log density and gradient at `b = 0.3`.
+fn check_log_of_a_subject_without_trials(
+    source: &str,
+    sizes: &[(&str, i64)],
+    data: &[(&str, Vec<f64>)],
+) {
     let (_, ir, grad) = compile_model(source);
-    let sizes = HashMap::from([("N".to_string(), 2), ("T".to_string(), 3)]);
-    let data = HashMap::from([
-        ("x".to_string(), vec![0.0, 2.0]),
-        ("c".to_string(), vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0]),
-        ("y".to_string(), vec![5.0, 5.0, 5.0, 1.0, 2.0, 9.0]),
-    ]);
+    let sizes: HashMap<String, i64> = sizes.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let data: HashMap<String, Vec<f64>> = data
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     let b = 0.3_f64;
     let mean = b + 2.0_f64.ln();
-    // d/db of -b²/2 - Σ (y - b - log 2)² / 2 over subject 1's two scored trials.
     let expected = -b + (1.0 - mean) + (2.0 - mean);
-    let mut j = jit(&grad, &sizes, &data);
-    let out = run(&mut j, &[b]);
+    let out = run(&mut jit(&grad, &sizes, &data), &[b]);
     assert!(out[0][0].is_finite(), "{out:?}");
     assert!(
         close(out[1][0], expected, 1e-12),
         "{out:?} against {expected}"
     );
-    let mut j = jit(&ir.log_density, &sizes, &data);
-    assert!(run(&mut j, &[b])[0][0].is_finite());
+    assert!(run(&mut jit(&ir.log_density, &sizes, &data), &[b])[0][0].is_finite());
+}
+
+#[test]
+fn a_value_hoisted_out_of_a_branch_not_taken_keeps_the_gradient_finite() {
+    // Subject 0's trials all have `c == 0`: the branch never runs for it.
+    check_log_of_a_subject_without_trials(
+        "size N\nsize T\ndata x: real[N]\ndata c: int[N, T]\ndata y: real[N, T]\n\
+         param b: real ~ Normal(0, 1)\n\
+         for n in 0..N {\n  for t in 0..T {\n    if c[n, t] == 1 {\n      \
+         y[n, t] ~ Normal(log(exp(b) * x[n]), 1)\n    }\n  }\n}\n",
+        &[("N", 2), ("T", 3)],
+        &[
+            ("x", vec![0.0, 2.0]),
+            ("c", vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0]),
+            ("y", vec![5.0, 5.0, 5.0, 1.0, 2.0, 9.0]),
+        ],
+    );
 }
 
 #[test]
 fn a_value_hoisted_out_of_a_loop_without_iterations_keeps_the_gradient_finite() {
-    // As above, for a subject with no trials (`T[0] = 0`): what the trial loop computes
-    // from the subject's values runs once per subject when hoisted, trials or not.
-    let source = "size N\nsize K\ndata T: int[N] in 0..4\ndata x: real[N]\ndata y: real[N, K]\n\
-                  param b: real ~ Normal(0, 1)\n\
-                  for n in 0..N {\n  for t in 0..T[n] {\n    \
-                  y[n, t] ~ Normal(log(exp(b) * x[n]), 1)\n  }\n}\n";
-    let (_, _, grad) = compile_model(source);
-    let sizes = HashMap::from([("N".to_string(), 2), ("K".to_string(), 3)]);
-    let data = HashMap::from([
-        ("T".to_string(), vec![0.0, 2.0]),
-        ("x".to_string(), vec![0.0, 2.0]),
-        ("y".to_string(), vec![5.0, 5.0, 5.0, 1.0, 2.0, 9.0]),
-    ]);
-    let b = 0.3_f64;
-    let mean = b + 2.0_f64.ln();
-    let expected = -b + (1.0 - mean) + (2.0 - mean);
-    let mut j = jit(&grad, &sizes, &data);
-    let out = run(&mut j, &[b]);
-    assert!(
-        close(out[1][0], expected, 1e-12),
-        "{out:?} against {expected}"
+    // Subject 0's trial loop, `0..T[0]`, is empty.
+    check_log_of_a_subject_without_trials(
+        "size N\nsize K\ndata T: int[N] in 0..4\ndata x: real[N]\ndata y: real[N, K]\n\
+         param b: real ~ Normal(0, 1)\n\
+         for n in 0..N {\n  for t in 0..T[n] {\n    \
+         y[n, t] ~ Normal(log(exp(b) * x[n]), 1)\n  }\n}\n",
+        &[("N", 2), ("K", 3)],
+        &[
+            ("T", vec![0.0, 2.0]),
+            ("x", vec![0.0, 2.0]),
+            ("y", vec![5.0, 5.0, 5.0, 1.0, 2.0, 9.0]),
+        ],
     );
 }
