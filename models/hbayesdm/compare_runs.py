@@ -369,6 +369,26 @@ def cpu_name():
         return platform.processor()
 
 
+def reduce_statistics(result, stats, names):
+    """A run's record from its per-quantity statistics: the total divergences and the
+    largest R-hat and smallest bulk ESS over `names`."""
+    if "divergences_per_chain" in result:
+        result["divergences"] = sum(result["divergences_per_chain"])
+    if stats:
+        result["max_rhat"], result["min_ess_bulk"] = worst(stats, names)
+
+
+def set_time_ratios(entry):
+    """rlc's wall and CPU time over Stan's, where both runs finished."""
+    rlc_result, stan_result = entry["rlc"], entry["stan"]
+    for key in ("time_ratio_rlc_to_stan", "cpu_time_ratio_rlc_to_stan"):
+        entry.pop(key, None)
+    if stan_result.get("status") == "ran" and rlc_result.get("exit_code") == 0 and "stopped" not in rlc_result:
+        entry["time_ratio_rlc_to_stan"] = round(rlc_result["seconds"] / stan_result["sample_seconds"], 4)
+        if "sample_cpu_seconds" in stan_result:
+            entry["cpu_time_ratio_rlc_to_stan"] = round(rlc_result["cpu_seconds"] / stan_result["sample_cpu_seconds"], 4)
+
+
 def compare(model, data_name, rlc_result, stan_result):
     """One model's entry: both records with the statistics reduced to the quantities both
     report, and the ratio of the times."""
@@ -378,16 +398,10 @@ def compare(model, data_name, rlc_result, stan_result):
     common = sorted(set(rlc_stats) & set(stan_stats)) if stan_stats else sorted(rlc_stats)
     entry["quantities_compared"] = len(common) if stan_stats else 0
     for result, stats in ((rlc_result, rlc_stats), (stan_result, stan_stats)):
-        if "divergences_per_chain" in result:
-            result["divergences"] = sum(result["divergences_per_chain"])
-        if stats:
-            result["max_rhat"], result["min_ess_bulk"] = worst(stats, common)
+        reduce_statistics(result, stats, common)
     entry["rlc"] = rlc_result
     entry["stan"] = stan_result
-    if stan_result.get("status") == "ran" and rlc_result.get("exit_code") == 0 and "stopped" not in rlc_result:
-        entry["time_ratio_rlc_to_stan"] = round(rlc_result["seconds"] / stan_result["sample_seconds"], 4)
-        if "sample_cpu_seconds" in stan_result:
-            entry["cpu_time_ratio_rlc_to_stan"] = round(rlc_result["cpu_seconds"] / stan_result["sample_cpu_seconds"], 4)
+    set_time_ratios(entry)
     return entry
 
 
@@ -564,10 +578,7 @@ def rerun(args, record, seeds, sampler):
                 else:
                     result = run_stan(model, path, seed, args.stan_dir, args.stan_timeout, work)
             stats = result.pop("stats", {})
-            if "divergences_per_chain" in result:
-                result["divergences"] = sum(result["divergences_per_chain"])
-            if stats:
-                result["max_rhat"], result["min_ess_bulk"] = worst(stats, sorted(stats))
+            reduce_statistics(result, stats, sorted(stats))
             result.update({"seed": seed, **extra, "load_average_before": load_before})
             others[seed] = result
             print(f"{model} {sampler} seed {seed}: {result.get('status', '')} {result.get('divergences')} divergences"
@@ -593,20 +604,12 @@ def rlc_again(args, record):
             result = run_rlc(args.rlc, model, path, seed, work, args.rlc_timeout)
             load_after = load_average()
         stats = result.pop("stats", {})
-        if "divergences_per_chain" in result:
-            result["divergences"] = sum(result["divergences_per_chain"])
+        reduce_statistics(result, stats, sorted(stats))
         if stats:
-            result["max_rhat"], result["min_ess_bulk"] = worst(stats, sorted(stats))
             result["rlc_stats_over"] = f"all {len(stats)} of rlc's quantities (rerun alone, Stan's run kept)"
         result["seed"] = seed
         entry["rlc"] = result
-        stan = entry["stan"]
-        for key in ("time_ratio_rlc_to_stan", "cpu_time_ratio_rlc_to_stan"):
-            entry.pop(key, None)
-        if stan.get("status") == "ran" and result.get("exit_code") == 0 and "stopped" not in result:
-            entry["time_ratio_rlc_to_stan"] = round(result["seconds"] / stan["sample_seconds"], 4)
-            if "sample_cpu_seconds" in stan:
-                entry["cpu_time_ratio_rlc_to_stan"] = round(result["cpu_seconds"] / stan["sample_cpu_seconds"], 4)
+        set_time_ratios(entry)
         entry.update({
             "rlc_date": when,
             "rlc_commit": commit,

@@ -203,16 +203,14 @@ fn find_nonzero(region: &Region, nonzero: &mut HashSet<ValueId>) {
             nonzero.extend(op.results.iter().copied());
         }
         // Each region arg and the op arg it receives, where it is a capture.
-        let (first_capture, shift) = match &op.kind {
-            OpKind::Scan {
-                carries, sequences, ..
-            } => (carries + sequences, 0),
-            OpKind::For { .. } => (1, 1),
-            _ => (0, 1),
-        };
+        let captures = Captures::of(&op.kind);
         for nested in op.kind.regions() {
-            for (k, arg) in nested.args.iter().enumerate().skip(first_capture) {
-                if op.args.get(k + shift).is_some_and(|a| nonzero.contains(a)) {
+            for (k, arg) in nested.args.iter().enumerate().skip(captures.first) {
+                if op
+                    .args
+                    .get(k + captures.shift)
+                    .is_some_and(|a| nonzero.contains(a))
+                {
                     nonzero.insert(*arg);
                 }
             }
@@ -228,21 +226,13 @@ fn hoist_in_region(region: &mut Region, values: &mut Vec<TensorType>, nonzero: &
         for nested in op.kind.regions_mut() {
             hoist_in_region(nested, values, nonzero);
         }
+        let captures = Captures::of(&op.kind);
         let loop_body = match &mut op.kind {
-            OpKind::Scan {
-                body,
-                carries,
-                sequences,
-                ..
-            } => Some((body, *carries + *sequences, 0, false)),
-            OpKind::For { body } => Some((body, 1, 1, true)),
+            OpKind::Scan { body, .. } => Some((body, false)),
+            OpKind::For { body } => Some((body, true)),
             _ => None,
         };
-        if let Some((body, first_capture, shift, may_be_empty)) = loop_body {
-            let captures = Captures {
-                first: first_capture,
-                shift,
-            };
+        if let Some((body, may_be_empty)) = loop_body {
             let hoisted =
                 hoist_from_body(body, captures, may_be_empty, &mut op.args, values, nonzero);
             out.extend(hoisted);
@@ -252,12 +242,25 @@ fn hoist_in_region(region: &mut Region, values: &mut Vec<TensorType>, nonzero: &
     region.ops = out;
 }
 
-/// Where a loop body's captures begin (`first`), and how far the loop op's
-/// args for them are shifted (`shift`: a `for`'s args begin with its two
-/// bounds, its body's with the index).
+/// Where a region's captures begin among its args (`first`), and how far the
+/// op's args for them are shifted (`shift`: a `for`'s args begin with its two
+/// bounds, its body's with the index; an `if`'s with its condition).
 struct Captures {
     first: usize,
     shift: usize,
+}
+
+impl Captures {
+    fn of(kind: &OpKind) -> Captures {
+        let (first, shift) = match kind {
+            OpKind::Scan {
+                carries, sequences, ..
+            } => (carries + sequences, 0),
+            OpKind::For { .. } => (1, 1),
+            _ => (0, 1),
+        };
+        Captures { first, shift }
+    }
 }
 
 /// Takes the invariant ops out of a loop's `body`, whose args from
