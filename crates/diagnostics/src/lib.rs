@@ -437,6 +437,50 @@ pub fn e_bfmi(energy: &[f64]) -> f64 {
     numerator / denominator
 }
 
+/// Chains whose log density stays below another chain's ([`chains_below`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChainsBelow {
+    /// The chain with the highest median log density.
+    pub highest: usize,
+    /// The chains whose log density stays below it, in order.
+    pub below: Vec<usize>,
+}
+
+/// The chains whose log density (`lp__`, one slice per chain) stays below that of the chain
+/// with the highest median throughout: the chain's 90% quantile is under that chain's 10%
+/// quantile. Chains that sample one distribution overlap far more than that, so such chains
+/// sample another region: a minor mode a chain started near and cannot leave, or one it
+/// has not yet left. Chains with fewer than 10 finite values are not judged. `None` when
+/// no chain is below.
+pub fn chains_below<C: AsRef<[f64]>>(log_density: &[C]) -> Option<ChainsBelow> {
+    let sorted: Vec<Option<Vec<f64>>> = log_density
+        .iter()
+        .map(|c| {
+            let mut v: Vec<f64> = c
+                .as_ref()
+                .iter()
+                .copied()
+                .filter(|x| x.is_finite())
+                .collect();
+            v.sort_by(f64::total_cmp);
+            (v.len() >= 10).then_some(v)
+        })
+        .collect();
+    let (highest, top) = sorted
+        .iter()
+        .enumerate()
+        .filter_map(|(c, v)| v.as_ref().map(|v| (c, v)))
+        .max_by(|(_, a), (_, b)| median_sorted(a).total_cmp(&median_sorted(b)))?;
+    let floor = quantile_sorted(top, 0.1);
+    let below: Vec<usize> = sorted
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.as_ref().is_some_and(|v| quantile_sorted(v, 0.9) < floor))
+        .map(|(c, _)| c)
+        .collect();
+    (!below.is_empty()).then_some(ChainsBelow { highest, below })
+}
+
 /// How many draws diverged.
 pub fn divergences(divergent: &[bool]) -> usize {
     divergent.iter().filter(|d| **d).count()

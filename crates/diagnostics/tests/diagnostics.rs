@@ -250,3 +250,88 @@ fn summarize_equals_the_separate_functions_bit_for_bit() {
         same("rhat", s.rhat, diag::rhat(chains));
     }
 }
+
+/// `chains` chains of `draws` autocorrelated normal draws (AR(1), coefficient 0.8) with
+/// standard deviation `sd` around `centers[c]`, from a fixed seed.
+fn lp_chains(centers: &[f64], draws: usize, sd: f64, seed: u64) -> Vec<Vec<f64>> {
+    let mut state = seed | 1;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut normal = move || {
+        let (u, v) = (uniform().max(1e-300), uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    };
+    let rho: f64 = 0.8;
+    centers
+        .iter()
+        .map(|&center| {
+            let mut x = normal();
+            (0..draws)
+                .map(|_| {
+                    x = rho * x + (1.0 - rho * rho).sqrt() * normal();
+                    center + sd * x
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Chains sampling one distribution are never judged apart, at any seed; a chain in a
+/// mode 280 log units down (`pstRT_rlddm6`'s second mode) is, and so is one only six
+/// standard deviations down, whichever chain it is and whether the rest agree or not.
+#[test]
+fn chains_below_finds_a_chain_in_a_lower_mode_and_only_that() {
+    for seed in 1..200 {
+        let same = lp_chains(&[-1184.0; 4], 1000, 4.0, seed);
+        assert_eq!(diag::chains_below(&same), None, "seed {seed}");
+        // Short chains of one distribution spread more, still not apart.
+        let short = lp_chains(&[-50.0; 4], 100, 2.0, seed);
+        assert_eq!(diag::chains_below(&short), None, "seed {seed} (100 draws)");
+    }
+    let stuck = lp_chains(&[-1184.0, -1465.0, -1184.0, -1465.5], 1000, 4.0, 7);
+    let apart = diag::chains_below(&stuck).expect("two chains in the lower mode");
+    assert_eq!(apart.below, vec![1, 3]);
+    // The highest is whichever of the two upper chains has the higher median.
+    assert!(apart.highest == 0 || apart.highest == 2, "{apart:?}");
+    let near = lp_chains(&[-100.0, -100.0, -124.0, -100.0], 1000, 4.0, 3);
+    assert_eq!(diag::chains_below(&near).map(|b| b.below), Some(vec![2]));
+    // One chain above three: the three are below it.
+    let above = lp_chains(&[-90.0, -130.0, -130.0, -130.0], 1000, 4.0, 5);
+    assert_eq!(
+        diag::chains_below(&above),
+        Some(diag::ChainsBelow {
+            highest: 0,
+            below: vec![1, 2, 3]
+        })
+    );
+}
+
+/// Too few draws, one chain, or non-finite values are no evidence: nothing is reported, and
+/// a chain with fewer than 10 finite values is left out of the judgement.
+#[test]
+fn chains_below_judges_only_chains_with_enough_finite_draws() {
+    assert_eq!(diag::chains_below::<Vec<f64>>(&[]), None);
+    assert_eq!(diag::chains_below(&[vec![1.0; 50]]), None);
+    assert_eq!(diag::chains_below(&[vec![1.0; 9], vec![-100.0; 9]]), None);
+    let mut chains = lp_chains(&[-10.0, -10.0, -60.0], 500, 1.0, 11);
+    chains.push(vec![f64::NEG_INFINITY; 500]);
+    chains.push(vec![f64::NAN; 500]);
+    assert_eq!(
+        diag::chains_below(&chains).map(|b| b.below),
+        Some(vec![2]),
+        "non-finite chains are not judged"
+    );
+    // Chains stuck at single points, apart from one another, are apart.
+    let points = [vec![-5.0; 100], vec![-9.0; 100]];
+    assert_eq!(
+        diag::chains_below(&points),
+        Some(diag::ChainsBelow {
+            highest: 0,
+            below: vec![1]
+        })
+    );
+}

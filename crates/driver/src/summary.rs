@@ -1,7 +1,10 @@
 //! The summary table (stansummary's columns) and the warnings a Stan user
-//! expects after a run: divergences, max tree depth hits, R-hat, ESS, E-BFMI.
+//! expects after a run: divergences, max tree depth hits, R-hat, ESS, E-BFMI,
+//! and chains whose log density stays below the others' (a minor mode).
 
-use rlc_diagnostics::{divergences, e_bfmi, max_tree_depth_hits, summarize, Summary};
+use rlc_diagnostics::{
+    chains_below, divergences, e_bfmi, max_tree_depth_hits, median, summarize, ChainsBelow, Summary,
+};
 use std::fmt::Write;
 use std::sync::OnceLock;
 
@@ -256,6 +259,9 @@ pub fn warnings(draws: &RunDraws, max_depth: u32) -> Vec<String> {
             }
         }
     }
+    if let Some(k) = draws.find("lp__") {
+        out.extend(chains_below_warning(&draws.column(k)));
+    }
     let mut high_rhat = Vec::new();
     let mut low_ess = Vec::new();
     for (k, name) in draws.columns.iter().enumerate() {
@@ -285,6 +291,25 @@ pub fn warnings(draws: &RunDraws, max_depth: u32) -> Vec<String> {
         ));
     }
     out
+}
+
+/// The warning naming the chains whose `lp__` stays below the highest chain's
+/// ([`chains_below`]), or none.
+fn chains_below_warning(log_density: &[&[f64]]) -> Option<String> {
+    let ChainsBelow { highest, below } = chains_below(log_density)?;
+    let median_of = |c: usize| fmt(median(log_density[c]));
+    let names: Vec<String> = below.iter().map(|c| (c + 1).to_string()).collect();
+    let (chains, they) = match names.len() {
+        1 => (format!("chain {}", names[0]), "it"),
+        _ => (format!("chains {}", list(&names)), "they"),
+    };
+    let medians: Vec<String> = below.iter().map(|&c| median_of(c)).collect();
+    Some(format!(
+        "{chains} sampled a region of lower log density than chain {} (median lp__ {} against {}; their draws barely overlap): {they} may be stuck in a minor mode. The summary mixes the regions: compare the chains, start them elsewhere (--init 0 or --init FILE) and run longer.",
+        highest + 1,
+        medians.join(", "),
+        median_of(highest),
+    ))
 }
 
 fn list(items: &[String]) -> String {

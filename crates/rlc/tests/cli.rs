@@ -1945,3 +1945,111 @@ fn a_warmup_that_ends_where_the_chain_cannot_move_is_extended_and_said_so() {
         );
     }
 }
+
+/// A model with two modes 30 log units apart and a barrier of about 90 between them: a
+/// chain stays in the mode its random start is nearer. Whenever the chains of a run split
+/// between the modes, `rlc run` and `rlc summary` name exactly the chains in the lower
+/// one; when they do not, no such warning.
+#[test]
+fn chains_stuck_in_a_lower_mode_are_named() {
+    let dir = temp_dir("lower-mode");
+    let model = dir.join("two_modes.rlm");
+    std::fs::write(
+        &model,
+        "param x: real ~ Normal(0, 3)\n\
+         let left = (x + 4) / 0.3\n\
+         let right = (x - 4) / 0.3\n\
+         target += logsumexp([-0.5 * left * left, -0.5 * right * right - 30])\n",
+    )
+    .expect("write the model");
+    let data = dir.join("none.json");
+    std::fs::write(&data, "{}").expect("write the data");
+    let mut split_runs = 0;
+    for seed in 1..=8 {
+        let out_dir = dir.join(format!("seed{seed}"));
+        let out = rlc()
+            .arg("run")
+            .arg(&model)
+            .arg("--data")
+            .arg(&data)
+            .args([
+                "--warmup",
+                "200",
+                "--draws",
+                "200",
+                "--seed",
+                &seed.to_string(),
+            ])
+            .arg("--output-dir")
+            .arg(&out_dir)
+            .output()
+            .expect("rlc runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Which chains ended in the right-hand (lower) mode, from their draws of x.
+        let in_lower: Vec<usize> = (1..=4)
+            .filter(|c| {
+                let text = std::fs::read_to_string(out_dir.join(format!("two_modes_{c}.csv")))
+                    .expect("a CSV per chain");
+                let mut rows = text.lines().filter(|l| !l.starts_with('#'));
+                let header: Vec<&str> = rows.next().expect("header").split(',').collect();
+                let x = header.iter().position(|h| *h == "x").expect("an x column");
+                let values: Vec<f64> = rows
+                    .filter(|l| !l.is_empty())
+                    .map(|l| l.split(',').nth(x).expect("x").parse().expect("a number"))
+                    .collect();
+                values.iter().sum::<f64>() / values.len() as f64 > 0.0
+            })
+            .collect();
+        let warning = stdout
+            .lines()
+            .find(|l| l.contains("may be stuck in a minor mode"));
+        if in_lower.is_empty() || in_lower.len() == 4 {
+            assert!(
+                warning.is_none(),
+                "seed {seed}: all chains in one mode, yet: {stdout}"
+            );
+            continue;
+        }
+        split_runs += 1;
+        let warning = warning.unwrap_or_else(|| {
+            panic!("seed {seed}: chains {in_lower:?} in the lower mode, no warning: {stdout}")
+        });
+        let names: Vec<String> = in_lower.iter().map(|c| c.to_string()).collect();
+        let expected = match names.len() {
+            1 => format!("chain {} sampled a region of lower log density", names[0]),
+            _ => format!(
+                "chains {} sampled a region of lower log density",
+                names.join(", ")
+            ),
+        };
+        assert!(
+            warning.contains(&expected),
+            "seed {seed}: {warning} (expected: {expected})"
+        );
+        // `rlc summary` reads the same from the files.
+        let files: Vec<PathBuf> = (1..=4)
+            .map(|c| out_dir.join(format!("two_modes_{c}.csv")))
+            .collect();
+        let summary = rlc()
+            .arg("summary")
+            .args(&files)
+            .output()
+            .expect("rlc runs");
+        assert!(
+            String::from_utf8_lossy(&summary.stdout).contains(&expected),
+            "seed {seed}: {}",
+            String::from_utf8_lossy(&summary.stdout)
+        );
+    }
+    assert!(
+        split_runs > 0,
+        "no seed of 8 split the chains between the modes"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
