@@ -405,10 +405,24 @@ def compare(model, data_name, rlc_result, stan_result):
     return entry
 
 
+def finite_or_none(value):
+    """`value` with every NaN or infinity replaced by None (JSON has neither): R-hat of a
+    run where one chain made draws is NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
 def write_json(path, value):
-    with open(path, "w") as f:
-        json.dump(value, f, indent=1, allow_nan=False)
-        f.write("\n")
+    """Writes the whole file or nothing: the record holds hours of runs."""
+    text = json.dumps(finite_or_none(value), indent=1, allow_nan=False) + "\n"
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
 
 
 # --- The table ---------------------------------------------------------------------------
@@ -435,7 +449,9 @@ def table(record):
         ratio = f"{e['time_ratio_rlc_to_stan']:.3f}" if "time_ratio_rlc_to_stan" in e else "–"
         cpu = f"{seconds_text(r['cpu_seconds'])} / {seconds_text(s['sample_cpu_seconds'])}" if "cpu_time_ratio_rlc_to_stan" in e else "–"
         cpu_ratio = f"{e['cpu_time_ratio_rlc_to_stan']:.3f}" if "cpu_time_ratio_rlc_to_stan" in e else "–"
-        rhat = f"{r['max_rhat'][1] if r.get('max_rhat') else '–'} / {s['max_rhat'][1] if s.get('max_rhat') else '–'}"
+        # R-hat is undefined (None) when one chain made draws.
+        rhat = " / ".join(str(x["max_rhat"][1]) if x.get("max_rhat") and x["max_rhat"][1] is not None else "–"
+                          for x in (r, s))
         ess = f"{r['min_ess_bulk'][1]:.0f}" if r.get("min_ess_bulk") else "–"
         ess += f" / {s['min_ess_bulk'][1]:.0f}" if s.get("min_ess_bulk") else " / –"
         lines.append(f"| `{model}` | `{data}` | {div} | {init} | {seconds_text(r['seconds'])}{' (stopped)' if r.get('stopped') else ''} / {stan_time} | {ratio} | {cpu} | {cpu_ratio} | {rhat} | {ess} |")
@@ -527,16 +543,41 @@ def docs_section(record):
             f" a change to rlc (commit {', '.join(commits)}):"
             f" {', '.join('`' + m + '`' for m in again)}. Their rlc R-hat and ESS are over all of rlc's"
             " quantities (Stan's statistics are not stored) and their two times were measured on different"
-            " days: compare the time ratios as such.")
+            " days: compare the time ratios as such."
+            + idle_text(record, again)
+            + machines_text(record, again))
     if stopped:
         none = [m for m in stopped if not models[m]["rlc"].get("chains_with_draws")]
         lines.append(
-            "* rlc runs stopped at the time limit (300 s in the first runs, 600 s in the later ones, on the"
-            " loaded machine; the draws made by then are judged): " + ", ".join(f"`{m}`" for m in stopped)
-            + (f"; {' and '.join(f'`{m}`' for m in none)} had made no draws by then (still in warmup):"
-               " their times on an idle machine are open." if none else "."))
+            "* rlc runs stopped at a time limit (the draws made by then are judged): "
+            + ", ".join(f"`{m}` at {models[m]['rlc']['seconds']:.0f} s" for m in stopped)
+            + (f"; {' and '.join(f'`{m}`' for m in none)} had made no draws by then (still in warmup)."
+               if none else "."))
     lines += ["", table(record), DOCS_END]
     return "\n".join(lines)
+
+
+def idle_text(record, again):
+    """The load the reruns started at (one-minute load average), when it is known for all."""
+    loads = [record["models"][m].get("rlc_load_average", {}).get("before") for m in again]
+    if not loads or any(not load for load in loads):
+        return ""
+    return (f" Each rerun started with a one-minute load average of {min(l[0] for l in loads):.2f} to"
+            f" {max(l[0] for l in loads):.2f} on the 2 cores (rlc's own previous run included).")
+
+
+def machines_text(record, again):
+    """Where a rerun's machine differs from that of the entry's Stan run, says so."""
+    def cpu(machine):
+        return (machine or {}).get("cpu")
+
+    pairs = sorted({(cpu(e.get("rlc_machine")), cpu(e.get("machine") or record.get("machine")))
+                    for e in (record["models"][m] for m in again)})
+    other = [(r, s) for r, s in pairs if r and s and r != s]
+    if not other:
+        return ""
+    return " Some reruns ran on another machine than the entry's Stan run: " + "; ".join(
+        f"rlc on {r}, Stan on {s}" for r, s in other) + " (each with 2 cores)."
 
 
 def write_docs(record, path):
@@ -615,6 +656,8 @@ def rlc_again(args, record):
             "rlc_commit": commit,
             "rlc_gradient_us": gradient_microseconds(args.rlc, model, path),
             "rlc_load_average": {"before": load_before, "after": load_after},
+            # Sessions may run on different machines: the rerun's, beside the record's.
+            "rlc_machine": {"cpus": os.cpu_count(), "cpu": cpu_name()},
         })
         write_json(args.output, record)
         print(f"{model}: rlc {result['seconds']} s, {result.get('divergences')} divergences,"
@@ -697,8 +740,9 @@ def main():
         "stan_program": f"hBayesDM {STAN_COMMIT} commons/stan_files/MODEL.stan (stan_reference.py's PATCHES applied)",
         "stan_settings": {"chains": CHAINS, "warmup": STAN_WARMUP, "draws": STAN_DRAWS, "interface": "pystan"},
         "rlc_settings": "rlc run defaults: 4 chains, 400 warmup iterations (fisher adaptation), 1000 draws",
-        "machine": {"cpus": os.cpu_count(), "cpu": cpu_name()},
     })
+    # The machine of the entries that do not name their own (those made before entries did).
+    record.setdefault("machine", {"cpus": os.cpu_count(), "cpu": cpu_name()})
 
     # The gradient time of an earlier run's entry is reused: measuring it takes 5-50 s.
     gradient_us = {
@@ -729,6 +773,7 @@ def main():
             "rlc_commit": commit,
             "rlc_gradient_us": gradient_us[model] if math.isfinite(gradient_us[model]) else None,
             "load_average": {"before_rlc": load_before, "before_stan": load_between, "after": load_average()},
+            "machine": {"cpus": os.cpu_count(), "cpu": cpu_name()},
         })
         if model in NOT_AS_IS:
             entry["why_not_example_data"] = NOT_AS_IS[model]

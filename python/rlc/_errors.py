@@ -138,4 +138,5 @@ class UsageError(Error, ValueError):
 
 class ConvergenceWarning(UserWarning):
     """One of the warnings Stan prints after a run: divergences, maximum tree
-    depth hits, low E-BFMI, high R-hat, low effective sample size."""
+    depth hits, low E-BFMI, high R-hat, low effective sample size; or rlc's
+    for chains whose log density stays below another chain's (a minor mode)."""
