@@ -1,6 +1,6 @@
 //! MCMC diagnostics: rank-normalized split R-hat, bulk and tail effective sample sizes,
 //! Monte Carlo standard errors, posterior summaries, and the sampler checks (divergences,
-//! tree-depth hits, E-BFMI).
+//! tree-depth hits, E-BFMI, chains whose log density stays below another's).
 //!
 //! This crate owns the arithmetic of convergence diagnosis as in Vehtari, Gelman, Simpson,
 //! Carpenter and Bürkner (2021), computed exactly as ArviZ 0.23 does (`az.rhat(method=
