@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 import pytest
 
@@ -135,8 +137,6 @@ target += logsumexp([-0.5 * left * left, -0.5 * right * right - 30])
 def test_chains_in_a_lower_mode_are_named_in_a_convergence_warning():
     """Two modes 30 log units apart behind a barrier: a chain stays in the one its random
     start is nearer. Where the chains split, the warning names the ones in the lower mode."""
-    import warnings
-
     model = rlc.Model(TWO_MODES, "two_modes.rlm")
     split = 0
     for seed in range(1, 9):

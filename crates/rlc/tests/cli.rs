@@ -712,19 +712,34 @@ fn output_format_zarr_writes_the_run_as_a_datatree_store() {
         .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
         .collect();
     let csv = std::fs::read_to_string(csv_dir.join("rl_hier_1.csv")).expect("csv");
-    let mut lines = csv.lines().filter(|l| !l.starts_with('#'));
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let column = |name: &str| header.iter().position(|h| *h == name).expect("column");
-    let (first, second) = (column("mu_pr.1"), column("mu_pr.2"));
-    let mut expected = Vec::new();
-    for line in lines {
-        let cells: Vec<&str> = line.split(',').collect();
-        expected.push(cells[first].parse::<f64>().expect("number"));
-        expected.push(cells[second].parse::<f64>().expect("number"));
-    }
+    // The store holds mu_pr row by row: each draw's two elements in turn.
+    let expected: Vec<f64> = csv_column(&csv, "mu_pr.1")
+        .into_iter()
+        .zip(csv_column(&csv, "mu_pr.2"))
+        .flat_map(|(first, second)| [first, second])
+        .collect();
     assert_eq!(values, expected);
     let _ = std::fs::remove_dir_all(&zarr_dir);
     let _ = std::fs::remove_dir_all(&csv_dir);
+}
+
+/// The draws of column `name` in the text of a CmdStan CSV file (comments and
+/// blank lines skipped).
+fn csv_column(text: &str, name: &str) -> Vec<f64> {
+    let mut rows = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty());
+    let header: Vec<&str> = rows.next().expect("a header").split(',').collect();
+    let k = header
+        .iter()
+        .position(|h| *h == name)
+        .unwrap_or_else(|| panic!("no column {name}"));
+    rows.map(|row| {
+        let cell = row.split(',').nth(k).expect("a cell per column");
+        cell.parse()
+            .unwrap_or_else(|_| panic!("{name}: {cell:?} is no number"))
+    })
+    .collect()
 }
 
 /// The small things a new user trips on: each gets its exit code and a
@@ -1996,14 +2011,8 @@ fn chains_stuck_in_a_lower_mode_are_named() {
             .filter(|c| {
                 let text = std::fs::read_to_string(out_dir.join(format!("two_modes_{c}.csv")))
                     .expect("a CSV per chain");
-                let mut rows = text.lines().filter(|l| !l.starts_with('#'));
-                let header: Vec<&str> = rows.next().expect("header").split(',').collect();
-                let x = header.iter().position(|h| *h == "x").expect("an x column");
-                let values: Vec<f64> = rows
-                    .filter(|l| !l.is_empty())
-                    .map(|l| l.split(',').nth(x).expect("x").parse().expect("a number"))
-                    .collect();
-                values.iter().sum::<f64>() / values.len() as f64 > 0.0
+                let x = csv_column(&text, "x");
+                x.iter().sum::<f64>() / x.len() as f64 > 0.0
             })
             .collect();
         let warning = stdout
