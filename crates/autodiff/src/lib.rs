@@ -109,6 +109,10 @@ pub fn gradient(f: &Function) -> Result<Function> {
     rlc_ir::opt::eliminate_common_subexpressions(&mut grad);
     rlc_ir::opt::merge_branches(&mut grad);
     rlc_ir::opt::eliminate_common_subexpressions(&mut grad);
+    // Joined, the outer `if`s hold pairs of inner ones on conditions now
+    // shared (a residual under `x >= 0` in an answered trial): once more.
+    rlc_ir::opt::merge_branches(&mut grad);
+    rlc_ir::opt::eliminate_common_subexpressions(&mut grad);
     // The forward copies inside backward loops compute more than the
     // backward pass reads (a re-run step's log-density term, say).
     rlc_ir::opt::eliminate_dead_code(&mut grad);
@@ -1234,6 +1238,9 @@ impl Ad {
             Ok(results)
         })?;
         let mut region = region;
+        // The forward scan has checked every index this body's re-run of a
+        // step repeats: what only a check read is dead here.
+        rlc_ir::opt::forget_index_checks(&mut region);
         let residuals = self.stash_residuals(fwd, &mut region, n_init, n_seq, sequences);
         let n_seq = n_seq + residuals.len();
         let mut args = init;

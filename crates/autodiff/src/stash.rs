@@ -9,10 +9,12 @@
 //! computation calls a special function is computed by the forward scan
 //! too, stacked as a new per-step output, and read by the backward scan as
 //! a new sequence. Values inside a branch of an `if` whose condition is
-//! primal are computed by a new `if` on the same condition in the forward
-//! body (which `merge_branches` and `eliminate_common_subexpressions` then
-//! fold into the original `if`, sharing the log-sum-exp); the other branch
-//! stacks zeros that nothing reads. What the backward body no longer needs,
+//! primal, at any depth (`pow(x, alpha)` under `x >= 0` under "the trial
+//! was answered"), are computed by new `if`s on the same conditions in the
+//! forward body (which `merge_branches` and
+//! `eliminate_common_subexpressions` then fold into the original `if`s,
+//! sharing the log-sum-exp); the other branch stacks zeros that nothing
+//! reads. What the backward body no longer needs,
 //! dead-code elimination removes.
 
 use rlc_ir::*;
@@ -35,13 +37,9 @@ pub(crate) struct BackwardLayout {
     pub forward_captures: usize,
 }
 
-/// A value to stack: where it is in the backward body (at the top, or in a
-/// branch of the `if` at an op index) and the value.
-#[derive(Clone, Copy, PartialEq)]
-enum Place {
-    Top,
-    Branch { op: usize, then_branch: bool },
-}
+/// Where a value to stack is in the backward body: the `if`s (op index,
+/// which branch) leading from the body's top to its region, outermost first.
+type Path = Vec<(usize, bool)>;
 
 impl crate::Ad {
     /// Moves the costly primal values of `backward` (the body of the
@@ -81,7 +79,6 @@ impl crate::Ad {
         // Only what the backward pass reads: not the re-run step's own results.
         rlc_ir::opt::eliminate_dead_code_in(backward);
         let primal_args: HashSet<ValueId> = to_forward.keys().copied().collect();
-        let top = primal_and_costly(backward, &primal_args);
         // A stacked value costs memory (a number per element per step): no
         // more than a carry, whose values are stacked already, or a few.
         let carry_shapes: Vec<Vec<Dim>> = (0..fc).map(|j| self.ty(fbody.args[j]).shape).collect();
@@ -90,127 +87,24 @@ impl crate::Ad {
             constant.is_some_and(|n| n <= MAX_STACKED_ELEMENTS)
                 || carry_shapes.iter().any(|c| c.as_slice() == shape)
         };
-        let mut wanted: Vec<(Place, ValueId)> = frontier(backward, &top, &self.values, &small)
-            .into_iter()
-            .map(|v| (Place::Top, v))
-            .collect();
-        for (i, op) in backward.ops.iter().enumerate() {
-            let OpKind::If {
-                then_region,
-                else_region,
-            } = &op.kind
-            else {
-                continue;
-            };
-            if !top.primal.contains(&op.args[0]) {
-                continue;
-            }
-            for (then_branch, branch) in [(true, then_region), (false, else_region)] {
-                let args: HashSet<ValueId> = branch
-                    .args
-                    .iter()
-                    .zip(&op.args[1..])
-                    .filter(|(_, outer)| top.primal.contains(outer))
-                    .map(|(a, _)| *a)
-                    .collect();
-                let inner = primal_and_costly(branch, &args);
-                for v in frontier(branch, &inner, &self.values, &small) {
-                    wanted.push((Place::Branch { op: i, then_branch }, v));
-                }
-            }
-        }
+        let mut wanted: Vec<(Path, ValueId)> = Vec::new();
+        self.find_wanted(backward, &primal_args, &mut Vec::new(), &small, &mut wanted);
         if wanted.is_empty() {
             return Vec::new();
         }
 
-        // Forward side: compute each wanted value in the forward body.
+        // Forward side: compute each wanted value in the forward body, those
+        // of a branch under `if`s on the same conditions.
         let mut memo = to_forward;
         let mut new_ops: Vec<Op> = Vec::new();
-        let mut stacked_in_forward: Vec<ValueId> = Vec::new();
-        let top_defs = definitions(backward);
-        for (place, v) in &wanted {
-            if *place == Place::Top {
-                let fv = self.copy_cone(*v, &top_defs, &mut memo, &mut new_ops);
-                stacked_in_forward.push(fv);
-            }
-        }
-        let mut places: Vec<Place> = wanted.iter().map(|(p, _)| *p).collect();
-        places.dedup();
-        let mut branch_results: HashMap<(usize, bool), Vec<ValueId>> = HashMap::new();
-        for place in places {
-            let Place::Branch { op, then_branch } = place else {
-                continue;
-            };
-            if branch_results.contains_key(&(op, then_branch)) {
-                continue;
-            }
-            let if_op = &backward.ops[op];
-            let OpKind::If {
-                then_region,
-                else_region,
-            } = &if_op.kind
-            else {
-                continue;
-            };
-            let branch = if then_branch {
-                then_region
-            } else {
-                else_region
-            };
-            let cond = self.copy_cone(if_op.args[0], &top_defs, &mut memo, &mut new_ops);
-            // Captures: the branch's primal args.
-            let mut caps = vec![cond];
-            let mut inner_memo = HashMap::new();
-            let (mut taken_args, mut other_args) = (Vec::new(), Vec::new());
-            for (a, outer) in branch.args.iter().zip(&if_op.args[1..]) {
-                if top.primal.contains(outer) {
-                    caps.push(self.copy_cone(*outer, &top_defs, &mut memo, &mut new_ops));
-                    let (na, nb) = (self.fresh(*a), self.fresh(*a));
-                    inner_memo.insert(*a, na);
-                    taken_args.push(na);
-                    other_args.push(nb);
-                }
-            }
-            let branch_defs = definitions(branch);
-            let mut ops = Vec::new();
-            let mut results = Vec::new();
-            for (p, v) in &wanted {
-                if *p == place {
-                    results.push(self.copy_cone(*v, &branch_defs, &mut inner_memo, &mut ops));
-                }
-            }
-            let mut zeros_ops = Vec::new();
-            let zeros: Vec<ValueId> = results
-                .iter()
-                .map(|r| self.zeros_like(*r, &mut zeros_ops))
-                .collect();
-            let computed = Region {
-                args: taken_args,
-                ops,
-                results: results.clone(),
-            };
-            let idle = Region {
-                args: other_args,
-                ops: zeros_ops,
-                results: zeros,
-            };
-            let (then_r, else_r) = if then_branch {
-                (computed, idle)
-            } else {
-                (idle, computed)
-            };
-            let outs: Vec<ValueId> = results.iter().map(|r| self.fresh(*r)).collect();
-            new_ops.push(Op {
-                kind: OpKind::If {
-                    then_region: then_r,
-                    else_region: else_r,
-                },
-                args: caps,
-                results: outs.clone(),
-            });
-            stacked_in_forward.extend(outs.iter().copied());
-            branch_results.insert((op, then_branch), outs);
-        }
+        let stacked_in_forward = self.compute_wanted(
+            backward,
+            &primal_args,
+            &[],
+            &wanted,
+            &mut memo,
+            &mut new_ops,
+        );
         let OpKind::Scan { body: fbody, .. } = &mut forward.kind else {
             return Vec::new();
         };
@@ -226,47 +120,193 @@ impl crate::Ad {
             new_outputs.push(out);
         }
 
-        // Backward side: read them as new sequences.
+        // Backward side: read them as new sequences, passed down through the
+        // `if`s to the branch that uses each. Both lists follow `wanted`.
         let insert_at = layout.carries + layout.sequences;
-        let mut top_renamed: HashMap<ValueId, ValueId> = HashMap::new();
         let mut new_args = Vec::new();
-        for (place, v) in &wanted {
+        for (path, v) in &wanted {
             let arg = self.fresh(*v);
             new_args.push(arg);
-            match place {
-                Place::Top => {
-                    top_renamed.insert(*v, arg);
-                }
-                Place::Branch { op, then_branch } => {
-                    let if_op = &mut backward.ops[*op];
-                    if_op.args.push(arg);
-                    let OpKind::If {
-                        then_region,
-                        else_region,
-                    } = &mut if_op.kind
-                    else {
-                        continue;
-                    };
-                    let inner_then = self.fresh(*v);
-                    let inner_else = self.fresh(*v);
-                    then_region.args.push(inner_then);
-                    else_region.args.push(inner_else);
-                    let (branch, inner) = if *then_branch {
-                        (then_region, inner_then)
-                    } else {
-                        (else_region, inner_else)
-                    };
-                    branch.rename_uses(&HashMap::from([(*v, inner)]));
-                }
-            }
+            self.pass_down(backward, path, *v, arg);
         }
-        backward.rename_uses(&top_renamed);
         for (k, arg) in new_args.into_iter().enumerate() {
             backward.args.insert(insert_at + k, arg);
         }
-        // Both lists follow `wanted`: its top values come first, then each
-        // branch's values together.
         new_outputs
+    }
+
+    /// The values to stack in `region` (at `path` in the backward body;
+    /// `args` its primal args), in the order `compute_wanted` makes them:
+    /// the region's own, then each `if`'s (on a primal condition) branches'
+    /// in turn, depth first.
+    fn find_wanted(
+        &self,
+        region: &Region,
+        args: &HashSet<ValueId>,
+        path: &mut Path,
+        small: &dyn Fn(&[Dim]) -> bool,
+        out: &mut Vec<(Path, ValueId)>,
+    ) {
+        let p = primal_and_costly(region, args);
+        for v in frontier(region, &p, &self.values, small) {
+            out.push((path.clone(), v));
+        }
+        for (i, op) in region.ops.iter().enumerate() {
+            let OpKind::If {
+                then_region,
+                else_region,
+            } = &op.kind
+            else {
+                continue;
+            };
+            if !p.primal.contains(&op.args[0]) {
+                continue;
+            }
+            for (then_branch, branch) in [(true, then_region), (false, else_region)] {
+                let inner = primal_branch_args(branch, op, &p);
+                path.push((i, then_branch));
+                self.find_wanted(branch, &inner, path, small, out);
+                path.pop();
+            }
+        }
+    }
+
+    /// Copies into `out` the computation of the values of `wanted` at or
+    /// under `path` (the place of `region`, whose primal args are `args`
+    /// and whose values `memo` maps to the forward body's): a value of a
+    /// branch under a new `if` on the same condition, whose other branch
+    /// gives zeros that nothing reads (`merge_branches` joins it with the
+    /// forward body's own `if`). Returns the computed values, in the order
+    /// of `wanted`.
+    fn compute_wanted(
+        &mut self,
+        region: &Region,
+        args: &HashSet<ValueId>,
+        path: &[(usize, bool)],
+        wanted: &[(Path, ValueId)],
+        memo: &mut HashMap<ValueId, ValueId>,
+        out: &mut Vec<Op>,
+    ) -> Vec<ValueId> {
+        let p = primal_and_costly(region, args);
+        let defs = definitions(region);
+        let depth = path.len();
+        let mut results = Vec::new();
+        let mut branches: Vec<(usize, bool)> = Vec::new();
+        for (place, v) in wanted {
+            if !place.starts_with(path) {
+                continue;
+            }
+            if place.len() == depth {
+                results.push(self.copy_cone(*v, &defs, memo, out));
+            } else if !branches.contains(&place[depth]) {
+                branches.push(place[depth]);
+            }
+        }
+        for (i, then_branch) in branches {
+            let if_op = &region.ops[i];
+            let OpKind::If {
+                then_region,
+                else_region,
+            } = &if_op.kind
+            else {
+                continue;
+            };
+            let branch = if then_branch {
+                then_region
+            } else {
+                else_region
+            };
+            let cond = self.copy_cone(if_op.args[0], &defs, memo, out);
+            // Captures: the branch's primal args.
+            let mut caps = vec![cond];
+            let inner_args = primal_branch_args(branch, if_op, &p);
+            let mut inner_memo = HashMap::new();
+            let (mut taken_args, mut other_args) = (Vec::new(), Vec::new());
+            for (a, outer) in branch.args.iter().zip(&if_op.args[1..]) {
+                if inner_args.contains(a) {
+                    caps.push(self.copy_cone(*outer, &defs, memo, out));
+                    let (na, nb) = (self.fresh(*a), self.fresh(*a));
+                    inner_memo.insert(*a, na);
+                    taken_args.push(na);
+                    other_args.push(nb);
+                }
+            }
+            let mut inner_path = path.to_vec();
+            inner_path.push((i, then_branch));
+            let mut ops = Vec::new();
+            let computed = self.compute_wanted(
+                branch,
+                &inner_args,
+                &inner_path,
+                wanted,
+                &mut inner_memo,
+                &mut ops,
+            );
+            let mut zeros_ops = Vec::new();
+            let zeros: Vec<ValueId> = computed
+                .iter()
+                .map(|r| self.zeros_like(*r, &mut zeros_ops))
+                .collect();
+            let outs: Vec<ValueId> = computed.iter().map(|r| self.fresh(*r)).collect();
+            let computed = Region {
+                args: taken_args,
+                ops,
+                results: computed,
+            };
+            let idle = Region {
+                args: other_args,
+                ops: zeros_ops,
+                results: zeros,
+            };
+            let (then_region, else_region) = if then_branch {
+                (computed, idle)
+            } else {
+                (idle, computed)
+            };
+            out.push(Op {
+                kind: OpKind::If {
+                    then_region,
+                    else_region,
+                },
+                args: caps,
+                results: outs.clone(),
+            });
+            results.extend(outs);
+        }
+        results
+    }
+
+    /// Makes the backward body's new arg `value` (the stacked `v`) reach
+    /// the region at `path` under `region`, where it replaces `v`.
+    fn pass_down(
+        &mut self,
+        region: &mut Region,
+        path: &[(usize, bool)],
+        v: ValueId,
+        value: ValueId,
+    ) {
+        let Some(((i, then_branch), rest)) = path.split_first() else {
+            region.rename_uses(&HashMap::from([(v, value)]));
+            return;
+        };
+        let if_op = &mut region.ops[*i];
+        if_op.args.push(value);
+        let OpKind::If {
+            then_region,
+            else_region,
+        } = &mut if_op.kind
+        else {
+            return;
+        };
+        let (inner_then, inner_else) = (self.fresh(v), self.fresh(v));
+        then_region.args.push(inner_then);
+        else_region.args.push(inner_else);
+        let (branch, inner) = if *then_branch {
+            (then_region, inner_then)
+        } else {
+            (else_region, inner_else)
+        };
+        self.pass_down(branch, rest, v, inner);
     }
 
     /// Copies the computation of `v` (defined in a region whose defining
@@ -344,6 +384,17 @@ fn primal_and_costly(region: &Region, args: &HashSet<ValueId>) -> Primal {
     Primal { primal, costly }
 }
 
+/// The args of `branch` (of the `if` op `op`) whose outer values are primal.
+fn primal_branch_args(branch: &Region, op: &Op, p: &Primal) -> HashSet<ValueId> {
+    branch
+        .args
+        .iter()
+        .zip(&op.args[1..])
+        .filter(|(_, outer)| p.primal.contains(outer))
+        .map(|(a, _)| *a)
+        .collect()
+}
+
 /// The costly primal real values that something not primal reads (the
 /// adjoint rules, a nested region, the region's results), in op order.
 fn frontier(
@@ -356,6 +407,20 @@ fn frontier(
     for op in &region.ops {
         let op_is_primal = op.results.first().is_some_and(|r| p.primal.contains(r));
         if !op_is_primal {
+            read_by_adjoint.extend(op.args.iter().copied());
+        }
+    }
+    // Only reals are stacked: where the adjoint reads a costly condition or
+    // integer (`is_nan(log(p))` choosing whether an adjoint flows), the
+    // reals it is made from are stacked instead, and only the cheap
+    // comparison is recomputed.
+    for op in region.ops.iter().rev() {
+        let reads_costly_non_real = op.results.iter().any(|r| {
+            p.costly.contains(r)
+                && read_by_adjoint.contains(r)
+                && values[r.0 as usize].elem != Elem::Real
+        });
+        if reads_costly_non_real {
             read_by_adjoint.extend(op.args.iter().copied());
         }
     }

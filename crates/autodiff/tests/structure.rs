@@ -1,7 +1,8 @@
 //! The shape of the gradient code where speed depends on it (measured by
 //! `rlc bench`, guarded here without timing): the backward pass of a trial
 //! loop calls no special function (the forward pass stacks the softmax it
-//! needs), and a model's loop over subjects runs each subject forward once.
+//! needs, and the costly values its conditions are made of), and a model's
+//! loop over subjects runs each subject forward once.
 
 use rlc_ir::{Function, OpKind, Region, UnaryOp};
 use std::path::PathBuf;
@@ -80,6 +81,12 @@ fn backward_trial_loops_call_no_special_function() {
         ("bandit4arm", true),
         ("prl_fictitious", true),
         ("choice_kernel", true),
+        // `Categorical(p = …)`: the validity of `p` and the guard on the
+        // log of `p[k]` are stacked, not recomputed from the softmax.
+        ("hbayesdm/banditNarm_lapse", true),
+        // `pow(x, alpha)` and its `log(x)` under `x >= 0` in an answered
+        // trial: stacked from inside both `if`s.
+        ("hbayesdm/igt_pvl_delta", true),
         ("rl_single_pytensor", false),
     ] {
         let grad = gradient_of(model);

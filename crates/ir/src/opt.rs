@@ -74,6 +74,42 @@ pub fn checks_an_index(op: &Op) -> bool {
     })
 }
 
+/// Marks every index in `region` (at any depth) as one that needs no
+/// check of its own, so that dead-code elimination may drop it when nothing
+/// reads it. For a region that repeats indexing already checked on the same
+/// values: the backward body of a scan re-runs each forward step from its
+/// stored carries, after the forward scan checked each index; keeping the
+/// re-run's checks would keep alive what they read (a step's whole softmax,
+/// for `p[k]`). The generated code still checks every index it runs.
+pub fn forget_index_checks(region: &mut Region) {
+    for op in &mut region.ops {
+        for flag in index_check_flags(&mut op.kind) {
+            *flag = false;
+        }
+        for nested in op.kind.regions_mut() {
+            forget_index_checks(nested);
+        }
+    }
+}
+
+/// The flags of an indexing op's axes that say whether the axis's index
+/// must be checked (none for other ops).
+fn index_check_flags(kind: &mut OpKind) -> Vec<&mut bool> {
+    let (OpKind::Index { plan } | OpKind::IndexSet { plan } | OpKind::IndexInc { plan }) = kind
+    else {
+        return Vec::new();
+    };
+    plan.iter_mut()
+        .filter_map(|axis| match axis {
+            AxisIndex::Scalar {
+                needs_bounds_check, ..
+            }
+            | AxisIndex::Gather { needs_bounds_check } => Some(needs_bounds_check),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Whether `op` or an op in its regions (at any depth) satisfies `test`.
 pub fn contains_op(op: &Op, test: &dyn Fn(&Op) -> bool) -> bool {
     test(op)
@@ -474,9 +510,10 @@ pub fn eliminate_common_subexpressions(f: &mut Function) {
 }
 
 fn common_in_region(region: &mut Region, values: &[TensorType]) {
-    let mut seen: HashMap<String, Vec<ValueId>> = HashMap::new();
+    // Each key's earlier results, and where that op is in `kept`.
+    let mut seen: HashMap<String, (Vec<ValueId>, usize)> = HashMap::new();
     let mut renamed: HashMap<ValueId, ValueId> = HashMap::new();
-    let mut kept = Vec::with_capacity(region.ops.len());
+    let mut kept: Vec<Op> = Vec::with_capacity(region.ops.len());
     for mut op in std::mem::take(&mut region.ops) {
         for a in &mut op.args {
             if let Some(n) = renamed.get(a) {
@@ -490,14 +527,28 @@ fn common_in_region(region: &mut Region, values: &[TensorType]) {
         if !op.kind.has_regions() && !matches!(op.kind, OpKind::Random { .. }) {
             let types: Vec<&TensorType> =
                 op.results.iter().map(|r| &values[r.0 as usize]).collect();
-            let key = format!("{:?} {:?} {:?}", op.kind, op.args, types);
-            if let Some(earlier) = seen.get(&key) {
+            // An index that must report a bad value and one that need not
+            // (the same index, re-run where it was checked already) are the
+            // same value: the op kept checks if either did.
+            let mut unchecked = op.kind.clone();
+            for flag in index_check_flags(&mut unchecked) {
+                *flag = false;
+            }
+            let key = format!("{:?} {:?} {:?}", unchecked, op.args, types);
+            if let Some((earlier, at)) = seen.get(&key) {
                 for (r, e) in op.results.iter().zip(earlier) {
                     renamed.insert(*r, *e);
                 }
+                let checks = index_check_flags(&mut op.kind);
+                for (kept_flag, flag) in index_check_flags(&mut kept[*at].kind)
+                    .into_iter()
+                    .zip(checks)
+                {
+                    *kept_flag |= *flag;
+                }
                 continue;
             }
-            seen.insert(key, op.results.clone());
+            seen.insert(key, (op.results.clone(), kept.len()));
         }
         kept.push(op);
     }

@@ -299,3 +299,103 @@ fn a_loop_kept_only_for_its_index_check_still_checks() {
     assert!(run(&f, vec![0.0, 1.0, 1.0]).is_ok());
     assert!(run(&f, vec![0.0, 5.0, 1.0]).is_err());
 }
+
+#[test]
+fn a_region_whose_index_checks_are_forgotten_drops_its_unread_index() {
+    // As the backward body of a scan does: the forward scan checked the
+    // index, so the re-run's copy need not stay only for its check.
+    let mut f = scan_with_dead_parts();
+    let scan = f
+        .body
+        .ops
+        .iter_mut()
+        .find(|o| matches!(o.kind, OpKind::Scan { .. }))
+        .expect("a scan");
+    let OpKind::Scan { body, .. } = &mut scan.kind else {
+        unreachable!()
+    };
+    opt::forget_index_checks(body);
+    let good = vec![0.0, 1.0, 1.0];
+    let before = run(&f, good.clone());
+    opt::eliminate_dead_code(&mut f);
+    verify::verify(&f).expect("valid after");
+    let indexes = |k: &OpKind| matches!(k, OpKind::Index { .. });
+    let scan = f
+        .body
+        .ops
+        .iter()
+        .find(|o| matches!(o.kind, OpKind::Scan { .. }))
+        .expect("the scan stays: its final carry is read");
+    assert_eq!(count_ops(scan.kind.regions()[0], &indexes), 0);
+    assert_eq!(run(&f, good), before);
+}
+
+/// `f(theta: real[1], k: int[1])`: `w[k[0]]` of a `real[2]` `w`, first as
+/// an index that need not be checked, then as one that must: one op stays,
+/// and it checks.
+#[test]
+fn an_index_repeated_with_and_without_its_check_is_one_checked_index() {
+    let mut f = Function::new("f");
+    let theta = f.new_value(TensorType::real(vec![Dim::constant(1)]));
+    let k = f.new_value(TensorType::new(Elem::Int, vec![Dim::constant(1)]));
+    let (zero, k0, a, b, s) = (
+        f.new_value(real()),
+        f.new_value(TensorType::scalar(Elem::Int)),
+        f.new_value(real()),
+        f.new_value(real()),
+        f.new_value(real()),
+    );
+    let w = f.new_value(TensorType::real(vec![Dim::constant(2)]));
+    let index = |checked: bool| OpKind::Index {
+        plan: vec![AxisIndex::Scalar {
+            constant: None,
+            needs_bounds_check: checked,
+        }],
+    };
+    f.inputs = vec![Input::Theta, Input::Data("k".into())];
+    f.body = Region {
+        args: vec![theta, k],
+        ops: vec![
+            op(OpKind::Const(0.5), vec![], vec![zero]),
+            op(OpKind::Fill, vec![zero], vec![w]),
+            op(
+                OpKind::Index {
+                    plan: vec![AxisIndex::Scalar {
+                        constant: Some(Dim::constant(0)),
+                        needs_bounds_check: false,
+                    }],
+                },
+                vec![k],
+                vec![k0],
+            ),
+            op(index(false), vec![w, k0], vec![a]),
+            op(index(true), vec![w, k0], vec![b]),
+            op(OpKind::Binary(BinaryOp::Add), vec![a, b], vec![s]),
+        ],
+        results: vec![s],
+    };
+    verify::verify(&f).expect("valid before");
+    let mut after = f.clone();
+    opt::eliminate_common_subexpressions(&mut after);
+    verify::verify(&after).expect("valid after");
+    let indexes: Vec<&Op> = after
+        .body
+        .ops
+        .iter()
+        .filter(|o| matches!(o.kind, OpKind::Index { .. }) && o.args.len() == 2)
+        .collect();
+    assert_eq!(indexes.len(), 1, "computed once");
+    assert!(opt::checks_an_index(indexes[0]), "and still checked");
+    let sizes = HashMap::new();
+    let at = |k: f64| {
+        let inputs = [Tensor::vector(vec![0.0]), Tensor::vector(vec![k])];
+        (
+            eval(&f, &sizes, &inputs).map_err(|e| e.to_string()),
+            eval(&after, &sizes, &inputs).map_err(|e| e.to_string()),
+        )
+    };
+    let (before, now) = at(1.0);
+    assert_eq!(before, now);
+    let (before, now) = at(7.0);
+    assert!(before.is_err() && now.is_err(), "{before:?} {now:?}");
+}
