@@ -604,7 +604,20 @@ impl Explainer {
                     .unwrap_or(f64::NAN),
                 (Err(e), None) => return Some(format!("evaluating the {what} failed: {e}")),
             };
-            let origin = traced.non_finite?;
+            let head = if what == "log density" {
+                format!("the log density is {value}")
+            } else {
+                "the gradient is not finite".to_string()
+            };
+            let Some(origin) = traced.non_finite else {
+                // No op made the first non-finite value from finite
+                // operands: it came in with the data (an `inf` in a column).
+                let cells = self.non_finite_data()?;
+                return Some(format!(
+                    "{head} at {}: the data hold a value that is not finite, {cells}, and the model computes with it",
+                    self.point(theta)
+                ));
+            };
             let located = self.locate(function, origin.value);
             let at = located.map_or_else(|| "an unlocated term".to_string(), |(at, _)| at);
             let iterations = if origin.iterations.is_empty() {
@@ -612,11 +625,6 @@ impl Explainer {
             } else {
                 let i: Vec<String> = origin.iterations.iter().map(|i| i.to_string()).collect();
                 format!(" in loop iteration {} (outermost first)", i.join(", "))
-            };
-            let head = if what == "log density" {
-                format!("the log density is {value}")
-            } else {
-                "the gradient is not finite".to_string()
             };
             // A rejection the lowering wrote (as Stan's errors reject): say which.
             match function.rejections.get(&origin.value) {
@@ -650,6 +658,21 @@ impl Explainer {
             ));
         }
         None
+    }
+
+    /// The first data variable holding a value that is neither finite nor
+    /// missing, as "`x` holds inf at line 3 (and 2 more rows)".
+    fn non_finite_data(&self) -> Option<String> {
+        self.0.data.loaded.values.iter().find_map(|(name, array)| {
+            let bad: Vec<usize> = (0..array.values.len())
+                .filter(|k| !array.is_missing(*k) && !array.values[*k].is_finite())
+                .collect();
+            let first = array.values[*bad.first()?];
+            Some(format!(
+                "`{name}` holds {first} {}",
+                self.cells_in_file(name, &bad)
+            ))
+        })
     }
 
     /// An index out of range, explained by the data rows that hold the bad

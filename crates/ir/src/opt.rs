@@ -17,6 +17,10 @@
 //!   bad data.
 //! * [`drop_unused_captures`] removes loop and branch captures their
 //!   regions no longer use.
+//! * [`forget_index_checks`] (for reverse mode) lets dead-code elimination
+//!   drop indexing that repeats indexing already checked, and
+//!   [`eliminate_common_subexpressions`] treats an index and its unchecked
+//!   repeat as one op, which keeps the check.
 //!
 //! A hoisted operation runs once even when the loop runs zero times, and
 //! whether or not the condition of an `if` it came out of holds. So out of

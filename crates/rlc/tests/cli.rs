@@ -2062,3 +2062,45 @@ fn chains_stuck_in_a_lower_mode_are_named() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An `inf` in a data column makes every initial value fail; no term makes it from
+/// finite values, so the explanation names the data cell (and its line in the file).
+#[test]
+fn an_infinite_data_value_is_named_when_no_chain_can_start() {
+    let dir = temp_dir("inf_data");
+    let csv = std::fs::read_to_string(workspace().join("models/data/rl_single.csv"))
+        .expect("bundled data");
+    let mut lines: Vec<String> = csv.lines().map(str::to_string).collect();
+    // Line 6 of the file (the header is line 1): its reward becomes inf.
+    let fields: Vec<&str> = lines[5].split(',').collect();
+    lines[5] = format!("{},{},inf", fields[0], fields[1]);
+    let data = dir.join("inf.csv");
+    std::fs::write(&data, lines.join("\n") + "\n").expect("write");
+    let out = rlc()
+        .current_dir(workspace())
+        .args(["run", "models/rl_single.rlm", "--data"])
+        .arg(&data)
+        .args([
+            "--quiet", "--chains", "2", "--warmup", "20", "--draws", "10",
+        ])
+        .arg("--output-dir")
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("the data hold a value that is not finite, `reward` holds inf at line 6"),
+        "{stderr}"
+    );
+    // `rlc logp` explains the same point the same way.
+    let logp = rlc()
+        .current_dir(workspace())
+        .args(["logp", "models/rl_single.rlm", "--data"])
+        .arg(&data)
+        .args(["--at", "alpha=0.3,beta=2"])
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&logp.stderr);
+    assert!(stderr.contains("`reward` holds inf at line 6"), "{stderr}");
+}
