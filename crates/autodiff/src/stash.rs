@@ -14,7 +14,8 @@
 //! forward body (which `merge_branches` and
 //! `eliminate_common_subexpressions` then fold into the original `if`s,
 //! sharing the log-sum-exp); the other branch stacks zeros that nothing
-//! reads. What the backward body no longer needs,
+//! reads. Where an adjoint reads a costly condition (`is_nan(log(p))`), the
+//! reals it is made of are stacked. What the backward body no longer needs,
 //! dead-code elimination removes.
 
 use rlc_ir::*;
