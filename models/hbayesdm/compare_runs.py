@@ -369,6 +369,11 @@ def cpu_name():
         return platform.processor()
 
 
+def this_machine():
+    """The machine a run is made on, as runs.json records it."""
+    return {"cpus": os.cpu_count(), "cpu": cpu_name()}
+
+
 def reduce_statistics(result, stats, names):
     """A run's record from its per-quantity statistics: the total divergences and the
     largest R-hat and smallest bulk ESS over `names`."""
@@ -657,7 +662,7 @@ def rlc_again(args, record):
             "rlc_gradient_us": gradient_microseconds(args.rlc, model, path),
             "rlc_load_average": {"before": load_before, "after": load_after},
             # Sessions may run on different machines: the rerun's, beside the record's.
-            "rlc_machine": {"cpus": os.cpu_count(), "cpu": cpu_name()},
+            "rlc_machine": this_machine(),
         })
         write_json(args.output, record)
         print(f"{model}: rlc {result['seconds']} s, {result.get('divergences')} divergences,"
@@ -742,7 +747,7 @@ def main():
         "rlc_settings": "rlc run defaults: 4 chains, 400 warmup iterations (fisher adaptation), 1000 draws",
     })
     # The machine of the entries that do not name their own (those made before entries did).
-    record.setdefault("machine", {"cpus": os.cpu_count(), "cpu": cpu_name()})
+    record.setdefault("machine", this_machine())
 
     # The gradient time of an earlier run's entry is reused: measuring it takes 5-50 s.
     gradient_us = {
@@ -773,7 +778,7 @@ def main():
             "rlc_commit": commit,
             "rlc_gradient_us": gradient_us[model] if math.isfinite(gradient_us[model]) else None,
             "load_average": {"before_rlc": load_before, "before_stan": load_between, "after": load_average()},
-            "machine": {"cpus": os.cpu_count(), "cpu": cpu_name()},
+            "machine": this_machine(),
         })
         if model in NOT_AS_IS:
             entry["why_not_example_data"] = NOT_AS_IS[model]
