@@ -250,7 +250,18 @@ pub(crate) fn compile_padded(
     padding: usize,
     threads: usize,
     lanes: bool,
+    precompute: bool,
 ) -> Result<Compiled> {
+    if precompute {
+        if let Some((rewritten, tables)) = crate::precompute::precompute(f, sizes, data) {
+            let data: Vec<&[f64]> = data
+                .iter()
+                .copied()
+                .chain(tables.iter().map(Vec::as_slice))
+                .collect();
+            return compile_padded(&rewritten, sizes, &data, padding, threads, lanes, false);
+        }
+    }
     let fused = crate::rows::fuse_rows(f, sizes);
     let f = &fused;
     match compile_attempt(f, sizes, data, padding, threads, lanes, true) {
@@ -259,6 +270,16 @@ pub(crate) fn compile_padded(
         }
         done => done,
     }
+}
+
+/// `f` compiled as it is: one thread, no lanes, no tables of data-only
+/// work (for computing those tables).
+pub(crate) fn compile_plain(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    data: &[&[f64]],
+) -> Result<Compiled> {
+    compile_padded(f, sizes, data, 0, 1, false, false)
 }
 
 /// `compile_padded`, with or without `predicted_normalizations`.

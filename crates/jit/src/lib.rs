@@ -22,6 +22,7 @@
 
 mod codegen;
 mod exec;
+mod precompute;
 mod rows;
 mod runtime;
 mod vmath;
@@ -38,6 +39,19 @@ use std::sync::Arc;
 #[doc(hidden)]
 pub fn row_loops(f: &Function, sizes: &HashMap<String, i64>) -> Function {
     rows::fuse_rows(f, sizes)
+}
+
+/// `f` as the JIT compiles it for `sizes` and `data` (flat, one slice per
+/// input): its costly data-only values read from tables, and the tables'
+/// lengths (see `precompute`); `None` when nothing is precomputed. For
+/// structure tests.
+#[doc(hidden)]
+pub fn with_tables(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    data: &[&[f64]],
+) -> Option<(Function, Vec<usize>)> {
+    precompute::precompute(f, sizes, data).map(|(g, t)| (g, t.iter().map(Vec::len).collect()))
 }
 
 /// Why a function could not be compiled. The caller may fall back to the
@@ -141,6 +155,12 @@ pub struct JitOptions {
     /// the last bits of its vector `exp` and `log`, and are the same bits
     /// on any number of threads.
     pub lanes: bool,
+    /// Costly ops on the data alone (`log` of a trial's probability, the
+    /// `log(x)` of the gradient of `pow(x, rho)`) computed once when the
+    /// data are bound and read from tables (`precompute`): the same
+    /// results, fewer calls per evaluation. On by default; off to measure
+    /// what it saves.
+    pub precompute: bool,
 }
 
 impl Default for JitOptions {
@@ -148,6 +168,7 @@ impl Default for JitOptions {
         JitOptions {
             threads: 1,
             lanes: false,
+            precompute: true,
         }
     }
 }
@@ -218,14 +239,23 @@ impl JitFunction {
         sizes: &HashMap<String, i64>,
         data: &[&[f64]],
     ) -> Result<JitFunction, JitError> {
+        Self::compile_flat_with(f, sizes, data, JitOptions::default())
+    }
+
+    /// `compile_flat` with the given options.
+    pub fn compile_flat_with(
+        f: &Function,
+        sizes: &HashMap<String, i64>,
+        data: &[&[f64]],
+        options: JitOptions,
+    ) -> Result<JitFunction, JitError> {
         let mut data = data.to_vec();
-        // The theta slot may be given as an empty tensor.
         for (i, input) in f.inputs.iter().enumerate() {
             if *input == rlc_ir::Input::Theta && i < data.len() {
                 data[i] = &[];
             }
         }
-        Self::compile_padded(f, sizes, &data, 0, JitOptions::default())
+        Self::compile_padded(f, sizes, &data, 0, options)
     }
 
     /// `compile_flat` with `padding` unused elements before the first
@@ -241,19 +271,32 @@ impl JitFunction {
         options: JitOptions,
     ) -> Result<JitFunction, JitError> {
         let threads = options.threads;
-        let compiled = codegen::compile_padded(f, sizes, data, padding, threads, options.lanes)?;
+        let compiled = codegen::compile_padded(
+            f,
+            sizes,
+            data,
+            padding,
+            threads,
+            options.lanes,
+            options.precompute,
+        )?;
+        Ok(Self::from_compiled(compiled))
+    }
+
+    /// The compiled code with its workspace (the data bound) and helpers.
+    pub(crate) fn from_compiled(compiled: codegen::Compiled) -> JitFunction {
         let mut workspace = vec![0.0; compiled.workspace_len];
         for (off, values) in &compiled.data {
             workspace[*off..*off + values.len()].copy_from_slice(values);
         }
         let spare = vec![workspace.clone(); compiled.code.spare_workspaces()];
         let crew = exec::Crew::new(spare.len());
-        Ok(JitFunction {
+        JitFunction {
             compiled: Arc::new(compiled),
             workspace,
             spare,
             crew,
-        })
+        }
     }
 
     /// The number of loops split across threads (the structure tests read it).

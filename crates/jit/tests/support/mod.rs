@@ -45,6 +45,7 @@ pub fn jit(f: &Function, sizes: &HashMap<String, i64>, data: &Data) -> JitFuncti
     let scalar = JitOptions {
         threads: 1,
         lanes: false,
+        ..JitOptions::default()
     };
     jit_with(f, sizes, data, scalar)
 }
@@ -67,7 +68,16 @@ pub fn jit_threads(
     threads: usize,
 ) -> JitFunction {
     let lanes = false;
-    jit_with(f, sizes, data, JitOptions { threads, lanes })
+    jit_with(
+        f,
+        sizes,
+        data,
+        JitOptions {
+            threads,
+            lanes,
+            ..JitOptions::default()
+        },
+    )
 }
 
 /// `jit_threads` with subjects two at a time in SIMD lanes where the loop allows.
@@ -78,7 +88,16 @@ pub fn jit_lanes(
     threads: usize,
 ) -> JitFunction {
     let lanes = true;
-    jit_with(f, sizes, data, JitOptions { threads, lanes })
+    jit_with(
+        f,
+        sizes,
+        data,
+        JitOptions {
+            threads,
+            lanes,
+            ..JitOptions::default()
+        },
+    )
 }
 
 /// The same bits (NaNs equal), as any number of threads must give.
