@@ -113,6 +113,9 @@ pub fn gradient(f: &Function) -> Result<Function> {
     // shared (a residual under `x >= 0` in an answered trial): once more.
     rlc_ir::opt::merge_branches(&mut grad);
     rlc_ir::opt::eliminate_common_subexpressions(&mut grad);
+    // A branch's adjoint that could not join it (it reads the adjoints
+    // computed after the branch) takes the branch's costly values from it.
+    rlc_ir::opt::share_between_branches(&mut grad);
     // The forward copies inside backward loops compute more than the
     // backward pass reads (a re-run step's log-density term, say).
     rlc_ir::opt::eliminate_dead_code(&mut grad);

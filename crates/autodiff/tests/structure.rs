@@ -193,3 +193,31 @@ fn a_per_subject_parameter_is_read_once_per_subject_not_per_trial() {
     assert!(arrays_computed(&grad, subject_loop, "N") > 0);
     assert_eq!(arrays_computed(&grad, trial_loop, "N"), 0);
 }
+
+/// A `for` over trials (no scan, so no residuals) whose branches compute
+/// `pow` of the trial's payoffs: the adjoint branch takes each `pow` from the
+/// forward branch on the same condition, so the gradient computes as many as
+/// the log density does.
+#[test]
+fn a_branch_adjoint_takes_its_costly_values_from_the_branch() {
+    for model in [
+        "hbayesdm/ra_prospect",
+        "hbayesdm/dbdm_prob_weight",
+        "hbayesdm/cra_exp",
+    ] {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../models/{model}.rlm"));
+        let source = std::fs::read_to_string(&path).expect("model file");
+        let (checked, _) = rlc_check::compile(&source);
+        let ir = rlc_ir::lower(&checked.expect("compiles")).expect("lowers");
+        let is_pow = |k: &OpKind| matches!(k, OpKind::Binary(rlc_ir::BinaryOp::Pow));
+        let forward = count(&ir.log_density.body, &is_pow);
+        let grad = gradient_of(model);
+        assert!(forward > 0, "{model}: no pow");
+        assert_eq!(
+            count(&grad.body, &is_pow),
+            forward,
+            "{model}: pow computed again"
+        );
+    }
+}

@@ -729,3 +729,184 @@ fn retain_by<T>(items: &mut Vec<T>, keep: &[bool]) {
         keep_it
     });
 }
+
+/// Whether an op costs a call or a long instruction sequence (`exp`, `log`,
+/// `pow`, `lgamma`, `Phi`, the Wiener density, …): worth keeping rather
+/// than computing again.
+pub fn is_costly(kind: &OpKind) -> bool {
+    match kind {
+        OpKind::Unary(u) => matches!(
+            u,
+            UnaryOp::Exp
+                | UnaryOp::Log
+                | UnaryOp::Log1p
+                | UnaryOp::Expm1
+                | UnaryOp::Log1pExp
+                | UnaryOp::Logistic
+                | UnaryOp::Lgamma
+                | UnaryOp::Digamma
+                | UnaryOp::Trigamma
+                | UnaryOp::Phi
+        ),
+        OpKind::Binary(BinaryOp::Pow) | OpKind::Special(_) => true,
+        _ => false,
+    }
+}
+
+/// Hands costly scalar values from an `if` to a later `if` on the same
+/// condition that computes them again, where the two cannot be joined
+/// because the later one reads what was computed between them. In a
+/// gradient this is a branch's forward work and its adjoint: the adjoint of
+/// `if x > 0 { pow(x, rho) }` needs `pow(x, rho)` again after the
+/// log-density term built from it has been differentiated. The earlier `if`
+/// yields the value (its other branch a placeholder 0 nobody reads), the
+/// later one captures it. The same op on the same values: the same bits.
+pub fn share_between_branches(f: &mut Function) {
+    let mut values = std::mem::take(&mut f.values);
+    share_in_region(&mut f.body, &mut values);
+    f.values = values;
+}
+
+fn share_in_region(region: &mut Region, values: &mut Vec<TensorType>) {
+    for op in &mut region.ops {
+        for nested in op.kind.regions_mut() {
+            share_in_region(nested, values);
+        }
+    }
+    for j in 0..region.ops.len() {
+        if !matches!(region.ops[j].kind, OpKind::If { .. }) {
+            continue;
+        }
+        for i in 0..j {
+            let same_condition = matches!(region.ops[i].kind, OpKind::If { .. })
+                && region.ops[i].args[0] == region.ops[j].args[0];
+            if same_condition {
+                let (before, after) = region.ops.split_at_mut(j);
+                share_pair(&mut before[i], &mut after[0], values);
+            }
+        }
+    }
+}
+
+/// The `if` ops' regions, then first.
+fn branches_mut(op: &mut Op) -> [&mut Region; 2] {
+    match &mut op.kind {
+        OpKind::If {
+            then_region,
+            else_region,
+        } => [then_region, else_region],
+        _ => unreachable!("an if"),
+    }
+}
+
+/// Names for the values of a branch's top level that are equal when they
+/// are the same op on equal values: a branch arg is the outer value it
+/// receives, an op result the interned key of its op.
+struct Canon<'a> {
+    keys: &'a mut HashMap<String, usize>,
+    names: HashMap<ValueId, String>,
+}
+
+impl Canon<'_> {
+    fn branch(&mut self, outer: &[ValueId], branch: &Region, values: &[TensorType]) {
+        for (arg, o) in branch.args.iter().zip(outer) {
+            self.names.insert(*arg, format!("o{}", o.0));
+        }
+        for (n, op) in branch.ops.iter().enumerate() {
+            let fresh = op.kind.has_regions() || matches!(op.kind, OpKind::Random { .. });
+            let key = if fresh {
+                // Never equal to anything: unique to this op.
+                format!("op {n} {:p}", op)
+            } else {
+                let mut kind = op.kind.clone();
+                for flag in index_check_flags(&mut kind) {
+                    *flag = false;
+                }
+                let args: Vec<&str> = op
+                    .args
+                    .iter()
+                    .map(|a| self.names.get(a).map_or("?", String::as_str))
+                    .collect();
+                let types: Vec<&TensorType> =
+                    op.results.iter().map(|r| &values[r.0 as usize]).collect();
+                format!("{kind:?} {args:?} {types:?}")
+            };
+            let next = self.keys.len();
+            let id = *self.keys.entry(key).or_insert(next);
+            for (k, r) in op.results.iter().enumerate() {
+                self.names.insert(*r, format!("v{id}.{k}"));
+            }
+        }
+    }
+}
+
+fn share_pair(first: &mut Op, later: &mut Op, values: &mut Vec<TensorType>) {
+    let (first_outer, later_outer) = (first.args[1..].to_vec(), later.args[1..].to_vec());
+    for k in 0..2 {
+        let mut keys = HashMap::new();
+        let mut a = Canon {
+            keys: &mut keys,
+            names: HashMap::new(),
+        };
+        a.branch(&first_outer, branches_mut(first)[k], values);
+        let a_names = std::mem::take(&mut a.names);
+        let mut b = Canon {
+            keys: &mut keys,
+            names: HashMap::new(),
+        };
+        b.branch(&later_outer, branches_mut(later)[k], values);
+        let b_names = b.names;
+        let provided: HashMap<&String, ValueId> = branches_mut(first)[k]
+            .ops
+            .iter()
+            .filter(|op| is_costly(&op.kind))
+            .flat_map(|op| op.results.iter())
+            .filter(|r| values[r.0 as usize].is_scalar() && values[r.0 as usize].elem == Elem::Real)
+            .map(|r| (&a_names[r], *r))
+            .collect();
+        let shared: Vec<(ValueId, ValueId)> = branches_mut(later)[k]
+            .ops
+            .iter()
+            .filter(|op| is_costly(&op.kind))
+            .flat_map(|op| op.results.iter())
+            .filter_map(|r| provided.get(&b_names[r]).map(|p| (*r, *p)))
+            .collect();
+        if shared.is_empty() {
+            continue;
+        }
+        let mut renamed = HashMap::new();
+        for (computed_again, provider) in shared {
+            let ty = values[provider.0 as usize].clone();
+            let yielded = new_value(values, ty.clone());
+            let placeholder = new_value(values, ty.clone());
+            let [then_region, else_region] = branches_mut(first);
+            let (giving, other) = if k == 0 {
+                (then_region, else_region)
+            } else {
+                (else_region, then_region)
+            };
+            giving.results.push(provider);
+            other.ops.push(Op {
+                kind: OpKind::Const(0.0),
+                args: Vec::new(),
+                results: vec![placeholder],
+            });
+            other.results.push(placeholder);
+            first.results.push(yielded);
+            later.args.push(yielded);
+            for (n, branch) in branches_mut(later).into_iter().enumerate() {
+                let arg = new_value(values, ty.clone());
+                branch.args.push(arg);
+                if n == k {
+                    renamed.insert(computed_again, arg);
+                }
+            }
+        }
+        branches_mut(later)[k].rename_uses(&renamed);
+    }
+}
+
+fn new_value(values: &mut Vec<TensorType>, ty: TensorType) -> ValueId {
+    values.push(ty);
+    ValueId(values.len() as u32 - 1)
+}
