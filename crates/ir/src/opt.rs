@@ -21,6 +21,9 @@
 //!   drop indexing that repeats indexing already checked, and
 //!   [`eliminate_common_subexpressions`] treats an index and its unchecked
 //!   repeat as one op, which keeps the check.
+//! * [`share_between_branches`] hands a costly value (`pow`, `exp`, …) from
+//!   an `if` to a later `if` on the same condition that would compute it
+//!   again (a branch and its adjoint, which cannot be joined).
 //!
 //! A hoisted operation runs once even when the loop runs zero times, and
 //! whether or not the condition of an `if` it came out of holds. So out of

@@ -4,7 +4,8 @@
 //! This crate owns the code generator (`codegen`: value representations,
 //! loops, bounds checks, and the lane code that runs two subjects side by
 //! side in SIMD registers), the rewrite of row-by-row array ops into loops
-//! over rows (`rows`), the special functions the code calls (`runtime`),
+//! over rows (`rows`), the tables of costly work on the data alone, computed
+//! once when the data are bound (`precompute`), the special functions the code calls (`runtime`),
 //! their vector kernels for lane code (`vmath`) and the one unsafe module
 //! that owns and calls the code (`exec`). With
 //! `compile_threaded`, the top-level loop over subjects runs in chunks on

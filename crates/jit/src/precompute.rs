@@ -25,10 +25,9 @@
 //! compiled as it was. An IR-to-IR rewrite like `rows`: the interpreter
 //! never sees it, so the JIT-against-interpreter tests check it.
 
-use rlc_ir::opt::{drop_unused_captures, eliminate_dead_code, forget_index_checks};
+use rlc_ir::opt::{drop_unused_captures, eliminate_dead_code, forget_index_checks, is_costly};
 use rlc_ir::{
-    AxisIndex, BinaryOp, Dim, Elem, Function, Input, Op, OpKind, Region, TensorType, UnaryOp,
-    ValueId,
+    AxisIndex, BinaryOp, Dim, Elem, Function, Input, Op, OpKind, Region, TensorType, ValueId,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -159,27 +158,6 @@ fn empty_region() -> Region {
         args: Vec::new(),
         ops: Vec::new(),
         results: Vec::new(),
-    }
-}
-
-/// Ops whose cost is a call or a long instruction sequence: worth a table.
-fn is_costly(kind: &OpKind) -> bool {
-    match kind {
-        OpKind::Unary(u) => matches!(
-            u,
-            UnaryOp::Exp
-                | UnaryOp::Log
-                | UnaryOp::Log1p
-                | UnaryOp::Expm1
-                | UnaryOp::Log1pExp
-                | UnaryOp::Logistic
-                | UnaryOp::Lgamma
-                | UnaryOp::Digamma
-                | UnaryOp::Trigamma
-                | UnaryOp::Phi
-        ),
-        OpKind::Binary(BinaryOp::Pow) | OpKind::Special(_) => true,
-        _ => false,
     }
 }
 

@@ -5,6 +5,7 @@
 
 use rlc_ir::interp;
 use rlc_ir::{SpecialFn, UnaryOp};
+use rlc_random::wiener::Gradient;
 use std::cell::Cell;
 
 pub(crate) extern "C" fn exp(x: f64) -> f64 {
@@ -110,33 +111,36 @@ pub(crate) fn pow_address() -> *const u8 {
 /// (a signature of plain floats keeps the generated code free of pointers).
 type Five = extern "C" fn(f64, f64, f64, f64, f64) -> f64;
 
-extern "C" fn wiener_lpdf(y: f64, alpha: f64, tau: f64, beta: f64, delta: f64) -> f64 {
-    let mut out = [0.0];
-    SpecialFn::WienerLpdf.eval(&[y, alpha, tau, beta, delta], &mut out);
-    out[0]
+thread_local! {
+    /// The operands (as bits) of the last Wiener density computed on this
+    /// thread, its value and all five partial derivatives: the series give
+    /// them together, and generated code asks for the density of a trial and
+    /// then (in the same iteration of a subject's loop, when it computes the
+    /// gradient) for the five partials one after the other.
+    static WIENER: Cell<Option<([u64; 5], Gradient)>> = const { Cell::new(None) };
 }
 
-thread_local! {
-    /// The operands (as bits) and all five partial derivatives of the last
-    /// Wiener gradient computed on this thread: generated code asks for the
-    /// five partials of one element one after the other, and the series are
-    /// summed once for them.
-    static WIENER_GRADIENT: Cell<Option<([u64; 5], [f64; 5])>> = const { Cell::new(None) };
+fn wiener(x: [f64; 5]) -> Gradient {
+    let key = x.map(f64::to_bits);
+    WIENER.with(|cache| {
+        if let Some((last, g)) = cache.get() {
+            // Compared by hand: `==` on the arrays is a call to `memcmp`.
+            if last.iter().zip(&key).fold(0, |d, (a, b)| d | (a ^ b)) == 0 {
+                return g;
+            }
+        }
+        let g = rlc_random::wiener::lpdf_gradient(x[0], x[1], x[2], x[3], x[4]);
+        cache.set(Some((key, g)));
+        g
+    })
+}
+
+extern "C" fn wiener_lpdf(y: f64, alpha: f64, tau: f64, beta: f64, delta: f64) -> f64 {
+    wiener([y, alpha, tau, beta, delta]).value
 }
 
 fn wiener_partial(k: usize, x: [f64; 5]) -> f64 {
-    let key = x.map(f64::to_bits);
-    WIENER_GRADIENT.with(|cache| {
-        if let Some((last, partials)) = cache.get() {
-            if last == key {
-                return partials[k];
-            }
-        }
-        let mut partials = [0.0; 5];
-        SpecialFn::WienerGradient.eval(&x, &mut partials);
-        cache.set(Some((key, partials)));
-        partials[k]
-    })
+    wiener(x).partials[k]
 }
 
 macro_rules! wiener_partial_fn {
