@@ -115,16 +115,14 @@ pub(crate) fn precompute(
     forget_index_checks(&mut tables_fn.body);
     eliminate_dead_code(&mut tables_fn);
     drop_unused_captures(&mut tables_fn);
-    if cfg!(debug_assertions) {
-        debug_assert!(
-            rlc_ir::verify::verify(&tables_fn).is_ok(),
-            "precompute slice"
-        );
-        debug_assert!(
-            rlc_ir::verify::verify(&rewritten).is_ok(),
-            "precompute rewrite"
-        );
-    }
+    debug_assert!(
+        rlc_ir::verify::verify(&tables_fn).is_ok(),
+        "precompute slice"
+    );
+    debug_assert!(
+        rlc_ir::verify::verify(&rewritten).is_ok(),
+        "precompute rewrite"
+    );
 
     let data_elements: usize = data.iter().map(|d| d.len()).sum();
     let mut table_elements = 0usize;
@@ -520,14 +518,7 @@ impl Slicer<'_> {
                     let lo = self.facts.ints[&op.args[0]];
                     let hi = self.facts.ints[&op.args[1]];
                     let n = Dim::constant(hi - lo);
-                    let iota = self
-                        .out
-                        .new_value(TensorType::new(Elem::Int, vec![n.clone()]));
-                    ops.push(Op {
-                        kind: OpKind::Iota,
-                        args: Vec::new(),
-                        results: vec![iota],
-                    });
+                    let iota = self.indices(&n, ops);
                     let mut inner = Vec::new();
                     let step = if lo == 0 {
                         body.args[0]
@@ -575,14 +566,7 @@ impl Slicer<'_> {
                     }
                     if args.is_empty() {
                         // No data-only sequence: step over the indices for the length.
-                        let iota = self
-                            .out
-                            .new_value(TensorType::new(Elem::Int, vec![n.clone()]));
-                        ops.push(Op {
-                            kind: OpKind::Iota,
-                            args: Vec::new(),
-                            results: vec![iota],
-                        });
+                        let iota = self.indices(&n, ops);
                         args.push(iota);
                         body_args.push(self.out.new_value(TensorType::scalar(Elem::Int)));
                     }
@@ -638,6 +622,19 @@ impl Slicer<'_> {
             }
         }
         tables
+    }
+
+    /// `0, 1, …, n-1`, computed by a new op at the end of `ops`.
+    fn indices(&mut self, n: &Dim, ops: &mut Vec<Op>) -> ValueId {
+        let iota = self
+            .out
+            .new_value(TensorType::new(Elem::Int, vec![n.clone()]));
+        ops.push(Op {
+            kind: OpKind::Iota,
+            args: Vec::new(),
+            results: vec![iota],
+        });
+        iota
     }
 
     /// A `scan` with no carries over `args` (`sequences` of them, then
