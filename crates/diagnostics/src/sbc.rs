@@ -23,13 +23,15 @@ pub struct RankTest {
     pub z_variance: f64,
 }
 
-/// Tests ranks in `0..=max_rank` (from `max_rank` posterior draws each) for
-/// uniformity with `bins` bins. Empty input gives NaN statistics.
-pub fn rank_uniformity(ranks: &[usize], max_rank: usize, bins: usize) -> RankTest {
+/// Tests ranks for uniformity with `bins` bins: each rank is `(rank, of)`, in
+/// `0..=of` (the truth's rank among `of` posterior draws). Fits need not rank
+/// among equally many draws (a chain that failed leaves fewer): each rank is
+/// scaled by its own count. Empty input gives NaN statistics.
+pub fn rank_uniformity(ranks: &[(usize, usize)], bins: usize) -> RankTest {
     let bins = bins.max(2);
     let mut counts = vec![0usize; bins];
-    for r in ranks {
-        counts[(r * bins / (max_rank + 1)).min(bins - 1)] += 1;
+    for &(r, of) in ranks {
+        counts[(r.min(of) * bins / (of + 1)).min(bins - 1)] += 1;
     }
     let n = ranks.len() as f64;
     let expected = n / bins as f64;
@@ -41,7 +43,7 @@ pub fn rank_uniformity(ranks: &[usize], max_rank: usize, bins: usize) -> RankTes
     // central moment 1/80.
     let u: Vec<f64> = ranks
         .iter()
-        .map(|r| (*r as f64 + 0.5) / (max_rank + 1) as f64)
+        .map(|&(r, of)| (r.min(of) as f64 + 0.5) / (of + 1) as f64)
         .collect();
     let mean = u.iter().sum::<f64>() / n;
     let var = u.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
@@ -135,11 +137,23 @@ mod tests {
 
     #[test]
     fn uniform_ranks_pass_and_biased_ranks_fail() {
-        let uniform: Vec<usize> = (0..1000).map(|i| (i * 37) % 100).collect();
-        let t = rank_uniformity(&uniform, 99, 10);
+        let uniform: Vec<(usize, usize)> = (0..1000).map(|i| ((i * 37) % 100, 99)).collect();
+        let t = rank_uniformity(&uniform, 10);
         assert!(t.p_value > 0.5 && t.z_mean.abs() < 1.0, "{t:?}");
-        let biased: Vec<usize> = (0..1000).map(|i| ((i * 37) % 100) / 2).collect();
-        let t = rank_uniformity(&biased, 99, 10);
+        let biased: Vec<(usize, usize)> = (0..1000).map(|i| (((i * 37) % 100) / 2, 99)).collect();
+        let t = rank_uniformity(&biased, 10);
         assert!(t.p_value < 1e-6 && t.z_mean < -10.0, "{t:?}");
+    }
+
+    #[test]
+    fn ranks_among_different_numbers_of_draws_are_scaled_each_by_its_own() {
+        // Uniform ranks among 100 draws, and uniform ranks among 50: together
+        // uniform. Binning them all by one count would pile the short ones
+        // into the lower half.
+        let mut ranks: Vec<(usize, usize)> = (0..500).map(|i| ((i * 37) % 100, 99)).collect();
+        ranks.extend((0..500).map(|i| ((i * 37) % 50, 49)));
+        let t = rank_uniformity(&ranks, 10);
+        assert!(t.p_value > 0.5 && t.z_mean.abs() < 1.0, "{t:?}");
+        assert!(t.bins.iter().all(|&c| c == 100), "{t:?}");
     }
 }

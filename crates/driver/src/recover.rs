@@ -8,7 +8,7 @@
 use crate::compile::Compiled;
 use crate::data::Data;
 use crate::density::{Backend, Density};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::generate::{self, ParamValues};
 use crate::sample::{self, SampleSettings, Silent, VariableKind};
 use rlc_diagnostics::{rank_uniformity, summarize, RankTest};
@@ -128,13 +128,24 @@ pub struct Recovery {
     pub variables: Vec<VariableRecovery>,
     /// Fits that failed, with why.
     pub failures: Vec<(usize, String)>,
+    /// How many fits finished (their rows are in `rows`).
+    pub fitted: usize,
+    /// Fits the stop flag ended part-way: left out of `rows` and of the
+    /// calibration, as a fit that never started is (their draws are too few,
+    /// and too early in the chains, to rank the truth among).
+    pub interrupted: Vec<usize>,
     /// Divergent transitions over all fits.
     pub divergences: usize,
     pub settings: RecoverSettings,
 }
 
-/// What one fit yields: its scalars and its divergent transitions.
-type FitOutcome = Result<(Vec<Recovered>, usize), Error>;
+/// What one fit yields: its scalars and its divergent transitions, or why it
+/// has none.
+enum FitOutcome {
+    Fitted(Vec<Recovered>, usize),
+    Failed(Error),
+    Interrupted,
+}
 
 /// Simulated data set `k` of a study with seed `seed`: drawn from the priors on the
 /// design with stream `k` of the seed, named after the design and `k`.
@@ -225,6 +236,23 @@ fn one_fit(
     k: usize,
     stop: &AtomicBool,
 ) -> FitOutcome {
+    match fit_one(compiled, design, settings, k, stop) {
+        Ok(Some((rows, divergences))) => FitOutcome::Fitted(rows, divergences),
+        Ok(None) => FitOutcome::Interrupted,
+        Err(e) if e.kind == ErrorKind::Interrupted => FitOutcome::Interrupted,
+        Err(e) => FitOutcome::Failed(e),
+    }
+}
+
+/// [`one_fit`]'s work: `None` when the stop flag cut a chain short.
+#[allow(clippy::type_complexity)]
+fn fit_one(
+    compiled: &Compiled,
+    design: &Data,
+    settings: &RecoverSettings,
+    k: usize,
+    stop: &AtomicBool,
+) -> Result<Option<(Vec<Recovered>, usize)>, Error> {
     let (simulated, data) = simulate_data_set(compiled, design, settings.seed, k)?;
     let density = Density::new(compiled, &data, Backend::Jit)?;
     let sample_settings = SampleSettings {
@@ -233,6 +261,9 @@ fn one_fit(
         ..settings.sample.clone()
     };
     let fit = sample::sample(&density, &sample_settings, &Silent, stop)?;
+    if fit.chains.iter().any(|c| c.interrupted) {
+        return Ok(None);
+    }
     let dims = crate::labels::dims(compiled, &data);
     let thin = thinning(settings.thin, fit.draws_per_chain() * fit.chains.len());
     let length = fit.draws_per_chain();
@@ -264,7 +295,7 @@ fn one_fit(
         }
         offset += v.len();
     }
-    Ok((rows, divergences))
+    Ok(Some((rows, divergences)))
 }
 
 /// Runs a recovery study on `design` (loaded with
@@ -322,14 +353,18 @@ pub fn recover(
     results.sort_by_key(|(k, _)| *k);
     let mut rows = Vec::new();
     let mut failures = Vec::new();
+    let mut interrupted = Vec::new();
+    let mut fitted = 0;
     let mut divergences = 0;
     for (k, result) in results {
         match result {
-            Ok((r, d)) => {
+            FitOutcome::Fitted(r, d) => {
                 rows.extend(r);
                 divergences += d;
+                fitted += 1;
             }
-            Err(e) => failures.push((k, e.message)),
+            FitOutcome::Failed(e) => failures.push((k, e.message)),
+            FitOutcome::Interrupted => interrupted.push(k),
         }
     }
     let variables = variable_recovery(&rows);
@@ -337,6 +372,8 @@ pub fn recover(
         rows,
         variables,
         failures,
+        fitted,
+        interrupted,
         divergences,
         settings: settings.clone(),
     })
@@ -362,8 +399,7 @@ pub fn variable_recovery(rows: &[Recovered]) -> Vec<VariableRecovery> {
                 .count() as f64
                 / n
         };
-        let max_rank = of.iter().map(|r| r.ranked).min().unwrap_or(0);
-        let ranks: Vec<usize> = of.iter().map(|r| r.rank.min(max_rank)).collect();
+        let ranks: Vec<(usize, usize)> = of.iter().map(|r| (r.rank, r.ranked)).collect();
         variables.push(VariableRecovery {
             variable: name,
             is_parameter,
@@ -374,7 +410,7 @@ pub fn variable_recovery(rows: &[Recovered]) -> Vec<VariableRecovery> {
             ),
             coverage_50: inside(|r| r.q25, |r| r.q75),
             coverage_90: inside(|r| r.q5, |r| r.q95),
-            ranks: rank_uniformity(&ranks, max_rank, 10),
+            ranks: rank_uniformity(&ranks, 10),
         });
     }
     variables

@@ -59,11 +59,12 @@ pub fn run(
             format!("error: cannot write {}: {e}", output.display()),
         )
     })?;
-    let fitted = settings.fits - result.failures.len();
+    let fitted = result.fitted;
     outln!(
-        "{} of {} simulated data sets fitted in {:.1} s ({} chains × {} warmup ({}) + {} draws each, seed {}{}); every fit's truth and summary: {}",
+        "{} of {} simulated data sets fitted{} in {:.1} s ({} chains × {} warmup ({}) + {} draws each, seed {}{}); every fit's truth and summary: {}",
         fitted,
         settings.fits,
+        unfitted(settings.fits, &result),
         started.elapsed().as_secs_f64(),
         settings.sample.chains,
         settings.sample.warmup,
@@ -134,7 +135,7 @@ pub fn run(
     if stop.load(Ordering::SeqCst) {
         return Err(Failure::new(
             ExitCode::Interrupted(crate::signals::received().unwrap_or(2)),
-            "interrupted: the table and the CSV hold the fits that finished",
+            "interrupted: the table and the CSV hold the fits that finished (a fit stopped part-way is left out)",
         ));
     }
     if fitted == 0 {
@@ -144,6 +145,36 @@ pub fn run(
         ));
     }
     Ok(())
+}
+
+/// Why fewer than all fits are in the table, when they are not:
+/// ` (2 failed; 63 not fitted: interrupted, fit 137 part-way)`.
+fn unfitted(fits: usize, result: &rlc_driver::recover::Recovery) -> String {
+    let failed = result.failures.len();
+    let not_fitted = fits.saturating_sub(result.fitted + failed);
+    let mut parts = Vec::new();
+    if failed > 0 {
+        parts.push(format!("{failed} failed"));
+    }
+    if not_fitted > 0 {
+        let part_way = match result.interrupted.as_slice() {
+            [] => String::new(),
+            [k] => format!(", fit {k} part-way"),
+            ks => format!(
+                ", fits {} part-way",
+                ks.iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        parts.push(format!("{not_fitted} not fitted: interrupted{part_way}"));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join("; "))
+    }
 }
 
 /// How the fits' chains started, where not from rlc's default radius: `, init 0`,

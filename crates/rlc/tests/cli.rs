@@ -2104,3 +2104,91 @@ fn an_infinite_data_value_is_named_when_no_chain_can_start() {
     let stderr = String::from_utf8_lossy(&logp.stderr);
     assert!(stderr.contains("`reward` holds inf at line 6"), "{stderr}");
 }
+
+/// Ctrl-C during `rlc recover`: the headline counts the fits that finished,
+/// a fit stopped part-way is left out (its few draws would skew the ranks),
+/// and the table is computed from exactly the fits in the CSV.
+#[test]
+fn an_interrupted_recovery_keeps_only_whole_fits() {
+    let dir = temp_dir("recover-interrupt");
+    let csv = dir.join("recover.csv");
+    // Long sampling and a short warmup: the signal most likely lands while a
+    // fit is drawing, the case that used to keep a half-sampled fit.
+    let child = rlc()
+        .args([
+            "recover",
+            "docs/examples/rl_single_task.rlm",
+            "--data",
+            "models/data/tutorial.csv",
+            "--fits",
+            "100000",
+            "--chains",
+            "1",
+            "--warmup",
+            "20",
+            "--draws",
+            "3000",
+            "--jobs",
+            "1",
+            "--seed",
+            "1",
+            "--quiet",
+            "--output",
+        ])
+        .arg(&csv)
+        .current_dir(workspace())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rlc starts");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("rlc ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    let headline = stdout
+        .lines()
+        .find(|l| l.contains("simulated data sets fitted"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let fitted: usize = headline
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{headline}"));
+    assert!(
+        headline.contains(&format!(
+            "of 100000 simulated data sets fitted ({} not fitted: interrupted",
+            100000 - fitted
+        )),
+        "{headline}"
+    );
+    let text = std::fs::read_to_string(&csv).expect("CSV written");
+    let mut fits = std::collections::BTreeSet::new();
+    let mut ranked = std::collections::BTreeSet::new();
+    let mut alpha_rows = 0;
+    for line in text.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        fits.insert(cells[0].to_string());
+        ranked.insert(cells[13].to_string());
+        alpha_rows += usize::from(cells[2] == "alpha");
+    }
+    assert_eq!(fits.len(), fitted, "{headline}");
+    // Every fit kept ranks its truth among all its draws (3000 thinned by 30).
+    assert_eq!(
+        ranked.into_iter().collect::<Vec<_>>(),
+        vec!["100".to_string()]
+    );
+    // The table's n is the CSV's rows of that variable.
+    let table_n = stdout
+        .lines()
+        .find(|l| l.starts_with("alpha "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(table_n, alpha_rows.to_string(), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
