@@ -109,6 +109,12 @@ impl SampleSettings {
                 self.init_radius
             )));
         }
+        if self.init_radius > MAX_INIT_RADIUS {
+            return Err(Error::usage(format!(
+                "error: the initial values' radius (--init R, or --init-radius R with a file) must be at most {MAX_INIT_RADIUS:e} (got {:e}): it is a distance on the unconstrained scale, where a positive parameter is exp of the value, so exp(710) already overflows; Stan's default is 2",
+                self.init_radius
+            )));
+        }
         // A trajectory has up to 2^max_depth steps and the sampler keeps
         // one set of vectors per level: past 30 (a billion gradient
         // evaluations per draw) a depth is a mistake, not a setting.
@@ -135,6 +141,12 @@ impl SampleSettings {
 
 /// The deepest NUTS tree a run may ask for.
 pub const MAX_TREE_DEPTH: u32 = 30;
+
+/// The largest radius initial values are drawn from. Past a few hundred on
+/// the unconstrained scale a positive parameter's exp overflows, so a larger
+/// radius is a mistake; at about 9e307 the interval's width itself is
+/// infinite.
+pub const MAX_INIT_RADIUS: f64 = 1e6;
 /// The most iterations (warmup and draws) of one chain: far beyond any run,
 /// small enough that counts and progress bars never overflow.
 pub const MAX_ITERATIONS: usize = 1 << 40;

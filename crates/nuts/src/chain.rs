@@ -165,6 +165,15 @@ fn initial_point<D: LogDensity>(
     let radius = settings.init_radius;
     let given = |i: usize| settings.init_values.get(i).copied().flatten();
     let drawn = radius > 0.0 && (0..dim).any(|i| given(i).is_none());
+    if drawn && !(2.0 * radius).is_finite() {
+        // The interval (-r, r) has no uniform distribution to draw from.
+        return Err(ChainError::InitFailed {
+            tries: 0,
+            given: (0..dim).filter(|&i| given(i).is_some()).count(),
+            radius,
+            last_problem: "the interval is wider than the largest number".to_string(),
+        });
+    }
     let tries = if drawn {
         settings.max_init_tries
     } else {

@@ -517,6 +517,30 @@ fn initial_values_are_retried_then_fail_clearly() {
 }
 
 #[test]
+fn a_radius_too_wide_to_draw_from_fails_instead_of_panicking() {
+    struct Flat;
+    impl LogDensity for Flat {
+        type Error = &'static str;
+        fn dim(&self) -> usize {
+            1
+        }
+        fn logp_and_grad(&mut self, _: &[f64], grad: &mut [f64]) -> Result<f64, Self::Error> {
+            grad.fill(0.0);
+            Ok(0.0)
+        }
+    }
+    let mut s = settings(0, 1, 7);
+    s.init_radius = 1e308;
+    for r in sample(&s, |_| Flat, |_| {}, &AtomicBool::new(false)) {
+        let error = r.expect_err("(-1e308, 1e308) is wider than the largest number");
+        assert!(
+            error.to_string().contains("wider than the largest number"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
 fn given_initial_values_start_every_chain_there() {
     // Coordinate 0 given, coordinate 1 drawn from (-0.5, 0.5): every chain starts at 3 in
     // the first and somewhere different in the second.

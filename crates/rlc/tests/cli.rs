@@ -1880,6 +1880,9 @@ fn init_values_from_a_file_start_the_chains_where_random_ones_cannot() {
             &["--init", "0.5", "--init-radius", "1"][..],
             "--init-radius goes with --init FILE",
         ),
+        // Large finite radii once panicked drawing from (-r, r), whose width overflows.
+        (&["--init", "1e308"][..], "must be at most 1e6 (got 1e308)"),
+        (&["--init", "1e300"][..], "must be at most 1e6 (got 1e300)"),
         (
             &["--init", "no/such/file.json"][..],
             "neither a radius nor a readable file",
