@@ -609,6 +609,17 @@ fn restore_default_sigpipe() {
     }
 }
 
+/// A file-size limit (`ulimit -f`, a batch system's) would kill rlc with
+/// SIGXFSZ mid-row, leaving no message and a stale lock; ignored, the write
+/// fails with EFBIG instead and the run ends as on a full disk (exit 74).
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: called once at the start of `main`, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 /// The stack of the thread that runs the command. The front end's passes
 /// recurse over the tree, whose depth is bounded (E0005); this leaves room
 /// to spare whatever the platform's main-thread stack is. Untouched stack
@@ -617,6 +628,7 @@ const STACK_BYTES: usize = 256 << 20;
 
 fn main() {
     restore_default_sigpipe();
+    ignore_file_size_signal();
     let cli = Cli::parse();
     match (cli.max_memory, available_memory()) {
         (Some(bytes), _) => rlc_driver::memory::set_limit(bytes, "--max-memory"),

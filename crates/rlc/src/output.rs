@@ -66,6 +66,9 @@ pub struct ChainWriter {
     order: Vec<usize>,
     /// Draws written whole.
     pub rows: usize,
+    /// Bytes written whole: where a piece that failed part-way is cut back
+    /// to, so the file never ends in a partial row.
+    length: u64,
     /// The row being written, reused so a draw allocates nothing.
     line: String,
 }
@@ -186,8 +189,26 @@ impl ChainWriter {
             path,
             order,
             rows: 0,
+            length: out.len() as u64,
             line: String::new(),
         })
+    }
+
+    /// Writes one piece whole, or (on a full disk or a file-size limit, where
+    /// a write may stop part-way) cuts the file back to the last whole piece.
+    fn write_whole(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self.file.write_all(bytes) {
+            Ok(()) => {
+                self.length += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                // Best effort: shrinking a file needs no space.
+                let _ = self.file.set_len(self.length);
+                let _ = std::io::Seek::seek(&mut self.file, std::io::SeekFrom::Start(self.length));
+                Err(e)
+            }
+        }
     }
 
     /// The file's path.
@@ -216,7 +237,7 @@ impl ChainWriter {
         writeln!(out, "# Diagonal elements of inverse mass matrix:")?;
         let m: Vec<String> = inv_mass_matrix.iter().map(|x| number(*x)).collect();
         writeln!(out, "# {}", m.join(", "))?;
-        self.file.write_all(&out)
+        self.write_whole(&out)
     }
 
     /// The low-rank correction of the metric (`--adaptation fisher-lowrank`),
@@ -239,7 +260,7 @@ impl ChainWriter {
             let u: Vec<String> = u.iter().map(|x| number(*x)).collect();
             writeln!(out, "# Direction {}: {}", k + 1, u.join(", "))?;
         }
-        self.file.write_all(&out)
+        self.write_whole(&out)
     }
 
     /// One draw: the sampler statistics, then the values (row-major per array).
@@ -264,7 +285,10 @@ impl ChainWriter {
         line.push('\n');
         // One write per row, straight to the file: an interrupted run's
         // file is complete to its last draw.
-        self.file.write_all(line.as_bytes())?;
+        let line = std::mem::take(&mut self.line);
+        let written = self.write_whole(line.as_bytes());
+        self.line = line;
+        written?;
         self.rows += 1;
         Ok(())
     }
@@ -299,7 +323,7 @@ impl ChainWriter {
             (warmup + sampling).as_secs_f64()
         )?;
         writeln!(out, "# ")?;
-        self.file.write_all(&out)?;
+        self.write_whole(&out)?;
         // The data must reach the disk for the run to be a success (a
         // full disk may only show here, on NFS for one).
         self.file.sync_all()
