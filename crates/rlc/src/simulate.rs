@@ -78,27 +78,38 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model".to_string());
-    let paths: Vec<PathBuf> = match (&options.output, &options.output_dir) {
-        (Some(path), _) if options.count == 1 => vec![path.clone()],
-        (Some(_), _) => {
-            return Err(Failure::usage(
+    // Each data set's file, named as it is written: `--n` may be far larger
+    // than a list of every path should hold.
+    let path_of = |k: usize| -> Result<PathBuf, Failure> {
+        match (&options.output, &options.output_dir) {
+            (Some(path), _) if options.count == 1 => Ok(path.clone()),
+            (Some(_), _) => Err(Failure::usage(
                 "error: --output names one file; with --n give --output-dir",
-            ))
-        }
-        (None, Some(dir)) => (1..=options.count)
-            .map(|k| dir.join(format!("{model_stem}_sim_{k}.{extension}")))
-            .collect(),
-        (None, None) if options.count == 1 => {
-            vec![PathBuf::from(format!("{model_stem}_sim.{extension}"))]
-        }
-        (None, None) => {
-            return Err(Failure::usage(
+            )),
+            (None, Some(dir)) => Ok(dir.join(format!("{model_stem}_sim_{}.{extension}", k + 1))),
+            (None, None) if options.count == 1 => {
+                Ok(PathBuf::from(format!("{model_stem}_sim.{extension}")))
+            }
+            (None, None) => Err(Failure::usage(
                 "error: --n needs --output-dir, the folder to write the data sets into",
-            ))
+            )),
         }
     };
+    path_of(0)?;
     let model_file = options.model_file.display().to_string();
-    for (k, path) in paths.iter().enumerate() {
+    // Ctrl-C stops between data sets, so that no file is left half-written.
+    let stop = crate::signals::install();
+    for k in 0..options.count {
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Failure::new(
+                crate::exit::ExitCode::Interrupted(crate::signals::received().unwrap_or(2)),
+                format!(
+                    "interrupted: {k} of {} data sets written, each with its truth file",
+                    options.count
+                ),
+            ));
+        }
+        let path = &path_of(k)?;
         let stream = k as u64;
         let simulated =
             generate::simulate(compiled, &design, &options.params, options.seed, stream)?;

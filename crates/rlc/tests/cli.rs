@@ -2202,3 +2202,70 @@ fn an_interrupted_recovery_keeps_only_whole_fits() {
     assert_eq!(table_n, alpha_rows.to_string(), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rlc simulate --n` far beyond what a list of paths could hold streams its
+/// data sets (it once allocated every path up front and aborted), and Ctrl-C
+/// stops it between data sets: every file written is whole, with its truth.
+#[test]
+fn simulate_streams_a_huge_count_and_stops_between_data_sets() {
+    let dir = temp_dir("simulate-huge");
+    let child = rlc()
+        .args([
+            "simulate",
+            "docs/examples/rl_single_task.rlm",
+            "--data",
+            "models/data/tutorial.csv",
+            "--prior",
+            "--seed",
+            "1",
+            "--n",
+            "100000000000",
+            "--quiet",
+            "--output-dir",
+        ])
+        .arg(&dir)
+        .current_dir(workspace())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rlc starts");
+    // Wait for the first data sets, then interrupt.
+    for _ in 0..500 {
+        if std::fs::read_dir(&dir).is_ok_and(|d| d.count() >= 4) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("rlc ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let written: usize = stderr
+        .split("interrupted: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        stderr.contains("of 100000000000 data sets written"),
+        "{stderr}"
+    );
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 2 * written, "{stderr}");
+    for k in 1..=written {
+        let data = std::fs::read_to_string(dir.join(format!("rl_single_task_sim_{k}.csv")))
+            .expect("data set written");
+        assert!(data.ends_with('\n') && data.lines().count() > 1);
+        let truth = std::fs::read_to_string(dir.join(format!("rl_single_task_sim_{k}.truth.json")))
+            .expect("truth written");
+        assert!(truth.trim_end().ends_with('}'), "{truth}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
