@@ -85,9 +85,29 @@ pub fn load(model: &Model, name: &str, bytes: &[u8], delimiter: Option<u8>) -> R
     load_design(model, name, bytes, delimiter, &[])
 }
 
+/// A value every cell of `decl` may hold: the lower end of an int's range,
+/// else 0, or for a real bounded away from 0 a value inside its bounds. It
+/// stands for a cell no draw fills (a variable absent from a design, a
+/// padding cell of a non-optional one), so the file written still loads.
+pub fn placeholder(decl: &DataDecl) -> f64 {
+    match (decl.int_range, decl.real_bounds) {
+        (Some((lo, _)), _) => lo as f64,
+        (None, Some((lo, hi))) if !(lo < 0.0 && 0.0 < hi) => {
+            if lo.is_finite() && hi.is_finite() {
+                lo + (hi - lo) / 2.0
+            } else if lo.is_finite() {
+                lo + lo.abs().max(1.0)
+            } else {
+                hi - hi.abs().max(1.0)
+            }
+        }
+        _ => 0.0,
+    }
+}
+
 /// [`load`] for a simulation's design: the variables named in `simulated`
 /// may be absent from the file (every cell they would have then exists, with
-/// a placeholder value: the lower end of an int's range, else 0).
+/// the [`placeholder`] value).
 pub fn load_design(
     model: &Model,
     name: &str,
@@ -98,7 +118,7 @@ pub fn load_design(
     let mut spec = data_spec(model)?;
     for decl in &mut spec.variables {
         if simulated.contains(&decl.name) {
-            decl.absent_fill = Some(decl.int_range.map_or(0.0, |(lo, _)| lo as f64));
+            decl.absent_fill = Some(placeholder(decl));
         }
     }
     let name = name.to_string();

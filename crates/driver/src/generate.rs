@@ -311,20 +311,35 @@ pub fn simulate(
         truth.push((name, shape, values));
     }
     let mut data = design.loaded.clone();
+    let spec = crate::data::data_spec(&compiled.model)?;
     for (k, o) in ir.observed.iter().enumerate() {
         let Some(values) = bound.channel(&run, k, Channel::Value) else {
             continue;
         };
+        let optional = spec
+            .variables
+            .iter()
+            .any(|d| d.name == o.name && d.optional);
+        let design_values = data
+            .values
+            .iter()
+            .find(|(n, _)| *n == o.name)
+            .map(|(_, a)| a.values.clone())
+            .unwrap_or_default();
         // A cell the model never drew (a trial it skips, such as one whose
-        // outcome is missing) is missing: the design's value, or the
-        // placeholder of a variable absent from the design, is not a draw.
+        // outcome is missing) is missing when the declaration allows it: the
+        // design's value, or the placeholder of a variable absent from the
+        // design, is not a draw. A non-optional variable cannot hold a
+        // missing cell (a padded layout, trials past `Tsubj`), so it keeps
+        // the design's value or the placeholder, and the file still loads.
         let drawn = bound.channel(&run, k, Channel::Mask).unwrap_or(&[]);
         let values: Vec<f64> = values
             .iter()
             .enumerate()
             .map(|(cell, v)| match drawn.get(cell) {
                 Some(m) if *m == 1.0 => *v,
-                _ => f64::NAN,
+                _ if optional => f64::NAN,
+                _ => design_values.get(cell).copied().unwrap_or(f64::NAN),
             })
             .collect();
         if let Some((_, array)) = data.values.iter_mut().find(|(n, _)| *n == o.name) {

@@ -860,3 +860,80 @@ fn simulate_leaves_the_trials_the_model_skips_missing() {
     assert!(skipped > 0, "the design has no missed trials");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Stan's and hBayesDM's padded layout: a non-optional `choice[N, T]` whose
+/// trials past `Tsubj[n]` no `~` draws. Those cells cannot be missing (the
+/// declaration does not allow it), so they keep the design's padding, or a
+/// value in the declared range when the design lacks the variable, and the
+/// simulated file loads into `rlc run` unchanged.
+#[test]
+fn simulate_keeps_the_padding_of_a_variable_that_cannot_be_missing() {
+    let dir = temp_dir("padding");
+    let model = dir.join("padded.rlm");
+    std::fs::write(
+        &model,
+        "size N\nsize T\ndata Tsubj: int[N] in 0..T + 1\ndata choice: int[N, T] in 1..3\n\
+         data outcome: real[N, T]\nparam A ~ Beta(1, 1)\nparam tau ~ HalfNormal(5)\n\
+         for n in 0..N {\n  scan (ev = [0.0, 0.0]; c in choice[n], o in outcome[n], t in 0..T) {\n\
+         if t < Tsubj[n] {\n      let k = c - 1\n      k ~ Categorical(logits = tau * ev)\n\
+         set_subtensor(ev[k], ev[k] + A * (o - ev[k]))\n    } else {\n      ev\n    }\n  }\n}\n",
+    )
+    .expect("write");
+    let with_padding = dir.join("with.json");
+    std::fs::write(
+        &with_padding,
+        r#"{"N": 2, "T": 4, "Tsubj": [4, 2], "choice": [[1,2,2,1],[2,1,2,2]], "outcome": [[1,0,1,1],[0,1,0,0]]}"#,
+    )
+    .expect("write");
+    let without = dir.join("without.json");
+    std::fs::write(
+        &without,
+        r#"{"N": 2, "T": 4, "Tsubj": [4, 2], "outcome": [[1,0,1,1],[0,1,0,0]]}"#,
+    )
+    .expect("write");
+    for (design, padding) in [(&with_padding, [2.0, 2.0]), (&without, [1.0, 1.0])] {
+        let simulated = dir.join("sim.json");
+        rlc(&[
+            "simulate",
+            path_str(&model),
+            "--data",
+            path_str(design),
+            "--at",
+            "A=0.3,tau=2",
+            "--seed",
+            "1",
+            "--quiet",
+            "--output",
+            path_str(&simulated),
+        ]);
+        let text = std::fs::read_to_string(&simulated).expect("simulated");
+        let json: Value = serde_json::from_str(&text).expect("JSON");
+        let second: Vec<f64> = json["choice"][1]
+            .as_array()
+            .unwrap_or_else(|| panic!("{text}"))
+            .iter()
+            .map(|v| {
+                v.as_f64()
+                    .unwrap_or_else(|| panic!("a missing cell: {text}"))
+            })
+            .collect();
+        assert_eq!(second[2..], padding, "{text}");
+        assert!(second[..2].iter().all(|c| [1.0, 2.0].contains(c)), "{text}");
+        rlc(&[
+            "run",
+            path_str(&model),
+            "--data",
+            path_str(&simulated),
+            "--chains",
+            "1",
+            "--warmup",
+            "20",
+            "--draws",
+            "20",
+            "--quiet",
+            "--output-dir",
+            path_str(&dir.join("fit")),
+        ]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
