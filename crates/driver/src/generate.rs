@@ -601,7 +601,9 @@ impl DrawOutputs {
                 params: ParamSource::Theta,
                 draw: true,
                 write_back: kind == PredictKind::Full,
-                log_lik: false,
+                // A full replica's cells that no `~` drew hold the data's
+                // values; the scores' mask tells them, to leave them out.
+                log_lik: kind == PredictKind::Full,
             };
             let ir = generative(compiled, options)?;
             let function = BoundGenerative::new(compiled, &ir, data)?;
@@ -642,7 +644,19 @@ impl DrawOutputs {
         if let Some((function, channel)) = &mut self.predict {
             let run = function.run(theta, rng)?;
             for k in 0..function.observed.len() {
-                values.extend_from_slice(function.channel(&run, k, *channel).unwrap_or(&[]));
+                let replica = function.channel(&run, k, *channel).unwrap_or(&[]);
+                if *channel == Channel::Value {
+                    // Not drawn (a trial the model skips): not a prediction.
+                    let drawn = function.channel(&run, k, Channel::Mask).unwrap_or(&[]);
+                    values.extend(replica.iter().enumerate().map(
+                        |(cell, v)| match drawn.get(cell) {
+                            Some(m) if *m == 1.0 => *v,
+                            _ => f64::NAN,
+                        },
+                    ));
+                } else {
+                    values.extend_from_slice(replica);
+                }
             }
         }
         Ok(values)

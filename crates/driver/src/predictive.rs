@@ -57,8 +57,10 @@ fn statistics(values: &[f64], categories: &[f64]) -> Vec<f64> {
 }
 
 /// The predictive check of every `{name}_rep` variable of `fit` against
-/// the observed `data` (cells missing in the data are left out). Subjects
-/// are the first axis when the data grouped it (`size N by subjID`).
+/// the observed `data`: only the cells the model predicted (finite in some
+/// draw) and the data hold; cells missing in the data, and cells no `~`
+/// scores (padding past `Tsubj`), are left out of both sides. Subjects are
+/// the first axis when the data grouped it (`size N by subjID`).
 pub fn check(fit: &Fit, data: &Data, dims: &Dims) -> Vec<CheckRow> {
     let mut rows = Vec::new();
     let mut offset = 0;
@@ -73,12 +75,21 @@ pub fn check(fit: &Fit, data: &Data, dims: &Dims) -> Vec<CheckRow> {
         let Some(observed) = data.loaded.value(name) else {
             continue;
         };
+        let predicted_cells: Vec<bool> = (0..observed.len())
+            .map(|k| {
+                fit.chains.iter().any(|c| {
+                    c.values
+                        .iter()
+                        .any(|d| d.get(start + k).is_some_and(|x| x.is_finite()))
+                })
+            })
+            .collect();
         // Discrete variables with at most 10 values get proportions.
         let mut values: Vec<f64> = observed
             .values
             .iter()
             .enumerate()
-            .filter(|(k, x)| !observed.is_missing(*k) && x.is_finite())
+            .filter(|(k, x)| !observed.is_missing(*k) && x.is_finite() && predicted_cells[*k])
             .map(|(_, x)| *x)
             .collect();
         values.sort_by(f64::total_cmp);
@@ -104,7 +115,9 @@ pub fn check(fit: &Fit, data: &Data, dims: &Dims) -> Vec<CheckRow> {
             .filter(|_| observed.shape.len() >= 2);
         let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
         let present: Vec<usize> = (0..observed.len())
-            .filter(|k| !observed.is_missing(*k) && observed.values[*k].is_finite())
+            .filter(|k| {
+                !observed.is_missing(*k) && observed.values[*k].is_finite() && predicted_cells[*k]
+            })
             .collect();
         groups.push((name.to_string(), present.clone()));
         if let Some(labels) = subject_labels {

@@ -861,6 +861,73 @@ fn simulate_leaves_the_trials_the_model_skips_missing() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Stan's and hBayesDM's padded layout: trials past `Tsubj[n]` are padding
+/// that no `~` scores.
+const PADDED_MODEL: &str = "size N\nsize T\ndata Tsubj: int[N] in 0..T + 1\n\
+data choice: int[N, T] in 1..3\ndata outcome: real[N, T]\nparam A ~ Beta(1, 1)\n\
+param tau ~ HalfNormal(5)\nfor n in 0..N {\n\
+  scan (ev = [0.0, 0.0]; c in choice[n], o in outcome[n], t in 0..T) {\n\
+    if t < Tsubj[n] {\n      let k = c - 1\n      k ~ Categorical(logits = tau * ev)\n\
+      set_subtensor(ev[k], ev[k] + A * (o - ev[k]))\n    } else {\n      ev\n    }\n  }\n}\n";
+
+/// The predictive check compares the cells the model scores: the padding
+/// (here subject 2's two trials of 1) is in neither the observed proportion
+/// (3 of 6 scored choices are 1, not 5 of 8) nor, with `--predict full`, the
+/// replicas, whose padding cells are `nan` rather than copies of the data.
+#[test]
+fn the_predictive_check_leaves_out_the_padding() {
+    let dir = temp_dir("padding-check");
+    let model = dir.join("padded.rlm");
+    std::fs::write(&model, PADDED_MODEL).expect("write");
+    let data = dir.join("data.json");
+    std::fs::write(
+        &data,
+        r#"{"N": 2, "T": 4, "Tsubj": [4, 2], "choice": [[1,2,2,1],[2,1,1,1]], "outcome": [[1,0,1,1],[0,1,0,0]]}"#,
+    )
+    .expect("write");
+    for kind in ["one-step", "full"] {
+        let out_dir = dir.join(kind);
+        let out = rlc(&[
+            "run",
+            path_str(&model),
+            "--data",
+            path_str(&data),
+            "--predict",
+            kind,
+            "--chains",
+            "1",
+            "--warmup",
+            "50",
+            "--draws",
+            "20",
+            "--seed",
+            "1",
+            "--quiet",
+            "--output-dir",
+            path_str(&out_dir),
+        ]);
+        let text = stdout(&out);
+        let line = text
+            .lines()
+            .find(|l| l.contains("P(choice = 1)"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(line.contains("observed   0.500"), "{kind}: {line}");
+        let chain = std::fs::read_to_string(out_dir.join("padded_1.csv")).expect("draws");
+        let mut lines = chain.lines().filter(|l| !l.starts_with('#'));
+        let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+        for row in lines {
+            let cells: Vec<&str> = row.split(',').collect();
+            for (name, cell) in header.iter().zip(&cells) {
+                let padding = ["choice_rep.2.3", "choice_rep.2.4"].contains(name);
+                if name.starts_with("choice_rep") {
+                    assert_eq!(cell == &"nan", padding, "{kind}: {name} = {cell}");
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Stan's and hBayesDM's padded layout: a non-optional `choice[N, T]` whose
 /// trials past `Tsubj[n]` no `~` draws. Those cells cannot be missing (the
 /// declaration does not allow it), so they keep the design's padding, or a
@@ -870,15 +937,7 @@ fn simulate_leaves_the_trials_the_model_skips_missing() {
 fn simulate_keeps_the_padding_of_a_variable_that_cannot_be_missing() {
     let dir = temp_dir("padding");
     let model = dir.join("padded.rlm");
-    std::fs::write(
-        &model,
-        "size N\nsize T\ndata Tsubj: int[N] in 0..T + 1\ndata choice: int[N, T] in 1..3\n\
-         data outcome: real[N, T]\nparam A ~ Beta(1, 1)\nparam tau ~ HalfNormal(5)\n\
-         for n in 0..N {\n  scan (ev = [0.0, 0.0]; c in choice[n], o in outcome[n], t in 0..T) {\n\
-         if t < Tsubj[n] {\n      let k = c - 1\n      k ~ Categorical(logits = tau * ev)\n\
-         set_subtensor(ev[k], ev[k] + A * (o - ev[k]))\n    } else {\n      ev\n    }\n  }\n}\n",
-    )
-    .expect("write");
+    std::fs::write(&model, PADDED_MODEL).expect("write");
     let with_padding = dir.join("with.json");
     std::fs::write(
         &with_padding,
