@@ -1313,17 +1313,33 @@ impl<'m> Lowering<'m> {
             return Ok(());
         }
         let span = lo.span.to(hi.span);
-        let len = match (&self.info(lo)?.value, &self.info(hi)?.value) {
+        let (lo_info, hi_info) = (self.info(lo)?, self.info(hi)?);
+        // A bound given by data (`1..Tsubj[n]`) runs over the widest range
+        // its declared range allows, each step guarded by the actual bounds:
+        // the arrays the loop draws into have static shapes.
+        let guarded = lo_info.value.is_none() || hi_info.value.is_none();
+        let lowest = lo_info
+            .value
+            .clone()
+            .or_else(|| lo_info.range.as_ref().map(|r| r.lo.clone()));
+        let highest = hi_info
+            .value
+            .clone()
+            .or_else(|| hi_info.range.as_ref().and_then(|r| r.hi.offset(-1)));
+        let len = match (&lowest, &highest) {
             (Some(l), Some(h)) => h.sub(l),
             _ => None,
         }
         .ok_or_else(|| {
             unsupported(
                 span,
-                "a loop that observes data must run over a range of sizes and constants to be run forward",
+                "a loop that observes data must run over sizes and constants, or over data whose range is declared, to be run forward: declare the bound's range (`data Tsubj: int[N] in 0..T + 1`), or loop over `0..T` and test `if t < Tsubj[n]`",
             )
         })?;
-        let lo_v = self.expr(lo)?;
+        let lo_v = match &lowest {
+            Some(l) => self.size_of(l),
+            None => self.expr(lo)?,
+        };
         let iota = self.emit1(
             OpKind::Iota,
             &[],
@@ -1347,9 +1363,17 @@ impl<'m> Lowering<'m> {
         for (((base, channel), _), arg) in slots.iter().zip(&slot_args) {
             self.set_channel(*base, *channel, *arg);
         }
-        self.block_stmts(body)?;
-        if let Some(v) = &body.value {
-            self.effect(v)?;
+        if guarded {
+            let (lo_now, hi_now) = (self.expr(lo)?, self.expr(hi)?);
+            let above = self.binary(BinaryOp::Ge, i, lo_now);
+            let below = self.binary(BinaryOp::Lt, i, hi_now);
+            let inside = self.binary(BinaryOp::And, above, below);
+            self.branches(body.span, inside, body, None, None, false, &bases)?;
+        } else {
+            self.block_stmts(body)?;
+            if let Some(v) = &body.value {
+                self.effect(v)?;
+            }
         }
         let mut results = Vec::new();
         for ((base, channel), _) in &slots {
@@ -1410,7 +1434,26 @@ impl<'m> Lowering<'m> {
             return Ok(None);
         }
         let c = self.expr(cond)?;
-        let slots = self.slots(&gen_bases, e.span)?;
+        self.branches(
+            e.span, c, then_block, else_block, value_ty, observes, &gen_bases,
+        )
+    }
+
+    /// The `If` op of lowered condition `c` over two blocks (no else block:
+    /// nothing happens), with the arrays either draws into or scores
+    /// (`gen_bases`) carried through it; its value when `value_ty` asks.
+    #[allow(clippy::too_many_arguments)]
+    fn branches(
+        &mut self,
+        span: ast::Span,
+        c: ValueId,
+        then_block: &'m Block,
+        else_block: Option<&'m Block>,
+        value_ty: Option<TensorType>,
+        observes: bool,
+        gen_bases: &[SymbolId],
+    ) -> Result<Option<ValueId>> {
+        let slots = self.slots(gen_bases, span)?;
         let before = self.gen_snapshot();
         let mut after: Option<(HashSet<SymbolId>, HashSet<SymbolId>)> = None;
         let mut branches = Vec::new();
@@ -1438,7 +1481,7 @@ impl<'m> Lowering<'m> {
                 results.push(lp);
             }
             for ((base, channel), _) in &slots {
-                results.push(self.channel(*base, *channel, e.span)?);
+                results.push(self.channel(*base, *channel, span)?);
             }
             let (region, outer, inner) = self.pop_frame(results);
             branches.push((region, outer, inner));
@@ -1482,10 +1525,10 @@ impl<'m> Lowering<'m> {
         }
         let else_region = regions
             .pop()
-            .ok_or_else(|| unsupported(e.span, "if without branches"))?;
+            .ok_or_else(|| unsupported(span, "if without branches"))?;
         let then_region = regions
             .pop()
-            .ok_or_else(|| unsupported(e.span, "if without branches"))?;
+            .ok_or_else(|| unsupported(span, "if without branches"))?;
         let mut args = vec![c];
         args.extend(union);
         let mut result_types = Vec::new();

@@ -996,3 +996,114 @@ fn simulate_keeps_the_padding_of_a_variable_that_cannot_be_missing() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// language.md's ragged idiom, a `for` to a data-dependent bound
+/// (`for t in 1..Tsubj[n]`), runs forward: the pointwise log-likelihood has
+/// one column per scored trial, each Normal's log density at the draw;
+/// the predictive check and `simulate` cover the trials up to `Tsubj[n]`.
+#[test]
+fn a_loop_to_a_data_dependent_bound_runs_forward() {
+    let dir = temp_dir("ragged-for");
+    let model = dir.join("ar.rlm");
+    std::fs::write(
+        &model,
+        "size N\nsize T\ndata Tsubj: int[N] in 0..T + 1\ndata y: real[N, T]\n\
+         param mu: real[N] ~ Normal(0, 1)\nparam sigma ~ LogNormal(0, 1)\nparam rho in (-1, 1)\n\
+         for n in 0..N {\n  y[n, 0] ~ Normal(mu[n], sigma)\n  for t in 1..Tsubj[n] {\n\
+         y[n, t] ~ Normal(mu[n] + rho * y[n, t - 1], sigma)\n  }\n}\n",
+    )
+    .expect("write");
+    let data = dir.join("data.json");
+    let y = [[0.1, 0.2, 0.3, 0.4], [1.0, 2.0, 0.0, 0.0]];
+    let tsubj = [4usize, 2];
+    std::fs::write(
+        &data,
+        r#"{"N": 2, "T": 4, "Tsubj": [4, 2], "y": [[0.1, 0.2, 0.3, 0.4], [1, 2, 0, 0]]}"#,
+    )
+    .expect("write");
+    let out_dir = dir.join("fit");
+    let out = rlc(&[
+        "run",
+        path_str(&model),
+        "--data",
+        path_str(&data),
+        "--log-lik",
+        "--predict",
+        "--chains",
+        "1",
+        "--warmup",
+        "100",
+        "--draws",
+        "20",
+        "--seed",
+        "1",
+        "--quiet",
+        "--output-dir",
+        path_str(&out_dir),
+    ]);
+    // The mean of the 6 scored values, not of all 8 cells.
+    assert!(
+        stdout(&out).contains("y mean   observed   0.667"),
+        "{}",
+        stdout(&out)
+    );
+    // The draws without the CmdStan comment lines.
+    let draws = dir.join("draws.csv");
+    let text = std::fs::read_to_string(out_dir.join("ar_1.csv")).expect("draws");
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    std::fs::write(&draws, kept.join("\n")).expect("write");
+    let rows = csv_rows(&draws);
+    assert_eq!(rows.len(), 20);
+    let normal = |x: f64, m: f64, s: f64| {
+        -0.5 * ((x - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+    };
+    for row in &rows {
+        let get = |k: &str| -> f64 { row[k].parse().unwrap_or_else(|_| panic!("{k}")) };
+        let (sigma, rho) = (get("sigma"), get("rho"));
+        let mut expected = Vec::new();
+        for n in 0..2 {
+            let mu = get(&format!("mu.{}", n + 1));
+            expected.push(normal(y[n][0], mu, sigma));
+            for t in 1..tsubj[n] {
+                expected.push(normal(y[n][t], mu + rho * y[n][t - 1], sigma));
+            }
+        }
+        let columns: Vec<f64> = (1..=expected.len())
+            .map(|k| get(&format!("log_lik.{k}")))
+            .collect();
+        assert!(!row.contains_key("log_lik.7"), "{row:?}");
+        for (got, want) in columns.iter().zip(&expected) {
+            assert!(
+                (got - want).abs() < 1e-9 * want.abs().max(1.0),
+                "{got} vs {want}"
+            );
+        }
+        assert!(is_missing(&row["y_rep.2.3"]) && !is_missing(&row["y_rep.2.2"]));
+    }
+    let simulated = dir.join("sim.json");
+    rlc(&[
+        "simulate",
+        path_str(&model),
+        "--data",
+        path_str(&data),
+        "--at",
+        "mu=0,sigma=1,rho=0.5",
+        "--seed",
+        "1",
+        "--quiet",
+        "--output",
+        path_str(&simulated),
+    ]);
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&simulated).expect("simulated"))
+            .expect("JSON");
+    let second = &json["y"][1];
+    // Drawn up to Tsubj = 2; the padding keeps the design's zeros.
+    assert!(second[0].as_f64().is_some_and(|v| v != 1.0), "{json}");
+    assert!(second[1].as_f64().is_some_and(|v| v != 2.0), "{json}");
+    assert_eq!(
+        (second[2].as_f64(), second[3].as_f64()),
+        (Some(0.0), Some(0.0))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
