@@ -279,6 +279,7 @@ pub fn simulate(
     };
     let mut rng = rng(seed, stream);
     let run = bound.run(&theta, &mut rng)?;
+    observed_once(compiled, &bound, &run)?;
     let mut truth = Vec::new();
     let names = compiled
         .ir
@@ -337,7 +338,7 @@ pub fn simulate(
             .iter()
             .enumerate()
             .map(|(cell, v)| match drawn.get(cell) {
-                Some(m) if *m == 1.0 => *v,
+                Some(m) if *m >= 1.0 => *v,
                 _ if optional => f64::NAN,
                 _ => design_values.get(cell).copied().unwrap_or(f64::NAN),
             })
@@ -421,6 +422,59 @@ fn cell_text(array: &DataArray, cell: usize) -> String {
     } else {
         format!("{x:?}")
     }
+}
+
+/// A cell two `~` statements observe is drawn by each, and keeps only the
+/// last draw: the data would follow the last statement alone, not the model
+/// whose log density has both terms. Running such a model forward is a model
+/// error that names the first such cell.
+fn observed_once(
+    compiled: &Compiled,
+    bound: &BoundGenerative,
+    run: &GenerativeRun,
+) -> Result<(), Error> {
+    for (k, layout) in bound.observed.iter().enumerate() {
+        let name = &layout.name;
+        let mask = bound.channel(run, k, Channel::Mask).unwrap_or(&[]);
+        let Some(cell) = mask.iter().position(|m| *m > 1.0) else {
+            continue;
+        };
+        let shape = &bound.observed_shapes[k];
+        let mut index = Vec::new();
+        let mut rest = cell;
+        for d in shape.iter().rev() {
+            index.push(rest % d.max(&1));
+            rest /= d.max(&1);
+        }
+        index.reverse();
+        let element = if index.is_empty() {
+            name.clone()
+        } else {
+            format!(
+                "{name}[{}]",
+                index
+                    .iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let count = mask.iter().filter(|m| **m > 1.0).count();
+        return Err(Error::new(
+            ErrorKind::Model,
+            format!(
+                "error: {} cannot be run forward: `{element}` is observed by {} `~` statements{}, so a draw of it would follow the last statement alone while the log density has every term; observe each value with one `~` (a sum of terms on one value is `target +=`)",
+                compiled.name,
+                mask[cell] as usize,
+                if count > 1 {
+                    format!(" (and {} more cells of `{name}` too)", count - 1)
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The truth of a simulated data set as JSON: `{"model", "data", "seed",
@@ -607,6 +661,22 @@ impl DrawOutputs {
             };
             let ir = generative(compiled, options)?;
             let function = BoundGenerative::new(compiled, &ir, data)?;
+            {
+                // A replica of a cell two `~` draw would follow the last one
+                // alone. Which cells are scored, and how often, depends on
+                // the data only.
+                let options = GenerativeOptions {
+                    params: ParamSource::Theta,
+                    draw: false,
+                    write_back: false,
+                    log_lik: true,
+                };
+                let scores = generative(compiled, options)?;
+                let mut scores = BoundGenerative::new(compiled, &scores, data)?;
+                let dim = density::dimension(compiled, data)?;
+                let run = scores.run(&vec![0.0; dim], &mut rng(0, 0))?;
+                observed_once(compiled, &scores, &run)?;
+            }
             for (o, shape) in ir.observed.iter().zip(&function.observed_shapes) {
                 out.variables.push(Variable {
                     name: format!("{}_rep", o.name),
@@ -650,7 +720,7 @@ impl DrawOutputs {
                     let drawn = function.channel(&run, k, Channel::Mask).unwrap_or(&[]);
                     values.extend(replica.iter().enumerate().map(
                         |(cell, v)| match drawn.get(cell) {
-                            Some(m) if *m == 1.0 => *v,
+                            Some(m) if *m >= 1.0 => *v,
                             _ => f64::NAN,
                         },
                     ));

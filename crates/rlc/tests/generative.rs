@@ -1107,3 +1107,107 @@ fn a_loop_to_a_data_dependent_bound_runs_forward() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A value two `~` statements observe cannot be drawn (the draw would follow
+/// the last statement alone): simulate and `--predict` stop with an error
+/// naming the cell; `--log-lik` sums its terms.
+#[test]
+fn a_value_observed_twice_is_not_run_forward() {
+    let dir = temp_dir("twice");
+    let model = dir.join("twice.rlm");
+    std::fs::write(
+        &model,
+        "size T\ndata y: real[T]\nparam mu ~ Normal(0, 1)\ny ~ Normal(mu, 1)\ny[1:] ~ Normal(mu + 10, 1)\n",
+    )
+    .expect("write");
+    let data = dir.join("data.csv");
+    std::fs::write(&data, "y\n0.5\n1.5\n-0.2\n").expect("write");
+    let forward = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
+            .args(args)
+            .current_dir(workspace())
+            .output()
+            .expect("rlc runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let fit = [
+        "--chains",
+        "1",
+        "--warmup",
+        "20",
+        "--draws",
+        "20",
+        "--quiet",
+        "--output-dir",
+    ];
+    let out_dir = dir.join("fit");
+    for args in [
+        vec![
+            "simulate",
+            path_str(&model),
+            "--data",
+            path_str(&data),
+            "--at",
+            "mu=0",
+            "--output",
+            path_str(&dir.join("sim.csv")),
+        ],
+        [
+            vec![
+                "run",
+                path_str(&model),
+                "--data",
+                path_str(&data),
+                "--predict",
+            ],
+            fit.to_vec(),
+            vec![path_str(&out_dir)],
+        ]
+        .concat(),
+        [
+            vec![
+                "run",
+                path_str(&model),
+                "--data",
+                path_str(&data),
+                "--predict",
+                "full",
+            ],
+            fit.to_vec(),
+            vec![path_str(&out_dir)],
+        ]
+        .concat(),
+    ] {
+        let (code, stderr) = forward(&args);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("`y[1]` is observed by 2 `~` statements (and 1 more cells of `y` too)"),
+            "{args:?}: {stderr}"
+        );
+    }
+    rlc(&[
+        &[
+            "run",
+            path_str(&model),
+            "--data",
+            path_str(&data),
+            "--log-lik",
+        ][..],
+        &fit[..],
+        &[path_str(&out_dir)][..],
+    ]
+    .concat());
+    let text = std::fs::read_to_string(out_dir.join("twice_1.csv")).expect("draws");
+    let header = text
+        .lines()
+        .find(|l| l.starts_with("lp__"))
+        .expect("header");
+    assert!(
+        header.ends_with("log_lik.1,log_lik.2,log_lik.3"),
+        "{header}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -823,7 +823,7 @@ impl<'m> Lowering<'m> {
     }
 
     /// Adds the log density of `y` under `dist` to `place`'s log-likelihood
-    /// and marks it scored.
+    /// and counts it scored (a count, so that a cell two `~` observe shows).
     fn score(
         &mut self,
         place: &Place<'m>,
@@ -834,7 +834,7 @@ impl<'m> Lowering<'m> {
         let lp = self.observation(dist, y)?;
         self.write_place(place, Channel::LogLik, lp, true, span)?;
         let one = self.real(1.0);
-        self.write_place(place, Channel::Mask, one, false, span)
+        self.write_place(place, Channel::Mask, one, true, span)
     }
 
     /// After a scan: each drawn element's stacked channel goes back into the
