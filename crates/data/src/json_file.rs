@@ -9,6 +9,62 @@ use crate::sizes::SizeTable;
 use crate::spec::{DataDecl, DataSpec};
 use crate::{assemble, Filled};
 
+/// The file's top level: a JSON value whose object (if it is one) names no
+/// key twice. A repeated key would otherwise hide its first value.
+struct Root(Value);
+
+impl<'de> serde::Deserialize<'de> for Root {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Root, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Root;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Root, A::Error> {
+                let mut object = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if object.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!(
+                            "key `{key}` is given twice (which value is meant?)"
+                        )));
+                    }
+                    let value: Value = map.next_value()?;
+                    object.insert(key, value);
+                }
+                Ok(Root(Value::Object(object)))
+            }
+            // Anything else is read as it is, and refused as not an object below.
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Root, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Value>()? {
+                    items.push(item);
+                }
+                Ok(Root(Value::Array(items)))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Root, E> {
+                Ok(Root(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Root, E> {
+                Ok(Root(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Root, E> {
+                Ok(Root(Value::from(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Root, E> {
+                Ok(Root(Value::from(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Root, E> {
+                Ok(Root(Value::from(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Root, E> {
+                Ok(Root(Value::Null))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedData, LoadError> {
     let fail = |location, kind| LoadError {
         errors: vec![DataError {
@@ -22,8 +78,8 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
     if content.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(fail(Location::File, ErrorKind::Empty));
     }
-    let root: Value = match serde_json::from_slice(content) {
-        Ok(root) => root,
+    let root: Value = match serde_json::from_slice::<Root>(content) {
+        Ok(root) => root.0,
         Err(e) => {
             // serde_json appends " at line L column C"; the location says that already.
             let message = e.to_string();

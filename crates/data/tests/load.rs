@@ -889,6 +889,19 @@ fn json_structure_errors() {
     assert!(matches!(location, Location::JsonText { line: 1, .. }));
     let (kind, _, _) = only_error(json(&rl_single(), "[1, 2]"));
     assert_eq!(kind, ErrorKind::NotAnObject);
+    let (kind, _, _) = only_error(json(&rl_single(), "7"));
+    assert_eq!(kind, ErrorKind::NotAnObject);
+    // A key given twice would hide its first value.
+    let (kind, location, message) = only_error(json(
+        &rl_single(),
+        "{\"T\": 2, \"action\": [0, 1],\n \"reward\": [1, 0], \"T\": 9}",
+    ));
+    assert!(matches!(kind, ErrorKind::Syntax { .. }));
+    assert!(
+        matches!(location, Location::JsonText { line: 2, .. }),
+        "{location:?}"
+    );
+    assert!(message.contains("key `T` is given twice"), "{message}");
     let (kind, _, message) = only_error(json(
         &rl_single(),
         r#"{"action": [[0], [1]], "reward": [1, 0]}"#,

@@ -69,9 +69,9 @@ pub enum LooError {
     },
     /// A log-likelihood value is NaN or infinite.
     NonFiniteLogLikelihood {
-        /// Index of the draw (row).
+        /// Index of the draw (row, from 0; messages count from 1).
         draw: usize,
-        /// Index of the observation (column).
+        /// Index of the observation (column, from 0; messages count from 1).
         observation: usize,
         /// The offending value.
         value: f64,
@@ -133,7 +133,8 @@ impl fmt::Display for LooError {
                 found,
             } => write!(
                 f,
-                "draw {draw} has {found} log-likelihood values, but draw 0 has {expected}"
+                "draw {} has {found} log-likelihood values, but draw 1 has {expected}",
+                draw + 1
             ),
             Self::NonFiniteLogLikelihood {
                 draw,
@@ -141,13 +142,17 @@ impl fmt::Display for LooError {
                 value,
             } => write!(
                 f,
-                "the log-likelihood of observation {observation} in draw {draw} is {value}; \
+                "the log-likelihood of observation {} (`log_lik.{}`) in draw {} is {value}; \
                  leave-one-out needs finite values (a draw under which an observation is \
-                 impossible cannot come from the posterior given that observation)"
+                 impossible cannot come from the posterior given that observation)",
+                observation + 1,
+                observation + 1,
+                draw + 1
             ),
             Self::NonFiniteLogRatio { draw, value } => write!(
                 f,
-                "the log importance ratio of draw {draw} is {value}; it must be finite or -inf"
+                "the log importance ratio of draw {} is {value}; it must be finite or -inf",
+                draw + 1
             ),
             Self::NoPositiveRatio => write!(f, "every importance ratio is zero"),
             Self::RelativeEfficiencyCount { expected, found } => write!(
@@ -157,8 +162,9 @@ impl fmt::Display for LooError {
             Self::InvalidRelativeEfficiency { observation, value } => match observation {
                 Some(i) => write!(
                     f,
-                    "the relative efficiency of observation {i} is {value}; it must be \
-                     positive and finite"
+                    "the relative efficiency of observation {} is {value}; it must be \
+                     positive and finite",
+                    i + 1
                 ),
                 None => write!(
                     f,

@@ -67,7 +67,12 @@ pub fn parse_assignments(text: &str) -> Result<HashMap<String, Vec<f64>>, Error>
         } else {
             vec![parse_number(value)?]
         };
-        values.insert(name.trim().to_string(), numbers);
+        let name = name.trim();
+        if values.insert(name.to_string(), numbers).is_some() {
+            return Err(Error::usage(format!(
+                "error: `{name}` is given twice; give each parameter once"
+            )));
+        }
     }
     Ok(values)
 }
@@ -100,5 +105,22 @@ impl Point {
                 .unconstrain(values)
                 .map_err(|e| Error::usage(format!("error: {flag}: {e}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_assignments;
+
+    #[test]
+    fn a_parameter_given_twice_is_refused() {
+        let error = parse_assignments("alpha=0.3,alpha=0.4,beta=2").expect_err("twice");
+        assert!(
+            error.message.contains("`alpha` is given twice"),
+            "{}",
+            error.message
+        );
+        let fine = parse_assignments("alpha=0.3,w=[0.1,0.2]").expect("valid");
+        assert_eq!(fine["w"], vec![0.1, 0.2]);
     }
 }

@@ -334,7 +334,12 @@ pub fn model_labels(
         .map(|c| {
             let mut parts = c.split('.');
             let name = parts.next().unwrap_or("");
-            let indices: Vec<usize> = parts.filter_map(|p| p.parse().ok()).collect();
+            // Only 1-based integer indices translate (`z.1.real`, a Stan
+            // complex part, keeps its name rather than lose a part).
+            let indices: Option<Vec<usize>> = parts
+                .map(|p| p.parse::<usize>().ok().filter(|i| *i >= 1))
+                .collect();
+            let indices = indices.unwrap_or_default();
             if indices.is_empty() || c.ends_with("__") {
                 return c.clone();
             }
@@ -362,4 +367,39 @@ pub fn has_arrays(draws: &RunDraws) -> bool {
         .columns
         .iter()
         .any(|c| !c.ends_with("__") && c.contains('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model_labels;
+    use std::collections::HashMap;
+
+    #[test]
+    fn model_labels_translate_only_one_based_integer_indices() {
+        let columns: Vec<String> = [
+            "lp__",
+            "x",
+            "x.1",
+            "x.2.3",
+            "z.1.real",
+            "y.0",
+            "n_leapfrog__",
+        ]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+        let labels = model_labels(&columns, &HashMap::new(), &HashMap::new());
+        assert_eq!(
+            labels,
+            [
+                "lp__",
+                "x",
+                "x[0]",
+                "x[1, 2]",
+                "z.1.real",
+                "y.0",
+                "n_leapfrog__"
+            ]
+        );
+    }
 }

@@ -112,6 +112,22 @@ pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
                 ),
             ));
         }
+        // A value that is not finite is named where the user can find it:
+        // its file, draw and column.
+        for (d, row) in chain.rows.iter().enumerate() {
+            if let Some(&k) = columns.iter().find(|&&k| !row[k].is_finite()) {
+                return Err(Failure::new(
+                    ExitCode::DataError,
+                    format!(
+                        "error: {}, draw {}: `{}` is {}; leave-one-out needs finite log-likelihoods (a draw under which an observation is impossible cannot come from the posterior given that observation)",
+                        path.display(),
+                        d + 1,
+                        chain.columns[k],
+                        row[k]
+                    ),
+                ));
+            }
+        }
         // Chains of unequal length (an interrupted run) are cut to the shortest.
         let n = chain.rows.len();
         per_chain = Some(per_chain.map_or(n, |m: usize| m.min(n)));

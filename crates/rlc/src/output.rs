@@ -359,6 +359,31 @@ fn header_value<'t>(line: &'t str, key: &str) -> Option<&'t str> {
         .flatten()
 }
 
+/// A header whose columns cannot be told apart is refused: an empty name,
+/// a name given twice (two columns would be summarized under one name), an
+/// element index that is not 1-based (`x.0`, as CmdStan counts from 1).
+fn check_header(names: &[String]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for (k, name) in names.iter().enumerate() {
+        if name.is_empty() {
+            return Err(format!("column {} of the header has no name", k + 1));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(format!("column `{name}` appears twice in the header"));
+        }
+        if name
+            .split('.')
+            .skip(1)
+            .any(|part| part.parse::<i64>().is_ok_and(|i| i < 1))
+        {
+            return Err(format!(
+                "column `{name}`: element indices count from 1, as CmdStan's do"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Parses one CmdStan CSV: comment lines are skipped, the first other line
 /// is the header, the rest are draws.
 pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
@@ -412,7 +437,11 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
             continue;
         }
         match &columns {
-            None => columns = Some(line.split(',').map(|s| s.trim().to_string()).collect()),
+            None => {
+                let names: Vec<String> = line.split(',').map(|s| s.trim().to_string()).collect();
+                check_header(&names).map_err(|e| format!("line {}: {e}", line_no + 1))?;
+                columns = Some(names);
+            }
             Some(cols) => {
                 let row: Result<Vec<f64>, String> = line
                     .split(',')
@@ -465,6 +494,21 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headers_whose_columns_cannot_be_told_apart_are_refused() {
+        for (header, expected) in [
+            ("lp__,x,x", "line 2: column `x` appears twice"),
+            ("lp__,x.0,x.1", "column `x.0`: element indices count from 1"),
+            ("lp__,,x", "column 2 of the header has no name"),
+        ] {
+            let text = format!("# model = m\n{header}\n1,2,3\n");
+            let error = read_chain(&text).expect_err(header);
+            assert!(error.contains(expected), "{header}: {error}");
+        }
+        let fine = read_chain("lp__,z.1.real,z.1.imag,x.10\n1,2,3,4\n").expect("valid");
+        assert_eq!(fine.columns.len(), 4);
+    }
 
     #[test]
     fn max_depth_is_read_from_rlc_and_cmdstan_headers() {
