@@ -383,6 +383,47 @@ fn loo_json_has_its_keys_and_one_pareto_k_per_observation() {
         .parse()
         .expect("number");
     assert!((shown - elpd).abs() <= 0.05 + 1e-9, "{line} vs {elpd}");
+
+    // A value that is not finite is named by its file, draw and column, as
+    // the columns count (from 1).
+    let file = dir.join("rl_single_2.csv");
+    let text = std::fs::read_to_string(&file).expect("draws");
+    let header = text
+        .lines()
+        .find(|l| l.starts_with("lp__"))
+        .expect("header");
+    let column = header
+        .split(',')
+        .position(|c| c == "log_lik.150")
+        .expect("column log_lik.150");
+    let mut draw = 0;
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with('#') || l.starts_with("lp__") || l.is_empty() {
+                return l.to_string();
+            }
+            draw += 1;
+            if draw != 4 {
+                return l.to_string();
+            }
+            let mut cells: Vec<&str> = l.split(',').collect();
+            cells[column] = "nan";
+            cells.join(",")
+        })
+        .collect();
+    std::fs::write(&file, edited.join("\n") + "\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args(["loo", path_str(&dir)])
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("rl_single_2.csv, draw 4: `log_lik.150` is NaN"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
