@@ -305,7 +305,13 @@ impl Fit {
     /// chains whose warmup was extended because they could not move at the step size
     /// warmup ended with.
     pub fn warnings(&self, draws: &RunDraws) -> Vec<String> {
-        let mut warnings = crate::summary::warnings(draws, self.settings.max_depth);
+        self.warnings_labelled(draws, &draws.columns)
+    }
+
+    /// [`Fit::warnings`] naming the columns by `labels` (one per column).
+    pub fn warnings_labelled(&self, draws: &RunDraws, labels: &[String]) -> Vec<String> {
+        let mut warnings =
+            crate::summary::warnings_labelled(draws, self.settings.max_depth, labels);
         let extended: Vec<(usize, usize)> = self
             .chains
             .iter()

@@ -215,6 +215,12 @@ fn pad(n: usize) -> String {
 
 /// The warnings Stan would print, each one line (empty when all is well).
 pub fn warnings(draws: &RunDraws, max_depth: u32) -> Vec<String> {
+    warnings_labelled(draws, max_depth, &draws.columns)
+}
+
+/// [`warnings`] naming the columns by `labels` (one per column, as the
+/// table shows them: the model's labels under `--labels model`).
+pub fn warnings_labelled(draws: &RunDraws, max_depth: u32, labels: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     let total: usize = draws
         .chains
@@ -264,13 +270,30 @@ pub fn warnings(draws: &RunDraws, max_depth: u32) -> Vec<String> {
     }
     let mut high_rhat = Vec::new();
     let mut low_ess = Vec::new();
-    for (k, name) in draws.columns.iter().enumerate() {
-        if name.ends_with("__") {
+    for (k, column) in draws.columns.iter().enumerate() {
+        if column.ends_with("__") {
             continue;
         }
+        let name = labels.get(k).unwrap_or(column);
         let Some(s) = draws.summary(k) else {
             continue;
         };
+        // A quantity the same in every draw (an `out` of data alone) has
+        // nothing to estimate: no ESS to warn about.
+        let first = draws
+            .chains
+            .first()
+            .and_then(|c| c.get(k))
+            .and_then(|d| d.first())
+            .map(|x| x.to_bits());
+        let constant = first.is_some()
+            && draws.chains.iter().all(|c| {
+                c.get(k)
+                    .is_some_and(|d| d.iter().all(|x| Some(x.to_bits()) == first))
+            });
+        if constant {
+            continue;
+        }
         if s.rhat > 1.01 {
             high_rhat.push(format!("{name} ({:.3})", s.rhat));
         }

@@ -375,6 +375,19 @@ pub fn print_table(
     }
 }
 
+/// The columns' names as the table shows them (the warnings name them so).
+pub fn column_labels(
+    draws: &summary::RunDraws,
+    labels: Labels,
+    dims: &std::collections::HashMap<String, Vec<String>>,
+    coords: &std::collections::HashMap<String, Vec<String>>,
+) -> Vec<String> {
+    match labels {
+        Labels::Model => summary::model_labels(&draws.columns, dims, coords),
+        Labels::Cmdstan => draws.columns.clone(),
+    }
+}
+
 /// The warmup's adaptation strategy.
 #[derive(Clone, Copy, ValueEnum)]
 enum AdaptationArg {
@@ -1126,7 +1139,8 @@ fn summary_command(
         .map_err(|e| Failure::usage(format!("error: --vars: {e}")))?;
     print_table(&draws, labels, &dims, &coords);
     let max_depth = max_depth.or(header_depth).unwrap_or(10);
-    for w in summary::warnings(&draws, max_depth) {
+    let names = column_labels(&draws, labels, &dims, &coords);
+    for w in summary::warnings_labelled(&draws, max_depth, &names) {
         outln!("warning: {w}");
     }
     let per_chain = draws

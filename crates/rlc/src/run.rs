@@ -345,7 +345,8 @@ pub fn run(
     let dims_by_name = settings.dims.iter().cloned().collect();
     let coords = settings.coords.iter().cloned().collect();
     crate::print_table(&draws, options.labels, &dims_by_name, &coords);
-    for w in fit.warnings(&draws) {
+    let labels = crate::column_labels(&draws, options.labels, &dims_by_name, &coords);
+    for w in fit.warnings_labelled(&draws, &labels) {
         outln!("warning: {w}");
     }
     outln!(

@@ -2269,3 +2269,57 @@ fn simulate_streams_a_huge_count_and_stops_between_data_sets() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The warnings under the table name the columns as the table does (the
+/// model's 0-based labels under `--labels model`), and an `out` the same in
+/// every draw gets no effective-sample-size warning: it has nothing to
+/// estimate.
+#[test]
+fn warnings_use_the_table_labels_and_skip_constant_quantities() {
+    let dir = temp_dir("warning-labels");
+    let model = dir.join("constant.rlm");
+    std::fs::write(
+        &model,
+        "size T\ndata y: real[T]\nparam mu: real[2] ~ Normal(0, 1)\n\
+         y ~ Normal(mu[0] + mu[1], 1)\nout total = sum(y)\n",
+    )
+    .expect("write");
+    let data = dir.join("y.csv");
+    std::fs::write(&data, "y\n0.5\n1.5\n-0.2\n").expect("write");
+    let out = rlc()
+        .args(["run"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "--chains",
+            "2",
+            "--warmup",
+            "50",
+            "--draws",
+            "30",
+            "--seed",
+            "1",
+            "--labels",
+            "model",
+            "--quiet",
+            "--output-dir",
+        ])
+        .arg(dir.join("fit"))
+        .output()
+        .expect("rlc runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ess = stdout
+        .lines()
+        .find(|l| l.starts_with("warning: effective sample size below 400"))
+        .unwrap_or_else(|| panic!("60 draws warn: {stdout}"));
+    assert!(ess.contains("mu[0] (") && ess.contains("mu[1] ("), "{ess}");
+    assert!(!ess.contains("mu.1") && !ess.contains("total"), "{ess}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
