@@ -20,7 +20,7 @@ mod signals;
 mod simulate;
 mod zarr;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use exit::{ExitCode, Failure};
 use rlc_driver::{summary, Compiled, Data};
 use std::collections::HashMap;
@@ -613,6 +613,23 @@ impl Color {
 
 /// Lets a closed pipe end the program quietly (`rlc run … | head`), as
 /// command-line tools do, instead of failing on the next print.
+/// The command line, with negative numbers read as values: `--chains -1`
+/// then meets the option's own range check, not clap's advice to write
+/// `-- -1` (which would make it a positional argument).
+fn parse_arguments() -> Cli {
+    let command = Cli::command().mut_subcommands(|sub| {
+        sub.mut_args(|arg| {
+            if arg.get_action().takes_values() {
+                arg.allow_negative_numbers(true)
+            } else {
+                arg
+            }
+        })
+    });
+    let mut matches = command.get_matches();
+    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.exit())
+}
+
 fn restore_default_sigpipe() {
     #[cfg(unix)]
     // SAFETY: called once at the start of `main`, before any thread exists;
@@ -642,7 +659,7 @@ const STACK_BYTES: usize = 256 << 20;
 fn main() {
     restore_default_sigpipe();
     ignore_file_size_signal();
-    let cli = Cli::parse();
+    let cli = parse_arguments();
     match (cli.max_memory, available_memory()) {
         (Some(bytes), _) => rlc_driver::memory::set_limit(bytes, "--max-memory"),
         (None, Some(bytes)) => rlc_driver::memory::set_limit(

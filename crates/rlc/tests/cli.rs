@@ -2323,3 +2323,21 @@ fn warnings_use_the_table_labels_and_skip_constant_quantities() {
     assert!(!ess.contains("mu.1") && !ess.contains("total"), "{ess}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A negative number given to an option is read as its value and refused
+/// by the option's own check; clap's advice to write `-- -1` made it a
+/// positional argument.
+#[test]
+fn a_negative_number_is_an_options_value() {
+    let out = rl_single("run")
+        .args(["--chains", "-1"])
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("invalid value '-1' for '--chains"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("'-- -1'"), "{stderr}");
+}
