@@ -606,6 +606,26 @@ pub fn sample_with(
         chains.push(fit);
     }
     let interrupted = stop.load(Ordering::SeqCst);
+    let some_made_draws = chains.iter().any(|c| !c.stats.is_empty());
+    if some_made_draws {
+        // A chain that found no starting point says why, as a run whose
+        // chains all failed does (below).
+        let mut why = None;
+        for c in chains.iter_mut() {
+            if let Some(e) = c
+                .error
+                .as_mut()
+                .filter(|e| e.starts_with("no finite log density"))
+            {
+                let why = why.get_or_insert_with(|| {
+                    explain_initial_values(density, &init_values, settings.init_radius)
+                });
+                if let Some(why) = why {
+                    e.push_str(&format!("\n  why: {why}"));
+                }
+            }
+        }
+    }
     let fit = Fit {
         variables,
         chains,

@@ -2341,3 +2341,47 @@ fn a_negative_number_is_an_options_value() {
     );
     assert!(!stderr.contains("'-- -1'"), "{stderr}");
 }
+
+/// A chain that finds no starting point while others sample says why, as a
+/// run whose chains all fail does: the first term that is not finite.
+#[test]
+fn a_chain_that_cannot_start_says_why_when_others_sample() {
+    let dir = temp_dir("partial-init");
+    let model = dir.join("mostly_impossible.rlm");
+    std::fs::write(
+        &model,
+        "param x ~ Normal(0, 1)\ntarget += if x > -1.9 { -1.0 / 0.0 } else { 0.0 }\n",
+    )
+    .expect("write");
+    let data = dir.join("none.json");
+    std::fs::write(&data, "{}").expect("write");
+    let out = rlc()
+        .arg("run")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "--seed",
+            "1",
+            "--warmup",
+            "50",
+            "--draws",
+            "50",
+            "--quiet",
+            "--output-dir",
+        ])
+        .arg(dir.join("fit"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let failed = stderr
+        .lines()
+        .position(|l| l.starts_with("error: chain ") && l.contains("no finite log density"))
+        .unwrap_or_else(|| panic!("at seed 1 a chain fails to start: {stderr}"));
+    let why = stderr.lines().nth(failed + 1).unwrap_or_default();
+    assert!(
+        why.starts_with("  why: the log density is -inf") && why.contains("`-1.0 / 0.0`"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
