@@ -52,8 +52,9 @@ fn build_py_err(py: Python<'_>, error: Error, source: Source) -> PyResult<PyErr>
             let mut message = report.render(false);
             message.push_str(&error.message);
             let items = PyList::empty(py);
+            let lines = Lines::new(&report.source);
             for d in &report.diagnostics {
-                items.append(diagnostic(py, d, &report.source)?)?;
+                items.append(diagnostic(py, d, &lines)?)?;
             }
             ("CompileError", message, items)
         }
@@ -86,19 +87,41 @@ fn build_py_err(py: Python<'_>, error: Error, source: Source) -> PyResult<PyErr>
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-fn line_column(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let before = source.get(..offset).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
+/// Where each line of a model's text starts: locating the labels of many
+/// diagnostics is a binary search each, not a scan of the text before each.
+struct Lines<'s> {
+    source: &'s str,
+    starts: Vec<usize>,
+}
+
+impl<'s> Lines<'s> {
+    fn new(source: &'s str) -> Lines<'s> {
+        let starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { source, starts }
+    }
+
+    /// The 1-based line and column (in characters) of a byte offset.
+    fn line_column(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.source.len());
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.starts.get(line - 1).copied().unwrap_or(0);
+        let column = self
+            .source
+            .get(start..offset)
+            .map_or(0, |l| l.chars().count())
+            + 1;
+        (line, column)
+    }
 }
 
 fn diagnostic<'py>(
     py: Python<'py>,
     d: &rlc_syntax::Diagnostic,
-    source: &str,
+    lines: &Lines<'_>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let source = lines.source;
     let item = PyDict::new(py);
     item.set_item("code", d.code)?;
     item.set_item(
@@ -113,8 +136,8 @@ fn diagnostic<'py>(
     let labels = PyList::empty(py);
     for label in &d.labels {
         let l = PyDict::new(py);
-        let (line, column) = line_column(source, label.span.start);
-        let (end_line, end_column) = line_column(source, label.span.end);
+        let (line, column) = lines.line_column(label.span.start);
+        let (end_line, end_column) = lines.line_column(label.span.end);
         l.set_item("line", line)?;
         l.set_item("column", column)?;
         l.set_item("end_line", end_line)?;
@@ -194,8 +217,9 @@ impl CompiledModel {
     /// The model's warnings as dicts (code, severity, message, hint, labels).
     fn warnings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
+        let lines = Lines::new(&self.compiled.source);
         for w in &self.compiled.warnings {
-            list.append(diagnostic(py, w, &self.compiled.source)?)?;
+            list.append(diagnostic(py, w, &lines)?)?;
         }
         Ok(list)
     }

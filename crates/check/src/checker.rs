@@ -40,6 +40,10 @@ pub(crate) struct Checker {
     conditions: Vec<BTreeSet<SymbolId>>,
     /// Where each name is first used.
     first_use: HashMap<SymbolId, Span>,
+    /// The name whose elements a scan element or a `let` is (`c` in
+    /// `c in choice`, `let c = choice[t]`), to trace an index's range back to
+    /// a data declaration.
+    element_of: HashMap<SymbolId, SymbolId>,
     /// Whether the parser left an error node: the program is incomplete.
     incomplete: bool,
     /// Name expressions written where a size is expected (a dimension, a
@@ -240,6 +244,7 @@ impl Checker {
             constants: HashMap::new(),
             density_params: BTreeSet::new(),
             conditions: Vec::new(),
+            element_of: HashMap::new(),
             first_use: HashMap::new(),
             incomplete: false,
             size_positions: HashSet::new(),
@@ -256,6 +261,7 @@ impl Checker {
         self.report_unknown_names();
         self.report_optional_uses();
         self.check_posterior_is_proper();
+        self.merge_repeated_index_errors();
         self.requirements
             .dedup_by(|a, b| a.nonnegative == b.nonnegative && a.span == b.span);
         let model = Model {
@@ -823,7 +829,11 @@ impl Checker {
                     SymbolKind::Let
                 };
                 let constant = self.constant(value);
+                let source = self.root_symbol(value);
                 let id = self.define(name, kind, info, value.span);
+                if let Some(source) = source {
+                    self.element_of.insert(id, source);
+                }
                 if let Some(c) = constant {
                     self.constants.insert(id, c);
                 }
@@ -1797,12 +1807,17 @@ impl Checker {
             self.scopes.push(HashMap::new());
             self.define(carry, SymbolKind::ScanCarry, carry_info.clone(), init.span);
             for (seq, element) in &elements {
-                self.define(
+                let id = self.define(
                     &seq.var,
                     SymbolKind::ScanElement,
                     element.clone(),
                     seq.var.span,
                 );
+                if let SequenceSource::Array(xs) = &seq.source {
+                    if let Some(source) = self.root_symbol(xs) {
+                        self.element_of.insert(id, source);
+                    }
+                }
             }
             for seq in &failed {
                 let placeholder = ExprInfo::of(Type::scalar(ElemType::Real));
@@ -2048,6 +2063,8 @@ impl Checker {
                                 base_span: base.span,
                                 base_type: base_info.ty.clone(),
                                 hint: None,
+                                declared: None,
+                                repeats: 0,
                             });
                             ok = false;
                             break;
@@ -2121,7 +2138,18 @@ impl Checker {
         let lo_bad = range.lo.provably_negative();
         let hi_bad = hi_slack.as_ref().is_some_and(|d| d.provably_negative());
         if lo_bad || hi_bad {
-            let hint = self.out_of_range_hint(index, &range, len);
+            let declared = self.declared_range_source(index, &range);
+            let hint = self.out_of_range_hint(index, &range, len).or_else(|| {
+                let data = declared?;
+                let symbol = &self.symbols[data.0 as usize];
+                let (name, lo) = (&symbol.name, &range.lo);
+                Some(format!(
+                    "`{name}` is declared `in {range}`, which runs past this axis of length \
+                     {len}: declare it `in {lo}..{}` if its values index this axis, or make the \
+                     axis longer",
+                    lo.add(len)?
+                ))
+            });
             self.error(CheckError::IndexOutOfRange {
                 span: index.span,
                 range,
@@ -2130,10 +2158,70 @@ impl Checker {
                 base_span: base.span,
                 base_type: base_info.ty.clone(),
                 hint,
+                declared,
+                repeats: 0,
             });
             return None;
         }
         Some(true)
+    }
+
+    /// The symbol a name expression, or the array an index expression
+    /// takes elements of, refers to.
+    fn root_symbol(&self, e: &Expr) -> Option<SymbolId> {
+        root_name(e).and_then(|root| self.names.get(&root.id).copied())
+    }
+
+    /// The data variable whose declared range an index's range is: `c` in
+    /// `q[c]`, where `c in choice` and `data choice: int[T] in 0..3`.
+    fn declared_range_source(&self, index: &Expr, range: &IntRange) -> Option<SymbolId> {
+        let mut symbol = self.root_symbol(index)?;
+        // Each step goes to an earlier definition, so this ends; the bound
+        // only guards against a cycle from a bug.
+        for _ in 0..self.symbols.len() {
+            let info = &self.symbols.get(symbol.0 as usize)?;
+            if info.kind == SymbolKind::Data {
+                return (info.info.range.as_ref() == Some(range)).then_some(symbol);
+            }
+            symbol = *self.element_of.get(&symbol)?;
+        }
+        None
+    }
+
+    /// One error for the indices that run past the same axis length because
+    /// of one data declaration's range (`q[c]` written three times): the
+    /// first, counting the others.
+    fn merge_repeated_index_errors(&mut self) {
+        let mut first: HashMap<(SymbolId, String), usize> = HashMap::new();
+        let mut repeats: Vec<usize> = vec![0; self.errors.len()];
+        let mut keep = vec![true; self.errors.len()];
+        for (i, error) in self.errors.iter().enumerate() {
+            if let CheckError::IndexOutOfRange {
+                declared: Some(data),
+                axis_len,
+                ..
+            } = error
+            {
+                match first.entry((*data, axis_len.to_string())) {
+                    std::collections::hash_map::Entry::Occupied(at) => {
+                        repeats[*at.get()] += 1;
+                        keep[i] = false;
+                    }
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(i);
+                    }
+                }
+            }
+        }
+        let mut index = 0;
+        self.errors.retain_mut(|error| {
+            let i = index;
+            index += 1;
+            if let CheckError::IndexOutOfRange { repeats: n, .. } = error {
+                *n = repeats[i];
+            }
+            keep[i]
+        });
     }
 
     /// What to do about an index whose values run one past the end: a

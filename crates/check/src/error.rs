@@ -5,6 +5,7 @@
 
 use crate::builtins;
 use crate::dim::{shape_to_string, Dim};
+use crate::model::SymbolId;
 use crate::types::{IntRange, ShapeOrigin, Type};
 use rlc_syntax::ast::Span;
 use rlc_syntax::{Diagnostic, Label};
@@ -208,6 +209,11 @@ pub enum CheckError {
         base_span: Span,
         base_type: Type,
         hint: Option<String>,
+        /// The data variable whose declared range the index's range is.
+        declared: Option<SymbolId>,
+        /// How many more indices from the same declaration run past an axis
+        /// of the same length (reported once, here).
+        repeats: usize,
     },
     NonIntegerIndex {
         span: Span,
@@ -617,12 +623,21 @@ impl CheckError {
                 base_span,
                 base_type,
                 hint,
+                repeats,
+                ..
             } => with_hint(
                 Diagnostic::error(
                     "E0140",
                     format!("index out of range: axis {axis} has length {axis_len}"),
                 )
-                .with_label(Label::primary(*span, format!("this index is in {range}")))
+                .with_label(Label::primary(
+                    *span,
+                    match repeats {
+                        0 => format!("this index is in {range}"),
+                        1 => format!("this index is in {range}, as is 1 more like it"),
+                        n => format!("this index is in {range}, as are {n} more like it"),
+                    },
+                ))
                 .with_label(Label::secondary(
                     *base_span,
                     format!("this has type {base_type}"),

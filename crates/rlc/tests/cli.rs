@@ -60,6 +60,31 @@ fn check_rejects_the_seed_bug_with_exit_code_1_and_a_keepdims_hint() {
 }
 
 #[test]
+fn check_shows_the_first_errors_of_many_and_counts_them_all() {
+    // One mistake repeated on 200 lines: 200 errors, 50 of them shown.
+    let dir = temp_dir("many-errors");
+    let path = dir.join("many.rlm");
+    let lines: Vec<String> = (0..200).map(|i| format!("let a{i} = tanhx(1.0)")).collect();
+    std::fs::write(&path, lines.join("\n")).expect("write model");
+    let out = rlc()
+        .args(["check", "--color", "never"])
+        .arg(&path)
+        .output()
+        .expect("rlc runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("[E0110]").count(), 50, "{stderr}");
+    // Source order: the first 50 lines are the ones shown.
+    assert!(stderr.contains("many.rlm:50:"), "{stderr}");
+    assert!(!stderr.contains("many.rlm:51:"), "{stderr}");
+    assert!(
+        stderr.contains("… and 150 more errors (only the first 50 errors are shown)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("has 200 errors"), "{stderr}");
+}
+
+#[test]
 fn emit_shapes_prints_the_inferred_types() {
     let path = workspace().join("models/rl_single_pytensor.rlm");
     let out = rlc()

@@ -8,6 +8,8 @@ use crate::habit::{self, Habit};
 pub enum SyntaxError {
     /// Characters that are no token of the language.
     InvalidCharacter { span: Span, text: String },
+    /// A name with characters outside ASCII (`müü`, `α`), read as one name.
+    NonAsciiName { span: Span, name: String },
     /// A number literal that does not fit (e.g. an integer beyond 2^63).
     BadNumber { span: Span, text: String },
     /// A token where the grammar expects something else.
@@ -17,6 +19,9 @@ pub enum SyntaxError {
         expected: Vec<String>,
         /// What the token means in another language, and rlc's spelling.
         habit_hint: Option<String>,
+        /// The `(` or `[` still open at the start of the token's line: the
+        /// line break before it was inside brackets, so it ended nothing.
+        unclosed: Option<(Span, char)>,
     },
     /// A construct from Python, NumPy, PyMC or Stan, parsed as rlc's
     /// spelling of it.
@@ -37,6 +42,7 @@ impl SyntaxError {
     pub fn span(&self) -> Span {
         match self {
             SyntaxError::InvalidCharacter { span, .. }
+            | SyntaxError::NonAsciiName { span, .. }
             | SyntaxError::BadNumber { span, .. }
             | SyntaxError::UnexpectedToken { span, .. }
             | SyntaxError::UnexpectedEnd { span, .. }
@@ -55,6 +61,17 @@ impl SyntaxError {
                     None => d,
                 }
             }
+            SyntaxError::NonAsciiName { span, name } => {
+                let d = Diagnostic::error("E0001", format!("the name `{name}` is not ASCII"))
+                    .with_label(Label::primary(
+                        *span,
+                        "a name is made of ASCII letters, digits and `_`",
+                    ));
+                match ascii_spelling(name) {
+                    Some(ascii) => d.with_hint(format!("write it `{ascii}`")),
+                    None => d,
+                }
+            }
             SyntaxError::BadNumber { span, text } => {
                 Diagnostic::error("E0002", format!("the number `{text}` is out of range"))
                     .with_label(Label::primary(*span, "too large to represent"))
@@ -64,9 +81,20 @@ impl SyntaxError {
                 found,
                 expected,
                 habit_hint,
+                unclosed,
             } => {
                 let d = Diagnostic::error("E0003", format!("unexpected {found}"))
                     .with_label(Label::primary(*span, expected_message(expected)));
+                if let Some((open, bracket)) = unclosed {
+                    let close = if *bracket == '(' { ')' } else { ']' };
+                    return d
+                        .with_label(Label::secondary(*open, format!("this `{bracket}` is not closed")))
+                        .with_hint(format!(
+                            "a line break inside `{bracket}…{close}` does not end the statement, so \
+                             the next line was read as part of it: close the `{bracket}` where the \
+                             statement ends"
+                        ));
+                }
                 match habit_hint.clone().or_else(|| hint_for(found, expected)) {
                     Some(hint) => d.with_hint(hint),
                     None => d,
@@ -158,4 +186,74 @@ pub(crate) fn describe_expected(raw: &str) -> String {
         "Newline" => "a line break".to_string(),
         quoted => format!("`{}`", quoted.trim_matches('"')),
     }
+}
+
+/// A name written in ASCII, for the letters users put in model names
+/// (Greek letters as their names, accented Latin letters without accents);
+/// `None` when a character has no such spelling.
+fn ascii_spelling(name: &str) -> Option<String> {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii() {
+            out.push(c);
+            continue;
+        }
+        out.push_str(match c {
+            'à'..='å' => "a",
+            'À'..='Å' => "A",
+            'æ' => "ae",
+            'Æ' => "AE",
+            'ç' => "c",
+            'Ç' => "C",
+            'è'..='ë' => "e",
+            'È'..='Ë' => "E",
+            'ì'..='ï' => "i",
+            'Ì'..='Ï' => "I",
+            'ñ' => "n",
+            'Ñ' => "N",
+            'ò'..='ö' | 'ø' => "o",
+            'Ò'..='Ö' | 'Ø' => "O",
+            'ù'..='ü' => "u",
+            'Ù'..='Ü' => "U",
+            'ý' | 'ÿ' => "y",
+            'ß' => "ss",
+            // Combining accents (a decomposed `ü`) are dropped with the accent.
+            '\u{300}'..='\u{36F}' => "",
+            'α' => "alpha",
+            'β' => "beta",
+            'γ' => "gamma",
+            'Γ' => "Gamma",
+            'δ' => "delta",
+            'Δ' => "Delta",
+            'ε' | 'ϵ' => "epsilon",
+            'ζ' => "zeta",
+            'η' => "eta",
+            'θ' | 'ϑ' => "theta",
+            'Θ' => "Theta",
+            'ι' => "iota",
+            'κ' => "kappa",
+            'λ' => "lambda",
+            'Λ' => "Lambda",
+            'μ' | 'µ' => "mu",
+            'ν' => "nu",
+            'ξ' => "xi",
+            'Ξ' => "Xi",
+            'π' => "pi",
+            'Π' => "Pi",
+            'ρ' => "rho",
+            'σ' | 'ς' => "sigma",
+            'Σ' => "Sigma",
+            'τ' => "tau",
+            'υ' => "upsilon",
+            'φ' | 'ϕ' => "phi",
+            'Φ' => "Phi",
+            'χ' => "chi",
+            'ψ' => "psi",
+            'Ψ' => "Psi",
+            'ω' => "omega",
+            'Ω' => "Omega",
+            _ => return None,
+        });
+    }
+    Some(out)
 }

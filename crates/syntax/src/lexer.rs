@@ -36,6 +36,30 @@ pub fn lex(source: &str) -> (Vec<Spanned<'_>>, Vec<SyntaxError>) {
     while let Some(result) = lexer.next() {
         let range = lexer.span();
         let span = Span::new(range.start, range.end);
+        // A name with letters outside ASCII (`müü`, `α_1`) would split into
+        // ASCII names and one error per letter; it is read as one name with
+        // one error, so that its uses resolve and report nothing more.
+        let rest = source.get(range.end..).unwrap_or("");
+        let name_start = match &result {
+            Ok(_) if is_ascii_name(lexer.slice()) && rest.starts_with(is_foreign_name_char) => {
+                Some(range.start)
+            }
+            Err(()) if lexer.slice().starts_with(is_foreign_name_char) => Some(range.start),
+            _ => None,
+        };
+        if let Some(start) = name_start {
+            let word = source.get(start..).unwrap_or("");
+            let end =
+                (start + word.find(|c| !is_name_char(c)).unwrap_or(word.len())).max(range.end);
+            lexer.bump(end - range.end);
+            let name = source.get(start..end).unwrap_or("");
+            raw.push((start, Tok::Ident(name), end));
+            errors.push(SyntaxError::NonAsciiName {
+                span: Span::new(start, end),
+                name: name.to_string(),
+            });
+            continue;
+        }
         match result {
             Ok(Tok::HashComment) => errors.push(SyntaxError::Habit {
                 span: Span::new(range.start, range.start + 1),
@@ -59,6 +83,22 @@ pub fn lex(source: &str) -> (Vec<Spanned<'_>>, Vec<SyntaxError>) {
     }
     errors.extend(divisions.into_iter().map(|(_, error, _)| error));
     (insert_separators(raw), errors)
+}
+
+/// Whether a token's text is an ASCII name (or a keyword, spelled as one).
+fn is_ascii_name(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A character of a name in most languages' sense: a letter or digit of any
+/// script, `_`, or a combining accent (a decomposed `ü`).
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || ('\u{300}'..='\u{36F}').contains(&c)
+}
+
+fn is_foreign_name_char(c: char) -> bool {
+    !c.is_ascii() && is_name_char(c)
 }
 
 /// `//` comments that read as Python's floor division: right after an operand on the
@@ -276,6 +316,34 @@ mod tests {
     fn stan_bounds_at_the_end_of_a_line_end_the_statement() {
         assert!(kinds("data x: real<lower=0>\nsize T").contains(&"Sep".to_string()));
         assert!(!kinds("let b = x >\n 0").contains(&"Sep".to_string()));
+    }
+
+    #[test]
+    fn a_name_with_letters_outside_ascii_is_one_name_and_one_error() {
+        for (source, name) in [
+            ("müü ~", "müü"),
+            ("α ~", "α"),
+            ("σ_1 ~", "σ_1"),
+            ("x2ü_b ~", "x2ü_b"),
+            ("dataé ~", "dataé"),
+            ("mu\u{308} ~", "mu\u{308}"),
+        ] {
+            let (tokens, errors) = lex(source);
+            assert_eq!(tokens[0].1, Tok::Ident(name), "{source}");
+            assert_eq!(tokens[1].1, Tok::Tilde, "{source}");
+            assert_eq!(
+                errors,
+                [SyntaxError::NonAsciiName {
+                    span: Span::new(0, name.len()),
+                    name: name.to_string(),
+                }],
+                "{source}"
+            );
+        }
+        // A symbol that is no letter stays an unexpected character.
+        let (tokens, errors) = lex("x🙂 ~");
+        assert_eq!(tokens[0].1, Tok::Ident("x"));
+        assert!(matches!(errors[..], [SyntaxError::InvalidCharacter { .. }]));
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub fn parse(source: &str) -> Parsed {
     errors.sort_by_key(|e| e.span().start);
     errors.dedup();
     suppress_cascades(&mut errors, source);
+    note_unclosed_brackets(&mut errors, &tokens, source);
     if let Some((span, statement)) = too_deep(&program) {
         errors.push(SyntaxError::TooDeep {
             span,
@@ -222,6 +223,45 @@ fn suppress_cascades(errors: &mut Vec<SyntaxError>, source: &str) {
     });
 }
 
+/// Notes the `(` or `[` still open at an unexpected token that starts a
+/// line: the line break before it was inside the brackets and ended nothing,
+/// so the bracket, not the token, is usually the mistake. One pass over the
+/// tokens for all errors (sorted by position), not one per error.
+fn note_unclosed_brackets(errors: &mut [SyntaxError], tokens: &[lexer::Spanned<'_>], source: &str) {
+    let mut open: Vec<(Span, Tok<'_>)> = Vec::new();
+    let mut next = 0;
+    let mut previous_end = 0;
+    for error in errors.iter_mut() {
+        let SyntaxError::UnexpectedToken { span, unclosed, .. } = error else {
+            continue;
+        };
+        while let Some(&(start, tok, end)) = tokens.get(next) {
+            if start >= span.start {
+                break;
+            }
+            match tok {
+                Tok::LParen | Tok::LBracket | Tok::LBrace => {
+                    open.push((Span::new(start, end), tok))
+                }
+                Tok::RParen | Tok::RBracket | Tok::RBrace => {
+                    open.pop();
+                }
+                _ => {}
+            }
+            previous_end = end;
+            next += 1;
+        }
+        let starts_line = source
+            .get(previous_end..span.start)
+            .is_some_and(|gap| gap.contains('\n'));
+        *unclosed = match open.last() {
+            Some((at, Tok::LParen)) if starts_line => Some((*at, '(')),
+            Some((at, Tok::LBracket)) if starts_line => Some((*at, '[')),
+            _ => None,
+        };
+    }
+}
+
 /// The token before the one at `start`.
 fn previous_token<'t, 's>(tokens: &'t [lexer::Spanned<'s>], start: usize) -> Option<&'t Tok<'s>> {
     let at = tokens.partition_point(|(s, _, _)| *s < start);
@@ -264,6 +304,7 @@ fn convert(
                 found: tok.to_string(),
                 habit_hint: habit::unexpected_token_hint(previous, &tok, &expected),
                 expected,
+                unclosed: None,
             }
         }
         ParseError::ExtraToken {
@@ -273,6 +314,7 @@ fn convert(
             found: tok.to_string(),
             expected: Vec::new(),
             habit_hint: habit::unexpected_token_hint(previous_token(tokens, start), &tok, &[]),
+            unclosed: None,
         },
         ParseError::User { error } => error,
     }

@@ -341,6 +341,7 @@ pub(crate) fn foreign_type(
                         found: format!("name `{}`", name.name),
                         expected: vec!["`bool`".into(), "`int`".into(), "`real`".into()],
                         habit_hint: None,
+                        unclosed: None,
                     },
                 },
                 dropped_tokens: Vec::new(),

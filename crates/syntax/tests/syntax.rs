@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use rlc_syntax::ast::{ExprKind, Item, Stmt};
-use rlc_syntax::{parse, render, SyntaxError};
+use rlc_syntax::diagnostic::MAX_RENDERED_ERRORS;
+use rlc_syntax::{parse, render, Diagnostic, Label, SyntaxError};
 use std::path::PathBuf;
 
 fn models_dir() -> PathBuf {
@@ -281,4 +282,68 @@ fn simple_expressions_are_written_back_as_text() {
         rlc_syntax::ast::simple_text(value).as_deref(),
         Some("(choice[n, t - 1] + ((a - b) * -2.0)) + f(y, axis = 1)")
     );
+}
+
+fn diagnostics(source: &str) -> Vec<Diagnostic> {
+    parse(source)
+        .errors
+        .iter()
+        .map(|e| e.to_diagnostic())
+        .collect()
+}
+
+#[test]
+fn only_the_first_errors_are_rendered_and_the_rest_are_counted() {
+    let source = "let x = 1 $ 2\n".repeat(MAX_RENDERED_ERRORS + 30);
+    let all = diagnostics(&source);
+    assert_eq!(all.len(), MAX_RENDERED_ERRORS + 30);
+    let rendered = render(&all, "many.rlm", &source, false);
+    assert_eq!(
+        rendered.matches("[E0001]").count(),
+        MAX_RENDERED_ERRORS,
+        "{rendered}"
+    );
+    assert!(
+        rendered.ends_with(&format!(
+            "… and 30 more errors (only the first {MAX_RENDERED_ERRORS} errors are shown)\n"
+        )),
+        "{rendered}"
+    );
+    // Warnings after the last error shown are counted apart.
+    let mut with_warning = all.clone();
+    with_warning.push(
+        Diagnostic::warning("W0101", "this value is never used").with_label(Label::primary(
+            rlc_syntax::ast::Span::new(source.len() - 2, source.len() - 1),
+            "here",
+        )),
+    );
+    let rendered = render(&with_warning, "many.rlm", &source, false);
+    assert!(
+        rendered.contains("… and 30 more errors and 1 more warning "),
+        "{rendered}"
+    );
+    // At the limit, nothing is left out.
+    let few = &all[..MAX_RENDERED_ERRORS];
+    assert!(!render(few, "many.rlm", &source, false).contains("more error"));
+}
+
+#[test]
+fn each_snippet_is_headed_with_its_own_line_and_column() {
+    // The secondary label comes first in the file, so ariadne draws it in a
+    // snippet of its own; its header must give its place, in characters.
+    let source = "/* ü */ let s = 1\nlet s = 2\n";
+    let second = source.rfind('s').unwrap_or_default();
+    let first = source.find("s =").unwrap_or_default();
+    let diagnostic = Diagnostic::error("E0102", "`s` is declared twice")
+        .with_label(Label::primary(
+            rlc_syntax::ast::Span::new(second, second + 1),
+            "declared again here",
+        ))
+        .with_label(Label::secondary(
+            rlc_syntax::ast::Span::new(first, first + 1),
+            "first declared here",
+        ));
+    let rendered = render(&[diagnostic], "twice.rlm", source, false);
+    assert!(rendered.contains("╭─[ twice.rlm:2:5 ]"), "{rendered}");
+    assert!(rendered.contains("├─[ twice.rlm:1:13 ]"), "{rendered}");
 }
