@@ -15,7 +15,7 @@ import xarray as xr
 
 from . import _rlc
 from ._data import data_bytes
-from ._errors import ConvergenceWarning, Diagnostic, UsageError
+from ._errors import ConvergenceWarning, DataError, Diagnostic, UsageError
 from ._progress import Progress
 from ._tree import build_tree
 
@@ -86,8 +86,13 @@ class Model:
         compiled = self._compile()
         if isinstance(data, _rlc.LoadedData):
             return data
-        name, content, frame = data_bytes(data)
-        return _rlc.load_data(compiled, name, content, frame)
+        given = data_bytes(data)
+        try:
+            return _rlc.load_data(compiled, given.name, given.content, given.frame, given.rows)
+        except DataError as error:
+            if data is None:
+                raise _no_data_error(self.name, compiled, error) from None
+            raise
 
     def sample(
         self,
@@ -116,7 +121,9 @@ class Model:
         grouped as the model's ``size N by COL`` says), a dict of arrays,
         lists and scalars (Stan JSON's layout; NaN or None for a missing cell),
         or the path of a CSV, TSV or JSON data file (``None``: no data, for a
-        model that declares none). It is loaded and checked exactly as
+        model that declares none; a model that declares data raises
+        :class:`rlc.DataError`). For a DataFrame, errors name the rows by
+        their index labels, as ``df.loc`` takes them. It is loaded and checked exactly as
         ``rlc run`` loads a file; errors raise :class:`rlc.DataError`.
         Columns and keys that no declaration reads are ignored.
 
@@ -307,6 +314,18 @@ class Model:
         compiled = self._compile()
         loaded = self._load(data)
         return _rlc.coordinates(compiled, loaded)
+
+
+def _no_data_error(model_name: str, compiled, error: DataError) -> DataError:
+    """``data=None`` for a model that needs data: say so, naming what the
+    model declares, rather than what an empty data set lacks."""
+    variables, sizes = compiled.data_names()
+    declared = [f"`{name}`" for name in variables] + [f"the size `{name}`" for name in sizes]
+    message = (
+        f"error: {model_name} declares data ({', '.join(declared)}), but none was given (data=None): "
+        "pass a DataFrame, a dict of arrays or the path of a data file as data="
+    )
+    return DataError(message, [vars(item) for item in error.errors])
 
 
 def _log_lik_unit(log_likelihood: Union[bool, str]) -> Optional[str]:
