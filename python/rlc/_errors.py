@@ -132,7 +132,10 @@ class DataError(Error):
 class SamplingError(Error):
     """Sampling could not start or finish (no chain found a finite log
     density, every chain failed), or the log density could not be evaluated
-    at a point."""
+    at a point: :meth:`rlc.Model.logp` and :meth:`rlc.Model.grad` raise it
+    when the log density or its gradient there is not finite, with ``rlc
+    logp``'s explanation (the first term that is not finite, or the data
+    value it came from)."""
 
 
 class UsageError(Error, ValueError):

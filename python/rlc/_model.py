@@ -298,7 +298,11 @@ class Model:
         lists or arrays; every parameter, inside its support), or a 1-D array
         of unconstrained coordinates in declaration order, arrays row-major.
         A point that does not fit raises :class:`rlc.UsageError` (a
-        ``ValueError``). ``data`` is as for :meth:`sample`.
+        ``ValueError``). ``data`` is as for :meth:`sample`. Where the log
+        density or its gradient is not finite (``-inf`` included), this and
+        :meth:`grad` raise :class:`rlc.SamplingError` with ``rlc logp``'s
+        explanation (the first term that is not finite, or the data value it
+        came from), as ``rlc logp`` fails there.
         """
         return self._logp_grad(point, data, backend)[0]
 

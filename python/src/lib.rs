@@ -367,7 +367,9 @@ type LogpGrad = (f64, Vec<f64>, Vec<String>, Vec<String>);
 /// The log density (log-Jacobian included) and its gradient on the
 /// unconstrained scale at one point: `values` gives constrained values by
 /// name (each flattened row-major), or `unconstrained` the coordinates.
-/// Returns (logp, gradient, coordinate names, notes).
+/// Returns (logp, gradient, coordinate names, notes); a log density or
+/// gradient that is not finite raises `rlc.SamplingError` with the driver's
+/// explanation, as `rlc logp` fails.
 #[pyfunction]
 #[pyo3(signature = (model, data, values=None, unconstrained=None, backend_name="jit"))]
 fn logp_grad(
@@ -399,6 +401,18 @@ fn logp_grad(
             data.source,
         )
     })?;
+    // As `rlc logp` (exit 4): a log density or gradient that is not finite
+    // is a failure, explained by the first term that is not.
+    if !(lp.is_finite() && grad.iter().all(|g| g.is_finite())) {
+        let why = density
+            .explain(&theta)
+            .unwrap_or_else(|| "the log density or its gradient is not finite".to_string());
+        return Err(to_py_err(
+            py,
+            Error::sampling(format!("error: {why}")),
+            data.source,
+        ));
+    }
     Ok((lp, grad, density.coordinates.clone(), density.notes.clone()))
 }
 

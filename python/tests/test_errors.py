@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -164,6 +165,33 @@ def test_bad_point_is_a_usage_error():
         model.sample(data=data, seed=-1, progress=False)
     with pytest.raises(TypeError, match="draws must be an integer"):
         model.sample(data=data, draws=10.5, progress=False)
+
+
+def test_logp_that_is_not_finite_is_the_clis_sampling_error(run_cli, tmp_path):
+    """Where `rlc logp` fails (exit 4), logp and grad raise SamplingError with its explanation."""
+    data = tmp_path / "inf_reward.csv"
+    data.write_text("trial,action,reward\n1,1,1\n2,0,inf\n3,1,0\n")
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    cli = run_cli("logp", MODELS / "rl_single.rlm", "--data", data, "--at", "alpha=0.3,beta=2", check=False)
+    assert cli.returncode == 4
+    expected = cli.stderr.strip().splitlines()[-1]
+    assert "`reward` holds inf at line 3" in expected
+    for method in (model.logp, model.grad):
+        with pytest.raises(rlc.SamplingError) as caught:
+            method({"alpha": 0.3, "beta": 2.0}, data=data)
+        assert str(caught.value) == expected
+    # The same data as a DataFrame.
+    frame = pd.read_csv(data)
+    with pytest.raises(rlc.SamplingError, match="the data hold a value that is not finite, `reward` holds inf"):
+        model.logp({"alpha": 0.3, "beta": 2.0}, data=frame)
+    # A point where the density is not finite, though inside the support.
+    cli = run_cli("logp", MODELS / "rl_single.rlm", "--data", DATA / "rl_single.csv", "--at", "alpha=0.3,beta=inf", check=False)
+    assert cli.returncode == 4
+    with pytest.raises(rlc.SamplingError) as caught:
+        model.logp({"alpha": 0.3, "beta": np.inf}, data=DATA / "rl_single.csv")
+    assert str(caught.value) == cli.stderr.strip().splitlines()[-1]
+    # A finite point on the same model still evaluates.
+    assert np.isfinite(model.logp({"alpha": 0.3, "beta": 2.0}, data=DATA / "rl_single.csv"))
 
 
 def test_no_data_for_a_model_that_declares_data():
