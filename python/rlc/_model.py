@@ -362,6 +362,33 @@ def _initial_values(init: Union[float, Mapping, None]) -> tuple:
     return float(init), None
 
 
+# The largest value of an integer setting: the driver's limit where it has
+# one (its errors would name the CLI's flags), else what the native module's
+# u64 (seed) and usize (counts, on a 64-bit machine) hold, past which the
+# conversion would fail with a bare OverflowError.
+_U64 = 2**64 - 1
+_MOST = {
+    "chains": _rlc.MAX_CHAINS,
+    "draws": _rlc.MAX_ITERATIONS,
+    "warmup": _rlc.MAX_ITERATIONS,
+    "max_depth": _rlc.MAX_TREE_DEPTH,
+}
+
+
+def _check_int(name: str, value: Any, least: int = 0, most: int = _U64) -> int:
+    """``value`` as an int if it is one from ``least`` to ``most``; else
+    TypeError (not an integer) or UsageError naming the setting and its range."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    value = int(value)
+    if value < least:
+        raise UsageError(f"{name} must not be negative, not {value}" if least == 0 else f"{name} must be at least {least}, not {value}")
+    if value > most:
+        limit = "2**64 - 1" if most == _U64 else str(most)
+        raise UsageError(f"{name} must be at most {limit}, not {value}")
+    return value
+
+
 def _check_settings(**settings) -> None:
     """Rejects settings no run can have, in the words of the Python API (the
     driver would name the CLI's flags)."""
@@ -370,12 +397,12 @@ def _check_settings(**settings) -> None:
             if not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < 1:
                 raise UsageError(f"adapt_delta must be strictly between 0 and 1, not {value!r}")
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an integer, not {value!r}")
-        if value < 0:
-            raise UsageError(f"{name} must not be negative, not {value}")
-    if settings["chains"] < 1:
-        raise UsageError("chains must be at least 1")
+        least = 1 if name in ("chains", "max_depth") else 0
+        _check_int(name, value, least, _MOST.get(name, _U64))
+    if settings["warmup"] + settings["draws"] > _rlc.MAX_ITERATIONS:
+        raise UsageError(
+            f"warmup plus draws must be at most {_rlc.MAX_ITERATIONS} per chain, not {settings['warmup']} + {settings['draws']}"
+        )
 
 
 def _wait(run, bar: Progress) -> None:

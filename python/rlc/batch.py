@@ -43,7 +43,7 @@ import pandas as pd
 from . import _rlc
 from ._data import DataBytes, data_bytes
 from ._errors import Error, UsageError
-from ._model import Model, _check_settings, _initial_values, _log_lik_unit
+from ._model import Model, _check_int, _check_settings, _initial_values, _log_lik_unit
 from ._progress import FitProgress
 from ._summary import STATISTICS, draws_bytes, element_labels, summary
 
@@ -518,8 +518,9 @@ def _batch_seed(out: Path, seed: Optional[int]) -> int:
             seed = int(_read_json(record)["seed"])
         except (OSError, ValueError, KeyError, TypeError):
             seed = _clock_seed()
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise UsageError(f"seed must be a non-negative integer, not {seed!r}")
+    seed = _check_int("seed", seed)
     _write_json(record, {"seed": int(seed)})
     return int(seed)
 
@@ -802,7 +803,7 @@ def fit_many(
 def _fit_many(models, datasets, client, out, seed, by, save, progress, retries, overwrite, threads, _stop_after, sample_kwargs) -> _Outcome:
     out, seed = _prepare(out, seed)
     settings = _sample_settings(sample_kwargs, SAMPLE_DEFAULTS)
-    jobs, total, _models_ = _fit_jobs(models, datasets, by, out, seed, settings, _check_save(save), overwrite, int(threads))
+    jobs, total, _models_ = _fit_jobs(models, datasets, by, out, seed, settings, _check_save(save), overwrite, _check_int("threads", threads))
     outcome = _run_batch(jobs, total, client, out, progress, retries, _stop_after)
     outcome.seed = seed
     return outcome
@@ -934,6 +935,7 @@ def recover(
     Returns a :class:`Recovery`."""
     if isinstance(fits, bool) or not isinstance(fits, (int, np.integer)) or fits < 1:
         raise UsageError(f"fits must be at least 1, not {fits!r}")
+    fits, thin, threads = _check_int("fits", fits, 1), _check_int("thin", thin), _check_int("threads", threads)
     out, seed = _prepare(out, seed)
     jobs = _recover_jobs(model, design, fits, out, seed, thin, save, overwrite, threads, sample_kwargs)
     outcome = _run_batch(jobs, int(fits), client, out, progress, retries, _stop_after)

@@ -1129,6 +1129,11 @@ fn array_to_py<'py>(py: Python<'py>, a: &tree::Array) -> PyResult<Bound<'py, PyD
 #[pymodule]
 fn _rlc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The driver's limits on a run's settings, which the Python layer checks
+    // in its own words (the driver's errors name the CLI's flags).
+    m.add("MAX_CHAINS", sample::MAX_CHAINS)?;
+    m.add("MAX_ITERATIONS", sample::MAX_ITERATIONS)?;
+    m.add("MAX_TREE_DEPTH", sample::MAX_TREE_DEPTH)?;
     m.add_class::<CompiledModel>()?;
     m.add_class::<LoadedData>()?;
     m.add_class::<Run>()?;

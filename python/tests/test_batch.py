@@ -342,3 +342,14 @@ def test_errors_in_a_split_frame_name_the_rows_of_the_whole_frame(client, tmp_pa
     with pytest.raises(rlc.DataError, match=r'design \(DataFrame\), row df.loc\[65\] \(df.iloc\[5\]\), column "action"'):
         rlc.recover(MODEL, design, fits=2, client=client, out=tmp_path / "study", progress=False)
 
+
+def test_batch_settings_too_large_for_their_type(tmp_path):
+    frame = pd.read_csv(DATA / "tutorial.csv").iloc[:60]
+    with pytest.raises(rlc.UsageError, match=r"seed must be at most 2\*\*64 - 1"):
+        rlc.recover(MODEL, frame, fits=2, seed=2**64, out=tmp_path, progress=False)
+    with pytest.raises(rlc.UsageError, match=r"thin must be at most 2\*\*64 - 1"):
+        rlc.recover(MODEL, frame, fits=2, seed=1, thin=2**64, out=tmp_path, progress=False)
+    with pytest.raises(rlc.UsageError, match=r"threads must be at most 2\*\*64 - 1"):
+        rlc.fit_many(MODEL, [frame], seed=1, threads=2**64, out=tmp_path, progress=False)
+    with pytest.raises(rlc.UsageError, match="chains must be at most 65536"):
+        rlc.fit_many(MODEL, [frame], seed=1, chains=2**64, out=tmp_path, progress=False)

@@ -194,6 +194,28 @@ def test_logp_that_is_not_finite_is_the_clis_sampling_error(run_cli, tmp_path):
     assert np.isfinite(model.logp({"alpha": 0.3, "beta": 2.0}, data=DATA / "rl_single.csv"))
 
 
+def test_settings_too_large_for_their_type_are_usage_errors():
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    data = DATA / "rl_single.csv"
+    for setting, message in [
+        (dict(seed=2**64), "seed must be at most 2\\*\\*64 - 1, not 18446744073709551616"),
+        (dict(chains=2**64), "chains must be at most 65536"),
+        (dict(draws=2**64), "draws must be at most 1099511627776"),
+        (dict(warmup=2**70), "warmup must be at most 1099511627776"),
+        (dict(warmup=2**39, draws=2**40), "warmup plus draws must be at most 1099511627776"),
+        (dict(max_depth=2**32), "max_depth must be at most 30"),
+        (dict(max_depth=0), "max_depth must be at least 1"),
+        (dict(threads_per_chain=2**64), "threads_per_chain must be at most 2\\*\\*64 - 1"),
+    ]:
+        with pytest.raises(rlc.UsageError, match=message):
+            model.sample(data=data, progress=False, **setting)
+    # The largest seed is a seed.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        tree = model.sample(data=data, chains=1, warmup=20, draws=10, seed=2**64 - 1, progress=False)
+    assert tree["posterior"]["alpha"].shape == (1, 10)
+
+
 def test_no_data_for_a_model_that_declares_data():
     model = rlc.Model.from_file(MODELS / "rl_single.rlm")
     with pytest.raises(rlc.DataError) as caught:
