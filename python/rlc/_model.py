@@ -44,10 +44,19 @@ class Model:
 
     @classmethod
     def from_file(cls, path: Union[str, os.PathLike]) -> "Model":
-        """Reads a ``.rlm`` file (UTF-8); diagnostics name it by ``path``."""
+        """Reads a ``.rlm`` file (UTF-8); diagnostics name it by ``path``. A
+        file that is not UTF-8 text raises :class:`rlc.UsageError`."""
         path = os.fspath(path)
-        with open(path, encoding="utf-8") as f:
-            return cls(f.read(), name=str(path))
+        with open(path, "rb") as f:
+            content = f.read()
+        try:
+            source = content.decode("utf-8")
+        except UnicodeDecodeError as e:
+            # The CLI's words (`rlc check`, exit 2).
+            raise UsageError(
+                f"error: the model file {path} is not UTF-8 text (invalid byte at offset {e.start})"
+            ) from None
+        return cls(source, name=str(path))
 
     def __repr__(self) -> str:
         return f"rlc.Model(name={self.name!r})"

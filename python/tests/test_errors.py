@@ -216,6 +216,17 @@ def test_settings_too_large_for_their_type_are_usage_errors():
     assert tree["posterior"]["alpha"].shape == (1, 10)
 
 
+def test_a_model_file_that_is_not_text(run_cli, tmp_path):
+    path = tmp_path / "binary.rlm"
+    path.write_bytes(b"size T\n\x86\x00\xff")
+    cli = run_cli("check", path, check=False)
+    assert cli.returncode == 2
+    with pytest.raises(rlc.UsageError) as caught:
+        rlc.Model.from_file(path)
+    assert str(caught.value) + "\n" == cli.stderr
+    assert f"{path} is not UTF-8 text" in str(caught.value)
+
+
 def test_no_data_for_a_model_that_declares_data():
     model = rlc.Model.from_file(MODELS / "rl_single.rlm")
     with pytest.raises(rlc.DataError) as caught:
