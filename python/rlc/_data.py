@@ -3,7 +3,8 @@ bytes of a data file, so that the Python package and ``rlc run`` load, group
 and check data with the same code and give the same numbers.
 
 * a pandas DataFrame becomes CSV text (long format, grouped as the model's
-  ``size N by COL`` says), every float written with full precision;
+  ``size N by COL`` says), every float written with full precision, and its
+  index labels are kept to name the rows in errors as ``df.loc`` does;
 * a dict of arrays, lists and scalars becomes Stan JSON (NaN and None are
   ``null``, a missing cell);
 * a path (str or ``os.PathLike``) is read as it is.
@@ -14,25 +15,34 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
 
 
-def data_bytes(data: Any) -> tuple[str, bytes, bool]:
-    """The display name, the bytes, and whether they come from a DataFrame.
-    ``None`` is no data at all, for a model that declares none."""
+class DataBytes(NamedTuple):
+    """Data as the native module's loader takes it."""
+
+    name: str  # how errors name the data: a path, "DataFrame", "dict"
+    content: bytes
+    frame: bool  # CSV written from a DataFrame: errors name its rows
+    rows: Optional[list] = None  # the DataFrame's index labels (see frame_rows)
+
+
+def data_bytes(data: Any) -> DataBytes:
+    """The data's display name and bytes, and for a DataFrame the labels of
+    its rows. ``None`` is no data at all, for a model that declares none."""
     if data is None:
-        return "dict", b"{}", False
+        return DataBytes("data=None", b"{}", False)
     if isinstance(data, pd.DataFrame):
-        return "DataFrame", frame_csv(data), True
+        return DataBytes("DataFrame", frame_csv(data), True, frame_rows(data))
     if isinstance(data, Mapping):
-        return "dict", dict_json(data), False
+        return DataBytes("dict", dict_json(data), False)
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         with open(path, "rb") as f:
-            return str(path), f.read(), False
+            return DataBytes(str(path), f.read(), False)
     raise TypeError(
         "data must be a pandas DataFrame, a dict of arrays, or the path of a data file, "
         f"not {type(data).__name__}"
@@ -51,6 +61,17 @@ def frame_csv(frame: pd.DataFrame) -> bytes:
     frame.columns = [str(c) for c in frame.columns]
     text = frame.to_csv(index=False, lineterminator="\n", na_rep="")
     return text.encode("utf-8")
+
+
+def frame_rows(frame: pd.DataFrame) -> Optional[list]:
+    """The label of each row as ``df.loc`` takes it (an int, a str, a tuple
+    for a MultiIndex), in order; None for the default index 0, 1, 2, …,
+    whose labels are the positions. A filtered, sorted or per-subject frame
+    keeps its original labels, which errors name."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return None
+    return index.tolist()
 
 
 def _json_value(value: Any) -> Any:

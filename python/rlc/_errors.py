@@ -8,7 +8,7 @@ constructor takes the rendered message and a list of plain dicts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 
 @dataclass(frozen=True)
@@ -80,17 +80,21 @@ class DataErrorItem:
     """One error in the data: ``file`` (the data's display name: a path,
     "DataFrame" or "dict"), ``code`` (``D0001``…, see docs/errors.md),
     ``message``, and where: ``line`` (1-based, the header is line 1) and
-    ``column`` (the column's name) in delimited text; ``row``, the 0-based
-    DataFrame row, when the data was a DataFrame; ``path`` (``choice[3][17]``)
-    in JSON or a dict. Fields that do not apply are None."""
+    ``column`` (the column's name) in delimited text; when the data was a
+    DataFrame, ``row``, the row's label as ``df.loc`` takes it (its index
+    label: an int, a str, a tuple for a MultiIndex; 0, 1, 2, … for the
+    default index), and ``position``, the row as ``df.iloc`` counts it (from
+    0); ``path`` (``choice[3][17]``) in JSON or a dict. Fields that do not
+    apply are None."""
 
     file: str
     code: str
     message: str
     line: Optional[int] = None
     column: Optional[str] = None
-    row: Optional[int] = None
+    row: Any = None
     path: Optional[str] = None
+    position: Optional[int] = None
 
 
 class Error(Exception):
@@ -128,7 +132,10 @@ class DataError(Error):
 class SamplingError(Error):
     """Sampling could not start or finish (no chain found a finite log
     density, every chain failed), or the log density could not be evaluated
-    at a point."""
+    at a point: :meth:`rlc.Model.logp` and :meth:`rlc.Model.grad` raise it
+    when the log density or its gradient there is not finite, with ``rlc
+    logp``'s explanation (the first term that is not finite, or the data
+    value it came from)."""
 
 
 class UsageError(Error, ValueError):

@@ -15,7 +15,7 @@ import xarray as xr
 
 from . import _rlc
 from ._data import data_bytes
-from ._errors import ConvergenceWarning, Diagnostic, UsageError
+from ._errors import ConvergenceWarning, DataError, Diagnostic, UsageError
 from ._progress import Progress
 from ._tree import build_tree
 
@@ -44,10 +44,19 @@ class Model:
 
     @classmethod
     def from_file(cls, path: Union[str, os.PathLike]) -> "Model":
-        """Reads a ``.rlm`` file (UTF-8); diagnostics name it by ``path``."""
+        """Reads a ``.rlm`` file (UTF-8); diagnostics name it by ``path``. A
+        file that is not UTF-8 text raises :class:`rlc.UsageError`."""
         path = os.fspath(path)
-        with open(path, encoding="utf-8") as f:
-            return cls(f.read(), name=str(path))
+        with open(path, "rb") as f:
+            content = f.read()
+        try:
+            source = content.decode("utf-8")
+        except UnicodeDecodeError as e:
+            # The CLI's words (`rlc check`, exit 2).
+            raise UsageError(
+                f"error: the model file {path} is not UTF-8 text (invalid byte at offset {e.start})"
+            ) from None
+        return cls(source, name=str(path))
 
     def __repr__(self) -> str:
         return f"rlc.Model(name={self.name!r})"
@@ -86,8 +95,13 @@ class Model:
         compiled = self._compile()
         if isinstance(data, _rlc.LoadedData):
             return data
-        name, content, frame = data_bytes(data)
-        return _rlc.load_data(compiled, name, content, frame)
+        given = data_bytes(data)
+        try:
+            return _rlc.load_data(compiled, given.name, given.content, given.frame, given.rows)
+        except DataError as error:
+            if data is None:
+                raise _no_data_error(self.name, compiled, error) from None
+            raise
 
     def sample(
         self,
@@ -116,7 +130,9 @@ class Model:
         grouped as the model's ``size N by COL`` says), a dict of arrays,
         lists and scalars (Stan JSON's layout; NaN or None for a missing cell),
         or the path of a CSV, TSV or JSON data file (``None``: no data, for a
-        model that declares none). It is loaded and checked exactly as
+        model that declares none; a model that declares data raises
+        :class:`rlc.DataError`). For a DataFrame, errors name the rows by
+        their index labels, as ``df.loc`` takes them. It is loaded and checked exactly as
         ``rlc run`` loads a file; errors raise :class:`rlc.DataError`.
         Columns and keys that no declaration reads are ignored.
 
@@ -291,7 +307,11 @@ class Model:
         lists or arrays; every parameter, inside its support), or a 1-D array
         of unconstrained coordinates in declaration order, arrays row-major.
         A point that does not fit raises :class:`rlc.UsageError` (a
-        ``ValueError``). ``data`` is as for :meth:`sample`.
+        ``ValueError``). ``data`` is as for :meth:`sample`. Where the log
+        density or its gradient is not finite (``-inf`` included), this and
+        :meth:`grad` raise :class:`rlc.SamplingError` with ``rlc logp``'s
+        explanation (the first term that is not finite, or the data value it
+        came from), as ``rlc logp`` fails there.
         """
         return self._logp_grad(point, data, backend)[0]
 
@@ -307,6 +327,18 @@ class Model:
         compiled = self._compile()
         loaded = self._load(data)
         return _rlc.coordinates(compiled, loaded)
+
+
+def _no_data_error(model_name: str, compiled, error: DataError) -> DataError:
+    """``data=None`` for a model that needs data: say so, naming what the
+    model declares, rather than what an empty data set lacks."""
+    variables, sizes = compiled.data_names()
+    declared = [f"`{name}`" for name in variables] + [f"the size `{name}`" for name in sizes]
+    message = (
+        f"error: {model_name} declares data ({', '.join(declared)}), but none was given (data=None): "
+        "pass a DataFrame, a dict of arrays or the path of a data file as data="
+    )
+    return DataError(message, [vars(item) for item in error.errors])
 
 
 def _log_lik_unit(log_likelihood: Union[bool, str]) -> Optional[str]:
@@ -339,6 +371,33 @@ def _initial_values(init: Union[float, Mapping, None]) -> tuple:
     return float(init), None
 
 
+# The largest value of an integer setting: the driver's limit where it has
+# one (its errors would name the CLI's flags), else what the native module's
+# u64 (seed) and usize (counts, on a 64-bit machine) hold, past which the
+# conversion would fail with a bare OverflowError.
+_U64 = 2**64 - 1
+_MOST = {
+    "chains": _rlc.MAX_CHAINS,
+    "draws": _rlc.MAX_ITERATIONS,
+    "warmup": _rlc.MAX_ITERATIONS,
+    "max_depth": _rlc.MAX_TREE_DEPTH,
+}
+
+
+def _check_int(name: str, value: Any, least: int = 0, most: int = _U64) -> int:
+    """``value`` as an int if it is one from ``least`` to ``most``; else
+    TypeError (not an integer) or UsageError naming the setting and its range."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    value = int(value)
+    if value < least:
+        raise UsageError(f"{name} must not be negative, not {value}" if least == 0 else f"{name} must be at least {least}, not {value}")
+    if value > most:
+        limit = "2**64 - 1" if most == _U64 else str(most)
+        raise UsageError(f"{name} must be at most {limit}, not {value}")
+    return value
+
+
 def _check_settings(**settings) -> None:
     """Rejects settings no run can have, in the words of the Python API (the
     driver would name the CLI's flags)."""
@@ -347,12 +406,12 @@ def _check_settings(**settings) -> None:
             if not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < 1:
                 raise UsageError(f"adapt_delta must be strictly between 0 and 1, not {value!r}")
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an integer, not {value!r}")
-        if value < 0:
-            raise UsageError(f"{name} must not be negative, not {value}")
-    if settings["chains"] < 1:
-        raise UsageError("chains must be at least 1")
+        least = 1 if name in ("chains", "max_depth") else 0
+        _check_int(name, value, least, _MOST.get(name, _U64))
+    if settings["warmup"] + settings["draws"] > _rlc.MAX_ITERATIONS:
+        raise UsageError(
+            f"warmup plus draws must be at most {_rlc.MAX_ITERATIONS} per chain, not {settings['warmup']} + {settings['draws']}"
+        )
 
 
 def _wait(run, bar: Progress) -> None:

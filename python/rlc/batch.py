@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 
 from . import _rlc
-from ._data import data_bytes
+from ._data import DataBytes, data_bytes
 from ._errors import Error, UsageError
-from ._model import Model, _check_settings, _initial_values, _log_lik_unit
+from ._model import Model, _check_int, _check_settings, _initial_values, _log_lik_unit
 from ._progress import FitProgress
 from ._summary import STATISTICS, draws_bytes, element_labels, summary
 
@@ -112,6 +112,7 @@ class _Job:
     data_name: str
     data: bytes
     frame: bool
+    rows: Optional[list]  # a DataFrame's index labels, which its errors name
     data_sha256: str
     seed: int  # the sampler's seed
     settings: tuple  # sorted (name, value) pairs
@@ -179,7 +180,7 @@ def _design(job: _Job, model: Model):
     with _LOCK:
         design = _DESIGNS.get(key)
         if design is None:
-            design = _rlc.load_design(model._compile(), job.data_name, job.data, job.frame)
+            design = _rlc.load_design(model._compile(), job.data_name, job.data, job.frame, job.rows)
             _DESIGNS[key] = design
         return design
 
@@ -259,7 +260,7 @@ def _fit(job: _Job) -> dict:
         data, truth = _rlc.simulate(model._compile(), design, job.study_seed, job.k)
         sample_settings = {**settings, "log_likelihood": False, "predict": None, "backend": "jit"}
     else:
-        data = _rlc.load_data(model._compile(), job.data_name, job.data, job.frame)
+        data = _rlc.load_data(model._compile(), job.data_name, job.data, job.frame, job.rows)
         sample_settings = settings
     started = time.time()
     tree, messages = model._sample(
@@ -456,15 +457,15 @@ def _dataset_id(data: Any, i: int) -> str:
     return f"{i:04d}"
 
 
-def _data_payload(dataset_id: str, data: Any) -> tuple:
-    """(name, bytes, frame) of a data set as the worker loads it; errors
-    name the data set."""
-    name, content, frame = data_bytes(data)
-    if frame:
-        name = f"{dataset_id} (DataFrame)"
-    elif name == "dict":
-        name = f"{dataset_id} (dict)"
-    return name, content, frame
+def _data_payload(dataset_id: str, data: Any) -> DataBytes:
+    """A data set as the worker loads it; errors name the data set (and a
+    DataFrame's rows by their labels: those of the frame ``by=`` split)."""
+    given = data_bytes(data)
+    if given.frame:
+        return given._replace(name=f"{dataset_id} (DataFrame)")
+    if given.name == "dict":
+        return given._replace(name=f"{dataset_id} (dict)")
+    return given
 
 
 def _sample_settings(sample_kwargs: dict, defaults: dict) -> dict:
@@ -517,8 +518,9 @@ def _batch_seed(out: Path, seed: Optional[int]) -> int:
             seed = int(_read_json(record)["seed"])
         except (OSError, ValueError, KeyError, TypeError):
             seed = _clock_seed()
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise UsageError(f"seed must be a non-negative integer, not {seed!r}")
+    seed = _check_int("seed", seed)
     _write_json(record, {"seed": int(seed)})
     return int(seed)
 
@@ -680,14 +682,14 @@ def _fit_jobs(models, datasets, by, out: Path, seed: int, settings: dict, save, 
             if dataset in seen:
                 raise UsageError(f"two data sets are named {dataset!r}")
             seen.add(dataset)
-            name, content, frame = _data_payload(dataset, data)
+            name, content, frame, rows = _data_payload(dataset, data)
             data_sha = _sha256(content)
             for ident, model in models:
                 fit = f"{ident}/{dataset}"
                 yield _Job(
                     kind="fit", fit=fit, model=ident, dataset=dataset, source=model.source,
                     model_name=model.name, model_sha256=_sha256(model.source), data_name=name,
-                    data=content, frame=frame, data_sha256=data_sha, seed=fit_seed(seed, fit),
+                    data=content, frame=frame, rows=rows, data_sha256=data_sha, seed=fit_seed(seed, fit),
                     settings=frozen, out=str(out), save=save, overwrite=overwrite, threads=threads,
                 )
 
@@ -801,7 +803,7 @@ def fit_many(
 def _fit_many(models, datasets, client, out, seed, by, save, progress, retries, overwrite, threads, _stop_after, sample_kwargs) -> _Outcome:
     out, seed = _prepare(out, seed)
     settings = _sample_settings(sample_kwargs, SAMPLE_DEFAULTS)
-    jobs, total, _models_ = _fit_jobs(models, datasets, by, out, seed, settings, _check_save(save), overwrite, int(threads))
+    jobs, total, _models_ = _fit_jobs(models, datasets, by, out, seed, settings, _check_save(save), overwrite, _check_int("threads", threads))
     outcome = _run_batch(jobs, total, client, out, progress, retries, _stop_after)
     outcome.seed = seed
     return outcome
@@ -878,10 +880,10 @@ def _recover_jobs(model, design, fits, out: Path, seed: int, thin, save, overwri
     [(ident, model)] = models
     compiled = model._compile()
     _check_init_names(settings, models)
-    name, content, frame = _data_payload("design", design)
+    name, content, frame, rows = _data_payload("design", design)
     # Fail here, once, on a model that cannot run forward or a design that
     # does not fit (as rlc recover does before its fits).
-    _rlc.simulate(compiled, _rlc.load_design(compiled, name, content, frame), seed, 0)
+    _rlc.simulate(compiled, _rlc.load_design(compiled, name, content, frame, rows), seed, 0)
     frozen = tuple(sorted(settings.items()))
     model_sha, data_sha = _sha256(model.source), _sha256(content)
 
@@ -890,7 +892,7 @@ def _recover_jobs(model, design, fits, out: Path, seed: int, thin, save, overwri
             yield _Job(
                 kind="recover", fit=f"{ident}/sim-{k:05d}", model=ident, dataset=f"sim-{k:05d}",
                 source=model.source, model_name=model.name, model_sha256=model_sha, data_name=name,
-                data=content, frame=frame, data_sha256=data_sha, seed=_rlc.recover_fit_seed(seed, k),
+                data=content, frame=frame, rows=rows, data_sha256=data_sha, seed=_rlc.recover_fit_seed(seed, k),
                 settings=frozen, out=str(out), save=_check_save(save), overwrite=overwrite,
                 threads=int(threads), study_seed=seed, k=k, thin=int(thin),
             )
@@ -933,6 +935,7 @@ def recover(
     Returns a :class:`Recovery`."""
     if isinstance(fits, bool) or not isinstance(fits, (int, np.integer)) or fits < 1:
         raise UsageError(f"fits must be at least 1, not {fits!r}")
+    fits, thin, threads = _check_int("fits", fits, 1), _check_int("thin", thin), _check_int("threads", threads)
     out, seed = _prepare(out, seed)
     jobs = _recover_jobs(model, design, fits, out, seed, thin, save, overwrite, threads, sample_kwargs)
     outcome = _run_batch(jobs, int(fits), client, out, progress, retries, _stop_after)

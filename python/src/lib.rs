@@ -35,15 +35,32 @@ enum Source {
 /// `rlc.Error`. The classes live in `rlc/_errors.py`; their constructors take
 /// the message and the structured items built here.
 fn to_py_err(py: Python<'_>, error: Error, source: Source) -> PyErr {
+    to_py_err_in_rows(py, error, source, None)
+}
+
+/// [`to_py_err`] for errors in a DataFrame's data: `rows` holds the frame's
+/// index labels, one per row (`None`: the default index, labels equal to
+/// positions).
+fn to_py_err_in_rows(
+    py: Python<'_>,
+    error: Error,
+    source: Source,
+    rows: Option<&Bound<'_, PyAny>>,
+) -> PyErr {
     // Failing to build the exception (the package's Python half cannot be
     // imported) is itself the error to report.
-    match build_py_err(py, error, source) {
+    match build_py_err(py, error, source, rows) {
         Ok(err) => err,
         Err(err) => err,
     }
 }
 
-fn build_py_err(py: Python<'_>, error: Error, source: Source) -> PyResult<PyErr> {
+fn build_py_err(
+    py: Python<'_>,
+    error: Error,
+    source: Source,
+    rows: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyErr> {
     let errors = py.import("rlc._errors")?;
     let (class, message, items) = match (&error.kind, &error.detail) {
         (ErrorKind::Model, ErrorDetail::Model(report)) => {
@@ -63,7 +80,7 @@ fn build_py_err(py: Python<'_>, error: Error, source: Source) -> PyResult<PyErr>
             let items = PyList::empty(py);
             let mut lines = Vec::new();
             for e in list {
-                let (item, line) = data_error(py, e, source)?;
+                let (item, line) = data_error(py, e, source, rows)?;
                 items.append(item)?;
                 lines.push(line);
             }
@@ -155,12 +172,15 @@ fn diagnostic<'py>(
 }
 
 /// One data error as a dict, and its line of the message. A DataFrame's
-/// CSV was written by the package with the header on line 1, so data row
-/// `r` (0-based) is line `r + 2`.
+/// CSV was written by the package with the header on line 1, so the row at
+/// position `p` (0-based, as `df.iloc` counts) is line `p + 2`; the row as
+/// `df.loc` counts is its label in `rows`, or `p` when no labels were given
+/// (the default index 0, 1, 2, …).
 fn data_error<'py>(
     py: Python<'py>,
     e: &rlc_data::DataError,
     source: Source,
+    rows: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, PyDict>, String)> {
     use rlc_data::Location;
     let item = PyDict::new(py);
@@ -182,28 +202,65 @@ fn data_error<'py>(
         }
         Location::JsonValue { path: p } => path = Some(p.clone()),
     }
-    let row = match source {
+    let position = match source {
         Source::DataFrame => line.and_then(|l| l.checked_sub(2)),
         Source::File => None,
     };
+    let label = match (position, rows) {
+        (Some(p), Some(rows)) => Some(rows.get_item(p)?),
+        _ => None,
+    };
     item.set_item("line", line)?;
     item.set_item("column", column.clone())?;
-    item.set_item("row", row)?;
+    match &label {
+        Some(label) => item.set_item("row", label)?,
+        None => item.set_item("row", position)?,
+    }
+    item.set_item("position", position)?;
     item.set_item("path", path)?;
-    let text = match (source, row) {
-        (Source::DataFrame, _) => {
+    let text = match source {
+        Source::DataFrame => {
             let mut where_ = e.file.clone();
-            if let Some(r) = row {
-                where_.push_str(&format!(", row {r}"));
+            if let Some(p) = position {
+                where_.push_str(&format!(", {}", row_name(label.as_ref(), p)?));
             }
             if let Some(c) = &column {
                 where_.push_str(&format!(", column \"{c}\""));
             }
             format!("{where_}: {}", e.kind)
         }
-        (Source::File, _) => e.to_string(),
+        Source::File => e.to_string(),
     };
     Ok((item, text))
+}
+
+/// A DataFrame's row at `position` as messages name it: `row 5` on the
+/// default index (labels equal to positions), else by its label and its
+/// position, `row df.loc[15] (df.iloc[5])`.
+fn row_name(label: Option<&Bound<'_, PyAny>>, position: usize) -> PyResult<String> {
+    Ok(match label {
+        Some(label) => format!("row df.loc[{}] (df.iloc[{position}])", label.repr()?),
+        None => format!("row {position}"),
+    })
+}
+
+/// Names every row of a DataFrame's data ([`row_name`]) for the driver's
+/// explanations, which would otherwise name the lines of the CSV text the
+/// package wrote.
+fn name_frame_rows(data: &mut Data, rows: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    let names = match rows {
+        Some(rows) => rows
+            .try_iter()?
+            .enumerate()
+            .map(|(p, label)| row_name(Some(&label?), p))
+            .collect::<PyResult<Vec<_>>>()?,
+        None => {
+            let count = data.loaded.row_lines.iter().max().map_or(0, |l| l - 1);
+            (0..count).map(|p| format!("row {p}")).collect()
+        }
+    };
+    data.row_names = Some(names);
+    Ok(())
 }
 
 /// A compiled model (`rlc._rlc.compile`).
@@ -227,6 +284,17 @@ impl CompiledModel {
     /// The warnings rendered as `rlc check` prints them (no color).
     fn render_warnings(&self) -> String {
         self.compiled.render_warnings(false)
+    }
+
+    /// The data the model declares: the names of its `data` variables and
+    /// of its sizes, each in declaration order.
+    fn data_names(&self) -> (Vec<String>, Vec<String>) {
+        let model = &self.compiled.model;
+        let name = |id| model.symbol(id).name.clone();
+        (
+            model.data.iter().map(|d| name(d.symbol)).collect(),
+            model.sizes.iter().map(|id| name(*id)).collect(),
+        )
     }
 
     /// The parameters and `out` values, in declaration order: (name,
@@ -264,15 +332,18 @@ struct LoadedData {
 /// Loads a data file's bytes for `model` through the CLI's loader. `name`
 /// names the data in errors and tells the format by its extension (else
 /// the content does). `frame` says the bytes are CSV written from a
-/// DataFrame, whose errors are then located by DataFrame row.
+/// DataFrame, whose errors are then located by DataFrame row: by the labels
+/// in `rows` (the frame's index, one label per row), or by position when
+/// `rows` is None.
 #[pyfunction]
-#[pyo3(signature = (model, name, content, frame=false))]
+#[pyo3(signature = (model, name, content, frame=false, rows=None))]
 fn load_data(
     py: Python<'_>,
     model: &CompiledModel,
     name: &str,
     content: &[u8],
     frame: bool,
+    rows: Option<Bound<'_, PyAny>>,
 ) -> PyResult<LoadedData> {
     let source = if frame {
         Source::DataFrame
@@ -282,11 +353,16 @@ fn load_data(
     // The package writes DataFrames as comma-separated text.
     let delimiter = frame.then_some(b',');
     match rlc_driver::data::load(&model.compiled.model, name, content, delimiter) {
-        Ok(data) => Ok(LoadedData {
-            data: Arc::new(data),
-            source,
-        }),
-        Err(e) => Err(to_py_err(py, e, source)),
+        Ok(mut data) => {
+            if frame {
+                name_frame_rows(&mut data, rows.as_ref())?;
+            }
+            Ok(LoadedData {
+                data: Arc::new(data),
+                source,
+            })
+        }
+        Err(e) => Err(to_py_err_in_rows(py, e, source, rows.as_ref())),
     }
 }
 
@@ -315,7 +391,9 @@ type LogpGrad = (f64, Vec<f64>, Vec<String>, Vec<String>);
 /// The log density (log-Jacobian included) and its gradient on the
 /// unconstrained scale at one point: `values` gives constrained values by
 /// name (each flattened row-major), or `unconstrained` the coordinates.
-/// Returns (logp, gradient, coordinate names, notes).
+/// Returns (logp, gradient, coordinate names, notes); a log density or
+/// gradient that is not finite raises `rlc.SamplingError` with the driver's
+/// explanation, as `rlc logp` fails.
 #[pyfunction]
 #[pyo3(signature = (model, data, values=None, unconstrained=None, backend_name="jit"))]
 fn logp_grad(
@@ -347,6 +425,18 @@ fn logp_grad(
             data.source,
         )
     })?;
+    // As `rlc logp` (exit 4): a log density or gradient that is not finite
+    // is a failure, explained by the first term that is not.
+    if !(lp.is_finite() && grad.iter().all(|g| g.is_finite())) {
+        let why = density
+            .explain(&theta)
+            .unwrap_or_else(|| "the log density or its gradient is not finite".to_string());
+        return Err(to_py_err(
+            py,
+            Error::sampling(format!("error: {why}")),
+            data.source,
+        ));
+    }
     Ok((lp, grad, density.coordinates.clone(), density.notes.clone()))
 }
 
@@ -626,13 +716,14 @@ fn start(
 /// `--data`): like [`load_data`], but the variables the model observes with
 /// `~` may be absent.
 #[pyfunction]
-#[pyo3(signature = (model, name, content, frame=false))]
+#[pyo3(signature = (model, name, content, frame=false, rows=None))]
 fn load_design(
     py: Python<'_>,
     model: &CompiledModel,
     name: &str,
     content: &[u8],
     frame: bool,
+    rows: Option<Bound<'_, PyAny>>,
 ) -> PyResult<LoadedData> {
     let source = if frame {
         Source::DataFrame
@@ -644,11 +735,16 @@ fn load_design(
         .map_err(|e| to_py_err(py, e, Source::File))?;
     match rlc_driver::data::load_design(&model.compiled.model, name, content, delimiter, &observed)
     {
-        Ok(data) => Ok(LoadedData {
-            data: Arc::new(data),
-            source,
-        }),
-        Err(e) => Err(to_py_err(py, e, source)),
+        Ok(mut data) => {
+            if frame {
+                name_frame_rows(&mut data, rows.as_ref())?;
+            }
+            Ok(LoadedData {
+                data: Arc::new(data),
+                source,
+            })
+        }
+        Err(e) => Err(to_py_err_in_rows(py, e, source, rows.as_ref())),
     }
 }
 
@@ -1057,6 +1153,11 @@ fn array_to_py<'py>(py: Python<'py>, a: &tree::Array) -> PyResult<Bound<'py, PyD
 #[pymodule]
 fn _rlc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The driver's limits on a run's settings, which the Python layer checks
+    // in its own words (the driver's errors name the CLI's flags).
+    m.add("MAX_CHAINS", sample::MAX_CHAINS)?;
+    m.add("MAX_ITERATIONS", sample::MAX_ITERATIONS)?;
+    m.add("MAX_TREE_DEPTH", sample::MAX_TREE_DEPTH)?;
     m.add_class::<CompiledModel>()?;
     m.add_class::<LoadedData>()?;
     m.add_class::<Run>()?;

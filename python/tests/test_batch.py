@@ -324,3 +324,32 @@ def test_a_fit_that_cannot_run_is_reported_not_retried(client, tmp_path):
     with pytest.raises(rlc.CompileError):
         rlc.fit_many(rlc.Model("param x ~ Normal(0, 1)\ny ~ Normal(x, 1)"), {"good": frame}, client=client,
                      out=tmp_path / "other", progress=False)
+
+
+def test_errors_in_a_split_frame_name_the_rows_of_the_whole_frame(client, tmp_path):
+    """by= fits each participant's rows; a bad cell is named by its label in the
+    frame that was split (as `df.loc` takes it), not by its place in the participant's rows."""
+    frame = pd.read_csv(DATA / "tutorial.csv").iloc[:60]
+    long = pd.concat([frame.assign(participant="p1"), frame.assign(participant="p2")], ignore_index=True)
+    long.loc[65, "action"] = 2
+    with pytest.warns(UserWarning, match="1 fit"):
+        fits = rlc.fit_many(MODEL, long, by="participant", client=client, out=tmp_path, seed=1,
+                            progress=False, chains=1, warmup=50, draws=20)
+    assert list(fits["fit"].unique()) == ["rl_single/p1"]
+    assert 'p2 (DataFrame), row df.loc[65] (df.iloc[5]), column "action"' in fits.attrs["failures"]["rl_single/p2"]
+    # A recovery study's design is named the same way, before any fit.
+    design = long[long["participant"] == "p2"]
+    with pytest.raises(rlc.DataError, match=r'design \(DataFrame\), row df.loc\[65\] \(df.iloc\[5\]\), column "action"'):
+        rlc.recover(MODEL, design, fits=2, client=client, out=tmp_path / "study", progress=False)
+
+
+def test_batch_settings_too_large_for_their_type(tmp_path):
+    frame = pd.read_csv(DATA / "tutorial.csv").iloc[:60]
+    with pytest.raises(rlc.UsageError, match=r"seed must be at most 2\*\*64 - 1"):
+        rlc.recover(MODEL, frame, fits=2, seed=2**64, out=tmp_path, progress=False)
+    with pytest.raises(rlc.UsageError, match=r"thin must be at most 2\*\*64 - 1"):
+        rlc.recover(MODEL, frame, fits=2, seed=1, thin=2**64, out=tmp_path, progress=False)
+    with pytest.raises(rlc.UsageError, match=r"threads must be at most 2\*\*64 - 1"):
+        rlc.fit_many(MODEL, [frame], seed=1, threads=2**64, out=tmp_path, progress=False)
+    with pytest.raises(rlc.UsageError, match="chains must be at most 65536"):
+        rlc.fit_many(MODEL, [frame], seed=1, chains=2**64, out=tmp_path, progress=False)

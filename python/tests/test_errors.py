@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -62,6 +63,59 @@ def test_dataframe_error_names_row_and_column():
     assert "outside the declared range 0..2" in item.message
 
 
+def _frame_error(frame):
+    """The one data error of sampling rl_single on `frame`."""
+    with pytest.raises(rlc.DataError) as caught:
+        rlc.Model.from_file(MODELS / "rl_single.rlm").logp({"alpha": 0.5, "beta": 1.0}, data=frame)
+    [item] = caught.value.errors
+    return caught.value, item
+
+
+def test_dataframe_error_names_the_row_as_loc_counts():
+    """A filtered, shuffled or relabelled frame's error names the row by its
+    index label, which `df.loc` takes, and by its position, which `df.iloc` takes."""
+    frame = pd.read_csv(DATA / "rl_single.csv")
+    filtered = frame[frame["trial"] > 10].copy()  # labels 10, 11, …
+    filtered.loc[15, "action"] = 7
+    error, item = _frame_error(filtered)
+    assert (item.row, item.position, item.column, item.line) == (15, 5, "action", 7)
+    assert filtered.loc[item.row, "action"] == 7 and filtered.iloc[item.position]["action"] == 7
+    assert str(error).splitlines()[0] == 'DataFrame, row df.loc[15] (df.iloc[5]), column "action": ' + item.message
+
+    shuffled = frame.sample(frac=1, random_state=0)
+    shuffled.loc[107, "action"] = 7
+    _, item = _frame_error(shuffled)
+    assert item.row == 107 and item.position == shuffled.index.get_loc(107) != 107
+
+    labelled = frame.set_axis([f"t{i:03d}" for i in range(len(frame))])
+    labelled.loc["t042", "action"] = 9
+    error, item = _frame_error(labelled)
+    assert (item.row, item.position, item.column) == ("t042", 42, "action")
+    assert "DataFrame, row df.loc['t042'] (df.iloc[42]), column \"action\"" in str(error)
+
+    # Unnamed MultiIndex levels: the label is the tuple df.loc takes.
+    multi = frame.set_axis(pd.MultiIndex.from_arrays([["s1"] * len(frame), list(range(len(frame)))]))
+    multi.loc[("s1", 3), "action"] = -1
+    error, item = _frame_error(multi)
+    assert item.row == ("s1", 3) and item.position == 3
+    assert multi.loc[item.row, "action"] == -1
+    assert "row df.loc[('s1', 3)] (df.iloc[3])" in str(error)
+
+    # A named index is a column again; its labels still name the rows.
+    by_trial = frame.set_index("trial")
+    by_trial.loc[9, "action"] = 5
+    _, item = _frame_error(by_trial)
+    assert (item.row, item.position) == (9, 8)
+
+
+def test_dataframe_error_on_the_default_index_names_the_position():
+    frame = pd.read_csv(DATA / "rl_single.csv")
+    frame.loc[5, "action"] = 2
+    error, item = _frame_error(frame)
+    assert (item.row, item.position) == (5, 5)
+    assert str(error).startswith('DataFrame, row 5, column "action": ')
+
+
 def test_dataframe_missing_column():
     frame = pd.read_csv(DATA / "rl_single.csv").drop(columns=["reward"])
     with pytest.raises(rlc.DataError) as caught:
@@ -111,6 +165,83 @@ def test_bad_point_is_a_usage_error():
         model.sample(data=data, seed=-1, progress=False)
     with pytest.raises(TypeError, match="draws must be an integer"):
         model.sample(data=data, draws=10.5, progress=False)
+
+
+def test_logp_that_is_not_finite_is_the_clis_sampling_error(run_cli, tmp_path):
+    """Where `rlc logp` fails (exit 4), logp and grad raise SamplingError with its explanation."""
+    data = tmp_path / "inf_reward.csv"
+    data.write_text("trial,action,reward\n1,1,1\n2,0,inf\n3,1,0\n")
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    cli = run_cli("logp", MODELS / "rl_single.rlm", "--data", data, "--at", "alpha=0.3,beta=2", check=False)
+    assert cli.returncode == 4
+    expected = cli.stderr.strip().splitlines()[-1]
+    assert "`reward` holds inf at line 3" in expected
+    for method in (model.logp, model.grad):
+        with pytest.raises(rlc.SamplingError) as caught:
+            method({"alpha": 0.3, "beta": 2.0}, data=data)
+        assert str(caught.value) == expected
+    # The same data as a DataFrame.
+    frame = pd.read_csv(data)
+    with pytest.raises(rlc.SamplingError, match="the data hold a value that is not finite, `reward` holds inf"):
+        model.logp({"alpha": 0.3, "beta": 2.0}, data=frame)
+    # A point where the density is not finite, though inside the support.
+    cli = run_cli("logp", MODELS / "rl_single.rlm", "--data", DATA / "rl_single.csv", "--at", "alpha=0.3,beta=inf", check=False)
+    assert cli.returncode == 4
+    with pytest.raises(rlc.SamplingError) as caught:
+        model.logp({"alpha": 0.3, "beta": np.inf}, data=DATA / "rl_single.csv")
+    assert str(caught.value) == cli.stderr.strip().splitlines()[-1]
+    # A finite point on the same model still evaluates.
+    assert np.isfinite(model.logp({"alpha": 0.3, "beta": 2.0}, data=DATA / "rl_single.csv"))
+
+
+def test_settings_too_large_for_their_type_are_usage_errors():
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    data = DATA / "rl_single.csv"
+    for setting, message in [
+        (dict(seed=2**64), "seed must be at most 2\\*\\*64 - 1, not 18446744073709551616"),
+        (dict(chains=2**64), "chains must be at most 65536"),
+        (dict(draws=2**64), "draws must be at most 1099511627776"),
+        (dict(warmup=2**70), "warmup must be at most 1099511627776"),
+        (dict(warmup=2**39, draws=2**40), "warmup plus draws must be at most 1099511627776"),
+        (dict(max_depth=2**32), "max_depth must be at most 30"),
+        (dict(max_depth=0), "max_depth must be at least 1"),
+        (dict(threads_per_chain=2**64), "threads_per_chain must be at most 2\\*\\*64 - 1"),
+    ]:
+        with pytest.raises(rlc.UsageError, match=message):
+            model.sample(data=data, progress=False, **setting)
+    # The largest seed is a seed.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        tree = model.sample(data=data, chains=1, warmup=20, draws=10, seed=2**64 - 1, progress=False)
+    assert tree["posterior"]["alpha"].shape == (1, 10)
+
+
+def test_a_model_file_that_is_not_text(run_cli, tmp_path):
+    path = tmp_path / "binary.rlm"
+    path.write_bytes(b"size T\n\x86\x00\xff")
+    cli = run_cli("check", path, check=False)
+    assert cli.returncode == 2
+    with pytest.raises(rlc.UsageError) as caught:
+        rlc.Model.from_file(path)
+    assert str(caught.value) + "\n" == cli.stderr
+    assert f"{path} is not UTF-8 text" in str(caught.value)
+
+
+def test_no_data_for_a_model_that_declares_data():
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    with pytest.raises(rlc.DataError) as caught:
+        model.sample(progress=False)
+    message = str(caught.value)
+    assert message.startswith(f"error: {model.name} declares data (`action`, `reward`, the size `T`), but none was given (data=None)")
+    assert "\n" not in message and "dict:" not in message
+    # The items still say what is missing, against data=None.
+    assert [(item.file, item.code) for item in caught.value.errors] == [("data=None", "D0010")] * 2
+    assert 'no key "action"' in caught.value.errors[0].message
+    # A model without data still samples with data=None.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        tree = rlc.Model("param x ~ Normal(0, 1)\n").sample(chains=1, warmup=20, draws=10, seed=1, progress=False)
+    assert tree["posterior"]["x"].shape == (1, 10)
 
 
 def test_sampling_error_when_no_chain_can_start():

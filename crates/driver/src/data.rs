@@ -18,6 +18,12 @@ pub struct Data {
     pub loaded: LoadedData,
     /// The file's display name, as errors and output headers name it.
     pub name: String,
+    /// How messages name the rows of delimited data: `row_names[line - 2]`
+    /// names the row on `line` (the header is line 1). A front end whose
+    /// data is not a file the user wrote (the Python package writes a
+    /// DataFrame as CSV) sets it, to name rows as its user counts them
+    /// (`row 5`); `None`: by line (`line 7`).
+    pub row_names: Option<Vec<String>>,
 }
 
 /// The data loader's description of a model's `size` and `data` declarations.
@@ -166,6 +172,7 @@ pub fn load_design(
         sizes,
         loaded,
         name,
+        row_names: None,
     })
 }
 

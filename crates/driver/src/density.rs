@@ -730,9 +730,11 @@ impl Explainer {
     }
 
     /// Where cells of a data variable are in its file: `at line 5 (and 3 more
-    /// rows)` for CSV, `at choice[3][17] (and 3 more cells)` for JSON.
+    /// rows)` for CSV (or the row as the front end names it:
+    /// [`Data::row_names`]), `at choice[3][17] (and 3 more cells)` for JSON.
     fn cells_in_file(&self, variable: &str, cells: &[usize]) -> String {
         let loaded = &self.0.data.loaded;
+        let row_names = self.0.data.row_names.as_ref();
         let more = |n: usize, what: &str| {
             if n > 1 {
                 format!(" (and {} more {what})", n - 1)
@@ -748,7 +750,11 @@ impl Explainer {
                 .filter_map(|(r, _)| loaded.row_lines.get(r).copied())
                 .collect();
             if let Some(first) = lines.first() {
-                return format!("at line {first}{}", more(lines.len(), "rows"));
+                let place = row_names
+                    .and_then(|names| names.get(first.checked_sub(2)?))
+                    .cloned()
+                    .unwrap_or_else(|| format!("line {first}"));
+                return format!("at {place}{}", more(lines.len(), "rows"));
             }
         }
         let Some(array) = loaded.value(variable) else {

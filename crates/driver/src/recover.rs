@@ -160,6 +160,7 @@ pub fn simulate_data_set(
         sizes: design.sizes.clone(),
         loaded: simulated.data.clone(),
         name: format!("{} (simulated data set {k})", design.name),
+        row_names: design.row_names.clone(),
     };
     Ok((simulated, data))
 }
