@@ -1099,6 +1099,7 @@ fn tree_to_py<'py>(py: Python<'py>, t: &tree::Tree) -> PyResult<Bound<'py, PyLis
             match v {
                 Attr::Text(s) => attrs.set_item(k, s)?,
                 Attr::Int(i) => attrs.set_item(k, i)?,
+                Attr::UInt(i) => attrs.set_item(k, i)?,
                 Attr::Float(x) => attrs.set_item(k, x)?,
                 Attr::Texts(s) => attrs.set_item(k, s)?,
                 Attr::Floats(x) => attrs.set_item(k, x)?,

@@ -214,6 +214,8 @@ def test_settings_too_large_for_their_type_are_usage_errors():
         warnings.simplefilter("ignore", rlc.ConvergenceWarning)
         tree = model.sample(data=data, chains=1, warmup=20, draws=10, seed=2**64 - 1, progress=False)
     assert tree["posterior"]["alpha"].shape == (1, 10)
+    # ... and is recorded as given (it was stored as an i64, so came back negative).
+    assert tree["sample_stats"].attrs["seed"] == 2**64 - 1
 
 
 def test_a_model_file_that_is_not_text(run_cli, tmp_path):

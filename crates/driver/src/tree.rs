@@ -56,6 +56,8 @@ pub struct Array {
 pub enum Attr {
     Text(String),
     Int(i64),
+    /// A count or seed that may pass `i64::MAX` (a seed is any `u64`).
+    UInt(u64),
     Float(f64),
     Texts(Vec<String>),
     Floats(Vec<f64>),
@@ -317,7 +319,7 @@ fn run_attrs(fit: &Fit) -> Vec<(String, Attr)> {
         ("num_chains".into(), Attr::Int(s.chains as i64)),
         ("num_warmup".into(), Attr::Int(s.warmup as i64)),
         ("num_draws".into(), Attr::Int(s.draws as i64)),
-        ("seed".into(), Attr::Int(s.seed as i64)),
+        ("seed".into(), Attr::UInt(s.seed)),
         ("max_depth".into(), Attr::Int(i64::from(s.max_depth))),
         ("adapt_delta".into(), Attr::Float(s.adapt_delta)),
         ("adaptation".into(), Attr::Text(s.adaptation.name().into())),

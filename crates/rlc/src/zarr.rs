@@ -84,6 +84,7 @@ fn attr_json(attr: &Attr) -> Value {
     match attr {
         Attr::Text(s) => Value::from(s.clone()),
         Attr::Int(i) => Value::from(*i),
+        Attr::UInt(i) => Value::from(*i),
         Attr::Float(x) => Value::from(*x),
         Attr::Texts(v) => Value::from(v.clone()),
         Attr::Floats(v) => Value::from(v.clone()),
