@@ -62,7 +62,8 @@ pub enum Channel {
     Replica,
     /// The log density of each scored cell (0 elsewhere).
     LogLik,
-    /// 1 where a cell was scored, 0 elsewhere.
+    /// How many `~` scored each cell: 1, 0 where none did (2 or more, a
+    /// value observed twice, cannot be run forward).
     Mask,
 }
 
