@@ -273,6 +273,26 @@ impl Table {
         let mut field_bytes = Vec::with_capacity(content.len());
         let mut field_ends = Vec::new();
         let mut record = csv::ByteRecord::new();
+        // Lines are counted here from the byte offset: after a CRLF line end
+        // (Windows files) the csv reader's record starts at the `\n`, and
+        // its own line count is one short.
+        // A line ends at `\n`, or at a `\r` not followed by one (old Mac files).
+        let newlines: Vec<usize> = content
+            .iter()
+            .enumerate()
+            .filter(|&(k, b)| *b == b'\n' || (*b == b'\r' && content.get(k + 1) != Some(&b'\n')))
+            .map(|(k, _)| k)
+            .collect();
+        let line_number = |p: &csv::Position| -> usize {
+            let mut byte = usize::try_from(p.byte()).unwrap_or(usize::MAX);
+            while content
+                .get(byte)
+                .is_some_and(|b| *b == b'\r' || *b == b'\n')
+            {
+                byte += 1;
+            }
+            newlines.partition_point(|&k| k < byte) + 1
+        };
         loop {
             match reader.read_byte_record(&mut record) {
                 Ok(false) => break,
@@ -374,10 +394,6 @@ fn cell_text<'t>(table: &'t Table, row: &Row, column: usize) -> Cow<'t, str> {
 /// A field as text; bytes that are not UTF-8 show as U+FFFD (and then fail as numbers).
 fn text(field: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(field)
-}
-
-fn line_number(position: &csv::Position) -> usize {
-    usize::try_from(position.line()).unwrap_or(usize::MAX)
 }
 
 /// The most frequent of tab, comma and semicolon on the header line (comma if none).

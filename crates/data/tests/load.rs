@@ -569,6 +569,27 @@ fn crlf_bom_blank_lines_and_padding_are_tolerated() {
     assert_eq!(data.value("y").expect("y").values, vec![1.0, 3.0]);
 }
 
+/// Errors name the line a text editor shows, whatever ends the lines: `\n`,
+/// Windows' `\r\n` (the csv reader's own count was one short) or `\r`.
+#[test]
+fn error_lines_count_every_kind_of_line_end() {
+    for end in ["\n", "\r\n", "\r"] {
+        let text = ["y,sigma", "1,2", "", "3,4", "5,x", "6,7"].join(end) + end;
+        let (_, location, message) = only_error(csv(&eight_schools(), &text));
+        assert_eq!(
+            location,
+            Location::Cell {
+                line: 5,
+                column: "sigma".to_string()
+            },
+            "{end:?}: {message}"
+        );
+        let ragged = ["y,sigma", "1,2", "3,4,5"].join(end) + end;
+        let (_, location, message) = only_error(csv(&eight_schools(), &ragged));
+        assert_eq!(location, Location::Line { line: 3 }, "{end:?}: {message}");
+    }
+}
+
 #[test]
 fn leading_blank_lines_before_the_header_are_skipped() {
     let data = loaded(csv(&eight_schools(), "\n   \n  y\tsigma\n1\t2\n"));
