@@ -40,6 +40,17 @@ pub struct LogLik {
     pub matrix: Vec<Vec<f64>>,
     pub chains: usize,
     pub unit: Option<String>,
+    /// The data the run read (its header's `# data` file) and the labels of
+    /// its grouped axes (`# coords` lines), which `rlc compare` checks: it
+    /// pairs the runs' observations by position.
+    pub data: DataIdentity,
+}
+
+/// Which data a run read, as its files' header says.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct DataIdentity {
+    pub file: Option<String>,
+    pub coords: Vec<String>,
 }
 
 /// The value of a header comment `# key = value`.
@@ -59,6 +70,7 @@ pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
     // into `output/` by default) must not be pooled.
     let mut models: Vec<String> = Vec::new();
     let mut unit = None;
+    let mut data = DataIdentity::default();
     for path in &files {
         let text = crate::read_text(path)?;
         let model = header(&text, "model").unwrap_or_default();
@@ -66,6 +78,17 @@ pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
             models.push(model);
         }
         unit = unit.or(header(&text, "log_lik"));
+        if data.file.is_none() {
+            // The first `file =` of the header is the data's (`# data`), before
+            // the output's.
+            data.file = header(&text, "file");
+            data.coords = text
+                .lines()
+                .take_while(|l| l.starts_with('#'))
+                .filter(|l| l.starts_with("# coords "))
+                .map(str::to_string)
+                .collect();
+        }
     }
     if models.len() > 1 {
         return Err(Failure::usage(format!(
@@ -149,11 +172,18 @@ pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
         matrix,
         chains,
         unit,
+        data,
     })
 }
 
 /// PSIS-LOO of a run's folder, and its unit of observation.
 pub fn loo_of(dir: &Path) -> Result<(LooResult, Option<String>), Failure> {
+    let (result, unit, _) = loo_with_data(dir)?;
+    Ok((result, unit))
+}
+
+/// [`loo_of`], with which data the run read.
+fn loo_with_data(dir: &Path) -> Result<(LooResult, Option<String>, DataIdentity), Failure> {
     let ll = read_log_lik(dir)?;
     let result = rlc_driver::predictive::psis_loo(&ll.matrix, ll.chains).map_err(|e| {
         Failure::new(
@@ -161,7 +191,49 @@ pub fn loo_of(dir: &Path) -> Result<(LooResult, Option<String>), Failure> {
             format!("error: PSIS-LOO of {}: {e}", dir.display()),
         )
     })?;
-    Ok((result, ll.unit))
+    Ok((result, ll.unit, ll.data))
+}
+
+/// Runs can be compared only when they score the same observations in the
+/// same order: the same unit, the same subjects in the same order (their
+/// labels), the same data file (a warning, since a file may be moved or
+/// copied unchanged).
+fn same_observations(
+    runs: &[(String, (LooResult, Option<String>, DataIdentity))],
+) -> Result<Vec<String>, Failure> {
+    let mut warnings = Vec::new();
+    let Some((first_name, (_, first_unit, first_data))) = runs.first() else {
+        return Ok(warnings);
+    };
+    for (name, (_, unit, data)) in &runs[1..] {
+        let unit_of = |u: &Option<String>| u.clone().unwrap_or_else(|| "observation".into());
+        if unit_of(unit) != unit_of(first_unit) {
+            return Err(Failure::new(
+                ExitCode::DataError,
+                format!(
+                    "error: {first_name} scores each {} and {name} each {}: compare runs made with the same --log-lik",
+                    unit_of(first_unit),
+                    unit_of(unit)
+                ),
+            ));
+        }
+        if data.coords != first_data.coords {
+            return Err(Failure::new(
+                ExitCode::DataError,
+                format!(
+                    "error: {first_name} and {name} have other subjects, or the same in another order (the labels in their files' `# coords` lines differ): compare pairs observations by position, so the runs must read the same data in the same order"
+                ),
+            ));
+        }
+        if data.file != first_data.file {
+            warnings.push(format!(
+                "{first_name} read {} and {name} read {}: compare pairs observations by position, so they must be the same data in the same order",
+                first_data.file.as_deref().unwrap_or("(no data file named)"),
+                data.file.as_deref().unwrap_or("(no data file named)")
+            ));
+        }
+    }
+    Ok(warnings)
 }
 
 /// The warning of a LOO result, without the advice to leave out subjects
@@ -264,10 +336,13 @@ pub fn compare_command(dirs: &[PathBuf], json: bool) -> Result<(), Failure> {
             "error: compare needs the output folders of two or more runs",
         ));
     }
-    let mut results = Vec::new();
+    let mut runs = Vec::new();
     for dir in dirs {
-        results.push((dir.display().to_string(), loo_of(dir)?));
+        runs.push((dir.display().to_string(), loo_with_data(dir)?));
     }
+    let data_warnings = same_observations(&runs)?;
+    let results: Vec<(String, (LooResult, Option<String>))> =
+        runs.into_iter().map(|(n, (r, u, _))| (n, (r, u))).collect();
     let named: Vec<(&str, &LooResult)> =
         results.iter().map(|(n, (r, _))| (n.as_str(), r)).collect();
     let rows =
@@ -289,6 +364,9 @@ pub fn compare_command(dirs: &[PathBuf], json: bool) -> Result<(), Failure> {
             })
             .collect();
         outln!("[{}]", items.join(", "));
+        for w in &data_warnings {
+            errln!("warning: {w}");
+        }
         return Ok(());
     }
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
@@ -324,6 +402,9 @@ pub fn compare_command(dirs: &[PathBuf], json: bool) -> Result<(), Failure> {
             "{} predicts best; the next, {}, is {:.1} lower in elpd ({:.1} standard errors of the difference).",
             best.name, second.name, -second.elpd_diff, z
         );
+    }
+    for w in &data_warnings {
+        outln!("warning: {w}");
     }
     for (name, (r, unit)) in &results {
         if let Some(w) = warning(r, unit.as_deref()) {

@@ -1252,3 +1252,66 @@ fn a_value_observed_twice_is_not_run_forward() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rlc compare` pairs observations by position: runs whose subjects differ
+/// or come in another order are refused, and runs that read different data
+/// files are compared with a warning.
+#[test]
+fn compare_checks_that_the_runs_read_the_same_observations() {
+    let dir = temp_dir("compare-data");
+    let rows = csv_rows(&workspace().join("models/data/rl_hier.csv"));
+    let write = |name: &str, subjects: &[&str]| {
+        let mut text = String::from("subjID,trial,choice,outcome\n");
+        for s in subjects {
+            for row in rows.iter().filter(|r| r["subjID"] == *s).take(30) {
+                text.push_str(&format!(
+                    "{},{},{},{}\n",
+                    row["subjID"], row["trial"], row["choice"], row["outcome"]
+                ));
+            }
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let fit = |data: &Path, out: &str| {
+        let out_dir = dir.join(out);
+        rlc(&[
+            "run",
+            "models/rl_hier.rlm",
+            "--data",
+            path_str(data),
+            "--log-lik",
+            "--chains",
+            "2",
+            "--warmup",
+            "100",
+            "--draws",
+            "100",
+            "--seed",
+            "1",
+            "--quiet",
+            "--output-dir",
+            path_str(&out_dir),
+        ]);
+        out_dir
+    };
+    let a = fit(&write("a.csv", &["1", "2"]), "a");
+    let copy = fit(&write("copy.csv", &["1", "2"]), "copy");
+    let swapped = fit(&write("swapped.csv", &["2", "1"]), "swapped");
+    let out = rlc(&["compare", path_str(&a), path_str(&copy)]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("read") && text.contains("a.csv") && text.contains("copy.csv"),
+        "{text}"
+    );
+    let refused = Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args(["compare", path_str(&a), path_str(&swapped)])
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("the same in another order"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
