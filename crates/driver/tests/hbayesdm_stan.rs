@@ -311,3 +311,57 @@ fn every_model_has_a_recorded_run_on_its_example_data() {
     }
     assert!(problems.is_empty(), "runs.json:\n{}", problems.join("\n"));
 }
+
+/// A dropout, a subject whose every response is missing, as real data have
+/// (hBayesDM leaves such a subject out): the diffusion ports' non-decision
+/// time is bounded by the subject's fastest response, of which it has none.
+/// Its parameters then have only their prior: the log density and gradient
+/// stay finite (the gradient was NaN, 0 times an infinite bound).
+#[test]
+fn a_subject_with_no_response_leaves_the_gradient_finite() {
+    for (model, file) in [
+        ("choiceRT_ddm", "choiceRT_sim.txt"),
+        ("pstRT_ddm", "pstRT_sim.txt"),
+        ("pstRT_rlddm1", "pstRT_sim.txt"),
+        ("pstRT_rlddm6", "pstRT_sim.txt"),
+    ] {
+        let compiled = compile(model);
+        let text = std::fs::read_to_string(hbayesdm_dir().join("data").join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
+        let first: Vec<&str> = lines.next().expect("a row").split('\t').collect();
+        // Two rows of subject "dropout": the design columns as the first row's,
+        // the responses missing.
+        let mut with_dropout = text.clone();
+        for _ in 0..2 {
+            let row: Vec<String> = header
+                .iter()
+                .zip(&first)
+                .map(|(column, value)| match *column {
+                    "subjID" => "dropout".to_string(),
+                    "RT" | "choice" => "NA".to_string(),
+                    _ => value.to_string(),
+                })
+                .collect();
+            with_dropout.push_str(&row.join("\t"));
+            with_dropout.push('\n');
+        }
+        let data = rlc_driver::data::load(&compiled.model, file, with_dropout.as_bytes(), None)
+            .unwrap_or_else(|e| panic!("{model}: {}", e.message));
+        let mut density = Density::new(&compiled, &data, Backend::Jit).expect("density");
+        let theta = vec![0.1; density.dim];
+        let mut gradient = vec![0.0; density.dim];
+        let logp = density
+            .logp_grad(&theta, &mut gradient)
+            .unwrap_or_else(|e| panic!("{model}: {e:?}"));
+        assert!(logp.is_finite(), "{model}: log density {logp}");
+        let bad: Vec<&String> = gradient
+            .iter()
+            .zip(&density.coordinates)
+            .filter(|(g, _)| !g.is_finite())
+            .map(|(_, c)| c)
+            .collect();
+        assert!(bad.is_empty(), "{model}: gradient not finite in {bad:?}");
+    }
+}
