@@ -278,7 +278,22 @@ pub fn simulate(
         }
     };
     let mut rng = rng(seed, stream);
-    let run = bound.run(&theta, &mut rng)?;
+    let run = match bound.run(&theta, &mut rng) {
+        Ok(run) => run,
+        Err(e) => {
+            // An index out of range comes from the design's data, whatever
+            // was drawn: the log density's check names the term and the rows
+            // (a data error, as `rlc run` gives on the same file).
+            if let Err(data_error) =
+                crate::density::Density::new(compiled, design, crate::density::Backend::Interp)
+            {
+                if data_error.kind == ErrorKind::Data {
+                    return Err(data_error);
+                }
+            }
+            return Err(e);
+        }
+    };
     observed_once(compiled, &bound, &run)?;
     let mut truth = Vec::new();
     let names = compiled

@@ -1315,3 +1315,42 @@ fn compare_checks_that_the_runs_read_the_same_observations() {
     assert!(stderr.contains("the same in another order"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An index out of range that comes from the design's data (a code whose
+/// digits pick the options, as `pst_Q`'s `type`) is the data error `rlc run`
+/// gives on the same file, with the term's place: exit 3, not a failure of
+/// the draws.
+#[test]
+fn simulate_reports_an_index_from_the_data_as_run_does() {
+    let dir = temp_dir("sim-index");
+    let model = dir.join("codes.rlm");
+    std::fs::write(
+        &model,
+        "size T\ndata k: int[T] in 0..30\ndata y: int[T] in 0..2\nparam p ~ Beta(1, 1)\n\
+         let q = [0.2, 0.5, 0.8]\nfor t in 0..T {\n\
+         let j = k[t] - 10 * (if k[t] >= 20 { 2 } else if k[t] >= 10 { 1 } else { 0 })\n\
+         y[t] ~ Bernoulli(q[j] * p)\n}\n",
+    )
+    .expect("write");
+    let design = dir.join("design.csv");
+    std::fs::write(&design, "k\n1\n12\n25\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args([
+            "simulate",
+            path_str(&model),
+            "--data",
+            path_str(&design),
+            "--prior",
+        ])
+        .args(["--seed", "1", "--output", path_str(&dir.join("sim.csv"))])
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("codes.rlm:8:18 (`q[j]`): index 5 is out of range for axis 0 of length 3"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
