@@ -123,6 +123,35 @@ pub(crate) fn load(
             ignored.join(", ")
         ));
     }
+    // A subject column the model does not group by, holding several subjects:
+    // their rows are read as one sequence (a one-subject model given a
+    // study's file is an easy slip).
+    let grouped = spec.sizes.iter().any(|s| s.group_by.is_some());
+    for &name in &ignored {
+        let lower = name.to_ascii_lowercase();
+        if grouped
+            || !["subjid", "subject", "subj", "participant", "participant_id"]
+                .contains(&lower.as_str())
+        {
+            continue;
+        }
+        let Ok(Some(column)) = table.column(name) else {
+            continue;
+        };
+        let mut subjects: Vec<Cow<str>> = table
+            .rows
+            .iter()
+            .map(|row| cell_text(&table, row, column))
+            .collect();
+        subjects.sort();
+        subjects.dedup();
+        if subjects.len() > 1 {
+            notes.push(format!(
+                "{file} holds {} subjects in column `{name}`, but the model groups no size by it: their rows are read as one subject's trials, one after another (for one subject each, use a hierarchical model with `size N by {name}`, or give each subject its own file)",
+                subjects.len()
+            ));
+        }
+    }
     let groups = grouping.labels();
     let mut loaded = assemble(spec, file, &sizes, filled, errors, notes, groups)?;
     loaded.row_cells = row_cells;

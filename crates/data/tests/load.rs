@@ -1097,3 +1097,26 @@ proptest! {
         load_everything(&mutate(base, &edits));
     }
 }
+
+/// A study's file given to a one-subject model: the subject column is
+/// ignored, and a note says the subjects' rows are read as one.
+#[test]
+fn several_subjects_read_as_one_are_noted() {
+    let data = loaded(csv(
+        &rl_single(),
+        "subjID,action,reward\ns1,0,1\ns1,1,0\ns2,1,1\n",
+    ));
+    assert!(
+        data.notes
+            .iter()
+            .any(|n| n.contains("holds 2 subjects in column `subjID`")),
+        "{:?}",
+        data.notes
+    );
+    let one = loaded(csv(&rl_single(), "subjID,action,reward\ns1,0,1\ns1,1,0\n"));
+    assert!(
+        !one.notes.iter().any(|n| n.contains("subjects in column")),
+        "{:?}",
+        one.notes
+    );
+}
