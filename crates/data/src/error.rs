@@ -48,6 +48,8 @@ pub enum SizeSource {
 pub enum ErrorKind {
     /// The file has no content (or only whitespace).
     Empty,
+    /// The file is not text: a spreadsheet, an archive, UTF-16 text.
+    NotText { looks_like: String },
     /// The CSV file has a header line but no data rows.
     HeaderOnly,
     /// The text is not valid CSV or JSON.
@@ -205,6 +207,7 @@ impl ErrorKind {
             ErrorKind::UnknownSize { .. } => "D0026",
             ErrorKind::TooLarge { .. } => "D0027",
             ErrorKind::RaggedNestedGroups { .. } => "D0028",
+            ErrorKind::NotText { .. } => "D0029",
         }
     }
 }
@@ -275,6 +278,10 @@ impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ErrorKind::Empty => f.write_str("the file is empty"),
+            ErrorKind::NotText { looks_like } => write!(
+                f,
+                "the file is {looks_like}, which rlc does not read: export the data as UTF-8 CSV or tab-separated text (in Excel: Save As, \"CSV UTF-8\")"
+            ),
             ErrorKind::HeaderOnly => {
                 f.write_str("the file has a header line but no data rows")
             }

@@ -104,9 +104,44 @@ pub fn load(
     }
 }
 
+/// What a file that is not text looks like, from its first bytes: the
+/// formats lab data arrive in by mistake (a workbook, a compressed file,
+/// Excel's "Unicode Text", which is UTF-16).
+fn refuse_non_text(file_name: &str, bytes: &[u8]) -> Result<(), LoadError> {
+    match not_text(bytes) {
+        None => Ok(()),
+        Some(looks_like) => Err(LoadError {
+            errors: vec![DataError {
+                file: file_name.to_string(),
+                location: Location::File,
+                kind: ErrorKind::NotText { looks_like },
+                more: 0,
+            }],
+        }),
+    }
+}
+
+fn not_text(bytes: &[u8]) -> Option<String> {
+    let looks_like = if bytes.starts_with(b"PK\x03\x04") {
+        "a zip archive (an Excel .xlsx or OpenDocument .ods workbook is one)"
+    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        "an old Excel .xls workbook"
+    } else if bytes.starts_with(&[0x1F, 0x8B]) {
+        "a gzip-compressed file (decompress it first, with gunzip)"
+    } else if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        "UTF-16 text (Excel's \"Unicode Text\")"
+    } else if bytes.iter().take(4096).any(|b| *b == 0) {
+        "binary data (it holds NUL bytes)"
+    } else {
+        return None;
+    };
+    Some(looks_like.to_string())
+}
+
 /// Loads Stan-format JSON.
 pub fn load_json(spec: &DataSpec, file_name: &str, bytes: &[u8]) -> Result<LoadedData, LoadError> {
     check_spec(spec, file_name)?;
+    refuse_non_text(file_name, bytes)?;
     json_file::load(spec, file_name, bytes)
 }
 
@@ -189,6 +224,7 @@ pub fn load_csv(
     delimiter: Option<u8>,
 ) -> Result<LoadedData, LoadError> {
     check_spec(spec, file_name)?;
+    refuse_non_text(file_name, bytes)?;
     csv_file::load(spec, file_name, bytes, delimiter)
 }
 

@@ -1120,3 +1120,28 @@ fn several_subjects_read_as_one_are_noted() {
         one.notes
     );
 }
+
+/// Files that are not text, as lab data arrive by mistake, are named for
+/// what they look like (D0029), not misread as one-column CSV.
+#[test]
+fn files_that_are_not_text_say_what_they_look_like() {
+    for (bytes, expected) in [
+        (&b"PK\x03\x04\x14\x00rest"[..], "a zip archive"),
+        (
+            &[0xD0, 0xCF, 0x11, 0xE0, 0xA1][..],
+            "an old Excel .xls workbook",
+        ),
+        (&[0x1F, 0x8B, 0x08, 0x00][..], "gzip-compressed"),
+        (&[0xFF, 0xFE, b'y', 0, b'\n', 0][..], "UTF-16 text"),
+        (&b"y,sigma\n1,\x002\n"[..], "NUL bytes"),
+    ] {
+        let (kind, location, message) =
+            only_error(load_csv(&eight_schools(), "obs.csv", bytes, None));
+        assert!(matches!(kind, ErrorKind::NotText { .. }), "{message}");
+        assert_eq!(location, Location::File);
+        assert!(
+            message.contains(expected) && message.contains("UTF-8 CSV"),
+            "{message}"
+        );
+    }
+}
