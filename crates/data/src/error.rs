@@ -175,6 +175,24 @@ pub struct LoadError {
     pub errors: Vec<DataError>,
 }
 
+/// What other programs write for a missing value, that rlc does not read as
+/// one (it reads an empty cell, `NA` and `NaN`).
+const MISSING_LOOKALIKES: [&str; 7] = [".", "N/A", "NULL", "-", "NONE", "MISSING", "?"];
+
+/// When the header has the name in another case (`SubjID` for `subjID`): say so.
+fn write_case_hint(f: &mut fmt::Formatter<'_>, name: &str, columns: &[String]) -> fmt::Result {
+    match columns
+        .iter()
+        .find(|c| c.as_str() != name && c.trim().eq_ignore_ascii_case(name))
+    {
+        Some(column) => write!(
+            f,
+            "; \"{column}\" differs only in case or spaces: rename the column to \"{name}\" (names are matched exactly)"
+        ),
+        None => Ok(()),
+    }
+}
+
 impl ErrorKind {
     /// A stable code for documentation, `D0001`.
     pub fn code(&self) -> &'static str {
@@ -300,18 +318,24 @@ impl fmt::Display for ErrorKind {
             ErrorKind::MissingColumn {
                 declaration,
                 columns,
-            } => write!(
-                f,
-                "there is no column \"{}\" for `{declaration}` (the header has {})",
-                declaration.name,
-                column_list(columns)
-            ),
-            ErrorKind::MissingGroupColumn { size, columns } => write!(
-                f,
-                "there is no column \"{}\" to group the rows by, as `{size}` asks (the header has {})",
-                size.group_by.as_deref().unwrap_or_default(),
-                column_list(columns)
-            ),
+            } => {
+                write!(
+                    f,
+                    "there is no column \"{}\" for `{declaration}` (the header has {})",
+                    declaration.name,
+                    column_list(columns)
+                )?;
+                write_case_hint(f, &declaration.name, columns)
+            }
+            ErrorKind::MissingGroupColumn { size, columns } => {
+                let name = size.group_by.as_deref().unwrap_or_default();
+                write!(
+                    f,
+                    "there is no column \"{name}\" to group the rows by, as `{size}` asks (the header has {})",
+                    column_list(columns)
+                )?;
+                write_case_hint(f, name, columns)
+            }
             ErrorKind::MissingGroupKey { size } => write!(
                 f,
                 "the value is missing, so the row belongs to no group of `{size}`"
@@ -337,6 +361,10 @@ impl fmt::Display for ErrorKind {
                 );
                 if decimal_comma {
                     f.write_str(" (it looks like a decimal comma: rlc reads numbers with a decimal point; save the file with `.` as the decimal mark, e.g. pandas `df.to_csv(path, sep=\";\", decimal=\".\")`)")?;
+                }
+                // Other programs' codes for a missing value (SAS and Stata's `.`).
+                if MISSING_LOOKALIKES.contains(&text.trim().to_ascii_uppercase().as_str()) {
+                    f.write_str(" (if it marks a missing value: rlc reads an empty cell, `NA` or `NaN` as missing; replace it with one of those)")?;
                 }
                 Ok(())
             }

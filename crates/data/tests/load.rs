@@ -1145,3 +1145,23 @@ fn files_that_are_not_text_say_what_they_look_like() {
         );
     }
 }
+
+/// Two common differences of a lab's file: a column named in another case
+/// (`Action` for `action`), and another program's code for a missing value
+/// (SAS's and Stata's `.`, `NULL`): the message says what to change.
+#[test]
+fn a_column_in_another_case_and_missing_value_codes_get_hints() {
+    let (_, _, message) = only_error(csv(&rl_single(), "Action,reward\n0,1\n"));
+    assert!(
+        message
+            .contains("\"Action\" differs only in case or spaces: rename the column to \"action\""),
+        "{message}"
+    );
+    for code in [".", "NULL", "N/A"] {
+        let (_, _, message) = only_error(csv(&rl_single(), &format!("action,reward\n0,{code}\n")));
+        assert!(
+            message.contains("rlc reads an empty cell, `NA` or `NaN` as missing"),
+            "{code}: {message}"
+        );
+    }
+}
