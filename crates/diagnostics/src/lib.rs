@@ -33,7 +33,7 @@ pub use loo::{
     RelativeEfficiency, TailFit,
 };
 pub use normal::inverse_normal_cdf;
-pub use sbc::{chi_square_survival, rank_uniformity, RankTest};
+pub use sbc::{chi_square_survival, rank_uniformity, rank_uniformity_clustered, RankTest};
 
 /// Draws as a chains × draws matrix, row-major.
 #[derive(Clone, Debug)]

@@ -21,6 +21,11 @@ pub struct RankTest {
     /// z-score of the scaled ranks' variance against 1/12 (positive: too
     /// many extreme ranks, the posterior is too narrow).
     pub z_variance: f64,
+    /// How much the ranks' correlation within a fit inflates the tests'
+    /// variance (Kish's design effect, `1 + (m - 1) ICC`, from the scaled
+    /// ranks' intraclass correlation; 1 for independent ranks). The
+    /// statistics above are corrected by it.
+    pub design_effect: f64,
 }
 
 /// Tests ranks for uniformity with `bins` bins: each rank is `(rank, of)`, in
@@ -28,6 +33,21 @@ pub struct RankTest {
 /// among equally many draws (a chain that failed leaves fewer): each rank is
 /// scaled by its own count. Empty input gives NaN statistics.
 pub fn rank_uniformity(ranks: &[(usize, usize)], bins: usize) -> RankTest {
+    let each_its_own: Vec<usize> = (0..ranks.len()).collect();
+    rank_uniformity_clustered(ranks, &each_its_own, bins)
+}
+
+/// [`rank_uniformity`] of ranks that come in clusters (`cluster[i]` is rank
+/// i's: the fit it comes from). The elements of one fit of a hierarchical
+/// model share its hyperparameters, so their ranks are correlated even when
+/// all is calibrated, and a test that took them as independent would flag
+/// too often; the tests are corrected by the design effect that the ranks'
+/// intraclass correlation gives.
+pub fn rank_uniformity_clustered(
+    ranks: &[(usize, usize)],
+    cluster: &[usize],
+    bins: usize,
+) -> RankTest {
     let bins = bins.max(2);
     let mut counts = vec![0usize; bins];
     for &(r, of) in ranks {
@@ -47,13 +67,48 @@ pub fn rank_uniformity(ranks: &[(usize, usize)], bins: usize) -> RankTest {
         .collect();
     let mean = u.iter().sum::<f64>() / n;
     let var = u.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    let deff = design_effect(&u, cluster);
+    let chi_square = chi_square / deff;
     RankTest {
         p_value: chi_square_survival(chi_square, (bins - 1) as f64),
         chi_square,
         bins: counts,
-        z_mean: (mean - 0.5) / (1.0 / 12.0 / n).sqrt(),
-        z_variance: (var - 1.0 / 12.0) / ((1.0 / 80.0 - 1.0 / 144.0) / n).sqrt(),
+        z_mean: (mean - 0.5) / (1.0 / 12.0 / n).sqrt() / deff.sqrt(),
+        z_variance: (var - 1.0 / 12.0) / ((1.0 / 80.0 - 1.0 / 144.0) / n).sqrt() / deff.sqrt(),
+        design_effect: deff,
     }
+}
+
+/// Kish's design effect `1 + (m - 1) ICC` of values `u` in clusters: `m`
+/// the mean cluster size, `ICC` the one-way ANOVA estimate of the intraclass
+/// correlation (clamped to [0, 1]). 1 when every cluster has one value.
+fn design_effect(u: &[f64], cluster: &[usize]) -> f64 {
+    let mut groups: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
+    for (x, c) in u.iter().zip(cluster) {
+        groups.entry(*c).or_default().push(*x);
+    }
+    let (n, k) = (u.len() as f64, groups.len() as f64);
+    if k < 2.0 || n <= k {
+        return 1.0;
+    }
+    let grand = u.iter().sum::<f64>() / n;
+    let (mut between, mut within, mut squares) = (0.0, 0.0, 0.0);
+    for values in groups.values() {
+        let m = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / m;
+        between += m * (mean - grand).powi(2);
+        within += values.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
+        squares += m * m;
+    }
+    let (msb, msw) = (between / (k - 1.0), within / (n - k));
+    let m0 = (n - squares / n) / (k - 1.0);
+    let denominator = msb + (m0 - 1.0) * msw;
+    let icc = if denominator > 0.0 {
+        ((msb - msw) / denominator).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    1.0 + (n / k - 1.0) * icc
 }
 
 /// `P(X > x)` for a chi-square `X` with `df` degrees of freedom: the
@@ -143,6 +198,32 @@ mod tests {
         let biased: Vec<(usize, usize)> = (0..1000).map(|i| (((i * 37) % 100) / 2, 99)).collect();
         let t = rank_uniformity(&biased, 10);
         assert!(t.p_value < 1e-6 && t.z_mean < -10.0, "{t:?}");
+    }
+
+    #[test]
+    fn ranks_correlated_within_fits_are_not_taken_as_independent() {
+        // 4 fits of 150 subjects, each fit's ranks close together (they
+        // share its hyperparameters), the fits spread over the range as
+        // calibration has them: pooled as independent, the 600 ranks fill 4
+        // bins of 10 and look far from uniform; corrected, 4 fits say little.
+        let mut ranks = Vec::new();
+        let mut fits = Vec::new();
+        for (f, shift) in [5usize, 30, 55, 80].into_iter().enumerate() {
+            for s in 0..150usize {
+                ranks.push((shift + s % 5, 99));
+                fits.push(f);
+            }
+        }
+        let naive = rank_uniformity(&ranks, 10);
+        let corrected = rank_uniformity_clustered(&ranks, &fits, 10);
+        assert!(naive.p_value < 1e-3, "{naive:?}");
+        assert!(corrected.design_effect > 5.0, "{corrected:?}");
+        assert!(corrected.p_value > 1e-3, "{corrected:?}");
+        // Independent ranks in clusters: no correction, the bias still found.
+        let biased: Vec<(usize, usize)> = (0..1000).map(|i| (((i * 37) % 100) / 2, 99)).collect();
+        let clusters: Vec<usize> = (0..1000).map(|i| i / 10).collect();
+        let t = rank_uniformity_clustered(&biased, &clusters, 10);
+        assert!(t.design_effect < 1.5 && t.p_value < 1e-6, "{t:?}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::density::{Backend, Density};
 use crate::error::{Error, ErrorKind};
 use crate::generate::{self, ParamValues};
 use crate::sample::{self, SampleSettings, Silent, VariableKind};
-use rlc_diagnostics::{rank_uniformity, summarize, RankTest};
+use rlc_diagnostics::{rank_uniformity_clustered, summarize, RankTest};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -114,8 +114,16 @@ impl VariableRecovery {
         } else {
             "the rank histogram is not flat"
         };
+        let correlated = if r.design_effect > 1.05 {
+            format!(
+                "; the ranks of one fit are correlated, which the test counts (design effect {:.1})",
+                r.design_effect
+            )
+        } else {
+            String::new()
+        };
         Some(format!(
-            "ranks are not uniform ({:?}, p = {:.2e}): {why}",
+            "ranks are not uniform ({:?}, p = {:.2e}{correlated}): {why}",
             r.bins, r.p_value
         ))
     }
@@ -401,6 +409,7 @@ pub fn variable_recovery(rows: &[Recovered]) -> Vec<VariableRecovery> {
                 / n
         };
         let ranks: Vec<(usize, usize)> = of.iter().map(|r| (r.rank, r.ranked)).collect();
+        let fits: Vec<usize> = of.iter().map(|r| r.fit).collect();
         variables.push(VariableRecovery {
             variable: name,
             is_parameter,
@@ -411,7 +420,7 @@ pub fn variable_recovery(rows: &[Recovered]) -> Vec<VariableRecovery> {
             ),
             coverage_50: inside(|r| r.q25, |r| r.q75),
             coverage_90: inside(|r| r.q5, |r| r.q95),
-            ranks: rank_uniformity(&ranks, 10),
+            ranks: rank_uniformity_clustered(&ranks, &fits, 10),
         });
     }
     variables

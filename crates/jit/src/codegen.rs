@@ -282,6 +282,11 @@ pub(crate) fn compile_plain(
     compile_padded(f, sizes, data, 0, 1, false, false)
 }
 
+/// The address space reserved for one module's code and data: far more
+/// than the largest model needs, and within the 2 GiB that a PC-relative
+/// call reaches.
+const CODE_ARENA_BYTES: usize = 1 << 30;
+
 /// `compile_padded`, with or without `predicted_normalizations`.
 fn compile_attempt(
     f: &Function,
@@ -311,7 +316,17 @@ fn compile_attempt(
         jb.symbol(name, addr);
     }
     jb.symbol(PARALLEL_FOR_SYMBOL, crate::exec::parallel_for_address());
-    let mut module = JITModule::new(jb);
+    // The module's functions call each other with 32-bit PC-relative
+    // offsets: their code must lie within 2 GiB of each other. Pages taken
+    // one allocation at a time (the default provider) can land farther apart
+    // in a process that has mapped much else, and the relocation then panics
+    // inside cranelift-jit. One reserved region (address space only, no
+    // memory until used) keeps them together; where it cannot be reserved
+    // (a `ulimit -v`), the default provider is the fallback.
+    if let Ok(arena) = cranelift_jit::ArenaMemoryProvider::new_with_size(CODE_ARENA_BYTES) {
+        jb.memory_provider(Box::new(arena));
+    }
+    let mut module = OwnedModule(std::mem::ManuallyDrop::new(JITModule::new(jb)));
     let imports = Imports::declare(&mut module)?;
     let ptr = module.target_config().pointer_type();
     let mut outer = Outer {
@@ -419,7 +434,13 @@ fn compile_attempt(
         })
         .collect();
     Ok(Compiled {
-        code: Code::new(module, entry_ptr, workspace_len, tasks, threads.max(1)),
+        code: Code::new(
+            module.release(),
+            entry_ptr,
+            workspace_len,
+            tasks,
+            threads.max(1),
+        ),
         workspace_len,
         theta,
         data: data_slots,
@@ -1037,8 +1058,43 @@ struct Rerun {
 
 /// The state of the whole module, passed from the entry function's
 /// generator to the generator of each outlined loop and back.
+/// A module being compiled: if the compilation fails, its memory (the
+/// functions already defined, the reserved region) is freed, where
+/// `JITModule`'s own drop would leak it. [`OwnedModule::release`] hands it
+/// over when the compiled code takes it.
+struct OwnedModule(std::mem::ManuallyDrop<JITModule>);
+
+impl OwnedModule {
+    fn release(self) -> JITModule {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the module is taken once.
+        unsafe { std::mem::ManuallyDrop::take(&mut this.0) }
+    }
+}
+
+impl Drop for OwnedModule {
+    fn drop(&mut self) {
+        // SAFETY: dropped once; a failed compilation handed out no pointer
+        // into the module's memory.
+        unsafe { std::mem::ManuallyDrop::take(&mut self.0).free_memory() };
+    }
+}
+
+impl std::ops::Deref for OwnedModule {
+    type Target = JITModule;
+    fn deref(&self) -> &JITModule {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for OwnedModule {
+    fn deref_mut(&mut self) -> &mut JITModule {
+        &mut self.0
+    }
+}
+
 struct Outer {
-    module: JITModule,
+    module: OwnedModule,
     imports: Imports,
     /// The loops to outline (`outlined_loops`).
     outlined: HashSet<*const Op>,
