@@ -182,8 +182,11 @@ pub fn loo_of(dir: &Path) -> Result<(LooResult, Option<String>), Failure> {
     Ok((result, unit))
 }
 
+/// A run's PSIS-LOO, its unit of observation and which data it read.
+type RunLoo = (LooResult, Option<String>, DataIdentity);
+
 /// [`loo_of`], with which data the run read.
-fn loo_with_data(dir: &Path) -> Result<(LooResult, Option<String>, DataIdentity), Failure> {
+fn loo_with_data(dir: &Path) -> Result<RunLoo, Failure> {
     let ll = read_log_lik(dir)?;
     let result = rlc_driver::predictive::psis_loo(&ll.matrix, ll.chains).map_err(|e| {
         Failure::new(
@@ -198,9 +201,7 @@ fn loo_with_data(dir: &Path) -> Result<(LooResult, Option<String>, DataIdentity)
 /// same order: the same unit, the same subjects in the same order (their
 /// labels), the same data file (a warning, since a file may be moved or
 /// copied unchanged).
-fn same_observations(
-    runs: &[(String, (LooResult, Option<String>, DataIdentity))],
-) -> Result<Vec<String>, Failure> {
+fn same_observations(runs: &[(String, RunLoo)]) -> Result<Vec<String>, Failure> {
     let mut warnings = Vec::new();
     let Some((first_name, (_, first_unit, first_data))) = runs.first() else {
         return Ok(warnings);
