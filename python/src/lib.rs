@@ -352,17 +352,30 @@ fn load_data(
     };
     // The package writes DataFrames as comma-separated text.
     let delimiter = frame.then_some(b',');
-    match rlc_driver::data::load(&model.compiled.model, name, content, delimiter) {
+    let loaded = rlc_driver::data::load(&model.compiled.model, name, content, delimiter);
+    loaded_data(py, loaded, frame, source, rows.as_ref())
+}
+
+/// Loaded data (or design) as the package holds it: a DataFrame's rows named
+/// as `df.loc` takes them, in the data and in its errors.
+fn loaded_data(
+    py: Python<'_>,
+    loaded: Result<Data, Error>,
+    frame: bool,
+    source: Source,
+    rows: Option<&Bound<'_, PyAny>>,
+) -> PyResult<LoadedData> {
+    match loaded {
         Ok(mut data) => {
             if frame {
-                name_frame_rows(&mut data, rows.as_ref())?;
+                name_frame_rows(&mut data, rows)?;
             }
             Ok(LoadedData {
                 data: Arc::new(data),
                 source,
             })
         }
-        Err(e) => Err(to_py_err_in_rows(py, e, source, rows.as_ref())),
+        Err(e) => Err(to_py_err_in_rows(py, e, source, rows)),
     }
 }
 
@@ -733,19 +746,9 @@ fn load_design(
     let delimiter = frame.then_some(b',');
     let observed = rlc_driver::generate::observed_variables(&model.compiled)
         .map_err(|e| to_py_err(py, e, Source::File))?;
-    match rlc_driver::data::load_design(&model.compiled.model, name, content, delimiter, &observed)
-    {
-        Ok(mut data) => {
-            if frame {
-                name_frame_rows(&mut data, rows.as_ref())?;
-            }
-            Ok(LoadedData {
-                data: Arc::new(data),
-                source,
-            })
-        }
-        Err(e) => Err(to_py_err_in_rows(py, e, source, rows.as_ref())),
-    }
+    let loaded =
+        rlc_driver::data::load_design(&model.compiled.model, name, content, delimiter, &observed);
+    loaded_data(py, loaded, frame, source, rows.as_ref())
 }
 
 /// A parameter or `out` value's truth: name, shape, row-major values.

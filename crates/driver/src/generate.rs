@@ -439,6 +439,26 @@ fn cell_text(array: &DataArray, cell: usize) -> String {
     }
 }
 
+/// The pointwise log-likelihood function of a model on `data`, run once at
+/// the origin: which cells are scored, and how often, depends on the data
+/// only (which cells are present), not on the parameters.
+fn scores_on(
+    compiled: &Compiled,
+    data: &Data,
+) -> Result<(GenerativeIr, BoundGenerative, GenerativeRun), Error> {
+    let options = GenerativeOptions {
+        params: ParamSource::Theta,
+        draw: false,
+        write_back: false,
+        log_lik: true,
+    };
+    let ir = generative(compiled, options)?;
+    let mut function = BoundGenerative::new(compiled, &ir, data)?;
+    let dim = density::dimension(compiled, data)?;
+    let run = function.run(&vec![0.0; dim], &mut rng(0, 0))?;
+    Ok((ir, function, run))
+}
+
 /// A cell two `~` statements observe is drawn by each, and keeps only the
 /// last draw: the data would follow the last statement alone, not the model
 /// whose log density has both terms. Running such a model forward is a model
@@ -611,17 +631,7 @@ impl DrawOutputs {
         use crate::sample::{Variable, VariableKind};
         let mut out = DrawOutputs::none();
         if let Some(unit) = extras.log_lik {
-            let options = GenerativeOptions {
-                params: ParamSource::Theta,
-                draw: false,
-                write_back: false,
-                log_lik: true,
-            };
-            let ir = generative(compiled, options)?;
-            let mut function = BoundGenerative::new(compiled, &ir, data)?;
-            // Which cells are scored depends on the data only (which cells are present).
-            let dim = density::dimension(compiled, data)?;
-            let run = function.run(&vec![0.0; dim], &mut rng(0, 0))?;
+            let (ir, function, run) = scores_on(compiled, data)?;
             let dims = crate::labels::dims(compiled, data);
             let mut columns: Vec<Vec<(usize, usize)>> = Vec::new();
             let mut by_subject: std::collections::BTreeMap<usize, Vec<(usize, usize)>> =
@@ -676,22 +686,9 @@ impl DrawOutputs {
             };
             let ir = generative(compiled, options)?;
             let function = BoundGenerative::new(compiled, &ir, data)?;
-            {
-                // A replica of a cell two `~` draw would follow the last one
-                // alone. Which cells are scored, and how often, depends on
-                // the data only.
-                let options = GenerativeOptions {
-                    params: ParamSource::Theta,
-                    draw: false,
-                    write_back: false,
-                    log_lik: true,
-                };
-                let scores = generative(compiled, options)?;
-                let mut scores = BoundGenerative::new(compiled, &scores, data)?;
-                let dim = density::dimension(compiled, data)?;
-                let run = scores.run(&vec![0.0; dim], &mut rng(0, 0))?;
-                observed_once(compiled, &scores, &run)?;
-            }
+            // A replica of a cell two `~` draw would follow the last one alone.
+            let (_, scores, run) = scores_on(compiled, data)?;
+            observed_once(compiled, &scores, &run)?;
             for (o, shape) in ir.observed.iter().zip(&function.observed_shapes) {
                 out.variables.push(Variable {
                     name: format!("{}_rep", o.name),
