@@ -219,16 +219,23 @@ pub struct Density {
     explainer: Explainer,
 }
 
+/// The 0-based index along each axis of element `flat` of an array of
+/// `shape`, row-major.
+pub fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (k, d) in shape.iter().enumerate().rev() {
+        index[k] = flat % d.max(&1);
+        flat /= d.max(&1);
+    }
+    index
+}
+
 /// Names `name.i.j` (1-based) of the elements of an array of `shape`, row-major.
 pub fn element_names(name: &str, shape: &[usize]) -> Vec<String> {
     let count: usize = shape.iter().product();
     (0..count)
-        .map(|mut flat| {
-            let mut index = vec![0; shape.len()];
-            for (k, d) in shape.iter().enumerate().rev() {
-                index[k] = flat % d.max(&1);
-                flat /= d.max(&1);
-            }
+        .map(|flat| {
+            let index = unravel(flat, shape);
             let mut s = name.to_string();
             for i in index {
                 s.push_str(&format!(".{}", i + 1));

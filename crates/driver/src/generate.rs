@@ -474,14 +474,7 @@ fn observed_once(
         let Some(cell) = mask.iter().position(|m| *m > 1.0) else {
             continue;
         };
-        let shape = &bound.observed_shapes[k];
-        let mut index = Vec::new();
-        let mut rest = cell;
-        for d in shape.iter().rev() {
-            index.push(rest % d.max(&1));
-            rest /= d.max(&1);
-        }
-        index.reverse();
+        let index = density::unravel(cell, &bound.observed_shapes[k]);
         let element = if index.is_empty() {
             name.clone()
         } else {
@@ -630,8 +623,18 @@ impl DrawOutputs {
     pub fn new(compiled: &Compiled, data: &Data, extras: DrawExtras) -> Result<DrawOutputs, Error> {
         use crate::sample::{Variable, VariableKind};
         let mut out = DrawOutputs::none();
-        if let Some(unit) = extras.log_lik {
-            let (ir, function, run) = scores_on(compiled, data)?;
+        // The scores at the origin serve both: the columns of `log_lik`, and
+        // the check that no cell a replica draws is observed twice.
+        let mut scores = if extras.log_lik.is_some() || extras.predict.is_some() {
+            Some(scores_on(compiled, data)?)
+        } else {
+            None
+        };
+        if let (Some(_), Some((_, function, run))) = (extras.predict, &scores) {
+            // A replica of a cell two `~` draw would follow the last one alone.
+            observed_once(compiled, function, run)?;
+        }
+        if let (Some(unit), Some((ir, function, run))) = (extras.log_lik, scores.take()) {
             let dims = crate::labels::dims(compiled, data);
             let mut columns: Vec<Vec<(usize, usize)>> = Vec::new();
             let mut by_subject: std::collections::BTreeMap<usize, Vec<(usize, usize)>> =
@@ -686,9 +689,6 @@ impl DrawOutputs {
             };
             let ir = generative(compiled, options)?;
             let function = BoundGenerative::new(compiled, &ir, data)?;
-            // A replica of a cell two `~` draw would follow the last one alone.
-            let (_, scores, run) = scores_on(compiled, data)?;
-            observed_once(compiled, &scores, &run)?;
             for (o, shape) in ir.observed.iter().zip(&function.observed_shapes) {
                 out.variables.push(Variable {
                     name: format!("{}_rep", o.name),
