@@ -336,12 +336,6 @@ pub fn simulate(
             .variables
             .iter()
             .any(|d| d.name == o.name && d.optional);
-        let design_values = data
-            .values
-            .iter()
-            .find(|(n, _)| *n == o.name)
-            .map(|(_, a)| a.values.clone())
-            .unwrap_or_default();
         // A cell the model never drew (a trial it skips, such as one whose
         // outcome is missing) is missing when the declaration allows it: the
         // design's value, or the placeholder of a variable absent from the
@@ -349,24 +343,25 @@ pub fn simulate(
         // missing cell (a padded layout, trials past `Tsubj`), so it keeps
         // the design's value or the placeholder, and the file still loads.
         let drawn = bound.channel(&run, k, Channel::Mask).unwrap_or(&[]);
+        let Some((_, array)) = data.values.iter_mut().find(|(n, _)| *n == o.name) else {
+            continue;
+        };
         let values: Vec<f64> = values
             .iter()
             .enumerate()
             .map(|(cell, v)| match drawn.get(cell) {
                 Some(m) if *m >= 1.0 => *v,
                 _ if optional => f64::NAN,
-                _ => design_values.get(cell).copied().unwrap_or(f64::NAN),
+                _ => array.values.get(cell).copied().unwrap_or(f64::NAN),
             })
             .collect();
-        if let Some((_, array)) = data.values.iter_mut().find(|(n, _)| *n == o.name) {
-            let missing: Vec<bool> = values.iter().map(|v| v.is_nan()).collect();
-            *array = DataArray {
-                elem: array.elem,
-                shape: array.shape.clone(),
-                values,
-                missing: missing.iter().any(|m| *m).then_some(missing),
-            };
-        }
+        let missing: Vec<bool> = values.iter().map(|v| v.is_nan()).collect();
+        *array = DataArray {
+            elem: array.elem,
+            shape: array.shape.clone(),
+            values,
+            missing: missing.iter().any(|m| *m).then_some(missing),
+        };
     }
     Ok(Simulated {
         truth,
