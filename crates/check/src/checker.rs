@@ -620,15 +620,49 @@ impl Checker {
                     }
                 }
             }
-            Some(Bounds::Interval { lo, hi, span }) => {
+            Some(Bounds::Interval {
+                lo,
+                hi,
+                lo_closed,
+                hi_closed,
+                span,
+            }) => {
                 self.expr(lo);
                 self.expr(hi);
+                // `[1, 1]` is one value; any other interval needs LO < HI.
+                let ordered = |l: f64, h: f64| l < h || (l == h && *lo_closed && *hi_closed);
+                let unparsed = |e: &Expr| matches!(e.kind, ExprKind::Error);
                 match (real_literal(lo), real_literal(hi)) {
-                    (Some(l), Some(h)) if l < h => interval = Some((l, h)),
+                    // The parser has reported these ends.
+                    _ if unparsed(lo) || unparsed(hi) => {}
+                    _ if d.ty.elem != ElemType::Real => self.error(CheckError::TypeMismatch {
+                        span: *span,
+                        context: "an interval of reals".into(),
+                        expected: "`real` data".into(),
+                        found: ty.clone(),
+                        hint: Some(match d.ty.elem {
+                            ElemType::Int => {
+                                "bound int data with a range: `in 0..10` (0 to 9)".into()
+                            }
+                            _ => "a bool is true or false: it takes no bounds".into(),
+                        }),
+                    }),
+                    (Some(l), Some(h)) if ordered(l, h) => {
+                        interval = Some(DataInterval {
+                            lo: l,
+                            hi: h,
+                            lo_closed: *lo_closed,
+                            hi_closed: *hi_closed,
+                        })
+                    }
                     _ => self.error(CheckError::TypeMismatch {
                         span: *span,
                         context: "the bounds of data".into(),
-                        expected: "two numbers `(LO, HI)` with LO < HI".into(),
+                        expected: if *lo_closed && *hi_closed {
+                            "two numbers `[LO, HI]` with LO <= HI".into()
+                        } else {
+                            "two numbers `(LO, HI)` with LO < HI".into()
+                        },
                         found: Type::scalar(ElemType::Real),
                         hint: None,
                     }),
@@ -679,7 +713,23 @@ impl Checker {
         let mut explicit = None;
         if let Some(bounds) = &p.bounds {
             match bounds {
-                Bounds::Interval { lo, hi, span } => {
+                Bounds::Interval {
+                    lo,
+                    hi,
+                    lo_closed,
+                    hi_closed,
+                    span,
+                } => {
+                    if *lo_closed || *hi_closed {
+                        self.error(CheckError::NotAllowedHere {
+                            span: *span,
+                            what: "a closed end (`[` or `]`) in a parameter's bounds".into(),
+                            hint: Some(
+                                "a parameter never takes the value at its bound (its transform keeps it inside): write `(` and `)`; closed ends `[`, `]` are for data"
+                                    .into(),
+                            ),
+                        });
+                    }
                     let lo_bound = self.bound(lo);
                     let hi_bound = self.bound(hi);
                     if let (Some(Bound::Const(l)), Some(Bound::Const(h))) = (&lo_bound, &hi_bound) {

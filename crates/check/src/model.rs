@@ -108,7 +108,31 @@ pub struct ParamInfo {
 pub struct DataInfo {
     pub symbol: SymbolId,
     pub int_range: Option<IntRange>,
-    pub interval: Option<(f64, f64)>,
+    pub interval: Option<DataInterval>,
+}
+
+/// A real data variable's declared interval: `in [0, inf)` is
+/// `lo: 0, lo_closed: true, hi: inf, hi_closed: false`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DataInterval {
+    pub lo: f64,
+    pub hi: f64,
+    pub lo_closed: bool,
+    pub hi_closed: bool,
+}
+
+/// `(0, inf)`, `[0, 1]`, as written in a model.
+impl std::fmt::Display for DataInterval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{}, {}{}",
+            if self.lo_closed { '[' } else { '(' },
+            self.lo,
+            self.hi,
+            if self.hi_closed { ']' } else { ')' }
+        )
+    }
 }
 
 /// A fact about the sizes that the compiler could not prove and the data

@@ -56,8 +56,8 @@ pub fn shapes_report(model: &Model, source: &str) -> String {
                     let _ = write!(out, " in {range}");
                 }
                 if let Some(d) = model.data.iter().find(|d| d.symbol == id) {
-                    if let Some((lo, hi)) = d.interval {
-                        let _ = write!(out, " in ({lo}, {hi})");
+                    if let Some(interval) = d.interval {
+                        let _ = write!(out, " in {interval}");
                     }
                 }
                 if sym.info.depends_on_param() {

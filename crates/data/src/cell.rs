@@ -66,8 +66,8 @@ pub(crate) fn check_cell(raw: RawCell<'_>, decl: &DataDecl) -> Result<Option<f64
     };
     match decl.elem {
         ElemType::Real => {
-            if let Some((lo, hi)) = decl.real_bounds {
-                if !(lo < v && v < hi) {
+            if let Some(bounds) = decl.real_bounds {
+                if !bounds.contains(v) {
                     return Err(ErrorKind::OutOfBounds {
                         value: v,
                         declaration: decl.clone(),

@@ -400,8 +400,9 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::OutOfBounds { value, declaration } => write!(
                 f,
-                "value {} is outside the declared bounds of `{declaration}` (the bounds are excluded)",
-                number(*value)
+                "value {} is outside the declared bounds of `{declaration}` ({})",
+                number(*value),
+                declaration.real_bounds.map(|b| b.ends_in_words()).unwrap_or_default()
             ),
             ErrorKind::MissingValue { declaration } => write!(
                 f,

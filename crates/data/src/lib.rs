@@ -50,7 +50,7 @@ mod spec;
 
 pub use error::{DataError, ErrorKind, LoadError, Location, SizeSource};
 pub use loaded::{DataArray, LoadedData};
-pub use spec::{DataDecl, DataSpec, DimSpec, ElemType, SizeDecl};
+pub use spec::{DataDecl, DataSpec, DimSpec, ElemType, RealBounds, SizeDecl};
 
 use sizes::{cell_count, SizeTable};
 

@@ -41,6 +41,74 @@ pub enum DimSpec {
     Const(usize),
 }
 
+/// The interval a real data variable's values lie in: `[0, inf)` has
+/// `lo: 0, lo_closed: true, hi: inf, hi_closed: false`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RealBounds {
+    pub lo: f64,
+    pub hi: f64,
+    /// `[`: `lo` itself is allowed.
+    pub lo_closed: bool,
+    /// `]`: `hi` itself is allowed.
+    pub hi_closed: bool,
+}
+
+impl RealBounds {
+    /// The open interval `(lo, hi)`.
+    pub fn open(lo: f64, hi: f64) -> Self {
+        RealBounds {
+            lo,
+            hi,
+            lo_closed: false,
+            hi_closed: false,
+        }
+    }
+
+    pub fn contains(&self, v: f64) -> bool {
+        let above = if self.lo_closed {
+            self.lo <= v
+        } else {
+            self.lo < v
+        };
+        let below = if self.hi_closed {
+            v <= self.hi
+        } else {
+            v < self.hi
+        };
+        above && below
+    }
+
+    /// Which ends the interval includes, in words: "0 included, inf excluded".
+    pub fn ends_in_words(&self) -> String {
+        let end = |closed: bool| if closed { "included" } else { "excluded" };
+        match (self.lo_closed, self.hi_closed) {
+            (false, false) => "the bounds are excluded".to_string(),
+            (true, true) => "the bounds are included".to_string(),
+            _ => format!(
+                "{} {}, {} {}",
+                BoundText(self.lo),
+                end(self.lo_closed),
+                BoundText(self.hi),
+                end(self.hi_closed)
+            ),
+        }
+    }
+}
+
+/// `(0, inf)`, `[0, 1]`, as a model writes them.
+impl fmt::Display for RealBounds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{}, {}{}",
+            if self.lo_closed { '[' } else { '(' },
+            BoundText(self.lo),
+            BoundText(self.hi),
+            if self.hi_closed { ']' } else { ')' }
+        )
+    }
+}
+
 /// `data choice: int?[N, T] in 1..3`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DataDecl {
@@ -54,8 +122,8 @@ pub struct DataDecl {
     pub shape: Vec<DimSpec>,
     /// `in LO..HI` on an `int`: every present value `v` has `LO <= v < HI`.
     pub int_range: Option<(i64, i64)>,
-    /// `in (LO, HI)` on a `real`: every present value `v` has `LO < v < HI`.
-    pub real_bounds: Option<(f64, f64)>,
+    /// `in (LO, HI)`, `in [LO, HI)`, … on a `real`: every present value lies in it.
+    pub real_bounds: Option<RealBounds>,
     /// When the file lacks the variable (no column, no key), every cell it
     /// would have is read as this value instead of failing: a variable the
     /// caller will simulate. CSV cells past a short group's end stay missing.
@@ -100,9 +168,9 @@ impl DataDecl {
         self
     }
 
-    /// The same declaration with `in (LO, HI)`.
-    pub fn with_real_bounds(mut self, lo: f64, hi: f64) -> Self {
-        self.real_bounds = Some((lo, hi));
+    /// The same declaration with `in (LO, HI)` or another interval.
+    pub fn with_real_bounds(mut self, bounds: RealBounds) -> Self {
+        self.real_bounds = Some(bounds);
         self
     }
 }
@@ -137,13 +205,18 @@ impl fmt::Display for DimSpec {
 }
 
 /// Writes a real bound as the language spells it (`inf`, `-inf`, `0`, `0.5`).
-fn write_bound(f: &mut fmt::Formatter<'_>, x: f64) -> fmt::Result {
-    if x == f64::INFINITY {
-        f.write_str("inf")
-    } else if x == f64::NEG_INFINITY {
-        f.write_str("-inf")
-    } else {
-        write!(f, "{x}")
+/// A bound as a model writes it: `inf`, `-inf`, `0.5`.
+struct BoundText(f64);
+
+impl fmt::Display for BoundText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == f64::INFINITY {
+            f.write_str("inf")
+        } else if self.0 == f64::NEG_INFINITY {
+            f.write_str("-inf")
+        } else {
+            write!(f, "{}", self.0)
+        }
     }
 }
 
@@ -167,12 +240,8 @@ impl fmt::Display for DataDecl {
         if let Some((lo, hi)) = self.int_range {
             write!(f, " in {lo}..{hi}")?;
         }
-        if let Some((lo, hi)) = self.real_bounds {
-            f.write_str(" in (")?;
-            write_bound(f, lo)?;
-            f.write_str(", ")?;
-            write_bound(f, hi)?;
-            f.write_str(")")?;
+        if let Some(bounds) = self.real_bounds {
+            write!(f, " in {bounds}")?;
         }
         Ok(())
     }

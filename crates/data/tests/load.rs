@@ -646,8 +646,8 @@ fn large_file_load_time() {
 fn declaration_text_renders_as_written() {
     let choice = DataDecl::new("choice", ElemType::Int, true, &["N", "T"]).with_int_range(1, 3);
     assert_eq!(choice.to_string(), "data choice: int?[N, T] in 1..3");
-    let mut q =
-        DataDecl::new("q", ElemType::Real, false, &["T"]).with_real_bounds(0.0, f64::INFINITY);
+    let mut q = DataDecl::new("q", ElemType::Real, false, &["T"])
+        .with_real_bounds(rlc_data::RealBounds::open(0.0, f64::INFINITY));
     q.shape.push(DimSpec::Const(2));
     assert_eq!(q.to_string(), "data q: real[T, 2] in (0, inf)");
     assert_eq!(
@@ -687,11 +687,60 @@ fn real_outside_bounds() {
     let spec = DataSpec {
         sizes: vec![SizeDecl::new("J")],
         variables: vec![DataDecl::new("sigma", ElemType::Real, false, &["J"])
-            .with_real_bounds(0.0, f64::INFINITY)],
+            .with_real_bounds(rlc_data::RealBounds::open(0.0, f64::INFINITY))],
     };
     let (kind, _, message) = only_error(json(&spec, r#"{"sigma": [1.5, 0]}"#));
     assert!(matches!(kind, ErrorKind::OutOfBounds { .. }), "{message}");
     assert!(message.contains("at sigma[1]"), "{message}");
+}
+
+#[test]
+fn closed_and_half_open_bounds_allow_their_closed_ends_only() {
+    let bounds = |lo, hi, lo_closed, hi_closed| rlc_data::RealBounds {
+        lo,
+        hi,
+        lo_closed,
+        hi_closed,
+    };
+    let spec = |b| DataSpec {
+        sizes: vec![SizeDecl::new("J")],
+        variables: vec![DataDecl::new("p", ElemType::Real, false, &["J"]).with_real_bounds(b)],
+    };
+    let unit = bounds(0.0, 1.0, true, true);
+    assert_eq!(
+        spec(unit).variables[0].to_string(),
+        "data p: real[J] in [0, 1]"
+    );
+    assert!(json(&spec(unit), r#"{"p": [0, 0.5, 1]}"#).is_ok());
+    for outside in ["-1e-300", "1.0000000000000002", "inf", "-inf"] {
+        let (kind, _, message) = only_error(csv(&spec(unit), &format!("p\n0.5\n{outside}\n")));
+        assert!(matches!(kind, ErrorKind::OutOfBounds { .. }), "{message}");
+        assert!(
+            message.ends_with("in [0, 1]` (the bounds are included)"),
+            "{message}"
+        );
+    }
+    let delay = bounds(0.0, f64::INFINITY, true, false);
+    assert!(json(&spec(delay), r#"{"p": [0, 3.5]}"#).is_ok());
+    let (_, location, message) = only_error(csv(&spec(delay), "p\n0\n-2\n"));
+    assert_eq!(
+        location,
+        Location::Cell {
+            line: 3,
+            column: "p".to_string()
+        }
+    );
+    assert!(
+        message.ends_with("value -2 is outside the declared bounds of `data p: real[J] in [0, inf)` (0 included, inf excluded)"),
+        "{message}"
+    );
+    let rt = bounds(0.0, 2.5, false, true);
+    assert!(json(&spec(rt), r#"{"p": [2.5, 1e-9]}"#).is_ok());
+    let (_, _, message) = only_error(json(&spec(rt), r#"{"p": [0]}"#));
+    assert!(
+        message.ends_with("in (0, 2.5]` (0 excluded, 2.5 included)"),
+        "{message}"
+    );
 }
 
 #[test]

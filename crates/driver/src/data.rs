@@ -75,7 +75,12 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
             optional: sym.info.ty.optional,
             shape,
             int_range,
-            real_bounds: d.interval,
+            real_bounds: d.interval.map(|i| rlc_data::RealBounds {
+                lo: i.lo,
+                hi: i.hi,
+                lo_closed: i.lo_closed,
+                hi_closed: i.hi_closed,
+            }),
             absent_fill: None,
         });
     }
@@ -98,7 +103,8 @@ pub fn load(model: &Model, name: &str, bytes: &[u8], delimiter: Option<u8>) -> R
 pub fn placeholder(decl: &DataDecl) -> f64 {
     match (decl.int_range, decl.real_bounds) {
         (Some((lo, _)), _) => lo as f64,
-        (None, Some((lo, hi))) if !(lo < 0.0 && 0.0 < hi) => {
+        (None, Some(bounds)) if !bounds.contains(0.0) => {
+            let (lo, hi) = (bounds.lo, bounds.hi);
             if lo.is_finite() && hi.is_finite() {
                 lo + (hi - lo) / 2.0
             } else if lo.is_finite() {

@@ -267,6 +267,47 @@ fn starts_sampling_on_hbayesdm_example_data() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Real data carry the bounds of hBayesDM's programs (Stan's `real<lower=0>` delays,
+/// `<lower=0, upper=1>` probabilities): a value at a closed end loads, one past it is
+/// refused with the cell and the interval, as Stan refuses it.
+#[test]
+fn hbayesdm_data_bounds_refuse_values_stan_refuses() {
+    let load = |model: &str, text: &str| {
+        let path = hbayesdm_dir().join(format!("{model}.rlm"));
+        let source = std::fs::read_to_string(&path).expect("model");
+        let compiled = rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message));
+        rlc_driver::data::load(&compiled.model, "obs.txt", text.as_bytes(), None).map(|_| ())
+    };
+    let dd = |delay: &str| {
+        format!(
+            "subjID\ttrial\tdelay_later\tamount_later\tdelay_sooner\tamount_sooner\tchoice\n\
+             1\t1\t{delay}\t42.2\t0\t10\t1\n1\t2\t7\t33.6\t0\t10\t0\n"
+        )
+    };
+    for model in ["dd_hyperbolic", "dd_exp", "dd_cs"] {
+        load(model, &dd("0")).unwrap_or_else(|e| panic!("{model}: a delay of 0: {}", e.message));
+        let error = load(model, &dd("-1")).expect_err("a negative delay");
+        assert!(
+            error.message.contains("line 2, column \"delay_later\": value -1 is outside")
+                && error.message.contains("in [0, inf)` (0 included, inf excluded)"),
+            "{model}: {}",
+            error.message
+        );
+    }
+    let cra = |prob: &str| {
+        format!(
+            "subjID\tprob\tambig\treward_var\treward_fix\tchoice\n1\t{prob}\t0\t20\t5\t1\n"
+        )
+    };
+    load("cra_exp", &cra("1")).unwrap_or_else(|e| panic!("cra_exp: a probability of 1: {}", e.message));
+    let error = load("cra_exp", &cra("1.25")).expect_err("a probability above 1");
+    assert!(
+        error.message.contains("value 1.25 is outside") && error.message.contains("in [0, 1]`"),
+        "{}",
+        error.message
+    );
+}
+
 /// `models/hbayesdm/runs.json` (made by `compare_runs.py`, which needs pystan) records rlc's
 /// and Stan's runs of every model on its example data: a new port without a run, or a run
 /// on another file than the one its reference names as the task's example, is noticed.

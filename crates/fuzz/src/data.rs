@@ -93,7 +93,7 @@ pub fn for_model(rng: &mut Rng, model: &Model) -> Vec<u8> {
                         let span = (hi - lo).max(1);
                         (lo + (rng.unit() * span as f64) as i64).to_string()
                     }
-                    ElemType::Real => real(rng, d.interval.is_some_and(|(lo, _)| lo >= 0.0)),
+                    ElemType::Real => real(rng, d.interval.is_some_and(|i| i.lo >= 0.0)),
                     ElemType::Bool => if rng.chance(0.5) { "1" } else { "0" }.to_string(),
                 }
             })

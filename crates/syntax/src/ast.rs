@@ -103,11 +103,24 @@ pub struct TypeExpr {
     pub span: Span,
 }
 
-/// `in LO..HI` (a half-open integer range) or `in (LO, HI)` (an open interval).
+/// `in LO..HI` (a half-open integer range) or an interval of reals: `in (LO, HI)`
+/// (open), `in [LO, HI]` (closed), `in [LO, HI)` or `in (LO, HI]`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bounds {
-    IntRange { lo: Expr, hi: Expr, span: Span },
-    Interval { lo: Expr, hi: Expr, span: Span },
+    IntRange {
+        lo: Expr,
+        hi: Expr,
+        span: Span,
+    },
+    Interval {
+        lo: Expr,
+        hi: Expr,
+        /// `[`: the lower end itself is allowed.
+        lo_closed: bool,
+        /// `]`: the upper end itself is allowed.
+        hi_closed: bool,
+        span: Span,
+    },
 }
 
 impl Bounds {

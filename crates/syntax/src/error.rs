@@ -28,6 +28,8 @@ pub enum SyntaxError {
     Habit { span: Span, habit: Habit },
     /// The file ends inside a declaration, statement or bracket.
     UnexpectedEnd { span: Span, expected: Vec<String> },
+    /// An interval `[LO, HI]` written with other than two ends.
+    IntervalEnds { span: Span, count: usize },
     /// An expression, or a statement inside loops and blocks, nested more
     /// deeply than the compiler accepts.
     TooDeep {
@@ -46,6 +48,7 @@ impl SyntaxError {
             | SyntaxError::BadNumber { span, .. }
             | SyntaxError::UnexpectedToken { span, .. }
             | SyntaxError::UnexpectedEnd { span, .. }
+            | SyntaxError::IntervalEnds { span, .. }
             | SyntaxError::TooDeep { span, .. }
             | SyntaxError::Habit { span, .. } => *span,
         }
@@ -72,6 +75,12 @@ impl SyntaxError {
                     None => d,
                 }
             }
+            SyntaxError::IntervalEnds { span, count } => Diagnostic::error(
+                "E0007",
+                format!("an interval has two ends, not {count}"),
+            )
+            .with_label(Label::primary(*span, "write `[LO, HI]`, `[LO, HI)`, `(LO, HI]` or `(LO, HI)`"))
+            .with_hint("`[` and `]` include the end, `(` and `)` exclude it: `in [0, inf)` allows 0"),
             SyntaxError::BadNumber { span, text } => {
                 Diagnostic::error("E0002", format!("the number `{text}` is out of range"))
                     .with_label(Label::primary(*span, "too large to represent"))

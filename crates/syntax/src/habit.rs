@@ -157,7 +157,8 @@ impl Habit {
                 format!("write `{rewrite}`"),
                 format!(
                     "rlc writes bounds after the type: `{rewrite}`; an integer range is \
-                     half-open (`in 0..2` is 0 or 1), a real interval is open (`in (0, inf)`)"
+                     half-open (`in 0..2` is 0 or 1), a parameter's interval is open (`in (0, inf)`), \
+                     and data that may equal a bound close that end with a bracket (`in [0, inf)`)"
                 ),
             ),
             Habit::ForeignType { written, rewrite } => (

@@ -3,7 +3,7 @@
 //! which record an error and go on with rlc's spelling.
 
 use crate::ast::{
-    simple_text, Arg, BinaryOp, Block, ElemType, Expr, ExprKind, IdGen, Ident, Span, Stmt,
+    simple_text, Arg, BinaryOp, Block, Bounds, ElemType, Expr, ExprKind, IdGen, Ident, Span, Stmt,
     TypeExpr, UnaryOp,
 };
 use crate::error::SyntaxError;
@@ -273,6 +273,39 @@ fn dims_text(dims: &[Expr]) -> String {
         .map(|d| simple_text(d).unwrap_or_else(|| "…".to_string()))
         .collect();
     format!("[{}]", parts.join(", "))
+}
+
+/// `[LO, HI]` or `[LO, HI)`, parsed as an array literal's items: an interval
+/// closed at its lower end; other than two items are reported, and read as
+/// an interval of error expressions.
+pub(crate) fn closed_interval(
+    ids: &IdGen,
+    errors: &mut Recovered<'_>,
+    items: Vec<Expr>,
+    hi_closed: bool,
+    span: Span,
+) -> Bounds {
+    let count = items.len();
+    let mut items = items.into_iter();
+    let (lo, hi) = match (items.next(), items.next(), items.next()) {
+        (Some(lo), Some(hi), None) => (lo, hi),
+        _ => {
+            errors.push(ErrorRecovery {
+                error: ParseError::User {
+                    error: SyntaxError::IntervalEnds { span, count },
+                },
+                dropped_tokens: Vec::new(),
+            });
+            (error_expr(ids, span), error_expr(ids, span))
+        }
+    };
+    Bounds::Interval {
+        lo,
+        hi,
+        lo_closed: true,
+        hi_closed,
+        span,
+    }
 }
 
 /// Stan's `real<lower=0>[N]`: the type without its bounds, reported with
