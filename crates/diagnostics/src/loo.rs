@@ -685,6 +685,18 @@ impl LooResult {
     /// observations (numbered from 1, as a reader counts rows), what it means and what to
     /// do; `None` when every k̂ is good.
     pub fn warning(&self) -> Option<String> {
+        self.warning_named(None)
+    }
+
+    /// [`LooResult::warning`] naming each observation by `names[i]` (the data cell
+    /// it scores: `choice[S07, 15]`) instead of its number, where names are given
+    /// for every observation.
+    pub fn warning_named(&self, names: Option<&[String]>) -> Option<String> {
+        let names = names.filter(|n| n.len() == self.observations);
+        let name = |i: usize| match names {
+            Some(n) => n[i].clone(),
+            None => (i + 1).to_string(),
+        };
         let high = self.high_k_observations();
         if high.is_empty() {
             return None;
@@ -699,7 +711,7 @@ impl LooResult {
             let listed: Vec<String> = fitted
                 .iter()
                 .take(NAMED_OBSERVATIONS)
-                .map(|&i| format!("{} (k = {:.2})", i + 1, self.pareto_k[i]))
+                .map(|&i| format!("{} (k = {:.2})", name(i), self.pareto_k[i]))
                 .collect();
             let more = fitted.len().saturating_sub(NAMED_OBSERVATIONS);
             text.push_str(&format!(
@@ -757,7 +769,7 @@ impl LooResult {
                 "Pareto k could not be estimated for {} observation{} ({}): {why}",
                 ids.len(),
                 if ids.len() == 1 { "" } else { "s" },
-                name_observations(ids),
+                name_observations(ids, &name),
             ));
         };
         note(
@@ -781,11 +793,11 @@ impl LooResult {
 }
 
 /// "observation 3" or "observations 3, 7, 12 and 4 more", counting from one.
-fn name_observations(ids: &[usize]) -> String {
+fn name_observations(ids: &[usize], name: &dyn Fn(usize) -> String) -> String {
     let listed: Vec<String> = ids
         .iter()
         .take(NAMED_OBSERVATIONS)
-        .map(|i| (i + 1).to_string())
+        .map(|&i| name(i))
         .collect();
     let more = ids.len().saturating_sub(NAMED_OBSERVATIONS);
     format!(

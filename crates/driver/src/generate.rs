@@ -603,9 +603,170 @@ struct LogLikColumns {
     function: BoundGenerative,
     /// For each column, the (observed variable, cell) pairs summed into it.
     columns: Vec<Vec<(usize, usize)>>,
+    /// The same, as names can be given to the columns.
+    cells: LogLikCells,
+}
+
+/// Which data cells make the `log_lik` columns, in column order, so that a
+/// column can be named (`choice[S07, 15]`, `subject S07`) where a warning
+/// points at it. A run's files record it in their header as one line:
+/// `observation; choice[N:20,T:100] 0-1715 1717-1999; rt[N:20,T:100] 0-1999`
+/// (each group an observed variable, its axes and lengths, and the runs of
+/// its scored cells' row-major indexes), or `subject; [N:20] 0-19` (the
+/// subjects' indexes along the grouped axis).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLikCells {
+    pub unit: LogLikUnit,
+    pub groups: Vec<CellGroup>,
+}
+
+/// One observed variable's scored cells (empty `variable` for subjects).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellGroup {
+    pub variable: String,
+    /// Axis names and lengths, outermost first.
+    pub axes: Vec<(String, usize)>,
+    /// Inclusive ranges of row-major cell indexes, in column order.
+    pub runs: Vec<(usize, usize)>,
+}
+
+impl CellGroup {
+    fn new(
+        variable: &str,
+        axes: Vec<(String, usize)>,
+        cells: impl IntoIterator<Item = usize>,
+    ) -> Self {
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for cell in cells {
+            match runs.last_mut() {
+                Some((_, end)) if *end + 1 == cell => *end = cell,
+                _ => runs.push((cell, cell)),
+            }
+        }
+        CellGroup {
+            variable: variable.to_string(),
+            axes,
+            runs,
+        }
+    }
+}
+
+impl LogLikCells {
+    /// The header line's value.
+    pub fn header(&self) -> String {
+        let mut text = match self.unit {
+            LogLikUnit::Observation => "observation".to_string(),
+            LogLikUnit::Subject => "subject".to_string(),
+        };
+        for group in &self.groups {
+            let axes: Vec<String> = group.axes.iter().map(|(a, n)| format!("{a}:{n}")).collect();
+            text.push_str(&format!("; {}[{}]", group.variable, axes.join(",")));
+            for (a, b) in &group.runs {
+                if a == b {
+                    text.push_str(&format!(" {a}"));
+                } else {
+                    text.push_str(&format!(" {a}-{b}"));
+                }
+            }
+        }
+        text
+    }
+
+    /// Reads [`LogLikCells::header`]'s text back; `None` if it is not one.
+    pub fn parse(text: &str) -> Option<LogLikCells> {
+        let mut parts = text.split(';').map(str::trim);
+        let unit = match parts.next()? {
+            "observation" => LogLikUnit::Observation,
+            "subject" => LogLikUnit::Subject,
+            _ => return None,
+        };
+        let mut groups = Vec::new();
+        for part in parts {
+            let (variable, rest) = part.split_once('[')?;
+            let (axes_text, runs_text) = rest.split_once(']')?;
+            let mut axes = Vec::new();
+            for axis in axes_text.split(',').filter(|a| !a.is_empty()) {
+                let (name, len) = axis.split_once(':')?;
+                axes.push((name.trim().to_string(), len.trim().parse().ok()?));
+            }
+            let mut runs = Vec::new();
+            for run in runs_text.split_whitespace() {
+                let (a, b) = run.split_once('-').unwrap_or((run, run));
+                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                if a > b {
+                    return None;
+                }
+                runs.push((a, b));
+            }
+            groups.push(CellGroup {
+                variable: variable.trim().to_string(),
+                axes,
+                runs,
+            });
+        }
+        Some(LogLikCells { unit, groups })
+    }
+
+    /// Each column's name, in column order: `choice[S07, 15]` (the cell, as
+    /// `--labels model` names elements) or `subject S07`. `coords` are the
+    /// labels of grouped axes.
+    pub fn names(&self, coords: &[(String, Vec<String>)]) -> Vec<String> {
+        let dims = crate::labels::Dims {
+            coords: coords.to_vec(),
+            ..Default::default()
+        };
+        let mut names = Vec::new();
+        for group in &self.groups {
+            let axes: Vec<String> = group.axes.iter().map(|(a, _)| a.clone()).collect();
+            let shape: Vec<usize> = group.axes.iter().map(|(_, n)| *n).collect();
+            for &(a, b) in &group.runs {
+                // A corrupt header cannot make this allocate without bound.
+                for cell in a..=b.min(a.saturating_add(10_000_000)) {
+                    let index = crate::density::unravel(cell, &shape);
+                    names.push(match self.unit {
+                        LogLikUnit::Observation => dims.cell_label(&group.variable, &axes, &index),
+                        LogLikUnit::Subject => {
+                            let label = dims.cell_label("", &axes, &index);
+                            format!(
+                                "subject {}",
+                                label.trim_start_matches('[').trim_end_matches(']')
+                            )
+                        }
+                    });
+                }
+            }
+        }
+        names
+    }
+}
+
+/// The axis names and lengths of observed variable `name` of `shape`: the
+/// data's axis names where `name` is a data variable.
+fn observed_axes(dims: &crate::labels::Dims, name: &str, shape: &[usize]) -> Vec<(String, usize)> {
+    let names = dims
+        .data
+        .iter()
+        .find(|d| d.name == name)
+        .map(|d| d.dims.clone());
+    shape
+        .iter()
+        .enumerate()
+        .map(|(axis, n)| {
+            let axis_name = names
+                .as_ref()
+                .and_then(|d| d.get(axis).cloned())
+                .unwrap_or_else(|| format!("{name}_dim_{axis}"));
+            (axis_name, *n)
+        })
+        .collect()
 }
 
 impl DrawOutputs {
+    /// Which data cells make the `log_lik` columns, when they are written.
+    pub fn log_lik_cells(&self) -> Option<&LogLikCells> {
+        self.log_lik.as_ref().map(|l| &l.cells)
+    }
+
     /// No extras.
     pub fn none() -> DrawOutputs {
         DrawOutputs {
@@ -663,6 +824,42 @@ impl DrawOutputs {
                     }
                 }
             }
+            let cells = match unit {
+                LogLikUnit::Observation => {
+                    let mut groups: Vec<CellGroup> = Vec::new();
+                    for (k, o) in ir.observed.iter().enumerate() {
+                        let shape = &function.observed_shapes[k];
+                        let axes = observed_axes(&dims, &o.name, shape);
+                        let cells = columns
+                            .iter()
+                            .filter_map(|c| c.first())
+                            .filter(|(v, _)| *v == k)
+                            .map(|(_, cell)| *cell);
+                        groups.push(CellGroup::new(&o.name, axes, cells));
+                    }
+                    groups.retain(|g| !g.runs.is_empty());
+                    LogLikCells { unit, groups }
+                }
+                LogLikUnit::Subject => {
+                    let axis = ir
+                        .observed
+                        .first()
+                        .zip(function.observed_shapes.first())
+                        .map(|(o, shape)| {
+                            observed_axes(&dims, &o.name, shape)
+                                .into_iter()
+                                .take(1)
+                                .collect()
+                        });
+                    LogLikCells {
+                        unit,
+                        groups: axis
+                            .map(|axis| CellGroup::new("", axis, by_subject.keys().copied()))
+                            .into_iter()
+                            .collect(),
+                    }
+                }
+            };
             if unit == LogLikUnit::Subject {
                 columns = by_subject.into_values().collect();
             }
@@ -671,7 +868,11 @@ impl DrawOutputs {
                 shape: vec![columns.len()],
                 kind: VariableKind::LogLik,
             });
-            out.log_lik = Some(LogLikColumns { function, columns });
+            out.log_lik = Some(LogLikColumns {
+                function,
+                columns,
+                cells,
+            });
         }
         if let Some(kind) = extras.predict {
             let options = GenerativeOptions {
@@ -742,5 +943,61 @@ impl DrawOutputs {
     /// Whether there is anything to compute.
     pub fn is_empty(&self) -> bool {
         self.variables.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lik_cells_read_back_from_their_header_and_name_each_column() {
+        let cells = LogLikCells {
+            unit: LogLikUnit::Observation,
+            groups: vec![
+                CellGroup::new(
+                    "choice",
+                    vec![("N".into(), 2), ("T".into(), 3)],
+                    [0, 2, 3, 4],
+                ),
+                CellGroup::new("rt", vec![("rt_dim_0".into(), 2)], [1]),
+            ],
+        };
+        let header = cells.header();
+        assert_eq!(
+            header,
+            "observation; choice[N:2,T:3] 0 2-4; rt[rt_dim_0:2] 1"
+        );
+        assert_eq!(LogLikCells::parse(&header), Some(cells.clone()));
+        let coords = vec![("N".to_string(), vec!["S1".to_string(), "S2".to_string()])];
+        assert_eq!(
+            cells.names(&coords),
+            [
+                "choice[S1, 0]",
+                "choice[S1, 2]",
+                "choice[S2, 0]",
+                "choice[S2, 1]",
+                "rt[1]"
+            ]
+        );
+        let subjects = LogLikCells {
+            unit: LogLikUnit::Subject,
+            groups: vec![CellGroup::new("", vec![("N".into(), 2)], [1])],
+        };
+        assert_eq!(subjects.header(), "subject; [N:2] 1");
+        assert_eq!(
+            LogLikCells::parse(&subjects.header()),
+            Some(subjects.clone())
+        );
+        assert_eq!(subjects.names(&coords), ["subject S2"]);
+        for bad in [
+            "",
+            "trial; x[N:2] 0",
+            "observation; x[N:two] 0",
+            "observation; x[N:2] 3-1",
+            "observation; x N:2 0",
+        ] {
+            assert_eq!(LogLikCells::parse(bad), None, "{bad}");
+        }
     }
 }

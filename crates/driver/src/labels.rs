@@ -110,30 +110,34 @@ impl Dims {
         };
         let count: usize = shape.iter().product();
         (0..count)
-            .map(|mut flat| {
-                let mut idx = vec![0; shape.len()];
-                for (k, d) in shape.iter().enumerate().rev() {
-                    idx[k] = flat % d.max(&1);
-                    flat /= d.max(&1);
-                }
-                if idx.is_empty() {
-                    return array.name.clone();
-                }
-                let parts: Vec<String> = idx
-                    .iter()
-                    .enumerate()
-                    .map(|(axis, i)| {
-                        array
-                            .dims
-                            .get(axis)
-                            .and_then(|d| self.labels(d))
-                            .and_then(|l| l.get(*i))
-                            .cloned()
-                            .unwrap_or_else(|| i.to_string())
-                    })
-                    .collect();
-                format!("{}[{}]", array.name, parts.join(", "))
+            .map(|flat| {
+                self.cell_label(
+                    &array.name,
+                    &array.dims,
+                    &crate::density::unravel(flat, shape),
+                )
             })
             .collect()
+    }
+
+    /// The name of the element at `index` of array `name` whose axes are
+    /// `axes`: `q[S07, 3]` (an axis with labels by its label, others by the
+    /// language's 0-based index); a scalar is its name.
+    pub fn cell_label(&self, name: &str, axes: &[String], index: &[usize]) -> String {
+        if index.is_empty() {
+            return name.to_string();
+        }
+        let parts: Vec<String> = index
+            .iter()
+            .enumerate()
+            .map(|(axis, i)| {
+                axes.get(axis)
+                    .and_then(|d| self.labels(d))
+                    .and_then(|l| l.get(*i))
+                    .cloned()
+                    .unwrap_or_else(|| i.to_string())
+            })
+            .collect();
+        format!("{name}[{}]", parts.join(", "))
     }
 }

@@ -275,7 +275,8 @@ fn hbayesdm_data_bounds_refuse_values_stan_refuses() {
     let load = |model: &str, text: &str| {
         let path = hbayesdm_dir().join(format!("{model}.rlm"));
         let source = std::fs::read_to_string(&path).expect("model");
-        let compiled = rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message));
+        let compiled =
+            rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message));
         rlc_driver::data::load(&compiled.model, "obs.txt", text.as_bytes(), None).map(|_| ())
     };
     let dd = |delay: &str| {
@@ -288,18 +289,21 @@ fn hbayesdm_data_bounds_refuse_values_stan_refuses() {
         load(model, &dd("0")).unwrap_or_else(|e| panic!("{model}: a delay of 0: {}", e.message));
         let error = load(model, &dd("-1")).expect_err("a negative delay");
         assert!(
-            error.message.contains("line 2, column \"delay_later\": value -1 is outside")
-                && error.message.contains("in [0, inf)` (0 included, inf excluded)"),
+            error
+                .message
+                .contains("line 2, column \"delay_later\": value -1 is outside")
+                && error
+                    .message
+                    .contains("in [0, inf)` (0 included, inf excluded)"),
             "{model}: {}",
             error.message
         );
     }
     let cra = |prob: &str| {
-        format!(
-            "subjID\tprob\tambig\treward_var\treward_fix\tchoice\n1\t{prob}\t0\t20\t5\t1\n"
-        )
+        format!("subjID\tprob\tambig\treward_var\treward_fix\tchoice\n1\t{prob}\t0\t20\t5\t1\n")
     };
-    load("cra_exp", &cra("1")).unwrap_or_else(|e| panic!("cra_exp: a probability of 1: {}", e.message));
+    load("cra_exp", &cra("1"))
+        .unwrap_or_else(|e| panic!("cra_exp: a probability of 1: {}", e.message));
     let error = load("cra_exp", &cra("1.25")).expect_err("a probability above 1");
     assert!(
         error.message.contains("value 1.25 is outside") && error.message.contains("in [0, 1]`"),

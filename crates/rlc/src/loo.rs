@@ -44,6 +44,9 @@ pub struct LogLik {
     /// its grouped axes (`# coords` lines), which `rlc compare` checks: it
     /// pairs the runs' observations by position.
     pub data: DataIdentity,
+    /// Each column's name, the data cell it scores (`choice[S07, 15]`), when
+    /// the files' header says (`# log_lik_cells`, written since 2026-12).
+    pub names: Option<Vec<String>>,
 }
 
 /// Which data a run read, as its files' header says.
@@ -70,6 +73,7 @@ pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
     // into `output/` by default) must not be pooled.
     let mut models: Vec<String> = Vec::new();
     let mut unit = None;
+    let mut cells = None;
     let mut data = DataIdentity::default();
     for path in &files {
         let text = crate::read_text(path)?;
@@ -78,6 +82,7 @@ pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
             models.push(model);
         }
         unit = unit.or(header(&text, "log_lik"));
+        cells = cells.or(header(&text, "log_lik_cells"));
         if data.file.is_none() {
             // The first `file =` of the header is the data's (`# data`), before
             // the output's.
@@ -168,25 +173,42 @@ pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
         .into_iter()
         .flat_map(|c| c.into_iter().take(n))
         .collect();
+    let names = cells
+        .and_then(|c| rlc_driver::generate::LogLikCells::parse(&c))
+        .map(|c| c.names(&coords_of(&data.coords)))
+        .filter(|names| Some(names.len()) == width);
     Ok(LogLik {
         matrix,
         chains,
         unit,
         data,
+        names,
     })
 }
 
-/// PSIS-LOO of a run's folder, and its unit of observation.
-pub fn loo_of(dir: &Path) -> Result<(LooResult, Option<String>), Failure> {
-    let (result, unit, _) = loo_with_data(dir)?;
-    Ok((result, unit))
+/// The labels of the grouped axes, from a header's `# coords N = [...]` lines.
+fn coords_of(lines: &[String]) -> Vec<(String, Vec<String>)> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let (dim, value) = l.strip_prefix("# coords ")?.split_once(" = ")?;
+            let labels = serde_json::from_str::<Vec<String>>(value).ok()?;
+            Some((dim.trim().to_string(), labels))
+        })
+        .collect()
 }
 
-/// A run's PSIS-LOO, its unit of observation and which data it read.
-type RunLoo = (LooResult, Option<String>, DataIdentity);
+/// A run's PSIS-LOO, its unit of observation, which data it read and the
+/// names of its observations.
+struct RunLoo {
+    result: LooResult,
+    unit: Option<String>,
+    data: DataIdentity,
+    names: Option<Vec<String>>,
+}
 
-/// [`loo_of`], with which data the run read.
-fn loo_with_data(dir: &Path) -> Result<RunLoo, Failure> {
+/// PSIS-LOO of a run's folder.
+fn loo_of(dir: &Path) -> Result<RunLoo, Failure> {
     let ll = read_log_lik(dir)?;
     let result = rlc_driver::predictive::psis_loo(&ll.matrix, ll.chains).map_err(|e| {
         Failure::new(
@@ -194,7 +216,12 @@ fn loo_with_data(dir: &Path) -> Result<RunLoo, Failure> {
             format!("error: PSIS-LOO of {}: {e}", dir.display()),
         )
     })?;
-    Ok((result, ll.unit, ll.data))
+    Ok(RunLoo {
+        result,
+        unit: ll.unit,
+        data: ll.data,
+        names: ll.names,
+    })
 }
 
 /// Runs can be compared only when they score the same observations in the
@@ -203,10 +230,11 @@ fn loo_with_data(dir: &Path) -> Result<RunLoo, Failure> {
 /// copied unchanged).
 fn same_observations(runs: &[(String, RunLoo)]) -> Result<Vec<String>, Failure> {
     let mut warnings = Vec::new();
-    let Some((first_name, (_, first_unit, first_data))) = runs.first() else {
+    let Some((first_name, first)) = runs.first() else {
         return Ok(warnings);
     };
-    for (name, (_, unit, data)) in &runs[1..] {
+    let (first_unit, first_data) = (&first.unit, &first.data);
+    for (name, RunLoo { unit, data, .. }) in &runs[1..] {
         let unit_of = |u: &Option<String>| u.clone().unwrap_or_else(|| "observation".into());
         if unit_of(unit) != unit_of(first_unit) {
             return Err(Failure::new(
@@ -239,8 +267,8 @@ fn same_observations(runs: &[(String, RunLoo)]) -> Result<Vec<String>, Failure> 
 
 /// The warning of a LOO result, without the advice to leave out subjects
 /// when the observations are subjects already.
-fn warning(result: &LooResult, unit: Option<&str>) -> Option<String> {
-    let w = result.warning()?;
+fn warning(result: &LooResult, unit: Option<&str>, names: Option<&[String]>) -> Option<String> {
+    let w = result.warning_named(names)?;
     if unit == Some("subject") {
         let advice = " For models of sequences, such as a learner's trials, leaving out one trial is not the question to ask: use leave-one-subject-out cross-validation.";
         return Some(w.replace(advice, ""));
@@ -249,7 +277,7 @@ fn warning(result: &LooResult, unit: Option<&str>) -> Option<String> {
 }
 
 /// The LOO table as `loo` prints it, and its warning.
-pub fn print_loo(result: &LooResult, unit: Option<&str>) {
+pub fn print_loo(result: &LooResult, unit: Option<&str>, names: Option<&[String]>) {
     outln!(
         "Computed from {} posterior draws and {} observations (PSIS-LOO).",
         result.draws,
@@ -293,7 +321,7 @@ pub fn print_loo(result: &LooResult, unit: Option<&str>) {
             "  ({constant} of the very bad have the same log-likelihood in every draw: their leave-one-out estimate is exact, not a problem)"
         );
     }
-    if let Some(w) = warning(result, unit) {
+    if let Some(w) = warning(result, unit, names) {
         outln!("warning: {w}");
     }
 }
@@ -322,11 +350,11 @@ pub fn loo_json(result: &LooResult) -> String {
 }
 
 pub fn loo_command(dir: &Path, json: bool) -> Result<(), Failure> {
-    let (result, unit) = loo_of(dir)?;
+    let run = loo_of(dir)?;
     if json {
-        outln!("{}", loo_json(&result));
+        outln!("{}", loo_json(&run.result));
     } else {
-        print_loo(&result, unit.as_deref());
+        print_loo(&run.result, run.unit.as_deref(), run.names.as_deref());
     }
     Ok(())
 }
@@ -339,13 +367,11 @@ pub fn compare_command(dirs: &[PathBuf], json: bool) -> Result<(), Failure> {
     }
     let mut runs = Vec::new();
     for dir in dirs {
-        runs.push((dir.display().to_string(), loo_with_data(dir)?));
+        runs.push((dir.display().to_string(), loo_of(dir)?));
     }
     let data_warnings = same_observations(&runs)?;
-    let results: Vec<(String, (LooResult, Option<String>))> =
-        runs.into_iter().map(|(n, (r, u, _))| (n, (r, u))).collect();
     let named: Vec<(&str, &LooResult)> =
-        results.iter().map(|(n, (r, _))| (n.as_str(), r)).collect();
+        runs.iter().map(|(n, r)| (n.as_str(), &r.result)).collect();
     let rows =
         compare(&named).map_err(|e| Failure::new(ExitCode::DataError, format!("error: {e}")))?;
     if json {
@@ -407,8 +433,8 @@ pub fn compare_command(dirs: &[PathBuf], json: bool) -> Result<(), Failure> {
     for w in &data_warnings {
         outln!("warning: {w}");
     }
-    for (name, (r, unit)) in &results {
-        if let Some(w) = warning(r, unit.as_deref()) {
+    for (name, run) in &runs {
+        if let Some(w) = warning(&run.result, run.unit.as_deref(), run.names.as_deref()) {
             outln!("warning: {name}: {w}");
         }
     }

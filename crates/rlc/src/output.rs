@@ -26,6 +26,8 @@ pub struct RunSettings {
     pub init: String,
     /// `--log-lik`'s unit, if pointwise log-likelihood columns are written.
     pub log_lik: Option<&'static str>,
+    /// Which data cells make the `log_lik` columns (`LogLikCells::header`).
+    pub log_lik_cells: Option<String>,
     /// `--predict`'s kind, if predictive draws are written.
     pub predict: Option<&'static str>,
     /// Each array variable's axis names (`A` → `N`), and the labels of the
@@ -168,6 +170,9 @@ impl ChainWriter {
         writeln!(out, "# stanc_version = rlc {}", env!("CARGO_PKG_VERSION"))?;
         if let Some(unit) = s.log_lik {
             writeln!(out, "# log_lik = {unit}")?;
+        }
+        if let Some(cells) = &s.log_lik_cells {
+            writeln!(out, "# log_lik_cells = {cells}")?;
         }
         if let Some(kind) = s.predict {
             writeln!(out, "# predict = {kind}")?;
@@ -536,6 +541,7 @@ mod tests {
             seed: 7,
             init: "2".into(),
             log_lik: None,
+            log_lik_cells: None,
             predict: None,
             dims: vec![("w".into(), vec!["K".into()])],
             coords: vec![("K".into(), vec!["a,b".into(), "c\"d".into()])],

@@ -176,6 +176,7 @@ pub fn run(
             LogLikUnit::Observation => "observation",
             LogLikUnit::Subject => "subject",
         }),
+        log_lik_cells: extras.log_lik_cells().map(|c| c.header()),
         predict: options.extras.predict.map(|p| match p {
             PredictKind::OneStep => "one-step",
             PredictKind::Full => "full",
@@ -375,7 +376,8 @@ pub fn run(
                     LogLikUnit::Observation => "observation",
                     LogLikUnit::Subject => "subject",
                 });
-                crate::loo::print_loo(&result, unit);
+                let names = extras.log_lik_cells().map(|c| c.names(&dims.coords));
+                crate::loo::print_loo(&result, unit, names.as_deref());
             }
             Some(Err(e)) => errln!("error: PSIS-LOO: {e}"),
             None => {}

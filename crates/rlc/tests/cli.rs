@@ -2405,3 +2405,58 @@ fn a_chain_that_cannot_start_says_why_when_others_sample() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--log-lik` records which data cell each column scores (missed trials and padding
+/// have no column), and `rlc loo` names an observation it warns about by that cell, as
+/// the model indexes it, with the subject's label: `choice[A, 0]`, not `1`.
+#[test]
+fn loo_names_observations_by_the_data_cell_they_score() {
+    let dir = temp_dir("loo-names");
+    let data = dir.join("two.csv");
+    std::fs::write(
+        &data,
+        "subjID,choice,outcome\nA,1,1\nA,,\nA,2,-1\nB,2,1\nB,1,1\n",
+    )
+    .expect("data");
+    let out = rlc()
+        .arg("run")
+        .arg(workspace().join("models/rl_hier.rlm"))
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "--quiet", "--chains", "2", "--warmup", "100", "--draws", "100",
+        ])
+        .args(["--log-lik", "--seed", "3", "--output-dir"])
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.join("out/rl_hier_1.csv")).expect("chain file");
+    assert!(
+        csv.lines()
+            .any(|l| l == "# log_lik_cells = observation; choice[N:2,T:3] 0 2-4"),
+        "{csv}"
+    );
+    // The first trial of each subject has the same log-likelihood (log 0.5) in every
+    // draw: its Pareto k cannot be estimated, and the warning names both.
+    let out = rlc()
+        .arg("loo")
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("(observations choice[A, 0], choice[B, 0])"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
