@@ -346,6 +346,9 @@ pub fn simulate(
         let Some((_, array)) = data.values.iter_mut().find(|(n, _)| *n == o.name) else {
             continue;
         };
+        if let Some(decl) = spec.variables.iter().find(|d| d.name == o.name) {
+            within_declaration(decl, &array.shape, values, drawn)?;
+        }
         let values: Vec<f64> = values
             .iter()
             .enumerate()
@@ -368,6 +371,42 @@ pub fn simulate(
         data,
         observed: ir.observed.iter().map(|o| o.name.clone()).collect(),
     })
+}
+
+/// Every drawn value of an observed variable lies in its declared range or
+/// bounds: else the data set could not be read back (`rlc run` on the file
+/// `rlc simulate` wrote), and a recovery would fit data the model says
+/// cannot occur. The distribution on it, not the design, is at fault.
+fn within_declaration(
+    decl: &rlc_data::DataDecl,
+    shape: &[usize],
+    values: &[f64],
+    drawn: &[f64],
+) -> Result<(), Error> {
+    let outside = values.iter().zip(drawn).position(|(v, m)| {
+        *m >= 1.0
+            && match (decl.int_range, decl.real_bounds) {
+                (Some((lo, hi)), _) => !(lo as f64 <= *v && *v < hi as f64),
+                (None, Some(bounds)) => !bounds.contains(*v),
+                _ => false,
+            }
+    });
+    let Some(cell) = outside else {
+        return Ok(());
+    };
+    let index: Vec<String> = density::unravel(cell, shape)
+        .iter()
+        .map(|i| i.to_string())
+        .collect();
+    let element = if index.is_empty() {
+        decl.name.clone()
+    } else {
+        format!("{}[{}]", decl.name, index.join(", "))
+    };
+    Err(Error::sampling(format!(
+        "error: the model drew {element} = {}, outside its declaration `{decl}`: a file of such draws would not load. The distribution the model puts on `{}` gives values the declaration excludes: use one whose support is the declared range (Beta for [0, 1], LogNormal or Gamma for (0, inf), Categorical over the range for an int), or widen the declaration",
+        values[cell], decl.name
+    )))
 }
 
 /// The unconstrained vector of a given point.

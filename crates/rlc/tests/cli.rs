@@ -2460,3 +2460,47 @@ fn loo_names_observations_by_the_data_cell_they_score() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A draw outside the observed variable's declaration stops `rlc simulate` with the
+/// element and the declaration, and no file is written: the file could not be read
+/// back, and a recovery would fit data its own model says cannot occur.
+#[test]
+fn simulate_refuses_draws_outside_the_declared_range_or_bounds() {
+    let dir = temp_dir("sim-bounds");
+    let cases = [
+        (
+            "size T\ndata y: real[T] in [0, 1]\nparam mu ~ Normal(0.5, 0.1)\ny ~ Normal(mu, 1)\n",
+            "y\n0.5\n0.2\n0.9\n0.1\n0.4\n0.6\n",
+            "outside its declaration `data y: real[T] in [0, 1]`",
+        ),
+        (
+            "size T\ndata c: int[T] in 0..2\nparam rate ~ LogNormal(2, 0.1)\nc ~ Poisson(rate)\n",
+            "c\n0\n1\n1\n0\n1\n0\n",
+            "outside its declaration `data c: int[T] in 0..2`",
+        ),
+    ];
+    for (k, (model, data, expected)) in cases.iter().enumerate() {
+        let model_path = dir.join(format!("m{k}.rlm"));
+        let data_path = dir.join(format!("d{k}.csv"));
+        std::fs::write(&model_path, model).expect("model");
+        std::fs::write(&data_path, data).expect("data");
+        let output = dir.join(format!("sim{k}.csv"));
+        let out = rlc()
+            .arg("simulate")
+            .arg(&model_path)
+            .arg("--data")
+            .arg(&data_path)
+            .args(["--prior", "--seed", "1", "--output"])
+            .arg(&output)
+            .output()
+            .expect("rlc runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{stderr}");
+        assert!(
+            stderr.contains("error: the model drew ") && stderr.contains(expected),
+            "{stderr}"
+        );
+        assert!(!output.exists(), "no file is written");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
