@@ -308,6 +308,33 @@ pub(crate) fn closed_interval(
     }
 }
 
+/// Stan's bounds on *data* include their ends (`real<lower=0>` allows 0), so
+/// the rewrite a data declaration's Stan-style type was given (`real in (0,
+/// inf)`, a parameter's open interval) closes each end Stan names: `real in
+/// [0, inf)`.
+pub(crate) fn close_stan_data_bounds(errors: &mut Recovered<'_>, ty: &TypeExpr) {
+    for recovery in errors.iter_mut().rev() {
+        let ParseError::User {
+            error: SyntaxError::Habit { span, habit },
+        } = &mut recovery.error
+        else {
+            continue;
+        };
+        if span.start < ty.span.start || span.end > ty.span.end {
+            continue;
+        }
+        if let Habit::StanBounds { rewrite, .. } | Habit::ForeignType { rewrite, .. } = habit {
+            if let Some((before, interval)) = rewrite.split_once(" in (") {
+                if let Some((lo, hi)) = interval.strip_suffix(')').and_then(|i| i.split_once(", ")) {
+                    let open = if lo == "-inf" { '(' } else { '[' };
+                    let close = if hi == "inf" { ')' } else { ']' };
+                    *rewrite = format!("{before} in {open}{lo}, {hi}{close}");
+                }
+            }
+        }
+    }
+}
+
 /// Stan's `real<lower=0>[N]`: the type without its bounds, reported with
 /// rlc's spelling, `real[N] in (0, inf)`.
 pub(crate) fn stan_bounds(
