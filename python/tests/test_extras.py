@@ -65,6 +65,19 @@ def test_subject_log_likelihood_is_per_subject():
     tree = sample(log_likelihood="subject", draws=5)
     log_lik = tree["log_likelihood"]["log_lik"]
     assert log_lik.shape[2] == tree["posterior"].sizes["N"]
+    subjects = [str(s) for s in tree["observed_data"]["N"].values]
+    assert list(log_lik["log_lik_dim_0"].values) == [f"subject {s}" for s in subjects]
+
+
+def test_each_log_likelihood_column_is_labelled_by_the_cell_it_scores(with_extras):
+    # The data cell, as the model indexes it (the subject by its label, the trial
+    # from 0), so that az.loo(pointwise=True)'s Pareto k can be traced to a trial.
+    labels = list(with_extras["log_likelihood"]["log_lik"]["log_lik_dim_0"].values)
+    observed = with_extras["observed_data"]["choice"]
+    subjects = [str(s) for s in observed["N"].values]
+    made = ~np.isnan(observed.values.astype(float))
+    expected = [f"choice[{subjects[n]}, {t}]" for n in range(made.shape[0]) for t in range(made.shape[1]) if made[n, t]]
+    assert labels == expected
 
 
 def test_arviz_loo_reads_the_log_likelihood():

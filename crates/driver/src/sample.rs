@@ -297,6 +297,8 @@ pub struct Fit {
     pub elapsed: Duration,
     /// Whether the stop flag ended the run early.
     pub interrupted: bool,
+    /// Which data cell each `log_lik` column scores, when they were computed.
+    pub log_lik_cells: Option<crate::generate::LogLikCells>,
 }
 
 impl Fit {
@@ -632,6 +634,7 @@ pub fn sample_with(
         settings: settings.clone(),
         elapsed,
         interrupted,
+        log_lik_cells: extras.log_lik_cells().cloned(),
     };
     if fit.chains.iter().all(|c| c.stats.is_empty()) {
         let errors: Vec<(usize, &String)> = fit

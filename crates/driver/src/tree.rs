@@ -103,7 +103,13 @@ pub const STAT_NAMES: [&str; 7] = [
 /// The tree of a finished (or interrupted) run: the chains that made draws,
 /// cut to their common length, as [`Fit::run_draws`] summarizes them.
 pub fn build(compiled: &Compiled, data: &Data, fit: &Fit) -> Tree {
-    let dims = labels::dims(compiled, data);
+    let mut dims = labels::dims(compiled, data);
+    // The pointwise log-likelihood's axis is labelled by the data cell each
+    // element scores (`choice[S07, 15]`), so `az.loo(pointwise=True)` names them.
+    if let Some(cells) = &fit.log_lik_cells {
+        let names = cells.names(&dims.coords);
+        dims.coords.push(("log_lik_dim_0".to_string(), names));
+    }
     let draws = fit.draws_per_chain();
     let chains: Vec<&ChainFit> = fit.chains.iter().filter(|c| !c.stats.is_empty()).collect();
     let chain_ids: Vec<i64> = chains.iter().map(|c| c.chain as i64).collect();

@@ -325,7 +325,8 @@ pub(crate) fn close_stan_data_bounds(errors: &mut Recovered<'_>, ty: &TypeExpr) 
         }
         if let Habit::StanBounds { rewrite, .. } | Habit::ForeignType { rewrite, .. } = habit {
             if let Some((before, interval)) = rewrite.split_once(" in (") {
-                if let Some((lo, hi)) = interval.strip_suffix(')').and_then(|i| i.split_once(", ")) {
+                if let Some((lo, hi)) = interval.strip_suffix(')').and_then(|i| i.split_once(", "))
+                {
                     let open = if lo == "-inf" { '(' } else { '[' };
                     let close = if hi == "inf" { ')' } else { ']' };
                     *rewrite = format!("{before} in {open}{lo}, {hi}{close}");
