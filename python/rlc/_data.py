@@ -56,7 +56,13 @@ def frame_csv(frame: pd.DataFrame) -> bytes:
     missing. Python writes each float as the shortest text that reads back
     as the same number, so no precision is lost."""
     if any(name is not None for name in frame.index.names):
-        frame = frame.reset_index()
+        # A level also kept as a column (`set_index("subjID", drop=False)`)
+        # is that column already.
+        kept = [name for name in frame.index.names if name is not None and name in frame.columns]
+        if kept:
+            frame = frame.reset_index(level=kept, drop=True)
+        if any(name is not None for name in frame.index.names):
+            frame = frame.reset_index()
     frame = frame.copy(deep=False)
     frame.columns = [str(c) for c in frame.columns]
     text = frame.to_csv(index=False, lineterminator="\n", na_rep="")

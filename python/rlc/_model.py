@@ -276,8 +276,15 @@ class Model:
             self._run = None
         messages = [(UserWarning, failure) for failure in result["failures"]]
         if result["interrupted"]:
+            groups = {g["name"]: g for g in result["groups"]}
+            chain_coord = next((c for c in groups.get("posterior", {}).get("coords", []) if c["name"] == "chain"), None)
+            kept = chain_coord["shape"][0] if chain_coord else None
+            asked = groups.get("posterior", {}).get("attrs", {}).get("num_chains")
+            left = ""
+            if kept is not None and asked is not None and kept < asked:
+                left = f" by {kept} of the {asked} chains (the other {asked - kept} had made no draws yet, still in warmup)"
             messages.append(
-                (UserWarning, f"sampling was interrupted: the tree holds the {result['draws']} draws per chain made so far")
+                (UserWarning, f"sampling was interrupted: the tree holds the {result['draws']} draws per chain made so far{left}")
             )
         messages.extend((ConvergenceWarning, message) for message in result["warnings"])
         return build_tree(result["groups"]), messages

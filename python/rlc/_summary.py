@@ -62,6 +62,8 @@ def summary(tree: xr.DataTree, var_names: Optional[Sequence[str]] = None) -> pd.
     variable. ``tree`` is what :meth:`rlc.Model.sample` returns, or a tree
     read back from a Zarr store."""
     posterior = tree["posterior"]
+    if isinstance(var_names, str):
+        var_names = [var_names]
     names = list(posterior.data_vars) if var_names is None else list(var_names)
     rows = []
     for name in names:

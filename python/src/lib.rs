@@ -599,9 +599,19 @@ impl Run {
             })
             .collect();
         out.set_item("failures", failures)?;
-        // Stan's warnings, as `rlc run` prints them after its table.
+        // Stan's warnings, as `rlc run` prints them after its table, naming
+        // elements as the tree and `rlc.summary` do: `sigma[0]`, `A[S07]`.
         let warnings = if fit.draws_per_chain() > 0 {
-            fit.warnings(&fit.run_draws())
+            let draws = fit.run_draws();
+            let dims = rlc_driver::labels::dims(&self.compiled, &self.data);
+            let axes: std::collections::HashMap<String, Vec<String>> = dims
+                .variables
+                .iter()
+                .map(|a| (a.name.clone(), a.dims.clone()))
+                .collect();
+            let coords = dims.coords.iter().cloned().collect();
+            let labels = rlc_driver::summary::model_labels(&draws.columns, &axes, &coords);
+            fit.warnings_labelled(&draws, &labels)
         } else {
             Vec::new()
         };

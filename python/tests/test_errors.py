@@ -288,3 +288,33 @@ def test_chains_in_a_lower_mode_are_named_in_a_convergence_warning():
         expected = f"chain{'s' if len(lower) > 1 else ''} {chains} sampled a region of lower log density"
         assert any(expected in t for t in named), (seed, lower, texts)
     assert split > 0, "no seed split the chains between the modes"
+
+
+def test_draws_that_would_not_fit_in_memory_are_refused_before_sampling():
+    # Sampling keeps the draws in memory: 10**9 draws of rl_single's columns need
+    # far more than any machine has, and allocating them would abort the process.
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    with pytest.raises(rlc.UsageError, match="would need .* of memory for the draws"):
+        model.sample(data=DATA / "rl_single.csv", draws=10**9, log_likelihood=True, progress=False)
+
+
+def test_a_size_or_parameter_named_draw_or_chain_is_a_model_error():
+    # They would clash with the results' own axes, after sampling.
+    for source in ["size draw\nparam mu ~ Normal(0, 1)\n", "param chain ~ Normal(0, 1)\n"]:
+        with pytest.raises(rlc.CompileError, match="E0180"):
+            rlc.Model(source, name="reserved.rlm").check()
+
+
+def test_convergence_warnings_name_elements_as_the_tree_does():
+    import re
+
+    model = rlc.Model.from_file(MODELS / "rl_hier.rlm")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.sample(data=DATA / "rl_hier.csv", chains=2, warmup=30, draws=30, seed=2, progress=False)
+    messages = [str(w.message) for w in caught if issubclass(w.category, rlc.ConvergenceWarning)]
+    assert messages, "30 draws after 30 warmup iterations leave R-hat or ESS warnings"
+    text = " ".join(messages)
+    # `sigma[0]`, `A_pr[7]` (subject 7's label), never CmdStan's 1-based `sigma.1`.
+    assert re.search(r"[A-Za-z_]\[[^\]]+\]", text), text
+    assert not re.search(r"[A-Za-z_]\.\d", text), text

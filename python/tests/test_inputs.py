@@ -90,3 +90,12 @@ def test_logp_and_grad_are_the_clis(run_cli):
 
 def test_variables():
     assert rlc.Model.from_file(MODELS / "rl_hier.rlm").variables == ["mu_pr", "sigma", "A_pr", "tau_pr", "A", "tau"]
+
+
+def test_an_index_level_also_kept_as_a_column_is_read_once():
+    frame = pd.read_csv(DATA / "rl_hier.csv")
+    model = rlc.Model.from_file(MODELS / "rl_hier.rlm")
+    point = {"mu_pr": [0.1, -0.2], "sigma": [0.3, 0.4], "A_pr": [0.0] * 20, "tau_pr": [0.5] * 20}
+    expected = model.logp(point, data=frame)
+    assert model.logp(point, data=frame.set_index("subjID", drop=False)) == expected
+    assert model.logp(point, data=frame.set_index("subjID")) == expected

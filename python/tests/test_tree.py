@@ -127,3 +127,24 @@ def test_to_inference_data(hier):
     # ArviZ's own functions work on it.
     assert az.bfmi(idata).shape == (2,)
     assert az.ess(idata, var_names=["mu_pr"])["mu_pr"].shape == (2,)
+
+
+def test_a_square_parameter_has_distinct_axis_names():
+    # xarray names each axis once: the second `K` of `real[K, K]` gets ArviZ's default.
+    source = """size K
+size T
+data y: real[T, K]
+param w: real[K, K] ~ Normal(0, 1)
+for t in 0..T {
+  y[t] ~ Normal(w[0] + w[1], 1)
+}
+"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = rlc.Model(source, name="square.rlm").sample(
+            data={"y": [[0.1, 0.2], [0.3, -0.1], [0.0, 0.4]]}, chains=2, draws=50, seed=1, progress=False
+        )
+    w = tree["posterior"]["w"]
+    assert w.dims == ("chain", "draw", "K", "w_dim_1")
+    assert w.mean(("chain", "draw")).shape == (2, 2)
+    assert len(rlc.summary(tree).query("variable == 'w'")) == 4

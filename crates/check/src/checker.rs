@@ -206,6 +206,20 @@ fn bound_of(prior: &Expr, call: &CallInfo, i: usize) -> Option<Bound> {
 }
 
 /// A numeric literal (possibly negated, `inf` included): bounds take it.
+/// A bound as written in a model: `inf`, `-inf`, `0.5`.
+fn bound_text(x: f64) -> String {
+    if x == f64::INFINITY {
+        "inf".into()
+    } else if x == f64::NEG_INFINITY {
+        "-inf".into()
+    } else {
+        x.to_string()
+    }
+}
+
+/// Names a model's exported values cannot take: the results' own axes.
+const RESERVED_NAMES: &[&str] = &["chain", "draw"];
+
 fn real_literal(e: &Expr) -> Option<f64> {
     match &e.kind {
         ExprKind::Int(v) => Some(*v as f64),
@@ -465,6 +479,22 @@ impl Checker {
     ) -> SymbolId {
         let id = SymbolId(self.symbols.len() as u32);
         let scope_len = self.scopes.len();
+        // A data variable may be called so (a card game's `draw` column): it is
+        // only in `observed_data`, which has no such axes.
+        let exported = matches!(
+            kind,
+            SymbolKind::Size { .. } | SymbolKind::Param | SymbolKind::Out
+        );
+        if exported && RESERVED_NAMES.contains(&name.name.as_str()) {
+            self.error(CheckError::NotAllowedHere {
+                span: name.span,
+                what: format!("the name `{}`", name.name),
+                hint: Some(format!(
+                    "`chain` and `draw` name the axes of the draws in the results (ArviZ's InferenceData), so a size, parameter or `out` value cannot be called so: rename it (`{}_`)",
+                    name.name
+                )),
+            });
+        }
         if let Some(previous) = self.scopes.last().and_then(|s| s.get(&name.name)) {
             let previous = self.symbols[previous.0 as usize].span;
             // Redefinition in one scope is an error.
@@ -647,6 +677,19 @@ impl Checker {
                             _ => "a bool is true or false: it takes no bounds".into(),
                         }),
                     }),
+                    (Some(l), Some(h)) if (*lo_closed && l.is_infinite()) || (*hi_closed && h.is_infinite()) => {
+                        self.error(CheckError::NotAllowedHere {
+                            span: *span,
+                            what: "a closed end at `inf` or `-inf`".into(),
+                            hint: Some(format!(
+                                "a value is never infinite, so an infinite end is excluded: write `{}{}, {}{}`",
+                                if *lo_closed && l.is_finite() { '[' } else { '(' },
+                                bound_text(l),
+                                bound_text(h),
+                                if *hi_closed && h.is_finite() { ']' } else { ')' },
+                            )),
+                        })
+                    }
                     (Some(l), Some(h)) if ordered(l, h) => {
                         interval = Some(DataInterval {
                             lo: l,
@@ -655,16 +698,19 @@ impl Checker {
                             hi_closed: *hi_closed,
                         })
                     }
-                    _ => self.error(CheckError::TypeMismatch {
+                    (Some(_), Some(_)) => self.error(CheckError::NotAllowedHere {
                         span: *span,
-                        context: "the bounds of data".into(),
-                        expected: if *lo_closed && *hi_closed {
-                            "two numbers `[LO, HI]` with LO <= HI".into()
+                        what: "an empty interval".into(),
+                        hint: Some(if *lo_closed && *hi_closed {
+                            "the lower end comes first: `[LO, HI]` with LO <= HI".into()
                         } else {
-                            "two numbers `(LO, HI)` with LO < HI".into()
-                        },
-                        found: Type::scalar(ElemType::Real),
-                        hint: None,
+                            "the lower end comes first, below the upper: `(LO, HI)` with LO < HI".into()
+                        }),
+                    }),
+                    _ => self.error(CheckError::NotAllowedHere {
+                        span: *span,
+                        what: "an end that is not a number".into(),
+                        hint: Some("the ends of a data interval are number literals, `inf` or `-inf`: `in [0, 1]`".into()),
                     }),
                 }
             }

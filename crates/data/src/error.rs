@@ -274,6 +274,9 @@ impl fmt::Display for SizeSource {
 fn number(value: f64) -> String {
     if value.is_finite() && value.fract() == 0.0 && value.abs() < 1e16 {
         format!("{value:.0}")
+    } else if value != 0.0 && value.is_finite() && !(1e-4..1e16).contains(&value.abs()) {
+        // `-1e-300`, not three hundred digits.
+        format!("{value:e}")
     } else {
         format!("{value}")
     }

@@ -36,13 +36,20 @@ fn axis_name(name: &str, axis: usize, dim: &Dim) -> String {
 }
 
 fn array_dims(name: &str, shape: &[Dim]) -> ArrayDims {
+    let mut dims: Vec<String> = Vec::with_capacity(shape.len());
+    for (axis, d) in shape.iter().enumerate() {
+        let axis_name = axis_name(name, axis, d);
+        // xarray names each axis of an array once: the second `K` of a
+        // `real[K, K]` gets ArviZ's default name.
+        if dims.contains(&axis_name) {
+            dims.push(format!("{name}_dim_{axis}"));
+        } else {
+            dims.push(axis_name);
+        }
+    }
     ArrayDims {
         name: name.to_string(),
-        dims: shape
-            .iter()
-            .enumerate()
-            .map(|(axis, d)| axis_name(name, axis, d))
-            .collect(),
+        dims,
     }
 }
 

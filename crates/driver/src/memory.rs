@@ -241,11 +241,25 @@ pub fn set_limit(bytes: u64, source: impl Into<String>) {
     }
 }
 
-/// The memory limit and where it came from.
+/// The memory limit and where it came from: the one a front end set, else
+/// the memory available (so that a library caller, such as the Python
+/// package, gets an error rather than an abort), else the largest
+/// allocation possible.
 pub fn limit() -> (u64, String) {
-    LIMIT
-        .lock()
-        .ok()
-        .and_then(|l| l.clone())
-        .unwrap_or((isize::MAX as u64, "the largest allocation possible".into()))
+    if let Some(set) = LIMIT.lock().ok().and_then(|l| l.clone()) {
+        return set;
+    }
+    match available() {
+        Some(bytes) => (bytes, "the memory available now".into()),
+        None => (isize::MAX as u64, "the largest allocation possible".into()),
+    }
+}
+
+/// The memory available to the process now (Linux: `MemAvailable` in
+/// /proc/meminfo), if known.
+pub fn available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
 }

@@ -151,7 +151,12 @@ pub fn build(compiled: &Compiled, data: &Data, fit: &Fit) -> Tree {
                     .iter()
                     .find(|d| d.name == observed)
                     .map(|d| d.dims.clone());
-                (observed.to_string(), axes, &mut predictive)
+                // Under its own name, unless that is an axis of the group.
+                let name = match observed {
+                    "chain" | "draw" => variable.name.as_str(),
+                    _ => observed,
+                };
+                (name.to_string(), axes, &mut predictive)
             }
         };
         let axes = axes

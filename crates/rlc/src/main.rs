@@ -87,15 +87,6 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-/// The memory available to rlc when it starts (Linux: `MemAvailable` in
-/// /proc/meminfo), if known.
-fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kb.checked_mul(1024)
-}
-
 /// The largest model file read: far beyond any model, so that a wrong path
 /// (`/dev/zero`) ends in an error, not in memory exhaustion.
 const MAX_MODEL_BYTES: u64 = 64 << 20;
@@ -660,7 +651,7 @@ fn main() {
     restore_default_sigpipe();
     ignore_file_size_signal();
     let cli = parse_arguments();
-    match (cli.max_memory, available_memory()) {
+    match (cli.max_memory, rlc_driver::memory::available()) {
         (Some(bytes), _) => rlc_driver::memory::set_limit(bytes, "--max-memory"),
         (None, Some(bytes)) => rlc_driver::memory::set_limit(
             bytes,
