@@ -719,7 +719,11 @@ fn closed_and_half_open_bounds_allow_their_closed_ends_only() {
             message.ends_with("in [0, 1]` (the bounds are included)"),
             "{message}"
         );
+        // A tiny or huge value is written short: `-1e-300`, not 300 digits.
+        assert!(message.len() < 200, "{message}");
     }
+    let (_, _, message) = only_error(csv(&spec(unit), "p\n-1e-300\n"));
+    assert!(message.contains("value -1e-300 is outside"), "{message}");
     let delay = bounds(0.0, f64::INFINITY, true, false);
     assert!(json(&spec(delay), r#"{"p": [0, 3.5]}"#).is_ok());
     let (_, location, message) = only_error(csv(&spec(delay), "p\n0\n-2\n"));
