@@ -746,6 +746,21 @@ impl LogLikCells {
         Some(LogLikCells { unit, groups })
     }
 
+    /// The number of columns the cells make.
+    pub fn len(&self) -> usize {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.runs)
+            .fold(0usize, |n, (a, b)| {
+                n.saturating_add(b - a).saturating_add(1)
+            })
+    }
+
+    /// Whether no cell is scored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Each column's name, in column order: `choice[S07, 15]` (the cell, as
     /// `--labels model` names elements) or `subject S07`. `coords` are the
     /// labels of grouped axes.
@@ -759,8 +774,7 @@ impl LogLikCells {
             let axes: Vec<String> = group.axes.iter().map(|(a, _)| a.clone()).collect();
             let shape: Vec<usize> = group.axes.iter().map(|(_, n)| *n).collect();
             for &(a, b) in &group.runs {
-                // A corrupt header cannot make this allocate without bound.
-                for cell in a..=b.min(a.saturating_add(10_000_000)) {
+                for cell in a..=b {
                     let index = crate::density::unravel(cell, &shape);
                     names.push(match self.unit {
                         LogLikUnit::Observation => dims.cell_label(&group.variable, &axes, &index),
@@ -1008,6 +1022,7 @@ mod tests {
             "observation; choice[N:2,T:3] 0 2-4; rt[rt_dim_0:2] 1"
         );
         assert_eq!(LogLikCells::parse(&header), Some(cells.clone()));
+        assert_eq!(cells.len(), 5);
         let coords = vec![("N".to_string(), vec!["S1".to_string(), "S2".to_string()])];
         assert_eq!(
             cells.names(&coords),

@@ -228,6 +228,12 @@ pub fn check_draws(
     Ok(())
 }
 
+/// [`check_draws`] against the process's [`limit`].
+pub fn check_draws_fit(chains: usize, draws: usize, values_per_draw: usize) -> Result<(), Error> {
+    let (limit, limit_source) = limit();
+    check_draws(chains, draws, values_per_draw, limit, &limit_source)
+}
+
 /// The limit `Density::new` and sampling check against, and where it came
 /// from. A front end sets it once (the CLI from `--max-memory` or the
 /// memory available); by default it is the largest allocation possible, so

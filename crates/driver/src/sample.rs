@@ -478,17 +478,10 @@ pub fn sample_with(
         .map_err(|e| Error::usage(format!("error: initial values: {e}")))?;
     let mut variables = variables(density);
     variables.extend(extras.variables.iter().cloned());
+    let value_count: usize = variables.iter().map(Variable::len).sum();
     // The draws are kept in memory: a run that cannot hold them is refused
     // before it starts, not aborted by a failed allocation part-way.
-    let (limit, limit_source) = crate::memory::limit();
-    crate::memory::check_draws(
-        settings.chains,
-        settings.draws,
-        variables.iter().map(|v| v.len()).sum(),
-        limit,
-        &limit_source,
-    )?;
-    let value_count: usize = variables.iter().map(Variable::len).sum();
+    crate::memory::check_draws_fit(settings.chains, settings.draws, value_count)?;
     let states: Vec<Mutex<ChainState>> = (0..settings.chains)
         .map(|chain| {
             Mutex::new(ChainState {

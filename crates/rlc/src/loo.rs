@@ -173,10 +173,11 @@ pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
         .into_iter()
         .flat_map(|c| c.into_iter().take(n))
         .collect();
+    // A header that does not describe these columns (edited, or corrupt) is not used.
     let names = cells
         .and_then(|c| rlc_driver::generate::LogLikCells::parse(&c))
-        .map(|c| c.names(&coords_of(&data.coords)))
-        .filter(|names| Some(names.len()) == width);
+        .filter(|c| Some(c.len()) == width)
+        .map(|c| c.names(&coords_of(&data.coords)));
     Ok(LogLik {
         matrix,
         chains,

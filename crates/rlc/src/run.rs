@@ -153,15 +153,9 @@ pub fn run(
     let mut columns = sample::variables(density);
     columns.extend(extras.variables.iter().cloned());
     let s = &options.sample;
-    // The draws are kept in memory for the summary (and the Zarr store).
-    let (limit, limit_source) = rlc_driver::memory::limit();
-    rlc_driver::memory::check_draws(
-        s.chains,
-        s.draws,
-        columns.iter().map(|c| c.len()).sum(),
-        limit,
-        &limit_source,
-    )?;
+    // The draws are kept in memory for the summary (and the Zarr store):
+    // refused here, before any output file is written.
+    rlc_driver::memory::check_draws_fit(s.chains, s.draws, columns.iter().map(|c| c.len()).sum())?;
     let settings = RunSettings {
         model_name: options.model_name.clone(),
         data_file: options.data_file.clone(),
