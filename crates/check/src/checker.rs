@@ -206,17 +206,6 @@ fn bound_of(prior: &Expr, call: &CallInfo, i: usize) -> Option<Bound> {
 }
 
 /// A numeric literal (possibly negated, `inf` included): bounds take it.
-/// A bound as written in a model: `inf`, `-inf`, `0.5`.
-fn bound_text(x: f64) -> String {
-    if x == f64::INFINITY {
-        "inf".into()
-    } else if x == f64::NEG_INFINITY {
-        "-inf".into()
-    } else {
-        x.to_string()
-    }
-}
-
 /// Names a model's exported values cannot take: the results' own axes.
 const RESERVED_NAMES: &[&str] = &["chain", "draw"];
 
@@ -684,8 +673,8 @@ impl Checker {
                             hint: Some(format!(
                                 "a value is never infinite, so an infinite end is excluded: write `{}{}, {}{}`",
                                 if *lo_closed && l.is_finite() { '[' } else { '(' },
-                                bound_text(l),
-                                bound_text(h),
+                                l,
+                                h,
                                 if *hi_closed && h.is_finite() { ']' } else { ')' },
                             )),
                         })

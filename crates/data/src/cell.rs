@@ -66,13 +66,11 @@ pub(crate) fn check_cell(raw: RawCell<'_>, decl: &DataDecl) -> Result<Option<f64
     };
     match decl.elem {
         ElemType::Real => {
-            if let Some(bounds) = decl.real_bounds {
-                if !bounds.contains(v) {
-                    return Err(ErrorKind::OutOfBounds {
-                        value: v,
-                        declaration: decl.clone(),
-                    });
-                }
+            if !decl.admits(v) {
+                return Err(ErrorKind::OutOfBounds {
+                    value: v,
+                    declaration: decl.clone(),
+                });
             }
         }
         ElemType::Int => {
@@ -82,15 +80,11 @@ pub(crate) fn check_cell(raw: RawCell<'_>, decl: &DataDecl) -> Result<Option<f64
                     declaration: decl.clone(),
                 });
             }
-            if let Some((lo, hi)) = decl.int_range {
-                // Compare in i128 so that no bound loses precision.
-                let i = v as i128;
-                if !(i128::from(lo) <= i && i < i128::from(hi)) {
-                    return Err(ErrorKind::OutOfRange {
-                        value: v,
-                        declaration: decl.clone(),
-                    });
-                }
+            if !decl.admits(v) {
+                return Err(ErrorKind::OutOfRange {
+                    value: v,
+                    declaration: decl.clone(),
+                });
             }
         }
         ElemType::Bool => {

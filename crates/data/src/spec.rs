@@ -86,9 +86,9 @@ impl RealBounds {
             (true, true) => "the bounds are included".to_string(),
             _ => format!(
                 "{} {}, {} {}",
-                BoundText(self.lo),
+                self.lo,
                 end(self.lo_closed),
-                BoundText(self.hi),
+                self.hi,
                 end(self.hi_closed)
             ),
         }
@@ -102,8 +102,8 @@ impl fmt::Display for RealBounds {
             f,
             "{}{}, {}{}",
             if self.lo_closed { '[' } else { '(' },
-            BoundText(self.lo),
-            BoundText(self.hi),
+            self.lo,
+            self.hi,
             if self.hi_closed { ']' } else { ')' }
         )
     }
@@ -168,6 +168,20 @@ impl DataDecl {
         self
     }
 
+    /// Whether `v` lies in the declared range (`in LO..HI`, of an integer
+    /// value) or interval (`in [0, inf)`); true when none is declared.
+    pub fn admits(&self, v: f64) -> bool {
+        match (self.int_range, self.real_bounds) {
+            // Compared in i128 so that no bound loses precision; a value
+            // that is not an integer is no integer range's.
+            (Some((lo, hi)), _) => {
+                v.fract() == 0.0 && (i128::from(lo) <= v as i128 && (v as i128) < i128::from(hi))
+            }
+            (None, Some(bounds)) => bounds.contains(v),
+            (None, None) => true,
+        }
+    }
+
     /// The same declaration with `in (LO, HI)` or another interval.
     pub fn with_real_bounds(mut self, bounds: RealBounds) -> Self {
         self.real_bounds = Some(bounds);
@@ -205,21 +219,6 @@ impl fmt::Display for DimSpec {
 }
 
 /// Writes a real bound as the language spells it (`inf`, `-inf`, `0`, `0.5`).
-/// A bound as a model writes it: `inf`, `-inf`, `0.5`.
-struct BoundText(f64);
-
-impl fmt::Display for BoundText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 == f64::INFINITY {
-            f.write_str("inf")
-        } else if self.0 == f64::NEG_INFINITY {
-            f.write_str("-inf")
-        } else {
-            write!(f, "{}", self.0)
-        }
-    }
-}
-
 /// The declaration as written in a model: `data choice: int?[N, T] in 1..3`.
 impl fmt::Display for DataDecl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

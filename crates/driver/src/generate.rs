@@ -383,14 +383,10 @@ fn within_declaration(
     values: &[f64],
     drawn: &[f64],
 ) -> Result<(), Error> {
-    let outside = values.iter().zip(drawn).position(|(v, m)| {
-        *m >= 1.0
-            && match (decl.int_range, decl.real_bounds) {
-                (Some((lo, hi)), _) => !(lo as f64 <= *v && *v < hi as f64),
-                (None, Some(bounds)) => !bounds.contains(*v),
-                _ => false,
-            }
-    });
+    let outside = values
+        .iter()
+        .zip(drawn)
+        .position(|(v, m)| *m >= 1.0 && !decl.admits(*v));
     let Some(cell) = outside else {
         return Ok(());
     };
@@ -778,13 +774,10 @@ impl LogLikCells {
                     let index = crate::density::unravel(cell, &shape);
                     names.push(match self.unit {
                         LogLikUnit::Observation => dims.cell_label(&group.variable, &axes, &index),
-                        LogLikUnit::Subject => {
-                            let label = dims.cell_label("", &axes, &index);
-                            format!(
-                                "subject {}",
-                                label.trim_start_matches('[').trim_end_matches(']')
-                            )
-                        }
+                        LogLikUnit::Subject => format!(
+                            "subject {}",
+                            dims.index_label(axes.first().map(String::as_str), index[0])
+                        ),
                     });
                 }
             }

@@ -137,14 +137,17 @@ impl Dims {
         let parts: Vec<String> = index
             .iter()
             .enumerate()
-            .map(|(axis, i)| {
-                axes.get(axis)
-                    .and_then(|d| self.labels(d))
-                    .and_then(|l| l.get(*i))
-                    .cloned()
-                    .unwrap_or_else(|| i.to_string())
-            })
+            .map(|(axis, i)| self.index_label(axes.get(axis).map(String::as_str), *i))
             .collect();
         format!("{name}[{}]", parts.join(", "))
+    }
+
+    /// Element `i` of axis `axis`: its label where the data gives the axis
+    /// labels (`S07`), else the language's 0-based index.
+    pub fn index_label(&self, axis: Option<&str>, i: usize) -> String {
+        axis.and_then(|d| self.labels(d))
+            .and_then(|l| l.get(i))
+            .cloned()
+            .unwrap_or_else(|| i.to_string())
     }
 }
