@@ -65,8 +65,51 @@ def frame_csv(frame: pd.DataFrame) -> bytes:
             frame = frame.reset_index()
     frame = frame.copy(deep=False)
     frame.columns = [str(c) for c in frame.columns]
+    for position in range(frame.shape[1]):
+        column = frame.iloc[:, position]
+        written = _column_as_written(column)
+        if written is not column:
+            frame.isetitem(position, written)
     text = frame.to_csv(index=False, lineterminator="\n", na_rep="")
     return text.encode("utf-8")
+
+
+# Integers up to this magnitude are exact in a float64.
+_MAX_EXACT_INT = 2.0**53
+
+
+def _column_as_written(column: pd.Series) -> pd.Series:
+    """A column as numpy and pandas users mean it, in text the loader reads:
+    booleans as 1 and 0 (numpy's values of True and False, so that an ``int``
+    or ``real`` declaration takes them as a ``bool`` one does), and floats
+    that are all whole numbers as integers (a subject column of 1.0, 2.0 —
+    pandas makes any integer column with a missing cell float — names its
+    subjects 1, 2 as the file it came from did). Other columns are returned
+    as they are."""
+    kind = column.dtype.kind
+    if kind == "b" or str(column.dtype) == "boolean":
+        return column.astype("Int64")
+    if kind == "f":
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        present = values[~np.isnan(values)]
+        if (
+            present.size > 0
+            and np.all(np.isfinite(present))
+            and np.all(np.abs(present) <= _MAX_EXACT_INT)
+            and np.all(present == np.round(present))
+        ):
+            return column.astype("Int64")
+        return column
+    if kind == "O":
+        values = column.tolist()
+        if any(isinstance(v, (bool, np.bool_)) for v in values):
+            return pd.Series(
+                [int(v) if isinstance(v, (bool, np.bool_)) else v for v in values],
+                index=column.index,
+                name=column.name,
+                dtype=object,
+            )
+    return column
 
 
 def frame_rows(frame: pd.DataFrame) -> Optional[list]:
@@ -96,7 +139,9 @@ def _json_value(value: Any) -> Any:
     if value is None or value is pd.NA:
         return None
     if isinstance(value, bool):
-        return value
+        # numpy's value of a boolean: an int or real declaration takes it
+        # as a bool one does.
+        return int(value)
     if isinstance(value, float):
         if math.isnan(value):
             return None

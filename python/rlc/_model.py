@@ -178,8 +178,9 @@ class Model:
         coordinates), ``posterior_predictive`` and ``log_likelihood`` (when
         asked for), ``sample_stats`` (ArviZ's names: ``lp``,
         ``acceptance_rate``, ``step_size``, ``tree_depth``, ``n_steps``,
-        ``diverging``, ``energy``) and ``observed_data`` (the data as loaded,
-        missing cells NaN). Settings, seed, timing and adaptation are in the
+        ``diverging``, ``energy``), ``observed_data`` (the data the model
+        observes with ``~``, as loaded, missing cells NaN) and
+        ``constant_data`` (the rest of the data). Settings, seed, timing and adaptation are in the
         groups' attributes.
 
         Ctrl-C (or the notebook's interrupt button) stops every chain after its

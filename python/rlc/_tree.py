@@ -34,7 +34,7 @@ def to_inference_data(tree: xr.DataTree):
     """Converts a run's DataTree for ArviZ 0.x.
 
     With ArviZ 0.x installed, returns an ``arviz.InferenceData`` with the same
-    groups (``posterior``, ``sample_stats``, ``observed_data``), variables,
+    groups (``posterior``, ``sample_stats``, ``observed_data``, …), variables,
     dims, coords and attributes. With ArviZ 1.x, whose functions take the
     DataTree itself, returns ``tree`` unchanged, so that code written as
     ``az.summary(rlc.to_inference_data(tree))`` works with either version.

@@ -930,7 +930,7 @@ def recover(
     given to every fit's chains); ``thin`` as ``--thin``. The statistics are the driver's
     (the code ``rlc recover`` runs). Fit ``k`` is written to
     ``out/<model>/sim-<k>/`` (the simulated data are the draws'
-    ``observed_data``); ``client``, ``out``, ``save``, ``retries``,
+    ``observed_data``, the design their ``constant_data``); ``client``, ``out``, ``save``, ``retries``,
     ``overwrite``, ``progress`` and ``threads`` are as for :func:`fit_many`.
     Returns a :class:`Recovery`."""
     if isinstance(fits, bool) or not isinstance(fits, (int, np.integer)) or fits < 1:
@@ -991,10 +991,22 @@ class Comparison:
     failures: dict
 
     def __repr__(self) -> str:
-        return "rlc.Comparison over {} data sets:\n{}".format(
+        text = "rlc.Comparison over {} data sets:\n{}".format(
             self.per_dataset["dataset"].nunique() if len(self.per_dataset) else 0,
             self.table.to_string(index=False),
         )
+        if self.failures:
+            # An empty table says nothing of why: the failures do.
+            shown = list(self.failures.items())[:_FAILURES_SHOWN]
+            text += f"\n{len(self.failures)} fits failed, and their data sets were left out:"
+            text += "".join(f"\n  {fit}: {message}" for fit, message in shown)
+            if len(self.failures) > len(shown):
+                text += f"\n  … and {len(self.failures) - len(shown)} more (.failures has them all)"
+        return text
+
+
+# How many failures a Comparison's repr lists.
+_FAILURES_SHOWN = 5
 
 
 def compare_models(

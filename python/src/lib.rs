@@ -99,8 +99,44 @@ fn build_py_err(
         }
         (ErrorKind::Internal, _) => ("Error", error.message.clone(), PyList::empty(py)),
     };
-    let exception = errors.getattr(class)?.call1((message, items))?;
+    let exception = errors
+        .getattr(class)?
+        .call1((in_python_words(&message), items))?;
     Ok(PyErr::from_value(exception))
+}
+
+/// The driver words its advice for the command line (`run fewer --draws`,
+/// `raise --adapt-delta`); a Python user sets the same things as keyword
+/// arguments of `sample`. Longer phrases first: each is replaced once.
+const PYTHON_WORDS: &[(&str, &str)] = &[
+    // Python has no memory setting: the limit is the memory available.
+    (", or raise --max-memory if the machine has the memory", ""),
+    ("--log-lik subject", "log_likelihood=\"subject\""),
+    ("--log-lik", "log_likelihood"),
+    (
+        "--init 0 or --init FILE",
+        "init=0, or init= a dict of values",
+    ),
+    (
+        "give --unconstrained coordinates instead",
+        "give the point as its unconstrained coordinates (an array) instead",
+    ),
+    ("--adapt-delta", "adapt_delta"),
+    ("--max-depth", "max_depth"),
+    ("--warmup", "warmup"),
+    ("--draws", "draws"),
+    ("--chains", "chains"),
+    ("--threads", "threads"),
+    ("--init", "init"),
+];
+
+/// A driver message in the words of the Python package's settings.
+fn in_python_words(message: &str) -> String {
+    PYTHON_WORDS
+        .iter()
+        .fold(message.to_string(), |text, (cli, python)| {
+            text.replace(cli, python)
+        })
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -601,7 +637,7 @@ impl Run {
         out.set_item("failures", failures)?;
         // Stan's warnings, as `rlc run` prints them after its table, naming
         // elements as the tree and `rlc.summary` do: `sigma[0]`, `A[S07]`.
-        let warnings = if fit.draws_per_chain() > 0 {
+        let warnings: Vec<String> = if fit.draws_per_chain() > 0 {
             let draws = fit.run_draws();
             let dims = rlc_driver::labels::dims(&self.compiled, &self.data);
             let axes: std::collections::HashMap<String, Vec<String>> = dims
@@ -612,6 +648,9 @@ impl Run {
             let coords = dims.coords.iter().cloned().collect();
             let labels = rlc_driver::summary::model_labels(&draws.columns, &axes, &coords);
             fit.warnings_labelled(&draws, &labels)
+                .iter()
+                .map(|warning| in_python_words(warning))
+                .collect()
         } else {
             Vec::new()
         };

@@ -310,6 +310,21 @@ def test_compare_models_per_participant(client, tmp_path):
     assert tree["log_likelihood"]["log_lik"].shape == (2, 200, 150)
 
 
+def test_a_comparison_with_no_data_set_says_why(client, tmp_path):
+    """Leave-one-subject-out on models of one subject fails for every fit: the
+    comparison's table is empty, and its repr says why, in the package's words."""
+    frame = pd.read_csv(DATA / "tutorial.csv").iloc[:60]
+    models = [MODELS / "rl_single.rlm", MODELS / "rl_pos_neg.rlm"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        comparison = rlc.compare_models(models, {"a": frame, "b": frame}, client=client, out=tmp_path, seed=1,
+                                        log_likelihood="subject", progress=False, chains=1, warmup=20, draws=20)
+    assert comparison.table.empty and len(comparison.failures) == 4
+    text = repr(comparison)
+    assert "4 fits failed, and their data sets were left out:" in text
+    assert 'rl_single/a: error: log_likelihood="subject" needs subjects' in text
+
+
 def test_a_fit_that_cannot_run_is_reported_not_retried(client, tmp_path):
     frame = pd.read_csv(DATA / "tutorial.csv").iloc[:60]
     bad = frame.copy()

@@ -318,3 +318,19 @@ def test_convergence_warnings_name_elements_as_the_tree_does():
     # `sigma[0]`, `A_pr[7]` (subject 7's label), never CmdStan's 1-based `sigma.1`.
     assert re.search(r"[A-Za-z_]\[[^\]]+\]", text), text
     assert not re.search(r"[A-Za-z_]\.\d", text), text
+
+
+def test_messages_name_the_packages_settings_not_the_command_lines():
+    # The driver words its advice for `rlc run` (`--draws`, `--max-depth`);
+    # from Python it names sample()'s keyword arguments.
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    with pytest.raises(rlc.UsageError) as caught:
+        model.sample(data=DATA / "rl_single.csv", draws=10**9, progress=False)
+    assert "run fewer draws" in str(caught.value) and "--" not in str(caught.value)
+    with pytest.raises(rlc.UsageError) as caught:
+        model.sample(data=DATA / "rl_single.csv", log_likelihood="subject", progress=False)
+    assert 'log_likelihood="subject" needs subjects' in str(caught.value) and "--" not in str(caught.value)
+    with pytest.warns(rlc.ConvergenceWarning) as warned:
+        model.sample(data=DATA / "rl_single.csv", chains=1, warmup=30, draws=30, max_depth=1, seed=3, progress=False)
+    depth = [str(w.message) for w in warned if "maximum tree depth" in str(w.message)]
+    assert depth and "raising max_depth" in depth[0] and "--" not in depth[0]

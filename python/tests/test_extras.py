@@ -31,7 +31,7 @@ def with_extras():
 
 def test_groups_and_dims(with_extras):
     tree = with_extras
-    assert list(tree.children) == ["posterior", "posterior_predictive", "log_likelihood", "sample_stats", "observed_data"]
+    assert list(tree.children) == ["posterior", "posterior_predictive", "log_likelihood", "sample_stats", "observed_data", "constant_data"]
     choice = tree["posterior_predictive"]["choice"]
     assert choice.dims == ("chain", "draw", "N", "T")
     assert list(choice["N"].values) == list(tree["observed_data"]["N"].values)
@@ -92,6 +92,18 @@ def test_arviz_loo_reads_the_log_likelihood():
     # ArviZ 0.x's result is a Series, 1.x's an object with `elpd`.
     elpd = loo.elpd if hasattr(loo, "elpd") else loo["elpd_loo"]
     assert np.isfinite(float(elpd))
+
+
+def test_arviz_plot_ppc_pairs_the_observed_choices_with_their_predictions(with_extras):
+    # observed_data holds only what the model observes (the choices; the
+    # outcomes are constant_data), so ArviZ's PPC plot needs no var_names.
+    az = pytest.importorskip("arviz")
+    pytest.importorskip("matplotlib")
+    assert list(with_extras["observed_data"].data_vars) == list(with_extras["posterior_predictive"].data_vars)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        axes = az.plot_ppc(rlc.to_inference_data(with_extras), num_pp_samples=20)
+    assert axes is not None
 
 
 def test_bad_extras_are_value_errors():

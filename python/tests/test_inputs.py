@@ -99,3 +99,36 @@ def test_an_index_level_also_kept_as_a_column_is_read_once():
     expected = model.logp(point, data=frame)
     assert model.logp(point, data=frame.set_index("subjID", drop=False)) == expected
     assert model.logp(point, data=frame.set_index("subjID")) == expected
+
+
+def test_boolean_columns_and_arrays_are_numpys_ones_and_zeros():
+    # A reward column of True/False (pandas' bool, its nullable "boolean",
+    # or Python bools in an object column) is 1/0 for an `int` or `real`
+    # declaration, as numpy counts it, from a DataFrame and from a dict.
+    frame = pd.read_csv(DATA / "rl_single.csv")
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    point = {"alpha": 0.3, "beta": 2.0}
+    as_ints = frame.assign(reward=(frame["reward"] > 0.5).astype(int), action=frame["action"])
+    expected = model.logp(point, data=as_ints)
+    as_bools = as_ints.assign(reward=as_ints["reward"].astype(bool), action=as_ints["action"].astype(bool))
+    assert model.logp(point, data=as_bools) == expected
+    nullable = as_bools.astype({"action": "boolean", "reward": "boolean"})
+    assert model.logp(point, data=nullable) == expected
+    assert model.logp(point, data=as_bools.astype({"action": object, "reward": object})) == expected
+    as_dict = {"action": as_bools["action"].to_numpy(), "reward": as_bools["reward"].tolist()}
+    assert model.logp(point, data=as_dict) == expected
+
+
+def test_whole_floats_are_written_as_the_integers_they_are():
+    # pandas makes an integer column with a missing cell float: its subjects
+    # are still called 1, 2, … (not 1.0), and its choices still integers.
+    frame = pd.read_csv(DATA / "rl_hier.csv")
+    model = rlc.Model.from_file(MODELS / "rl_hier.rlm")
+    as_floats = frame.assign(subjID=frame["subjID"].astype(float), choice=frame["choice"].astype(float))
+    point = {"mu_pr": [0.1, -0.2], "sigma": [0.3, 0.4], "A_pr": [0.0] * 20, "tau_pr": [0.5] * 20}
+    assert model.logp(point, data=as_floats) == model.logp(point, data=frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        fit = model.sample(data=as_floats, **RUN)
+    subjects = [str(s) for s in pd.unique(frame["subjID"])]
+    assert list(fit["posterior"]["N"].values) == subjects

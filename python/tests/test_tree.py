@@ -29,7 +29,7 @@ def hier():
 def test_groups(hier):
     _frame, tree = hier
     assert isinstance(tree, xr.DataTree)
-    assert list(tree.children) == ["posterior", "sample_stats", "observed_data"]
+    assert list(tree.children) == ["posterior", "sample_stats", "observed_data", "constant_data"]
 
 
 def test_posterior_dims_and_coords(hier):
@@ -72,16 +72,22 @@ def test_sample_stats(hier):
     np.testing.assert_array_equal(stats["step_size"].values[:, 0], attrs["step_size"])
 
 
-def test_observed_data(hier):
+def test_observed_and_constant_data(hier):
+    # What the model observes with `~` (the choices) is observed_data; the rest
+    # of its data (the outcomes) constant_data, as ArviZ lays a run out.
     frame, tree = hier
     observed = tree["observed_data"]
+    assert list(observed.data_vars) == ["choice"]
+    assert list(tree["constant_data"].data_vars) == ["outcome"]
     assert observed["choice"].dims == ("N", "T")
     subjects = pd.unique(frame["subjID"])
     longest = frame.groupby("subjID").size().max()
     assert observed.sizes == {"N": len(subjects), "T": longest}
     first = frame[frame["subjID"] == subjects[0]]
     np.testing.assert_array_equal(observed["choice"].values[0, : len(first)], first["choice"].to_numpy())
-    np.testing.assert_array_equal(observed["outcome"].values[0, : len(first)], first["outcome"].to_numpy())
+    outcome = tree["constant_data"]["outcome"]
+    assert outcome.dims == ("N", "T") and list(outcome["N"].values) == list(observed["N"].values)
+    np.testing.assert_array_equal(outcome.values[0, : len(first)], first["outcome"].to_numpy())
 
 
 def test_observed_missing_cells_are_nan():
@@ -121,7 +127,7 @@ def test_to_inference_data(hier):
         assert idata is tree
         return
     assert isinstance(idata, az.InferenceData)
-    assert set(idata.groups()) == {"posterior", "sample_stats", "observed_data"}
+    assert set(idata.groups()) == {"posterior", "sample_stats", "observed_data", "constant_data"}
     xr.testing.assert_identical(idata.posterior, tree["posterior"].to_dataset())
     assert idata.sample_stats.attrs["seed"] == 3
     # ArviZ's own functions work on it.

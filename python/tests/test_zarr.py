@@ -41,7 +41,7 @@ def stores(run_cli, tmp_path_factory):
 
 def test_store_opens_with_the_groups(stores):
     _chains, tree = stores
-    assert list(tree.children) == ["posterior", "posterior_predictive", "log_likelihood", "sample_stats", "observed_data"]
+    assert list(tree.children) == ["posterior", "posterior_predictive", "log_likelihood", "sample_stats", "observed_data", "constant_data"]
 
 
 def test_store_draws_equal_the_csv_draws(stores):

@@ -307,6 +307,55 @@ impl Ad {
         self.emit1(OpKind::Reshape, vec![v], TensorType::new(ty.elem, shape))
     }
 
+    /// The adjoint of `set_subtensor`'s value when an index array may repeat
+    /// a position (`q[[0, 0, 2]] = v`): only the element whose write the
+    /// result keeps (the last, as the forward op does) gets the result's
+    /// adjoint; the overwritten ones get 0. Which write survives is found by
+    /// the forward op itself, writing each element's number into an array of
+    /// the result's shape and reading it back.
+    fn last_writes_only(
+        &mut self,
+        part_bar: ValueId,
+        result: ValueId,
+        indices: &[ValueId],
+        plan: &[AxisIndex],
+    ) -> Result<ValueId> {
+        let part_shape = self.ty(part_bar).shape;
+        let n = Dim::elements(&part_shape).ok_or_else(|| AdError {
+            message: "index sizes overflow".into(),
+        })?;
+        let numbers = self.emit1(OpKind::Iota, vec![], TensorType::new(Elem::Int, vec![n]));
+        let numbers = self.reshape(numbers, part_shape.clone());
+        let none = self.emit1(OpKind::Const(-1.0), vec![], TensorType::scalar(Elem::Int));
+        let result_shape = self.ty(result).shape;
+        let none = self.emit1(
+            OpKind::Fill,
+            vec![none],
+            TensorType::new(Elem::Int, result_shape.clone()),
+        );
+        let mut args = vec![none, numbers];
+        args.extend(indices.iter().copied());
+        let kept = self.emit1(
+            OpKind::IndexSet {
+                plan: plan.to_vec(),
+            },
+            args,
+            TensorType::new(Elem::Int, result_shape),
+        );
+        let mut args = vec![kept];
+        args.extend(indices.iter().copied());
+        let kept = self.emit1(
+            OpKind::Index {
+                plan: plan.to_vec(),
+            },
+            args,
+            TensorType::new(Elem::Int, part_shape),
+        );
+        let survives = self.binary(BinaryOp::Eq, kept, numbers);
+        let zero = self.zeros(part_bar);
+        Ok(self.select(survives, part_bar, zero))
+    }
+
     /// Adds `bar` to the adjoint of `old` (if `old` is active).
     fn accumulate(&mut self, scope: &mut Scope, old: ValueId, bar: ValueId) {
         if !scope.active.contains(&old) {
@@ -1078,11 +1127,15 @@ impl Ad {
                 if active(1, scope) {
                     let mut args = vec![yb];
                     args.extend(indices.iter().copied());
-                    let d = self.emit1(
+                    let mut d = self.emit1(
                         OpKind::Index { plan: plan.clone() },
                         args,
                         TensorType::real(part_ty.shape.clone()),
                     );
+                    let repeats = plan.iter().any(|a| matches!(a, AxisIndex::Gather { .. }));
+                    if repeats && matches!(op.kind, OpKind::IndexSet { .. }) {
+                        d = self.last_writes_only(d, y, &indices, plan)?;
+                    }
                     self.accumulate(scope, op.args[1], d);
                 }
                 if active(0, scope) {

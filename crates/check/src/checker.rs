@@ -469,7 +469,7 @@ impl Checker {
         let id = SymbolId(self.symbols.len() as u32);
         let scope_len = self.scopes.len();
         // A data variable may be called so (a card game's `draw` column): it is
-        // only in `observed_data`, which has no such axes.
+        // only in `observed_data` or `constant_data`, which have no such axes.
         let exported = matches!(
             kind,
             SymbolKind::Size { .. } | SymbolKind::Param | SymbolKind::Out

@@ -1,8 +1,9 @@
 //! A run as the groups of an ArviZ `DataTree`: `posterior` (the parameters
 //! and `out` values by chain and draw), `posterior_predictive` and
 //! `log_likelihood` (when the run computed them), `sample_stats` (the
-//! sampler statistics under ArviZ's names) and `observed_data` (the data the
-//! model was fitted to), each array with named axes and every axis with its
+//! sampler statistics under ArviZ's names), `observed_data` (the data the
+//! model observes with `~`) and `constant_data` (the rest of the data it was
+//! fitted to: rewards, covariates), each array with named axes and every axis with its
 //! coordinate values, and the run's settings and adaptation as attributes.
 //!
 //! This is the one description of the layout: the Python package turns it
@@ -13,6 +14,7 @@
 use crate::compile::Compiled;
 use crate::data::Data;
 use crate::density::element_names;
+use crate::generate;
 use crate::labels::{self, Dims};
 use crate::sample::{ChainFit, Fit, VariableKind};
 use rlc_data::ElemType;
@@ -67,7 +69,7 @@ pub enum Attr {
 /// One group of the tree (an xarray `Dataset`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
-    /// `posterior`, `sample_stats` or `observed_data`.
+    /// `posterior`, `sample_stats`, `observed_data`, … (ArviZ's group names).
     pub name: String,
     pub variables: Vec<Array>,
     /// One one-dimensional array per axis the variables use, named after it:
@@ -198,13 +200,24 @@ pub fn build(compiled: &Compiled, data: &Data, fit: &Fit) -> Tree {
         })
         .collect();
 
-    let observed = observed_data(data, &dims);
+    // The variables the model observes with `~` are `observed_data`; the
+    // rest (rewards, covariates, designs) `constant_data`, as ArviZ lays a
+    // run out, so that `az.plot_ppc` pairs each observed variable with its
+    // predictive draws. A model that cannot run forward keeps all its data
+    // in `observed_data`.
+    let (observed, constant): (Vec<Array>, Vec<Array>) =
+        match generate::observed_variables(compiled) {
+            Ok(names) => data_arrays(data, &dims)
+                .into_iter()
+                .partition(|a| names.contains(&a.name)),
+            Err(_) => (data_arrays(data, &dims), Vec::new()),
+        };
 
     let mut posterior_attrs = common.clone();
     posterior_attrs.extend(run_attrs(fit));
     let mut stats_attrs = posterior_attrs.clone();
     stats_attrs.extend(adaptation_attrs(fit, &chains));
-    let observed_attrs = common;
+    let data_attrs = common;
 
     let chain_coord = Array {
         name: "chain".into(),
@@ -251,7 +264,10 @@ pub fn build(compiled: &Compiled, data: &Data, fit: &Fit) -> Tree {
         groups.push(group("log_likelihood", log_likelihood, posterior_attrs));
     }
     groups.push(group("sample_stats", sample_stats, stats_attrs));
-    groups.push(group("observed_data", observed, observed_attrs));
+    groups.push(group("observed_data", observed, data_attrs.clone()));
+    if !constant.is_empty() {
+        groups.push(group("constant_data", constant, data_attrs));
+    }
     Tree { groups }
 }
 
@@ -276,7 +292,7 @@ fn coordinate(dim: &str, len: usize, dims: &Dims) -> Array {
 
 /// The data variables as loaded: ints and bools keep their type unless a
 /// cell is missing, in which case the array is float with NaN there.
-fn observed_data(data: &Data, dims: &Dims) -> Vec<Array> {
+fn data_arrays(data: &Data, dims: &Dims) -> Vec<Array> {
     dims.data
         .iter()
         .filter_map(|array_dims| {

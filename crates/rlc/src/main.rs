@@ -283,7 +283,7 @@ struct RunArgs {
     output_dir: PathBuf,
     /// `csv`: one CmdStan CSV per chain, streamed as the draws are made;
     /// `zarr`: one Zarr store, `<model>.zarr`, holding the run as an ArviZ
-    /// DataTree (posterior, sample_stats, observed_data), written at the end.
+    /// DataTree (posterior, sample_stats, observed_data, constant_data), written at the end.
     #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
     output_format: OutputFormat,
     /// Maximum NUTS tree depth.

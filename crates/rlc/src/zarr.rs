@@ -1,7 +1,7 @@
 //! `rlc run --output-format zarr`: the run as a Zarr (format 3) store, the
 //! same DataTree the Python package returns (the driver's `tree` layout):
 //! one group per DataTree group (`posterior`, `sample_stats`,
-//! `observed_data`) holding one array per variable and per coordinate, the
+//! `observed_data`, …) holding one array per variable and per coordinate, the
 //! axis names in each array's `dimension_names` (where xarray's Zarr backend
 //! reads them) and the attributes in each group's `attributes`. It is
 //! written once sampling has ended, from the draws in memory, so an

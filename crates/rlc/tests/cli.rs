@@ -690,7 +690,12 @@ fn output_format_zarr_writes_the_run_as_a_datatree_store() {
     let root = zarr_json(&store);
     assert_eq!(root["zarr_format"], 3);
     assert_eq!(root["node_type"], "group");
-    for group in ["posterior", "sample_stats", "observed_data"] {
+    for group in [
+        "posterior",
+        "sample_stats",
+        "observed_data",
+        "constant_data",
+    ] {
         assert_eq!(
             zarr_json(&store.join(group))["node_type"],
             "group",
@@ -726,6 +731,12 @@ fn output_format_zarr_writes_the_run_as_a_datatree_store() {
         array("observed_data/choice")["dimension_names"],
         serde_json::json!(["N", "T"])
     );
+    // The data the model does not observe with `~` is constant_data.
+    assert_eq!(
+        array("constant_data/outcome")["dimension_names"],
+        serde_json::json!(["N", "T"])
+    );
+    assert!(!store.join("observed_data/outcome").exists());
     for stat in ["lp", "acceptance_rate", "step_size", "n_steps", "energy"] {
         assert_eq!(
             array(&format!("sample_stats/{stat}"))["dimension_names"],
