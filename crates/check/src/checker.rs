@@ -1940,6 +1940,8 @@ impl Checker {
         if !same_elem || body_info.ty.shape != carry_info.ty.shape || body_info.ty.optional {
             let hint = if body_info.ty.optional {
                 Some("the next carry must never be missing: handle the missing case with `if present(…)`".to_string())
+            } else if body.value.as_deref().is_some_and(updates_a_chained_index) {
+                Some("`set_subtensor(Q[s][c], …)` is a copy of `Q[s]`, the part the first brackets pick, not of `Q`: index every axis in one bracket, `set_subtensor(Q[s, c], …)`, to update `Q` itself".to_string())
             } else if body_info.ty.shape.len() + 1 == carry_info.ty.shape.len() {
                 Some("a reduction dropped an axis; `keepdims=true` keeps it".to_string())
             } else {
@@ -3466,4 +3468,30 @@ fn expr_observes(e: &Expr) -> bool {
         _ => {}
     });
     found
+}
+
+/// Whether `e` (a scan body's value, through the branches of an `if`) is
+/// `set_subtensor(x[i][j], …)` or `inc_subtensor(…)` of such a chained
+/// index: a copy of `x[i]`, which a carry `x` was most likely meant to be.
+fn updates_a_chained_index(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call { callee, args }
+            if callee.name == "set_subtensor" || callee.name == "inc_subtensor" =>
+        {
+            args.first().is_some_and(|a| match &a.value.kind {
+                ExprKind::Index { base, .. } => matches!(base.kind, ExprKind::Index { .. }),
+                _ => false,
+            })
+        }
+        ExprKind::If {
+            then_block,
+            else_block,
+            ..
+        } => [Some(then_block), else_block.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b.value.as_deref())
+            .any(updates_a_chained_index),
+        _ => false,
+    }
 }

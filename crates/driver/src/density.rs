@@ -653,6 +653,12 @@ impl Explainer {
                         "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
                     ));
                 }
+                Some(Rejection::PriorOutsideSupport) => {
+                    return Some(format!(
+                        "{head} at {}: the parameter's value is outside the support of its prior in {at}{iterations}: its declared bounds depend on other values and reach beyond the prior's support (an `Exponential` below 0, a `Uniform` outside its ends); declare bounds inside the support, or a prior whose support the bounds are",
+                        self.point(theta),
+                    ));
+                }
                 None => {}
             }
             let cause = origin

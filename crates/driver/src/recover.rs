@@ -152,6 +152,10 @@ pub struct Recovery {
 enum FitOutcome {
     Fitted(Vec<Recovered>, usize),
     Failed(Error),
+    /// Its data set could not be simulated (a draw outside the observed
+    /// variable's declaration): the study stops, as `rlc simulate` does,
+    /// since leaving out such data sets would bias the calibration silently.
+    Unsimulated(Error),
     Interrupted,
 }
 
@@ -245,7 +249,11 @@ fn one_fit(
     k: usize,
     stop: &AtomicBool,
 ) -> FitOutcome {
-    match fit_one(compiled, design, settings, k, stop) {
+    let (simulated, data) = match simulate_data_set(compiled, design, settings.seed, k) {
+        Ok(s) => s,
+        Err(e) => return FitOutcome::Unsimulated(e),
+    };
+    match fit_one(compiled, &simulated, &data, settings, k, stop) {
         Ok(Some((rows, divergences))) => FitOutcome::Fitted(rows, divergences),
         Ok(None) => FitOutcome::Interrupted,
         Err(e) if e.kind == ErrorKind::Interrupted => FitOutcome::Interrupted,
@@ -257,13 +265,13 @@ fn one_fit(
 #[allow(clippy::type_complexity)]
 fn fit_one(
     compiled: &Compiled,
-    design: &Data,
+    simulated: &generate::Simulated,
+    data: &Data,
     settings: &RecoverSettings,
     k: usize,
     stop: &AtomicBool,
 ) -> Result<Option<(Vec<Recovered>, usize)>, Error> {
-    let (simulated, data) = simulate_data_set(compiled, design, settings.seed, k)?;
-    let density = Density::new(compiled, &data, Backend::Jit)?;
+    let density = Density::new(compiled, data, Backend::Jit)?;
     let sample_settings = SampleSettings {
         seed: fit_seed(settings.seed, k),
         threads: 1,
@@ -273,7 +281,7 @@ fn fit_one(
     if fit.chains.iter().any(|c| c.interrupted) {
         return Ok(None);
     }
-    let dims = crate::labels::dims(compiled, &data);
+    let dims = crate::labels::dims(compiled, data);
     let thin = thinning(settings.thin, fit.draws_per_chain() * fit.chains.len());
     let length = fit.draws_per_chain();
     let chains: Vec<&crate::sample::ChainFit> =
@@ -338,10 +346,12 @@ pub fn recover(
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, FitOutcome)>> = Mutex::new(Vec::new());
+    // Set when a data set cannot be simulated: no further fit starts.
+    let abandoned = AtomicBool::new(false);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
-                if stop.load(Ordering::Relaxed) {
+                if stop.load(Ordering::Relaxed) || abandoned.load(Ordering::Relaxed) {
                     return;
                 }
                 let k = next.fetch_add(1, Ordering::Relaxed);
@@ -349,6 +359,9 @@ pub fn recover(
                     return;
                 }
                 let result = one_fit(compiled, design, settings, k, stop);
+                if matches!(result, FitOutcome::Unsimulated(_)) {
+                    abandoned.store(true, Ordering::Relaxed);
+                }
                 if let Ok(mut r) = results.lock() {
                     r.push((k, result));
                 }
@@ -360,6 +373,16 @@ pub fn recover(
         .into_inner()
         .map_err(|_| Error::internal("internal error: a recovery worker panicked"))?;
     results.sort_by_key(|(k, _)| *k);
+    if let Some((k, FitOutcome::Unsimulated(e))) = results
+        .iter()
+        .find(|(_, r)| matches!(r, FitOutcome::Unsimulated(_)))
+    {
+        let message = e.message.strip_prefix("error: ").unwrap_or(&e.message);
+        return Err(Error::new(
+            e.kind,
+            format!("error: simulated data set {k} of the study: {message}"),
+        ));
+    }
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     let mut interrupted = Vec::new();
@@ -374,6 +397,8 @@ pub fn recover(
             }
             FitOutcome::Failed(e) => failures.push((k, e.message)),
             FitOutcome::Interrupted => interrupted.push(k),
+            // Returned as the study's error above.
+            FitOutcome::Unsimulated(_) => {}
         }
     }
     let variables = variable_recovery(&rows);

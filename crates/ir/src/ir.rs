@@ -403,6 +403,9 @@ pub enum Rejection {
     /// An observation outside the distribution's support (a Bernoulli
     /// outcome of 2, a negative count, a waiting time below 0).
     OutsideSupport,
+    /// A parameter whose declared bounds depend on other values (`in (lo,
+    /// inf)`) outside its prior's support (`Exponential` below 0).
+    PriorOutsideSupport,
     /// `Categorical(p = …)` whose `p` is not a probability vector.
     NotProbabilityVector,
     /// A `Bernoulli` or `Binomial` probability `p` outside [0, 1].

@@ -604,7 +604,13 @@ impl<'m> Lowering<'m> {
             }
             if let Some(prior) = &p.prior {
                 let first = self.func.values.len();
-                let lp = self.distribution(prior, x)?;
+                // Declared bounds may reach outside the prior's support where
+                // they depend on other values (`in (lo, inf) ~ Exponential(1)`
+                // with a negative `lo`): there the prior is -inf, as for an
+                // observation. Without declared bounds the transform is the
+                // support's, and constant bounds outside it are E0162.
+                let outside = p.bounds.as_ref().map(|_| Rejection::PriorOutsideSupport);
+                let lp = self.density(prior, x, outside)?;
                 self.add_target(lp);
                 self.locate_new_values(first, p.span);
             }
@@ -1610,21 +1616,24 @@ impl<'m> Lowering<'m> {
         args.first().map(|a| &a.value)
     }
 
-    /// The elementwise log density of `y` (already lowered) under `dist`,
-    /// with full normalizing constants, in the shape of `y`.
-    fn distribution(&mut self, dist: &'m Expr, y: ValueId) -> Result<ValueId> {
-        self.density(dist, y, false)
-    }
-
     /// The elementwise log density of an observed `y`: `-inf` where `y` is
     /// outside the distribution's support (a Bernoulli outcome of 2, a
     /// negative count, a waiting time below 0), which the formulas alone
     /// would score as finite.
     fn observation(&mut self, dist: &'m Expr, y: ValueId) -> Result<ValueId> {
-        self.density(dist, y, true)
+        self.density(dist, y, Some(Rejection::OutsideSupport))
     }
 
-    fn density(&mut self, dist: &'m Expr, y: ValueId, check_support: bool) -> Result<ValueId> {
+    /// The elementwise log density of `y` (already lowered) under `dist`,
+    /// with full normalizing constants, in the shape of `y`; with
+    /// `outside_support`, -inf (a rejection for that reason) where `y` is
+    /// outside the distribution's support.
+    fn density(
+        &mut self,
+        dist: &'m Expr,
+        y: ValueId,
+        outside_support: Option<Rejection>,
+    ) -> Result<ValueId> {
         let (d, logits, a) = self.distribution_args(dist)?;
         let shape = self.ty(y).shape;
         if d == D::Categorical {
@@ -1661,7 +1670,7 @@ impl<'m> Lowering<'m> {
             let v = me.real(c);
             me.broadcast_to(v, &shape)
         };
-        let inside = if !check_support {
+        let inside = if outside_support.is_none() {
             None
         } else {
             match d {
@@ -1967,7 +1976,11 @@ impl<'m> Lowering<'m> {
         };
         Ok(match inside {
             None => lp,
-            Some(inside) => self.reject_unless(inside, lp, Rejection::OutsideSupport),
+            Some(inside) => self.reject_unless(
+                inside,
+                lp,
+                outside_support.unwrap_or(Rejection::OutsideSupport),
+            ),
         })
     }
 

@@ -124,7 +124,7 @@ pub fn run(
         );
     }
     for (k, e) in result.failures.iter().take(5) {
-        errln!("error: fit {k}: {e}");
+        errln!("error: fit {k}: {}", e.strip_prefix("error: ").unwrap_or(e));
     }
     if result.failures.len() > 5 {
         errln!(

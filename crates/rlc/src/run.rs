@@ -373,7 +373,8 @@ pub fn run(
                 let names = extras.log_lik_cells().map(|c| c.names(&dims.coords));
                 crate::loo::print_loo(&result, unit, names.as_deref());
             }
-            Some(Err(e)) => errln!("error: PSIS-LOO: {e}"),
+            // The draws are written: the run succeeded, its LOO could not be made.
+            Some(Err(e)) => errln!("warning: no PSIS-LOO: {e}"),
             None => {}
         }
     }
@@ -428,10 +429,10 @@ fn print_check(fit: &rlc_driver::sample::Fit, data: &Data, compiled: &Compiled) 
     if !subjects.is_empty() {
         let outside: Vec<_> = subjects.iter().filter(|r| r.is_outside()).collect();
         outln!(
-            "  per subject: {} of {} statistics outside their 90% interval (about {:.0} expected by chance)",
+            "  per subject: {} of {} statistics outside their 90% interval (about {} expected by chance)",
             outside.len(),
             subjects.len(),
-            0.1 * subjects.len() as f64
+            expected_by_chance(subjects.len())
         );
         for r in outside.iter().take(10) {
             line(r);
@@ -439,5 +440,30 @@ fn print_check(fit: &rlc_driver::sample::Fit, data: &Data, compiled: &Compiled) 
         if outside.len() > 10 {
             outln!("  … and {} more", outside.len() - 10);
         }
+    }
+}
+
+/// How many of `n` statistics fall outside their 90% interval by chance,
+/// as a person would say it: `0.4` of 4, `2` of 20, never "0" of a few.
+fn expected_by_chance(n: usize) -> String {
+    let expected = 0.1 * n as f64;
+    if expected < 10.0 && expected.fract() != 0.0 {
+        format!("{expected:.1}")
+    } else {
+        format!("{expected:.0}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expected_by_chance;
+
+    #[test]
+    fn a_few_subjects_expect_a_fraction_outside_not_zero() {
+        assert_eq!(expected_by_chance(4), "0.4");
+        assert_eq!(expected_by_chance(5), "0.5");
+        assert_eq!(expected_by_chance(20), "2");
+        assert_eq!(expected_by_chance(25), "2.5");
+        assert_eq!(expected_by_chance(200), "20");
     }
 }

@@ -2515,3 +2515,44 @@ fn simulate_refuses_draws_outside_the_declared_range_or_bounds() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rlc recover` stops as `simulate` does when a data set of the study draws
+/// outside the observed variable's declaration (here data set 2 of seed 1;
+/// data set 0, drawn before the fits start, is fine): before, that fit was
+/// dropped, the study said "(1 failed)" and exited 0, and the calibration
+/// left out the extreme data sets without a word.
+#[test]
+fn recover_stops_at_a_data_set_drawn_outside_the_declaration() {
+    let dir = temp_dir("recover-bounds");
+    let model = dir.join("m.rlm");
+    let data = dir.join("d.csv");
+    std::fs::write(
+        &model,
+        "size T\ndata c: int[T] in 0..4\nparam rate ~ LogNormal(0, 0.7)\nc ~ Poisson(rate)\n",
+    )
+    .expect("model");
+    std::fs::write(&data, "c\n0\n1\n1\n").expect("data");
+    let output = dir.join("recovery.csv");
+    let out = rlc()
+        .arg("recover")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "--fits", "40", "--seed", "1", "--chains", "1", "--warmup", "50", "--draws", "50",
+            "--output",
+        ])
+        .arg(&output)
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("error: simulated data set 2 of the study: the model drew c[")
+            && stderr.contains("outside its declaration `data c: int[T] in 0..4`")
+            && !stderr.contains("error: error:"),
+        "{stderr}"
+    );
+    assert!(!output.exists(), "no table is written");
+    let _ = std::fs::remove_dir_all(&dir);
+}

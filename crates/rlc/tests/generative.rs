@@ -1354,3 +1354,43 @@ fn simulate_reports_an_index_from_the_data_as_run_does() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `run --loo` on data with no observation to score (every response missing)
+/// succeeds with its draws and warns that there is no PSIS-LOO; it printed an
+/// `error:` line and exited 0.
+#[test]
+fn run_loo_without_observations_is_a_warning_beside_the_draws() {
+    let dir = temp_dir("loo-none");
+    let model = dir.join("m.rlm");
+    let data = dir.join("d.json");
+    std::fs::write(
+        &model,
+        "size T\ndata y: real?[T]\nparam mu ~ Normal(0, 1)\nscan (s = 0.0; v in y) {\n  if present(v) {\n    v ~ Normal(mu, 1)\n  }\n  s\n}\n",
+    )
+    .expect("model");
+    std::fs::write(&data, r#"{"T": 2, "y": [null, null]}"#).expect("data");
+    let out_dir = dir.join("out");
+    let out = rlc(&[
+        "run",
+        path_str(&model),
+        "--data",
+        path_str(&data),
+        "--loo",
+        "--chains",
+        "1",
+        "--draws",
+        "20",
+        "--seed",
+        "1",
+        "--quiet",
+        "--output-dir",
+        path_str(&out_dir),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: no PSIS-LOO: the log-likelihood has no observations")
+            && !stderr.contains("error:"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
