@@ -198,7 +198,12 @@ pub struct ParamShape {
     pub name: String,
     pub shape: Vec<usize>,
     pub bounds: Option<(Option<f64>, Option<f64>)>,
+    /// Whether it has a lower and an upper bound, constant or not.
+    pub ends: (bool, bool),
 }
+
+/// One element's (lower, upper) bounds, `None` where unbounded.
+pub type ElementBounds = (Option<f64>, Option<f64>);
 
 /// The model's density and generated quantities on one data set.
 /// Cloning shares the compiled code and copies the work buffers, so each
@@ -273,10 +278,16 @@ pub fn param_shapes(compiled: &Compiled, data: &Data) -> Vec<ParamShape> {
         };
         let c = &info.constraint;
         let constant_bounds = constant(&c.lower).zip(constant(&c.upper));
+        let finite = |b: &Option<Bound>| match b {
+            None => false,
+            Some(Bound::Const(c)) => c.is_finite(),
+            Some(Bound::Expr(..)) => true,
+        };
         params.push(ParamShape {
             name: layout.name.clone(),
             shape,
             bounds: constant_bounds,
+            ends: (finite(&c.lower), finite(&c.upper)),
         });
     }
     params
@@ -287,20 +298,29 @@ pub fn param_shapes(compiled: &Compiled, data: &Data) -> Vec<ParamShape> {
 pub fn unconstrain(
     params: &[ParamShape],
     values: &HashMap<String, Vec<f64>>,
+    bounds_at: &BoundsAt<'_>,
 ) -> Result<Vec<f64>, String> {
-    let given = unconstrain_given(params, values)?;
+    let given = unconstrain_given(params, values, bounds_at)?;
     if let Some(missing) = params.iter().find(|p| !values.contains_key(&p.name)) {
         return Err(format!("no value given for parameter `{}`", missing.name));
     }
     Ok(given.into_iter().map(|u| u.unwrap_or(0.0)).collect())
 }
 
+/// Each element's bounds of parameter `index` at the unconstrained point
+/// `theta` (whose coordinates before that parameter's are the ones its bounds
+/// may depend on): for bounds that are expressions of other values.
+pub type BoundsAt<'a> = dyn Fn(usize, &[f64]) -> Result<Vec<ElementBounds>, String> + 'a;
+
 /// [`unconstrain`] for the parameters `values` names: each coordinate of those is
 /// `Some`, the others `None` (initial values that give some parameters, as CmdStan's
-/// `init` file may).
+/// `init` file may). A parameter whose bounds depend on other values
+/// (`in (c1, inf)`) needs the parameters declared before it given too; its
+/// bounds are then found with `bounds_at`.
 pub fn unconstrain_given(
     params: &[ParamShape],
     values: &HashMap<String, Vec<f64>>,
+    bounds_at: &BoundsAt<'_>,
 ) -> Result<Vec<Option<f64>>, String> {
     if let Some(unknown) = values
         .keys()
@@ -312,13 +332,14 @@ pub fn unconstrain_given(
             names.join(", ")
         ));
     }
-    let mut theta = Vec::new();
-    for ParamShape {
-        name,
-        shape,
-        bounds,
-    } in params
-    {
+    let mut theta: Vec<Option<f64>> = Vec::new();
+    for (index, param) in params.iter().enumerate() {
+        let ParamShape {
+            name,
+            shape,
+            bounds,
+            ..
+        } = param;
         let count: usize = shape.iter().product();
         let Some(v) = values.get(name) else {
             theta.extend(std::iter::repeat_n(None, count));
@@ -336,10 +357,26 @@ pub fn unconstrain_given(
                 v.len()
             ));
         }
-        let (lower, upper) = bounds.ok_or_else(|| {
-            format!("parameter `{name}` has bounds that depend on other values; give --unconstrained coordinates instead")
-        })?;
-        for x in &v {
+        let element_bounds: Vec<ElementBounds> = match bounds {
+            Some(b) => vec![*b; count],
+            None => {
+                let before: Option<Vec<f64>> = theta.iter().copied().collect();
+                let Some(mut at) = before else {
+                    let given: Vec<&str> = params[..index]
+                        .iter()
+                        .filter(|p| !values.contains_key(&p.name))
+                        .map(|p| p.name.as_str())
+                        .collect();
+                    return Err(format!(
+                        "parameter `{name}` has bounds that depend on other values: give the parameters declared before it as well (not given: {})",
+                        given.join(", ")
+                    ));
+                };
+                at.resize(at.len() + count, 0.0);
+                bounds_at(index, &at)?
+            }
+        };
+        for (x, (lower, upper)) in v.iter().zip(element_bounds) {
             let u = match (lower, upper) {
                 (None, None) => *x,
                 (Some(a), None) if *x > a => (x - a).ln(),
@@ -496,7 +533,9 @@ impl Density {
     /// Maps constrained parameter values to the unconstrained coordinates
     /// (Stan's inverse transforms). `values` gives each parameter's elements.
     pub fn unconstrain(&self, values: &HashMap<String, Vec<f64>>) -> Result<Vec<f64>, String> {
-        unconstrain(&self.params, values)
+        unconstrain(&self.params, values, &|index, theta| {
+            self.bounds_at(index, theta)
+        })
     }
 
     /// [`unconstrain_given`]: the coordinates of the parameters `values` names.
@@ -504,7 +543,64 @@ impl Density {
         &self,
         values: &HashMap<String, Vec<f64>>,
     ) -> Result<Vec<Option<f64>>, String> {
-        unconstrain_given(&self.params, values)
+        unconstrain_given(&self.params, values, &|index, theta| {
+            self.bounds_at(index, theta)
+        })
+    }
+
+    /// The bounds of each element of parameter `index` at `theta` (its own
+    /// coordinates 0), read from the transform itself: the constrained value
+    /// at the coordinates 0 and 1 is `a + 1` (lower bound `a`), `b - 1`
+    /// (upper `b`), or `a + w/2` and `a + w logistic(1)` (width `w`), so the
+    /// bounds are those of the program's own expressions at the other
+    /// parameters' values.
+    fn bounds_at(&self, index: usize, theta: &[f64]) -> Result<Vec<ElementBounds>, String> {
+        let param = &self.params[index];
+        let offset: usize = self.params[..index]
+            .iter()
+            .map(|p| p.shape.iter().product::<usize>())
+            .sum();
+        let count: usize = param.shape.iter().product();
+        let at = |u: f64| -> Result<Vec<f64>, String> {
+            let mut point = theta.to_vec();
+            point.resize(self.dim, 0.0);
+            point[offset..offset + count].fill(u);
+            let values = self.explainer.generated_at(&point).ok_or_else(|| {
+                format!(
+                    "the bounds of parameter `{}` cannot be computed at the values given before it",
+                    param.name
+                )
+            })?;
+            Ok(values[offset..offset + count].to_vec())
+        };
+        let at_zero = at(0.0)?;
+        let bounds = match param.ends {
+            (true, false) => at_zero.iter().map(|x| (Some(x - 1.0), None)).collect(),
+            (false, true) => at_zero.iter().map(|x| (None, Some(x + 1.0))).collect(),
+            (true, true) => {
+                let half_above = 1.0 / (1.0 + (-1.0_f64).exp()) - 0.5;
+                at(1.0)?
+                    .iter()
+                    .zip(&at_zero)
+                    .map(|(x1, x0)| {
+                        let width = (x1 - x0) / half_above;
+                        let lower = x0 - width / 2.0;
+                        (Some(lower), Some(lower + width))
+                    })
+                    .collect()
+            }
+            (false, false) => vec![(None, None); count],
+        };
+        let finite =
+            |b: &ElementBounds| b.0.is_none_or(f64::is_finite) && b.1.is_none_or(f64::is_finite);
+        if bounds.iter().all(finite) {
+            Ok(bounds)
+        } else {
+            Err(format!(
+                "the bounds of parameter `{}` are not finite at the values given before it",
+                param.name
+            ))
+        }
     }
 }
 
@@ -577,6 +673,17 @@ impl Explainer {
             })
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// The generated quantities (constrained parameters, then `out`
+    /// values, flattened) at `theta`, on the interpreter; `None` when they
+    /// cannot be computed there.
+    pub(crate) fn generated_at(&self, theta: &[f64]) -> Option<Vec<f64>> {
+        let bound = &self.0.generated;
+        let mut inputs = bound.inputs.clone();
+        inputs[bound.theta_index].data.copy_from_slice(theta);
+        let result = eval(&bound.function, &bound.sizes, &inputs).ok()?;
+        Some(result.into_iter().flat_map(|t| t.data).collect())
     }
 
     /// Why the log density or its gradient is not finite at `theta`: the

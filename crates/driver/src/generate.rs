@@ -6,7 +6,7 @@
 
 use crate::compile::Compiled;
 use crate::data::Data;
-use crate::density::{self, EvalFailure, Evaluator, ParamShape};
+use crate::density::{self, EvalFailure, Evaluator};
 use crate::error::{Error, ErrorDetail, ErrorKind, ModelReport};
 use crate::point::Point;
 use rand::SeedableRng;
@@ -272,10 +272,7 @@ pub fn simulate(
     let dim = density::dimension(compiled, design)?;
     let theta = match params {
         ParamValues::Prior => vec![0.0; dim],
-        ParamValues::Point(point) => {
-            let shapes = density::param_shapes(compiled, design);
-            point_theta(point, &shapes, dim)?
-        }
+        ParamValues::Point(point) => point_theta(compiled, design, point, dim)?,
     };
     let mut rng = rng(seed, stream);
     let run = match bound.run(&theta, &mut rng) {
@@ -406,7 +403,12 @@ fn within_declaration(
 }
 
 /// The unconstrained vector of a given point.
-fn point_theta(point: &Point, params: &[ParamShape], dim: usize) -> Result<Vec<f64>, Error> {
+fn point_theta(
+    compiled: &Compiled,
+    design: &Data,
+    point: &Point,
+    dim: usize,
+) -> Result<Vec<f64>, Error> {
     match point {
         Point::Unconstrained(theta) if theta.len() == dim => Ok(theta.clone()),
         Point::Unconstrained(theta) => Err(Error::usage(format!(
@@ -414,7 +416,16 @@ fn point_theta(point: &Point, params: &[ParamShape], dim: usize) -> Result<Vec<f
             theta.len()
         ))),
         Point::Constrained(values) => {
-            density::unconstrain(params, values).map_err(|e| Error::usage(format!("error: {e}")))
+            let params = density::param_shapes(compiled, design);
+            let theta = if params.iter().all(|p| p.bounds.is_some()) {
+                density::unconstrain(&params, values, &|_, _| Ok(Vec::new()))
+            } else {
+                // Bounds that depend on other values are the program's own
+                // expressions, evaluated by its generated quantities.
+                density::Density::new(compiled, design, density::Backend::Interp)?
+                    .unconstrain(values)
+            };
+            theta.map_err(|e| Error::usage(format!("error: {e}")))
         }
     }
 }
