@@ -1406,6 +1406,31 @@ impl<'m> Lowering<'m> {
         Ok(())
     }
 
+    /// Whether `block` draws `sym` on every path through it: a `~` whose
+    /// left side is `sym`, or an `if` both of whose branches draw it.
+    fn block_draws(&self, block: &Block, sym: SymbolId) -> bool {
+        let if_draws = |e: &Expr| match &e.kind {
+            ExprKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                self.block_draws(then_block, sym)
+                    && else_block
+                        .as_ref()
+                        .is_some_and(|b| self.block_draws(b, sym))
+            }
+            _ => false,
+        };
+        block.stmts.iter().any(|s| match s {
+            Stmt::Tilde { lhs, .. } => {
+                matches!(lhs.kind, ExprKind::Name(_)) && self.model.names.get(&lhs.id) == Some(&sym)
+            }
+            Stmt::Expr(e) => if_draws(e),
+            _ => false,
+        }) || block.value.as_deref().is_some_and(if_draws)
+    }
+
     fn if_expr(
         &mut self,
         e: &'m Expr,
@@ -1461,6 +1486,28 @@ impl<'m> Lowering<'m> {
     ) -> Result<Option<ValueId>> {
         let slots = self.slots(gen_bases, span)?;
         let before = self.gen_snapshot();
+        // An alias (`let k = c - 1`) drawn by a `~` in a branch holds the draw
+        // there; drawn in both branches, it holds the `if`'s result after it,
+        // else its value from before (a value of one branch is no value
+        // outside it).
+        let aliases: Vec<SymbolId> = before
+            .as_ref()
+            .map(|(_, a)| {
+                let mut a: Vec<SymbolId> = a.iter().copied().collect();
+                a.sort_by_key(|s| s.0);
+                a
+            })
+            .unwrap_or_default();
+        let alias_values: Vec<Option<ValueId>> =
+            aliases.iter().map(|s| self.env.get(s).copied()).collect();
+        let drawn_in_both: Vec<SymbolId> = aliases
+            .iter()
+            .copied()
+            .filter(|sym| {
+                self.block_draws(then_block, *sym)
+                    && else_block.is_some_and(|b| self.block_draws(b, *sym))
+            })
+            .collect();
         let mut after: Option<(HashSet<SymbolId>, HashSet<SymbolId>)> = None;
         let mut branches = Vec::new();
         for block in [Some(then_block), else_block] {
@@ -1488,6 +1535,20 @@ impl<'m> Lowering<'m> {
             }
             for ((base, channel), _) in &slots {
                 results.push(self.channel(*base, *channel, span)?);
+            }
+            for sym in &drawn_in_both {
+                let v = self
+                    .env
+                    .get(sym)
+                    .copied()
+                    .ok_or_else(|| unsupported(span, "a drawn value has no value"))?;
+                results.push(v);
+            }
+            for (sym, v) in aliases.iter().zip(&alias_values) {
+                match v {
+                    Some(v) => self.env.insert(*sym, *v),
+                    None => self.env.remove(sym),
+                };
             }
             let (region, outer, inner) = self.pop_frame(results);
             branches.push((region, outer, inner));
@@ -1547,6 +1608,10 @@ impl<'m> Lowering<'m> {
         for (_, v) in &slots {
             result_types.push(self.ty(*v));
         }
+        for sym in &drawn_in_both {
+            let info = &self.model.symbol(*sym).info;
+            result_types.push(tensor_type(info));
+        }
         let results = self.emit(
             OpKind::If {
                 then_region,
@@ -1561,6 +1626,10 @@ impl<'m> Lowering<'m> {
         }
         for (k, ((base, channel), _)) in slots.iter().enumerate() {
             self.set_channel(*base, *channel, results[first_slot + k]);
+        }
+        let first_alias = first_slot + slots.len();
+        for (k, sym) in drawn_in_both.iter().enumerate() {
+            self.env.insert(*sym, results[first_alias + k]);
         }
         Ok(value_ty.map(|_| results[0]))
     }
