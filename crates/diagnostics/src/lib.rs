@@ -28,9 +28,9 @@ mod ranks;
 mod sbc;
 
 pub use loo::{
-    compare, compare_pointwise, loo, pareto_k_threshold, psis, psis_tail_length,
-    relative_efficiency, stacking_weights, CompareRow, LooError, LooResult, ParetoKCounts, Psis,
-    RelativeEfficiency, TailFit,
+    compare, compare_pointwise, k_text, loo, pareto_k_threshold, psis, psis_tail_length,
+    relative_efficiency, stacking_weights, threshold_text, CompareRow, LooError, LooResult,
+    ParetoKCounts, Psis, RelativeEfficiency, TailFit,
 };
 pub use normal::inverse_normal_cdf;
 pub use sbc::{chi_square_survival, rank_uniformity, rank_uniformity_clustered, RankTest};

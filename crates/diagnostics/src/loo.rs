@@ -711,15 +711,21 @@ impl LooResult {
             let listed: Vec<String> = fitted
                 .iter()
                 .take(NAMED_OBSERVATIONS)
-                .map(|&i| format!("{} (k = {:.2})", name(i), self.pareto_k[i]))
+                .map(|&i| {
+                    format!(
+                        "{} (k = {})",
+                        name(i),
+                        k_text(self.pareto_k[i], self.k_threshold)
+                    )
+                })
                 .collect();
             let more = fitted.len().saturating_sub(NAMED_OBSERVATIONS);
             text.push_str(&format!(
-                "{} of {} observations {} a Pareto k above {:.2}: observation{} {}{}. ",
+                "{} of {} observations {} a Pareto k above {}: observation{} {}{}. ",
                 fitted.len(),
                 self.observations,
                 if fitted.len() == 1 { "has" } else { "have" },
-                self.k_threshold,
+                threshold_text(self.k_threshold),
                 if fitted.len() == 1 { "" } else { "s" },
                 listed.join(", "),
                 if more > 0 {
@@ -958,4 +964,41 @@ pub fn stacking_weights(elpd_loo_i: &[&[f64]]) -> Result<Vec<f64>, LooError> {
         }
     }
     Ok(weights)
+}
+
+/// The Pareto k threshold as a table shows it: two decimals (`0.70`), or three
+/// where two would round it (`0.697` with 2000 draws: `1 - 1/log10(S)`), so
+/// that a k counted above it is never printed as equal to it.
+pub fn threshold_text(threshold: f64) -> String {
+    if ((threshold * 100.0).round() / 100.0 - threshold).abs() < 1e-9 {
+        format!("{threshold:.2}")
+    } else {
+        format!("{threshold:.3}")
+    }
+}
+
+/// A Pareto k beside `threshold`: two decimals, or three where two would
+/// print a k above the threshold as the threshold's own text (0.698 as 0.70).
+pub fn k_text(k: f64, threshold: f64) -> String {
+    let two = format!("{k:.2}");
+    if two == threshold_text(threshold) || format!("{threshold:.2}") == two {
+        format!("{k:.3}")
+    } else {
+        two
+    }
+}
+
+#[cfg(test)]
+mod k_text_tests {
+    use super::{k_text, threshold_text};
+
+    #[test]
+    fn a_k_above_the_threshold_never_prints_as_the_threshold() {
+        let threshold = 1.0 - 1.0 / 2000f64.log10();
+        assert_eq!(threshold_text(threshold), "0.697");
+        assert_eq!(threshold_text(0.7), "0.70");
+        assert_eq!(k_text(0.698, threshold), "0.698");
+        assert_eq!(k_text(0.704, 0.7), "0.704");
+        assert_eq!(k_text(0.93, 0.7), "0.93");
+    }
 }

@@ -8,7 +8,7 @@ use crate::labels::Dims;
 use crate::sample::{Fit, VariableKind};
 use rlc_diagnostics::{loo, relative_efficiency, RelativeEfficiency};
 
-pub use rlc_diagnostics::{compare, CompareRow, LooResult, TailFit};
+pub use rlc_diagnostics::{compare, threshold_text, CompareRow, LooResult, TailFit};
 
 /// One line of the predictive check: a statistic of an observed variable
 /// (over all its cells, or one subject's), observed and predicted.

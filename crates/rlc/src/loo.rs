@@ -115,6 +115,15 @@ pub fn read_log_lik(dir: &Path) -> Result<LogLik, Failure> {
                 format!("error: {}: {e}", path.display()),
             )
         })?;
+        if chain.rows.is_empty() {
+            // A chain stopped before its first draw (a killed run), as
+            // `rlc summary` leaves it out.
+            errln!(
+                "note: {} holds no draws (its run stopped before sampling) and is left out",
+                path.display()
+            );
+            continue;
+        }
         let columns: Vec<usize> = chain
             .columns
             .iter()
@@ -297,15 +306,16 @@ pub fn print_loo(result: &LooResult, unit: Option<&str>, names: Option<&[String]
     let c = &result.k_counts;
     let n = result.observations.max(1) as f64;
     outln!("Pareto k diagnostic values:");
+    let threshold = rlc_driver::predictive::threshold_text(result.k_threshold);
     outln!(
-        "  (-Inf, {:.2}]  (good)      {:>6}  {:>5.1}%",
-        result.k_threshold,
+        "  {:<14}(good)      {:>6}  {:>5.1}%",
+        format!("(-Inf, {threshold}]"),
         c.good,
         100.0 * c.good as f64 / n
     );
     outln!(
-        "  ({:.2}, 1]     (bad)       {:>6}  {:>5.1}%",
-        result.k_threshold,
+        "  {:<14}(bad)       {:>6}  {:>5.1}%",
+        format!("({threshold}, 1]"),
         c.bad,
         100.0 * c.bad as f64 / n
     );

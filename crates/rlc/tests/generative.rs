@@ -1394,3 +1394,56 @@ fn run_loo_without_observations_is_a_warning_beside_the_draws() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rlc loo` on a killed run's folder, where some chains stopped before their
+/// first draw (their files hold only the header): those are left out with a
+/// note, as `rlc summary` does; it refused the run ("there are no draws").
+#[test]
+fn loo_leaves_out_chains_that_never_drew() {
+    let dir = temp_dir("loo-empty-chain");
+    let out_dir = dir.join("out");
+    rlc(&[
+        "run",
+        "models/rl_single.rlm",
+        "--data",
+        "models/data/rl_single.csv",
+        "--log-lik",
+        "--chains",
+        "3",
+        "--warmup",
+        "100",
+        "--draws",
+        "60",
+        "--seed",
+        "4",
+        "--quiet",
+        "--output-dir",
+        path_str(&out_dir),
+    ]);
+    // Chain 3 as a run killed in its warmup leaves it: comments and the header.
+    let third = out_dir.join("rl_single_3.csv");
+    let text = std::fs::read_to_string(&third).expect("chain 3");
+    let mut header_seen = false;
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            if l.starts_with('#') {
+                return !header_seen;
+            }
+            let keep = !header_seen;
+            header_seen = true;
+            keep
+        })
+        .collect();
+    std::fs::write(&third, kept.join("\n") + "\n").expect("cut");
+    let out = rlc(&["loo", path_str(&out_dir)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "rl_single_3.csv holds no draws (its run stopped before sampling) and is left out"
+        ),
+        "{stderr}"
+    );
+    assert!(stdout(&out).contains("elpd_loo"), "{}", stdout(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
