@@ -835,7 +835,10 @@ class Recovery:
     """A recovery study's results (:func:`recover`), as ``rlc recover``
     reports them: ``fits``, every fit's truth and posterior summary per
     scalar (the CSV's columns); ``variables``, the table per variable
-    (correlation of truth and posterior mean, coverage of the central 50%
+    (correlation of truth and posterior mean over all fits, and
+    ``correlation_within_fits``, the median over fits of the correlation
+    across a subject-level variable's elements within a fit, how well the
+    fits tell subjects apart; coverage of the central 50%
     and 90% intervals, the rank uniformity test of simulation-based
     calibration: chi-square p-value, z of the mean and of the variance of
     the ranks, the rank histogram, and a ``warning`` where the ranks are not
@@ -959,9 +962,9 @@ def recover(
     return Recovery(
         fits=table,
         variables=pd.DataFrame(variables, columns=[
-            "variable", "kind", "n", "correlation", "coverage_50", "coverage_90",
+            "variable", "kind", "n", "correlation", "correlation_within_fits", "coverage_50", "coverage_90",
             "rank_chi2_p", "rank_z_mean", "rank_z_variance", "rank_bins", "warning",
-        ]),
+        ]).astype({"correlation_within_fits": float}),
         divergences=divergences,
         failures=failures,
         seed=seed,

@@ -1017,6 +1017,7 @@ fn variable_recovery<'py>(
         d.set_item("kind", if v.is_parameter { "param" } else { "out" })?;
         d.set_item("n", v.count)?;
         d.set_item("correlation", v.correlation)?;
+        d.set_item("correlation_within_fits", v.within_fits)?;
         d.set_item("coverage_50", v.coverage_50)?;
         d.set_item("coverage_90", v.coverage_90)?;
         d.set_item("rank_chi2_p", v.ranks.p_value)?;

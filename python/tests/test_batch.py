@@ -125,6 +125,8 @@ def test_recovery_rows_are_rlc_recovers(study, run_cli, tmp_path):
     for _, v in result.variables.iterrows():
         line = next(l for l in printed.splitlines() if l.startswith(v["variable"] + " "))
         assert f"{v['coverage_90']:.3f}" in line and f"{v['correlation']:.3f}" in line
+        # A scalar has no correlation within fits: NaN here, `-` in the command's table.
+        assert np.isnan(v["correlation_within_fits"]) and line.split()[4] == "-"
     # Recovery.to_csv writes the CLI's file.
     ours_csv = tmp_path / "ours.csv"
     result.to_csv(ours_csv)

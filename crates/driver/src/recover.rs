@@ -80,8 +80,15 @@ pub struct VariableRecovery {
     pub is_parameter: bool,
     /// Pairs (fit × element) it is computed over.
     pub count: usize,
-    /// Pearson correlation of truth and posterior mean.
+    /// Pearson correlation of truth and posterior mean, over all pairs.
     pub correlation: f64,
+    /// For a variable with several elements per fit (one per subject): the
+    /// median over fits of the correlation across its elements within a
+    /// fit, how well the fits tell the subjects apart. The pooled
+    /// `correlation` also counts how much the group level moves between
+    /// fits, and can be near 1 while individual differences are not
+    /// recovered. `None` for a scalar or fewer than 3 elements.
+    pub within_fits: Option<f64>,
     /// Shares of truths inside the central 50% and 90% intervals.
     pub coverage_50: f64,
     pub coverage_90: f64,
@@ -443,12 +450,43 @@ pub fn variable_recovery(rows: &[Recovered]) -> Vec<VariableRecovery> {
                 &of.iter().map(|r| r.truth).collect::<Vec<_>>(),
                 &of.iter().map(|r| r.mean).collect::<Vec<_>>(),
             ),
+            within_fits: within_fit_correlation(&of),
             coverage_50: inside(|r| r.q25, |r| r.q75),
             coverage_90: inside(|r| r.q5, |r| r.q95),
             ranks: rank_uniformity_clustered(&ranks, &fits, 10),
         });
     }
     variables
+}
+
+/// [`VariableRecovery::within_fits`] of one variable's rows.
+fn within_fit_correlation(rows: &[&Recovered]) -> Option<f64> {
+    let mut by_fit: Vec<(usize, Vec<f64>, Vec<f64>)> = Vec::new();
+    for r in rows {
+        match by_fit.iter_mut().find(|(fit, _, _)| *fit == r.fit) {
+            Some((_, truths, means)) => {
+                truths.push(r.truth);
+                means.push(r.mean);
+            }
+            None => by_fit.push((r.fit, vec![r.truth], vec![r.mean])),
+        }
+    }
+    let mut per_fit: Vec<f64> = by_fit
+        .iter()
+        .filter(|(_, truths, _)| truths.len() >= 3)
+        .map(|(_, truths, means)| correlation(truths, means))
+        .filter(|r| r.is_finite())
+        .collect();
+    if per_fit.is_empty() {
+        return None;
+    }
+    per_fit.sort_by(f64::total_cmp);
+    let m = per_fit.len();
+    Some(if m % 2 == 1 {
+        per_fit[m / 2]
+    } else {
+        (per_fit[m / 2 - 1] + per_fit[m / 2]) / 2.0
+    })
 }
 
 fn correlation(x: &[f64], y: &[f64]) -> f64 {
@@ -505,5 +543,55 @@ impl Recovery {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{variable_recovery, Recovered};
+
+    fn row(fit: usize, element: usize, truth: f64, mean: f64) -> Recovered {
+        Recovered {
+            fit,
+            name: format!("A[{element}]"),
+            variable: "A".into(),
+            is_parameter: true,
+            truth,
+            mean,
+            sd: 0.1,
+            q5: mean - 0.2,
+            q25: mean - 0.1,
+            q50: mean,
+            q75: mean + 0.1,
+            q95: mean + 0.2,
+            rank: 5,
+            ranked: 10,
+            rhat: 1.0,
+            ess_bulk: 400.0,
+        }
+    }
+
+    /// Subjects' means that follow the fit's group level but not each
+    /// subject's truth: the pooled correlation is high, the one within fits
+    /// (how well a fit tells its subjects apart) is not.
+    #[test]
+    fn the_correlation_within_fits_sees_past_the_group_level() {
+        let mut rows = Vec::new();
+        for fit in 0..5 {
+            let group = 2.0 * fit as f64;
+            for (e, (dt, dm)) in [(0.3, -0.3), (-0.3, 0.3), (0.1, 0.1), (-0.1, -0.1)]
+                .into_iter()
+                .enumerate()
+            {
+                rows.push(row(fit, e, group + dt, group + dm));
+            }
+        }
+        let v = &variable_recovery(&rows)[0];
+        assert!(v.correlation > 0.95, "{}", v.correlation);
+        let within = v.within_fits.expect("4 elements per fit");
+        assert!(within < 0.0, "{within}");
+        // A scalar has no within-fit correlation.
+        let scalar: Vec<Recovered> = (0..5).map(|f| row(f, 0, f as f64, f as f64)).collect();
+        assert_eq!(variable_recovery(&scalar)[0].within_fits, None);
     }
 }

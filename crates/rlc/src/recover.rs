@@ -83,11 +83,12 @@ pub fn run(
         .unwrap_or(8)
         .max(8);
     outln!(
-        "{}  {:>5}  {:>6}  {:>14}  {:>9}  {:>9}  {:>11}  {:>6}  {:>6}",
+        "{}  {:>5}  {:>6}  {:>14}  {:>9}  {:>9}  {:>9}  {:>11}  {:>6}  {:>6}",
         crate::console::pad("variable", width),
         "kind",
         "n",
         "r(truth,mean)",
+        "r in fit",
         "50% cov",
         "90% cov",
         "rank chi2 p",
@@ -97,11 +98,13 @@ pub fn run(
     let mut flagged = Vec::new();
     for v in &result.variables {
         outln!(
-            "{}  {:>5}  {:>6}  {:>14.3}  {:>9.3}  {:>9.3}  {:>11.3}  {:>6.2}  {:>6.2}",
+            "{}  {:>5}  {:>6}  {:>14.3}  {:>9}  {:>9.3}  {:>9.3}  {:>11.3}  {:>6.2}  {:>6.2}",
             crate::console::pad(&v.variable, width),
             if v.is_parameter { "param" } else { "out" },
             v.count,
             v.correlation,
+            v.within_fits
+                .map_or_else(|| "-".to_string(), |r| format!("{r:.3}")),
             v.coverage_50,
             v.coverage_90,
             v.ranks.p_value,
