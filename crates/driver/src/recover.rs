@@ -80,6 +80,8 @@ pub struct VariableRecovery {
     pub is_parameter: bool,
     /// Pairs (fit × element) it is computed over.
     pub count: usize,
+    /// The fits it is computed over.
+    pub fits: usize,
     /// Pearson correlation of truth and posterior mean, over all pairs.
     pub correlation: f64,
     /// For a variable with several elements per fit (one per subject): the
@@ -100,6 +102,10 @@ pub struct VariableRecovery {
 /// statistic is flagged (p = 0.001, as the SBC tests use).
 pub const Z_FLAG: f64 = 3.29;
 pub const P_FLAG: f64 = 0.001;
+/// Fewer fits than this do not flag the ranks: with one fit the ranks of a
+/// subject-level variable share every hyperparameter draw, the correlation
+/// within fits cannot be estimated, and the test warns falsely.
+pub const MIN_FITS_FOR_RANKS: usize = 10;
 
 impl VariableRecovery {
     /// Why the ranks are not uniform, when the rank test flags them (p below
@@ -107,6 +113,9 @@ impl VariableRecovery {
     /// `ranks are not uniform ([bins], p = …): <what it means>`.
     pub fn calibration_warning(&self) -> Option<String> {
         let r = &self.ranks;
+        if self.fits < MIN_FITS_FOR_RANKS {
+            return None;
+        }
         if !(r.p_value < P_FLAG || r.z_mean.abs() > Z_FLAG || r.z_variance.abs() > Z_FLAG) {
             return None;
         }
@@ -446,6 +455,12 @@ pub fn variable_recovery(rows: &[Recovered]) -> Vec<VariableRecovery> {
             variable: name,
             is_parameter,
             count: of.len(),
+            fits: {
+                let mut distinct = fits.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                distinct.len()
+            },
             correlation: correlation(
                 &of.iter().map(|r| r.truth).collect::<Vec<_>>(),
                 &of.iter().map(|r| r.mean).collect::<Vec<_>>(),
@@ -593,5 +608,27 @@ mod tests {
         // A scalar has no within-fit correlation.
         let scalar: Vec<Recovered> = (0..5).map(|f| row(f, 0, f as f64, f as f64)).collect();
         assert_eq!(variable_recovery(&scalar)[0].within_fits, None);
+    }
+
+    /// Every truth below every draw is flagged from 10 fits on, not from one
+    /// fit of 20 subjects (which share its hyperparameters: a false alarm).
+    #[test]
+    fn too_few_fits_flag_no_miscalibration() {
+        let biased = |fits: usize, elements: usize| -> Vec<Recovered> {
+            (0..fits)
+                .flat_map(|f| {
+                    (0..elements).map(move |e| Recovered {
+                        rank: 0,
+                        ..row(f, e, e as f64, e as f64)
+                    })
+                })
+                .collect()
+        };
+        let one = &variable_recovery(&biased(1, 20))[0];
+        assert_eq!(one.fits, 1);
+        assert!(one.ranks.p_value < 1e-3);
+        assert_eq!(one.calibration_warning(), None);
+        let many = &variable_recovery(&biased(10, 20))[0];
+        assert!(many.calibration_warning().is_some());
     }
 }

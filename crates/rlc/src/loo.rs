@@ -431,15 +431,25 @@ pub fn compare_command(dirs: &[PathBuf], json: bool) -> Result<(), Failure> {
         );
     }
     if let [best, second, ..] = rows.as_slice() {
-        let z = if second.se_diff > 0.0 {
-            -second.elpd_diff / second.se_diff
+        if second.elpd_diff == 0.0 && second.se_diff == 0.0 {
+            // The same pointwise elpd (a run given twice, or two runs of one
+            // model at one seed): no difference to measure.
+            outln!(
+                "{} and {} predict equally well: their pointwise elpd is the same.",
+                best.name,
+                second.name
+            );
         } else {
-            f64::INFINITY
-        };
-        outln!(
-            "{} predicts best; the next, {}, is {:.1} lower in elpd ({:.1} standard errors of the difference).",
-            best.name, second.name, -second.elpd_diff, z
-        );
+            let z = if second.se_diff > 0.0 {
+                -second.elpd_diff / second.se_diff
+            } else {
+                f64::INFINITY
+            };
+            outln!(
+                "{} predicts best; the next, {}, is {:.1} lower in elpd ({:.1} standard errors of the difference).",
+                best.name, second.name, -second.elpd_diff, z
+            );
+        }
     }
     for w in &data_warnings {
         outln!("warning: {w}");

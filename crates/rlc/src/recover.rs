@@ -120,6 +120,13 @@ pub fn run(
     for (v, warning) in flagged {
         outln!("warning: {}: {warning}", v.variable);
     }
+    if result.fitted < rlc_driver::recover::MIN_FITS_FOR_RANKS {
+        outln!(
+            "note: {} fitted: the rank tests need at least {} fits to flag miscalibration, so none is flagged",
+            result.fitted,
+            rlc_driver::recover::MIN_FITS_FOR_RANKS
+        );
+    }
     if result.divergences > 0 {
         outln!(
             "warning: {} divergent transitions over all fits; calibration may be off where the posteriors are hard to sample",

@@ -1447,3 +1447,37 @@ fn loo_leaves_out_chains_that_never_drew() {
     assert!(stdout(&out).contains("elpd_loo"), "{}", stdout(&out));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rlc compare` of a run with itself: the same pointwise elpd, said so; it
+/// printed "is -0.0 lower in elpd (inf standard errors of the difference)".
+#[test]
+fn compare_of_a_run_with_itself_says_they_predict_equally_well() {
+    let dir = temp_dir("compare-same");
+    let out_dir = dir.join("out");
+    rlc(&[
+        "run",
+        "models/rl_single.rlm",
+        "--data",
+        "models/data/rl_single.csv",
+        "--log-lik",
+        "--chains",
+        "2",
+        "--warmup",
+        "100",
+        "--draws",
+        "60",
+        "--seed",
+        "5",
+        "--quiet",
+        "--output-dir",
+        path_str(&out_dir),
+    ]);
+    let out = rlc(&["compare", path_str(&out_dir), path_str(&out_dir)]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("predict equally well: their pointwise elpd is the same")
+            && !text.contains("standard errors of the difference"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
