@@ -66,6 +66,21 @@ fn trim_reason(message: &str) -> &str {
         .unwrap_or(message)
 }
 
+/// What the pointwise log-likelihood leaves out, as notes: the data its
+/// `target +=` statements score are in the log density, not in `log_lik`,
+/// so PSIS-LOO does not see them.
+pub fn log_lik_notes(compiled: &Compiled) -> Vec<String> {
+    rlc_ir::lower::target_statements(&compiled.model)
+        .into_iter()
+        .map(|span| {
+            format!(
+                "{} adds to the log density but not to the pointwise log-likelihood: `log_lik` and PSIS-LOO leave out what it scores (write observed data as `y ~ …` to have it scored)",
+                compiled.locate((span.start, span.end))
+            )
+        })
+        .collect()
+}
+
 /// What running the model forward leaves out, as notes: its `target +=`
 /// statements, which add to the log density but do not say how data arise.
 pub fn forward_notes(compiled: &Compiled) -> Vec<String> {

@@ -142,6 +142,10 @@ pub fn run(
         for note in rlc_driver::generate::forward_notes(compiled) {
             errln!("note: {note}");
         }
+    } else if options.extras.log_lik.is_some() && !options.quiet {
+        for note in rlc_driver::generate::log_lik_notes(compiled) {
+            errln!("note: {note}");
+        }
     }
     std::fs::create_dir_all(&options.output_dir).map_err(|e| {
         Failure::usage(format!(

@@ -1481,3 +1481,40 @@ fn compare_of_a_run_with_itself_says_they_predict_equally_well() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--log-lik` (and `--loo`) on a model that scores some data with `target +=`
+/// says that `log_lik` and PSIS-LOO leave those out (it was silent).
+#[test]
+fn log_lik_notes_the_data_a_target_statement_scores() {
+    let dir = temp_dir("loglik-target");
+    let model = dir.join("m.rlm");
+    let data = dir.join("d.csv");
+    std::fs::write(
+        &model,
+        "size T\ndata y: real[T]\ndata z: real[T]\nparam mu ~ Normal(0, 1)\ny ~ Normal(mu, 1)\ntarget += sum(-0.5 * (z - mu) * (z - mu))\n",
+    )
+    .expect("model");
+    std::fs::write(&data, "y,z\n0.1,0.3\n-0.4,0.2\n0.5,-0.1\n").expect("data");
+    let out = rlc(&[
+        "run",
+        path_str(&model),
+        "--data",
+        path_str(&data),
+        "--loo",
+        "--chains",
+        "1",
+        "--draws",
+        "50",
+        "--seed",
+        "1",
+        "--output-dir",
+        path_str(&dir.join("out")),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("m.rlm:6:1")
+            && stderr.contains("not to the pointwise log-likelihood: `log_lik` and PSIS-LOO leave out what it scores"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
