@@ -333,13 +333,15 @@ fn fit_one(
 
 /// Runs a recovery study on `design` (loaded with
 /// [`crate::data::load_design`]); `progress(done, total)` is called as fits
-/// finish (from the worker threads). Setting `stop` ends it early with the
+/// finish, and `fitted(rows)` with each fitted one's rows (from the worker
+/// threads: a front end can keep them before the study ends). Setting `stop` ends it early with the
 /// fits done so far.
 pub fn recover(
     compiled: &Compiled,
     design: &Data,
     settings: &RecoverSettings,
     progress: &(dyn Fn(usize, usize) + Sync),
+    fitted: &(dyn Fn(&[Recovered]) + Sync),
     stop: &AtomicBool,
 ) -> Result<Recovery, Error> {
     settings.sample.validate()?;
@@ -375,6 +377,9 @@ pub fn recover(
                     return;
                 }
                 let result = one_fit(compiled, design, settings, k, stop);
+                if let FitOutcome::Fitted(rows, _) = &result {
+                    fitted(rows);
+                }
                 if matches!(result, FitOutcome::Unsimulated(_)) {
                     abandoned.store(true, Ordering::Relaxed);
                 }
@@ -524,41 +529,52 @@ impl Recovery {
     /// the last column names the warmup's adaptation (`stan`, `fisher`,
     /// `fisher-lowrank`), the same for every row.
     pub fn csv(&self) -> String {
-        let mut out = String::from(
-            "fit,name,variable,kind,truth,mean,sd,q5,q25,q50,q75,q95,rank,ranked_draws,rhat,ess_bulk,adaptation\n",
-        );
-        let adaptation = self.settings.sample.adaptation.name();
-        for r in &self.rows {
-            let quote = |s: &str| {
-                if s.contains(',') || s.contains('"') {
-                    format!("\"{}\"", s.replace('"', "\"\""))
-                } else {
-                    s.to_string()
-                }
-            };
-            out.push_str(&format!(
-                "{},{},{},{},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{},{},{:?},{:?},{}\n",
-                r.fit,
-                quote(&r.name),
-                quote(&r.variable),
-                if r.is_parameter { "param" } else { "out" },
-                r.truth,
-                r.mean,
-                r.sd,
-                r.q5,
-                r.q25,
-                r.q50,
-                r.q75,
-                r.q95,
-                r.rank,
-                r.ranked,
-                r.rhat,
-                r.ess_bulk,
-                adaptation
-            ));
-        }
+        let mut out = String::from(CSV_HEADER);
+        out.push_str(&csv_rows(
+            &self.rows,
+            self.settings.sample.adaptation.name(),
+        ));
         out
     }
+}
+
+/// The header line of [`Recovery::csv`].
+pub const CSV_HEADER: &str = "fit,name,variable,kind,truth,mean,sd,q5,q25,q50,q75,q95,rank,ranked_draws,rhat,ess_bulk,adaptation\n";
+
+/// The lines of [`Recovery::csv`] for `rows` (one fit's, as it finishes, or
+/// the study's), the warmup's `adaptation` in the last column.
+pub fn csv_rows(rows: &[Recovered], adaptation: &str) -> String {
+    let mut out = String::new();
+    for r in rows {
+        let quote = |s: &str| {
+            if s.contains(',') || s.contains('"') {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_string()
+            }
+        };
+        out.push_str(&format!(
+            "{},{},{},{},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{},{},{:?},{:?},{}\n",
+            r.fit,
+            quote(&r.name),
+            quote(&r.variable),
+            if r.is_parameter { "param" } else { "out" },
+            r.truth,
+            r.mean,
+            r.sd,
+            r.q5,
+            r.q25,
+            r.q50,
+            r.q75,
+            r.q95,
+            r.rank,
+            r.ranked,
+            r.rhat,
+            r.ess_bulk,
+            adaptation
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

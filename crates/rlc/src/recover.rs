@@ -6,8 +6,10 @@ use crate::exit::{ExitCode, Failure};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rlc_driver::recover::{self, RecoverSettings};
 use rlc_driver::Compiled;
+use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 
 pub fn run(
     compiled: &Compiled,
@@ -45,20 +47,56 @@ pub fn run(
     );
     let stop = crate::signals::install();
     let started = std::time::Instant::now();
+    // Each fit's rows are appended to the output as the fit finishes, so a
+    // study killed outright (SIGKILL, out of memory, a lost node) keeps the
+    // fits it finished; at the end the file is replaced by the whole table,
+    // in fit order.
+    let partial: Mutex<Option<std::fs::File>> = Mutex::new(None);
+    let adaptation = settings.sample.adaptation.name();
+    let keep = |rows: &[recover::Recovered]| {
+        let Ok(mut file) = partial.lock() else { return };
+        if file.is_none() {
+            *file = std::fs::File::create(output)
+                .ok()
+                .and_then(|mut f| f.write_all(recover::CSV_HEADER.as_bytes()).ok().map(|_| f));
+        }
+        if let Some(f) = file.as_mut() {
+            // Errors here are reported by the final write.
+            let _ = f.write_all(recover::csv_rows(rows, adaptation).as_bytes());
+            let _ = f.flush();
+        }
+    };
     let result = recover::recover(
         compiled,
         &design,
         settings,
         &|done, _| bar.set_position(done as u64),
+        &keep,
         stop,
-    )?;
+    );
+    let wrote_partial = partial.lock().is_ok_and(|f| f.is_some());
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            // A study that cannot stand (a data set drawn outside its
+            // declaration) leaves no table behind.
+            if wrote_partial {
+                let _ = std::fs::remove_file(output);
+            }
+            return Err(e.into());
+        }
+    };
     bar.finish_and_clear();
-    std::fs::write(output, result.csv()).map_err(|e| {
-        Failure::new(
-            ExitCode::OutputError,
-            format!("error: cannot write {}: {e}", output.display()),
-        )
-    })?;
+    let whole = output.with_extension("csv.tmp");
+    std::fs::write(&whole, result.csv())
+        .and_then(|_| std::fs::rename(&whole, output))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&whole);
+            Failure::new(
+                ExitCode::OutputError,
+                format!("error: cannot write {}: {e}", output.display()),
+            )
+        })?;
     let fitted = result.fitted;
     outln!(
         "{} of {} simulated data sets fitted{} in {:.1} s ({} chains × {} warmup ({}) + {} draws each, seed {}{}); every fit's truth and summary: {}",

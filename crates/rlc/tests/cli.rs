@@ -2556,3 +2556,65 @@ fn recover_stops_at_a_data_set_drawn_outside_the_declaration() {
     assert!(!output.exists(), "no table is written");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rlc recover` killed outright (SIGKILL: out of memory, a lost node) keeps
+/// the fits it finished: each fit's rows are in the output as it finishes,
+/// whole; before, the table was written only at the end and all was lost.
+#[cfg(unix)]
+#[test]
+fn a_killed_recovery_keeps_the_fits_it_finished() {
+    let dir = temp_dir("recover-killed");
+    let output = dir.join("recovery.csv");
+    let mut child = rlc()
+        .args([
+            "recover",
+            "docs/examples/rl_single_task.rlm",
+            "--data",
+            "models/data/tutorial.csv",
+            "--fits",
+            "400",
+            "--jobs",
+            "1",
+            "--seed",
+            "3",
+            "--quiet",
+            "--output",
+        ])
+        .arg(&output)
+        .current_dir(workspace())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("rlc starts");
+    // Wait for three fits' rows (a header and two rows per fit), then kill.
+    let started = std::time::Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&output).map_or(0, |t| t.lines().count());
+        if lines >= 7 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "no fit finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&output).expect("the rows kept");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("fit,name,variable,kind,truth,mean,sd,q5,q25,q50,q75,q95,rank,ranked_draws,rhat,ess_bulk,adaptation")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // Some fits, not the whole study (whose table is written at its end).
+    assert!(rows.len() >= 6 && rows.len() < 800, "{text}");
+    assert!(rows.iter().all(|r| r.len() == 17), "whole rows:\n{text}");
+    // Every fit kept has both of its rows (alpha and beta).
+    for fit in rows.iter().map(|r| r[0]) {
+        let names: Vec<&str> = rows.iter().filter(|r| r[0] == fit).map(|r| r[1]).collect();
+        assert_eq!(names, ["alpha", "beta"], "fit {fit}:\n{text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
