@@ -70,25 +70,29 @@ fn trim_reason(message: &str) -> &str {
 /// `target +=` statements score are in the log density, not in `log_lik`,
 /// so PSIS-LOO does not see them.
 pub fn log_lik_notes(compiled: &Compiled) -> Vec<String> {
-    rlc_ir::lower::target_statements(&compiled.model)
-        .into_iter()
-        .map(|span| {
-            format!(
-                "{} adds to the log density but not to the pointwise log-likelihood: `log_lik` and PSIS-LOO leave out what it scores (write observed data as `y ~ …` to have it scored)",
-                compiled.locate((span.start, span.end))
-            )
-        })
-        .collect()
+    target_notes(
+        compiled,
+        "not to the pointwise log-likelihood: `log_lik` and PSIS-LOO leave out what it scores (write observed data as `y ~ …` to have it scored)",
+    )
 }
 
 /// What running the model forward leaves out, as notes: its `target +=`
 /// statements, which add to the log density but do not say how data arise.
 pub fn forward_notes(compiled: &Compiled) -> Vec<String> {
+    target_notes(
+        compiled,
+        "says nothing of how data arise; running the model forward ignores it (write a prior on the parameter's declaration, and data as `y ~ …`, to simulate them)",
+    )
+}
+
+/// One note per `target +=` statement: `FILE:LINE:COL (…) adds to the log
+/// density but {what}`.
+fn target_notes(compiled: &Compiled, what: &str) -> Vec<String> {
     rlc_ir::lower::target_statements(&compiled.model)
         .into_iter()
         .map(|span| {
             format!(
-                "{} adds to the log density but says nothing of how data arise; running the model forward ignores it (write a prior on the parameter's declaration, and data as `y ~ …`, to simulate them)",
+                "{} adds to the log density but {what}",
                 compiled.locate((span.start, span.end))
             )
         })

@@ -1402,24 +1402,7 @@ fn run_loo_without_observations_is_a_warning_beside_the_draws() {
 fn loo_leaves_out_chains_that_never_drew() {
     let dir = temp_dir("loo-empty-chain");
     let out_dir = dir.join("out");
-    rlc(&[
-        "run",
-        "models/rl_single.rlm",
-        "--data",
-        "models/data/rl_single.csv",
-        "--log-lik",
-        "--chains",
-        "3",
-        "--warmup",
-        "100",
-        "--draws",
-        "60",
-        "--seed",
-        "4",
-        "--quiet",
-        "--output-dir",
-        path_str(&out_dir),
-    ]);
+    short_log_lik_run(&out_dir, "3", "4");
     // Chain 3 as a run killed in its warmup leaves it: comments and the header.
     let third = out_dir.join("rl_single_3.csv");
     let text = std::fs::read_to_string(&third).expect("chain 3");
@@ -1454,24 +1437,7 @@ fn loo_leaves_out_chains_that_never_drew() {
 fn compare_of_a_run_with_itself_says_they_predict_equally_well() {
     let dir = temp_dir("compare-same");
     let out_dir = dir.join("out");
-    rlc(&[
-        "run",
-        "models/rl_single.rlm",
-        "--data",
-        "models/data/rl_single.csv",
-        "--log-lik",
-        "--chains",
-        "2",
-        "--warmup",
-        "100",
-        "--draws",
-        "60",
-        "--seed",
-        "5",
-        "--quiet",
-        "--output-dir",
-        path_str(&out_dir),
-    ]);
+    short_log_lik_run(&out_dir, "2", "5");
     let out = rlc(&["compare", path_str(&out_dir), path_str(&out_dir)]);
     let text = stdout(&out);
     assert!(
@@ -1517,4 +1483,26 @@ fn log_lik_notes_the_data_a_target_statement_scores() {
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A short `rlc run --log-lik` of rl_single (100 warmup, 60 draws) into `out_dir`.
+fn short_log_lik_run(out_dir: &Path, chains: &str, seed: &str) {
+    rlc(&[
+        "run",
+        "models/rl_single.rlm",
+        "--data",
+        "models/data/rl_single.csv",
+        "--log-lik",
+        "--chains",
+        chains,
+        "--warmup",
+        "100",
+        "--draws",
+        "60",
+        "--seed",
+        seed,
+        "--quiet",
+        "--output-dir",
+        path_str(out_dir),
+    ]);
 }
