@@ -34,7 +34,8 @@ Exit codes (docs/cli.md has every failure and its message):
   2  usage error: bad command-line arguments, or a file that cannot be read
   3  data error: the data file does not fit the model's declarations, or
      needs more memory than --max-memory
-  4  sampling failure: no chain could start or finish
+  4  sampling failure: no chain could start or finish, or draws whose
+     outputs (predictions, `out` values) could not be computed
  70  internal error: a bug in rlc (please report it)
  74  output error: a file or the terminal could not be written (full disk)
  75  the output folder is in use by another run (its .rlc.lock)

@@ -398,6 +398,19 @@ pub fn run(
             format!("error: {} of {} chains failed", failures.len(), s.chains),
         ));
     }
+    if !failures.is_empty() {
+        // Every chain sampled, but some draws' outputs (`out` values,
+        // predictions, log-likelihoods) could not be computed: their columns
+        // hold NaN, which a script must not take for results.
+        return Err(Failure::new(
+            ExitCode::SamplingFailure,
+            format!(
+                "error: the draws are written, but in {} of {} chains the outputs of some draws could not be computed (their columns are NaN): see the errors above",
+                failures.len(),
+                s.chains
+            ),
+        ));
+    }
     Ok(())
 }
 

@@ -1506,3 +1506,50 @@ fn short_log_lik_run(out_dir: &Path, chains: &str, seed: &str) {
         path_str(out_dir),
     ]);
 }
+
+/// `--predict` whose draws cannot be made (a Poisson rate above what can be
+/// drawn exactly, 2^52, while the density there is finite) writes the draws
+/// with NaN predictions and exits 4 saying so; it exited 0.
+#[test]
+fn predictions_that_cannot_be_drawn_fail_the_run() {
+    let dir = temp_dir("predict-fails");
+    let model = dir.join("m.rlm");
+    let data = dir.join("d.csv");
+    std::fs::write(
+        &model,
+        "size T\ndata y: int[T]\nparam lr ~ Normal(36, 1)\ny ~ Poisson(log_rate = lr)\n",
+    )
+    .expect("model");
+    std::fs::write(&data, "y\n9000000000000000\n8999999999000000\n").expect("data");
+    let out_dir = dir.join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args([
+            "run",
+            path_str(&model),
+            "--data",
+            path_str(&data),
+            "--predict",
+        ])
+        .args([
+            "--chains",
+            "1",
+            "--warmup",
+            "50",
+            "--draws",
+            "10",
+            "--max-depth",
+            "4",
+        ])
+        .args(["--seed", "1", "--quiet", "--output-dir", path_str(&out_dir)])
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("cannot draw: `log_rate` of Poisson must be at most")
+            && stderr.contains("the draws are written, but in 1 of 1 chains the outputs of some draws could not be computed"),
+        "{stderr}"
+    );
+    assert!(out_dir.join("m_1.csv").exists(), "the draws are kept");
+    let _ = std::fs::remove_dir_all(&dir);
+}
