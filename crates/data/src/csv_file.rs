@@ -695,6 +695,32 @@ fn group_name(grouping: &Grouping, depth: usize, flat: usize) -> (String, String
     (column, key)
 }
 
+/// Why `decl` cannot be read from a long file: its first two axes are the
+/// nested groups in the other order than their sizes were declared in (a
+/// fix in the model), or a shape no CSV holds.
+fn shape_not_in_csv(decl: &DataDecl, grouping: &Grouping) -> ErrorKind {
+    let level = |dim: Option<&DimSpec>| match dim {
+        Some(DimSpec::Size(name)) => grouping.levels.iter().position(|l| &l.size == name),
+        _ => None,
+    };
+    match (level(decl.shape.first()), level(decl.shape.get(1))) {
+        (Some(outer), Some(inner)) if outer > inner => ErrorKind::GroupsOutOfOrder {
+            declaration: decl.clone(),
+            outer: (
+                grouping.levels[outer].size.clone(),
+                grouping.levels[outer].column.clone(),
+            ),
+            inner: (
+                grouping.levels[inner].size.clone(),
+                grouping.levels[inner].column.clone(),
+            ),
+        },
+        _ => ErrorKind::ShapeNotInCsv {
+            declaration: decl.clone(),
+        },
+    }
+}
+
 fn read_variable(
     table: &Table,
     decl: &DataDecl,
@@ -702,12 +728,7 @@ fn read_variable(
     sizes: &mut SizeTable,
 ) -> Result<Filled, Failure> {
     let Some(reading) = reading(decl, grouping) else {
-        return Err((
-            Location::File,
-            ErrorKind::ShapeNotInCsv {
-                declaration: decl.clone(),
-            },
-        ));
+        return Err((Location::File, shape_not_in_csv(decl, grouping)));
     };
     let column = table.column(&decl.name)?;
     if column.is_none() && decl.absent_fill.is_none() {

@@ -131,6 +131,13 @@ pub enum ErrorKind {
     },
     /// The declaration's shape has no reading from a long-format CSV file.
     ShapeNotInCsv { declaration: DataDecl },
+    /// `[N, B, …]` with `size B by …` declared before `size N by …`: the
+    /// grouped size declared first is the outer group. (size, column) each.
+    GroupsOutOfOrder {
+        declaration: DataDecl,
+        outer: (String, String),
+        inner: (String, String),
+    },
     /// Two parts of the file give a size different values.
     SizeMismatch {
         size: String,
@@ -217,7 +224,7 @@ impl ErrorKind {
             ErrorKind::RaggedGroups { .. } => "D0018",
             ErrorKind::GroupValueVaries { .. } => "D0019",
             ErrorKind::ScalarVaries { .. } => "D0020",
-            ErrorKind::ShapeNotInCsv { .. } => "D0021",
+            ErrorKind::ShapeNotInCsv { .. } | ErrorKind::GroupsOutOfOrder { .. } => "D0021",
             ErrorKind::SizeMismatch { .. } => "D0022",
             ErrorKind::ConstDimMismatch { .. } => "D0023",
             ErrorKind::UndeterminedSize { .. } => "D0024",
@@ -477,6 +484,14 @@ impl fmt::Display for ErrorKind {
                  one value per group [N] or one row per group [N, T] (with `size N by COLUMN`), \
                  or, with nested groups (`size B by COLUMN2` declared after it), [N, B] and [N, B, T]; \
                  use a JSON data file"
+            ),
+            ErrorKind::GroupsOutOfOrder {
+                declaration,
+                outer: (outer, outer_column),
+                inner: (inner, inner_column),
+            } => write!(
+                f,
+                "`{declaration}` nests the groups of `{inner}` in those of `{outer}`, but `size {inner} by {inner_column}` is declared before `size {outer} by {outer_column}`, so in this file `{outer}` is read within `{inner}`: declare `size {outer} by {outer_column}` first (the grouped size declared first is the outer group, subjects; the next nests in it, blocks within a subject)"
             ),
             ErrorKind::SizeMismatch {
                 size,

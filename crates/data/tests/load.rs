@@ -493,6 +493,32 @@ fn nested_sizes_must_come_in_their_order() {
     let (kind, _, message) = only_error(csv(&spec, "subjID,block,choice\n1,1,1\n"));
     assert!(matches!(kind, ErrorKind::ShapeNotInCsv { .. }), "{message}");
     assert!(message.contains("[N, B, T]"), "{message}");
+    // `[N, B, T]` with `size B by block` declared first: the fix is in the model,
+    // and the message says which declaration to move (it suggested JSON).
+    let swapped = DataSpec {
+        sizes: vec![
+            SizeDecl::grouped_by("B", "block"),
+            SizeDecl::grouped_by("N", "subjID"),
+            SizeDecl::new("T"),
+        ],
+        variables: vec![DataDecl::new(
+            "choice",
+            ElemType::Int,
+            true,
+            &["N", "B", "T"],
+        )],
+    };
+    let (kind, _, message) = only_error(csv(&swapped, "subjID,block,choice\n1,1,1\n"));
+    assert!(
+        matches!(kind, ErrorKind::GroupsOutOfOrder { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("but `size B by block` is declared before `size N by subjID`")
+            && message.contains("declare `size N by subjID` first")
+            && !message.contains("JSON"),
+        "{message}"
+    );
     // A missing block key is an error, like a missing subject.
     let (kind, _, _) = only_error(csv(
         &blocks(),
