@@ -26,8 +26,9 @@ fn chain_files(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
     files.sort();
     if files.is_empty() {
         return Err(Failure::usage(format!(
-            "error: {} holds no CSV files of draws",
-            dir.display()
+            "error: {} holds no CSV files of draws{}",
+            dir.display(),
+            crate::zarr_hint(dir)
         )));
     }
     Ok(files)

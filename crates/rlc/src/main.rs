@@ -112,13 +112,38 @@ pub(crate) fn read_text(path: &Path) -> Result<String, Failure> {
     })
 }
 
+/// Where `path` is a Zarr store (`rlc run --output-format zarr`) or a folder
+/// holding one, what reads it: rlc's `summary`, `loo` and `compare` read
+/// CmdStan CSV files. Empty otherwise.
+pub(crate) fn zarr_hint(path: &Path) -> String {
+    let is_store = |p: &Path| p.is_dir() && p.join("zarr.json").is_file();
+    let store = if is_store(path) {
+        Some(path.to_path_buf())
+    } else {
+        std::fs::read_dir(path).ok().and_then(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| is_store(p))
+        })
+    };
+    match store {
+        Some(store) => format!(
+            " ({} is a Zarr store: `rlc summary`, `loo` and `compare` read the CmdStan CSV files a run writes by default; open the store with xarray, `xr.open_datatree(\"{}\", engine=\"zarr\")`, and give it to ArviZ, e.g. `az.loo`)",
+            store.display(),
+            store.display()
+        ),
+        None => String::new(),
+    }
+}
+
 /// Reads a whole file of at most `limit` bytes.
 pub(crate) fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Failure> {
     use std::io::Read;
     let cannot = |e: std::io::Error| {
         Failure::usage(format!(
-            "error: cannot read the {what} {}: {e}",
-            path.display()
+            "error: cannot read the {what} {}: {e}{}",
+            path.display(),
+            zarr_hint(path)
         ))
     };
     let file = std::fs::File::open(path).map_err(cannot)?;

@@ -2618,3 +2618,47 @@ fn a_killed_recovery_keeps_the_fits_it_finished() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rlc summary` and `rlc loo` given a Zarr run (`--output-format zarr`) say
+/// what it is and what reads it; they said "Is a directory (os error 21)" and
+/// "holds no CSV files of draws".
+#[test]
+fn summary_and_loo_of_a_zarr_run_say_what_reads_it() {
+    let dir = temp_dir("zarr-summary");
+    let out = rl_single("run")
+        .current_dir(workspace())
+        .args([
+            "--output-format",
+            "zarr",
+            "--log-lik",
+            "--chains",
+            "1",
+            "--draws",
+            "20",
+        ])
+        .args(["--seed", "1", "--quiet", "--output-dir"])
+        .arg(&dir)
+        .output()
+        .expect("rlc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = dir.join("rl_single.zarr");
+    for args in [
+        vec!["summary".into(), store.clone()],
+        vec!["loo".into(), dir.clone()],
+    ] {
+        let out = rlc().args(&args).output().expect("rlc runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(
+                "is a Zarr store: `rlc summary`, `loo` and `compare` read the CmdStan CSV files"
+            ) && stderr.contains("xr.open_datatree("),
+            "{stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
