@@ -792,6 +792,7 @@ impl Checker {
             }
         }
         let mut prior_id = None;
+        let mut within_prior_support = true;
         if let (true, Some(prior)) = (shape_failed, &p.prior) {
             // Against an unknown shape only the prior's own arguments are checked.
             for arg in call_args(prior) {
@@ -819,6 +820,8 @@ impl Checker {
                         constraint.lower = lower.clone();
                         constraint.upper = upper.clone();
                     }
+                    // Declared bounds that depend on other values.
+                    (None, Some(_)) => within_prior_support = false,
                     (Some((l, h, span)), Some((lower, upper))) => {
                         let lower_c = match lower {
                             Some(Bound::Const(c)) => *c,
@@ -830,6 +833,7 @@ impl Checker {
                         };
                         let known = !matches!(lower, Some(Bound::Expr(..)))
                             && !matches!(upper, Some(Bound::Expr(..)));
+                        within_prior_support = known;
                         if known && (l < lower_c || h > upper_c) {
                             self.error(CheckError::BoundsOutsideSupport {
                                 span,
@@ -853,6 +857,7 @@ impl Checker {
             symbol: id,
             constraint,
             prior: prior_id,
+            within_prior_support,
         });
     }
 

@@ -102,6 +102,13 @@ pub struct ParamInfo {
     pub constraint: Constraint,
     /// The prior's call expression (resolved in `calls`).
     pub prior: Option<ExprId>,
+    /// Whether the transform keeps the parameter inside its prior's support:
+    /// no declared bounds (the transform is the support's), constant bounds
+    /// checked against a constant support (E0162), or a prior on the whole
+    /// line. False where declared bounds or the support depend on other
+    /// values (`in (lo, inf) ~ Exponential(1)`): the log density then checks
+    /// the support itself.
+    pub within_prior_support: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

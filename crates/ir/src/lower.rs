@@ -607,9 +607,10 @@ impl<'m> Lowering<'m> {
                 // Declared bounds may reach outside the prior's support where
                 // they depend on other values (`in (lo, inf) ~ Exponential(1)`
                 // with a negative `lo`): there the prior is -inf, as for an
-                // observation. Without declared bounds the transform is the
-                // support's, and constant bounds outside it are E0162.
-                let outside = p.bounds.as_ref().map(|_| Rejection::PriorOutsideSupport);
+                // observation. Elsewhere the transform keeps the value inside
+                // (the checker proved it), and the density needs no check.
+                let outside =
+                    (!info.within_prior_support).then_some(Rejection::PriorOutsideSupport);
                 let lp = self.density(prior, x, outside)?;
                 self.add_target(lp);
                 self.locate_new_values(first, p.span);
