@@ -92,12 +92,8 @@ def _column_as_written(column: pd.Series) -> pd.Series:
     if kind == "f":
         values = column.to_numpy(dtype=float, na_value=np.nan)
         present = values[~np.isnan(values)]
-        if (
-            present.size > 0
-            and np.all(np.isfinite(present))
-            and np.all(np.abs(present) <= _MAX_EXACT_INT)
-            and np.all(present == np.round(present))
-        ):
+        # (An infinity is above the limit.)
+        if present.size > 0 and np.all(np.abs(present) <= _MAX_EXACT_INT) and np.all(present == np.round(present)):
             return column.astype("Int64")
         return column
     if kind == "O":

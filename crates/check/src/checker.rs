@@ -205,10 +205,10 @@ fn bound_of(prior: &Expr, call: &CallInfo, i: usize) -> Option<Bound> {
     })
 }
 
-/// A numeric literal (possibly negated, `inf` included): bounds take it.
 /// Names a model's exported values cannot take: the results' own axes.
 const RESERVED_NAMES: &[&str] = &["chain", "draw"];
 
+/// A numeric literal (possibly negated, `inf` included): bounds take it.
 fn real_literal(e: &Expr) -> Option<f64> {
     match &e.kind {
         ExprKind::Int(v) => Some(*v as f64),

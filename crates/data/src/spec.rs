@@ -218,7 +218,6 @@ impl fmt::Display for DimSpec {
     }
 }
 
-/// Writes a real bound as the language spells it (`inf`, `-inf`, `0`, `0.5`).
 /// The declaration as written in a model: `data choice: int?[N, T] in 1..3`.
 impl fmt::Display for DataDecl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -28,7 +28,7 @@ mod ranks;
 mod sbc;
 
 pub use loo::{
-    compare, compare_pointwise, k_text, loo, pareto_k_threshold, psis, psis_tail_length,
+    compare, compare_pointwise, loo, pareto_k_threshold, psis, psis_tail_length,
     relative_efficiency, stacking_weights, threshold_text, CompareRow, LooError, LooResult,
     ParetoKCounts, Psis, RelativeEfficiency, TailFit,
 };

@@ -981,7 +981,7 @@ pub fn threshold_text(threshold: f64) -> String {
 /// print a k above the threshold as the threshold's own text (0.698 as 0.70).
 pub fn k_text(k: f64, threshold: f64) -> String {
     let two = format!("{k:.2}");
-    if two == threshold_text(threshold) || format!("{threshold:.2}") == two {
+    if two == format!("{threshold:.2}") {
         format!("{k:.3}")
     } else {
         two

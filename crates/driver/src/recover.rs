@@ -479,22 +479,17 @@ pub fn variable_recovery(rows: &[Recovered]) -> Vec<VariableRecovery> {
     variables
 }
 
-/// [`VariableRecovery::within_fits`] of one variable's rows.
+/// [`VariableRecovery::within_fits`] of one variable's rows (each fit's
+/// rows next to each other, as a study lists them).
 fn within_fit_correlation(rows: &[&Recovered]) -> Option<f64> {
-    let mut by_fit: Vec<(usize, Vec<f64>, Vec<f64>)> = Vec::new();
-    for r in rows {
-        match by_fit.iter_mut().find(|(fit, _, _)| *fit == r.fit) {
-            Some((_, truths, means)) => {
-                truths.push(r.truth);
-                means.push(r.mean);
-            }
-            None => by_fit.push((r.fit, vec![r.truth], vec![r.mean])),
-        }
-    }
-    let mut per_fit: Vec<f64> = by_fit
-        .iter()
-        .filter(|(_, truths, _)| truths.len() >= 3)
-        .map(|(_, truths, means)| correlation(truths, means))
+    let mut per_fit: Vec<f64> = rows
+        .chunk_by(|a, b| a.fit == b.fit)
+        .filter(|fit| fit.len() >= 3)
+        .map(|fit| {
+            let truths: Vec<f64> = fit.iter().map(|r| r.truth).collect();
+            let means: Vec<f64> = fit.iter().map(|r| r.mean).collect();
+            correlation(&truths, &means)
+        })
         .filter(|r| r.is_finite())
         .collect();
     if per_fit.is_empty() {

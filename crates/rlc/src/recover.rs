@@ -74,13 +74,12 @@ pub fn run(
         &keep,
         stop,
     );
-    let wrote_partial = partial.lock().is_ok_and(|f| f.is_some());
     let result = match result {
         Ok(r) => r,
         Err(e) => {
             // A study that cannot stand (a data set drawn outside its
             // declaration) leaves no table behind.
-            if wrote_partial {
+            if partial.lock().is_ok_and(|f| f.is_some()) {
                 let _ = std::fs::remove_file(output);
             }
             return Err(e.into());

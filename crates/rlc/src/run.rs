@@ -392,26 +392,22 @@ pub fn run(
             ),
         ));
     }
-    if !failures.is_empty() && draws.chains.len() < s.chains {
-        return Err(Failure::new(
-            ExitCode::SamplingFailure,
-            format!("error: {} of {} chains failed", failures.len(), s.chains),
-        ));
+    if failures.is_empty() {
+        return Ok(());
     }
-    if !failures.is_empty() {
+    let message = if draws.chains.len() < s.chains {
+        format!("error: {} of {} chains failed", failures.len(), s.chains)
+    } else {
         // Every chain sampled, but some draws' outputs (`out` values,
         // predictions, log-likelihoods) could not be computed: their columns
         // hold NaN, which a script must not take for results.
-        return Err(Failure::new(
-            ExitCode::SamplingFailure,
-            format!(
-                "error: the draws are written, but in {} of {} chains the outputs of some draws could not be computed (their columns are NaN): see the errors above",
-                failures.len(),
-                s.chains
-            ),
-        ));
-    }
-    Ok(())
+        format!(
+            "error: the draws are written, but in {} of {} chains the outputs of some draws could not be computed (their columns are NaN): see the errors above",
+            failures.len(),
+            s.chains
+        )
+    };
+    Err(Failure::new(ExitCode::SamplingFailure, message))
 }
 
 /// The posterior predictive check: observed against predicted statistics,
