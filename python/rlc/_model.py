@@ -292,7 +292,7 @@ class Model:
 
     def _point(self, point: Any) -> dict:
         if isinstance(point, Mapping):
-            return {"values": _flat_values(point)}
+            return {"values": _given_values(point)}
         array = np.asarray(point, dtype=float)
         if array.ndim != 1:
             raise ValueError(
@@ -357,9 +357,15 @@ def _log_lik_unit(log_likelihood: Union[bool, str]) -> Optional[str]:
     return log_likelihood
 
 
-def _flat_values(values: Mapping) -> dict:
-    """Parameter values by name, each flattened row-major into a list of floats."""
-    return {str(name): np.asarray(value, dtype=float).ravel(order="C").tolist() for name, value in values.items()}
+def _given_values(values: Mapping) -> dict:
+    """Parameter values by name as the native module takes them: each one's
+    elements row-major and its shape (a value shaped otherwise than its
+    parameter, a transposed matrix, is refused there, not read row-major)."""
+    given = {}
+    for name, value in values.items():
+        array = np.asarray(value, dtype=float)
+        given[str(name)] = (array.ravel(order="C").tolist(), list(array.shape))
+    return given
 
 
 def _initial_values(init: Union[float, Mapping, None]) -> tuple:
@@ -369,7 +375,7 @@ def _initial_values(init: Union[float, Mapping, None]) -> tuple:
         return None, None
     if isinstance(init, Mapping):
         try:
-            return None, _flat_values(init)
+            return None, _given_values(init)
         except (TypeError, ValueError) as error:
             raise TypeError(f"init must map parameter names to numbers, not {init!r}") from error
     if isinstance(init, bool) or not isinstance(init, (int, float, np.integer, np.floating)):

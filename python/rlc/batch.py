@@ -485,7 +485,13 @@ def _sample_settings(sample_kwargs: dict, defaults: dict) -> dict:
         # are a hashable tuple. Without `init` the key is what it was before `init`
         # existed, so earlier batches' folders still count.
         radius, values = _initial_values(init)
-        settings["init"] = radius if values is None else tuple(sorted((n, tuple(v)) for n, v in values.items()))
+        # A value nested as a matrix keeps its shape (its parameter checks it); a number or
+        # a flat list is keyed as before shapes were kept.
+        settings["init"] = (
+            radius
+            if values is None
+            else tuple(sorted((n, tuple(v)) if len(shape) <= 1 else (n, tuple(v), tuple(shape)) for n, (v, shape) in values.items()))
+        )
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in sorted(settings.items())}
 
 
@@ -497,7 +503,7 @@ def _check_init_names(settings: dict, models) -> None:
         return
     for ident, model in models:
         parameters = [name for name, kind in model._compile().variables() if kind == "parameter"]
-        unknown = [name for name, _ in init if name not in parameters]
+        unknown = [name for name, *_ in init if name not in parameters]
         if unknown:
             raise UsageError(
                 f"init: model {ident} has no parameter {unknown[0]!r} (its parameters: {', '.join(parameters)})"
@@ -506,7 +512,9 @@ def _check_init_names(settings: dict, models) -> None:
 
 def _init_argument(init):
     """A job's ``init`` setting as :meth:`rlc.Model.sample` takes it."""
-    return {name: list(values) for name, values in init} if isinstance(init, tuple) else init
+    if not isinstance(init, tuple):
+        return init
+    return {name: np.reshape(values, shape[0]) if shape else list(values) for name, values, *shape in init}
 
 
 def _batch_seed(out: Path, seed: Optional[int]) -> int:

@@ -437,6 +437,16 @@ fn bind(
 /// logp, gradient, coordinate names, notes.
 type LogpGrad = (f64, Vec<f64>, Vec<String>, Vec<String>);
 
+/// A parameter's value from Python: its elements row-major and its array's shape.
+type GivenElements = (Vec<f64>, Vec<usize>);
+
+fn given_values(values: HashMap<String, GivenElements>) -> rlc_driver::density::GivenValues {
+    values
+        .into_iter()
+        .map(|(name, (elements, shape))| (name, rlc_data::GivenValue::shaped(elements, shape)))
+        .collect()
+}
+
 /// The log density (log-Jacobian included) and its gradient on the
 /// unconstrained scale at one point: `values` gives constrained values by
 /// name (each flattened row-major), or `unconstrained` the coordinates.
@@ -449,13 +459,13 @@ fn logp_grad(
     py: Python<'_>,
     model: &CompiledModel,
     data: &LoadedData,
-    values: Option<HashMap<String, Vec<f64>>>,
+    values: Option<HashMap<String, GivenElements>>,
     unconstrained: Option<Vec<f64>>,
     backend_name: &str,
 ) -> PyResult<LogpGrad> {
     let mut density = bind(py, model, data, backend(backend_name)?)?;
     let (point, what) = match (values, unconstrained) {
-        (Some(v), None) => (Point::Constrained(v), "point"),
+        (Some(v), None) => (Point::Constrained(given_values(v)), "point"),
         (None, Some(u)) => (Point::Unconstrained(u), "the unconstrained point"),
         _ => {
             return Err(pyo3::exceptions::PyValueError::new_err(
@@ -682,7 +692,7 @@ fn start(
     adaptation: Option<&str>,
     threads_per_chain: usize,
     init_radius: Option<f64>,
-    init_values: Option<HashMap<String, Vec<f64>>>,
+    init_values: Option<HashMap<String, GivenElements>>,
 ) -> PyResult<Run> {
     use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
     let value_error = |what: &str, value: &str, allowed: &str| {
@@ -728,7 +738,7 @@ fn start(
         adapt_delta,
         threads,
         init_radius: init_radius.unwrap_or(SampleSettings::default().init_radius),
-        init: init_values.unwrap_or_default(),
+        init: init_values.map(given_values).unwrap_or_default(),
     };
     settings
         .validate()

@@ -132,3 +132,21 @@ def test_whole_floats_are_written_as_the_integers_they_are():
         fit = model.sample(data=as_floats, **RUN)
     subjects = [str(s) for s in pd.unique(frame["subjID"])]
     assert list(fit["posterior"]["N"].values) == subjects
+
+
+def test_a_matrix_value_is_taken_nested_as_its_parameter_and_refused_transposed():
+    """A value's shape is checked against its parameter's: a transposed matrix is
+    refused (it was read row-major into the wrong elements), a flat row-major
+    list is taken; fit_many's settings keep a matrix's shape for its fits."""
+    model = rlc.Model("size K\nparam q: real[2, K] ~ Normal(0, 1)\n")
+    data = {"K": 3}
+    q = np.arange(6.0).reshape(2, 3) / 10
+    assert model.logp({"q": q}, data=data) == model.logp({"q": q.ravel()}, data=data)
+    with pytest.raises(rlc.UsageError, match=r"parameter `q` is \[2, 3\], the value given is nested as \[3, 2\]"):
+        model.logp({"q": q.T}, data=data)
+    with pytest.raises(rlc.UsageError, match=r"nested as \[3, 2\]"):
+        model.sample(data=data, init={"q": q.T}, **RUN)
+    settings = rlc.batch._sample_settings({"init": {"q": q}}, rlc.batch.SAMPLE_DEFAULTS)
+    np.testing.assert_array_equal(rlc.batch._init_argument(settings["init"])["q"], q)
+    flat = rlc.batch._sample_settings({"init": {"q": q.ravel()}}, rlc.batch.SAMPLE_DEFAULTS)
+    assert flat["init"] == (("q", tuple(q.ravel())),)

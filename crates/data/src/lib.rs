@@ -371,29 +371,108 @@ pub(crate) fn assemble(
     })
 }
 
+/// A parameter's value as a user gives it: its elements row-major, and the
+/// lengths of the nesting they were given in (`[]` for a number, `[6]` for a
+/// flat list, `[2, 3]` for a list of two lists of three), so that a value
+/// nested as another shape than the parameter's (a transposed matrix) is
+/// refused rather than read row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenValue {
+    pub elements: Vec<f64>,
+    pub nesting: Vec<usize>,
+}
+
+impl GivenValue {
+    /// A flat list (or, with one element, a number that broadcasts).
+    pub fn flat(elements: Vec<f64>) -> Self {
+        let nesting = vec![elements.len()];
+        GivenValue { elements, nesting }
+    }
+
+    /// Elements given with the nesting of an array of `shape`.
+    pub fn shaped(elements: Vec<f64>, nesting: Vec<usize>) -> Self {
+        GivenValue { elements, nesting }
+    }
+
+    /// Whether this value can be the value of a parameter of `shape`: one number
+    /// for every element, a flat list of all of them row-major, or nested as
+    /// `shape` itself. Otherwise the reason, for an error message.
+    pub fn fits(&self, shape: &[usize]) -> Result<(), String> {
+        let count: usize = shape.iter().product();
+        let flat = self.nesting.len() <= 1;
+        if self.elements.len() == 1 && flat {
+            return Ok(());
+        }
+        if self.elements.len() != count {
+            return Err(format!(
+                "has {count} elements, {} were given",
+                self.elements.len()
+            ));
+        }
+        if flat || self.nesting == shape {
+            return Ok(());
+        }
+        Err(format!(
+            "is {}, the value given is nested as {} (give it nested as the parameter, or as one flat list row-major)",
+            shape_text(shape),
+            shape_text(&self.nesting)
+        ))
+    }
+}
+
+fn shape_text(shape: &[usize]) -> String {
+    let lengths: Vec<String> = shape.iter().map(usize::to_string).collect();
+    format!("[{}]", lengths.join(", "))
+}
+
 /// A JSON object of named numbers and nested arrays of numbers (`{"alpha":
-/// 0.3, "w": [[1, 2], [3, 4]]}`), each flattened row-major; an object with a
-/// `params` key (a simulation's truth file) is read from that key. Used for
-/// parameter values, not data.
+/// 0.3, "w": [[1, 2], [3, 4]]}`), each with its nesting (which must be
+/// rectangular); an object with a `params` key (a simulation's truth file) is
+/// read from that key. Used for parameter values, not data.
 pub fn parse_json_numbers(
     text: &str,
-) -> Result<std::collections::HashMap<String, Vec<f64>>, String> {
-    fn flatten(value: &serde_json::Value, out: &mut Vec<f64>) -> Result<(), String> {
+) -> Result<std::collections::HashMap<String, GivenValue>, String> {
+    /// Appends `value`'s numbers to `out` and returns its nesting.
+    fn flatten(value: &serde_json::Value, out: &mut Vec<f64>) -> Result<Vec<usize>, String> {
         match value {
             serde_json::Value::Number(n) => {
                 out.push(n.as_f64().ok_or_else(|| format!("{n} is not a number"))?);
-                Ok(())
+                Ok(Vec::new())
             }
-            serde_json::Value::Array(items) => items.iter().try_for_each(|v| flatten(v, out)),
+            serde_json::Value::Array(items) => {
+                let mut inner: Option<Vec<usize>> = None;
+                for (i, item) in items.iter().enumerate() {
+                    let nesting = flatten(item, out)?;
+                    match &inner {
+                        Some(first) if *first != nesting => return Err(format!(
+                            "its lists are not all the same shape: item 0 is {}, item {i} is {}",
+                            nesting_text(first),
+                            nesting_text(&nesting)
+                        )),
+                        Some(_) => {}
+                        None => inner = Some(nesting),
+                    }
+                }
+                let mut nesting = vec![items.len()];
+                nesting.extend(inner.unwrap_or_default());
+                Ok(nesting)
+            }
             serde_json::Value::String(s) if s == "Inf" || s == "inf" => {
                 out.push(f64::INFINITY);
-                Ok(())
+                Ok(Vec::new())
             }
             serde_json::Value::String(s) if s == "-Inf" || s == "-inf" => {
                 out.push(f64::NEG_INFINITY);
-                Ok(())
+                Ok(Vec::new())
             }
             other => Err(format!("{other} is not a number or an array of numbers")),
+        }
+    }
+    fn nesting_text(nesting: &[usize]) -> String {
+        if nesting.is_empty() {
+            "a number".to_string()
+        } else {
+            format!("a list of shape {}", shape_text(nesting))
         }
     }
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
@@ -407,8 +486,8 @@ pub fn parse_json_numbers(
     let mut out = std::collections::HashMap::new();
     for (name, v) in map {
         let mut numbers = Vec::new();
-        flatten(v, &mut numbers).map_err(|e| format!("`{name}`: {e}"))?;
-        out.insert(name.clone(), numbers);
+        let nesting = flatten(v, &mut numbers).map_err(|e| format!("`{name}`: {e}"))?;
+        out.insert(name.clone(), GivenValue::shaped(numbers, nesting));
     }
     Ok(out)
 }

@@ -1244,3 +1244,25 @@ fn a_column_in_another_case_and_missing_value_codes_get_hints() {
         );
     }
 }
+
+/// Parameter values from JSON keep their nesting (so a transposed matrix can be
+/// told from the parameter's shape), and lists of different lengths are refused.
+#[test]
+fn json_values_keep_their_nesting_and_must_be_rectangular() {
+    let given = rlc_data::parse_json_numbers(
+        r#"{"a": 0.5, "w": [1, 2, 3], "q": [[1, 2, 3], [4, 5, "Inf"]], "e": []}"#,
+    )
+    .expect("valid");
+    assert_eq!(given["a"].nesting, Vec::<usize>::new());
+    assert_eq!(given["w"].nesting, vec![3]);
+    assert_eq!(given["q"].nesting, vec![2, 3]);
+    assert_eq!(given["q"].elements[5], f64::INFINITY);
+    assert_eq!(given["e"].nesting, vec![0]);
+    let error = rlc_data::parse_json_numbers(r#"{"q": [[1, 2], [3]]}"#).expect_err("ragged");
+    assert!(
+        error.contains("`q`: its lists are not all the same shape: item 0 is a list of shape [2], item 1 is a list of shape [1]"),
+        "{error}"
+    );
+    let error = rlc_data::parse_json_numbers(r#"{"q": [[1, 2], 3]}"#).expect_err("mixed");
+    assert!(error.contains("item 1 is a number"), "{error}");
+}

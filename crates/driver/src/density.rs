@@ -11,6 +11,9 @@ use rlc_ir::interp::{eval, eval_random, EvalError, Tensor};
 use rlc_ir::{Function, Input, Rejection, ValueId};
 use std::collections::HashMap;
 
+/// Parameter values by name as a user gives them (`--at`, `--init FILE`, a truth file).
+pub type GivenValues = HashMap<String, rlc_data::GivenValue>;
+
 /// Which engine evaluates the compiled functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
@@ -297,7 +300,7 @@ pub fn param_shapes(compiled: &Compiled, data: &Data) -> Vec<ParamShape> {
 /// (Stan's inverse transforms). `values` gives each parameter's elements.
 pub fn unconstrain(
     params: &[ParamShape],
-    values: &HashMap<String, Vec<f64>>,
+    values: &GivenValues,
     bounds_at: &BoundsAt<'_>,
 ) -> Result<Vec<f64>, String> {
     let given = unconstrain_given(params, values, bounds_at)?;
@@ -319,7 +322,7 @@ pub type BoundsAt<'a> = dyn Fn(usize, &[f64]) -> Result<Vec<ElementBounds>, Stri
 /// bounds are then found with `bounds_at`.
 pub fn unconstrain_given(
     params: &[ParamShape],
-    values: &HashMap<String, Vec<f64>>,
+    values: &GivenValues,
     bounds_at: &BoundsAt<'_>,
 ) -> Result<Vec<Option<f64>>, String> {
     if let Some(unknown) = values
@@ -341,22 +344,19 @@ pub fn unconstrain_given(
             ..
         } = param;
         let count: usize = shape.iter().product();
-        let Some(v) = values.get(name) else {
+        let Some(given) = values.get(name) else {
             theta.extend(std::iter::repeat_n(None, count));
             continue;
         };
-        let v: Vec<f64> = if v.len() == 1 && count > 1 {
+        given
+            .fits(shape)
+            .map_err(|why| format!("parameter `{name}` {why}"))?;
+        let v: Vec<f64> = if given.elements.len() == 1 && count > 1 {
             // One value for every element, as a scalar broadcasts.
-            vec![v[0]; count]
+            vec![given.elements[0]; count]
         } else {
-            v.clone()
+            given.elements.clone()
         };
-        if v.len() != count {
-            return Err(format!(
-                "parameter `{name}` has {count} elements, {} were given",
-                v.len()
-            ));
-        }
         let element_bounds: Vec<ElementBounds> = match bounds {
             Some(b) => vec![*b; count],
             None => {
@@ -532,17 +532,14 @@ impl Density {
 
     /// Maps constrained parameter values to the unconstrained coordinates
     /// (Stan's inverse transforms). `values` gives each parameter's elements.
-    pub fn unconstrain(&self, values: &HashMap<String, Vec<f64>>) -> Result<Vec<f64>, String> {
+    pub fn unconstrain(&self, values: &GivenValues) -> Result<Vec<f64>, String> {
         unconstrain(&self.params, values, &|index, theta| {
             self.bounds_at(index, theta)
         })
     }
 
     /// [`unconstrain_given`]: the coordinates of the parameters `values` names.
-    pub fn unconstrain_given(
-        &self,
-        values: &HashMap<String, Vec<f64>>,
-    ) -> Result<Vec<Option<f64>>, String> {
+    pub fn unconstrain_given(&self, values: &GivenValues) -> Result<Vec<Option<f64>>, String> {
         unconstrain_given(&self.params, values, &|index, theta| {
             self.bounds_at(index, theta)
         })

@@ -336,8 +336,8 @@ pub fn simulate(
             _ => None,
         };
         let values = match given {
-            Some(g) if g.len() == values.len() => g.clone(),
-            Some(g) if g.len() == 1 => vec![g[0]; values.len()],
+            Some(g) if g.elements.len() == values.len() => g.elements.clone(),
+            Some(g) if g.elements.len() == 1 => vec![g.elements[0]; values.len()],
             _ => values.clone(),
         };
         truth.push((name, shape, values));
@@ -619,7 +619,7 @@ pub fn truth_json(
 /// Parameter values from a JSON object of constrained values (`{"alpha": 0.3,
 /// "w": [0.1, 0.2]}`, nested arrays flattened row-major; a truth file's
 /// `params` object is also accepted).
-pub fn parse_values_json(text: &str) -> Result<HashMap<String, Vec<f64>>, Error> {
+pub fn parse_values_json(text: &str) -> Result<crate::density::GivenValues, Error> {
     let value = rlc_data::parse_json_numbers(text)
         .map_err(|e| Error::usage(format!("error: the parameter file is not valid JSON: {e}")))?;
     Ok(value)

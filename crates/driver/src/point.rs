@@ -2,15 +2,16 @@
 //! name (`alpha=0.3,beta=2,w=[0.1,0.2]`) or unconstrained coordinates
 //! (`0.1,1.2`), turned into the sampler's unconstrained vector.
 
-use crate::density::Density;
+use crate::density::{Density, GivenValues};
 use crate::error::Error;
+use rlc_data::GivenValue;
 use std::collections::HashMap;
 
 /// Where to evaluate: constrained values by name, or unconstrained coordinates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Point {
-    /// Each parameter's elements, row-major, by name.
-    Constrained(HashMap<String, Vec<f64>>),
+    /// Each parameter's elements, row-major, and their nesting, by name.
+    Constrained(GivenValues),
     /// The unconstrained coordinates in declaration order, arrays row-major.
     Unconstrained(Vec<f64>),
 }
@@ -49,26 +50,80 @@ fn split_top_level(text: &str) -> Vec<String> {
     parts
 }
 
-/// `alpha=0.3,beta=2,w=[0.1,0.2]` (arrays flattened row-major).
-pub fn parse_assignments(text: &str) -> Result<HashMap<String, Vec<f64>>, Error> {
+/// One value of an assignment: a number or a bracketed list, nested as the
+/// parameter is (`[[1,2],[3,4]]`) or flat row-major (`[1,2,3,4]`).
+fn parse_value(text: &str) -> Result<GivenValue, Error> {
+    let text = text.trim();
+    if !text.starts_with('[') {
+        return Ok(GivenValue::shaped(vec![parse_number(text)?], Vec::new()));
+    }
+    let malformed = || {
+        Error::usage(format!(
+            "error: `{text}` is not a list of numbers (brackets do not match, or lists of different lengths)"
+        ))
+    };
+    // Each open list: how many items it has so far, and its items' nesting.
+    let mut open: Vec<(usize, Option<Vec<usize>>)> = Vec::new();
+    let mut elements = Vec::new();
+    let mut nesting = None;
+    let mut number = String::new();
+    // Adds a finished item of `item_nesting` to the innermost open list.
+    let add_item = |open: &mut Vec<(usize, Option<Vec<usize>>)>, item_nesting: Vec<usize>| {
+        let (count, inner) = open.last_mut().ok_or_else(malformed)?;
+        if inner.get_or_insert_with(|| item_nesting.clone()) != &item_nesting {
+            return Err(malformed());
+        }
+        *count += 1;
+        Ok(())
+    };
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if matches!(c, '[' | ']' | ',') || c.is_whitespace() {
+            if !number.trim().is_empty() {
+                elements.push(parse_number(&number)?);
+                add_item(&mut open, Vec::new())?;
+            }
+            number.clear();
+        } else {
+            if nesting.is_some() {
+                return Err(malformed());
+            }
+            number.push(c);
+            continue;
+        }
+        match c {
+            '[' if nesting.is_none() => open.push((0, None)),
+            ']' => {
+                let (count, inner) = open.pop().ok_or_else(malformed)?;
+                let mut list = vec![count];
+                list.extend(inner.unwrap_or_default());
+                if open.is_empty() {
+                    nesting = Some(list);
+                } else {
+                    add_item(&mut open, list)?;
+                }
+            }
+            '[' => return Err(malformed()),
+            _ => {}
+        }
+    }
+    match (nesting, open.is_empty()) {
+        (Some(nesting), true) => Ok(GivenValue::shaped(elements, nesting)),
+        _ => Err(malformed()),
+    }
+}
+
+/// `alpha=0.3,beta=2,w=[0.1,0.2]`, `Q=[[0.5,0.5],[0.2,0.8]]`.
+pub fn parse_assignments(text: &str) -> Result<GivenValues, Error> {
     let mut values = HashMap::new();
     for part in split_top_level(text) {
         let (name, value) = part.split_once('=').ok_or_else(|| {
             Error::usage(format!("error: `{part}` is not of the form name=value"))
         })?;
-        let value = value.trim();
-        let numbers = if let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']'))
-        {
-            inner
-                .split([',', '[', ']'])
-                .filter(|s| !s.trim().is_empty())
-                .map(parse_number)
-                .collect::<Result<Vec<_>, _>>()?
-        } else {
-            vec![parse_number(value)?]
-        };
         let name = name.trim();
-        if values.insert(name.to_string(), numbers).is_some() {
+        if values
+            .insert(name.to_string(), parse_value(value)?)
+            .is_some()
+        {
             return Err(Error::usage(format!(
                 "error: `{name}` is given twice; give each parameter once"
             )));
@@ -121,6 +176,36 @@ mod tests {
             error.message
         );
         let fine = parse_assignments("alpha=0.3,w=[0.1,0.2]").expect("valid");
-        assert_eq!(fine["w"], vec![0.1, 0.2]);
+        assert_eq!(fine["w"].elements, vec![0.1, 0.2]);
+    }
+
+    #[test]
+    fn a_value_keeps_the_nesting_it_was_given_in() {
+        let given =
+            parse_assignments("a=0.5,w=[1, 2,3],q=[[1,2,3],[4,5,inf]],e=[],z=[[]]").expect("valid");
+        assert_eq!(given["a"].nesting, Vec::<usize>::new());
+        assert_eq!(given["w"].nesting, vec![3]);
+        assert_eq!(given["q"].nesting, vec![2, 3]);
+        assert_eq!(
+            given["q"].elements,
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, f64::INFINITY]
+        );
+        assert_eq!(given["e"].nesting, vec![0]);
+        assert_eq!(given["z"].nesting, vec![1, 0]);
+        for malformed in [
+            "q=[[1,2],[3]]",
+            "q=[[1,2],3]",
+            "q=[1,2",
+            "q=[1,2]]",
+            "q=[1]2",
+            "q=[1 2",
+        ] {
+            let error = parse_assignments(malformed).expect_err(malformed);
+            assert!(
+                error.message.contains("is not a list of numbers"),
+                "{malformed}: {}",
+                error.message
+            );
+        }
     }
 }

@@ -54,7 +54,7 @@ pub struct SampleSettings {
     /// Initial values of some or all parameters, on their own (constrained) scale, by
     /// name, arrays row-major (CmdStan's `init=FILE`): every chain starts there in
     /// those coordinates; the others are drawn as `init_radius` says. Empty: none.
-    pub init: HashMap<String, Vec<f64>>,
+    pub init: crate::density::GivenValues,
 }
 
 /// The adaptation a run uses unless told otherwise, chosen by measurement

@@ -355,12 +355,13 @@ fn run_attrs(fit: &Fit) -> Vec<(String, Attr)> {
     if !s.init.is_empty() {
         // The given initial values as a JSON object by parameter name (sorted, so that
         // the same values give the same text; names are identifiers, values finite).
-        let mut given: Vec<(&String, &Vec<f64>)> = s.init.iter().collect();
+        let mut given: Vec<_> = s.init.iter().collect();
         given.sort_by_key(|(name, _)| *name);
         let fields: Vec<String> = given
             .iter()
-            .map(|(name, values)| {
-                let numbers: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+            .map(|(name, value)| {
+                let numbers: Vec<String> =
+                    value.elements.iter().map(|v| format!("{v:?}")).collect();
                 format!("\"{name}\": [{}]", numbers.join(", "))
             })
             .collect();

@@ -14,7 +14,6 @@
 use rlc_driver::generate::{self, ParamValues};
 use rlc_driver::point::Point;
 use rlc_random::Family;
-use std::collections::HashMap;
 
 const M: usize = 100_000;
 
@@ -35,9 +34,9 @@ fn simulate(ty: &str, params: &str, dist: &str, values: &[(&str, f64)], seed: u6
         &observed,
     )
     .unwrap_or_else(|e| panic!("{dist}: {}", e.message));
-    let point: HashMap<String, Vec<f64>> = values
+    let point: rlc_driver::density::GivenValues = values
         .iter()
-        .map(|(name, v)| (name.to_string(), vec![*v]))
+        .map(|(name, v)| (name.to_string(), rlc_data::GivenValue::flat(vec![*v])))
         .collect();
     let simulated = generate::simulate(
         &compiled,

@@ -459,7 +459,10 @@ fn every_model_runs_forward_on_its_data_file() {
             .truth
             .iter()
             .filter(|(name, _, _)| compiled.ir.params.iter().any(|p| &p.name == name))
-            .map(|(name, _, values)| (name.clone(), values.clone()))
+            .map(|(name, shape, values)| {
+                let given = rlc_data::GivenValue::shaped(values.clone(), shape.clone());
+                (name.clone(), given)
+            })
             .collect();
         let at = ParamValues::Point(Point::Constrained(truth));
         if let Err(e) = simulate(&compiled, &design, &at, 2, 0) {

@@ -4,8 +4,6 @@
 //! parameters (ordered cutpoints, `in (c1, inf)`): before, every command
 //! refused them.
 
-use std::collections::HashMap;
-
 fn density(source: &str) -> rlc_driver::Density {
     let compiled = rlc_driver::compile(source, "m.rlm").unwrap_or_else(|e| panic!("{}", e.message));
     let data = rlc_driver::data::load(&compiled.model, "d.json", br#"{"K": 3}"#, None)
@@ -14,10 +12,10 @@ fn density(source: &str) -> rlc_driver::Density {
         .unwrap_or_else(|e| panic!("{}", e.message))
 }
 
-fn values(items: &[(&str, &[f64])]) -> HashMap<String, Vec<f64>> {
+fn values(items: &[(&str, &[f64])]) -> rlc_driver::density::GivenValues {
     items
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .map(|(k, v)| (k.to_string(), rlc_data::GivenValue::flat(v.to_vec())))
         .collect()
 }
 
@@ -80,4 +78,34 @@ fn bounds_that_depend_on_other_parameters_are_inverted_at_their_values() {
         .expect("c1 alone");
     assert_eq!(only_c1[0], Some(2.0));
     assert!(only_c1[1..].iter().all(Option::is_none));
+}
+
+/// A matrix given nested as another shape (transposed) was read row-major
+/// into the wrong elements; it is refused, while a flat row-major list, a
+/// number for every element, and the parameter's own nesting are taken.
+#[test]
+fn a_value_nested_as_another_shape_than_its_parameter_is_refused() {
+    let d = density("size K\nparam q: real[2, K] ~ Normal(0, 1)\n");
+    let nested = |elements: &[f64], nesting: &[usize]| {
+        let value = rlc_data::GivenValue::shaped(elements.to_vec(), nesting.to_vec());
+        [("q".to_string(), value)].into_iter().collect()
+    };
+    let elements = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let as_declared = d.unconstrain(&nested(&elements, &[2, 3])).expect("[2, 3]");
+    assert_eq!(as_declared, elements);
+    let flat = d.unconstrain(&nested(&elements, &[6])).expect("flat");
+    assert_eq!(flat, elements);
+    let one = d.unconstrain(&nested(&[0.5], &[])).expect("a number");
+    assert_eq!(one, vec![0.5; 6]);
+    let error = d
+        .unconstrain(&nested(&elements, &[3, 2]))
+        .expect_err("transposed");
+    assert!(
+        error.contains("parameter `q` is [2, 3], the value given is nested as [3, 2]"),
+        "{error}"
+    );
+    let error = d
+        .unconstrain(&nested(&elements[..4], &[2, 2]))
+        .expect_err("too few");
+    assert!(error.contains("has 6 elements, 4 were given"), "{error}");
 }

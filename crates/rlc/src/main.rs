@@ -22,6 +22,7 @@ mod zarr;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use exit::{ExitCode, Failure};
+use rlc_driver::density::GivenValues;
 use rlc_driver::{summary, Compiled, Data};
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -781,13 +782,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// Parameter values from the JSON text of `path` (`--params`, `--init FILE`).
-fn values_from_json(path: &Path, json: &str) -> Result<HashMap<String, Vec<f64>>, Failure> {
+fn values_from_json(path: &Path, json: &str) -> Result<GivenValues, Failure> {
     rlc_driver::generate::parse_values_json(json)
         .map_err(|e| Failure::usage(format!("{}: {}", path.display(), e.message)))
 }
 
 /// `--init R|FILE` and `--init-radius R`: the radius, and the values a file gives.
-fn initial_values(args: &InitArgs) -> Result<(f64, HashMap<String, Vec<f64>>), Failure> {
+fn initial_values(args: &InitArgs) -> Result<(f64, GivenValues), Failure> {
     let radius = args
         .init_radius
         .unwrap_or(rlc_driver::sample::SampleSettings::default().init_radius);

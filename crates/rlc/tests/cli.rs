@@ -2662,3 +2662,54 @@ fn summary_and_loo_of_a_zarr_run_say_what_reads_it() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A matrix given to `--at` or in an `--init` file nested as another shape than
+/// its parameter (a transposed table) is refused with both shapes, not read
+/// row-major into the wrong elements; nested as declared, it is taken.
+#[test]
+fn a_transposed_matrix_value_is_refused() {
+    let dir = temp_dir("transposed");
+    std::fs::write(
+        dir.join("m.rlm"),
+        "size K\nparam q: real[2, K] ~ Normal(0, 1)\n",
+    )
+    .expect("model");
+    std::fs::write(dir.join("d.json"), r#"{"K": 3}"#).expect("data");
+    let logp = |at: &str| {
+        rlc()
+            .args(["logp", "--at", at])
+            .arg(dir.join("m.rlm"))
+            .arg("--data")
+            .arg(dir.join("d.json"))
+            .output()
+            .expect("rlc runs")
+    };
+    let transposed = logp("q=[[1,2],[3,4],[5,6]]");
+    let stderr = String::from_utf8_lossy(&transposed.stderr);
+    assert_eq!(transposed.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("parameter `q` is [2, 3], the value given is nested as [3, 2]"),
+        "{stderr}"
+    );
+    let declared = logp("q=[[1,2,3],[4,5,6]]");
+    let flat = logp("q=[1,2,3,4,5,6]");
+    assert_eq!(declared.status.code(), Some(0));
+    assert_eq!(declared.stdout, flat.stdout);
+    std::fs::write(dir.join("init.json"), r#"{"q": [[1, 2], [3, 4], [5, 6]]}"#).expect("init");
+    let run = rlc()
+        .args([
+            "run", "--quiet", "--chains", "1", "--warmup", "5", "--draws", "5",
+        ])
+        .arg(dir.join("m.rlm"))
+        .arg("--data")
+        .arg(dir.join("d.json"))
+        .arg("--init")
+        .arg(dir.join("init.json"))
+        .arg("--output-dir")
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nested as [3, 2]"), "{stderr}");
+}
