@@ -23,6 +23,16 @@
 //! `if` differentiates the branch that ran. The result is cleaned by the IR
 //! passes of `rlc_ir::opt` (common subexpressions, joined `if`s, dead code).
 //!
+//! Branches not taken: `where(c, a, b)` gives `a` the adjoint 0 where `b` was
+//! chosen, but an op that made `a` may have a non-finite derivative there
+//! (`log(a * x)` at `x = 0`), and 0 · inf is NaN. Every value whose adjoint
+//! may pass through such a mask (the values a `where` chooses from, and those
+//! they are made from) is *masked*: its op's adjoint contributions are 0
+//! wherever its own adjoint is 0, so a branch not taken adds nothing, as if
+//! it had not been computed (JAX users write this "double where" by hand).
+//! Models without `where` are unchanged (the `select`s the lowering writes
+//! for its own formulas choose between finite values).
+//!
 //! Ties: `max` and `min` (of two values, or reduced over an axis) are not
 //! differentiable where several operands equal the extremum. There the
 //! adjoint is split equally among the k tied operands (1/k each), a
@@ -79,7 +89,11 @@ pub fn gradient(f: &Function) -> Result<Function> {
         ops: vec![Vec::new()],
         spans: f.spans.clone(),
         rejections: f.rejections.clone(),
+        chosen: &f.chosen,
         loop_twins: Vec::new(),
+        zero_guard: None,
+        results_masked: false,
+        region_args_masked: false,
     };
     let args: Vec<ValueId> = f.body.args.iter().map(|a| ad.fresh(*a)).collect();
     let active: Vec<bool> = (0..args.len()).map(|i| i == theta_index).collect();
@@ -102,6 +116,7 @@ pub fn gradient(f: &Function) -> Result<Function> {
         },
         spans: std::mem::take(&mut ad.spans),
         rejections: std::mem::take(&mut ad.rejections),
+        chosen: HashSet::new(),
     };
     fuse_loop_twins(&mut grad.body, &ad.loop_twins);
     // Residuals come as a second `if` on a step's condition, computing
@@ -123,8 +138,10 @@ pub fn gradient(f: &Function) -> Result<Function> {
     Ok(grad)
 }
 
-struct Ad {
+struct Ad<'f> {
     values: Vec<TensorType>,
+    /// The model's own `where`s (`Function::chosen`).
+    chosen: &'f HashSet<ValueId>,
     /// `for` loops whose adjoint loop also computes their results.
     loop_twins: Vec<LoopTwin>,
     /// The op lists being built, innermost region last.
@@ -134,6 +151,15 @@ struct Ad {
     spans: HashMap<ValueId, (usize, usize)>,
     /// Why a value rejects a point (`Function::rejections`), for its copies too.
     rejections: HashMap<ValueId, rlc_ir::Rejection>,
+    /// While an op's adjoint rule runs: the adjoint of its result when that
+    /// result is masked (see "Branches not taken"), so `accumulate` zeroes
+    /// the contributions where it is 0.
+    zero_guard: Option<ValueId>,
+    /// While a region op's adjoint rule runs: whether its results are masked
+    /// (its regions' results are then), and whether a region's args came out
+    /// masked (the op's args are then).
+    results_masked: bool,
+    region_args_masked: bool,
 }
 
 /// A `for` loop (by its results) and the adjoint loop that re-runs its
@@ -193,6 +219,8 @@ struct Scope {
     renamed: HashMap<ValueId, ValueId>,
     active: HashSet<ValueId>,
     bars: HashMap<ValueId, ValueId>,
+    /// Values whose adjoint may be a `where`'s 0 (see "Branches not taken").
+    masked: HashSet<ValueId>,
 }
 
 impl Scope {
@@ -201,7 +229,7 @@ impl Scope {
     }
 }
 
-impl Ad {
+impl Ad<'_> {
     // ---- Emission ------------------------------------------------------------
 
     fn ty(&self, v: ValueId) -> TensorType {
@@ -356,11 +384,20 @@ impl Ad {
         Ok(self.select(survives, part_bar, zero))
     }
 
-    /// Adds `bar` to the adjoint of `old` (if `old` is active).
+    /// Adds `bar` to the adjoint of `old` (if `old` is active); 0 where the
+    /// adjoint of a masked op's result is 0 (`zero_guard`).
     fn accumulate(&mut self, scope: &mut Scope, old: ValueId, bar: ValueId) {
         if !scope.active.contains(&old) {
             return;
         }
+        let bar = match self.zero_guard {
+            Some(yb) if yb != bar && self.ty(yb).shape == self.ty(bar).shape => {
+                let zero = self.zeros(bar);
+                let unused = self.binary(BinaryOp::Eq, yb, zero);
+                self.select(unused, zero, bar)
+            }
+            _ => bar,
+        };
         let next = match scope.bars.get(&old) {
             Some(existing) => self.binary(BinaryOp::Add, *existing, bar),
             None => bar,
@@ -384,7 +421,11 @@ impl Ad {
             renamed: HashMap::new(),
             active: HashSet::new(),
             bars: HashMap::new(),
+            masked: HashSet::new(),
         };
+        if self.results_masked {
+            scope.masked.extend(region.results.iter().copied());
+        }
         for ((old, new), active) in region.args.iter().zip(args).zip(active_args) {
             scope.renamed.insert(*old, *new);
             if *active && self.ty(*old).elem == Elem::Real {
@@ -409,6 +450,7 @@ impl Ad {
                 self.adjoint(op, copied, &mut scope)?;
             }
         }
+        self.region_args_masked |= region.args.iter().any(|a| scope.masked.contains(a));
         let results = region.results.iter().map(|r| scope.renamed(*r)).collect();
         let bars = region
             .args
@@ -603,7 +645,39 @@ impl Ad {
     /// adjoints of its active arguments.
     fn adjoint(&mut self, op: &Op, fwd: &Op, scope: &mut Scope) -> Result<()> {
         let first_new = self.values.len() as u32;
-        self.adjoint_rule(op, fwd, scope)?;
+        let masked = op.results.iter().any(|r| scope.masked.contains(r));
+        if self.chosen.contains(&op.results[0]) {
+            scope.masked.extend(&op.args[1..]);
+        }
+        // Only products with a derivative can make 0 · inf; moving, adding
+        // and choosing values keep a 0 adjoint 0.
+        let multiplies = matches!(
+            op.kind,
+            OpKind::Unary(_)
+                | OpKind::Binary(BinaryOp::Mul | BinaryOp::Div | BinaryOp::Pow)
+                | OpKind::Special(_)
+                | OpKind::Reduce { .. }
+        );
+        let guard = match (masked, multiplies) {
+            (true, true) => op.results.first().and_then(|r| scope.bars.get(r)).copied(),
+            _ => None,
+        };
+        let saved = (
+            std::mem::replace(&mut self.zero_guard, guard),
+            std::mem::replace(&mut self.results_masked, masked),
+            std::mem::take(&mut self.region_args_masked),
+        );
+        let rule = self.adjoint_rule(op, fwd, scope);
+        let region_args_masked = self.region_args_masked;
+        (
+            self.zero_guard,
+            self.results_masked,
+            self.region_args_masked,
+        ) = saved;
+        rule?;
+        if masked || region_args_masked {
+            scope.masked.extend(op.args.iter().copied());
+        }
         if let Some(span) = op.results.first().and_then(|r| self.spans.get(r)).copied() {
             for v in first_new..self.values.len() as u32 {
                 self.spans.entry(ValueId(v)).or_insert(span);

@@ -42,7 +42,7 @@ pub(crate) struct BackwardLayout {
 /// which branch) leading from the body's top to its region, outermost first.
 type Path = Vec<(usize, bool)>;
 
-impl crate::Ad {
+impl crate::Ad<'_> {
     /// Moves the costly primal values of `backward` (the body of the
     /// reverse scan) into `forward` (the forward scan op), returning the
     /// forward scan's new stacked outputs; `backward` gets one new sequence

@@ -444,11 +444,13 @@ pub fn parse_json_numbers(
                 for (i, item) in items.iter().enumerate() {
                     let nesting = flatten(item, out)?;
                     match &inner {
-                        Some(first) if *first != nesting => return Err(format!(
+                        Some(first) if *first != nesting => {
+                            return Err(format!(
                             "its lists are not all the same shape: item 0 is {}, item {i} is {}",
                             nesting_text(first),
                             nesting_text(&nesting)
-                        )),
+                        ))
+                        }
                         Some(_) => {}
                         None => inner = Some(nesting),
                     }

@@ -59,7 +59,7 @@ pub(crate) enum Evaluator {
         /// Where each value comes from in the model, for run-time errors.
         locations: HashMap<ValueId, String>,
     },
-    Interp(BoundFunction),
+    Interp(Box<BoundFunction>),
 }
 
 impl Evaluator {
@@ -101,7 +101,9 @@ impl Evaluator {
                 Err(e) => return Err(Error::data(format!("error: {e}"))),
             }
         }
-        Ok(Evaluator::Interp(BoundFunction::new(function, data, dim)?))
+        Ok(Evaluator::Interp(Box::new(BoundFunction::new(
+            function, data, dim,
+        )?)))
     }
 
     /// The results of a function that draws, at `theta`, drawing from `rng`.

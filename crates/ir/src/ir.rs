@@ -15,7 +15,7 @@
 
 pub use rlc_check::model::AxisIndex;
 pub use rlc_check::Dim;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -394,6 +394,10 @@ pub struct Function {
     /// `select` the lowering wrote, as Stan's errors reject), and why: the
     /// explainer of a non-finite density reads the reason here.
     pub rejections: HashMap<ValueId, Rejection>,
+    /// The results of the model's own `where`s (not the `select`s the
+    /// lowering writes for its formulas): the gradient leaves their branches
+    /// not taken out, also where those are not finite.
+    pub chosen: HashSet<ValueId>,
 }
 
 /// Why the lowering rejects a point (makes a term -inf) where the formula
@@ -425,6 +429,7 @@ impl Function {
             },
             spans: HashMap::new(),
             rejections: HashMap::new(),
+            chosen: HashSet::new(),
         }
     }
 

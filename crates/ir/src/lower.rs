@@ -174,6 +174,10 @@ struct Lowering<'m> {
     /// The generative mode's state (`None` for the log density and the
     /// generated quantities).
     gen: Option<Gen<'m>>,
+    /// `x` for each value lowered as `logistic(x)`, so that a probability
+    /// bound with `let p = logistic(x)` is scored from its logit as the
+    /// inline call is.
+    logistic_of: HashMap<ValueId, ValueId>,
 }
 
 impl<'m> Lowering<'m> {
@@ -191,6 +195,7 @@ impl<'m> Lowering<'m> {
             frames: Vec::new(),
             env: HashMap::new(),
             gen: None,
+            logistic_of: HashMap::new(),
         }
     }
 
@@ -950,7 +955,11 @@ impl<'m> Lowering<'m> {
             F::Expm1 => unary(self, UnaryOp::Expm1),
             F::Sqrt => unary(self, UnaryOp::Sqrt),
             F::Abs => unary(self, UnaryOp::Abs),
-            F::Logistic => unary(self, UnaryOp::Logistic),
+            F::Logistic => {
+                let v = unary(self, UnaryOp::Logistic);
+                self.logistic_of.insert(v, x);
+                v
+            }
             F::Lgamma => unary(self, UnaryOp::Lgamma),
             F::Phi => unary(self, UnaryOp::Phi),
             F::Logit => {
@@ -1053,7 +1062,9 @@ impl<'m> Lowering<'m> {
                 let b = self.cast(args[2], result_ty.elem);
                 let a = self.broadcast_to(a, &shape);
                 let b = self.broadcast_to(b, &shape);
-                self.emit1(OpKind::Select, &[c, a, b], result_ty.clone())
+                let chosen = self.emit1(OpKind::Select, &[c, a, b], result_ty.clone());
+                self.func.chosen.insert(chosen);
+                chosen
             }
             F::Arange | F::Zeros | F::Ones | F::Fill => {
                 return Err(unsupported(e.span, "constructor"))
@@ -1660,30 +1671,21 @@ impl<'m> Lowering<'m> {
                 .map(|x| &x.value)
                 .find(|v| v.id == *id)
                 .ok_or_else(|| unsupported(dist.span, "argument"))?;
-            // `p = logistic(x)` is scored as `logits = x`: the probability
-            // rounds to 0 or 1 once |x| passes about 37, the logit does not.
-            if matches!(d, D::Bernoulli | D::Binomial) && call.arg_names.get(k) == Some(&"p") {
-                if let Some(inner) = self.logistic_argument(arg) {
-                    a.push(self.expr(inner)?);
+            let v = self.expr(arg)?;
+            // `p = logistic(x)` (inline or through `let`) is scored as
+            // `logits = x`: the probability rounds to 0 or 1 once |x| passes
+            // about 37, the logit does not. The unused `logistic` is removed
+            // as dead code.
+            let p = matches!(d, D::Bernoulli | D::Binomial) && call.arg_names.get(k) == Some(&"p");
+            match self.logistic_of.get(&v) {
+                Some(x) if p => {
+                    a.push(*x);
                     logits = true;
-                    continue;
                 }
+                _ => a.push(v),
             }
-            a.push(self.expr(arg)?);
         }
         Ok((d, logits, a))
-    }
-
-    /// `x` when `e` is `logistic(x)`.
-    fn logistic_argument(&self, e: &'m Expr) -> Option<&'m Expr> {
-        let call = self.model.calls.get(&e.id)?;
-        if call.callee != Callee::Function(F::Logistic) {
-            return None;
-        }
-        let ExprKind::Call { args, .. } = &e.kind else {
-            return None;
-        };
-        args.first().map(|a| &a.value)
     }
 
     /// The elementwise log density of an observed `y`: `-inf` where `y` is
