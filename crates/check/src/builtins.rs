@@ -419,7 +419,19 @@ pub fn distribution(name: &str) -> Option<&'static DistributionSig> {
 }
 
 /// The names that are special forms rather than table entries.
-pub const SPECIAL_FORMS: &[&str] = &["present", "set_subtensor", "inc_subtensor"];
+pub const SPECIAL_FORMS: &[&str] = &["present", "set_subtensor", "inc_subtensor", "logp"];
+
+const NEG_BINOMIAL: &str = "rlc has no `NegativeBinomial`; its log mass with mean `mu` and dispersion `phi` (Stan's `neg_binomial_2`) is `lgamma(y + phi) - lgamma(phi) - lgamma(y + 1) + phi * log(phi / (mu + phi)) + y * log(mu / (mu + phi))`, added with `target += sum(…)`";
+const MULTIVARIATE: &str = "rlc has no multivariate normal or LKJ prior: give correlated parameters independent (non-centered) priors, or write a 2 x 2 Cholesky factor by hand";
+const BETA_BINOMIAL: &str = "rlc has no `BetaBinomial`; its log mass is `lgamma(n + 1) - lgamma(y + 1) - lgamma(n - y + 1) + lgamma(y + a) + lgamma(n - y + b) - lgamma(n + a + b) + lgamma(a + b) - lgamma(a) - lgamma(b)`, added with `target += sum(…)`";
+const DIRICHLET: &str = "rlc has no `Dirichlet` (and no simplex type): `param g: real[K] ~ Gamma(alpha, 1)` with `let p = g / sum(g)` makes `p` a Dirichlet(alpha) draw";
+const VON_MISES: &str = "rlc has no `VonMises` and no trigonometric functions: compute `cos` of the data before loading it";
+const WEIBULL: &str =
+    "rlc has no `Weibull`: `target += sum(log(k) - log(s) + (k - 1) * log(y / s) - pow(y / s, k))`";
+const EX_GAUSSIAN: &str = "rlc has no `ExGaussian` (Stan's `exp_mod_normal`) and no log normal CDF; a shifted `LogNormal` or `Gamma` response time is `target += sum(logp(LogNormal(mu, sigma), rt - ndt))`";
+const TRIGONOMETRIC: &str =
+    "rlc has no trigonometric functions: compute them of the data before loading it";
+const ORDERED: &str = "rlc has no ordered-logistic distribution: with increasing cutpoints `c` (`param c2 in (c1, inf)`), the probabilities of the K categories are the differences of `logistic(c - eta)` between neighbours, scored with `Categorical(p = …)`";
 
 /// Names from Python, NumPy, PyTensor, PyMC and Stan that rlc spells
 /// otherwise, with how. An unknown name, function or distribution found here
@@ -570,6 +582,48 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
         "categorical_logit",
         "Stan's `categorical_logit(l)` is `Categorical(logits = l)` (0-based outcomes)",
     ),
+    // Distributions and functions rlc does not have, which "did you mean"
+    // would answer with another one (`NegBinomial2` with `Binomial`).
+    ("NegativeBinomial", NEG_BINOMIAL),
+    ("NegBinomial", NEG_BINOMIAL),
+    ("NegBinomial2", NEG_BINOMIAL),
+    ("neg_binomial_2", NEG_BINOMIAL),
+    ("neg_binomial", NEG_BINOMIAL),
+    ("BetaBinomial", BETA_BINOMIAL),
+    ("beta_binomial", BETA_BINOMIAL),
+    ("MvNormal", MULTIVARIATE),
+    ("MultiNormal", MULTIVARIATE),
+    ("multi_normal", MULTIVARIATE),
+    ("multi_normal_cholesky", MULTIVARIATE),
+    ("LKJCorr", MULTIVARIATE),
+    ("LKJCholeskyCov", MULTIVARIATE),
+    ("lkj_corr", MULTIVARIATE),
+    ("lkj_corr_cholesky", MULTIVARIATE),
+    ("Dirichlet", DIRICHLET),
+    ("dirichlet", DIRICHLET),
+    ("OrderedLogistic", ORDERED),
+    ("ordered_logistic", ORDERED),
+    ("OrderedProbit", ORDERED),
+    ("ordered_probit", ORDERED),
+    ("VonMises", VON_MISES),
+    ("von_mises", VON_MISES),
+    ("Weibull", WEIBULL),
+    ("weibull", WEIBULL),
+    ("ExGaussian", EX_GAUSSIAN),
+    ("exp_mod_normal", EX_GAUSSIAN),
+    ("sin", TRIGONOMETRIC),
+    ("cos", TRIGONOMETRIC),
+    ("tan", TRIGONOMETRIC),
+    ("digamma", "rlc has no `digamma`; `lgamma` is the log of the gamma function"),
+    ("lbeta", "write `lgamma(a) + lgamma(b) - lgamma(a + b)`"),
+    ("lchoose", "write `lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)`"),
+    ("choose", "write `exp(lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1))`"),
+    ("log_diff_exp", "write `a + log1p(-exp(b - a))` for log(exp(a) - exp(b)), a > b"),
+    ("inv_Phi", "rlc has no `inv_Phi` (the normal quantile); compute it of the data before loading it"),
+    ("erf", "write `2 * Phi(x * sqrt(2.0)) - 1`"),
+    ("erfc", "write `2 - 2 * Phi(x * sqrt(2.0))`"),
+    ("std_normal_lcdf", "write `log(Phi(x))` (it rounds to -inf below about x = -38)"),
+    ("normal_lcdf", "write `log(Phi((x - mu) / sigma))` (it rounds to -inf 38 sds below the mean)"),
     ("half_normal", "write `HalfNormal(sigma)`"),
     ("half_cauchy", "write `HalfCauchy(sigma)`"),
     (
@@ -588,8 +642,8 @@ pub fn foreign_name(name: &str) -> Option<String> {
         if let Some(stem) = name.strip_suffix(suffix) {
             let rlc = stan_distribution(stem)?;
             return Some(format!(
-                "Stan's `{name}(y | …)` is written `y ~ {rlc}(…)`, or `target += …` with the \
-                 density written out"
+                "Stan's `{name}(y | …)` is `sum(logp({rlc}(…), y))` (`logp` is elementwise), \
+                 or write `y ~ {rlc}(…)`"
             ));
         }
     }

@@ -800,7 +800,9 @@ impl Checker {
             }
         } else if let Some(prior) = &p.prior {
             let target = ExprInfo::of(ty.clone());
-            let checked = self.distribution(prior, &target, p.name.span, true);
+            let checked = self
+                .distribution(prior, &target, p.name.span, Role::Prior)
+                .map(|(sig, call, _)| (sig, call));
             self.density_term(call_args(prior));
             if let Some((sig, call)) = checked {
                 prior_id = Some(prior.id);
@@ -959,7 +961,7 @@ impl Checker {
                         is_declared_param,
                     });
                 }
-                self.distribution(dist, &info, lhs.span, false);
+                self.distribution(dist, &info, lhs.span, Role::Observed);
                 self.density_term(std::iter::once(lhs).chain(call_args(dist)));
             }
             Stmt::TargetAdd { value, .. } => {
@@ -2355,6 +2357,7 @@ impl Checker {
         match callee.name.as_str() {
             "present" => return self.present(e, callee, args),
             "set_subtensor" | "inc_subtensor" => return self.set_subtensor(e, callee, args),
+            "logp" => return self.logp(e, callee, args),
             _ => {}
         }
         let Some(sig) = builtins::function(&callee.name) else {
@@ -3063,15 +3066,93 @@ impl Checker {
 
     // ---- Distributions ---------------------------------------------------------------------
 
+    /// `logp(Normal(mu, sigma), y)`: the log density of `y` under the
+    /// distribution, elementwise in the broadcast shape of `y` and the
+    /// distribution's arguments.
+    fn logp(&mut self, e: &Expr, callee: &Ident, args: &[Arg]) -> Option<ExprInfo> {
+        let [Arg {
+            name: None,
+            value: dist,
+        }, Arg {
+            name: None,
+            value: y,
+        }] = args
+        else {
+            self.error(CheckError::WrongArity {
+                span: e.span,
+                callee: callee.name.clone(),
+                expected: "2 arguments (a distribution and a value: `logp(Normal(mu, sigma), y)`)"
+                    .into(),
+                found: args.len(),
+            });
+            return None;
+        };
+        let is_distribution = match &dist.kind {
+            ExprKind::Call { callee, .. } => {
+                builtins::distribution(&callee.name).is_some()
+                    || builtins::function(&callee.name).is_none()
+            }
+            _ => false,
+        };
+        if !is_distribution {
+            let found = self
+                .expr(dist)
+                .map_or(Type::scalar(ElemType::Real), |i| i.ty);
+            self.error(CheckError::TypeMismatch {
+                span: dist.span,
+                context: "the first argument of `logp`".into(),
+                expected: "a distribution".into(),
+                found,
+                hint: Some(
+                    "write `logp(Normal(mu, sigma), y)`: the distribution, then the value".into(),
+                ),
+            });
+            return None;
+        }
+        let info = self.expr(y)?;
+        if info.ty.optional {
+            self.optional_used(y, &info);
+            return None;
+        }
+        let (_, _, batch) = self.distribution(dist, &info, y.span, Role::Scored)?;
+        let shape = broadcast(&info.ty.shape, &batch)?;
+        let mut params = info.params.clone();
+        for arg in call_args(dist) {
+            visit_expr(arg, &mut |x| {
+                if let Some(id) = self.names.get(&x.id) {
+                    params.extend(self.symbols[id.0 as usize].info.params.iter().copied());
+                }
+            });
+        }
+        self.calls.insert(
+            e.id,
+            CallInfo {
+                callee: Callee::Logp,
+                args: vec![dist.id, y.id],
+                parameterization: 0,
+                arg_names: vec!["dist", "value"],
+                axis: None,
+                keepdims: false,
+            },
+        );
+        Some(ExprInfo {
+            params,
+            ..ExprInfo::of(Type::array(ElemType::Real, shape))
+        })
+    }
+
     /// Checks `dist` as the distribution of a value of type `target` (the
-    /// observed left side of `~`, or a parameter for a prior).
+    /// observed left side of `~`, a parameter for a prior, or the value
+    /// `logp` scores). Returns the signature, the resolved call and the
+    /// batch shape of the arguments.
     fn distribution(
         &mut self,
         dist: &Expr,
         target: &ExprInfo,
         target_span: Span,
-        is_prior: bool,
-    ) -> Option<(&'static DistributionSig, CallInfo)> {
+        role: Role,
+    ) -> Option<(&'static DistributionSig, CallInfo, Vec<Dim>)> {
+        let is_prior = role == Role::Prior;
         let ExprKind::Call { callee, args } = &dist.kind else {
             return None;
         };
@@ -3167,17 +3248,22 @@ impl Checker {
                 },
             ));
         }
-        // The arguments must not expand the observed value (or parameter).
-        if broadcast(&target.ty.shape, &batch).as_ref() != Some(&target.ty.shape) {
-            let what = if is_prior {
-                "the parameter"
-            } else {
-                "the observed value"
+        // The arguments must not expand the observed value (or parameter);
+        // `logp` takes the broadcast shape of both.
+        let expanded = match broadcast(&target.ty.shape, &batch) {
+            Some(shape) => shape != target.ty.shape,
+            None => true,
+        };
+        if expanded && (role != Role::Scored || broadcast(&target.ty.shape, &batch).is_none()) {
+            let (what, relation) = match role {
+                Role::Prior => ("the parameter", "to the shape of"),
+                Role::Observed => ("the observed value", "to the shape of"),
+                Role::Scored => ("the value `logp` scores", "with"),
             };
             self.error(CheckError::ShapeMismatch {
                 span: dist.span,
                 context: format!(
-                    "the arguments of `{}` must broadcast to the shape of {what}",
+                    "the arguments of `{}` must broadcast {relation} {what}",
                     sig.name
                 ),
                 expected: target.ty.shape.clone(),
@@ -3210,7 +3296,7 @@ impl Checker {
             keepdims: false,
         };
         self.calls.insert(dist.id, call.clone());
-        Some((sig, call))
+        Some((sig, call, batch))
     }
 
     /// Resolves a distribution call: its signature, the parameterization its
@@ -3499,4 +3585,15 @@ fn updates_a_chained_index(e: &Expr) -> bool {
             .any(updates_a_chained_index),
         _ => false,
     }
+}
+
+/// What a distribution is checked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The left side of `~`: the arguments must not expand it.
+    Observed,
+    /// A parameter's prior.
+    Prior,
+    /// The value `logp` scores: the result takes the broadcast shape.
+    Scored,
 }

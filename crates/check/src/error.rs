@@ -719,7 +719,7 @@ impl CheckError {
                     Some(name) => d.with_hint(format!(
                         "priors belong to the declaration: write `param {name} ~ Dist(…)` (with its type) instead of a separate `{name} ~ …` statement"
                     )),
-                    None => d.with_hint("to add a term that depends on parameters, write `target += …`"),
+                    None => d.with_hint("to score a value that depends on parameters, write `target += sum(logp(Dist(…), value))`"),
                 }
             }
             E::DiscretePrior { span, distribution } => Diagnostic::error(

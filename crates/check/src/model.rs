@@ -45,6 +45,8 @@ pub enum Callee {
     Present,
     SetSubtensor,
     IncSubtensor,
+    /// `logp(dist, y)`: its arguments are the distribution call and the value.
+    Logp,
 }
 
 /// A resolved call: arguments in the signature's order (keyword arguments

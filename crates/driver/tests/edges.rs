@@ -88,6 +88,14 @@ const CASES: &[Case] = &[
         logp: None,
     },
     Case {
+        what: "logp: a shifted log-normal response time, a two-component mixture scoring one value under both, a Categorical and a Bernoulli",
+        source: "size T\ndata rt: real[T]\ndata c: int[T] in 0..3\nparam mu ~ Normal(0, 1)\nparam sigma ~ HalfNormal(1)\nparam ndt in (0, 0.2)\nparam m: real[2] ~ Normal(0, 3)\nparam w ~ Beta(1, 1)\ntarget += sum(logp(LogNormal(mu, sigma), rt - ndt))\nfor t in 0..T {\n  target += logsumexp(log(stack(w, 1 - w)) + logp(Normal(m, 1), rt[t]))\n}\ntarget += sum(logp(Categorical(logits = [m[0], m[1], mu]), c)) + logp(Bernoulli(w), 1)\n",
+        data: r#"{"T": 3, "rt": [0.45, 0.8, 1.9], "c": [0, 2, 1]}"#,
+        theta: &[-0.5, -0.3, 0.2, -1.0, 1.5, 0.4],
+        // SciPy's densities at these values, with the log-Jacobians.
+        logp: Some(-23.855_258_433_708_254),
+    },
+    Case {
         what: "pow(0, s): the utility of a zero outcome has no slope in s",
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,

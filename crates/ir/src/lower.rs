@@ -908,6 +908,16 @@ impl<'m> Lowering<'m> {
                 };
                 Ok(self.emit1(kind, &op_args, result_ty))
             }
+            Callee::Logp => {
+                let dist = arg_expr(call.args[0]).ok_or_else(|| unsupported(e.span, "argument"))?;
+                let value =
+                    arg_expr(call.args[1]).ok_or_else(|| unsupported(e.span, "argument"))?;
+                let y = self.expr(value)?;
+                // The value takes the shape the distribution's arguments give
+                // it (one value scored under several components).
+                let y = self.broadcast_to(y, &result_ty.shape);
+                self.density(dist, y, Some(Rejection::OutsideSupport))
+            }
             Callee::Distribution(_) => Err(unsupported(e.span, "a distribution used as a value")),
             Callee::Function(f) => {
                 let mut values = Vec::new();

@@ -164,10 +164,17 @@ impl Habit {
             Habit::ForeignType { written, rewrite } => (
                 format!("`{written}` is not an rlc type"),
                 format!("write `{rewrite}`"),
-                format!(
-                    "rlc's types are `int`, `real` and `bool`, with the dimensions in \
-                     brackets after them: `{rewrite}`"
-                ),
+                match lost_constraint(written) {
+                    Some(constraint) => format!(
+                        "rlc's types are `int`, `real` and `bool`, with the dimensions in \
+                         brackets after them; `{rewrite}` alone does not keep the constraint: \
+                         {constraint}"
+                    ),
+                    None => format!(
+                        "rlc's types are `int`, `real` and `bool`, with the dimensions in \
+                         brackets after them: `{rewrite}`"
+                    ),
+                },
             ),
             Habit::ReadTarget => (
                 "the log density cannot be read in a model".into(),
@@ -216,6 +223,34 @@ pub(crate) fn is_module(name: &str) -> bool {
             | "dist"
             | "random"
     )
+}
+
+/// How to keep the constraint of one of Stan's constrained types, which rlc
+/// does not have.
+fn lost_constraint(stan_type: &str) -> Option<&'static str> {
+    Some(match stan_type {
+        "ordered" => {
+            "declare the first value and positive gaps (`param c0`, `param gap: real[J] in (0, \
+             inf)`) and add them up with a `scan`, or bound each value by the one before \
+             (`param c2 in (c1, inf)`)"
+        }
+        "positive_ordered" => {
+            "declare positive gaps (`param gap: real[K] in (0, inf)`) and add them up with a `scan`"
+        }
+        "simplex" => {
+            "normalize positive values (`param g: real[K] ~ Gamma(alpha, 1)` and `let p = g / \
+             sum(g)` is a Dirichlet(alpha) draw), or take the `softmax` of free values"
+        }
+        "unit_vector"
+        | "cov_matrix"
+        | "corr_matrix"
+        | "cholesky_factor_cov"
+        | "cholesky_factor_corr" => {
+            "rlc has no constrained matrix types; write the (Cholesky) factor's elements as \
+             parameters with the bounds they need"
+        }
+        _ => return None,
+    })
 }
 
 /// rlc's element type and whether it is a container with dimensions, for a
