@@ -20,6 +20,8 @@ from typing import Any, Mapping, NamedTuple, Optional
 import numpy as np
 import pandas as pd
 
+from ._errors import UsageError
+
 
 class DataBytes(NamedTuple):
     """Data as the native module's loader takes it."""
@@ -149,9 +151,24 @@ def _json_value(value: Any) -> Any:
     raise TypeError(f"cannot use a {type(value).__name__} as data: {value!r}")
 
 
+def _check_series_aligned(data: Mapping) -> None:
+    """A dict's Series are read by position, as arrays: Series with different
+    indexes (one reordered or filtered) would pair the wrong rows without a word."""
+    series = [(key, value) for key, value in data.items() if isinstance(value, pd.Series)]
+    for key, value in series[1:]:
+        first_key, first = series[0]
+        if len(value) == len(first) and not value.index.equals(first.index):
+            raise UsageError(
+                f"data[{first_key!r}] and data[{key!r}] are Series with different indexes, and a dict's "
+                "values are read by position: pass pd.DataFrame(data) to align them by index, or "
+                "their .to_numpy() to pair them as they are"
+            )
+
+
 def dict_json(data: Mapping) -> bytes:
     """Stan JSON text of a dict of data: one key per data variable (or size),
     arrays nested outermost dimension first."""
+    _check_series_aligned(data)
     out = {}
     for key, value in data.items():
         if not isinstance(key, str):

@@ -431,6 +431,12 @@ def _datasets(datasets: Any, by: Optional[str]) -> tuple:
             raise TypeError("by= splits a DataFrame: datasets must be one")
         if by not in datasets.columns:
             raise UsageError(f"the DataFrame has no column {by!r} to split by")
+        missing = datasets[by].isna()
+        if missing.any():
+            # pandas' groupby would drop these rows without a word.
+            rows = ", ".join(str(r) for r in datasets.index[missing][:5])
+            more = f" (and {int(missing.sum()) - 5} more)" if missing.sum() > 5 else ""
+            raise UsageError(f"by={by!r}: the rows with index {rows}{more} have no {by!r}, so they belong to no data set")
         groups = datasets.groupby(by, sort=False)
         return ((str(key[0] if isinstance(key, tuple) else key), frame) for key, frame in groups), groups.ngroups
     if isinstance(datasets, (pd.DataFrame, str, os.PathLike)):

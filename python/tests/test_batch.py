@@ -360,6 +360,15 @@ def test_errors_in_a_split_frame_name_the_rows_of_the_whole_frame(client, tmp_pa
         rlc.recover(MODEL, design, fits=2, client=client, out=tmp_path / "study", progress=False)
 
 
+def test_rows_with_no_group_are_refused_not_dropped(tmp_path):
+    """by= with a missing id: pandas' groupby would drop those rows (a whole
+    participant's fit lost without a word); they are refused, named by index."""
+    frame = pd.read_csv(DATA / "tutorial.csv").iloc[:60]
+    long = pd.concat([frame.assign(participant="p1"), frame.assign(participant=None)], ignore_index=True)
+    with pytest.raises(rlc.UsageError, match=r"by='participant': the rows with index 60, 61, 62, 63, 64 \(and 55 more\) have no 'participant'"):
+        rlc.fit_many(MODEL, long, by="participant", out=tmp_path, seed=1, progress=False)
+
+
 def test_batch_settings_too_large_for_their_type(tmp_path):
     frame = pd.read_csv(DATA / "tutorial.csv").iloc[:60]
     with pytest.raises(rlc.UsageError, match=r"seed must be at most 2\*\*64 - 1"):

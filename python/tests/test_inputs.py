@@ -150,3 +150,17 @@ def test_a_matrix_value_is_taken_nested_as_its_parameter_and_refused_transposed(
     np.testing.assert_array_equal(rlc.batch._init_argument(settings["init"])["q"], q)
     flat = rlc.batch._sample_settings({"init": {"q": q.ravel()}}, rlc.batch.SAMPLE_DEFAULTS)
     assert flat["init"] == (("q", tuple(q.ravel())),)
+
+
+def test_a_dict_of_series_with_different_indexes_is_refused():
+    """A dict's values are read by position: Series whose indexes differ (one
+    reordered) would pair the wrong rows, so they are refused; aligned ones
+    (and arrays) are read as before."""
+    frame = pd.read_csv(DATA / "rl_single.csv")
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    point = {"alpha": 0.3, "beta": 2.0}
+    aligned = {"action": frame["action"], "reward": frame["reward"]}
+    assert model.logp(point, data=aligned) == model.logp(point, data=frame)
+    reordered = {"action": frame["action"][::-1], "reward": frame["reward"]}
+    with pytest.raises(rlc.UsageError, match=r"data\['action'\] and data\['reward'\] are Series with different indexes"):
+        model.logp(point, data=reordered)

@@ -443,7 +443,16 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
     (
         "None",
         "rlc has no `None`: a value that may be missing is a type, `int?`, tested with \
-         `present(…)`",
+         `present(…)`; NumPy's new axis `x[:, None]` is `stack(x, axis=1)` (a `[N]` \
+         array as `[N, 1]`)",
+    ),
+    (
+        "newaxis",
+        "NumPy's new axis `x[:, np.newaxis]` is `stack(x, axis=1)` (a `[N]` array as `[N, 1]`)",
+    ),
+    (
+        "expand_dims",
+        "NumPy's `expand_dims(x, 1)` is `stack(x, axis=1)` (a `[N]` array as `[N, 1]`)",
     ),
     (
         "range",

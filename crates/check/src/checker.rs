@@ -264,6 +264,7 @@ impl Checker {
         self.report_unknown_names();
         self.report_optional_uses();
         self.check_posterior_is_proper();
+        self.report_unused_data();
         self.merge_repeated_index_errors();
         self.requirements
             .dedup_by(|a, b| a.nonnegative == b.nonnegative && a.span == b.span);
@@ -286,6 +287,28 @@ impl Checker {
 
     fn error(&mut self, e: CheckError) {
         self.errors.push(e);
+    }
+
+    /// W0103 for each data declaration no expression reads (a model cut short,
+    /// an observation forgotten): its samples would ignore that column silently.
+    fn report_unused_data(&mut self) {
+        // (`compile` drops these where the model has errors.)
+        if self.incomplete {
+            return;
+        }
+        let unused: Vec<CheckError> = self
+            .symbols
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| {
+                s.kind == SymbolKind::Data && !self.first_use.contains_key(&SymbolId(*i as u32))
+            })
+            .map(|(_, s)| CheckError::UnusedData {
+                span: s.span,
+                name: s.name.clone(),
+            })
+            .collect();
+        self.errors.extend(unused);
     }
 
     fn mark(&self) -> Mark {

@@ -309,6 +309,11 @@ pub enum CheckError {
     NoEffect {
         span: Span,
     },
+    /// A data declaration that no expression reads.
+    UnusedData {
+        span: Span,
+        name: String,
+    },
 }
 
 fn dims(shape: &[Dim]) -> String {
@@ -838,6 +843,13 @@ impl CheckError {
                 .with_label(Label::primary(*span, format!("this is in {range}"))),
                 hint,
             ),
+            E::UnusedData { span, name } => {
+                Diagnostic::warning("W0103", format!("data `{name}` is never used"))
+                    .with_label(Label::primary(*span, "declared here and read nowhere"))
+                    .with_hint(format!(
+                        "the model does not depend on `{name}`: use it (a `~` that observes it, or a value computed from it), or remove the declaration"
+                    ))
+            }
             E::UnusedValue { span } => Diagnostic::warning("W0101", "this value is never used")
                 .with_label(Label::primary(*span, "computed and discarded"))
                 .with_hint("bind it with `let`, or observe it with `~`"),

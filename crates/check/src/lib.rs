@@ -59,6 +59,10 @@ pub fn compile(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
         syntax_errors.iter().map(|e| e.to_diagnostic()).collect();
     diagnostics.extend(errors.iter().map(|e| e.to_diagnostic()));
     let failed = diagnostics.iter().any(|d| d.is_error());
+    if failed {
+        // Data unused in a model that is still being written is noise.
+        diagnostics.retain(|d| d.code != "W0103");
+    }
     (if failed { None } else { Some(model) }, diagnostics)
 }
 

@@ -348,6 +348,13 @@ pub fn recover(
     if settings.fits == 0 {
         return Err(Error::usage("error: --fits must be at least 1"));
     }
+    let kept = settings.sample.draws * settings.sample.chains;
+    if settings.thin >= kept.max(1) {
+        return Err(Error::usage(format!(
+            "error: --thin {} keeps one draw of a fit's {kept} ({} chains × {} draws) for the ranks, too few to rank the truth among: give a smaller --thin (or 0, the default: about 100 draws kept)",
+            settings.thin, settings.sample.chains, settings.sample.draws
+        )));
+    }
     // Fail early, once, on a model that cannot run forward or a flat prior, and on
     // initial values that do not fit the model (not once per fit).
     let (_, first) = simulate_data_set(compiled, design, settings.seed, 0)?;

@@ -473,6 +473,11 @@ pub fn sample_with(
     stop: &AtomicBool,
 ) -> Result<Fit, Error> {
     settings.validate()?;
+    if density.dim == 0 {
+        return Err(Error::usage(
+            "error: the model has no parameters, so there is nothing to sample (declare them with `param`; `rlc simulate` runs a model with none forward)",
+        ));
+    }
     let init_values = density
         .unconstrain_given(&settings.init)
         .map_err(|e| Error::usage(format!("error: initial values: {e}")))?;

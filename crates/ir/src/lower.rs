@@ -219,6 +219,7 @@ impl<'m> Lowering<'m> {
             undrawn,
             aliases: HashSet::new(),
             exempt: 0,
+            bounding: None,
         });
         Ok(lowering)
     }
@@ -567,8 +568,15 @@ impl<'m> Lowering<'m> {
                 }
             })
         };
-        let lower = bound(self, &info.constraint.lower)?;
-        let upper = bound(self, &info.constraint.upper)?;
+        if let Some(g) = self.gen.as_mut() {
+            g.bounding = Some(info.symbol);
+        }
+        let lower = bound(self, &info.constraint.lower);
+        let upper = bound(self, &info.constraint.upper);
+        if let Some(g) = self.gen.as_mut() {
+            g.bounding = None;
+        }
+        let (lower, upper) = (lower?, upper?);
         if self
             .gen
             .as_ref()

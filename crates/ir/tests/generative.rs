@@ -381,7 +381,8 @@ fn every_bundled_model_scores_its_data_and_runs_forward_or_says_why_not() {
                     let flat = e.message.contains("has no prior to draw from")
                         && options.params == ParamSource::Prior;
                     let order = e.message.starts_with("this model cannot be run forward")
-                        && e.message.contains("before the `~` that draws it");
+                        && (e.message.contains("before the `~` that draws it")
+                            || e.message.contains("the bounds of parameter"));
                     assert!(
                         flat || order,
                         "{}: {options:?}: unexpected error {}",
@@ -431,6 +432,28 @@ fn a_vectorized_model_is_scored_but_cannot_be_simulated() {
             "action",
             "the error points at the first read"
         );
+    }
+}
+
+/// A parameter bounded by the data it explains (the diffusion models'
+/// non-decision time below the fastest response): the simulation draws the
+/// parameter first, so the error says that, and how to give the bound.
+#[test]
+fn a_bound_read_from_observed_data_cannot_be_simulated_and_says_why() {
+    let case = compile(
+        "bound from data",
+        "size T\ndata rt: real[T]\nparam ndt in (0, min(rt))\nparam mu ~ Normal(0, 1)\nrt ~ LogNormal(mu, 1)\n",
+    );
+    for options in [SIMULATE, SIMULATE_PRIOR] {
+        let e = lower_generative(&case.model, options).expect_err("cannot run forward");
+        assert!(
+            e.message.contains(
+                "the bounds of parameter `ndt` read `rt`, which is drawn from the parameters"
+            ) && e.message.contains("declare the bound as data"),
+            "{}",
+            e.message
+        );
+        assert_eq!(case.at(e.span), "rt");
     }
 }
 

@@ -879,9 +879,42 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     if args.threads == Some(0) {
         return Err(Failure::usage("error: --threads must be at least 1"));
     }
+    let inputs = input_files(&args.model, &args.data, args.init.init.as_deref(), None);
+    let outputs: Vec<PathBuf> = match options.format {
+        run::OutputFormat::Csv => (1..=args.chains)
+            .map(|k| {
+                let name = format!("{}_{k}.csv", options.model_name);
+                args.output_dir.join(name)
+            })
+            .collect(),
+        run::OutputFormat::Zarr => {
+            vec![args.output_dir.join(format!("{}.zarr", options.model_name))]
+        }
+    };
+    for path in &outputs {
+        output::refuse_to_replace(path, &inputs)?;
+    }
     let threads = rlc_driver::threads_per_chain(args.threads.unwrap_or(0), args.chains);
     let density = bind(&compiled, &loaded, args.backend, threads)?;
     run::run(&compiled, &loaded, &density, &options)
+}
+
+/// A command's input files, by what they are, for [`output::refuse_to_replace`]:
+/// the model, the data, an `--init` file and a parameter file.
+fn input_files<'a>(
+    model: &'a Path,
+    data: &'a Path,
+    init: Option<&'a str>,
+    params: Option<&'a Path>,
+) -> Vec<(&'static str, &'a Path)> {
+    let mut inputs = vec![("the model file", model), ("the data file", data)];
+    if let Some(file) = init.filter(|text| text.trim().parse::<f64>().is_err()) {
+        inputs.push(("the --init file", Path::new(file.trim())));
+    }
+    if let Some(file) = params {
+        inputs.push(("the parameter file", file));
+    }
+    inputs
 }
 
 fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {
@@ -928,6 +961,7 @@ fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {
             output: args.output,
             output_dir: args.output_dir,
             model_file: args.model,
+            params_file: args.params.clone(),
             quiet: args.quiet,
         },
     )
@@ -959,6 +993,8 @@ fn recover_command(args: RecoverArgs) -> Result<(), Failure> {
         jobs: args.jobs,
         thin: args.thin,
     };
+    let inputs = input_files(&args.model, &args.data, args.init.init.as_deref(), None);
+    output::refuse_to_replace(&args.output, &inputs)?;
     recover::run(
         &compiled,
         &args.data,

@@ -3,6 +3,7 @@
 //! adaptation results after warmup, one row per draw, the elapsed times.
 //! ArviZ's `from_cmdstan`, cmdstanpy's `from_csv` and R's posterior read it.
 
+use crate::exit::Failure;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -494,6 +495,26 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
         coords,
         notes,
     })
+}
+
+/// Refuses to write `output` where it would replace one of the command's own
+/// inputs (`inputs`: what each is, and its path): a data file given as
+/// `--output`, or a data file in `--output-dir` under a chain file's name.
+/// A path that does not exist yet replaces nothing.
+pub fn refuse_to_replace(output: &Path, inputs: &[(&str, &Path)]) -> Result<(), Failure> {
+    let Ok(written) = output.canonicalize() else {
+        return Ok(());
+    };
+    match inputs
+        .iter()
+        .find(|(_, input)| input.canonicalize().is_ok_and(|read| read == written))
+    {
+        Some((what, _)) => Err(Failure::usage(format!(
+            "error: {} is {what}: writing there would replace it; choose another output name",
+            output.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

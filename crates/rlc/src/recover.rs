@@ -51,16 +51,22 @@ pub fn run(
     // study killed outright (SIGKILL, out of memory, a lost node) keeps the
     // fits it finished; at the end the file is replaced by the whole table,
     // in fit order.
-    let partial: Mutex<Option<std::fs::File>> = Mutex::new(None);
+    // The table is created (and locked against a second study writing it)
+    // before the first fit, so a path that cannot be written fails at once.
+    let _lock = crate::lock::OutputLock::acquire_for_file(output)?;
+    let cannot_write = |e: std::io::Error| {
+        Failure::new(
+            ExitCode::OutputError,
+            format!("error: cannot write {}: {e}", output.display()),
+        )
+    };
+    let mut file = std::fs::File::create(output).map_err(cannot_write)?;
+    file.write_all(recover::CSV_HEADER.as_bytes())
+        .map_err(cannot_write)?;
+    let partial = Mutex::new(file);
     let adaptation = settings.sample.adaptation.name();
     let keep = |rows: &[recover::Recovered]| {
-        let Ok(mut file) = partial.lock() else { return };
-        if file.is_none() {
-            *file = std::fs::File::create(output)
-                .ok()
-                .and_then(|mut f| f.write_all(recover::CSV_HEADER.as_bytes()).ok().map(|_| f));
-        }
-        if let Some(f) = file.as_mut() {
+        if let Ok(mut f) = partial.lock() {
             // Errors here are reported by the final write.
             let _ = f.write_all(recover::csv_rows(rows, adaptation).as_bytes());
             let _ = f.flush();
@@ -79,9 +85,7 @@ pub fn run(
         Err(e) => {
             // A study that cannot stand (a data set drawn outside its
             // declaration) leaves no table behind.
-            if partial.lock().is_ok_and(|f| f.is_some()) {
-                let _ = std::fs::remove_file(output);
-            }
+            let _ = std::fs::remove_file(output);
             return Err(e.into());
         }
     };
@@ -91,10 +95,7 @@ pub fn run(
         .and_then(|_| std::fs::rename(&whole, output))
         .map_err(|e| {
             let _ = std::fs::remove_file(&whole);
-            Failure::new(
-                ExitCode::OutputError,
-                format!("error: cannot write {}: {e}", output.display()),
-            )
+            cannot_write(e)
         })?;
     let fitted = result.fitted;
     outln!(

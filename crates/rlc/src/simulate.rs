@@ -19,6 +19,8 @@ pub struct SimulateOptions {
     /// Several data sets: the folder to write them into.
     pub output_dir: Option<PathBuf>,
     pub model_file: PathBuf,
+    /// `--params FILE`: an input no data set may be written over.
+    pub params_file: Option<PathBuf>,
     pub quiet: bool,
 }
 
@@ -110,6 +112,14 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
             ));
         }
         let path = &path_of(k)?;
+        let inputs = crate::input_files(
+            &options.model_file,
+            &options.design,
+            None,
+            options.params_file.as_deref(),
+        );
+        crate::output::refuse_to_replace(path, &inputs)?;
+        crate::output::refuse_to_replace(&truth_path(path), &inputs)?;
         let stream = k as u64;
         let simulated =
             generate::simulate(compiled, &design, &options.params, options.seed, stream)?;

@@ -2713,3 +2713,137 @@ fn a_transposed_matrix_value_is_refused() {
     assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("nested as [3, 2]"), "{stderr}");
 }
+
+/// No command writes over its own input: `simulate` whose default output is the
+/// design itself (`rl_single_sim.csv` in the folder it runs in), `recover
+/// --output` naming the design, `run --output-dir` holding the data under a
+/// chain file's name. Each stops before writing, and the input is unchanged.
+#[test]
+fn no_command_writes_over_its_own_input() {
+    let dir = temp_dir("replace-input");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let model = root.join("models/rl_single.rlm");
+    let design = std::fs::read(root.join("models/data/rl_single.csv")).expect("design");
+    std::fs::write(dir.join("rl_single_sim.csv"), &design).expect("copy");
+    std::fs::write(dir.join("rl_single_1.csv"), &design).expect("copy");
+    let check = |output: std::process::Output, file: &str| {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{file} is the data file: writing there would replace it"
+            )),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read(dir.join(file)).expect("still there"), design);
+    };
+    let simulate = rlc()
+        .current_dir(&dir)
+        .args([
+            "simulate",
+            "--prior",
+            "--seed",
+            "3",
+            "--data",
+            "rl_single_sim.csv",
+        ])
+        .arg(&model)
+        .output()
+        .expect("rlc runs");
+    check(simulate, "rl_single_sim.csv");
+    let recover = rlc()
+        .current_dir(&dir)
+        .args(["recover", "--fits", "2", "--seed", "3", "--quiet"])
+        .args([
+            "--data",
+            "rl_single_sim.csv",
+            "--output",
+            "rl_single_sim.csv",
+        ])
+        .arg(&model)
+        .output()
+        .expect("rlc runs");
+    check(recover, "rl_single_sim.csv");
+    let run = rlc()
+        .current_dir(&dir)
+        .args(["run", "--quiet", "--seed", "3", "--data", "rl_single_1.csv"])
+        .args(["--output-dir", "."])
+        .arg(&model)
+        .output()
+        .expect("rlc runs");
+    check(run, "./rl_single_1.csv");
+}
+
+/// `rlc recover` locks its table as `run` locks its folder: a lock held by a
+/// process of another machine (a cluster's shared folder) is respected, not
+/// taken over as stale; and a table that cannot be written fails before the
+/// first fit.
+#[test]
+fn recover_locks_its_table_and_checks_it_can_write_before_fitting() {
+    let dir = temp_dir("recover-lock");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let recover = |output: &std::path::Path| {
+        rlc()
+            .args(["recover", "--fits", "2", "--seed", "3", "--quiet"])
+            .args(["--chains", "1", "--warmup", "20", "--draws", "20"])
+            .arg("--data")
+            .arg(root.join("models/data/rl_single_sim.csv"))
+            .arg("--output")
+            .arg(output)
+            .arg(root.join("models/rl_single.rlm"))
+            .output()
+            .expect("rlc runs")
+    };
+    std::fs::write(dir.join("study.csv.lock"), "4000000@another-node").expect("lock");
+    let held = recover(&dir.join("study.csv"));
+    let stderr = String::from_utf8_lossy(&held.stderr);
+    assert_eq!(held.status.code(), Some(75), "{stderr}");
+    assert!(
+        stderr.contains("is in use by another run (process 4000000 on another-node)"),
+        "{stderr}"
+    );
+    assert!(!dir.join("study.csv").exists());
+    let missing = recover(&dir.join("no-such-folder/study.csv"));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(74), "{stderr}");
+    let done = recover(&dir.join("fine.csv"));
+    assert_eq!(done.status.code(), Some(0));
+    assert!(!dir.join("fine.csv.lock").exists(), "the lock is removed");
+    // A thinning that leaves one draw per fit to rank the truth among is refused.
+    let thin = rlc()
+        .args(["recover", "--fits", "2", "--thin", "100000", "--quiet"])
+        .arg("--data")
+        .arg(root.join("models/data/rl_single_sim.csv"))
+        .arg("--output")
+        .arg(dir.join("thin.csv"))
+        .arg(root.join("models/rl_single.rlm"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&thin.stderr);
+    assert_eq!(thin.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--thin 100000 keeps one draw of a fit's"),
+        "{stderr}"
+    );
+}
+
+/// A model with no parameters (an empty file, only comments) has nothing to
+/// sample: an error, not a run of `lp__ = 0` with NaN diagnostics.
+#[test]
+fn a_model_with_no_parameters_is_not_sampled() {
+    let dir = temp_dir("no-params");
+    std::fs::write(dir.join("m.rlm"), "// only a comment\n").expect("model");
+    std::fs::write(dir.join("d.json"), "{}").expect("data");
+    let run = rlc()
+        .args(["run", "--quiet", "--seed", "1"])
+        .arg(dir.join("m.rlm"))
+        .arg("--data")
+        .arg(dir.join("d.json"))
+        .arg("--output-dir")
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the model has no parameters"), "{stderr}");
+}

@@ -83,7 +83,8 @@ impl SyntaxError {
             .with_hint("`[` and `]` include the end, `(` and `)` exclude it: `in [0, inf)` allows 0"),
             SyntaxError::BadNumber { span, text } => {
                 Diagnostic::error("E0002", format!("the number `{text}` is out of range"))
-                    .with_label(Label::primary(*span, "too large to represent"))
+                    .with_label(Label::primary(*span, "too large to represent exactly"))
+                    .with_hint("integers are exact up to 2^53 (9007199254740992), reals up to about 1.8e308")
             }
             SyntaxError::UnexpectedToken {
                 span,

@@ -559,6 +559,9 @@ pub(super) struct Gen<'m> {
     pub aliases: HashSet<SymbolId>,
     /// Inside `present(…)` or a scan's array: undrawn values may be read.
     pub exempt: usize,
+    /// The parameter whose bounds are being lowered: they cannot read
+    /// observed data, which is drawn after the parameters.
+    pub bounding: Option<SymbolId>,
 }
 
 /// The family of a draw from distribution `d` (with `logits`/`log_rate` when
@@ -669,6 +672,17 @@ impl<'m> Lowering<'m> {
                 }
             }
             return Ok(None);
+        }
+        let undrawn = g.undrawn.contains(&sym) || g.aliases.contains(&sym);
+        if let (Some(param), true) = (g.bounding, undrawn) {
+            let name = &self.model.symbol(sym).name;
+            let param = &self.model.symbol(param).name;
+            return Err(unsupported(
+                e.span,
+                format!(
+                    "this model cannot be run forward: the bounds of parameter `{param}` read `{name}`, which is drawn from the parameters; declare the bound as data given in the design (`data min_{name}: real`, as hBayesDM's `minRT`) or write it as a number"
+                ),
+            ));
         }
         if g.undrawn.contains(&sym) || g.aliases.contains(&sym) {
             let name = &self.model.symbol(sym).name;
