@@ -284,12 +284,39 @@ struct Row {
     first_field: usize,
 }
 
+/// Excel's delimiter directive, a first line `sep=;`: the line's length
+/// (without its end) and the delimiter it names.
+fn excel_separator(content: &[u8]) -> Option<(usize, u8)> {
+    let end = content
+        .iter()
+        .position(|b| *b == b'\n' || *b == b'\r')
+        .unwrap_or(content.len());
+    match content[..end].trim_ascii() {
+        [b's' | b'S', b'e' | b'E', b'p' | b'P', b'=', separator] => Some((end, *separator)),
+        [b's' | b'S', b'e' | b'E', b'p' | b'P', b'=', b'\\', b't'] => Some((end, b'\t')),
+        _ => None,
+    }
+}
+
 impl Table {
     fn read(bytes: &[u8], delimiter: Option<u8>) -> Result<Table, Failure> {
         let content = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         if content.iter().all(|b| b.is_ascii_whitespace()) {
             return Err((Location::File, ErrorKind::Empty));
         }
+        // Excel's first line `sep=;` names the delimiter; it is blanked (not
+        // cut), so that lines keep their numbers.
+        let directive = excel_separator(content);
+        let blanked;
+        let (content, delimiter) = match directive {
+            Some((length, separator)) => {
+                let mut copy = content.to_vec();
+                copy[..length].fill(b' ');
+                blanked = copy;
+                (&blanked[..], Some(delimiter.unwrap_or(separator)))
+            }
+            None => (content, delimiter),
+        };
         let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(content));
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)

@@ -184,7 +184,7 @@ pub struct LoadError {
 
 /// What other programs write for a missing value, that rlc does not read as
 /// one (it reads an empty cell, `NA` and `NaN`).
-const MISSING_LOOKALIKES: [&str; 7] = [".", "N/A", "NULL", "-", "NONE", "MISSING", "?"];
+const MISSING_LOOKALIKES: [&str; 8] = [".", "N/A", "#N/A", "NULL", "-", "NONE", "MISSING", "?"];
 
 /// When the header has the name in another case (`SubjID` for `subjID`): say so.
 fn write_case_hint(f: &mut fmt::Formatter<'_>, name: &str, columns: &[String]) -> fmt::Result {

@@ -1236,7 +1236,7 @@ fn a_column_in_another_case_and_missing_value_codes_get_hints() {
             .contains("\"Action\" differs only in case or spaces: rename the column to \"action\""),
         "{message}"
     );
-    for code in [".", "NULL", "N/A"] {
+    for code in [".", "NULL", "N/A", "#N/A"] {
         let (_, _, message) = only_error(csv(&rl_single(), &format!("action,reward\n0,{code}\n")));
         assert!(
             message.contains("rlc reads an empty cell, `NA` or `NaN` as missing"),
@@ -1265,4 +1265,21 @@ fn json_values_keep_their_nesting_and_must_be_rectangular() {
     );
     let error = rlc_data::parse_json_numbers(r#"{"q": [[1, 2], 3]}"#).expect_err("mixed");
     assert!(error.contains("item 1 is a number"), "{error}");
+}
+
+/// Excel's `sep=;` first line names the delimiter: it is honoured (and the
+/// rows keep their line numbers in messages).
+#[test]
+fn an_excel_separator_line_names_the_delimiter() {
+    let plain = csv(&rl_single(), "action;reward\n0;1\n1;0\n").expect("plain");
+    for text in [
+        "sep=;\naction;reward\n0;1\n1;0\n",
+        "SEP=;\r\naction;reward\r\n0;1\r\n1;0\r\n",
+    ] {
+        let with_directive = csv(&rl_single(), text).expect("sep=");
+        assert_eq!(with_directive.values, plain.values, "{text:?}");
+        assert_eq!(with_directive.row_lines, [3, 4], "the lines of the file");
+    }
+    let (_, _, message) = only_error(csv(&rl_single(), "sep=,\naction,reward\n0,1\n2,0\n"));
+    assert!(message.contains("line 4"), "{message}");
 }

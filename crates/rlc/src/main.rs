@@ -1106,10 +1106,23 @@ fn summary_command(
     for path in files {
         let text = read_text(path)?;
         let chain = output::read_chain(&text).map_err(|e| {
-            Failure::new(
-                ExitCode::DataError,
-                format!("error: {}: {e}", path.display()),
-            )
+            // A file whose header names no `lp__` is not draws at all: say that,
+            // not which of its cells is not a number.
+            let header = text.lines().find(|l| !l.starts_with('#')).unwrap_or("");
+            let message = if header.split(',').any(|c| c.trim() == "lp__") {
+                format!("error: {}: {e}", path.display())
+            } else if header.starts_with(rlc_driver::recover::CSV_HEADER.trim_end()) {
+                format!(
+                    "error: {} is the table of `rlc recover` (a row per fit and variable), not a file of draws: read it with pandas or R; `rlc recover` printed its summary",
+                    path.display()
+                )
+            } else {
+                format!(
+                    "error: {} is not a file of draws: it has no `lp__` column (rlc summary reads the CSV files `rlc run` or CmdStan write, not data files)",
+                    path.display()
+                )
+            };
+            Failure::new(ExitCode::DataError, message)
         })?;
         match &columns {
             None => columns = Some(chain.columns.clone()),

@@ -2809,6 +2809,15 @@ fn recover_locks_its_table_and_checks_it_can_write_before_fitting() {
     let done = recover(&dir.join("fine.csv"));
     assert_eq!(done.status.code(), Some(0));
     assert!(!dir.join("fine.csv.lock").exists(), "the lock is removed");
+    // `rlc summary` given the table says what it is.
+    let summary = rlc()
+        .arg("summary")
+        .arg(dir.join("fine.csv"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&summary.stderr);
+    assert_eq!(summary.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("is the table of `rlc recover`"), "{stderr}");
     // A thinning that leaves one draw per fit to rank the truth among is refused.
     let thin = rlc()
         .args(["recover", "--fits", "2", "--thin", "100000", "--quiet"])

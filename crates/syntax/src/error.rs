@@ -8,6 +8,8 @@ use crate::habit::{self, Habit};
 pub enum SyntaxError {
     /// Characters that are no token of the language.
     InvalidCharacter { span: Span, text: String },
+    /// A `/*` comment with no `*/` after it.
+    UnterminatedComment { span: Span },
     /// A name with characters outside ASCII (`müü`, `α`), read as one name.
     NonAsciiName { span: Span, name: String },
     /// A number literal that does not fit (e.g. an integer beyond 2^63).
@@ -44,6 +46,7 @@ impl SyntaxError {
     pub fn span(&self) -> Span {
         match self {
             SyntaxError::InvalidCharacter { span, .. }
+            | SyntaxError::UnterminatedComment { span }
             | SyntaxError::NonAsciiName { span, .. }
             | SyntaxError::BadNumber { span, .. }
             | SyntaxError::UnexpectedToken { span, .. }
@@ -56,8 +59,21 @@ impl SyntaxError {
 
     pub fn to_diagnostic(&self) -> Diagnostic {
         match self {
+            SyntaxError::UnterminatedComment { span } => {
+                Diagnostic::error("E0001", "this `/*` comment is never closed")
+                    .with_label(Label::primary(*span, "opened here"))
+                    .with_hint("close it with `*/`; everything after `/*` is the comment")
+            }
             SyntaxError::InvalidCharacter { span, text } => {
-                let d = Diagnostic::error("E0001", format!("unexpected character `{text}`"))
+                // A control character (a NUL byte) is invisible: name it.
+                let shown = if text.chars().all(char::is_control) {
+                    let codes: Vec<String> =
+                        text.chars().map(|c| format!("U+{:04X}", c as u32)).collect();
+                    format!("{} (a control character)", codes.join(" "))
+                } else {
+                    format!("`{text}`")
+                };
+                let d = Diagnostic::error("E0001", format!("unexpected character {shown}"))
                     .with_label(Label::primary(*span, "this is not part of the language"));
                 match habit::invalid_character_hint(text) {
                     Some(hint) => d.with_hint(hint),

@@ -351,7 +351,7 @@ pub(crate) fn invalid_character_hint(text: &str) -> Option<&'static str> {
         '\'' | '"' => "rlc has no strings: names are written without quotes",
         '|' => {
             "write `||` for \"or\"; Stan's `normal_lpdf(y | mu, sigma)` is written \
-             `y ~ Normal(mu, sigma)`"
+             `sum(logp(Normal(mu, sigma), y))`, or `y ~ Normal(mu, sigma)`"
         }
         '&' => "write `&&` for \"and\"",
         '\\' => {

@@ -65,6 +65,13 @@ pub fn lex(source: &str) -> (Vec<Spanned<'_>>, Vec<SyntaxError>) {
                 span: Span::new(range.start, range.start + 1),
                 habit: Habit::HashComment,
             }),
+            // The comment pattern did not match: no `*/` closes this `/*`.
+            Ok(Tok::Slash) if source[range.start..].starts_with("/*") => {
+                errors.push(SyntaxError::UnterminatedComment {
+                    span: Span::new(range.start, range.start + 2),
+                });
+                break;
+            }
             Ok(tok) => raw.push((range.start, tok, range.end)),
             Err(()) => errors.push(SyntaxError::InvalidCharacter {
                 span,
@@ -300,6 +307,17 @@ mod tests {
         let (start, tok, end) = tokens[0];
         assert_eq!(tok, Tok::Size);
         assert_eq!(&source[start..end], "size");
+    }
+
+    #[test]
+    fn a_control_character_is_named_by_its_code() {
+        let (_, errors) = lex("let a = 1\u{0}\n");
+        assert_eq!(errors.len(), 1);
+        let diagnostic = errors[0].to_diagnostic();
+        assert_eq!(
+            diagnostic.message,
+            "unexpected character U+0000 (a control character)"
+        );
     }
 
     #[test]
