@@ -164,11 +164,13 @@ pub enum Distribution {
     Exponential,
     Gamma,
     InverseGamma,
+    Weibull,
     Beta,
     Uniform,
     Bernoulli,
     Binomial,
     Poisson,
+    NegativeBinomial,
     Categorical,
     Wiener,
 }
@@ -352,6 +354,13 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         S::Positive,
     ),
     d(
+        D::Weibull,
+        "Weibull",
+        &[&["alpha", "sigma"]],
+        &[("alpha", Positive), ("sigma", Positive)],
+        S::Positive,
+    ),
+    d(
         D::Beta,
         "Beta",
         &[&["alpha", "beta"]],
@@ -390,6 +399,13 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         S::Counts,
     ),
     d(
+        D::NegativeBinomial,
+        "NegativeBinomial",
+        &[&["mu", "phi"]],
+        &[("mu", Positive), ("phi", Positive)],
+        S::Counts,
+    ),
+    d(
         D::Categorical,
         "Categorical",
         &[&["p"], &["logits"]],
@@ -421,13 +437,11 @@ pub fn distribution(name: &str) -> Option<&'static DistributionSig> {
 /// The names that are special forms rather than table entries.
 pub const SPECIAL_FORMS: &[&str] = &["present", "set_subtensor", "inc_subtensor", "logp"];
 
-const NEG_BINOMIAL: &str = "rlc has no `NegativeBinomial`; its log mass with mean `mu` and dispersion `phi` (Stan's `neg_binomial_2`) is `lgamma(y + phi) - lgamma(phi) - lgamma(y + 1) + phi * log(phi / (mu + phi)) + y * log(mu / (mu + phi))`, added with `target += sum(…)`";
+const NEG_BINOMIAL: &str = "Stan's `neg_binomial_2(mu, phi)` (PyMC's `NegativeBinomial(mu, alpha)`) is `NegativeBinomial(mu, phi)`: mean `mu`, variance `mu + mu^2 / phi`";
 const MULTIVARIATE: &str = "rlc has no multivariate normal or LKJ prior: give correlated parameters independent (non-centered) priors, or write a 2 x 2 Cholesky factor by hand";
 const BETA_BINOMIAL: &str = "rlc has no `BetaBinomial`; its log mass is `lgamma(n + 1) - lgamma(y + 1) - lgamma(n - y + 1) + lgamma(y + a) + lgamma(n - y + b) - lgamma(n + a + b) + lgamma(a + b) - lgamma(a) - lgamma(b)`, added with `target += sum(…)`";
 const DIRICHLET: &str = "rlc has no `Dirichlet` (and no simplex type): `param g: real[K] ~ Gamma(alpha, 1)` with `let p = g / sum(g)` makes `p` a Dirichlet(alpha) draw";
 const VON_MISES: &str = "rlc has no `VonMises` and no trigonometric functions: compute `cos` of the data before loading it";
-const WEIBULL: &str =
-    "rlc has no `Weibull`: `target += sum(log(k) - log(s) + (k - 1) * log(y / s) - pow(y / s, k))`";
 const EX_GAUSSIAN: &str = "rlc has no `ExGaussian` (Stan's `exp_mod_normal`) and no log normal CDF; a shifted `LogNormal` or `Gamma` response time is `target += sum(logp(LogNormal(mu, sigma), rt - ndt))`";
 const TRIGONOMETRIC: &str =
     "rlc has no trigonometric functions: compute them of the data before loading it";
@@ -593,11 +607,10 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
     ),
     // Distributions and functions rlc does not have, which "did you mean"
     // would answer with another one (`NegBinomial2` with `Binomial`).
-    ("NegativeBinomial", NEG_BINOMIAL),
     ("NegBinomial", NEG_BINOMIAL),
     ("NegBinomial2", NEG_BINOMIAL),
     ("neg_binomial_2", NEG_BINOMIAL),
-    ("neg_binomial", NEG_BINOMIAL),
+    ("neg_binomial", "Stan's `neg_binomial(alpha, beta)` is `NegativeBinomial(mu = alpha / beta, phi = alpha)`"),
     ("BetaBinomial", BETA_BINOMIAL),
     ("beta_binomial", BETA_BINOMIAL),
     ("MvNormal", MULTIVARIATE),
@@ -616,8 +629,6 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
     ("ordered_probit", ORDERED),
     ("VonMises", VON_MISES),
     ("von_mises", VON_MISES),
-    ("Weibull", WEIBULL),
-    ("weibull", WEIBULL),
     ("ExGaussian", EX_GAUSSIAN),
     ("exp_mod_normal", EX_GAUSSIAN),
     ("sin", TRIGONOMETRIC),
@@ -673,6 +684,7 @@ fn stan_distribution(stan: &str) -> Option<&'static str> {
         "student_t" => Some("StudentT"),
         "lognormal" => Some("LogNormal"),
         "inv_gamma" => Some("InverseGamma"),
+        "neg_binomial_2" => Some("NegativeBinomial"),
         "bernoulli_logit" => Some("Bernoulli"),
         "binomial_logit" => Some("Binomial"),
         "poisson_log" => Some("Poisson"),

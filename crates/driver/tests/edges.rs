@@ -96,6 +96,14 @@ const CASES: &[Case] = &[
         logp: Some(-23.855_258_433_708_254),
     },
     Case {
+        what: "Weibull response times and NegativeBinomial counts (a count of 0 and a large one)",
+        source: "size T\ndata rt: real[T]\ndata y: int[T]\ndata x: real[T]\nparam k ~ Gamma(2, 1)\nparam s ~ HalfNormal(1)\nparam phi ~ Exponential(1)\nrt ~ Weibull(k, s)\ny ~ NegativeBinomial(exp(0.5 + x * 2 * k), phi)\n",
+        data: r#"{"T": 3, "rt": [0.4, 1.3, 2.5], "y": [0, 3, 17], "x": [0.0, 0.5, 1.0]}"#,
+        theta: &[0.3, -0.2, 0.5],
+        // SciPy's weibull_min and nbinom (n = phi, p = phi / (phi + mu)), with the log-Jacobians.
+        logp: Some(-14.770_701_901_763_58),
+    },
+    Case {
         what: "pow(0, s): the utility of a zero outcome has no slope in s",
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,

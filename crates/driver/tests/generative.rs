@@ -117,6 +117,7 @@ const WITH_MOMENTS: &[(&str, &str, Family, &[f64])] = &[
         Family::InverseGamma,
         &[6.5, 1.5],
     ),
+    ("Weibull(1.5, 2.0)", "real", Family::Weibull, &[1.5, 2.0]),
     ("Beta(2.5, 1.5)", "real", Family::Beta, &[2.5, 1.5]),
     ("Uniform(-1, 2)", "real", Family::Uniform, &[-1.0, 2.0]),
     ("Bernoulli(0.3)", "int", Family::BernoulliP, &[0.3]),
@@ -135,6 +136,12 @@ const WITH_MOMENTS: &[(&str, &str, Family, &[f64])] = &[
         &[7.0, 0.5],
     ),
     ("Poisson(3.5)", "int", Family::PoissonRate, &[3.5]),
+    (
+        "NegativeBinomial(3.5, 2.0)",
+        "int",
+        Family::NegativeBinomial,
+        &[3.5, 2.0],
+    ),
     (
         "Poisson(log_rate = 1.2)",
         "int",

@@ -1764,11 +1764,15 @@ impl<'m> Lowering<'m> {
             None
         } else {
             match d {
-                D::HalfNormal | D::HalfCauchy | D::Exponential | D::Poisson => {
+                D::HalfNormal
+                | D::HalfCauchy
+                | D::Exponential
+                | D::Poisson
+                | D::NegativeBinomial => {
                     let zero = constant(self, 0.0);
                     Some(self.binary(BinaryOp::Ge, yr, zero))
                 }
-                D::LogNormal | D::Gamma | D::InverseGamma => {
+                D::LogNormal | D::Gamma | D::InverseGamma | D::Weibull => {
                     let zero = constant(self, 0.0);
                     Some(self.binary(BinaryOp::Gt, yr, zero))
                 }
@@ -1811,8 +1815,9 @@ impl<'m> Lowering<'m> {
             | D::Exponential
             | D::LogNormal
             | D::Gamma
-            | D::InverseGamma => Some(1.0),
-            D::Poisson | D::Binomial | D::Bernoulli => Some(0.0),
+            | D::InverseGamma
+            | D::Weibull => Some(1.0),
+            D::Poisson | D::Binomial | D::Bernoulli | D::NegativeBinomial => Some(0.0),
             D::Beta => Some(0.5),
             D::Uniform | D::Normal | D::StudentT | D::Cauchy | D::Categorical | D::Wiener => None,
         };
@@ -1914,6 +1919,22 @@ impl<'m> Lowering<'m> {
                 let t3 = self.mul(am1, ly);
                 let t4 = self.mul(be, yr);
                 let t = self.sub(t1, g);
+                let t = self.add(t, t3);
+                self.sub(t, t4)
+            }
+            D::Weibull => {
+                // log α - log σ + (α-1)(log y - log σ) - (y/σ)^α
+                let (al, si) = (a[0], a[1]);
+                let la = self.unary(UnaryOp::Log, al);
+                let ls = self.unary(UnaryOp::Log, si);
+                let ly = self.unary(UnaryOp::Log, yr);
+                let one = self.real(1.0);
+                let am1 = self.sub(al, one);
+                let lz = self.sub(ly, ls);
+                let t3 = self.mul(am1, lz);
+                let z = self.binary(BinaryOp::Div, yr, si);
+                let t4 = self.binary(BinaryOp::Pow, z, al);
+                let t = self.sub(la, ls);
                 let t = self.add(t, t3);
                 self.sub(t, t4)
             }
@@ -2033,6 +2054,29 @@ impl<'m> Lowering<'m> {
                     self.sub(ylr, a[0])
                 };
                 self.sub(body, g)
+            }
+            D::NegativeBinomial => {
+                // lgamma(y + φ) - lgamma(y + 1) - lgamma(φ)
+                //   + y (log μ - log(μ + φ)) + φ (log φ - log(μ + φ))
+                let (mu, phi) = (a[0], a[1]);
+                let one = self.real(1.0);
+                let y1 = self.add(yr, one);
+                let yphi = self.add(yr, phi);
+                let g1 = self.unary(UnaryOp::Lgamma, yphi);
+                let g2 = self.unary(UnaryOp::Lgamma, y1);
+                let g3 = self.unary(UnaryOp::Lgamma, phi);
+                let c = self.sub(g1, g2);
+                let c = self.sub(c, g3);
+                let total = self.add(mu, phi);
+                let lt = self.unary(UnaryOp::Log, total);
+                let lmu = self.unary(UnaryOp::Log, mu);
+                let lphi = self.unary(UnaryOp::Log, phi);
+                let mean_part = self.sub(lmu, lt);
+                let t1 = self.mul(yr, mean_part);
+                let dispersion_part = self.sub(lphi, lt);
+                let t2 = self.mul(phi, dispersion_part);
+                let t = self.add(c, t1);
+                self.add(t, t2)
             }
             D::Wiener => {
                 let args = [yr, a[0], a[1], a[2], a[3]];

@@ -75,6 +75,13 @@ pub fn moments(family: Family, args: &[f64]) -> Option<(f64, f64)> {
             let mean = beta / (alpha - 1.0);
             (mean, mean * mean / (alpha - 2.0))
         }
+        Family::Weibull => {
+            let (k, sigma) = (a[0], a[1]);
+            let g1 = libm::tgamma(1.0 + 1.0 / k);
+            let g2 = libm::tgamma(1.0 + 2.0 / k);
+            (sigma * g1, sigma * sigma * (g2 - g1 * g1))
+        }
+        Family::NegativeBinomial => (a[0], a[0] + a[0] * a[0] / a[1]),
         Family::Beta => {
             let (alpha, beta) = (a[0], a[1]);
             let s = alpha + beta;
@@ -201,6 +208,22 @@ fn draw_checked<R: Rng + ?Sized>(family: Family, a: &[f64], rng: &mut R) -> f64 
         // 1/beta) also works for rates whose reciprocal overflows.
         Family::Gamma => standard_gamma(a[0], rng) / a[1],
         Family::InverseGamma => a[1] / standard_gamma(a[0], rng),
+        Family::Weibull => {
+            // Inversion: sigma (-log U)^(1/alpha), with -log U an Exp(1) draw.
+            let e: f64 = Exp1.sample(rng);
+            a[1] * e.powf(1.0 / a[0])
+        }
+        Family::NegativeBinomial => {
+            // A Poisson whose rate is a Gamma(phi, phi / mu) draw; a rate beyond
+            // the Poisson sampler's range is NaN, which `draw` retries.
+            let (mu, phi) = (a[0], a[1]);
+            let rate = standard_gamma(phi, rng) * (mu / phi);
+            if (0.0..=MAX_POISSON_RATE).contains(&rate) {
+                poisson(rate, rng)
+            } else {
+                f64::NAN
+            }
+        }
         Family::Beta => match rand_distr::Beta::new(a[0], a[1]) {
             Ok(beta) => beta.sample(rng),
             Err(_) => f64::NAN,

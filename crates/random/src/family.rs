@@ -27,6 +27,8 @@ pub enum Family {
     /// `InverseGamma(alpha, beta)`: shape `alpha > 0` and **scale** `beta > 0`
     /// (`beta / x` for `x ~ Gamma(alpha, 1)`).
     InverseGamma,
+    /// `Weibull(alpha, sigma)`: shape `alpha > 0` and scale `sigma > 0`.
+    Weibull,
     /// `Beta(alpha, beta)`: two shapes `> 0`, values in `(0, 1)`.
     Beta,
     /// `Uniform(lower, upper)`: values in `(lower, upper)`.
@@ -43,6 +45,9 @@ pub enum Family {
     PoissonRate,
     /// `Poisson(log_rate = a)`: rate `exp(a)`; `a = -inf` always gives 0.
     PoissonLogRate,
+    /// `NegativeBinomial(mu, phi)`: counts with mean `mu > 0` and variance
+    /// `mu + mu² / phi` (Stan's `neg_binomial_2`), a Poisson of a Gamma rate.
+    NegativeBinomial,
     /// `Wiener(alpha, tau, beta, delta)`: the time a diffusion with drift `delta`, started
     /// at `beta · alpha` between boundaries 0 and `alpha > 0`, reaches the upper boundary,
     /// plus `tau`; drawn conditional on reaching the upper boundary (see [`crate::wiener`]).
@@ -94,7 +99,7 @@ pub const MAX_POISSON_RATE: f64 = 4_503_599_627_370_496.0;
 
 impl Family {
     /// Every scalar family, in declaration order.
-    pub const ALL: [Family; 18] = [
+    pub const ALL: [Family; 20] = [
         Family::Normal,
         Family::HalfNormal,
         Family::StudentT,
@@ -104,6 +109,7 @@ impl Family {
         Family::Exponential,
         Family::Gamma,
         Family::InverseGamma,
+        Family::Weibull,
         Family::Beta,
         Family::Uniform,
         Family::BernoulliP,
@@ -112,6 +118,7 @@ impl Family {
         Family::BinomialLogits,
         Family::PoissonRate,
         Family::PoissonLogRate,
+        Family::NegativeBinomial,
         Family::Wiener,
     ];
 
@@ -132,6 +139,8 @@ impl Family {
             Family::Exponential => "Exponential",
             Family::Gamma => "Gamma",
             Family::InverseGamma => "InverseGamma",
+            Family::Weibull => "Weibull",
+            Family::NegativeBinomial => "NegativeBinomial",
             Family::Beta => "Beta",
             Family::Uniform => "Uniform",
             Family::BernoulliP | Family::BernoulliLogits => "Bernoulli",
@@ -150,6 +159,8 @@ impl Family {
             Family::Exponential | Family::PoissonRate => &["rate"],
             Family::Gamma | Family::InverseGamma | Family::Beta => &["alpha", "beta"],
             Family::Uniform => &["lower", "upper"],
+            Family::Weibull => &["alpha", "sigma"],
+            Family::NegativeBinomial => &["mu", "phi"],
             Family::BernoulliP => &["p"],
             Family::BernoulliLogits => &["logits"],
             Family::BinomialP => &["n", "p"],
@@ -170,7 +181,11 @@ impl Family {
             Family::Normal | Family::Cauchy | Family::LogNormal => &[K::Real, K::Positive],
             Family::HalfNormal | Family::HalfCauchy | Family::Exponential => &[K::Positive],
             Family::StudentT => &[K::Positive, K::Real, K::Positive],
-            Family::Gamma | Family::InverseGamma | Family::Beta => &[K::Positive, K::Positive],
+            Family::Gamma
+            | Family::InverseGamma
+            | Family::Beta
+            | Family::Weibull
+            | Family::NegativeBinomial => &[K::Positive, K::Positive],
             Family::Uniform => &[K::Real, K::Real],
             Family::BernoulliP => &[K::Probability],
             Family::BernoulliLogits => &[K::Logit],
@@ -190,7 +205,8 @@ impl Family {
             | Family::LogNormal
             | Family::Exponential
             | Family::Gamma
-            | Family::InverseGamma => Support::Positive,
+            | Family::InverseGamma
+            | Family::Weibull => Support::Positive,
             Family::Beta => Support::UnitInterval,
             Family::Uniform => Support::BetweenArgs,
             Family::Wiener => Support::AboveSecondArg,
@@ -199,7 +215,8 @@ impl Family {
             | Family::BinomialP
             | Family::BinomialLogits
             | Family::PoissonRate
-            | Family::PoissonLogRate => Support::Discrete,
+            | Family::PoissonLogRate
+            | Family::NegativeBinomial => Support::Discrete,
         }
     }
 }

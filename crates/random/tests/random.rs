@@ -58,12 +58,13 @@ fn in_support(family: Family, args: &[f64], x: f64) -> bool {
         | Family::LogNormal
         | Family::Exponential
         | Family::Gamma
-        | Family::InverseGamma => x > 0.0 && x.is_finite(),
+        | Family::InverseGamma
+        | Family::Weibull => x > 0.0 && x.is_finite(),
         Family::Beta => x > 0.0 && x < 1.0,
         Family::Uniform => x > args[0] && x < args[1],
         Family::BernoulliP | Family::BernoulliLogits => x == 0.0 || x == 1.0,
         Family::BinomialP | Family::BinomialLogits => whole && x <= args[0],
-        Family::PoissonRate | Family::PoissonLogRate => whole,
+        Family::PoissonRate | Family::PoissonLogRate | Family::NegativeBinomial => whole,
         Family::Wiener => x > args[1] && x.is_finite(),
     }
 }
@@ -107,6 +108,14 @@ fn excess_kurtosis(family: Family, a: &[f64]) -> f64 {
                 / (al * be * (s + 2.0) * (s + 3.0))
         }
         Family::Uniform => -1.2,
+        Family::Weibull => {
+            let g = |i: f64| libm::tgamma(1.0 + i / a[0]);
+            let (g1, g2, g3, g4) = (g(1.0), g(2.0), g(3.0), g(4.0));
+            (g4 - 4.0 * g1 * g3 + 6.0 * g1 * g1 * g2 - 3.0 * g1.powi(4)) / (g2 - g1 * g1).powi(2)
+                - 3.0
+        }
+        // 6/φ + 1/variance (checked against SciPy's nbinom).
+        Family::NegativeBinomial => 6.0 / a[1] + 1.0 / (a[0] + a[0] * a[0] / a[1]),
         Family::BernoulliP => bernoulli(a[0], 1.0 - a[0]),
         Family::BernoulliLogits => bernoulli(logistic(a[0]), logistic(-a[0])),
         Family::BinomialP => bernoulli(a[1], 1.0 - a[1]) / a[0],
@@ -192,6 +201,21 @@ fn exponential_moments() {
 fn gamma_moments() {
     // Shape below 1 (boosted sampler), moderate, and large; beta is a rate.
     check_all_moments(Family::Gamma, &[&[0.1, 1.0], &[2.0, 3.0], &[500.0, 0.5]]);
+}
+
+#[test]
+fn weibull_moments() {
+    // A shape below 1 (a heavy right tail), the exponential, and a peaked one.
+    check_all_moments(Family::Weibull, &[&[0.8, 1.0], &[1.0, 0.3], &[5.0, 2.0]]);
+}
+
+#[test]
+fn negative_binomial_moments() {
+    // Strongly overdispersed, moderate, and nearly Poisson.
+    check_all_moments(
+        Family::NegativeBinomial,
+        &[&[3.0, 0.5], &[20.0, 4.0], &[2.0, 1e4]],
+    );
 }
 
 #[test]

@@ -577,6 +577,8 @@ fn random_dist(d: D, logits: bool) -> RandomDist {
         D::LogNormal => Fa::LogNormal,
         D::Exponential => Fa::Exponential,
         D::Gamma => Fa::Gamma,
+        D::Weibull => Fa::Weibull,
+        D::NegativeBinomial => Fa::NegativeBinomial,
         D::InverseGamma => Fa::InverseGamma,
         D::Beta => Fa::Beta,
         D::Uniform => Fa::Uniform,
