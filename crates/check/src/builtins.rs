@@ -171,6 +171,7 @@ pub enum Distribution {
     Binomial,
     Poisson,
     NegativeBinomial,
+    BetaBinomial,
     Categorical,
     Wiener,
 }
@@ -405,6 +406,16 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         &[("mu", Positive), ("phi", Positive)],
         S::Counts,
     ),
+    DistributionSig {
+        int_params: &["n"],
+        ..d(
+            D::BetaBinomial,
+            "BetaBinomial",
+            &[&["n", "alpha", "beta"]],
+            &[("n", NonNegative), ("alpha", Positive), ("beta", Positive)],
+            S::UpToFirstArg,
+        )
+    },
     d(
         D::Categorical,
         "Categorical",
@@ -439,7 +450,6 @@ pub const SPECIAL_FORMS: &[&str] = &["present", "set_subtensor", "inc_subtensor"
 
 const NEG_BINOMIAL: &str = "Stan's `neg_binomial_2(mu, phi)` (PyMC's `NegativeBinomial(mu, alpha)`) is `NegativeBinomial(mu, phi)`: mean `mu`, variance `mu + mu^2 / phi`";
 const MULTIVARIATE: &str = "rlc has no multivariate normal or LKJ prior: give correlated parameters independent (non-centered) priors, or write a 2 x 2 Cholesky factor by hand";
-const BETA_BINOMIAL: &str = "rlc has no `BetaBinomial`; its log mass is `lgamma(n + 1) - lgamma(y + 1) - lgamma(n - y + 1) + lgamma(y + a) + lgamma(n - y + b) - lgamma(n + a + b) + lgamma(a + b) - lgamma(a) - lgamma(b)`, added with `target += sum(…)`";
 const DIRICHLET: &str = "rlc has no `Dirichlet` (and no simplex type): `param g: real[K] ~ Gamma(alpha, 1)` with `let p = g / sum(g)` makes `p` a Dirichlet(alpha) draw";
 const VON_MISES: &str = "rlc has no `VonMises` and no trigonometric functions: compute `cos` of the data before loading it";
 const EX_GAUSSIAN: &str = "rlc has no `ExGaussian` (Stan's `exp_mod_normal`) and no log normal CDF; a shifted `LogNormal` or `Gamma` response time is `target += sum(logp(LogNormal(mu, sigma), rt - ndt))`";
@@ -611,8 +621,7 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
     ("NegBinomial2", NEG_BINOMIAL),
     ("neg_binomial_2", NEG_BINOMIAL),
     ("neg_binomial", "Stan's `neg_binomial(alpha, beta)` is `NegativeBinomial(mu = alpha / beta, phi = alpha)`"),
-    ("BetaBinomial", BETA_BINOMIAL),
-    ("beta_binomial", BETA_BINOMIAL),
+    ("beta_binomial", "Stan's `beta_binomial(n, alpha, beta)` is `BetaBinomial(n, alpha, beta)`"),
     ("MvNormal", MULTIVARIATE),
     ("MultiNormal", MULTIVARIATE),
     ("multi_normal", MULTIVARIATE),

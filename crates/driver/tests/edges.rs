@@ -104,6 +104,14 @@ const CASES: &[Case] = &[
         logp: Some(-14.770_701_901_763_58),
     },
     Case {
+        what: "BetaBinomial at 0, in the middle and at n successes",
+        source: "size T\ndata y: int[T]\nparam a ~ Exponential(1)\nparam b ~ Exponential(1)\ny ~ BetaBinomial(10, a, b)\n",
+        data: r#"{"T": 3, "y": [0, 4, 10]}"#,
+        theta: &[0.2, -0.4],
+        // SciPy's betabinom, with the log-Jacobians.
+        logp: Some(-9.550_611_224_926_426),
+    },
+    Case {
         what: "pow(0, s): the utility of a zero outcome has no slope in s",
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,

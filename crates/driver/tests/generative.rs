@@ -137,6 +137,12 @@ const WITH_MOMENTS: &[(&str, &str, Family, &[f64])] = &[
     ),
     ("Poisson(3.5)", "int", Family::PoissonRate, &[3.5]),
     (
+        "BetaBinomial(12, 2.0, 3.0)",
+        "int",
+        Family::BetaBinomial,
+        &[12.0, 2.0, 3.0],
+    ),
+    (
         "NegativeBinomial(3.5, 2.0)",
         "int",
         Family::NegativeBinomial,

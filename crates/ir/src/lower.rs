@@ -1788,7 +1788,7 @@ impl<'m> Lowering<'m> {
                     let is1 = self.binary(BinaryOp::Eq, yr, one);
                     Some(self.binary(BinaryOp::Or, is0, is1))
                 }
-                D::Binomial => {
+                D::Binomial | D::BetaBinomial => {
                     let zero = constant(self, 0.0);
                     let n = self.cast(a[0], Elem::Real);
                     let lo = self.binary(BinaryOp::Ge, yr, zero);
@@ -1817,7 +1817,9 @@ impl<'m> Lowering<'m> {
             | D::Gamma
             | D::InverseGamma
             | D::Weibull => Some(1.0),
-            D::Poisson | D::Binomial | D::Bernoulli | D::NegativeBinomial => Some(0.0),
+            D::Poisson | D::Binomial | D::Bernoulli | D::NegativeBinomial | D::BetaBinomial => {
+                Some(0.0)
+            }
             D::Beta => Some(0.5),
             D::Uniform | D::Normal | D::StudentT | D::Cauchy | D::Categorical | D::Wiener => None,
         };
@@ -2054,6 +2056,38 @@ impl<'m> Lowering<'m> {
                     self.sub(ylr, a[0])
                 };
                 self.sub(body, g)
+            }
+            D::BetaBinomial => {
+                // log C(n, y) + lbeta(y + α, n - y + β) - lbeta(α, β), each
+                // lbeta(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b)
+                let (n, al, be) = (self.cast(a[0], Elem::Real), a[1], a[2]);
+                let one = self.real(1.0);
+                let n1 = self.add(n, one);
+                let y1 = self.add(yr, one);
+                let nmy = self.sub(n, yr);
+                let nmy1 = self.add(nmy, one);
+                let g1 = self.unary(UnaryOp::Lgamma, n1);
+                let g2 = self.unary(UnaryOp::Lgamma, y1);
+                let g3 = self.unary(UnaryOp::Lgamma, nmy1);
+                let choose = self.sub(g1, g2);
+                let choose = self.sub(choose, g3);
+                let ya = self.add(yr, al);
+                let nyb = self.add(nmy, be);
+                let nab = self.add(n, al);
+                let nab = self.add(nab, be);
+                let ab = self.add(al, be);
+                let h1 = self.unary(UnaryOp::Lgamma, ya);
+                let h2 = self.unary(UnaryOp::Lgamma, nyb);
+                let h3 = self.unary(UnaryOp::Lgamma, nab);
+                let h4 = self.unary(UnaryOp::Lgamma, ab);
+                let h5 = self.unary(UnaryOp::Lgamma, al);
+                let h6 = self.unary(UnaryOp::Lgamma, be);
+                let t = self.add(choose, h1);
+                let t = self.add(t, h2);
+                let t = self.sub(t, h3);
+                let t = self.add(t, h4);
+                let t = self.sub(t, h5);
+                self.sub(t, h6)
             }
             D::NegativeBinomial => {
                 // lgamma(y + φ) - lgamma(y + 1) - lgamma(φ)

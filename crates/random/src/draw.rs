@@ -82,6 +82,14 @@ pub fn moments(family: Family, args: &[f64]) -> Option<(f64, f64)> {
             (sigma * g1, sigma * sigma * (g2 - g1 * g1))
         }
         Family::NegativeBinomial => (a[0], a[0] + a[0] * a[0] / a[1]),
+        Family::BetaBinomial => {
+            let (n, alpha, beta) = (a[0], a[1], a[2]);
+            let s = alpha + beta;
+            (
+                n * alpha / s,
+                n * alpha * beta * (s + n) / (s * s * (s + 1.0)),
+            )
+        }
         Family::Beta => {
             let (alpha, beta) = (a[0], a[1]);
             let s = alpha + beta;
@@ -213,6 +221,10 @@ fn draw_checked<R: Rng + ?Sized>(family: Family, a: &[f64], rng: &mut R) -> f64 
             let e: f64 = Exp1.sample(rng);
             a[1] * e.powf(1.0 / a[0])
         }
+        Family::BetaBinomial => match rand_distr::Beta::new(a[1], a[2]) {
+            Ok(beta) => binomial(a[0], beta.sample(rng), rng),
+            Err(_) => f64::NAN,
+        },
         Family::NegativeBinomial => {
             // A Poisson whose rate is a Gamma(phi, phi / mu) draw; a rate beyond
             // the Poisson sampler's range is NaN, which `draw` retries.

@@ -48,6 +48,9 @@ pub enum Family {
     /// `NegativeBinomial(mu, phi)`: counts with mean `mu > 0` and variance
     /// `mu + mu² / phi` (Stan's `neg_binomial_2`), a Poisson of a Gamma rate.
     NegativeBinomial,
+    /// `BetaBinomial(n, alpha, beta)`: successes in `n` trials whose success
+    /// probability is a `Beta(alpha, beta)` draw.
+    BetaBinomial,
     /// `Wiener(alpha, tau, beta, delta)`: the time a diffusion with drift `delta`, started
     /// at `beta · alpha` between boundaries 0 and `alpha > 0`, reaches the upper boundary,
     /// plus `tau`; drawn conditional on reaching the upper boundary (see [`crate::wiener`]).
@@ -99,7 +102,7 @@ pub const MAX_POISSON_RATE: f64 = 4_503_599_627_370_496.0;
 
 impl Family {
     /// Every scalar family, in declaration order.
-    pub const ALL: [Family; 20] = [
+    pub const ALL: [Family; 21] = [
         Family::Normal,
         Family::HalfNormal,
         Family::StudentT,
@@ -119,6 +122,7 @@ impl Family {
         Family::PoissonRate,
         Family::PoissonLogRate,
         Family::NegativeBinomial,
+        Family::BetaBinomial,
         Family::Wiener,
     ];
 
@@ -141,6 +145,7 @@ impl Family {
             Family::InverseGamma => "InverseGamma",
             Family::Weibull => "Weibull",
             Family::NegativeBinomial => "NegativeBinomial",
+            Family::BetaBinomial => "BetaBinomial",
             Family::Beta => "Beta",
             Family::Uniform => "Uniform",
             Family::BernoulliP | Family::BernoulliLogits => "Bernoulli",
@@ -161,6 +166,7 @@ impl Family {
             Family::Uniform => &["lower", "upper"],
             Family::Weibull => &["alpha", "sigma"],
             Family::NegativeBinomial => &["mu", "phi"],
+            Family::BetaBinomial => &["n", "alpha", "beta"],
             Family::BernoulliP => &["p"],
             Family::BernoulliLogits => &["logits"],
             Family::BinomialP => &["n", "p"],
@@ -191,6 +197,7 @@ impl Family {
             Family::BernoulliLogits => &[K::Logit],
             Family::BinomialP => &[K::Trials, K::Probability],
             Family::BinomialLogits => &[K::Trials, K::Logit],
+            Family::BetaBinomial => &[K::Trials, K::Positive, K::Positive],
             Family::PoissonRate => &[K::PoissonRate],
             Family::PoissonLogRate => &[K::LogPoissonRate],
             Family::Wiener => &[K::Positive, K::Real, K::OpenProbability, K::Real],
@@ -216,7 +223,8 @@ impl Family {
             | Family::BinomialLogits
             | Family::PoissonRate
             | Family::PoissonLogRate
-            | Family::NegativeBinomial => Support::Discrete,
+            | Family::NegativeBinomial
+            | Family::BetaBinomial => Support::Discrete,
         }
     }
 }

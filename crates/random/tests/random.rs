@@ -63,7 +63,7 @@ fn in_support(family: Family, args: &[f64], x: f64) -> bool {
         Family::Beta => x > 0.0 && x < 1.0,
         Family::Uniform => x > args[0] && x < args[1],
         Family::BernoulliP | Family::BernoulliLogits => x == 0.0 || x == 1.0,
-        Family::BinomialP | Family::BinomialLogits => whole && x <= args[0],
+        Family::BinomialP | Family::BinomialLogits | Family::BetaBinomial => whole && x <= args[0],
         Family::PoissonRate | Family::PoissonLogRate | Family::NegativeBinomial => whole,
         Family::Wiener => x > args[1] && x.is_finite(),
     }
@@ -116,6 +116,16 @@ fn excess_kurtosis(family: Family, a: &[f64]) -> f64 {
         }
         // 6/φ + 1/variance (checked against SciPy's nbinom).
         Family::NegativeBinomial => 6.0 / a[1] + 1.0 / (a[0] + a[0] * a[0] / a[1]),
+        // Checked against SciPy's betabinom.
+        Family::BetaBinomial => {
+            let (n, al, be) = (a[0], a[1], a[2]);
+            let s = al + be;
+            s * s * (1.0 + s) / (n * al * be * (s + 2.0) * (s + 3.0) * (s + n))
+                * (s * (s - 1.0 + 6.0 * n) + 3.0 * al * be * (n - 2.0) + 6.0 * n * n
+                    - 3.0 * al * be * n * (6.0 - n) / s
+                    - 18.0 * al * be * n * n / (s * s))
+                - 3.0
+        }
         Family::BernoulliP => bernoulli(a[0], 1.0 - a[0]),
         Family::BernoulliLogits => bernoulli(logistic(a[0]), logistic(-a[0])),
         Family::BinomialP => bernoulli(a[1], 1.0 - a[1]) / a[0],
@@ -215,6 +225,14 @@ fn negative_binomial_moments() {
     check_all_moments(
         Family::NegativeBinomial,
         &[&[3.0, 0.5], &[20.0, 4.0], &[2.0, 1e4]],
+    );
+}
+
+#[test]
+fn beta_binomial_moments() {
+    check_all_moments(
+        Family::BetaBinomial,
+        &[&[10.0, 2.0, 3.0], &[40.0, 0.5, 0.7], &[5.0, 20.0, 1.5]],
     );
 }
 

@@ -579,6 +579,7 @@ fn random_dist(d: D, logits: bool) -> RandomDist {
         D::Gamma => Fa::Gamma,
         D::Weibull => Fa::Weibull,
         D::NegativeBinomial => Fa::NegativeBinomial,
+        D::BetaBinomial => Fa::BetaBinomial,
         D::InverseGamma => Fa::InverseGamma,
         D::Beta => Fa::Beta,
         D::Uniform => Fa::Uniform,
