@@ -26,18 +26,52 @@ use zarrs::storage::ReadableWritableListableStorage;
 
 /// Writes `tree` as a Zarr store at `path`, replacing a store already there
 /// (a folder with a `zarr.json`); any other existing file or folder is an
-/// error rather than something to delete.
+/// error rather than something to delete. The store is written beside it
+/// (`PATH.partial`) and renamed into place once whole, so a write that fails
+/// (a full disk) leaves an earlier store as it was and no half store.
 pub fn write(path: &Path, tree: &Tree) -> Result<(), String> {
+    write_whole(path, |partial| write_store(partial, tree))
+}
+
+/// [`write`]'s replacing and renaming around `write_to`, which writes the
+/// store at the path it is given.
+fn write_whole(
+    path: &Path,
+    write_to: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), String> {
+    if path.exists() && !path.join("zarr.json").is_file() {
+        return Err(format!(
+            "{} exists and is not a Zarr store; move it away or choose another --output-dir",
+            path.display()
+        ));
+    }
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    if partial.exists() {
+        // Left by a write that failed before.
+        std::fs::remove_dir_all(&partial)
+            .map_err(|e| format!("cannot remove {}: {e}", partial.display()))?;
+    }
+    if let Err(e) = write_to(&partial) {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(e);
+    }
     if path.exists() {
-        if !path.join("zarr.json").is_file() {
-            return Err(format!(
-                "{} exists and is not a Zarr store; move it away or choose another --output-dir",
-                path.display()
-            ));
-        }
         std::fs::remove_dir_all(path)
             .map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
     }
+    std::fs::rename(&partial, path).map_err(|e| {
+        format!(
+            "cannot move {} to {}: {e}",
+            partial.display(),
+            path.display()
+        )
+    })
+}
+
+/// Writes `tree` as a new Zarr store at `path`.
+fn write_store(path: &Path, tree: &Tree) -> Result<(), String> {
     let store: ReadableWritableListableStorage =
         Arc::new(FilesystemStore::new(path).map_err(|e| e.to_string())?);
     // Every node's metadata document, keyed by its path, in writing order.
@@ -140,5 +174,38 @@ fn write_array(
             a.store_array_subset(&whole, v.as_slice())?;
             Ok(serde_json::to_value(a.metadata())?)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_whole;
+
+    /// A store whose writing fails part-way (a full disk) leaves the earlier
+    /// store as it was and no half-written one; a whole one replaces it.
+    #[test]
+    fn a_failed_write_keeps_the_earlier_store() {
+        let dir = std::env::temp_dir().join(format!("rlc-zarr-whole-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("model.zarr");
+        std::fs::create_dir_all(&path).expect("store");
+        std::fs::write(path.join("zarr.json"), "earlier").expect("metadata");
+        let failed = write_whole(&path, |partial| {
+            std::fs::create_dir_all(partial).map_err(|e| e.to_string())?;
+            std::fs::write(partial.join("zarr.json"), "half").map_err(|e| e.to_string())?;
+            Err("No space left on device".to_string())
+        });
+        assert_eq!(failed, Err("No space left on device".to_string()));
+        let kept = std::fs::read_to_string(path.join("zarr.json")).expect("kept");
+        assert_eq!(kept, "earlier");
+        assert!(!dir.join("model.zarr.partial").exists());
+        write_whole(&path, |partial| {
+            std::fs::create_dir_all(partial).map_err(|e| e.to_string())?;
+            std::fs::write(partial.join("zarr.json"), "new").map_err(|e| e.to_string())
+        })
+        .expect("whole");
+        let replaced = std::fs::read_to_string(path.join("zarr.json")).expect("replaced");
+        assert_eq!(replaced, "new");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
