@@ -173,6 +173,7 @@ pub enum Distribution {
     NegativeBinomial,
     BetaBinomial,
     Categorical,
+    OrderedLogistic,
     Wiener,
 }
 
@@ -424,6 +425,13 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         S::Categories,
     ),
     d(
+        D::OrderedLogistic,
+        "OrderedLogistic",
+        &[&["eta", "cutpoints"]],
+        &[("eta", Finite), ("cutpoints", Finite)],
+        S::Categories,
+    ),
+    d(
         D::Wiener,
         "Wiener",
         &[&["alpha", "tau", "beta", "delta"]],
@@ -455,7 +463,7 @@ const VON_MISES: &str = "rlc has no `VonMises` and no trigonometric functions: c
 const EX_GAUSSIAN: &str = "rlc has no `ExGaussian` (Stan's `exp_mod_normal`) and no log normal CDF; a shifted `LogNormal` or `Gamma` response time is `target += sum(logp(LogNormal(mu, sigma), rt - ndt))`";
 const TRIGONOMETRIC: &str =
     "rlc has no trigonometric functions: compute them of the data before loading it";
-const ORDERED: &str = "rlc has no ordered-logistic distribution: with increasing cutpoints `c` (`param c2 in (c1, inf)`), the probabilities of the K categories are the differences of `logistic(c - eta)` between neighbours, scored with `Categorical(p = …)`";
+const ORDERED: &str = "rlc has no ordered probit: `OrderedLogistic(eta, cutpoints)` is the logistic one; the probit one is the Categorical of the differences of `Phi(c - eta)` between neighbouring cutpoints";
 
 /// Names from Python, NumPy, PyTensor, PyMC and Stan that rlc spells
 /// otherwise, with how. An unknown name, function or distribution found here
@@ -632,8 +640,7 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
     ("lkj_corr_cholesky", MULTIVARIATE),
     ("Dirichlet", DIRICHLET),
     ("dirichlet", DIRICHLET),
-    ("OrderedLogistic", ORDERED),
-    ("ordered_logistic", ORDERED),
+    ("ordered_logistic", "Stan's `ordered_logistic(eta, c)` is `OrderedLogistic(eta, c)`, with 0-based outcomes"),
     ("OrderedProbit", ORDERED),
     ("ordered_probit", ORDERED),
     ("VonMises", VON_MISES),

@@ -4,7 +4,9 @@
 //! An expression whose check failed has no info (`None`), and nothing is
 //! reported about its uses, so one mistake gives one error.
 
-use crate::builtins::{self, ArgRange, DistributionSig, FunctionSig, ShapeRule, Support};
+use crate::builtins::{
+    self, ArgRange, Distribution, DistributionSig, FunctionSig, ShapeRule, Support,
+};
 use crate::constant::Constant;
 use crate::dim::{broadcast, shape_to_string, Dim};
 use crate::error::{CheckError, MissingValueFix, Operand};
@@ -3217,27 +3219,32 @@ impl Checker {
                 ok = false;
                 continue;
             }
-            arg_infos.push((value, info));
+            arg_infos.push((value, info, *name));
         }
         if !ok {
             return None;
         }
-        // The batch shape of the arguments, and for Categorical the number of categories.
+        // The batch shape of the arguments, and for Categorical the number of
+        // categories (OrderedLogistic's: one more than its cutpoints).
         let mut categories = None;
         let mut batch: Vec<Dim> = Vec::new();
         let mut batch_from: Option<(&Expr, ExprInfo)> = None;
-        for (value, info) in &arg_infos {
+        for (value, info, name) in &arg_infos {
             let mut shape = info.ty.shape.clone();
-            if sig.support == Support::Categories {
+            let ordered = sig.distribution == Distribution::OrderedLogistic;
+            if sig.support == Support::Categories && (!ordered || *name == "cutpoints") {
                 match shape.pop() {
+                    Some(k) if ordered => categories = k.offset(1),
                     Some(k) => categories = Some(k),
                     None => {
+                        let what = if ordered {
+                            "cutpoints"
+                        } else {
+                            "probabilities"
+                        };
                         self.error(CheckError::ShapeMismatch {
                             span: value.span,
-                            context: format!(
-                                "`{}` needs its probabilities along the last axis",
-                                sig.name
-                            ),
+                            context: format!("`{}` needs its {what} along the last axis", sig.name),
                             expected: vec![Dim::size("K")],
                             found: Vec::new(),
                             expected_from: None,

@@ -497,7 +497,9 @@ impl Density {
             // parameters: a data error before sampling.
             Ok(lp) if !lp.is_finite() => {
                 if let Some(why) = density.explain(&zeros) {
-                    if why.contains("outside the support") {
+                    // (Only data: a parameter's value, or a value `logp`
+                    // scores, may be outside a support at this point only.)
+                    if why.contains("an observed value is outside the support") {
                         return Err(Error::data(format!("error: {}: {why}", data.name)));
                     }
                 }
@@ -757,6 +759,12 @@ impl Explainer {
                 Some(Rejection::OutsideSupport) => {
                     return Some(format!(
                         "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
+                    ));
+                }
+                Some(Rejection::ScoredOutsideSupport) => {
+                    return Some(format!(
+                        "{head} at {}: the value `logp` scores in {at}{iterations} is outside its distribution's support (a response time less a non-decision time below 0, a negative count)",
+                        self.point(theta),
                     ));
                 }
                 Some(Rejection::PriorOutsideSupport) => {

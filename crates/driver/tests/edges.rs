@@ -112,6 +112,22 @@ const CASES: &[Case] = &[
         logp: Some(-9.550_611_224_926_426),
     },
     Case {
+        what: "OrderedLogistic: every category, and a rating far below every cutpoint (eta = -16)",
+        source: "size T\ndata x: real[T]\ndata y: int[T] in 0..4\nparam b ~ Normal(0, 1)\nparam c0 ~ Normal(0, 3)\nparam g: real[2] in (0, inf) ~ Exponential(1)\nlet c = [c0, c0 + g[0], c0 + g[0] + g[1]]\ny ~ OrderedLogistic(b * x, c)\n",
+        data: r#"{"T": 5, "x": [-2.0, 0.0, 1.5, 3.0, -40.0], "y": [0, 1, 2, 3, 0]}"#,
+        theta: &[0.4, -0.5, 0.2, 0.3],
+        // log(σ(η - c[k-1]) - σ(η - c[k])) by NumPy/SciPy, with the log-Jacobians.
+        logp: Some(-9.358_847_695_140_51),
+    },
+    Case {
+        what: "OrderedLogistic in its far tails: the top category 60 logits below the last cutpoint, the bottom one 60 above the first",
+        source: "param e ~ Normal(0, 1)\ntarget += logp(OrderedLogistic(e - 60, [-1.0, 0.5]), 2) + logp(OrderedLogistic(e + 60, [-1.0, 0.5]), 0)\n",
+        data: "{}",
+        theta: &[0.3],
+        // log σ(e - 60 - 0.5) + log(1 - σ(e + 60 + 1)) + log N(e), each -softplus to double precision.
+        logp: Some(-60.2 - 61.3 - 0.045 - 0.918_938_533_204_672_7),
+    },
+    Case {
         what: "pow(0, s): the utility of a zero outcome has no slope in s",
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,

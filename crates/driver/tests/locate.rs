@@ -99,3 +99,41 @@ fn a_prior_outside_its_support_through_dependent_bounds_is_rejected() {
         );
     }
 }
+
+/// A value `logp` scores may depend on parameters (a response time less a
+/// non-decision time): outside the support at the transforms' centres it is
+/// not a data error (it was refused before sampling, exit 3), but -inf there,
+/// explained, and finite where the parameters put it inside.
+#[test]
+fn a_value_logp_scores_outside_its_support_is_a_rejection_not_a_data_error() {
+    let source = "size T\ndata rt: real[T]\nparam mu ~ Normal(0, 1)\nparam ndt in (0, 1)\ntarget += sum(logp(LogNormal(mu, 1), rt - ndt))\n";
+    let compiled = rlc_driver::compile(source, "m.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+    // At ndt = 0.5 (the centre of (0, 1)), 0.3 - ndt < 0.
+    let data = rlc_driver::data::load(
+        &compiled.model,
+        "d.json",
+        br#"{"T": 2, "rt": [0.3, 0.8]}"#,
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{}", e.message));
+    for backend in [rlc_driver::Backend::Interp, rlc_driver::Backend::Jit] {
+        let mut density = rlc_driver::Density::new(&compiled, &data, backend)
+            .unwrap_or_else(|e| panic!("{backend:?}: {}", e.message));
+        let mut grad = [0.0; 2];
+        let lp = density
+            .logp_grad(&[0.0, 0.0], &mut grad)
+            .unwrap_or(f64::NEG_INFINITY);
+        assert_eq!(lp, f64::NEG_INFINITY);
+        let why = density.explain(&[0.0, 0.0]).expect("explained");
+        assert!(
+            why.contains("the value `logp` scores in m.rlm:5:15"),
+            "{why}"
+        );
+        // ndt = logistic(-2) = 0.12 puts both inside.
+        let lp = density.logp_grad(&[0.0, -2.0], &mut grad).expect("finite");
+        assert!(
+            lp.is_finite() && grad.iter().all(|g| g.is_finite()),
+            "{lp} {grad:?}"
+        );
+    }
+}

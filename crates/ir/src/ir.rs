@@ -410,6 +410,9 @@ pub enum Rejection {
     /// A parameter whose declared bounds depend on other values (`in (lo,
     /// inf)`) outside its prior's support (`Exponential` below 0).
     PriorOutsideSupport,
+    /// A value `logp` scores outside its distribution's support (it may
+    /// depend on parameters: a response time less a non-decision time).
+    ScoredOutsideSupport,
     /// `Categorical(p = …)` whose `p` is not a probability vector.
     NotProbabilityVector,
     /// A `Bernoulli` or `Binomial` probability `p` outside [0, 1].

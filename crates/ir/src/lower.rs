@@ -924,7 +924,7 @@ impl<'m> Lowering<'m> {
                 // The value takes the shape the distribution's arguments give
                 // it (one value scored under several components).
                 let y = self.broadcast_to(y, &result_ty.shape);
-                self.density(dist, y, Some(Rejection::OutsideSupport))
+                self.density(dist, y, Some(Rejection::ScoredOutsideSupport))
             }
             Callee::Distribution(_) => Err(unsupported(e.span, "a distribution used as a value")),
             Callee::Function(f) => {
@@ -1703,7 +1703,68 @@ impl<'m> Lowering<'m> {
                 _ => a.push(v),
             }
         }
+        if d == D::OrderedLogistic {
+            // Scored, checked and drawn as the Categorical of its categories'
+            // log-probabilities.
+            let log_p = self.ordered_log_probabilities(a[0], a[1], dist.span)?;
+            return Ok((D::Categorical, true, vec![log_p]));
+        }
         Ok((d, logits, a))
+    }
+
+    /// `OrderedLogistic(eta, c)` as the log-probabilities of its K = len(c) + 1
+    /// categories along a new last axis: log P(k) = log(σ(η − c[k−1]) − σ(η − c[k]))
+    /// with c[−1] = −inf and c[K−1] = +inf, written as
+    /// `log1p(−exp(hi − lo)) − softplus(−lo) − softplus(hi)` (lo = η − c[k−1],
+    /// hi = η − c[k]), which keeps its digits in the tails (a rating far below
+    /// every cutpoint). Cutpoints that are not increasing make it NaN, and the
+    /// density -inf.
+    fn ordered_log_probabilities(
+        &mut self,
+        eta: ValueId,
+        cuts: ValueId,
+        span: ast::Span,
+    ) -> Result<ValueId> {
+        let eta = self.cast(eta, Elem::Real);
+        let cuts = self.cast(cuts, Elem::Real);
+        let mut column = self.ty(eta).shape;
+        column.push(Dim::constant(1));
+        let eta = self.reshape(eta, column);
+        let shape = broadcast(&self.ty(eta).shape, &self.ty(cuts).shape)
+            .ok_or_else(|| unsupported(span, "cutpoints that do not broadcast with eta"))?;
+        let last = shape.len() - 1;
+        let eta = self.broadcast_to(eta, &shape);
+        let cuts = self.broadcast_to(cuts, &shape);
+        let above = self.sub(eta, cuts);
+        let mut edge = shape.clone();
+        edge[last] = Dim::constant(1);
+        let mut full = shape.clone();
+        full[last] = shape[last]
+            .offset(1)
+            .ok_or_else(|| unsupported(span, "the number of categories"))?;
+        let inf = self.real(f64::INFINITY);
+        let inf = self.broadcast_to(inf, &edge);
+        let neg_inf = self.real(f64::NEG_INFINITY);
+        let neg_inf = self.broadcast_to(neg_inf, &edge);
+        let lo = self.emit1(
+            OpKind::Concat { axis: last },
+            &[inf, above],
+            TensorType::real(full.clone()),
+        );
+        let hi = self.emit1(
+            OpKind::Concat { axis: last },
+            &[above, neg_inf],
+            TensorType::real(full),
+        );
+        let neg_lo = self.unary(UnaryOp::Neg, lo);
+        let below_lo = self.unary(UnaryOp::Log1pExp, neg_lo);
+        let above_hi = self.unary(UnaryOp::Log1pExp, hi);
+        let gap = self.sub(hi, lo);
+        let ratio = self.unary(UnaryOp::Exp, gap);
+        let neg_ratio = self.unary(UnaryOp::Neg, ratio);
+        let between = self.unary(UnaryOp::Log1p, neg_ratio);
+        let t = self.sub(between, below_lo);
+        Ok(self.sub(t, above_hi))
     }
 
     /// The elementwise log density of an observed `y`: `-inf` where `y` is
@@ -1727,10 +1788,14 @@ impl<'m> Lowering<'m> {
         let (d, logits, a) = self.distribution_args(dist)?;
         let shape = self.ty(y).shape;
         if d == D::Categorical {
+            let ordered = matches!(
+                self.model.calls.get(&dist.id).map(|c| &c.callee),
+                Some(Callee::Distribution(D::OrderedLogistic))
+            );
             let first = self.func.values.len() as u32;
             let mut lp = self.categorical(y, a[0], logits, &shape)?;
-            if !logits {
-                // log p[y] of a negative p (see below).
+            if !logits || ordered {
+                // log p[y] of a negative p (see below), or of cutpoints out of order.
                 lp = self.nan_to_minus_inf(lp, &shape);
             }
             // The outcome indexes the categories: its errors point at the distribution.
@@ -1801,7 +1866,12 @@ impl<'m> Lowering<'m> {
                     Some(self.binary(BinaryOp::And, lo, hi))
                 }
                 // The Wiener density is already -inf at or below tau.
-                D::Normal | D::StudentT | D::Cauchy | D::Categorical | D::Wiener => None,
+                D::Normal
+                | D::StudentT
+                | D::Cauchy
+                | D::Categorical
+                | D::OrderedLogistic
+                | D::Wiener => None,
             }
         };
         // Outside the support the density is -inf (the select below); the
@@ -1821,7 +1891,13 @@ impl<'m> Lowering<'m> {
                 Some(0.0)
             }
             D::Beta => Some(0.5),
-            D::Uniform | D::Normal | D::StudentT | D::Cauchy | D::Categorical | D::Wiener => None,
+            D::Uniform
+            | D::Normal
+            | D::StudentT
+            | D::Cauchy
+            | D::Categorical
+            | D::OrderedLogistic
+            | D::Wiener => None,
         };
         let yr = match (inside, safe) {
             (Some(inside), Some(c)) => {
@@ -2120,7 +2196,9 @@ impl<'m> Lowering<'m> {
                     TensorType::real(shape.clone()),
                 )
             }
-            D::Categorical => return Err(unsupported(dist.span, "categorical handled above")),
+            D::Categorical | D::OrderedLogistic => {
+                return Err(unsupported(dist.span, "categorical handled above"))
+            }
         };
         // An argument outside the distribution's domain (a scale <= 0, a
         // probability above 1, Wiener's tau < 0) makes the formulas NaN (log of a

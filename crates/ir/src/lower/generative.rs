@@ -589,7 +589,8 @@ fn random_dist(d: D, logits: bool) -> RandomDist {
         D::Binomial => Fa::BinomialP,
         D::Poisson if logits => Fa::PoissonLogRate,
         D::Poisson => Fa::PoissonRate,
-        D::Categorical => return RandomDist::Categorical { logits },
+        // (`distribution_args` gives OrderedLogistic as a Categorical.)
+        D::Categorical | D::OrderedLogistic => return RandomDist::Categorical { logits },
         D::Wiener => Fa::Wiener,
     })
 }
