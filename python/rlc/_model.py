@@ -363,7 +363,10 @@ def _given_values(values: Mapping) -> dict:
     parameter, a transposed matrix, is refused there, not read row-major)."""
     given = {}
     for name, value in values.items():
-        array = np.asarray(value, dtype=float)
+        try:
+            array = np.asarray(value, dtype=float)
+        except ValueError as error:
+            raise UsageError(f"parameter {name!r}: {value!r} is not an array of numbers (lists of different lengths?): {error}") from None
         given[str(name)] = (array.ravel(order="C").tolist(), list(array.shape))
     return given
 

@@ -146,6 +146,8 @@ def test_a_matrix_value_is_taken_nested_as_its_parameter_and_refused_transposed(
         model.logp({"q": q.T}, data=data)
     with pytest.raises(rlc.UsageError, match=r"nested as \[3, 2\]"):
         model.sample(data=data, init={"q": q.T}, **RUN)
+    with pytest.raises(rlc.UsageError, match=r"parameter 'q': .* is not an array of numbers"):
+        model.logp({"q": [[1.0, 2.0, 3.0], [4.0, 5.0]]}, data=data)
     settings = rlc.batch._sample_settings({"init": {"q": q}}, rlc.batch.SAMPLE_DEFAULTS)
     np.testing.assert_array_equal(rlc.batch._init_argument(settings["init"])["q"], q)
     flat = rlc.batch._sample_settings({"init": {"q": q.ravel()}}, rlc.batch.SAMPLE_DEFAULTS)

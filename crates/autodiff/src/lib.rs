@@ -24,8 +24,9 @@
 //! passes of `rlc_ir::opt` (common subexpressions, joined `if`s, dead code).
 //!
 //! Branches not taken: `where(c, a, b)` gives `a` the adjoint 0 where `b` was
-//! chosen, but an op that made `a` may have a non-finite derivative there
-//! (`log(a * x)` at `x = 0`), and 0 · inf is NaN. Every value whose adjoint
+//! chosen (and `logsumexp` a term of -inf the weight 0), but an op that made
+//! `a` may have a non-finite derivative there (`log(a * x)` at `x = 0`), and
+//! 0 · inf is NaN. Every value whose adjoint
 //! may pass through such a mask (the values a `where` chooses from, and those
 //! they are made from) is *masked*: its op's adjoint contributions are 0
 //! wherever its own adjoint is 0, so a branch not taken adds nothing, as if
@@ -647,7 +648,13 @@ impl Ad<'_> {
         let first_new = self.values.len() as u32;
         let masked = op.results.iter().any(|r| scope.masked.contains(r));
         if self.chosen.contains(&op.results[0]) {
-            scope.masked.extend(&op.args[1..]);
+            // A `where`'s branches (not its condition), a `logsumexp`'s terms.
+            let chosen_from = if matches!(op.kind, OpKind::Select) {
+                1
+            } else {
+                0
+            };
+            scope.masked.extend(&op.args[chosen_from..]);
         }
         // Only products with a derivative can make 0 · inf; moving, adding
         // and choosing values keep a 0 adjoint 0.

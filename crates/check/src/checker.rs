@@ -3103,11 +3103,18 @@ impl Checker {
             value: y,
         }] = args
         else {
+            let expected = if args.len() == 2 {
+                // Two, but one by name.
+                "2 arguments by position, without names"
+            } else {
+                "2 arguments"
+            };
             self.error(CheckError::WrongArity {
                 span: e.span,
                 callee: callee.name.clone(),
-                expected: "2 arguments (a distribution and a value: `logp(Normal(mu, sigma), y)`)"
-                    .into(),
+                expected: format!(
+                    "{expected} (a distribution and a value: `logp(Normal(mu, sigma), y)`)"
+                ),
                 found: args.len(),
             });
             return None;

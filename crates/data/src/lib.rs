@@ -477,7 +477,8 @@ pub fn parse_json_numbers(
             format!("a list of shape {}", shape_text(nesting))
         }
     }
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
     let object = match value.get("params") {
         Some(params) => params,
         None => &value,

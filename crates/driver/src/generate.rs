@@ -621,7 +621,7 @@ pub fn truth_json(
 /// `params` object is also accepted).
 pub fn parse_values_json(text: &str) -> Result<crate::density::GivenValues, Error> {
     let value = rlc_data::parse_json_numbers(text)
-        .map_err(|e| Error::usage(format!("error: the parameter file is not valid JSON: {e}")))?;
+        .map_err(|e| Error::usage(format!("error: the parameter file: {e}")))?;
     Ok(value)
 }
 

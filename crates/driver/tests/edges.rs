@@ -128,6 +128,22 @@ const CASES: &[Case] = &[
         logp: Some(-60.2 - 61.3 - 0.045 - 0.918_938_533_204_672_7),
     },
     Case {
+        what: "NegativeBinomial near its Poisson limit (phi = 1e8 by a parameter, 1e15, 1e300)",
+        source: "param u ~ Normal(0, 1)\ntarget += logp(NegativeBinomial(2, exp(u + 18.420680743952367)), 3) + logp(NegativeBinomial(2, 1e15), 3) + logp(NegativeBinomial(2, 1e300), 3)\n",
+        data: "{}",
+        theta: &[0.0],
+        // Poisson(3 | 2) = -1.7123179275482192 three times, less (y(y-1) - 2yμ + μ²)/(2φ)
+        // = 1/φ for φ = 1e8 and 1e15, and the prior at 0.
+        logp: Some(3.0 * -1.712_317_927_548_219_2 - 1e-8 - 1e-15 - 0.918_938_533_204_672_7),
+    },
+    Case {
+        what: "a mixture (logsumexp) with a component of log density -inf (Beta at 0): its weight is 0 and so is its slope",
+        source: "param a in (0, inf) ~ Exponential(1)\ndata y: real\ntarget += logsumexp(stack(logp(Beta(a, 2), y), log(0.5) + logp(Normal(0, 1), y)))\n",
+        data: r#"{"y": 0.0}"#,
+        theta: &[0.4],
+        logp: Some(0.4 - 1.491_824_697_641_270_3 - 0.693_147_180_559_945_3 - 0.918_938_533_204_672_7),
+    },
+    Case {
         what: "pow(0, s): the utility of a zero outcome has no slope in s",
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,

@@ -394,9 +394,10 @@ pub struct Function {
     /// `select` the lowering wrote, as Stan's errors reject), and why: the
     /// explainer of a non-finite density reads the reason here.
     pub rejections: HashMap<ValueId, Rejection>,
-    /// The results of the model's own `where`s (not the `select`s the
-    /// lowering writes for its formulas): the gradient leaves their branches
-    /// not taken out, also where those are not finite.
+    /// The results of the model's own `where`s and `logsumexp`s (not the
+    /// `select`s and log-sum-exps the lowering writes for its formulas): the
+    /// gradient leaves out their branches not taken and terms of weight 0,
+    /// also where those are not finite.
     pub chosen: HashSet<ValueId>,
 }
 

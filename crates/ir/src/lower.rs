@@ -1014,6 +1014,11 @@ impl<'m> Lowering<'m> {
                 };
                 let input_shape = self.ty(x).shape;
                 let mut r = self.reduce(op, x, call.axis);
+                if f == F::LogSumExp {
+                    // A mixture's component of log density -inf (a Beta at 0)
+                    // gets the weight 0: its slope is left out of the gradient.
+                    self.func.chosen.insert(r);
+                }
                 if f == F::Mean {
                     let dims: Vec<Dim> = match call.axis {
                         Some(a) => vec![input_shape[a].clone()],
@@ -1712,6 +1717,60 @@ impl<'m> Lowering<'m> {
         Ok((d, logits, a))
     }
 
+    /// `lgamma(y + x) - lgamma(x)` for `y >= 0`: the difference of lgammas for
+    /// `x` up to 1e3, and from Stirling's series (`(x - 1/2) log1p(y/x) + y log(x + y)
+    /// - y - y / (12 x (x + y))` and the next term) above, where the two lgammas
+    /// are too large for their difference to keep its digits (a negative
+    /// binomial's dispersion of 1e15, near its Poisson limit).
+    fn lgamma_growth(&mut self, y: ValueId, x: ValueId, shape: &[Dim]) -> ValueId {
+        let large = self.real(1e3);
+        let large = self.broadcast_to(large, shape);
+        let is_large = self.binary(BinaryOp::Gt, x, large);
+        let yx = self.add(y, x);
+        let g1 = self.unary(UnaryOp::Lgamma, yx);
+        let g2 = self.unary(UnaryOp::Lgamma, x);
+        let exact = self.sub(g1, g2);
+        // The series at max(x, 1e3), so that it is finite where it is not chosen.
+        let s = self.emit1(
+            OpKind::Select,
+            &[is_large, x, large],
+            TensorType::real(shape.to_vec()),
+        );
+        let half = self.real(0.5);
+        let s_half = self.sub(s, half);
+        let ys = self.binary(BinaryOp::Div, y, s);
+        let l1 = self.unary(UnaryOp::Log1p, ys);
+        let t1 = self.mul(s_half, l1);
+        let sy = self.add(s, y);
+        let l2 = self.unary(UnaryOp::Log, sy);
+        let t2 = self.mul(y, l2);
+        // 1/(12 (s+y)) - 1/(12 s) = -y / (12 s (s+y)), and the next term's
+        // 1/(360 s³) - 1/(360 (s+y)³) = (1 - r³) / (360 s³) with r = s / (s+y)
+        // (no cube of a huge s: its power -3 goes to 0 with its slope).
+        let twelve = self.real(12.0);
+        let d12 = self.mul(twelve, sy);
+        let t3 = self.binary(BinaryOp::Div, ys, d12);
+        let r = self.binary(BinaryOp::Div, s, sy);
+        let three = self.real(3.0);
+        let r3 = self.binary(BinaryOp::Pow, r, three);
+        let one = self.real(1.0);
+        let shortfall = self.sub(one, r3);
+        let minus_three = self.real(-3.0);
+        let inv_s3 = self.binary(BinaryOp::Pow, s, minus_three);
+        let c360 = self.real(1.0 / 360.0);
+        let t4 = self.mul(shortfall, inv_s3);
+        let t4 = self.mul(t4, c360);
+        let series = self.add(t1, t2);
+        let series = self.sub(series, y);
+        let series = self.sub(series, t3);
+        let series = self.add(series, t4);
+        self.emit1(
+            OpKind::Select,
+            &[is_large, series, exact],
+            TensorType::real(shape.to_vec()),
+        )
+    }
+
     /// `OrderedLogistic(eta, c)` as the log-probabilities of its K = len(c) + 1
     /// categories along a new last axis: log P(k) = log(σ(η − c[k−1]) − σ(η − c[k]))
     /// with c[−1] = −inf and c[K−1] = +inf, written as
@@ -2166,27 +2225,35 @@ impl<'m> Lowering<'m> {
                 self.sub(t, h6)
             }
             D::NegativeBinomial => {
-                // lgamma(y + φ) - lgamma(y + 1) - lgamma(φ)
-                //   + y (log μ - log(μ + φ)) + φ (log φ - log(μ + φ))
+                // lgamma(y + φ) - lgamma(φ) - lgamma(y + 1)
+                //   + y (log μ - log(μ + φ)) - φ log1p(μ / φ)
                 let (mu, phi) = (a[0], a[1]);
+                // Beyond φ = 1e50 the distribution is the Poisson to 50 digits: φ
+                // is held there, so that the slopes' products (μ/φ², which
+                // underflow) keep their digits.
+                let cap = self.real(1e50);
+                let cap = self.broadcast_to(cap, &shape);
+                let beyond = self.binary(BinaryOp::Gt, phi, cap);
+                let phi = self.emit1(
+                    OpKind::Select,
+                    &[beyond, cap, phi],
+                    TensorType::real(shape.clone()),
+                );
                 let one = self.real(1.0);
                 let y1 = self.add(yr, one);
-                let yphi = self.add(yr, phi);
-                let g1 = self.unary(UnaryOp::Lgamma, yphi);
-                let g2 = self.unary(UnaryOp::Lgamma, y1);
-                let g3 = self.unary(UnaryOp::Lgamma, phi);
-                let c = self.sub(g1, g2);
-                let c = self.sub(c, g3);
+                let growth = self.lgamma_growth(yr, phi, &shape);
+                let g = self.unary(UnaryOp::Lgamma, y1);
+                let c = self.sub(growth, g);
                 let total = self.add(mu, phi);
                 let lt = self.unary(UnaryOp::Log, total);
                 let lmu = self.unary(UnaryOp::Log, mu);
-                let lphi = self.unary(UnaryOp::Log, phi);
                 let mean_part = self.sub(lmu, lt);
                 let t1 = self.mul(yr, mean_part);
-                let dispersion_part = self.sub(lphi, lt);
-                let t2 = self.mul(phi, dispersion_part);
+                let ratio = self.binary(BinaryOp::Div, mu, phi);
+                let l = self.unary(UnaryOp::Log1p, ratio);
+                let t2 = self.mul(phi, l);
                 let t = self.add(c, t1);
-                self.add(t, t2)
+                self.sub(t, t2)
             }
             D::Wiener => {
                 let args = [yr, a[0], a[1], a[2], a[3]];
