@@ -433,7 +433,7 @@ impl CheckError {
                     d.with_hint(foreign.clone())
                 } else if *is_distribution {
                     d.with_hint(format!(
-                        "`{name}` is a distribution: use it on the right of `~` (`x ~ {name}(…)`)"
+                        "`{name}` is a distribution: use it on the right of `~` (`x ~ {name}(…)`), or score a value with `logp({name}(…), x)`"
                     ))
                 } else {
                     with_hint(d, &did_you_mean(suggestion))

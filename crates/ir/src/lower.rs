@@ -1717,11 +1717,26 @@ impl<'m> Lowering<'m> {
         Ok((d, logits, a))
     }
 
+    /// `log C(n, y) = lgamma(n+1) - lgamma(y+1) - lgamma(n-y+1)`, and `n - y`.
+    fn log_choose(&mut self, n: ValueId, y: ValueId) -> (ValueId, ValueId) {
+        let one = self.real(1.0);
+        let n1 = self.add(n, one);
+        let y1 = self.add(y, one);
+        let nmy = self.sub(n, y);
+        let nmy1 = self.add(nmy, one);
+        let g1 = self.unary(UnaryOp::Lgamma, n1);
+        let g2 = self.unary(UnaryOp::Lgamma, y1);
+        let g3 = self.unary(UnaryOp::Lgamma, nmy1);
+        let c = self.sub(g1, g2);
+        (self.sub(c, g3), nmy)
+    }
+
     /// `lgamma(y + x) - lgamma(x)` for `y >= 0`: the difference of lgammas for
-    /// `x` up to 1e3, and from Stirling's series (`(x - 1/2) log1p(y/x) + y log(x + y)
-    /// - y - y / (12 x (x + y))` and the next term) above, where the two lgammas
-    /// are too large for their difference to keep its digits (a negative
-    /// binomial's dispersion of 1e15, near its Poisson limit).
+    /// `x` up to 1e3, and above it Stirling's series,
+    /// `(x - 1/2) log1p(y/x) + y log(x + y) - y - y / (12 x (x + y))` and the
+    /// next term, where the two lgammas are too large for their difference to
+    /// keep its digits (a negative binomial's dispersion of 1e15, near its
+    /// Poisson limit).
     fn lgamma_growth(&mut self, y: ValueId, x: ValueId, shape: &[Dim]) -> ValueId {
         let large = self.real(1e3);
         let large = self.broadcast_to(large, shape);
@@ -2143,17 +2158,7 @@ impl<'m> Lowering<'m> {
             }
             D::Binomial => {
                 let n = self.cast(a[0], Elem::Real);
-                let one = self.real(1.0);
-                // log C(n, y) = lgamma(n+1) - lgamma(y+1) - lgamma(n-y+1)
-                let n1 = self.add(n, one);
-                let y1 = self.add(yr, one);
-                let nmy = self.sub(n, yr);
-                let nmy1 = self.add(nmy, one);
-                let g1 = self.unary(UnaryOp::Lgamma, n1);
-                let g2 = self.unary(UnaryOp::Lgamma, y1);
-                let g3 = self.unary(UnaryOp::Lgamma, nmy1);
-                let c = self.sub(g1, g2);
-                let choose = self.sub(c, g3);
+                let (choose, nmy) = self.log_choose(n, yr);
                 let body = if logits {
                     // y·l - n log(1 + e^l) = -y log(1 + e^-l) - (n-y) log(1 + e^l):
                     // no cancellation at large |l| (as Bernoulli's), and a count of
@@ -2196,16 +2201,7 @@ impl<'m> Lowering<'m> {
                 // log C(n, y) + lbeta(y + α, n - y + β) - lbeta(α, β), each
                 // lbeta(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b)
                 let (n, al, be) = (self.cast(a[0], Elem::Real), a[1], a[2]);
-                let one = self.real(1.0);
-                let n1 = self.add(n, one);
-                let y1 = self.add(yr, one);
-                let nmy = self.sub(n, yr);
-                let nmy1 = self.add(nmy, one);
-                let g1 = self.unary(UnaryOp::Lgamma, n1);
-                let g2 = self.unary(UnaryOp::Lgamma, y1);
-                let g3 = self.unary(UnaryOp::Lgamma, nmy1);
-                let choose = self.sub(g1, g2);
-                let choose = self.sub(choose, g3);
+                let (choose, nmy) = self.log_choose(n, yr);
                 let ya = self.add(yr, al);
                 let nyb = self.add(nmy, be);
                 let nab = self.add(n, al);
