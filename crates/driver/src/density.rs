@@ -761,6 +761,12 @@ impl Explainer {
                         "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
                     ));
                 }
+                Some(Rejection::CutpointsOutOfOrder) => {
+                    return Some(format!(
+                        "{head} at {}: the cutpoints of {at}{iterations} do not increase strictly, as `OrderedLogistic` needs (build them from a first cutpoint and positive gaps: language.md, Distributions)",
+                        self.point(theta),
+                    ));
+                }
                 Some(Rejection::ScoredOutsideSupport) => {
                     return Some(format!(
                         "{head} at {}: the value `logp` scores in {at}{iterations} is outside its distribution's support (a response time less a non-decision time below 0, a negative count)",

@@ -144,6 +144,22 @@ const CASES: &[Case] = &[
         logp: Some(0.4 - 1.491_824_697_641_270_3 - std::f64::consts::LN_2 - 0.918_938_533_204_672_7),
     },
     Case {
+        what: "OrderedLogistic with cutpoints 1e-8 apart, 50 logits above them (the middle category's gap from the cutpoints, not from two logistics)",
+        source: "param e ~ Normal(0, 1)\ntarget += logp(OrderedLogistic(50 + e, [0.0, 1e-8]), 1)\n",
+        data: "{}",
+        theta: &[0.0],
+        // log(σ(50) − σ(50 − 1e-8)) to 60 digits (Python's decimal), and the prior.
+        logp: Some(-68.420_680_738_952_37 - 0.918_938_533_204_672_7),
+    },
+    Case {
+        what: "BetaBinomial with beta = 1e8 (its lgammas of 1.7e9 differ in their last digits)",
+        source: "param e ~ Normal(0, 1)\ntarget += logp(BetaBinomial(1, 2.0, 1e8 * exp(e)), 0)\n",
+        data: "{}",
+        theta: &[0.0],
+        // log(β / (α + β)) to 50 digits (Python's decimal), and the prior.
+        logp: Some(-1.999_999_980_000_000_3e-8 - 0.918_938_533_204_672_7),
+    },
+    Case {
         what: "pow(0, s): the utility of a zero outcome has no slope in s",
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,

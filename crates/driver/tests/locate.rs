@@ -137,3 +137,32 @@ fn a_value_logp_scores_outside_its_support_is_a_rejection_not_a_data_error() {
         );
     }
 }
+
+/// `OrderedLogistic`'s cutpoints must increase strictly (as Stan requires):
+/// equal or reversed cutpoints reject the point, with an explanation that
+/// says so (the equal ones gave a finite density with a NaN gradient).
+#[test]
+fn cutpoints_that_do_not_increase_are_rejected_by_name() {
+    let source = "param eta ~ Normal(0, 1)\nparam c: real[2] ~ Normal(0, 3)\ndata y: int in 0..3\ny ~ OrderedLogistic(eta, c)\n";
+    let compiled = rlc_driver::compile(source, "m.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+    let data = rlc_driver::data::load(&compiled.model, "d.json", br#"{"y": 0}"#, None)
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    for backend in [rlc_driver::Backend::Interp, rlc_driver::Backend::Jit] {
+        let mut density = rlc_driver::Density::new(&compiled, &data, backend)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        let mut grad = [0.0; 3];
+        for cuts in [[0.0, 0.0], [1.0, -1.0]] {
+            let theta = [0.0, cuts[0], cuts[1]];
+            let lp = density
+                .logp_grad(&theta, &mut grad)
+                .unwrap_or(f64::NEG_INFINITY);
+            assert_eq!(lp, f64::NEG_INFINITY, "{backend:?} {cuts:?}");
+            let why = density.explain(&theta).expect("explained");
+            assert!(why.contains("do not increase strictly"), "{why}");
+        }
+        let lp = density
+            .logp_grad(&[0.0, -1.0, 1.0], &mut grad)
+            .expect("finite");
+        assert!(lp.is_finite() && grad.iter().all(|g| g.is_finite()));
+    }
+}

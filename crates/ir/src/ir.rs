@@ -414,6 +414,8 @@ pub enum Rejection {
     /// A value `logp` scores outside its distribution's support (it may
     /// depend on parameters: a response time less a non-decision time).
     ScoredOutsideSupport,
+    /// `OrderedLogistic`'s cutpoints that do not increase strictly.
+    CutpointsOutOfOrder,
     /// `Categorical(p = …)` whose `p` is not a probability vector.
     NotProbabilityVector,
     /// A `Bernoulli` or `Binomial` probability `p` outside [0, 1].

@@ -1710,9 +1710,10 @@ impl<'m> Lowering<'m> {
         }
         if d == D::OrderedLogistic {
             // Scored, checked and drawn as the Categorical of its categories'
-            // log-probabilities.
-            let log_p = self.ordered_log_probabilities(a[0], a[1], dist.span)?;
-            return Ok((D::Categorical, true, vec![log_p]));
+            // log-probabilities; the second argument says which rows' cutpoints
+            // increase (1) and which do not (0).
+            let (log_p, valid) = self.ordered_log_probabilities(a[0], a[1], dist.span)?;
+            return Ok((D::Categorical, true, vec![log_p, valid]));
         }
         Ok((d, logits, a))
     }
@@ -1787,18 +1788,20 @@ impl<'m> Lowering<'m> {
     }
 
     /// `OrderedLogistic(eta, c)` as the log-probabilities of its K = len(c) + 1
-    /// categories along a new last axis: log P(k) = log(σ(η − c[k−1]) − σ(η − c[k]))
-    /// with c[−1] = −inf and c[K−1] = +inf, written as
-    /// `log1p(−exp(hi − lo)) − softplus(−lo) − softplus(hi)` (lo = η − c[k−1],
-    /// hi = η − c[k]), which keeps its digits in the tails (a rating far below
-    /// every cutpoint). Cutpoints that are not increasing make it NaN, and the
-    /// density -inf.
+    /// categories along a new last axis, and whether each row's cutpoints
+    /// increase strictly (a real, 1 or 0, in the rows' shape). With
+    /// `lo = η − c[k−1]`, `hi = η − c[k]` (c[−1] = −inf, c[K−1] = +inf),
+    /// `log(σ(lo) − σ(hi)) = log(−expm1(c[k−1] − c[k])) − softplus(−lo) −
+    /// softplus(hi)`: the gap is taken from the cutpoints themselves, so a
+    /// rating far in a tail, or cutpoints 1e-12 apart, keep their digits. Where
+    /// the cutpoints do not increase the gap is held finite, so that the row
+    /// is rejected by name rather than by a NaN.
     fn ordered_log_probabilities(
         &mut self,
         eta: ValueId,
         cuts: ValueId,
         span: ast::Span,
-    ) -> Result<ValueId> {
+    ) -> Result<(ValueId, ValueId)> {
         let eta = self.cast(eta, Elem::Real);
         let cuts = self.cast(cuts, Elem::Real);
         let mut column = self.ty(eta).shape;
@@ -1807,9 +1810,7 @@ impl<'m> Lowering<'m> {
         let shape = broadcast(&self.ty(eta).shape, &self.ty(cuts).shape)
             .ok_or_else(|| unsupported(span, "cutpoints that do not broadcast with eta"))?;
         let last = shape.len() - 1;
-        let eta = self.broadcast_to(eta, &shape);
         let cuts = self.broadcast_to(cuts, &shape);
-        let above = self.sub(eta, cuts);
         let mut edge = shape.clone();
         edge[last] = Dim::constant(1);
         let mut full = shape.clone();
@@ -1820,25 +1821,51 @@ impl<'m> Lowering<'m> {
         let inf = self.broadcast_to(inf, &edge);
         let neg_inf = self.real(f64::NEG_INFINITY);
         let neg_inf = self.broadcast_to(neg_inf, &edge);
-        let lo = self.emit1(
+        let below = self.emit1(
             OpKind::Concat { axis: last },
-            &[inf, above],
+            &[neg_inf, cuts],
             TensorType::real(full.clone()),
         );
-        let hi = self.emit1(
+        let above = self.emit1(
             OpKind::Concat { axis: last },
-            &[above, neg_inf],
-            TensorType::real(full),
+            &[cuts, inf],
+            TensorType::real(full.clone()),
         );
+        // The gap c[k−1] − c[k]: -inf at both ends, below 0 between increasing cutpoints.
+        let gap = self.sub(below, above);
+        let zero = self.real(0.0);
+        let zero = self.broadcast_to(zero, &full);
+        let increasing = self.binary(BinaryOp::Lt, gap, zero);
+        // Held inside [-1e300, -5e-324]: the ends' -inf gives log(1) = 0 as it
+        // would, and a gap of 0 or more (a row rejected below) a finite value,
+        // so that no NaN or infinity is made here to hide the rejection.
+        let tiny = self.real(-f64::from_bits(1));
+        let tiny = self.broadcast_to(tiny, &full);
+        let huge = self.real(-1e300);
+        let huge = self.broadcast_to(huge, &full);
+        let gap = self.binary(BinaryOp::Min, gap, tiny);
+        let gap = self.binary(BinaryOp::Max, gap, huge);
+        let width = self.unary(UnaryOp::Expm1, gap);
+        let width = self.unary(UnaryOp::Neg, width);
+        let between = self.unary(UnaryOp::Log, width);
+        let eta = self.broadcast_to(eta, &full);
+        let lo = self.sub(eta, below);
+        let hi = self.sub(eta, above);
         let neg_lo = self.unary(UnaryOp::Neg, lo);
         let below_lo = self.unary(UnaryOp::Log1pExp, neg_lo);
         let above_hi = self.unary(UnaryOp::Log1pExp, hi);
-        let gap = self.sub(hi, lo);
-        let ratio = self.unary(UnaryOp::Exp, gap);
-        let neg_ratio = self.unary(UnaryOp::Neg, ratio);
-        let between = self.unary(UnaryOp::Log1p, neg_ratio);
         let t = self.sub(between, below_lo);
-        Ok(self.sub(t, above_hi))
+        let log_p = self.sub(t, above_hi);
+        // A row is valid where every gap is below 0: the smallest of 1 − [gap >= 0].
+        let one = self.real(1.0);
+        let one = self.broadcast_to(one, &full);
+        let fine = self.emit1(
+            OpKind::Select,
+            &[increasing, one, zero],
+            TensorType::real(full),
+        );
+        let valid = self.reduce(ReduceOp::Min, fine, Some(last));
+        Ok((log_p, valid))
     }
 
     /// The elementwise log density of an observed `y`: `-inf` where `y` is
@@ -1862,15 +1889,18 @@ impl<'m> Lowering<'m> {
         let (d, logits, a) = self.distribution_args(dist)?;
         let shape = self.ty(y).shape;
         if d == D::Categorical {
-            let ordered = matches!(
-                self.model.calls.get(&dist.id).map(|c| &c.callee),
-                Some(Callee::Distribution(D::OrderedLogistic))
-            );
             let first = self.func.values.len() as u32;
             let mut lp = self.categorical(y, a[0], logits, &shape)?;
-            if !logits || ordered {
-                // log p[y] of a negative p (see below), or of cutpoints out of order.
+            if !logits {
+                // log p[y] of a negative p (see below).
                 lp = self.nan_to_minus_inf(lp, &shape);
+            }
+            if let Some(&valid) = a.get(1) {
+                // OrderedLogistic's cutpoints must increase, as Stan requires.
+                let one = self.real(1.0);
+                let valid = self.binary(BinaryOp::Eq, valid, one);
+                let valid = self.broadcast_to(valid, &shape);
+                lp = self.reject_unless(valid, lp, Rejection::CutpointsOutOfOrder);
             }
             // The outcome indexes the categories: its errors point at the distribution.
             for v in first..self.func.values.len() as u32 {
@@ -2198,27 +2228,19 @@ impl<'m> Lowering<'m> {
                 self.sub(body, g)
             }
             D::BetaBinomial => {
-                // log C(n, y) + lbeta(y + α, n - y + β) - lbeta(α, β), each
-                // lbeta(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b)
+                // log C(n, y) + lbeta(y + α, n - y + β) - lbeta(α, β), as
+                // lgamma growths (`lgamma_growth`): [lgamma(y + α) - lgamma(α)]
+                // + [lgamma(n - y + β) - lgamma(β)] - [lgamma(n + α + β) - lgamma(α + β)],
+                // which keep their digits for large α or β.
                 let (n, al, be) = (self.cast(a[0], Elem::Real), a[1], a[2]);
                 let (choose, nmy) = self.log_choose(n, yr);
-                let ya = self.add(yr, al);
-                let nyb = self.add(nmy, be);
-                let nab = self.add(n, al);
-                let nab = self.add(nab, be);
+                let successes = self.lgamma_growth(yr, al, &shape);
+                let failures = self.lgamma_growth(nmy, be, &shape);
                 let ab = self.add(al, be);
-                let h1 = self.unary(UnaryOp::Lgamma, ya);
-                let h2 = self.unary(UnaryOp::Lgamma, nyb);
-                let h3 = self.unary(UnaryOp::Lgamma, nab);
-                let h4 = self.unary(UnaryOp::Lgamma, ab);
-                let h5 = self.unary(UnaryOp::Lgamma, al);
-                let h6 = self.unary(UnaryOp::Lgamma, be);
-                let t = self.add(choose, h1);
-                let t = self.add(t, h2);
-                let t = self.sub(t, h3);
-                let t = self.add(t, h4);
-                let t = self.sub(t, h5);
-                self.sub(t, h6)
+                let trials = self.lgamma_growth(n, ab, &shape);
+                let t = self.add(choose, successes);
+                let t = self.add(t, failures);
+                self.sub(t, trials)
             }
             D::NegativeBinomial => {
                 // lgamma(y + φ) - lgamma(φ) - lgamma(y + 1)

@@ -778,7 +778,21 @@ impl<'m> Lowering<'m> {
             let family = random_dist(d, logits);
             let args: Vec<ValueId> = match family {
                 RandomDist::Categorical { .. } => {
-                    let w = self.cast(args[0], Elem::Real);
+                    let mut w = self.cast(args[0], Elem::Real);
+                    if let Some(&valid) = args.get(1) {
+                        // OrderedLogistic's rows whose cutpoints do not increase
+                        // cannot be drawn from: NaN there, which the draw refuses.
+                        let shape = self.ty(w).shape;
+                        let one = self.real(1.0);
+                        let valid = self.binary(BinaryOp::Eq, valid, one);
+                        let mut column = self.ty(valid).shape;
+                        column.push(Dim::constant(1));
+                        let valid = self.reshape(valid, column);
+                        let valid = self.broadcast_to(valid, &shape);
+                        let nan = self.real(f64::NAN);
+                        let nan = self.broadcast_to(nan, &shape);
+                        w = self.emit1(OpKind::Select, &[valid, w, nan], TensorType::real(shape));
+                    }
                     let mut full = shape.clone();
                     full.push(self.ty(w).shape.last().cloned().unwrap_or_default());
                     vec![self.broadcast_to(w, &full)]
