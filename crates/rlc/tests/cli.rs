@@ -2696,19 +2696,18 @@ fn a_transposed_matrix_value_is_refused() {
     assert_eq!(declared.status.code(), Some(0));
     assert_eq!(declared.stdout, flat.stdout);
     std::fs::write(dir.join("init.json"), r#"{"q": [[1, 2], [3, 4], [5, 6]]}"#).expect("init");
-    let run = rlc()
-        .args([
-            "run", "--quiet", "--chains", "1", "--warmup", "5", "--draws", "5",
-        ])
-        .arg(dir.join("m.rlm"))
-        .arg("--data")
-        .arg(dir.join("d.json"))
-        .arg("--init")
-        .arg(dir.join("init.json"))
-        .arg("--output-dir")
-        .arg(dir.join("out"))
-        .output()
-        .expect("rlc runs");
+    let init = dir.join("init.json");
+    let settings: [&dyn AsRef<std::ffi::OsStr>; 8] = [
+        &"--chains",
+        &"1",
+        &"--warmup",
+        &"5",
+        &"--draws",
+        &"5",
+        &"--init",
+        &init,
+    ];
+    let run = run_in(&dir, &settings);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("nested as [3, 2]"), "{stderr}");
@@ -2843,16 +2842,23 @@ fn a_model_with_no_parameters_is_not_sampled() {
     let dir = temp_dir("no-params");
     std::fs::write(dir.join("m.rlm"), "// only a comment\n").expect("model");
     std::fs::write(dir.join("d.json"), "{}").expect("data");
-    let run = rlc()
-        .args(["run", "--quiet", "--seed", "1"])
+    let run = run_in(&dir, &[&"--seed", &"1"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the model has no parameters"), "{stderr}");
+}
+
+/// `rlc run --quiet ARGS DIR/m.rlm --data DIR/d.json --output-dir DIR/out`:
+/// a model and data a test wrote into `dir`.
+fn run_in(dir: &std::path::Path, args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
+    rlc()
+        .args(["run", "--quiet"])
+        .args(args.iter().map(|a| a.as_ref()))
         .arg(dir.join("m.rlm"))
         .arg("--data")
         .arg(dir.join("d.json"))
         .arg("--output-dir")
         .arg(dir.join("out"))
         .output()
-        .expect("rlc runs");
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("the model has no parameters"), "{stderr}");
+        .expect("rlc runs")
 }
