@@ -26,13 +26,14 @@
 //! Branches not taken: `where(c, a, b)` gives `a` the adjoint 0 where `b` was
 //! chosen (and `logsumexp` a term of -inf the weight 0), but an op that made
 //! `a` may have a non-finite derivative there (`log(a * x)` at `x = 0`), and
-//! 0 · inf is NaN. Every value whose adjoint
-//! may pass through such a mask (the values a `where` chooses from, and those
-//! they are made from) is *masked*: its op's adjoint contributions are 0
-//! wherever its own adjoint is 0, so a branch not taken adds nothing, as if
-//! it had not been computed (JAX users write this "double where" by hand).
-//! Models without `where` are unchanged (the `select`s the lowering writes
-//! for its own formulas choose between finite values).
+//! 0 · inf is NaN. Every value whose adjoint may pass through such a mask (the
+//! values a model's `where` chooses from or its `logsumexp` adds up, and those
+//! they are made from: `Function::chosen`) is *masked*: its op's adjoint
+//! contributions are 0 wherever its own adjoint is 0, so a branch not taken
+//! adds nothing, as if it had not been computed (JAX users write this "double
+//! where" by hand). Models without `where` or `logsumexp` are unchanged (the
+//! `select`s the lowering writes for its own formulas choose between finite
+//! values).
 //!
 //! Ties: `max` and `min` (of two values, or reduced over an axis) are not
 //! differentiable where several operands equal the extremum. There the
@@ -141,7 +142,7 @@ pub fn gradient(f: &Function) -> Result<Function> {
 
 struct Ad<'f> {
     values: Vec<TensorType>,
-    /// The model's own `where`s (`Function::chosen`).
+    /// The model's own `where`s and `logsumexp`s (`Function::chosen`).
     chosen: &'f HashSet<ValueId>,
     /// `for` loops whose adjoint loop also computes their results.
     loop_twins: Vec<LoopTwin>,
@@ -220,7 +221,7 @@ struct Scope {
     renamed: HashMap<ValueId, ValueId>,
     active: HashSet<ValueId>,
     bars: HashMap<ValueId, ValueId>,
-    /// Values whose adjoint may be a `where`'s 0 (see "Branches not taken").
+    /// Values whose adjoint may be a mask's 0 (see "Branches not taken").
     masked: HashSet<ValueId>,
 }
 

@@ -3146,15 +3146,12 @@ impl Checker {
             self.optional_used(y, &info);
             return None;
         }
-        let (_, _, batch) = self.distribution(dist, &info, y.span, Role::Scored)?;
-        let shape = broadcast(&info.ty.shape, &batch)?;
+        let (_, _, shape) = self.distribution(dist, &info, y.span, Role::Scored)?;
         let mut params = info.params.clone();
         for arg in call_args(dist) {
-            visit_expr(arg, &mut |x| {
-                if let Some(id) = self.names.get(&x.id) {
-                    params.extend(self.symbols[id.0 as usize].info.params.iter().copied());
-                }
-            });
+            if let Some(Some(arg_info)) = self.infos.get(arg.id.0 as usize) {
+                params.extend(arg_info.params.iter().copied());
+            }
         }
         self.calls.insert(
             e.id,
@@ -3176,7 +3173,8 @@ impl Checker {
     /// Checks `dist` as the distribution of a value of type `target` (the
     /// observed left side of `~`, a parameter for a prior, or the value
     /// `logp` scores). Returns the signature, the resolved call and the
-    /// batch shape of the arguments.
+    /// shape of the log density (the target's; for `logp`, the target's and
+    /// the arguments' broadcast).
     fn distribution(
         &mut self,
         dist: &Expr,
@@ -3287,11 +3285,12 @@ impl Checker {
         }
         // The arguments must not expand the observed value (or parameter);
         // `logp` takes the broadcast shape of both.
-        let expanded = match broadcast(&target.ty.shape, &batch) {
-            Some(shape) => shape != target.ty.shape,
-            None => true,
+        let joint = broadcast(&target.ty.shape, &batch);
+        let fits = match &joint {
+            Some(shape) => role == Role::Scored || *shape == target.ty.shape,
+            None => false,
         };
-        if expanded && (role != Role::Scored || broadcast(&target.ty.shape, &batch).is_none()) {
+        if !fits {
             let (what, relation) = match role {
                 Role::Prior => ("the parameter", "to the shape of"),
                 Role::Observed => ("the observed value", "to the shape of"),
@@ -3333,7 +3332,7 @@ impl Checker {
             keepdims: false,
         };
         self.calls.insert(dist.id, call.clone());
-        Some((sig, call, batch))
+        Some((sig, call, joint?))
     }
 
     /// Resolves a distribution call: its signature, the parameterization its

@@ -496,12 +496,12 @@ impl Density {
             // Data outside a distribution's support is wrong whatever the
             // parameters: a data error before sampling.
             Ok(lp) if !lp.is_finite() => {
-                if let Some(why) = density.explain(&zeros) {
-                    // (Only data: a parameter's value, or a value `logp`
-                    // scores, may be outside a support at this point only.)
-                    if why.contains("an observed value is outside the support") {
-                        return Err(Error::data(format!("error: {}: {why}", data.name)));
-                    }
+                // (Only observed data: a parameter's value, or a value `logp`
+                // scores, may be outside a support at this point only.)
+                if let Some((why, Some(Rejection::OutsideSupport))) =
+                    density.explainer.non_finite_why(&zeros)
+                {
+                    return Err(Error::data(format!("error: {}: {why}", data.name)));
                 }
             }
             Ok(_) => {}
@@ -690,6 +690,13 @@ impl Explainer {
     /// Why the log density or its gradient is not finite at `theta`: the
     /// first term that is not, where in the model, and the parameter values.
     pub(crate) fn non_finite(&self, theta: &[f64]) -> Option<String> {
+        self.non_finite_why(theta).map(|(message, _)| message)
+    }
+
+    /// [`Explainer::non_finite`], with the rejection the lowering wrote where
+    /// the first value that is not finite is one (an observation outside its
+    /// support, a prior outside its support, …).
+    pub(crate) fn non_finite_why(&self, theta: &[f64]) -> Option<(String, Option<Rejection>)> {
         let d = &self.0;
         for (function, bound, what) in [
             (&d.log_density.function, &d.log_density, "log density"),
@@ -710,14 +717,16 @@ impl Explainer {
                     let at = self
                         .locate(function, origin.value)
                         .map_or_else(String::new, |(at, _)| format!(" at {at}"));
-                    return Some(format!("evaluating the {what} failed{at}: {e}"));
+                    return Some((format!("evaluating the {what} failed{at}: {e}"), None));
                 }
                 (Ok(r), _) => r
                     .first()
                     .and_then(|t| t.data.first())
                     .copied()
                     .unwrap_or(f64::NAN),
-                (Err(e), None) => return Some(format!("evaluating the {what} failed: {e}")),
+                (Err(e), None) => {
+                    return Some((format!("evaluating the {what} failed: {e}"), None))
+                }
             };
             let head = if what == "log density" {
                 format!("the log density is {value}")
@@ -728,9 +737,12 @@ impl Explainer {
                 // No op made the first non-finite value from finite
                 // operands: it came in with the data (an `inf` in a column).
                 let cells = self.non_finite_data()?;
-                return Some(format!(
-                    "{head} at {}: the data hold a value that is not finite, {cells}, and the model computes with it",
-                    self.point(theta)
+                return Some((
+                    format!(
+                        "{head} at {}: the data hold a value that is not finite, {cells}, and the model computes with it",
+                        self.point(theta)
+                    ),
+                    None,
                 ));
             };
             let located = self.locate(function, origin.value);
@@ -742,53 +754,39 @@ impl Explainer {
                 format!(" in loop iteration {} (outermost first)", i.join(", "))
             };
             // A rejection the lowering wrote (as Stan's errors reject): say which.
-            match function.rejections.get(&origin.value) {
-                Some(Rejection::NotProbabilityVector) => {
-                    return Some(format!(
-                        "{head} at {}: the probabilities `p` of {at}{iterations} are not a probability vector (an entry is negative, or they sum to more than {:e} away from 1; `Categorical(logits = …)` or `softmax` normalizes)",
-                        self.point(theta),
-                        rlc_random::SIMPLEX_TOLERANCE,
-                    ));
+            let rejection = function.rejections.get(&origin.value).copied();
+            let point = self.point(theta);
+            let message = match rejection {
+                Some(Rejection::NotProbabilityVector) => format!(
+                    "{head} at {point}: the probabilities `p` of {at}{iterations} are not a probability vector (an entry is negative, or they sum to more than {:e} away from 1; `Categorical(logits = …)` or `softmax` normalizes)",
+                    rlc_random::SIMPLEX_TOLERANCE,
+                ),
+                Some(Rejection::ProbabilityOutsideUnit) => format!(
+                    "{head} at {point}: the probability `p` of {at}{iterations} is outside [0, 1] (`logits = …`, or `logistic` or `Phi_approx` of any real, stays inside)"
+                ),
+                Some(Rejection::OutsideSupport) => format!(
+                    "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
+                ),
+                Some(Rejection::CutpointsOutOfOrder) => format!(
+                    "{head} at {point}: the cutpoints of {at}{iterations} do not increase strictly, as `OrderedLogistic` needs (build them from a first cutpoint and positive gaps: language.md, Distributions)"
+                ),
+                Some(Rejection::ScoredOutsideSupport) => format!(
+                    "{head} at {point}: the value `logp` scores in {at}{iterations} is outside its distribution's support (a response time less a non-decision time below 0, a negative count)"
+                ),
+                Some(Rejection::PriorOutsideSupport) => format!(
+                    "{head} at {point}: the parameter's value is outside the support of its prior in {at}{iterations}: its declared bounds depend on other values and reach beyond the prior's support (an `Exponential` below 0, a `Uniform` outside its ends); declare bounds inside the support, or a prior whose support the bounds are"
+                ),
+                None => {
+                    let cause = origin
+                        .cause
+                        .map_or_else(String::new, |c| format!(", from {c}"));
+                    format!(
+                        "{head} at {point}: the first value that is not finite is {}{cause} in {at}{iterations}",
+                        origin.result
+                    )
                 }
-                Some(Rejection::ProbabilityOutsideUnit) => {
-                    return Some(format!(
-                        "{head} at {}: the probability `p` of {at}{iterations} is outside [0, 1] (`logits = …`, or `logistic` or `Phi_approx` of any real, stays inside)",
-                        self.point(theta),
-                    ));
-                }
-                Some(Rejection::OutsideSupport) => {
-                    return Some(format!(
-                        "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
-                    ));
-                }
-                Some(Rejection::CutpointsOutOfOrder) => {
-                    return Some(format!(
-                        "{head} at {}: the cutpoints of {at}{iterations} do not increase strictly, as `OrderedLogistic` needs (build them from a first cutpoint and positive gaps: language.md, Distributions)",
-                        self.point(theta),
-                    ));
-                }
-                Some(Rejection::ScoredOutsideSupport) => {
-                    return Some(format!(
-                        "{head} at {}: the value `logp` scores in {at}{iterations} is outside its distribution's support (a response time less a non-decision time below 0, a negative count)",
-                        self.point(theta),
-                    ));
-                }
-                Some(Rejection::PriorOutsideSupport) => {
-                    return Some(format!(
-                        "{head} at {}: the parameter's value is outside the support of its prior in {at}{iterations}: its declared bounds depend on other values and reach beyond the prior's support (an `Exponential` below 0, a `Uniform` outside its ends); declare bounds inside the support, or a prior whose support the bounds are",
-                        self.point(theta),
-                    ));
-                }
-                None => {}
-            }
-            let cause = origin
-                .cause
-                .map_or_else(String::new, |c| format!(", from {c}"));
-            return Some(format!(
-                "{head} at {}: the first value that is not finite is {}{cause} in {at}{iterations}",
-                self.point(theta),
-                origin.result
-            ));
+            };
+            return Some((message, rejection));
         }
         None
     }

@@ -1710,8 +1710,8 @@ impl<'m> Lowering<'m> {
         }
         if d == D::OrderedLogistic {
             // Scored, checked and drawn as the Categorical of its categories'
-            // log-probabilities; the second argument says which rows' cutpoints
-            // increase (1) and which do not (0).
+            // log-probabilities; the second argument says which rows'
+            // cutpoints increase.
             let (log_p, valid) = self.ordered_log_probabilities(a[0], a[1], dist.span)?;
             return Ok((D::Categorical, true, vec![log_p, valid]));
         }
@@ -1789,7 +1789,7 @@ impl<'m> Lowering<'m> {
 
     /// `OrderedLogistic(eta, c)` as the log-probabilities of its K = len(c) + 1
     /// categories along a new last axis, and whether each row's cutpoints
-    /// increase strictly (a real, 1 or 0, in the rows' shape). With
+    /// increase strictly (a bool in the rows' shape). With
     /// `lo = η − c[k−1]`, `hi = η − c[k]` (c[−1] = −inf, c[K−1] = +inf),
     /// `log(σ(lo) − σ(hi)) = log(−expm1(c[k−1] − c[k])) − softplus(−lo) −
     /// softplus(hi)`: the gap is taken from the cutpoints themselves, so a
@@ -1864,8 +1864,9 @@ impl<'m> Lowering<'m> {
             &[increasing, one, zero],
             TensorType::real(full),
         );
-        let valid = self.reduce(ReduceOp::Min, fine, Some(last));
-        Ok((log_p, valid))
+        let smallest = self.reduce(ReduceOp::Min, fine, Some(last));
+        let one = self.real(1.0);
+        Ok((log_p, self.binary(BinaryOp::Eq, smallest, one)))
     }
 
     /// The elementwise log density of an observed `y`: `-inf` where `y` is
@@ -1897,8 +1898,6 @@ impl<'m> Lowering<'m> {
             }
             if let Some(&valid) = a.get(1) {
                 // OrderedLogistic's cutpoints must increase, as Stan requires.
-                let one = self.real(1.0);
-                let valid = self.binary(BinaryOp::Eq, valid, one);
                 let valid = self.broadcast_to(valid, &shape);
                 lp = self.reject_unless(valid, lp, Rejection::CutpointsOutOfOrder);
             }

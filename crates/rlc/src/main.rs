@@ -881,15 +881,10 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     }
     let inputs = input_files(&args.model, &args.data, args.init.init.as_deref(), None);
     let outputs: Vec<PathBuf> = match options.format {
-        run::OutputFormat::Csv => (1..=args.chains)
-            .map(|k| {
-                let name = format!("{}_{k}.csv", options.model_name);
-                args.output_dir.join(name)
-            })
+        run::OutputFormat::Csv => (0..args.chains)
+            .map(|chain| output::chain_path(&args.output_dir, &options.model_name, chain))
             .collect(),
-        run::OutputFormat::Zarr => {
-            vec![args.output_dir.join(format!("{}.zarr", options.model_name))]
-        }
+        run::OutputFormat::Zarr => vec![zarr::store_path(&args.output_dir, &options.model_name)],
     };
     for path in &outputs {
         output::refuse_to_replace(path, &inputs)?;
@@ -1105,24 +1100,28 @@ fn summary_command(
     let mut lengths = Vec::new();
     for path in files {
         let text = read_text(path)?;
-        let chain = output::read_chain(&text).map_err(|e| {
-            // A file whose header names no `lp__` is not draws at all: say that,
-            // not which of its cells is not a number.
-            let header = text.lines().find(|l| !l.starts_with('#')).unwrap_or("");
-            let message = if header.split(',').any(|c| c.trim() == "lp__") {
-                format!("error: {}: {e}", path.display())
-            } else if header.starts_with(rlc_driver::recover::CSV_HEADER.trim_end()) {
-                format!(
-                    "error: {} is the table of `rlc recover` (a row per fit and variable), not a file of draws: read it with pandas or R; `rlc recover` printed its summary",
-                    path.display()
-                )
+        // A file whose header names no `lp__` is not draws at all: say that,
+        // not which of its cells is not a number.
+        let header = text.lines().find(|l| !l.starts_with('#')).unwrap_or("");
+        if !header
+            .split(',')
+            .any(|c| c.trim().trim_matches('"') == "lp__")
+        {
+            let what = if header.starts_with(rlc_driver::recover::CSV_HEADER.trim_end()) {
+                "is the table of `rlc recover` (a row per fit and variable), not a file of draws: read it with pandas or R; `rlc recover` printed its summary"
             } else {
-                format!(
-                    "error: {} is not a file of draws: it has no `lp__` column (rlc summary reads the CSV files `rlc run` or CmdStan write, not data files)",
-                    path.display()
-                )
+                "is not a file of draws: it has no `lp__` column (rlc summary reads the CSV files `rlc run` or CmdStan write, not data files)"
             };
-            Failure::new(ExitCode::DataError, message)
+            return Err(Failure::new(
+                ExitCode::DataError,
+                format!("error: {} {what}", path.display()),
+            ));
+        }
+        let chain = output::read_chain(&text).map_err(|e| {
+            Failure::new(
+                ExitCode::DataError,
+                format!("error: {}: {e}", path.display()),
+            )
         })?;
         match &columns {
             None => columns = Some(chain.columns.clone()),
@@ -1137,15 +1136,6 @@ fn summary_command(
                 ))
             }
             Some(_) => {}
-        }
-        if !chain.columns.iter().any(|c| c == "lp__") {
-            return Err(Failure::new(
-                ExitCode::DataError,
-                format!(
-                    "error: {} is not a file of draws: it has no `lp__` column (rlc summary reads the CSV files `rlc run` or CmdStan write, not data files)",
-                    path.display()
-                ),
-            ));
         }
         for note in &chain.notes {
             errln!("note: {}: {note}", path.display());

@@ -94,6 +94,12 @@ fn push_number(out: &mut String, x: f64) {
     }
 }
 
+/// The CSV file of chain `chain` (from 0) of a run of `model` in `dir`:
+/// `MODEL_1.csv`, `MODEL_2.csv`, … as CmdStan names them.
+pub fn chain_path(dir: &Path, model: &str, chain: usize) -> std::path::PathBuf {
+    dir.join(format!("{model}_{}.csv", chain + 1))
+}
+
 impl ChainWriter {
     pub fn create(
         dir: &Path,
@@ -101,7 +107,7 @@ impl ChainWriter {
         settings: &RunSettings,
         columns: &[Column],
     ) -> std::io::Result<ChainWriter> {
-        let path = dir.join(format!("{}_{}.csv", settings.model_name, chain + 1));
+        let path = chain_path(dir, &settings.model_name, chain);
         let mut file = File::create(&path)?;
         let mut out: Vec<u8> = Vec::new();
         let (names, order) = column_names(columns);

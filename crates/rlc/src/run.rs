@@ -317,9 +317,7 @@ pub fn run(
     let written_to = match options.format {
         OutputFormat::Csv => options.output_dir.clone(),
         OutputFormat::Zarr => {
-            let path = options
-                .output_dir
-                .join(format!("{}.zarr", options.model_name));
+            let path = crate::zarr::store_path(&options.output_dir, &options.model_name);
             let tree = rlc_driver::tree::build(compiled, data, &fit);
             crate::zarr::write(&path, &tree).map_err(|e| {
                 Failure::new(

@@ -24,6 +24,11 @@ use zarrs::group::GroupBuilder;
 use zarrs::metadata::v3::{AdditionalFieldV3, AdditionalFieldsV3};
 use zarrs::storage::ReadableWritableListableStorage;
 
+/// The Zarr store of a run of `model` in `dir`: `MODEL.zarr`.
+pub fn store_path(dir: &Path, model: &str) -> std::path::PathBuf {
+    dir.join(format!("{model}.zarr"))
+}
+
 /// Writes `tree` as a Zarr store at `path`, replacing a store already there
 /// (a folder with a `zarr.json`); any other existing file or folder is an
 /// error rather than something to delete. The store is written beside it

@@ -677,27 +677,23 @@ impl<'m> Lowering<'m> {
             }
             return Ok(None);
         }
-        let undrawn = g.undrawn.contains(&sym) || g.aliases.contains(&sym);
-        if let (Some(param), true) = (g.bounding, undrawn) {
-            let name = &self.model.symbol(sym).name;
-            let param = &self.model.symbol(param).name;
-            return Err(unsupported(
-                e.span,
-                format!(
-                    "this model cannot be run forward: the bounds of parameter `{param}` read `{name}`, which is drawn from the parameters; declare the bound as data given in the design (`data min_{name}: real`, as hBayesDM's `minRT`) or write it as a number"
-                ),
-            ));
+        if !(g.undrawn.contains(&sym) || g.aliases.contains(&sym)) {
+            return Ok(None);
         }
-        if g.undrawn.contains(&sym) || g.aliases.contains(&sym) {
-            let name = &self.model.symbol(sym).name;
-            return Err(unsupported(
-                e.span,
-                format!(
-                    "this model cannot be run forward: `{name}` is used here before the `~` that draws it; rlc simulates the statements in order, so each observed value must be drawn (its `~`) before it is used (a vectorized model that scores every trial at once cannot be simulated: write the trials as a `scan` whose body draws each choice)"
-                ),
-            ));
-        }
-        Ok(None)
+        let name = &self.model.symbol(sym).name;
+        let why = match g.bounding {
+            Some(param) => format!(
+                "the bounds of parameter `{}` read `{name}`, which is drawn from the parameters; declare the bound as data given in the design (`data min_{name}: real`, as hBayesDM's `minRT`) or write it as a number",
+                self.model.symbol(param).name
+            ),
+            None => format!(
+                "`{name}` is used here before the `~` that draws it; rlc simulates the statements in order, so each observed value must be drawn (its `~`) before it is used (a vectorized model that scores every trial at once cannot be simulated: write the trials as a `scan` whose body draws each choice)"
+            ),
+        };
+        Err(unsupported(
+            e.span,
+            format!("this model cannot be run forward: {why}"),
+        ))
     }
 
     /// A `let` in write-back mode: a view of an undrawn value is not
@@ -783,8 +779,6 @@ impl<'m> Lowering<'m> {
                         // OrderedLogistic's rows whose cutpoints do not increase
                         // cannot be drawn from: NaN there, which the draw refuses.
                         let shape = self.ty(w).shape;
-                        let one = self.real(1.0);
-                        let valid = self.binary(BinaryOp::Eq, valid, one);
                         let mut column = self.ty(valid).shape;
                         column.push(Dim::constant(1));
                         let valid = self.reshape(valid, column);
