@@ -15,9 +15,13 @@ if [ ! -x "$rlc" ]; then
     cargo build --release -p rlc
 fi
 
+# rlc never writes over its input, so the design is read from a copy.
+design=$(mktemp)
+trap 'rm -f "$design"' EXIT
 simulate() {
     model=$1 data=$2 seed=$3 at=$4
-    "$rlc" simulate "models/$model.rlm" --data "models/data/$data" \
+    cp "models/data/$data" "$design"
+    "$rlc" simulate "models/$model.rlm" --data "$design" \
         --at "$at" --seed "$seed" --output "models/data/$data"
 }
 
@@ -37,5 +41,11 @@ simulate kalman_bandit kalman_bandit.csv 5 'beta=0.2,phi=1,sd_d=2.8'
 # rl_blocks draws its rewards too (the task is in the model): the design is the trial
 # structure only, four subjects with two or three blocks (this script's input is the
 # simulated file itself, whose choice and reward columns are drawn again).
-"$rlc" simulate models/rl_blocks.rlm --data models/data/rl_blocks.csv --prior --seed 7 \
+cp models/data/rl_blocks.csv "$design"
+"$rlc" simulate models/rl_blocks.rlm --data "$design" --prior --seed 7 \
     --output models/data/rl_blocks.csv
+# Models of other data than choices: a continuous-report task's response errors
+# (VonMises, set sizes 1, 2, 4 and 6 shuffled) and response times in two conditions
+# (ExGaussian).
+simulate continuous_report continuous_report.csv 11 'kappa1=12,power=1.1'
+simulate exgauss_rt exgauss_rt.csv 12 'mu=[0.45,0.52],sigma=0.05,tau=[0.15,0.25]'

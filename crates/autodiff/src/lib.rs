@@ -852,6 +852,35 @@ impl Ad<'_> {
                         let pdf = self.mul(e, c);
                         self.mul(yb, pdf)
                     }
+                    UnaryOp::Sin => {
+                        let c = self.unary(UnaryOp::Cos, xv);
+                        self.mul(yb, c)
+                    }
+                    UnaryOp::Cos => {
+                        let s = self.unary(UnaryOp::Sin, xv);
+                        let s = self.unary(UnaryOp::Neg, s);
+                        self.mul(yb, s)
+                    }
+                    UnaryOp::Tanh => {
+                        let one = self.constant(1.0, &self.ty(xv));
+                        let y2 = self.mul(y, y);
+                        let s = self.binary(BinaryOp::Sub, one, y2);
+                        self.mul(yb, s)
+                    }
+                    UnaryOp::LogPhi => {
+                        let s = self.unary(UnaryOp::LogPhiSlope, xv);
+                        self.mul(yb, s)
+                    }
+                    UnaryOp::LogBesselI0e => {
+                        let s = self.unary(UnaryOp::LogBesselI0eSlope, xv);
+                        self.mul(yb, s)
+                    }
+                    // Only gradients compute these, and gradients are not differentiated.
+                    UnaryOp::LogPhiSlope | UnaryOp::LogBesselI0eSlope => {
+                        return Err(AdError {
+                            message: format!("the derivative of {u:?} is not implemented"),
+                        })
+                    }
                 };
                 self.accumulate(scope, op.args[0], d);
             }

@@ -16,7 +16,11 @@ pub enum Function {
     Logit,
     Phi,
     PhiApprox,
+    LogPhi,
     Lgamma,
+    Sin,
+    Cos,
+    Tanh,
     Pow,
     Softmax,
     LogSoftmax,
@@ -131,7 +135,11 @@ pub static FUNCTIONS: &[FunctionSig] = &[
     f(F::Logit, "logit", &["x"], R::UnaryReal),
     f(F::Phi, "Phi", &["x"], R::UnaryReal),
     f(F::PhiApprox, "Phi_approx", &["x"], R::UnaryReal),
+    f(F::LogPhi, "log_Phi", &["x"], R::UnaryReal),
     f(F::Lgamma, "lgamma", &["x"], R::UnaryReal),
+    f(F::Sin, "sin", &["x"], R::UnaryReal),
+    f(F::Cos, "cos", &["x"], R::UnaryReal),
+    f(F::Tanh, "tanh", &["x"], R::UnaryReal),
     f(F::Pow, "pow", &["x", "y"], R::BinaryReal),
     with_axis(f(F::Softmax, "softmax", &["x"], R::AlongAxis)),
     with_axis(f(F::LogSoftmax, "log_softmax", &["x"], R::AlongAxis)),
@@ -175,6 +183,9 @@ pub enum Distribution {
     Categorical,
     OrderedLogistic,
     Wiener,
+    VonMises,
+    ExGaussian,
+    SkewNormal,
 }
 
 /// The values a distribution puts mass on.
@@ -190,6 +201,9 @@ pub enum Support {
     BetweenArgs,
     /// `(x, inf)` with `x` the second argument (`Wiener`'s `tau`).
     AboveSecondArg,
+    /// Angles in radians: every real number, the density repeating every
+    /// `2 pi`; a parameter is given `(-pi, pi)`.
+    Circle,
     /// `0` or `1` (or `false`/`true`).
     Binary,
     /// `0, 1, …, n` with `n` the first argument.
@@ -443,6 +457,27 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         ],
         S::AboveSecondArg,
     ),
+    d(
+        D::VonMises,
+        "VonMises",
+        &[&["mu", "kappa"]],
+        &[("mu", Finite), ("kappa", Positive)],
+        S::Circle,
+    ),
+    d(
+        D::ExGaussian,
+        "ExGaussian",
+        &[&["mu", "sigma", "lambda"]],
+        &[("mu", Finite), ("sigma", Positive), ("lambda", Positive)],
+        S::Real,
+    ),
+    d(
+        D::SkewNormal,
+        "SkewNormal",
+        &[&["xi", "omega", "alpha"]],
+        &[("xi", Finite), ("omega", Positive), ("alpha", Finite)],
+        S::Real,
+    ),
 ];
 
 pub fn function(name: &str) -> Option<&'static FunctionSig> {
@@ -459,10 +494,7 @@ pub const SPECIAL_FORMS: &[&str] = &["present", "set_subtensor", "inc_subtensor"
 const NEG_BINOMIAL: &str = "Stan's `neg_binomial_2(mu, phi)` (PyMC's `NegativeBinomial(mu, alpha)`) is `NegativeBinomial(mu, phi)`: mean `mu`, variance `mu + mu^2 / phi`";
 const MULTIVARIATE: &str = "rlc has no multivariate normal or LKJ prior: give correlated parameters independent (non-centered) priors, or write a 2 x 2 Cholesky factor by hand";
 const DIRICHLET: &str = "rlc has no `Dirichlet` (and no simplex type): `param g: real[K] ~ Gamma(alpha, 1)` with `let p = g / sum(g)` makes `p` a Dirichlet(alpha) draw";
-const VON_MISES: &str = "rlc has no `VonMises` and no trigonometric functions: compute `cos` of the data before loading it";
-const EX_GAUSSIAN: &str = "rlc has no `ExGaussian` (Stan's `exp_mod_normal`) and no log normal CDF; a shifted `LogNormal` or `Gamma` response time is `target += sum(logp(LogNormal(mu, sigma), rt - ndt))`";
-const TRIGONOMETRIC: &str =
-    "rlc has no trigonometric functions: compute them of the data before loading it";
+const TRIGONOMETRIC: &str = "rlc has `sin`, `cos` and `tanh`; `tan(x)` is `sin(x) / cos(x)`; inverse trigonometric functions are not built in: compute them of the data before loading it";
 const ORDERED: &str = "rlc has no ordered probit: `OrderedLogistic(eta, cutpoints)` is the logistic one; the probit one is the Categorical of the differences of `Phi(c - eta)` between neighbouring cutpoints";
 
 /// Names from Python, NumPy, PyTensor, PyMC and Stan that rlc spells
@@ -543,7 +575,6 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
     ("log_inv_logit", "Stan's `log_inv_logit(x)` is `-log1p(exp(-x))`, or score with `Bernoulli(logits = x)`"),
     ("log1m_inv_logit", "Stan's `log1m_inv_logit(x)` is `-log1p(exp(x))`, or score with `Bernoulli(logits = x)`"),
     ("log_mix", "write the mixture's log density as `logsumexp(stack(log(w) + lp1, log1p(-w) + lp2), axis=0)`"),
-    ("tanh", "rlc has no `tanh`: `2 * logistic(2 * x) - 1` is the same function"),
     ("clip", "clip with `where`: `where(x < lo, lo, where(x > hi, hi, x))`"),
     ("fmod", "rlc has no remainder: compute the value in the data, or count it in a `scan` carry"),
     ("mod", "rlc has no remainder: compute the value in the data, or count it in a `scan` carry"),
@@ -643,13 +674,13 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
     ("ordered_logistic", "Stan's `ordered_logistic(eta, c)` is `OrderedLogistic(eta, c)`, with 0-based outcomes"),
     ("OrderedProbit", ORDERED),
     ("ordered_probit", ORDERED),
-    ("VonMises", VON_MISES),
-    ("von_mises", VON_MISES),
-    ("ExGaussian", EX_GAUSSIAN),
-    ("exp_mod_normal", EX_GAUSSIAN),
-    ("sin", TRIGONOMETRIC),
-    ("cos", TRIGONOMETRIC),
+    ("exp_mod_normal", "Stan's `exp_mod_normal(mu, sigma, lambda)` is `ExGaussian(mu, sigma, lambda)` (`lambda` a rate: the exponential part's mean is `1 / lambda`)"),
     ("tan", TRIGONOMETRIC),
+    ("asin", TRIGONOMETRIC),
+    ("acos", TRIGONOMETRIC),
+    ("atan", TRIGONOMETRIC),
+    ("atan2", TRIGONOMETRIC),
+    ("log_modified_bessel_first_kind", "rlc has no Bessel functions; the von Mises density is `VonMises(mu, kappa)`"),
     ("digamma", "rlc has no `digamma`; `lgamma` is the log of the gamma function"),
     ("lbeta", "write `lgamma(a) + lgamma(b) - lgamma(a + b)`"),
     ("lchoose", "write `lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)`"),
@@ -658,9 +689,14 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
     ("inv_Phi", "rlc has no `inv_Phi` (the normal quantile); compute it of the data before loading it"),
     ("erf", "write `2 * Phi(x * sqrt(2.0)) - 1`"),
     ("erfc", "write `2 - 2 * Phi(x * sqrt(2.0))`"),
-    ("std_normal_lcdf", "write `log(Phi(x))` (it rounds to -inf below about x = -38)"),
-    ("normal_lcdf", "write `log(Phi((x - mu) / sigma))` (it rounds to -inf 38 sds below the mean)"),
+    ("std_normal_lcdf", "write `log_Phi(x)`"),
+    ("std_normal_lccdf", "write `log_Phi(-x)`"),
+    ("normal_lcdf", "write `log_Phi((x - mu) / sigma)`"),
+    ("normal_lccdf", "write `log_Phi((mu - x) / sigma)`"),
+    ("log_ndtr", "write `log_Phi(x)`"),
+    ("normcdf", "write `Phi(x)`, or `log_Phi(x)` for its log"),
     ("half_normal", "write `HalfNormal(sigma)`"),
+    ("Gaussian", "the normal distribution is `Normal(mu, sigma)` (`sigma` the sd)"),
     ("half_cauchy", "write `HalfCauchy(sigma)`"),
     (
         "HalfStudentT",
@@ -705,6 +741,9 @@ fn stan_distribution(stan: &str) -> Option<&'static str> {
         "binomial_logit" => Some("Binomial"),
         "poisson_log" => Some("Poisson"),
         "categorical_logit" => Some("Categorical"),
+        "von_mises" => Some("VonMises"),
+        "exp_mod_normal" => Some("ExGaussian"),
+        "skew_normal" => Some("SkewNormal"),
         _ => None,
     };
     alias.or_else(|| {
@@ -730,6 +769,17 @@ mod tests {
                     assert!(sig.range(other).is_some(), "{}: `{name}`", sig.name);
                 }
             }
+        }
+    }
+
+    /// A hint for another language's name must not hide one of rlc's own.
+    #[test]
+    fn no_foreign_name_is_a_built_in() {
+        for (name, _) in FOREIGN_NAMES {
+            assert!(
+                function(name).is_none() && distribution(name).is_none(),
+                "`{name}` is built in"
+            );
         }
     }
 }

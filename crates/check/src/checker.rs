@@ -840,6 +840,11 @@ impl Checker {
                         Some((bound_of(prior, &call, 0), bound_of(prior, &call, 1)))
                     }
                     Support::AboveSecondArg => Some((bound_of(prior, &call, 1), None)),
+                    // The density repeats every 2π: one turn makes it proper.
+                    Support::Circle => Some((
+                        Some(Bound::Const(-std::f64::consts::PI)),
+                        Some(Bound::Const(std::f64::consts::PI)),
+                    )),
                     _ => None,
                 };
                 match (explicit, &support_bounds) {

@@ -160,6 +160,38 @@ const CASES: &[Case] = &[
         logp: Some(-1.999_999_980_000_000_3e-8 - 0.918_938_533_204_672_7),
     },
     Case {
+        what: "VonMises angles (one near -pi, one at a concentration of 6e4), ExGaussian and SkewNormal response times",
+        source: "size T\ndata ang: real[T]\ndata rt: real[T]\nparam mu ~ Normal(0, 1)\nparam kappa ~ Gamma(2, 0.5)\nparam sigma ~ HalfNormal(1)\nparam lambda ~ Exponential(1)\nparam alpha ~ Normal(0, 3)\nang ~ VonMises(mu, kappa)\ntarget += logp(VonMises(mu + 0.01, 5e4 * kappa), 0.3)\nrt ~ ExGaussian(0.4, sigma, lambda)\nrt ~ SkewNormal(0.5, sigma, alpha)\n",
+        data: r#"{"T": 3, "ang": [-3.1, 0.5, 2.0], "rt": [0.45, 0.8, 1.9]}"#,
+        theta: &[0.3, 0.2, -1.5, 1.0, 4.0],
+        // SciPy's vonmises, exponnorm (K = 1 / (sigma lambda)) and skewnorm, with the log-Jacobians.
+        logp: Some(-35.481_038_319_664_38),
+    },
+    Case {
+        what: "log_Phi 60 sds below the mean (log(Phi(x)) is -inf there)",
+        source: "param e ~ Normal(0, 1)\ntarget += log_Phi(e - 60)\n",
+        data: "{}",
+        theta: &[0.3],
+        // SciPy's log_ndtr, and the prior.
+        logp: Some(-1_788.017_489_466_801_2),
+    },
+    Case {
+        what: "an ExGaussian 200 sds from its Gaussian part (Stan's log erfc gives -inf there)",
+        source: "param e ~ Normal(0, 1)\ntarget += logp(ExGaussian(0, 1, 200 * exp(e)), 0.0)\n",
+        data: "{}",
+        theta: &[0.3],
+        // SciPy's exponnorm, and the prior.
+        logp: Some(-1.882_890_786_229_834_3),
+    },
+    Case {
+        what: "a SkewNormal 150 sds into its short side",
+        source: "param e ~ Normal(0, 1)\ntarget += logp(SkewNormal(0, 1, 50 * exp(e)), -3.0)\n",
+        data: "{}",
+        theta: &[0.3],
+        // SciPy's skewnorm, and the prior.
+        logp: Some(-20_510.755_832_496_525),
+    },
+    Case {
         what: "pow(0, s): the utility of a zero outcome has no slope in s",
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,

@@ -118,6 +118,18 @@ const WITH_MOMENTS: &[(&str, &str, Family, &[f64])] = &[
         &[6.5, 1.5],
     ),
     ("Weibull(1.5, 2.0)", "real", Family::Weibull, &[1.5, 2.0]),
+    (
+        "ExGaussian(0.4, 0.05, 6.0)",
+        "real",
+        Family::ExGaussian,
+        &[0.4, 0.05, 6.0],
+    ),
+    (
+        "SkewNormal(0.5, 1.5, -3.0)",
+        "real",
+        Family::SkewNormal,
+        &[0.5, 1.5, -3.0],
+    ),
     ("Beta(2.5, 1.5)", "real", Family::Beta, &[2.5, 1.5]),
     ("Uniform(-1, 2)", "real", Family::Uniform, &[-1.0, 2.0]),
     ("Bernoulli(0.3)", "int", Family::BernoulliP, &[0.3]),

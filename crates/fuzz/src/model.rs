@@ -52,6 +52,10 @@ const UNARY: &[&str] = &[
     "lgamma(abs({}) + 1)",
     "log(abs({}) + 0.5)",
     "expm1(0.1 * {})",
+    "sin({})",
+    "cos({})",
+    "tanh({})",
+    "log_Phi({})",
     "-{}",
 ];
 
@@ -481,7 +485,24 @@ impl Gen<'_> {
                     self.positive(&y.shape, 1)
                 ),
             },
-            (Elem::Real, _) => match self.rng.below(4) {
+            (Elem::Real, _) => match self.rng.below(7) {
+                4 => format!(
+                    "VonMises({}, {})",
+                    self.real(&y.shape, 2),
+                    self.positive(&y.shape, 1)
+                ),
+                5 => format!(
+                    "ExGaussian({}, {}, {})",
+                    self.real(&y.shape, 2),
+                    self.positive(&y.shape, 1),
+                    self.positive(&y.shape, 1)
+                ),
+                6 => format!(
+                    "SkewNormal({}, {}, {})",
+                    self.real(&y.shape, 2),
+                    self.positive(&y.shape, 1),
+                    self.real(&y.shape, 1)
+                ),
                 0 => format!(
                     "StudentT(3, {}, {})",
                     self.real(&y.shape, 2),

@@ -1397,6 +1397,13 @@ fn unary_fn(op: UnaryOp) -> fn(f64) -> f64 {
         UnaryOp::Digamma => digamma,
         UnaryOp::Trigamma => trigamma,
         UnaryOp::Phi => phi,
+        UnaryOp::Sin => f64::sin,
+        UnaryOp::Cos => f64::cos,
+        UnaryOp::Tanh => f64::tanh,
+        UnaryOp::LogPhi => crate::special::log_phi,
+        UnaryOp::LogPhiSlope => crate::special::log_phi_slope,
+        UnaryOp::LogBesselI0e => crate::special::log_bessel_i0e,
+        UnaryOp::LogBesselI0eSlope => crate::special::log_bessel_i0e_slope,
     }
 }
 

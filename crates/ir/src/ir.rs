@@ -104,6 +104,18 @@ pub enum UnaryOp {
     Trigamma,
     /// The standard normal CDF.
     Phi,
+    Sin,
+    Cos,
+    Tanh,
+    /// `ln Phi(x)`, finite for every finite `x` (`special::log_phi`).
+    LogPhi,
+    /// The derivative of `LogPhi`: `phi(x) / Phi(x)`.
+    LogPhiSlope,
+    /// `ln(I0(x) e^-|x|)`, the log of the scaled modified Bessel function
+    /// of order 0 (`special::log_bessel_i0e`): the von Mises normalizer.
+    LogBesselI0e,
+    /// The derivative of `LogBesselI0e`.
+    LogBesselI0eSlope,
 }
 
 /// Elementwise operations of two operands of one shape.

@@ -13,6 +13,7 @@ pub mod ir;
 pub mod lower;
 pub mod opt;
 pub mod print;
+pub mod special;
 pub mod verify;
 
 pub use ir::*;

@@ -980,6 +980,10 @@ impl<'m> Lowering<'m> {
             }
             F::Lgamma => unary(self, UnaryOp::Lgamma),
             F::Phi => unary(self, UnaryOp::Phi),
+            F::LogPhi => unary(self, UnaryOp::LogPhi),
+            F::Sin => unary(self, UnaryOp::Sin),
+            F::Cos => unary(self, UnaryOp::Cos),
+            F::Tanh => unary(self, UnaryOp::Tanh),
             F::Logit => {
                 let l = self.unary(UnaryOp::Log, x);
                 let n = self.unary(UnaryOp::Neg, x);
@@ -1968,13 +1972,17 @@ impl<'m> Lowering<'m> {
                     let hi = self.binary(BinaryOp::Le, yr, a[1]);
                     Some(self.binary(BinaryOp::And, lo, hi))
                 }
-                // The Wiener density is already -inf at or below tau.
+                // The Wiener density is already -inf at or below tau; an
+                // angle has no outside.
                 D::Normal
                 | D::StudentT
                 | D::Cauchy
                 | D::Categorical
                 | D::OrderedLogistic
-                | D::Wiener => None,
+                | D::Wiener
+                | D::VonMises
+                | D::ExGaussian
+                | D::SkewNormal => None,
             }
         };
         // Outside the support the density is -inf (the select below); the
@@ -2000,7 +2008,10 @@ impl<'m> Lowering<'m> {
             | D::Cauchy
             | D::Categorical
             | D::OrderedLogistic
-            | D::Wiener => None,
+            | D::Wiener
+            | D::VonMises
+            | D::ExGaussian
+            | D::SkewNormal => None,
         };
         let yr = match (inside, safe) {
             (Some(inside), Some(c)) => {
@@ -2071,6 +2082,52 @@ impl<'m> Lowering<'m> {
                 self.sub(t, tail)
             }
             D::Cauchy => self.cauchy(yr, a[0], a[1]),
+            D::VonMises => {
+                // κ cos(y - μ) - log 2π - log I0(κ), written as
+                // -2κ sin²((y - μ)/2) - log 2π - log(I0(κ) e^-κ): no term
+                // grows with κ, so a concentrated density keeps its digits.
+                let (mu, kappa) = (a[0], a[1]);
+                let d = self.sub(yr, mu);
+                let half = self.real(0.5);
+                let h = self.mul(half, d);
+                let sn = self.unary(UnaryOp::Sin, h);
+                let s2 = self.mul(sn, sn);
+                let k2 = self.add(kappa, kappa);
+                let t = self.mul(k2, s2);
+                let li = self.unary(UnaryOp::LogBesselI0e, kappa);
+                let c = self.real((2.0 * PI).ln());
+                let t = self.add(t, li);
+                let t = self.add(t, c);
+                self.unary(UnaryOp::Neg, t)
+            }
+            D::ExGaussian => {
+                // log λ + λ(μ - y) + (λσ)²/2 + log Φ((y - μ)/σ - λσ)
+                let (mu, sigma, lambda) = (a[0], a[1], a[2]);
+                let ll = self.unary(UnaryOp::Log, lambda);
+                let d = self.sub(mu, yr);
+                let t1 = self.mul(lambda, d);
+                let ls = self.mul(lambda, sigma);
+                let ls2 = self.mul(ls, ls);
+                let half = self.real(0.5);
+                let t2 = self.mul(half, ls2);
+                let z = self.standardized(yr, mu, sigma);
+                let u = self.sub(z, ls);
+                let lphi = self.unary(UnaryOp::LogPhi, u);
+                let t = self.add(ll, t1);
+                let t = self.add(t, t2);
+                self.add(t, lphi)
+            }
+            D::SkewNormal => {
+                // log 2 + Normal(y | ξ, ω) + log Φ(α (y - ξ)/ω)
+                let (xi, omega, alpha) = (a[0], a[1], a[2]);
+                let n = self.normal(yr, xi, omega, half_log_2pi, &shape);
+                let z = self.standardized(yr, xi, omega);
+                let az = self.mul(alpha, z);
+                let lphi = self.unary(UnaryOp::LogPhi, az);
+                let ln2 = self.real(std::f64::consts::LN_2);
+                let t = self.add(n, lphi);
+                self.add(t, ln2)
+            }
             D::HalfCauchy => {
                 let zero = self.real(0.0);
                 let zero = self.broadcast_to(zero, &shape);

@@ -417,6 +417,12 @@ fn may_run_unasked(
                 | UnaryOp::Log1pExp
                 | UnaryOp::Logistic
                 | UnaryOp::Phi
+                | UnaryOp::Sin
+                | UnaryOp::Cos
+                | UnaryOp::Tanh
+                | UnaryOp::LogPhi
+                | UnaryOp::LogPhiSlope
+                | UnaryOp::LogBesselI0e
         ),
         OpKind::Binary(BinaryOp::Div) => nonzero.contains(&outside[&op.args[1]]),
         OpKind::Binary(b) => *b != BinaryOp::Pow,
@@ -750,6 +756,13 @@ pub fn is_costly(kind: &OpKind) -> bool {
                 | UnaryOp::Digamma
                 | UnaryOp::Trigamma
                 | UnaryOp::Phi
+                | UnaryOp::Sin
+                | UnaryOp::Cos
+                | UnaryOp::Tanh
+                | UnaryOp::LogPhi
+                | UnaryOp::LogPhiSlope
+                | UnaryOp::LogBesselI0e
+                | UnaryOp::LogBesselI0eSlope
         ),
         OpKind::Binary(BinaryOp::Pow) | OpKind::Special(_) => true,
         _ => false,

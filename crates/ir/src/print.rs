@@ -266,6 +266,13 @@ pub(crate) fn unary_name(op: UnaryOp) -> &'static str {
         UnaryOp::Digamma => "digamma",
         UnaryOp::Trigamma => "trigamma",
         UnaryOp::Phi => "phi",
+        UnaryOp::Sin => "sin",
+        UnaryOp::Cos => "cos",
+        UnaryOp::Tanh => "tanh",
+        UnaryOp::LogPhi => "log_phi",
+        UnaryOp::LogPhiSlope => "log_phi_slope",
+        UnaryOp::LogBesselI0e => "log_bessel_i0e",
+        UnaryOp::LogBesselI0eSlope => "log_bessel_i0e_slope",
     }
 }
 

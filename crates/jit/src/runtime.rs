@@ -3,7 +3,7 @@
 //! registered as a JIT symbol. They are the reference interpreter's own
 //! functions (or the same std/libm calls), so the two agree bit for bit.
 
-use rlc_ir::interp;
+use rlc_ir::{interp, special};
 use rlc_ir::{SpecialFn, UnaryOp};
 use rlc_random::wiener::Gradient;
 use std::cell::Cell;
@@ -48,6 +48,34 @@ pub(crate) extern "C" fn phi(x: f64) -> f64 {
     interp::phi(x)
 }
 
+pub(crate) extern "C" fn sin(x: f64) -> f64 {
+    x.sin()
+}
+
+pub(crate) extern "C" fn cos(x: f64) -> f64 {
+    x.cos()
+}
+
+pub(crate) extern "C" fn tanh(x: f64) -> f64 {
+    x.tanh()
+}
+
+pub(crate) extern "C" fn log_phi(x: f64) -> f64 {
+    special::log_phi(x)
+}
+
+pub(crate) extern "C" fn log_phi_slope(x: f64) -> f64 {
+    special::log_phi_slope(x)
+}
+
+pub(crate) extern "C" fn log_bessel_i0e(x: f64) -> f64 {
+    special::log_bessel_i0e(x)
+}
+
+pub(crate) extern "C" fn log_bessel_i0e_slope(x: f64) -> f64 {
+    special::log_bessel_i0e_slope(x)
+}
+
 pub(crate) extern "C" fn pow(x: f64, y: f64) -> f64 {
     x.powf(y)
 }
@@ -66,6 +94,13 @@ pub(crate) fn unary_symbol(op: UnaryOp) -> Option<(&'static str, *const u8)> {
         UnaryOp::Digamma => digamma,
         UnaryOp::Trigamma => trigamma,
         UnaryOp::Phi => phi,
+        UnaryOp::Sin => sin,
+        UnaryOp::Cos => cos,
+        UnaryOp::Tanh => tanh,
+        UnaryOp::LogPhi => log_phi,
+        UnaryOp::LogPhiSlope => log_phi_slope,
+        UnaryOp::LogBesselI0e => log_bessel_i0e,
+        UnaryOp::LogBesselI0eSlope => log_bessel_i0e_slope,
         UnaryOp::Neg | UnaryOp::Not | UnaryOp::Sqrt | UnaryOp::Abs => return None,
     };
     let name = match op {
@@ -79,13 +114,20 @@ pub(crate) fn unary_symbol(op: UnaryOp) -> Option<(&'static str, *const u8)> {
         UnaryOp::Digamma => "rlc_digamma",
         UnaryOp::Trigamma => "rlc_trigamma",
         UnaryOp::Phi => "rlc_phi",
+        UnaryOp::Sin => "rlc_sin",
+        UnaryOp::Cos => "rlc_cos",
+        UnaryOp::Tanh => "rlc_tanh",
+        UnaryOp::LogPhi => "rlc_log_phi",
+        UnaryOp::LogPhiSlope => "rlc_log_phi_slope",
+        UnaryOp::LogBesselI0e => "rlc_log_bessel_i0e",
+        UnaryOp::LogBesselI0eSlope => "rlc_log_bessel_i0e_slope",
         UnaryOp::Neg | UnaryOp::Not | UnaryOp::Sqrt | UnaryOp::Abs => return None,
     };
     Some((name, f as *const u8))
 }
 
 /// Every unary op that is a call, for registering the symbols.
-pub(crate) const CALLED_UNARY: [UnaryOp; 10] = [
+pub(crate) const CALLED_UNARY: [UnaryOp; 17] = [
     UnaryOp::Exp,
     UnaryOp::Log,
     UnaryOp::Log1p,
@@ -96,6 +138,13 @@ pub(crate) const CALLED_UNARY: [UnaryOp; 10] = [
     UnaryOp::Digamma,
     UnaryOp::Trigamma,
     UnaryOp::Phi,
+    UnaryOp::Sin,
+    UnaryOp::Cos,
+    UnaryOp::Tanh,
+    UnaryOp::LogPhi,
+    UnaryOp::LogPhiSlope,
+    UnaryOp::LogBesselI0e,
+    UnaryOp::LogBesselI0eSlope,
 ];
 
 pub(crate) const POW_SYMBOL: &str = "rlc_pow";

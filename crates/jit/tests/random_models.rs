@@ -32,12 +32,15 @@ fn scalar(rng: &mut Rng, depth: u32) -> String {
         return leaves[pick(rng, leaves.len())].to_string();
     }
     let (a, b) = (scalar(rng, depth - 1), scalar(rng, depth - 1));
-    match pick(rng, 6) {
+    match pick(rng, 9) {
         0 => format!("({a} + {b})"),
         1 => format!("({a} * {b})"),
         2 => format!("exp(0.3 * {a})"),
         3 => format!("log1p(exp({a}))"),
         4 => format!("logistic({a} - {b})"),
+        5 => format!("(sin({a}) * cos({b}))"),
+        6 => format!("log_Phi({a} - {b})"),
+        7 => format!("tanh({a})"),
         _ => format!("({a} - {b})"),
     }
 }

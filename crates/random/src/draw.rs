@@ -112,6 +112,17 @@ pub fn moments(family: Family, args: &[f64]) -> Option<(f64, f64)> {
         Family::PoissonRate => (a[0], a[0]),
         Family::PoissonLogRate => (a[0].exp(), a[0].exp()),
         Family::Wiener => crate::wiener::upper_moments(a[0], a[1], a[2], a[3]),
+        // An angle's mean and variance on the line depend on where the circle is cut.
+        Family::VonMises => return None,
+        Family::ExGaussian => (a[0] + 1.0 / a[2], a[1] * a[1] + 1.0 / (a[2] * a[2])),
+        Family::SkewNormal => {
+            let (xi, omega, alpha) = (a[0], a[1], a[2]);
+            let delta = alpha / alpha.hypot(1.0);
+            (
+                xi + omega * delta * (2.0 / PI).sqrt(),
+                omega * omega * (1.0 - 2.0 * delta * delta / PI),
+            )
+        }
     };
     (moments.0.is_finite() && moments.1.is_finite()).then_some(moments)
 }
@@ -271,7 +282,67 @@ fn draw_checked<R: Rng + ?Sized>(family: Family, a: &[f64], rng: &mut R) -> f64 
             let u: f64 = rng.sample(Open01);
             crate::wiener::draw_upper(a[0], a[1], a[2], a[3], u)
         }
+        Family::VonMises => von_mises(a[0], a[1], rng),
+        Family::ExGaussian => {
+            let e: f64 = Exp1.sample(rng);
+            a[0] + a[1] * normal(rng) + e / a[2]
+        }
+        Family::SkewNormal => {
+            // Azzalini's representation: with u0, v standard normal and
+            // delta = alpha / sqrt(1 + alpha²), delta |u0| + sqrt(1 - delta²) v
+            // (the sign of u0 carried by both terms, as below).
+            let (xi, omega, alpha) = (a[0], a[1], a[2]);
+            let norm = alpha.hypot(1.0);
+            let (delta, rest) = (alpha / norm, 1.0 / norm);
+            let (u0, v) = (normal(rng), normal(rng));
+            let u1 = delta * u0 + rest * v;
+            xi + omega * if u0 >= 0.0 { u1 } else { -u1 }
+        }
     }
+}
+
+/// A `VonMises(mu, kappa)` draw in `[-pi, pi]`: Best and Fisher's (1979) rejection
+/// from a wrapped Cauchy envelope, its constant `rho` written without the
+/// cancellation of `tau - sqrt(2 tau)` at small `kappa`. Beyond `kappa = 1e8`,
+/// where the envelope's `r - 1 ~ 1/(2 kappa)` has lost its digits, the
+/// normal limit `Normal(0, 1/sqrt(kappa))`, whose density differs by `O(1/kappa)`;
+/// below `kappa = 1e-12`, the uniform one. The rejection loop ends: at every
+/// `kappa` in between, the envelope's acceptance rate is above 65%.
+fn von_mises<R: Rng + ?Sized>(mu: f64, kappa: f64, rng: &mut R) -> f64 {
+    let theta = if kappa < 1e-12 {
+        // The density is within 1e-12 of the uniform one (and the envelope's
+        // constants would underflow).
+        let u: f64 = rng.sample(Open01);
+        PI * (2.0 * u - 1.0)
+    } else if kappa > 1e8 {
+        let z: f64 = StandardNormal.sample(rng);
+        z / kappa.sqrt()
+    } else {
+        let s = (2.0 * kappa).hypot(1.0); // sqrt(1 + 4 kappa²)
+        let tau = 1.0 + s;
+        let rho = 2.0 * kappa * tau / ((s + 1.0) * (tau + (2.0 * tau).sqrt()));
+        let r = (1.0 + rho * rho) / (2.0 * rho);
+        let f = loop {
+            let u1: f64 = rng.sample(Open01);
+            let u2: f64 = rng.sample(Open01);
+            let z = (PI * u1).cos();
+            let f = (1.0 + r * z) / (r + z);
+            let c = kappa * (r - f);
+            if c * (2.0 - c) > u2 || (c / u2).ln() + 1.0 - c >= 0.0 {
+                break f.clamp(-1.0, 1.0);
+            }
+        };
+        let u3: f64 = rng.sample(Open01);
+        if u3 < 0.5 {
+            -f.acos()
+        } else {
+            f.acos()
+        }
+    };
+    let x = mu + theta;
+    let turn = 2.0 * PI;
+    // Inside the open interval a parameter with this prior is given.
+    (x - turn * (x / turn).round()).clamp((-PI).next_up(), PI.next_down())
 }
 
 /// Moves a continuous draw that rounded onto or past a boundary of the open support to

@@ -55,6 +55,15 @@ pub enum Family {
     /// at `beta · alpha` between boundaries 0 and `alpha > 0`, reaches the upper boundary,
     /// plus `tau`; drawn conditional on reaching the upper boundary (see [`crate::wiener`]).
     Wiener,
+    /// `VonMises(mu, kappa)`: an angle in radians around the mean direction `mu` with
+    /// concentration `kappa > 0`; draws are in `[-pi, pi]`.
+    VonMises,
+    /// `ExGaussian(mu, sigma, lambda)`: a `Normal(mu, sigma)` draw plus an
+    /// `Exponential(lambda)` one (Stan's `exp_mod_normal`).
+    ExGaussian,
+    /// `SkewNormal(xi, omega, alpha)`: location, scale `omega > 0` and shape `alpha`
+    /// (Stan's `skew_normal`; `alpha = 0` is `Normal(xi, omega)`).
+    SkewNormal,
 }
 
 /// What one argument of a family may be; checked before every draw.
@@ -102,7 +111,7 @@ pub const MAX_POISSON_RATE: f64 = 4_503_599_627_370_496.0;
 
 impl Family {
     /// Every scalar family, in declaration order.
-    pub const ALL: [Family; 21] = [
+    pub const ALL: [Family; 24] = [
         Family::Normal,
         Family::HalfNormal,
         Family::StudentT,
@@ -124,6 +133,9 @@ impl Family {
         Family::NegativeBinomial,
         Family::BetaBinomial,
         Family::Wiener,
+        Family::VonMises,
+        Family::ExGaussian,
+        Family::SkewNormal,
     ];
 
     /// The number of arguments.
@@ -152,6 +164,9 @@ impl Family {
             Family::BinomialP | Family::BinomialLogits => "Binomial",
             Family::PoissonRate | Family::PoissonLogRate => "Poisson",
             Family::Wiener => "Wiener",
+            Family::VonMises => "VonMises",
+            Family::ExGaussian => "ExGaussian",
+            Family::SkewNormal => "SkewNormal",
         }
     }
 
@@ -173,6 +188,9 @@ impl Family {
             Family::BinomialLogits => &["n", "logits"],
             Family::PoissonLogRate => &["log_rate"],
             Family::Wiener => &["alpha", "tau", "beta", "delta"],
+            Family::VonMises => &["mu", "kappa"],
+            Family::ExGaussian => &["mu", "sigma", "lambda"],
+            Family::SkewNormal => &["xi", "omega", "alpha"],
         }
     }
 
@@ -201,12 +219,20 @@ impl Family {
             Family::PoissonRate => &[K::PoissonRate],
             Family::PoissonLogRate => &[K::LogPoissonRate],
             Family::Wiener => &[K::Positive, K::Real, K::OpenProbability, K::Real],
+            Family::VonMises => &[K::Real, K::Positive],
+            Family::ExGaussian => &[K::Real, K::Positive, K::Positive],
+            Family::SkewNormal => &[K::Real, K::Positive, K::Real],
         }
     }
 
     pub(crate) fn support(self) -> Support {
         match self {
-            Family::Normal | Family::StudentT | Family::Cauchy => Support::Real,
+            Family::Normal
+            | Family::StudentT
+            | Family::Cauchy
+            | Family::VonMises
+            | Family::ExGaussian
+            | Family::SkewNormal => Support::Real,
             Family::HalfNormal
             | Family::HalfCauchy
             | Family::LogNormal

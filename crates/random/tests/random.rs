@@ -66,6 +66,8 @@ fn in_support(family: Family, args: &[f64], x: f64) -> bool {
         Family::BinomialP | Family::BinomialLogits | Family::BetaBinomial => whole && x <= args[0],
         Family::PoissonRate | Family::PoissonLogRate | Family::NegativeBinomial => whole,
         Family::Wiener => x > args[1] && x.is_finite(),
+        Family::VonMises => x > -PI && x < PI,
+        Family::ExGaussian | Family::SkewNormal => x.is_finite(),
     }
 }
 
@@ -134,6 +136,14 @@ fn excess_kurtosis(family: Family, a: &[f64]) -> f64 {
         Family::PoissonLogRate => (-a[0]).exp(),
         Family::Cauchy | Family::HalfCauchy => panic!("{family:?} has no moments"),
         Family::Wiener => panic!("Wiener's kurtosis is estimated from the sample"),
+        Family::VonMises => panic!("VonMises has no moments on the line"),
+        // The cumulants add: 6 tau^4 over the squared variance, tau = 1 / lambda.
+        Family::ExGaussian => 6.0 / (1.0 + (a[1] * a[2]).powi(2)).powi(2),
+        Family::SkewNormal => {
+            let delta = a[2] / a[2].hypot(1.0);
+            let m = delta * (2.0 / PI).sqrt();
+            2.0 * (PI - 3.0) * m.powi(4) / (1.0 - m * m).powi(2)
+        }
     }
 }
 
@@ -217,6 +227,72 @@ fn gamma_moments() {
 fn weibull_moments() {
     // A shape below 1 (a heavy right tail), the exponential, and a peaked one.
     check_all_moments(Family::Weibull, &[&[0.8, 1.0], &[1.0, 0.3], &[5.0, 2.0]]);
+}
+
+#[test]
+fn ex_gaussian_moments() {
+    // Mostly exponential, balanced, and mostly Gaussian.
+    check_all_moments(
+        Family::ExGaussian,
+        &[&[0.4, 0.01, 5.0], &[0.5, 0.1, 8.0], &[-2.0, 3.0, 20.0]],
+    );
+}
+
+#[test]
+fn skew_normal_moments() {
+    // Symmetric (the Normal), skewed either way, and nearly half-normal.
+    check_all_moments(
+        Family::SkewNormal,
+        &[
+            &[1.0, 2.0, 0.0],
+            &[0.0, 1.0, 3.0],
+            &[5.0, 0.5, -2.0],
+            &[0.0, 1.0, 1e6],
+        ],
+    );
+}
+
+/// The distribution function of `VonMises(0, kappa)` on `[-pi, pi]`, by the
+/// trapezoid rule on 200,001 points (far below the KS test's resolution).
+fn von_mises_cdf(kappa: f64) -> impl Fn(f64) -> f64 {
+    const POINTS: usize = 200_001;
+    let h = 2.0 * PI / (POINTS - 1) as f64;
+    let density = |x: f64| (kappa * (x.cos() - 1.0)).exp();
+    let mut cumulative = vec![0.0; POINTS];
+    for i in 1..POINTS {
+        let (a, b) = (-PI + (i - 1) as f64 * h, -PI + i as f64 * h);
+        cumulative[i] = cumulative[i - 1] + 0.5 * h * (density(a) + density(b));
+    }
+    let total = cumulative[POINTS - 1];
+    move |x: f64| {
+        let t = ((x + PI) / h).clamp(0.0, (POINTS - 1) as f64);
+        let i = (t as usize).min(POINTS - 2);
+        let f = t - i as f64;
+        (cumulative[i] * (1.0 - f) + cumulative[i + 1] * f) / total
+    }
+}
+
+#[test]
+fn von_mises_distribution_function() {
+    // Nearly uniform, moderate, concentrated (the rejection sampler), and a mean
+    // direction near pi, whose draws wrap around to -pi.
+    for (seed, mu, kappa) in [
+        (40, 0.0, 0.01),
+        (41, 1.0, 2.0),
+        (42, -2.0, 60.0),
+        (43, 3.0, 1.5),
+    ] {
+        let cdf = von_mises_cdf(kappa);
+        check_cdf(Family::VonMises, &[mu, kappa], seed, move |x| {
+            let d = x - mu;
+            cdf(d - 2.0 * PI * (d / (2.0 * PI)).round())
+        });
+    }
+    // Beyond kappa = 1e8 the normal limit: sd 1 / sqrt(kappa).
+    let xs = draws(Family::VonMises, &[0.5, 1e10], N, 44);
+    assert_in_support(Family::VonMises, &[0.5, 1e10], &xs);
+    let sd = (xs.iter().map(|x| (x - 0.5).powi(2)).sum::<f64>() / N as f64).sqrt();
+    assert!((sd * 1e5 - 1.0).abs() < 0.02, "sd {sd}");
 }
 
 #[test]
@@ -629,6 +705,13 @@ fn draws_stay_in_support_at_extreme_arguments() {
         (Family::PoissonRate, &[5e-324]),
         (Family::PoissonLogRate, &[f64::NEG_INFINITY]),
         (Family::PoissonLogRate, &[MAX_POISSON_RATE.ln()]),
+        (Family::VonMises, &[PI, 1e7]),
+        (Family::VonMises, &[-1e300, 1e-300]),
+        (Family::VonMises, &[0.0, 1e300]),
+        (Family::ExGaussian, &[0.0, 1e-300, 1e-300]),
+        (Family::ExGaussian, &[1e300, 1e300, 1e300]),
+        (Family::SkewNormal, &[0.0, 1e300, -1e300]),
+        (Family::SkewNormal, &[0.0, 1e-300, 1e300]),
     ];
     for (i, &(family, args)) in cases.iter().enumerate() {
         let xs = draws(family, args, 2_000, 500 + i as u64);

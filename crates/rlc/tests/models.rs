@@ -267,3 +267,63 @@ fn every_model_recovers_its_true_parameters() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `models/data/simulate.sh`, run on a copy of `models/` with this build, writes
+/// the committed data sets and truth files again, byte for byte: the script works
+/// (rlc refuses to write over a command's input, so it simulates from a copy of each
+/// design), and every simulated file in the repository is what it says it is.
+#[test]
+fn the_simulation_script_reproduces_the_committed_data() {
+    let root = workspace();
+    let copy = tempfile::tempdir().expect("a temporary folder");
+    let models = copy.path().join("models");
+    let data = models.join("data");
+    std::fs::create_dir_all(&data).expect("models/data in the copy");
+    for entry in std::fs::read_dir(root.join("models")).expect("models/") {
+        let path = entry.expect("an entry").path();
+        if let (Some(name), true) = (
+            path.file_name(),
+            path.extension().is_some_and(|e| e == "rlm"),
+        ) {
+            std::fs::copy(&path, models.join(name)).expect("copies");
+        }
+    }
+    for entry in std::fs::read_dir(root.join("models/data")).expect("models/data/") {
+        let path = entry.expect("an entry").path();
+        if let (Some(name), true) = (path.file_name(), path.is_file()) {
+            std::fs::copy(&path, data.join(name)).expect("copies");
+        }
+    }
+    let output = Command::new("sh")
+        .arg("models/data/simulate.sh")
+        .current_dir(copy.path())
+        .env("RLC", env!("CARGO_BIN_EXE_rlc"))
+        .output()
+        .expect("sh runs");
+    assert!(
+        output.status.success(),
+        "simulate.sh failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut written = 0;
+    for line in stdout.lines() {
+        // "wrote models/data/X.csv (… simulated) and models/data/X.truth.json"
+        for word in line.split_whitespace() {
+            if let Some(file) = word.strip_prefix("models/data/") {
+                let fresh = std::fs::read(data.join(file)).expect("written");
+                let committed = std::fs::read(root.join("models/data").join(file))
+                    .unwrap_or_else(|_| panic!("models/data/{file} is not committed"));
+                assert!(
+                    fresh == committed,
+                    "models/data/{file} differs from what simulate.sh writes"
+                );
+                written += 1;
+            }
+        }
+    }
+    assert!(
+        written >= 10,
+        "simulate.sh wrote only {written} files:\n{stdout}"
+    );
+}
