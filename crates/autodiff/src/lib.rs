@@ -862,9 +862,19 @@ impl Ad<'_> {
                         self.mul(yb, s)
                     }
                     UnaryOp::Tanh => {
-                        let one = self.constant(1.0, &self.ty(xv));
-                        let y2 = self.mul(y, y);
-                        let s = self.binary(BinaryOp::Sub, one, y2);
+                        // 1 - tanh² = 4e / (1 + e)², e = exp(-2|x|): keeps its digits
+                        // where tanh rounds to ±1 (1 - y² would be 0 from |x| = 19).
+                        let ty = self.ty(xv);
+                        let a = self.unary(UnaryOp::Abs, xv);
+                        let m2 = self.constant(-2.0, &ty);
+                        let e = self.mul(m2, a);
+                        let e = self.unary(UnaryOp::Exp, e);
+                        let one = self.constant(1.0, &ty);
+                        let d = self.binary(BinaryOp::Add, one, e);
+                        let d = self.mul(d, d);
+                        let four = self.constant(4.0, &ty);
+                        let n = self.mul(four, e);
+                        let s = self.binary(BinaryOp::Div, n, d);
                         self.mul(yb, s)
                     }
                     UnaryOp::LogPhi => {

@@ -688,7 +688,7 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
     ("log_diff_exp", "write `a + log1p(-exp(b - a))` for log(exp(a) - exp(b)), a > b"),
     ("inv_Phi", "rlc has no `inv_Phi` (the normal quantile); compute it of the data before loading it"),
     ("erf", "write `2 * Phi(x * sqrt(2.0)) - 1`"),
-    ("erfc", "write `2 - 2 * Phi(x * sqrt(2.0))`"),
+    ("erfc", "write `2 * Phi(-x * sqrt(2.0))`"),
     ("std_normal_lcdf", "write `log_Phi(x)`"),
     ("std_normal_lccdf", "write `log_Phi(-x)`"),
     ("normal_lcdf", "write `log_Phi((x - mu) / sigma)`"),
@@ -703,6 +703,56 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
         "rlc has no `HalfStudentT`; `StudentT` with bounds `in (0, inf)` on the parameter is one",
     ),
 ];
+
+/// Arguments of rlc's distributions as PyMC, SciPy or the literature name
+/// them: (distribution, their name, how rlc writes it).
+static FOREIGN_ARGUMENTS: &[(&str, &str, &str)] = &[
+    (
+        "ExGaussian",
+        "nu",
+        "PyMC's `nu`, the exponential part's mean, is `lambda = 1 / nu`",
+    ),
+    (
+        "ExGaussian",
+        "tau",
+        "the exponential part's mean `tau` is `lambda = 1 / tau`",
+    ),
+    ("ExGaussian", "K", "SciPy's `K` is `1 / (sigma * lambda)`"),
+    ("SkewNormal", "mu", "the location (PyMC's `mu`) is `xi`"),
+    (
+        "SkewNormal",
+        "sigma",
+        "the scale (PyMC's `sigma`) is `omega`",
+    ),
+    ("SkewNormal", "loc", "the location (SciPy's `loc`) is `xi`"),
+    (
+        "SkewNormal",
+        "scale",
+        "the scale (SciPy's `scale`) is `omega`",
+    ),
+    ("Normal", "sd", "the standard deviation is `sigma`"),
+    (
+        "Normal",
+        "tau",
+        "rlc's `Normal` takes the standard deviation `sigma = 1 / sqrt(tau)`, not a precision",
+    ),
+    ("Gamma", "scale", "`beta` is the rate: `beta = 1 / scale`"),
+    ("Gamma", "theta", "`beta` is the rate: `beta = 1 / theta`"),
+    ("Exponential", "lam", "PyMC's `lam` is `rate`"),
+    ("Exponential", "scale", "`rate = 1 / scale`"),
+    ("Weibull", "beta", "the scale (PyMC's `beta`) is `sigma`"),
+    ("NegativeBinomial", "alpha", "PyMC's `alpha` is `phi`"),
+    ("VonMises", "loc", "the mean direction is `mu`"),
+];
+
+/// How rlc writes argument `argument` of `distribution` when another library
+/// names it so.
+pub fn foreign_argument(distribution: &str, argument: &str) -> Option<&'static str> {
+    FOREIGN_ARGUMENTS
+        .iter()
+        .find(|(d, a, _)| *d == distribution && *a == argument)
+        .map(|(_, _, hint)| *hint)
+}
 
 /// How rlc spells `name`, a name from another language, when it does.
 pub fn foreign_name(name: &str) -> Option<String> {
@@ -780,6 +830,15 @@ mod tests {
                 function(name).is_none() && distribution(name).is_none(),
                 "`{name}` is built in"
             );
+        }
+    }
+
+    /// Each foreign argument belongs to a distribution that does not take it.
+    #[test]
+    fn foreign_arguments_are_not_arguments() {
+        for (dist, argument, _) in FOREIGN_ARGUMENTS {
+            let sig = distribution(dist).unwrap_or_else(|| panic!("`{dist}` is not built in"));
+            assert!(sig.range(argument).is_none(), "`{dist}` takes `{argument}`");
         }
     }
 }

@@ -2534,6 +2534,7 @@ impl Checker {
                             argument: n.name.clone(),
                             suggestion: suggest(&n.name, accepted.iter().map(|s| s.as_str())),
                             accepted,
+                            foreign: None,
                         });
                         ok = false;
                     }
@@ -3386,6 +3387,7 @@ impl Checker {
                     callee: sig.name.to_string(),
                     argument: bad.name.clone(),
                     suggestion: suggest(&bad.name, accepted.iter().map(|s| s.as_str())),
+                    foreign: crate::builtins::foreign_argument(sig.name, &bad.name),
                     accepted: sig
                         .parameterizations
                         .iter()

@@ -149,6 +149,8 @@ pub enum CheckError {
         argument: String,
         accepted: Vec<String>,
         suggestion: Option<String>,
+        /// How rlc names another library's argument (PyMC's `nu` of `ExGaussian`).
+        foreign: Option<&'static str>,
     },
     MissingArgument {
         span: Span,
@@ -484,15 +486,22 @@ impl CheckError {
                 argument,
                 accepted,
                 suggestion,
+                foreign,
             } => {
                 let d = Diagnostic::error(
                     "E0113",
                     format!("`{callee}` has no argument named `{argument}`"),
                 )
                 .with_label(Label::primary(*span, "unknown argument"));
-                match did_you_mean(suggestion) {
-                    Some(h) => d.with_hint(h),
-                    None => d.with_hint(format!("`{callee}` takes: {}", accepted.join(", "))),
+                match (foreign, did_you_mean(suggestion)) {
+                    (Some(h), _) => d.with_hint(format!(
+                        "{h}; `{callee}` takes: {}",
+                        accepted.join(", ")
+                    )),
+                    (None, Some(h)) => d.with_hint(h),
+                    (None, None) => {
+                        d.with_hint(format!("`{callee}` takes: {}", accepted.join(", ")))
+                    }
                 }
             }
             E::MissingArgument {

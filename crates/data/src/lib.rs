@@ -121,7 +121,13 @@ fn refuse_non_text(file_name: &str, bytes: &[u8]) -> Result<(), LoadError> {
     }
 }
 
-fn not_text(bytes: &[u8]) -> Option<String> {
+/// How many leading bytes [`not_text`] looks at.
+pub const SNIFF_BYTES: usize = 4096;
+
+/// What the file whose first bytes are `bytes` looks like when it is not
+/// text (a workbook, an archive, UTF-16, binary), or `None` for text. A
+/// reader may stop after [`SNIFF_BYTES`] bytes when this says it is not text.
+pub fn not_text(bytes: &[u8]) -> Option<String> {
     let looks_like = if bytes.starts_with(b"PK\x03\x04") {
         "a zip archive (an Excel .xlsx or OpenDocument .ods workbook is one)"
     } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
@@ -130,7 +136,7 @@ fn not_text(bytes: &[u8]) -> Option<String> {
         "a gzip-compressed file (decompress it first, with gunzip)"
     } else if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         "UTF-16 text (Excel's \"Unicode Text\")"
-    } else if bytes.iter().take(4096).any(|b| *b == 0) {
+    } else if bytes.iter().take(SNIFF_BYTES).any(|b| *b == 0) {
         "binary data (it holds NUL bytes)"
     } else {
         return None;

@@ -273,3 +273,39 @@ fn a_model_scored_only_with_target_cannot_run_forward() {
         );
     }
 }
+
+/// Drawing from an `OrderedLogistic` whose cutpoints do not increase is refused
+/// with a message about its cutpoints (it named the Categorical it is drawn as).
+#[test]
+fn ordered_logistic_with_cutpoints_out_of_order_names_them_when_drawn() {
+    let source = "size M\ndata y: int[M] in 0..3\nparam a ~ Normal(0, 1)\nparam b ~ Normal(0, 1)\ny ~ OrderedLogistic(0.5, [a, b])\n";
+    let compiled = rlc_driver::compile(source, "ordered.rlm").expect("compiles");
+    let observed = generate::observed_variables(&compiled).expect("observes y");
+    let design = rlc_driver::data::load_design(
+        &compiled.model,
+        "design.json",
+        b"{\"M\": 3}",
+        None,
+        &observed,
+    )
+    .expect("loads");
+    let point: rlc_driver::density::GivenValues = [("a", 1.0), ("b", -1.0)]
+        .iter()
+        .map(|(name, v)| (name.to_string(), rlc_data::GivenValue::flat(vec![*v])))
+        .collect();
+    let error = generate::simulate(
+        &compiled,
+        &design,
+        &ParamValues::Point(Point::Constrained(point)),
+        1,
+        0,
+    )
+    .expect_err("cannot be drawn");
+    assert!(
+        error
+            .message
+            .contains("OrderedLogistic's `cutpoints` must increase strictly"),
+        "{}",
+        error.message
+    );
+}

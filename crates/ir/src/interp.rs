@@ -707,7 +707,7 @@ impl<'a> Interp<'a> {
         };
         let mut data = Vec::with_capacity(count);
         match dist {
-            RandomDist::Categorical { logits } => {
+            RandomDist::Categorical { logits, ordered } => {
                 let weights = &args[0];
                 let k = weights.shape.last().copied().unwrap_or(0);
                 if weights.data.len() != count * k {
@@ -720,8 +720,19 @@ impl<'a> Interp<'a> {
                 };
                 for i in 0..count {
                     let w = &weights.data[i * k..(i + 1) * k];
-                    let c =
-                        rlc_random::draw_categorical(w, kind, &mut **rng).map_err(draw_error)?;
+                    let c = rlc_random::draw_categorical(w, kind, &mut **rng).map_err(|e| {
+                        if ordered {
+                            // Its logits are NaN exactly where the cutpoints fail.
+                            EvalError::Draw {
+                                value: out,
+                                message: "OrderedLogistic's `cutpoints` must increase strictly \
+                                          (and `eta` be a number) to draw from it"
+                                    .to_string(),
+                            }
+                        } else {
+                            draw_error(e)
+                        }
+                    })?;
                     data.push(c as f64);
                 }
             }

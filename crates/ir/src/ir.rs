@@ -201,7 +201,9 @@ pub enum RandomDist {
     /// A family of scalar draws (Normal, Bernoulli with `p`, …).
     Scalar(rlc_random::Family),
     /// A 0-based category from probabilities or logits along the last axis.
-    Categorical { logits: bool },
+    /// `ordered`: the logits are an `OrderedLogistic`'s categories (NaN where its
+    /// cutpoints do not increase), which a failed draw's message names.
+    Categorical { logits: bool, ordered: bool },
 }
 
 impl RandomDist {
@@ -432,6 +434,9 @@ pub enum Rejection {
     NotProbabilityVector,
     /// A `Bernoulli` or `Binomial` probability `p` outside [0, 1].
     ProbabilityOutsideUnit,
+    /// An argument whose formula stays finite outside its domain (`VonMises`'s
+    /// `kappa`, `ExGaussian`'s `sigma` at 0 or below), rejected as Stan does.
+    ArgumentOutsideDomain,
 }
 
 impl Function {

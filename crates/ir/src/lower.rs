@@ -2046,6 +2046,30 @@ impl<'m> Lowering<'m> {
             }
             _ => None,
         };
+        // Formulas that stay finite at an argument outside its domain (an even
+        // function of `kappa`; no `log(sigma)` term) reject it by name; the
+        // formula takes 1 there, so that the rejection is the first value that
+        // is not finite, which the explainer names.
+        let positive: &[usize] = match d {
+            D::VonMises => &[1],
+            D::ExGaussian => &[1, 2],
+            _ => &[],
+        };
+        let mut domain_valid = None;
+        for &k in positive {
+            let zero = constant(self, 0.0);
+            let valid = self.binary(BinaryOp::Gt, a[k], zero);
+            let one = constant(self, 1.0);
+            a[k] = self.emit1(
+                OpKind::Select,
+                &[valid, a[k], one],
+                TensorType::real(shape.clone()),
+            );
+            domain_valid = Some(match domain_valid {
+                None => valid,
+                Some(before) => self.binary(BinaryOp::And, before, valid),
+            });
+        }
         let half_log_2pi = 0.5 * (2.0 * PI).ln();
         let lp = match d {
             D::Normal => self.normal(yr, a[0], a[1], half_log_2pi, &shape),
@@ -2351,6 +2375,10 @@ impl<'m> Lowering<'m> {
         // an observed Bernoulli or Binomial with its `p` checked: at a `p` in [0, 1]
         // and an outcome in the support they are never NaN, and elsewhere the two
         // rejections below give -inf.
+        let lp = match domain_valid {
+            Some(valid) => self.reject_unless(valid, lp, Rejection::ArgumentOutsideDomain),
+            None => lp,
+        };
         let checked = probability_valid.is_some() && inside.is_some();
         let lp = if logits || checked {
             lp

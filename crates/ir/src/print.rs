@@ -152,8 +152,9 @@ fn op_text(f: &Function, op: &Op) -> String {
         OpKind::Random { dist, truncated } => {
             let name = match dist {
                 RandomDist::Scalar(f) => f.name().to_string(),
-                RandomDist::Categorical { logits: true } => "categorical_logits".to_string(),
-                RandomDist::Categorical { logits: false } => "categorical".to_string(),
+                RandomDist::Categorical { ordered: true, .. } => "ordered_logistic".to_string(),
+                RandomDist::Categorical { logits: true, .. } => "categorical_logits".to_string(),
+                RandomDist::Categorical { logits: false, .. } => "categorical".to_string(),
             };
             let t = if *truncated { " truncated" } else { "" };
             format!("random {name}{t}{args}")

@@ -32,13 +32,14 @@ fn mills_series(x: f64) -> f64 {
 }
 
 /// `ln Phi(x)`, the log of the standard normal CDF, finite for every finite
-/// `x` (Stan's `std_normal_lcdf`): `ln1p(-Phi(-x))` above 5, the log of
-/// `erfc` down to -37, the asymptotic series below.
+/// `x` (Stan's `std_normal_lcdf`): `ln1p(-Phi(-x))` above 0 (where `Phi(x)`
+/// is near 1 and its log small), the log of `erfc` down to -37, the
+/// asymptotic series below.
 pub fn log_phi(x: f64) -> f64 {
     if x.is_nan() {
         return f64::NAN;
     }
-    if x > 5.0 {
+    if x > 0.0 {
         return (-0.5 * libm::erfc(x / SQRT_2)).ln_1p();
     }
     if x > LOG_PHI_SERIES_BELOW {
@@ -170,7 +171,9 @@ mod tests {
             (-10.0, -53.231285150512471),
             (-1.0, -1.8410216450092635),
             (0.0, -std::f64::consts::LN_2),
+            (0.5, -0.36894641528865639),
             (3.0, -0.0013508099647481938),
+            (5.0, -2.8665161296376359e-7),
             (10.0, -7.6198530241605261e-24),
         ];
         for (x, want) in cases {

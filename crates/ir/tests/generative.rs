@@ -325,7 +325,9 @@ fn names(g: &GenerativeIr) -> Vec<String> {
 const MODELS: &[(&str, &[&str])] = &[
     ("bandit4arm.rlm", &["choice"]),
     ("choice_kernel.rlm", &["action"]),
+    ("continuous_report.rlm", &["error"]),
     ("eight_schools.rlm", &["y"]),
+    ("exgauss_rt.rlm", &["rt"]),
     ("kalman_bandit.rlm", &["choice", "reward"]),
     ("logistic_regression.rlm", &["y"]),
     ("pearce_hall.rlm", &["choice", "reward"]),

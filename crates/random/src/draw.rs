@@ -339,8 +339,10 @@ fn von_mises<R: Rng + ?Sized>(mu: f64, kappa: f64, rng: &mut R) -> f64 {
             f.acos()
         }
     };
-    let x = mu + theta;
+    // The mean direction within one turn first, so that a large `mu` does not
+    // round the draw's offset away.
     let turn = 2.0 * PI;
+    let x = mu.rem_euclid(turn) + theta;
     // Inside the open interval a parameter with this prior is given.
     (x - turn * (x / turn).round()).clamp((-PI).next_up(), PI.next_down())
 }

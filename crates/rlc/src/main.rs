@@ -147,9 +147,18 @@ pub(crate) fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8
             zarr_hint(path)
         ))
     };
-    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    // A file that is not text (`/dev/zero`, a workbook) is told from its first
+    // bytes: those are all its reader needs to say so, so the rest is not read.
     let mut bytes = Vec::new();
-    file.take(limit + 1)
+    (&mut file)
+        .take(rlc_driver::data::SNIFF_BYTES as u64)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if rlc_driver::data::not_text(&bytes).is_some() {
+        return Ok(bytes);
+    }
+    file.take((limit + 1).saturating_sub(bytes.len() as u64))
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
     if bytes.len() as u64 > limit {
@@ -183,9 +192,10 @@ enum Command {
     Logp {
         /// The model file (.rlm).
         model: PathBuf,
-        /// The data file: Stan-format JSON, CSV, or tab-separated text.
+        /// The data file: Stan-format JSON, CSV, or tab-separated text (not needed
+        /// for a model that declares no data).
         #[arg(long)]
-        data: PathBuf,
+        data: Option<PathBuf>,
         /// Constrained parameter values: 'alpha=0.3,beta=2,w=[0.1,0.2]'.
         #[arg(long, conflicts_with = "unconstrained")]
         at: Option<String>,
@@ -214,9 +224,10 @@ enum Command {
     Bench {
         /// The model file (.rlm).
         model: PathBuf,
-        /// The data file: Stan-format JSON, CSV, or tab-separated text.
+        /// The data file: Stan-format JSON, CSV, or tab-separated text (not needed
+        /// for a model that declares no data).
         #[arg(long)]
-        data: PathBuf,
+        data: Option<PathBuf>,
         /// Print `{"compile_ms": …, "grad_eval_us": …, "interp_grad_eval_us": …}`.
         #[arg(long)]
         json: bool,
@@ -283,9 +294,10 @@ enum Command {
 struct RunArgs {
     /// The model file (.rlm).
     model: PathBuf,
-    /// The data file: Stan-format JSON, CSV, or tab-separated text.
+    /// The data file: Stan-format JSON, CSV, or tab-separated text (not needed
+    /// for a model that declares no data: its prior, say).
     #[arg(long)]
-    data: PathBuf,
+    data: Option<PathBuf>,
     /// Number of chains, run in parallel.
     #[arg(long, default_value_t = 4)]
     chains: usize,
@@ -736,7 +748,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             color,
         } => {
             let compiled = compile_file(&model, color.enabled())?;
-            let loaded = load_data(&compiled, &data, delimiter)?;
+            let loaded = load_data_if_any(&compiled, data.as_deref(), delimiter)?;
             let mut density = bind(&compiled, &loaded, backend, 1)?;
             let point = match (at, unconstrained) {
                 (Some(at), _) => rlc_driver::point::Point::Constrained(
@@ -769,7 +781,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Err(Failure::usage("error: --threads must be at least 1"));
             }
             let compiled = compile_file(&model, false)?;
-            let loaded = load_data(&compiled, &data, delimiter)?;
+            let loaded = load_data_if_any(&compiled, data.as_deref(), delimiter)?;
             bench::run(&compiled, &loaded, json, threads)
         }
         Command::Summary {
@@ -834,7 +846,7 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     };
     sample.validate()?;
     let compiled = compile_file(&args.model, args.color.enabled())?;
-    let loaded = load_data(&compiled, &args.data, args.delimiter)?;
+    let loaded = load_data_if_any(&compiled, args.data.as_deref(), args.delimiter)?;
     if args.seed.is_none() && !args.quiet {
         errln!("seed: {seed} (pass --seed {seed} to repeat this run)");
     }
@@ -862,7 +874,10 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         sample,
         output_dir: args.output_dir.clone(),
         quiet: args.quiet,
-        data_file: args.data.display().to_string(),
+        data_file: args
+            .data
+            .as_ref()
+            .map_or_else(|| NO_DATA.to_string(), |d| d.display().to_string()),
         model_name,
         format: match args.output_format {
             OutputFormat::Csv => run::OutputFormat::Csv,
@@ -879,7 +894,12 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     if args.threads == Some(0) {
         return Err(Failure::usage("error: --threads must be at least 1"));
     }
-    let inputs = input_files(&args.model, &args.data, args.init.init.as_deref(), None);
+    let inputs = input_files(
+        &args.model,
+        args.data.as_deref(),
+        args.init.init.as_deref(),
+        None,
+    );
     let outputs: Vec<PathBuf> = match options.format {
         run::OutputFormat::Csv => (0..args.chains)
             .map(|chain| output::chain_path(&args.output_dir, &options.model_name, chain))
@@ -898,11 +918,14 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
 /// the model, the data, an `--init` file and a parameter file.
 fn input_files<'a>(
     model: &'a Path,
-    data: &'a Path,
+    data: Option<&'a Path>,
     init: Option<&'a str>,
     params: Option<&'a Path>,
 ) -> Vec<(&'static str, &'a Path)> {
-    let mut inputs = vec![("the model file", model), ("the data file", data)];
+    let mut inputs = vec![("the model file", model)];
+    if let Some(data) = data {
+        inputs.push(("the data file", data));
+    }
     if let Some(file) = init.filter(|text| text.trim().parse::<f64>().is_err()) {
         inputs.push(("the --init file", Path::new(file.trim())));
     }
@@ -988,7 +1011,12 @@ fn recover_command(args: RecoverArgs) -> Result<(), Failure> {
         jobs: args.jobs,
         thin: args.thin,
     };
-    let inputs = input_files(&args.model, &args.data, args.init.init.as_deref(), None);
+    let inputs = input_files(
+        &args.model,
+        Some(&args.data),
+        args.init.init.as_deref(),
+        None,
+    );
     output::refuse_to_replace(&args.output, &inputs)?;
     recover::run(
         &compiled,
@@ -1068,6 +1096,35 @@ fn load_data(compiled: &Compiled, path: &Path, delimiter: Option<u8>) -> Result<
         errln!("note: {note}");
     }
     Ok(data)
+}
+
+/// What a run without a data file names as its data (in its CSV header).
+const NO_DATA: &str = "(no data)";
+
+/// The data file given, or none for a model that declares no data (a prior,
+/// a model of its parameters alone); a model that declares data needs the file.
+fn load_data_if_any(
+    compiled: &Compiled,
+    path: Option<&Path>,
+    delimiter: Option<u8>,
+) -> Result<Data, Failure> {
+    if let Some(path) = path {
+        return load_data(compiled, path, delimiter);
+    }
+    let model = &compiled.model;
+    let declared: Vec<String> = model
+        .sizes
+        .iter()
+        .chain(model.data.iter().map(|d| &d.symbol))
+        .map(|&id| format!("`{}`", model.symbol(id).name))
+        .collect();
+    if !declared.is_empty() {
+        return Err(Failure::usage(format!(
+            "error: the model declares data ({}): give the file with --data FILE",
+            declared.join(", ")
+        )));
+    }
+    Ok(rlc_driver::data::load(model, NO_DATA, b"{}", None)?)
 }
 
 /// Binds a compiled model to its data on a backend, printing the notes.

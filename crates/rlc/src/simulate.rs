@@ -114,7 +114,7 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
         let path = &path_of(k)?;
         let inputs = crate::input_files(
             &options.model_file,
-            &options.design,
+            Some(&options.design),
             None,
             options.params_file.as_deref(),
         );

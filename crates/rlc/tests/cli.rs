@@ -2862,3 +2862,81 @@ fn run_in(dir: &std::path::Path, args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::p
         .output()
         .expect("rlc runs")
 }
+
+/// A model that declares no data (a prior alone) runs, and is evaluated, without
+/// `--data`; a model that declares data and gets no file is told which.
+#[test]
+fn a_model_without_data_needs_no_data_file() {
+    let dir = temp_dir("no-data");
+    let model = dir.join("prior.rlm");
+    std::fs::write(
+        &model,
+        "param mu ~ Normal(1, 2)\nparam angle ~ VonMises(0.5, 2)\n",
+    )
+    .expect("writes");
+    let out = rlc()
+        .args(["run", "--quiet", "--seed", "3", "--draws", "400"])
+        .arg(&model)
+        .arg("--output-dir")
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let chain = std::fs::read_to_string(dir.join("out/prior_1.csv")).expect("a chain file");
+    assert!(chain.contains("(no data)"), "the header names no data file");
+    let out = rlc()
+        .args(["logp", "--json", "--at", "mu=1,angle=0.5"])
+        .arg(&model)
+        .output()
+        .expect("rlc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    // Normal(1 | 1, 2) + VonMises(0.5 | 0.5, 2) (SciPy's norm and vonmises) and the
+    // log-Jacobian of (-pi, pi) at 0.5, log((x + pi)(pi - x) / 2pi).
+    let pi = std::f64::consts::PI;
+    let want = -1.612_085_713_764_618 - 0.661_870_607_892_301_6
+        + ((0.5 + pi) * (pi - 0.5) / (2.0 * pi)).ln();
+    let got = json["logp"].as_f64().expect("logp");
+    assert!((got - want).abs() < 1e-12, "logp {got}, want {want}");
+
+    let out = rlc()
+        .arg("run")
+        .arg(workspace().join("models/rl_single.rlm"))
+        .output()
+        .expect("rlc runs");
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "the model declares data (`T`, `action`, `reward`): give the file with --data FILE"
+        ),
+        "{err}"
+    );
+}
+
+/// A data file that is not text is refused from its first bytes: `/dev/zero`, which
+/// never ends, is called binary (it was read up to the size limit first, gigabytes).
+#[test]
+#[cfg(unix)]
+fn an_endless_binary_data_file_is_refused_from_its_first_bytes() {
+    let out = rlc()
+        .arg("run")
+        .arg(workspace().join("models/rl_single.rlm"))
+        .args(["--data", "/dev/zero"])
+        .output()
+        .expect("rlc runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("the file is binary data (it holds NUL bytes)"),
+        "{err}"
+    );
+}

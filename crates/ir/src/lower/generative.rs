@@ -592,8 +592,14 @@ fn random_dist(d: D, logits: bool) -> RandomDist {
         D::Binomial => Fa::BinomialP,
         D::Poisson if logits => Fa::PoissonLogRate,
         D::Poisson => Fa::PoissonRate,
-        // (`distribution_args` gives OrderedLogistic as a Categorical.)
-        D::Categorical | D::OrderedLogistic => return RandomDist::Categorical { logits },
+        // (`distribution_args` gives OrderedLogistic as a Categorical, with
+        // its rows' validity as a second argument, which marks it `ordered`.)
+        D::Categorical | D::OrderedLogistic => {
+            return RandomDist::Categorical {
+                logits,
+                ordered: d == D::OrderedLogistic,
+            }
+        }
         D::Wiener => Fa::Wiener,
     })
 }
@@ -774,7 +780,13 @@ impl<'m> Lowering<'m> {
         if options.draw {
             let (d, logits, args) = self.distribution_args(dist)?;
             let shape = lhs_ty.shape.clone();
-            let family = random_dist(d, logits);
+            let family = match random_dist(d, logits) {
+                RandomDist::Categorical { logits, .. } => RandomDist::Categorical {
+                    logits,
+                    ordered: args.len() > 1,
+                },
+                scalar => scalar,
+            };
             let args: Vec<ValueId> = match family {
                 RandomDist::Categorical { .. } => {
                     let mut w = self.cast(args[0], Elem::Real);
