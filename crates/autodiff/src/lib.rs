@@ -962,6 +962,23 @@ impl Ad<'_> {
                             self.accumulate(scope, op.args[1], d);
                         }
                     }
+                    BinaryOp::Atan2 => {
+                        // atan2(a, b) with a the y and b the x coordinate:
+                        // d/da = b / r², d/db = -a / r², r² = a² + b².
+                        let a2 = self.mul(a, a);
+                        let b2 = self.mul(bv, bv);
+                        let r2 = self.binary(BinaryOp::Add, a2, b2);
+                        let w = self.binary(BinaryOp::Div, yb, r2);
+                        if active(0, scope) {
+                            let d = self.mul(w, bv);
+                            self.accumulate(scope, op.args[0], d);
+                        }
+                        if active(1, scope) {
+                            let d = self.mul(w, a);
+                            let d = self.unary(UnaryOp::Neg, d);
+                            self.accumulate(scope, op.args[1], d);
+                        }
+                    }
                     BinaryOp::Max | BinaryOp::Min => {
                         // The adjoint goes to the chosen operand; on a tie it is
                         // split equally (half each), so the gradients of the

@@ -459,7 +459,7 @@ fn is_costly(kind: &OpKind) -> bool {
             u,
             UnaryOp::Neg | UnaryOp::Not | UnaryOp::Sqrt | UnaryOp::Abs
         ),
-        OpKind::Binary(BinaryOp::Pow) | OpKind::Special(_) => true,
+        OpKind::Binary(BinaryOp::Pow | BinaryOp::Atan2) | OpKind::Special(_) => true,
         OpKind::Reduce {
             op: ReduceOp::LogSumExp,
             ..

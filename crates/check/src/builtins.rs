@@ -22,6 +22,7 @@ pub enum Function {
     Cos,
     Tanh,
     Pow,
+    Atan2,
     Softmax,
     LogSoftmax,
     LogSumExp,
@@ -141,6 +142,7 @@ pub static FUNCTIONS: &[FunctionSig] = &[
     f(F::Cos, "cos", &["x"], R::UnaryReal),
     f(F::Tanh, "tanh", &["x"], R::UnaryReal),
     f(F::Pow, "pow", &["x", "y"], R::BinaryReal),
+    f(F::Atan2, "atan2", &["y", "x"], R::BinaryReal),
     with_axis(f(F::Softmax, "softmax", &["x"], R::AlongAxis)),
     with_axis(f(F::LogSoftmax, "log_softmax", &["x"], R::AlongAxis)),
     reduce(F::LogSumExp, "logsumexp", true),
@@ -494,7 +496,7 @@ pub const SPECIAL_FORMS: &[&str] = &["present", "set_subtensor", "inc_subtensor"
 const NEG_BINOMIAL: &str = "Stan's `neg_binomial_2(mu, phi)` (PyMC's `NegativeBinomial(mu, alpha)`) is `NegativeBinomial(mu, phi)`: mean `mu`, variance `mu + mu^2 / phi`";
 const MULTIVARIATE: &str = "rlc has no multivariate normal or LKJ prior: give correlated parameters independent (non-centered) priors, or write a 2 x 2 Cholesky factor by hand";
 const DIRICHLET: &str = "rlc has no `Dirichlet` (and no simplex type): `param g: real[K] ~ Gamma(alpha, 1)` with `let p = g / sum(g)` makes `p` a Dirichlet(alpha) draw";
-const TRIGONOMETRIC: &str = "rlc has `sin`, `cos` and `tanh`; `tan(x)` is `sin(x) / cos(x)`; inverse trigonometric functions are not built in: compute them of the data before loading it";
+const TRIGONOMETRIC: &str = "rlc has `sin`, `cos`, `tanh` and `atan2(y, x)`; `tan(x)` is `sin(x) / cos(x)`, `atan(x)` is `atan2(x, 1)`; `asin` and `acos` are not built in: compute them of the data before loading it";
 const ORDERED: &str = "rlc has no ordered probit: `OrderedLogistic(eta, cutpoints)` is the logistic one; the probit one is the Categorical of the differences of `Phi(c - eta)` between neighbouring cutpoints";
 
 /// Names from Python, NumPy, PyTensor, PyMC and Stan that rlc spells
@@ -679,7 +681,6 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
     ("asin", TRIGONOMETRIC),
     ("acos", TRIGONOMETRIC),
     ("atan", TRIGONOMETRIC),
-    ("atan2", TRIGONOMETRIC),
     ("log_modified_bessel_first_kind", "rlc has no Bessel functions; the von Mises density is `VonMises(mu, kappa)`"),
     ("digamma", "rlc has no `digamma`; `lgamma` is the log of the gamma function"),
     ("lbeta", "write `lgamma(a) + lgamma(b) - lgamma(a + b)`"),

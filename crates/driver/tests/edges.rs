@@ -192,6 +192,14 @@ const CASES: &[Case] = &[
         logp: Some(-20_510.755_832_496_525),
     },
     Case {
+        what: "atan2 in every quadrant, and a direction as the angle of a point (Stan's unit_vector)",
+        source: "param a ~ Normal(0, 1)\nparam v: real[2] ~ Normal(0, 1)\ndata y: real\ntarget += atan2(a, 2.0) + atan2(1.0, a) + atan2(-a, -2.0) + atan2(-1.0, a)\ny ~ VonMises(atan2(v[1], v[0]), 3.0)\n",
+        data: r#"{"y": 3.0}"#,
+        theta: &[0.3, -1.2, -0.1],
+        // Python's math.atan2 and SciPy's vonmises(3, loc=atan2(-0.1, -1.2)).logpdf(3), and the priors.
+        logp: Some(-6.869_252_713_022_172),
+    },
+    Case {
         what: "pow(0, s): the utility of a zero outcome has no slope in s",
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,

@@ -56,6 +56,7 @@ const UNARY: &[&str] = &[
     "cos({})",
     "tanh({})",
     "log_Phi({})",
+    "atan2({}, 1.5)",
     "-{}",
 ];
 

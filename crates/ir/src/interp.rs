@@ -1425,6 +1425,7 @@ fn binary_fn(op: BinaryOp) -> fn(f64, f64) -> f64 {
         BinaryOp::Mul => |a, b| a * b,
         BinaryOp::Div => |a, b| a / b,
         BinaryOp::Pow => f64::powf,
+        BinaryOp::Atan2 => f64::atan2,
         BinaryOp::Max => nan_max,
         BinaryOp::Min => nan_min,
         BinaryOp::Lt => |a, b| truth(a < b),

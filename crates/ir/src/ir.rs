@@ -126,6 +126,8 @@ pub enum BinaryOp {
     Mul,
     Div,
     Pow,
+    /// `atan2(y, x)`: the angle of the point `(x, y)`, in `(-pi, pi]`.
+    Atan2,
     Max,
     Min,
     Lt,

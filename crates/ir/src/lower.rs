@@ -357,7 +357,7 @@ impl<'m> Lowering<'m> {
         let shape = broadcast(&ta.shape, &tb.shape).unwrap_or_else(|| ta.shape.clone());
         let operand_elem = match op {
             BinaryOp::And | BinaryOp::Or => Elem::Bool,
-            BinaryOp::Div | BinaryOp::Pow => Elem::Real,
+            BinaryOp::Div | BinaryOp::Pow | BinaryOp::Atan2 => Elem::Real,
             _ if ta.elem == Elem::Real || tb.elem == Elem::Real => Elem::Real,
             _ if ta.elem == Elem::Bool && tb.elem == Elem::Bool => Elem::Bool,
             _ => Elem::Int,
@@ -1003,6 +1003,11 @@ impl<'m> Lowering<'m> {
                 self.unary(UnaryOp::Logistic, s)
             }
             F::Pow => self.binary(BinaryOp::Pow, args[0], args[1]),
+            F::Atan2 => {
+                let y = self.cast(args[0], Elem::Real);
+                let x = self.cast(args[1], Elem::Real);
+                self.binary(BinaryOp::Atan2, y, x)
+            }
             F::LogSumExp | F::Sum | F::Prod | F::Min | F::Max | F::Mean => {
                 let x = if matches!(f, F::LogSumExp | F::Mean) {
                     self.cast(x, Elem::Real)

@@ -425,7 +425,7 @@ fn may_run_unasked(
                 | UnaryOp::LogBesselI0e
         ),
         OpKind::Binary(BinaryOp::Div) => nonzero.contains(&outside[&op.args[1]]),
-        OpKind::Binary(b) => *b != BinaryOp::Pow,
+        OpKind::Binary(b) => !matches!(b, BinaryOp::Pow | BinaryOp::Atan2),
         OpKind::Reduce { op: r, .. } => !matches!(r, ReduceOp::LogSumExp | ReduceOp::Prod),
         OpKind::Fill
         | OpKind::BroadcastTo
@@ -764,7 +764,7 @@ pub fn is_costly(kind: &OpKind) -> bool {
                 | UnaryOp::LogBesselI0e
                 | UnaryOp::LogBesselI0eSlope
         ),
-        OpKind::Binary(BinaryOp::Pow) | OpKind::Special(_) => true,
+        OpKind::Binary(BinaryOp::Pow | BinaryOp::Atan2) | OpKind::Special(_) => true,
         _ => false,
     }
 }

@@ -284,6 +284,7 @@ pub(crate) fn binary_name(op: BinaryOp) -> &'static str {
         BinaryOp::Mul => "mul",
         BinaryOp::Div => "div",
         BinaryOp::Pow => "pow",
+        BinaryOp::Atan2 => "atan2",
         BinaryOp::Max => "max",
         BinaryOp::Min => "min",
         BinaryOp::Lt => "lt",

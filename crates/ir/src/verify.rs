@@ -674,7 +674,7 @@ impl<'a, 'f> OpCheck<'a, 'f> {
         use BinaryOp::*;
         let (allowed, result_elem): (&[Elem], Elem) = match b {
             Add | Sub | Mul => (&[Elem::Int, Elem::Real], x.elem),
-            Div | Pow => (&[Elem::Real], Elem::Real),
+            Div | Pow | Atan2 => (&[Elem::Real], Elem::Real),
             Max | Min => (&[Elem::Int, Elem::Real, Elem::Bool], x.elem),
             Lt | Le | Gt | Ge | Eq | Ne => (&[Elem::Int, Elem::Real, Elem::Bool], Elem::Bool),
             And | Or => (&[Elem::Bool], Elem::Bool),

@@ -154,6 +154,7 @@ pub(crate) struct Compiled {
 struct Imports {
     unary: Vec<(UnaryOp, FuncId)>,
     pow: FuncId,
+    atan2: FuncId,
     special: Vec<((SpecialFn, usize), FuncId)>,
     parallel_for: FuncId,
 }
@@ -162,6 +163,7 @@ struct Imports {
 struct Refs {
     unary: HashMap<UnaryOp, FuncRef>,
     pow: FuncRef,
+    atan2: FuncRef,
     special: HashMap<(SpecialFn, usize), FuncRef>,
     parallel_for: FuncRef,
 }
@@ -198,6 +200,9 @@ impl Imports {
         let pow = module
             .declare_function(runtime::POW_SYMBOL, Linkage::Import, &pow_sig)
             .map_err(|e| codegen(&e))?;
+        let atan2 = module
+            .declare_function(runtime::ATAN2_SYMBOL, Linkage::Import, &pow_sig)
+            .map_err(|e| codegen(&e))?;
         let mut special = Vec::new();
         for (s, k, name, _) in runtime::special_symbols() {
             let id = module
@@ -211,6 +216,7 @@ impl Imports {
         Ok(Imports {
             unary,
             pow,
+            atan2,
             special,
             parallel_for,
         })
@@ -224,6 +230,7 @@ impl Imports {
                 .map(|(op, id)| (*op, module.declare_func_in_func(*id, func)))
                 .collect(),
             pow: module.declare_func_in_func(self.pow, func),
+            atan2: module.declare_func_in_func(self.atan2, func),
             special: self
                 .special
                 .iter()
@@ -312,6 +319,7 @@ fn compile_attempt(
         }
     }
     jb.symbol(runtime::POW_SYMBOL, runtime::pow_address());
+    jb.symbol(runtime::ATAN2_SYMBOL, runtime::atan2_address());
     for (_, _, name, addr) in runtime::special_symbols() {
         jb.symbol(name, addr);
     }
@@ -377,6 +385,7 @@ fn compile_attempt(
         sites: Vec::new(),
         unary_refs: refs.unary,
         pow_ref: refs.pow,
+        atan2_ref: refs.atan2,
         special_refs: refs.special,
         cse: vec![HashMap::new()],
         conditions: HashMap::new(),
@@ -993,6 +1002,7 @@ struct Gen<'a, 'b> {
     sites: Vec<ErrorSite>,
     unary_refs: HashMap<UnaryOp, FuncRef>,
     pow_ref: FuncRef,
+    atan2_ref: FuncRef,
     /// Each result of each special function: a call of five floats.
     special_refs: HashMap<(SpecialFn, usize), FuncRef>,
     /// Calls already made and indices already checked, per enclosing
@@ -2081,6 +2091,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             BinaryOp::Mul => self.b.ins().fmul(a, b),
             BinaryOp::Div => self.b.ins().fdiv(a, b),
             BinaryOp::Pow => self.call_f64(self.pow_ref, &[a, b]),
+            BinaryOp::Atan2 => self.call_f64(self.atan2_ref, &[a, b]),
             BinaryOp::Max => self.max(a, b),
             BinaryOp::Min => self.min(a, b),
             BinaryOp::And | BinaryOp::Or => {
@@ -3761,6 +3772,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             sites: std::mem::take(&mut self.sites),
             unary_refs: refs.unary,
             pow_ref: refs.pow,
+            atan2_ref: refs.atan2,
             special_refs: refs.special,
             cse: vec![HashMap::new()],
             conditions: HashMap::new(),

@@ -147,7 +147,17 @@ pub(crate) const CALLED_UNARY: [UnaryOp; 17] = [
     UnaryOp::LogBesselI0eSlope,
 ];
 
+pub(crate) extern "C" fn atan2(y: f64, x: f64) -> f64 {
+    y.atan2(x)
+}
+
 pub(crate) const POW_SYMBOL: &str = "rlc_pow";
+pub(crate) const ATAN2_SYMBOL: &str = "rlc_atan2";
+
+pub(crate) fn atan2_address() -> *const u8 {
+    let f: extern "C" fn(f64, f64) -> f64 = atan2;
+    f as *const u8
+}
 
 pub(crate) fn pow_address() -> *const u8 {
     let f: extern "C" fn(f64, f64) -> f64 = pow;
