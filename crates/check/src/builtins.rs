@@ -188,6 +188,10 @@ pub enum Distribution {
     VonMises,
     ExGaussian,
     SkewNormal,
+    Wald,
+    Logistic,
+    Laplace,
+    Gumbel,
 }
 
 /// The values a distribution puts mass on.
@@ -480,6 +484,34 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         &[("xi", Finite), ("omega", Positive), ("alpha", Finite)],
         S::Real,
     ),
+    d(
+        D::Wald,
+        "Wald",
+        &[&["mu", "lambda"]],
+        &[("mu", Positive), ("lambda", Positive)],
+        S::Positive,
+    ),
+    d(
+        D::Logistic,
+        "Logistic",
+        &[&["mu", "s"]],
+        &[("mu", Finite), ("s", Positive)],
+        S::Real,
+    ),
+    d(
+        D::Laplace,
+        "Laplace",
+        &[&["mu", "b"]],
+        &[("mu", Finite), ("b", Positive)],
+        S::Real,
+    ),
+    d(
+        D::Gumbel,
+        "Gumbel",
+        &[&["mu", "beta"]],
+        &[("mu", Finite), ("beta", Positive)],
+        S::Real,
+    ),
 ];
 
 pub fn function(name: &str) -> Option<&'static FunctionSig> {
@@ -744,6 +776,18 @@ static FOREIGN_ARGUMENTS: &[(&str, &str, &str)] = &[
     ("Weibull", "beta", "the scale (PyMC's `beta`) is `sigma`"),
     ("NegativeBinomial", "alpha", "PyMC's `alpha` is `phi`"),
     ("VonMises", "loc", "the mean direction is `mu`"),
+    ("Wald", "lam", "PyMC's `lam` is `lambda`, the shape"),
+    (
+        "Wald",
+        "phi",
+        "write `Wald(mu, lambda)` with `lambda = phi * mu`",
+    ),
+    (
+        "Laplace",
+        "sigma",
+        "the scale of Stan's `double_exponential(mu, sigma)` is `b`",
+    ),
+    ("Logistic", "sigma", "the scale is `s`"),
 ];
 
 /// How rlc writes argument `argument` of `distribution` when another library
@@ -795,6 +839,8 @@ fn stan_distribution(stan: &str) -> Option<&'static str> {
         "von_mises" => Some("VonMises"),
         "exp_mod_normal" => Some("ExGaussian"),
         "skew_normal" => Some("SkewNormal"),
+        "double_exponential" => Some("Laplace"),
+        "inv_gaussian" => Some("Wald"),
         _ => None,
     };
     alias.or_else(|| {

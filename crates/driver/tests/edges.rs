@@ -200,6 +200,24 @@ const CASES: &[Case] = &[
         logp: Some(-6.869_252_713_022_172),
     },
     Case {
+        what: "Wald response times; Logistic, Laplace and Gumbel values",
+        source: "size T\ndata rt: real[T]\ndata x: real[T]\nparam mu ~ HalfNormal(1)\nparam lam ~ Exponential(1)\nparam m ~ Normal(0, 1)\nparam s ~ HalfNormal(1)\nrt ~ Wald(mu, lam)\nx ~ Logistic(m, s)\nx ~ Laplace(m, s)\nx ~ Gumbel(m, s)\n",
+        data: r#"{"T": 3, "rt": [0.3, 0.9, 2.5], "x": [-1.0, 0.2, 4.0]}"#,
+        theta: &[-0.2, 0.5, 0.4, -0.3],
+        // SciPy's invgauss (mu / lambda, scale lambda), logistic, laplace and gumbel_r,
+        // with the log-Jacobians.
+        logp: Some(-33.113_446_673_712_104),
+    },
+    Case {
+        what: "far tails: a Logistic 800 scales out, a Gumbel 40 scales below its mode, a Wald at 10^4 its mean",
+        source: "param e ~ Normal(0, 1)\ntarget += logp(Logistic(0, 1), -800 * exp(e)) + logp(Gumbel(0, 1), -30 * exp(e)) + logp(Wald(2, 2), 1e4 * exp(e)) - 2 * 0.918938533204672742 - 0.09\n",
+        data: "{}",
+        theta: &[0.3],
+        // SciPy's logistic, gumbel_r and invgauss, each with the prior (the prior
+        // counted once: the other two added back in the model).
+        logp: Some(-1_080.850_984_594_007_3 - 3.864_443_342_271_826_6e17 - 13_512.389_963_875_947),
+    },
+    Case {
         what: "pow(0, s): the utility of a zero outcome has no slope in s",
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,

@@ -124,6 +124,10 @@ const WITH_MOMENTS: &[(&str, &str, Family, &[f64])] = &[
         Family::ExGaussian,
         &[0.4, 0.05, 6.0],
     ),
+    ("Wald(0.7, 3.0)", "real", Family::Wald, &[0.7, 3.0]),
+    ("Logistic(1.0, 0.5)", "real", Family::Logistic, &[1.0, 0.5]),
+    ("Laplace(-1.0, 2.0)", "real", Family::Laplace, &[-1.0, 2.0]),
+    ("Gumbel(0.5, 1.5)", "real", Family::Gumbel, &[0.5, 1.5]),
     (
         "SkewNormal(0.5, 1.5, -3.0)",
         "real",

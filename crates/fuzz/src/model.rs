@@ -473,7 +473,12 @@ impl Gen<'_> {
                 1 => format!("Binomial(10, logits = {})", self.real(&y.shape, 2)),
                 _ => format!("Poisson({})", self.positive(&y.shape, 2)),
             },
-            (Elem::Real, _) if y.positive => match self.rng.below(3) {
+            (Elem::Real, _) if y.positive => match self.rng.below(4) {
+                3 => format!(
+                    "Wald({}, {})",
+                    self.positive(&y.shape, 1),
+                    self.positive(&y.shape, 1)
+                ),
                 0 => format!("Exponential({})", self.positive(&y.shape, 2)),
                 1 => format!(
                     "Gamma({}, {})",
@@ -486,7 +491,22 @@ impl Gen<'_> {
                     self.positive(&y.shape, 1)
                 ),
             },
-            (Elem::Real, _) => match self.rng.below(7) {
+            (Elem::Real, _) => match self.rng.below(10) {
+                7 => format!(
+                    "Logistic({}, {})",
+                    self.real(&y.shape, 2),
+                    self.positive(&y.shape, 1)
+                ),
+                8 => format!(
+                    "Laplace({}, {})",
+                    self.real(&y.shape, 2),
+                    self.positive(&y.shape, 1)
+                ),
+                9 => format!(
+                    "Gumbel({}, {})",
+                    self.real(&y.shape, 2),
+                    self.positive(&y.shape, 1)
+                ),
                 4 => format!(
                     "VonMises({}, {})",
                     self.real(&y.shape, 2),

@@ -1949,7 +1949,7 @@ impl<'m> Lowering<'m> {
                     let zero = constant(self, 0.0);
                     Some(self.binary(BinaryOp::Ge, yr, zero))
                 }
-                D::LogNormal | D::Gamma | D::InverseGamma | D::Weibull => {
+                D::LogNormal | D::Gamma | D::InverseGamma | D::Weibull | D::Wald => {
                     let zero = constant(self, 0.0);
                     Some(self.binary(BinaryOp::Gt, yr, zero))
                 }
@@ -1987,7 +1987,10 @@ impl<'m> Lowering<'m> {
                 | D::Wiener
                 | D::VonMises
                 | D::ExGaussian
-                | D::SkewNormal => None,
+                | D::SkewNormal
+                | D::Logistic
+                | D::Laplace
+                | D::Gumbel => None,
             }
         };
         // Outside the support the density is -inf (the select below); the
@@ -2002,7 +2005,8 @@ impl<'m> Lowering<'m> {
             | D::LogNormal
             | D::Gamma
             | D::InverseGamma
-            | D::Weibull => Some(1.0),
+            | D::Weibull
+            | D::Wald => Some(1.0),
             D::Poisson | D::Binomial | D::Bernoulli | D::NegativeBinomial | D::BetaBinomial => {
                 Some(0.0)
             }
@@ -2016,7 +2020,10 @@ impl<'m> Lowering<'m> {
             | D::Wiener
             | D::VonMises
             | D::ExGaussian
-            | D::SkewNormal => None,
+            | D::SkewNormal
+            | D::Logistic
+            | D::Laplace
+            | D::Gumbel => None,
         };
         let yr = match (inside, safe) {
             (Some(inside), Some(c)) => {
@@ -2058,6 +2065,7 @@ impl<'m> Lowering<'m> {
         let positive: &[usize] = match d {
             D::VonMises => &[1],
             D::ExGaussian => &[1, 2],
+            D::Wald => &[0],
             _ => &[],
         };
         let mut domain_valid = None;
@@ -2145,6 +2153,62 @@ impl<'m> Lowering<'m> {
                 let t = self.add(ll, t1);
                 let t = self.add(t, t2);
                 self.add(t, lphi)
+            }
+            D::Wald => {
+                // ½(log λ - log 2π - 3 log y) - λ (y - μ)² / (2 μ² y)
+                let (mu, lambda) = (a[0], a[1]);
+                let ll = self.unary(UnaryOp::Log, lambda);
+                let ly = self.unary(UnaryOp::Log, yr);
+                let three = self.real(3.0);
+                let ly3 = self.mul(three, ly);
+                let c = self.real((2.0 * PI).ln());
+                let t = self.sub(ll, c);
+                let t = self.sub(t, ly3);
+                let half = self.real(0.5);
+                let t = self.mul(half, t);
+                let d = self.sub(yr, mu);
+                let d2 = self.mul(d, d);
+                let num = self.mul(lambda, d2);
+                let mu2 = self.mul(mu, mu);
+                let two = self.real(2.0);
+                let den = self.mul(two, mu2);
+                let den = self.mul(den, yr);
+                let q = self.div(num, den);
+                self.sub(t, q)
+            }
+            D::Logistic => {
+                // -z - log s - 2 log(1 + e^-z), z = (y - μ)/s
+                let (mu, s) = (a[0], a[1]);
+                let z = self.standardized(yr, mu, s);
+                let nz = self.unary(UnaryOp::Neg, z);
+                let sp = self.unary(UnaryOp::Log1pExp, nz);
+                let two = self.real(2.0);
+                let sp2 = self.mul(two, sp);
+                let ls = self.unary(UnaryOp::Log, s);
+                let t = self.sub(nz, ls);
+                self.sub(t, sp2)
+            }
+            D::Laplace => {
+                // -log 2b - |y - μ| / b
+                let (mu, b) = (a[0], a[1]);
+                let d = self.sub(yr, mu);
+                let ad = self.unary(UnaryOp::Abs, d);
+                let q = self.div(ad, b);
+                let lb = self.unary(UnaryOp::Log, b);
+                let ln2 = self.real(std::f64::consts::LN_2);
+                let t = self.add(lb, ln2);
+                let t = self.add(t, q);
+                self.unary(UnaryOp::Neg, t)
+            }
+            D::Gumbel => {
+                // -log β - z - e^-z, z = (y - μ)/β
+                let (mu, beta) = (a[0], a[1]);
+                let z = self.standardized(yr, mu, beta);
+                let nz = self.unary(UnaryOp::Neg, z);
+                let e = self.unary(UnaryOp::Exp, nz);
+                let lb = self.unary(UnaryOp::Log, beta);
+                let t = self.sub(nz, lb);
+                self.sub(t, e)
             }
             D::SkewNormal => {
                 // log 2 + Normal(y | ξ, ω) + log Φ(α (y - ξ)/ω)

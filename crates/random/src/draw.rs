@@ -2,6 +2,9 @@
 
 use std::f64::consts::PI;
 
+/// The Euler–Mascheroni constant (the mean of the standard Gumbel).
+const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+
 use rand::distr::Open01;
 use rand::Rng;
 use rand_distr::{Binomial, Cauchy, Distribution, Exp1, Gamma, Poisson, StandardNormal};
@@ -115,6 +118,10 @@ pub fn moments(family: Family, args: &[f64]) -> Option<(f64, f64)> {
         // An angle's mean and variance on the line depend on where the circle is cut.
         Family::VonMises => return None,
         Family::ExGaussian => (a[0] + 1.0 / a[2], a[1] * a[1] + 1.0 / (a[2] * a[2])),
+        Family::Wald => (a[0], a[0] * a[0] * a[0] / a[1]),
+        Family::Logistic => (a[0], a[1] * a[1] * PI * PI / 3.0),
+        Family::Laplace => (a[0], 2.0 * a[1] * a[1]),
+        Family::Gumbel => (a[0] + a[1] * EULER_GAMMA, a[1] * a[1] * PI * PI / 6.0),
         Family::SkewNormal => {
             let (xi, omega, alpha) = (a[0], a[1], a[2]);
             let delta = alpha / alpha.hypot(1.0);
@@ -283,6 +290,34 @@ fn draw_checked<R: Rng + ?Sized>(family: Family, a: &[f64], rng: &mut R) -> f64 
             crate::wiener::draw_upper(a[0], a[1], a[2], a[3], u)
         }
         Family::VonMises => von_mises(a[0], a[1], rng),
+        Family::Wald => {
+            // Michael, Schucany and Haas (1976): the smaller root x of the
+            // quadratic a chi-square(1) draw gives, written as mu / (1 + a +
+            // sqrt(a (a + 2))) without cancellation, or mu² / x with
+            // probability x / (mu + x).
+            let (mu, lambda) = (a[0], a[1]);
+            let nu = normal(rng);
+            let half = mu * (nu * nu) / (2.0 * lambda);
+            let x = mu / (1.0 + half + (half * (half + 2.0)).sqrt());
+            let u: f64 = rng.sample(Open01);
+            if u <= mu / (mu + x) {
+                x
+            } else {
+                mu * (mu / x)
+            }
+        }
+        Family::Logistic => {
+            let u: f64 = rng.sample(Open01);
+            a[0] + a[1] * (u.ln() - (-u).ln_1p())
+        }
+        Family::Laplace => {
+            let (e1, e2): (f64, f64) = (Exp1.sample(rng), Exp1.sample(rng));
+            a[0] + a[1] * (e1 - e2)
+        }
+        Family::Gumbel => {
+            let e: f64 = Exp1.sample(rng);
+            a[0] - a[1] * e.ln()
+        }
         Family::ExGaussian => {
             let e: f64 = Exp1.sample(rng);
             a[0] + a[1] * normal(rng) + e / a[2]

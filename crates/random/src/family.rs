@@ -64,6 +64,15 @@ pub enum Family {
     /// `SkewNormal(xi, omega, alpha)`: location, scale `omega > 0` and shape `alpha`
     /// (Stan's `skew_normal`; `alpha = 0` is `Normal(xi, omega)`).
     SkewNormal,
+    /// `Wald(mu, lambda)`: the inverse Gaussian, mean `mu > 0` and shape `lambda > 0`
+    /// (the first-passage time of a one-boundary diffusion).
+    Wald,
+    /// `Logistic(mu, s)`: location and scale `s > 0`.
+    Logistic,
+    /// `Laplace(mu, b)`: location and scale `b > 0` (Stan's `double_exponential`).
+    Laplace,
+    /// `Gumbel(mu, beta)`: the largest-value Gumbel, location and scale `beta > 0`.
+    Gumbel,
 }
 
 /// What one argument of a family may be; checked before every draw.
@@ -111,7 +120,7 @@ pub const MAX_POISSON_RATE: f64 = 4_503_599_627_370_496.0;
 
 impl Family {
     /// Every scalar family, in declaration order.
-    pub const ALL: [Family; 24] = [
+    pub const ALL: [Family; 28] = [
         Family::Normal,
         Family::HalfNormal,
         Family::StudentT,
@@ -136,6 +145,10 @@ impl Family {
         Family::VonMises,
         Family::ExGaussian,
         Family::SkewNormal,
+        Family::Wald,
+        Family::Logistic,
+        Family::Laplace,
+        Family::Gumbel,
     ];
 
     /// The number of arguments.
@@ -167,6 +180,10 @@ impl Family {
             Family::VonMises => "VonMises",
             Family::ExGaussian => "ExGaussian",
             Family::SkewNormal => "SkewNormal",
+            Family::Wald => "Wald",
+            Family::Logistic => "Logistic",
+            Family::Laplace => "Laplace",
+            Family::Gumbel => "Gumbel",
         }
     }
 
@@ -191,6 +208,10 @@ impl Family {
             Family::VonMises => &["mu", "kappa"],
             Family::ExGaussian => &["mu", "sigma", "lambda"],
             Family::SkewNormal => &["xi", "omega", "alpha"],
+            Family::Wald => &["mu", "lambda"],
+            Family::Logistic => &["mu", "s"],
+            Family::Laplace => &["mu", "b"],
+            Family::Gumbel => &["mu", "beta"],
         }
     }
 
@@ -222,6 +243,8 @@ impl Family {
             Family::VonMises => &[K::Real, K::Positive],
             Family::ExGaussian => &[K::Real, K::Positive, K::Positive],
             Family::SkewNormal => &[K::Real, K::Positive, K::Real],
+            Family::Wald => &[K::Positive, K::Positive],
+            Family::Logistic | Family::Laplace | Family::Gumbel => &[K::Real, K::Positive],
         }
     }
 
@@ -232,14 +255,18 @@ impl Family {
             | Family::Cauchy
             | Family::VonMises
             | Family::ExGaussian
-            | Family::SkewNormal => Support::Real,
+            | Family::SkewNormal
+            | Family::Logistic
+            | Family::Laplace
+            | Family::Gumbel => Support::Real,
             Family::HalfNormal
             | Family::HalfCauchy
             | Family::LogNormal
             | Family::Exponential
             | Family::Gamma
             | Family::InverseGamma
-            | Family::Weibull => Support::Positive,
+            | Family::Weibull
+            | Family::Wald => Support::Positive,
             Family::Beta => Support::UnitInterval,
             Family::Uniform => Support::BetweenArgs,
             Family::Wiener => Support::AboveSecondArg,

@@ -67,7 +67,12 @@ fn in_support(family: Family, args: &[f64], x: f64) -> bool {
         Family::PoissonRate | Family::PoissonLogRate | Family::NegativeBinomial => whole,
         Family::Wiener => x > args[1] && x.is_finite(),
         Family::VonMises => x > -PI && x < PI,
-        Family::ExGaussian | Family::SkewNormal => x.is_finite(),
+        Family::ExGaussian
+        | Family::SkewNormal
+        | Family::Logistic
+        | Family::Laplace
+        | Family::Gumbel => x.is_finite(),
+        Family::Wald => x > 0.0 && x.is_finite(),
     }
 }
 
@@ -139,6 +144,10 @@ fn excess_kurtosis(family: Family, a: &[f64]) -> f64 {
         Family::VonMises => panic!("VonMises has no moments on the line"),
         // The cumulants add: 6 tau^4 over the squared variance, tau = 1 / lambda.
         Family::ExGaussian => 6.0 / (1.0 + (a[1] * a[2]).powi(2)).powi(2),
+        Family::Wald => 15.0 * a[0] / a[1],
+        Family::Logistic => 1.2,
+        Family::Laplace => 3.0,
+        Family::Gumbel => 2.4,
         Family::SkewNormal => {
             let delta = a[2] / a[2].hypot(1.0);
             let m = delta * (2.0 / PI).sqrt();
@@ -236,6 +245,19 @@ fn ex_gaussian_moments() {
         Family::ExGaussian,
         &[&[0.4, 0.01, 5.0], &[0.5, 0.1, 8.0], &[-2.0, 3.0, 20.0]],
     );
+}
+
+#[test]
+fn wald_moments() {
+    // Nearly normal (lambda >> mu), moderate, and heavily skewed.
+    check_all_moments(Family::Wald, &[&[1.0, 200.0], &[0.6, 2.0], &[3.0, 0.5]]);
+}
+
+#[test]
+fn logistic_laplace_gumbel_moments() {
+    check_all_moments(Family::Logistic, &[&[0.0, 1.0], &[-3.0, 0.2]]);
+    check_all_moments(Family::Laplace, &[&[0.0, 1.0], &[5.0, 0.1]]);
+    check_all_moments(Family::Gumbel, &[&[0.0, 1.0], &[2.0, 3.0]]);
 }
 
 #[test]
@@ -712,6 +734,12 @@ fn draws_stay_in_support_at_extreme_arguments() {
         (Family::ExGaussian, &[1e300, 1e300, 1e300]),
         (Family::SkewNormal, &[0.0, 1e300, -1e300]),
         (Family::SkewNormal, &[0.0, 1e-300, 1e300]),
+        (Family::Wald, &[1e300, 1e-300]),
+        (Family::Wald, &[1e-300, 1e300]),
+        (Family::Wald, &[1.0, 1e-300]),
+        (Family::Logistic, &[0.0, 1e300]),
+        (Family::Laplace, &[1e300, 1e300]),
+        (Family::Gumbel, &[-1e300, 1e300]),
     ];
     for (i, &(family, args)) in cases.iter().enumerate() {
         let xs = draws(family, args, 2_000, 500 + i as u64);

@@ -952,6 +952,8 @@ fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {
         }
         (_, _, Some(u), _) => ParamValues::Point(Point::Unconstrained(point::parse_coordinates(u)?)),
         (_, _, _, true) => ParamValues::Prior,
+        // A model with no parameters (its data drawn from fixed values) needs none.
+        _ if compiled.model.params.is_empty() => ParamValues::Prior,
         _ => {
             return Err(Failure::usage(
                 "error: give the parameter values (--at 'alpha=0.3,beta=2', --params FILE.json or --unconstrained '0.1,1.2') or draw them from the priors (--prior)",

@@ -1553,3 +1553,38 @@ fn predictions_that_cannot_be_drawn_fail_the_run() {
     assert!(out_dir.join("m_1.csv").exists(), "the draws are kept");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A model with no parameters (a task whose outcomes are drawn from fixed
+/// probabilities) is simulated without `--at` or `--prior`.
+#[test]
+fn a_model_without_parameters_is_simulated_without_values() {
+    let dir = temp_dir("no-params");
+    std::fs::write(
+        dir.join("task.rlm"),
+        "size T\ndata p: real[T] in (0, 1)\ndata r: int[T] in 0..2\nr ~ Bernoulli(p)\n",
+    )
+    .expect("writes");
+    std::fs::write(dir.join("design.csv"), "p\n0.2\n0.9\n0.5\n").expect("writes");
+    let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .arg("simulate")
+        .arg(dir.join("task.rlm"))
+        .arg("--data")
+        .arg(dir.join("design.csv"))
+        .args(["--seed", "1", "--output"])
+        .arg(dir.join("sim.csv"))
+        .output()
+        .expect("rlc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("sim.csv")).expect("written");
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(
+        rows.iter()
+            .all(|row| row.ends_with(",0") || row.ends_with(",1")),
+        "{text}"
+    );
+}
