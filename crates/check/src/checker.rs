@@ -27,6 +27,8 @@ pub(crate) struct Checker {
     params: Vec<ParamInfo>,
     outs: Vec<SymbolId>,
     requirements: Vec<SizeRequirement>,
+    /// Data observed under `VonMises` (an angle), with the statement's span.
+    angles: Vec<(SymbolId, Span)>,
     scopes: Vec<HashMap<String, SymbolId>>,
     /// Optional symbols known to be present here (inside `if present(x)`).
     narrowed: Vec<HashSet<SymbolId>>,
@@ -243,6 +245,7 @@ impl Checker {
             params: Vec::new(),
             outs: Vec::new(),
             requirements: Vec::new(),
+            angles: Vec::new(),
             scopes: vec![HashMap::new()],
             narrowed: Vec::new(),
             poisoned: HashSet::new(),
@@ -283,8 +286,22 @@ impl Checker {
             params: self.params,
             outs: self.outs,
             size_requirements: self.requirements,
+            angles: self.angles,
         };
         (model, self.errors)
+    }
+
+    /// The data variable `e` is, or is an element or slice of.
+    fn data_root(&self, e: &Expr) -> Option<SymbolId> {
+        match &e.kind {
+            ExprKind::Name(_) => self
+                .names
+                .get(&e.id)
+                .copied()
+                .filter(|id| self.symbols[id.0 as usize].kind == SymbolKind::Data),
+            ExprKind::Index { base, .. } => self.data_root(base),
+            _ => None,
+        }
     }
 
     fn error(&mut self, e: CheckError) {
@@ -993,6 +1010,12 @@ impl Checker {
                 }
                 self.distribution(dist, &info, lhs.span, Role::Observed);
                 self.density_term(std::iter::once(lhs).chain(call_args(dist)));
+                if matches!(&dist.kind, ExprKind::Call { callee, .. } if callee.name == "VonMises")
+                {
+                    if let Some(symbol) = self.data_root(lhs) {
+                        self.angles.push((symbol, lhs.span));
+                    }
+                }
             }
             Stmt::TargetAdd { value, .. } => {
                 let Some(info) = self.expr(value) else {

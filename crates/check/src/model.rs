@@ -171,6 +171,9 @@ pub struct Model {
     pub params: Vec<ParamInfo>,
     pub outs: Vec<SymbolId>,
     pub size_requirements: Vec<SizeRequirement>,
+    /// Data observed under `VonMises` (angles in radians), with the `~`'s
+    /// left side: the data loader's caller checks that they look like radians.
+    pub angles: Vec<(SymbolId, Span)>,
 }
 
 impl Model {

@@ -451,7 +451,7 @@ impl Density {
                 (o.name.clone(), shape)
             })
             .collect();
-        let mut notes = Vec::new();
+        let mut notes = angle_notes(compiled, data);
         let gradient = Evaluator::new(
             compiled,
             &compiled.gradient,
@@ -904,4 +904,32 @@ impl Explainer {
         let path: String = index.iter().map(|i| format!("[{i}]")).collect();
         format!("at {variable}{path}{}", more(cells.len(), "cells"))
     }
+}
+
+/// Notes for data observed under `VonMises` whose values do not look like
+/// radians (beyond ±2π: degrees, most likely), which would fit silently.
+fn angle_notes(compiled: &Compiled, data: &Data) -> Vec<String> {
+    let mut named = std::collections::HashSet::new();
+    let mut notes = Vec::new();
+    for (symbol, span) in &compiled.model.angles {
+        let name = &compiled.model.symbol(*symbol).name;
+        if !named.insert(name.clone()) {
+            continue;
+        }
+        let Some((_, array)) = data.loaded.values.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
+        let largest = (0..array.values.len())
+            .filter(|&k| !array.is_missing(k))
+            .map(|k| array.values[k].abs())
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        if largest > 2.0 * std::f64::consts::PI {
+            notes.push(format!(
+                "`{name}` holds values up to {largest} in absolute value, observed under `VonMises` at {}, which takes angles in radians: angles in degrees need `* pi / 180` in the data",
+                compiled.locate((span.start, span.end))
+            ));
+        }
+    }
+    notes
 }

@@ -195,3 +195,26 @@ fn arguments_outside_their_domain_are_rejected_by_name() {
         assert!(lp.is_finite() && grad.iter().all(|g| g.is_finite()));
     }
 }
+
+/// Angles observed under `VonMises` beyond ±2π (degrees, most likely) get a note
+/// naming the data and the statement; angles in radians get none.
+#[test]
+fn angles_that_look_like_degrees_get_a_note() {
+    let source = "size T\ndata err: real[T]\nparam k ~ Gamma(2, 0.2)\nfor t in 0..T {\n  err[t] ~ VonMises(0, k)\n}\n";
+    let compiled = rlc_driver::compile(source, "m.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+    for (values, noted) in [("[-40.0, 12.5, 75.0]", true), ("[-3.1, 0.2, 3.1]", false)] {
+        let json = format!("{{\"T\": 3, \"err\": {values}}}");
+        let data = rlc_driver::data::load(&compiled.model, "d.json", json.as_bytes(), None)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        let density = rlc_driver::Density::new(&compiled, &data, rlc_driver::Backend::Jit)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        let note = density.notes.iter().find(|n| n.contains("VonMises"));
+        assert_eq!(note.is_some(), noted, "{values}: {:?}", density.notes);
+        if let Some(note) = note {
+            assert!(
+                note.contains("`err` holds values up to 75 ") && note.contains("m.rlm:5:3"),
+                "{note}"
+            );
+        }
+    }
+}
