@@ -813,10 +813,14 @@ impl Ad<'_> {
                         self.mul(yb, h)
                     }
                     UnaryOp::Abs => {
+                        // sign(x) · ȳ, with sign(0) = 0 as Stan's `fabs` (the
+                        // symmetric choice: `Laplace(mu, b)` at `y == mu`, `abs(m)` at 0).
                         let zero = self.constant(0.0, &self.ty(xv));
                         let neg = self.binary(BinaryOp::Lt, xv, zero);
+                        let pos = self.binary(BinaryOp::Gt, xv, zero);
                         let nyb = self.unary(UnaryOp::Neg, yb);
-                        self.select(neg, nyb, yb)
+                        let d = self.select(pos, yb, zero);
+                        self.select(neg, nyb, d)
                     }
                     UnaryOp::Log1pExp => {
                         let s = self.unary(UnaryOp::Logistic, xv);

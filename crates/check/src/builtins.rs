@@ -529,6 +529,8 @@ const NEG_BINOMIAL: &str = "Stan's `neg_binomial_2(mu, phi)` (PyMC's `NegativeBi
 const MULTIVARIATE: &str = "rlc has no multivariate normal or LKJ prior: give correlated parameters independent (non-centered) priors, or write a 2 x 2 Cholesky factor by hand";
 const DIRICHLET: &str = "rlc has no `Dirichlet` (and no simplex type): `param g: real[K] ~ Gamma(alpha, 1)` with `let p = g / sum(g)` makes `p` a Dirichlet(alpha) draw";
 const TRIGONOMETRIC: &str = "rlc has `sin`, `cos`, `tanh` and `atan2(y, x)`; `tan(x)` is `sin(x) / cos(x)`, `atan(x)` is `atan2(x, 1)`; `asin` and `acos` are not built in: compute them of the data before loading it";
+const INVERSE_GAUSSIAN: &str =
+    "the inverse Gaussian is `Wald(mu, lambda)` (mean `mu`, shape `lambda`)";
 const ORDERED: &str = "rlc has no ordered probit: `OrderedLogistic(eta, cutpoints)` is the logistic one; the probit one is the Categorical of the differences of `Phi(c - eta)` between neighbouring cutpoints";
 
 /// Names from Python, NumPy, PyTensor, PyMC and Stan that rlc spells
@@ -729,6 +731,14 @@ static FOREIGN_NAMES: &[(&str, &str)] = &[
     ("log_ndtr", "write `log_Phi(x)`"),
     ("normcdf", "write `Phi(x)`, or `log_Phi(x)` for its log"),
     ("half_normal", "write `HalfNormal(sigma)`"),
+    ("InverseGaussian", INVERSE_GAUSSIAN),
+    ("InvGauss", INVERSE_GAUSSIAN),
+    ("InvGaussian", INVERSE_GAUSSIAN),
+    ("Invgaussian", INVERSE_GAUSSIAN),
+    ("invgauss", INVERSE_GAUSSIAN),
+    ("inverse_gaussian", INVERSE_GAUSSIAN),
+    ("ShiftedWald", "the shifted Wald of a response time `rt` is `logp(Wald(mu, lambda), rt - shift)`"),
+    ("DoubleExponential", "the double exponential is `Laplace(mu, b)`"),
     ("Gaussian", "the normal distribution is `Normal(mu, sigma)` (`sigma` the sd)"),
     ("half_cauchy", "write `HalfCauchy(sigma)`"),
     (
@@ -777,6 +787,11 @@ static FOREIGN_ARGUMENTS: &[(&str, &str, &str)] = &[
     ("NegativeBinomial", "alpha", "PyMC's `alpha` is `phi`"),
     ("VonMises", "loc", "the mean direction is `mu`"),
     ("Wald", "lam", "PyMC's `lam` is `lambda`, the shape"),
+    (
+        "Wald",
+        "alpha",
+        "PyMC's shift `alpha`: write `logp(Wald(mu, lambda), y - alpha)`",
+    ),
     (
         "Wald",
         "phi",

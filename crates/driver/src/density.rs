@@ -331,6 +331,11 @@ pub fn unconstrain_given(
         .keys()
         .find(|k| !params.iter().any(|p| &p.name == *k))
     {
+        if params.is_empty() {
+            return Err(format!(
+                "the model has no parameters, so none can be given (`{unknown}`)"
+            ));
+        }
         let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
         return Err(format!(
             "the model has no parameter `{unknown}` (its parameters: {})",
@@ -655,7 +660,13 @@ impl Explainer {
         let Ok(values) = generated.call(theta) else {
             return String::new();
         };
-        let show = |x: f64| format!("{x:.4}");
+        let show = |x: f64| {
+            if x == 0.0 || !x.is_finite() || (1e-4..1e9).contains(&x.abs()) {
+                format!("{x:.4}")
+            } else {
+                format!("{x:.4e}")
+            }
+        };
         d.params
             .iter()
             .zip(values)

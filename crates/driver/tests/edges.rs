@@ -218,6 +218,19 @@ const CASES: &[Case] = &[
         logp: Some(-1_080.850_984_594_007_3 - 3.864_443_342_271_826_6e17 - 13_512.389_963_875_947),
     },
     Case {
+        what: "Wald with a mean of 1e160 and at a time of 1e300 (mu² and (y - mu)² would overflow)",
+        source: "param e ~ Normal(0, 1)\ntarget += logp(Wald(1e160 * exp(e), 1), 1.0) + logp(Wald(exp(e), 1), 1e300)\n",
+        data: "{}",
+        theta: &[0.0],
+        // ½(log λ - log 2π - 3 log y) - λ(y - μ)²/(2μ²y): -½ log 2π - ½ for μ → ∞ at y = 1
+        // (to 1e-160), and -½ log 2π - 1.5 log 1e300 - (1e300 - 1)²/(2e300), and the prior.
+        logp: Some(
+            -0.918_938_533_204_672_7 - 0.5 - 0.918_938_533_204_672_7 - 1.5 * 690.775_527_898_213_7
+                - 0.5e300
+                - 0.918_938_533_204_672_7,
+        ),
+    },
+    Case {
         what: "pow(0, s): the utility of a zero outcome has no slope in s",
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,
@@ -482,5 +495,22 @@ fn indices_in_code_that_never_runs_do_not_fail_either_backend() {
             density.logp_grad(&[200.0, 0.1], &mut grad).is_err(),
             "{backend:?}: p[5] of a length-1 p ran"
         );
+    }
+}
+
+/// `Laplace(mu, b)` at `y == mu` and `abs` at 0 have the slope 0 there, as
+/// Stan's `fabs` and `double_exponential` (sign(0) = 0), on both backends.
+#[test]
+fn abs_has_no_slope_at_zero() {
+    for backend in [Backend::Jit, Backend::Interp] {
+        let (_, grad) = evaluate(
+            "param m: real\ndata y: real\ny ~ Laplace(m, 1)\ntarget += abs(m - 1.0)\n",
+            r#"{"y": 1.0}"#,
+            &[1.0],
+            backend,
+        );
+        assert_eq!(grad, [0.0], "{backend:?}");
+        let (_, grad) = evaluate("param m: real\ntarget += abs(m)\n", "{}", &[0.0], backend);
+        assert_eq!(grad, [0.0], "{backend:?}");
     }
 }

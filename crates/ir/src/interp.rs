@@ -673,7 +673,7 @@ impl<'a> Interp<'a> {
                 n if n == result.data.len() => a.data[i],
                 _ => return Ok(None),
             };
-            operands.push(format!("{v}"));
+            operands.push(readable(v));
         }
         Ok(Some(format!("{name}({})", operands.join(", "))))
     }
@@ -1461,6 +1461,17 @@ pub fn logistic(x: f64) -> f64 {
 /// The standard normal CDF.
 pub fn phi(x: f64) -> f64 {
     0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// `x` as a message shows it: all its digits in ordinary notation, or in
+/// scientific notation when that would be longer than a line (1e-300 has 300
+/// zeros in `{}`).
+pub fn readable(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-5..1e15).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
 }
 
 /// The digamma function ψ(x) = d/dx ln Γ(x): shifted by ψ(x) = ψ(x+1) - 1/x

@@ -126,7 +126,7 @@ pub enum BinaryOp {
     Mul,
     Div,
     Pow,
-    /// `atan2(y, x)`: the angle of the point `(x, y)`, in `(-pi, pi]`.
+    /// `atan2(y, x)`: the angle of the point `(x, y)`, in `[-pi, pi]`.
     Atan2,
     Max,
     Min,

@@ -2166,14 +2166,17 @@ impl<'m> Lowering<'m> {
                 let t = self.sub(t, ly3);
                 let half = self.real(0.5);
                 let t = self.mul(half, t);
+                // λ(y - μ)²/(2μ²y) as ½λ · (y - μ)/μ · (1/μ - 1/y): neither μ²
+                // nor (y - μ)² is formed, so μ = 1e160 or y = 1e308 do not overflow.
                 let d = self.sub(yr, mu);
-                let d2 = self.mul(d, d);
-                let num = self.mul(lambda, d2);
-                let mu2 = self.mul(mu, mu);
-                let two = self.real(2.0);
-                let den = self.mul(two, mu2);
-                let den = self.mul(den, yr);
-                let q = self.div(num, den);
+                let r = self.div(d, mu);
+                let one = self.real(1.0);
+                let im = self.div(one, mu);
+                let iy = self.div(one, yr);
+                let s = self.sub(im, iy);
+                let q = self.mul(r, s);
+                let q = self.mul(lambda, q);
+                let q = self.mul(half, q);
                 self.sub(t, q)
             }
             D::Logistic => {

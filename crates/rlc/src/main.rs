@@ -757,6 +757,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 (None, Some(u)) => rlc_driver::point::Point::Unconstrained(
                     rlc_driver::point::parse_coordinates(&u)?,
                 ),
+                // A model without parameters has one point.
+                (None, None) if compiled.model.params.is_empty() => {
+                    rlc_driver::point::Point::Unconstrained(Vec::new())
+                }
                 (None, None) => {
                     return Err(Failure::usage(
                         "error: give the point to evaluate at: --at 'alpha=0.3,beta=2' (parameter values on their own scale) or --unconstrained '0.1,1.2' (the sampler's coordinates, in declaration order)",
