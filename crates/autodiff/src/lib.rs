@@ -813,14 +813,11 @@ impl Ad<'_> {
                         self.mul(yb, h)
                     }
                     UnaryOp::Abs => {
-                        // sign(x) · ȳ, with sign(0) = 0 as Stan's `fabs` (the
-                        // symmetric choice: `Laplace(mu, b)` at `y == mu`, `abs(m)` at 0).
+                        // The slope 1 at 0, as Stan's `abs` (its edge table).
                         let zero = self.constant(0.0, &self.ty(xv));
                         let neg = self.binary(BinaryOp::Lt, xv, zero);
-                        let pos = self.binary(BinaryOp::Gt, xv, zero);
                         let nyb = self.unary(UnaryOp::Neg, yb);
-                        let d = self.select(pos, yb, zero);
-                        self.select(neg, nyb, d)
+                        self.select(neg, nyb, yb)
                     }
                     UnaryOp::Log1pExp => {
                         let s = self.unary(UnaryOp::Logistic, xv);
@@ -884,6 +881,17 @@ impl Ad<'_> {
                     UnaryOp::LogPhi => {
                         let s = self.unary(UnaryOp::LogPhiSlope, xv);
                         self.mul(yb, s)
+                    }
+                    UnaryOp::InvPhi => {
+                        // 1 / φ(y) = √(2π) exp(y²/2), y = Φ⁻¹(x)
+                        let ty = self.ty(xv);
+                        let y2 = self.mul(y, y);
+                        let half = self.constant(0.5, &ty);
+                        let e = self.mul(half, y2);
+                        let c = self.constant(0.5 * (2.0 * std::f64::consts::PI).ln(), &ty);
+                        let e = self.binary(BinaryOp::Add, e, c);
+                        let d = self.unary(UnaryOp::Exp, e);
+                        self.mul(yb, d)
                     }
                     UnaryOp::LogBesselI0e => {
                         let s = self.unary(UnaryOp::LogBesselI0eSlope, xv);

@@ -49,10 +49,8 @@ pub fn generative(compiled: &Compiled, options: GenerativeOptions) -> Result<Gen
         }
     })?;
     if ir.observed.is_empty() {
-        // What is asked of the model (a simulation, predictions, pointwise
-        // log-likelihoods) is what is wrong, not the model.
         return Err(Error::new(
-            ErrorKind::Usage,
+            ErrorKind::Model,
             format!(
                 "error: {} observes no data with `~`, so there is nothing to simulate, predict or score pointwise: rlc runs a model forward by drawing the left side of each `~` on data (a `target +=` cannot be run forward)",
                 compiled.name

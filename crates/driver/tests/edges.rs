@@ -231,6 +231,14 @@ const CASES: &[Case] = &[
         ),
     },
     Case {
+        what: "inv_Phi of a probability, and of one of 1e-300 (its quantile -37)",
+        source: "param e ~ Normal(0, 1)\ntarget += inv_Phi(logistic(e)) + inv_Phi(logistic(e - 690))\n",
+        data: "{}",
+        theta: &[0.3],
+        // mpmath's quantiles of the two probabilities, and the prior.
+        logp: Some(-37.794_317_220_089_37),
+    },
+    Case {
         what: "pow(0, s): the utility of a zero outcome has no slope in s",
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,
@@ -498,19 +506,27 @@ fn indices_in_code_that_never_runs_do_not_fail_either_backend() {
     }
 }
 
-/// `Laplace(mu, b)` at `y == mu` and `abs` at 0 have the slope 0 there, as
-/// Stan's `fabs` and `double_exponential` (sign(0) = 0), on both backends.
+/// `Laplace(mu, b)` at `y == mu` has the slope 0 in `mu` and `y`, as Stan's
+/// `double_exponential` (sign(0) = 0), on both backends; `abs` keeps Stan's
+/// slope 1 at 0 (the Stan edge table).
 #[test]
-fn abs_has_no_slope_at_zero() {
+fn laplace_has_no_slope_at_its_mode() {
     for backend in [Backend::Jit, Backend::Interp] {
         let (_, grad) = evaluate(
-            "param m: real\ndata y: real\ny ~ Laplace(m, 1)\ntarget += abs(m - 1.0)\n",
+            "param m: real\ndata y: real\ny ~ Laplace(m, 1)\n",
             r#"{"y": 1.0}"#,
             &[1.0],
             backend,
         );
         assert_eq!(grad, [0.0], "{backend:?}");
+        let (_, grad) = evaluate(
+            "param m: real\nparam y ~ Laplace(1, 2)\ntarget += -0.5 * m ^ 2\n",
+            "{}",
+            &[0.0, 1.0],
+            backend,
+        );
+        assert_eq!(grad, [0.0, 0.0], "{backend:?}");
         let (_, grad) = evaluate("param m: real\ntarget += abs(m)\n", "{}", &[0.0], backend);
-        assert_eq!(grad, [0.0], "{backend:?}");
+        assert_eq!(grad, [1.0], "{backend:?}");
     }
 }

@@ -57,6 +57,7 @@ const UNARY: &[&str] = &[
     "tanh({})",
     "log_Phi({})",
     "atan2({}, 1.5)",
+    "inv_Phi(logistic({}))",
     "-{}",
 ];
 

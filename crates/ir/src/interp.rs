@@ -1415,6 +1415,7 @@ fn unary_fn(op: UnaryOp) -> fn(f64) -> f64 {
         UnaryOp::LogPhiSlope => crate::special::log_phi_slope,
         UnaryOp::LogBesselI0e => crate::special::log_bessel_i0e,
         UnaryOp::LogBesselI0eSlope => crate::special::log_bessel_i0e_slope,
+        UnaryOp::InvPhi => crate::special::inv_phi,
     }
 }
 

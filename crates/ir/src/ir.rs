@@ -116,6 +116,8 @@ pub enum UnaryOp {
     LogBesselI0e,
     /// The derivative of `LogBesselI0e`.
     LogBesselI0eSlope,
+    /// The standard normal quantile, `Phi^-1` (`special::inv_phi`).
+    InvPhi,
 }
 
 /// Elementwise operations of two operands of one shape.

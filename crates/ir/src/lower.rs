@@ -981,6 +981,7 @@ impl<'m> Lowering<'m> {
             F::Lgamma => unary(self, UnaryOp::Lgamma),
             F::Phi => unary(self, UnaryOp::Phi),
             F::LogPhi => unary(self, UnaryOp::LogPhi),
+            F::InvPhi => unary(self, UnaryOp::InvPhi),
             F::Sin => unary(self, UnaryOp::Sin),
             F::Cos => unary(self, UnaryOp::Cos),
             F::Tanh => unary(self, UnaryOp::Tanh),
@@ -2192,10 +2193,25 @@ impl<'m> Lowering<'m> {
                 self.sub(t, sp2)
             }
             D::Laplace => {
-                // -log 2b - |y - μ| / b
+                // -log 2b - |y - μ| / b, with |d| as d, -d or 0 by its sign, so
+                // that its slope at y = μ is 0, as Stan's `double_exponential`
+                // (`abs` has the slope 1 there, as Stan's `abs`).
                 let (mu, b) = (a[0], a[1]);
                 let d = self.sub(yr, mu);
-                let ad = self.unary(UnaryOp::Abs, d);
+                let zero = constant(self, 0.0);
+                let pos = self.binary(BinaryOp::Gt, d, zero);
+                let neg = self.binary(BinaryOp::Lt, d, zero);
+                let nd = self.unary(UnaryOp::Neg, d);
+                let ad = self.emit1(
+                    OpKind::Select,
+                    &[neg, nd, zero],
+                    TensorType::real(shape.clone()),
+                );
+                let ad = self.emit1(
+                    OpKind::Select,
+                    &[pos, d, ad],
+                    TensorType::real(shape.clone()),
+                );
                 let q = self.div(ad, b);
                 let lb = self.unary(UnaryOp::Log, b);
                 let ln2 = self.real(std::f64::consts::LN_2);

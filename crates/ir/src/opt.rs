@@ -763,6 +763,7 @@ pub fn is_costly(kind: &OpKind) -> bool {
                 | UnaryOp::LogPhiSlope
                 | UnaryOp::LogBesselI0e
                 | UnaryOp::LogBesselI0eSlope
+                | UnaryOp::InvPhi
         ),
         OpKind::Binary(BinaryOp::Pow | BinaryOp::Atan2) | OpKind::Special(_) => true,
         _ => false,

@@ -274,6 +274,7 @@ pub(crate) fn unary_name(op: UnaryOp) -> &'static str {
         UnaryOp::LogPhiSlope => "log_phi_slope",
         UnaryOp::LogBesselI0e => "log_bessel_i0e",
         UnaryOp::LogBesselI0eSlope => "log_bessel_i0e_slope",
+        UnaryOp::InvPhi => "inv_phi",
     }
 }
 

@@ -66,6 +66,40 @@ pub fn log_phi_slope(x: f64) -> f64 {
     (-0.5 * x * x - HALF_LN_2PI - log_phi(x)).exp()
 }
 
+/// `Phi^-1(p)`, the standard normal quantile (Stan's `inv_Phi`): `-inf` at 0,
+/// `inf` at 1, NaN outside `[0, 1]`. Abramowitz and Stegun's 26.2.23 (error
+/// below 4.5e-4) for the lower half, then Newton's method on `log_phi(x) =
+/// ln p`, which is concave and increasing, so the steps converge from either
+/// side, quadratically: three reach an ulp, the fourth checks. The upper half
+/// by symmetry, from `1 - p` (exact for p >= 0.5).
+pub fn inv_phi(p: f64) -> f64 {
+    if p.is_nan() || !(0.0..=1.0).contains(&p) {
+        return f64::NAN;
+    }
+    if p > 0.5 {
+        return -inv_phi(1.0 - p);
+    }
+    if p == 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p == 0.5 {
+        return 0.0;
+    }
+    let t = (-2.0 * p.ln()).sqrt();
+    let mut x = -(t
+        - (2.515_517 + 0.802_853 * t + 0.010_328 * t * t)
+            / (1.0 + 1.432_788 * t + 0.189_269 * t * t + 0.001_308 * t * t * t));
+    let target = p.ln();
+    for _ in 0..6 {
+        let step = (log_phi(x) - target) / log_phi_slope(x);
+        x -= step;
+        if step.abs() <= 1e-16 * x.abs().max(1e-300) {
+            break;
+        }
+    }
+    x
+}
+
 /// From here on `I0` and `I1` are computed by their asymptotic series, whose
 /// smallest term there is far below an ulp; below, by the power series,
 /// whose terms are all positive (no cancellation) and about 70 at most.
@@ -182,6 +216,41 @@ mod tests {
         assert_eq!(log_phi(f64::NEG_INFINITY), f64::NEG_INFINITY);
         assert_eq!(log_phi(f64::INFINITY), 0.0);
         assert!(log_phi(f64::NAN).is_nan());
+    }
+
+    /// mpmath: `-sqrt(2) * erfcinv(2 p)`.
+    #[test]
+    fn inv_phi_matches_high_precision_values() {
+        let cases = [
+            (1e-300, -37.047096299361199),
+            (1e-10, -6.3613409024040562),
+            (0.025, -1.9599639845400542),
+            (0.3, -0.52440051270804082),
+            (0.5, 0.0),
+            (0.7, 0.52440051270804066),
+            (0.975, 1.9599639845400539),
+            (1.0 - 1e-10, 6.3613408896974219),
+        ];
+        for (p, want) in cases {
+            let got = inv_phi(p);
+            assert!(
+                (got - want).abs() <= 4e-16 * want.abs().max(1.0),
+                "inv_phi({p:e}) = {got:e}, want {want:e}"
+            );
+        }
+        assert_eq!(inv_phi(0.0), f64::NEG_INFINITY);
+        assert_eq!(inv_phi(1.0), f64::INFINITY);
+        assert!(inv_phi(-0.1).is_nan() && inv_phi(1.5).is_nan() && inv_phi(f64::NAN).is_nan());
+        // It inverts Phi: on a grid of p, Phi(inv_phi(p)) = p.
+        for k in 1..1000 {
+            let p = k as f64 / 1000.0;
+            let back = 0.5 * libm::erfc(-inv_phi(p) / SQRT_2);
+            // (An ulp of the quantile moves Phi by |x| phi/Phi times as much, relatively.)
+            assert!(
+                (back - p).abs() <= 32.0 * f64::EPSILON * p,
+                "p = {p}: {back}"
+            );
+        }
     }
 
     #[test]

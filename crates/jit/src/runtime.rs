@@ -68,6 +68,10 @@ pub(crate) extern "C" fn log_phi_slope(x: f64) -> f64 {
     special::log_phi_slope(x)
 }
 
+pub(crate) extern "C" fn inv_phi(x: f64) -> f64 {
+    special::inv_phi(x)
+}
+
 pub(crate) extern "C" fn log_bessel_i0e(x: f64) -> f64 {
     special::log_bessel_i0e(x)
 }
@@ -101,6 +105,7 @@ pub(crate) fn unary_symbol(op: UnaryOp) -> Option<(&'static str, *const u8)> {
         UnaryOp::LogPhiSlope => log_phi_slope,
         UnaryOp::LogBesselI0e => log_bessel_i0e,
         UnaryOp::LogBesselI0eSlope => log_bessel_i0e_slope,
+        UnaryOp::InvPhi => inv_phi,
         UnaryOp::Neg | UnaryOp::Not | UnaryOp::Sqrt | UnaryOp::Abs => return None,
     };
     let name = match op {
@@ -121,13 +126,14 @@ pub(crate) fn unary_symbol(op: UnaryOp) -> Option<(&'static str, *const u8)> {
         UnaryOp::LogPhiSlope => "rlc_log_phi_slope",
         UnaryOp::LogBesselI0e => "rlc_log_bessel_i0e",
         UnaryOp::LogBesselI0eSlope => "rlc_log_bessel_i0e_slope",
+        UnaryOp::InvPhi => "rlc_inv_phi",
         UnaryOp::Neg | UnaryOp::Not | UnaryOp::Sqrt | UnaryOp::Abs => return None,
     };
     Some((name, f as *const u8))
 }
 
 /// Every unary op that is a call, for registering the symbols.
-pub(crate) const CALLED_UNARY: [UnaryOp; 17] = [
+pub(crate) const CALLED_UNARY: [UnaryOp; 18] = [
     UnaryOp::Exp,
     UnaryOp::Log,
     UnaryOp::Log1p,
@@ -145,6 +151,7 @@ pub(crate) const CALLED_UNARY: [UnaryOp; 17] = [
     UnaryOp::LogPhiSlope,
     UnaryOp::LogBesselI0e,
     UnaryOp::LogBesselI0eSlope,
+    UnaryOp::InvPhi,
 ];
 
 pub(crate) extern "C" fn atan2(y: f64, x: f64) -> f64 {
