@@ -325,12 +325,7 @@ impl CompiledModel {
     /// The data the model declares: the names of its `data` variables and
     /// of its sizes, each in declaration order.
     fn data_names(&self) -> (Vec<String>, Vec<String>) {
-        let model = &self.compiled.model;
-        let name = |id| model.symbol(id).name.clone();
-        (
-            model.data.iter().map(|d| name(d.symbol)).collect(),
-            model.sizes.iter().map(|id| name(*id)).collect(),
-        )
+        self.compiled.declared_data()
     }
 
     /// The parameters and `out` values, in declaration order: (name,

@@ -159,6 +159,17 @@ pub fn compile(source: &str, name: &str) -> Result<Compiled, Error> {
 }
 
 impl Compiled {
+    /// The data the model declares: the names of its `data` variables and of
+    /// its sizes, each in declaration order (empty for a model of its
+    /// parameters alone, which needs no data file).
+    pub fn declared_data(&self) -> (Vec<String>, Vec<String>) {
+        let name = |id| self.model.symbol(id).name.clone();
+        (
+            self.model.data.iter().map(|d| name(d.symbol)).collect(),
+            self.model.sizes.iter().map(|&id| name(id)).collect(),
+        )
+    }
+
     /// `file:line:column (`source text`)` for a byte range of the model.
     pub fn locate(&self, span: (usize, usize)) -> String {
         self.lines.locate(&self.name, &self.source, span)

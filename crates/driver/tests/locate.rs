@@ -218,3 +218,18 @@ fn angles_that_look_like_degrees_get_a_note() {
         }
     }
 }
+
+/// An explanation shows a parameter of 1e-300 in scientific notation (it showed
+/// `s = 0.0000`) and the operands of the failing operation likewise.
+#[test]
+fn tiny_and_huge_values_in_explanations_are_readable() {
+    let source = "param s in (0, inf)\ndata y: real\ny ~ Normal(0, s)\n";
+    let compiled = rlc_driver::compile(source, "m.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+    let data = rlc_driver::data::load(&compiled.model, "d.json", br#"{"y": 1e5}"#, None)
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    let density = rlc_driver::Density::new(&compiled, &data, rlc_driver::Backend::Interp)
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    let why = density.explain(&[1e-300f64.ln()]).expect("explained");
+    assert!(why.contains("s = 1.0000e-300"), "{why}");
+    assert!(!why.contains("00000000000000000000"), "{why}");
+}

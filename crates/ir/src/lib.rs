@@ -3,8 +3,9 @@
 //! independent iterations, `if` with two regions) — see `ir.rs` for its
 //! conventions. This crate owns the IR data structures, the lowering from a
 //! checked model (`lower`, the only module that reads the AST), the text
-//! form (`print`), the verifier (`verify`) and the reference interpreter
-//! (`interp`). It knows nothing of autodiff, Cranelift, files or sampling.
+//! form (`print`), the verifier (`verify`), the reference interpreter
+//! (`interp`) and the special functions both back ends call (`special`).
+//! It knows nothing of autodiff, Cranelift, files or sampling.
 //! Tests: `tests/` (interpreter and verifier on hand-built functions, and the
 //! lowered example models).
 

@@ -1028,3 +1028,19 @@ fn printer_shows_every_attribute() {
     assert_eq!(verify(&f), Ok(()));
     insta::assert_snapshot!(print_function(&f));
 }
+
+/// Numbers in messages: every digit in ordinary notation, scientific notation
+/// where that would run to hundreds of characters (1e-300 printed 300 zeros).
+#[test]
+fn numbers_in_messages_stay_short() {
+    use rlc_ir::interp::readable;
+    assert_eq!(readable(0.25), "0.25");
+    assert_eq!(readable(-1234.5), "-1234.5");
+    assert_eq!(readable(0.0), "0");
+    assert_eq!(readable(f64::INFINITY), "inf");
+    assert_eq!(readable(1e-300), "1e-300");
+    assert_eq!(readable(-2.5e20), "-2.5e20");
+    for x in [1e-300, 1e300, 5e-324, f64::MAX, 123.456, 1e-5, 1e15] {
+        assert!(readable(x).len() <= 24, "{x:e}: {}", readable(x));
+    }
+}

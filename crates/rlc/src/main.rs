@@ -1117,12 +1117,11 @@ fn load_data_if_any(
     if let Some(path) = path {
         return load_data(compiled, path, delimiter);
     }
-    let model = &compiled.model;
-    let declared: Vec<String> = model
-        .sizes
+    let (variables, sizes) = compiled.declared_data();
+    let declared: Vec<String> = variables
         .iter()
-        .chain(model.data.iter().map(|d| &d.symbol))
-        .map(|&id| format!("`{}`", model.symbol(id).name))
+        .map(|name| format!("`{name}`"))
+        .chain(sizes.iter().map(|name| format!("the size `{name}`")))
         .collect();
     if !declared.is_empty() {
         return Err(Failure::usage(format!(
@@ -1130,7 +1129,12 @@ fn load_data_if_any(
             declared.join(", ")
         )));
     }
-    Ok(rlc_driver::data::load(model, NO_DATA, b"{}", None)?)
+    Ok(rlc_driver::data::load(
+        &compiled.model,
+        NO_DATA,
+        b"{}",
+        None,
+    )?)
 }
 
 /// Binds a compiled model to its data on a backend, printing the notes.

@@ -2922,7 +2922,7 @@ fn a_model_without_data_needs_no_data_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
-            "the model declares data (`T`, `action`, `reward`): give the file with --data FILE"
+            "the model declares data (`action`, `reward`, the size `T`): give the file with --data FILE"
         ),
         "{err}"
     );
