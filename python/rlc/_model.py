@@ -275,7 +275,8 @@ class Model:
                 run.stop()
             bar.close()
             self._run = None
-        messages = [(UserWarning, failure) for failure in result["failures"]]
+        messages = [(UserWarning, note) for note in result["notes"]]
+        messages += [(UserWarning, failure) for failure in result["failures"]]
         if result["interrupted"]:
             groups = {g["name"]: g for g in result["groups"]}
             chain_coord = next((c for c in groups.get("posterior", {}).get("coords", []) if c["name"] == "chain"), None)

@@ -568,6 +568,9 @@ struct Run {
     source: Source,
     /// Warmup iterations per chain (the adaptation's default when not given).
     warmup: usize,
+    /// The notes of binding the model to its data (`rlc run` prints them):
+    /// angles that look like degrees, the interpreter used for lack of JIT support.
+    notes: Vec<String>,
 }
 
 #[pymethods]
@@ -605,7 +608,8 @@ impl Run {
     }
 
     /// Waits for the run to end (without holding the GIL) and returns
-    /// `{"groups": [...], "interrupted": bool, "failures": [str], "draws": n}`.
+    /// `{"groups": [...], "interrupted": bool, "failures": [str], "notes": [str],
+    /// "draws": n, "warnings": [str]}`.
     fn result<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let handle = self
             .handle
@@ -640,6 +644,7 @@ impl Run {
             })
             .collect();
         out.set_item("failures", failures)?;
+        out.set_item("notes", self.notes.clone())?;
         // Stan's warnings, as `rlc run` prints them after its table, naming
         // elements as the tree and `rlc.summary` do: `sigma[0]`, `A[S07]`.
         let warnings: Vec<String> = if fit.draws_per_chain() > 0 {
@@ -746,6 +751,7 @@ fn start(
         threads_per_chain,
     )
     .map_err(|e| to_py_err(py, e, data.source))?;
+    let notes = density.notes.clone();
     let outputs = DrawOutputs::new(&model.compiled, &data.data, extras)
         .map_err(|e| to_py_err(py, e, data.source))?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -776,6 +782,7 @@ fn start(
         data: data.data.clone(),
         source: data.source,
         warmup,
+        notes,
     })
 }
 

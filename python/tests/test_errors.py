@@ -334,3 +334,18 @@ def test_messages_name_the_packages_settings_not_the_command_lines():
         model.sample(data=DATA / "rl_single.csv", chains=1, warmup=30, draws=30, max_depth=1, seed=3, progress=False)
     depth = [str(w.message) for w in warned if "maximum tree depth" in str(w.message)]
     assert depth and "raising max_depth" in depth[0] and "--" not in depth[0]
+
+
+def test_angles_that_look_like_degrees_are_a_warning_when_sampling():
+    """The notes of binding the model to its data reach Python as warnings, as
+    `rlc run` prints them: angles under VonMises beyond ±2π are probably degrees."""
+    model = rlc.Model(
+        "size T\ndata err: real[T]\nparam k ~ Gamma(2, 0.2)\nerr ~ VonMises(0, k)\n",
+        "angles.rlm",
+    )
+    data = {"T": 4, "err": np.array([-40.0, 12.5, 75.0, 3.0])}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.sample(data=data, chains=1, warmup=50, draws=50, seed=1, progress=False)
+    texts = [str(w.message) for w in caught if w.category is UserWarning]
+    assert any("`err` holds values up to 75" in t and "radians" in t for t in texts), texts
