@@ -226,6 +226,9 @@ pub struct Density {
     pub outs: Vec<(String, Vec<usize>)>,
     /// What the user may want to know (the JIT fell back to the interpreter, …).
     pub notes: Vec<String>,
+    /// The parameters given `(-pi, pi)` by a `VonMises` prior (directions),
+    /// whose draws the run's warnings check against the interval's ends.
+    pub circular: Vec<String>,
     explainer: Explainer,
 }
 
@@ -484,6 +487,7 @@ impl Density {
             coordinates,
             params,
             notes,
+            circular: circular_parameters(compiled),
             explainer: Explainer::new(compiled, data, dim)?,
         };
         // An index out of range does not depend on the parameters: it is a
@@ -943,4 +947,23 @@ fn angle_notes(compiled: &Compiled, data: &Data) -> Vec<String> {
         }
     }
     notes
+}
+
+/// The parameters whose constraint is a `VonMises` prior's `(-pi, pi)` (no
+/// declared bounds): their interval is a circle cut at ±π.
+fn circular_parameters(compiled: &Compiled) -> Vec<String> {
+    use rlc_check::builtins::Distribution;
+    use rlc_check::model::Callee;
+    let model = &compiled.model;
+    model
+        .params
+        .iter()
+        .filter(|p| {
+            p.prior
+                .and_then(|prior| model.calls.get(&prior))
+                .is_some_and(|call| call.callee == Callee::Distribution(Distribution::VonMises))
+                && p.constraint.lower.is_some()
+        })
+        .map(|p| model.symbol(p.symbol).name.clone())
+        .collect()
 }

@@ -299,6 +299,8 @@ pub struct Fit {
     pub interrupted: bool,
     /// Which data cell each `log_lik` column scores, when they were computed.
     pub log_lik_cells: Option<crate::generate::LogLikCells>,
+    /// Directions: the parameters a `VonMises` prior gives `(-pi, pi)`.
+    pub circular: Vec<String>,
 }
 
 impl Fit {
@@ -314,6 +316,11 @@ impl Fit {
     pub fn warnings_labelled(&self, draws: &RunDraws, labels: &[String]) -> Vec<String> {
         let mut warnings =
             crate::summary::warnings_labelled(draws, self.settings.max_depth, labels);
+        warnings.extend(crate::summary::directions_at_the_cut(
+            draws,
+            &self.circular,
+            labels,
+        ));
         let extended: Vec<(usize, usize)> = self
             .chains
             .iter()
@@ -643,6 +650,7 @@ pub fn sample_with(
         elapsed,
         interrupted,
         log_lik_cells: extras.log_lik_cells().cloned(),
+        circular: density.circular.clone(),
     };
     if fit.chains.iter().all(|c| c.stats.is_empty()) {
         let errors: Vec<(usize, &String)> = fit

@@ -218,6 +218,46 @@ pub fn warnings(draws: &RunDraws, max_depth: u32) -> Vec<String> {
     warnings_labelled(draws, max_depth, &draws.columns)
 }
 
+/// How near ±π (in radians) a direction's draw counts as at the cut.
+const NEAR_THE_CUT: f64 = 0.1;
+/// The share of a direction's draws near the cut that gets a warning.
+const AT_THE_CUT: f64 = 0.05;
+
+/// A warning for each direction (a parameter a `VonMises` prior gives `(-pi,
+/// pi)`, named in `circular`) whose draws crowd an end of the interval: the
+/// chains cannot cross the cut, so the posterior may lie on its other side
+/// (every chain can start on the wrong side, with R-hat 1.000).
+pub fn directions_at_the_cut(
+    draws: &RunDraws,
+    circular: &[String],
+    labels: &[String],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, column) in draws.columns.iter().enumerate() {
+        let base = column.split('.').next().unwrap_or(column);
+        if !circular.iter().any(|c| c == base) {
+            continue;
+        }
+        let values: Vec<f64> = draws.column(k).into_iter().flatten().copied().collect();
+        if values.is_empty() {
+            continue;
+        }
+        let near = values
+            .iter()
+            .filter(|x| std::f64::consts::PI - x.abs() < NEAR_THE_CUT)
+            .count();
+        let share = near as f64 / values.len() as f64;
+        if share > AT_THE_CUT {
+            let name = labels.get(k).unwrap_or(column);
+            out.push(format!(
+                "{:.0}% of the draws of {name} lie within {NEAR_THE_CUT} of ±π, where its VonMises prior's interval (-pi, pi) is cut: the chains cannot cross it, so the posterior may lie on the other side; give the direction as the angle of a point (language.md, VonMises).",
+                100.0 * share
+            ));
+        }
+    }
+    out
+}
+
 /// [`warnings`] naming the columns by `labels` (one per column, as the
 /// table shows them: the model's labels under `--labels model`).
 pub fn warnings_labelled(draws: &RunDraws, max_depth: u32, labels: &[String]) -> Vec<String> {

@@ -2946,3 +2946,39 @@ fn an_endless_binary_data_file_is_refused_from_its_first_bytes() {
         "{err}"
     );
 }
+
+/// A direction with a `VonMises` prior whose draws crowd ±π gets a warning (its
+/// interval is cut there: every chain on the wrong side gave R-hat 1.000 and no
+/// warning); one whose draws are near 0 gets none.
+#[test]
+fn a_direction_at_the_cut_of_its_interval_is_warned_about() {
+    let dir = temp_dir("direction-at-the-cut");
+    std::fs::write(
+        dir.join("m.rlm"),
+        "size T\ndata y: real[T]\nparam m ~ VonMises(0, 0.5)\ny ~ VonMises(m, 20)\n",
+    )
+    .expect("writes");
+    for (centre, warned) in [(3.1, true), (0.3, false)] {
+        let angles: Vec<String> = (0..40)
+            .map(|k| {
+                let x: f64 = centre + 0.02 * (k as f64 - 19.5);
+                let wrapped =
+                    x - 2.0 * std::f64::consts::PI * (x / (2.0 * std::f64::consts::PI)).round();
+                wrapped.to_string()
+            })
+            .collect();
+        std::fs::write(
+            dir.join("d.json"),
+            format!("{{\"T\": 40, \"y\": [{}]}}", angles.join(", ")),
+        )
+        .expect("writes");
+        let out = run_in(&dir, &[&"--seed", &"1", &"--draws", &"300"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            stdout.contains("lie within 0.1 of ±π"),
+            warned,
+            "centre {centre}: {stdout}"
+        );
+    }
+}
