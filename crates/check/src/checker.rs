@@ -27,8 +27,7 @@ pub(crate) struct Checker {
     params: Vec<ParamInfo>,
     outs: Vec<SymbolId>,
     requirements: Vec<SizeRequirement>,
-    /// Data observed under `VonMises` (an angle), with the statement's span.
-    angles: Vec<(SymbolId, Span)>,
+    observations: Vec<crate::model::Observation>,
     scopes: Vec<HashMap<String, SymbolId>>,
     /// Optional symbols known to be present here (inside `if present(x)`).
     narrowed: Vec<HashSet<SymbolId>>,
@@ -245,7 +244,7 @@ impl Checker {
             params: Vec::new(),
             outs: Vec::new(),
             requirements: Vec::new(),
-            angles: Vec::new(),
+            observations: Vec::new(),
             scopes: vec![HashMap::new()],
             narrowed: Vec::new(),
             poisoned: HashSet::new(),
@@ -286,7 +285,7 @@ impl Checker {
             params: self.params,
             outs: self.outs,
             size_requirements: self.requirements,
-            angles: self.angles,
+            observations: self.observations,
         };
         (model, self.errors)
     }
@@ -980,7 +979,7 @@ impl Checker {
                     self.outs.push(id);
                 }
             }
-            Stmt::Tilde { lhs, dist, .. } => {
+            Stmt::Tilde { lhs, dist, span } => {
                 let Some(info) = self.expr(lhs) else {
                     // Still check the distribution's own arguments.
                     for arg in call_args(dist) {
@@ -1010,11 +1009,17 @@ impl Checker {
                 }
                 self.distribution(dist, &info, lhs.span, Role::Observed);
                 self.density_term(std::iter::once(lhs).chain(call_args(dist)));
-                if matches!(&dist.kind, ExprKind::Call { callee, .. } if callee.name == "VonMises")
-                {
-                    if let Some(symbol) = self.data_root(lhs) {
-                        self.angles.push((symbol, lhs.span));
-                    }
+                let distribution = match &dist.kind {
+                    ExprKind::Call { callee, .. } => crate::builtins::distribution(&callee.name),
+                    _ => None,
+                };
+                if let (Some(data), Some(sig)) = (self.data_root(lhs), distribution) {
+                    self.observations.push(crate::model::Observation {
+                        data,
+                        distribution: sig.distribution,
+                        statement: *span,
+                        lhs: lhs.span,
+                    });
                 }
             }
             Stmt::TargetAdd { value, .. } => {

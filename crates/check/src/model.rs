@@ -171,9 +171,21 @@ pub struct Model {
     pub params: Vec<ParamInfo>,
     pub outs: Vec<SymbolId>,
     pub size_requirements: Vec<SizeRequirement>,
-    /// Data observed under `VonMises` (angles in radians), with the `~`'s
-    /// left side: the data loader's caller checks that they look like radians.
-    pub angles: Vec<(SymbolId, Span)>,
+    /// Each `~` on data (a data variable, an element or a slice of one), in
+    /// program order: the explainer names the rows of an observation outside
+    /// its distribution's support, and angles under `VonMises` are checked to
+    /// look like radians.
+    pub observations: Vec<Observation>,
+}
+
+/// A `~` whose left side is a data variable, or an element or slice of one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub data: SymbolId,
+    pub distribution: crate::builtins::Distribution,
+    /// The whole statement, and its left side.
+    pub statement: Span,
+    pub lhs: Span,
 }
 
 impl Model {

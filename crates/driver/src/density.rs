@@ -761,6 +761,7 @@ impl Explainer {
                 ));
             };
             let located = self.locate(function, origin.value);
+            let span = located.as_ref().map(|(_, span)| *span);
             let at = located.map_or_else(|| "an unlocated term".to_string(), |(at, _)| at);
             let iterations = if origin.iterations.is_empty() {
                 String::new()
@@ -782,9 +783,16 @@ impl Explainer {
                 Some(Rejection::ProbabilityOutsideUnit) => format!(
                     "{head} at {point}: the probability `p` of {at}{iterations} is outside [0, 1] (`logits = …`, or `logistic` or `Phi_approx` of any real, stays inside)"
                 ),
-                Some(Rejection::OutsideSupport) => format!(
-                    "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
-                ),
+                Some(Rejection::OutsideSupport) => {
+                    match span.and_then(|span| self.outside_support_cells(span)) {
+                        Some(cells) => format!(
+                            "{head}: an observed value is outside the support of {at}{iterations}: {cells}"
+                        ),
+                        None => format!(
+                            "{head}: an observed value is outside the support of {at}{iterations} (a negative value under a positive distribution, an outcome other than 0 or 1 under Bernoulli, a count above `n`, a value outside Uniform's bounds)"
+                        ),
+                    }
+                }
                 Some(Rejection::CutpointsOutOfOrder) => format!(
                     "{head} at {point}: the cutpoints of {at}{iterations} do not increase strictly, as `OrderedLogistic` needs (build them from a first cutpoint and positive gaps: language.md, Distributions)"
                 ),
@@ -822,6 +830,42 @@ impl Explainer {
                 self.cells_in_file(name, &bad)
             ))
         })
+    }
+
+    /// The cells of the data observed by the `~` at `span` that lie outside its
+    /// distribution's support, as "`rt` holds -0.2 at line 4 (and 2 more
+    /// rows)", for the distributions whose support needs none of their
+    /// arguments (`None` for the others, and where no cell is outside).
+    fn outside_support_cells(&self, span: (usize, usize)) -> Option<String> {
+        use rlc_check::builtins::Distribution as D;
+        let d = &self.0;
+        let observation = d
+            .model
+            .observations
+            .iter()
+            .find(|o| o.statement.start <= span.0 && span.1 <= o.statement.end)?;
+        let name = &d.model.symbol(observation.data).name;
+        let array = d.data.loaded.value(name)?;
+        let outside: fn(f64) -> bool = match observation.distribution {
+            D::HalfNormal | D::HalfCauchy | D::Exponential | D::Poisson | D::NegativeBinomial => {
+                |y| y < 0.0
+            }
+            D::LogNormal | D::Gamma | D::InverseGamma | D::Weibull | D::Wald => |y| y <= 0.0,
+            D::Beta => |y| !(0.0..=1.0).contains(&y),
+            D::Bernoulli => |y| y != 0.0 && y != 1.0,
+            D::Binomial | D::BetaBinomial => |y| y < 0.0,
+            _ => return None,
+        };
+        let bad: Vec<usize> = (0..array.values.len())
+            .filter(|&k| !array.is_missing(k) && outside(array.values[k]))
+            .collect();
+        let first = array.values[*bad.first()?];
+        Some(format!(
+            "`{name}` holds {} {}, outside the support of `{:?}`",
+            rlc_ir::interp::readable(first),
+            self.cells_in_file(name, &bad),
+            observation.distribution
+        ))
     }
 
     /// An index out of range, explained by the data rows that hold the bad
@@ -884,18 +928,18 @@ impl Explainer {
     fn cells_in_file(&self, variable: &str, cells: &[usize]) -> String {
         let loaded = &self.0.data.loaded;
         let row_names = self.0.data.row_names.as_ref();
-        let more = |n: usize, what: &str| {
-            if n > 1 {
-                format!(" (and {} more {what})", n - 1)
-            } else {
-                String::new()
-            }
+        // `what` is the singular; one more is "1 more row".
+        let more = |n: usize, what: &str| match n {
+            0 | 1 => String::new(),
+            2 => format!(" (and 1 more {what})"),
+            _ => format!(" (and {} more {what}s)", n - 1),
         };
         if let Some((_, rows)) = loaded.row_cells.iter().find(|(n, _)| n == variable) {
+            let wanted: std::collections::HashSet<usize> = cells.iter().copied().collect();
             let lines: Vec<usize> = rows
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| cells.contains(c))
+                .filter(|(_, c)| wanted.contains(c))
                 .filter_map(|(r, _)| loaded.row_lines.get(r).copied())
                 .collect();
             if let Some(first) = lines.first() {
@@ -903,7 +947,7 @@ impl Explainer {
                     .and_then(|names| names.get(first.checked_sub(2)?))
                     .cloned()
                     .unwrap_or_else(|| format!("line {first}"));
-                return format!("at {place}{}", more(lines.len(), "rows"));
+                return format!("at {place}{}", more(lines.len(), "row"));
             }
         }
         let Some(array) = loaded.value(variable) else {
@@ -917,7 +961,7 @@ impl Explainer {
         }
         index.reverse();
         let path: String = index.iter().map(|i| format!("[{i}]")).collect();
-        format!("at {variable}{path}{}", more(cells.len(), "cells"))
+        format!("at {variable}{path}{}", more(cells.len(), "cell"))
     }
 }
 
@@ -926,7 +970,13 @@ impl Explainer {
 fn angle_notes(compiled: &Compiled, data: &Data) -> Vec<String> {
     let mut named = std::collections::HashSet::new();
     let mut notes = Vec::new();
-    for (symbol, span) in &compiled.model.angles {
+    let angles = compiled
+        .model
+        .observations
+        .iter()
+        .filter(|o| o.distribution == rlc_check::builtins::Distribution::VonMises);
+    for observation in angles {
+        let (symbol, span) = (&observation.data, &observation.lhs);
         let name = &compiled.model.symbol(*symbol).name;
         if !named.insert(name.clone()) {
             continue;

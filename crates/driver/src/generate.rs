@@ -554,10 +554,10 @@ fn observed_once(
                 "error: {} cannot be run forward: `{element}` is observed by {} `~` statements{}, so a draw of it would follow the last statement alone while the log density has every term; observe each value with one `~` (a sum of terms on one value is `target +=`)",
                 compiled.name,
                 mask[cell] as usize,
-                if count > 1 {
-                    format!(" (and {} more cells of `{name}` too)", count - 1)
-                } else {
-                    String::new()
+                match count {
+                    0 | 1 => String::new(),
+                    2 => format!(" (and 1 more cell of `{name}` too)"),
+                    _ => format!(" (and {} more cells of `{name}` too)", count - 1),
                 }
             ),
         ));

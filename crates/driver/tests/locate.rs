@@ -233,3 +233,41 @@ fn tiny_and_huge_values_in_explanations_are_readable() {
     assert!(why.contains("s = 1.0000e-300"), "{why}");
     assert!(!why.contains("00000000000000000000"), "{why}");
 }
+
+/// An observation outside its distribution's support is named by its data row,
+/// for a whole variable, an element in a loop and a Bernoulli outcome of 2 (the
+/// message named only the statement).
+#[test]
+fn an_observation_outside_the_support_is_named_by_its_row() {
+    let cases = [
+        (
+            "size T\ndata rt: real[T]\nparam m ~ HalfNormal(1)\nrt ~ Wald(m, 2)\n",
+            "rt\n0.5\n0.7\n-0.2\n0.0\n",
+            "`rt` holds -0.2 at line 4 (and 1 more row), outside the support of `Wald`",
+        ),
+        (
+            "size T\ndata rt: real[T]\nparam m ~ HalfNormal(1)\nfor t in 0..T {\n  rt[t] ~ Exponential(m)\n}\n",
+            "rt\n0.5\n-3\n",
+            "`rt` holds -3 at line 3, outside the support of `Exponential`",
+        ),
+        (
+            "size T\ndata y: int[T]\nparam p ~ Beta(1, 1)\ny ~ Bernoulli(p)\n",
+            "y\n0\n1\n2\n",
+            "`y` holds 2 at line 4, outside the support of `Bernoulli`",
+        ),
+    ];
+    for (source, csv, expected) in cases {
+        let compiled =
+            rlc_driver::compile(source, "m.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+        let message = match rlc_driver::data::load(&compiled.model, "d.csv", csv.as_bytes(), None) {
+            Err(e) => e.message,
+            Ok(data) => {
+                match rlc_driver::Density::new(&compiled, &data, rlc_driver::Backend::Jit) {
+                    Err(e) => e.message,
+                    Ok(_) => panic!("{source}: the data were accepted"),
+                }
+            }
+        };
+        assert!(message.contains(expected), "{source}: {message}");
+    }
+}

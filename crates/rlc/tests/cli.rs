@@ -452,7 +452,7 @@ fn an_out_of_range_data_index_names_its_row_and_its_place_in_the_model() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("`choice` holds 2 at line 3 (and 1 more rows)")
+        stderr.contains("`choice` holds 2 at line 3 (and 1 more row)")
             && stderr.contains("1-based")
             && !stderr.contains("chain"),
         "{stderr}"
@@ -2974,7 +2974,11 @@ fn a_direction_at_the_cut_of_its_interval_is_warned_about() {
         .expect("writes");
         let out = run_in(&dir, &[&"--seed", &"1", &"--draws", &"300"]);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(
             stdout.contains("lie within 0.1 of ±π"),
             warned,
