@@ -1225,7 +1225,7 @@ fn a_value_observed_twice_is_not_run_forward() {
         let (code, stderr) = forward(&args);
         assert_eq!(code, Some(1), "{args:?}: {stderr}");
         assert!(
-            stderr.contains("`y[1]` is observed by 2 `~` statements (and 1 more cells of `y` too)"),
+            stderr.contains("`y[1]` is observed by 2 `~` statements (and 1 more cell of `y` too)"),
             "{args:?}: {stderr}"
         );
     }
