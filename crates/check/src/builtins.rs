@@ -196,6 +196,76 @@ pub enum Distribution {
     Gumbel,
 }
 
+/// Where an observed outcome must lie, as the log density checks it (one rule
+/// for the lowering, which writes the check, and the explainer, which names
+/// the data rows that break it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeRange {
+    /// `y >= 0`: a half distribution's, a waiting time's, a count's.
+    NonNegative,
+    /// `y > 0`.
+    Positive,
+    /// `0 <= y <= 1`.
+    UnitClosed,
+    /// `y` is 0 or 1.
+    Binary,
+    /// `0 <= y <= n`, `n` the first argument.
+    UpToFirstArg,
+    /// `lower <= y <= upper`, the first two arguments.
+    BetweenArgs,
+    /// Not checked: every real, an angle, a category (checked as an index), or
+    /// a density already -inf outside (Wiener's at or below `tau`).
+    Unchecked,
+}
+
+impl OutcomeRange {
+    /// Whether `y` is outside, or `None` where that depends on the arguments
+    /// (a count of 3 under `Binomial(n, p)`) or is not checked.
+    pub fn excludes(self, y: f64) -> Option<bool> {
+        match self {
+            OutcomeRange::NonNegative => Some(y < 0.0),
+            OutcomeRange::Positive => Some(y <= 0.0),
+            OutcomeRange::UnitClosed => Some(!(0.0..=1.0).contains(&y)),
+            OutcomeRange::Binary => Some(y != 0.0 && y != 1.0),
+            OutcomeRange::UpToFirstArg if y < 0.0 => Some(true),
+            OutcomeRange::UpToFirstArg | OutcomeRange::BetweenArgs | OutcomeRange::Unchecked => {
+                None
+            }
+        }
+    }
+}
+
+impl Distribution {
+    /// Where an observed outcome of this distribution must lie.
+    pub fn outcome_range(self) -> OutcomeRange {
+        use Distribution as D;
+        match self {
+            D::HalfNormal | D::HalfCauchy | D::Exponential | D::Poisson | D::NegativeBinomial => {
+                OutcomeRange::NonNegative
+            }
+            D::LogNormal | D::Gamma | D::InverseGamma | D::Weibull | D::Wald => {
+                OutcomeRange::Positive
+            }
+            D::Beta => OutcomeRange::UnitClosed,
+            D::Bernoulli => OutcomeRange::Binary,
+            D::Binomial | D::BetaBinomial => OutcomeRange::UpToFirstArg,
+            D::Uniform => OutcomeRange::BetweenArgs,
+            D::Normal
+            | D::StudentT
+            | D::Cauchy
+            | D::Categorical
+            | D::OrderedLogistic
+            | D::Wiener
+            | D::VonMises
+            | D::ExGaussian
+            | D::SkewNormal
+            | D::Logistic
+            | D::Laplace
+            | D::Gumbel => OutcomeRange::Unchecked,
+        }
+    }
+}
+
 /// The values a distribution puts mass on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Support {

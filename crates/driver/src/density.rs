@@ -837,7 +837,6 @@ impl Explainer {
     /// rows)", for the distributions whose support needs none of their
     /// arguments (`None` for the others, and where no cell is outside).
     fn outside_support_cells(&self, span: (usize, usize)) -> Option<String> {
-        use rlc_check::builtins::Distribution as D;
         let d = &self.0;
         let observation = d
             .model
@@ -846,18 +845,9 @@ impl Explainer {
             .find(|o| o.statement.start <= span.0 && span.1 <= o.statement.end)?;
         let name = &d.model.symbol(observation.data).name;
         let array = d.data.loaded.value(name)?;
-        let outside: fn(f64) -> bool = match observation.distribution {
-            D::HalfNormal | D::HalfCauchy | D::Exponential | D::Poisson | D::NegativeBinomial => {
-                |y| y < 0.0
-            }
-            D::LogNormal | D::Gamma | D::InverseGamma | D::Weibull | D::Wald => |y| y <= 0.0,
-            D::Beta => |y| !(0.0..=1.0).contains(&y),
-            D::Bernoulli => |y| y != 0.0 && y != 1.0,
-            D::Binomial | D::BetaBinomial => |y| y < 0.0,
-            _ => return None,
-        };
+        let range = observation.distribution.outcome_range();
         let bad: Vec<usize> = (0..array.values.len())
-            .filter(|&k| !array.is_missing(k) && outside(array.values[k]))
+            .filter(|&k| !array.is_missing(k) && range.excludes(array.values[k]) == Some(true))
             .collect();
         let first = array.values[*bad.first()?];
         Some(format!(

@@ -1941,57 +1941,35 @@ impl<'m> Lowering<'m> {
         let inside = if outside_support.is_none() {
             None
         } else {
-            match d {
-                D::HalfNormal
-                | D::HalfCauchy
-                | D::Exponential
-                | D::Poisson
-                | D::NegativeBinomial => {
-                    let zero = constant(self, 0.0);
-                    Some(self.binary(BinaryOp::Ge, yr, zero))
-                }
-                D::LogNormal | D::Gamma | D::InverseGamma | D::Weibull | D::Wald => {
-                    let zero = constant(self, 0.0);
-                    Some(self.binary(BinaryOp::Gt, yr, zero))
-                }
-                D::Beta => {
-                    let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
+            use rlc_check::builtins::OutcomeRange as R;
+            let zero = constant(self, 0.0);
+            match d.outcome_range() {
+                R::NonNegative => Some(self.binary(BinaryOp::Ge, yr, zero)),
+                R::Positive => Some(self.binary(BinaryOp::Gt, yr, zero)),
+                R::UnitClosed => {
+                    let one = constant(self, 1.0);
                     let lo = self.binary(BinaryOp::Ge, yr, zero);
                     let hi = self.binary(BinaryOp::Le, yr, one);
                     Some(self.binary(BinaryOp::And, lo, hi))
                 }
-                D::Bernoulli => {
-                    let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
+                R::Binary => {
+                    let one = constant(self, 1.0);
                     let is0 = self.binary(BinaryOp::Eq, yr, zero);
                     let is1 = self.binary(BinaryOp::Eq, yr, one);
                     Some(self.binary(BinaryOp::Or, is0, is1))
                 }
-                D::Binomial | D::BetaBinomial => {
-                    let zero = constant(self, 0.0);
+                R::UpToFirstArg => {
                     let n = self.cast(a[0], Elem::Real);
                     let lo = self.binary(BinaryOp::Ge, yr, zero);
                     let hi = self.binary(BinaryOp::Le, yr, n);
                     Some(self.binary(BinaryOp::And, lo, hi))
                 }
-                D::Uniform => {
+                R::BetweenArgs => {
                     let lo = self.binary(BinaryOp::Ge, yr, a[0]);
                     let hi = self.binary(BinaryOp::Le, yr, a[1]);
                     Some(self.binary(BinaryOp::And, lo, hi))
                 }
-                // The Wiener density is already -inf at or below tau; an
-                // angle has no outside.
-                D::Normal
-                | D::StudentT
-                | D::Cauchy
-                | D::Categorical
-                | D::OrderedLogistic
-                | D::Wiener
-                | D::VonMises
-                | D::ExGaussian
-                | D::SkewNormal
-                | D::Logistic
-                | D::Laplace
-                | D::Gumbel => None,
+                R::Unchecked => None,
             }
         };
         // Outside the support the density is -inf (the select below); the
