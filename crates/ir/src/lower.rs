@@ -1942,23 +1942,29 @@ impl<'m> Lowering<'m> {
             None
         } else {
             use rlc_check::builtins::OutcomeRange as R;
-            let zero = constant(self, 0.0);
             match d.outcome_range() {
-                R::NonNegative => Some(self.binary(BinaryOp::Ge, yr, zero)),
-                R::Positive => Some(self.binary(BinaryOp::Gt, yr, zero)),
+                R::NonNegative => {
+                    let zero = constant(self, 0.0);
+                    Some(self.binary(BinaryOp::Ge, yr, zero))
+                }
+                R::Positive => {
+                    let zero = constant(self, 0.0);
+                    Some(self.binary(BinaryOp::Gt, yr, zero))
+                }
                 R::UnitClosed => {
-                    let one = constant(self, 1.0);
+                    let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
                     let lo = self.binary(BinaryOp::Ge, yr, zero);
                     let hi = self.binary(BinaryOp::Le, yr, one);
                     Some(self.binary(BinaryOp::And, lo, hi))
                 }
                 R::Binary => {
-                    let one = constant(self, 1.0);
+                    let (zero, one) = (constant(self, 0.0), constant(self, 1.0));
                     let is0 = self.binary(BinaryOp::Eq, yr, zero);
                     let is1 = self.binary(BinaryOp::Eq, yr, one);
                     Some(self.binary(BinaryOp::Or, is0, is1))
                 }
                 R::UpToFirstArg => {
+                    let zero = constant(self, 0.0);
                     let n = self.cast(a[0], Elem::Real);
                     let lo = self.binary(BinaryOp::Ge, yr, zero);
                     let hi = self.binary(BinaryOp::Le, yr, n);
