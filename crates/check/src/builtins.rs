@@ -235,7 +235,29 @@ impl OutcomeRange {
     }
 }
 
+impl OutcomeRange {
+    /// A value inside the range at which every formula of the distribution is
+    /// finite (0 for counts, 1 for a positive real, ½ in [0, 1]), which the log
+    /// density computes with where the outcome is outside; `None` where the
+    /// range is not checked or depends on the arguments.
+    pub fn inside_value(self, discrete: bool) -> Option<f64> {
+        match self {
+            OutcomeRange::Unchecked | OutcomeRange::BetweenArgs => None,
+            OutcomeRange::UnitClosed => Some(0.5),
+            _ if discrete => Some(0.0),
+            _ => Some(1.0),
+        }
+    }
+}
+
 impl Distribution {
+    /// Whether its outcomes are whole numbers (or bools, or categories).
+    pub fn is_discrete(self) -> bool {
+        DISTRIBUTIONS
+            .iter()
+            .any(|s| s.distribution == self && s.support.is_discrete())
+    }
+
     /// Where an observed outcome of this distribution must lie.
     pub fn outcome_range(self) -> OutcomeRange {
         use Distribution as D;

@@ -1983,33 +1983,7 @@ impl<'m> Lowering<'m> {
         // (lgamma(y + 1) of y = -1, log of a negative y) is infinite or NaN
         // and the first non-finite value is that select: the explainer then
         // names the observation as outside the support.
-        let safe = match d {
-            D::HalfNormal
-            | D::HalfCauchy
-            | D::Exponential
-            | D::LogNormal
-            | D::Gamma
-            | D::InverseGamma
-            | D::Weibull
-            | D::Wald => Some(1.0),
-            D::Poisson | D::Binomial | D::Bernoulli | D::NegativeBinomial | D::BetaBinomial => {
-                Some(0.0)
-            }
-            D::Beta => Some(0.5),
-            D::Uniform
-            | D::Normal
-            | D::StudentT
-            | D::Cauchy
-            | D::Categorical
-            | D::OrderedLogistic
-            | D::Wiener
-            | D::VonMises
-            | D::ExGaussian
-            | D::SkewNormal
-            | D::Logistic
-            | D::Laplace
-            | D::Gumbel => None,
-        };
+        let safe = d.outcome_range().inside_value(d.is_discrete());
         let yr = match (inside, safe) {
             (Some(inside), Some(c)) => {
                 let c = constant(self, c);

@@ -597,11 +597,11 @@ fn random_dist(d: D, logits: bool) -> RandomDist {
         D::Poisson if logits => Fa::PoissonLogRate,
         D::Poisson => Fa::PoissonRate,
         // (`distribution_args` gives OrderedLogistic as a Categorical, with
-        // its rows' validity as a second argument, which marks it `ordered`.)
+        // its rows' validity as a second argument; the caller marks it `ordered`.)
         D::Categorical | D::OrderedLogistic => {
             return RandomDist::Categorical {
                 logits,
-                ordered: d == D::OrderedLogistic,
+                ordered: false,
             }
         }
         D::Wiener => Fa::Wiener,
