@@ -24,7 +24,7 @@ from ._errors import (
     SamplingError,
     UsageError,
 )
-from ._model import Model
+from ._model import Model, Simulation
 from ._rlc import __version__
 from ._summary import summary
 from ._tree import to_inference_data
@@ -33,6 +33,7 @@ from .batch import compare_models, fit_many, recover
 
 __all__ = [
     "Model",
+    "Simulation",
     "to_inference_data",
     "summary",
     "fit_many",

@@ -4,13 +4,16 @@ Ctrl-C."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import threading
 import time
 import warnings
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from . import _rlc
@@ -21,6 +24,25 @@ from ._tree import build_tree
 
 # How often the calling thread looks at the run: progress, Ctrl-C, the end.
 _POLL_SECONDS = 0.1
+
+
+class Simulation(NamedTuple):
+    """One data set :meth:`Model.simulate` drew.
+
+    ``data`` is the design with every observed variable replaced by its
+    draws, in the design's own form: a DataFrame for a DataFrame or a CSV/TSV
+    file (every row and column kept, a skipped trial's cell missing), a dict
+    of numpy arrays and sizes for a dict or JSON file. :meth:`Model.sample`
+    takes it as it is. ``truth`` holds the values the data were drawn with,
+    by name: each parameter (given or drawn from its prior) and ``out``
+    value, a numpy array shaped as declared. ``seed`` and ``stream`` repeat
+    it: ``rlc simulate --seed SEED --n K`` writes data set ``stream + 1``
+    from the same numbers."""
+
+    data: Any
+    truth: dict
+    seed: int
+    stream: int
 
 
 class Model:
@@ -336,6 +358,110 @@ class Model:
         compiled = self._compile()
         loaded = self._load(data)
         return _rlc.coordinates(compiled, loaded)
+
+
+    def simulate(
+        self,
+        design: Any = None,
+        params: Union[Mapping[str, Any], Sequence[float], np.ndarray, None] = None,
+        *,
+        prior: bool = False,
+        seed: Optional[int] = None,
+        n: Optional[int] = None,
+    ) -> Union[Simulation, list]:
+        """Runs the model forward (``rlc simulate``): draws every variable the
+        model observes with ``~`` on ``design``, trial by trial, each
+        learner's state updated by its own draws.
+
+        ``design`` is data as for :meth:`sample` (a DataFrame, a dict, a
+        path; ``None`` for a model that declares no data), in which the
+        observed variables may be absent: its sizes, subjects, trials, and
+        the data the model only reads (outcomes shown, conditions) say what
+        to simulate. ``params`` gives the parameter values: a dict of
+        constrained values by name (``{"alpha": 0.3, "beta": 2}``, arrays for
+        array parameters, a scalar for every element) or a 1-D array of
+        unconstrained coordinates; ``prior=True`` draws them from the priors
+        instead (each data set its own). A model without parameters needs
+        neither. ``seed`` fixes the draws (without one, a seed is taken from
+        the clock and recorded in the result); the same seed gives the same
+        data set as ``rlc simulate --seed`` on the same design, bit for bit.
+
+        Returns a :class:`Simulation` (``data``, ``truth``, ``seed``,
+        ``stream``); with ``n``, a list of ``n`` of them (data sets drawn
+        from streams 0 to ``n - 1`` of the seed, as ``rlc simulate --n``).
+        A model that cannot be run forward, or a design that does not fit,
+        raises :class:`rlc.Error` (its subclasses as :meth:`sample`'s).
+        """
+        compiled = self._compile()
+        if prior and params is not None:
+            raise UsageError("give the parameter values (params=) or prior=True, not both")
+        has_params = any(kind == "parameter" for _name, kind in compiled.variables())
+        if params is None and not prior and has_params:
+            raise UsageError(
+                "give the parameter values (params={'alpha': 0.3, 'beta': 2}, or an array of unconstrained "
+                "coordinates) or draw them from the priors (prior=True)"
+            )
+        point = self._point(params) if params is not None else {}
+        if seed is None:
+            seed = time.time_ns() % 1_000_000_000
+        seed = _check_int("seed", seed, most=_U64)
+        count = 1 if n is None else _check_int("n", n, least=1)
+        for note in _rlc.forward_notes(compiled):
+            warnings.warn(note, UserWarning, stacklevel=2)
+        given = data_bytes(design)
+        loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows)
+        simulations = []
+        for stream in range(count):
+            content, form, observed, truth = _rlc.simulate_file(
+                compiled, loaded, given.content, given.frame, seed, stream, **point
+            )
+            data = _simulated_data(design, content, form, observed)
+            truth = {name: np.asarray(values, dtype=float).reshape(shape) for name, shape, values in truth}
+            simulations.append(Simulation(data, truth, seed, stream))
+        return simulations[0] if n is None else simulations
+
+
+def _simulated_data(design: Any, content: bytes, form: str, observed: list) -> Any:
+    """A simulated file as the user's kind of data: a dict for JSON (arrays
+    as numpy, missing cells NaN), a DataFrame for delimited text. A
+    DataFrame design keeps its index, columns and dtypes; only the observed
+    columns are replaced (or added)."""
+    if form == "json":
+        return {key: _json_array(value) for key, value in json.loads(content).items()}
+    table = pd.read_csv(io.BytesIO(content), sep=form, keep_default_na=False, na_values=["NA", ""])
+    if isinstance(design, pd.DataFrame):
+        frame = design.copy()
+        for name, elem in observed:
+            if name in table.columns:
+                frame[name] = _typed_column(table[name], elem).set_axis(frame.index)
+        return frame
+    for name, elem in observed:
+        if name in table.columns:
+            table[name] = _typed_column(table[name], elem)
+    return table
+
+
+def _typed_column(column: pd.Series, elem: str) -> pd.Series:
+    """An observed column as its declaration types it: an ``int`` column
+    stays integer (pandas' nullable ``Int64`` where cells are missing), a
+    ``bool`` column boolean."""
+    if elem == "real":
+        return column.astype(float)
+    kind = "boolean" if elem == "bool" else "Int64"
+    if column.isna().any():
+        return column.astype(kind)
+    return column.astype(bool if elem == "bool" else np.int64)
+
+
+def _json_array(value: Any) -> Any:
+    """A Stan JSON value as numpy: null cells NaN, ``"Inf"`` and ``"-Inf"``
+    infinite; scalars (sizes) as they are."""
+    if not isinstance(value, list):
+        return value
+    array = np.array(value, dtype=object)
+    if any(v is None or isinstance(v, str) for v in array.flat):
+        return np.array([np.nan if v is None else float(v) for v in array.flat], dtype=float).reshape(array.shape)
+    return np.array(value)
 
 
 def _no_data_error(model_name: str, compiled, error: DataError) -> DataError:

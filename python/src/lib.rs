@@ -839,6 +839,89 @@ fn simulate(
     ))
 }
 
+/// What a simulation of one data set returns to Python: the file in the
+/// design's format, that format (`"json"`, or a delimited file's delimiter),
+/// each observed variable with its element type, and the truth.
+type SimulatedFile<'py> = (
+    Bound<'py, PyBytes>,
+    String,
+    Vec<(String, &'static str)>,
+    Vec<Truth>,
+);
+
+/// `rlc simulate` on a design: data set `stream` of `seed`, with the
+/// parameters given as constrained `values` by name or as `unconstrained`
+/// coordinates, or (neither) drawn from the priors. `content` and `frame` are
+/// the design's bytes as [`load_design`] read them: the simulated file keeps
+/// every row and column of a long CSV and replaces the observed columns, as
+/// the command's file does.
+#[pyfunction]
+#[pyo3(signature = (model, design, content, frame, seed, stream, values=None, unconstrained=None))]
+#[allow(clippy::too_many_arguments)]
+fn simulate_file<'py>(
+    py: Python<'py>,
+    model: &CompiledModel,
+    design: &LoadedData,
+    content: &[u8],
+    frame: bool,
+    seed: u64,
+    stream: u64,
+    values: Option<HashMap<String, GivenElements>>,
+    unconstrained: Option<Vec<f64>>,
+) -> PyResult<SimulatedFile<'py>> {
+    use rlc_driver::generate::{self, ParamValues};
+    let params = match (values, unconstrained) {
+        (Some(v), None) => ParamValues::Point(Point::Constrained(given_values(v))),
+        (None, Some(u)) => ParamValues::Point(Point::Unconstrained(u)),
+        (None, None) => ParamValues::Prior,
+        (Some(_), Some(_)) => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "give either constrained values by name or unconstrained coordinates",
+            ))
+        }
+    };
+    let delimiter = frame.then_some(b',');
+    let (file, simulated) = py
+        .detach(|| {
+            let simulated =
+                generate::simulate(&model.compiled, &design.data, &params, seed, stream)?;
+            let file = generate::simulated_file(&design.data, content, delimiter, &simulated)?;
+            Ok::<_, Error>((file, simulated))
+        })
+        .map_err(|e| to_py_err(py, e, design.source))?;
+    let observed = simulated
+        .observed
+        .iter()
+        .map(|name| {
+            let elem = simulated
+                .data
+                .values
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("real", |(_, array)| match array.elem {
+                    rlc_data::ElemType::Int => "int",
+                    rlc_data::ElemType::Bool => "bool",
+                    rlc_data::ElemType::Real => "real",
+                });
+            (name.clone(), elem)
+        })
+        .collect();
+    let format = match rlc_data::Format::guess(&design.data.name, content) {
+        rlc_data::Format::Json => "json".to_string(),
+        rlc_data::Format::Csv { delimiter: given } => {
+            char::from(rlc_data::csv_delimiter(content, delimiter.or(given))).to_string()
+        }
+    };
+    Ok((PyBytes::new(py, &file), format, observed, simulated.truth))
+}
+
+/// What running the model forward cannot do, said before a simulation (the
+/// notes `rlc simulate` prints).
+#[pyfunction]
+fn forward_notes(model: &CompiledModel) -> Vec<String> {
+    rlc_driver::generate::forward_notes(&model.compiled)
+}
+
 /// The sampler's seed of fit `k` of a recovery study with seed `seed`.
 #[pyfunction]
 fn recover_fit_seed(seed: u64, k: usize) -> u64 {
@@ -1234,6 +1317,8 @@ fn _rlc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(start, m)?)?;
     m.add_function(wrap_pyfunction!(load_design, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate_file, m)?)?;
+    m.add_function(wrap_pyfunction!(forward_notes, m)?)?;
     m.add_function(wrap_pyfunction!(recover_fit_seed, m)?)?;
     m.add_function(wrap_pyfunction!(recover_thinning, m)?)?;
     m.add_function(wrap_pyfunction!(summarize, m)?)?;

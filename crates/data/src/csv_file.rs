@@ -208,8 +208,7 @@ pub(crate) fn rewrite(
     columns: &[(String, Vec<String>)],
 ) -> Result<Vec<u8>, Failure> {
     let table = Table::read(bytes, delimiter)?;
-    let content = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(content));
+    let delimiter = crate::csv_delimiter(bytes, delimiter);
     let mut header = table.columns.clone();
     let mut targets = Vec::with_capacity(columns.len());
     for (name, values) in columns {
@@ -453,7 +452,7 @@ fn text(field: &[u8]) -> Cow<'_, str> {
 }
 
 /// The most frequent of tab, comma and semicolon on the header line (comma if none).
-fn detect_delimiter(content: &[u8]) -> u8 {
+pub(crate) fn detect_delimiter(content: &[u8]) -> u8 {
     // The csv reader skips blank lines, so the header is the first line with a field.
     let header = content
         .split(|&b| b == b'\n')

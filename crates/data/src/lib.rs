@@ -170,6 +170,13 @@ pub fn rewrite_csv(
     })
 }
 
+/// The field delimiter of a delimited file: `delimiter` when given, else the
+/// one the loader detects from its header (tab, comma or semicolon).
+pub fn csv_delimiter(bytes: &[u8], delimiter: Option<u8>) -> u8 {
+    let content = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    delimiter.unwrap_or_else(|| csv_file::detect_delimiter(content))
+}
+
 /// Stan-format JSON of `sizes` and `values` (nested arrays row-major, `null`
 /// for a missing cell, integers without a fraction), which [`load_json`]
 /// reads back into the same data.
