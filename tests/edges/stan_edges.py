@@ -291,6 +291,93 @@ continuous(
 )
 
 
+# The functions and distributions added since the table's first run (2026-12-05).
+PI = math.pi
+unary("std_normal_lcdf", "log_Phi", [0.0, 1.0, -5.0, -20.0, -37.0, -38.0, -40.0, -1000.0, -1e10, 8.0, 9.0, 40.0,
+                                     1e300, -INF, INF])
+unary("inv_Phi", "inv_Phi", [0.5, 0.975, 0.0, 1.0, 1e-10, 1e-300, 5e-324, 0.9999999999999999, 1.0 - 1e-10, -0.5, 1.5])
+unary("sin", "sin", [0.0, 1.0, PI, -PI / 2, 1e16, 1e300, INF])
+unary("cos", "cos", [0.0, 1.0, PI, PI / 2, 1e16, 1e300, -INF])
+unary("tanh", "tanh", [0.0, 1.0, -1.0, 20.0, -20.0, 40.0, 710.0, -1e300, INF, -INF])
+for y, x in [(0.0, 1.0), (1.0, 0.0), (0.0, -1.0), (1.0, -1.0), (-1.0, -1.0), (1e300, 1e300), (1e-300, 1e-300),
+             (1.0, 1e300), (1e300, 1.0), (INF, 1.0), (1.0, INF), (1.0, -INF)]:
+    case(f"atan2({y!r}, {x!r})", "atan2({a0}, {a1})", "target += atan2({a0}, {a1})", [y, x])
+
+continuous(
+    "Weibull", "weibull_lpdf({y} | {a0}, {a1})", "Weibull({a0}, {a1})",
+    [(1.0, [2.0, 1.0]), (0.0, [1.0, 1.0]), (0.0, [2.0, 1.0]), (0.0, [0.5, 1.0]), (1e-300, [0.5, 1.0]),
+     (1e300, [2.0, 1.0]), (1e300, [0.5, 1.0]), (1.0, [1e-300, 1.0]), (1.0, [1e300, 1.0]), (2.0, [1e300, 1.0]),
+     (1.0, [2.0, 1e-300]), (1.0, [2.0, 1e300]), (-1.0, [2.0, 1.0]), (1.0, [0.0, 1.0]), (INF, [2.0, 1.0])],
+    [(0.0, [2.0, 1.0]), (-745.0, [1.0, 1.0]), (700.0, [0.5, 1.0])],
+    POSITIVE,
+)
+continuous(
+    "VonMises", "von_mises_lpdf({y} | {a0}, {a1})", "VonMises({a0}, {a1})",
+    [(0.0, [0.0, 1.0]), (PI, [0.0, 1.0]), (1.0, [0.0, 1e-300]), (1.0, [0.0, 1e-10]), (0.5, [0.0, 30.0]),
+     (0.5, [0.0, 700.0]), (0.5, [0.0, 710.0]), (0.0, [0.0, 1e300]), (0.001, [0.0, 1e10]), (7.0, [0.0, 2.0]),
+     (-7.0, [1.0, 2.0]), (1e16, [0.0, 1.0]), (0.0, [0.0, 0.0]), (0.0, [0.0, -1.0]), (INF, [0.0, 1.0])],
+    [(0.0, [0.0, 1.0]), (40.0, [0.0, 1.0]), (-40.0, [1.0, 5.0])],
+    (-PI, PI),
+)
+continuous(
+    "ExGaussian", "exp_mod_normal_lpdf({y} | {a0}, {a1}, {a2})", "ExGaussian({a0}, {a1}, {a2})",
+    [(0.0, [0.0, 1.0, 1.0]), (5.0, [0.0, 1.0, 1.0]), (-5.0, [0.0, 1.0, 1.0]), (-40.0, [0.0, 1.0, 1.0]),
+     (1e300, [0.0, 1.0, 1.0]), (0.5, [0.0, 1e-300, 1.0]), (0.0, [0.0, 1.0, 1e-300]), (0.0, [0.0, 1.0, 1e300]),
+     (1.0, [0.0, 1e-3, 1000.0]), (0.5, [0.0, 0.1, 20.0]), (0.0, [0.0, 100.0, 100.0]), (0.0, [0.0, 0.0, 1.0]),
+     (0.0, [0.0, 1.0, 0.0]), (INF, [0.0, 1.0, 1.0]), (-INF, [0.0, 1.0, 1.0])],
+    [(0.0, [0.0, 1.0, 1.0]), (1e16, [0.0, 1.0, 1.0])],
+    REAL,
+)
+continuous(
+    "SkewNormal", "skew_normal_lpdf({y} | {a0}, {a1}, {a2})", "SkewNormal({a0}, {a1}, {a2})",
+    [(0.0, [0.0, 1.0, 0.0]), (1.0, [0.0, 1.0, 3.0]), (-1.0, [0.0, 1.0, 3.0]), (-10.0, [0.0, 1.0, 5.0]),
+     (-40.0, [0.0, 1.0, 1.0]), (0.0, [0.0, 1e-300, 1.0]), (1e-300, [0.0, 1e-300, 1.0]), (0.0, [0.0, 1e300, 1.0]),
+     (1.0, [0.0, 1.0, 1e300]), (-1.0, [0.0, 1.0, 1e16]), (1e300, [0.0, 1.0, 1.0]), (0.0, [0.0, 0.0, 1.0]),
+     (INF, [0.0, 1.0, 1.0])],
+    [(0.0, [0.0, 1.0, 2.0]), (-1e16, [0.0, 1.0, -2.0])],
+    REAL,
+)
+continuous(
+    "Logistic", "logistic_lpdf({y} | {a0}, {a1})", "Logistic({a0}, {a1})",
+    [(0.0, [0.0, 1.0]), (40.0, [0.0, 1.0]), (-40.0, [0.0, 1.0]), (800.0, [0.0, 1.0]), (-800.0, [0.0, 1.0]),
+     (1e300, [0.0, 1.0]), (0.0, [0.0, 1e-300]), (1.0, [0.0, 1e-300]), (0.0, [0.0, 1e300]), (0.0, [0.0, 0.0]),
+     (INF, [0.0, 1.0])],
+    [(0.0, [0.0, 1.0]), (1e300, [0.0, 1.0])],
+    REAL,
+)
+continuous(
+    "Laplace", "double_exponential_lpdf({y} | {a0}, {a1})", "Laplace({a0}, {a1})",
+    [(0.0, [0.0, 1.0]), (1.0, [0.0, 1.0]), (-1.0, [0.0, 1.0]), (1e300, [0.0, 1.0]), (0.0, [0.0, 1e-300]),
+     (1.0, [0.0, 1e-300]), (0.0, [0.0, 1e300]), (0.0, [0.0, 0.0]), (INF, [0.0, 1.0])],
+    [(0.5, [0.0, 1.0]), (1e300, [0.0, 1.0])],
+    REAL,
+)
+continuous(
+    "Gumbel", "gumbel_lpdf({y} | {a0}, {a1})", "Gumbel({a0}, {a1})",
+    [(0.0, [0.0, 1.0]), (-40.0, [0.0, 1.0]), (-800.0, [0.0, 1.0]), (800.0, [0.0, 1.0]), (1e300, [0.0, 1.0]),
+     (0.0, [0.0, 1e-300]), (1.0, [0.0, 1e-300]), (0.0, [0.0, 1e300]), (0.0, [0.0, 0.0]), (INF, [0.0, 1.0])],
+    [(0.0, [0.0, 1.0]), (-1e16, [0.0, 1.0])],
+    REAL,
+)
+for k, n, a, b in [(3, 10, 2.0, 3.0), (0, 10, 1e-300, 1.0), (10, 10, 1.0, 1e-300), (0, 0, 2.0, 3.0),
+                   (5, 10, 1e16, 1e16), (5, 10, 1e300, 1e300), (0, 10, 1.0, 1e300), (3, 1000000000, 2.0, 3.0),
+                   (11, 10, 2.0, 3.0), (-1, 10, 2.0, 3.0), (3, 10, 0.0, 3.0), (3, 10, 2.0, -1.0)]:
+    case(f"BetaBinomial(k={k} | n={n}, {a!r}, {b!r})", "beta_binomial_lpmf({k0} | {k1}, {a0}, {a1})",
+         "k0 ~ BetaBinomial(k1, {a0}, {a1})", [a, b], ints=[k, n])
+for k, mu, phi in [(3, 2.0, 1.0), (0, 1e-300, 1.0), (0, 2.0, 1e-300), (3, 2.0, 1e-300), (0, 2.0, 1e300),
+                   (3, 2.0, 1e300), (3, 2.0, 1e16), (0, 1e300, 1.0), (1000000000, 1e9, 1.0), (3, 1e-300, 1e300),
+                   (-1, 2.0, 1.0), (3, 0.0, 1.0), (3, 2.0, 0.0), (3, INF, 1.0)]:
+    case(f"NegativeBinomial(k={k} | {mu!r}, {phi!r})", "neg_binomial_2_lpmf({k0} | {a0}, {a1})",
+         "k0 ~ NegativeBinomial({a0}, {a1})", [mu, phi], ints=[k])
+for k, eta, c in [(1, 0.0, [-1.0, 1.0]), (2, 0.0, [-1.0, 1.0]), (3, 0.0, [-1.0, 1.0]), (1, 40.0, [-1.0, 1.0]),
+                  (3, -40.0, [-1.0, 1.0]), (1, 800.0, [-1.0, 1.0]), (3, -800.0, [-1.0, 1.0]),
+                  (2, 800.0, [-1.0, 1.0]), (2, 0.0, [-1e-10, 1e-10]), (2, 0.0, [-1e300, 1e300]),
+                  (2, 1e300, [-1.0, 1.0]), (1, 0.0, [1.0, -1.0]), (4, 0.0, [-1.0, 1.0]), (0, 0.0, [-1.0, 1.0]),
+                  (3, INF, [-1.0, 1.0])]:
+    case(f"OrderedLogistic(k={k - 1} | {eta!r}, {c!r})", "ordered_logistic_lpmf({k0} | {a0}, {vec}[2:3])",
+         "k0 ~ OrderedLogistic({a0}, [{a1}, {a2}])", [eta] + c, ints=[k], rlm_ints=[k - 1])
+
+
 # --- Where Stan is not the reference ---------------------------------------------------
 #
 # `math`: Stan's value or gradient is off and rlc's is right (checked by hand from the
@@ -326,6 +413,39 @@ MATH = {
     "Wiener(y=0.6 | 1.5, 0.0, 0.5, 0.5)": ([-0.682227949347155, [0.6701348871914613, 2.3168352756559933, -0.5074961524476058, 0.45]], "tau = 0 is allowed (no non-decision time; rlc's range for tau is >= 0, Stan's > 0); 40-digit series"),
     "Wiener(y=0.6 | 1.5, 0.2, 0.0, 0.5)": (["-inf", None], "beta = 0 starts the process on the lower boundary: it never reaches the upper one (Stan returns a finite number)"),
     "Wiener prior (unconstrained -10.0 | 1.5, 0.2, 0.5, 0.5)": ([-6190.775131069233, [-8259.00800638478, 0.0, 24777.02401915434, 0.7499773000351188, 6194.44349911279]], "y = tau + e^-10: 40-digit series plus the log-Jacobian (Stan: -inf)"),
+    # The cases added on 2026-12-05 (values by mpmath at 60 digits, 1000 where psi(1e-300) enters).
+    **{
+        f"log_Phi({x!r})": (
+            [v, [g]],
+            "d log Phi(x)/dx = phi(x) / Phi(x) (mpmath); Stan's std_normal_lcdf gradient is off by up to 1e-5 relative, by 46% at x = -1000",
+        )
+        for x, v, g in [
+            (1.0, -0.17275377902344988, 0.2875999709391784),
+            (-5.0, -15.064998393988725, 5.186503967125842),
+            (-20.0, -203.91715537109727, 20.04975306852785),
+            (-37.0, -689.0305855768906, 37.02698768612699),
+            (-38.0, -726.5572160188201, 38.02627946657587),
+            (-40.0, -804.6084420137538, 40.02496884720726),
+            (-1000.0, -500007.82669481216, 1000.000999998),
+            (-1e10, -5e19, 1e10),
+        ]
+    },
+    "inv_Phi(5e-324)": ([-38.467405617144344, ["nonfinite"]], "Phi(-38.4674...) is 5e-324, the smallest double (mpmath; Stan: -inf); the slope 1/phi(x) overflows"),
+    "inv_Phi(0.9999999999999999)": ([8.209536151601387, [1081559575103678.6]], "1 - p = 2^-53 exactly: mpmath's quantile (Stan's 8.2010 loses the tail's digits)"),
+    "inv_Phi(0.9999999999)": ([6.361340889697422, [1535723574.0619514]], "mpmath's quantile of the double nearest 0.9999999999, and its slope 1/phi(x)"),
+    "VonMises(y=0.0 | 0.0, 1e+300)": ([344.4688254159022, [0.0, 5e-301]], "log I0(k) = k - log(2 pi k)/2 + O(1/k): the value is log(k / (2 pi))/2, and d/dk = 1 - I1(k)/I0(k) = 1/(2k) (Stan: 0)"),
+    "ExGaussian(y=-40.0 | 0.0, 1.0, 1.0)": ([-804.6331046017746, [-40.02436131110692, 1600.9500911331697, 0.9756386888930811]], "mpmath (Stan's exp_mod_normal underflows to -inf)"),
+    "ExGaussian(y=0.0 | 0.0, 100.0, 100.0)": ([-5.524108729192764, [-9.99999980000001e-07, -0.00999999980000001, 1.9999999000000074e-10]], "mpmath: lambda * sigma = 1e4, nearly the normal (Stan: -inf)"),
+    "SkewNormal(y=-10.0 | 0.0, 1.0, 5.0)": ([-1305.0571524920647, [-260.0999201595282, 2599.999201595282, -500.1998403190564]], "log Phi(-50) is finite (mpmath; Stan's log(erfc) underflows to -inf)"),
+    "SkewNormal(y=-40.0 | 0.0, 1.0, 1.0)": ([-1604.8342333663986, [-80.02496884720726, 3199.9987538882906, -1600.9987538882906]], "as SkewNormal(y=-10 | 0, 1, 5)"),
+    "SkewNormal(y=-1.0 | 0.0, 1.0, 1e+16)": ([-5e31, [-1e32, 1e32, -1e16]], "log Phi(-1e16) = -5e31 (mpmath; Stan: -inf)"),
+    "BetaBinomial(k=5 | n=10, 1e+16, 1e+16)": ([-1.4020427180880297, [0.0, 0.0]], "as the shapes grow the beta-binomial is the binomial(10, 1/2): log(252 / 1024) (mpmath; Stan's lbeta difference loses it)"),
+    "BetaBinomial(k=5 | n=10, 1e+300, 1e+300)": ([-1.4020427180880297, [0.0, 0.0]], "as BetaBinomial(k=5 | n=10, 1e16, 1e16)"),
+    "NegativeBinomial(k=3 | 2.0, 1e-300)": ([-691.8741401868818, [0.0, 1e300]], "lgamma(3 + phi) - lgamma(phi) is finite (mpmath; Stan: -inf); d/dphi = psi(3 + phi) - psi(phi) + ... = 1e300"),
+    "NegativeBinomial(k=1000000000 | 1000000000.0, 1.0)": ([-21.723265837446412, [0.0, 0.5772156644015328]], "mpmath (Stan's value has 8 digits)"),
+    "OrderedLogistic(k=1 | 0.0, [-1e-10, 1e-10])": ([-23.7189981105004, [0.0, -5e9, 5e9]], "P = sigma(1e-10) - sigma(-1e-10) = 5e-11 to 21 digits: d/dc = -+0.25 / P = -+5e9 (Stan subtracts the two sigmas, keeping 7 digits)"),
+    "OrderedLogistic(k=1 | 1e+300, [-1.0, 1.0])": ([-1e300, [-1.0, -0.15651764274966565, 1.1565176427496657]], "log(sigma(eta + 1) - sigma(eta - 1)) = -eta + log(e - 1/e) + O(e^-eta) (Stan: -inf)"),
+    "OrderedLogistic(k=2 | inf, [-1.0, 1.0])": ([0.0, [0.0, 0.0]], "an eta of +inf puts all the mass on the top category: the limit, a certain outcome, as Bernoulli(logits = inf) gives (Stan requires a finite eta)"),
 }
 
 RLC_KNOWN = {
@@ -348,6 +468,12 @@ RLC_KNOWN = {
     "Beta prior (unconstrained 40.0 | 2.0, 1.0)": ([-39.30685281944005, [0.49999999999999994, 1.4999999999999998, -1.0]], "the value is right (Beta(2, 1) has density 2y, finite at y = logistic(40); Stan: NaN), but y rounds to 1: the slope in beta of (beta - 1) log(1 - y) at beta = 1 is log(1 - y) = -40 (true: -38.5), rlc takes 0 for it (1.5)"),
     "Beta prior (unconstrained -800.0 | 1.0, 1.0)": ([-800.0, [0.9999999999999998, 0.9999999999999998, 1.0]], "the value is right (Stan: NaN); y rounds to 0, so the slope in alpha (1 + log y = -799) is taken as 1"),
     "Beta prior (unconstrained -740.0 | 0.5, 1.0)": ([-370.6944368481145, [-737.9974206648909, 0.6137056388801087, "nonfinite"]], "y = logistic(-740) is subnormal: log y carries 3 digits (-739.997 for -740), and the chain rule through y overflows in u (Stan's gradient is not finite either)"),
+    "inv_Phi(-0.5)": (["nan", None], "outside [0, 1] inv_Phi is NaN (documented), as log(-1) is; in a distribution's formula the NaN becomes -inf (Stan throws)"),
+    "inv_Phi(1.5)": (["nan", None], "as inv_Phi(-0.5)"),
+    "Weibull(y=0.0 | 0.5, 1.0)": (["-inf", None], "by design: rlc's Weibull puts no mass at y = 0 (its support is y > 0, as Gamma's here and in Stan, and a parameter under it is in (0, inf)); Stan's weibull_lpdf takes y = 0: +inf for alpha < 1, NaN at alpha = 1"),
+    "BetaBinomial(k=0 | n=10, 1e-300, 1.0)": ([0.0, [0.0, 0.0]], "the slope in alpha is psi(1 + alpha) - psi(11 + alpha) = -2.93 (mpmath, 1000 digits): psi(alpha) = -1e300 enters twice and cancels, taking every other digit with it; Stan gives 0 too"),
+    "BetaBinomial(k=10 | n=10, 1.0, 1e-300)": ([0.0, [0.0, 0.0]], "as BetaBinomial(k=0 | n=10, 1e-300, 1), mirrored"),
+    "BetaBinomial(k=3 | n=1000000000, 2.0, 3.0)": ([-37.57532501220703, [-18.133814839681275, 0.5833333283333353]], "n = 1e9: log C(n, k) as lgamma differences cancels 2e10 to an error of 6e-6 (relative 1.5e-7), as Binomial's below; Stan's value is right"),
     "Binomial(k=500000000 | n=1000000000, p=0.5)": ([-10.587422609329224, [0.0]], "n = 1e9: log C(n, k) as lgamma(n+1) - lgamma(k+1) - lgamma(n-k+1) cancels 2e10 to 2e-6 (relative 2e-7; Stan uses a careful lbeta)"),
 }
 

@@ -561,7 +561,7 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         D::VonMises,
         "VonMises",
         &[&["mu", "kappa"]],
-        &[("mu", Finite), ("kappa", Positive)],
+        &[("mu", Finite), ("kappa", NonNegative)],
         S::Circle,
     ),
     d(

@@ -778,7 +778,7 @@ impl Explainer {
                     rlc_random::SIMPLEX_TOLERANCE,
                 ),
                 Some(Rejection::ArgumentOutsideDomain) => format!(
-                    "{head} at {point}: an argument of {at}{iterations} is outside the values it may take (`VonMises`'s `kappa`, `ExGaussian`'s `sigma` and `lambda` and `Wald`'s `mu` must be > 0; give such a parameter `in (0, inf)` or a positive prior)"
+                    "{head} at {point}: an argument of {at}{iterations} is outside the values it may take (`VonMises`'s `kappa` must be >= 0, `ExGaussian`'s `sigma` and `lambda` and `Wald`'s `mu` > 0; give such a parameter `in (0, inf)` or a positive prior)"
                 ),
                 Some(Rejection::ProbabilityOutsideUnit) => format!(
                     "{head} at {point}: the probability `p` of {at}{iterations} is outside [0, 1] (`logits = …`, or `logistic` or `Phi_approx` of any real, stays inside)"

@@ -167,9 +167,10 @@ fn cutpoints_that_do_not_increase_are_rejected_by_name() {
     }
 }
 
-/// `VonMises`'s `kappa` and `ExGaussian`'s `sigma` and `lambda` at 0 or below
-/// reject the point by name: their formulas stay finite there (an even function
-/// of `kappa`, no `log(sigma)`), and an unconstrained `kappa` ran off to -36,000.
+/// `VonMises`'s `kappa` below 0 and `ExGaussian`'s `sigma` and `lambda` at 0 or
+/// below reject the point by name: their formulas stay finite there (an even
+/// function of `kappa`, no `log(sigma)`), and an unconstrained `kappa` ran off to
+/// -36,000. A `kappa` of 0 is the uniform circle, as in Stan.
 #[test]
 fn arguments_outside_their_domain_are_rejected_by_name() {
     let source = "param k: real\nparam s: real\nparam mu ~ Normal(0, 1)\ndata y: real\ny ~ VonMises(mu, k)\ny ~ ExGaussian(mu, s, 2)\n";
@@ -180,7 +181,7 @@ fn arguments_outside_their_domain_are_rejected_by_name() {
         let mut density = rlc_driver::Density::new(&compiled, &data, backend)
             .unwrap_or_else(|e| panic!("{}", e.message));
         let mut grad = [0.0; 3];
-        for (k, s) in [(-1.0, 0.5), (0.0, 0.5), (2.0, -0.1), (2.0, 0.0)] {
+        for (k, s) in [(-1.0, 0.5), (-1e-300, 0.5), (2.0, -0.1), (2.0, 0.0)] {
             let theta = [k, s, 0.1];
             let lp = density
                 .logp_grad(&theta, &mut grad)
@@ -189,10 +190,15 @@ fn arguments_outside_their_domain_are_rejected_by_name() {
             let why = density.explain(&theta).expect("explained");
             assert!(why.contains("is outside the values it may take"), "{why}");
         }
-        let lp = density
-            .logp_grad(&[2.0, 0.5, 0.1], &mut grad)
-            .expect("finite");
-        assert!(lp.is_finite() && grad.iter().all(|g| g.is_finite()));
+        for k in [2.0, 0.0] {
+            let lp = density
+                .logp_grad(&[k, 0.5, 0.1], &mut grad)
+                .expect("finite");
+            assert!(
+                lp.is_finite() && grad.iter().all(|g| g.is_finite()),
+                "kappa {k}"
+            );
+        }
     }
 }
 

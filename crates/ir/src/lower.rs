@@ -1841,6 +1841,10 @@ impl<'m> Lowering<'m> {
             &[cuts, inf],
             TensorType::real(full.clone()),
         );
+        let inf_full = self.real(f64::INFINITY);
+        let inf_full = self.broadcast_to(inf_full, &full);
+        let neg_inf_full = self.real(f64::NEG_INFINITY);
+        let neg_inf_full = self.broadcast_to(neg_inf_full, &full);
         // The gap c[k−1] − c[k]: -inf at both ends, below 0 between increasing cutpoints.
         let gap = self.sub(below, above);
         let zero = self.real(0.0);
@@ -1864,6 +1868,21 @@ impl<'m> Lowering<'m> {
         let neg_lo = self.unary(UnaryOp::Neg, lo);
         let below_lo = self.unary(UnaryOp::Log1pExp, neg_lo);
         let above_hi = self.unary(UnaryOp::Log1pExp, hi);
+        // The end categories have no cutpoint below (above) them: their
+        // softplus term is 0 whatever `eta` is (an infinite `eta` in data made
+        // it inf - inf, NaN, where the limit is a certain category).
+        let bottom = self.binary(BinaryOp::Eq, below, neg_inf_full);
+        let top = self.binary(BinaryOp::Eq, above, inf_full);
+        let below_lo = self.emit1(
+            OpKind::Select,
+            &[bottom, zero, below_lo],
+            TensorType::real(full.clone()),
+        );
+        let above_hi = self.emit1(
+            OpKind::Select,
+            &[top, zero, above_hi],
+            TensorType::real(full.clone()),
+        );
         let t = self.sub(between, below_lo);
         let log_p = self.sub(t, above_hi);
         // A row is valid where every gap is below 0: the smallest of 1 − [gap >= 0].
@@ -2020,17 +2039,23 @@ impl<'m> Lowering<'m> {
         // Formulas that stay finite at an argument outside its domain (an even
         // function of `kappa`; no `log(sigma)` term) reject it by name; the
         // formula takes 1 there, so that the rejection is the first value that
-        // is not finite, which the explainer names.
-        let positive: &[usize] = match d {
-            D::VonMises => &[1],
-            D::ExGaussian => &[1, 2],
-            D::Wald => &[0],
+        // is not finite, which the explainer names. Each is (argument, whether
+        // 0 is inside): `VonMises`' `kappa = 0` is the uniform circle.
+        let positive: &[(usize, bool)] = match d {
+            D::VonMises => &[(1, true)],
+            D::ExGaussian => &[(1, false), (2, false)],
+            D::Wald => &[(0, false)],
             _ => &[],
         };
         let mut domain_valid = None;
-        for &k in positive {
+        for &(k, zero_inside) in positive {
             let zero = constant(self, 0.0);
-            let valid = self.binary(BinaryOp::Gt, a[k], zero);
+            let above = if zero_inside {
+                BinaryOp::Ge
+            } else {
+                BinaryOp::Gt
+            };
+            let valid = self.binary(above, a[k], zero);
             let one = constant(self, 1.0);
             a[k] = self.emit1(
                 OpKind::Select,
@@ -2393,8 +2418,23 @@ impl<'m> Lowering<'m> {
                 let lmu = self.unary(UnaryOp::Log, mu);
                 let mean_part = self.sub(lmu, lt);
                 let t1 = self.mul(yr, mean_part);
-                let ratio = self.binary(BinaryOp::Div, mu, phi);
-                let l = self.unary(UnaryOp::Log1p, ratio);
+                // φ log(1 + μ/φ) as log1p(μ/φ) where φ >= μ, and as
+                // log1p(φ/μ) + log μ - log φ where φ < μ: the slope of μ/φ,
+                // -μ/φ², overflows at a tiny φ (a NaN gradient at φ = 1e-300).
+                // Each branch reads the other's argument where it is not
+                // chosen, so that both stay finite.
+                let wide = self.binary(BinaryOp::Ge, phi, mu);
+                let real = TensorType::real(shape.clone());
+                let hi = self.emit1(OpKind::Select, &[wide, phi, mu], real.clone());
+                let lo = self.emit1(OpKind::Select, &[wide, mu, phi], real.clone());
+                let ratio = self.binary(BinaryOp::Div, mu, hi);
+                let near = self.unary(UnaryOp::Log1p, ratio);
+                let inverse = self.binary(BinaryOp::Div, lo, mu);
+                let far = self.unary(UnaryOp::Log1p, inverse);
+                let llo = self.unary(UnaryOp::Log, lo);
+                let far = self.add(far, lmu);
+                let far = self.sub(far, llo);
+                let l = self.emit1(OpKind::Select, &[wide, near, far], real);
                 let t2 = self.mul(phi, l);
                 let t = self.add(c, t1);
                 self.sub(t, t2)

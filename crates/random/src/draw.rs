@@ -196,6 +196,8 @@ fn violation(kind: ArgumentKind, value: f64) -> Option<Requirement> {
         K::Real if !value.is_finite() => Some(Requirement::Finite),
         K::Positive if value <= 0.0 => Some(Requirement::Positive),
         K::Positive if value.is_infinite() => Some(Requirement::Finite),
+        K::NonNegative if value < 0.0 => Some(Requirement::NonNegative),
+        K::NonNegative if value.is_infinite() => Some(Requirement::Finite),
         K::Probability if !(0.0..=1.0).contains(&value) => Some(Requirement::Probability),
         K::OpenProbability if !(value > 0.0 && value < 1.0) => Some(Requirement::OpenUnitInterval),
         K::Trials if value < 0.0 => Some(Requirement::NonNegative),

@@ -82,6 +82,8 @@ pub(crate) enum ArgumentKind {
     Real,
     /// Finite and `> 0`.
     Positive,
+    /// Finite and `>= 0` (`VonMises`' `kappa`: 0 is the uniform circle).
+    NonNegative,
     /// In `[0, 1]`.
     Probability,
     /// In `(0, 1)`.
@@ -240,7 +242,7 @@ impl Family {
             Family::PoissonRate => &[K::PoissonRate],
             Family::PoissonLogRate => &[K::LogPoissonRate],
             Family::Wiener => &[K::Positive, K::Real, K::OpenProbability, K::Real],
-            Family::VonMises => &[K::Real, K::Positive],
+            Family::VonMises => &[K::Real, K::NonNegative],
             Family::ExGaussian => &[K::Real, K::Positive, K::Positive],
             Family::SkewNormal => &[K::Real, K::Positive, K::Real],
             Family::Wald => &[K::Positive, K::Positive],
