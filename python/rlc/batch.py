@@ -57,7 +57,7 @@ RECOVER_DEFAULTS = dict(chains=2, warmup=500, adaptation=None, draws=500, max_de
 # rlc recover's CSV columns.
 RECOVER_COLUMNS = [
     "fit", "name", "variable", "kind", "truth", "mean", "sd", "q5", "q25", "q50", "q75", "q95",
-    "rank", "ranked_draws", "rhat", "ess_bulk", "adaptation",
+    "rank", "ranked_draws", "rhat", "ess_bulk", "divergences", "adaptation",
 ]
 LOO_COLUMNS = ["elpd_loo", "se_elpd_loo", "p_loo", "k_bad"]
 # A fit in progress: `.<name>.tmp-<pid>-<random>` beside its final folder.
@@ -346,7 +346,7 @@ def _recovered_rows(job: _Job, tree, truth: list, kinds: dict, settings: dict) -
             row = dict(fit=fit, name=label, variable=variable, kind="param" if is_parameter else "out")
             row.update(zip(RECOVER_COLUMNS[4:12], values))
             row.update(rank=rank, ranked_draws=ranked, rhat=rhat, ess_bulk=ess_bulk, adaptation=adaptation)
-            rows.append({c: row[c] for c in RECOVER_COLUMNS})
+            rows.append({c: row[c] for c in RECOVER_COLUMNS if c != "divergences"})
     return rows
 
 
@@ -960,8 +960,10 @@ def recover(
     for fit in outcome.order:
         result = outcome.results.get(fit)
         if result is not None:
-            rows.extend(result["rows"])
-            divergences += int(result["info"]["divergences"])
+            # The fit's divergent transitions on each of its rows, as rlc recover's CSV has them.
+            fit_divergences = int(result["info"]["divergences"])
+            rows.extend({**row, "divergences": fit_divergences} for row in result["rows"])
+            divergences += fit_divergences
     table = pd.DataFrame(rows, columns=RECOVER_COLUMNS)
     variables = _rlc.variable_recovery(
         [

@@ -1102,6 +1102,8 @@ fn variable_recovery<'py>(
             ranked,
             rhat,
             ess_bulk,
+            // The table is of the variables; each fit's count is in its rows.
+            divergences: 0,
         });
     }
     let out = PyList::empty(py);

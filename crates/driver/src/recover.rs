@@ -71,6 +71,10 @@ pub struct Recovered {
     pub ranked: usize,
     pub rhat: f64,
     pub ess_bulk: f64,
+    /// The fit's divergent transitions (the same on each of its rows): a fit
+    /// whose sampler diverged may be miscalibrated by its sampling, not by
+    /// the model.
+    pub divergences: usize,
 }
 
 /// The recovery of one variable, over all its elements and fits.
@@ -254,6 +258,7 @@ pub fn recovered<C: AsRef<[f64]>>(
         ranked: ranked.len(),
         rhat: s.rhat,
         ess_bulk: s.ess_bulk,
+        divergences: 0,
     }
 }
 
@@ -327,6 +332,9 @@ fn fit_one(
             ));
         }
         offset += v.len();
+    }
+    for row in &mut rows {
+        row.divergences = divergences;
     }
     Ok(Some((rows, divergences)))
 }
@@ -541,7 +549,7 @@ impl Recovery {
 }
 
 /// The header line of [`Recovery::csv`].
-pub const CSV_HEADER: &str = "fit,name,variable,kind,truth,mean,sd,q5,q25,q50,q75,q95,rank,ranked_draws,rhat,ess_bulk,adaptation\n";
+pub const CSV_HEADER: &str = "fit,name,variable,kind,truth,mean,sd,q5,q25,q50,q75,q95,rank,ranked_draws,rhat,ess_bulk,divergences,adaptation\n";
 
 /// The lines of [`Recovery::csv`] for `rows` (one fit's, as it finishes, or
 /// the study's), the warmup's `adaptation` in the last column.
@@ -556,7 +564,7 @@ pub fn csv_rows(rows: &[Recovered], adaptation: &str) -> String {
             }
         };
         out.push_str(&format!(
-            "{},{},{},{},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{},{},{:?},{:?},{}\n",
+            "{},{},{},{},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{:?},{},{},{:?},{:?},{},{}\n",
             r.fit,
             quote(&r.name),
             quote(&r.variable),
@@ -573,6 +581,7 @@ pub fn csv_rows(rows: &[Recovered], adaptation: &str) -> String {
             r.ranked,
             r.rhat,
             r.ess_bulk,
+            r.divergences,
             adaptation
         ));
     }
@@ -601,6 +610,7 @@ mod tests {
             ranked: 10,
             rhat: 1.0,
             ess_bulk: 400.0,
+            divergences: 0,
         }
     }
 

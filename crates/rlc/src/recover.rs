@@ -166,9 +166,28 @@ pub fn run(
         );
     }
     if result.divergences > 0 {
+        // Rows are in fit order, each fit's together.
+        let mut diverged: Vec<usize> = result
+            .rows
+            .iter()
+            .filter(|r| r.divergences > 0)
+            .map(|r| r.fit)
+            .collect();
+        diverged.dedup();
+        let named: Vec<String> = diverged.iter().take(10).map(|k| k.to_string()).collect();
+        let more = match diverged.len().saturating_sub(10) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
         outln!(
-            "warning: {} divergent transitions over all fits; calibration may be off where the posteriors are hard to sample",
-            result.divergences
+            "warning: {} divergent transitions in {} of {} fits ({} {}{}: the `divergences` column of {}); calibration may be off where the posteriors are hard to sample",
+            result.divergences,
+            diverged.len(),
+            fitted,
+            if diverged.len() == 1 { "fit" } else { "fits" },
+            named.join(", "),
+            more,
+            output.display()
         );
     }
     for (k, e) in result.failures.iter().take(5) {

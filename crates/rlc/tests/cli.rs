@@ -1658,7 +1658,10 @@ fn recover_takes_the_adaptation_and_records_it() {
         let text = std::fs::read_to_string(&output).expect("the recovery CSV");
         let mut lines = text.lines();
         let header = lines.next().expect("a header");
-        assert!(header.ends_with(",ess_bulk,adaptation"), "{header}");
+        assert!(
+            header.ends_with(",ess_bulk,divergences,adaptation"),
+            "{header}"
+        );
         let rows: Vec<&str> = lines.collect();
         assert!(!rows.is_empty());
         for row in rows {
@@ -1672,6 +1675,61 @@ fn recover_takes_the_adaptation_and_records_it() {
         .output()
         .expect("rlc runs");
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// Each fit's divergent transitions are in its rows of the CSV, and the
+/// warning names the fits that had any: a study's miscalibration may come
+/// from a few fits its sampler could not explore.
+#[test]
+fn recover_names_the_fits_that_diverged() {
+    let dir = temp_dir("recover-divergences");
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let output = dir.join("recover.csv");
+    // Eight schools with a warmup too short for its funnel: seed 3 diverges
+    // in three of four fits.
+    let out = rlc()
+        .args(["recover", "models/eight_schools.rlm", "--data"])
+        .arg("models/data/eight_schools.json")
+        .args([
+            "--fits", "4", "--warmup", "15", "--draws", "30", "--seed", "3",
+        ])
+        .arg("--output")
+        .arg(&output)
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let text = std::fs::read_to_string(&output).expect("the recovery CSV");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let column = |name: &str| header.iter().position(|c| *c == name).expect(name);
+    let (fit, divergences) = (column("fit"), column("divergences"));
+    let mut per_fit: std::collections::BTreeMap<usize, usize> = Default::default();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let k: usize = cells[fit].parse().expect("a fit");
+        let d: usize = cells[divergences].parse().expect("a count");
+        assert_eq!(
+            *per_fit.entry(k).or_insert(d),
+            d,
+            "one count per fit: {line}"
+        );
+    }
+    assert_eq!(per_fit.len(), 4, "{text}");
+    let total: usize = per_fit.values().sum();
+    let diverged: Vec<String> = per_fit
+        .iter()
+        .filter(|(_, d)| **d > 0)
+        .map(|(k, _)| k.to_string())
+        .collect();
+    assert!(total > 0 && diverged.len() < 4, "{per_fit:?}");
+    let warning = format!(
+        "warning: {total} divergent transitions in {} of 4 fits (fits {}:",
+        diverged.len(),
+        diverged.join(", ")
+    );
+    assert!(stdout.contains(&warning), "{warning}\n{stdout}");
 }
 
 #[test]
@@ -2611,12 +2669,12 @@ fn a_killed_recovery_keeps_the_fits_it_finished() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("fit,name,variable,kind,truth,mean,sd,q5,q25,q50,q75,q95,rank,ranked_draws,rhat,ess_bulk,adaptation")
+        Some("fit,name,variable,kind,truth,mean,sd,q5,q25,q50,q75,q95,rank,ranked_draws,rhat,ess_bulk,divergences,adaptation")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     // Some fits, not the whole study (whose table is written at its end).
     assert!(rows.len() >= 6 && rows.len() < 800, "{text}");
-    assert!(rows.iter().all(|r| r.len() == 17), "whole rows:\n{text}");
+    assert!(rows.iter().all(|r| r.len() == 18), "whole rows:\n{text}");
     // Every fit kept has both of its rows (alpha and beta).
     for fit in rows.iter().map(|r| r[0]) {
         let names: Vec<&str> = rows.iter().filter(|r| r[0] == fit).map(|r| r[1]).collect();
