@@ -32,14 +32,22 @@ class DataBytes(NamedTuple):
     rows: Optional[list] = None  # the DataFrame's index labels (see frame_rows)
 
 
-def data_bytes(data: Any) -> DataBytes:
+def data_bytes(data: Any, declared: Optional[set] = None) -> DataBytes:
     """The data's display name and bytes, and for a DataFrame the labels of
-    its rows. ``None`` is no data at all, for a model that declares none."""
+    its rows. ``None`` is no data at all, for a model that declares none.
+    ``declared`` (the model's data and size names): a dict's other keys are
+    left out, as the loader ignores them, whatever their values are."""
     if data is None:
         return DataBytes("data=None", b"{}", False)
     if isinstance(data, pd.DataFrame):
+        if data.shape[1] == 0 and data.shape[0] > 0:
+            # Rows without columns: a design of that many trials whose every
+            # variable is drawn. A column no declaration reads gives the rows.
+            data = pd.DataFrame({"_row": np.arange(len(data))}, index=data.index)
         return DataBytes("DataFrame", frame_csv(data), True, frame_rows(data))
     if isinstance(data, Mapping):
+        if declared is not None:
+            data = {key: value for key, value in data.items() if key in declared}
         return DataBytes("dict", dict_json(data), False)
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
@@ -126,6 +134,14 @@ def _json_value(value: Any) -> Any:
     the strings Stan JSON uses."""
     if isinstance(value, (pd.Series, pd.Index)):
         value = value.to_numpy()
+    if isinstance(value, pd.api.extensions.ExtensionArray):
+        # pandas' nullable arrays (Int64, boolean, Float64): missing cells NaN.
+        if value.dtype.kind in "iub" and not np.asarray(value.isna()).any():
+            value = value.to_numpy(dtype=value.dtype.numpy_dtype)
+        elif value.dtype.kind in "iufb":
+            value = value.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            value = value.to_numpy()
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "OUS":
             return [_json_value(v) for v in value.tolist()]

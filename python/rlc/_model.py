@@ -18,7 +18,7 @@ import xarray as xr
 
 from . import _rlc
 from ._data import data_bytes
-from ._errors import ConvergenceWarning, DataError, Diagnostic, UsageError
+from ._errors import ConvergenceWarning, DataError, Diagnostic, Error, UsageError
 from ._progress import Progress
 from ._tree import build_tree
 
@@ -117,7 +117,8 @@ class Model:
         compiled = self._compile()
         if isinstance(data, _rlc.LoadedData):
             return data
-        given = data_bytes(data)
+        variables, sizes = compiled.data_names()
+        given = data_bytes(data, declared=set(variables) | set(sizes))
         try:
             return _rlc.load_data(compiled, given.name, given.content, given.frame, given.rows)
         except DataError as error:
@@ -314,11 +315,29 @@ class Model:
         return build_tree(result["groups"]), messages
 
     def _point(self, point: Any) -> dict:
+        if isinstance(point, pd.Series):
+            # A row of a table of values (`truth.iloc[i]`): its labels name
+            # the parameters; read by position they would be coordinates.
+            if not all(isinstance(label, str) for label in point.index):
+                raise UsageError(
+                    "a Series of parameter values needs the parameters' names as its labels "
+                    "(or pass .to_numpy() for unconstrained coordinates)"
+                )
+            point = point.to_dict()
         if isinstance(point, Mapping):
+            kinds = dict(self._compile().variables())
+            # A truth file as rlc simulate writes it ({"params": {…}, "outs": {…}}).
+            if isinstance(point.get("params"), Mapping) and "params" not in kinds:
+                point = point["params"]
+            # `out` values (in a simulation's truth) follow from the parameters.
+            point = {name: value for name, value in point.items() if kinds.get(name) != "out"}
             return {"values": _given_values(point)}
-        array = np.asarray(point, dtype=float)
-        if array.ndim != 1:
-            raise ValueError(
+        try:
+            array = np.asarray(point, dtype=float)
+        except (TypeError, ValueError):
+            array = None
+        if array is None or array.ndim != 1:
+            raise UsageError(
                 "a point is a dict of constrained values by name, or a 1-D array of unconstrained coordinates"
             )
         return {"unconstrained": array.tolist()}
@@ -354,9 +373,19 @@ class Model:
 
     def coordinates(self, data: Any) -> list:
         """The names of the unconstrained coordinates on ``data``
-        (``alpha``, ``A_pr.1``, …, 1-based as ``rlc logp`` names them)."""
+        (``alpha``, ``A_pr.1``, …, 1-based as ``rlc logp`` names them).
+        ``data`` may be a design without the observed variables (as for
+        :meth:`simulate`): the coordinates depend on the sizes alone."""
         compiled = self._compile()
-        loaded = self._load(data)
+        try:
+            loaded = self._load(data)
+        except DataError as error:
+            variables, sizes = compiled.data_names()
+            given = data_bytes(data, declared=set(variables) | set(sizes))
+            try:
+                loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows)
+            except Error:
+                raise error from None
         return _rlc.coordinates(compiled, loaded)
 
 
@@ -408,27 +437,73 @@ class Model:
         count = 1 if n is None else _check_int("n", n, least=1)
         for note in _rlc.forward_notes(compiled):
             warnings.warn(note, UserWarning, stacklevel=2)
-        given = data_bytes(design)
-        loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows)
+        variables, sizes = compiled.data_names()
+        given = data_bytes(design, declared=set(variables) | set(sizes))
+        try:
+            loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows)
+        except DataError as error:
+            if design is None:
+                raise _no_data_error(self.name, compiled, error, keyword="design") from None
+            raise
+        text_columns = compiled.grouping_columns()
         simulations = []
         for stream in range(count):
-            content, form, observed, truth = _rlc.simulate_file(
-                compiled, loaded, given.content, given.frame, seed, stream, **point
-            )
-            data = _simulated_data(design, content, form, observed)
+            try:
+                content, form, observed, truth = _rlc.simulate_file(
+                    compiled, loaded, given.content, given.frame, seed, stream, **point
+                )
+            except Error as error:
+                if count == 1:
+                    raise
+                # Say which data set failed: the others are lost with the
+                # exception, and this one can be drawn alone (n=None).
+                raise type(error)(
+                    f"data set {stream} of {count} (seed={seed}, stream {stream}; the {stream} before it were "
+                    f"drawn): {error.message.removeprefix('error: ')}",
+                    None,
+                ) from None
+            data = _simulated_data(design, content, form, observed, text_columns)
             truth = {name: np.asarray(values, dtype=float).reshape(shape) for name, shape, values in truth}
             simulations.append(Simulation(data, truth, seed, stream))
+            if stream == 0 and count > 1:
+                _check_room(count, data, truth)
         return simulations[0] if n is None else simulations
 
 
-def _simulated_data(design: Any, content: bytes, form: str, observed: list) -> Any:
+def _nbytes(data: Any) -> int:
+    if isinstance(data, pd.DataFrame):
+        return int(data.memory_usage(deep=True).sum())
+    return sum(int(np.asarray(v).nbytes) for v in data.values())
+
+
+def _check_room(count: int, data: Any, truth: dict) -> None:
+    """``n`` data sets as large as the first must fit in half the machine's
+    memory: a list of them cannot be streamed (loop over seeds for more)."""
+    each = _nbytes(data) + _nbytes(truth) + 1024
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        memory = 8 * 2**30
+    if count * each > memory // 2:
+        raise UsageError(
+            f"n={count} data sets of about {each / 2**20:.2f} MiB each would need {count * each / 2**30:.1f} GiB, "
+            f"more than half of this machine's {memory / 2**30:.1f} GiB: simulate fewer at a time (streams "
+            "k of a seed are what `rlc simulate --n` writes to files, one at a time)"
+        )
+
+
+def _simulated_data(design: Any, content: bytes, form: str, observed: list, text_columns: list) -> Any:
     """A simulated file as the user's kind of data: a dict for JSON (arrays
     as numpy, missing cells NaN), a DataFrame for delimited text. A
     DataFrame design keeps its index, columns and dtypes; only the observed
-    columns are replaced (or added)."""
+    columns are replaced (or added). Read from a file, the columns that name
+    groups (subject ids) stay text, as the loader reads them (`001`)."""
     if form == "json":
         return {key: _json_array(value) for key, value in json.loads(content).items()}
-    table = pd.read_csv(io.BytesIO(content), sep=form, keep_default_na=False, na_values=["NA", ""])
+    table = pd.read_csv(
+        io.BytesIO(content), sep=form, dtype={column: str for column in text_columns},
+        keep_default_na=False, na_values=["NA", ""],
+    )
     if isinstance(design, pd.DataFrame):
         frame = design.copy()
         for name, elem in observed:
@@ -464,14 +539,14 @@ def _json_array(value: Any) -> Any:
     return np.array(value)
 
 
-def _no_data_error(model_name: str, compiled, error: DataError) -> DataError:
+def _no_data_error(model_name: str, compiled, error: DataError, keyword: str = "data") -> DataError:
     """``data=None`` for a model that needs data: say so, naming what the
     model declares, rather than what an empty data set lacks."""
     variables, sizes = compiled.data_names()
     declared = [f"`{name}`" for name in variables] + [f"the size `{name}`" for name in sizes]
     message = (
-        f"error: {model_name} declares data ({', '.join(declared)}), but none was given (data=None): "
-        "pass a DataFrame, a dict of arrays or the path of a data file as data="
+        f"error: {model_name} declares data ({', '.join(declared)}), but none was given ({keyword}=None): "
+        f"pass a DataFrame, a dict of arrays or the path of a data file as {keyword}="
     )
     return DataError(message, [vars(item) for item in error.errors])
 
@@ -484,15 +559,28 @@ def _log_lik_unit(log_likelihood: Union[bool, str]) -> Optional[str]:
     return log_likelihood
 
 
+def _positional(index: pd.Index) -> bool:
+    """The index 0, 1, 2, …: labels that are positions."""
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
 def _given_values(values: Mapping) -> dict:
     """Parameter values by name as the native module takes them: each one's
     elements row-major and its shape (a value shaped otherwise than its
     parameter, a transposed matrix, is refused there, not read row-major)."""
     given = {}
     for name, value in values.items():
+        if isinstance(value, pd.Series) and not _positional(value.index):
+            # Its labels (subject ids, say) would be dropped and the values
+            # read by position: refused rather than paired wrongly.
+            raise UsageError(
+                f"parameter {name!r}: a Series with labels is read by position, not by its labels; give the "
+                "values in the model's order (the order of the posterior's coordinates, as the data list the "
+                "subjects) as an array, or .to_numpy() if the Series is already in that order"
+            )
         try:
             array = np.asarray(value, dtype=float)
-        except ValueError as error:
+        except (TypeError, ValueError) as error:
             raise UsageError(f"parameter {name!r}: {value!r} is not an array of numbers (lists of different lengths?): {error}") from None
         given[str(name)] = (array.ravel(order="C").tolist(), list(array.shape))
     return given

@@ -328,6 +328,14 @@ impl CompiledModel {
         self.compiled.declared_data()
     }
 
+    /// The columns whose values name the groups of a `size N by COL` (subject
+    /// ids), which the package keeps as text, as the loader reads them.
+    fn grouping_columns(&self) -> Vec<String> {
+        rlc_driver::data::data_spec(&self.compiled.model)
+            .map(|spec| spec.sizes.into_iter().filter_map(|s| s.group_by).collect())
+            .unwrap_or_default()
+    }
+
     /// The parameters and `out` values, in declaration order: (name,
     /// "parameter" or "out").
     fn variables(&self) -> Vec<(String, &'static str)> {

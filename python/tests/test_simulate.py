@@ -133,3 +133,85 @@ def test_a_model_without_parameters_needs_no_values():
     simulation = model.simulate({"T": 5}, seed=3)
     assert simulation.truth == {}
     assert simulation.data["y"].shape == (5,)
+
+
+def test_a_row_of_values_is_read_by_its_labels():
+    """`params=table.iloc[i]`: a Series names its parameters; one whose
+    labels are not names, or a labelled Series inside a dict (subject ids),
+    is refused rather than read by position."""
+    model = rlc.Model.from_file(RL_SINGLE)
+    design = DATA / "rl_single.csv"
+    row = pd.DataFrame({"alpha": [0.1, 0.3], "beta": [2.0, 4.0]}).iloc[1]
+    assert model.simulate(design, row, seed=1).truth == {"alpha": 0.3, "beta": 4.0}
+    with pytest.raises(rlc.UsageError, match="names as its labels"):
+        model.simulate(design, pd.Series([0.3, 4.0]), seed=1)
+    with pytest.raises(rlc.UsageError, match="1-D array"):
+        model.simulate(design, np.zeros((2, 2)), seed=1)
+    hier = rlc.Model.from_file(RL_HIER)
+    by_subject = pd.Series(np.zeros(20), index=[f"S{i:02d}" for i in range(20)])
+    with pytest.raises(rlc.UsageError, match="read by position"):
+        hier.simulate(DATA / "rl_hier.csv", {"mu_pr": [0, 0], "sigma": [1, 1], "A_pr": by_subject, "tau_pr": 0}, seed=1)
+
+
+def test_a_simulations_truth_is_a_point_again():
+    """The truth (with its `out` values) or a truth file's layout gives the
+    same data set again, and the log density there."""
+    hier = rlc.Model.from_file(RL_HIER)
+    design = DATA / "rl_hier.csv"
+    first = hier.simulate(design, prior=True, seed=4)
+    again = hier.simulate(design, first.truth, seed=9)
+    for name, values in first.truth.items():
+        np.testing.assert_allclose(again.truth[name], values, rtol=1e-12)
+    layout = {"model": "rl_hier.rlm", "seed": 4, "params": {k: v.tolist() for k, v in first.truth.items()}, "outs": {}}
+    assert hier.simulate(design, layout, seed=9).data["choice"].equals(again.data["choice"])
+    assert np.isfinite(hier.logp(first.truth, first.data))
+
+
+def test_subject_ids_read_from_a_file_stay_as_written(tmp_path):
+    hier = rlc.Model.from_file(RL_HIER)
+    design = tmp_path / "design.csv"
+    design.write_text("subjID,outcome\n001,1\n001,-1\n002,1\n")
+    data = hier.simulate(design, prior=True, seed=1).data
+    assert data["subjID"].tolist() == ["001", "001", "002"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = hier.sample(data, seed=1, chains=1, draws=10, warmup=10, progress=False)
+    assert list(tree["posterior"]["A"].coords["N"].values) == ["001", "002"]
+
+
+def test_a_failing_data_set_of_many_is_named():
+    """A prior draw the model cannot run forward from fails the list, saying
+    which data set it was (the one to look at alone)."""
+    source = (
+        "size T\ndata y: int[T] in 0..2\nparam z ~ Normal(0, 300)\n"
+        "for t in 0..T {\n  y[t] ~ Bernoulli(p = exp(z))\n}\n"
+    )
+    model = rlc.Model(source, name="bad_prior.rlm")
+    with pytest.raises(rlc.Error, match=r"data set \d+ of 50 \(seed=2, stream \d+"):
+        model.simulate({"T": 3}, prior=True, seed=2, n=50)
+
+
+def test_a_list_too_large_for_memory_is_refused_before_it_is_drawn():
+    model = rlc.Model.from_file(RL_SINGLE)
+    with pytest.raises(rlc.UsageError, match="more than half of this machine"):
+        model.simulate(DATA / "rl_single.csv", {"alpha": 0.3, "beta": 4.0}, seed=1, n=10**12)
+
+
+def test_designs_as_a_user_writes_them():
+    model = rlc.Model.from_file(RL_SINGLE)
+    values = {"alpha": 0.3, "beta": 4.0}
+    # Keys no declaration reads are left out, whatever they hold; pandas'
+    # nullable arrays are arrays.
+    simulated = model.simulate({"reward": pd.array([1, 0, 1], dtype="Int64"), "note": "pilot"}, values, seed=1)
+    assert set(simulated.data) == {"T", "action", "reward"}
+    np.testing.assert_array_equal(simulated.data["reward"], [1, 0, 1])
+    # Rows and no columns: that many trials, every variable drawn.
+    task = rlc.Model.from_file(MODELS.parent / "docs" / "examples" / "rl_single_task.rlm")
+    drawn = task.simulate(pd.DataFrame(index=range(6)), values, seed=1).data
+    assert list(drawn.columns) == ["action", "reward"] and len(drawn) == 6
+    with pytest.raises(rlc.DataError, match=r"but none was given \(design=None\)"):
+        model.simulate(None, values)
+    # The coordinates of a design without the observed variables.
+    hier = rlc.Model.from_file(RL_HIER)
+    design = pd.read_csv(DATA / "rl_hier.csv").drop(columns="choice")
+    assert hier.coordinates(design)[:3] == ["mu_pr.1", "mu_pr.2", "sigma.1"]
