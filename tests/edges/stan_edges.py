@@ -441,6 +441,9 @@ MATH = {
     "SkewNormal(y=-1.0 | 0.0, 1.0, 1e+16)": ([-5e31, [-1e32, 1e32, -1e16]], "log Phi(-1e16) = -5e31 (mpmath; Stan: -inf)"),
     "BetaBinomial(k=5 | n=10, 1e+16, 1e+16)": ([-1.4020427180880297, [0.0, 0.0]], "as the shapes grow the beta-binomial is the binomial(10, 1/2): log(252 / 1024) (mpmath; Stan's lbeta difference loses it)"),
     "BetaBinomial(k=5 | n=10, 1e+300, 1e+300)": ([-1.4020427180880297, [0.0, 0.0]], "as BetaBinomial(k=5 | n=10, 1e16, 1e16)"),
+    "BetaBinomial(k=0 | n=10, 1e-300, 1.0)": ([0.0, [-2.9289682539682538, 1.5497677311665407e-300]], "d/dalpha = psi(1 + alpha) - psi(11 + alpha) = -2.93 (mpmath at 1000 digits; the value, -2.9e-300, is below what lgamma(11) - lgamma(11 + alpha) can carry, and is taken as 0); Stan's 0 is psi(alpha) = -1e300 entering twice and absorbing the rest (rlc's was too, until lgamma(y + x) - lgamma(x) became 0 at y = 0 with no slope)"),
+    "BetaBinomial(k=10 | n=10, 1.0, 1e-300)": ([0.0, [1.5497677311665407e-300, -2.9289682539682538]], "as BetaBinomial(k=0 | n=10, 1e-300, 1), mirrored"),
+    "NegativeBinomial(k=0 | 2.0, 1e-300)": ([-6.914686750787737e-298, [-5e-301, -690.4686750787737]], "d/dphi = log(phi / (mu + phi)) + 1 - phi / (mu + phi) = -690.47 (mpmath); Stan's 0 is psi(phi) - psi(phi) absorbing the rest, as in BetaBinomial(k=0 | n=10, 1e-300, 1)"),
     "NegativeBinomial(k=3 | 2.0, 1e-300)": ([-691.8741401868818, [0.0, 1e300]], "lgamma(3 + phi) - lgamma(phi) is finite (mpmath; Stan: -inf); d/dphi = psi(3 + phi) - psi(phi) + ... = 1e300"),
     "NegativeBinomial(k=1000000000 | 1000000000.0, 1.0)": ([-21.723265837446412, [0.0, 0.5772156644015328]], "mpmath (Stan's value has 8 digits)"),
     "OrderedLogistic(k=1 | 0.0, [-1e-10, 1e-10])": ([-23.7189981105004, [0.0, -5e9, 5e9]], "P = sigma(1e-10) - sigma(-1e-10) = 5e-11 to 21 digits: d/dc = -+0.25 / P = -+5e9 (Stan subtracts the two sigmas, keeping 7 digits)"),
@@ -471,9 +474,8 @@ RLC_KNOWN = {
     "inv_Phi(-0.5)": (["nan", None], "outside [0, 1] inv_Phi is NaN (documented), as log(-1) is; in a distribution's formula the NaN becomes -inf (Stan throws)"),
     "inv_Phi(1.5)": (["nan", None], "as inv_Phi(-0.5)"),
     "Weibull(y=0.0 | 0.5, 1.0)": (["-inf", None], "by design: rlc's Weibull puts no mass at y = 0 (its support is y > 0, as Gamma's here and in Stan, and a parameter under it is in (0, inf)); Stan's weibull_lpdf takes y = 0: +inf for alpha < 1, NaN at alpha = 1"),
-    "BetaBinomial(k=0 | n=10, 1e-300, 1.0)": ([0.0, [0.0, 0.0]], "the slope in alpha is psi(1 + alpha) - psi(11 + alpha) = -2.93 (mpmath, 1000 digits): psi(alpha) = -1e300 enters twice and cancels, taking every other digit with it; Stan gives 0 too"),
-    "BetaBinomial(k=10 | n=10, 1.0, 1e-300)": ([0.0, [0.0, 0.0]], "as BetaBinomial(k=0 | n=10, 1e-300, 1), mirrored"),
     "BetaBinomial(k=3 | n=1000000000, 2.0, 3.0)": ([-37.57532501220703, [-18.133814839681275, 0.5833333283333353]], "n = 1e9: log C(n, k) as lgamma differences cancels 2e10 to an error of 6e-6 (relative 1.5e-7), as Binomial's below; Stan's value is right"),
+    "BetaBinomial(k=0 | n=10, 1.0, 1e+300)": ([0.0, [-2e-299, 0.0]], "the slope in alpha is -(psi(11 + 1e300) - psi(1 + 1e300)) = -1e-299: the Stirling series of lgamma(y + x) - lgamma(x) at x = 1e300 loses the -y/x^2 = -1e-599 of its log1p term to underflow, doubling it (Stan: 0)"),
     "Binomial(k=500000000 | n=1000000000, p=0.5)": ([-10.587422609329224, [0.0]], "n = 1e9: log C(n, k) as lgamma(n+1) - lgamma(k+1) - lgamma(n-k+1) cancels 2e10 to 2e-6 (relative 2e-7; Stan uses a careful lbeta)"),
 }
 

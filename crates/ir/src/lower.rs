@@ -1790,9 +1790,22 @@ impl<'m> Lowering<'m> {
         let series = self.sub(series, y);
         let series = self.sub(series, t3);
         let series = self.add(series, t4);
-        self.emit1(
+        let growth = self.emit1(
             OpKind::Select,
             &[is_large, series, exact],
+            TensorType::real(shape.to_vec()),
+        );
+        // No growth at y = 0, whatever x is: the exact difference's slope,
+        // digamma(x) - digamma(x), is 0 only if nothing is added between its
+        // two terms, and at x = 1e-300 (digamma -1e300) the other terms of
+        // the density's slope in x were absorbed (a beta-binomial's slope of
+        // -2.93 in a shape of 1e-300 came out 0).
+        let zero = self.real(0.0);
+        let zero = self.broadcast_to(zero, shape);
+        let none = self.binary(BinaryOp::Eq, y, zero);
+        self.emit1(
+            OpKind::Select,
+            &[none, zero, growth],
             TensorType::real(shape.to_vec()),
         )
     }
