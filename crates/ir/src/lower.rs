@@ -1095,7 +1095,7 @@ impl<'m> Lowering<'m> {
                 let b = self.cast(args[2], result_ty.elem);
                 let a = self.broadcast_to(a, &shape);
                 let b = self.broadcast_to(b, &shape);
-                let chosen = self.emit1(OpKind::Select, &[c, a, b], result_ty.clone());
+                let chosen = self.select(c, a, b, result_ty.clone());
                 self.func.chosen.insert(chosen);
                 chosen
             }
@@ -1728,6 +1728,17 @@ impl<'m> Lowering<'m> {
         Ok((d, logits, a))
     }
 
+    /// `then` where `condition` holds, else `otherwise` (elementwise).
+    fn select(
+        &mut self,
+        condition: ValueId,
+        then: ValueId,
+        otherwise: ValueId,
+        ty: TensorType,
+    ) -> ValueId {
+        self.emit1(OpKind::Select, &[condition, then, otherwise], ty)
+    }
+
     /// `log C(n, y) = lgamma(n+1) - lgamma(y+1) - lgamma(n-y+1)`, and `n - y`.
     fn log_choose(&mut self, n: ValueId, y: ValueId) -> (ValueId, ValueId) {
         let one = self.real(1.0);
@@ -1757,11 +1768,7 @@ impl<'m> Lowering<'m> {
         let g2 = self.unary(UnaryOp::Lgamma, x);
         let exact = self.sub(g1, g2);
         // The series at max(x, 1e3), so that it is finite where it is not chosen.
-        let s = self.emit1(
-            OpKind::Select,
-            &[is_large, x, large],
-            TensorType::real(shape.to_vec()),
-        );
+        let s = self.select(is_large, x, large, TensorType::real(shape.to_vec()));
         let half = self.real(0.5);
         let s_half = self.sub(s, half);
         let ys = self.binary(BinaryOp::Div, y, s);
@@ -1790,11 +1797,7 @@ impl<'m> Lowering<'m> {
         let series = self.sub(series, y);
         let series = self.sub(series, t3);
         let series = self.add(series, t4);
-        let growth = self.emit1(
-            OpKind::Select,
-            &[is_large, series, exact],
-            TensorType::real(shape.to_vec()),
-        );
+        let growth = self.select(is_large, series, exact, TensorType::real(shape.to_vec()));
         // No growth at y = 0, whatever x is: the exact difference's slope,
         // digamma(x) - digamma(x), is 0 only if nothing is added between its
         // two terms, and at x = 1e-300 (digamma -1e300) the other terms of
@@ -1803,11 +1806,7 @@ impl<'m> Lowering<'m> {
         let zero = self.real(0.0);
         let zero = self.broadcast_to(zero, shape);
         let none = self.binary(BinaryOp::Eq, y, zero);
-        self.emit1(
-            OpKind::Select,
-            &[none, zero, growth],
-            TensorType::real(shape.to_vec()),
-        )
+        self.select(none, zero, growth, TensorType::real(shape.to_vec()))
     }
 
     /// `OrderedLogistic(eta, c)` as the log-probabilities of its K = len(c) + 1
@@ -1886,26 +1885,14 @@ impl<'m> Lowering<'m> {
         // it inf - inf, NaN, where the limit is a certain category).
         let bottom = self.binary(BinaryOp::Eq, below, neg_inf_full);
         let top = self.binary(BinaryOp::Eq, above, inf_full);
-        let below_lo = self.emit1(
-            OpKind::Select,
-            &[bottom, zero, below_lo],
-            TensorType::real(full.clone()),
-        );
-        let above_hi = self.emit1(
-            OpKind::Select,
-            &[top, zero, above_hi],
-            TensorType::real(full.clone()),
-        );
+        let below_lo = self.select(bottom, zero, below_lo, TensorType::real(full.clone()));
+        let above_hi = self.select(top, zero, above_hi, TensorType::real(full.clone()));
         let t = self.sub(between, below_lo);
         let log_p = self.sub(t, above_hi);
         // A row is valid where every gap is below 0: the smallest of 1 − [gap >= 0].
         let one = self.real(1.0);
         let one = self.broadcast_to(one, &full);
-        let fine = self.emit1(
-            OpKind::Select,
-            &[increasing, one, zero],
-            TensorType::real(full),
-        );
+        let fine = self.select(increasing, one, zero, TensorType::real(full));
         let smallest = self.reduce(ReduceOp::Min, fine, Some(last));
         let one = self.real(1.0);
         Ok((log_p, self.binary(BinaryOp::Eq, smallest, one)))
@@ -2019,11 +2006,7 @@ impl<'m> Lowering<'m> {
         let yr = match (inside, safe) {
             (Some(inside), Some(c)) => {
                 let c = constant(self, c);
-                self.emit1(
-                    OpKind::Select,
-                    &[inside, yr, c],
-                    TensorType::real(shape.clone()),
-                )
+                self.select(inside, yr, c, TensorType::real(shape.clone()))
             }
             _ => yr,
         };
@@ -2040,11 +2023,7 @@ impl<'m> Lowering<'m> {
                 let below = self.binary(BinaryOp::Le, a[k], one);
                 let valid = self.binary(BinaryOp::And, above, below);
                 let half = constant(self, 0.5);
-                a[k] = self.emit1(
-                    OpKind::Select,
-                    &[valid, a[k], half],
-                    TensorType::real(shape.clone()),
-                );
+                a[k] = self.select(valid, a[k], half, TensorType::real(shape.clone()));
                 Some(valid)
             }
             _ => None,
@@ -2070,11 +2049,7 @@ impl<'m> Lowering<'m> {
             };
             let valid = self.binary(above, a[k], zero);
             let one = constant(self, 1.0);
-            a[k] = self.emit1(
-                OpKind::Select,
-                &[valid, a[k], one],
-                TensorType::real(shape.clone()),
-            );
+            a[k] = self.select(valid, a[k], one, TensorType::real(shape.clone()));
             domain_valid = Some(match domain_valid {
                 None => valid,
                 Some(before) => self.binary(BinaryOp::And, before, valid),
@@ -2198,16 +2173,8 @@ impl<'m> Lowering<'m> {
                 let pos = self.binary(BinaryOp::Gt, d, zero);
                 let neg = self.binary(BinaryOp::Lt, d, zero);
                 let nd = self.unary(UnaryOp::Neg, d);
-                let ad = self.emit1(
-                    OpKind::Select,
-                    &[neg, nd, zero],
-                    TensorType::real(shape.clone()),
-                );
-                let ad = self.emit1(
-                    OpKind::Select,
-                    &[pos, d, ad],
-                    TensorType::real(shape.clone()),
-                );
+                let ad = self.select(neg, nd, zero, TensorType::real(shape.clone()));
+                let ad = self.select(pos, d, ad, TensorType::real(shape.clone()));
                 let q = self.div(ad, b);
                 let lb = self.unary(UnaryOp::Log, b);
                 let ln2 = self.real(std::f64::consts::LN_2);
@@ -2416,11 +2383,7 @@ impl<'m> Lowering<'m> {
                 let cap = self.real(1e50);
                 let cap = self.broadcast_to(cap, &shape);
                 let beyond = self.binary(BinaryOp::Gt, phi, cap);
-                let phi = self.emit1(
-                    OpKind::Select,
-                    &[beyond, cap, phi],
-                    TensorType::real(shape.clone()),
-                );
+                let phi = self.select(beyond, cap, phi, TensorType::real(shape.clone()));
                 let one = self.real(1.0);
                 let y1 = self.add(yr, one);
                 let growth = self.lgamma_growth(yr, phi, &shape);
@@ -2438,8 +2401,8 @@ impl<'m> Lowering<'m> {
                 // chosen, so that both stay finite.
                 let wide = self.binary(BinaryOp::Ge, phi, mu);
                 let real = TensorType::real(shape.clone());
-                let hi = self.emit1(OpKind::Select, &[wide, phi, mu], real.clone());
-                let lo = self.emit1(OpKind::Select, &[wide, mu, phi], real.clone());
+                let hi = self.select(wide, phi, mu, real.clone());
+                let lo = self.select(wide, mu, phi, real.clone());
                 let ratio = self.binary(BinaryOp::Div, mu, hi);
                 let near = self.unary(UnaryOp::Log1p, ratio);
                 let inverse = self.binary(BinaryOp::Div, lo, mu);
@@ -2447,7 +2410,7 @@ impl<'m> Lowering<'m> {
                 let llo = self.unary(UnaryOp::Log, lo);
                 let far = self.add(far, lmu);
                 let far = self.sub(far, llo);
-                let l = self.emit1(OpKind::Select, &[wide, near, far], real);
+                let l = self.select(wide, near, far, real);
                 let t2 = self.mul(phi, l);
                 let t = self.add(c, t1);
                 self.sub(t, t2)
@@ -2504,11 +2467,7 @@ impl<'m> Lowering<'m> {
         let shape = self.ty(lp).shape;
         let rejected = self.real(f64::NEG_INFINITY);
         let rejected = self.broadcast_to(rejected, &shape);
-        let lp = self.emit1(
-            OpKind::Select,
-            &[valid, lp, rejected],
-            TensorType::real(shape),
-        );
+        let lp = self.select(valid, lp, rejected, TensorType::real(shape));
         self.func.rejections.insert(lp, why);
         lp
     }
@@ -2536,11 +2495,7 @@ impl<'m> Lowering<'m> {
         let infinite_log = self.unary(UnaryOp::Not, finite_log);
         let k_is_zero = self.binary(BinaryOp::And, k_is_zero, infinite_log);
         let safe = if complement { zero } else { one };
-        let p_safe = self.emit1(
-            OpKind::Select,
-            &[k_is_zero, safe, p],
-            TensorType::real(self.ty(p).shape),
-        );
+        let p_safe = self.select(k_is_zero, safe, p, TensorType::real(self.ty(p).shape));
         let l = if complement {
             let np = self.unary(UnaryOp::Neg, p_safe);
             self.unary(UnaryOp::Log1p, np)
@@ -2548,11 +2503,7 @@ impl<'m> Lowering<'m> {
             self.unary(UnaryOp::Log, p_safe)
         };
         let t = self.mul(k, l);
-        self.emit1(
-            OpKind::Select,
-            &[k_is_zero, zero, t],
-            TensorType::real(self.ty(t).shape),
-        )
+        self.select(k_is_zero, zero, t, TensorType::real(self.ty(t).shape))
     }
 
     /// `lp` with -inf where it is NaN.
@@ -2560,29 +2511,17 @@ impl<'m> Lowering<'m> {
         let is_nan = self.binary(BinaryOp::Ne, lp, lp);
         let minus_inf = self.real(f64::NEG_INFINITY);
         let minus_inf = self.broadcast_to(minus_inf, shape);
-        self.emit1(
-            OpKind::Select,
-            &[is_nan, minus_inf, lp],
-            TensorType::real(shape.to_vec()),
-        )
+        self.select(is_nan, minus_inf, lp, TensorType::real(shape.to_vec()))
     }
 
     /// `k · log(1 + e^x)`, 0 where `k` is 0 whatever `x` is (also `x = inf`),
     /// with no `0 · inf` in the adjoint.
     fn times_softplus(&mut self, k: ValueId, x: ValueId, zero: ValueId) -> ValueId {
         let k_is_zero = self.binary(BinaryOp::Eq, k, zero);
-        let x_safe = self.emit1(
-            OpKind::Select,
-            &[k_is_zero, zero, x],
-            TensorType::real(self.ty(x).shape),
-        );
+        let x_safe = self.select(k_is_zero, zero, x, TensorType::real(self.ty(x).shape));
         let sp = self.unary(UnaryOp::Log1pExp, x_safe);
         let t = self.mul(k, sp);
-        self.emit1(
-            OpKind::Select,
-            &[k_is_zero, zero, t],
-            TensorType::real(self.ty(t).shape),
-        )
+        self.select(k_is_zero, zero, t, TensorType::real(self.ty(t).shape))
     }
 
     /// Ones of the shape of `like`.
