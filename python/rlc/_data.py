@@ -123,10 +123,14 @@ def frame_rows(frame: pd.DataFrame) -> Optional[list]:
     for a MultiIndex), in order; None for the default index 0, 1, 2, …,
     whose labels are the positions. A filtered, sorted or per-subject frame
     keeps its original labels, which errors name."""
-    index = frame.index
-    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+    if positional(frame.index):
         return None
-    return index.tolist()
+    return frame.index.tolist()
+
+
+def positional(index: pd.Index) -> bool:
+    """The index 0, 1, 2, …: labels that are positions."""
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
 def _json_value(value: Any) -> Any:

@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from . import _rlc
-from ._data import data_bytes
+from ._data import data_bytes, positional
 from ._errors import ConvergenceWarning, DataError, Diagnostic, Error, UsageError
 from ._progress import Progress
 from ._tree import build_tree
@@ -117,8 +117,7 @@ class Model:
         compiled = self._compile()
         if isinstance(data, _rlc.LoadedData):
             return data
-        variables, sizes = compiled.data_names()
-        given = data_bytes(data, declared=set(variables) | set(sizes))
+        given = data_bytes(data, declared=_declared(compiled))
         try:
             return _rlc.load_data(compiled, given.name, given.content, given.frame, given.rows)
         except DataError as error:
@@ -380,14 +379,12 @@ class Model:
         try:
             loaded = self._load(data)
         except DataError as error:
-            variables, sizes = compiled.data_names()
-            given = data_bytes(data, declared=set(variables) | set(sizes))
+            given = data_bytes(data, declared=_declared(compiled))
             try:
                 loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows)
             except Error:
                 raise error from None
         return _rlc.coordinates(compiled, loaded)
-
 
     def simulate(
         self,
@@ -409,8 +406,10 @@ class Model:
         to simulate. ``params`` gives the parameter values: a dict of
         constrained values by name (``{"alpha": 0.3, "beta": 2}``, arrays for
         array parameters, a scalar for every element) or a 1-D array of
-        unconstrained coordinates; ``prior=True`` draws them from the priors
-        instead (each data set its own). A model without parameters needs
+        unconstrained coordinates (a labelled Series, a simulation's
+        ``truth`` and a truth file of ``rlc simulate`` are also values by
+        name); ``prior=True`` draws them from the priors instead (each data
+        set its own). A model without parameters needs
         neither. ``seed`` fixes the draws (without one, a seed is taken from
         the clock and recorded in the result); the same seed gives the same
         data set as ``rlc simulate --seed`` on the same design, bit for bit.
@@ -437,8 +436,7 @@ class Model:
         count = 1 if n is None else _check_int("n", n, least=1)
         for note in _rlc.forward_notes(compiled):
             warnings.warn(note, UserWarning, stacklevel=2)
-        variables, sizes = compiled.data_names()
-        given = data_bytes(design, declared=set(variables) | set(sizes))
+        given = data_bytes(design, declared=_declared(compiled))
         try:
             loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows)
         except DataError as error:
@@ -468,6 +466,12 @@ class Model:
             if stream == 0 and count > 1:
                 _check_room(count, data, truth)
         return simulations[0] if n is None else simulations
+
+
+def _declared(compiled) -> set:
+    """The names of the model's data variables and sizes."""
+    variables, sizes = compiled.data_names()
+    return set(variables) | set(sizes)
 
 
 def _nbytes(data: Any) -> int:
@@ -559,18 +563,13 @@ def _log_lik_unit(log_likelihood: Union[bool, str]) -> Optional[str]:
     return log_likelihood
 
 
-def _positional(index: pd.Index) -> bool:
-    """The index 0, 1, 2, …: labels that are positions."""
-    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
-
-
 def _given_values(values: Mapping) -> dict:
     """Parameter values by name as the native module takes them: each one's
     elements row-major and its shape (a value shaped otherwise than its
     parameter, a transposed matrix, is refused there, not read row-major)."""
     given = {}
     for name, value in values.items():
-        if isinstance(value, pd.Series) and not _positional(value.index):
+        if isinstance(value, pd.Series) and not positional(value.index):
             # Its labels (subject ids, say) would be dropped and the values
             # read by position: refused rather than paired wrongly.
             raise UsageError(
