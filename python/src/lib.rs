@@ -914,11 +914,10 @@ fn simulate_file<'py>(
             (name.clone(), elem)
         })
         .collect();
-    let format = match rlc_data::Format::guess(&design.data.name, content) {
+    let format = match generate::design_format(&design.data, content, delimiter) {
         rlc_data::Format::Json => "json".to_string(),
-        rlc_data::Format::Csv { delimiter: given } => {
-            char::from(rlc_data::csv_delimiter(content, delimiter.or(given))).to_string()
-        }
+        // design_format names the delimiter.
+        rlc_data::Format::Csv { delimiter } => char::from(delimiter.unwrap_or(b',')).to_string(),
     };
     Ok((PyBytes::new(py, &file), format, observed, simulated.truth))
 }

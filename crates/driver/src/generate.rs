@@ -449,6 +449,22 @@ fn point_theta(
     }
 }
 
+/// The format of a design file and so of its simulated data sets: JSON, or
+/// delimited text with its delimiter (`delimiter` if given, else the one its
+/// name or header says).
+pub fn design_format(
+    design: &Data,
+    design_bytes: &[u8],
+    delimiter: Option<u8>,
+) -> rlc_data::Format {
+    match rlc_data::Format::guess(&design.name, design_bytes) {
+        rlc_data::Format::Csv { delimiter: d } => rlc_data::Format::Csv {
+            delimiter: Some(rlc_data::csv_delimiter(design_bytes, delimiter.or(d))),
+        },
+        f => f,
+    }
+}
+
 /// The file a simulated data set is written to, in the design's format: a
 /// long CSV keeps every row and column of the design with the observed
 /// columns replaced (or added); JSON holds every size and data variable.
@@ -458,13 +474,7 @@ pub fn simulated_file(
     delimiter: Option<u8>,
     simulated: &Simulated,
 ) -> Result<Vec<u8>, Error> {
-    let format = match rlc_data::Format::guess(&design.name, design_bytes) {
-        rlc_data::Format::Csv { delimiter: d } => rlc_data::Format::Csv {
-            delimiter: delimiter.or(d),
-        },
-        f => f,
-    };
-    match format {
+    match design_format(design, design_bytes, delimiter) {
         rlc_data::Format::Json => {
             Ok(rlc_data::write_json(&simulated.data.sizes, &simulated.data.values).into_bytes())
         }
