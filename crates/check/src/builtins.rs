@@ -258,6 +258,14 @@ impl Distribution {
             .any(|s| s.distribution == self && s.support.is_discrete())
     }
 
+    /// Whether its outcomes are angles (its support is the circle): data
+    /// under it should be in radians, a parameter under it is cut at ±π.
+    pub fn is_circular(self) -> bool {
+        DISTRIBUTIONS
+            .iter()
+            .any(|s| s.distribution == self && s.support == Support::Circle)
+    }
+
     /// Where an observed outcome of this distribution must lie.
     pub fn outcome_range(self) -> OutcomeRange {
         use Distribution as D;

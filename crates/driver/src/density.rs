@@ -964,7 +964,7 @@ fn angle_notes(compiled: &Compiled, data: &Data) -> Vec<String> {
         .model
         .observations
         .iter()
-        .filter(|o| o.distribution == rlc_check::builtins::Distribution::VonMises);
+        .filter(|o| o.distribution.is_circular());
     for observation in angles {
         let (symbol, span) = (&observation.data, &observation.lhs);
         let name = &compiled.model.symbol(*symbol).name;
@@ -989,10 +989,9 @@ fn angle_notes(compiled: &Compiled, data: &Data) -> Vec<String> {
     notes
 }
 
-/// The parameters whose constraint is a `VonMises` prior's `(-pi, pi)` (no
-/// declared bounds): their interval is a circle cut at ±π.
+/// The parameters whose constraint is a circular prior's `(-pi, pi)`
+/// (`VonMises`): their interval is a circle cut at ±π.
 fn circular_parameters(compiled: &Compiled) -> Vec<String> {
-    use rlc_check::builtins::Distribution;
     use rlc_check::model::Callee;
     let model = &compiled.model;
     model
@@ -1001,7 +1000,9 @@ fn circular_parameters(compiled: &Compiled) -> Vec<String> {
         .filter(|p| {
             p.prior
                 .and_then(|prior| model.calls.get(&prior))
-                .is_some_and(|call| call.callee == Callee::Distribution(Distribution::VonMises))
+                .is_some_and(
+                    |call| matches!(call.callee, Callee::Distribution(d) if d.is_circular()),
+                )
                 && p.constraint.lower.is_some()
         })
         .map(|p| model.symbol(p.symbol).name.clone())

@@ -2033,14 +2033,14 @@ impl<'m> Lowering<'m> {
         // formula takes 1 there, so that the rejection is the first value that
         // is not finite, which the explainer names. Each is (argument, whether
         // 0 is inside): `VonMises`' `kappa = 0` is the uniform circle.
-        let positive: &[(usize, bool)] = match d {
+        let at_least_zero: &[(usize, bool)] = match d {
             D::VonMises => &[(1, true)],
             D::ExGaussian => &[(1, false), (2, false)],
             D::Wald => &[(0, false)],
             _ => &[],
         };
         let mut domain_valid = None;
-        for &(k, zero_inside) in positive {
+        for &(k, zero_inside) in at_least_zero {
             let zero = constant(self, 0.0);
             let above = if zero_inside {
                 BinaryOp::Ge
