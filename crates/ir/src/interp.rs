@@ -25,6 +25,7 @@
 //! * `digamma` and `trigamma` use the reflection formula for negative
 //!   arguments; at the poles (0, -1, -2, …) digamma is NaN and trigamma +inf.
 
+use crate::elementary;
 use crate::ir::*;
 use crate::print::op_line;
 use std::cell::RefCell;
@@ -1328,7 +1329,8 @@ fn reduce_values(op: ReduceOp, values: impl Iterator<Item = f64> + Clone) -> f64
                 // NaN, all -inf (or empty), or a +inf term.
                 return max;
             }
-            max + values.map(|v| (v - max).exp()).sum::<f64>().ln()
+            let sum = values.map(|v| elementary::exp(v - max)).sum::<f64>();
+            max + elementary::ln(sum)
         }
     }
 }
@@ -1396,9 +1398,9 @@ fn unary_fn(op: UnaryOp) -> fn(f64) -> f64 {
     match op {
         UnaryOp::Neg => |x| -x,
         UnaryOp::Not => |x| truth(x == 0.0),
-        UnaryOp::Exp => f64::exp,
-        UnaryOp::Log => f64::ln,
-        UnaryOp::Log1p => f64::ln_1p,
+        UnaryOp::Exp => elementary::exp,
+        UnaryOp::Log => elementary::ln,
+        UnaryOp::Log1p => elementary::log1p,
         UnaryOp::Expm1 => f64::exp_m1,
         UnaryOp::Sqrt => f64::sqrt,
         UnaryOp::Abs => f64::abs,

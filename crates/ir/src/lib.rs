@@ -4,11 +4,16 @@
 //! conventions. This crate owns the IR data structures, the lowering from a
 //! checked model (`lower`, the only module that reads the AST), the text
 //! form (`print`), the verifier (`verify`), the reference interpreter
-//! (`interp`) and the special functions both back ends call (`special`).
+//! (`interp`), the special functions both back ends call (`special`), and
+//! rlc's own `exp`, `ln` and `log1p` (`elementary`, with their tables), which
+//! the interpreter calls and the JIT emits inline, operation for operation.
 //! It knows nothing of autodiff, Cranelift, files or sampling.
 //! Tests: `tests/` (interpreter and verifier on hand-built functions, and the
 //! lowered example models).
 
+pub mod elementary;
+#[rustfmt::skip]
+mod elementary_tables;
 pub mod interp;
 pub mod ir;
 pub mod lower;

@@ -35,6 +35,7 @@
 
 use crate::exec::{Code, Task};
 use crate::runtime;
+use crate::smath;
 use crate::vmath;
 use crate::{ErrorSite, JitError};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -127,6 +128,10 @@ enum MapOp {
 
 /// The longest chain of elementwise ops fused into one loop.
 const MAX_FUSED: usize = 24;
+
+/// `2^52`: an integer-valued double below it, added to it, is held in the
+/// low bits of the sum.
+const TWO_52: f64 = 4_503_599_627_370_496.0;
 
 /// Where an op writes its result's elements.
 enum Dest {
@@ -1493,15 +1498,10 @@ impl<'a, 'b> Gen<'a, 'b> {
         if let Some(i) = self.known(Known::CheckedIndex(x, len)) {
             return Ix::V(i);
         }
-        let i = self.b.ins().fcvt_to_sint_sat(I64, x);
-        let back = self.b.ins().fcvt_from_sint(F64, i);
-        let integral = self.b.ins().fcmp(FloatCC::Equal, back, x);
-        // Negative indices are huge as unsigned numbers.
-        let in_range = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedLessThan, i, len as i64);
-        let ok = self.b.ins().band(integral, in_range);
+        // As in lane code: 0 <= x < len and x == (x + 2^52) - 2^52 (NaN
+        // fails every comparison), then x is the bits of x + 2^52 less those
+        // of 2^52: fewer instructions than a saturating conversion and back.
+        let (ok, shifted) = self.integral_in_range(x, len);
         let cont = self.b.create_block();
         let fail = self.b.create_block();
         self.b.set_cold_block(fail);
@@ -1514,8 +1514,26 @@ impl<'a, 'b> Gen<'a, 'b> {
         let code = self.b.ins().iconst(I64, self.sites.len() as i64);
         self.b.ins().return_(&[code]);
         self.b.switch_to_block(cont);
+        let flags = MemFlagsData::new().with_endianness(Endianness::Little);
+        let bits = self.b.ins().bitcast(I64, flags, shifted);
+        let i = self.b.ins().iadd_imm_s(bits, -(TWO_52.to_bits() as i64));
         self.remember(Known::CheckedIndex(x, len), i);
         Ix::V(i)
+    }
+
+    /// Whether `x` is an integer in `0..len` (false for NaN), and `x + 2^52`,
+    /// whose bits less those of `2^52` are then `x` as an integer.
+    fn integral_in_range(&mut self, x: Value, len: usize) -> (Value, Value) {
+        let zero = self.fconst(0.0);
+        let top = self.fconst(len as f64);
+        let magic = self.fconst(TWO_52);
+        let above = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
+        let below = self.b.ins().fcmp(FloatCC::LessThan, x, top);
+        let shifted = self.b.ins().fadd(x, magic);
+        let back = self.b.ins().fsub(shifted, magic);
+        let integral = self.b.ins().fcmp(FloatCC::Equal, back, x);
+        let in_range = self.b.ins().band(above, below);
+        (self.b.ins().band(in_range, integral), shifted)
     }
 
     /// `checked_index` in lane code: each active lane's index is checked;
@@ -1527,20 +1545,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         if let Some(i) = self.known(Known::CheckedIndex(x, len)) {
             return Ix::L(i);
         }
-        // In range and integral: 0 <= x < len and x == (x + 2^52) - 2^52
-        // (NaN fails every comparison); then the bits of x + 2^52 less those
-        // of 2^52 are x as an integer.
-        let two_52 = 4_503_599_627_370_496.0;
-        let zero = self.fconst(0.0);
-        let top = self.fconst(len as f64);
-        let magic = self.fconst(two_52);
-        let above = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
-        let below = self.b.ins().fcmp(FloatCC::LessThan, x, top);
-        let shifted = self.b.ins().fadd(x, magic);
-        let back = self.b.ins().fsub(shifted, magic);
-        let integral = self.b.ins().fcmp(FloatCC::Equal, back, x);
-        let in_range = self.b.ins().band(above, below);
-        let ok = self.b.ins().band(in_range, integral);
+        let (ok, shifted) = self.integral_in_range(x, len);
         let bad = match self.active {
             Some(taken) => self.b.ins().band_not(taken, ok),
             None => self.b.ins().bnot(ok),
@@ -1555,7 +1560,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.b.switch_to_block(cont);
         let flags = MemFlagsData::new().with_endianness(Endianness::Little);
         let bits = self.b.ins().bitcast(I64X2, flags, shifted);
-        let offset = self.b.ins().iconst(I64, two_52.to_bits() as i64);
+        let offset = self.b.ins().iconst(I64, TWO_52.to_bits() as i64);
         let offset = self.b.ins().splat(I64X2, offset);
         let i = self.b.ins().isub(bits, offset);
         let i = self.b.ins().band(i, ok);
@@ -1979,6 +1984,10 @@ impl<'a, 'b> Gen<'a, 'b> {
         }
         let r = match self.lane_kernel(op, x) {
             Some(r) => r,
+            // Inline, as the interpreter's `rlc_ir::elementary`.
+            None if op == UnaryOp::Exp => smath::exp_f64(&mut self.b, x),
+            None if op == UnaryOp::Log => smath::ln_f64(&mut self.b, x),
+            None if op == UnaryOp::Log1p => smath::log1p_f64(&mut self.b, x),
             None => {
                 let fref = *self
                     .unary_refs

@@ -6,7 +6,8 @@
 //! side in SIMD registers), the rewrite of row-by-row array ops into loops
 //! over rows (`rows`), the tables of costly work on the data alone, computed
 //! once when the data are bound (`precompute`), the special functions the code calls (`runtime`),
-//! their vector kernels for lane code (`vmath`) and the one unsafe module
+//! `exp`, `ln` and `log1p` inline (`smath`, `rlc_ir::elementary`'s operations,
+//! so the interpreter's bits), the vector kernels for lane code (`vmath`) and the one unsafe module
 //! that owns and calls the code (`exec`). With
 //! `compile_threaded`, the top-level loop over subjects runs in chunks on
 //! the function's own helper threads, giving the same bits as on one thread. It knows
@@ -23,9 +24,12 @@
 
 mod codegen;
 mod exec;
+#[cfg(test)]
+mod kernel_harness;
 mod precompute;
 mod rows;
 mod runtime;
+mod smath;
 mod vmath;
 
 use rlc_ir::interp::Tensor;

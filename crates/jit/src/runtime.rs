@@ -9,15 +9,15 @@ use rlc_random::wiener::Gradient;
 use std::cell::Cell;
 
 pub(crate) extern "C" fn exp(x: f64) -> f64 {
-    x.exp()
+    rlc_ir::elementary::exp(x)
 }
 
 pub(crate) extern "C" fn ln(x: f64) -> f64 {
-    x.ln()
+    rlc_ir::elementary::ln(x)
 }
 
 pub(crate) extern "C" fn log1p(x: f64) -> f64 {
-    x.ln_1p()
+    rlc_ir::elementary::log1p(x)
 }
 
 pub(crate) extern "C" fn expm1(x: f64) -> f64 {
