@@ -1400,7 +1400,7 @@ fn unary_fn(op: UnaryOp) -> fn(f64) -> f64 {
         UnaryOp::Not => |x| truth(x == 0.0),
         UnaryOp::Exp => elementary::exp,
         UnaryOp::Log => elementary::ln,
-        UnaryOp::Log1p => elementary::log1p,
+        UnaryOp::Log1p => f64::ln_1p,
         UnaryOp::Expm1 => f64::exp_m1,
         UnaryOp::Sqrt => f64::sqrt,
         UnaryOp::Abs => f64::abs,

@@ -5,7 +5,7 @@
 //! checked model (`lower`, the only module that reads the AST), the text
 //! form (`print`), the verifier (`verify`), the reference interpreter
 //! (`interp`), the special functions both back ends call (`special`), and
-//! rlc's own `exp`, `ln` and `log1p` (`elementary`, with their tables), which
+//! rlc's own `exp` and `ln` (`elementary`, with their tables), which
 //! the interpreter calls and the JIT emits inline, operation for operation.
 //! It knows nothing of autodiff, Cranelift, files or sampling.
 //! Tests: `tests/` (interpreter and verifier on hand-built functions, and the

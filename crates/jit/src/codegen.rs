@@ -1987,7 +1987,6 @@ impl<'a, 'b> Gen<'a, 'b> {
             // Inline, as the interpreter's `rlc_ir::elementary`.
             None if op == UnaryOp::Exp => smath::exp_f64(&mut self.b, x),
             None if op == UnaryOp::Log => smath::ln_f64(&mut self.b, x),
-            None if op == UnaryOp::Log1p => smath::log1p_f64(&mut self.b, x),
             None => {
                 let fref = *self
                     .unary_refs

@@ -6,7 +6,7 @@
 //! side in SIMD registers), the rewrite of row-by-row array ops into loops
 //! over rows (`rows`), the tables of costly work on the data alone, computed
 //! once when the data are bound (`precompute`), the special functions the code calls (`runtime`),
-//! `exp`, `ln` and `log1p` inline (`smath`, `rlc_ir::elementary`'s operations,
+//! `exp` and `ln` inline (`smath`, `rlc_ir::elementary`'s operations,
 //! so the interpreter's bits), the vector kernels for lane code (`vmath`) and the one unsafe module
 //! that owns and calls the code (`exec`). With
 //! `compile_threaded`, the top-level loop over subjects runs in chunks on

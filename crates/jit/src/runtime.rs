@@ -17,7 +17,7 @@ pub(crate) extern "C" fn ln(x: f64) -> f64 {
 }
 
 pub(crate) extern "C" fn log1p(x: f64) -> f64 {
-    rlc_ir::elementary::log1p(x)
+    x.ln_1p()
 }
 
 pub(crate) extern "C" fn expm1(x: f64) -> f64 {
