@@ -1,5 +1,6 @@
 //! Test support for the inline kernels (`vmath`, `smath`): a kernel compiled
-//! alone into a loop over an array, for a chosen set of CPU features.
+//! alone into a loop over an array, for a chosen set of CPU features, and a
+//! reproducible generator of arguments.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I64;
@@ -111,5 +112,24 @@ impl KernelJit {
         assert!(src.len().is_multiple_of(self.lanes) && dst.len() == src.len());
         // SAFETY: the loop reads and writes `src.len()` elements, `lanes` at a time.
         unsafe { (self.entry)(src.as_ptr(), dst.as_mut_ptr(), src.len()) }
+    }
+}
+
+/// splitmix64: a small, reproducible generator of test arguments.
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[lo, hi)`.
+    pub(crate) fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        lo + (hi - lo) * u
     }
 }

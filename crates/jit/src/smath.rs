@@ -224,25 +224,8 @@ fn as_float(b: &mut FunctionBuilder, v: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel_harness::{KernelJit, Target};
+    use crate::kernel_harness::{KernelJit, Rng, Target};
     use rlc_ir::elementary;
-
-    /// A small reproducible generator (splitmix64).
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-
-        fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-            lo + (hi - lo) * ((self.next() >> 11) as f64 / (1u64 << 53) as f64)
-        }
-    }
 
     /// Special values, the ends of each path, and random arguments of every
     /// magnitude and of the ranges a model's trials use.

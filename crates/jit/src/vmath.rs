@@ -377,7 +377,7 @@ fn as_float(b: &mut FunctionBuilder, v: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel_harness::{KernelJit, Target};
+    use crate::kernel_harness::{KernelJit, Rng, Target};
 
     type Kernel = fn(&mut FunctionBuilder, Value) -> Value;
 
@@ -444,25 +444,6 @@ mod tests {
                 st.worst = x;
             }
             assert!(d <= 1, "{name}({x:e}) = {g:e}, std {w:e}: {d} ulp");
-        }
-    }
-
-    /// splitmix64: a small, reproducible generator.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-
-        /// Uniform in `[lo, hi)`.
-        fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-            let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-            lo + (hi - lo) * u
         }
     }
 
