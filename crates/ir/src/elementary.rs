@@ -89,8 +89,8 @@ pub const LN_Q: [f64; 7] = [-0.5, 1.0 / 3.0, -0.25, 0.2, -1.0 / 6.0, 1.0 / 7.0, 
 pub fn exp(x: f64) -> f64 {
     // NaN fails the test, as do arguments whose results are not normal doubles.
     if x.abs() < EXP_FAST_BOUND {
-        let (m_bits, p) = exp_reduce(x);
-        let scale = exp_scale(m_bits, 0);
+        let (m_bits, entry, p) = exp_reduce(x);
+        let scale = exp_scale(m_bits, entry, 0);
         return scale.mul_add(p, scale);
     }
     // Near and beyond the ends of the doubles: beyond the clamps the result is
@@ -98,41 +98,40 @@ pub fn exp(x: f64) -> f64 {
     // and applied by a second multiplication, which overflows or rounds to a
     // subnormal (NaN stays NaN throughout).
     let x = x.clamp(EXP_CLAMP_LO, EXP_CLAMP_HI);
-    let (m_bits, p) = exp_reduce(x);
+    let (m_bits, entry, p) = exp_reduce(x);
     let (shift, factor) = if x > 0.0 {
         (-EXP_SPLIT, EXP_SPLIT_UP)
     } else {
         (EXP_SPLIT, EXP_SPLIT_DOWN)
     };
-    let scale = exp_scale(m_bits, shift);
+    let scale = exp_scale(m_bits, entry, shift);
     scale.mul_add(p, scale) * factor
 }
 
 /// The reduction of `exp`: the bits holding `m` (the nearest integer to
-/// `128 x / ln 2`, in the low bits) and `p` with `e^x = 2^(m/128) (1 + p)`
-/// (the table entry's rounding error included).
-fn exp_reduce(x: f64) -> (u64, f64) {
+/// `128 x / ln 2`, in the low bits), the table's entry for `m mod 128`, and
+/// `p` with `e^x = 2^(m/128) (1 + p)` (the entry's rounding error included).
+fn exp_reduce(x: f64) -> (u64, &'static ExpEntry, f64) {
     let shifted = x * EXP_N_OVER_LN2 + SHIFT;
     let m_bits = shifted.to_bits();
     let m = shifted - SHIFT;
     let r = (-m).mul_add(EXP_LN2_OVER_N_HI, x);
     let r = (-m).mul_add(EXP_LN2_OVER_N_LO, r);
-    let tail = EXP_TABLE[(m_bits & 127) as usize].tail;
+    let entry = &EXP_TABLE[(m_bits & 127) as usize];
     let r2 = r * r;
     let high = EXP_C[3].mul_add(r, EXP_C[2]);
     let low = EXP_C[1].mul_add(r, EXP_C[0]);
     let poly = high.mul_add(r2, low);
-    (m_bits, poly.mul_add(r2, r + tail))
+    (m_bits, entry, poly.mul_add(r2, r + entry.tail))
 }
 
 /// `2^((m + shift)/128)` rounded as the table's entry: the low bits of
 /// `m_bits` are `m` (two's complement), and shifted by 45 they add `m / 128`
 /// (rounded down) to the exponent of the entry, whose own `j << 45` was
 /// subtracted when the table was made.
-fn exp_scale(m_bits: u64, shift: i64) -> f64 {
-    let adjusted = EXP_TABLE[(m_bits & 127) as usize].scale_bits;
+fn exp_scale(m_bits: u64, entry: &ExpEntry, shift: i64) -> f64 {
     let m_bits = m_bits.wrapping_add(shift as u64);
-    f64::from_bits(adjusted.wrapping_add(m_bits << 45))
+    f64::from_bits(entry.scale_bits.wrapping_add(m_bits << 45))
 }
 
 /// `ln(x)`, within 1 ulp of the library's.

@@ -27,8 +27,8 @@ pub(crate) fn exp_f64(b: &mut FunctionBuilder, x: Value) -> Value {
         b,
         fast,
         &mut |b| {
-            let (m_bits, p) = exp_reduce(b, x);
-            let scale = exp_scale(b, m_bits, None);
+            let (m_bits, entry, p) = exp_reduce(b, x);
+            let scale = exp_scale(b, m_bits, entry, None);
             b.ins().fma(scale, p, scale)
         },
         &mut |b| {
@@ -38,13 +38,13 @@ pub(crate) fn exp_f64(b: &mut FunctionBuilder, x: Value) -> Value {
             let lo = b.ins().f64const(e::EXP_CLAMP_LO);
             let below = b.ins().fcmp(FloatCC::LessThan, x, lo);
             let x = b.ins().select(below, lo, x);
-            let (m_bits, p) = exp_reduce(b, x);
+            let (m_bits, entry, p) = exp_reduce(b, x);
             let zero = b.ins().f64const(0.0);
             let positive = b.ins().fcmp(FloatCC::GreaterThan, x, zero);
             let down = b.ins().iconst(I64, e::EXP_SPLIT);
             let up = b.ins().iconst(I64, -e::EXP_SPLIT);
             let shift = b.ins().select(positive, up, down);
-            let scale = exp_scale(b, m_bits, Some(shift));
+            let scale = exp_scale(b, m_bits, entry, Some(shift));
             let y = b.ins().fma(scale, p, scale);
             let grow = b.ins().f64const(e::EXP_SPLIT_UP);
             let shrink = b.ins().f64const(e::EXP_SPLIT_DOWN);
@@ -54,8 +54,9 @@ pub(crate) fn exp_f64(b: &mut FunctionBuilder, x: Value) -> Value {
     )
 }
 
-/// `rlc_ir::elementary::exp_reduce`: `m`'s bits and `p`.
-fn exp_reduce(b: &mut FunctionBuilder, x: Value) -> (Value, Value) {
+/// `rlc_ir::elementary::exp_reduce`: `m`'s bits, the address of its table
+/// entry, and `p`.
+fn exp_reduce(b: &mut FunctionBuilder, x: Value) -> (Value, Value, Value) {
     let n_over_ln2 = b.ins().f64const(e::EXP_N_OVER_LN2);
     let shift = b.ins().f64const(e::SHIFT);
     let scaled = b.ins().fmul(x, n_over_ln2);
@@ -67,7 +68,8 @@ fn exp_reduce(b: &mut FunctionBuilder, x: Value) -> (Value, Value) {
     let r = b.ins().fma(minus_m, hi, x);
     let lo = b.ins().f64const(e::EXP_LN2_OVER_N_LO);
     let r = b.ins().fma(minus_m, lo, r);
-    let entry = exp_entry(b, m_bits);
+    let j = b.ins().band_imm_s(m_bits, 127);
+    let entry = table_entry(b, e::EXP_TABLE.as_ptr() as i64, size_of::<ExpEntry>(), j);
     let tail = b.ins().load(F64, readonly(), entry, 8);
     let r2 = b.ins().fmul(r, r);
     let [c2, c3, c4, c5] = e::EXP_C.map(|c| b.ins().f64const(c));
@@ -75,12 +77,11 @@ fn exp_reduce(b: &mut FunctionBuilder, x: Value) -> (Value, Value) {
     let low = b.ins().fma(c3, r, c2);
     let poly = b.ins().fma(high, r2, low);
     let r_tail = b.ins().fadd(r, tail);
-    (m_bits, b.ins().fma(poly, r2, r_tail))
+    (m_bits, entry, b.ins().fma(poly, r2, r_tail))
 }
 
 /// `rlc_ir::elementary::exp_scale`: `2^((m + shift)/128)`.
-fn exp_scale(b: &mut FunctionBuilder, m_bits: Value, shift: Option<Value>) -> Value {
-    let entry = exp_entry(b, m_bits);
+fn exp_scale(b: &mut FunctionBuilder, m_bits: Value, entry: Value, shift: Option<Value>) -> Value {
     let adjusted = b.ins().load(I64, readonly(), entry, 0);
     let m_bits = match shift {
         Some(s) => b.ins().iadd(m_bits, s),
@@ -89,11 +90,6 @@ fn exp_scale(b: &mut FunctionBuilder, m_bits: Value, shift: Option<Value>) -> Va
     let exponent = b.ins().ishl_imm_u(m_bits, 45);
     let scale_bits = b.ins().iadd(adjusted, exponent);
     as_float(b, scale_bits)
-}
-
-fn exp_entry(b: &mut FunctionBuilder, m_bits: Value) -> Value {
-    let j = b.ins().band_imm_s(m_bits, 127);
-    table_entry(b, e::EXP_TABLE.as_ptr() as i64, size_of::<ExpEntry>(), j)
 }
 
 /// `ln(x)`, as `rlc_ir::elementary::ln`.
