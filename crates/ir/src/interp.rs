@@ -1034,10 +1034,22 @@ impl<'a> Interp<'a> {
                     let i = check_index(axis, eval_dim(c, self.sizes)?, len)?;
                     start += i * stride;
                 }
-                AxisIndex::Scalar { constant: None, .. } => {
+                AxisIndex::Scalar {
+                    constant: None,
+                    needs_bounds_check,
+                } => {
                     let ix = dynamic(self)?;
                     let [value] = ix.data[..] else {
                         return Err(self.malformed(op, "a scalar index that is not a scalar"));
+                    };
+                    // An index the checker proved in range is NaN only where
+                    // it is missing: an op hoisted out of the `if present(…)`
+                    // that guarded it, whose result nothing then uses. Any
+                    // element will do there (the JIT's clamp takes the last).
+                    let value = if value.is_nan() && !needs_bounds_check && len > 0 {
+                        (len - 1) as f64
+                    } else {
+                        value
                     };
                     start += to_index(axis, value, len)? * stride;
                 }

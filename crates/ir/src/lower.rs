@@ -20,7 +20,7 @@ use generative::{Analysis, Gen};
 use rlc_check::builtins::{Distribution as D, Function as F};
 use rlc_check::dim::broadcast;
 use rlc_check::model::{AxisIndex, Bound, Callee, Model, SymbolId, SymbolKind};
-use rlc_check::types::ElemType;
+use rlc_check::types::{ElemType, IntRange};
 use rlc_check::ExprInfo;
 use rlc_syntax::ast::{self, Block, Expr, ExprKind, IndexItem, Item, SequenceSource, Stmt};
 use std::collections::{HashMap, HashSet};
@@ -624,7 +624,7 @@ impl<'m> Lowering<'m> {
                 // (the checker proved it), and the density needs no check.
                 let outside =
                     (!info.within_prior_support).then_some(Rejection::PriorOutsideSupport);
-                let lp = self.density(prior, x, outside)?;
+                let lp = self.density(prior, x, outside, None)?;
                 self.add_target(lp);
                 self.locate_new_values(first, p.span);
             }
@@ -655,7 +655,8 @@ impl<'m> Lowering<'m> {
                 if self.with_target {
                     let first = self.func.values.len();
                     let y = self.expr(lhs)?;
-                    let lp = self.observation(dist, y)?;
+                    let range = self.info(lhs)?.range.clone();
+                    let lp = self.observation(dist, y, range.as_ref())?;
                     self.add_target(lp);
                     self.locate_new_values(first, *span);
                 }
@@ -921,10 +922,16 @@ impl<'m> Lowering<'m> {
                 let value =
                     arg_expr(call.args[1]).ok_or_else(|| unsupported(e.span, "argument"))?;
                 let y = self.expr(value)?;
+                let range = self.info(value)?.range.clone();
                 // The value takes the shape the distribution's arguments give
                 // it (one value scored under several components).
                 let y = self.broadcast_to(y, &result_ty.shape);
-                self.density(dist, y, Some(Rejection::ScoredOutsideSupport))
+                self.density(
+                    dist,
+                    y,
+                    Some(Rejection::ScoredOutsideSupport),
+                    range.as_ref(),
+                )
             }
             Callee::Distribution(_) => Err(unsupported(e.span, "a distribution used as a value")),
             Callee::Function(f) => {
@@ -1902,25 +1909,32 @@ impl<'m> Lowering<'m> {
     /// outside the distribution's support (a Bernoulli outcome of 2, a
     /// negative count, a waiting time below 0), which the formulas alone
     /// would score as finite.
-    fn observation(&mut self, dist: &'m Expr, y: ValueId) -> Result<ValueId> {
-        self.density(dist, y, Some(Rejection::OutsideSupport))
+    fn observation(
+        &mut self,
+        dist: &'m Expr,
+        y: ValueId,
+        range: Option<&IntRange>,
+    ) -> Result<ValueId> {
+        self.density(dist, y, Some(Rejection::OutsideSupport), range)
     }
 
     /// The elementwise log density of `y` (already lowered) under `dist`,
     /// with full normalizing constants, in the shape of `y`; with
     /// `outside_support`, -inf (a rejection for that reason) where `y` is
-    /// outside the distribution's support.
+    /// outside the distribution's support. `range` is the checker's range of
+    /// an integer `y`, when it has one.
     fn density(
         &mut self,
         dist: &'m Expr,
         y: ValueId,
         outside_support: Option<Rejection>,
+        range: Option<&IntRange>,
     ) -> Result<ValueId> {
         let (d, logits, a) = self.distribution_args(dist)?;
         let shape = self.ty(y).shape;
         if d == D::Categorical {
             let first = self.func.values.len() as u32;
-            let mut lp = self.categorical(y, a[0], logits, &shape)?;
+            let mut lp = self.categorical(y, a[0], logits, &shape, range)?;
             if !logits {
                 // log p[y] of a negative p (see below).
                 lp = self.nan_to_minus_inf(lp, &shape);
@@ -2569,19 +2583,25 @@ impl<'m> Lowering<'m> {
     }
 
     /// `y ~ Categorical(logits = L)`: `L[…, y] - logsumexp(L, axis=-1)`;
-    /// with `p`, `log(p[…, y])`.
+    /// with `p`, `log(p[…, y])`. An outcome the checker proved to lie among
+    /// the categories (`range`: a choice declared `in 1..3`, less 1, against
+    /// 2 categories) is taken without a bounds check.
     fn categorical(
         &mut self,
         y: ValueId,
         probs: ValueId,
         logits: bool,
         batch: &[Dim],
+        range: Option<&IntRange>,
     ) -> Result<ValueId> {
         let probs = self.cast(probs, Elem::Real);
         let k =
             self.ty(probs).shape.last().cloned().ok_or_else(|| {
                 unsupported(ast::Span::default(), "categorical without categories")
             })?;
+        let needs_bounds_check = !range.is_some_and(|r| {
+            r.lo.provably_nonnegative() && k.sub(&r.hi).is_some_and(|d| d.provably_nonnegative())
+        });
         let mut full = batch.to_vec();
         full.push(k);
         // With `p`, each row must be a probability vector, as Stan requires and as a draw
@@ -2596,7 +2616,7 @@ impl<'m> Lowering<'m> {
                 OpKind::Index {
                     plan: vec![AxisIndex::Scalar {
                         constant: None,
-                        needs_bounds_check: true,
+                        needs_bounds_check,
                     }],
                 },
                 &[probs, y],
@@ -2619,12 +2639,14 @@ impl<'m> Lowering<'m> {
             index_args.push(y);
             let mut args = vec![probs];
             args.extend(index_args);
-            let plan = vec![
+            // The arange per batch axis is in range by construction.
+            let mut plan = vec![
                 AxisIndex::Gather {
-                    needs_bounds_check: true
+                    needs_bounds_check: false
                 };
-                batch.len() + 1
+                batch.len()
             ];
+            plan.push(AxisIndex::Gather { needs_bounds_check });
             self.emit1(
                 OpKind::Index { plan },
                 &args,

@@ -18,7 +18,9 @@
 //! * [`drop_unused_captures`] removes loop and branch captures their
 //!   regions no longer use.
 //! * [`forget_index_checks`] (for reverse mode) lets dead-code elimination
-//!   drop indexing that repeats indexing already checked, and
+//!   drop indexing that repeats indexing already checked (the JIT then
+//!   converts such an index without a check; [`check_every_index`] undoes
+//!   it), and
 //!   [`eliminate_common_subexpressions`] treats an index and its unchecked
 //!   repeat as one op, which keeps the check.
 //! * [`share_between_branches`] hands a costly value (`pow`, `exp`, …) from
@@ -89,12 +91,23 @@ pub fn checks_an_index(op: &Op) -> bool {
 /// re-run's checks would keep alive what they read (a step's whole softmax,
 /// for `p[k]`). The generated code still checks every index it runs.
 pub fn forget_index_checks(region: &mut Region) {
+    set_index_checks(region, false);
+}
+
+/// Marks every index in `region` as needing its bounds check: for a function
+/// that runs ops whatever the conditions that guarded them (the JIT's data
+/// tables), where an index out of range must be found, not trusted.
+pub fn check_every_index(region: &mut Region) {
+    set_index_checks(region, true);
+}
+
+fn set_index_checks(region: &mut Region, needed: bool) {
     for op in &mut region.ops {
         for flag in index_check_flags(&mut op.kind) {
-            *flag = false;
+            *flag = needed;
         }
         for nested in op.kind.regions_mut() {
-            forget_index_checks(nested);
+            set_index_checks(nested, needed);
         }
     }
 }

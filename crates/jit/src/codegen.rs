@@ -1521,6 +1521,26 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ix::V(i)
     }
 
+    /// The i64 index `x` (an f64) that needs no check: the checker proved it
+    /// an integer in `0..len` (`len > 0`) from the data's declared ranges,
+    /// or it repeats an index checked before (reverse mode's re-reads).
+    /// Converted as `checked_index` does, and clamped into `0..len`, so that
+    /// a value outside the proof (a missed trial's NaN in an op hoisted past
+    /// the condition that guarded it, which never uses the result) still
+    /// addresses the array.
+    fn trusted_index(&mut self, x: Value, len: usize) -> Ix {
+        if let Some(i) = self.known(Known::CheckedIndex(x, len)) {
+            return Ix::V(i);
+        }
+        let magic = self.fconst(TWO_52);
+        let shifted = self.b.ins().fadd(x, magic);
+        let flags = MemFlagsData::new().with_endianness(Endianness::Little);
+        let bits = self.b.ins().bitcast(I64, flags, shifted);
+        let i = self.b.ins().iadd_imm_s(bits, -(TWO_52.to_bits() as i64));
+        let last = self.b.ins().iconst(I64, len as i64 - 1);
+        Ix::V(self.b.ins().umin(i, last))
+    }
+
     /// Whether `x` is an integer in `0..len` (false for NaN), and `x + 2^52`,
     /// whose bits less those of `2^52` are then `x` as an integer.
     fn integral_in_range(&mut self, x: Value, len: usize) -> (Value, Value) {
@@ -2959,9 +2979,16 @@ impl<'a, 'b> Gen<'a, 'b> {
             g.load(src, at)
         };
         let simple = |g: &mut Self, init: f64, rop: ReduceOp| -> Result<Value> {
-            let init = g.fconst(init);
-            let r = g.fold(&[len], vec![init], &mut |g, idx, acc| {
-                let x = element(g, idx[0]);
+            // A maximum or minimum starts from the first element: `fmax(-inf,
+            // x)` is `x` (NaN included), and Cranelift's NaN-exact `fmax` is
+            // a dozen instructions on x86.
+            let (init, first) = match rop {
+                ReduceOp::Max | ReduceOp::Min if len > 0 => (element(g, Ix::C(0)), 1),
+                _ => (g.fconst(init), 0),
+            };
+            let r = g.fold(&[len - first], vec![init], &mut |g, idx, acc| {
+                let at = g.ix_add(idx[0], Ix::C(first as i64));
+                let x = element(g, at);
                 Ok(vec![match rop {
                     ReduceOp::Sum => g.b.ins().fadd(acc[0], x),
                     ReduceOp::Prod => g.b.ins().fmul(acc[0], x),
@@ -2988,8 +3015,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                     // the interpreter's sum with one `exp` fewer.
                     let a = element(self, Ix::C(0));
                     let b = element(self, Ix::C(1));
-                    let low = self.min(a, b);
-                    let shifted = self.b.ins().fsub(low, m);
+                    // min(a, b) - max(a, b), the same bits (round to nearest
+                    // is symmetric; a zero's sign does not reach `exp`).
+                    let gap = self.b.ins().fsub(a, b);
+                    let gap = self.b.ins().fabs(gap);
+                    let shifted = self.b.ins().fneg(gap);
                     let e = self.call_unary(UnaryOp::Exp, shifted)?;
                     let one = self.fconst(1.0);
                     // a1 is the maximum when a0 < a1 (on a tie both terms are 1).
@@ -3087,7 +3117,10 @@ impl<'a, 'b> Gen<'a, 'b> {
         let mut next = first_dynamic;
         for (a, ix) in plan.iter().enumerate() {
             match ix {
-                AxisIndex::Scalar { constant, .. } => {
+                AxisIndex::Scalar {
+                    constant,
+                    needs_bounds_check,
+                } => {
                     let k = match constant {
                         Some(d) => {
                             let c = d.eval(self.sizes).ok_or_else(|| {
@@ -3118,7 +3151,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                                 axis: a,
                                 len: s[a],
                             };
-                            self.checked_index(x, s[a], site)
+                            if *needs_bounds_check || self.lanes || s[a] == 0 {
+                                self.checked_index(x, s[a], site)
+                            } else {
+                                self.trusted_index(x, s[a])
+                            }
                         }
                     };
                     let t = self.ix_mul(k, ss[a]);

@@ -25,7 +25,9 @@
 //! compiled as it was. An IR-to-IR rewrite like `rows`: the interpreter
 //! never sees it, so the JIT-against-interpreter tests check it.
 
-use rlc_ir::opt::{drop_unused_captures, eliminate_dead_code, forget_index_checks, is_costly};
+use rlc_ir::opt::{
+    check_every_index, drop_unused_captures, eliminate_dead_code, forget_index_checks, is_costly,
+};
 use rlc_ir::{
     AxisIndex, BinaryOp, Dim, Elem, Function, Input, Op, OpKind, Region, TensorType, ValueId,
 };
@@ -115,6 +117,10 @@ pub(crate) fn precompute(
     forget_index_checks(&mut tables_fn.body);
     eliminate_dead_code(&mut tables_fn);
     drop_unused_captures(&mut tables_fn);
+    // The slice runs its ops whatever the conditions: an index they guarded
+    // may be out of range there, and must fail (the function is then
+    // compiled as it was), not be trusted.
+    check_every_index(&mut tables_fn.body);
     debug_assert!(
         rlc_ir::verify::verify(&tables_fn).is_ok(),
         "precompute slice"

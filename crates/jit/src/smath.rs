@@ -13,7 +13,8 @@
 
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{F64, I64};
+use cranelift_codegen::ir::types::{F64, F64X2, I64};
+use cranelift_codegen::ir::ConstantData;
 use cranelift_codegen::ir::{BlockArg, Endianness, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::FunctionBuilder;
 use rlc_ir::elementary::{self as e, ExpEntry, LnEntry};
@@ -21,7 +22,7 @@ use rlc_ir::elementary::{self as e, ExpEntry, LnEntry};
 /// `e^x`, as `rlc_ir::elementary::exp`.
 pub(crate) fn exp_f64(b: &mut FunctionBuilder, x: Value) -> Value {
     let magnitude = b.ins().fabs(x);
-    let bound = b.ins().f64const(e::EXP_FAST_BOUND);
+    let bound = pooled(b, e::EXP_FAST_BOUND);
     let fast = b.ins().fcmp(FloatCC::LessThan, magnitude, bound);
     branch(
         b,
@@ -64,15 +65,16 @@ fn exp_reduce(b: &mut FunctionBuilder, x: Value) -> (Value, Value, Value) {
     let m_bits = as_int(b, shifted);
     let m = b.ins().fsub(shifted, shift);
     let minus_m = b.ins().fneg(m);
-    let hi = b.ins().f64const(e::EXP_LN2_OVER_N_HI);
+    let hi = pooled(b, e::EXP_LN2_OVER_N_HI);
     let r = b.ins().fma(minus_m, hi, x);
-    let lo = b.ins().f64const(e::EXP_LN2_OVER_N_LO);
+    let lo = pooled(b, e::EXP_LN2_OVER_N_LO);
     let r = b.ins().fma(minus_m, lo, r);
     let j = b.ins().band_imm_s(m_bits, 127);
     let entry = table_entry(b, e::EXP_TABLE.as_ptr() as i64, size_of::<ExpEntry>(), j);
     let tail = b.ins().load(F64, readonly(), entry, 8);
     let r2 = b.ins().fmul(r, r);
-    let [c2, c3, c4, c5] = e::EXP_C.map(|c| b.ins().f64const(c));
+    let [c2, c4] = [e::EXP_C[0], e::EXP_C[2]].map(|c| b.ins().f64const(c));
+    let [c3, c5] = [e::EXP_C[1], e::EXP_C[3]].map(|c| pooled(b, c));
     let high = b.ins().fma(c5, r, c4);
     let low = b.ins().fma(c3, r, c2);
     let poly = b.ins().fma(high, r2, low);
@@ -153,12 +155,24 @@ fn ln_normal(b: &mut FunctionBuilder, bits: Value, extra_k: i64) -> Value {
     let hi = b.ins().fadd(s, r);
     let s_minus_hi = b.ins().fsub(s, hi);
     let hi_error = b.ins().fadd(s_minus_hi, r);
-    let ln2_lo = b.ins().f64const(e::LN2_LO);
+    let ln2_lo = pooled(b, e::LN2_LO);
     let k_lo = b.ins().fma(k, ln2_lo, ln_c_lo);
     let small = b.ins().fadd(s_error, k_lo);
     let lo = b.ins().fadd(hi_error, small);
     let r2 = b.ins().fmul(r, r);
-    let q = e::LN_Q.map(|c| b.ins().f64const(c));
+    // Addends as plain constants (Cranelift folds them into the `fma` as a
+    // memory operand), multiplicands from the pool.
+    let q = e::LN_Q
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| {
+            if k % 2 == 0 && k < 6 {
+                b.ins().f64const(c)
+            } else {
+                pooled(b, c)
+            }
+        })
+        .collect::<Vec<_>>();
     let q01 = b.ins().fma(q[1], r, q[0]);
     let q23 = b.ins().fma(q[3], r, q[2]);
     let q45 = b.ins().fma(q[5], r, q[4]);
@@ -215,6 +229,17 @@ fn as_int(b: &mut FunctionBuilder, v: Value) -> Value {
 fn as_float(b: &mut FunctionBuilder, v: Value) -> Value {
     let flags = MemFlagsData::new().with_endianness(Endianness::Little);
     b.ins().bitcast(F64, flags, v)
+}
+
+/// A constant read from the function's constant pool (one load, often folded
+/// into the instruction that uses it) rather than built in a general
+/// register and moved over (two instructions at every use).
+fn pooled(b: &mut FunctionBuilder, c: f64) -> Value {
+    let mut bytes = c.to_le_bytes().to_vec();
+    bytes.extend([0u8; 8]);
+    let handle = b.func.dfg.constants.insert(ConstantData::from(bytes));
+    let v = b.ins().vconst(F64X2, handle);
+    b.ins().extractlane(v, 0)
 }
 
 #[cfg(test)]

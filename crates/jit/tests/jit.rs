@@ -386,3 +386,104 @@ fn a_value_hoisted_out_of_a_loop_without_iterations_keeps_the_gradient_finite() 
         ],
     );
 }
+
+/// Counts the indexing ops of `region` (at any depth) whose scalar index
+/// the checker proved in range (no bounds check) and those it did not.
+fn scalar_index_checks(region: &rlc_ir::Region) -> (usize, usize) {
+    let (mut trusted, mut checked) = (0, 0);
+    for op in &region.ops {
+        if let rlc_ir::OpKind::Index { plan } = &op.kind {
+            for axis in plan {
+                if let rlc_ir::AxisIndex::Scalar {
+                    constant: None,
+                    needs_bounds_check,
+                } = axis
+                {
+                    if *needs_bounds_check {
+                        checked += 1;
+                    } else {
+                        trusted += 1;
+                    }
+                }
+            }
+        }
+        for nested in op.kind.regions() {
+            let (t, c) = scalar_index_checks(nested);
+            trusted += t;
+            checked += c;
+        }
+    }
+    (trusted, checked)
+}
+
+#[test]
+fn a_choice_declared_among_the_options_is_taken_without_a_check() {
+    // `choice in 1..3`, less 1, indexes 2 logits: the checker proves it in
+    // range (the data's loading enforces the declaration), so the
+    // Categorical's pick is not checked at every trial; without the
+    // declared range it is.
+    let model = |range: &str| {
+        format!(
+            "size T\ndata choice: int[T]{range}\nparam beta ~ HalfNormal(5)\n\
+             scan (q = [0.0, 0.0]; c in choice) {{\n\
+               let k = c - 1\n\
+               k ~ Categorical(logits = beta * q)\n\
+               set_subtensor(q[k], q[k] + 0.5 * (1.0 - q[k]))\n\
+             }}\n"
+        )
+    };
+    let (_, ir, _) = compile_model(&model(" in 1..3"));
+    assert_eq!(scalar_index_checks(&ir.log_density.body).1, 0);
+    let (_, ir, _) = compile_model(&model(""));
+    assert!(scalar_index_checks(&ir.log_density.body).1 > 0);
+    check_source("declared choice", &model(" in 1..3"));
+}
+
+#[test]
+fn an_index_hoisted_past_its_presence_test_is_harmless_when_missing() {
+    // `mu[k]` is invariant in the scan, so it leaves both the scan and the
+    // `if present(k)` around it; where `k` is missing it runs on NaN, and
+    // nothing uses it. That must not fail as an index out of range (it did,
+    // in the JIT and the interpreter alike, before proven indices were
+    // trusted), and must not read outside `mu`.
+    let source = "size T\ndata first: int?[1] in 0..2\ndata y: real[T]\n\
+                  param mu: real[2] ~ Normal(0, 1)\nlet k = first[0]\n\
+                  scan (acc = 0.0; yt in y) {\n\
+                    if present(k) {\n      yt ~ Normal(mu[k], 1)\n      acc\n\
+                    } else {\n      acc\n    }\n}\n";
+    let (_, _, grad) = compile_model(source);
+    let hoisted = grad.body.ops.iter().any(|op| {
+        matches!(&op.kind, rlc_ir::OpKind::Index { plan } if plan.iter().any(|a| matches!(
+            a,
+            rlc_ir::AxisIndex::Scalar { constant: None, needs_bounds_check: false }
+        )))
+    });
+    assert!(
+        hoisted,
+        "mu[k] is no longer hoisted: this test tests nothing"
+    );
+    let sizes: HashMap<String, i64> = [("T".to_string(), 3)].into();
+    let theta = [0.1, -0.4];
+    for (first, want) in [(f64::NAN, None), (1.0, Some(1usize))] {
+        let data: Data = [
+            ("first".to_string(), vec![first]),
+            ("y".to_string(), vec![0.5, 1.5, -0.25]),
+        ]
+        .into();
+        let got = run(&mut jit(&grad, &sizes, &data), &theta);
+        let interp = interpret(&grad, &sizes, &theta, &data);
+        assert_matches_interpreter("hoisted index", &got, &interp);
+        // The prior's gradient is -mu; observed through mu[k], sum(y - mu[k]).
+        let mut expected = vec![-theta[0], -theta[1]];
+        if let Some(k) = want {
+            expected[k] += 0.5 + 1.5 - 0.25 - 3.0 * theta[k];
+        }
+        let gradient = got.last().expect("gradient");
+        for (g, e) in gradient.iter().zip(&expected) {
+            assert!(
+                close(*g, *e, 1e-12),
+                "first {first}: {gradient:?} against {expected:?}"
+            );
+        }
+    }
+}

@@ -877,7 +877,7 @@ impl<'m> Lowering<'m> {
         y: ValueId,
         span: ast::Span,
     ) -> Result<()> {
-        let lp = self.observation(dist, y)?;
+        let lp = self.observation(dist, y, None)?;
         self.write_place(place, Channel::LogLik, lp, true, span)?;
         let one = self.real(1.0);
         self.write_place(place, Channel::Mask, one, true, span)
