@@ -752,7 +752,9 @@ fn predicted_normalizations(
 /// A log-sum-exp of a short vector (`len <= SMALL`), `m + log(total)`:
 /// `m` the maximum, `terms[i] = exp(a[i] - m)` (for two values, one of them
 /// is exactly 1 and only the other is an `exp`), `total` their sum, and
-/// `finite` whether `m` is finite.
+/// `finite` whether `m` is finite (in scalar code, for two values: whether
+/// both are, which gives the same softmax: `[0, 1]` either way when one is
+/// `-inf`).
 #[derive(Clone, Debug)]
 struct Lse {
     terms: Vec<Value>,
@@ -3003,6 +3005,23 @@ impl<'a, 'b> Gen<'a, 'b> {
             ReduceOp::Prod => simple(self, 1.0, rop),
             ReduceOp::Max => simple(self, f64::NEG_INFINITY, rop),
             ReduceOp::Min => simple(self, f64::INFINITY, rop),
+            ReduceOp::LogSumExp if len == 2 && !self.lanes => {
+                let a = element(self, Ix::C(0));
+                let b = element(self, Ix::C(1));
+                let lse = smath::log_sum_exp_2(&mut self.b, a, b);
+                let one = self.fconst(1.0);
+                // a1 is the maximum when a0 < a1 (on a tie both terms are 1).
+                let terms = vec![
+                    self.sel(lse.first_low, lse.smaller, one),
+                    self.sel(lse.first_low, one, lse.smaller),
+                ];
+                self.last_lse = Some(Lse {
+                    terms,
+                    total: lse.total,
+                    finite: lse.finite,
+                });
+                Ok(lse.value)
+            }
             ReduceOp::LogSumExp => {
                 let m = simple(self, f64::NEG_INFINITY, ReduceOp::Max)?;
                 // NaN, ±inf (and an empty run's -inf) are their own log-sum-exp.

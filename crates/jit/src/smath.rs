@@ -55,6 +55,83 @@ pub(crate) fn exp_f64(b: &mut FunctionBuilder, x: Value) -> Value {
     )
 }
 
+/// `e^x` for an `x` that is not positive (or is NaN): `exp_f64`, whose fast
+/// range `|x| < bound` is then the one comparison `x > -bound`.
+fn exp_nonpositive_f64(b: &mut FunctionBuilder, x: Value) -> Value {
+    let bound = pooled(b, -e::EXP_FAST_BOUND);
+    let fast = b.ins().fcmp(FloatCC::GreaterThan, x, bound);
+    branch(
+        b,
+        fast,
+        &mut |b| {
+            let (m_bits, entry, p) = exp_reduce(b, x);
+            let scale = exp_scale(b, m_bits, entry, None);
+            b.ins().fma(scale, p, scale)
+        },
+        &mut |b| exp_f64(b, x),
+    )
+}
+
+/// The log-sum-exp of two values `a` and `b`, and the pieces a softmax of
+/// them reuses (`codegen`'s `Lse`).
+pub(crate) struct TwoTermLse {
+    pub value: Value,
+    /// `exp(-|a - b|)`: the smaller term (the larger is exactly 1).
+    pub smaller: Value,
+    /// `1 + smaller`.
+    pub total: Value,
+    /// Whether `a` and `b` are both finite.
+    pub finite: Value,
+    /// `a < b`: `b` is the larger.
+    pub first_low: Value,
+}
+
+/// `max(a, b) + ln(1 + exp(-|a - b|))`, the interpreter's log-sum-exp of two
+/// values bit for bit, in fewer instructions than the general one: where
+/// both are finite, `1 + exp(-|a - b|)` lies in `[1, 2]`, so `ln` needs no
+/// range check and the maximum is the larger by one comparison; anything
+/// else (an infinity, a NaN) is the NaN-exact maximum, in a cold block.
+/// Measured on rl_hier: 0.97 of the gradient's time on its 20 × 100 data,
+/// 0.93 on 100 × 200.
+pub(crate) fn log_sum_exp_2(b: &mut FunctionBuilder, x0: Value, x1: Value) -> TwoTermLse {
+    let diff = b.ins().fsub(x0, x1);
+    let spread = b.ins().fsub(diff, diff);
+    let zero = b.ins().f64const(0.0);
+    let finite = b.ins().fcmp(FloatCC::Equal, spread, zero);
+    let first_low = b.ins().fcmp(FloatCC::LessThan, x0, x1);
+    // min - max: the same bits (round to nearest is symmetric; a zero's
+    // sign does not reach `exp`).
+    let gap = b.ins().fabs(diff);
+    let shifted = b.ins().fneg(gap);
+    let smaller = exp_nonpositive_f64(b, shifted);
+    let one = b.ins().f64const(1.0);
+    let total = b.ins().fadd(one, smaller);
+    let value = branch(
+        b,
+        finite,
+        &mut |b| {
+            let bits = as_int(b, total);
+            let l = ln_normal(b, bits, 0);
+            let larger = b.ins().select(first_low, x1, x0);
+            b.ins().fadd(larger, l)
+        },
+        &mut |b| {
+            // Plus 0, as the interpreter's `max + ln(1)`: a -0 maximum
+            // beside -inf is +0 there.
+            let larger = b.ins().fmax(x0, x1);
+            let zero = b.ins().f64const(0.0);
+            b.ins().fadd(larger, zero)
+        },
+    );
+    TwoTermLse {
+        value,
+        smaller,
+        total,
+        finite,
+        first_low,
+    }
+}
+
 /// `rlc_ir::elementary::exp_reduce`: `m`'s bits, the address of its table
 /// entry, and `p`.
 fn exp_reduce(b: &mut FunctionBuilder, x: Value) -> (Value, Value, Value) {
@@ -246,6 +323,7 @@ fn pooled(b: &mut FunctionBuilder, c: f64) -> Value {
 mod tests {
     use super::*;
     use crate::kernel_harness::{KernelJit, Rng, Target};
+    use cranelift_codegen::ir::types::F64X2;
     use rlc_ir::elementary;
 
     /// Special values, the ends of each path, and random arguments of every
@@ -318,5 +396,75 @@ mod tests {
     #[test]
     fn ln_gives_the_interpreters_bits() {
         same_bits_as_the_interpreter("ln", ln_f64, elementary::ln);
+    }
+
+    /// The interpreter's log-sum-exp of `[a, b]` (`rlc_ir::interp`).
+    fn log_sum_exp_reference(a: f64, b: f64) -> f64 {
+        if a.is_nan() || b.is_nan() {
+            return f64::NAN;
+        }
+        let max = a.max(b);
+        if !max.is_finite() {
+            return max;
+        }
+        let sum = [a, b].iter().map(|v| elementary::exp(v - max)).sum::<f64>();
+        max + elementary::ln(sum)
+    }
+
+    fn log_sum_exp_pair(b: &mut FunctionBuilder, pair: Value) -> Value {
+        let x0 = b.ins().extractlane(pair, 0);
+        let x1 = b.ins().extractlane(pair, 1);
+        let lse = log_sum_exp_2(b, x0, x1);
+        b.ins().splat(F64X2, lse.value)
+    }
+
+    #[test]
+    fn the_two_term_log_sum_exp_gives_the_interpreters_bits() {
+        let special = [
+            0.0,
+            -0.0,
+            1.0,
+            -3.5,
+            700.0,
+            -700.0,
+            1e308,
+            -1e308,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut pairs = Vec::new();
+        for a in special {
+            for b in special {
+                pairs.extend([a, b]);
+            }
+        }
+        let mut rng = Rng(7);
+        for _ in 0..200_000 {
+            let a = rng.uniform(-40.0, 40.0);
+            // Close pairs, far pairs (past exp's fast range), ties.
+            let b = match rng.next() % 4 {
+                0 => a + rng.uniform(-1e-3, 1e-3),
+                1 => a + rng.uniform(-1000.0, 1000.0),
+                2 => a,
+                _ => rng.uniform(-40.0, 40.0),
+            };
+            pairs.extend([a, b]);
+        }
+        let args = arguments(3);
+        pairs.extend(args.iter().take(args.len() / 2 * 2));
+        for target in [Target::Native, Target::Sse2] {
+            let got = KernelJit::new(log_sum_exp_pair, F64X2, target).run(&pairs);
+            for (pair, g) in pairs.chunks(2).zip(got.chunks(2)) {
+                let want = log_sum_exp_reference(pair[0], pair[1]);
+                assert!(
+                    g[0].to_bits() == want.to_bits() || g[0].is_nan() && want.is_nan(),
+                    "lse({:e}, {:e}) = {:e}, interpreter {want:e} on {target:?}",
+                    pair[0],
+                    pair[1],
+                    g[0]
+                );
+            }
+        }
     }
 }
