@@ -246,6 +246,20 @@ impl Imports {
     }
 }
 
+/// The most options a trusted index may pick among for the code after it to
+/// be emitted once per option (`Gen::split_on_index`), and the most copies
+/// of a region nested splits may make.
+const MAX_SPLIT_LEN: usize = 4;
+const MAX_SPLIT_WIDTH: usize = 8;
+
+/// Whether `op` is a loop or holds one.
+fn runs_a_loop(op: &Op) -> bool {
+    match &op.kind {
+        OpKind::Scan { .. } | OpKind::For { .. } => true,
+        kind => kind.regions().iter().any(|r| r.ops.iter().any(runs_a_loop)),
+    }
+}
+
 /// The symbol of `exec::parallel_for`, which runs an outlined loop's chunks.
 const PARALLEL_FOR_SYMBOL: &str = "rlc_parallel_for";
 
@@ -411,6 +425,8 @@ fn compile_attempt(
         lanes: false,
         active: None,
         rerun: None,
+        pinned: HashMap::new(),
+        split_width: 1,
     };
     mark_dead(&f.body, None, &g.outer.skipped, &mut g.dead);
     collect_defs(&f.body, &mut g.defs);
@@ -1062,6 +1078,11 @@ struct Gen<'a, 'b> {
     /// same loop, rerun from the pair's first subject, which reports the
     /// error exactly as it would have without lanes.
     rerun: Option<Rerun>,
+    /// Trusted indices whose value the code being emitted knows (a copy of
+    /// the rest of a region for each value: `split_on_index`).
+    pinned: HashMap<ValueId, i64>,
+    /// How many copies of the code being emitted those splits made.
+    split_width: usize,
 }
 
 /// The scalar code of an outlined loop and the pair's bounds, for a lane
@@ -2239,18 +2260,38 @@ impl<'a, 'b> Gen<'a, 'b> {
             last_use.insert(*v, r.ops.len());
         }
         let outer_dying = std::mem::take(&mut self.dying);
-        for (j, op) in r.ops.iter().enumerate() {
+        let results = self.region_from(r, 0, &last_use);
+        self.dying = outer_dying;
+        results
+    }
+
+    /// Emits the ops of `r` from the `from`-th on, and gives its results.
+    fn region_from(
+        &mut self,
+        r: &Region,
+        from: usize,
+        last_use: &HashMap<ValueId, usize>,
+    ) -> Result<Vec<Repr>> {
+        for (j, op) in r.ops.iter().enumerate().skip(from) {
             self.dying = op
                 .args
                 .iter()
                 .filter(|a| last_use.get(*a) == Some(&j))
                 .copied()
                 .collect();
-            if !self.dead.contains(&(op as *const Op)) {
-                self.op(op)?;
+            if self.dead.contains(&(op as *const Op)) {
+                continue;
             }
+            if let Some((index, len)) = self.split_index(r, j)? {
+                return self.split_on_index(r, j, last_use, index, len);
+            }
+            self.op(op)?;
         }
-        self.dying = outer_dying;
+        self.region_results(r)
+    }
+
+    /// The results of region `r`, its ops emitted.
+    fn region_results(&mut self, r: &Region) -> Result<Vec<Repr>> {
         // A result no one needs (its op was not emitted) is any value: zero.
         let unneeded: HashSet<ValueId> = r
             .ops
@@ -2269,6 +2310,147 @@ impl<'a, 'b> Gen<'a, 'b> {
                 }
             })
             .collect()
+    }
+
+    /// Whether to emit the rest of region `r`, from its `j`-th op on, once
+    /// for each value of a trusted index that op takes (`split_on_index`):
+    /// the op picks or writes an element of a short array held in
+    /// registers, by an index the checker proved in range (a trial's choice
+    /// among 2 to 4 options), and the rest of the region runs no loop.
+    fn split_index(&mut self, r: &Region, j: usize) -> Result<Option<(ValueId, usize)>> {
+        let op = &r.ops[j];
+        if self.lanes || self.split_width >= MAX_SPLIT_WIDTH {
+            return Ok(None);
+        }
+        let (plan, first_dynamic) = match &op.kind {
+            OpKind::Index { plan } => (plan, 1),
+            OpKind::IndexSet { plan } => (plan, 2),
+            OpKind::IndexInc { plan } if !self.outer.one_hot_ops.contains(&(op as *const Op)) => {
+                (plan, 2)
+            }
+            _ => return Ok(None),
+        };
+        if !matches!(self.get(op.args[0])?, Repr::Regs(_)) {
+            return Ok(None);
+        }
+        let shape = self.shape(op.args[0])?;
+        let mut next = first_dynamic;
+        let mut found = None;
+        for (a, axis) in plan.iter().enumerate() {
+            match axis {
+                AxisIndex::Scalar {
+                    constant: None,
+                    needs_bounds_check,
+                } => {
+                    let v = op.args[next];
+                    next += 1;
+                    let len = shape.get(a).copied().unwrap_or(0);
+                    if !*needs_bounds_check
+                        && (2..=MAX_SPLIT_LEN).contains(&len)
+                        && !self.pinned.contains_key(&v)
+                        && self.split_width * len <= MAX_SPLIT_WIDTH
+                    {
+                        found = Some((v, len));
+                        break;
+                    }
+                }
+                AxisIndex::Gather { .. } => next += 1,
+                _ => {}
+            }
+        }
+        if found.is_none() || r.ops[j..].iter().any(runs_a_loop) {
+            return Ok(None);
+        }
+        Ok(found)
+    }
+
+    /// Emits the rest of region `r` (from its `j`-th op) once for each value
+    /// `0..len` of the trusted index `index`, behind one branch on it, each
+    /// copy with the index a constant: its picks and writes of register
+    /// arrays are then plain moves, where one index known only at run time
+    /// costs a compare and a branch per element at each of them (about a
+    /// fifth of a two-option trial's instructions). The branch is as
+    /// predictable as the choices; the selects were no better.
+    fn split_on_index(
+        &mut self,
+        r: &Region,
+        j: usize,
+        last_use: &HashMap<ValueId, usize>,
+        index: ValueId,
+        len: usize,
+    ) -> Result<Vec<Repr>> {
+        let op = &r.ops[j];
+        let at = op.args.iter().position(|a| *a == index).unwrap_or(0);
+        let x = self.scalar(op, at)?;
+        let Ix::V(i) = self.trusted_index(x, len) else {
+            return Err(JitError::Codegen("a split on a constant index".into()));
+        };
+        let mut outs = Vec::new(); // None: registers (merge block parameters)
+        let mut lens = Vec::new();
+        for v in &r.results {
+            let n = self.len(*v)?;
+            lens.push(n);
+            outs.push((n > SMALL).then(|| Ix::C(self.alloc(n) as i64)));
+        }
+        let merge = self.b.create_block();
+        let mut params = Vec::new();
+        for (o, n) in outs.iter().zip(&lens) {
+            if o.is_none() {
+                for _ in 0..*n {
+                    params.push(self.b.append_block_param(merge, F64));
+                }
+            }
+        }
+        let blocks: Vec<_> = (0..len).map(|_| self.b.create_block()).collect();
+        for (k, block) in blocks.iter().enumerate().take(len - 1) {
+            let is_k = self.b.ins().icmp_imm_s(IntCC::Equal, i, k as i64);
+            if k + 2 == len {
+                self.b.ins().brif(is_k, *block, &[], blocks[len - 1], &[]);
+            } else {
+                let next = self.b.create_block();
+                self.b.ins().brif(is_k, *block, &[], next, &[]);
+                self.b.switch_to_block(next);
+            }
+        }
+        // Each copy starts from the state at the split.
+        let saved = (
+            self.reprs.clone(),
+            self.lse.clone(),
+            self.softmaxes.clone(),
+            self.fresh.clone(),
+            self.owner.clone(),
+        );
+        self.split_width *= len;
+        let mut result = Ok(());
+        for (k, block) in blocks.into_iter().enumerate() {
+            self.b.switch_to_block(block);
+            (self.reprs, self.lse, self.softmaxes, self.fresh, self.owner) = saved.clone();
+            self.last_lse = None;
+            self.cse.push(HashMap::new());
+            self.pinned.insert(index, k as i64);
+            let results = self.region_from(r, j, last_use);
+            self.pinned.remove(&index);
+            self.cse.pop();
+            let results = match results {
+                Ok(r) => r,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            let mut args = Vec::new();
+            for ((o, n), r) in outs.iter().zip(&lens).zip(&results) {
+                match o {
+                    None => args.extend(self.regs(r, *n).into_iter().map(BlockArg::Value)),
+                    Some(off) => self.copy_into(r, *off, *n)?,
+                }
+            }
+            self.b.ins().jump(merge, &args);
+        }
+        self.split_width /= len;
+        result?;
+        self.b.switch_to_block(merge);
+        Ok(unpack(&outs, &lens, &params, false))
     }
 
     fn arg(&self, op: &Op, i: usize) -> Result<Repr> {
@@ -3161,6 +3343,12 @@ impl<'a, 'b> Gen<'a, 'b> {
                                 Ix::C(c)
                             }
                         }
+                        None if !*needs_bounds_check
+                            && self.pinned.contains_key(&op.args[next]) =>
+                        {
+                            next += 1;
+                            Ix::C(self.pinned[&op.args[next - 1]])
+                        }
                         None => {
                             let x = self.scalar(op, next)?;
                             next += 1;
@@ -3857,6 +4045,8 @@ impl<'a, 'b> Gen<'a, 'b> {
             lanes,
             active: None,
             rerun: None,
+            pinned: HashMap::new(),
+            split_width: 1,
         };
         let done = match scalar_ref {
             Some(scalar) => sub.chunk_lanes(body, captures, lens, rows, first, (lo, hi), scalar),

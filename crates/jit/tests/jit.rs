@@ -487,3 +487,28 @@ fn an_index_hoisted_past_its_presence_test_is_harmless_when_missing() {
         }
     }
 }
+
+#[test]
+fn a_trial_split_on_its_choices_matches_the_interpreter() {
+    // A two-stage trial: the state (2 values) and the choice (3 options)
+    // index a Q table held in registers; the rest of the trial is emitted
+    // once per state and, inside, once per choice (6 copies), and a 4-option
+    // trial once per option. Missed trials take the other branch.
+    let source = "size T\n\
+        data state: int?[T] in 0..2\ndata choice: int?[T] in 0..3\ndata pick: int[T] in 0..4\n\
+        data reward: real[T]\n\
+        param alpha ~ Beta(2, 2)\nparam beta ~ HalfNormal(3)\n\
+        scan (q = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]; s in state, c in choice, r in reward) {\n\
+          if present(s) && present(c) {\n\
+            c ~ Categorical(logits = beta * q[s])\n\
+            set_subtensor(q[s, c], q[s, c] + alpha * (r - q[s, c]))\n\
+          } else {\n\
+            q\n\
+          }\n\
+        }\n\
+        scan (w = [0.0, 0.0, 0.0, 0.0]; p in pick, r in reward) {\n\
+          p ~ Categorical(logits = beta * w)\n\
+          set_subtensor(w[p], w[p] + alpha * (r - w[p]))\n\
+        }\n";
+    check_source("split trial", source);
+}
