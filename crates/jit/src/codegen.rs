@@ -252,6 +252,27 @@ impl Imports {
 const MAX_SPLIT_LEN: usize = 4;
 const MAX_SPLIT_WIDTH: usize = 8;
 
+/// The most ops (nested ones counted) the rest of a region may have to be
+/// emitted once per value of an index.
+const MAX_SPLIT_OPS: usize = 100;
+
+/// The ops of `ops`, nested ones included, and how many are `if`s.
+fn count_ops(ops: &[Op]) -> (usize, usize) {
+    let mut count = (0, 0);
+    for op in ops {
+        count.0 += 1;
+        if matches!(op.kind, OpKind::If { .. }) {
+            count.1 += 1;
+        }
+        for r in op.kind.regions() {
+            let (n, ifs) = count_ops(&r.ops);
+            count.0 += n;
+            count.1 += ifs;
+        }
+    }
+    count
+}
+
 /// Whether `op` is a loop or holds one.
 fn runs_a_loop(op: &Op) -> bool {
     match &op.kind {
@@ -2316,7 +2337,8 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// for each value of a trusted index that op takes (`split_on_index`):
     /// the op picks or writes an element of a short array held in
     /// registers, by an index the checker proved in range (a trial's choice
-    /// among 2 to 4 options), and the rest of the region runs no loop.
+    /// among 2 to 4 options), and the rest of the region uses the index
+    /// again and is short and straight (no loop, no branch).
     fn split_index(&mut self, r: &Region, j: usize) -> Result<Option<(ValueId, usize)>> {
         let op = &r.ops[j];
         if self.lanes || self.split_width >= MAX_SPLIT_WIDTH {
@@ -2358,7 +2380,28 @@ impl<'a, 'b> Gen<'a, 'b> {
                 _ => {}
             }
         }
-        if found.is_none() || r.ops[j..].iter().any(runs_a_loop) {
+        let Some((index, _)) = found else {
+            return Ok(None);
+        };
+        // Worth it where the index picks or writes at least twice more and
+        // the copies stay small and straight: measured, a split lost 11-22%
+        // on hBayesDM ports whose rest used the index once (`ts_par4`'s
+        // second-stage choice), ran 230 ops (`choiceRT_lba`) or held
+        // branches (`igt_orl`), where it gained 9-47% on the bandit models.
+        let rest = &r.ops[j..];
+        let uses = rest
+            .iter()
+            .filter(|o| {
+                let first = match o.kind {
+                    OpKind::Index { .. } => 1,
+                    OpKind::IndexSet { .. } | OpKind::IndexInc { .. } => 2,
+                    _ => return false,
+                };
+                o.args.iter().skip(first).any(|a| *a == index)
+            })
+            .count();
+        let (ops, branches) = count_ops(rest);
+        if uses < 2 || ops > MAX_SPLIT_OPS || branches > 0 || rest.iter().any(runs_a_loop) {
             return Ok(None);
         }
         Ok(found)
