@@ -89,7 +89,8 @@ pub fn checks_an_index(op: &Op) -> bool {
 /// values: the backward body of a scan re-runs each forward step from its
 /// stored carries, after the forward scan checked each index; keeping the
 /// re-run's checks would keep alive what they read (a step's whole softmax,
-/// for `p[k]`). The generated code still checks every index it runs.
+/// for `p[k]`). The JIT converts such an index without a check, clamped
+/// into its axis (the forward scan has checked the same value).
 pub fn forget_index_checks(region: &mut Region) {
     set_index_checks(region, false);
 }

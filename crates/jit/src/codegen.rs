@@ -41,7 +41,7 @@ use crate::{ErrorSite, JitError};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F64, F64X2, I64, I64X2};
 use cranelift_codegen::ir::{
-    AbiParam, BlockArg, Endianness, FuncRef, InstBuilder, MemFlagsData, Signature, Type,
+    AbiParam, Block, BlockArg, Endianness, FuncRef, InstBuilder, MemFlagsData, Signature, Type,
     UserFuncName, Value,
 };
 use cranelift_codegen::settings::{self, Configurable};
@@ -279,6 +279,16 @@ fn runs_a_loop(op: &Op) -> bool {
         OpKind::Scan { .. } | OpKind::For { .. } => true,
         kind => kind.regions().iter().any(|r| r.ops.iter().any(runs_a_loop)),
     }
+}
+
+/// A block where branches join (`Gen::merge_block`): each result of
+/// length `lens[k]` is in registers, the block's `params`, or (`outs[k]`) in
+/// a buffer.
+struct Merge {
+    block: Block,
+    outs: Vec<Option<Ix>>,
+    lens: Vec<usize>,
+    params: Vec<Value>,
 }
 
 /// The symbol of `exec::parallel_for`, which runs an outlined loop's chunks.
@@ -2352,10 +2362,13 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             _ => return Ok(None),
         };
-        if !matches!(self.get(op.args[0])?, Repr::Regs(_)) {
+        let Some(&base) = op.args.first() else {
+            return Ok(None);
+        };
+        if !matches!(self.get(base)?, Repr::Regs(_)) {
             return Ok(None);
         }
-        let shape = self.shape(op.args[0])?;
+        let shape = self.shape(base)?;
         let mut next = first_dynamic;
         let mut found = None;
         for (a, axis) in plan.iter().enumerate() {
@@ -2364,7 +2377,9 @@ impl<'a, 'b> Gen<'a, 'b> {
                     constant: None,
                     needs_bounds_check,
                 } => {
-                    let v = op.args[next];
+                    let Some(&v) = op.args.get(next) else {
+                        return Ok(None);
+                    };
                     next += 1;
                     let len = shape.get(a).copied().unwrap_or(0);
                     if !*needs_bounds_check
@@ -2428,22 +2443,12 @@ impl<'a, 'b> Gen<'a, 'b> {
         let Ix::V(i) = self.trusted_index(x, len) else {
             return Err(JitError::Codegen("a split on a constant index".into()));
         };
-        let mut outs = Vec::new(); // None: registers (merge block parameters)
-        let mut lens = Vec::new();
-        for v in &r.results {
-            let n = self.len(*v)?;
-            lens.push(n);
-            outs.push((n > SMALL).then(|| Ix::C(self.alloc(n) as i64)));
-        }
-        let merge = self.b.create_block();
-        let mut params = Vec::new();
-        for (o, n) in outs.iter().zip(&lens) {
-            if o.is_none() {
-                for _ in 0..*n {
-                    params.push(self.b.append_block_param(merge, F64));
-                }
-            }
-        }
+        let lens = r
+            .results
+            .iter()
+            .map(|v| self.len(*v))
+            .collect::<Result<Vec<_>>>()?;
+        let merge = self.merge_block(&lens);
         let blocks: Vec<_> = (0..len).map(|_| self.b.create_block()).collect();
         for (k, block) in blocks.iter().enumerate().take(len - 1) {
             let is_k = self.b.ins().icmp_imm_s(IntCC::Equal, i, k as i64);
@@ -2455,7 +2460,25 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.b.switch_to_block(next);
             }
         }
-        // Each copy starts from the state at the split.
+        self.split_width *= len;
+        let emitted = self.emit_copies(r, j, last_use, index, &blocks, &merge);
+        self.split_width /= len;
+        emitted?;
+        self.b.switch_to_block(merge.block);
+        Ok(unpack(&merge.outs, &lens, &merge.params, false))
+    }
+
+    /// The copies of `split_on_index`, the `k`-th in `blocks[k]` with the
+    /// index pinned to `k`, each from the state at the split.
+    fn emit_copies(
+        &mut self,
+        r: &Region,
+        j: usize,
+        last_use: &HashMap<ValueId, usize>,
+        index: ValueId,
+        blocks: &[Block],
+        merge: &Merge,
+    ) -> Result<()> {
         let saved = (
             self.reprs.clone(),
             self.lse.clone(),
@@ -2463,10 +2486,8 @@ impl<'a, 'b> Gen<'a, 'b> {
             self.fresh.clone(),
             self.owner.clone(),
         );
-        self.split_width *= len;
-        let mut result = Ok(());
-        for (k, block) in blocks.into_iter().enumerate() {
-            self.b.switch_to_block(block);
+        for (k, block) in blocks.iter().enumerate() {
+            self.b.switch_to_block(*block);
             (self.reprs, self.lse, self.softmaxes, self.fresh, self.owner) = saved.clone();
             self.last_lse = None;
             self.cse.push(HashMap::new());
@@ -2474,26 +2495,47 @@ impl<'a, 'b> Gen<'a, 'b> {
             let results = self.region_from(r, j, last_use);
             self.pinned.remove(&index);
             self.cse.pop();
-            let results = match results {
-                Ok(r) => r,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            };
-            let mut args = Vec::new();
-            for ((o, n), r) in outs.iter().zip(&lens).zip(&results) {
-                match o {
-                    None => args.extend(self.regs(r, *n).into_iter().map(BlockArg::Value)),
-                    Some(off) => self.copy_into(r, *off, *n)?,
+            self.jump_to_merge(merge, &results?)?;
+        }
+        Ok(())
+    }
+
+    /// A block joining branches that each give results of lengths `lens`:
+    /// short ones as its parameters, long ones in buffers each branch
+    /// writes.
+    fn merge_block(&mut self, lens: &[usize]) -> Merge {
+        let outs: Vec<Option<Ix>> = lens
+            .iter()
+            .map(|&n| (n > SMALL).then(|| Ix::C(self.alloc(n) as i64)))
+            .collect();
+        let block = self.b.create_block();
+        let mut params = Vec::new();
+        for (o, n) in outs.iter().zip(lens) {
+            if o.is_none() {
+                for _ in 0..*n {
+                    params.push(self.b.append_block_param(block, F64));
                 }
             }
-            self.b.ins().jump(merge, &args);
         }
-        self.split_width /= len;
-        result?;
-        self.b.switch_to_block(merge);
-        Ok(unpack(&outs, &lens, &params, false))
+        Merge {
+            block,
+            outs,
+            lens: lens.to_vec(),
+            params,
+        }
+    }
+
+    /// Ends a branch of `merge` with its `results`.
+    fn jump_to_merge(&mut self, merge: &Merge, results: &[Repr]) -> Result<()> {
+        let mut args = Vec::new();
+        for ((o, n), r) in merge.outs.iter().zip(&merge.lens).zip(results) {
+            match o {
+                None => args.extend(self.regs(r, *n).into_iter().map(BlockArg::Value)),
+                Some(off) => self.copy_into(r, *off, *n)?,
+            }
+        }
+        self.b.ins().jump(merge.block, &args);
+        Ok(())
     }
 
     fn arg(&self, op: &Op, i: usize) -> Result<Repr> {
@@ -4284,46 +4326,27 @@ impl<'a, 'b> Gen<'a, 'b> {
         let captures: Vec<Repr> = (1..op.args.len())
             .map(|i| self.arg(op, i))
             .collect::<Result<_>>()?;
-        let mut outs = Vec::new(); // None: registers (merge block parameters)
-        let mut lens = Vec::new();
-        for v in &op.results {
-            let n = self.len(*v)?;
-            lens.push(n);
-            outs.push(if n <= SMALL {
-                None
-            } else {
-                Some(Ix::C(self.alloc(n) as i64))
-            });
-        }
+        let lens = op
+            .results
+            .iter()
+            .map(|v| self.len(*v))
+            .collect::<Result<Vec<_>>>()?;
         let then_block = self.b.create_block();
         let else_block = self.b.create_block();
-        let merge = self.b.create_block();
-        let mut params = Vec::new();
-        for (o, n) in outs.iter().zip(&lens) {
-            if o.is_none() {
-                for _ in 0..*n {
-                    params.push(self.b.append_block_param(merge, F64));
-                }
-            }
-        }
+        let merge = self.merge_block(&lens);
         self.b.ins().brif(cond, then_block, &[], else_block, &[]);
         for (block, region) in [(then_block, then_region), (else_block, else_region)] {
             self.b.switch_to_block(block);
             self.cse.push(HashMap::new());
             let results = self.region(region, captures.clone());
             self.cse.pop();
-            let results = results?;
-            let mut args = Vec::new();
-            for ((o, n), r) in outs.iter().zip(&lens).zip(&results) {
-                match o {
-                    None => args.extend(self.regs(r, *n).into_iter().map(BlockArg::Value)),
-                    Some(off) => self.copy_into(r, *off, *n)?,
-                }
-            }
-            self.b.ins().jump(merge, &args);
+            self.jump_to_merge(&merge, &results?)?;
         }
-        self.b.switch_to_block(merge);
-        for (k, r) in unpack(&outs, &lens, &params, false).into_iter().enumerate() {
+        self.b.switch_to_block(merge.block);
+        for (k, r) in unpack(&merge.outs, &lens, &merge.params, false)
+            .into_iter()
+            .enumerate()
+        {
             self.set(Self::result(op, k)?, r);
         }
         Ok(())

@@ -24,35 +24,33 @@ pub(crate) fn exp_f64(b: &mut FunctionBuilder, x: Value) -> Value {
     let magnitude = b.ins().fabs(x);
     let bound = pooled(b, e::EXP_FAST_BOUND);
     let fast = b.ins().fcmp(FloatCC::LessThan, magnitude, bound);
-    branch(
-        b,
-        fast,
-        &mut |b| {
-            let (m_bits, entry, p) = exp_reduce(b, x);
-            let scale = exp_scale(b, m_bits, entry, None);
-            b.ins().fma(scale, p, scale)
-        },
-        &mut |b| {
-            let hi = b.ins().f64const(e::EXP_CLAMP_HI);
-            let above = b.ins().fcmp(FloatCC::GreaterThan, x, hi);
-            let x = b.ins().select(above, hi, x);
-            let lo = b.ins().f64const(e::EXP_CLAMP_LO);
-            let below = b.ins().fcmp(FloatCC::LessThan, x, lo);
-            let x = b.ins().select(below, lo, x);
-            let (m_bits, entry, p) = exp_reduce(b, x);
-            let zero = b.ins().f64const(0.0);
-            let positive = b.ins().fcmp(FloatCC::GreaterThan, x, zero);
-            let down = b.ins().iconst(I64, e::EXP_SPLIT);
-            let up = b.ins().iconst(I64, -e::EXP_SPLIT);
-            let shift = b.ins().select(positive, up, down);
-            let scale = exp_scale(b, m_bits, entry, Some(shift));
-            let y = b.ins().fma(scale, p, scale);
-            let grow = b.ins().f64const(e::EXP_SPLIT_UP);
-            let shrink = b.ins().f64const(e::EXP_SPLIT_DOWN);
-            let factor = b.ins().select(positive, grow, shrink);
-            b.ins().fmul(y, factor)
-        },
-    )
+    branch(b, fast, &mut |b| exp_fast(b, x), &mut |b| {
+        let hi = b.ins().f64const(e::EXP_CLAMP_HI);
+        let above = b.ins().fcmp(FloatCC::GreaterThan, x, hi);
+        let x = b.ins().select(above, hi, x);
+        let lo = b.ins().f64const(e::EXP_CLAMP_LO);
+        let below = b.ins().fcmp(FloatCC::LessThan, x, lo);
+        let x = b.ins().select(below, lo, x);
+        let (m_bits, entry, p) = exp_reduce(b, x);
+        let zero = b.ins().f64const(0.0);
+        let positive = b.ins().fcmp(FloatCC::GreaterThan, x, zero);
+        let down = b.ins().iconst(I64, e::EXP_SPLIT);
+        let up = b.ins().iconst(I64, -e::EXP_SPLIT);
+        let shift = b.ins().select(positive, up, down);
+        let scale = exp_scale(b, m_bits, entry, Some(shift));
+        let y = b.ins().fma(scale, p, scale);
+        let grow = b.ins().f64const(e::EXP_SPLIT_UP);
+        let shrink = b.ins().f64const(e::EXP_SPLIT_DOWN);
+        let factor = b.ins().select(positive, grow, shrink);
+        b.ins().fmul(y, factor)
+    })
+}
+
+/// `e^x` on the fast range, `|x| < EXP_FAST_BOUND`.
+fn exp_fast(b: &mut FunctionBuilder, x: Value) -> Value {
+    let (m_bits, entry, p) = exp_reduce(b, x);
+    let scale = exp_scale(b, m_bits, entry, None);
+    b.ins().fma(scale, p, scale)
 }
 
 /// `e^x` for an `x` that is not positive (or is NaN): `exp_f64`, whose fast
@@ -60,16 +58,7 @@ pub(crate) fn exp_f64(b: &mut FunctionBuilder, x: Value) -> Value {
 fn exp_nonpositive_f64(b: &mut FunctionBuilder, x: Value) -> Value {
     let bound = pooled(b, -e::EXP_FAST_BOUND);
     let fast = b.ins().fcmp(FloatCC::GreaterThan, x, bound);
-    branch(
-        b,
-        fast,
-        &mut |b| {
-            let (m_bits, entry, p) = exp_reduce(b, x);
-            let scale = exp_scale(b, m_bits, entry, None);
-            b.ins().fma(scale, p, scale)
-        },
-        &mut |b| exp_f64(b, x),
-    )
+    branch(b, fast, &mut |b| exp_fast(b, x), &mut |b| exp_f64(b, x))
 }
 
 /// The log-sum-exp of two values `a` and `b`, and the pieces a softmax of
