@@ -1568,9 +1568,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         let code = self.b.ins().iconst(I64, self.sites.len() as i64);
         self.b.ins().return_(&[code]);
         self.b.switch_to_block(cont);
-        let flags = MemFlagsData::new().with_endianness(Endianness::Little);
-        let bits = self.b.ins().bitcast(I64, flags, shifted);
-        let i = self.b.ins().iadd_imm_s(bits, -(TWO_52.to_bits() as i64));
+        let i = self.integer_of_shifted(shifted);
         self.remember(Known::CheckedIndex(x, len), i);
         Ix::V(i)
     }
@@ -1588,11 +1586,17 @@ impl<'a, 'b> Gen<'a, 'b> {
         }
         let magic = self.fconst(TWO_52);
         let shifted = self.b.ins().fadd(x, magic);
-        let flags = MemFlagsData::new().with_endianness(Endianness::Little);
-        let bits = self.b.ins().bitcast(I64, flags, shifted);
-        let i = self.b.ins().iadd_imm_s(bits, -(TWO_52.to_bits() as i64));
+        let i = self.integer_of_shifted(shifted);
         let last = self.b.ins().iconst(I64, len as i64 - 1);
         Ix::V(self.b.ins().umin(i, last))
+    }
+
+    /// The integer `x` from `x + 2^52` (for `x` an integer in `0..2^52`):
+    /// its bits less those of `2^52`.
+    fn integer_of_shifted(&mut self, shifted: Value) -> Value {
+        let flags = MemFlagsData::new().with_endianness(Endianness::Little);
+        let bits = self.b.ins().bitcast(I64, flags, shifted);
+        self.b.ins().iadd_imm_s(bits, -(TWO_52.to_bits() as i64))
     }
 
     /// Whether `x` is an integer in `0..len` (false for NaN), and `x + 2^52`,
