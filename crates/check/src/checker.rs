@@ -29,8 +29,9 @@ pub(crate) struct Checker {
     requirements: Vec<SizeRequirement>,
     observations: Vec<crate::model::Observation>,
     scopes: Vec<HashMap<String, SymbolId>>,
-    /// Optional symbols known to be present here (inside `if present(x)`).
-    narrowed: Vec<HashSet<SymbolId>>,
+    /// Optional values known to be present here (inside `if present(x)` or
+    /// `if present(y[t])`), by their [`place_key`](Checker::place_key).
+    narrowed: Vec<HashSet<String>>,
     /// Names whose definition failed to check: their uses report nothing more.
     poisoned: HashSet<SymbolId>,
     /// `let` names bound to values known when compiling.
@@ -558,8 +559,47 @@ impl Checker {
         self.scopes.iter().flat_map(|s| s.keys().cloned()).collect()
     }
 
-    fn is_narrowed(&self, id: SymbolId) -> bool {
-        self.narrowed.iter().any(|set| set.contains(&id))
+    fn is_narrowed(&self, key: &str) -> bool {
+        self.narrowed.iter().any(|set| set.contains(key))
+    }
+
+    /// Names the value `e` reads so that two reads of the same value get the same key: a
+    /// name (by its binding, so a shadowing `let` is another key), or an element of one at
+    /// single indices built from names, integer literals and arithmetic. Bindings never
+    /// change, so inside `if present(y[t])` every `y[t]` reads the value tested. `None`
+    /// for anything else (a call, a slice), which `present` then narrows nothing of.
+    fn place_key(&self, e: &Expr) -> Option<String> {
+        match &e.kind {
+            ExprKind::Name(n) => self.lookup(&n.name).map(|id| format!("#{}", id.0)),
+            ExprKind::Int(v) => Some(v.to_string()),
+            ExprKind::Unary {
+                op: UnaryOp::Neg,
+                operand,
+            } => Some(format!("(-{})", self.place_key(operand)?)),
+            ExprKind::Binary { op, lhs, rhs, .. } => match op {
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => Some(format!(
+                    "({}{}{})",
+                    self.place_key(lhs)?,
+                    op.symbol(),
+                    self.place_key(rhs)?
+                )),
+                _ => None,
+            },
+            ExprKind::Index { base, indices } => {
+                let mut key = self.place_key(base)?;
+                key.push('[');
+                for item in indices {
+                    let IndexItem::Single(i) = item else {
+                        return None;
+                    };
+                    key.push_str(&self.place_key(i)?);
+                    key.push(',');
+                }
+                key.push(']');
+                Some(key)
+            }
+            _ => None,
+        }
     }
 
     fn record(&mut self, e: &Expr, info: Option<ExprInfo>) -> Option<ExprInfo> {
@@ -1443,7 +1483,7 @@ impl Checker {
         if self.poisoned.contains(&id) {
             return None;
         }
-        let narrowed = self.is_narrowed(id);
+        let narrowed = self.is_narrowed(&format!("#{}", id.0));
         let sym = &self.symbols[id.0 as usize];
         let mut info = sym.info.clone();
         if narrowed {
@@ -1669,17 +1709,13 @@ impl Checker {
         Some(info)
     }
 
-    /// The optional names that `cond` proves present when it is true.
-    fn narrowings(&self, cond: &Expr) -> HashSet<SymbolId> {
+    /// The optional values (names and elements) that `cond` proves present when it is true.
+    fn narrowings(&self, cond: &Expr) -> HashSet<String> {
         let mut out = HashSet::new();
         match &cond.kind {
             ExprKind::Call { callee, args } if callee.name == "present" => {
                 if let [Arg { name: None, value }] = args.as_slice() {
-                    if let ExprKind::Name(n) = &value.kind {
-                        if let Some(id) = self.lookup(&n.name) {
-                            out.insert(id);
-                        }
-                    }
+                    out.extend(self.place_key(value));
                 }
             }
             ExprKind::Binary {
@@ -2255,12 +2291,14 @@ impl Checker {
         }
         out_shape.extend(shape[indices.len()..].iter().cloned());
         self.indexes.insert(e.id, IndexInfo { axes });
+        let optional =
+            base_info.ty.optional && !self.place_key(e).is_some_and(|key| self.is_narrowed(&key));
         Some(ExprInfo {
             params,
             range: base_info.range.clone(),
             ..ExprInfo::of(Type {
                 elem: base_info.ty.elem,
-                optional: base_info.ty.optional,
+                optional,
                 shape: out_shape,
             })
         })

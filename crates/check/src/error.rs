@@ -27,8 +27,8 @@ pub enum MissingValueFix {
         names: Vec<String>,
         carry: Option<String>,
     },
-    /// An element of an optional array (`choice[t]`): bind it to a name
-    /// and test that.
+    /// An element of an optional array (`choice[t]`): test it where it is used
+    /// (or bind it to a name and test that).
     Bind {
         text: String,
         binding: String,
@@ -68,16 +68,15 @@ impl MissingValueFix {
                 binding,
                 carry,
             } => {
-                let test = format!("if present({binding}) {{ … }}");
+                let test = format!("if present({text}) {{ … }}");
                 match carry {
                     Some(c) => format!(
-                        "only names can be tested: bind the element, `let {binding} = {text}`, \
-                         then `{test}{}",
+                        "test the element before using it, with the same indices: `{test}{}",
                         keep_carry(c)
                     ),
                     None => format!(
-                        "only names can be tested: bind the element, `let {binding} = {text}`, \
-                         then `{test}`"
+                        "test the element before using it, with the same indices: `{test}` \
+                         (or bind it, `let {binding} = {text}`, and test `present({binding})`)"
                     ),
                 }
             }

@@ -1588,3 +1588,52 @@ fn a_model_without_parameters_is_simulated_without_values() {
         "{text}"
     );
 }
+
+/// An element tested where it is used (`if present(choice[n, t])`, no name
+/// bound): `rlc simulate` draws the cells the design has and leaves the
+/// missing ones missing, as with a scan's element names.
+#[test]
+fn simulate_draws_an_element_tested_where_it_is_used() {
+    let dir = temp_dir("element-tested");
+    let model = dir.join("blocks.rlm");
+    std::fs::write(
+        &model,
+        "size N by subjID\nsize B by block\nsize T\ndata choice: int?[N, B, T] in 1..3\n\
+         param mu ~ Normal(0, 1)\n\
+         for n in 0..N {\n  for b in 0..B {\n    for t in 0..T {\n\
+               if present(choice[n, b, t]) {\n\
+                 (choice[n, b, t] - 1) ~ Bernoulli(logistic(mu))\n      }\n    }\n  }\n}\n",
+    )
+    .expect("write");
+    let design = dir.join("design.csv");
+    std::fs::write(
+        &design,
+        "subjID,block,choice\na,1,1\na,1,NA\na,2,2\nb,1,\nb,1,2\nb,1,1\n",
+    )
+    .expect("write");
+    let data = dir.join("sim.csv");
+    rlc(&[
+        "simulate",
+        path_str(&model),
+        "--data",
+        path_str(&design),
+        "--at",
+        "mu=0.3",
+        "--seed",
+        "5",
+        "--quiet",
+        "--output",
+        path_str(&data),
+    ]);
+    let simulated = csv_rows(&data);
+    let missing: Vec<bool> = simulated.iter().map(|r| is_missing(&r["choice"])).collect();
+    assert_eq!(
+        missing,
+        [false, true, false, true, false, false],
+        "{simulated:?}"
+    );
+    for row in simulated.iter().filter(|r| !is_missing(&r["choice"])) {
+        assert!(["1", "2"].contains(&row["choice"].as_str()), "{row:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
