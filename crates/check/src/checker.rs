@@ -1608,9 +1608,10 @@ impl Checker {
 
     fn binary(&mut self, op: BinaryOp, op_span: Span, lhs: &Expr, rhs: &Expr) -> Option<ExprInfo> {
         let l = self.expr(lhs);
-        let r = if op == BinaryOp::And {
-            // `present(x) && x > 0`: the right side sees `x` as present.
-            let narrowed = self.narrowings(lhs);
+        let r = if matches!(op, BinaryOp::And | BinaryOp::Or) {
+            // `present(x) && x > 0` and `!present(x) || x > 0`: the right side, evaluated
+            // only when the left side is true (`&&`) or false (`||`), sees `x` as present.
+            let narrowed = self.narrowings(lhs, op == BinaryOp::And);
             self.narrowed.push(narrowed);
             let r = self.expr(rhs);
             self.narrowed.pop();
@@ -1709,23 +1710,26 @@ impl Checker {
         Some(info)
     }
 
-    /// The optional values (names and elements) that `cond` proves present when it is true.
-    fn narrowings(&self, cond: &Expr) -> HashSet<String> {
+    /// The optional values (names and elements) that `cond` proves present when its value
+    /// is `when`: `present(x) && present(y)` proves both when true, `!present(x) ||
+    /// !present(y)` both when false, and `!` swaps the two.
+    fn narrowings(&self, cond: &Expr, when: bool) -> HashSet<String> {
         let mut out = HashSet::new();
         match &cond.kind {
-            ExprKind::Call { callee, args } if callee.name == "present" => {
+            ExprKind::Call { callee, args } if callee.name == "present" && when => {
                 if let [Arg { name: None, value }] = args.as_slice() {
                     out.extend(self.place_key(value));
                 }
             }
-            ExprKind::Binary {
-                op: BinaryOp::And,
-                lhs,
-                rhs,
-                ..
-            } => {
-                out.extend(self.narrowings(lhs));
-                out.extend(self.narrowings(rhs));
+            ExprKind::Unary {
+                op: UnaryOp::Not,
+                operand,
+            } => out = self.narrowings(operand, !when),
+            ExprKind::Binary { op, lhs, rhs, .. }
+                if (*op == BinaryOp::And && when) || (*op == BinaryOp::Or && !when) =>
+            {
+                out.extend(self.narrowings(lhs, when));
+                out.extend(self.narrowings(rhs, when));
             }
             _ => {}
         }
@@ -1761,13 +1765,16 @@ impl Checker {
             }
             None => false,
         };
-        let narrowed = self.narrowings(cond);
+        let narrowed = self.narrowings(cond, true);
         self.narrowed.push(narrowed);
         let condition_params = cond_info.as_ref().map(|c| c.params.clone());
         self.conditions.push(condition_params.unwrap_or_default());
         let then_info = self.block(then_block, want_value);
         self.narrowed.pop();
+        // `if !present(x) { … } else { x … }`: the `else` branch runs where `cond` is false.
+        self.narrowed.push(self.narrowings(cond, false));
         let else_info = else_block.as_ref().map(|b| self.block(b, want_value));
+        self.narrowed.pop();
         self.conditions.pop();
         let info = if want_value {
             let Some(else_info) = else_info else {

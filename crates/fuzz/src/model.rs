@@ -328,7 +328,13 @@ impl Gen<'_> {
         let next = {
             let a = self.real(&carry_shape, depth.saturating_sub(1).min(2));
             if item_present {
-                format!("if present({item}) {{ {carry} * 0.9 + 0.1 * {a} }} else {{ {carry} }}")
+                let step = format!("{carry} * 0.9 + 0.1 * {a}");
+                // Both ways of testing: the missing case first narrows in the `else`.
+                if self.rng.chance(0.5) {
+                    format!("if present({item}) {{ {step} }} else {{ {carry} }}")
+                } else {
+                    format!("if !present({item}) {{ {carry} }} else {{ {step} }}")
+                }
             } else {
                 let x = if seq.optional {
                     "0.0".to_string()

@@ -809,6 +809,12 @@ impl<'m> Lowering<'m> {
             }
             ExprKind::Binary { op, lhs, rhs, .. } => {
                 let a = self.expr(lhs)?;
+                let logical = matches!(op, ast::BinaryOp::And | ast::BinaryOp::Or);
+                if logical && self.ty(a).shape.is_empty() && self.may_fail(rhs) {
+                    let a = self.cast(a, Elem::Bool);
+                    let v = self.short_circuit(e.span, a, rhs, *op == ast::BinaryOp::And)?;
+                    return Ok(Some(v));
+                }
                 let b = self.expr(rhs)?;
                 let op = match op {
                     ast::BinaryOp::Add => BinaryOp::Add,
@@ -1618,7 +1624,44 @@ impl<'m> Lowering<'m> {
             self.gen_restore(before.clone());
         }
         self.gen_restore(after);
-        // Both branches take the union of their captures, in one order.
+        let mut result_types = Vec::new();
+        if let Some(ty) = &value_ty {
+            result_types.push(ty.clone());
+        }
+        if observes {
+            result_types.push(TensorType::scalar(Elem::Real));
+        }
+        for (_, v) in &slots {
+            result_types.push(self.ty(*v));
+        }
+        for sym in &drawn_in_both {
+            let info = &self.model.symbol(*sym).info;
+            result_types.push(tensor_type(info));
+        }
+        let results = self.emit_if(span, c, branches, result_types)?;
+        let first_slot = usize::from(value_ty.is_some()) + usize::from(observes);
+        if observes {
+            self.add_target(results[first_slot - 1]);
+        }
+        for (k, ((base, channel), _)) in slots.iter().enumerate() {
+            self.set_channel(*base, *channel, results[first_slot + k]);
+        }
+        let first_alias = first_slot + slots.len();
+        for (k, sym) in drawn_in_both.iter().enumerate() {
+            self.env.insert(*sym, results[first_alias + k]);
+        }
+        Ok(value_ty.map(|_| results[0]))
+    }
+
+    /// The `If` op on `c` over its two closed regions (then, else, as `pop_frame` returns
+    /// them): both take the union of their captures, in one order.
+    fn emit_if(
+        &mut self,
+        span: ast::Span,
+        c: ValueId,
+        branches: Vec<(Region, Vec<ValueId>, Vec<ValueId>)>,
+        result_types: Vec<TensorType>,
+    ) -> Result<Vec<ValueId>> {
         let mut union: Vec<ValueId> = Vec::new();
         for (_, outer, _) in &branches {
             for o in outer {
@@ -1650,40 +1693,65 @@ impl<'m> Lowering<'m> {
             .ok_or_else(|| unsupported(span, "if without branches"))?;
         let mut args = vec![c];
         args.extend(union);
-        let mut result_types = Vec::new();
-        if let Some(ty) = &value_ty {
-            result_types.push(ty.clone());
-        }
-        if observes {
-            result_types.push(TensorType::scalar(Elem::Real));
-        }
-        for (_, v) in &slots {
-            result_types.push(self.ty(*v));
-        }
-        for sym in &drawn_in_both {
-            let info = &self.model.symbol(*sym).info;
-            result_types.push(tensor_type(info));
-        }
-        let results = self.emit(
+        Ok(self.emit(
             OpKind::If {
                 then_region,
                 else_region,
             },
             &args,
             result_types,
-        );
-        let first_slot = usize::from(value_ty.is_some()) + usize::from(observes);
-        if observes {
-            self.add_target(results[first_slot - 1]);
+        ))
+    }
+
+    /// `a && b` or `a || b` on a scalar `a` whose right side may fail at run time (it
+    /// reads an index the checker could not prove in range): `b` is evaluated only where
+    /// it decides the value, as in Stan and C, so `present(k) && q[k] > 0` never reads
+    /// `q` at a missing `k`. Other right sides are evaluated eagerly: both are cheap, and
+    /// a branch would cost more than it saves.
+    fn short_circuit(
+        &mut self,
+        span: ast::Span,
+        a: ValueId,
+        rhs: &'m Expr,
+        is_and: bool,
+    ) -> Result<ValueId> {
+        let mut branches = Vec::new();
+        // The `then` region runs where `a` is true: `b` for `&&`, `true` for `||`.
+        for evaluate in [is_and, !is_and] {
+            self.push_frame(Vec::new());
+            let v = if evaluate {
+                self.expr(rhs)?
+            } else {
+                let constant = if is_and { 0.0 } else { 1.0 };
+                self.emit1(OpKind::Const(constant), &[], TensorType::scalar(Elem::Bool))
+            };
+            let v = self.cast(v, Elem::Bool);
+            branches.push(self.pop_frame(vec![v]));
         }
-        for (k, ((base, channel), _)) in slots.iter().enumerate() {
-            self.set_channel(*base, *channel, results[first_slot + k]);
-        }
-        let first_alias = first_slot + slots.len();
-        for (k, sym) in drawn_in_both.iter().enumerate() {
-            self.env.insert(*sym, results[first_alias + k]);
-        }
-        Ok(value_ty.map(|_| results[0]))
+        let results = self.emit_if(span, a, branches, vec![TensorType::scalar(Elem::Bool)])?;
+        Ok(results[0])
+    }
+
+    /// Whether evaluating `e` may stop with a run-time error: it indexes at a position
+    /// the checker could not prove in range.
+    fn may_fail(&self, e: &'m Expr) -> bool {
+        let mut fails = false;
+        ast::visit_expr(e, &mut |x| {
+            if let Some(info) = self.model.indexes.get(&x.id) {
+                fails |= info.axes.iter().any(|a| {
+                    matches!(
+                        a,
+                        AxisIndex::Scalar {
+                            needs_bounds_check: true,
+                            ..
+                        } | AxisIndex::Gather {
+                            needs_bounds_check: true
+                        }
+                    )
+                });
+            }
+        });
+        fails
     }
 
     // ---- Distributions -----------------------------------------------------------

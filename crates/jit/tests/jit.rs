@@ -557,3 +557,68 @@ fn an_element_tested_where_it_is_used_is_the_element_bound_to_a_name() {
     }
     check_source("element tested where used", &model(true));
 }
+
+#[test]
+fn the_right_side_of_and_or_is_read_only_where_it_decides() {
+    // `k` has no declared range, so `q[k]` is checked; where `k` is missing
+    // the right sides of `present(kt) && …` and `!present(kt) || …` must not
+    // be read (they used to be, and failed with "index NaN is out of
+    // range"). A present index out of range still fails.
+    let source = |range: &str| {
+        format!(
+            "size T\ndata k: int?[T]{range}\ndata y: real[T]\n\
+             param q: real[2] ~ Normal(0, 1)\n\
+             for t in 0..T {{\n  let kt = k[t]\n\
+               if present(kt) && q[kt] > -5 {{\n    y[t] ~ Normal(q[kt], 1)\n  }}\n\
+               if !present(kt) || q[kt] > 5 {{\n    y[t] ~ Normal(0, 1)\n  }} else {{\n\
+                 y[t] ~ Normal(q[kt], 2)\n  }}\n}}\n"
+        )
+    };
+    let (_, ir, grad) = compile_model(&source(""));
+    let (_, ranged_ir, ranged_grad) = compile_model(&source(" in 0..2"));
+    let sizes: HashMap<String, i64> = [("T".to_string(), 4)].into();
+    let data: Data = [
+        ("k".to_string(), vec![0.0, f64::NAN, 1.0, f64::NAN]),
+        ("y".to_string(), vec![1.0, 0.5, -0.3, 2.0]),
+    ]
+    .into();
+    let theta = [0.25, -0.5];
+    for (f, ranged) in [
+        (&ir.log_density, &ranged_ir.log_density),
+        (&grad, &ranged_grad),
+    ] {
+        let got = run(&mut jit(f, &sizes, &data), &theta);
+        assert_matches_interpreter("short circuit", &got, &interpret(f, &sizes, &theta, &data));
+        // The same model with the range declared evaluates both sides.
+        let eager = run(&mut jit(ranged, &sizes, &data), &theta);
+        for (a, b) in got.iter().flatten().zip(eager.iter().flatten()) {
+            assert!(close(*a, *b, 1e-14), "{got:?} against {eager:?}");
+        }
+    }
+    // Threads and SIMD lanes agree; the gradient matches finite differences.
+    let g = run(&mut jit(&grad, &sizes, &data), &theta);
+    assert_same_bits(
+        "short circuit",
+        &run(&mut jit_threads(&grad, &sizes, &data, 3), &theta),
+        &g,
+    );
+    assert_lanes_agree(
+        "short circuit",
+        &run(&mut jit_lanes(&grad, &sizes, &data, 1), &theta),
+        &g,
+    );
+    let mut lp_fn = jit(&ir.log_density, &sizes, &data);
+    let mut f = |t: &[f64]| run(&mut lp_fn, t)[0][0];
+    if let Some((i, g, fd)) = rlc_testkit::finite_difference_mismatch(&mut f, &theta, &g[1]) {
+        panic!("coordinate {i}: jit gradient {g} vs finite difference {fd}");
+    }
+    let mut bad = data.clone();
+    bad.insert("k".to_string(), vec![0.0, f64::NAN, 2.0, 1.0]);
+    let mut j = jit(&grad, &sizes, &bad);
+    let mut outs: Vec<Vec<f64>> = j.result_lens().iter().map(|n| vec![0.0; *n]).collect();
+    let mut refs: Vec<&mut [f64]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
+    match j.call(&theta, &mut refs) {
+        Err(RuntimeError::IndexOutOfRange { index, len, .. }) => assert_eq!((index, len), (2.0, 2)),
+        other => panic!("expected index 2 out of range, got {other:?}"),
+    }
+}
