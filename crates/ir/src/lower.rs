@@ -810,7 +810,8 @@ impl<'m> Lowering<'m> {
             ExprKind::Binary { op, lhs, rhs, .. } => {
                 let a = self.expr(lhs)?;
                 let logical = matches!(op, ast::BinaryOp::And | ast::BinaryOp::Or);
-                if logical && self.ty(a).shape.is_empty() && self.may_fail(rhs) {
+                let scalar = self.info(e).is_ok_and(|info| info.ty.is_scalar());
+                if logical && scalar && self.may_fail(rhs) {
                     let a = self.cast(a, Elem::Bool);
                     let v = self.short_circuit(e.span, a, rhs, *op == ast::BinaryOp::And)?;
                     return Ok(Some(v));
@@ -1703,7 +1704,7 @@ impl<'m> Lowering<'m> {
         ))
     }
 
-    /// `a && b` or `a || b` on a scalar `a` whose right side may fail at run time (it
+    /// `a && b` or `a || b` with a single bool value whose right side may fail at run time (it
     /// reads an index the checker could not prove in range): `b` is evaluated only where
     /// it decides the value, as in Stan and C, so `present(k) && q[k] > 0` never reads
     /// `q` at a missing `k`. Other right sides are evaluated eagerly: both are cheap, and

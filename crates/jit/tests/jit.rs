@@ -622,3 +622,40 @@ fn the_right_side_of_and_or_is_read_only_where_it_decides() {
         other => panic!("expected index 2 out of range, got {other:?}"),
     }
 }
+
+#[test]
+fn an_elementwise_and_whose_right_side_is_checked_stays_elementwise() {
+    // `present(kt) && q[j] > -1` is a bool array (the scalar broadcasts):
+    // it is evaluated on both sides, elementwise, not as a branch (which
+    // would have one result where the array has two; Cranelift rejected it).
+    let source = "size T\ndata k: int?[T]\ndata j: int[2]\n\
+                  param q: real[2] ~ Normal(0, 1)\n\
+                  for t in 0..T {\n  let kt = k[t]\n  let m = present(kt) && q[j] > -1\n\
+                    target += sum(where(m, -0.5 * q ^ 2, 0.0))\n}\n";
+    let (_, ir, grad) = compile_model(source);
+    let sizes: HashMap<String, i64> = [("T".to_string(), 4)].into();
+    let data: Data = [
+        ("k".to_string(), vec![0.0, f64::NAN, 1.0, f64::NAN]),
+        ("j".to_string(), vec![1.0, 0.0]),
+    ]
+    .into();
+    let theta = [0.25, -1.5];
+    for f in [&ir.log_density, &grad] {
+        let got = run(&mut jit(f, &sizes, &data), &theta);
+        assert_matches_interpreter(
+            "elementwise and",
+            &got,
+            &interpret(f, &sizes, &theta, &data),
+        );
+    }
+    // Two present trials; q[j] = [-1.5, 0.25] passes `> -1` in its second
+    // element only, which adds -0.5 q[1]^2 = -1.125 per trial to the prior.
+    let lp = run(&mut jit(&ir.log_density, &sizes, &data), &theta)[0][0];
+    let (_, prior_ir, _) = compile_model("param q: real[2] ~ Normal(0, 1)\n");
+    let no_data = HashMap::new();
+    let prior = run(
+        &mut jit(&prior_ir.log_density, &no_data, &Data::new()),
+        &theta,
+    )[0][0];
+    assert!(close(lp - prior, -2.25, 1e-12), "lp {lp}, prior {prior}");
+}
