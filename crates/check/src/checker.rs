@@ -32,6 +32,9 @@ pub(crate) struct Checker {
     /// Optional values known to be present here (inside `if present(x)` or
     /// `if present(y[t])`), by their [`place_key`](Checker::place_key).
     narrowed: Vec<HashSet<String>>,
+    /// Integer names whose range a condition narrows here (inside `if t > 0`, `t` is in
+    /// `1..T`): each frame maps a name to its range there.
+    ranges_narrowed: Vec<HashMap<SymbolId, IntRange>>,
     /// Names whose definition failed to check: their uses report nothing more.
     poisoned: HashSet<SymbolId>,
     /// `let` names bound to values known when compiling.
@@ -248,6 +251,7 @@ impl Checker {
             observations: Vec::new(),
             scopes: vec![HashMap::new()],
             narrowed: Vec::new(),
+            ranges_narrowed: Vec::new(),
             poisoned: HashSet::new(),
             constants: HashMap::new(),
             density_params: BTreeSet::new(),
@@ -1489,6 +1493,9 @@ impl Checker {
         if narrowed {
             info.ty.optional = false;
         }
+        if let Some(range) = self.ranges_narrowed.iter().rev().find_map(|m| m.get(&id)) {
+            info.range = Some(range.clone());
+        }
         if !info.ty.is_scalar() {
             info.origin = Some(ShapeOrigin {
                 span: sym.shape_span,
@@ -1613,8 +1620,11 @@ impl Checker {
             // only when the left side is true (`&&`) or false (`||`), sees `x` as present.
             let narrowed = self.narrowings(lhs, op == BinaryOp::And);
             self.narrowed.push(narrowed);
+            let ranges = self.range_narrowings(lhs, op == BinaryOp::And);
+            self.ranges_narrowed.push(ranges);
             let r = self.expr(rhs);
             self.narrowed.pop();
+            self.ranges_narrowed.pop();
             r
         } else {
             self.expr(rhs)
@@ -1736,6 +1746,100 @@ impl Checker {
         out
     }
 
+    /// The ranges of integer names that `cond` narrows when its value is `when`: `t > 0`
+    /// puts `t` in `1..` (so `x[t - 1]` is in range), `t < T - 1` in `..T - 1`, and `!`,
+    /// `&&` (when true) and `||` (when false) combine them as `narrowings` does. A name
+    /// compared with a value known when compiling (a literal, a size expression) whose
+    /// range is known; the new range is the tighter end where provably tighter.
+    fn range_narrowings(&self, cond: &Expr, when: bool) -> HashMap<SymbolId, IntRange> {
+        let mut out: HashMap<SymbolId, IntRange> = HashMap::new();
+        match &cond.kind {
+            ExprKind::Unary {
+                op: UnaryOp::Not,
+                operand,
+            } => return self.range_narrowings(operand, !when),
+            ExprKind::Binary { op, lhs, rhs, .. }
+                if (*op == BinaryOp::And && when) || (*op == BinaryOp::Or && !when) =>
+            {
+                out = self.range_narrowings(lhs, when);
+                for (id, range) in self.range_narrowings(rhs, when) {
+                    let merged = match out.get(&id) {
+                        Some(r) => IntRange {
+                            lo: tighter(&r.lo, &range.lo, true),
+                            hi: tighter(&r.hi, &range.hi, false),
+                        },
+                        None => range,
+                    };
+                    out.insert(id, merged);
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs, .. } => {
+                // `name OP bound` or `bound OP name` (mirrored).
+                let (name, bound, op) = match (self.int_name(lhs), self.int_name(rhs)) {
+                    (Some(id), _) => (id, rhs, *op),
+                    (None, Some(id)) => match mirrored(*op) {
+                        Some(m) => (id, lhs, m),
+                        None => return out,
+                    },
+                    _ => return out,
+                };
+                let Some(bound) = self.static_value(bound) else {
+                    return out;
+                };
+                let Some(current) = self.current_range(name) else {
+                    return out;
+                };
+                // The condition as `lo <= name < hi` when it holds `when`.
+                let (lo, hi) = match (op, when) {
+                    (BinaryOp::Gt, true) | (BinaryOp::Le, false) => (bound.offset(1), None),
+                    (BinaryOp::Ge, true) | (BinaryOp::Lt, false) => (Some(bound), None),
+                    (BinaryOp::Lt, true) | (BinaryOp::Ge, false) => (None, Some(bound)),
+                    (BinaryOp::Le, true) | (BinaryOp::Gt, false) => (None, bound.offset(1)),
+                    (BinaryOp::Eq, true) | (BinaryOp::Ne, false) => {
+                        (Some(bound.clone()), bound.offset(1))
+                    }
+                    _ => return out,
+                };
+                let range = IntRange {
+                    lo: lo.map_or(current.lo.clone(), |lo| tighter(&current.lo, &lo, true)),
+                    hi: hi.map_or(current.hi.clone(), |hi| tighter(&current.hi, &hi, false)),
+                };
+                out.insert(name, range);
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// The symbol of `e` when it is a name of an `int` value.
+    fn int_name(&self, e: &Expr) -> Option<SymbolId> {
+        let ExprKind::Name(n) = &e.kind else {
+            return None;
+        };
+        let id = self.lookup(&n.name)?;
+        (self.symbols[id.0 as usize].info.ty.elem == ElemType::Int).then_some(id)
+    }
+
+    /// The value of `e` known when compiling (a literal or a size expression), from its
+    /// checked info.
+    fn static_value(&self, e: &Expr) -> Option<Dim> {
+        let info = self.infos.get(e.id.0 as usize)?.as_ref()?;
+        if !info.ty.is_scalar() || info.ty.elem != ElemType::Int {
+            return None;
+        }
+        info.value.clone()
+    }
+
+    /// The range of an integer name here: its narrowed range, else its own.
+    fn current_range(&self, id: SymbolId) -> Option<IntRange> {
+        self.ranges_narrowed
+            .iter()
+            .rev()
+            .find_map(|m| m.get(&id))
+            .cloned()
+            .or_else(|| self.symbols[id.0 as usize].info.range.clone())
+    }
+
     fn if_expr(&mut self, e: &Expr, want_value: bool) -> Option<ExprInfo> {
         let ExprKind::If {
             cond,
@@ -1767,14 +1871,20 @@ impl Checker {
         };
         let narrowed = self.narrowings(cond, true);
         self.narrowed.push(narrowed);
+        let ranges = self.range_narrowings(cond, true);
+        self.ranges_narrowed.push(ranges);
         let condition_params = cond_info.as_ref().map(|c| c.params.clone());
         self.conditions.push(condition_params.unwrap_or_default());
         let then_info = self.block(then_block, want_value);
         self.narrowed.pop();
+        self.ranges_narrowed.pop();
         // `if !present(x) { … } else { x … }`: the `else` branch runs where `cond` is false.
         self.narrowed.push(self.narrowings(cond, false));
+        let ranges = self.range_narrowings(cond, false);
+        self.ranges_narrowed.push(ranges);
         let else_info = else_block.as_ref().map(|b| self.block(b, want_value));
         self.narrowed.pop();
+        self.ranges_narrowed.pop();
         self.conditions.pop();
         let info = if want_value {
             let Some(else_info) = else_info else {
@@ -3712,4 +3822,32 @@ enum Role {
     Prior,
     /// The value `logp` scores: the result takes the broadcast shape.
     Scored,
+}
+
+/// `a OP b` written as `b OP' a`: `0 < t` is `t > 0`.
+fn mirrored(op: BinaryOp) -> Option<BinaryOp> {
+    Some(match op {
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::Le => BinaryOp::Ge,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::Ge => BinaryOp::Le,
+        BinaryOp::Eq => BinaryOp::Eq,
+        BinaryOp::Ne => BinaryOp::Ne,
+        _ => return None,
+    })
+}
+
+/// The tighter of two bounds of one range (the larger lower bound, `lower`, or the smaller
+/// upper one) where their difference is provably signed; else `current`, which holds
+/// anyway.
+fn tighter(current: &Dim, new: &Dim, lower: bool) -> Dim {
+    let (big, small) = if lower {
+        (new, current)
+    } else {
+        (current, new)
+    };
+    match big.sub(small) {
+        Some(d) if d.provably_nonnegative() => new.clone(),
+        _ => current.clone(),
+    }
 }

@@ -1042,11 +1042,13 @@ impl<'a> Interp<'a> {
                     let [value] = ix.data[..] else {
                         return Err(self.malformed(op, "a scalar index that is not a scalar"));
                     };
-                    // An index the checker proved in range is NaN only where
-                    // it is missing: an op hoisted out of the `if present(…)`
-                    // that guarded it, whose result nothing then uses. Any
-                    // element will do there (the JIT's clamp takes the last).
-                    let value = if value.is_nan() && !needs_bounds_check && len > 0 {
+                    // An index the checker proved in range is outside it only
+                    // where an op was hoisted out of the `if` that guarded it
+                    // (`if present(k)`, `if t > 0`), whose result nothing then
+                    // uses: NaN where missing, -1 at `t - 1` with `t = 0`. Any
+                    // element will do there; the JIT's clamp takes the last.
+                    let outside = value.is_nan() || value < 0.0 || value >= len as f64;
+                    let value = if outside && !needs_bounds_check && len > 0 {
                         (len - 1) as f64
                     } else {
                         value

@@ -1577,9 +1577,9 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// an integer in `0..len` (`len > 0`) from the data's declared ranges,
     /// or it repeats an index checked before (reverse mode's re-reads).
     /// Converted as `checked_index` does, and clamped into `0..len`, so that
-    /// a value outside the proof (a missed trial's NaN in an op hoisted past
-    /// the condition that guarded it, which never uses the result) still
-    /// addresses the array.
+    /// a value outside the proof (in an op hoisted past the condition that
+    /// guarded it, which never uses the result: a missed trial's NaN past
+    /// `if present(k)`, -1 past `if t > 0`) still addresses the array.
     fn trusted_index(&mut self, x: Value, len: usize) -> Ix {
         if let Some(i) = self.known(Known::CheckedIndex(x, len)) {
             return Ix::V(i);

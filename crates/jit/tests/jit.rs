@@ -659,3 +659,47 @@ fn an_elementwise_and_whose_right_side_is_checked_stays_elementwise() {
     )[0][0];
     assert!(close(lp - prior, -2.25, 1e-12), "lp {lp}, prior {prior}");
 }
+
+#[test]
+fn an_index_proven_by_a_comparison_matches_the_interpreter_and_is_not_checked() {
+    // `if t > 0 { choice[t - 1] }`: the checker narrows `t` to `1..T` there,
+    // so the previous trial's choice needs no check; likewise `c0 - 1` under
+    // `if c0 > 0`, which is loop-invariant and may be hoisted out of its
+    // `if` and then run at `c0 = 0` (-1: any element, its result unused).
+    let source = "size T\ndata first: int[1] in 0..3\ndata choice: int[T] in 0..2\n\
+                  data reward: real[T]\n\
+                  param alpha ~ Beta(2, 2)\nparam beta ~ HalfNormal(3)\nparam kappa ~ Normal(0, 1)\n\
+                  param q0: real[2] ~ Normal(0, 1)\nlet c0 = first[0]\n\
+                  for t in 0..T {\n  if c0 > 0 {\n    reward[t] ~ Normal(q0[c0 - 1], 1)\n  }\n}\n\
+                  scan (q = [0.0, 0.0]; c in choice, r in reward, t in 0..T) {\n\
+                    let prev = if t > 0 { choice[t - 1] } else { -1 }\n\
+                    let stay = if 0 < t && choice[t - 1] == c { 1.0 } else { 0.0 }\n\
+                    let bonus = where(arange(2) == prev, kappa, 0.0)\n\
+                    c ~ Categorical(logits = beta * q + bonus + 0.1 * stay)\n\
+                    set_subtensor(q[c], q[c] + alpha * (r - q[c]))\n}\n";
+    let (_, ir, grad) = compile_model(source);
+    assert_eq!(
+        scalar_index_checks(&ir.log_density.body).1,
+        0,
+        "an index is still checked"
+    );
+    check_source("comparison-proven index", source);
+    let sizes: HashMap<String, i64> = [("T".to_string(), 5)].into();
+    let theta = [0.3, -0.2, 0.4, 0.1, -0.6];
+    for first in [0.0, 1.0, 2.0] {
+        let data: Data = [
+            ("first".to_string(), vec![first]),
+            ("choice".to_string(), vec![0.0, 1.0, 1.0, 0.0, 1.0]),
+            ("reward".to_string(), vec![1.0, 0.0, 1.0, 1.0, 0.0]),
+        ]
+        .into();
+        for f in [&ir.log_density, &grad] {
+            let got = run(&mut jit(f, &sizes, &data), &theta);
+            assert_matches_interpreter(
+                "comparison-proven index",
+                &got,
+                &interpret(f, &sizes, &theta, &data),
+            );
+        }
+    }
+}
