@@ -1811,13 +1811,15 @@ impl Checker {
         out
     }
 
-    /// The symbol of `e` when it is a name of an `int` value.
+    /// The symbol of `e` when it is a name of one `int` (not an array: an elementwise
+    /// `&&` evaluates its right side at every element).
     fn int_name(&self, e: &Expr) -> Option<SymbolId> {
         let ExprKind::Name(n) = &e.kind else {
             return None;
         };
         let id = self.lookup(&n.name)?;
-        (self.symbols[id.0 as usize].info.ty.elem == ElemType::Int).then_some(id)
+        let ty = &self.symbols[id.0 as usize].info.ty;
+        (ty.elem == ElemType::Int && ty.is_scalar()).then_some(id)
     }
 
     /// The value of `e` known when compiling (a literal or a size expression), from its
