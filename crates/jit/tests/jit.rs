@@ -587,8 +587,7 @@ fn the_right_side_of_and_or_is_read_only_where_it_decides() {
         (&ir.log_density, &ranged_ir.log_density),
         (&grad, &ranged_grad),
     ] {
-        let got = run(&mut jit(f, &sizes, &data), &theta);
-        assert_matches_interpreter("short circuit", &got, &interpret(f, &sizes, &theta, &data));
+        let got = run_checked("short circuit", f, &sizes, &data, &theta);
         // The same model with the range declared evaluates both sides.
         let eager = run(&mut jit(ranged, &sizes, &data), &theta);
         for (a, b) in got.iter().flatten().zip(eager.iter().flatten()) {
@@ -641,12 +640,7 @@ fn an_elementwise_and_whose_right_side_is_checked_stays_elementwise() {
     .into();
     let theta = [0.25, -1.5];
     for f in [&ir.log_density, &grad] {
-        let got = run(&mut jit(f, &sizes, &data), &theta);
-        assert_matches_interpreter(
-            "elementwise and",
-            &got,
-            &interpret(f, &sizes, &theta, &data),
-        );
+        run_checked("elementwise and", f, &sizes, &data, &theta);
     }
     // Two present trials; q[j] = [-1.5, 0.25] passes `> -1` in its second
     // element only, which adds -0.5 q[1]^2 = -1.125 per trial to the prior.
@@ -694,12 +688,7 @@ fn an_index_proven_by_a_comparison_matches_the_interpreter_and_is_not_checked() 
         ]
         .into();
         for f in [&ir.log_density, &grad] {
-            let got = run(&mut jit(f, &sizes, &data), &theta);
-            assert_matches_interpreter(
-                "comparison-proven index",
-                &got,
-                &interpret(f, &sizes, &theta, &data),
-            );
+            run_checked("comparison-proven index", f, &sizes, &data, &theta);
         }
     }
 }

@@ -204,6 +204,19 @@ pub fn interpret(
         .collect()
 }
 
+/// `f`'s JIT result at `theta`, after checking it against the interpreter's.
+pub fn run_checked(
+    what: &str,
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    data: &Data,
+    theta: &[f64],
+) -> Vec<Vec<f64>> {
+    let got = run(&mut jit(f, sizes, data), theta);
+    assert_matches_interpreter(what, &got, &interpret(f, sizes, theta, data));
+    got
+}
+
 /// On random small data and random points: the JIT's log density and gradient
 /// equal the interpreter's, the gradient function's log density equals the
 /// log density function's, and the gradient matches central finite differences.
