@@ -1798,6 +1798,19 @@ impl Checker {
                     (BinaryOp::Eq, true) | (BinaryOp::Ne, false) => {
                         (Some(bound.clone()), bound.offset(1))
                     }
+                    // `t != 0` (or the `else` of `t == 0`) at an end of the range moves
+                    // that end: `t` in `1..T`.
+                    (BinaryOp::Ne, true) | (BinaryOp::Eq, false) => {
+                        let is =
+                            |a: &Dim, b: &Dim| a.sub(b).and_then(|d| d.as_constant()) == Some(0);
+                        if is(&bound, &current.lo) {
+                            (bound.offset(1), None)
+                        } else if current.hi.offset(-1).is_some_and(|last| is(&bound, &last)) {
+                            (None, Some(bound))
+                        } else {
+                            return out;
+                        }
+                    }
                     _ => return out,
                 };
                 let range = IntRange {

@@ -668,8 +668,9 @@ fn an_index_proven_by_a_comparison_matches_the_interpreter_and_is_not_checked() 
                   scan (q = [0.0, 0.0]; c in choice, r in reward, t in 0..T) {\n\
                     let prev = if t > 0 { choice[t - 1] } else { -1 }\n\
                     let stay = if 0 < t && choice[t - 1] == c { 1.0 } else { 0.0 }\n\
+                    let before = if t == 0 { 0.0 } else { reward[t - 1] }\n\
                     let bonus = where(arange(2) == prev, kappa, 0.0)\n\
-                    c ~ Categorical(logits = beta * q + bonus + 0.1 * stay)\n\
+                    c ~ Categorical(logits = beta * q + bonus + 0.1 * stay + 0.2 * before)\n\
                     set_subtensor(q[c], q[c] + alpha * (r - q[c]))\n}\n";
     let (_, ir, grad) = compile_model(source);
     assert_eq!(
