@@ -29,12 +29,9 @@ pub(crate) struct Checker {
     requirements: Vec<SizeRequirement>,
     observations: Vec<crate::model::Observation>,
     scopes: Vec<HashMap<String, SymbolId>>,
-    /// Optional values known to be present here (inside `if present(x)` or
-    /// `if present(y[t])`), by their [`place_key`](Checker::place_key).
-    narrowed: Vec<HashSet<String>>,
-    /// Integer names whose range a condition narrows here (inside `if t > 0`, `t` is in
-    /// `1..T`): each frame maps a name to its range there.
-    ranges_narrowed: Vec<HashMap<SymbolId, IntRange>>,
+    /// What the conditions around here prove: one frame per branch or right side of
+    /// `&&`/`||` (see [`Narrowing`]).
+    narrowed: Vec<Narrowing>,
     /// Names whose definition failed to check: their uses report nothing more.
     poisoned: HashSet<SymbolId>,
     /// `let` names bound to values known when compiling.
@@ -251,7 +248,6 @@ impl Checker {
             observations: Vec::new(),
             scopes: vec![HashMap::new()],
             narrowed: Vec::new(),
-            ranges_narrowed: Vec::new(),
             poisoned: HashSet::new(),
             constants: HashMap::new(),
             density_params: BTreeSet::new(),
@@ -564,7 +560,12 @@ impl Checker {
     }
 
     fn is_narrowed(&self, key: &str) -> bool {
-        self.narrowed.iter().any(|set| set.contains(key))
+        self.narrowed.iter().any(|n| n.present.contains(key))
+    }
+
+    /// The key of a name in [`Narrowing::present`]: its binding.
+    fn name_key(id: SymbolId) -> String {
+        format!("#{}", id.0)
     }
 
     /// Names the value `e` reads so that two reads of the same value get the same key: a
@@ -574,7 +575,7 @@ impl Checker {
     /// for anything else (a call, a slice), which `present` then narrows nothing of.
     fn place_key(&self, e: &Expr) -> Option<String> {
         match &e.kind {
-            ExprKind::Name(n) => self.lookup(&n.name).map(|id| format!("#{}", id.0)),
+            ExprKind::Name(n) => self.lookup(&n.name).map(Self::name_key),
             ExprKind::Int(v) => Some(v.to_string()),
             ExprKind::Unary {
                 op: UnaryOp::Neg,
@@ -1487,15 +1488,14 @@ impl Checker {
         if self.poisoned.contains(&id) {
             return None;
         }
-        let narrowed = self.is_narrowed(&format!("#{}", id.0));
+        let narrowed = self.is_narrowed(&Self::name_key(id));
+        let range = self.current_range(id);
         let sym = &self.symbols[id.0 as usize];
         let mut info = sym.info.clone();
         if narrowed {
             info.ty.optional = false;
         }
-        if let Some(range) = self.ranges_narrowed.iter().rev().find_map(|m| m.get(&id)) {
-            info.range = Some(range.clone());
-        }
+        info.range = range;
         if !info.ty.is_scalar() {
             info.origin = Some(ShapeOrigin {
                 span: sym.shape_span,
@@ -1618,13 +1618,10 @@ impl Checker {
         let r = if matches!(op, BinaryOp::And | BinaryOp::Or) {
             // `present(x) && x > 0` and `!present(x) || x > 0`: the right side, evaluated
             // only when the left side is true (`&&`) or false (`||`), sees `x` as present.
-            let narrowed = self.narrowings(lhs, op == BinaryOp::And);
+            let narrowed = self.narrowing(lhs, op == BinaryOp::And);
             self.narrowed.push(narrowed);
-            let ranges = self.range_narrowings(lhs, op == BinaryOp::And);
-            self.ranges_narrowed.push(ranges);
             let r = self.expr(rhs);
             self.narrowed.pop();
-            self.ranges_narrowed.pop();
             r
         } else {
             self.expr(rhs)
@@ -1720,108 +1717,83 @@ impl Checker {
         Some(info)
     }
 
-    /// The optional values (names and elements) that `cond` proves present when its value
-    /// is `when`: `present(x) && present(y)` proves both when true, `!present(x) ||
-    /// !present(y)` both when false, and `!` swaps the two.
-    fn narrowings(&self, cond: &Expr, when: bool) -> HashSet<String> {
-        let mut out = HashSet::new();
+    /// What `cond` proves when its value is `when`: `present(x) && t > 0` proves `x`
+    /// present and `t` in `1..` when true, `!present(x) || t < 1` the same when false,
+    /// and `!` swaps the two.
+    fn narrowing(&self, cond: &Expr, when: bool) -> Narrowing {
         match &cond.kind {
+            ExprKind::Unary {
+                op: UnaryOp::Not,
+                operand,
+            } => self.narrowing(operand, !when),
+            ExprKind::Binary { op, lhs, rhs, .. }
+                if (*op == BinaryOp::And && when) || (*op == BinaryOp::Or && !when) =>
+            {
+                let mut out = self.narrowing(lhs, when);
+                out.join(self.narrowing(rhs, when));
+                out
+            }
             ExprKind::Call { callee, args } if callee.name == "present" && when => {
+                let mut out = Narrowing::default();
                 if let [Arg { name: None, value }] = args.as_slice() {
-                    out.extend(self.place_key(value));
+                    out.present.extend(self.place_key(value));
                 }
-            }
-            ExprKind::Unary {
-                op: UnaryOp::Not,
-                operand,
-            } => out = self.narrowings(operand, !when),
-            ExprKind::Binary { op, lhs, rhs, .. }
-                if (*op == BinaryOp::And && when) || (*op == BinaryOp::Or && !when) =>
-            {
-                out.extend(self.narrowings(lhs, when));
-                out.extend(self.narrowings(rhs, when));
-            }
-            _ => {}
-        }
-        out
-    }
-
-    /// The ranges of integer names that `cond` narrows when its value is `when`: `t > 0`
-    /// puts `t` in `1..` (so `x[t - 1]` is in range), `t < T - 1` in `..T - 1`, and `!`,
-    /// `&&` (when true) and `||` (when false) combine them as `narrowings` does. A name
-    /// compared with a value known when compiling (a literal, a size expression) whose
-    /// range is known; the new range is the tighter end where provably tighter.
-    fn range_narrowings(&self, cond: &Expr, when: bool) -> HashMap<SymbolId, IntRange> {
-        let mut out: HashMap<SymbolId, IntRange> = HashMap::new();
-        match &cond.kind {
-            ExprKind::Unary {
-                op: UnaryOp::Not,
-                operand,
-            } => return self.range_narrowings(operand, !when),
-            ExprKind::Binary { op, lhs, rhs, .. }
-                if (*op == BinaryOp::And && when) || (*op == BinaryOp::Or && !when) =>
-            {
-                out = self.range_narrowings(lhs, when);
-                for (id, range) in self.range_narrowings(rhs, when) {
-                    let merged = match out.get(&id) {
-                        Some(r) => IntRange {
-                            lo: tighter(&r.lo, &range.lo, true),
-                            hi: tighter(&r.hi, &range.hi, false),
-                        },
-                        None => range,
-                    };
-                    out.insert(id, merged);
-                }
+                out
             }
             ExprKind::Binary { op, lhs, rhs, .. } => {
-                // `name OP bound` or `bound OP name` (mirrored).
-                let (name, bound, op) = match (self.int_name(lhs), self.int_name(rhs)) {
-                    (Some(id), _) => (id, rhs, *op),
-                    (None, Some(id)) => match mirrored(*op) {
-                        Some(m) => (id, lhs, m),
-                        None => return out,
-                    },
-                    _ => return out,
-                };
-                let Some(bound) = self.static_value(bound) else {
-                    return out;
-                };
-                let Some(current) = self.current_range(name) else {
-                    return out;
-                };
-                // The condition as `lo <= name < hi` when it holds `when`.
-                let (lo, hi) = match (op, when) {
-                    (BinaryOp::Gt, true) | (BinaryOp::Le, false) => (bound.offset(1), None),
-                    (BinaryOp::Ge, true) | (BinaryOp::Lt, false) => (Some(bound), None),
-                    (BinaryOp::Lt, true) | (BinaryOp::Ge, false) => (None, Some(bound)),
-                    (BinaryOp::Le, true) | (BinaryOp::Gt, false) => (None, bound.offset(1)),
-                    (BinaryOp::Eq, true) | (BinaryOp::Ne, false) => {
-                        (Some(bound.clone()), bound.offset(1))
-                    }
-                    // `t != 0` (or the `else` of `t == 0`) at an end of the range moves
-                    // that end: `t` in `1..T`.
-                    (BinaryOp::Ne, true) | (BinaryOp::Eq, false) => {
-                        let is =
-                            |a: &Dim, b: &Dim| a.sub(b).and_then(|d| d.as_constant()) == Some(0);
-                        if is(&bound, &current.lo) {
-                            (bound.offset(1), None)
-                        } else if current.hi.offset(-1).is_some_and(|last| is(&bound, &last)) {
-                            (None, Some(bound))
-                        } else {
-                            return out;
-                        }
-                    }
-                    _ => return out,
-                };
-                let range = IntRange {
-                    lo: lo.map_or(current.lo.clone(), |lo| tighter(&current.lo, &lo, true)),
-                    hi: hi.map_or(current.hi.clone(), |hi| tighter(&current.hi, &hi, false)),
-                };
-                out.insert(name, range);
+                let mut out = Narrowing::default();
+                out.ranges.extend(self.compared_range(*op, lhs, rhs, when));
+                out
             }
-            _ => {}
+            _ => Narrowing::default(),
         }
-        out
+    }
+
+    /// The range of an integer name compared with a value known when compiling (a
+    /// literal, a size expression), `name OP bound` or `bound OP name`, where the
+    /// comparison is `when`: `t > 0` puts `t` in `1..` (so `x[t - 1]` is in range), and
+    /// `t < T - 1` in `..T - 1`. Each end is the tighter of the name's range and the
+    /// comparison's, where provably tighter.
+    fn compared_range(
+        &self,
+        op: BinaryOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        when: bool,
+    ) -> Option<(SymbolId, IntRange)> {
+        let (name, bound, op) = match (self.int_name(lhs), self.int_name(rhs)) {
+            (Some(id), _) => (id, rhs, op),
+            (None, Some(id)) => (id, lhs, mirrored(op)?),
+            _ => return None,
+        };
+        let bound = self.static_value(bound)?;
+        let current = self.current_range(name)?;
+        // The comparison as `lo <= name < hi` where it is `when`.
+        let (lo, hi) = match (op, when) {
+            (BinaryOp::Gt, true) | (BinaryOp::Le, false) => (bound.offset(1), None),
+            (BinaryOp::Ge, true) | (BinaryOp::Lt, false) => (Some(bound), None),
+            (BinaryOp::Lt, true) | (BinaryOp::Ge, false) => (None, Some(bound)),
+            (BinaryOp::Le, true) | (BinaryOp::Gt, false) => (None, bound.offset(1)),
+            (BinaryOp::Eq, true) | (BinaryOp::Ne, false) => (Some(bound.clone()), bound.offset(1)),
+            // `t != 0` (or the `else` of `t == 0`) at an end of the range moves that end:
+            // `t` in `1..T`.
+            (BinaryOp::Ne, true) | (BinaryOp::Eq, false) => {
+                let is = |a: &Dim, b: &Dim| a.sub(b).and_then(|d| d.as_constant()) == Some(0);
+                if is(&bound, &current.lo) {
+                    (bound.offset(1), None)
+                } else if current.hi.offset(-1).is_some_and(|last| is(&bound, &last)) {
+                    (None, Some(bound))
+                } else {
+                    return None;
+                }
+            }
+            _ => return None,
+        };
+        let range = IntRange {
+            lo: lo.map_or(current.lo.clone(), |lo| tighter(&current.lo, &lo, true)),
+            hi: hi.map_or(current.hi.clone(), |hi| tighter(&current.hi, &hi, false)),
+        };
+        Some((name, range))
     }
 
     /// The symbol of `e` when it is a name of one `int` (not an array: an elementwise
@@ -1847,10 +1819,10 @@ impl Checker {
 
     /// The range of an integer name here: its narrowed range, else its own.
     fn current_range(&self, id: SymbolId) -> Option<IntRange> {
-        self.ranges_narrowed
+        self.narrowed
             .iter()
             .rev()
-            .find_map(|m| m.get(&id))
+            .find_map(|n| n.ranges.get(&id))
             .cloned()
             .or_else(|| self.symbols[id.0 as usize].info.range.clone())
     }
@@ -1884,22 +1856,17 @@ impl Checker {
             }
             None => false,
         };
-        let narrowed = self.narrowings(cond, true);
+        let narrowed = self.narrowing(cond, true);
         self.narrowed.push(narrowed);
-        let ranges = self.range_narrowings(cond, true);
-        self.ranges_narrowed.push(ranges);
         let condition_params = cond_info.as_ref().map(|c| c.params.clone());
         self.conditions.push(condition_params.unwrap_or_default());
         let then_info = self.block(then_block, want_value);
         self.narrowed.pop();
-        self.ranges_narrowed.pop();
         // `if !present(x) { … } else { x … }`: the `else` branch runs where `cond` is false.
-        self.narrowed.push(self.narrowings(cond, false));
-        let ranges = self.range_narrowings(cond, false);
-        self.ranges_narrowed.push(ranges);
+        let narrowed = self.narrowing(cond, false);
+        self.narrowed.push(narrowed);
         let else_info = else_block.as_ref().map(|b| self.block(b, want_value));
         self.narrowed.pop();
-        self.ranges_narrowed.pop();
         self.conditions.pop();
         let info = if want_value {
             let Some(else_info) = else_info else {
@@ -3837,6 +3804,32 @@ enum Role {
     Prior,
     /// The value `logp` scores: the result takes the broadcast shape.
     Scored,
+}
+
+/// What a condition proves where it is known to hold (or to fail): the optional values
+/// present there, by [`place_key`](Checker::place_key), and the integer names in a
+/// narrower range.
+#[derive(Default)]
+struct Narrowing {
+    present: HashSet<String>,
+    ranges: HashMap<SymbolId, IntRange>,
+}
+
+impl Narrowing {
+    /// Both facts hold (`a && b` true): the union, each name in the tighter range.
+    fn join(&mut self, other: Narrowing) {
+        self.present.extend(other.present);
+        for (id, range) in other.ranges {
+            let joined = match self.ranges.get(&id) {
+                Some(r) => IntRange {
+                    lo: tighter(&r.lo, &range.lo, true),
+                    hi: tighter(&r.hi, &range.hi, false),
+                },
+                None => range,
+            };
+            self.ranges.insert(id, joined);
+        }
+    }
 }
 
 /// `a OP b` written as `b OP' a`: `0 < t` is `t > 0`.
