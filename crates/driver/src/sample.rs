@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub use rlc_nuts::{Adaptation, FisherWarmupSettings, WarmupKind};
+pub use rlc_nuts::{
+    Adaptation, ExtensionReason, FisherWarmupSettings, WarmupExtension, WarmupKind,
+};
 
 /// The sampler statistics columns, in CmdStan's order.
 pub const STAT_COLUMNS: [&str; 7] = [
@@ -321,20 +323,34 @@ impl Fit {
             &self.circular,
             labels,
         ));
-        let extended: Vec<(usize, usize)> = self
-            .chains
-            .iter()
-            .filter_map(|c| c.adaptation.as_ref().map(|a| (c.chain + 1, a.extra_warmup)))
-            .filter(|&(_, extra)| extra > 0)
-            .collect();
-        if !extended.is_empty() {
-            let chains: Vec<String> = extended
+        for reason in [
+            ExtensionReason::MovedAfterMetric,
+            ExtensionReason::CouldNotMove,
+        ] {
+            let extended: Vec<String> = self
+                .chains
                 .iter()
-                .map(|(chain, extra)| format!("chain {chain} by {extra}"))
+                .filter_map(|c| {
+                    let adaptation = c.adaptation.as_ref()?;
+                    let iterations: usize = adaptation
+                        .extensions
+                        .iter()
+                        .filter(|e| e.reason == reason)
+                        .map(|e| e.iterations)
+                        .sum();
+                    (iterations > 0).then(|| format!("chain {} by {iterations}", c.chain + 1))
+                })
                 .collect();
+            if extended.is_empty() {
+                continue;
+            }
+            let why = match reason {
+                ExtensionReason::MovedAfterMetric => "the chain moved to a region of another log density after its metric was set (a mode, or a part of the posterior, found late), so its metric and step size were adapted again there; if the chains end in regions of different log density, they have not mixed: run a longer --warmup and compare them",
+                ExtensionReason::CouldNotMove => "at the step size warmup ended with, the chain could not move from where it stood (a warmup too short, or the neck of a funnel entered in its last iterations), so it samples with a smaller step size; more --warmup, or a higher target acceptance rate (--adapt-delta 0.95 or more) for a funnel, usually avoids it",
+            };
             warnings.push(format!(
-                "warmup was extended ({} iterations): at the step size warmup ended with, the chain could not move from where it stood (a warmup too short, or the neck of a funnel entered in its last iterations), so it samples with a smaller step size; more --warmup, or a higher target acceptance rate (--adapt-delta 0.95 or more) for a funnel, usually avoids it.",
-                chains.join(", ")
+                "warmup was extended ({} iterations): {why}.",
+                extended.join(", ")
             ));
         }
         warnings

@@ -102,13 +102,41 @@ pub struct Adaptation {
     /// is [`WarmupKind::FisherLowRank`](crate::WarmupKind::FisherLowRank)): directions in
     /// the coordinates scaled by `sqrt(inv_mass_matrix)` and the variances along them.
     pub low_rank: LowRank,
-    /// Warmup iterations run beyond the planned number because the chain could not move
-    /// at the step size warmup ended with (0 almost always).
+    /// Warmup iterations run beyond the planned number (0 almost always): the sum of
+    /// `extensions`.
     pub extra_warmup: usize,
+    /// Each time warmup went on beyond its plan, in order, and why.
+    pub extensions: Vec<WarmupExtension>,
+}
+
+/// Warmup iterations a chain ran beyond the planned number, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WarmupExtension {
+    /// The iterations added.
+    pub iterations: usize,
+    /// Why.
+    pub reason: ExtensionReason,
+}
+
+/// Why a chain's warmup went on beyond its plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtensionReason {
+    /// The chain could not move at the step size warmup ended with
+    /// ([`WarmupStrategy::extend`](crate::WarmupStrategy::extend)): the step size was
+    /// adapted again.
+    CouldNotMove,
+    /// The chain moved to a region of another log density after its metric became final
+    /// ([`WarmupStrategy::readapt`](crate::WarmupStrategy::readapt)): the metric and the
+    /// step size were adapted again there.
+    MovedAfterMetric,
 }
 
 /// How many times one chain's warmup may be extended.
 const MAX_WARMUP_EXTENSIONS: usize = 2;
+
+/// How many times a chain's warmup may adapt its metric again after moving
+/// (`WarmupStrategy::readapt`).
+const MAX_READAPTATIONS: usize = 2;
 
 /// Everything one chain produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -253,10 +281,12 @@ pub(crate) fn run_chain<D: LogDensity>(
         nuts.find_initial_step_size()?;
     }
 
-    // Warmup ends later than planned when the chain cannot move at the step size it
-    // ended with (`WarmupStrategy::extend`), at most `MAX_WARMUP_EXTENSIONS` times.
+    // Warmup ends later than planned when the chain moved after its metric became final
+    // (`WarmupStrategy::readapt`, at most `MAX_READAPTATIONS` times) or cannot move at the
+    // step size it ended with (`WarmupStrategy::extend`, at most `MAX_WARMUP_EXTENSIONS`
+    // times).
     let mut warmup_end = settings.num_warmup;
-    let mut extensions = 0;
+    let mut extensions: Vec<WarmupExtension> = Vec::new();
     let mut draws = Vec::with_capacity(settings.num_warmup + settings.num_draws);
     let mut adaptation = None;
     let mut warmup_time = Duration::ZERO;
@@ -270,6 +300,7 @@ pub(crate) fn run_chain<D: LogDensity>(
             inv_mass_matrix: nuts.hamiltonian.inv_mass.clone(),
             low_rank: nuts.hamiltonian.low_rank(),
             extra_warmup: 0,
+            extensions: Vec::new(),
         };
         on_event(ChainEvent::WarmupDone {
             chain,
@@ -313,9 +344,25 @@ pub(crate) fn run_chain<D: LogDensity>(
         iteration += 1;
         if iteration == warmup_end {
             strategy.finish(&mut nuts);
-            if extensions < MAX_WARMUP_EXTENSIONS && nuts.cannot_move() {
-                extensions += 1;
-                warmup_end += strategy.extend(&mut nuts)?;
+            let count = |reason| extensions.iter().filter(|e| e.reason == reason).count();
+            if count(ExtensionReason::MovedAfterMetric) < MAX_READAPTATIONS {
+                let iterations = strategy.readapt(&mut nuts, iteration)?;
+                if iterations > 0 {
+                    extensions.push(WarmupExtension {
+                        iterations,
+                        reason: ExtensionReason::MovedAfterMetric,
+                    });
+                    warmup_end += iterations;
+                    continue;
+                }
+            }
+            if count(ExtensionReason::CouldNotMove) < MAX_WARMUP_EXTENSIONS && nuts.cannot_move() {
+                let iterations = strategy.extend(&mut nuts)?;
+                extensions.push(WarmupExtension {
+                    iterations,
+                    reason: ExtensionReason::CouldNotMove,
+                });
+                warmup_end += iterations;
                 continue;
             }
             let adapted = Adaptation {
@@ -323,6 +370,7 @@ pub(crate) fn run_chain<D: LogDensity>(
                 inv_mass_matrix: nuts.inv_mass_matrix().to_vec(),
                 low_rank: nuts.hamiltonian.low_rank(),
                 extra_warmup: warmup_end - settings.num_warmup,
+                extensions: std::mem::take(&mut extensions),
             };
             on_event(ChainEvent::WarmupDone {
                 chain,

@@ -25,7 +25,9 @@ mod settings;
 mod trajectory;
 pub mod warmup;
 
-pub use chain::{Adaptation, ChainError, ChainRun, Draw, DrawStats};
+pub use chain::{
+    Adaptation, ChainError, ChainRun, Draw, DrawStats, ExtensionReason, WarmupExtension,
+};
 pub use density::LogDensity;
 pub use lowrank::LowRank;
 pub use sampler::{sample, ChainEvent};

@@ -187,6 +187,12 @@ pub struct FisherWarmupSettings {
     /// then move too little to correct them (rlc's own rule; on the reference data sets
     /// and bundled models it never triggers, and their draws are unchanged).
     pub skip_transients: bool,
+    /// A chain whose log density, in the last half of the draws made with the final
+    /// metric, lies more than this many standard deviations (of the log densities the
+    /// metric was estimated from) from their mean moved to another region after its metric
+    /// was set: warmup goes on for it, adapting the metric again (rlc's own rule;
+    /// `f64::INFINITY` turns it off).
+    pub level_shift_sds: f64,
 }
 
 impl Default for FisherWarmupSettings {
@@ -204,6 +210,7 @@ impl Default for FisherWarmupSettings {
             min_draws: 4,
             step_search_factor: 10.0,
             skip_transients: true,
+            level_shift_sds: 3.0,
         }
     }
 }

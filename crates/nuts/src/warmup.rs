@@ -69,10 +69,24 @@ pub trait WarmupStrategy {
     /// returns how many more warmup iterations adapt it (the strategy's last phase
     /// again) before `finish` is called once more. The metric stays as it is.
     fn extend(&mut self, chain: &mut dyn Tunable) -> Result<usize, ChainError>;
+    /// Called when warmup would end, before [`extend`](Self::extend): returns how many
+    /// more warmup iterations adapt the metric again (0: none), for a chain that moved to
+    /// another region after its metric became final, where that metric does not fit.
+    fn readapt(
+        &mut self,
+        _chain: &mut dyn Tunable,
+        _iteration: usize,
+    ) -> Result<usize, ChainError> {
+        Ok(0)
+    }
 }
 
 /// Warmup iterations added when a chain cannot move at the end of warmup, at least.
 const MIN_EXTENSION: usize = 50;
+
+/// The short windows a metric adapted again starts with (then one window of
+/// `FisherWarmupSettings::window`).
+const READAPT_EARLY_WINDOWS: usize = 5;
 
 impl<D: LogDensity> Tunable for Nuts<D> {
     fn dim(&self) -> usize {
@@ -415,6 +429,7 @@ pub struct FisherEstimator {
     grads: Welford,
     /// The smallest and largest log density of the draws.
     log_density_range: (f64, f64),
+    log_density: Welford,
 }
 
 impl FisherEstimator {
@@ -424,6 +439,7 @@ impl FisherEstimator {
             draws: Welford::new(dim),
             grads: Welford::new(dim),
             log_density_range: (f64::INFINITY, f64::NEG_INFINITY),
+            log_density: Welford::new(1),
         }
     }
 
@@ -432,6 +448,7 @@ impl FisherEstimator {
         self.draws.restart();
         self.grads.restart();
         self.log_density_range = (f64::INFINITY, f64::NEG_INFINITY);
+        self.log_density.restart();
     }
 
     /// Adds a draw, the log density and its gradient there.
@@ -441,6 +458,18 @@ impl FisherEstimator {
         let (low, high) = &mut self.log_density_range;
         *low = low.min(log_density);
         *high = high.max(log_density);
+        self.log_density.add(&[log_density]);
+    }
+
+    /// The mean and standard deviation of the draws' log densities.
+    pub fn log_density_mean_sd(&self) -> (f64, f64) {
+        let n = self.log_density.n;
+        let sd = if n > 1.0 {
+            (self.log_density.m2[0] / (n - 1.0)).sqrt()
+        } else {
+            f64::NAN
+        };
+        (self.log_density.mean[0], sd)
     }
 
     /// Whether the draws' log densities span more than a stationary chain's would: the
@@ -490,7 +519,9 @@ impl FisherEstimator {
 /// window) for the last `final_fraction` of warmup, where the metric stays fixed; the
 /// sampling step size is that last phase's average. While the foreground's draws span a
 /// transient ([`FisherEstimator::saw_transient`]: a chain still climbing from far out)
-/// the metric keeps its value (`skip_transients`).
+/// the metric keeps its value (`skip_transients`). A chain that moves to a region of
+/// another log density in the last phase, where the metric it keeps was estimated
+/// elsewhere, adapts it again there ([`WarmupStrategy::readapt`], `level_shift_sds`).
 ///
 /// With a low-rank correction ([`with_low_rank`](Self::with_low_rank)) each estimator
 /// also keeps its draws and gradients; the correction is estimated from the foreground's
@@ -519,6 +550,8 @@ pub struct FisherWarmup {
     /// The diagonal metric when the step size was last searched for.
     searched_metric: Vec<f64>,
     low_rank: Option<LowRankState>,
+    /// The log densities of the draws since the metric became final.
+    final_log_densities: Vec<f64>,
 }
 
 /// The draws the low-rank correction is estimated from.
@@ -563,6 +596,7 @@ impl FisherWarmup {
             scratch: vec![0.0; dim],
             searched_metric: vec![1.0; dim],
             low_rank: None,
+            final_log_densities: Vec::new(),
         }
     }
 
@@ -617,6 +651,24 @@ impl FisherWarmup {
         self.dual.search_and_restart(chain)
     }
 
+    /// Whether the log densities of the last half of the draws made with the final metric
+    /// lie `level_shift_sds` standard deviations of the foreground's log densities (the
+    /// draws the metric was estimated from) away from their mean: the chain moved to
+    /// another region after its metric became final.
+    fn moved_since_metric_was_final(&self) -> bool {
+        let n = self.final_log_densities.len();
+        if n < 2
+            || self.foreground.count() < self.settings.min_draws.max(2)
+            || self.foreground.saw_transient()
+        {
+            return false;
+        }
+        let recent = &self.final_log_densities[n / 2..];
+        let recent_mean = recent.iter().sum::<f64>() / recent.len() as f64;
+        let (mean, sd) = self.foreground.log_density_mean_sd();
+        (recent_mean - mean).abs() > self.settings.level_shift_sds * sd
+    }
+
     /// Moves the end of the current window forward after a switch at `iteration`.
     fn advance(&mut self, iteration: usize) {
         let early = self.settings.early_window.max(1);
@@ -643,11 +695,14 @@ impl WarmupStrategy for FisherWarmup {
         transition: &TransitionInfo,
     ) -> Result<(), ChainError> {
         chain.set_step_size(self.dual.learn(transition.accept_stat));
+        let log_density = chain.log_density();
+        if iteration >= self.final_start {
+            self.final_log_densities.push(log_density);
+        }
         if iteration < self.initial_end || iteration >= self.final_start {
             return Ok(());
         }
 
-        let log_density = chain.log_density();
         self.foreground
             .add(chain.position(), log_density, chain.gradient());
         self.background
@@ -692,6 +747,31 @@ impl WarmupStrategy for FisherWarmup {
     fn extend(&mut self, chain: &mut dyn Tunable) -> Result<usize, ChainError> {
         self.dual.search_and_restart(chain)?;
         Ok((self.num_warmup - self.final_start).max(MIN_EXTENSION))
+    }
+
+    fn readapt(&mut self, chain: &mut dyn Tunable, iteration: usize) -> Result<usize, ChainError> {
+        if !self.moved_since_metric_was_final() {
+            return Ok(0);
+        }
+        let final_length = (self.num_warmup - self.final_start).max(MIN_EXTENSION);
+        let early = self.settings.early_window.max(1);
+        self.initial_end = iteration;
+        self.early_end = iteration + READAPT_EARLY_WINDOWS * early;
+        self.final_start = self.early_end + self.settings.window.max(1);
+        self.num_warmup = self.final_start + final_length;
+        self.next_switch = iteration + early - 1;
+        self.window = self.settings.window.max(1) as f64;
+        self.foreground.restart();
+        self.background.restart();
+        if let Some(state) = &mut self.low_rank {
+            state.foreground.clear();
+            state.background.clear();
+        }
+        self.final_log_densities.clear();
+        self.searched_metric
+            .copy_from_slice(chain.inv_mass_matrix());
+        self.dual.search_and_restart(chain)?;
+        Ok(self.num_warmup - iteration)
     }
 }
 
@@ -840,6 +920,126 @@ mod tests {
         assert!(!estimator.saw_transient());
         estimator.add(&x, -141.0, &g);
         assert!(estimator.saw_transient());
+    }
+
+    /// A chain seen through [`Tunable`] only: its state is set by the test.
+    struct Scripted {
+        position: Vec<f64>,
+        gradient: Vec<f64>,
+        log_density: f64,
+        inv_mass: Vec<f64>,
+        step_size: f64,
+    }
+
+    impl Tunable for Scripted {
+        fn dim(&self) -> usize {
+            self.position.len()
+        }
+        fn step_size(&self) -> f64 {
+            self.step_size
+        }
+        fn set_step_size(&mut self, step_size: f64) {
+            self.step_size = step_size;
+        }
+        fn inv_mass_matrix(&self) -> &[f64] {
+            &self.inv_mass
+        }
+        fn set_inv_mass_matrix(&mut self, inv_mass: &[f64]) {
+            self.inv_mass.copy_from_slice(inv_mass);
+        }
+        fn set_low_rank(&mut self, _low_rank: &LowRank) {}
+        fn position(&self) -> &[f64] {
+            &self.position
+        }
+        fn gradient(&self) -> &[f64] {
+            &self.gradient
+        }
+        fn log_density(&self) -> f64 {
+            self.log_density
+        }
+        fn find_initial_step_size(&mut self) -> Result<(), ChainError> {
+            Ok(())
+        }
+    }
+
+    impl Scripted {
+        /// Moves to a draw of a Gaussian with this mean and sd in every coordinate, whose
+        /// log density is `level` plus the Gaussian's.
+        fn draw(&mut self, rng: &mut rand_chacha::ChaCha8Rng, mean: f64, sd: f64, level: f64) {
+            self.log_density = level;
+            for (x, g) in self.position.iter_mut().zip(&mut self.gradient) {
+                let z: f64 = StandardNormal.sample(rng);
+                *x = mean + sd * z;
+                *g = -z / sd;
+                self.log_density -= 0.5 * z * z;
+            }
+        }
+    }
+
+    /// Runs a Fisher warmup of 400 iterations on a chain that draws from one Gaussian
+    /// and, from `move_at` on, from another (sd 0.1, its log density 40 higher); returns
+    /// the warmup iterations added to adapt the metric again, and the metric at the end.
+    fn warmup_with_a_move(move_at: usize) -> (usize, Vec<f64>) {
+        let dim = 6;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut chain = Scripted {
+            position: vec![0.0; dim],
+            gradient: vec![0.0; dim],
+            log_density: 0.0,
+            inv_mass: vec![1.0; dim],
+            step_size: 1.0,
+        };
+        let mut warmup = FisherWarmup::new(&FisherWarmupSettings::default(), 400, 0.8, 1.0, dim);
+        let info = TransitionInfo {
+            accept_stat: 0.8,
+            divergent: false,
+            n_leapfrog: 7,
+        };
+        warmup.start(&mut chain).expect("start");
+        let (mut end, mut added) = (400, 0);
+        let mut iteration = 0;
+        loop {
+            while iteration < end {
+                if iteration < move_at {
+                    chain.draw(&mut rng, 0.0, 1.0, -100.0);
+                } else {
+                    chain.draw(&mut rng, 5.0, 0.1, -60.0);
+                }
+                warmup.learn(&mut chain, iteration, &info).expect("learn");
+                iteration += 1;
+            }
+            warmup.finish(&mut chain);
+            let more = warmup.readapt(&mut chain, iteration).expect("readapt");
+            if more == 0 {
+                return (added, chain.inv_mass);
+            }
+            added += more;
+            end += more;
+        }
+    }
+
+    /// A chain that moves to another region while only its step size adapts (the metric
+    /// is final from iteration 340 of 400) adapts its metric again there, once; a chain
+    /// that stays, or moves before the metric is final, does not.
+    #[test]
+    fn a_chain_that_moves_after_its_metric_is_final_adapts_it_again() {
+        let (added, inv_mass) = warmup_with_a_move(350);
+        // 5 short windows of 10, one of 80, then the last phase's 60 again.
+        assert_eq!(added, 50 + 80 + 60);
+        for m in &inv_mass {
+            assert!((m / 0.01 - 1.0).abs() < 1e-9, "{inv_mass:?}");
+        }
+        for move_at in [usize::MAX, 200] {
+            let (added, inv_mass) = warmup_with_a_move(move_at);
+            assert_eq!(added, 0, "move at {move_at}");
+            let expected = if move_at == 200 { 0.01 } else { 1.0 };
+            for m in &inv_mass {
+                assert!(
+                    (m / expected - 1.0).abs() < 1e-9,
+                    "move at {move_at}: {inv_mass:?}"
+                );
+            }
+        }
     }
 
     /// The iterations at which the estimators switch, for a warmup of `n`.

@@ -4,6 +4,7 @@
 //! ArviZ's `from_cmdstan`, cmdstanpy's `from_csv` and R's posterior read it.
 
 use crate::exit::Failure;
+use rlc_driver::sample::{ExtensionReason, WarmupExtension};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -228,21 +229,30 @@ impl ChainWriter {
         &self.path
     }
 
-    /// The adaptation results, written when warmup ends; `extra_warmup` is the number
-    /// of iterations warmup ran beyond the planned ones because the chain could not move
-    /// at its step size (rlc's own comment line, only when there were any).
+    /// The adaptation results, written when warmup ends; `extensions` are the times
+    /// warmup ran beyond the planned iterations, and why (rlc's own comment lines, only
+    /// when there were any).
     pub fn adaptation(
         &mut self,
         step_size: f64,
         inv_mass_matrix: &[f64],
-        extra_warmup: usize,
+        extensions: &[WarmupExtension],
     ) -> std::io::Result<()> {
         let mut out: Vec<u8> = Vec::new();
         writeln!(out, "# Adaptation terminated")?;
-        if extra_warmup > 0 {
+        for extension in extensions {
+            let why = match extension.reason {
+                ExtensionReason::CouldNotMove => {
+                    "the chain could not move at the step size warmup first ended with"
+                }
+                ExtensionReason::MovedAfterMetric => {
+                    "the chain moved to a region of another log density after its metric was set; the metric was adapted again there"
+                }
+            };
             writeln!(
                 out,
-                "# Warmup extended by {extra_warmup} iterations: the chain could not move at the step size warmup first ended with"
+                "# Warmup extended by {} iterations: {why}",
+                extension.iterations
             )?;
         }
         writeln!(out, "# Step size = {}", number(step_size))?;
@@ -602,7 +612,20 @@ mod tests {
         let columns = [column("alpha", vec![]), column("w", vec![2])];
         let mut writer = ChainWriter::create(&dir, 0, &settings(), &columns).expect("create");
         writer
-            .adaptation(0.123456789, &[1.5, 0.25, 3.0], 0)
+            .adaptation(
+                0.123456789,
+                &[1.5, 0.25, 3.0],
+                &[
+                    WarmupExtension {
+                        iterations: 190,
+                        reason: ExtensionReason::MovedAfterMetric,
+                    },
+                    WarmupExtension {
+                        iterations: 60,
+                        reason: ExtensionReason::CouldNotMove,
+                    },
+                ],
+            )
             .expect("write");
         let draws = [
             (
@@ -645,6 +668,10 @@ mod tests {
             let expected: Vec<f64> = stats.iter().chain(values.iter()).copied().collect();
             assert_eq!(&expected, row);
         }
+        // Each extension of warmup is said after `# Adaptation terminated`, in order.
+        assert!(text.contains(
+            "# Adaptation terminated\n# Warmup extended by 190 iterations: the chain moved to a region of another log density after its metric was set; the metric was adapted again there\n# Warmup extended by 60 iterations: the chain could not move"
+        ));
         assert!(text.contains("# Step size = 0.123456789"));
         assert!(text.contains("# Diagonal elements of inverse mass matrix:\n# 1.5, 0.25, 3.0"));
         assert!(text.contains("Elapsed Time"));

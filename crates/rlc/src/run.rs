@@ -79,7 +79,7 @@ impl Observer for Terminal {
                 w.adaptation(
                     adaptation.step_size,
                     &adaptation.inv_mass_matrix,
-                    adaptation.extra_warmup,
+                    &adaptation.extensions,
                 )?;
                 w.low_rank(&adaptation.low_rank.values, &adaptation.low_rank.vectors)
             });
