@@ -495,6 +495,8 @@ def docs_section(record):
             text += " (other seeds: " + ", ".join(f"{r.get('divergences')}" for r in others)
             if stan_others:
                 text += "; Stan " + ", ".join(str(d) for d in stan_others)
+                text += (f"; medians over all seeds: rlc {statistics.median(all_seeds(m)):g},"
+                         f" Stan {statistics.median(stan_seeds(m)):g}")
             text += ")"
         return text
 
@@ -519,8 +521,8 @@ def docs_section(record):
         + (f" ({', '.join(init_failed)})" if init_failed else "") + ".",
         f"* **Divergences**: rlc had no more divergent draws than Stan on {len(both) - len(more)} of the"
         f" {len(both)} models both ran; more on {len(more)}: " + "; ".join(excess(m) for m in more) + "."
-        + (f" rlc was rerun at two more seeds (`--rlc-seeds`) on {len(reseeded)} of them: the median of its"
-           f" three counts is still above Stan's one count on {len(above_at_median)}"
+        + (f" rlc was rerun at more seeds (`--rlc-seeds`) on {len(reseeded)} of them: the median of its"
+           f" counts over all its seeds is still above Stan's count at the table's seed on {len(above_at_median)}"
            + (f" ({', '.join('`' + m + '`' for m in above_at_median)})" if above_at_median else "")
            + "." if reseeded else "")
         + (f" Stan was rerun at more seeds too (`--stan-seeds`) on {len(stan_reseeded)} of them: rlc's median"
