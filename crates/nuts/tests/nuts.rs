@@ -8,7 +8,10 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use rlc_nuts::{sample, ChainError, ChainEvent, ChainRun, LogDensity, SamplerSettings, WarmupKind};
+use rlc_nuts::{
+    sample, ChainError, ChainEvent, ChainRun, ExtensionReason, LogDensity, SamplerSettings,
+    WarmupExtension, WarmupKind,
+};
 
 fn slow_tests() -> bool {
     std::env::var("RLC_SLOW_TESTS").is_ok_and(|v| v == "1")
@@ -157,6 +160,15 @@ struct Run {
 }
 
 fn run<D: LogDensity>(settings: &SamplerSettings, make: impl Fn(usize) -> D + Sync) -> Run {
+    run_watched(settings, make, |_| {})
+}
+
+/// `run`, calling `watch` with each iteration's draw as it is made.
+fn run_watched<D: LogDensity>(
+    settings: &SamplerSettings,
+    make: impl Fn(usize) -> D + Sync,
+    watch: impl Fn(&rlc_nuts::Draw) + Sync,
+) -> Run {
     let streamed = AtomicUsize::new(0);
     let warmup_done = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -164,8 +176,9 @@ fn run<D: LogDensity>(settings: &SamplerSettings, make: impl Fn(usize) -> D + Sy
         settings,
         make,
         |event| match event {
-            ChainEvent::Draw { .. } => {
+            ChainEvent::Draw { draw, .. } => {
                 streamed.fetch_add(1, Ordering::Relaxed);
+                watch(draw);
             }
             ChainEvent::WarmupDone { .. } => {
                 warmup_done.fetch_add(1, Ordering::Relaxed);
@@ -701,6 +714,105 @@ fn stan_warmup_draws_are_unchanged() {
     assert_eq!(fingerprint(&gaussian.chains), 0xd38f_6eb3_5165_f43e);
     assert_eq!(fingerprint(&funnel.chains), 0xaaeb_fe3c_cef6_7ffc);
     assert_eq!(fingerprint(&short.chains), 0x0115_88d8_c7dc_57f9);
+}
+
+/// A standard Gaussian until `moved` is set, then one of sd 0.5 whose log density is
+/// 40 higher: a chain that finds another region of the posterior at that moment, made
+/// deterministic. (The chain keeps the log density of the point it stands on from before
+/// the change; the new density is above it near that point, so the chain moves on.)
+struct MovingGaussian {
+    moved: std::sync::Arc<AtomicBool>,
+    dim: usize,
+}
+
+impl LogDensity for MovingGaussian {
+    type Error = Infallible;
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn logp_and_grad(&mut self, position: &[f64], grad: &mut [f64]) -> Result<f64, Infallible> {
+        let (sd, level) = if self.moved.load(Ordering::Relaxed) {
+            (0.5, 40.0)
+        } else {
+            (1.0, 0.0)
+        };
+        let mut logp = level;
+        for (g, x) in grad.iter_mut().zip(position) {
+            let z = x / sd;
+            logp -= 0.5 * z * z;
+            *g = -z / sd;
+        }
+        Ok(logp)
+    }
+}
+
+/// A chain that moves to another region while its warmup adapts only the step size (the
+/// fisher metric is final from iteration 340 of 400) adapts its metric again there,
+/// says so in its adaptation, and samples the new region with a metric that fits it;
+/// Stan's warmup, which is Stan's, does not.
+#[test]
+fn a_chain_that_moves_after_its_metric_is_final_adapts_it_again() {
+    for warmup in [
+        WarmupKind::Fisher,
+        WarmupKind::FisherLowRank,
+        WarmupKind::Stan,
+    ] {
+        let moved = std::sync::Arc::new(AtomicBool::new(false));
+        let s = SamplerSettings {
+            warmup,
+            num_chains: 1,
+            ..settings(400, 1000, 7)
+        };
+        // Stan's last window ends at iteration 349 of 400.
+        let move_at = if warmup == WarmupKind::Stan { 360 } else { 345 };
+        let result = run_watched(
+            &s,
+            |_| MovingGaussian {
+                moved: moved.clone(),
+                dim: 4,
+            },
+            |draw| {
+                if draw.iteration == move_at {
+                    moved.store(true, Ordering::Relaxed);
+                }
+            },
+        );
+        let chain = &result.chains[0];
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        if warmup == WarmupKind::Stan {
+            assert!(adaptation
+                .extensions
+                .iter()
+                .all(|e| e.reason != ExtensionReason::MovedAfterMetric));
+            continue;
+        }
+        assert_eq!(
+            adaptation.extensions,
+            [WarmupExtension {
+                iterations: 190,
+                reason: ExtensionReason::MovedAfterMetric
+            }],
+            "{warmup:?}"
+        );
+        assert_eq!(adaptation.extra_warmup, 190);
+        assert_eq!(result.streamed_draws, 400 + 190 + 1000);
+        for m in &adaptation.inv_mass_matrix {
+            assert!(
+                (0.15..0.4).contains(m),
+                "{warmup:?}: {:?}",
+                adaptation.inv_mass_matrix
+            );
+        }
+        check_moments(&result.chains, &[0.5; 4], 4.0);
+        let divergent = chain
+            .draws
+            .iter()
+            .filter(|d| !d.is_warmup && d.stats.divergent)
+            .count();
+        assert_eq!(divergent, 0, "{warmup:?}");
+    }
 }
 
 /// A chain that ends warmup where it cannot move (here: one warmup iteration, after
