@@ -451,8 +451,8 @@ fn adaptation_attrs(fit: &Fit, chains: &[&ChainFit]) -> Vec<(String, Attr)> {
         ("step_size".into(), Attr::Floats(step_sizes)),
         (
             // Warmup iterations beyond `num_warmup`: a chain that could not move at the
-            // step size warmup ended with, or moved after its metric was set, was given
-            // more (0 almost always).
+            // step size warmup ended with, moved after its metric was set, or stood still
+            // early in warmup was given more (0 almost always).
             "extra_warmup".into(),
             Attr::Floats(
                 chains

@@ -125,6 +125,11 @@ pub enum ExtensionReason {
     /// ([`WarmupStrategy::extend`](crate::WarmupStrategy::extend)): the step size was
     /// adapted again.
     CouldNotMove,
+    /// The chain stood still for 20 consecutive iterations in the first half of its warmup
+    /// (its steps too small to change a coordinate, or divergent at once: a point far out
+    /// where the log density is finite but its gradient enormous): warmup started again
+    /// from a new initial point.
+    Stuck,
     /// The chain moved to a region of another log density after its metric became final
     /// ([`WarmupStrategy::readapt`](crate::WarmupStrategy::readapt)): the metric and the
     /// step size were adapted again there.
@@ -137,6 +142,26 @@ const MAX_WARMUP_EXTENSIONS: usize = 2;
 /// How many times a chain's warmup may adapt its metric again after moving
 /// (`WarmupStrategy::readapt`).
 const MAX_READAPTATIONS: usize = 2;
+
+/// Consecutive warmup iterations after which a chain that has not moved (each transition
+/// left it where it stood: every step too small to change a coordinate, or divergent at
+/// once) in the first half of its warmup starts again from a new initial point.
+const STUCK_PATIENCE: usize = 20;
+
+/// How many times a chain may start again from a new initial point.
+const MAX_INIT_RESTARTS: usize = 10;
+
+/// How many of `extensions` were for `reason`.
+fn count(extensions: &[WarmupExtension], reason: ExtensionReason) -> usize {
+    extensions.iter().filter(|e| e.reason == reason).count()
+}
+
+/// Whether a new initial point would differ from the last: some coordinate is drawn
+/// (not given by `init_values`) from an interval of positive width.
+fn init_can_be_redrawn(settings: &SamplerSettings, dim: usize) -> bool {
+    settings.init_radius > 0.0
+        && (0..dim).any(|i| settings.init_values.get(i).copied().flatten().is_none())
+}
 
 /// Everything one chain produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -258,7 +283,7 @@ pub(crate) fn run_chain<D: LogDensity>(
     let mut rng = chain_rng(settings.seed, chain);
     let mut hamiltonian = Hamiltonian::new(density);
     let init = initial_point(&mut hamiltonian, &mut rng, settings)?;
-    let init_position = init.position.clone();
+    let mut init_position = init.position.clone();
     on_event(ChainEvent::Started {
         chain,
         init: &init_position,
@@ -285,6 +310,14 @@ pub(crate) fn run_chain<D: LogDensity>(
     // (`WarmupStrategy::readapt`, at most `MAX_READAPTATIONS` times) or cannot move at the
     // step size it ended with (`WarmupStrategy::extend`, at most `MAX_WARMUP_EXTENSIONS`
     // times).
+    //
+    // A chain that has not moved for `STUCK_PATIENCE` iterations in the first half of its
+    // warmup starts warmup again from a new initial point (at most `MAX_INIT_RESTARTS`
+    // times); `warmup_start` is the iteration its current warmup began at, the
+    // strategy's 0, and `unmoved` counts the transitions since the chain last moved.
+    let mut warmup_start = 0;
+    let mut unmoved = 0;
+    let mut last_position = init_position.clone();
     let mut warmup_end = settings.num_warmup;
     let mut extensions: Vec<WarmupExtension> = Vec::new();
     let mut draws = Vec::with_capacity(settings.num_warmup + settings.num_draws);
@@ -337,16 +370,45 @@ pub(crate) fn run_chain<D: LogDensity>(
                 divergent: transition.divergent,
                 n_leapfrog: transition.n_leapfrog,
             };
-            strategy.learn(&mut nuts, iteration, &info)?;
+            strategy.learn(&mut nuts, iteration - warmup_start, &info)?;
         }
         on_event(ChainEvent::Draw { chain, draw: &draw });
         draws.push(draw);
         iteration += 1;
+        if nuts.current.position == last_position {
+            unmoved += 1;
+        } else {
+            unmoved = 0;
+            last_position.clone_from(&nuts.current.position);
+        }
+        if is_warmup
+            && unmoved == STUCK_PATIENCE
+            && 2 * (iteration - warmup_start) <= settings.num_warmup
+            && count(&extensions, ExtensionReason::Stuck) < MAX_INIT_RESTARTS
+            && init_can_be_redrawn(settings, dim)
+        {
+            nuts.current = initial_point(&mut nuts.hamiltonian, &mut nuts.rng, settings)?;
+            init_position.clone_from(&nuts.current.position);
+            last_position.clone_from(&nuts.current.position);
+            unmoved = 0;
+            nuts.step_size = settings.initial_step_size;
+            nuts.hamiltonian.set_inv_mass(&vec![1.0; dim]);
+            nuts.hamiltonian.set_low_rank(&LowRank::default());
+            strategy = make_strategy(settings, dim);
+            strategy.start(&mut nuts)?;
+            let spent = iteration - warmup_start;
+            extensions.push(WarmupExtension {
+                iterations: spent,
+                reason: ExtensionReason::Stuck,
+            });
+            warmup_start = iteration;
+            warmup_end += spent;
+            continue;
+        }
         if iteration == warmup_end {
             strategy.finish(&mut nuts);
-            let count = |reason| extensions.iter().filter(|e| e.reason == reason).count();
-            if count(ExtensionReason::MovedAfterMetric) < MAX_READAPTATIONS {
-                let iterations = strategy.readapt(&mut nuts, iteration)?;
+            if count(&extensions, ExtensionReason::MovedAfterMetric) < MAX_READAPTATIONS {
+                let iterations = strategy.readapt(&mut nuts, iteration - warmup_start)?;
                 if iterations > 0 {
                     extensions.push(WarmupExtension {
                         iterations,
@@ -356,7 +418,9 @@ pub(crate) fn run_chain<D: LogDensity>(
                     continue;
                 }
             }
-            if count(ExtensionReason::CouldNotMove) < MAX_WARMUP_EXTENSIONS && nuts.cannot_move() {
+            if count(&extensions, ExtensionReason::CouldNotMove) < MAX_WARMUP_EXTENSIONS
+                && nuts.cannot_move()
+            {
                 let iterations = strategy.extend(&mut nuts)?;
                 extensions.push(WarmupExtension {
                     iterations,

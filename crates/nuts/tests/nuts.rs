@@ -815,6 +815,80 @@ fn a_chain_that_moves_after_its_metric_is_final_adapts_it_again() {
     }
 }
 
+/// A standard normal in 3 dimensions whose evaluations fail at every point but the first
+/// one evaluated (the chain's initial point) until `released` is set: a chain that
+/// cannot leave its initial point, as one started where the gradient is so steep that
+/// every step is too small to change a coordinate or diverges.
+struct TrappedStart {
+    first: Option<Vec<f64>>,
+    released: std::sync::Arc<AtomicBool>,
+}
+
+impl LogDensity for TrappedStart {
+    type Error = String;
+
+    fn dim(&self) -> usize {
+        3
+    }
+
+    fn logp_and_grad(&mut self, position: &[f64], grad: &mut [f64]) -> Result<f64, String> {
+        let first = self.first.get_or_insert_with(|| position.to_vec());
+        if !self.released.load(Ordering::Relaxed) && position != first.as_slice() {
+            return Err("trapped".into());
+        }
+        for (g, x) in grad.iter_mut().zip(position) {
+            *g = -x;
+        }
+        Ok(-0.5 * position.iter().map(|x| x * x).sum::<f64>())
+    }
+}
+
+/// A chain that has not left its initial point after 20 warmup iterations starts warmup
+/// again from a new one (drawn from its own random stream), says so, and samples.
+#[test]
+fn a_chain_stuck_at_its_initial_point_starts_again_from_another() {
+    for warmup in [WarmupKind::Fisher, WarmupKind::Stan] {
+        let released = std::sync::Arc::new(AtomicBool::new(false));
+        let s = SamplerSettings {
+            warmup,
+            num_chains: 1,
+            ..settings(300, 1000, 4)
+        };
+        // The trap holds for the first 20 iterations, as a point far out would.
+        let result = run_watched(
+            &s,
+            |_| TrappedStart {
+                first: None,
+                released: released.clone(),
+            },
+            |draw| {
+                if draw.iteration == 19 {
+                    released.store(true, Ordering::Relaxed);
+                }
+            },
+        );
+        let chain = &result.chains[0];
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        assert_eq!(
+            adaptation.extensions,
+            [WarmupExtension {
+                iterations: 20,
+                reason: ExtensionReason::Stuck
+            }],
+            "{warmup:?}"
+        );
+        assert_eq!(adaptation.extra_warmup, 20);
+        assert_eq!(result.streamed_draws, 300 + 20 + 1000);
+        // The first 20 iterations stayed at the first initial point; the chain's recorded
+        // initial point is the new one.
+        let first = &chain.draws[0].position;
+        assert!(chain.draws[..20].iter().all(|d| &d.position == first));
+        assert_ne!(&chain.init, first);
+        assert!(chain.draws[20].is_warmup);
+        check_moments(&result.chains, &[1.0; 3], 4.0);
+    }
+}
+
 /// A chain that ends warmup where it cannot move (here: one warmup iteration, after
 /// which dual averaging proposes a step size of about 14 on a standard normal, where every
 /// leapfrog step explodes) gets more warmup instead of diverging on every draw: a step

@@ -242,6 +242,9 @@ impl ChainWriter {
         writeln!(out, "# Adaptation terminated")?;
         for extension in extensions {
             let why = match extension.reason {
+                ExtensionReason::Stuck => {
+                    "the chain stood still for 20 iterations early in warmup; it started again from a new initial point"
+                }
                 ExtensionReason::CouldNotMove => {
                     "the chain could not move at the step size warmup first ended with"
                 }
