@@ -346,7 +346,7 @@ impl Fit {
                 continue;
             }
             let why = match reason {
-                ExtensionReason::Stuck => "the chain stood still for 20 iterations early in its warmup (far out, where the log density is finite but its gradient so steep that every step stays put), so its warmup started again from a new initial point; if it recurs, start the chains elsewhere (--init 0, a smaller --init radius, or --init FILE)",
+                ExtensionReason::Stuck => "20 transitions in a row early in the chain's warmup each stayed put or diverged (a start far out, where the log density is finite but its gradient so steep that no step changes a coordinate, or where every path breaks down), so its warmup started again from a new initial point; if it recurs, start the chains elsewhere (--init 0, a smaller --init radius, or --init FILE)",
                 ExtensionReason::MovedAfterMetric => "the chain moved to a region of another log density after its metric was set (a mode, or a part of the posterior, found late), so its metric and step size were adapted again there; if the chains end in regions of different log density, they have not mixed: run a longer --warmup and compare them",
                 ExtensionReason::CouldNotMove => "at the step size warmup ended with, the chain could not move from where it stood (a warmup too short, or the neck of a funnel entered in its last iterations), so it samples with a smaller step size; more --warmup, or a higher target acceptance rate (--adapt-delta 0.95 or more) for a funnel, usually avoids it",
             };

@@ -815,12 +815,16 @@ fn a_chain_that_moves_after_its_metric_is_final_adapts_it_again() {
     }
 }
 
-/// A standard normal in 3 dimensions whose evaluations fail at every point but the first
-/// one evaluated (the chain's initial point) until `released` is set: a chain that
-/// cannot leave its initial point, as one started where the gradient is so steep that
-/// every step is too small to change a coordinate or diverges.
+/// A standard normal in 3 dimensions that, until `released` is set, traps a chain at the
+/// first point evaluated (its initial point): with `ball` 0 every other point fails to
+/// evaluate, so no step leaves it (as a start where the gradient is so steep that every
+/// step is too small to change a coordinate); with `ball` r > 0 the log density drops by
+/// 1e9 outside the ball of radius r around it, so the chain moves inside but every
+/// trajectory diverges at its edge (as a start where the density breaks down along every
+/// path).
 struct TrappedStart {
     first: Option<Vec<f64>>,
+    ball: f64,
     released: std::sync::Arc<AtomicBool>,
 }
 
@@ -833,21 +837,38 @@ impl LogDensity for TrappedStart {
 
     fn logp_and_grad(&mut self, position: &[f64], grad: &mut [f64]) -> Result<f64, String> {
         let first = self.first.get_or_insert_with(|| position.to_vec());
-        if !self.released.load(Ordering::Relaxed) && position != first.as_slice() {
-            return Err("trapped".into());
-        }
+        let mut logp = -0.5 * position.iter().map(|x| x * x).sum::<f64>();
         for (g, x) in grad.iter_mut().zip(position) {
             *g = -x;
         }
-        Ok(-0.5 * position.iter().map(|x| x * x).sum::<f64>())
+        if !self.released.load(Ordering::Relaxed) {
+            let distance = position
+                .iter()
+                .zip(first.iter())
+                .map(|(x, f)| (x - f) * (x - f))
+                .sum::<f64>()
+                .sqrt();
+            if self.ball == 0.0 && distance > 0.0 {
+                return Err("trapped".into());
+            }
+            if self.ball > 0.0 && distance > self.ball {
+                logp -= 1e9;
+            }
+        }
+        Ok(logp)
     }
 }
 
-/// A chain that has not left its initial point after 20 warmup iterations starts warmup
-/// again from a new one (drawn from its own random stream), says so, and samples.
+/// A chain whose first 20 warmup transitions each stay put or diverge starts warmup
+/// again from a new initial point (drawn from its own random stream), says so, and
+/// samples.
 #[test]
 fn a_chain_stuck_at_its_initial_point_starts_again_from_another() {
-    for warmup in [WarmupKind::Fisher, WarmupKind::Stan] {
+    for (warmup, ball) in [
+        (WarmupKind::Fisher, 0.0),
+        (WarmupKind::Stan, 0.0),
+        (WarmupKind::Fisher, 0.01),
+    ] {
         let released = std::sync::Arc::new(AtomicBool::new(false));
         let s = SamplerSettings {
             warmup,
@@ -859,6 +880,7 @@ fn a_chain_stuck_at_its_initial_point_starts_again_from_another() {
             &s,
             |_| TrappedStart {
                 first: None,
+                ball,
                 released: released.clone(),
             },
             |draw| {
@@ -875,16 +897,29 @@ fn a_chain_stuck_at_its_initial_point_starts_again_from_another() {
                 iterations: 20,
                 reason: ExtensionReason::Stuck
             }],
-            "{warmup:?}"
+            "{warmup:?}, ball {ball}"
         );
         assert_eq!(adaptation.extra_warmup, 20);
         assert_eq!(result.streamed_draws, 300 + 20 + 1000);
-        // The first 20 iterations stayed at the first initial point; the chain's recorded
-        // initial point is the new one.
         let first = &chain.draws[0].position;
-        assert!(chain.draws[..20].iter().all(|d| &d.position == first));
-        assert_ne!(&chain.init, first);
+        if ball == 0.0 {
+            // The first 20 iterations stayed at the first initial point.
+            assert!(chain.draws[..20].iter().all(|d| &d.position == first));
+        } else {
+            // They moved, and each diverged.
+            assert!(chain.draws[..20].iter().all(|d| d.stats.divergent));
+            assert!(chain.draws[..20].iter().any(|d| &d.position != first));
+        }
+        // The chain's recorded initial point is the new one.
         assert!(chain.draws[20].is_warmup);
+        let distance: f64 = chain
+            .init
+            .iter()
+            .zip(first)
+            .map(|(x, f)| (x - f) * (x - f))
+            .sum::<f64>()
+            .sqrt();
+        assert!(distance > 0.01, "{warmup:?}, ball {ball}: {:?}", chain.init);
         check_moments(&result.chains, &[1.0; 3], 4.0);
     }
 }

@@ -243,7 +243,7 @@ impl ChainWriter {
         for extension in extensions {
             let why = match extension.reason {
                 ExtensionReason::Stuck => {
-                    "the chain stood still for 20 iterations early in warmup; it started again from a new initial point"
+                    "20 transitions in a row early in warmup stayed put or diverged; the chain started again from a new initial point"
                 }
                 ExtensionReason::CouldNotMove => {
                     "the chain could not move at the step size warmup first ended with"
