@@ -170,7 +170,8 @@ fn init_can_be_redrawn(settings: &SamplerSettings, dim: usize) -> bool {
 pub struct ChainRun {
     /// The chain's index.
     pub chain: usize,
-    /// The initial position (unconstrained).
+    /// The initial position (unconstrained): the last one drawn, when the chain started
+    /// again from a new one ([`ExtensionReason::Stuck`]).
     pub init: Vec<f64>,
     /// Every iteration, warmup first.
     pub draws: Vec<Draw>,
@@ -394,6 +395,10 @@ pub(crate) fn run_chain<D: LogDensity>(
         {
             nuts.current = initial_point(&mut nuts.hamiltonian, &mut nuts.rng, settings)?;
             init_position.clone_from(&nuts.current.position);
+            on_event(ChainEvent::Started {
+                chain,
+                init: &init_position,
+            });
             last_position.clone_from(&nuts.current.position);
             unmoved = 0;
             nuts.step_size = settings.initial_step_size;

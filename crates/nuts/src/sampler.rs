@@ -14,7 +14,8 @@ pub enum ChainEvent<'a> {
     Started {
         /// The chain's index.
         chain: usize,
-        /// The initial position (unconstrained).
+        /// The initial position (unconstrained); sent again with a new one when the chain
+        /// starts over ([`ExtensionReason::Stuck`](crate::ExtensionReason::Stuck)).
         init: &'a [f64],
     },
     /// An iteration finished (warmup or sampling: see [`Draw::is_warmup`]).
