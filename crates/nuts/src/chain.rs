@@ -154,7 +154,7 @@ const STUCK_PATIENCE: usize = 20;
 const MAX_INIT_RESTARTS: usize = 10;
 
 /// How many of `extensions` were for `reason`.
-fn count(extensions: &[WarmupExtension], reason: ExtensionReason) -> usize {
+fn times_extended(extensions: &[WarmupExtension], reason: ExtensionReason) -> usize {
     extensions.iter().filter(|e| e.reason == reason).count()
 }
 
@@ -378,19 +378,22 @@ pub(crate) fn run_chain<D: LogDensity>(
         on_event(ChainEvent::Draw { chain, draw: &draw });
         draws.push(draw);
         iteration += 1;
-        let stayed = nuts.current.position == last_position;
-        if !stayed {
-            last_position.clone_from(&nuts.current.position);
+        // Only the first half of warmup watches for a stuck chain: no copy per draw after.
+        let watched = is_warmup && 2 * (iteration - warmup_start) <= settings.num_warmup;
+        if watched {
+            let stayed = nuts.current.position == last_position;
+            if !stayed {
+                last_position.clone_from(&nuts.current.position);
+            }
+            unmoved = if stayed || transition.divergent {
+                unmoved + 1
+            } else {
+                0
+            };
         }
-        unmoved = if stayed || transition.divergent {
-            unmoved + 1
-        } else {
-            0
-        };
-        if is_warmup
+        if watched
             && unmoved == STUCK_PATIENCE
-            && 2 * (iteration - warmup_start) <= settings.num_warmup
-            && count(&extensions, ExtensionReason::Stuck) < MAX_INIT_RESTARTS
+            && times_extended(&extensions, ExtensionReason::Stuck) < MAX_INIT_RESTARTS
             && init_can_be_redrawn(settings, dim)
         {
             nuts.current = initial_point(&mut nuts.hamiltonian, &mut nuts.rng, settings)?;
@@ -417,7 +420,7 @@ pub(crate) fn run_chain<D: LogDensity>(
         }
         if iteration == warmup_end {
             strategy.finish(&mut nuts);
-            if count(&extensions, ExtensionReason::MovedAfterMetric) < MAX_READAPTATIONS {
+            if times_extended(&extensions, ExtensionReason::MovedAfterMetric) < MAX_READAPTATIONS {
                 let iterations = strategy.readapt(&mut nuts, iteration - warmup_start)?;
                 if iterations > 0 {
                     extensions.push(WarmupExtension {
@@ -428,7 +431,7 @@ pub(crate) fn run_chain<D: LogDensity>(
                     continue;
                 }
             }
-            if count(&extensions, ExtensionReason::CouldNotMove) < MAX_WARMUP_EXTENSIONS
+            if times_extended(&extensions, ExtensionReason::CouldNotMove) < MAX_WARMUP_EXTENSIONS
                 && nuts.cannot_move()
             {
                 let iterations = strategy.extend(&mut nuts)?;
