@@ -65,6 +65,7 @@ def test_sample_stats(hier):
     assert attrs["tuning_steps"] == 100 and attrs["sampling_time"] > 0
     assert len(attrs["step_size"]) == 2
     assert list(attrs["extra_warmup"]) == [0, 0]
+    assert list(attrs["target_accept"]) == [0.8, 0.8]
     coordinates = attrs["unconstrained_coordinates"]
     assert coordinates[:3] == ["mu_pr.1", "mu_pr.2", "sigma.1"]
     assert len(attrs["inv_mass_matrix"]) == 2 * len(coordinates)

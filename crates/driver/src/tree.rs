@@ -450,9 +450,21 @@ fn adaptation_attrs(fit: &Fit, chains: &[&ChainFit]) -> Vec<(String, Attr)> {
         ("unconstrained_coordinates".into(), Attr::Texts(coordinates)),
         ("step_size".into(), Attr::Floats(step_sizes)),
         (
+            // The acceptance rate each chain's step size was adapted to: the settings'
+            // `target_accept`, or higher for a chain whose warmup ended diverging.
+            "target_accept".into(),
+            Attr::Floats(
+                chains
+                    .iter()
+                    .map(|c| c.adaptation.as_ref().map_or(f64::NAN, |a| a.target_accept))
+                    .collect(),
+            ),
+        ),
+        (
             // Warmup iterations beyond `num_warmup`: a chain that could not move at the
-            // step size warmup ended with, moved after its metric was set, or stood still
-            // early in warmup was given more (0 almost always).
+            // step size warmup ended with, moved after its metric was set, diverged often
+            // at the end of warmup, or stood still early in warmup was given more (0
+            // almost always).
             "extra_warmup".into(),
             Attr::Floats(
                 chains

@@ -96,6 +96,9 @@ pub struct Draw {
 pub struct Adaptation {
     /// The step size used for sampling.
     pub step_size: f64,
+    /// The acceptance rate that step size was adapted to: the settings' target, or
+    /// higher where warmup raised it ([`ExtensionReason::Diverged`]).
+    pub target_accept: f64,
     /// The diagonal of the inverse mass matrix used for sampling.
     pub inv_mass_matrix: Vec<f64>,
     /// The low-rank correction of the metric used for sampling (empty unless the warmup
@@ -134,6 +137,11 @@ pub enum ExtensionReason {
     /// ([`WarmupStrategy::readapt`](crate::WarmupStrategy::readapt)): the metric and the
     /// step size were adapted again there.
     MovedAfterMetric,
+    /// More than a tenth of the transitions at the end of warmup diverged
+    /// ([`WarmupStrategy::raise_target_accept`](crate::WarmupStrategy::raise_target_accept)):
+    /// the step size was adapted again at a higher target acceptance rate
+    /// ([`Adaptation::target_accept`]).
+    Diverged,
 }
 
 /// How many times one chain's warmup may be extended.
@@ -142,6 +150,10 @@ const MAX_WARMUP_EXTENSIONS: usize = 2;
 /// How many times a chain's warmup may adapt its metric again after moving
 /// (`WarmupStrategy::readapt`).
 const MAX_READAPTATIONS: usize = 2;
+
+/// How many times a chain's warmup may raise its target acceptance rate
+/// (`WarmupStrategy::raise_target_accept`): 0.8 becomes 0.9, then 0.95.
+const MAX_TARGET_RAISES: usize = 2;
 
 /// Consecutive warmup transitions, each of which left the chain where it stood (every
 /// step too small to change a coordinate) or diverged, after which a chain in the first
@@ -310,7 +322,9 @@ pub(crate) fn run_chain<D: LogDensity>(
     }
 
     // Warmup ends later than planned when the chain moved after its metric became final
-    // (`WarmupStrategy::readapt`, at most `MAX_READAPTATIONS` times) or cannot move at the
+    // (`WarmupStrategy::readapt`, at most `MAX_READAPTATIONS` times), diverged often at
+    // its end (`WarmupStrategy::raise_target_accept`, at most `MAX_TARGET_RAISES` times)
+    // or cannot move at the
     // step size it ended with (`WarmupStrategy::extend`, at most `MAX_WARMUP_EXTENSIONS`
     // times).
     //
@@ -333,6 +347,7 @@ pub(crate) fn run_chain<D: LogDensity>(
         warmup_grad_evals = Some(nuts.hamiltonian.grad_evals);
         let adapted = Adaptation {
             step_size: nuts.step_size,
+            target_accept: settings.target_accept,
             inv_mass_matrix: nuts.hamiltonian.inv_mass.clone(),
             low_rank: nuts.hamiltonian.low_rank(),
             extra_warmup: 0,
@@ -431,6 +446,18 @@ pub(crate) fn run_chain<D: LogDensity>(
                     continue;
                 }
             }
+            if times_extended(&extensions, ExtensionReason::Diverged) < MAX_TARGET_RAISES {
+                let iterations =
+                    strategy.raise_target_accept(&mut nuts, iteration - warmup_start)?;
+                if iterations > 0 {
+                    extensions.push(WarmupExtension {
+                        iterations,
+                        reason: ExtensionReason::Diverged,
+                    });
+                    warmup_end += iterations;
+                    continue;
+                }
+            }
             if times_extended(&extensions, ExtensionReason::CouldNotMove) < MAX_WARMUP_EXTENSIONS
                 && nuts.cannot_move()
             {
@@ -444,6 +471,7 @@ pub(crate) fn run_chain<D: LogDensity>(
             }
             let adapted = Adaptation {
                 step_size: nuts.step_size(),
+                target_accept: strategy.target_accept(),
                 inv_mass_matrix: nuts.inv_mass_matrix().to_vec(),
                 low_rank: nuts.hamiltonian.low_rank(),
                 extra_warmup: warmup_end - settings.num_warmup,

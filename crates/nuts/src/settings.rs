@@ -193,6 +193,13 @@ pub struct FisherWarmupSettings {
     /// was set: warmup goes on for it, adapting the metric again (rlc's own rule;
     /// `f64::INFINITY` turns it off).
     pub level_shift_sds: f64,
+    /// A chain more than this share of whose transitions in the last half of the
+    /// step-size-only phase diverged (and at least 2) adapts its step size again at a
+    /// higher target acceptance rate (the rejection rate aimed at halved: 0.8 becomes
+    /// 0.9, then 0.95), for twice that phase's length. So many divergent transitions at
+    /// the end of warmup foretell as many divergent draws, which a smaller step size
+    /// avoids, as raising `--adapt-delta` by hand does (rlc's own rule; 1 turns it off).
+    pub divergence_share: f64,
 }
 
 impl Default for FisherWarmupSettings {
@@ -211,6 +218,7 @@ impl Default for FisherWarmupSettings {
             step_search_factor: 10.0,
             skip_transients: true,
             level_shift_sds: 3.0,
+            divergence_share: 0.1,
         }
     }
 }

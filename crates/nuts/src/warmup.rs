@@ -79,6 +79,19 @@ pub trait WarmupStrategy {
     ) -> Result<usize, ChainError> {
         Ok(0)
     }
+    /// Called when warmup would end, after [`readapt`](Self::readapt) found nothing to
+    /// do: returns how many more warmup iterations adapt the step size again (0: none),
+    /// at a higher target acceptance rate, for a chain many of whose last transitions
+    /// diverged at the step size the current target gives.
+    fn raise_target_accept(
+        &mut self,
+        _chain: &mut dyn Tunable,
+        _iteration: usize,
+    ) -> Result<usize, ChainError> {
+        Ok(0)
+    }
+    /// The acceptance rate the step size is adapted to.
+    fn target_accept(&self) -> f64;
 }
 
 /// Warmup iterations added when a chain cannot move at the end of warmup, at least.
@@ -406,6 +419,10 @@ impl WarmupStrategy for StanWarmup {
         chain.set_step_size(self.dual.final_step_size());
     }
 
+    fn target_accept(&self) -> f64 {
+        self.dual.target
+    }
+
     fn extend(&mut self, chain: &mut dyn Tunable) -> Result<usize, ChainError> {
         self.dual.search_and_restart(chain)?;
         let term_buffer = self.windows.as_ref().map_or(0, |w| w.term_buffer as usize);
@@ -552,6 +569,12 @@ pub struct FisherWarmup {
     low_rank: Option<LowRankState>,
     /// The log densities of the draws since the metric became final.
     final_log_densities: Vec<f64>,
+    /// The transitions in the last half of the step-size-only phase, and how many of
+    /// them diverged.
+    final_watched: usize,
+    final_divergent: usize,
+    /// The planned length of the step-size-only phase.
+    planned_final_length: usize,
 }
 
 /// The draws the low-rank correction is estimated from.
@@ -597,6 +620,9 @@ impl FisherWarmup {
             searched_metric: vec![1.0; dim],
             low_rank: None,
             final_log_densities: Vec::new(),
+            final_watched: 0,
+            final_divergent: 0,
+            planned_final_length: num_warmup - final_start,
         }
     }
 
@@ -698,6 +724,12 @@ impl WarmupStrategy for FisherWarmup {
         let log_density = chain.log_density();
         if iteration >= self.final_start {
             self.final_log_densities.push(log_density);
+            // The first half follows the restart of dual averaging, whose first steps
+            // are too large by design: only the second half tells the step size's fit.
+            if 2 * (iteration - self.final_start) >= self.num_warmup - self.final_start {
+                self.final_watched += 1;
+                self.final_divergent += usize::from(transition.divergent);
+            }
         }
         if iteration < self.initial_end || iteration >= self.final_start {
             return Ok(());
@@ -768,10 +800,44 @@ impl WarmupStrategy for FisherWarmup {
             state.background.clear();
         }
         self.final_log_densities.clear();
+        self.final_watched = 0;
+        self.final_divergent = 0;
         self.searched_metric
             .copy_from_slice(chain.inv_mass_matrix());
         self.dual.search_and_restart(chain)?;
         Ok(self.num_warmup - iteration)
+    }
+
+    fn raise_target_accept(
+        &mut self,
+        chain: &mut dyn Tunable,
+        iteration: usize,
+    ) -> Result<usize, ChainError> {
+        let divergent = self.final_divergent;
+        if divergent < 2
+            || divergent as f64 <= self.settings.divergence_share * self.final_watched as f64
+        {
+            return Ok(0);
+        }
+        // Halving the rejection rate aimed at (0.8 -> 0.9 -> 0.95) shortens the step
+        // where a fixed step size is too long for part of the posterior (a funnel's neck).
+        self.dual.target = 1.0 - (1.0 - self.dual.target) / 2.0;
+        // Twice the last phase's length: its second half, which decides whether to raise
+        // again, is then as long as the whole phase was.
+        let final_length = 2 * self.planned_final_length.max(MIN_EXTENSION);
+        self.final_start = iteration;
+        self.num_warmup = iteration + final_length;
+        self.final_log_densities.clear();
+        self.final_watched = 0;
+        self.final_divergent = 0;
+        // Averaging around the step size that diverged, not ten times it as at the start
+        // of a phase: larger steps are known to be too large.
+        self.dual.restart_at(chain.step_size() / 10.0);
+        Ok(final_length)
+    }
+
+    fn target_accept(&self) -> f64 {
+        self.dual.target
     }
 }
 
@@ -1039,6 +1105,79 @@ mod tests {
                     "move at {move_at}: {inv_mass:?}"
                 );
             }
+        }
+    }
+
+    /// Runs a Fisher warmup of 400 iterations on a chain drawing from a standard
+    /// Gaussian whose transitions diverge where `divergent(iteration)` says; at each end
+    /// of warmup the strategy may raise its target acceptance (twice at most, as a chain
+    /// allows). Returns the iterations each raise added and the final target.
+    fn warmup_with_divergences(divergent: impl Fn(usize) -> bool) -> (Vec<usize>, f64) {
+        let dim = 3;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut chain = Scripted {
+            position: vec![0.0; dim],
+            gradient: vec![0.0; dim],
+            log_density: 0.0,
+            inv_mass: vec![1.0; dim],
+            step_size: 1.0,
+        };
+        let mut warmup = FisherWarmup::new(&FisherWarmupSettings::default(), 400, 0.8, 1.0, dim);
+        warmup.start(&mut chain).expect("start");
+        let (mut end, mut added) = (400, Vec::new());
+        let mut iteration = 0;
+        loop {
+            while iteration < end {
+                chain.draw(&mut rng, 0.0, 1.0, 0.0);
+                let info = TransitionInfo {
+                    accept_stat: 0.8,
+                    divergent: divergent(iteration),
+                    n_leapfrog: 7,
+                };
+                warmup.learn(&mut chain, iteration, &info).expect("learn");
+                iteration += 1;
+            }
+            warmup.finish(&mut chain);
+            assert_eq!(warmup.readapt(&mut chain, iteration).expect("readapt"), 0);
+            let more = if added.len() < 2 {
+                warmup
+                    .raise_target_accept(&mut chain, iteration)
+                    .expect("raise")
+            } else {
+                0
+            };
+            if more == 0 {
+                return (added, warmup.target_accept());
+            }
+            added.push(more);
+            end += more;
+        }
+    }
+
+    /// Many divergent transitions in the last half of the step-size-only phase (340..400
+    /// at 400) raise the target acceptance and adapt the step size again for that
+    /// phase's length; a few, or those right after the averaging restarts, do not.
+    #[test]
+    fn a_chain_whose_warmup_ends_diverging_raises_its_target_acceptance() {
+        // 6 of the last 30 diverge, then none: one raise.
+        let (added, target) = warmup_with_divergences(|i| (370..400).contains(&i) && i % 5 == 0);
+        assert_eq!(added, [120]);
+        assert!((target - 0.9).abs() < 1e-12, "{target}");
+        // Divergences to the end: two raises, 0.8 -> 0.9 -> 0.95.
+        let (added, target) = warmup_with_divergences(|i| i >= 370 && i % 5 == 0);
+        assert_eq!(added, [120, 120]);
+        assert!((target - 0.95).abs() < 1e-12, "{target}");
+        // The first half of the phase follows the restart of dual averaging: not counted.
+        let (added, target) = warmup_with_divergences(|i| (340..370).contains(&i));
+        assert!(added.is_empty());
+        assert_eq!(target, 0.8);
+        // One divergent transition, or 3 of 30 (a tenth), is not too many.
+        let few: [fn(usize) -> bool; 2] =
+            [|i| i == 390, |i| (370..400).contains(&i) && i % 10 == 0];
+        for divergent in few {
+            let (added, target) = warmup_with_divergences(divergent);
+            assert!(added.is_empty());
+            assert_eq!(target, 0.8);
         }
     }
 

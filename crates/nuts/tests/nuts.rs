@@ -84,9 +84,16 @@ impl LogDensity for Gaussian {
     }
 }
 
-/// Neal's funnel, centered: `y ~ N(0, 3)`, `x_i ~ N(0, exp(y / 2))`.
+/// A funnel, centered: `y ~ N(0, y_sd)`, `x_i ~ N(0, exp(y / 2))` (Neal's: `y_sd` 3).
 struct Funnel {
     dim: usize,
+    y_sd: f64,
+}
+
+impl Funnel {
+    fn neal(dim: usize) -> Self {
+        Self { dim, y_sd: 3.0 }
+    }
 }
 
 impl LogDensity for Funnel {
@@ -99,11 +106,12 @@ impl LogDensity for Funnel {
         let n = (self.dim - 1) as f64;
         let inv_var = (-y).exp();
         let sum_sq: f64 = q[1..].iter().map(|x| x * x).sum();
-        grad[0] = -y / 9.0 + 0.5 * sum_sq * inv_var - 0.5 * n;
+        let y_var = self.y_sd * self.y_sd;
+        grad[0] = -y / y_var + 0.5 * sum_sq * inv_var - 0.5 * n;
         for (g, x) in grad[1..].iter_mut().zip(&q[1..]) {
             *g = -x * inv_var;
         }
-        Ok(-y * y / 18.0 - 0.5 * sum_sq * inv_var - 0.5 * n * y)
+        Ok(-y * y / (2.0 * y_var) - 0.5 * sum_sq * inv_var - 0.5 * n * y)
     }
 }
 
@@ -404,7 +412,7 @@ fn badly_scaled_gaussian() {
 #[test]
 fn funnel_divergences_are_counted() {
     let s = settings(1000, 1000, 5);
-    let result = run(&s, |_| Funnel { dim: 10 });
+    let result = run(&s, |_| Funnel::neal(10));
     // Whether the few thousand draws after warmup reach the neck varies with the seed;
     // warmup, which starts with large steps, always diverges there.
     let divergent: usize = result
@@ -706,7 +714,7 @@ fn stan_warmup_draws_are_unchanged() {
             seed: 7,
             ..s.clone()
         },
-        |_| Funnel { dim: 4 },
+        |_| Funnel::neal(4),
     );
     let short = run(&settings(150, 50, 5), |_| {
         Gaussian::correlated([1.0, 3.0], 0.5)
@@ -1013,7 +1021,7 @@ fn fisher_warmup_samples_correlated_and_high_dimensional_gaussians() {
 
 #[test]
 fn fisher_warmup_on_the_funnel_and_walls_does_not_fail() {
-    let result = run(&fisher(300, 300, 5), |_| Funnel { dim: 10 });
+    let result = run(&fisher(300, 300, 5), |_| Funnel::neal(10));
     assert_eq!(result.chains.len(), 4);
     let result = run(&fisher(300, 300, 6), |_| Walled { dim: 3, wall: 1.5 });
     for chain in &result.chains {
@@ -1196,7 +1204,7 @@ fn fisher_lowrank_on_uncorrelated_targets_and_hard_ones() {
         );
     }
     // The funnel and a walled density run to the end with a finite metric.
-    let result = run(&fisher_lowrank(300, 300, 5), |_| Funnel { dim: 10 });
+    let result = run(&fisher_lowrank(300, 300, 5), |_| Funnel::neal(10));
     assert_eq!(result.chains.len(), 4);
     let result = run(&fisher_lowrank(300, 300, 6), |_| Walled {
         dim: 3,
@@ -1245,4 +1253,61 @@ fn fisher_lowrank_same_seed_same_draws_whatever_the_threads() {
     assert_eq!(fingerprint(&one.chains), fingerprint(&two.chains));
     let diagonal = run(&fisher(200, 100, 42), make);
     assert_ne!(fingerprint(&one.chains), fingerprint(&diagonal.chains));
+}
+
+/// A funnel whose neck a chain visits often (`y ~ N(0, 5)`, one `x`) diverges at a step
+/// size fit for its mouth. A chain whose last warmup transitions diverge often adapts
+/// its step size again at a higher target acceptance rate (`ExtensionReason::Diverged`)
+/// and then diverges less; chains where that does not happen draw exactly what they drew
+/// without the rule.
+#[test]
+fn a_chain_whose_warmup_ends_diverging_raises_its_target_acceptance() {
+    let with_rule = fisher(400, 1000, 3);
+    let mut without_rule = with_rule.clone();
+    without_rule.fisher_warmup.divergence_share = 1.0;
+    let funnel = |_| Funnel { dim: 2, y_sd: 5.0 };
+    let (raised, plain) = (run(&with_rule, funnel), run(&without_rule, funnel));
+    let divergent = |chain: &ChainRun| {
+        chain
+            .draws
+            .iter()
+            .filter(|d| !d.is_warmup && d.stats.divergent)
+            .count()
+    };
+    let mut times_raised = 0;
+    for (a, b) in raised.chains.iter().zip(&plain.chains) {
+        let adaptation = a.adaptation.as_ref().expect("warmup finished");
+        let plain_adaptation = b.adaptation.as_ref().expect("warmup finished");
+        assert_eq!(plain_adaptation.target_accept, 0.8);
+        let raises = times(&adaptation.extensions, ExtensionReason::Diverged);
+        if raises == 0 {
+            assert_eq!(adaptation.target_accept, 0.8);
+            assert_eq!(
+                fingerprint(std::slice::from_ref(a)),
+                fingerprint(std::slice::from_ref(b))
+            );
+            continue;
+        }
+        times_raised += raises;
+        let expected = if raises == 1 { 0.9 } else { 0.95 };
+        assert!((adaptation.target_accept - expected).abs() < 1e-12);
+        // Each raise adapts the step size for twice the last phase's 60 iterations.
+        assert_eq!(adaptation.extra_warmup, 120 * raises);
+        assert_eq!(a.draws.iter().filter(|d| !d.is_warmup).count(), 1000);
+        assert!(adaptation.step_size < plain_adaptation.step_size);
+        // At this seed the first chain diverged on 76 of its draws without the rule.
+        assert!(
+            2 * divergent(a) < divergent(b),
+            "chain {}: {} divergent draws with the rule, {} without",
+            a.chain,
+            divergent(a),
+            divergent(b)
+        );
+    }
+    assert!(times_raised > 0, "no chain raised its target");
+}
+
+/// How many of `extensions` were for `reason`.
+fn times(extensions: &[WarmupExtension], reason: ExtensionReason) -> usize {
+    extensions.iter().filter(|e| e.reason == reason).count()
 }

@@ -4,7 +4,7 @@
 //! ArviZ's `from_cmdstan`, cmdstanpy's `from_csv` and R's posterior read it.
 
 use crate::exit::Failure;
-use rlc_driver::sample::{ExtensionReason, WarmupExtension};
+use rlc_driver::sample::{Adaptation, ExtensionReason};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -229,24 +229,22 @@ impl ChainWriter {
         &self.path
     }
 
-    /// The adaptation results, written when warmup ends; `extensions` are the times
-    /// warmup ran beyond the planned iterations, and why (rlc's own comment lines, only
-    /// when there were any).
-    pub fn adaptation(
-        &mut self,
-        step_size: f64,
-        inv_mass_matrix: &[f64],
-        extensions: &[WarmupExtension],
-    ) -> std::io::Result<()> {
+    /// The adaptation results, written when warmup ends. The times warmup ran beyond
+    /// the planned iterations, and why, and a target acceptance rate warmup raised are
+    /// rlc's own comment lines, written only when there were any.
+    pub fn adaptation(&mut self, adaptation: &Adaptation) -> std::io::Result<()> {
         let mut out: Vec<u8> = Vec::new();
         writeln!(out, "# Adaptation terminated")?;
-        for extension in extensions {
+        for extension in &adaptation.extensions {
             let why = match extension.reason {
                 ExtensionReason::Stuck => {
                     "20 transitions in a row early in warmup stayed put or diverged; the chain started again from a new initial point"
                 }
                 ExtensionReason::CouldNotMove => {
                     "the chain could not move at the step size warmup first ended with"
+                }
+                ExtensionReason::Diverged => {
+                    "more than a tenth of the transitions at the end of warmup diverged; the step size was adapted again at a higher target acceptance rate"
                 }
                 ExtensionReason::MovedAfterMetric => {
                     "the chain moved to a region of another log density after its metric was set; the metric was adapted again there"
@@ -258,9 +256,24 @@ impl ChainWriter {
                 extension.iterations
             )?;
         }
-        writeln!(out, "# Step size = {}", number(step_size))?;
+        if adaptation
+            .extensions
+            .iter()
+            .any(|e| e.reason == ExtensionReason::Diverged)
+        {
+            writeln!(
+                out,
+                "# Target acceptance rate raised to {}",
+                number(adaptation.target_accept)
+            )?;
+        }
+        writeln!(out, "# Step size = {}", number(adaptation.step_size))?;
         writeln!(out, "# Diagonal elements of inverse mass matrix:")?;
-        let m: Vec<String> = inv_mass_matrix.iter().map(|x| number(*x)).collect();
+        let m: Vec<String> = adaptation
+            .inv_mass_matrix
+            .iter()
+            .map(|x| number(*x))
+            .collect();
         writeln!(out, "# {}", m.join(", "))?;
         self.write_whole(&out)
     }
@@ -539,6 +552,7 @@ pub fn refuse_to_replace(output: &Path, inputs: &[(&str, &Path)]) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rlc_driver::sample::WarmupExtension;
 
     #[test]
     fn headers_whose_columns_cannot_be_told_apart_are_refused() {
@@ -615,20 +629,27 @@ mod tests {
         let columns = [column("alpha", vec![]), column("w", vec![2])];
         let mut writer = ChainWriter::create(&dir, 0, &settings(), &columns).expect("create");
         writer
-            .adaptation(
-                0.123456789,
-                &[1.5, 0.25, 3.0],
-                &[
+            .adaptation(&Adaptation {
+                step_size: 0.123456789,
+                target_accept: 0.9,
+                inv_mass_matrix: vec![1.5, 0.25, 3.0],
+                low_rank: Default::default(),
+                extra_warmup: 310,
+                extensions: vec![
                     WarmupExtension {
                         iterations: 190,
                         reason: ExtensionReason::MovedAfterMetric,
                     },
                     WarmupExtension {
                         iterations: 60,
+                        reason: ExtensionReason::Diverged,
+                    },
+                    WarmupExtension {
+                        iterations: 60,
                         reason: ExtensionReason::CouldNotMove,
                     },
                 ],
-            )
+            })
             .expect("write");
         let draws = [
             (
@@ -673,9 +694,9 @@ mod tests {
         }
         // Each extension of warmup is said after `# Adaptation terminated`, in order.
         assert!(text.contains(
-            "# Adaptation terminated\n# Warmup extended by 190 iterations: the chain moved to a region of another log density after its metric was set; the metric was adapted again there\n# Warmup extended by 60 iterations: the chain could not move"
+            "# Adaptation terminated\n# Warmup extended by 190 iterations: the chain moved to a region of another log density after its metric was set; the metric was adapted again there\n# Warmup extended by 60 iterations: more than a tenth of the transitions at the end of warmup diverged; the step size was adapted again at a higher target acceptance rate\n# Warmup extended by 60 iterations: the chain could not move"
         ));
-        assert!(text.contains("# Step size = 0.123456789"));
+        assert!(text.contains("# Target acceptance rate raised to 0.9\n# Step size = 0.123456789"));
         assert!(text.contains("# Diagonal elements of inverse mass matrix:\n# 1.5, 0.25, 3.0"));
         assert!(text.contains("Elapsed Time"));
         assert_eq!(back.dims["w"], ["K"]);

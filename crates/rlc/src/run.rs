@@ -76,11 +76,7 @@ impl Observer for Terminal {
     fn warmup_done(&self, chain: usize, adaptation: &Adaptation) {
         if let Ok(mut c) = self.chains[chain].lock() {
             let written = c.writer.as_mut().map(|w| {
-                w.adaptation(
-                    adaptation.step_size,
-                    &adaptation.inv_mass_matrix,
-                    &adaptation.extensions,
-                )?;
+                w.adaptation(adaptation)?;
                 w.low_rank(&adaptation.low_rank.values, &adaptation.low_rank.vectors)
             });
             if let Some(Err(e)) = written {
