@@ -575,6 +575,9 @@ pub struct FisherWarmup {
     final_divergent: usize,
     /// The planned length of the step-size-only phase.
     planned_final_length: usize,
+    /// The smallest step size that ended warmup diverging too often
+    /// ([`WarmupStrategy::raise_target_accept`]): an upper bound of the step size.
+    diverging_step_size: f64,
 }
 
 /// The draws the low-rank correction is estimated from.
@@ -623,6 +626,7 @@ impl FisherWarmup {
             final_watched: 0,
             final_divergent: 0,
             planned_final_length: num_warmup - final_start,
+            diverging_step_size: f64::INFINITY,
         }
     }
 
@@ -772,7 +776,10 @@ impl WarmupStrategy for FisherWarmup {
 
     fn finish(&mut self, chain: &mut dyn Tunable) {
         if self.dual.counter > 0.0 {
-            chain.set_step_size(self.dual.final_step_size());
+            // A higher target than the one a step size diverged at never warrants a longer
+            // step, though a short average over a lucky stretch can suggest one.
+            let step_size = self.dual.final_step_size().min(self.diverging_step_size);
+            chain.set_step_size(step_size);
         }
     }
 
@@ -802,6 +809,8 @@ impl WarmupStrategy for FisherWarmup {
         self.final_log_densities.clear();
         self.final_watched = 0;
         self.final_divergent = 0;
+        // A step size that diverged with the old metric bounds nothing under the new one.
+        self.diverging_step_size = f64::INFINITY;
         self.searched_metric
             .copy_from_slice(chain.inv_mass_matrix());
         self.dual.search_and_restart(chain)?;
@@ -822,6 +831,7 @@ impl WarmupStrategy for FisherWarmup {
         // Halving the rejection rate aimed at (0.8 -> 0.9 -> 0.95) shortens the step
         // where a fixed step size is too long for part of the posterior (a funnel's neck).
         self.dual.target = 1.0 - (1.0 - self.dual.target) / 2.0;
+        self.diverging_step_size = self.diverging_step_size.min(chain.step_size());
         // Twice the last phase's length: its second half, which decides whether to raise
         // again, is then as long as the whole phase was.
         let final_length = 2 * self.planned_final_length.max(MIN_EXTENSION);
@@ -1111,8 +1121,13 @@ mod tests {
     /// Runs a Fisher warmup of 400 iterations on a chain drawing from a standard
     /// Gaussian whose transitions diverge where `divergent(iteration)` says; at each end
     /// of warmup the strategy may raise its target acceptance (twice at most, as a chain
-    /// allows). Returns the iterations each raise added and the final target.
-    fn warmup_with_divergences(divergent: impl Fn(usize) -> bool) -> (Vec<usize>, f64) {
+    /// allows). Transitions accept with probability `accept(iteration)`. Returns the
+    /// iterations each raise added, the final target, and the step sizes warmup ended
+    /// with each time.
+    fn warmup_with_divergences(
+        divergent: impl Fn(usize) -> bool,
+        accept: impl Fn(usize) -> f64,
+    ) -> (Vec<usize>, f64, Vec<f64>) {
         let dim = 3;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let mut chain = Scripted {
@@ -1124,13 +1139,13 @@ mod tests {
         };
         let mut warmup = FisherWarmup::new(&FisherWarmupSettings::default(), 400, 0.8, 1.0, dim);
         warmup.start(&mut chain).expect("start");
-        let (mut end, mut added) = (400, Vec::new());
+        let (mut end, mut added, mut step_sizes) = (400, Vec::new(), Vec::new());
         let mut iteration = 0;
         loop {
             while iteration < end {
                 chain.draw(&mut rng, 0.0, 1.0, 0.0);
                 let info = TransitionInfo {
-                    accept_stat: 0.8,
+                    accept_stat: accept(iteration),
                     divergent: divergent(iteration),
                     n_leapfrog: 7,
                 };
@@ -1138,6 +1153,7 @@ mod tests {
                 iteration += 1;
             }
             warmup.finish(&mut chain);
+            step_sizes.push(chain.step_size);
             assert_eq!(warmup.readapt(&mut chain, iteration).expect("readapt"), 0);
             let more = if added.len() < 2 {
                 warmup
@@ -1147,7 +1163,7 @@ mod tests {
                 0
             };
             if more == 0 {
-                return (added, warmup.target_accept());
+                return (added, warmup.target_accept(), step_sizes);
             }
             added.push(more);
             end += more;
@@ -1159,23 +1175,34 @@ mod tests {
     /// phase's length; a few, or those right after the averaging restarts, do not.
     #[test]
     fn a_chain_whose_warmup_ends_diverging_raises_its_target_acceptance() {
-        // 6 of the last 30 diverge, then none: one raise.
-        let (added, target) = warmup_with_divergences(|i| (370..400).contains(&i) && i % 5 == 0);
+        let accept = |_| 0.8;
+        // 6 of the last 30 diverge, then none: one raise, and a shorter step.
+        let (added, target, steps) =
+            warmup_with_divergences(|i| (370..400).contains(&i) && i % 5 == 0, accept);
         assert_eq!(added, [120]);
         assert!((target - 0.9).abs() < 1e-12, "{target}");
+        assert!(steps[1] < steps[0], "{steps:?}");
         // Divergences to the end: two raises, 0.8 -> 0.9 -> 0.95.
-        let (added, target) = warmup_with_divergences(|i| i >= 370 && i % 5 == 0);
+        let (added, target, _) = warmup_with_divergences(|i| i >= 370 && i % 5 == 0, accept);
         assert_eq!(added, [120, 120]);
         assert!((target - 0.95).abs() < 1e-12, "{target}");
+        // Transitions that accept nearly always after the raise would lengthen the step;
+        // the step that diverged bounds it.
+        let (added, _, steps) = warmup_with_divergences(
+            |i| (370..400).contains(&i) && i % 5 == 0,
+            |i| if i < 400 { 0.8 } else { 0.999 },
+        );
+        assert_eq!(added, [120]);
+        assert_eq!(steps[1], steps[0]);
         // The first half of the phase follows the restart of dual averaging: not counted.
-        let (added, target) = warmup_with_divergences(|i| (340..370).contains(&i));
+        let (added, target, _) = warmup_with_divergences(|i| (340..370).contains(&i), accept);
         assert!(added.is_empty());
         assert_eq!(target, 0.8);
         // One divergent transition, or 3 of 30 (a tenth), is not too many.
         let few: [fn(usize) -> bool; 2] =
             [|i| i == 390, |i| (370..400).contains(&i) && i % 10 == 0];
         for divergent in few {
-            let (added, target) = warmup_with_divergences(divergent);
+            let (added, target, _) = warmup_with_divergences(divergent, accept);
             assert!(added.is_empty());
             assert_eq!(target, 0.8);
         }
