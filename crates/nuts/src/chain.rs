@@ -435,37 +435,28 @@ pub(crate) fn run_chain<D: LogDensity>(
         }
         if iteration == warmup_end {
             strategy.finish(&mut nuts);
+            // The first of the reasons to go on that applies, in this order.
+            let mut more = None;
             if times_extended(&extensions, ExtensionReason::MovedAfterMetric) < MAX_READAPTATIONS {
                 let iterations = strategy.readapt(&mut nuts, iteration - warmup_start)?;
-                if iterations > 0 {
-                    extensions.push(WarmupExtension {
-                        iterations,
-                        reason: ExtensionReason::MovedAfterMetric,
-                    });
-                    warmup_end += iterations;
-                    continue;
-                }
+                more = Some((iterations, ExtensionReason::MovedAfterMetric));
             }
-            if times_extended(&extensions, ExtensionReason::Diverged) < MAX_TARGET_RAISES {
+            if more.is_none_or(|(iterations, _)| iterations == 0)
+                && times_extended(&extensions, ExtensionReason::Diverged) < MAX_TARGET_RAISES
+            {
                 let iterations =
                     strategy.raise_target_accept(&mut nuts, iteration - warmup_start)?;
-                if iterations > 0 {
-                    extensions.push(WarmupExtension {
-                        iterations,
-                        reason: ExtensionReason::Diverged,
-                    });
-                    warmup_end += iterations;
-                    continue;
-                }
+                more = Some((iterations, ExtensionReason::Diverged));
             }
-            if times_extended(&extensions, ExtensionReason::CouldNotMove) < MAX_WARMUP_EXTENSIONS
+            if more.is_none_or(|(iterations, _)| iterations == 0)
+                && times_extended(&extensions, ExtensionReason::CouldNotMove)
+                    < MAX_WARMUP_EXTENSIONS
                 && nuts.cannot_move()
             {
-                let iterations = strategy.extend(&mut nuts)?;
-                extensions.push(WarmupExtension {
-                    iterations,
-                    reason: ExtensionReason::CouldNotMove,
-                });
+                more = Some((strategy.extend(&mut nuts)?, ExtensionReason::CouldNotMove));
+            }
+            if let Some((iterations, reason)) = more.filter(|(iterations, _)| *iterations > 0) {
+                extensions.push(WarmupExtension { iterations, reason });
                 warmup_end += iterations;
                 continue;
             }

@@ -1039,6 +1039,17 @@ mod tests {
     }
 
     impl Scripted {
+        /// A chain at the origin with the identity metric and step size 1.
+        fn at_origin(dim: usize) -> Self {
+            Self {
+                position: vec![0.0; dim],
+                gradient: vec![0.0; dim],
+                log_density: 0.0,
+                inv_mass: vec![1.0; dim],
+                step_size: 1.0,
+            }
+        }
+
         /// Moves to a draw of a Gaussian with this mean and sd in every coordinate, whose
         /// log density is `level` plus the Gaussian's.
         fn draw(&mut self, rng: &mut rand_chacha::ChaCha8Rng, mean: f64, sd: f64, level: f64) {
@@ -1058,13 +1069,7 @@ mod tests {
     fn warmup_with_a_move(move_at: usize) -> (usize, Vec<f64>) {
         let dim = 6;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let mut chain = Scripted {
-            position: vec![0.0; dim],
-            gradient: vec![0.0; dim],
-            log_density: 0.0,
-            inv_mass: vec![1.0; dim],
-            step_size: 1.0,
-        };
+        let mut chain = Scripted::at_origin(dim);
         let mut warmup = FisherWarmup::new(&FisherWarmupSettings::default(), 400, 0.8, 1.0, dim);
         let info = TransitionInfo {
             accept_stat: 0.8,
@@ -1130,13 +1135,7 @@ mod tests {
     ) -> (Vec<usize>, f64, Vec<f64>) {
         let dim = 3;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let mut chain = Scripted {
-            position: vec![0.0; dim],
-            gradient: vec![0.0; dim],
-            log_density: 0.0,
-            inv_mass: vec![1.0; dim],
-            step_size: 1.0,
-        };
+        let mut chain = Scripted::at_origin(dim);
         let mut warmup = FisherWarmup::new(&FisherWarmupSettings::default(), 400, 0.8, 1.0, dim);
         warmup.start(&mut chain).expect("start");
         let (mut end, mut added, mut step_sizes) = (400, Vec::new(), Vec::new());
