@@ -538,7 +538,9 @@ impl FisherEstimator {
 /// transient ([`FisherEstimator::saw_transient`]: a chain still climbing from far out)
 /// the metric keeps its value (`skip_transients`). A chain that moves to a region of
 /// another log density in the last phase, where the metric it keeps was estimated
-/// elsewhere, adapts it again there ([`WarmupStrategy::readapt`], `level_shift_sds`).
+/// elsewhere, adapts it again there ([`WarmupStrategy::readapt`], `level_shift_sds`). A
+/// chain whose last phase diverges often adapts its step size again at a higher target
+/// acceptance rate ([`WarmupStrategy::raise_target_accept`], `divergence_share`).
 ///
 /// With a low-rank correction ([`with_low_rank`](Self::with_low_rank)) each estimator
 /// also keeps its draws and gradients; the correction is estimated from the foreground's
