@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub use rlc_nuts::{
-    Adaptation, ExtensionReason, FisherWarmupSettings, WarmupExtension, WarmupKind,
+    times_extended, Adaptation, ExtensionReason, FisherWarmupSettings, WarmupExtension, WarmupKind,
 };
 
 /// The sampler statistics columns, in CmdStan's order.
@@ -340,11 +340,10 @@ impl Fit {
                         .filter(|e| e.reason == reason)
                         .map(|e| e.iterations)
                         .sum();
-                    let raised = match reason {
-                        ExtensionReason::Diverged => {
-                            format!(", target {}", adaptation.target_accept)
-                        }
-                        _ => String::new(),
+                    let raised = if reason == ExtensionReason::Diverged {
+                        format!(", target {}", adaptation.target_accept)
+                    } else {
+                        String::new()
                     };
                     (iterations > 0)
                         .then(|| format!("chain {} by {iterations}{raised}", c.chain + 1))

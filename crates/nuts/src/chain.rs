@@ -166,7 +166,7 @@ const STUCK_PATIENCE: usize = 20;
 const MAX_INIT_RESTARTS: usize = 10;
 
 /// How many of `extensions` were for `reason`.
-fn times_extended(extensions: &[WarmupExtension], reason: ExtensionReason) -> usize {
+pub fn times_extended(extensions: &[WarmupExtension], reason: ExtensionReason) -> usize {
     extensions.iter().filter(|e| e.reason == reason).count()
 }
 

@@ -26,7 +26,8 @@ mod trajectory;
 pub mod warmup;
 
 pub use chain::{
-    Adaptation, ChainError, ChainRun, Draw, DrawStats, ExtensionReason, WarmupExtension,
+    times_extended, Adaptation, ChainError, ChainRun, Draw, DrawStats, ExtensionReason,
+    WarmupExtension,
 };
 pub use density::LogDensity;
 pub use lowrank::LowRank;

@@ -701,6 +701,13 @@ impl FisherWarmup {
         (recent_mean - mean).abs() > self.settings.level_shift_sds * sd
     }
 
+    /// Forgets what the draws of the step-size-only phase showed, before it starts again.
+    fn forget_final_phase(&mut self) {
+        self.final_log_densities.clear();
+        self.final_watched = 0;
+        self.final_divergent = 0;
+    }
+
     /// Moves the end of the current window forward after a switch at `iteration`.
     fn advance(&mut self, iteration: usize) {
         let early = self.settings.early_window.max(1);
@@ -808,9 +815,7 @@ impl WarmupStrategy for FisherWarmup {
             state.foreground.clear();
             state.background.clear();
         }
-        self.final_log_densities.clear();
-        self.final_watched = 0;
-        self.final_divergent = 0;
+        self.forget_final_phase();
         // A step size that diverged with the old metric bounds nothing under the new one.
         self.diverging_step_size = f64::INFINITY;
         self.searched_metric
@@ -839,9 +844,7 @@ impl WarmupStrategy for FisherWarmup {
         let final_length = 2 * self.planned_final_length.max(MIN_EXTENSION);
         self.final_start = iteration;
         self.num_warmup = iteration + final_length;
-        self.final_log_densities.clear();
-        self.final_watched = 0;
-        self.final_divergent = 0;
+        self.forget_final_phase();
         // Averaging around the step size that diverged, not ten times it as at the start
         // of a phase: larger steps are known to be too large.
         self.dual.restart_at(chain.step_size() / 10.0);

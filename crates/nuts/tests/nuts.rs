@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rlc_nuts::{
-    sample, ChainError, ChainEvent, ChainRun, ExtensionReason, LogDensity, SamplerSettings,
-    WarmupExtension, WarmupKind,
+    sample, times_extended, ChainError, ChainEvent, ChainRun, ExtensionReason, LogDensity,
+    SamplerSettings, WarmupExtension, WarmupKind,
 };
 
 fn slow_tests() -> bool {
@@ -1279,7 +1279,7 @@ fn a_chain_whose_warmup_ends_diverging_raises_its_target_acceptance() {
         let adaptation = a.adaptation.as_ref().expect("warmup finished");
         let plain_adaptation = b.adaptation.as_ref().expect("warmup finished");
         assert_eq!(plain_adaptation.target_accept, 0.8);
-        let raises = times(&adaptation.extensions, ExtensionReason::Diverged);
+        let raises = times_extended(&adaptation.extensions, ExtensionReason::Diverged);
         if raises == 0 {
             assert_eq!(adaptation.target_accept, 0.8);
             assert_eq!(
@@ -1305,9 +1305,4 @@ fn a_chain_whose_warmup_ends_diverging_raises_its_target_acceptance() {
         );
     }
     assert!(times_raised > 0, "no chain raised its target");
-}
-
-/// How many of `extensions` were for `reason`.
-fn times(extensions: &[WarmupExtension], reason: ExtensionReason) -> usize {
-    extensions.iter().filter(|e| e.reason == reason).count()
 }

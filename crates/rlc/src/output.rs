@@ -4,7 +4,7 @@
 //! ArviZ's `from_cmdstan`, cmdstanpy's `from_csv` and R's posterior read it.
 
 use crate::exit::Failure;
-use rlc_driver::sample::{Adaptation, ExtensionReason};
+use rlc_driver::sample::{times_extended, Adaptation, ExtensionReason};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -256,11 +256,7 @@ impl ChainWriter {
                 extension.iterations
             )?;
         }
-        if adaptation
-            .extensions
-            .iter()
-            .any(|e| e.reason == ExtensionReason::Diverged)
-        {
+        if times_extended(&adaptation.extensions, ExtensionReason::Diverged) > 0 {
             writeln!(
                 out,
                 "# Target acceptance rate raised to {}",
