@@ -7,6 +7,7 @@ failures, R-hat, ESS and time, written to runs.json and printed as a table.
     python models/hbayesdm/compare_runs.py [MODEL ...] --rlc-seeds 1,2   # rlc again, other seeds
     python models/hbayesdm/compare_runs.py [MODEL ...] --stan-seeds 1,2  # Stan again, other seeds
     python models/hbayesdm/compare_runs.py MODEL ... --rlc-again         # rlc again, Stan's run kept
+    python models/hbayesdm/compare_runs.py MODEL ... --stan-again        # Stan again, rlc's run kept
     python models/hbayesdm/compare_runs.py --table                        # runs.json's table
     python models/hbayesdm/compare_runs.py --docs docs/models.md          # its section of the docs
 
@@ -42,6 +43,10 @@ A rerun on some models replaces their entries and keeps the others.
 rlc side of their entries (after a change to rlc; Stan's run and time are kept). Stan's
 statistics are not stored, so rlc's R-hat and ESS are then over all of rlc's quantities
 (the record's `rlc_stats_over` says so), a superset of those compared before.
+
+`--stan-again` is its mirror: Stan alone at the entry's seed, for a model Stan had not run
+(a time limit, a crash); Stan's R-hat and ESS are then over the quantities rlc reports,
+read off a short rlc run.
 
 `--rlc-seeds` reruns only rlc, at other seeds, on the models named or else on those where
 rlc had more divergent draws than Stan, and records each run in the model's
@@ -671,6 +676,48 @@ def rlc_again(args, record):
               f" exit {result['exit_code']}; Stan's run of {entry.get('date', '?')} kept", flush=True)
 
 
+def rlc_quantity_names(rlc, model, data_path):
+    """The quantities rlc reports for a model, read off a one-chain run of a few draws: what
+    Stan's statistics are reduced to when Stan runs alone."""
+    with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_names_") as work:
+        subprocess.run([rlc, "run", os.path.join(HERE, model + ".rlm"), "--data", data_path,
+                        "--chains", "1", "--warmup", "5", "--draws", "2", "--output-dir", work, "--quiet"],
+                       capture_output=True, check=True)
+        header, _ = read_cmdstan_csv(os.path.join(work, f"{model}_1.csv"))
+    return [name for name in header if not name.endswith("__")]
+
+
+def stan_again(args, record):
+    """Stan alone at each named model's seed, replacing the Stan side of its entry (rlc's
+    run kept): Stan's run of a model it had not run (a time limit, a crash), without
+    running rlc again. Stan's R-hat and ESS are over the quantities rlc reports."""
+    for model in args.models:
+        if model not in record["models"]:
+            sys.exit(f"{model}: no entry in {args.output}; run it first")
+        entry = record["models"][model]
+        seed = entry["stan"].get("seed", args.seed)
+        path, _ = data_file(model, args.extdata)
+        names = rlc_quantity_names(args.rlc, model, path)
+        when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
+            load_before = load_average()
+            result = run_stan(model, path, seed, args.stan_dir, args.stan_timeout, work)
+            load_after = load_average()
+        stats = result.pop("stats", {})
+        common = sorted(set(stats) & set(names))
+        reduce_statistics(result, stats, common)
+        if stats:
+            result["stan_stats_over"] = f"the {len(common)} quantities rlc reports (Stan rerun alone, rlc's run kept)"
+        result.update({"seed": seed, "date": when, "load_average": {"before": load_before, "after": load_after},
+                       "machine": this_machine()})
+        entry["stan"] = result
+        set_time_ratios(entry)
+        write_json(args.output, record)
+        print(f"{model}: Stan {result.get('status')} {result.get('sample_seconds', '')} s,"
+              f" {result.get('divergences', '')} divergences {result.get('reason', result.get('error', ''))[:200]};"
+              f" rlc's run of {entry.get('rlc_date', entry.get('date', '?'))} kept", flush=True)
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--stan-worker":
         model, data_path, seed, stan_dir, result_path = sys.argv[2:7]
@@ -704,6 +751,9 @@ def main():
     parser.add_argument("--rlc-again", action="store_true",
                         help="only rerun rlc, at each entry's seed, on the models named, replacing the rlc side"
                         " of their entries (Stan's run kept)")
+    parser.add_argument("--stan-again", action="store_true",
+                        help="only rerun Stan, at each entry's seed, on the models named, replacing the Stan side"
+                        " of their entries (rlc's run kept)")
     args = parser.parse_args()
 
     if args.table:
@@ -734,6 +784,11 @@ def main():
         if not args.models:
             sys.exit("--rlc-again: name the models to rerun")
         rlc_again(args, record)
+        return
+    if args.stan_again:
+        if not args.models:
+            sys.exit("--stan-again: name the models to rerun")
+        stan_again(args, record)
         return
     if args.rlc_seeds:
         rerun(args, record, [int(x) for x in args.rlc_seeds.split(",")], "rlc")

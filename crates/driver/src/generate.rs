@@ -27,20 +27,27 @@ pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
 }
 
 /// Lowers the generative function of a compiled model; a model that cannot
-/// run forward is a model error (E0191) pointing at the reason.
+/// run forward (or, when nothing is drawn, cannot be scored pointwise) is a
+/// model error (E0191) pointing at the reason.
 pub fn generative(compiled: &Compiled, options: GenerativeOptions) -> Result<GenerativeIr, Error> {
     let ir = rlc_ir::lower_generative(&compiled.model, options).map_err(|e| {
+        let forward = options.draw || e.message.starts_with("this model cannot be run forward");
+        let (headline, summary) = if forward {
+            ("this model cannot be run forward", "cannot be run forward")
+        } else {
+            (
+                "this model's pointwise log-likelihood cannot be computed",
+                "cannot be scored pointwise",
+            )
+        };
         let diagnostic = rlc_syntax::Diagnostic::error(
             "E0191",
-            format!(
-                "this model cannot be run forward: {}",
-                trim_reason(&e.message)
-            ),
+            format!("{headline}: {}", trim_reason(&e.message)),
         )
         .with_label(rlc_syntax::Label::primary(e.span, "here"));
         Error {
             kind: ErrorKind::Model,
-            message: format!("error: {} cannot be run forward", compiled.name),
+            message: format!("error: {} {summary}", compiled.name),
             detail: ErrorDetail::Model(Box::new(ModelReport {
                 name: compiled.name.clone(),
                 source: compiled.source.clone(),

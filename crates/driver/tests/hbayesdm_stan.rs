@@ -471,3 +471,63 @@ fn every_model_runs_forward_on_its_data_file() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Every model's observations are scored one by one (`rlc run --log-lik`,
+/// `--loo`) on its data file, each score finite, except the LBA models, whose
+/// data hBayesDM's programs score with `target +=`. `cgt_cm` (a bet's rank
+/// computed from the stake) and the `bart_*` models (a trial's pumps as a run
+/// of decisions) once failed here with E0191: their left sides of `~` are
+/// computed from data, and are now scored at the element they are computed from.
+#[test]
+fn every_model_scores_its_observations_pointwise() {
+    use rlc_driver::generate::{rng, DrawExtras, DrawOutputs, LogLikUnit};
+    const TARGET_ONLY: &[&str] = &["choiceRT_lba", "choiceRT_lba_single"];
+    let mut failures = Vec::new();
+    let mut scored = 0;
+    for reference in references() {
+        let model = &reference.model;
+        let source =
+            std::fs::read_to_string(hbayesdm_dir().join(format!("{model}.rlm"))).expect("model");
+        let compiled =
+            rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message));
+        let bytes = std::fs::read(&reference.data).expect("data file");
+        let name = reference.data.display().to_string();
+        let data = rlc_driver::data::load(&compiled.model, &name, &bytes, None)
+            .unwrap_or_else(|e| panic!("{model}: {}", e.message));
+        let extras = DrawExtras {
+            log_lik: Some(LogLikUnit::Observation),
+            predict: None,
+        };
+        match DrawOutputs::new(&compiled, &data, extras) {
+            Ok(mut outputs) => {
+                let dim = rlc_driver::density::dimension(&compiled, &data).expect("dimension");
+                match outputs.compute(&vec![0.0; dim], &mut rng(0, 0)) {
+                    Ok(values) if values.is_empty() => {
+                        failures.push(format!("{model}: no observation scored"))
+                    }
+                    Ok(values) => {
+                        if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
+                            failures.push(format!(
+                                "{model}: log_lik.{} is {}",
+                                bad + 1,
+                                values[bad]
+                            ));
+                        }
+                        scored += 1;
+                    }
+                    Err(e) => failures.push(format!("{model}: {}", e.message)),
+                }
+            }
+            Err(e) if TARGET_ONLY.contains(&model.as_str()) => {
+                assert!(
+                    e.message.contains("observes no data with `~`"),
+                    "{model}: {}",
+                    e.message
+                );
+            }
+            Err(e) => failures.push(format!("{model}: {}", e.message)),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(scored >= 60, "only {scored} models scored");
+}

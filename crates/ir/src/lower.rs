@@ -206,7 +206,7 @@ impl<'m> Lowering<'m> {
     ) -> Result<Lowering<'m>> {
         let mut lowering = Lowering::new(model, params, false);
         lowering.func.name = "generative".to_string();
-        let analysis = Analysis::new(model)?;
+        let analysis = Analysis::new(model, options.draw)?;
         let undrawn = if options.write_back {
             analysis.observed.iter().copied().collect()
         } else {

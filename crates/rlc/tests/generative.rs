@@ -1637,3 +1637,113 @@ fn simulate_draws_an_element_tested_where_it_is_used() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A bet observed as a rank computed from the data (hBayesDM's `cgt_cm`):
+/// `--loo` scores each bet at its `stake` cell, with the categorical's log
+/// probability of the rank the data give; `simulate` and `--predict` cannot
+/// put a drawn rank back and say so (E0191). `--loo` failed with E0191 too.
+#[test]
+fn an_observation_computed_from_data_is_scored_at_its_element() {
+    let dir = temp_dir("computed");
+    let model = dir.join("bets.rlm");
+    std::fs::write(
+        &model,
+        "size T
+data stake: int[T] in 0..6
+data descending: int[T] in 0..2
+param gamma ~ HalfNormal(1)
+for t in 0..T {
+  let s = stake[t]
+  let rank = if s <= 1 { 0 } else if s == 2 { 1 } else { s - 2 }
+  let k = if descending[t] == 1 { 3 - rank } else { rank }
+  k ~ Categorical(logits = gamma * [0.0, 0.5, 1.0, 1.5])
+}
+",
+    )
+    .expect("model");
+    let data = dir.join("bets.csv");
+    let rows = [(0, 0), (2, 1), (5, 0), (3, 1), (4, 0)];
+    let mut text = "stake,descending\n".to_string();
+    for (s, d) in rows {
+        text.push_str(&format!("{s},{d}\n"));
+    }
+    std::fs::write(&data, text).expect("data");
+    let out_dir = dir.join("fit");
+    let out = rlc(&[
+        "run",
+        path_str(&model),
+        "--data",
+        path_str(&data),
+        "--loo",
+        "--chains",
+        "1",
+        "--warmup",
+        "50",
+        "--draws",
+        "30",
+        "--seed",
+        "3",
+        "--output-dir",
+        path_str(&out_dir),
+    ]);
+    assert!(
+        stdout(&out).contains("5 observations (PSIS-LOO)"),
+        "{}",
+        stdout(&out)
+    );
+    let chain = Chain::read(&out_dir.join("bets_1.csv"));
+    assert_eq!(chain.rows.len(), 30);
+    for row in 0..chain.rows.len() {
+        let gamma = chain.value(row, chain.column("gamma"));
+        let logits = [0.0, 0.5, 1.0, 1.5].map(|x| gamma * x);
+        let norm = logits.iter().map(|l| l.exp()).sum::<f64>().ln();
+        for (t, (s, d)) in rows.iter().enumerate() {
+            let rank = match s {
+                0 | 1 => 0,
+                2 => 1,
+                s => s - 2,
+            };
+            let k = if *d == 1 { 3 - rank } else { rank };
+            let expected = logits[k as usize] - norm;
+            let got = chain.value(row, chain.column(&format!("log_lik.{}", t + 1)));
+            assert!(
+                (got - expected).abs() < 1e-9,
+                "log_lik.{}: {got} vs {expected}",
+                t + 1
+            );
+        }
+    }
+    for args in [
+        vec![
+            "simulate",
+            path_str(&model),
+            "--data",
+            path_str(&data),
+            "--at",
+            "gamma=1",
+        ],
+        vec![
+            "run",
+            path_str(&model),
+            "--data",
+            path_str(&data),
+            "--predict",
+            "--quiet",
+        ],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
+            .args(&args)
+            .arg("--output-dir")
+            .arg(dir.join("forward"))
+            .current_dir(workspace())
+            .output()
+            .expect("rlc runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("[E0191]") && stderr.contains("cannot be put back into the data"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -13,6 +13,10 @@
 //!   log-likelihood array of the observed variable's shape, beside a mask of
 //!   the cells that were scored (the pointwise log-likelihood for LOO).
 //!
+//! A function that only scores also takes a left side computed from data (a
+//! rank computed from a stake): its score goes to the data element it is
+//! computed from, its *anchor*, which is then observed too.
+//!
 //! Those arrays ("channels") are state threaded through the program: a `for`
 //! loop that observes becomes a scan carrying them, a scan carries the
 //! outer ones and stacks the ones of its own elements (written back into
@@ -125,6 +129,10 @@ pub(super) struct Analysis<'m> {
     pub observed: Vec<SymbolId>,
     /// Every `~` statement's left side and distribution.
     tildes: Vec<(&'m Expr, &'m Expr)>,
+    /// Whether a left side computed from data is scored at the data element
+    /// it is computed from (see [`Analysis::anchor_of`]): when nothing is
+    /// drawn, only scored.
+    anchors: bool,
 }
 
 fn literal(e: &Expr) -> Option<f64> {
@@ -140,13 +148,17 @@ fn literal(e: &Expr) -> Option<f64> {
 }
 
 impl<'m> Analysis<'m> {
-    pub fn new(model: &'m Model) -> Result<Analysis<'m>> {
+    /// The analysis for a generative function that draws (`draw`: each
+    /// left side of `~` on data must be a place a draw can be put back into)
+    /// or only scores (a left side computed from data is scored at its anchor).
+    pub fn new(model: &'m Model, draw: bool) -> Result<Analysis<'m>> {
         let mut a = Analysis {
             model,
             lets: HashMap::new(),
             elements: HashMap::new(),
             observed: Vec::new(),
             tildes: Vec::new(),
+            anchors: !draw,
         };
         let mut tildes: Vec<&'m Expr> = Vec::new();
         for item in &model.program.items {
@@ -156,16 +168,22 @@ impl<'m> Analysis<'m> {
         }
         let mut observed = HashSet::new();
         for lhs in tildes {
-            match a.place_of(lhs) {
+            match a.observed_place(lhs) {
                 Some(p) => {
                     if let Some(root) = a.root(p.base) {
                         observed.insert(root);
                     }
                 }
-                None if a.reads_data(lhs) => {
+                None if a.reads_data(lhs) && draw => {
                     return Err(unsupported(
                         lhs.span,
                         "this model cannot be run forward: the left side of this `~` is not a data variable, an element of one (indexed, or stepped over by a scan), or one plus or minus a constant, so a draw cannot be put back into the data",
+                    ))
+                }
+                None if a.reads_data(lhs) => {
+                    return Err(unsupported(
+                        lhs.span,
+                        "the left side of this `~` is computed from data, but from no single data element of its own shape to score it at (`sum(y) ~ …` scores all of `y` at once); observe the elements instead",
                     ))
                 }
                 None => {}
@@ -325,6 +343,71 @@ impl<'m> Analysis<'m> {
         }
     }
 
+    /// Where the log density of `lhs ~ …` goes: the place of its left side,
+    /// or, when only scoring, its anchor.
+    pub fn observed_place(&self, lhs: &'m Expr) -> Option<Place<'m>> {
+        self.place_of(lhs)
+            .or_else(|| self.anchors.then(|| self.anchor_of(lhs)).flatten())
+    }
+
+    /// The data element a left side computed from data is scored at: the
+    /// first view of data in it (through `let`s) with the left side's shape,
+    /// looking at the values an `if` chooses between before its condition
+    /// (`let k = if g == 1 { rank } else { 4 - rank }` is scored at the data
+    /// `rank` is made of, not at `g`). A draw could not be put back there,
+    /// but a score can: hBayesDM's bet ranks (`cgt_cm`) and its pumps, each
+    /// a run of `~` on `l <= pumps` (`bart_*`), are scored per trial.
+    fn anchor_of(&self, lhs: &'m Expr) -> Option<Place<'m>> {
+        let shape = &self.model.info(lhs.id)?.ty.shape;
+        let mut seen = HashSet::new();
+        self.find_anchor(lhs, shape, &mut seen)
+            .map(|p| Place { offset: 0.0, ..p })
+    }
+
+    fn find_anchor(
+        &self,
+        e: &'m Expr,
+        shape: &[rlc_check::dim::Dim],
+        seen: &mut HashSet<SymbolId>,
+    ) -> Option<Place<'m>> {
+        if let Some(p) = self.place_of(e) {
+            if self.model.info(e.id).is_some_and(|i| i.ty.shape == shape) {
+                return Some(p);
+            }
+        }
+        match &e.kind {
+            ExprKind::Name(_) => {
+                let sym = self.symbol_of(e)?;
+                if !seen.insert(sym) {
+                    return None;
+                }
+                self.find_anchor(self.lets.get(&sym)?, shape, seen)
+            }
+            ExprKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                let values = [Some(then_block), else_block.as_ref()];
+                values
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b.value.as_ref())
+                    .find_map(|v| self.find_anchor(v, shape, seen))
+                    .or_else(|| self.find_anchor(cond, shape, seen))
+            }
+            _ => {
+                let mut found = None;
+                ast::for_each_child(e, &mut |c| {
+                    if found.is_none() {
+                        found = self.find_anchor(c, shape, seen);
+                    }
+                });
+                found
+            }
+        }
+    }
+
     /// The analysis for [`index_sources`]: places only (a model whose `~`
     /// cannot be run forward still has places for its indices).
     fn new_for_places(model: &'m Model) -> Result<Analysis<'m>> {
@@ -334,6 +417,7 @@ impl<'m> Analysis<'m> {
             elements: HashMap::new(),
             observed: Vec::new(),
             tildes: Vec::new(),
+            anchors: false,
         };
         let mut tildes = Vec::new();
         for item in &model.program.items {
@@ -401,7 +485,7 @@ impl<'m> Analysis<'m> {
         for s in &b.stmts {
             match s {
                 Stmt::Tilde { lhs, .. } => {
-                    if let Some(p) = self.place_of(lhs) {
+                    if let Some(p) = self.observed_place(lhs) {
                         bases.push(p.base);
                     }
                     self.walk_expr(lhs, bases, local);
@@ -769,7 +853,7 @@ impl<'m> Lowering<'m> {
     pub(super) fn gen_tilde(&mut self, lhs: &'m Expr, dist: &'m Expr) -> Result<()> {
         let g = self.gen().expect("generative mode");
         let options = g.options;
-        let Some(place) = g.analysis.place_of(lhs) else {
+        let Some(place) = g.analysis.observed_place(lhs) else {
             // A `~` on a constant (a soft constraint) observes no data.
             return Ok(());
         };
