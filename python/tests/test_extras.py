@@ -111,3 +111,36 @@ def test_bad_extras_are_value_errors():
         sample(log_likelihood="trial")
     with pytest.raises(ValueError, match="predict must be"):
         sample(predict="yes")
+
+
+def test_an_observation_computed_from_data_has_a_log_likelihood():
+    # A bet observed as a rank computed from the stake (hBayesDM's cgt_cm): it cannot
+    # be simulated, but each bet is scored at its `stake` cell, so ArviZ's LOO runs.
+    source = """
+size T
+data stake: int[T] in 0..6
+data descending: int[T] in 0..2
+param gamma ~ HalfNormal(1)
+for t in 0..T {
+  let s = stake[t]
+  let rank = if s <= 1 { 0 } else if s == 2 { 1 } else { s - 2 }
+  let k = if descending[t] == 1 { 3 - rank } else { rank }
+  k ~ Categorical(logits = gamma * [0.0, 0.5, 1.0, 1.5])
+}
+"""
+    import arviz as az
+
+    data = pd.DataFrame({"stake": [0, 2, 5, 3, 4, 1], "descending": [0, 1, 0, 1, 0, 1]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        tree = rlc.Model(source, name="bets").sample(data=data, log_likelihood=True, progress=False, **RUN)
+    labels = list(tree["log_likelihood"]["log_lik"]["log_lik_dim_0"].values)
+    assert labels == [f"stake[{t}]" for t in range(6)]
+    assert list(tree["observed_data"].data_vars) == ["stake"]
+    gamma = tree["posterior"]["gamma"].values
+    ranks = np.array([0, 1, 3, 1, 2, 0])
+    k = np.where(data["descending"] == 1, 3 - ranks, ranks)
+    logits = gamma[..., None] * np.array([0.0, 0.5, 1.0, 1.5])
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    np.testing.assert_allclose(tree["log_likelihood"]["log_lik"].values, log_p[..., k], rtol=1e-10, atol=1e-12)
+    assert np.isfinite(az.loo(rlc.to_inference_data(tree)).elpd_loo)
