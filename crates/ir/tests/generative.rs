@@ -484,7 +484,8 @@ data flip: int[N] in 0..2
 param mu ~ Normal(0, 1)
 2 * y ~ Normal(mu, 1)
 for i in 0..N {
-  let v = if flip[i] == 1 { 1 - y[i] } else { y[i] + 0 }
+  let v = if flip[i] == 1 { let j = N - 1 - i
+    1 - y[j] } else { y[i] + 0 }
   v ~ Normal(mu, 2)
 }
 ";
@@ -499,7 +500,9 @@ for i in 0..N {
         assert_eq!(case.at(e.span), "2 * y");
     }
     let g = case.lower(LOG_LIK);
-    // Scored at `y`, not at `flip` (the condition): the values come first.
+    // Scored at `y`, not at `flip` (the condition): the values come first,
+    // and of them `y[i]`: `y[j]` reads a `let` of its branch, which the `~`
+    // cannot see.
     assert_eq!(names(&g), ["y"]);
     let y = [0.3, -1.2, 2.0];
     let flip = [1.0, 0.0, 1.0];
@@ -516,7 +519,7 @@ for i in 0..N {
         -0.5 * ((x - mu) / sd).powi(2) - (sd * (2.0 * std::f64::consts::PI).sqrt()).ln()
     };
     for i in 0..3 {
-        let v = if flip[i] == 1.0 { 1.0 - y[i] } else { y[i] };
+        let v = if flip[i] == 1.0 { 1.0 - y[2 - i] } else { y[i] };
         let expected = normal(2.0 * y[i], 1.0) + normal(v, 2.0);
         let got = scored.get("y", Channel::LogLik).data[i];
         assert!(

@@ -388,14 +388,19 @@ impl<'m> Analysis<'m> {
                 then_block,
                 else_block,
             } => {
+                // A branch with statements may index with its own `let`s,
+                // which the `~` cannot see: only bare values are looked into.
                 let values = [Some(then_block), else_block.as_ref()];
                 values
                     .into_iter()
                     .flatten()
+                    .filter(|b| b.stmts.is_empty())
                     .filter_map(|b| b.value.as_ref())
                     .find_map(|v| self.find_anchor(v, shape, seen))
                     .or_else(|| self.find_anchor(cond, shape, seen))
             }
+            // A scan's elements and carries are its own, out of the `~`'s sight.
+            ExprKind::Scan { .. } => None,
             _ => {
                 let mut found = None;
                 ast::for_each_child(e, &mut |c| {
