@@ -641,17 +641,22 @@ def rerun(args, record, seeds, sampler):
             write_json(args.output, record)
 
 
+def entry_to_rerun(args, record, model):
+    """A model's entry, its data file and the time now, for rerunning one sampler."""
+    if model not in record["models"]:
+        sys.exit(f"{model}: no entry in {args.output}; run it first")
+    path, _ = data_file(model, args.extdata)
+    when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return record["models"][model], path, when
+
+
 def rlc_again(args, record):
     """rlc alone at each named model's seed, replacing the rlc side of its entry (Stan's
     run kept): the record after a change to rlc, without Stan's hours again."""
     commit = rlc_commit()
     for model in args.models:
-        if model not in record["models"]:
-            sys.exit(f"{model}: no entry in {args.output}; run it first")
-        entry = record["models"][model]
+        entry, path, when = entry_to_rerun(args, record, model)
         seed = entry["rlc"].get("seed", args.seed)
-        path, _ = data_file(model, args.extdata)
-        when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
             load_before = load_average()
             result = run_rlc(args.rlc, model, path, seed, work, args.rlc_timeout)
@@ -692,13 +697,9 @@ def stan_again(args, record):
     run kept): Stan's run of a model it had not run (a time limit, a crash), without
     running rlc again. Stan's R-hat and ESS are over the quantities rlc reports."""
     for model in args.models:
-        if model not in record["models"]:
-            sys.exit(f"{model}: no entry in {args.output}; run it first")
-        entry = record["models"][model]
+        entry, path, when = entry_to_rerun(args, record, model)
         seed = entry["stan"].get("seed", args.seed)
-        path, _ = data_file(model, args.extdata)
         names = rlc_quantity_names(args.rlc, model, path)
-        when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
             load_before = load_average()
             result = run_stan(model, path, seed, args.stan_dir, args.stan_timeout, work)

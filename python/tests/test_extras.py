@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import rlc
-from conftest import DATA, MODELS, cmdstan_array, read_cmdstan
+from conftest import DATA, MODELS, ROOT, cmdstan_array, read_cmdstan
 
 RUN = dict(chains=2, warmup=150, draws=40, seed=9)
 
@@ -116,24 +116,13 @@ def test_bad_extras_are_value_errors():
 def test_an_observation_computed_from_data_has_a_log_likelihood():
     # A bet observed as a rank computed from the stake (hBayesDM's cgt_cm): it cannot
     # be simulated, but each bet is scored at its `stake` cell, so ArviZ's LOO runs.
-    source = """
-size T
-data stake: int[T] in 0..6
-data descending: int[T] in 0..2
-param gamma ~ HalfNormal(1)
-for t in 0..T {
-  let s = stake[t]
-  let rank = if s <= 1 { 0 } else if s == 2 { 1 } else { s - 2 }
-  let k = if descending[t] == 1 { 3 - rank } else { rank }
-  k ~ Categorical(logits = gamma * [0.0, 0.5, 1.0, 1.5])
-}
-"""
     import arviz as az
 
     data = pd.DataFrame({"stake": [0, 2, 5, 3, 4, 1], "descending": [0, 1, 0, 1, 0, 1]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rlc.ConvergenceWarning)
-        tree = rlc.Model(source, name="bets").sample(data=data, log_likelihood=True, progress=False, **RUN)
+        model = rlc.Model.from_file(ROOT / "tests" / "check" / "ok" / "ranked_bets.rlm")
+        tree = model.sample(data=data, log_likelihood=True, progress=False, **RUN)
     labels = list(tree["log_likelihood"]["log_lik"]["log_lik_dim_0"].values)
     assert labels == [f"stake[{t}]" for t in range(6)]
     assert list(tree["observed_data"].data_vars) == ["stake"]

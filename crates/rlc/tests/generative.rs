@@ -1645,22 +1645,7 @@ fn simulate_draws_an_element_tested_where_it_is_used() {
 #[test]
 fn an_observation_computed_from_data_is_scored_at_its_element() {
     let dir = temp_dir("computed");
-    let model = dir.join("bets.rlm");
-    std::fs::write(
-        &model,
-        "size T
-data stake: int[T] in 0..6
-data descending: int[T] in 0..2
-param gamma ~ HalfNormal(1)
-for t in 0..T {
-  let s = stake[t]
-  let rank = if s <= 1 { 0 } else if s == 2 { 1 } else { s - 2 }
-  let k = if descending[t] == 1 { 3 - rank } else { rank }
-  k ~ Categorical(logits = gamma * [0.0, 0.5, 1.0, 1.5])
-}
-",
-    )
-    .expect("model");
+    let model = workspace().join("tests/check/ok/ranked_bets.rlm");
     let data = dir.join("bets.csv");
     let rows = [(0, 0), (2, 1), (5, 0), (3, 1), (4, 0)];
     let mut text = "stake,descending\n".to_string();
@@ -1691,7 +1676,7 @@ for t in 0..T {
         "{}",
         stdout(&out)
     );
-    let chain = Chain::read(&out_dir.join("bets_1.csv"));
+    let chain = Chain::read(&out_dir.join("ranked_bets_1.csv"));
     assert_eq!(chain.rows.len(), 30);
     for row in 0..chain.rows.len() {
         let gamma = chain.value(row, chain.column("gamma"));
