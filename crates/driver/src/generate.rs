@@ -107,7 +107,8 @@ fn target_notes(compiled: &Compiled, what: &str) -> Vec<String> {
 }
 
 /// The names of the data variables a model observes with `~` (those a
-/// simulation draws, and a design file may leave out).
+/// simulation draws, and a design file may leave out), and those a `~` on a
+/// value computed from them scores (which a simulation refuses to draw).
 pub fn observed_variables(compiled: &Compiled) -> Result<Vec<String>, Error> {
     let options = GenerativeOptions {
         params: ParamSource::Theta,
