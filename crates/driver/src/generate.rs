@@ -31,8 +31,7 @@ pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
 /// model error (E0191) pointing at the reason.
 pub fn generative(compiled: &Compiled, options: GenerativeOptions) -> Result<GenerativeIr, Error> {
     let ir = rlc_ir::lower_generative(&compiled.model, options).map_err(|e| {
-        let forward = options.draw || e.message.starts_with("this model cannot be run forward");
-        let (headline, summary) = if forward {
+        let (headline, summary) = if options.draw {
             ("this model cannot be run forward", "cannot be run forward")
         } else {
             (

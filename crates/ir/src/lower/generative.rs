@@ -174,16 +174,14 @@ impl<'m> Analysis<'m> {
                         observed.insert(root);
                     }
                 }
-                None if a.reads_data(lhs) && draw => {
-                    return Err(unsupported(
-                        lhs.span,
-                        "this model cannot be run forward: the left side of this `~` is not a data variable, an element of one (indexed, or stepped over by a scan), or one plus or minus a constant, so a draw cannot be put back into the data",
-                    ))
-                }
                 None if a.reads_data(lhs) => {
                     return Err(unsupported(
                         lhs.span,
-                        "the left side of this `~` is computed from data, but from no single data element of its own shape to score it at (`sum(y) ~ …` scores all of `y` at once); observe the elements instead",
+                        if draw {
+                            "this model cannot be run forward: the left side of this `~` is not a data variable, an element of one (indexed, or stepped over by a scan), or one plus or minus a constant, so a draw cannot be put back into the data"
+                        } else {
+                            "the left side of this `~` is computed from data, but from no single data element of its own shape to score it at (`sum(y) ~ …` scores all of `y` at once); observe the elements instead"
+                        },
                     ))
                 }
                 None => {}
