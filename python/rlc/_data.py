@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, Mapping, NamedTuple, Optional
+from typing import Any, Iterable, Mapping, NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
 
-from ._errors import UsageError
+from ._errors import DataError, UsageError
 
 
 class DataBytes(NamedTuple):
@@ -32,11 +32,13 @@ class DataBytes(NamedTuple):
     rows: Optional[list] = None  # the DataFrame's index labels (see frame_rows)
 
 
-def data_bytes(data: Any, declared: Optional[set] = None) -> DataBytes:
+def data_bytes(data: Any, declared: Optional[set] = None, grouping: Iterable[str] = ()) -> DataBytes:
     """The data's display name and bytes, and for a DataFrame the labels of
     its rows. ``None`` is no data at all, for a model that declares none.
     ``declared`` (the model's data and size names): a dict's other keys are
-    left out, as the loader ignores them, whatever their values are."""
+    left out, as the loader ignores them, whatever their values are.
+    ``grouping``: the columns of the model's ``size N by COL``, whose values a
+    DataFrame must tell apart as its text does (:func:`check_group_ids`)."""
     if data is None:
         return DataBytes("data=None", b"{}", False)
     if isinstance(data, pd.DataFrame):
@@ -44,7 +46,7 @@ def data_bytes(data: Any, declared: Optional[set] = None) -> DataBytes:
             # Rows without columns: a design of that many trials whose every
             # variable is drawn. A column no declaration reads gives the rows.
             data = pd.DataFrame({"_row": np.arange(len(data))}, index=data.index)
-        return DataBytes("DataFrame", frame_csv(data), True, frame_rows(data))
+        return DataBytes("DataFrame", frame_csv(data, grouping), True, frame_rows(data))
     if isinstance(data, Mapping):
         if declared is not None:
             data = {key: value for key, value in data.items() if key in declared}
@@ -59,12 +61,15 @@ def data_bytes(data: Any, declared: Optional[set] = None) -> DataBytes:
     )
 
 
-def frame_csv(frame: pd.DataFrame) -> bytes:
+def frame_csv(frame: pd.DataFrame, grouping: Iterable[str] = ()) -> bytes:
     """CSV text of a long-format DataFrame. Named index levels (a ``subjID``
     set as the index) become columns again; the rest of the index is dropped.
-    Missing cells (NaN, None, pd.NA) are empty, which the loader reads as
-    missing. Python writes each float as the shortest text that reads back
-    as the same number, so no precision is lost."""
+    Missing cells (NaN, None, pd.NA) are written ``NA``, which the loader
+    reads as missing (not empty: the loader skips a line of empty fields,
+    and a trial whose every cell is missing is still a trial). Python writes
+    each float as the shortest text that reads back as the same number, so
+    no precision is lost."""
+    labels = frame.index  # how errors name the rows (frame_rows), before any reset
     if any(name is not None for name in frame.index.names):
         # A level also kept as a column (`set_index("subjID", drop=False)`)
         # is that column already.
@@ -80,7 +85,9 @@ def frame_csv(frame: pd.DataFrame) -> bytes:
         written = _column_as_written(column)
         if written is not column:
             frame.isetitem(position, written)
-    text = frame.to_csv(index=False, lineterminator="\n", na_rep="")
+        if frame.columns[position] in grouping:
+            check_group_ids(column, written, labels)
+    text = frame.to_csv(index=False, lineterminator="\n", na_rep="NA")
     return text.encode("utf-8")
 
 
@@ -94,7 +101,9 @@ def _column_as_written(column: pd.Series) -> pd.Series:
     or ``real`` declaration takes them as a ``bool`` one does), and floats
     that are all whole numbers as integers (a subject column of 1.0, 2.0 —
     pandas makes any integer column with a missing cell float — names its
-    subjects 1, 2 as the file it came from did). Other columns are returned
+    subjects 1, 2 as the file it came from did). Narrower floats (float32)
+    are written as the float64 they are, the value a dict of the same array
+    gives, not as their shortest float32 text. Other columns are returned
     as they are."""
     kind = column.dtype.kind
     if kind == "b" or str(column.dtype) == "boolean":
@@ -105,6 +114,8 @@ def _column_as_written(column: pd.Series) -> pd.Series:
         # (An infinity is above the limit.)
         if present.size > 0 and np.all(np.abs(present) <= _MAX_EXACT_INT) and np.all(present == np.round(present)):
             return column.astype("Int64")
+        if column.dtype != np.float64:
+            return pd.Series(values, index=column.index, name=column.name)
         return column
     if kind == "O":
         values = column.tolist()
@@ -116,6 +127,60 @@ def _column_as_written(column: pd.Series) -> pd.Series:
                 dtype=object,
             )
     return column
+
+
+def check_group_ids(column: pd.Series, written: pd.Series, index: pd.Index) -> None:
+    """A grouping column's values must split the rows into the same groups
+    in pandas as in the text the loader reads (trimmed): ``"s1"`` and
+    ``"s1 "`` (a spreadsheet merge), or ``1`` and ``"1"`` in an object
+    column, are two subjects to pandas and one in the file; ``1`` and
+    ``1.0`` are one to pandas and two in the file. Either would fit a
+    different set of subjects than the frame holds, so it is an error
+    (D0030) naming the two rows."""
+    present = ~column.isna().to_numpy()
+    if not present.any():
+        return
+    values = column[present]
+    texts = written[present].map(lambda v: str(v).strip())
+    by_value = pd.factorize(values)[0]
+    by_text = pd.factorize(texts)[0]
+    # Same partition: each value code maps to one text code and back.
+    pairs = pd.DataFrame({"value": by_value, "text": by_text})
+    if (pairs.groupby("value")["text"].nunique() == 1).all() and (pairs.groupby("text")["value"].nunique() == 1).all():
+        return
+    rows = np.flatnonzero(present)
+    first_of_text, first_of_value = {}, {}
+    for i, (v, t) in enumerate(zip(by_value, by_text)):
+        earlier = first_of_text.setdefault(t, i)
+        if by_value[earlier] != v:
+            how = "two subjects in the DataFrame but one, {}, in the text rlc reads (ids are compared as trimmed text)"
+            break
+        earlier = first_of_value.setdefault(v, i)
+        if by_text[earlier] != t:
+            how = "one subject in the DataFrame (the values are equal) but two, {}, in the text rlc reads"
+            break
+    name = str(column.name)
+    a, b = values.iloc[earlier], values.iloc[i]
+    at = rows[earlier], rows[i]
+    labels = [index[p] for p in at]
+    where = " and ".join(
+        f"row {p}" if positional(index) else f"row df.loc[{label!r}] (df.iloc[{p}])" for p, label in zip(at, labels)
+    )
+    if "two subjects" in how:
+        how = how.format(repr(texts.iloc[i]))
+        fix = f"if they are one subject, df[{name!r}] = df[{name!r}].astype(str).str.strip(); if not, rename one"
+    else:
+        how = how.format(f"{texts.iloc[earlier]!r} and {texts.iloc[i]!r}")
+        fix = f"give the column one type, e.g. df[{name!r}] = df[{name!r}].astype(int)"
+    message = f"the ids {a!r} and {b!r} of the grouping column {name!r} ({where}) are {how}: {fix}"
+    item = {
+        "file": "DataFrame", "code": "D0030", "message": message, "column": name,
+        "row": labels[1] if not positional(index) else int(at[1]), "position": int(at[1]),
+    }
+    later = f"row {at[1]}" if positional(index) else f"row df.loc[{labels[1]!r}] (df.iloc[{at[1]}])"
+    raise DataError(
+        f"DataFrame, {later}, column \"{name}\": {message}\nerror: the DataFrame does not fit the model (1 error)", [item]
+    )
 
 
 def frame_rows(frame: pd.DataFrame) -> Optional[list]:
@@ -136,7 +201,8 @@ def positional(index: pd.Index) -> bool:
 def _json_value(value: Any) -> Any:
     """A value as plain JSON: nested lists, NaN and None as null, infinities as
     the strings Stan JSON uses."""
-    if isinstance(value, (pd.Series, pd.Index)):
+    if isinstance(value, (pd.Series, pd.Index)) or type(value).__name__ == "DataArray":
+        # (An xarray DataArray, e.g. a previous run's observed_data, by its values.)
         value = value.to_numpy()
     if isinstance(value, pd.api.extensions.ExtensionArray):
         # pandas' nullable arrays (Int64, boolean, Float64): missing cells NaN.

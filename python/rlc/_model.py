@@ -117,7 +117,7 @@ class Model:
         compiled = self._compile()
         if isinstance(data, _rlc.LoadedData):
             return data
-        given = data_bytes(data, declared=_declared(compiled))
+        given = data_bytes(data, declared=_declared(compiled), grouping=compiled.grouping_columns())
         try:
             return _rlc.load_data(compiled, given.name, given.content, given.frame, given.rows)
         except DataError as error:
@@ -379,7 +379,7 @@ class Model:
         try:
             loaded = self._load(data)
         except DataError as error:
-            given = data_bytes(data, declared=_declared(compiled))
+            given = data_bytes(data, declared=_declared(compiled), grouping=compiled.grouping_columns())
             try:
                 loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows)
             except Error:
@@ -436,7 +436,7 @@ class Model:
         count = 1 if n is None else _check_int("n", n, least=1)
         for note in _rlc.forward_notes(compiled):
             warnings.warn(note, UserWarning, stacklevel=2)
-        given = data_bytes(design, declared=_declared(compiled))
+        given = data_bytes(design, declared=_declared(compiled), grouping=compiled.grouping_columns())
         try:
             loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows)
         except DataError as error:

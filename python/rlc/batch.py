@@ -35,13 +35,13 @@ import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Optional, Union
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _rlc
-from ._data import DataBytes, data_bytes
+from ._data import DataBytes, data_bytes, positional
 from ._errors import Error, UsageError
 from ._model import Model, _check_int, _check_settings, _initial_values, _log_lik_unit
 from ._progress import FitProgress
@@ -112,7 +112,7 @@ class _Job:
     data_name: str
     data: bytes
     frame: bool
-    rows: Optional[list]  # a DataFrame's index labels, which its errors name
+    rows: Any  # a DataFrame's index labels, which its errors name (see _data_payload)
     data_sha256: str
     seed: int  # the sampler's seed
     settings: tuple  # sorted (name, value) pairs
@@ -438,7 +438,13 @@ def _datasets(datasets: Any, by: Optional[str]) -> tuple:
             more = f" (and {int(missing.sum()) - 5} more)" if missing.sum() > 5 else ""
             raise UsageError(f"by={by!r}: the rows with index {rows}{more} have no {by!r}, so they belong to no data set")
         groups = datasets.groupby(by, sort=False)
-        return ((str(key[0] if isinstance(key, tuple) else key), frame) for key, frame in groups), groups.ngroups
+        labels = None if positional(datasets.index) else datasets.index
+        # (In the order the groups first appear, as iterating the groupby gives them.)
+        parts = (
+            (str(key[0] if isinstance(key, tuple) else key), _Part(frame, labels, groups.indices[key]))
+            for key, frame in groups
+        )
+        return parts, groups.ngroups
     if isinstance(datasets, (pd.DataFrame, str, os.PathLike)):
         return iter([(_dataset_id(datasets, 0), datasets)]), 1
     if isinstance(datasets, Mapping):
@@ -463,10 +469,26 @@ def _dataset_id(data: Any, i: int) -> str:
     return f"{i:04d}"
 
 
-def _data_payload(dataset_id: str, data: Any) -> DataBytes:
+class _Part(NamedTuple):
+    """The rows of a DataFrame ``by=`` split, at ``positions`` in it (with
+    its index ``labels``, None for the default index): errors name them as
+    that frame does, ``df.loc[150] (df.iloc[150])``."""
+
+    frame: pd.DataFrame
+    labels: Optional[pd.Index]
+    positions: Any
+
+
+def _data_payload(dataset_id: str, data: Any, grouping: Iterable[str] = ()) -> DataBytes:
     """A data set as the worker loads it; errors name the data set (and a
-    DataFrame's rows by their labels: those of the frame ``by=`` split)."""
-    given = data_bytes(data)
+    DataFrame's rows by their labels: those of the frame ``by=`` split).
+    ``grouping``: the columns the models group rows by (see data_bytes)."""
+    if isinstance(data, _Part):
+        given = data_bytes(data.frame, grouping=grouping)
+        labels = None if data.labels is None else data.labels[data.positions].tolist()
+        given = given._replace(rows=(labels, [int(p) for p in data.positions]))
+    else:
+        given = data_bytes(data, grouping=grouping)
     if given.frame:
         return given._replace(name=f"{dataset_id} (DataFrame)")
     if given.name == "dict":
@@ -590,13 +612,15 @@ def _run_batch(
     bar = FitProgress(total, progress)
     window = max(64, 4 * sum(client.nthreads().values()))
     pending = as_completed()
-    futures: dict = {}  # key -> (future, fit id), the fits submitted and not yet handled
+    futures: dict = {}  # key -> (future, job), the fits submitted and not yet handled
+    left: list = []  # the jobs submitted and not handled when Ctrl-C came
     seen: set = set()
     handled = 0
 
     def handle(future) -> None:
         nonlocal handled
-        _future, fit = futures.pop(future.key)
+        _future, job = futures.pop(future.key)
+        fit = job.fit
         try:
             result = future.result()
         except Exception as e:  # retries exhausted, or the worker died too often
@@ -607,7 +631,7 @@ def _run_batch(
         if _stop_after is not None and handled >= _stop_after:
             raise KeyboardInterrupt
 
-    def record(result: dict) -> None:
+    def record(result: dict, shown: bool = True) -> None:
         fit = result["fit"]
         if result.get("error"):
             outcome.failures[fit] = result["error"]
@@ -615,7 +639,8 @@ def _run_batch(
             outcome.results[fit] = result
             outcome.sampled += bool(result["sampled"])
             outcome.skipped += not result["sampled"]
-        bar.update(skipped=not result.get("error") and not result["sampled"], failed=bool(result.get("error")))
+        if shown:
+            bar.update(skipped=not result.get("error") and not result["sampled"], failed=bool(result.get("error")))
 
     try:
         try:
@@ -635,7 +660,7 @@ def _run_batch(
                             "(or another seed); pass overwrite=True to replace it, or another out="
                         )
                 future = client.submit(_run_job, job, key=f"rlc-{job.fit}-{uuid.uuid4().hex[:8]}", pure=False, retries=retries)
-                futures[future.key] = (future, job.fit)
+                futures[future.key] = (future, job)
                 pending.add(future)
                 while len(futures) >= window:
                     handle(next(pending))
@@ -643,17 +668,25 @@ def _run_batch(
                 handle(next(pending))
         except KeyboardInterrupt:
             outcome.interrupted = True
+            left = [job for _f, job in futures.values()]
             if futures:
-                client.cancel([f for f, _fit in futures.values()])
+                client.cancel([f for f, _job in futures.values()])
         except BaseException:
             if futures:
-                client.cancel([f for f, _fit in futures.values()])
+                client.cancel([f for f, _job in futures.values()])
             raise
     finally:
         bar.close()
         if own is not None:
             client.close()
             own.close()
+    # A fit that was running when Ctrl-C came cannot be cancelled and may
+    # have finished since (its folder written whole, or not at all): it
+    # counts, and is returned, as the fits before it.
+    for job in left:
+        done = _saved(out / job.fit)
+        if done is not None and done["info"].get("key") == job.key():
+            record({**done, "sampled": True}, shown=False)
     if not outcome.interrupted:
         _clean_temporaries(out)
     else:
@@ -688,6 +721,7 @@ def _fit_jobs(models, datasets, by, out: Path, seed: int, settings: dict, save, 
     _check_init_names(settings, models)
     pairs, count = _datasets(datasets, by)
     frozen = tuple(sorted(settings.items()))
+    grouping = {column for _ident, model in models for column in model._compile().grouping_columns()}
 
     def jobs():
         seen = set()
@@ -696,7 +730,7 @@ def _fit_jobs(models, datasets, by, out: Path, seed: int, settings: dict, save, 
             if dataset in seen:
                 raise UsageError(f"two data sets are named {dataset!r}")
             seen.add(dataset)
-            name, content, frame, rows = _data_payload(dataset, data)
+            name, content, frame, rows = _data_payload(dataset, data, grouping)
             data_sha = _sha256(content)
             for ident, model in models:
                 fit = f"{ident}/{dataset}"
@@ -897,7 +931,7 @@ def _recover_jobs(model, design, fits, out: Path, seed: int, thin, save, overwri
     [(ident, model)] = models
     compiled = model._compile()
     _check_init_names(settings, models)
-    name, content, frame, rows = _data_payload("design", design)
+    name, content, frame, rows = _data_payload("design", design, compiled.grouping_columns())
     # Fail here, once, on a model that cannot run forward or a design that
     # does not fit (as rlc recover does before its fits).
     _rlc.simulate(compiled, _rlc.load_design(compiled, name, content, frame, rows), seed, 0)

@@ -10,7 +10,7 @@
 
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use rlc_driver::point::Point;
 use rlc_driver::sample::{self, Adaptation, DrawRecord, Fit, Observer, SampleSettings};
 use rlc_driver::tree::{self, Attr, Values};
@@ -220,9 +220,22 @@ fn data_error<'py>(
 ) -> PyResult<(Bound<'py, PyDict>, String)> {
     use rlc_data::Location;
     let item = PyDict::new(py);
+    // A DataFrame's message names an earlier row it compares against (D0019) as
+    // `df.loc` does, not by the line of the CSV text the package wrote.
+    let message = match source {
+        Source::DataFrame => e.kind.message_naming_rows(&|line| {
+            let named = frame_row(rows, line.saturating_sub(2))
+                .and_then(|(label, position)| row_name(label.as_ref(), position));
+            match named {
+                Ok(name) => format!("on {name}"),
+                Err(_) => format!("on line {line}"),
+            }
+        }),
+        Source::File => e.kind.to_string(),
+    };
     item.set_item("file", &e.file)?;
     item.set_item("code", e.kind.code())?;
-    item.set_item("message", e.kind.to_string())?;
+    item.set_item("message", &message)?;
     let (mut line, mut column, mut path) = (None, None, None);
     match &e.location {
         Location::File => {}
@@ -242,9 +255,12 @@ fn data_error<'py>(
         Source::DataFrame => line.and_then(|l| l.checked_sub(2)),
         Source::File => None,
     };
-    let label = match (position, rows) {
-        (Some(p), Some(rows)) => Some(rows.get_item(p)?),
-        _ => None,
+    let (label, position) = match position {
+        Some(p) => {
+            let (label, position) = frame_row(rows, p)?;
+            (label, Some(position))
+        }
+        None => (None, None),
     };
     item.set_item("line", line)?;
     item.set_item("column", column.clone())?;
@@ -263,11 +279,37 @@ fn data_error<'py>(
             if let Some(c) = &column {
                 where_.push_str(&format!(", column \"{c}\""));
             }
-            format!("{where_}: {}", e.kind)
+            format!("{where_}: {message}")
         }
         Source::File => e.to_string(),
     };
     Ok((item, text))
+}
+
+/// The label (None on the default index) and the `df.iloc` position of the
+/// DataFrame row at `position` of the CSV text. `rows` is the frame's index
+/// labels, one per row (None: the default index), or, for a part of a larger
+/// frame (`fit_many(by=…)`), the pair (labels or None, positions) that name
+/// each row as the frame the user holds does.
+fn frame_row<'py>(
+    rows: Option<&Bound<'py, PyAny>>,
+    position: usize,
+) -> PyResult<(Option<Bound<'py, PyAny>>, usize)> {
+    let Some(rows) = rows else {
+        return Ok((None, position));
+    };
+    match rows.cast::<PyTuple>() {
+        Ok(pair) if pair.len() == 2 => {
+            let labels = pair.get_item(0)?;
+            let label = if labels.is_none() {
+                None
+            } else {
+                Some(labels.get_item(position)?)
+            };
+            Ok((label, pair.get_item(1)?.get_item(position)?.extract()?))
+        }
+        _ => Ok((Some(rows.get_item(position)?), position)),
+    }
 }
 
 /// A DataFrame's row at `position` as messages name it: `row 5` on the
@@ -284,17 +326,19 @@ fn row_name(label: Option<&Bound<'_, PyAny>>, position: usize) -> PyResult<Strin
 /// explanations, which would otherwise name the lines of the CSV text the
 /// package wrote.
 fn name_frame_rows(data: &mut Data, rows: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-    let names = match rows {
-        Some(rows) => rows
-            .try_iter()?
-            .enumerate()
-            .map(|(p, label)| row_name(Some(&label?), p))
-            .collect::<PyResult<Vec<_>>>()?,
-        None => {
-            let count = data.loaded.row_lines.iter().max().map_or(0, |l| l - 1);
-            (0..count).map(|p| format!("row {p}")).collect()
-        }
+    let count = match rows {
+        Some(rows) => match rows.cast::<PyTuple>() {
+            Ok(pair) if pair.len() == 2 => pair.get_item(1)?.len()?,
+            _ => rows.len()?,
+        },
+        None => data.loaded.row_lines.iter().max().map_or(0, |l| l - 1),
     };
+    let names = (0..count)
+        .map(|p| {
+            let (label, position) = frame_row(rows, p)?;
+            row_name(label.as_ref(), position)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
     data.row_names = Some(names);
     Ok(())
 }
@@ -893,7 +937,8 @@ fn simulate_file<'py>(
         .detach(|| {
             let simulated =
                 generate::simulate(&model.compiled, &design.data, &params, seed, stream)?;
-            let file = generate::simulated_file(&design.data, content, delimiter, &simulated)?;
+            let file =
+                generate::simulated_file(&design.data, content, delimiter, &simulated, false)?;
             Ok::<_, Error>((file, simulated))
         })
         .map_err(|e| to_py_err(py, e, design.source))?;

@@ -194,6 +194,18 @@ def test_a_rerun_after_an_interruption_does_only_the_missing_fits(study, client,
         rlc.recover(MODEL, DESIGN, fits=2, client=client, out=tmp_path, seed=SEED + 1, progress=False, **SETTINGS)
 
 
+def test_fits_that_finish_after_an_interruption_are_counted_and_returned(tmp_path):
+    """Ctrl-C cannot stop a fit already running; one that finishes before the
+    call returns (its own cluster closed) is complete on disk, so it is in the
+    result and the count, as a rerun would read it back."""
+    with pytest.warns(UserWarning, match="interrupted"):
+        first = rlc.recover(MODEL, DESIGN, fits=FITS, out=tmp_path, seed=SEED, progress=False, _stop_after=1, **SETTINGS)
+    complete = fit_folders(tmp_path)
+    assert len(complete) >= 1
+    assert sorted(first.fits["fit"].unique()) == [int(f.removeprefix("sim-")) for f in complete]
+    assert first.sampled == len(complete)
+
+
 def test_recover_passes_the_adaptation(client, run_cli, tmp_path):
     """`adaptation=` is `rlc recover --adaptation`: the same rows, whose last
     column records it."""
@@ -353,7 +365,14 @@ def test_errors_in_a_split_frame_name_the_rows_of_the_whole_frame(client, tmp_pa
         fits = rlc.fit_many(MODEL, long, by="participant", client=client, out=tmp_path, seed=1,
                             progress=False, chains=1, warmup=50, draws=20)
     assert list(fits["fit"].unique()) == ["rl_single/p1"]
-    assert 'p2 (DataFrame), row df.loc[65] (df.iloc[5]), column "action"' in fits.attrs["failures"]["rl_single/p2"]
+    # Row 65 of the frame that was split (the 6th of p2's rows).
+    assert 'p2 (DataFrame), row 65, column "action"' in fits.attrs["failures"]["rl_single/p2"]
+    # On a labelled frame, its label and its position in that frame, as df.loc and df.iloc take them.
+    labelled = long.set_axis([f"r{i}" for i in range(len(long))])
+    with pytest.warns(UserWarning, match="1 fit"):
+        fits = rlc.fit_many(MODEL, labelled, by="participant", client=client, out=tmp_path / "labelled", seed=1,
+                            progress=False, chains=1, warmup=50, draws=20)
+    assert "row df.loc['r65'] (df.iloc[65])" in fits.attrs["failures"]["rl_single/p2"]
     # A recovery study's design is named the same way, before any fit.
     design = long[long["participant"] == "p2"]
     with pytest.raises(rlc.DataError, match=r'design \(DataFrame\), row df.loc\[65\] \(df.iloc\[5\]\), column "action"'):

@@ -116,6 +116,64 @@ def test_dataframe_error_on_the_default_index_names_the_position():
     assert str(error).startswith('DataFrame, row 5, column "action": ')
 
 
+def test_a_per_group_value_that_varies_names_both_rows_as_the_frame_does():
+    """D0019 compares a row with an earlier one: both are named as df.loc and
+    df.iloc take them, not by the lines of the CSV text the package writes."""
+    model = rlc.Model(
+        "size N by subjID\nsize T\ndata choice: int?[N, T] in 1..3\ndata age: real[N]\nparam mu ~ Normal(0, 1)\n"
+        "for n in 0..N { for t in 0..T { if present(choice[n, t]) { choice[n, t] - 1 ~ Bernoulli(logits = mu * age[n]) } } }\n",
+        "age.rlm",
+    )
+    frame = pd.DataFrame({"subjID": ["s1"] * 3 + ["s2"] * 3, "choice": [1, 2, 1, 2, 2, 1],
+                          "age": [30.0, 30.0, 31.0, 40.0, 40.0, 40.0]}, index=[f"r{i}" for i in range(6)])
+    with pytest.raises(rlc.DataError) as caught:
+        model.logp({"mu": 0.1}, data=frame)
+    [item] = caught.value.errors
+    assert (item.code, item.row, item.position) == ("D0019", "r2", 2)
+    assert "has \"30\" on row df.loc['r0'] (df.iloc[0]) and \"31\" here" in item.message
+    assert str(caught.value).startswith("DataFrame, row df.loc['r2'] (df.iloc[2]), column \"age\": ")
+
+
+@pytest.mark.parametrize(
+    "ids, says",
+    [
+        (["s1"] * 100 + ["s1 "] * 100 + ["s3"] * 100, "are two subjects in the DataFrame but one, 's1'"),
+        ([1] * 100 + ["1"] * 100 + [3] * 100, "are two subjects in the DataFrame but one, '1'"),
+        ([1.0] * 50 + [1] * 50 + [2] * 100 + [3] * 100, "are one subject in the DataFrame (the values are equal) but two, '1.0' and '1'"),
+    ],
+)
+def test_subject_ids_that_pandas_and_their_text_group_differently_are_an_error(ids, says):
+    """The loader groups rows by the trimmed text of their ids; ids that group
+    otherwise in pandas would fit other subjects than the frame holds."""
+    frame = pd.read_csv(DATA / "rl_hier.csv")
+    frame = frame[frame["subjID"] <= 3].copy()
+    frame["subjID"] = pd.Series(ids, index=frame.index, dtype=object)
+    model = rlc.Model.from_file(MODELS / "rl_hier.rlm")
+    with pytest.raises(rlc.DataError) as caught:
+        model.logp(np.zeros(10), data=frame)
+    [item] = caught.value.errors
+    assert item.code == "D0030" and item.column == "subjID"
+    assert says in item.message
+    # The same ids, made consistent, load: as many subjects as pandas sees.
+    frame["subjID"] = frame["subjID"].astype(str).str.strip().str.replace(".0", "", regex=False)
+    subjects = frame["subjID"].nunique()
+    assert np.isfinite(model.logp(np.zeros(4 + 2 * subjects), data=frame))
+
+
+def test_a_parameter_value_that_is_not_finite_is_a_usage_error():
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    data = DATA / "rl_single.csv"
+    for point, name in [({"alpha": np.nan, "beta": 2.0}, "`alpha` = NaN"), ({"alpha": 0.3, "beta": np.inf}, "`beta` = inf")]:
+        with pytest.raises(rlc.UsageError, match=f"parameter {name} is not a finite number"):
+            model.logp(point, data=data)
+    with pytest.raises(rlc.UsageError, match="initial values: parameter `beta` = inf is not a finite number"):
+        model.sample(data=data, init={"beta": np.inf}, chains=1, warmup=5, draws=5, progress=False)
+    hier = rlc.Model.from_file(MODELS / "rl_hier.rlm")
+    point = {"mu_pr": [np.nan, 0.5], "sigma": [0.1, 0.1], "A_pr": np.zeros(20), "tau_pr": np.zeros(20)}
+    with pytest.raises(rlc.UsageError, match=r"parameter `mu_pr\[0\]` = NaN is not a finite number"):
+        hier.logp(point, data=DATA / "rl_hier.csv")
+
+
 def test_dataframe_missing_column():
     frame = pd.read_csv(DATA / "rl_single.csv").drop(columns=["reward"])
     with pytest.raises(rlc.DataError) as caught:
@@ -185,11 +243,16 @@ def test_logp_that_is_not_finite_is_the_clis_sampling_error(run_cli, tmp_path):
     with pytest.raises(rlc.SamplingError, match="the data hold a value that is not finite, `reward` holds inf"):
         model.logp({"alpha": 0.3, "beta": 2.0}, data=frame)
     # A point where the density is not finite, though inside the support.
-    cli = run_cli("logp", MODELS / "rl_single.rlm", "--data", DATA / "rl_single.csv", "--at", "alpha=0.3,beta=inf", check=False)
+    cli = run_cli("logp", MODELS / "rl_single.rlm", "--data", DATA / "rl_single.csv", "--at", "alpha=0.5,beta=1e308", check=False)
     assert cli.returncode == 4
     with pytest.raises(rlc.SamplingError) as caught:
-        model.logp({"alpha": 0.3, "beta": np.inf}, data=DATA / "rl_single.csv")
+        model.logp({"alpha": 0.5, "beta": 1e308}, data=DATA / "rl_single.csv")
     assert str(caught.value) == cli.stderr.strip().splitlines()[-1]
+    assert "the first value that is not finite is inf" in str(caught.value)
+    # An infinite value is no point of the density: refused as a usage error by both.
+    cli = run_cli("logp", MODELS / "rl_single.rlm", "--data", DATA / "rl_single.csv", "--at", "alpha=0.3,beta=inf", check=False)
+    assert cli.returncode == 2
+    assert "parameter `beta` = inf is not a finite number" in cli.stderr
     # A finite point on the same model still evaluates.
     assert np.isfinite(model.logp({"alpha": 0.3, "beta": 2.0}, data=DATA / "rl_single.csv"))
 

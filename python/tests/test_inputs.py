@@ -71,6 +71,50 @@ def test_float_data_round_trips_exactly():
     assert model.logp(point, data=frame) == model.logp(point, data=as_dict)
 
 
+def test_a_row_whose_every_cell_is_missing_is_a_trial():
+    """A missed trial (no response, no outcome) is a row of missing cells: it
+    stays a trial, as in the same arrays given as a dict (a CSV file's line of
+    empty fields is skipped, but the frame's cells are written NA)."""
+    model = rlc.Model(
+        "size T\ndata action: int?[T] in 0..2\ndata reward: real?[T]\nparam alpha ~ Beta(1, 1)\n"
+        "param beta ~ HalfNormal(10)\nscan (q = [0.5, 0.5]; a in action, r in reward) {\n"
+        "  if present(a) && present(r) {\n    a ~ Categorical(logits = beta * q)\n"
+        "    set_subtensor(q[a], q[a] + alpha * (r - q[a]))\n  } else {\n    q * 0.9\n  }\n}\n",
+        "decay.rlm",
+    )
+    frame = pd.read_csv(DATA / "rl_single.csv")[["action", "reward"]].astype(float)
+    frame.loc[[3, 4, 5], ["action", "reward"]] = np.nan
+    point = {"alpha": 0.3, "beta": 2.0}
+    as_dict = {"action": frame["action"].to_numpy(), "reward": frame["reward"].to_numpy()}
+    assert model.logp(point, data=frame) == model.logp(point, data=as_dict)
+    tree = model.sample(data=frame, **RUN)
+    assert tree["observed_data"].sizes["T"] == len(frame)
+    design = frame.drop(columns="action")
+    assert len(model.simulate(design, point, seed=1).data) == len(frame)
+
+
+def test_float32_columns_are_the_values_a_dict_of_them_gives():
+    """A float32 column is written as the float64 it is (0.30000001192…),
+    not as its shortest float32 text ("0.3"): frame and dict agree."""
+    frame = pd.read_csv(DATA / "rl_single.csv")
+    frame["reward"] = (frame["reward"] * 0.1 + 0.3).astype("float32")
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    point = {"alpha": 0.3, "beta": 2.0}
+    as_dict = {"action": frame["action"].to_numpy(), "reward": frame["reward"].to_numpy()}
+    assert model.logp(point, data=frame) == model.logp(point, data=as_dict)
+
+
+def test_a_dataarray_in_a_dict_is_its_values():
+    """A DataArray (a previous run's observed_data) is taken as its values."""
+    xr = pytest.importorskip("xarray")
+    frame = pd.read_csv(DATA / "rl_single.csv")
+    model = rlc.Model.from_file(MODELS / "rl_single.rlm")
+    point = {"alpha": 0.3, "beta": 2.0}
+    arrays = {"action": frame["action"].to_numpy(), "reward": frame["reward"].to_numpy()}
+    as_dataarrays = {k: xr.DataArray(v, dims=["T"]) for k, v in arrays.items()}
+    assert model.logp(point, data=as_dataarrays) == model.logp(point, data=arrays)
+
+
 def test_logp_and_grad_are_the_clis(run_cli):
     model = rlc.Model.from_file(MODELS / "rl_hier.rlm")
     data = DATA / "rl_hier.csv"

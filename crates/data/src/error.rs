@@ -304,6 +304,29 @@ fn optional_type(declaration: &DataDecl) -> String {
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, &|line| format!("on line {line}"))
+    }
+}
+
+impl ErrorKind {
+    /// The message, with the earlier row some errors compare against (D0019,
+    /// D0020) named by `earlier_row` (given its line, it says `on line 3`):
+    /// the Python package names a DataFrame's rows by their labels instead.
+    pub fn message_naming_rows(&self, earlier_row: &dyn Fn(usize) -> String) -> String {
+        struct Message<'a>(&'a ErrorKind, &'a dyn Fn(usize) -> String);
+        impl fmt::Display for Message<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write(f, self.1)
+            }
+        }
+        Message(self, earlier_row).to_string()
+    }
+
+    fn write(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        earlier_row: &dyn Fn(usize) -> String,
+    ) -> fmt::Result {
         match self {
             ErrorKind::Empty => f.write_str("the file is empty"),
             ErrorKind::NotText { looks_like } => write!(
@@ -463,8 +486,9 @@ impl fmt::Display for ErrorKind {
                 text,
             } => write!(
                 f,
-                "`{declaration}` takes one value per group, but group {column} = {group} has {} on line {first_line} and {} here",
+                "`{declaration}` takes one value per group, but group {column} = {group} has {} {} and {} here",
                 quote(first_text),
+                earlier_row(*first_line),
                 quote(text)
             ),
             ErrorKind::ScalarVaries {
@@ -474,8 +498,9 @@ impl fmt::Display for ErrorKind {
                 text,
             } => write!(
                 f,
-                "`{declaration}` is a scalar, so its column must hold one value, but it has {} on line {first_line} and {} here",
+                "`{declaration}` is a scalar, so its column must hold one value, but it has {} {} and {} here",
                 quote(first_text),
+                earlier_row(*first_line),
                 quote(text)
             ),
             ErrorKind::ShapeNotInCsv { declaration } => write!(

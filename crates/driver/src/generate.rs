@@ -205,7 +205,27 @@ impl BoundGenerative {
     /// prior), drawing from `rng`.
     pub fn run(&mut self, theta: &[f64], rng: &mut ChaCha8Rng) -> Result<GenerativeRun, Error> {
         let locations = &self.locations;
-        let results = self.evaluator.call_random(theta, rng).map_err(|e| {
+        // A prior whose truncation depends on other parameters is drawn by
+        // drawing the whole prior again until every draw is inside its bounds.
+        let mut rejected = 0;
+        let results = loop {
+            match self.evaluator.call_random(theta, rng) {
+                Err(EvalFailure::Interp(EvalError::Rejected { value })) => {
+                    rejected += 1;
+                    if rejected >= JOINT_PRIOR_TRIES {
+                        let at = locations
+                            .get(&value)
+                            .map(|at| format!("at {at}: "))
+                            .unwrap_or_default();
+                        return Err(Error::sampling(format!(
+                            "error: running the model forward: {at}no joint draw of the priors in {JOINT_PRIOR_TRIES} put every parameter inside its bounds: this prior is truncated by bounds, or has arguments, that depend on other parameters, so the model's prior is the product of the priors cut to the bounds (not renormalized, as the density is), and it is drawn by drawing every parameter again until all fall inside. Draws that rarely do mean the model's prior is far from the priors as written: reparameterize (a non-centered `x = mu + sigma * z`, or a transform such as `Phi_approx`), or give the parameters' values with --at"
+                        )));
+                    }
+                }
+                other => break other,
+            }
+        };
+        let results = results.map_err(|e| {
             let message = match &e {
                 EvalFailure::Interp(
                     EvalError::Draw { value, .. } | EvalError::Truncation { value, .. },
@@ -251,6 +271,10 @@ impl BoundGenerative {
         run.observed.get(index)?.get(k).map(|v| v.as_slice())
     }
 }
+
+/// How many times the whole prior is drawn again, at most, for one joint draw
+/// of priors whose truncation depends on other parameters.
+pub const JOINT_PRIOR_TRIES: usize = 100_000;
 
 /// Where a simulation's parameters come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -472,16 +496,69 @@ pub fn design_format(
     }
 }
 
+/// Whether a simulated data set can be written to a file named `output` (its
+/// extension, `.json`, `.csv`, `.txt` or `.tsv`, says the format it is read back
+/// in, [`rlc_data::Format::guess`]; another is read by its content, the design's
+/// format): `Ok(true)` as JSON though the design is delimited text (JSON holds
+/// any data), `Ok(false)` in the design's format, or why neither reads back.
+pub fn simulated_as_json(
+    design: &Data,
+    design_bytes: &[u8],
+    delimiter: Option<u8>,
+    output: &str,
+) -> Result<bool, String> {
+    let design_format = design_format(design, design_bytes, delimiter);
+    let named = [".json", ".csv", ".txt", ".tsv"]
+        .iter()
+        .any(|e| output.to_ascii_lowercase().ends_with(e));
+    if !named {
+        return Ok(false);
+    }
+    match (design_format, rlc_data::Format::guess(output, b"")) {
+        (rlc_data::Format::Csv { .. }, rlc_data::Format::Json) => Ok(true),
+        (rlc_data::Format::Json, rlc_data::Format::Json) => Ok(false),
+        (rlc_data::Format::Json, _) => Err(format!(
+            "{output}: the design {} is JSON, and its simulated data is JSON too (its arrays need not be the columns of one table): name the file .json",
+            design.name
+        )),
+        (rlc_data::Format::Csv { delimiter: Some(d) }, rlc_data::Format::Csv { delimiter: Some(wanted) })
+            if d != wanted =>
+        {
+            Err(format!(
+                "{output}: the simulated data keeps the design's delimiter ({}), which a .tsv file is not read with: name the file .csv or .txt, or .json",
+                delimiter_name(d)
+            ))
+        }
+        _ => Ok(false),
+    }
+}
+
+fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "a tab".to_string(),
+        b',' => "a comma".to_string(),
+        b';' => "a semicolon".to_string(),
+        other => format!("`{}`", other as char),
+    }
+}
+
 /// The file a simulated data set is written to, in the design's format: a
 /// long CSV keeps every row and column of the design with the observed
 /// columns replaced (or added); JSON holds every size and data variable.
+/// `as_json` writes JSON whatever the design's format ([`simulated_as_json`]).
 pub fn simulated_file(
     design: &Data,
     design_bytes: &[u8],
     delimiter: Option<u8>,
     simulated: &Simulated,
+    as_json: bool,
 ) -> Result<Vec<u8>, Error> {
-    match design_format(design, design_bytes, delimiter) {
+    let format = if as_json {
+        rlc_data::Format::Json
+    } else {
+        design_format(design, design_bytes, delimiter)
+    };
+    match format {
         rlc_data::Format::Json => {
             Ok(rlc_data::write_json(&simulated.data.sizes, &simulated.data.values).into_bytes())
         }

@@ -2,7 +2,7 @@
 //! to an [`Observer`] as it is made (to stream it to a file or move a
 //! progress bar) and the whole fit returned in memory.
 
-use crate::density::Density;
+use crate::density::{Density, EvalFailure};
 use crate::error::{Error, ErrorKind};
 use crate::generate::DrawOutputs;
 use crate::summary::RunDraws;
@@ -341,12 +341,13 @@ impl Fit {
                         .map(|e| e.iterations)
                         .sum();
                     let raised = if reason == ExtensionReason::Diverged {
-                        format!(", target {}", adaptation.target_accept)
+                        format!(" to target {}", adaptation.target_accept)
                     } else {
                         String::new()
                     };
-                    (iterations > 0)
-                        .then(|| format!("chain {} by {iterations}{raised}", c.chain + 1))
+                    (iterations > 0).then(|| {
+                        format!("chain {} by {iterations} iterations{raised}", c.chain + 1)
+                    })
                 })
                 .collect();
             if extended.is_empty() {
@@ -359,7 +360,7 @@ impl Fit {
                 ExtensionReason::CouldNotMove => "at the step size warmup ended with, the chain could not move from where it stood (a warmup too short, or the neck of a funnel entered in its last iterations), so it samples with a smaller step size; more --warmup, or a higher target acceptance rate (--adapt-delta 0.95 or more) for a funnel, usually avoids it",
             };
             warnings.push(format!(
-                "warmup was extended ({} iterations): {why}.",
+                "warmup was extended ({}): {why}.",
                 extended.join(", ")
             ));
         }
@@ -460,12 +461,15 @@ fn explain_initial_values(density: &Density, given: &[Option<f64>], radius: f64)
 struct SamplerDensity(Density);
 
 impl LogDensity for SamplerDensity {
-    type Error = String;
+    type Error = EvalFailure;
     fn dim(&self) -> usize {
         self.0.dim
     }
-    fn logp_and_grad(&mut self, position: &[f64], grad: &mut [f64]) -> Result<f64, String> {
-        self.0.logp_grad(position, grad).map_err(|e| e.to_string())
+    fn logp_and_grad(&mut self, position: &[f64], grad: &mut [f64]) -> Result<f64, EvalFailure> {
+        self.0.logp_grad(position, grad)
+    }
+    fn is_fault(&self, error: &EvalFailure) -> bool {
+        error.is_index_error()
     }
 }
 
@@ -615,6 +619,10 @@ pub fn sample_with(
             s.fit.positions.push(draw.position.clone());
         }
         ChainEvent::Failed { chain, error } => {
+            if matches!(error, rlc_nuts::ChainError::ModelFault { .. }) {
+                // The model is wrong wherever the other chains are: they stop too.
+                stop.store(true, Ordering::SeqCst);
+            }
             observer.failed(chain, &error.to_string());
         }
     };
@@ -628,6 +636,7 @@ pub fn sample_with(
     let results = rlc_nuts::sample(&sampler, make, on_event, stop);
     let elapsed = started.elapsed();
     let mut chains = Vec::with_capacity(settings.chains);
+    let mut faults = Vec::new();
     for (result, state) in results.into_iter().zip(states) {
         let mut fit = state
             .into_inner()
@@ -643,10 +652,22 @@ pub fn sample_with(
                 fit.interrupted = run.interrupted;
             }
             Err(e) => {
+                if matches!(e, rlc_nuts::ChainError::ModelFault { .. }) {
+                    faults.push(format!("error: chain {}: {e}", fit.chain + 1));
+                }
                 fit.error = Some(e.to_string());
             }
         }
         chains.push(fit);
+    }
+    if !faults.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Sampling,
+            format!(
+                "{}\nerror: the run was stopped: an index is out of range at a point a chain reached (the model indexes by a value the data or the model's branches make too large); the draws made before are in the output files",
+                faults.join("\n")
+            ),
+        ));
     }
     let interrupted = stop.load(Ordering::SeqCst);
     let some_made_draws = chains.iter().any(|c| !c.stats.is_empty());

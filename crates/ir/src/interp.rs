@@ -105,6 +105,9 @@ pub enum EvalError {
         lower: f64,
         upper: f64,
     },
+    /// A `joint` truncated draw fell outside its bounds: the caller runs the
+    /// whole function again (see `OpKind::Random`).
+    Rejected { value: ValueId },
 }
 
 impl fmt::Display for EvalError {
@@ -139,6 +142,10 @@ impl fmt::Display for EvalError {
             EvalError::Truncation { lower, upper, .. } => write!(
                 f,
                 "no draw of the prior fell inside the bounds ({lower}, {upper}) in {TRUNCATION_TRIES} tries"
+            ),
+            EvalError::Rejected { .. } => write!(
+                f,
+                "a draw of a prior fell outside its bounds, which depend on other parameters: the prior is drawn again"
             ),
         }
     }
@@ -692,7 +699,7 @@ impl<'a> Interp<'a> {
     }
 
     /// A `Random` op: one draw per element of the result, row-major.
-    fn random(&self, op: &Op, dist: RandomDist, truncated: bool) -> Result<Tensor> {
+    fn random(&self, op: &Op, dist: RandomDist, truncated: bool, joint: bool) -> Result<Tensor> {
         let out = op.results[0];
         let shape = self.declared(out)?;
         let count: usize = shape.iter().product();
@@ -758,6 +765,9 @@ impl<'a> Interp<'a> {
                         if x > lower && x < upper {
                             break x;
                         }
+                        if joint {
+                            return Err(EvalError::Rejected { value: out });
+                        }
                         tries += 1;
                         if tries >= TRUNCATION_TRIES {
                             return Err(EvalError::Truncation {
@@ -811,7 +821,11 @@ impl<'a> Interp<'a> {
         match &op.kind {
             OpKind::Const(c) => Ok(Tensor::scalar(*c)),
             OpKind::SizeOf(d) => Ok(Tensor::scalar(eval_dim(d, self.sizes)? as f64)),
-            OpKind::Random { dist, truncated } => self.random(op, *dist, *truncated),
+            OpKind::Random {
+                dist,
+                truncated,
+                joint,
+            } => self.random(op, *dist, *truncated, *joint),
             OpKind::Iota => {
                 let shape = self.declared(out)?;
                 let n = shape.iter().product::<usize>();

@@ -358,9 +358,16 @@ pub enum OpKind {
     /// shape; for `Categorical` the one argument has the result's shape plus
     /// a last axis of categories. With `truncated`, two more args (real, of
     /// the result's shape) are lower and upper bounds, and a draw outside
-    /// them is drawn again (a bounded parameter's prior). A draw is not a
-    /// pure value: passes never merge, hoist or differentiate it.
-    Random { dist: RandomDist, truncated: bool },
+    /// them is drawn again (a bounded parameter's prior). With `joint` as
+    /// well, a draw outside is not drawn again: the whole function is
+    /// ([`EvalError::Rejected`](crate::interp::EvalError)), as the prior a
+    /// truncation whose mass depends on other parameters defines is drawn.
+    /// A draw is not a pure value: passes never merge, hoist or differentiate it.
+    Random {
+        dist: RandomDist,
+        truncated: bool,
+        joint: bool,
+    },
     /// A loop carrying values across steps. `args` = carry inits, then
     /// sequences (stepped along their leading axis, all of one length), then
     /// captures. The body's args are the carries, one element of each

@@ -220,6 +220,7 @@ impl<'m> Lowering<'m> {
             aliases: HashSet::new(),
             exempt: 0,
             bounding: None,
+            drawn_dependent: HashSet::new(),
         });
         Ok(lowering)
     }
@@ -266,6 +267,9 @@ impl<'m> Lowering<'m> {
         args: &[ValueId],
         result_types: Vec<TensorType>,
     ) -> Vec<ValueId> {
+        if let Some(g) = self.gen.as_mut() {
+            g.note_dependence(&kind, args, result_types.len(), self.func.values.len());
+        }
         let args: Vec<ValueId> = args.iter().map(|a| self.use_value(*a)).collect();
         let results: Vec<ValueId> = result_types
             .into_iter()

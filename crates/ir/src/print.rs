@@ -149,14 +149,22 @@ fn op_text(f: &Function, op: &Op) -> String {
         }
         OpKind::SizeOf(d) => format!("size_of {d}"),
         OpKind::Iota => format!("iota{args}"),
-        OpKind::Random { dist, truncated } => {
+        OpKind::Random {
+            dist,
+            truncated,
+            joint,
+        } => {
             let name = match dist {
                 RandomDist::Scalar(f) => f.name().to_string(),
                 RandomDist::Categorical { ordered: true, .. } => "ordered_logistic".to_string(),
                 RandomDist::Categorical { logits: true, .. } => "categorical_logits".to_string(),
                 RandomDist::Categorical { logits: false, .. } => "categorical".to_string(),
             };
-            let t = if *truncated { " truncated" } else { "" };
+            let t = match (truncated, joint) {
+                (true, true) => " truncated joint",
+                (true, false) => " truncated",
+                _ => "",
+            };
             format!("random {name}{t}{args}")
         }
         OpKind::Fill => format!("fill{args}"),

@@ -409,7 +409,9 @@ impl<'a, 'f> OpCheck<'a, 'f> {
                     self.expect_scalar("the fill value", x, r.elem);
                 }
             }
-            OpKind::Random { dist, truncated } => {
+            OpKind::Random {
+                dist, truncated, ..
+            } => {
                 let args = dist.arity() + if *truncated { 2 } else { 0 };
                 if self.arity(args, 1) {
                     let r = self.result(0);

@@ -43,6 +43,13 @@ pub enum ChainError {
         /// What went wrong there (the density's error or a non-finite value).
         last_problem: String,
     },
+    /// The model or its data is at fault at a point the chain reached (an index out
+    /// of range): not a divergence, an error to fix ([`LogDensity::is_fault`]).
+    #[error("{message}")]
+    ModelFault {
+        /// The density's error, which says where.
+        message: String,
+    },
     /// The step-size search grew the step beyond 1e7: the density does not decay.
     #[error("the posterior is improper: the step size search grew beyond 1e7")]
     ImproperPosterior,
@@ -271,6 +278,11 @@ fn initial_point<D: LogDensity>(
                 point.logp = logp;
                 return Ok(point);
             }
+            Err(error) if hamiltonian.density.is_fault(&error) => {
+                return Err(ChainError::ModelFault {
+                    message: error.to_string(),
+                });
+            }
             Err(error) => last_problem = error.to_string(),
         }
     }
@@ -283,6 +295,14 @@ fn initial_point<D: LogDensity>(
         })
     } else {
         Err(ChainError::GivenInitFailed { last_problem })
+    }
+}
+
+/// The chain's end when an evaluation met a fault of the model (an index out of range).
+fn stop_at_fault<D: LogDensity>(nuts: &mut Nuts<D>) -> Result<(), ChainError> {
+    match nuts.hamiltonian.fault.take() {
+        Some(message) => Err(ChainError::ModelFault { message }),
+        None => Ok(()),
     }
 }
 
@@ -320,6 +340,7 @@ pub(crate) fn run_chain<D: LogDensity>(
         // Without warmup there is nothing to adapt, but Stan still searches a step size.
         nuts.find_initial_step_size()?;
     }
+    stop_at_fault(&mut nuts)?;
 
     // Warmup ends later than planned when the chain moved after its metric became final
     // (`WarmupStrategy::readapt`, at most `MAX_READAPTATIONS` times), diverged often at
@@ -367,6 +388,7 @@ pub(crate) fn run_chain<D: LogDensity>(
         }
         let is_warmup = iteration < warmup_end;
         let transition = nuts.transition();
+        stop_at_fault(&mut nuts)?;
         let draw = Draw {
             iteration,
             is_warmup,

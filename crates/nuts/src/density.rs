@@ -18,4 +18,12 @@ pub trait LogDensity {
     /// into `grad`. Both slices have length [`dim`](Self::dim). A non-finite result is
     /// treated like an error.
     fn logp_and_grad(&mut self, position: &[f64], grad: &mut [f64]) -> Result<f64, Self::Error>;
+
+    /// Whether `error` is a fault of the model or its data (an index out of range)
+    /// rather than a point outside the density's domain: the chain then stops with it
+    /// ([`ChainError::ModelFault`](crate::ChainError)) instead of counting a divergence,
+    /// as Stan stops on an index error. No fault by default.
+    fn is_fault(&self, _error: &Self::Error) -> bool {
+        false
+    }
 }

@@ -48,6 +48,9 @@ pub(crate) struct Hamiltonian<D> {
     /// A buffer for the velocity in the leapfrog step with a low-rank metric.
     drift: Vec<f64>,
     pub grad_evals: u64,
+    /// The first fault of the model met in an evaluation ([`LogDensity::is_fault`]),
+    /// which the chain stops with after the transition.
+    pub fault: Option<String>,
 }
 
 /// `M^-1 = S (I + U (Λ - I) U') S` with `S = diag(sqrt(inv_mass))` and `U` orthonormal:
@@ -76,6 +79,7 @@ impl<D: LogDensity> Hamiltonian<D> {
             low_rank: None,
             drift: Vec::new(),
             grad_evals: 0,
+            fault: None,
         }
     }
 
@@ -119,11 +123,18 @@ impl<D: LogDensity> Hamiltonian<D> {
     }
 
     /// Evaluates the density at `point.position`, storing `-inf` on any failure so that
-    /// the point gets zero weight and the trajectory reaching it diverges.
+    /// the point gets zero weight and the trajectory reaching it diverges (a fault of the
+    /// model is also kept in `fault`, for the chain to stop with).
     pub fn update_gradient(&mut self, point: &mut Point) {
         self.grad_evals += 1;
         point.logp = match self.density.logp_and_grad(&point.position, &mut point.grad) {
             Ok(logp) if logp.is_finite() => logp,
+            Err(error) => {
+                if self.fault.is_none() && self.density.is_fault(&error) {
+                    self.fault = Some(error.to_string());
+                }
+                f64::NEG_INFINITY
+            }
             _ => f64::NEG_INFINITY,
         };
     }

@@ -1306,3 +1306,59 @@ fn a_chain_whose_warmup_ends_diverging_raises_its_target_acceptance() {
     }
     assert!(times_raised > 0, "no chain raised its target");
 }
+
+/// A standard normal whose evaluation is a fault of the model beyond `x > fault`
+/// (an index out of range there), and merely outside its domain below `-domain`.
+struct FaultBeyond {
+    fault: f64,
+    domain: f64,
+}
+
+impl LogDensity for FaultBeyond {
+    type Error = String;
+    fn dim(&self) -> usize {
+        1
+    }
+    fn logp_and_grad(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, String> {
+        if x[0] > self.fault {
+            return Err("index 5 is out of range".to_string());
+        }
+        if x[0] < -self.domain {
+            return Err("outside the domain".to_string());
+        }
+        grad[0] = -x[0];
+        Ok(-0.5 * x[0] * x[0])
+    }
+    fn is_fault(&self, error: &String) -> bool {
+        error.starts_with("index")
+    }
+}
+
+#[test]
+fn a_fault_of_the_model_stops_the_chain_that_meets_it() {
+    // Reached by every chain of a standard normal: the chain stops with the fault.
+    let s = settings(200, 200, 3);
+    let faulty = |_| FaultBeyond {
+        fault: 1.0,
+        domain: f64::INFINITY,
+    };
+    for r in sample(&s, faulty, |_| {}, &AtomicBool::new(false)) {
+        match r {
+            Err(ChainError::ModelFault { message }) => {
+                assert_eq!(message, "index 5 is out of range")
+            }
+            other => panic!("expected the fault, got {:?}", other.map(|c| c.draws.len())),
+        }
+    }
+    // An error that is not a fault, as often met, is a divergence: the chains
+    // run to their end.
+    let walled = |_| FaultBeyond {
+        fault: f64::INFINITY,
+        domain: 1.0,
+    };
+    for r in sample(&s, walled, |_| {}, &AtomicBool::new(false)) {
+        let chain = r.expect("no fault");
+        assert_eq!(chain.draws.iter().filter(|d| !d.is_warmup).count(), 200);
+        assert!(chain.draws.iter().any(|d| d.stats.divergent));
+    }
+}

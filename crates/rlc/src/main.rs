@@ -1167,6 +1167,11 @@ fn summary_command(
     let mut lengths = Vec::new();
     for path in files {
         let text = read_text(path)?;
+        // A byte order mark, which a spreadsheet that saved the file may add.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         // A file whose header names no `lp__` is not draws at all: say that,
         // not which of its cells is not a number.
         let header = text.lines().find(|l| !l.starts_with('#')).unwrap_or("");

@@ -98,6 +98,18 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
         }
     };
     path_of(0)?;
+    // The file must read back as the format its name says (`--output sim.json` of a
+    // CSV design is JSON; a JSON design cannot be one table).
+    let as_json = match &options.output {
+        Some(path) => generate::simulated_as_json(
+            &design,
+            &bytes,
+            options.delimiter,
+            &path.display().to_string(),
+        )
+        .map_err(|e| Failure::usage(format!("error: --output {e}")))?,
+        None => false,
+    };
     let model_file = options.model_file.display().to_string();
     // Ctrl-C stops between data sets, so that no file is left half-written.
     let stop = crate::signals::install();
@@ -123,7 +135,8 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
         let stream = k as u64;
         let simulated =
             generate::simulate(compiled, &design, &options.params, options.seed, stream)?;
-        let file = generate::simulated_file(&design, &bytes, options.delimiter, &simulated)?;
+        let file =
+            generate::simulated_file(&design, &bytes, options.delimiter, &simulated, as_json)?;
         write(path, &file)?;
         let data_name = path
             .file_name()

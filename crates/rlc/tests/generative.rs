@@ -902,6 +902,95 @@ fn simulate_leaves_the_trials_the_model_skips_missing() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--output` names the format the file is read back in: `.json` of a CSV design
+/// is JSON holding the same data (the same log density as the CSV written
+/// beside it); a JSON design cannot become one table, and a comma-separated design
+/// is no `.tsv` file: both refused before anything is written.
+#[test]
+fn simulate_writes_the_format_its_output_is_named() {
+    let dir = temp_dir("output-format");
+    let (csv, json) = (dir.join("sim.csv"), dir.join("sim.json"));
+    for output in [&csv, &json] {
+        rlc(&[
+            "simulate",
+            "models/rl_hier.rlm",
+            "--data",
+            "models/data/rl_hier.csv",
+            "--prior",
+            "--seed",
+            "5",
+            "--quiet",
+            "--output",
+            path_str(output),
+        ]);
+    }
+    let text = std::fs::read_to_string(&json).expect("read");
+    let value: Value = serde_json::from_str(&text).expect("the .json file is JSON");
+    assert!(
+        value.get("choice").is_some() && value.get("N").is_some(),
+        "{text:.200}"
+    );
+    let logp = |data: &Path| {
+        stdout(&rlc(&[
+            "logp",
+            "models/rl_hier.rlm",
+            "--data",
+            path_str(data),
+            "--unconstrained",
+            &vec!["0.1"; 44].join(","),
+        ]))
+        .lines()
+        .find(|l| l.starts_with("logp ="))
+        .map(str::to_string)
+        .expect("a logp line")
+    };
+    assert_eq!(logp(&csv), logp(&json));
+    let refused = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
+            .args(args)
+            .current_dir(workspace())
+            .output()
+            .expect("rlc runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let table = dir.join("eight.csv");
+    let (code, stderr) = refused(&[
+        "simulate",
+        "models/eight_schools.rlm",
+        "--data",
+        "models/data/eight_schools.json",
+        "--prior",
+        "--seed",
+        "1",
+        "--output",
+        path_str(&table),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is JSON") && stderr.contains("name the file .json"),
+        "{stderr}"
+    );
+    let tabbed = dir.join("sim.tsv");
+    let (code, stderr) = refused(&[
+        "simulate",
+        "models/rl_hier.rlm",
+        "--data",
+        "models/data/rl_hier.csv",
+        "--prior",
+        "--seed",
+        "5",
+        "--output",
+        path_str(&tabbed),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("a comma"), "{stderr}");
+    assert!(!table.exists() && !tabbed.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Stan's and hBayesDM's padded layout: trials past `Tsubj[n]` are padding
 /// that no `~` scores.
 const PADDED_MODEL: &str = "size N\nsize T\ndata Tsubj: int[N] in 0..T + 1\n\

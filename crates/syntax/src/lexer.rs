@@ -110,14 +110,23 @@ fn is_foreign_name_char(c: char) -> bool {
 
 /// `//` comments that read as Python's floor division: right after an operand on the
 /// same line (`arange(T) // 40`, `(t // 40) % 2`), with a text that is an operand and
-/// nothing but operators, operands and brackets after it (`40`, `40) % 2`). Prose
-/// comments (`// 2 options`, `// 1 = left`) are left alone.
+/// nothing but operators, operands and brackets after it (`40`, `40) % 2`), whose
+/// names are all names of the code and whose divisor is not 0 or 1. Prose comments
+/// (`// 2 options`, `// 1 = left`, `// 0-based`, `// per-trial`, `// Q + bonus` in
+/// a model without `bonus`) are left alone.
 /// Each is returned with the position in `raw` of the token before it and the closing
 /// brackets of its text.
 fn floor_divisions<'s>(
     source: &str,
     raw: &[Spanned<'s>],
 ) -> Vec<(usize, SyntaxError, Vec<Tok<'s>>)> {
+    let names: std::collections::HashSet<&str> = raw
+        .iter()
+        .filter_map(|(_, tok, _)| match tok {
+            Tok::Ident(name) => Some(*name),
+            _ => None,
+        })
+        .collect();
     let mut found = Vec::new();
     for (after, pair) in raw.windows(2).enumerate() {
         let ((_, before, gap_start), (gap_end, _, _)) = (&pair[0], &pair[1]);
@@ -133,7 +142,7 @@ fn floor_divisions<'s>(
             continue;
         }
         let text = gap[at + 2..].lines().next().unwrap_or("").trim();
-        if reads_as_division_operand(text) {
+        if reads_as_division_operand(text, &|name| names.contains(name)) {
             let start = gap_start + at;
             let closers = text
                 .chars()
@@ -156,13 +165,25 @@ fn floor_divisions<'s>(
 }
 
 /// Whether a comment's text is a number or a name followed only by brackets and
-/// `operator operand` pairs: `40`, `40) % 2`, `n_block]`.
-fn reads_as_division_operand(text: &str) -> bool {
+/// `operator operand` pairs: `40`, `40) % 2`, `n_block]`; every name one the code
+/// uses (`is_name`), and the divisor not 0 or 1, which no one floor-divides by.
+fn reads_as_division_operand(text: &str, is_name: &dyn Fn(&str) -> bool) -> bool {
     let mut chars = text.chars().peekable();
     // The divisor: a number, or a name directly followed by a closing bracket or an
     // operator (a lone word is prose).
     let starts_with_digit = text.starts_with(|c: char| c.is_ascii_digit());
-    if !operand(&mut chars) {
+    let code_operand = |word: &str| {
+        if word.starts_with(|c: char| c.is_ascii_digit()) {
+            true
+        } else {
+            is_name(word)
+        }
+    };
+    let divisor = operand(&mut chars);
+    if divisor.is_empty()
+        || !code_operand(&divisor)
+        || matches!(divisor.parse::<f64>(), Ok(d) if d == 0.0 || d == 1.0)
+    {
         return false;
     }
     let mut rest_is_code = starts_with_digit;
@@ -177,7 +198,8 @@ fn reads_as_division_operand(text: &str) -> bool {
                 while chars.peek().is_some_and(|c| c.is_whitespace() || *c == '(') {
                     chars.next();
                 }
-                if !operand(&mut chars) {
+                let word = operand(&mut chars);
+                if word.is_empty() || !code_operand(&word) {
                     return false;
                 }
                 rest_is_code = true;
@@ -187,16 +209,13 @@ fn reads_as_division_operand(text: &str) -> bool {
     }
 }
 
-/// Consumes a number or a name, saying whether there was one.
-fn operand(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> bool {
-    let mut any = false;
-    while chars
-        .next_if(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
-        .is_some()
-    {
-        any = true;
+/// Consumes a number or a name and returns it (empty when there was none).
+fn operand(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+    let mut word = String::new();
+    while let Some(c) = chars.next_if(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.') {
+        word.push(c);
     }
-    any
+    word
 }
 
 fn insert_separators(raw: Vec<Spanned<'_>>) -> Vec<Spanned<'_>> {
@@ -377,8 +396,11 @@ mod tests {
 
     #[test]
     fn a_comment_that_reads_as_a_divisor_is_floor_division() {
-        for code in ["40", "40) % 2", "2)", "n_block]", "T - 1", "40 * k)"] {
-            assert!(reads_as_division_operand(code), "{code}");
+        let names = |name: &str| ["n_block", "T", "k", "lapse", "q", "alpha", "pe"].contains(&name);
+        for code in [
+            "40", "40) % 2", "2)", "n_block]", "T - 1", "40 * k)", "T * 2",
+        ] {
+            assert!(reads_as_division_operand(code, &names), "{code}");
         }
         for prose in [
             "2 options",
@@ -387,10 +409,22 @@ mod tests {
             "learning rate",
             "",
             "note",
+            // Words of prose joined by operator characters: not names of the code.
+            "0-based",
+            "per-trial",
+            "trial-by-trial",
+            "q + bonus",
+            "alpha*PE",
+            "scalar + gather",
+            // No one floor-divides by 0 or 1.
+            "1 - lapse",
+            "0 * k",
         ] {
-            assert!(!reads_as_division_operand(prose), "{prose}");
+            assert!(!reads_as_division_operand(prose, &names), "{prose}");
         }
         let (_, errors) = lex("let a = x // 40\nlet b = x // the block\n// 40 alone\n");
         assert_eq!(errors.len(), 1, "{errors:?}");
+        let (_, errors) = lex("let k = c - 1   // 0-based\nlet q = k * 2   // per-trial\n");
+        assert!(errors.is_empty(), "{errors:?}");
     }
 }

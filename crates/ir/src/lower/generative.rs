@@ -649,6 +649,31 @@ pub(super) struct Gen<'m> {
     /// The parameter whose bounds are being lowered: they cannot read
     /// observed data, which is drawn after the parameters.
     pub bounding: Option<SymbolId>,
+    /// The values that depend on a draw (over-approximated: every result of an
+    /// op with regions once anything is drawn), so that a prior truncated by
+    /// bounds, or with arguments, that depend on other parameters is drawn
+    /// jointly (`OpKind::Random`'s `joint`).
+    pub drawn_dependent: HashSet<ValueId>,
+}
+
+impl Gen<'_> {
+    /// Notes whether the results of an op about to be emitted (`count` of them,
+    /// numbered from `first`) depend on a draw.
+    pub(super) fn note_dependence(
+        &mut self,
+        kind: &OpKind,
+        args: &[ValueId],
+        count: usize,
+        first: usize,
+    ) {
+        let depends = matches!(kind, OpKind::Random { .. })
+            || args.iter().any(|a| self.drawn_dependent.contains(a))
+            || (kind.has_regions() && !self.drawn_dependent.is_empty());
+        if depends {
+            self.drawn_dependent
+                .extend((first..first + count).map(|i| ValueId(i as u32)));
+        }
+    }
 }
 
 /// The family of a draw from distribution `d` (with `logits`/`log_rate` when
@@ -914,6 +939,7 @@ impl<'m> Lowering<'m> {
                 OpKind::Random {
                     dist: family,
                     truncated: false,
+                    joint: false,
                 },
                 &args,
                 TensorType::new(elem, shape),
@@ -1035,6 +1061,18 @@ impl<'m> Lowering<'m> {
             })
             .collect();
         let truncated = lower.is_some() || upper.is_some();
+        // The model's prior is its density: the product of the priors, each cut
+        // to its bounds and not renormalized. Where the mass inside the bounds
+        // depends on other parameters (bounds, or prior arguments, made of them)
+        // that is not the product of truncated priors drawn one by one: the whole
+        // prior is drawn again until every draw falls inside (exact rejection).
+        let dependent = |v: &ValueId| self.gen().is_some_and(|g| g.drawn_dependent.contains(v));
+        let joint = truncated
+            && (args
+                .iter()
+                .chain(lower.iter())
+                .chain(upper.iter())
+                .any(dependent));
         if truncated {
             for (bound, default) in [(lower, f64::NEG_INFINITY), (upper, f64::INFINITY)] {
                 let b = match bound {
@@ -1048,6 +1086,7 @@ impl<'m> Lowering<'m> {
             OpKind::Random {
                 dist: family,
                 truncated,
+                joint,
             },
             &args,
             TensorType::real(shape.to_vec()),
