@@ -2873,7 +2873,8 @@ impl Checker {
                     self.error(CheckError::ShapeMismatch {
                         span: args[0].span,
                         context: format!("`{}` needs an array", sig.name),
-                        expected: vec![Dim::size("K")],
+                        // (A name that reads as what it is, not a size of the model.)
+                        expected: vec![Dim::size("length")],
                         found: shape,
                         expected_from: None,
                         hint: None,
@@ -3421,7 +3422,11 @@ impl Checker {
                         self.error(CheckError::ShapeMismatch {
                             span: value.span,
                             context: format!("`{}` needs its {what} along the last axis", sig.name),
-                            expected: vec![Dim::size("K")],
+                            expected: vec![Dim::size(if ordered {
+                                "cutpoints"
+                            } else {
+                                "categories"
+                            })],
                             found: Vec::new(),
                             expected_from: None,
                             hint: None,

@@ -542,7 +542,8 @@ impl ErrorKind {
                 None => write!(
                     f,
                     "nothing in the file gives `{size}` a value: give it as a key \"{}\" in a JSON file, \
-                     or use it in the shape of a data variable",
+                     or use it in the shape of a data variable (a CSV file gives a size only through the \
+                     shapes of the variables it holds, never as a column of its own)",
                     size.name
                 ),
             },

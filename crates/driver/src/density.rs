@@ -781,15 +781,20 @@ impl Explainer {
             };
             let Some(origin) = traced.non_finite else {
                 // No op made the first non-finite value from finite
-                // operands: it came in with the data (an `inf` in a column).
-                let cells = self.non_finite_data()?;
-                return Some((
-                    format!(
+                // operands: it came in with the data (an `inf` in a column),
+                // or else from an infinity the model writes (`target += -inf`,
+                // `mu * inf`), a constant as the lowering's own `-inf`s are.
+                let message = match self.non_finite_data() {
+                    Some(cells) => format!(
                         "{head} at {}: the data hold a value that is not finite, {cells}, and the model computes with it",
                         self.point(theta)
                     ),
-                    None,
-                ));
+                    None => format!(
+                        "{head} at {}: no term computed from finite values made it, so it comes from an infinity the model writes (`inf` or `-inf` in a term, e.g. `target += -inf`)",
+                        self.point(theta)
+                    ),
+                };
+                return Some((message, None));
             };
             let located = self.locate(function, origin.value);
             let span = located.as_ref().map(|(_, span)| *span);

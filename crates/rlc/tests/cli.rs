@@ -566,6 +566,33 @@ fn a_non_finite_density_names_its_first_bad_term() {
             && stderr.contains("from log(-0.5)"),
         "{stderr}"
     );
+    // An infinity the model writes itself (`-inf`, `s * inf`) is said to be one,
+    // not left as a bare "not finite".
+    for (name, source) in [
+        (
+            "neginf.rlm",
+            "data y: real\nparam s ~ Normal(0, 1)\ntarget += -inf\ny ~ Normal(s, 1)\n",
+        ),
+        (
+            "infmul.rlm",
+            "data y: real\nparam s ~ Normal(0, 1)\ny ~ Normal(s * inf, 1)\n",
+        ),
+    ] {
+        std::fs::write(dir.join(name), source).expect("write");
+        let logp = rlc()
+            .args(["logp", "--at", "s=0.5"])
+            .arg(dir.join(name))
+            .arg("--data")
+            .arg(dir.join("bad.json"))
+            .output()
+            .expect("rlc runs");
+        let stderr = String::from_utf8_lossy(&logp.stderr);
+        assert_eq!(logp.status.code(), Some(4), "{stderr}");
+        assert!(
+            stderr.contains("at s = 0.5000") && stderr.contains("an infinity the model writes"),
+            "{name}: {stderr}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
