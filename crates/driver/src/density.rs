@@ -141,6 +141,34 @@ impl Evaluator {
         }
     }
 
+    /// The value of the op whose error ends [`Evaluator::call_random`] at
+    /// `theta` with `rng` (a copy of the one that failed), where the
+    /// interpreter runs it: an index out of range, located in the model.
+    pub(crate) fn failing_value_random(
+        &self,
+        theta: &[f64],
+        rng: &mut dyn rand::RngCore,
+    ) -> Option<rlc_ir::ValueId> {
+        match self {
+            Evaluator::Interp(bound) => {
+                let mut inputs = bound.inputs.clone();
+                inputs[bound.theta_index].data.copy_from_slice(theta);
+                let (_, traced) =
+                    rlc_ir::interp::eval_random_traced(&bound.function, &bound.sizes, &inputs, rng);
+                traced.failed.map(|origin| origin.value)
+            }
+            Evaluator::Jit { .. } => None,
+        }
+    }
+
+    /// The results of the last call that succeeded, each flattened.
+    pub(crate) fn last_results(&self) -> Vec<&[f64]> {
+        match self {
+            Evaluator::Interp(bound) => bound.last.iter().map(|t| t.data.as_slice()).collect(),
+            Evaluator::Jit { outputs, .. } => outputs.iter().map(|o| o.as_slice()).collect(),
+        }
+    }
+
     /// The function's results at `theta`, each flattened.
     pub(crate) fn call(&mut self, theta: &[f64]) -> Result<Vec<&[f64]>, EvalFailure> {
         match self {

@@ -208,8 +208,12 @@ impl BoundGenerative {
         // A prior whose truncation depends on other parameters is drawn by
         // drawing the whole prior again until every draw is inside its bounds.
         let mut rejected = 0;
-        let results = loop {
-            match self.evaluator.call_random(theta, rng) {
+        // A copy of the random source, to run a failed draw again and locate its error.
+        let mut before = rng.clone();
+        loop {
+            before.clone_from(rng);
+            let failure = match self.evaluator.call_random(theta, rng) {
+                Ok(_) => break,
                 Err(EvalFailure::Interp(EvalError::Rejected { value })) => {
                     rejected += 1;
                     if rejected >= JOINT_PRIOR_TRIES {
@@ -221,11 +225,11 @@ impl BoundGenerative {
                             "error: running the model forward: {at}no joint draw of the priors in {JOINT_PRIOR_TRIES} put every parameter inside its bounds: this prior is truncated by bounds, or has arguments, that depend on other parameters, so the model's prior is the product of the priors cut to the bounds (not renormalized, as the density is), and it is drawn by drawing every parameter again until all fall inside. Draws that rarely do mean the model's prior is far from the priors as written: reparameterize (a non-centered `x = mu + sigma * z`, or a transform such as `Phi_approx`), or give the parameters' values with --at"
                         )));
                     }
+                    continue;
                 }
-                other => break other,
-            }
-        };
-        let results = results.map_err(|e| {
+                Err(e) => e,
+            };
+            let e = failure;
             let message = match &e {
                 EvalFailure::Interp(
                     EvalError::Draw { value, .. } | EvalError::Truncation { value, .. },
@@ -233,10 +237,22 @@ impl BoundGenerative {
                     Some(at) => format!("at {at}: {e}"),
                     None => e.to_string(),
                 },
+                failure if failure.is_index_error() => {
+                    let value = self.evaluator.failing_value_random(theta, &mut before);
+                    match value.and_then(|v| locations.get(&v)) {
+                        Some(at) => format!(
+                            "at {at}: {e} (check the data's values against the model's indexing)"
+                        ),
+                        None => e.to_string(),
+                    }
+                }
                 _ => e.to_string(),
             };
-            Error::sampling(format!("error: running the model forward: {message}"))
-        })?;
+            return Err(Error::sampling(format!(
+                "error: running the model forward: {message}"
+            )));
+        }
+        let results = self.evaluator.last_results();
         let mut k = 0;
         let mut values = Vec::with_capacity(self.value_counts.len());
         for _ in &self.value_counts {

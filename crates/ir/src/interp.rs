@@ -175,6 +175,27 @@ pub fn eval_random(
     eval_inner(f, sizes, inputs, Some(rng))
 }
 
+/// [`eval_random`] that also says which op failed, when one does
+/// ([`Traced::failed`]): run again from a copy of the random source to locate
+/// an error (an index out of range) in the model.
+pub fn eval_random_traced(
+    f: &Function,
+    sizes: &HashMap<String, i64>,
+    inputs: &[Tensor],
+    rng: &mut dyn rand::RngCore,
+) -> (Result<Vec<Tensor>>, Traced) {
+    let trace = RefCell::new(Trace::default());
+    let result = eval_with(f, sizes, inputs, Some(rng), Some(&trace));
+    let t = trace.into_inner();
+    (
+        result,
+        Traced {
+            non_finite: t.first,
+            failed: t.failed,
+        },
+    )
+}
+
 /// Where a non-finite value first appeared in an evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Origin {

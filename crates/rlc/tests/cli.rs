@@ -515,6 +515,27 @@ fn an_index_out_of_range_met_while_sampling_stops_the_run_and_names_it() {
             assert!(!stderr.contains("divergen"), "{name} {backend}: {stderr}");
         }
     }
+    // Run forward (the interpreter draws), the index is named at its place too.
+    let model = dir.join("forward.rlm");
+    std::fs::write(
+        &model,
+        "size T\ndata c: int[T]\ndata y: real[T]\nparam mu ~ Normal(0, 1)\nlet w = [1.0, 2.0, 3.0]\nfor t in 0..T {\n  let j = if mu > 0 { c[t] } else { 0 }\n  y[t] ~ Normal(w[j] * mu, 1)\n}\n",
+    )
+    .expect("write");
+    let out = rlc()
+        .args(["simulate", "--quiet", "--at", "mu=1", "--output"])
+        .arg(dir.join("sim.csv"))
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("forward.rlm:8:17 (`w[j]`): index 5 is out of bounds"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
