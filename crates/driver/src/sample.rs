@@ -556,7 +556,11 @@ pub fn sample_with(
         ..SamplerSettings::default()
     };
     let started = Instant::now();
-    let on_event = |event: ChainEvent<'_>| match event {
+    // The chains stop on `halt`: the caller's `stop` (an interrupt), passed on at
+    // each event, or a fault of the model in one chain, which stops this run
+    // alone (a study's other fits share the caller's flag).
+    let halt = AtomicBool::new(stop.load(Ordering::SeqCst));
+    let on_chain_event = |event: ChainEvent<'_>| match event {
         ChainEvent::Started { .. } => {}
         ChainEvent::WarmupDone { chain, adaptation } => {
             observer.warmup_done(chain, adaptation);
@@ -621,10 +625,16 @@ pub fn sample_with(
         ChainEvent::Failed { chain, error } => {
             if matches!(error, rlc_nuts::ChainError::ModelFault { .. }) {
                 // The model is wrong wherever the other chains are: they stop too.
-                stop.store(true, Ordering::SeqCst);
+                halt.store(true, Ordering::SeqCst);
             }
             observer.failed(chain, &error.to_string());
         }
+    };
+    let on_event = |event: ChainEvent<'_>| {
+        if stop.load(Ordering::Relaxed) {
+            halt.store(true, Ordering::Relaxed);
+        }
+        on_chain_event(event)
     };
     let make = |chain: usize| {
         densities[chain]
@@ -633,7 +643,7 @@ pub fn sample_with(
             .and_then(|mut d| d.take())
             .expect("each chain's density is taken once")
     };
-    let results = rlc_nuts::sample(&sampler, make, on_event, stop);
+    let results = rlc_nuts::sample(&sampler, make, on_event, &halt);
     let elapsed = started.elapsed();
     let mut chains = Vec::with_capacity(settings.chains);
     let mut faults = Vec::new();

@@ -277,3 +277,43 @@ fn an_observation_outside_the_support_is_named_by_its_row() {
         assert!(message.contains(expected), "{source}: {message}");
     }
 }
+
+/// A fault of the model met while sampling (an index out of range where a
+/// parameter leads) ends that run with an error naming it, and leaves the
+/// caller's stop flag alone: the next run sharing it (a study's next fit)
+/// samples as usual.
+#[test]
+fn a_fault_in_one_run_does_not_stop_the_next() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = AtomicBool::new(false);
+    let run = |source: &str| {
+        let compiled =
+            rlc_driver::compile(source, "m.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+        let data = rlc_driver::data::load(&compiled.model, "c.csv", b"c\n0\n5\n", None)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        let density = rlc_driver::Density::new(&compiled, &data, rlc_driver::Backend::Jit)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        let settings = rlc_driver::sample::SampleSettings {
+            chains: 2,
+            warmup: 50,
+            draws: 50,
+            seed: 1,
+            ..Default::default()
+        };
+        rlc_driver::sample::sample(&density, &settings, &rlc_driver::sample::Silent, &stop)
+    };
+    let faulty = "size T\ndata c: int[T]\nparam mu ~ Normal(1, 1)\nlet w = [1.0, 2.0, 3.0]\n\
+                  for t in 0..T {\n  let j = if mu > 0 { c[t] } else { 0 }\n  target += w[j] * mu\n}\n";
+    let error = run(faulty).err().expect("the index fault ends the run");
+    assert!(
+        error.message.contains("index 5 is out of range"),
+        "{}",
+        error.message
+    );
+    assert!(!stop.load(Ordering::SeqCst));
+    let fine =
+        "size T\ndata c: int[T]\nparam mu ~ Normal(1, 1)\nlet w = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]\n\
+                for t in 0..T {\n  target += w[c[t]] * 0.01 * mu\n}\n";
+    let fit = run(fine).unwrap_or_else(|e| panic!("{}", e.message));
+    assert!(!fit.interrupted && fit.chains.iter().all(|c| c.stats.len() == 50));
+}

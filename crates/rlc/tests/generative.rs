@@ -54,6 +54,19 @@ fn rlc(args: &[&str]) -> Output {
     out
 }
 
+/// rlc's exit code and standard error, for a command that may fail.
+fn rlc_status(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -945,19 +958,8 @@ fn simulate_writes_the_format_its_output_is_named() {
         .expect("a logp line")
     };
     assert_eq!(logp(&csv), logp(&json));
-    let refused = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
-            .args(args)
-            .current_dir(workspace())
-            .output()
-            .expect("rlc runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
     let table = dir.join("eight.csv");
-    let (code, stderr) = refused(&[
+    let (code, stderr) = rlc_status(&[
         "simulate",
         "models/eight_schools.rlm",
         "--data",
@@ -974,7 +976,7 @@ fn simulate_writes_the_format_its_output_is_named() {
         "{stderr}"
     );
     let tabbed = dir.join("sim.tsv");
-    let (code, stderr) = refused(&[
+    let (code, stderr) = rlc_status(&[
         "simulate",
         "models/rl_hier.rlm",
         "--data",
@@ -1252,17 +1254,7 @@ fn a_value_observed_twice_is_not_run_forward() {
     .expect("write");
     let data = dir.join("data.csv");
     std::fs::write(&data, "y\n0.5\n1.5\n-0.2\n").expect("write");
-    let forward = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
-            .args(args)
-            .current_dir(workspace())
-            .output()
-            .expect("rlc runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    let forward = rlc_status;
     let fit = [
         "--chains",
         "1",
