@@ -304,7 +304,9 @@ fn a_fault_in_one_run_does_not_stop_the_next() {
     };
     let faulty = "size T\ndata c: int[T]\nparam mu ~ Normal(1, 1)\nlet w = [1.0, 2.0, 3.0]\n\
                   for t in 0..T {\n  let j = if mu > 0 { c[t] } else { 0 }\n  target += w[j] * mu\n}\n";
-    let error = run(faulty).err().expect("the index fault ends the run");
+    let Err(error) = run(faulty) else {
+        panic!("the index fault did not end the run")
+    };
     assert!(
         error.message.contains("index 5 is out of range"),
         "{}",
