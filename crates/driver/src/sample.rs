@@ -631,10 +631,11 @@ pub fn sample_with(
         }
     };
     let on_event = |event: ChainEvent<'_>| {
-        if stop.load(Ordering::Relaxed) {
-            halt.store(true, Ordering::Relaxed);
+        on_chain_event(event);
+        // (After the event: an observer may set `stop` as it takes a draw.)
+        if stop.load(Ordering::SeqCst) {
+            halt.store(true, Ordering::SeqCst);
         }
-        on_chain_event(event)
     };
     let make = |chain: usize| {
         densities[chain]
