@@ -267,10 +267,13 @@ impl<'m> Lowering<'m> {
         args: &[ValueId],
         result_types: Vec<TensorType>,
     ) -> Vec<ValueId> {
-        if let Some(g) = self.gen.as_mut() {
-            g.note_dependence(&kind, args, result_types.len(), self.func.values.len());
-        }
+        let given = args;
         let args: Vec<ValueId> = args.iter().map(|a| self.use_value(*a)).collect();
+        // (After `use_value`, which may number new values for captures.)
+        if let Some(g) = self.gen.as_mut() {
+            let operands: Vec<ValueId> = given.iter().chain(&args).copied().collect();
+            g.note_dependence(&kind, &operands, result_types.len(), self.func.values.len());
+        }
         let results: Vec<ValueId> = result_types
             .into_iter()
             .map(|t| self.func.new_value(t))
