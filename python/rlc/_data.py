@@ -149,15 +149,16 @@ def check_group_ids(column: pd.Series, written: pd.Series, index: pd.Index) -> N
     if (pairs.groupby("value")["text"].nunique() == 1).all() and (pairs.groupby("text")["value"].nunique() == 1).all():
         return
     rows = np.flatnonzero(present)
+    # The first row whose id conflicts with an earlier one's: the same text for
+    # another value (`merged`), or another text for the same value.
     first_of_text, first_of_value = {}, {}
     for i, (v, t) in enumerate(zip(by_value, by_text)):
         earlier = first_of_text.setdefault(t, i)
-        if by_value[earlier] != v:
-            how = "two subjects in the DataFrame but one, {}, in the text rlc reads (ids are compared as trimmed text)"
+        merged = by_value[earlier] != v
+        if merged:
             break
         earlier = first_of_value.setdefault(v, i)
         if by_text[earlier] != t:
-            how = "one subject in the DataFrame (the values are equal) but two, {}, in the text rlc reads"
             break
     name = str(column.name)
     a, b = values.iloc[earlier], values.iloc[i]
@@ -166,11 +167,11 @@ def check_group_ids(column: pd.Series, written: pd.Series, index: pd.Index) -> N
     where = " and ".join(
         f"row {p}" if positional(index) else f"row df.loc[{label!r}] (df.iloc[{p}])" for p, label in zip(at, labels)
     )
-    if "two subjects" in how:
-        how = how.format(repr(texts.iloc[i]))
+    if merged:
+        how = f"two subjects in the DataFrame but one, {texts.iloc[i]!r}, in the text rlc reads (ids are compared as trimmed text)"
         fix = f"if they are one subject, df[{name!r}] = df[{name!r}].astype(str).str.strip(); if not, rename one"
     else:
-        how = how.format(f"{texts.iloc[earlier]!r} and {texts.iloc[i]!r}")
+        how = f"one subject in the DataFrame (the values are equal) but two, {texts.iloc[earlier]!r} and {texts.iloc[i]!r}, in the text rlc reads"
         fix = f"give the column one type, e.g. df[{name!r}] = df[{name!r}].astype(int)"
     message = f"the ids {a!r} and {b!r} of the grouping column {name!r} ({where}) are {how}: {fix}"
     item = {

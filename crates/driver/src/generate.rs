@@ -212,7 +212,7 @@ impl BoundGenerative {
         let mut before = rng.clone();
         loop {
             before.clone_from(rng);
-            let failure = match self.evaluator.call_random(theta, rng) {
+            let e = match self.evaluator.call_random(theta, rng) {
                 Ok(_) => break,
                 Err(EvalFailure::Interp(EvalError::Rejected { value })) => {
                     rejected += 1;
@@ -229,7 +229,6 @@ impl BoundGenerative {
                 }
                 Err(e) => e,
             };
-            let e = failure;
             let message = match &e {
                 EvalFailure::Interp(
                     EvalError::Draw { value, .. } | EvalError::Truncation { value, .. },
