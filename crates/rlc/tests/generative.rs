@@ -922,9 +922,8 @@ fn simulate_leaves_the_trials_the_model_skips_missing() {
 #[test]
 fn simulate_writes_the_format_its_output_is_named() {
     let dir = temp_dir("output-format");
-    let (csv, json) = (dir.join("sim.csv"), dir.join("sim.json"));
-    for output in [&csv, &json] {
-        rlc(&[
+    let simulate_to = |output: &Path| {
+        rlc_status(&[
             "simulate",
             "models/rl_hier.rlm",
             "--data",
@@ -935,7 +934,12 @@ fn simulate_writes_the_format_its_output_is_named() {
             "--quiet",
             "--output",
             path_str(output),
-        ]);
+        ])
+    };
+    let (csv, json) = (dir.join("sim.csv"), dir.join("sim.json"));
+    for output in [&csv, &json] {
+        let (code, stderr) = simulate_to(output);
+        assert_eq!(code, Some(0), "{stderr}");
     }
     let text = std::fs::read_to_string(&json).expect("read");
     let value: Value = serde_json::from_str(&text).expect("the .json file is JSON");
@@ -976,17 +980,7 @@ fn simulate_writes_the_format_its_output_is_named() {
         "{stderr}"
     );
     let tabbed = dir.join("sim.tsv");
-    let (code, stderr) = rlc_status(&[
-        "simulate",
-        "models/rl_hier.rlm",
-        "--data",
-        "models/data/rl_hier.csv",
-        "--prior",
-        "--seed",
-        "5",
-        "--output",
-        path_str(&tabbed),
-    ]);
+    let (code, stderr) = simulate_to(&tabbed);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("a comma"), "{stderr}");
     assert!(!table.exists() && !tabbed.exists());
