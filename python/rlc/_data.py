@@ -164,9 +164,8 @@ def check_group_ids(column: pd.Series, written: pd.Series, index: pd.Index) -> N
     a, b = values.iloc[earlier], values.iloc[i]
     at = rows[earlier], rows[i]
     labels = [index[p] for p in at]
-    where = " and ".join(
-        f"row {p}" if positional(index) else f"row df.loc[{label!r}] (df.iloc[{p}])" for p, label in zip(at, labels)
-    )
+    names = [f"row {p}" if positional(index) else f"row df.loc[{label!r}] (df.iloc[{p}])" for p, label in zip(at, labels)]
+    where = " and ".join(names)
     if merged:
         how = f"two subjects in the DataFrame but one, {texts.iloc[i]!r}, in the text rlc reads (ids are compared as trimmed text)"
         fix = f"if they are one subject, df[{name!r}] = df[{name!r}].astype(str).str.strip(); if not, rename one"
@@ -178,9 +177,8 @@ def check_group_ids(column: pd.Series, written: pd.Series, index: pd.Index) -> N
         "file": "DataFrame", "code": "D0030", "message": message, "column": name,
         "row": labels[1] if not positional(index) else int(at[1]), "position": int(at[1]),
     }
-    later = f"row {at[1]}" if positional(index) else f"row df.loc[{labels[1]!r}] (df.iloc[{at[1]}])"
     raise DataError(
-        f"DataFrame, {later}, column \"{name}\": {message}\nerror: the DataFrame does not fit the model (1 error)", [item]
+        f"DataFrame, {names[1]}, column \"{name}\": {message}\nerror: the DataFrame does not fit the model (1 error)", [item]
     )
 
 

@@ -67,20 +67,27 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format a file's name says (`.json`; `.csv`, `.tsv`, `.txt`), if it says one.
+    pub fn named(file_name: &str) -> Option<Format> {
+        let lower = file_name.to_ascii_lowercase();
+        if lower.ends_with(".json") {
+            Some(Format::Json)
+        } else if lower.ends_with(".csv") || lower.ends_with(".txt") {
+            Some(Format::Csv { delimiter: None })
+        } else if lower.ends_with(".tsv") {
+            Some(Format::Csv {
+                delimiter: Some(b'\t'),
+            })
+        } else {
+            None
+        }
+    }
+
     /// The format a file's name suggests (`.json` is JSON; `.csv`, `.tsv` and `.txt` are
     /// delimited text), or else its content does (a text starting with `{` is JSON).
     pub fn guess(file_name: &str, bytes: &[u8]) -> Format {
-        let lower = file_name.to_ascii_lowercase();
-        if lower.ends_with(".json") {
-            return Format::Json;
-        }
-        if lower.ends_with(".csv") || lower.ends_with(".txt") {
-            return Format::Csv { delimiter: None };
-        }
-        if lower.ends_with(".tsv") {
-            return Format::Csv {
-                delimiter: Some(b'\t'),
-            };
+        if let Some(format) = Format::named(file_name) {
+            return format;
         }
         let content = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         match content.iter().find(|b| !b.is_ascii_whitespace()) {

@@ -522,14 +522,10 @@ pub fn simulated_as_json(
     delimiter: Option<u8>,
     output: &str,
 ) -> Result<bool, String> {
-    let design_format = design_format(design, design_bytes, delimiter);
-    let named = [".json", ".csv", ".txt", ".tsv"]
-        .iter()
-        .any(|e| output.to_ascii_lowercase().ends_with(e));
-    if !named {
+    let Some(wanted) = rlc_data::Format::named(output) else {
         return Ok(false);
-    }
-    match (design_format, rlc_data::Format::guess(output, b"")) {
+    };
+    match (design_format(design, design_bytes, delimiter), wanted) {
         (rlc_data::Format::Csv { .. }, rlc_data::Format::Json) => Ok(true),
         (rlc_data::Format::Json, rlc_data::Format::Json) => Ok(false),
         (rlc_data::Format::Json, _) => Err(format!(

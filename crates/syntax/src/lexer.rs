@@ -172,13 +172,7 @@ fn reads_as_division_operand(text: &str, is_name: &dyn Fn(&str) -> bool) -> bool
     // The divisor: a number, or a name directly followed by a closing bracket or an
     // operator (a lone word is prose).
     let starts_with_digit = text.starts_with(|c: char| c.is_ascii_digit());
-    let code_operand = |word: &str| {
-        if word.starts_with(|c: char| c.is_ascii_digit()) {
-            true
-        } else {
-            is_name(word)
-        }
-    };
+    let code_operand = |word: &str| word.starts_with(|c: char| c.is_ascii_digit()) || is_name(word);
     let divisor = operand(&mut chars);
     if divisor.is_empty()
         || !code_operand(&divisor)
