@@ -808,8 +808,13 @@ impl Ad<'_> {
                         self.mul(yb, e)
                     }
                     UnaryOp::Sqrt => {
+                        // 1 / (2 sqrt x), taken as 0 at x = 0 where it is infinite,
+                        // as Stan does and for the reason `pow` does (below).
                         let half = self.constant(0.5, &self.ty(xv));
                         let h = self.binary(BinaryOp::Div, half, y);
+                        let zero = self.zeros(h);
+                        let at_zero = self.binary(BinaryOp::Eq, y, zero);
+                        let h = self.select(at_zero, zero, h);
                         self.mul(yb, h)
                     }
                     UnaryOp::Abs => {
@@ -949,14 +954,23 @@ impl Ad<'_> {
                     BinaryOp::Pow => {
                         if active(0, scope) {
                             // b · a^(b-1), which is 0 where b is (a^0 = 1 has no
-                            // slope, also at a = 0, where 0 · 0^-1 would be NaN).
+                            // slope, also at a = 0, where 0 · 0^-1 would be NaN)
+                            // and, as in Stan's `pow`, at a zero base where it is
+                            // infinite (b < 1): such a base is mostly a product
+                            // with a datum of 0 (`pow(r * delay, s)` at a delay
+                            // of 0), which does not depend on r at all, where
+                            // inf · 0 would make r's gradient NaN.
                             let one = self.constant(1.0, &self.ty(bv));
                             let bm1 = self.binary(BinaryOp::Sub, bv, one);
                             let p = self.binary(BinaryOp::Pow, a, bm1);
                             let d = self.mul(bv, p);
                             let zero = self.zeros(d);
                             let b_is_zero = self.binary(BinaryOp::Eq, bv, zero);
-                            let d = self.select(b_is_zero, zero, d);
+                            let a_is_zero = self.binary(BinaryOp::Eq, a, zero);
+                            let steep = self.binary(BinaryOp::Lt, bv, one);
+                            let infinite = self.binary(BinaryOp::And, a_is_zero, steep);
+                            let no_slope = self.binary(BinaryOp::Or, b_is_zero, infinite);
+                            let d = self.select(no_slope, zero, d);
                             let d = self.mul(yb, d);
                             self.accumulate(scope, op.args[0], d);
                         }

@@ -2,7 +2,8 @@
 //! come out finite (and right) on both backends — a certain outcome under a
 //! probability of exactly 0 or 1, a logistic probability far in its tails, a
 //! Beta prior at a value that rounds to 0 or 1, the utility `pow(x, s)` of a
-//! zero outcome, a product with a zero factor.
+//! zero outcome and of a zero delay (`pow(r * delay, s)`), a product with a zero
+//! factor.
 
 use rlc_driver::{Backend, Density};
 
@@ -243,6 +244,21 @@ const CASES: &[Case] = &[
         source: "size T\ndata x: real[T]\nparam rho ~ Beta(1, 1)\ntarget += sum(pow(x, rho))\n",
         data: r#"{"T": 2, "x": [0.0, 2.0]}"#,
         theta: &[0.0],
+        logp: None,
+    },
+    Case {
+        what: "pow(r * delay, s) and sqrt(r * delay) at a delay of 0 (hBayesDM's dd_cs): no slope in r",
+        source: "size T\ndata delay: real[T]\nparam r in (0, 1)\nparam s in (0, 10)\ntarget += sum(exp(-pow(r * delay, s))) + sum(sqrt(r * delay))\n",
+        data: r#"{"T": 3, "delay": [0.0, 7.0, 30.0]}"#,
+        // s = 0.38 (below 1, where the slope of pow in its base is infinite at 0), and 7.3.
+        theta: &[-1.0, -3.2],
+        logp: None,
+    },
+    Case {
+        what: "pow(r * delay, s) at a delay of 0 with s above 1",
+        source: "size T\ndata delay: real[T]\nparam r in (0, 1)\nparam s in (0, 10)\ntarget += sum(exp(-pow(r * delay, s)))\n",
+        data: r#"{"T": 2, "delay": [0.0, 3.0]}"#,
+        theta: &[0.5, 1.5],
         logp: None,
     },
     Case {
