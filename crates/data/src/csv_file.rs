@@ -338,6 +338,10 @@ impl Table {
             .filter(|&(k, b)| *b == b'\n' || (*b == b'\r' && content.get(k + 1) != Some(&b'\n')))
             .map(|(k, _)| k)
             .collect();
+        // Quotes come in pairs in a valid file (`""` inside a quoted field too); one
+        // left open makes its field swallow the lines after it, up to the next quote or
+        // the end of the file, which the csv reader accepts without a word.
+        let unclosed_quote = content.iter().filter(|b| **b == b'"').count() % 2 == 1;
         let line_number = |p: &csv::Position| -> usize {
             let mut byte = usize::try_from(p.byte()).unwrap_or(usize::MAX);
             while content
@@ -368,6 +372,22 @@ impl Table {
                 }
             }
             let line = record.position().map_or(0, line_number);
+            if unclosed_quote {
+                let swallowed = record.iter().enumerate().find_map(|(k, field)| {
+                    let breaks = line_breaks(field);
+                    (breaks > 0).then_some((k, breaks))
+                });
+                if let Some((field, lines)) = swallowed {
+                    let location = match &header {
+                        Some((_, names)) if field < names.len() => Location::Cell {
+                            line,
+                            column: names[field].clone(),
+                        },
+                        _ => Location::Line { line },
+                    };
+                    return Err((location, ErrorKind::UnclosedQuote { lines }));
+                }
+            }
             // Rows of empty fields (`,,,` or spaces) carry nothing, before the header or after.
             if record.iter().all(|f| f.is_empty()) {
                 continue;
@@ -447,6 +467,15 @@ fn cell_text<'t>(table: &'t Table, row: &Row, column: usize) -> Cow<'t, str> {
 }
 
 /// A field as text; bytes that are not UTF-8 show as U+FFFD (and then fail as numbers).
+/// The line ends in a field: `\n`, `\r\n` or a lone `\r`, each counted once.
+fn line_breaks(field: &[u8]) -> usize {
+    field
+        .iter()
+        .enumerate()
+        .filter(|&(k, b)| *b == b'\n' || (*b == b'\r' && field.get(k + 1) != Some(&b'\n')))
+        .count()
+}
+
 fn text(field: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(field)
 }

@@ -58,6 +58,9 @@ pub enum ErrorKind {
     NotAnObject,
     /// A CSV row has a different number of fields from the header.
     FieldCount { expected: usize, found: usize },
+    /// A quote opens a CSV field and no quote closes it on its line, so the field runs
+    /// on over the following `lines` lines (the file's quotes are odd in number).
+    UnclosedQuote { lines: usize },
     /// The header names a column twice, and a declaration reads it.
     DuplicateColumn { column: String },
     /// The CSV file has no column for a data declaration; `columns` are the header's names.
@@ -233,6 +236,7 @@ impl ErrorKind {
             ErrorKind::TooLarge { .. } => "D0027",
             ErrorKind::RaggedNestedGroups { .. } => "D0028",
             ErrorKind::NotText { .. } => "D0029",
+            ErrorKind::UnclosedQuote { .. } => "D0031",
         }
     }
 }
@@ -339,6 +343,11 @@ impl ErrorKind {
             ErrorKind::Syntax { message } => write!(f, "cannot be read: {message}"),
             ErrorKind::NotAnObject => f.write_str(
                 "a JSON data file must be an object of named values, like {\"T\": 3, \"y\": [1, 2, 3]}",
+            ),
+            ErrorKind::UnclosedQuote { lines } => write!(
+                f,
+                "a quote (\") opens this field and none closes it on its line, so the field runs on over the next {lines} line{} (an unclosed quote swallows the rows after it): remove the quote or close it",
+                if *lines == 1 { "" } else { "s" }
             ),
             ErrorKind::FieldCount { expected, found } => write!(
                 f,

@@ -1046,6 +1046,38 @@ fn csv_row_with_wrong_field_count() {
 }
 
 #[test]
+fn an_unclosed_quote_is_named_where_it_opens() {
+    // The quote swallows the next two rows into `reward`'s field of line 3.
+    let (kind, location, message) =
+        only_error(csv(&rl_single(), "action,reward\n0,1\n1,\"0\n0,1\n1,1\n"));
+    assert_eq!(kind, ErrorKind::UnclosedQuote { lines: 2 }, "{message}");
+    assert_eq!(
+        location,
+        Location::Cell {
+            line: 3,
+            column: "reward".into()
+        }
+    );
+    // With CRLF line ends, and in the first field.
+    let (kind, location, message) =
+        only_error(csv(&rl_single(), "action,reward\r\n\"0,1\r\n1,0\r\n"));
+    assert_eq!(kind, ErrorKind::UnclosedQuote { lines: 1 }, "{message}");
+    assert_eq!(
+        location,
+        Location::Cell {
+            line: 2,
+            column: "action".into()
+        }
+    );
+    // Quotes in pairs are CSV's own: a quoted field may hold line breaks and `""`.
+    let data = loaded(csv(
+        &rl_single(),
+        "action,reward,note\n0,1,\"two\nlines\"\n1,0,\"say \"\"hi\"\"\"\n",
+    ));
+    assert_eq!(data.sizes, vec![("T".to_string(), 2)]);
+}
+
+#[test]
 fn shapes_that_csv_cannot_hold_need_json() {
     let mut decl = DataDecl::new("q", ElemType::Real, false, &["T"]);
     decl.shape.push(DimSpec::Const(2));
