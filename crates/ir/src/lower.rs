@@ -219,6 +219,7 @@ impl<'m> Lowering<'m> {
             undrawn,
             aliases: HashSet::new(),
             exempt: 0,
+            loop_draws: Vec::new(),
             bounding: None,
             drawn_dependent: HashSet::new(),
         });
@@ -1195,7 +1196,16 @@ impl<'m> Lowering<'m> {
 
     fn index(&mut self, e: &'m Expr, base: &'m Expr, indices: &'m [IndexItem]) -> Result<ValueId> {
         let ty = tensor_type(self.info(e)?);
-        let b = self.expr(base)?;
+        // `choice[t - 1]` in a loop that draws `choice[t]`: an element drawn before.
+        let earlier = self.reads_an_earlier_draw(e);
+        if earlier {
+            self.gen_exempt(1);
+        }
+        let b = self.expr(base);
+        if earlier {
+            self.gen_exempt(-1);
+        }
+        let b = b?;
         let (plan, index_args) = self.index_plan(e, indices)?;
         let mut args = vec![b];
         args.extend(index_args);
@@ -1435,6 +1445,7 @@ impl<'m> Lowering<'m> {
         for (((base, channel), _), arg) in slots.iter().zip(&slot_args) {
             self.set_channel(*base, *channel, *arg);
         }
+        self.gen_enter_loop(sym, body);
         if guarded {
             let (lo_now, hi_now) = (self.expr(lo)?, self.expr(hi)?);
             let above = self.binary(BinaryOp::Ge, i, lo_now);
@@ -1447,6 +1458,7 @@ impl<'m> Lowering<'m> {
                 self.effect(v)?;
             }
         }
+        self.gen_leave_loop();
         let mut results = Vec::new();
         for ((base, channel), _) in &slots {
             results.push(self.channel(*base, *channel, span)?);

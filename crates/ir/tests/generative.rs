@@ -451,6 +451,75 @@ fn a_vectorized_model_is_scored_but_cannot_be_simulated() {
     }
 }
 
+/// Stickiness written as Stan users write it: each choice depends on the one before,
+/// read as `choice[n, t - 1]` in the loop that draws `choice[n, t]`. A simulation reads
+/// the element drawn the iteration before (the first trial keeps the design's value, as
+/// the log density conditions on it).
+const STICKY: &str = "size N
+size T
+data choice: int[N, T] in 0..2
+param beta ~ Normal(0, 1)
+for n in 0..N {
+  for t in 1..T {
+    let prev = choice[n, t - 1]
+    choice[n, t] ~ Bernoulli(logits = beta * (2 * prev - 1))
+  }
+}
+";
+
+#[test]
+fn a_loop_reads_the_choice_it_drew_the_trial_before() {
+    let case = compile("sticky", STICKY);
+    let g = case.lower(SIMULATE_SCORED);
+    // Each row starts with 1, then 0s; beta = 40 makes each choice repeat the one before
+    // (P = 1 - 4e-18), so a read of the design's 0 would show as a switch.
+    let (n, t) = (3, 6);
+    let mut design = vec![0.0; n * t];
+    for row in 0..n {
+        design[row * t] = 1.0;
+    }
+    let data = DataSet {
+        sizes: HashMap::from([("N".to_string(), n as i64), ("T".to_string(), t as i64)]),
+        values: HashMap::from([("choice".to_string(), Tensor::new(vec![n, t], design))]),
+    };
+    let drawn = run(&g, &data, &[40.0], 7).expect("runs forward");
+    assert_eq!(drawn.get("choice", Channel::Value).data, vec![1.0; n * t]);
+    let mask = &drawn.get("choice", Channel::Mask).data;
+    for (cell, m) in mask.iter().enumerate() {
+        assert_eq!(*m, f64::from(u8::from(cell % t != 0)), "cell {cell}");
+    }
+}
+
+#[test]
+fn an_element_no_loop_drew_yet_cannot_be_read() {
+    for (source, read) in [
+        // `y` is drawn by a later loop.
+        (
+            "size T\ndata x: real[T]\ndata y: real[T]\nfor t in 1..T {\n  x[t] ~ Normal(y[t - 1], 1)\n}\nfor t in 0..T {\n  y[t] ~ Normal(0, 1)\n}\n",
+            "y",
+        ),
+        // The loop draws `x[t]`, the read is ahead of it.
+        (
+            "size T\ndata x: real[T]\nfor t in 0..T - 1 {\n  x[t] ~ Normal(x[t + 1], 1)\n}\n",
+            "x",
+        ),
+        // Another row than the one the loop draws (row 1 is drawn by a later loop).
+        (
+            "size T\ndata x: real[2, T]\nfor t in 1..T {\n  x[0, t] ~ Normal(x[1, t - 1], 1)\n}\nfor t in 0..T {\n  x[1, t] ~ Normal(0, 1)\n}\n",
+            "x",
+        ),
+    ] {
+        let case = compile("not yet drawn", source);
+        let e = lower_generative(&case.model, SIMULATE).expect_err("cannot run forward");
+        assert!(
+            e.message
+                .contains(&format!("`{read}` is used here before the `~` that draws it")),
+            "{source}: {}",
+            e.message
+        );
+    }
+}
+
 /// A parameter bounded by the data it explains (the diffusion models'
 /// non-decision time below the fastest response): the simulation draws the
 /// parameter first, so the error says that, and how to give the bound.

@@ -452,6 +452,76 @@ impl<'m> Analysis<'m> {
     /// The bases a block draws into or scores (its `~` places and the
     /// arrays its scans write back), without the element variables of the
     /// scans inside it.
+    /// The places the `~`s of `block` draw into, in it and in its `for` loops and
+    /// `if`s (not in scans, whose elements are drawn another way).
+    pub fn drawn_places(&self, block: &'m Block, out: &mut Vec<Place<'m>>) {
+        for s in &block.stmts {
+            match s {
+                Stmt::Tilde { lhs, .. } => out.extend(self.place_of(lhs)),
+                Stmt::For { body, .. } => self.drawn_places(body, out),
+                Stmt::Let { value, .. } | Stmt::Expr(value) => self.drawn_places_in(value, out),
+                Stmt::TargetAdd { .. } | Stmt::Error(_) => {}
+            }
+        }
+        if let Some(v) = &block.value {
+            self.drawn_places_in(v, out);
+        }
+    }
+
+    fn drawn_places_in(&self, e: &'m Expr, out: &mut Vec<Place<'m>>) {
+        if let ExprKind::If {
+            then_block,
+            else_block,
+            ..
+        } = &e.kind
+        {
+            self.drawn_places(then_block, out);
+            if let Some(b) = else_block {
+                self.drawn_places(b, out);
+            }
+        }
+    }
+
+    /// Whether the indices `read` are `drawn` with `var` lowered by a constant of at
+    /// least 1 in one or more positions where `drawn` has `var`, and the same name or
+    /// number everywhere else.
+    pub fn earlier_index(&self, read: &[IndexItem], drawn: &[IndexItem], var: SymbolId) -> bool {
+        if read.len() != drawn.len() {
+            return false;
+        }
+        let mut shifted = false;
+        for (r, d) in read.iter().zip(drawn) {
+            let (IndexItem::Single(r), IndexItem::Single(d)) = (r, d) else {
+                return false;
+            };
+            if let ExprKind::Binary {
+                op: ast::BinaryOp::Sub,
+                lhs,
+                rhs,
+                ..
+            } = &r.kind
+            {
+                let steps_back = matches!(rhs.kind, ExprKind::Int(c) if c >= 1);
+                if steps_back && self.symbol_of(lhs) == Some(var) && self.symbol_of(d) == Some(var)
+                {
+                    shifted = true;
+                    continue;
+                }
+            }
+            let same = match (&r.kind, &d.kind) {
+                (ExprKind::Name(_), ExprKind::Name(_)) => {
+                    self.symbol_of(r).is_some() && self.symbol_of(r) == self.symbol_of(d)
+                }
+                (ExprKind::Int(a), ExprKind::Int(b)) => a == b,
+                _ => false,
+            };
+            if !same {
+                return false;
+            }
+        }
+        shifted
+    }
+
     pub fn modified_bases(&self, block: &'m Block) -> Vec<SymbolId> {
         let mut bases = Vec::new();
         let mut local = HashSet::new();
@@ -646,6 +716,9 @@ pub(super) struct Gen<'m> {
     pub aliases: HashSet<SymbolId>,
     /// Inside `present(…)` or a scan's array: undrawn values may be read.
     pub exempt: usize,
+    /// The `for` loops being lowered, outermost first: each one's variable and the
+    /// places its body draws.
+    pub loop_draws: Vec<(SymbolId, Vec<Place<'m>>)>,
     /// The parameter whose bounds are being lowered: they cannot read
     /// observed data, which is drawn after the parameters.
     pub bounding: Option<SymbolId>,
@@ -831,7 +904,7 @@ impl<'m> Lowering<'m> {
         let Some(place) = g.analysis.place_of(value) else {
             return false;
         };
-        if g.undrawn.contains(&place.base) {
+        if g.undrawn.contains(&place.base) && !self.reads_an_earlier_draw(value) {
             self.gen_mut().aliases.insert(sym);
             return true;
         }
@@ -1095,6 +1168,55 @@ impl<'m> Lowering<'m> {
             .spans
             .insert(drawn, (prior.span.start, prior.span.end));
         Ok(drawn)
+    }
+
+    /// Enters the body of `for var in …`, which draws the places `body` draws.
+    pub(super) fn gen_enter_loop(&mut self, var: SymbolId, body: &'m Block) {
+        if let Some(g) = self.gen.as_mut() {
+            let mut places = Vec::new();
+            g.analysis.drawn_places(body, &mut places);
+            g.loop_draws.push((var, places));
+        }
+    }
+
+    pub(super) fn gen_leave_loop(&mut self) {
+        if let Some(g) = self.gen.as_mut() {
+            g.loop_draws.pop();
+        }
+    }
+
+    /// Whether `read` is an element some enclosing `for t` loop drew at an earlier
+    /// iteration, when the loop draws `x[…, t, …]` and `read` is `x[…, t - c, …]` (a
+    /// constant `c >= 1`, the other indices the same names or numbers): that element
+    /// was drawn `c` iterations before, or lies before the loop's first iteration and
+    /// keeps the value the design gives it (`choice[0]` in `for t in 1..T`), as the
+    /// loop's first trial is conditioned on in the log density.
+    pub(super) fn reads_an_earlier_draw(&self, read: &'m Expr) -> bool {
+        let Some(g) = self.gen() else { return false };
+        if !g.options.write_back || g.loop_draws.is_empty() {
+            return false;
+        }
+        let Some(Place {
+            base,
+            index: Some((_, read_indices)),
+            offset,
+        }) = g.analysis.place_of(read)
+        else {
+            return false;
+        };
+        if offset != 0.0 || !g.undrawn.contains(&base) {
+            return false;
+        }
+        g.loop_draws.iter().any(|(var, places)| {
+            places.iter().any(|drawn| {
+                let Some((_, drawn_indices)) = drawn.index else {
+                    return false;
+                };
+                drawn.base == base
+                    && drawn.offset == 0.0
+                    && g.analysis.earlier_index(read_indices, drawn_indices, *var)
+            })
+        })
     }
 
     /// Enters (`1`) or leaves (`-1`) a place where undrawn values may be read.
