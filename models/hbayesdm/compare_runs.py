@@ -8,6 +8,7 @@ failures, R-hat, ESS and time, written to runs.json and printed as a table.
     python models/hbayesdm/compare_runs.py [MODEL ...] --stan-seeds 1,2  # Stan again, other seeds
     python models/hbayesdm/compare_runs.py MODEL ... --rlc-again         # rlc again, Stan's run kept
     python models/hbayesdm/compare_runs.py MODEL ... --stan-again        # Stan again, rlc's run kept
+    python models/hbayesdm/compare_runs.py [MODEL ...] --gradient-probe  # time per gradient, both
     python models/hbayesdm/compare_runs.py --table                        # runs.json's table
     python models/hbayesdm/compare_runs.py --docs docs/models.md          # its section of the docs
 
@@ -47,6 +48,12 @@ statistics are not stored, so rlc's R-hat and ESS are then over all of rlc's qua
 `--stan-again` is its mirror: Stan alone at the entry's seed, for a model Stan had not run
 (a time limit, a crash); Stan's R-hat and ESS are then over the quantities rlc reports,
 read off a short rlc run.
+
+`--gradient-probe` compares the two samplers' time per gradient where Stan's whole run is
+out of reach (default: the models Stan did not run): Stan's sampling time per leapfrog step
+over a short run (1 chain, PROBE_WARMUP warmup iterations + PROBE_DRAWS draws, whose early
+warmup's long trajectories make it nearly all gradients), then rlc's gradient time (`rlc
+bench`), one right after the other; recorded in the entry's `gradient_probe`.
 
 `--rlc-seeds` reruns only rlc, at other seeds, on the models named or else on those where
 rlc had more divergent draws than Stan, and records each run in the model's
@@ -547,6 +554,16 @@ def docs_section(record):
             f" ratio median {statistics.median(wall):.2f} ({len(wall)} models). The machine (2 cores) was shared"
             " with other jobs during these runs, so the wall times are disturbed, unequally for the two"
             " samplers; the CPU times much less.")
+    probed = {m: e["gradient_probe"] for m, e in models.items()
+              if e.get("gradient_probe") and e["stan"].get("status") != "ran"}
+    if probed:
+        lines.append(
+            "* **Time per gradient where Stan did not run**: Stan's sampling time per leapfrog step over a"
+            f" short run (1 chain, {PROBE_WARMUP} warmup + {PROBE_DRAWS} draws, nearly all of it gradients),"
+            " then rlc's gradient (`rlc bench`), one right after the other (`--gradient-probe`): "
+            + "; ".join(f"`{m}` rlc {p['rlc_gradient_us'] / 1000:.2f} ms, Stan {p['stan_us_per_leapfrog'] / 1000:.2f}"
+                        f" ms (ratio {p['ratio_rlc_to_stan']:.3f})" for m, p in probed.items())
+            + ".")
     again = [m for m, e in models.items() if e["rlc"].get("rlc_stats_over")]
     if again:
         commits = sorted({models[m]["rlc_commit"] for m in again})
@@ -692,6 +709,58 @@ def rlc_quantity_names(rlc, model, data_path):
     return [name for name in header if not name.endswith("__")]
 
 
+PROBE_WARMUP = 20
+PROBE_DRAWS = 10
+
+
+def stan_probe_worker(model, data_path, seed, stan_dir, result_path):
+    """A short Stan run of one chain: its sampling time per leapfrog step."""
+    import numpy as np
+    import stan
+
+    code = stan_program(model, stan_dir)
+    data = TASKS[MODELS[model][0]](data_path)
+    posterior = stan.build(code, data=data, random_seed=seed)
+    start = time.perf_counter()
+    fit = posterior.sample(num_chains=1, num_warmup=PROBE_WARMUP, num_samples=PROBE_DRAWS, save_warmup=True)
+    seconds = time.perf_counter() - start
+    leapfrogs = int(np.sum(fit["n_leapfrog__"]))
+    write_json(result_path, {"seconds": round(seconds, 2), "leapfrogs": leapfrogs})
+
+
+def gradient_probe(args, record, models):
+    """Stan's sampling time per leapfrog step in a short run, then rlc's gradient time,
+    for each model: the entry's `gradient_probe`."""
+    for model in models:
+        entry, path, when = entry_to_rerun(args, record, model)
+        with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
+            result_path = os.path.join(work, "probe.json")
+            load_before = load_average()
+            command = [sys.executable, os.path.abspath(__file__), "--stan-probe-worker", model, path,
+                       str(entry["stan"].get("seed", args.seed)), args.stan_dir, result_path]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=args.stan_timeout)
+            if not os.path.exists(result_path):
+                sys.exit(f"{model}: Stan's probe failed (exit {done.returncode}): {done.stderr[-800:]}")
+            with open(result_path) as f:
+                stan = json.load(f)
+        rlc_us = gradient_microseconds(args.rlc, model, path)
+        stan_us = stan["seconds"] / stan["leapfrogs"] * 1e6
+        entry["gradient_probe"] = {
+            "stan_us_per_leapfrog": round(stan_us, 1),
+            "stan_run": f"1 chain, {PROBE_WARMUP} warmup + {PROBE_DRAWS} draws: {stan['leapfrogs']} leapfrog"
+                        f" steps in {stan['seconds']} s (pystan's sample(), build excluded)",
+            "rlc_gradient_us": round(rlc_us, 1),
+            "ratio_rlc_to_stan": round(rlc_us / stan_us, 4),
+            "date": when,
+            "rlc_commit": rlc_commit(),
+            "load_average": {"before": load_before, "after": load_average()},
+            "machine": this_machine(),
+        }
+        write_json(args.output, record)
+        print(f"{model}: Stan {stan_us / 1000:.2f} ms per leapfrog, rlc {rlc_us / 1000:.2f} ms per gradient"
+              f" ({rlc_us / stan_us:.3f})", flush=True)
+
+
 def stan_again(args, record):
     """Stan alone at each named model's seed, replacing the Stan side of its entry (rlc's
     run kept): Stan's run of a model it had not run (a time limit, a crash), without
@@ -724,6 +793,10 @@ def main():
         model, data_path, seed, stan_dir, result_path = sys.argv[2:7]
         stan_worker(model, data_path, int(seed), stan_dir, result_path)
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--stan-probe-worker":
+        model, data_path, seed, stan_dir, result_path = sys.argv[2:7]
+        stan_probe_worker(model, data_path, int(seed), stan_dir, result_path)
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", help="default: every .rlm in models/hbayesdm")
     parser.add_argument("--rlc", default=os.path.join(ROOT, "target", "release", "rlc"),
@@ -755,6 +828,10 @@ def main():
     parser.add_argument("--stan-again", action="store_true",
                         help="only rerun Stan, at each entry's seed, on the models named, replacing the Stan side"
                         " of their entries (rlc's run kept)")
+    parser.add_argument("--gradient-probe", action="store_true",
+                        help="only time one gradient of each sampler (Stan's per leapfrog step over a short"
+                        " run, rlc bench's), on the models named (default: those Stan did not run), into"
+                        " their entries' `gradient_probe`")
     args = parser.parse_args()
 
     if args.table:
@@ -790,6 +867,10 @@ def main():
         if not args.models:
             sys.exit("--stan-again: name the models to rerun")
         stan_again(args, record)
+        return
+    if args.gradient_probe:
+        gradient_probe(args, record, args.models or [
+            m for m, e in record["models"].items() if e["stan"].get("status") != "ran"])
         return
     if args.rlc_seeds:
         rerun(args, record, [int(x) for x in args.rlc_seeds.split(",")], "rlc")

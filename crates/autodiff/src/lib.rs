@@ -952,6 +952,12 @@ impl Ad<'_> {
                         }
                     }
                     BinaryOp::Pow => {
+                        // Where the adjoint is 0 (a power whose use has no slope:
+                        // `exp(-pow(x, tau))` once the power is inf) neither
+                        // operand gets a contribution, which inf · 0 would make NaN.
+                        let zero = self.zeros(y);
+                        let unused = self.binary(BinaryOp::Eq, yb, zero);
+                        let a_is_zero = self.binary(BinaryOp::Eq, a, zero);
                         if active(0, scope) {
                             // b · a^(b-1), which is 0 where b is (a^0 = 1 has no
                             // slope, also at a = 0, where 0 · 0^-1 would be NaN)
@@ -964,27 +970,30 @@ impl Ad<'_> {
                             let bm1 = self.binary(BinaryOp::Sub, bv, one);
                             let p = self.binary(BinaryOp::Pow, a, bm1);
                             let d = self.mul(bv, p);
-                            let zero = self.zeros(d);
                             let b_is_zero = self.binary(BinaryOp::Eq, bv, zero);
-                            let a_is_zero = self.binary(BinaryOp::Eq, a, zero);
                             let steep = self.binary(BinaryOp::Lt, bv, one);
                             let infinite = self.binary(BinaryOp::And, a_is_zero, steep);
                             let no_slope = self.binary(BinaryOp::Or, b_is_zero, infinite);
-                            let d = self.select(no_slope, zero, d);
+                            let no_slope = self.binary(BinaryOp::Or, no_slope, unused);
                             let d = self.mul(yb, d);
+                            let d = self.select(no_slope, zero, d);
                             self.accumulate(scope, op.args[0], d);
                         }
                         if active(1, scope) {
                             // y · log a, which is 0 where y is (a zero base with
                             // a positive exponent: 0 · log 0 has the limit 0, as
                             // the utility of a zero outcome has no slope in its
-                            // exponent).
+                            // exponent) and, as in Stan's `pow`, at any zero base
+                            // (0^b is 1 at b = 0 and inf below: the slope there is
+                            // -inf, and an exponent that is 0 by a datum of 0,
+                            // `pow(0, s * w)`, does not depend on s at all).
                             let l = self.unary(UnaryOp::Log, a);
                             let d = self.mul(y, l);
-                            let zero = self.zeros(y);
                             let y_is_zero = self.binary(BinaryOp::Eq, y, zero);
-                            let d = self.select(y_is_zero, zero, d);
+                            let no_slope = self.binary(BinaryOp::Or, y_is_zero, a_is_zero);
+                            let no_slope = self.binary(BinaryOp::Or, no_slope, unused);
                             let d = self.mul(yb, d);
+                            let d = self.select(no_slope, zero, d);
                             self.accumulate(scope, op.args[1], d);
                         }
                     }

@@ -863,6 +863,9 @@ impl Explainer {
                 Some(Rejection::ScoredOutsideSupport) => format!(
                     "{head} at {point}: the value `logp` scores in {at}{iterations} is outside its distribution's support (a response time less a non-decision time below 0, a negative count)"
                 ),
+                Some(Rejection::EmptyBounds) => format!(
+                    "{head} at {point}: the bounds of {at}{iterations} are empty: they are computed from other values and the upper end is not above the lower one (hBayesDM's `tau ~ Uniform(RTbound, minRT)` with a response faster than RTbound); check the data the bounds read, or write the bounds so they cannot cross"
+                ),
                 Some(Rejection::PriorOutsideSupport) => format!(
                     "{head} at {point}: the parameter's value is outside the support of its prior in {at}{iterations}: its declared bounds depend on other values and reach beyond the prior's support (an `Exponential` below 0, a `Uniform` outside its ends); declare bounds inside the support, or a prior whose support the bounds are"
                 ),

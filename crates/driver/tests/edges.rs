@@ -255,6 +255,20 @@ const CASES: &[Case] = &[
         logp: None,
     },
     Case {
+        what: "Prelec's weight exp(-(-log p)^tau) at p = 1 and of 1 - p (the power is inf, its use has no slope)",
+        source: "data p: real[2] in [0, 1]\nparam tau in (0, 1)\ntarget += sum(exp(-pow(-log(p), tau))) + sum(exp(-pow(-log(1 - p), tau)))\n",
+        data: r#"{"p": [1.0, 0.3]}"#,
+        theta: &[0.3],
+        logp: None,
+    },
+    Case {
+        what: "pow(0, exp(s) * w) at w = 0: 0^0 = 1 with no slope in s (Stan's pow at a zero base)",
+        source: "data w: real\nparam s ~ Normal(0, 1)\ntarget += pow(w, exp(s) * w)\n",
+        data: r#"{"w": 0.0}"#,
+        theta: &[-0.3],
+        logp: None,
+    },
+    Case {
         what: "pow(r * delay, s) at a delay of 0 with s above 1",
         source: "size T\ndata delay: real[T]\nparam r in (0, 1)\nparam s in (0, 10)\ntarget += sum(exp(-pow(r * delay, s)))\n",
         data: r#"{"T": 2, "delay": [0.0, 3.0]}"#,
@@ -300,6 +314,38 @@ const CASES: &[Case] = &[
         logp: None,
     },
 ];
+
+/// StudentT's normalization is a series above nu = 50 (the log-gamma difference
+/// cancels as nu grows): the two forms meet there, and far out the density is the
+/// normal limit (it was 18 units off at nu = 1e16, as Stan's is).
+#[test]
+fn student_t_is_continuous_where_its_normalization_changes_form_and_normal_far_out() {
+    // `nu` unconstrained, so that theta is nu itself (the density is only read at nu > 0).
+    let source = "data y: real\nparam nu\ntarget += logp(StudentT(nu, 0, 1), y)\n";
+    let data = r#"{"y": 0.5}"#;
+    for backend in [Backend::Jit, Backend::Interp] {
+        let at = |nu: f64| evaluate(source, data, &[nu], backend);
+        // 50 itself is the log-gamma form's; the next number up, the series'.
+        let (below, slope_below) = at(50.0);
+        let (above, slope_above) = at(f64::from_bits(50f64.to_bits() + 1));
+        assert!(
+            (below - above).abs() < 1e-14,
+            "{backend:?}: {below} {above}"
+        );
+        assert!(
+            (slope_below[0] - slope_above[0]).abs() < 1e-12,
+            "{backend:?}: {slope_below:?} {slope_above:?}"
+        );
+        // The normal limit (less its first correction, -(1/4 + z²/2 - z⁴/4) / nu),
+        // with no slope in nu.
+        for nu in [1e8, 1e16, 1e300] {
+            let (lp, grad) = at(nu);
+            let expected = -0.918_938_533_204_672_7 - 0.125 - 0.359_375 / nu;
+            assert!((lp - expected).abs() < 1e-14, "{backend:?} nu {nu}: {lp}");
+            assert!(grad[0].abs() < 1e-15, "{backend:?} nu {nu}: {grad:?}");
+        }
+    }
+}
 
 /// The gradient of `target += max([a, a])`: exactly 1, the derivative of
 /// `a`, on both backends (plus the prior's -a); `max([a, b])` at a tie

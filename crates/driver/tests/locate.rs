@@ -167,6 +167,46 @@ fn cutpoints_that_do_not_increase_are_rejected_by_name() {
     }
 }
 
+/// Bounds computed from data that cross (hBayesDM's `tau ~ Uniform(RTbound, minRT)` with a
+/// response faster than RTbound) reject every point by name: the log of the negative width
+/// was a NaN and "no chain could start".
+#[test]
+fn bounds_that_cross_are_rejected_by_name() {
+    for source in [
+        "data RT: real[3] in (0, inf)\nlet minRT = min(RT)\nparam tau ~ Uniform(0.1, minRT)\n",
+        "data RT: real[3] in (0, inf)\nparam tau in (0.1, min(RT)) ~ Normal(0, 1)\n",
+    ] {
+        let compiled =
+            rlc_driver::compile(source, "m.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+        for (rts, crossed) in [("[0.05, 0.4, 0.6]", true), ("[0.3, 0.4, 0.6]", false)] {
+            let json = format!(r#"{{"RT": {rts}}}"#);
+            let data = rlc_driver::data::load(&compiled.model, "d.json", json.as_bytes(), None)
+                .unwrap_or_else(|e| panic!("{}", e.message));
+            for backend in [rlc_driver::Backend::Interp, rlc_driver::Backend::Jit] {
+                let mut density = rlc_driver::Density::new(&compiled, &data, backend)
+                    .unwrap_or_else(|e| panic!("{}", e.message));
+                let mut grad = [0.0; 1];
+                let lp = density
+                    .logp_grad(&[0.2], &mut grad)
+                    .unwrap_or(f64::NEG_INFINITY);
+                if crossed {
+                    assert_eq!(lp, f64::NEG_INFINITY, "{backend:?} {source}");
+                    let why = density.explain(&[0.2]).expect("explained");
+                    assert!(
+                        why.contains("the bounds of") && why.contains("are empty"),
+                        "{why}"
+                    );
+                } else {
+                    assert!(
+                        lp.is_finite() && grad[0].is_finite(),
+                        "{backend:?} {source}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// `VonMises`'s `kappa` below 0 and `ExGaussian`'s `sigma` and `lambda` at 0 or
 /// below reject the point by name: their formulas stay finite there (an even
 /// function of `kappa`, no `log(sigma)`), and an unconstrained `kappa` ran off to

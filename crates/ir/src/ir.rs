@@ -448,6 +448,9 @@ pub enum Rejection {
     /// An argument whose formula stays finite outside its domain (`VonMises`'s
     /// `kappa`, `ExGaussian`'s `sigma` at 0 or below), rejected as Stan does.
     ArgumentOutsideDomain,
+    /// A parameter's bounds computed from other values (`in (lo, hi)`, a
+    /// `Uniform(0.1, minRT)` prior's ends) whose upper end is not above the lower.
+    EmptyBounds,
 }
 
 impl Function {
