@@ -385,12 +385,11 @@ for k, eta, c in [(1, 0.0, [-1.0, 1.0]), (2, 0.0, [-1.0, 1.0]), (3, 0.0, [-1.0, 
 # differs by design) and the fix is not made; the test asserts rlc's value so that a change
 # is seen. "nonfinite" is a gradient element that overflows (or is infinite).
 
-# Not here: sqrt(0.0) and pow(0.0, 0.5), whose slope in x is +inf at 0, and pow(0.0, 0.0),
-# whose slope in y is -inf from the right. rlc takes them as 0, as Stan does: a base that is
-# 0 is mostly a product with a datum of 0 (`pow(r * delay, s)` at a delay of 0), which does
-# not depend on r, and an exponent that is 0 one with a datum of 0 (`pow(0, s * w)`); there
-# inf * 0 would make the gradient NaN.
+# Not here: sqrt(0.0) and pow(0.0, 0.5), whose slope in x is +inf at 0. rlc takes it as 0,
+# as Stan does: a base that is 0 is mostly a product with a datum of 0 (`pow(r * delay, s)`
+# at a delay of 0), which does not depend on r, and inf * 0 would make r's gradient NaN.
 MATH = {
+    "pow(0.0, 0.0)": ([1.0, [0.0, "nonfinite"]], "x^0 = 1 has no slope in x; in y, 0^y drops from 1 to 0: -inf from the right (Stan skips the gradient at a zero base)"),
     "abs(0.0)": ([0.0, [1.0]], "by design: any value in [-1, 1] is a subgradient of |x| at 0; rlc takes the right derivative (Stan 0)"),
     "pow(0.0, 1.0)": ([0.0, [1.0, 0.0]], "d x^1/dx = 1 (Stan skips the gradient at a zero base)"),
     "pow(1e-300, 2.0)": ([0.0, [2e-300, 0.0]], "d x^2/dx = 2x = 2e-300 (Stan's pow(x, y) y / x is 0 once x^2 underflows)"),

@@ -952,12 +952,16 @@ impl Ad<'_> {
                         }
                     }
                     BinaryOp::Pow => {
-                        // Where the adjoint is 0 (a power whose use has no slope:
-                        // `exp(-pow(x, tau))` once the power is inf) neither
-                        // operand gets a contribution, which inf · 0 would make NaN.
+                        // Where the power is inf neither operand gets a slope:
+                        // where the density is finite, such a power is used where
+                        // it has none (`exp(-pow(x, tau))`, Prelec's weight of a
+                        // probability of 0), and its inf · 0 would make it NaN.
+                        // (A test of the power, known in the forward pass, rather
+                        // than of its adjoint: that one costs a tenth of a
+                        // prospect-theory trial.)
                         let zero = self.zeros(y);
-                        let unused = self.binary(BinaryOp::Eq, yb, zero);
-                        let a_is_zero = self.binary(BinaryOp::Eq, a, zero);
+                        let inf = self.constant(f64::INFINITY, &self.ty(y));
+                        let unused = self.binary(BinaryOp::Eq, y, inf);
                         if active(0, scope) {
                             // b · a^(b-1), which is 0 where b is (a^0 = 1 has no
                             // slope, also at a = 0, where 0 · 0^-1 would be NaN)
@@ -971,29 +975,28 @@ impl Ad<'_> {
                             let p = self.binary(BinaryOp::Pow, a, bm1);
                             let d = self.mul(bv, p);
                             let b_is_zero = self.binary(BinaryOp::Eq, bv, zero);
+                            let a_is_zero = self.binary(BinaryOp::Eq, a, zero);
                             let steep = self.binary(BinaryOp::Lt, bv, one);
                             let infinite = self.binary(BinaryOp::And, a_is_zero, steep);
                             let no_slope = self.binary(BinaryOp::Or, b_is_zero, infinite);
                             let no_slope = self.binary(BinaryOp::Or, no_slope, unused);
-                            let d = self.mul(yb, d);
                             let d = self.select(no_slope, zero, d);
+                            let d = self.mul(yb, d);
                             self.accumulate(scope, op.args[0], d);
                         }
                         if active(1, scope) {
                             // y · log a, which is 0 where y is (a zero base with
                             // a positive exponent: 0 · log 0 has the limit 0, as
                             // the utility of a zero outcome has no slope in its
-                            // exponent) and, as in Stan's `pow`, at any zero base
-                            // (0^b is 1 at b = 0 and inf below: the slope there is
-                            // -inf, and an exponent that is 0 by a datum of 0,
-                            // `pow(0, s * w)`, does not depend on s at all).
+                            // exponent). (At b = 0 it is the right limit, -inf, where
+                            // Stan's is 0: one more test on a trial's hot path for
+                            // an exponent that is exactly 0 at a zero base.)
                             let l = self.unary(UnaryOp::Log, a);
                             let d = self.mul(y, l);
                             let y_is_zero = self.binary(BinaryOp::Eq, y, zero);
-                            let no_slope = self.binary(BinaryOp::Or, y_is_zero, a_is_zero);
-                            let no_slope = self.binary(BinaryOp::Or, no_slope, unused);
-                            let d = self.mul(yb, d);
+                            let no_slope = self.binary(BinaryOp::Or, y_is_zero, unused);
                             let d = self.select(no_slope, zero, d);
+                            let d = self.mul(yb, d);
                             self.accumulate(scope, op.args[1], d);
                         }
                     }

@@ -262,13 +262,6 @@ const CASES: &[Case] = &[
         logp: None,
     },
     Case {
-        what: "pow(0, exp(s) * w) at w = 0: 0^0 = 1 with no slope in s (Stan's pow at a zero base)",
-        source: "data w: real\nparam s ~ Normal(0, 1)\ntarget += pow(w, exp(s) * w)\n",
-        data: r#"{"w": 0.0}"#,
-        theta: &[-0.3],
-        logp: None,
-    },
-    Case {
         what: "pow(r * delay, s) at a delay of 0 with s above 1",
         source: "size T\ndata delay: real[T]\nparam r in (0, 1)\nparam s in (0, 10)\ntarget += sum(exp(-pow(r * delay, s)))\n",
         data: r#"{"T": 2, "delay": [0.0, 3.0]}"#,
