@@ -1006,7 +1006,8 @@ def recover(
                 r["rank"], r["ranked_draws"], r["rhat"], r["ess_bulk"],
             )
             for r in rows
-        ]
+        ],
+        _models(model)[0][1]._compile().unit_variables(),
     )
     failures = {int(f.rsplit("-", 1)[1]): m for f, m in outcome.failures.items()}
     return Recovery(

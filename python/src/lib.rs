@@ -390,6 +390,12 @@ impl CompiledModel {
             .chain(ir.outs.iter().map(|o| (o.name.clone(), "out")))
             .collect()
     }
+
+    /// The variables whose elements are one per subject (or arm, block…), for which
+    /// a recovery study reports the correlation within fits.
+    fn unit_variables(&self) -> Vec<String> {
+        rlc_driver::recover::unit_variables(&self.compiled)
+    }
 }
 
 /// Parses, checks, lowers and differentiates a model (`name` is how
@@ -1129,6 +1135,7 @@ fn recovered(
 fn variable_recovery<'py>(
     py: Python<'py>,
     rows: Vec<RecoveredRow>,
+    units: Vec<String>,
 ) -> PyResult<Bound<'py, PyList>> {
     let mut recovered = Vec::with_capacity(rows.len());
     for (fit, name, variable, is_parameter, x, rank, ranked, rhat, ess_bulk) in rows {
@@ -1159,7 +1166,7 @@ fn variable_recovery<'py>(
         });
     }
     let out = PyList::empty(py);
-    for v in rlc_driver::recover::variable_recovery(&recovered) {
+    for v in rlc_driver::recover::variable_recovery(&recovered, &units) {
         let d = PyDict::new(py);
         d.set_item("warning", v.calibration_warning())?;
         d.set_item("variable", v.variable)?;

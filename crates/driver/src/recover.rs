@@ -437,7 +437,7 @@ pub fn recover(
             FitOutcome::Unsimulated(_) => {}
         }
     }
-    let variables = variable_recovery(&rows);
+    let variables = variable_recovery(&rows, &unit_variables(compiled));
     Ok(Recovery {
         rows,
         variables,
@@ -452,7 +452,24 @@ pub fn recover(
 /// The recovery of each variable over the rows of all fits (in the order the
 /// variables first appear): correlation of truth and posterior mean, coverage of
 /// the central 50% and 90% intervals, uniformity of the ranks.
-pub fn variable_recovery(rows: &[Recovered]) -> Vec<VariableRecovery> {
+/// The parameters and `out` values whose elements are units of one kind, one per
+/// subject (or arm, block…): the first axis has a size's name (`real[N]`, `real[N, K]`),
+/// not a number (`mu_pr: real[3]` holds the group means of three different parameters,
+/// whose correlation within a fit means nothing).
+pub fn unit_variables(compiled: &Compiled) -> Vec<String> {
+    let ir = &compiled.ir;
+    ir.params
+        .iter()
+        .map(|p| (&p.name, &p.shape))
+        .chain(ir.outs.iter().map(|o| (&o.name, &o.ty.shape)))
+        .filter(|(_, shape)| shape.first().is_some_and(|d| d.as_size().is_some()))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The recovery of each variable over the rows of all fits; the correlation within
+/// fits only for the variables named in `units` ([`unit_variables`]).
+pub fn variable_recovery(rows: &[Recovered], units: &[String]) -> Vec<VariableRecovery> {
     let mut variables: Vec<VariableRecovery> = Vec::new();
     let mut names: Vec<(String, bool)> = Vec::new();
     for r in rows {
@@ -471,6 +488,11 @@ pub fn variable_recovery(rows: &[Recovered]) -> Vec<VariableRecovery> {
         };
         let ranks: Vec<(usize, usize)> = of.iter().map(|r| (r.rank, r.ranked)).collect();
         let fits: Vec<usize> = of.iter().map(|r| r.fit).collect();
+        let within_fits = if units.contains(&name) {
+            within_fit_correlation(&of)
+        } else {
+            None
+        };
         variables.push(VariableRecovery {
             variable: name,
             is_parameter,
@@ -485,7 +507,7 @@ pub fn variable_recovery(rows: &[Recovered]) -> Vec<VariableRecovery> {
                 &of.iter().map(|r| r.truth).collect::<Vec<_>>(),
                 &of.iter().map(|r| r.mean).collect::<Vec<_>>(),
             ),
-            within_fits: within_fit_correlation(&of),
+            within_fits,
             coverage_50: inside(|r| r.q25, |r| r.q75),
             coverage_90: inside(|r| r.q5, |r| r.q95),
             ranks: rank_uniformity_clustered(&ranks, &fits, 10),
@@ -629,13 +651,25 @@ mod tests {
                 rows.push(row(fit, e, group + dt, group + dm));
             }
         }
-        let v = &variable_recovery(&rows)[0];
+        let units = ["A".to_string()];
+        let v = &variable_recovery(&rows, &units)[0];
         assert!(v.correlation > 0.95, "{}", v.correlation);
         let within = v.within_fits.expect("4 elements per fit");
         assert!(within < 0.0, "{within}");
         // A scalar has no within-fit correlation.
         let scalar: Vec<Recovered> = (0..5).map(|f| row(f, 0, f as f64, f as f64)).collect();
-        assert_eq!(variable_recovery(&scalar)[0].within_fits, None);
+        assert_eq!(variable_recovery(&scalar, &units)[0].within_fits, None);
+        // Nor has a vector of different parameters (`mu_pr: real[3]`).
+        assert_eq!(variable_recovery(&rows, &[])[0].within_fits, None);
+    }
+
+    /// A subject-level variable is one whose first axis is a size; a vector sized by a
+    /// number holds different parameters.
+    #[test]
+    fn unit_variables_are_sized_by_a_size() {
+        let source = "size N\ndata y: real[N]\nparam mu_pr: real[3] ~ Normal(0, 1)\nparam a: real[N] ~ Normal(0, 1)\nparam b: real[N, 2] ~ Normal(0, 1)\nparam c: real[2, N] ~ Normal(0, 1)\nparam s ~ HalfNormal(1)\nout twice = 2 * a\nfor n in 0..N {\n  y[n] ~ Normal(a[n] + b[n, 0] + c[0, n] + mu_pr[0], s)\n}\n";
+        let compiled = crate::compile(source, "m.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(super::unit_variables(&compiled), ["a", "b", "twice"]);
     }
 
     /// Every truth below every draw is flagged from 10 fits on, not from one
@@ -652,11 +686,12 @@ mod tests {
                 })
                 .collect()
         };
-        let one = &variable_recovery(&biased(1, 20))[0];
+        let units = ["A".to_string()];
+        let one = &variable_recovery(&biased(1, 20), &units)[0];
         assert_eq!(one.fits, 1);
         assert!(one.ranks.p_value < 1e-3);
         assert_eq!(one.calibration_warning(), None);
-        let many = &variable_recovery(&biased(10, 20))[0];
+        let many = &variable_recovery(&biased(10, 20), &units)[0];
         assert!(many.calibration_warning().is_some());
     }
 }
