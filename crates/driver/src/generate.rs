@@ -83,12 +83,28 @@ pub fn log_lik_notes(compiled: &Compiled) -> Vec<String> {
 }
 
 /// What running the model forward leaves out, as notes: its `target +=`
-/// statements, which add to the log density but do not say how data arise.
+/// statements, which add to the log density but do not say how data arise, and
+/// the choices of its `~ Wiener(…)`, which are the design's.
 pub fn forward_notes(compiled: &Compiled) -> Vec<String> {
-    target_notes(
+    let mut notes = target_notes(
         compiled,
         "says nothing of how data arise; running the model forward ignores it (write a prior on the parameter's declaration, and data as `y ~ …`, to simulate them)",
-    )
+    );
+    // `Wiener` is the density of the time *and* the boundary: drawn given a boundary
+    // the design names, the data sets are not the model's, and a recovery study of
+    // them is miscalibrated without saying why.
+    let wiener: Vec<String> = rlc_ir::lower::wiener_observations(&compiled.model)
+        .into_iter()
+        .map(|span| compiled.locate((span.start, span.end)))
+        .collect();
+    if !wiener.is_empty() {
+        notes.push(format!(
+            "{} draw{} each response time given the upper boundary of its `Wiener` (the boundary of the trial's choice): the choices are the design's, not drawn, so the simulated data are not draws of the model's (choice, time) pairs, and a recovery study of its drift, boundary and bias is not calibrated",
+            wiener.join(" and "),
+            if wiener.len() == 1 { "s" } else { "" }
+        ));
+    }
+    notes
 }
 
 /// One note per `target +=` statement: `FILE:LINE:COL (…) adds to the log

@@ -387,3 +387,44 @@ fn priors_truncated_by_other_parameters_are_drawn_as_the_density_defines() {
         own["f"]
     );
 }
+
+/// What running a model forward leaves out is said before it runs: each `target +=`,
+/// at any depth (here in a `for` inside an `if`), and the `~ Wiener(…)`s, whose
+/// boundaries (the trials' choices) are the design's, in one note.
+#[test]
+fn the_notes_name_what_a_forward_run_leaves_out() {
+    let source = "size T
+data RT: real[T] in (0, inf)
+data choice: int[T] in 1..3
+data flag: bool
+param a in (0.5, 3) ~ Normal(1, 1)
+param d ~ Normal(0, 1)
+if flag {
+  for t in 0..T {
+    target += -d * d
+  }
+}
+for t in 0..T {
+  if choice[t] == 2 {
+    RT[t] ~ Wiener(a, 0.1, 0.5, d)
+  } else {
+    RT[t] ~ Wiener(a, 0.1, 0.5, -d)
+  }
+}
+";
+    let compiled =
+        rlc_driver::compile(source, "ddm.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+    let notes = generate::forward_notes(&compiled);
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    assert!(
+        notes[0].starts_with("ddm.rlm:9:5 (`target += -d * d`) adds to the log density"),
+        "{}",
+        notes[0]
+    );
+    assert!(
+        notes[1].starts_with("ddm.rlm:14:5 (`RT[t] ~ Wiener(a, 0.1, 0.5, d)`) and ddm.rlm:16:5")
+            && notes[1].contains("the choices are the design's, not drawn"),
+        "{}",
+        notes[1]
+    );
+}

@@ -11,8 +11,8 @@
 mod generative;
 
 pub use generative::{
-    index_sources, target_statements, Channel, GenerativeIr, GenerativeOptions, IndexSource,
-    ObservedLayout, ParamSource,
+    index_sources, target_statements, wiener_observations, Channel, GenerativeIr,
+    GenerativeOptions, IndexSource, ObservedLayout, ParamSource,
 };
 
 use crate::ir::*;

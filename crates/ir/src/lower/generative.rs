@@ -649,55 +649,92 @@ pub fn index_sources(model: &Model, span: (usize, usize)) -> Vec<IndexSource> {
     out
 }
 
+/// Calls `f` on every statement of the program, in blocks at any depth (`for`
+/// bodies, `if` branches, `scan` bodies); a statement may be seen twice.
+fn each_statement(model: &Model, f: &mut dyn FnMut(&Stmt)) {
+    // A block's statements, and those of its `for` loops; the `if`s and `scan`s in
+    // their expressions are found by `visit_expr`, which walks every nested block.
+    fn statements(b: &Block, f: &mut dyn FnMut(&Stmt)) {
+        for s in &b.stmts {
+            f(s);
+            if let Stmt::For { body, .. } = s {
+                statements(body, f);
+            }
+        }
+    }
+    fn expressions(s: &Stmt, g: &mut dyn FnMut(&Expr)) {
+        match s {
+            Stmt::Let { value, .. } | Stmt::Expr(value) | Stmt::TargetAdd { value, .. } => {
+                ast::visit_expr(value, g)
+            }
+            Stmt::Tilde { lhs, dist, .. } => {
+                ast::visit_expr(lhs, g);
+                ast::visit_expr(dist, g);
+            }
+            Stmt::For { lo, hi, body, .. } => {
+                ast::visit_expr(lo, g);
+                ast::visit_expr(hi, g);
+                for s in &body.stmts {
+                    expressions(s, g);
+                }
+                if let Some(v) = &body.value {
+                    ast::visit_expr(v, g);
+                }
+            }
+            Stmt::Error(_) => {}
+        }
+    }
+    for item in &model.program.items {
+        if let Item::Stmt(s) = item {
+            f(s);
+            if let Stmt::For { body, .. } = s {
+                statements(body, f);
+            }
+            expressions(s, &mut |x| match &x.kind {
+                ExprKind::Scan { body, .. } => statements(body, f),
+                ExprKind::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => {
+                    statements(then_block, f);
+                    if let Some(b) = else_block {
+                        statements(b, f);
+                    }
+                }
+                _ => {}
+            });
+        }
+    }
+}
+
 /// The `target +=` statements of a model: they add to the log density but
 /// say nothing of how data arise, so running the model forward ignores them
 /// (a prior written as `target +=` is not drawn from).
 pub fn target_statements(model: &Model) -> Vec<ast::Span> {
-    fn block(b: &Block, out: &mut Vec<ast::Span>) {
-        for s in &b.stmts {
-            stmt(s, out);
-        }
-        if let Some(v) = &b.value {
-            expr(v, out);
-        }
-    }
-    fn stmt(s: &Stmt, out: &mut Vec<ast::Span>) {
-        match s {
-            Stmt::TargetAdd { span, .. } => out.push(*span),
-            Stmt::For { body, .. } => block(body, out),
-            Stmt::Let { value, .. } | Stmt::Expr(value) => expr(value, out),
-            Stmt::Tilde { .. } | Stmt::Error(_) => {}
-        }
-    }
-    fn expr(e: &Expr, out: &mut Vec<ast::Span>) {
-        ast::visit_expr(e, &mut |x| match &x.kind {
-            ExprKind::Scan { body, .. } => body.stmts.iter().for_each(|s| {
-                if let Stmt::TargetAdd { span, .. } = s {
-                    out.push(*span);
-                }
-            }),
-            ExprKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                for b in std::iter::once(then_block).chain(else_block.iter()) {
-                    b.stmts.iter().for_each(|s| {
-                        if let Stmt::TargetAdd { span, .. } = s {
-                            out.push(*span);
-                        }
-                    });
-                }
-            }
-            _ => {}
-        });
-    }
     let mut out = Vec::new();
-    for item in &model.program.items {
-        if let Item::Stmt(s) = item {
-            stmt(s, &mut out);
+    each_statement(model, &mut |s| {
+        if let Stmt::TargetAdd { span, .. } = s {
+            out.push(*span);
         }
-    }
+    });
+    out.sort_by_key(|s| s.start);
+    out.dedup();
+    out
+}
+
+/// The `~ Wiener(…)` statements of a model. Run forward, each draws a response
+/// time given the upper boundary, whichever boundary the design's choice names:
+/// the choices are the design's, not drawn.
+pub fn wiener_observations(model: &Model) -> Vec<ast::Span> {
+    let mut out = Vec::new();
+    each_statement(model, &mut |s| {
+        if let Stmt::Tilde { dist, span, .. } = s {
+            if matches!(&dist.kind, ExprKind::Call { callee, .. } if callee.name == "Wiener") {
+                out.push(*span);
+            }
+        }
+    });
     out.sort_by_key(|s| s.start);
     out.dedup();
     out
