@@ -262,6 +262,14 @@ const CASES: &[Case] = &[
         logp: None,
     },
     Case {
+        what: "Bernoulli's p as 1 - logistic(x) and as Phi_approx(x) far in their tails: scored from their logits",
+        source: "data y: int[4] in 0..2\ndata d: real[4]\nparam z ~ Normal(0, 1)\nfor t in 0..4 {\n  y[t] ~ Bernoulli(1 - logistic(z * d[t]))\n}\ny ~ Bernoulli(Phi_approx(z * d))\n",
+        data: r#"{"y": [0, 1, 0, 1], "d": [50.0, -50.0, 1.0, -1.0]}"#,
+        theta: &[0.8],
+        // The log-sigmoids of the logits -z d and 0.07056 (z d)^3 + 1.5976 z d, and the prior.
+        logp: Some(-9_164.573_518_923_751),
+    },
+    Case {
         what: "pow(r * delay, s) at a delay of 0 with s above 1",
         source: "size T\ndata delay: real[T]\nparam r in (0, 1)\nparam s in (0, 10)\ntarget += sum(exp(-pow(r * delay, s)))\n",
         data: r#"{"T": 2, "delay": [0.0, 3.0]}"#,

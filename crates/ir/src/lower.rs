@@ -850,6 +850,18 @@ impl<'m> Lowering<'m> {
                     return Ok(Some(v));
                 }
                 let b = self.expr(rhs)?;
+                // `1 - logistic(x)` is `logistic(-x)`, which keeps its digits where
+                // the difference rounds to 0 (x past 37) and is scored from its logit
+                // `-x` under `Bernoulli(p = …)` as `logistic` is.
+                let one = matches!(lhs.kind, ExprKind::Int(1))
+                    || matches!(lhs.kind, ExprKind::Real(r) if r == 1.0);
+                if let (ast::BinaryOp::Sub, true, Some(&x)) = (op, one, self.logistic_of.get(&b)) {
+                    let x = self.cast(x, Elem::Real);
+                    let minus_x = self.unary(UnaryOp::Neg, x);
+                    let v = self.unary(UnaryOp::Logistic, minus_x);
+                    self.logistic_of.insert(v, minus_x);
+                    return Ok(Some(v));
+                }
                 let op = match op {
                     ast::BinaryOp::Add => BinaryOp::Add,
                     ast::BinaryOp::Sub => BinaryOp::Sub,
@@ -1048,7 +1060,10 @@ impl<'m> Lowering<'m> {
                 let a = self.mul(c3, x3);
                 let b = self.mul(c1, x);
                 let s = self.add(a, b);
-                self.unary(UnaryOp::Logistic, s)
+                // Scored from its logit under `Bernoulli(p = …)`, as `logistic`.
+                let v = self.unary(UnaryOp::Logistic, s);
+                self.logistic_of.insert(v, s);
+                v
             }
             F::Pow => self.binary(BinaryOp::Pow, args[0], args[1]),
             F::Atan2 => {
