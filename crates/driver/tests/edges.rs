@@ -270,6 +270,13 @@ const CASES: &[Case] = &[
         logp: Some(-9_164.573_518_923_751),
     },
     Case {
+        what: "NegativeBinomial with a mean of 0 (a rate times an exposure of 0): the point mass at 0, as Poisson's",
+        source: "data exposure: real[2]\ndata k: int[2] in 0..100\nparam log_rate ~ Normal(0, 1)\nparam phi in (0, inf) ~ Exponential(1)\nk ~ NegativeBinomial(exp(log_rate) * exposure, phi)\nk ~ Poisson(exp(log_rate) * exposure)\n",
+        data: r#"{"exposure": [0.0, 2.0], "k": [0, 3]}"#,
+        theta: &[0.5, 0.7],
+        logp: None,
+    },
+    Case {
         what: "pow(r * delay, s) at a delay of 0 with s above 1",
         source: "size T\ndata delay: real[T]\nparam r in (0, 1)\nparam s in (0, 10)\ntarget += sum(exp(-pow(r * delay, s)))\n",
         data: r#"{"T": 2, "delay": [0.0, 3.0]}"#,

@@ -2513,6 +2513,18 @@ impl<'m> Lowering<'m> {
                 // lgamma(y + φ) - lgamma(φ) - lgamma(y + 1)
                 //   + y (log μ - log(μ + φ)) - φ log1p(μ / φ)
                 let (mu, phi) = (a[0], a[1]);
+                // A mean of 0 (a rate times an exposure of 0) is the point mass at 0,
+                // as Poisson's: y = 0 scores -μ there (φ log1p(μ/φ) to first order,
+                // with its slope -1 in μ and 0 in φ), any other count -inf. The
+                // formula reads μ = 1 there, so that its logs stay finite.
+                let real = TensorType::real(shape.clone());
+                let zero = self.real(0.0);
+                let zero = self.broadcast_to(zero, &shape);
+                let zero_mean = self.binary(BinaryOp::Eq, mu, zero);
+                let one = self.real(1.0);
+                let one = self.broadcast_to(one, &shape);
+                let mu_at_zero = mu;
+                let mu = self.select(zero_mean, one, mu, real.clone());
                 // Beyond φ = 1e50 the distribution is the Poisson to 50 digits: φ
                 // is held there, so that the slopes' products (μ/φ², which
                 // underflow) keep their digits.
@@ -2546,10 +2558,16 @@ impl<'m> Lowering<'m> {
                 let llo = self.unary(UnaryOp::Log, lo);
                 let far = self.add(far, lmu);
                 let far = self.sub(far, llo);
-                let l = self.select(wide, near, far, real);
+                let l = self.select(wide, near, far, real.clone());
                 let t2 = self.mul(phi, l);
                 let t = self.add(c, t1);
-                self.sub(t, t2)
+                let lp = self.sub(t, t2);
+                let no_events = self.binary(BinaryOp::Eq, yr, zero);
+                let minus_mu = self.unary(UnaryOp::Neg, mu_at_zero);
+                let impossible = self.real(f64::NEG_INFINITY);
+                let impossible = self.broadcast_to(impossible, &shape);
+                let point_mass = self.select(no_events, minus_mu, impossible, real.clone());
+                self.select(zero_mean, point_mass, lp, real)
             }
             D::Wiener => {
                 let args = [yr, a[0], a[1], a[2], a[3]];
