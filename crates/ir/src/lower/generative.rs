@@ -449,9 +449,6 @@ impl<'m> Analysis<'m> {
         None
     }
 
-    /// The bases a block draws into or scores (its `~` places and the
-    /// arrays its scans write back), without the element variables of the
-    /// scans inside it.
     /// The places the `~`s of `block` draw into, in it and in its `for` loops and
     /// `if`s (not in scans, whose elements are drawn another way).
     pub fn drawn_places(&self, block: &'m Block, out: &mut Vec<Place<'m>>) {
@@ -522,6 +519,9 @@ impl<'m> Analysis<'m> {
         shifted
     }
 
+    /// The bases a block draws into or scores (its `~` places and the
+    /// arrays its scans write back), without the element variables of the
+    /// scans inside it.
     pub fn modified_bases(&self, block: &'m Block) -> Vec<SymbolId> {
         let mut bases = Vec::new();
         let mut local = HashSet::new();
