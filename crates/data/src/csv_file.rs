@@ -466,7 +466,6 @@ fn cell_text<'t>(table: &'t Table, row: &Row, column: usize) -> Cow<'t, str> {
     text(table.field_bytes.get(start..end).unwrap_or_default())
 }
 
-/// A field as text; bytes that are not UTF-8 show as U+FFFD (and then fail as numbers).
 /// The line ends in a field: `\n`, `\r\n` or a lone `\r`, each counted once.
 fn line_breaks(field: &[u8]) -> usize {
     field
@@ -476,6 +475,7 @@ fn line_breaks(field: &[u8]) -> usize {
         .count()
 }
 
+/// A field as text; bytes that are not UTF-8 show as U+FFFD (and then fail as numbers).
 fn text(field: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(field)
 }

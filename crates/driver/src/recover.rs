@@ -449,9 +449,6 @@ pub fn recover(
     })
 }
 
-/// The recovery of each variable over the rows of all fits (in the order the
-/// variables first appear): correlation of truth and posterior mean, coverage of
-/// the central 50% and 90% intervals, uniformity of the ranks.
 /// The parameters and `out` values whose elements are units of one kind, one per
 /// subject (or arm, block…): the first axis has a size's name (`real[N]`, `real[N, K]`),
 /// not a number (`mu_pr: real[3]` holds the group means of three different parameters,
@@ -467,8 +464,10 @@ pub fn unit_variables(compiled: &Compiled) -> Vec<String> {
         .collect()
 }
 
-/// The recovery of each variable over the rows of all fits; the correlation within
-/// fits only for the variables named in `units` ([`unit_variables`]).
+/// The recovery of each variable over the rows of all fits (in the order the
+/// variables first appear): correlation of truth and posterior mean (and within
+/// fits, for the variables named in `units`: [`unit_variables`]), coverage of the
+/// central 50% and 90% intervals, uniformity of the ranks.
 pub fn variable_recovery(rows: &[Recovered], units: &[String]) -> Vec<VariableRecovery> {
     let mut variables: Vec<VariableRecovery> = Vec::new();
     let mut names: Vec<(String, bool)> = Vec::new();

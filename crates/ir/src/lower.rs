@@ -2615,8 +2615,6 @@ impl<'m> Lowering<'m> {
         })
     }
 
-    /// `lp` where `valid`, else -inf: a rejection the explainer names by `why`
-    /// (`Function::rejections`).
     /// `lgamma((ν+1)/2) - lgamma(ν/2) - ½ log ν`, StudentT's normalization. The
     /// difference cancels as ν grows (to an error of 18 at ν = 1e16, where the value is
     /// -½ log 2 - 1/(4ν)), so above ν = 50 it is the asymptotic series of the log-gamma
@@ -2660,6 +2658,8 @@ impl<'m> Lowering<'m> {
         self.select(large, series, exact, ty)
     }
 
+    /// `lp` where `valid`, else -inf: a rejection the explainer names by `why`
+    /// (`Function::rejections`).
     fn reject_unless(&mut self, valid: ValueId, lp: ValueId, why: Rejection) -> ValueId {
         let shape = self.ty(lp).shape;
         let rejected = self.real(f64::NEG_INFINITY);
