@@ -613,14 +613,10 @@ impl<'m> Lowering<'m> {
                 let constant_bounds = [&info.constraint.lower, &info.constraint.upper]
                     .iter()
                     .all(|b| matches!(b, Some(Bound::Const(_))));
-                let nonempty = (!constant_bounds).then(|| {
-                    let valid = self.binary(BinaryOp::Gt, b, a);
-                    let one = self.real(1.0);
-                    let one = self.broadcast_to(one, &self.ty(width).shape);
-                    (valid, one)
-                });
+                let nonempty = (!constant_bounds).then(|| self.binary(BinaryOp::Gt, b, a));
                 let width = match nonempty {
-                    Some((valid, one)) => {
+                    Some(valid) => {
+                        let one = self.broadcast_one(width);
                         self.select(valid, width, one, TensorType::real(self.ty(width).shape))
                     }
                     None => width,
@@ -634,9 +630,7 @@ impl<'m> Lowering<'m> {
                 let sp_pos = self.unary(UnaryOp::Log1pExp, u);
                 let log_width = self.unary(UnaryOp::Log, width);
                 let log_width = match nonempty {
-                    Some((valid, _)) => {
-                        self.reject_unless(valid, log_width, Rejection::EmptyBounds)
-                    }
+                    Some(valid) => self.reject_unless(valid, log_width, Rejection::EmptyBounds),
                     None => log_width,
                 };
                 let lw = self.broadcast_to(log_width, &shape);
@@ -2512,7 +2506,7 @@ impl<'m> Lowering<'m> {
             D::NegativeBinomial => {
                 // lgamma(y + φ) - lgamma(φ) - lgamma(y + 1)
                 //   + y (log μ - log(μ + φ)) - φ log1p(μ / φ)
-                let (mu, phi) = (a[0], a[1]);
+                let (raw_mu, phi) = (a[0], a[1]);
                 // A mean of 0 (a rate times an exposure of 0) is the point mass at 0,
                 // as Poisson's: y = 0 scores -μ there (φ log1p(μ/φ) to first order,
                 // with its slope -1 in μ and 0 in φ), any other count -inf. The
@@ -2520,19 +2514,16 @@ impl<'m> Lowering<'m> {
                 let real = TensorType::real(shape.clone());
                 let zero = self.real(0.0);
                 let zero = self.broadcast_to(zero, &shape);
-                let zero_mean = self.binary(BinaryOp::Eq, mu, zero);
-                let one = self.real(1.0);
-                let one = self.broadcast_to(one, &shape);
-                let mu_at_zero = mu;
-                let mu = self.select(zero_mean, one, mu, real.clone());
+                let zero_mean = self.binary(BinaryOp::Eq, raw_mu, zero);
+                let one = self.broadcast_one(zero);
+                let mu = self.select(zero_mean, one, raw_mu, real.clone());
                 // Beyond φ = 1e50 the distribution is the Poisson to 50 digits: φ
                 // is held there, so that the slopes' products (μ/φ², which
                 // underflow) keep their digits.
                 let cap = self.real(1e50);
                 let cap = self.broadcast_to(cap, &shape);
                 let beyond = self.binary(BinaryOp::Gt, phi, cap);
-                let phi = self.select(beyond, cap, phi, TensorType::real(shape.clone()));
-                let one = self.real(1.0);
+                let phi = self.select(beyond, cap, phi, real.clone());
                 let y1 = self.add(yr, one);
                 let growth = self.lgamma_growth(yr, phi, &shape);
                 let g = self.unary(UnaryOp::Lgamma, y1);
@@ -2548,7 +2539,6 @@ impl<'m> Lowering<'m> {
                 // Each branch reads the other's argument where it is not
                 // chosen, so that both stay finite.
                 let wide = self.binary(BinaryOp::Ge, phi, mu);
-                let real = TensorType::real(shape.clone());
                 let hi = self.select(wide, phi, mu, real.clone());
                 let lo = self.select(wide, mu, phi, real.clone());
                 let ratio = self.binary(BinaryOp::Div, mu, hi);
@@ -2563,7 +2553,7 @@ impl<'m> Lowering<'m> {
                 let t = self.add(c, t1);
                 let lp = self.sub(t, t2);
                 let no_events = self.binary(BinaryOp::Eq, yr, zero);
-                let minus_mu = self.unary(UnaryOp::Neg, mu_at_zero);
+                let minus_mu = self.unary(UnaryOp::Neg, raw_mu);
                 let impossible = self.real(f64::NEG_INFINITY);
                 let impossible = self.broadcast_to(impossible, &shape);
                 let point_mass = self.select(no_events, minus_mu, impossible, real.clone());
