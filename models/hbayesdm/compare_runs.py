@@ -8,6 +8,7 @@ failures, R-hat, ESS and time, written to runs.json and printed as a table.
     python models/hbayesdm/compare_runs.py [MODEL ...] --stan-seeds 1,2  # Stan again, other seeds
     python models/hbayesdm/compare_runs.py MODEL ... --rlc-again         # rlc again, Stan's run kept
     python models/hbayesdm/compare_runs.py MODEL ... --stan-again        # Stan again, rlc's run kept
+    python models/hbayesdm/compare_runs.py MODEL ... --stan-again --chains-apart  # a process per chain
     python models/hbayesdm/compare_runs.py [MODEL ...] --gradient-probe  # time per gradient, both
     python models/hbayesdm/compare_runs.py --table                        # runs.json's table
     python models/hbayesdm/compare_runs.py --docs docs/models.md          # its section of the docs
@@ -48,6 +49,10 @@ statistics are not stored, so rlc's R-hat and ESS are then over all of rlc's qua
 `--stan-again` is its mirror: Stan alone at the entry's seed, for a model Stan had not run
 (a time limit, a crash); Stan's R-hat and ESS are then over the quantities rlc reports,
 read off a short rlc run.
+
+With `--chains-apart`, each of Stan's chains is sampled by its own pystan process (seeds
+S..S+3, two at a time, each with a memory limit) and the draws are judged together: for a
+program whose 4-chain pystan run is killed out of memory (choiceRT_ddm's Wiener density).
 
 `--gradient-probe` compares the two samplers' time per gradient where Stan's whole run is
 out of reach (default: the models Stan did not run): Stan's sampling time per leapfrog step
@@ -163,8 +168,10 @@ def worst(stats, names):
 # --- Stan, in a child process that can be killed at the time limit --------------------
 
 
-def stan_worker(model, data_path, seed, stan_dir, result_path):
-    """Builds and samples hBayesDM's program; writes what run_stan reads to result_path."""
+def stan_worker(model, data_path, seed, stan_dir, result_path, chains=CHAINS):
+    """Builds and samples hBayesDM's program (`chains` chains; 0: only builds it); writes
+    what run_stan reads to result_path, and with one chain its draws to result_path.npz
+    too, for run_stan_chains_apart to join."""
     import aiohttp.client
     import httpstan.cache
     import httpstan.models
@@ -182,6 +189,9 @@ def stan_worker(model, data_path, seed, stan_dir, result_path):
     start = time.perf_counter()
     posterior = stan.build(code, data=data, random_seed=seed)
     result["build_seconds"] = round(time.perf_counter() - start, 2)
+    if chains == 0:
+        write_json(result_path, result)
+        return
     # httpstan keeps every seeded fit (one file per chain) in its cache and hands it back
     # to a rerun with the same arguments, instantly: our files are removed afterwards, and
     # a fit that came from the cache (no new file) is flagged, as its time is not a run's.
@@ -194,7 +204,7 @@ def stan_worker(model, data_path, seed, stan_dir, result_path):
     cpu_before = cpu_seconds(resource.RUSAGE_SELF) + cpu_seconds(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
-        fit = posterior.sample(num_chains=CHAINS, num_warmup=STAN_WARMUP, num_samples=STAN_DRAWS)
+        fit = posterior.sample(num_chains=chains, num_warmup=STAN_WARMUP, num_samples=STAN_DRAWS)
     except Exception as e:  # pystan raises RuntimeError for a failed initialization, others rarely
         result["sample_seconds"] = round(time.perf_counter() - start, 2)
         result["error"] = str(e)[:500]
@@ -227,7 +237,10 @@ def stan_worker(model, data_path, seed, stan_dir, result_path):
     result["leapfrogs_in_draws"] = int(draws[sampler.index("n_leapfrog__")].sum())
     first = len(sampler)
     columns = {name: np.ascontiguousarray(draws[first + i].T) for i, name in enumerate(fit.constrained_param_names)}
-    result["stats"] = column_statistics(columns)
+    if chains == 1:
+        np.savez(result_path + ".npz", **columns)
+    else:
+        result["stats"] = column_statistics(columns)
     write_json(result_path, result)
 
 
@@ -265,6 +278,102 @@ def run_stan(model, data_path, seed, stan_dir, timeout, log_dir):
     with open(result_path) as f:
         result = json.load(f)
     result["status"] = "error" if "error" in result else "ran"
+    return result
+
+
+CHAIN_MEMORY_GB = 8
+
+
+def limit_memory():
+    """In a chain's process before it starts: its address space (and that of the worker
+    processes httpstan forks) is capped, so that a chain whose memory runs away fails
+    alone, with an error, instead of the kernel's out-of-memory killer taking the run."""
+    limit = CHAIN_MEMORY_GB * 2**30
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def run_stan_chains_apart(model, data_path, seed, stan_dir, timeout, log_dir, jobs=2):
+    """Stan's record for one model as run_stan's, each chain sampled by its own process
+    (pystan, one chain, seed + k - 1 for the k-th; at most `jobs` at once, each with
+    CHAIN_MEMORY_GB of address space), the chains' draws then judged together: for a
+    program whose 4-chain pystan run is killed out of memory (choiceRT_ddm)."""
+    import numpy as np
+
+    start = time.perf_counter()
+    build_path = os.path.join(log_dir, "build.json")
+    command = [sys.executable, os.path.abspath(__file__), "--stan-worker", model, data_path, str(seed),
+               stan_dir, build_path, "0"]
+    with open(os.path.join(log_dir, "build.log"), "w") as log:
+        built = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+    if built.returncode != 0:
+        return {"status": "error", "reason": f"the build failed (exit {built.returncode}, {log_dir}/build.log)"}
+    with open(build_path) as f:
+        result = json.load(f)
+    waiting = list(range(1, CHAINS + 1))
+    running = {}
+    ended = {}
+    cpu_before = cpu_seconds(resource.RUSAGE_CHILDREN)
+    sample_start = time.perf_counter()
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                k = waiting.pop(0)
+                path = os.path.join(log_dir, f"chain_{k}.json")
+                command = [sys.executable, os.path.abspath(__file__), "--stan-worker", model, data_path,
+                           str(seed + k - 1), stan_dir, path, "1"]
+                log = open(os.path.join(log_dir, f"chain_{k}.log"), "w")
+                running[k] = (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                               start_new_session=True, preexec_fn=limit_memory), log, path)
+            time.sleep(1)
+            for k, (child, log, path) in list(running.items()):
+                if child.poll() is None:
+                    continue
+                log.close()
+                del running[k]
+                try:
+                    os.killpg(child.pid, signal.SIGKILL)  # httpstan's workers
+                except ProcessLookupError:
+                    pass
+                ended[k] = (child.returncode, path)
+            if time.perf_counter() - start > timeout:
+                return {**result, "status": "not run",
+                        "reason": f"over the time limit of {timeout} s (chains sampled apart; {len(ended)} ended)"}
+    finally:
+        for child, log, _ in running.values():
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            log.close()
+    result["sample_seconds"] = round(time.perf_counter() - sample_start, 2)
+    result["sample_cpu_seconds"] = round(cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before, 2)
+    result["chains_apart"] = (f"each chain its own pystan process (seeds {seed}..{seed + CHAINS - 1}, at most"
+                              f" {jobs} at once, {CHAIN_MEMORY_GB} GB of address space each); times are the"
+                              " sampling of all chains, builds excluded")
+    chains = []
+    failures = []
+    for k in sorted(ended):
+        code, path = ended[k]
+        if not os.path.exists(path):
+            with open(os.path.join(log_dir, f"chain_{k}.log")) as f:
+                failures.append(f"chain {k}: exit code {code}: {f.read()[-400:]}")
+            continue
+        with open(path) as f:
+            chain = json.load(f)
+        if "error" in chain:
+            failures.append(f"chain {k}: {chain['error'][:400]}")
+            continue
+        chains.append((chain, np.load(path + ".npz")))
+    for key in ("stan_reported_seconds_per_chain", "init_rejections_per_chain", "divergences_per_chain"):
+        result[key] = [x for chain, _ in chains for x in chain[key]]
+    result["leapfrogs_in_draws"] = sum(chain["leapfrogs_in_draws"] for chain, _ in chains)
+    result["init_failed"] = any(chain.get("init_failed") for chain, _ in chains)
+    result["fit_from_cache"] = any(chain.get("fit_from_cache") for chain, _ in chains)
+    if failures:
+        result["status"] = "error"
+        result["error"] = "; ".join(failures)
+        return result
+    names = chains[0][1].files
+    result["stats"] = column_statistics({name: np.concatenate([draws[name] for _, draws in chains]) for name in names})
+    result["status"] = "ran"
     return result
 
 
@@ -564,6 +673,12 @@ def docs_section(record):
             + "; ".join(f"`{m}` rlc {p['rlc_gradient_us'] / 1000:.2f} ms, Stan {p['stan_us_per_leapfrog'] / 1000:.2f}"
                         f" ms (ratio {p['ratio_rlc_to_stan']:.3f})" for m, p in probed.items())
             + ".")
+    apart = [m for m, e in models.items() if e["stan"].get("chains_apart")]
+    if apart:
+        lines.append(
+            "* Stan's chains sampled apart (`--stan-again --chains-apart`: each chain its own pystan process,"
+            " seeds S..S+3, with a memory limit, where pystan's 4-chain run was killed out of memory): "
+            + ", ".join(f"`{m}`" for m in apart) + ".")
     again = [m for m, e in models.items() if e["rlc"].get("rlc_stats_over")]
     if again:
         commits = sorted({models[m]["rlc_commit"] for m in again})
@@ -771,7 +886,8 @@ def stan_again(args, record):
         names = rlc_quantity_names(args.rlc, model, path)
         with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
             load_before = load_average()
-            result = run_stan(model, path, seed, args.stan_dir, args.stan_timeout, work)
+            run = run_stan_chains_apart if args.chains_apart else run_stan
+            result = run(model, path, seed, args.stan_dir, args.stan_timeout, work)
             load_after = load_average()
         stats = result.pop("stats", {})
         common = sorted(set(stats) & set(names))
@@ -791,7 +907,8 @@ def stan_again(args, record):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--stan-worker":
         model, data_path, seed, stan_dir, result_path = sys.argv[2:7]
-        stan_worker(model, data_path, int(seed), stan_dir, result_path)
+        chains = int(sys.argv[7]) if len(sys.argv) > 7 else CHAINS
+        stan_worker(model, data_path, int(seed), stan_dir, result_path, chains)
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--stan-probe-worker":
         model, data_path, seed, stan_dir, result_path = sys.argv[2:7]
@@ -828,6 +945,9 @@ def main():
     parser.add_argument("--stan-again", action="store_true",
                         help="only rerun Stan, at each entry's seed, on the models named, replacing the Stan side"
                         " of their entries (rlc's run kept)")
+    parser.add_argument("--chains-apart", action="store_true",
+                        help="with --stan-again: each of Stan's chains its own process, with a memory limit"
+                        " (run_stan_chains_apart), where pystan's 4-chain run is killed out of memory")
     parser.add_argument("--gradient-probe", action="store_true",
                         help="only time one gradient of each sampler (Stan's per leapfrog step over a short"
                         " run, rlc bench's), on the models named (default: those Stan did not run), into"

@@ -270,6 +270,15 @@ const CASES: &[Case] = &[
         logp: Some(-9_164.573_518_923_751),
     },
     Case {
+        what: "hBayesDM's two-option softmax far in its tails: Categorical(p = [p1, 1 - p1]) and [1 - p1, p1] with p1 = 1 / (1 + exp(x)), Bernoulli(1 / (1 + exp(-x))): scored from their logits",
+        source: "data k: int[4] in 0..2\ndata d: real[4]\nparam z ~ Normal(0, 1)\nfor t in 0..4 {\n  let p1 = 1 / (1 + exp(z * d[t]))\n  k[t] ~ Categorical(p = [p1, 1 - p1])\n}\nk ~ Bernoulli(1 / (exp(-z * d) + 1))\nlet q = 1 / (1 + exp(z * d[0]))\nk[0] ~ Categorical(p = [1 - q, q])\n",
+        data: r#"{"k": [0, 1, 0, 1], "d": [50.0, -50.0, 1.0, -1.0]}"#,
+        theta: &[0.8],
+        // The log-sigmoids of the logits -z d (Categorical), z d (Bernoulli) and z d[0]
+        // (the last line), and the prior.
+        logp: Some(-165.923_341_196_995_84),
+    },
+    Case {
         what: "NegativeBinomial with a mean of 0 (a rate times an exposure of 0): the point mass at 0, as Poisson's",
         source: "data exposure: real[2]\ndata k: int[2] in 0..100\nparam log_rate ~ Normal(0, 1)\nparam phi in (0, inf) ~ Exponential(1)\nk ~ NegativeBinomial(exp(log_rate) * exposure, phi)\nk ~ Poisson(exp(log_rate) * exposure)\n",
         data: r#"{"exposure": [0.0, 2.0], "k": [0, 3]}"#,

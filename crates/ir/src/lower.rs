@@ -178,6 +178,16 @@ struct Lowering<'m> {
     /// bound with `let p = logistic(x)` is scored from its logit as the
     /// inline call is.
     logistic_of: HashMap<ValueId, ValueId>,
+    /// `x` for each value lowered as `exp(x)`, and for each `1 + exp(x)`: so
+    /// that `1 / (1 + exp(x))`, the two-option softmax as the field writes
+    /// it, is lowered as `logistic(-x)`.
+    exp_of: HashMap<ValueId, ValueId>,
+    one_plus_exp_of: HashMap<ValueId, ValueId>,
+    /// `p` for each value lowered as `1 - p` where `p` is a logistic: the
+    /// pair `[p, 1 - p]` under `Categorical(p = …)` is scored from `p`'s logit.
+    complement_of: HashMap<ValueId, ValueId>,
+    /// The two items of each two-item array of scalars.
+    pair_of: HashMap<ValueId, (ValueId, ValueId)>,
 }
 
 impl<'m> Lowering<'m> {
@@ -196,6 +206,10 @@ impl<'m> Lowering<'m> {
             env: HashMap::new(),
             gen: None,
             logistic_of: HashMap::new(),
+            exp_of: HashMap::new(),
+            one_plus_exp_of: HashMap::new(),
+            complement_of: HashMap::new(),
+            pair_of: HashMap::new(),
         }
     }
 
@@ -847,15 +861,34 @@ impl<'m> Lowering<'m> {
                 // `1 - logistic(x)` is `logistic(-x)`, which keeps its digits where
                 // the difference rounds to 0 (x past 37) and is scored from its logit
                 // `-x` under `Bernoulli(p = …)` as `logistic` is.
-                let one = matches!(lhs.kind, ExprKind::Int(1))
-                    || matches!(lhs.kind, ExprKind::Real(r) if r == 1.0);
+                let is_one = |side: &Expr| {
+                    matches!(side.kind, ExprKind::Int(1))
+                        || matches!(side.kind, ExprKind::Real(r) if r == 1.0)
+                };
+                let one = is_one(lhs);
                 if let (ast::BinaryOp::Sub, true, Some(&x)) = (op, one, self.logistic_of.get(&b)) {
                     let x = self.cast(x, Elem::Real);
                     let minus_x = self.unary(UnaryOp::Neg, x);
                     let v = self.unary(UnaryOp::Logistic, minus_x);
                     self.logistic_of.insert(v, minus_x);
+                    self.complement_of.insert(v, b);
                     return Ok(Some(v));
                 }
+                // `1 / (1 + exp(x))` is `logistic(-x)`, computed without the
+                // overflow of `exp` and scored from its logit as `logistic` is.
+                if let (ast::BinaryOp::Div, true, Some(&x)) =
+                    (op, one, self.one_plus_exp_of.get(&b))
+                {
+                    let minus_x = self.unary(UnaryOp::Neg, x);
+                    let v = self.unary(UnaryOp::Logistic, minus_x);
+                    self.logistic_of.insert(v, minus_x);
+                    return Ok(Some(v));
+                }
+                let exp_beside_one = match op {
+                    ast::BinaryOp::Add if is_one(lhs) => self.exp_of.get(&b).copied(),
+                    ast::BinaryOp::Add if is_one(rhs) => self.exp_of.get(&a).copied(),
+                    _ => None,
+                };
                 let op = match op {
                     ast::BinaryOp::Add => BinaryOp::Add,
                     ast::BinaryOp::Sub => BinaryOp::Sub,
@@ -871,7 +904,11 @@ impl<'m> Lowering<'m> {
                     ast::BinaryOp::And => BinaryOp::And,
                     ast::BinaryOp::Or => BinaryOp::Or,
                 };
-                self.binary(op, a, b)
+                let v = self.binary(op, a, b);
+                if let Some(x) = exp_beside_one {
+                    self.one_plus_exp_of.insert(v, x);
+                }
+                v
             }
             ExprKind::Call { .. } => self.call(e)?,
             ExprKind::Index { base, indices } => self.index(e, base, indices)?,
@@ -902,10 +939,12 @@ impl<'m> Lowering<'m> {
 
     fn array(&mut self, e: &'m Expr, items: &'m [Expr]) -> Result<ValueId> {
         let ty = tensor_type(self.info(e)?);
+        let mut values = Vec::new();
         let mut parts = Vec::new();
         for item in items {
             let v = self.expr(item)?;
             let v = self.cast(v, ty.elem);
+            values.push(v);
             let mut shape = vec![Dim::constant(1)];
             shape.extend(self.ty(v).shape);
             parts.push(self.reshape(v, shape));
@@ -913,7 +952,12 @@ impl<'m> Lowering<'m> {
         if parts.len() == 1 {
             return Ok(parts[0]);
         }
-        Ok(self.emit1(OpKind::Concat { axis: 0 }, &parts, ty))
+        let scalars = ty.shape.len() == 1;
+        let v = self.emit1(OpKind::Concat { axis: 0 }, &parts, ty);
+        if let ([a, b], true) = (values.as_slice(), scalars) {
+            self.pair_of.insert(v, (*a, *b));
+        }
+        Ok(v)
     }
 
     fn call(&mut self, e: &'m Expr) -> Result<ValueId> {
@@ -1020,7 +1064,12 @@ impl<'m> Lowering<'m> {
         let x = args[0];
         let unary = |me: &mut Self, op| me.unary(op, x);
         let v = match f {
-            F::Exp => unary(self, UnaryOp::Exp),
+            F::Exp => {
+                let v = unary(self, UnaryOp::Exp);
+                let x = self.cast(x, Elem::Real);
+                self.exp_of.insert(v, x);
+                v
+            }
             F::Log => unary(self, UnaryOp::Log),
             F::Log1p => unary(self, UnaryOp::Log1p),
             F::Expm1 => unary(self, UnaryOp::Expm1),
@@ -1839,6 +1888,17 @@ impl<'m> Lowering<'m> {
             // about 37, the logit does not. The unused `logistic` is removed
             // as dead code.
             let p = matches!(d, D::Bernoulli | D::Binomial) && call.arg_names.get(k) == Some(&"p");
+            // And `Categorical(p = [q, 1 - q])` with `q = logistic(x)` (or
+            // `1 / (1 + exp(-x))`) as `logits = [x, 0]`, or `[0, x]` for
+            // `[1 - q, q]`.
+            let pair = (d == D::Categorical && call.arg_names.get(k) == Some(&"p"))
+                .then(|| self.pair_of.get(&v).copied())
+                .flatten();
+            if let Some(logit_pair) = pair.and_then(|pair| self.logits_of_complements(pair)) {
+                a.push(logit_pair);
+                logits = true;
+                continue;
+            }
             match self.logistic_of.get(&v) {
                 Some(x) if p => {
                     a.push(*x);
@@ -1855,6 +1915,26 @@ impl<'m> Lowering<'m> {
             return Ok((D::Categorical, true, vec![log_p, valid]));
         }
         Ok((d, logits, a))
+    }
+
+    /// The logits `[x, 0]` of the probabilities `[q, 1 - q]` where `q` is
+    /// `logistic(x)`, or `[0, x]` of `[1 - q, q]`; `None` for another pair.
+    fn logits_of_complements(&mut self, (first, second): (ValueId, ValueId)) -> Option<ValueId> {
+        let (x, x_first) = if self.complement_of.get(&second) == Some(&first) {
+            (*self.logistic_of.get(&first)?, true)
+        } else if self.complement_of.get(&first) == Some(&second) {
+            (*self.logistic_of.get(&second)?, false)
+        } else {
+            return None;
+        };
+        let one = vec![Dim::constant(1)];
+        let x = self.cast(x, Elem::Real);
+        let x = self.reshape(x, one.clone());
+        let zero = self.real(0.0);
+        let zero = self.reshape(zero, one);
+        let parts = if x_first { [x, zero] } else { [zero, x] };
+        let ty = TensorType::real(vec![Dim::constant(2)]);
+        Some(self.emit1(OpKind::Concat { axis: 0 }, &parts, ty))
     }
 
     /// `then` where `condition` holds, else `otherwise` (elementwise).
