@@ -100,8 +100,13 @@ pub(crate) fn check_cell(raw: RawCell<'_>, decl: &DataDecl) -> Result<Option<f64
             }
         }
     }
-    // Store -0 as 0 so that equal values compare and print alike.
-    Ok(Some(if v == 0.0 { 0.0 } else { v }))
+    // An integer or a bool -0 is stored as 0, so that equal values print alike; a real
+    // keeps its sign, which `atan2` and `1 / x` tell apart, as Stan's data does.
+    Ok(Some(if v == 0.0 && decl.elem != ElemType::Real {
+        0.0
+    } else {
+        v
+    }))
 }
 
 /// The error for text that is no value of the declaration's element type.

@@ -136,6 +136,29 @@ fn rl_single_json_and_csv_agree() {
 }
 
 #[test]
+fn a_real_minus_zero_keeps_its_sign_and_an_integer_one_does_not() {
+    let spec = rl_single();
+    let from_json = loaded(json(
+        &spec,
+        r#"{"T": 2, "action": [-0, 1], "reward": [-0.0, 0.0]}"#,
+    ));
+    let from_csv = loaded(csv(&spec, "action,reward\n-0,-0.0\n1,0.0\n"));
+    for data in [&from_json, &from_csv] {
+        let reward = &data.value("reward").expect("reward").values;
+        assert!(
+            reward[0] == 0.0 && reward[0].is_sign_negative(),
+            "{reward:?}"
+        );
+        assert!(reward[1].is_sign_positive(), "{reward:?}");
+        let action = &data.value("action").expect("action").values;
+        assert!(
+            action[0] == 0.0 && action[0].is_sign_positive(),
+            "{action:?}"
+        );
+    }
+}
+
+#[test]
 fn eight_schools_json_and_csv_agree() {
     let spec = eight_schools();
     let from_json = loaded(load_json(
