@@ -867,10 +867,7 @@ impl<'m> Lowering<'m> {
                 };
                 let one = is_one(lhs);
                 if let (ast::BinaryOp::Sub, true, Some(&x)) = (op, one, self.logistic_of.get(&b)) {
-                    let x = self.cast(x, Elem::Real);
-                    let minus_x = self.unary(UnaryOp::Neg, x);
-                    let v = self.unary(UnaryOp::Logistic, minus_x);
-                    self.logistic_of.insert(v, minus_x);
+                    let v = self.logistic_of_minus(x);
                     self.complement_of.insert(v, b);
                     return Ok(Some(v));
                 }
@@ -879,10 +876,7 @@ impl<'m> Lowering<'m> {
                 if let (ast::BinaryOp::Div, true, Some(&x)) =
                     (op, one, self.one_plus_exp_of.get(&b))
                 {
-                    let minus_x = self.unary(UnaryOp::Neg, x);
-                    let v = self.unary(UnaryOp::Logistic, minus_x);
-                    self.logistic_of.insert(v, minus_x);
-                    return Ok(Some(v));
+                    return Ok(Some(self.logistic_of_minus(x)));
                 }
                 let exp_beside_one = match op {
                     ast::BinaryOp::Add if is_one(lhs) => self.exp_of.get(&b).copied(),
@@ -940,24 +934,40 @@ impl<'m> Lowering<'m> {
     fn array(&mut self, e: &'m Expr, items: &'m [Expr]) -> Result<ValueId> {
         let ty = tensor_type(self.info(e)?);
         let mut values = Vec::new();
-        let mut parts = Vec::new();
         for item in items {
             let v = self.expr(item)?;
-            let v = self.cast(v, ty.elem);
-            values.push(v);
-            let mut shape = vec![Dim::constant(1)];
-            shape.extend(self.ty(v).shape);
-            parts.push(self.reshape(v, shape));
-        }
-        if parts.len() == 1 {
-            return Ok(parts[0]);
+            values.push(self.cast(v, ty.elem));
         }
         let scalars = ty.shape.len() == 1;
-        let v = self.emit1(OpKind::Concat { axis: 0 }, &parts, ty);
+        let v = self.stack(&values, ty);
         if let ([a, b], true) = (values.as_slice(), scalars) {
             self.pair_of.insert(v, (*a, *b));
         }
         Ok(v)
+    }
+
+    /// `values` (of one element type and shape) stacked along a new first axis,
+    /// as the array literal `[v0, v1, …]` of type `ty`.
+    fn stack(&mut self, values: &[ValueId], ty: TensorType) -> ValueId {
+        let mut parts = Vec::new();
+        for &v in values {
+            let mut shape = vec![Dim::constant(1)];
+            shape.extend(self.ty(v).shape);
+            parts.push(self.reshape(v, shape));
+        }
+        if let [only] = parts[..] {
+            return only;
+        }
+        self.emit1(OpKind::Concat { axis: 0 }, &parts, ty)
+    }
+
+    /// `logistic(-x)`, recorded as scored from its logit `-x`.
+    fn logistic_of_minus(&mut self, x: ValueId) -> ValueId {
+        let x = self.cast(x, Elem::Real);
+        let minus_x = self.unary(UnaryOp::Neg, x);
+        let v = self.unary(UnaryOp::Logistic, minus_x);
+        self.logistic_of.insert(v, minus_x);
+        v
     }
 
     fn call(&mut self, e: &'m Expr) -> Result<ValueId> {
@@ -1927,14 +1937,10 @@ impl<'m> Lowering<'m> {
         } else {
             return None;
         };
-        let one = vec![Dim::constant(1)];
         let x = self.cast(x, Elem::Real);
-        let x = self.reshape(x, one.clone());
         let zero = self.real(0.0);
-        let zero = self.reshape(zero, one);
-        let parts = if x_first { [x, zero] } else { [zero, x] };
-        let ty = TensorType::real(vec![Dim::constant(2)]);
-        Some(self.emit1(OpKind::Concat { axis: 0 }, &parts, ty))
+        let logits = if x_first { [x, zero] } else { [zero, x] };
+        Some(self.stack(&logits, TensorType::real(vec![Dim::constant(2)])))
     }
 
     /// `then` where `condition` holds, else `otherwise` (elementwise).
