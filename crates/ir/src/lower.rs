@@ -934,31 +934,35 @@ impl<'m> Lowering<'m> {
     fn array(&mut self, e: &'m Expr, items: &'m [Expr]) -> Result<ValueId> {
         let ty = tensor_type(self.info(e)?);
         let mut values = Vec::new();
+        let mut parts = Vec::new();
         for item in items {
             let v = self.expr(item)?;
-            values.push(self.cast(v, ty.elem));
+            let v = self.cast(v, ty.elem);
+            values.push(v);
+            parts.push(self.with_leading_axis(v));
         }
         let scalars = ty.shape.len() == 1;
-        let v = self.stack(&values, ty);
+        let v = self.concat_items(&parts, ty);
         if let ([a, b], true) = (values.as_slice(), scalars) {
             self.pair_of.insert(v, (*a, *b));
         }
         Ok(v)
     }
 
-    /// `values` (of one element type and shape) stacked along a new first axis,
-    /// as the array literal `[v0, v1, …]` of type `ty`.
-    fn stack(&mut self, values: &[ValueId], ty: TensorType) -> ValueId {
-        let mut parts = Vec::new();
-        for &v in values {
-            let mut shape = vec![Dim::constant(1)];
-            shape.extend(self.ty(v).shape);
-            parts.push(self.reshape(v, shape));
-        }
+    /// `v` with a leading axis of length 1: one item of an array literal.
+    fn with_leading_axis(&mut self, v: ValueId) -> ValueId {
+        let mut shape = vec![Dim::constant(1)];
+        shape.extend(self.ty(v).shape);
+        self.reshape(v, shape)
+    }
+
+    /// The array literal of type `ty` whose items are `parts` (each
+    /// [`with_leading_axis`](Self::with_leading_axis)).
+    fn concat_items(&mut self, parts: &[ValueId], ty: TensorType) -> ValueId {
         if let [only] = parts[..] {
             return only;
         }
-        self.emit1(OpKind::Concat { axis: 0 }, &parts, ty)
+        self.emit1(OpKind::Concat { axis: 0 }, parts, ty)
     }
 
     /// `logistic(-x)`, recorded as scored from its logit `-x`.
@@ -1938,9 +1942,11 @@ impl<'m> Lowering<'m> {
             return None;
         };
         let x = self.cast(x, Elem::Real);
+        let x = self.with_leading_axis(x);
         let zero = self.real(0.0);
+        let zero = self.with_leading_axis(zero);
         let logits = if x_first { [x, zero] } else { [zero, x] };
-        Some(self.stack(&logits, TensorType::real(vec![Dim::constant(2)])))
+        Some(self.concat_items(&logits, TensorType::real(vec![Dim::constant(2)])))
     }
 
     /// `then` where `condition` holds, else `otherwise` (elementwise).
