@@ -304,7 +304,11 @@ def run_stan_chains_apart(model, data_path, seed, stan_dir, timeout, log_dir, jo
     command = [sys.executable, os.path.abspath(__file__), "--stan-worker", model, data_path, str(seed),
                stan_dir, build_path, "0"]
     with open(os.path.join(log_dir, "build.log"), "w") as log:
-        built = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+        try:
+            built = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # subprocess.run has killed the build by now.
+            return {"status": "not run", "reason": f"the build took over the time limit of {timeout} s"}
     if built.returncode != 0:
         return {"status": "error", "reason": f"the build failed (exit {built.returncode}, {log_dir}/build.log)"}
     with open(build_path) as f:

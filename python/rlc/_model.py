@@ -447,7 +447,7 @@ class Model:
         simulations = []
         for stream in range(count):
             try:
-                content, form, observed, truth = _rlc.simulate_file(
+                content, form, observed, truth, notes = _rlc.simulate_file(
                     compiled, loaded, given.content, given.frame, seed, stream, **point
                 )
             except Error as error:
@@ -460,6 +460,8 @@ class Model:
                     f"drawn): {error.message.removeprefix('error: ')}",
                     None,
                 ) from None
+            for note in notes:
+                warnings.warn(f"data set {stream}: {note}", UserWarning, stacklevel=2)
             data = _simulated_data(design, content, form, observed, text_columns)
             truth = {name: np.asarray(values, dtype=float).reshape(shape) for name, shape, values in truth}
             simulations.append(Simulation(data, truth, seed, stream))

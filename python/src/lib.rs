@@ -899,12 +899,14 @@ fn simulate(
 
 /// What a simulation of one data set returns to Python: the file in the
 /// design's format, that format (`"json"`, or a delimited file's delimiter),
-/// each observed variable with its element type, and the truth.
+/// each observed variable with its element type, the truth, and what a
+/// table of it would lose (`generate::sizes_a_table_would_lose`).
 type SimulatedFile<'py> = (
     Bound<'py, PyBytes>,
     String,
     Vec<(String, &'static str)>,
     Vec<Truth>,
+    Vec<String>,
 );
 
 /// `rlc simulate` on a design: data set `stream` of `seed`, with the
@@ -970,7 +972,11 @@ fn simulate_file<'py>(
         // design_format names the delimiter.
         rlc_data::Format::Csv { delimiter } => char::from(delimiter.unwrap_or(b',')).to_string(),
     };
-    Ok((PyBytes::new(py, &file), format, observed, simulated.truth))
+    let notes = match format.as_str() {
+        "json" => Vec::new(),
+        _ => generate::sizes_a_table_would_lose(&model.compiled, &design.data, &simulated),
+    };
+    Ok((PyBytes::new(py, &file), format, observed, simulated.truth, notes))
 }
 
 /// What running the model forward cannot do, said before a simulation (the

@@ -215,3 +215,38 @@ def test_designs_as_a_user_writes_them():
     hier = rlc.Model.from_file(RL_HIER)
     design = pd.read_csv(DATA / "rl_hier.csv").drop(columns="choice")
     assert hier.coordinates(design)[:3] == ["mu_pr.1", "mu_pr.2", "sigma.1"]
+
+
+ARMS = """size K = max(choice)
+size N by subjID
+size T
+data choice: int?[N, T] in 1..K + 1
+param beta: real[K] ~ Normal(0, 1)
+for n in 0..N {
+  for t in 0..T {
+    if present(choice[n, t]) {
+      choice[n, t] - 1 ~ Categorical(logits = beta)
+    }
+  }
+}
+"""
+
+
+def test_a_size_from_the_values_is_the_designs_largest_choice():
+    model = rlc.Model(ARMS, "arms.rlm")
+    design = pd.DataFrame({"subjID": [1, 1, 2, 2], "choice": [1, 2, 5, 1]})
+    # The design's largest choice gives K = 5 parameters.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = model.sample(design, seed=1, draws=20, warmup=20, progress=False)
+    assert tree["posterior"]["beta"].shape[-1] == 5
+    # Draws that never reach the fifth arm: a table of them would be read with K = 1.
+    first_arm = {"beta": [20.0, -20.0, -20.0, -20.0, -20.0]}
+    with pytest.warns(UserWarning, match="never reaches K = 5"):
+        simulation = model.simulate(design, first_arm, seed=2)
+    assert set(simulation.data["choice"]) == {1}
+    # A dict keeps K as a key, with no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept = model.simulate({"K": 5, "N": 1, "T": 3}, first_arm, seed=2)
+    assert kept.data["K"] == 5

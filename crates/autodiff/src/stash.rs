@@ -38,6 +38,22 @@ pub(crate) struct BackwardLayout {
     pub forward_captures: usize,
 }
 
+/// Whether each axis of `shape` is a distinct axis of `carry` (in any order),
+/// so that `shape` has at most as many elements as `carry` whenever `carry`'s
+/// other axes are not empty.
+fn axes_among(shape: &[Dim], carry: &[Dim]) -> bool {
+    let mut unused: Vec<&Dim> = carry.iter().collect();
+    shape
+        .iter()
+        .all(|axis| match unused.iter().position(|c| *c == axis) {
+            Some(k) => {
+                unused.swap_remove(k);
+                true
+            }
+            None => false,
+        })
+}
+
 /// Where a value to stack is in the backward body: the `if`s (op index,
 /// which branch) leading from the body's top to its region, outermost first.
 type Path = Vec<(usize, bool)>;
@@ -81,12 +97,14 @@ impl crate::Ad<'_> {
         rlc_ir::opt::eliminate_dead_code_in(backward);
         let primal_args: HashSet<ValueId> = to_forward.keys().copied().collect();
         // A stacked value costs memory (a number per element per step): no
-        // more than a carry, whose values are stacked already, or a few.
+        // more than a carry, whose values are stacked already, or a few. A
+        // shape whose axes are some of a carry's (`[K]` of a `[2, K]` carry)
+        // has no more elements than it.
         let carry_shapes: Vec<Vec<Dim>> = (0..fc).map(|j| self.ty(fbody.args[j]).shape).collect();
         let small = |shape: &[Dim]| {
             let constant: Option<i64> = shape.iter().map(Dim::as_constant).product();
             constant.is_some_and(|n| n <= MAX_STACKED_ELEMENTS)
-                || carry_shapes.iter().any(|c| c.as_slice() == shape)
+                || carry_shapes.iter().any(|c| axes_among(shape, c))
         };
         let mut wanted: Vec<(Path, ValueId)> = Vec::new();
         self.find_wanted(backward, &primal_args, &mut Vec::new(), &small, &mut wanted);

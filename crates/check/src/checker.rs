@@ -23,6 +23,8 @@ pub(crate) struct Checker {
     calls: HashMap<ExprId, CallInfo>,
     indexes: HashMap<ExprId, IndexInfo>,
     sizes: Vec<SymbolId>,
+    /// The sizes written `= max(x)`, checked once every data declaration is known.
+    sizes_from_data: Vec<(SymbolId, rlc_syntax::ast::LargestOf)>,
     data: Vec<DataInfo>,
     params: Vec<ParamInfo>,
     outs: Vec<SymbolId>,
@@ -241,6 +243,7 @@ impl Checker {
             calls: HashMap::new(),
             indexes: HashMap::new(),
             sizes: Vec::new(),
+            sizes_from_data: Vec::new(),
             data: Vec::new(),
             params: Vec::new(),
             outs: Vec::new(),
@@ -266,6 +269,7 @@ impl Checker {
     }
 
     pub(crate) fn finish(mut self, program: Program) -> (Model, Vec<CheckError>) {
+        self.check_sizes_from_data();
         self.report_unknown_names();
         self.report_optional_uses();
         self.check_posterior_is_proper();
@@ -651,9 +655,96 @@ impl Checker {
         };
         let kind = SymbolKind::Size {
             group_by: s.group_by.as_ref().map(|g| g.name.clone()),
+            largest_of: s.largest_of.as_ref().map(|l| crate::model::LargestOf {
+                data: l.data.name.clone(),
+                plus: l.plus,
+            }),
         };
         let id = self.define(&s.name, kind, info, s.span);
         self.sizes.push(id);
+        if let Some(l) = &s.largest_of {
+            self.sizes_from_data.push((id, l.clone()));
+        }
+    }
+
+    /// `size K = max(x)`: `x` must be int data declared in the model, whose
+    /// shape does not depend on `K` (its values decide `K`). The data loader
+    /// relies on this.
+    fn check_sizes_from_data(&mut self) {
+        for (size, written) in std::mem::take(&mut self.sizes_from_data) {
+            let size_name = self.symbols[size.0 as usize].name.clone();
+            let problem =
+                |span: Span, message: String, label: &str, hint: String| CheckError::SizeFromData {
+                    span,
+                    message,
+                    label: label.to_string(),
+                    hint,
+                };
+            let example = format!("size {size_name} = max(choice)");
+            if written.function.name != "max" {
+                self.error(problem(
+                    written.function.span,
+                    format!("a size can be taken from the data only as the largest value of a variable, not with `{}`", written.function.name),
+                    "not `max`",
+                    format!("write `{example}` (or `{example} + 1` for values counted from 0), or give the size a constant value with `let`"),
+                ));
+                continue;
+            }
+            let source = self.symbols.iter().enumerate().find(|(_, sym)| {
+                sym.top_level && sym.name == written.data.name && sym.kind != SymbolKind::LoopVar
+            });
+            let Some((index, source)) = source else {
+                self.error(problem(
+                    written.data.span,
+                    format!(
+                        "`{size_name}` is the largest value of `{}`, which is not declared",
+                        written.data.name
+                    ),
+                    "no such data variable",
+                    format!("declare it, e.g. `data {}: int[N, T]`", written.data.name),
+                ));
+                continue;
+            };
+            let source_id = SymbolId(index as u32);
+            if source.kind != SymbolKind::Data {
+                self.error(problem(
+                    written.data.span,
+                    format!("`{size_name}` is the largest value of `{}`, which is not data", written.data.name),
+                    "not a `data` variable",
+                    "a size is known before the model runs, so it can only be taken from the data's values".into(),
+                ));
+                continue;
+            }
+            if source.info.ty.elem != ElemType::Int {
+                self.error(problem(
+                    written.data.span,
+                    format!("`{size_name}` is the largest value of `{}`, which is {} data, not int", written.data.name, match source.info.ty.elem {
+                        ElemType::Real => "real",
+                        ElemType::Bool => "bool",
+                        ElemType::Int => "int",
+                    }),
+                    "not int data",
+                    format!("a size counts things (options, conditions): take it from an int variable, such as `data choice: int[N, T] in 1..{size_name} + 1`"),
+                ));
+                continue;
+            }
+            if source
+                .info
+                .ty
+                .shape
+                .iter()
+                .any(|dim| dim.sizes().contains(&size_name.as_str()))
+            {
+                self.error(problem(
+                    written.data.span,
+                    format!("`{size_name}` is the largest value of `{}`, whose shape depends on `{size_name}`", written.data.name),
+                    "its shape needs this size",
+                    "the values decide the size, so the shape must be given by other sizes".into(),
+                ));
+                continue;
+            }
+            self.first_use.entry(source_id).or_insert(written.data.span);
+        }
     }
 
     /// The shape written in a type, as size expressions.

@@ -292,6 +292,13 @@ pub enum CheckError {
         span: Span,
         context: String,
     },
+    /// `size K = max(x)` where `x` cannot give a size.
+    SizeFromData {
+        span: Span,
+        message: String,
+        label: String,
+        hint: String,
+    },
     NotAllowedHere {
         span: Span,
         what: String,
@@ -833,6 +840,14 @@ impl CheckError {
             )
             .with_label(Label::primary(*span, "not known when the model is compiled"))
             .with_hint("use integer literals and declared sizes with `+`, `-` and `*`, e.g. `T - 1`"),
+            E::SizeFromData {
+                span,
+                message,
+                label,
+                hint,
+            } => Diagnostic::error("E0172", message.clone())
+                .with_label(Label::primary(*span, label.clone()))
+                .with_hint(hint.clone()),
             E::NotAllowedHere { span, what, hint } => with_hint(
                 Diagnostic::error("E0180", format!("{what} is not allowed here"))
                     .with_label(Label::primary(*span, "not allowed here")),

@@ -13,7 +13,10 @@ pub struct SymbolId(pub u32);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SymbolKind {
-    Size { group_by: Option<String> },
+    Size {
+        group_by: Option<String>,
+        largest_of: Option<LargestOf>,
+    },
     Data,
     Param,
     Let,
@@ -21,6 +24,14 @@ pub enum SymbolKind {
     LoopVar,
     ScanCarry,
     ScanElement,
+}
+
+/// A size taken from the data's values, `size K = max(choice) + 1`: the
+/// largest present value of the int data variable `data`, plus `plus`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LargestOf {
+    pub data: String,
+    pub plus: i64,
 }
 
 /// A named value and what is known about it.

@@ -36,9 +36,19 @@ pub fn shapes_report(model: &Model, source: &str) -> String {
         };
         let _ = write!(out, "{kind:<5} {}: {}", sym.name, sym.info.ty);
         match &sym.kind {
-            SymbolKind::Size { group_by } => {
+            SymbolKind::Size {
+                group_by,
+                largest_of,
+            } => {
                 if let Some(col) = group_by {
                     let _ = write!(out, " (rows grouped by column `{col}`)");
+                }
+                if let Some(l) = largest_of {
+                    let _ = write!(out, " (the largest value of `{}`", l.data);
+                    if l.plus != 0 {
+                        let _ = write!(out, ", plus {}", l.plus);
+                    }
+                    let _ = write!(out, ")");
                 }
             }
             SymbolKind::Param => {

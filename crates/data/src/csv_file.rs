@@ -88,7 +88,10 @@ pub(crate) fn load(
             continue;
         }
         match read_variable(&table, decl, &grouping, &mut sizes) {
-            Ok(cells) => filled.push(Some(cells)),
+            Ok(mut cells) => {
+                cells.placeholder = matches!(table.column(&decl.name), Ok(None));
+                filled.push(Some(cells))
+            }
             Err(failure) => {
                 // A bad cell is reported once, with how many more the column has.
                 let more = match failure.0 {
@@ -153,7 +156,7 @@ pub(crate) fn load(
         }
     }
     let groups = grouping.labels();
-    let mut loaded = assemble(spec, file, &sizes, filled, errors, notes, groups)?;
+    let mut loaded = assemble(spec, file, &mut sizes, filled, errors, notes, groups)?;
     loaded.row_cells = row_cells;
     loaded.row_lines = table.rows.iter().map(|r| r.line).collect();
     Ok(loaded)

@@ -41,6 +41,8 @@ pub enum SizeSource {
         column: String,
         group: String,
     },
+    /// The largest value of a variable, `size K = max(choice)`.
+    LargestValue { variable: String, plus: i64 },
 }
 
 /// What is wrong. Each variant names the declaration it concerns, where there is one.
@@ -164,6 +166,18 @@ pub enum ErrorKind {
     UnknownSize { declaration: DataDecl, size: String },
     /// The array would have more cells than this loader accepts.
     TooLarge { declaration: DataDecl, cells: u128 },
+    /// `size K = max(choice)`, and the file neither has `choice` nor gives `K`.
+    LargestValueAbsent { size: SizeDecl },
+    /// `size K = max(choice)`: the file gives `K` (a JSON key, another array's
+    /// length), and a value of `choice` (plus the constant) exceeds it.
+    LargestValueExceeds {
+        size: SizeDecl,
+        largest: i64,
+        value: usize,
+        source: SizeSource,
+    },
+    /// `size K = max(choice) + c` is negative or beyond what a size may be.
+    LargestValueNotASize { size: SizeDecl, value: i128 },
 }
 
 /// One error, with the file's display name and where in it.
@@ -237,6 +251,9 @@ impl ErrorKind {
             ErrorKind::RaggedNestedGroups { .. } => "D0028",
             ErrorKind::NotText { .. } => "D0029",
             ErrorKind::UnclosedQuote { .. } => "D0031",
+            ErrorKind::LargestValueAbsent { .. } => "D0032",
+            ErrorKind::LargestValueExceeds { .. } => "D0033",
+            ErrorKind::LargestValueNotASize { .. } => "D0034",
         }
     }
 }
@@ -277,6 +294,12 @@ impl fmt::Display for SizeSource {
                 f,
                 "the rows of the longest group ({column} = {group}), read into `{variable}`"
             ),
+            SizeSource::LargestValue { variable, plus: 0 } => {
+                write!(f, "the largest value of `{variable}`")
+            }
+            SizeSource::LargestValue { variable, plus } => {
+                write!(f, "the largest value of `{variable}`, plus {plus}")
+            }
         }
     }
 }
@@ -567,6 +590,36 @@ impl ErrorKind {
             ErrorKind::TooLarge { declaration, cells } => write!(
                 f,
                 "`{declaration}` would have {cells} cells, more than a data file may hold"
+            ),
+            ErrorKind::LargestValueAbsent { size } => {
+                let variable = size.largest_of.as_ref().map_or("", |l| l.variable.as_str());
+                write!(
+                    f,
+                    "`{size}` takes its value from `{variable}`, which the file does not have: \
+                     add the variable (in a simulation's design, its largest value sets {}; the values \
+                     are then replaced by draws), or give \"{}\" as a key in a JSON file",
+                    size.name, size.name
+                )
+            }
+            ErrorKind::LargestValueExceeds {
+                size,
+                largest,
+                value,
+                source,
+            } => {
+                let variable = size.largest_of.as_ref().map_or("", |l| l.variable.as_str());
+                write!(
+                    f,
+                    "`{size}` is {value} ({source}), but `{variable}` has values up to {largest}, \
+                     which need {} >= {}",
+                    size.name,
+                    i128::from(*largest) + i128::from(size.largest_of.as_ref().map_or(0, |l| l.plus))
+                )
+            }
+            ErrorKind::LargestValueNotASize { size, value } => write!(
+                f,
+                "`{size}` is {value} in this file, which is no size: a size is between 0 and {}",
+                crate::sizes::MAX_CELLS
             ),
         }
     }

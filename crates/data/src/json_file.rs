@@ -143,6 +143,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
             None if decl.absent_fill.is_some() => {
                 let mut f = Filled::with_capacity(0);
                 f.absent = decl.absent_fill;
+                f.placeholder = true;
                 Ok(f)
             }
             None => Err((
@@ -174,7 +175,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
             }
         }
     }
-    assemble(spec, file, &sizes, filled, errors, notes, Vec::new())
+    assemble(spec, file, &mut sizes, filled, errors, notes, Vec::new())
 }
 
 /// A size key's value: a non-negative integral number that fits in memory's address range.

@@ -50,7 +50,7 @@ mod spec;
 
 pub use error::{DataError, ErrorKind, LoadError, Location, SizeSource};
 pub use loaded::{DataArray, LoadedData};
-pub use spec::{DataDecl, DataSpec, DimSpec, ElemType, RealBounds, SizeDecl};
+pub use spec::{DataDecl, DataSpec, DimSpec, ElemType, LargestOf, RealBounds, SizeDecl};
 
 use sizes::{cell_count, SizeTable};
 
@@ -282,6 +282,9 @@ pub(crate) struct Filled {
     /// The variable is absent from a JSON file and every cell reads as this
     /// value, once the sizes are known.
     pub(crate) absent: Option<f64>,
+    /// The file lacks the variable: its cells are the declaration's
+    /// `absent_fill`, no values of the file's.
+    pub(crate) placeholder: bool,
 }
 
 impl Filled {
@@ -290,6 +293,7 @@ impl Filled {
             values: Vec::with_capacity(n),
             missing: Vec::with_capacity(n),
             absent: None,
+            placeholder: false,
         }
     }
 
@@ -299,12 +303,85 @@ impl Filled {
     }
 }
 
+/// `size K = max(x) + c`: where nothing else in the file gave `K`, it is the
+/// largest present value of `x` plus `c` (0 when `x` has no values); where
+/// something did, `x`'s values must not need more.
+fn sizes_from_largest_values(
+    spec: &DataSpec,
+    sizes: &mut SizeTable,
+    filled: &[Option<Filled>],
+    errors: &mut Vec<DataError>,
+    error: &impl Fn(Location, ErrorKind) -> DataError,
+) {
+    for size in &spec.sizes {
+        let Some(largest_of) = &size.largest_of else {
+            continue;
+        };
+        let Some(index) = spec
+            .variables
+            .iter()
+            .position(|d| d.name == largest_of.variable)
+        else {
+            continue;
+        };
+        // A variable that failed to load has its own error.
+        let Some(Some(cells)) = filled.get(index) else {
+            continue;
+        };
+        let known = sizes.get_with_source(&size.name);
+        if cells.placeholder {
+            if known.is_none() {
+                let kind = ErrorKind::LargestValueAbsent { size: size.clone() };
+                errors.push(error(Location::File, kind));
+            }
+            continue;
+        }
+        let largest = cells
+            .values
+            .iter()
+            .zip(&cells.missing)
+            .filter(|(v, missing)| !**missing && v.is_finite())
+            .map(|(v, _)| *v as i64)
+            .max();
+        let needed = largest.map_or(0, |v| i128::from(v) + i128::from(largest_of.plus));
+        match known {
+            Some((value, source)) => {
+                if needed > value as i128 {
+                    let kind = ErrorKind::LargestValueExceeds {
+                        size: size.clone(),
+                        largest: largest.unwrap_or_default(),
+                        value,
+                        source,
+                    };
+                    errors.push(error(Location::File, kind));
+                }
+            }
+            None if needed < 0 || needed > i128::from(sizes::MAX_CELLS as u64) => {
+                let kind = ErrorKind::LargestValueNotASize {
+                    size: size.clone(),
+                    value: needed,
+                };
+                errors.push(error(Location::File, kind));
+            }
+            None => {
+                let source = || SizeSource::LargestValue {
+                    variable: largest_of.variable.clone(),
+                    plus: largest_of.plus,
+                };
+                if let Err(kind) = sizes.unify(&size.name, needed as usize, source) {
+                    errors.push(error(Location::File, kind));
+                }
+            }
+        }
+    }
+}
+
 /// Puts the sizes and the cells read for each variable together, or reports what failed.
 /// `filled` has one entry per declaration, `None` where that declaration had an error.
 pub(crate) fn assemble(
     spec: &DataSpec,
     file_name: &str,
-    sizes: &SizeTable,
+    sizes: &mut SizeTable,
     filled: Vec<Option<Filled>>,
     mut errors: Vec<DataError>,
     notes: Vec<String>,
@@ -316,6 +393,7 @@ pub(crate) fn assemble(
         kind,
         more: 0,
     };
+    sizes_from_largest_values(spec, sizes, &filled, &mut errors, &error);
     let known_sizes = match sizes.finish() {
         Ok(known) => known,
         Err(unknown) => {

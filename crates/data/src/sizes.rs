@@ -26,6 +26,14 @@ impl SizeTable {
             .and_then(|(_, known)| known.as_ref().map(|&(v, _)| v))
     }
 
+    /// The value of `name` and what gave it, once known.
+    pub(crate) fn get_with_source(&self, name: &str) -> Option<(usize, SizeSource)> {
+        self.entries
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, known)| known.clone())
+    }
+
     /// Records that `name` is `value`, or reports a conflict with what was recorded before.
     /// `source` is only called when the value is first recorded or conflicts.
     pub(crate) fn unify(

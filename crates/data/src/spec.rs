@@ -12,13 +12,24 @@ pub struct DataSpec {
     pub variables: Vec<DataDecl>,
 }
 
-/// `size N` or `size N by subjID`.
+/// `size N`, `size N by subjID` or `size K = max(choice)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SizeDecl {
     /// The size's name, `N`.
     pub name: String,
     /// The CSV column whose distinct values are the groups counted by this size, `subjID`.
     pub group_by: Option<String>,
+    /// The variable whose largest value is this size, where nothing else in
+    /// the file gives it.
+    pub largest_of: Option<LargestOf>,
+}
+
+/// `= max(choice) + plus` in a size declaration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LargestOf {
+    /// An int variable of the spec, whose shape does not name this size.
+    pub variable: String,
+    pub plus: i64,
 }
 
 /// The element type of a data variable.
@@ -136,6 +147,7 @@ impl SizeDecl {
         SizeDecl {
             name: name.to_string(),
             group_by: None,
+            largest_of: None,
         }
     }
 
@@ -144,6 +156,19 @@ impl SizeDecl {
         SizeDecl {
             name: name.to_string(),
             group_by: Some(column.to_string()),
+            largest_of: None,
+        }
+    }
+
+    /// `size K = max(VARIABLE) + plus`.
+    pub fn largest_of(name: &str, variable: &str, plus: i64) -> Self {
+        SizeDecl {
+            name: name.to_string(),
+            group_by: None,
+            largest_of: Some(LargestOf {
+                variable: variable.to_string(),
+                plus,
+            }),
         }
     }
 }
@@ -194,6 +219,12 @@ impl fmt::Display for SizeDecl {
         write!(f, "size {}", self.name)?;
         if let Some(column) = &self.group_by {
             write!(f, " by {column}")?;
+        }
+        if let Some(largest) = &self.largest_of {
+            write!(f, " = max({})", largest.variable)?;
+            if largest.plus != 0 {
+                write!(f, " + {}", largest.plus)?;
+            }
         }
         Ok(())
     }

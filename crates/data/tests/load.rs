@@ -1054,6 +1054,102 @@ fn undetermined_size() {
     assert_eq!(data.sizes, vec![("T".to_string(), 1), ("K".to_string(), 4)]);
 }
 
+/// `size N by subjID; size T; size K = max(choice) + PLUS; data choice: int?[N, T]`.
+fn largest_choice(plus: i64) -> DataSpec {
+    DataSpec {
+        sizes: vec![
+            SizeDecl::grouped_by("N", "subjID"),
+            SizeDecl::new("T"),
+            SizeDecl::largest_of("K", "choice", plus),
+        ],
+        variables: vec![DataDecl::new("choice", ElemType::Int, true, &["N", "T"])],
+    }
+}
+
+#[test]
+fn a_size_is_the_largest_value_of_a_variable() {
+    // Missing cells and the padding of short groups do not count.
+    let data = loaded(csv(
+        &largest_choice(0),
+        "subjID,choice\n1,2\n1,NA\n1,3\n2,1\n",
+    ));
+    assert_eq!(
+        data.sizes,
+        vec![
+            ("N".to_string(), 2),
+            ("T".to_string(), 3),
+            ("K".to_string(), 3)
+        ]
+    );
+    // Values counted from 0: `+ 1`; the same from JSON.
+    let data = loaded(json(
+        &largest_choice(1),
+        r#"{"choice": [[0, 4, null], [2, 2, 1]]}"#,
+    ));
+    assert_eq!(data.sizes[2], ("K".to_string(), 5));
+    // No value at all: 0, whatever is added (nothing is counted).
+    let data = loaded(csv(&largest_choice(1), "subjID,choice\n1,NA\n"));
+    assert_eq!(data.sizes[2], ("K".to_string(), 0));
+}
+
+#[test]
+fn a_size_the_file_gives_bounds_the_largest_value() {
+    // A task with 5 options where option 5 was never chosen: the file says so.
+    let data = loaded(json(
+        &largest_choice(0),
+        r#"{"K": 5, "choice": [[1, 4], [2, 2]]}"#,
+    ));
+    assert_eq!(data.sizes[2], ("K".to_string(), 5));
+    let (kind, location, message) = only_error(json(
+        &largest_choice(1),
+        r#"{"K": 4, "choice": [[1, 4], [2, 2]]}"#,
+    ));
+    assert!(
+        matches!(
+            &kind,
+            ErrorKind::LargestValueExceeds {
+                largest: 4,
+                value: 4,
+                ..
+            }
+        ),
+        "{message}"
+    );
+    assert_eq!(location, Location::File);
+    assert_eq!(
+        message,
+        "obs.json: `size K = max(choice) + 1` is 4 (given in the file), but `choice` has values up \
+         to 4, which need K >= 5"
+    );
+}
+
+#[test]
+fn a_size_from_a_variable_the_file_lacks_or_from_values_below_zero() {
+    let mut spec = largest_choice(0);
+    spec.variables[0].absent_fill = Some(1.0);
+    let expected =
+        "`size K = max(choice)` takes its value from `choice`, which the file does not have";
+    for result in [
+        csv(&spec, "subjID\n1\n1\n2\n"),
+        json(&spec, r#"{"N": 2, "T": 2}"#),
+    ] {
+        let (kind, _, message) = only_error(result);
+        assert!(
+            matches!(kind, ErrorKind::LargestValueAbsent { .. }),
+            "{message}"
+        );
+        assert!(message.contains(expected), "{message}");
+    }
+    // The design gives the size itself.
+    let data = loaded(json(&spec, r#"{"N": 2, "T": 2, "K": 4}"#));
+    assert_eq!(data.sizes[2], ("K".to_string(), 4));
+    let (kind, _, message) = only_error(csv(&largest_choice(1), "subjID,choice\n1,-3\n2,-5\n"));
+    assert!(
+        matches!(kind, ErrorKind::LargestValueNotASize { value: -2, .. }),
+        "{message}"
+    );
+}
+
 #[test]
 fn csv_row_with_wrong_field_count() {
     let (kind, location, message) = only_error(csv(&rl_single(), "action,reward\n0,1\n1\n"));

@@ -6,8 +6,8 @@ use crate::error::{Error, ErrorDetail, ErrorKind};
 use rlc_check::model::SymbolKind;
 use rlc_check::types::ElemType;
 use rlc_check::Model;
-pub use rlc_data::{not_text, SNIFF_BYTES};
-use rlc_data::{DataDecl, DataSpec, DimSpec, Format, LoadedData, SizeDecl};
+pub use rlc_data::{not_text, Format, SNIFF_BYTES};
+use rlc_data::{DataDecl, DataSpec, DimSpec, LoadedData, SizeDecl};
 use rlc_ir::interp::Tensor;
 use rlc_ir::{Function, Input};
 use std::collections::HashMap;
@@ -35,10 +35,18 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
     };
     for id in &model.sizes {
         let sym = model.symbol(*id);
-        if let SymbolKind::Size { group_by } = &sym.kind {
+        if let SymbolKind::Size {
+            group_by,
+            largest_of,
+        } = &sym.kind
+        {
             spec.sizes.push(SizeDecl {
                 name: sym.name.clone(),
                 group_by: group_by.clone(),
+                largest_of: largest_of.as_ref().map(|l| rlc_data::LargestOf {
+                    variable: l.data.clone(),
+                    plus: l.plus,
+                }),
             });
         }
     }
@@ -131,7 +139,17 @@ pub fn load_design(
     let mut spec = data_spec(model)?;
     for decl in &mut spec.variables {
         if simulated.contains(&decl.name) {
-            decl.absent_fill = Some(placeholder(decl));
+            // A range whose upper end is a size (`in 1..K + 1`) is checked once the
+            // sizes are known: its constant lower end is the placeholder then.
+            let lower_end = model
+                .data
+                .iter()
+                .filter(|d| model.symbol(d.symbol).name == decl.name)
+                .find_map(|d| d.int_range.as_ref()?.lo.as_constant());
+            decl.absent_fill = Some(match (decl.int_range, lower_end) {
+                (None, Some(lo)) => lo as f64,
+                _ => placeholder(decl),
+            });
         }
     }
     let name = name.to_string();

@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorDetail, ErrorKind, ModelReport};
 use crate::point::Point;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rlc_check::model::SymbolKind;
 use rlc_data::{DataArray, LoadedData};
 use rlc_ir::interp::EvalError;
 use rlc_ir::{Channel, GenerativeIr, GenerativeOptions, ParamSource};
@@ -327,6 +328,49 @@ pub struct Simulated {
     pub data: LoadedData,
     /// The observed variables' names.
     pub observed: Vec<String>,
+}
+
+/// What a long-format file of `simulated` would lose: a size declared
+/// `size K = max(choice)` whose simulated variable never reaches the design's
+/// `K`, so that a fit of the file would take a smaller `K` (a JSON file keeps
+/// it as a key). One note per such size, for the person simulating.
+pub fn sizes_a_table_would_lose(
+    compiled: &Compiled,
+    design: &Data,
+    simulated: &Simulated,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for id in &compiled.model.sizes {
+        let sym = compiled.model.symbol(*id);
+        let SymbolKind::Size {
+            largest_of: Some(largest_of),
+            ..
+        } = &sym.kind
+        else {
+            continue;
+        };
+        if !simulated.observed.contains(&largest_of.data) {
+            continue;
+        }
+        let (Some(array), Some(&size)) = (
+            simulated.data.value(&largest_of.data),
+            design.sizes.get(&sym.name),
+        ) else {
+            continue;
+        };
+        let found = (0..array.values.len())
+            .filter(|&i| !array.is_missing(i) && array.values[i].is_finite())
+            .map(|i| array.values[i] as i64 + largest_of.plus)
+            .max()
+            .unwrap_or(0);
+        if found < size {
+            notes.push(format!(
+                "the simulated `{}` never reaches {} = {size} (size {} = max({})), so a fit of this table would take {} = {found} (a JSON data set keeps {} = {size} as a key)",
+                largest_of.data, sym.name, sym.name, largest_of.data, sym.name, sym.name
+            ));
+        }
+    }
+    notes
 }
 
 /// Simulates one data set on the `design` (loaded with

@@ -84,7 +84,9 @@ pub fn dims(compiled: &Compiled, data: &Data) -> Dims {
         .filter_map(|id| {
             let sym = model.symbol(*id);
             match &sym.kind {
-                SymbolKind::Size { group_by: Some(_) } => data
+                SymbolKind::Size {
+                    group_by: Some(_), ..
+                } => data
                     .loaded
                     .group_keys(&sym.name)
                     .map(|keys| (sym.name.clone(), keys.to_vec())),

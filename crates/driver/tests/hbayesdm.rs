@@ -106,3 +106,130 @@ fn nested_blocks_end_to_end() {
         "{lp_single} vs {expected}"
     );
 }
+
+/// The log density and its gradient at a few points, on the JIT backend.
+fn logp_grads(
+    compiled: &rlc_driver::Compiled,
+    data: &rlc_driver::data::Data,
+) -> Vec<(f64, Vec<f64>)> {
+    let mut density =
+        Density::new(compiled, data, Backend::Jit).unwrap_or_else(|e| panic!("{}", e.message));
+    (0..3)
+        .map(|k| {
+            let theta: Vec<f64> = (0..density.dim)
+                .map(|i| 0.3 * ((i * 7 + k * 3) % 11) as f64 / 11.0 - 0.15)
+                .collect();
+            let mut grad = vec![0.0; density.dim];
+            let lp = density.logp_grad(&theta, &mut grad).expect("evaluates");
+            (lp, grad)
+        })
+        .collect()
+}
+
+/// The sizes hBayesDM takes from the data's values (`size Narm = max(choice)`): each port
+/// that declares one has the log density and gradient of the same port with the size
+/// written as a constant of the value found; and a banditNarm port runs unchanged on a
+/// task with three arms, as the three-arm model.
+#[test]
+fn sizes_from_values_are_the_constants_they_stand_for() {
+    let ports = [
+        ("banditNarm_2par_lapse", "banditNarm_sim.txt"),
+        ("banditNarm_4par", "banditNarm_sim.txt"),
+        ("banditNarm_delta", "banditNarm_sim.txt"),
+        ("banditNarm_kalman_filter", "banditNarm_sim.txt"),
+        ("banditNarm_lapse", "banditNarm_sim.txt"),
+        ("banditNarm_lapse_decay", "banditNarm_sim.txt"),
+        ("banditNarm_singleA_lapse", "banditNarm_sim.txt"),
+        ("choiceRT_lba", "choiceRT_lba_sim.txt"),
+        ("choiceRT_lba_single", "choiceRT_lba_single_sim.txt"),
+        ("pstRT_rlddm1", "pstRT_sim.txt"),
+        ("pstRT_rlddm6", "pstRT_sim.txt"),
+    ];
+    let dir = workspace().join("models/hbayesdm");
+    let mut declaring: Vec<String> = std::fs::read_dir(&dir)
+        .expect("models/hbayesdm")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rlm"))
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            text.lines()
+                .any(|l| l.starts_with("size ") && l.contains(" = max("))
+        })
+        .map(|p| {
+            p.file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    declaring.sort();
+    let listed: Vec<String> = ports.iter().map(|(m, _)| m.to_string()).collect();
+    assert_eq!(
+        declaring, listed,
+        "a port declares a size from values: list it here"
+    );
+
+    let three_arms = {
+        let text = std::fs::read_to_string(dir.join("data/banditNarm_sim.txt")).expect("data");
+        let mut kept: Vec<&str> = text.lines().filter(|l| !l.ends_with("\t4")).collect();
+        kept.push("");
+        kept.join("\n")
+    };
+    for (model, file) in ports {
+        let source = std::fs::read_to_string(dir.join(format!("{model}.rlm"))).expect("model");
+        let compiled =
+            rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message));
+        let mut files = vec![(
+            file.to_string(),
+            std::fs::read(dir.join("data").join(file)).expect("data"),
+        )];
+        if model.starts_with("banditNarm") {
+            files.push((
+                "three_arms.txt".to_string(),
+                three_arms.clone().into_bytes(),
+            ));
+        }
+        for (name, bytes) in files {
+            let data = rlc_driver::data::load(&compiled.model, &name, &bytes, None)
+                .unwrap_or_else(|e| panic!("{model} on {name}: {}", e.message));
+            // Each `size X = max(v)` line becomes `let X = <its value in this file>`.
+            let constant_source: String = source
+                .lines()
+                .map(|line| {
+                    match line
+                        .strip_prefix("size ")
+                        .and_then(|l| l.split_once(" = max("))
+                    {
+                        Some((size, _)) => format!("let {size} = {}", data.sizes[size]),
+                        None => line.to_string(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert_ne!(constant_source, source);
+            if name == "three_arms.txt" {
+                assert_eq!(data.sizes["Narm"], 3, "{model}");
+            }
+            let constant = rlc_driver::compile(&constant_source, model)
+                .unwrap_or_else(|e| panic!("{}", e.message));
+            let constant_data = rlc_driver::data::load(&constant.model, &name, &bytes, None)
+                .unwrap_or_else(|e| panic!("{model} on {name}: {}", e.message));
+            let (found, written) = (
+                logp_grads(&compiled, &data),
+                logp_grads(&constant, &constant_data),
+            );
+            for ((lp1, g1), (lp2, g2)) in found.iter().zip(&written) {
+                assert!(
+                    lp1.is_finite() && (lp1 - lp2).abs() <= 1e-9 * lp2.abs(),
+                    "{model} on {name}: {lp1} vs {lp2}"
+                );
+                for (a, b) in g1.iter().zip(g2) {
+                    assert!(
+                        (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
+                        "{model} on {name}: gradient {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -450,6 +450,7 @@ fn may_run_unasked(
         | OpKind::Select
         | OpKind::Cast
         | OpKind::IsPresent
+        | OpKind::SizeOf(_)
         | OpKind::Matmul => true,
         _ => false,
     }
@@ -495,10 +496,12 @@ fn fresh_like(v: ValueId, values: &mut Vec<TensorType>) -> ValueId {
     id
 }
 
-/// A pure op without regions whose operands are all loop-invariant.
+/// A pure op without regions whose operands are all loop-invariant. (A
+/// constant stays where it is used; a size moves, so that what is computed
+/// from it, `xi[n] / K`, can follow.)
 fn is_movable(op: &Op, outside: &HashMap<ValueId, ValueId>) -> bool {
     // A draw inside a loop is a new draw at every step, whatever its arguments.
-    !op.args.is_empty()
+    (!op.args.is_empty() || matches!(op.kind, OpKind::SizeOf(_)))
         && !op.kind.has_regions()
         && !matches!(op.kind, OpKind::Random { .. })
         && op.args.iter().all(|a| outside.contains_key(a))

@@ -138,6 +138,18 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
         let file =
             generate::simulated_file(&design, &bytes, options.delimiter, &simulated, as_json)?;
         write(path, &file)?;
+        if !as_json
+            && generate::design_format(&design, &bytes, options.delimiter)
+                != rlc_driver::data::Format::Json
+            && !options.quiet
+        {
+            for note in generate::sizes_a_table_would_lose(compiled, &design, &simulated) {
+                errln!(
+                    "note: {}: {note}: write it with --output NAME.json",
+                    path.display()
+                );
+            }
+        }
         let data_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

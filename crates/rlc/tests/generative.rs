@@ -1807,3 +1807,89 @@ fn an_observation_computed_from_data_is_scored_at_its_element() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `size K = max(choice)`: a design's largest choice sets `K` for the draws; a design
+/// without the column is refused (D0032); and a table whose draws never reach `K`, which a
+/// fit would read with a smaller `K`, is written with a note, where JSON keeps `K`.
+#[test]
+fn simulate_takes_a_size_from_the_designs_values() {
+    let dir = temp_dir("largest");
+    let model = dir.join("arms.rlm");
+    std::fs::write(
+        &model,
+        "size K = max(choice)\nsize N by subjID\nsize T\ndata choice: int?[N, T] in 1..K + 1\n\
+         param beta: real[K] ~ Normal(0, 1)\nfor n in 0..N {\n  for t in 0..T {\n\
+         if present(choice[n, t]) {\n      choice[n, t] - 1 ~ Categorical(logits = beta)\n    }\n  }\n}\n",
+    )
+    .expect("write");
+    let design = dir.join("design.csv");
+    std::fs::write(&design, "subjID,choice\n1,1\n1,1\n2,6\n").expect("write");
+    let simulate = |at: &str, output: &Path| {
+        rlc_status(&[
+            "simulate",
+            path_str(&model),
+            "--data",
+            path_str(&design),
+            "--at",
+            at,
+            "--seed",
+            "3",
+            "--output",
+            path_str(output),
+        ])
+    };
+    // Every draw is the last of six arms: K = 6, as the design's largest choice.
+    let all_last = "beta=[-20,-20,-20,-20,-20,20]";
+    let (code, stderr) = simulate(all_last, &dir.join("last.csv"));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("never reaches"), "{stderr}");
+    let rows = csv_rows(&dir.join("last.csv"));
+    assert!(rows.iter().all(|r| r["choice"] == "6"), "{rows:?}");
+    // Every draw is the first arm: the table would be read with K = 1, and says so.
+    let all_first = "beta=[20,-20,-20,-20,-20,-20]";
+    let (code, stderr) = simulate(all_first, &dir.join("first.csv"));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("never reaches K = 6") && stderr.contains("would take K = 1"),
+        "{stderr}"
+    );
+    let (code, stderr) = simulate(all_first, &dir.join("first.json"));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("never reaches"), "{stderr}");
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("first.json")).expect("read"))
+            .expect("JSON");
+    assert_eq!(json["K"], 6, "{json}");
+    // A JSON design without the choices gives K itself; the range `1..K + 1` of the
+    // choices it lacks is met by the placeholder its constant lower end gives.
+    let keyed = dir.join("keyed.json");
+    std::fs::write(&keyed, r#"{"K": 6, "N": 2, "T": 2}"#).expect("write");
+    let (code, stderr) = rlc_status(&[
+        "simulate",
+        path_str(&model),
+        "--data",
+        path_str(&keyed),
+        "--at",
+        all_last,
+        "--output",
+        path_str(&dir.join("keyed_sim.json")),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("keyed_sim.json")).expect("read"))
+            .expect("JSON");
+    assert_eq!(
+        json["choice"],
+        serde_json::json!([[6, 6], [6, 6]]),
+        "{json}"
+    );
+    // No choice column, and nothing else gives K.
+    std::fs::write(&design, "subjID\n1\n1\n2\n").expect("write");
+    let (code, stderr) = simulate(all_first, &dir.join("none.csv"));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("takes its value from `choice`, which the file does not have"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

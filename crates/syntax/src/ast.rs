@@ -69,11 +69,26 @@ pub enum Item {
     Stmt(Stmt),
 }
 
-/// `size N` or `size N by subjID`.
+/// `size N`, `size N by subjID` or `size K = max(choice)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SizeDecl {
     pub name: Ident,
     pub group_by: Option<Ident>,
+    pub largest_of: Option<LargestOf>,
+    pub span: Span,
+}
+
+/// `= max(choice)` or `= max(choice) + 1` in a size declaration: the size is
+/// the largest value of a data variable (plus a constant), found when the data
+/// are loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LargestOf {
+    /// The function written, `max` (the checker refuses any other).
+    pub function: Ident,
+    /// The data variable, `choice`.
+    pub data: Ident,
+    /// The constant added, `0` when none is written.
+    pub plus: i64,
     pub span: Span,
 }
 
