@@ -976,7 +976,13 @@ fn simulate_file<'py>(
         "json" => Vec::new(),
         _ => generate::sizes_a_table_would_lose(&model.compiled, &design.data, &simulated),
     };
-    Ok((PyBytes::new(py, &file), format, observed, simulated.truth, notes))
+    Ok((
+        PyBytes::new(py, &file),
+        format,
+        observed,
+        simulated.truth,
+        notes,
+    ))
 }
 
 /// What running the model forward cannot do, said before a simulation (the
