@@ -673,77 +673,58 @@ impl Checker {
     fn check_sizes_from_data(&mut self) {
         for (size, written) in std::mem::take(&mut self.sizes_from_data) {
             let size_name = self.symbols[size.0 as usize].name.clone();
-            let problem =
-                |span: Span, message: String, label: &str, hint: String| CheckError::SizeFromData {
-                    span,
-                    message,
-                    label: label.to_string(),
-                    hint,
-                };
-            let example = format!("size {size_name} = max(choice)");
+            let x = &written.data.name;
             if written.function.name != "max" {
-                self.error(problem(
-                    written.function.span,
-                    format!("a size can be taken from the data only as the largest value of a variable, not with `{}`", written.function.name),
-                    "not `max`",
-                    format!("write `{example}` (or `{example} + 1` for values counted from 0), or give the size a constant value with `let`"),
-                ));
+                let example = format!("size {size_name} = max(choice)");
+                self.error(CheckError::SizeFromData {
+                    span: written.function.span,
+                    message: format!("a size can be taken from the data only as the largest value of a variable, not with `{}`", written.function.name),
+                    label: "not `max`".into(),
+                    hint: format!("write `{example}` (or `{example} + 1` for values counted from 0), or give the size a constant value with `let`"),
+                });
                 continue;
             }
             let source = self.symbols.iter().enumerate().find(|(_, sym)| {
-                sym.top_level && sym.name == written.data.name && sym.kind != SymbolKind::LoopVar
+                sym.top_level && &sym.name == x && sym.kind != SymbolKind::LoopVar
             });
-            let Some((index, source)) = source else {
-                self.error(problem(
-                    written.data.span,
-                    format!(
-                        "`{size_name}` is the largest value of `{}`, which is not declared",
-                        written.data.name
-                    ),
+            // What is wrong with `x`: the end of the message, the label, the hint.
+            let problem = match source {
+                None => Some((
+                    "which is not declared".to_string(),
                     "no such data variable",
-                    format!("declare it, e.g. `data {}: int[N, T]`", written.data.name),
-                ));
-                continue;
-            };
-            let source_id = SymbolId(index as u32);
-            if source.kind != SymbolKind::Data {
-                self.error(problem(
-                    written.data.span,
-                    format!("`{size_name}` is the largest value of `{}`, which is not data", written.data.name),
+                    format!("declare it, e.g. `data {x}: int[N, T]`"),
+                )),
+                Some((_, sym)) if sym.kind != SymbolKind::Data => Some((
+                    "which is not data".to_string(),
                     "not a `data` variable",
-                    "a size is known before the model runs, so it can only be taken from the data's values".into(),
-                ));
-                continue;
-            }
-            if source.info.ty.elem != ElemType::Int {
-                self.error(problem(
-                    written.data.span,
-                    format!("`{size_name}` is the largest value of `{}`, which is {} data, not int", written.data.name, match source.info.ty.elem {
-                        ElemType::Real => "real",
-                        ElemType::Bool => "bool",
-                        ElemType::Int => "int",
-                    }),
+                    "a size is known before the model runs, so it can only be taken from the data's values".to_string(),
+                )),
+                Some((_, sym)) if sym.info.ty.elem != ElemType::Int => Some((
+                    format!("which is {} data, not int", if sym.info.ty.elem == ElemType::Real { "real" } else { "bool" }),
                     "not int data",
                     format!("a size counts things (options, conditions): take it from an int variable, such as `data choice: int[N, T] in 1..{size_name} + 1`"),
-                ));
-                continue;
-            }
-            if source
-                .info
-                .ty
-                .shape
-                .iter()
-                .any(|dim| dim.sizes().contains(&size_name.as_str()))
-            {
-                self.error(problem(
-                    written.data.span,
-                    format!("`{size_name}` is the largest value of `{}`, whose shape depends on `{size_name}`", written.data.name),
+                )),
+                Some((_, sym)) if sym.info.ty.shape.iter().any(|dim| dim.sizes().contains(&size_name.as_str())) => Some((
+                    format!("whose shape depends on `{size_name}`"),
                     "its shape needs this size",
-                    "the values decide the size, so the shape must be given by other sizes".into(),
-                ));
-                continue;
+                    "the values decide the size, so the shape must be given by other sizes".to_string(),
+                )),
+                Some(_) => None,
+            };
+            match (problem, source) {
+                (Some((which, label, hint)), _) => self.error(CheckError::SizeFromData {
+                    span: written.data.span,
+                    message: format!("`{size_name}` is the largest value of `{x}`, {which}"),
+                    label: label.into(),
+                    hint,
+                }),
+                (None, Some((index, _))) => {
+                    self.first_use
+                        .entry(SymbolId(index as u32))
+                        .or_insert(written.data.span);
+                }
+                (None, None) => {}
             }
-            self.first_use.entry(source_id).or_insert(written.data.span);
         }
     }
 
