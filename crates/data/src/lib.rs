@@ -336,13 +336,7 @@ fn sizes_from_largest_values(
             }
             continue;
         }
-        let largest = cells
-            .values
-            .iter()
-            .zip(&cells.missing)
-            .filter(|(v, missing)| !**missing && v.is_finite())
-            .map(|(v, _)| *v as i64)
-            .max();
+        let largest = loaded::largest_present(&cells.values, |i| cells.missing[i]);
         let needed = largest.map_or(0, |v| i128::from(v) + i128::from(largest_of.plus));
         match known {
             Some((value, source)) => {

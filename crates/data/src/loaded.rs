@@ -33,6 +33,12 @@ impl DataArray {
             .is_some_and(|m| m.get(flat).copied().unwrap_or(false))
     }
 
+    /// The largest present value, as an integer (what `size K = max(x)` reads);
+    /// `None` where no cell is present.
+    pub fn largest_present(&self) -> Option<i64> {
+        largest_present(&self.values, |i| self.is_missing(i))
+    }
+
     /// How many cells are missing.
     pub fn missing_count(&self) -> usize {
         self.missing
@@ -107,4 +113,12 @@ impl LoadedData {
             .find(|(n, _)| n == name)
             .map(|(_, array)| array)
     }
+}
+
+/// The largest of `values` that is not `missing` (and finite), as an integer.
+pub(crate) fn largest_present(values: &[f64], missing: impl Fn(usize) -> bool) -> Option<i64> {
+    (0..values.len())
+        .filter(|&i| !missing(i) && values[i].is_finite())
+        .map(|i| values[i] as i64)
+        .max()
 }

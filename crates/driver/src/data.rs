@@ -105,13 +105,15 @@ pub fn load(model: &Model, name: &str, bytes: &[u8], delimiter: Option<u8>) -> R
     load_design(model, name, bytes, delimiter, &[])
 }
 
-/// A value every cell of `decl` may hold: the lower end of an int's range,
-/// else 0, or for a real bounded away from 0 a value inside its bounds. It
-/// stands for a cell no draw fills (a variable absent from a design, a
-/// padding cell of a non-optional one), so the file written still loads.
-pub fn placeholder(decl: &DataDecl) -> f64 {
-    match (decl.int_range, decl.real_bounds) {
-        (Some((lo, _)), _) => lo as f64,
+/// A value every cell of `decl` may hold: `int_lower_end`, the constant lower
+/// end of an int's range (`1` of `in 1..K + 1`, whose upper end is checked once
+/// the sizes are known), else 0, or for a real bounded away from 0 a value
+/// inside its bounds. It stands for a cell no draw fills (a variable absent
+/// from a design, a padding cell of a non-optional one), so the file written
+/// still loads.
+pub fn placeholder(decl: &DataDecl, int_lower_end: Option<i64>) -> f64 {
+    match (int_lower_end, decl.real_bounds) {
+        (Some(lo), _) => lo as f64,
         (None, Some(bounds)) if !bounds.contains(0.0) => {
             let (lo, hi) = (bounds.lo, bounds.hi);
             if lo.is_finite() && hi.is_finite() {
@@ -139,17 +141,12 @@ pub fn load_design(
     let mut spec = data_spec(model)?;
     for decl in &mut spec.variables {
         if simulated.contains(&decl.name) {
-            // A range whose upper end is a size (`in 1..K + 1`) is checked once the
-            // sizes are known: its constant lower end is the placeholder then.
             let lower_end = model
                 .data
                 .iter()
                 .filter(|d| model.symbol(d.symbol).name == decl.name)
                 .find_map(|d| d.int_range.as_ref()?.lo.as_constant());
-            decl.absent_fill = Some(match (decl.int_range, lower_end) {
-                (None, Some(lo)) => lo as f64,
-                _ => placeholder(decl),
-            });
+            decl.absent_fill = Some(placeholder(decl, lower_end));
         }
     }
     let name = name.to_string();

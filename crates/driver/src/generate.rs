@@ -358,11 +358,7 @@ pub fn sizes_a_table_would_lose(
         ) else {
             continue;
         };
-        let found = (0..array.values.len())
-            .filter(|&i| !array.is_missing(i) && array.values[i].is_finite())
-            .map(|i| array.values[i] as i64 + largest_of.plus)
-            .max()
-            .unwrap_or(0);
+        let found = array.largest_present().map_or(0, |v| v + largest_of.plus);
         if found < size {
             notes.push(format!(
                 "the simulated `{}` never reaches {} = {size} (size {} = max({})), so a fit of this table would take {} = {found} (a JSON data set keeps {} = {size} as a key)",
