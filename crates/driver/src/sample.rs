@@ -326,6 +326,7 @@ impl Fit {
         for reason in [
             ExtensionReason::Stuck,
             ExtensionReason::MovedAfterMetric,
+            ExtensionReason::AtMaxDepth,
             ExtensionReason::Diverged,
             ExtensionReason::CouldNotMove,
         ] {
@@ -356,6 +357,7 @@ impl Fit {
             let why = match reason {
                 ExtensionReason::Stuck => "20 transitions in a row early in the chain's warmup each stayed put or diverged (a start far out, where the log density is finite but its gradient so steep that no step changes a coordinate, or where every path breaks down), so its warmup started again from a new initial point; if it recurs, start the chains elsewhere (--init 0, a smaller --init radius, or --init FILE)",
                 ExtensionReason::MovedAfterMetric => "the chain moved to a region of another log density after its metric was set (a mode, or a part of the posterior, found late), so its metric and step size were adapted again there; if the chains end in regions of different log density, they have not mixed: run a longer --warmup and compare them",
+                ExtensionReason::AtMaxDepth => "more than half of the chain's transitions at the end of warmup reached the maximum tree depth, a sign that its metric did not fit the region it samples (estimated from few draws after a long climb from its initial point), so its metric and step size were adapted again from where it stood; if its draws still reach the maximum depth, raise --max-depth or rescale the parameters",
                 ExtensionReason::Diverged => "more than a tenth of the chain's transitions at the end of warmup diverged, so its step size was adapted again at a higher target acceptance rate, as raising --adapt-delta would (0.8 becomes 0.9, then 0.95); if its draws still diverge, reparameterize (e.g. non-centered) or raise --adapt-delta further",
                 ExtensionReason::CouldNotMove => "at the step size warmup ended with, the chain could not move from where it stood (a warmup too short, or the neck of a funnel entered in its last iterations), so it samples with a smaller step size; more --warmup, or a higher target acceptance rate (--adapt-delta 0.95 or more) for a funnel, usually avoids it",
             };

@@ -149,6 +149,10 @@ pub enum ExtensionReason {
     /// the step size was adapted again at a higher target acceptance rate
     /// ([`Adaptation::target_accept`]).
     Diverged,
+    /// More than half of the transitions at the end of warmup reached the maximum tree
+    /// depth ([`WarmupStrategy::readapt_at_max_depth`](crate::WarmupStrategy::readapt_at_max_depth)):
+    /// the metric and the step size were adapted again from where the chain stood.
+    AtMaxDepth,
 }
 
 /// How many times one chain's warmup may be extended.
@@ -157,6 +161,11 @@ const MAX_WARMUP_EXTENSIONS: usize = 2;
 /// How many times a chain's warmup may adapt its metric again after moving
 /// (`WarmupStrategy::readapt`).
 const MAX_READAPTATIONS: usize = 2;
+
+/// How many times a chain's warmup may adapt its metric again because its trajectories
+/// reached the maximum tree depth (`WarmupStrategy::readapt_at_max_depth`): once, since a
+/// posterior that needs such long trajectories with any metric would only pay for more.
+const MAX_READAPTATIONS_AT_MAX_DEPTH: usize = 1;
 
 /// How many times a chain's warmup may raise its target acceptance rate
 /// (`WarmupStrategy::raise_target_accept`): 0.8 becomes 0.9, then 0.95.
@@ -343,7 +352,9 @@ pub(crate) fn run_chain<D: LogDensity>(
     stop_at_fault(&mut nuts)?;
 
     // Warmup ends later than planned when the chain moved after its metric became final
-    // (`WarmupStrategy::readapt`, at most `MAX_READAPTATIONS` times), diverged often at
+    // (`WarmupStrategy::readapt`, at most `MAX_READAPTATIONS` times), ran most of its last
+    // trajectories to the maximum tree depth (`WarmupStrategy::readapt_at_max_depth`,
+    // once), diverged often at
     // its end (`WarmupStrategy::raise_target_accept`, at most `MAX_TARGET_RAISES` times)
     // or cannot move at the step size it ended with (`WarmupStrategy::extend`, at most
     // `MAX_WARMUP_EXTENSIONS` times).
@@ -408,6 +419,7 @@ pub(crate) fn run_chain<D: LogDensity>(
                 accept_stat: transition.accept_stat,
                 divergent: transition.divergent,
                 n_leapfrog: transition.n_leapfrog,
+                at_max_depth: transition.tree_depth >= settings.max_depth,
             };
             strategy.learn(&mut nuts, iteration - warmup_start, &info)?;
         }
@@ -461,6 +473,16 @@ pub(crate) fn run_chain<D: LogDensity>(
             if times_extended(&extensions, ExtensionReason::MovedAfterMetric) < MAX_READAPTATIONS {
                 let iterations = strategy.readapt(&mut nuts, iteration - warmup_start)?;
                 more = Some((iterations, ExtensionReason::MovedAfterMetric));
+            }
+            // Before raising the target: trajectories that run to the maximum depth also
+            // diverge where the metric does not fit, and a metric that fits mends both.
+            if more.is_none_or(|(iterations, _)| iterations == 0)
+                && times_extended(&extensions, ExtensionReason::AtMaxDepth)
+                    < MAX_READAPTATIONS_AT_MAX_DEPTH
+            {
+                let iterations =
+                    strategy.readapt_at_max_depth(&mut nuts, iteration - warmup_start)?;
+                more = Some((iterations, ExtensionReason::AtMaxDepth));
             }
             if more.is_none_or(|(iterations, _)| iterations == 0)
                 && times_extended(&extensions, ExtensionReason::Diverged) < MAX_TARGET_RAISES

@@ -200,6 +200,14 @@ pub struct FisherWarmupSettings {
     /// the end of warmup foretell as many divergent draws, which a smaller step size
     /// avoids, as raising `--adapt-delta` by hand does (rlc's own rule; 1 turns it off).
     pub divergence_share: f64,
+    /// A chain more than this share of whose transitions in the last half of the
+    /// step-size-only phase reached the maximum tree depth adapts its metric again from
+    /// where it stands, once, as after a move (`level_shift_sds`). A metric that fits
+    /// lets most trajectories turn back well before 1023 leapfrog steps; one estimated
+    /// from the few draws a chain made after a long climb from far out can be many times
+    /// too narrow in some direction, and every draw then costs the maximum (rlc's own
+    /// rule; 1 turns it off).
+    pub max_depth_share: f64,
 }
 
 impl Default for FisherWarmupSettings {
@@ -219,6 +227,7 @@ impl Default for FisherWarmupSettings {
             skip_transients: true,
             level_shift_sds: 3.0,
             divergence_share: 0.1,
+            max_depth_share: 0.5,
         }
     }
 }

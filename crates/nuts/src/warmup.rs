@@ -20,6 +20,8 @@ pub struct TransitionInfo {
     pub divergent: bool,
     /// Leapfrog steps taken.
     pub n_leapfrog: u32,
+    /// Whether the trajectory reached the maximum tree depth.
+    pub at_max_depth: bool,
 }
 
 /// The view of a chain a warmup strategy gets: its tuning parameters and current state.
@@ -84,6 +86,17 @@ pub trait WarmupStrategy {
     /// at a higher target acceptance rate, for a chain many of whose last transitions
     /// diverged at the step size the current target gives.
     fn raise_target_accept(
+        &mut self,
+        _chain: &mut dyn Tunable,
+        _iteration: usize,
+    ) -> Result<usize, ChainError> {
+        Ok(0)
+    }
+    /// Called when warmup would end, after [`readapt`](Self::readapt) found nothing to
+    /// do: returns how many more warmup iterations adapt the metric again from where the
+    /// chain stands (0: none), for a chain most of whose last transitions reached the
+    /// maximum tree depth, a sign that its metric does not fit the region it samples.
+    fn readapt_at_max_depth(
         &mut self,
         _chain: &mut dyn Tunable,
         _iteration: usize,
@@ -540,7 +553,11 @@ impl FisherEstimator {
 /// another log density in the last phase, where the metric it keeps was estimated
 /// elsewhere, adapts it again there ([`WarmupStrategy::readapt`], `level_shift_sds`). A
 /// chain whose last phase diverges often adapts its step size again at a higher target
-/// acceptance rate ([`WarmupStrategy::raise_target_accept`], `divergence_share`).
+/// acceptance rate ([`WarmupStrategy::raise_target_accept`], `divergence_share`). A
+/// chain whose last phase runs most trajectories to the maximum tree depth adapts its
+/// metric again from where it stands ([`WarmupStrategy::readapt_at_max_depth`],
+/// `max_depth_share`): a metric estimated from few draws after a long climb can be far
+/// narrower than the posterior in some direction.
 ///
 /// With a low-rank correction ([`with_low_rank`](Self::with_low_rank)) each estimator
 /// also keeps its draws and gradients; the correction is estimated from the foreground's
@@ -571,10 +588,11 @@ pub struct FisherWarmup {
     low_rank: Option<LowRankState>,
     /// The log densities of the draws since the metric became final.
     final_log_densities: Vec<f64>,
-    /// The transitions in the last half of the step-size-only phase, and how many of
-    /// them diverged.
+    /// The transitions in the last half of the step-size-only phase, how many of them
+    /// diverged and how many reached the maximum tree depth.
     final_watched: usize,
     final_divergent: usize,
+    final_at_max_depth: usize,
     /// The planned length of the step-size-only phase.
     planned_final_length: usize,
     /// The smallest step size that ended warmup diverging too often
@@ -627,6 +645,7 @@ impl FisherWarmup {
             final_log_densities: Vec::new(),
             final_watched: 0,
             final_divergent: 0,
+            final_at_max_depth: 0,
             planned_final_length: num_warmup - final_start,
             diverging_step_size: f64::INFINITY,
         }
@@ -701,11 +720,43 @@ impl FisherWarmup {
         (recent_mean - mean).abs() > self.settings.level_shift_sds * sd
     }
 
+    /// Starts the metric's adaptation again at `iteration`, from where the chain stands
+    /// (5 short windows, one long one, then the step-size-only phase as long as before),
+    /// and returns the warmup iterations that adds.
+    fn adapt_metric_again(
+        &mut self,
+        chain: &mut dyn Tunable,
+        iteration: usize,
+    ) -> Result<usize, ChainError> {
+        let final_length = (self.num_warmup - self.final_start).max(MIN_EXTENSION);
+        let early = self.settings.early_window.max(1);
+        self.initial_end = iteration;
+        self.early_end = iteration + READAPT_EARLY_WINDOWS * early;
+        self.final_start = self.early_end + self.settings.window.max(1);
+        self.num_warmup = self.final_start + final_length;
+        self.next_switch = iteration + early - 1;
+        self.window = self.settings.window.max(1) as f64;
+        self.foreground.restart();
+        self.background.restart();
+        if let Some(state) = &mut self.low_rank {
+            state.foreground.clear();
+            state.background.clear();
+        }
+        self.forget_final_phase();
+        // A step size that diverged with the old metric bounds nothing under the new one.
+        self.diverging_step_size = f64::INFINITY;
+        self.searched_metric
+            .copy_from_slice(chain.inv_mass_matrix());
+        self.dual.search_and_restart(chain)?;
+        Ok(self.num_warmup - iteration)
+    }
+
     /// Forgets what the draws of the step-size-only phase showed, before it starts again.
     fn forget_final_phase(&mut self) {
         self.final_log_densities.clear();
         self.final_watched = 0;
         self.final_divergent = 0;
+        self.final_at_max_depth = 0;
     }
 
     /// Moves the end of the current window forward after a switch at `iteration`.
@@ -742,6 +793,7 @@ impl WarmupStrategy for FisherWarmup {
             if 2 * (iteration - self.final_start) >= self.num_warmup - self.final_start {
                 self.final_watched += 1;
                 self.final_divergent += usize::from(transition.divergent);
+                self.final_at_max_depth += usize::from(transition.at_max_depth);
             }
         }
         if iteration < self.initial_end || iteration >= self.final_start {
@@ -801,27 +853,21 @@ impl WarmupStrategy for FisherWarmup {
         if !self.moved_since_metric_was_final() {
             return Ok(0);
         }
-        let final_length = (self.num_warmup - self.final_start).max(MIN_EXTENSION);
-        let early = self.settings.early_window.max(1);
-        self.initial_end = iteration;
-        self.early_end = iteration + READAPT_EARLY_WINDOWS * early;
-        self.final_start = self.early_end + self.settings.window.max(1);
-        self.num_warmup = self.final_start + final_length;
-        self.next_switch = iteration + early - 1;
-        self.window = self.settings.window.max(1) as f64;
-        self.foreground.restart();
-        self.background.restart();
-        if let Some(state) = &mut self.low_rank {
-            state.foreground.clear();
-            state.background.clear();
+        self.adapt_metric_again(chain, iteration)
+    }
+
+    fn readapt_at_max_depth(
+        &mut self,
+        chain: &mut dyn Tunable,
+        iteration: usize,
+    ) -> Result<usize, ChainError> {
+        let saturated = self.final_at_max_depth;
+        if saturated == 0
+            || saturated as f64 <= self.settings.max_depth_share * self.final_watched as f64
+        {
+            return Ok(0);
         }
-        self.forget_final_phase();
-        // A step size that diverged with the old metric bounds nothing under the new one.
-        self.diverging_step_size = f64::INFINITY;
-        self.searched_metric
-            .copy_from_slice(chain.inv_mass_matrix());
-        self.dual.search_and_restart(chain)?;
-        Ok(self.num_warmup - iteration)
+        self.adapt_metric_again(chain, iteration)
     }
 
     fn raise_target_accept(
@@ -1080,6 +1126,7 @@ mod tests {
             accept_stat: 0.8,
             divergent: false,
             n_leapfrog: 7,
+            at_max_depth: false,
         };
         warmup.start(&mut chain).expect("start");
         let (mut end, mut added) = (400, 0);
@@ -1128,6 +1175,44 @@ mod tests {
         }
     }
 
+    /// The warmup iterations a Fisher warmup of 400 iterations adds, when it would end,
+    /// to adapt the metric again for a chain drawing from a standard Gaussian whose
+    /// transitions reach the maximum tree depth where `at_max_depth(iteration)` says.
+    fn readaptation_at_max_depth(at_max_depth: impl Fn(usize) -> bool) -> usize {
+        let dim = 6;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut chain = Scripted::at_origin(dim);
+        let mut warmup = FisherWarmup::new(&FisherWarmupSettings::default(), 400, 0.8, 1.0, dim);
+        warmup.start(&mut chain).expect("start");
+        for iteration in 0..400 {
+            chain.draw(&mut rng, 0.0, 1.0, 0.0);
+            let info = TransitionInfo {
+                accept_stat: 0.8,
+                divergent: false,
+                n_leapfrog: if at_max_depth(iteration) { 1023 } else { 7 },
+                at_max_depth: at_max_depth(iteration),
+            };
+            warmup.learn(&mut chain, iteration, &info).expect("learn");
+        }
+        warmup.finish(&mut chain);
+        warmup
+            .readapt_at_max_depth(&mut chain, 400)
+            .expect("readapt")
+    }
+
+    /// A chain more than half of whose transitions in the last half of the
+    /// step-size-only phase (iterations 370 to 399 of 400) reach the maximum tree depth
+    /// adapts its metric again, as after a move; half of them, or transitions that reach
+    /// it earlier in warmup, do not.
+    #[test]
+    fn a_chain_whose_last_trajectories_reach_the_maximum_depth_adapts_its_metric_again() {
+        assert_eq!(readaptation_at_max_depth(|i| i >= 340), 50 + 80 + 60);
+        assert_eq!(readaptation_at_max_depth(|i| i >= 384), 50 + 80 + 60);
+        assert_eq!(readaptation_at_max_depth(|i| i >= 385), 0);
+        assert_eq!(readaptation_at_max_depth(|i| i % 2 == 0), 0);
+        assert_eq!(readaptation_at_max_depth(|i| i < 370), 0);
+    }
+
     /// Runs a Fisher warmup of 400 iterations on a chain drawing from a standard
     /// Gaussian whose transitions diverge where `divergent(iteration)` says; at each end
     /// of warmup the strategy may raise its target acceptance (twice at most, as a chain
@@ -1152,6 +1237,7 @@ mod tests {
                     accept_stat: accept(iteration),
                     divergent: divergent(iteration),
                     n_leapfrog: 7,
+                    at_max_depth: false,
                 };
                 warmup.learn(&mut chain, iteration, &info).expect("learn");
                 iteration += 1;

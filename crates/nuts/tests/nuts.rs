@@ -823,6 +823,108 @@ fn a_chain_that_moves_after_its_metric_is_final_adapts_it_again() {
     }
 }
 
+/// A standard Gaussian until `widened` is set, then one whose coordinates but the last
+/// have sd 1000 (the unnormalized log density keeps its level): a metric that fitted
+/// before is then a thousand times too narrow along them, as a metric estimated from the
+/// few draws a chain made after a long climb can be, and a trajectory needs about 3000
+/// leapfrog steps of the size the last coordinate allows to turn back.
+struct WideningGaussian {
+    widened: std::sync::Arc<AtomicBool>,
+    dim: usize,
+}
+
+impl LogDensity for WideningGaussian {
+    type Error = Infallible;
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn logp_and_grad(&mut self, position: &[f64], grad: &mut [f64]) -> Result<f64, Infallible> {
+        let widened = self.widened.load(Ordering::Relaxed);
+        let mut logp = 0.0;
+        for (i, (g, x)) in grad.iter_mut().zip(position).enumerate() {
+            let sd = if widened && i + 1 < self.dim {
+                1000.0
+            } else {
+                1.0
+            };
+            let z = x / sd;
+            logp -= 0.5 * z * z;
+            *g = -z / sd;
+        }
+        Ok(logp)
+    }
+}
+
+/// A chain whose trajectories reach the maximum tree depth while its warmup adapts only
+/// the step size (the fisher metric is final from iteration 340 of 400) adapts its metric
+/// again from where it stands, says so in its adaptation, and then samples with short
+/// trajectories; Stan's warmup, which is Stan's, does not.
+#[test]
+fn a_chain_whose_trajectories_reach_the_maximum_depth_adapts_its_metric_again() {
+    for warmup in [
+        WarmupKind::Fisher,
+        WarmupKind::FisherLowRank,
+        WarmupKind::Stan,
+    ] {
+        let widened = std::sync::Arc::new(AtomicBool::new(false));
+        let s = SamplerSettings {
+            warmup,
+            num_chains: 1,
+            ..settings(400, 1000, 7)
+        };
+        // Stan's last window ends at iteration 349 of 400.
+        let widen_at = if warmup == WarmupKind::Stan { 360 } else { 345 };
+        let result = run_watched(
+            &s,
+            |_| WideningGaussian {
+                widened: widened.clone(),
+                dim: 6,
+            },
+            |draw| {
+                if draw.iteration == widen_at {
+                    widened.store(true, Ordering::Relaxed);
+                }
+            },
+        );
+        let chain = &result.chains[0];
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        let at_max_depth = chain
+            .draws
+            .iter()
+            .filter(|d| !d.is_warmup && d.stats.tree_depth >= s.max_depth)
+            .count();
+        if warmup == WarmupKind::Stan {
+            assert!(
+                adaptation.extensions.is_empty(),
+                "{:?}",
+                adaptation.extensions
+            );
+            assert!(at_max_depth > 900, "{at_max_depth}");
+            continue;
+        }
+        assert_eq!(
+            adaptation.extensions,
+            [WarmupExtension {
+                iterations: 190,
+                reason: ExtensionReason::AtMaxDepth
+            }],
+            "{warmup:?}"
+        );
+        assert_eq!(result.streamed_draws, 400 + 190 + 1000);
+        let m = &adaptation.inv_mass_matrix;
+        for wide in &m[..5] {
+            assert!((3e5..3e6).contains(wide), "{warmup:?}: {m:?}");
+        }
+        assert!((0.5..2.0).contains(&m[5]), "{warmup:?}: {m:?}");
+        assert!(
+            at_max_depth < 10,
+            "{warmup:?}: {at_max_depth} draws at the maximum depth"
+        );
+    }
+}
+
 /// A standard normal in 3 dimensions that, until `released` is set, traps a chain at the
 /// first point evaluated (its initial point): with `ball` 0 every other point fails to
 /// evaluate, so no step leaves it (as a start where the gradient is so steep that every

@@ -249,6 +249,9 @@ impl ChainWriter {
                 ExtensionReason::MovedAfterMetric => {
                     "the chain moved to a region of another log density after its metric was set; the metric was adapted again there"
                 }
+                ExtensionReason::AtMaxDepth => {
+                    "more than half of the transitions at the end of warmup reached the maximum tree depth; the metric was adapted again from where the chain stood"
+                }
             };
             writeln!(
                 out,
@@ -630,11 +633,15 @@ mod tests {
                 target_accept: 0.9,
                 inv_mass_matrix: vec![1.5, 0.25, 3.0],
                 low_rank: Default::default(),
-                extra_warmup: 310,
+                extra_warmup: 500,
                 extensions: vec![
                     WarmupExtension {
                         iterations: 190,
                         reason: ExtensionReason::MovedAfterMetric,
+                    },
+                    WarmupExtension {
+                        iterations: 190,
+                        reason: ExtensionReason::AtMaxDepth,
                     },
                     WarmupExtension {
                         iterations: 60,
@@ -690,7 +697,7 @@ mod tests {
         }
         // Each extension of warmup is said after `# Adaptation terminated`, in order.
         assert!(text.contains(
-            "# Adaptation terminated\n# Warmup extended by 190 iterations: the chain moved to a region of another log density after its metric was set; the metric was adapted again there\n# Warmup extended by 60 iterations: more than a tenth of the transitions at the end of warmup diverged; the step size was adapted again at a higher target acceptance rate\n# Warmup extended by 60 iterations: the chain could not move"
+            "# Adaptation terminated\n# Warmup extended by 190 iterations: the chain moved to a region of another log density after its metric was set; the metric was adapted again there\n# Warmup extended by 190 iterations: more than half of the transitions at the end of warmup reached the maximum tree depth; the metric was adapted again from where the chain stood\n# Warmup extended by 60 iterations: more than a tenth of the transitions at the end of warmup diverged; the step size was adapted again at a higher target acceptance rate\n# Warmup extended by 60 iterations: the chain could not move"
         ));
         assert!(text.contains("# Target acceptance rate raised to 0.9\n# Step size = 0.123456789"));
         assert!(text.contains("# Diagonal elements of inverse mass matrix:\n# 1.5, 0.25, 3.0"));
