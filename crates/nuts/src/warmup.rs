@@ -751,6 +751,12 @@ impl FisherWarmup {
         Ok(self.num_warmup - iteration)
     }
 
+    /// Whether `count` of the watched transitions of the step-size-only phase are more
+    /// than `share` of them, and at least `least`.
+    fn watched_often(&self, count: usize, least: usize, share: f64) -> bool {
+        count >= least && count as f64 > share * self.final_watched as f64
+    }
+
     /// Forgets what the draws of the step-size-only phase showed, before it starts again.
     fn forget_final_phase(&mut self) {
         self.final_log_densities.clear();
@@ -861,10 +867,7 @@ impl WarmupStrategy for FisherWarmup {
         chain: &mut dyn Tunable,
         iteration: usize,
     ) -> Result<usize, ChainError> {
-        let saturated = self.final_at_max_depth;
-        if saturated == 0
-            || saturated as f64 <= self.settings.max_depth_share * self.final_watched as f64
-        {
+        if !self.watched_often(self.final_at_max_depth, 1, self.settings.max_depth_share) {
             return Ok(0);
         }
         self.adapt_metric_again(chain, iteration)
@@ -875,10 +878,7 @@ impl WarmupStrategy for FisherWarmup {
         chain: &mut dyn Tunable,
         iteration: usize,
     ) -> Result<usize, ChainError> {
-        let divergent = self.final_divergent;
-        if divergent < 2
-            || divergent as f64 <= self.settings.divergence_share * self.final_watched as f64
-        {
+        if !self.watched_often(self.final_divergent, 2, self.settings.divergence_share) {
             return Ok(0);
         }
         // Halving the rejection rate aimed at (0.8 -> 0.9 -> 0.95) shortens the step

@@ -724,6 +724,31 @@ fn stan_warmup_draws_are_unchanged() {
     assert_eq!(fingerprint(&short.chains), 0x0115_88d8_c7dc_57f9);
 }
 
+/// One chain of 400 warmup iterations and 1000 draws (seed 7) on the density `make`
+/// builds around a flag, which is set once the chain's metric is final (iteration 345 of
+/// the fisher warmups, final from 340; 360 of Stan's, whose last window ends at 349).
+fn changed_after_the_metric_is_final<D: LogDensity>(
+    warmup: WarmupKind,
+    make: impl Fn(std::sync::Arc<AtomicBool>) -> D + Sync,
+) -> Run {
+    let changed = std::sync::Arc::new(AtomicBool::new(false));
+    let s = SamplerSettings {
+        warmup,
+        num_chains: 1,
+        ..settings(400, 1000, 7)
+    };
+    let change_at = if warmup == WarmupKind::Stan { 360 } else { 345 };
+    run_watched(
+        &s,
+        |_| make(changed.clone()),
+        |draw| {
+            if draw.iteration == change_at {
+                changed.store(true, Ordering::Relaxed);
+            }
+        },
+    )
+}
+
 /// A standard Gaussian until `moved` is set, then one of sd 0.5 whose log density is
 /// 40 higher: a chain that finds another region of the posterior at that moment, made
 /// deterministic. (The chain keeps the log density of the point it stands on from before
@@ -767,26 +792,8 @@ fn a_chain_that_moves_after_its_metric_is_final_adapts_it_again() {
         WarmupKind::FisherLowRank,
         WarmupKind::Stan,
     ] {
-        let moved = std::sync::Arc::new(AtomicBool::new(false));
-        let s = SamplerSettings {
-            warmup,
-            num_chains: 1,
-            ..settings(400, 1000, 7)
-        };
-        // Stan's last window ends at iteration 349 of 400.
-        let move_at = if warmup == WarmupKind::Stan { 360 } else { 345 };
-        let result = run_watched(
-            &s,
-            |_| MovingGaussian {
-                moved: moved.clone(),
-                dim: 4,
-            },
-            |draw| {
-                if draw.iteration == move_at {
-                    moved.store(true, Ordering::Relaxed);
-                }
-            },
-        );
+        let result =
+            changed_after_the_metric_is_final(warmup, |moved| MovingGaussian { moved, dim: 4 });
         let chain = &result.chains[0];
         let adaptation = chain.adaptation.as_ref().expect("warmup finished");
         if warmup == WarmupKind::Stan {
@@ -868,32 +875,16 @@ fn a_chain_whose_trajectories_reach_the_maximum_depth_adapts_its_metric_again() 
         WarmupKind::FisherLowRank,
         WarmupKind::Stan,
     ] {
-        let widened = std::sync::Arc::new(AtomicBool::new(false));
-        let s = SamplerSettings {
-            warmup,
-            num_chains: 1,
-            ..settings(400, 1000, 7)
-        };
-        // Stan's last window ends at iteration 349 of 400.
-        let widen_at = if warmup == WarmupKind::Stan { 360 } else { 345 };
-        let result = run_watched(
-            &s,
-            |_| WideningGaussian {
-                widened: widened.clone(),
-                dim: 6,
-            },
-            |draw| {
-                if draw.iteration == widen_at {
-                    widened.store(true, Ordering::Relaxed);
-                }
-            },
-        );
+        let result = changed_after_the_metric_is_final(warmup, |widened| WideningGaussian {
+            widened,
+            dim: 6,
+        });
         let chain = &result.chains[0];
         let adaptation = chain.adaptation.as_ref().expect("warmup finished");
         let at_max_depth = chain
             .draws
             .iter()
-            .filter(|d| !d.is_warmup && d.stats.tree_depth >= s.max_depth)
+            .filter(|d| !d.is_warmup && d.stats.tree_depth >= SamplerSettings::default().max_depth)
             .count();
         if warmup == WarmupKind::Stan {
             assert!(
