@@ -354,10 +354,9 @@ pub(crate) fn run_chain<D: LogDensity>(
     // Warmup ends later than planned when the chain moved after its metric became final
     // (`WarmupStrategy::readapt`, at most `MAX_READAPTATIONS` times), ran most of its last
     // trajectories to the maximum tree depth (`WarmupStrategy::readapt_at_max_depth`,
-    // once), diverged often at
-    // its end (`WarmupStrategy::raise_target_accept`, at most `MAX_TARGET_RAISES` times)
-    // or cannot move at the step size it ended with (`WarmupStrategy::extend`, at most
-    // `MAX_WARMUP_EXTENSIONS` times).
+    // once), diverged often at its end (`WarmupStrategy::raise_target_accept`, at most
+    // `MAX_TARGET_RAISES` times) or cannot move at the step size it ended with
+    // (`WarmupStrategy::extend`, at most `MAX_WARMUP_EXTENSIONS` times).
     //
     // A chain whose last `STUCK_PATIENCE` transitions, in the first half of its warmup,
     // each stayed put or diverged starts warmup again from a new initial point (at most
