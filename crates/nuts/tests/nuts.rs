@@ -837,30 +837,35 @@ fn a_chain_that_moves_after_its_metric_is_final_adapts_it_again() {
 /// leapfrog steps of the size the last coordinate allows to turn back.
 struct WideningGaussian {
     widened: std::sync::Arc<AtomicBool>,
-    dim: usize,
+    before: Gaussian,
+    after: Gaussian,
+}
+
+impl WideningGaussian {
+    fn new(widened: std::sync::Arc<AtomicBool>, dim: usize) -> Self {
+        let mut sds = vec![1000.0; dim];
+        sds[dim - 1] = 1.0;
+        Self {
+            widened,
+            before: Gaussian::standard(dim),
+            after: Gaussian::diagonal(&sds),
+        }
+    }
 }
 
 impl LogDensity for WideningGaussian {
     type Error = Infallible;
 
     fn dim(&self) -> usize {
-        self.dim
+        self.before.dim
     }
 
     fn logp_and_grad(&mut self, position: &[f64], grad: &mut [f64]) -> Result<f64, Infallible> {
-        let widened = self.widened.load(Ordering::Relaxed);
-        let mut logp = 0.0;
-        for (i, (g, x)) in grad.iter_mut().zip(position).enumerate() {
-            let sd = if widened && i + 1 < self.dim {
-                1000.0
-            } else {
-                1.0
-            };
-            let z = x / sd;
-            logp -= 0.5 * z * z;
-            *g = -z / sd;
+        if self.widened.load(Ordering::Relaxed) {
+            self.after.logp_and_grad(position, grad)
+        } else {
+            self.before.logp_and_grad(position, grad)
         }
-        Ok(logp)
     }
 }
 
@@ -875,10 +880,8 @@ fn a_chain_whose_trajectories_reach_the_maximum_depth_adapts_its_metric_again() 
         WarmupKind::FisherLowRank,
         WarmupKind::Stan,
     ] {
-        let result = changed_after_the_metric_is_final(warmup, |widened| WideningGaussian {
-            widened,
-            dim: 6,
-        });
+        let result =
+            changed_after_the_metric_is_final(warmup, |widened| WideningGaussian::new(widened, 6));
         let chain = &result.chains[0];
         let adaptation = chain.adaptation.as_ref().expect("warmup finished");
         let at_max_depth = chain
