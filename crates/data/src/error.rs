@@ -203,18 +203,28 @@ pub struct LoadError {
 /// one (it reads an empty cell, `NA` and `NaN`).
 const MISSING_LOOKALIKES: [&str; 8] = [".", "N/A", "#N/A", "NULL", "-", "NONE", "MISSING", "?"];
 
-/// When the header has the name in another case (`SubjID` for `subjID`): say so.
+/// When the header has the name in another case or with underscores (`SubjID`, `subj_ID`
+/// for `subjID`), as a file written for hBayesDM may: say so.
 fn write_case_hint(f: &mut fmt::Formatter<'_>, name: &str, columns: &[String]) -> fmt::Result {
     match columns
         .iter()
-        .find(|c| c.as_str() != name && c.trim().eq_ignore_ascii_case(name))
+        .find(|c| c.as_str() != name && loose_name(c) == loose_name(name))
     {
         Some(column) => write!(
             f,
-            "; \"{column}\" differs only in case or spaces: rename the column to \"{name}\" (names are matched exactly)"
+            "; \"{column}\" differs only in case, spaces or underscores: rename the column to \"{name}\" (rlc matches names exactly, where hBayesDM ignores case and underscores)"
         ),
         None => Ok(()),
     }
+}
+
+/// A column name as hBayesDM compares them (case and underscores ignored), and without
+/// spaces: the names a lab's file may use for a declaration's column.
+fn loose_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_' && !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 impl ErrorKind {

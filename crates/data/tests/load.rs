@@ -1376,17 +1376,25 @@ fn files_that_are_not_text_say_what_they_look_like() {
     }
 }
 
-/// Two common differences of a lab's file: a column named in another case
-/// (`Action` for `action`), and another program's code for a missing value
-/// (SAS's and Stata's `.`, `NULL`): the message says what to change.
+/// Two common differences of a lab's file: a column named in another case or with
+/// underscores (`Action` for `action`; `subj_ID` for `subjID`, which hBayesDM accepts), and
+/// another program's code for a missing value (SAS's and Stata's `.`, `NULL`): the message
+/// says what to change.
 #[test]
 fn a_column_in_another_case_and_missing_value_codes_get_hints() {
+    let hint = |file: &str, wanted: &str| {
+        format!("\"{file}\" differs only in case, spaces or underscores: rename the column to \"{wanted}\"")
+    };
     let (_, _, message) = only_error(csv(&rl_single(), "Action,reward\n0,1\n"));
+    assert!(message.contains(&hint("Action", "action")), "{message}");
+    let (_, _, message) = only_error(csv(&rl_single(), "act_ion,reward\n0,1\n"));
+    assert!(message.contains(&hint("act_ion", "action")), "{message}");
     assert!(
-        message
-            .contains("\"Action\" differs only in case or spaces: rename the column to \"action\""),
+        message.contains("hBayesDM ignores case and underscores"),
         "{message}"
     );
+    let (_, _, message) = only_error(csv(&rl_single(), "actions,reward\n0,1\n"));
+    assert!(!message.contains("differs only"), "{message}");
     for code in [".", "NULL", "N/A", "#N/A"] {
         let (_, _, message) = only_error(csv(&rl_single(), &format!("action,reward\n0,{code}\n")));
         assert!(
