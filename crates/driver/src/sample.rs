@@ -432,6 +432,17 @@ impl Fit {
     pub fn warmup_grad_evals(&self) -> u64 {
         self.chains.iter().map(|c| c.warmup_grad_evals).sum()
     }
+
+    /// The most warmup iterations any chain took beyond the ones asked for (its warmup
+    /// was extended); 0 almost always.
+    pub fn most_extra_warmup(&self) -> usize {
+        self.chains
+            .iter()
+            .filter_map(|c| c.adaptation.as_ref())
+            .map(|a| a.extra_warmup)
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 /// An explanation of why the log density is not finite where the chains

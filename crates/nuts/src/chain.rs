@@ -181,6 +181,14 @@ const STUCK_PATIENCE: usize = 20;
 /// How many times a chain may start again from a new initial point.
 const MAX_INIT_RESTARTS: usize = 10;
 
+/// The shortest warmup whose end is judged for a failed adaptation (a move after the
+/// metric was set, trajectories at the maximum depth, divergences). A shorter one (a smoke
+/// run, a quick look at a model's output) is not adapted again: its last few transitions
+/// say nothing of its adaptation, and Stan adapts no metric under 20 iterations either.
+/// (At `--warmup 5`, these rules fired on noise: a quick run of a slow model took 200
+/// warmup iterations.) A chain that cannot move at all is still given more warmup.
+const MIN_WARMUP_TO_READAPT: usize = 20;
+
 /// How many of `extensions` were for `reason`.
 pub fn times_extended(extensions: &[WarmupExtension], reason: ExtensionReason) -> usize {
     extensions.iter().filter(|e| e.reason == reason).count()
@@ -468,14 +476,19 @@ pub(crate) fn run_chain<D: LogDensity>(
         if iteration == warmup_end {
             strategy.finish(&mut nuts);
             // The first of the reasons to go on that applies, in this order.
+            let judged = settings.num_warmup >= MIN_WARMUP_TO_READAPT;
             let mut more = None;
-            if times_extended(&extensions, ExtensionReason::MovedAfterMetric) < MAX_READAPTATIONS {
+            if judged
+                && times_extended(&extensions, ExtensionReason::MovedAfterMetric)
+                    < MAX_READAPTATIONS
+            {
                 let iterations = strategy.readapt(&mut nuts, iteration - warmup_start)?;
                 more = Some((iterations, ExtensionReason::MovedAfterMetric));
             }
             // Before raising the target: trajectories that run to the maximum depth also
             // diverge where the metric does not fit, and a metric that fits mends both.
-            if more.is_none_or(|(iterations, _)| iterations == 0)
+            if judged
+                && more.is_none_or(|(iterations, _)| iterations == 0)
                 && times_extended(&extensions, ExtensionReason::AtMaxDepth)
                     < MAX_READAPTATIONS_AT_MAX_DEPTH
             {
@@ -483,7 +496,8 @@ pub(crate) fn run_chain<D: LogDensity>(
                     strategy.readapt_at_max_depth(&mut nuts, iteration - warmup_start)?;
                 more = Some((iterations, ExtensionReason::AtMaxDepth));
             }
-            if more.is_none_or(|(iterations, _)| iterations == 0)
+            if judged
+                && more.is_none_or(|(iterations, _)| iterations == 0)
                 && times_extended(&extensions, ExtensionReason::Diverged) < MAX_TARGET_RAISES
             {
                 let iterations =

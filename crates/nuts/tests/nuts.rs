@@ -1403,6 +1403,43 @@ fn a_chain_whose_warmup_ends_diverging_raises_its_target_acceptance() {
     assert!(times_raised > 0, "no chain raised its target");
 }
 
+/// A warmup too short to judge its adaptation (under 20 iterations: a smoke run, a quick
+/// look at a model's output) ends where it was asked to. On a funnel, whose short warmups
+/// end diverging, at the maximum depth or after a move, no chain adapts again (those
+/// rules fired on noise and made a 5-iteration warmup 200 long); only a chain that cannot
+/// move at all gets more warmup.
+#[test]
+fn a_warmup_too_short_to_judge_is_not_adapted_again() {
+    for num_warmup in [2, 3, 5, 8, 12, 19] {
+        for seed in 1..=3 {
+            let result = run(&fisher(num_warmup, 20, seed), |_| Funnel {
+                dim: 2,
+                y_sd: 5.0,
+            });
+            for chain in &result.chains {
+                let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+                assert!(
+                    adaptation
+                        .extensions
+                        .iter()
+                        .all(|e| e.reason == ExtensionReason::CouldNotMove),
+                    "warmup {num_warmup}, seed {seed}, chain {}: {:?}",
+                    chain.chain,
+                    adaptation.extensions
+                );
+                assert_eq!(
+                    adaptation.extra_warmup,
+                    adaptation
+                        .extensions
+                        .iter()
+                        .map(|e| e.iterations)
+                        .sum::<usize>()
+                );
+            }
+        }
+    }
+}
+
 /// A standard normal whose evaluation is a fault of the model beyond `x > fault`
 /// (an index out of range there), and merely outside its domain below `-domain`.
 struct FaultBeyond {

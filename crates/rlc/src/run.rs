@@ -343,13 +343,17 @@ pub fn run(
         outln!("warning: {w}");
     }
     outln!(
-        "{} chains × {} draws in {:.2} s ({} gradient evaluations: {} in {} warmup iterations with {} adaptation, {} in the draws; seed {}); draws written to {}",
+        "{} chains × {} draws in {:.2} s ({} gradient evaluations: {} in {} warmup iterations{} with {} adaptation, {} in the draws; seed {}); draws written to {}",
         draws.chains.len(),
         fit.draws_per_chain(),
         fit.elapsed.as_secs_f64(),
         fit.grad_evals(),
         fit.warmup_grad_evals(),
         s.warmup,
+        match fit.most_extra_warmup() {
+            0 => String::new(),
+            extra => format!(" (extended by up to {extra})"),
+        },
         s.adaptation.name(),
         fit.grad_evals() - fit.warmup_grad_evals(),
         s.seed,

@@ -2183,6 +2183,11 @@ fn a_warmup_that_ends_where_the_chain_cannot_move_is_extended_and_said_so() {
         ),
         "{stdout}"
     );
+    // The run's summary counts the warmup it took, not only the one asked for.
+    assert!(
+        stdout.contains(" in 1 warmup iterations (extended by up to 50) with fisher adaptation"),
+        "{stdout}"
+    );
     for chain in 1..=2 {
         let csv = std::fs::read_to_string(out_dir.join(format!("rl_single_{chain}.csv")))
             .expect("chain file");
