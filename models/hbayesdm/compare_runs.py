@@ -9,6 +9,7 @@ failures, R-hat, ESS and time, written to runs.json and printed as a table.
     python models/hbayesdm/compare_runs.py MODEL ... --rlc-again         # rlc again, Stan's run kept
     python models/hbayesdm/compare_runs.py MODEL ... --stan-again        # Stan again, rlc's run kept
     python models/hbayesdm/compare_runs.py MODEL ... --stan-again --chains-apart  # a process per chain
+    python models/hbayesdm/compare_runs.py MODEL --stan-join DIR          # its finished chains judged
     python models/hbayesdm/compare_runs.py [MODEL ...] --gradient-probe  # time per gradient, both
     python models/hbayesdm/compare_runs.py --table                        # runs.json's table
     python models/hbayesdm/compare_runs.py --docs docs/models.md          # its section of the docs
@@ -352,6 +353,15 @@ def run_stan_chains_apart(model, data_path, seed, stan_dir, timeout, log_dir, jo
     result["chains_apart"] = (f"each chain its own pystan process (seeds {seed}..{seed + CHAINS - 1}, at most"
                               f" {jobs} at once, {CHAIN_MEMORY_GB} GB of address space each); times are the"
                               " sampling of all chains, builds excluded")
+    return join_chains(result, ended, log_dir)
+
+
+def join_chains(result, ended, log_dir):
+    """`result` with the chains of `ended` ({k: (exit code, chain_k.json path)}, from
+    run_stan_chains_apart's `log_dir`) judged together: per-chain counts, and the
+    statistics of their draws joined."""
+    import numpy as np
+
     chains = []
     failures = []
     for k in sorted(ended):
@@ -683,6 +693,20 @@ def docs_section(record):
             "* Stan's chains sampled apart (`--stan-again --chains-apart`: each chain its own pystan process,"
             " seeds S..S+3, with a memory limit, where pystan's 4-chain run was killed out of memory): "
             + ", ".join(f"`{m}`" for m in apart) + ".")
+    partial = {m: e["stan_partial"] for m, e in models.items() if e.get("stan_partial")}
+    if partial:
+        lines.append(
+            f"* **Stan's runs stopped before all {CHAINS} chains ended** (`--stan-join`: the chains that"
+            " finished, each its own process, judged together; not in the comparisons above): "
+            + "; ".join(
+                f"`{m}` {len(p['chains'])} chains (seeds {', '.join(map(str, p['chain_seeds']))}):"
+                f" {', '.join(map(str, p['divergences_per_chain']))} divergent draws of {STAN_DRAWS}"
+                f" (rlc's {CHAINS} chains: {', '.join(map(str, models[m]['rlc'].get('divergences_per_chain', [])))}),"
+                f" max R-hat {p['max_rhat'][1] if p.get('max_rhat') else '–'},"
+                f" {', '.join(seconds_text(x) for x in p['sample_cpu_seconds_per_chain'])} s of CPU time per chain"
+                f" (rlc's whole run: {seconds_text(models[m]['rlc']['cpu_seconds'])} s)"
+                for m, p in partial.items())
+            + ".")
     again = [m for m, e in models.items() if e["rlc"].get("rlc_stats_over")]
     if again:
         commits = sorted({models[m]["rlc_commit"] for m in again})
@@ -880,6 +904,59 @@ def gradient_probe(args, record, models):
               f" ({rlc_us / stan_us:.3f})", flush=True)
 
 
+def stan_join(args, record, directory):
+    """Judges the chains that finished in `directory`, the work directory of a
+    `--stan-again --chains-apart` run stopped before its last chain ended (a session's
+    time): chain_k.json and its draws for each finished chain k, seed S + k - 1. All of
+    hBayesDM's chains: the entry's Stan run; fewer: its `stan_partial`, beside a Stan run
+    recorded as not run (the table compares whole runs only)."""
+    if len(args.models) != 1:
+        sys.exit("--stan-join: name the one model whose chains are in DIR")
+    model = args.models[0]
+    entry, _, _ = entry_to_rerun(args, record, model)
+    seed = entry["stan"].get("seed", args.seed)
+    found = sorted(int(m.group(1)) for name in os.listdir(directory)
+                   if (m := re.fullmatch(r"chain_(\d+)\.json", name)))
+    if not found:
+        sys.exit(f"{directory}: no finished chain (chain_K.json)")
+    ended = {k: (0, os.path.join(directory, f"chain_{k}.json")) for k in found}
+    per_chain = {}
+    for k, (_, path) in ended.items():
+        with open(path) as f:
+            per_chain[k] = json.load(f)
+    result = join_chains({}, ended, directory)
+    stats = result.pop("stats", {})
+    names = rlc_quantity_names(args.rlc, model, data_file(model, args.extdata)[0])
+    common = sorted(set(stats) & set(names))
+    reduce_statistics(result, stats, common)
+    modified = max(os.path.getmtime(path) for _, path in ended.values())
+    result.update({
+        "seed": seed,
+        "chains": found,
+        "chain_seeds": [seed + k - 1 for k in found],
+        "sample_seconds_per_chain": [per_chain[k].get("sample_seconds") for k in found],
+        "sample_cpu_seconds_per_chain": [per_chain[k].get("sample_cpu_seconds") for k in found],
+        "stan_stats_over": f"the {len(common)} quantities rlc reports, over the {len(found)} chains joined",
+        "date": datetime.datetime.fromtimestamp(modified, datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": this_machine(),
+    })
+    if len(found) == CHAINS and result.get("status") == "ran":
+        # Whole. The chains' wall times overlapped (two at a time) by an amount not
+        # recorded, so their sum, the CPU time's match, stands for both times.
+        result["sample_seconds"] = round(sum(result["sample_seconds_per_chain"]), 2)
+        result["sample_cpu_seconds"] = round(sum(result["sample_cpu_seconds_per_chain"]), 2)
+        result["chains_apart"] = (f"each chain its own pystan process, joined by --stan-join from {directory};"
+                                  " times are the sums of the chains' own")
+        entry["stan"] = result
+        entry.pop("stan_partial", None)
+        set_time_ratios(entry)
+    else:
+        entry["stan_partial"] = result
+    write_json(args.output, record)
+    print(f"{model}: Stan's chains {found} joined: {result.get('divergences_per_chain')} divergent draws,"
+          f" max R-hat {result.get('max_rhat')}", flush=True)
+
+
 def stan_again(args, record):
     """Stan alone at each named model's seed, replacing the Stan side of its entry (rlc's
     run kept): Stan's run of a model it had not run (a time limit, a crash), without
@@ -952,6 +1029,10 @@ def main():
     parser.add_argument("--chains-apart", action="store_true",
                         help="with --stan-again: each of Stan's chains its own process, with a memory limit"
                         " (run_stan_chains_apart), where pystan's 4-chain run is killed out of memory")
+    parser.add_argument("--stan-join", metavar="DIR",
+                        help="only judge the finished chains in DIR, the work directory of a --stan-again"
+                        " --chains-apart run stopped before all its chains ended, into the entry of the one"
+                        " model named (its `stan_partial` when fewer than all chains finished)")
     parser.add_argument("--gradient-probe", action="store_true",
                         help="only time one gradient of each sampler (Stan's per leapfrog step over a short"
                         " run, rlc bench's), on the models named (default: those Stan did not run), into"
@@ -986,6 +1067,9 @@ def main():
         if not args.models:
             sys.exit("--rlc-again: name the models to rerun")
         rlc_again(args, record)
+        return
+    if args.stan_join:
+        stan_join(args, record, args.stan_join)
         return
     if args.stan_again:
         if not args.models:
