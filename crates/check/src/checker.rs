@@ -862,6 +862,10 @@ impl Checker {
                 }
             }
         }
+        let default = d
+            .default
+            .as_ref()
+            .and_then(|value| self.data_default(d, value, int_range.as_ref(), interval));
         let info = ExprInfo {
             range: int_range.clone(),
             ..ExprInfo::of(ty)
@@ -875,7 +879,86 @@ impl Checker {
             symbol: id,
             int_range,
             interval,
+            default,
         });
+    }
+
+    /// The value of `data x: TYPE = value`, a scalar's setting that the data file may
+    /// leave out: a literal of the declared type, within its bounds. `None` after an error.
+    fn data_default(
+        &mut self,
+        d: &DataDecl,
+        value: &Expr,
+        int_range: Option<&IntRange>,
+        interval: Option<DataInterval>,
+    ) -> Option<f64> {
+        let mut not_allowed = |what: String, hint: String| {
+            self.error(CheckError::NotAllowedHere {
+                span: value.span,
+                what,
+                hint: Some(hint),
+            });
+            None
+        };
+        if !d.ty.dims.is_empty() {
+            return not_allowed(
+                "a default value for an array".into(),
+                format!(
+                    "a default is a scalar's setting (`data {}: {} = …`); an array's values come from the data file",
+                    d.name.name, d.ty.elem
+                ),
+            );
+        }
+        let number = match (&value.kind, d.ty.elem) {
+            (ExprKind::Error, _) => return None,
+            (ExprKind::Bool(b), ElemType::Bool) => f64::from(u8::from(*b)),
+            (_, ElemType::Bool) => {
+                return not_allowed(
+                    "a default for `bool` data that is not `true` or `false`".into(),
+                    "write `= true` or `= false`".into(),
+                )
+            }
+            _ => match real_literal(value) {
+                Some(v) => v,
+                None => {
+                    return not_allowed(
+                        "a default that is not a number".into(),
+                        "a default is a number literal, `= 0.1`, `= -1`, `= 100`: the data file, not the model, computes".into(),
+                    )
+                }
+            },
+        };
+        if !number.is_finite() {
+            return not_allowed(
+                "an infinite default".into(),
+                "a data value is never infinite: write a finite number".into(),
+            );
+        }
+        if d.ty.elem == ElemType::Int && number.fract() != 0.0 {
+            return not_allowed(
+                "a fractional default for `int` data".into(),
+                format!("{number} is not a whole number: an int's default is one, `= 4`"),
+            );
+        }
+        let outside = match (int_range, interval) {
+            (Some(range), _) => match (range.lo.as_constant(), range.hi.as_constant()) {
+                (Some(lo), Some(hi)) if number < lo as f64 || number >= hi as f64 => {
+                    Some(range.to_string())
+                }
+                _ => None,
+            },
+            (None, Some(i)) => (!i.contains(number)).then(|| i.to_string()),
+            (None, None) => None,
+        };
+        if let Some(bounds) = outside {
+            return not_allowed(
+                format!("a default outside `{}`'s bounds, `{bounds}`", d.name.name),
+                format!(
+                    "{number} is not in `{bounds}`: a default must be a value the file could hold"
+                ),
+            );
+        }
+        Some(number)
     }
 
     fn param_decl(&mut self, p: &ParamDecl) {

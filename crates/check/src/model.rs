@@ -129,6 +129,8 @@ pub struct DataInfo {
     pub symbol: SymbolId,
     pub int_range: Option<IntRange>,
     pub interval: Option<DataInterval>,
+    /// `data RTbound: real = 0.1`: the value when the data file leaves the scalar out.
+    pub default: Option<f64>,
 }
 
 /// A real data variable's declared interval: `in [0, inf)` is
@@ -139,6 +141,23 @@ pub struct DataInterval {
     pub hi: f64,
     pub lo_closed: bool,
     pub hi_closed: bool,
+}
+
+impl DataInterval {
+    /// Whether `value` lies in the interval.
+    pub fn contains(&self, value: f64) -> bool {
+        let above = if self.lo_closed {
+            value >= self.lo
+        } else {
+            value > self.lo
+        };
+        let below = if self.hi_closed {
+            value <= self.hi
+        } else {
+            value < self.hi
+        };
+        above && below
+    }
 }
 
 /// `(0, inf)`, `[0, 1]`, as written in a model.

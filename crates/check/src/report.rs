@@ -1,6 +1,7 @@
 //! `rlc check --emit shapes`: each model-level binding with its inferred type.
 
 use crate::model::{Bound, Model, SymbolKind};
+use crate::types::ElemType;
 use std::fmt::Write;
 
 /// One line per model-level declaration or binding, in source order:
@@ -68,6 +69,15 @@ pub fn shapes_report(model: &Model, source: &str) -> String {
                 if let Some(d) = model.data.iter().find(|d| d.symbol == id) {
                     if let Some(interval) = d.interval {
                         let _ = write!(out, " in {interval}");
+                    }
+                    match d.default {
+                        Some(v) if sym.info.ty.elem == ElemType::Bool => {
+                            let _ = write!(out, " = {}", v != 0.0);
+                        }
+                        Some(v) => {
+                            let _ = write!(out, " = {v}");
+                        }
+                        None => {}
                     }
                 }
                 if sym.info.depends_on_param() {

@@ -126,6 +126,11 @@ pub(crate) fn load(
             ignored.join(", ")
         ));
     }
+    for decl in &spec.variables {
+        if let (Some(value), Ok(None)) = (decl.default, table.column(&decl.name)) {
+            notes.push(crate::default_used(decl, value, file));
+        }
+    }
     // A subject column the model does not group by, holding several subjects:
     // their rows are read as one sequence (a one-subject model given a
     // study's file is an easy slip).
@@ -789,7 +794,7 @@ fn read_variable(
         return Err((Location::File, shape_not_in_csv(decl, grouping)));
     };
     let column = table.column(&decl.name)?;
-    if column.is_none() && decl.absent_fill.is_none() {
+    if column.is_none() && decl.value_when_absent().is_none() {
         return Err((
             Location::Line {
                 line: table.header_line,
@@ -805,7 +810,7 @@ fn read_variable(
     };
     let cell = |row: &Row| -> Result<Option<f64>, Failure> {
         let Some(column) = column else {
-            return Ok(decl.absent_fill);
+            return Ok(decl.value_when_absent());
         };
         let text = cell_text(table, row, column);
         check_cell(RawCell::Text(&text), decl).map_err(|kind| {

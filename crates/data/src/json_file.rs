@@ -140,9 +140,12 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
     let mut filled = Vec::with_capacity(spec.variables.len());
     for decl in &spec.variables {
         let result = match object.get(&decl.name) {
-            None if decl.absent_fill.is_some() => {
+            None if decl.value_when_absent().is_some() => {
+                if let Some(value) = decl.default {
+                    notes.push(crate::default_used(decl, value, file));
+                }
                 let mut f = Filled::with_capacity(0);
-                f.absent = decl.absent_fill;
+                f.absent = decl.value_when_absent();
                 f.placeholder = true;
                 Ok(f)
             }

@@ -249,6 +249,14 @@ pub fn load_csv(
 }
 
 /// Rejects a spec whose shapes name undeclared sizes (a bug in the caller's conversion).
+/// The note that a scalar the file leaves out takes the model's default value.
+pub(crate) fn default_used(decl: &DataDecl, value: f64, file: &str) -> String {
+    format!(
+        "`{}` is not in {file}: the model's default, {value}, is used (a column or key of that name sets it)",
+        decl.name
+    )
+}
+
 fn check_spec(spec: &DataSpec, file_name: &str) -> Result<(), LoadError> {
     let mut errors = Vec::new();
     for decl in &spec.variables {

@@ -139,6 +139,9 @@ pub struct DataDecl {
     /// would have is read as this value instead of failing: a variable the
     /// caller will simulate. CSV cells past a short group's end stay missing.
     pub absent_fill: Option<f64>,
+    /// `data k: real = 0.1`: the model's value for a scalar the file leaves out
+    /// (a setting such as hBayesDM's `RTbound`); the loader notes when it is used.
+    pub default: Option<f64>,
 }
 
 impl SizeDecl {
@@ -184,7 +187,14 @@ impl DataDecl {
             int_range: None,
             real_bounds: None,
             absent_fill: None,
+            default: None,
         }
+    }
+
+    /// What every cell reads as when the file lacks the variable: the model's
+    /// default, else the caller's fill; `None`: its absence is an error.
+    pub fn value_when_absent(&self) -> Option<f64> {
+        self.default.or(self.absent_fill)
     }
 
     /// The same declaration with `in LO..HI`.

@@ -1442,3 +1442,49 @@ fn an_excel_separator_line_names_the_delimiter() {
     let (_, _, message) = only_error(csv(&rl_single(), "sep=,\naction,reward\n0,1\n2,0\n"));
     assert!(message.contains("line 4"), "{message}");
 }
+
+/// `data RTbound: real = 0.1`: a scalar the file leaves out takes the model's default, with
+/// a note; a column (a constant one) or a key of its name sets it; without a default its
+/// absence is the usual error.
+#[test]
+fn a_scalar_with_a_default_is_read_from_the_file_or_takes_the_default() {
+    let spec = |default: Option<f64>| {
+        let mut rt_bound = DataDecl::new("RTbound", ElemType::Real, false, &[]);
+        rt_bound.default = default;
+        DataSpec {
+            sizes: vec![SizeDecl::new("T")],
+            variables: vec![DataDecl::new("RT", ElemType::Real, false, &["T"]), rt_bound],
+        }
+    };
+    let bound = |data: &LoadedData| data.value("RTbound").and_then(|a| a.get(&[]));
+    for data in [
+        loaded(csv(&spec(Some(0.1)), "RT\n0.5\n0.7\n")),
+        loaded(json(&spec(Some(0.1)), r#"{"T": 2, "RT": [0.5, 0.7]}"#)),
+    ] {
+        assert_eq!(bound(&data), Some(0.1));
+        assert!(
+            data.notes
+                .iter()
+                .any(|n| n.contains("`RTbound` is not in obs.")
+                    && n.contains(": the model's default, 0.1, is used")),
+            "{:?}",
+            data.notes
+        );
+    }
+    for data in [
+        loaded(csv(&spec(Some(0.1)), "RT,RTbound\n0.5,0.2\n0.7,0.2\n")),
+        loaded(json(
+            &spec(Some(0.1)),
+            r#"{"T": 2, "RT": [0.5, 0.7], "RTbound": 0.2}"#,
+        )),
+    ] {
+        assert_eq!(bound(&data), Some(0.2));
+        assert!(
+            data.notes.iter().all(|n| !n.contains("default")),
+            "{:?}",
+            data.notes
+        );
+    }
+    let (kind, _, message) = only_error(csv(&spec(None), "RT\n0.5\n0.7\n"));
+    assert!(matches!(kind, ErrorKind::MissingColumn { .. }), "{message}");
+}

@@ -91,6 +91,7 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
                 hi_closed: i.hi_closed,
             }),
             absent_fill: None,
+            default: d.default,
         });
     }
     Ok(spec)

@@ -233,3 +233,177 @@ fn sizes_from_values_are_the_constants_they_stand_for() {
         }
     }
 }
+
+/// The columns of a tab-separated file but `name`.
+fn without_column(text: &str, name: &str) -> String {
+    let header: Vec<&str> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split('\t')
+        .collect();
+    let Some(drop) = header.iter().position(|c| *c == name) else {
+        return text.to_string();
+    };
+    let mut out = String::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let kept: Vec<&str> = line
+            .split('\t')
+            .enumerate()
+            .filter(|(i, _)| *i != drop)
+            .map(|(_, cell)| cell)
+            .collect();
+        out.push_str(&kept.join("\t"));
+        out.push('\n');
+    }
+    out
+}
+
+/// A tab-separated file with a column `name` holding `value` on every row.
+fn with_column(text: &str, name: &str, value: f64) -> String {
+    let mut out = String::new();
+    for (i, line) in text.lines().filter(|l| !l.is_empty()).enumerate() {
+        out.push_str(line);
+        if i == 0 {
+            out.push_str(&format!("\t{name}\n"));
+        } else {
+            out.push_str(&format!("\t{value}\n"));
+        }
+    }
+    out
+}
+
+/// hBayesDM's function arguments that are numbers (`RTbound`, `initQ`, `payscale`,
+/// `trans_prob`) are the ports' data with defaults, `data RTbound: real … = 0.1`: on a file
+/// without the column, each port has the log density and gradient of the port with the
+/// default written as a constant (and the load notes the default); a column of that name
+/// sets the value instead, as hBayesDM's argument does, with the density of the port
+/// with that constant.
+#[test]
+fn hbayesdm_arguments_are_data_with_defaults() {
+    let ports = [
+        ("choiceRT_ddm", "choiceRT_sim.txt", "RTbound", 0.05),
+        (
+            "choiceRT_ddm_single",
+            "choiceRT_single_sim.txt",
+            "RTbound",
+            0.05,
+        ),
+        ("igt_orl", "igt_sim.txt", "payscale", 50.0),
+        ("igt_pvl_decay", "igt_sim.txt", "payscale", 50.0),
+        ("igt_pvl_delta", "igt_sim.txt", "payscale", 50.0),
+        ("igt_vpp", "igt_sim.txt", "payscale", 50.0),
+        ("pstRT_ddm", "pstRT_sim.txt", "RTbound", 0.05),
+        ("pstRT_rlddm1", "pstRT_sim.txt", "RTbound", 0.05),
+        ("pstRT_rlddm1", "pstRT_sim.txt", "initQ", 0.3),
+        ("pstRT_rlddm6", "pstRT_sim.txt", "RTbound", 0.05),
+        ("pstRT_rlddm6", "pstRT_sim.txt", "initQ", 0.3),
+        ("ts_par4", "ts_sim.txt", "trans_prob", 0.8),
+        ("ts_par6", "ts_sim.txt", "trans_prob", 0.8),
+        ("ts_par7", "ts_sim.txt", "trans_prob", 0.8),
+    ];
+    let dir = workspace().join("models/hbayesdm");
+    // Every port with a data default is listed.
+    let mut declaring: Vec<(String, String)> = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("models/hbayesdm").flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "rlm") {
+            continue;
+        }
+        let model = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        for line in std::fs::read_to_string(&path).unwrap_or_default().lines() {
+            let code = line.split("//").next().unwrap_or_default();
+            if let (Some(rest), true) = (code.strip_prefix("data "), code.contains(" = ")) {
+                let name = rest
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                declaring.push((model.clone(), name));
+            }
+        }
+    }
+    declaring.sort();
+    let mut listed: Vec<(String, String)> = ports
+        .iter()
+        .map(|(m, _, a, _)| (m.to_string(), a.to_string()))
+        .collect();
+    listed.sort();
+    assert_eq!(declaring, listed, "a port has a data default: list it here");
+
+    for (model, file, argument, other) in ports {
+        let source = std::fs::read_to_string(dir.join(format!("{model}.rlm"))).expect("model");
+        let line = source
+            .lines()
+            .find(|l| l.starts_with(&format!("data {argument}:")))
+            .expect("the declaration");
+        let default: f64 = line
+            .split("//")
+            .next()
+            .and_then(|code| code.rsplit('=').next())
+            .and_then(|v| v.trim().parse().ok())
+            .expect("a number after `=`");
+        // The port with the argument written as the constant `value`.
+        let as_constant = |value: f64| {
+            let source = source.replace(line, &format!("let {argument} = {value:?}"));
+            rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message))
+        };
+        let compiled =
+            rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message));
+        let text = std::fs::read_to_string(dir.join("data").join(file)).expect("data");
+        let without = without_column(&text, argument);
+        let with_other = with_column(&without, argument, other);
+        for (bytes, value) in [(without, default), (with_other, other)] {
+            let data = rlc_driver::data::load(&compiled.model, file, bytes.as_bytes(), None)
+                .unwrap_or_else(|e| panic!("{model} on {file}: {}", e.message));
+            let noted = data.loaded.notes.iter().any(|n| {
+                n.contains(&format!(
+                    "`{argument}` is not in {file}: the model's default"
+                ))
+            });
+            assert_eq!(noted, value == default, "{model}: {:?}", data.loaded.notes);
+            let constant = as_constant(value);
+            let constant_data =
+                rlc_driver::data::load(&constant.model, file, bytes.as_bytes(), None)
+                    .unwrap_or_else(|e| panic!("{model} on {file}: {}", e.message));
+            let (got, want) = (
+                logp_grads(&compiled, &data),
+                logp_grads(&constant, &constant_data),
+            );
+            for ((lp, grad), (lp_want, grad_want)) in got.iter().zip(&want) {
+                assert!(
+                    (lp - lp_want).abs() <= 1e-12 * lp_want.abs().max(1.0),
+                    "{model}, {argument} = {value}: {lp} vs {lp_want}"
+                );
+                for (g, w) in grad.iter().zip(grad_want) {
+                    assert!(
+                        (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                        "{model}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+        // The other value changes the density: the column is read.
+        let default_lp = logp_grads(&as_constant(default), &{
+            let constant = as_constant(default);
+            rlc_driver::data::load(&constant.model, file, text.as_bytes(), None)
+                .unwrap_or_else(|e| panic!("{}", e.message))
+        })[0]
+            .0;
+        let other_lp = {
+            let constant = as_constant(other);
+            let data = rlc_driver::data::load(&constant.model, file, text.as_bytes(), None)
+                .unwrap_or_else(|e| panic!("{}", e.message));
+            logp_grads(&constant, &data)[0].0
+        };
+        assert!(
+            default_lp != other_lp,
+            "{model}: {argument} changes nothing"
+        );
+    }
+}

@@ -146,12 +146,14 @@ impl Bounds {
     }
 }
 
-/// `data x: TYPE [in BOUNDS]`.
+/// `data x: TYPE [in BOUNDS] [= DEFAULT]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataDecl {
     pub name: Ident,
     pub ty: TypeExpr,
     pub bounds: Option<Bounds>,
+    /// The value of a scalar the data file leaves out (`data RTbound: real = 0.1`).
+    pub default: Option<Expr>,
     pub span: Span,
 }
 
