@@ -705,6 +705,8 @@ def docs_section(record):
                 f" max R-hat {p['max_rhat'][1] if p.get('max_rhat') else '–'},"
                 f" {', '.join(seconds_text(x) for x in p['sample_cpu_seconds_per_chain'])} s of CPU time per chain"
                 f" (rlc's whole run: {seconds_text(models[m]['rlc']['cpu_seconds'])} s)"
+                + "".join(f"; chain {u['chain']} (seed {u['seed']}) stopped after {u['iterations']} iterations"
+                          for u in p.get("unfinished_chains", []))
                 for m, p in partial.items())
             + ".")
     again = [m for m, e in models.items() if e["rlc"].get("rlc_stats_over")]
@@ -920,6 +922,17 @@ def stan_join(args, record, directory):
     if not found:
         sys.exit(f"{directory}: no finished chain (chain_K.json)")
     ended = {k: (0, os.path.join(directory, f"chain_{k}.json")) for k in found}
+    # A chain that had started but not finished: how far its log says it got.
+    unfinished = []
+    for name in sorted(os.listdir(directory)):
+        m = re.fullmatch(r"chain_(\d+)\.log", name)
+        if not m or int(m.group(1)) in found:
+            continue
+        with open(os.path.join(directory, name), errors="replace") as f:
+            progress = re.findall(r"\((\d+)/(\d+)\)", f.read())
+        k = int(m.group(1))
+        unfinished.append({"chain": k, "seed": seed + k - 1,
+                           "iterations": f"{progress[-1][0]} of {progress[-1][1]}" if progress else "none"})
     per_chain = {}
     for k, (_, path) in ended.items():
         with open(path) as f:
@@ -936,6 +949,7 @@ def stan_join(args, record, directory):
         "chain_seeds": [seed + k - 1 for k in found],
         "sample_seconds_per_chain": [per_chain[k].get("sample_seconds") for k in found],
         "sample_cpu_seconds_per_chain": [per_chain[k].get("sample_cpu_seconds") for k in found],
+        "unfinished_chains": unfinished,
         "stan_stats_over": f"the {len(common)} quantities rlc reports, over the {len(found)} chains joined",
         "date": datetime.datetime.fromtimestamp(modified, datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": this_machine(),
@@ -952,6 +966,9 @@ def stan_join(args, record, directory):
         set_time_ratios(entry)
     else:
         entry["stan_partial"] = result
+        if entry["stan"].get("status") != "ran":
+            entry["stan"] = {"status": "not run", "seed": seed,
+                             "reason": f"{len(found)} of {CHAINS} chains finished (stan_partial)"}
     write_json(args.output, record)
     print(f"{model}: Stan's chains {found} joined: {result.get('divergences_per_chain')} divergent draws,"
           f" max R-hat {result.get('max_rhat')}", flush=True)
