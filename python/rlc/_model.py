@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 import threading
 import time
 import warnings
@@ -119,11 +120,15 @@ class Model:
             return data
         given = data_bytes(data, declared=_declared(compiled), grouping=compiled.grouping_columns())
         try:
-            return _rlc.load_data(compiled, given.name, given.content, given.frame, given.rows)
+            loaded = _rlc.load_data(compiled, given.name, given.content, given.frame, given.rows)
         except DataError as error:
             if data is None:
                 raise _no_data_error(self.name, compiled, error) from None
             raise
+        # The loader's notes, which `rlc run` prints: to the caller of sample/logp/….
+        for note in loaded.notes:
+            warnings.warn(note, UserWarning, stacklevel=_caller_stacklevel())
+        return loaded
 
     def sample(
         self,
@@ -468,6 +473,16 @@ class Model:
             if stream == 0 and count > 1:
                 _check_room(count, data, truth)
         return simulations[0] if n is None else simulations
+
+
+def _caller_stacklevel() -> int:
+    """The `stacklevel` of `warnings.warn` called here that names the first frame outside
+    this package: the user's call, however deep inside the package the warning is made."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == package:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _declared(compiled) -> set:

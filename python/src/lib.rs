@@ -418,6 +418,16 @@ struct LoadedData {
     source: Source,
 }
 
+#[pymethods]
+impl LoadedData {
+    /// What the loader noted, as `rlc run` prints it (a default used, columns ignored,
+    /// several subjects in a column no size groups by).
+    #[getter]
+    fn notes(&self) -> Vec<String> {
+        self.data.loaded.notes.clone()
+    }
+}
+
 /// Loads a data file's bytes for `model` through the CLI's loader. `name`
 /// names the data in errors and tells the format by its extension (else
 /// the content does). `frame` says the bytes are CSV written from a

@@ -210,3 +210,25 @@ def test_a_dict_of_series_with_different_indexes_is_refused():
     reordered = {"action": frame["action"][::-1], "reward": frame["reward"]}
     with pytest.raises(rlc.UsageError, match=r"data\['action'\] and data\['reward'\] are Series with different indexes"):
         model.logp(point, data=reordered)
+
+
+def test_a_data_default_is_used_with_a_warning_unless_the_frame_or_dict_sets_it():
+    """`data bound: real = 0.1` (hBayesDM's arguments in its ports): a DataFrame or dict
+    without it takes the default, with the note as a warning; a column or key sets it."""
+    model = rlc.Model(
+        "size T\ndata y: real[T]\ndata shift: real in [0, inf) = 0.5\nparam mu ~ Normal(0, 1)\n"
+        "y ~ Normal(mu + shift, 1)\n",
+        "shift.rlm",
+    )
+    explicit = rlc.Model("size T\ndata y: real[T]\nparam mu ~ Normal(0, 1)\ny ~ Normal(mu + 2.0, 1)\n", "two.rlm")
+    default = rlc.Model("size T\ndata y: real[T]\nparam mu ~ Normal(0, 1)\ny ~ Normal(mu + 0.5, 1)\n", "half.rlm")
+    y = [0.3, 1.2, 2.5]
+    for data in (pd.DataFrame({"y": y}), {"y": y}):
+        with pytest.warns(UserWarning, match="`shift` is not in .*: the model's default, 0.5, is used"):
+            lp = model.logp({"mu": 0.2}, data=data)
+        assert lp == pytest.approx(default.logp({"mu": 0.2}, data={"y": y}), rel=1e-12)
+    for data in (pd.DataFrame({"y": y, "shift": 2.0}), {"y": y, "shift": 2.0}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            lp = model.logp({"mu": 0.2}, data=data)
+        assert lp == pytest.approx(explicit.logp({"mu": 0.2}, data={"y": y}), rel=1e-12)
