@@ -126,6 +126,31 @@ fn logp_grads(
         .collect()
 }
 
+/// Two models on their data have the same log density (finite) and gradient, within 1e-9
+/// relative, at `logp_grads`' points.
+fn assert_same_density(
+    label: &str,
+    (found, found_data): (&rlc_driver::Compiled, &rlc_driver::data::Data),
+    (written, written_data): (&rlc_driver::Compiled, &rlc_driver::data::Data),
+) {
+    let (found, written) = (
+        logp_grads(found, found_data),
+        logp_grads(written, written_data),
+    );
+    for ((lp1, g1), (lp2, g2)) in found.iter().zip(&written) {
+        assert!(
+            lp1.is_finite() && (lp1 - lp2).abs() <= 1e-9 * lp2.abs(),
+            "{label}: {lp1} vs {lp2}"
+        );
+        for (a, b) in g1.iter().zip(g2) {
+            assert!(
+                (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
+                "{label}: gradient {a} vs {b}"
+            );
+        }
+    }
+}
+
 /// The sizes hBayesDM takes from the data's values (`size Narm = max(choice)`): each port
 /// that declares one has the log density and gradient of the same port with the size
 /// written as a constant of the value found; and a banditNarm port runs unchanged on a
@@ -214,22 +239,11 @@ fn sizes_from_values_are_the_constants_they_stand_for() {
                 .unwrap_or_else(|e| panic!("{}", e.message));
             let constant_data = rlc_driver::data::load(&constant.model, &name, &bytes, None)
                 .unwrap_or_else(|e| panic!("{model} on {name}: {}", e.message));
-            let (found, written) = (
-                logp_grads(&compiled, &data),
-                logp_grads(&constant, &constant_data),
+            assert_same_density(
+                &format!("{model} on {name}"),
+                (&compiled, &data),
+                (&constant, &constant_data),
             );
-            for ((lp1, g1), (lp2, g2)) in found.iter().zip(&written) {
-                assert!(
-                    lp1.is_finite() && (lp1 - lp2).abs() <= 1e-9 * lp2.abs(),
-                    "{model} on {name}: {lp1} vs {lp2}"
-                );
-                for (a, b) in g1.iter().zip(g2) {
-                    assert!(
-                        (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
-                        "{model} on {name}: gradient {a} vs {b}"
-                    );
-                }
-            }
         }
     }
 }
@@ -371,36 +385,20 @@ fn hbayesdm_arguments_are_data_with_defaults() {
             let constant_data =
                 rlc_driver::data::load(&constant.model, file, bytes.as_bytes(), None)
                     .unwrap_or_else(|e| panic!("{model} on {file}: {}", e.message));
-            let (got, want) = (
-                logp_grads(&compiled, &data),
-                logp_grads(&constant, &constant_data),
+            assert_same_density(
+                &format!("{model}, {argument} = {value}"),
+                (&compiled, &data),
+                (&constant, &constant_data),
             );
-            for ((lp, grad), (lp_want, grad_want)) in got.iter().zip(&want) {
-                assert!(
-                    (lp - lp_want).abs() <= 1e-12 * lp_want.abs().max(1.0),
-                    "{model}, {argument} = {value}: {lp} vs {lp_want}"
-                );
-                for (g, w) in grad.iter().zip(grad_want) {
-                    assert!(
-                        (g - w).abs() <= 1e-9 * w.abs().max(1.0),
-                        "{model}: {g} vs {w}"
-                    );
-                }
-            }
         }
         // The other value changes the density: the column is read.
-        let default_lp = logp_grads(&as_constant(default), &{
-            let constant = as_constant(default);
-            rlc_driver::data::load(&constant.model, file, text.as_bytes(), None)
-                .unwrap_or_else(|e| panic!("{}", e.message))
-        })[0]
-            .0;
-        let other_lp = {
-            let constant = as_constant(other);
+        let constant_lp = |value: f64| {
+            let constant = as_constant(value);
             let data = rlc_driver::data::load(&constant.model, file, text.as_bytes(), None)
                 .unwrap_or_else(|e| panic!("{}", e.message));
             logp_grads(&constant, &data)[0].0
         };
+        let (default_lp, other_lp) = (constant_lp(default), constant_lp(other));
         assert!(
             default_lp != other_lp,
             "{model}: {argument} changes nothing"
