@@ -707,6 +707,7 @@ def docs_section(record):
                 f" (rlc's whole run: {seconds_text(models[m]['rlc']['cpu_seconds'])} s)"
                 + "".join(f"; chain {u['chain']} (seed {u['seed']}) stopped after {u['iterations']} iterations"
                           for u in p.get("unfinished_chains", []))
+                + (f"; {p['other_chains']}" if p.get("other_chains") else "")
                 for m, p in partial.items())
             + ".")
     again = [m for m, e in models.items() if e["rlc"].get("rlc_stats_over")]
