@@ -83,6 +83,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -298,8 +299,6 @@ def run_stan_chains_apart(model, data_path, seed, stan_dir, timeout, log_dir, jo
     (pystan, one chain, seed + k - 1 for the k-th; at most `jobs` at once, each with
     CHAIN_MEMORY_GB of address space), the chains' draws then judged together: for a
     program whose 4-chain pystan run is killed out of memory (choiceRT_ddm)."""
-    import numpy as np
-
     start = time.perf_counter()
     build_path = os.path.join(log_dir, "build.json")
     command = [sys.executable, os.path.abspath(__file__), "--stan-worker", model, data_path, str(seed),
@@ -983,11 +982,17 @@ def stan_again(args, record):
         entry, path, when = entry_to_rerun(args, record, model)
         seed = entry["stan"].get("seed", args.seed)
         names = rlc_quantity_names(args.rlc, model, path)
-        with tempfile.TemporaryDirectory(prefix=f"compare_runs_{model}_") as work:
-            load_before = load_average()
-            run = run_stan_chains_apart if args.chains_apart else run_stan
-            result = run(model, path, seed, args.stan_dir, args.stan_timeout, work)
-            load_after = load_average()
+        # Kept unless the run succeeded: the chains that finished in a run with a failed
+        # or stopped chain can still be judged together (`--stan-join DIR`).
+        work = tempfile.mkdtemp(prefix=f"compare_runs_{model}_")
+        load_before = load_average()
+        run = run_stan_chains_apart if args.chains_apart else run_stan
+        result = run(model, path, seed, args.stan_dir, args.stan_timeout, work)
+        load_after = load_average()
+        if result.get("status") == "ran":
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"{model}: Stan's work directory kept for --stan-join: {work}", flush=True)
         stats = result.pop("stats", {})
         common = sorted(set(stats) & set(names))
         reduce_statistics(result, stats, common)
