@@ -248,7 +248,6 @@ pub fn load_csv(
     csv_file::load(spec, file_name, bytes, delimiter)
 }
 
-/// Rejects a spec whose shapes name undeclared sizes (a bug in the caller's conversion).
 /// The note that a scalar the file leaves out takes the model's default value.
 pub(crate) fn default_used(decl: &DataDecl, value: f64, file: &str) -> String {
     format!(
@@ -257,6 +256,7 @@ pub(crate) fn default_used(decl: &DataDecl, value: f64, file: &str) -> String {
     )
 }
 
+/// Rejects a spec whose shapes name undeclared sizes (a bug in the caller's conversion).
 fn check_spec(spec: &DataSpec, file_name: &str) -> Result<(), LoadError> {
     let mut errors = Vec::new();
     for decl in &spec.variables {

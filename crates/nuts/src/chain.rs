@@ -475,34 +475,34 @@ pub(crate) fn run_chain<D: LogDensity>(
         }
         if iteration == warmup_end {
             strategy.finish(&mut nuts);
-            // The first of the reasons to go on that applies, in this order.
-            let judged = settings.num_warmup >= MIN_WARMUP_TO_READAPT;
+            // The first of the reasons to go on that applies, in this order; a warmup too
+            // short to judge is not adapted again.
             let mut more = None;
-            if judged
-                && times_extended(&extensions, ExtensionReason::MovedAfterMetric)
+            if settings.num_warmup >= MIN_WARMUP_TO_READAPT {
+                if times_extended(&extensions, ExtensionReason::MovedAfterMetric)
                     < MAX_READAPTATIONS
-            {
-                let iterations = strategy.readapt(&mut nuts, iteration - warmup_start)?;
-                more = Some((iterations, ExtensionReason::MovedAfterMetric));
-            }
-            // Before raising the target: trajectories that run to the maximum depth also
-            // diverge where the metric does not fit, and a metric that fits mends both.
-            if judged
-                && more.is_none_or(|(iterations, _)| iterations == 0)
-                && times_extended(&extensions, ExtensionReason::AtMaxDepth)
-                    < MAX_READAPTATIONS_AT_MAX_DEPTH
-            {
-                let iterations =
-                    strategy.readapt_at_max_depth(&mut nuts, iteration - warmup_start)?;
-                more = Some((iterations, ExtensionReason::AtMaxDepth));
-            }
-            if judged
-                && more.is_none_or(|(iterations, _)| iterations == 0)
-                && times_extended(&extensions, ExtensionReason::Diverged) < MAX_TARGET_RAISES
-            {
-                let iterations =
-                    strategy.raise_target_accept(&mut nuts, iteration - warmup_start)?;
-                more = Some((iterations, ExtensionReason::Diverged));
+                {
+                    let iterations = strategy.readapt(&mut nuts, iteration - warmup_start)?;
+                    more = Some((iterations, ExtensionReason::MovedAfterMetric));
+                }
+                // Before raising the target: trajectories that run to the maximum depth
+                // also diverge where the metric does not fit, and a metric that fits mends
+                // both.
+                if more.is_none_or(|(iterations, _)| iterations == 0)
+                    && times_extended(&extensions, ExtensionReason::AtMaxDepth)
+                        < MAX_READAPTATIONS_AT_MAX_DEPTH
+                {
+                    let iterations =
+                        strategy.readapt_at_max_depth(&mut nuts, iteration - warmup_start)?;
+                    more = Some((iterations, ExtensionReason::AtMaxDepth));
+                }
+                if more.is_none_or(|(iterations, _)| iterations == 0)
+                    && times_extended(&extensions, ExtensionReason::Diverged) < MAX_TARGET_RAISES
+                {
+                    let iterations =
+                        strategy.raise_target_accept(&mut nuts, iteration - warmup_start)?;
+                    more = Some((iterations, ExtensionReason::Diverged));
+                }
             }
             if more.is_none_or(|(iterations, _)| iterations == 0)
                 && times_extended(&extensions, ExtensionReason::CouldNotMove)
