@@ -49,3 +49,7 @@ cp models/data/rl_blocks.csv "$design"
 # (ExGaussian).
 simulate continuous_report continuous_report.csv 11 'kappa1=12,power=1.1'
 simulate exgauss_rt exgauss_rt.csv 12 'mu=[0.45,0.52],sigma=0.05,tau=[0.15,0.25]'
+# A reinforcement-learning drift-diffusion model: each choice and its response time are
+# drawn together (`Wiener`'s `upper`), then the reward of the chosen arm from the schedule
+# p_good (arm 1 pays with 0.8, then 0.2 after trial 150).
+simulate rlddm rlddm.csv 13 'alpha=0.3,v=4,a=1.5,tau=0.25'

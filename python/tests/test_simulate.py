@@ -250,3 +250,20 @@ def test_a_size_from_the_values_is_the_designs_largest_choice():
         warnings.simplefilter("error")
         kept = model.simulate({"K": 5, "N": 1, "T": 3}, first_arm, seed=2)
     assert kept.data["K"] == 5
+
+
+def test_a_diffusion_models_choices_and_times_are_drawn_together():
+    # `Wiener(…, upper = choice - 1)`: a design with only the schedule gives choices,
+    # response times and rewards, with no note that the choices are the design's.
+    model = rlc.Model.from_file(MODELS / "rlddm.rlm")
+    design = pd.DataFrame({"p_good": [0.8] * 150 + [0.2] * 150})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        simulation = model.simulate(design, {"alpha": 0.3, "v": 4.0, "a": 1.5, "tau": 0.25}, seed=3)
+    data = simulation.data
+    assert list(data.columns) == ["p_good", "choice", "rt", "reward"]
+    assert set(data["choice"]) == {1, 2}
+    assert (data["rt"] > 0.25).all()
+    # The learner follows the better arm: arm 1 (choice 2) before the reversal, arm 0 after.
+    assert (data["choice"][:150] == 2).mean() > 0.6
+    assert (data["choice"][200:] == 1).mean() > 0.6

@@ -348,6 +348,8 @@ pub enum ArgRange {
     Simplex,
     /// Finite and greater than the named argument (`upper > lower`).
     Above(&'static str),
+    /// `0` or `1`: which boundary of a diffusion a response reached (`Wiener`'s `upper`).
+    Boundary,
 }
 
 impl ArgRange {
@@ -360,6 +362,7 @@ impl ArgRange {
             ArgRange::Probability => "in [0, 1]".to_string(),
             ArgRange::Simplex => "in [0, 1], summing to 1 along the last axis".to_string(),
             ArgRange::Above(other) => format!("> `{other}`"),
+            ArgRange::Boundary => "0 or 1".to_string(),
         }
     }
 }
@@ -406,7 +409,7 @@ const fn d(
     }
 }
 
-use ArgRange::{Above, Finite, NonNegative, Positive, Probability, Simplex};
+use ArgRange::{Above, Boundary, Finite, NonNegative, Positive, Probability, Simplex};
 use Distribution as D;
 use Support as S;
 
@@ -553,18 +556,28 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         &[("eta", Finite), ("cutpoints", Finite)],
         S::Categories,
     ),
-    d(
-        D::Wiener,
-        "Wiener",
-        &[&["alpha", "tau", "beta", "delta"]],
-        &[
-            ("alpha", Positive),
-            ("tau", NonNegative),
-            ("beta", Probability),
-            ("delta", Finite),
-        ],
-        S::AboveSecondArg,
-    ),
+    // `upper` (by name only) says which boundary each response reached, 1 the
+    // upper and 0 the lower: the density of the (boundary, time) pair, which runs
+    // forward as one (a boundary, then its time).
+    DistributionSig {
+        int_params: &["upper"],
+        ..d(
+            D::Wiener,
+            "Wiener",
+            &[
+                &["alpha", "tau", "beta", "delta"],
+                &["alpha", "tau", "beta", "delta", "upper"],
+            ],
+            &[
+                ("alpha", Positive),
+                ("tau", NonNegative),
+                ("beta", Probability),
+                ("delta", Finite),
+                ("upper", Boundary),
+            ],
+            S::AboveSecondArg,
+        )
+    },
     d(
         D::VonMises,
         "VonMises",

@@ -3551,6 +3551,10 @@ impl Checker {
                 ok = false;
                 continue;
             }
+            if sig.range(name) == Some(ArgRange::Boundary) && !self.boundary(value, &info, role) {
+                ok = false;
+                continue;
+            }
             arg_infos.push((value, info, *name));
         }
         if !ok {
@@ -3664,6 +3668,58 @@ impl Checker {
         };
         self.calls.insert(dist.id, call.clone());
         Some((sig, call, joint?))
+    }
+
+    /// Whether `value`, an integer given as `Wiener`'s `upper`, is known to be 0 or 1
+    /// (a constant, or data whose declared codes make it so) in an observation;
+    /// reports it otherwise. A runtime check would name the wrong thing: the
+    /// response time, not the choice.
+    fn boundary(&mut self, value: &Expr, info: &ExprInfo, role: Role) -> bool {
+        let usage = "`rt ~ Wiener(alpha, tau, beta, delta, upper = choice - 1)` for choices coded 1 (the lower boundary) and 2 (the upper), declared `data choice: int[N, T] in 1..3`";
+        if role == Role::Prior {
+            self.error(CheckError::NotAllowedHere {
+                span: value.span,
+                what: "`upper` in a prior".into(),
+                hint: Some(format!(
+                    "`upper` says which boundary an observed response reached: {usage}"
+                )),
+            });
+            return false;
+        }
+        if self.constant(value).is_some() {
+            // Checked against ArgRange::Boundary with the other constants.
+            return true;
+        }
+        let within = info.range.as_ref().map(|r| {
+            let lo = r.lo.as_constant();
+            let hi = r.hi.as_constant();
+            lo.is_some_and(|lo| lo >= 0) && hi.is_some_and(|hi| hi <= 2)
+        });
+        match (within, &info.range) {
+            (Some(true), _) => true,
+            (Some(false), Some(range)) => {
+                let hint = (range.lo.as_constant() == Some(1)).then(|| {
+                    format!("1-based codes (as in hBayesDM's data) become `choice - 1`: {usage}")
+                });
+                self.error(CheckError::OutcomeOutsideSupport {
+                    span: value.span,
+                    range: range.clone(),
+                    support: "0..2 (`Wiener`'s `upper`: 1 the upper boundary, 0 the lower)".into(),
+                    hint,
+                });
+                false
+            }
+            _ => {
+                self.error(CheckError::TypeMismatch {
+                    span: value.span,
+                    context: "the `upper` of `Wiener`".into(),
+                    expected: "an integer known to be 0 or 1".into(),
+                    found: info.ty.clone(),
+                    hint: Some(format!("declare the data's codes: {usage}")),
+                });
+                false
+            }
+        }
     }
 
     /// Resolves a distribution call: its signature, the parameterization its

@@ -147,6 +147,7 @@ impl Constant {
             ArgRange::Probability => {
                 first(&|x| !(0.0..=1.0).contains(&x)).map(|i| broken("in [0, 1]", i))
             }
+            ArgRange::Boundary => first(&|x| x != 0.0 && x != 1.0).map(|i| broken("0 or 1", i)),
             ArgRange::Simplex => {
                 if let Some(i) = first(&|x| !(0.0..=1.0).contains(&x)) {
                     return Some(broken("in [0, 1]", i));

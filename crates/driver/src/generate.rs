@@ -85,7 +85,7 @@ pub fn log_lik_notes(compiled: &Compiled) -> Vec<String> {
 
 /// What running the model forward leaves out, as notes: its `target +=`
 /// statements, which add to the log density but do not say how data arise, and
-/// the choices of its `~ Wiener(…)`, which are the design's.
+/// the choices of its `~ Wiener(…)` without `upper`, which are the design's.
 pub fn forward_notes(compiled: &Compiled) -> Vec<String> {
     let mut notes = target_notes(
         compiled,
@@ -100,7 +100,7 @@ pub fn forward_notes(compiled: &Compiled) -> Vec<String> {
         .collect();
     if !wiener.is_empty() {
         notes.push(format!(
-            "{} draw{} each response time given the upper boundary of its `Wiener` (the boundary of the trial's choice): the choices are the design's, not drawn, so the simulated data are not draws of the model's (choice, time) pairs, and a recovery study of its drift, boundary and bias is not calibrated",
+            "{} draw{} each response time given the upper boundary of its `Wiener` (the boundary of the trial's choice): the choices are the design's, not drawn, so the simulated data are not draws of the model's (choice, time) pairs, and a recovery study of its drift, boundary and bias is not calibrated; name the boundary of each response in one `~` (`rt ~ Wiener(alpha, tau, beta, delta, upper = choice - 1)` for choices coded 1 and 2) to draw both",
             wiener.join(" and "),
             if wiener.len() == 1 { "s" } else { "" }
         ));

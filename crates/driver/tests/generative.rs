@@ -423,8 +423,154 @@ for t in 0..T {
     );
     assert!(
         notes[1].starts_with("ddm.rlm:14:5 (`RT[t] ~ Wiener(a, 0.1, 0.5, d)`) and ddm.rlm:16:5")
-            && notes[1].contains("the choices are the design's, not drawn"),
+            && notes[1].contains("the choices are the design's, not drawn")
+            && notes[1].contains("upper = choice - 1"),
         "{}",
         notes[1]
     );
+}
+
+/// `rt ~ Wiener(…, upper = choice - 1)` is the density of the (boundary, time) pair, so
+/// run forward it draws both: the choice with the probability that the diffusion ends at
+/// that boundary, then the time given it. The design holds neither; the share of upper
+/// responses and the times at each boundary have their analytic values (the lower
+/// boundary's as the upper one's with the bias and drift mirrored), and no note says the
+/// choices are the design's.
+#[test]
+fn a_wiener_with_upper_draws_the_choice_and_the_time_together() {
+    let source = "size M
+data choice: int[M] in 1..3
+data rt: real[M] in (0, inf)
+param a in (0.5, 3) ~ Normal(1, 1)
+param d ~ Normal(0, 1)
+rt ~ Wiener(a, 0.2, 0.6, d, upper = choice - 1)
+";
+    let compiled =
+        rlc_driver::compile(source, "ddm.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+    assert!(generate::forward_notes(&compiled).is_empty());
+    let observed = generate::observed_variables(&compiled).expect("observes");
+    assert_eq!(observed, ["choice", "rt"]);
+    let design = format!("{{\"M\": {M}}}");
+    let design = rlc_driver::data::load_design(
+        &compiled.model,
+        "design.json",
+        design.as_bytes(),
+        None,
+        &observed,
+    )
+    .unwrap_or_else(|e| panic!("{}", e.message));
+    let (alpha, beta, delta) = (1.3, 0.6, 0.7);
+    let point: rlc_driver::density::GivenValues = [("a", alpha), ("d", delta)]
+        .iter()
+        .map(|(name, v)| (name.to_string(), rlc_data::GivenValue::flat(vec![*v])))
+        .collect();
+    let simulated = generate::simulate(
+        &compiled,
+        &design,
+        &ParamValues::Point(Point::Constrained(point)),
+        11,
+        0,
+    )
+    .unwrap_or_else(|e| panic!("{}", e.message));
+    let choice = &simulated.data.value("choice").expect("choice").values;
+    let rt = &simulated.data.value("rt").expect("rt").values;
+    assert!(choice.iter().all(|c| *c == 1.0 || *c == 2.0));
+    let upper: Vec<f64> = choice.iter().map(|c| c - 1.0).collect();
+    let p = rlc_random::wiener::upper_probability(alpha, beta, delta);
+    check_moments("the upper boundary's share", &upper, (p, p * (1.0 - p)));
+    for (code, args) in [
+        (2.0, [alpha, 0.2, beta, delta]),
+        (1.0, [alpha, 0.2, 1.0 - beta, -delta]),
+    ] {
+        let times: Vec<f64> = choice
+            .iter()
+            .zip(rt)
+            .filter(|(c, _)| **c == code)
+            .map(|(_, t)| *t)
+            .collect();
+        let expected = rlc_random::moments(Family::Wiener, &args).expect("moments");
+        check_moments(&format!("times of choice {code}"), &times, expected);
+    }
+}
+
+/// A `Wiener`'s `upper` must be known to be 0 or 1, and be a place a drawn boundary can
+/// be put back into to run forward.
+#[test]
+fn a_wiener_upper_that_cannot_be_drawn_back_is_named() {
+    let source = "size T
+data choice: int[T] in 1..3
+data rt: real[T] in (0, inf)
+param d ~ Normal(0, 1)
+rt ~ Wiener(1, 0.2, 0.5, d, upper = 2 - choice)
+";
+    let compiled =
+        rlc_driver::compile(source, "ddm.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+    let design = rlc_driver::data::load_design(
+        &compiled.model,
+        "design.json",
+        b"{\"T\": 3, \"choice\": [1, 2, 1]}",
+        None,
+        &["rt".to_string()],
+    )
+    .unwrap_or_else(|e| panic!("{}", e.message));
+    let error = generate::simulate(
+        &compiled,
+        &design,
+        &ParamValues::Point(Point::Constrained(
+            [("d".to_string(), rlc_data::GivenValue::flat(vec![0.5]))]
+                .into_iter()
+                .collect(),
+        )),
+        1,
+        0,
+    )
+    .expect_err("2 - choice is no place to draw into");
+    let detail = format!("{error:?}");
+    assert!(
+        detail.contains("a drawn boundary cannot be put back into the data"),
+        "{}\n{detail}",
+        error.message
+    );
+}
+
+/// A constant `upper` is a fixed boundary: run forward, the times are drawn given it
+/// (the lower boundary's with `upper = 0`), and nothing else is drawn.
+#[test]
+fn a_wiener_with_a_constant_upper_draws_times_at_that_boundary() {
+    let source = "size M
+data rt: real[M] in (0, inf)
+param a in (0.5, 3) ~ Normal(1, 1)
+param d ~ Normal(0, 1)
+rt ~ Wiener(a, 0.2, 0.6, d, upper = 0)
+";
+    let compiled =
+        rlc_driver::compile(source, "ddm.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+    let observed = generate::observed_variables(&compiled).expect("observes");
+    assert_eq!(observed, ["rt"]);
+    let design = format!("{{\"M\": {M}}}");
+    let design = rlc_driver::data::load_design(
+        &compiled.model,
+        "design.json",
+        design.as_bytes(),
+        None,
+        &observed,
+    )
+    .unwrap_or_else(|e| panic!("{}", e.message));
+    let (alpha, beta, delta) = (1.3, 0.6, 0.7);
+    let point: rlc_driver::density::GivenValues = [("a", alpha), ("d", delta)]
+        .iter()
+        .map(|(name, v)| (name.to_string(), rlc_data::GivenValue::flat(vec![*v])))
+        .collect();
+    let simulated = generate::simulate(
+        &compiled,
+        &design,
+        &ParamValues::Point(Point::Constrained(point)),
+        12,
+        0,
+    )
+    .unwrap_or_else(|e| panic!("{}", e.message));
+    let rt = &simulated.data.value("rt").expect("rt").values;
+    let lower = [alpha, 0.2, 1.0 - beta, -delta];
+    let expected = rlc_random::moments(Family::Wiener, &lower).expect("moments");
+    check_moments("times at the lower boundary", rt, expected);
 }

@@ -111,6 +111,7 @@ pub fn lower_generative(model: &Model, options: GenerativeOptions) -> Result<Gen
                         name: sym.name.clone(),
                         ty: tensor_type(&sym.info),
                         channels: options.channels(),
+                        scored: !g.analysis.boundaries_only.contains(s),
                     }
                 })
                 .collect()
@@ -1891,6 +1892,11 @@ impl<'m> Lowering<'m> {
         let mut a = Vec::new();
         let mut logits = call.arg_names.contains(&"logits") || call.arg_names.contains(&"log_rate");
         for (k, id) in call.args.iter().enumerate() {
+            // `Wiener`'s `upper` is data, not an argument of the time's density or
+            // draw (see `Lowering::density`, `Lowering::gen_tilde`).
+            if d == D::Wiener && call.arg_names.get(k) == Some(&"upper") {
+                continue;
+            }
             let arg = args
                 .iter()
                 .map(|x| &x.value)
@@ -1947,6 +1953,26 @@ impl<'m> Lowering<'m> {
         let zero = self.with_leading_axis(zero);
         let logits = if x_first { [x, zero] } else { [zero, x] };
         Some(self.concat_items(&logits, TensorType::real(vec![Dim::constant(2)])))
+    }
+
+    /// `Wiener`'s bias and drift for a response at `upper`'s boundary (1 the upper,
+    /// 0 the lower): as they are at the upper, `1 - beta` and `-delta` at the lower.
+    fn wiener_at_boundary(
+        &mut self,
+        upper: ValueId,
+        beta: ValueId,
+        delta: ValueId,
+    ) -> (ValueId, ValueId) {
+        let ty = self.ty(beta);
+        let one = self.real(1.0);
+        let one = self.broadcast_to(one, &ty.shape);
+        let at_upper = self.binary(BinaryOp::Eq, upper, one);
+        let mirrored_beta = self.sub(one, beta);
+        let mirrored_delta = self.unary(UnaryOp::Neg, delta);
+        (
+            self.select(at_upper, beta, mirrored_beta, ty.clone()),
+            self.select(at_upper, delta, mirrored_delta, ty),
+        )
     }
 
     /// `then` where `condition` holds, else `otherwise` (elementwise).
@@ -2652,7 +2678,18 @@ impl<'m> Lowering<'m> {
                 self.select(zero_mean, point_mass, lp, real)
             }
             D::Wiener => {
-                let args = [yr, a[0], a[1], a[2], a[3]];
+                // With `upper`, the density of the (boundary, time) pair: at the
+                // lower boundary, the upper one's with the bias and drift mirrored.
+                let (beta, delta) = match generative::wiener_upper(dist) {
+                    Some(upper) => {
+                        let upper = self.expr(upper)?;
+                        let upper = self.cast(upper, Elem::Real);
+                        let upper = self.broadcast_to(upper, &shape);
+                        self.wiener_at_boundary(upper, a[2], a[3])
+                    }
+                    None => (a[2], a[3]),
+                };
+                let args = [yr, a[0], a[1], beta, delta];
                 self.emit1(
                     OpKind::Special(SpecialFn::WienerLpdf),
                     &args,

@@ -331,6 +331,12 @@ fn names(g: &GenerativeIr) -> Vec<String> {
     g.observed.iter().map(|o| o.name.clone()).collect()
 }
 
+/// Whether `name` is scored by a `~` of its own (not only drawn as a `Wiener`'s
+/// `upper`, whose pair's score goes to the response time).
+fn scored(g: &GenerativeIr, name: &str) -> bool {
+    g.observed.iter().any(|o| o.name == name && o.scored)
+}
+
 /// What each bundled model in `models/` observes with `~`; every one lowers
 /// in every mode.
 const MODELS: &[(&str, &[&str])] = &[
@@ -351,6 +357,8 @@ const MODELS: &[(&str, &[&str])] = &[
     // nothing to draw or score (the driver turns this into a model error,
     // checked in `crates/driver/tests/generative.rs`).
     ("rl_single_pytensor.rlm", &[]),
+    // The choice is drawn with its response time (`Wiener`'s `upper`).
+    ("rlddm.rlm", &["choice", "rt", "reward"]),
 ];
 
 #[test]
@@ -625,6 +633,7 @@ fn a_left_side_made_of_a_whole_array_is_an_error_in_every_mode() {
 #[test]
 fn the_pointwise_log_likelihood_is_the_likelihood() {
     let mut checked = 0;
+    let mut skipped = Vec::new();
     for case in cases() {
         if case.has_target_add() {
             continue;
@@ -634,6 +643,7 @@ fn the_pointwise_log_likelihood_is_the_likelihood() {
             continue;
         }
         let mut changed = false;
+        let mut finite_pairs = false;
         for seed in 1..=3 {
             let data = random_data(&case.model, seed);
             let other = new_observations(&case.model, &data, &names(&g), 100 + seed);
@@ -642,6 +652,11 @@ fn the_pointwise_log_likelihood_is_the_likelihood() {
                 let mut rest = Vec::new();
                 for d in [&data, &other] {
                     let lp = log_density(&case.model, d, &theta);
+                    if !lp.is_finite() {
+                        // A support that depends on the parameters (a response time
+                        // below a Wiener's `tau`): nothing to compare.
+                        continue;
+                    }
                     let run = run(&g, d, &theta, 0).expect("scores");
                     let (scored, count) = scored_sum(&g, &run);
                     assert!(count > 0, "{}: nothing scored", case.name);
@@ -650,7 +665,10 @@ fn the_pointwise_log_likelihood_is_the_likelihood() {
                     assert_eq!(run, again, "{}: the scores depend on the seed", case.name);
                     rest.push((lp - scored, lp));
                 }
-                let ((a, lp_a), (b, lp_b)) = (rest[0], rest[1]);
+                let [(a, lp_a), (b, lp_b)] = rest[..] else {
+                    continue;
+                };
+                finite_pairs = true;
                 changed |= lp_a != lp_b;
                 assert!(
                     (a - b).abs() <= 1e-9 * (1.0 + lp_a.abs().max(lp_b.abs())),
@@ -659,6 +677,10 @@ fn the_pointwise_log_likelihood_is_the_likelihood() {
                 );
             }
         }
+        if !finite_pairs {
+            skipped.push(case.name.clone());
+            continue;
+        }
         assert!(
             changed,
             "{}: the new observations never changed the log density",
@@ -666,6 +688,8 @@ fn the_pointwise_log_likelihood_is_the_likelihood() {
         );
         checked += 1;
     }
+    println!("log density not finite at any random data set (not checked): {skipped:?}");
+    assert!(skipped.len() <= 2, "not checked: {skipped:?}");
     assert!(checked >= 8, "only {checked} models checked");
 }
 
@@ -773,8 +797,11 @@ fn missing_cells_stay_missing_and_are_never_scored() {
                             );
                         }
                     }
-                    // One step scores and draws the same cells.
-                    if let Some(rep) = rep {
+                    // One step scores and draws the same cells; a boundary drawn with
+                    // its time is never scored.
+                    if !self::scored(&scores, &name) {
+                        assert_eq!(mask, 0.0, "{}: {name}[{cell}]", case.name);
+                    } else if let Some(rep) = rep {
                         assert_eq!(mask >= 1.0, !rep.is_nan(), "{}: {name}[{cell}]", case.name);
                     }
                 }
@@ -893,11 +920,17 @@ fn a_simulation_scores_its_own_draws() {
             let rescored = run(&scores, &simulated, &theta, 0).expect("scores");
             for name in names(&scored) {
                 let mask = drawn.get(&name, Channel::Mask);
-                assert!(
-                    same(mask, rescored.get(&name, Channel::Mask)),
-                    "{}: {name}",
-                    case.name
-                );
+                // A boundary drawn with its time is marked drawn, and never scored.
+                let rescored_mask = rescored.get(&name, Channel::Mask);
+                if self::scored(&scores, &name) {
+                    assert!(same(mask, rescored_mask), "{}: {name}", case.name);
+                } else {
+                    assert!(
+                        rescored_mask.data.iter().all(|m| *m == 0.0),
+                        "{}: {name}",
+                        case.name
+                    );
+                }
                 let (a, b) = (
                     drawn.get(&name, Channel::LogLik),
                     rescored.get(&name, Channel::LogLik),

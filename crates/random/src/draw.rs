@@ -115,6 +115,10 @@ pub fn moments(family: Family, args: &[f64]) -> Option<(f64, f64)> {
         Family::PoissonRate => (a[0], a[0]),
         Family::PoissonLogRate => (a[0].exp(), a[0].exp()),
         Family::Wiener => crate::wiener::upper_moments(a[0], a[1], a[2], a[3]),
+        Family::WienerBoundary => {
+            let p = crate::wiener::upper_probability(a[0], a[1], a[2]);
+            (p, p * (1.0 - p))
+        }
         // An angle's mean and variance on the line depend on where the circle is cut.
         Family::VonMises => return None,
         Family::ExGaussian => (a[0] + 1.0 / a[2], a[1] * a[1] + 1.0 / (a[2] * a[2])),
@@ -291,6 +295,10 @@ fn draw_checked<R: Rng + ?Sized>(family: Family, a: &[f64], rng: &mut R) -> f64 
             let u: f64 = rng.sample(Open01);
             crate::wiener::draw_upper(a[0], a[1], a[2], a[3], u)
         }
+        Family::WienerBoundary => indicator(bernoulli(
+            crate::wiener::upper_probability(a[0], a[1], a[2]),
+            rng,
+        )),
         Family::VonMises => von_mises(a[0], a[1], rng),
         Family::Wald => {
             // Michael, Schucany and Haas (1976): the smaller root x of the

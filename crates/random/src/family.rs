@@ -55,6 +55,12 @@ pub enum Family {
     /// at `beta · alpha` between boundaries 0 and `alpha > 0`, reaches the upper boundary,
     /// plus `tau`; drawn conditional on reaching the upper boundary (see [`crate::wiener`]).
     Wiener,
+    /// The boundary a diffusion of `Wiener(alpha, tau, beta, delta)` ends at, drawn
+    /// from its arguments `(alpha, beta, delta)`: `1` (the upper boundary) with the
+    /// probability [`crate::wiener::upper_probability`], else `0`. With a time drawn
+    /// from [`Family::Wiener`] given that boundary, a (boundary, time) pair of the
+    /// drift-diffusion model.
+    WienerBoundary,
     /// `VonMises(mu, kappa)`: an angle in radians around the mean direction `mu` with
     /// concentration `kappa > 0`; draws are in `[-pi, pi]`.
     VonMises,
@@ -122,7 +128,7 @@ pub const MAX_POISSON_RATE: f64 = 4_503_599_627_370_496.0;
 
 impl Family {
     /// Every scalar family, in declaration order.
-    pub const ALL: [Family; 28] = [
+    pub const ALL: [Family; 29] = [
         Family::Normal,
         Family::HalfNormal,
         Family::StudentT,
@@ -144,6 +150,7 @@ impl Family {
         Family::NegativeBinomial,
         Family::BetaBinomial,
         Family::Wiener,
+        Family::WienerBoundary,
         Family::VonMises,
         Family::ExGaussian,
         Family::SkewNormal,
@@ -178,7 +185,7 @@ impl Family {
             Family::BernoulliP | Family::BernoulliLogits => "Bernoulli",
             Family::BinomialP | Family::BinomialLogits => "Binomial",
             Family::PoissonRate | Family::PoissonLogRate => "Poisson",
-            Family::Wiener => "Wiener",
+            Family::Wiener | Family::WienerBoundary => "Wiener",
             Family::VonMises => "VonMises",
             Family::ExGaussian => "ExGaussian",
             Family::SkewNormal => "SkewNormal",
@@ -207,6 +214,7 @@ impl Family {
             Family::BinomialLogits => &["n", "logits"],
             Family::PoissonLogRate => &["log_rate"],
             Family::Wiener => &["alpha", "tau", "beta", "delta"],
+            Family::WienerBoundary => &["alpha", "beta", "delta"],
             Family::VonMises => &["mu", "kappa"],
             Family::ExGaussian => &["mu", "sigma", "lambda"],
             Family::SkewNormal => &["xi", "omega", "alpha"],
@@ -242,6 +250,7 @@ impl Family {
             Family::PoissonRate => &[K::PoissonRate],
             Family::PoissonLogRate => &[K::LogPoissonRate],
             Family::Wiener => &[K::Positive, K::Real, K::OpenProbability, K::Real],
+            Family::WienerBoundary => &[K::Positive, K::OpenProbability, K::Real],
             Family::VonMises => &[K::Real, K::NonNegative],
             Family::ExGaussian => &[K::Real, K::Positive, K::Positive],
             Family::SkewNormal => &[K::Real, K::Positive, K::Real],
@@ -279,7 +288,8 @@ impl Family {
             | Family::PoissonRate
             | Family::PoissonLogRate
             | Family::NegativeBinomial
-            | Family::BetaBinomial => Support::Discrete,
+            | Family::BetaBinomial
+            | Family::WienerBoundary => Support::Discrete,
         }
     }
 }

@@ -62,7 +62,9 @@ fn in_support(family: Family, args: &[f64], x: f64) -> bool {
         | Family::Weibull => x > 0.0 && x.is_finite(),
         Family::Beta => x > 0.0 && x < 1.0,
         Family::Uniform => x > args[0] && x < args[1],
-        Family::BernoulliP | Family::BernoulliLogits => x == 0.0 || x == 1.0,
+        Family::BernoulliP | Family::BernoulliLogits | Family::WienerBoundary => {
+            x == 0.0 || x == 1.0
+        }
         Family::BinomialP | Family::BinomialLogits | Family::BetaBinomial => whole && x <= args[0],
         Family::PoissonRate | Family::PoissonLogRate | Family::NegativeBinomial => whole,
         Family::Wiener => x > args[1] && x.is_finite(),
@@ -141,6 +143,10 @@ fn excess_kurtosis(family: Family, a: &[f64]) -> f64 {
         Family::PoissonLogRate => (-a[0]).exp(),
         Family::Cauchy | Family::HalfCauchy => panic!("{family:?} has no moments"),
         Family::Wiener => panic!("Wiener's kurtosis is estimated from the sample"),
+        Family::WienerBoundary => {
+            let p = rlc_random::wiener::upper_probability(a[0], a[1], a[2]);
+            bernoulli(p, 1.0 - p)
+        }
         Family::VonMises => panic!("VonMises has no moments on the line"),
         // The cumulants add: 6 tau^4 over the squared variance, tau = 1 / lambda.
         Family::ExGaussian => 6.0 / (1.0 + (a[1] * a[2]).powi(2)).powi(2),
@@ -421,6 +427,41 @@ fn wiener_moments() {
             &[0.5, 0.0, 0.95, -4.0],
         ],
     );
+}
+
+/// The boundary of a diffusion, drawn with the probability that it ends at the upper
+/// one, against the total mass of the upper boundary's density (the Wiener density
+/// integrated over time: its series, not the closed form the draws use), and in
+/// frequency (its moments).
+#[test]
+fn wiener_boundary_draws() {
+    let cases: &[&[f64]] = &[
+        &[1.0, 0.5, 0.0],
+        &[2.0, 0.5, 1.0],
+        &[1.5, 0.3, -1.5],
+        &[0.8, 0.8, 2.5],
+        &[1.2, 0.1, 0.04],
+    ];
+    check_all_moments(Family::WienerBoundary, cases);
+    for args in cases {
+        let (alpha, beta, delta) = (args[0], args[1], args[2]);
+        // Simpson's rule on (0, 40 alpha²], where the density has decayed to nothing.
+        let steps = 200_000;
+        let h = 40.0 * alpha * alpha / steps as f64;
+        let f = |t: f64| rlc_random::wiener::lpdf(t, alpha, 0.0, beta, delta).exp();
+        let mut mass = f(40.0 * alpha * alpha);
+        for k in 1..steps {
+            mass += if k % 2 == 1 { 4.0 } else { 2.0 } * f(k as f64 * h);
+        }
+        mass *= h / 3.0;
+        let p = rlc_random::wiener::upper_probability(alpha, beta, delta);
+        assert!((mass - p).abs() < 1e-7, "{args:?}: mass {mass} vs {p}");
+    }
+    // Drifts so strong that the upper boundary is all but certain, or all but impossible.
+    let certain = draws(Family::WienerBoundary, &[1.0, 0.5, 40.0], 200, 3);
+    assert!(certain.iter().all(|&x| x == 1.0));
+    let impossible = draws(Family::WienerBoundary, &[1.0, 0.5, -40.0], 200, 3);
+    assert!(impossible.iter().all(|&x| x == 0.0));
 }
 
 #[test]
@@ -857,6 +898,9 @@ fn invalid_arguments_are_errors_that_name_them() {
             }
             if family == Family::Wiener {
                 args[2] = 0.5;
+            }
+            if family == Family::WienerBoundary {
+                args[1] = 0.5;
             }
             args[i] = f64::NAN;
             argument_error(family, &args, family.argument_names()[i], R::Number);

@@ -97,6 +97,11 @@ pub struct ObservedLayout {
     /// The declared type (the `Value` channel's); other channels are real.
     pub ty: TensorType,
     pub channels: Vec<Channel>,
+    /// Whether a `~` scores it. A response's boundary given as a `Wiener`'s `upper`
+    /// and observed nowhere else is drawn with the response time and scored in the
+    /// time's log-likelihood (the density of the pair): its `Mask` marks the cells
+    /// drawn, and no cell is scored.
+    pub scored: bool,
 }
 
 /// A model's generative function: `theta, data… -> (params…, outs…, then
@@ -127,6 +132,8 @@ pub(super) struct Analysis<'m> {
     elements: HashMap<SymbolId, &'m Expr>,
     /// The observed data variables, in declaration order.
     pub observed: Vec<SymbolId>,
+    /// Those observed only as a `Wiener`'s `upper` (see [`ObservedLayout::scored`]).
+    pub boundaries_only: HashSet<SymbolId>,
     /// Every `~` statement's left side and distribution.
     tildes: Vec<(&'m Expr, &'m Expr)>,
     /// Whether a left side computed from data is scored at the data element
@@ -157,6 +164,7 @@ impl<'m> Analysis<'m> {
             lets: HashMap::new(),
             elements: HashMap::new(),
             observed: Vec::new(),
+            boundaries_only: HashSet::new(),
             tildes: Vec::new(),
             anchors: !draw,
         };
@@ -167,13 +175,36 @@ impl<'m> Analysis<'m> {
             }
         }
         let mut observed = HashSet::new();
+        let mut scored = HashSet::new();
+        let boundaries: Vec<&Expr> = a
+            .tildes
+            .iter()
+            .filter_map(|(_, dist)| wiener_upper(dist))
+            .collect();
         for lhs in tildes {
-            match a.observed_place(lhs) {
+            let boundary = boundaries.iter().any(|b| std::ptr::eq(*b, lhs));
+            // A boundary is drawn into its place; scored, it goes with the time.
+            let place = if boundary {
+                a.place_of(lhs)
+            } else {
+                a.observed_place(lhs)
+            };
+            match place {
                 Some(p) => {
                     if let Some(root) = a.root(p.base) {
                         observed.insert(root);
+                        if !boundary {
+                            scored.insert(root);
+                        }
                     }
                 }
+                None if boundary && draw && a.reads_data(lhs) => {
+                    return Err(unsupported(
+                        lhs.span,
+                        "this model cannot be run forward: this `upper` of `Wiener` is not a data variable, an element of one, or one plus or minus a constant, so a drawn boundary cannot be put back into the data (write `upper = choice - 1` for choices coded 1 and 2)",
+                    ))
+                }
+                None if boundary => {}
                 None if a.reads_data(lhs) => {
                     return Err(unsupported(
                         lhs.span,
@@ -193,6 +224,7 @@ impl<'m> Analysis<'m> {
             .map(|d| d.symbol)
             .filter(|s| observed.contains(s))
             .collect();
+        a.boundaries_only = observed.difference(&scored).copied().collect();
         Ok(a)
     }
 
@@ -215,6 +247,7 @@ impl<'m> Analysis<'m> {
             }
             Stmt::Tilde { lhs, dist, .. } => {
                 tildes.push(lhs);
+                tildes.extend(wiener_upper(dist));
                 self.tildes.push((lhs, dist));
                 self.collect_expr(lhs, tildes);
                 self.collect_expr(dist, tildes);
@@ -419,6 +452,7 @@ impl<'m> Analysis<'m> {
             lets: HashMap::new(),
             elements: HashMap::new(),
             observed: Vec::new(),
+            boundaries_only: HashSet::new(),
             tildes: Vec::new(),
             anchors: false,
         };
@@ -454,7 +488,10 @@ impl<'m> Analysis<'m> {
     pub fn drawn_places(&self, block: &'m Block, out: &mut Vec<Place<'m>>) {
         for s in &block.stmts {
             match s {
-                Stmt::Tilde { lhs, .. } => out.extend(self.place_of(lhs)),
+                Stmt::Tilde { lhs, dist, .. } => {
+                    out.extend(self.place_of(lhs));
+                    out.extend(wiener_upper(dist).and_then(|u| self.place_of(u)));
+                }
                 Stmt::For { body, .. } => self.drawn_places(body, out),
                 Stmt::Let { value, .. } | Stmt::Expr(value) => self.drawn_places_in(value, out),
                 Stmt::TargetAdd { .. } | Stmt::Error(_) => {}
@@ -557,11 +594,15 @@ impl<'m> Analysis<'m> {
     fn walk_block(&self, b: &'m Block, bases: &mut Vec<SymbolId>, local: &mut HashSet<SymbolId>) {
         for s in &b.stmts {
             match s {
-                Stmt::Tilde { lhs, .. } => {
+                Stmt::Tilde { lhs, dist, .. } => {
                     if let Some(p) = self.observed_place(lhs) {
                         bases.push(p.base);
                     }
                     self.walk_expr(lhs, bases, local);
+                    if let Some(upper) = wiener_upper(dist) {
+                        bases.extend(self.place_of(upper).map(|p| p.base));
+                        self.walk_expr(upper, bases, local);
+                    }
                 }
                 Stmt::Let { value, .. } | Stmt::TargetAdd { value, .. } | Stmt::Expr(value) => {
                     self.walk_expr(value, bases, local)
@@ -723,14 +764,27 @@ pub fn target_statements(model: &Model) -> Vec<ast::Span> {
     out
 }
 
-/// The `~ Wiener(…)` statements of a model. Run forward, each draws a response
-/// time given the upper boundary, whichever boundary the design's choice names:
-/// the choices are the design's, not drawn.
+/// `Wiener(…)`'s `upper`, the boundary a response reached, when `dist` gives it.
+pub(super) fn wiener_upper(dist: &Expr) -> Option<&Expr> {
+    match &dist.kind {
+        ExprKind::Call { callee, args } if callee.name == "Wiener" => args
+            .iter()
+            .find(|a| a.name.as_ref().is_some_and(|n| n.name == "upper"))
+            .map(|a| &a.value),
+        _ => None,
+    }
+}
+
+/// The `~ Wiener(…)` statements of a model without `upper`. Run forward, each
+/// draws a response time given the upper boundary, whichever boundary the
+/// design's choice names: the choices are the design's, not drawn.
 pub fn wiener_observations(model: &Model) -> Vec<ast::Span> {
     let mut out = Vec::new();
     each_statement(model, &mut |s| {
         if let Stmt::Tilde { dist, span, .. } = s {
-            if matches!(&dist.kind, ExprKind::Call { callee, .. } if callee.name == "Wiener") {
+            let wiener =
+                matches!(&dist.kind, ExprKind::Call { callee, .. } if callee.name == "Wiener");
+            if wiener && wiener_upper(dist).is_none() {
                 out.push(*span);
             }
         }
@@ -1006,6 +1060,8 @@ impl<'m> Lowering<'m> {
         if options.draw {
             let (d, logits, args) = self.distribution_args(dist)?;
             let shape = lhs_ty.shape.clone();
+            let analysis = &self.gen().expect("generative mode").analysis;
+            let boundary = wiener_upper(dist).map(|upper| (upper, analysis.place_of(upper)));
             let family = match random_dist(d, logits) {
                 RandomDist::Categorical { logits, .. } => RandomDist::Categorical {
                     logits,
@@ -1040,6 +1096,24 @@ impl<'m> Lowering<'m> {
                     })
                     .collect(),
             };
+            let mut args = args;
+            if let Some((upper, upper_place)) = boundary {
+                let given = [args[0], args[2], args[3]];
+                let mirrored = match upper_place {
+                    // The (boundary, time) pair: the boundary first, then the time given it.
+                    Some(place) => self.draw_boundary(upper, &place, given, dist.span)?,
+                    // A constant boundary (the analysis refuses data that is no place):
+                    // the time given it.
+                    None => {
+                        let at = self.expr(upper)?;
+                        let at = self.cast(at, Elem::Real);
+                        let at = self.broadcast_to(at, &shape);
+                        let (beta, delta) = self.wiener_at_boundary(at, args[2], args[3]);
+                        [beta, delta]
+                    }
+                };
+                args[2..].copy_from_slice(&mirrored);
+            }
             let elem = if family.is_discrete() {
                 Elem::Int
             } else {
@@ -1089,6 +1163,74 @@ impl<'m> Lowering<'m> {
             }
         }
         Ok(())
+    }
+
+    /// Draws the boundary a diffusion of `Wiener(alpha, …, beta, delta)` ends at (1 the
+    /// upper, 0 the lower) into `upper`'s place, and returns the bias and drift of the
+    /// time's draw given it (mirrored at the lower boundary).
+    fn draw_boundary(
+        &mut self,
+        upper: &'m Expr,
+        place: &Place<'m>,
+        [alpha, beta, delta]: [ValueId; 3],
+        span: ast::Span,
+    ) -> Result<[ValueId; 2]> {
+        let shape = self.ty(alpha).shape;
+        let drawn = self.emit1(
+            OpKind::Random {
+                dist: RandomDist::Scalar(rlc_random::Family::WienerBoundary),
+                truncated: false,
+                joint: false,
+            },
+            &[alpha, beta, delta],
+            TensorType::new(Elem::Int, shape),
+        );
+        self.func.spans.insert(drawn, (span.start, span.end));
+        let at = self.cast(drawn, Elem::Real);
+        let (beta, delta) = self.wiener_at_boundary(at, beta, delta);
+        // The place is `base + offset`: the base gets `draw - offset`.
+        let offset = self.real(place.offset);
+        let stored = self.sub(at, offset);
+        let options = self.gen().expect("generative mode").options;
+        if !options.write_back {
+            self.write_place(place, Channel::Replica, stored, false, upper.span)?;
+            return Ok([beta, delta]);
+        }
+        self.write_place(place, Channel::Value, stored, false, upper.span)?;
+        if options.log_lik {
+            // Drawn here, scored with the time: the mask marks it drawn.
+            let one = self.real(1.0);
+            self.write_place(place, Channel::Mask, one, true, upper.span)?;
+        }
+        // A name in `upper` (`c` in `upper = c - 1`, a `let` of the choice) now holds
+        // its part of the draw.
+        let mut inner = upper;
+        while let ExprKind::Binary {
+            op: ast::BinaryOp::Add | ast::BinaryOp::Sub,
+            lhs,
+            rhs,
+            ..
+        } = &inner.kind
+        {
+            inner = if literal(rhs).is_some() { lhs } else { rhs };
+        }
+        let g = self.gen().expect("generative mode");
+        if let (ExprKind::Name(_), Some(inner_place)) = (&inner.kind, g.analysis.place_of(inner)) {
+            if let Some(sym) = self.model.names.get(&inner.id).copied() {
+                if sym != place.base {
+                    let shift = self.real(inner_place.offset);
+                    let value = self.add(stored, shift);
+                    let elem = super::tensor_type(self.info(inner)?).elem;
+                    let value = self.cast(value, elem);
+                    self.env.insert(sym, value);
+                }
+                let g = self.gen_mut();
+                g.aliases.remove(&sym);
+                g.undrawn.remove(&sym);
+            }
+        }
+        self.gen_mut().undrawn.remove(&place.base);
+        Ok([beta, delta])
     }
 
     /// Adds the log density of `y` under `dist` to `place`'s log-likelihood
