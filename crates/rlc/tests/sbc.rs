@@ -31,16 +31,23 @@ const CHI2_9_P001: f64 = 27.877;
 /// The two-sided normal quantile for p = 0.001.
 const Z_P001: f64 = 3.29;
 
-/// Runs `rlc recover` on `model` with `design` and returns each parameter's ranks.
+/// Runs `rlc recover` on the model `models/{stem}.rlm` (or the path `stem` names) with
+/// `design` and returns each parameter's ranks.
 fn recover_ranks(
     stem: &str,
     design: &str,
     fits: usize,
     warmup: usize,
 ) -> Vec<(String, Vec<usize>)> {
-    let out = std::env::temp_dir().join(format!("rlc-sbc-{stem}-{}.csv", std::process::id()));
+    let model = if stem.ends_with(".rlm") {
+        stem.to_string()
+    } else {
+        format!("models/{stem}.rlm")
+    };
+    let name = stem.replace(['/', '.'], "_");
+    let out = std::env::temp_dir().join(format!("rlc-sbc-{name}-{}.csv", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .args(["recover", &format!("models/{stem}.rlm"), "--data", design])
+        .args(["recover", &model, "--data", design])
         .args(["--fits", &fits.to_string(), "--chains", "1"])
         .args([
             "--warmup",
@@ -133,6 +140,19 @@ fn calibrate(stem: &str, design: &str, fits: usize, warmup: usize) {
 #[test]
 fn rl_single_is_calibrated() {
     calibrate("rl_single", "models/data/rl_single.csv", 200, 300);
+}
+
+/// A diffusion model's choices and response times drawn together (`Wiener`'s `upper`),
+/// each choice's reward from the chosen arm, and the next trial learning from both: the
+/// simulation follows the model's density of the (choice, time) pair.
+#[test]
+fn a_reinforcement_learning_diffusion_model_is_calibrated() {
+    calibrate(
+        "tests/sbc/rlddm.rlm",
+        "tests/sbc/rlddm_design.csv",
+        200,
+        300,
+    );
 }
 
 #[test]
