@@ -226,12 +226,19 @@ fn check_size_ranges(
             .enumerate()
             .find(|(_, v)| !v.is_nan() && (**v < lo as f64 || **v >= hi as f64))
         {
-            return Err(Error::data(
-                format!(
-                    "error: {file}: element {k} (row-major) of `{}` is {v}, outside its declared range {range} = {lo}..{hi}",
-                    sym.name
-                ),
-            ));
+            let name = &sym.name;
+            let what = if array.shape.is_empty() {
+                format!("`{name}` is {v}")
+            } else {
+                format!("element {k} (row-major) of `{name}` is {v}")
+            };
+            // A default can only be checked against such a range once the sizes are known.
+            let default = (d.default == Some(*v))
+                .then(|| format!(" ({v} is the model's default for `{name}`, used when the file does not give it)"))
+                .unwrap_or_default();
+            return Err(Error::data(format!(
+                "error: {file}: {what}, outside its declared range {range} = {lo}..{hi}{default}"
+            )));
         }
     }
     Ok(())
