@@ -702,9 +702,30 @@ impl<'a> Interp<'a> {
                 n if n == result.data.len() => a.data[i],
                 _ => return Ok(None),
             };
-            operands.push(readable(v));
+            operands.push(v);
         }
-        Ok(Some(format!("{name}({})", operands.join(", "))))
+        let call = format!(
+            "{name}({})",
+            operands
+                .iter()
+                .map(|v| readable(*v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Ok(Some(match (&op.kind, operands.as_slice()) {
+            // The Wiener density is 0 at a time at or below `tau`, or at a bias of
+            // exactly 0 or 1: say which, as the numbers alone do not.
+            (OpKind::Special(SpecialFn::WienerLpdf), &[y, _, tau, _, _]) if y <= tau => format!(
+                "{call}: the response time {} is not above the non-decision time tau = {}, where the Wiener density is 0 (tau must stay below the fastest response: bound it by it, as hBayesDM's `tau = Phi_approx(…) * (minRT - RTbound) + RTbound`, or start the chains below it with `--init`)",
+                readable(y),
+                readable(tau)
+            ),
+            (OpKind::Special(SpecialFn::WienerLpdf), &[_, _, _, beta, _]) if beta <= 0.0 || beta >= 1.0 => format!(
+                "{call}: the bias beta = {} is not strictly between 0 and 1, where the Wiener density is 0",
+                readable(beta)
+            ),
+            _ => call,
+        }))
     }
 
     fn enter_iteration(&self, i: usize) {

@@ -617,6 +617,44 @@ fn a_non_finite_density_names_its_first_bad_term() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A Wiener density of 0 says why: the response time is not above `tau` (a diffusion
+/// model's usual reason no chain can start), or the bias is 0 or 1.
+#[test]
+fn a_zero_wiener_density_says_which_argument_makes_it() {
+    let dir = temp_dir("wiener-zero");
+    std::fs::write(
+        dir.join("ddm.rlm"),
+        "size T\ndata rt: real[T] in (0, inf)\ndata bias: real\nparam tau ~ Uniform(0, 1)\nrt ~ Wiener(1, tau, bias, 0.5)\n",
+    )
+    .expect("write");
+    for (bias, at, why) in [
+        (
+            0.5,
+            "tau=0.3",
+            "the response time 0.25 is not above the non-decision time tau = 0.3, where the Wiener density is 0",
+        ),
+        (
+            1.0,
+            "tau=0.1",
+            "the bias beta = 1 is not strictly between 0 and 1",
+        ),
+    ] {
+        let data = format!("{{\"T\": 2, \"rt\": [0.6, 0.25], \"bias\": {bias}}}");
+        std::fs::write(dir.join("ddm.json"), data).expect("write");
+        let logp = rlc()
+            .args(["logp", "--at", at])
+            .arg(dir.join("ddm.rlm"))
+            .arg("--data")
+            .arg(dir.join("ddm.json"))
+            .output()
+            .expect("rlc runs");
+        let stderr = String::from_utf8_lossy(&logp.stderr);
+        assert_eq!(logp.status.code(), Some(4), "{stderr}");
+        assert!(stderr.contains(why), "{at}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Ctrl-C (SIGINT) stops the chains; the files keep what was written, with
 /// their header, and rlc exits with 130.
 #[test]
