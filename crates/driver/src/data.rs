@@ -233,9 +233,11 @@ fn check_size_ranges(
                 format!("element {k} (row-major) of `{name}` is {v}")
             };
             // A default can only be checked against such a range once the sizes are known.
-            let default = (d.default == Some(*v))
-                .then(|| format!(" ({v} is the model's default for `{name}`, used when the file does not give it)"))
-                .unwrap_or_default();
+            let default = if d.default == Some(*v) {
+                format!(" ({v} is the model's default for `{name}`, used when the file does not give it)")
+            } else {
+                String::new()
+            };
             return Err(Error::data(format!(
                 "error: {file}: {what}, outside its declared range {range} = {lo}..{hi}{default}"
             )));
