@@ -438,40 +438,9 @@ for t in 0..T {
 /// choices are the design's.
 #[test]
 fn a_wiener_with_upper_draws_the_choice_and_the_time_together() {
-    let source = "size M
-data choice: int[M] in 1..3
-data rt: real[M] in (0, inf)
-param a in (0.5, 3) ~ Normal(1, 1)
-param d ~ Normal(0, 1)
-rt ~ Wiener(a, 0.2, 0.6, d, upper = choice - 1)
-";
-    let compiled =
-        rlc_driver::compile(source, "ddm.rlm").unwrap_or_else(|e| panic!("{}", e.message));
-    assert!(generate::forward_notes(&compiled).is_empty());
-    let observed = generate::observed_variables(&compiled).expect("observes");
-    assert_eq!(observed, ["choice", "rt"]);
-    let design = format!("{{\"M\": {M}}}");
-    let design = rlc_driver::data::load_design(
-        &compiled.model,
-        "design.json",
-        design.as_bytes(),
-        None,
-        &observed,
-    )
-    .unwrap_or_else(|e| panic!("{}", e.message));
     let (alpha, beta, delta) = (1.3, 0.6, 0.7);
-    let point: rlc_driver::density::GivenValues = [("a", alpha), ("d", delta)]
-        .iter()
-        .map(|(name, v)| (name.to_string(), rlc_data::GivenValue::flat(vec![*v])))
-        .collect();
-    let simulated = generate::simulate(
-        &compiled,
-        &design,
-        &ParamValues::Point(Point::Constrained(point)),
-        11,
-        0,
-    )
-    .unwrap_or_else(|e| panic!("{}", e.message));
+    let (observed, simulated) = simulate_ddm("upper = choice - 1", (alpha, delta), 11);
+    assert_eq!(observed, ["choice", "rt"]);
     let choice = &simulated.data.value("choice").expect("choice").values;
     let rt = &simulated.data.value("rt").expect("rt").values;
     assert!(choice.iter().all(|c| *c == 1.0 || *c == 2.0));
@@ -491,6 +460,47 @@ rt ~ Wiener(a, 0.2, 0.6, d, upper = choice - 1)
         let expected = rlc_random::moments(Family::Wiener, &args).expect("moments");
         check_moments(&format!("times of choice {code}"), &times, expected);
     }
+}
+
+/// `M` (choice, time) pairs simulated from `rt ~ Wiener(a, 0.2, 0.6, d, {upper})` at
+/// `a` and `d`, on a design that gives neither, with no note that a forward run leaves
+/// something out; and the variables the model observes.
+fn simulate_ddm(upper: &str, (a, d): (f64, f64), seed: u64) -> (Vec<String>, generate::Simulated) {
+    let source = format!(
+        "size M
+data choice: int[M] in 1..3
+data rt: real[M] in (0, inf)
+param a in (0.5, 3) ~ Normal(1, 1)
+param d ~ Normal(0, 1)
+rt ~ Wiener(a, 0.2, 0.6, d, {upper})
+"
+    );
+    let compiled =
+        rlc_driver::compile(&source, "ddm.rlm").unwrap_or_else(|e| panic!("{}", e.message));
+    assert!(generate::forward_notes(&compiled).is_empty());
+    let observed = generate::observed_variables(&compiled).expect("observes");
+    let design = format!("{{\"M\": {M}, \"choice\": [{}]}}", vec!["1"; M].join(", "));
+    let design = rlc_driver::data::load_design(
+        &compiled.model,
+        "design.json",
+        design.as_bytes(),
+        None,
+        &observed,
+    )
+    .unwrap_or_else(|e| panic!("{}", e.message));
+    let point: rlc_driver::density::GivenValues = [("a", a), ("d", d)]
+        .iter()
+        .map(|(name, v)| (name.to_string(), rlc_data::GivenValue::flat(vec![*v])))
+        .collect();
+    let simulated = generate::simulate(
+        &compiled,
+        &design,
+        &ParamValues::Point(Point::Constrained(point)),
+        seed,
+        0,
+    )
+    .unwrap_or_else(|e| panic!("{}", e.message));
+    (observed, simulated)
 }
 
 /// A `Wiener`'s `upper` must be known to be 0 or 1, and be a place a drawn boundary can
@@ -534,43 +544,18 @@ rt ~ Wiener(1, 0.2, 0.5, d, upper = 2 - choice)
 }
 
 /// A constant `upper` is a fixed boundary: run forward, the times are drawn given it
-/// (the lower boundary's with `upper = 0`), and nothing else is drawn.
+/// (the lower boundary's with `upper = 0`), and nothing else is drawn (the choice keeps
+/// the design's values).
 #[test]
 fn a_wiener_with_a_constant_upper_draws_times_at_that_boundary() {
-    let source = "size M
-data rt: real[M] in (0, inf)
-param a in (0.5, 3) ~ Normal(1, 1)
-param d ~ Normal(0, 1)
-rt ~ Wiener(a, 0.2, 0.6, d, upper = 0)
-";
-    let compiled =
-        rlc_driver::compile(source, "ddm.rlm").unwrap_or_else(|e| panic!("{}", e.message));
-    let observed = generate::observed_variables(&compiled).expect("observes");
-    assert_eq!(observed, ["rt"]);
-    let design = format!("{{\"M\": {M}}}");
-    let design = rlc_driver::data::load_design(
-        &compiled.model,
-        "design.json",
-        design.as_bytes(),
-        None,
-        &observed,
-    )
-    .unwrap_or_else(|e| panic!("{}", e.message));
     let (alpha, beta, delta) = (1.3, 0.6, 0.7);
-    let point: rlc_driver::density::GivenValues = [("a", alpha), ("d", delta)]
-        .iter()
-        .map(|(name, v)| (name.to_string(), rlc_data::GivenValue::flat(vec![*v])))
-        .collect();
-    let simulated = generate::simulate(
-        &compiled,
-        &design,
-        &ParamValues::Point(Point::Constrained(point)),
-        12,
-        0,
-    )
-    .unwrap_or_else(|e| panic!("{}", e.message));
+    let (observed, simulated) = simulate_ddm("upper = 0", (alpha, delta), 12);
+    assert_eq!(observed, ["rt"]);
     let rt = &simulated.data.value("rt").expect("rt").values;
     let lower = [alpha, 0.2, 1.0 - beta, -delta];
     let expected = rlc_random::moments(Family::Wiener, &lower).expect("moments");
     check_moments("times at the lower boundary", rt, expected);
+    // The design's choices (all 1) are not drawn.
+    let choice = &simulated.data.value("choice").expect("choice").values;
+    assert!(choice.iter().all(|c| *c == 1.0));
 }
