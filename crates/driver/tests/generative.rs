@@ -21,11 +21,26 @@ const M: usize = 100_000;
 /// with the parameters at `values`, simulated with `seed`.
 fn simulate(ty: &str, params: &str, dist: &str, values: &[(&str, f64)], seed: u64) -> Vec<f64> {
     let source = format!("size M\ndata y: {ty}[M]\n{params}\ny ~ {dist}\n");
-    let compiled = rlc_driver::compile(&source, "moments.rlm")
-        .unwrap_or_else(|e| panic!("{dist}: {}", e.message));
-    let observed = generate::observed_variables(&compiled).expect("observes y");
-    assert_eq!(observed, ["y"], "{dist}");
     let design = format!("{{\"M\": {M}}}");
+    let (observed, simulated) = simulate_source(&source, &design, values, seed);
+    assert_eq!(observed, ["y"], "{dist}");
+    let y = simulated.data.value("y").expect("simulated y");
+    assert_eq!(y.shape, [M], "{dist}");
+    assert!(y.missing.is_none(), "{dist}: missing draws");
+    y.values.clone()
+}
+
+/// A data set simulated from the model `source` on the JSON `design` with the
+/// parameters at `values` and `seed`, and the variables the model observes.
+fn simulate_source(
+    source: &str,
+    design: &str,
+    values: &[(&str, f64)],
+    seed: u64,
+) -> (Vec<String>, generate::Simulated) {
+    let compiled = rlc_driver::compile(source, "model.rlm")
+        .unwrap_or_else(|e| panic!("{source}: {}", e.message));
+    let observed = generate::observed_variables(&compiled).expect("observes");
     let design = rlc_driver::data::load_design(
         &compiled.model,
         "design.json",
@@ -33,7 +48,7 @@ fn simulate(ty: &str, params: &str, dist: &str, values: &[(&str, f64)], seed: u6
         None,
         &observed,
     )
-    .unwrap_or_else(|e| panic!("{dist}: {}", e.message));
+    .unwrap_or_else(|e| panic!("{source}: {}", e.message));
     let point: rlc_driver::density::GivenValues = values
         .iter()
         .map(|(name, v)| (name.to_string(), rlc_data::GivenValue::flat(vec![*v])))
@@ -45,11 +60,8 @@ fn simulate(ty: &str, params: &str, dist: &str, values: &[(&str, f64)], seed: u6
         seed,
         0,
     )
-    .unwrap_or_else(|e| panic!("{dist}: {}", e.message));
-    let y = simulated.data.value("y").expect("simulated y");
-    assert_eq!(y.shape, [M], "{dist}");
-    assert!(y.missing.is_none(), "{dist}: missing draws");
-    y.values.clone()
+    .unwrap_or_else(|e| panic!("{source}: {}", e.message));
+    (observed, simulated)
 }
 
 /// The sample mean, variance and fourth central moment.
@@ -463,8 +475,8 @@ fn a_wiener_with_upper_draws_the_choice_and_the_time_together() {
 }
 
 /// `M` (choice, time) pairs simulated from `rt ~ Wiener(a, 0.2, 0.6, d, {upper})` at
-/// `a` and `d`, on a design that gives neither, with no note that a forward run leaves
-/// something out; and the variables the model observes.
+/// `a` and `d`, on a design whose choices are all 1 and whose times are absent, with no
+/// note that a forward run leaves something out; and the variables the model observes.
 fn simulate_ddm(upper: &str, (a, d): (f64, f64), seed: u64) -> (Vec<String>, generate::Simulated) {
     let source = format!(
         "size M
@@ -478,29 +490,8 @@ rt ~ Wiener(a, 0.2, 0.6, d, {upper})
     let compiled =
         rlc_driver::compile(&source, "ddm.rlm").unwrap_or_else(|e| panic!("{}", e.message));
     assert!(generate::forward_notes(&compiled).is_empty());
-    let observed = generate::observed_variables(&compiled).expect("observes");
     let design = format!("{{\"M\": {M}, \"choice\": [{}]}}", vec!["1"; M].join(", "));
-    let design = rlc_driver::data::load_design(
-        &compiled.model,
-        "design.json",
-        design.as_bytes(),
-        None,
-        &observed,
-    )
-    .unwrap_or_else(|e| panic!("{}", e.message));
-    let point: rlc_driver::density::GivenValues = [("a", a), ("d", d)]
-        .iter()
-        .map(|(name, v)| (name.to_string(), rlc_data::GivenValue::flat(vec![*v])))
-        .collect();
-    let simulated = generate::simulate(
-        &compiled,
-        &design,
-        &ParamValues::Point(Point::Constrained(point)),
-        seed,
-        0,
-    )
-    .unwrap_or_else(|e| panic!("{}", e.message));
-    (observed, simulated)
+    simulate_source(&source, &design, &[("a", a), ("d", d)], seed)
 }
 
 /// A `Wiener`'s `upper` must be known to be 0 or 1, and be a place a drawn boundary can
