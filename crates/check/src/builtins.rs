@@ -194,6 +194,10 @@ pub enum Distribution {
     Logistic,
     Laplace,
     Gumbel,
+    /// `y ~ LogDensity(lp)`: adds `lp`, a log density written by hand from `y`
+    /// and the parameters, scored at `y` (its pointwise log-likelihood, for
+    /// LOO); nothing to draw from.
+    LogDensity,
 }
 
 /// Where an observed outcome must lie, as the log density checks it (one rule
@@ -291,7 +295,8 @@ impl Distribution {
             | D::SkewNormal
             | D::Logistic
             | D::Laplace
-            | D::Gumbel => OutcomeRange::Unchecked,
+            | D::Gumbel
+            | D::LogDensity => OutcomeRange::Unchecked,
         }
     }
 }
@@ -625,6 +630,13 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         "Gumbel",
         &[&["mu", "beta"]],
         &[("mu", Finite), ("beta", Positive)],
+        S::Real,
+    ),
+    d(
+        D::LogDensity,
+        "LogDensity",
+        &[&["lp"]],
+        &[("lp", Finite)],
         S::Real,
     ),
 ];

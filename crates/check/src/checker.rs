@@ -3648,6 +3648,16 @@ impl Checker {
             });
             return None;
         }
+        if is_prior && sig.distribution == Distribution::LogDensity {
+            self.error(CheckError::NotAllowedHere {
+                span: dist.span,
+                what: "`LogDensity` in a prior".into(),
+                hint: Some(
+                    "a prior written by hand is `target += …` (rlc cannot draw from it); `LogDensity` scores observed data, as `y ~ LogDensity(lp)`".into(),
+                ),
+            });
+            return None;
+        }
         if is_prior && sig.support.is_discrete() {
             self.error(CheckError::DiscretePrior {
                 span: dist.span,

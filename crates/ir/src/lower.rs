@@ -2430,6 +2430,8 @@ impl<'m> Lowering<'m> {
                 let t = self.add(t, q);
                 self.unary(UnaryOp::Neg, t)
             }
+            // Written by hand from the observed value: the value itself.
+            D::LogDensity => a[0],
             D::Gumbel => {
                 // -log β - z - e^-z, z = (y - μ)/β
                 let (mu, beta) = (a[0], a[1]);

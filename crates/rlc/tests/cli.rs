@@ -655,6 +655,53 @@ fn a_zero_wiener_density_says_which_argument_makes_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `y ~ LogDensity(lp)`: a log density written by hand is scored per observation, so
+/// `--loo` sees every response; `rlc simulate` refuses it by name.
+#[test]
+fn a_log_density_written_by_hand_is_scored_per_observation_and_not_simulated() {
+    let dir = temp_dir("log-density");
+    // 60 responses between 0.6 and 1 s, and one contaminant at 4.5 s.
+    let mut rts: Vec<String> = (0..60)
+        .map(|k| format!("{:.3}", 0.6 + 0.4 * ((k * 37 % 60) as f64 / 60.0)))
+        .collect();
+    rts.push("4.5".into());
+    let data = format!("{{\"T\": {}, \"rt\": [{}]}}", rts.len(), rts.join(", "));
+    std::fs::write(dir.join("rt.json"), data).expect("write");
+    let model = workspace().join("tests/check/ok/log_density.rlm");
+    let run = rlc()
+        .arg("run")
+        .arg(&model)
+        .arg("--data")
+        .arg(dir.join("rt.json"))
+        .args(["--loo", "--seed", "1", "--quiet", "--output-dir"])
+        .arg(dir.join("out"))
+        .output()
+        .expect("rlc runs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("61 observations (PSIS-LOO)"), "{stdout}");
+    let simulate = rlc()
+        .arg("simulate")
+        .arg(&model)
+        .arg("--data")
+        .arg(dir.join("rt.json"))
+        .args(["--prior", "--output"])
+        .arg(dir.join("sim.json"))
+        .output()
+        .expect("rlc runs");
+    let stderr = String::from_utf8_lossy(&simulate.stderr);
+    assert_eq!(simulate.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`LogDensity` scores a value with a log density written by hand, which rlc cannot draw from"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Ctrl-C (SIGINT) stops the chains; the files keep what was written, with
 /// their header, and rlc exits with 130.
 #[test]

@@ -841,10 +841,11 @@ impl Gen<'_> {
 }
 
 /// The family of a draw from distribution `d` (with `logits`/`log_rate` when
-/// `logits`).
-fn random_dist(d: D, logits: bool) -> RandomDist {
+/// `logits`); an error at `span` for a density written by hand (`LogDensity`),
+/// which has nothing to draw from.
+fn random_dist(d: D, logits: bool, span: ast::Span) -> Result<RandomDist> {
     use rlc_random::Family as Fa;
-    RandomDist::Scalar(match d {
+    Ok(RandomDist::Scalar(match d {
         D::Normal => Fa::Normal,
         D::HalfNormal => Fa::HalfNormal,
         D::StudentT => Fa::StudentT,
@@ -875,13 +876,22 @@ fn random_dist(d: D, logits: bool) -> RandomDist {
         // (`distribution_args` gives OrderedLogistic as a Categorical, with
         // its rows' validity as a second argument; the caller marks it `ordered`.)
         D::Categorical | D::OrderedLogistic => {
-            return RandomDist::Categorical {
+            return Ok(RandomDist::Categorical {
                 logits,
                 ordered: false,
-            }
+            })
         }
         D::Wiener => Fa::Wiener,
-    })
+        D::LogDensity => return Err(no_draws_from_log_density(span)),
+    }))
+}
+
+/// Why a `~ LogDensity(…)` at `span` cannot run forward.
+fn no_draws_from_log_density(span: ast::Span) -> super::LowerError {
+    unsupported(
+        span,
+        "this model cannot be run forward: `LogDensity` scores a value with a log density written by hand, which rlc cannot draw from (write the value's `~` with a built-in distribution to simulate it; its log-likelihood is still scored, for `--log-lik` and LOO)",
+    )
 }
 
 impl<'m> Lowering<'m> {
@@ -1058,11 +1068,18 @@ impl<'m> Lowering<'m> {
             self.score(&place, dist, y, lhs.span)?;
         }
         if options.draw {
+            // A density written by hand reads the value it scores: say so before
+            // its argument is found to read a value not drawn yet.
+            if let Some(rlc_check::model::Callee::Distribution(D::LogDensity)) =
+                self.model.calls.get(&dist.id).map(|c| c.callee)
+            {
+                return Err(no_draws_from_log_density(dist.span));
+            }
             let (d, logits, args) = self.distribution_args(dist)?;
             let shape = lhs_ty.shape.clone();
             let analysis = &self.gen().expect("generative mode").analysis;
             let boundary = wiener_upper(dist).map(|upper| (upper, analysis.place_of(upper)));
-            let family = match random_dist(d, logits) {
+            let family = match random_dist(d, logits, dist.span)? {
                 RandomDist::Categorical { logits, .. } => RandomDist::Categorical {
                     logits,
                     ordered: args.len() > 1,
@@ -1298,7 +1315,7 @@ impl<'m> Lowering<'m> {
             ));
         };
         let (d, logits, args) = self.distribution_args(prior)?;
-        let family = random_dist(d, logits);
+        let family = random_dist(d, logits, prior.span)?;
         if matches!(family, RandomDist::Categorical { .. }) || family.is_discrete() {
             return Err(unsupported(
                 prior.span,
