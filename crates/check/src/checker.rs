@@ -3536,6 +3536,15 @@ impl Checker {
                 continue;
             };
             let value = &args[*k].value;
+            // A boundary is 0 or 1, an integer or a `bool` (`upper = correct`).
+            if sig.range(name) == Some(ArgRange::Boundary) {
+                if self.boundary(value, &info, role) {
+                    arg_infos.push((value, info, *name));
+                } else {
+                    ok = false;
+                }
+                continue;
+            }
             if !self.numeric(value, &info, &format!("the `{name}` of `{}`", sig.name)) {
                 ok = false;
                 continue;
@@ -3548,10 +3557,6 @@ impl Checker {
                     found: info.ty.clone(),
                     hint: None,
                 });
-                ok = false;
-                continue;
-            }
-            if sig.range(name) == Some(ArgRange::Boundary) && !self.boundary(value, &info, role) {
                 ok = false;
                 continue;
             }
@@ -3680,12 +3685,16 @@ impl Checker {
         Some((sig, call, joint?))
     }
 
-    /// Whether `value`, an integer given as `Wiener`'s `upper`, is known to be 0 or 1
-    /// (a constant, or data whose declared codes make it so) in an observation;
-    /// reports it otherwise. A runtime check would name the wrong thing: the
-    /// response time, not the choice.
+    /// Whether `value`, given as `Wiener`'s `upper`, is a `bool` or an integer known to
+    /// be 0 or 1 (a constant, or data whose declared codes make it so) in an
+    /// observation; reports it otherwise. A runtime check would name the wrong thing:
+    /// the response time, not the choice.
     fn boundary(&mut self, value: &Expr, info: &ExprInfo, role: Role) -> bool {
-        let usage = "`rt ~ Wiener(alpha, tau, beta, delta, upper = choice - 1)` for choices coded 1 (the lower boundary) and 2 (the upper), declared `data choice: int[N, T] in 1..3`";
+        let usage = "`rt ~ Wiener(alpha, tau, beta, delta, upper = choice - 1)` for choices coded 1 (the lower boundary) and 2 (the upper), declared `data choice: int[N, T] in 1..3`, or `upper = correct` for a `bool`";
+        if info.ty.optional {
+            self.optional_used(value, info);
+            return false;
+        }
         if role == Role::Prior {
             self.error(CheckError::NotAllowedHere {
                 span: value.span,
@@ -3696,9 +3705,19 @@ impl Checker {
             });
             return false;
         }
-        if self.constant(value).is_some() {
-            // Checked against ArgRange::Boundary with the other constants.
+        if self.constant(value).is_some() || info.ty.elem == ElemType::Bool {
+            // A constant is checked against ArgRange::Boundary with the others.
             return true;
+        }
+        if info.ty.elem != ElemType::Int {
+            self.error(CheckError::TypeMismatch {
+                span: value.span,
+                context: "the `upper` of `Wiener`".into(),
+                expected: "an integer (0 or 1) or a `bool`".into(),
+                found: info.ty.clone(),
+                hint: Some(usage.to_string()),
+            });
+            return false;
         }
         let within = info.range.as_ref().map(|r| {
             let lo = r.lo.as_constant();
@@ -3723,7 +3742,7 @@ impl Checker {
                 self.error(CheckError::TypeMismatch {
                     span: value.span,
                     context: "the `upper` of `Wiener`".into(),
-                    expected: "an integer known to be 0 or 1".into(),
+                    expected: "an integer known to be 0 or 1 (or a `bool`)".into(),
                     found: info.ty.clone(),
                     hint: Some(format!("declare the data's codes: {usage}")),
                 });

@@ -550,3 +550,26 @@ fn a_wiener_with_a_constant_upper_draws_times_at_that_boundary() {
     let choice = &simulated.data.value("choice").expect("choice").values;
     assert!(choice.iter().all(|c| *c == 1.0));
 }
+
+/// `upper` may be a `bool` (accuracy coding: `upper = correct`): run forward, the
+/// boundary is drawn into it.
+#[test]
+fn a_wiener_upper_may_be_a_bool() {
+    let source = "size M
+data correct: bool[M]
+data rt: real[M] in (0, inf)
+param a in (0.5, 3) ~ Normal(1, 1)
+param d ~ Normal(0, 1)
+rt ~ Wiener(a, 0.2, 0.5, d, upper = correct)
+";
+    let design = format!("{{\"M\": {M}}}");
+    let (observed, simulated) = simulate_source(source, &design, &[("a", 1.2), ("d", 1.0)], 13);
+    assert_eq!(observed, ["correct", "rt"]);
+    let correct = &simulated.data.value("correct").expect("correct").values;
+    let p = rlc_random::wiener::upper_probability(1.2, 0.5, 1.0);
+    check_moments(
+        "the share of correct responses",
+        correct,
+        (p, p * (1.0 - p)),
+    );
+}
