@@ -3719,14 +3719,14 @@ impl Checker {
             });
             return false;
         }
-        let within = info.range.as_ref().map(|r| {
-            let lo = r.lo.as_constant();
-            let hi = r.hi.as_constant();
-            lo.is_some_and(|lo| lo >= 0) && hi.is_some_and(|hi| hi <= 2)
-        });
-        match (within, &info.range) {
-            (Some(true), _) => true,
-            (Some(false), Some(range)) => {
+        match &info.range {
+            Some(r)
+                if r.lo.as_constant().is_some_and(|lo| lo >= 0)
+                    && r.hi.as_constant().is_some_and(|hi| hi <= 2) =>
+            {
+                true
+            }
+            Some(range) => {
                 let hint = (range.lo.as_constant() == Some(1)).then(|| {
                     format!("1-based codes (as in hBayesDM's data) become `choice - 1`: {usage}")
                 });
@@ -3738,7 +3738,7 @@ impl Checker {
                 });
                 false
             }
-            _ => {
+            None => {
                 self.error(CheckError::TypeMismatch {
                     span: value.span,
                     context: "the `upper` of `Wiener`".into(),

@@ -712,19 +712,13 @@ impl<'a> Interp<'a> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        Ok(Some(match (&op.kind, operands.as_slice()) {
-            // The Wiener density is 0 at a time at or below `tau`, or at a bias of
-            // exactly 0 or 1: say which, as the numbers alone do not.
-            (OpKind::Special(SpecialFn::WienerLpdf), &[y, _, tau, _, _]) if y <= tau => format!(
-                "{call}: the response time {} is not above the non-decision time tau = {}, where the Wiener density is 0 (tau must stay below the fastest response: bound it by it, as hBayesDM's `tau = Phi_approx(…) * (minRT - RTbound) + RTbound`, or start the chains below it with `--init`)",
-                readable(y),
-                readable(tau)
-            ),
-            (OpKind::Special(SpecialFn::WienerLpdf), &[_, _, _, beta, _]) if beta <= 0.0 || beta >= 1.0 => format!(
-                "{call}: the bias beta = {} is not strictly between 0 and 1, where the Wiener density is 0",
-                readable(beta)
-            ),
-            _ => call,
+        let why = match &op.kind {
+            OpKind::Special(s) => s.why_not_finite(&operands, readable),
+            _ => None,
+        };
+        Ok(Some(match why {
+            Some(why) => format!("{call}: {why}"),
+            None => call,
         }))
     }
 

@@ -185,6 +185,31 @@ impl SpecialFn {
             SpecialFn::WienerGradient => "wiener_lpdf_gradient",
         }
     }
+    /// Why a result for the operands `args` is not finite where the numbers alone do
+    /// not say (the Wiener density is 0 at a time at or below `tau`, or at a bias of
+    /// exactly 0 or 1); `readable` prints a number.
+    pub fn why_not_finite(self, args: &[f64], readable: impl Fn(f64) -> String) -> Option<String> {
+        let SpecialFn::WienerLpdf = self else {
+            return None;
+        };
+        let &[y, _, tau, beta, _] = args else {
+            return None;
+        };
+        if y <= tau {
+            Some(format!(
+                "the response time {} is not above the non-decision time tau = {}, where the Wiener density is 0 (tau must stay below the fastest response: bound it by it, as hBayesDM's `tau = Phi_approx(…) * (minRT - RTbound) + RTbound`, or start the chains below it with `--init`)",
+                readable(y),
+                readable(tau)
+            ))
+        } else if beta <= 0.0 || beta >= 1.0 {
+            Some(format!(
+                "the bias beta = {} is not strictly between 0 and 1, where the Wiener density is 0",
+                readable(beta)
+            ))
+        } else {
+            None
+        }
+    }
     /// Computes the results for one element: `args` has `arity()` numbers,
     /// `out` has `results()` slots. This is the function the JIT calls too.
     pub fn eval(self, args: &[f64], out: &mut [f64]) {

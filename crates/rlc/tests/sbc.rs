@@ -31,23 +31,18 @@ const CHI2_9_P001: f64 = 27.877;
 /// The two-sided normal quantile for p = 0.001.
 const Z_P001: f64 = 3.29;
 
-/// Runs `rlc recover` on the model `models/{stem}.rlm` (or the path `stem` names) with
-/// `design` and returns each parameter's ranks.
+/// Runs `rlc recover` on `model` (a path from the workspace) with `design` and returns
+/// each parameter's ranks.
 fn recover_ranks(
-    stem: &str,
+    model: &str,
     design: &str,
     fits: usize,
     warmup: usize,
 ) -> Vec<(String, Vec<usize>)> {
-    let model = if stem.ends_with(".rlm") {
-        stem.to_string()
-    } else {
-        format!("models/{stem}.rlm")
-    };
-    let name = stem.replace(['/', '.'], "_");
+    let name = model.replace(['/', '.'], "_");
     let out = std::env::temp_dir().join(format!("rlc-sbc-{name}-{}.csv", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .args(["recover", &model, "--data", design])
+        .args(["recover", model, "--data", design])
         .args(["--fits", &fits.to_string(), "--chains", "1"])
         .args([
             "--warmup",
@@ -95,12 +90,15 @@ fn recover_ranks(
     by_name
 }
 
-fn calibrate(stem: &str, design: &str, fits: usize, warmup: usize) {
-    let all = recover_ranks(stem, design, fits, warmup);
-    assert!(!all.is_empty(), "{stem}: no parameters in the recovery CSV");
+fn calibrate(model: &str, design: &str, fits: usize, warmup: usize) {
+    let all = recover_ranks(model, design, fits, warmup);
+    assert!(
+        !all.is_empty(),
+        "{model}: no parameters in the recovery CSV"
+    );
     let mut failures = Vec::new();
     for (name, ranks) in &all {
-        assert_eq!(ranks.len(), fits, "{stem} {name}: every fit must succeed");
+        assert_eq!(ranks.len(), fits, "{model} {name}: every fit must succeed");
         let expected = ranks.len() as f64 / 10.0;
         let mut bins = [0usize; 10];
         for r in ranks {
@@ -121,7 +119,7 @@ fn calibrate(stem: &str, design: &str, fits: usize, warmup: usize) {
         let z_mean = (mean - 0.5) / (1.0 / 12.0 / n).sqrt();
         let z_var = (var - 1.0 / 12.0) / ((1.0 / 80.0 - 1.0 / 144.0) / n).sqrt();
         println!(
-            "{stem} {name}: rank histogram {bins:?}, chi-square {chi2:.1}, \
+            "{model} {name}: rank histogram {bins:?}, chi-square {chi2:.1}, \
              z of the mean {z_mean:.2}, z of the variance {z_var:.2}"
         );
         if chi2 > CHI2_9_P001 || z_mean.abs() > Z_P001 || z_var.abs() > Z_P001 {
@@ -132,14 +130,19 @@ fn calibrate(stem: &str, design: &str, fits: usize, warmup: usize) {
     }
     assert!(
         failures.is_empty(),
-        "{stem}: ranks not uniform: {}",
+        "{model}: ranks not uniform: {}",
         failures.join("; ")
     );
 }
 
 #[test]
 fn rl_single_is_calibrated() {
-    calibrate("rl_single", "models/data/rl_single.csv", 200, 300);
+    calibrate(
+        "models/rl_single.rlm",
+        "models/data/rl_single.csv",
+        200,
+        300,
+    );
 }
 
 /// A diffusion model's choices and response times drawn together (`Wiener`'s `upper`),
@@ -158,7 +161,7 @@ fn a_reinforcement_learning_diffusion_model_is_calibrated() {
 #[test]
 fn logistic_regression_is_calibrated() {
     calibrate(
-        "logistic_regression",
+        "models/logistic_regression.rlm",
         "models/data/logistic_regression.json",
         200,
         300,

@@ -168,43 +168,21 @@ impl<'m> Analysis<'m> {
             tildes: Vec::new(),
             anchors: !draw,
         };
-        let mut tildes: Vec<&'m Expr> = Vec::new();
         for item in &model.program.items {
             if let Item::Stmt(s) = item {
-                a.collect_stmt(s, &mut tildes);
+                a.collect_stmt(s);
             }
         }
         let mut observed = HashSet::new();
         let mut scored = HashSet::new();
-        let boundaries: Vec<&Expr> = a
-            .tildes
-            .iter()
-            .filter_map(|(_, dist)| wiener_upper(dist))
-            .collect();
-        for lhs in tildes {
-            let boundary = boundaries.iter().any(|b| std::ptr::eq(*b, lhs));
-            // A boundary is drawn into its place; scored, it goes with the time.
-            let place = if boundary {
-                a.place_of(lhs)
-            } else {
-                a.observed_place(lhs)
-            };
-            match place {
+        for (lhs, dist) in a.tildes.clone() {
+            match a.observed_place(lhs) {
                 Some(p) => {
                     if let Some(root) = a.root(p.base) {
                         observed.insert(root);
-                        if !boundary {
-                            scored.insert(root);
-                        }
+                        scored.insert(root);
                     }
                 }
-                None if boundary && draw && a.reads_data(lhs) => {
-                    return Err(unsupported(
-                        lhs.span,
-                        "this model cannot be run forward: this `upper` of `Wiener` is not a data variable, an element of one, or one plus or minus a constant, so a drawn boundary cannot be put back into the data (write `upper = choice - 1` for choices coded 1 and 2)",
-                    ))
-                }
-                None if boundary => {}
                 None if a.reads_data(lhs) => {
                     return Err(unsupported(
                         lhs.span,
@@ -213,6 +191,20 @@ impl<'m> Analysis<'m> {
                         } else {
                             "the left side of this `~` is computed from data, but from no single data element of its own shape to score it at (`sum(y) ~ …` scores all of `y` at once); observe the elements instead"
                         },
+                    ))
+                }
+                None => {}
+            }
+            // A boundary is drawn into its place; scored, it goes with the time.
+            let Some(upper) = wiener_upper(dist) else {
+                continue;
+            };
+            match a.place_of(upper) {
+                Some(p) => observed.extend(a.root(p.base)),
+                None if draw && a.reads_data(upper) => {
+                    return Err(unsupported(
+                        upper.span,
+                        "this model cannot be run forward: this `upper` of `Wiener` is not a data variable, an element of one, or one plus or minus a constant, so a drawn boundary cannot be put back into the data (write `upper = choice - 1` for choices coded 1 and 2)",
                     ))
                 }
                 None => {}
@@ -228,41 +220,39 @@ impl<'m> Analysis<'m> {
         Ok(a)
     }
 
-    fn collect_block(&mut self, b: &'m Block, tildes: &mut Vec<&'m Expr>) {
+    fn collect_block(&mut self, b: &'m Block) {
         for s in &b.stmts {
-            self.collect_stmt(s, tildes);
+            self.collect_stmt(s);
         }
         if let Some(v) = &b.value {
-            self.collect_expr(v, tildes);
+            self.collect_expr(v);
         }
     }
 
-    fn collect_stmt(&mut self, s: &'m Stmt, tildes: &mut Vec<&'m Expr>) {
+    fn collect_stmt(&mut self, s: &'m Stmt) {
         match s {
             Stmt::Let { name, value, .. } => {
                 if let Some(sym) = self.model.binding(name.span) {
                     self.lets.insert(sym, value);
                 }
-                self.collect_expr(value, tildes);
+                self.collect_expr(value);
             }
             Stmt::Tilde { lhs, dist, .. } => {
-                tildes.push(lhs);
-                tildes.extend(wiener_upper(dist));
                 self.tildes.push((lhs, dist));
-                self.collect_expr(lhs, tildes);
-                self.collect_expr(dist, tildes);
+                self.collect_expr(lhs);
+                self.collect_expr(dist);
             }
-            Stmt::TargetAdd { value, .. } | Stmt::Expr(value) => self.collect_expr(value, tildes),
+            Stmt::TargetAdd { value, .. } | Stmt::Expr(value) => self.collect_expr(value),
             Stmt::For { lo, hi, body, .. } => {
-                self.collect_expr(lo, tildes);
-                self.collect_expr(hi, tildes);
-                self.collect_block(body, tildes);
+                self.collect_expr(lo);
+                self.collect_expr(hi);
+                self.collect_block(body);
             }
             Stmt::Error(_) => {}
         }
     }
 
-    fn collect_expr(&mut self, e: &'m Expr, tildes: &mut Vec<&'m Expr>) {
+    fn collect_expr(&mut self, e: &'m Expr) {
         match &e.kind {
             ExprKind::Scan {
                 init,
@@ -270,35 +260,35 @@ impl<'m> Analysis<'m> {
                 body,
                 ..
             } => {
-                self.collect_expr(init, tildes);
+                self.collect_expr(init);
                 for s in sequences {
                     match &s.source {
                         SequenceSource::Array(xs) => {
                             if let Some(sym) = self.model.binding(s.var.span) {
                                 self.elements.insert(sym, xs);
                             }
-                            self.collect_expr(xs, tildes);
+                            self.collect_expr(xs);
                         }
                         SequenceSource::Range { lo, hi } => {
-                            self.collect_expr(lo, tildes);
-                            self.collect_expr(hi, tildes);
+                            self.collect_expr(lo);
+                            self.collect_expr(hi);
                         }
                     }
                 }
-                self.collect_block(body, tildes);
+                self.collect_block(body);
             }
             ExprKind::If {
                 cond,
                 then_block,
                 else_block,
             } => {
-                self.collect_expr(cond, tildes);
-                self.collect_block(then_block, tildes);
+                self.collect_expr(cond);
+                self.collect_block(then_block);
                 if let Some(b) = else_block {
-                    self.collect_block(b, tildes);
+                    self.collect_block(b);
                 }
             }
-            _ => ast::for_each_child(e, &mut |c| self.collect_expr(c, tildes)),
+            _ => ast::for_each_child(e, &mut |c| self.collect_expr(c)),
         }
     }
 
@@ -456,10 +446,9 @@ impl<'m> Analysis<'m> {
             tildes: Vec::new(),
             anchors: false,
         };
-        let mut tildes = Vec::new();
         for item in &model.program.items {
             if let Item::Stmt(s) = item {
-                a.collect_stmt(s, &mut tildes);
+                a.collect_stmt(s);
             }
         }
         Ok(a)
@@ -1086,7 +1075,7 @@ impl<'m> Lowering<'m> {
                 },
                 scalar => scalar,
             };
-            let args: Vec<ValueId> = match family {
+            let mut args: Vec<ValueId> = match family {
                 RandomDist::Categorical { .. } => {
                     let mut w = self.cast(args[0], Elem::Real);
                     if let Some(&valid) = args.get(1) {
@@ -1113,7 +1102,6 @@ impl<'m> Lowering<'m> {
                     })
                     .collect(),
             };
-            let mut args = args;
             if let Some((upper, upper_place)) = boundary {
                 let given = [args[0], args[2], args[3]];
                 let mirrored = match upper_place {
@@ -1158,17 +1146,7 @@ impl<'m> Lowering<'m> {
             if options.write_back {
                 self.write_place(&place, Channel::Value, stored, false, lhs.span)?;
                 // The left side's own name (an alias such as `k`) now holds the draw.
-                if let ExprKind::Name(_) = &lhs.kind {
-                    if let Some(sym) = self.model.names.get(&lhs.id).copied() {
-                        if sym != place.base {
-                            let v = self.cast(drawn, lhs_ty.elem);
-                            self.env.insert(sym, v);
-                        }
-                        let g = self.gen_mut();
-                        g.aliases.remove(&sym);
-                        g.undrawn.remove(&sym);
-                    }
-                }
+                self.bind_drawn_name(lhs, place.base, |_| drawn)?;
                 self.gen_mut().undrawn.remove(&place.base);
                 if options.log_lik {
                     let y = self.cast(drawn, lhs_ty.elem);
@@ -1232,22 +1210,40 @@ impl<'m> Lowering<'m> {
             inner = if literal(rhs).is_some() { lhs } else { rhs };
         }
         let g = self.gen().expect("generative mode");
-        if let (ExprKind::Name(_), Some(inner_place)) = (&inner.kind, g.analysis.place_of(inner)) {
-            if let Some(sym) = self.model.names.get(&inner.id).copied() {
-                if sym != place.base {
-                    let shift = self.real(inner_place.offset);
-                    let value = self.add(stored, shift);
-                    let elem = super::tensor_type(self.info(inner)?).elem;
-                    let value = self.cast(value, elem);
-                    self.env.insert(sym, value);
-                }
-                let g = self.gen_mut();
-                g.aliases.remove(&sym);
-                g.undrawn.remove(&sym);
-            }
+        if let Some(inner_place) = g.analysis.place_of(inner) {
+            self.bind_drawn_name(inner, place.base, |me| {
+                let shift = me.real(inner_place.offset);
+                me.add(stored, shift)
+            })?;
         }
         self.gen_mut().undrawn.remove(&place.base);
         Ok([beta, delta])
+    }
+
+    /// After a draw into `base`: when `name` is a name other than `base` (a `let` of
+    /// the drawn element), it holds `value` (made only then), and is drawn.
+    fn bind_drawn_name(
+        &mut self,
+        name: &'m Expr,
+        base: SymbolId,
+        value: impl FnOnce(&mut Self) -> ValueId,
+    ) -> Result<()> {
+        let ExprKind::Name(_) = &name.kind else {
+            return Ok(());
+        };
+        let Some(sym) = self.model.names.get(&name.id).copied() else {
+            return Ok(());
+        };
+        if sym != base {
+            let value = value(self);
+            let elem = super::tensor_type(self.info(name)?).elem;
+            let value = self.cast(value, elem);
+            self.env.insert(sym, value);
+        }
+        let g = self.gen_mut();
+        g.aliases.remove(&sym);
+        g.undrawn.remove(&sym);
+        Ok(())
     }
 
     /// Adds the log density of `y` under `dist` to `place`'s log-likelihood
