@@ -86,4 +86,11 @@ pub enum DrawError {
         family: &'static str,
         attempts: usize,
     },
+    /// `LBA` with no accumulator (an empty drift vector).
+    #[error("LBA needs at least one accumulator (drift), got none")]
+    NoAccumulators,
+    /// `LBA` whose every drift is negative with probability 1 to double precision (each
+    /// `v / s` below about -38): no accumulator ever reaches the threshold.
+    #[error("every drift `v` of LBA is so far below 0 (in units of `s`) that no accumulator reaches the threshold: there is no response to draw")]
+    NoPositiveDrift,
 }

@@ -14,7 +14,8 @@
 //! Binomial `n`, empty categorical weights) is a [`DrawError`] naming the family, the
 //! argument and its value, never a panic. Where `rand_distr` has a well-tested sampler it
 //! is used; this crate adds exact Bernoulli trials for tiny probabilities (`bernoulli`),
-//! the logistic function without cancellation, the categorical draw (`categorical`), and
+//! the logistic function without cancellation, the categorical draw (`categorical`), the linear ballistic accumulator's finishing
+//! times (`lba`), and
 //! the clamping that keeps every draw inside its family's open support (`draw`).
 //!
 //! Tests: `tests/random.rs` checks sample means and variances against [`moments`],
@@ -26,9 +27,11 @@ mod categorical;
 mod draw;
 mod error;
 mod family;
+mod lba;
 pub mod wiener;
 
 pub use categorical::{draw_categorical, CategoricalArgs, SIMPLEX_TOLERANCE};
 pub use draw::{draw, moments};
 pub use error::{DrawError, Requirement};
 pub use family::{Family, MAX_POISSON_RATE, MAX_TRIALS};
+pub use lba::{draw_lba_finish_times, Accumulator};

@@ -1002,3 +1002,129 @@ fn the_same_generator_state_gives_the_same_draws() {
         );
     }
 }
+
+/// The LBA's closed forms (Brown & Heathcote 2008), written out here independently of
+/// the model's log density: accumulator `acc`'s finishing-time density and survivor at `t`.
+fn lba_pdf_survivor(acc: &rlc_random::Accumulator, t: f64) -> (f64, f64) {
+    let cdf = |z: f64| 0.5 * libm::erfc(-z / std::f64::consts::SQRT_2);
+    let pdf = |z: f64| (-0.5 * z * z).exp() / (2.0 * PI).sqrt();
+    let psi = |z: f64| z * cdf(z) + pdf(z);
+    let b = acc.a + acc.d;
+    let sigma = t * acc.s;
+    let hi = (b - t * acc.v) / sigma;
+    let lo = (b - acc.a - t * acc.v) / sigma;
+    let density = (acc.v * (cdf(hi) - cdf(lo)) + acc.s * (pdf(lo) - pdf(hi))) / acc.a;
+    (density, sigma / acc.a * (psi(hi) - psi(lo)))
+}
+
+#[test]
+fn lba_draws_give_each_response_and_time_its_probability() {
+    use rlc_random::Accumulator;
+    let acc = |d, a, v, s| Accumulator { d, a, v, s };
+    let cases: &[&[Accumulator]] = &[
+        &[acc(1.0, 0.5, 2.0, 1.0), acc(1.0, 0.5, 1.0, 1.0)],
+        // Mostly negative drifts: most trials are drawn given that one is positive.
+        &[
+            acc(0.5, 1.0, -1.0, 1.0),
+            acc(0.5, 1.0, -1.5, 1.0),
+            acc(0.5, 1.0, 0.2, 0.5),
+        ],
+        &[acc(0.2, 2.0, 4.0, 0.3), acc(0.2, 2.0, 3.5, 0.3)],
+    ];
+    for (case, accs) in cases.iter().enumerate() {
+        let mut rng = rng(40 + case as u64);
+        let mut times = vec![0.0; accs.len()];
+        let mut draws = Vec::with_capacity(N);
+        for _ in 0..N {
+            rlc_random::draw_lba_finish_times(accs, &mut times, &mut rng).unwrap();
+            let (k, t) = times
+                .iter()
+                .copied()
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap();
+            assert!(t.is_finite() && t > 0.0, "case {case}: time {t}");
+            draws.push((k, t));
+        }
+        let positive: f64 = 1.0
+            - accs
+                .iter()
+                .map(|a| 0.5 * libm::erfc(a.v / a.s / std::f64::consts::SQRT_2))
+                .product::<f64>();
+        // P(response k, time <= c) by Simpson's rule over (0, c] in u = t / (1 + t).
+        let probability = |k: usize, c: f64| {
+            let steps = 20_000;
+            let top = c / (1.0 + c);
+            let h = top / steps as f64;
+            let f = |u: f64| {
+                if u <= 0.0 {
+                    return 0.0;
+                }
+                let t = u / (1.0 - u);
+                let mut g = lba_pdf_survivor(&accs[k], t).0;
+                for (j, a) in accs.iter().enumerate() {
+                    if j != k {
+                        g *= lba_pdf_survivor(a, t).1;
+                    }
+                }
+                g / ((1.0 - u) * (1.0 - u))
+            };
+            let mut s = f(top);
+            for i in 1..steps {
+                s += if i % 2 == 1 { 4.0 } else { 2.0 } * f(i as f64 * h);
+            }
+            s * h / 3.0 / positive
+        };
+        let mut sorted: Vec<f64> = draws.iter().map(|d| d.1).collect();
+        sorted.sort_by(f64::total_cmp);
+        let mut total = 0.0;
+        for k in 0..accs.len() {
+            total += probability(k, 1e6);
+            for q in [0.1, 0.5, 0.9, 0.999] {
+                let c = sorted[(q * N as f64) as usize];
+                let p = probability(k, c);
+                let seen = draws.iter().filter(|d| d.0 == k && d.1 <= c).count() as f64 / N as f64;
+                let se = (p * (1.0 - p) / N as f64).sqrt().max(1e-9);
+                assert!(
+                    ((seen - p) / se).abs() < Z_MAX,
+                    "case {case}, response {k}, time <= {c}: {seen} drawn, {p} expected"
+                );
+            }
+        }
+        assert!(
+            (total - 1.0).abs() < 1e-3,
+            "case {case}: the density's mass {total}"
+        );
+    }
+}
+
+#[test]
+fn lba_draws_refuse_invalid_arguments_and_hopeless_drifts() {
+    use rlc_random::Accumulator;
+    let mut rng = rng(9);
+    let mut times = [0.0; 2];
+    let ok = Accumulator {
+        d: 1.0,
+        a: 0.5,
+        v: 1.0,
+        s: 1.0,
+    };
+    let bad = Accumulator { a: -0.5, ..ok };
+    let err = rlc_random::draw_lba_finish_times(&[ok, bad], &mut times, &mut rng).unwrap_err();
+    assert_eq!(err.to_string(), "`A` of LBA must be > 0, got -0.5");
+    let hopeless = Accumulator { v: -60.0, ..ok };
+    let err =
+        rlc_random::draw_lba_finish_times(&[hopeless, hopeless], &mut times, &mut rng).unwrap_err();
+    assert!(matches!(err, DrawError::NoPositiveDrift), "{err}");
+    // One drift of 40 standard deviations below 0 beside a likely one: still drawn.
+    let far = Accumulator { v: -40.0, ..ok };
+    for _ in 0..100 {
+        rlc_random::draw_lba_finish_times(&[far, ok], &mut times, &mut rng).unwrap();
+        assert!(times[0].is_infinite() && times[1].is_finite());
+    }
+    // Only a far-fetched drift can be positive: it is, given a response.
+    let lone = Accumulator { v: -8.0, ..ok };
+    rlc_random::draw_lba_finish_times(&[lone, hopeless], &mut times, &mut rng).unwrap();
+    assert!(times[0].is_finite() && times[1].is_infinite());
+    assert!(rlc_random::draw_lba_finish_times(&[], &mut [], &mut rng).is_err());
+}
