@@ -898,6 +898,14 @@ impl Ad<'_> {
                         let d = self.unary(UnaryOp::Exp, e);
                         self.mul(yb, d)
                     }
+                    UnaryOp::MillsRatio => {
+                        // R'(x) = x R(x) - 1
+                        let ty = self.ty(xv);
+                        let xr = self.mul(xv, y);
+                        let one = self.constant(1.0, &ty);
+                        let d = self.binary(BinaryOp::Sub, xr, one);
+                        self.mul(yb, d)
+                    }
                     UnaryOp::LogBesselI0e => {
                         let s = self.unary(UnaryOp::LogBesselI0eSlope, xv);
                         self.mul(yb, s)

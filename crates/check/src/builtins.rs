@@ -194,6 +194,10 @@ pub enum Distribution {
     Logistic,
     Laplace,
     Gumbel,
+    /// The linear ballistic accumulator (Brown & Heathcote 2008), as hBayesDM's
+    /// `lba_lpdf`: `rt ~ LBA(d, A, v, s, tau, response = k)`, the density of the
+    /// (response, time) pair, `v` the mean drifts along the last axis.
+    Lba,
     /// `y ~ LogDensity(lp)`: adds `lp`, a log density written by hand from `y`
     /// and the parameters, scored at `y` (its pointwise log-likelihood, for
     /// LOO); nothing to draw from.
@@ -270,6 +274,18 @@ impl Distribution {
             .any(|s| s.distribution == self && s.support == Support::Circle)
     }
 
+    /// The argument, by name, that says which response an observation is of, for a
+    /// distribution of a (response, time) pair: `Wiener`'s `upper` (which boundary),
+    /// `LBA`'s `response` (which accumulator). Data, not a parameter of the time's
+    /// density: run forward, it is drawn with the time.
+    pub fn response_argument(self) -> Option<&'static str> {
+        match self {
+            Distribution::Wiener => Some("upper"),
+            Distribution::Lba => Some("response"),
+            _ => None,
+        }
+    }
+
     /// Where an observed outcome of this distribution must lie.
     pub fn outcome_range(self) -> OutcomeRange {
         use Distribution as D;
@@ -296,6 +312,7 @@ impl Distribution {
             | D::Logistic
             | D::Laplace
             | D::Gumbel
+            | D::Lba
             | D::LogDensity => OutcomeRange::Unchecked,
         }
     }
@@ -355,6 +372,9 @@ pub enum ArgRange {
     Above(&'static str),
     /// `0` or `1`: which boundary of a diffusion a response reached (`Wiener`'s `upper`).
     Boundary,
+    /// A 0-based index of an accumulator, along the last axis of the drifts (`LBA`'s
+    /// `response`).
+    Accumulator,
 }
 
 impl ArgRange {
@@ -368,6 +388,7 @@ impl ArgRange {
             ArgRange::Simplex => "in [0, 1], summing to 1 along the last axis".to_string(),
             ArgRange::Above(other) => format!("> `{other}`"),
             ArgRange::Boundary => "0 or 1".to_string(),
+            ArgRange::Accumulator => "an accumulator's index, 0 or more".to_string(),
         }
     }
 }
@@ -414,7 +435,7 @@ const fn d(
     }
 }
 
-use ArgRange::{Above, Boundary, Finite, NonNegative, Positive, Probability, Simplex};
+use ArgRange::{Above, Accumulator, Boundary, Finite, NonNegative, Positive, Probability, Simplex};
 use Distribution as D;
 use Support as S;
 
@@ -632,6 +653,26 @@ pub static DISTRIBUTIONS: &[DistributionSig] = &[
         &[("mu", Finite), ("beta", Positive)],
         S::Real,
     ),
+    // `v` holds one mean drift per accumulator along its last axis; `response`
+    // (0-based) says which accumulator reached the threshold first: the density of the
+    // (response, time) pair, which runs forward as one.
+    DistributionSig {
+        int_params: &["response"],
+        ..d(
+            D::Lba,
+            "LBA",
+            &[&["d", "A", "v", "s", "tau", "response"]],
+            &[
+                ("d", Positive),
+                ("A", Positive),
+                ("v", Finite),
+                ("s", Positive),
+                ("tau", NonNegative),
+                ("response", Accumulator),
+            ],
+            S::Positive,
+        )
+    },
     d(
         D::LogDensity,
         "LogDensity",

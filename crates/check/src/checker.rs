@@ -3545,6 +3545,14 @@ impl Checker {
                 }
                 continue;
             }
+            if sig.range(name) == Some(ArgRange::Accumulator) {
+                if self.accumulator_index(value, &info, role) {
+                    arg_infos.push((value, info, *name));
+                } else {
+                    ok = false;
+                }
+                continue;
+            }
             if !self.numeric(value, &info, &format!("the `{name}` of `{}`", sig.name)) {
                 ok = false;
                 continue;
@@ -3572,6 +3580,21 @@ impl Checker {
         let mut batch_from: Option<(&Expr, ExprInfo)> = None;
         for (value, info, name) in &arg_infos {
             let mut shape = info.ty.shape.clone();
+            if sig.distribution == Distribution::Lba && *name == "v" {
+                // The drifts: one per accumulator along the last axis.
+                if shape.pop().is_none() {
+                    self.error(CheckError::ShapeMismatch {
+                        span: value.span,
+                        context: "`LBA` needs its mean drifts `v` along the last axis, one per accumulator (response option)".into(),
+                        expected: vec![Dim::size("accumulators")],
+                        found: Vec::new(),
+                        expected_from: None,
+                        hint: None,
+                    });
+                    return None;
+                }
+                categories = info.ty.shape.last().cloned();
+            }
             let ordered = sig.distribution == Distribution::OrderedLogistic;
             if sig.support == Support::Categories && (!ordered || *name == "cutpoints") {
                 match shape.pop() {
@@ -3670,7 +3693,12 @@ impl Checker {
             });
             return None;
         }
-        if !is_prior {
+        if !is_prior && sig.distribution == Distribution::Lba {
+            let response = arg_infos.iter().find(|(_, _, name)| *name == "response");
+            if let (Some((value, info, _)), Some(k)) = (response, &categories) {
+                self.check_accumulator_range(value.span, info, k)?;
+            }
+        } else if !is_prior {
             self.check_observed_support(sig, target, target_span, categories.as_ref())?;
         }
         let call = CallInfo {
@@ -3749,6 +3777,60 @@ impl Checker {
                 false
             }
         }
+    }
+
+    /// Whether `value`, given as `LBA`'s `response`, is an integer (or a constant) in an
+    /// observation; reports it otherwise. Its range is checked against the number of
+    /// accumulators once the drifts' shape is known (`check_accumulator_range`).
+    fn accumulator_index(&mut self, value: &Expr, info: &ExprInfo, role: Role) -> bool {
+        if info.ty.optional {
+            self.optional_used(value, info);
+            return false;
+        }
+        if role == Role::Prior {
+            self.error(CheckError::NotAllowedHere {
+                span: value.span,
+                what: "`response` in a prior".into(),
+                hint: Some(format!(
+                    "`response` says which accumulator an observed response came from: {LBA_USAGE}"
+                )),
+            });
+            return false;
+        }
+        if info.ty.elem != ElemType::Int {
+            self.error(CheckError::TypeMismatch {
+                span: value.span,
+                context: "the `response` of `LBA`".into(),
+                expected: "an integer, the 0-based index of an accumulator".into(),
+                found: info.ty.clone(),
+                hint: Some(LBA_USAGE.to_string()),
+            });
+            return false;
+        }
+        true
+    }
+
+    /// Reports an `LBA` `response` whose declared range reaches outside `0..K`, `K`
+    /// the number of accumulators (1-based codes, most often). Where the range is not
+    /// known the log density checks each index when it runs.
+    fn check_accumulator_range(&mut self, span: Span, info: &ExprInfo, k: &Dim) -> Option<()> {
+        let Some(range) = info.range.clone() else {
+            return Some(());
+        };
+        let hi_bad = k.sub(&range.hi).is_some_and(|d| d.provably_negative());
+        if !range.lo.provably_negative() && !hi_bad {
+            return Some(());
+        }
+        let hint = (range.lo.as_constant() == Some(1)).then(|| {
+            format!("1-based codes (as in hBayesDM's data) become `choice - 1`: {LBA_USAGE}")
+        });
+        self.error(CheckError::OutcomeOutsideSupport {
+            span,
+            range,
+            support: format!("0..{k} (`LBA`'s `response`: an accumulator of `v`'s last axis)"),
+            hint,
+        });
+        None
     }
 
     /// Resolves a distribution call: its signature, the parameterization its
@@ -3950,6 +4032,9 @@ impl Checker {
         Some(())
     }
 }
+
+/// How `LBA` is written, for its errors' hints.
+const LBA_USAGE: &str = "`rt ~ LBA(d, A, v, s, tau, response = choice - 1)` for choices coded 1, 2, …, declared `data choice: int[N, T] in 1..K + 1`, with `v` a `real[K]` of mean drifts";
 
 /// The name an expression is, or is an element of: `choice` in `choice[n, t]`.
 fn root_name(e: &Expr) -> Option<&Expr> {

@@ -148,6 +148,8 @@ impl Constant {
                 first(&|x| !(0.0..=1.0).contains(&x)).map(|i| broken("in [0, 1]", i))
             }
             ArgRange::Boundary => first(&|x| x != 0.0 && x != 1.0).map(|i| broken("0 or 1", i)),
+            // Below the number of accumulators too, which the lowering checks.
+            ArgRange::Accumulator => first(&|x| x < 0.0).map(|i| broken(">= 0 (0-based)", i)),
             ArgRange::Simplex => {
                 if let Some(i) = first(&|x| !(0.0..=1.0).contains(&x)) {
                     return Some(broken("in [0, 1]", i));

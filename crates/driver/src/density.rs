@@ -863,6 +863,9 @@ impl Explainer {
                 Some(Rejection::ScoredOutsideSupport) => format!(
                     "{head} at {point}: the value `logp` scores in {at}{iterations} is outside its distribution's support (a response time less a non-decision time below 0, a negative count)"
                 ),
+                Some(Rejection::BeforeNonDecisionTime) => format!(
+                    "{head} at {point}: a response time in {at}{iterations} is at or below the non-decision time `tau`, where `LBA`'s density is 0 (bound `tau` below each subject's fastest response, as hBayesDM's `tau ~ Uniform(RTbound, minRT)`)"
+                ),
                 Some(Rejection::EmptyBounds) => format!(
                     "{head} at {point}: the bounds of {at}{iterations} are empty: they are computed from other values and the upper end is not above the lower one (hBayesDM's `tau ~ Uniform(RTbound, minRT)` with a response faster than RTbound); check the data the bounds read, or write the bounds so they cannot cross"
                 ),

@@ -780,6 +780,28 @@ impl<'a> Interp<'a> {
                     data.push(c as f64);
                 }
             }
+            RandomDist::LbaFinishTimes => {
+                if args.iter().any(|a| a.data.len() != count) {
+                    return Err(self.malformed(op, "a draw's arguments do not have its shape"));
+                }
+                let k = shape.last().copied().unwrap_or(1).max(1);
+                let mut accumulators = Vec::with_capacity(k);
+                let mut times = vec![0.0; k];
+                for row in 0..count / k {
+                    accumulators.clear();
+                    accumulators.extend((row * k..(row + 1) * k).map(|i| {
+                        rlc_random::Accumulator {
+                            d: args[0].data[i],
+                            a: args[1].data[i],
+                            v: args[2].data[i],
+                            s: args[3].data[i],
+                        }
+                    }));
+                    rlc_random::draw_lba_finish_times(&accumulators, &mut times, &mut **rng)
+                        .map_err(draw_error)?;
+                    data.extend_from_slice(&times);
+                }
+            }
             RandomDist::Scalar(family) => {
                 if args.iter().any(|a| a.data.len() != count) {
                     return Err(self.malformed(op, "a draw's arguments do not have its shape"));
@@ -1482,6 +1504,7 @@ fn unary_fn(op: UnaryOp) -> fn(f64) -> f64 {
         UnaryOp::LogBesselI0e => crate::special::log_bessel_i0e,
         UnaryOp::LogBesselI0eSlope => crate::special::log_bessel_i0e_slope,
         UnaryOp::InvPhi => crate::special::inv_phi,
+        UnaryOp::MillsRatio => crate::special::mills_ratio,
     }
 }
 

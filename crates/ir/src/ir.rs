@@ -118,6 +118,9 @@ pub enum UnaryOp {
     LogBesselI0eSlope,
     /// The standard normal quantile, `Phi^-1` (`special::inv_phi`).
     InvPhi,
+    /// Mills' ratio `Phi(-x) / phi(x)` (`special::mills_ratio`), finite where both
+    /// underflow; its derivative is `x R(x) - 1`.
+    MillsRatio,
 }
 
 /// Elementwise operations of two operands of one shape.
@@ -233,6 +236,11 @@ pub enum RandomDist {
     /// `ordered`: the logits are an `OrderedLogistic`'s categories (NaN where its
     /// cutpoints do not increase), which a failed draw's message names.
     Categorical { logits: bool, ordered: bool },
+    /// Each accumulator's finishing time of a linear ballistic accumulator
+    /// (`rlc_random::draw_lba_finish_times`), `+inf` for a negative drift, the
+    /// accumulators along the last axis, given that one finishes: arguments `d, A,
+    /// v, s`, each of the result's shape.
+    LbaFinishTimes,
 }
 
 impl RandomDist {
@@ -241,6 +249,7 @@ impl RandomDist {
         match self {
             RandomDist::Scalar(f) => f.arity(),
             RandomDist::Categorical { .. } => 1,
+            RandomDist::LbaFinishTimes => 4,
         }
     }
     /// Whether the draws are integers.
@@ -248,6 +257,7 @@ impl RandomDist {
         match self {
             RandomDist::Scalar(f) => f.is_discrete(),
             RandomDist::Categorical { .. } => true,
+            RandomDist::LbaFinishTimes => false,
         }
     }
 }
@@ -476,6 +486,9 @@ pub enum Rejection {
     /// A parameter's bounds computed from other values (`in (lo, hi)`, a
     /// `Uniform(0.1, minRT)` prior's ends) whose upper end is not above the lower.
     EmptyBounds,
+    /// A response time at or below the non-decision time `tau`, where `LBA`'s
+    /// density is 0.
+    BeforeNonDecisionTime,
 }
 
 impl Function {

@@ -9,6 +9,7 @@
 //! their constraint (Stan's transforms), with the log-Jacobian added.
 
 mod generative;
+mod lba;
 
 pub use generative::{
     index_sources, target_statements, wiener_observations, Channel, GenerativeIr,
@@ -1892,9 +1893,11 @@ impl<'m> Lowering<'m> {
         let mut a = Vec::new();
         let mut logits = call.arg_names.contains(&"logits") || call.arg_names.contains(&"log_rate");
         for (k, id) in call.args.iter().enumerate() {
-            // `Wiener`'s `upper` is data, not an argument of the time's density or
-            // draw (see `Lowering::density`, `Lowering::gen_tilde`).
-            if d == D::Wiener && call.arg_names.get(k) == Some(&"upper") {
+            // `Wiener`'s `upper` and `LBA`'s `response` are data, not arguments of
+            // the time's density or draw (see `Lowering::density`, `Lowering::gen_tilde`).
+            if d.response_argument().is_some()
+                && call.arg_names.get(k) == d.response_argument().as_ref()
+            {
                 continue;
             }
             let arg = args
@@ -2185,6 +2188,23 @@ impl<'m> Lowering<'m> {
                 lp = self.reject_unless(valid, lp, Rejection::CutpointsOutOfOrder);
             }
             // The outcome indexes the categories: its errors point at the distribution.
+            for v in first..self.func.values.len() as u32 {
+                self.func
+                    .spans
+                    .entry(ValueId(v))
+                    .or_insert((dist.span.start, dist.span.end));
+            }
+            return Ok(lp);
+        }
+        if d == D::Lba {
+            let response = generative::response_of(dist)
+                .ok_or_else(|| unsupported(dist.span, "`LBA` without its `response`"))?;
+            let response_range = self.info(response)?.range.clone();
+            let response = self.expr(response)?;
+            let first = self.func.values.len() as u32;
+            let lp =
+                self.lba_density(y, &a, response, &shape, response_range.as_ref(), dist.span)?;
+            // The response indexes the accumulators: its errors point at the distribution.
             for v in first..self.func.values.len() as u32 {
                 self.func
                     .spans
@@ -2682,7 +2702,7 @@ impl<'m> Lowering<'m> {
             D::Wiener => {
                 // With `upper`, the density of the (boundary, time) pair: at the
                 // lower boundary, the upper one's with the bias and drift mirrored.
-                let (beta, delta) = match generative::wiener_upper(dist) {
+                let (beta, delta) = match generative::response_of(dist) {
                     Some(upper) => {
                         let upper = self.expr(upper)?;
                         let upper = self.cast(upper, Elem::Real);
@@ -2698,8 +2718,8 @@ impl<'m> Lowering<'m> {
                     TensorType::real(shape.clone()),
                 )
             }
-            D::Categorical | D::OrderedLogistic => {
-                return Err(unsupported(dist.span, "categorical handled above"))
+            D::Categorical | D::OrderedLogistic | D::Lba => {
+                return Err(unsupported(dist.span, "categorical and LBA handled above"))
             }
         };
         // An argument outside the distribution's domain (a scale <= 0, a
@@ -2890,6 +2910,58 @@ impl<'m> Lowering<'m> {
     /// with `p`, `log(p[…, y])`. An outcome the checker proved to lie among
     /// the categories (`range`: a choice declared `in 1..3`, less 1, against
     /// 2 categories) is taken without a bounds check.
+    /// `values[..., index[...]]`: each batch cell's element at its own index along
+    /// the last axis of `values` (shape `batch + [K]`; `index` of shape `batch`).
+    fn take_along_last_axis(
+        &mut self,
+        values: ValueId,
+        index: ValueId,
+        batch: &[Dim],
+        needs_bounds_check: bool,
+    ) -> ValueId {
+        if batch.is_empty() {
+            return self.emit1(
+                OpKind::Index {
+                    plan: vec![AxisIndex::Scalar {
+                        constant: None,
+                        needs_bounds_check,
+                    }],
+                },
+                &[values, index],
+                TensorType::scalar(Elem::Real),
+            );
+        }
+        // Take along the last axis: gather with an arange per batch axis.
+        let mut index_args = Vec::new();
+        for (axis, d) in batch.iter().enumerate() {
+            let iota = self.emit1(
+                OpKind::Iota,
+                &[],
+                TensorType::new(Elem::Int, vec![d.clone()]),
+            );
+            let mut shape = vec![Dim::constant(1); batch.len()];
+            shape[axis] = d.clone();
+            let iota = self.reshape(iota, shape);
+            index_args.push(self.broadcast_to(iota, batch));
+        }
+        index_args.push(index);
+        let mut args = vec![values];
+        args.extend(index_args);
+        // The arange per batch axis is in range by construction.
+        let mut plan = vec![
+            AxisIndex::Gather {
+                needs_bounds_check: false
+            };
+            batch.len()
+        ];
+        plan.push(AxisIndex::Gather { needs_bounds_check });
+        self.emit1(
+            OpKind::Index { plan },
+            &args,
+            TensorType::real(batch.to_vec()),
+        )
+    }
+
     fn categorical(
         &mut self,
         y: ValueId,
@@ -2915,48 +2987,7 @@ impl<'m> Lowering<'m> {
         // broadcast over the outcomes.
         let valid = (!logits).then(|| self.probability_rows(probs, batch));
         let probs = self.broadcast_to(probs, &full);
-        let picked = if batch.is_empty() {
-            self.emit1(
-                OpKind::Index {
-                    plan: vec![AxisIndex::Scalar {
-                        constant: None,
-                        needs_bounds_check,
-                    }],
-                },
-                &[probs, y],
-                TensorType::scalar(Elem::Real),
-            )
-        } else {
-            // Take along the last axis: gather with an arange per batch axis.
-            let mut index_args = Vec::new();
-            for (axis, d) in batch.iter().enumerate() {
-                let iota = self.emit1(
-                    OpKind::Iota,
-                    &[],
-                    TensorType::new(Elem::Int, vec![d.clone()]),
-                );
-                let mut shape = vec![Dim::constant(1); batch.len()];
-                shape[axis] = d.clone();
-                let iota = self.reshape(iota, shape);
-                index_args.push(self.broadcast_to(iota, batch));
-            }
-            index_args.push(y);
-            let mut args = vec![probs];
-            args.extend(index_args);
-            // The arange per batch axis is in range by construction.
-            let mut plan = vec![
-                AxisIndex::Gather {
-                    needs_bounds_check: false
-                };
-                batch.len()
-            ];
-            plan.push(AxisIndex::Gather { needs_bounds_check });
-            self.emit1(
-                OpKind::Index { plan },
-                &args,
-                TensorType::real(batch.to_vec()),
-            )
-        };
+        let picked = self.take_along_last_axis(probs, y, batch, needs_bounds_check);
         match valid {
             None => {
                 let lse = self.reduce(ReduceOp::LogSumExp, probs, Some(batch.len()));

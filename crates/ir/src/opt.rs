@@ -437,6 +437,7 @@ fn may_run_unasked(
                 | UnaryOp::LogPhi
                 | UnaryOp::LogPhiSlope
                 | UnaryOp::LogBesselI0e
+                | UnaryOp::MillsRatio
         ),
         OpKind::Binary(BinaryOp::Div) => nonzero.contains(&outside[&op.args[1]]),
         OpKind::Binary(b) => !matches!(b, BinaryOp::Pow | BinaryOp::Atan2),
@@ -781,6 +782,7 @@ pub fn is_costly(kind: &OpKind) -> bool {
                 | UnaryOp::LogBesselI0e
                 | UnaryOp::LogBesselI0eSlope
                 | UnaryOp::InvPhi
+                | UnaryOp::MillsRatio
         ),
         OpKind::Binary(BinaryOp::Pow | BinaryOp::Atan2) | OpKind::Special(_) => true,
         _ => false,

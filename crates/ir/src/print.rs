@@ -159,6 +159,7 @@ fn op_text(f: &Function, op: &Op) -> String {
                 RandomDist::Categorical { ordered: true, .. } => "ordered_logistic".to_string(),
                 RandomDist::Categorical { logits: true, .. } => "categorical_logits".to_string(),
                 RandomDist::Categorical { logits: false, .. } => "categorical".to_string(),
+                RandomDist::LbaFinishTimes => "lba_finish_times".to_string(),
             };
             let t = match (truncated, joint) {
                 (true, true) => " truncated joint",
@@ -283,6 +284,7 @@ pub(crate) fn unary_name(op: UnaryOp) -> &'static str {
         UnaryOp::LogBesselI0e => "log_bessel_i0e",
         UnaryOp::LogBesselI0eSlope => "log_bessel_i0e_slope",
         UnaryOp::InvPhi => "inv_phi",
+        UnaryOp::MillsRatio => "mills_ratio",
     }
 }
 

@@ -31,6 +31,21 @@ fn mills_series(x: f64) -> f64 {
     sum
 }
 
+/// Mills' ratio `R(x) = Phi(-x) / phi(x)`, the normal tail beyond `x` in units of the
+/// density at `x`: about `1 / x` far above 0, and finite there where `Phi(-x)` and
+/// `phi(x)` underflow (from `x = 38`); it overflows, as the ratio does, below about
+/// `x = -37.7`. From `erfc` below 37 (`erfc(x / sqrt 2)` and `exp(x^2 / 2)` stay normal
+/// doubles there), the asymptotic series above.
+pub fn mills_ratio(x: f64) -> f64 {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    if x >= -LOG_PHI_SERIES_BELOW {
+        return mills_series(-x) / x;
+    }
+    0.5 * libm::erfc(x / SQRT_2) * (0.5 * x * x).exp() * (2.0 * PI).sqrt()
+}
+
 /// `ln Phi(x)`, the log of the standard normal CDF, finite for every finite
 /// `x` (Stan's `std_normal_lcdf`): `ln1p(-Phi(-x))` above 0 (where `Phi(x)`
 /// is near 1 and its log small), the log of `erfc` down to -37, the
@@ -216,6 +231,34 @@ mod tests {
         assert_eq!(log_phi(f64::NEG_INFINITY), f64::NEG_INFINITY);
         assert_eq!(log_phi(f64::INFINITY), 0.0);
         assert!(log_phi(f64::NAN).is_nan());
+    }
+
+    /// Values of mpmath at 40 digits: `ncdf(-x) / npdf(x)`, on both sides of the switch
+    /// from `erfc` to the series at 37.
+    #[test]
+    fn mills_ratio_matches_high_precision_values() {
+        let cases = [
+            (-5.0, 672_621.636_722_879_25),
+            (-1.0, 3.477_051_811_703_694_5),
+            (0.0, 1.253_314_137_315_500_3),
+            (0.5, 0.876_364_456_453_692_3),
+            (1.0, 0.655_679_542_418_798_5),
+            (3.0, 0.304_590_298_710_103_3),
+            (10.0, 0.099_028_596_471_731_92),
+            (26.0, 0.038_404_893_342_102_13),
+            (36.9, 0.027_080_411_586_417_08),
+            (37.0, 0.027_007_327_965_128_34),
+            (37.1, 0.026_934_637_468_950_71),
+            (60.0, 0.016_662_040_889_713_75),
+            (1000.0, 0.000_999_999_000_003),
+            (1e8, 1e-8),
+        ];
+        for (x, want) in cases {
+            close(mills_ratio(x), want, 1e-13);
+        }
+        assert_eq!(mills_ratio(f64::INFINITY), 0.0);
+        assert_eq!(mills_ratio(f64::NEG_INFINITY), f64::INFINITY);
+        assert!(mills_ratio(f64::NAN).is_nan());
     }
 
     /// mpmath: `-sqrt(2) * erfcinv(2 p)`.

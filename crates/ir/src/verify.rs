@@ -431,7 +431,7 @@ impl<'a, 'f> OpCheck<'a, 'f> {
                                 s.push(a.shape.last().cloned().unwrap_or_default());
                                 s
                             }
-                            RandomDist::Scalar(_) => r.shape.clone(),
+                            RandomDist::Scalar(_) | RandomDist::LbaFinishTimes => r.shape.clone(),
                         };
                         if a.elem != Elem::Real || a.shape != expected {
                             self.error(format!(

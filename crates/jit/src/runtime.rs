@@ -72,6 +72,10 @@ pub(crate) extern "C" fn inv_phi(x: f64) -> f64 {
     special::inv_phi(x)
 }
 
+pub(crate) extern "C" fn mills_ratio(x: f64) -> f64 {
+    special::mills_ratio(x)
+}
+
 pub(crate) extern "C" fn log_bessel_i0e(x: f64) -> f64 {
     special::log_bessel_i0e(x)
 }
@@ -106,6 +110,7 @@ pub(crate) fn unary_symbol(op: UnaryOp) -> Option<(&'static str, *const u8)> {
         UnaryOp::LogBesselI0e => log_bessel_i0e,
         UnaryOp::LogBesselI0eSlope => log_bessel_i0e_slope,
         UnaryOp::InvPhi => inv_phi,
+        UnaryOp::MillsRatio => mills_ratio,
         UnaryOp::Neg | UnaryOp::Not | UnaryOp::Sqrt | UnaryOp::Abs => return None,
     };
     let name = match op {
@@ -127,13 +132,14 @@ pub(crate) fn unary_symbol(op: UnaryOp) -> Option<(&'static str, *const u8)> {
         UnaryOp::LogBesselI0e => "rlc_log_bessel_i0e",
         UnaryOp::LogBesselI0eSlope => "rlc_log_bessel_i0e_slope",
         UnaryOp::InvPhi => "rlc_inv_phi",
+        UnaryOp::MillsRatio => "rlc_mills_ratio",
         UnaryOp::Neg | UnaryOp::Not | UnaryOp::Sqrt | UnaryOp::Abs => return None,
     };
     Some((name, f as *const u8))
 }
 
 /// Every unary op that is a call, for registering the symbols.
-pub(crate) const CALLED_UNARY: [UnaryOp; 18] = [
+pub(crate) const CALLED_UNARY: [UnaryOp; 19] = [
     UnaryOp::Exp,
     UnaryOp::Log,
     UnaryOp::Log1p,
@@ -152,6 +158,7 @@ pub(crate) const CALLED_UNARY: [UnaryOp; 18] = [
     UnaryOp::LogBesselI0e,
     UnaryOp::LogBesselI0eSlope,
     UnaryOp::InvPhi,
+    UnaryOp::MillsRatio,
 ];
 
 pub(crate) extern "C" fn atan2(y: f64, x: f64) -> f64 {

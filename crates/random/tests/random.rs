@@ -1036,13 +1036,13 @@ fn lba_draws_give_each_response_and_time_its_probability() {
         let mut times = vec![0.0; accs.len()];
         let mut draws = Vec::with_capacity(N);
         for _ in 0..N {
-            rlc_random::draw_lba_finish_times(accs, &mut times, &mut rng).unwrap();
+            rlc_random::draw_lba_finish_times(accs, &mut times, &mut rng).expect("drawn");
             let (k, t) = times
                 .iter()
                 .copied()
                 .enumerate()
                 .min_by(|a, b| a.1.total_cmp(&b.1))
-                .unwrap();
+                .expect("accumulators");
             assert!(t.is_finite() && t > 0.0, "case {case}: time {t}");
             draws.push((k, t));
         }
@@ -1110,21 +1110,22 @@ fn lba_draws_refuse_invalid_arguments_and_hopeless_drifts() {
         s: 1.0,
     };
     let bad = Accumulator { a: -0.5, ..ok };
-    let err = rlc_random::draw_lba_finish_times(&[ok, bad], &mut times, &mut rng).unwrap_err();
+    let err =
+        rlc_random::draw_lba_finish_times(&[ok, bad], &mut times, &mut rng).expect_err("refused");
     assert_eq!(err.to_string(), "`A` of LBA must be > 0, got -0.5");
     let hopeless = Accumulator { v: -60.0, ..ok };
-    let err =
-        rlc_random::draw_lba_finish_times(&[hopeless, hopeless], &mut times, &mut rng).unwrap_err();
+    let err = rlc_random::draw_lba_finish_times(&[hopeless, hopeless], &mut times, &mut rng)
+        .expect_err("refused");
     assert!(matches!(err, DrawError::NoPositiveDrift), "{err}");
     // One drift of 40 standard deviations below 0 beside a likely one: still drawn.
     let far = Accumulator { v: -40.0, ..ok };
     for _ in 0..100 {
-        rlc_random::draw_lba_finish_times(&[far, ok], &mut times, &mut rng).unwrap();
+        rlc_random::draw_lba_finish_times(&[far, ok], &mut times, &mut rng).expect("drawn");
         assert!(times[0].is_infinite() && times[1].is_finite());
     }
     // Only a far-fetched drift can be positive: it is, given a response.
     let lone = Accumulator { v: -8.0, ..ok };
-    rlc_random::draw_lba_finish_times(&[lone, hopeless], &mut times, &mut rng).unwrap();
+    rlc_random::draw_lba_finish_times(&[lone, hopeless], &mut times, &mut rng).expect("drawn");
     assert!(times[0].is_finite() && times[1].is_infinite());
     assert!(rlc_random::draw_lba_finish_times(&[], &mut [], &mut rng).is_err());
 }

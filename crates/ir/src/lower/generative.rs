@@ -195,16 +195,27 @@ impl<'m> Analysis<'m> {
                 }
                 None => {}
             }
-            // A boundary is drawn into its place; scored, it goes with the time.
-            let Some(upper) = wiener_upper(dist) else {
+            // A response (a boundary, an accumulator) is drawn into its place; scored,
+            // it goes with the time.
+            let Some(response) = response_of(dist) else {
                 continue;
             };
-            match a.place_of(upper) {
+            match a.place_of(response) {
                 Some(p) => observed.extend(a.root(p.base)),
-                None if draw && a.reads_data(upper) => {
+                None if draw && a.reads_data(response) => {
                     return Err(unsupported(
-                        upper.span,
-                        "this model cannot be run forward: this `upper` of `Wiener` is not a data variable, an element of one, or one plus or minus a constant, so a drawn boundary cannot be put back into the data (write `upper = choice - 1` for choices coded 1 and 2)",
+                        response.span,
+                        if is_lba(dist) {
+                            "this model cannot be run forward: this `response` of `LBA` is not a data variable, an element of one, or one plus or minus a constant, so a drawn response cannot be put back into the data (write `response = choice - 1` for choices coded 1, 2, …)"
+                        } else {
+                            "this model cannot be run forward: this `upper` of `Wiener` is not a data variable, an element of one, or one plus or minus a constant, so a drawn boundary cannot be put back into the data (write `upper = choice - 1` for choices coded 1 and 2)"
+                        },
+                    ))
+                }
+                None if draw && is_lba(dist) => {
+                    return Err(unsupported(
+                        response.span,
+                        "this model cannot be run forward: an `LBA` draws its response with the time, and this `response` is a constant, not data to draw it into (write `response = choice - 1` with `choice` data)",
                     ))
                 }
                 None => {}
@@ -479,7 +490,7 @@ impl<'m> Analysis<'m> {
             match s {
                 Stmt::Tilde { lhs, dist, .. } => {
                     out.extend(self.place_of(lhs));
-                    out.extend(wiener_upper(dist).and_then(|u| self.place_of(u)));
+                    out.extend(response_of(dist).and_then(|u| self.place_of(u)));
                 }
                 Stmt::For { body, .. } => self.drawn_places(body, out),
                 Stmt::Let { value, .. } | Stmt::Expr(value) => self.drawn_places_in(value, out),
@@ -588,7 +599,7 @@ impl<'m> Analysis<'m> {
                         bases.push(p.base);
                     }
                     self.walk_expr(lhs, bases, local);
-                    if let Some(upper) = wiener_upper(dist) {
+                    if let Some(upper) = response_of(dist) {
                         bases.extend(self.place_of(upper).map(|p| p.base));
                         self.walk_expr(upper, bases, local);
                     }
@@ -753,15 +764,33 @@ pub fn target_statements(model: &Model) -> Vec<ast::Span> {
     out
 }
 
-/// `Wiener(…)`'s `upper`, the boundary a response reached, when `dist` gives it.
-pub(super) fn wiener_upper(dist: &Expr) -> Option<&Expr> {
-    match &dist.kind {
-        ExprKind::Call { callee, args } if callee.name == "Wiener" => args
-            .iter()
-            .find(|a| a.name.as_ref().is_some_and(|n| n.name == "upper"))
-            .map(|a| &a.value),
-        _ => None,
+/// The argument of a (response, time) distribution that says which response an
+/// observation is of (`Wiener`'s `upper`, `LBA`'s `response`:
+/// `Distribution::response_argument`), when `dist` gives it, by name or in its place.
+pub(super) fn response_of(dist: &Expr) -> Option<&Expr> {
+    let ExprKind::Call { callee, args } = &dist.kind else {
+        return None;
+    };
+    let sig = rlc_check::builtins::distribution(&callee.name)?;
+    let name = sig.distribution.response_argument()?;
+    if let Some(named) = args
+        .iter()
+        .find(|a| a.name.as_ref().is_some_and(|n| n.name == name))
+    {
+        return Some(&named.value);
     }
+    let position = sig
+        .parameterizations
+        .iter()
+        .find_map(|p| p.iter().position(|n| *n == name))?;
+    args.iter()
+        .filter(|a| a.name.is_none())
+        .nth(position)
+        .map(|a| &a.value)
+}
+
+fn is_lba(dist: &Expr) -> bool {
+    matches!(&dist.kind, ExprKind::Call { callee, .. } if callee.name == "LBA")
 }
 
 /// The `~ Wiener(…)` statements of a model without `upper`. Run forward, each
@@ -773,7 +802,7 @@ pub fn wiener_observations(model: &Model) -> Vec<ast::Span> {
         if let Stmt::Tilde { dist, span, .. } = s {
             let wiener =
                 matches!(&dist.kind, ExprKind::Call { callee, .. } if callee.name == "Wiener");
-            if wiener && wiener_upper(dist).is_none() {
+            if wiener && response_of(dist).is_none() {
                 out.push(*span);
             }
         }
@@ -871,6 +900,7 @@ fn random_dist(d: D, logits: bool, span: ast::Span) -> Result<RandomDist> {
             })
         }
         D::Wiener => Fa::Wiener,
+        D::Lba => return Ok(RandomDist::LbaFinishTimes),
         D::LogDensity => return Err(no_draws_from_log_density(span)),
     }))
 }
@@ -1066,73 +1096,11 @@ impl<'m> Lowering<'m> {
             }
             let (d, logits, args) = self.distribution_args(dist)?;
             let shape = lhs_ty.shape.clone();
-            let analysis = &self.gen().expect("generative mode").analysis;
-            let boundary = wiener_upper(dist).map(|upper| (upper, analysis.place_of(upper)));
-            let family = match random_dist(d, logits, dist.span)? {
-                RandomDist::Categorical { logits, .. } => RandomDist::Categorical {
-                    logits,
-                    ordered: args.len() > 1,
-                },
-                scalar => scalar,
-            };
-            let mut args: Vec<ValueId> = match family {
-                RandomDist::Categorical { .. } => {
-                    let mut w = self.cast(args[0], Elem::Real);
-                    if let Some(&valid) = args.get(1) {
-                        // OrderedLogistic's rows whose cutpoints do not increase
-                        // cannot be drawn from: NaN there, which the draw refuses.
-                        let shape = self.ty(w).shape;
-                        let mut column = self.ty(valid).shape;
-                        column.push(Dim::constant(1));
-                        let valid = self.reshape(valid, column);
-                        let valid = self.broadcast_to(valid, &shape);
-                        let nan = self.real(f64::NAN);
-                        let nan = self.broadcast_to(nan, &shape);
-                        w = self.emit1(OpKind::Select, &[valid, w, nan], TensorType::real(shape));
-                    }
-                    let mut full = shape.clone();
-                    full.push(self.ty(w).shape.last().cloned().unwrap_or_default());
-                    vec![self.broadcast_to(w, &full)]
-                }
-                RandomDist::Scalar(_) => args
-                    .into_iter()
-                    .map(|a| {
-                        let a = self.cast(a, Elem::Real);
-                        self.broadcast_to(a, &shape)
-                    })
-                    .collect(),
-            };
-            if let Some((upper, upper_place)) = boundary {
-                let given = [args[0], args[2], args[3]];
-                let mirrored = match upper_place {
-                    // The (boundary, time) pair: the boundary first, then the time given it.
-                    Some(place) => self.draw_boundary(upper, &place, given, dist.span)?,
-                    // A constant boundary (the analysis refuses data that is no place):
-                    // the time given it.
-                    None => {
-                        let at = self.expr(upper)?;
-                        let at = self.cast(at, Elem::Real);
-                        let at = self.broadcast_to(at, &shape);
-                        let (beta, delta) = self.wiener_at_boundary(at, args[2], args[3]);
-                        [beta, delta]
-                    }
-                };
-                args[2..].copy_from_slice(&mirrored);
-            }
-            let elem = if family.is_discrete() {
-                Elem::Int
+            let drawn = if d == D::Lba {
+                self.draw_lba(dist, &args, &shape)?
             } else {
-                Elem::Real
+                self.draw_one(dist, d, logits, args, &shape)?
             };
-            let drawn = self.emit1(
-                OpKind::Random {
-                    dist: family,
-                    truncated: false,
-                    joint: false,
-                },
-                &args,
-                TensorType::new(elem, shape),
-            );
             self.func
                 .spans
                 .insert(drawn, (dist.span.start, dist.span.end));
@@ -1160,6 +1128,90 @@ impl<'m> Lowering<'m> {
         Ok(())
     }
 
+    /// A draw of `lhs ~ dist` (with its arguments `args` lowered, of family `d`) of
+    /// one value per cell: for `Wiener` with `upper`, the boundary first (into its
+    /// place), then the time.
+    fn draw_one(
+        &mut self,
+        dist: &'m Expr,
+        d: D,
+        logits: bool,
+        args: Vec<ValueId>,
+        shape: &[Dim],
+    ) -> Result<ValueId> {
+        let analysis = &self.gen().expect("generative mode").analysis;
+        let boundary = response_of(dist).map(|upper| (upper, analysis.place_of(upper)));
+        let family = match random_dist(d, logits, dist.span)? {
+            RandomDist::Categorical { logits, .. } => RandomDist::Categorical {
+                logits,
+                ordered: args.len() > 1,
+            },
+            scalar => scalar,
+        };
+        let mut args: Vec<ValueId> = match family {
+            RandomDist::Categorical { .. } => {
+                let mut w = self.cast(args[0], Elem::Real);
+                if let Some(&valid) = args.get(1) {
+                    // OrderedLogistic's rows whose cutpoints do not increase
+                    // cannot be drawn from: NaN there, which the draw refuses.
+                    let shape = self.ty(w).shape;
+                    let mut column = self.ty(valid).shape;
+                    column.push(Dim::constant(1));
+                    let valid = self.reshape(valid, column);
+                    let valid = self.broadcast_to(valid, &shape);
+                    let nan = self.real(f64::NAN);
+                    let nan = self.broadcast_to(nan, &shape);
+                    w = self.emit1(OpKind::Select, &[valid, w, nan], TensorType::real(shape));
+                }
+                let mut full = shape.to_vec();
+                full.push(self.ty(w).shape.last().cloned().unwrap_or_default());
+                vec![self.broadcast_to(w, &full)]
+            }
+            RandomDist::LbaFinishTimes => {
+                return Err(unsupported(dist.span, "`LBA` is drawn by `draw_lba`"))
+            }
+            RandomDist::Scalar(_) => args
+                .into_iter()
+                .map(|a| {
+                    let a = self.cast(a, Elem::Real);
+                    self.broadcast_to(a, shape)
+                })
+                .collect(),
+        };
+        if let Some((upper, upper_place)) = boundary {
+            let given = [args[0], args[2], args[3]];
+            let mirrored = match upper_place {
+                // The (boundary, time) pair: the boundary first, then the time given it.
+                Some(place) => self.draw_boundary(upper, &place, given, dist.span)?,
+                // A constant boundary (the analysis refuses data that is no place):
+                // the time given it.
+                None => {
+                    let at = self.expr(upper)?;
+                    let at = self.cast(at, Elem::Real);
+                    let at = self.broadcast_to(at, shape);
+                    let (beta, delta) = self.wiener_at_boundary(at, args[2], args[3]);
+                    [beta, delta]
+                }
+            };
+            args[2..].copy_from_slice(&mirrored);
+        }
+        let elem = if family.is_discrete() {
+            Elem::Int
+        } else {
+            Elem::Real
+        };
+        let drawn = self.emit1(
+            OpKind::Random {
+                dist: family,
+                truncated: false,
+                joint: false,
+            },
+            &args,
+            TensorType::new(elem, shape.to_vec()),
+        );
+        Ok(drawn)
+    }
+
     /// Draws the boundary a diffusion of `Wiener(alpha, …, beta, delta)` ends at (1 the
     /// upper, 0 the lower) into `upper`'s place, and returns the bias and drift of the
     /// time's draw given it (mirrored at the lower boundary).
@@ -1183,13 +1235,95 @@ impl<'m> Lowering<'m> {
         self.func.spans.insert(drawn, (span.start, span.end));
         let at = self.cast(drawn, Elem::Real);
         let (beta, delta) = self.wiener_at_boundary(at, beta, delta);
+        self.store_drawn_response(upper, place, at)?;
+        Ok([beta, delta])
+    }
+
+    /// Draws each response time of `LBA(d, A, v, s, tau, response = …)` (shape `batch`)
+    /// with its response, which goes into the `response`'s place: every accumulator's
+    /// finishing time at once, the first to finish the response.
+    fn draw_lba(&mut self, dist: &'m Expr, args: &[ValueId], batch: &[Dim]) -> Result<ValueId> {
+        let response = response_of(dist)
+            .ok_or_else(|| unsupported(dist.span, "`LBA` without its `response`"))?;
+        let analysis = &self.gen().expect("generative mode").analysis;
+        let place = analysis.place_of(response).ok_or_else(|| {
+            unsupported(
+                response.span,
+                "this model cannot be run forward: an `LBA` draws its response with the time, and this `response` is not data to draw it into (write `response = choice - 1` with `choice` data)",
+            )
+        })?;
+        let v = self.cast(args[2], Elem::Real);
+        let k = self
+            .ty(v)
+            .shape
+            .last()
+            .cloned()
+            .ok_or_else(|| unsupported(dist.span, "`LBA` without accumulators"))?;
+        let mut full = batch.to_vec();
+        full.push(k.clone());
+        let mut column = batch.to_vec();
+        column.push(Dim::constant(1));
+        let [d, a, s] = [args[0], args[1], args[3]].map(|x| {
+            let x = self.cast(x, Elem::Real);
+            let x = self.broadcast_to(x, batch);
+            let x = self.reshape(x, column.clone());
+            self.broadcast_to(x, &full)
+        });
+        let v = self.broadcast_to(v, &full);
+        let times = self.emit1(
+            OpKind::Random {
+                dist: RandomDist::LbaFinishTimes,
+                truncated: false,
+                joint: false,
+            },
+            &[d, a, v, s],
+            TensorType::real(full.clone()),
+        );
+        self.func
+            .spans
+            .insert(times, (dist.span.start, dist.span.end));
+        let axis = Some(batch.len());
+        let first = self.reduce(ReduceOp::Min, times, axis);
+        // The response: the (first) accumulator whose time is the smallest.
+        let index = self.emit1(
+            OpKind::Iota,
+            &[],
+            TensorType::new(Elem::Int, vec![k.clone()]),
+        );
+        let index = self.cast(index, Elem::Real);
+        let index = self.broadcast_to(index, &full);
+        let first_column = self.reshape(first, column);
+        let is_first = self.binary(BinaryOp::Eq, times, first_column);
+        let past_the_end = self.size_of(&k);
+        let past_the_end = self.cast(past_the_end, Elem::Real);
+        let past_the_end = self.broadcast_to(past_the_end, &full);
+        let candidates = self.emit1(
+            OpKind::Select,
+            &[is_first, index, past_the_end],
+            TensorType::real(full),
+        );
+        let winner = self.reduce(ReduceOp::Min, candidates, axis);
+        self.store_drawn_response(response, &place, winner)?;
+        let tau = self.cast(args[4], Elem::Real);
+        let tau = self.broadcast_to(tau, batch);
+        Ok(self.add(tau, first))
+    }
+
+    /// Stores a drawn response `at` (real, the place's shape: a boundary, an
+    /// accumulator) given by the distribution's argument `response` into its `place`.
+    fn store_drawn_response(
+        &mut self,
+        upper: &'m Expr,
+        place: &Place<'m>,
+        at: ValueId,
+    ) -> Result<()> {
         // The place is `base + offset`: the base gets `draw - offset`.
         let offset = self.real(place.offset);
         let stored = self.sub(at, offset);
         let options = self.gen().expect("generative mode").options;
         if !options.write_back {
             self.write_place(place, Channel::Replica, stored, false, upper.span)?;
-            return Ok([beta, delta]);
+            return Ok(());
         }
         self.write_place(place, Channel::Value, stored, false, upper.span)?;
         if options.log_lik {
@@ -1197,8 +1331,8 @@ impl<'m> Lowering<'m> {
             let one = self.real(1.0);
             self.write_place(place, Channel::Mask, one, true, upper.span)?;
         }
-        // A name in `upper` (`c` in `upper = c - 1`, a `let` of the choice) now holds
-        // its part of the draw.
+        // A name in the argument (`c` in `upper = c - 1`, a `let` of the choice) now
+        // holds its part of the draw.
         let mut inner = upper;
         while let ExprKind::Binary {
             op: ast::BinaryOp::Add | ast::BinaryOp::Sub,
@@ -1217,7 +1351,7 @@ impl<'m> Lowering<'m> {
             })?;
         }
         self.gen_mut().undrawn.remove(&place.base);
-        Ok([beta, delta])
+        Ok(())
     }
 
     /// After a draw into `base`: when `name` is a name other than `base` (a `let` of
