@@ -53,3 +53,6 @@ simulate exgauss_rt exgauss_rt.csv 12 'mu=[0.45,0.52],sigma=0.05,tau=[0.15,0.25]
 # drawn together (`Wiener`'s `upper`), then the reward of the chosen arm from the schedule
 # p_good (arm 1 pays with 0.8, then 0.2 after trial 150).
 simulate rlddm rlddm.csv 13 'alpha=0.3,v=4,a=1.5,tau=0.25'
+# The linear ballistic accumulator: each choice drawn with its response time (the first
+# of two accumulators to reach the threshold) in two conditions, easy and hard.
+simulate lba lba.csv 14 'd=0.6,A=0.5,v=[[2.6,1.2],[2.0,1.6]],tau=0.2'

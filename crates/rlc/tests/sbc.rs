@@ -64,7 +64,7 @@ fn recover_ranks(
     let text = std::fs::read_to_string(&out).expect("the recovery CSV");
     let _ = std::fs::remove_file(&out);
     let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let header = csv_fields(lines.next().expect("header"));
     let col = |name: &str| {
         header
             .iter()
@@ -75,7 +75,7 @@ fn recover_ranks(
         (col("name"), col("kind"), col("rank"), col("ranked_draws"));
     let mut by_name: Vec<(String, Vec<usize>)> = Vec::new();
     for line in lines {
-        let cells: Vec<&str> = line.split(',').collect();
+        let cells = csv_fields(line);
         if cells[kind_col] != "param" {
             continue;
         }
@@ -88,6 +88,21 @@ fn recover_ranks(
         }
     }
     by_name
+}
+
+/// The fields of one CSV line, with quoted fields (an element's name, `"v[0, 1]"`)
+/// kept whole and unquoted.
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(String::new()),
+            c => fields.last_mut().expect("one field").push(c),
+        }
+    }
+    fields
 }
 
 fn calibrate(model: &str, design: &str, fits: usize, warmup: usize) {
@@ -156,6 +171,13 @@ fn a_reinforcement_learning_diffusion_model_is_calibrated() {
         200,
         300,
     );
+}
+
+/// A linear ballistic accumulator's choices and response times drawn together (`LBA`'s
+/// `response`, the first of two accumulators to finish) in two conditions, 32 trials each.
+#[test]
+fn a_linear_ballistic_accumulator_is_calibrated() {
+    calibrate("models/lba.rlm", "tests/sbc/lba_design.csv", 200, 300);
 }
 
 #[test]
