@@ -267,3 +267,26 @@ def test_a_diffusion_models_choices_and_times_are_drawn_together():
     # The learner follows the better arm: arm 1 (choice 2) before the reversal, arm 0 after.
     assert (data["choice"][:150] == 2).mean() > 0.6
     assert (data["choice"][200:] == 1).mean() > 0.6
+
+
+def test_an_lba_models_choices_and_times_are_drawn_together():
+    # `LBA(…, response = choice - 1)`: a design with only the conditions gives each trial's
+    # choice and response time, the first of two accumulators to finish; the option with
+    # the larger drift in a condition wins more often.
+    model = rlc.Model.from_file(MODELS / "lba.rlm")
+    design = pd.DataFrame({"condition": [1, 2] * 300})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        simulation = model.simulate(
+            design,
+            {"d": 0.6, "A": 0.5, "v": [[3.0, 1.0], [1.0, 3.0]], "tau": 0.2},
+            seed=4,
+        )
+    data = simulation.data
+    assert list(data.columns) == ["condition", "choice", "rt"]
+    assert set(data["choice"]) == {1, 2}
+    assert (data["rt"] > 0.2).all()
+    first = data[data["condition"] == 1]
+    second = data[data["condition"] == 2]
+    assert (first["choice"] == 1).mean() > 0.75
+    assert (second["choice"] == 2).mean() > 0.75
