@@ -480,7 +480,22 @@ impl Gen<'_> {
                 1 => format!("Binomial(10, logits = {})", self.real(&y.shape, 2)),
                 _ => format!("Poisson({})", self.positive(&y.shape, 2)),
             },
-            (Elem::Real, _) if y.positive => match self.rng.below(4) {
+            (Elem::Real, _) if y.positive => match self.rng.below(5) {
+                4 => {
+                    // Two accumulators' drifts along a last axis; a constant response
+                    // (which a forward run refuses: it is no place to draw into).
+                    let mut drifts = y.shape.clone();
+                    drifts.push("2".to_string());
+                    format!(
+                        "LBA({}, {}, {}, {}, {}, response = {})",
+                        self.positive(&y.shape, 1),
+                        self.positive(&y.shape, 1),
+                        self.real(&drifts, 2),
+                        self.positive(&y.shape, 1),
+                        self.positive(&y.shape, 1),
+                        self.rng.below(2)
+                    )
+                }
                 3 => format!(
                     "Wald({}, {})",
                     self.positive(&y.shape, 1),
