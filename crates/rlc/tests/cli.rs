@@ -655,6 +655,81 @@ fn a_zero_wiener_density_says_which_argument_makes_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An `LBA` whose density is 0 (a response at or below `tau`) says so; one whose
+/// `response` reaches past its accumulators names the data row; one whose `response` is a
+/// constant cannot be simulated, and says why.
+#[test]
+fn lba_mistakes_are_named_where_they_are() {
+    let dir = temp_dir("lba-mistakes");
+    std::fs::write(
+        dir.join("lba.rlm"),
+        "size T
+data choice: int[T]
+data rt: real[T] in (0, inf)
+param tau ~ Uniform(0, 1)
+         rt ~ LBA(0.6, 0.5, [2.0, 1.0], 1, tau, response = choice - 1)
+",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("ok.csv"),
+        "choice,rt
+1,0.6
+2,0.25
+",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("three.csv"),
+        "choice,rt
+1,0.6
+2,0.7
+3,0.8
+",
+    )
+    .expect("write");
+    let run = |args: &[&str], data: &str| {
+        let out = rlc()
+            .args(args)
+            .arg(dir.join("lba.rlm"))
+            .arg("--data")
+            .arg(dir.join(data))
+            .output()
+            .expect("rlc runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, stderr) = run(&["logp", "--at", "tau=0.3"], "ok.csv");
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("is at or below the non-decision time `tau`, where `LBA`'s density is 0"),
+        "{stderr}"
+    );
+    let (code, stderr) = run(&["logp", "--at", "tau=0.1"], "three.csv");
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("`choice` holds 3 at line 4, but the model uses it as an index at"),
+        "{stderr}"
+    );
+    // A constant response: no place to draw the response into.
+    std::fs::write(
+        dir.join("lba.rlm"),
+        "size T
+data rt: real[T] in (0, inf)
+param tau ~ Uniform(0, 0.2)
+         rt ~ LBA(0.6, 0.5, [2.0, 1.0], 1, tau, response = 0)
+",
+    )
+    .expect("write");
+    let (code, stderr) = run(&["simulate", "--at", "tau=0.1", "--seed", "1"], "ok.csv");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("E0191"), "{stderr}");
+    assert!(stderr.contains("this `response` is a constant"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `y ~ LogDensity(lp)`: a log density written by hand is scored per observation, so
 /// `--loo` sees every response; `rlc simulate` refuses it by name.
 #[test]

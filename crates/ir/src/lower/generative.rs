@@ -654,8 +654,9 @@ pub struct IndexSource {
 }
 
 /// Which data variables feed the indices of the expression at `span` (an
-/// index `x[i, j]`, or a `~ Categorical(…)` whose outcome indexes its
-/// categories), for explaining an index out of range by the data's rows.
+/// index `x[i, j]`, a `~ Categorical(…)` whose outcome indexes its
+/// categories, an `LBA(…)` whose `response` indexes its accumulators), for
+/// explaining an index out of range by the data's rows.
 pub fn index_sources(model: &Model, span: (usize, usize)) -> Vec<IndexSource> {
     let Ok(analysis) = Analysis::new_for_places(model) else {
         return Vec::new();
@@ -684,7 +685,14 @@ pub fn index_sources(model: &Model, span: (usize, usize)) -> Vec<IndexSource> {
     });
     for (lhs, dist) in &analysis.tildes {
         if (dist.span.start, dist.span.end) == span {
-            out.extend(source(usize::MAX, lhs));
+            // A Categorical's outcome indexes its categories; an LBA's `response`, its
+            // accumulators.
+            let index = if is_lba(dist) {
+                response_of(dist)
+            } else {
+                Some(*lhs)
+            };
+            out.extend(index.and_then(|e| source(usize::MAX, e)));
         }
     }
     out
