@@ -114,18 +114,21 @@ fn read_truth(root: &Path, name: &str) -> Truth {
 }
 
 /// The true values by summary-table name: a scalar `beta` is `beta`, a vector `w` is
-/// `w.1`, `w.2`, … (CmdStan's 1-based names).
+/// `w.1`, `w.2`, …, a matrix `v` is `v.1.1`, `v.1.2`, … (CmdStan's 1-based names).
 fn truth_values(value: &Value) -> Vec<(String, f64)> {
-    let mut out = Vec::new();
-    for (name, v) in value.as_object().expect("true values are an object") {
-        match v {
+    fn flatten(name: &str, value: &Value, out: &mut Vec<(String, f64)>) {
+        match value {
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    out.push((format!("{name}.{}", i + 1), item.as_f64().expect("number")));
+                    flatten(&format!("{name}.{}", i + 1), item, out);
                 }
             }
-            other => out.push((name.clone(), other.as_f64().expect("number"))),
+            other => out.push((name.to_string(), other.as_f64().expect("number"))),
         }
+    }
+    let mut out = Vec::new();
+    for (name, v) in value.as_object().expect("true values are an object") {
+        flatten(name, v, &mut out);
     }
     out
 }

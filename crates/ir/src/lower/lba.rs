@@ -9,14 +9,17 @@
 //!
 //! It is lowered to ordinary elementwise ops (so the gradient and the JIT come with
 //! them), in forms that keep their digits where the textbook ones underflow or cancel.
-//! With `z_hi = (b - t v) / (t s)` and `z_lo = z_hi - A / (t s)`:
-//! * the finishing-time density `(v (Phi(z_hi) - Phi(z_lo)) + s (phi(z_lo) - phi(z_hi))) / A`
-//!   is computed relative to `phi(m)`, `m` the point of `[z_lo, z_hi]` nearest 0, with the
-//!   normal tail as Mills' ratio `R(x) = Phi(-x) / phi(x)` from `log Phi`: early times
-//!   (`z_lo` of 40 and more) keep a finite log density where `phi` underflows;
-//! * the survivor `(t s / A) (Psi(z_hi) - Psi(z_lo))`, `Psi(z) = z Phi(z) + phi(z)`, is
-//!   computed as `phi(z_hi) (Psi~(z_hi) - e^{(z_hi² - z_lo²)/2} Psi~(z_lo))` with
-//!   `Psi~(z) = 1 + z R(-z)` where `z_hi <= 0` (a large drift, late in the trial);
+//! With `z_hi = (b - t v) / (t s)` and `z_lo = z_hi - A / (t s)`, every normal tail is
+//! made from Mills' ratio `R(x) = Phi(-x) / phi(x)` (`UnaryOp::MillsRatio`, one call per
+//! `z`, whose slope needs no second call) and `phi(z)`:
+//! * the finishing-time density `(1/A) ∫_{z_lo}^{z_hi} (v + s z) phi(z) dz` is computed
+//!   relative to `phi(m)`, `m` the point of `[z_lo, z_hi]` nearest 0, so that early times
+//!   (`z_lo` of 40 and more, where `phi` and the Phi difference underflow) keep a finite
+//!   log density;
+//! * the survivor `(t s / A) (Psi(z_hi) - Psi(z_lo))`, `Psi(z) = z Phi(z) + phi(z) =
+//!   max(z, 0) + phi(z) (1 - |z| R(|z|))`, relative to `phi(z_hi)` where both ends are
+//!   at or below 0 (a large drift, late in the trial), and with the linear parts as the
+//!   exact width `A / (t s)` where both are at or above 0;
 //! * the probability that some drift is positive is `-expm1(sum log Phi(-v / s))`.
 //!
 //! Each branch of a `select` reads arguments inside its own range where it is not
