@@ -3719,18 +3719,8 @@ impl Checker {
     /// the response time, not the choice.
     fn boundary(&mut self, value: &Expr, info: &ExprInfo, role: Role) -> bool {
         let usage = "`rt ~ Wiener(alpha, tau, beta, delta, upper = choice - 1)` for choices coded 1 (the lower boundary) and 2 (the upper), declared `data choice: int[N, T] in 1..3`, or `upper = correct` for a `bool`";
-        if info.ty.optional {
-            self.optional_used(value, info);
-            return false;
-        }
-        if role == Role::Prior {
-            self.error(CheckError::NotAllowedHere {
-                span: value.span,
-                what: "`upper` in a prior".into(),
-                hint: Some(format!(
-                    "`upper` says which boundary an observed response reached: {usage}"
-                )),
-            });
+        let says = format!("`upper` says which boundary an observed response reached: {usage}");
+        if !self.observed_response(value, info, role, "upper", says) {
             return false;
         }
         if self.constant(value).is_some() || info.ty.elem == ElemType::Bool {
@@ -3779,10 +3769,17 @@ impl Checker {
         }
     }
 
-    /// Whether `value`, given as `LBA`'s `response`, is an integer (or a constant) in an
-    /// observation; reports it otherwise. Its range is checked against the number of
-    /// accumulators once the drifts' shape is known (`check_accumulator_range`).
-    fn accumulator_index(&mut self, value: &Expr, info: &ExprInfo, role: Role) -> bool {
+    /// Whether `value`, given as the argument `name` that says which response an
+    /// observation is of (`Distribution::response_argument`), is present data in an
+    /// observation; reports a missing value, or the argument in a prior (with `says`).
+    fn observed_response(
+        &mut self,
+        value: &Expr,
+        info: &ExprInfo,
+        role: Role,
+        name: &str,
+        says: String,
+    ) -> bool {
         if info.ty.optional {
             self.optional_used(value, info);
             return false;
@@ -3790,11 +3787,22 @@ impl Checker {
         if role == Role::Prior {
             self.error(CheckError::NotAllowedHere {
                 span: value.span,
-                what: "`response` in a prior".into(),
-                hint: Some(format!(
-                    "`response` says which accumulator an observed response came from: {LBA_USAGE}"
-                )),
+                what: format!("`{name}` in a prior"),
+                hint: Some(says),
             });
+            return false;
+        }
+        true
+    }
+
+    /// Whether `value`, given as `LBA`'s `response`, is an integer (or a constant) in an
+    /// observation; reports it otherwise. Its range is checked against the number of
+    /// accumulators once the drifts' shape is known (`check_accumulator_range`).
+    fn accumulator_index(&mut self, value: &Expr, info: &ExprInfo, role: Role) -> bool {
+        let says = format!(
+            "`response` says which accumulator an observed response came from: {LBA_USAGE}"
+        );
+        if !self.observed_response(value, info, role, "response", says) {
             return false;
         }
         if info.ty.elem != ElemType::Int {

@@ -1978,6 +1978,16 @@ impl<'m> Lowering<'m> {
         )
     }
 
+    /// Points the values made since `first` that have no place of their own at `span`.
+    fn locate_values_from(&mut self, first: u32, span: ast::Span) {
+        for v in first..self.func.values.len() as u32 {
+            self.func
+                .spans
+                .entry(ValueId(v))
+                .or_insert((span.start, span.end));
+        }
+    }
+
     /// `then` where `condition` holds, else `otherwise` (elementwise).
     fn select(
         &mut self,
@@ -2188,12 +2198,7 @@ impl<'m> Lowering<'m> {
                 lp = self.reject_unless(valid, lp, Rejection::CutpointsOutOfOrder);
             }
             // The outcome indexes the categories: its errors point at the distribution.
-            for v in first..self.func.values.len() as u32 {
-                self.func
-                    .spans
-                    .entry(ValueId(v))
-                    .or_insert((dist.span.start, dist.span.end));
-            }
+            self.locate_values_from(first, dist.span);
             return Ok(lp);
         }
         if d == D::Lba {
@@ -2205,12 +2210,7 @@ impl<'m> Lowering<'m> {
             let lp =
                 self.lba_density(y, &a, response, &shape, response_range.as_ref(), dist.span)?;
             // The response indexes the accumulators: its errors point at the distribution.
-            for v in first..self.func.values.len() as u32 {
-                self.func
-                    .spans
-                    .entry(ValueId(v))
-                    .or_insert((dist.span.start, dist.span.end));
-            }
+            self.locate_values_from(first, dist.span);
             return Ok(lp);
         }
         // All other densities are elementwise in the broadcast shape of y.

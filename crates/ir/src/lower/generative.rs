@@ -1260,13 +1260,7 @@ impl<'m> Lowering<'m> {
                 "this model cannot be run forward: an `LBA` draws its response with the time, and this `response` is not data to draw it into (write `response = choice - 1` with `choice` data)",
             )
         })?;
-        let v = self.cast(args[2], Elem::Real);
-        let k = self
-            .ty(v)
-            .shape
-            .last()
-            .cloned()
-            .ok_or_else(|| unsupported(dist.span, "`LBA` without accumulators"))?;
+        let (v, k) = self.lba_drifts(args[2], dist.span)?;
         let mut full = batch.to_vec();
         full.push(k.clone());
         let mut column = batch.to_vec();

@@ -48,13 +48,7 @@ impl<'m> Lowering<'m> {
         range: Option<&IntRange>,
         span: ast::Span,
     ) -> Result<ValueId> {
-        let v = self.cast(args[2], Elem::Real);
-        let k = self
-            .ty(v)
-            .shape
-            .last()
-            .cloned()
-            .ok_or_else(|| unsupported(span, "`LBA` without accumulators"))?;
+        let (v, k) = self.lba_drifts(args[2], span)?;
         let mut full = batch.to_vec();
         full.push(k.clone());
         let v = self.broadcast_to(v, &full);
@@ -142,6 +136,18 @@ impl<'m> Lowering<'m> {
         let lp = self.reject_unless(started, lp, Rejection::BeforeNonDecisionTime);
         let valid = valid.ok_or_else(|| unsupported(span, "`LBA` without arguments"))?;
         Ok(self.reject_unless(valid, lp, Rejection::ArgumentOutsideDomain))
+    }
+
+    /// `LBA`'s drifts `v` as reals, and the number of accumulators, their last axis.
+    pub(super) fn lba_drifts(&mut self, v: ValueId, span: ast::Span) -> Result<(ValueId, Dim)> {
+        let v = self.cast(v, Elem::Real);
+        let k = self
+            .ty(v)
+            .shape
+            .last()
+            .cloned()
+            .ok_or_else(|| unsupported(span, "`LBA` without accumulators"))?;
+        Ok((v, k))
     }
 
     /// The finishing-time densities' and survivors' logs of every accumulator, from
