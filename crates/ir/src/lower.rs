@@ -1895,8 +1895,8 @@ impl<'m> Lowering<'m> {
         for (k, id) in call.args.iter().enumerate() {
             // `Wiener`'s `upper` and `LBA`'s `response` are data, not arguments of
             // the time's density or draw (see `Lowering::density`, `Lowering::gen_tilde`).
-            if d.response_argument().is_some()
-                && call.arg_names.get(k) == d.response_argument().as_ref()
+            if d.response_argument()
+                .is_some_and(|name| call.arg_names.get(k) == Some(&name))
             {
                 continue;
             }

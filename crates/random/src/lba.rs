@@ -112,7 +112,10 @@ fn check(acc: &Accumulator) -> Result<(), DrawError> {
     Ok(())
 }
 
-/// `ln Phi(x)`, the standard normal CDF's log, finite far into the lower tail.
+/// `ln Phi(x)`, the standard normal CDF's log, finite far into the lower tail. Unlike
+/// `wiener`'s, it keeps the digits of the small log above 0 (`log1p`), which the
+/// conditional probability of a positive drift needs; Wiener's draws keep their own
+/// (its bits fix the simulated data sets).
 fn log_phi(x: f64) -> f64 {
     if x >= 0.0 {
         libm::log1p(-0.5 * libm::erfc(x / std::f64::consts::SQRT_2))
