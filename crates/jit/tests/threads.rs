@@ -11,6 +11,16 @@ use support::*;
 
 const HIER: &str = "rl_hier.rlm";
 
+/// Held by every test here that makes threaded functions: they run one at a
+/// time, so that the count of this process's threads before and after one
+/// test's drops does not see another test's helpers (a 16-thread function
+/// has 15).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn source(name: &str) -> String {
     std::fs::read_to_string(model_file(name)).expect("model file")
 }
@@ -51,6 +61,7 @@ fn hier_data(
 
 #[test]
 fn the_loop_over_subjects_is_split_and_nothing_else() {
+    let _serial = one_at_a_time();
     let (_, ir, grad) = compile_model(&source(HIER));
     let mut rng = Rng(7);
     let (sizes, data) = hier_data(5, 12, false, &mut rng);
@@ -72,6 +83,7 @@ fn the_loop_over_subjects_is_split_and_nothing_else() {
 
 #[test]
 fn any_number_of_threads_gives_the_same_bits() {
+    let _serial = one_at_a_time();
     let (_, ir, grad) = compile_model(&source(HIER));
     let mut rng = Rng(11);
     for (n, empty) in [(7, true), (2, false), (13, true)] {
@@ -103,6 +115,7 @@ fn any_number_of_threads_gives_the_same_bits() {
 
 #[test]
 fn an_index_error_in_another_threads_chunk_is_reported_as_on_one() {
+    let _serial = one_at_a_time();
     let src = "size N\nsize T\ndata k: int[N, T]\nparam mu ~ Normal(0, 1)\n\
                param a: real[N] ~ Normal(mu, 1)\n\
                for n in 0..N {\n  scan (q = [0.0, 0.0]; j in k[n]) {\n    \
@@ -136,6 +149,7 @@ fn an_index_error_in_another_threads_chunk_is_reported_as_on_one() {
 
 #[test]
 fn each_subjects_adjoints_are_added_to_its_own_row_alone() {
+    let _serial = one_at_a_time();
     // The gradient loop's per-subject adjoints (`zeros[n] += bar`) are
     // yielded as their one element, not as an [N] array per subject: each
     // subject's row of results holds a few numbers, not 2N + 1.
@@ -164,6 +178,7 @@ fn each_subjects_adjoints_are_added_to_its_own_row_alone() {
 
 #[test]
 fn clones_called_at_once_from_two_threads_each_use_their_own_helpers() {
+    let _serial = one_at_a_time();
     // Two chains, each with its own clone of a 3-thread function, call it at
     // the same time, many times: every result is the one-thread result.
     let (_, _, grad) = compile_model(&source(HIER));
@@ -198,6 +213,7 @@ fn process_threads() -> Option<usize> {
 
 #[test]
 fn dropping_a_threaded_function_stops_its_helpers() {
+    let _serial = one_at_a_time();
     let (_, _, grad) = compile_model(&source(HIER));
     let mut rng = Rng(29);
     let (sizes, data) = hier_data(6, 5, false, &mut rng);
@@ -213,8 +229,9 @@ fn dropping_a_threaded_function_stops_its_helpers() {
         drop(f);
         drop(clone);
     }
-    // Other tests run in parallel threads of this process: allow for them,
-    // not for 30 × 6 helpers left behind.
+    // The other tests wait for this one (`one_at_a_time`), but the harness's
+    // own threads for them come and go: allow for those, not for 30 × 6
+    // helpers left behind.
     let after = process_threads().expect("threads");
     assert!(
         after < before + 20,
