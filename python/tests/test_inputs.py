@@ -232,3 +232,27 @@ def test_a_data_default_is_used_with_a_warning_unless_the_frame_or_dict_sets_it(
             warnings.simplefilter("error")
             lp = model.logp({"mu": 0.2}, data=data)
         assert lp == pytest.approx(explicit.logp({"mu": 0.2}, data={"y": y}), rel=1e-12)
+
+
+def test_an_array_setting_is_set_by_a_key_or_its_element_columns():
+    """`data scale: real[2] = [0.5, 1.0]` (hBayesDM's array arguments, such as the HGF's
+    `mu0`): a DataFrame or dict without it takes the default with a warning; a dict's key
+    or a DataFrame's columns `scale.1`, `scale.2` set it."""
+    model = rlc.Model(
+        "size T\ndata y: real[T]\ndata scale: real[2] in (0, inf) = [0.5, 1.0]\n"
+        "param mu ~ Normal(0, scale[0])\ny ~ Normal(mu, scale[1])\n",
+        "scale.rlm",
+    )
+    written = "size T\ndata y: real[T]\nparam mu ~ Normal(0, {})\ny ~ Normal(mu, {})\n"
+    y = [0.3, 1.2, 2.5]
+    default = rlc.Model(written.format(0.5, 1.0), "default.rlm").logp({"mu": 0.2}, data={"y": y})
+    for data in (pd.DataFrame({"y": y}), {"y": y}):
+        with pytest.warns(UserWarning, match=r"`scale` is not in .*: the model's default, \[0.5, 1\], is used"):
+            assert model.logp({"mu": 0.2}, data=data) == pytest.approx(default, rel=1e-12)
+    explicit = rlc.Model(written.format(2.0, 3.0), "explicit.rlm").logp({"mu": 0.2}, data={"y": y})
+    for data in (pd.DataFrame({"y": y, "scale.1": 2.0, "scale.2": 3.0}), {"y": y, "scale": [2.0, 3.0]}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert model.logp({"mu": 0.2}, data=data) == pytest.approx(explicit, rel=1e-12)
+    with pytest.raises(rlc.DataError, match='the header has column "scale.1" but not "scale.2"'):
+        model.logp({"mu": 0.2}, data=pd.DataFrame({"y": y, "scale.1": 2.0}))

@@ -862,10 +862,9 @@ impl Checker {
                 }
             }
         }
-        let default = d
-            .default
-            .as_ref()
-            .and_then(|value| self.data_default(d, value, int_range.as_ref(), interval));
+        let default = d.default.as_ref().and_then(|value| {
+            self.data_default(d, value, shape.as_deref(), int_range.as_ref(), interval)
+        });
         let info = ExprInfo {
             range: int_range.clone(),
             ..ExprInfo::of(ty)
@@ -883,37 +882,95 @@ impl Checker {
         });
     }
 
-    /// The value of `data x: TYPE = value`, a scalar's setting that the data file may
-    /// leave out: a literal of the declared type, within its bounds. `None` after an error.
+    /// The value of `data x: TYPE = value`, a setting that the data file may leave out:
+    /// a literal of the declared type within its bounds, or for an array of constant
+    /// dimensions a nested array literal of such literals (`data mu0: real[2] = [0.5,
+    /// 1.0]`). Its cells in row-major order; `None` after an error.
     fn data_default(
         &mut self,
         d: &DataDecl,
         value: &Expr,
+        shape: Option<&[Dim]>,
         int_range: Option<&IntRange>,
         interval: Option<DataInterval>,
-    ) -> Option<f64> {
-        let mut not_allowed = |what: String, hint: String| {
+    ) -> Option<Vec<f64>> {
+        let shape = shape?;
+        let Some(lengths) = shape
+            .iter()
+            .map(|dim| dim.as_constant().and_then(|n| usize::try_from(n).ok()))
+            .collect::<Option<Vec<usize>>>()
+        else {
             self.error(CheckError::NotAllowedHere {
                 span: value.span,
+                what: "a default for an array sized by the data".into(),
+                hint: Some(format!(
+                    "a default fixes every cell, so its dimensions are numbers (`data {}: {}[2] = [0.5, 1.0]`); an array sized by the data comes from the file",
+                    d.name.name, d.ty.elem
+                )),
+            });
+            return None;
+        };
+        let mut cells = Vec::with_capacity(lengths.iter().product());
+        self.default_cells(d, value, &lengths, int_range, interval, &mut cells)?;
+        Some(cells)
+    }
+
+    /// Appends the cells of `value`, a default of the dimensions `lengths`, to `cells`.
+    fn default_cells(
+        &mut self,
+        d: &DataDecl,
+        value: &Expr,
+        lengths: &[usize],
+        int_range: Option<&IntRange>,
+        interval: Option<DataInterval>,
+        cells: &mut Vec<f64>,
+    ) -> Option<()> {
+        let mut not_allowed = |span: Span, what: String, hint: String| {
+            self.error(CheckError::NotAllowedHere {
+                span,
                 what,
                 hint: Some(hint),
             });
             None
         };
-        if !d.ty.dims.is_empty() {
-            return not_allowed(
-                "a default value for an array".into(),
-                format!(
-                    "a default is a scalar's setting (`data {}: {} = …`); an array's values come from the data file",
-                    d.name.name, d.ty.elem
-                ),
-            );
+        if let Some((&length, inner)) = lengths.split_first() {
+            let ExprKind::Array(items) = &value.kind else {
+                if matches!(value.kind, ExprKind::Error) {
+                    return None;
+                }
+                return not_allowed(
+                    value.span,
+                    "a default for an array that is not an array literal".into(),
+                    format!(
+                        "write its {length} values in brackets, one per element of this axis: `[{}]`",
+                        vec!["…"; length].join(", ")
+                    ),
+                );
+            };
+            if items.len() != length {
+                return not_allowed(
+                    value.span,
+                    format!(
+                        "a default of {} values for an axis of length {length}",
+                        items.len()
+                    ),
+                    format!(
+                        "this axis of `{}` has {length} elements: give one value for each",
+                        d.name.name
+                    ),
+                );
+            }
+            for item in items {
+                self.default_cells(d, item, inner, int_range, interval, cells)?;
+            }
+            return Some(());
         }
         let number = match (&value.kind, d.ty.elem) {
             (ExprKind::Error, _) => return None,
             (ExprKind::Bool(b), ElemType::Bool) => f64::from(u8::from(*b)),
             (_, ElemType::Bool) => {
                 return not_allowed(
+                    value.span,
                     "a default for `bool` data that is not `true` or `false`".into(),
                     "write `= true` or `= false`".into(),
                 )
@@ -922,6 +979,7 @@ impl Checker {
                 Some(v) => v,
                 None => {
                     return not_allowed(
+                        value.span,
                         "a default that is not a number".into(),
                         "a default is a number literal, `= 0.1`, `= -1`, `= 100`: the data file, not the model, computes".into(),
                     )
@@ -930,12 +988,14 @@ impl Checker {
         };
         if !number.is_finite() {
             return not_allowed(
+                value.span,
                 "an infinite default".into(),
                 "a data value is never infinite: write a finite number".into(),
             );
         }
         if d.ty.elem == ElemType::Int && number.fract() != 0.0 {
             return not_allowed(
+                value.span,
                 "a fractional default for `int` data".into(),
                 format!("{number} is not a whole number: an int's default is one, `= 4`"),
             );
@@ -952,13 +1012,15 @@ impl Checker {
         };
         if let Some(bounds) = outside {
             return not_allowed(
+                value.span,
                 format!("a default outside `{}`'s bounds, `{bounds}`", d.name.name),
                 format!(
                     "{number} is not in `{bounds}`: a default must be a value the file could hold"
                 ),
             );
         }
-        Some(number)
+        cells.push(number);
+        Some(())
     }
 
     fn param_decl(&mut self, p: &ParamDecl) {

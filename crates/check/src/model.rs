@@ -129,8 +129,9 @@ pub struct DataInfo {
     pub symbol: SymbolId,
     pub int_range: Option<IntRange>,
     pub interval: Option<DataInterval>,
-    /// `data RTbound: real = 0.1`: the value when the data file leaves the scalar out.
-    pub default: Option<f64>,
+    /// `data RTbound: real = 0.1`, `data mu0: real[2] = [0.5, 1.0]`: the cells
+    /// (row-major; one for a scalar) when the data file leaves the variable out.
+    pub default: Option<Vec<f64>>,
 }
 
 /// A real data variable's declared interval: `in [0, inf)` is

@@ -70,14 +70,13 @@ pub fn shapes_report(model: &Model, source: &str) -> String {
                     if let Some(interval) = d.interval {
                         let _ = write!(out, " in {interval}");
                     }
-                    match d.default {
-                        Some(v) if sym.info.ty.elem == ElemType::Bool => {
-                            let _ = write!(out, " = {}", v != 0.0);
-                        }
-                        Some(v) => {
-                            let _ = write!(out, " = {v}");
-                        }
-                        None => {}
+                    if let Some(cells) = &d.default {
+                        let bool_type = sym.info.ty.elem == ElemType::Bool;
+                        let _ = write!(
+                            out,
+                            " = {}",
+                            default_text(cells, &sym.info.ty.shape, bool_type)
+                        );
                     }
                 }
                 if sym.info.depends_on_param() {
@@ -98,4 +97,22 @@ pub fn shapes_report(model: &Model, source: &str) -> String {
         }
     }
     out
+}
+
+/// A data default as the model writes it: `0.1`, `true`, `[0.5, 1]`, `[[1, 2], [3, 4]]`.
+fn default_text(cells: &[f64], shape: &[crate::dim::Dim], bool_type: bool) -> String {
+    let Some((first, inner)) = shape.split_first() else {
+        return match cells.first() {
+            Some(v) if bool_type => (*v != 0.0).to_string(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        };
+    };
+    let rows = first.as_constant().unwrap_or(1).max(1) as usize;
+    let width = cells.len() / rows;
+    let items: Vec<String> = cells
+        .chunks(width.max(1))
+        .map(|row| default_text(row, inner, bool_type))
+        .collect();
+    format!("[{}]", items.join(", "))
 }

@@ -113,7 +113,11 @@ pub(crate) fn load(
         .map(String::as_str)
         .filter(|&name| {
             !name.is_empty()
-                && !spec.variables.iter().any(|d| d.name == name)
+                && !spec.variables.iter().any(|d| {
+                    d.name == name
+                        || (d.array_default().is_some()
+                            && d.element_columns().iter().any(|c| c == name))
+                })
                 && !spec
                     .sizes
                     .iter()
@@ -127,8 +131,15 @@ pub(crate) fn load(
         ));
     }
     for decl in &spec.variables {
-        if let (Some(value), Ok(None)) = (decl.default, table.column(&decl.name)) {
-            notes.push(crate::default_used(decl, value, file));
+        let left_out = if decl.array_default().is_some() {
+            decl.element_columns()
+                .iter()
+                .all(|c| matches!(table.column(c), Ok(None)))
+        } else {
+            matches!(table.column(&decl.name), Ok(None))
+        };
+        if decl.default.is_some() && left_out {
+            notes.push(crate::default_used(decl, file));
         }
     }
     // A subject column the model does not group by, holding several subjects:
@@ -784,12 +795,74 @@ fn shape_not_in_csv(decl: &DataDecl, grouping: &Grouping) -> ErrorKind {
     }
 }
 
+/// An array with a default (`data mu0: real[2] = [0.5, 1.0]`, a setting such as
+/// hBayesDM's array arguments): its elements' columns (`mu0.1`, `mu0.2`), each one
+/// value on every row, or, when the file has none of them, the default's cells.
+fn read_array_setting(table: &Table, decl: &DataDecl, default: &[f64]) -> Result<Filled, Failure> {
+    let names = decl.element_columns();
+    let columns = names
+        .iter()
+        .map(|name| table.column(name))
+        .collect::<Result<Vec<_>, _>>()?;
+    if columns.iter().all(Option::is_none) {
+        return Ok(Filled::absent(decl));
+    }
+    let header = Location::Line {
+        line: table.header_line,
+    };
+    if let Some(missing) = columns.iter().position(Option::is_none) {
+        let given = columns.iter().position(Option::is_some).unwrap_or_default();
+        return Err((
+            header,
+            ErrorKind::PartialSetting {
+                declaration: decl.clone(),
+                given: names[given].clone(),
+                missing: names[missing].clone(),
+            },
+        ));
+    }
+    let mut filled = Filled::with_capacity(default.len());
+    for (name, column) in names.iter().zip(columns.into_iter().flatten()) {
+        let mut first: Option<(&Row, Option<f64>)> = None;
+        for row in &table.rows {
+            let text = cell_text(table, row, column);
+            let location = || Location::Cell {
+                line: row.line,
+                column: name.clone(),
+            };
+            let value =
+                check_cell(RawCell::Text(&text), decl).map_err(|kind| (location(), kind))?;
+            match first {
+                None => first = Some((row, value)),
+                Some((first_row, first_value)) if first_value != value => {
+                    return Err((
+                        location(),
+                        ErrorKind::ElementVaries {
+                            declaration: decl.clone(),
+                            column: name.clone(),
+                            first_line: first_row.line,
+                            first_text: cell_text(table, first_row, column).into_owned(),
+                            text: text.into_owned(),
+                        },
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        filled.push(first.and_then(|(_, value)| value));
+    }
+    Ok(filled)
+}
+
 fn read_variable(
     table: &Table,
     decl: &DataDecl,
     grouping: &Grouping,
     sizes: &mut SizeTable,
 ) -> Result<Filled, Failure> {
+    if let Some(cells) = decl.array_default() {
+        return read_array_setting(table, decl, cells);
+    }
     let Some(reading) = reading(decl, grouping) else {
         return Err((Location::File, shape_not_in_csv(decl, grouping)));
     };

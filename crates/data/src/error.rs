@@ -134,6 +134,20 @@ pub enum ErrorKind {
         first_text: String,
         text: String,
     },
+    /// An array setting's element column (`mu0.2`) holds different values on two rows.
+    ElementVaries {
+        declaration: DataDecl,
+        column: String,
+        first_line: usize,
+        first_text: String,
+        text: String,
+    },
+    /// A CSV file gives some of an array setting's element columns but not all.
+    PartialSetting {
+        declaration: DataDecl,
+        given: String,
+        missing: String,
+    },
     /// The declaration's shape has no reading from a long-format CSV file.
     ShapeNotInCsv { declaration: DataDecl },
     /// `[N, B, …]` with `size B by …` declared before `size N by …`: the
@@ -250,7 +264,7 @@ impl ErrorKind {
             ErrorKind::WrongShape { .. } => "D0017",
             ErrorKind::RaggedGroups { .. } => "D0018",
             ErrorKind::GroupValueVaries { .. } => "D0019",
-            ErrorKind::ScalarVaries { .. } => "D0020",
+            ErrorKind::ScalarVaries { .. } | ErrorKind::ElementVaries { .. } => "D0020",
             ErrorKind::ShapeNotInCsv { .. } | ErrorKind::GroupsOutOfOrder { .. } => "D0021",
             ErrorKind::SizeMismatch { .. } => "D0022",
             ErrorKind::ConstDimMismatch { .. } => "D0023",
@@ -263,6 +277,7 @@ impl ErrorKind {
             ErrorKind::UnclosedQuote { .. } => "D0031",
             ErrorKind::LargestValueAbsent { .. } => "D0032",
             ErrorKind::LargestValueExceeds { .. } => "D0033",
+            ErrorKind::PartialSetting { .. } => "D0035",
             ErrorKind::LargestValueNotASize { .. } => "D0034",
         }
     }
@@ -532,6 +547,28 @@ impl ErrorKind {
                 quote(first_text),
                 earlier_row(*first_line),
                 quote(text)
+            ),
+            ErrorKind::ElementVaries {
+                declaration,
+                column,
+                first_line,
+                first_text,
+                text,
+            } => write!(
+                f,
+                "column \"{column}\" is one element of the setting `{declaration}`, so it must hold one value, but it has {} {} and {} here",
+                quote(first_text),
+                earlier_row(*first_line),
+                quote(text)
+            ),
+            ErrorKind::PartialSetting {
+                declaration,
+                given,
+                missing,
+            } => write!(
+                f,
+                "the header has column \"{given}\" but not \"{missing}\": the columns of the setting `{declaration}` give all its elements or none (none: the model's default, {})",
+                declaration.default_text()
             ),
             ErrorKind::ScalarVaries {
                 declaration,

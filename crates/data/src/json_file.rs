@@ -140,14 +140,11 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
     let mut filled = Vec::with_capacity(spec.variables.len());
     for decl in &spec.variables {
         let result = match object.get(&decl.name) {
-            None if decl.value_when_absent().is_some() => {
-                if let Some(value) = decl.default {
-                    notes.push(crate::default_used(decl, value, file));
+            None if decl.value_when_absent().is_some() || decl.array_default().is_some() => {
+                if decl.default.is_some() {
+                    notes.push(crate::default_used(decl, file));
                 }
-                let mut f = Filled::with_capacity(0);
-                f.absent = decl.value_when_absent();
-                f.placeholder = true;
-                Ok(f)
+                Ok(Filled::absent(decl))
             }
             None => Err((
                 Location::File,

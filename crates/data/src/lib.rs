@@ -248,11 +248,25 @@ pub fn load_csv(
     csv_file::load(spec, file_name, bytes, delimiter)
 }
 
-/// The note that a scalar the file leaves out takes the model's default value.
-pub(crate) fn default_used(decl: &DataDecl, value: f64, file: &str) -> String {
+/// The note that a setting the file leaves out takes the model's default value.
+pub(crate) fn default_used(decl: &DataDecl, file: &str) -> String {
+    let how = if decl.shape.is_empty() {
+        "a column or key of that name sets it".to_string()
+    } else {
+        let columns = decl.element_columns();
+        format!(
+            "a key of that name sets it, or the columns {}",
+            match columns.as_slice() {
+                [one] => format!("`{one}`"),
+                [first, .., last] => format!("`{first}` … `{last}`"),
+                [] => String::new(),
+            }
+        )
+    };
     format!(
-        "`{}` is not in {file}: the model's default, {value}, is used (a column or key of that name sets it)",
-        decl.name
+        "`{}` is not in {file}: the model's default, {}, is used ({how})",
+        decl.name,
+        decl.default_text()
     )
 }
 
@@ -303,6 +317,18 @@ impl Filled {
             absent: None,
             placeholder: false,
         }
+    }
+
+    /// The cells of a variable the file leaves out: an array's default cell by
+    /// cell, else one value for every cell once the sizes are known.
+    pub(crate) fn absent(decl: &DataDecl) -> Self {
+        let mut filled = Filled::with_capacity(0);
+        match decl.array_default() {
+            Some(cells) => cells.iter().for_each(|&v| filled.push(Some(v))),
+            None => filled.absent = decl.value_when_absent(),
+        }
+        filled.placeholder = true;
+        filled
     }
 
     pub(crate) fn push(&mut self, value: Option<f64>) {

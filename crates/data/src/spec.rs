@@ -139,9 +139,10 @@ pub struct DataDecl {
     /// would have is read as this value instead of failing: a variable the
     /// caller will simulate. CSV cells past a short group's end stay missing.
     pub absent_fill: Option<f64>,
-    /// `data k: real = 0.1`: the model's value for a scalar the file leaves out
-    /// (a setting such as hBayesDM's `RTbound`); the loader notes when it is used.
-    pub default: Option<f64>,
+    /// `data k: real = 0.1`, `data mu0: real[2] = [0.5, 1.0]`: the model's cells
+    /// (row-major; one for a scalar) for a setting the file leaves out (hBayesDM's
+    /// `RTbound`, `mu0`); the loader notes when it is used.
+    pub default: Option<Vec<f64>>,
 }
 
 impl SizeDecl {
@@ -191,10 +192,53 @@ impl DataDecl {
         }
     }
 
-    /// What every cell reads as when the file lacks the variable: the model's
-    /// default, else the caller's fill; `None`: its absence is an error.
+    /// What every cell reads as when the file lacks the variable: a scalar's
+    /// default, else the caller's fill; `None`: its absence is an error, or an
+    /// array's default gives its cells one by one (`array_default`).
     pub fn value_when_absent(&self) -> Option<f64> {
-        self.default.or(self.absent_fill)
+        match &self.default {
+            Some(cells) if self.shape.is_empty() => cells.first().copied(),
+            Some(_) => None,
+            None => self.absent_fill,
+        }
+    }
+
+    /// The cells of an array's default (`data mu0: real[2] = [0.5, 1.0]`), which a
+    /// file that leaves the array out gives it.
+    pub fn array_default(&self) -> Option<&[f64]> {
+        self.default.as_deref().filter(|_| !self.shape.is_empty())
+    }
+
+    /// The CSV columns of an array setting's elements, as rlc's output names
+    /// them (`mu0.1`, `mu0.2`; `w.1.2` for row 1, column 2): the array's
+    /// dimensions are constants.
+    pub fn element_columns(&self) -> Vec<String> {
+        let mut names = vec![self.name.clone()];
+        for dim in &self.shape {
+            let n = match dim {
+                DimSpec::Const(n) => *n,
+                DimSpec::Size(_) => 0,
+            };
+            names = names
+                .iter()
+                .flat_map(|prefix| (1..=n).map(move |i| format!("{prefix}.{i}")))
+                .collect();
+        }
+        names
+    }
+
+    /// The default as the model writes it: `0.1`, `true`, `[0.5, 1]`.
+    pub fn default_text(&self) -> String {
+        let cells = self.default.as_deref().unwrap_or_default();
+        let lengths: Vec<usize> = self
+            .shape
+            .iter()
+            .map(|d| match d {
+                DimSpec::Const(n) => *n,
+                DimSpec::Size(_) => 1,
+            })
+            .collect();
+        nested_text(cells, &lengths, self.elem == ElemType::Bool)
     }
 
     /// The same declaration with `in LO..HI`.
@@ -284,4 +328,21 @@ impl fmt::Display for DataDecl {
         }
         Ok(())
     }
+}
+
+/// Cells (row-major) written as nested brackets of the given axis lengths.
+fn nested_text(cells: &[f64], lengths: &[usize], bool_type: bool) -> String {
+    let Some((&first, inner)) = lengths.split_first() else {
+        return match cells.first() {
+            Some(v) if bool_type => (*v != 0.0).to_string(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        };
+    };
+    let width = (cells.len() / first.max(1)).max(1);
+    let items: Vec<String> = cells
+        .chunks(width)
+        .map(|row| nested_text(row, inner, bool_type))
+        .collect();
+    format!("[{}]", items.join(", "))
 }

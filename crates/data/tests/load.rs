@@ -1450,7 +1450,7 @@ fn an_excel_separator_line_names_the_delimiter() {
 fn a_scalar_with_a_default_is_read_from_the_file_or_takes_the_default() {
     let spec = |default: Option<f64>| {
         let mut rt_bound = DataDecl::new("RTbound", ElemType::Real, false, &[]);
-        rt_bound.default = default;
+        rt_bound.default = default.map(|v| vec![v]);
         DataSpec {
             sizes: vec![SizeDecl::new("T")],
             variables: vec![DataDecl::new("RT", ElemType::Real, false, &["T"]), rt_bound],
@@ -1487,4 +1487,73 @@ fn a_scalar_with_a_default_is_read_from_the_file_or_takes_the_default() {
     }
     let (kind, _, message) = only_error(csv(&spec(None), "RT\n0.5\n0.7\n"));
     assert!(matches!(kind, ErrorKind::MissingColumn { .. }), "{message}");
+}
+
+/// `data mu0: real[2] = [0.5, 1.0]`: an array setting the file leaves out takes the
+/// model's cells, with a note; a JSON key or the element columns `mu0.1`, `mu0.2`
+/// (each one value on every row, as a scalar setting's column) set it; some of its
+/// columns without the others, or a column whose value varies, is an error.
+#[test]
+fn an_array_with_a_default_is_read_from_the_file_or_takes_the_default() {
+    let spec = DataSpec {
+        sizes: vec![SizeDecl::new("T")],
+        variables: vec![DataDecl::new("RT", ElemType::Real, false, &["T"]), {
+            let mut w = DataDecl::new("w", ElemType::Real, false, &[]);
+            w.shape = vec![DimSpec::Const(2), DimSpec::Const(3)];
+            w.default = Some(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+            w
+        }],
+    };
+    let cells = |data: &LoadedData| data.value("w").map(|a| a.values.clone());
+    for data in [
+        loaded(csv(&spec, "RT\n0.5\n0.7\n")),
+        loaded(json(&spec, r#"{"T": 2, "RT": [0.5, 0.7]}"#)),
+    ] {
+        assert_eq!(cells(&data), Some(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]));
+        assert!(
+            data.notes.iter().any(|n| n.contains("`w` is not in obs.")
+                && n.contains("the model's default, [[1, 2, 3], [4, 5, 6]], is used")
+                && n.contains("`w.1.1` … `w.2.3`")),
+            "{:?}",
+            data.notes
+        );
+    }
+    let header = "RT,w.1.1,w.1.2,w.1.3,w.2.1,w.2.2,w.2.3";
+    for data in [
+        loaded(csv(
+            &spec,
+            &format!("{header}\n0.5,9,8,7,6,5,4\n0.7,9,8,7,6,5,4\n"),
+        )),
+        loaded(json(
+            &spec,
+            r#"{"T": 2, "RT": [0.5, 0.7], "w": [[9, 8, 7], [6, 5, 4]]}"#,
+        )),
+    ] {
+        assert_eq!(cells(&data), Some(vec![9.0, 8.0, 7.0, 6.0, 5.0, 4.0]));
+        assert!(
+            data.notes
+                .iter()
+                .all(|n| !n.contains("default") && !n.contains("ignored")),
+            "{:?}",
+            data.notes
+        );
+    }
+    let (kind, _, message) = only_error(csv(&spec, "RT,w.1.1\n0.5,9\n0.7,9\n"));
+    assert!(
+        matches!(kind, ErrorKind::PartialSetting { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains(r#"column "w.1.1" but not "w.1.2""#),
+        "{message}"
+    );
+    let (kind, _, message) = only_error(csv(
+        &spec,
+        &format!("{header}\n0.5,9,8,7,6,5,4\n0.7,9,8,7,6,5,3\n"),
+    ));
+    assert!(matches!(kind, ErrorKind::ElementVaries { .. }), "{message}");
+    assert!(
+        message.contains(r#""4" on line 2 and "3" here"#),
+        "{message}"
+    );
 }

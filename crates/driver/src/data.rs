@@ -91,7 +91,7 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
                 hi_closed: i.hi_closed,
             }),
             absent_fill: None,
-            default: d.default,
+            default: d.default.clone(),
         });
     }
     Ok(spec)
@@ -233,7 +233,11 @@ fn check_size_ranges(
                 format!("element {k} (row-major) of `{name}` is {v}")
             };
             // A default can only be checked against such a range once the sizes are known.
-            let default = if d.default == Some(*v) {
+            let default = if d
+                .default
+                .as_ref()
+                .is_some_and(|cells| cells.get(k) == Some(v))
+            {
                 format!(" ({v} is the model's default for `{name}`, used when the file does not give it)")
             } else {
                 String::new()
