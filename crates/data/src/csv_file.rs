@@ -130,6 +130,7 @@ pub(crate) fn load(
             ignored.join(", ")
         ));
     }
+    let mut defaults_used = Vec::new();
     for decl in &spec.variables {
         let left_out = if decl.array_default().is_some() {
             decl.element_columns()
@@ -139,9 +140,10 @@ pub(crate) fn load(
             matches!(table.column(&decl.name), Ok(None))
         };
         if decl.default.is_some() && left_out {
-            notes.push(crate::default_used(decl, file));
+            defaults_used.push(decl);
         }
     }
+    notes.extend(crate::defaults_used(&defaults_used, file));
     // A subject column the model does not group by, holding several subjects:
     // their rows are read as one sequence (a one-subject model given a
     // study's file is an easy slip).

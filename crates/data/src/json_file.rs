@@ -138,11 +138,12 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
     }
 
     let mut filled = Vec::with_capacity(spec.variables.len());
+    let mut defaults_used = Vec::new();
     for decl in &spec.variables {
         let result = match object.get(&decl.name) {
             None if decl.value_when_absent().is_some() || decl.array_default().is_some() => {
                 if decl.default.is_some() {
-                    notes.push(crate::default_used(decl, file));
+                    defaults_used.push(decl);
                 }
                 Ok(Filled::absent(decl))
             }
@@ -175,6 +176,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
             }
         }
     }
+    notes.extend(crate::defaults_used(&defaults_used, file));
     assemble(spec, file, &mut sizes, filled, errors, notes, Vec::new())
 }
 

@@ -248,26 +248,43 @@ pub fn load_csv(
     csv_file::load(spec, file_name, bytes, delimiter)
 }
 
-/// The note that a setting the file leaves out takes the model's default value.
-pub(crate) fn default_used(decl: &DataDecl, file: &str) -> String {
-    let how = if decl.shape.is_empty() {
-        "a column or key of that name sets it".to_string()
-    } else {
-        let columns = decl.element_columns();
-        format!(
-            "a key of that name sets it, or the columns {}",
-            match columns.as_slice() {
-                [one] => format!("`{one}`"),
-                [first, .., last] => format!("`{first}` … `{last}`"),
-                [] => String::new(),
-            }
-        )
+/// The note that settings the file leaves out take the model's defaults: one
+/// sentence for one setting, one list for several (hBayesDM's HGF has ten).
+pub(crate) fn defaults_used(decls: &[&DataDecl], file: &str) -> Option<String> {
+    let how = |decl: &DataDecl| {
+        if decl.shape.is_empty() {
+            "a column or key of that name sets it".to_string()
+        } else {
+            let columns = decl.element_columns();
+            format!(
+                "a key of that name sets it, or the columns {}",
+                match columns.as_slice() {
+                    [one] => format!("`{one}`"),
+                    [first, .., last] => format!("`{first}` … `{last}`"),
+                    [] => String::new(),
+                }
+            )
+        }
     };
-    format!(
-        "`{}` is not in {file}: the model's default, {}, is used ({how})",
-        decl.name,
-        decl.default_text()
-    )
+    match decls {
+        [] => None,
+        [decl] => Some(format!(
+            "`{}` is not in {file}: the model's default, {}, is used ({})",
+            decl.name,
+            decl.default_text(),
+            how(decl)
+        )),
+        _ => {
+            let list: Vec<String> = decls
+                .iter()
+                .map(|d| format!("`{}` = {}", d.name, d.default_text()))
+                .collect();
+            Some(format!(
+                "settings not in {file} take the model's defaults: {} (a column or key of a setting's name sets it; an array's columns are named `NAME.1`, `NAME.2`, …)",
+                list.join(", ")
+            ))
+        }
+    }
 }
 
 /// Rejects a spec whose shapes name undeclared sizes (a bug in the caller's conversion).

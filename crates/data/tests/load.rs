@@ -1538,6 +1538,24 @@ fn an_array_with_a_default_is_read_from_the_file_or_takes_the_default() {
             data.notes
         );
     }
+    // Several settings left out: one note lists them.
+    let mut both = spec.clone();
+    let mut rt_bound = DataDecl::new("RTbound", ElemType::Real, false, &[]);
+    rt_bound.default = Some(vec![0.1]);
+    both.variables.push(rt_bound);
+    let data = loaded(csv(&both, "RT\n0.5\n0.7\n"));
+    assert_eq!(
+        data.notes
+            .iter()
+            .filter(|n| n.contains("settings not in obs.")
+                && n.contains(
+                    "take the model's defaults: `w` = [[1, 2, 3], [4, 5, 6]], `RTbound` = 0.1 ("
+                ))
+            .count(),
+        1,
+        "{:?}",
+        data.notes
+    );
     let (kind, _, message) = only_error(csv(&spec, "RT,w.1.1\n0.5,9\n0.7,9\n"));
     assert!(
         matches!(kind, ErrorKind::PartialSetting { .. }),
