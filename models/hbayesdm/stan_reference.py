@@ -513,6 +513,25 @@ def _hgf_trials(rows, t_max):
     return u, y
 
 
+def _hgf_settings(rows):
+    """hBayesDM's arguments of the HGF: HGF_DEFAULTS, with those the file gives as columns
+    as the rlc ports read them (one value on every row: `input_first`, `zeta_upper`; an
+    array's elements `mu0.1`, `mu0.2`), as if passed to hBayesDM's function."""
+    settings = dict(HGF_DEFAULTS)
+    first = rows[0]
+    for name, default in HGF_DEFAULTS.items():
+        key = name.lower().replace("_", "")
+        if isinstance(default, list):
+            columns = [f"{key}.{i + 1}" for i in range(len(default))]
+            if all(c in first for c in columns):
+                settings[name] = [float(first[c]) for c in columns]
+        elif key in first and name == "input_first":
+            settings[name] = int(first[key].lower() in ("true", "1"))
+        elif key in first:
+            settings[name] = type(default)(float(first[key]))
+    return settings
+
+
 def hgf(path):
     """Each trial at its trialNum (T is the largest; hBayesDM's R code takes the most rows
     of a subject, the same unless a row was dropped for a missing value)."""
@@ -524,7 +543,7 @@ def hgf(path):
         "T": t_max,
         "u": [u for u, _ in trials],
         "y": [y for _, y in trials],
-        **HGF_DEFAULTS,
+        **_hgf_settings([r for g in groups for r in g]),
     }
 
 
@@ -532,7 +551,7 @@ def hgf_single(path):
     rows = read_rows(path, ["trialNum", "u", "y"])
     t_max = max(as_int(r["trialnum"]) for r in rows)
     u, y = _hgf_trials(rows, t_max)
-    return {"T": t_max, "u": u, "y": y, **HGF_DEFAULTS}
+    return {"T": t_max, "u": u, "y": y, **_hgf_settings(rows)}
 
 
 TASKS = {
@@ -729,28 +748,39 @@ def parameter_names(code):
     return names
 
 
-def compare_with_rlc(rlc, model, data_file, points):
+def compare_with_rlc(rlc, model, data_file, points, rlc_only=()):
     """Prints rlc's log density minus Stan's at each point and the gradient elements that
-    differ (what the test checks, with the CLI: the quickest way to debug a port)."""
+    differ (what the test checks, with the CLI: the quickest way to debug a port).
+    `rlc_only`: rlc's coordinates that Stan's program lacks (a parameter the settings fix),
+    set to 0, where rlc's slope must be 0."""
     rlm = os.path.join(HERE, model + ".rlm")
-    offsets = []
-    for p in points:
-        x = ",".join(repr(v) for v in p["unconstrained"])
+
+    def rlc_logp(x):
         out = subprocess.run(
-            [rlc, "logp", "--json", "--unconstrained", x, "--data", data_file, rlm],
+            [rlc, "logp", "--json", "--unconstrained", ",".join(repr(v) for v in x), "--data", data_file, rlm],
             capture_output=True, text=True,
         )
         if out.returncode != 0:
             sys.exit(out.stderr)
-        r = json.loads(out.stdout)
-        if len(r["gradient"]) != len(p["gradient"]):
-            sys.exit(f"rlc has {len(r['gradient'])} coordinates, Stan {len(p['gradient'])}")
+        return json.loads(out.stdout)
+
+    dim = len(points[0]["unconstrained"]) + len(rlc_only)
+    names = rlc_logp([0.0] * dim)["coordinates"]
+    stans = [i for i, name in enumerate(names) if name not in rlc_only]
+    if len(stans) != len(points[0]["unconstrained"]):
+        sys.exit(f"rlc's coordinates {names} do not include all of {list(rlc_only)}")
+    offsets = []
+    for p in points:
+        x, expected = [0.0] * dim, [0.0] * dim
+        for j, i in enumerate(stans):
+            x[i], expected[i] = p["unconstrained"][j], p["gradient"][j]
+        r = rlc_logp(x)
         offsets.append(r["logp"] - p["logp"])
         scale = max([1.0] + [abs(b) for b in p["gradient"]])
-        worst = max(abs(a - b) / scale for a, b in zip(r["gradient"], p["gradient"]))
+        worst = max(abs(a - b) / scale for a, b in zip(r["gradient"], expected))
         print(f"logp rlc - Stan = {offsets[-1]:.12g}; gradient: worst difference / largest element {worst:.3g}")
         if worst > 1e-7:
-            for i, (a, b) in enumerate(zip(r["gradient"], p["gradient"])):
+            for i, (a, b) in enumerate(zip(r["gradient"], expected)):
                 if abs(a - b) > 1e-7 * scale:
                     print(f"  {r['coordinates'][i]}: rlc {a!r} Stan {b!r}")
     print(f"spread of the offsets: {max(offsets) - min(offsets):.3g}")
@@ -761,7 +791,17 @@ def main():
     parser.add_argument("model")
     parser.add_argument("--stan-dir", default="/work/hbdm-src/commons/stan_files")
     parser.add_argument("--data", help="another data file (default: the model's row of MODELS)")
-    parser.add_argument("--output", help="default: reference/MODEL.json")
+    parser.add_argument("--output", help="default: reference/MODEL.json (MODEL.VARIANT.json with --variant)")
+    parser.add_argument(
+        "--variant",
+        help="a further reference of the model, on a --data file that sets the model's settings"
+        " (hBayesDM's arguments) to other values than the defaults",
+    )
+    parser.add_argument(
+        "--rlc-only", default="",
+        help="with --variant: rlc's coordinates that Stan's program lacks (N1,N2,...: the raw"
+        " parameters of a parameter the settings fix, which hBayesDM's program drops)",
+    )
     parser.add_argument("--rlc", help="an rlc binary: also print rlc's logp and gradient differences")
     parser.add_argument(
         "--check", action="store_true",
@@ -772,13 +812,18 @@ def main():
         sys.exit(f"{args.model}: not in MODELS (add a row)")
     task, data_path, example = MODELS[args.model]
     data_file = os.path.abspath(args.data or os.path.join(HERE, data_path))
-    output = os.path.abspath(args.output or os.path.join(HERE, "reference", args.model + ".json"))
+    if args.variant and not args.data and not args.check:
+        sys.exit("--variant needs --data, the file that sets the settings")
+    stem = f"{args.model}.{args.variant}" if args.variant else args.model
+    output = os.path.abspath(args.output or os.path.join(HERE, "reference", stem + ".json"))
+    rlc_only = [name for name in args.rlc_only.split(",") if name]
     if args.check:
         if not args.rlc:
             sys.exit("--check needs --rlc")
         with open(output) as f:
             reference = json.load(f)
-        compare_with_rlc(args.rlc, args.model, os.path.join(HERE, reference["data"]), reference["points"])
+        compare_with_rlc(args.rlc, args.model, os.path.join(HERE, reference["data"]), reference["points"],
+                         reference.get("rlc_only", []))
         return
 
     import aiohttp.client
@@ -825,6 +870,8 @@ def main():
             rejected += 1
     reference = {
         "model": args.model,
+        **({"variant": args.variant} if args.variant else {}),
+        **({"rlc_only": rlc_only} if rlc_only else {}),
         "data": os.path.relpath(data_file, HERE),
         "example_data": example,
         "stan_program": f"hBayesDM {STAN_COMMIT} commons/stan_files/{args.model}.stan",
@@ -843,7 +890,7 @@ def main():
     print(f"wrote {output}: {len(points)} points, {dim} coordinates ({', '.join(params)})")
 
     if args.rlc:
-        compare_with_rlc(args.rlc, args.model, data_file, points)
+        compare_with_rlc(args.rlc, args.model, data_file, points, rlc_only)
 
 if __name__ == "__main__":
     main()

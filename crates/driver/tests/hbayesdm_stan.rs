@@ -6,7 +6,10 @@
 //! which needs pystan only to regenerate them). For every reference and both backends,
 //! rlc's log density minus Stan's is the same constant at every point (Stan drops
 //! normalizing constants; rlc keeps them) and the gradients are equal. Every model has a
-//! reference unless it is in `EXEMPT` with the reason. Where hBayesDM's example data file
+//! reference unless it is in `EXEMPT` with the reason. `MODEL.VARIANT.json` is a further
+//! reference of the model on another data file, one that sets the model's settings
+//! (hBayesDM's arguments) to other values than their defaults: both programs read them
+//! from that file. Where hBayesDM's example data file
 //! for the model is present (in `$RLC_HBAYESDM_DATA`, else `../shared/data/hbayesdm`),
 //! the model loads it as it is and starts sampling; where it is absent the test says it
 //! skipped.
@@ -47,6 +50,13 @@ struct Point {
 
 struct Reference {
     model: String,
+    /// `MODEL.VARIANT.json`: the model with other settings than its defaults.
+    variant: Option<String>,
+    /// rlc's coordinates that Stan's program does not have: the raw parameters of a
+    /// parameter the settings fix (equal bounds), which hBayesDM's program drops. At
+    /// Stan's points they are 0, where their priors' slopes are 0 and the likelihood
+    /// does not depend on them: rlc's slope there is 0.
+    rlc_only: Vec<String>,
     data: PathBuf,
     example_data: String,
     points: Vec<Point>,
@@ -82,10 +92,15 @@ fn references() -> Vec<Reference> {
                     .to_string()
             };
             let model = field("model");
+            let variant = json["variant"].as_str().map(str::to_string);
+            let stem = match &variant {
+                Some(variant) => format!("{model}.{variant}"),
+                None => model.clone(),
+            };
             assert_eq!(
                 path.file_stem().and_then(|s| s.to_str()),
-                Some(model.as_str()),
-                "{}: the file is named after another model",
+                Some(stem.as_str()),
+                "{}: the file is named after another model or variant",
                 path.display()
             );
             let points: Vec<Point> = json["points"]
@@ -103,6 +118,16 @@ fn references() -> Vec<Reference> {
                 data: hbayesdm_dir().join(field("data")),
                 example_data: field("example_data"),
                 model,
+                variant,
+                rlc_only: json["rlc_only"]
+                    .as_array()
+                    .map(|names| {
+                        names
+                            .iter()
+                            .map(|n| n.as_str().expect("rlc_only: names").to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 points,
             }
         })
@@ -117,8 +142,11 @@ fn compile(model: &str) -> rlc_driver::Compiled {
 
 /// What differs between rlc and Stan on one reference and backend (empty if nothing).
 fn compare(reference: &Reference, backend: Backend) -> Vec<String> {
-    let model = &reference.model;
-    let compiled = compile(model);
+    let compiled = compile(&reference.model);
+    let model = &match &reference.variant {
+        Some(variant) => format!("{} ({variant})", reference.model),
+        None => reference.model.clone(),
+    };
     let bytes = std::fs::read(&reference.data)
         .unwrap_or_else(|e| panic!("{}: {e}", reference.data.display()));
     let name = reference
@@ -131,22 +159,40 @@ fn compare(reference: &Reference, backend: Backend) -> Vec<String> {
     let mut density = Density::new(&compiled, &data, backend).expect("density");
     let mut problems = Vec::new();
     let mut offsets = Vec::new();
+    let stans: Vec<usize> = (0..density.dim)
+        .filter(|&i| !reference.rlc_only.contains(&density.coordinates[i]))
+        .collect();
+    if stans.len() + reference.rlc_only.len() != density.dim {
+        problems.push(format!(
+            "{model}: rlc has no coordinates {:?}",
+            reference.rlc_only
+        ));
+        return problems;
+    }
     for (k, point) in reference.points.iter().enumerate() {
-        if point.unconstrained.len() != density.dim {
+        if point.unconstrained.len() != stans.len() {
             problems.push(format!(
-                "{model}: rlc has {} coordinates, Stan {}",
+                "{model}: rlc has {} coordinates ({} of them not Stan's), Stan {}",
                 density.dim,
+                reference.rlc_only.len(),
                 point.unconstrained.len()
             ));
             return problems;
         }
+        // Stan's point in rlc's coordinates, and Stan's gradient with 0 where rlc's alone are.
+        let mut unconstrained = vec![0.0; density.dim];
+        let mut expected = vec![0.0; density.dim];
+        for (j, &i) in stans.iter().enumerate() {
+            unconstrained[i] = point.unconstrained[j];
+            expected[i] = point.gradient[j];
+        }
         let mut gradient = vec![0.0; density.dim];
         let logp = density
-            .logp_grad(&point.unconstrained, &mut gradient)
+            .logp_grad(&unconstrained, &mut gradient)
             .unwrap_or_else(|e| panic!("{model}, point {k}: {e:?}"));
         offsets.push((logp - point.logp, point.logp.abs()));
         let scale = point.gradient.iter().fold(1.0f64, |m, g| m.max(g.abs()));
-        for (i, (a, b)) in gradient.iter().zip(&point.gradient).enumerate() {
+        for (i, (a, b)) in gradient.iter().zip(&expected).enumerate() {
             // Written so that a NaN is a difference.
             let equal = (a - b).abs() <= GRADIENT_TOLERANCE * scale;
             if !equal {
@@ -236,7 +282,7 @@ fn example_dir() -> PathBuf {
 fn starts_sampling_on_hbayesdm_example_data() {
     let dir = example_dir();
     let mut failures = Vec::new();
-    for reference in references() {
+    for reference in references().into_iter().filter(|r| r.variant.is_none()) {
         let file = dir.join(&reference.example_data);
         if !file.is_file() {
             println!(
@@ -332,7 +378,10 @@ fn every_model_has_a_recorded_run_on_its_example_data() {
         if run["rlc"]["exit_code"].as_i64().is_none() {
             problems.push(format!("{model}: no rlc run recorded"));
         }
-        let Some(reference) = references.iter().find(|r| &r.model == model) else {
+        let Some(reference) = references
+            .iter()
+            .find(|r| &r.model == model && r.variant.is_none())
+        else {
             continue;
         };
         // The models that cannot read the example file run on the reference's data file.
