@@ -274,48 +274,81 @@ fn without_column(text: &str, name: &str) -> String {
 }
 
 /// A tab-separated file with a column `name` holding `value` on every row.
-fn with_column(text: &str, name: &str, value: f64) -> String {
+fn with_columns(text: &str, columns: &[(String, String)]) -> String {
     let mut out = String::new();
     for (i, line) in text.lines().filter(|l| !l.is_empty()).enumerate() {
         out.push_str(line);
-        if i == 0 {
-            out.push_str(&format!("\t{name}\n"));
-        } else {
-            out.push_str(&format!("\t{value}\n"));
+        for (name, value) in columns {
+            out.push('\t');
+            out.push_str(if i == 0 { name } else { value });
         }
+        out.push('\n');
     }
     out
 }
 
-/// hBayesDM's function arguments that are numbers (`RTbound`, `initQ`, `payscale`,
-/// `trans_prob`) are the ports' data with defaults, `data RTbound: real … = 0.1`: on a file
-/// without the column, each port has the log density and gradient of the port with the
-/// default written as a constant (and the load notes the default); a column of that name
-/// sets the value instead, as hBayesDM's argument does, with the density of the port
-/// with that constant.
+/// The CSV columns that set a setting to `value`, as the model writes it: `x` for a
+/// scalar (`0.05`, `true`), `x.1`, `x.2`, … for an array (`[0.2, 0.6]`).
+fn setting_columns(name: &str, value: &str) -> Vec<(String, String)> {
+    match value.trim().strip_prefix('[') {
+        Some(rest) => rest
+            .trim_end_matches(']')
+            .split(',')
+            .enumerate()
+            .map(|(i, v)| (format!("{name}.{}", i + 1), v.trim().to_string()))
+            .collect(),
+        None => vec![(name.to_string(), value.trim().to_string())],
+    }
+}
+
+/// hBayesDM's function arguments (`RTbound`, `initQ`, `payscale`, `trans_prob`, and the
+/// HGF's `input_first`, `mu0`, `sigma0` and bounds) are the ports' data with defaults,
+/// `data RTbound: real … = 0.1`, `data mu0: real[2] = [0.5, 1.0]`: on a file without the
+/// column(s), each port has the log density and gradient of the port with the default
+/// written as a constant (and the load notes the default); a column of that name (an
+/// array's `mu0.1`, `mu0.2`) sets the value instead, as hBayesDM's argument does, with
+/// the density of the port with that constant.
 #[test]
 fn hbayesdm_arguments_are_data_with_defaults() {
-    let ports = [
-        ("choiceRT_ddm", "choiceRT_sim.txt", "RTbound", 0.05),
+    let mut ports = vec![
+        ("choiceRT_ddm", "choiceRT_sim.txt", "RTbound", "0.05"),
         (
             "choiceRT_ddm_single",
             "choiceRT_single_sim.txt",
             "RTbound",
-            0.05,
+            "0.05",
         ),
-        ("igt_orl", "igt_sim.txt", "payscale", 50.0),
-        ("igt_pvl_decay", "igt_sim.txt", "payscale", 50.0),
-        ("igt_pvl_delta", "igt_sim.txt", "payscale", 50.0),
-        ("igt_vpp", "igt_sim.txt", "payscale", 50.0),
-        ("pstRT_ddm", "pstRT_sim.txt", "RTbound", 0.05),
-        ("pstRT_rlddm1", "pstRT_sim.txt", "RTbound", 0.05),
-        ("pstRT_rlddm1", "pstRT_sim.txt", "initQ", 0.3),
-        ("pstRT_rlddm6", "pstRT_sim.txt", "RTbound", 0.05),
-        ("pstRT_rlddm6", "pstRT_sim.txt", "initQ", 0.3),
-        ("ts_par4", "ts_sim.txt", "trans_prob", 0.8),
-        ("ts_par6", "ts_sim.txt", "trans_prob", 0.8),
-        ("ts_par7", "ts_sim.txt", "trans_prob", 0.8),
+        ("igt_orl", "igt_sim.txt", "payscale", "50.0"),
+        ("igt_pvl_decay", "igt_sim.txt", "payscale", "50.0"),
+        ("igt_pvl_delta", "igt_sim.txt", "payscale", "50.0"),
+        ("igt_vpp", "igt_sim.txt", "payscale", "50.0"),
+        ("pstRT_ddm", "pstRT_sim.txt", "RTbound", "0.05"),
+        ("pstRT_rlddm1", "pstRT_sim.txt", "RTbound", "0.05"),
+        ("pstRT_rlddm1", "pstRT_sim.txt", "initQ", "0.3"),
+        ("pstRT_rlddm6", "pstRT_sim.txt", "RTbound", "0.05"),
+        ("pstRT_rlddm6", "pstRT_sim.txt", "initQ", "0.3"),
+        ("ts_par4", "ts_sim.txt", "trans_prob", "0.8"),
+        ("ts_par6", "ts_sim.txt", "trans_prob", "0.8"),
+        ("ts_par7", "ts_sim.txt", "trans_prob", "0.8"),
     ];
+    for (model, file) in [
+        ("hgf_ibrb", "hgf_sim.txt"),
+        ("hgf_ibrb_single", "hgf_single_sim.txt"),
+    ] {
+        for (argument, other) in [
+            ("input_first", "true"),
+            ("mu0", "[0.2, 0.6]"),
+            ("sigma0", "[0.3, 2.0]"),
+            ("kappa_lower", "[0.5]"),
+            ("kappa_upper", "[1.5]"),
+            ("omega_lower", "[-8.0, -12.0]"),
+            ("omega_upper", "[-1.0, -2.0]"),
+            ("zeta_lower", "0.5"),
+            ("zeta_upper", "3.0"),
+        ] {
+            ports.push((model, file, argument, other));
+        }
+    }
     let dir = workspace().join("models/hbayesdm");
     // Every port with a data default is listed.
     let mut declaring: Vec<(String, String)> = Vec::new();
@@ -356,29 +389,31 @@ fn hbayesdm_arguments_are_data_with_defaults() {
             .lines()
             .find(|l| l.starts_with(&format!("data {argument}:")))
             .expect("the declaration");
-        let default: f64 = line
+        let default = line
             .split("//")
             .next()
-            .and_then(|code| code.rsplit('=').next())
-            .and_then(|v| v.trim().parse().ok())
-            .expect("a number after `=`");
+            .and_then(|code| code.split_once(" = "))
+            .map(|(_, value)| value.trim())
+            .expect("a value after `=`");
         // The port with the argument written as the constant `value`.
-        let as_constant = |value: f64| {
-            let source = source.replace(line, &format!("let {argument} = {value:?}"));
+        let as_constant = |value: &str| {
+            let source = source.replace(line, &format!("let {argument} = {value}"));
             rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message))
         };
         let compiled =
             rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message));
         let text = std::fs::read_to_string(dir.join("data").join(file)).expect("data");
         let without = without_column(&text, argument);
-        let with_other = with_column(&without, argument, other);
+        let with_other = with_columns(&without, &setting_columns(argument, other));
         for (bytes, value) in [(without, default), (with_other, other)] {
             let data = rlc_driver::data::load(&compiled.model, file, bytes.as_bytes(), None)
                 .unwrap_or_else(|e| panic!("{model} on {file}: {}", e.message));
+            // One setting left out has its sentence; several, one list.
             let noted = data.loaded.notes.iter().any(|n| {
                 n.contains(&format!(
                     "`{argument}` is not in {file}: the model's default"
-                ))
+                )) || (n.contains(&format!("settings not in {file} take the model's defaults"))
+                    && n.contains(&format!("`{argument}` = ")))
             });
             assert_eq!(noted, value == default, "{model}: {:?}", data.loaded.notes);
             let constant = as_constant(value);
@@ -392,7 +427,7 @@ fn hbayesdm_arguments_are_data_with_defaults() {
             );
         }
         // The other value changes the density: the column is read.
-        let constant_lp = |value: f64| {
+        let constant_lp = |value: &str| {
             let constant = as_constant(value);
             let data = rlc_driver::data::load(&constant.model, file, text.as_bytes(), None)
                 .unwrap_or_else(|e| panic!("{}", e.message));
