@@ -252,18 +252,14 @@ pub fn load_csv(
 /// sentence for one setting, one list for several (hBayesDM's HGF has ten).
 pub(crate) fn defaults_used(decls: &[&DataDecl], file: &str) -> Option<String> {
     let how = |decl: &DataDecl| {
-        if decl.shape.is_empty() {
-            "a column or key of that name sets it".to_string()
-        } else {
-            let columns = decl.element_columns();
-            format!(
-                "a key of that name sets it, or the columns {}",
-                match columns.as_slice() {
-                    [one] => format!("`{one}`"),
-                    [first, .., last] => format!("`{first}` … `{last}`"),
-                    [] => String::new(),
-                }
-            )
+        let columns = decl.element_columns();
+        match columns.as_slice() {
+            _ if decl.shape.is_empty() => "a column or key of that name sets it".to_string(),
+            [] => "a key of that name sets it".to_string(),
+            [one] => format!("a key of that name sets it, or the column `{one}`"),
+            [first, .., last] => {
+                format!("a key of that name sets it, or the columns `{first}` … `{last}`")
+            }
         }
     };
     match decls {
