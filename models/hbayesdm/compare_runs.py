@@ -106,10 +106,9 @@ DEFAULT_EXTDATA = "/work/hbdm-src/commons/extdata"
 
 # Models whose port cannot read hBayesDM's example file as it is (as in
 # crates/driver/tests/hbayesdm_stan.rs): they run on their simulated file.
-NOT_AS_IS = {
-    "wcs_sql": "needs each row's matching decks (match_color, match_form, match_number), which"
-    " hBayesDM reads from a second file, wcs_answersheet.txt",
-}
+# None today: wcs_sql, which needed each row's matching decks, has hBayesDM's answer sheet as
+# its settings' default (2026-12-06).
+NOT_AS_IS = {}
 
 
 def ported_models():

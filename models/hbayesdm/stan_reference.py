@@ -459,13 +459,27 @@ def cgt(path):
     return data
 
 
+WCS_ANSWER_SHEET = "/work/hbdm-src/commons/extdata/wcs_answersheet.txt"
+
+
+def wcs_answer_sheet(path, rows, t_max):
+    """Which deck (1-4) matches the card in colour, form and number on trial t: the file's
+    columns answer_color.1 … answer_number.128 where it has them (the rlc port's settings),
+    else hBayesDM's answer sheet, as hBayesDM reads it."""
+    names = ["answercolor", "answerform", "answernumber"]
+    if rows and all(f"{n}.{t + 1}" in rows[0] for n in names for t in range(t_max)):
+        return [[as_int(rows[0][f"{n}.{t + 1}"]) for n in names] for t in range(t_max)]
+    with open(WCS_ANSWER_SHEET) as f:
+        sheet = {line.split("\t")[0]: line.split("\t")[1:] for line in f.read().splitlines()[1:]}
+    return [[int(sheet[d][t]) for d in ("Color", "Form", "Number")] for t in range(t_max)]
+
+
 def wcs(path, t_max=128):
     """hBayesDM pads every subject to the task's 128 trials and reads which deck matches
-    each dimension (colour, form, number) on trial t from its answer sheet; here they are
-    the row's match_color, match_form and match_number (the same on trial t for every
-    subject, as with the answer sheet). choice is one-hot, [N, 4, T]."""
-    data, g = trials(path, ["subjID", "choice", "outcome", "match_color", "match_form", "match_number"])
-    dims = ["matchcolor", "matchform", "matchnumber"]
+    each dimension (colour, form, number) on a subject's t-th trial from its answer sheet
+    (`wcs_answer_sheet`). choice is one-hot, [N, 4, T]."""
+    data, g = trials(path, ["subjID", "choice", "outcome"])
+    answer = wcs_answer_sheet(path, [r for s in g for r in s], t_max)
     data["T"] = t_max
     data["choice"] = [
         [[1 if t < len(s) and as_int(s[t]["choice"]) == deck else 0 for t in range(t_max)] for deck in range(1, 5)]
@@ -473,15 +487,10 @@ def wcs(path, t_max=128):
     ]
     data["outcome"] = [[as_int(s[t]["outcome"]) if t < len(s) else -1 for t in range(t_max)] for s in g]
     data["choice_match_att"] = [
-        [[[1 if t < len(s) and as_int(s[t][d]) == as_int(s[t]["choice"]) else 0 for d in dims]] for t in range(t_max)]
+        [[[1 if t < len(s) and a == as_int(s[t]["choice"]) else 0 for a in answer[t]]] for t in range(t_max)]
         for s in g
     ]
-    rule = []
-    for t in range(t_max):
-        row = next((s[t] for s in g if t < len(s)), None)
-        answer = [as_int(row[d]) for d in dims] if row else [1, 1, 1]
-        rule.append([[1 if deck == a else 0 for deck in range(1, 5)] for a in answer])
-    data["deck_match_rule"] = rule
+    data["deck_match_rule"] = [[[1 if deck == a else 0 for deck in range(1, 5)] for a in answer[t]] for t in range(t_max)]
     return data
 
 

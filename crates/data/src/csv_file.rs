@@ -801,6 +801,18 @@ fn shape_not_in_csv(decl: &DataDecl, grouping: &Grouping) -> ErrorKind {
 /// hBayesDM's array arguments): its elements' columns (`mu0.1`, `mu0.2`), each one
 /// value on every row, or, when the file has none of them, the default's cells.
 fn read_array_setting(table: &Table, decl: &DataDecl, default: &[f64]) -> Result<Filled, Failure> {
+    let header = Location::Line {
+        line: table.header_line,
+    };
+    if table.column(&decl.name)?.is_some() {
+        // A column of the array's own name holds one value per row, not the array.
+        return Err((
+            header,
+            ErrorKind::ArraySettingColumn {
+                declaration: decl.clone(),
+            },
+        ));
+    }
     let names = decl.element_columns();
     let columns = names
         .iter()
@@ -809,9 +821,6 @@ fn read_array_setting(table: &Table, decl: &DataDecl, default: &[f64]) -> Result
     if columns.iter().all(Option::is_none) {
         return Ok(Filled::absent(decl));
     }
-    let header = Location::Line {
-        line: table.header_line,
-    };
     if let Some(missing) = columns.iter().position(Option::is_none) {
         let given = columns.iter().position(Option::is_some).unwrap_or_default();
         return Err((

@@ -148,6 +148,9 @@ pub enum ErrorKind {
         given: String,
         missing: String,
     },
+    /// A CSV column named as an array setting (`mu0` for `data mu0: real[2] = …`), whose
+    /// elements are the columns `mu0.1`, `mu0.2`.
+    ArraySettingColumn { declaration: DataDecl },
     /// The declaration's shape has no reading from a long-format CSV file.
     ShapeNotInCsv { declaration: DataDecl },
     /// `[N, B, …]` with `size B by …` declared before `size N by …`: the
@@ -277,7 +280,7 @@ impl ErrorKind {
             ErrorKind::UnclosedQuote { .. } => "D0031",
             ErrorKind::LargestValueAbsent { .. } => "D0032",
             ErrorKind::LargestValueExceeds { .. } => "D0033",
-            ErrorKind::PartialSetting { .. } => "D0035",
+            ErrorKind::PartialSetting { .. } | ErrorKind::ArraySettingColumn { .. } => "D0035",
             ErrorKind::LargestValueNotASize { .. } => "D0034",
         }
     }
@@ -561,6 +564,19 @@ impl ErrorKind {
                 earlier_row(*first_line),
                 quote(text)
             ),
+            ErrorKind::ArraySettingColumn { declaration } => {
+                let columns = declaration.element_columns();
+                write!(
+                    f,
+                    "column \"{}\" cannot set `{declaration}`, an array setting: its elements are the columns {}, each one value on every row (none: the model's default)",
+                    declaration.name,
+                    match columns.as_slice() {
+                        [] => "(none: it has no elements)".to_string(),
+                        [one] => format!("\"{one}\""),
+                        [first, .., last] => format!("\"{first}\" … \"{last}\""),
+                    }
+                )
+            }
             ErrorKind::PartialSetting {
                 declaration,
                 given,

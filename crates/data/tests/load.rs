@@ -1556,6 +1556,16 @@ fn an_array_with_a_default_is_read_from_the_file_or_takes_the_default() {
         "{:?}",
         data.notes
     );
+    // A column of the array's own name is not its elements.
+    let (kind, _, message) = only_error(csv(&spec, "RT,w\n0.5,9\n0.7,9\n"));
+    assert!(
+        matches!(kind, ErrorKind::ArraySettingColumn { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains(r#"columns "w.1.1" … "w.2.3""#),
+        "{message}"
+    );
     let (kind, _, message) = only_error(csv(&spec, "RT,w.1.1\n0.5,9\n0.7,9\n"));
     assert!(
         matches!(kind, ErrorKind::PartialSetting { .. }),
