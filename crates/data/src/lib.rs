@@ -29,7 +29,10 @@
 //!   longest group and the cells past a shorter group's end missing. Groups are the distinct
 //!   texts of `COL` (so `1` and `1.0` are two groups), in order of first appearance; their
 //!   keys are kept in [`LoadedData::groups`]. A missing `COL` cell is an error. Other shapes
-//!   need a JSON file.
+//!   need a JSON file, except a setting's.
+//! * **Settings.** A declaration with a default ([`DataDecl::default`]) takes it where the
+//!   file leaves the variable out, with a note; an array setting of constant dimensions is
+//!   set in CSV by one column per element, `mu0.1`, `mu0.2` (each one value on every row).
 //! * **Sizes.** JSON sizes may be given as keys or inferred from array lengths; every source
 //!   must agree, and a conflict names both. A size that nothing in the file determines is an
 //!   error. Keys and columns that no declaration reads are ignored with a note.

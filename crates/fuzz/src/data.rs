@@ -98,8 +98,8 @@ pub fn for_model(rng: &mut Rng, model: &Model) -> Vec<u8> {
                 }
             })
             .collect();
-        if rng.chance(0.02) {
-            // A variable left out.
+        if rng.chance(if d.default.is_some() { 0.5 } else { 0.02 }) {
+            // A variable left out: its default, or a data error.
             continue;
         }
         let mut text = String::new();

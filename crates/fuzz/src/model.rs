@@ -90,6 +90,23 @@ impl Gen<'_> {
         }
     }
 
+    /// A data default of the given axis lengths: nested brackets of number literals.
+    fn default_literal(&mut self, lengths: &[usize], positive: bool) -> String {
+        match lengths.split_first() {
+            None => {
+                let v = *self.rng.pick(&[0.5, 1.0, 2.0, 0.25, 1e-3, 10.0, 1e300]);
+                let sign = if !positive && self.rng.chance(0.3) { "-" } else { "" };
+                format!("{sign}{v:?}")
+            }
+            Some((&n, inner)) => {
+                let items: Vec<String> = (0..n)
+                    .map(|_| self.default_literal(inner, positive))
+                    .collect();
+                format!("[{}]", items.join(", "))
+            }
+        }
+    }
+
     fn number(&mut self) -> String {
         let n = *self
             .rng
@@ -419,7 +436,15 @@ impl Gen<'_> {
                     false,
                 ),
             };
-            src.push_str(&format!("data {name}: {decl}\n"));
+            // A setting: a default literal where every dimension is a number.
+            let lengths: Option<Vec<usize>> = shape.iter().map(|d| d.parse().ok()).collect();
+            let default = match lengths {
+                Some(lengths) if elem == Elem::Real && !optional && self.rng.chance(0.3) => {
+                    format!(" = {}", self.default_literal(&lengths, positive))
+                }
+                _ => String::new(),
+            };
+            src.push_str(&format!("data {name}: {decl}{default}\n"));
             self.vars.push(Var {
                 name,
                 elem,
