@@ -256,15 +256,22 @@ fn without_column(text: &str, name: &str) -> String {
         .unwrap_or_default()
         .split('\t')
         .collect();
-    let Some(drop) = header.iter().position(|c| *c == name) else {
-        return text.to_string();
+    // The column of that name, and an array setting's element columns (`name.1`, …).
+    let dropped = |c: &str| {
+        c == name
+            || c.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|index| index.split('.').all(|i| i.parse::<usize>().is_ok()))
     };
+    if !header.iter().any(|c| dropped(c)) {
+        return text.to_string();
+    }
     let mut out = String::new();
     for line in text.lines().filter(|l| !l.is_empty()) {
         let kept: Vec<&str> = line
             .split('\t')
             .enumerate()
-            .filter(|(i, _)| *i != drop)
+            .filter(|(i, _)| !header.get(*i).is_some_and(|c| dropped(c)))
             .map(|(_, cell)| cell)
             .collect();
         out.push_str(&kept.join("\t"));
@@ -282,6 +289,52 @@ fn with_columns(text: &str, columns: &[(String, String)]) -> String {
             out.push('\t');
             out.push_str(if i == 0 { name } else { value });
         }
+        out.push('\n');
+    }
+    out
+}
+
+/// The cells of an integer array setting's default in a model's source.
+fn array_default(source: &str, name: &str) -> Vec<i64> {
+    source
+        .lines()
+        .find(|l| l.starts_with(&format!("data {name}:")))
+        .and_then(|l| l.split_once(" = ["))
+        .map(|(_, cells)| {
+            cells
+                .trim_end_matches(']')
+                .split(", ")
+                .map(|c| c.parse().expect("an integer"))
+                .collect()
+        })
+        .unwrap_or_else(|| panic!("{name}'s default"))
+}
+
+/// wcs_sql's simulated file without its sheet's columns, each choice the deck that
+/// matches the card's colour on the port's default sheet (hBayesDM's) and each outcome
+/// correct, so that every choice matches a dimension on it and moves attention toward one
+/// (a choice that matches nothing has probability 0 on a first trial, and an error on a
+/// deck that matches all three dimensions leaves no attention to move).
+fn wcs_on_default_sheet(text: &str, source: &str) -> String {
+    let colour: Vec<String> = array_default(source, "answer_color")
+        .iter()
+        .map(i64::to_string)
+        .collect();
+    let mut text = text.to_string();
+    for name in ["answer_color", "answer_form", "answer_number"] {
+        text = without_column(&text, name);
+    }
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
+    let column = |name: &str| header.iter().position(|c| *c == name).expect(name);
+    let (trial, choice, outcome) = (column("trial"), column("choice"), column("outcome"));
+    let mut out = format!("{}\n", header.join("\t"));
+    for line in lines.filter(|l| !l.is_empty()) {
+        let mut cells: Vec<&str> = line.split('\t').collect();
+        let t: usize = cells[trial].parse().expect("a trial number");
+        cells[choice] = &colour[t - 1];
+        cells[outcome] = "1";
+        out.push_str(&cells.join("\t"));
         out.push('\n');
     }
     out
@@ -311,25 +364,50 @@ fn setting_columns(name: &str, value: &str) -> Vec<(String, String)> {
 #[test]
 fn hbayesdm_arguments_are_data_with_defaults() {
     let mut ports = vec![
-        ("choiceRT_ddm", "choiceRT_sim.txt", "RTbound", "0.05"),
+        (
+            "choiceRT_ddm",
+            "choiceRT_sim.txt",
+            "RTbound",
+            "0.05".to_string(),
+        ),
         (
             "choiceRT_ddm_single",
             "choiceRT_single_sim.txt",
             "RTbound",
-            "0.05",
+            "0.05".to_string(),
         ),
-        ("igt_orl", "igt_sim.txt", "payscale", "50.0"),
-        ("igt_pvl_decay", "igt_sim.txt", "payscale", "50.0"),
-        ("igt_pvl_delta", "igt_sim.txt", "payscale", "50.0"),
-        ("igt_vpp", "igt_sim.txt", "payscale", "50.0"),
-        ("pstRT_ddm", "pstRT_sim.txt", "RTbound", "0.05"),
-        ("pstRT_rlddm1", "pstRT_sim.txt", "RTbound", "0.05"),
-        ("pstRT_rlddm1", "pstRT_sim.txt", "initQ", "0.3"),
-        ("pstRT_rlddm6", "pstRT_sim.txt", "RTbound", "0.05"),
-        ("pstRT_rlddm6", "pstRT_sim.txt", "initQ", "0.3"),
-        ("ts_par4", "ts_sim.txt", "trans_prob", "0.8"),
-        ("ts_par6", "ts_sim.txt", "trans_prob", "0.8"),
-        ("ts_par7", "ts_sim.txt", "trans_prob", "0.8"),
+        ("igt_orl", "igt_sim.txt", "payscale", "50.0".to_string()),
+        (
+            "igt_pvl_decay",
+            "igt_sim.txt",
+            "payscale",
+            "50.0".to_string(),
+        ),
+        (
+            "igt_pvl_delta",
+            "igt_sim.txt",
+            "payscale",
+            "50.0".to_string(),
+        ),
+        ("igt_vpp", "igt_sim.txt", "payscale", "50.0".to_string()),
+        ("pstRT_ddm", "pstRT_sim.txt", "RTbound", "0.05".to_string()),
+        (
+            "pstRT_rlddm1",
+            "pstRT_sim.txt",
+            "RTbound",
+            "0.05".to_string(),
+        ),
+        ("pstRT_rlddm1", "pstRT_sim.txt", "initQ", "0.3".to_string()),
+        (
+            "pstRT_rlddm6",
+            "pstRT_sim.txt",
+            "RTbound",
+            "0.05".to_string(),
+        ),
+        ("pstRT_rlddm6", "pstRT_sim.txt", "initQ", "0.3".to_string()),
+        ("ts_par4", "ts_sim.txt", "trans_prob", "0.8".to_string()),
+        ("ts_par6", "ts_sim.txt", "trans_prob", "0.8".to_string()),
+        ("ts_par7", "ts_sim.txt", "trans_prob", "0.8".to_string()),
     ];
     for (model, file) in [
         ("hgf_ibrb", "hgf_sim.txt"),
@@ -346,8 +424,33 @@ fn hbayesdm_arguments_are_data_with_defaults() {
             ("zeta_lower", "0.5"),
             ("zeta_upper", "3.0"),
         ] {
-            ports.push((model, file, argument, other));
+            ports.push((model, file, argument, other.to_string()));
         }
+    }
+    // wcs_sql's answer sheet (hBayesDM's wcs_answersheet.txt by default; the file's
+    // choices are made to match each card's colour on it, `wcs_on_default_sheet`), another
+    // one each: form and number on every trial the next deck, colour where form gives the
+    // same deck (so every choice still matches a dimension).
+    let wcs = std::fs::read_to_string(workspace().join("models/hbayesdm/wcs_sql.rlm"))
+        .expect("wcs_sql.rlm");
+    let [colour, form, number] =
+        ["answer_color", "answer_form", "answer_number"].map(|name| array_default(&wcs, name));
+    let next = |deck: i64| deck % 4 + 1;
+    let text = |sheet: Vec<i64>| {
+        let cells: Vec<String> = sheet.iter().map(i64::to_string).collect();
+        format!("[{}]", cells.join(", "))
+    };
+    let other_colour = colour
+        .iter()
+        .zip(&form)
+        .map(|(&c, &f)| if c == f { next(c) } else { c })
+        .collect();
+    for (argument, other) in [
+        ("answer_color", other_colour),
+        ("answer_form", form.iter().map(|&f| next(f)).collect()),
+        ("answer_number", number.iter().map(|&n| next(n)).collect()),
+    ] {
+        ports.push(("wcs_sql", "wcs_sim.txt", argument, text(other)));
     }
     let dir = workspace().join("models/hbayesdm");
     // Every port with a data default is listed.
@@ -383,7 +486,8 @@ fn hbayesdm_arguments_are_data_with_defaults() {
     listed.sort();
     assert_eq!(declaring, listed, "a port has a data default: list it here");
 
-    for (model, file, argument, other) in ports {
+    for (model, file, argument, other) in &ports {
+        let other = other.as_str();
         let source = std::fs::read_to_string(dir.join(format!("{model}.rlm"))).expect("model");
         let line = source
             .lines()
@@ -402,7 +506,12 @@ fn hbayesdm_arguments_are_data_with_defaults() {
         };
         let compiled =
             rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message));
-        let text = std::fs::read_to_string(dir.join("data").join(file)).expect("data");
+        let mut text = std::fs::read_to_string(dir.join("data").join(file)).expect("data");
+        if *model == "wcs_sql" {
+            // The simulated file's choices follow its own sheet, which its columns give:
+            // on the default sheet they would choose decks that match nothing.
+            text = wcs_on_default_sheet(&text, &source);
+        }
         let without = without_column(&text, argument);
         let with_other = with_columns(&without, &setting_columns(argument, other));
         for (bytes, value) in [(without, default), (with_other, other)] {

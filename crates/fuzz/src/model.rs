@@ -95,7 +95,11 @@ impl Gen<'_> {
         match lengths.split_first() {
             None => {
                 let v = *self.rng.pick(&[0.5, 1.0, 2.0, 0.25, 1e-3, 10.0, 1e300]);
-                let sign = if !positive && self.rng.chance(0.3) { "-" } else { "" };
+                let sign = if !positive && self.rng.chance(0.3) {
+                    "-"
+                } else {
+                    ""
+                };
                 format!("{sign}{v:?}")
             }
             Some((&n, inner)) => {
