@@ -797,6 +797,63 @@ fn shape_not_in_csv(decl: &DataDecl, grouping: &Grouping) -> ErrorKind {
     }
 }
 
+/// The value of `decl` on `row`, read from `column` (named `name` in errors), or the
+/// declaration's value when absent where the file has no such column.
+fn cell_value(
+    table: &Table,
+    decl: &DataDecl,
+    column: Option<usize>,
+    name: &str,
+    row: &Row,
+) -> Result<Option<f64>, Failure> {
+    let Some(column) = column else {
+        return Ok(decl.value_when_absent());
+    };
+    let text = cell_text(table, row, column);
+    check_cell(RawCell::Text(&text), decl).map_err(|kind| {
+        (
+            Location::Cell {
+                line: row.line,
+                column: name.to_string(),
+            },
+            kind,
+        )
+    })
+}
+
+/// The one value of `decl` on a run of rows that must agree ([`cell_value`]'s), or the
+/// first row where they do not, with `varies` (the earlier line, its text and this one's).
+fn constant_value<'r>(
+    table: &Table,
+    decl: &DataDecl,
+    column: Option<usize>,
+    name: &str,
+    rows: &mut dyn Iterator<Item = &'r Row>,
+    varies: &dyn Fn(usize, String, String) -> ErrorKind,
+) -> Result<Option<f64>, Failure> {
+    let mut first: Option<(&Row, Option<f64>)> = None;
+    for row in rows {
+        let value = cell_value(table, decl, column, name, row)?;
+        match first {
+            None => first = Some((row, value)),
+            Some((first_row, first_value)) if first_value != value => {
+                let text = |row: &Row| {
+                    column.map_or(String::new(), |c| cell_text(table, row, c).into_owned())
+                };
+                return Err((
+                    Location::Cell {
+                        line: row.line,
+                        column: name.to_string(),
+                    },
+                    varies(first_row.line, text(first_row), text(row)),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(first.and_then(|(_, value)| value))
+}
+
 /// An array with a default (`data mu0: real[2] = [0.5, 1.0]`, a setting such as
 /// hBayesDM's array arguments): its elements' columns (`mu0.1`, `mu0.2`), each one
 /// value on every row, or, when the file has none of them, the default's cells.
@@ -834,33 +891,21 @@ fn read_array_setting(table: &Table, decl: &DataDecl, default: &[f64]) -> Result
     }
     let mut filled = Filled::with_capacity(default.len());
     for (name, column) in names.iter().zip(columns.into_iter().flatten()) {
-        let mut first: Option<(&Row, Option<f64>)> = None;
-        for row in &table.rows {
-            let text = cell_text(table, row, column);
-            let location = || Location::Cell {
-                line: row.line,
+        let value = constant_value(
+            table,
+            decl,
+            Some(column),
+            name,
+            &mut table.rows.iter(),
+            &|first_line, first_text, text| ErrorKind::ElementVaries {
+                declaration: decl.clone(),
                 column: name.clone(),
-            };
-            let value =
-                check_cell(RawCell::Text(&text), decl).map_err(|kind| (location(), kind))?;
-            match first {
-                None => first = Some((row, value)),
-                Some((first_row, first_value)) if first_value != value => {
-                    return Err((
-                        location(),
-                        ErrorKind::ElementVaries {
-                            declaration: decl.clone(),
-                            column: name.clone(),
-                            first_line: first_row.line,
-                            first_text: cell_text(table, first_row, column).into_owned(),
-                            text: text.into_owned(),
-                        },
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
-        filled.push(first.and_then(|(_, value)| value));
+                first_line,
+                first_text,
+                text,
+            },
+        )?;
+        filled.push(value);
     }
     Ok(filled)
 }
@@ -892,49 +937,10 @@ fn read_variable(
     let whole_column = || Location::Column {
         column: decl.name.clone(),
     };
-    let cell = |row: &Row| -> Result<Option<f64>, Failure> {
-        let Some(column) = column else {
-            return Ok(decl.value_when_absent());
-        };
-        let text = cell_text(table, row, column);
-        check_cell(RawCell::Text(&text), decl).map_err(|kind| {
-            (
-                Location::Cell {
-                    line: row.line,
-                    column: decl.name.clone(),
-                },
-                kind,
-            )
-        })
-    };
-    // The one value of a run of rows that must agree, or the first row where they do not.
+    let cell = |row: &Row| cell_value(table, decl, column, &decl.name, row);
     let constant = |rows: &mut dyn Iterator<Item = &Row>,
-                    varies: &dyn Fn(usize, String, String) -> ErrorKind|
-     -> Result<Option<f64>, Failure> {
-        let mut first: Option<(&Row, Option<f64>)> = None;
-        for row in rows {
-            let value = cell(row)?;
-            match first {
-                None => first = Some((row, value)),
-                Some((first_row, first_value)) if first_value != value => {
-                    return Err((
-                        Location::Cell {
-                            line: row.line,
-                            column: decl.name.clone(),
-                        },
-                        varies(
-                            first_row.line,
-                            column.map_or(String::new(), |c| {
-                                cell_text(table, first_row, c).into_owned()
-                            }),
-                            column.map_or(String::new(), |c| cell_text(table, row, c).into_owned()),
-                        ),
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
-        Ok(first.and_then(|(_, value)| value))
+                    varies: &dyn Fn(usize, String, String) -> ErrorKind| {
+        constant_value(table, decl, column, &decl.name, rows, varies)
     };
 
     match reading {
