@@ -823,12 +823,12 @@ fn cell_value(
 
 /// The one value of `decl` on a run of rows that must agree ([`cell_value`]'s), or the
 /// first row where they do not, with `varies` (the earlier line, its text and this one's).
-fn constant_value<'r>(
+fn constant_value(
     table: &Table,
     decl: &DataDecl,
     column: Option<usize>,
     name: &str,
-    rows: &mut dyn Iterator<Item = &'r Row>,
+    rows: &mut dyn Iterator<Item = &Row>,
     varies: &dyn Fn(usize, String, String) -> ErrorKind,
 ) -> Result<Option<f64>, Failure> {
     let mut first: Option<(&Row, Option<f64>)> = None;
