@@ -75,7 +75,19 @@ pub(crate) fn load(
 
     let mut filled = Vec::with_capacity(spec.variables.len());
     let mut row_cells = Vec::with_capacity(spec.variables.len());
+    let mut set_apart = Vec::new();
     for decl in &spec.variables {
+        if let Some(cells) = &decl.given {
+            let columns = std::iter::once(decl.name.clone()).chain(decl.element_columns());
+            if columns
+                .into_iter()
+                .any(|c| matches!(table.column(&c), Ok(Some(_))))
+            {
+                set_apart.push(decl);
+            }
+            filled.push(Some(Filled::given(cells)));
+            continue;
+        }
         if let Some(reading) = reading(decl, &grouping) {
             row_cells.push((decl.name.clone(), cells_of_rows(&reading, table.rows.len())));
         }
@@ -115,7 +127,7 @@ pub(crate) fn load(
             !name.is_empty()
                 && !spec.variables.iter().any(|d| {
                     d.name == name
-                        || (d.array_default().is_some()
+                        || ((d.array_default().is_some() || d.given.is_some())
                             && d.element_columns().iter().any(|c| c == name))
                 })
                 && !spec
@@ -139,11 +151,12 @@ pub(crate) fn load(
         } else {
             matches!(table.column(&decl.name), Ok(None))
         };
-        if decl.default.is_some() && left_out {
+        if decl.default.is_some() && decl.given.is_none() && left_out {
             defaults_used.push(decl);
         }
     }
     notes.extend(crate::defaults_used(&defaults_used, file));
+    notes.extend(crate::set_apart_note(&set_apart, file));
     // A subject column the model does not group by, holding several subjects:
     // their rows are read as one sequence (a one-subject model given a
     // study's file is an easy slip).

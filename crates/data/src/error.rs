@@ -151,6 +151,14 @@ pub enum ErrorKind {
     /// A CSV column named as an array setting (`mu0` for `data mu0: real[2] = …`), whose
     /// elements are the columns `mu0.1`, `mu0.2`.
     ArraySettingColumn { declaration: DataDecl },
+    /// A value set apart from the file that is not `NAME=VALUE` with a JSON value.
+    SettingText { why: String },
+    /// A value set apart from the file for a name the model declares no data of.
+    SettingUnknown { name: String, declared: Vec<String> },
+    /// A value set apart from the file for a declaration sized by the data (`real[N]`).
+    SettingSized { declaration: DataDecl },
+    /// The same name set apart twice.
+    SettingRepeated { name: String },
     /// The declaration's shape has no reading from a long-format CSV file.
     ShapeNotInCsv { declaration: DataDecl },
     /// `[N, B, …]` with `size B by …` declared before `size N by …`: the
@@ -282,6 +290,10 @@ impl ErrorKind {
             ErrorKind::LargestValueExceeds { .. } => "D0033",
             ErrorKind::PartialSetting { .. } | ErrorKind::ArraySettingColumn { .. } => "D0035",
             ErrorKind::LargestValueNotASize { .. } => "D0034",
+            ErrorKind::SettingText { .. }
+            | ErrorKind::SettingUnknown { .. }
+            | ErrorKind::SettingSized { .. }
+            | ErrorKind::SettingRepeated { .. } => "D0036",
         }
     }
 }
@@ -576,6 +588,29 @@ impl ErrorKind {
                         [first, .., last] => format!("\"{first}\" … \"{last}\""),
                     }
                 )
+            }
+            ErrorKind::SettingText { why } => write!(
+                f,
+                "a setting is NAME=VALUE, with VALUE a number, true or false, or a bracketed list of them (`mu0=[0.5, 1]`): {why}"
+            ),
+            ErrorKind::SettingUnknown { name, declared } => match declared.as_slice() {
+                [] => write!(f, "the model declares no data, so `{name}` cannot be set"),
+                _ => write!(
+                    f,
+                    "the model declares no data `{name}`; its data are {}",
+                    declared
+                        .iter()
+                        .map(|d| format!("`{d}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+            ErrorKind::SettingSized { declaration } => write!(
+                f,
+                "`{declaration}` is sized by the data, so the data file gives it: only data of constant dimensions (a scalar, `real[2]`) are set apart from the file"
+            ),
+            ErrorKind::SettingRepeated { name } => {
+                write!(f, "`{name}` is set twice (which value is meant?)")
             }
             ErrorKind::PartialSetting {
                 declaration,

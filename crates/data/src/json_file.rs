@@ -139,7 +139,15 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
 
     let mut filled = Vec::with_capacity(spec.variables.len());
     let mut defaults_used = Vec::new();
+    let mut set_apart = Vec::new();
     for decl in &spec.variables {
+        if let Some(cells) = &decl.given {
+            if object.contains_key(&decl.name) {
+                set_apart.push(decl);
+            }
+            filled.push(Some(Filled::given(cells)));
+            continue;
+        }
         let result = match object.get(&decl.name) {
             None if decl.value_when_absent().is_some() || decl.array_default().is_some() => {
                 if decl.default.is_some() {
@@ -177,6 +185,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
         }
     }
     notes.extend(crate::defaults_used(&defaults_used, file));
+    notes.extend(crate::set_apart_note(&set_apart, file));
     assemble(spec, file, &mut sizes, filled, errors, notes, Vec::new())
 }
 

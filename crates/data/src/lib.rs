@@ -48,12 +48,16 @@ mod csv_file;
 mod error;
 mod json_file;
 mod loaded;
+mod setting;
 mod sizes;
 mod spec;
 
 pub use error::{DataError, ErrorKind, LoadError, Location, SizeSource};
 pub use loaded::{DataArray, LoadedData};
-pub use spec::{DataDecl, DataSpec, DimSpec, ElemType, LargestOf, RealBounds, SizeDecl};
+pub use setting::set_apart;
+pub use spec::{
+    element_names, DataDecl, DataSpec, DimSpec, ElemType, LargestOf, RealBounds, SizeDecl,
+};
 
 use sizes::{cell_count, SizeTable};
 
@@ -251,6 +255,23 @@ pub fn load_csv(
     csv_file::load(spec, file_name, bytes, delimiter)
 }
 
+/// The note that the file's columns or keys of variables set apart from it
+/// ([`set_apart`]) are not read, or `None` where the file has none of them.
+pub(crate) fn set_apart_note(decls: &[&DataDecl], file: &str) -> Option<String> {
+    let names: Vec<String> = decls.iter().map(|d| format!("`{}`", d.name)).collect();
+    match names.as_slice() {
+        [] => None,
+        [one] => Some(format!(
+            "{one} is set apart from {file} ({}), so the file's value is not read",
+            decls[0].given_text()
+        )),
+        _ => Some(format!(
+            "{} are set apart from {file}, so the file's values are not read",
+            names.join(", ")
+        )),
+    }
+}
+
 /// The note that settings the file leaves out take the model's defaults: one
 /// sentence for one setting, one list for several (hBayesDM's HGF has ten).
 pub(crate) fn defaults_used(decls: &[&DataDecl], file: &str) -> Option<String> {
@@ -344,6 +365,13 @@ impl Filled {
             None => filled.absent = decl.value_when_absent(),
         }
         filled.placeholder = true;
+        filled
+    }
+
+    /// The cells the caller gave a variable apart from the file.
+    pub(crate) fn given(cells: &[f64]) -> Self {
+        let mut filled = Filled::with_capacity(cells.len());
+        cells.iter().for_each(|&v| filled.push(Some(v)));
         filled
     }
 
@@ -510,6 +538,12 @@ pub(crate) fn assemble(
         groups,
         row_cells: Vec::new(),
         row_lines: Vec::new(),
+        given: spec
+            .variables
+            .iter()
+            .filter(|d| d.given.is_some())
+            .map(|d| d.name.clone())
+            .collect(),
     })
 }
 

@@ -143,6 +143,10 @@ pub struct DataDecl {
     /// (row-major; one for a scalar) for a setting the file leaves out (hBayesDM's
     /// `RTbound`, `mu0`); the loader notes when it is used.
     pub default: Option<Vec<f64>>,
+    /// The cells (row-major) the caller gives the variable apart from the file
+    /// ([`crate::read_setting`]; the command line's `--set NAME=VALUE`): the file's
+    /// column or key of this name is not read.
+    pub given: Option<Vec<f64>>,
 }
 
 impl SizeDecl {
@@ -189,6 +193,7 @@ impl DataDecl {
             real_bounds: None,
             absent_fill: None,
             default: None,
+            given: None,
         }
     }
 
@@ -213,23 +218,40 @@ impl DataDecl {
     /// them (`mu0.1`, `mu0.2`; `w.1.2` for row 1, column 2): the array's
     /// dimensions are constants.
     pub fn element_columns(&self) -> Vec<String> {
-        let mut names = vec![self.name.clone()];
-        for dim in &self.shape {
-            let n = match dim {
+        let lengths: Vec<usize> = self
+            .shape
+            .iter()
+            .map(|dim| match dim {
                 DimSpec::Const(n) => *n,
                 DimSpec::Size(_) => 0,
-            };
-            names = names
-                .iter()
-                .flat_map(|prefix| (1..=n).map(move |i| format!("{prefix}.{i}")))
-                .collect();
-        }
-        names
+            })
+            .collect();
+        element_names(&self.name, &lengths)
+    }
+
+    /// The dimensions of a declaration every one of whose dimensions is a
+    /// constant (`real[2, 3]`), `None` where a size names one.
+    pub fn constant_shape(&self) -> Option<Vec<usize>> {
+        self.shape
+            .iter()
+            .map(|dim| match dim {
+                DimSpec::Const(n) => Some(*n),
+                DimSpec::Size(_) => None,
+            })
+            .collect()
     }
 
     /// The default as the model writes it: `0.1`, `true`, `[0.5, 1]`.
     pub fn default_text(&self) -> String {
-        let cells = self.default.as_deref().unwrap_or_default();
+        self.cells_text(self.default.as_deref().unwrap_or_default())
+    }
+
+    /// The value set apart from the file, written as a default is.
+    pub fn given_text(&self) -> String {
+        self.cells_text(self.given.as_deref().unwrap_or_default())
+    }
+
+    fn cells_text(&self, cells: &[f64]) -> String {
         let lengths: Vec<usize> = self
             .shape
             .iter()
@@ -345,4 +367,18 @@ fn nested_text(cells: &[f64], lengths: &[usize], bool_type: bool) -> String {
         .map(|row| nested_text(row, inner, bool_type))
         .collect();
     format!("[{}]", items.join(", "))
+}
+
+/// The names of an array's elements as rlc's output (and an array setting's CSV
+/// columns) write them, row-major: `mu0.1`, `mu0.2`; `w.1.2` for row 1, column 2;
+/// a scalar's own name.
+pub fn element_names(name: &str, shape: &[usize]) -> Vec<String> {
+    let mut names = vec![name.to_string()];
+    for &n in shape {
+        names = names
+            .iter()
+            .flat_map(|prefix| (1..=n).map(move |i| format!("{prefix}.{i}")))
+            .collect();
+    }
+    names
 }

@@ -1585,3 +1585,206 @@ fn an_array_with_a_default_is_read_from_the_file_or_takes_the_default() {
         "{message}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Values set apart from the file (`rlc … --set NAME=VALUE`).
+
+/// `size T; data RT: real[T]; data RTbound: real in [0, inf) = 0.1; data w: real[2, 3] =
+/// …; data flag: bool; data K: int in 1..10` (the last two without a default).
+fn settings_spec() -> DataSpec {
+    let mut rt_bound = DataDecl::new("RTbound", ElemType::Real, false, &[]);
+    rt_bound.default = Some(vec![0.1]);
+    rt_bound.real_bounds = Some(rlc_data::RealBounds {
+        lo: 0.0,
+        hi: f64::INFINITY,
+        lo_closed: true,
+        hi_closed: false,
+    });
+    let mut w = DataDecl::new("w", ElemType::Real, false, &[]);
+    w.shape = vec![DimSpec::Const(2), DimSpec::Const(3)];
+    w.default = Some(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    DataSpec {
+        sizes: vec![SizeDecl::new("T")],
+        variables: vec![
+            DataDecl::new("RT", ElemType::Real, false, &["T"]),
+            rt_bound,
+            w,
+            DataDecl::new("flag", ElemType::Bool, false, &[]),
+            DataDecl::new("K", ElemType::Int, false, &[]).with_int_range(1, 10),
+        ],
+    }
+}
+
+fn set(spec: &DataSpec, settings: &[&str]) -> Result<DataSpec, LoadError> {
+    let mut spec = spec.clone();
+    let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+    rlc_data::set_apart(&mut spec, "--set", &settings)?;
+    Ok(spec)
+}
+
+#[test]
+fn values_set_apart_replace_the_files_columns_and_keys() {
+    let spec = set(
+        &settings_spec(),
+        &[
+            "RTbound=0.25",
+            "w = [[9, 8, 7], [6, 5, 4]]",
+            "flag=true",
+            "K=3",
+        ],
+    )
+    .expect("the settings fit");
+    let check = |data: &LoadedData| {
+        let cells = |name: &str| data.value(name).map(|a| a.values.clone());
+        assert_eq!(cells("RTbound"), Some(vec![0.25]));
+        assert_eq!(cells("w"), Some(vec![9.0, 8.0, 7.0, 6.0, 5.0, 4.0]));
+        assert_eq!(data.value("w").map(|a| a.shape.clone()), Some(vec![2, 3]));
+        assert_eq!(cells("flag"), Some(vec![1.0]));
+        assert_eq!(cells("K"), Some(vec![3.0]));
+        assert_eq!(data.given, ["RTbound", "w", "flag", "K"]);
+        // Nothing is said to take its default.
+        assert!(
+            data.notes.iter().all(|n| !n.contains("default")),
+            "{:?}",
+            data.notes
+        );
+    };
+    // Left out of the file: no note about them.
+    for data in [
+        loaded(csv(&spec, "RT\n0.5\n0.7\n")),
+        loaded(json(&spec, r#"{"T": 2, "RT": [0.5, 0.7]}"#)),
+    ] {
+        check(&data);
+        assert!(
+            data.notes.iter().all(|n| !n.contains("set apart")),
+            "{:?}",
+            data.notes
+        );
+    }
+    // In the file, even with values the declaration refuses: not read, and said so.
+    for data in [
+        loaded(csv(
+            &spec,
+            "RT,RTbound,w.1.1,flag,K\n0.5,-1,x,maybe,99\n0.7,-1,x,maybe,99\n",
+        )),
+        loaded(json(
+            &spec,
+            r#"{"T": 2, "RT": [0.5, 0.7], "RTbound": -1, "w": "x", "flag": 3, "K": 99}"#,
+        )),
+    ] {
+        check(&data);
+        assert!(
+            data.notes.iter().any(|n| n
+                .contains("`RTbound`, `w`, `flag`, `K` are set apart from obs.")
+                && n.contains("so the file's values are not read")),
+            "{:?}",
+            data.notes
+        );
+        assert!(
+            data.notes.iter().all(|n| !n.contains("ignored")),
+            "{:?}",
+            data.notes
+        );
+    }
+    // One: the note says its value.
+    let one = set(&settings_spec(), &["RTbound=0.3", "flag=false", "K=1"]).expect("they fit");
+    let data = loaded(csv(&one, "RT,RTbound\n0.5,0.2\n0.7,0.2\n"));
+    assert!(
+        data.notes
+            .iter()
+            .any(|n| n
+                == "`RTbound` is set apart from obs.csv (0.3), so the file's value is not read"),
+        "{:?}",
+        data.notes
+    );
+    assert_eq!(
+        data.value("RTbound").map(|a| a.values.clone()),
+        Some(vec![0.3])
+    );
+    // `w` was not set: it takes its default, with the usual note.
+    assert!(
+        data.notes
+            .iter()
+            .any(|n| n.contains("`w` is not in obs.csv")),
+        "{:?}",
+        data.notes
+    );
+    // Infinity is a JSON string in Stan's files; here it may be written bare (and is
+    // outside `[0, inf)`).
+    let e = set(&settings_spec(), &["RTbound=inf"]).expect_err("inf is out of bounds");
+    assert!(
+        e.to_string()
+            .contains("value inf is outside the declared bounds"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_bad_value_set_apart_is_an_error_that_names_it() {
+    let failures = |settings: &[&str]| match set(&settings_spec(), settings) {
+        Ok(_) => panic!("{settings:?} was accepted"),
+        Err(e) => e,
+    };
+    let cases: &[(&str, &str)] = &[
+        ("RTbound", "--set RTbound: a setting is NAME=VALUE"),
+        (
+            "RTbound=fast",
+            "--set RTbound=fast: a setting is NAME=VALUE, with VALUE a number",
+        ),
+        ("RTbound=null", "no missing cells"),
+        ("RTbound=\"NaN\"", "at RTbound: the value is missing"),
+        (
+            "RTbound=-0.1",
+            "--set RTbound=-0.1, at RTbound: value -0.1 is outside the declared bounds",
+        ),
+        ("K=0", "--set K=0, at K: value 0 is outside"),
+        ("K=2.5", "is not an integer"),
+        ("flag=2", "--set flag=2, at flag:"),
+        (
+            "w=[1, 2, 3]",
+            "--set w=[1, 2, 3], at w: found 3 elements along axis 0",
+        ),
+        ("w=[[1, 2], [3, 4]]", "but `data w: real[2, 3]` says 3"),
+        (
+            "RT=[0.5]",
+            "`data RT: real[T]` is sized by the data, so the data file gives it",
+        ),
+        (
+            "rt_bound=0.2",
+            "the model declares no data `rt_bound`; its data are `RT`, `RTbound`, `w`, `flag`, `K`",
+        ),
+    ];
+    for (setting, expected) in cases {
+        let e = failures(&[setting]);
+        assert_eq!(e.errors.len(), 1, "{setting}: {e}");
+        let message = e.to_string();
+        assert!(message.contains(expected), "{setting}: {message}");
+    }
+    // Every bad setting is reported, and a name set twice is one of them.
+    let e = failures(&["K=0", "flag=1", "flag=0", "z=1"]);
+    let messages: Vec<String> = e.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(
+        messages[1].starts_with("--set flag=0: `flag` is set twice"),
+        "{messages:?}"
+    );
+    assert!(messages[2].contains("no data `z`"), "{messages:?}");
+    // Errors of the setting itself have their own code; a value's, the loader's usual.
+    for setting in ["RTbound", "RT=[1]", "z=1", "RTbound=fast"] {
+        assert_eq!(
+            failures(&[setting]).errors[0].kind.code(),
+            "D0036",
+            "{setting}"
+        );
+    }
+    assert_ne!(failures(&["K=0"]).errors[0].kind.code(), "D0036");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_settings_never_panic(text in "[a-zA-Z=\\[\\], .0-9eE+\\-\"]{0,40}") {
+        let _ = set(&settings_spec(), &[text.as_str()]);
+    }
+}

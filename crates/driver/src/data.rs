@@ -92,6 +92,7 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
             }),
             absent_fill: None,
             default: d.default.clone(),
+            given: None,
         });
     }
     Ok(spec)
@@ -139,7 +140,54 @@ pub fn load_design(
     delimiter: Option<u8>,
     simulated: &[String],
 ) -> Result<Data, Error> {
+    load_design_set(
+        model,
+        name,
+        bytes,
+        delimiter,
+        simulated,
+        &Settings::default(),
+    )
+}
+
+/// Values set apart from the data file, each `NAME=VALUE` (`RTbound=0.2`,
+/// `mu0=[0.5, 1]`): they replace the file's column or key of that name, as
+/// hBayesDM's function arguments do (`choiceRT_ddm(data, RTbound = 0.2)`).
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// How messages name the settings (`--set`).
+    pub source: String,
+    pub values: Vec<String>,
+}
+
+/// [`load_design`] with `settings` set apart from the file
+/// ([`rlc_data::set_apart`]); the loaded data list them in `loaded.given`.
+pub fn load_design_set(
+    model: &Model,
+    name: &str,
+    bytes: &[u8],
+    delimiter: Option<u8>,
+    simulated: &[String],
+    settings: &Settings,
+) -> Result<Data, Error> {
     let mut spec = data_spec(model)?;
+    rlc_data::set_apart(&mut spec, &settings.source, &settings.values).map_err(|e| {
+        let count = e.errors.len();
+        Error {
+            kind: ErrorKind::Data,
+            message: match count {
+                1 => format!(
+                    "{e}\nerror: a value given with {} does not fit the model",
+                    settings.source
+                ),
+                _ => format!(
+                    "{e}\nerror: {count} of the values given with {} do not fit the model",
+                    settings.source
+                ),
+            },
+            detail: ErrorDetail::Data(e.errors.clone()),
+        }
+    })?;
     for decl in &mut spec.variables {
         if simulated.contains(&decl.name) {
             let lower_end = model

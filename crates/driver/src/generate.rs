@@ -641,6 +641,21 @@ pub fn simulated_file(
                 let texts = cells.iter().map(|&c| cell_text(array, c)).collect();
                 columns.push((name.clone(), texts));
             }
+            // Values set apart from the design (`--set`) are written into the data set,
+            // so that a fit of it reads the values it was simulated with.
+            let rows = design.loaded.row_lines.len();
+            for name in &design.loaded.given {
+                let Some(array) = simulated.data.value(name) else {
+                    continue;
+                };
+                let shape = array.shape.clone();
+                for (cell, column) in rlc_data::element_names(name, &shape)
+                    .into_iter()
+                    .enumerate()
+                {
+                    columns.push((column, vec![cell_text(array, cell); rows]));
+                }
+            }
             rlc_data::rewrite_csv(&design.name, design_bytes, delimiter, &columns)
                 .map_err(|e| Error::data(format!("error: {e}")))
         }

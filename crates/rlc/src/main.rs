@@ -211,6 +211,11 @@ enum Command {
         /// The CSV delimiter, when not detected from the header line.
         #[arg(long, value_parser = parse_delimiter)]
         delimiter: Option<u8>,
+        /// Give a data variable of constant dimensions its value apart from the data
+        /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
+        /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
         /// Colored diagnostics.
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
@@ -238,6 +243,11 @@ enum Command {
         /// The CSV delimiter, when not detected from the header line.
         #[arg(long, value_parser = parse_delimiter)]
         delimiter: Option<u8>,
+        /// Give a data variable of constant dimensions its value apart from the data
+        /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
+        /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
     },
     /// Simulate data sets from the model: each `~` on data draws its left side
     /// (in program order, so later trials see earlier draws), on the trials of a
@@ -347,6 +357,11 @@ struct RunArgs {
     /// The CSV delimiter, when not detected from the header line.
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
+    /// Give a data variable of constant dimensions its value apart from the data
+    /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
+    /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
     /// Colored diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -522,6 +537,11 @@ struct RecoverArgs {
     /// The CSV delimiter, when not detected from the header line.
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
+    /// Give a data variable of constant dimensions its value apart from the data
+    /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
+    /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -565,6 +585,11 @@ struct SimulateArgs {
     /// The CSV delimiter, when not detected from the header line.
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
+    /// Give a data variable of constant dimensions its value apart from the data
+    /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
+    /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -745,10 +770,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             json,
             backend,
             delimiter,
+            set,
             color,
         } => {
             let compiled = compile_file(&model, color.enabled())?;
-            let loaded = load_data_if_any(&compiled, data.as_deref(), delimiter)?;
+            let loaded = load_data_if_any(&compiled, data.as_deref(), delimiter, &set)?;
             let mut density = bind(&compiled, &loaded, backend, 1)?;
             let point = match (at, unconstrained) {
                 (Some(at), _) => rlc_driver::point::Point::Constrained(
@@ -780,12 +806,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             json,
             threads,
             delimiter,
+            set,
         } => {
             if threads == 0 {
                 return Err(Failure::usage("error: --threads must be at least 1"));
             }
             let compiled = compile_file(&model, false)?;
-            let loaded = load_data_if_any(&compiled, data.as_deref(), delimiter)?;
+            let loaded = load_data_if_any(&compiled, data.as_deref(), delimiter, &set)?;
             bench::run(&compiled, &loaded, json, threads)
         }
         Command::Summary {
@@ -850,7 +877,7 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     };
     sample.validate()?;
     let compiled = compile_file(&args.model, args.color.enabled())?;
-    let loaded = load_data_if_any(&compiled, args.data.as_deref(), args.delimiter)?;
+    let loaded = load_data_if_any(&compiled, args.data.as_deref(), args.delimiter, &args.set)?;
     if args.seed.is_none() && !args.quiet {
         errln!("seed: {seed} (pass --seed {seed} to repeat this run)");
     }
@@ -882,6 +909,7 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
             .data
             .as_ref()
             .map_or_else(|| NO_DATA.to_string(), |d| d.display().to_string()),
+        set: args.set.clone(),
         model_name,
         format: match args.output_format {
             OutputFormat::Csv => run::OutputFormat::Csv,
@@ -979,6 +1007,7 @@ fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {
         &simulate::SimulateOptions {
             design: args.data,
             delimiter: args.delimiter,
+            set: setting_values(&args.set),
             params,
             count: args.count,
             seed,
@@ -1028,6 +1057,7 @@ fn recover_command(args: RecoverArgs) -> Result<(), Failure> {
         &compiled,
         &args.data,
         args.delimiter,
+        &setting_values(&args.set),
         &settings,
         &args.output,
         args.quiet,
@@ -1089,14 +1119,30 @@ fn compile_file(path: &Path, color: bool) -> Result<Compiled, Failure> {
     Ok(compiled)
 }
 
-/// Reads and validates a data file for a compiled model, printing the loader's notes.
-fn load_data(compiled: &Compiled, path: &Path, delimiter: Option<u8>) -> Result<Data, Failure> {
+/// The `--set NAME=VALUE` values, as the data loader takes them.
+fn setting_values(set: &[String]) -> rlc_driver::data::Settings {
+    rlc_driver::data::Settings {
+        source: "--set".to_string(),
+        values: set.to_vec(),
+    }
+}
+
+/// Reads and validates a data file for a compiled model, with the values
+/// `set` apart from it, printing the loader's notes.
+fn load_data(
+    compiled: &Compiled,
+    path: &Path,
+    delimiter: Option<u8>,
+    set: &[String],
+) -> Result<Data, Failure> {
     let bytes = read_limited(path, data_limit(), "data file")?;
-    let data = rlc_driver::data::load(
+    let data = rlc_driver::data::load_design_set(
         &compiled.model,
         &path.display().to_string(),
         &bytes,
         delimiter,
+        &[],
+        &setting_values(set),
     )?;
     for note in &data.loaded.notes {
         errln!("note: {note}");
@@ -1108,18 +1154,30 @@ fn load_data(compiled: &Compiled, path: &Path, delimiter: Option<u8>) -> Result<
 const NO_DATA: &str = "(no data)";
 
 /// The data file given, or none for a model that declares no data (a prior,
-/// a model of its parameters alone); a model that declares data needs the file.
+/// a model of its parameters alone) or whose data are all settings or `set`;
+/// a model that declares other data needs the file.
 fn load_data_if_any(
     compiled: &Compiled,
     path: Option<&Path>,
     delimiter: Option<u8>,
+    set: &[String],
 ) -> Result<Data, Failure> {
     if let Some(path) = path {
-        return load_data(compiled, path, delimiter);
+        return load_data(compiled, path, delimiter, set);
     }
-    let (variables, sizes) = compiled.declared_data();
-    let declared: Vec<String> = variables
+    let named = |name: &str| {
+        set.iter()
+            .any(|s| s.split_once('=').is_some_and(|(n, _)| n.trim() == name))
+    };
+    // Settings (data with a default) need no file, nor do the values set.
+    let (_, sizes) = compiled.declared_data();
+    let declared: Vec<String> = compiled
+        .model
+        .data
         .iter()
+        .filter(|d| d.default.is_none())
+        .map(|d| compiled.model.symbol(d.symbol).name.as_str())
+        .filter(|name| !named(name))
         .map(|name| format!("`{name}`"))
         .chain(sizes.iter().map(|name| format!("the size `{name}`")))
         .collect();
@@ -1129,11 +1187,13 @@ fn load_data_if_any(
             declared.join(", ")
         )));
     }
-    Ok(rlc_driver::data::load(
+    Ok(rlc_driver::data::load_design_set(
         &compiled.model,
         NO_DATA,
         b"{}",
         None,
+        &[],
+        &setting_values(set),
     )?)
 }
 

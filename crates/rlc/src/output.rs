@@ -16,6 +16,8 @@ pub use rlc_driver::sample::{column_names, Variable as Column, STAT_COLUMNS};
 pub struct RunSettings {
     pub model_name: String,
     pub data_file: String,
+    /// The values set apart from the data file (`--set NAME=VALUE`), as given.
+    pub set: Vec<String>,
     pub num_warmup: usize,
     pub num_draws: usize,
     /// The warmup's adaptation strategy.
@@ -164,6 +166,9 @@ impl ChainWriter {
         writeln!(out, "# id = {}", chain + 1)?;
         writeln!(out, "# data")?;
         writeln!(out, "#   file = {}", s.data_file)?;
+        for setting in &s.set {
+            writeln!(out, "#   set = {setting}")?;
+        }
         writeln!(out, "# init = {}", s.init)?;
         writeln!(out, "# random")?;
         writeln!(out, "#   seed = {}", s.seed)?;
@@ -586,6 +591,7 @@ mod tests {
         RunSettings {
             model_name: "m".into(),
             data_file: "d.csv".into(),
+            set: Vec::new(),
             num_warmup: 10,
             num_draws: 3,
             adaptation: rlc_driver::sample::WarmupKind::Fisher,

@@ -15,6 +15,7 @@ pub fn run(
     compiled: &Compiled,
     design_path: &Path,
     delimiter: Option<u8>,
+    set: &rlc_driver::data::Settings,
     settings: &RecoverSettings,
     output: &Path,
     quiet: bool,
@@ -26,12 +27,13 @@ pub fn run(
             errln!("note: {note}");
         }
     }
-    let design = rlc_driver::data::load_design(
+    let design = rlc_driver::data::load_design_set(
         &compiled.model,
         &design_path.display().to_string(),
         &bytes,
         delimiter,
         &observed,
+        set,
     )?;
     let bar = ProgressBar::with_draw_target(
         Some(settings.fits as u64),

@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub output_dir: PathBuf,
     pub quiet: bool,
     pub data_file: String,
+    /// `--set NAME=VALUE`, for the CSV header.
+    pub set: Vec<String>,
     pub model_name: String,
     pub format: OutputFormat,
     /// How the summary names array elements, and which variables it shows.
@@ -159,6 +161,7 @@ pub fn run(
     let settings = RunSettings {
         model_name: options.model_name.clone(),
         data_file: options.data_file.clone(),
+        set: options.set.clone(),
         num_warmup: s.warmup,
         num_draws: s.draws,
         adaptation: s.adaptation,

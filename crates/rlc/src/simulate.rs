@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 pub struct SimulateOptions {
     pub design: PathBuf,
     pub delimiter: Option<u8>,
+    /// `--set NAME=VALUE`: data set apart from the design file.
+    pub set: rlc_driver::data::Settings,
     pub params: ParamValues,
     pub count: usize,
     pub seed: u64,
@@ -58,12 +60,13 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
             errln!("note: {note}");
         }
     }
-    let design = rlc_driver::data::load_design(
+    let design = rlc_driver::data::load_design_set(
         &compiled.model,
         &options.design.display().to_string(),
         &bytes,
         options.delimiter,
         &observed,
+        &options.set,
     )?;
     for note in &design.loaded.notes {
         if !options.quiet {

@@ -3338,3 +3338,143 @@ fn a_direction_at_the_cut_of_its_interval_is_warned_about() {
         );
     }
 }
+
+/// The log density of a successful `rlc logp`.
+fn logp_of(out: &std::process::Output) -> f64 {
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    logp_value(&stdout, &stderr)
+}
+
+#[test]
+fn set_gives_data_apart_from_the_file_as_its_columns_would() {
+    let dir = temp_dir("set");
+    let model = dir.join("m.rlm");
+    std::fs::write(
+        &model,
+        "size T\ndata y: real[T]\ndata k: real in (0, inf) = 1.0\ndata mu0: real[2] = [0.5, 1.0]\n\
+         param m: real ~ Normal(0, 1)\nfor t in 0..T {\n  y[t] ~ Normal(m + mu0[0] * mu0[1], k)\n}\n",
+    )
+    .expect("temp file");
+    let plain = dir.join("plain.csv");
+    std::fs::write(&plain, "y,k\n0.1,7\n0.3,7\n0.2,7\n").expect("temp file");
+    let with_columns = dir.join("columns.csv");
+    std::fs::write(
+        &with_columns,
+        "y,k,mu0.1,mu0.2\n0.1,2,3,0.25\n0.3,2,3,0.25\n0.2,2,3,0.25\n",
+    )
+    .expect("temp file");
+    let logp = |data: &PathBuf, set: &[&str]| {
+        let mut cmd = rlc();
+        cmd.arg("logp").arg(&model).arg("--data").arg(data);
+        cmd.args(["--at", "m=0.4"]);
+        for s in set {
+            cmd.args(["--set", s]);
+        }
+        cmd.output().expect("rlc runs")
+    };
+    // `--set` replaces the file's column `k` (7) and the default of `mu0`.
+    let set_out = logp(&plain, &["k=2", "mu0=[3, 0.25]"]);
+    let expected = logp_of(&logp(&with_columns, &[]));
+    assert!((logp_of(&set_out) - expected).abs() < 1e-12);
+    let stderr = String::from_utf8_lossy(&set_out.stderr);
+    assert!(
+        stderr.contains("`k` is set apart from")
+            && stderr.contains("(2), so the file's value is not read"),
+        "{stderr}"
+    );
+    assert!((logp_of(&logp(&plain, &[])) - expected).abs() > 1e-3);
+
+    // A bad value is a data error (exit 3) that names the setting.
+    let out = logp(&plain, &["k=-1", "z=1"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--set k=-1, at k: value -1 is outside the declared bounds")
+            && stderr.contains("--set z=1: the model declares no data `z`")
+            && stderr.contains("2 of the values given with --set do not fit the model"),
+        "{stderr}"
+    );
+
+    // A run's CSV header records them after its data file.
+    let out_dir = dir.join("out");
+    let out = rlc()
+        .arg("run")
+        .arg(&model)
+        .arg("--data")
+        .arg(&plain)
+        .args(["--set", "k=2", "--set", "mu0=[3, 0.25]", "--chains", "1"])
+        .args(["--warmup", "20", "--draws", "20", "--seed", "1", "--quiet"])
+        .arg("--output-dir")
+        .arg(&out_dir)
+        .output()
+        .expect("rlc runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let header = std::fs::read_to_string(out_dir.join("m_1.csv")).expect("the chain's file");
+    assert!(
+        header.contains("#   set = k=2\n#   set = mu0=[3, 0.25]\n"),
+        "{header}"
+    );
+
+    // A simulated data set carries the values it was simulated with.
+    let simulated = dir.join("sim.csv");
+    let out = rlc()
+        .arg("simulate")
+        .arg(&model)
+        .arg("--data")
+        .arg(&plain)
+        .args([
+            "--at",
+            "m=0.4",
+            "--seed",
+            "3",
+            "--set",
+            "k=2",
+            "--set",
+            "mu0=[3, 0.25]",
+        ])
+        .arg("--output")
+        .arg(&simulated)
+        .output()
+        .expect("rlc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&simulated).expect("temp file");
+    assert_eq!(csv_column(&text, "k"), [2.0, 2.0, 2.0], "{text}");
+    assert_eq!(csv_column(&text, "mu0.1"), [3.0, 3.0, 3.0], "{text}");
+    assert_eq!(csv_column(&text, "mu0.2"), [0.25, 0.25, 0.25], "{text}");
+
+    // A model whose data are all set needs no file.
+    let prior = dir.join("prior.rlm");
+    std::fs::write(
+        &prior,
+        "data w: real[2]\ndata s: real in (0, inf) = 1.0\nparam m: real ~ Normal(w[0], s * w[1])\n",
+    )
+    .expect("temp file");
+    let out = rlc()
+        .arg("logp")
+        .arg(&prior)
+        .args(["--at", "m=0.5", "--set", "w=[0.5, 2]"])
+        .output()
+        .expect("rlc runs");
+    let normal = -0.5 * (2.0 * std::f64::consts::PI * 4.0).ln();
+    assert!((logp_of(&out) - normal).abs() < 1e-12);
+    let out = rlc()
+        .arg("logp")
+        .arg(&prior)
+        .args(["--at", "m=0.5"])
+        .output()
+        .expect("rlc runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the model declares data (`w`): give the file with --data FILE"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,123 @@
+//! Values set apart from the data file, `NAME=VALUE` (the command line's `--set`, as
+//! hBayesDM's `choiceRT_ddm(data, RTbound = 0.2)`): each is read as the JSON value of its
+//! declaration and checked as a JSON file's key would be, then it replaces the file's
+//! column or key of that name.
+
+use serde_json::Value;
+
+use crate::error::{DataError, ErrorKind, LoadError, Location};
+use crate::spec::DataSpec;
+
+/// Gives each variable named in `settings` (`RTbound=0.2`, `mu0=[0.5, 1]`, `flag=true`)
+/// its value apart from the file ([`crate::DataDecl::given`]). A setting's variable is a
+/// data declaration of constant dimensions (a scalar, `real[2]`); its value is JSON (a
+/// number, `true`/`false`, nested brackets; `inf` and `-inf` too), checked against the
+/// declaration's type, shape, range and bounds. `source` names the settings in errors
+/// (`--set`). Every bad setting is reported, one error each.
+pub fn set_apart(spec: &mut DataSpec, source: &str, settings: &[String]) -> Result<(), LoadError> {
+    let mut errors = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for text in settings {
+        let error = |location, kind| DataError {
+            file: format!("{source} {text}"),
+            location,
+            kind,
+            more: 0,
+        };
+        match read_one(spec, text) {
+            Ok((name, cells)) => {
+                if seen.contains(&name) {
+                    errors.push(error(Location::File, ErrorKind::SettingRepeated { name }));
+                    continue;
+                }
+                if let Some(decl) = spec.variables.iter_mut().find(|d| d.name == name) {
+                    decl.given = Some(cells);
+                }
+                seen.push(name);
+            }
+            Err(mut failure) => {
+                for e in &mut failure.errors {
+                    e.file = format!("{source} {text}");
+                }
+                errors.extend(failure.errors);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(LoadError { errors })
+    }
+}
+
+/// One `NAME=VALUE`: the variable's name and its cells, row-major.
+fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>), LoadError> {
+    let fail = |kind| LoadError {
+        errors: vec![DataError {
+            file: String::new(),
+            location: Location::File,
+            kind,
+            more: 0,
+        }],
+    };
+    let not_a_setting = |why: &str| {
+        fail(ErrorKind::SettingText {
+            why: why.to_string(),
+        })
+    };
+    let Some((name, value_text)) = text.split_once('=') else {
+        return Err(not_a_setting("no `=` between the name and the value"));
+    };
+    let (name, value_text) = (name.trim(), value_text.trim());
+    let Some(decl) = spec.variables.iter().find(|d| d.name == name) else {
+        return Err(fail(ErrorKind::SettingUnknown {
+            name: name.to_string(),
+            declared: spec.variables.iter().map(|d| d.name.clone()).collect(),
+        }));
+    };
+    if decl.constant_shape().is_none() {
+        return Err(fail(ErrorKind::SettingSized {
+            declaration: decl.clone(),
+        }));
+    }
+    let value: Value = match value_text {
+        "inf" | "Inf" => Value::from("Inf"),
+        "-inf" | "-Inf" => Value::from("-Inf"),
+        _ => serde_json::from_str(value_text).map_err(|_| {
+            not_a_setting("the value is not a number, true or false, or a bracketed list of them")
+        })?,
+    };
+    let no_missing = || not_a_setting("a value set apart has no missing cells");
+    if has_null(&value) {
+        return Err(no_missing());
+    }
+    // The value is read as a JSON file's key of the declaration would be, so that its
+    // shape, type, range and bounds are checked with the same messages.
+    let mut alone = decl.clone();
+    alone.default = None;
+    alone.given = None;
+    let one = DataSpec {
+        sizes: Vec::new(),
+        variables: vec![alone],
+    };
+    let mut object = serde_json::Map::new();
+    object.insert(name.to_string(), value);
+    let bytes = serde_json::to_vec(&Value::Object(object)).unwrap_or_default();
+    let loaded = crate::json_file::load(&one, "", &bytes)?;
+    let Some((_, array)) = loaded.values.into_iter().next() else {
+        return Err(no_missing());
+    };
+    // `"NaN"` reads as a missing cell, as in a JSON file.
+    if array.missing_count() > 0 {
+        return Err(no_missing());
+    }
+    Ok((name.to_string(), array.values))
+}
+
+fn has_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(has_null),
+        _ => false,
+    }
+}
