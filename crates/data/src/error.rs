@@ -154,7 +154,12 @@ pub enum ErrorKind {
     /// A value set apart from the file that is not `NAME=VALUE` with a JSON value.
     SettingText { why: String },
     /// A value set apart from the file for a name the model declares no data of.
-    SettingUnknown { name: String, declared: Vec<String> },
+    SettingUnknown {
+        name: String,
+        declared: Vec<String>,
+        /// `name` is a size of the model's, which the data file determines.
+        size: bool,
+    },
     /// A value set apart from the file for a declaration sized by the data (`real[N]`).
     SettingSized { declaration: DataDecl },
     /// The same name set apart twice.
@@ -593,7 +598,15 @@ impl ErrorKind {
                 f,
                 "a setting is NAME=VALUE, with VALUE a number, true or false, or a bracketed list of them (`mu0=[0.5, 1]`): {why}"
             ),
-            ErrorKind::SettingUnknown { name, declared } => match declared.as_slice() {
+            ErrorKind::SettingUnknown {
+                name,
+                size: true,
+                ..
+            } => write!(
+                f,
+                "`{name}` is a size, which the data file determines (a JSON key, the length of an array, the groups of a column); only data are set apart from the file"
+            ),
+            ErrorKind::SettingUnknown { name, declared, .. } => match declared.as_slice() {
                 [] => write!(f, "the model declares no data, so `{name}` cannot be set"),
                 _ => write!(
                     f,

@@ -73,6 +73,7 @@ fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>), LoadError
         return Err(fail(ErrorKind::SettingUnknown {
             name: name.to_string(),
             declared: spec.variables.iter().map(|d| d.name.clone()).collect(),
+            size: spec.sizes.iter().any(|z| z.name == name),
         }));
     };
     if decl.constant_shape().is_none() {

@@ -1753,6 +1753,10 @@ fn a_bad_value_set_apart_is_an_error_that_names_it() {
             "rt_bound=0.2",
             "the model declares no data `rt_bound`; its data are `RT`, `RTbound`, `w`, `flag`, `K`",
         ),
+        (
+            "T=3",
+            "--set T=3: `T` is a size, which the data file determines",
+        ),
     ];
     for (setting, expected) in cases {
         let e = failures(&[setting]);
