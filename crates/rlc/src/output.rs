@@ -16,7 +16,8 @@ pub use rlc_driver::sample::{column_names, Variable as Column, STAT_COLUMNS};
 pub struct RunSettings {
     pub model_name: String,
     pub data_file: String,
-    /// The values set apart from the data file (`--set NAME=VALUE`), as given.
+    /// The values set apart from the data file (`--set NAME=VALUE`), as given
+    /// (and checked).
     pub set: Vec<String>,
     pub num_warmup: usize,
     pub num_draws: usize,
@@ -166,8 +167,11 @@ impl ChainWriter {
         writeln!(out, "# id = {}", chain + 1)?;
         writeln!(out, "# data")?;
         writeln!(out, "#   file = {}", s.data_file)?;
+        // One `=` a line, as CmdStan's readers split these lines: `#   set RTbound = 0.2`.
         for setting in &s.set {
-            writeln!(out, "#   set = {setting}")?;
+            if let Some((name, value)) = setting.split_once('=') {
+                writeln!(out, "#   set {} = {}", name.trim(), value.trim())?;
+            }
         }
         writeln!(out, "# init = {}", s.init)?;
         writeln!(out, "# random")?;

@@ -3419,7 +3419,7 @@ fn set_gives_data_apart_from_the_file_as_its_columns_would() {
     );
     let header = std::fs::read_to_string(out_dir.join("m_1.csv")).expect("the chain's file");
     assert!(
-        header.contains("#   set = k=2\n#   set = mu0=[3, 0.25]\n"),
+        header.contains("#   set k = 2\n#   set mu0 = [3, 0.25]\n"),
         "{header}"
     );
 
