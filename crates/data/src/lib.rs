@@ -33,6 +33,8 @@
 //! * **Settings.** A declaration with a default ([`DataDecl::default`]) takes it where the
 //!   file leaves the variable out, with a note; an array setting of constant dimensions is
 //!   set in CSV by one column per element, `mu0.1`, `mu0.2` (each one value on every row).
+//!   [`set_apart`] gives a declaration of constant dimensions a value apart from the file
+//!   (`--set NAME=VALUE`), checked as a JSON key; the file's column or key is then not read.
 //! * **Sizes.** JSON sizes may be given as keys or inferred from array lengths; every source
 //!   must agree, and a conflict names both. A size that nothing in the file determines is an
 //!   error. Keys and columns that no declaration reads are ignored with a note.
