@@ -144,7 +144,7 @@ pub struct DataDecl {
     /// `RTbound`, `mu0`); the loader notes when it is used.
     pub default: Option<Vec<f64>>,
     /// The cells (row-major) the caller gives the variable apart from the file
-    /// ([`crate::read_setting`]; the command line's `--set NAME=VALUE`): the file's
+    /// ([`crate::set_apart`]; the command line's `--set NAME=VALUE`): the file's
     /// column or key of this name is not read.
     pub given: Option<Vec<f64>>,
 }
