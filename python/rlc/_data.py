@@ -264,3 +264,22 @@ def dict_json(data: Mapping) -> bytes:
             raise TypeError(f"data[{key!r}]: {e}") from None
     # allow_nan=False: every NaN was turned into null above.
     return json.dumps(out, allow_nan=False).encode("utf-8")
+
+
+def set_values(values: Optional[Mapping]) -> Optional[list]:
+    """``set=``'s values as the loader takes them, ``NAME=VALUE`` with a JSON
+    value each (``rlc run --set``): ``{"RTbound": 0.2, "mu0": [0.3, 1]}``
+    becomes ``["RTbound=0.2", "mu0=[0.3, 1]"]``. ``None``: nothing set."""
+    if values is None:
+        return None
+    if not isinstance(values, Mapping):
+        raise TypeError(f"set must be a dict of values by name, as {{'RTbound': 0.2}}, not {type(values).__name__}")
+    texts = []
+    for name, value in values.items():
+        if not isinstance(name, str):
+            raise TypeError(f"set's keys must be names (str), not {name!r}")
+        try:
+            texts.append(f"{name}={json.dumps(_json_value(value), allow_nan=False)}")
+        except TypeError as e:
+            raise TypeError(f"set[{name!r}]: {e}") from None
+    return texts

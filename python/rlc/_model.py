@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -18,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from . import _rlc
-from ._data import data_bytes, positional
+from ._data import set_values, data_bytes, positional
 from ._errors import ConvergenceWarning, DataError, Diagnostic, Error, UsageError
 from ._progress import Progress
 from ._tree import build_tree
@@ -114,13 +115,13 @@ class Model:
         order: the variables of the ``posterior`` group."""
         return [name for name, _kind in self._compile().variables()]
 
-    def _load(self, data: Any):
+    def _load(self, data: Any, set: Optional[Mapping] = None):
         compiled = self._compile()
         if isinstance(data, _rlc.LoadedData):
             return data
         given = data_bytes(data, declared=_declared(compiled), grouping=compiled.grouping_columns())
         try:
-            loaded = _rlc.load_data(compiled, given.name, given.content, given.frame, given.rows)
+            loaded = _rlc.load_data(compiled, given.name, given.content, given.frame, given.rows, set_values(set))
         except DataError as error:
             if data is None:
                 raise _no_data_error(self.name, compiled, error) from None
@@ -146,6 +147,7 @@ class Model:
         adaptation: Optional[str] = None,
         threads_per_chain: int = 0,
         init: Union[float, Mapping, None] = None,
+        set: Optional[Mapping[str, Any]] = None,
         # A test hook: stop once this many draws (all chains) are made, as
         # Ctrl-C would, without depending on timing.
         _stop_after: Optional[int] = None,
@@ -162,6 +164,13 @@ class Model:
         their index labels, as ``df.loc`` takes them. It is loaded and checked exactly as
         ``rlc run`` loads a file; errors raise :class:`rlc.DataError`.
         Columns and keys that no declaration reads are ignored.
+
+        ``set`` gives data of constant dimensions their values apart from
+        ``data``, as ``rlc run --set`` does and hBayesDM's function arguments
+        (``choiceRT_ddm(data, RTbound = 0.2)``): ``set={"RTbound": 0.2,
+        "mu0": [0.3, 1.0]}``, each checked against its declaration as a JSON
+        key is, and used over the data's column or key of that name (a
+        ``UserWarning`` says so). A bad one raises :class:`rlc.DataError`.
 
         The settings are ``rlc run``'s flags, with the same defaults: the
         number of ``chains`` (run in parallel), ``warmup`` iterations and
@@ -231,6 +240,7 @@ class Model:
             adaptation=adaptation,
             threads_per_chain=threads_per_chain,
             init=init,
+            set=set,
             _stop_after=_stop_after,
         )
         for category, message in messages:
@@ -254,6 +264,7 @@ class Model:
         threads: int = 0,
         threads_per_chain: int = 0,
         init: Union[float, Mapping, None] = None,
+        set: Optional[Mapping[str, Any]] = None,
         _stop_after: Optional[int] = None,
     ) -> tuple:
         """:meth:`sample`'s work: the tree, and the warnings to issue as
@@ -267,7 +278,7 @@ class Model:
         _check_settings(chains=chains, draws=draws, warmup=0 if warmup is None else warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta, threads_per_chain=threads_per_chain)
         init_radius, init_values = _initial_values(init)
         compiled = self._compile()
-        loaded = self._load(data)
+        loaded = self._load(data, set)
         run = _rlc.start(
             compiled,
             loaded,
@@ -346,14 +357,20 @@ class Model:
             )
         return {"unconstrained": array.tolist()}
 
-    def _logp_grad(self, point: Any, data: Any, backend: str):
-        loaded = self._load(data)
+    def _logp_grad(self, point: Any, data: Any, backend: str, set: Optional[Mapping]):
+        loaded = self._load(data, set)
         lp, grad, coordinates, notes = _rlc.logp_grad(self._compile(), loaded, backend_name=backend, **self._point(point))
         for note in notes:
             warnings.warn(note, UserWarning, stacklevel=3)
         return lp, np.asarray(grad, dtype=float), coordinates
 
-    def logp(self, point: Union[Mapping[str, Any], Sequence[float], np.ndarray], data: Any, backend: str = "jit") -> float:
+    def logp(
+        self,
+        point: Union[Mapping[str, Any], Sequence[float], np.ndarray],
+        data: Any,
+        backend: str = "jit",
+        set: Optional[Mapping[str, Any]] = None,
+    ) -> float:
         """The log density at ``point``, log-Jacobian and normalizing constants
         included (``rlc logp``'s value; ``lp`` in ``sample_stats``).
 
@@ -361,32 +378,38 @@ class Model:
         lists or arrays; every parameter, inside its support), or a 1-D array
         of unconstrained coordinates in declaration order, arrays row-major.
         A point that does not fit raises :class:`rlc.UsageError` (a
-        ``ValueError``). ``data`` is as for :meth:`sample`. Where the log
+        ``ValueError``). ``data`` and ``set`` are as for :meth:`sample`. Where the log
         density or its gradient is not finite (``-inf`` included), this and
         :meth:`grad` raise :class:`rlc.SamplingError` with ``rlc logp``'s
         explanation (the first term that is not finite, or the data value it
         came from), as ``rlc logp`` fails there.
         """
-        return self._logp_grad(point, data, backend)[0]
+        return self._logp_grad(point, data, backend, set)[0]
 
-    def grad(self, point: Union[Mapping[str, Any], Sequence[float], np.ndarray], data: Any, backend: str = "jit") -> np.ndarray:
+    def grad(
+        self,
+        point: Union[Mapping[str, Any], Sequence[float], np.ndarray],
+        data: Any,
+        backend: str = "jit",
+        set: Optional[Mapping[str, Any]] = None,
+    ) -> np.ndarray:
         """The gradient of :meth:`logp` with respect to the unconstrained
         coordinates (declaration order, arrays row-major; their names are
         :meth:`coordinates`), as a 1-D numpy array."""
-        return self._logp_grad(point, data, backend)[1]
+        return self._logp_grad(point, data, backend, set)[1]
 
-    def coordinates(self, data: Any) -> list:
+    def coordinates(self, data: Any, set: Optional[Mapping[str, Any]] = None) -> list:
         """The names of the unconstrained coordinates on ``data``
         (``alpha``, ``A_pr.1``, …, 1-based as ``rlc logp`` names them).
         ``data`` may be a design without the observed variables (as for
         :meth:`simulate`): the coordinates depend on the sizes alone."""
         compiled = self._compile()
         try:
-            loaded = self._load(data)
+            loaded = self._load(data, set)
         except DataError as error:
             given = data_bytes(data, declared=_declared(compiled), grouping=compiled.grouping_columns())
             try:
-                loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows)
+                loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows, set_values(set))
             except Error:
                 raise error from None
         return _rlc.coordinates(compiled, loaded)
@@ -399,6 +422,7 @@ class Model:
         prior: bool = False,
         seed: Optional[int] = None,
         n: Optional[int] = None,
+        set: Optional[Mapping[str, Any]] = None,
     ) -> Union[Simulation, list]:
         """Runs the model forward (``rlc simulate``): draws every variable the
         model observes with ``~`` on ``design``, trial by trial, each
@@ -418,6 +442,9 @@ class Model:
         neither. ``seed`` fixes the draws (without one, a seed is taken from
         the clock and recorded in the result); the same seed gives the same
         data set as ``rlc simulate --seed`` on the same design, bit for bit.
+        ``set`` is as for :meth:`sample` (``rlc simulate --set``); the data
+        sets carry its values (a DataFrame as columns, ``mu0.1`` and
+        ``mu0.2`` for an array; a dict as keys).
 
         Returns a :class:`Simulation` (``data``, ``truth``, ``seed``,
         ``stream``); with ``n``, a list of ``n`` of them (data sets drawn
@@ -443,7 +470,7 @@ class Model:
             warnings.warn(note, UserWarning, stacklevel=2)
         given = data_bytes(design, declared=_declared(compiled), grouping=compiled.grouping_columns())
         try:
-            loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows)
+            loaded = _rlc.load_design(compiled, given.name, given.content, given.frame, given.rows, set_values(set))
         except DataError as error:
             if design is None:
                 raise _no_data_error(self.name, compiled, error, keyword="design") from None
@@ -467,7 +494,7 @@ class Model:
                 ) from None
             for note in notes:
                 warnings.warn(f"data set {stream}: {note}", UserWarning, stacklevel=2)
-            data = _simulated_data(design, content, form, observed, text_columns)
+            data = _simulated_data(design, content, form, observed, text_columns, list(set or ()))
             truth = {name: np.asarray(values, dtype=float).reshape(shape) for name, shape, values in truth}
             simulations.append(Simulation(data, truth, seed, stream))
             if stream == 0 and count > 1:
@@ -513,12 +540,16 @@ def _check_room(count: int, data: Any, truth: dict) -> None:
         )
 
 
-def _simulated_data(design: Any, content: bytes, form: str, observed: list, text_columns: list) -> Any:
+def _simulated_data(
+    design: Any, content: bytes, form: str, observed: list, text_columns: list, given: Sequence[str] = ()
+) -> Any:
     """A simulated file as the user's kind of data: a dict for JSON (arrays
     as numpy, missing cells NaN), a DataFrame for delimited text. A
     DataFrame design keeps its index, columns and dtypes; only the observed
-    columns are replaced (or added). Read from a file, the columns that name
-    groups (subject ids) stay text, as the loader reads them (`001`)."""
+    columns, and those of the variables ``given`` by ``set=`` (``mu0.1``,
+    ``mu0.2`` for an array), are replaced (or added). Read from a file, the
+    columns that name groups (subject ids) stay text, as the loader reads
+    them (`001`)."""
     if form == "json":
         return {key: _json_array(value) for key, value in json.loads(content).items()}
     table = pd.read_csv(
@@ -530,6 +561,9 @@ def _simulated_data(design: Any, content: bytes, form: str, observed: list, text
         for name, elem in observed:
             if name in table.columns:
                 frame[name] = _typed_column(table[name], elem).set_axis(frame.index)
+        for column in table.columns:
+            if any(re.fullmatch(rf"{re.escape(name)}(\.[0-9]+)*", column) for name in given):
+                frame[column] = table[column].set_axis(frame.index)
         return frame
     for name, elem in observed:
         if name in table.columns:

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from . import _rlc
-from ._data import DataBytes, data_bytes, positional
+from ._data import DataBytes, data_bytes, positional, set_values
 from ._errors import Error, UsageError
 from ._model import Model, _check_int, _check_settings, _initial_values, _log_lik_unit
 from ._progress import FitProgress
@@ -52,8 +52,8 @@ __all__ = ["fit_many", "recover", "compare_models", "fit_seed", "load_draws", "R
 # The layout of a fit's folder; a folder of another version is not read back.
 FORMAT = 1
 # The settings a fit takes from **sample_kwargs, with their defaults.
-SAMPLE_DEFAULTS = dict(chains=4, warmup=None, adaptation=None, draws=1000, max_depth=10, adapt_delta=0.8, backend="jit", log_likelihood=False, predict=None, init=None)
-RECOVER_DEFAULTS = dict(chains=2, warmup=500, adaptation=None, draws=500, max_depth=10, adapt_delta=0.8, init=None)
+SAMPLE_DEFAULTS = dict(chains=4, warmup=None, adaptation=None, draws=1000, max_depth=10, adapt_delta=0.8, backend="jit", log_likelihood=False, predict=None, init=None, set=None)
+RECOVER_DEFAULTS = dict(chains=2, warmup=500, adaptation=None, draws=500, max_depth=10, adapt_delta=0.8, init=None, set=None)
 # rlc recover's CSV columns.
 RECOVER_COLUMNS = [
     "fit", "name", "variable", "kind", "truth", "mean", "sd", "q5", "q25", "q50", "q75", "q95",
@@ -175,12 +175,18 @@ def _model(job: _Job) -> Model:
         return model
 
 
+def _set_of(job: _Job) -> Optional[list]:
+    """The job's ``set=`` values, ``NAME=VALUE`` each, as the loader takes them."""
+    given = dict(job.settings).get("set")
+    return None if given is None else list(given)
+
+
 def _design(job: _Job, model: Model):
-    key = (job.model_sha256, job.data_sha256)
+    key = (job.model_sha256, job.data_sha256, dict(job.settings).get("set"))
     with _LOCK:
         design = _DESIGNS.get(key)
         if design is None:
-            design = _rlc.load_design(model._compile(), job.data_name, job.data, job.frame, job.rows)
+            design = _rlc.load_design(model._compile(), job.data_name, job.data, job.frame, job.rows, _set_of(job))
             _DESIGNS[key] = design
         return design
 
@@ -260,7 +266,7 @@ def _fit(job: _Job) -> dict:
         data, truth = _rlc.simulate(model._compile(), design, job.study_seed, job.k)
         sample_settings = {**settings, "log_likelihood": False, "predict": None, "backend": "jit"}
     else:
-        data = _rlc.load_data(model._compile(), job.data_name, job.data, job.frame, job.rows)
+        data = _rlc.load_data(model._compile(), job.data_name, job.data, job.frame, job.rows, _set_of(job))
         sample_settings = settings
     started = time.time()
     tree, messages = model._sample(
@@ -507,6 +513,11 @@ def _sample_settings(sample_kwargs: dict, defaults: dict) -> dict:
     )
     if "log_likelihood" in settings:
         settings["log_likelihood"] = _log_lik_unit(settings["log_likelihood"])
+    given = settings.pop("set", None)
+    if given is not None:
+        # `set=`'s values as the loader takes them (`NAME=VALUE`), sorted: hashable, and
+        # without `set` the key is what it was before `set` existed.
+        settings["set"] = tuple(sorted(set_values(given)))
     init = settings.pop("init", None)
     if init is not None:
         # A radius, or the given values as sorted (name, values) pairs: a job's settings
@@ -820,7 +831,9 @@ def fit_many(
     (``threads``: more threads per fit). ``**sample_kwargs`` are
     :meth:`rlc.Model.sample`'s settings (``chains``, ``warmup``, ``draws``,
     ``max_depth``, ``adapt_delta``, ``backend``, ``log_likelihood``,
-    ``predict``, ``init``: the same initial values for every fit); with ``log_likelihood`` each fit's PSIS-LOO is computed on
+    ``predict``, ``init``: the same initial values for every fit; ``set``:
+    the same values set apart from every data set, as for
+    :meth:`rlc.Model.sample`); with ``log_likelihood`` each fit's PSIS-LOO is computed on
     its worker (``elpd_loo``, ``se_elpd_loo``, ``p_loo`` and ``k_bad``, the
     observations with a Pareto k above the threshold).
 
@@ -934,7 +947,8 @@ def _recover_jobs(model, design, fits, out: Path, seed: int, thin, save, overwri
     name, content, frame, rows = _data_payload("design", design, compiled.grouping_columns())
     # Fail here, once, on a model that cannot run forward or a design that
     # does not fit (as rlc recover does before its fits).
-    _rlc.simulate(compiled, _rlc.load_design(compiled, name, content, frame, rows), seed, 0)
+    given = settings.get("set")
+    _rlc.simulate(compiled, _rlc.load_design(compiled, name, content, frame, rows, None if given is None else list(given)), seed, 0)
     frozen = tuple(sorted(settings.items()))
     model_sha, data_sha = _sha256(model.source), _sha256(content)
 
@@ -977,8 +991,9 @@ def recover(
     the same settings, whatever the cluster. ``**sample_kwargs`` are
     ``chains`` (2), ``warmup`` (500), ``draws`` (500), ``max_depth``,
     ``adapt_delta``, ``adaptation`` (as ``--adaptation``; the rows' last
-    column records it) and ``init`` (as ``--init``: a radius, or values
-    given to every fit's chains); ``thin`` as ``--thin``. The statistics are the driver's
+    column records it), ``init`` (as ``--init``: a radius, or values
+    given to every fit's chains) and ``set`` (as ``--set``: values set apart
+    from the design, in every simulated data set and its fit); ``thin`` as ``--thin``. The statistics are the driver's
     (the code ``rlc recover`` runs). Fit ``k`` is written to
     ``out/<model>/sim-<k>/`` (the simulated data are the draws'
     ``observed_data``, the design their ``constant_data``); ``client``, ``out``, ``save``, ``retries``,

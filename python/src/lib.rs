@@ -434,8 +434,11 @@ impl LoadedData {
 /// DataFrame, whose errors are then located by DataFrame row: by the labels
 /// in `rows` (the frame's index, one label per row), or by position when
 /// `rows` is None.
+///
+/// `set` gives data of constant dimensions their values apart from the data,
+/// `NAME=VALUE` each with a JSON value (the CLI's `--set`; `set=` in Python).
 #[pyfunction]
-#[pyo3(signature = (model, name, content, frame=false, rows=None))]
+#[pyo3(signature = (model, name, content, frame=false, rows=None, set=None))]
 fn load_data(
     py: Python<'_>,
     model: &CompiledModel,
@@ -443,6 +446,7 @@ fn load_data(
     content: &[u8],
     frame: bool,
     rows: Option<Bound<'_, PyAny>>,
+    set: Option<Vec<String>>,
 ) -> PyResult<LoadedData> {
     let source = if frame {
         Source::DataFrame
@@ -451,8 +455,23 @@ fn load_data(
     };
     // The package writes DataFrames as comma-separated text.
     let delimiter = frame.then_some(b',');
-    let loaded = rlc_driver::data::load(&model.compiled.model, name, content, delimiter);
+    let loaded = rlc_driver::data::load_design_set(
+        &model.compiled.model,
+        name,
+        content,
+        delimiter,
+        &[],
+        &python_settings(set),
+    );
     loaded_data(py, loaded, frame, source, rows.as_ref())
+}
+
+/// `set=`'s values as the loader takes them, named so in its messages.
+fn python_settings(set: Option<Vec<String>>) -> rlc_driver::data::Settings {
+    rlc_driver::data::Settings {
+        source: "set=".to_string(),
+        values: set.unwrap_or_default(),
+    }
 }
 
 /// Loaded data (or design) as the package holds it: a DataFrame's rows named
@@ -858,7 +877,7 @@ fn start(
 /// `--data`): like [`load_data`], but the variables the model observes with
 /// `~` may be absent.
 #[pyfunction]
-#[pyo3(signature = (model, name, content, frame=false, rows=None))]
+#[pyo3(signature = (model, name, content, frame=false, rows=None, set=None))]
 fn load_design(
     py: Python<'_>,
     model: &CompiledModel,
@@ -866,6 +885,7 @@ fn load_design(
     content: &[u8],
     frame: bool,
     rows: Option<Bound<'_, PyAny>>,
+    set: Option<Vec<String>>,
 ) -> PyResult<LoadedData> {
     let source = if frame {
         Source::DataFrame
@@ -875,8 +895,14 @@ fn load_design(
     let delimiter = frame.then_some(b',');
     let observed = rlc_driver::generate::observed_variables(&model.compiled)
         .map_err(|e| to_py_err(py, e, Source::File))?;
-    let loaded =
-        rlc_driver::data::load_design(&model.compiled.model, name, content, delimiter, &observed);
+    let loaded = rlc_driver::data::load_design_set(
+        &model.compiled.model,
+        name,
+        content,
+        delimiter,
+        &observed,
+        &python_settings(set),
+    );
     loaded_data(py, loaded, frame, source, rows.as_ref())
 }
 

@@ -398,3 +398,49 @@ def test_batch_settings_too_large_for_their_type(tmp_path):
         rlc.fit_many(MODEL, [frame], seed=1, threads=2**64, out=tmp_path, progress=False)
     with pytest.raises(rlc.UsageError, match="chains must be at most 65536"):
         rlc.fit_many(MODEL, [frame], seed=1, chains=2**64, out=tmp_path, progress=False)
+
+
+SET_MODEL = """size T
+data action: int[T] in 0..2
+data reward: real[T]
+data q0: real[2] = [0.5, 0.5]
+param alpha ~ Beta(1, 1)
+param beta ~ HalfNormal(10)
+scan (q = q0; a in action, r in reward) {
+  a ~ Categorical(logits = beta * q)
+  set_subtensor(q[a], q[a] + alpha * (r - q[a]))
+}
+"""
+
+
+def test_recover_and_fit_many_pass_the_values_set(client, run_cli, tmp_path):
+    """`set=` is `rlc recover --set` (the values in every simulated data set and
+    its fit), and each fit of fit_many loads its data with them, as
+    model.sample(set=) does; a bad one is refused before any fit."""
+    path = tmp_path / "rl_set.rlm"
+    path.write_text(SET_MODEL)
+    options = dict(SETTINGS, set={"q0": [0.9, 0.1]})
+    result = rlc.recover(path, DESIGN, fits=2, client=client, out=tmp_path / "out", seed=SEED, progress=False, **options)
+    design = tmp_path / "design.csv"
+    DESIGN.to_csv(design, index=False)
+    csv = tmp_path / "recover.csv"
+    run_cli(
+        "recover", path, "--data", design, "--fits", 2, "--seed", SEED, "--output", csv, "--quiet",
+        "--chains", SETTINGS["chains"], "--warmup", SETTINGS["warmup"], "--draws", SETTINGS["draws"],
+        "--set", "q0=[0.9, 0.1]",
+    )
+    pd.testing.assert_frame_equal(result.fits.reset_index(drop=True), read_exact(csv), check_dtype=False, check_exact=True)
+    plain = rlc.recover(path, DESIGN, fits=2, client=client, out=tmp_path / "plain", seed=SEED, progress=False, **SETTINGS)
+    assert not plain.fits["mean"].equals(result.fits["mean"])
+
+    model = rlc.Model.from_file(path)
+    data = DATA / "tutorial.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = rlc.fit_many(model, {"t": data}, client=client, out=tmp_path / "many", seed=5, progress=False, **options)
+        tree = model.sample(data=data, seed=rlc.batch.fit_seed(5, "rl_set/t"), progress=False, **options)
+    expected = rlc.summary(tree)
+    pd.testing.assert_frame_equal(fits[expected.columns].reset_index(drop=True), expected, check_exact=True)
+
+    with pytest.raises(rlc.DataError, match="the model declares no data `q1`"):
+        rlc.recover(path, DESIGN, fits=2, client=client, out=tmp_path / "bad", seed=SEED, progress=False, set={"q1": 1}, **SETTINGS)

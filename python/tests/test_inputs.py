@@ -256,3 +256,63 @@ def test_an_array_setting_is_set_by_a_key_or_its_element_columns():
             assert model.logp({"mu": 0.2}, data=data) == pytest.approx(explicit, rel=1e-12)
     with pytest.raises(rlc.DataError, match='the header has column "scale.1" but not "scale.2"'):
         model.logp({"mu": 0.2}, data=pd.DataFrame({"y": y, "scale.1": 2.0}))
+
+
+def test_set_gives_data_apart_from_the_data_as_rlc_run_set_does(tmp_path):
+    """`set={"shift": 2.0, "scale": [2, 3]}` is `rlc run --set`: each value is checked
+    as a JSON key is, replaces the data's column or key of that name (with a warning
+    when the data has one), and works for every kind of data, for logp, grad,
+    coordinates, sample and simulate (whose data sets carry the values)."""
+    model = rlc.Model(
+        "size T\ndata y: real[T]\ndata shift: real in [0, inf) = 0.5\n"
+        "data scale: real[2] in (0, inf) = [0.5, 1.0]\n"
+        "param mu ~ Normal(0, scale[0])\ny ~ Normal(mu + shift, scale[1])\n",
+        "set.rlm",
+    )
+    written = rlc.Model("size T\ndata y: real[T]\nparam mu ~ Normal(0, 2.0)\ny ~ Normal(mu + 1.5, 3.0)\n", "w.rlm")
+    y = [0.3, 1.2, 2.5]
+    expected = written.logp({"mu": 0.2}, data={"y": y})
+    given = {"shift": 1.5, "scale": np.array([2.0, 3.0])}
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"y": y, "shift": 9.0}).to_csv(path, index=False)
+    for data in (pd.DataFrame({"y": y}), {"y": y}, path, pd.DataFrame({"y": y, "shift": 9.0}), {"y": y, "shift": -4}):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert model.logp({"mu": 0.2}, data=data, set=given) == pytest.approx(expected, rel=1e-12)
+            assert model.grad({"mu": 0.2}, data=data, set=given) == pytest.approx(
+                written.grad({"mu": 0.2}, data={"y": y}), rel=1e-12
+            )
+        notes = [str(w.message) for w in caught]
+        assert not any("default" in n for n in notes), notes
+        in_data = not isinstance(data, pd.DataFrame) or "shift" in data
+        in_data = in_data and not (isinstance(data, dict) and "shift" not in data)
+        assert any("`shift` is set apart from" in n and "(1.5); its value in" in n for n in notes) == in_data, (data, notes)
+    assert model.coordinates({"y": y}, set=given) == ["mu"]
+    # sample: the same draws as the data with the values in it.
+    run = dict(chains=1, warmup=30, draws=10, seed=5, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = model.sample({"y": y}, set=given, **run)
+        b = model.sample({"y": y, "shift": 1.5, "scale": [2.0, 3.0]}, **run)
+    assert np.array_equal(a.posterior["mu"].values, b.posterior["mu"].values)
+    # simulate: the data set carries them, so that fitting it reads them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = model.simulate(pd.DataFrame({"y": y}), {"mu": 0.2}, seed=3, set=given).data
+        as_dict = model.simulate({"y": y}, {"mu": 0.2}, seed=3, set=given).data
+    assert list(frame["shift"]) == [1.5] * 3
+    assert list(frame["scale.1"]) == [2.0] * 3 and list(frame["scale.2"]) == [3.0] * 3
+    assert as_dict["shift"] == 1.5 and list(as_dict["scale"]) == [2.0, 3.0]
+    # A bad value is a DataError naming it; a value that is no data, a TypeError.
+    with pytest.raises(rlc.DataError, match=r"set= shift=-1.*outside the declared bounds") as error:
+        model.logp({"mu": 0.2}, data={"y": y}, set={"shift": -1, "sigma": 2})
+    assert "the model declares no data `sigma`" in str(error.value)
+    assert "2 of the values given with set= do not fit the model" in str(error.value)
+    with pytest.raises(rlc.DataError, match="is sized by the data"):
+        model.logp({"mu": 0.2}, data={"y": y}, set={"y": [1.0]})
+    with pytest.raises(rlc.DataError, match="no missing cells"):
+        model.logp({"mu": 0.2}, data={"y": y}, set={"shift": float("nan")})
+    with pytest.raises(TypeError, match="set must be a dict"):
+        model.logp({"mu": 0.2}, data={"y": y}, set=[("shift", 1.0)])
+    with pytest.raises(TypeError, match=r"set\['shift'\]: cannot use a"):
+        model.logp({"mu": 0.2}, data={"y": y}, set={"shift": object()})

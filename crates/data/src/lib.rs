@@ -264,11 +264,11 @@ pub(crate) fn set_apart_note(decls: &[&DataDecl], file: &str) -> Option<String> 
     match names.as_slice() {
         [] => None,
         [one] => Some(format!(
-            "{one} is set apart from {file} ({}), so the file's value is not read",
+            "{one} is set apart from {file} ({}); its value in {file} is not read",
             decls[0].given_text()
         )),
         _ => Some(format!(
-            "{} are set apart from {file}, so the file's values are not read",
+            "{} are set apart from {file}; their values in {file} are not read",
             names.join(", ")
         )),
     }

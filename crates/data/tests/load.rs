@@ -1676,7 +1676,7 @@ fn values_set_apart_replace_the_files_columns_and_keys() {
         assert!(
             data.notes.iter().any(|n| n
                 .contains("`RTbound`, `w`, `flag`, `K` are set apart from obs.")
-                && n.contains("so the file's values are not read")),
+                && n.contains("their values in obs.")),
             "{:?}",
             data.notes
         );
@@ -1693,7 +1693,7 @@ fn values_set_apart_replace_the_files_columns_and_keys() {
         data.notes
             .iter()
             .any(|n| n
-                == "`RTbound` is set apart from obs.csv (0.3), so the file's value is not read"),
+                == "`RTbound` is set apart from obs.csv (0.3); its value in obs.csv is not read"),
         "{:?}",
         data.notes
     );
