@@ -335,3 +335,40 @@ fn chains_below_judges_only_chains_with_enough_finite_draws() {
         })
     );
 }
+
+/// A chain whose step size is far below the others' is reported, whichever it is; chains
+/// of one posterior (step sizes within a few times of each other) and runs with fewer than
+/// two usable step sizes are not.
+#[test]
+fn collapsed_step_sizes_finds_a_chain_far_below_the_others() {
+    // The step sizes of healthy runs (bandit4arm2_kalman_filter, hgf_ibrb_single at seed 2).
+    for healthy in [
+        [0.032, 0.07, 0.0424, 0.0743],
+        [0.0177, 0.0312, 0.0471, 0.0299],
+        [0.0131, 0.0118, 0.0279, 0.0266],
+    ] {
+        assert_eq!(diag::collapsed_step_sizes(&healthy), vec![]);
+    }
+    // hgf_ibrb_single at seed 20261201: chain 4 (index 3) stuck at 1.31e-3.
+    let stuck = diag::collapsed_step_sizes(&[0.0073, 0.08, 0.137, 0.00131]);
+    assert_eq!(stuck.len(), 1);
+    assert_eq!(stuck[0].chain, 3);
+    assert_eq!(stuck[0].step_size, 0.00131);
+    assert_eq!(stuck[0].others, 0.08);
+    // Two chains: the smaller is judged against the other; the larger never is.
+    let two = diag::collapsed_step_sizes(&[0.1, 0.001]);
+    assert_eq!(two.iter().map(|c| c.chain).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(diag::collapsed_step_sizes(&[0.1, 0.006]), vec![]);
+    // Not judged: one chain, or step sizes that are not finite and positive.
+    assert_eq!(diag::collapsed_step_sizes(&[1e-9]), vec![]);
+    assert_eq!(diag::collapsed_step_sizes(&[]), vec![]);
+    assert_eq!(
+        diag::collapsed_step_sizes(&[0.1, f64::NAN, 0.0, -1.0, f64::INFINITY]),
+        vec![]
+    );
+    let with_bad = diag::collapsed_step_sizes(&[0.1, f64::NAN, 0.002, 0.12]);
+    assert_eq!(
+        with_bad.iter().map(|c| c.chain).collect::<Vec<_>>(),
+        vec![2]
+    );
+}

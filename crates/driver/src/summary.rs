@@ -1,9 +1,11 @@
 //! The summary table (stansummary's columns) and the warnings a Stan user
 //! expects after a run: divergences, max tree depth hits, R-hat, ESS, E-BFMI,
-//! and chains whose log density stays below the others' (a minor mode).
+//! chains whose log density stays below the others' (a minor mode), and chains whose
+//! step size collapsed.
 
 use rlc_diagnostics::{
-    chains_below, divergences, e_bfmi, max_tree_depth_hits, median, summarize, ChainsBelow, Summary,
+    chains_below, collapsed_step_sizes, divergences, e_bfmi, max_tree_depth_hits, median,
+    summarize, ChainsBelow, Summary,
 };
 use std::fmt::Write;
 use std::sync::OnceLock;
@@ -308,6 +310,9 @@ pub fn warnings_labelled(draws: &RunDraws, max_depth: u32, labels: &[String]) ->
     if let Some(k) = draws.find("lp__") {
         out.extend(chains_below_warning(&draws.column(k)));
     }
+    if let Some(k) = draws.find("stepsize__") {
+        out.extend(collapsed_step_size_warnings(draws, k));
+    }
     let mut high_rhat = Vec::new();
     let mut low_ess = Vec::new();
     for (k, column) in draws.columns.iter().enumerate() {
@@ -373,6 +378,43 @@ fn chains_below_warning(log_density: &[&[f64]]) -> Option<String> {
         medians.join(", "),
         median_of(highest),
     ))
+}
+
+/// A warning for each chain whose step size is far below the other chains'
+/// ([`collapsed_step_sizes`]; `k` is the `stepsize__` column), with the share
+/// of its draws that diverged.
+fn collapsed_step_size_warnings(draws: &RunDraws, k: usize) -> Vec<String> {
+    let step_sizes: Vec<f64> = draws.column(k).iter().map(|c| median(c)).collect();
+    let divergent = draws.find("divergent__").map(|d| draws.column(d));
+    collapsed_step_sizes(&step_sizes)
+        .into_iter()
+        .map(|collapsed| {
+            let diverged = divergent
+                .as_ref()
+                .and_then(|d| d.get(collapsed.chain))
+                .filter(|d| !d.is_empty())
+                .map_or(String::new(), |d| {
+                    let share = d.iter().filter(|x| **x != 0.0).count() as f64 / d.len() as f64;
+                    format!(" ({:.0}% of its draws diverged)", 100.0 * share)
+                });
+            format!(
+                "chain {} adapted a step size of {}, {:.0} times smaller than the other chains' (median {}): it ended warmup where no step is short enough (a funnel's neck, a cliff where the density falls off) and may not have left it{diverged}. Its draws may not represent the posterior: compare the chains, rerun with another --seed or --init, or reparameterize.",
+                collapsed.chain + 1,
+                step(collapsed.step_size),
+                collapsed.others / collapsed.step_size,
+                step(collapsed.others),
+            )
+        })
+        .collect()
+}
+
+/// A step size with three significant digits: `0.0800`, `1.31e-3`.
+fn step(x: f64) -> String {
+    if (0.01..1000.0).contains(&x) {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.2e}")
+    }
 }
 
 fn list(items: &[String]) -> String {

@@ -3481,3 +3481,59 @@ fn set_gives_data_apart_from_the_file_as_its_columns_would() {
         "{stderr}"
     );
 }
+
+/// A chain whose step size is far below the other chains' (one that ended warmup where
+/// every step diverges) is named after the summary, with how much smaller it is; the
+/// chains of an ordinary run are not.
+#[test]
+fn a_chain_whose_step_size_collapsed_is_named() {
+    let dir = temp_dir("collapsed-step");
+    let out = rl_single("run")
+        .args(["--chains", "3", "--warmup", "100", "--draws", "100"])
+        .args(["--seed", "2", "--quiet", "--output-dir"])
+        .arg(&dir)
+        .current_dir(workspace())
+        .output()
+        .expect("rlc runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("adapted a step size"));
+    // Chain 2's step size, a hundredth of what its warmup left it.
+    let file = dir.join("rl_single_2.csv");
+    let text = std::fs::read_to_string(&file).expect("chain 2's file");
+    let mut column = None;
+    let edited: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.starts_with('#') || line.is_empty() {
+                return line.to_string();
+            }
+            let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+            match column {
+                None => column = cells.iter().position(|c| c == "stepsize__"),
+                Some(k) => {
+                    let step: f64 = cells[k].parse().expect("a step size");
+                    cells[k] = format!("{:?}", step / 100.0);
+                }
+            }
+            cells.join(",")
+        })
+        .collect();
+    std::fs::write(&file, edited.join("\n") + "\n").expect("rewritten");
+    let files: Vec<PathBuf> = (1..=3)
+        .map(|c| dir.join(format!("rl_single_{c}.csv")))
+        .collect();
+    let summary = rlc()
+        .arg("summary")
+        .args(&files)
+        .output()
+        .expect("rlc runs");
+    let stdout = String::from_utf8_lossy(&summary.stdout);
+    assert!(
+        stdout.contains("chain 2 adapted a step size of")
+            && stdout.contains("times smaller than the other chains' (median")
+            && stdout.contains("rerun with another --seed or --init"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("chain 1 adapted") && !stdout.contains("chain 3 adapted"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
