@@ -77,6 +77,11 @@ pub(crate) fn load(
     let mut row_cells = Vec::with_capacity(spec.variables.len());
     let mut set_apart = Vec::new();
     for decl in &spec.variables {
+        // Which cell each row reads: also for a variable set apart, whose draws a
+        // simulation writes back when the model observes it.
+        if let Some(reading) = reading(decl, &grouping) {
+            row_cells.push((decl.name.clone(), cells_of_rows(&reading, table.rows.len())));
+        }
         if let Some(cells) = &decl.given {
             let columns = std::iter::once(decl.name.clone()).chain(decl.element_columns());
             if columns
@@ -87,9 +92,6 @@ pub(crate) fn load(
             }
             filled.push(Some(Filled::given(cells)));
             continue;
-        }
-        if let Some(reading) = reading(decl, &grouping) {
-            row_cells.push((decl.name.clone(), cells_of_rows(&reading, table.rows.len())));
         }
         let uses_failed_size = decl
             .shape

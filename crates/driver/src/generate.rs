@@ -645,6 +645,10 @@ pub fn simulated_file(
             // so that a fit of it reads the values it was simulated with.
             let rows = design.loaded.row_lines.len();
             for name in &design.loaded.given {
+                // An observed variable is drawn, and written with the draws above.
+                if simulated.observed.contains(name) {
+                    continue;
+                }
                 let Some(array) = simulated.data.value(name) else {
                     continue;
                 };

@@ -3453,6 +3453,36 @@ fn set_gives_data_apart_from_the_file_as_its_columns_would() {
     assert_eq!(csv_column(&text, "mu0.1"), [3.0, 3.0, 3.0], "{text}");
     assert_eq!(csv_column(&text, "mu0.2"), [0.25, 0.25, 0.25], "{text}");
 
+    // A variable set apart that the model also observes is drawn, as without --set.
+    let observed = dir.join("observed.rlm");
+    std::fs::write(
+        &observed,
+        "size T\ndata y: real[T]\ndata k: real\nparam m: real ~ Normal(0, 1)\nk ~ Normal(m, 1)\n\
+         for t in 0..T {\n  y[t] ~ Normal(m, 1)\n}\n",
+    )
+    .expect("temp file");
+    let simulate_k = |set: &[&str], output: &PathBuf| {
+        let mut cmd = rlc();
+        cmd.arg("simulate").arg(&observed).arg("--data").arg(&plain);
+        cmd.args(["--at", "m=1", "--seed", "1", "--quiet"]);
+        for s in set {
+            cmd.args(["--set", s]);
+        }
+        let out = cmd.arg("--output").arg(output).output().expect("rlc runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        csv_column(
+            &std::fs::read_to_string(output).expect("the simulated file"),
+            "k",
+        )
+    };
+    let drawn = simulate_k(&[], &dir.join("k_plain.csv"));
+    assert_eq!(simulate_k(&["k=5"], &dir.join("k_set.csv")), drawn);
+    assert_ne!(drawn, [5.0, 5.0, 5.0]);
+
     // A model whose data are all set needs no file.
     let prior = dir.join("prior.rlm");
     std::fs::write(
