@@ -211,11 +211,8 @@ enum Command {
         /// The CSV delimiter, when not detected from the header line.
         #[arg(long, value_parser = parse_delimiter)]
         delimiter: Option<u8>,
-        /// Give a data variable of constant dimensions its value apart from the data
-        /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
-        /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
-        #[arg(long = "set", value_name = "NAME=VALUE")]
-        set: Vec<String>,
+        #[command(flatten)]
+        set: SetArgs,
         /// Colored diagnostics.
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
@@ -243,11 +240,8 @@ enum Command {
         /// The CSV delimiter, when not detected from the header line.
         #[arg(long, value_parser = parse_delimiter)]
         delimiter: Option<u8>,
-        /// Give a data variable of constant dimensions its value apart from the data
-        /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
-        /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
-        #[arg(long = "set", value_name = "NAME=VALUE")]
-        set: Vec<String>,
+        #[command(flatten)]
+        set: SetArgs,
     },
     /// Simulate data sets from the model: each `~` on data draws its left side
     /// (in program order, so later trials see earlier draws), on the trials of a
@@ -357,11 +351,8 @@ struct RunArgs {
     /// The CSV delimiter, when not detected from the header line.
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
-    /// Give a data variable of constant dimensions its value apart from the data
-    /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
-    /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
-    #[arg(long = "set", value_name = "NAME=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    set: SetArgs,
     /// Colored diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -477,6 +468,16 @@ enum PredictArg {
 }
 
 /// Where chains start (`rlc run`, and every fit of `rlc recover`).
+/// `--set NAME=VALUE`, which every command that reads data takes.
+#[derive(clap::Args)]
+struct SetArgs {
+    /// Give a data variable of constant dimensions its value apart from the data
+    /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
+    /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+}
+
 #[derive(clap::Args)]
 struct InitArgs {
     /// Initial values, as CmdStan's `init`: a number R draws them uniformly from (-R, R) on
@@ -537,11 +538,8 @@ struct RecoverArgs {
     /// The CSV delimiter, when not detected from the header line.
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
-    /// Give a data variable of constant dimensions its value apart from the data
-    /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
-    /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
-    #[arg(long = "set", value_name = "NAME=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    set: SetArgs,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -585,11 +583,8 @@ struct SimulateArgs {
     /// The CSV delimiter, when not detected from the header line.
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
-    /// Give a data variable of constant dimensions its value apart from the data
-    /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
-    /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
-    #[arg(long = "set", value_name = "NAME=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    set: SetArgs,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -774,7 +769,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             color,
         } => {
             let compiled = compile_file(&model, color.enabled())?;
-            let loaded = load_data_if_any(&compiled, data.as_deref(), delimiter, &set)?;
+            let loaded = load_data_if_any(&compiled, data.as_deref(), delimiter, &set.set)?;
             let mut density = bind(&compiled, &loaded, backend, 1)?;
             let point = match (at, unconstrained) {
                 (Some(at), _) => rlc_driver::point::Point::Constrained(
@@ -812,7 +807,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Err(Failure::usage("error: --threads must be at least 1"));
             }
             let compiled = compile_file(&model, false)?;
-            let loaded = load_data_if_any(&compiled, data.as_deref(), delimiter, &set)?;
+            let loaded = load_data_if_any(&compiled, data.as_deref(), delimiter, &set.set)?;
             bench::run(&compiled, &loaded, json, threads)
         }
         Command::Summary {
@@ -877,7 +872,12 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     };
     sample.validate()?;
     let compiled = compile_file(&args.model, args.color.enabled())?;
-    let loaded = load_data_if_any(&compiled, args.data.as_deref(), args.delimiter, &args.set)?;
+    let loaded = load_data_if_any(
+        &compiled,
+        args.data.as_deref(),
+        args.delimiter,
+        &args.set.set,
+    )?;
     if args.seed.is_none() && !args.quiet {
         errln!("seed: {seed} (pass --seed {seed} to repeat this run)");
     }
@@ -909,7 +909,7 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
             .data
             .as_ref()
             .map_or_else(|| NO_DATA.to_string(), |d| d.display().to_string()),
-        set: args.set.clone(),
+        set: args.set.set.clone(),
         model_name,
         format: match args.output_format {
             OutputFormat::Csv => run::OutputFormat::Csv,
@@ -1007,7 +1007,7 @@ fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {
         &simulate::SimulateOptions {
             design: args.data,
             delimiter: args.delimiter,
-            set: setting_values(&args.set),
+            set: setting_values(&args.set.set),
             params,
             count: args.count,
             seed,
@@ -1057,7 +1057,7 @@ fn recover_command(args: RecoverArgs) -> Result<(), Failure> {
         &compiled,
         &args.data,
         args.delimiter,
-        &setting_values(&args.set),
+        &setting_values(&args.set.set),
         &settings,
         &args.output,
         args.quiet,
