@@ -328,6 +328,7 @@ impl Fit {
             ExtensionReason::MovedAfterMetric,
             ExtensionReason::AtMaxDepth,
             ExtensionReason::Diverged,
+            ExtensionReason::KeptDiverging,
             ExtensionReason::CouldNotMove,
         ] {
             let extended: Vec<String> = self
@@ -341,6 +342,14 @@ impl Fit {
                         .filter(|e| e.reason == reason)
                         .map(|e| e.iterations)
                         .sum();
+                    // Raises its warmup then started again from are said with that.
+                    let started_again = adaptation
+                        .extensions
+                        .iter()
+                        .any(|e| e.reason == ExtensionReason::KeptDiverging);
+                    if reason == ExtensionReason::Diverged && started_again {
+                        return None;
+                    }
                     let raised = if reason == ExtensionReason::Diverged {
                         format!(" to target {}", adaptation.target_accept)
                     } else {
@@ -359,6 +368,7 @@ impl Fit {
                 ExtensionReason::MovedAfterMetric => "the chain moved to a region of another log density after its metric was set (a mode, or a part of the posterior, found late), so its metric and step size were adapted again there; if the chains end in regions of different log density, they have not mixed: run a longer --warmup and compare them",
                 ExtensionReason::AtMaxDepth => "more than half of the chain's transitions at the end of warmup reached the maximum tree depth, a sign that its metric did not fit the region it samples (estimated from few draws after a long climb from its initial point), so its metric and step size were adapted again from where it stood; if its draws still reach the maximum depth, raise --max-depth or rescale the parameters",
                 ExtensionReason::Diverged => "more than a tenth of the chain's transitions at the end of warmup diverged, so its step size was adapted again at a higher target acceptance rate, as raising --adapt-delta would (0.8 becomes 0.9, then 0.95); if its draws still diverge, reparameterize (e.g. non-centered) or raise --adapt-delta further",
+                ExtensionReason::KeptDiverging => "more than a tenth of the chain's transitions at the end of warmup still diverged after its target acceptance rate was raised twice (it ended warmup where no step is short enough: a cliff where the density falls off, a funnel's neck, where the adaptation drives the step down until the chain cannot leave), so its warmup started again from a new initial point; if its draws still diverge, reparameterize or bound the parameters away from the cliff",
                 ExtensionReason::CouldNotMove => "at the step size warmup ended with, the chain could not move from where it stood (a warmup too short, or the neck of a funnel entered in its last iterations), so it samples with a smaller step size; more --warmup, or a higher target acceptance rate (--adapt-delta 0.95 or more) for a funnel, usually avoids it",
             };
             warnings.push(format!(

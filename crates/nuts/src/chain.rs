@@ -153,6 +153,12 @@ pub enum ExtensionReason {
     /// depth ([`WarmupStrategy::readapt_at_max_depth`](crate::WarmupStrategy::readapt_at_max_depth)):
     /// the metric and the step size were adapted again from where the chain stood.
     AtMaxDepth,
+    /// More than a tenth of the transitions at the end of warmup still diverged after the
+    /// target acceptance rate was raised twice: the chain ended its warmup where no step
+    /// is short enough (a cliff where the density falls off, a funnel's neck), where the
+    /// step-size adaptation drives the step down until the chain cannot leave. Warmup
+    /// started again from a new initial point, once.
+    KeptDiverging,
 }
 
 /// How many times one chain's warmup may be extended.
@@ -242,6 +248,23 @@ fn given_note(given: usize) -> String {
         1 => " (one coordinate given, the same at each)".into(),
         n => format!(" ({n} coordinates given, the same at each)"),
     }
+}
+
+/// Starts a chain's warmup again from a new initial point, with the initial step size,
+/// a unit metric and a fresh strategy (a chain stuck early, or one that kept diverging to
+/// the end of its warmup).
+fn start_again<D: LogDensity>(
+    nuts: &mut Nuts<D>,
+    settings: &SamplerSettings,
+) -> Result<Box<dyn crate::warmup::WarmupStrategy>, ChainError> {
+    let dim = nuts.hamiltonian.density.dim();
+    nuts.current = initial_point(&mut nuts.hamiltonian, &mut nuts.rng, settings)?;
+    nuts.step_size = settings.initial_step_size;
+    nuts.hamiltonian.set_inv_mass(&vec![1.0; dim]);
+    nuts.hamiltonian.set_low_rank(&LowRank::default());
+    let mut strategy = make_strategy(settings, dim);
+    strategy.start(nuts)?;
+    Ok(strategy)
 }
 
 /// Draws initial values until the density and gradient are finite: the coordinates
@@ -451,7 +474,7 @@ pub(crate) fn run_chain<D: LogDensity>(
             && times_extended(&extensions, ExtensionReason::Stuck) < MAX_INIT_RESTARTS
             && init_can_be_redrawn(settings, dim)
         {
-            nuts.current = initial_point(&mut nuts.hamiltonian, &mut nuts.rng, settings)?;
+            strategy = start_again(&mut nuts, settings)?;
             init_position.clone_from(&nuts.current.position);
             on_event(ChainEvent::Started {
                 chain,
@@ -459,11 +482,6 @@ pub(crate) fn run_chain<D: LogDensity>(
             });
             last_position.clone_from(&nuts.current.position);
             unmoved = 0;
-            nuts.step_size = settings.initial_step_size;
-            nuts.hamiltonian.set_inv_mass(&vec![1.0; dim]);
-            nuts.hamiltonian.set_low_rank(&LowRank::default());
-            strategy = make_strategy(settings, dim);
-            strategy.start(&mut nuts)?;
             let spent = iteration - warmup_start;
             extensions.push(WarmupExtension {
                 iterations: spent,
@@ -514,6 +532,31 @@ pub(crate) fn run_chain<D: LogDensity>(
             if let Some((iterations, reason)) = more.filter(|(iterations, _)| *iterations > 0) {
                 extensions.push(WarmupExtension { iterations, reason });
                 warmup_end += iterations;
+                continue;
+            }
+            // A chain whose last transitions still diverge often after both raises ended
+            // its warmup where no step is short enough (a cliff where the density falls
+            // off, a funnel's neck): warmup again from a new initial point, once.
+            if settings.num_warmup >= MIN_WARMUP_TO_READAPT
+                && times_extended(&extensions, ExtensionReason::Diverged) >= MAX_TARGET_RAISES
+                && times_extended(&extensions, ExtensionReason::KeptDiverging) == 0
+                && strategy.still_diverging()
+                && init_can_be_redrawn(settings, dim)
+            {
+                strategy = start_again(&mut nuts, settings)?;
+                init_position.clone_from(&nuts.current.position);
+                on_event(ChainEvent::Started {
+                    chain,
+                    init: &init_position,
+                });
+                last_position.clone_from(&nuts.current.position);
+                unmoved = 0;
+                extensions.push(WarmupExtension {
+                    iterations: settings.num_warmup,
+                    reason: ExtensionReason::KeptDiverging,
+                });
+                warmup_start = iteration;
+                warmup_end = iteration + settings.num_warmup;
                 continue;
             }
             let adapted = Adaptation {

@@ -81,6 +81,12 @@ pub trait WarmupStrategy {
     ) -> Result<usize, ChainError> {
         Ok(0)
     }
+    /// Whether more than a tenth of the transitions at the end of warmup diverged (after
+    /// [`raise_target_accept`](Self::raise_target_accept) may no longer raise): the chain
+    /// then starts its warmup again ([`crate::ExtensionReason::KeptDiverging`]).
+    fn still_diverging(&self) -> bool {
+        false
+    }
     /// Called when warmup would end, after [`readapt`](Self::readapt) found nothing to
     /// do: returns how many more warmup iterations adapt the step size again (0: none),
     /// at a higher target acceptance rate, for a chain many of whose last transitions
@@ -899,6 +905,10 @@ impl WarmupStrategy for FisherWarmup {
 
     fn target_accept(&self) -> f64 {
         self.dual.target
+    }
+
+    fn still_diverging(&self) -> bool {
+        self.watched_often(self.final_divergent, 2, self.settings.divergence_share)
     }
 }
 

@@ -1495,3 +1495,73 @@ fn a_fault_of_the_model_stops_the_chain_that_meets_it() {
         assert!(chain.draws.iter().any(|d| d.stats.divergent));
     }
 }
+
+/// A standard normal cut off by a cliff at `x[0] = wall`, where the log density falls to
+/// -inf: every trajectory that reaches the cliff diverges, at any step size.
+struct Cliff {
+    wall: f64,
+}
+
+impl LogDensity for Cliff {
+    type Error = Infallible;
+    fn dim(&self) -> usize {
+        2
+    }
+    fn logp_and_grad(&mut self, q: &[f64], grad: &mut [f64]) -> Result<f64, Infallible> {
+        grad[0] = -q[0];
+        grad[1] = -q[1];
+        if q[0] > self.wall {
+            return Ok(f64::NEG_INFINITY);
+        }
+        Ok(-0.5 * (q[0] * q[0] + q[1] * q[1]))
+    }
+}
+
+/// A chain whose transitions still diverge at the end of warmup after both raises of its
+/// target acceptance rate starts its warmup again from a new initial point, once
+/// (`ExtensionReason::KeptDiverging`), and then draws as many draws as asked; without the
+/// divergence rules (`divergence_share` 1) no chain does.
+#[test]
+fn a_chain_that_keeps_diverging_after_both_raises_starts_warmup_again_once() {
+    let with_rule = fisher(400, 200, 5);
+    let cliff = |_| Cliff { wall: 0.2 };
+    let result = run(&with_rule, cliff);
+    let mut started_again = 0;
+    for chain in &result.chains {
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        let again = times_extended(&adaptation.extensions, ExtensionReason::KeptDiverging);
+        assert!(again <= 1, "chain {}: {again} restarts", chain.chain);
+        if again == 1 {
+            started_again += 1;
+            let reasons: Vec<ExtensionReason> =
+                adaptation.extensions.iter().map(|e| e.reason).collect();
+            let at = reasons
+                .iter()
+                .position(|r| *r == ExtensionReason::KeptDiverging)
+                .expect("the restart");
+            // Both raises came first; the new warmup raises no more.
+            assert_eq!(
+                reasons[..at]
+                    .iter()
+                    .filter(|r| **r == ExtensionReason::Diverged)
+                    .count(),
+                2
+            );
+            assert!(!reasons[at..].contains(&ExtensionReason::Diverged));
+            assert_eq!(adaptation.extensions[at].iterations, 400);
+            // A fresh warmup's target: the raises are gone with it.
+            assert_eq!(adaptation.target_accept, 0.8);
+        }
+        assert_eq!(chain.draws.iter().filter(|d| !d.is_warmup).count(), 200);
+    }
+    assert!(started_again > 0, "no chain started its warmup again");
+    let mut without_rules = with_rule.clone();
+    without_rules.fisher_warmup.divergence_share = 1.0;
+    for chain in &run(&without_rules, cliff).chains {
+        let adaptation = chain.adaptation.as_ref().expect("warmup finished");
+        assert_eq!(
+            times_extended(&adaptation.extensions, ExtensionReason::KeptDiverging),
+            0
+        );
+    }
+}

@@ -258,6 +258,9 @@ impl ChainWriter {
                 ExtensionReason::MovedAfterMetric => {
                     "the chain moved to a region of another log density after its metric was set; the metric was adapted again there"
                 }
+                ExtensionReason::KeptDiverging => {
+                    "more than a tenth of the transitions at the end of warmup still diverged after two raises of the target acceptance rate; warmup started again from a new initial point"
+                }
                 ExtensionReason::AtMaxDepth => {
                     "more than half of the transitions at the end of warmup reached the maximum tree depth; the metric was adapted again from where the chain stood"
                 }
@@ -268,7 +271,9 @@ impl ChainWriter {
                 extension.iterations
             )?;
         }
-        if times_extended(&adaptation.extensions, ExtensionReason::Diverged) > 0 {
+        if times_extended(&adaptation.extensions, ExtensionReason::Diverged) > 0
+            && times_extended(&adaptation.extensions, ExtensionReason::KeptDiverging) == 0
+        {
             writeln!(
                 out,
                 "# Target acceptance rate raised to {}",
