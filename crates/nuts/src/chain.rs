@@ -469,29 +469,18 @@ pub(crate) fn run_chain<D: LogDensity>(
                 0
             };
         }
+        // Warmup starts again from a new initial point (`start_again`) for a chain stuck
+        // early, or one that kept diverging to its end: the reason, and the iterations
+        // that adds.
+        let mut again = None;
         if watched
             && unmoved == STUCK_PATIENCE
             && times_extended(&extensions, ExtensionReason::Stuck) < MAX_INIT_RESTARTS
             && init_can_be_redrawn(settings, dim)
         {
-            strategy = start_again(&mut nuts, settings)?;
-            init_position.clone_from(&nuts.current.position);
-            on_event(ChainEvent::Started {
-                chain,
-                init: &init_position,
-            });
-            last_position.clone_from(&nuts.current.position);
-            unmoved = 0;
-            let spent = iteration - warmup_start;
-            extensions.push(WarmupExtension {
-                iterations: spent,
-                reason: ExtensionReason::Stuck,
-            });
-            warmup_start = iteration;
-            warmup_end += spent;
-            continue;
+            again = Some((ExtensionReason::Stuck, iteration - warmup_start));
         }
-        if iteration == warmup_end {
+        if again.is_none() && iteration == warmup_end {
             strategy.finish(&mut nuts);
             // The first of the reasons to go on that applies, in this order; a warmup too
             // short to judge is not adapted again.
@@ -543,22 +532,24 @@ pub(crate) fn run_chain<D: LogDensity>(
                 && strategy.still_diverging()
                 && init_can_be_redrawn(settings, dim)
             {
-                strategy = start_again(&mut nuts, settings)?;
-                init_position.clone_from(&nuts.current.position);
-                on_event(ChainEvent::Started {
-                    chain,
-                    init: &init_position,
-                });
-                last_position.clone_from(&nuts.current.position);
-                unmoved = 0;
-                extensions.push(WarmupExtension {
-                    iterations: settings.num_warmup,
-                    reason: ExtensionReason::KeptDiverging,
-                });
-                warmup_start = iteration;
-                warmup_end = iteration + settings.num_warmup;
-                continue;
+                again = Some((ExtensionReason::KeptDiverging, settings.num_warmup));
             }
+        }
+        if let Some((reason, iterations)) = again {
+            strategy = start_again(&mut nuts, settings)?;
+            init_position.clone_from(&nuts.current.position);
+            on_event(ChainEvent::Started {
+                chain,
+                init: &init_position,
+            });
+            last_position.clone_from(&nuts.current.position);
+            unmoved = 0;
+            extensions.push(WarmupExtension { iterations, reason });
+            warmup_start = iteration;
+            warmup_end += iterations;
+            continue;
+        }
+        if iteration == warmup_end {
             let adapted = Adaptation {
                 step_size: nuts.step_size(),
                 target_accept: strategy.target_accept(),
