@@ -56,7 +56,7 @@ mod spec;
 
 pub use error::{DataError, ErrorKind, LoadError, Location, SizeSource};
 pub use loaded::{DataArray, LoadedData};
-pub use setting::set_apart;
+pub use setting::{set_apart, split_setting};
 pub use spec::{
     element_names, DataDecl, DataSpec, DimSpec, ElemType, LargestOf, RealBounds, SizeDecl,
 };

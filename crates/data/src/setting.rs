@@ -50,6 +50,12 @@ pub fn set_apart(spec: &mut DataSpec, source: &str, settings: &[String]) -> Resu
     }
 }
 
+/// The name and the value's text of `NAME=VALUE`, each trimmed; `None` without `=`.
+pub fn split_setting(text: &str) -> Option<(&str, &str)> {
+    text.split_once('=')
+        .map(|(name, value)| (name.trim(), value.trim()))
+}
+
 /// One `NAME=VALUE`: the variable's name and its cells, row-major.
 fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>), LoadError> {
     let fail = |kind| LoadError {
@@ -65,10 +71,9 @@ fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>), LoadError
             why: why.to_string(),
         })
     };
-    let Some((name, value_text)) = text.split_once('=') else {
+    let Some((name, value_text)) = split_setting(text) else {
         return Err(not_a_setting("no `=` between the name and the value"));
     };
-    let (name, value_text) = (name.trim(), value_text.trim());
     let Some(decl) = spec.variables.iter().find(|d| d.name == name) else {
         return Err(fail(ErrorKind::SettingUnknown {
             name: name.to_string(),

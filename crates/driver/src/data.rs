@@ -6,7 +6,7 @@ use crate::error::{Error, ErrorDetail, ErrorKind};
 use rlc_check::model::SymbolKind;
 use rlc_check::types::ElemType;
 use rlc_check::Model;
-pub use rlc_data::{not_text, Format, SNIFF_BYTES};
+pub use rlc_data::{not_text, split_setting, Format, SNIFF_BYTES};
 use rlc_data::{DataDecl, DataSpec, DimSpec, LoadedData, SizeDecl};
 use rlc_ir::interp::Tensor;
 use rlc_ir::{Function, Input};

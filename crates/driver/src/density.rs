@@ -288,20 +288,9 @@ pub fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
     index
 }
 
-/// Names `name.i.j` (1-based) of the elements of an array of `shape`, row-major.
-pub fn element_names(name: &str, shape: &[usize]) -> Vec<String> {
-    let count: usize = shape.iter().product();
-    (0..count)
-        .map(|flat| {
-            let index = unravel(flat, shape);
-            let mut s = name.to_string();
-            for i in index {
-                s.push_str(&format!(".{}", i + 1));
-            }
-            s
-        })
-        .collect()
-}
+/// Names `name.i.j` (1-based) of the elements of an array of `shape`, row-major: the
+/// data loader's, which names an array setting's CSV columns so.
+pub use rlc_data::element_names;
 
 /// The number of unconstrained coordinates of a model on its data.
 pub fn dimension(compiled: &Compiled, data: &Data) -> Result<usize, Error> {

@@ -653,7 +653,7 @@ pub fn simulated_file(
                     continue;
                 };
                 let shape = array.shape.clone();
-                for (cell, column) in rlc_data::element_names(name, &shape)
+                for (cell, column) in crate::density::element_names(name, &shape)
                     .into_iter()
                     .enumerate()
                 {

@@ -1167,7 +1167,7 @@ fn load_data_if_any(
     }
     let named = |name: &str| {
         set.iter()
-            .any(|s| s.split_once('=').is_some_and(|(n, _)| n.trim() == name))
+            .any(|s| rlc_driver::data::split_setting(s).is_some_and(|(n, _)| n == name))
     };
     // Settings (data with a default) need no file, nor do the values set.
     let (_, sizes) = compiled.declared_data();

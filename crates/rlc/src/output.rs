@@ -169,8 +169,8 @@ impl ChainWriter {
         writeln!(out, "#   file = {}", s.data_file)?;
         // One `=` a line, as CmdStan's readers split these lines: `#   set RTbound = 0.2`.
         for setting in &s.set {
-            if let Some((name, value)) = setting.split_once('=') {
-                writeln!(out, "#   set {} = {}", name.trim(), value.trim())?;
+            if let Some((name, value)) = rlc_driver::data::split_setting(setting) {
+                writeln!(out, "#   set {name} = {value}")?;
             }
         }
         writeln!(out, "# init = {}", s.init)?;
