@@ -148,6 +148,7 @@ class Model:
         threads_per_chain: int = 0,
         init: Union[float, Mapping, None] = None,
         set: Optional[Mapping[str, Any]] = None,
+        loop_outs: bool = False,
         # A test hook: stop once this many draws (all chains) are made, as
         # Ctrl-C would, without depending on timing.
         _stop_after: Optional[int] = None,
@@ -206,7 +207,11 @@ class Model:
         variable given the observed history, ``"full"`` whole simulated
         sessions, into the ``posterior_predictive`` group under the observed
         variables' names and axes (``rlc run --predict``). Neither changes the
-        posterior draws.
+        posterior draws. ``loop_outs=True`` also computes the outs the model
+        writes in its loops (``out pe[n, t] = …``: trial-by-trial values, as
+        hBayesDM's ``modelRegressor``), into the ``posterior`` group with the
+        loops' axes, NaN where no step wrote an element (``rlc run
+        --loop-outs``); they take no part in the convergence warnings.
 
         The tree's groups are ``posterior`` (each parameter and ``out``
         value with dims ``("chain", "draw", *axes)``, the axes named after the
@@ -241,6 +246,7 @@ class Model:
             threads_per_chain=threads_per_chain,
             init=init,
             set=set,
+            loop_outs=loop_outs,
             _stop_after=_stop_after,
         )
         for category, message in messages:
@@ -265,6 +271,7 @@ class Model:
         threads_per_chain: int = 0,
         init: Union[float, Mapping, None] = None,
         set: Optional[Mapping[str, Any]] = None,
+        loop_outs: bool = False,
         _stop_after: Optional[int] = None,
     ) -> tuple:
         """:meth:`sample`'s work: the tree, and the warnings to issue as
@@ -297,6 +304,7 @@ class Model:
             int(threads_per_chain),
             init_radius,
             init_values,
+            loop_outs=bool(loop_outs),
         )
         self._run = run
         bar = Progress(int(chains) * (run.warmup() + int(draws)), int(chains), progress)

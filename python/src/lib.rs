@@ -759,7 +759,7 @@ impl Run {
 /// Binds the model to the data and starts sampling on a new thread;
 /// returns at once. Errors in the settings or in binding raise here.
 #[pyfunction]
-#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None, threads=0, adaptation=None, threads_per_chain=0, init_radius=None, init_values=None))]
+#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None, threads=0, adaptation=None, threads_per_chain=0, init_radius=None, init_values=None, loop_outs=false))]
 #[allow(clippy::too_many_arguments)]
 fn start(
     py: Python<'_>,
@@ -780,8 +780,16 @@ fn start(
     threads_per_chain: usize,
     init_radius: Option<f64>,
     init_values: Option<HashMap<String, GivenElements>>,
+    loop_outs: bool,
 ) -> PyResult<Run> {
     use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
+    // The outs written in loops are computed only when asked for.
+    let compiled = if loop_outs && !model.compiled.model.loop_outs.is_empty() {
+        let with = (*model.compiled).clone().with_loop_outs();
+        Arc::new(with.map_err(|e| to_py_err(py, e, data.source))?)
+    } else {
+        model.compiled.clone()
+    };
     let value_error = |what: &str, value: &str, allowed: &str| {
         pyo3::exceptions::PyValueError::new_err(format!("{what} must be {allowed}, not {value:?}"))
     };
@@ -832,14 +840,14 @@ fn start(
         .map_err(|e| to_py_err(py, e, data.source))?;
     let threads_per_chain = rlc_driver::threads_per_chain(threads_per_chain, chains);
     let density = Density::with_threads(
-        &model.compiled,
+        &compiled,
         &data.data,
         backend(backend_name)?,
         threads_per_chain,
     )
     .map_err(|e| to_py_err(py, e, data.source))?;
     let notes = density.notes.clone();
-    let outputs = DrawOutputs::new(&model.compiled, &data.data, extras)
+    let outputs = DrawOutputs::new(&compiled, &data.data, extras)
         .map_err(|e| to_py_err(py, e, data.source))?;
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(Progress {
@@ -865,7 +873,7 @@ fn start(
         progress,
         stop,
         handle: Mutex::new(Some(handle)),
-        compiled: model.compiled.clone(),
+        compiled,
         data: data.data.clone(),
         source: data.source,
         warmup,

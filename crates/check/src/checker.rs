@@ -28,6 +28,9 @@ pub(crate) struct Checker {
     data: Vec<DataInfo>,
     params: Vec<ParamInfo>,
     outs: Vec<SymbolId>,
+    /// The outs written in loops (`out pe[n, t] = …`), in program order, each
+    /// with the loop variables that index it.
+    loop_outs: Vec<(SymbolId, Vec<SymbolId>)>,
     requirements: Vec<SizeRequirement>,
     observations: Vec<crate::model::Observation>,
     scopes: Vec<HashMap<String, SymbolId>>,
@@ -102,10 +105,26 @@ struct OptionalUse {
 }
 
 /// A `for` or scan body being checked.
+#[derive(Clone)]
 struct LoopContext {
     id: u32,
     /// The carry's name, for a scan.
     carry: Option<String>,
+    /// The variables that count the loop's steps (a `for`'s, a scan's range
+    /// sequences'), which index the outs written in it.
+    counters: Vec<LoopCounter>,
+}
+
+/// A variable that counts a loop's steps: what an out written in the loop
+/// may be indexed by.
+#[derive(Clone)]
+struct LoopCounter {
+    symbol: SymbolId,
+    /// Its smallest value, when a size expression bounds it.
+    lowest: Option<Dim>,
+    /// One past its largest value, when a size expression bounds it: the
+    /// length of the out's axis it indexes.
+    end: Option<Dim>,
 }
 
 /// How far checking had got, to undo a pass over a scan body that is
@@ -247,6 +266,7 @@ impl Checker {
             data: Vec::new(),
             params: Vec::new(),
             outs: Vec::new(),
+            loop_outs: Vec::new(),
             requirements: Vec::new(),
             observations: Vec::new(),
             scopes: vec![HashMap::new()],
@@ -289,6 +309,7 @@ impl Checker {
             data: self.data,
             params: self.params,
             outs: self.outs,
+            loop_outs: self.loop_outs,
             size_requirements: self.requirements,
             observations: self.observations,
         };
@@ -349,11 +370,12 @@ impl Checker {
     }
 
     /// Enters a `for` body (no carry) or a scan body.
-    fn enter_loop(&mut self, carry: Option<&Ident>) {
+    fn enter_loop(&mut self, carry: Option<&Ident>, counters: Vec<LoopCounter>) {
         self.loop_count += 1;
         self.loops.push(LoopContext {
             id: self.loop_count,
             carry: carry.map(|c| c.name.clone()),
+            counters,
         });
     }
 
@@ -1193,18 +1215,29 @@ impl Checker {
         match s {
             Stmt::Let {
                 name,
+                indices,
                 value,
                 is_out,
                 span,
             } => {
+                if !indices.is_empty() {
+                    self.loop_out(name, indices, value);
+                    return;
+                }
                 if *is_out && !top_level {
+                    let hint = if self.loops.is_empty() {
+                        "compute the value with `if` as an expression and write `out x = …` at the top level".to_string()
+                    } else {
+                        format!(
+                            "write one element per step, indexed by the loops' variables (`out {}[{}] = …`, written with `--loop-outs`), or compute the value with `scan` and write `out x = …` at the top level",
+                            name.name,
+                            self.loop_counter_names().join(", ")
+                        )
+                    };
                     self.error(CheckError::NotAllowedHere {
                         span: *span,
                         what: "`out` inside a loop or branch".into(),
-                        hint: Some(
-                            "compute the value with `scan` and write `out x = …` at the top level"
-                                .into(),
-                        ),
+                        hint: Some(hint),
                     });
                 }
                 let Some(mut info) = self.expr(value) else {
@@ -1306,14 +1339,21 @@ impl Checker {
             Stmt::For {
                 var, lo, hi, body, ..
             } => {
-                let range = self.loop_range(lo, hi);
+                let (range, lowest, end) = self.loop_bounds(lo, hi);
                 self.scopes.push(HashMap::new());
                 let info = ExprInfo {
                     range,
                     ..ExprInfo::of(Type::scalar(ElemType::Int))
                 };
-                self.define(var, SymbolKind::LoopVar, info, var.span);
-                self.enter_loop(None);
+                let symbol = self.define(var, SymbolKind::LoopVar, info, var.span);
+                self.enter_loop(
+                    None,
+                    vec![LoopCounter {
+                        symbol,
+                        lowest,
+                        end,
+                    }],
+                );
                 self.block_stmts(body);
                 if let Some(v) = &body.value {
                     self.expr_stmt(v);
@@ -1360,6 +1400,194 @@ impl Checker {
         }
     }
 
+    /// The names that index an out written here, outermost loop first (`t` for a
+    /// scan that has no range sequence to count its steps).
+    fn loop_counter_names(&self) -> Vec<String> {
+        self.loops
+            .iter()
+            .map(|l| match l.counters.first() {
+                Some(c) => self.symbols[c.symbol.0 as usize].name.clone(),
+                None => "t".to_string(),
+            })
+            .collect()
+    }
+
+    /// `out name[i, j] = value` inside loops: one element per step of the loops
+    /// around it, indexed by their counting variables, outermost first. Its shape
+    /// is the loops' ranges, then the value's; an element no step writes (a branch
+    /// not taken, a step past a subject's last trial) is missing.
+    fn loop_out(&mut self, name: &Ident, indices: &[Ident], value: &Expr) {
+        let info = self.expr(value);
+        let index_span = indices[0].span.to(indices[indices.len() - 1].span);
+        if self.loops.is_empty() {
+            self.error(CheckError::NotAllowedHere {
+                span: index_span,
+                what: "an indexed `out` outside loops".into(),
+                hint: Some(format!(
+                    "write `out {} = …` at the top level; an out indexed by loop variables (`out pe[n, t] = …`) is written inside the loops, one element per step",
+                    name.name
+                )),
+            });
+            return;
+        }
+        let expected = self.loop_counter_names();
+        let mut ends = Vec::new();
+        let mut fits = indices.len() == self.loops.len();
+        if fits {
+            for (index, context) in indices.iter().zip(self.loops.clone()) {
+                let symbol = self.lookup(&index.name);
+                match context.counters.iter().find(|c| Some(c.symbol) == symbol) {
+                    Some(counter) => ends.push((index, counter.clone())),
+                    None => fits = false,
+                }
+            }
+        }
+        if !fits {
+            let scan_without_counter = self.loops.iter().any(|l| l.counters.is_empty());
+            let mut hint = format!(
+                "an out written in loops takes one index per loop around it, each loop's variable, outermost first: `out {}[{}] = …`",
+                name.name,
+                expected.join(", ")
+            );
+            if scan_without_counter {
+                hint.push_str(
+                    "; a scan counts its steps with a range sequence: add `t in 0..T` to its sequences",
+                );
+            }
+            self.error(CheckError::NotAllowedHere {
+                span: index_span,
+                what: format!(
+                    "indexing the out `{}` by `[{}]`",
+                    name.name,
+                    indices
+                        .iter()
+                        .map(|i| i.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                hint: Some(hint),
+            });
+            return;
+        }
+        let mut shape = Vec::new();
+        for (index, counter) in &ends {
+            let Some(end) = &counter.end else {
+                self.error(CheckError::NotAllowedHere {
+                    span: index.span,
+                    what: format!(
+                        "an out indexed by `{}`, whose loop has no largest value known when compiling,",
+                        index.name
+                    ),
+                    hint: Some(format!(
+                        "the length of `{}`'s axis is the largest value `{}` can take: declare the loop bound's range (`data Tsubj: int[N] in 0..T + 1`), or loop over `0..T` and test `if t < Tsubj[n]`",
+                        name.name, index.name
+                    )),
+                });
+                return;
+            };
+            let Some(lowest) = &counter.lowest else {
+                self.error(CheckError::NotAllowedHere {
+                    span: index.span,
+                    what: format!(
+                        "an out indexed by `{}`, whose loop has no smallest value known when compiling,",
+                        index.name
+                    ),
+                    hint: Some(format!(
+                        "`{}` must be known not to be negative to index `{}`: declare the loop bound's range (`data first: int[N] in 0..T`)",
+                        index.name, name.name
+                    )),
+                });
+                return;
+            };
+            {
+                if !self.require(
+                    lowest.clone(),
+                    index.span,
+                    format!(
+                        "`{}`, which indexes the out `{}`, must not be negative",
+                        index.name, name.name
+                    ),
+                ) {
+                    self.error(CheckError::NotAllowedHere {
+                        span: index.span,
+                        what: format!("a negative index `{}` of an out", index.name),
+                        hint: Some("an out's elements are indexed from 0".into()),
+                    });
+                    return;
+                }
+            }
+            shape.push(end.clone());
+        }
+        let Some(info) = info else { return };
+        if info.ty.optional {
+            self.optional_used(value, &info);
+            return;
+        }
+        if info.ty.elem == ElemType::Bool {
+            self.error(CheckError::TypeMismatch {
+                span: value.span,
+                context: format!("the out `{}`", name.name),
+                expected: "a number".into(),
+                found: info.ty,
+                hint: Some("write `if cond { 1.0 } else { 0.0 }`".into()),
+            });
+            return;
+        }
+        shape.extend(info.ty.shape.iter().cloned());
+        let mut out_info = ExprInfo::of(Type {
+            elem: ElemType::Real,
+            shape,
+            optional: false,
+        });
+        out_info.params = info.params.clone();
+        let counters = ends.iter().map(|(_, c)| c.symbol).collect();
+        self.define_loop_out(name, out_info, counters);
+    }
+
+    /// Defines the out `name` written in loops at the model level, where its name
+    /// must be its own. A scan body checked twice (its carry widened) defines it
+    /// once.
+    fn define_loop_out(&mut self, name: &Ident, info: ExprInfo, counters: Vec<SymbolId>) {
+        if let Some(&id) = self.bindings.get(&name.span.start) {
+            self.symbols[id.0 as usize].info = info;
+            if let Some(entry) = self.loop_outs.iter_mut().find(|(out, _)| *out == id) {
+                entry.1 = counters;
+            }
+            return;
+        }
+        if let Some(previous) = self.scopes[0].get(&name.name) {
+            let previous = self.symbols[previous.0 as usize].span;
+            self.error(CheckError::Duplicate {
+                span: name.span,
+                name: name.name.clone(),
+                previous,
+            });
+            return;
+        }
+        if RESERVED_NAMES.contains(&name.name.as_str()) {
+            self.error(CheckError::NotAllowedHere {
+                span: name.span,
+                what: format!("the name `{}`", name.name),
+                hint: Some(format!(
+                    "`chain` and `draw` name the axes of the draws in the results, so an `out` value cannot be called so: rename it (`{}_`)",
+                    name.name
+                )),
+            });
+        }
+        let id = SymbolId(self.symbols.len() as u32);
+        self.symbols.push(Symbol {
+            name: name.name.clone(),
+            kind: SymbolKind::LoopOut,
+            info,
+            span: name.span,
+            shape_span: name.span,
+            top_level: true,
+        });
+        self.bindings.insert(name.span.start, id);
+        self.scopes[0].insert(name.name.clone(), id);
+        self.loop_outs.push((id, counters));
+    }
+
     fn block_stmts(&mut self, b: &Block) {
         for s in &b.stmts {
             self.stmt(s, false);
@@ -1368,10 +1596,31 @@ impl Checker {
 
     /// `lo..hi` of a loop: the loop variable's range when both are known.
     fn loop_range(&mut self, lo: &Expr, hi: &Expr) -> Option<IntRange> {
+        self.loop_bounds(lo, hi).0
+    }
+
+    /// `lo..hi` of a loop: the loop variable's range when both ends are known, and
+    /// the variable's smallest value and one past its largest where size expressions
+    /// bound them (`1..Tsubj[n]` with `Tsubj` declared `in 0..T + 1`: 1 and `T`).
+    fn loop_bounds(
+        &mut self,
+        lo: &Expr,
+        hi: &Expr,
+    ) -> (Option<IntRange>, Option<Dim>, Option<Dim>) {
         self.size_position(lo);
         self.size_position(hi);
         let l = self.expr(lo);
         let h = self.expr(hi);
+        let lowest = l.as_ref().and_then(|i| {
+            i.value
+                .clone()
+                .or_else(|| i.range.as_ref().map(|r| r.lo.clone()))
+        });
+        let end = h.as_ref().and_then(|i| {
+            i.value
+                .clone()
+                .or_else(|| i.range.as_ref().and_then(|r| r.hi.offset(-1)))
+        });
         // Both ends are checked, so that each reports its own mistake.
         let mut values = Vec::new();
         for (e, info) in [(lo, l), (hi, h)] {
@@ -1395,13 +1644,14 @@ impl Checker {
                 values.push(info.value);
             }
         }
-        match (
+        let range = match (
             values.first().cloned().flatten(),
             values.get(1).cloned().flatten(),
         ) {
             (Some(lo), Some(hi)) => Some(IntRange { lo, hi }),
             _ => None,
-        }
+        };
+        (range, lowest, end)
     }
 
     fn params_in(&self, e: &Expr) -> Vec<(String, Span, bool)> {
@@ -1703,6 +1953,16 @@ impl Checker {
         self.names.insert(e.id, id);
         self.first_use.entry(id).or_insert(ident.span);
         if self.poisoned.contains(&id) {
+            return None;
+        }
+        if self.symbols[id.0 as usize].kind == SymbolKind::LoopOut {
+            self.error(CheckError::NotAllowedHere {
+                span: ident.span,
+                what: format!("reading `{}`, an out written in loops,", ident.name),
+                hint: Some(
+                    "its elements go to the draws' files only; bind the value with `let` where it is computed, or compute it with `scan`, to use it".into(),
+                ),
+            });
             return None;
         }
         let narrowed = self.is_narrowed(&Self::name_key(id));
@@ -2308,6 +2568,7 @@ impl Checker {
             let mark = self.mark();
             self.scopes.push(HashMap::new());
             self.define(carry, SymbolKind::ScanCarry, carry_info.clone(), init.span);
+            let mut counters = Vec::new();
             for (seq, element) in &elements {
                 let id = self.define(
                     &seq.var,
@@ -2315,10 +2576,17 @@ impl Checker {
                     element.clone(),
                     seq.var.span,
                 );
-                if let SequenceSource::Array(xs) = &seq.source {
-                    if let Some(source) = self.root_symbol(xs) {
-                        self.element_of.insert(id, source);
+                match &seq.source {
+                    SequenceSource::Array(xs) => {
+                        if let Some(source) = self.root_symbol(xs) {
+                            self.element_of.insert(id, source);
+                        }
                     }
+                    SequenceSource::Range { .. } => counters.push(LoopCounter {
+                        symbol: id,
+                        lowest: element.range.as_ref().map(|r| r.lo.clone()),
+                        end: element.range.as_ref().map(|r| r.hi.clone()),
+                    }),
                 }
             }
             for seq in &failed {
@@ -2326,7 +2594,7 @@ impl Checker {
                 let id = self.define(&seq.var, SymbolKind::ScanElement, placeholder, seq.var.span);
                 self.poisoned.insert(id);
             }
-            self.enter_loop(Some(carry));
+            self.enter_loop(Some(carry), counters);
             body_info = self.block(body, true);
             self.leave_loop();
             self.scopes.pop();

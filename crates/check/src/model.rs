@@ -21,6 +21,8 @@ pub enum SymbolKind {
     Param,
     Let,
     Out,
+    /// An out written in loops, `out pe[n, t] = …`: the model cannot read it.
+    LoopOut,
     LoopVar,
     ScanCarry,
     ScanElement,
@@ -201,6 +203,10 @@ pub struct Model {
     pub data: Vec<DataInfo>,
     pub params: Vec<ParamInfo>,
     pub outs: Vec<SymbolId>,
+    /// The outs written in loops (`out pe[n, t] = …`), in program order, each
+    /// with the loop variables that index it, outermost first: real arrays
+    /// whose elements no step writes are missing.
+    pub loop_outs: Vec<(SymbolId, Vec<SymbolId>)>,
     pub size_requirements: Vec<SizeRequirement>,
     /// Each `~` on data (a data variable, an element or a slice of one), in
     /// program order: the explainer names the rows of an observation outside

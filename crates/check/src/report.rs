@@ -32,7 +32,7 @@ pub fn shapes_report(model: &Model, source: &str) -> String {
             SymbolKind::Data => "data",
             SymbolKind::Param => "param",
             SymbolKind::Let => "let",
-            SymbolKind::Out => "out",
+            SymbolKind::Out | SymbolKind::LoopOut => "out",
             _ => continue,
         };
         let _ = write!(out, "{kind:<5} {}: {}", sym.name, sym.info.ty);

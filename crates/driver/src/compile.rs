@@ -159,6 +159,34 @@ pub fn compile(source: &str, name: &str) -> Result<Compiled, Error> {
 }
 
 impl Compiled {
+    /// The names of the outs written in loops (`out pe[n, t] = …`), which the
+    /// draws hold only after [`Compiled::with_loop_outs`].
+    pub fn loop_out_names(&self) -> Vec<String> {
+        self.model
+            .loop_outs
+            .iter()
+            .map(|(id, _)| self.model.symbol(*id).name.clone())
+            .collect()
+    }
+
+    /// The model with its outs written in loops among the generated quantities
+    /// (after the other outs): every draw then runs the model's loops once more
+    /// to compute them. The log density and its gradient are unchanged.
+    pub fn with_loop_outs(mut self) -> Result<Compiled, Error> {
+        if self.model.loop_outs.is_empty() || self.ir.outs.iter().any(|o| o.in_loops) {
+            return Ok(self);
+        }
+        let ir = rlc_ir::lower_with_loop_outs(&self.model).map_err(|e| {
+            Error::internal(format!(
+                "internal error: lowering the outs written in loops of {}: {}",
+                self.name, e.message
+            ))
+        })?;
+        self.ir.generated = ir.generated;
+        self.ir.outs = ir.outs;
+        Ok(self)
+    }
+
     /// The data the model declares: the names of its `data` variables and of
     /// its sizes, each in declaration order (empty for a model of its
     /// parameters alone, which needs no data file).

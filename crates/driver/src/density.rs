@@ -268,7 +268,8 @@ pub struct Density {
     /// Each parameter's name, concrete shape and constant bounds.
     pub params: Vec<ParamShape>,
     /// Each `out` value's name and concrete shape.
-    pub outs: Vec<(String, Vec<usize>)>,
+    /// The `out` values: name, shape, and whether written in loops.
+    pub outs: Vec<(String, Vec<usize>, bool)>,
     /// What the user may want to know (the JIT fell back to the interpreter, …).
     pub notes: Vec<String>,
     /// The parameters given `(-pi, pi)` by a `VonMises` prior (directions),
@@ -504,7 +505,7 @@ impl Density {
                         .iter()
                         .map(|d| d.eval(&data.sizes).unwrap_or(0).max(0) as usize)
                         .collect();
-                (o.name.clone(), shape)
+                (o.name.clone(), shape, o.in_loops)
             })
             .collect();
         let mut notes = angle_notes(compiled, data);

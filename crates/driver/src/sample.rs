@@ -162,6 +162,9 @@ pub enum VariableKind {
     Parameter,
     /// An `out` value.
     Out,
+    /// An out written in loops (`out pe[n, t] = …`, with `--loop-outs`): in
+    /// the draws and the posterior, not in the summary unless asked for.
+    LoopOut,
     /// The pointwise log-likelihood (`log_lik`).
     LogLik,
     /// A posterior predictive draw of an observed variable (`{name}_rep`).
@@ -197,10 +200,14 @@ pub fn variables(density: &Density) -> Vec<Variable> {
             shape: p.shape.clone(),
             kind: VariableKind::Parameter,
         })
-        .chain(density.outs.iter().map(|(name, shape)| Variable {
+        .chain(density.outs.iter().map(|(name, shape, in_loops)| Variable {
             name: name.clone(),
             shape: shape.clone(),
-            kind: VariableKind::Out,
+            kind: if *in_loops {
+                VariableKind::LoopOut
+            } else {
+                VariableKind::Out
+            },
         }))
         .collect()
 }
@@ -383,11 +390,21 @@ impl Fit {
     /// then the variables' elements in CSV order), cut to their common
     /// length, for the summary.
     pub fn run_draws(&self) -> RunDraws {
+        self.run_draws_of(false)
+    }
+
+    /// [`Fit::run_draws`], with the outs written in loops when `loop_outs`
+    /// (they hold an element per trial: shown only when asked for).
+    pub fn run_draws_of(&self, loop_outs: bool) -> RunDraws {
         // The summary shows parameters and `out` values, not the per-draw extras.
         let shown: Vec<Variable> = self
             .variables
             .iter()
-            .filter(|v| matches!(v.kind, VariableKind::Parameter | VariableKind::Out))
+            .filter(|v| match v.kind {
+                VariableKind::Parameter | VariableKind::Out => true,
+                VariableKind::LoopOut => loop_outs,
+                VariableKind::LogLik | VariableKind::Predicted => false,
+            })
             .cloned()
             .collect();
         let (value_names, order) = column_names(&shown);

@@ -140,7 +140,7 @@ pub fn build(compiled: &Compiled, data: &Data, fit: &Fit) -> Tree {
         }
         offset += len;
         let (name, axes, group) = match variable.kind {
-            VariableKind::Parameter | VariableKind::Out => {
+            VariableKind::Parameter | VariableKind::Out | VariableKind::LoopOut => {
                 let axes = dims.variables.get(model_variable).map(|a| a.dims.clone());
                 model_variable += 1;
                 (variable.name.clone(), axes, &mut posterior)

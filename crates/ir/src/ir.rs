@@ -549,4 +549,7 @@ pub struct ParamLayout {
 pub struct OutLayout {
     pub name: String,
     pub ty: TensorType,
+    /// Written in loops (`out pe[n, t] = …`): an element no step wrote is NaN,
+    /// a missing value.
+    pub in_loops: bool,
 }

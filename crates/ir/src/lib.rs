@@ -24,6 +24,6 @@ pub mod verify;
 
 pub use ir::*;
 pub use lower::{
-    lower, lower_generative, Channel, GenerativeIr, GenerativeOptions, LowerError, ObservedLayout,
-    ParamSource,
+    lower, lower_generative, lower_with_loop_outs, Channel, GenerativeIr, GenerativeOptions,
+    LowerError, ObservedLayout, ParamSource,
 };

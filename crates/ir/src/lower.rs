@@ -51,8 +51,20 @@ fn unsupported(span: ast::Span, message: impl Into<String>) -> LowerError {
 }
 
 /// Lowers a checked model to its log-density and generated-quantities
-/// functions, optimized by [`crate::opt::optimize`].
+/// functions, optimized by [`crate::opt::optimize`]. The outs written in
+/// loops are left out; [`lower_with_loop_outs`] writes them.
 pub fn lower(model: &Model) -> Result<ModelIr> {
+    lower_model(model, false)
+}
+
+/// As [`lower`], with the outs written in loops (`out pe[n, t] = …`) among
+/// the generated quantities, after the other outs: computing them runs the
+/// model's loops once more per draw, so they are written only when asked.
+pub fn lower_with_loop_outs(model: &Model) -> Result<ModelIr> {
+    lower_model(model, true)
+}
+
+fn lower_model(model: &Model, loop_outs: bool) -> Result<ModelIr> {
     let mut params = Vec::new();
     let mut offset = Dim::constant(0);
     for p in &model.params {
@@ -69,19 +81,25 @@ pub fn lower(model: &Model) -> Result<ModelIr> {
             .add(&count)
             .ok_or_else(|| unsupported(sym.span, "too many parameters"))?;
     }
+    let written_in_loops = model.loop_outs.iter().filter(|_| loop_outs);
     let outs = model
         .outs
         .iter()
-        .map(|id| {
+        .map(|id| (id, false))
+        .chain(written_in_loops.map(|(id, _)| (id, true)))
+        .map(|(id, in_loops)| {
             let sym = model.symbol(*id);
             OutLayout {
                 name: sym.name.clone(),
                 ty: tensor_type(&sym.info),
+                in_loops,
             }
         })
         .collect();
     let mut log_density = Lowering::new(model, &params, true).run()?;
-    let mut generated = Lowering::new(model, &params, false).run()?;
+    let mut generated = Lowering::new(model, &params, false);
+    generated.loop_outs = loop_outs;
+    let mut generated = generated.run()?;
     crate::opt::optimize(&mut log_density);
     crate::opt::optimize(&mut generated);
     Ok(ModelIr {
@@ -190,6 +208,11 @@ struct Lowering<'m> {
     complement_of: HashMap<ValueId, ValueId>,
     /// The two items of each two-item array of scalars.
     pair_of: HashMap<ValueId, (ValueId, ValueId)>,
+    /// Whether the outs written in loops are computed (the generated
+    /// quantities, when asked): their arrays are then carried through the
+    /// loops and branches that write them, as the generative mode carries the
+    /// arrays it draws into.
+    loop_outs: bool,
 }
 
 impl<'m> Lowering<'m> {
@@ -212,6 +235,7 @@ impl<'m> Lowering<'m> {
             one_plus_exp_of: HashMap::new(),
             complement_of: HashMap::new(),
             pair_of: HashMap::new(),
+            loop_outs: false,
         }
     }
 
@@ -524,6 +548,15 @@ impl<'m> Lowering<'m> {
                 self.set_channel(*x, ch, init);
             }
         }
+        if self.loop_outs {
+            // Every element starts missing; the steps that write one fill it.
+            for (id, _) in &self.model.loop_outs {
+                let shape = tensor_type(&self.model.symbol(*id).info).shape;
+                let missing = self.real(f64::NAN);
+                let start = self.broadcast_to(missing, &shape);
+                self.env.insert(*id, start);
+            }
+        }
         let mut param_index = 0;
         let mut results = Vec::new();
         for item in &self.model.program.items {
@@ -554,6 +587,11 @@ impl<'m> Lowering<'m> {
                     )
                 })?;
                 results.push(v);
+            }
+            if self.loop_outs {
+                for (id, _) in &self.model.loop_outs {
+                    results.push(self.env[id]);
+                }
             }
             for x in &observed {
                 for ch in self.channel_list() {
@@ -682,6 +720,16 @@ impl<'m> Lowering<'m> {
 
     fn stmt(&mut self, s: &'m Stmt) -> Result<()> {
         match s {
+            Stmt::Let {
+                name,
+                indices,
+                value,
+                ..
+            } if !indices.is_empty() => {
+                if self.loop_outs {
+                    self.write_loop_out(name, value)?;
+                }
+            }
             Stmt::Let { name, value, .. } => {
                 let sym = self.binding(name)?;
                 if self.gen_alias(sym, value) {
@@ -693,7 +741,9 @@ impl<'m> Lowering<'m> {
             Stmt::Tilde { lhs, dist, .. } if self.gen.is_some() => self.gen_tilde(lhs, dist)?,
             Stmt::For {
                 var, lo, hi, body, ..
-            } if self.gen.is_some() => self.gen_for(var, lo, hi, body)?,
+            } if self.gen.is_some() || !self.loop_outs_in(body).is_empty() => {
+                self.gen_for(var, lo, hi, body)?
+            }
             Stmt::Tilde { lhs, dist, span } => {
                 if self.with_target {
                     let first = self.func.values.len();
@@ -729,7 +779,8 @@ impl<'m> Lowering<'m> {
     fn effect(&mut self, e: &'m Expr) -> Result<()> {
         match &e.kind {
             ExprKind::Scan { .. } | ExprKind::If { .. }
-                if (self.with_target || self.gen.is_some()) && expr_has_target(e) =>
+                if ((self.with_target || self.gen.is_some()) && expr_has_target(e))
+                    || !self.loop_outs_in_expr(e).is_empty() =>
             {
                 self.expr_maybe_value(e, false)?;
                 Ok(())
@@ -742,6 +793,86 @@ impl<'m> Lowering<'m> {
         self.model
             .binding(name.span)
             .ok_or_else(|| unsupported(name.span, format!("`{}` has no symbol", name.name)))
+    }
+
+    /// `out name[i, j] = value` where the outs written in loops are computed: the
+    /// element at the loop variables' current values is set.
+    fn write_loop_out(&mut self, name: &ast::Ident, value: &'m Expr) -> Result<()> {
+        let sym = self.binding(name)?;
+        let counters = self
+            .model
+            .loop_outs
+            .iter()
+            .find(|(id, _)| *id == sym)
+            .map(|(_, counters)| counters.clone())
+            .ok_or_else(|| unsupported(name.span, "an out written in loops was not checked"))?;
+        let array =
+            self.env.get(&sym).copied().ok_or_else(|| {
+                unsupported(name.span, "an out written in loops has no array here")
+            })?;
+        let array_ty = self.ty(array);
+        let element_shape = array_ty.shape[counters.len()..].to_vec();
+        let v = self.expr(value)?;
+        let v = self.cast(v, Elem::Real);
+        let v = self.broadcast_to(v, &element_shape);
+        let mut args = vec![array, v];
+        let mut plan = Vec::new();
+        for counter in &counters {
+            let index = self
+                .env
+                .get(counter)
+                .copied()
+                .ok_or_else(|| unsupported(name.span, "a loop variable has no value here"))?;
+            args.push(index);
+            // The checker bounded each loop variable by the axis it indexes.
+            plan.push(AxisIndex::Scalar {
+                constant: None,
+                needs_bounds_check: false,
+            });
+        }
+        let next = self.emit1(OpKind::IndexSet { plan }, &args, array_ty);
+        self.env.insert(sym, next);
+        Ok(())
+    }
+
+    /// The outs written in loops that `block` writes, when they are computed.
+    fn loop_outs_in(&self, block: &Block) -> Vec<SymbolId> {
+        let mut found = Vec::new();
+        if self.loop_outs {
+            self.collect_loop_outs(block, &mut found);
+        }
+        found
+    }
+
+    /// As [`Self::loop_outs_in`], for an expression (a scan or `if` statement).
+    fn loop_outs_in_expr(&self, e: &Expr) -> Vec<SymbolId> {
+        let mut found = Vec::new();
+        if self.loop_outs {
+            self.collect_loop_outs_expr(e, &mut found);
+        }
+        found
+    }
+
+    fn collect_loop_outs(&self, block: &Block, found: &mut Vec<SymbolId>) {
+        let mut names = Vec::new();
+        loop_out_names(block, &mut names);
+        self.add_loop_outs(names, found);
+    }
+
+    fn collect_loop_outs_expr(&self, e: &Expr, found: &mut Vec<SymbolId>) {
+        let mut names = Vec::new();
+        loop_out_names_in_expr(e, &mut names);
+        self.add_loop_outs(names, found);
+    }
+
+    fn add_loop_outs(&self, names: Vec<ast::Span>, found: &mut Vec<SymbolId>) {
+        for span in names {
+            if let Some(sym) = self.model.binding(span) {
+                if !found.contains(&sym) {
+                    found.push(sym);
+                }
+            }
+        }
     }
 
     fn block_stmts(&mut self, b: &'m Block) -> Result<()> {
@@ -1327,7 +1458,7 @@ impl<'m> Lowering<'m> {
         // Generative mode: the elements the body draws or scores (stacked
         // and written back after the loop), and the outer arrays it changes
         // (carried).
-        let (drawn, outer_bases) = match self.gen() {
+        let (drawn, mut outer_bases) = match self.gen() {
             Some(g) => {
                 let drawn = g.analysis.drawn_elements(sequences, body);
                 let mut outer = g.analysis.modified_bases(body);
@@ -1336,6 +1467,7 @@ impl<'m> Lowering<'m> {
             }
             None => (Vec::new(), Vec::new()),
         };
+        outer_bases.extend(self.loop_outs_in(body));
         let mut seqs = Vec::new();
         for s in sequences {
             let exempt = self
@@ -1486,10 +1618,11 @@ impl<'m> Lowering<'m> {
         hi: &'m Expr,
         body: &'m Block,
     ) -> Result<()> {
-        let bases = match self.gen() {
+        let mut bases = match self.gen() {
             Some(g) => g.analysis.modified_bases(body),
             None => Vec::new(),
         };
+        bases.extend(self.loop_outs_in(body));
         if bases.is_empty() {
             return Ok(());
         }
@@ -1624,7 +1757,7 @@ impl<'m> Lowering<'m> {
         let observes = self.with_target
             && (block_has_target(then_block) || else_block.is_some_and(block_has_target));
         // Generative mode: the arrays either branch draws into or scores.
-        let gen_bases = match self.gen() {
+        let mut gen_bases = match self.gen() {
             Some(g) => {
                 let mut bases = g.analysis.modified_bases(then_block);
                 if let Some(b) = else_block {
@@ -1638,6 +1771,13 @@ impl<'m> Lowering<'m> {
             }
             None => Vec::new(),
         };
+        for block in std::iter::once(then_block).chain(else_block) {
+            for out in self.loop_outs_in(block) {
+                if !gen_bases.contains(&out) {
+                    gen_bases.push(out);
+                }
+            }
+        }
         if value_ty.is_none() && !observes && gen_bases.is_empty() {
             return Ok(None);
         }
@@ -3023,6 +3163,54 @@ impl<'m> Lowering<'m> {
 }
 
 /// Whether a block (or anything nested in it) adds to the log density.
+/// The names of the outs written in loops (`out pe[n, t] = …`) anywhere in
+/// `b`, as their spans.
+fn loop_out_names(b: &Block, names: &mut Vec<ast::Span>) {
+    for s in &b.stmts {
+        match s {
+            Stmt::Let { name, indices, .. } if !indices.is_empty() => names.push(name.span),
+            Stmt::For { lo, hi, body, .. } => {
+                loop_out_names_in_expr(lo, names);
+                loop_out_names_in_expr(hi, names);
+                loop_out_names(body, names);
+            }
+            Stmt::Let { value, .. } | Stmt::Expr(value) | Stmt::TargetAdd { value, .. } => {
+                loop_out_names_in_expr(value, names)
+            }
+            Stmt::Tilde { lhs, dist, .. } => {
+                loop_out_names_in_expr(lhs, names);
+                loop_out_names_in_expr(dist, names);
+            }
+            Stmt::Error(_) => {}
+        }
+    }
+    if let Some(v) = &b.value {
+        loop_out_names_in_expr(v, names);
+    }
+}
+
+/// As [`loop_out_names`], in the blocks of the scans and `if`s in `e`.
+fn loop_out_names_in_expr(e: &Expr, names: &mut Vec<ast::Span>) {
+    match &e.kind {
+        ExprKind::Scan { init, body, .. } => {
+            loop_out_names_in_expr(init, names);
+            loop_out_names(body, names);
+        }
+        ExprKind::If {
+            cond,
+            then_block,
+            else_block,
+        } => {
+            loop_out_names_in_expr(cond, names);
+            loop_out_names(then_block, names);
+            if let Some(b) = else_block {
+                loop_out_names(b, names);
+            }
+        }
+        _ => rlc_syntax::ast::for_each_child(e, &mut |c| loop_out_names_in_expr(c, names)),
+    }
+}
+
 fn block_has_target(b: &Block) -> bool {
     b.stmts.iter().any(stmt_has_target) || b.value.as_ref().is_some_and(|v| expr_has_target(v))
 }

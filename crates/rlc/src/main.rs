@@ -368,6 +368,11 @@ struct RunArgs {
     /// Compute PSIS-LOO after the run (implies --log-lik).
     #[arg(long)]
     loo: bool,
+    /// Also write the outs written in loops (`out pe[n, t] = …`: trial-by-trial
+    /// values such as hBayesDM's model regressors), an element per step, missing
+    /// where no step wrote one; the summary leaves them out unless `--vars` names them.
+    #[arg(long)]
+    loop_outs: bool,
     /// How the summary names array elements: as the CSV files do (CmdStan's
     /// 1-based `A.1`) or as the model does (0-based `A[0]`, subject ids for
     /// axes grouped from the data: `A[S07]`).
@@ -872,6 +877,12 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     };
     sample.validate()?;
     let compiled = compile_file(&args.model, args.color.enabled())?;
+    let loop_outs = compiled.loop_out_names();
+    let compiled = if args.loop_outs {
+        compiled.with_loop_outs()?
+    } else {
+        compiled
+    };
     let loaded = load_data_if_any(
         &compiled,
         args.data.as_deref(),
@@ -917,6 +928,7 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         },
         labels: args.labels,
         vars: args.vars.clone(),
+        loop_outs: (loop_outs, args.loop_outs),
         init: args
             .init
             .init

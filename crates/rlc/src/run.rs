@@ -31,6 +31,9 @@ pub struct RunOptions {
     /// How the summary names array elements, and which variables it shows.
     pub labels: crate::Labels,
     pub vars: Vec<String>,
+    /// The model's outs written in loops, and whether the draws hold them
+    /// (`--loop-outs`).
+    pub loop_outs: (Vec<String>, bool),
     /// The initial values as given (`--init`), for the CSV header.
     pub init: String,
 }
@@ -129,11 +132,23 @@ pub fn run(
         .iter()
         .map(|v| v.name.clone())
         .collect();
+    let (loop_outs, loop_outs_written) = &options.loop_outs;
     if let Some(unknown) = options.vars.iter().find(|v| !names.contains(v)) {
+        if loop_outs.contains(unknown) {
+            return Err(Failure::usage(format!(
+                "error: --vars: `{unknown}` is written in loops: add --loop-outs to write it"
+            )));
+        }
         return Err(Failure::usage(format!(
             "error: --vars: the model has no parameter or `out` value `{unknown}` (it has {})",
             names.join(", ")
         )));
+    }
+    if !loop_outs.is_empty() && !loop_outs_written && !options.quiet {
+        errln!(
+            "note: the outs written in loops ({}) are not written: --loop-outs writes them",
+            loop_outs.join(", ")
+        );
     }
     let extras = DrawOutputs::new(compiled, data, options.extras)?;
     if options.extras.predict.is_some() && !options.quiet {
@@ -330,7 +345,9 @@ pub fn run(
     for f in &failures {
         errln!("error: {f}");
     }
-    let draws = fit.run_draws();
+    // Outs written in loops hold an element per trial: the files have them,
+    // the summary only when --vars names them.
+    let draws = fit.run_draws_of(options.vars.iter().any(|v| loop_outs.contains(v)));
     let draws = if options.vars.is_empty() {
         draws
     } else {
@@ -341,6 +358,13 @@ pub fn run(
     let dims_by_name = settings.dims.iter().cloned().collect();
     let coords = settings.coords.iter().cloned().collect();
     crate::print_table(&draws, options.labels, &dims_by_name, &coords);
+    if options.vars.is_empty() && *loop_outs_written && !loop_outs.is_empty() {
+        outln!(
+            "(the outs written in loops, {}, are in the files and not in this table: --vars {} shows them)",
+            loop_outs.join(", "),
+            loop_outs[0]
+        );
+    }
     let labels = crate::column_labels(&draws, options.labels, &dims_by_name, &coords);
     for w in fit.warnings_labelled(&draws, &labels) {
         outln!("warning: {w}");

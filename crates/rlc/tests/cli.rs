@@ -3567,3 +3567,54 @@ fn a_chain_whose_step_size_collapsed_is_named() {
     assert!(!stdout.contains("chain 1 adapted") && !stdout.contains("chain 3 adapted"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--loop-outs`: the outs written in loops are columns of the CSV files (`nan` where no
+/// step wrote an element), left out of the summary unless `--vars` names them; without
+/// the flag a note names them, and `--vars` asking for one says to add the flag.
+#[test]
+fn loop_outs_are_written_when_asked() {
+    let dir = temp_dir("loop-outs");
+    let data = dir.join("data.json");
+    std::fs::write(
+        &data,
+        r#"{"N": 2, "T": 3, "Tsubj": [3, 2], "choice": [[0, 1, null], [1, 0, 1]],
+            "reward": [[1, 0, 1], [0.5, 1, 0]]}"#,
+    )
+    .expect("data");
+    let run = |out: &str, extra: &[&str]| {
+        rlc()
+            .current_dir(workspace())
+            .args(["run", "tests/check/ok/loop_outs.rlm", "--data"])
+            .arg(&data)
+            .args(["--chains", "1", "--warmup", "50", "--draws", "10", "--seed", "3"])
+            .arg("--output-dir")
+            .arg(dir.join(out))
+            .args(extra)
+            .output()
+            .expect("runs")
+    };
+    let plain = run("plain", &[]);
+    assert!(plain.status.success());
+    let stderr = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        stderr.contains("(pe, q_before, step) are not written: --loop-outs writes them"),
+        "{stderr}"
+    );
+    let asked = run("asked", &["--vars", "pe"]);
+    assert_eq!(asked.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&asked.stderr).contains("add --loop-outs"));
+
+    let written = run("written", &["--loop-outs"]);
+    assert!(written.status.success());
+    let stdout = String::from_utf8_lossy(&written.stdout);
+    assert!(!stdout.contains("pe.1.1") && stdout.contains("--vars pe shows them"), "{stdout}");
+    let csv = std::fs::read_to_string(dir.join("written/loop_outs_1.csv")).expect("csv");
+    // Subject 1's third choice is missing: no step writes pe[0, 2]; q_before is [N, T, 2].
+    assert!(csv_column(&csv, "pe.1.3").iter().all(|x| x.is_nan()));
+    assert!(csv_column(&csv, "pe.1.1").iter().all(|x| *x == 1.0));
+    assert!(csv_column(&csv, "q_before.2.3.2").iter().all(|x| x.is_finite()));
+    let plain_csv = std::fs::read_to_string(dir.join("plain/loop_outs_1.csv")).expect("csv");
+    assert_eq!(csv_column(&csv, "alpha"), csv_column(&plain_csv, "alpha"));
+    let shown = run("shown", &["--loop-outs", "--vars", "pe"]);
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("pe.2.2"));
+}

@@ -169,9 +169,12 @@ pub struct ParamDecl {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
-    /// `let x = e` or, with `is_out`, `out x = e`.
+    /// `let x = e` or, with `is_out`, `out x = e`; with `indices`, an out
+    /// written in loops, `out x[n, t] = e`: one element per step, indexed by
+    /// the enclosing loops' variables.
     Let {
         name: Ident,
+        indices: Vec<Ident>,
         value: Expr,
         is_out: bool,
         span: Span,

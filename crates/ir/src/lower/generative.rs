@@ -983,7 +983,13 @@ impl<'m> Lowering<'m> {
     ) -> Result<Vec<((SymbolId, Channel), ValueId)>> {
         let mut out = Vec::new();
         for b in bases {
-            for ch in self.channel_list() {
+            // An out written in loops is one array, carried as it is.
+            let channels = if self.model.symbol(*b).kind == SymbolKind::LoopOut {
+                vec![Channel::Value]
+            } else {
+                self.channel_list()
+            };
+            for ch in channels {
                 out.push(((*b, ch), self.channel(*b, ch, span)?));
             }
         }
