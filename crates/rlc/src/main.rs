@@ -383,6 +383,15 @@ struct RunArgs {
     vars: Vec<String>,
 }
 
+/// The line under a summary table that leaves out the outs written in loops.
+pub fn loop_outs_left_out(loop_outs: &[String]) -> String {
+    format!(
+        "(the outs written in loops, {}, are in the files and not in this table: --vars {} shows them)",
+        loop_outs.join(", "),
+        loop_outs.first().map_or("", String::as_str)
+    )
+}
+
 /// How a summary table names array elements.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Labels {
@@ -1236,6 +1245,7 @@ fn summary_command(
     let mut header_adaptation = None;
     let mut dims = std::collections::HashMap::new();
     let mut coords = std::collections::HashMap::new();
+    let mut loop_outs: Vec<String> = Vec::new();
     let mut lengths = Vec::new();
     for path in files {
         let text = read_text(path)?;
@@ -1299,6 +1309,9 @@ fn summary_command(
             dims = chain.dims.clone();
             coords = chain.coords.clone();
         }
+        if loop_outs.is_empty() {
+            loop_outs = chain.loop_outs.clone();
+        }
         let n = chain.columns.len();
         let by_column: Vec<Vec<f64>> = (0..n)
             .map(|k| chain.rows.iter().map(|r| r[k]).collect())
@@ -1345,7 +1358,7 @@ fn summary_command(
             .iter()
             .filter(|c| !c.ends_with("__"))
             .map(|c| c.split('.').next().unwrap_or("").to_string())
-            .filter(|v| v != "log_lik" && !v.ends_with("_rep"))
+            .filter(|v| v != "log_lik" && !v.ends_with("_rep") && !loop_outs.contains(v))
             .collect();
         v.dedup();
         v
@@ -1356,6 +1369,9 @@ fn summary_command(
         .select(&shown)
         .map_err(|e| Failure::usage(format!("error: --vars: {e}")))?;
     print_table(&draws, labels, &dims, &coords);
+    if vars.is_empty() && !loop_outs.is_empty() {
+        outln!("{}", loop_outs_left_out(&loop_outs));
+    }
     let max_depth = max_depth.or(header_depth).unwrap_or(10);
     let names = column_labels(&draws, labels, &dims, &coords);
     for w in summary::warnings_labelled(&draws, max_depth, &names) {

@@ -40,6 +40,9 @@ pub struct RunSettings {
     /// so `rlc summary --labels model` can name `A[S07]`.
     pub dims: Vec<(String, Vec<String>)>,
     pub coords: Vec<(String, Vec<String>)>,
+    /// The outs written in loops the files hold (`--loop-outs`), which `rlc
+    /// summary` leaves out unless asked for.
+    pub loop_outs: Vec<String>,
 }
 
 /// The gradient-based warmup's schedule, as every run uses it.
@@ -193,6 +196,9 @@ impl ChainWriter {
         }
         if let Some(kind) = s.predict {
             writeln!(out, "# predict = {kind}")?;
+        }
+        if !s.loop_outs.is_empty() {
+            writeln!(out, "# loop_outs = {}", s.loop_outs.join(","))?;
         }
         for (name, dims) in &s.dims {
             writeln!(out, "# dims {name} = {}", dims.join(","))?;
@@ -397,6 +403,8 @@ pub struct ChainDraws {
     /// The `# dims` and `# coords` comments rlc writes (empty for CmdStan's files).
     pub dims: std::collections::HashMap<String, Vec<String>>,
     pub coords: std::collections::HashMap<String, Vec<String>>,
+    /// The outs written in loops (`# loop_outs = pe,ev_c`).
+    pub loop_outs: Vec<String>,
     /// What was skipped: a partial last line (a run killed while writing).
     pub notes: Vec<String>,
 }
@@ -445,6 +453,7 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
     let mut adaptation = None;
     let mut dims = std::collections::HashMap::new();
     let mut coords = std::collections::HashMap::new();
+    let mut loop_outs = Vec::new();
     let mut notes = Vec::new();
     let line_count = text.lines().count();
     // A last line without its newline was cut short by a killed run (rows
@@ -481,6 +490,9 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
             }
             if let Some(a) = header_value(line, "adaptation") {
                 adaptation = Some(a.to_string());
+            }
+            if let Some(names) = header_value(line, "loop_outs") {
+                loop_outs = names.split(',').map(str::to_string).collect();
             }
             continue;
         }
@@ -538,6 +550,7 @@ pub fn read_chain(text: &str) -> Result<ChainDraws, String> {
         adaptation,
         dims,
         coords,
+        loop_outs,
         notes,
     })
 }
@@ -613,6 +626,7 @@ mod tests {
             predict: None,
             dims: vec![("w".into(), vec!["K".into()])],
             coords: vec![("K".into(), vec!["a,b".into(), "c\"d".into()])],
+            loop_outs: vec!["pe".into(), "ev_c".into()],
         }
     }
 
@@ -691,6 +705,7 @@ mod tests {
             .expect("finish");
         let text = std::fs::read_to_string(dir.join("m_1.csv")).expect("read");
         let back = read_chain(&text).expect("parses");
+        assert_eq!(back.loop_outs, ["pe", "ev_c"]);
         assert_eq!(
             back.columns,
             [

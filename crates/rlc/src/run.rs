@@ -195,6 +195,11 @@ pub fn run(
         }),
         dims: Vec::new(),
         coords: Vec::new(),
+        loop_outs: if options.loop_outs.1 {
+            options.loop_outs.0.clone()
+        } else {
+            Vec::new()
+        },
     };
     let dims = rlc_driver::labels::dims(compiled, data);
     let mut settings = settings;
@@ -359,11 +364,7 @@ pub fn run(
     let coords = settings.coords.iter().cloned().collect();
     crate::print_table(&draws, options.labels, &dims_by_name, &coords);
     if options.vars.is_empty() && *loop_outs_written && !loop_outs.is_empty() {
-        outln!(
-            "(the outs written in loops, {}, are in the files and not in this table: --vars {} shows them)",
-            loop_outs.join(", "),
-            loop_outs[0]
-        );
+        outln!("{}", crate::loop_outs_left_out(loop_outs));
     }
     let labels = crate::column_labels(&draws, options.labels, &dims_by_name, &coords);
     for w in fit.warnings_labelled(&draws, &labels) {

@@ -3586,7 +3586,9 @@ fn loop_outs_are_written_when_asked() {
             .current_dir(workspace())
             .args(["run", "tests/check/ok/loop_outs.rlm", "--data"])
             .arg(&data)
-            .args(["--chains", "1", "--warmup", "50", "--draws", "10", "--seed", "3"])
+            .args([
+                "--chains", "1", "--warmup", "50", "--draws", "10", "--seed", "3",
+            ])
             .arg("--output-dir")
             .arg(dir.join(out))
             .args(extra)
@@ -3607,14 +3609,41 @@ fn loop_outs_are_written_when_asked() {
     let written = run("written", &["--loop-outs"]);
     assert!(written.status.success());
     let stdout = String::from_utf8_lossy(&written.stdout);
-    assert!(!stdout.contains("pe.1.1") && stdout.contains("--vars pe shows them"), "{stdout}");
+    assert!(
+        !stdout.contains("pe.1.1") && stdout.contains("--vars pe shows them"),
+        "{stdout}"
+    );
     let csv = std::fs::read_to_string(dir.join("written/loop_outs_1.csv")).expect("csv");
     // Subject 1's third choice is missing: no step writes pe[0, 2]; q_before is [N, T, 2].
     assert!(csv_column(&csv, "pe.1.3").iter().all(|x| x.is_nan()));
     assert!(csv_column(&csv, "pe.1.1").iter().all(|x| *x == 1.0));
-    assert!(csv_column(&csv, "q_before.2.3.2").iter().all(|x| x.is_finite()));
+    assert!(csv_column(&csv, "q_before.2.3.2")
+        .iter()
+        .all(|x| x.is_finite()));
     let plain_csv = std::fs::read_to_string(dir.join("plain/loop_outs_1.csv")).expect("csv");
     assert_eq!(csv_column(&csv, "alpha"), csv_column(&plain_csv, "alpha"));
     let shown = run("shown", &["--loop-outs", "--vars", "pe"]);
     assert!(String::from_utf8_lossy(&shown.stdout).contains("pe.2.2"));
+    // `rlc summary` reads which columns are loop outs from the files' header.
+    let summary = |extra: &[&str]| {
+        let out = rlc()
+            .arg("summary")
+            .arg(dir.join("written/loop_outs_1.csv"))
+            .args(extra)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let table = summary(&[]);
+    assert!(
+        table.contains("alpha") && !table.contains("pe.1.1"),
+        "{table}"
+    );
+    assert!(table.contains("--vars pe shows them"), "{table}");
+    assert!(summary(&["--vars", "pe"]).contains("pe.2.2"));
 }
