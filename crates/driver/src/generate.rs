@@ -190,11 +190,13 @@ impl BoundGenerative {
             .params
             .iter()
             .map(|p| eval_shape(&p.shape).iter().product())
+            // The generative function computes no outs written in loops.
             .chain(
                 compiled
                     .ir
                     .outs
                     .iter()
+                    .filter(|o| !o.in_loops)
                     .map(|o| eval_shape(&o.ty.shape).iter().product()),
             )
             .collect();
@@ -424,6 +426,7 @@ pub fn simulate(
                 .ir
                 .outs
                 .iter()
+                .filter(|o| !o.in_loops)
                 .map(|o| (o.name.clone(), o.ty.shape.clone())),
         );
     for ((name, shape), values) in names.zip(&run.values) {
