@@ -796,42 +796,19 @@ impl<'m> Lowering<'m> {
     }
 
     /// `out name[i, j] = value` where the outs written in loops are computed: the
-    /// element at the loop variables' current values is set.
+    /// out is this step's element there (see [`Self::enter_step`]), which becomes the
+    /// value.
     fn write_loop_out(&mut self, name: &ast::Ident, value: &'m Expr) -> Result<()> {
         let sym = self.binding(name)?;
-        let counters = self
-            .model
-            .loop_outs
-            .iter()
-            .find(|(id, _)| *id == sym)
-            .map(|(_, counters)| counters.clone())
-            .ok_or_else(|| unsupported(name.span, "an out written in loops was not checked"))?;
-        let array =
+        let element =
             self.env.get(&sym).copied().ok_or_else(|| {
-                unsupported(name.span, "an out written in loops has no array here")
+                unsupported(name.span, "an out written in loops has no element here")
             })?;
-        let array_ty = self.ty(array);
-        let element_shape = array_ty.shape[counters.len()..].to_vec();
+        let shape = self.ty(element).shape;
         let v = self.expr(value)?;
         let v = self.cast(v, Elem::Real);
-        let v = self.broadcast_to(v, &element_shape);
-        let mut args = vec![array, v];
-        let mut plan = Vec::new();
-        for counter in &counters {
-            let index = self
-                .env
-                .get(counter)
-                .copied()
-                .ok_or_else(|| unsupported(name.span, "a loop variable has no value here"))?;
-            args.push(index);
-            // The checker bounded each loop variable by the axis it indexes.
-            plan.push(AxisIndex::Scalar {
-                constant: None,
-                needs_bounds_check: false,
-            });
-        }
-        let next = self.emit1(OpKind::IndexSet { plan }, &args, array_ty);
-        self.env.insert(sym, next);
+        let v = self.broadcast_to(v, &shape);
+        self.env.insert(sym, v);
         Ok(())
     }
 
@@ -1458,7 +1435,7 @@ impl<'m> Lowering<'m> {
         // Generative mode: the elements the body draws or scores (stacked
         // and written back after the loop), and the outer arrays it changes
         // (carried).
-        let (drawn, mut outer_bases) = match self.gen() {
+        let (drawn, outer_bases) = match self.gen() {
             Some(g) => {
                 let drawn = g.analysis.drawn_elements(sequences, body);
                 let mut outer = g.analysis.modified_bases(body);
@@ -1467,7 +1444,12 @@ impl<'m> Lowering<'m> {
             }
             None => (Vec::new(), Vec::new()),
         };
-        outer_bases.extend(self.loop_outs_in(body));
+        // The outs written in the body: one element per step, a per-step output.
+        let loop_outs = self.loop_outs_in(body);
+        let loop_out_offsets: Vec<Dim> = loop_outs
+            .iter()
+            .map(|out| self.scan_counter_start(*out, sequences, e.span))
+            .collect::<Result<_>>()?;
         let mut seqs = Vec::new();
         for s in sequences {
             let exempt = self
@@ -1537,6 +1519,7 @@ impl<'m> Lowering<'m> {
                 self.gen_undrawn(*element);
             }
         }
+        let loop_out_arrays = self.enter_step(&loop_outs);
         self.block_stmts(body)?;
         let value_expr = body
             .value
@@ -1556,6 +1539,9 @@ impl<'m> Lowering<'m> {
         let element_slots = self.slots(&drawn, e.span)?;
         for (_, v) in &element_slots {
             results.push(*v);
+        }
+        for out in &loop_outs {
+            results.push(self.env[out]);
         }
         let (region, outer, _) = self.pop_frame(results);
         let mut args = vec![init_v];
@@ -1578,6 +1564,11 @@ impl<'m> Lowering<'m> {
             let mut shape = vec![len.clone()];
             shape.extend(t.shape);
             result_types.push(TensorType::new(t.elem, shape));
+        }
+        for (_, array) in &loop_out_arrays {
+            let mut shape = vec![len.clone()];
+            shape.extend(self.ty(*array).shape[1..].iter().cloned());
+            result_types.push(TensorType::real(shape));
         }
         let carries = 1 + usize::from(observes) + outer_slots.len();
         let results = self.emit(
@@ -1606,7 +1597,81 @@ impl<'m> Lowering<'m> {
                 .collect();
             self.write_back_elements(&drawn, &element_values, e.span)?;
         }
+        let first_out = carries + 1 + element_slots.len();
+        for (k, ((out, array), offset)) in loop_out_arrays.iter().zip(&loop_out_offsets).enumerate()
+        {
+            let placed = self.place_steps(*array, results[first_out + k], offset, &len);
+            self.env.insert(*out, placed);
+        }
         Ok(stacked)
+    }
+
+    /// Starts a step of a loop that writes the outs `loop_outs`: each one's current
+    /// array (the loop's axis first) is returned, and inside the step the out is the
+    /// step's element, missing until a statement writes it.
+    fn enter_step(&mut self, loop_outs: &[SymbolId]) -> Vec<(SymbolId, ValueId)> {
+        let mut arrays = Vec::new();
+        for out in loop_outs {
+            let array = self.env[out];
+            let element_shape = self.ty(array).shape[1..].to_vec();
+            let missing = self.real(f64::NAN);
+            let element = self.broadcast_to(missing, &element_shape);
+            self.env.insert(*out, element);
+            arrays.push((*out, array));
+        }
+        arrays
+    }
+
+    /// The array `array` (the loop's axis first, all missing) with the loop's stacked
+    /// per-step elements `steps` (of length `len`) from index `offset` on.
+    fn place_steps(&mut self, array: ValueId, steps: ValueId, offset: &Dim, len: &Dim) -> ValueId {
+        let ty = self.ty(array);
+        if *offset == Dim::constant(0) && ty.shape[0] == *len {
+            return steps;
+        }
+        let stop = offset.add(len).unwrap_or_else(|| ty.shape[0].clone());
+        let plan = vec![AxisIndex::Slice {
+            start: offset.clone(),
+            stop,
+        }];
+        self.emit1(OpKind::IndexSet { plan }, &[array, steps], ty)
+    }
+
+    /// The first value of the range sequence of a scan that counts the steps of the
+    /// out `out` (the checker made sure there is one).
+    fn scan_counter_start(
+        &self,
+        out: SymbolId,
+        sequences: &'m [ast::Sequence],
+        span: ast::Span,
+    ) -> Result<Dim> {
+        let counters = self
+            .model
+            .loop_outs
+            .iter()
+            .find(|(id, _)| *id == out)
+            .map(|(_, c)| c.as_slice())
+            .unwrap_or_default();
+        for seq in sequences {
+            let SequenceSource::Range { lo, .. } = &seq.source else {
+                continue;
+            };
+            let is_counter = self
+                .model
+                .binding(seq.var.span)
+                .is_some_and(|sym| counters.contains(&sym));
+            if is_counter {
+                return self
+                    .info(lo)?
+                    .value
+                    .clone()
+                    .ok_or_else(|| unsupported(lo.span, "a scan range that is not a size"));
+            }
+        }
+        Err(unsupported(
+            span,
+            "an out written in a scan without its counter",
+        ))
     }
 
     /// A `for` loop in a generative function: a scan over its range that
@@ -1618,12 +1683,12 @@ impl<'m> Lowering<'m> {
         hi: &'m Expr,
         body: &'m Block,
     ) -> Result<()> {
-        let mut bases = match self.gen() {
+        let bases = match self.gen() {
             Some(g) => g.analysis.modified_bases(body),
             None => Vec::new(),
         };
-        bases.extend(self.loop_outs_in(body));
-        if bases.is_empty() {
+        let loop_outs = self.loop_outs_in(body);
+        if bases.is_empty() && loop_outs.is_empty() {
             return Ok(());
         }
         let span = lo.span.to(hi.span);
@@ -1677,13 +1742,17 @@ impl<'m> Lowering<'m> {
         for (((base, channel), _), arg) in slots.iter().zip(&slot_args) {
             self.set_channel(*base, *channel, *arg);
         }
+        let loop_out_arrays = self.enter_step(&loop_outs);
         self.gen_enter_loop(sym, body);
         if guarded {
             let (lo_now, hi_now) = (self.expr(lo)?, self.expr(hi)?);
             let above = self.binary(BinaryOp::Ge, i, lo_now);
             let below = self.binary(BinaryOp::Lt, i, hi_now);
             let inside = self.binary(BinaryOp::And, above, below);
-            self.branches(body.span, inside, body, None, None, false, &bases)?;
+            // The step's elements of the outs written in it go through the guard too.
+            let mut carried = bases.clone();
+            carried.extend(loop_outs.iter().copied());
+            self.branches(body.span, inside, body, None, None, false, &carried)?;
         } else {
             self.block_stmts(body)?;
             if let Some(v) = &body.value {
@@ -1695,11 +1764,19 @@ impl<'m> Lowering<'m> {
         for ((base, channel), _) in &slots {
             results.push(self.channel(*base, *channel, span)?);
         }
+        for out in &loop_outs {
+            results.push(self.env[out]);
+        }
         let (region, outer, _) = self.pop_frame(results);
         let mut args: Vec<ValueId> = slots.iter().map(|(_, v)| *v).collect();
         args.push(range);
         args.extend(outer);
-        let types: Vec<TensorType> = slots.iter().map(|(_, v)| self.ty(*v)).collect();
+        let mut types: Vec<TensorType> = slots.iter().map(|(_, v)| self.ty(*v)).collect();
+        for (_, array) in &loop_out_arrays {
+            let mut shape = vec![len.clone()];
+            shape.extend(self.ty(*array).shape[1..].iter().cloned());
+            types.push(TensorType::real(shape));
+        }
         let results = self.emit(
             OpKind::Scan {
                 body: region,
@@ -1710,8 +1787,14 @@ impl<'m> Lowering<'m> {
             &args,
             types,
         );
-        for (((base, channel), _), r) in slots.iter().zip(results) {
-            self.set_channel(*base, *channel, r);
+        for (((base, channel), _), r) in slots.iter().zip(&results) {
+            self.set_channel(*base, *channel, *r);
+        }
+        // The steps run from the loop's lowest value on.
+        let offset = lowest.unwrap_or_else(|| Dim::constant(0));
+        for (k, (out, array)) in loop_out_arrays.iter().enumerate() {
+            let placed = self.place_steps(*array, results[slots.len() + k], &offset, &len);
+            self.env.insert(*out, placed);
         }
         Ok(())
     }
