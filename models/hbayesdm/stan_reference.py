@@ -24,11 +24,20 @@ turns the task's data file into the Stan data dict). `--data` and `--output` eva
 another data file (e.g. hBayesDM's example file) without touching the committed
 reference; `--rlc` also runs `rlc logp` at each point and prints the differences;
 `--rlc PATH --check` does only that, on the committed reference (no pystan needed).
+
+`--regressors MODEL` records hBayesDM's model regressors (REGRESSORS: the per-trial values
+its generated quantities compute, returned with `modelRegressor=TRUE`) at the points of the
+committed reference/MODEL.json, on its data file: the program's generated quantities
+(`write_array`) at each point, each regressor row-major with its shape, Stan's values as
+they are (0, or the program's fill, in the cells past a subject's last trial), and the Stan
+data's Tsubj (and Bsubj). It writes reference/regressors/MODEL.json, which
+`crates/driver/tests/hbayesdm_regressors.rs` compares with the port's outs written in loops.
 """
 
 import argparse
 import csv
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -795,6 +804,160 @@ def compare_with_rlc(rlc, model, data_file, points, rlc_only=()):
     print(f"spread of the offsets: {max(offsets) - min(offsets):.3g}")
 
 
+# hBayesDM's model regressors (the `regressors:` key of commons/models/MODEL.yml): the
+# per-trial quantities its generated quantities compute, which the rlc ports write as outs
+# in loops (`rlc run --loop-outs`).
+REGRESSORS = {
+    # Its y_hat_col and y_hat_bet are draws (categorical_rng) of the predicted colour and
+    # bet, not functions of the parameters: rlc's `--predict` draws them; no reference.
+    "cgt_cm": ["bet_utils"],
+    "cra_exp": ["sv", "sv_fix", "sv_var", "p_var"],
+    "cra_linear": ["sv", "sv_fix", "sv_var", "p_var"],
+    "gng_m1": ["Qgo", "Qnogo", "Wgo", "Wnogo"],
+    "gng_m2": ["Qgo", "Qnogo", "Wgo", "Wnogo"],
+    "gng_m3": ["Qgo", "Qnogo", "Wgo", "Wnogo", "SV"],
+    "gng_m4": ["Qgo", "Qnogo", "Wgo", "Wnogo", "SV"],
+    "prl_ewa": ["ev_c", "ev_nc", "ew_c", "ew_nc"],
+    "prl_fictitious": ["ev_c", "ev_nc", "pe_c", "pe_nc", "dv"],
+    "prl_fictitious_rp": ["ev_c", "ev_nc", "pe_c", "pe_nc", "dv"],
+    "prl_fictitious_rp_woa": ["ev_c", "ev_nc", "pe_c", "pe_nc", "dv"],
+    "prl_fictitious_woa": ["ev_c", "ev_nc", "pe_c", "pe_nc", "dv"],
+    "prl_fictitious_multipleB": ["ev_c", "ev_nc", "pe_c", "pe_nc", "dv"],
+    "prl_rp": ["ev_c", "ev_nc", "pe"],
+    "prl_rp_multipleB": ["ev_c", "ev_nc", "pe"],
+    "pstRT_rlddm1": ["Q1", "Q2"],
+    "pstRT_rlddm6": ["Q1", "Q2"],
+}
+
+
+# Fixes to a program's generated quantities that the regressors need (never its
+# likelihood), applied by --regressors after PATCHES and recorded in the regressor file.
+REGRESSOR_PATCHES = {
+    "cra_linear": [
+        (
+            "y_pred[i, t] = -1;",
+            "y_pred[i, t] = -1;\n      sv[i, t] = 0;\n      sv_fix[i, t] = 0;\n      sv_var[i, t] = 0;"
+            "\n      p_var[i, t] = 0;",
+            "the regressors are left unset (NaN) past a subject's last trial, where p_var's"
+            " declared bounds <lower=0, upper=1> then fail: Stan's generated quantities fail on"
+            " any data with subjects of unequal length. Set to 0 there, as cra_exp does",
+        )
+    ],
+}
+
+
+def write_array(stan, model, unconstrained):
+    """`model.constrain_pars(unconstrained, include_tparams=True, include_gqs=True)`, read
+    with Python's JSON parser: pystan's rejects the NaN of a generated quantity the program
+    leaves unset (gng's regressors past a subject's last trial)."""
+    import asyncio
+
+    payload = {
+        "data": model.data,
+        "unconstrained_parameters": list(unconstrained),
+        "include_tparams": True,
+        "include_gqs": True,
+    }
+
+    async def go():
+        async with stan.common.HttpstanClient() as client:
+            resp = await client.post(f"/{model.model_name}/write_array", json=payload)
+            if resp.status != 200:
+                raise RuntimeError(resp.content.decode())
+            return json.loads(resp.content)["params_r_constrained"]
+
+    return asyncio.run(go())
+
+
+def write_regressors(args, stan, output):
+    """Stan's regressors at the points of the committed reference (reference/MODEL.json,
+    on its data file): `write_array` with the generated quantities
+    (`constrain_pars(include_gqs=True)`) at each point's unconstrained coordinates, each
+    regressor stored row-major with its shape. Stan's value is stored as it is: 0 in the
+    cells its program never writes (a trial past the subject's last; null where the program
+    leaves them NaN), with the Stan data's Tsubj (and Bsubj), which say which cells the
+    program writes. Also checks that
+    Stan's log density at each point is still the reference's (same program and data)."""
+    if args.model not in REGRESSORS:
+        sys.exit(f"{args.model}: no regressors (add a row to REGRESSORS)")
+    reference_path = os.path.join(HERE, "reference", os.path.basename(output))
+    with open(reference_path) as f:
+        reference = json.load(f)
+    stan_path = os.path.join(args.stan_dir, args.model + ".stan")
+    with open(stan_path, "rb") as f:
+        raw = f.read()
+    if hashlib.sha256(raw).hexdigest() != reference["stan_sha256"]:
+        sys.exit(f"{stan_path}: not the program of {reference_path}")
+    code = modern(raw.decode())
+    for old, new, _ in PATCHES.get(args.model, []):
+        code = code.replace(old, new)
+    for old, new, _ in REGRESSOR_PATCHES.get(args.model, []):
+        if code.count(old) != 1:
+            sys.exit(f"{args.model}: the patch's text {old!r} is not in the program once")
+        code = code.replace(old, new)
+    data = TASKS[MODELS[args.model][0]](os.path.join(HERE, reference["data"]))
+    os.chdir(tempfile.mkdtemp(prefix="stan_reference_"))
+    model = stan.build(code, data=data, random_seed=1)
+    names = REGRESSORS[args.model]
+    dims = dict(zip(model.param_names, model.dims))
+    position = {name: i for i, name in enumerate(model.constrained_param_names)}
+    points = []
+    for k, p in enumerate(reference["points"]):
+        logp = model.log_prob(p["unconstrained"], adjust_transform=True)
+        if abs(logp - p["logp"]) > 1e-8 * max(1.0, abs(logp)):
+            sys.exit(f"point {k}: Stan's log density {logp}, the reference's {p['logp']}")
+        values = write_array(stan, model, p["unconstrained"])
+        point = {}
+        for name in names:
+            # Stan names an element `name.i.j` (1-based); store row-major.
+            cells = itertools.product(*(range(1, d + 1) for d in dims[name]))
+            # A cell the program never sets is NaN in Stan (cra_linear's padding): null.
+            point[name] = [
+                v if math.isfinite(v) else None
+                for v in (values[position[".".join([name, *map(str, c)])]] for c in cells)
+            ]
+        points.append(point)
+
+    # The value of the cells the program never writes (its fill: 0, -1 for pstRT's Q1/Q2,
+    # NaN where it sets none), one for every regressor.
+    def written(cell):
+        if "Bsubj" in data:
+            return cell[1] < data["Bsubj"][cell[0]] and cell[2] < data["Tsubj"][cell[0]][cell[1]]
+        return cell[1] < data["Tsubj"][cell[0]]
+
+    fills = {
+        v
+        for point in points
+        for name in names
+        for cell, v in zip(itertools.product(*(range(d) for d in dims[name])), point[name])
+        if not written(cell)
+    }
+    if len(fills) > 1:
+        sys.exit(f"the cells the program does not write hold several values: {fills}")
+    result = {
+        "model": args.model,
+        "reference": os.path.relpath(reference_path, os.path.dirname(output)),
+        "stan_program": reference["stan_program"],
+        "stan_sha256": reference["stan_sha256"],
+        **(
+            {"stan_patch": [{"old": o, "new": n, "why": w} for o, n, w in REGRESSOR_PATCHES[args.model]]}
+            if args.model in REGRESSOR_PATCHES
+            else {}
+        ),
+        "shapes": {name: dims[name] for name in names},
+        # The trials the program visits, 1..Tsubj (of the blocks 1..Bsubj): the cells it writes.
+        "Tsubj": data["Tsubj"],
+        **({"Bsubj": data["Bsubj"]} if "Bsubj" in data else {}),
+        "unwritten": next(iter(fills), None),
+        "points": points,
+    }
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    with open(output, "w") as f:
+        json.dump(result, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"wrote {output}: {', '.join(f'{n}{dims[n]}' for n in names)} at {len(points)} points")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
@@ -816,6 +979,11 @@ def main():
         "--check", action="store_true",
         help="with --rlc: compare rlc with the existing reference file only (no pystan needed)",
     )
+    parser.add_argument(
+        "--regressors", action="store_true",
+        help="Stan's model regressors (REGRESSORS) at the points of the committed reference:"
+        " writes reference/regressors/MODEL.json",
+    )
     args = parser.parse_args()
     if args.model not in MODELS:
         sys.exit(f"{args.model}: not in MODELS (add a row)")
@@ -824,7 +992,8 @@ def main():
     if args.variant and not args.data and not args.check:
         sys.exit("--variant needs --data, the file that sets the settings")
     stem = f"{args.model}.{args.variant}" if args.variant else args.model
-    output = os.path.abspath(args.output or os.path.join(HERE, "reference", stem + ".json"))
+    default = os.path.join(HERE, "reference", *(["regressors"] if args.regressors else []), stem + ".json")
+    output = os.path.abspath(args.output or default)
     rlc_only = [name for name in args.rlc_only.split(",") if name]
     if args.check:
         if not args.rlc:
@@ -842,6 +1011,9 @@ def main():
     # pystan talks to its compiler through aiohttp, whose default 5-minute timeout is
     # shorter than a compilation on a busy machine.
     aiohttp.client.DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30)
+
+    if args.regressors:
+        return write_regressors(args, stan, output)
 
     stan_path = os.path.join(args.stan_dir, args.model + ".stan")
     with open(stan_path, "rb") as f:

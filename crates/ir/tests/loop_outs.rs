@@ -91,11 +91,11 @@ fn a_scan_writes_one_element_per_step_and_skipped_steps_stay_missing() {
     let (pe, qs) = (&results[3], &results[4]);
     assert_eq!(pe.shape, [n, t]);
     assert_eq!(qs.shape, [n, t, 2]);
-    for s in 0..n {
+    for (s, last) in tsubj.iter().enumerate() {
         let mut q = [0.0, 0.0];
         for step in 0..t {
             let cell = s * t + step;
-            if step as f64 >= tsubj[s] {
+            if step as f64 >= *last {
                 assert!(
                     pe.data[cell].is_nan(),
                     "subject {s} step {step}: {}",

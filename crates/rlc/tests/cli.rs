@@ -3627,11 +3627,17 @@ fn loop_outs_are_written_when_asked() {
     // The predictive draws and the log-likelihood are the same with the loop outs.
     let extras = ["--predict", "--log-lik"];
     assert!(run("extras", &extras).status.success());
-    assert!(run("both", &[&extras[..], &["--loop-outs"]].concat()).status.success());
+    assert!(run("both", &[&extras[..], &["--loop-outs"]].concat())
+        .status
+        .success());
     let extras_csv = std::fs::read_to_string(dir.join("extras/loop_outs_1.csv")).expect("csv");
     let both_csv = std::fs::read_to_string(dir.join("both/loop_outs_1.csv")).expect("csv");
     for column in ["log_lik.1", "log_lik.5", "choice_rep.1.1", "choice_rep.2.3"] {
-        assert_eq!(csv_column(&extras_csv, column), csv_column(&both_csv, column), "{column}");
+        assert_eq!(
+            csv_column(&extras_csv, column),
+            csv_column(&both_csv, column),
+            "{column}"
+        );
     }
     assert_eq!(csv_column(&both_csv, "pe.2.1"), csv_column(&csv, "pe.2.1"));
     // `rlc summary` reads which columns are loop outs from the files' header.
