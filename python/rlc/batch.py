@@ -52,7 +52,7 @@ __all__ = ["fit_many", "recover", "compare_models", "fit_seed", "load_draws", "R
 # The layout of a fit's folder; a folder of another version is not read back.
 FORMAT = 1
 # The settings a fit takes from **sample_kwargs, with their defaults.
-SAMPLE_DEFAULTS = dict(chains=4, warmup=None, adaptation=None, draws=1000, max_depth=10, adapt_delta=0.8, backend="jit", log_likelihood=False, predict=None, init=None, set=None)
+SAMPLE_DEFAULTS = dict(chains=4, warmup=None, adaptation=None, draws=1000, max_depth=10, adapt_delta=0.8, backend="jit", log_likelihood=False, predict=None, init=None, set=None, loop_outs=False)
 RECOVER_DEFAULTS = dict(chains=2, warmup=500, adaptation=None, draws=500, max_depth=10, adapt_delta=0.8, init=None, set=None)
 # rlc recover's CSV columns.
 RECOVER_COLUMNS = [
@@ -282,6 +282,7 @@ def _fit(job: _Job) -> dict:
         log_likelihood=sample_settings["log_likelihood"],
         predict=sample_settings["predict"],
         init=_init_argument(sample_settings.get("init")),
+        loop_outs=bool(sample_settings.get("loop_outs", False)),
         progress=False,
         threads=job.threads,
         # A batch's parallelism is its fits: one thread per chain.
@@ -301,6 +302,8 @@ def _fit(job: _Job) -> dict:
         rows = _recovered_rows(job, tree, truth, kinds, settings)
     else:
         frame = summary(tree)
+        # The outs written in loops (an element per trial) are in the saved draws only.
+        frame = frame[frame["variable"].isin(kinds)].reset_index(drop=True)
         frame.insert(2, "kind", ["param" if kinds.get(v) == "parameter" else "out" for v in frame["variable"]])
         rows = frame.to_dict(orient="records")
     info = {
@@ -513,6 +516,9 @@ def _sample_settings(sample_kwargs: dict, defaults: dict) -> dict:
     )
     if "log_likelihood" in settings:
         settings["log_likelihood"] = _log_lik_unit(settings["log_likelihood"])
+    # Without loop outs the key is what it was before `loop_outs` existed.
+    if "loop_outs" in settings and not settings["loop_outs"]:
+        del settings["loop_outs"]
     given = settings.pop("set", None)
     if given is not None:
         # `set=`'s values as the loader takes them (`NAME=VALUE`), sorted: hashable, and
@@ -833,7 +839,9 @@ def fit_many(
     ``max_depth``, ``adapt_delta``, ``backend``, ``log_likelihood``,
     ``predict``, ``init``: the same initial values for every fit; ``set``:
     the same values set apart from every data set, as for
-    :meth:`rlc.Model.sample`); with ``log_likelihood`` each fit's PSIS-LOO is computed on
+    :meth:`rlc.Model.sample`; ``loop_outs``: each fit's outs written in loops, such as
+    hBayesDM's model regressors, in its saved draws, not in the summary rows); with
+    ``log_likelihood`` each fit's PSIS-LOO is computed on
     its worker (``elpd_loo``, ``se_elpd_loo``, ``p_loo`` and ``k_bad``, the
     observations with a Pareto k above the threshold).
 

@@ -444,3 +444,21 @@ def test_recover_and_fit_many_pass_the_values_set(client, run_cli, tmp_path):
 
     with pytest.raises(rlc.DataError, match="the model declares no data `q1`"):
         rlc.recover(path, DESIGN, fits=2, client=client, out=tmp_path / "bad", seed=SEED, progress=False, set={"q1": 1}, **SETTINGS)
+
+
+def test_fit_many_keeps_loop_outs_in_the_saved_draws(client, tmp_path):
+    """``loop_outs=True``: a fit's outs written in loops are in its saved draws, as
+    model.sample gives them, and not in the summary rows; without it the fit's key is
+    what it always was."""
+    from test_loop_outs import DATA as LOOP_DATA, MODEL as LOOP_MODEL
+
+    model = rlc.Model.from_file(LOOP_MODEL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rlc.ConvergenceWarning)
+        fits = rlc.fit_many(model, {"d": LOOP_DATA}, client=client, out=tmp_path, seed=3, progress=False, loop_outs=True, **SETTINGS)
+        tree = model.sample(LOOP_DATA, seed=rlc.batch.fit_seed(3, "loop_outs/d"), progress=False, loop_outs=True, **SETTINGS)
+    assert set(fits["variable"]) == {"alpha", "beta"}
+    saved = rlc.batch.load_draws(tmp_path, "loop_outs/d")
+    np.testing.assert_array_equal(saved["posterior"]["pe"].values, tree["posterior"]["pe"].values)
+    settings = rlc.batch._sample_settings(dict(SETTINGS), rlc.batch.SAMPLE_DEFAULTS)
+    assert "loop_outs" not in settings

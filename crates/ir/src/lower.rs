@@ -209,9 +209,12 @@ struct Lowering<'m> {
     /// The two items of each two-item array of scalars.
     pair_of: HashMap<ValueId, (ValueId, ValueId)>,
     /// Whether the outs written in loops are computed (the generated
-    /// quantities, when asked): their arrays are then carried through the
-    /// loops and branches that write them, as the generative mode carries the
-    /// arrays it draws into.
+    /// quantities, when asked). Inside a loop that writes one, the out's
+    /// value in `env` is the current step's element (missing until written,
+    /// carried through branches like the generative mode's arrays); the loop
+    /// returns the elements as a per-step output, placed into the array of
+    /// the level above when it ends ([`Self::enter_step`],
+    /// [`Self::place_steps`]).
     loop_outs: bool,
 }
 
