@@ -1499,22 +1499,23 @@ impl Checker {
                 });
                 return;
             };
-            {
-                if !self.require(
-                    lowest.clone(),
-                    index.span,
-                    format!(
-                        "`{}`, which indexes the out `{}`, must not be negative",
-                        index.name, name.name
+            let why = format!(
+                "`{}`, which indexes the out `{}`, must not be negative",
+                index.name, name.name
+            );
+            if !self.require(lowest.clone(), index.span, why) {
+                self.error(CheckError::NotAllowedHere {
+                    span: index.span,
+                    what: format!(
+                        "an out indexed by `{}`, which starts at {lowest},",
+                        index.name
                     ),
-                ) {
-                    self.error(CheckError::NotAllowedHere {
-                        span: index.span,
-                        what: format!("a negative index `{}` of an out", index.name),
-                        hint: Some("an out's elements are indexed from 0".into()),
-                    });
-                    return;
-                }
+                    hint: Some(
+                        "an out's elements are indexed from 0: run the loop from 0 and shift the other indices instead"
+                            .into(),
+                    ),
+                });
+                return;
             }
             shape.push(end.clone());
         }
