@@ -12,10 +12,9 @@
 //! 0, -1 for pstRT's `Q1`, `Q2`, or NaN where its program leaves them unset).
 //! Every port with outs written in loops has a reference unless it is in `EXEMPT`.
 
-#[allow(dead_code)]
 mod common;
 
-use common::workspace;
+use common::{compile_port as compile, hbayesdm_dir, load_file};
 use rlc_driver::{Backend, Density};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -25,10 +24,6 @@ const EXEMPT: &[(&str, &str)] = &[];
 
 /// A cell may differ from Stan's by this much times (1 + |Stan's value|).
 const TOLERANCE: f64 = 1e-9;
-
-fn hbayesdm_dir() -> PathBuf {
-    workspace().join("models/hbayesdm")
-}
 
 fn numbers(value: &Value, what: &str) -> Vec<f64> {
     value
@@ -172,27 +167,13 @@ fn regressor_references() -> Vec<Regressors> {
         .collect()
 }
 
-fn compile(model: &str) -> rlc_driver::Compiled {
-    let path = hbayesdm_dir().join(format!("{model}.rlm"));
-    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{model}.rlm: {e}"));
-    rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{model}: {}", e.message))
-}
-
 /// What differs between rlc's regressors and Stan's on one model and backend.
 fn compare(reference: &Regressors, backend: Backend) -> Vec<String> {
     let model = &reference.model;
     let compiled = compile(model)
         .with_loop_outs()
         .unwrap_or_else(|e| panic!("{model}: {}", e.message));
-    let bytes = std::fs::read(&reference.data)
-        .unwrap_or_else(|e| panic!("{}: {e}", reference.data.display()));
-    let name = reference
-        .data
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("data");
-    let data = rlc_driver::data::load(&compiled.model, name, &bytes, None)
-        .unwrap_or_else(|e| panic!("{model}: {}", e.message));
+    let data = load_file(&compiled, &reference.data);
     let mut density = Density::new(&compiled, &data, backend).expect("density");
     let mut problems = Vec::new();
     // Where each value starts in the generated quantities: the parameters, then the outs.

@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{starts_sampling_file, workspace};
+use common::{compile_port as compile, hbayesdm_dir, load_file, starts_sampling_file, workspace};
 use rlc_driver::{Backend, Density};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -35,10 +35,6 @@ const LOGP_TOLERANCE: f64 = 1e-8;
 /// Stan's gradient (at least 1): rounding errors scale with the terms that are summed, not
 /// with the sum.
 const GRADIENT_TOLERANCE: f64 = 1e-7;
-
-fn hbayesdm_dir() -> PathBuf {
-    workspace().join("models/hbayesdm")
-}
 
 struct Point {
     unconstrained: Vec<f64>,
@@ -132,12 +128,6 @@ fn references() -> Vec<Reference> {
         .collect()
 }
 
-fn compile(model: &str) -> rlc_driver::Compiled {
-    let path = hbayesdm_dir().join(format!("{model}.rlm"));
-    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{model}.rlm: {e}"));
-    rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{model}: {}", e.message))
-}
-
 /// What differs between rlc and Stan on one reference and backend (empty if nothing).
 fn compare(reference: &Reference, backend: Backend) -> Vec<String> {
     let compiled = compile(&reference.model);
@@ -145,15 +135,7 @@ fn compare(reference: &Reference, backend: Backend) -> Vec<String> {
         Some(variant) => format!("{} ({variant})", reference.model),
         None => reference.model.clone(),
     };
-    let bytes = std::fs::read(&reference.data)
-        .unwrap_or_else(|e| panic!("{}: {e}", reference.data.display()));
-    let name = reference
-        .data
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("data");
-    let data = rlc_driver::data::load(&compiled.model, name, &bytes, None)
-        .unwrap_or_else(|e| panic!("{model}: {}", e.message));
+    let data = load_file(&compiled, &reference.data);
     let mut density = Density::new(&compiled, &data, backend).expect("density");
     let mut problems = Vec::new();
     let mut offsets = Vec::new();

@@ -1,11 +1,35 @@
-//! What the hBayesDM tests share: where the workspace is, and the check that a model
-//! starts sampling on a data file.
+//! What the hBayesDM tests share: where the workspace and the ports are, compiling a port
+//! and loading a data file for it, and the check that a model starts sampling on a data
+//! file.
+// Each test uses part of it.
+#![allow(dead_code)]
 
 use rlc_driver::{Backend, Density};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `models/hbayesdm`, the ports.
+pub fn hbayesdm_dir() -> PathBuf {
+    workspace().join("models/hbayesdm")
+}
+
+/// The port `models/hbayesdm/MODEL.rlm`, compiled.
+pub fn compile_port(model: &str) -> rlc_driver::Compiled {
+    let path = hbayesdm_dir().join(format!("{model}.rlm"));
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{model}.rlm: {e}"));
+    rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{model}: {}", e.message))
+}
+
+/// The data file at `path` loaded for `compiled` as `rlc run` loads it (its name tells
+/// the format).
+pub fn load_file(compiled: &rlc_driver::Compiled, path: &Path) -> rlc_driver::Data {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("data");
+    rlc_driver::data::load(&compiled.model, name, &bytes, None)
+        .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.message))
 }
 
 /// Models whose log density is NaN at some random initial points on hBayesDM's example
