@@ -1471,31 +1471,33 @@ impl Checker {
         }
         let mut shape = Vec::new();
         for (index, counter) in &ends {
-            let Some(end) = &counter.end else {
+            let (Some(lowest), Some(end)) = (&counter.lowest, &counter.end) else {
+                // The axis's length is the variable's largest value, and an index must be
+                // known not to be negative.
+                let (which, hint) = if counter.end.is_none() {
+                    (
+                        "largest",
+                        format!(
+                            "the length of `{}`'s axis is the largest value `{}` can take: declare the loop bound's range (`data Tsubj: int[N] in 0..T + 1`), or loop over `0..T` and test `if t < Tsubj[n]`",
+                            name.name, index.name
+                        ),
+                    )
+                } else {
+                    (
+                        "smallest",
+                        format!(
+                            "`{}` must be known not to be negative to index `{}`: declare the loop bound's range (`data first: int[N] in 0..T`)",
+                            index.name, name.name
+                        ),
+                    )
+                };
                 self.error(CheckError::NotAllowedHere {
                     span: index.span,
                     what: format!(
-                        "an out indexed by `{}`, whose loop has no largest value known when compiling,",
+                        "an out indexed by `{}`, whose loop has no {which} value known when compiling,",
                         index.name
                     ),
-                    hint: Some(format!(
-                        "the length of `{}`'s axis is the largest value `{}` can take: declare the loop bound's range (`data Tsubj: int[N] in 0..T + 1`), or loop over `0..T` and test `if t < Tsubj[n]`",
-                        name.name, index.name
-                    )),
-                });
-                return;
-            };
-            let Some(lowest) = &counter.lowest else {
-                self.error(CheckError::NotAllowedHere {
-                    span: index.span,
-                    what: format!(
-                        "an out indexed by `{}`, whose loop has no smallest value known when compiling,",
-                        index.name
-                    ),
-                    hint: Some(format!(
-                        "`{}` must be known not to be negative to index `{}`: declare the loop bound's range (`data first: int[N] in 0..T`)",
-                        index.name, name.name
-                    )),
+                    hint: Some(hint),
                 });
                 return;
             };
