@@ -527,6 +527,21 @@ impl Checker {
 
     // ---- Scopes -----------------------------------------------------------
 
+    /// Refuses a name the results' axes have (`chain`, `draw`) for a size, parameter or
+    /// `out` value, which the results name their variables by.
+    fn refuse_reserved(&mut self, name: &Ident) {
+        if RESERVED_NAMES.contains(&name.name.as_str()) {
+            self.error(CheckError::NotAllowedHere {
+                span: name.span,
+                what: format!("the name `{}`", name.name),
+                hint: Some(format!(
+                    "`chain` and `draw` name the axes of the draws in the results (ArviZ's InferenceData), so a size, parameter or `out` value cannot be called so: rename it (`{}_`)",
+                    name.name
+                )),
+            });
+        }
+    }
+
     fn define(
         &mut self,
         name: &Ident,
@@ -542,15 +557,8 @@ impl Checker {
             kind,
             SymbolKind::Size { .. } | SymbolKind::Param | SymbolKind::Out
         );
-        if exported && RESERVED_NAMES.contains(&name.name.as_str()) {
-            self.error(CheckError::NotAllowedHere {
-                span: name.span,
-                what: format!("the name `{}`", name.name),
-                hint: Some(format!(
-                    "`chain` and `draw` name the axes of the draws in the results (ArviZ's InferenceData), so a size, parameter or `out` value cannot be called so: rename it (`{}_`)",
-                    name.name
-                )),
-            });
+        if exported {
+            self.refuse_reserved(name);
         }
         if let Some(previous) = self.scopes.last().and_then(|s| s.get(&name.name)) {
             let previous = self.symbols[previous.0 as usize].span;
@@ -1567,16 +1575,7 @@ impl Checker {
             });
             return;
         }
-        if RESERVED_NAMES.contains(&name.name.as_str()) {
-            self.error(CheckError::NotAllowedHere {
-                span: name.span,
-                what: format!("the name `{}`", name.name),
-                hint: Some(format!(
-                    "`chain` and `draw` name the axes of the draws in the results, so an `out` value cannot be called so: rename it (`{}_`)",
-                    name.name
-                )),
-            });
-        }
+        self.refuse_reserved(name);
         let id = SymbolId(self.symbols.len() as u32);
         self.symbols.push(Symbol {
             name: name.name.clone(),

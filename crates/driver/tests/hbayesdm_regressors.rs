@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{compile_port as compile, hbayesdm_dir, load_file};
+use common::{compile_port as compile, hbayesdm_dir, json_files, load_file};
 use rlc_driver::{Backend, Density};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -73,13 +73,7 @@ fn read_json(path: &PathBuf) -> Value {
 
 fn regressor_references() -> Vec<Regressors> {
     let dir = hbayesdm_dir().join("reference/regressors");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
+    json_files(&dir)
         .iter()
         .map(|path| {
             let json = read_json(path);

@@ -16,7 +16,9 @@
 
 mod common;
 
-use common::{compile_port as compile, hbayesdm_dir, load_file, starts_sampling_file, workspace};
+use common::{
+    compile_port as compile, hbayesdm_dir, json_files, load_file, starts_sampling_file, workspace,
+};
 use rlc_driver::{Backend, Density};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -67,13 +69,7 @@ fn numbers(value: &Value, what: &str) -> Vec<f64> {
 
 fn references() -> Vec<Reference> {
     let dir = hbayesdm_dir().join("reference");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
+    json_files(&dir)
         .iter()
         .map(|path| {
             let text = std::fs::read_to_string(path).expect("reference file");

@@ -16,6 +16,17 @@ pub fn hbayesdm_dir() -> PathBuf {
     workspace().join("models/hbayesdm")
 }
 
+/// The `.json` files of `dir`, sorted by name.
+pub fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// The port `models/hbayesdm/MODEL.rlm`, compiled.
 pub fn compile_port(model: &str) -> rlc_driver::Compiled {
     let path = hbayesdm_dir().join(format!("{model}.rlm"));
