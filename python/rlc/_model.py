@@ -149,6 +149,7 @@ class Model:
         init: Union[float, Mapping, None] = None,
         set: Optional[Mapping[str, Any]] = None,
         loop_outs: bool = False,
+        thin: int = 1,
         # A test hook: stop once this many draws (all chains) are made, as
         # Ctrl-C would, without depending on timing.
         _stop_after: Optional[int] = None,
@@ -212,6 +213,10 @@ class Model:
         hBayesDM's ``modelRegressor``), into the ``posterior`` group with the
         loops' axes, NaN where no step wrote an element (``rlc run
         --loop-outs``); they take no part in the convergence warnings.
+        ``thin`` keeps every ``thin``-th draw, the first included (``rlc run
+        --thin``, CmdStan's ``thin``, hBayesDM's ``nthin``): ``draws=1000,
+        thin=10`` gives 100 draws per chain, the same as every tenth of the
+        unthinned run's.
 
         The tree's groups are ``posterior`` (each parameter and ``out``
         value with dims ``("chain", "draw", *axes)``, the axes named after the
@@ -247,6 +252,7 @@ class Model:
             init=init,
             set=set,
             loop_outs=loop_outs,
+            thin=thin,
             _stop_after=_stop_after,
         )
         for category, message in messages:
@@ -272,6 +278,7 @@ class Model:
         init: Union[float, Mapping, None] = None,
         set: Optional[Mapping[str, Any]] = None,
         loop_outs: bool = False,
+        thin: int = 1,
         _stop_after: Optional[int] = None,
     ) -> tuple:
         """:meth:`sample`'s work: the tree, and the warnings to issue as
@@ -282,7 +289,7 @@ class Model:
         module has loaded (a simulated data set)."""
         if seed is None:
             seed = time.time_ns() % 1_000_000_000
-        _check_settings(chains=chains, draws=draws, warmup=0 if warmup is None else warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta, threads_per_chain=threads_per_chain)
+        _check_settings(chains=chains, draws=draws, warmup=0 if warmup is None else warmup, max_depth=max_depth, seed=seed, adapt_delta=adapt_delta, threads_per_chain=threads_per_chain, thin=thin)
         init_radius, init_values = _initial_values(init)
         compiled = self._compile()
         loaded = self._load(data, set)
@@ -305,6 +312,7 @@ class Model:
             init_radius,
             init_values,
             loop_outs=bool(loop_outs),
+            thin=int(thin),
         )
         self._run = run
         bar = Progress(int(chains) * (run.warmup() + int(draws)), int(chains), progress)
@@ -696,7 +704,7 @@ def _check_settings(**settings) -> None:
             if not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < 1:
                 raise UsageError(f"adapt_delta must be strictly between 0 and 1, not {value!r}")
             continue
-        least = 1 if name in ("chains", "max_depth") else 0
+        least = 1 if name in ("chains", "max_depth", "thin") else 0
         _check_int(name, value, least, _MOST.get(name, _U64))
     if settings["warmup"] + settings["draws"] > _rlc.MAX_ITERATIONS:
         raise UsageError(

@@ -52,7 +52,7 @@ __all__ = ["fit_many", "recover", "compare_models", "fit_seed", "load_draws", "R
 # The layout of a fit's folder; a folder of another version is not read back.
 FORMAT = 1
 # The settings a fit takes from **sample_kwargs, with their defaults.
-SAMPLE_DEFAULTS = dict(chains=4, warmup=None, adaptation=None, draws=1000, max_depth=10, adapt_delta=0.8, backend="jit", log_likelihood=False, predict=None, init=None, set=None, loop_outs=False)
+SAMPLE_DEFAULTS = dict(chains=4, warmup=None, adaptation=None, draws=1000, max_depth=10, adapt_delta=0.8, backend="jit", log_likelihood=False, predict=None, init=None, set=None, loop_outs=False, thin=1)
 RECOVER_DEFAULTS = dict(chains=2, warmup=500, adaptation=None, draws=500, max_depth=10, adapt_delta=0.8, init=None, set=None)
 # rlc recover's CSV columns.
 RECOVER_COLUMNS = [
@@ -283,6 +283,7 @@ def _fit(job: _Job) -> dict:
         predict=sample_settings["predict"],
         init=_init_argument(sample_settings.get("init")),
         loop_outs=bool(sample_settings.get("loop_outs", False)),
+        thin=int(sample_settings.get("thin", 1)),
         progress=False,
         threads=job.threads,
         # A batch's parallelism is its fits: one thread per chain.
@@ -516,9 +517,11 @@ def _sample_settings(sample_kwargs: dict, defaults: dict) -> dict:
     )
     if "log_likelihood" in settings:
         settings["log_likelihood"] = _log_lik_unit(settings["log_likelihood"])
-    # Without loop outs the key is what it was before `loop_outs` existed.
+    # At their defaults the key is what it was before `loop_outs` and `thin` existed.
     if "loop_outs" in settings and not settings["loop_outs"]:
         del settings["loop_outs"]
+    if settings.get("thin") == 1:
+        del settings["thin"]
     given = settings.pop("set", None)
     if given is not None:
         # `set=`'s values as the loader takes them (`NAME=VALUE`), sorted: hashable, and

@@ -624,7 +624,7 @@ impl Observer for Progress {
         if let Some(n) = self.iterations.get(draw.chain) {
             n.fetch_add(1, Ordering::Relaxed);
         }
-        if draw.is_warmup {
+        if !draw.kept {
             return;
         }
         if draw.stats[5] != 0.0 {
@@ -759,7 +759,7 @@ impl Run {
 /// Binds the model to the data and starts sampling on a new thread;
 /// returns at once. Errors in the settings or in binding raise here.
 #[pyfunction]
-#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None, threads=0, adaptation=None, threads_per_chain=0, init_radius=None, init_values=None, loop_outs=false))]
+#[pyo3(signature = (model, data, chains, warmup, draws, seed, max_depth, adapt_delta, backend_name="jit", log_lik=None, predict=None, stop_after=None, threads=0, adaptation=None, threads_per_chain=0, init_radius=None, init_values=None, loop_outs=false, thin=1))]
 #[allow(clippy::too_many_arguments)]
 fn start(
     py: Python<'_>,
@@ -781,6 +781,7 @@ fn start(
     init_radius: Option<f64>,
     init_values: Option<HashMap<String, GivenElements>>,
     loop_outs: bool,
+    thin: usize,
 ) -> PyResult<Run> {
     use rlc_driver::generate::{DrawExtras, DrawOutputs, LogLikUnit, PredictKind};
     // The outs written in loops are computed only when asked for.
@@ -828,6 +829,7 @@ fn start(
         adaptation,
         warmup: warmup.unwrap_or_else(|| sample::default_warmup(adaptation)),
         draws,
+        thin,
         seed,
         max_depth,
         adapt_delta,

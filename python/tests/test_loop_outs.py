@@ -81,3 +81,14 @@ def test_the_cli_writes_the_same(with_loop_outs, run_cli, tmp_path):
     np.testing.assert_array_equal(cmdstan_array(chains, "pe", pe.shape[2:]), pe.values)
     shown = run_cli(*args, "--output-dir", tmp_path / "shown", "--loop-outs", "--quiet", "--vars", "pe")
     assert "pe.1.1" in shown.stdout
+
+
+def test_thinning_keeps_every_nth_draw(with_loop_outs):
+    """``thin=3`` keeps the first draw and every third after it: the same draws as every
+    third of the unthinned run's, the loop outs with them."""
+    thinned = sample(loop_outs=True, thin=3)
+    for name in ("alpha", "pe"):
+        np.testing.assert_array_equal(thinned["posterior"][name].values, with_loop_outs["posterior"][name].values[:, ::3])
+    assert thinned["posterior"].attrs["num_draws"] == 7 and thinned["posterior"].attrs["thin"] == 3
+    with pytest.raises(rlc.UsageError, match="thin"):
+        sample(thin=0)

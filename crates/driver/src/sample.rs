@@ -41,6 +41,10 @@ pub struct SampleSettings {
     pub warmup: usize,
     /// Draws per chain after warmup. Stan: 1000.
     pub draws: usize,
+    /// Keep every `thin`-th of the draws (the first, then every `thin`-th after it):
+    /// `draws.div_ceil(thin)` per chain are kept. Stan: 1 (CmdStan's `thin`,
+    /// hBayesDM's `nthin`).
+    pub thin: usize,
     /// The run's seed; chain `k`'s randomness depends on `(seed, k)` only.
     pub seed: u64,
     /// Maximum NUTS tree depth. Stan: 10.
@@ -80,6 +84,7 @@ impl Default for SampleSettings {
             adaptation: DEFAULT_ADAPTATION,
             warmup: default_warmup(DEFAULT_ADAPTATION),
             draws: 1000,
+            thin: 1,
             seed: 0,
             max_depth: 10,
             adapt_delta: 0.8,
@@ -91,6 +96,11 @@ impl Default for SampleSettings {
 }
 
 impl SampleSettings {
+    /// The draws each chain keeps: every `thin`-th of `draws`, the first included.
+    pub fn kept_draws(&self) -> usize {
+        self.draws.div_ceil(self.thin.max(1))
+    }
+
     /// A usage error for settings no run can have (the draws' memory is
     /// checked against the model by [`crate::memory::check_draws`]).
     pub fn validate(&self) -> Result<(), Error> {
@@ -100,6 +110,11 @@ impl SampleSettings {
         if self.draws == 0 {
             return Err(Error::usage(
                 "error: --draws must be at least 1 (the draws after warmup are what a run is for)",
+            ));
+        }
+        if self.thin == 0 {
+            return Err(Error::usage(
+                "error: --thin must be at least 1 (1 keeps every draw)",
             ));
         }
         if !(self.adapt_delta > 0.0 && self.adapt_delta < 1.0) {
@@ -252,6 +267,9 @@ pub struct DrawRecord<'a> {
     /// Iteration index from 0, warmup included.
     pub iteration: usize,
     pub is_warmup: bool,
+    /// A draw the run keeps (not warmup, not left out by `thin`): the files and the
+    /// fit hold the kept draws alone.
+    pub kept: bool,
     /// The values of [`STAT_COLUMNS`].
     pub stats: [f64; 7],
     /// The variables' values, row-major one after the other (empty during warmup).
@@ -519,6 +537,8 @@ struct ChainState {
     generated: Density,
     extras: DrawOutputs,
     rng: rand_chacha::ChaCha8Rng,
+    /// The draws after warmup so far, kept or not (for `thin`).
+    sampled: usize,
     fit: ChainFit,
 }
 
@@ -563,17 +583,18 @@ pub fn sample_with(
     let value_count: usize = variables.iter().map(Variable::len).sum();
     // The draws are kept in memory: a run that cannot hold them is refused
     // before it starts, not aborted by a failed allocation part-way.
-    crate::memory::check_draws_fit(settings.chains, settings.draws, value_count)?;
+    crate::memory::check_draws_fit(settings.chains, settings.kept_draws(), value_count)?;
     let states: Vec<Mutex<ChainState>> = (0..settings.chains)
         .map(|chain| {
             Mutex::new(ChainState {
                 generated: density.clone(),
                 extras: extras.clone(),
                 rng: extras_rng(settings.seed, chain),
+                sampled: 0,
                 fit: ChainFit {
                     chain,
-                    stats: Vec::with_capacity(settings.draws),
-                    values: Vec::with_capacity(settings.draws),
+                    stats: Vec::with_capacity(settings.kept_draws()),
+                    values: Vec::with_capacity(settings.kept_draws()),
                     ..ChainFit::default()
                 },
             })
@@ -616,19 +637,28 @@ pub fn sample_with(
                 f64::from(u8::from(st.divergent)),
                 st.energy,
             ];
+            let skipped = |is_warmup: bool| DrawRecord {
+                chain,
+                iteration: draw.iteration,
+                is_warmup,
+                kept: false,
+                stats,
+                values: &[],
+            };
             if draw.is_warmup {
-                observer.draw(&DrawRecord {
-                    chain,
-                    iteration: draw.iteration,
-                    is_warmup: true,
-                    stats,
-                    values: &[],
-                });
+                observer.draw(&skipped(true));
                 return;
             }
             let Ok(mut s) = states[chain].lock() else {
                 return;
             };
+            // Thinning keeps the first draw and every `thin`-th after it.
+            let kept = s.sampled % settings.thin.max(1) == 0;
+            s.sampled += 1;
+            if !kept {
+                observer.draw(&skipped(false));
+                return;
+            }
             let mut values: Vec<f64> = match s.generated.generated(&draw.position) {
                 Ok(values) => values,
                 Err(e) => {
@@ -655,6 +685,7 @@ pub fn sample_with(
                 chain,
                 iteration: draw.iteration,
                 is_warmup: false,
+                kept: true,
                 stats,
                 values: &values,
             });

@@ -345,7 +345,9 @@ fn run_attrs(fit: &Fit) -> Vec<(String, Attr)> {
         ("tuning_steps".into(), Attr::Int(s.warmup as i64)),
         ("num_chains".into(), Attr::Int(s.chains as i64)),
         ("num_warmup".into(), Attr::Int(s.warmup as i64)),
-        ("num_draws".into(), Attr::Int(s.draws as i64)),
+        // The draws the posterior holds per chain (`thin` keeps every thin-th).
+        ("num_draws".into(), Attr::Int(s.kept_draws() as i64)),
+        ("thin".into(), Attr::Int(s.thin as i64)),
         ("seed".into(), Attr::UInt(s.seed)),
         ("max_depth".into(), Attr::Int(i64::from(s.max_depth))),
         ("adapt_delta".into(), Attr::Float(s.adapt_delta)),

@@ -318,6 +318,10 @@ struct RunArgs {
     /// Draws per chain after warmup.
     #[arg(long, default_value_t = 1000)]
     draws: usize,
+    /// Keep every N-th draw (the first, then every N-th after it): --draws 1000
+    /// --thin 10 writes 100 draws per chain (CmdStan's thin, hBayesDM's nthin).
+    #[arg(long, default_value_t = 1)]
+    thin: usize,
     /// Random seed (default: from the clock; printed so a run can be repeated).
     #[arg(long)]
     seed: Option<u64>,
@@ -877,6 +881,7 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
             .warmup
             .unwrap_or_else(|| rlc_driver::sample::default_warmup(adaptation)),
         draws: args.draws,
+        thin: args.thin,
         seed,
         max_depth: args.max_depth,
         adapt_delta: args.adapt_delta,

@@ -20,7 +20,10 @@ pub struct RunSettings {
     /// (and checked).
     pub set: Vec<String>,
     pub num_warmup: usize,
+    /// The iterations after warmup (CmdStan's `num_samples`), of which every
+    /// `thin`-th is written.
     pub num_draws: usize,
+    pub thin: usize,
     /// The warmup's adaptation strategy.
     pub adaptation: rlc_driver::sample::WarmupKind,
     pub max_depth: u32,
@@ -129,7 +132,11 @@ impl ChainWriter {
         writeln!(out, "#     num_samples = {}", s.num_draws)?;
         writeln!(out, "#     num_warmup = {}", s.num_warmup)?;
         writeln!(out, "#     save_warmup = false (Default)")?;
-        writeln!(out, "#     thin = 1 (Default)")?;
+        if s.thin == 1 {
+            writeln!(out, "#     thin = 1 (Default)")?;
+        } else {
+            writeln!(out, "#     thin = {}", s.thin)?;
+        }
         writeln!(out, "#     adapt")?;
         writeln!(out, "#       engaged = true (Default)")?;
         // rlc's own line: which warmup ran (readers skip keys they do not know).
@@ -616,6 +623,7 @@ mod tests {
             set: Vec::new(),
             num_warmup: 10,
             num_draws: 3,
+            thin: 1,
             adaptation: rlc_driver::sample::WarmupKind::Fisher,
             max_depth: 10,
             adapt_delta: 0.8,

@@ -96,7 +96,7 @@ impl Observer for Terminal {
             return;
         };
         c.bar.inc(1);
-        if draw.is_warmup {
+        if !draw.kept {
             return;
         }
         if draw.stats[5] != 0.0 {
@@ -172,13 +172,18 @@ pub fn run(
     let s = &options.sample;
     // The draws are kept in memory for the summary (and the Zarr store):
     // refused here, before any output file is written.
-    rlc_driver::memory::check_draws_fit(s.chains, s.draws, columns.iter().map(|c| c.len()).sum())?;
+    rlc_driver::memory::check_draws_fit(
+        s.chains,
+        s.kept_draws(),
+        columns.iter().map(|c| c.len()).sum(),
+    )?;
     let settings = RunSettings {
         model_name: options.model_name.clone(),
         data_file: options.data_file.clone(),
         set: options.set.clone(),
         num_warmup: s.warmup,
         num_draws: s.draws,
+        thin: s.thin,
         adaptation: s.adaptation,
         max_depth: s.max_depth,
         adapt_delta: s.adapt_delta,

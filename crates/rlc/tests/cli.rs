@@ -3663,3 +3663,50 @@ fn loop_outs_are_written_when_asked() {
     assert!(table.contains("--vars pe shows them"), "{table}");
     assert!(summary(&["--vars", "pe"]).contains("pe.2.2"));
 }
+
+/// `--thin N` keeps the first draw and every N-th after it: the rows are every N-th of
+/// the unthinned run's at the same seed, and the header says `thin = N`.
+#[test]
+fn thinning_keeps_every_nth_draw() {
+    let dir = temp_dir("thin");
+    let run = |out: &str, extra: &[&str]| {
+        let output = rl_single("run")
+            .current_dir(workspace())
+            .args(["--chains", "2", "--draws", "10", "--seed", "6", "--quiet"])
+            .arg("--output-dir")
+            .arg(dir.join(out))
+            .args(extra)
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    run("all", &[]);
+    let summary = run("thinned", &["--thin", "3"]);
+    assert!(summary.contains("2 chains × 4 draws"), "{summary}");
+    for chain in 1..=2 {
+        let read = |out: &str| {
+            std::fs::read_to_string(dir.join(format!("{out}/rl_single_{chain}.csv"))).expect("csv")
+        };
+        let (all, thinned) = (read("all"), read("thinned"));
+        assert!(thinned.contains("#     thin = 3\n"));
+        let rows = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .skip(1)
+                .map(str::to_string)
+                .collect()
+        };
+        let every_third: Vec<String> = rows(&all).into_iter().step_by(3).collect();
+        assert_eq!(rows(&thinned), every_third);
+    }
+    let zero = rl_single("run")
+        .args(["--thin", "0"])
+        .output()
+        .expect("runs");
+    assert_eq!(zero.status.code(), Some(2));
+}
