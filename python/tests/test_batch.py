@@ -206,21 +206,28 @@ def test_fits_that_finish_after_an_interruption_are_counted_and_returned(tmp_pat
     assert first.sampled == len(complete)
 
 
-def test_recover_passes_the_adaptation(client, run_cli, tmp_path):
-    """`adaptation=` is `rlc recover --adaptation`: the same rows, whose last
-    column records it."""
-    options = dict(SETTINGS, adaptation="fisher-lowrank")
-    result = rlc.recover(MODEL, DESIGN, fits=2, client=client, out=tmp_path / "out", seed=SEED, progress=False, **options)
-    assert set(result.fits["adaptation"]) == {"fisher-lowrank"}
+def recover_as_the_cli(client, run_cli, tmp_path, model, options: dict, *flags):
+    """Two fits of `model` by rlc.recover with `options` (SETTINGS and more), checked
+    equal to `rlc recover` with the same settings and `flags`; returns the study."""
+    result = rlc.recover(model, DESIGN, fits=2, client=client, out=tmp_path / "out", seed=SEED, progress=False, **options)
     design = tmp_path / "design.csv"
     DESIGN.to_csv(design, index=False)
     csv = tmp_path / "recover.csv"
     run_cli(
-        "recover", MODEL, "--data", design, "--fits", 2, "--seed", SEED, "--output", csv, "--quiet",
+        "recover", model, "--data", design, "--fits", 2, "--seed", SEED, "--output", csv, "--quiet",
         "--chains", SETTINGS["chains"], "--warmup", SETTINGS["warmup"], "--draws", SETTINGS["draws"],
-        "--adaptation", "fisher-lowrank",
+        *flags,
     )
     pd.testing.assert_frame_equal(result.fits.reset_index(drop=True), read_exact(csv), check_dtype=False, check_exact=True)
+    return result
+
+
+def test_recover_passes_the_adaptation(client, run_cli, tmp_path):
+    """`adaptation=` is `rlc recover --adaptation`: the same rows, whose last
+    column records it."""
+    options = dict(SETTINGS, adaptation="fisher-lowrank")
+    result = recover_as_the_cli(client, run_cli, tmp_path, MODEL, options, "--adaptation", "fisher-lowrank")
+    assert set(result.fits["adaptation"]) == {"fisher-lowrank"}
 
 
 def test_recover_and_fit_many_pass_the_initial_values(client, run_cli, tmp_path):
@@ -228,17 +235,8 @@ def test_recover_and_fit_many_pass_the_initial_values(client, run_cli, tmp_path)
     chains), and each fit of fit_many starts where model.sample(init=) would;
     a value for a parameter the model lacks is refused before any fit."""
     options = dict(SETTINGS, init={"alpha": 0.3})
-    result = rlc.recover(MODEL, DESIGN, fits=2, client=client, out=tmp_path / "out", seed=SEED, progress=False, **options)
-    design = tmp_path / "design.csv"
-    DESIGN.to_csv(design, index=False)
     (tmp_path / "init.json").write_text('{"alpha": 0.3}')
-    csv = tmp_path / "recover.csv"
-    run_cli(
-        "recover", MODEL, "--data", design, "--fits", 2, "--seed", SEED, "--output", csv, "--quiet",
-        "--chains", SETTINGS["chains"], "--warmup", SETTINGS["warmup"], "--draws", SETTINGS["draws"],
-        "--init", tmp_path / "init.json",
-    )
-    pd.testing.assert_frame_equal(result.fits.reset_index(drop=True), read_exact(csv), check_dtype=False, check_exact=True)
+    result = recover_as_the_cli(client, run_cli, tmp_path, MODEL, options, "--init", tmp_path / "init.json")
     # The initial values change the draws (the same seeds without them differ).
     plain = rlc.recover(MODEL, DESIGN, fits=2, client=client, out=tmp_path / "plain", seed=SEED, progress=False, **SETTINGS)
     assert not plain.fits["mean"].equals(result.fits["mean"])
@@ -420,16 +418,7 @@ def test_recover_and_fit_many_pass_the_values_set(client, run_cli, tmp_path):
     path = tmp_path / "rl_set.rlm"
     path.write_text(SET_MODEL)
     options = dict(SETTINGS, set={"q0": [0.9, 0.1]})
-    result = rlc.recover(path, DESIGN, fits=2, client=client, out=tmp_path / "out", seed=SEED, progress=False, **options)
-    design = tmp_path / "design.csv"
-    DESIGN.to_csv(design, index=False)
-    csv = tmp_path / "recover.csv"
-    run_cli(
-        "recover", path, "--data", design, "--fits", 2, "--seed", SEED, "--output", csv, "--quiet",
-        "--chains", SETTINGS["chains"], "--warmup", SETTINGS["warmup"], "--draws", SETTINGS["draws"],
-        "--set", "q0=[0.9, 0.1]",
-    )
-    pd.testing.assert_frame_equal(result.fits.reset_index(drop=True), read_exact(csv), check_dtype=False, check_exact=True)
+    result = recover_as_the_cli(client, run_cli, tmp_path, path, options, "--set", "q0=[0.9, 0.1]")
     plain = rlc.recover(path, DESIGN, fits=2, client=client, out=tmp_path / "plain", seed=SEED, progress=False, **SETTINGS)
     assert not plain.fits["mean"].equals(result.fits["mean"])
 

@@ -549,26 +549,46 @@ impl Checker {
         info: ExprInfo,
         shape_span: Span,
     ) -> SymbolId {
+        let innermost = self.scopes.len() - 1;
+        self.define_in(innermost, name, kind, info, shape_span)
+    }
+
+    /// Reports `name` defined again in the scope `scope` (redefinition in one scope is
+    /// an error); whether it was.
+    fn report_duplicate(&mut self, scope: usize, name: &Ident) -> bool {
+        let Some(previous) = self.scopes.get(scope).and_then(|s| s.get(&name.name)) else {
+            return false;
+        };
+        let previous = self.symbols[previous.0 as usize].span;
+        self.error(CheckError::Duplicate {
+            span: name.span,
+            name: name.name.clone(),
+            previous,
+        });
+        true
+    }
+
+    /// [`Self::define`] in the scope `scope` (0: the model level) rather than the
+    /// innermost one.
+    fn define_in(
+        &mut self,
+        scope: usize,
+        name: &Ident,
+        kind: SymbolKind,
+        info: ExprInfo,
+        shape_span: Span,
+    ) -> SymbolId {
         let id = SymbolId(self.symbols.len() as u32);
-        let scope_len = self.scopes.len();
         // A data variable may be called so (a card game's `draw` column): it is
         // only in `observed_data` or `constant_data`, which have no such axes.
         let exported = matches!(
             kind,
-            SymbolKind::Size { .. } | SymbolKind::Param | SymbolKind::Out
+            SymbolKind::Size { .. } | SymbolKind::Param | SymbolKind::Out | SymbolKind::LoopOut
         );
         if exported {
             self.refuse_reserved(name);
         }
-        if let Some(previous) = self.scopes.last().and_then(|s| s.get(&name.name)) {
-            let previous = self.symbols[previous.0 as usize].span;
-            // Redefinition in one scope is an error.
-            self.error(CheckError::Duplicate {
-                span: name.span,
-                name: name.name.clone(),
-                previous,
-            });
-        }
+        self.report_duplicate(scope, name);
         // A name in an inner scope may shadow an outer one, as Rust's `let` does.
         self.symbols.push(Symbol {
             name: name.name.clone(),
@@ -576,10 +596,10 @@ impl Checker {
             info,
             span: name.span,
             shape_span,
-            top_level: scope_len == 1,
+            top_level: scope == 0,
         });
         self.bindings.insert(name.span.start, id);
-        if let Some(scope) = self.scopes.last_mut() {
+        if let Some(scope) = self.scopes.get_mut(scope) {
             scope.insert(name.name.clone(), id);
         }
         id
@@ -1566,27 +1586,11 @@ impl Checker {
             }
             return;
         }
-        if let Some(previous) = self.scopes[0].get(&name.name) {
-            let previous = self.symbols[previous.0 as usize].span;
-            self.error(CheckError::Duplicate {
-                span: name.span,
-                name: name.name.clone(),
-                previous,
-            });
+        // Left undefined, so that a scan body checked again reports it again.
+        if self.report_duplicate(0, name) {
             return;
         }
-        self.refuse_reserved(name);
-        let id = SymbolId(self.symbols.len() as u32);
-        self.symbols.push(Symbol {
-            name: name.name.clone(),
-            kind: SymbolKind::LoopOut,
-            info,
-            span: name.span,
-            shape_span: name.span,
-            top_level: true,
-        });
-        self.bindings.insert(name.span.start, id);
-        self.scopes[0].insert(name.name.clone(), id);
+        let id = self.define_in(0, name, SymbolKind::LoopOut, info, name.span);
         self.loop_outs.push((id, counters));
     }
 

@@ -190,13 +190,9 @@ impl BoundGenerative {
             .params
             .iter()
             .map(|p| eval_shape(&p.shape).iter().product())
-            // The generative function computes no outs written in loops.
             .chain(
-                compiled
-                    .ir
-                    .outs
+                ir.outs
                     .iter()
-                    .filter(|o| !o.in_loops)
                     .map(|o| eval_shape(&o.ty.shape).iter().product()),
             )
             .collect();
@@ -421,14 +417,7 @@ pub fn simulate(
         .params
         .iter()
         .map(|p| (p.name.clone(), p.shape.clone()))
-        .chain(
-            compiled
-                .ir
-                .outs
-                .iter()
-                .filter(|o| !o.in_loops)
-                .map(|o| (o.name.clone(), o.ty.shape.clone())),
-        );
+        .chain(ir.outs.iter().map(|o| (o.name.clone(), o.ty.shape.clone())));
     for ((name, shape), values) in names.zip(&run.values) {
         let shape: Vec<usize> = shape
             .iter()

@@ -141,6 +141,7 @@ pub fn lower_generative(model: &Model, options: GenerativeOptions) -> Result<Gen
     Ok(GenerativeIr {
         function,
         options,
+        outs: ir.outs,
         observed,
     })
 }

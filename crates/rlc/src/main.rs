@@ -891,7 +891,6 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     };
     sample.validate()?;
     let compiled = compile_file(&args.model, args.color.enabled())?;
-    let loop_outs = compiled.loop_out_names();
     let compiled = if args.loop_outs {
         compiled.with_loop_outs()?
     } else {
@@ -942,7 +941,6 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
         },
         labels: args.labels,
         vars: args.vars.clone(),
-        loop_outs: (loop_outs, args.loop_outs),
         init: args
             .init
             .init

@@ -31,9 +31,6 @@ pub struct RunOptions {
     /// How the summary names array elements, and which variables it shows.
     pub labels: crate::Labels,
     pub vars: Vec<String>,
-    /// The model's outs written in loops, and whether the draws hold them
-    /// (`--loop-outs`).
-    pub loop_outs: (Vec<String>, bool),
     /// The initial values as given (`--init`), for the CSV header.
     pub init: String,
 }
@@ -132,7 +129,9 @@ pub fn run(
         .iter()
         .map(|v| v.name.clone())
         .collect();
-    let (loop_outs, loop_outs_written) = &options.loop_outs;
+    // The model's outs written in loops, and whether the draws hold them (`--loop-outs`).
+    let loop_outs = compiled.loop_out_names();
+    let loop_outs_written = compiled.ir.outs.iter().any(|o| o.in_loops);
     if let Some(unknown) = options.vars.iter().find(|v| !names.contains(v)) {
         if loop_outs.contains(unknown) {
             return Err(Failure::usage(format!(
@@ -200,8 +199,8 @@ pub fn run(
         }),
         dims: Vec::new(),
         coords: Vec::new(),
-        loop_outs: if options.loop_outs.1 {
-            options.loop_outs.0.clone()
+        loop_outs: if loop_outs_written {
+            loop_outs.clone()
         } else {
             Vec::new()
         },
@@ -368,8 +367,8 @@ pub fn run(
     let dims_by_name = settings.dims.iter().cloned().collect();
     let coords = settings.coords.iter().cloned().collect();
     crate::print_table(&draws, options.labels, &dims_by_name, &coords);
-    if options.vars.is_empty() && *loop_outs_written && !loop_outs.is_empty() {
-        outln!("{}", crate::loop_outs_left_out(loop_outs));
+    if options.vars.is_empty() && loop_outs_written && !loop_outs.is_empty() {
+        outln!("{}", crate::loop_outs_left_out(&loop_outs));
     }
     let labels = crate::column_labels(&draws, options.labels, &dims_by_name, &coords);
     for w in fit.warnings_labelled(&draws, &labels) {

@@ -3662,6 +3662,7 @@ fn loop_outs_are_written_when_asked() {
     );
     assert!(table.contains("--vars pe shows them"), "{table}");
     assert!(summary(&["--vars", "pe"]).contains("pe.2.2"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `--thin N` keeps the first draw and every N-th after it: the rows are every N-th of
@@ -3709,4 +3710,5 @@ fn thinning_keeps_every_nth_draw() {
         .output()
         .expect("runs");
     assert_eq!(zero.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
 }

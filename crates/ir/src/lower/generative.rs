@@ -110,6 +110,9 @@ pub struct ObservedLayout {
 pub struct GenerativeIr {
     pub function: Function,
     pub options: GenerativeOptions,
+    /// The `out` values the function returns after the parameters (never the
+    /// outs written in loops).
+    pub outs: Vec<OutLayout>,
     pub observed: Vec<ObservedLayout>,
 }
 
