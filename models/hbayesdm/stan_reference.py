@@ -533,20 +533,45 @@ def _hgf_trials(rows, t_max):
 
 def _hgf_settings(rows):
     """hBayesDM's arguments of the HGF: HGF_DEFAULTS, with those the file gives as columns
-    as the rlc ports read them (one value on every row: `input_first`, `zeta_upper`; an
-    array's elements `mu0.1`, `mu0.2`), as if passed to hBayesDM's function."""
+    as the rlc ports read them (one value on every row: `L`, `input_first`, `zeta_upper`;
+    an array's elements `mu0.1`, `mu0.2`, ..., as many as the file has columns, all of them
+    or none), as if passed to hBayesDM's function. An array left at its default needs
+    L = 3 (its default's length); one given by columns has L - 1 elements (mu0, sigma0, the
+    omega bounds) or L - 2 (the kappa bounds), which is checked here."""
     settings = dict(HGF_DEFAULTS)
     first = rows[0]
+
+    def value(column):
+        values = {r[column] for r in rows}
+        if len(values) > 1:
+            sys.exit(f"column {column!r}: a setting has one value on every row, not {sorted(values)}")
+        return first[column]
+
+    given = set()
     for name, default in HGF_DEFAULTS.items():
         key = name.lower().replace("_", "")
         if isinstance(default, list):
-            columns = [f"{key}.{i + 1}" for i in range(len(default))]
-            if all(c in first for c in columns):
-                settings[name] = [float(first[c]) for c in columns]
+            # `mu0.1`, `mu0.2`, ...: the largest index is the length; every element or none.
+            indices = {int(m.group(1)) for c in first if (m := re.fullmatch(re.escape(key) + r"\.(\d+)", c))}
+            if indices:
+                if indices != set(range(1, max(indices) + 1)):
+                    found = ", ".join(f"{key}.{i}" for i in sorted(indices))
+                    sys.exit(f"{name}: the file's columns {found} are not all of {key}.1 to {key}.{max(indices)}")
+                settings[name] = [float(value(f"{key}.{i}")) for i in range(1, max(indices) + 1)]
+                given.add(name)
         elif key in first and name == "input_first":
-            settings[name] = int(first[key].lower() in ("true", "1"))
+            settings[name] = int(value(key).lower() in ("true", "1"))
         elif key in first:
-            settings[name] = type(default)(float(first[key]))
+            settings[name] = type(default)(float(value(key)))
+    # Each array's length in hBayesDM's program: L - 1, or L - 2 for kappa's bounds (the
+    # defaults' lengths at L = 3).
+    for name, default in HGF_DEFAULTS.items():
+        if isinstance(default, list):
+            length = len(default) + settings["L"] - 3
+            if len(settings[name]) != length:
+                how = "columns give" if name in given else "default has"
+                sys.exit(f"{name}: L = {settings['L']} needs {length} elements; its {how}"
+                         f" {len(settings[name])}")
     return settings
 
 

@@ -316,3 +316,31 @@ def test_set_gives_data_apart_from_the_data_as_rlc_run_set_does(tmp_path):
         model.logp({"mu": 0.2}, data={"y": y}, set=[("shift", 1.0)])
     with pytest.raises(TypeError, match=r"set\['shift'\]: cannot use a"):
         model.logp({"mu": 0.2}, data={"y": y}, set={"shift": object()})
+
+
+def test_a_size_with_a_default_is_set_as_hbayesdms_arguments_are():
+    """`size L = 3` is a setting: `set={"L": 4, "w": [...]}`, a column `L` with the
+    columns `w.1` … `w.3` of a DataFrame, or the keys of a dict give it, to the same
+    density; an array default that fits only L = 3 is a DataError that says so; a
+    data set simulated with `set=` carries L as a column."""
+    model = rlc.Model(
+        "size T\nsize L = 3\ndata y: real[T]\ndata w: real[L - 1] = [1.0, 2.0]\n"
+        "param mu: real[L - 1] ~ Normal(0, 1)\ny ~ Normal(sum(mu * w), 1)\n",
+        "levels.rlm",
+    )
+    y = [0.3, 1.2, 2.5]
+    point = {"mu": [0.1, -0.2, 0.3]}
+    by_set = model.logp(point, data={"y": y}, set={"L": 4, "w": [1.0, 2.0, 3.0]})
+    frame = pd.DataFrame({"y": y, "L": 4, "w.1": 1.0, "w.2": 2.0, "w.3": 3.0})
+    assert model.logp(point, data=frame) == pytest.approx(by_set, rel=1e-12)
+    assert model.logp(point, data={"y": y, "L": 4, "w": [1, 2, 3]}) == pytest.approx(by_set, rel=1e-12)
+    assert model.coordinates({"y": y}, set={"L": 4, "w": [1, 2, 3]}) == ["mu.1", "mu.2", "mu.3"]
+    with pytest.raises(rlc.DataError, match=r"`data w: real\[L - 1\]` has 2 elements .* but its dimension `L - 1` is 3, where `L` is 4"):
+        model.logp(point, data={"y": y}, set={"L": 4})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        simulated = model.simulate(pd.DataFrame({"y": y}), point, seed=3, set={"L": 4, "w": [1, 2, 3]}).data
+    assert list(simulated["L"]) == [4] * 3 and list(simulated["w.3"]) == [3.0] * 3
+    assert model.logp(point, data=simulated) == pytest.approx(
+        model.logp(point, data=simulated[["y"]], set={"L": 4, "w": [1, 2, 3]}), rel=1e-12
+    )

@@ -709,6 +709,7 @@ impl Checker {
                 data: l.data.name.clone(),
                 plus: l.plus,
             }),
+            default: s.default,
         };
         let id = self.define(&s.name, kind, info, s.span);
         self.sizes.push(id);
@@ -912,9 +913,15 @@ impl Checker {
                 }
             }
         }
-        let default = d.default.as_ref().and_then(|value| {
-            self.data_default(d, value, shape.as_deref(), int_range.as_ref(), interval)
-        });
+        let (default, default_shape) = d
+            .default
+            .as_ref()
+            .and_then(|value| {
+                self.data_default(d, value, shape.as_deref(), int_range.as_ref(), interval)
+            })
+            .map_or((None, Vec::new()), |(cells, lengths)| {
+                (Some(cells), lengths)
+            });
         let info = ExprInfo {
             range: int_range.clone(),
             ..ExprInfo::of(ty)
@@ -929,13 +936,15 @@ impl Checker {
             int_range,
             interval,
             default,
+            default_shape,
         });
     }
 
     /// The value of `data x: TYPE = value`, a setting that the data file may leave out:
     /// a literal of the declared type within its bounds, or for an array of constant
     /// dimensions a nested array literal of such literals (`data mu0: real[2] = [0.5,
-    /// 1.0]`). Its cells in row-major order; `None` after an error.
+    /// 1.0]`; `real[L - 1]` with `size L = 3`, at the sizes' defaults). Its cells in
+    /// row-major order and the lengths of its axes; `None` after an error.
     fn data_default(
         &mut self,
         d: &DataDecl,
@@ -943,26 +952,42 @@ impl Checker {
         shape: Option<&[Dim]>,
         int_range: Option<&IntRange>,
         interval: Option<DataInterval>,
-    ) -> Option<Vec<f64>> {
+    ) -> Option<(Vec<f64>, Vec<usize>)> {
         let shape = shape?;
+        // The dimensions at the sizes' defaults (`L - 1` is 2 with `size L = 3`): a
+        // size the data give has no value before they load.
+        let defaults: HashMap<String, i64> = self
+            .sizes
+            .iter()
+            .filter_map(|id| {
+                let sym = &self.symbols[id.0 as usize];
+                match sym.kind {
+                    SymbolKind::Size {
+                        default: Some(value),
+                        ..
+                    } => Some((sym.name.clone(), value)),
+                    _ => None,
+                }
+            })
+            .collect();
         let Some(lengths) = shape
             .iter()
-            .map(|dim| dim.as_constant().and_then(|n| usize::try_from(n).ok()))
+            .map(|dim| dim.eval(&defaults).and_then(|n| usize::try_from(n).ok()))
             .collect::<Option<Vec<usize>>>()
         else {
             self.error(CheckError::NotAllowedHere {
                 span: value.span,
                 what: "a default for an array sized by the data".into(),
                 hint: Some(format!(
-                    "a default fixes every cell, so its dimensions are numbers (`data {}: {}[2] = [0.5, 1.0]`); an array sized by the data comes from the file",
-                    d.name.name, d.ty.elem
+                    "a default fixes every cell, so its dimensions are numbers (`data {}: {}[2] = [0.5, 1.0]`) or sizes with a default (`size L = 3` and `{}[L - 1]`); an array sized by the data comes from the file",
+                    d.name.name, d.ty.elem, d.ty.elem
                 )),
             });
             return None;
         };
         let mut cells = Vec::with_capacity(lengths.iter().product());
         self.default_cells(d, value, &lengths, int_range, interval, &mut cells)?;
-        Some(cells)
+        Some((cells, lengths))
     }
 
     /// Appends the cells of `value`, a default of the dimensions `lengths`, to `cells`.

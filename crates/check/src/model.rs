@@ -16,6 +16,8 @@ pub enum SymbolKind {
     Size {
         group_by: Option<String>,
         largest_of: Option<LargestOf>,
+        /// `size L = 3`: the value where the data do not give one.
+        default: Option<i64>,
     },
     Data,
     Param,
@@ -134,6 +136,9 @@ pub struct DataInfo {
     /// `data RTbound: real = 0.1`, `data mu0: real[2] = [0.5, 1.0]`: the cells
     /// (row-major; one for a scalar) when the data file leaves the variable out.
     pub default: Option<Vec<f64>>,
+    /// The lengths of the default's axes (`[2]` for `data mu0: real[L - 1] =
+    /// [0.5, 1.0]`): its dimensions at the sizes' defaults.
+    pub default_shape: Vec<usize>,
 }
 
 /// A real data variable's declared interval: `in [0, inf)` is

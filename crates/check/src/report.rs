@@ -40,7 +40,11 @@ pub fn shapes_report(model: &Model, source: &str) -> String {
             SymbolKind::Size {
                 group_by,
                 largest_of,
+                default,
             } => {
+                if let Some(value) = default {
+                    let _ = write!(out, " (default {value})");
+                }
                 if let Some(col) = group_by {
                     let _ = write!(out, " (rows grouped by column `{col}`)");
                 }
@@ -75,7 +79,7 @@ pub fn shapes_report(model: &Model, source: &str) -> String {
                         let _ = write!(
                             out,
                             " = {}",
-                            default_text(cells, &sym.info.ty.shape, bool_type)
+                            default_text(cells, &d.default_shape, bool_type)
                         );
                     }
                 }
@@ -99,17 +103,17 @@ pub fn shapes_report(model: &Model, source: &str) -> String {
     out
 }
 
-/// A data default as the model writes it: `0.1`, `true`, `[0.5, 1]`, `[[1, 2], [3, 4]]`.
-fn default_text(cells: &[f64], shape: &[crate::dim::Dim], bool_type: bool) -> String {
-    let Some((first, inner)) = shape.split_first() else {
+/// A data default as the model writes it: `0.1`, `true`, `[0.5, 1]`, `[[1, 2], [3, 4]]`,
+/// from its cells and the lengths of its axes.
+fn default_text(cells: &[f64], lengths: &[usize], bool_type: bool) -> String {
+    let Some((&rows, inner)) = lengths.split_first() else {
         return match cells.first() {
             Some(v) if bool_type => (*v != 0.0).to_string(),
             Some(v) => v.to_string(),
             None => String::new(),
         };
     };
-    let rows = first.as_constant().unwrap_or(1).max(1) as usize;
-    let width = cells.len() / rows;
+    let width = cells.len() / rows.max(1);
     let items: Vec<String> = cells
         .chunks(width.max(1))
         .map(|row| default_text(row, inner, bool_type))

@@ -73,9 +73,22 @@ pub(crate) fn load(
         }
     }
 
+    let mut set_apart = Vec::new();
+    let mut sizes_set_apart = Vec::new();
+    for size in spec.sizes.iter().filter(|s| s.default.is_some()) {
+        let Ok(Some(column)) = table.column(&size.name) else {
+            continue;
+        };
+        if size.given.is_some() {
+            sizes_set_apart.push(size.name.as_str());
+            continue;
+        }
+        if let Err(failure) = size_from_column(&table, size, column, &mut sizes) {
+            errors.push(with_file(failure));
+        }
+    }
     let mut filled = Vec::with_capacity(spec.variables.len());
     let mut row_cells = Vec::with_capacity(spec.variables.len());
-    let mut set_apart = Vec::new();
     for decl in &spec.variables {
         // Which cell each row reads: also for a variable set apart, whose draws a
         // simulation writes back when the model observes it.
@@ -90,7 +103,13 @@ pub(crate) fn load(
             {
                 set_apart.push(decl);
             }
-            filled.push(Some(Filled::given(cells)));
+            match Filled::given_sized(decl, cells, &mut sizes) {
+                Ok(cells) => filled.push(Some(cells)),
+                Err(kind) => {
+                    errors.push(with_file((Location::File, kind)));
+                    filled.push(None);
+                }
+            }
             continue;
         }
         let uses_failed_size = decl
@@ -130,12 +149,11 @@ pub(crate) fn load(
                 && !spec.variables.iter().any(|d| {
                     d.name == name
                         || ((d.array_default().is_some() || d.given.is_some())
-                            && d.element_columns().iter().any(|c| c == name))
+                            && d.element_of_column(name).is_some())
                 })
-                && !spec
-                    .sizes
-                    .iter()
-                    .any(|s| s.group_by.as_deref() == Some(name))
+                && !spec.sizes.iter().any(|s| {
+                    s.group_by.as_deref() == Some(name) || (s.default.is_some() && s.name == name)
+                })
         })
         .collect();
     if !ignored.is_empty() {
@@ -147,9 +165,10 @@ pub(crate) fn load(
     let mut defaults_used = Vec::new();
     for decl in &spec.variables {
         let left_out = if decl.array_default().is_some() {
-            decl.element_columns()
+            !table
+                .columns
                 .iter()
-                .all(|c| matches!(table.column(c), Ok(None)))
+                .any(|c| decl.element_of_column(c).is_some())
         } else {
             matches!(table.column(&decl.name), Ok(None))
         };
@@ -159,6 +178,11 @@ pub(crate) fn load(
     }
     notes.extend(crate::defaults_used(&defaults_used, file));
     notes.extend(crate::set_apart_note(&set_apart, file));
+    for name in sizes_set_apart {
+        notes.push(format!(
+            "`{name}` is set apart from {file}; its column in {file} is not read"
+        ));
+    }
     // A subject column the model does not group by, holding several subjects:
     // their rows are read as one sequence (a one-subject model given a
     // study's file is an easy slip).
@@ -193,6 +217,44 @@ pub(crate) fn load(
     loaded.row_cells = row_cells;
     loaded.row_lines = table.rows.iter().map(|r| r.line).collect();
     Ok(loaded)
+}
+
+/// `size L = 3` set by a column of its name: one non-negative integer on every row.
+fn size_from_column(
+    table: &Table,
+    size: &SizeDecl,
+    column: usize,
+    sizes: &mut SizeTable,
+) -> Result<(), Failure> {
+    for row in &table.rows {
+        let text = cell_text(table, row, column);
+        let location = || Location::Cell {
+            line: row.line,
+            column: size.name.clone(),
+        };
+        let value = text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.fract() == 0.0 && *v >= 0.0 && *v <= MAX_CELLS as f64)
+            .ok_or_else(|| {
+                (
+                    location(),
+                    ErrorKind::BadSize {
+                        size: size.name.clone(),
+                        text: format!("\"{text}\""),
+                    },
+                )
+            })?;
+        let source = || SizeSource::CsvColumn {
+            column: size.name.clone(),
+            line: row.line,
+        };
+        sizes
+            .unify(&size.name, value as usize, source)
+            .map_err(|kind| (location(), kind))?;
+    }
+    Ok(())
 }
 
 /// How many of a variable's cells do not fit its declaration.
@@ -732,7 +794,7 @@ enum Reading<'a> {
 fn reading<'a>(decl: &DataDecl, grouping: &'a Grouping) -> Option<Reading<'a>> {
     let level = |dim: &DimSpec| match dim {
         DimSpec::Size(name) => grouping.level_of(name),
-        DimSpec::Const(_) => None,
+        DimSpec::Const(_) | DimSpec::Linear { .. } => None,
     };
     let depth = decl
         .shape
@@ -872,7 +934,12 @@ fn constant_value(
 /// An array with a default (`data mu0: real[2] = [0.5, 1.0]`, a setting such as
 /// hBayesDM's array arguments): its elements' columns (`mu0.1`, `mu0.2`), each one
 /// value on every row, or, when the file has none of them, the default's cells.
-fn read_array_setting(table: &Table, decl: &DataDecl, default: &[f64]) -> Result<Filled, Failure> {
+fn read_array_setting(
+    table: &Table,
+    decl: &DataDecl,
+    default: &[f64],
+    sizes: &mut SizeTable,
+) -> Result<Filled, Failure> {
     let header = Location::Line {
         line: table.header_line,
     };
@@ -885,13 +952,30 @@ fn read_array_setting(table: &Table, decl: &DataDecl, default: &[f64]) -> Result
             },
         ));
     }
-    let names = decl.element_columns();
+    // A dimension that a size gives (`real[L - 1]`) has as many elements as the
+    // header has columns for: the largest index along it.
+    let lengths = match decl.constant_shape() {
+        Some(lengths) => lengths,
+        None => {
+            let mut lengths = vec![0; decl.shape.len()];
+            for column in &table.columns {
+                for (length, i) in lengths
+                    .iter_mut()
+                    .zip(decl.element_of_column(column).unwrap_or_default())
+                {
+                    *length = (*length).max(i + 1);
+                }
+            }
+            lengths
+        }
+    };
+    let names = crate::spec::element_names(&decl.name, &lengths);
     let columns = names
         .iter()
         .map(|name| table.column(name))
         .collect::<Result<Vec<_>, _>>()?;
     if columns.iter().all(Option::is_none) {
-        return Ok(Filled::absent(decl));
+        return Filled::absent_sized(decl, sizes).map_err(|kind| (header, kind));
     }
     if let Some(missing) = columns.iter().position(Option::is_none) {
         let given = columns.iter().position(Option::is_some).unwrap_or_default();
@@ -903,6 +987,18 @@ fn read_array_setting(table: &Table, decl: &DataDecl, default: &[f64]) -> Result
                 missing: names[missing].clone(),
             },
         ));
+    }
+    if decl.constant_shape().is_none() {
+        let (first, last) = (names[0].clone(), names[names.len() - 1].clone());
+        for (axis, &length) in lengths.iter().enumerate() {
+            let source = || SizeSource::CsvElementColumns {
+                first: first.clone(),
+                last: last.clone(),
+            };
+            sizes
+                .unify_dim(decl, axis, length, source)
+                .map_err(|kind| (header.clone(), kind))?;
+        }
     }
     let mut filled = Filled::with_capacity(default.len());
     for (name, column) in names.iter().zip(columns.into_iter().flatten()) {
@@ -932,7 +1028,7 @@ fn read_variable(
     sizes: &mut SizeTable,
 ) -> Result<Filled, Failure> {
     if let Some(cells) = decl.array_default() {
-        return read_array_setting(table, decl, cells);
+        return read_array_setting(table, decl, cells, sizes);
     }
     let Some(reading) = reading(decl, grouping) else {
         return Err((Location::File, shape_not_in_csv(decl, grouping)));

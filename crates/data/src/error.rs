@@ -43,6 +43,24 @@ pub enum SizeSource {
     },
     /// The largest value of a variable, `size K = max(choice)`.
     LargestValue { variable: String, plus: i64 },
+    /// The model's default, `size L = 3`.
+    Default,
+    /// Given apart from the file (`--set L=4`).
+    SetApart,
+    /// A CSV column of the size's name, one value on every row (`line`: where it was read).
+    CsvColumn { column: String, line: usize },
+    /// The columns of an array setting's elements, `mu0.1` … `mu0.3`.
+    CsvElementColumns { first: String, last: String },
+    /// The length of an array's default (`data mu0: real[L - 1] = [0.5, 1.0]`).
+    DefaultLength { variable: String },
+    /// The length of an array's value given apart from the file (`--set`).
+    GivenLength { variable: String },
+    /// A length found along a dimension that is an expression of the size
+    /// (`L - 1`), which the size was solved from.
+    Through {
+        dim: String,
+        length: Box<SizeSource>,
+    },
 }
 
 /// What is wrong. Each variant names the declaration it concerns, where there is one.
@@ -153,14 +171,16 @@ pub enum ErrorKind {
     ArraySettingColumn { declaration: DataDecl },
     /// A value set apart from the file that is not `NAME=VALUE` with a JSON value.
     SettingText { why: String },
-    /// A value set apart from the file for a name the model declares no data of.
+    /// A value set apart from the file for a name the model declares no data of
+    /// (or a size without a default).
     SettingUnknown {
         name: String,
         declared: Vec<String>,
         /// `name` is a size of the model's, which the data file determines.
         size: bool,
     },
-    /// A value set apart from the file for a declaration sized by the data (`real[N]`).
+    /// A value set apart from the file for a declaration sized by the data (`real[N]`):
+    /// a size without a default.
     SettingSized { declaration: DataDecl },
     /// The same name set apart twice.
     SettingRepeated { name: String },
@@ -187,6 +207,18 @@ pub enum ErrorKind {
         axis: usize,
         expected: usize,
         found: usize,
+    },
+    /// A length found along a dimension that is an expression of sizes (`L - 1`)
+    /// that the sizes make another value (`value`), or that no value of the one
+    /// size left unknown makes (`value: None`: `2*L` of length 3).
+    DimMismatch {
+        declaration: DataDecl,
+        axis: usize,
+        found: usize,
+        found_source: SizeSource,
+        value: Option<i64>,
+        /// The sizes the dimension names that were known, with their sources.
+        sizes: Vec<(String, usize, SizeSource)>,
     },
     /// Nothing in the file determines this size.
     UndeterminedSize { size: SizeDecl },
@@ -283,7 +315,7 @@ impl ErrorKind {
             ErrorKind::ScalarVaries { .. } | ErrorKind::ElementVaries { .. } => "D0020",
             ErrorKind::ShapeNotInCsv { .. } | ErrorKind::GroupsOutOfOrder { .. } => "D0021",
             ErrorKind::SizeMismatch { .. } => "D0022",
-            ErrorKind::ConstDimMismatch { .. } => "D0023",
+            ErrorKind::ConstDimMismatch { .. } | ErrorKind::DimMismatch { .. } => "D0023",
             ErrorKind::UndeterminedSize { .. } => "D0024",
             ErrorKind::BadSize { .. } => "D0025",
             ErrorKind::UnknownSize { .. } => "D0026",
@@ -345,6 +377,24 @@ impl fmt::Display for SizeSource {
             SizeSource::LargestValue { variable, plus } => {
                 write!(f, "the largest value of `{variable}`, plus {plus}")
             }
+            SizeSource::Default => f.write_str("the model's default"),
+            SizeSource::SetApart => f.write_str("set apart from the file"),
+            SizeSource::CsvColumn { column, line } => {
+                write!(f, "column \"{column}\" on line {line}")
+            }
+            SizeSource::CsvElementColumns { first, last } if first == last => {
+                write!(f, "the column \"{first}\"")
+            }
+            SizeSource::CsvElementColumns { first, last } => {
+                write!(f, "the columns \"{first}\" … \"{last}\"")
+            }
+            SizeSource::DefaultLength { variable } => {
+                write!(f, "the length of `{variable}`'s default")
+            }
+            SizeSource::GivenLength { variable } => {
+                write!(f, "the length of `{variable}` as set apart from the file")
+            }
+            SizeSource::Through { dim, length } => write!(f, "`{dim}` = {length}"),
         }
     }
 }
@@ -604,7 +654,7 @@ impl ErrorKind {
                 ..
             } => write!(
                 f,
-                "`{name}` is a size, which the data file determines (a JSON key, the length of an array, the groups of a column); only data are set apart from the file"
+                "`{name}` is a size, which the data file determines (a JSON key, the length of an array, the groups of a column); only data, and sizes with a default (`size L = 3`), are set apart from the file"
             ),
             ErrorKind::SettingUnknown { name, declared, .. } => match declared.as_slice() {
                 [] => write!(f, "the model declares no data, so `{name}` cannot be set"),
@@ -620,7 +670,7 @@ impl ErrorKind {
             },
             ErrorKind::SettingSized { declaration } => write!(
                 f,
-                "`{declaration}` is sized by the data, so the data file gives it: only data of constant dimensions (a scalar, `real[2]`) are set apart from the file"
+                "`{declaration}` is sized by the data, so the data file gives it: only data of constant dimensions (a scalar, `real[2]`), or of dimensions that sizes with a default give (`real[L - 1]` with `size L = 3`), are set apart from the file"
             ),
             ErrorKind::SettingRepeated { name } => {
                 write!(f, "`{name}` is set twice (which value is meant?)")
@@ -680,6 +730,47 @@ impl ErrorKind {
                 f,
                 "found {found} elements along axis {axis}, but `{declaration}` says {expected}"
             ),
+            ErrorKind::DimMismatch {
+                declaration,
+                axis,
+                found,
+                found_source,
+                value,
+                sizes,
+            } => {
+                let dim = declaration
+                    .shape
+                    .get(*axis)
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                let known: Vec<String> = sizes
+                    .iter()
+                    .map(|(name, v, source)| format!("`{name}` is {v} ({source})"))
+                    .collect();
+                let known = if known.is_empty() {
+                    String::new()
+                } else {
+                    format!(", where {}", known.join(", "))
+                };
+                match value {
+                    Some(value) => write!(
+                        f,
+                        "`{declaration}` has {found} elements along axis {axis} ({found_source}), but its dimension `{dim}` is {value}{known}"
+                    )?,
+                    None => write!(
+                        f,
+                        "`{declaration}` has {found} elements along axis {axis} ({found_source}), but no value of the sizes makes its dimension `{dim}` {found}{known}"
+                    )?,
+                }
+                if matches!(found_source, SizeSource::DefaultLength { .. }) {
+                    write!(
+                        f,
+                        ": the model's default fits other sizes, so give `{}` values of these sizes (a key of that name, the columns `{}.1`, `{}.2`, …, or `--set`)",
+                        declaration.name, declaration.name, declaration.name
+                    )?;
+                }
+                Ok(())
+            }
             ErrorKind::UndeterminedSize { size } => match &size.group_by {
                 Some(_) => write!(f, "nothing in the file gives `{size}` a value"),
                 None => write!(

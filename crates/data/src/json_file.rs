@@ -117,6 +117,13 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
         let Some(value) = object.get(&size.name) else {
             continue;
         };
+        if size.given.is_some() {
+            notes.push(format!(
+                "`{}` is set apart from {file}; its value in {file} is not read",
+                size.name
+            ));
+            continue;
+        }
         let location = Location::JsonValue {
             path: size.name.clone(),
         };
@@ -141,27 +148,28 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
     let mut defaults_used = Vec::new();
     let mut set_apart = Vec::new();
     for decl in &spec.variables {
-        if let Some(cells) = &decl.given {
-            if object.contains_key(&decl.name) {
-                set_apart.push(decl);
+        let result = match (&decl.given, object.get(&decl.name)) {
+            (Some(cells), value) => {
+                if value.is_some() {
+                    set_apart.push(decl);
+                }
+                Filled::given_sized(decl, cells, &mut sizes).map_err(|kind| (Location::File, kind))
             }
-            filled.push(Some(Filled::given(cells)));
-            continue;
-        }
-        let result = match object.get(&decl.name) {
-            None if decl.value_when_absent().is_some() || decl.array_default().is_some() => {
+            (None, None)
+                if decl.value_when_absent().is_some() || decl.array_default().is_some() =>
+            {
                 if decl.default.is_some() {
                     defaults_used.push(decl);
                 }
-                Ok(Filled::absent(decl))
+                Filled::absent_sized(decl, &mut sizes).map_err(|kind| (Location::File, kind))
             }
-            None => Err((
+            (None, None) => Err((
                 Location::File,
                 ErrorKind::MissingKey {
                     declaration: decl.clone(),
                 },
             )),
-            Some(value) => {
+            (None, Some(value)) => {
                 let mut reader = Reader {
                     decl,
                     sizes: &mut sizes,

@@ -314,14 +314,14 @@ fn check_spec(spec: &DataSpec, file_name: &str) -> Result<(), LoadError> {
     let mut errors = Vec::new();
     for decl in &spec.variables {
         for dim in &decl.shape {
-            if let DimSpec::Size(name) = dim {
-                if !spec.sizes.iter().any(|s| &s.name == name) {
+            for (_, name) in dim.terms() {
+                if !spec.sizes.iter().any(|s| s.name == name) {
                     errors.push(DataError {
                         file: file_name.to_string(),
                         location: Location::File,
                         kind: ErrorKind::UnknownSize {
                             declaration: decl.clone(),
-                            size: name.clone(),
+                            size: name.to_string(),
                         },
                         more: 0,
                     });
@@ -356,6 +356,27 @@ impl Filled {
             absent: None,
             placeholder: false,
         }
+    }
+
+    /// The cells of a variable the file leaves out: an array's default cell by
+    /// cell (its lengths recorded in `sizes`, to be checked against its
+    /// dimensions), else one value for every cell once the sizes are known.
+    pub(crate) fn absent_sized(decl: &DataDecl, sizes: &mut SizeTable) -> Result<Self, ErrorKind> {
+        if decl.array_default().is_some() {
+            sizes.defer_lengths(decl, &decl.default_shape, true)?;
+        }
+        Ok(Filled::absent(decl))
+    }
+
+    /// The cells the caller gave a variable apart from the file, their lengths
+    /// recorded in `sizes`.
+    pub(crate) fn given_sized(
+        decl: &DataDecl,
+        cells: &[f64],
+        sizes: &mut SizeTable,
+    ) -> Result<Self, ErrorKind> {
+        sizes.defer_lengths(decl, &decl.given_shape, false)?;
+        Ok(Filled::given(cells))
     }
 
     /// The cells of a variable the file leaves out: an array's default cell by
@@ -468,6 +489,18 @@ pub(crate) fn assemble(
         more: 0,
     };
     sizes_from_largest_values(spec, sizes, &filled, &mut errors, &error);
+    let (settled, defaulted) = sizes.settle(spec);
+    for kind in settled {
+        errors.push(error(Location::File, kind));
+    }
+    let mut notes = notes;
+    notes.extend(defaulted.iter().map(|size| {
+        format!(
+            "`{}` is not in {file_name}: the model's default, {}, is used (a key or a column of that name sets it)",
+            size.name,
+            size.default.unwrap_or_default()
+        )
+    }));
     let known_sizes = match sizes.finish() {
         Ok(known) => known,
         Err(unknown) => {
@@ -541,10 +574,16 @@ pub(crate) fn assemble(
         row_cells: Vec::new(),
         row_lines: Vec::new(),
         given: spec
-            .variables
+            .sizes
             .iter()
-            .filter(|d| d.given.is_some())
-            .map(|d| d.name.clone())
+            .filter(|s| s.given.is_some())
+            .map(|s| s.name.clone())
+            .chain(
+                spec.variables
+                    .iter()
+                    .filter(|d| d.given.is_some())
+                    .map(|d| d.name.clone()),
+            )
             .collect(),
     })
 }

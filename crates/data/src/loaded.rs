@@ -87,9 +87,10 @@ pub struct LoadedData {
     /// For CSV: the line each data row starts on (the header is line 1), for
     /// messages about a row. Empty for JSON.
     pub row_lines: Vec<usize>,
-    /// The variables the caller set apart from the file ([`crate::set_apart`]),
-    /// in declaration order: their values are in `values`, and a file written
-    /// from these data (a simulated data set) must carry them.
+    /// The sizes and variables the caller set apart from the file
+    /// ([`crate::set_apart`]), sizes first, each in declaration order: their values
+    /// are in `sizes` and `values`, and a file written from these data (a
+    /// simulated data set) must carry them.
     pub given: Vec<String>,
 }
 

@@ -10,7 +10,9 @@ use crate::spec::DataSpec;
 
 /// Gives each variable named in `settings` (`RTbound=0.2`, `mu0=[0.5, 1]`, `flag=true`)
 /// its value apart from the file ([`crate::DataDecl::given`]). A setting's variable is a
-/// data declaration of constant dimensions (a scalar, `real[2]`); its value is JSON (a
+/// data declaration of constant dimensions (a scalar, `real[2]`) or of dimensions that
+/// sizes with a default give (`real[L - 1]` with `size L = 3`), or such a size itself
+/// ([`crate::SizeDecl::given`]); its value is JSON (a
 /// number, `true`/`false`, nested brackets; `inf` and `-inf` too), checked against the
 /// declaration's type, shape, range and bounds. `source` names the settings in errors
 /// (`--set`). Every bad setting is reported, one error each.
@@ -25,13 +27,16 @@ pub fn set_apart(spec: &mut DataSpec, source: &str, settings: &[String]) -> Resu
             more: 0,
         };
         match read_one(spec, text) {
-            Ok((name, cells)) => {
+            Ok((name, cells, lengths)) => {
                 if seen.contains(&name) {
                     errors.push(error(Location::File, ErrorKind::SettingRepeated { name }));
                     continue;
                 }
                 if let Some(decl) = spec.variables.iter_mut().find(|d| d.name == name) {
                     decl.given = Some(cells);
+                    decl.given_shape = lengths;
+                } else if let Some(size) = spec.sizes.iter_mut().find(|z| z.name == name) {
+                    size.given = cells.first().map(|&v| v as usize);
                 }
                 seen.push(name);
             }
@@ -56,8 +61,9 @@ pub fn split_setting(text: &str) -> Option<(&str, &str)> {
         .map(|(name, value)| (name.trim(), value.trim()))
 }
 
-/// One `NAME=VALUE`: the variable's name and its cells, row-major.
-fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>), LoadError> {
+/// One `NAME=VALUE`: the variable's (or size's) name, its cells row-major and their
+/// lengths along each axis.
+fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>, Vec<usize>), LoadError> {
     let fail = |kind| LoadError {
         errors: vec![DataError {
             file: String::new(),
@@ -74,6 +80,29 @@ fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>), LoadError
     let Some((name, value_text)) = split_setting(text) else {
         return Err(not_a_setting("no `=` between the name and the value"));
     };
+    // A size with a default (`size L = 3`) is a setting; the file determines the others.
+    let setting_size = |name: &str| {
+        spec.sizes
+            .iter()
+            .any(|z| z.name == name && z.default.is_some())
+    };
+    if let Some(size) = spec
+        .sizes
+        .iter()
+        .find(|z| z.name == name && z.default.is_some())
+    {
+        let value = value_text
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.fract() == 0.0 && *v >= 0.0 && *v <= crate::sizes::MAX_CELLS as f64)
+            .ok_or_else(|| {
+                fail(ErrorKind::BadSize {
+                    size: size.name.clone(),
+                    text: value_text.to_string(),
+                })
+            })?;
+        return Ok((name.to_string(), vec![value], Vec::new()));
+    }
     let Some(decl) = spec.variables.iter().find(|d| d.name == name) else {
         return Err(fail(ErrorKind::SettingUnknown {
             name: name.to_string(),
@@ -81,7 +110,11 @@ fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>), LoadError
             size: spec.sizes.iter().any(|z| z.name == name),
         }));
     };
-    if decl.constant_shape().is_none() {
+    if decl
+        .shape
+        .iter()
+        .any(|dim| dim.terms().iter().any(|(_, size)| !setting_size(size)))
+    {
         return Err(fail(ErrorKind::SettingSized {
             declaration: decl.clone(),
         }));
@@ -98,10 +131,18 @@ fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>), LoadError
         return Err(no_missing());
     }
     // The value is read as a JSON file's key of the declaration would be, so that its
-    // shape, type, range and bounds are checked with the same messages.
+    // shape, type, range and bounds are checked with the same messages; a dimension
+    // that sizes give (`real[L - 1]`) takes the value's length, which is checked
+    // against the sizes when the data load.
+    let lengths = nesting(&value, decl.shape.len());
     let mut alone = decl.clone();
     alone.default = None;
     alone.given = None;
+    for (dim, &length) in alone.shape.iter_mut().zip(&lengths) {
+        if !matches!(dim, crate::spec::DimSpec::Const(_)) {
+            *dim = crate::spec::DimSpec::Const(length);
+        }
+    }
     let one = DataSpec {
         sizes: Vec::new(),
         variables: vec![alone],
@@ -117,7 +158,26 @@ fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>), LoadError
     if array.missing_count() > 0 {
         return Err(no_missing());
     }
-    Ok((name.to_string(), array.values))
+    Ok((name.to_string(), array.values, array.shape))
+}
+
+/// The lengths of the first `axes` levels of nesting of `value`, as its first
+/// elements have them (a ragged value fails when it is read against them).
+fn nesting(value: &Value, axes: usize) -> Vec<usize> {
+    let mut lengths = Vec::with_capacity(axes);
+    let mut current = value;
+    while lengths.len() < axes {
+        let Value::Array(items) = current else {
+            break;
+        };
+        lengths.push(items.len());
+        match items.first() {
+            Some(first) => current = first,
+            None => break,
+        }
+    }
+    lengths.resize(axes, 0);
+    lengths
 }
 
 fn has_null(value: &Value) -> bool {

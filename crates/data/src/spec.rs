@@ -22,6 +22,13 @@ pub struct SizeDecl {
     /// The variable whose largest value is this size, where nothing else in
     /// the file gives it.
     pub largest_of: Option<LargestOf>,
+    /// `size L = 3`: the value where nothing in the file gives the size (a
+    /// setting of the model, hBayesDM's number of levels `L`); the file may set
+    /// it by a JSON key, a CSV column of one value or the lengths of its arrays.
+    pub default: Option<usize>,
+    /// The value the caller gives the size apart from the file ([`crate::set_apart`],
+    /// `--set L=4`): the file's key or column of this name is not read.
+    pub given: Option<usize>,
 }
 
 /// `= max(choice) + plus` in a size declaration.
@@ -50,6 +57,51 @@ pub enum DimSpec {
     Size(String),
     /// A constant, `2`.
     Const(usize),
+    /// Any other linear size expression, `L - 1`, `2*K + 1`: `constant + Σ coefficient ×
+    /// size`. A length found along it determines a size it names when the others are known.
+    Linear {
+        constant: i64,
+        terms: Vec<(i64, String)>,
+    },
+}
+
+impl DimSpec {
+    /// The value for the sizes `size_of` knows, `None` while one is unknown (or on
+    /// overflow). May be negative.
+    pub fn eval(&self, size_of: impl Fn(&str) -> Option<usize>) -> Option<i64> {
+        match self {
+            DimSpec::Const(n) => i64::try_from(*n).ok(),
+            DimSpec::Size(name) => size_of(name).and_then(|v| i64::try_from(v).ok()),
+            DimSpec::Linear { constant, terms } => {
+                terms
+                    .iter()
+                    .try_fold(*constant, |total, (coefficient, name)| {
+                        let value = i64::try_from(size_of(name)?).ok()?;
+                        total.checked_add(coefficient.checked_mul(value)?)
+                    })
+            }
+        }
+    }
+
+    /// The sizes the dimension names, each with its coefficient.
+    pub fn terms(&self) -> Vec<(i64, &str)> {
+        match self {
+            DimSpec::Const(_) => Vec::new(),
+            DimSpec::Size(name) => vec![(1, name.as_str())],
+            DimSpec::Linear { terms, .. } => {
+                terms.iter().map(|(c, name)| (*c, name.as_str())).collect()
+            }
+        }
+    }
+
+    /// The constant part (`-1` of `L - 1`).
+    pub fn constant(&self) -> i64 {
+        match self {
+            DimSpec::Const(n) => i64::try_from(*n).unwrap_or(i64::MAX),
+            DimSpec::Size(_) => 0,
+            DimSpec::Linear { constant, .. } => *constant,
+        }
+    }
 }
 
 /// The interval a real data variable's values lie in: `[0, inf)` has
@@ -143,10 +195,16 @@ pub struct DataDecl {
     /// (row-major; one for a scalar) for a setting the file leaves out (hBayesDM's
     /// `RTbound`, `mu0`); the loader notes when it is used.
     pub default: Option<Vec<f64>>,
+    /// The lengths of the default's axes (`[2]` for `[0.5, 1.0]`; empty for a
+    /// scalar): an array sized by a size with a default (`real[L - 1]`) checks them
+    /// against its dimensions once the sizes are known.
+    pub default_shape: Vec<usize>,
     /// The cells (row-major) the caller gives the variable apart from the file
     /// ([`crate::set_apart`]; the command line's `--set NAME=VALUE`): the file's
     /// column or key of this name is not read.
     pub given: Option<Vec<f64>>,
+    /// The lengths of the given value's axes, as `default_shape`.
+    pub given_shape: Vec<usize>,
 }
 
 impl SizeDecl {
@@ -156,27 +214,35 @@ impl SizeDecl {
             name: name.to_string(),
             group_by: None,
             largest_of: None,
+            default: None,
+            given: None,
         }
     }
 
     /// `size N by COLUMN`.
     pub fn grouped_by(name: &str, column: &str) -> Self {
         SizeDecl {
-            name: name.to_string(),
             group_by: Some(column.to_string()),
-            largest_of: None,
+            ..SizeDecl::new(name)
+        }
+    }
+
+    /// `size NAME = default`.
+    pub fn with_default(name: &str, default: usize) -> Self {
+        SizeDecl {
+            default: Some(default),
+            ..SizeDecl::new(name)
         }
     }
 
     /// `size K = max(VARIABLE) + plus`.
     pub fn largest_of(name: &str, variable: &str, plus: i64) -> Self {
         SizeDecl {
-            name: name.to_string(),
-            group_by: None,
             largest_of: Some(LargestOf {
                 variable: variable.to_string(),
                 plus,
             }),
+            ..SizeDecl::new(name)
         }
     }
 }
@@ -193,7 +259,9 @@ impl DataDecl {
             real_bounds: None,
             absent_fill: None,
             default: None,
+            default_shape: Vec::new(),
             given: None,
+            given_shape: Vec::new(),
         }
     }
 
@@ -215,18 +283,33 @@ impl DataDecl {
     }
 
     /// The CSV columns of an array setting's elements, as rlc's output names
-    /// them (`mu0.1`, `mu0.2`; `w.1.2` for row 1, column 2): the array's
-    /// dimensions are constants.
+    /// them (`mu0.1`, `mu0.2`; `w.1.2` for row 1, column 2), for the lengths of
+    /// its constant dimensions, or of its default where a size gives one.
     pub fn element_columns(&self) -> Vec<String> {
         let lengths: Vec<usize> = self
             .shape
             .iter()
-            .map(|dim| match dim {
+            .enumerate()
+            .map(|(axis, dim)| match dim {
                 DimSpec::Const(n) => *n,
-                DimSpec::Size(_) => 0,
+                _ => self.default_shape.get(axis).copied().unwrap_or(0),
             })
             .collect();
         element_names(&self.name, &lengths)
+    }
+
+    /// The 0-based index of the element whose CSV column is `column` (`mu0.3` is
+    /// `[2]` of `mu0`), whatever the array's lengths: `None` for another column.
+    pub fn element_of_column(&self, column: &str) -> Option<Vec<usize>> {
+        let rest = column.strip_prefix(self.name.as_str())?.strip_prefix('.')?;
+        let index: Vec<usize> = rest
+            .split('.')
+            .map(|part| {
+                let one_based: usize = part.parse().ok()?;
+                (part == one_based.to_string()).then(|| one_based.checked_sub(1))?
+            })
+            .collect::<Option<_>>()?;
+        (!self.shape.is_empty() && index.len() == self.shape.len()).then_some(index)
     }
 
     /// The dimensions of a declaration every one of whose dimensions is a
@@ -236,31 +319,44 @@ impl DataDecl {
             .iter()
             .map(|dim| match dim {
                 DimSpec::Const(n) => Some(*n),
-                DimSpec::Size(_) => None,
+                _ => None,
             })
             .collect()
     }
 
     /// The default as the model writes it: `0.1`, `true`, `[0.5, 1]`.
     pub fn default_text(&self) -> String {
-        self.cells_text(self.default.as_deref().unwrap_or_default())
+        let cells = self.default.as_deref().unwrap_or_default();
+        nested_text(
+            cells,
+            &self.lengths_of(&self.default_shape),
+            self.elem == ElemType::Bool,
+        )
     }
 
     /// The value set apart from the file, written as a default is.
     pub fn given_text(&self) -> String {
-        self.cells_text(self.given.as_deref().unwrap_or_default())
+        let cells = self.given.as_deref().unwrap_or_default();
+        nested_text(
+            cells,
+            &self.lengths_of(&self.given_shape),
+            self.elem == ElemType::Bool,
+        )
     }
 
-    fn cells_text(&self, cells: &[f64]) -> String {
-        let lengths: Vec<usize> = self
-            .shape
+    /// The lengths of a value's axes: `recorded` where they were recorded, else
+    /// the constant dimensions (1 for another).
+    fn lengths_of(&self, recorded: &[usize]) -> Vec<usize> {
+        if recorded.len() == self.shape.len() {
+            return recorded.to_vec();
+        }
+        self.shape
             .iter()
-            .map(|d| match d {
+            .map(|dim| match dim {
                 DimSpec::Const(n) => *n,
-                DimSpec::Size(_) => 1,
+                _ => 1,
             })
-            .collect();
-        nested_text(cells, &lengths, self.elem == ElemType::Bool)
+            .collect()
     }
 
     /// The same declaration with `in LO..HI`.
@@ -302,6 +398,9 @@ impl fmt::Display for SizeDecl {
                 write!(f, " + {}", largest.plus)?;
             }
         }
+        if let Some(default) = self.default {
+            write!(f, " = {default}")?;
+        }
         Ok(())
     }
 }
@@ -321,6 +420,27 @@ impl fmt::Display for DimSpec {
         match self {
             DimSpec::Size(name) => f.write_str(name),
             DimSpec::Const(n) => write!(f, "{n}"),
+            DimSpec::Linear { constant, terms } => {
+                for (i, (coefficient, name)) in terms.iter().enumerate() {
+                    let magnitude = coefficient.unsigned_abs();
+                    match (i, *coefficient < 0) {
+                        (0, false) => {}
+                        (0, true) => f.write_str("-")?,
+                        (_, false) => f.write_str(" + ")?,
+                        (_, true) => f.write_str(" - ")?,
+                    }
+                    if magnitude != 1 {
+                        write!(f, "{magnitude}*")?;
+                    }
+                    f.write_str(name)?;
+                }
+                match (terms.is_empty(), constant.signum()) {
+                    (true, _) => write!(f, "{constant}"),
+                    (false, 1) => write!(f, " + {constant}"),
+                    (false, -1) => write!(f, " - {}", constant.unsigned_abs()),
+                    _ => Ok(()),
+                }
+            }
         }
     }
 }

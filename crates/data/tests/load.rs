@@ -1792,3 +1792,180 @@ proptest! {
         let _ = set(&settings_spec(), &[text.as_str()]);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sizes with a default (`size L = 3`) and dimensions that are expressions of sizes.
+
+/// hBayesDM's HGF in miniature: `size T; size L = 3; data u: int[T];
+/// data mu0: real[L - 1] = [0.5, 1.0]; data w: real[2*L, 1] = [[1], …, [6]]`.
+fn levels() -> DataSpec {
+    let linear = |constant: i64, coefficient: i64| DimSpec::Linear {
+        constant,
+        terms: vec![(coefficient, "L".to_string())],
+    };
+    let mut mu0 = DataDecl::new("mu0", ElemType::Real, false, &[]);
+    mu0.shape = vec![linear(-1, 1)];
+    mu0.default = Some(vec![0.5, 1.0]);
+    mu0.default_shape = vec![2];
+    let mut w = DataDecl::new("w", ElemType::Real, false, &[]);
+    w.shape = vec![linear(0, 2), DimSpec::Const(1)];
+    w.default = Some((1..=6).map(f64::from).collect());
+    w.default_shape = vec![6, 1];
+    DataSpec {
+        sizes: vec![SizeDecl::new("T"), SizeDecl::with_default("L", 3)],
+        variables: vec![DataDecl::new("u", ElemType::Int, false, &["T"]), mu0, w],
+    }
+}
+
+fn size_of(data: &LoadedData, name: &str) -> Option<usize> {
+    data.sizes.iter().find(|(n, _)| n == name).map(|&(_, v)| v)
+}
+
+/// A size with a default takes it where nothing in the file gives the size, with a
+/// note; a JSON key, a CSV column of its name (one value on every row), `--set`, or the
+/// length of an array along an expression of it (`L - 1`) give it instead, and the
+/// arrays' defaults must then fit it.
+#[test]
+fn a_size_with_a_default_is_a_setting_of_the_file() {
+    let spec = levels();
+    for data in [
+        loaded(csv(&spec, "u\n1\n0\n")),
+        loaded(json(&spec, r#"{"T": 2, "u": [1, 0]}"#)),
+    ] {
+        assert_eq!(size_of(&data, "L"), Some(3));
+        assert_eq!(data.value("w").map(|a| a.shape.clone()), Some(vec![6, 1]));
+        assert!(
+            data.notes
+                .iter()
+                .any(|n| n.starts_with("`L` is not in obs.")
+                    && n.contains("the model's default, 3, is used")),
+            "{:?}",
+            data.notes
+        );
+    }
+    // L = 4 from each source, with arrays of its sizes.
+    let w8 = "[[1], [2], [3], [4], [5], [6], [7], [8]]";
+    let columns =
+        "u\tL\tmu0.1\tmu0.2\tmu0.3\tw.1.1\tw.2.1\tw.3.1\tw.4.1\tw.5.1\tw.6.1\tw.7.1\tw.8.1";
+    let row = |u: i32| format!("{u}\t4\t0.1\t0.2\t0.3\t1\t2\t3\t4\t5\t6\t7\t8");
+    let by_column = loaded(csv(&spec, &format!("{columns}\n{}\n{}\n", row(1), row(0))));
+    let by_key = loaded(json(
+        &spec,
+        &format!(r#"{{"T": 2, "u": [1, 0], "L": 4, "mu0": [0.1, 0.2, 0.3], "w": {w8}}}"#),
+    ));
+    // No key for L: the lengths of mu0 (L - 1 = 3) and w (2*L = 8) solve for it.
+    let by_length = loaded(json(
+        &spec,
+        &format!(r#"{{"T": 2, "u": [1, 0], "mu0": [0.1, 0.2, 0.3], "w": {w8}}}"#),
+    ));
+    for data in [&by_column, &by_key, &by_length] {
+        assert_eq!(size_of(data, "L"), Some(4), "{:?}", data.notes);
+        assert_eq!(
+            data.value("mu0")
+                .map(|a| (a.shape.clone(), a.values.clone())),
+            Some((vec![3], vec![0.1, 0.2, 0.3]))
+        );
+        assert_eq!(data.value("w").map(|a| a.shape.clone()), Some(vec![8, 1]));
+        assert!(
+            data.notes.iter().all(|n| !n.contains("default")),
+            "{:?}",
+            data.notes
+        );
+    }
+    let given = set(&spec, &["L=4", "mu0=[0.1, 0.2, 0.3]", &format!("w={w8}")]).expect("they fit");
+    let data = loaded(csv(&given, "u,L\n1,5\n0,5\n"));
+    assert_eq!(size_of(&data, "L"), Some(4));
+    assert!(
+        data.notes
+            .iter()
+            .any(|n| n == "`L` is set apart from obs.csv; its column in obs.csv is not read"),
+        "{:?}",
+        data.notes
+    );
+    assert_eq!(data.value("mu0").map(|a| a.shape.clone()), Some(vec![3]));
+}
+
+/// Lengths that do not fit the sizes name the dimension, the sizes' values and where
+/// each came from; a default that fits only the size's default says to give the array.
+#[test]
+fn lengths_along_expressions_of_sizes_that_do_not_fit_are_errors() {
+    let spec = levels();
+    let given = set(&spec, &["L=4"]).expect("a size with a default is a setting");
+    let e = json(&given, r#"{"T": 1, "u": [1]}"#).expect_err("the defaults fit L = 3 only");
+    let text = e.to_string();
+    assert!(
+        text.contains("`data mu0: real[L - 1]` has 2 elements along axis 0 (the length of `mu0`'s default), but its dimension `L - 1` is 3, where `L` is 4 (set apart from the file): the model's default fits other sizes, so give `mu0` values of these sizes"),
+        "{text}"
+    );
+    assert!(text.contains("its dimension `2*L` is 8"), "{text}");
+    assert_eq!(e.errors.len(), 2, "{text}");
+    // The JSON key gives L = 3; mu0 has 3 elements.
+    let (kind, _, message) = only_error(json(
+        &spec,
+        r#"{"T": 1, "u": [1], "L": 3, "mu0": [0.1, 0.2, 0.3]}"#,
+    ));
+    assert!(matches!(kind, ErrorKind::DimMismatch { .. }), "{message}");
+    assert!(
+        message.contains("has 3 elements along axis 0 (the length of mu0), but its dimension `L - 1` is 2, where `L` is 3 (given in the file)"),
+        "{message}"
+    );
+    // No L makes 2*L = 7: the length of w.
+    let (_, _, message) = only_error(json(
+        &spec,
+        r#"{"T": 1, "u": [1], "w": [[1], [2], [3], [4], [5], [6], [7]]}"#,
+    ));
+    assert!(
+        message.contains("has 7 elements along axis 0 (the length of w), but no value of the sizes makes its dimension `2*L` 7"),
+        "{message}"
+    );
+    // Two lengths that solve for two values of L.
+    let e = json(
+        &spec,
+        r#"{"T": 1, "u": [1], "mu0": [1, 2, 3], "w": [[1], [2], [3], [4], [5], [6]]}"#,
+    )
+    .expect_err("L is 4 by mu0, 3 by w");
+    assert!(
+        e.to_string()
+            .contains("`2*L` is 8, where `L` is 4 (`L - 1` = the length of mu0)"),
+        "{e}"
+    );
+    // A column that gives L two values, and one that is not a size.
+    let (kind, location, message) = only_error(csv(&spec, "u,L\n1,3\n0,4\n"));
+    assert!(matches!(kind, ErrorKind::SizeMismatch { .. }), "{message}");
+    assert_eq!(
+        location,
+        Location::Cell {
+            line: 3,
+            column: "L".into()
+        }
+    );
+    assert!(
+        message.contains("L is 3 (column \"L\" on line 2) but 4 (column \"L\" on line 3)"),
+        "{message}"
+    );
+    let (kind, _, message) = only_error(csv(&spec, "u,L\n1,2.5\n"));
+    assert!(matches!(kind, ErrorKind::BadSize { .. }), "{message}");
+    // Some of an array's element columns but not all of them.
+    let (kind, _, message) = only_error(csv(&spec, "u,mu0.1,mu0.3\n1,0.1,0.3\n"));
+    assert!(
+        matches!(kind, ErrorKind::PartialSetting { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("column \"mu0.1\" but not \"mu0.2\""),
+        "{message}"
+    );
+    // `--set` of a size without a default, or of an array sized by one, is refused.
+    let e = set(&spec, &["T=3"]).expect_err("T comes from the file");
+    assert!(
+        e.to_string()
+            .contains("only data, and sizes with a default (`size L = 3`), are set apart"),
+        "{e}"
+    );
+    let e = set(&spec, &["L=-1"]).expect_err("not a size");
+    assert!(
+        e.to_string()
+            .contains("size L must be a non-negative integer, not -1"),
+        "{e}"
+    );
+}

@@ -38,6 +38,7 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
         if let SymbolKind::Size {
             group_by,
             largest_of,
+            default,
         } = &sym.kind
         {
             spec.sizes.push(SizeDecl {
@@ -47,6 +48,8 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
                     variable: l.data.clone(),
                     plus: l.plus,
                 }),
+                default: default.and_then(|v| usize::try_from(v).ok()),
+                given: None,
             });
         }
     }
@@ -58,13 +61,29 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
                 (Some(c), _) if c >= 0 => DimSpec::Const(c as usize),
                 (None, Some(name)) => DimSpec::Size(name.to_string()),
                 _ => {
-                    return Err(Error::new(
-                        ErrorKind::Model,
-                        format!(
-                            "error: data `{}` has the dimension `{dim}`; data dimensions must be a declared size or a constant",
-                            sym.name
-                        ),
-                    ))
+                    // The checker's size expressions are linear: each term one size.
+                    let terms: Option<Vec<(i64, String)>> = dim
+                        .terms()
+                        .map(|(monomial, coefficient)| match monomial {
+                            [size] => Some((coefficient, size.clone())),
+                            _ => None,
+                        })
+                        .collect();
+                    match terms {
+                        Some(terms) if dim.as_constant().is_none() => DimSpec::Linear {
+                            constant: dim.constant_part(),
+                            terms,
+                        },
+                        _ => {
+                            return Err(Error::new(
+                                ErrorKind::Model,
+                                format!(
+                                    "error: data `{}` has the dimension `{dim}`, which no data can have",
+                                    sym.name
+                                ),
+                            ))
+                        }
+                    }
                 }
             };
             shape.push(spec_dim);
@@ -92,7 +111,9 @@ pub fn data_spec(model: &Model) -> Result<DataSpec, Error> {
             }),
             absent_fill: None,
             default: d.default.clone(),
+            default_shape: d.default_shape.clone(),
             given: None,
+            given_shape: Vec::new(),
         });
     }
     Ok(spec)

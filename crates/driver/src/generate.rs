@@ -642,6 +642,10 @@ pub fn simulated_file(
                     continue;
                 }
                 let Some(array) = simulated.data.value(name) else {
+                    // A size set apart (`--set L=4`) is the column of its name.
+                    if let Some((_, value)) = simulated.data.sizes.iter().find(|(n, _)| n == name) {
+                        columns.push((name.clone(), vec![value.to_string(); rows]));
+                    }
                     continue;
                 };
                 let shape = array.shape.clone();

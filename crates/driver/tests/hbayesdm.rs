@@ -499,9 +499,22 @@ fn hbayesdm_arguments_are_data_with_defaults() {
             .and_then(|code| code.split_once(" = "))
             .map(|(_, value)| value.trim())
             .expect("a value after `=`");
-        // The port with the argument written as the constant `value`.
+        // The port with the argument written as the constant `value`; an array sized by a
+        // size with a default (`real[L - 1]`) keeps its dimension as a slice of it.
+        let dimension = line
+            .split_once(':')
+            .map(|(_, rest)| rest.split(" in ").next().unwrap_or_default())
+            .and_then(|ty| ty.split(" = ").next())
+            .and_then(|ty| ty.split_once('['))
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(dim, _)| dim.trim())
+            .filter(|dim| dim.parse::<usize>().is_err());
         let as_constant = |value: &str| {
-            let source = source.replace(line, &format!("let {argument} = {value}"));
+            let constant = match dimension {
+                Some(dim) => format!("let {argument} = {value}[0:{dim}]"),
+                None => format!("let {argument} = {value}"),
+            };
+            let source = source.replace(line, &constant);
             rlc_driver::compile(&source, model).unwrap_or_else(|e| panic!("{}", e.message))
         };
         let compiled =

@@ -489,9 +489,10 @@ enum PredictArg {
 /// `--set NAME=VALUE`, which every command that reads data takes.
 #[derive(clap::Args)]
 struct SetArgs {
-    /// Give a data variable of constant dimensions its value apart from the data
-    /// file, as hBayesDM's function arguments do: `--set RTbound=0.2`, `--set
-    /// 'mu0=[0.5, 1]'` (repeatable; the file's column or key of that name is not read).
+    /// Give a data variable of constant dimensions, or a size with a default (`size L =
+    /// 3`) and the arrays it sizes, its value apart from the data file, as hBayesDM's
+    /// function arguments do: `--set RTbound=0.2`, `--set 'mu0=[0.5, 1]'`, `--set L=4`
+    /// (repeatable; the file's column or key of that name is not read).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
 }

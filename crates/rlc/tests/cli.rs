@@ -3712,3 +3712,82 @@ fn thinning_keeps_every_nth_draw() {
     assert_eq!(zero.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// hBayesDM's `hgf_ibrb_single(data, L = 4, mu0 = …)`: a size with a default (`size L =
+/// 3`) and the arrays it sizes are set by the file's columns or by `--set`, to the same
+/// density; a default that fits only L = 3 is a data error that says so; and a data set
+/// simulated with `--set L=…` carries `L` and the arrays as its columns.
+#[test]
+fn a_size_with_a_default_is_set_as_hbayesdms_arguments_are() {
+    let dir = temp_dir("size_setting");
+    let root = workspace().join("models/hbayesdm");
+    let model = root.join("hgf_ibrb_single.rlm");
+    let levels4 = root.join("data/hgf_single_sim_levels4.txt");
+    let plain = root.join("data/hgf_single_sim.txt");
+    let settings = [
+        "L=4",
+        "input_first=true",
+        "mu0=[0.2, 0.6, 0.9]",
+        "sigma0=[0.3, 2, 1.5]",
+        "kappa_lower=[0.5, 0]",
+        "kappa_upper=[1.5, 1]",
+        "omega_lower=[-8, -12, -14]",
+        "omega_upper=[-1, -2, -3]",
+        "zeta_lower=0.5",
+        "zeta_upper=3",
+    ];
+    let logp = |data: &PathBuf, set: &[&str]| {
+        let mut cmd = rlc();
+        cmd.arg("logp").arg(&model).arg("--data").arg(data);
+        cmd.args([
+            "--at",
+            "logit_kappa=[0.3,-0.2],logit_omega=[0.1,-0.4,0.5],logit_zeta=0.2",
+        ]);
+        for s in set {
+            cmd.args(["--set", s]);
+        }
+        cmd.output().expect("rlc runs")
+    };
+    let by_columns = logp_of(&logp(&levels4, &[]));
+    let by_set = logp_of(&logp(&plain, &settings));
+    assert!((by_columns - by_set).abs() < 1e-9, "{by_columns} {by_set}");
+
+    // L = 4 with the arrays left at their defaults, which have L = 3's lengths.
+    let out = logp(&plain, &["L=4"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`data mu0: real[L - 1]` has 2 elements along axis 0 (the length of `mu0`'s default), but its dimension `L - 1` is 3, where `L` is 4 (set apart from the file)")
+            && stderr.contains("`data kappa_lower: real[L - 2] in [0, inf)` has 1 elements"),
+        "{stderr}"
+    );
+
+    // A simulated data set carries L and the arrays; fitting it needs no --set.
+    let simulated = dir.join("sim.txt");
+    let mut cmd = rlc();
+    cmd.arg("simulate").arg(&model).arg("--data").arg(&plain);
+    cmd.args(["--seed", "5", "--quiet", "--prior"]);
+    for s in settings {
+        cmd.args(["--set", s]);
+    }
+    let out = cmd
+        .arg("--output")
+        .arg(&simulated)
+        .output()
+        .expect("rlc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Tab-separated, as its design.
+    let text = std::fs::read_to_string(&simulated)
+        .expect("the simulated file")
+        .replace('\t', ",");
+    let rows = csv_column(&text, "u").len();
+    assert_eq!(csv_column(&text, "L"), vec![4.0; rows]);
+    assert_eq!(csv_column(&text, "mu0.3"), vec![0.9; rows]);
+    let out = logp(&simulated, &[]);
+    assert!(logp_of(&out).is_finite());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -75,6 +75,8 @@ pub struct SizeDecl {
     pub name: Ident,
     pub group_by: Option<Ident>,
     pub largest_of: Option<LargestOf>,
+    /// `size L = 3`: the value where the data do not give one (a setting).
+    pub default: Option<i64>,
     pub span: Span,
 }
 
