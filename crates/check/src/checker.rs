@@ -1023,6 +1023,13 @@ impl Checker {
                 );
             };
             if items.len() != length {
+                // An axis a size gives has its length at the sizes' defaults.
+                let axis = d.ty.dims.len().saturating_sub(lengths.len());
+                let sized =
+                    d.ty.dims
+                        .get(axis)
+                        .is_some_and(|dim| !matches!(dim.kind, ExprKind::Int(_)));
+                let at_defaults = if sized { " at the sizes' defaults" } else { "" };
                 return not_allowed(
                     value.span,
                     format!(
@@ -1030,7 +1037,7 @@ impl Checker {
                         items.len()
                     ),
                     format!(
-                        "this axis of `{}` has {length} elements: give one value for each",
+                        "this axis of `{}` has {length} elements{at_defaults}: give one value for each",
                         d.name.name
                     ),
                 );

@@ -225,15 +225,19 @@ impl SizeTable {
             [] if known_sum == found => Some(Ok(())),
             [] => Some(Err(mismatch(Some(known_sum), known))),
             [(coefficient, name)] => {
-                let rest = found - known_sum;
-                if rest % coefficient != 0 || rest / coefficient < 0 {
-                    return Some(Err(mismatch(None, known)));
-                }
+                let rest = found.saturating_sub(known_sum);
+                let value = match (
+                    rest.checked_rem(*coefficient),
+                    rest.checked_div(*coefficient),
+                ) {
+                    (Some(0), Some(value)) if value >= 0 => value,
+                    _ => return Some(Err(mismatch(None, known))),
+                };
                 let source = || SizeSource::Through {
                     dim: dim.to_string(),
                     length: Box::new(length.source.clone()),
                 };
-                Some(self.unify(name, (rest / coefficient) as usize, source))
+                Some(self.unify(name, value as usize, source))
             }
             _ => None,
         }

@@ -1254,7 +1254,7 @@ fn all_specs() -> Vec<DataSpec> {
     scalar
         .variables
         .push(DataDecl::new("g", ElemType::Int, false, &["G"]).with_int_range(-2, 9));
-    vec![rl_single(), eight_schools(), rl_hier(), scalar]
+    vec![rl_single(), eight_schools(), rl_hier(), scalar, levels()]
 }
 
 fn load_everything(bytes: &[u8]) {
@@ -1315,13 +1315,15 @@ proptest! {
 
     #[test]
     fn mutated_valid_files_never_panic(
-        which in 0..4usize,
+        which in 0..6usize,
         edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..8)
     ) {
         let base: &[u8] = match which {
             0 => b"subjID,trial,choice,outcome\n1,1,1,-1.0\n1,2,2,1.0\n2,1,NA,\n2,2,1,1\n3,1,2,0\n",
             1 => b"{\"N\": 2, \"T\": 2, \"choice\": [[1, 2], [null, 1]], \"outcome\": [[0.5, 1], [1, -1]]}",
             2 => b"{\"J\": 2, \"y\": [28.0, 8.0], \"sigma\": [15.0, 10.0], \"K\": true, \"G\": 1, \"g\": [3]}",
+            3 => b"{\"T\": 2, \"u\": [1, 0], \"L\": 4, \"mu0\": [0.1, 0.2, 0.3], \"w\": [[1], [2], [3], [4], [5], [6], [7], [8]]}",
+            4 => b"u,L,mu0.1,mu0.2,mu0.3\n1,4,0.1,0.2,0.3\n0,4,0.1,0.2,0.3\n",
             _ => b"trial\taction\treward\n1\t1\t1\n2\t0\t0\n3\t1\t0.5\n",
         };
         load_everything(&mutate(base, &edits));
@@ -1790,6 +1792,9 @@ proptest! {
     #[test]
     fn random_settings_never_panic(text in "[a-zA-Z=\\[\\], .0-9eE+\\-\"]{0,40}") {
         let _ = set(&settings_spec(), &[text.as_str()]);
+        if let Ok(given) = set(&levels(), &[text.as_str()]) {
+            let _ = json(&given, r#"{"T": 1, "u": [1]}"#).map_err(|e| e.to_string());
+        }
     }
 }
 
