@@ -36,8 +36,14 @@
 //!   [`set_apart`] gives a declaration of constant dimensions a value apart from the file
 //!   (`--set NAME=VALUE`), checked as a JSON key; the file's column or key is then not read.
 //! * **Sizes.** JSON sizes may be given as keys or inferred from array lengths; every source
-//!   must agree, and a conflict names both. A size that nothing in the file determines is an
-//!   error. Keys and columns that no declaration reads are ignored with a note.
+//!   must agree, and a conflict names both. A size with a default ([`SizeDecl::default`],
+//!   `size L = 3`) is a setting: a key, a CSV column of its name (one value on every row) or
+//!   [`set_apart`] gives it, else its default, with a note. A dimension that is an expression
+//!   of sizes ([`DimSpec::Linear`], `L - 1`) solves its length for its one size still unknown
+//!   or is checked against the sizes once the file's own sources and then the sizes'
+//!   defaults have spoken; an array's default has the lengths of the sizes' defaults and is
+//!   checked last. A size that nothing in the file determines is an error. Keys and columns
+//!   that no declaration reads are ignored with a note.
 //! * **Errors.** Loading goes on after an error in one declaration to report the others, so
 //!   [`LoadError`] holds every independent error (at most one per declaration).
 
