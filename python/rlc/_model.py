@@ -439,6 +439,7 @@ class Model:
         seed: Optional[int] = None,
         n: Optional[int] = None,
         set: Optional[Mapping[str, Any]] = None,
+        loop_outs: bool = False,
     ) -> Union[Simulation, list]:
         """Runs the model forward (``rlc simulate``): draws every variable the
         model observes with ``~`` on ``design``, trial by trial, each
@@ -460,7 +461,10 @@ class Model:
         data set as ``rlc simulate --seed`` on the same design, bit for bit.
         ``set`` is as for :meth:`sample` (``rlc simulate --set``); the data
         sets carry its values (a DataFrame as columns, ``mu0.1`` and
-        ``mu0.2`` for an array; a dict as keys).
+        ``mu0.2`` for an array; a dict as keys). ``loop_outs=True`` adds to
+        ``truth`` the outs written in loops (``out pe[n, t] = …``, a model's
+        regressors) at the true parameters, computed on the simulated data
+        (NaN where no step wrote a cell; ``rlc simulate --loop-outs``).
 
         Returns a :class:`Simulation` (``data``, ``truth``, ``seed``,
         ``stream``); with ``n``, a list of ``n`` of them (data sets drawn
@@ -496,7 +500,7 @@ class Model:
         for stream in range(count):
             try:
                 content, form, observed, truth, notes = _rlc.simulate_file(
-                    compiled, loaded, given.content, given.frame, seed, stream, **point
+                    compiled, loaded, given.content, given.frame, seed, stream, **point, loop_outs=bool(loop_outs)
                 )
             except Error as error:
                 if count == 1:

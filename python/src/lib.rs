@@ -962,7 +962,7 @@ type SimulatedFile<'py> = (
 /// every row and column of a long CSV and replaces the observed columns, as
 /// the command's file does.
 #[pyfunction]
-#[pyo3(signature = (model, design, content, frame, seed, stream, values=None, unconstrained=None))]
+#[pyo3(signature = (model, design, content, frame, seed, stream, values=None, unconstrained=None, loop_outs=false))]
 #[allow(clippy::too_many_arguments)]
 fn simulate_file<'py>(
     py: Python<'py>,
@@ -974,6 +974,7 @@ fn simulate_file<'py>(
     stream: u64,
     values: Option<HashMap<String, GivenElements>>,
     unconstrained: Option<Vec<f64>>,
+    loop_outs: bool,
 ) -> PyResult<SimulatedFile<'py>> {
     use rlc_driver::generate::{self, ParamValues};
     let params = match (values, unconstrained) {
@@ -987,15 +988,22 @@ fn simulate_file<'py>(
         }
     };
     let delimiter = frame.then_some(b',');
-    let (file, simulated) = py
+    let (file, mut simulated, loop_out_values) = py
         .detach(|| {
             let simulated =
                 generate::simulate(&model.compiled, &design.data, &params, seed, stream)?;
             let file =
                 generate::simulated_file(&design.data, content, delimiter, &simulated, false)?;
-            Ok::<_, Error>((file, simulated))
+            let loop_out_values = if loop_outs {
+                generate::loop_outs_at_truth(&model.compiled, &simulated)?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, Error>((file, simulated, loop_out_values))
         })
         .map_err(|e| to_py_err(py, e, design.source))?;
+    // The outs written in loops join the truth by name, as the other outs.
+    simulated.truth.extend(loop_out_values);
     let observed = simulated
         .observed
         .iter()

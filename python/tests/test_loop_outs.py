@@ -92,3 +92,30 @@ def test_thinning_keeps_every_nth_draw(with_loop_outs):
     assert thinned["posterior"].attrs["num_draws"] == 7 and thinned["posterior"].attrs["thin"] == 3
     with pytest.raises(rlc.UsageError, match="thin"):
         sample(thin=0)
+
+
+def test_simulate_adds_the_true_loop_outs_to_the_truth_when_asked():
+    """`simulate(loop_outs=True)` (`rlc simulate --loop-outs`): the truth holds the outs
+    written in loops at the true parameters on the simulated data, each the delta rule
+    replayed on the simulated choices; without it, the truth and the data are unchanged."""
+    model = rlc.Model.from_file(MODEL)
+    truth_point = {"alpha": 0.3, "beta": 2.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        asked = model.simulate(DATA, truth_point, seed=11, loop_outs=True)
+        plain = model.simulate(DATA, truth_point, seed=11)
+    assert "pe" not in plain.truth and set(plain.truth) <= set(asked.truth)
+    assert np.array_equal(np.asarray(asked.data["choice"], dtype=float), np.asarray(plain.data["choice"], dtype=float), equal_nan=True)
+    pe = asked.truth["pe"]
+    assert pe.shape == (3, 6)
+    choice = np.asarray(asked.data["choice"], dtype=float)
+    for n in range(3):
+        q = [0.0, 0.0]
+        for t in range(6):
+            c, r = choice[n, t], REWARD[n][t]
+            if np.isnan(c) or r is None:
+                assert np.isnan(pe[n, t])
+                continue
+            c = int(c)
+            assert pe[n, t] == pytest.approx(r - q[c], abs=1e-12)
+            q[c] += truth_point["alpha"] * (r - q[c])

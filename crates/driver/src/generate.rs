@@ -315,12 +315,15 @@ pub enum ParamValues {
     Prior,
 }
 
+/// A named array: its name, its shape and its values, row-major.
+pub type NamedArray = (String, Vec<usize>, Vec<f64>);
+
 /// A simulated data set.
 #[derive(Debug, Clone)]
 pub struct Simulated {
     /// The parameters (constrained, given or drawn) and `out` values, by name,
     /// with their shapes and row-major values: the data set's "truth".
-    pub truth: Vec<(String, Vec<usize>, Vec<f64>)>,
+    pub truth: Vec<NamedArray>,
     /// The design's data with every observed variable replaced by its draws
     /// (missing where the design has no cell or nothing was drawn).
     pub data: LoadedData,
@@ -743,6 +746,73 @@ fn observed_once(
 
 /// The truth of a simulated data set as JSON: `{"model", "data", "seed",
 /// "params": {…}, "outs": {…}}` (scalars as numbers, arrays nested row-major).
+/// The outs written in loops (`out pe[n, t] = …`, a model's regressors) at the
+/// parameters a data set was simulated with, computed on that data set: each name,
+/// shape and row-major values, NaN in the cells no loop writes (a missed trial). The
+/// true trial-wise quantities of a recovery study; empty for a model without them.
+pub fn loop_outs_at_truth(
+    compiled: &Compiled,
+    simulated: &Simulated,
+) -> Result<Vec<NamedArray>, Error> {
+    if compiled.model.loop_outs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let with_loop_outs = compiled.clone().with_loop_outs()?;
+    let data = Data {
+        sizes: simulated
+            .data
+            .sizes
+            .iter()
+            .map(|(name, n)| (name.clone(), *n as i64))
+            .collect(),
+        loaded: simulated.data.clone(),
+        name: "the simulated data set".to_string(),
+        row_names: None,
+    };
+    let mut density = density::Density::new(&with_loop_outs, &data, density::Backend::Interp)?;
+    let values: density::GivenValues = simulated
+        .truth
+        .iter()
+        .take(compiled.ir.params.len())
+        .map(|(name, shape, values)| {
+            (
+                name.clone(),
+                rlc_data::GivenValue::shaped(values.clone(), shape.clone()),
+            )
+        })
+        .collect();
+    let theta = density.unconstrain(&values).map_err(|e| {
+        Error::internal(format!(
+            "internal error: the parameters a data set was simulated with: {e}"
+        ))
+    })?;
+    let generated = density.generated(&theta).map_err(|e| {
+        Error::new(
+            ErrorKind::Sampling,
+            format!("error: computing the outs written in loops at the true parameters: {e}"),
+        )
+    })?;
+    // The constrained parameters come first, then each out in order.
+    let mut at: usize = density
+        .params
+        .iter()
+        .map(|p| p.shape.iter().product::<usize>())
+        .sum();
+    let mut loop_outs = Vec::new();
+    for (name, shape, in_loops) in &density.outs {
+        let count: usize = shape.iter().product();
+        if *in_loops {
+            let values = generated.get(at..at + count).unwrap_or_default().to_vec();
+            loop_outs.push((name.clone(), shape.clone(), values));
+        }
+        at += count;
+    }
+    Ok(loop_outs)
+}
+
+/// The truth file of a simulated data set: the model and data file, the seed and
+/// stream, the parameters and outs, and the outs written in loops where `loop_outs`
+/// has them ([`loop_outs_at_truth`]).
 pub fn truth_json(
     compiled: &Compiled,
     simulated: &Simulated,
@@ -750,11 +820,10 @@ pub fn truth_json(
     data_file: &str,
     seed: u64,
     stream: u64,
+    loop_outs: &[NamedArray],
 ) -> String {
     let param_count = compiled.ir.params.len();
-    let mut params = Vec::new();
-    let mut outs = Vec::new();
-    for (k, (name, shape, values)) in simulated.truth.iter().enumerate() {
+    let entry = |name: &String, shape: &Vec<usize>, values: &Vec<f64>| {
         let array = DataArray {
             elem: rlc_data::ElemType::Real,
             shape: shape.clone(),
@@ -769,12 +838,21 @@ pub fn truth_json(
             .trim_end_matches('}')
             .trim()
             .to_string();
+        format!("    {entry}")
+    };
+    let mut params = Vec::new();
+    let mut outs = Vec::new();
+    for (k, (name, shape, values)) in simulated.truth.iter().enumerate() {
         if k < param_count {
-            params.push(format!("    {entry}"));
+            params.push(entry(name, shape, values));
         } else {
-            outs.push(format!("    {entry}"));
+            outs.push(entry(name, shape, values));
         }
     }
+    let loop_outs: Vec<String> = loop_outs
+        .iter()
+        .map(|(name, shape, values)| entry(name, shape, values))
+        .collect();
     let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
     let object = |entries: &[String]| {
         if entries.is_empty() {
@@ -783,8 +861,13 @@ pub fn truth_json(
             format!("{{\n{}\n  }}", entries.join(",\n"))
         }
     };
+    let loop_outs = if loop_outs.is_empty() {
+        String::new()
+    } else {
+        format!(",\n  \"loop_outs\": {}", object(&loop_outs))
+    };
     format!(
-        "{{\n  \"model\": {},\n  \"data\": {},\n  \"seed\": {seed},\n  \"stream\": {stream},\n  \"params\": {},\n  \"outs\": {}\n}}\n",
+        "{{\n  \"model\": {},\n  \"data\": {},\n  \"seed\": {seed},\n  \"stream\": {stream},\n  \"params\": {},\n  \"outs\": {}{loop_outs}\n}}\n",
         quote(model_file),
         quote(data_file),
         object(&params),

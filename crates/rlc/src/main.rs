@@ -604,6 +604,12 @@ struct SimulateArgs {
     delimiter: Option<u8>,
     #[command(flatten)]
     set: SetArgs,
+    /// Also write into each truth file the outs written in loops (`out pe[n, t] = …`:
+    /// trial-by-trial values such as hBayesDM's model regressors) at the true
+    /// parameters, computed on the simulated data set (`"loop_outs"`; null where no step
+    /// wrote a cell).
+    #[arg(long)]
+    loop_outs: bool,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -1040,6 +1046,7 @@ fn simulate_command(args: SimulateArgs) -> Result<(), Failure> {
             output_dir: args.output_dir,
             model_file: args.model,
             params_file: args.params.clone(),
+            loop_outs: args.loop_outs,
             quiet: args.quiet,
         },
     )

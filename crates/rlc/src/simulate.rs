@@ -23,6 +23,8 @@ pub struct SimulateOptions {
     pub model_file: PathBuf,
     /// `--params FILE`: an input no data set may be written over.
     pub params_file: Option<PathBuf>,
+    /// `--loop-outs`: the truth files also hold the outs written in loops.
+    pub loop_outs: bool,
     pub quiet: bool,
 }
 
@@ -58,6 +60,9 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
     if !options.quiet {
         for note in generate::forward_notes(compiled) {
             errln!("note: {note}");
+        }
+        if options.loop_outs && compiled.model.loop_outs.is_empty() {
+            errln!("note: the model has no outs written in loops: --loop-outs adds nothing to the truth files");
         }
     }
     let design = rlc_driver::data::load_design_set(
@@ -157,6 +162,11 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let loop_outs = if options.loop_outs {
+            generate::loop_outs_at_truth(compiled, &simulated)?
+        } else {
+            Vec::new()
+        };
         let truth = generate::truth_json(
             compiled,
             &simulated,
@@ -164,6 +174,7 @@ pub fn run(compiled: &Compiled, options: &SimulateOptions) -> Result<(), Failure
             &data_name,
             options.seed,
             stream,
+            &loop_outs,
         );
         let truth_file = truth_path(path);
         write(&truth_file, truth.as_bytes())?;

@@ -3791,3 +3791,78 @@ fn a_size_with_a_default_is_set_as_hbayesdms_arguments_are() {
     assert!(logp_of(&out).is_finite());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rlc simulate --loop-outs`: the truth file holds the outs written in loops at the
+/// true parameters on the simulated data (the trial-wise truth of a recovery study),
+/// null where no step wrote a cell; here each equals the delta rule replayed on the
+/// simulated choices.
+#[test]
+fn simulate_writes_the_true_loop_outs_when_asked() {
+    let dir = temp_dir("simulate-loop-outs");
+    let design = dir.join("design.json");
+    std::fs::write(
+        &design,
+        r#"{"N": 2, "T": 4, "Tsubj": [4, 3], "choice": [[0, 1, 0, 1], [1, 0, null, 1]],
+            "reward": [[1, 0, 1, 0.5], [0.5, 1, null, 0]]}"#,
+    )
+    .expect("design");
+    let simulate = |output: &PathBuf, extra: &[&str]| {
+        rlc()
+            .current_dir(workspace())
+            .args(["simulate", "tests/check/ok/loop_outs.rlm", "--data"])
+            .arg(&design)
+            .args(["--at", "alpha=0.3,beta=2", "--seed", "7"])
+            .arg("--output")
+            .arg(output)
+            .args(extra)
+            .output()
+            .expect("rlc runs")
+    };
+    let output = dir.join("sim.json");
+    let out = simulate(&output, &["--loop-outs"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |path: PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).expect("file")).expect("JSON")
+    };
+    let truth = read(dir.join("sim.truth.json"));
+    let data = read(output.clone());
+    let loop_outs = &truth["loop_outs"];
+    let (alpha, mut checked) = (0.3, 0);
+    for n in 0..2 {
+        let mut q = [0.0f64, 0.0];
+        for t in 0..4 {
+            let (c, r) = (&data["choice"][n][t], &data["reward"][n][t]);
+            let pe = &loop_outs["pe"][n][t];
+            match (c.as_u64(), r.as_f64()) {
+                (Some(c), Some(r)) => {
+                    let c = c as usize;
+                    assert_eq!(loop_outs["q_before"][n][t][c].as_f64(), Some(q[c]));
+                    let expected = r - q[c];
+                    assert!((pe.as_f64().expect("a value") - expected).abs() < 1e-12);
+                    q[c] += alpha * expected;
+                    checked += 1;
+                }
+                _ => assert!(pe.is_null(), "{pe} at a missed trial"),
+            }
+        }
+    }
+    assert_eq!(checked, 7, "{truth}");
+    // `for t in 1..Tsubj[n]`: the cells before 1 and from Tsubj[n] on are not written.
+    assert_eq!(
+        loop_outs["step"][1],
+        serde_json::json!([null, 1, 2, null]),
+        "{truth}"
+    );
+    // Without the flag the truth file has no loop outs, and the data set is the same.
+    let plain = dir.join("plain.json");
+    assert!(simulate(&plain, &[]).status.success());
+    assert!(read(dir.join("plain.truth.json"))
+        .get("loop_outs")
+        .is_none());
+    assert_eq!(read(plain), data);
+    let _ = std::fs::remove_dir_all(&dir);
+}
