@@ -966,6 +966,32 @@ fn read_array_setting(
                     *length = (*length).max(i + 1);
                 }
             }
+            // Fewer columns than the largest indices make: one is missing (found
+            // without listing them all, which `mu0.99999999` would make too many).
+            let found: Vec<&String> = table
+                .columns
+                .iter()
+                .filter(|c| decl.element_of_column(c).is_some())
+                .collect();
+            if crate::sizes::cell_count(&lengths) > found.len() as u128 {
+                let name_of = |flat: usize| {
+                    let index = crate::spec::unravel(flat, &lengths);
+                    let parts: Vec<String> = index.iter().map(|i| (i + 1).to_string()).collect();
+                    format!("{}.{}", decl.name, parts.join("."))
+                };
+                let missing = (0..=found.len())
+                    .map(name_of)
+                    .find(|name| !found.contains(&name))
+                    .unwrap_or_default();
+                return Err((
+                    header,
+                    ErrorKind::PartialSetting {
+                        declaration: decl.clone(),
+                        given: found.first().map(|c| c.to_string()).unwrap_or_default(),
+                        missing,
+                    },
+                ));
+            }
             lengths
         }
     };

@@ -489,6 +489,18 @@ fn nested_text(cells: &[f64], lengths: &[usize], bool_type: bool) -> String {
     format!("[{}]", items.join(", "))
 }
 
+/// The index (0-based, outermost axis first) of the `flat`-th element, row-major, of
+/// an array of `lengths`.
+pub(crate) fn unravel(mut flat: usize, lengths: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; lengths.len()];
+    for (i, &n) in lengths.iter().enumerate().rev() {
+        let n = n.max(1);
+        index[i] = flat % n;
+        flat /= n;
+    }
+    index
+}
+
 /// The names of an array's elements as rlc's output (and an array setting's CSV
 /// columns) write them, row-major: `mu0.1`, `mu0.2`; `w.1.2` for row 1, column 2;
 /// a scalar's own name.

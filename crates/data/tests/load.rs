@@ -1974,3 +1974,20 @@ fn lengths_along_expressions_of_sizes_that_do_not_fit_are_errors() {
         "{e}"
     );
 }
+
+/// An element column far past the others (`mu0.99999999`) is a missing element, said
+/// at once, not a list of a hundred million columns.
+#[test]
+fn an_element_column_far_past_the_others_is_a_missing_element() {
+    let (kind, _, message) = only_error(csv(&levels(), "u,mu0.1,mu0.99999999\n1,0.1,0.3\n"));
+    assert!(
+        matches!(kind, ErrorKind::PartialSetting { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("column \"mu0.1\" but not \"mu0.2\""),
+        "{message}"
+    );
+    let (_, _, message) = only_error(csv(&levels(), "u,w.1.1,w.2.1,w.4.1\n1,1,2,4\n"));
+    assert!(message.contains("but not \"w.3.1\""), "{message}");
+}
