@@ -654,7 +654,7 @@ impl ErrorKind {
                 ..
             } => write!(
                 f,
-                "`{name}` is a size, which the data file determines (a JSON key, the length of an array, the groups of a column); only data, and sizes with a default (`size L = 3`), are set apart from the file"
+                "`{name}` is a size, which the data file determines (a JSON key, the length of an array, the groups of a column); only data, and sizes with a default (`size L = 3`) or taken from the data's values (`size K = max(choice)`), are set apart from the file"
             ),
             ErrorKind::SettingUnknown { name, declared, .. } => match declared.as_slice() {
                 [] => write!(f, "the model declares no data, so `{name}` cannot be set"),

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::error::{DataError, ErrorKind, LoadError, Location};
-use crate::spec::DataSpec;
+use crate::spec::{DataSpec, SizeDecl};
 
 /// Gives each variable named in `settings` (`RTbound=0.2`, `mu0=[0.5, 1]`, `flag=true`)
 /// its value apart from the file ([`crate::DataDecl::given`]). A setting's variable is a
@@ -80,17 +80,12 @@ fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>, Vec<usize>
     let Some((name, value_text)) = split_setting(text) else {
         return Err(not_a_setting("no `=` between the name and the value"));
     };
-    // A size with a default (`size L = 3`) is a setting; the file determines the others.
-    let setting_size = |name: &str| {
-        spec.sizes
-            .iter()
-            .any(|z| z.name == name && z.default.is_some())
-    };
-    if let Some(size) = spec
-        .sizes
-        .iter()
-        .find(|z| z.name == name && z.default.is_some())
-    {
+    // A size with a default (`size L = 3`) is a setting, and so is one the data's values
+    // give where nothing else does (`size Narm = max(choice)`, hBayesDM's `Narm`
+    // argument); the file determines the others.
+    let settable = |size: &&SizeDecl| size.default.is_some() || size.largest_of.is_some();
+    let setting_size = |name: &str| spec.sizes.iter().filter(settable).any(|z| z.name == name);
+    if let Some(size) = spec.sizes.iter().filter(settable).find(|z| z.name == name) {
         let value = value_text
             .parse::<f64>()
             .ok()

@@ -1964,7 +1964,7 @@ fn lengths_along_expressions_of_sizes_that_do_not_fit_are_errors() {
     let e = set(&spec, &["T=3"]).expect_err("T comes from the file");
     assert!(
         e.to_string()
-            .contains("only data, and sizes with a default (`size L = 3`), are set apart"),
+            .contains("only data, and sizes with a default (`size L = 3`) or taken from the data's values (`size K = max(choice)`), are set apart"),
         "{e}"
     );
     let e = set(&spec, &["L=-1"]).expect_err("not a size");
@@ -1990,4 +1990,33 @@ fn an_element_column_far_past_the_others_is_a_missing_element() {
     );
     let (_, _, message) = only_error(csv(&levels(), "u,w.1.1,w.2.1,w.4.1\n1,1,2,4\n"));
     assert!(message.contains("but not \"w.3.1\""), "{message}");
+}
+
+/// `size Narm = max(choice)` is set apart as hBayesDM's `Narm` argument is: the value is
+/// kept (an arm never chosen), and choices that need more are an error naming it.
+#[test]
+fn a_size_from_the_data_values_may_be_set_apart() {
+    let spec = DataSpec {
+        sizes: vec![
+            SizeDecl::new("T"),
+            SizeDecl::largest_of("Narm", "choice", 0),
+        ],
+        variables: vec![
+            DataDecl::new("choice", ElemType::Int, false, &["T"]).with_int_range(1, 100)
+        ],
+    };
+    let file = "choice\n1\n3\n2\n";
+    assert_eq!(size_of(&loaded(csv(&spec, file)), "Narm"), Some(3));
+    let five = set(&spec, &["Narm=5"]).expect("a size taken from the values");
+    assert_eq!(size_of(&loaded(csv(&five, file)), "Narm"), Some(5));
+    let two = set(&spec, &["Narm=2"]).expect("a size taken from the values");
+    let (kind, _, message) = only_error(csv(&two, file));
+    assert!(
+        matches!(kind, ErrorKind::LargestValueExceeds { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("is 2 (set apart from the file)"),
+        "{message}"
+    );
 }

@@ -490,8 +490,9 @@ enum PredictArg {
 #[derive(clap::Args)]
 struct SetArgs {
     /// Give a data variable of constant dimensions, or a size with a default (`size L =
-    /// 3`) and the arrays it sizes, its value apart from the data file, as hBayesDM's
-    /// function arguments do: `--set RTbound=0.2`, `--set 'mu0=[0.5, 1]'`, `--set L=4`
+    /// 3`) and the arrays it sizes, or a size taken from the data's values (`size Narm =
+    /// max(choice)`), its value apart from the data file, as hBayesDM's function arguments
+    /// do: `--set RTbound=0.2`, `--set 'mu0=[0.5, 1]'`, `--set L=4`, `--set Narm=5`
     /// (repeatable; the file's column or key of that name is not read).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
