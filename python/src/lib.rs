@@ -916,8 +916,8 @@ fn load_design(
     loaded_data(py, loaded, frame, source, rows.as_ref())
 }
 
-/// A parameter or `out` value's truth: name, shape, row-major values.
-type Truth = (String, Vec<usize>, Vec<f64>);
+// A parameter or `out` value's truth: name, shape, row-major values.
+use rlc_driver::generate::NamedArray as Truth;
 
 /// Simulated data set `k` of a recovery study with seed `seed` (the data
 /// `rlc recover --seed` fits as its `k`-th): parameters drawn from the priors,

@@ -103,7 +103,7 @@ pub(crate) fn load(
             {
                 set_apart.push(decl);
             }
-            match Filled::given_sized(decl, cells, &mut sizes) {
+            match Filled::given(decl, cells, &mut sizes) {
                 Ok(cells) => filled.push(Some(cells)),
                 Err(kind) => {
                     errors.push(with_file((Location::File, kind)));
@@ -232,26 +232,21 @@ fn size_from_column(
             line: row.line,
             column: size.name.clone(),
         };
-        let value = text
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.fract() == 0.0 && *v >= 0.0 && *v <= MAX_CELLS as f64)
-            .ok_or_else(|| {
-                (
-                    location(),
-                    ErrorKind::BadSize {
-                        size: size.name.clone(),
-                        text: format!("\"{text}\""),
-                    },
-                )
-            })?;
+        let value = crate::sizes::size_from_text(&text).ok_or_else(|| {
+            (
+                location(),
+                ErrorKind::BadSize {
+                    size: size.name.clone(),
+                    text: format!("\"{text}\""),
+                },
+            )
+        })?;
         let source = || SizeSource::CsvColumn {
             column: size.name.clone(),
             line: row.line,
         };
         sizes
-            .unify(&size.name, value as usize, source)
+            .unify(&size.name, value, source)
             .map_err(|kind| (location(), kind))?;
     }
     Ok(())
@@ -1001,7 +996,7 @@ fn read_array_setting(
         .map(|name| table.column(name))
         .collect::<Result<Vec<_>, _>>()?;
     if columns.iter().all(Option::is_none) {
-        return Filled::absent_sized(decl, sizes).map_err(|kind| (header, kind));
+        return Filled::absent(decl, sizes).map_err(|kind| (header, kind));
     }
     if let Some(missing) = columns.iter().position(Option::is_none) {
         let given = columns.iter().position(Option::is_some).unwrap_or_default();

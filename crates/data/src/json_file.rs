@@ -153,7 +153,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
                 if value.is_some() {
                     set_apart.push(decl);
                 }
-                Filled::given_sized(decl, cells, &mut sizes).map_err(|kind| (Location::File, kind))
+                Filled::given(decl, cells, &mut sizes).map_err(|kind| (Location::File, kind))
             }
             (None, None)
                 if decl.value_when_absent().is_some() || decl.array_default().is_some() =>
@@ -161,7 +161,7 @@ pub(crate) fn load(spec: &DataSpec, file: &str, bytes: &[u8]) -> Result<LoadedDa
                 if decl.default.is_some() {
                     defaults_used.push(decl);
                 }
-                Filled::absent_sized(decl, &mut sizes).map_err(|kind| (Location::File, kind))
+                Filled::absent(decl, &mut sizes).map_err(|kind| (Location::File, kind))
             }
             (None, None) => Err((
                 Location::File,

@@ -367,41 +367,30 @@ impl Filled {
     /// The cells of a variable the file leaves out: an array's default cell by
     /// cell (its lengths recorded in `sizes`, to be checked against its
     /// dimensions), else one value for every cell once the sizes are known.
-    pub(crate) fn absent_sized(decl: &DataDecl, sizes: &mut SizeTable) -> Result<Self, ErrorKind> {
-        if decl.array_default().is_some() {
-            sizes.defer_lengths(decl, &decl.default_shape, true)?;
+    pub(crate) fn absent(decl: &DataDecl, sizes: &mut SizeTable) -> Result<Self, ErrorKind> {
+        let mut filled = Filled::with_capacity(0);
+        match decl.array_default() {
+            Some(cells) => {
+                sizes.defer_lengths(decl, &decl.default_shape, true)?;
+                cells.iter().for_each(|&v| filled.push(Some(v)));
+            }
+            None => filled.absent = decl.value_when_absent(),
         }
-        Ok(Filled::absent(decl))
+        filled.placeholder = true;
+        Ok(filled)
     }
 
     /// The cells the caller gave a variable apart from the file, their lengths
     /// recorded in `sizes`.
-    pub(crate) fn given_sized(
+    pub(crate) fn given(
         decl: &DataDecl,
         cells: &[f64],
         sizes: &mut SizeTable,
     ) -> Result<Self, ErrorKind> {
         sizes.defer_lengths(decl, &decl.given_shape, false)?;
-        Ok(Filled::given(cells))
-    }
-
-    /// The cells of a variable the file leaves out: an array's default cell by
-    /// cell, else one value for every cell once the sizes are known.
-    pub(crate) fn absent(decl: &DataDecl) -> Self {
-        let mut filled = Filled::with_capacity(0);
-        match decl.array_default() {
-            Some(cells) => cells.iter().for_each(|&v| filled.push(Some(v))),
-            None => filled.absent = decl.value_when_absent(),
-        }
-        filled.placeholder = true;
-        filled
-    }
-
-    /// The cells the caller gave a variable apart from the file.
-    pub(crate) fn given(cells: &[f64]) -> Self {
         let mut filled = Filled::with_capacity(cells.len());
         cells.iter().for_each(|&v| filled.push(Some(v)));
-        filled
+        Ok(filled)
     }
 
     pub(crate) fn push(&mut self, value: Option<f64>) {

@@ -86,17 +86,13 @@ fn read_one(spec: &DataSpec, text: &str) -> Result<(String, Vec<f64>, Vec<usize>
     let settable = |size: &&SizeDecl| size.default.is_some() || size.largest_of.is_some();
     let setting_size = |name: &str| spec.sizes.iter().filter(settable).any(|z| z.name == name);
     if let Some(size) = spec.sizes.iter().filter(settable).find(|z| z.name == name) {
-        let value = value_text
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.fract() == 0.0 && *v >= 0.0 && *v <= crate::sizes::MAX_CELLS as f64)
-            .ok_or_else(|| {
-                fail(ErrorKind::BadSize {
-                    size: size.name.clone(),
-                    text: value_text.to_string(),
-                })
-            })?;
-        return Ok((name.to_string(), vec![value], Vec::new()));
+        let value = crate::sizes::size_from_text(value_text).ok_or_else(|| {
+            fail(ErrorKind::BadSize {
+                size: size.name.clone(),
+                text: value_text.to_string(),
+            })
+        })?;
+        return Ok((name.to_string(), vec![value as f64], Vec::new()));
     }
     let Some(decl) = spec.variables.iter().find(|d| d.name == name) else {
         return Err(fail(ErrorKind::SettingUnknown {

@@ -7,6 +7,16 @@ use crate::spec::{DataDecl, DataSpec, DimSpec, SizeDecl};
 /// file fails with an error instead of exhausting memory.
 pub(crate) const MAX_CELLS: u128 = 1 << 28;
 
+/// A size written as text (a CSV cell, `--set L=4`): a non-negative whole number no
+/// larger than an array may be.
+pub(crate) fn size_from_text(text: &str) -> Option<usize> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.fract() == 0.0 && *v >= 0.0 && *v <= MAX_CELLS as f64)
+        .map(|v| v as usize)
+}
+
 /// Each declared size and, once known, its value and source.
 pub(crate) struct SizeTable {
     entries: Vec<(String, Option<(usize, SizeSource)>)>,

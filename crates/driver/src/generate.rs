@@ -744,8 +744,6 @@ fn observed_once(
     Ok(())
 }
 
-/// The truth of a simulated data set as JSON: `{"model", "data", "seed",
-/// "params": {…}, "outs": {…}}` (scalars as numbers, arrays nested row-major).
 /// The outs written in loops (`out pe[n, t] = …`, a model's regressors) at the
 /// parameters a data set was simulated with, computed on that data set: each name,
 /// shape and row-major values, NaN in the cells no loop writes (a missed trial). The
@@ -810,9 +808,9 @@ pub fn loop_outs_at_truth(
     Ok(loop_outs)
 }
 
-/// The truth file of a simulated data set: the model and data file, the seed and
-/// stream, the parameters and outs, and the outs written in loops where `loop_outs`
-/// has them ([`loop_outs_at_truth`]).
+/// The truth of a simulated data set as JSON: `{"model", "data", "seed", "stream",
+/// "params": {…}, "outs": {…}}` (scalars as numbers, arrays nested row-major), and
+/// `"loop_outs": {…}` where `loop_outs` has values ([`loop_outs_at_truth`]).
 pub fn truth_json(
     compiled: &Compiled,
     simulated: &Simulated,

@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{compile_port as compile, hbayesdm_dir, json_files, load_file};
+use common::{compile_port as compile, hbayesdm_dir, json_files, load_file, ported_models};
 use rlc_driver::{Backend, Density};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -290,19 +290,10 @@ fn every_port_with_regressors_has_a_reference() {
         .into_iter()
         .map(|r| r.model)
         .collect();
-    let mut with_regressors = Vec::new();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(hbayesdm_dir())
-        .expect("models/hbayesdm")
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rlm"))
+    let with_regressors: Vec<String> = ported_models()
+        .into_iter()
+        .filter(|model| !compile(model).loop_out_names().is_empty())
         .collect();
-    entries.sort();
-    for path in entries {
-        let model = path.file_stem().and_then(|s| s.to_str()).expect("name");
-        if !compile(model).loop_out_names().is_empty() {
-            with_regressors.push(model.to_string());
-        }
-    }
     let missing: Vec<&String> = with_regressors
         .iter()
         .filter(|m| !refs.contains(m) && !EXEMPT.iter().any(|(e, _)| e == m))

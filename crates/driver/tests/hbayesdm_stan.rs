@@ -17,7 +17,8 @@
 mod common;
 
 use common::{
-    compile_port as compile, hbayesdm_dir, json_files, load_file, starts_sampling_file, workspace,
+    compile_port as compile, hbayesdm_dir, json_files, load_file, ported_models,
+    starts_sampling_file, workspace,
 };
 use rlc_driver::{Backend, Density};
 use serde_json::Value;
@@ -206,18 +207,6 @@ fn log_density_and_gradient_equal_stans() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-/// The models of `models/hbayesdm/`: its `.rlm` files, by name.
-fn ported_models() -> Vec<String> {
-    let mut models: Vec<String> = std::fs::read_dir(hbayesdm_dir())
-        .expect("models/hbayesdm")
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rlm"))
-        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
-        .collect();
-    models.sort();
-    models
 }
 
 #[test]

@@ -18,10 +18,23 @@ pub fn hbayesdm_dir() -> PathBuf {
 
 /// The `.json` files of `dir`, sorted by name.
 pub fn json_files(dir: &Path) -> Vec<PathBuf> {
+    files_ending(dir, "json")
+}
+
+/// The models of `models/hbayesdm/`: its `.rlm` files, by name, sorted.
+pub fn ported_models() -> Vec<String> {
+    files_ending(&hbayesdm_dir(), "rlm")
+        .iter()
+        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+        .collect()
+}
+
+/// The files of `dir` with the extension `extension`, sorted by name.
+fn files_ending(dir: &Path, extension: &str) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
         .collect();
     paths.sort();
     paths
